@@ -1,0 +1,37 @@
+import { Code } from "@connectrpc/connect";
+
+/**
+ * The machine-readable reasons, named as in tether.v1.ErrorReason without the
+ * ERROR_REASON_ prefix. Domain code uses these strings; the RPC layer turns
+ * them into the proto enum (services/error-mapping.ts).
+ */
+export type ErrorReasonName =
+  | "INVALID_ARGUMENT"
+  | "INVALID_NAME"
+  | "JOURNAL_NOT_FOUND"
+  | "JOURNAL_ALREADY_EXISTS"
+  | "CURSOR_EXPIRED"
+  | "CURSOR_PAST_END"
+  | "RECORD_TOO_LARGE"
+  | "DAEMON_SHUTTING_DOWN"
+  | "STORE_FAILED";
+
+/**
+ * An error a user can act on: a gRPC code, a message that says how to fix the
+ * problem, a reason a program can switch on, and facts in metadata.
+ */
+export class TetherError extends Error {
+  override readonly name = "TetherError";
+  constructor(
+    readonly code: Code,
+    readonly reason: ErrorReasonName,
+    message: string,
+    readonly metadata: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+  }
+}
+
+export function invalidArgument(field: string, message: string): TetherError {
+  return new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", message, { field });
+}

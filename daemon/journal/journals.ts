@@ -1,0 +1,354 @@
+import { Code } from "@connectrpc/connect";
+import { TetherError, invalidArgument } from "../errors.js";
+import type { Db } from "../store/database.js";
+import { GroupCommit } from "./group-commit.js";
+import { JournalTables, type JournalState } from "./journal-tables.js";
+import {
+  COMMIT_MAX_BYTES,
+  READ_BATCH_MAX_BYTES,
+  READ_BATCH_MAX_RECORDS,
+  RECORD_MAX_BYTES,
+  RECORD_META_MAX_BYTES,
+  RETENTION_SWEEP_INTERVAL_MS,
+} from "./limits.js";
+import { Subscription } from "./subscription.js";
+import type { AppendInput, AppendResult, Cursor, JournalInfo, JournalRecord, ReadBatch, Retention } from "./types.js";
+
+/** Journal ids: safe in resource names, URLs and file names alike. */
+export const JOURNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,511}$/;
+
+const KEEP_EVERYTHING: Retention = { maxBytes: 0, maxAgeMs: 0 };
+
+interface PendingAppend {
+  readonly name: string;
+  readonly inputs: readonly AppendInput[];
+}
+
+export interface ReadOptions {
+  readonly cursor: Cursor;
+  /** Keep reading new records as they are committed. */
+  readonly follow: boolean;
+  /** With follow: wait for the journal to be created instead of failing. */
+  readonly waitForJournal?: boolean;
+  /** Ends the read: the iterator throws the signal's reason. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The durable journals: named, append-only logs of records with dense
+ * sequence numbers and byte offsets. Appends are group-committed and resolve
+ * only once durable; readers read from any cursor and may follow live, with
+ * the backlog and the live tail forming one ordered stream.
+ *
+ * The seam guarantee rests on one fact: the store is synchronous and this is
+ * the only writer, so "commit, update the in-memory bounds, offer the records
+ * to every subscription" happens in one turn of the event loop that no reader
+ * can observe halfway.
+ */
+export class Journals {
+  private readonly tables: JournalTables;
+  private readonly states = new Map<string, JournalState>();
+  private readonly subscribers = new Map<string, Set<Subscription>>();
+  private readonly commit: GroupCommit<PendingAppend, AppendResult>;
+  private readonly sweepTimer: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(db: Db) {
+    this.tables = new JournalTables(db);
+    this.commit = new GroupCommit((batch) => this.commitBatch(batch), COMMIT_MAX_BYTES);
+    this.sweepTimer = setInterval(() => this.sweepAged(), RETENTION_SWEEP_INTERVAL_MS);
+    this.sweepTimer.unref();
+  }
+
+  create(name: string, retention: Retention = KEEP_EVERYTHING): JournalInfo {
+    validateName(name);
+    this.assertOpen();
+    if (this.lookup(name) !== undefined) {
+      throw new TetherError(
+        Code.AlreadyExists,
+        "JOURNAL_ALREADY_EXISTS",
+        `journal ${name} already exists: append to it, or pick another id`,
+        { journal: name },
+      );
+    }
+    const state = this.tables.create(name, retention, Date.now());
+    this.states.set(name, state);
+    for (const sub of this.subscribers.get(name) ?? []) sub.notify();
+    return info(state);
+  }
+
+  get(name: string): JournalInfo {
+    validateName(name);
+    return info(this.require(name));
+  }
+
+  /** Journals ordered by name, starting after `afterName`. */
+  list(afterName: string, limit: number): JournalInfo[] {
+    return this.tables.listAfter(afterName, limit).map((row) => info(this.states.get(row.name) ?? row));
+  }
+
+  /** Appends records atomically; resolves once they are committed to disk. */
+  append(name: string, inputs: readonly AppendInput[]): Promise<AppendResult> {
+    validateName(name);
+    if (inputs.length === 0) throw invalidArgument("records", "no records to append: send at least one record");
+    let bytes = 0;
+    for (const input of inputs) {
+      validateRecord(input);
+      bytes += input.data.byteLength;
+    }
+    this.assertOpen();
+    return this.commit.submit({ name, inputs }, bytes);
+  }
+
+  /** Reads batches of consecutive records from a cursor; with follow, never ends on its own. */
+  async *read(name: string, options: ReadOptions): AsyncGenerator<ReadBatch> {
+    validateName(name);
+    const sub = new Subscription();
+    let subs: Set<Subscription> | undefined;
+    if (options.follow) {
+      subs = this.subscribers.get(name) ?? new Set();
+      this.subscribers.set(name, subs);
+      subs.add(sub);
+    }
+    try {
+      let state = this.lookup(name);
+      while (state === undefined && options.follow && options.waitForJournal === true) {
+        await sub.wait(options.signal);
+        state = this.lookup(name);
+      }
+      if (state === undefined) throw notFound(name);
+      const start = resolveCursor(this.tables, state, options.cursor);
+      let nextSeq = start.seq;
+      let sliceFrom = start.offset;
+      const endSeq = options.follow ? Infinity : state.nextSeq;
+      let caughtUpSent = false;
+      for (;;) {
+        options.signal.throwIfAborted();
+        if (nextSeq >= Math.min(state.nextSeq, endSeq)) {
+          if (!options.follow) return;
+          sub.caughtUp();
+          if (!caughtUpSent) {
+            caughtUpSent = true;
+            yield { records: [], caughtUp: true };
+            continue;
+          }
+          await sub.wait(options.signal);
+          continue;
+        }
+        let records = sub.take(nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+        if (records.length === 0) {
+          if (nextSeq < state.firstSeq) throw cursorExpired(state, `sequence ${nextSeq}`);
+          records = this.tables.page(state.id, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+        }
+        if (records.length === 0) throw new Error(`journal ${name}: no record at sequence ${nextSeq} below the tail`);
+        if (Number.isFinite(endSeq)) records = records.filter((r) => r.seq < endSeq);
+        nextSeq = records[records.length - 1]!.seq + 1;
+        if (sliceFrom !== undefined) {
+          records = [sliceRecord(records[0]!, sliceFrom), ...records.slice(1)];
+          sliceFrom = undefined;
+        }
+        yield { records, caughtUp: false };
+      }
+    } finally {
+      subs?.delete(sub);
+      if (subs?.size === 0) this.subscribers.delete(name);
+    }
+  }
+
+  /** Commits everything pending now (used on shutdown). */
+  flush(): void {
+    this.commit.flush();
+  }
+
+  /** Refuses new appends, commits what is pending and stops the retention timer. */
+  close(): void {
+    this.closed = true;
+    this.commit.flush();
+    clearInterval(this.sweepTimer);
+    for (const subs of this.subscribers.values()) for (const sub of subs) sub.notify();
+  }
+
+  private commitBatch(batch: PendingAppend[]): AppendResult[] {
+    const now = Date.now();
+    const committed = new Map<JournalState, JournalRecord[]>();
+    const snapshots = new Map<JournalState, [number, number, number, number]>();
+    const created: string[] = [];
+    try {
+      const results = this.tables.db.transaction(() => {
+        const out = batch.map((append) => {
+          let state = this.lookup(append.name);
+          if (state === undefined) {
+            state = this.tables.create(append.name, KEEP_EVERYTHING, now);
+            this.states.set(append.name, state);
+            created.push(append.name);
+          }
+          if (!snapshots.has(state)) {
+            snapshots.set(state, [state.firstSeq, state.nextSeq, state.firstOffset, state.nextOffset]);
+          }
+          const records = committed.get(state) ?? [];
+          committed.set(state, records);
+          const firstSeq = state.nextSeq;
+          const firstOffset = state.nextOffset;
+          for (const input of append.inputs) {
+            const meta = input.meta !== undefined && Object.keys(input.meta).length > 0 ? input.meta : undefined;
+            this.tables.insert(state, state.nextSeq, state.nextOffset, now, meta === undefined ? null : JSON.stringify(meta), input.data);
+            records.push({ seq: state.nextSeq, offset: state.nextOffset, createdAt: now, meta, data: input.data });
+            state.nextSeq += 1;
+            state.nextOffset += input.data.byteLength;
+          }
+          return { firstSeq, lastSeq: state.nextSeq - 1, firstOffset, nextOffset: state.nextOffset };
+        });
+        for (const state of committed.keys()) {
+          this.tables.saveBounds(state);
+          if (state.retention.maxBytes > 0) this.tables.trimToBytes(state, state.retention.maxBytes);
+        }
+        return out;
+      })();
+      for (const [state, records] of committed) {
+        const retained = records.filter((r) => r.seq >= state.firstSeq);
+        for (const sub of this.subscribers.get(state.name) ?? []) sub.offer(retained);
+      }
+      return results;
+    } catch (error) {
+      for (const [state, [firstSeq, nextSeq, firstOffset, nextOffset]] of snapshots) {
+        Object.assign(state, { firstSeq, nextSeq, firstOffset, nextOffset });
+      }
+      for (const name of created) this.states.delete(name);
+      throw new TetherError(
+        Code.Unavailable,
+        "STORE_FAILED",
+        `the append was not committed (${error instanceof Error ? error.message : String(error)}): nothing was written; check free disk space and retry`,
+      );
+    }
+  }
+
+  private sweepAged(): void {
+    const now = Date.now();
+    for (const row of this.tables.withAgeRetention()) {
+      const state = this.states.get(row.name) ?? row;
+      this.tables.db.transaction(() => this.tables.trimOlderThan(state, now - state.retention.maxAgeMs))();
+    }
+  }
+
+  private lookup(name: string): JournalState | undefined {
+    let state = this.states.get(name);
+    if (state === undefined) {
+      state = this.tables.find(name);
+      if (state !== undefined) this.states.set(name, state);
+    }
+    return state;
+  }
+
+  private require(name: string): JournalState {
+    const state = this.lookup(name);
+    if (state === undefined) throw notFound(name);
+    return state;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) {
+      throw new TetherError(
+        Code.Unavailable,
+        "DAEMON_SHUTTING_DOWN",
+        "the daemon is shutting down and accepts no new writes: retry once it is running again",
+      );
+    }
+  }
+}
+
+function resolveCursor(tables: JournalTables, state: JournalState, cursor: Cursor): { seq: number; offset?: number } {
+  switch (cursor.kind) {
+    case "start":
+      return { seq: state.firstSeq };
+    case "sequence":
+      if (cursor.seq < 1) throw invalidArgument("sequence", "sequences start at 1: pass 1 (or no cursor) to read from the start");
+      if (cursor.seq < state.firstSeq) throw cursorExpired(state, `sequence ${cursor.seq}`);
+      if (cursor.seq > state.nextSeq) throw cursorPastEnd(state, `sequence ${cursor.seq}`);
+      return { seq: cursor.seq };
+    case "offset": {
+      if (cursor.offset < state.firstOffset) throw cursorExpired(state, `offset ${cursor.offset}`);
+      if (cursor.offset > state.nextOffset) throw cursorPastEnd(state, `offset ${cursor.offset}`);
+      if (cursor.offset === state.nextOffset) return { seq: state.nextSeq };
+      const seq = tables.seqContaining(state.id, cursor.offset) ?? state.firstSeq;
+      return { seq, offset: cursor.offset };
+    }
+  }
+}
+
+function sliceRecord(record: JournalRecord, from: number): JournalRecord {
+  if (from <= record.offset) return record;
+  return { ...record, offset: from, data: record.data.subarray(from - record.offset) };
+}
+
+function validateName(name: string): void {
+  if (!JOURNAL_ID_PATTERN.test(name)) {
+    throw new TetherError(
+      Code.InvalidArgument,
+      "INVALID_NAME",
+      `invalid journal id ${JSON.stringify(name)}: use 1-512 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit`,
+      { field: "name" },
+    );
+  }
+}
+
+function validateRecord(input: AppendInput): void {
+  if (input.data.byteLength > RECORD_MAX_BYTES) {
+    throw new TetherError(
+      Code.InvalidArgument,
+      "RECORD_TOO_LARGE",
+      `a record holds ${input.data.byteLength} bytes, more than the limit of ${RECORD_MAX_BYTES}: split it into several records`,
+      { limit_bytes: String(RECORD_MAX_BYTES) },
+    );
+  }
+  if (input.meta !== undefined) {
+    let bytes = 0;
+    for (const [k, v] of Object.entries(input.meta)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+    if (bytes > RECORD_META_MAX_BYTES) {
+      throw new TetherError(
+        Code.InvalidArgument,
+        "RECORD_TOO_LARGE",
+        `a record's metadata holds ${bytes} bytes, more than the limit of ${RECORD_META_MAX_BYTES}: put large values in the data`,
+        { limit_bytes: String(RECORD_META_MAX_BYTES), field: "metadata" },
+      );
+    }
+  }
+}
+
+function info(state: JournalState): JournalInfo {
+  return {
+    name: state.name,
+    firstSeq: state.firstSeq,
+    nextSeq: state.nextSeq,
+    firstOffset: state.firstOffset,
+    nextOffset: state.nextOffset,
+    retention: state.retention,
+    createdAt: state.createdAt,
+  };
+}
+
+function notFound(name: string): TetherError {
+  return new TetherError(
+    Code.NotFound,
+    "JOURNAL_NOT_FOUND",
+    `journal ${name} does not exist: check the id (ListJournals shows them), or append to create it`,
+    { journal: name },
+  );
+}
+
+function cursorExpired(state: JournalState, what: string): TetherError {
+  return new TetherError(
+    Code.OutOfRange,
+    "CURSOR_EXPIRED",
+    `${what} of journal ${state.name} is no longer retained: the earliest available is sequence ${state.firstSeq} (offset ${state.firstOffset})`,
+    { journal: state.name, earliest_sequence: String(state.firstSeq), earliest_offset: String(state.firstOffset) },
+  );
+}
+
+function cursorPastEnd(state: JournalState, what: string): TetherError {
+  return new TetherError(
+    Code.OutOfRange,
+    "CURSOR_PAST_END",
+    `${what} is past the end of journal ${state.name}: the next record will be sequence ${state.nextSeq} (offset ${state.nextOffset})`,
+    { journal: state.name, next_sequence: String(state.nextSeq), next_offset: String(state.nextOffset) },
+  );
+}

@@ -1,0 +1,25 @@
+/** The journal's size limits, each with the reason for its value. */
+
+/** Largest payload of one record. Bigger writes must be chunked by the producer; 4 MiB keeps one record well under the RPC message limit. */
+export const RECORD_MAX_BYTES = 4 * 1024 * 1024;
+
+/** Largest total of one record's metadata keys and values: metadata is for small tags (content type, correlation id), not payload. */
+export const RECORD_META_MAX_BYTES = 4 * 1024;
+
+/**
+ * How many bytes of committed records a following reader may hold in memory
+ * before it is dropped back to reading from the store. Bounds the daemon's
+ * memory per reader no matter how slowly that reader's client reads.
+ */
+export const READER_QUEUE_MAX_BYTES = 1024 * 1024;
+
+/** One batch handed to a reader holds at most this many records... */
+export const READ_BATCH_MAX_RECORDS = 1024;
+/** ...and at most this many data bytes (a single larger record still goes out alone), keeping one RPC message small. */
+export const READ_BATCH_MAX_BYTES = 1024 * 1024;
+
+/** One group-commit transaction carries at most this many data bytes; the rest go in the next one, so one commit never stalls the event loop for long. */
+export const COMMIT_MAX_BYTES = 64 * 1024 * 1024;
+
+/** How often age-based retention runs. Records may outlive their max age by up to this much. */
+export const RETENTION_SWEEP_INTERVAL_MS = 10_000;

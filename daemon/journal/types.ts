@@ -1,0 +1,52 @@
+/** One committed record of a journal. */
+export interface JournalRecord {
+  /** Dense per journal, starting at 1. */
+  readonly seq: number;
+  /** Byte offset of data[0] in the journal. */
+  readonly offset: number;
+  /** Commit time, milliseconds since the epoch. */
+  readonly createdAt: number;
+  readonly meta: Readonly<Record<string, string>> | undefined;
+  readonly data: Uint8Array;
+}
+
+/** A journal's bounds and retention. */
+export interface JournalInfo {
+  readonly name: string;
+  readonly firstSeq: number;
+  readonly nextSeq: number;
+  readonly firstOffset: number;
+  readonly nextOffset: number;
+  readonly retention: Retention;
+  readonly createdAt: number;
+}
+
+/** What a journal keeps; 0 means unlimited. */
+export interface Retention {
+  readonly maxBytes: number;
+  readonly maxAgeMs: number;
+}
+
+export interface AppendInput {
+  readonly data: Uint8Array;
+  readonly meta?: Readonly<Record<string, string>> | undefined;
+}
+
+export interface AppendResult {
+  readonly firstSeq: number;
+  readonly lastSeq: number;
+  readonly firstOffset: number;
+  readonly nextOffset: number;
+}
+
+/** Where a read starts. */
+export type Cursor =
+  | { readonly kind: "start" }
+  | { readonly kind: "sequence"; readonly seq: number }
+  | { readonly kind: "offset"; readonly offset: number };
+
+/** What a reader receives: consecutive records, and once, the moment it has caught up with the live tail. */
+export interface ReadBatch {
+  readonly records: readonly JournalRecord[];
+  readonly caughtUp: boolean;
+}

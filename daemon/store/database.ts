@@ -1,0 +1,80 @@
+import { Code } from "@connectrpc/connect";
+import Database from "better-sqlite3";
+import { TetherError } from "../errors.js";
+import { MIGRATIONS } from "./migrations.js";
+
+export type Db = Database.Database;
+
+/**
+ * Opens the daemon's one SQLite connection.
+ *
+ * Durability: journal_mode=WAL with synchronous=FULL, so a transaction's
+ * COMMIT returns only after the WAL is fsynced. "Acknowledged" everywhere in
+ * tether means "its transaction has committed": it survives kill -9 of the
+ * daemon and a power cut.
+ *
+ * locking_mode=EXCLUSIVE is set before WAL is entered: the connection keeps
+ * the database lock for its whole life, so a second daemon pointed at the
+ * same state dir fails at once instead of writing beside the first, and no
+ * shared-memory wal-index is needed.
+ */
+export function openDatabase(path: string): Db {
+  let db: Db;
+  try {
+    db = new Database(path);
+    db.pragma("busy_timeout = 0");
+    db.pragma("locking_mode = EXCLUSIVE");
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = FULL");
+    db.pragma("foreign_keys = ON");
+    migrate(db);
+  } catch (error) {
+    throw storeOpenError(path, error);
+  }
+  return db;
+}
+
+function migrate(db: Db): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new TetherError(
+      Code.FailedPrecondition,
+      "STORE_FAILED",
+      `the state database was written by a newer tether (schema ${current}, this daemon knows ${MIGRATIONS.length}): upgrade tether, or point TETHER_HOME at another directory`,
+    );
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    })();
+  }
+}
+
+function storeOpenError(path: string, error: unknown): TetherError {
+  if (error instanceof TetherError) return error;
+  const code = (error as { code?: string }).code ?? "";
+  const detail = error instanceof Error ? error.message : String(error);
+  if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") {
+    return new TetherError(
+      Code.FailedPrecondition,
+      "STORE_FAILED",
+      `the state database ${path} is locked by another process, most likely another tether daemon using the same state dir: stop it (tether daemon stop) or set TETHER_HOME to another directory`,
+      { path },
+    );
+  }
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
+    return new TetherError(
+      Code.DataLoss,
+      "STORE_FAILED",
+      `the state database ${path} is not a valid SQLite database (${detail}): move it aside (mv ${path} ${path}.corrupt) and start the daemon again`,
+      { path },
+    );
+  }
+  return new TetherError(
+    Code.Unavailable,
+    "STORE_FAILED",
+    `cannot open the state database ${path}: ${detail}; check that the directory exists and is writable`,
+    { path },
+  );
+}
