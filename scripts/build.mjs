@@ -1,1 +1,22 @@
-console.log("build: not yet")
+// Bundles the CLI and the daemon with esbuild: the CLI starts fast because it
+// loads one file, and the daemon loads only its own code. Native modules stay
+// external and load from node_modules.
+import { build } from "esbuild";
+
+const common = {
+  bundle: true,
+  platform: "node",
+  format: "esm",
+  target: "node20",
+  sourcemap: "linked",
+  logLevel: "warning",
+  external: ["better-sqlite3", "node-pty"],
+  // Bundled CommonJS dependencies (grpc-js is not bundled, but some connect
+  // helpers are) may call require(): give the ESM bundle one.
+  banner: { js: "import { createRequire as __tetherCreateRequire } from 'node:module'; const require = __tetherCreateRequire(import.meta.url);" },
+};
+
+await Promise.all([
+  build({ ...common, entryPoints: { tether: "client/main.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
+  build({ ...common, entryPoints: { daemon: "daemon/entry.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
+]);

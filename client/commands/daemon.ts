@@ -1,0 +1,93 @@
+import { createClient } from "@connectrpc/connect";
+import { parseArgs } from "node:util";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
+import { CliError } from "../cli-error.js";
+import { startDaemonInBackground } from "../daemon-process.js";
+import { formatDuration } from "../format.js";
+import type { ClientPaths } from "../paths.js";
+import { createTransport, socketAnswers } from "../transport.js";
+import { CLIENT_VERSION } from "../version.js";
+
+/** How long `daemon stop` waits for the socket to go quiet. */
+const STOP_TIMEOUT_MS = 15_000;
+
+export const DAEMON_USAGE = `usage: tether daemon run | start | stop | status [--json]
+
+  run      run the daemon in the foreground (for systemd); Ctrl-C stops it
+  start    start the daemon in the background and wait until it answers
+  stop     stop the daemon gracefully and wait until it has exited
+  status   show pid, version, uptime, socket and state dir (exit 1 if none runs)`;
+
+/** `tether daemon run|start|stop|status`. */
+export async function daemonCommand(args: string[], paths: ClientPaths): Promise<number> {
+  const [sub, ...rest] = args;
+  const { values } = parseArgs({ args: rest, options: { json: { type: "boolean", default: false } }, strict: true });
+  switch (sub) {
+    case "run":
+      await import(new URL("./daemon.mjs", import.meta.url).href);
+      return new Promise<number>(() => {
+        // The daemon module exits the process itself when it stops.
+      });
+    case "start":
+      return start(paths);
+    case "stop":
+      return stop(paths);
+    case "status":
+      return status(paths, values.json);
+    default:
+      throw new CliError(DAEMON_USAGE, 2);
+  }
+}
+
+async function start(paths: ClientPaths): Promise<number> {
+  if (await socketAnswers(paths.socketPath)) {
+    const info = await createClient(DaemonService, createTransport(paths.socketPath)).getDaemonInfo({});
+    process.stdout.write(`tether daemon already running (pid ${info.daemon?.pid}) on ${paths.socketPath}\n`);
+    return 0;
+  }
+  const pid = await startDaemonInBackground(paths);
+  process.stdout.write(`tether daemon started (pid ${pid}) on ${paths.socketPath}; log: ${paths.logPath}\n`);
+  return 0;
+}
+
+async function stop(paths: ClientPaths): Promise<number> {
+  if (!(await socketAnswers(paths.socketPath))) {
+    process.stdout.write(`no tether daemon is running on ${paths.socketPath}\n`);
+    return 0;
+  }
+  const res = await createClient(DaemonService, createTransport(paths.socketPath)).shutdownDaemon({});
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while (await socketAnswers(paths.socketPath)) {
+    if (Date.now() > deadline) throw new CliError(`the daemon (pid ${res.daemon?.pid}) is still answering after ${STOP_TIMEOUT_MS / 1000}s: kill it with kill ${res.daemon?.pid}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  process.stdout.write(`tether daemon stopped (pid ${res.daemon?.pid})\n`);
+  return 0;
+}
+
+async function status(paths: ClientPaths, json: boolean): Promise<number> {
+  if (!(await socketAnswers(paths.socketPath))) {
+    process.stderr.write(`tether: no daemon is running on ${paths.socketPath}: start one with tether daemon start\n`);
+    return 1;
+  }
+  const daemon = (await createClient(DaemonService, createTransport(paths.socketPath)).getDaemonInfo({})).daemon;
+  if (daemon === undefined) throw new CliError("the daemon answered without describing itself: restart it with tether daemon stop && tether daemon start");
+  const uptimeMs = daemon.startTime === undefined ? 0 : Date.now() - timestampMs(daemon.startTime);
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify({ running: true, pid: daemon.pid, version: daemon.version, client_version: CLIENT_VERSION, uptime_seconds: Math.floor(uptimeMs / 1000), socket: daemon.socketPath, state_dir: daemon.stateDir })}\n`,
+    );
+  } else {
+    const lines = [
+      `tether daemon running`,
+      `  pid:        ${daemon.pid}`,
+      `  version:    ${daemon.version}${daemon.version === CLIENT_VERSION ? "" : ` (this client is ${CLIENT_VERSION}: restart the daemon with tether daemon stop && tether daemon start)`}`,
+      `  uptime:     ${formatDuration(uptimeMs)}`,
+      `  socket:     ${daemon.socketPath}`,
+      `  state dir:  ${daemon.stateDir}`,
+    ];
+    process.stdout.write(lines.join("\n") + "\n");
+  }
+  return 0;
+}

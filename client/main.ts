@@ -1,0 +1,45 @@
+import { CliError, describeError } from "./cli-error.js";
+import { DAEMON_USAGE, daemonCommand } from "./commands/daemon.js";
+import { resolvePaths } from "./paths.js";
+import { CLIENT_VERSION } from "./version.js";
+
+const USAGE = `tether ${CLIENT_VERSION}: sessions and workspaces that outlive your terminal
+
+${DAEMON_USAGE}
+
+  tether version     print this client's version
+
+The daemon listens on $TETHER_SOCKET (default $XDG_RUNTIME_DIR/tether/tether.sock)
+and keeps its state in $TETHER_HOME (default $XDG_STATE_HOME/tether).`;
+
+/** argv -> command -> exit code. */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const paths = resolvePaths();
+  switch (command) {
+    case "daemon":
+      return daemonCommand(args, paths);
+    case "version":
+    case "--version":
+      process.stdout.write(`${CLIENT_VERSION}\n`);
+      return 0;
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      throw new CliError(`unknown command ${JSON.stringify(command)}: run tether --help to see the commands`, 2);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`tether: ${describeError(error)}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+  },
+);

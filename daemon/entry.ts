@@ -1,0 +1,16 @@
+import { TetherError } from "./errors.js";
+import { log } from "./log.js";
+import { runDaemon } from "./main.js";
+
+/**
+ * The daemon process: `tether daemon start` spawns this file and `tether
+ * daemon run` imports it. Exit 0 after a graceful stop, 1 when it cannot start
+ * (the reason is the last line of the log, which `daemon start` prints).
+ */
+runDaemon().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    log(`cannot start: ${error instanceof TetherError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,75 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { mkdirSync, unlinkSync } from "node:fs";
+import { Code } from "@connectrpc/connect";
+import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
+import { JournalService } from "../gen/tether/v1/journal_service_pb.js";
+import { resolveDaemonConfig } from "./config.js";
+import { TetherError } from "./errors.js";
+import { Journals } from "./journal/journals.js";
+import { log } from "./log.js";
+import { MAX_MESSAGE_BYTES, startServer } from "./server.js";
+import { createDaemonService } from "./services/daemon-service.js";
+import { createJournalService } from "./services/journal-service.js";
+import { registerReflection } from "./services/reflection-service.js";
+import { claimSocket } from "./socket.js";
+import { openDatabase } from "./store/database.js";
+import { DAEMON_VERSION } from "./version.js";
+
+/** How long a graceful stop waits for in-flight calls before closing connections. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+/**
+ * Startup wiring only: config -> socket lock -> store -> services -> server -> signals.
+ * Resolves when the daemon has stopped.
+ */
+export async function runDaemon(): Promise<void> {
+  const config = resolveDaemonConfig();
+  const startedAt = Date.now();
+  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  const lock = await claimSocket(config.socketPath);
+  const db = openDatabase(config.databasePath);
+  const journals = new Journals(db);
+  const stopping = new AbortController();
+  let stopped!: () => void;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+
+  const services = [DaemonService, JournalService];
+  const routes = (router: ConnectRouter): void => {
+    router.service(
+      DaemonService,
+      createDaemonService(
+        { version: DAEMON_VERSION, startedAt, socketPath: config.socketPath, stateDir: config.stateDir, maxMessageBytes: MAX_MESSAGE_BYTES },
+        () => void shutdown("ShutdownDaemon"),
+      ),
+    );
+    router.service(JournalService, createJournalService(journals, stopping.signal));
+    registerReflection(router, services);
+  };
+  const server = await startServer({ socketPath: config.socketPath, routes, shutdownSignal: stopping.signal });
+  log(`tether ${DAEMON_VERSION} (pid ${process.pid}) serving ${config.socketPath}, state in ${config.stateDir}`);
+
+  let shuttingDown = false;
+  async function shutdown(why: string): Promise<void> {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log(`stopping (${why})`);
+    stopping.abort(
+      new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down: run the command again and it will start a new one"),
+    );
+    await server.close(SHUTDOWN_GRACE_MS);
+    journals.close();
+    db.close();
+    try {
+      unlinkSync(config.socketPath);
+    } catch {
+      // Already gone: nothing to clean.
+    }
+    lock.close();
+    log("stopped");
+    stopped();
+  }
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGHUP", () => void shutdown("SIGHUP"));
+  await done;
+}

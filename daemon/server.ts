@@ -1,0 +1,108 @@
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
+import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
+import { createServer as createNetServer, type Socket } from "node:net";
+import { errorMapping } from "./services/error-mapping.js";
+import { listenOnSocket } from "./socket.js";
+
+/**
+ * The largest RPC message accepted or sent, in either direction. Journal
+ * records are capped at 4 MiB and read batches at 1 MiB, so 16 MiB leaves
+ * room for a full append batch; a bigger message gets ResourceExhausted.
+ */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * HTTP/2 flow-control window offered to clients. 64 KiB (the default) caps a
+ * stream at one window per round trip; 4 MiB lets a streaming read run at
+ * memory speed over the socket.
+ */
+const HTTP2_WINDOW_BYTES = 4 * 1024 * 1024;
+
+/** The first bytes of every HTTP/2 connection (RFC 9113, section 3.4). */
+const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+export interface ServerOptions {
+  readonly socketPath: string;
+  readonly routes: (router: ConnectRouter) => void;
+  /** Aborted when the daemon starts to stop: streaming handlers end. */
+  readonly shutdownSignal: AbortSignal;
+}
+
+export interface RunningServer {
+  /** Stops accepting, lets in-flight calls finish for up to graceMs, then closes every connection. */
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * Serves every RPC on one Unix socket in three protocols: gRPC and the
+ * Connect protocol over HTTP/2, and the Connect protocol over HTTP/1.1 (so
+ * `curl --unix-socket` works). One connect-node handler serves all of them,
+ * so there is exactly one implementation of every RPC. Each connection is
+ * routed by its first bytes: the HTTP/2 preface goes to the HTTP/2 server,
+ * anything else to the HTTP/1.1 server.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const handler = connectNodeAdapter({
+    routes: options.routes,
+    interceptors: [errorMapping],
+    // Local socket: compression costs CPU and saves nothing.
+    acceptCompression: [],
+    readMaxBytes: MAX_MESSAGE_BYTES,
+    writeMaxBytes: MAX_MESSAGE_BYTES,
+    shutdownSignal: options.shutdownSignal,
+  });
+  const h2 = createHttp2Server({ settings: { initialWindowSize: HTTP2_WINDOW_BYTES } }, handler);
+  const h1 = createHttp1Server(handler);
+  const sessions = new Set<Http2Session>();
+  const sockets = new Set<Socket>();
+  h2.on("session", (session) => {
+    session.setLocalWindowSize(HTTP2_WINDOW_BYTES);
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  const listener = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    socket.on("error", () => socket.destroy());
+    route(socket, h2, h1);
+  });
+  await listenOnSocket(listener, options.socketPath);
+  return {
+    async close(graceMs) {
+      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      for (const session of sessions) session.close();
+      h1.closeIdleConnections();
+      const deadline = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      await closed;
+      clearTimeout(deadline);
+    },
+  };
+}
+
+function route(socket: Socket, h2: Http2Server, h1: Http1Server): void {
+  let seen = Buffer.alloc(0);
+  const onData = (chunk: Buffer): void => {
+    seen = Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, HTTP2_PREFACE.length);
+    const isHttp2 = seen.subarray(0, n).equals(HTTP2_PREFACE.subarray(0, n));
+    if (isHttp2 && n < HTTP2_PREFACE.length) return;
+    socket.off("data", onData);
+    socket.pause();
+    // Both servers read what was already taken off the socket first.
+    socket.unshift(seen);
+    if (isHttp2) {
+      // The HTTP/2 session takes over the socket's handle and first drains
+      // what is buffered in the socket, the unshifted preface included.
+      h2.emit("connection", socket);
+    } else {
+      // The HTTP/1.1 server reads through the socket's stream: let it flow again.
+      h1.emit("connection", socket);
+      socket.resume();
+    }
+  };
+  socket.on("data", onData);
+}

@@ -1,0 +1,45 @@
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
+import { TetherError } from "../errors.js";
+import { log } from "../log.js";
+
+/**
+ * Turns every error a handler throws into a ConnectError carrying a
+ * tether.v1.ErrorDetail, for unary calls and for errors raised while a
+ * response stream is being produced. Unexpected errors become Internal with
+ * a pointer to the daemon log, where the stack trace goes.
+ */
+export const errorMapping: Interceptor = (next) => async (req) => {
+  try {
+    const res = await next(req);
+    if (!res.stream) return res;
+    return { ...res, message: mapStreamErrors(res.message) };
+  } catch (error) {
+    throw toConnectError(error);
+  }
+};
+
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    throw toConnectError(error);
+  }
+}
+
+export function toConnectError(error: unknown): ConnectError {
+  if (error instanceof TetherError) {
+    return new ConnectError(error.message, error.code, undefined, [
+      {
+        desc: ErrorDetailSchema,
+        value: { reason: ErrorReason[error.reason], metadata: { ...error.metadata } },
+      },
+    ]);
+  }
+  if (error instanceof ConnectError) return error;
+  log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return new ConnectError(
+    `internal error in the daemon: ${error instanceof Error ? error.message : String(error)} (the daemon log has the details)`,
+    Code.Internal,
+  );
+}
