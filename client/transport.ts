@@ -3,6 +3,8 @@ import { connect } from "node:net";
 
 /** The daemon accepts messages up to 16 MiB; the client matches it. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+/** Node's HTTP/2 memory cap per connection, in MB: its default (10) resets a stream carrying one maximal message. */
+const HTTP2_SESSION_MEMORY_MB = 64;
 /** Large flow-control windows so streamed output is not throttled per round trip. */
 const HTTP2_WINDOW_BYTES = 4 * 1024 * 1024;
 
@@ -15,6 +17,7 @@ export function createTransport(socketPath: string): Transport {
     nodeOptions: {
       createConnection: () => connect(socketPath),
       settings: { initialWindowSize: HTTP2_WINDOW_BYTES },
+      maxSessionMemory: HTTP2_SESSION_MEMORY_MB,
     },
     acceptCompression: [],
     readMaxBytes: MAX_MESSAGE_BYTES,

@@ -20,6 +20,13 @@ export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
  */
 const HTTP2_WINDOW_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Node's per-connection HTTP/2 memory cap, in MB. Its default (10) resets a
+ * stream carrying one maximal message before the RPC layer can answer
+ * ResourceExhausted; 4x the message limit leaves room for that answer.
+ */
+const HTTP2_SESSION_MEMORY_MB = 64;
+
 /** The first bytes of every HTTP/2 connection (RFC 9113, section 3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -53,7 +60,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     writeMaxBytes: MAX_MESSAGE_BYTES,
     shutdownSignal: options.shutdownSignal,
   });
-  const h2 = createHttp2Server({ settings: { initialWindowSize: HTTP2_WINDOW_BYTES } }, handler);
+  const h2 = createHttp2Server(
+    { settings: { initialWindowSize: HTTP2_WINDOW_BYTES }, maxSessionMemory: HTTP2_SESSION_MEMORY_MB },
+    handler,
+  );
   const h1 = createHttp1Server(handler);
   const sessions = new Set<Http2Session>();
   const sockets = new Set<Socket>();

@@ -1,0 +1,93 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { createClient, type Client } from "@connectrpc/connect";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createTransport } from "../../client/transport.js";
+
+export const ROOT = new URL("../../", import.meta.url).pathname;
+export const DAEMON_ENTRY = join(ROOT, "dist", "daemon.mjs");
+export const CLI_ENTRY = join(ROOT, "bin", "tether.mjs");
+
+/** A real daemon process on a temp socket with a temp TETHER_HOME. */
+export interface TestDaemon {
+  readonly home: string;
+  readonly socketPath: string;
+  readonly env: NodeJS.ProcessEnv;
+  process: ChildProcess;
+  client<S extends DescService>(service: S): Client<S>;
+  /** SIGKILL, and wait for the process to be gone. */
+  kill(): Promise<void>;
+  /** SIGTERM, and wait for a clean exit; resolves the exit code. */
+  stop(): Promise<number | null>;
+  /** Start a new daemon process on the same home and socket. */
+  restart(): Promise<void>;
+  log(): string;
+}
+
+export function tempDirs(): { home: string; socketPath: string } {
+  const home = mkdtempSync(join(tmpdir(), "tether-home-"));
+  const socketDir = mkdtempSync(join(tmpdir(), "tether-sock-"));
+  return { home, socketPath: join(socketDir, "tether.sock") };
+}
+
+export async function startDaemon(dirs = tempDirs()): Promise<TestDaemon> {
+  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath };
+  let output = "";
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(process.execPath, [DAEMON_ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    await waitForSocket(dirs.socketPath, child, () => output);
+    return child;
+  };
+  const exited = (child: ChildProcess): Promise<number | null> =>
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve(child.exitCode)
+      : new Promise((resolve) => child.once("exit", (code) => resolve(code)));
+  const daemon: TestDaemon = {
+    ...dirs,
+    env,
+    process: await launch(),
+    client: (service) => createClient(service, createTransport(dirs.socketPath)),
+    async kill() {
+      daemon.process.kill("SIGKILL");
+      await exited(daemon.process);
+    },
+    async stop() {
+      daemon.process.kill("SIGTERM");
+      return exited(daemon.process);
+    },
+    async restart() {
+      daemon.process = await launch();
+    },
+    log: () => output,
+  };
+  return daemon;
+}
+
+export async function waitForSocket(socketPath: string, child?: ChildProcess, log?: () => string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child !== undefined && child.exitCode !== null) {
+      throw new Error(`daemon exited with ${child.exitCode}: ${log?.() ?? ""}`);
+    }
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(socketPath);
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no daemon answered on ${socketPath}: ${log?.() ?? ""}`);
+}
+
+export function readLog(home: string): string {
+  return readFileSync(join(home, "daemon.log"), "utf8");
+}

@@ -1,0 +1,221 @@
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
+import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
+import { JournalService } from "../../gen/tether/v1/journal_service_pb.js";
+import { DAEMON_ENTRY, startDaemon, tempDirs, type TestDaemon } from "../helpers/daemon.js";
+
+const running: TestDaemon[] = [];
+afterEach(async () => {
+  for (const d of running.splice(0)) await d.kill();
+});
+async function daemon(dirs = tempDirs()): Promise<TestDaemon> {
+  const d = await startDaemon(dirs);
+  running.push(d);
+  return d;
+}
+
+/** Runs the daemon entry to completion and returns what it printed: for daemons that must refuse to start. */
+function refusedStart(env: Record<string, string>): { status: number | null; output: string } {
+  const r = spawnSync(process.execPath, [DAEMON_ENTRY], { env: { ...process.env, ...env }, encoding: "utf8", timeout: 20_000 });
+  return { status: r.status, output: r.stdout + r.stderr };
+}
+
+function http1(socketPath: string, path: string, body: Buffer | string, contentType: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: "POST", headers: { "content-type": contentType } }, (res) => {
+      let data = "";
+      res.on("data", (d: Buffer) => (data += d.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+function reasonOf(error: unknown): ErrorReason | undefined {
+  return ConnectError.from(error).findDetails(ErrorDetailSchema)[0]?.reason;
+}
+
+describe("the daemon on its socket", () => {
+  it("describes itself over gRPC and the socket is private", async () => {
+    const d = await daemon();
+    const { daemon: info } = await d.client(DaemonService).getDaemonInfo({});
+    expect(info?.pid).toBe(d.process.pid);
+    expect(info?.socketPath).toBe(d.socketPath);
+    expect(info?.stateDir).toBe(d.home);
+    expect(info?.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(statSync(d.socketPath).mode & 0o777).toBe(0o600);
+    expect(statSync(join(d.home, "tether.db")).isFile()).toBe(true);
+  });
+
+  it("answers the Connect protocol's JSON over HTTP/1.1, errors included", async () => {
+    const d = await daemon();
+    const ok = await http1(d.socketPath, "/tether.v1.DaemonService/GetDaemonInfo", "{}", "application/json");
+    expect(ok.status).toBe(200);
+    expect(JSON.parse(ok.body).daemon.pid).toBe(d.process.pid);
+
+    const missing = await http1(d.socketPath, "/tether.v1.JournalService/GetJournal", '{"name":"journals/nope"}', "application/json");
+    expect(missing.status).toBe(404);
+    const err = JSON.parse(missing.body);
+    expect(err.code).toBe("not_found");
+    expect(err.message).toContain("journal nope does not exist");
+    expect(err.details[0].type).toBe("tether.v1.ErrorDetail");
+    expect(err.details[0].debug.reason).toBe("ERROR_REASON_JOURNAL_NOT_FOUND");
+  });
+
+  it("serves curl, as the README shows", async () => {
+    const d = await daemon();
+    const r = spawnSync("curl", ["-s", "--unix-socket", d.socketPath, "-H", "Content-Type: application/json", "-d", "{}", "http://localhost/tether.v1.DaemonService/GetDaemonInfo"], { encoding: "utf8" });
+    if (r.error !== undefined) throw new Error(`curl is needed for this test (.ci/run installs it): ${r.error.message}`);
+    expect(JSON.parse(r.stdout).daemon.socketPath).toBe(d.socketPath);
+  });
+
+  it("refuses malformed and unknown requests and keeps serving", async () => {
+    const d = await daemon();
+    const garbage = await http1(d.socketPath, "/tether.v1.JournalService/GetJournal", Buffer.from([0xff, 0xff, 0xff, 0x01]), "application/proto");
+    // connect-node labels a body it cannot decode "internal"; the message says what failed.
+    expect(JSON.parse(garbage.body).message).toContain("parse binary");
+    const badJson = await http1(d.socketPath, "/tether.v1.JournalService/GetJournal", "{not json", "application/json");
+    expect(JSON.parse(badJson.body).code).toBe("invalid_argument");
+    const unknown = await http1(d.socketPath, "/tether.v1.DaemonService/Nope", "{}", "application/json");
+    expect(unknown.status).toBe(404);
+    const badName = await d.client(JournalService).getJournal({ name: "nope" }).catch((e: unknown) => ConnectError.from(e));
+    expect(badName).toBeInstanceOf(ConnectError);
+    expect((badName as ConnectError).code).toBe(Code.InvalidArgument);
+    expect(reasonOf(badName)).toBe(ErrorReason.INVALID_NAME);
+    expect((await d.client(DaemonService).getDaemonInfo({})).daemon?.pid).toBe(d.process.pid);
+  });
+
+  it("refuses oversized messages and records with the limit, and keeps serving", async () => {
+    const d = await daemon();
+    const big = createClient(JournalService, createGrpcTransport({
+      baseUrl: "http://localhost",
+      nodeOptions: { createConnection: () => connect(d.socketPath), maxSessionMemory: 100 },
+      writeMaxBytes: 64 * 1024 * 1024,
+    }));
+    const tooBigMessage = await big.appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(17 * 1024 * 1024) }] }).catch((e: unknown) => ConnectError.from(e));
+    expect((tooBigMessage as ConnectError).code).toBe(Code.ResourceExhausted);
+    const tooBigRecord = await big.appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(5 * 1024 * 1024) }] }).catch((e: unknown) => ConnectError.from(e));
+    expect((tooBigRecord as ConnectError).code).toBe(Code.InvalidArgument);
+    expect(reasonOf(tooBigRecord)).toBe(ErrorReason.RECORD_TOO_LARGE);
+    expect((tooBigRecord as ConnectError).rawMessage).toContain("split it into several records");
+    const ok = await d.client(JournalService).appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(10) }] });
+    expect(ok.firstSequence).toBe(1n);
+  });
+
+  it("keeps serving others when a client disconnects in the middle of a stream", async () => {
+    const d = await daemon();
+    const journals = d.client(JournalService);
+    await journals.appendRecords({ name: "journals/j", records: [{ data: new Uint8Array([1]) }] });
+    const abort = new AbortController();
+    const stream = journals.readJournal({ name: "journals/j", follow: true }, { signal: abort.signal });
+    for await (const msg of stream) {
+      if (msg.caughtUp) break;
+    }
+    abort.abort();
+    const socket = connect(d.socketPath);
+    await new Promise((r) => socket.once("connect", r));
+    socket.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+    socket.destroy();
+    const res = await journals.appendRecords({ name: "journals/j", records: [{ data: new Uint8Array([2]) }] });
+    expect(res.lastSequence).toBe(2n);
+  });
+
+  it("stops gracefully: follow streams end with DAEMON_SHUTTING_DOWN, the socket is removed, exit 0", async () => {
+    const d = await daemon();
+    const journals = d.client(JournalService);
+    await journals.appendRecords({ name: "journals/j", records: [{ data: new Uint8Array([1]) }] });
+    const seen: number[] = [];
+    const reading = (async () => {
+      for await (const msg of journals.readJournal({ name: "journals/j", follow: true })) {
+        for (const r of msg.records) seen.push(Number(r.sequence));
+      }
+    })().catch((e: unknown) => ConnectError.from(e));
+    await new Promise((r) => setTimeout(r, 200));
+    const code = await d.stop();
+    const ended = await reading;
+    expect(code).toBe(0);
+    expect(seen).toEqual([1]);
+    expect(ended).toBeInstanceOf(ConnectError);
+    expect((ended as ConnectError).code).toBe(Code.Unavailable);
+    expect(reasonOf(ended)).toBe(ErrorReason.DAEMON_SHUTTING_DOWN);
+    expect(existsSync(d.socketPath)).toBe(false);
+  });
+});
+
+describe("one daemon per socket and per state dir", () => {
+  it("refuses a second daemon on the same socket, and the first keeps serving", async () => {
+    const d = await daemon();
+    const second = refusedStart({ TETHER_HOME: mkdtempSync(join(tmpdir(), "tether-home-")), TETHER_SOCKET: d.socketPath });
+    expect(second.status).toBe(1);
+    expect(second.output).toContain(`another tether daemon already serves ${d.socketPath}`);
+    expect((await d.client(DaemonService).getDaemonInfo({})).daemon?.pid).toBe(d.process.pid);
+  });
+
+  it("refuses a second daemon on the same state dir with the database lock", async () => {
+    const d = await daemon();
+    const other = tempDirs();
+    const second = refusedStart({ TETHER_HOME: d.home, TETHER_SOCKET: other.socketPath });
+    expect(second.status).toBe(1);
+    expect(second.output).toContain("is locked by another process");
+    expect(second.output).toContain("TETHER_HOME");
+  });
+
+  it("removes a stale socket left by a killed daemon", async () => {
+    const d = await daemon();
+    await d.kill();
+    expect(existsSync(d.socketPath)).toBe(true);
+    await d.restart();
+    running.push(d);
+    expect((await d.client(DaemonService).getDaemonInfo({})).daemon?.pid).toBe(d.process.pid);
+  });
+
+  it("never removes a socket something else answers on", async () => {
+    const dirs = tempDirs();
+    const squatter = createServer();
+    await new Promise<void>((r) => squatter.listen(dirs.socketPath, r));
+    try {
+      const r = refusedStart({ TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath });
+      expect(r.status).toBe(1);
+      expect(r.output).toContain("does not hold tether's lock");
+      expect(existsSync(dirs.socketPath)).toBe(true);
+    } finally {
+      squatter.close();
+    }
+  });
+});
+
+describe("bad environments get a clear refusal", () => {
+  it("refuses a socket directory open to other users, naming the fix", () => {
+    const dirs = tempDirs();
+    const dir = join(dirs.socketPath, "..");
+    chmodSync(dir, 0o755);
+    const r = refusedStart({ TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath });
+    expect(r.status).toBe(1);
+    expect(r.output).toContain(`chmod 700 ${dir}`);
+  });
+
+  it("refuses a socket path too long for a Unix socket, naming TETHER_SOCKET", () => {
+    const dirs = tempDirs();
+    const r = refusedStart({ TETHER_HOME: dirs.home, TETHER_SOCKET: join(dirs.socketPath, "..", "x".repeat(120)) });
+    expect(r.status).toBe(1);
+    expect(r.output).toContain("set TETHER_SOCKET to a shorter path");
+  });
+
+  it("refuses a corrupt database and says how to move it aside", () => {
+    const dirs = tempDirs();
+    writeFileSync(join(dirs.home, "tether.db"), "this is not a database, it is a file of text".repeat(200));
+    const r = refusedStart({ TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath });
+    expect(r.status).toBe(1);
+    expect(r.output).toContain("is not a valid SQLite database");
+    expect(r.output).toContain(".corrupt");
+  });
+});
