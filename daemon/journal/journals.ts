@@ -56,7 +56,7 @@ export class Journals {
   constructor(db: Db) {
     this.tables = new JournalTables(db);
     this.commit = new GroupCommit((batch) => this.commitBatch(batch), COMMIT_MAX_BYTES);
-    this.sweepTimer = setInterval(() => this.sweepAged(), RETENTION_SWEEP_INTERVAL_MS);
+    this.sweepTimer = setInterval(() => this.applyAgeRetention(Date.now()), RETENTION_SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
 
@@ -155,6 +155,11 @@ export class Journals {
     }
   }
 
+  /** Record bytes held in memory for the followers of a journal: each holds at most READER_QUEUE_MAX_BYTES. */
+  followerQueuedBytes(name: string): number[] {
+    return [...(this.subscribers.get(name) ?? [])].map((sub) => sub.queuedBytes);
+  }
+
   /** Commits everything pending now (used on shutdown). */
   flush(): void {
     this.commit.flush();
@@ -222,8 +227,8 @@ export class Journals {
     }
   }
 
-  private sweepAged(): void {
-    const now = Date.now();
+  /** Drops records older than their journal's max age at `now`; runs every RETENTION_SWEEP_INTERVAL_MS. */
+  applyAgeRetention(now: number): void {
     for (const row of this.tables.withAgeRetention()) {
       const state = this.states.get(row.name) ?? row;
       this.tables.db.transaction(() => this.tables.trimOlderThan(state, now - state.retention.maxAgeMs))();

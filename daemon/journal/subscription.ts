@@ -12,21 +12,26 @@ import type { JournalRecord } from "./types.js";
  */
 export class Subscription {
   private queue: JournalRecord[] = [];
-  private queuedBytes = 0;
+  private queued = 0;
   private overflowed = false;
   private wake: (() => void) | undefined;
+
+  /** Bytes of record data this reader holds in memory: never more than READER_QUEUE_MAX_BYTES. */
+  get queuedBytes(): number {
+    return this.queued;
+  }
 
   offer(records: readonly JournalRecord[]): void {
     if (!this.overflowed) {
       let bytes = 0;
       for (const r of records) bytes += r.data.byteLength;
-      if (this.queuedBytes + bytes > READER_QUEUE_MAX_BYTES) {
+      if (this.queued + bytes > READER_QUEUE_MAX_BYTES) {
         this.overflowed = true;
         this.queue = [];
-        this.queuedBytes = 0;
+        this.queued = 0;
       } else {
         for (const r of records) this.queue.push(r);
-        this.queuedBytes += bytes;
+        this.queued += bytes;
       }
     }
     this.notify();
@@ -55,7 +60,7 @@ export class Subscription {
       end++;
     }
     const taken = this.queue.slice(skip, end);
-    for (const r of this.queue.slice(0, end)) this.queuedBytes -= r.data.byteLength;
+    for (const r of this.queue.slice(0, end)) this.queued -= r.data.byteLength;
     this.queue = this.queue.slice(end);
     return taken;
   }
@@ -63,7 +68,7 @@ export class Subscription {
   /** The reader has read everything committed: memory may serve it again. */
   caughtUp(): void {
     this.queue = [];
-    this.queuedBytes = 0;
+    this.queued = 0;
     this.overflowed = false;
   }
 

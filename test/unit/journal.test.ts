@@ -1,0 +1,189 @@
+import { Code } from "@connectrpc/connect";
+import { afterEach, describe, expect, it } from "vitest";
+import { TetherError } from "../../daemon/errors.js";
+import type { Journals } from "../../daemon/journal/journals.js";
+import { READER_QUEUE_MAX_BYTES } from "../../daemon/journal/limits.js";
+import type { Db } from "../../daemon/store/database.js";
+import { assertDense, bytes, collect, openTempJournals } from "../helpers/journals.js";
+
+let open: { journals: Journals; db: Db }[] = [];
+afterEach(() => {
+  for (const o of open) {
+    o.journals.close();
+    o.db.close();
+  }
+  open = [];
+});
+function journals(): Journals {
+  const o = openTempJournals();
+  open.push(o);
+  return o.journals;
+}
+const never = new AbortController().signal;
+
+async function refusal(promise: Promise<unknown>): Promise<TetherError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof TetherError)) throw new Error(`expected a TetherError, got ${String(error)}`);
+  return error;
+}
+
+describe("appends", () => {
+  it("gives dense sequences and contiguous offsets across concurrent producers", async () => {
+    const j = journals();
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => j.append("a", [{ data: bytes(`p${i}-0`) }, { data: bytes(`p${i}-1x`) }])),
+    );
+    const firsts = results.map((r) => r.firstSeq).sort((a, b) => a - b);
+    expect(firsts).toEqual(Array.from({ length: 200 }, (_, i) => 1 + 2 * i));
+    const records = await collect(j.read("a", { cursor: { kind: "start" }, follow: false, signal: never }));
+    expect(records).toHaveLength(400);
+    assertDense(records);
+    expect(j.get("a").nextOffset).toBe(records.reduce((n, r) => n + r.data.byteLength, 0));
+  });
+
+  it("keeps metadata with the record", async () => {
+    const j = journals();
+    await j.append("m", [{ data: bytes("x"), meta: { content_type: "application/json" } }]);
+    const [record] = await collect(j.read("m", { cursor: { kind: "start" }, follow: false, signal: never }));
+    expect(record?.meta).toEqual({ content_type: "application/json" });
+  });
+
+  it("refuses bad names, empty appends and oversized records with the limit", async () => {
+    const j = journals();
+    expect(() => j.append("no/slash", [{ data: bytes("x") }])).toThrow(/invalid journal id/);
+    expect(() => j.append("ok", [])).toThrow(/at least one record/);
+    const big = (() => {
+      try {
+        j.append("ok", [{ data: new Uint8Array(4 * 1024 * 1024 + 1) }]);
+      } catch (e) {
+        return e as TetherError;
+      }
+      throw new Error("accepted an oversized record");
+    })();
+    expect(big.reason).toBe("RECORD_TOO_LARGE");
+    expect(big.metadata.limit_bytes).toBe(String(4 * 1024 * 1024));
+  });
+});
+
+describe("cursors", () => {
+  it("reads from a sequence and from a byte offset inside a record", async () => {
+    const j = journals();
+    await j.append("c", [{ data: bytes("hello") }, { data: bytes("world") }, { data: bytes("!") }]);
+    const fromSeq = await collect(j.read("c", { cursor: { kind: "sequence", seq: 2 }, follow: false, signal: never }));
+    expect(fromSeq.map((r) => r.seq)).toEqual([2, 3]);
+    const fromOffset = await collect(j.read("c", { cursor: { kind: "offset", offset: 7 }, follow: false, signal: never }));
+    expect(fromOffset.map((r) => Buffer.from(r.data).toString()).join("")).toBe("rld!");
+    expect(fromOffset[0]?.offset).toBe(7);
+  });
+
+  it("refuses a cursor past the end, naming where the end is", async () => {
+    const j = journals();
+    await j.append("c", [{ data: bytes("abc") }]);
+    const e = await refusal(collect(j.read("c", { cursor: { kind: "sequence", seq: 5 }, follow: false, signal: never })));
+    expect(e.code).toBe(Code.OutOfRange);
+    expect(e.reason).toBe("CURSOR_PAST_END");
+    expect(e.metadata.next_sequence).toBe("2");
+  });
+
+  it("a missing journal is NotFound, unless the follower asked to wait for it", async () => {
+    const j = journals();
+    const e = await refusal(collect(j.read("later", { cursor: { kind: "start" }, follow: false, signal: never })));
+    expect(e.reason).toBe("JOURNAL_NOT_FOUND");
+    const waiting = collect(j.read("later", { cursor: { kind: "start" }, follow: true, waitForJournal: true, signal: never }), 1);
+    await new Promise((r) => setTimeout(r, 20));
+    await j.append("later", [{ data: bytes("first") }]);
+    expect((await waiting).map((r) => r.seq)).toEqual([1]);
+  });
+});
+
+describe("retention", () => {
+  it("by bytes: drops whole records oldest first; an expired cursor names the earliest one", async () => {
+    const j = journals();
+    j.create("r", { maxBytes: 100, maxAgeMs: 0 });
+    for (let i = 0; i < 10; i++) await j.append("r", [{ data: new Uint8Array(30).fill(i) }]);
+    const info = j.get("r");
+    expect(info.nextSeq).toBe(11);
+    expect(info.firstSeq).toBe(8);
+    expect(info.nextOffset - info.firstOffset).toBeLessThanOrEqual(100);
+    const e = await refusal(collect(j.read("r", { cursor: { kind: "sequence", seq: 1 }, follow: false, signal: never })));
+    expect(e.reason).toBe("CURSOR_EXPIRED");
+    expect(e.metadata.earliest_sequence).toBe("8");
+    expect(e.message).toContain("earliest available is sequence 8");
+    const kept = await collect(j.read("r", { cursor: { kind: "start" }, follow: false, signal: never }));
+    expect(kept.map((r) => r.seq)).toEqual([8, 9, 10]);
+  });
+
+  it("by age: the sweep drops records older than the max age, and sequences go on", async () => {
+    const j = journals();
+    j.create("old", { maxBytes: 0, maxAgeMs: 60_000 });
+    await j.append("old", [{ data: bytes("a") }, { data: bytes("b") }]);
+    j.applyAgeRetention(Date.now());
+    expect(j.get("old").firstSeq).toBe(1);
+    j.applyAgeRetention(Date.now() + 61_000);
+    expect(j.get("old").firstSeq).toBe(3);
+    const r = await j.append("old", [{ data: bytes("c") }]);
+    expect(r.firstSeq).toBe(3);
+  });
+});
+
+describe("following", () => {
+  it("joins backlog and live with no gap or repeat while a writer keeps appending", async () => {
+    const j = journals();
+    const total = 3000;
+    j.create("live");
+    let written = 0;
+    const writer = (async () => {
+      while (written < total) {
+        const n = Math.min(1 + (written % 7), total - written);
+        await j.append("live", Array.from({ length: n }, (_, i) => ({ data: bytes(`r${written + i + 1}`) })));
+        written += n;
+      }
+    })();
+    const readers = Array.from({ length: 30 }, async (_, i) => {
+      await new Promise((r) => setTimeout(r, i * 3));
+      const start = Math.max(1, Math.floor(Math.random() * (j.get("live").nextSeq)));
+      const records = await collect(j.read("live", { cursor: { kind: "sequence", seq: start }, follow: true, signal: never }), total - start + 1);
+      expect(records[0]?.seq).toBe(start);
+      assertDense(records);
+      for (const r of records) expect(Buffer.from(r.data).toString()).toBe(`r${r.seq}`);
+      return records.length;
+    });
+    await writer;
+    const counts = await Promise.all(readers);
+    expect(counts.every((n) => n > 0)).toBe(true);
+  });
+
+  it("a follower that stops reading holds at most READER_QUEUE_MAX_BYTES, then catches up from the store", async () => {
+    const j = journals();
+    await j.append("slow", [{ data: bytes("start") }]);
+    const stuck = j.read("slow", { cursor: { kind: "start" }, follow: true, signal: never });
+    const first = await stuck.next();
+    expect(first.value?.records.map((r: { seq: number }) => r.seq)).toEqual([1]);
+    await stuck.next(); // caught up: from now on it is only subscribed
+    const chunk = new Uint8Array(64 * 1024);
+    for (let i = 0; i < 200; i++) {
+      await j.append("slow", [{ data: chunk }]);
+      for (const q of j.followerQueuedBytes("slow")) expect(q).toBeLessThanOrEqual(READER_QUEUE_MAX_BYTES);
+    }
+    const rest: { seq: number; offset: number; data: Uint8Array }[] = [];
+    for await (const batch of stuck) {
+      rest.push(...batch.records);
+      if (rest.length === 200) break;
+    }
+    expect(rest[0]?.seq).toBe(2);
+    assertDense(rest);
+  });
+
+  it("a follower ends with the signal's reason when aborted", async () => {
+    const j = journals();
+    await j.append("x", [{ data: bytes("1") }]);
+    const abort = new AbortController();
+    const reading = collect(j.read("x", { cursor: { kind: "start" }, follow: true, signal: abort.signal }));
+    setTimeout(() => abort.abort(new Error("client went away")), 20);
+    await expect(reading).rejects.toThrow("client went away");
+    expect(j.followerQueuedBytes("x")).toEqual([]);
+  });
+});
