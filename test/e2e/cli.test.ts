@@ -1,0 +1,101 @@
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync } from "node:fs";
+import { dirname } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { CLI_ENTRY, tempDirs } from "../helpers/daemon.js";
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const started: NodeJS.ProcessEnv[] = [];
+afterEach(() => {
+  for (const env of started.splice(0)) spawnSync(process.execPath, [CLI_ENTRY, "daemon", "stop"], { env, encoding: "utf8" });
+});
+
+function cli(env: NodeJS.ProcessEnv, ...args: string[]): Run {
+  const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, encoding: "utf8", timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function freshEnv(): NodeJS.ProcessEnv {
+  const dirs = tempDirs();
+  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath };
+  started.push(env);
+  return env;
+}
+
+describe("tether daemon (the built CLI)", () => {
+  it("status says no daemon runs, with a hint, and exits 1", () => {
+    const env = freshEnv();
+    const r = cli(env, "daemon", "status");
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toContain("no daemon is running");
+    expect(r.stderr).toContain("tether daemon start");
+  });
+
+  it("start returns once the daemon answers; status shows pid, version, uptime, socket, state dir; stop ends it", () => {
+    const env = freshEnv();
+    const start = cli(env, "daemon", "start");
+    expect(start.status).toBe(0);
+    expect(start.stdout).toMatch(/tether daemon started \(pid \d+\)/);
+    const status = cli(env, "daemon", "status");
+    expect(status.status).toBe(0);
+    for (const field of ["pid:", "version:", "uptime:", `socket:     ${env.TETHER_SOCKET}`, `state dir:  ${env.TETHER_HOME}`]) {
+      expect(status.stdout).toContain(field);
+    }
+    const json = JSON.parse(cli(env, "daemon", "status", "--json").stdout);
+    expect(json.running).toBe(true);
+    expect(json.socket).toBe(env.TETHER_SOCKET);
+    expect(cli(env, "daemon", "start").stdout).toContain("already running");
+    const stop = cli(env, "daemon", "stop");
+    expect(stop.status).toBe(0);
+    expect(stop.stdout).toContain("tether daemon stopped");
+    expect(existsSync(env.TETHER_SOCKET as string)).toBe(false);
+    expect(cli(env, "daemon", "status").status).toBe(1);
+  });
+
+  it("the background daemon survives the CLI that started it being killed with SIGKILL", async () => {
+    const env = freshEnv();
+    const child = spawn(process.execPath, [CLI_ENTRY, "daemon", "start"], { env, stdio: "ignore" });
+    const deadline = Date.now() + 20_000;
+    while (!existsSync(env.TETHER_SOCKET as string) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    child.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(cli(env, "daemon", "status").status).toBe(0);
+  });
+
+  it("start that fails prints the end of the daemon log with the reason", () => {
+    const env = freshEnv();
+    chmodSync(dirname(env.TETHER_SOCKET as string), 0o755);
+    const r = cli(env, "daemon", "start");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("the daemon did not start");
+    expect(r.stderr).toContain(`chmod 700 ${dirname(env.TETHER_SOCKET as string)}`);
+  });
+
+  it("daemon run stays in the foreground and stops on SIGTERM", async () => {
+    const env = freshEnv();
+    const child = spawn(process.execPath, [CLI_ENTRY, "daemon", "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let log = "";
+    child.stderr.on("data", (d: Buffer) => (log += d.toString()));
+    const deadline = Date.now() + 20_000;
+    while (!log.includes("serving") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(cli(env, "daemon", "status").stdout).toContain(`pid:        ${child.pid}`);
+    child.kill("SIGTERM");
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(0);
+    expect(log).toContain("stopped");
+  });
+
+  it("unknown commands and flags are refused with exit 2 and where to look", () => {
+    const env = freshEnv();
+    const r = cli(env, "frobnicate");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain("tether --help");
+    expect(cli(env, "--help").stdout).toContain("tether daemon run");
+  });
+});

@@ -1,0 +1,117 @@
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, startDaemon, type TestDaemon } from "../helpers/daemon.js";
+
+/**
+ * Another stack talks to the daemon: @grpc/grpc-js with the .proto files
+ * loaded at run time, none of our generated code.
+ */
+const PROTO_DIR = join(ROOT, "proto");
+const load = (file: string): grpc.GrpcObject =>
+  grpc.loadPackageDefinition(protoLoader.loadSync(join(PROTO_DIR, file), { includeDirs: [PROTO_DIR], longs: String, defaults: true, oneofs: true }));
+
+type Ctor = new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client & Record<string, (...args: never[]) => unknown>;
+const service = (pkg: grpc.GrpcObject, path: string): Ctor =>
+  path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], pkg) as Ctor;
+
+function unary<T>(client: grpc.Client, method: string, request: object): Promise<T> {
+  return new Promise((resolve, reject) => {
+    (client as unknown as Record<string, (r: object, cb: (e: grpc.ServiceError | null, v: T) => void) => void>)[method]!(request, (e, v) => (e ? reject(e) : resolve(v)));
+  });
+}
+
+let d: TestDaemon;
+let address: string;
+beforeAll(async () => {
+  d = await startDaemon();
+  address = `unix://${d.socketPath}`;
+});
+afterAll(async () => d.kill());
+
+describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
+  it("calls DaemonService.GetDaemonInfo", async () => {
+    const Daemon = service(load("tether/v1/daemon_service.proto"), "tether.v1.DaemonService");
+    const client = new Daemon(address, grpc.credentials.createInsecure());
+    const res = await unary<{ daemon: { pid: number; socketPath: string } }>(client, "GetDaemonInfo", {});
+    expect(res.daemon.pid).toBe(d.process.pid);
+    client.close();
+  });
+
+  it("calls DaemonService.ShutdownDaemon, and the daemon exits cleanly", async () => {
+    const own = await startDaemon();
+    const Daemon = service(load("tether/v1/daemon_service.proto"), "tether.v1.DaemonService");
+    const client = new Daemon(`unix://${own.socketPath}`, grpc.credentials.createInsecure());
+    const exited = new Promise<number | null>((resolve) => own.process.once("exit", resolve));
+    const res = await unary<{ daemon: { pid: number } }>(client, "ShutdownDaemon", {});
+    expect(res.daemon.pid).toBe(own.process.pid);
+    expect(await exited).toBe(0);
+    client.close();
+  });
+
+  it("calls every JournalService RPC, server streaming included, and reads our error detail", async () => {
+    const Journal = service(load("tether/v1/journal_service.proto"), "tether.v1.JournalService");
+    const client = new Journal(address, grpc.credentials.createInsecure());
+    await unary(client, "CreateJournal", { journalId: "interop", retention: { maxBytes: 0, maxAgeSeconds: 0 } });
+    const appended = await unary<{ firstSequence: string; lastSequence: string }>(client, "AppendRecords", {
+      name: "journals/interop",
+      records: [{ data: Buffer.from("one"), metadata: { k: "v" } }, { data: Buffer.from("two") }],
+    });
+    expect([appended.firstSequence, appended.lastSequence]).toEqual(["1", "2"]);
+    const got = await unary<{ journal: { nextSequence: string } }>(client, "GetJournal", { name: "journals/interop" });
+    expect(got.journal.nextSequence).toBe("3");
+    const listed = await unary<{ journals: { name: string }[] }>(client, "ListJournals", {});
+    expect(listed.journals.map((j) => j.name)).toContain("journals/interop");
+
+    const records: { sequence: string; data: Buffer; metadata: Record<string, string> }[] = [];
+    const stream = (client as unknown as Record<string, (r: object) => grpc.ClientReadableStream<{ records: typeof records }>>)["ReadJournal"]!({ name: "journals/interop", sequence: 1 });
+    for await (const msg of stream) records.push(...msg.records);
+    expect(records.map((r) => [r.sequence, r.data.toString()])).toEqual([["1", "one"], ["2", "two"]]);
+    expect(records[0]!.metadata).toEqual({ k: "v" });
+
+    const missing = await unary(client, "GetJournal", { name: "journals/missing" }).catch((e: grpc.ServiceError) => e);
+    expect((missing as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
+    expect((missing as grpc.ServiceError).details).toContain("journals/missing".replace("journals/", "journal "));
+    const statusDetails = (missing as grpc.ServiceError).metadata.get("grpc-status-details-bin");
+    expect(statusDetails.length).toBe(1);
+    expect(Buffer.from(statusDetails[0] as Buffer).toString("latin1")).toContain("tether.v1.ErrorDetail");
+    client.close();
+  });
+
+  it("gets Unimplemented for a method the daemon does not have", async () => {
+    const client = new grpc.Client(address, grpc.credentials.createInsecure());
+    const err = await new Promise<grpc.ServiceError>((resolve) =>
+      client.makeUnaryRequest("/tether.v1.DaemonService/NoSuchMethod", (x: Buffer) => x, (x: Buffer) => x, Buffer.alloc(0), (e) => resolve(e as grpc.ServiceError)),
+    );
+    expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
+    client.close();
+  });
+
+  for (const version of ["v1", "v1alpha"]) {
+    it(`lists services and serves descriptors through server reflection (${version}, a bidirectional stream)`, async () => {
+      const Reflection = service(load(`grpc/reflection/${version}/reflection.proto`), `grpc.reflection.${version}.ServerReflection`);
+      const client = new Reflection(address, grpc.credentials.createInsecure());
+      const call = (client as unknown as Record<string, () => grpc.ClientDuplexStream<object, Record<string, unknown>>>)["ServerReflectionInfo"]!();
+      const answers: Record<string, unknown>[] = [];
+      const done = new Promise<void>((resolve, reject) => {
+        call.on("data", (m: Record<string, unknown>) => answers.push(m));
+        call.on("end", resolve);
+        call.on("error", reject);
+      });
+      call.write({ listServices: "*" });
+      call.write({ fileContainingSymbol: "tether.v1.JournalService" });
+      call.write({ fileContainingSymbol: "tether.v1.Nope" });
+      call.end();
+      await done;
+      const listed = (answers[0]!["listServicesResponse"] as { service: { name: string }[] }).service.map((s) => s.name);
+      expect(listed).toEqual(expect.arrayContaining(["tether.v1.DaemonService", "tether.v1.JournalService"]));
+      const files = (answers[1]!["fileDescriptorResponse"] as { fileDescriptorProto: Buffer[] }).fileDescriptorProto;
+      const names = files.map((f) => Buffer.from(f).toString("latin1"));
+      expect(names.some((n) => n.includes("tether/v1/journal_service.proto"))).toBe(true);
+      expect(names.some((n) => n.includes("tether/v1/journal.proto"))).toBe(true);
+      expect((answers[2]!["errorResponse"] as { errorCode: number }).errorCode).toBe(grpc.status.NOT_FOUND);
+      client.close();
+    });
+  }
+});
