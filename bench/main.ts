@@ -1,0 +1,269 @@
+/**
+ * `npm run bench`: every figure beside a floor measured in the same run, on
+ * this machine, now. Machines are shared and noisy, so targets live here and
+ * never in tests. Prints a markdown table.
+ */
+import { create, toBinary } from "@bufbuild/protobuf";
+import * as grpc from "@grpc/grpc-js";
+import Database from "better-sqlite3";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { connect as h2connect } from "node:http2";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createTransport } from "../client/transport.js";
+import { Journals } from "../daemon/journal/journals.js";
+import { openDatabase } from "../daemon/store/database.js";
+import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
+import { JournalService, ReadJournalRequestSchema } from "../gen/tether/v1/journal_service_pb.js";
+import { CLI_ENTRY, ROOT, startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
+
+interface Row {
+  readonly name: string;
+  readonly value: string;
+  readonly floor: string;
+  readonly ratio: string;
+  readonly target: string;
+  readonly met: boolean | undefined;
+}
+const rows: Row[] = [];
+const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function report(name: string, value: string, floor: string, ratio: number | undefined, target: string, met: boolean | undefined): void {
+  rows.push({ name, value, floor, ratio: ratio === undefined ? "" : `${ratio.toFixed(2)}×`, target, met });
+  process.stderr.write(`  ${name}: ${value} (floor ${floor})\n`);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
+
+function tempSocket(): string {
+  return join(mkdtempSync(join(tmpdir(), "tether-bench-")), "s.sock");
+}
+
+async function startFloorServer(script: string, socketPath: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(ROOT, "bench", "floors", script), socketPath], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve) => child.stdout?.once("data", () => resolve()));
+  return child;
+}
+
+function rssMb(pid: number, field: "VmRSS" | "VmHWM"): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith(field));
+  return Number(line?.replace(/\D+/g, "")) / 1024;
+}
+
+// --- CLI round trip --------------------------------------------------------
+
+function timeCommand(args: string[], env: NodeJS.ProcessEnv, runs: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const t = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, args, { env, stdio: "ignore" });
+    if (r.status !== 0) throw new Error(`${args.join(" ")} exited ${r.status}`);
+    if (i >= 2) times.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return median(times);
+}
+
+function benchCli(d: TestDaemon): void {
+  const runs = 15;
+  const node0 = timeCommand(["-e", "0"], d.env, runs);
+  const floor = timeCommand([join(ROOT, "bench", "floors", "http2-one-call.mjs"), d.socketPath], d.env, runs);
+  const ours = timeCommand([CLI_ENTRY, "daemon", "status"], d.env, runs);
+  report("CLI round trip: tether daemon status (median of 15)", `${fmt(ours)} ms`, `bare node:http2 one call ${fmt(floor)} ms; node -e 0 ${fmt(node0)} ms`, ours / floor, "≤ 1.3×", ours / floor <= 1.3);
+}
+
+// --- unary latency ---------------------------------------------------------
+
+async function latencies(call: () => Promise<unknown>, n: number): Promise<number[]> {
+  for (let i = 0; i < 300; i++) await call();
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = process.hrtime.bigint();
+    await call();
+    out.push(Number(process.hrtime.bigint() - t) / 1000);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+function bareUnary(socketPath: string, path: string): () => Promise<void> {
+  const session = h2connect("http://localhost", { createConnection: () => connect(socketPath) });
+  return () =>
+    new Promise<void>((resolve, reject) => {
+      const req = session.request({ ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" });
+      req.on("data", () => {});
+      req.on("end", resolve);
+      req.on("error", reject);
+      req.end(Buffer.from([0, 0, 0, 0, 0]));
+    });
+}
+
+async function benchUnary(d: TestDaemon): Promise<void> {
+  const n = 3000;
+  const floorSocket = tempSocket();
+  const floorServer = await startFloorServer("http2-unary-server.mjs", floorSocket);
+  const floor = await latencies(bareUnary(floorSocket, "/x.Y/Z"), n);
+  floorServer.kill();
+  const client = createClient(DaemonService, createTransport(d.socketPath));
+  const ours = await latencies(() => client.getDaemonInfo({}), n);
+  const bareToDaemon = await latencies(bareUnary(d.socketPath, "/tether.v1.DaemonService/GetDaemonInfo"), n);
+  const [f50, o50, b50] = [percentile(floor, 50), percentile(ours, 50), percentile(bareToDaemon, 50)];
+  report("Unary RPC p50, tether client → daemon", `${fmt(o50)} µs (p99 ${fmt(percentile(ours, 99))} µs)`, `bare node:http2 ${fmt(f50)} µs (p99 ${fmt(percentile(floor, 99))} µs)`, o50 / f50, "p50 ≤ 2×", o50 / f50 <= 2);
+  report("Unary RPC p50, bare http2 client → daemon (server cost alone)", `${fmt(b50)} µs (p99 ${fmt(percentile(bareToDaemon, 99))} µs)`, `bare node:http2 ${fmt(f50)} µs`, b50 / f50, "", undefined);
+}
+
+// --- server streaming ------------------------------------------------------
+
+async function benchStreaming(d: TestDaemon): Promise<void> {
+  const messages = 4096; // 256 MiB of 64 KiB messages
+  const floorSocket = tempSocket();
+  const floorServer = await startFloorServer("grpc-js-stream-server.mjs", floorSocket);
+  const floorClient = new grpc.Client(`unix://${floorSocket}`, grpc.credentials.createInsecure(), { "grpc-node.flow_control_window": 1 << 20, "grpc.max_receive_message_length": 16 << 20 });
+  let t = process.hrtime.bigint();
+  let bytes = 0;
+  const floorStream = floorClient.makeServerStreamRequest("/bench.Floor/Stream", (b: Buffer) => b, (b: Buffer) => b, Buffer.from(String(messages)));
+  for await (const m of floorStream) bytes += (m as Buffer).length;
+  const floorMBs = bytes / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9);
+  floorClient.close();
+  floorServer.kill();
+
+  const journals = createClient(JournalService, createTransport(d.socketPath));
+  const record = { data: new Uint8Array(64 * 1024).fill(7) };
+  for (let i = 0; i < messages / 64; i++) await journals.appendRecords({ name: "journals/stream", records: Array.from({ length: 64 }, () => record) });
+  t = process.hrtime.bigint();
+  bytes = 0;
+  for await (const msg of journals.readJournal({ name: "journals/stream" })) for (const r of msg.records) bytes += r.data.byteLength;
+  const oursMBs = bytes / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9);
+  report("Server streaming (ReadJournal of 256 MiB in 64 KiB records)", `${fmt(oursMBs)} MB/s`, `grpc-js, 1 MiB windows ${fmt(floorMBs)} MB/s`, oursMBs / floorMBs, "≥ 0.8×", oursMBs / floorMBs >= 0.8);
+}
+
+// --- journal in process ------------------------------------------------------
+
+async function benchJournal(): Promise<void> {
+  const total = 200_000;
+  const payload = new Uint8Array(100).fill(1);
+  const rawDb = new Database(join(mkdtempSync(join(tmpdir(), "tether-bench-")), "raw.db"));
+  rawDb.pragma("journal_mode = WAL");
+  rawDb.pragma("synchronous = FULL");
+  rawDb.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)");
+  const insert = rawDb.prepare("INSERT INTO t (data) VALUES (?)");
+  const insertMany = rawDb.transaction((n: number) => {
+    for (let i = 0; i < n; i++) insert.run(payload);
+  });
+  let t = process.hrtime.bigint();
+  for (let i = 0; i < total / 1000; i++) insertMany(1000);
+  const rawAppend = total / (Number(process.hrtime.bigint() - t) / 1e9);
+  t = process.hrtime.bigint();
+  let n = 0;
+  for (const _ of rawDb.prepare("SELECT id, data FROM t").iterate()) n++;
+  const rawRead = n / (Number(process.hrtime.bigint() - t) / 1e9);
+  rawDb.close();
+
+  const db = openDatabase(join(mkdtempSync(join(tmpdir(), "tether-bench-")), "tether.db"));
+  const journals = new Journals(db);
+  t = process.hrtime.bigint();
+  for (let wave = 0; wave < total / 1000; wave++) {
+    await Promise.all(Array.from({ length: 1000 }, () => journals.append("bench", [{ data: payload }])));
+  }
+  const ourAppend = total / (Number(process.hrtime.bigint() - t) / 1e9);
+  t = process.hrtime.bigint();
+  n = 0;
+  for await (const batch of journals.read("bench", { cursor: { kind: "start" }, follow: false, signal: new AbortController().signal })) n += batch.records.length;
+  const ourRead = n / (Number(process.hrtime.bigint() - t) / 1e9);
+  journals.close();
+  db.close();
+  report("Journal appends, durable (1000 concurrent single-record appends per wave)", `${fmt(ourAppend)} rows/s`, `raw better-sqlite3, 1000 rows/txn ${fmt(rawAppend)} rows/s`, ourAppend / rawAppend, "≥ 0.5×", ourAppend / rawAppend >= 0.5);
+  report("Journal read from cursor", `${fmt(ourRead)} rows/s`, `raw iterate() ${fmt(rawRead)} rows/s`, ourRead / rawRead, "≥ 0.5×", ourRead / rawRead >= 0.5);
+}
+
+// --- fan-out and a stuck follower -------------------------------------------
+
+async function benchFollowers(d: TestDaemon): Promise<void> {
+  const followers = 100;
+  const records = 20_000;
+  const journals = createClient(JournalService, createTransport(d.socketPath));
+  await journals.createJournal({ journalId: "fan" });
+  let caughtUp = 0;
+  const complete: boolean[] = [];
+  const readers = Array.from({ length: followers }, async (_, i) => {
+    const client = createClient(JournalService, createTransport(d.socketPath));
+    let expected = 1n;
+    const abort = new AbortController();
+    try {
+      for await (const msg of client.readJournal({ name: "journals/fan", follow: true }, { signal: abort.signal })) {
+        if (msg.caughtUp) caughtUp++;
+        for (const r of msg.records) {
+          if (r.sequence !== expected) throw new Error(`follower ${i} got ${r.sequence}, expected ${expected}`);
+          expected++;
+        }
+        if (expected > BigInt(records)) break;
+      }
+    } finally {
+      abort.abort();
+    }
+    complete[i] = expected > BigInt(records);
+  });
+  while (caughtUp < followers) await new Promise((r) => setTimeout(r, 10));
+  const t = process.hrtime.bigint();
+  const data = new Uint8Array(100).fill(3);
+  for (let i = 0; i < records / 100; i++) await journals.appendRecords({ name: "journals/fan", records: Array.from({ length: 100 }, () => ({ data })) });
+  await Promise.all(readers);
+  const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+  const all = complete.filter(Boolean).length;
+  report(`${followers} followers of one journal (${fmt(records)} records)`, `${all}/${followers} received every record, in order; ${fmt((followers * records) / seconds)} deliveries/s`, "", undefined, "all receive every record", all === followers);
+}
+
+async function benchStuckFollower(): Promise<void> {
+  const d = await startDaemon();
+  try {
+    const journals = createClient(JournalService, createTransport(d.socketPath));
+    await journals.createJournal({ journalId: "flood", retention: { maxBytes: BigInt(256 << 20) } });
+    const before = rssMb(d.process.pid as number, "VmRSS");
+    // A follower that opens the stream and never reads a byte.
+    const session = h2connect("http://localhost", { createConnection: () => connect(d.socketPath) });
+    const body = toBinary(ReadJournalRequestSchema, create(ReadJournalRequestSchema, { name: "journals/flood", follow: true }));
+    const frame = Buffer.alloc(5 + body.length);
+    frame.writeUInt32BE(body.length, 1);
+    Buffer.from(body).copy(frame, 5);
+    const stuck = session.request({ ":method": "POST", ":path": "/tether.v1.JournalService/ReadJournal", "content-type": "application/grpc", te: "trailers" });
+    stuck.end(frame);
+    stuck.pause();
+    const chunk = { data: new Uint8Array(1 << 20).fill(9) };
+    const t = process.hrtime.bigint();
+    for (let i = 0; i < 256; i++) await journals.appendRecords({ name: "journals/flood", records: [chunk, chunk, chunk, chunk] });
+    const seconds = Number(process.hrtime.bigint() - t) / 1e9;
+    const peak = rssMb(d.process.pid as number, "VmHWM");
+    session.destroy();
+    report("Daemon RSS with one stuck follower while 1 GiB is appended", `peak ${fmt(peak)} MB (idle ${fmt(before)} MB); appended at ${fmt(1024 / seconds)} MiB/s`, "", undefined, "≤ 256 MB", peak <= 256);
+  } finally {
+    await d.kill();
+  }
+}
+
+async function main(): Promise<void> {
+  process.stderr.write("tether benchmarks (each figure beside a floor measured now)\n");
+  await benchJournal();
+  const d = await startDaemon();
+  try {
+    benchCli(d);
+    await benchUnary(d);
+    await benchStreaming(d);
+    await benchFollowers(d);
+  } finally {
+    await d.kill();
+  }
+  await benchStuckFollower();
+  const lines = [
+    "| benchmark | tether | floor (same run) | ratio | target | met |",
+    "|---|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.name} | ${r.value} | ${r.floor} | ${r.ratio} | ${r.target} | ${r.met === undefined ? "" : r.met ? "yes" : "**no**"} |`),
+  ];
+  process.stdout.write(`\n${lines.join("\n")}\n`);
+}
+
+await main();
+process.exit(0);
