@@ -1,5 +1,6 @@
 import { CliError, describeError } from "./cli-error.js";
 import { DAEMON_USAGE, daemonCommand } from "./commands/daemon.js";
+import { JOURNAL_USAGE, journalCommand } from "./commands/journal.js";
 import { resolvePaths } from "./paths.js";
 import { CLIENT_VERSION } from "./version.js";
 
@@ -7,9 +8,11 @@ const USAGE = `tether ${CLIENT_VERSION}: sessions and workspaces that outlive yo
 
 ${DAEMON_USAGE}
 
+${JOURNAL_USAGE}
+
   tether version     print this client's version
 
-The daemon listens on $TETHER_SOCKET (default $XDG_RUNTIME_DIR/tether/tether.sock)
+Any command but daemon starts the daemon when none answers. The daemon listens on $TETHER_SOCKET (default $XDG_RUNTIME_DIR/tether/tether.sock)
 and keeps its state in $TETHER_HOME (default $XDG_STATE_HOME/tether).`;
 
 /** argv -> command -> exit code. */
@@ -19,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "daemon":
       return daemonCommand(args, paths);
+    case "journal":
+      return journalCommand(args, paths);
     case "version":
     case "--version":
       process.stdout.write(`${CLIENT_VERSION}\n`);

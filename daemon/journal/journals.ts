@@ -335,7 +335,7 @@ function notFound(name: string): TetherError {
   return new TetherError(
     Code.NotFound,
     "JOURNAL_NOT_FOUND",
-    `journal ${name} does not exist: check the id (ListJournals shows them), or append to create it`,
+    `journal ${name} does not exist: check the id (tether journal ls or ListJournals shows them), or append to create it`,
     { journal: name },
   );
 }

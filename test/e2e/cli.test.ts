@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync } from "node:fs";
-import { dirname } from "node:path";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { CLI_ENTRY, tempDirs } from "../helpers/daemon.js";
+import { CLI_ENTRY, ROOT, tempDirs, waitForSocket } from "../helpers/daemon.js";
 
 interface Run {
   status: number | null;
@@ -97,5 +98,62 @@ describe("tether daemon (the built CLI)", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("tether --help");
     expect(cli(env, "--help").stdout).toContain("tether daemon run");
+  });
+});
+
+describe("tether journal (any command starts the daemon)", () => {
+  it("append starts the daemon when none answers, and read returns what was appended", () => {
+    const env = freshEnv();
+    expect(cli(env, "daemon", "status").status).toBe(1);
+    const appended = cli(env, "journal", "append", "notes", "first", "second");
+    expect(appended.status).toBe(0);
+    expect(appended.stdout.trim()).toBe("1-2");
+    expect(cli(env, "daemon", "status").status).toBe(0);
+    expect(cli(env, "journal", "read", "notes").stdout).toBe("first\nsecond\n");
+    const json = JSON.parse(cli(env, "journal", "ls", "--json").stdout);
+    expect(json).toEqual([{ journal: "notes", records: 2, bytes: 11, first_sequence: 1, next_sequence: 3 }]);
+    const missing = cli(env, "journal", "read", "nope");
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe("tether: journal nope does not exist: check the id (tether journal ls or ListJournals shows them), or append to create it\n");
+  });
+
+  it("read -f follows new records until Ctrl-C", async () => {
+    const env = freshEnv();
+    cli(env, "journal", "append", "live", "before");
+    const reader = spawn(process.execPath, [CLI_ENTRY, "journal", "read", "live", "-f"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    reader.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const until = async (text: string): Promise<void> => {
+      const deadline = Date.now() + 15_000;
+      while (!out.includes(text) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    };
+    await until("before");
+    cli(env, "journal", "append", "live", "after");
+    await until("after");
+    reader.kill("SIGINT");
+    const code = await new Promise((resolve) => reader.once("exit", resolve));
+    expect(out).toBe("before\nafter\n");
+    expect(code).toBe(0);
+  });
+
+  it("a client of another version than the daemon is told to restart the daemon", async () => {
+    const env = freshEnv();
+    // A real daemon that reports another version: the same bundle beside a package.json saying 9.9.9.
+    const pkg = mkdtempSync(join(tmpdir(), "tether-other-"));
+    mkdirSync(join(pkg, "dist"));
+    copyFileSync(join(ROOT, "dist", "daemon.mjs"), join(pkg, "dist", "daemon.mjs"));
+    writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "tether", version: "9.9.9", type: "module" }));
+    symlinkSync(join(ROOT, "node_modules"), join(pkg, "node_modules"));
+    const other = spawn(process.execPath, [join(pkg, "dist", "daemon.mjs")], { env, stdio: "ignore" });
+    try {
+      await waitForSocket(env.TETHER_SOCKET as string, other);
+      const r = cli(env, "journal", "ls");
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("the daemon runs tether 9.9.9 but this client is");
+      expect(r.stderr).toContain("tether daemon stop && tether daemon start");
+      expect(cli(env, "daemon", "status").stdout).toContain("version:    9.9.9 (this client is");
+    } finally {
+      other.kill("SIGKILL");
+    }
   });
 });
