@@ -247,6 +247,7 @@ async function benchStuckFollower(): Promise<void> {
 async function main(): Promise<void> {
   process.stderr.write("tether benchmarks (each figure beside a floor measured now)\n");
   await benchJournal();
+  if (process.argv.includes("--journal-only")) return printTable();
   const d = await startDaemon();
   try {
     benchCli(d);
@@ -257,6 +258,10 @@ async function main(): Promise<void> {
     await d.kill();
   }
   await benchStuckFollower();
+  printTable();
+}
+
+function printTable(): void {
   const lines = [
     "| benchmark | tether | floor (same run) | ratio | target | met |",
     "|---|---|---|---|---|---|",

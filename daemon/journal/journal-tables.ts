@@ -40,8 +40,7 @@ export class JournalTables {
   private readonly insertJournal;
   private readonly updateBounds;
   private readonly insertRecord;
-  private readonly selectContainingOffset;
-  private readonly selectFirstAtOrAfterOffset;
+  private readonly selectOffset;
   private readonly selectFirstNotOlderThan;
   private readonly deleteBefore;
   private readonly selectNamesAfter;
@@ -59,22 +58,22 @@ export class JournalTables {
     this.updateBounds = db.prepare<[number, number, number, number, number]>(
       "UPDATE journals SET first_seq = ?, next_seq = ?, first_offset = ?, next_offset = ? WHERE id = ?",
     );
+    // Record keys are journal_id << 32 | seq, computed by SQLite so JS never handles 64-bit keys.
     this.insertRecord = db.prepare<[number, number, number, number, string | null, Uint8Array]>(
-      "INSERT INTO journal_records (journal_id, seq, offset, created_at, meta, data) VALUES (?, ?, ?, ?, ?, ?)",
+      "INSERT INTO journal_records (key, offset, created_at, meta, data) VALUES ((? << 32) | ?, ?, ?, ?, ?)",
     );
-    this.selectPage = db.prepare<[number, number, number], RecordRow>(
-      "SELECT seq, offset, created_at, meta, data FROM journal_records WHERE journal_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+    this.selectPage = db.prepare<[number, number, number, number], RecordRow>(
+      "SELECT key & 4294967295 AS seq, offset, created_at, meta, data FROM journal_records WHERE key >= ((? << 32) | ?) AND key < ((? + 1) << 32) ORDER BY key LIMIT ?",
     );
-    this.selectContainingOffset = db.prepare<[number, number], { seq: number }>(
-      "SELECT seq FROM journal_records WHERE journal_id = ? AND offset <= ? ORDER BY offset DESC LIMIT 1",
+    this.selectOffset = db.prepare<[number, number], { offset: number }>(
+      "SELECT offset FROM journal_records WHERE key = ((? << 32) | ?)",
     );
-    this.selectFirstAtOrAfterOffset = db.prepare<[number, number], { seq: number; offset: number }>(
-      "SELECT seq, offset FROM journal_records WHERE journal_id = ? AND offset >= ? ORDER BY offset LIMIT 1",
+    this.selectFirstNotOlderThan = db.prepare<[number, number, number, number], { seq: number; offset: number }>(
+      "SELECT key & 4294967295 AS seq, offset FROM journal_records WHERE key >= ((? << 32) | ?) AND key < ((? + 1) << 32) AND created_at >= ? ORDER BY key LIMIT 1",
     );
-    this.selectFirstNotOlderThan = db.prepare<[number, number, number], { seq: number; offset: number }>(
-      "SELECT seq, offset FROM journal_records WHERE journal_id = ? AND seq >= ? AND created_at >= ? ORDER BY seq LIMIT 1",
+    this.deleteBefore = db.prepare<[number, number, number]>(
+      "DELETE FROM journal_records WHERE key >= (? << 32) AND key < ((? << 32) | ?)",
     );
-    this.deleteBefore = db.prepare<[number, number]>("DELETE FROM journal_records WHERE journal_id = ? AND seq < ?");
   }
 
   find(name: string): JournalState | undefined {
@@ -107,7 +106,7 @@ export class JournalTables {
   page(journalId: number, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
     const records: JournalRecord[] = [];
     let bytes = 0;
-    for (const row of this.selectPage.iterate(journalId, fromSeq, maxRecords)) {
+    for (const row of this.selectPage.iterate(journalId, fromSeq, journalId, maxRecords)) {
       records.push({
         seq: row.seq,
         offset: row.offset,
@@ -121,31 +120,48 @@ export class JournalTables {
     return records;
   }
 
-  /** The sequence of the record whose data holds byte `offset`. */
-  seqContaining(journalId: number, offset: number): number | undefined {
-    return this.selectContainingOffset.get(journalId, offset)?.seq;
+  /** The sequence of the record whose data holds byte `offset` (binary search: offsets grow with seq). */
+  seqContaining(journal: JournalState, offset: number): number {
+    let lo = journal.firstSeq;
+    let hi = journal.nextSeq - 1;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (this.offsetOf(journal, mid) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
   }
 
   /** Drops records so that at most maxBytes of data remain (always keeping the newest record). */
   trimToBytes(journal: JournalState, maxBytes: number): void {
     if (journal.nextOffset - journal.firstOffset <= maxBytes) return;
-    const keep = this.selectFirstAtOrAfterOffset.get(journal.id, journal.nextOffset - maxBytes);
-    this.dropBefore(journal, keep ?? { seq: journal.nextSeq - 1, offset: this.offsetOfLast(journal) });
+    // The first record that starts at or after nextOffset - maxBytes, found by binary search.
+    const target = journal.nextOffset - maxBytes;
+    let lo = journal.firstSeq;
+    let hi = journal.nextSeq - 1;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (this.offsetOf(journal, mid) >= target) hi = mid;
+      else lo = mid + 1;
+    }
+    this.dropBefore(journal, { seq: lo, offset: this.offsetOf(journal, lo) });
   }
 
   /** Drops records committed before `cutoff` (ms since the epoch). */
   trimOlderThan(journal: JournalState, cutoff: number): void {
-    const keep = this.selectFirstNotOlderThan.get(journal.id, journal.firstSeq, cutoff);
+    const keep = this.selectFirstNotOlderThan.get(journal.id, journal.firstSeq, journal.id, cutoff);
     this.dropBefore(journal, keep ?? { seq: journal.nextSeq, offset: journal.nextOffset });
   }
 
-  private offsetOfLast(journal: JournalState): number {
-    return this.page(journal.id, journal.nextSeq - 1, 1, 1)[0]?.offset ?? journal.nextOffset;
+  private offsetOf(journal: JournalState, seq: number): number {
+    const row = this.selectOffset.get(journal.id, seq);
+    if (row === undefined) throw new Error(`journal ${journal.name} has no record ${seq} between its bounds`);
+    return row.offset;
   }
 
   private dropBefore(journal: JournalState, keep: { seq: number; offset: number }): void {
     if (keep.seq <= journal.firstSeq) return;
-    this.deleteBefore.run(journal.id, keep.seq);
+    this.deleteBefore.run(journal.id, journal.id, keep.seq);
     journal.firstSeq = keep.seq;
     journal.firstOffset = keep.offset;
     this.saveBounds(journal);

@@ -5,6 +5,7 @@ import { GroupCommit } from "./group-commit.js";
 import { JournalTables, type JournalState } from "./journal-tables.js";
 import {
   COMMIT_MAX_BYTES,
+  JOURNAL_MAX_SEQUENCE,
   READ_BATCH_MAX_BYTES,
   READ_BATCH_MAX_RECORDS,
   RECORD_MAX_BYTES,
@@ -97,6 +98,15 @@ export class Journals {
       bytes += input.data.byteLength;
     }
     this.assertOpen();
+    const state = this.states.get(name);
+    if (state !== undefined && state.nextSeq - 1 + inputs.length > JOURNAL_MAX_SEQUENCE) {
+      throw new TetherError(
+        Code.ResourceExhausted,
+        "RECORD_TOO_LARGE",
+        `journal ${name} has reached its limit of ${JOURNAL_MAX_SEQUENCE} records: write to a new journal`,
+        { journal: name, limit_records: String(JOURNAL_MAX_SEQUENCE) },
+      );
+    }
     return this.commit.submit({ name, inputs }, bytes);
   }
 
@@ -274,8 +284,7 @@ function resolveCursor(tables: JournalTables, state: JournalState, cursor: Curso
       if (cursor.offset < state.firstOffset) throw cursorExpired(state, `offset ${cursor.offset}`);
       if (cursor.offset > state.nextOffset) throw cursorPastEnd(state, `offset ${cursor.offset}`);
       if (cursor.offset === state.nextOffset) return { seq: state.nextSeq };
-      const seq = tables.seqContaining(state.id, cursor.offset) ?? state.firstSeq;
-      return { seq, offset: cursor.offset };
+      return { seq: tables.seqContaining(state, cursor.offset), offset: cursor.offset };
     }
   }
 }

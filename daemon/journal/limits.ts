@@ -23,3 +23,6 @@ export const COMMIT_MAX_BYTES = 64 * 1024 * 1024;
 
 /** How often age-based retention runs. Records may outlive their max age by up to this much. */
 export const RETENTION_SWEEP_INTERVAL_MS = 10_000;
+
+/** Records one journal can ever hold: record keys are journal_id << 32 | seq (journal-tables.ts). */
+export const JOURNAL_MAX_SEQUENCE = 2 ** 32 - 1;

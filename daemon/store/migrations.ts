@@ -15,15 +15,16 @@ export const MIGRATIONS: readonly string[] = [
     max_age_ms     INTEGER NOT NULL,
     created_at     INTEGER NOT NULL
   );
+  -- One B-tree for all records: key = journal_id << 32 | seq. Appends touch
+  -- one tree instead of a table plus indexes, and a journal's records are one
+  -- contiguous key range. Offsets grow with seq, so offset lookups are binary
+  -- searches over point reads.
   CREATE TABLE journal_records (
-    journal_id  INTEGER NOT NULL REFERENCES journals(id) ON DELETE CASCADE,
-    seq         INTEGER NOT NULL,
+    key         INTEGER PRIMARY KEY,
     offset      INTEGER NOT NULL,
     created_at  INTEGER NOT NULL,
     meta        TEXT,
     data        BLOB    NOT NULL
   );
-  CREATE UNIQUE INDEX journal_records_by_seq ON journal_records(journal_id, seq);
-  CREATE INDEX journal_records_by_offset ON journal_records(journal_id, offset);
   `,
 ];
