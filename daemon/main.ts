@@ -1,4 +1,3 @@
-import type { ConnectRouter } from "@connectrpc/connect";
 import { mkdirSync, unlinkSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
@@ -10,7 +9,8 @@ import { log } from "./log.js";
 import { MAX_MESSAGE_BYTES, startServer } from "./server.js";
 import { createDaemonService } from "./services/daemon-service.js";
 import { createJournalService } from "./services/journal-service.js";
-import { registerReflection } from "./services/reflection-service.js";
+import { reflectionServices } from "./services/reflection-service.js";
+import { registration } from "./services/registration.js";
 import { claimSocket } from "./socket.js";
 import { openDatabase } from "./store/database.js";
 import { DAEMON_VERSION } from "./version.js";
@@ -33,19 +33,13 @@ export async function runDaemon(): Promise<void> {
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
 
-  const services = [DaemonService, JournalService];
-  const routes = (router: ConnectRouter): void => {
-    router.service(
-      DaemonService,
-      createDaemonService(
-        { version: DAEMON_VERSION, startedAt, socketPath: config.socketPath, stateDir: config.stateDir, maxMessageBytes: MAX_MESSAGE_BYTES },
-        () => void shutdown("ShutdownDaemon"),
-      ),
-    );
-    router.service(JournalService, createJournalService(journals, stopping.signal));
-    registerReflection(router, services);
-  };
-  const server = await startServer({ socketPath: config.socketPath, routes, shutdownSignal: stopping.signal });
+  const facts = { version: DAEMON_VERSION, startedAt, socketPath: config.socketPath, stateDir: config.stateDir, maxMessageBytes: MAX_MESSAGE_BYTES };
+  const registrations = [
+    registration(DaemonService, createDaemonService(facts, () => void shutdown("ShutdownDaemon"))),
+    registration(JournalService, createJournalService(journals, stopping.signal)),
+  ];
+  registrations.push(...reflectionServices(registrations.map((r) => r.service)));
+  const server = await startServer({ socketPath: config.socketPath, registrations, shutdownSignal: stopping.signal });
   log(`tether ${DAEMON_VERSION} (pid ${process.pid}) serving ${config.socketPath}, state in ${config.stateDir}`);
 
   let shuttingDown = false;

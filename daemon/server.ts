@@ -1,9 +1,10 @@
-import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import * as grpc from "@grpc/grpc-js";
 import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
-import { createServer as createHttp2Server, type Http2Server, type Http2Session } from "node:http2";
 import { createServer as createNetServer, type Socket } from "node:net";
+import { createGrpcServer } from "./grpc-server.js";
 import { errorMapping } from "./services/error-mapping.js";
+import type { ServiceRegistration } from "./services/registration.js";
 import { listenOnSocket } from "./socket.js";
 
 /**
@@ -20,19 +21,12 @@ export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
  */
 const HTTP2_WINDOW_BYTES = 4 * 1024 * 1024;
 
-/**
- * Node's per-connection HTTP/2 memory cap, in MB. Its default (10) resets a
- * stream carrying one maximal message before the RPC layer can answer
- * ResourceExhausted; 4x the message limit leaves room for that answer.
- */
-const HTTP2_SESSION_MEMORY_MB = 64;
-
 /** The first bytes of every HTTP/2 connection (RFC 9113, section 3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
 export interface ServerOptions {
   readonly socketPath: string;
-  readonly routes: (router: ConnectRouter) => void;
+  readonly registrations: readonly ServiceRegistration[];
   /** Aborted when the daemon starts to stop: streaming handlers end. */
   readonly shutdownSignal: AbortSignal;
 }
@@ -43,16 +37,18 @@ export interface RunningServer {
 }
 
 /**
- * Serves every RPC on one Unix socket in three protocols: gRPC and the
- * Connect protocol over HTTP/2, and the Connect protocol over HTTP/1.1 (so
- * `curl --unix-socket` works). One connect-node handler serves all of them,
- * so there is exactly one implementation of every RPC. Each connection is
- * routed by its first bytes: the HTTP/2 preface goes to the HTTP/2 server,
- * anything else to the HTTP/1.1 server.
+ * Serves every RPC on one Unix socket: gRPC over HTTP/2 through @grpc/grpc-js,
+ * and the Connect protocol over HTTP/1.1 (JSON or binary, unary and server
+ * streaming, so `curl --unix-socket` works) through connect-node. Both call
+ * the same handler objects, so there is one implementation of every RPC.
+ * Each connection is routed by its first bytes: the HTTP/2 preface goes to
+ * grpc-js (through its connection injector), anything else to HTTP/1.1.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const handler = connectNodeAdapter({
-    routes: options.routes,
+    routes: (router) => {
+      for (const reg of options.registrations) router.service(reg.service, reg.impl);
+    },
     interceptors: [errorMapping],
     // Local socket: compression costs CPU and saves nothing.
     acceptCompression: [],
@@ -60,18 +56,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     writeMaxBytes: MAX_MESSAGE_BYTES,
     shutdownSignal: options.shutdownSignal,
   });
-  const h2 = createHttp2Server(
-    { settings: { initialWindowSize: HTTP2_WINDOW_BYTES }, maxSessionMemory: HTTP2_SESSION_MEMORY_MB },
-    handler,
-  );
   const h1 = createHttp1Server(handler);
-  const sessions = new Set<Http2Session>();
-  const sockets = new Set<Socket>();
-  h2.on("session", (session) => {
-    session.setLocalWindowSize(HTTP2_WINDOW_BYTES);
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
+  const grpcServer = createGrpcServer({
+    registrations: options.registrations,
+    maxMessageBytes: MAX_MESSAGE_BYTES,
+    windowBytes: HTTP2_WINDOW_BYTES,
+    shutdownSignal: options.shutdownSignal,
   });
+  const h2 = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  const sockets = new Set<Socket>();
   const listener = createNetServer((socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
@@ -82,18 +75,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return {
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
-      for (const session of sessions) session.close();
+      h2.drain(graceMs);
       h1.closeIdleConnections();
       const deadline = setTimeout(() => {
+        h2.destroy();
         for (const socket of sockets) socket.destroy();
       }, graceMs);
       await closed;
       clearTimeout(deadline);
+      h2.destroy();
+      grpcServer.forceShutdown();
     },
   };
 }
 
-function route(socket: Socket, h2: Http2Server, h1: Http1Server): void {
+function route(socket: Socket, h2: grpc.ConnectionInjector, h1: Http1Server): void {
   let seen = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     seen = Buffer.concat([seen, chunk]);
@@ -105,9 +101,9 @@ function route(socket: Socket, h2: Http2Server, h1: Http1Server): void {
     // Both servers read what was already taken off the socket first.
     socket.unshift(seen);
     if (isHttp2) {
-      // The HTTP/2 session takes over the socket's handle and first drains
-      // what is buffered in the socket, the unshifted preface included.
-      h2.emit("connection", socket);
+      // grpc-js hands the socket to a node:http2 session, which takes over the
+      // socket's handle and first drains what is buffered, the unshifted preface included.
+      h2.injectConnection(socket);
     } else {
       // The HTTP/1.1 server reads through the socket's stream: let it flow again.
       h1.emit("connection", socket);

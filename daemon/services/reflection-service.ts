@@ -1,8 +1,9 @@
 import { create, toBinary, type DescFile, type DescMessage, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import { Code, type ConnectRouter } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import * as v1 from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import * as v1alpha from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { registration, type ServiceRegistration } from "./registration.js";
 
 type Answer = MessageInitShape<typeof v1.ServerReflectionResponseSchema>;
 
@@ -12,7 +13,7 @@ type Answer = MessageInitShape<typeof v1.ServerReflectionResponseSchema>;
  * code: list_services, file_by_filename and file_containing_symbol. Each file
  * answer carries the file and everything it imports, as grpcurl expects.
  */
-export function registerReflection(router: ConnectRouter, services: readonly DescService[]): void {
+export function reflectionServices(services: readonly DescService[]): ServiceRegistration[] {
   const index = indexFiles(services);
   const answer = (req: v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest): Answer => {
     const base = { validHost: req.host };
@@ -51,18 +52,20 @@ export function registerReflection(router: ConnectRouter, services: readonly Des
         return fail("empty reflection request: set one of the message_request fields");
     }
   };
-  router.service(v1.ServerReflection, {
-    async *serverReflectionInfo(requests) {
-      for await (const req of requests) yield create(v1.ServerReflectionResponseSchema, answer(req));
-    },
-  });
-  router.service(v1alpha.ServerReflection, {
-    async *serverReflectionInfo(requests) {
-      for await (const req of requests) {
-        yield create(v1alpha.ServerReflectionResponseSchema, answer(req) as MessageInitShape<typeof v1alpha.ServerReflectionResponseSchema>);
-      }
-    },
-  });
+  return [
+    registration(v1.ServerReflection, {
+      async *serverReflectionInfo(requests) {
+        for await (const req of requests) yield create(v1.ServerReflectionResponseSchema, answer(req));
+      },
+    }),
+    registration(v1alpha.ServerReflection, {
+      async *serverReflectionInfo(requests) {
+        for await (const req of requests) {
+          yield create(v1alpha.ServerReflectionResponseSchema, answer(req) as MessageInitShape<typeof v1alpha.ServerReflectionResponseSchema>);
+        }
+      },
+    }),
+  ];
 }
 
 interface FileIndex {

@@ -1,0 +1,136 @@
+import { create, fromBinary, toBinary, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import * as grpc from "@grpc/grpc-js";
+import { once, type EventEmitter } from "node:events";
+import { toConnectError } from "./services/error-mapping.js";
+import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
+
+export interface GrpcServerOptions {
+  readonly registrations: readonly ServiceRegistration[];
+  readonly maxMessageBytes: number;
+  readonly windowBytes: number;
+  /** Aborted when the daemon starts to stop: streaming handlers end. */
+  readonly shutdownSignal: AbortSignal;
+}
+
+/**
+ * Serves gRPC over HTTP/2 with @grpc/grpc-js, calling the same handler
+ * implementations that connect-node serves over HTTP/1.1. grpc-js pipelines
+ * a response stream (it waits for 'drain' only when its buffer is full),
+ * where connect-node waits for every message to be flushed; on this machine
+ * that is the difference between ~200 and ~500 MB/s of streamed output.
+ *
+ * Each handler gets a connect HandlerContext whose signal aborts when the
+ * client cancels or the daemon stops, and its errors become gRPC statuses
+ * carrying tether.v1.ErrorDetail, encoded by connect's own gRPC trailer code
+ * so both paths report an error identically.
+ */
+export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": options.maxMessageBytes,
+    "grpc.max_send_message_length": options.maxMessageBytes,
+    "grpc-node.flow_control_window": options.windowBytes,
+  });
+  for (const reg of options.registrations) {
+    const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
+    const handlers: grpc.UntypedServiceImplementation = {};
+    for (const method of reg.service.methods) {
+      const impl = reg.handler(method.localName);
+      if (impl === undefined) continue;
+      definition[method.name] = methodDefinition(reg.service, method);
+      handlers[method.name] = grpcHandler(reg.service, method, impl, options.shutdownSignal);
+    }
+    server.addService(definition as grpc.ServiceDefinition, handlers);
+  }
+  return server;
+}
+
+function methodDefinition(service: DescService, method: DescMethod): grpc.MethodDefinition<unknown, unknown> {
+  const encode = (schema: DescMethod["input"]) => (message: unknown): Buffer => {
+    const bytes = toBinary(schema, create(schema, message as never));
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+  return {
+    path: `/${service.typeName}/${method.name}`,
+    requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
+    responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
+    requestSerialize: encode(method.input),
+    requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
+    responseSerialize: encode(method.output),
+    responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+  };
+}
+
+function grpcHandler(service: DescService, method: DescMethod, impl: AnyHandler, shutdownSignal: AbortSignal): grpc.UntypedHandleCall {
+  const context = (call: EventEmitter): HandlerContext => {
+    const ctx = createHandlerContext({
+      service,
+      method,
+      protocolName: "grpc",
+      requestMethod: "POST",
+      url: `/${service.typeName}/${method.name}`,
+      shutdownSignal,
+    });
+    call.once("cancelled", () => ctx.abort());
+    return ctx;
+  };
+  switch (method.methodKind) {
+    case "unary":
+      return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        Promise.resolve()
+          .then(() => impl(call.request, context(call)))
+          .then(
+            (response) => callback(null, response),
+            (error: unknown) => callback(toServiceError(error)),
+          );
+      };
+    case "client_streaming":
+      return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        Promise.resolve()
+          .then(() => impl(requests(call), context(call)))
+          .then(
+            (response) => callback(null, response),
+            (error: unknown) => callback(toServiceError(error)),
+          );
+      };
+    case "server_streaming":
+      return (call: grpc.ServerWritableStream<unknown, unknown>) => {
+        void pump(call, () => impl(call.request, context(call)) as AsyncIterable<unknown>);
+      };
+    case "bidi_streaming":
+      return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        void pump(call, () => impl(requests(call), context(call)) as AsyncIterable<unknown>);
+      };
+  }
+}
+
+/**
+ * The client's messages. A plain for-await over a Readable destroys the
+ * stream when the loop ends, which would also end a duplex call's response
+ * side before its status is sent; this iterator leaves the call open.
+ */
+function requests(call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): AsyncIterable<unknown> {
+  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
+}
+
+/** Writes every response, waiting for 'drain' only when grpc-js's buffer is full, then the status. */
+async function pump(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, responses: () => AsyncIterable<unknown>): Promise<void> {
+  try {
+    for await (const response of responses()) {
+      if (call.cancelled) return;
+      if (!call.write(response)) await Promise.race([once(call, "drain"), once(call, "cancelled")]);
+    }
+    call.end();
+  } catch (error) {
+    if (!call.cancelled) call.emit("error", toServiceError(error));
+  }
+}
+
+function toServiceError(error: unknown): grpc.StatusObject {
+  const connectError = toConnectError(error);
+  const metadata = new grpc.Metadata();
+  const details = setTrailerStatus(new Headers(), connectError).get("grpc-status-details-bin");
+  if (details !== null) metadata.set("grpc-status-details-bin", Buffer.from(details, "base64"));
+  return { code: connectError.code as number as grpc.status, details: connectError.rawMessage, metadata };
+}
