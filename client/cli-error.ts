@@ -1,4 +1,4 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { RpcError } from "./grpc-client.js";
 
 /** An error the CLI prints as one line (`tether: ...`) before exiting with `exitCode`. */
 export class CliError extends Error {
@@ -11,14 +11,8 @@ export class CliError extends Error {
   }
 }
 
-/** The one line a user sees for any failure. */
+/** The one line a user sees for any failure: the daemon's messages already say how to fix it. */
 export function describeError(error: unknown): string {
-  if (error instanceof CliError) return error.message;
-  if (error instanceof ConnectError) {
-    if (error.code === Code.Unavailable && /ECONNREFUSED|ENOENT|ECONNRESET/.test(String(error.cause ?? error.rawMessage))) {
-      return `lost the connection to the daemon (${error.rawMessage}): check it with tether daemon status`;
-    }
-    return error.rawMessage;
-  }
+  if (error instanceof CliError || error instanceof RpcError) return error.message;
   return error instanceof Error ? error.message : String(error);
 }

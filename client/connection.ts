@@ -1,16 +1,14 @@
-import type { DescService } from "@bufbuild/protobuf";
-import { createClient, type Client } from "@connectrpc/connect";
 import { DaemonService, type GetDaemonInfoResponse } from "../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "./cli-error.js";
 import { startDaemonInBackground } from "./daemon-process.js";
+import { GrpcClient } from "./grpc-client.js";
 import type { ClientPaths } from "./paths.js";
-import { createTransport, socketAnswers, type Transport } from "./transport.js";
+import { socketAnswers } from "./transport.js";
 import { CLIENT_VERSION } from "./version.js";
 
 export interface Connection {
-  readonly transport: Transport;
+  readonly client: GrpcClient;
   readonly info: GetDaemonInfoResponse;
-  client<S extends DescService>(service: S): Client<S>;
 }
 
 /**
@@ -19,13 +17,13 @@ export interface Connection {
  */
 export async function connectToDaemon(paths: ClientPaths): Promise<Connection> {
   if (!(await socketAnswers(paths.socketPath))) await startDaemonInBackground(paths);
-  const transport = createTransport(paths.socketPath);
-  const info = await createClient(DaemonService, transport).getDaemonInfo({});
+  const client = new GrpcClient(paths.socketPath);
+  const info = await client.unary(DaemonService.method.getDaemonInfo, {});
   const version = info.daemon?.version ?? "unknown";
   if (version !== CLIENT_VERSION) {
     throw new CliError(
       `the daemon runs tether ${version} but this client is ${CLIENT_VERSION}: restart the daemon with tether daemon stop && tether daemon start`,
     );
   }
-  return { transport, info, client: (service) => createClient(service, transport) };
+  return { client, info };
 }

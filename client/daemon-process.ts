@@ -1,10 +1,10 @@
-import { createClient } from "@connectrpc/connect";
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "./cli-error.js";
 import type { ClientPaths } from "./paths.js";
-import { createTransport, socketAnswers } from "./transport.js";
+import { GrpcClient } from "./grpc-client.js";
+import { socketAnswers } from "./transport.js";
 
 /** How long `daemon start` waits for a new daemon to answer. */
 const START_TIMEOUT_MS = 15_000;
@@ -36,7 +36,9 @@ export async function startDaemonInBackground(paths: ClientPaths): Promise<numbe
     if (exited !== undefined) break;
     if (await socketAnswers(paths.socketPath)) {
       try {
-        const info = await createClient(DaemonService, createTransport(paths.socketPath)).getDaemonInfo({});
+        const client = new GrpcClient(paths.socketPath);
+        const info = await client.unary(DaemonService.method.getDaemonInfo, {});
+        client.close();
         return info.daemon?.pid ?? 0;
       } catch {
         // Listening but not serving yet: poll again.

@@ -1,4 +1,3 @@
-import { createClient } from "@connectrpc/connect";
 import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
@@ -6,7 +5,8 @@ import { CliError } from "../cli-error.js";
 import { startDaemonInBackground } from "../daemon-process.js";
 import { formatDuration } from "../format.js";
 import type { ClientPaths } from "../paths.js";
-import { createTransport, socketAnswers } from "../transport.js";
+import { GrpcClient } from "../grpc-client.js";
+import { socketAnswers } from "../transport.js";
 import { CLIENT_VERSION } from "../version.js";
 
 /** How long `daemon stop` waits for the socket to go quiet. */
@@ -42,7 +42,7 @@ export async function daemonCommand(args: string[], paths: ClientPaths): Promise
 
 async function start(paths: ClientPaths): Promise<number> {
   if (await socketAnswers(paths.socketPath)) {
-    const info = await createClient(DaemonService, createTransport(paths.socketPath)).getDaemonInfo({});
+    const info = await new GrpcClient(paths.socketPath).unary(DaemonService.method.getDaemonInfo, {});
     process.stdout.write(`tether daemon already running (pid ${info.daemon?.pid}) on ${paths.socketPath}\n`);
     return 0;
   }
@@ -56,7 +56,7 @@ async function stop(paths: ClientPaths): Promise<number> {
     process.stdout.write(`no tether daemon is running on ${paths.socketPath}\n`);
     return 0;
   }
-  const res = await createClient(DaemonService, createTransport(paths.socketPath)).shutdownDaemon({});
+  const res = await new GrpcClient(paths.socketPath).unary(DaemonService.method.shutdownDaemon, {});
   const deadline = Date.now() + STOP_TIMEOUT_MS;
   while (await socketAnswers(paths.socketPath)) {
     if (Date.now() > deadline) throw new CliError(`the daemon (pid ${res.daemon?.pid}) is still answering after ${STOP_TIMEOUT_MS / 1000}s: kill it with kill ${res.daemon?.pid}`);
@@ -71,7 +71,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
     process.stderr.write(`tether: no daemon is running on ${paths.socketPath}: start one with tether daemon start\n`);
     return 1;
   }
-  const daemon = (await createClient(DaemonService, createTransport(paths.socketPath)).getDaemonInfo({})).daemon;
+  const daemon = (await new GrpcClient(paths.socketPath).unary(DaemonService.method.getDaemonInfo, {})).daemon;
   if (daemon === undefined) throw new CliError("the daemon answered without describing itself: restart it with tether daemon stop && tether daemon start");
   const uptimeMs = daemon.startTime === undefined ? 0 : Date.now() - timestampMs(daemon.startTime);
   if (json) {

@@ -45,11 +45,11 @@ export async function journalCommand(args: string[], paths: ClientPaths): Promis
 }
 
 async function list(paths: ClientPaths, json: boolean): Promise<number> {
-  const client = (await connectToDaemon(paths)).client(JournalService);
+  const { client } = await connectToDaemon(paths);
   const rows: { name: string; records: bigint; bytes: bigint; first: bigint; next: bigint }[] = [];
   let pageToken = "";
   do {
-    const page = await client.listJournals({ pageToken });
+    const page = await client.unary(JournalService.method.listJournals, { pageToken });
     for (const j of page.journals) {
       rows.push({ name: j.name.replace(/^journals\//, ""), records: j.nextSequence - j.firstSequence, bytes: j.nextOffset - j.firstOffset, first: j.firstSequence, next: j.nextSequence });
     }
@@ -67,18 +67,18 @@ async function list(paths: ClientPaths, json: boolean): Promise<number> {
 
 async function append(paths: ClientPaths, journal: string, data: string[]): Promise<number> {
   const records = await Promise.all(data.map(async (d) => ({ data: d === "-" ? await readStdin() : new TextEncoder().encode(d) })));
-  const client = (await connectToDaemon(paths)).client(JournalService);
-  const res = await client.appendRecords({ name: `journals/${journal}`, records });
+  const { client } = await connectToDaemon(paths);
+  const res = await client.unary(JournalService.method.appendRecords, { name: `journals/${journal}`, records });
   process.stdout.write(`${res.firstSequence === res.lastSequence ? res.firstSequence : `${res.firstSequence}-${res.lastSequence}`}\n`);
   return 0;
 }
 
 async function read(paths: ClientPaths, journal: string, cursor: ReadJournalRequest["cursor"], follow: boolean, json: boolean): Promise<number> {
-  const client = (await connectToDaemon(paths)).client(JournalService);
+  const { client } = await connectToDaemon(paths);
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
   try {
-    for await (const msg of client.readJournal({ name: `journals/${journal}`, cursor, follow }, { signal: abort.signal })) {
+    for await (const msg of client.serverStream(JournalService.method.readJournal, { name: `journals/${journal}`, cursor, follow }, { signal: abort.signal })) {
       for (const r of msg.records) {
         if (json) {
           const createdAt = r.createTime === undefined ? null : new Date(timestampMs(r.createTime)).toISOString();

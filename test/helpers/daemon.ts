@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createTransport } from "../../client/transport.js";
+import { createTransport } from "./connect-transport.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const DAEMON_ENTRY = join(ROOT, "dist", "daemon.mjs");
