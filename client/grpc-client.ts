@@ -102,6 +102,7 @@ export class GrpcClient {
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.hold(session);
+    let finished = false;
     try {
       stream.end(frame);
       const frames = new FrameDecoder();
@@ -109,13 +110,16 @@ export class GrpcClient {
         for (const message of frames.push(chunk as Buffer)) yield fromBinary(method.output, message);
       }
       if (frames.pending) throw new RpcError(INTERNAL, "the daemon's response ended in the middle of a message");
+      finished = true;
       throwIfError(trailers ?? headers);
     } catch (error) {
       if (options.signal?.aborted === true) throw new RpcError(CANCELLED, "the call was cancelled");
       throw error;
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
-      if (!stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      // Only a call abandoned midway is reset: resetting finished streams too
+      // would look like a rapid-reset attack to the server and cost the session.
+      if (!finished && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
       this.release();
     }
   }
@@ -162,26 +166,54 @@ function socketFailure(socketPath: string): (error: unknown) => RpcError {
   };
 }
 
-/** Splits the response body into gRPC messages (1 flag byte, 4 length bytes, payload). */
+/**
+ * Splits the response body into gRPC messages (1 flag byte, 4 length bytes,
+ * payload). Chunks are kept in a list and joined once per message: joining
+ * on every 16 KiB chunk would copy a 1 MiB message 64 times.
+ */
 class FrameDecoder {
-  private buffer: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private buffered = 0;
 
   get pending(): boolean {
-    return this.buffer.length > 0;
+    return this.buffered > 0;
   }
 
   push(chunk: Buffer): Buffer[] {
-    this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
     const messages: Buffer[] = [];
-    while (this.buffer.length >= 5) {
-      if ((this.buffer[0] as number) & 1) throw new RpcError(INTERNAL, "the daemon sent a compressed message, which this client never asks for");
-      const length = this.buffer.readUInt32BE(1);
+    for (;;) {
+      if (this.buffered < 5) break;
+      const header = this.peek(5);
+      if ((header[0] as number) & 1) throw new RpcError(INTERNAL, "the daemon sent a compressed message, which this client never asks for");
+      const length = header.readUInt32BE(1);
       if (length > MAX_MESSAGE_BYTES) throw new RpcError(8, `the daemon sent a ${length}-byte message, over the ${MAX_MESSAGE_BYTES}-byte limit`);
-      if (this.buffer.length < 5 + length) break;
-      messages.push(this.buffer.subarray(5, 5 + length));
-      this.buffer = this.buffer.subarray(5 + length);
+      if (this.buffered < 5 + length) break;
+      messages.push(this.take(5 + length).subarray(5));
     }
     return messages;
+  }
+
+  private peek(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    return first.length >= n ? first : Buffer.concat(this.chunks).subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    let out: Buffer;
+    if (first.length >= n) {
+      out = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else {
+      const all = Buffer.concat(this.chunks);
+      out = all.subarray(0, n);
+      this.chunks = all.length > n ? [all.subarray(n)] : [];
+    }
+    this.buffered -= n;
+    return out;
   }
 }
 
