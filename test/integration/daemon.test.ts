@@ -71,6 +71,33 @@ describe("the daemon on its socket", () => {
     expect(err.details[0].debug.reason).toBe("ERROR_REASON_JOURNAL_NOT_FOUND");
   });
 
+  it("streams over HTTP/1.1 with the Connect protocol: enveloped JSON records, then the end-of-stream message", async () => {
+    const d = await daemon();
+    await d.client(JournalService).appendRecords({ name: "journals/h1", records: [{ data: new TextEncoder().encode("one") }, { data: new TextEncoder().encode("two") }] });
+    const json = Buffer.from(JSON.stringify({ name: "journals/h1" }));
+    const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), json]);
+    envelope.writeUInt32BE(json.length, 1);
+    const res = await new Promise<Buffer>((resolve, reject) => {
+      const req = request({ socketPath: d.socketPath, path: "/tether.v1.JournalService/ReadJournal", method: "POST", headers: { "content-type": "application/connect+json" } }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on("data", (c: Buffer) => chunks.push(c));
+        r.on("end", () => resolve(Buffer.concat(chunks)));
+      });
+      req.on("error", reject);
+      req.end(envelope);
+    });
+    const frames: { flags: number; body: unknown }[] = [];
+    for (let at = 0; at < res.length; ) {
+      const length = res.readUInt32BE(at + 1);
+      frames.push({ flags: res[at] as number, body: JSON.parse(res.subarray(at + 5, at + 5 + length).toString()) });
+      at += 5 + length;
+    }
+    const records = frames.filter((f) => f.flags === 0).flatMap((f) => (f.body as { records: { sequence: string; data: string }[] }).records);
+    expect(records.map((r) => [r.sequence, Buffer.from(r.data, "base64").toString()])).toEqual([["1", "one"], ["2", "two"]]);
+    expect(frames.at(-1)?.flags).toBe(2);
+    expect(frames.at(-1)?.body).toEqual({});
+  });
+
   it("serves curl, as the README shows", async () => {
     const d = await daemon();
     const r = spawnSync("curl", ["-s", "--unix-socket", d.socketPath, "-H", "Content-Type: application/json", "-d", "{}", "http://localhost/tether.v1.DaemonService/GetDaemonInfo"], { encoding: "utf8" });
