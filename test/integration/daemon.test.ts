@@ -161,12 +161,15 @@ describe("the daemon on its socket", () => {
     const journals = d.client(JournalService);
     await journals.appendRecords({ name: "journals/j", records: [{ data: new Uint8Array([1]) }] });
     const seen: number[] = [];
+    let following!: () => void;
+    const caughtUp = new Promise<void>((resolve) => (following = resolve));
     const reading = (async () => {
       for await (const msg of journals.readJournal({ name: "journals/j", follow: true })) {
         for (const r of msg.records) seen.push(Number(r.sequence));
+        if (msg.caughtUp) following();
       }
     })().catch((e: unknown) => ConnectError.from(e));
-    await new Promise((r) => setTimeout(r, 200));
+    await caughtUp;
     const code = await d.stop();
     const ended = await reading;
     expect(code).toBe(0);
