@@ -4,7 +4,7 @@ import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "./cli-error.js";
 import type { ClientPaths } from "./paths.js";
 import { GrpcClient } from "./grpc-client.js";
-import { socketAnswers } from "./transport.js";
+import { socketAnswers } from "./socket-probe.js";
 
 /** How long `daemon start` waits for a new daemon to answer. */
 const START_TIMEOUT_MS = 15_000;

@@ -6,7 +6,7 @@ import { startDaemonInBackground } from "../daemon-process.js";
 import { formatDuration } from "../format.js";
 import type { ClientPaths } from "../paths.js";
 import { GrpcClient } from "../grpc-client.js";
-import { socketAnswers } from "../transport.js";
+import { socketAnswers } from "../socket-probe.js";
 import { CLIENT_VERSION } from "../version.js";
 
 /** How long `daemon stop` waits for the socket to go quiet. */

@@ -2,7 +2,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { parseArgs } from "node:util";
 import { JournalService, type ReadJournalRequest } from "../../gen/tether/v1/journal_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { connectToDaemon } from "../connection.js";
+import { connectToDaemon } from "../transport.js";
 import type { ClientPaths } from "../paths.js";
 
 export const JOURNAL_USAGE = `usage: tether journal ls [--json]
