@@ -14,7 +14,8 @@ export type ErrorReasonName =
   | "CURSOR_PAST_END"
   | "RECORD_TOO_LARGE"
   | "DAEMON_SHUTTING_DOWN"
-  | "STORE_FAILED";
+  | "STORE_FAILED"
+  | "JOURNAL_FULL";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

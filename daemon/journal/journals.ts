@@ -102,7 +102,7 @@ export class Journals {
     if (state !== undefined && state.nextSeq - 1 + inputs.length > JOURNAL_MAX_SEQUENCE) {
       throw new TetherError(
         Code.ResourceExhausted,
-        "RECORD_TOO_LARGE",
+        "JOURNAL_FULL",
         `journal ${name} has reached its limit of ${JOURNAL_MAX_SEQUENCE} records: write to a new journal`,
         { journal: name, limit_records: String(JOURNAL_MAX_SEQUENCE) },
       );

@@ -1,12 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
 import { JournalRecordSchema, JournalSchema, type Journal } from "../../gen/tether/v1/journal_pb.js";
 import type { JournalService, ReadJournalRequest } from "../../gen/tether/v1/journal_service_pb.js";
 import { TetherError } from "../errors.js";
 import type { Journals } from "../journal/journals.js";
 import type { Cursor, JournalInfo } from "../journal/types.js";
-import { Code } from "@connectrpc/connect";
 import { pageSize, pageToken, nextPageToken } from "./paging.js";
 
 const NAME_PREFIX = "journals/";
