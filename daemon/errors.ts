@@ -15,7 +15,15 @@ export type ErrorReasonName =
   | "RECORD_TOO_LARGE"
   | "DAEMON_SHUTTING_DOWN"
   | "STORE_FAILED"
-  | "JOURNAL_FULL";
+  | "JOURNAL_FULL"
+  | "TASK_FILE_INVALID"
+  | "TASK_NOT_FOUND"
+  | "INPUT_INVALID"
+  | "SESSION_NOT_FOUND"
+  | "SESSION_AMBIGUOUS"
+  | "SESSION_NOT_OPEN"
+  | "RUN_NOT_FOUND"
+  | "XCOM_NOT_FOUND";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/errors.proto.
  */
 export const file_tether_v1_errors: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0ZXRoZXIvdjEvZXJyb3JzLnByb3RvEgl0ZXRoZXIudjEingEKC0Vycm9yRGV0YWlsEiYKBnJlYXNvbhgBIAEoDjIWLnRldGhlci52MS5FcnJvclJlYXNvbhI2CghtZXRhZGF0YRgCIAMoCzIkLnRldGhlci52MS5FcnJvckRldGFpbC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASqFAwoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASIQodRVJST1JfUkVBU09OX0lOVkFMSURfQVJHVU1FTlQQARIdChlFUlJPUl9SRUFTT05fSU5WQUxJRF9OQU1FEAISIgoeRVJST1JfUkVBU09OX0pPVVJOQUxfTk9UX0ZPVU5EEAMSJwojRVJST1JfUkVBU09OX0pPVVJOQUxfQUxSRUFEWV9FWElTVFMQBBIfChtFUlJPUl9SRUFTT05fQ1VSU09SX0VYUElSRUQQBRIgChxFUlJPUl9SRUFTT05fQ1VSU09SX1BBU1RfRU5EEAYSIQodRVJST1JfUkVBU09OX1JFQ09SRF9UT09fTEFSR0UQBxIlCiFFUlJPUl9SRUFTT05fREFFTU9OX1NIVVRUSU5HX0RPV04QCBIdChlFUlJPUl9SRUFTT05fU1RPUkVfRkFJTEVEEAkSHQoZRVJST1JfUkVBU09OX0pPVVJOQUxfRlVMTBAKYgZwcm90bzM");
+  fileDesc("ChZ0ZXRoZXIvdjEvZXJyb3JzLnByb3RvEgl0ZXRoZXIudjEingEKC0Vycm9yRGV0YWlsEiYKBnJlYXNvbhgBIAEoDjIWLnRldGhlci52MS5FcnJvclJlYXNvbhI2CghtZXRhZGF0YRgCIAMoCzIkLnRldGhlci52MS5FcnJvckRldGFpbC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASqWBQoLRXJyb3JSZWFzb24SHAoYRVJST1JfUkVBU09OX1VOU1BFQ0lGSUVEEAASIQodRVJST1JfUkVBU09OX0lOVkFMSURfQVJHVU1FTlQQARIdChlFUlJPUl9SRUFTT05fSU5WQUxJRF9OQU1FEAISIgoeRVJST1JfUkVBU09OX0pPVVJOQUxfTk9UX0ZPVU5EEAMSJwojRVJST1JfUkVBU09OX0pPVVJOQUxfQUxSRUFEWV9FWElTVFMQBBIfChtFUlJPUl9SRUFTT05fQ1VSU09SX0VYUElSRUQQBRIgChxFUlJPUl9SRUFTT05fQ1VSU09SX1BBU1RfRU5EEAYSIQodRVJST1JfUkVBU09OX1JFQ09SRF9UT09fTEFSR0UQBxIlCiFFUlJPUl9SRUFTT05fREFFTU9OX1NIVVRUSU5HX0RPV04QCBIdChlFUlJPUl9SRUFTT05fU1RPUkVfRkFJTEVEEAkSHQoZRVJST1JfUkVBU09OX0pPVVJOQUxfRlVMTBAKEiIKHkVSUk9SX1JFQVNPTl9UQVNLX0ZJTEVfSU5WQUxJRBALEh8KG0VSUk9SX1JFQVNPTl9UQVNLX05PVF9GT1VORBAMEh4KGkVSUk9SX1JFQVNPTl9JTlBVVF9JTlZBTElEEA0SIgoeRVJST1JfUkVBU09OX1NFU1NJT05fTk9UX0ZPVU5EEA4SIgoeRVJST1JfUkVBU09OX1NFU1NJT05fQU1CSUdVT1VTEA8SIQodRVJST1JfUkVBU09OX1NFU1NJT05fTk9UX09QRU4QEBIeChpFUlJPUl9SRUFTT05fUlVOX05PVF9GT1VORBAREh8KG0VSUk9SX1JFQVNPTl9YQ09NX05PVF9GT1VORBASYgZwcm90bzM");
 
 /**
  * ErrorDetail rides along with every error tether returns (as a gRPC status
@@ -130,6 +130,66 @@ export enum ErrorReason {
    * @generated from enum value: ERROR_REASON_JOURNAL_FULL = 10;
    */
   JOURNAL_FULL = 10,
+
+  /**
+   * The task file does not parse or does not validate; the message lists every
+   * problem as file:line: reason, and metadata["file"] names the file.
+   *
+   * @generated from enum value: ERROR_REASON_TASK_FILE_INVALID = 11;
+   */
+  TASK_FILE_INVALID = 11,
+
+  /**
+   * No task of that name in the task file; the message lists the tasks.
+   *
+   * @generated from enum value: ERROR_REASON_TASK_NOT_FOUND = 12;
+   */
+  TASK_NOT_FOUND = 12,
+
+  /**
+   * An input is missing, undeclared or does not fit its type;
+   * metadata["input"] names it.
+   *
+   * @generated from enum value: ERROR_REASON_INPUT_INVALID = 13;
+   */
+  INPUT_INVALID = 13,
+
+  /**
+   * No session with that id (or id prefix); metadata["session"].
+   *
+   * @generated from enum value: ERROR_REASON_SESSION_NOT_FOUND = 14;
+   */
+  SESSION_NOT_FOUND = 14,
+
+  /**
+   * An id prefix matches several sessions; metadata["candidates"] lists them,
+   * comma-separated. Type more of the id.
+   *
+   * @generated from enum value: ERROR_REASON_SESSION_AMBIGUOUS = 15;
+   */
+  SESSION_AMBIGUOUS = 15,
+
+  /**
+   * The session's status does not allow the call (cancel of a closed
+   * session, ...); metadata["status"] names its status.
+   *
+   * @generated from enum value: ERROR_REASON_SESSION_NOT_OPEN = 16;
+   */
+  SESSION_NOT_OPEN = 16,
+
+  /**
+   * No run with that number in the session; metadata["run"].
+   *
+   * @generated from enum value: ERROR_REASON_RUN_NOT_FOUND = 17;
+   */
+  RUN_NOT_FOUND = 17,
+
+  /**
+   * The session's xcom holds no value under that key; metadata["key"].
+   *
+   * @generated from enum value: ERROR_REASON_XCOM_NOT_FOUND = 18;
+   */
+  XCOM_NOT_FOUND = 18,
 }
 
 /**

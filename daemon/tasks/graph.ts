@@ -1,0 +1,42 @@
+import type { TaskDef } from "./types.js";
+
+/** The first cycle found among the upstream links, as a closed path ["a", "b", "a"]. */
+export function findCycle(tasks: ReadonlyMap<string, TaskDef>): string[] | undefined {
+  const state = new Map<string, "visiting" | "done">();
+  const path: string[] = [];
+  const visit = (name: string): string[] | undefined => {
+    if (state.get(name) === "done") return undefined;
+    if (state.get(name) === "visiting") return [...path.slice(path.indexOf(name)), name];
+    state.set(name, "visiting");
+    path.push(name);
+    for (const up of tasks.get(name)?.upstream ?? []) {
+      if (!tasks.has(up)) continue;
+      const cycle = visit(up);
+      if (cycle !== undefined) return cycle;
+    }
+    path.pop();
+    state.set(name, "done");
+    return undefined;
+  };
+  for (const name of tasks.keys()) {
+    const cycle = visit(name);
+    if (cycle !== undefined) return cycle;
+  }
+  return undefined;
+}
+
+/** The main task and its transitive upstreams, upstreams before downstreams (the task file must be acyclic). */
+export function resolveGraph(tasks: ReadonlyMap<string, TaskDef>, main: string): TaskDef[] {
+  const order: TaskDef[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const task = tasks.get(name);
+    if (task === undefined) return;
+    for (const up of task.upstream) visit(up);
+    order.push(task);
+  };
+  visit(main);
+  return order;
+}

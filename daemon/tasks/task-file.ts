@@ -1,0 +1,265 @@
+import { readFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { Code } from "@connectrpc/connect";
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap } from "yaml";
+import { TetherError } from "../errors.js";
+import { parseDuration } from "./duration.js";
+import { findCycle } from "./graph.js";
+import { INPUT_TYPES, type Command, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
+
+/** Task names: what `tether run NAME` and `tasks/{task}` accept. */
+export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const INPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const TASK_KEYS = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd"]);
+const READINESS_DEFAULT_INTERVAL_MS = 1_000;
+const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
+
+/** Reads and validates a task file; every problem is reported with its line. */
+export function loadTaskFile(path: string): TaskFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new TetherError(Code.NotFound, "TASK_FILE_INVALID", `cannot read task file ${path}: ${(error as Error).message}`, { file: path });
+  }
+  return parseTaskFile(path, text);
+}
+
+export function parseTaskFile(path: string, text: string): TaskFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
+  const problems: string[] = [];
+  const at = (node: Node | null | undefined, message: string): void => {
+    const line = node?.range == null ? 1 : lines.linePos(node.range[0]).line;
+    problems.push(`${path}:${line}: ${message}`);
+  };
+  for (const error of doc.errors) problems.push(`${path}:${error.linePos?.[0].line ?? 1}: ${error.message.split("\n")[0]}`);
+  const tasks = new Map<string, TaskDef>();
+  const taskNodes = new Map<string, Node>();
+  if (problems.length === 0) {
+    const root = doc.contents;
+    const tasksNode = isMap(root) ? root.get("tasks", true) : undefined;
+    if (!isMap(tasksNode)) {
+      at(root as Node | null, "a task file is a mapping with a `tasks:` mapping of task names to definitions");
+    } else {
+      for (const pair of tasksNode.items) {
+        const key = pair.key as Node;
+        const name = isScalar(key) ? String(key.value) : "";
+        if (!TASK_NAME_PATTERN.test(name)) {
+          at(key, `task name ${JSON.stringify(name)} is invalid: use letters, digits, '.', '_' or '-' (up to 128), starting with a letter or digit`);
+          continue;
+        }
+        if (tasks.has(name)) {
+          at(key, `task "${name}" is defined twice: rename one of them`);
+          continue;
+        }
+        const task = parseTask(name, pair.value as Node, (node, message) => at(node, `task "${name}": ${message}`));
+        if (task !== undefined) {
+          tasks.set(name, task);
+          taskNodes.set(name, key);
+        }
+      }
+      for (const task of tasks.values()) {
+        for (const up of task.upstream) {
+          if (!tasks.has(up)) at(taskNodes.get(task.name), `task "${task.name}": unknown upstream "${up}"; the tasks are ${[...tasks.keys()].join(", ")}`);
+        }
+      }
+      const cycle = findCycle(tasks);
+      if (cycle !== undefined) at(taskNodes.get(cycle[0]!), `the upstreams form a cycle: ${cycle.join(" -> ")}; remove one of these upstream links`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new TetherError(Code.InvalidArgument, "TASK_FILE_INVALID", `the task file is invalid:\n  ${problems.join("\n  ")}`, { file: path });
+  }
+  return { path, dir: dirname(path), tasks };
+}
+
+type Report = (node: Node | null | undefined, message: string) => void;
+
+function parseTask(name: string, node: Node | null, report: Report): TaskDef | undefined {
+  if (!isMap(node)) {
+    report(node, "a task is a mapping with at least `cmd:`");
+    return undefined;
+  }
+  for (const pair of node.items) {
+    const key = String((pair.key as Node & { value?: unknown }).value);
+    if (!TASK_KEYS.has(key)) report(pair.key as Node, `unknown key "${key}"; a task may have ${[...TASK_KEYS].join(", ")}`);
+  }
+  const get = (key: string): Node | undefined => node.get(key, true) as Node | undefined;
+  const cmd = parseCommand(get("cmd"), report);
+  const retries = integer(get("retries"), 0, report, "retries");
+  const retryDelayMs = duration(get("retry_delay"), 0, report, "retry_delay");
+  const timeoutMs = duration(get("timeout"), 0, report, "timeout");
+  const keepOpen = boolean(get("keep_open"), report, "keep_open");
+  const resultNode = get("result");
+  let result: "stdout" | undefined;
+  if (resultNode !== undefined) {
+    if (isScalar(resultNode) && resultNode.value === "stdout") result = "stdout";
+    else report(resultNode, 'result: the only supported value is "stdout" (the trimmed stdout becomes the result)');
+  }
+  if (cmd === undefined) return undefined;
+  return {
+    name,
+    description: optionalString(get("description"), report, "description") ?? "",
+    cmd,
+    upstream: stringList(get("upstream"), report, "upstream"),
+    inputs: parseInputs(get("inputs"), report),
+    env: parseEnv(get("env"), report),
+    retries,
+    retryDelayMs,
+    timeoutMs,
+    readiness: parseReadiness(get("readiness"), report),
+    condition: optionalString(get("condition"), report, "condition"),
+    keepOpen,
+    result,
+    cwd: optionalString(get("cwd"), report, "cwd"),
+  };
+}
+
+function parseCommand(node: Node | undefined, report: Report): Command | undefined {
+  if (isScalar(node) && typeof node.value === "string" && node.value.trim() !== "") return { kind: "shell", script: node.value };
+  if (isSeq(node) && node.items.length > 0 && node.items.every((i) => isScalar(i) && (typeof i.value === "string" || typeof i.value === "number"))) {
+    return { kind: "argv", argv: node.items.map((i) => String((i as { value: unknown }).value)) };
+  }
+  report(node, "cmd is required: a shell command string, or a list of program and arguments");
+  return undefined;
+}
+
+function parseInputs(node: Node | undefined, report: Report): InputDef[] {
+  if (node === undefined || (isScalar(node) && node.value === null)) return [];
+  if (!isMap(node)) {
+    report(node, "inputs is a mapping of input names to { type, default, choices, description }");
+    return [];
+  }
+  const inputs: InputDef[] = [];
+  for (const pair of node.items) {
+    const key = pair.key as Node;
+    const name = isScalar(key) ? String(key.value) : "";
+    if (!INPUT_NAME_PATTERN.test(name)) {
+      report(key, `input name ${JSON.stringify(name)} is invalid: use letters, digits and '_', starting with a letter or '_'`);
+      continue;
+    }
+    const def = parseInput(name, pair, (n, m) => report(n, `input "${name}": ${m}`));
+    if (def !== undefined) inputs.push(def);
+  }
+  return inputs;
+}
+
+function parseInput(name: string, pair: Pair, report: Report): InputDef | undefined {
+  const value = pair.value as Node | null;
+  if (!isMap(value)) {
+    report(value ?? (pair.key as Node), "declare it as { type: string|int|float|bool|choice|secret, default: ..., choices: [...] }");
+    return undefined;
+  }
+  const typeNode = value.get("type", true) as Node | undefined;
+  const typeName = typeNode === undefined ? "string" : isScalar(typeNode) ? String(typeNode.value) : "";
+  if (!INPUT_TYPES.includes(typeName as InputType)) {
+    report(typeNode, `bad input type ${JSON.stringify(typeName)}: use one of ${INPUT_TYPES.join(", ")}`);
+    return undefined;
+  }
+  const type = typeName as InputType;
+  const choices = stringList(value.get("choices", true) as Node | undefined, report, "choices");
+  if (type === "choice" && choices.length === 0) report(value, "a choice input needs a non-empty choices list");
+  const defaultNode = value.get("default", true) as Node | undefined;
+  let dflt: string | undefined;
+  if (defaultNode !== undefined && isScalar(defaultNode) && defaultNode.value !== null) {
+    dflt = String(defaultNode.value);
+    const problem = checkInputValue({ name, type, choices, description: "", default: undefined }, dflt);
+    if (problem !== undefined) report(defaultNode, `default: ${problem}`);
+  }
+  return { name, type, choices, default: dflt, description: optionalString(value.get("description", true) as Node | undefined, report, "description") ?? "" };
+}
+
+/** Why `value` does not fit the input, or undefined when it does. */
+export function checkInputValue(input: InputDef, value: string): string | undefined {
+  switch (input.type) {
+    case "string":
+    case "secret":
+      return undefined;
+    case "int":
+      return /^-?\d+$/.test(value.trim()) ? undefined : `${JSON.stringify(value)} is not an int`;
+    case "float":
+      return value.trim() !== "" && Number.isFinite(Number(value)) ? undefined : `${JSON.stringify(value)} is not a float`;
+    case "bool":
+      return /^(true|false|yes|no|on|off|1|0)$/i.test(value.trim()) ? undefined : `${JSON.stringify(value)} is not a bool: use true or false`;
+    case "choice":
+      return input.choices.includes(value) ? undefined : `${JSON.stringify(value)} is not one of ${input.choices.join(", ")}`;
+  }
+}
+
+function parseEnv(node: Node | undefined, report: Report): Record<string, string> {
+  const env: Record<string, string> = {};
+  if (node === undefined) return env;
+  if (!isMap(node)) {
+    report(node, "env is a mapping of variable names to values");
+    return env;
+  }
+  for (const pair of (node as YAMLMap).items) {
+    const key = String((pair.key as { value?: unknown }).value);
+    if (!ENV_NAME_PATTERN.test(key)) report(pair.key as Node, `env: ${JSON.stringify(key)} is not a valid variable name`);
+    const v = pair.value as Node | null;
+    if (!isScalar(v) || v.value === null || typeof v.value === "object") report(v ?? (pair.key as Node), `env ${key}: the value must be a string, number or bool`);
+    else env[key] = String(v.value);
+  }
+  return env;
+}
+
+function parseReadiness(node: Node | undefined, report: Report): Readiness | undefined {
+  if (node === undefined) return undefined;
+  if (!isMap(node)) {
+    report(node, "readiness is a mapping with http, tcp or cmd, and optional interval and timeout");
+    return undefined;
+  }
+  const str = (key: string): string | undefined => optionalString(node.get(key, true) as Node | undefined, report, `readiness.${key}`);
+  const readiness: Readiness = {
+    http: str("http"),
+    tcp: str("tcp"),
+    cmd: str("cmd"),
+    intervalMs: duration(node.get("interval", true) as Node | undefined, READINESS_DEFAULT_INTERVAL_MS, report, "readiness.interval"),
+    timeoutMs: duration(node.get("timeout", true) as Node | undefined, READINESS_DEFAULT_TIMEOUT_MS, report, "readiness.timeout"),
+  };
+  if (readiness.http === undefined && readiness.tcp === undefined && readiness.cmd === undefined) report(node, "readiness needs at least one of http, tcp or cmd");
+  if (readiness.http !== undefined && !/^https?:\/\//.test(readiness.http)) report(node, `readiness.http must be an http:// or https:// URL, got ${JSON.stringify(readiness.http)}`);
+  if (readiness.tcp !== undefined && !/^[^:\s]+:\d{1,5}$/.test(readiness.tcp)) report(node, `readiness.tcp must be host:port, got ${JSON.stringify(readiness.tcp)}`);
+  if (readiness.intervalMs <= 0) report(node, "readiness.interval must be more than 0");
+  return readiness;
+}
+
+function optionalString(node: Node | undefined, report: Report, what: string): string | undefined {
+  if (node === undefined || (isScalar(node) && node.value === null)) return undefined;
+  if (isScalar(node) && (typeof node.value === "string" || typeof node.value === "number" || typeof node.value === "boolean")) return String(node.value);
+  report(node, `${what} must be a string`);
+  return undefined;
+}
+
+function stringList(node: Node | undefined, report: Report, what: string): string[] {
+  if (node === undefined || (isScalar(node) && node.value === null)) return [];
+  if (isScalar(node) && typeof node.value === "string") return [node.value];
+  if (isSeq(node) && node.items.every((i) => isScalar(i) && i.value !== null && typeof i.value !== "object")) {
+    return node.items.map((i) => String((i as { value: unknown }).value));
+  }
+  report(node, `${what} must be a list of strings`);
+  return [];
+}
+
+function integer(node: Node | undefined, fallback: number, report: Report, what: string): number {
+  if (node === undefined) return fallback;
+  if (isScalar(node) && typeof node.value === "number" && Number.isInteger(node.value) && node.value >= 0) return node.value;
+  report(node, `${what} must be a whole number of 0 or more`);
+  return fallback;
+}
+
+function duration(node: Node | undefined, fallback: number, report: Report, what: string): number {
+  if (node === undefined) return fallback;
+  const ms = isScalar(node) ? parseDuration(node.value) : undefined;
+  if (ms === undefined) report(node, `${what} must be a duration such as 30s, 10m or 1h30m`);
+  return ms ?? fallback;
+}
+
+function boolean(node: Node | undefined, report: Report, what: string): boolean {
+  if (node === undefined) return false;
+  if (isScalar(node) && typeof node.value === "boolean") return node.value;
+  report(node, `${what} must be true or false`);
+  return false;
+}

@@ -1,0 +1,55 @@
+/** The input types a task can declare; `secret` is a string never stored or shown. */
+export type InputType = "string" | "int" | "float" | "bool" | "choice" | "secret";
+export const INPUT_TYPES: readonly InputType[] = ["string", "int", "float", "bool", "choice", "secret"];
+
+export interface InputDef {
+  readonly name: string;
+  readonly type: InputType;
+  readonly description: string;
+  /** Absent means the input is required. */
+  readonly default: string | undefined;
+  /** For `choice`: the allowed values. */
+  readonly choices: readonly string[];
+}
+
+/** How a task's command runs: a shell script (`sh -c`) or an argv without a shell. */
+export type Command = { readonly kind: "shell"; readonly script: string } | { readonly kind: "argv"; readonly argv: readonly string[] };
+
+/** Checks that turn a running task into a ready service. Every given probe must pass. */
+export interface Readiness {
+  readonly http: string | undefined;
+  readonly tcp: string | undefined;
+  readonly cmd: string | undefined;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+}
+
+/** One task as the task file defines it, validated. */
+export interface TaskDef {
+  readonly name: string;
+  readonly description: string;
+  readonly cmd: Command;
+  readonly upstream: readonly string[];
+  readonly inputs: readonly InputDef[];
+  readonly env: Readonly<Record<string, string>>;
+  /** Extra attempts after a failed one. */
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  /** 0: no timeout. */
+  readonly timeoutMs: number;
+  readonly readiness: Readiness | undefined;
+  /** A template; the task is skipped when it renders falsy ("", "false", "0", "no", "off"). */
+  readonly condition: string | undefined;
+  readonly keepOpen: boolean;
+  /** `stdout`: the task's trimmed stdout becomes its xcom result. */
+  readonly result: "stdout" | undefined;
+  /** Working directory relative to the task file's directory. */
+  readonly cwd: string | undefined;
+}
+
+/** A loaded task file: where it is and what it defines. */
+export interface TaskFile {
+  readonly path: string;
+  readonly dir: string;
+  readonly tasks: ReadonlyMap<string, TaskDef>;
+}
