@@ -1,10 +1,26 @@
 import { CliError, describeError } from "./cli-error.js";
 import { DAEMON_USAGE, daemonCommand } from "./commands/daemon.js";
+import { END_USAGE, endSessionCommand } from "./commands/end-session.js";
 import { JOURNAL_USAGE, journalCommand } from "./commands/journal.js";
+import { LOGS_USAGE, logsCommand } from "./commands/logs.js";
+import { LS_USAGE, lsCommand } from "./commands/ls.js";
+import { RUN_USAGE, runCommand } from "./commands/run.js";
+import { SHOW_USAGE, showCommand } from "./commands/show.js";
+import { TASKS_USAGE, tasksCommand } from "./commands/tasks.js";
+import { XCOM_USAGE, xcomCommand } from "./commands/xcom.js";
 import { resolvePaths } from "./paths.js";
 import { CLIENT_VERSION } from "./version.js";
 
 const USAGE = `tether ${CLIENT_VERSION}: sessions and workspaces that outlive your terminal
+
+sessions:
+${RUN_USAGE}
+${TASKS_USAGE}
+${LS_USAGE}
+${SHOW_USAGE}
+${LOGS_USAGE}
+${END_USAGE}
+${XCOM_USAGE}
 
 ${DAEMON_USAGE}
 
@@ -22,6 +38,21 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "daemon":
       return daemonCommand(args, paths);
+    case "run":
+      return runCommand(args, paths);
+    case "tasks":
+      return tasksCommand(args, paths);
+    case "ls":
+      return lsCommand(args, paths);
+    case "show":
+      return showCommand(args, paths);
+    case "logs":
+      return logsCommand(args, paths);
+    case "cancel":
+    case "close":
+      return endSessionCommand(command, args, paths);
+    case "xcom":
+      return xcomCommand(args, paths);
     case "journal":
       return journalCommand(args, paths);
     case "version":

@@ -2,6 +2,8 @@ import { mkdirSync, unlinkSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { JournalService } from "../gen/tether/v1/journal_service_pb.js";
+import { SessionService } from "../gen/tether/v1/session_service_pb.js";
+import { TaskService } from "../gen/tether/v1/task_service_pb.js";
 import { resolveDaemonConfig } from "./config.js";
 import { TetherError } from "./errors.js";
 import { Journals } from "./journal/journals.js";
@@ -10,6 +12,10 @@ import { MAX_MESSAGE_BYTES, startServer } from "./server.js";
 import { createDaemonService } from "./services/daemon-service.js";
 import { createJournalService } from "./services/journal-service.js";
 import { reflectionServices } from "./services/reflection-service.js";
+import { createSessionService } from "./services/session-service.js";
+import { createTaskService } from "./services/task-service.js";
+import { installCliShim } from "./sessions/cli-shim.js";
+import { Sessions } from "./sessions/sessions.js";
 import { registration } from "./services/registration.js";
 import { claimSocket } from "./socket.js";
 import { openDatabase } from "./store/database.js";
@@ -29,6 +35,11 @@ export async function runDaemon(): Promise<void> {
   const lock = await claimSocket(config.socketPath);
   const db = openDatabase(config.databasePath);
   const journals = new Journals(db);
+  const binDir = installCliShim(config.stateDir);
+  const sessions = new Sessions(db, journals, {
+    baseEnv: { ...process.env, PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
+  });
+  sessions.recover();
   const stopping = new AbortController();
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
@@ -37,6 +48,8 @@ export async function runDaemon(): Promise<void> {
   const registrations = [
     registration(DaemonService, createDaemonService(facts, () => void shutdown("ShutdownDaemon"))),
     registration(JournalService, createJournalService(journals, stopping.signal)),
+    registration(TaskService, createTaskService()),
+    registration(SessionService, createSessionService(sessions, stopping.signal)),
   ];
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
   const server = await startServer({ socketPath: config.socketPath, registrations, shutdownSignal: stopping.signal });
@@ -50,6 +63,7 @@ export async function runDaemon(): Promise<void> {
     stopping.abort(
       new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down: run the command again and it will start a new one"),
     );
+    await sessions.shutdown(`the daemon was stopped (${why}) while this run was live`);
     await server.close(SHUTDOWN_GRACE_MS);
     journals.close();
     db.close();

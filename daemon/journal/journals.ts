@@ -23,6 +23,7 @@ const KEEP_EVERYTHING: Retention = { maxBytes: 0, maxAgeMs: 0 };
 interface PendingAppend {
   readonly name: string;
   readonly inputs: readonly AppendInput[];
+  readonly alongside: (() => void) | undefined;
 }
 
 export interface ReadOptions {
@@ -88,8 +89,12 @@ export class Journals {
     return this.tables.listAfter(afterName, limit).map((row) => info(this.states.get(row.name) ?? row));
   }
 
-  /** Appends records atomically; resolves once they are committed to disk. */
-  append(name: string, inputs: readonly AppendInput[]): Promise<AppendResult> {
+  /**
+   * Appends records atomically; resolves once they are committed to disk.
+   * `alongside` runs inside the same transaction, so other tables' rows
+   * (a run's state beside its event) are durable exactly when the records are.
+   */
+  append(name: string, inputs: readonly AppendInput[], alongside?: () => void): Promise<AppendResult> {
     validateName(name);
     if (inputs.length === 0) throw invalidArgument("records", "no records to append: send at least one record");
     let bytes = 0;
@@ -107,7 +112,7 @@ export class Journals {
         { journal: name, limit_records: String(JOURNAL_MAX_SEQUENCE) },
       );
     }
-    return this.commit.submit({ name, inputs }, bytes);
+    return this.commit.submit({ name, inputs, alongside }, bytes);
   }
 
   /** Reads batches of consecutive records from a cursor; with follow, never ends on its own. */
@@ -211,6 +216,7 @@ export class Journals {
             state.nextSeq += 1;
             state.nextOffset += input.data.byteLength;
           }
+          append.alongside?.();
           return { firstSeq, lastSeq: state.nextSeq - 1, firstOffset, nextOffset: state.nextOffset };
         });
         for (const state of committed.keys()) {

@@ -27,4 +27,44 @@ export const MIGRATIONS: readonly string[] = [
     data        BLOB    NOT NULL
   );
   `,
+  `
+  -- seq orders sessions by creation: newest-first pages are keyset scans.
+  CREATE TABLE sessions (
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT    NOT NULL UNIQUE,
+    task         TEXT    NOT NULL,
+    status       TEXT    NOT NULL,
+    external_id  TEXT    UNIQUE,
+    spec         TEXT    NOT NULL,
+    result       TEXT,
+    error        TEXT,
+    exit_code    INTEGER,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    ended_at     INTEGER
+  );
+  CREATE INDEX sessions_by_status ON sessions (status, seq);
+  CREATE INDEX sessions_by_task ON sessions (task, seq);
+  CREATE TABLE runs (
+    session_seq  INTEGER NOT NULL,
+    number       INTEGER NOT NULL,
+    task         TEXT    NOT NULL,
+    attempt      INTEGER NOT NULL,
+    status       TEXT    NOT NULL,
+    pid          INTEGER,
+    started_at_ticks INTEGER,
+    exit_code    INTEGER,
+    reason       TEXT    NOT NULL,
+    command      TEXT    NOT NULL,
+    transitions  TEXT    NOT NULL,
+    PRIMARY KEY (session_seq, number)
+  ) WITHOUT ROWID;
+  CREATE TABLE xcom (
+    session_seq  INTEGER NOT NULL,
+    key          TEXT    NOT NULL,
+    value        TEXT    NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    PRIMARY KEY (session_seq, key)
+  ) WITHOUT ROWID;
+  `,
 ];

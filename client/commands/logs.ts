@@ -1,0 +1,47 @@
+import { parseArgs } from "node:util";
+import { LogStream } from "../../gen/tether/v1/session_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { CliError } from "../cli-error.js";
+import type { ClientPaths } from "../paths.js";
+import { connectToDaemon } from "../transport.js";
+
+export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET] [--json]
+                                              the runs' output (raw bytes; --json: one chunk per line with offsets)`;
+
+/** `tether logs`: the runs' output exactly as written, stdout to stdout and stderr to stderr. */
+export async function logsCommand(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      follow: { type: "boolean", short: "f", default: false },
+      task: { type: "string", default: "" },
+      run: { type: "string", default: "0" },
+      from: { type: "string", default: "0" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${LOGS_USAGE}`, 2);
+  if (!/^\d+$/.test(values.run)) throw new CliError(`--run takes a run number, got ${JSON.stringify(values.run)}`, 2);
+  if (!/^\d+$/.test(values.from)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(values.from)}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const abort = new AbortController();
+  process.once("SIGINT", () => abort.abort());
+  const request = { name: `sessions/${positionals[0]}`, run: Number(values.run), task: values.task, fromOffset: BigInt(values.from), follow: values.follow };
+  try {
+    for await (const message of client.serverStream(SessionService.method.readSessionLogs, request, { signal: abort.signal })) {
+      for (const c of message.chunks) {
+        if (values.json) {
+          const stream = c.stream === LogStream.STDERR ? "stderr" : "stdout";
+          process.stdout.write(`${JSON.stringify({ run: c.run, task: c.task, stream, offset: Number(c.offset), log_offset: Number(c.logOffset), data: Buffer.from(c.data).toString("utf8") })}\n`);
+        } else {
+          (c.stream === LogStream.STDERR ? process.stderr : process.stdout).write(c.data);
+        }
+      }
+    }
+  } catch (error) {
+    if (abort.signal.aborted) return 0;
+    throw error;
+  }
+  return 0;
+}

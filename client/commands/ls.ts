@@ -1,0 +1,73 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { parseArgs } from "node:util";
+import { SessionStatus, type Session } from "../../gen/tether/v1/session_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { CliError } from "../cli-error.js";
+import { activityName, sessionStatusFromName, sessionStatusName } from "../enum-names.js";
+import { formatDuration } from "../format.js";
+import type { ClientPaths } from "../paths.js";
+import { connectToDaemon } from "../transport.js";
+
+export const LS_USAGE = `  tether ls [--status S] [--task T] [-n N | --all] [--json]
+                                              sessions, newest first (50 unless -n or --all)`;
+
+const DEFAULT_LIMIT = 50;
+
+/** `tether ls`: one page of sessions, newest first; the daemon pages by key, so 10,000 sessions list as fast as 10. */
+export async function lsCommand(args: string[], paths: ClientPaths): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      status: { type: "string" },
+      task: { type: "string", default: "" },
+      limit: { type: "string", short: "n" },
+      all: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
+  const status = values.status === undefined ? SessionStatus.UNSPECIFIED : sessionStatusFromName(values.status);
+  if (status === undefined) throw new CliError(`--status takes open, closed, cancelled or expired, got ${JSON.stringify(values.status)}`, 2);
+  const limit = values.all ? Infinity : values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
+  if (!(limit > 0)) throw new CliError(`-n takes a positive number, got ${JSON.stringify(values.limit)}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const sessions: Session[] = [];
+  let pageToken = "";
+  let more = false;
+  do {
+    const pageSize = Math.min(1000, limit - sessions.length);
+    const page = await client.unary(SessionService.method.listSessions, { pageSize, pageToken, status, task: values.task });
+    sessions.push(...page.sessions);
+    pageToken = page.nextPageToken;
+    more = pageToken !== "";
+  } while (more && sessions.length < limit);
+  if (values.json) {
+    process.stdout.write(
+      `${JSON.stringify(
+        sessions.map((s) => ({
+          id: s.id,
+          task: s.task,
+          status: sessionStatusName(s.status),
+          activity: activityName(s.activity),
+          waiting_for: s.waitingFor,
+          exit_code: s.status === SessionStatus.OPEN ? null : s.exitCode,
+          created_at: s.createTime === undefined ? null : new Date(timestampMs(s.createTime)).toISOString(),
+          error: s.error,
+        })),
+      )}\n`,
+    );
+    return 0;
+  }
+  const now = Date.now();
+  const rows = sessions.map((s) => {
+    const created = s.createTime === undefined ? 0 : timestampMs(s.createTime);
+    const ended = s.endTime === undefined ? now : timestampMs(s.endTime);
+    const state = s.status === SessionStatus.OPEN ? `open/${activityName(s.activity)}${s.waitingFor !== "" ? ` (${s.waitingFor})` : ""}` : sessionStatusName(s.status);
+    const outcome = s.status === SessionStatus.OPEN ? "" : s.error !== "" ? `exit ${s.exitCode}: ${s.error}` : `exit ${s.exitCode}`;
+    return [s.id, s.task, state, `${formatDuration(now - created)} ago`, formatDuration(ended - created), outcome];
+  });
+  const header = ["SESSION", "TASK", "STATUS", "CREATED", "DURATION", "OUTCOME"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()}\n`);
+  if (more) process.stdout.write(`(newest ${sessions.length} shown: -n N or --all for more)\n`);
+  return 0;
+}

@@ -1,0 +1,132 @@
+import { createInterface } from "node:readline/promises";
+import { parseArgs } from "node:util";
+import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/task_pb.js";
+import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
+import { CliError } from "../cli-error.js";
+import { sessionStatusName } from "../enum-names.js";
+import { parseDurationFlag } from "../flags.js";
+import type { ClientPaths } from "../paths.js";
+import { followSession } from "../session-follower.js";
+import { createStyle } from "../style.js";
+import { findTaskFile } from "../task-file.js";
+import { connectToDaemon } from "../transport.js";
+
+export const RUN_USAGE = `  tether run TASK [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
+             [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION]
+                                              start a session and follow it; Ctrl-C detaches, the session goes on`;
+
+/** `tether run`: starts a session in the daemon and follows it (or, with -d, prints its id). */
+export async function runCommand(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      input: { type: "string", short: "i", multiple: true, default: [] },
+      detach: { type: "boolean", short: "d", default: false },
+      file: { type: "string", short: "f" },
+      parallel: { type: "string", short: "j" },
+      "fail-fast": { type: "boolean", default: false },
+      "external-id": { type: "string", default: "" },
+      ttl: { type: "string" },
+      "idle-timeout": { type: "string" },
+    },
+  });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${RUN_USAGE}`, 2);
+  const task = positionals[0]!;
+  const inputs: Record<string, string> = {};
+  for (const pair of values.input) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new CliError(`--input takes NAME=VALUE, got ${JSON.stringify(pair)}`, 2);
+    inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const parallelism = values.parallel === undefined ? 0 : Number(values.parallel);
+  if (!Number.isInteger(parallelism) || parallelism < 0) throw new CliError(`--parallel takes a whole number, got ${JSON.stringify(values.parallel)}`, 2);
+  const taskFile = findTaskFile(values.file);
+  const { client } = await connectToDaemon(paths);
+  const { tasks } = await client.unary(TaskService.method.listTasks, { taskFile });
+  const graph = graphOf(tasks, task);
+  if (process.stdin.isTTY === true) await promptMissing(graph.flatMap((t) => t.inputs), inputs);
+  const { session, alreadyExisted } = await client.unary(SessionService.method.startSession, {
+    task,
+    taskFile,
+    inputs,
+    externalId: values["external-id"],
+    parallelism,
+    failFast: values["fail-fast"],
+    ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
+    ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
+  });
+  const id = session!.id;
+  if (values.detach) {
+    process.stdout.write(`${id}\n`);
+    return 0;
+  }
+  const style = createStyle(process.stderr);
+  process.stderr.write(`${style.dim("tether")} session ${style.bold(id)}${alreadyExisted ? " (already started with this external id)" : ""} runs ${task}\n`);
+  const detach = new AbortController();
+  const onInterrupt = (): void => detach.abort();
+  process.once("SIGINT", onInterrupt);
+  try {
+    await followSession({ client, sessionId: id, tasks: graph.map((t) => t.name.slice("tasks/".length)), style, signal: detach.signal });
+  } catch (error) {
+    if (!detach.signal.aborted) throw error;
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+  }
+  if (detach.signal.aborted) {
+    process.stderr.write(`\ndetached; session ${id} goes on.\n  follow it again: tether logs -f ${id}\n  see it:          tether show ${id}\n  cancel it:       tether cancel ${id}\n`);
+    return 0;
+  }
+  const final = (await client.unary(SessionService.method.getSession, { name: `sessions/${id}` })).session!;
+  const outcome = final.error !== "" ? `: ${final.error}` : final.result !== "" ? `: ${final.result}` : "";
+  const state = final.status === SessionStatus.OPEN ? "open (keep_open: it waits for more input)" : sessionStatusName(final.status);
+  process.stderr.write(`${style.dim("tether")} session ${id} ${state}, exit code ${final.exitCode}${outcome}\n`);
+  return final.exitCode;
+}
+
+/** The main task and its upstreams, upstreams first, from the listed tasks. */
+function graphOf(tasks: readonly Task[], main: string): Task[] {
+  const byName = new Map(tasks.map((t) => [t.name.slice("tasks/".length), t]));
+  if (!byName.has(main)) throw new CliError(`no task ${JSON.stringify(main)} in the task file: the tasks are ${[...byName.keys()].join(", ")}`);
+  const order: Task[] = [];
+  const seen = new Set<string>();
+  const visit = (name: string): void => {
+    const task = byName.get(name);
+    if (task === undefined || seen.has(name)) return;
+    seen.add(name);
+    for (const up of task.upstream) visit(up);
+    order.push(task);
+  };
+  visit(main);
+  return order;
+}
+
+/** On a terminal, asks for each required input not given; secrets are read without echo. */
+async function promptMissing(declared: readonly TaskInput[], inputs: Record<string, string>): Promise<void> {
+  const missing = declared.filter((d, i) => d.required && inputs[d.name] === undefined && declared.findIndex((x) => x.name === d.name) === i);
+  if (missing.length === 0) return;
+  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+  try {
+    for (const input of missing) {
+      const hint = input.choices.length > 0 ? ` (${input.choices.join("|")})` : "";
+      const question = `${input.name}${hint}${input.description !== "" ? ` - ${input.description}` : ""}: `;
+      if (input.type === TaskInputType.SECRET) {
+        const output = rl as unknown as { _writeToOutput: (s: string) => void };
+        const write = output._writeToOutput.bind(rl);
+        let asked = false;
+        output._writeToOutput = (s: string) => (asked ? undefined : write(s));
+        const answer = rl.question(question);
+        asked = true;
+        inputs[input.name] = await answer;
+        output._writeToOutput = write;
+        process.stderr.write("\n");
+      } else {
+        inputs[input.name] = await rl.question(question);
+      }
+    }
+  } finally {
+    rl.close();
+  }
+}

@@ -1,0 +1,53 @@
+import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { parseArgs } from "node:util";
+import { toJson } from "@bufbuild/protobuf";
+import { RunSchema, SessionSchema, SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { CliError } from "../cli-error.js";
+import { activityName, runStatusName, sessionStatusName } from "../enum-names.js";
+import type { ClientPaths } from "../paths.js";
+import { connectToDaemon } from "../transport.js";
+
+export const SHOW_USAGE = `  tether show S [--json]                      a session: inputs, status, result or error, runs and their state log, xcom`;
+
+/** `tether show S`: everything the daemon knows about a session, the state log included. */
+export async function showCommand(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${SHOW_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const { session } = await client.unary(SessionService.method.getSession, { name: `sessions/${positionals[0]}` });
+  const { runs } = await client.unary(SessionService.method.listRuns, { parent: session!.name });
+  const s = session!;
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ session: toJson(SessionSchema, s), runs: runs.map((r) => toJson(RunSchema, r)) })}\n`);
+    return 0;
+  }
+  const out = [
+    `session   ${s.id}${s.externalId !== "" ? `  (external id ${s.externalId})` : ""}`,
+    `task      ${s.task}  (${s.taskFile})`,
+    `status    ${sessionStatusName(s.status)}${s.status === SessionStatus.OPEN ? `, ${activityName(s.activity)}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
+    `created   ${time(s.createTime)}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
+  ];
+  const inputs = Object.entries(s.inputs);
+  if (inputs.length > 0) out.push(`inputs    ${inputs.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  if (s.status !== SessionStatus.OPEN || s.error !== "" || s.result !== "") out.push(`exit code ${s.exitCode}`);
+  if (s.result !== "") out.push(`result    ${s.result}`);
+  if (s.error !== "") out.push(`error     ${s.error}`);
+  out.push("", "runs");
+  for (const run of runs) {
+    const exit = run.exitCode !== undefined ? `, exit ${run.exitCode}` : "";
+    out.push(`  ${run.number}  ${run.task}  attempt ${run.attempt}  ${runStatusName(run.status)}${exit}${run.reason !== "" ? `: ${run.reason}` : ""}`);
+    if (run.command !== "") out.push(`       $ ${run.command}`);
+    for (const t of run.transitions) out.push(`       ${time(t.time)}  ${runStatusName(t.status)}${t.reason !== "" ? `  ${t.reason}` : ""}`);
+  }
+  if (s.xcom.length > 0) {
+    out.push("", "xcom");
+    for (const x of s.xcom) out.push(`  ${x.key} = ${JSON.stringify(x.value)}`);
+  }
+  process.stdout.write(`${out.join("\n")}\n`);
+  return 0;
+}
+
+function time(ts: Timestamp | undefined): string {
+  return ts === undefined ? "-" : new Date(timestampMs(ts)).toISOString();
+}

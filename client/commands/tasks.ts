@@ -1,0 +1,47 @@
+import { parseArgs } from "node:util";
+import { toJson } from "@bufbuild/protobuf";
+import { TaskSchema } from "../../gen/tether/v1/task_pb.js";
+import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
+import { inputTypeName } from "../enum-names.js";
+import type { ClientPaths } from "../paths.js";
+import { createStyle } from "../style.js";
+import { findTaskFile } from "../task-file.js";
+import { connectToDaemon } from "../transport.js";
+
+export const TASKS_USAGE = `  tether tasks [--file F] [--json]            the task file's tasks, their inputs and the graph`;
+
+/** `tether tasks`: what the task file defines, as the daemon reads it. */
+export async function tasksCommand(args: string[], paths: ClientPaths): Promise<number> {
+  const { values } = parseArgs({ args, options: { file: { type: "string" }, json: { type: "boolean", default: false } } });
+  const taskFile = findTaskFile(values.file);
+  const { client } = await connectToDaemon(paths);
+  const { tasks } = await client.unary(TaskService.method.listTasks, { taskFile });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(tasks.map((t) => toJson(TaskSchema, t)))}\n`);
+    return 0;
+  }
+  const style = createStyle(process.stdout);
+  const out: string[] = [style.dim(taskFile)];
+  for (const task of tasks) {
+    const name = task.name.slice("tasks/".length);
+    const command = task.shellCommand !== "" ? task.shellCommand : task.argv.join(" ");
+    out.push(`${style.bold(style.task(name))}${task.description !== "" ? `  ${task.description}` : ""}`);
+    out.push(`  cmd: ${command.trim().split("\n").join("\n       ")}`);
+    if (task.upstream.length > 0) out.push(`  after: ${task.upstream.join(", ")}`);
+    for (const input of task.inputs) {
+      const type = input.choices.length > 0 ? `${inputTypeName(input.type)} ${input.choices.join("|")}` : inputTypeName(input.type);
+      const dflt = input.required ? "required" : `default ${JSON.stringify(input.defaultValue)}`;
+      out.push(`  input ${input.name} (${type}, ${dflt})${input.description !== "" ? `: ${input.description}` : ""}`);
+    }
+    const traits = [
+      task.retries > 0 ? `retries ${task.retries}` : "",
+      task.timeout !== undefined ? `timeout ${Number(task.timeout.seconds)}s` : "",
+      task.readiness !== undefined ? "service (readiness checks)" : "",
+      task.condition !== "" ? `when ${task.condition}` : "",
+      task.keepOpen ? "keep_open" : "",
+    ].filter((t) => t !== "");
+    if (traits.length > 0) out.push(`  ${traits.join(", ")}`);
+  }
+  process.stdout.write(`${out.join("\n")}\n`);
+  return 0;
+}

@@ -1,0 +1,14 @@
+import { CliError } from "./cli-error.js";
+
+const UNIT_SECONDS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "30s", "10m", "1h30m" (or bare seconds) as a protobuf Duration init. */
+export function parseDurationFlag(flag: string, value: string): { seconds: bigint; nanos: number } {
+  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)];
+  let seconds: number;
+  if (/^\d+(?:\.\d+)?$/.test(value)) seconds = Number(value);
+  else if (parts.length > 0 && parts.map((p) => p[0]).join("") === value) seconds = parts.reduce((sum, p) => sum + Number(p[1]) * UNIT_SECONDS[p[2]!]!, 0);
+  else throw new CliError(`${flag} takes a duration such as 30s, 10m or 1h30m, got ${JSON.stringify(value)}`, 2);
+  const whole = Math.floor(seconds);
+  return { seconds: BigInt(whole), nanos: Math.round((seconds - whole) * 1e9) };
+}

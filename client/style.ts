@@ -1,0 +1,27 @@
+/** ANSI styling, off when NO_COLOR is set (https://no-color.org) or the stream is not a terminal. */
+export interface Style {
+  readonly enabled: boolean;
+  paint(text: string, code: number): string;
+  /** A stable colour per task name, so its prefix reads the same everywhere. */
+  task(name: string): string;
+  bold(text: string): string;
+  dim(text: string): string;
+}
+
+const TASK_COLOURS = [36, 35, 33, 32, 34, 96, 95, 93, 92, 94];
+
+export function createStyle(stream: NodeJS.WriteStream): Style {
+  const enabled = stream.isTTY === true && (process.env["NO_COLOR"] ?? "") === "";
+  const paint = (text: string, code: number): string => (enabled ? `\x1b[${code}m${text}\x1b[0m` : text);
+  return {
+    enabled,
+    paint,
+    task(name) {
+      let hash = 0;
+      for (const ch of name) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+      return paint(name, TASK_COLOURS[hash % TASK_COLOURS.length]!);
+    },
+    bold: (text) => paint(text, 1),
+    dim: (text) => paint(text, 2),
+  };
+}

@@ -1,0 +1,20 @@
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { CliError } from "./cli-error.js";
+
+const TASK_FILE_NAME = "tether.yaml";
+
+/** The task file: `--file`, else tether.yaml found by walking up from the working directory, as git finds .git. */
+export function findTaskFile(explicit: string | undefined, cwd: string = process.cwd()): string {
+  if (explicit !== undefined) {
+    const path = resolve(cwd, explicit);
+    if (!existsSync(path)) throw new CliError(`task file ${path} does not exist`);
+    return path;
+  }
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    const candidate = join(dir, TASK_FILE_NAME);
+    if (existsSync(candidate)) return candidate;
+    if (dirname(dir) === dir) break;
+  }
+  throw new CliError(`no ${TASK_FILE_NAME} in ${cwd} or any directory above it: create one, or name it with --file`);
+}

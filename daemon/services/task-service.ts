@@ -1,0 +1,80 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, type ServiceImpl } from "@connectrpc/connect";
+import { TaskInputType, TaskSchema, type Task } from "../../gen/tether/v1/task_pb.js";
+import type { TaskService } from "../../gen/tether/v1/task_service_pb.js";
+import { TetherError, invalidArgument } from "../errors.js";
+import { loadTaskFile } from "../tasks/task-file.js";
+import type { InputType, TaskDef } from "../tasks/types.js";
+
+const NAME_PREFIX = "tasks/";
+
+const INPUT_TYPES: Readonly<Record<InputType, TaskInputType>> = {
+  string: TaskInputType.STRING,
+  int: TaskInputType.INT,
+  float: TaskInputType.FLOAT,
+  bool: TaskInputType.BOOL,
+  choice: TaskInputType.CHOICE,
+  secret: TaskInputType.SECRET,
+};
+
+/** Handlers for tether.v1.TaskService: the daemon reads the file the client names. */
+export function createTaskService(): ServiceImpl<typeof TaskService> {
+  return {
+    listTasks(req) {
+      const file = loadTaskFile(absolute(req.taskFile));
+      return { tasks: [...file.tasks.values()].map(taskToProto) };
+    },
+    getTask(req) {
+      const file = loadTaskFile(absolute(req.taskFile));
+      const name = req.name.startsWith(NAME_PREFIX) ? req.name.slice(NAME_PREFIX.length) : req.name;
+      const task = file.tasks.get(name);
+      if (task === undefined) {
+        throw new TetherError(Code.NotFound, "TASK_NOT_FOUND", `no task ${JSON.stringify(name)} in ${file.path}: the tasks are ${[...file.tasks.keys()].join(", ")}`, { task: name });
+      }
+      return { task: taskToProto(task) };
+    },
+  };
+}
+
+function absolute(path: string): string {
+  if (!path.startsWith("/")) throw invalidArgument("task_file", `task_file must be an absolute path, got ${JSON.stringify(path)}`);
+  return path;
+}
+
+export function taskToProto(task: TaskDef): Task {
+  return create(TaskSchema, {
+    name: NAME_PREFIX + task.name,
+    description: task.description,
+    shellCommand: task.cmd.kind === "shell" ? task.cmd.script : "",
+    argv: task.cmd.kind === "argv" ? [...task.cmd.argv] : [],
+    upstream: [...task.upstream],
+    inputs: task.inputs.map((i) => ({
+      name: i.name,
+      type: INPUT_TYPES[i.type],
+      description: i.description,
+      defaultValue: i.default ?? "",
+      required: i.default === undefined,
+      choices: [...i.choices],
+    })),
+    env: { ...task.env },
+    retries: task.retries,
+    retryDelay: durationFromMs(task.retryDelayMs),
+    ...(task.timeoutMs > 0 ? { timeout: durationFromMs(task.timeoutMs) } : {}),
+    ...(task.readiness !== undefined
+      ? {
+          readiness: {
+            http: task.readiness.http ?? "",
+            tcp: task.readiness.tcp ?? "",
+            cmd: task.readiness.cmd ?? "",
+            interval: durationFromMs(task.readiness.intervalMs),
+            timeout: durationFromMs(task.readiness.timeoutMs),
+          },
+        }
+      : {}),
+    condition: task.condition ?? "",
+    keepOpen: task.keepOpen,
+    result: task.result ?? "",
+    workingDirectory: task.cwd ?? "",
+  });
+}

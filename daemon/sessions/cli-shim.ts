@@ -1,0 +1,25 @@
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * Writes `<stateDir>/bin/tether`, a shell script that runs this daemon's own
+ * CLI with this daemon's Node, and returns its directory: runs get it first
+ * on PATH, so `tether` inside a task talks to the daemon that started it,
+ * whatever else is installed.
+ */
+export function installCliShim(stateDir: string): string {
+  const binDir = join(stateDir, "bin");
+  mkdirSync(binDir, { recursive: true, mode: 0o700 });
+  // The bundle layout: dist/daemon.mjs beside dist/tether.mjs.
+  const cli = fileURLToPath(new URL("./tether.mjs", import.meta.url));
+  if (!existsSync(cli)) throw new Error(`the tether CLI is missing at ${cli}: run npm run build`);
+  const path = join(binDir, "tether");
+  writeFileSync(path, `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(cli)} "$@"\n`);
+  chmodSync(path, 0o755);
+  return binDir;
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}

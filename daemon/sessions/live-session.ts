@@ -1,0 +1,515 @@
+import { statSync } from "node:fs";
+import { resolve } from "node:path";
+import { log } from "../log.js";
+import type { Journals } from "../journal/journals.js";
+import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
+import type { TaskDef } from "../tasks/types.js";
+import { assertRunTransition, assertSessionOpen } from "./lifecycle.js";
+import { waitUntilReady } from "./readiness.js";
+import { RunProcess, exitCodeOf, processStartTicks, type ProcessEnd } from "./run-process.js";
+import { RunOutputWriter, encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
+import type { SessionTables } from "./session-tables.js";
+import { FINAL_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
+
+/** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
+export const KILL_GRACE_MS = 5_000;
+/** How much of a run's stdout is kept for `result: stdout`. */
+const RESULT_MAX_BYTES = 1024 * 1024;
+/** The exit code a followed session reports when it was cancelled, as a shell reports Ctrl-C. */
+const CANCELLED_EXIT_CODE = 130;
+
+/** What every run of a session shares, prepared by the daemon. */
+export interface RunEnvironment {
+  /** The daemon's environment with the directory of its `tether` command first on PATH and TETHER_SOCKET set. */
+  readonly baseEnv: Readonly<Record<string, string | undefined>>;
+}
+
+interface LiveRun {
+  readonly run: RunRecord;
+  readonly process: RunProcess;
+  readonly writer: RunOutputWriter;
+  readonly readinessAbort: AbortController;
+  timers: NodeJS.Timeout[];
+  /** When set, the run is being stopped on purpose and ends with this status. */
+  stopAs: { status: RunStatus; reason: string } | undefined;
+  /** Why it failed when the daemon killed it (timeout, readiness). */
+  killedFor: string | undefined;
+  awaitingReadiness: boolean;
+}
+
+/**
+ * One open session while the daemon runs: executes its task graph (upstreams
+ * first, independent tasks in parallel up to the session's limit, retries,
+ * timeouts, readiness, conditions), keeps its runs' state log, and ends it.
+ *
+ * Every change is recorded as an event in the session's events journal with
+ * the run's and session's rows written in the same transaction, so what a
+ * watcher sees, what `show` lists and what survives `kill -9` agree.
+ */
+export class LiveSession {
+  private readonly tasks: ReadonlyMap<string, TaskDef>;
+  /** Every run, in order; the last run of a task is its current attempt. */
+  readonly runs: RunRecord[];
+  private readonly live = new Map<number, LiveRun>();
+  private readonly retryTimers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
+  /** Tasks skipped because their condition was false: their downstreams go on. */
+  private readonly conditionSkipped = new Set<string>();
+  /** Exit codes of failures, by task, passed down to the tasks they skip. */
+  private readonly failureCodes = new Map<string, number>();
+  private readonly expiryTimers: NodeJS.Timeout[] = [];
+  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly quietWaiters = new Set<() => void>();
+  private activityNow: Activity = "idle";
+  /** The newest state change's commit: quiet is announced only once it is durable, so a reader that then reads to the end sees it. */
+  private lastCommit: Promise<unknown> = Promise.resolve();
+  private waitingForNow = "";
+
+  constructor(
+    readonly session: SessionRecord,
+    runs: RunRecord[],
+    /** Secret input values: in memory only, never stored. */
+    private readonly secrets: Readonly<Record<string, string>>,
+    private readonly journals: Journals,
+    private readonly tables: SessionTables,
+    private readonly environment: RunEnvironment,
+    private readonly onRetired: (session: LiveSession) => void,
+  ) {
+    this.tasks = new Map(session.spec.tasks.map((t) => [t.name, t]));
+    this.runs = runs;
+    for (const run of runs) if (run.status === "skipped" && run.reason.startsWith("condition")) this.conditionSkipped.add(run.task);
+  }
+
+  get id(): string {
+    return this.session.id;
+  }
+
+  get activity(): Activity {
+    return this.activityNow;
+  }
+
+  get waitingFor(): string {
+    return this.waitingForNow;
+  }
+
+  /** Creates the graph's runs and starts what can start. Resolves once the session's creation is durable. */
+  start(): Promise<unknown> {
+    for (const task of this.session.spec.tasks) this.runs.push(newRun(this.runs.length + 1, task.name, 1));
+    this.refreshActivity();
+    const created = this.record(undefined, "session started", () => {
+      this.tables.insert(this.session);
+      for (const run of this.runs) this.tables.saveRun(this.session.seq, { ...run, transitions: [...run.transitions] });
+    });
+    this.armExpiry();
+    this.schedule();
+    return created;
+  }
+
+  /** Re-arms an open session found at daemon start whose graph had finished (a keep_open session idling). */
+  resume(): void {
+    this.refreshActivity();
+    this.armExpiry();
+    this.afterChange();
+  }
+
+  /** Ends the session: pending runs are cancelled, live ones stopped (SIGTERM, then SIGKILL after KILL_GRACE_MS). */
+  end(status: Exclude<SessionStatus, "open">, reason: string): void {
+    assertSessionOpen(this.id, this.session.status, status === "closed" ? "close" : "cancel");
+    const now = Date.now();
+    this.session.status = status;
+    this.session.endedAt = now;
+    this.session.updatedAt = now;
+    if (this.session.exitCode === undefined) {
+      this.session.exitCode = status === "closed" ? 0 : CANCELLED_EXIT_CODE;
+      if (status !== "closed") this.session.error = reason;
+    }
+    for (const { timer } of this.retryTimers.values()) clearTimeout(timer);
+    this.retryTimers.clear();
+    for (const run of this.runs) {
+      if (run.status === "pending" || run.status === "queued") this.transition(run, "cancelled", reason);
+    }
+    for (const live of this.live.values()) {
+      const stoppedWhenReady = live.run.status === "ready" && status === "closed";
+      this.stop(live, stoppedWhenReady ? { status: "succeeded", reason: "stopped at the end of the session" } : { status: "cancelled", reason });
+    }
+    this.refreshActivity();
+    this.record(undefined, reason, () => this.tables.update({ ...this.session }));
+    this.afterChange();
+  }
+
+  /**
+   * The daemon is stopping: live runs are recorded lost with the reason and
+   * their process groups stopped; the session closes with that error. An
+   * idle session stays open. Resolves when the processes have exited.
+   */
+  async abandon(reason: string): Promise<void> {
+    const live = [...this.live.values()];
+    if (live.length === 0 && this.runs.every((r) => FINAL_RUN_STATUSES.has(r.status) || r.status === "ready")) return;
+    this.session.exitCode = 1;
+    this.session.error = `${reason}; ${live.length} live run(s) lost`;
+    for (const l of live) {
+      this.transition(l.run, "lost", reason);
+      this.stop(l, undefined);
+    }
+    if (this.session.status === "open") this.end("closed", reason);
+    await Promise.all(live.map((l) => l.process.ended));
+  }
+
+  /** Resolves once the session is quiet: not open, or open with nothing live or pending. */
+  waitQuiet(signal: AbortSignal): Promise<void> {
+    if (this.quiet()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.quietWaiters.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.quietWaiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  setXcom(key: string, value: string): number {
+    const now = Date.now();
+    this.tables.setXcom(this.session.seq, key, value, now);
+    return now;
+  }
+
+  private quiet(): boolean {
+    return this.live.size === 0 && (this.session.status !== "open" || this.activityNow === "idle");
+  }
+
+  /** Moves pending runs whose upstreams are done, and starts queued runs while slots are free. */
+  private schedule(): void {
+    if (this.session.status !== "open") return;
+    for (const task of this.session.spec.tasks) {
+      const run = this.latest(task.name);
+      if (run?.status !== "pending" || this.retryTimers.has(task.name)) continue;
+      const blocked = this.blockingUpstream(task);
+      if (blocked === "wait") continue;
+      if (blocked !== undefined) {
+        const code = this.failureCodes.get(blocked.task);
+        if (code !== undefined) this.failureCodes.set(task.name, code);
+        this.transition(run, "skipped", `upstream ${blocked.task} ${blocked.status}`);
+        continue;
+      }
+      if (task.condition !== undefined && !isTruthy(renderTemplate(task.condition, this.scope(false)))) {
+        this.conditionSkipped.add(task.name);
+        this.transition(run, "skipped", `condition ${JSON.stringify(task.condition)} is false`);
+        continue;
+      }
+      this.transition(run, "queued", "");
+    }
+    const parallelism = this.session.spec.parallelism;
+    for (const run of this.runs) {
+      if (run.status !== "queued") continue;
+      const busy = [...this.live.values()].filter((l) => l.run.status === "running").length;
+      if (busy >= parallelism) break;
+      this.launch(run);
+    }
+    this.checkGraphDone();
+  }
+
+  /** "wait" while an upstream is still going; the upstream that failed; undefined when all are done. */
+  private blockingUpstream(task: TaskDef): "wait" | { task: string; status: string } | undefined {
+    let waiting = false;
+    for (const name of task.upstream) {
+      const up = this.latest(name);
+      if (up === undefined) continue;
+      if (up.status === "succeeded" || up.status === "ready" || (up.status === "skipped" && this.conditionSkipped.has(name))) continue;
+      if (FINAL_RUN_STATUSES.has(up.status) && !this.retryTimers.has(name)) return { task: name, status: up.status };
+      waiting = true;
+    }
+    return waiting ? "wait" : undefined;
+  }
+
+  private launch(run: RunRecord): void {
+    const task = this.tasks.get(run.task)!;
+    const cwd = resolve(this.session.spec.workingDirectory, task.cwd ?? ".");
+    const argv = commandArgv(task, this.scope(true));
+    run.command = displayCommand(task, this.scope(false));
+    const env = this.runEnv(task, run);
+    const writer = new RunOutputWriter(this.journals, logJournal(this.id), run.number, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
+    let cwdProblem: string | undefined;
+    try {
+      if (!statSync(cwd).isDirectory()) cwdProblem = `working directory ${cwd} is not a directory`;
+    } catch (error) {
+      cwdProblem = `working directory ${cwd} cannot be used: ${(error as Error).message}`;
+    }
+    if (cwdProblem !== undefined) {
+      this.transition(run, "running", "");
+      void writer.write(2, Buffer.from(`tether: ${cwdProblem}\n`));
+      void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: cwdProblem }, undefined));
+      return;
+    }
+    const process = new RunProcess({ argv, cwd, env, onOutput: (fd, chunk) => writer.write(fd, chunk) });
+    run.pid = process.pid;
+    run.startTicks = process.pid === undefined ? undefined : processStartTicks(process.pid);
+    const live: LiveRun = { run, process, writer, readinessAbort: new AbortController(), timers: [], stopAs: undefined, killedFor: undefined, awaitingReadiness: task.readiness !== undefined };
+    this.live.set(run.number, live);
+    this.transition(run, "running", "");
+    if (task.timeoutMs > 0) {
+      live.timers.push(setTimeout(() => this.kill(live, `timed out after ${formatMs(task.timeoutMs)}`), task.timeoutMs));
+    }
+    if (task.readiness !== undefined) {
+      void waitUntilReady(task.readiness, { cwd, env }, live.readinessAbort.signal).then((ready) => {
+        if (live.readinessAbort.signal.aborted || run.status !== "running") return;
+        live.awaitingReadiness = false;
+        if (ready) {
+          this.transition(run, "ready", "readiness checks passed");
+          this.schedule();
+        } else {
+          this.kill(live, `not ready after ${formatMs(task.readiness!.timeoutMs)}`);
+        }
+      });
+    }
+    void process.ended.then(async (end) => {
+      if (end.t === "failed-to-start") void writer.write(2, Buffer.from(`tether: cannot start ${argv[0]}: ${end.message}\n`));
+      await writer.settled();
+      this.finish(run, end, live);
+    });
+  }
+
+  private finish(run: RunRecord, end: ProcessEnd, live: LiveRun | undefined): void {
+    if (live !== undefined) {
+      for (const timer of live.timers) clearTimeout(timer);
+      live.readinessAbort.abort();
+      this.live.delete(run.number);
+    }
+    run.exitCode = exitCodeOf(end);
+    if (FINAL_RUN_STATUSES.has(run.status)) {
+      // Already recorded (lost at daemon stop): the exit only completes it.
+      this.afterChange();
+      return;
+    }
+    const task = this.tasks.get(run.task)!;
+    if (live?.stopAs !== undefined) {
+      this.transition(run, live.stopAs.status, live.stopAs.reason);
+    } else if (live?.killedFor === undefined && end.t === "exited" && end.code === 0) {
+      if (task.result === "stdout") this.setXcom(task.name, live!.writer.stdoutText());
+      this.transition(run, "succeeded", "exited with code 0");
+    } else {
+      const why = live?.killedFor ?? describeEnd(end);
+      if (run.attempt <= task.retries && this.session.status === "open") {
+        this.scheduleRetry(task, run.attempt + 1);
+        this.transition(run, "failed", `${why}; retrying${task.retryDelayMs > 0 ? ` in ${formatMs(task.retryDelayMs)}` : ""} (attempt ${run.attempt + 1} of ${task.retries + 1})`);
+      } else {
+        this.failureCodes.set(task.name, run.exitCode);
+        this.transition(run, "failed", why);
+        if (this.session.spec.failFast) this.failFast(task.name);
+      }
+    }
+    this.afterChange();
+    this.schedule();
+  }
+
+  private scheduleRetry(task: TaskDef, attempt: number): void {
+    const at = Date.now() + task.retryDelayMs;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(task.name);
+      if (this.session.status !== "open") return;
+      const run = newRun(this.runs.length + 1, task.name, attempt);
+      this.runs.push(run);
+      this.refreshActivity();
+      const snapshot = { ...run, transitions: [...run.transitions] };
+      this.record(change(run), `retry of ${task.name}`, () => this.tables.saveRun(this.session.seq, snapshot));
+      this.schedule();
+    }, task.retryDelayMs);
+    this.retryTimers.set(task.name, { timer, at });
+  }
+
+  private failFast(failed: string): void {
+    const reason = `fail-fast: ${failed} failed`;
+    for (const run of this.runs) {
+      if (run.status === "pending" || run.status === "queued") this.transition(run, "skipped", reason);
+    }
+    for (const live of this.live.values()) this.stop(live, { status: "cancelled", reason });
+  }
+
+  /** Kills a run for a reason of its own (timeout, readiness): it fails, and may be retried. */
+  private kill(live: LiveRun, why: string): void {
+    if (live.killedFor !== undefined || live.stopAs !== undefined) return;
+    live.killedFor = why;
+    this.signalWithGrace(live);
+  }
+
+  private stop(live: LiveRun, as: LiveRun["stopAs"]): void {
+    live.stopAs ??= as;
+    live.readinessAbort.abort();
+    this.signalWithGrace(live);
+  }
+
+  private signalWithGrace(live: LiveRun): void {
+    live.process.signal("SIGTERM");
+    const timer = setTimeout(() => live.process.signal("SIGKILL"), KILL_GRACE_MS);
+    timer.unref();
+    live.timers.push(timer);
+  }
+
+  /** When the main task is done and nothing but ready services is left, the graph has finished. */
+  private checkGraphDone(): void {
+    if (this.session.status !== "open" || this.session.exitCode !== undefined) return;
+    const main = this.latest(this.session.task);
+    if (main === undefined || !FINAL_RUN_STATUSES.has(main.status) || this.retryTimers.has(main.task)) return;
+    if (this.runs.some((r) => !FINAL_RUN_STATUSES.has(r.status) && r.status !== "ready")) return;
+    if (main.status === "succeeded" || (main.status === "skipped" && this.conditionSkipped.has(main.task))) {
+      this.session.exitCode = 0;
+      this.session.result = this.tables.xcomValue(this.session.seq, main.task)?.value ?? "";
+    } else {
+      this.session.exitCode = this.failureCodes.get(main.task) ?? main.exitCode ?? 1;
+      this.session.error = `task ${main.task} ${main.status}: ${main.reason}`;
+    }
+    if (this.tasks.get(this.session.task)?.keepOpen === true) {
+      this.session.updatedAt = Date.now();
+      this.refreshActivity();
+      this.record(undefined, "graph finished; the session stays open (keep_open)", () => this.tables.update({ ...this.session }));
+      return;
+    }
+    this.end("closed", "graph finished");
+  }
+
+  private transition(run: RunRecord, status: RunStatus, reason: string): void {
+    assertRunTransition(run.number, run.status, status);
+    const now = Date.now();
+    run.status = status;
+    run.reason = reason;
+    run.transitions.push({ status, at: now, reason });
+    this.session.updatedAt = now;
+    this.refreshActivity();
+    const runSnapshot = { ...run, transitions: [...run.transitions] };
+    const sessionSnapshot = { ...this.session };
+    this.record(change(run), "", () => {
+      this.tables.saveRun(this.session.seq, runSnapshot);
+      this.tables.update(sessionSnapshot);
+    });
+  }
+
+  private record(run: RunChangeData | undefined, reason: string, alongside: () => void): Promise<unknown> {
+    const data = encodeEvent({ status: this.session.status, activity: this.activityNow, reason, run });
+    const committed = this.journals.append(eventsJournal(this.id), [{ data }], alongside);
+    committed.catch((error: unknown) => log(`session ${this.id}: a state change was not stored: ${(error as Error).message}`));
+    this.lastCommit = committed.catch(() => undefined);
+    return committed;
+  }
+
+  private refreshActivity(): void {
+    const { activity, waitingFor } = this.deriveActivity();
+    this.activityNow = activity;
+    this.waitingForNow = waitingFor;
+  }
+
+  private deriveActivity(): { activity: Activity; waitingFor: string } {
+    if (this.session.status !== "open") return { activity: "idle", waitingFor: "" };
+    const liveRuns = [...this.live.values()];
+    if (this.runs.some((r) => r.status === "ready") || liveRuns.some((l) => l.run.status === "running" && !l.awaitingReadiness)) {
+      return { activity: "running", waitingFor: "" };
+    }
+    const awaiting = liveRuns.filter((l) => l.awaitingReadiness && l.run.status === "running").map((l) => `readiness of ${l.run.task}`);
+    const retries = [...this.retryTimers].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.max(0, at - Date.now()))}`);
+    if (awaiting.length + retries.length > 0) return { activity: "waiting", waitingFor: [...awaiting, ...retries].join(", ") };
+    if (this.runs.some((r) => r.status === "pending" || r.status === "queued" || r.status === "running")) return { activity: "queued", waitingFor: "" };
+    return { activity: "idle", waitingFor: "" };
+  }
+
+  private afterChange(): void {
+    if (this.quiet()) this.wakeQuietWaiters();
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    if (this.session.status !== "open") {
+      if (this.live.size === 0) this.retire();
+      return;
+    }
+    const idleMs = this.session.spec.idleTimeoutMs;
+    if (idleMs > 0 && this.activityNow === "idle") {
+      this.idleTimer = setTimeout(() => this.expire(`idle for ${formatMs(idleMs)}`), idleMs);
+    }
+  }
+
+  private wakeQuietWaiters(): void {
+    const waiters = [...this.quietWaiters];
+    void this.lastCommit.then(() => {
+      for (const wake of waiters) wake();
+    });
+  }
+
+  private armExpiry(): void {
+    const ttl = this.session.spec.ttlMs;
+    if (ttl > 0) this.expiryTimers.push(setTimeout(() => this.expire(`its ttl of ${formatMs(ttl)} passed`), Math.max(0, this.session.createdAt + ttl - Date.now())));
+  }
+
+  private expire(why: string): void {
+    if (this.session.status === "open") this.end("expired", `expired: ${why}`);
+  }
+
+  private retire(): void {
+    for (const timer of this.expiryTimers) clearTimeout(timer);
+    clearTimeout(this.idleTimer);
+    this.wakeQuietWaiters();
+    this.onRetired(this);
+  }
+
+  private latest(task: string): RunRecord | undefined {
+    for (let i = this.runs.length - 1; i >= 0; i--) if (this.runs[i]!.task === task) return this.runs[i];
+    return undefined;
+  }
+
+  /** Template values; with `secrets` false, secret inputs render as SECRET_PLACEHOLDER (for what is stored and shown). */
+  private scope(secrets: boolean): TemplateScope {
+    const inputs = secrets ? { ...this.session.spec.inputs, ...this.secrets } : this.session.spec.inputs;
+    const xcom = Object.fromEntries(this.tables.xcom(this.session.seq).map((x) => [x.key, x.value]));
+    return { inputs, xcom, env: this.environment.baseEnv };
+  }
+
+  private runEnv(task: TaskDef, run: RunRecord): Record<string, string | undefined> {
+    const scope = this.scope(true);
+    const env: Record<string, string | undefined> = { ...this.environment.baseEnv };
+    for (const [k, v] of Object.entries(task.env)) env[k] = renderTemplate(v, scope);
+    for (const [k, v] of Object.entries(scope.inputs)) env[`TETHER_INPUT_${k.toUpperCase()}`] = v;
+    env["TETHER_SESSION"] = this.id;
+    env["TETHER_RUN"] = String(run.number);
+    env["TETHER_TASK"] = task.name;
+    return env;
+  }
+}
+
+function newRun(number: number, task: string, attempt: number): RunRecord {
+  return { number, task, attempt, status: "pending", pid: undefined, startTicks: undefined, exitCode: undefined, reason: "", command: "", transitions: [{ status: "pending", at: Date.now(), reason: "" }] };
+}
+
+function change(run: RunRecord): RunChangeData {
+  return { number: run.number, task: run.task, attempt: run.attempt, status: run.status, exitCode: run.exitCode, reason: run.reason };
+}
+
+function commandArgv(task: TaskDef, scope: TemplateScope): string[] {
+  switch (task.cmd.kind) {
+    case "shell":
+      return ["/bin/sh", "-c", renderTemplate(task.cmd.script, scope)];
+    case "argv":
+      return task.cmd.argv.map((a) => renderTemplate(a, scope));
+  }
+}
+
+/** The command as the user wrote it, rendered: the script for a shell command, the argv joined otherwise. */
+function displayCommand(task: TaskDef, scope: TemplateScope): string {
+  return task.cmd.kind === "shell" ? renderTemplate(task.cmd.script, scope) : commandArgv(task, scope).join(" ");
+}
+
+function describeEnd(end: ProcessEnd): string {
+  switch (end.t) {
+    case "exited":
+      return `exited with code ${end.code}`;
+    case "signalled":
+      return `killed by ${end.signal}`;
+    case "failed-to-start":
+      return `could not start: ${end.message}`;
+  }
+}
+
+/** "250ms", "30s", "10m", "1h30m". */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
+  return m % 60 === 0 ? `${Math.floor(m / 60)}h` : `${Math.floor(m / 60)}h${m % 60}m`;
+}

@@ -1,0 +1,70 @@
+import { spawn } from "node:child_process";
+import { connect } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Readiness } from "../tasks/types.js";
+
+/** One probe may take at most this long before it counts as failed. */
+const PROBE_TIMEOUT_MS = 5_000;
+
+export interface ProbeContext {
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Polls the readiness checks every interval until all pass (resolves true),
+ * the readiness timeout passes (false), or `signal` aborts (false).
+ */
+export async function waitUntilReady(readiness: Readiness, context: ProbeContext, signal: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + readiness.timeoutMs;
+  while (!signal.aborted) {
+    if (await allPass(readiness, context, signal)) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    try {
+      await sleep(Math.min(readiness.intervalMs, left), undefined, { signal });
+    } catch {
+      return false;
+    }
+  }
+  return false;
+}
+
+async function allPass(readiness: Readiness, context: ProbeContext, signal: AbortSignal): Promise<boolean> {
+  const probeSignal = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
+  const probes: Promise<boolean>[] = [];
+  if (readiness.http !== undefined) probes.push(httpProbe(readiness.http, probeSignal));
+  if (readiness.tcp !== undefined) probes.push(tcpProbe(readiness.tcp, probeSignal));
+  if (readiness.cmd !== undefined) probes.push(cmdProbe(readiness.cmd, context, probeSignal));
+  return (await Promise.all(probes)).every(Boolean);
+}
+
+async function httpProbe(url: string, signal: AbortSignal): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal, redirect: "manual" });
+    await response.body?.cancel();
+    return response.status >= 200 && response.status < 400;
+  } catch {
+    return false;
+  }
+}
+
+function tcpProbe(address: string, signal: AbortSignal): Promise<boolean> {
+  const colon = address.lastIndexOf(":");
+  return new Promise((resolve) => {
+    const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)), signal });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function cmdProbe(command: string, context: ProbeContext, signal: AbortSignal): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn("/bin/sh", ["-c", command], { cwd: context.cwd, env: context.env, stdio: "ignore", signal });
+    child.once("error", () => resolve(false));
+    child.once("exit", (code) => resolve(code === 0));
+  });
+}

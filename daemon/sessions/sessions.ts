@@ -1,0 +1,337 @@
+import { randomInt } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { dirname } from "node:path";
+import { Code } from "@connectrpc/connect";
+import { TetherError, invalidArgument } from "../errors.js";
+import type { Journals } from "../journal/journals.js";
+import type { Cursor, JournalRecord } from "../journal/types.js";
+import { log } from "../log.js";
+import type { Db } from "../store/database.js";
+import { resolveGraph } from "../tasks/graph.js";
+import { checkInputValue, loadTaskFile } from "../tasks/task-file.js";
+import type { InputDef } from "../tasks/types.js";
+import { LiveSession, type RunEnvironment } from "./live-session.js";
+import { processStartTicks, signalGroup } from "./run-process.js";
+import { decodeChunk, decodeEvent, eventsJournal, logJournal, type OutputChunk, type SessionEvent } from "./session-journal.js";
+import { SessionTables, type SessionFilter } from "./session-tables.js";
+import { FINAL_RUN_STATUSES, SECRET_PLACEHOLDER, type RunRecord, type SessionRecord, type SessionView, type XcomValue } from "./types.js";
+
+const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
+const ID_LENGTH = 5;
+const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+const XCOM_VALUE_MAX_BYTES = 1024 * 1024;
+const EXTERNAL_ID_MAX_LENGTH = 256;
+
+export interface StartOptions {
+  readonly task: string;
+  readonly taskFile: string;
+  readonly inputs: Readonly<Record<string, string>>;
+  readonly externalId: string;
+  readonly parallelism: number;
+  readonly failFast: boolean;
+  readonly ttlMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+export interface LogReadOptions {
+  readonly run: number;
+  readonly task: string;
+  readonly fromOffset: number;
+  readonly follow: boolean;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * The sessions: starts task graphs, finds sessions by id or prefix, ends
+ * them, and reads their history. Open sessions with work live in memory as
+ * LiveSession; everything else is read from the store.
+ */
+export class Sessions {
+  private readonly tables: SessionTables;
+  private readonly live = new Map<string, LiveSession>();
+  private nextSeq: number;
+
+  constructor(
+    db: Db,
+    private readonly journals: Journals,
+    private readonly environment: RunEnvironment,
+  ) {
+    this.tables = new SessionTables(db);
+    this.nextSeq = this.tables.maxSeq() + 1;
+  }
+
+  /**
+   * At daemon start: runs that were live when the last daemon stopped are
+   * recorded lost (and their leftover process groups stopped), and their
+   * sessions closed with the reason; idle open sessions resume.
+   */
+  recover(): void {
+    const reason = "the daemon was not running (it stopped or crashed) while this run was live";
+    for (const record of this.tables.open()) {
+      const runs = this.tables.runs(record.seq);
+      const live = new LiveSession(record, runs, {}, this.journals, this.tables, this.environment, (s) => this.live.delete(s.id));
+      this.live.set(record.id, live);
+      const lost = runs.filter((r) => !FINAL_RUN_STATUSES.has(r.status));
+      if (lost.length === 0) {
+        live.resume();
+        continue;
+      }
+      for (const run of lost) {
+        if (run.pid !== undefined && run.startTicks !== undefined && processStartTicks(run.pid) === run.startTicks) signalGroup(run.pid, "SIGKILL");
+      }
+      void live.abandon(reason);
+      log(`session ${record.id}: ${lost.length} run(s) were live when the daemon stopped; recorded them lost`);
+    }
+  }
+
+  async start(options: StartOptions): Promise<{ session: SessionView; existed: boolean }> {
+    if (options.externalId.length > EXTERNAL_ID_MAX_LENGTH) throw invalidArgument("external_id", `external_id is longer than ${EXTERNAL_ID_MAX_LENGTH} characters`);
+    if (options.externalId !== "") {
+      const existing = this.tables.byExternalId(options.externalId);
+      if (existing !== undefined) return { session: this.view(existing), existed: true };
+    }
+    if (!options.taskFile.startsWith("/")) throw invalidArgument("task_file", "task_file must be an absolute path");
+    const file = loadTaskFile(options.taskFile);
+    if (!file.tasks.has(options.task)) {
+      throw new TetherError(
+        Code.NotFound,
+        "TASK_NOT_FOUND",
+        `no task ${JSON.stringify(options.task)} in ${file.path}: the tasks are ${[...file.tasks.keys()].join(", ") || "(none)"}`,
+        { task: options.task, file: file.path },
+      );
+    }
+    const graph = resolveGraph(file.tasks, options.task);
+    const { inputs, secrets, secretNames } = resolveInputs(graph.flatMap((t) => t.inputs), options.inputs);
+    const now = Date.now();
+    const record: SessionRecord = {
+      seq: this.nextSeq++,
+      id: this.newId(),
+      task: options.task,
+      status: "open",
+      externalId: options.externalId === "" ? undefined : options.externalId,
+      spec: {
+        taskFile: file.path,
+        workingDirectory: dirname(file.path),
+        tasks: graph,
+        inputs,
+        secretInputs: secretNames,
+        parallelism: options.parallelism > 0 ? options.parallelism : availableParallelism(),
+        failFast: options.failFast,
+        ttlMs: options.ttlMs,
+        idleTimeoutMs: options.idleTimeoutMs,
+      },
+      result: undefined,
+      error: undefined,
+      exitCode: undefined,
+      createdAt: now,
+      updatedAt: now,
+      endedAt: undefined,
+    };
+    const session = new LiveSession(record, [], secrets, this.journals, this.tables, this.environment, (s) => this.live.delete(s.id));
+    this.live.set(record.id, session);
+    await session.start();
+    return { session: this.view(record), existed: false };
+  }
+
+  get(idOrPrefix: string): SessionView {
+    return this.view(this.find(idOrPrefix));
+  }
+
+  /** A page of sessions, newest first, older than `beforeSeq` (0: the newest). */
+  list(filter: SessionFilter, beforeSeq: number, limit: number): { sessions: SessionView[]; lastSeq: number } {
+    const page = this.tables.page(filter, beforeSeq, limit);
+    return { sessions: page.map((r) => this.view(r)), lastSeq: page.at(-1)?.seq ?? 0 };
+  }
+
+  cancel(idOrPrefix: string, reason: string): SessionView {
+    return this.end(idOrPrefix, "cancelled", reason === "" ? "cancelled by a client" : `cancelled: ${reason}`);
+  }
+
+  close(idOrPrefix: string): SessionView {
+    return this.end(idOrPrefix, "closed", "closed by a client");
+  }
+
+  runs(idOrPrefix: string): RunRecord[] {
+    const record = this.find(idOrPrefix);
+    return this.live.get(record.id)?.runs ?? this.tables.runs(record.seq);
+  }
+
+  xcom(idOrPrefix: string): XcomValue[] {
+    return this.tables.xcom(this.find(idOrPrefix).seq);
+  }
+
+  getXcom(idOrPrefix: string, key: string): XcomValue {
+    const record = this.find(idOrPrefix);
+    const value = this.tables.xcomValue(record.seq, key);
+    if (value === undefined) {
+      const keys = this.tables.xcom(record.seq).map((x) => x.key);
+      throw new TetherError(Code.NotFound, "XCOM_NOT_FOUND", `session ${record.id} has no xcom value ${JSON.stringify(key)}: the keys are ${keys.join(", ") || "(none yet)"}`, { key });
+    }
+    return value;
+  }
+
+  setXcom(idOrPrefix: string, key: string, value: string): XcomValue {
+    if (!XCOM_KEY_PATTERN.test(key)) throw invalidArgument("key", `invalid xcom key ${JSON.stringify(key)}: use 1-128 letters, digits, '.', '_' or '-'`);
+    if (Buffer.byteLength(value) > XCOM_VALUE_MAX_BYTES) throw invalidArgument("value", `an xcom value holds at most ${XCOM_VALUE_MAX_BYTES} bytes`);
+    const record = this.find(idOrPrefix);
+    const live = this.live.get(record.id);
+    const at = Date.now();
+    if (live !== undefined) live.setXcom(key, value);
+    else this.tables.setXcom(record.seq, key, value, at);
+    return { key, value, updatedAt: at };
+  }
+
+  /** The session's output in order, filtered by run or task; with follow, until the session is quiet. */
+  async *readLogs(idOrPrefix: string, options: LogReadOptions): AsyncGenerator<OutputChunk[]> {
+    const record = this.find(idOrPrefix);
+    const runs = this.runs(record.id);
+    if (options.run !== 0 && !runs.some((r) => r.number === options.run)) {
+      throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${record.id} has no run ${options.run}: it has runs 1-${runs.length}`, { run: String(options.run) });
+    }
+    const taskOf = (run: number): string | undefined => this.runs(record.id).find((r) => r.number === run)?.task;
+    const keep = (c: OutputChunk): boolean => (options.run === 0 || c.run === options.run) && (options.task === "" || taskOf(c.run) === options.task);
+    const journal = logJournal(record.id);
+    for await (const records of this.readUntilQuiet(record.id, journal, { kind: "offset", offset: options.fromOffset }, options.follow, options.signal)) {
+      const chunks = records.map(decodeChunk).filter(keep);
+      if (chunks.length > 0) yield chunks;
+    }
+  }
+
+  /** The session's events in order from a sequence; with follow, until the session is quiet. */
+  async *watch(idOrPrefix: string, fromSeq: number, follow: boolean, signal: AbortSignal): AsyncGenerator<SessionEvent[]> {
+    const record = this.find(idOrPrefix);
+    for await (const records of this.readUntilQuiet(record.id, eventsJournal(record.id), { kind: "sequence", seq: Math.max(1, fromSeq) }, follow, signal)) {
+      if (records.length > 0) yield records.map(decodeEvent);
+    }
+  }
+
+  /** Stops every live run (recorded lost with the reason); resolves when their processes have exited. */
+  async shutdown(reason: string): Promise<void> {
+    await Promise.all([...this.live.values()].map((s) => s.abandon(reason)));
+  }
+
+  /**
+   * Reads a session journal; with follow, reads live until the session is
+   * quiet, then reads what was committed up to that moment and ends. A
+   * journal not written yet reads as empty.
+   */
+  private async *readUntilQuiet(id: string, journal: string, cursor: Cursor, follow: boolean, signal: AbortSignal): AsyncGenerator<readonly JournalRecord[]> {
+    const live = follow ? this.live.get(id) : undefined;
+    let position = cursor;
+    if (live !== undefined) {
+      const quiet = new AbortController();
+      const stop = AbortSignal.any([signal, quiet.signal]);
+      void live.waitQuiet(stop).then(() => quiet.abort());
+      try {
+        for await (const batch of this.journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop })) {
+          const last = batch.records.at(-1);
+          if (last !== undefined) {
+            position = { kind: "sequence", seq: last.seq + 1 };
+            yield batch.records;
+          }
+        }
+      } catch (error) {
+        if (!quiet.signal.aborted || signal.aborted) throw error;
+      }
+    }
+    if (!this.journalExists(journal)) return;
+    for await (const batch of this.journals.read(journal, { cursor: position, follow: false, signal })) yield batch.records;
+  }
+
+  private journalExists(journal: string): boolean {
+    try {
+      this.journals.get(journal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private end(idOrPrefix: string, status: "closed" | "cancelled", reason: string): SessionView {
+    const record = this.find(idOrPrefix);
+    const live = this.live.get(record.id);
+    if (live === undefined) {
+      if (record.status !== "open") {
+        throw new TetherError(Code.FailedPrecondition, "SESSION_NOT_OPEN", `session ${record.id} is already ${record.status}: there is nothing to ${status === "closed" ? "close" : "cancel"}`, { session: record.id, status: record.status });
+      }
+      throw new Error(`session ${record.id} is open but not live`);
+    }
+    live.end(status, reason);
+    return this.view(live.session);
+  }
+
+  private find(idOrPrefix: string): SessionRecord {
+    const id = idOrPrefix.startsWith("sessions/") ? idOrPrefix.slice("sessions/".length) : idOrPrefix;
+    if (id === "") throw invalidArgument("name", "name the session: sessions/{id}, or an id prefix");
+    const live = this.live.get(id);
+    if (live !== undefined) return live.session;
+    const exact = this.tables.byId(id);
+    if (exact !== undefined) return exact;
+    const matches = this.tables.byPrefix(id);
+    if (matches.length === 1) return this.live.get(matches[0]!.id)?.session ?? matches[0]!;
+    if (matches.length === 0) {
+      throw new TetherError(Code.NotFound, "SESSION_NOT_FOUND", `no session ${JSON.stringify(id)}: tether ls lists the sessions`, { session: id });
+    }
+    const candidates = matches.map((m) => m.id);
+    throw new TetherError(
+      Code.InvalidArgument,
+      "SESSION_AMBIGUOUS",
+      `${JSON.stringify(id)} matches several sessions (${candidates.slice(0, 5).join(", ")}${candidates.length > 5 ? ", ..." : ""}): type more of the id`,
+      { session: id, candidates: candidates.join(",") },
+    );
+  }
+
+  private view(record: SessionRecord): SessionView {
+    const live = this.live.get(record.id);
+    const current = live?.session ?? record;
+    return { ...current, activity: live?.activity ?? "idle", waitingFor: live?.waitingFor ?? "" };
+  }
+
+  private newId(): string {
+    for (let length = ID_LENGTH; ; length++) {
+      for (let attempt = 0; attempt < 8; attempt++) {
+        let id = "s-";
+        for (let i = 0; i < length; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+        if (!this.live.has(id) && this.tables.byId(id) === undefined) return id;
+      }
+    }
+  }
+}
+
+/** Fills defaults, checks types, and splits secrets off: they are never stored. */
+function resolveInputs(
+  declared: readonly InputDef[],
+  given: Readonly<Record<string, string>>,
+): { inputs: Record<string, string>; secrets: Record<string, string>; secretNames: string[] } {
+  const byName = new Map<string, InputDef>();
+  for (const def of declared) byName.set(def.name, def);
+  for (const name of Object.keys(given)) {
+    if (!byName.has(name)) {
+      throw new TetherError(
+        Code.InvalidArgument,
+        "INPUT_INVALID",
+        `unknown input ${JSON.stringify(name)}: this task graph declares ${[...byName.keys()].join(", ") || "no inputs"}`,
+        { input: name },
+      );
+    }
+  }
+  const inputs: Record<string, string> = {};
+  const secrets: Record<string, string> = {};
+  const secretNames: string[] = [];
+  for (const def of byName.values()) {
+    const value = given[def.name] ?? def.default;
+    if (value === undefined) {
+      throw new TetherError(Code.InvalidArgument, "INPUT_INVALID", `missing required input ${def.name}: pass --input ${def.name}=VALUE`, { input: def.name });
+    }
+    const problem = checkInputValue(def, value);
+    if (problem !== undefined) throw new TetherError(Code.InvalidArgument, "INPUT_INVALID", `input ${def.name}: ${problem}`, { input: def.name });
+    if (def.type === "secret") {
+      secrets[def.name] = value;
+      secretNames.push(def.name);
+      inputs[def.name] = SECRET_PLACEHOLDER;
+    } else {
+      inputs[def.name] = value;
+    }
+  }
+  return { inputs, secrets, secretNames };
+}

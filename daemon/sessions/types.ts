@@ -1,0 +1,81 @@
+import type { TaskDef } from "../tasks/types.js";
+
+/** A session's lifecycle; only `open` may change, and only once. */
+export type SessionStatus = "open" | "closed" | "cancelled" | "expired";
+
+/** Derived from the runs of an open session; never stored. */
+export type Activity = "idle" | "queued" | "running" | "waiting";
+
+export type RunStatus = "pending" | "queued" | "running" | "ready" | "succeeded" | "failed" | "skipped" | "cancelled" | "lost";
+
+/** The statuses a run never leaves. */
+export const FINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "skipped", "cancelled", "lost"]);
+
+/** One entry of a run's state log. */
+export interface Transition {
+  readonly status: RunStatus;
+  readonly at: number;
+  readonly reason: string;
+}
+
+/** A run as stored: one attempt of one task. */
+export interface RunRecord {
+  readonly number: number;
+  readonly task: string;
+  readonly attempt: number;
+  status: RunStatus;
+  pid: number | undefined;
+  /** The process's start time in clock ticks since boot (/proc/PID/stat), to recognise it after a daemon restart. */
+  startTicks: number | undefined;
+  exitCode: number | undefined;
+  reason: string;
+  command: string;
+  transitions: Transition[];
+}
+
+/** What a session was started with: recorded once, so the session says what it ran. */
+export interface SessionSpec {
+  readonly taskFile: string;
+  readonly workingDirectory: string;
+  /** The main task's graph, upstreams first, as the task file defined it at start. */
+  readonly tasks: readonly TaskDef[];
+  /** Input values; secrets are stored as SECRET_PLACEHOLDER. */
+  readonly inputs: Readonly<Record<string, string>>;
+  readonly secretInputs: readonly string[];
+  readonly parallelism: number;
+  readonly failFast: boolean;
+  /** 0: none. */
+  readonly ttlMs: number;
+  /** 0: none. */
+  readonly idleTimeoutMs: number;
+}
+
+export const SECRET_PLACEHOLDER = "<secret>";
+
+/** A session as stored. */
+export interface SessionRecord {
+  readonly seq: number;
+  readonly id: string;
+  readonly task: string;
+  status: SessionStatus;
+  readonly externalId: string | undefined;
+  readonly spec: SessionSpec;
+  result: string | undefined;
+  error: string | undefined;
+  exitCode: number | undefined;
+  readonly createdAt: number;
+  updatedAt: number;
+  endedAt: number | undefined;
+}
+
+/** A session as a reader sees it: the record plus what it is doing now. */
+export interface SessionView extends Readonly<SessionRecord> {
+  readonly activity: Activity;
+  readonly waitingFor: string;
+}
+
+export interface XcomValue {
+  readonly key: string;
+  readonly value: string;
+  readonly updatedAt: number;
+}
