@@ -143,13 +143,12 @@ export class LiveSession {
    */
   async abandon(reason: string): Promise<void> {
     const live = [...this.live.values()];
-    if (live.length === 0 && this.runs.every((r) => FINAL_RUN_STATUSES.has(r.status) || r.status === "ready")) return;
+    const lost = this.runs.filter((r) => r.status === "running" || r.status === "ready");
+    if (lost.length === 0 && this.runs.every((r) => FINAL_RUN_STATUSES.has(r.status))) return;
     this.session.exitCode = 1;
-    this.session.error = `${reason}; ${live.length} live run(s) lost`;
-    for (const l of live) {
-      this.transition(l.run, "lost", reason);
-      this.stop(l, undefined);
-    }
+    this.session.error = `${reason}; ${lost.length} live run(s) lost`;
+    for (const run of lost) this.transition(run, "lost", reason);
+    for (const l of live) this.stop(l, undefined);
     if (this.session.status === "open") this.end("closed", reason);
     await Promise.all(live.map((l) => l.process.ended));
   }
@@ -319,8 +318,11 @@ export class LiveSession {
 
   private failFast(failed: string): void {
     const reason = `fail-fast: ${failed} failed`;
+    const code = this.failureCodes.get(failed);
     for (const run of this.runs) {
-      if (run.status === "pending" || run.status === "queued") this.transition(run, "skipped", reason);
+      if (run.status !== "pending" && run.status !== "queued") continue;
+      if (code !== undefined) this.failureCodes.set(run.task, code);
+      this.transition(run, "skipped", reason);
     }
     for (const live of this.live.values()) this.stop(live, { status: "cancelled", reason });
   }

@@ -1,0 +1,390 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
+import { LogStream, RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
+import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { alive, eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
+
+const daemons: TestDaemon[] = [];
+afterEach(async () => {
+  for (const d of daemons.splice(0)) await d.stop();
+});
+
+async function daemon(): Promise<TestDaemon> {
+  const d = await startDaemon();
+  daemons.push(d);
+  return d;
+}
+
+function reasonOf(error: unknown): ErrorReason | undefined {
+  return ConnectError.from(error).findDetails(ErrorDetailSchema)[0]?.reason;
+}
+
+async function logText(client: ReturnType<TestDaemon["client"]>, id: string, run = 0): Promise<{ stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  for await (const msg of (client as ReturnType<typeof daemonClient>).readSessionLogs({ name: `sessions/${id}`, run })) {
+    for (const c of msg.chunks) {
+      if (c.stream === LogStream.STDERR) stderr += Buffer.from(c.data).toString();
+      else stdout += Buffer.from(c.data).toString();
+    }
+  }
+  return { stdout, stderr };
+}
+const daemonClient = (d: TestDaemon) => d.client(SessionService);
+
+describe("sessions: the task graph", () => {
+  it("retries make new ordered runs, and a failure skips downstreams while siblings finish", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  flaky:
+    cmd: echo "attempt $TETHER_RUN"; exit 3
+    retries: 2
+    retry_delay: 100ms
+  slow:
+    cmd: sleep 0.5; echo slow done
+  main:
+    cmd: echo never
+    upstream: [flaky, slow]
+`);
+    const { session } = await client.startSession({ task: "main", taskFile: file });
+    const done = await waitQuiet(client, session!.id);
+    expect(done.status).toBe(SessionStatus.CLOSED);
+    expect(done.exitCode).toBe(3);
+    expect(done.error).toContain("upstream flaky failed");
+    const { runs } = await client.listRuns({ parent: done.name });
+    const flaky = runs.filter((r) => r.task === "flaky");
+    expect(flaky.map((r) => r.attempt)).toEqual([1, 2, 3]);
+    expect(flaky.map((r) => r.status)).toEqual([RunStatus.FAILED, RunStatus.FAILED, RunStatus.FAILED]);
+    expect(flaky.map((r) => r.number)).toEqual([...flaky.map((r) => r.number)].sort((a, b) => a - b));
+    // Each retry starts after the previous attempt failed plus the delay.
+    for (let i = 1; i < flaky.length; i++) {
+      const failedAt = Number(flaky[i - 1]!.transitions.at(-1)!.time!.seconds) * 1000 + flaky[i - 1]!.transitions.at(-1)!.time!.nanos / 1e6;
+      const startedAt = Number(flaky[i]!.transitions[0]!.time!.seconds) * 1000 + flaky[i]!.transitions[0]!.time!.nanos / 1e6;
+      expect(startedAt - failedAt).toBeGreaterThanOrEqual(90);
+    }
+    expect(runs.find((r) => r.task === "slow")!.status).toBe(RunStatus.SUCCEEDED);
+    const main = runs.find((r) => r.task === "main")!;
+    expect(main.status).toBe(RunStatus.SKIPPED);
+    expect(main.transitions.map((t) => t.status)).toEqual([RunStatus.PENDING, RunStatus.SKIPPED]);
+    const logs = await logText(client, done.id);
+    expect(logs.stdout).toContain("slow done");
+    expect(logs.stdout).not.toContain("never");
+  });
+
+  it("--fail-fast cancels running siblings", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  bad: { cmd: "exit 5" }
+  slow: { cmd: "sleep 30" }
+  main: { cmd: "true", upstream: [bad, slow] }
+`);
+    const { session } = await client.startSession({ task: "main", taskFile: file, failFast: true });
+    const done = await waitQuiet(client, session!.id);
+    const { runs } = await client.listRuns({ parent: done.name });
+    expect(runs.find((r) => r.task === "slow")!.status).toBe(RunStatus.CANCELLED);
+    expect(runs.find((r) => r.task === "slow")!.reason).toContain("fail-fast");
+    expect(done.exitCode).toBe(5);
+  });
+
+  it("readiness makes a service ready, gates its downstreams, and the service is stopped when the session ends", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  serve:
+    cmd: echo $$ > serve.pid; sleep 0.4; touch ready; exec sleep 300
+    readiness: { cmd: "test -f ready", interval: 100ms, timeout: 20s }
+  check:
+    cmd: test -f ready && echo saw-ready
+    upstream: [serve]
+`);
+    const { session } = await client.startSession({ task: "check", taskFile: file });
+    const done = await waitQuiet(client, session!.id);
+    expect(done.exitCode).toBe(0);
+    const { runs } = await client.listRuns({ parent: done.name });
+    const serve = runs.find((r) => r.task === "serve")!;
+    const check = runs.find((r) => r.task === "check")!;
+    const readyAt = serve.transitions.find((t) => t.status === RunStatus.READY)!.time!;
+    const checkStarted = check.transitions.find((t) => t.status === RunStatus.RUNNING)!.time!;
+    expect(Number(checkStarted.seconds) * 1e9 + checkStarted.nanos).toBeGreaterThanOrEqual(Number(readyAt.seconds) * 1e9 + readyAt.nanos);
+    expect((await logText(client, done.id)).stdout).toContain("saw-ready");
+    const pid = Number(readFileSync(join(dirname(file), "serve.pid"), "utf8"));
+    await eventually(async () => {
+      const r = (await client.listRuns({ parent: done.name })).runs.find((x) => x.task === "serve")!;
+      return r.status === RunStatus.SUCCEEDED ? r : undefined;
+    });
+    expect(alive(pid)).toBe(false);
+  });
+
+  it("a false condition skips the task and its downstream still runs; a result flows through xcom into a template", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  version:
+    cmd: echo "  1.2.3  "
+    result: stdout
+  optional:
+    cmd: echo should-not-run
+    condition: "{{ inputs.extra }}"
+    inputs:
+      extra: { type: bool, default: "false" }
+  release:
+    cmd: echo "releasing {{ xcom.version }}"; tether xcom set note "from $TETHER_TASK"
+    upstream: [version, optional]
+    result: stdout
+`);
+    const { session } = await client.startSession({ task: "release", taskFile: file });
+    const done = await waitQuiet(client, session!.id);
+    expect(done.exitCode).toBe(0);
+    expect(done.result).toBe("releasing 1.2.3");
+    const { runs } = await client.listRuns({ parent: done.name });
+    expect(runs.find((r) => r.task === "optional")!.status).toBe(RunStatus.SKIPPED);
+    const { session: full } = await client.getSession({ name: done.name });
+    expect(Object.fromEntries(full!.xcom.map((x) => [x.key, x.value]))).toEqual({ version: "1.2.3", release: "releasing 1.2.3", note: "from release" });
+  });
+
+  it("a timeout kills the run's process group and fails it", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  hang:
+    cmd: sleep 300 & echo $! > child.pid; wait
+    timeout: 500ms
+`);
+    const { session } = await client.startSession({ task: "hang", taskFile: file });
+    const done = await waitQuiet(client, session!.id);
+    const { runs } = await client.listRuns({ parent: done.name });
+    expect(runs[0]!.status).toBe(RunStatus.FAILED);
+    expect(runs[0]!.reason).toContain("timed out after 500ms");
+    const child = Number(readFileSync(join(dirname(file), "child.pid"), "utf8"));
+    await eventually(() => (alive(child) ? undefined : true));
+  });
+});
+
+describe("sessions: lifecycle", () => {
+  it("cancel stops the whole process tree; cancelling again names the status", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  tree:
+    cmd: sh -c 'sleep 300 & echo $! > grandchild.pid; wait' & wait
+`);
+    const { session } = await client.startSession({ task: "tree", taskFile: file });
+    const pidFile = join(dirname(file), "grandchild.pid");
+    const grandchild = await eventually(() => {
+      try {
+        const pid = Number(readFileSync(pidFile, "utf8"));
+        return pid > 0 ? pid : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    const { session: cancelled } = await client.cancelSession({ name: session!.name, reason: "test" });
+    expect(cancelled!.status).toBe(SessionStatus.CANCELLED);
+    const done = await waitQuiet(client, session!.id);
+    expect(done.exitCode).toBe(130);
+    const { runs } = await client.listRuns({ parent: done.name });
+    expect(runs[0]!.status).toBe(RunStatus.CANCELLED);
+    expect(alive(grandchild)).toBe(false);
+    const again = await client.cancelSession({ name: session!.name }).catch((e: unknown) => e);
+    expect(ConnectError.from(again).code).toBe(Code.FailedPrecondition);
+    expect(reasonOf(again)).toBe(ErrorReason.SESSION_NOT_OPEN);
+    expect(ConnectError.from(again).rawMessage).toContain("already cancelled");
+  });
+
+  it("a daemon killed with -9 leaves live runs recorded lost after restart, and their processes are stopped", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  long:
+    cmd: echo started; echo $$ > long.pid; exec sleep 300
+`);
+    const { session } = await client.startSession({ task: "long", taskFile: file });
+    const pid = await eventually(() => {
+      try {
+        return Number(readFileSync(join(dirname(file), "long.pid"), "utf8")) || undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    await eventually(async () => ((await logText(client, session!.id)).stdout.includes("started") ? true : undefined));
+    await d.kill();
+    await d.restart();
+    const after = d.client(SessionService);
+    const s = await eventually(async () => {
+      const { session: got } = await after.getSession({ name: session!.name });
+      return got!.status === SessionStatus.CLOSED ? got : undefined;
+    });
+    expect(s!.error).toContain("the daemon was not running");
+    const { runs } = await after.listRuns({ parent: session!.name });
+    expect(runs[0]!.status).toBe(RunStatus.LOST);
+    expect(runs[0]!.transitions.map((t) => t.status)).toEqual([RunStatus.PENDING, RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.LOST]);
+    expect((await logText(after, session!.id)).stdout).toBe("started\n");
+    await eventually(() => (alive(pid) ? undefined : true));
+  });
+
+  it("a graceful daemon stop records live runs lost with the reason", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  long: { cmd: "sleep 300" }\n`);
+    const { session } = await client.startSession({ task: "long", taskFile: file });
+    await eventually(async () => ((await client.listRuns({ parent: session!.name })).runs[0]!.status === RunStatus.RUNNING ? true : undefined));
+    expect(await d.stop()).toBe(0);
+    await d.restart();
+    const { runs } = await d.client(SessionService).listRuns({ parent: session!.name });
+    expect(runs[0]!.status).toBe(RunStatus.LOST);
+    expect(runs[0]!.reason).toContain("the daemon was stopped (SIGTERM)");
+  });
+
+  it("external_id makes start idempotent, ids accept a unique prefix, and an ambiguous prefix lists candidates", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  hi: { cmd: "echo hi" }\n`);
+    const first = await client.startSession({ task: "hi", taskFile: file, externalId: "job-42" });
+    const second = await client.startSession({ task: "hi", taskFile: file, externalId: "job-42" });
+    expect(second.alreadyExisted).toBe(true);
+    expect(second.session!.id).toBe(first.session!.id);
+    await client.startSession({ task: "hi", taskFile: file });
+    const id = first.session!.id;
+    expect((await client.getSession({ name: `sessions/${id.slice(0, 5)}` })).session!.id).toBe(id);
+    const ambiguous = await client.getSession({ name: "sessions/s-" }).catch((e: unknown) => e);
+    expect(reasonOf(ambiguous)).toBe(ErrorReason.SESSION_AMBIGUOUS);
+    expect(ConnectError.from(ambiguous).rawMessage).toContain(id);
+    const missing = await client.getSession({ name: "sessions/zzz" }).catch((e: unknown) => e);
+    expect(ConnectError.from(missing).code).toBe(Code.NotFound);
+  });
+
+  it("ls pages newest first and filters by status and task", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  a: { cmd: "true" }\n  b: { cmd: "sleep 300" }\n`);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await client.startSession({ task: "a", taskFile: file })).session!.id);
+    const open = (await client.startSession({ task: "b", taskFile: file })).session!.id;
+    for (const id of ids) await waitQuiet(client, id);
+    const seen: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await client.listSessions({ pageSize: 2, pageToken });
+      seen.push(...page.sessions.map((s) => s.id));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    expect(seen).toEqual([open, ...ids.reverse()]);
+    const running = await client.listSessions({ status: SessionStatus.OPEN });
+    expect(running.sessions.map((s) => s.id)).toEqual([open]);
+    expect(running.sessions[0]!.activity).toBe(SessionActivity.RUNNING);
+    expect((await client.listSessions({ task: "a" })).sessions).toHaveLength(5);
+    await client.cancelSession({ name: `sessions/${open}` });
+  });
+});
+
+describe("sessions: output", () => {
+  it("keeps every byte of a fast-exiting run, stdout and stderr apart with offsets", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  burst:
+    cmd: head -c 300000 /dev/zero | tr '\\0' x; echo err-line >&2
+`);
+    for (let i = 0; i < 5; i++) {
+      const { session } = await client.startSession({ task: "burst", taskFile: file });
+      await waitQuiet(client, session!.id);
+      const chunks = [];
+      for await (const msg of client.readSessionLogs({ name: session!.name })) chunks.push(...msg.chunks);
+      const out = chunks.filter((c) => c.stream === LogStream.STDOUT);
+      expect(out.reduce((n, c) => n + c.data.byteLength, 0)).toBe(300000);
+      let offset = 0n;
+      for (const c of out) {
+        expect(c.offset).toBe(offset);
+        offset += BigInt(c.data.byteLength);
+      }
+      expect(Buffer.concat(chunks.filter((c) => c.stream === LogStream.STDERR).map((c) => c.data)).toString()).toBe("err-line\n");
+    }
+  });
+
+  it("a command that does not exist fails its run with the OS error in its log; the daemon keeps serving", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  ghost: { cmd: ["no-such-command-xyz", "arg"] }\n`);
+    const { session } = await client.startSession({ task: "ghost", taskFile: file });
+    const done = await waitQuiet(client, session!.id);
+    expect(done.exitCode).toBe(127);
+    const { runs } = await client.listRuns({ parent: done.name });
+    expect(runs[0]!.status).toBe(RunStatus.FAILED);
+    expect((await logText(client, done.id)).stderr).toContain("ENOENT");
+    expect((await client.listSessions({})).sessions.length).toBe(1);
+  });
+});
+
+describe("sessions: bad input", () => {
+  it("refuses an invalid task file with file, line and reason for every problem", async () => {
+    const d = await daemon();
+    const file = writeTaskFile(`tasks:
+  a:
+    cmd: echo a
+    upstream: [b]
+  b:
+    cmd: echo b
+    upstream: [a]
+  c:
+    cmd: echo c
+    upstream: [nope]
+  d:
+    cmd: echo d
+    inputs:
+      n: { type: integer }
+`);
+    const error = await d.client(TaskService).listTasks({ taskFile: file }).catch((e: unknown) => e);
+    expect(ConnectError.from(error).code).toBe(Code.InvalidArgument);
+    expect(reasonOf(error)).toBe(ErrorReason.TASK_FILE_INVALID);
+    const message = ConnectError.from(error).rawMessage;
+    expect(message).toContain(`${file}:8: task "c": unknown upstream "nope"`);
+    expect(message).toContain('bad input type "integer"');
+    expect(message).toMatch(/cycle: a -> b -> a/);
+  });
+
+  it("refuses an unknown task, a missing required input and an ill-typed one, naming them", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  deploy:\n    cmd: echo {{ inputs.env }} {{ inputs.count }}\n    inputs:\n      env: { type: choice, choices: [dev, prod] }\n      count: { type: int, default: "1" }\n`);
+    const unknown = await client.startSession({ task: "nope", taskFile: file }).catch((e: unknown) => e);
+    expect(reasonOf(unknown)).toBe(ErrorReason.TASK_NOT_FOUND);
+    expect(ConnectError.from(unknown).rawMessage).toContain("deploy");
+    const missing = await client.startSession({ task: "deploy", taskFile: file }).catch((e: unknown) => e);
+    expect(reasonOf(missing)).toBe(ErrorReason.INPUT_INVALID);
+    expect(ConnectError.from(missing).rawMessage).toContain("--input env=VALUE");
+    const typed = await client.startSession({ task: "deploy", taskFile: file, inputs: { env: "dev", count: "many" } }).catch((e: unknown) => e);
+    expect(ConnectError.from(typed).rawMessage).toContain('"many" is not an int');
+    expect((await client.listSessions({})).sessions).toHaveLength(0);
+  });
+
+  it("never stores or shows a secret input, while the run still gets it", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  use:\n    cmd: test "$TETHER_INPUT_TOKEN" = "$(echo hunterX | tr X 2)" && test "{{ inputs.token }}" = "$TETHER_INPUT_TOKEN" && echo ok\n    inputs:\n      token: { type: secret }\n`);
+    const { session } = await client.startSession({ task: "use", taskFile: file, inputs: { token: "hunter2" } });
+    const done = await waitQuiet(client, session!.id);
+    expect(done.exitCode).toBe(0);
+    expect(done.inputs["token"]).toBe("<secret>");
+    const { runs } = await client.listRuns({ parent: done.name });
+    expect(runs[0]!.command).not.toContain("hunter2");
+    await d.stop();
+    const db = readFileSync(join(d.home, "tether.db"));
+    expect(db.includes("hunter2")).toBe(false);
+    await d.restart();
+  });
+});
