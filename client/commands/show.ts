@@ -28,7 +28,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
     `status    ${sessionStatusName(s.status)}${s.status === SessionStatus.OPEN ? `, ${activityName(s.activity)}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
     `created   ${time(s.createTime)}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
   ];
-  const inputs = Object.entries(s.inputs);
+  const inputs = Object.entries(s.inputs).sort(([a], [b]) => a.localeCompare(b));
   if (inputs.length > 0) out.push(`inputs    ${inputs.map(([k, v]) => `${k}=${v}`).join(" ")}`);
   if (s.status !== SessionStatus.OPEN || s.error !== "" || s.result !== "") out.push(`exit code ${s.exitCode}`);
   if (s.result !== "") out.push(`result    ${s.result}`);

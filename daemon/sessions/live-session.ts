@@ -155,7 +155,7 @@ export class LiveSession {
 
   /** Resolves once the session is quiet: not open, or open with nothing live or pending. */
   waitQuiet(signal: AbortSignal): Promise<void> {
-    if (this.quiet()) return Promise.resolve();
+    if (this.quiet()) return this.lastCommit.then(() => undefined);
     return new Promise((resolve) => {
       const done = (): void => {
         this.quietWaiters.delete(done);
@@ -446,7 +446,9 @@ export class LiveSession {
     for (const timer of this.expiryTimers) clearTimeout(timer);
     clearTimeout(this.idleTimer);
     this.wakeQuietWaiters();
-    this.onRetired(this);
+    // Stay findable until the last change is durable: a reader arriving now
+    // must wait for it rather than read a store that does not hold it yet.
+    void this.lastCommit.then(() => this.onRetired(this));
   }
 
   private latest(task: string): RunRecord | undefined {

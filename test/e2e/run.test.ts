@@ -1,0 +1,89 @@
+import { spawn, spawnSync } from "node:child_process";
+import { afterEach, describe, expect, it } from "vitest";
+import { CLI_ENTRY, tempDirs } from "../helpers/daemon.js";
+import { eventually, writeTaskFile } from "../helpers/sessions.js";
+import { dirname } from "node:path";
+
+const started: NodeJS.ProcessEnv[] = [];
+afterEach(() => {
+  for (const env of started.splice(0)) spawnSync(process.execPath, [CLI_ENTRY, "daemon", "stop"], { env, encoding: "utf8" });
+});
+
+function freshEnv(): NodeJS.ProcessEnv {
+  const dirs = tempDirs();
+  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, NO_COLOR: "1" };
+  started.push(env);
+  return env;
+}
+
+function cli(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, cwd, encoding: "utf8", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const GRAPH = `
+tasks:
+  gen:
+    cmd: echo generated
+  check:
+    cmd: echo "checking {{ inputs.level }}"; exit {{ inputs.code }}
+    upstream: [gen]
+    inputs:
+      level: { type: choice, choices: [quick, full], default: quick }
+      code: { type: int, default: "0" }
+`;
+
+describe("tether run, ls, show, logs (the built CLI)", () => {
+  it("follows a run with task-prefixed output and plain progress lines, and exits with the main task's code", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(GRAPH));
+    const ok = cli(env, dir, "run", "check", "--input", "level=full");
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toMatch(/gen +\| generated/);
+    expect(ok.stdout).toMatch(/check +\| checking full/);
+    expect(ok.stderr).toMatch(/check +succeeded/);
+    const failed = cli(env, dir, "run", "check", "--input", "code=7");
+    expect(failed.status).toBe(7);
+    expect(failed.stderr).toMatch(/check +failed .*exited with code 7/);
+    const bad = cli(env, dir, "run", "check", "--input", "level=slow");
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain('input level: "slow" is not one of quick, full');
+  });
+
+  it("-d prints the id at once; ls, show and logs then describe the session", async () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(GRAPH));
+    const r = cli(env, dir, "run", "-d", "check");
+    expect(r.status).toBe(0);
+    const id = r.stdout.trim();
+    expect(id).toMatch(/^s-[0-9a-z]{5}$/);
+    await eventually(() => (cli(env, dir, "show", id).stdout.includes("status    closed") ? true : undefined));
+    const ls = cli(env, dir, "ls");
+    expect(ls.stdout.split("\n")[0]).toMatch(/^SESSION +TASK +STATUS/);
+    expect(ls.stdout).toContain(`${id}  check  closed`);
+    const show = cli(env, dir, "show", id.slice(0, 4));
+    expect(show.stdout).toContain("inputs    code=0 level=quick");
+    expect(show.stdout).toMatch(/1 +gen +attempt 1 +succeeded/);
+    expect(show.stdout).toMatch(/Z +running/);
+    expect(cli(env, dir, "logs", id).stdout).toBe("generated\nchecking quick\n");
+    expect(cli(env, dir, "logs", id, "--task", "check").stdout).toBe("checking quick\n");
+    const json = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string; status: string }[];
+    expect(json[0]).toMatchObject({ id, status: "closed" });
+    const tasks = cli(env, dir, "tasks");
+    expect(tasks.stdout).toContain("input level (choice quick|full, default \"quick\")");
+  });
+
+  it("a session survives its following CLI being killed with SIGKILL", async () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(`tasks:\n  slow:\n    cmd: echo begin; sleep 1.5; echo end\n`));
+    const follower = spawn(process.execPath, [CLI_ENTRY, "run", "slow"], { env, cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    follower.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    await eventually(() => (out.includes("begin") ? true : undefined));
+    follower.kill("SIGKILL");
+    const id = await eventually(() => (JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string }[])[0]?.id);
+    await eventually(() => (cli(env, dir, "show", id).stdout.includes("status    closed") ? true : undefined));
+    expect(cli(env, dir, "logs", id).stdout).toBe("begin\nend\n");
+    expect(cli(env, dir, "show", id).stdout).toContain("exit code 0");
+  });
+});

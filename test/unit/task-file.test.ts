@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import { parseDuration } from "../../daemon/tasks/duration.js";
+import { resolveGraph } from "../../daemon/tasks/graph.js";
+import { parseTaskFile } from "../../daemon/tasks/task-file.js";
+
+describe("the task file", () => {
+  it("reads the design sketch: string and argv commands, inputs, env, retries, timeout, readiness, keep_open", () => {
+    const file = parseTaskFile(
+      "/p/tether.yaml",
+      `tasks:
+  build:
+    cmd: npm run build -- --mode {{ inputs.mode }}
+    inputs:
+      mode: { type: choice, choices: [dev, prod], default: dev }
+  serve:
+    cmd: node server.js
+    upstream: [build]
+    env: { PORT: "8080" }
+    readiness: { http: "http://127.0.0.1:8080/health", interval: 1s, timeout: 60s }
+  test:
+    cmd: ["npm", "test"]
+    upstream: [serve]
+    retries: 1
+    timeout: 10m
+  review:
+    cmd: ./review.sh
+    keep_open: true
+`,
+    );
+    const test = file.tasks.get("test")!;
+    expect(test.cmd).toEqual({ kind: "argv", argv: ["npm", "test"] });
+    expect(test.timeoutMs).toBe(600_000);
+    expect(file.tasks.get("serve")!.readiness).toMatchObject({ http: "http://127.0.0.1:8080/health", intervalMs: 1000, timeoutMs: 60_000 });
+    expect(file.tasks.get("build")!.inputs[0]).toMatchObject({ name: "mode", type: "choice", default: "dev", choices: ["dev", "prod"] });
+    expect(file.tasks.get("review")!.keepOpen).toBe(true);
+    expect(resolveGraph(file.tasks, "test").map((t) => t.name)).toEqual(["build", "serve", "test"]);
+  });
+
+  it("reports a duplicate task and a YAML error with their lines", () => {
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x }\n  a: { cmd: y }\n")).toThrow('/p/t.yaml:3: task "a" is defined twice');
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: [\n")).toThrow(/\/p\/t\.yaml:\d+:/);
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x, retries: -1, timeout: soon }\n")).toThrow(/retries must be a whole number[\s\S]*timeout must be a duration/);
+  });
+
+  it("parses durations the way Go and systemd spell them", () => {
+    expect(parseDuration("1h30m")).toBe(5_400_000);
+    expect(parseDuration("250ms")).toBe(250);
+    expect(parseDuration(2)).toBe(2000);
+    expect(parseDuration("soon")).toBeUndefined();
+  });
+});
