@@ -20,6 +20,7 @@ import { openDatabase } from "../daemon/store/database.js";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { JournalService, ReadJournalRequestSchema } from "../gen/tether/v1/journal_service_pb.js";
 import { CLI_ENTRY, ROOT, startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
+import { benchGraphs, benchOutput } from "./sessions.js";
 
 interface Row {
   readonly name: string;
@@ -252,6 +253,16 @@ async function benchStuckFollower(): Promise<void> {
 
 async function main(): Promise<void> {
   process.stderr.write("tether benchmarks (each figure beside a floor measured now)\n");
+  if (process.argv.includes("--sessions-only")) {
+    const d = await startDaemon();
+    try {
+      benchGraphs(d, report);
+      await benchOutput(d, report);
+    } finally {
+      await d.kill();
+    }
+    return printTable();
+  }
   await benchJournal();
   if (process.argv.includes("--journal-only")) return printTable();
   const d = await startDaemon();
@@ -260,6 +271,8 @@ async function main(): Promise<void> {
     await benchUnary(d);
     await benchStreaming(d);
     await benchFollowers(d);
+    benchGraphs(d, report);
+    await benchOutput(d, report);
   } finally {
     await d.kill();
   }

@@ -51,6 +51,8 @@ export class LiveSession {
   /** Every run, in order; the last run of a task is its current attempt. */
   readonly runs: RunRecord[];
   private readonly live = new Map<number, LiveRun>();
+  /** Each task's current attempt: schedule() asks for it per task and per upstream, so it must not scan the runs. */
+  private readonly latestRun = new Map<string, RunRecord>();
   private readonly retryTimers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   /** Tasks skipped because their condition was false: their downstreams go on. */
   private readonly conditionSkipped = new Set<string>();
@@ -76,6 +78,7 @@ export class LiveSession {
   ) {
     this.tasks = new Map(session.spec.tasks.map((t) => [t.name, t]));
     this.runs = runs;
+    for (const run of runs) this.latestRun.set(run.task, run);
     for (const run of runs) if (run.status === "skipped" && run.reason.startsWith("condition")) this.conditionSkipped.add(run.task);
   }
 
@@ -93,7 +96,7 @@ export class LiveSession {
 
   /** Creates the graph's runs and starts what can start. Resolves once the session's creation is durable. */
   start(): Promise<unknown> {
-    for (const task of this.session.spec.tasks) this.runs.push(newRun(this.runs.length + 1, task.name, 1));
+    for (const task of this.session.spec.tasks) this.addRun(newRun(this.runs.length + 1, task.name, 1));
     this.refreshActivity();
     const created = this.record(undefined, "session started", () => {
       this.tables.insert(this.session);
@@ -199,11 +202,12 @@ export class LiveSession {
       this.transition(run, "queued", "");
     }
     const parallelism = this.session.spec.parallelism;
+    let busy = [...this.live.values()].filter((l) => l.run.status === "running").length;
     for (const run of this.runs) {
-      if (run.status !== "queued") continue;
-      const busy = [...this.live.values()].filter((l) => l.run.status === "running").length;
       if (busy >= parallelism) break;
+      if (run.status !== "queued") continue;
       this.launch(run);
+      busy++;
     }
     this.checkGraphDone();
   }
@@ -307,7 +311,7 @@ export class LiveSession {
       this.retryTimers.delete(task.name);
       if (this.session.status !== "open") return;
       const run = newRun(this.runs.length + 1, task.name, attempt);
-      this.runs.push(run);
+      this.addRun(run);
       this.refreshActivity();
       const snapshot = { ...run, transitions: [...run.transitions] };
       this.record(change(run), `retry of ${task.name}`, () => this.tables.saveRun(this.session.seq, snapshot));
@@ -452,8 +456,12 @@ export class LiveSession {
   }
 
   private latest(task: string): RunRecord | undefined {
-    for (let i = this.runs.length - 1; i >= 0; i--) if (this.runs[i]!.task === task) return this.runs[i];
-    return undefined;
+    return this.latestRun.get(task);
+  }
+
+  private addRun(run: RunRecord): void {
+    this.runs.push(run);
+    this.latestRun.set(run.task, run);
   }
 
   /** Template values; with `secrets` false, secret inputs render as SECRET_PLACEHOLDER (for what is stored and shown). */

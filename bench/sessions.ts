@@ -1,0 +1,75 @@
+/** Session benchmarks: task graphs against ninja, and run output into the journal against a raw pipe. */
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SessionStatus } from "../gen/tether/v1/session_pb.js";
+import { SessionService } from "../gen/tether/v1/session_service_pb.js";
+import { CLI_ENTRY, type TestDaemon } from "../test/helpers/daemon.js";
+
+type Report = (name: string, value: string, floor: string, ratio: number | undefined, target: string, met: boolean | undefined) => void;
+const TASKS = 1000;
+
+function graphDir(chain: boolean): string {
+  const dir = mkdtempSync(join(tmpdir(), "tether-bench-graph-"));
+  const names = Array.from({ length: TASKS }, (_, i) => `t${i}`);
+  const yaml = ["tasks:"];
+  for (let i = 0; i < TASKS; i++) yaml.push(`  t${i}: { cmd: ["true"]${chain && i > 0 ? `, upstream: [t${i - 1}]` : ""} }`);
+  yaml.push(`  all: { cmd: ["true"], upstream: [${chain ? `t${TASKS - 1}` : names.join(", ")}] }`);
+  writeFileSync(join(dir, "tether.yaml"), `${yaml.join("\n")}\n`);
+  const ninja = ["rule t", "  command = true && touch $out"];
+  for (let i = 0; i < TASKS; i++) ninja.push(`build o${i}: t${chain && i > 0 ? ` | o${i - 1}` : ""}`);
+  ninja.push(`build all: t ${chain ? `| o${TASKS - 1}` : `| ${names.map((_, i) => `o${i}`).join(" ")}`}`);
+  writeFileSync(join(dir, "build.ninja"), `${ninja.join("\n")}\n`);
+  return dir;
+}
+
+function timed(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(command, args, { cwd, env, stdio: "ignore" });
+  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.status}`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+export function benchGraphs(d: TestDaemon, report: Report): void {
+  if (spawnSync("ninja", ["--version"]).status !== 0) {
+    report("task graphs vs ninja", "skipped: ninja is not installed (apt-get install ninja-build)", "", undefined, "≤ 2.0×", undefined);
+    return;
+  }
+  for (const chain of [false, true]) {
+    const dir = graphDir(chain);
+    const ninja = timed("ninja", ["-j2", "-C", dir, "all"], dir, d.env);
+    const ours = timed(process.execPath, [CLI_ENTRY, "run", "all", "--parallel", "2"], dir, { ...d.env, NO_COLOR: "1" });
+    const label = chain ? `chain of ${TASKS} true tasks` : `${TASKS} independent true tasks`;
+    report(`tether run: ${label}, -j2, to exit`, `${Math.round(ours)} ms`, `ninja -j2 ${Math.round(ninja)} ms`, ours / ninja, "≤ 2.0×", ours / ninja <= 2);
+  }
+}
+
+export async function benchOutput(d: TestDaemon, report: Report): Promise<void> {
+  const bytes = 1024 * 1024 * 1024;
+  const floorStart = process.hrtime.bigint();
+  await new Promise<void>((resolve) => {
+    const child = spawn("head", ["-c", String(bytes), "/dev/zero"], { stdio: ["ignore", "pipe", "ignore"] });
+    child.stdout.on("data", () => undefined);
+    child.on("close", () => resolve());
+  });
+  const floorMBs = bytes / 1e6 / (Number(process.hrtime.bigint() - floorStart) / 1e9);
+  const dir = mkdtempSync(join(tmpdir(), "tether-bench-out-"));
+  writeFileSync(join(dir, "tether.yaml"), `tasks:\n  flood: { cmd: ["head", "-c", "${bytes}", "/dev/zero"] }\n`);
+  let peakRss = 0;
+  const pid = d.process.pid!;
+  const sampler = setInterval(() => {
+    const status = spawnSync("ps", ["-o", "rss=", "-p", String(pid)], { encoding: "utf8" }).stdout.trim();
+    peakRss = Math.max(peakRss, Number(status) * 1024);
+  }, 200);
+  const ms = timed(process.execPath, [CLI_ENTRY, "run", "-d", "flood"], dir, d.env);
+  const start = process.hrtime.bigint();
+  const id = spawnSync(process.execPath, [CLI_ENTRY, "ls", "-n", "1", "--json"], { env: d.env, encoding: "utf8" }).stdout;
+  const session = (JSON.parse(id) as { id: string }[])[0]!.id;
+  // The run is recorded finished only once every byte of its output is committed.
+  const client = d.client(SessionService);
+  while ((await client.getSession({ name: `sessions/${session}` })).session!.status === SessionStatus.OPEN) await new Promise((r) => setTimeout(r, 20));
+  clearInterval(sampler);
+  const oursMBs = bytes / 1e6 / ((Number(process.hrtime.bigint() - start) + ms * 1e6) / 1e9);
+  report("run output into the journal: 1 GiB to stdout", `${Math.round(oursMBs)} MB/s, daemon RSS peak ${Math.round(peakRss / 1048576)} MiB`, `node reading the child's stdout ${Math.round(floorMBs)} MB/s`, oursMBs / floorMBs, "≥ 0.5×", oursMBs / floorMBs >= 0.5);
+}
