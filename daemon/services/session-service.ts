@@ -89,15 +89,13 @@ export function createSessionService(sessions: Sessions, daemonStopping: AbortSi
     },
     async *readSessionLogs(req, ctx) {
       const signal = AbortSignal.any([ctx.signal, daemonStopping]);
-      const session = sessions.get(req.name);
-      const tasks = new Map(sessions.runs(session.id).map((r) => [r.number, r.task]));
-      const chunks = sessions.readLogs(session.id, { run: req.run, task: req.task, fromOffset: Number(req.fromOffset), follow: req.follow, signal });
+      const chunks = sessions.readLogs(req.name, { run: req.run, task: req.task, fromOffset: Number(req.fromOffset), follow: req.follow, signal });
       try {
         for await (const batch of chunks) {
           yield {
             chunks: batch.map((c) => ({
               run: c.run,
-              task: tasks.get(c.run) ?? sessions.runs(session.id).find((r) => r.number === c.run)?.task ?? "",
+              task: c.task,
               stream: c.fd === 1 ? LogStream.STDOUT : LogStream.STDERR,
               offset: BigInt(c.offset),
               logOffset: BigInt(c.logOffset),

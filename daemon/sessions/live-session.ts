@@ -2,12 +2,16 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { log } from "../log.js";
 import type { Journals } from "../journal/journals.js";
+import { formatMs } from "../tasks/duration.js";
 import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
 import type { TaskDef } from "../tasks/types.js";
+import { deriveActivity } from "./activity.js";
 import { assertRunTransition, assertSessionOpen } from "./lifecycle.js";
 import { waitUntilReady } from "./readiness.js";
-import { RunProcess, exitCodeOf, processStartTicks, type ProcessEnd } from "./run-process.js";
-import { RunOutputWriter, encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
+import { renderRunCommand } from "./run-command.js";
+import { RunProcess, describeEnd, exitCodeOf, processStartTicks, type ProcessEnd } from "./run-process.js";
+import { RunOutputWriter } from "./run-output-writer.js";
+import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
 import type { SessionTables } from "./session-tables.js";
 import { FINAL_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
 
@@ -228,9 +232,8 @@ export class LiveSession {
   private launch(run: RunRecord): void {
     const task = this.tasks.get(run.task)!;
     const cwd = resolve(this.session.spec.workingDirectory, task.cwd ?? ".");
-    const argv = commandArgv(task, this.scope(true));
-    run.command = displayCommand(task, this.scope(false));
-    const env = this.runEnv(task, run);
+    const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
+    run.command = display;
     const writer = new RunOutputWriter(this.journals, logJournal(this.id), run.number, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
     let cwdProblem: string | undefined;
     try {
@@ -398,23 +401,12 @@ export class LiveSession {
   }
 
   private refreshActivity(): void {
-    const { activity, waitingFor } = this.deriveActivity();
+    const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
+    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", runs: this.runs, awaitingReadiness, retries: this.retryTimers }, Date.now());
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }
 
-  private deriveActivity(): { activity: Activity; waitingFor: string } {
-    if (this.session.status !== "open") return { activity: "idle", waitingFor: "" };
-    const liveRuns = [...this.live.values()];
-    if (this.runs.some((r) => r.status === "ready") || liveRuns.some((l) => l.run.status === "running" && !l.awaitingReadiness)) {
-      return { activity: "running", waitingFor: "" };
-    }
-    const awaiting = liveRuns.filter((l) => l.awaitingReadiness && l.run.status === "running").map((l) => `readiness of ${l.run.task}`);
-    const retries = [...this.retryTimers].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.max(0, at - Date.now()))}`);
-    if (awaiting.length + retries.length > 0) return { activity: "waiting", waitingFor: [...awaiting, ...retries].join(", ") };
-    if (this.runs.some((r) => r.status === "pending" || r.status === "queued" || r.status === "running")) return { activity: "queued", waitingFor: "" };
-    return { activity: "idle", waitingFor: "" };
-  }
 
   private afterChange(): void {
     if (this.quiet()) this.wakeQuietWaiters();
@@ -470,17 +462,6 @@ export class LiveSession {
     const xcom = Object.fromEntries(this.tables.xcom(this.session.seq).map((x) => [x.key, x.value]));
     return { inputs, xcom, env: this.environment.baseEnv };
   }
-
-  private runEnv(task: TaskDef, run: RunRecord): Record<string, string | undefined> {
-    const scope = this.scope(true);
-    const env: Record<string, string | undefined> = { ...this.environment.baseEnv };
-    for (const [k, v] of Object.entries(task.env)) env[k] = renderTemplate(v, scope);
-    for (const [k, v] of Object.entries(scope.inputs)) env[`TETHER_INPUT_${k.toUpperCase()}`] = v;
-    env["TETHER_SESSION"] = this.id;
-    env["TETHER_RUN"] = String(run.number);
-    env["TETHER_TASK"] = task.name;
-    return env;
-  }
 }
 
 function newRun(number: number, task: string, attempt: number): RunRecord {
@@ -489,39 +470,4 @@ function newRun(number: number, task: string, attempt: number): RunRecord {
 
 function change(run: RunRecord): RunChangeData {
   return { number: run.number, task: run.task, attempt: run.attempt, status: run.status, exitCode: run.exitCode, reason: run.reason };
-}
-
-function commandArgv(task: TaskDef, scope: TemplateScope): string[] {
-  switch (task.cmd.kind) {
-    case "shell":
-      return ["/bin/sh", "-c", renderTemplate(task.cmd.script, scope)];
-    case "argv":
-      return task.cmd.argv.map((a) => renderTemplate(a, scope));
-  }
-}
-
-/** The command as the user wrote it, rendered: the script for a shell command, the argv joined otherwise. */
-function displayCommand(task: TaskDef, scope: TemplateScope): string {
-  return task.cmd.kind === "shell" ? renderTemplate(task.cmd.script, scope) : commandArgv(task, scope).join(" ");
-}
-
-function describeEnd(end: ProcessEnd): string {
-  switch (end.t) {
-    case "exited":
-      return `exited with code ${end.code}`;
-    case "signalled":
-      return `killed by ${end.signal}`;
-    case "failed-to-start":
-      return `could not start: ${end.message}`;
-  }
-}
-
-/** "250ms", "30s", "10m", "1h30m". */
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
-  return m % 60 === 0 ? `${Math.floor(m / 60)}h` : `${Math.floor(m / 60)}h${m % 60}m`;
 }

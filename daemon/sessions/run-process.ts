@@ -98,6 +98,18 @@ export function exitCodeOf(end: ProcessEnd): number {
   }
 }
 
+/** How a run ended, in the words its state log uses. */
+export function describeEnd(end: ProcessEnd): string {
+  switch (end.t) {
+    case "exited":
+      return `exited with code ${end.code}`;
+    case "signalled":
+      return `killed by ${end.signal}`;
+    case "failed-to-start":
+      return `could not start: ${end.message}`;
+  }
+}
+
 async function pump(stream: Readable, fd: 1 | 2, onOutput: ProcessOptions["onOutput"]): Promise<void> {
   try {
     for await (const chunk of stream) {

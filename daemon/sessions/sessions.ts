@@ -33,6 +33,11 @@ export interface StartOptions {
   readonly idleTimeoutMs: number;
 }
 
+/** A chunk of output with the task of the run that wrote it. */
+export interface TaskOutputChunk extends OutputChunk {
+  readonly task: string;
+}
+
 export interface LogReadOptions {
   readonly run: number;
   readonly task: string;
@@ -182,17 +187,25 @@ export class Sessions {
   }
 
   /** The session's output in order, filtered by run or task; with follow, until the session is quiet. */
-  async *readLogs(idOrPrefix: string, options: LogReadOptions): AsyncGenerator<OutputChunk[]> {
+  async *readLogs(idOrPrefix: string, options: LogReadOptions): AsyncGenerator<TaskOutputChunk[]> {
     const record = this.find(idOrPrefix);
-    const runs = this.runs(record.id);
+    let runs = this.runs(record.id);
     if (options.run !== 0 && !runs.some((r) => r.number === options.run)) {
       throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${record.id} has no run ${options.run}: it has runs 1-${runs.length}`, { run: String(options.run) });
     }
-    const taskOf = (run: number): string | undefined => this.runs(record.id).find((r) => r.number === run)?.task;
-    const keep = (c: OutputChunk): boolean => (options.run === 0 || c.run === options.run) && (options.task === "" || taskOf(c.run) === options.task);
+    // Runs are numbered 1..n in order; a run newer than this list (a retry) refreshes it.
+    const taskOf = (run: number): string => {
+      if (run > runs.length) runs = this.runs(record.id);
+      return runs[run - 1]?.task ?? "";
+    };
     const journal = logJournal(record.id);
     for await (const records of this.readUntilQuiet(record.id, journal, { kind: "offset", offset: options.fromOffset }, options.follow, options.signal)) {
-      const chunks = records.map(decodeChunk).filter(keep);
+      const chunks = records
+        .map((r): TaskOutputChunk => {
+          const chunk = decodeChunk(r);
+          return { ...chunk, task: taskOf(chunk.run) };
+        })
+        .filter((c) => (options.run === 0 || c.run === options.run) && (options.task === "" || c.task === options.task));
       if (chunks.length > 0) yield chunks;
     }
   }

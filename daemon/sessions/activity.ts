@@ -1,0 +1,32 @@
+import { formatMs } from "../tasks/duration.js";
+import type { Activity, RunRecord } from "./types.js";
+
+/** What an open session's activity is derived from. */
+export interface ActivityFacts {
+  readonly open: boolean;
+  readonly runs: readonly RunRecord[];
+  /** Runs whose process runs but whose readiness checks have not passed yet. */
+  readonly awaitingReadiness: ReadonlySet<number>;
+  /** Tasks waiting out a retry delay, and when the retry starts. */
+  readonly retries: ReadonlyMap<string, { readonly at: number }>;
+}
+
+/**
+ * The session's activity, never stored by hand: `running` when a run runs
+ * (or a service is ready), else `waiting` on readiness checks or retry
+ * timers (saying which), else `queued` while runs wait for upstreams or a
+ * slot, else `idle`.
+ */
+export function deriveActivity(facts: ActivityFacts, now: number): { activity: Activity; waitingFor: string } {
+  if (!facts.open) return { activity: "idle", waitingFor: "" };
+  if (facts.runs.some((r) => r.status === "ready" || (r.status === "running" && !facts.awaitingReadiness.has(r.number)))) {
+    return { activity: "running", waitingFor: "" };
+  }
+  const waits = [
+    ...facts.runs.filter((r) => r.status === "running").map((r) => `readiness of ${r.task}`),
+    ...[...facts.retries].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.max(0, at - now))}`),
+  ];
+  if (waits.length > 0) return { activity: "waiting", waitingFor: waits.join(", ") };
+  if (facts.runs.some((r) => r.status === "pending" || r.status === "queued")) return { activity: "queued", waitingFor: "" };
+  return { activity: "idle", waitingFor: "" };
+}

@@ -1,0 +1,42 @@
+import { renderTemplate, type TemplateScope } from "../tasks/template.js";
+import type { TaskDef } from "../tasks/types.js";
+
+/** What one run executes, rendered once at launch. */
+export interface RunCommand {
+  readonly argv: readonly string[];
+  /** The command as the user wrote it, with secrets shown as placeholders: what is stored and listed. */
+  readonly display: string;
+  readonly env: Record<string, string | undefined>;
+}
+
+export interface RunCommandContext {
+  readonly sessionId: string;
+  readonly run: number;
+  /** Template values with the real secrets: for what the process gets. */
+  readonly scope: TemplateScope;
+  /** The stored inputs (secrets as placeholders): for what is shown. */
+  readonly shownInputs: Readonly<Record<string, string>>;
+}
+
+/**
+ * Renders a task for one run: its argv (a shell string runs with /bin/sh -c),
+ * the command to display, and its env (the daemon's env, the task's env,
+ * TETHER_SESSION, TETHER_RUN, TETHER_TASK and TETHER_INPUT_<NAME>).
+ */
+export function renderRunCommand(task: TaskDef, context: RunCommandContext): RunCommand {
+  const shown: TemplateScope = { ...context.scope, inputs: context.shownInputs };
+  const env: Record<string, string | undefined> = { ...context.scope.env };
+  for (const [k, v] of Object.entries(task.env)) env[k] = renderTemplate(v, context.scope);
+  for (const [k, v] of Object.entries(context.scope.inputs)) env[`TETHER_INPUT_${k.toUpperCase()}`] = v;
+  env["TETHER_SESSION"] = context.sessionId;
+  env["TETHER_RUN"] = String(context.run);
+  env["TETHER_TASK"] = task.name;
+  switch (task.cmd.kind) {
+    case "shell":
+      return { argv: ["/bin/sh", "-c", renderTemplate(task.cmd.script, context.scope)], display: renderTemplate(task.cmd.script, shown), env };
+    case "argv": {
+      const display = task.cmd.argv.map((a) => renderTemplate(a, shown)).join(" ");
+      return { argv: task.cmd.argv.map((a) => renderTemplate(a, context.scope)), display, env };
+    }
+  }
+}

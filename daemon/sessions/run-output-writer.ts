@@ -1,0 +1,51 @@
+import type { Journals } from "../journal/journals.js";
+
+/** Below this many bytes in flight a run's output is read freely; above it, reading waits for commits (the pipe fills, the writer blocks). */
+const OUTPUT_HIGH_WATERMARK_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Writes one run's stdout and stderr into the session log, keeping per-fd
+ * offsets, and pushes back on the process when commits fall behind so the
+ * daemon's memory stays bounded however fast the run writes.
+ */
+export class RunOutputWriter {
+  private readonly offsets = { 1: 0, 2: 0 };
+  private inFlight = 0;
+  private readonly pending = new Set<Promise<unknown>>();
+  /** Everything the run wrote to stdout, up to the cap (for `result: stdout`). */
+  private stdoutKept: Buffer[] = [];
+  private stdoutKeptBytes = 0;
+
+  constructor(
+    private readonly journals: Journals,
+    private readonly journal: string,
+    private readonly run: number,
+    private readonly keepStdoutBytes: number,
+  ) {}
+
+  write(fd: 1 | 2, chunk: Buffer): Promise<unknown> | undefined {
+    if (fd === 1 && this.stdoutKeptBytes < this.keepStdoutBytes) {
+      this.stdoutKept.push(chunk);
+      this.stdoutKeptBytes += chunk.byteLength;
+    }
+    this.offsets[fd] += chunk.byteLength;
+    const meta = { r: String(this.run), s: String(fd), e: String(this.offsets[fd]) };
+    this.inFlight += chunk.byteLength;
+    const appended = this.journals.append(this.journal, [{ data: chunk, meta }]).finally(() => {
+      this.inFlight -= chunk.byteLength;
+      this.pending.delete(appended);
+    });
+    appended.catch(() => undefined);
+    this.pending.add(appended);
+    return this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? appended : undefined;
+  }
+
+  /** Resolves once every chunk written so far is committed (or failed). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+  }
+
+  stdoutText(): string {
+    return Buffer.concat(this.stdoutKept).toString("utf8").slice(0, this.keepStdoutBytes).trim();
+  }
+}
