@@ -23,7 +23,13 @@ export type ErrorReasonName =
   | "SESSION_AMBIGUOUS"
   | "SESSION_NOT_OPEN"
   | "RUN_NOT_FOUND"
-  | "XCOM_NOT_FOUND";
+  | "XCOM_NOT_FOUND"
+  | "STREAM_NOT_FOUND"
+  | "STREAM_WRONG_DIRECTION"
+  | "RECORD_INVALID"
+  | "RUN_NOT_LIVE"
+  | "ALREADY_WAITING"
+  | "WAIT_TIMED_OUT";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -3,6 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { JournalService } from "../gen/tether/v1/journal_service_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
+import { StreamService } from "../gen/tether/v1/stream_service_pb.js";
 import { TaskService } from "../gen/tether/v1/task_service_pb.js";
 import { resolveDaemonConfig } from "./config.js";
 import { TetherError } from "./errors.js";
@@ -13,6 +14,7 @@ import { createDaemonService } from "./services/daemon-service.js";
 import { createJournalService } from "./services/journal-service.js";
 import { reflectionServices } from "./services/reflection-service.js";
 import { createSessionService } from "./services/session-service.js";
+import { createStreamService } from "./services/stream-service.js";
 import { createTaskService } from "./services/task-service.js";
 import { installCliShim } from "./sessions/cli-shim.js";
 import { Sessions } from "./sessions/sessions.js";
@@ -50,6 +52,7 @@ export async function runDaemon(): Promise<void> {
     registration(JournalService, createJournalService(journals, stopping.signal)),
     registration(TaskService, createTaskService()),
     registration(SessionService, createSessionService(sessions, stopping.signal)),
+    registration(StreamService, createStreamService(sessions, stopping.signal)),
   ];
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
   const server = await startServer({ socketPath: config.socketPath, registrations, shutdownSignal: stopping.signal });

@@ -23,7 +23,7 @@ const KEEP_EVERYTHING: Retention = { maxBytes: 0, maxAgeMs: 0 };
 interface PendingAppend {
   readonly name: string;
   readonly inputs: readonly AppendInput[];
-  readonly alongside: (() => void) | undefined;
+  readonly alongside: ((result: AppendResult) => void) | undefined;
 }
 
 export interface ReadOptions {
@@ -91,10 +91,11 @@ export class Journals {
 
   /**
    * Appends records atomically; resolves once they are committed to disk.
-   * `alongside` runs inside the same transaction, so other tables' rows
-   * (a run's state beside its event) are durable exactly when the records are.
+   * `alongside` runs inside the same transaction, with the records' place,
+   * so other tables' rows (a run's state beside its event) are durable
+   * exactly when the records are.
    */
-  append(name: string, inputs: readonly AppendInput[], alongside?: () => void): Promise<AppendResult> {
+  append(name: string, inputs: readonly AppendInput[], alongside?: (result: AppendResult) => void): Promise<AppendResult> {
     validateName(name);
     if (inputs.length === 0) throw invalidArgument("records", "no records to append: send at least one record");
     let bytes = 0;
@@ -170,6 +171,18 @@ export class Journals {
     }
   }
 
+  /**
+   * Reads committed records from `fromSeq` straight from the store, without
+   * waiting: an empty array at the end or for a journal not created yet.
+   * For readers that merge several journals themselves.
+   */
+  page(name: string, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
+    const state = this.lookup(name);
+    if (state === undefined || fromSeq >= state.nextSeq) return [];
+    if (fromSeq < state.firstSeq) throw cursorExpired(state, `sequence ${fromSeq}`);
+    return this.tables.page(state.id, fromSeq, maxRecords, maxBytes);
+  }
+
   /** Record bytes held in memory for the followers of a journal: each holds at most READER_QUEUE_MAX_BYTES. */
   followerQueuedBytes(name: string): number[] {
     return [...(this.subscribers.get(name) ?? [])].map((sub) => sub.queuedBytes);
@@ -216,8 +229,9 @@ export class Journals {
             state.nextSeq += 1;
             state.nextOffset += input.data.byteLength;
           }
-          append.alongside?.();
-          return { firstSeq, lastSeq: state.nextSeq - 1, firstOffset, nextOffset: state.nextOffset };
+          const result = { firstSeq, lastSeq: state.nextSeq - 1, firstOffset, nextOffset: state.nextOffset };
+          append.alongside?.(result);
+          return result;
         });
         for (const state of committed.keys()) {
           this.tables.saveBounds(state);

@@ -1,3 +1,4 @@
+import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
@@ -76,5 +77,7 @@ export function taskToProto(task: TaskDef): Task {
     keepOpen: task.keepOpen,
     result: task.result ?? "",
     workingDirectory: task.cwd ?? "",
+    streams: Object.fromEntries(Object.entries(task.streams).map(([name, d]) => [name, d === "input" ? StreamDirection.INPUT : StreamDirection.OUTPUT])),
+    stdinStream: task.stdin === "stream",
   });
 }

@@ -9,13 +9,15 @@ export interface ActivityFacts {
   readonly awaitingReadiness: ReadonlySet<number>;
   /** Tasks waiting out a retry delay, and when the retry starts. */
   readonly retries: ReadonlyMap<string, { readonly at: number }>;
+  /** What each waiting run waits for, by run number ("input on approval"). */
+  readonly waits: ReadonlyMap<number, string>;
 }
 
 /**
  * The session's activity, never stored by hand: `running` when a run runs
- * (or a service is ready), else `waiting` on readiness checks or retry
- * timers (saying which), else `queued` while runs wait for upstreams or a
- * slot, else `idle`.
+ * (or a service is ready), else `waiting` on input, readiness checks or
+ * retry timers (saying which), else `queued` while runs wait for upstreams
+ * or a slot, else `idle`.
  */
 export function deriveActivity(facts: ActivityFacts, now: number): { activity: Activity; waitingFor: string } {
   if (!facts.open) return { activity: "idle", waitingFor: "" };
@@ -23,6 +25,7 @@ export function deriveActivity(facts: ActivityFacts, now: number): { activity: A
     return { activity: "running", waitingFor: "" };
   }
   const waits = [
+    ...[...facts.waits].map(([run, what]) => `${what} (run ${run})`),
     ...facts.runs.filter((r) => r.status === "running").map((r) => `readiness of ${r.task}`),
     ...[...facts.retries].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.max(0, at - now))}`),
   ];

@@ -6,8 +6,9 @@ import type { RunStatus, SessionStatus } from "./types.js";
 const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   pending: ["queued", "skipped", "cancelled", "lost"],
   queued: ["running", "skipped", "cancelled", "lost"],
-  running: ["ready", "succeeded", "failed", "cancelled", "lost"],
-  ready: ["succeeded", "failed", "cancelled", "lost"],
+  running: ["ready", "waiting", "succeeded", "failed", "cancelled", "lost"],
+  ready: ["waiting", "succeeded", "failed", "cancelled", "lost"],
+  waiting: ["running", "ready", "succeeded", "failed", "cancelled", "lost"],
   succeeded: [],
   failed: [],
   skipped: [],

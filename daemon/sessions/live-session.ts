@@ -1,10 +1,11 @@
 import { statSync } from "node:fs";
 import { resolve } from "node:path";
+import { Code } from "@connectrpc/connect";
+import { TetherError } from "../errors.js";
 import { log } from "../log.js";
-import type { Journals } from "../journal/journals.js";
 import { formatMs } from "../tasks/duration.js";
 import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
-import type { TaskDef } from "../tasks/types.js";
+import { STDIN_STREAM, type TaskDef } from "../tasks/types.js";
 import { deriveActivity } from "./activity.js";
 import { assertRunTransition, assertSessionOpen } from "./lifecycle.js";
 import { waitUntilReady } from "./readiness.js";
@@ -12,8 +13,11 @@ import { renderRunCommand } from "./run-command.js";
 import { RunProcess, describeEnd, exitCodeOf, processStartTicks, type ProcessEnd } from "./run-process.js";
 import { RunOutputWriter } from "./run-output-writer.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
+import type { SessionOrder } from "./session-order.js";
+import type { SessionStreams } from "./session-streams.js";
 import type { SessionTables } from "./session-tables.js";
-import { FINAL_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
+import type { StreamRecord } from "./stream-records.js";
+import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
 
 /** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
 export const KILL_GRACE_MS = 5_000;
@@ -39,6 +43,30 @@ interface LiveRun {
   /** Why it failed when the daemon killed it (timeout, readiness). */
   killedFor: string | undefined;
   awaitingReadiness: boolean;
+  /** The run's blocking wait, while it waits. */
+  wait: RunWait | undefined;
+}
+
+/** A run blocked in `tether wait`. */
+interface RunWait {
+  readonly live: LiveRun;
+  readonly stream: string;
+  readonly correlationId: string;
+  /** The status the run goes back to when the wait ends. */
+  resumeAs: "running" | "ready";
+  readonly settle: (outcome: { record: StreamRecord } | { error: Error }) => void;
+  readonly cleanup: () => void;
+}
+
+/** What a wait asks for. */
+export interface WaitRequest {
+  readonly run: number;
+  readonly stream: string;
+  readonly correlationId: string;
+  /** 0: as long as the run lives. */
+  readonly timeoutMs: number;
+  /** Ends the wait without taking anything (the waiting client went away). */
+  readonly signal: AbortSignal;
 }
 
 /**
@@ -69,13 +97,22 @@ export class LiveSession {
   /** The newest state change's commit: quiet is announced only once it is durable, so a reader that then reads to the end sees it. */
   private lastCommit: Promise<unknown> = Promise.resolve();
   private waitingForNow = "";
+  /** Blocking waits, oldest first: the oldest matching wait takes a new record. */
+  private readonly waits: RunWait[] = [];
+  /** Per input stream of the main task: records up to here were visible to its latest run, so they start no continuation. */
+  private readonly continuationSeen = new Map<string, number>();
+  /** Wakes the stdin feeders when a record arrives on `stdin`. */
+  private readonly stdinWaiters = new Set<() => void>();
+  private retiredNow = false;
+  private readonly retiredWaiters = new Set<() => void>();
 
   constructor(
     readonly session: SessionRecord,
     runs: RunRecord[],
     /** Secret input values: in memory only, never stored. */
     private readonly secrets: Readonly<Record<string, string>>,
-    private readonly journals: Journals,
+    private readonly order: SessionOrder,
+    readonly streams: SessionStreams,
     private readonly tables: SessionTables,
     private readonly environment: RunEnvironment,
     private readonly onRetired: (session: LiveSession) => void,
@@ -96,6 +133,120 @@ export class LiveSession {
 
   get waitingFor(): string {
     return this.waitingForNow;
+  }
+
+  /** The position the session's next record will get (see SessionOrder). */
+  get nextPosition(): number {
+    return this.order.nextPosition;
+  }
+
+  /** True once the session has ended and its last change is durable. */
+  get retired(): boolean {
+    return this.retiredNow;
+  }
+
+  /** Resolves once the session has ended and its last change is durable, or the signal aborts. */
+  waitRetired(signal: AbortSignal): Promise<void> {
+    if (this.retiredNow || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.retiredWaiters.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      this.retiredWaiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Resolves on the session's next commit, once it has retired, or when the signal aborts. */
+  waitChange(signal: AbortSignal): Promise<void> {
+    if (this.retiredNow || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        off();
+        this.retiredWaiters.delete(done);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const off = this.order.onCommit(done);
+      this.retiredWaiters.add(done);
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /** Appends a record to an input stream (see SessionStreams.send), then lets waits, stdin and continuations see it. */
+  async send(stream: string, input: Parameters<SessionStreams["send"]>[1]): Promise<Awaited<ReturnType<SessionStreams["send"]>>> {
+    const result = await this.streams.send(stream, input);
+    if (!result.duplicate) this.onInput(stream);
+    return result;
+  }
+
+  /** Appends records to an output stream from a live run. */
+  write(runNumber: number, stream: string, inputs: Parameters<SessionStreams["write"]>[1]): ReturnType<SessionStreams["write"]> {
+    this.requireLiveRun(runNumber, "write output");
+    return this.streams.write(stream, inputs);
+  }
+
+  /** The record a wait on `stream` would take now, without taking it. */
+  peek(stream: string, correlationId: string): StreamRecord | undefined {
+    this.streams.require(stream, "input");
+    return this.streams.findUntaken(stream, correlationId);
+  }
+
+  /**
+   * Blocks a live run until it takes a record of an input stream: the
+   * oldest untaken record matching the correlation id, including records
+   * sent before the wait began. The run shows `waiting` meanwhile; the
+   * wait's start and its outcome (taken, timed out, abandoned) are
+   * transitions in its state log, and the take is durable before the record
+   * is returned.
+   */
+  waitForInput(request: WaitRequest): Promise<StreamRecord> {
+    this.streams.require(request.stream, "input");
+    const live = this.requireLiveRun(request.run, "wait");
+    const run = live.run;
+    if (live.wait !== undefined) {
+      throw new TetherError(
+        Code.FailedPrecondition,
+        "ALREADY_WAITING",
+        `run ${run.number} (${run.task}) is already waiting for ${live.wait.stream}: a run has one blocking wait at a time; wait for the first to return`,
+        { run: String(run.number), stream: live.wait.stream },
+      );
+    }
+    const what = describeWait(request.stream, request.correlationId);
+    return new Promise<StreamRecord>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = (): void => this.endWait(wait, { error: request.signal.reason as Error }, `stopped waiting for ${what}: the waiting client went away`);
+      const wait: RunWait = {
+        live,
+        stream: request.stream,
+        correlationId: request.correlationId,
+        resumeAs: run.status === "ready" ? "ready" : "running",
+        settle: (outcome) => ("record" in outcome ? resolve(outcome.record) : reject(outcome.error)),
+        cleanup: () => {
+          clearTimeout(timer);
+          request.signal.removeEventListener("abort", onAbort);
+        },
+      };
+      live.wait = wait;
+      this.waits.push(wait);
+      this.transition(run, "waiting", `waiting for ${what}`);
+      if (request.timeoutMs > 0) {
+        timer = setTimeout(() => {
+          const error = new TetherError(
+            Code.DeadlineExceeded,
+            "WAIT_TIMED_OUT",
+            `no ${what} arrived within ${formatMs(request.timeoutMs)}: send one with tether send ${this.id} ${request.stream} DATA${request.correlationId === "" ? "" : ` --correlation ${request.correlationId}`}, or wait longer with --timeout`,
+            { stream: request.stream },
+          );
+          this.endWait(wait, { error }, `wait for ${what} timed out after ${formatMs(request.timeoutMs)}`);
+        }, request.timeoutMs);
+      }
+      request.signal.addEventListener("abort", onAbort, { once: true });
+      if (request.signal.aborted) onAbort();
+      else this.serveWaits(request.stream);
+    });
   }
 
   /** Creates the graph's runs and starts what can start. Resolves once the session's creation is durable. */
@@ -134,8 +285,11 @@ export class LiveSession {
     for (const run of this.runs) {
       if (run.status === "pending" || run.status === "queued") this.transition(run, "cancelled", reason);
     }
+    for (const wait of [...this.waits]) {
+      this.endWait(wait, { error: new TetherError(Code.FailedPrecondition, "SESSION_NOT_OPEN", `the wait ended: session ${this.id} is ${status} (${reason})`, { session: this.id, status }) }, undefined);
+    }
     for (const live of this.live.values()) {
-      const stoppedWhenReady = live.run.status === "ready" && status === "closed";
+      const stoppedWhenReady = (live.run.status === "ready" || live.wait?.resumeAs === "ready") && status === "closed";
       this.stop(live, stoppedWhenReady ? { status: "succeeded", reason: "stopped at the end of the session" } : { status: "cancelled", reason });
     }
     this.refreshActivity();
@@ -150,7 +304,10 @@ export class LiveSession {
    */
   async abandon(reason: string): Promise<void> {
     const live = [...this.live.values()];
-    const lost = this.runs.filter((r) => r.status === "running" || r.status === "ready");
+    const lost = this.runs.filter((r) => LIVE_RUN_STATUSES.has(r.status));
+    for (const wait of [...this.waits]) {
+      this.endWait(wait, { error: new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", `the wait ended: ${reason}`) }, undefined);
+    }
     if (lost.length === 0 && this.runs.every((r) => FINAL_RUN_STATUSES.has(r.status))) return;
     this.session.exitCode = 1;
     this.session.error = `${reason}; ${lost.length} live run(s) lost`;
@@ -234,7 +391,8 @@ export class LiveSession {
     const cwd = resolve(this.session.spec.workingDirectory, task.cwd ?? ".");
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
     run.command = display;
-    const writer = new RunOutputWriter(this.journals, logJournal(this.id), run.number, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
+    const writer = new RunOutputWriter((inputs) => this.order.append(logJournal(this.id), inputs), run.number, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
+    if (task.name === this.session.task) this.markContinuationSeen();
     let cwdProblem: string | undefined;
     try {
       if (!statSync(cwd).isDirectory()) cwdProblem = `working directory ${cwd} is not a directory`;
@@ -247,20 +405,24 @@ export class LiveSession {
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: cwdProblem }, undefined));
       return;
     }
-    const process = new RunProcess({ argv, cwd, env, onOutput: (fd, chunk) => writer.write(fd, chunk) });
+    const process = new RunProcess({ argv, cwd, env, stdin: task.stdin === "stream", onOutput: (fd, chunk) => writer.write(fd, chunk) });
     run.pid = process.pid;
     run.startTicks = process.pid === undefined ? undefined : processStartTicks(process.pid);
-    const live: LiveRun = { run, process, writer, readinessAbort: new AbortController(), timers: [], stopAs: undefined, killedFor: undefined, awaitingReadiness: task.readiness !== undefined };
+    const live: LiveRun = { run, process, writer, readinessAbort: new AbortController(), timers: [], stopAs: undefined, killedFor: undefined, awaitingReadiness: task.readiness !== undefined, wait: undefined };
     this.live.set(run.number, live);
     this.transition(run, "running", "");
+    if (process.stdin !== undefined) void this.feedStdin(live, process.stdin);
     if (task.timeoutMs > 0) {
       live.timers.push(setTimeout(() => this.kill(live, `timed out after ${formatMs(task.timeoutMs)}`), task.timeoutMs));
     }
     if (task.readiness !== undefined) {
       void waitUntilReady(task.readiness, { cwd, env }, live.readinessAbort.signal).then((ready) => {
-        if (live.readinessAbort.signal.aborted || run.status !== "running") return;
+        if (live.readinessAbort.signal.aborted || (run.status !== "running" && run.status !== "waiting")) return;
         live.awaitingReadiness = false;
-        if (ready) {
+        if (ready && live.wait !== undefined) {
+          // Ready while blocked in a wait: it becomes ready when the wait ends.
+          live.wait.resumeAs = "ready";
+        } else if (ready) {
           this.transition(run, "ready", "readiness checks passed");
           this.schedule();
         } else {
@@ -280,6 +442,7 @@ export class LiveSession {
       for (const timer of live.timers) clearTimeout(timer);
       live.readinessAbort.abort();
       this.live.delete(run.number);
+      if (live.wait !== undefined) this.endWait(live.wait, { error: runEnded(run, describeEnd(end)) }, undefined);
     }
     run.exitCode = exitCodeOf(end);
     if (FINAL_RUN_STATUSES.has(run.status)) {
@@ -371,12 +534,13 @@ export class LiveSession {
       this.session.updatedAt = Date.now();
       this.refreshActivity();
       this.record(undefined, "graph finished; the session stays open (keep_open)", () => this.tables.update({ ...this.session }));
+      this.maybeContinue();
       return;
     }
     this.end("closed", "graph finished");
   }
 
-  private transition(run: RunRecord, status: RunStatus, reason: string): void {
+  private transition(run: RunRecord, status: RunStatus, reason: string, alongside?: () => void): Promise<unknown> {
     assertRunTransition(run.number, run.status, status);
     const now = Date.now();
     run.status = status;
@@ -386,15 +550,16 @@ export class LiveSession {
     this.refreshActivity();
     const runSnapshot = { ...run, transitions: [...run.transitions] };
     const sessionSnapshot = { ...this.session };
-    this.record(change(run), "", () => {
+    return this.record(change(run), "", () => {
       this.tables.saveRun(this.session.seq, runSnapshot);
       this.tables.update(sessionSnapshot);
+      alongside?.();
     });
   }
 
   private record(run: RunChangeData | undefined, reason: string, alongside: () => void): Promise<unknown> {
     const data = encodeEvent({ status: this.session.status, activity: this.activityNow, reason, run });
-    const committed = this.journals.append(eventsJournal(this.id), [{ data }], alongside);
+    const committed = this.order.append(eventsJournal(this.id), [{ data }], alongside);
     committed.catch((error: unknown) => log(`session ${this.id}: a state change was not stored: ${(error as Error).message}`));
     this.lastCommit = committed.catch(() => undefined);
     return committed;
@@ -402,7 +567,8 @@ export class LiveSession {
 
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
-    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", runs: this.runs, awaitingReadiness, retries: this.retryTimers }, Date.now());
+    const waits = new Map(this.waits.map((w) => [w.live.run.number, describeWait(w.stream, w.correlationId)]));
+    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", runs: this.runs, awaitingReadiness, retries: this.retryTimers, waits }, Date.now());
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }
@@ -444,7 +610,146 @@ export class LiveSession {
     this.wakeQuietWaiters();
     // Stay findable until the last change is durable: a reader arriving now
     // must wait for it rather than read a store that does not hold it yet.
-    void this.lastCommit.then(() => this.onRetired(this));
+    void this.lastCommit.then(() => {
+      this.retiredNow = true;
+      for (const wake of [...this.retiredWaiters]) wake();
+      this.onRetired(this);
+    });
+  }
+
+  private requireLiveRun(runNumber: number, action: string): LiveRun {
+    const run = this.runs[runNumber - 1];
+    if (run === undefined) {
+      throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${this.id} has no run ${runNumber}: it has runs 1-${this.runs.length}`, { run: String(runNumber) });
+    }
+    const live = this.live.get(runNumber);
+    if (live === undefined || !LIVE_RUN_STATUSES.has(run.status)) {
+      throw new TetherError(
+        Code.FailedPrecondition,
+        "RUN_NOT_LIVE",
+        `run ${runNumber} (${run.task}) of session ${this.id} is ${run.status}, not running: only a live run can ${action} (tether ${action === "wait" ? "wait" : "output"} runs inside a task)`,
+        { run: String(runNumber), status: run.status },
+      );
+    }
+    return live;
+  }
+
+  /** A record arrived on an input stream: serve waits, feed stdin, maybe continue a keep_open session. */
+  private onInput(stream: string): void {
+    this.serveWaits(stream);
+    if (stream === STDIN_STREAM) for (const wake of [...this.stdinWaiters]) wake();
+    this.maybeContinue();
+  }
+
+  /** Hands untaken records of `stream` to the oldest matching waits. */
+  private serveWaits(stream: string): void {
+    for (const wait of [...this.waits]) {
+      if (wait.stream !== stream || wait.live.wait !== wait) continue;
+      const record = this.streams.findUntaken(stream, wait.correlationId);
+      if (record === undefined) continue;
+      const take = this.streams.take(stream, record.seq, wait.live.run.number);
+      this.endWait(wait, { record }, `took ${stream} record ${record.seq}`, take);
+    }
+  }
+
+  /**
+   * Ends a wait: the run goes back to its status before the wait with
+   * `reason` in its state log (none when the run or session is ending
+   * anyway), and the waiter gets its outcome once that is durable. A taken
+   * record is stored as taken in the same commit.
+   */
+  private endWait(wait: RunWait, outcome: { record: StreamRecord } | { error: Error }, reason: string | undefined, take?: { store: () => void; undo: () => void }): void {
+    const index = this.waits.indexOf(wait);
+    if (index >= 0) this.waits.splice(index, 1);
+    if (wait.live.wait === wait) wait.live.wait = undefined;
+    wait.cleanup();
+    const run = wait.live.run;
+    if (reason === undefined || run.status !== "waiting") {
+      take?.undo();
+      wait.settle("record" in outcome ? { error: runEnded(run, run.status) } : outcome);
+      return;
+    }
+    const committed = this.transition(run, wait.resumeAs, reason, take?.store);
+    committed.then(
+      () => wait.settle(outcome),
+      (error: unknown) => {
+        take?.undo();
+        wait.settle({ error: error as Error });
+      },
+    );
+    if (wait.resumeAs === "ready") this.schedule();
+  }
+
+  /** Feeds a `stdin: stream` run the untaken records of the session's stdin stream, in order; an empty record closes its stdin. */
+  private async feedStdin(live: LiveRun, stdin: NodeJS.WritableStream): Promise<void> {
+    while (this.live.get(live.run.number) === live) {
+      const record = this.streams.findUntaken(STDIN_STREAM, "");
+      if (record === undefined) {
+        await new Promise<void>((resolve) => {
+          const wake = (): void => {
+            this.stdinWaiters.delete(wake);
+            resolve();
+          };
+          this.stdinWaiters.add(wake);
+          void live.process.ended.then(wake);
+        });
+        continue;
+      }
+      this.streams.take(STDIN_STREAM, record.seq, live.run.number).store();
+      if (record.data.byteLength === 0) {
+        stdin.end();
+        return;
+      }
+      if (!stdin.write(record.data)) {
+        await new Promise<void>((resolve) => {
+          stdin.once("drain", resolve);
+          void live.process.ended.then(() => resolve());
+        });
+      }
+    }
+  }
+
+  /** The main task's input streams (with stdin when it is fed): a new record on one continues a keep_open session. */
+  private continuationStreams(): string[] {
+    const main = this.tasks.get(this.session.task)!;
+    const streams = Object.entries(main.streams).filter(([, d]) => d === "input").map(([name]) => name);
+    if (main.stdin === "stream" && !streams.includes(STDIN_STREAM)) streams.push(STDIN_STREAM);
+    return streams;
+  }
+
+  private markContinuationSeen(): void {
+    for (const stream of this.continuationStreams()) this.continuationSeen.set(stream, this.streams.nextSeq(stream) - 1);
+  }
+
+  /**
+   * A keep_open session whose graph has finished continues when one of the
+   * main task's input streams holds an untaken record its latest run did not
+   * see: a new run of the main task is queued (a continuation). Each record
+   * starts at most one continuation, so a run that leaves a record untaken
+   * does not loop.
+   */
+  private maybeContinue(): void {
+    if (this.session.status !== "open" || this.session.exitCode === undefined) return;
+    const main = this.tasks.get(this.session.task)!;
+    if (!main.keepOpen) return;
+    const trigger = this.continuationStreams().find((stream) => this.streams.findUntaken(stream, "", this.continuationSeen.get(stream) ?? 0) !== undefined);
+    if (trigger === undefined) return;
+    this.markContinuationSeen();
+    this.session.exitCode = undefined;
+    this.session.result = undefined;
+    this.session.error = undefined;
+    this.session.updatedAt = Date.now();
+    const run = newRun(this.runs.length + 1, main.name, 1);
+    this.addRun(run);
+    this.refreshActivity();
+    const snapshot = { ...run, transitions: [...run.transitions] };
+    const sessionSnapshot = { ...this.session };
+    this.record(change(run), `continuation: new input on ${trigger}`, () => {
+      this.tables.saveRun(this.session.seq, snapshot);
+      this.tables.update(sessionSnapshot);
+    });
+    clearTimeout(this.idleTimer);
+    this.schedule();
   }
 
   private latest(task: string): RunRecord | undefined {
@@ -466,6 +771,14 @@ export class LiveSession {
 
 function newRun(number: number, task: string, attempt: number): RunRecord {
   return { number, task, attempt, status: "pending", pid: undefined, startTicks: undefined, exitCode: undefined, reason: "", command: "", transitions: [{ status: "pending", at: Date.now(), reason: "" }] };
+}
+
+function describeWait(stream: string, correlationId: string): string {
+  return correlationId === "" ? `input on ${stream}` : `input on ${stream} with correlation ${correlationId}`;
+}
+
+function runEnded(run: RunRecord, how: string): TetherError {
+  return new TetherError(Code.FailedPrecondition, "RUN_NOT_LIVE", `the wait ended: run ${run.number} (${run.task}) ${how}`, { run: String(run.number), status: run.status });
 }
 
 function change(run: RunRecord): RunChangeData {

@@ -1,4 +1,4 @@
-import type { Journals } from "../journal/journals.js";
+import type { AppendInput } from "../journal/types.js";
 
 /** Below this many bytes in flight a run's output is read freely; above it, reading waits for commits (the pipe fills, the writer blocks). */
 const OUTPUT_HIGH_WATERMARK_BYTES = 8 * 1024 * 1024;
@@ -17,8 +17,8 @@ export class RunOutputWriter {
   private stdoutKeptBytes = 0;
 
   constructor(
-    private readonly journals: Journals,
-    private readonly journal: string,
+    /** Appends to the session log. */
+    private readonly append: (inputs: readonly AppendInput[]) => Promise<unknown>,
     private readonly run: number,
     private readonly keepStdoutBytes: number,
   ) {}
@@ -31,7 +31,7 @@ export class RunOutputWriter {
     this.offsets[fd] += chunk.byteLength;
     const meta = { r: String(this.run), s: String(fd), e: String(this.offsets[fd]) };
     this.inFlight += chunk.byteLength;
-    const appended = this.journals.append(this.journal, [{ data: chunk, meta }]).finally(() => {
+    const appended = this.append([{ data: chunk, meta }]).finally(() => {
       this.inFlight -= chunk.byteLength;
       this.pending.delete(appended);
     });

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
-import type { Readable } from "node:stream";
+import type { Readable, Writable } from "node:stream";
 
 /** After the process exits, how long its pipes may stay open (held by a background grandchild) before we stop reading them. */
 const PIPE_DRAIN_MS = 1_000;
@@ -10,6 +10,8 @@ export interface ProcessOptions {
   readonly argv: readonly string[];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Give the process a stdin pipe (the session feeds it); otherwise stdin is closed. */
+  readonly stdin: boolean;
   /** Called with each chunk in the order it was read; return a promise to hold the pipe until it settles (backpressure). */
   readonly onOutput: (fd: 1 | 2, chunk: Buffer) => Promise<unknown> | undefined;
 }
@@ -22,20 +24,24 @@ export type ProcessEnd =
 
 /**
  * One run's process: its own process group (so cancel and timeout reach
- * every descendant), stdout and stderr piped separately, stdin closed.
+ * every descendant), stdout and stderr piped separately, stdin a pipe or closed.
  * `ended` resolves once the process has exited and every byte it wrote has
  * been handed to onOutput and settled: nothing is lost when it exits fast.
  */
 export class RunProcess {
   readonly ended: Promise<ProcessEnd>;
   readonly pid: number | undefined;
+  /** The process's stdin, when it was given a pipe; write errors (EPIPE) are ignored. */
+  readonly stdin: Writable | undefined;
   private readonly child: ChildProcess;
   private exited = false;
 
   constructor(options: ProcessOptions) {
     const [file, ...args] = options.argv;
-    this.child = spawn(file!, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    this.child = spawn(file!, args, { cwd: options.cwd, env: options.env, stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
     this.pid = this.child.pid;
+    this.stdin = this.child.stdin ?? undefined;
+    this.stdin?.on("error", () => {});
     const drained = [pump(this.child.stdout!, 1, options.onOutput), pump(this.child.stderr!, 2, options.onOutput)];
     this.ended = new Promise<ProcessEnd>((resolve) => {
       this.child.once("error", (error) => {

@@ -10,10 +10,16 @@ import type { Db } from "../store/database.js";
 import { resolveGraph } from "../tasks/graph.js";
 import { checkInputValue, loadTaskFile } from "../tasks/task-file.js";
 import type { InputDef } from "../tasks/types.js";
-import { LiveSession, type RunEnvironment } from "./live-session.js";
+import { LiveSession, type RunEnvironment, type WaitRequest } from "./live-session.js";
 import { processStartTicks, signalGroup } from "./run-process.js";
 import { decodeChunk, decodeEvent, eventsJournal, logJournal, type OutputChunk, type SessionEvent } from "./session-journal.js";
+import { SessionOrder, nextPositionAfter } from "./session-order.js";
+import { SessionStreams, declaredStreams, requireStream, type SendResult } from "./session-streams.js";
 import { SessionTables, type SessionFilter } from "./session-tables.js";
+import { decodeStreamRecord, streamJournal, type StreamInput, type StreamRecord } from "./stream-records.js";
+import { StreamTables } from "./stream-tables.js";
+import { readTimeline, type TimelineItem, type TimelineSource } from "./session-timeline.js";
+import type { StreamDirection } from "../tasks/types.js";
 import { FINAL_RUN_STATUSES, SECRET_PLACEHOLDER, type RunRecord, type SessionRecord, type SessionView, type XcomValue } from "./types.js";
 
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -38,6 +44,35 @@ export interface TaskOutputChunk extends OutputChunk {
   readonly task: string;
 }
 
+/** A session stream as listed: its name, direction and the sequence its next record gets. */
+export interface StreamInfo {
+  readonly name: string;
+  readonly direction: StreamDirection;
+  readonly nextSeq: number;
+}
+
+/** One thing that happened in a session, as an attached client sees it. */
+export type SessionItem =
+  | { readonly kind: "change"; readonly event: SessionEvent }
+  | { readonly kind: "output"; readonly chunk: TaskOutputChunk }
+  | { readonly kind: "record"; readonly record: StreamRecord };
+
+export interface AttachOptions {
+  readonly fromPosition: number;
+  /** Only these streams' records (empty: every stream). */
+  readonly streams: readonly string[];
+  readonly withoutOutput: boolean;
+  readonly signal: AbortSignal;
+}
+
+export interface Attachment {
+  readonly session: SessionView;
+  readonly streams: readonly string[];
+  /** Positions before this are backlog. */
+  readonly livePosition: number;
+  readonly items: AsyncGenerator<TimelineItem<SessionItem>[]>;
+}
+
 export interface LogReadOptions {
   readonly run: number;
   readonly task: string;
@@ -53,6 +88,7 @@ export interface LogReadOptions {
  */
 export class Sessions {
   private readonly tables: SessionTables;
+  private readonly streamTables: StreamTables;
   private readonly live = new Map<string, LiveSession>();
   private nextSeq: number;
 
@@ -62,6 +98,7 @@ export class Sessions {
     private readonly environment: RunEnvironment,
   ) {
     this.tables = new SessionTables(db);
+    this.streamTables = new StreamTables(db);
     this.nextSeq = this.tables.maxSeq() + 1;
   }
 
@@ -74,7 +111,7 @@ export class Sessions {
     const reason = "the daemon was not running (it stopped or crashed) while this run was live";
     for (const record of this.tables.open()) {
       const runs = this.tables.runs(record.seq);
-      const live = new LiveSession(record, runs, {}, this.journals, this.tables, this.environment, (s) => this.live.delete(s.id));
+      const live = this.liveSession(record, runs, {});
       this.live.set(record.id, live);
       const lost = runs.filter((r) => !FINAL_RUN_STATUSES.has(r.status));
       if (lost.length === 0) {
@@ -132,10 +169,111 @@ export class Sessions {
       updatedAt: now,
       endedAt: undefined,
     };
-    const session = new LiveSession(record, [], secrets, this.journals, this.tables, this.environment, (s) => this.live.delete(s.id));
+    const session = this.liveSession(record, [], secrets);
     this.live.set(record.id, session);
     await session.start();
     return { session: this.view(record), existed: false };
+  }
+
+  /** The session's streams: name, direction and the sequence the next record gets. */
+  streams(idOrPrefix: string): StreamInfo[] {
+    const record = this.find(idOrPrefix);
+    return [...declaredStreams(record.spec.tasks)].map(([name, direction]) => ({ name, direction, nextSeq: this.nextStreamSeq(record.id, name) }));
+  }
+
+  /** Appends a record to an input stream of an open session; resolves once durable. */
+  send(idOrPrefix: string, stream: string, input: StreamInput): Promise<SendResult> {
+    return this.requireLive(idOrPrefix, "send to").send(stream, input);
+  }
+
+  /** Appends records to an output stream from a live run of the session; resolves once durable. */
+  async writeOutput(idOrPrefix: string, run: number, stream: string, inputs: readonly StreamInput[]): Promise<{ firstSeq: number; lastSeq: number }> {
+    if (inputs.length === 0) throw invalidArgument("records", "no records to write: send at least one record");
+    const result = await this.requireLive(idOrPrefix, "write output in").write(run, stream, inputs);
+    return { firstSeq: result.firstSeq, lastSeq: result.lastSeq };
+  }
+
+  /** Blocks a live run until it takes a record (see LiveSession.waitForInput). */
+  waitForInput(idOrPrefix: string, request: WaitRequest): Promise<StreamRecord> {
+    return this.requireLive(idOrPrefix, "wait in").waitForInput(request);
+  }
+
+  /** The record a wait would take now, without taking it. */
+  peek(idOrPrefix: string, stream: string, correlationId: string): StreamRecord {
+    const session = this.requireLive(idOrPrefix, "peek in");
+    const record = session.peek(stream, correlationId);
+    if (record === undefined) {
+      throw new TetherError(Code.NotFound, "STREAM_NOT_FOUND", `no untaken record on ${stream}${correlationId === "" ? "" : ` with correlation ${correlationId}`} in session ${session.id}: a wait would block now`, { stream });
+    }
+    return record;
+  }
+
+  /**
+   * Everything the session records, in its one order, from a position:
+   * changes, run output and stream records; with a live session, until it
+   * has ended. Every attached reader sees the same order.
+   */
+  attach(idOrPrefix: string, options: AttachOptions): Attachment {
+    const record = this.find(idOrPrefix);
+    const declared = declaredStreams(record.spec.tasks);
+    for (const stream of options.streams) requireStream(record.id, declared, stream);
+    const streams = options.streams.length > 0 ? [...new Set(options.streams)] : [...declared.keys()];
+    let runs = this.runs(record.id);
+    const taskOf = (run: number): string => {
+      if (run > runs.length) runs = this.runs(record.id);
+      return runs[run - 1]?.task ?? "";
+    };
+    const sources: TimelineSource<SessionItem>[] = [{ journal: eventsJournal(record.id), decode: (r) => ({ kind: "change", event: decodeEvent(r) }) }];
+    if (!options.withoutOutput) {
+      sources.push({
+        journal: logJournal(record.id),
+        decode: (r) => {
+          const chunk = decodeChunk(r);
+          return { kind: "output", chunk: { ...chunk, task: taskOf(chunk.run) } };
+        },
+      });
+    }
+    for (const stream of streams) sources.push({ journal: streamJournal(record.id, stream), decode: (r) => ({ kind: "record", record: decodeStreamRecord(stream, r) }) });
+    const live = this.live.get(record.id);
+    const allJournals = [eventsJournal(record.id), logJournal(record.id), ...[...declared.keys()].map((name) => streamJournal(record.id, name))];
+    return {
+      session: this.view(record),
+      streams,
+      livePosition: live?.nextPosition ?? nextPositionAfter(this.journals, allJournals),
+      items: readTimeline(this.journals, sources, options.fromPosition, live, options.signal),
+    };
+  }
+
+  /** A stream's records from a sequence, filtered by correlation id; with follow, until the session has ended. */
+  async *readStream(idOrPrefix: string, stream: string, options: { fromSeq: number; correlationId: string; follow: boolean; signal: AbortSignal }): AsyncGenerator<StreamRecord[]> {
+    const record = this.find(idOrPrefix);
+    requireStream(record.id, declaredStreams(record.spec.tasks), stream);
+    const journal = streamJournal(record.id, stream);
+    const live = options.follow ? this.live.get(record.id) : undefined;
+    let position: Cursor = { kind: "sequence", seq: Math.max(1, options.fromSeq) };
+    const decode = (records: readonly JournalRecord[]): StreamRecord[] =>
+      records.map((r) => decodeStreamRecord(stream, r)).filter((r) => options.correlationId === "" || r.correlationId === options.correlationId);
+    if (live !== undefined) {
+      const ended = new AbortController();
+      const stop = AbortSignal.any([options.signal, ended.signal]);
+      void live.waitRetired(stop).then(() => ended.abort());
+      try {
+        for await (const batch of this.journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop })) {
+          const last = batch.records.at(-1);
+          if (last === undefined) continue;
+          position = { kind: "sequence", seq: last.seq + 1 };
+          const records = decode(batch.records);
+          if (records.length > 0) yield records;
+        }
+      } catch (error) {
+        if (!ended.signal.aborted || options.signal.aborted) throw error;
+      }
+    }
+    if (!this.journalExists(journal)) return;
+    for await (const batch of this.journals.read(journal, { cursor: position, follow: false, signal: options.signal })) {
+      const records = decode(batch.records);
+      if (records.length > 0) yield records;
+    }
   }
 
   get(idOrPrefix: string): SessionView {
@@ -249,6 +387,38 @@ export class Sessions {
     }
     if (!this.journalExists(journal)) return;
     for await (const batch of this.journals.read(journal, { cursor: position, follow: false, signal })) yield batch.records;
+  }
+
+  private liveSession(record: SessionRecord, runs: RunRecord[], secrets: Readonly<Record<string, string>>): LiveSession {
+    const declared = declaredStreams(record.spec.tasks);
+    const journals = [eventsJournal(record.id), logJournal(record.id), ...[...declared.keys()].map((name) => streamJournal(record.id, name))];
+    const order = new SessionOrder(this.journals, nextPositionAfter(this.journals, journals));
+    const streams = new SessionStreams(record.id, record.seq, declared, this.journals, order, this.streamTables);
+    return new LiveSession(record, runs, secrets, order, streams, this.tables, this.environment, (s) => this.live.delete(s.id));
+  }
+
+  /** The live session, refusing a session that is not open with its status. */
+  private requireLive(idOrPrefix: string, action: string): LiveSession {
+    const record = this.find(idOrPrefix);
+    const live = this.live.get(record.id);
+    if (live === undefined || live.session.status !== "open") {
+      const status = live?.session.status ?? record.status;
+      throw new TetherError(
+        Code.FailedPrecondition,
+        "SESSION_NOT_OPEN",
+        `cannot ${action} session ${record.id}: it is ${status}; only an open session takes input and output (start a new one with tether run)`,
+        { session: record.id, status },
+      );
+    }
+    return live;
+  }
+
+  private nextStreamSeq(sessionId: string, stream: string): number {
+    try {
+      return this.journals.get(streamJournal(sessionId, stream)).nextSeq;
+    } catch {
+      return 1;
+    }
   }
 
   private journalExists(journal: string): boolean {

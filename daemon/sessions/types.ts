@@ -6,7 +6,10 @@ export type SessionStatus = "open" | "closed" | "cancelled" | "expired";
 /** Derived from the runs of an open session; never stored. */
 export type Activity = "idle" | "queued" | "running" | "waiting";
 
-export type RunStatus = "pending" | "queued" | "running" | "ready" | "succeeded" | "failed" | "skipped" | "cancelled" | "lost";
+export type RunStatus = "pending" | "queued" | "running" | "ready" | "waiting" | "succeeded" | "failed" | "skipped" | "cancelled" | "lost";
+
+/** The statuses of a run whose process is alive. */
+export const LIVE_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(["running", "ready", "waiting"]);
 
 /** The statuses a run never leaves. */
 export const FINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(["succeeded", "failed", "skipped", "cancelled", "lost"]);

@@ -67,4 +67,23 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (session_seq, key)
   ) WITHOUT ROWID;
   `,
+  `
+  -- Idempotency keys of stream sends: a repeated key returns the first record.
+  CREATE TABLE stream_keys (
+    session_seq  INTEGER NOT NULL,
+    stream       TEXT    NOT NULL,
+    key          TEXT    NOT NULL,
+    seq          INTEGER NOT NULL,
+    PRIMARY KEY (session_seq, stream, key)
+  ) WITHOUT ROWID;
+  -- Input records taken by a wait (or fed to a run's stdin): each at most once.
+  CREATE TABLE stream_takes (
+    session_seq  INTEGER NOT NULL,
+    stream       TEXT    NOT NULL,
+    seq          INTEGER NOT NULL,
+    run          INTEGER NOT NULL,
+    taken_at     INTEGER NOT NULL,
+    PRIMARY KEY (session_seq, stream, seq)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -5,13 +5,13 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pai
 import { TetherError } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
-import { INPUT_TYPES, type Command, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
+import { INPUT_TYPES, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
 
 /** Task names: what `tether run NAME` and `tasks/{task}` accept. */
 export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const INPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const TASK_KEYS = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd"]);
+const TASK_KEYS = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin"]);
 const READINESS_DEFAULT_INTERVAL_MS = 1_000;
 const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -65,6 +65,7 @@ export function parseTaskFile(path: string, text: string): TaskFile {
           if (!tasks.has(up)) at(taskNodes.get(task.name), `task "${task.name}": unknown upstream "${up}"; the tasks are ${[...tasks.keys()].join(", ")}`);
         }
       }
+      checkStreamDirections(tasks, taskNodes, at);
       const cycle = findCycle(tasks);
       if (cycle !== undefined) at(taskNodes.get(cycle[0]!), `the upstreams form a cycle: ${cycle.join(" -> ")}; remove one of these upstream links`);
     }
@@ -98,6 +99,12 @@ function parseTask(name: string, node: Node | null, report: Report): TaskDef | u
     if (isScalar(resultNode) && resultNode.value === "stdout") result = "stdout";
     else report(resultNode, 'result: the only supported value is "stdout" (the trimmed stdout becomes the result)');
   }
+  const stdinNode = get("stdin");
+  let stdin: "none" | "stream" = "none";
+  if (stdinNode !== undefined) {
+    if (isScalar(stdinNode) && (stdinNode.value === "stream" || stdinNode.value === "none")) stdin = stdinNode.value;
+    else report(stdinNode, 'stdin: use "stream" (feed the run the records of the session\'s stdin stream) or "none" (the default: stdin closed)');
+  }
   if (cmd === undefined) return undefined;
   return {
     name,
@@ -114,7 +121,47 @@ function parseTask(name: string, node: Node | null, report: Report): TaskDef | u
     keepOpen,
     result,
     cwd: optionalString(get("cwd"), report, "cwd"),
+    streams: parseStreams(get("streams"), report),
+    stdin,
   };
+}
+
+function parseStreams(node: Node | undefined, report: Report): Record<string, StreamDirection> {
+  const streams: Record<string, StreamDirection> = {};
+  if (node === undefined || (isScalar(node) && node.value === null)) return streams;
+  if (!isMap(node)) {
+    report(node, "streams is a mapping of stream names to input or output, e.g. { approval: input, events: output }");
+    return streams;
+  }
+  for (const pair of node.items) {
+    const key = pair.key as Node;
+    const name = isScalar(key) ? String(key.value) : "";
+    const value = pair.value as Node | null;
+    if (!STREAM_NAME_PATTERN.test(name)) {
+      report(key, `stream name ${JSON.stringify(name)} is invalid: use 1-256 letters, digits, '.', '_' or '-', starting with a letter or digit`);
+    } else if (!isScalar(value) || (value.value !== "input" && value.value !== "output")) {
+      report(value ?? key, `stream "${name}": the direction is input (clients send, the task waits) or output (the task writes, clients read)`);
+    } else if (name === STDIN_STREAM && value.value !== "input") {
+      report(value, `stream "${STDIN_STREAM}" is the built-in input stream: it cannot be an output`);
+    } else {
+      streams[name] = value.value;
+    }
+  }
+  return streams;
+}
+
+/** A stream name means one stream per session, so every task that declares it must agree on its direction. */
+function checkStreamDirections(tasks: ReadonlyMap<string, TaskDef>, nodes: ReadonlyMap<string, Node>, at: (node: Node | undefined, message: string) => void): void {
+  const seen = new Map<string, { task: string; direction: StreamDirection }>();
+  for (const task of tasks.values()) {
+    for (const [name, direction] of Object.entries(task.streams)) {
+      const first = seen.get(name);
+      if (first === undefined) seen.set(name, { task: task.name, direction });
+      else if (first.direction !== direction) {
+        at(nodes.get(task.name), `task "${task.name}": stream "${name}" is an ${direction} here but an ${first.direction} in task "${first.task}"; a stream has one direction`);
+      }
+    }
+  }
 }
 
 function parseCommand(node: Node | undefined, report: Report): Command | undefined {

@@ -24,6 +24,15 @@ export interface Readiness {
   readonly timeoutMs: number;
 }
 
+/** Who writes a session stream: clients send `input`, tasks write `output`. */
+export type StreamDirection = "input" | "output";
+
+/** Stream names: safe in journal names and URLs. */
+export const STREAM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
+
+/** The input stream every session has; a task with `stdin: stream` is fed its records. */
+export const STDIN_STREAM = "stdin";
+
 /** One task as the task file defines it, validated. */
 export interface TaskDef {
   readonly name: string;
@@ -45,6 +54,10 @@ export interface TaskDef {
   readonly result: "stdout" | undefined;
   /** Working directory relative to the task file's directory. */
   readonly cwd: string | undefined;
+  /** The named streams the task declares. */
+  readonly streams: Readonly<Record<string, StreamDirection>>;
+  /** `stream`: the run's stdin is fed the records of the session's `stdin` stream; `none`: stdin is closed. */
+  readonly stdin: "none" | "stream";
 }
 
 /** A loaded task file: where it is and what it defines. */

@@ -8,13 +8,15 @@ import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
 import type { LogChunk, Run, Session, SessionEvent, SessionStatus, XcomEntry } from "./session_pb.js";
 import { file_tether_v1_session } from "./session_pb.js";
+import type { StreamRecord } from "./stream_pb.js";
+import { file_tether_v1_stream } from "./stream_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tether/v1/session_service.proto.
  */
 export const file_tether_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEitwIKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24aLQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJUChRTdGFydFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24SFwoPYWxyZWFkeV9leGlzdGVkGAIgASgIIiEKEUdldFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiOQoSR2V0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiJ0ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEigKBnN0YXR1cxgDIAEoDjIYLnRldGhlci52MS5TZXNzaW9uU3RhdHVzEgwKBHRhc2sYBCABKAkiVQoUTGlzdFNlc3Npb25zUmVzcG9uc2USJAoIc2Vzc2lvbnMYASADKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoUQ2FuY2VsU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZyZWFzb24YAiABKAkiPAoVQ2FuY2VsU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIjChNDbG9zZVNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiOwoUQ2xvc2VTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uIiEKD0xpc3RSdW5zUmVxdWVzdBIOCgZwYXJlbnQYASABKAkiMAoQTGlzdFJ1bnNSZXNwb25zZRIcCgRydW5zGAEgAygLMg4udGV0aGVyLnYxLlJ1biJmChZSZWFkU2Vzc2lvbkxvZ3NSZXF1ZXN0EgwKBG5hbWUYASABKAkSCwoDcnVuGAIgASgNEgwKBHRhc2sYAyABKAkSEwoLZnJvbV9vZmZzZXQYBCABKAQSDgoGZm9sbG93GAUgASgIIj4KF1JlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlEiMKBmNodW5rcxgBIAMoCzITLnRldGhlci52MS5Mb2dDaHVuayJKChNXYXRjaFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNZnJvbV9zZXF1ZW5jZRgCIAEoBBIOCgZmb2xsb3cYAyABKAgiPwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcudGV0aGVyLnYxLlNlc3Npb25FdmVudCIuCg5HZXRYY29tUmVxdWVzdBIPCgdzZXNzaW9uGAEgASgJEgsKA2tleRgCIAEoCSI2Cg9HZXRYY29tUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC50ZXRoZXIudjEuWGNvbUVudHJ5Ij0KDlNldFhjb21SZXF1ZXN0Eg8KB3Nlc3Npb24YASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgJIjYKD1NldFhjb21SZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnRldGhlci52MS5YY29tRW50cnkymgYKDlNlc3Npb25TZXJ2aWNlEk8KDFN0YXJ0U2Vzc2lvbhIeLnRldGhlci52MS5TdGFydFNlc3Npb25SZXF1ZXN0Gh8udGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlc3BvbnNlEkkKCkdldFNlc3Npb24SHC50ZXRoZXIudjEuR2V0U2Vzc2lvblJlcXVlc3QaHS50ZXRoZXIudjEuR2V0U2Vzc2lvblJlc3BvbnNlEk8KDExpc3RTZXNzaW9ucxIeLnRldGhlci52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh8udGV0aGVyLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElIKDUNhbmNlbFNlc3Npb24SHy50ZXRoZXIudjEuQ2FuY2VsU2Vzc2lvblJlcXVlc3QaIC50ZXRoZXIudjEuQ2FuY2VsU2Vzc2lvblJlc3BvbnNlEk8KDENsb3NlU2Vzc2lvbhIeLnRldGhlci52MS5DbG9zZVNlc3Npb25SZXF1ZXN0Gh8udGV0aGVyLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEkMKCExpc3RSdW5zEhoudGV0aGVyLnYxLkxpc3RSdW5zUmVxdWVzdBobLnRldGhlci52MS5MaXN0UnVuc1Jlc3BvbnNlEloKD1JlYWRTZXNzaW9uTG9ncxIhLnRldGhlci52MS5SZWFkU2Vzc2lvbkxvZ3NSZXF1ZXN0GiIudGV0aGVyLnYxLlJlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlMAESUQoMV2F0Y2hTZXNzaW9uEh4udGV0aGVyLnYxLldhdGNoU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuV2F0Y2hTZXNzaW9uUmVzcG9uc2UwARJACgdHZXRYY29tEhkudGV0aGVyLnYxLkdldFhjb21SZXF1ZXN0GhoudGV0aGVyLnYxLkdldFhjb21SZXNwb25zZRJACgdTZXRYY29tEhkudGV0aGVyLnYxLlNldFhjb21SZXF1ZXN0GhoudGV0aGVyLnYxLlNldFhjb21SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_tether_v1_session]);
+  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEitwIKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24aLQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJUChRTdGFydFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24SFwoPYWxyZWFkeV9leGlzdGVkGAIgASgIIiEKEUdldFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiOQoSR2V0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiJ0ChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEigKBnN0YXR1cxgDIAEoDjIYLnRldGhlci52MS5TZXNzaW9uU3RhdHVzEgwKBHRhc2sYBCABKAkiVQoUTGlzdFNlc3Npb25zUmVzcG9uc2USJAoIc2Vzc2lvbnMYASADKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoUQ2FuY2VsU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZyZWFzb24YAiABKAkiPAoVQ2FuY2VsU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIjChNDbG9zZVNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiOwoUQ2xvc2VTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uIiEKD0xpc3RSdW5zUmVxdWVzdBIOCgZwYXJlbnQYASABKAkiMAoQTGlzdFJ1bnNSZXNwb25zZRIcCgRydW5zGAEgAygLMg4udGV0aGVyLnYxLlJ1biJmChZSZWFkU2Vzc2lvbkxvZ3NSZXF1ZXN0EgwKBG5hbWUYASABKAkSCwoDcnVuGAIgASgNEgwKBHRhc2sYAyABKAkSEwoLZnJvbV9vZmZzZXQYBCABKAQSDgoGZm9sbG93GAUgASgIIj4KF1JlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlEiMKBmNodW5rcxgBIAMoCzITLnRldGhlci52MS5Mb2dDaHVuayJKChNXYXRjaFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNZnJvbV9zZXF1ZW5jZRgCIAEoBBIOCgZmb2xsb3cYAyABKAgiPwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcudGV0aGVyLnYxLlNlc3Npb25FdmVudCIuCg5HZXRYY29tUmVxdWVzdBIPCgdzZXNzaW9uGAEgASgJEgsKA2tleRgCIAEoCSI2Cg9HZXRYY29tUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC50ZXRoZXIudjEuWGNvbUVudHJ5Ij0KDlNldFhjb21SZXF1ZXN0Eg8KB3Nlc3Npb24YASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgJIjYKD1NldFhjb21SZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnRldGhlci52MS5YY29tRW50cnkikwEKFEF0dGFjaFNlc3Npb25SZXF1ZXN0EiUKBG9wZW4YASABKAsyFS50ZXRoZXIudjEuQXR0YWNoT3BlbkgAEicKBWlucHV0GAIgASgLMhYudGV0aGVyLnYxLkF0dGFjaElucHV0SAASIwoDYWNrGAMgASgLMhQudGV0aGVyLnYxLkF0dGFjaEFja0gAQgYKBGtpbmQibQoKQXR0YWNoT3BlbhIPCgdzZXNzaW9uGAEgASgJEhUKDWZyb21fcG9zaXRpb24YAiABKAQSDwoHc3RyZWFtcxgDIAMoCRIWCg53aXRob3V0X291dHB1dBgEIAEoCBIOCgZ3aW5kb3cYBSABKA0ihgEKC0F0dGFjaElucHV0Eg4KBnN0cmVhbRgBIAEoCRIMCgRkYXRhGAIgASgMEhQKDGNvbnRlbnRfdHlwZRgDIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgEIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSEgoKY2xpZW50X3JlZhgGIAEoBCIdCglBdHRhY2hBY2sSEAoIcG9zaXRpb24YASABKAQi0QEKFUF0dGFjaFNlc3Npb25SZXNwb25zZRIpCgZvcGVuZWQYASABKAsyFy50ZXRoZXIudjEuQXR0YWNoT3BlbmVkSAASKQoGZXZlbnRzGAIgASgLMhcudGV0aGVyLnYxLkF0dGFjaEV2ZW50c0gAEiwKCGFjY2VwdGVkGAMgASgLMhgudGV0aGVyLnYxLklucHV0QWNjZXB0ZWRIABIsCghyZWplY3RlZBgEIAEoCzIYLnRldGhlci52MS5JbnB1dFJlamVjdGVkSABCBgoEa2luZCJyCgxBdHRhY2hPcGVuZWQSIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uEhUKDWZyb21fcG9zaXRpb24YAiABKAQSFQoNbGl2ZV9wb3NpdGlvbhgDIAEoBBIPCgdzdHJlYW1zGAQgAygJIkUKDEF0dGFjaEV2ZW50cxImCgZldmVudHMYASADKAsyFi50ZXRoZXIudjEuQXR0YWNoRXZlbnQSDQoFZW5kZWQYAiABKAgipAEKC0F0dGFjaEV2ZW50EhAKCHBvc2l0aW9uGAEgASgEEikKBmNoYW5nZRgCIAEoCzIXLnRldGhlci52MS5TZXNzaW9uRXZlbnRIABIlCgZvdXRwdXQYAyABKAsyEy50ZXRoZXIudjEuTG9nQ2h1bmtIABIpCgZyZWNvcmQYBCABKAsyFy50ZXRoZXIudjEuU3RyZWFtUmVjb3JkSABCBgoEa2luZCJfCg1JbnB1dEFjY2VwdGVkEhIKCmNsaWVudF9yZWYYASABKAQSJwoGcmVjb3JkGAIgASgLMhcudGV0aGVyLnYxLlN0cmVhbVJlY29yZBIRCglkdXBsaWNhdGUYAyABKAgiQgoNSW5wdXRSZWplY3RlZBISCgpjbGllbnRfcmVmGAEgASgEEgwKBGNvZGUYAiABKAUSDwoHbWVzc2FnZRgDIAEoCTLyBgoOU2Vzc2lvblNlcnZpY2USTwoMU3RhcnRTZXNzaW9uEh4udGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuU3RhcnRTZXNzaW9uUmVzcG9uc2USSQoKR2V0U2Vzc2lvbhIcLnRldGhlci52MS5HZXRTZXNzaW9uUmVxdWVzdBodLnRldGhlci52MS5HZXRTZXNzaW9uUmVzcG9uc2USTwoMTGlzdFNlc3Npb25zEh4udGV0aGVyLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHy50ZXRoZXIudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USUgoNQ2FuY2VsU2Vzc2lvbhIfLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVzcG9uc2USTwoMQ2xvc2VTZXNzaW9uEh4udGV0aGVyLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2USQwoITGlzdFJ1bnMSGi50ZXRoZXIudjEuTGlzdFJ1bnNSZXF1ZXN0GhsudGV0aGVyLnYxLkxpc3RSdW5zUmVzcG9uc2USWgoPUmVhZFNlc3Npb25Mb2dzEiEudGV0aGVyLnYxLlJlYWRTZXNzaW9uTG9nc1JlcXVlc3QaIi50ZXRoZXIudjEuUmVhZFNlc3Npb25Mb2dzUmVzcG9uc2UwARJRCgxXYXRjaFNlc3Npb24SHi50ZXRoZXIudjEuV2F0Y2hTZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5XYXRjaFNlc3Npb25SZXNwb25zZTABEkAKB0dldFhjb20SGS50ZXRoZXIudjEuR2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuR2V0WGNvbVJlc3BvbnNlEkAKB1NldFhjb20SGS50ZXRoZXIudjEuU2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuU2V0WGNvbVJlc3BvbnNlElYKDUF0dGFjaFNlc3Npb24SHy50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlcXVlc3QaIC50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_duration, file_tether_v1_session, file_tether_v1_stream]);
 
 /**
  * StartSessionRequest says which task to run, from which file, with what.
@@ -595,6 +597,426 @@ export const SetXcomResponseSchema: GenMessage<SetXcomResponse> = /*@__PURE__*/
   messageDesc(file_tether_v1_session_service, 19);
 
 /**
+ * AttachSessionRequest is one message from an attached client.
+ *
+ * @generated from message tether.v1.AttachSessionRequest
+ */
+export type AttachSessionRequest = Message<"tether.v1.AttachSessionRequest"> & {
+  /**
+   * What the message carries.
+   *
+   * @generated from oneof tether.v1.AttachSessionRequest.kind
+   */
+  kind: {
+    /**
+     * The first message, and only the first: what to attach to.
+     *
+     * @generated from field: tether.v1.AttachOpen open = 1;
+     */
+    value: AttachOpen;
+    case: "open";
+  } | {
+    /**
+     * A record for an input stream.
+     *
+     * @generated from field: tether.v1.AttachInput input = 2;
+     */
+    value: AttachInput;
+    case: "input";
+  } | {
+    /**
+     * The client has handled every event up to this position (with window).
+     *
+     * @generated from field: tether.v1.AttachAck ack = 3;
+     */
+    value: AttachAck;
+    case: "ack";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tether.v1.AttachSessionRequest.
+ * Use `create(AttachSessionRequestSchema)` to create a new message.
+ */
+export const AttachSessionRequestSchema: GenMessage<AttachSessionRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 20);
+
+/**
+ * AttachOpen says what to attach to and from where.
+ *
+ * @generated from message tether.v1.AttachOpen
+ */
+export type AttachOpen = Message<"tether.v1.AttachOpen"> & {
+  /**
+   * "sessions/{session}"; a unique id prefix is accepted.
+   *
+   * @generated from field: string session = 1;
+   */
+  session: string;
+
+  /**
+   * The first position to receive (0: from the start of the session). An
+   * AttachEvent's position is a session-wide order of everything it records.
+   *
+   * @generated from field: uint64 from_position = 2;
+   */
+  fromPosition: bigint;
+
+  /**
+   * Only these streams' records (empty: every stream).
+   *
+   * @generated from field: repeated string streams = 3;
+   */
+  streams: string[];
+
+  /**
+   * Leave out run output (stdout and stderr).
+   *
+   * @generated from field: bool without_output = 4;
+   */
+  withoutOutput: boolean;
+
+  /**
+   * Send at most this many events beyond the last acknowledged position
+   * (0: no acknowledgements; HTTP/2 flow control alone paces the stream).
+   *
+   * @generated from field: uint32 window = 5;
+   */
+  window: number;
+};
+
+/**
+ * Describes the message tether.v1.AttachOpen.
+ * Use `create(AttachOpenSchema)` to create a new message.
+ */
+export const AttachOpenSchema: GenMessage<AttachOpen> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 21);
+
+/**
+ * AttachInput is one record for an input stream.
+ *
+ * @generated from message tether.v1.AttachInput
+ */
+export type AttachInput = Message<"tether.v1.AttachInput"> & {
+  /**
+   * An input stream of the session ("stdin" is always one).
+   *
+   * @generated from field: string stream = 1;
+   */
+  stream: string;
+
+  /**
+   * The payload, at most 4 MiB.
+   *
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+
+  /**
+   * As in SendInputRequest.
+   *
+   * @generated from field: string content_type = 3;
+   */
+  contentType: string;
+
+  /**
+   * Optional correlation id.
+   *
+   * @generated from field: string correlation_id = 4;
+   */
+  correlationId: string;
+
+  /**
+   * Optional idempotency key.
+   *
+   * @generated from field: string idempotency_key = 5;
+   */
+  idempotencyKey: string;
+
+  /**
+   * Echoed in the InputAccepted (or the error) for this input, so the
+   * client can match answers to sends.
+   *
+   * @generated from field: uint64 client_ref = 6;
+   */
+  clientRef: bigint;
+};
+
+/**
+ * Describes the message tether.v1.AttachInput.
+ * Use `create(AttachInputSchema)` to create a new message.
+ */
+export const AttachInputSchema: GenMessage<AttachInput> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 22);
+
+/**
+ * AttachAck acknowledges events.
+ *
+ * @generated from message tether.v1.AttachAck
+ */
+export type AttachAck = Message<"tether.v1.AttachAck"> & {
+  /**
+   * The position of the last event handled.
+   *
+   * @generated from field: uint64 position = 1;
+   */
+  position: bigint;
+};
+
+/**
+ * Describes the message tether.v1.AttachAck.
+ * Use `create(AttachAckSchema)` to create a new message.
+ */
+export const AttachAckSchema: GenMessage<AttachAck> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 23);
+
+/**
+ * AttachSessionResponse is one message to an attached client.
+ *
+ * @generated from message tether.v1.AttachSessionResponse
+ */
+export type AttachSessionResponse = Message<"tether.v1.AttachSessionResponse"> & {
+  /**
+   * What the message carries.
+   *
+   * @generated from oneof tether.v1.AttachSessionResponse.kind
+   */
+  kind: {
+    /**
+     * The first message: what was attached.
+     *
+     * @generated from field: tether.v1.AttachOpened opened = 1;
+     */
+    value: AttachOpened;
+    case: "opened";
+  } | {
+    /**
+     * Events in position order.
+     *
+     * @generated from field: tether.v1.AttachEvents events = 2;
+     */
+    value: AttachEvents;
+    case: "events";
+  } | {
+    /**
+     * The answer to one AttachInput.
+     *
+     * @generated from field: tether.v1.InputAccepted accepted = 3;
+     */
+    value: InputAccepted;
+    case: "accepted";
+  } | {
+    /**
+     * The refusal of one AttachInput (the attach goes on).
+     *
+     * @generated from field: tether.v1.InputRejected rejected = 4;
+     */
+    value: InputRejected;
+    case: "rejected";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tether.v1.AttachSessionResponse.
+ * Use `create(AttachSessionResponseSchema)` to create a new message.
+ */
+export const AttachSessionResponseSchema: GenMessage<AttachSessionResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 24);
+
+/**
+ * AttachOpened confirms the attach.
+ *
+ * @generated from message tether.v1.AttachOpened
+ */
+export type AttachOpened = Message<"tether.v1.AttachOpened"> & {
+  /**
+   * The session as it is now.
+   *
+   * @generated from field: tether.v1.Session session = 1;
+   */
+  session?: Session | undefined;
+
+  /**
+   * Where the events start: the first position that will be sent.
+   *
+   * @generated from field: uint64 from_position = 2;
+   */
+  fromPosition: bigint;
+
+  /**
+   * The position the session has reached: events before it are backlog.
+   *
+   * @generated from field: uint64 live_position = 3;
+   */
+  livePosition: bigint;
+
+  /**
+   * The streams whose records will be sent.
+   *
+   * @generated from field: repeated string streams = 4;
+   */
+  streams: string[];
+};
+
+/**
+ * Describes the message tether.v1.AttachOpened.
+ * Use `create(AttachOpenedSchema)` to create a new message.
+ */
+export const AttachOpenedSchema: GenMessage<AttachOpened> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 25);
+
+/**
+ * AttachEvents carries consecutive events.
+ *
+ * @generated from message tether.v1.AttachEvents
+ */
+export type AttachEvents = Message<"tether.v1.AttachEvents"> & {
+  /**
+   * In position order.
+   *
+   * @generated from field: repeated tether.v1.AttachEvent events = 1;
+   */
+  events: AttachEvent[];
+
+  /**
+   * True when the session is no longer open and every event has been sent:
+   * the server ends the call after this message.
+   *
+   * @generated from field: bool ended = 2;
+   */
+  ended: boolean;
+};
+
+/**
+ * Describes the message tether.v1.AttachEvents.
+ * Use `create(AttachEventsSchema)` to create a new message.
+ */
+export const AttachEventsSchema: GenMessage<AttachEvents> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 26);
+
+/**
+ * AttachEvent is one thing that happened in the session.
+ *
+ * @generated from message tether.v1.AttachEvent
+ */
+export type AttachEvent = Message<"tether.v1.AttachEvent"> & {
+  /**
+   * Session-wide order: increases with every event (not necessarily by one).
+   *
+   * @generated from field: uint64 position = 1;
+   */
+  position: bigint;
+
+  /**
+   * What happened.
+   *
+   * @generated from oneof tether.v1.AttachEvent.kind
+   */
+  kind: {
+    /**
+     * A status, activity or run change.
+     *
+     * @generated from field: tether.v1.SessionEvent change = 2;
+     */
+    value: SessionEvent;
+    case: "change";
+  } | {
+    /**
+     * Run output.
+     *
+     * @generated from field: tether.v1.LogChunk output = 3;
+     */
+    value: LogChunk;
+    case: "output";
+  } | {
+    /**
+     * A stream record.
+     *
+     * @generated from field: tether.v1.StreamRecord record = 4;
+     */
+    value: StreamRecord;
+    case: "record";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tether.v1.AttachEvent.
+ * Use `create(AttachEventSchema)` to create a new message.
+ */
+export const AttachEventSchema: GenMessage<AttachEvent> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 27);
+
+/**
+ * InputAccepted answers one AttachInput once the record is durable.
+ *
+ * @generated from message tether.v1.InputAccepted
+ */
+export type InputAccepted = Message<"tether.v1.InputAccepted"> & {
+  /**
+   * The AttachInput's client_ref.
+   *
+   * @generated from field: uint64 client_ref = 1;
+   */
+  clientRef: bigint;
+
+  /**
+   * The stored record (the first one, when duplicate).
+   *
+   * @generated from field: tether.v1.StreamRecord record = 2;
+   */
+  record?: StreamRecord | undefined;
+
+  /**
+   * True when the idempotency key had been used: nothing was appended.
+   *
+   * @generated from field: bool duplicate = 3;
+   */
+  duplicate: boolean;
+};
+
+/**
+ * Describes the message tether.v1.InputAccepted.
+ * Use `create(InputAcceptedSchema)` to create a new message.
+ */
+export const InputAcceptedSchema: GenMessage<InputAccepted> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 28);
+
+/**
+ * InputRejected answers an AttachInput that was not stored.
+ *
+ * @generated from message tether.v1.InputRejected
+ */
+export type InputRejected = Message<"tether.v1.InputRejected"> & {
+  /**
+   * The AttachInput's client_ref.
+   *
+   * @generated from field: uint64 client_ref = 1;
+   */
+  clientRef: bigint;
+
+  /**
+   * The gRPC code the same SendInput would have failed with.
+   *
+   * @generated from field: int32 code = 2;
+   */
+  code: number;
+
+  /**
+   * Why, and how to fix it.
+   *
+   * @generated from field: string message = 3;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message tether.v1.InputRejected.
+ * Use `create(InputRejectedSchema)` to create a new message.
+ */
+export const InputRejectedSchema: GenMessage<InputRejected> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 29);
+
+/**
  * SessionService starts task graphs as sessions and reads their history.
  * Every call naming a session accepts its id or a unique id prefix.
  *
@@ -706,6 +1128,21 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof SetXcomRequestSchema;
     output: typeof SetXcomResponseSchema;
+  },
+  /**
+   * Attaches to a session: one ordered stream of everything that happens in
+   * it (status and activity changes, run transitions, run output, stream
+   * records) from a position, backlog then live with no seam, while the
+   * client sends input records on the same call. Every attached client sees
+   * the same events in the same order. The first request must be `open`;
+   * the first response is `opened`.
+   *
+   * @generated from rpc tether.v1.SessionService.AttachSession
+   */
+  attachSession: {
+    methodKind: "bidi_streaming";
+    input: typeof AttachSessionRequestSchema;
+    output: typeof AttachSessionResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tether_v1_session_service, 0);

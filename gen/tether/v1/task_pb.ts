@@ -6,13 +6,15 @@ import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2"
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
+import type { StreamDirection } from "./stream_pb.js";
+import { file_tether_v1_stream } from "./stream_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tether/v1/task.proto.
  */
 export const file_tether_v1_task: GenFile = /*@__PURE__*/
-  fileDesc("ChR0ZXRoZXIvdjEvdGFzay5wcm90bxIJdGV0aGVyLnYxItIDCgRUYXNrEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSFQoNc2hlbGxfY29tbWFuZBgDIAEoCRIMCgRhcmd2GAQgAygJEhAKCHVwc3RyZWFtGAUgAygJEiQKBmlucHV0cxgGIAMoCzIULnRldGhlci52MS5UYXNrSW5wdXQSJQoDZW52GAcgAygLMhgudGV0aGVyLnYxLlRhc2suRW52RW50cnkSDwoHcmV0cmllcxgIIAEoDRIuCgtyZXRyeV9kZWxheRgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgd0aW1lb3V0GAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKCXJlYWRpbmVzcxgLIAEoCzIYLnRldGhlci52MS5UYXNrUmVhZGluZXNzEhEKCWNvbmRpdGlvbhgMIAEoCRIRCglrZWVwX29wZW4YDSABKAgSDgoGcmVzdWx0GA4gASgJEhkKEXdvcmtpbmdfZGlyZWN0b3J5GA8gASgJEgwKBGxpbmUYECABKA0aKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKQAQoJVGFza0lucHV0EgwKBG5hbWUYASABKAkSJgoEdHlwZRgCIAEoDjIYLnRldGhlci52MS5UYXNrSW5wdXRUeXBlEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhUKDWRlZmF1bHRfdmFsdWUYBCABKAkSEAoIcmVxdWlyZWQYBSABKAgSDwoHY2hvaWNlcxgGIAMoCSKQAQoNVGFza1JlYWRpbmVzcxIMCgRodHRwGAEgASgJEgsKA3RjcBgCIAEoCRILCgNjbWQYAyABKAkSKwoIaW50ZXJ2YWwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SKgoHdGltZW91dBgFIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbirSAQoNVGFza0lucHV0VHlwZRIfChtUQVNLX0lOUFVUX1RZUEVfVU5TUEVDSUZJRUQQABIaChZUQVNLX0lOUFVUX1RZUEVfU1RSSU5HEAESFwoTVEFTS19JTlBVVF9UWVBFX0lOVBACEhkKFVRBU0tfSU5QVVRfVFlQRV9GTE9BVBADEhgKFFRBU0tfSU5QVVRfVFlQRV9CT09MEAQSGgoWVEFTS19JTlBVVF9UWVBFX0NIT0lDRRAFEhoKFlRBU0tfSU5QVVRfVFlQRV9TRUNSRVQQBmIGcHJvdG8z", [file_google_protobuf_duration]);
+  fileDesc("ChR0ZXRoZXIvdjEvdGFzay5wcm90bxIJdGV0aGVyLnYxIuMECgRUYXNrEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSFQoNc2hlbGxfY29tbWFuZBgDIAEoCRIMCgRhcmd2GAQgAygJEhAKCHVwc3RyZWFtGAUgAygJEiQKBmlucHV0cxgGIAMoCzIULnRldGhlci52MS5UYXNrSW5wdXQSJQoDZW52GAcgAygLMhgudGV0aGVyLnYxLlRhc2suRW52RW50cnkSDwoHcmV0cmllcxgIIAEoDRIuCgtyZXRyeV9kZWxheRgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgd0aW1lb3V0GAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKCXJlYWRpbmVzcxgLIAEoCzIYLnRldGhlci52MS5UYXNrUmVhZGluZXNzEhEKCWNvbmRpdGlvbhgMIAEoCRIRCglrZWVwX29wZW4YDSABKAgSDgoGcmVzdWx0GA4gASgJEhkKEXdvcmtpbmdfZGlyZWN0b3J5GA8gASgJEgwKBGxpbmUYECABKA0SLQoHc3RyZWFtcxgRIAMoCzIcLnRldGhlci52MS5UYXNrLlN0cmVhbXNFbnRyeRIUCgxzdGRpbl9zdHJlYW0YEiABKAgaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARpKCgxTdHJlYW1zRW50cnkSCwoDa2V5GAEgASgJEikKBXZhbHVlGAIgASgOMhoudGV0aGVyLnYxLlN0cmVhbURpcmVjdGlvbjoCOAEikAEKCVRhc2tJbnB1dBIMCgRuYW1lGAEgASgJEiYKBHR5cGUYAiABKA4yGC50ZXRoZXIudjEuVGFza0lucHV0VHlwZRITCgtkZXNjcmlwdGlvbhgDIAEoCRIVCg1kZWZhdWx0X3ZhbHVlGAQgASgJEhAKCHJlcXVpcmVkGAUgASgIEg8KB2Nob2ljZXMYBiADKAkikAEKDVRhc2tSZWFkaW5lc3MSDAoEaHR0cBgBIAEoCRILCgN0Y3AYAiABKAkSCwoDY21kGAMgASgJEisKCGludGVydmFsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEioKB3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24q0gEKDVRhc2tJbnB1dFR5cGUSHwobVEFTS19JTlBVVF9UWVBFX1VOU1BFQ0lGSUVEEAASGgoWVEFTS19JTlBVVF9UWVBFX1NUUklORxABEhcKE1RBU0tfSU5QVVRfVFlQRV9JTlQQAhIZChVUQVNLX0lOUFVUX1RZUEVfRkxPQVQQAxIYChRUQVNLX0lOUFVUX1RZUEVfQk9PTBAEEhoKFlRBU0tfSU5QVVRfVFlQRV9DSE9JQ0UQBRIaChZUQVNLX0lOUFVUX1RZUEVfU0VDUkVUEAZiBnByb3RvMw", [file_google_protobuf_duration, file_tether_v1_stream]);
 
 /**
  * Task is one definition read from a task file (tether.yaml): what to run,
@@ -138,6 +140,21 @@ export type Task = Message<"tether.v1.Task"> & {
    * @generated from field: uint32 line = 16;
    */
   line: number;
+
+  /**
+   * The streams the task declares, by name.
+   *
+   * @generated from field: map<string, tether.v1.StreamDirection> streams = 17;
+   */
+  streams: { [key: string]: StreamDirection };
+
+  /**
+   * True when the run's stdin is fed the session's "stdin" stream
+   * (`stdin: stream`); otherwise stdin is closed.
+   *
+   * @generated from field: bool stdin_stream = 18;
+   */
+  stdinStream: boolean;
 };
 
 /**

@@ -1,0 +1,130 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { ConnectError } from "@connectrpc/connect";
+import type { AttachEvent, AttachInput, AttachSessionRequest, AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
+import { AttachEventSchema, AttachSessionResponseSchema } from "../../gen/tether/v1/session_service_pb.js";
+import { invalidArgument } from "../errors.js";
+import type { SessionItem, Sessions } from "../sessions/sessions.js";
+import type { TimelineItem } from "../sessions/session-timeline.js";
+import { toConnectError } from "./error-mapping.js";
+import { chunkToProto, eventToProto, sessionToProto, streamRecordToProto } from "./session-proto.js";
+import { DEFAULT_CONTENT_TYPE } from "../sessions/stream-records.js";
+
+/**
+ * AttachSession: the first request opens; the first response confirms. Then
+ * two things run at once: the session's events, read in its one order from
+ * the store (pulled only as fast as the client takes them, so a client that
+ * stops reading costs one page per journal and slows no one), and the
+ * client's requests (input records, acknowledgements). Each input gets its
+ * own answer, accepted or rejected; a bad input never ends the attach.
+ */
+export async function* attachSession(sessions: Sessions, requests: AsyncIterable<AttachSessionRequest>, signal: AbortSignal): AsyncGenerator<AttachSessionResponse> {
+  const incoming = requests[Symbol.asyncIterator]();
+  const first = await incoming.next();
+  if (first.done === true || first.value.kind.case !== "open") {
+    throw invalidArgument("kind", "the first AttachSession message must be `open` (which session, from which position): send open first, then input and ack");
+  }
+  const open = first.value.kind.value;
+  const attachment = sessions.attach(open.session, { fromPosition: Number(open.fromPosition), streams: open.streams, withoutOutput: open.withoutOutput, signal });
+  yield response({
+    case: "opened",
+    value: {
+      session: sessionToProto(attachment.session, [], sessions.streams(attachment.session.id)),
+      fromPosition: open.fromPosition,
+      livePosition: BigInt(attachment.livePosition),
+      streams: [...attachment.streams],
+    },
+  });
+
+  const sessionId = attachment.session.id;
+  const answers: AttachSessionResponse[] = [];
+  const unacked: number[] = [];
+  let wake: (() => void) | undefined;
+  const notify = (): void => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+  let protocolError: Error | undefined;
+  let inFlight = 0;
+  void (async () => {
+    try {
+      for (;;) {
+        const next = await incoming.next();
+        if (next.done === true) return;
+        const kind = next.value.kind;
+        if (kind.case === "input") {
+          inFlight++;
+          void sendInput(sessions, sessionId, kind.value).then((answer) => {
+            inFlight--;
+            answers.push(answer);
+            notify();
+          });
+        } else if (kind.case === "ack") {
+          while (unacked.length > 0 && unacked[0]! <= Number(kind.value.position)) unacked.shift();
+          notify();
+        } else {
+          protocolError = invalidArgument("kind", "AttachSession takes `open` once, as the first message: later messages carry input or ack");
+          notify();
+          return;
+        }
+      }
+    } catch {
+      // The client went away: the events side ends through the signal.
+    }
+  })();
+
+  const events = attachment.items[Symbol.asyncIterator]();
+  let pending: Promise<IteratorResult<TimelineItem<SessionItem>[]>> | undefined;
+  let eventsDone = false;
+  for (;;) {
+    while (answers.length > 0) yield answers.shift()!;
+    if (protocolError !== undefined) throw protocolError;
+    if (eventsDone) {
+      if (inFlight === 0) return;
+    } else if (open.window === 0 || unacked.length < open.window) {
+      pending ??= events.next();
+    }
+    const woken = new Promise<"wake">((resolve) => (wake = () => resolve("wake")));
+    const result = await (pending === undefined ? woken : Promise.race([pending, woken]));
+    if (result === "wake") continue;
+    pending = undefined;
+    if (result.done === true) {
+      eventsDone = true;
+      yield response({ case: "events", value: { events: [], ended: true } });
+      continue;
+    }
+    if (open.window > 0) for (const item of result.value) unacked.push(item.position);
+    yield response({ case: "events", value: { events: result.value.map(eventToAttach), ended: false } });
+  }
+}
+
+async function sendInput(sessions: Sessions, sessionId: string, input: AttachInput): Promise<AttachSessionResponse> {
+  try {
+    const { record, duplicate } = await sessions.send(sessionId, input.stream, {
+      data: input.data,
+      contentType: input.contentType === "" ? DEFAULT_CONTENT_TYPE : input.contentType,
+      correlationId: input.correlationId,
+      idempotencyKey: input.idempotencyKey,
+    });
+    return response({ case: "accepted", value: { clientRef: input.clientRef, record: streamRecordToProto(record), duplicate } });
+  } catch (error) {
+    const connectError: ConnectError = toConnectError(error);
+    return response({ case: "rejected", value: { clientRef: input.clientRef, code: connectError.code, message: connectError.rawMessage } });
+  }
+}
+
+function eventToAttach({ position, item }: TimelineItem<SessionItem>): AttachEvent {
+  const base = { position: BigInt(position) };
+  switch (item.kind) {
+    case "change":
+      return create(AttachEventSchema, { ...base, kind: { case: "change", value: eventToProto(item.event) } });
+    case "output":
+      return create(AttachEventSchema, { ...base, kind: { case: "output", value: chunkToProto(item.chunk) } });
+    case "record":
+      return create(AttachEventSchema, { ...base, kind: { case: "record", value: streamRecordToProto(item.record) } });
+  }
+}
+
+function response(kind: NonNullable<MessageInitShape<typeof AttachSessionResponseSchema>["kind"]>): AttachSessionResponse {
+  return create(AttachSessionResponseSchema, { kind });
+}

@@ -1,0 +1,59 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
+import { invalidArgument } from "../errors.js";
+import type { Sessions } from "../sessions/sessions.js";
+import { DEFAULT_CONTENT_TYPE } from "../sessions/stream-records.js";
+import { streamRecordToProto } from "./session-proto.js";
+
+/** Handlers for tether.v1.StreamService: proto in, domain call, proto out. */
+export function createStreamService(sessions: Sessions, daemonStopping: AbortSignal): ServiceImpl<typeof StreamService> {
+  return {
+    async sendInput(req) {
+      if (req.data.byteLength > 0 && req.text !== "") throw invalidArgument("text", "set data or text, not both");
+      const text = req.text !== "";
+      const { record, duplicate } = await sessions.send(req.session, req.stream, {
+        data: text ? Buffer.from(req.text) : req.data,
+        contentType: req.contentType !== "" ? req.contentType : text ? "text/plain" : DEFAULT_CONTENT_TYPE,
+        correlationId: req.correlationId,
+        idempotencyKey: req.idempotencyKey,
+      });
+      return { record: streamRecordToProto(record), duplicate };
+    },
+    async writeOutput(req) {
+      if (req.run === 0) throw invalidArgument("run", "name the writing run: run is TETHER_RUN inside a task");
+      const inputs = req.records.map((r) => ({
+        data: r.data,
+        contentType: r.contentType === "" ? DEFAULT_CONTENT_TYPE : r.contentType,
+        correlationId: r.correlationId,
+        idempotencyKey: "",
+      }));
+      const { firstSeq, lastSeq } = await sessions.writeOutput(req.session, req.run, req.stream, inputs);
+      return { firstSequence: BigInt(firstSeq), lastSequence: BigInt(lastSeq) };
+    },
+    async *readStream(req, ctx) {
+      const signal = AbortSignal.any([ctx.signal, daemonStopping]);
+      const records = sessions.readStream(req.session, req.stream, { fromSeq: Number(req.fromSequence), correlationId: req.correlationId, follow: req.follow, signal });
+      try {
+        for await (const batch of records) yield { records: batch.map(streamRecordToProto) };
+      } catch (error) {
+        if (daemonStopping.aborted) throw daemonStopping.reason;
+        throw error;
+      }
+    },
+    async waitForInput(req, ctx) {
+      if (req.peek) return { record: streamRecordToProto(sessions.peek(req.session, req.stream, req.correlationId)) };
+      if (req.run === 0) throw invalidArgument("run", "name the waiting run: run is TETHER_RUN inside a task");
+      const timeoutMs = req.timeout === undefined ? 0 : durationMs(req.timeout);
+      if (timeoutMs < 0) throw invalidArgument("timeout", "timeout must not be negative");
+      const record = await sessions.waitForInput(req.session, {
+        run: req.run,
+        stream: req.stream,
+        correlationId: req.correlationId,
+        timeoutMs,
+        signal: AbortSignal.any([ctx.signal, daemonStopping]),
+      });
+      return { record: streamRecordToProto(record) };
+    },
+  };
+}

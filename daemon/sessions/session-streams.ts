@@ -1,0 +1,167 @@
+import { Code } from "@connectrpc/connect";
+import { TetherError } from "../errors.js";
+import type { Journals } from "../journal/journals.js";
+import type { AppendResult } from "../journal/types.js";
+import { STDIN_STREAM, type StreamDirection, type TaskDef } from "../tasks/types.js";
+import type { SessionOrder } from "./session-order.js";
+import { decodeStreamRecord, encodeStreamInput, streamJournal, validateStreamInput, type StreamInput, type StreamRecord } from "./stream-records.js";
+import type { StreamTables } from "./stream-tables.js";
+
+/** How many records one scan for an untaken record reads from the store at a time. */
+const SCAN_PAGE_RECORDS = 256;
+const SCAN_PAGE_BYTES = 1024 * 1024;
+
+export interface SendResult {
+  readonly record: StreamRecord;
+  readonly duplicate: boolean;
+}
+
+/** Which records of one input stream are taken; every sequence below `low` is. */
+interface Takes {
+  low: number;
+  readonly taken: Set<number>;
+}
+
+/** The streams a session has: every stream its tasks declare, and the built-in input stream `stdin`. */
+export function declaredStreams(tasks: readonly TaskDef[]): Map<string, StreamDirection> {
+  const streams = new Map<string, StreamDirection>([[STDIN_STREAM, "input"]]);
+  for (const task of tasks) for (const [name, direction] of Object.entries(task.streams)) streams.set(name, direction);
+  return streams;
+}
+
+/**
+ * One open session's named streams: appends (with idempotency keys for
+ * sends), and the bookkeeping of which input records are taken. A record is
+ * taken at most once per session; takes are stored, so they survive retries,
+ * continuations and daemon restarts.
+ */
+export class SessionStreams {
+  private readonly pendingKeys = new Map<string, Promise<SendResult>>();
+  private readonly takes = new Map<string, Takes>();
+
+  constructor(
+    private readonly sessionId: string,
+    private readonly sessionSeq: number,
+    readonly declared: ReadonlyMap<string, StreamDirection>,
+    private readonly journals: Journals,
+    private readonly order: SessionOrder,
+    private readonly tables: StreamTables,
+  ) {}
+
+  /** Throws unless the session declares `stream` (flowing in `direction`, when given). */
+  require(stream: string, direction?: StreamDirection): void {
+    requireStream(this.sessionId, this.declared, stream, direction);
+  }
+
+  /**
+   * Appends one record to an input stream; resolves once it is durable. A key
+   * already used on the stream appends nothing and returns the first record.
+   */
+  async send(stream: string, input: StreamInput): Promise<SendResult> {
+    this.require(stream, "input");
+    validateStreamInput(input);
+    const journal = streamJournal(this.sessionId, stream);
+    if (input.idempotencyKey === "") {
+      const result = await this.order.append(journal, [encodeStreamInput(input)]);
+      return { record: this.recordAt(stream, result.firstSeq), duplicate: false };
+    }
+    const key = `${stream}\u0000${input.idempotencyKey}`;
+    const pending = this.pendingKeys.get(key);
+    if (pending !== undefined) return { record: (await pending).record, duplicate: true };
+    const seq = this.tables.keySeq(this.sessionSeq, stream, input.idempotencyKey);
+    if (seq !== undefined) return { record: this.recordAt(stream, seq), duplicate: true };
+    const sent = this.order
+      .append(journal, [encodeStreamInput(input)], (r) => this.tables.saveKey(this.sessionSeq, stream, input.idempotencyKey, r.firstSeq))
+      .then((result) => ({ record: this.recordAt(stream, result.firstSeq), duplicate: false }))
+      .finally(() => this.pendingKeys.delete(key));
+    this.pendingKeys.set(key, sent);
+    return sent;
+  }
+
+  /** Appends records to an output stream, in order and atomically; resolves once durable. */
+  write(stream: string, inputs: readonly StreamInput[]): Promise<AppendResult> {
+    this.require(stream, "output");
+    for (const input of inputs) validateStreamInput(input);
+    return this.order.append(streamJournal(this.sessionId, stream), inputs.map(encodeStreamInput));
+  }
+
+  /** The sequence the stream's next record will get. */
+  nextSeq(stream: string): number {
+    try {
+      return this.journals.get(streamJournal(this.sessionId, stream)).nextSeq;
+    } catch {
+      return 1;
+    }
+  }
+
+  /** The oldest record of `stream` after `afterSeq` that is not taken and matches the correlation id (any, when empty). */
+  findUntaken(stream: string, correlationId: string, afterSeq = 0): StreamRecord | undefined {
+    const takes = this.takesOf(stream);
+    const journal = streamJournal(this.sessionId, stream);
+    let seq = Math.max(takes.low, afterSeq + 1);
+    for (;;) {
+      const page = this.journals.page(journal, seq, SCAN_PAGE_RECORDS, SCAN_PAGE_BYTES);
+      if (page.length === 0) return undefined;
+      for (const raw of page) {
+        if (takes.taken.has(raw.seq)) continue;
+        const record = decodeStreamRecord(stream, raw);
+        if (correlationId === "" || record.correlationId === correlationId) return record;
+      }
+      seq = page[page.length - 1]!.seq + 1;
+    }
+  }
+
+  /** Marks a record taken in memory at once (so no one else takes it); `store` makes it durable (call it inside the commit). */
+  take(stream: string, seq: number, run: number): { store: () => void; undo: () => void } {
+    const takes = this.takesOf(stream);
+    takes.taken.add(seq);
+    while (takes.taken.has(takes.low)) takes.low++;
+    return {
+      store: () => this.tables.saveTake(this.sessionSeq, stream, seq, run, Date.now()),
+      undo: () => {
+        takes.taken.delete(seq);
+        takes.low = Math.min(takes.low, seq);
+      },
+    };
+  }
+
+  private takesOf(stream: string): Takes {
+    let takes = this.takes.get(stream);
+    if (takes === undefined) {
+      takes = { low: 1, taken: new Set(this.tables.takes(this.sessionSeq, stream)) };
+      while (takes.taken.has(takes.low)) takes.low++;
+      this.takes.set(stream, takes);
+    }
+    return takes;
+  }
+
+  private recordAt(stream: string, seq: number): StreamRecord {
+    const raw = this.journals.page(streamJournal(this.sessionId, stream), seq, 1, 1)[0];
+    if (raw === undefined) throw new Error(`stream ${stream} of session ${this.sessionId} has no record ${seq}`);
+    return decodeStreamRecord(stream, raw);
+  }
+}
+
+/** Throws unless `declared` has `stream` (flowing in `direction`, when given), listing the declared streams. */
+export function requireStream(sessionId: string, declared: ReadonlyMap<string, StreamDirection>, stream: string, direction?: StreamDirection): void {
+  const actual = declared.get(stream);
+  if (actual === undefined) {
+    const names = [...declared].map(([name, d]) => `${name} (${d})`).join(", ");
+    throw new TetherError(
+      Code.NotFound,
+      "STREAM_NOT_FOUND",
+      `session ${sessionId} has no stream ${JSON.stringify(stream)}: its streams are ${names}; declare others under the task's streams: in the task file`,
+      { stream },
+    );
+  }
+  if (direction !== undefined && actual !== direction) {
+    throw new TetherError(
+      Code.FailedPrecondition,
+      "STREAM_WRONG_DIRECTION",
+      actual === "output"
+        ? `stream ${stream} of session ${sessionId} is an output stream: only its tasks write it (tether output); clients read it with tether read`
+        : `stream ${stream} of session ${sessionId} is an input stream: clients send to it (tether send); tasks take from it with tether wait`,
+      { stream, direction: actual },
+    );
+  }
+}

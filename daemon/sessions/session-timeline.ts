@@ -1,0 +1,105 @@
+import type { Journals } from "../journal/journals.js";
+import type { JournalRecord } from "../journal/types.js";
+import { positionOf } from "./session-order.js";
+
+/** Records one merge step reads from a journal at a time: bounds a reader's memory per journal. */
+const PAGE_RECORDS = 256;
+const PAGE_BYTES = 256 * 1024;
+/** One batch handed to the reader holds at most this many items, or this many data bytes. */
+const BATCH_ITEMS = 1024;
+const BATCH_BYTES = 1024 * 1024;
+
+/** A journal of the session and how its records become timeline items. */
+export interface TimelineSource<T> {
+  readonly journal: string;
+  readonly decode: (record: JournalRecord) => T;
+}
+
+export interface TimelineItem<T> {
+  readonly position: number;
+  readonly item: T;
+}
+
+/** The live session a follower waits on; absent for a session that has ended. */
+export interface TimelineLive {
+  /** True once the session has ended and its last change is durable. */
+  readonly retired: boolean;
+  /** Resolves on the next commit, at retirement, or when the signal aborts. */
+  waitChange(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Reads a session's journals merged into its one order (positions, see
+ * SessionOrder), from `fromPosition`, and with a live session keeps reading
+ * until it has ended. Every reader reads the store, one page per journal at
+ * a time: a reader that stops reading holds no more than that, and the
+ * writers never wait for it.
+ */
+export async function* readTimeline<T>(
+  journals: Journals,
+  sources: readonly TimelineSource<T>[],
+  fromPosition: number,
+  live: TimelineLive | undefined,
+  signal: AbortSignal,
+): AsyncGenerator<TimelineItem<T>[]> {
+  const cursors = sources.map((s) => seek(journals, s.journal, fromPosition));
+  const buffers: { position: number; record: JournalRecord }[][] = sources.map(() => []);
+  for (;;) {
+    signal.throwIfAborted();
+    // Everything stored now is a prefix of the order; checked before reading, so nothing committed after is missed.
+    const ended = live === undefined || live.retired;
+    const batch: TimelineItem<T>[] = [];
+    let bytes = 0;
+    const exhausted = sources.map(() => false);
+    for (;;) {
+      let next = -1;
+      for (let i = 0; i < sources.length; i++) {
+        if (buffers[i]!.length === 0 && !exhausted[i]) {
+          const page = journals.page(sources[i]!.journal, cursors[i]!, PAGE_RECORDS, PAGE_BYTES);
+          if (page.length === 0) exhausted[i] = true;
+          else {
+            cursors[i] = page[page.length - 1]!.seq + 1;
+            for (const record of page) {
+              const position = positionOf(record);
+              if (position !== undefined) buffers[i]!.push({ position, record });
+            }
+            if (buffers[i]!.length === 0) i--; // a page of unordered records: read on
+          }
+        }
+        const head = buffers[i]![0];
+        if (head !== undefined && (next < 0 || head.position < buffers[next]![0]!.position)) next = i;
+      }
+      if (next < 0) break;
+      const { position, record } = buffers[next]!.shift()!;
+      batch.push({ position, item: sources[next]!.decode(record) });
+      bytes += record.data.byteLength;
+      if (batch.length >= BATCH_ITEMS || bytes >= BATCH_BYTES) break;
+    }
+    if (batch.length > 0) {
+      yield batch;
+      continue;
+    }
+    if (ended) return;
+    await live!.waitChange(signal);
+  }
+}
+
+/** The first sequence of a journal whose record's position is at least `position` (binary search: positions grow with sequence). */
+function seek(journals: Journals, journal: string, position: number): number {
+  let info;
+  try {
+    info = journals.get(journal);
+  } catch {
+    return 1;
+  }
+  let lo = info.firstSeq;
+  let hi = info.nextSeq;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    const record = journals.page(journal, mid, 1, 1)[0];
+    const p = record === undefined ? undefined : positionOf(record);
+    if (p !== undefined && p >= position) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}

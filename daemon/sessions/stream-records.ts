@@ -1,0 +1,84 @@
+import { Code } from "@connectrpc/connect";
+import { TetherError, invalidArgument } from "../errors.js";
+import { RECORD_MAX_BYTES } from "../journal/limits.js";
+import type { AppendInput, JournalRecord } from "../journal/types.js";
+
+/** A session stream's journal: `<session id>.s.<stream>`. */
+export const streamJournal = (sessionId: string, stream: string): string => `${sessionId}.s.${stream}`;
+
+/** Correlation ids and idempotency keys: short tags, not payload. */
+const TAG_MAX_LENGTH = 256;
+const CONTENT_TYPE_MAX_LENGTH = 128;
+export const DEFAULT_CONTENT_TYPE = "application/octet-stream";
+
+/** One record of a session stream. */
+export interface StreamRecord {
+  readonly stream: string;
+  readonly seq: number;
+  readonly data: Uint8Array;
+  readonly contentType: string;
+  readonly correlationId: string;
+  readonly idempotencyKey: string;
+  readonly createdAt: number;
+}
+
+/** What a writer gives for one record. */
+export interface StreamInput {
+  readonly data: Uint8Array;
+  readonly contentType: string;
+  readonly correlationId: string;
+  readonly idempotencyKey: string;
+}
+
+/**
+ * Checks a record before it is stored: sizes, tags, and that the data fits a
+ * declared text or JSON type (valid UTF-8; valid JSON for JSON types).
+ */
+export function validateStreamInput(input: StreamInput): void {
+  if (input.data.byteLength > RECORD_MAX_BYTES) {
+    throw new TetherError(
+      Code.InvalidArgument,
+      "RECORD_TOO_LARGE",
+      `a stream record holds ${input.data.byteLength} bytes, more than the limit of ${RECORD_MAX_BYTES} (4 MiB): split it into several records`,
+      { limit_bytes: String(RECORD_MAX_BYTES) },
+    );
+  }
+  if (input.correlationId.length > TAG_MAX_LENGTH) throw invalidArgument("correlation_id", `correlation_id is longer than ${TAG_MAX_LENGTH} characters`);
+  if (input.idempotencyKey.length > TAG_MAX_LENGTH) throw invalidArgument("idempotency_key", `idempotency_key is longer than ${TAG_MAX_LENGTH} characters`);
+  if (input.contentType.length > CONTENT_TYPE_MAX_LENGTH) throw invalidArgument("content_type", `content_type is longer than ${CONTENT_TYPE_MAX_LENGTH} characters`);
+  const type = input.contentType.split(";")[0]!.trim().toLowerCase();
+  const json = type === "application/json" || type.endsWith("+json");
+  if (!json && !type.startsWith("text/")) return;
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(input.data);
+  } catch {
+    throw new TetherError(Code.InvalidArgument, "RECORD_INVALID", `the data is not valid UTF-8, but its content type is ${input.contentType}: send it as application/octet-stream, or fix its encoding`, { field: "data" });
+  }
+  if (!json) return;
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw new TetherError(Code.InvalidArgument, "RECORD_INVALID", `the data is not valid JSON (${(error as Error).message}), but its content type is ${input.contentType}: fix the JSON, or send it as text/plain`, { field: "data" });
+  }
+}
+
+export function encodeStreamInput(input: StreamInput): AppendInput {
+  const meta: Record<string, string> = { ct: input.contentType };
+  if (input.correlationId !== "") meta["c"] = input.correlationId;
+  if (input.idempotencyKey !== "") meta["k"] = input.idempotencyKey;
+  return { data: input.data, meta };
+}
+
+export function decodeStreamRecord(stream: string, record: JournalRecord): StreamRecord {
+  const meta = record.meta ?? {};
+  return {
+    stream,
+    seq: record.seq,
+    data: record.data,
+    contentType: meta["ct"] ?? DEFAULT_CONTENT_TYPE,
+    correlationId: meta["c"] ?? "",
+    idempotencyKey: meta["k"] ?? "",
+    createdAt: record.createdAt,
+  };
+}
