@@ -72,6 +72,15 @@ export class GrpcClient {
     return this.call(method, input, options);
   }
 
+  /** A bidirectional call: `requests` are sent as they come (the request side ends when they end), responses are yielded. */
+  bidiStream<I extends DescMessage, O extends DescMessage>(
+    method: Method<I, O, "bidi_streaming">,
+    requests: AsyncIterable<MessageInitShape<I>>,
+    options: CallOptions = {},
+  ): AsyncIterable<MessageShape<O>> {
+    return this.call(method, requests, options);
+  }
+
   close(): void {
     this.session?.close();
     this.session = undefined;
@@ -79,13 +88,16 @@ export class GrpcClient {
 
   private async *call<I extends DescMessage, O extends DescMessage>(
     method: DescMethod & { readonly input: I; readonly output: O },
-    input: MessageInitShape<I>,
+    input: MessageInitShape<I> | AsyncIterable<MessageInitShape<I>>,
     options: CallOptions,
   ): AsyncGenerator<MessageShape<O>> {
-    const body = toBinary(method.input, create(method.input, input));
-    const frame = Buffer.alloc(5 + body.byteLength);
-    frame.writeUInt32BE(body.byteLength, 1);
-    frame.set(body, 5);
+    const frame = (message: MessageInitShape<I>): Buffer => {
+      const body = toBinary(method.input, create(method.input, message));
+      const framed = Buffer.alloc(5 + body.byteLength);
+      framed.writeUInt32BE(body.byteLength, 1);
+      framed.set(body, 5);
+      return framed;
+    };
     const session = this.connect();
     const stream = session.request({
       ":method": "POST",
@@ -104,7 +116,8 @@ export class GrpcClient {
     this.hold(session);
     let finished = false;
     try {
-      stream.end(frame);
+      if (Symbol.asyncIterator in input) void pumpRequests(stream, input, frame);
+      else stream.end(frame(input));
       const frames = new FrameDecoder();
       for await (const chunk of readChunks(stream, socketFailure(this.socketPath))) {
         for (const message of frames.push(chunk as Buffer)) yield fromBinary(method.output, message);
@@ -147,6 +160,19 @@ export class GrpcClient {
 
   private release(): void {
     if (--this.active === 0) this.session?.unref();
+  }
+}
+
+/** Writes each request as it comes, waiting for the stream to drain when it is full; ends the request side after the last. */
+async function pumpRequests<T>(stream: ClientHttp2Stream, requests: AsyncIterable<T>, frame: (message: T) => Buffer): Promise<void> {
+  try {
+    for await (const message of requests) {
+      if (stream.closed || stream.destroyed) return;
+      if (!stream.write(frame(message))) await new Promise((resolve) => stream.once("drain", resolve).once("close", resolve));
+    }
+    if (!stream.closed && !stream.destroyed) stream.end();
+  } catch {
+    // The call failed or was closed: its error reaches the reader.
   }
 }
 

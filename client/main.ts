@@ -1,4 +1,9 @@
 import { CliError, describeError } from "./cli-error.js";
+import { ATTACH_USAGE, attachCommand } from "./commands/attach.js";
+import { OUTPUT_USAGE, outputCommand } from "./commands/output.js";
+import { READ_USAGE, readCommand } from "./commands/read.js";
+import { SEND_USAGE, sendCommand } from "./commands/send.js";
+import { WAIT_USAGE, waitCommand } from "./commands/wait.js";
 import { DAEMON_USAGE, daemonCommand } from "./commands/daemon.js";
 import { END_USAGE, endSessionCommand } from "./commands/end-session.js";
 import { JOURNAL_USAGE, journalCommand } from "./commands/journal.js";
@@ -20,6 +25,15 @@ ${LS_USAGE}
 ${SHOW_USAGE}
 ${LOGS_USAGE}
 ${END_USAGE}
+
+streams:
+${ATTACH_USAGE}
+${SEND_USAGE}
+${READ_USAGE}
+
+inside a task's run:
+${OUTPUT_USAGE}
+${WAIT_USAGE}
 ${XCOM_USAGE}
 
 ${DAEMON_USAGE}
@@ -51,6 +65,16 @@ async function main(argv: string[]): Promise<number> {
     case "cancel":
     case "close":
       return endSessionCommand(command, args, paths);
+    case "attach":
+      return attachCommand(args, paths);
+    case "send":
+      return sendCommand(args, paths);
+    case "read":
+      return readCommand(args, paths);
+    case "output":
+      return outputCommand(args, paths);
+    case "wait":
+      return waitCommand(args, paths);
     case "xcom":
       return xcomCommand(args, paths);
     case "journal":

@@ -182,8 +182,15 @@ export class Sessions {
   }
 
   /** Appends a record to an input stream of an open session; resolves once durable. */
-  send(idOrPrefix: string, stream: string, input: StreamInput): Promise<SendResult> {
-    return this.requireLive(idOrPrefix, "send to").send(stream, input);
+  async send(idOrPrefix: string, stream: string, input: StreamInput): Promise<SendResult> {
+    const record = this.find(idOrPrefix);
+    // A retry of an acknowledged send stays a no-op after the session ended.
+    const seq = input.idempotencyKey === "" ? undefined : this.streamTables.keySeq(record.seq, stream, input.idempotencyKey);
+    if (seq !== undefined && this.live.get(record.id)?.session.status !== "open") {
+      const raw = this.journals.page(streamJournal(record.id, stream), seq, 1, 1)[0]!;
+      return { record: decodeStreamRecord(stream, raw), duplicate: true };
+    }
+    return this.requireLive(record.id, "send to").send(stream, input);
   }
 
   /** Appends records to an output stream from a live run of the session; resolves once durable. */

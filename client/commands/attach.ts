@@ -1,0 +1,172 @@
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { LogStream, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
+import { SessionService, type AttachEvent, type AttachSessionRequestSchema } from "../../gen/tether/v1/session_service_pb.js";
+import { CliError } from "../cli-error.js";
+import { activityName, runStatusName, sessionStatusName } from "../enum-names.js";
+import type { ClientPaths } from "../paths.js";
+import { STDIN_STREAM, guessContentType, printable, recordJson } from "../stream-data.js";
+import { createStyle, type Style } from "../style.js";
+import { connectToDaemon } from "../transport.js";
+
+export const ATTACH_USAGE = `  tether attach S [--from POS] [--input STREAM] [--stream NAME ...] [--no-output] [--json]
+                                              the session live: changes, output, stream records; lines typed
+                                              on stdin go to --input (default stdin); Ctrl-C detaches`;
+
+type Request = MessageInitShape<typeof AttachSessionRequestSchema>;
+
+/**
+ * `tether attach`: one ordered view of everything the session records, from
+ * the start (or --from), then live until it ends; meanwhile each line read
+ * from stdin is sent to an input stream. Many clients may attach at once;
+ * each sees the same events in the same order. Exits with the session's exit
+ * code when it ends, 130 when detached with Ctrl-C.
+ */
+export async function attachCommand(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      from: { type: "string", default: "0" },
+      input: { type: "string", default: STDIN_STREAM },
+      stream: { type: "string", multiple: true, default: [] },
+      "no-output": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${ATTACH_USAGE}`, 2);
+  const from = Number(values.from);
+  if (!Number.isSafeInteger(from) || from < 0) throw new CliError(`--from takes a position (as printed by --json, or on detach), got ${JSON.stringify(values.from)}`, 2);
+  const session = positionals[0]!;
+  const { client } = await connectToDaemon(paths);
+  const stop = new AbortController();
+  process.once("SIGINT", () => stop.abort());
+
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  const inputStream = values.input;
+  let ref = 0n;
+  async function* requests(): AsyncGenerator<Request> {
+    yield { kind: { case: "open", value: { session: `sessions/${session}`, fromPosition: BigInt(from), streams: values.stream, withoutOutput: values["no-output"] } } };
+    for await (const line of lines) {
+      // The stdin stream feeds a process: it gets the line as typed, newline included.
+      const data = Buffer.from(inputStream === STDIN_STREAM ? `${line}\n` : line);
+      yield { kind: { case: "input", value: { stream: inputStream, data, contentType: guessContentType(Buffer.from(line)), clientRef: ++ref } } };
+    }
+  }
+
+  const printer = new EventPrinter(createStyle(process.stdout), values.json);
+  let sessionId = session;
+  let position = from;
+  let ended = false;
+  try {
+    for await (const message of client.bidiStream(SessionService.method.attachSession, requests(), { signal: stop.signal })) {
+      switch (message.kind.case) {
+        case "opened":
+          sessionId = message.kind.value.session?.id ?? session;
+          if (!values.json) process.stderr.write(`${printer.style.dim("tether")} attached to ${sessionId}; lines you type go to its ${inputStream} stream; Ctrl-C detaches\n`);
+          break;
+        case "events":
+          for (const event of message.kind.value.events) {
+            position = Number(event.position);
+            await printer.print(event);
+          }
+          ended ||= message.kind.value.ended;
+          break;
+        case "accepted":
+          if (message.kind.value.duplicate && !values.json) process.stderr.write(`tether: that ${inputStream} record was already sent: nothing appended\n`);
+          break;
+        case "rejected":
+          process.stderr.write(`tether: not sent: ${message.kind.value.message}\n`);
+          break;
+      }
+    }
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+  } finally {
+    lines.close();
+    process.stdin.destroy();
+  }
+  printer.flush();
+  if (!ended) {
+    process.stderr.write(`\ntether: detached from ${sessionId}; it goes on. Reattach from here with: tether attach ${sessionId} --from ${position + 1}\n`);
+    return 130;
+  }
+  const { session: final } = await client.unary(SessionService.method.getSession, { name: `sessions/${sessionId}` });
+  if (!values.json) process.stderr.write(`${printer.style.dim("tether")} session ${sessionId} ${sessionStatusName(final!.status)} (exit code ${final!.exitCode})\n`);
+  return final!.exitCode;
+}
+
+/** Prints attach events: one line per change or record, output with a task prefix per line; or JSON lines. */
+class EventPrinter {
+  private readonly partial = new Map<string, { task: string; stderr: boolean; text: string }>();
+
+  constructor(
+    readonly style: Style,
+    private readonly json: boolean,
+  ) {}
+
+  async print(event: AttachEvent): Promise<void> {
+    const out = this.json ? `${this.jsonLine(event)}\n` : this.text(event);
+    if (out !== "" && !process.stdout.write(out)) await new Promise((resolve) => process.stdout.once("drain", resolve));
+  }
+
+  /** Writes what is left of lines without a newline. */
+  flush(): void {
+    for (const { task, stderr, text } of this.partial.values()) if (text !== "") this.line(task, stderr, text);
+    this.partial.clear();
+  }
+
+  private text(event: AttachEvent): string {
+    const tag = this.style.dim("tether");
+    switch (event.kind.case) {
+      case "change":
+        return `${tag} ${describeChange(event.kind.value)}\n`;
+      case "record": {
+        const r = event.kind.value;
+        const correlation = r.correlationId === "" ? "" : ` ${r.correlationId}`;
+        return `${this.style.bold(`${r.stream}#${r.sequence}${correlation}`)} ${printable(r.data).toString("utf8")}`;
+      }
+      case "output": {
+        const chunk = event.kind.value;
+        const key = `${chunk.run}:${chunk.stream}`;
+        const stderr = chunk.stream === LogStream.STDERR;
+        const held = this.partial.get(key) ?? { task: chunk.task, stderr, text: "" };
+        const lines = (held.text + Buffer.from(chunk.data).toString("utf8")).split("\n");
+        held.text = lines.pop()!;
+        this.partial.set(key, held);
+        for (const line of lines) this.line(chunk.task, stderr, line);
+        return "";
+      }
+      default:
+        return "";
+    }
+  }
+
+  private line(task: string, stderr: boolean, text: string): void {
+    (stderr ? process.stderr : process.stdout).write(`${this.style.task(task)} ${this.style.dim("|")} ${text}\n`);
+  }
+
+  private jsonLine(event: AttachEvent): string {
+    const position = Number(event.position);
+    switch (event.kind.case) {
+      case "change": {
+        const e = event.kind.value;
+        return JSON.stringify({ position, change: { status: sessionStatusName(e.status), activity: activityName(e.activity), reason: e.reason, run: e.run === undefined ? undefined : { number: e.run.number, task: e.run.task, attempt: e.run.attempt, status: runStatusName(e.run.status), reason: e.run.reason } } });
+      }
+      case "record":
+        return JSON.stringify({ position, record: JSON.parse(recordJson(event.kind.value)) });
+      case "output": {
+        const c = event.kind.value;
+        return JSON.stringify({ position, output: { run: c.run, task: c.task, stream: c.stream === LogStream.STDERR ? "stderr" : "stdout", offset: Number(c.offset), text: Buffer.from(c.data).toString("utf8") } });
+      }
+      default:
+        return JSON.stringify({ position });
+    }
+  }
+}
+
+function describeChange(e: SessionEvent): string {
+  if (e.run !== undefined) return `${e.run.task} (run ${e.run.number}) ${runStatusName(e.run.status)}${e.run.reason === "" ? "" : `: ${e.run.reason}`}`;
+  return `session ${sessionStatusName(e.status)}, ${activityName(e.activity)}${e.reason === "" ? "" : `: ${e.reason}`}`;
+}

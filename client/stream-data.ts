@@ -1,0 +1,58 @@
+import { type StreamRecord } from "../gen/tether/v1/stream_pb.js";
+import { CliError } from "./cli-error.js";
+
+/** Every session's built-in input stream. */
+export const STDIN_STREAM = "stdin";
+
+/** The content type a record typed on the command line gets: JSON when it parses as JSON, text when it is UTF-8, bytes otherwise. */
+export function guessContentType(data: Uint8Array): string {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(data);
+  } catch {
+    return "application/octet-stream";
+  }
+  try {
+    JSON.parse(text);
+    return "application/json";
+  } catch {
+    return "text/plain";
+  }
+}
+
+/** The session a command inside a run talks about: TETHER_SESSION and TETHER_RUN, set for every run. */
+export function runContext(command: string): { session: string; run: number } {
+  const session = process.env["TETHER_SESSION"] ?? "";
+  const run = Number(process.env["TETHER_RUN"] ?? "");
+  if (session === "" || !Number.isInteger(run) || run <= 0) {
+    throw new CliError(`tether ${command} runs inside a task (it needs TETHER_SESSION and TETHER_RUN, which tether sets for every run); from outside, use tether send and tether read`, 2);
+  }
+  return { session, run };
+}
+
+/** A record as one JSON line (--json): text data as text, other data as base64. */
+export function recordJson(record: StreamRecord): string {
+  const text = record.contentType.startsWith("text/") || record.contentType.includes("json");
+  return JSON.stringify({
+    stream: record.stream,
+    sequence: Number(record.sequence),
+    content_type: record.contentType,
+    correlation_id: record.correlationId,
+    idempotency_key: record.idempotencyKey,
+    create_time: record.createTime === undefined ? undefined : new Date(Number(record.createTime.seconds) * 1000 + record.createTime.nanos / 1e6).toISOString(),
+    ...(text ? { text: Buffer.from(record.data).toString("utf8") } : { data: Buffer.from(record.data).toString("base64") }),
+  });
+}
+
+/** A record's data as printed: the bytes, with a newline added when they do not end in one. */
+export function printable(data: Uint8Array): Buffer {
+  const buffer = Buffer.from(data);
+  return buffer.length > 0 && buffer[buffer.length - 1] === 0x0a ? buffer : Buffer.concat([buffer, Buffer.from("\n")]);
+}
+
+/** All of stdin, for `-` as DATA. */
+export async function readAllStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
