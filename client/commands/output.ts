@@ -10,9 +10,9 @@ export const OUTPUT_USAGE = `  tether output STREAM DATA [--content-type T] [--c
   ... | tether output STREAM --lines           (in a run) append a record, or one record per line of stdin`;
 
 /** One WriteOutput carries at most this many records... */
-const BATCH_RECORDS = 8192;
+const BATCH_RECORDS = 4096;
 /** ...or this many bytes: well under the 16 MiB message limit. */
-const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_BYTES = 1024 * 1024;
 
 /** `tether output`: from inside a run, append records to an output stream of its session. */
 export async function outputCommand(args: string[], paths: ClientPaths): Promise<number> {

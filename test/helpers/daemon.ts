@@ -5,6 +5,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterEach } from "vitest";
 import { createTransport } from "./connect-transport.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -90,4 +91,17 @@ export async function waitForSocket(socketPath: string, child?: ChildProcess, lo
 
 export function readLog(home: string): string {
   return readFileSync(join(home, "daemon.log"), "utf8");
+}
+
+/** A daemon factory for a test file: every daemon it starts is stopped after its test. */
+export function daemonPerTest(): () => Promise<TestDaemon> {
+  const daemons: TestDaemon[] = [];
+  afterEach(async () => {
+    for (const d of daemons.splice(0)) await d.stop();
+  });
+  return async () => {
+    const d = await startDaemon();
+    daemons.push(d);
+    return d;
+  };
 }

@@ -1,24 +1,15 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { LogStream, RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
-import { startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { alive, eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
-const daemons: TestDaemon[] = [];
-afterEach(async () => {
-  for (const d of daemons.splice(0)) await d.stop();
-});
-
-async function daemon(): Promise<TestDaemon> {
-  const d = await startDaemon();
-  daemons.push(d);
-  return d;
-}
+const daemon = daemonPerTest();
 
 function reasonOf(error: unknown): ErrorReason | undefined {
   return ConnectError.from(error).findDetails(ErrorDetailSchema)[0]?.reason;

@@ -48,4 +48,28 @@ describe("the task file", () => {
     expect(parseDuration(2)).toBe(2000);
     expect(parseDuration("soon")).toBeUndefined();
   });
+
+  it("reads streams and stdin, and reports a bad stream name, a bad direction and a stream with two directions with their lines", () => {
+    const file = parseTaskFile("/p/t.yaml", "tasks:\n  a:\n    cmd: x\n    stdin: stream\n    streams: { approval: input, events: output }\n");
+    expect(file.tasks.get("a")!.streams).toEqual({ approval: "input", events: "output" });
+    expect(file.tasks.get("a")!.stdin).toBe("stream");
+    const bad = `tasks:
+  a:
+    cmd: x
+    streams: { "bad name": input, ok: sideways, stdin: output, events: output }
+  b:
+    cmd: y
+    streams: { events: input }
+`;
+    let message = "";
+    try {
+      parseTaskFile("/p/t.yaml", bad);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('/p/t.yaml:4: task "a": stream name "bad name" is invalid');
+    expect(message).toContain('task "a": stream "ok": the direction is input');
+    expect(message).toContain('stream "stdin" is the built-in input stream');
+    expect(message).toContain('/p/t.yaml:5: task "b": stream "events" is an input here but an output in task "a"');
+  });
 });
