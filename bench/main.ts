@@ -21,6 +21,7 @@ import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { JournalService, ReadJournalRequestSchema } from "../gen/tether/v1/journal_service_pb.js";
 import { CLI_ENTRY, ROOT, startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
 import { benchGraphs, benchOutput } from "./sessions.js";
+import { benchStreams } from "./streams.js";
 
 interface Row {
   readonly name: string;
@@ -253,6 +254,15 @@ async function benchStuckFollower(): Promise<void> {
 
 async function main(): Promise<void> {
   process.stderr.write("tether benchmarks (each figure beside a floor measured now)\n");
+  if (process.argv.includes("--streams-only")) {
+    const d = await startDaemon();
+    try {
+      await benchStreams(d, report);
+    } finally {
+      await d.kill();
+    }
+    return printTable();
+  }
   if (process.argv.includes("--sessions-only")) {
     const d = await startDaemon();
     try {
@@ -273,6 +283,7 @@ async function main(): Promise<void> {
     await benchFollowers(d);
     benchGraphs(d, report);
     await benchOutput(d, report);
+    await benchStreams(d, report);
   } finally {
     await d.kill();
   }

@@ -1,0 +1,171 @@
+/** Stream benchmarks: durable appends through AttachSession and `tether output --lines`, fan-out to 100 attached clients, and send-to-wait latency. */
+import Database from "better-sqlite3";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { RunStatus, SessionStatus } from "../gen/tether/v1/session_pb.js";
+import { SessionService } from "../gen/tether/v1/session_service_pb.js";
+import { createTransport } from "../test/helpers/connect-transport.js";
+import { CLI_ENTRY, type TestDaemon } from "../test/helpers/daemon.js";
+import { RequestQueue } from "../test/helpers/streams.js";
+
+type Report = (name: string, value: string, floor: string, ratio: number | undefined, target: string, met: boolean | undefined) => void;
+const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
+const seconds = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e9;
+
+/** Raw better-sqlite3: 100-byte rows, 1000 per transaction, WAL, synchronous=FULL (as the daemon's store). */
+function rawSqliteRowsPerSecond(): number {
+  const db = new Database(join(mkdtempSync(join(tmpdir(), "tether-bench-")), "raw.db"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL");
+  db.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, data BLOB NOT NULL)");
+  const insert = db.prepare("INSERT INTO t (data) VALUES (?)");
+  const many = db.transaction((n: number) => {
+    for (let i = 0; i < n; i++) insert.run(Buffer.alloc(100, 1));
+  });
+  const t = process.hrtime.bigint();
+  for (let i = 0; i < 200; i++) many(1000);
+  const rate = 200_000 / seconds(t);
+  db.close();
+  return rate;
+}
+
+function taskDir(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "tether-bench-streams-"));
+  writeFileSync(join(dir, "tether.yaml"), yaml);
+  return dir;
+}
+
+async function untilClosed(d: TestDaemon, id: string): Promise<void> {
+  const client = d.client(SessionService);
+  while ((await client.getSession({ name: `sessions/${id}` })).session!.status === SessionStatus.OPEN) await new Promise((r) => setTimeout(r, 10));
+}
+
+export async function benchStreams(d: TestDaemon, report: Report): Promise<void> {
+  const floor = rawSqliteRowsPerSecond();
+  const sessions = d.client(SessionService);
+
+  // 1. Input records through AttachSession, each acknowledged once durable.
+  {
+    const dir = taskDir("tasks:\n  hold: { streams: { inbox: input }, cmd: 'sleep 600' }\n");
+    const { session } = await sessions.startSession({ task: "hold", taskFile: join(dir, "tether.yaml") });
+    const total = 100_000;
+    const requests = new RequestQueue();
+    requests.push({ kind: { case: "open", value: { session: session!.name, withoutOutput: true, streams: ["inbox"] } } });
+    const t = process.hrtime.bigint();
+    for (let i = 1; i <= total; i++) requests.push({ kind: { case: "input", value: { stream: "inbox", data: Buffer.alloc(100, 1), clientRef: BigInt(i) } } });
+    let accepted = 0;
+    for await (const message of sessions.attachSession(requests)) {
+      if (message.kind.case === "accepted") accepted++;
+      if (message.kind.case === "rejected") throw new Error(message.kind.value.message);
+      if (accepted === total) break;
+    }
+    const rate = total / seconds(t);
+    report(`input records appended durably through AttachSession (${fmt(total)} × 100 B, each acknowledged)`, `${fmt(rate)} records/s`, `raw better-sqlite3, 1000 rows/txn ${fmt(floor)} rows/s`, rate / floor, "≥ 0.3×", rate / floor >= 0.3);
+    await sessions.cancelSession({ name: session!.name });
+  }
+
+  // 2. tether output --lines: one process streaming a million records.
+  {
+    const total = 1_000_000;
+    const dir = taskDir(`tasks:\n  emit: { streams: { events: output }, cmd: 'seq 1 ${total} | tether output events --lines' }\n`);
+    const t = process.hrtime.bigint();
+    const { session } = await sessions.startSession({ task: "emit", taskFile: join(dir, "tether.yaml") });
+    await untilClosed(d, session!.id);
+    const rate = total / seconds(t);
+    const { session: done } = await sessions.getSession({ name: session!.name });
+    const ok = done!.exitCode === 0 && done!.streams.find((s) => s.name === "events")?.nextSequence === BigInt(total + 1);
+    report(`tether output --lines: ${fmt(total)} lines piped in, to session closed`, `${fmt(rate)} records/s${ok ? "" : " (INCOMPLETE)"}`, `raw better-sqlite3 ${fmt(floor)} rows/s`, rate / floor, "", undefined);
+  }
+
+  // 3. 100 clients attached while the session produces records; one of them stuck.
+  {
+    const total = 1_000_000;
+    const clients = 100;
+    const dir = taskDir(`tasks:\n  emit: { streams: { events: output }, cmd: 'sleep 1; seq 1 ${total} | tether output events --lines' }\n`);
+    const { session } = await sessions.startSession({ task: "emit", taskFile: join(dir, "tether.yaml") });
+    const stuckRequests = new RequestQueue();
+    stuckRequests.push({ kind: { case: "open", value: { session: session!.name, withoutOutput: true } } });
+    const stuckClient = createClient(SessionService, createTransport(d.socketPath));
+    const stuck = stuckClient.attachSession(stuckRequests)[Symbol.asyncIterator]();
+    await stuck.next();
+    let peakRss = 0;
+    const sampler = setInterval(() => {
+      const line = readFileSync(`/proc/${d.process.pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS"));
+      peakRss = Math.max(peakRss, Number(line?.replace(/\D+/g, "")) / 1024);
+    }, 100);
+    const t = process.hrtime.bigint();
+    const readers = Array.from({ length: clients - 1 }, async () => {
+      const client = createClient(SessionService, createTransport(d.socketPath));
+      const requests = new RequestQueue();
+      requests.push({ kind: { case: "open", value: { session: session!.name, withoutOutput: true, streams: ["events"] } } });
+      let expected = 1;
+      for await (const message of client.attachSession(requests)) {
+        if (message.kind.case !== "events") continue;
+        for (const event of message.kind.value.events) {
+          if (event.kind.case !== "record") continue;
+          if (event.kind.value.sequence !== BigInt(expected)) throw new Error(`a reader got record ${event.kind.value.sequence} where ${expected} was next`);
+          expected++;
+        }
+        if (message.kind.value.ended) requests.end();
+      }
+      return expected - 1;
+    });
+    const counts = await Promise.all(readers);
+    const secs = seconds(t);
+    clearInterval(sampler);
+    const delivered = counts.reduce((a, b) => a + b, 0);
+    const complete = counts.every((c) => c === total);
+    report(
+      `${clients} clients attached (1 stuck) while the session writes ${fmt(total)} records`,
+      `${fmt(delivered / secs)} records/s delivered in all (${complete ? "every reader got every record in order" : "SOME READERS INCOMPLETE"}); daemon RSS peak ${fmt(peakRss)} MB`,
+      "",
+      undefined,
+      "RSS ≤ 256 MB",
+      complete && peakRss <= 256,
+    );
+    stuckRequests.end();
+  }
+
+  // 4. From `tether send` returning to the waiting task's `tether wait` printing.
+  {
+    const dir = taskDir(`tasks:\n  waiter:\n    streams: { q: input }\n    cmd: ["bash", "-c", "while tether wait q > /dev/null; do printf '%s\\\\n' \\"$EPOCHREALTIME\\" >> stamps; done"]\n`);
+    const { session } = await sessions.startSession({ task: "waiter", taskFile: join(dir, "tether.yaml") });
+    const rounds = 21;
+    const latencies: number[] = [];
+    const cliStarts: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      for (;;) {
+        const { runs } = await sessions.listRuns({ parent: session!.name });
+        if (runs[0]?.status === RunStatus.WAITING) break;
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      const started = performance.timeOrigin + performance.now();
+      const r = spawnSync(process.execPath, [CLI_ENTRY, "send", session!.id, "q", `${i}`], { env: d.env, stdio: "ignore" });
+      const returned = performance.timeOrigin + performance.now();
+      if (r.status !== 0) throw new Error("tether send failed");
+      cliStarts.push(returned - started);
+      let stamp: number | undefined;
+      while (stamp === undefined) {
+        const lines = (() => {
+          try {
+            return readFileSync(join(dir, "stamps"), "utf8").trim().split("\n");
+          } catch {
+            return [];
+          }
+        })();
+        if (lines.length > i) stamp = Number(lines[i]) * 1000;
+        else await new Promise((r2) => setTimeout(r2, 1));
+      }
+      latencies.push(stamp - returned);
+    }
+    latencies.sort((a, b) => a - b);
+    cliStarts.sort((a, b) => a - b);
+    const p50 = latencies[Math.floor(latencies.length / 2)]!;
+    const cli = cliStarts[Math.floor(cliStarts.length / 2)]!;
+    report(`tether send returning → the waiting task's tether wait printing (p50 of ${rounds})`, `${p50.toFixed(1)} ms`, `tether send itself takes ${cli.toFixed(0)} ms (CLI start + call)`, undefined, "≤ 50 ms", p50 <= 50);
+    await sessions.cancelSession({ name: session!.name });
+  }
+}
