@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import { RunSchema, SessionSchema, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import { CliError } from "../cli-error.js";
 import { activityName, runStatusName, sessionStatusName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
@@ -39,6 +40,10 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
     out.push(`  ${run.number}  ${run.task}  attempt ${run.attempt}  ${runStatusName(run.status)}${exit}${run.reason !== "" ? `: ${run.reason}` : ""}`);
     if (run.command !== "") out.push(`       $ ${run.command}`);
     for (const t of run.transitions) out.push(`       ${time(t.time)}  ${runStatusName(t.status)}${t.reason !== "" ? `  ${t.reason}` : ""}`);
+  }
+  if (s.streams.length > 0) {
+    out.push("", "streams");
+    for (const st of s.streams) out.push(`  ${st.name.padEnd(16)} ${st.direction === StreamDirection.INPUT ? "input " : "output"}  ${st.nextSequence - 1n} record(s)`);
   }
   if (s.xcom.length > 0) {
     out.push("", "xcom");

@@ -1,8 +1,8 @@
-import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
 import { TaskInputType, TaskSchema, type Task } from "../../gen/tether/v1/task_pb.js";
+import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import type { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { TetherError, invalidArgument } from "../errors.js";
 import { loadTaskFile } from "../tasks/task-file.js";
