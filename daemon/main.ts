@@ -17,6 +17,7 @@ import { createSessionService } from "./services/session-service.js";
 import { createStreamService } from "./services/stream-service.js";
 import { createTaskService } from "./services/task-service.js";
 import { installCliShim } from "./sessions/cli-shim.js";
+import { SessionReads } from "./sessions/session-reads.js";
 import { Sessions } from "./sessions/sessions.js";
 import { registration } from "./services/registration.js";
 import { claimSocket } from "./socket.js";
@@ -41,6 +42,7 @@ export async function runDaemon(): Promise<void> {
   const sessions = new Sessions(db, journals, {
     baseEnv: { ...process.env, PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
   });
+  const reads = new SessionReads(journals, sessions);
   sessions.recover();
   const stopping = new AbortController();
   let stopped!: () => void;
@@ -51,8 +53,8 @@ export async function runDaemon(): Promise<void> {
     registration(DaemonService, createDaemonService(facts, () => void shutdown("ShutdownDaemon"))),
     registration(JournalService, createJournalService(journals, stopping.signal)),
     registration(TaskService, createTaskService()),
-    registration(SessionService, createSessionService(sessions, stopping.signal)),
-    registration(StreamService, createStreamService(sessions, stopping.signal)),
+    registration(SessionService, createSessionService(sessions, reads, stopping.signal)),
+    registration(StreamService, createStreamService(sessions, reads, stopping.signal)),
   ];
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
   const server = await startServer({ socketPath: config.socketPath, registrations, shutdownSignal: stopping.signal });

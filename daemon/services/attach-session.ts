@@ -3,7 +3,8 @@ import { ConnectError } from "@connectrpc/connect";
 import type { AttachEvent, AttachInput, AttachSessionRequest, AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
 import { AttachEventSchema, AttachSessionResponseSchema } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
-import type { SessionItem, Sessions } from "../sessions/sessions.js";
+import type { SessionItem, SessionReads } from "../sessions/session-reads.js";
+import type { Sessions } from "../sessions/sessions.js";
 import type { TimelineItem } from "../sessions/session-timeline.js";
 import { toConnectError } from "./error-mapping.js";
 import { chunkToProto, eventToProto, sessionToProto, streamRecordToProto } from "./session-proto.js";
@@ -17,18 +18,18 @@ import { DEFAULT_CONTENT_TYPE } from "../sessions/stream-records.js";
  * client's requests (input records, acknowledgements). Each input gets its
  * own answer, accepted or rejected; a bad input never ends the attach.
  */
-export async function* attachSession(sessions: Sessions, requests: AsyncIterable<AttachSessionRequest>, signal: AbortSignal): AsyncGenerator<AttachSessionResponse> {
+export async function* attachSession(sessions: Sessions, reads: SessionReads, requests: AsyncIterable<AttachSessionRequest>, signal: AbortSignal): AsyncGenerator<AttachSessionResponse> {
   const incoming = requests[Symbol.asyncIterator]();
   const first = await incoming.next();
   if (first.done === true || first.value.kind.case !== "open") {
     throw invalidArgument("kind", "the first AttachSession message must be `open` (which session, from which position): send open first, then input and ack");
   }
   const open = first.value.kind.value;
-  const attachment = sessions.attach(open.session, { fromPosition: Number(open.fromPosition), streams: open.streams, withoutOutput: open.withoutOutput, signal });
+  const attachment = reads.attach(open.session, { fromPosition: Number(open.fromPosition), streams: open.streams, withoutOutput: open.withoutOutput, signal });
   yield response({
     case: "opened",
     value: {
-      session: sessionToProto(attachment.session, [], sessions.streams(attachment.session.id)),
+      session: sessionToProto(attachment.session, [], reads.streams(attachment.session.id)),
       fromPosition: open.fromPosition,
       livePosition: BigInt(attachment.livePosition),
       streams: [...attachment.streams],
@@ -73,28 +74,48 @@ export async function* attachSession(sessions: Sessions, requests: AsyncIterable
     }
   })();
 
+  // One read of the events at a time; its result (or failure) wakes the loop like an answer does.
   const events = attachment.items[Symbol.asyncIterator]();
-  let pending: Promise<IteratorResult<TimelineItem<SessionItem>[]>> | undefined;
+  let reading = false;
+  let batch: IteratorResult<TimelineItem<SessionItem>[]> | undefined;
+  let readError: unknown;
+  const read = (): void => {
+    reading = true;
+    events.next().then(
+      (result) => {
+        batch = result;
+        reading = false;
+        notify();
+      },
+      (error: unknown) => {
+        readError = error ?? new Error("the session's events failed");
+        notify();
+      },
+    );
+  };
   let eventsDone = false;
   for (;;) {
     while (answers.length > 0) yield answers.shift()!;
     if (protocolError !== undefined) throw protocolError;
-    if (eventsDone) {
-      if (inFlight === 0) return;
-    } else if (open.window === 0 || unacked.length < open.window) {
-      pending ??= events.next();
-    }
-    const woken = new Promise<"wake">((resolve) => (wake = () => resolve("wake")));
-    const result = await (pending === undefined ? woken : Promise.race([pending, woken]));
-    if (result === "wake") continue;
-    pending = undefined;
-    if (result.done === true) {
-      eventsDone = true;
-      yield response({ case: "events", value: { events: [], ended: true } });
+    if (readError !== undefined) throw readError;
+    if (batch !== undefined) {
+      const result = batch;
+      batch = undefined;
+      if (result.done === true) {
+        eventsDone = true;
+        yield response({ case: "events", value: { events: [], ended: true } });
+      } else {
+        if (open.window > 0) for (const item of result.value) unacked.push(item.position);
+        yield response({ case: "events", value: { events: result.value.map(eventToAttach), ended: false } });
+      }
       continue;
     }
-    if (open.window > 0) for (const item of result.value) unacked.push(item.position);
-    yield response({ case: "events", value: { events: result.value.map(eventToAttach), ended: false } });
+    if (eventsDone) {
+      if (inFlight === 0) return;
+    } else if (!reading && (open.window === 0 || unacked.length < open.window)) {
+      read();
+    }
+    await new Promise<void>((resolve) => (wake = resolve));
   }
 }
 

@@ -15,7 +15,7 @@ import {
 } from "../../gen/tether/v1/session_pb.js";
 import { StreamDirection, StreamRecordSchema, type StreamRecord as StreamRecordProto } from "../../gen/tether/v1/stream_pb.js";
 import type { SessionEvent } from "../sessions/session-journal.js";
-import type { StreamInfo, TaskOutputChunk } from "../sessions/sessions.js";
+import type { StreamInfo, TaskOutputChunk } from "../sessions/session-reads.js";
 import type { StreamRecord } from "../sessions/stream-records.js";
 import type * as domain from "../sessions/types.js";
 import type { StreamDirection as Direction } from "../tasks/types.js";

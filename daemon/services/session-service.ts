@@ -3,6 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import type { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
+import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import type * as domain from "../sessions/types.js";
 import { attachSession } from "./attach-session.js";
@@ -10,7 +11,7 @@ import { pageSize, pageToken, nextPageToken } from "./paging.js";
 import { STATUSES, chunkToProto, eventToProto, runToProto, sessionToProto } from "./session-proto.js";
 
 /** Handlers for tether.v1.SessionService: proto in, domain call, proto out. */
-export function createSessionService(sessions: Sessions, daemonStopping: AbortSignal): ServiceImpl<typeof SessionService> {
+export function createSessionService(sessions: Sessions, reads: SessionReads, daemonStopping: AbortSignal): ServiceImpl<typeof SessionService> {
   return {
     async startSession(req) {
       if (req.task === "") throw invalidArgument("task", "name the task to run: task is empty");
@@ -28,7 +29,7 @@ export function createSessionService(sessions: Sessions, daemonStopping: AbortSi
     },
     getSession(req) {
       const session = sessions.get(req.name);
-      return { session: sessionToProto(session, sessions.xcom(session.id), sessions.streams(session.id)) };
+      return { session: sessionToProto(session, sessions.xcom(session.id), reads.streams(session.id)) };
     },
     listSessions(req) {
       const size = pageSize(req.pageSize);
@@ -54,7 +55,7 @@ export function createSessionService(sessions: Sessions, daemonStopping: AbortSi
     },
     async *readSessionLogs(req, ctx) {
       const signal = AbortSignal.any([ctx.signal, daemonStopping]);
-      const chunks = sessions.readLogs(req.name, { run: req.run, task: req.task, fromOffset: Number(req.fromOffset), follow: req.follow, signal });
+      const chunks = reads.readLogs(req.name, { run: req.run, task: req.task, fromOffset: Number(req.fromOffset), follow: req.follow, signal });
       try {
         for await (const batch of chunks) {
           yield { chunks: batch.map(chunkToProto) };
@@ -67,7 +68,7 @@ export function createSessionService(sessions: Sessions, daemonStopping: AbortSi
     async *watchSession(req, ctx) {
       const signal = AbortSignal.any([ctx.signal, daemonStopping]);
       try {
-        for await (const events of sessions.watch(req.name, Number(req.fromSequence), req.follow, signal)) {
+        for await (const events of reads.watch(req.name, Number(req.fromSequence), req.follow, signal)) {
           yield { events: events.map(eventToProto) };
         }
       } catch (error) {
@@ -84,7 +85,7 @@ export function createSessionService(sessions: Sessions, daemonStopping: AbortSi
       return { entry: { key: value.key, value: value.value, updateTime: timestampFromMs(value.updatedAt) } };
     },
     attachSession(requests, ctx) {
-      return attachSession(sessions, requests, AbortSignal.any([ctx.signal, daemonStopping]));
+      return attachSession(sessions, reads, requests, AbortSignal.any([ctx.signal, daemonStopping]));
     },
   };
 }

@@ -2,12 +2,13 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { invalidArgument } from "../errors.js";
+import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import { DEFAULT_CONTENT_TYPE } from "../sessions/stream-records.js";
 import { streamRecordToProto } from "./session-proto.js";
 
 /** Handlers for tether.v1.StreamService: proto in, domain call, proto out. */
-export function createStreamService(sessions: Sessions, daemonStopping: AbortSignal): ServiceImpl<typeof StreamService> {
+export function createStreamService(sessions: Sessions, reads: SessionReads, daemonStopping: AbortSignal): ServiceImpl<typeof StreamService> {
   return {
     async sendInput(req) {
       if (req.data.byteLength > 0 && req.text !== "") throw invalidArgument("text", "set data or text, not both");
@@ -33,7 +34,7 @@ export function createStreamService(sessions: Sessions, daemonStopping: AbortSig
     },
     async *readStream(req, ctx) {
       const signal = AbortSignal.any([ctx.signal, daemonStopping]);
-      const records = sessions.readStream(req.session, req.stream, { fromSeq: Number(req.fromSequence), correlationId: req.correlationId, follow: req.follow, signal });
+      const records = reads.readStream(req.session, req.stream, { fromSeq: Number(req.fromSequence), correlationId: req.correlationId, follow: req.follow, signal });
       try {
         for await (const batch of records) yield { records: batch.map(streamRecordToProto) };
       } catch (error) {

@@ -2,10 +2,13 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
+import type { AppendResult } from "../journal/types.js";
 import { log } from "../log.js";
 import { formatMs } from "../tasks/duration.js";
 import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
 import { STDIN_STREAM, type TaskDef } from "../tasks/types.js";
+import { Continuations } from "./continuations.js";
+import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
 import { assertRunTransition, assertSessionOpen } from "./lifecycle.js";
 import { waitUntilReady } from "./readiness.js";
@@ -14,10 +17,12 @@ import { RunProcess, describeEnd, exitCodeOf, processStartTicks, type ProcessEnd
 import { RunOutputWriter } from "./run-output-writer.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
-import type { SessionStreams } from "./session-streams.js";
+import type { SendResult, SessionStreams } from "./session-streams.js";
 import type { SessionTables } from "./session-tables.js";
-import type { StreamRecord } from "./stream-records.js";
+import { feedStdin } from "./stdin-feed.js";
+import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
+import { Waiters } from "./waiters.js";
 
 /** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
 export const KILL_GRACE_MS = 5_000;
@@ -43,30 +48,6 @@ interface LiveRun {
   /** Why it failed when the daemon killed it (timeout, readiness). */
   killedFor: string | undefined;
   awaitingReadiness: boolean;
-  /** The run's blocking wait, while it waits. */
-  wait: RunWait | undefined;
-}
-
-/** A run blocked in `tether wait`. */
-interface RunWait {
-  readonly live: LiveRun;
-  readonly stream: string;
-  readonly correlationId: string;
-  /** The status the run goes back to when the wait ends. */
-  resumeAs: "running" | "ready";
-  readonly settle: (outcome: { record: StreamRecord } | { error: Error }) => void;
-  readonly cleanup: () => void;
-}
-
-/** What a wait asks for. */
-export interface WaitRequest {
-  readonly run: number;
-  readonly stream: string;
-  readonly correlationId: string;
-  /** 0: as long as the run lives. */
-  readonly timeoutMs: number;
-  /** Ends the wait without taking anything (the waiting client went away). */
-  readonly signal: AbortSignal;
 }
 
 /**
@@ -92,19 +73,17 @@ export class LiveSession {
   private readonly failureCodes = new Map<string, number>();
   private readonly expiryTimers: NodeJS.Timeout[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
-  private readonly quietWaiters = new Set<() => void>();
+  private readonly quietWaiters = new Waiters();
   private activityNow: Activity = "idle";
   /** The newest state change's commit: quiet is announced only once it is durable, so a reader that then reads to the end sees it. */
   private lastCommit: Promise<unknown> = Promise.resolve();
   private waitingForNow = "";
-  /** Blocking waits, oldest first: the oldest matching wait takes a new record. */
-  private readonly waits: RunWait[] = [];
-  /** Per input stream of the main task: records up to here were visible to its latest run, so they start no continuation. */
-  private readonly continuationSeen = new Map<string, number>();
+  private readonly waits: InputWaits;
+  private readonly continuations: Continuations;
   /** Wakes the stdin feeders when a record arrives on `stdin`. */
-  private readonly stdinWaiters = new Set<() => void>();
+  private readonly stdinArrivals = new Waiters();
   private retiredNow = false;
-  private readonly retiredWaiters = new Set<() => void>();
+  private readonly retiredWaiters = new Waiters();
 
   constructor(
     readonly session: SessionRecord,
@@ -121,6 +100,8 @@ export class LiveSession {
     this.runs = runs;
     for (const run of runs) this.latestRun.set(run.task, run);
     for (const run of runs) if (run.status === "skipped" && run.reason.startsWith("condition")) this.conditionSkipped.add(run.task);
+    this.waits = new InputWaits(session.id, streams, { transition: (...args) => this.transition(...args), schedule: () => this.schedule() });
+    this.continuations = new Continuations(this.tasks.get(session.task)!, streams);
   }
 
   get id(): string {
@@ -147,43 +128,23 @@ export class LiveSession {
 
   /** Resolves once the session has ended and its last change is durable, or the signal aborts. */
   waitRetired(signal: AbortSignal): Promise<void> {
-    if (this.retiredNow || signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.retiredWaiters.delete(done);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      this.retiredWaiters.add(done);
-      signal.addEventListener("abort", done, { once: true });
-    });
+    return this.retiredNow ? Promise.resolve() : this.retiredWaiters.wait(signal);
   }
 
-  /** Resolves on the session's next commit, once it has retired, or when the signal aborts. */
+  /** Resolves on the session's next commit, once it has retired (retiring wakes commit waiters too), or when the signal aborts. */
   waitChange(signal: AbortSignal): Promise<void> {
-    if (this.retiredNow || signal.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        off();
-        this.retiredWaiters.delete(done);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      const off = this.order.onCommit(done);
-      this.retiredWaiters.add(done);
-      signal.addEventListener("abort", done, { once: true });
-    });
+    return this.retiredNow ? Promise.resolve() : this.order.commits.wait(signal);
   }
 
   /** Appends a record to an input stream (see SessionStreams.send), then lets waits, stdin and continuations see it. */
-  async send(stream: string, input: Parameters<SessionStreams["send"]>[1]): Promise<Awaited<ReturnType<SessionStreams["send"]>>> {
+  async send(stream: string, input: StreamInput): Promise<SendResult> {
     const result = await this.streams.send(stream, input);
     if (!result.duplicate) this.onInput(stream);
     return result;
   }
 
   /** Appends records to an output stream from a live run. */
-  write(runNumber: number, stream: string, inputs: Parameters<SessionStreams["write"]>[1]): ReturnType<SessionStreams["write"]> {
+  write(runNumber: number, stream: string, inputs: readonly StreamInput[]): Promise<AppendResult> {
     this.requireLiveRun(runNumber, "write output");
     return this.streams.write(stream, inputs);
   }
@@ -204,49 +165,7 @@ export class LiveSession {
    */
   waitForInput(request: WaitRequest): Promise<StreamRecord> {
     this.streams.require(request.stream, "input");
-    const live = this.requireLiveRun(request.run, "wait");
-    const run = live.run;
-    if (live.wait !== undefined) {
-      throw new TetherError(
-        Code.FailedPrecondition,
-        "ALREADY_WAITING",
-        `run ${run.number} (${run.task}) is already waiting for ${live.wait.stream}: a run has one blocking wait at a time; wait for the first to return`,
-        { run: String(run.number), stream: live.wait.stream },
-      );
-    }
-    const what = describeWait(request.stream, request.correlationId);
-    return new Promise<StreamRecord>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onAbort = (): void => this.endWait(wait, { error: request.signal.reason as Error }, `stopped waiting for ${what}: the waiting client went away`);
-      const wait: RunWait = {
-        live,
-        stream: request.stream,
-        correlationId: request.correlationId,
-        resumeAs: run.status === "ready" ? "ready" : "running",
-        settle: (outcome) => ("record" in outcome ? resolve(outcome.record) : reject(outcome.error)),
-        cleanup: () => {
-          clearTimeout(timer);
-          request.signal.removeEventListener("abort", onAbort);
-        },
-      };
-      live.wait = wait;
-      this.waits.push(wait);
-      this.transition(run, "waiting", `waiting for ${what}`);
-      if (request.timeoutMs > 0) {
-        timer = setTimeout(() => {
-          const error = new TetherError(
-            Code.DeadlineExceeded,
-            "WAIT_TIMED_OUT",
-            `no ${what} arrived within ${formatMs(request.timeoutMs)}: send one with tether send ${this.id} ${request.stream} DATA${request.correlationId === "" ? "" : ` --correlation ${request.correlationId}`}, or wait longer with --timeout`,
-            { stream: request.stream },
-          );
-          this.endWait(wait, { error }, `wait for ${what} timed out after ${formatMs(request.timeoutMs)}`);
-        }, request.timeoutMs);
-      }
-      request.signal.addEventListener("abort", onAbort, { once: true });
-      if (request.signal.aborted) onAbort();
-      else this.serveWaits(request.stream);
-    });
+    return this.waits.begin(this.requireLiveRun(request.run, "wait").run, request);
   }
 
   /** Creates the graph's runs and starts what can start. Resolves once the session's creation is durable. */
@@ -285,11 +204,10 @@ export class LiveSession {
     for (const run of this.runs) {
       if (run.status === "pending" || run.status === "queued") this.transition(run, "cancelled", reason);
     }
-    for (const wait of [...this.waits]) {
-      this.endWait(wait, { error: new TetherError(Code.FailedPrecondition, "SESSION_NOT_OPEN", `the wait ended: session ${this.id} is ${status} (${reason})`, { session: this.id, status }) }, undefined);
-    }
+    const resumeAs = new Map([...this.live.keys()].map((run) => [run, this.waits.resumeStatus(run)]));
+    this.waits.failAll(new TetherError(Code.FailedPrecondition, "SESSION_NOT_OPEN", `the wait ended: session ${this.id} is ${status} (${reason})`, { session: this.id, status }));
     for (const live of this.live.values()) {
-      const stoppedWhenReady = (live.run.status === "ready" || live.wait?.resumeAs === "ready") && status === "closed";
+      const stoppedWhenReady = (live.run.status === "ready" || resumeAs.get(live.run.number) === "ready") && status === "closed";
       this.stop(live, stoppedWhenReady ? { status: "succeeded", reason: "stopped at the end of the session" } : { status: "cancelled", reason });
     }
     this.refreshActivity();
@@ -305,9 +223,7 @@ export class LiveSession {
   async abandon(reason: string): Promise<void> {
     const live = [...this.live.values()];
     const lost = this.runs.filter((r) => LIVE_RUN_STATUSES.has(r.status));
-    for (const wait of [...this.waits]) {
-      this.endWait(wait, { error: new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", `the wait ended: ${reason}`) }, undefined);
-    }
+    this.waits.failAll(new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", `the wait ended: ${reason}`));
     if (lost.length === 0 && this.runs.every((r) => FINAL_RUN_STATUSES.has(r.status))) return;
     this.session.exitCode = 1;
     this.session.error = `${reason}; ${lost.length} live run(s) lost`;
@@ -320,15 +236,7 @@ export class LiveSession {
   /** Resolves once the session is quiet: not open, or open with nothing live or pending. */
   waitQuiet(signal: AbortSignal): Promise<void> {
     if (this.quiet()) return this.lastCommit.then(() => undefined);
-    return new Promise((resolve) => {
-      const done = (): void => {
-        this.quietWaiters.delete(done);
-        signal.removeEventListener("abort", done);
-        resolve();
-      };
-      this.quietWaiters.add(done);
-      signal.addEventListener("abort", done, { once: true });
-    });
+    return this.quietWaiters.wait(signal);
   }
 
   setXcom(key: string, value: string): number {
@@ -392,7 +300,7 @@ export class LiveSession {
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
     run.command = display;
     const writer = new RunOutputWriter((inputs) => this.order.append(logJournal(this.id), inputs), run.number, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
-    if (task.name === this.session.task) this.markContinuationSeen();
+    if (task.name === this.session.task) this.continuations.markSeen();
     let cwdProblem: string | undefined;
     try {
       if (!statSync(cwd).isDirectory()) cwdProblem = `working directory ${cwd} is not a directory`;
@@ -408,10 +316,10 @@ export class LiveSession {
     const process = new RunProcess({ argv, cwd, env, stdin: task.stdin === "stream", onOutput: (fd, chunk) => writer.write(fd, chunk) });
     run.pid = process.pid;
     run.startTicks = process.pid === undefined ? undefined : processStartTicks(process.pid);
-    const live: LiveRun = { run, process, writer, readinessAbort: new AbortController(), timers: [], stopAs: undefined, killedFor: undefined, awaitingReadiness: task.readiness !== undefined, wait: undefined };
+    const live: LiveRun = { run, process, writer, readinessAbort: new AbortController(), timers: [], stopAs: undefined, killedFor: undefined, awaitingReadiness: task.readiness !== undefined };
     this.live.set(run.number, live);
     this.transition(run, "running", "");
-    if (process.stdin !== undefined) void this.feedStdin(live, process.stdin);
+    if (process.stdin !== undefined) void feedStdin(this.streams, run.number, process.stdin, this.stdinArrivals, process.ended);
     if (task.timeoutMs > 0) {
       live.timers.push(setTimeout(() => this.kill(live, `timed out after ${formatMs(task.timeoutMs)}`), task.timeoutMs));
     }
@@ -419,14 +327,12 @@ export class LiveSession {
       void waitUntilReady(task.readiness, { cwd, env }, live.readinessAbort.signal).then((ready) => {
         if (live.readinessAbort.signal.aborted || (run.status !== "running" && run.status !== "waiting")) return;
         live.awaitingReadiness = false;
-        if (ready && live.wait !== undefined) {
-          // Ready while blocked in a wait: it becomes ready when the wait ends.
-          live.wait.resumeAs = "ready";
-        } else if (ready) {
+        if (!ready) {
+          this.kill(live, `not ready after ${formatMs(task.readiness!.timeoutMs)}`);
+        } else if (!this.waits.readyAfterWait(run.number)) {
+          // A run blocked in a wait becomes ready when the wait ends; this one is not blocked.
           this.transition(run, "ready", "readiness checks passed");
           this.schedule();
-        } else {
-          this.kill(live, `not ready after ${formatMs(task.readiness!.timeoutMs)}`);
         }
       });
     }
@@ -442,7 +348,7 @@ export class LiveSession {
       for (const timer of live.timers) clearTimeout(timer);
       live.readinessAbort.abort();
       this.live.delete(run.number);
-      if (live.wait !== undefined) this.endWait(live.wait, { error: runEnded(run, describeEnd(end)) }, undefined);
+      this.waits.runEnded(run, describeEnd(end));
     }
     run.exitCode = exitCodeOf(end);
     if (FINAL_RUN_STATUSES.has(run.status)) {
@@ -567,15 +473,13 @@ export class LiveSession {
 
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
-    const waits = new Map(this.waits.map((w) => [w.live.run.number, describeWait(w.stream, w.correlationId)]));
-    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", runs: this.runs, awaitingReadiness, retries: this.retryTimers, waits }, Date.now());
+    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", runs: this.runs, awaitingReadiness, retries: this.retryTimers, waits: this.waits.describe() }, Date.now());
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }
 
-
   private afterChange(): void {
-    if (this.quiet()) this.wakeQuietWaiters();
+    if (this.quiet()) this.quietWaiters.wakeAllAfter(this.lastCommit);
     clearTimeout(this.idleTimer);
     this.idleTimer = undefined;
     if (this.session.status !== "open") {
@@ -586,13 +490,6 @@ export class LiveSession {
     if (idleMs > 0 && this.activityNow === "idle") {
       this.idleTimer = setTimeout(() => this.expire(`idle for ${formatMs(idleMs)}`), idleMs);
     }
-  }
-
-  private wakeQuietWaiters(): void {
-    const waiters = [...this.quietWaiters];
-    void this.lastCommit.then(() => {
-      for (const wake of waiters) wake();
-    });
   }
 
   private armExpiry(): void {
@@ -607,12 +504,13 @@ export class LiveSession {
   private retire(): void {
     for (const timer of this.expiryTimers) clearTimeout(timer);
     clearTimeout(this.idleTimer);
-    this.wakeQuietWaiters();
+    this.quietWaiters.wakeAllAfter(this.lastCommit);
     // Stay findable until the last change is durable: a reader arriving now
     // must wait for it rather than read a store that does not hold it yet.
     void this.lastCommit.then(() => {
       this.retiredNow = true;
-      for (const wake of [...this.retiredWaiters]) wake();
+      this.retiredWaiters.wakeAll();
+      this.order.commits.wakeAll();
       this.onRetired(this);
     });
   }
@@ -636,105 +534,19 @@ export class LiveSession {
 
   /** A record arrived on an input stream: serve waits, feed stdin, maybe continue a keep_open session. */
   private onInput(stream: string): void {
-    this.serveWaits(stream);
-    if (stream === STDIN_STREAM) for (const wake of [...this.stdinWaiters]) wake();
+    this.waits.serve(stream);
+    if (stream === STDIN_STREAM) this.stdinArrivals.wakeAll();
     this.maybeContinue();
   }
 
-  /** Hands untaken records of `stream` to the oldest matching waits. */
-  private serveWaits(stream: string): void {
-    for (const wait of [...this.waits]) {
-      if (wait.stream !== stream || wait.live.wait !== wait) continue;
-      const record = this.streams.findUntaken(stream, wait.correlationId);
-      if (record === undefined) continue;
-      const take = this.streams.take(stream, record.seq, wait.live.run.number);
-      this.endWait(wait, { record }, `took ${stream} record ${record.seq}`, take);
-    }
-  }
-
-  /**
-   * Ends a wait: the run goes back to its status before the wait with
-   * `reason` in its state log (none when the run or session is ending
-   * anyway), and the waiter gets its outcome once that is durable. A taken
-   * record is stored as taken in the same commit.
-   */
-  private endWait(wait: RunWait, outcome: { record: StreamRecord } | { error: Error }, reason: string | undefined, take?: { store: () => void; undo: () => void }): void {
-    const index = this.waits.indexOf(wait);
-    if (index >= 0) this.waits.splice(index, 1);
-    if (wait.live.wait === wait) wait.live.wait = undefined;
-    wait.cleanup();
-    const run = wait.live.run;
-    if (reason === undefined || run.status !== "waiting") {
-      take?.undo();
-      wait.settle("record" in outcome ? { error: runEnded(run, run.status) } : outcome);
-      return;
-    }
-    const committed = this.transition(run, wait.resumeAs, reason, take?.store);
-    committed.then(
-      () => wait.settle(outcome),
-      (error: unknown) => {
-        take?.undo();
-        wait.settle({ error: error as Error });
-      },
-    );
-    if (wait.resumeAs === "ready") this.schedule();
-  }
-
-  /** Feeds a `stdin: stream` run the untaken records of the session's stdin stream, in order; an empty record closes its stdin. */
-  private async feedStdin(live: LiveRun, stdin: NodeJS.WritableStream): Promise<void> {
-    while (this.live.get(live.run.number) === live) {
-      const record = this.streams.findUntaken(STDIN_STREAM, "");
-      if (record === undefined) {
-        await new Promise<void>((resolve) => {
-          const wake = (): void => {
-            this.stdinWaiters.delete(wake);
-            resolve();
-          };
-          this.stdinWaiters.add(wake);
-          void live.process.ended.then(wake);
-        });
-        continue;
-      }
-      this.streams.take(STDIN_STREAM, record.seq, live.run.number).store();
-      if (record.data.byteLength === 0) {
-        stdin.end();
-        return;
-      }
-      if (!stdin.write(record.data)) {
-        await new Promise<void>((resolve) => {
-          stdin.once("drain", resolve);
-          void live.process.ended.then(() => resolve());
-        });
-      }
-    }
-  }
-
-  /** The main task's input streams (with stdin when it is fed): a new record on one continues a keep_open session. */
-  private continuationStreams(): string[] {
-    const main = this.tasks.get(this.session.task)!;
-    const streams = Object.entries(main.streams).filter(([, d]) => d === "input").map(([name]) => name);
-    if (main.stdin === "stream" && !streams.includes(STDIN_STREAM)) streams.push(STDIN_STREAM);
-    return streams;
-  }
-
-  private markContinuationSeen(): void {
-    for (const stream of this.continuationStreams()) this.continuationSeen.set(stream, this.streams.nextSeq(stream) - 1);
-  }
-
-  /**
-   * A keep_open session whose graph has finished continues when one of the
-   * main task's input streams holds an untaken record its latest run did not
-   * see: a new run of the main task is queued (a continuation). Each record
-   * starts at most one continuation, so a run that leaves a record untaken
-   * does not loop.
-   */
+  /** A keep_open session whose graph has finished continues with a new run of the main task (see Continuations). */
   private maybeContinue(): void {
     if (this.session.status !== "open" || this.session.exitCode === undefined) return;
     const main = this.tasks.get(this.session.task)!;
     if (!main.keepOpen) return;
-    const trigger = this.continuationStreams().find((stream) => this.streams.findUntaken(stream, "", this.continuationSeen.get(stream) ?? 0) !== undefined);
+    const trigger = this.continuations.trigger();
     if (trigger === undefined) return;
-    this.markContinuationSeen();
+    this.continuations.markSeen();
     this.session.exitCode = undefined;
     this.session.result = undefined;
     this.session.error = undefined;
@@ -771,14 +583,6 @@ export class LiveSession {
 
 function newRun(number: number, task: string, attempt: number): RunRecord {
   return { number, task, attempt, status: "pending", pid: undefined, startTicks: undefined, exitCode: undefined, reason: "", command: "", transitions: [{ status: "pending", at: Date.now(), reason: "" }] };
-}
-
-function describeWait(stream: string, correlationId: string): string {
-  return correlationId === "" ? `input on ${stream}` : `input on ${stream} with correlation ${correlationId}`;
-}
-
-function runEnded(run: RunRecord, how: string): TetherError {
-  return new TetherError(Code.FailedPrecondition, "RUN_NOT_LIVE", `the wait ended: run ${run.number} (${run.task}) ${how}`, { run: String(run.number), status: run.status });
 }
 
 function change(run: RunRecord): RunChangeData {

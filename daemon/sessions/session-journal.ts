@@ -1,13 +1,20 @@
 import type { JournalRecord } from "../journal/types.js";
+import { streamJournal } from "./stream-records.js";
 import type { Activity, RunStatus, SessionStatus } from "./types.js";
 
 /**
- * Each session has two journals: `<id>.events` (status, activity and run
- * transitions, in order) and `<id>.log` (every run's output, chunk by chunk;
- * journal offsets are the session log's byte offsets).
+ * Each session has `<id>.events` (status, activity and run transitions, in
+ * order), `<id>.log` (every run's output, chunk by chunk; journal offsets
+ * are the session log's byte offsets) and one journal per stream
+ * (stream-records.ts).
  */
 export const eventsJournal = (sessionId: string): string => `${sessionId}.events`;
 export const logJournal = (sessionId: string): string => `${sessionId}.log`;
+
+/** Every journal of a session with these streams: events, log, and one per stream. */
+export function sessionJournals(sessionId: string, streams: Iterable<string>): string[] {
+  return [eventsJournal(sessionId), logJournal(sessionId), ...[...streams].map((name) => streamJournal(sessionId, name))];
+}
 
 /** One change of a session, as stored in its events journal. */
 export interface SessionEventData {

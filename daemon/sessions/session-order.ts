@@ -1,5 +1,6 @@
 import type { Journals } from "../journal/journals.js";
 import type { AppendInput, AppendResult, JournalRecord } from "../journal/types.js";
+import { Waiters } from "./waiters.js";
 
 /** The metadata key holding a record's session-wide position. */
 const POSITION_KEY = "p";
@@ -15,7 +16,8 @@ const POSITION_KEY = "p";
  */
 export class SessionOrder {
   private next: number;
-  private readonly listeners = new Set<() => void>();
+  /** Woken after every commit (or failed commit) of this session's records. */
+  readonly commits = new Waiters();
 
   constructor(
     private readonly journals: Journals,
@@ -36,17 +38,9 @@ export class SessionOrder {
     const stamped = inputs.map((input, i) => ({ data: input.data, meta: { ...input.meta, [POSITION_KEY]: String(first + i) } }));
     const committed = this.journals.append(journal, stamped, alongside);
     this.next += inputs.length;
-    const wake = (): void => {
-      for (const listener of [...this.listeners]) listener();
-    };
+    const wake = (): void => this.commits.wakeAll();
     committed.then(wake, wake);
     return committed;
-  }
-
-  /** Calls `listener` after every commit until the returned function is called. */
-  onCommit(listener: () => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 }
 

@@ -87,11 +87,7 @@ export class SessionStreams {
 
   /** The sequence the stream's next record will get. */
   nextSeq(stream: string): number {
-    try {
-      return this.journals.get(streamJournal(this.sessionId, stream)).nextSeq;
-    } catch {
-      return 1;
-    }
+    return streamNextSeq(this.journals, this.sessionId, stream);
   }
 
   /** The oldest record of `stream` after `afterSeq` that is not taken and matches the correlation id (any, when empty). */
@@ -136,10 +132,24 @@ export class SessionStreams {
   }
 
   private recordAt(stream: string, seq: number): StreamRecord {
-    const raw = this.journals.page(streamJournal(this.sessionId, stream), seq, 1, 1)[0];
-    if (raw === undefined) throw new Error(`stream ${stream} of session ${this.sessionId} has no record ${seq}`);
-    return decodeStreamRecord(stream, raw);
+    return readStreamRecord(this.journals, this.sessionId, stream, seq);
   }
+}
+
+/** The sequence a session stream's next record will get (1 before its first). */
+export function streamNextSeq(journals: Journals, sessionId: string, stream: string): number {
+  try {
+    return journals.get(streamJournal(sessionId, stream)).nextSeq;
+  } catch {
+    return 1;
+  }
+}
+
+/** One stored record of a session stream. */
+export function readStreamRecord(journals: Journals, sessionId: string, stream: string, seq: number): StreamRecord {
+  const raw = journals.page(streamJournal(sessionId, stream), seq, 1, 1)[0];
+  if (raw === undefined) throw new Error(`stream ${stream} of session ${sessionId} has no record ${seq}`);
+  return decodeStreamRecord(stream, raw);
 }
 
 /** Throws unless `declared` has `stream` (flowing in `direction`, when given), listing the declared streams. */

@@ -4,22 +4,20 @@ import { dirname } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import type { Journals } from "../journal/journals.js";
-import type { Cursor, JournalRecord } from "../journal/types.js";
 import { log } from "../log.js";
 import type { Db } from "../store/database.js";
 import { resolveGraph } from "../tasks/graph.js";
 import { checkInputValue, loadTaskFile } from "../tasks/task-file.js";
 import type { InputDef } from "../tasks/types.js";
-import { LiveSession, type RunEnvironment, type WaitRequest } from "./live-session.js";
+import type { WaitRequest } from "./input-waits.js";
+import { LiveSession, type RunEnvironment } from "./live-session.js";
 import { processStartTicks, signalGroup } from "./run-process.js";
-import { decodeChunk, decodeEvent, eventsJournal, logJournal, type OutputChunk, type SessionEvent } from "./session-journal.js";
+import { sessionJournals } from "./session-journal.js";
 import { SessionOrder, nextPositionAfter } from "./session-order.js";
-import { SessionStreams, declaredStreams, requireStream, type SendResult } from "./session-streams.js";
+import { SessionStreams, declaredStreams, readStreamRecord, type SendResult } from "./session-streams.js";
 import { SessionTables, type SessionFilter } from "./session-tables.js";
-import { decodeStreamRecord, streamJournal, type StreamInput, type StreamRecord } from "./stream-records.js";
+import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
-import { readTimeline, type TimelineItem, type TimelineSource } from "./session-timeline.js";
-import type { StreamDirection } from "../tasks/types.js";
 import { FINAL_RUN_STATUSES, SECRET_PLACEHOLDER, type RunRecord, type SessionRecord, type SessionView, type XcomValue } from "./types.js";
 
 const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
@@ -39,52 +37,11 @@ export interface StartOptions {
   readonly idleTimeoutMs: number;
 }
 
-/** A chunk of output with the task of the run that wrote it. */
-export interface TaskOutputChunk extends OutputChunk {
-  readonly task: string;
-}
-
-/** A session stream as listed: its name, direction and the sequence its next record gets. */
-export interface StreamInfo {
-  readonly name: string;
-  readonly direction: StreamDirection;
-  readonly nextSeq: number;
-}
-
-/** One thing that happened in a session, as an attached client sees it. */
-export type SessionItem =
-  | { readonly kind: "change"; readonly event: SessionEvent }
-  | { readonly kind: "output"; readonly chunk: TaskOutputChunk }
-  | { readonly kind: "record"; readonly record: StreamRecord };
-
-export interface AttachOptions {
-  readonly fromPosition: number;
-  /** Only these streams' records (empty: every stream). */
-  readonly streams: readonly string[];
-  readonly withoutOutput: boolean;
-  readonly signal: AbortSignal;
-}
-
-export interface Attachment {
-  readonly session: SessionView;
-  readonly streams: readonly string[];
-  /** Positions before this are backlog. */
-  readonly livePosition: number;
-  readonly items: AsyncGenerator<TimelineItem<SessionItem>[]>;
-}
-
-export interface LogReadOptions {
-  readonly run: number;
-  readonly task: string;
-  readonly fromOffset: number;
-  readonly follow: boolean;
-  readonly signal: AbortSignal;
-}
-
 /**
  * The sessions: starts task graphs, finds sessions by id or prefix, ends
- * them, and reads their history. Open sessions with work live in memory as
- * LiveSession; everything else is read from the store.
+ * them, and takes their input and output. Open sessions with work live in
+ * memory as LiveSession; everything else is read from the store (and read
+ * by SessionReads).
  */
 export class Sessions {
   private readonly tables: SessionTables;
@@ -175,20 +132,13 @@ export class Sessions {
     return { session: this.view(record), existed: false };
   }
 
-  /** The session's streams: name, direction and the sequence the next record gets. */
-  streams(idOrPrefix: string): StreamInfo[] {
-    const record = this.find(idOrPrefix);
-    return [...declaredStreams(record.spec.tasks)].map(([name, direction]) => ({ name, direction, nextSeq: this.nextStreamSeq(record.id, name) }));
-  }
-
   /** Appends a record to an input stream of an open session; resolves once durable. */
   async send(idOrPrefix: string, stream: string, input: StreamInput): Promise<SendResult> {
     const record = this.find(idOrPrefix);
     // A retry of an acknowledged send stays a no-op after the session ended.
     const seq = input.idempotencyKey === "" ? undefined : this.streamTables.keySeq(record.seq, stream, input.idempotencyKey);
     if (seq !== undefined && this.live.get(record.id)?.session.status !== "open") {
-      const raw = this.journals.page(streamJournal(record.id, stream), seq, 1, 1)[0]!;
-      return { record: decodeStreamRecord(stream, raw), duplicate: true };
+      return { record: readStreamRecord(this.journals, record.id, stream, seq), duplicate: true };
     }
     return this.requireLive(record.id, "send to").send(stream, input);
   }
@@ -215,76 +165,14 @@ export class Sessions {
     return record;
   }
 
-  /**
-   * Everything the session records, in its one order, from a position:
-   * changes, run output and stream records; with a live session, until it
-   * has ended. Every attached reader sees the same order.
-   */
-  attach(idOrPrefix: string, options: AttachOptions): Attachment {
-    const record = this.find(idOrPrefix);
-    const declared = declaredStreams(record.spec.tasks);
-    for (const stream of options.streams) requireStream(record.id, declared, stream);
-    const streams = options.streams.length > 0 ? [...new Set(options.streams)] : [...declared.keys()];
-    let runs = this.runs(record.id);
-    const taskOf = (run: number): string => {
-      if (run > runs.length) runs = this.runs(record.id);
-      return runs[run - 1]?.task ?? "";
-    };
-    const sources: TimelineSource<SessionItem>[] = [{ journal: eventsJournal(record.id), decode: (r) => ({ kind: "change", event: decodeEvent(r) }) }];
-    if (!options.withoutOutput) {
-      sources.push({
-        journal: logJournal(record.id),
-        decode: (r) => {
-          const chunk = decodeChunk(r);
-          return { kind: "output", chunk: { ...chunk, task: taskOf(chunk.run) } };
-        },
-      });
-    }
-    for (const stream of streams) sources.push({ journal: streamJournal(record.id, stream), decode: (r) => ({ kind: "record", record: decodeStreamRecord(stream, r) }) });
-    const live = this.live.get(record.id);
-    const allJournals = [eventsJournal(record.id), logJournal(record.id), ...[...declared.keys()].map((name) => streamJournal(record.id, name))];
-    return {
-      session: this.view(record),
-      streams,
-      livePosition: live?.nextPosition ?? nextPositionAfter(this.journals, allJournals),
-      items: readTimeline(this.journals, sources, options.fromPosition, live, options.signal),
-    };
-  }
-
-  /** A stream's records from a sequence, filtered by correlation id; with follow, until the session has ended. */
-  async *readStream(idOrPrefix: string, stream: string, options: { fromSeq: number; correlationId: string; follow: boolean; signal: AbortSignal }): AsyncGenerator<StreamRecord[]> {
-    const record = this.find(idOrPrefix);
-    requireStream(record.id, declaredStreams(record.spec.tasks), stream);
-    const journal = streamJournal(record.id, stream);
-    const live = options.follow ? this.live.get(record.id) : undefined;
-    let position: Cursor = { kind: "sequence", seq: Math.max(1, options.fromSeq) };
-    const decode = (records: readonly JournalRecord[]): StreamRecord[] =>
-      records.map((r) => decodeStreamRecord(stream, r)).filter((r) => options.correlationId === "" || r.correlationId === options.correlationId);
-    if (live !== undefined) {
-      const ended = new AbortController();
-      const stop = AbortSignal.any([options.signal, ended.signal]);
-      void live.waitRetired(stop).then(() => ended.abort());
-      try {
-        for await (const batch of this.journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop })) {
-          const last = batch.records.at(-1);
-          if (last === undefined) continue;
-          position = { kind: "sequence", seq: last.seq + 1 };
-          const records = decode(batch.records);
-          if (records.length > 0) yield records;
-        }
-      } catch (error) {
-        if (!ended.signal.aborted || options.signal.aborted) throw error;
-      }
-    }
-    if (!this.journalExists(journal)) return;
-    for await (const batch of this.journals.read(journal, { cursor: position, follow: false, signal: options.signal })) {
-      const records = decode(batch.records);
-      if (records.length > 0) yield records;
-    }
-  }
-
   get(idOrPrefix: string): SessionView {
     return this.view(this.find(idOrPrefix));
+  }
+
+  /** The session's record, and its live form while it is live. */
+  resolve(idOrPrefix: string): { record: SessionRecord; live: LiveSession | undefined } {
+    const record = this.find(idOrPrefix);
+    return { record, live: this.live.get(record.id) };
   }
 
   /** A page of sessions, newest first, older than `beforeSeq` (0: the newest). */
@@ -331,75 +219,14 @@ export class Sessions {
     return { key, value, updatedAt: at };
   }
 
-  /** The session's output in order, filtered by run or task; with follow, until the session is quiet. */
-  async *readLogs(idOrPrefix: string, options: LogReadOptions): AsyncGenerator<TaskOutputChunk[]> {
-    const record = this.find(idOrPrefix);
-    let runs = this.runs(record.id);
-    if (options.run !== 0 && !runs.some((r) => r.number === options.run)) {
-      throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${record.id} has no run ${options.run}: it has runs 1-${runs.length}`, { run: String(options.run) });
-    }
-    // Runs are numbered 1..n in order; a run newer than this list (a retry) refreshes it.
-    const taskOf = (run: number): string => {
-      if (run > runs.length) runs = this.runs(record.id);
-      return runs[run - 1]?.task ?? "";
-    };
-    const journal = logJournal(record.id);
-    for await (const records of this.readUntilQuiet(record.id, journal, { kind: "offset", offset: options.fromOffset }, options.follow, options.signal)) {
-      const chunks = records
-        .map((r): TaskOutputChunk => {
-          const chunk = decodeChunk(r);
-          return { ...chunk, task: taskOf(chunk.run) };
-        })
-        .filter((c) => (options.run === 0 || c.run === options.run) && (options.task === "" || c.task === options.task));
-      if (chunks.length > 0) yield chunks;
-    }
-  }
-
-  /** The session's events in order from a sequence; with follow, until the session is quiet. */
-  async *watch(idOrPrefix: string, fromSeq: number, follow: boolean, signal: AbortSignal): AsyncGenerator<SessionEvent[]> {
-    const record = this.find(idOrPrefix);
-    for await (const records of this.readUntilQuiet(record.id, eventsJournal(record.id), { kind: "sequence", seq: Math.max(1, fromSeq) }, follow, signal)) {
-      if (records.length > 0) yield records.map(decodeEvent);
-    }
-  }
-
   /** Stops every live run (recorded lost with the reason); resolves when their processes have exited. */
   async shutdown(reason: string): Promise<void> {
     await Promise.all([...this.live.values()].map((s) => s.abandon(reason)));
   }
 
-  /**
-   * Reads a session journal; with follow, reads live until the session is
-   * quiet, then reads what was committed up to that moment and ends. A
-   * journal not written yet reads as empty.
-   */
-  private async *readUntilQuiet(id: string, journal: string, cursor: Cursor, follow: boolean, signal: AbortSignal): AsyncGenerator<readonly JournalRecord[]> {
-    const live = follow ? this.live.get(id) : undefined;
-    let position = cursor;
-    if (live !== undefined) {
-      const quiet = new AbortController();
-      const stop = AbortSignal.any([signal, quiet.signal]);
-      void live.waitQuiet(stop).then(() => quiet.abort());
-      try {
-        for await (const batch of this.journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop })) {
-          const last = batch.records.at(-1);
-          if (last !== undefined) {
-            position = { kind: "sequence", seq: last.seq + 1 };
-            yield batch.records;
-          }
-        }
-      } catch (error) {
-        if (!quiet.signal.aborted || signal.aborted) throw error;
-      }
-    }
-    if (!this.journalExists(journal)) return;
-    for await (const batch of this.journals.read(journal, { cursor: position, follow: false, signal })) yield batch.records;
-  }
-
   private liveSession(record: SessionRecord, runs: RunRecord[], secrets: Readonly<Record<string, string>>): LiveSession {
     const declared = declaredStreams(record.spec.tasks);
-    const journals = [eventsJournal(record.id), logJournal(record.id), ...[...declared.keys()].map((name) => streamJournal(record.id, name))];
-    const order = new SessionOrder(this.journals, nextPositionAfter(this.journals, journals));
+    const order = new SessionOrder(this.journals, nextPositionAfter(this.journals, sessionJournals(record.id, declared.keys())));
     const streams = new SessionStreams(record.id, record.seq, declared, this.journals, order, this.streamTables);
     return new LiveSession(record, runs, secrets, order, streams, this.tables, this.environment, (s) => this.live.delete(s.id));
   }
@@ -418,23 +245,6 @@ export class Sessions {
       );
     }
     return live;
-  }
-
-  private nextStreamSeq(sessionId: string, stream: string): number {
-    try {
-      return this.journals.get(streamJournal(sessionId, stream)).nextSeq;
-    } catch {
-      return 1;
-    }
-  }
-
-  private journalExists(journal: string): boolean {
-    try {
-      this.journals.get(journal);
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   private end(idOrPrefix: string, status: "closed" | "cancelled", reason: string): SessionView {

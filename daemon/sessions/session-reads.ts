@@ -1,0 +1,200 @@
+import { Code } from "@connectrpc/connect";
+import { TetherError } from "../errors.js";
+import type { Journals } from "../journal/journals.js";
+import type { Cursor, JournalRecord } from "../journal/types.js";
+import type { StreamDirection } from "../tasks/types.js";
+import type { LiveSession } from "./live-session.js";
+import { decodeChunk, decodeEvent, eventsJournal, logJournal, sessionJournals, type OutputChunk, type SessionEvent } from "./session-journal.js";
+import { nextPositionAfter } from "./session-order.js";
+import { declaredStreams, requireStream, streamNextSeq } from "./session-streams.js";
+import { readTimeline, type TimelineItem, type TimelineSource } from "./session-timeline.js";
+import type { Sessions } from "./sessions.js";
+import { decodeStreamRecord, streamJournal, type StreamRecord } from "./stream-records.js";
+import type { SessionView } from "./types.js";
+
+/** A chunk of output with the task of the run that wrote it. */
+export interface TaskOutputChunk extends OutputChunk {
+  readonly task: string;
+}
+
+/** A session stream as listed: its name, direction and the sequence its next record gets. */
+export interface StreamInfo {
+  readonly name: string;
+  readonly direction: StreamDirection;
+  readonly nextSeq: number;
+}
+
+/** One thing that happened in a session, as an attached client sees it. */
+export type SessionItem =
+  | { readonly kind: "change"; readonly event: SessionEvent }
+  | { readonly kind: "output"; readonly chunk: TaskOutputChunk }
+  | { readonly kind: "record"; readonly record: StreamRecord };
+
+export interface AttachOptions {
+  readonly fromPosition: number;
+  /** Only these streams' records (empty: every stream). */
+  readonly streams: readonly string[];
+  readonly withoutOutput: boolean;
+  readonly signal: AbortSignal;
+}
+
+export interface Attachment {
+  readonly session: SessionView;
+  readonly streams: readonly string[];
+  /** Positions before this are backlog. */
+  readonly livePosition: number;
+  readonly items: AsyncGenerator<TimelineItem<SessionItem>[]>;
+}
+
+export interface LogReadOptions {
+  readonly run: number;
+  readonly task: string;
+  readonly fromOffset: number;
+  readonly follow: boolean;
+  readonly signal: AbortSignal;
+}
+
+export interface StreamReadOptions {
+  readonly fromSeq: number;
+  readonly correlationId: string;
+  readonly follow: boolean;
+  readonly signal: AbortSignal;
+}
+
+/** How long a follower follows a live session: until it is quiet (logs, watch) or until it has ended (streams, attach). */
+type FollowUntil = (live: LiveSession, signal: AbortSignal) => Promise<void>;
+const untilQuiet: FollowUntil = (live, signal) => live.waitQuiet(signal);
+const untilRetired: FollowUntil = (live, signal) => live.waitRetired(signal);
+
+/**
+ * A session's history as readers see it: run output, changes, stream
+ * records and the one merged order of attach; for a live session, followed
+ * as it is written. Reading never changes a session.
+ */
+export class SessionReads {
+  constructor(
+    private readonly journals: Journals,
+    private readonly sessions: Sessions,
+  ) {}
+
+  /** The session's streams: name, direction and the sequence the next record gets. */
+  streams(idOrPrefix: string): StreamInfo[] {
+    const { record } = this.sessions.resolve(idOrPrefix);
+    return [...declaredStreams(record.spec.tasks)].map(([name, direction]) => ({ name, direction, nextSeq: streamNextSeq(this.journals, record.id, name) }));
+  }
+
+  /** The session's output in order, filtered by run or task; with follow, until the session is quiet. */
+  async *readLogs(idOrPrefix: string, options: LogReadOptions): AsyncGenerator<TaskOutputChunk[]> {
+    const { record, live } = this.sessions.resolve(idOrPrefix);
+    const taskOf = this.taskNamer(record.id);
+    if (options.run !== 0 && taskOf(options.run) === "") {
+      const count = this.sessions.runs(record.id).length;
+      throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${record.id} has no run ${options.run}: it has runs 1-${count}`, { run: String(options.run) });
+    }
+    const cursor: Cursor = { kind: "offset", offset: options.fromOffset };
+    for await (const records of this.follow(logJournal(record.id), cursor, options.follow ? live : undefined, untilQuiet, options.signal)) {
+      const chunks = records
+        .map((r): TaskOutputChunk => {
+          const chunk = decodeChunk(r);
+          return { ...chunk, task: taskOf(chunk.run) };
+        })
+        .filter((c) => (options.run === 0 || c.run === options.run) && (options.task === "" || c.task === options.task));
+      if (chunks.length > 0) yield chunks;
+    }
+  }
+
+  /** The session's events in order from a sequence; with follow, until the session is quiet. */
+  async *watch(idOrPrefix: string, fromSeq: number, follow: boolean, signal: AbortSignal): AsyncGenerator<SessionEvent[]> {
+    const { record, live } = this.sessions.resolve(idOrPrefix);
+    const cursor: Cursor = { kind: "sequence", seq: Math.max(1, fromSeq) };
+    for await (const records of this.follow(eventsJournal(record.id), cursor, follow ? live : undefined, untilQuiet, signal)) {
+      yield records.map(decodeEvent);
+    }
+  }
+
+  /** A stream's records from a sequence, filtered by correlation id; with follow, until the session has ended. */
+  async *readStream(idOrPrefix: string, stream: string, options: StreamReadOptions): AsyncGenerator<StreamRecord[]> {
+    const { record, live } = this.sessions.resolve(idOrPrefix);
+    requireStream(record.id, declaredStreams(record.spec.tasks), stream);
+    const cursor: Cursor = { kind: "sequence", seq: Math.max(1, options.fromSeq) };
+    for await (const batch of this.follow(streamJournal(record.id, stream), cursor, options.follow ? live : undefined, untilRetired, options.signal)) {
+      const records = batch.map((r) => decodeStreamRecord(stream, r)).filter((r) => options.correlationId === "" || r.correlationId === options.correlationId);
+      if (records.length > 0) yield records;
+    }
+  }
+
+  /**
+   * Everything the session records, in its one order, from a position:
+   * changes, run output and stream records; with a live session, until it
+   * has ended. Every attached reader sees the same order.
+   */
+  attach(idOrPrefix: string, options: AttachOptions): Attachment {
+    const { record, live } = this.sessions.resolve(idOrPrefix);
+    const declared = declaredStreams(record.spec.tasks);
+    for (const stream of options.streams) requireStream(record.id, declared, stream);
+    const streams = options.streams.length > 0 ? [...new Set(options.streams)] : [...declared.keys()];
+    const taskOf = this.taskNamer(record.id);
+    const sources: TimelineSource<SessionItem>[] = [{ journal: eventsJournal(record.id), decode: (r) => ({ kind: "change", event: decodeEvent(r) }) }];
+    if (!options.withoutOutput) {
+      sources.push({
+        journal: logJournal(record.id),
+        decode: (r) => {
+          const chunk = decodeChunk(r);
+          return { kind: "output", chunk: { ...chunk, task: taskOf(chunk.run) } };
+        },
+      });
+    }
+    for (const stream of streams) sources.push({ journal: streamJournal(record.id, stream), decode: (r) => ({ kind: "record", record: decodeStreamRecord(stream, r) }) });
+    return {
+      session: this.sessions.get(record.id),
+      streams,
+      livePosition: live?.nextPosition ?? nextPositionAfter(this.journals, sessionJournals(record.id, declared.keys())),
+      items: readTimeline(this.journals, sources, options.fromPosition, live, options.signal),
+    };
+  }
+
+  /** The task of a run by number; runs are numbered 1..n in order, so a newer run (a retry) refreshes the list. */
+  private taskNamer(sessionId: string): (run: number) => string {
+    let runs = this.sessions.runs(sessionId);
+    return (run) => {
+      if (run > runs.length) runs = this.sessions.runs(sessionId);
+      return runs[run - 1]?.task ?? "";
+    };
+  }
+
+  /**
+   * Reads a session journal from a cursor; with a live session, follows it
+   * until `until` says so, then reads what was committed up to that moment
+   * and ends. A journal not written yet reads as empty.
+   */
+  private async *follow(journal: string, cursor: Cursor, live: LiveSession | undefined, until: FollowUntil, signal: AbortSignal): AsyncGenerator<readonly JournalRecord[]> {
+    let position = cursor;
+    if (live !== undefined) {
+      const done = new AbortController();
+      const stop = AbortSignal.any([signal, done.signal]);
+      void until(live, stop).then(() => done.abort());
+      try {
+        for await (const batch of this.journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop })) {
+          const last = batch.records.at(-1);
+          if (last !== undefined) {
+            position = { kind: "sequence", seq: last.seq + 1 };
+            yield batch.records;
+          }
+        }
+      } catch (error) {
+        if (!done.signal.aborted || signal.aborted) throw error;
+      }
+    }
+    if (!this.journalExists(journal)) return;
+    for await (const batch of this.journals.read(journal, { cursor: position, follow: false, signal })) yield batch.records;
+  }
+
+  private journalExists(journal: string): boolean {
+    try {
+      this.journals.get(journal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
