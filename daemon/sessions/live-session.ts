@@ -91,7 +91,7 @@ export class LiveSession {
     /** Secret input values: in memory only, never stored. */
     private readonly secrets: Readonly<Record<string, string>>,
     private readonly order: SessionOrder,
-    readonly streams: SessionStreams,
+    private readonly streams: SessionStreams,
     private readonly tables: SessionTables,
     private readonly environment: RunEnvironment,
     private readonly onRetired: (session: LiveSession) => void,

@@ -42,7 +42,7 @@ export class SessionStreams {
   constructor(
     private readonly sessionId: string,
     private readonly sessionSeq: number,
-    readonly declared: ReadonlyMap<string, StreamDirection>,
+    private readonly declared: ReadonlyMap<string, StreamDirection>,
     private readonly journals: Journals,
     private readonly order: SessionOrder,
     private readonly tables: StreamTables,
