@@ -12,3 +12,14 @@ export function parseDurationFlag(flag: string, value: string): { seconds: bigin
   const whole = Math.floor(seconds);
   return { seconds: BigInt(whole), nanos: Math.round((seconds - whole) * 1e9) };
 }
+
+/** Repeated NAME=VALUE flags (--input, --env, --label) as a record. */
+export function parsePairs(flag: string, pairs: readonly string[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new CliError(`${flag} takes NAME=VALUE, got ${JSON.stringify(pair)}`, 2);
+    result[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return result;
+}

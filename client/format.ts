@@ -10,3 +10,9 @@ export function formatDuration(ms: number): string {
   if (m > 0) return `${m}m${String(sec).padStart(2, "0")}s`;
   return `${sec}s`;
 }
+
+/** Writes rows under a header, columns padded to their widest cell; the last column is not padded. */
+export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()}\n`);
+}

@@ -13,6 +13,8 @@ import { RUN_USAGE, runCommand } from "./commands/run.js";
 import { SHOW_USAGE, showCommand } from "./commands/show.js";
 import { TASKS_USAGE, tasksCommand } from "./commands/tasks.js";
 import { XCOM_USAGE, xcomCommand } from "./commands/xcom.js";
+import { EXEC_USAGE, execCommand } from "./commands/exec.js";
+import { WS_USAGE, wsCommand } from "./commands/ws.js";
 import { resolvePaths } from "./paths.js";
 import { CLIENT_VERSION } from "./version.js";
 
@@ -30,6 +32,10 @@ streams:
 ${ATTACH_USAGE}
 ${SEND_USAGE}
 ${READ_USAGE}
+
+workspaces and execs:
+${WS_USAGE}
+${EXEC_USAGE}
 
 inside a task's run:
 ${OUTPUT_USAGE}
@@ -77,6 +83,10 @@ async function main(argv: string[]): Promise<number> {
       return waitCommand(args, paths);
     case "xcom":
       return xcomCommand(args, paths);
+    case "ws":
+      return wsCommand(args, paths);
+    case "exec":
+      return execCommand(args, paths);
     case "journal":
       return journalCommand(args, paths);
     case "version":

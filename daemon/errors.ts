@@ -29,7 +29,15 @@ export type ErrorReasonName =
   | "RECORD_INVALID"
   | "RUN_NOT_LIVE"
   | "ALREADY_WAITING"
-  | "WAIT_TIMED_OUT";
+  | "WAIT_TIMED_OUT"
+  | "WORKSPACE_NOT_FOUND"
+  | "WORKSPACE_AMBIGUOUS"
+  | "WORKSPACE_ALREADY_EXISTS"
+  | "WORKSPACE_BUSY"
+  | "PATH_NOT_ALLOWED"
+  | "SANDBOX_UNAVAILABLE"
+  | "EXEC_NOT_FOUND"
+  | "EXEC_NOT_LIVE";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

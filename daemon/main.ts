@@ -1,21 +1,25 @@
 import { mkdirSync, unlinkSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
+import { ExecService } from "../gen/tether/v1/exec_service_pb.js";
 import { JournalService } from "../gen/tether/v1/journal_service_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { StreamService } from "../gen/tether/v1/stream_service_pb.js";
 import { TaskService } from "../gen/tether/v1/task_service_pb.js";
+import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
 import { resolveDaemonConfig } from "./config.js";
 import { TetherError } from "./errors.js";
 import { Journals } from "./journal/journals.js";
 import { log } from "./log.js";
 import { MAX_MESSAGE_BYTES, startServer } from "./server.js";
 import { createDaemonService } from "./services/daemon-service.js";
+import { createExecService } from "./services/exec-service.js";
 import { createJournalService } from "./services/journal-service.js";
 import { reflectionServices } from "./services/reflection-service.js";
 import { createSessionService } from "./services/session-service.js";
 import { createStreamService } from "./services/stream-service.js";
 import { createTaskService } from "./services/task-service.js";
+import { createWorkspaceService } from "./services/workspace-service.js";
 import { installCliShim } from "./sessions/cli-shim.js";
 import { SessionReads } from "./sessions/session-reads.js";
 import { Sessions } from "./sessions/sessions.js";
@@ -23,6 +27,9 @@ import { registration } from "./services/registration.js";
 import { claimSocket } from "./socket.js";
 import { openDatabase } from "./store/database.js";
 import { DAEMON_VERSION } from "./version.js";
+import { Execs } from "./workspaces/execs.js";
+import { LiveProcesses } from "./workspaces/live-processes.js";
+import { Workspaces } from "./workspaces/workspaces.js";
 
 /** How long a graceful stop waits for in-flight calls before closing connections. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -39,11 +46,16 @@ export async function runDaemon(): Promise<void> {
   const db = openDatabase(config.databasePath);
   const journals = new Journals(db);
   const binDir = installCliShim(config.stateDir);
-  const sessions = new Sessions(db, journals, {
+  const environment = {
     baseEnv: { ...process.env, PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
-  });
+    sandboxHost: { readOnly: [binDir], writable: [config.socketPath] },
+  };
+  const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses());
+  const execs = new Execs(db, journals, workspaces, environment);
+  const sessions = new Sessions(db, journals, environment);
   const reads = new SessionReads(journals, sessions);
   sessions.recover();
+  execs.recover();
   const stopping = new AbortController();
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
@@ -55,6 +67,8 @@ export async function runDaemon(): Promise<void> {
     registration(TaskService, createTaskService()),
     registration(SessionService, createSessionService(sessions, reads, stopping.signal)),
     registration(StreamService, createStreamService(sessions, reads, stopping.signal)),
+    registration(WorkspaceService, createWorkspaceService(workspaces)),
+    registration(ExecService, createExecService(execs, stopping.signal)),
   ];
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
   const server = await startServer({ socketPath: config.socketPath, registrations, shutdownSignal: stopping.signal });
@@ -68,7 +82,7 @@ export async function runDaemon(): Promise<void> {
     stopping.abort(
       new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down: run the command again and it will start a new one"),
     );
-    await sessions.shutdown(`the daemon was stopped (${why}) while this run was live`);
+    await Promise.all([sessions.shutdown(`the daemon was stopped (${why}) while this run was live`), execs.shutdown(`the daemon was stopped (${why}) while this exec was live`)]);
     await server.close(SHUTDOWN_GRACE_MS);
     journals.close();
     db.close();

@@ -4,7 +4,7 @@ import { SessionStatus, type Session } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { activityName, sessionStatusFromName, sessionStatusName } from "../enum-names.js";
-import { formatDuration } from "../format.js";
+import { formatDuration, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 
@@ -66,8 +66,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
     return [s.id, s.task, state, `${formatDuration(now - created)} ago`, formatDuration(ended - created), outcome];
   });
   const header = ["SESSION", "TASK", "STATUS", "CREATED", "DURATION", "OUTCOME"];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()}\n`);
+  printTable(header, rows);
   if (more) process.stdout.write(`(newest ${sessions.length} shown: -n N or --all for more)\n`);
   return 0;
 }

@@ -6,7 +6,7 @@ import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/ta
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { sessionStatusName } from "../enum-names.js";
-import { parseDurationFlag } from "../flags.js";
+import { parseDurationFlag, parsePairs } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { followSession } from "../session-follower.js";
 import { createStyle } from "../style.js";
@@ -35,12 +35,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${RUN_USAGE}`, 2);
   const task = positionals[0]!;
-  const inputs: Record<string, string> = {};
-  for (const pair of values.input) {
-    const eq = pair.indexOf("=");
-    if (eq <= 0) throw new CliError(`--input takes NAME=VALUE, got ${JSON.stringify(pair)}`, 2);
-    inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
+  const inputs = parsePairs("--input", values.input);
   const parallelism = values.parallel === undefined ? 0 : Number(values.parallel);
   if (!Number.isInteger(parallelism) || parallelism < 0) throw new CliError(`--parallel takes a whole number, got ${JSON.stringify(values.parallel)}`, 2);
   const taskFile = findTaskFile(values.file);

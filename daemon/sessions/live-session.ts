@@ -13,8 +13,8 @@ import { deriveActivity } from "./activity.js";
 import { assertRunTransition, assertSessionOpen } from "./lifecycle.js";
 import { waitUntilReady } from "./readiness.js";
 import { renderRunCommand } from "./run-command.js";
-import { RunProcess, describeEnd, exitCodeOf, processStartTicks, type ProcessEnd } from "./run-process.js";
-import { RunOutputWriter } from "./run-output-writer.js";
+import { GroupProcess, describeEnd, exitCodeOf, processStartTicks, type ProcessEnd } from "../process/child-process.js";
+import { OutputWriter } from "../process/output-writer.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
 import type { SendResult, SessionStreams } from "./session-streams.js";
@@ -39,8 +39,8 @@ export interface RunEnvironment {
 
 interface LiveRun {
   readonly run: RunRecord;
-  readonly process: RunProcess;
-  readonly writer: RunOutputWriter;
+  readonly process: GroupProcess;
+  readonly writer: OutputWriter;
   readonly readinessAbort: AbortController;
   timers: NodeJS.Timeout[];
   /** When set, the run is being stopped on purpose and ends with this status. */
@@ -299,7 +299,7 @@ export class LiveSession {
     const cwd = resolve(this.session.spec.workingDirectory, task.cwd ?? ".");
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
     run.command = display;
-    const writer = new RunOutputWriter((inputs) => this.order.append(logJournal(this.id), inputs), run.number, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
+    const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs), { r: String(run.number) }, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
     if (task.name === this.session.task) this.continuations.markSeen();
     let cwdProblem: string | undefined;
     try {
@@ -313,7 +313,7 @@ export class LiveSession {
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: cwdProblem }, undefined));
       return;
     }
-    const process = new RunProcess({ argv, cwd, env, stdin: task.stdin === "stream", onOutput: (fd, chunk) => writer.write(fd, chunk) });
+    const process = new GroupProcess({ argv, cwd, env, stdin: task.stdin === "stream", onOutput: (fd, chunk) => writer.write(fd, chunk) });
     run.pid = process.pid;
     run.startTicks = process.pid === undefined ? undefined : processStartTicks(process.pid);
     const live: LiveRun = { run, process, writer, readinessAbort: new AbortController(), timers: [], stopAs: undefined, killedFor: undefined, awaitingReadiness: task.readiness !== undefined };

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
+import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
 import type { Cursor, JournalRecord } from "../journal/types.js";
 import type { StreamDirection } from "../tasks/types.js";
@@ -162,39 +163,8 @@ export class SessionReads {
     };
   }
 
-  /**
-   * Reads a session journal from a cursor; with a live session, follows it
-   * until `until` says so, then reads what was committed up to that moment
-   * and ends. A journal not written yet reads as empty.
-   */
-  private async *follow(journal: string, cursor: Cursor, live: LiveSession | undefined, until: FollowUntil, signal: AbortSignal): AsyncGenerator<readonly JournalRecord[]> {
-    let position = cursor;
-    if (live !== undefined) {
-      const done = new AbortController();
-      const stop = AbortSignal.any([signal, done.signal]);
-      void until(live, stop).then(() => done.abort());
-      try {
-        for await (const batch of this.journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop })) {
-          const last = batch.records.at(-1);
-          if (last !== undefined) {
-            position = { kind: "sequence", seq: last.seq + 1 };
-            yield batch.records;
-          }
-        }
-      } catch (error) {
-        if (!done.signal.aborted || signal.aborted) throw error;
-      }
-    }
-    if (!this.journalExists(journal)) return;
-    for await (const batch of this.journals.read(journal, { cursor: position, follow: false, signal })) yield batch.records;
-  }
-
-  private journalExists(journal: string): boolean {
-    try {
-      this.journals.get(journal);
-      return true;
-    } catch {
-      return false;
-    }
+  /** Reads a session journal; with a live session, follows it until `until` says so. */
+  private follow(journal: string, cursor: Cursor, live: LiveSession | undefined, until: FollowUntil, signal: AbortSignal): AsyncGenerator<readonly JournalRecord[]> {
+    return followUntil(this.journals, journal, cursor, live === undefined ? undefined : (stop) => until(live, stop), signal);
   }
 }

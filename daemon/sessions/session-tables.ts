@@ -1,3 +1,4 @@
+import { prefixUpperBound } from "../ids.js";
 import type { Db } from "../store/database.js";
 import type { RunRecord, SessionRecord, SessionSpec, SessionStatus, Transition, XcomValue } from "./types.js";
 
@@ -110,8 +111,7 @@ export class SessionTables {
 
   /** Up to 6 sessions whose id starts with `prefix`: enough to list the candidates of an ambiguous prefix. */
   byPrefix(prefix: string): SessionRecord[] {
-    const upper = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-    return (this.selectByPrefix.all(prefix, upper) as SessionRow[]).map(toSession);
+    return (this.selectByPrefix.all(prefix, prefixUpperBound(prefix)) as SessionRow[]).map(toSession);
   }
 
   byExternalId(externalId: string): SessionRecord | undefined {

@@ -1,8 +1,8 @@
-import { randomInt } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
+import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
 import type { Db } from "../store/database.js";
@@ -11,7 +11,7 @@ import { checkInputValue, loadTaskFile } from "../tasks/task-file.js";
 import type { InputDef } from "../tasks/types.js";
 import type { WaitRequest } from "./input-waits.js";
 import { LiveSession, type RunEnvironment } from "./live-session.js";
-import { processStartTicks, signalGroup } from "./run-process.js";
+import { processStartTicks, signalGroup } from "../process/child-process.js";
 import { sessionJournals } from "./session-journal.js";
 import { SessionOrder, nextPositionAfter } from "./session-order.js";
 import { SessionStreams, declaredStreams, readStreamRecord, type SendResult } from "./session-streams.js";
@@ -20,8 +20,6 @@ import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
 import { FINAL_RUN_STATUSES, SECRET_PLACEHOLDER, type RunRecord, type SessionRecord, type SessionView, type XcomValue } from "./types.js";
 
-const ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz";
-const ID_LENGTH = 5;
 const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const XCOM_VALUE_MAX_BYTES = 1024 * 1024;
 const EXTERNAL_ID_MAX_LENGTH = 256;
@@ -288,13 +286,7 @@ export class Sessions {
   }
 
   private newId(): string {
-    for (let length = ID_LENGTH; ; length++) {
-      for (let attempt = 0; attempt < 8; attempt++) {
-        let id = "s-";
-        for (let i = 0; i < length; i++) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
-        if (!this.live.has(id) && this.tables.byId(id) === undefined) return id;
-      }
-    }
+    return newId("s-", (id) => this.live.has(id) || this.tables.byId(id) !== undefined);
   }
 }
 

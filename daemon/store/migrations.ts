@@ -86,4 +86,43 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (session_seq, stream, seq)
   ) WITHOUT ROWID;
   `,
+  `
+  -- seq orders workspaces by creation; names are unique among active ones.
+  CREATE TABLE workspaces (
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT    NOT NULL UNIQUE,
+    name         TEXT    NOT NULL,
+    root         TEXT    NOT NULL,
+    adopted      INTEGER NOT NULL,
+    sandbox      TEXT    NOT NULL,
+    no_network   INTEGER NOT NULL,
+    labels       TEXT    NOT NULL,
+    state        TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    deleted_at   INTEGER
+  );
+  CREATE UNIQUE INDEX workspaces_active_name ON workspaces (name) WHERE state = 'active';
+  -- seq orders execs by start; the output lives in the exec's journal.
+  CREATE TABLE execs (
+    seq            INTEGER PRIMARY KEY,
+    id             TEXT    NOT NULL UNIQUE,
+    workspace_seq  INTEGER NOT NULL,
+    argv           TEXT    NOT NULL,
+    cwd            TEXT    NOT NULL,
+    env_keys       TEXT    NOT NULL,
+    tty            INTEGER NOT NULL,
+    status         TEXT    NOT NULL,
+    pid            INTEGER,
+    start_ticks    INTEGER,
+    exit_code      INTEGER,
+    signal         TEXT,
+    error          TEXT,
+    stdout_bytes   INTEGER NOT NULL,
+    stderr_bytes   INTEGER NOT NULL,
+    created_at     INTEGER NOT NULL,
+    ended_at       INTEGER
+  );
+  CREATE INDEX execs_by_workspace ON execs (workspace_seq, seq);
+  CREATE INDEX execs_running ON execs (status) WHERE status = 'running';
+  `,
 ];

@@ -4,11 +4,12 @@ import type { AppendInput } from "../journal/types.js";
 const OUTPUT_HIGH_WATERMARK_BYTES = 8 * 1024 * 1024;
 
 /**
- * Writes one run's stdout and stderr into the session log, keeping per-fd
- * offsets, and pushes back on the process when commits fall behind so the
- * daemon's memory stays bounded however fast the run writes.
+ * Writes one process's stdout and stderr into a journal, each record tagged
+ * with its fd (meta s) and the fd's offset after it (meta e), and pushes back
+ * on the process when commits fall behind so the daemon's memory stays
+ * bounded however fast it writes. Session runs and execs both use it.
  */
-export class RunOutputWriter {
+export class OutputWriter {
   private readonly offsets = { 1: 0, 2: 0 };
   private inFlight = 0;
   private readonly pending = new Set<Promise<unknown>>();
@@ -17,9 +18,10 @@ export class RunOutputWriter {
   private stdoutKeptBytes = 0;
 
   constructor(
-    /** Appends to the session log. */
+    /** Appends to the journal. */
     private readonly append: (inputs: readonly AppendInput[]) => Promise<unknown>,
-    private readonly run: number,
+    /** Meta every record carries besides s and e (a session run's number). */
+    private readonly tag: Readonly<Record<string, string>>,
     private readonly keepStdoutBytes: number,
   ) {}
 
@@ -29,7 +31,7 @@ export class RunOutputWriter {
       this.stdoutKeptBytes += chunk.byteLength;
     }
     this.offsets[fd] += chunk.byteLength;
-    const meta = { r: String(this.run), s: String(fd), e: String(this.offsets[fd]) };
+    const meta = { ...this.tag, s: String(fd), e: String(this.offsets[fd]) };
     this.inFlight += chunk.byteLength;
     const appended = this.append([{ data: chunk, meta }]).finally(() => {
       this.inFlight -= chunk.byteLength;
@@ -43,6 +45,11 @@ export class RunOutputWriter {
   /** Resolves once every chunk written so far is committed (or failed). */
   async settled(): Promise<void> {
     await Promise.allSettled([...this.pending]);
+  }
+
+  /** Bytes written so far to stdout (1) or stderr (2). */
+  bytes(fd: 1 | 2): number {
+    return this.offsets[fd];
   }
 
   stdoutText(): string {

@@ -23,12 +23,13 @@ export type ProcessEnd =
   | { readonly t: "failed-to-start"; readonly message: string };
 
 /**
- * One run's process: its own process group (so cancel and timeout reach
- * every descendant), stdout and stderr piped separately, stdin a pipe or closed.
+ * A process in its own process group (a session run, an exec), so cancel,
+ * timeout and stop reach every descendant; stdout and stderr piped
+ * separately, stdin a pipe or closed.
  * `ended` resolves once the process has exited and every byte it wrote has
  * been handed to onOutput and settled: nothing is lost when it exits fast.
  */
-export class RunProcess {
+export class GroupProcess {
   readonly ended: Promise<ProcessEnd>;
   readonly pid: number | undefined;
   /** The process's stdin, when it was given a pipe; write errors (EPIPE) are ignored. */

@@ -1,0 +1,269 @@
+import { once } from "node:events";
+import { parseArgs } from "node:util";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
+import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
+import { CliError } from "../cli-error.js";
+import { execStatusName } from "../enum-names.js";
+import { parsePairs } from "../flags.js";
+import { formatDuration, printTable } from "../format.js";
+import type { ClientPaths } from "../paths.js";
+import { RequestMerge } from "../request-merge.js";
+import { connectToDaemon } from "../transport.js";
+
+export const EXEC_USAGE = `  tether exec WS [-d] [-t] [--cwd DIR] [--env K=V ...] -- CMD ARGS...
+                                              run a command in a workspace: its stdout and stderr, stdin from
+                                              yours, Ctrl-C to it, its exit code; -d returns its id at once,
+                                              -t runs it under a terminal
+  tether exec attach E [--from OFFSET] [--no-follow]
+                                              an exec's output from a byte offset (0: all of it), then live
+  tether exec ls [WS] [--running] [--json]    execs, newest first
+  tether exec show E [--json]                 one exec: command, status, exit, byte counts
+  tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)`;
+
+type Request = MessageInitShape<typeof ExecRequestSchema>;
+
+/** `tether exec ...`: run, reattach, list, show and signal execs. */
+export async function execCommand(args: string[], paths: ClientPaths): Promise<number> {
+  switch (args[0]) {
+    case "attach":
+      return attach(args.slice(1), paths);
+    case "ls":
+      return list(args.slice(1), paths);
+    case "show":
+      return show(args.slice(1), paths);
+    case "kill":
+      return kill(args.slice(1), paths);
+    default:
+      return run(args, paths);
+  }
+}
+
+/** Options that take a value: the command starts at the first other word after WS. */
+const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e"]);
+
+async function run(args: string[], paths: ClientPaths): Promise<number> {
+  const { options, command } = splitCommand(args);
+  const { values, positionals } = parseArgs({
+    args: options,
+    allowPositionals: true,
+    options: {
+      detach: { type: "boolean", short: "d", default: false },
+      tty: { type: "boolean", short: "t", default: false },
+      cwd: { type: "string", default: "" },
+      env: { type: "string", short: "e", multiple: true, default: [] },
+    },
+  });
+  if (positionals.length !== 1 || command.length === 0) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  const terminal = values.tty && process.stdin.isTTY === true && process.stdout.isTTY === true;
+  const start: Request = {
+    kind: {
+      case: "start",
+      value: {
+        workspace: positionals[0]!,
+        argv: command,
+        cwd: values.cwd,
+        env: { ...(values.tty ? { TERM: process.env["TERM"] ?? "xterm-256color" } : {}), ...parsePairs("--env", values.env) },
+        tty: values.tty,
+        size: terminal ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
+        stdin: !values.detach,
+      },
+    },
+  };
+  const { client } = await connectToDaemon(paths);
+  const stop = new AbortController();
+  const stdinChunks = values.detach ? undefined : (async function* (): AsyncGenerator<Request> {
+    for await (const chunk of process.stdin) yield { kind: { case: "stdin", value: chunk as Buffer } };
+  })();
+  const merged = new RequestMerge<Request>(stdinChunks, () => ({ kind: { case: "closeStdin", value: true } }));
+  async function* requests(): AsyncGenerator<Request> {
+    yield start;
+    yield* merged;
+  }
+  const restore = terminal ? rawTerminal(merged) : () => undefined;
+  // Ctrl-C (outside raw mode) goes to the command, not to this CLI.
+  const onSigint = (): void => merged.push({ kind: { case: "signal", value: "SIGINT" } });
+  if (!values.detach) process.on("SIGINT", onSigint);
+  try {
+    for await (const response of client.bidiStream(ExecService.method.exec, requests(), { signal: stop.signal })) {
+      const kind = response.kind;
+      if (kind.case === "started") {
+        if (values.detach) {
+          process.stdout.write(`${kind.value.exec!.id}\n`);
+          stop.abort();
+          return 0;
+        }
+      } else if (kind.case === "output") {
+        await writeOutput(kind.value);
+      } else if (kind.case === "exit") {
+        return reportExit(kind.value, command[0]!);
+      }
+    }
+    throw new CliError("the daemon ended the exec call without its exit: tether exec ls shows the exec; tether exec attach reattaches", 1);
+  } catch (error) {
+    if (values.detach && stop.signal.aborted) return 0;
+    throw error;
+  } finally {
+    restore();
+    process.off("SIGINT", onSigint);
+    merged.end();
+    process.stdin.destroy();
+  }
+}
+
+async function attach(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { from: { type: "string", default: "0" }, "no-follow": { type: "boolean", default: false } } });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  const from = Number(values.from);
+  if (!Number.isSafeInteger(from) || from < 0) throw new CliError(`--from takes a byte offset (0 is the beginning), got ${JSON.stringify(values.from)}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const stop = new AbortController();
+  process.once("SIGINT", () => stop.abort());
+  let id = positionals[0]!;
+  let offset = from;
+  try {
+    for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), noFollow: values["no-follow"] }, { signal: stop.signal })) {
+      const kind = response.kind;
+      if (kind.case === "exec") id = kind.value.id;
+      else if (kind.case === "output") {
+        await writeOutput(kind.value);
+        offset = Number(kind.value.offset) + kind.value.data.byteLength;
+      } else if (kind.case === "exit") return reportExit(kind.value, id);
+    }
+    return 0;
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+    process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} --from ${offset}   stop it: tether exec kill ${id}\n`);
+    return 130;
+  }
+}
+
+async function list(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { running: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
+  if (positionals.length > 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const execs: Exec[] = [];
+  let pageToken = "";
+  do {
+    const page = await client.unary(ExecService.method.listExecs, { workspace: positionals[0] ?? "", pageSize: 1000, pageToken, runningOnly: values.running });
+    execs.push(...page.execs);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(execs.map(execJson))}\n`);
+    return 0;
+  }
+  const now = Date.now();
+  printTable(
+    ["EXEC", "WORKSPACE", "STATUS", "EXIT", "STARTED", "COMMAND"],
+    execs.map((e) => [
+      e.id,
+      e.workspace,
+      execStatusName(e.status),
+      e.status === ExecStatus.RUNNING ? "" : String(e.exitCode),
+      e.createTime === undefined ? "" : `${formatDuration(now - timestampMs(e.createTime))} ago`,
+      e.argv.join(" "),
+    ]),
+  );
+  return 0;
+}
+
+async function show(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const { exec } = await client.unary(ExecService.method.getExec, { exec: positionals[0]! });
+  const e = exec!;
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(execJson(e))}\n`);
+    return 0;
+  }
+  const lines = [
+    `exec        ${e.id} in workspace ${e.workspace}`,
+    `command     ${e.argv.join(" ")}${e.tty ? " (tty)" : ""}`,
+    `cwd         ${e.cwd}`,
+    `status      ${execStatusName(e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : `, exit ${e.exitCode}`}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
+    `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr`,
+    `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
+  ];
+  if (e.endTime !== undefined) lines.push(`ended       ${new Date(timestampMs(e.endTime)).toISOString()}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}
+
+async function kill(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { signal: { type: "string", short: "s", default: "SIGTERM" } } });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const { exec } = await client.unary(ExecService.method.signalExec, { exec: positionals[0]!, signal: values.signal });
+  process.stdout.write(`sent ${values.signal} to ${exec!.id}\n`);
+  return 0;
+}
+
+/** Options and WS before the command; the command after `--`, or from the first word after WS. */
+function splitCommand(args: string[]): { options: string[]; command: string[] } {
+  const options: string[] = [];
+  let positionals = 0;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === "--") return { options, command: args.slice(i + 1) };
+    if (arg.startsWith("-") && arg !== "-") {
+      options.push(arg);
+      if (VALUE_OPTIONS.has(arg) && i + 1 < args.length) options.push(args[++i]!);
+    } else if (positionals++ === 0) {
+      options.push(arg);
+    } else {
+      return { options, command: args.slice(i) };
+    }
+  }
+  return { options, command: [] };
+}
+
+/** Raw mode for -t on a terminal: keys go to the command as typed; window size changes follow. */
+function rawTerminal(merged: RequestMerge<Request>): () => void {
+  process.stdin.setRawMode(true);
+  const onResize = (): void => merged.push({ kind: { case: "resize", value: { cols: process.stdout.columns, rows: process.stdout.rows } } });
+  process.stdout.on("resize", onResize);
+  return () => {
+    process.stdout.off("resize", onResize);
+    if (process.stdin.isTTY === true) process.stdin.setRawMode(false);
+  };
+}
+
+async function writeOutput(output: ExecOutput): Promise<void> {
+  const out = output.stream === OutputStream.STDERR ? process.stderr : process.stdout;
+  if (!out.write(output.data)) await once(out, "drain");
+}
+
+function reportExit(exit: ExecExit, what: string): number {
+  switch (exit.status) {
+    case ExecStatus.FAILED_TO_START:
+      process.stderr.write(`tether: cannot start ${what}: ${exit.error}\n`);
+      return exit.exitCode;
+    case ExecStatus.LOST:
+      process.stderr.write(`tether: exec lost: ${exit.error}\n`);
+      return 1;
+    default:
+      return exit.exitCode;
+  }
+}
+
+function execJson(e: Exec): Record<string, unknown> {
+  return {
+    id: e.id,
+    workspace: e.workspace,
+    argv: e.argv,
+    cwd: e.cwd,
+    tty: e.tty,
+    status: execStatusName(e.status),
+    pid: e.status === ExecStatus.RUNNING ? e.pid : null,
+    exit_code: e.status === ExecStatus.RUNNING ? null : e.exitCode,
+    signal: e.signal || null,
+    error: e.error || null,
+    stdout_bytes: Number(e.stdoutBytes),
+    stderr_bytes: Number(e.stderrBytes),
+    created_at: e.createTime === undefined ? null : new Date(timestampMs(e.createTime)).toISOString(),
+    ended_at: e.endTime === undefined ? null : new Date(timestampMs(e.endTime)).toISOString(),
+  };
+}

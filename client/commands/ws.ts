@@ -1,0 +1,186 @@
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Exec } from "../../gen/tether/v1/exec_pb.js";
+import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
+import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { CliError } from "../cli-error.js";
+import { materializationName, sandboxName, workspaceStateName } from "../enum-names.js";
+import { parseDurationFlag, parsePairs } from "../flags.js";
+import { formatDuration, printTable } from "../format.js";
+import type { ClientPaths } from "../paths.js";
+import { connectToDaemon } from "../transport.js";
+
+export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...]
+                                              a workspace: a new directory, or DIR adopted (never deleted by tether)
+  tether ws ls [--all] [--json]               workspaces, oldest first (--all: removed ones too)
+  tether ws show WS [--json]                  root, sandbox, live state, live execs, labels
+  tether ws label WS k=v ... [--remove k ...]  set or remove labels
+  tether ws stop WS [--grace 5s]              terminate every live process in it; the workspace stays
+  tether ws rm WS [--force]                   remove it (refused while work is live unless --force)`;
+
+/** `tether ws ...`: create, list, show, label, stop and remove workspaces. */
+export async function wsCommand(args: string[], paths: ClientPaths): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case "create":
+      return create(rest, paths);
+    case "ls":
+      return list(rest, paths);
+    case "show":
+      return show(rest, paths);
+    case "label":
+      return label(rest, paths);
+    case "stop":
+      return stop(rest, paths);
+    case "rm":
+      return remove(rest, paths);
+    default:
+      throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  }
+}
+
+async function create(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      path: { type: "string" },
+      sandbox: { type: "string", default: "host" },
+      "no-network": { type: "boolean", default: false },
+      label: { type: "string", multiple: true, default: [] },
+      json: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  const sandbox = { host: SandboxProfile.HOST, bwrap: SandboxProfile.BWRAP }[values.sandbox];
+  if (sandbox === undefined) throw new CliError(`--sandbox takes host or bwrap, got ${JSON.stringify(values.sandbox)}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const { workspace } = await client.unary(WorkspaceService.method.createWorkspace, {
+    displayName: positionals[0]!,
+    root: values.path === undefined ? "" : resolve(values.path),
+    sandbox,
+    noNetwork: values["no-network"],
+    labels: parsePairs("--label", values.label),
+  });
+  if (values.json) process.stdout.write(`${JSON.stringify(workspaceJson(workspace!))}\n`);
+  else process.stdout.write(`${workspace!.id} ${workspace!.displayName} ${workspace!.root}\n`);
+  return 0;
+}
+
+async function list(args: string[], paths: ClientPaths): Promise<number> {
+  const { values } = parseArgs({ args, options: { all: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
+  const { client } = await connectToDaemon(paths);
+  const workspaces: Workspace[] = [];
+  let pageToken = "";
+  do {
+    const page = await client.unary(WorkspaceService.method.listWorkspaces, { pageSize: 1000, pageToken, showArchived: values.all });
+    workspaces.push(...page.workspaces);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(workspaces.map(workspaceJson))}\n`);
+    return 0;
+  }
+  const now = Date.now();
+  printTable(
+    ["WORKSPACE", "NAME", "SANDBOX", "STATE", "LIVE", "CREATED", "ROOT"],
+    workspaces.map((ws) => [
+      ws.id,
+      ws.displayName,
+      sandboxName(ws.sandbox) + (ws.noNetwork ? ",no-network" : ""),
+      ws.state === WorkspaceState.ARCHIVED ? "removed" : materializationName(ws.materialization),
+      liveSummary(ws),
+      ws.createTime === undefined ? "" : `${formatDuration(now - timestampMs(ws.createTime))} ago`,
+      ws.root,
+    ]),
+  );
+  return 0;
+}
+
+async function show(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const { workspace } = await client.unary(WorkspaceService.method.getWorkspace, { workspace: positionals[0]! });
+  const ws = workspace!;
+  const { execs } = await client.unary(ExecService.method.listExecs, { workspace: ws.id, runningOnly: true, pageSize: 1000 });
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ ...workspaceJson(ws), live_execs: execs.map((e) => ({ id: e.id, pid: e.pid, argv: e.argv })) })}\n`);
+    return 0;
+  }
+  const lines = [
+    `workspace   ${ws.id} (${ws.displayName})`,
+    `root        ${ws.root}${ws.adopted ? " (adopted: tether never deletes its files)" : ""}`,
+    `sandbox     ${sandboxName(ws.sandbox)}${ws.noNetwork ? ", no network" : ""}`,
+    `state       ${workspaceStateName(ws.state)}, ${materializationName(ws.materialization)}`,
+    `live        ${liveSummary(ws) || "nothing"}`,
+    `labels      ${Object.entries(ws.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "(none)"}`,
+    `created     ${ws.createTime === undefined ? "" : new Date(timestampMs(ws.createTime)).toISOString()}`,
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  if (execs.length > 0) {
+    process.stdout.write("\nlive execs:\n");
+    printTable(["EXEC", "PID", "STARTED", "COMMAND"], execs.map((e) => [e.id, String(e.pid), startedAgo(e), e.argv.join(" ")]));
+  }
+  return 0;
+}
+
+async function label(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { remove: { type: "string", multiple: true, default: [] } } });
+  if (positionals.length < 1) throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  const [ref, ...pairs] = positionals as [string, ...string[]];
+  const { client } = await connectToDaemon(paths);
+  const { workspace } = await client.unary(WorkspaceService.method.updateWorkspace, { workspace: ref, setLabels: parsePairs("label", pairs), removeLabels: values.remove });
+  process.stdout.write(`${Object.entries(workspace!.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "(no labels)"}\n`);
+  return 0;
+}
+
+async function stop(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { grace: { type: "string" } } });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const grace = values.grace === undefined ? undefined : parseDurationFlag("--grace", values.grace);
+  const { workspace, stopped } = await client.unary(WorkspaceService.method.stopWorkspace, { workspace: positionals[0]!, grace });
+  process.stdout.write(`${workspace!.displayName}: stopped ${stopped} process${stopped === 1 ? "" : "es"}\n`);
+  return 0;
+}
+
+async function remove(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { force: { type: "boolean", short: "f", default: false } } });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const { workspace } = await client.unary(WorkspaceService.method.deleteWorkspace, { workspace: positionals[0]!, force: values.force });
+  const ws = workspace!;
+  process.stdout.write(`removed ${ws.displayName} (${ws.id})${ws.adopted ? `; its files in ${ws.root} are untouched` : ""}\n`);
+  return 0;
+}
+
+function liveSummary(ws: Workspace): string {
+  const parts: string[] = [];
+  if (ws.liveExecs > 0) parts.push(`${ws.liveExecs} exec${ws.liveExecs === 1 ? "" : "s"}`);
+  if (ws.livePtys > 0) parts.push(`${ws.livePtys} pty${ws.livePtys === 1 ? "" : "s"}`);
+  if (ws.liveRuns > 0) parts.push(`${ws.liveRuns} run${ws.liveRuns === 1 ? "" : "s"}`);
+  return parts.join(", ");
+}
+
+function startedAgo(exec: Exec): string {
+  return exec.createTime === undefined ? "" : `${formatDuration(Date.now() - timestampMs(exec.createTime))} ago`;
+}
+
+function workspaceJson(ws: Workspace): Record<string, unknown> {
+  return {
+    id: ws.id,
+    name: ws.displayName,
+    root: ws.root,
+    adopted: ws.adopted,
+    sandbox: sandboxName(ws.sandbox),
+    no_network: ws.noNetwork,
+    state: workspaceStateName(ws.state),
+    materialization: materializationName(ws.materialization),
+    live: { execs: ws.liveExecs, ptys: ws.livePtys, runs: ws.liveRuns },
+    labels: ws.labels,
+    created_at: ws.createTime === undefined ? null : new Date(timestampMs(ws.createTime)).toISOString(),
+  };
+}

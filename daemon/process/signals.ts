@@ -1,0 +1,17 @@
+import { constants } from "node:os";
+import { invalidArgument } from "../errors.js";
+
+/** A signal by name ("SIGINT", "INT", "int") or number ("2"); empty means SIGTERM. */
+export function parseSignal(name: string, field = "signal"): NodeJS.Signals {
+  if (name === "") return "SIGTERM";
+  const signals = constants.signals as Record<string, number>;
+  if (/^\d+$/.test(name)) {
+    const found = Object.entries(signals).find(([, n]) => n === Number(name));
+    if (found !== undefined) return found[0] as NodeJS.Signals;
+  } else {
+    const upper = name.toUpperCase();
+    const full = upper.startsWith("SIG") ? upper : `SIG${upper}`;
+    if (signals[full] !== undefined) return full as NodeJS.Signals;
+  }
+  throw invalidArgument(field, `unknown signal ${JSON.stringify(name)}: use a name such as SIGTERM, INT or KILL, or a number`);
+}

@@ -1,0 +1,99 @@
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { ExecRequest, ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { invalidArgument } from "../errors.js";
+import { parseSignal } from "../process/signals.js";
+import { checkSize, defaultSize, type Execs, type LiveExec } from "../workspaces/execs.js";
+import { nextPageToken, pageSize, pageToken } from "./paging.js";
+import { execChunkToProto, execExitToProto, execToProto } from "./workspace-proto.js";
+
+/** Handlers for tether.v1.ExecService: proto in, domain call, proto out. */
+export function createExecService(execs: Execs, daemonStopping: AbortSignal): ServiceImpl<typeof ExecService> {
+  return {
+    async *exec(requests, ctx) {
+      const incoming = requests[Symbol.asyncIterator]();
+      const first = await incoming.next();
+      if (first.done === true || first.value.kind.case !== "start") {
+        throw invalidArgument("kind", "the first Exec message must be `start` (workspace and argv): later messages carry stdin, close_stdin, signal or resize");
+      }
+      const start = first.value.kind.value;
+      const live = execs.start({
+        workspace: start.workspace,
+        argv: start.argv,
+        cwd: start.cwd,
+        env: start.env,
+        stdin: start.stdin,
+        tty: start.tty ? defaultSize(start.size) : undefined,
+      });
+      yield { kind: { case: "started", value: { exec: execToProto(live.record) } } };
+      // Client messages act on the process while output streams; a bad one ends this call (the exec goes on).
+      const broken = new AbortController();
+      void applyRequests(live, start.stdin, incoming).catch((error: unknown) => broken.abort(error));
+      const read = execs.read(live.record.id, 0, true, AbortSignal.any([ctx.signal, daemonStopping, broken.signal]));
+      for await (const chunks of read.chunks) {
+        for (const chunk of chunks) yield { kind: { case: "output", value: execChunkToProto(chunk) } };
+      }
+      yield { kind: { case: "exit", value: execExitToProto(read.final()) } };
+    },
+    async *attachExec(req, ctx) {
+      const read = execs.read(req.exec, Number(req.fromOffset), !req.noFollow, AbortSignal.any([ctx.signal, daemonStopping]));
+      yield { kind: { case: "exec", value: execToProto(read.exec) } };
+      for await (const chunks of read.chunks) {
+        for (const chunk of chunks) yield { kind: { case: "output", value: execChunkToProto(chunk) } };
+      }
+      const final = read.final();
+      if (final.status !== "running") yield { kind: { case: "exit", value: execExitToProto(final) } };
+    },
+    getExec(req) {
+      return { exec: execToProto(execs.get(req.exec)) };
+    },
+    listExecs(req) {
+      const size = pageSize(req.pageSize);
+      const token = pageToken(req.pageToken);
+      const before = token === "" ? Number.MAX_SAFE_INTEGER : Number(token);
+      if (!Number.isSafeInteger(before) || before < 0) throw invalidArgument("page_token", "page_token is not one this daemon issued");
+      const page = execs.list(req.workspace, before, size + 1, req.runningOnly);
+      return { execs: page.slice(0, size).map(execToProto), nextPageToken: nextPageToken(page, size, (e) => String(e.seq)) };
+    },
+    signalExec(req) {
+      return { exec: execToProto(execs.signal(req.exec, parseSignal(req.signal))) };
+    },
+  };
+}
+
+/**
+ * Applies an Exec call's later messages in order. Each stdin write waits
+ * until the process has taken the bytes, and only then is the next message
+ * read: a fast producer is held back by the call's flow control, not
+ * buffered in the daemon.
+ */
+async function applyRequests(live: LiveExec, stdinOpen: boolean, incoming: AsyncIterator<ExecRequest>): Promise<void> {
+  for (;;) {
+    let next: IteratorResult<ExecRequest>;
+    try {
+      next = await incoming.next();
+    } catch {
+      return; // The client went away: it detached; the process goes on.
+    }
+    if (next.done === true) return;
+    const kind = next.value.kind;
+    switch (kind.case) {
+      case "stdin":
+        if (!stdinOpen) throw invalidArgument("stdin", "this exec was started without stdin: set start.stdin to send input");
+        await live.process.write(kind.value);
+        break;
+      case "closeStdin":
+        if (kind.value) live.process.closeStdin();
+        break;
+      case "signal":
+        live.process.signal(parseSignal(kind.value));
+        break;
+      case "resize":
+        if (!live.record.tty) throw invalidArgument("resize", "this exec has no terminal to resize: start it with tty");
+        checkSize(kind.value.cols, kind.value.rows);
+        live.process.resize(kind.value.cols, kind.value.rows);
+        break;
+      default:
+        throw invalidArgument("kind", "Exec takes `start` once, as the first message: later messages carry stdin, close_stdin, signal or resize");
+    }
+  }
+}

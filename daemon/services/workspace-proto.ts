@@ -1,0 +1,91 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { ExecExitSchema, ExecSchema, ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
+import { Materialization, SandboxProfile, WorkspaceSchema, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
+import { invalidArgument } from "../errors.js";
+import type { ExecChunk } from "../workspaces/execs.js";
+import type * as domain from "../workspaces/types.js";
+
+// Workspace and exec resources in proto form: the one place their enums are mapped.
+
+export const SANDBOXES: Readonly<Record<domain.SandboxProfile, SandboxProfile>> = {
+  host: SandboxProfile.HOST,
+  bwrap: SandboxProfile.BWRAP,
+};
+const STATES: Readonly<Record<domain.WorkspaceState, WorkspaceState>> = {
+  active: WorkspaceState.ACTIVE,
+  archived: WorkspaceState.ARCHIVED,
+};
+const MATERIALIZATIONS: Readonly<Record<domain.Materialization, Materialization>> = {
+  stopped: Materialization.STOPPED,
+  live: Materialization.LIVE,
+  stopping: Materialization.STOPPING,
+};
+const EXEC_STATUSES: Readonly<Record<domain.ExecStatus, ExecStatus>> = {
+  running: ExecStatus.RUNNING,
+  exited: ExecStatus.EXITED,
+  signalled: ExecStatus.SIGNALLED,
+  "failed-to-start": ExecStatus.FAILED_TO_START,
+  lost: ExecStatus.LOST,
+};
+
+export function sandboxFromProto(sandbox: SandboxProfile): domain.SandboxProfile {
+  if (sandbox === SandboxProfile.UNSPECIFIED) return "host";
+  const name = (Object.keys(SANDBOXES) as domain.SandboxProfile[]).find((k) => SANDBOXES[k] === sandbox);
+  if (name === undefined) throw invalidArgument("sandbox", `unknown sandbox profile ${sandbox}: use host or bwrap`);
+  return name;
+}
+
+export function workspaceToProto(ws: domain.WorkspaceView): Workspace {
+  return create(WorkspaceSchema, {
+    name: `workspaces/${ws.id}`,
+    id: ws.id,
+    displayName: ws.name,
+    root: ws.root,
+    adopted: ws.adopted,
+    sandbox: SANDBOXES[ws.sandbox],
+    noNetwork: ws.noNetwork,
+    labels: ws.labels,
+    state: STATES[ws.state],
+    materialization: MATERIALIZATIONS[ws.materialization],
+    liveExecs: ws.live.execs,
+    livePtys: ws.live.ptys,
+    liveRuns: ws.live.runs,
+    createTime: timestampFromMs(ws.createdAt),
+    deleteTime: ws.deletedAt === undefined ? undefined : timestampFromMs(ws.deletedAt),
+  });
+}
+
+export function execToProto(exec: domain.ExecRecord): Exec {
+  return create(ExecSchema, {
+    name: `workspaces/${exec.workspaceId}/execs/${exec.id}`,
+    id: exec.id,
+    workspace: exec.workspaceId,
+    argv: [...exec.argv],
+    cwd: exec.cwd,
+    envKeys: [...exec.envKeys],
+    tty: exec.tty,
+    status: EXEC_STATUSES[exec.status],
+    pid: exec.pid ?? 0,
+    exitCode: exec.exitCode ?? 0,
+    signal: exec.signal ?? "",
+    error: exec.error ?? "",
+    stdoutBytes: BigInt(exec.stdoutBytes),
+    stderrBytes: BigInt(exec.stderrBytes),
+    createTime: timestampFromMs(exec.createdAt),
+    endTime: exec.endedAt === undefined ? undefined : timestampFromMs(exec.endedAt),
+  });
+}
+
+export function execExitToProto(exec: domain.ExecRecord): ExecExit {
+  return create(ExecExitSchema, { status: EXEC_STATUSES[exec.status], exitCode: exec.exitCode ?? 0, signal: exec.signal ?? "", error: exec.error ?? "" });
+}
+
+export function execChunkToProto(chunk: ExecChunk): Omit<ExecOutput, "$typeName"> {
+  return {
+    stream: chunk.fd === 2 ? OutputStream.STDERR : OutputStream.STDOUT,
+    data: chunk.data,
+    offset: BigInt(chunk.offset),
+    streamOffset: BigInt(chunk.streamOffset),
+  };
+}

@@ -1,0 +1,43 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { invalidArgument } from "../errors.js";
+import type { Workspaces } from "../workspaces/workspaces.js";
+import { nextPageToken, pageSize, pageToken } from "./paging.js";
+import { sandboxFromProto, workspaceToProto } from "./workspace-proto.js";
+
+/** How long processes get after SIGTERM before SIGKILL when a stop names no grace. */
+const DEFAULT_STOP_GRACE_MS = 5_000;
+
+/** Handlers for tether.v1.WorkspaceService: proto in, domain call, proto out. */
+export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<typeof WorkspaceService> {
+  return {
+    createWorkspace(req) {
+      const ws = workspaces.create({ name: req.displayName, root: req.root, sandbox: sandboxFromProto(req.sandbox), noNetwork: req.noNetwork, labels: req.labels });
+      return { workspace: workspaceToProto(ws) };
+    },
+    getWorkspace(req) {
+      return { workspace: workspaceToProto(workspaces.get(req.workspace)) };
+    },
+    listWorkspaces(req) {
+      const size = pageSize(req.pageSize);
+      const token = pageToken(req.pageToken);
+      const after = token === "" ? 0 : Number(token);
+      if (!Number.isSafeInteger(after) || after < 0) throw invalidArgument("page_token", "page_token is not one this daemon issued");
+      const page = workspaces.list(after, size + 1, req.showArchived);
+      return { workspaces: page.slice(0, size).map(workspaceToProto), nextPageToken: nextPageToken(page, size, (ws) => String(ws.seq)) };
+    },
+    updateWorkspace(req) {
+      return { workspace: workspaceToProto(workspaces.updateLabels(req.workspace, req.setLabels, req.removeLabels)) };
+    },
+    async deleteWorkspace(req) {
+      return { workspace: workspaceToProto(await workspaces.delete(req.workspace, req.force, DEFAULT_STOP_GRACE_MS)) };
+    },
+    async stopWorkspace(req) {
+      const graceMs = req.grace === undefined ? DEFAULT_STOP_GRACE_MS : durationMs(req.grace);
+      if (graceMs < 0) throw invalidArgument("grace", "grace must not be negative");
+      const { workspace, stopped } = await workspaces.stop(req.workspace, graceMs);
+      return { workspace: workspaceToProto(workspace), stopped };
+    },
+  };
+}

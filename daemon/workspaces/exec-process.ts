@@ -1,0 +1,82 @@
+import { accessSync, constants as fsConstants } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
+import { GroupProcess, type ProcessEnd } from "../process/child-process.js";
+import { TtyProcess } from "../process/tty-process.js";
+
+/** What an exec needs of its process, piped or under a terminal. */
+export interface ExecProcess {
+  readonly ended: Promise<ProcessEnd>;
+  readonly pid: number | undefined;
+  /** Writes stdin bytes; resolves once the process has taken them (the pipe drained), so a fast producer waits. */
+  write(data: Uint8Array): Promise<void>;
+  closeStdin(): void;
+  signal(signal: NodeJS.Signals): boolean;
+  resize(cols: number, rows: number): void;
+}
+
+export interface ExecProcessOptions {
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdin: boolean;
+  readonly tty: { readonly cols: number; readonly rows: number } | undefined;
+  readonly onOutput: (fd: 1 | 2, chunk: Buffer) => Promise<unknown> | undefined;
+}
+
+/** Starts an exec's process: stdout and stderr piped apart, or everything through one terminal. */
+export function startExecProcess(options: ExecProcessOptions): ExecProcess {
+  if (options.tty !== undefined) {
+    const term = new TtyProcess({ ...options, ...options.tty, onOutput: (chunk) => options.onOutput(1, chunk) });
+    return {
+      ended: term.ended,
+      pid: term.pid,
+      write: async (data) => term.write(data),
+      // A terminal has no end of input of its own: Ctrl-D (EOT) is what a program on a tty reads as end of input.
+      closeStdin: () => term.write(Buffer.from([4])),
+      signal: (signal) => term.signal(signal),
+      resize: (cols, rows) => term.resize(cols, rows),
+    };
+  }
+  const child = new GroupProcess(options);
+  return {
+    ended: child.ended,
+    pid: child.pid,
+    write: (data) =>
+      new Promise<void>((resolve) => {
+        const stdin = child.stdin;
+        if (stdin === undefined || stdin.destroyed || stdin.writableEnded) return resolve();
+        if (stdin.write(data)) return resolve();
+        const done = (): void => {
+          stdin.off("drain", done);
+          stdin.off("close", done);
+          resolve();
+        };
+        stdin.on("drain", done);
+        stdin.on("close", done);
+      }),
+    closeStdin: () => child.stdin?.end(),
+    signal: (signal) => child.signal(signal),
+    resize: () => undefined,
+  };
+}
+
+/**
+ * Why argv[0] cannot be run, looked up as execvp would (PATH, or the path
+ * itself when it has a slash); undefined when it can. Checked before the
+ * start so a missing command is the same clear error in every sandbox and
+ * under a terminal, not a sandbox's or terminal's exit status.
+ */
+export function commandProblem(command: string, cwd: string, path: string): string | undefined {
+  const candidates = command.includes("/") ? [isAbsolute(command) ? command : join(cwd, command)] : path.split(delimiter).filter((d) => d !== "").map((d) => join(d, command));
+  let denied = false;
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return undefined;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "EACCES") denied = true;
+    }
+  }
+  if (denied) return `spawn ${command} EACCES: permission denied`;
+  return command.includes("/") ? `spawn ${command} ENOENT: no such file` : `spawn ${command} ENOENT: command not found in PATH`;
+}

@@ -1,0 +1,139 @@
+import { prefixUpperBound } from "../ids.js";
+import type { Db } from "../store/database.js";
+import type { ExecRecord, ExecStatus } from "./types.js";
+
+interface ExecRow {
+  seq: number;
+  id: string;
+  workspace_seq: number;
+  workspace_id: string;
+  argv: string;
+  cwd: string;
+  env_keys: string;
+  tty: number;
+  status: string;
+  pid: number | null;
+  start_ticks: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
+  stdout_bytes: number;
+  stderr_bytes: number;
+  created_at: number;
+  ended_at: number | null;
+}
+
+/** An exec row with what is needed to recognise its process after a restart. */
+export interface StoredExec extends ExecRecord {
+  readonly startTicks: number | undefined;
+}
+
+const SELECT = `SELECT e.*, w.id AS workspace_id FROM execs e JOIN workspaces w ON w.seq = e.workspace_seq`;
+
+/** The execs' SQL, as prepared statements. Only the execs module touches this table. */
+export class ExecTables {
+  private readonly insertRow;
+  private readonly updateRow;
+  private readonly selectById;
+  private readonly selectByPrefix;
+  private readonly selectRunning;
+  private readonly selectPage;
+  private readonly selectWorkspacePage;
+  private readonly selectMaxSeq;
+
+  constructor(db: Db) {
+    this.insertRow = db.prepare(
+      `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
+       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @env_keys, @tty, @status, @pid, @start_ticks, 0, 0, @created_at)`,
+    );
+    this.updateRow = db.prepare(
+      `UPDATE execs SET status = @status, exit_code = @exit_code, signal = @signal, error = @error,
+       stdout_bytes = @stdout_bytes, stderr_bytes = @stderr_bytes, ended_at = @ended_at WHERE seq = @seq`,
+    );
+    this.selectById = db.prepare(`${SELECT} WHERE e.id = ?`);
+    this.selectByPrefix = db.prepare(`${SELECT} WHERE e.id >= ? AND e.id < ? ORDER BY e.id LIMIT 6`);
+    this.selectRunning = db.prepare(`${SELECT} WHERE e.status = 'running' ORDER BY e.seq`);
+    this.selectPage = db.prepare(`${SELECT} WHERE e.seq < ? AND (? = 0 OR e.status = 'running') ORDER BY e.seq DESC LIMIT ?`);
+    this.selectWorkspacePage = db.prepare(`${SELECT} WHERE e.workspace_seq = ? AND e.seq < ? AND (? = 0 OR e.status = 'running') ORDER BY e.seq DESC LIMIT ?`);
+    this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM execs`);
+  }
+
+  maxSeq(): number {
+    return (this.selectMaxSeq.get() as { seq: number }).seq;
+  }
+
+  insert(exec: ExecRecord, startTicks: number | undefined): void {
+    this.insertRow.run({
+      seq: exec.seq,
+      id: exec.id,
+      workspace_seq: exec.workspaceSeq,
+      argv: JSON.stringify(exec.argv),
+      cwd: exec.cwd,
+      env_keys: JSON.stringify(exec.envKeys),
+      tty: exec.tty ? 1 : 0,
+      status: exec.status,
+      pid: exec.pid ?? null,
+      start_ticks: startTicks ?? null,
+      created_at: exec.createdAt,
+    });
+  }
+
+  /** Records how the exec ended. */
+  update(exec: ExecRecord): void {
+    this.updateRow.run({
+      seq: exec.seq,
+      status: exec.status,
+      exit_code: exec.exitCode ?? null,
+      signal: exec.signal ?? null,
+      error: exec.error ?? null,
+      stdout_bytes: exec.stdoutBytes,
+      stderr_bytes: exec.stderrBytes,
+      ended_at: exec.endedAt ?? null,
+    });
+  }
+
+  byId(id: string): StoredExec | undefined {
+    const row = this.selectById.get(id) as ExecRow | undefined;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
+  /** Up to 6 execs whose id starts with `prefix`. */
+  byPrefix(prefix: string): StoredExec[] {
+    return (this.selectByPrefix.all(prefix, prefixUpperBound(prefix)) as ExecRow[]).map(toRecord);
+  }
+
+  /** Execs recorded running: at daemon start, the ones the last daemon lost. */
+  running(): StoredExec[] {
+    return (this.selectRunning.all() as ExecRow[]).map(toRecord);
+  }
+
+  /** Execs newest first, before `beforeSeq`; of one workspace when workspaceSeq is given. */
+  page(workspaceSeq: number | undefined, beforeSeq: number, limit: number, runningOnly: boolean): StoredExec[] {
+    const running = runningOnly ? 1 : 0;
+    const rows = workspaceSeq === undefined ? this.selectPage.all(beforeSeq, running, limit) : this.selectWorkspacePage.all(workspaceSeq, beforeSeq, running, limit);
+    return (rows as ExecRow[]).map(toRecord);
+  }
+}
+
+function toRecord(row: ExecRow): StoredExec {
+  return {
+    seq: row.seq,
+    id: row.id,
+    workspaceSeq: row.workspace_seq,
+    workspaceId: row.workspace_id,
+    argv: JSON.parse(row.argv) as string[],
+    cwd: row.cwd,
+    envKeys: JSON.parse(row.env_keys) as string[],
+    tty: row.tty === 1,
+    status: row.status as ExecStatus,
+    pid: row.pid ?? undefined,
+    startTicks: row.start_ticks ?? undefined,
+    exitCode: row.exit_code ?? undefined,
+    signal: row.signal ?? undefined,
+    error: row.error ?? undefined,
+    stdoutBytes: row.stdout_bytes,
+    stderrBytes: row.stderr_bytes,
+    createdAt: row.created_at,
+    endedAt: row.ended_at ?? undefined,
+  };
+}

@@ -1,0 +1,290 @@
+import { Code } from "@connectrpc/connect";
+import { TetherError, invalidArgument } from "../errors.js";
+import { newId } from "../ids.js";
+import { followUntil } from "../journal/follow.js";
+import type { Journals } from "../journal/journals.js";
+import type { JournalRecord } from "../journal/types.js";
+import { log } from "../log.js";
+import { exitCodeOf, processStartTicks, signalGroup, type ProcessEnd } from "../process/child-process.js";
+import { OutputWriter } from "../process/output-writer.js";
+import type { Db } from "../store/database.js";
+import { ExecTables } from "./exec-tables.js";
+import { commandProblem, startExecProcess, type ExecProcess } from "./exec-process.js";
+import { sandboxArgv, type SandboxHost } from "./sandbox.js";
+import type { ExecRecord } from "./types.js";
+import { resolveCwd } from "./workspace-paths.js";
+import type { Workspaces } from "./workspaces.js";
+
+/** Terminal sizes an exec or PTY may have, in cells. */
+export const TERMINAL_MAX_CELLS = 1000;
+const DEFAULT_SIZE = { cols: 80, rows: 24 };
+const ARGV_MAX_BYTES = 256 * 1024;
+
+export interface ExecStartOptions {
+  readonly workspace: string;
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly stdin: boolean;
+  /** Run under a terminal of this size (undefined: pipes). */
+  readonly tty: { readonly cols: number; readonly rows: number } | undefined;
+}
+
+/** What every process started in a workspace shares: the daemon's environment and what the sandbox must let through. */
+export interface ProcessEnvironment {
+  readonly baseEnv: Readonly<Record<string, string | undefined>>;
+  readonly sandboxHost: SandboxHost;
+}
+
+/** A chunk of an exec's output: its stream, its place in the whole output and in its stream. */
+export interface ExecChunk {
+  readonly fd: 1 | 2;
+  readonly data: Uint8Array;
+  readonly offset: number;
+  readonly streamOffset: number;
+}
+
+/** A running exec: its record (updated in place) and its process. */
+export interface LiveExec {
+  readonly record: ExecRecord;
+  readonly process: ExecProcess;
+  /** Resolves with the final record once the end and every output byte are durable. */
+  readonly ended: Promise<ExecRecord>;
+}
+
+export interface ExecRead {
+  readonly exec: ExecRecord;
+  readonly chunks: AsyncGenerator<ExecChunk[]>;
+  /** The record as it is once the chunks have ended. */
+  final(): ExecRecord;
+}
+
+/**
+ * Execs: commands run directly in a workspace, never tied to the client
+ * that started them. Each exec's output goes to its own journal
+ * (`{id}.out`), so a reader can start from any byte offset, even long after
+ * the process ended; the end is recorded once every byte is durable.
+ */
+export class Execs {
+  private readonly tables: ExecTables;
+  private readonly live = new Map<string, LiveExec & { readonly writer: OutputWriter }>();
+  private nextSeq: number;
+
+  constructor(
+    db: Db,
+    private readonly journals: Journals,
+    private readonly workspaces: Workspaces,
+    private readonly environment: ProcessEnvironment,
+  ) {
+    this.tables = new ExecTables(db);
+    this.nextSeq = this.tables.maxSeq() + 1;
+  }
+
+  /** At daemon start: execs the last daemon left running are recorded lost, and their leftover process groups stopped. */
+  recover(): void {
+    const reason = "the daemon was not running (it stopped or crashed) while this exec was live";
+    for (const exec of this.tables.running()) {
+      if (exec.pid !== undefined && exec.startTicks !== undefined && processStartTicks(exec.pid) === exec.startTicks) signalGroup(exec.pid, "SIGKILL");
+      this.tables.update({ ...exec, status: "lost", error: reason, endedAt: Date.now() });
+      log(`exec ${exec.id}: was live when the daemon stopped; recorded it lost`);
+    }
+  }
+
+  start(options: ExecStartOptions): LiveExec {
+    const ws = this.workspaces.usable(options.workspace);
+    checkArgv(options.argv);
+    for (const key of Object.keys(options.env)) {
+      if (key === "" || key.includes("=") || key.includes("\0")) throw invalidArgument("env", `environment variable name ${JSON.stringify(key)} is not allowed: no '=' or NUL, not empty`);
+    }
+    if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
+    const cwd = resolveCwd(ws.root, options.cwd);
+    const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
+    const env: Record<string, string | undefined> = { ...this.environment.baseEnv, TETHER_WORKSPACE: ws.id, TETHER_EXEC: id, ...options.env };
+    this.journals.create(outputJournal(id));
+    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs), {}, 0);
+    const record: ExecRecord = {
+      seq: this.nextSeq++,
+      id,
+      workspaceSeq: ws.seq,
+      workspaceId: ws.id,
+      argv: [...options.argv],
+      cwd,
+      envKeys: Object.keys(options.env).sort(),
+      tty: options.tty !== undefined,
+      status: "running",
+      pid: undefined,
+      exitCode: undefined,
+      signal: undefined,
+      error: undefined,
+      stdoutBytes: 0,
+      stderrBytes: 0,
+      createdAt: Date.now(),
+      endedAt: undefined,
+    };
+    const problem = commandProblem(options.argv[0]!, cwd, env["PATH"] ?? "");
+    const process: ExecProcess =
+      problem !== undefined
+        ? notStarted(problem)
+        : startExecProcess({ argv: sandboxArgv(ws, this.environment.sandboxHost, options.argv, cwd), cwd, env, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk) });
+    record.pid = process.pid;
+    this.tables.insert(record, process.pid === undefined ? undefined : processStartTicks(process.pid));
+    const ended = process.ended.then(async (end) => {
+      await writer.settled();
+      try {
+        this.finish(record, writer, end);
+      } catch (error) {
+        log(`exec ${id}: could not record its end: ${(error as Error).message}`);
+      }
+      this.live.delete(id);
+      return record;
+    });
+    const live = { record, process, writer, ended };
+    this.live.set(id, live);
+    if (process.pid !== undefined) this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended });
+    return live;
+  }
+
+  get(ref: string): ExecRecord {
+    return this.current(this.find(ref));
+  }
+
+  /** A workspace's execs (every workspace's when ref is empty), newest first, before `beforeSeq`. */
+  list(workspaceRef: string, beforeSeq: number, limit: number, runningOnly: boolean): ExecRecord[] {
+    const workspaceSeq = workspaceRef === "" ? undefined : this.workspaces.resolve(workspaceRef).seq;
+    return this.tables.page(workspaceSeq, beforeSeq, limit, runningOnly).map((e) => this.current(e));
+  }
+
+  /** Sends a signal to a running exec's process group. */
+  signal(ref: string, signal: NodeJS.Signals): ExecRecord {
+    const live = this.requireLive(ref);
+    live.process.signal(signal);
+    return this.current(live.record);
+  }
+
+  /** The running exec, for a client that talks to it. */
+  requireLive(ref: string): LiveExec {
+    const exec = this.find(ref);
+    const live = this.live.get(exec.id);
+    if (live === undefined) {
+      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_LIVE", `exec ${exec.id} has ended (${exec.status}): it takes no input or signals; tether exec attach ${exec.id} shows its output`, {
+        exec: exec.id,
+        status: exec.status,
+      });
+    }
+    return live;
+  }
+
+  /**
+   * The exec's output from a byte offset (stdout and stderr together, as
+   * received); with follow and a running exec, until it has ended and every
+   * byte is read. `final()` then gives its end.
+   */
+  read(ref: string, fromOffset: number, follow: boolean, signal: AbortSignal): ExecRead {
+    if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 (the beginning) or a positive byte offset");
+    const exec = this.find(ref);
+    const live = follow ? this.live.get(exec.id) : undefined;
+    const until = live === undefined ? undefined : (stop: AbortSignal) => untilEnded(live.ended, stop);
+    const records = followUntil(this.journals, outputJournal(exec.id), { kind: "offset", offset: fromOffset }, until, signal);
+    return {
+      exec: this.current(exec),
+      chunks: decodeChunks(records),
+      final: () => this.current(this.tables.byId(exec.id) ?? exec),
+    };
+  }
+
+  /** At daemon stop: running execs are recorded lost and their process groups killed. */
+  async shutdown(reason: string): Promise<void> {
+    const live = [...this.live.values()];
+    for (const { record, process } of live) {
+      record.status = "lost";
+      record.error = reason;
+      process.signal("SIGKILL");
+    }
+    await Promise.allSettled(live.map((l) => l.ended));
+  }
+
+  private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd): void {
+    if (record.status === "running") {
+      record.status = end.t === "exited" ? "exited" : end.t === "signalled" ? "signalled" : "failed-to-start";
+      record.exitCode = exitCodeOf(end);
+      record.signal = end.t === "signalled" ? end.signal : undefined;
+      record.error = end.t === "failed-to-start" ? end.message : undefined;
+    }
+    record.pid = undefined;
+    record.stdoutBytes = writer.bytes(1);
+    record.stderrBytes = writer.bytes(2);
+    record.endedAt = Date.now();
+    this.tables.update(record);
+  }
+
+  /** The record with live byte counts while running. */
+  private current(exec: ExecRecord): ExecRecord {
+    const live = this.live.get(exec.id);
+    if (live === undefined) return exec;
+    return { ...live.record, stdoutBytes: live.writer.bytes(1), stderrBytes: live.writer.bytes(2) };
+  }
+
+  private find(ref: string): ExecRecord {
+    const key = ref.includes("/execs/") ? ref.slice(ref.lastIndexOf("/") + 1) : ref;
+    if (key === "") throw invalidArgument("exec", "name the exec: its id or an id prefix (tether exec ls lists them)");
+    const live = this.live.get(key);
+    if (live !== undefined) return live.record;
+    const exact = this.tables.byId(key);
+    if (exact !== undefined) return exact;
+    const matches = this.tables.byPrefix(key);
+    if (matches.length === 1) return this.live.get(matches[0]!.id)?.record ?? matches[0]!;
+    if (matches.length === 0) throw new TetherError(Code.NotFound, "EXEC_NOT_FOUND", `no exec ${JSON.stringify(key)}: tether exec ls lists them`, { exec: key });
+    const candidates = matches.map((m) => m.id);
+    throw new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", `${JSON.stringify(key)} matches several execs (${candidates.join(", ")}): type more of the id`, { field: "exec", candidates: candidates.join(",") });
+  }
+}
+
+export function outputJournal(execId: string): string {
+  return `${execId}.out`;
+}
+
+/** Refuses terminal sizes outside 1..TERMINAL_MAX_CELLS. */
+export function checkSize(cols: number, rows: number): void {
+  if (cols < 1 || rows < 1 || cols > TERMINAL_MAX_CELLS || rows > TERMINAL_MAX_CELLS) {
+    throw invalidArgument("size", `terminal size ${cols}x${rows} is out of range: columns and rows must each be 1-${TERMINAL_MAX_CELLS}`);
+  }
+}
+
+export function defaultSize(size: { cols: number; rows: number } | undefined): { cols: number; rows: number } {
+  return size === undefined || (size.cols === 0 && size.rows === 0) ? DEFAULT_SIZE : size;
+}
+
+function checkArgv(argv: readonly string[]): void {
+  if (argv.length === 0 || argv[0] === "") throw invalidArgument("argv", "name the command to run: argv must not be empty");
+  let bytes = 0;
+  for (const arg of argv) {
+    if (arg.includes("\0")) throw invalidArgument("argv", "an argument contains a NUL byte, which no command can receive");
+    bytes += Buffer.byteLength(arg) + 1;
+  }
+  if (bytes > ARGV_MAX_BYTES) throw invalidArgument("argv", `the command line is longer than ${ARGV_MAX_BYTES} bytes: pass data on stdin or in a file`);
+}
+
+/** A process that never started: it ends at once with the reason. */
+function notStarted(message: string): ExecProcess {
+  return {
+    ended: Promise.resolve({ t: "failed-to-start", message }),
+    pid: undefined,
+    write: async () => undefined,
+    closeStdin: () => undefined,
+    signal: () => false,
+    resize: () => undefined,
+  };
+}
+
+async function untilEnded(ended: Promise<unknown>, stop: AbortSignal): Promise<void> {
+  await Promise.race([ended, new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve(), { once: true }))]);
+}
+
+async function* decodeChunks(records: AsyncGenerator<readonly JournalRecord[]>): AsyncGenerator<ExecChunk[]> {
+  for await (const batch of records) {
+    yield batch.map((r) => {
+      const fd = r.meta?.["s"] === "2" ? 2 : 1;
+      return { fd, data: r.data, offset: r.offset, streamOffset: Number(r.meta?.["e"] ?? 0) - r.data.byteLength };
+    });
+  }
+}

@@ -1,0 +1,69 @@
+import { spawnSync } from "node:child_process";
+import { Code } from "@connectrpc/connect";
+import { TetherError } from "../errors.js";
+import type { SandboxProfile } from "./types.js";
+
+/** What a sandboxed process needs to know about its workspace. */
+export interface SandboxSpec {
+  readonly sandbox: SandboxProfile;
+  readonly root: string;
+  readonly noNetwork: boolean;
+}
+
+/**
+ * What every sandboxed process sees of the daemon besides its workspace, so
+ * `tether` works inside: the CLI shim's directory (read-only) and the socket
+ * (read-write; the file itself, so the sandbox cannot remove it).
+ */
+export interface SandboxHost {
+  readonly readOnly: readonly string[];
+  readonly writable: readonly string[];
+}
+
+const probes = new Map<string, string | undefined>();
+
+/**
+ * Refuses a profile this machine cannot provide, with what to do about it.
+ * bubblewrap is probed once per daemon (a real sandbox running `true`), so
+ * a missing binary and disabled user namespaces are both caught.
+ */
+export function requireSandbox(spec: Pick<SandboxSpec, "sandbox" | "noNetwork">): void {
+  if (spec.sandbox === "host") return;
+  const key = spec.noNetwork ? "bwrap-nonet" : "bwrap";
+  if (!probes.has(key)) probes.set(key, probeBwrap(spec.noNetwork));
+  const problem = probes.get(key);
+  if (problem !== undefined) {
+    throw new TetherError(Code.FailedPrecondition, "SANDBOX_UNAVAILABLE", `this machine cannot provide the bwrap sandbox: ${problem}`, { sandbox: "bwrap" });
+  }
+}
+
+/**
+ * The argv that runs `argv` in the workspace's sandbox. bwrap: the whole
+ * filesystem read-only, the workspace read-write, a fresh /dev, /proc and a private /tmp, the network
+ * unshared on request. The process stays in the caller's process group (no
+ * --new-session), so signals to the group reach everything inside.
+ */
+export function sandboxArgv(spec: SandboxSpec, host: SandboxHost, argv: readonly string[], cwd: string): string[] {
+  if (spec.sandbox === "host") return [...argv];
+  const args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
+  for (const path of host.readOnly) args.push("--ro-bind-try", path, path);
+  for (const path of host.writable) args.push("--bind-try", path, path);
+  args.push("--bind", spec.root, spec.root, "--chdir", cwd);
+  if (spec.noNetwork) args.push("--unshare-net");
+  args.push("--", ...argv);
+  return args;
+}
+
+function probeBwrap(noNetwork: boolean): string | undefined {
+  const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", ...(noNetwork ? ["--unshare-net"] : []), "true"];
+  const result = spawnSync("bwrap", args, { encoding: "utf8", timeout: 10_000 });
+  if (result.error !== undefined) {
+    const missing = (result.error as NodeJS.ErrnoException).code === "ENOENT";
+    return missing ? "bubblewrap is not installed (apt-get install bubblewrap), or bwrap is not on the daemon's PATH" : `bwrap could not run: ${result.error.message}`;
+  }
+  if (result.status !== 0) {
+    const said = result.stderr.trim().split("\n").at(-1) ?? "";
+    return `bwrap failed (${said || `exit ${result.status}`}): user namespaces are probably off; enable them (sysctl kernel.unprivileged_userns_clone=1) or use the host profile`;
+  }
+  return undefined;
+}

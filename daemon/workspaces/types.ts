@@ -1,0 +1,60 @@
+/** How processes in a workspace are run: as the user sees the host, or inside bubblewrap. */
+export type SandboxProfile = "host" | "bwrap";
+
+export type WorkspaceState = "active" | "archived";
+
+/** Derived from a workspace's live processes; never stored. */
+export type Materialization = "stopped" | "live" | "stopping";
+
+/** A workspace as stored. */
+export interface WorkspaceRecord {
+  readonly seq: number;
+  readonly id: string;
+  readonly name: string;
+  /** Absolute, symlinks resolved. */
+  readonly root: string;
+  /** True when root is the user's directory (--path): never deleted by tether. */
+  readonly adopted: boolean;
+  readonly sandbox: SandboxProfile;
+  readonly noNetwork: boolean;
+  labels: Record<string, string>;
+  state: WorkspaceState;
+  readonly createdAt: number;
+  deletedAt: number | undefined;
+}
+
+/** Live process counts by kind. */
+export interface LiveCounts {
+  readonly execs: number;
+  readonly ptys: number;
+  readonly runs: number;
+}
+
+/** A workspace with what is live in it. */
+export interface WorkspaceView extends WorkspaceRecord {
+  readonly materialization: Materialization;
+  readonly live: LiveCounts;
+}
+
+export type ExecStatus = "running" | "exited" | "signalled" | "failed-to-start" | "lost";
+
+/** An exec as stored. */
+export interface ExecRecord {
+  readonly seq: number;
+  readonly id: string;
+  readonly workspaceSeq: number;
+  readonly workspaceId: string;
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly envKeys: readonly string[];
+  readonly tty: boolean;
+  status: ExecStatus;
+  pid: number | undefined;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  error: string | undefined;
+  stdoutBytes: number;
+  stderrBytes: number;
+  readonly createdAt: number;
+  endedAt: number | undefined;
+}

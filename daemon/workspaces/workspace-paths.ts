@@ -1,0 +1,72 @@
+import { realpathSync, statSync } from "node:fs";
+import { isAbsolute, join, sep } from "node:path";
+import { Code } from "@connectrpc/connect";
+import { TetherError } from "../errors.js";
+
+/** Where no workspace may live: the kernel's pseudo filesystems. */
+const FORBIDDEN_ROOTS = ["/proc", "/sys", "/dev"];
+
+/**
+ * Checks a directory to adopt as a workspace root and returns its real path.
+ * Refused: a relative path, one that does not exist or is not a directory,
+ * `/` itself, the kernel's pseudo filesystems, and the daemon's state dir
+ * (or anything inside it, or anything containing it: a sandboxed process
+ * must not be able to write the daemon's database).
+ */
+export function adoptableRoot(path: string, stateDir: string): string {
+  if (!isAbsolute(path)) throw notAllowed(path, `workspace path ${path} is relative: give an absolute path`);
+  const real = realDirectory(path, "workspace path");
+  if (real === "/") throw notAllowed(path, "a workspace cannot be the whole filesystem (/): pick a project directory");
+  for (const forbidden of FORBIDDEN_ROOTS) {
+    if (within(real, forbidden)) throw notAllowed(path, `a workspace cannot live in ${forbidden}: pick a project directory`);
+  }
+  const state = realOr(stateDir);
+  if (within(real, state) || within(state, real)) {
+    throw notAllowed(path, `${real} overlaps tether's state directory ${state}: pick a directory that neither contains it nor lies inside it`);
+  }
+  return real;
+}
+
+/**
+ * Resolves a working directory inside a workspace: relative to the root, or
+ * absolute; symlinks followed. It must exist, be a directory, and resolve
+ * inside the root: `..` and symlinks that lead out are refused.
+ */
+export function resolveCwd(root: string, cwd: string): string {
+  if (cwd === "") return root;
+  const path = isAbsolute(cwd) ? cwd : join(root, cwd);
+  const real = realDirectory(path, "working directory");
+  if (!within(real, root)) {
+    throw notAllowed(cwd, `working directory ${cwd} resolves to ${real}, outside the workspace root ${root}: the cwd must be inside the workspace`);
+  }
+  return real;
+}
+
+/** True when `path` is `dir` or inside it (both real paths). */
+export function within(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
+}
+
+function realDirectory(path: string, what: string): string {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw notAllowed(path, code === "ENOENT" ? `${what} ${path} does not exist: create it first` : `${what} ${path} cannot be used: ${(error as Error).message}`);
+  }
+  if (!statSync(real).isDirectory()) throw notAllowed(path, `${what} ${path} is not a directory`);
+  return real;
+}
+
+function realOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+function notAllowed(path: string, message: string): TetherError {
+  return new TetherError(Code.InvalidArgument, "PATH_NOT_ALLOWED", message, { path });
+}

@@ -1,0 +1,193 @@
+import { mkdirSync, rmSync } from "node:fs";
+import { basename, join } from "node:path";
+import { Code } from "@connectrpc/connect";
+import { TetherError, invalidArgument } from "../errors.js";
+import { newId } from "../ids.js";
+import type { Db } from "../store/database.js";
+import type { LiveProcesses } from "./live-processes.js";
+import { requireSandbox } from "./sandbox.js";
+import type { SandboxProfile, WorkspaceRecord, WorkspaceView } from "./types.js";
+import { adoptableRoot } from "./workspace-paths.js";
+import { WorkspaceTables } from "./workspace-tables.js";
+
+export const WORKSPACE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const LABEL_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
+const LABEL_VALUE_MAX_LENGTH = 256;
+const LABELS_MAX = 64;
+
+export interface CreateOptions {
+  readonly name: string;
+  /** An existing directory to adopt; empty creates one under the state dir. */
+  readonly root: string;
+  readonly sandbox: SandboxProfile;
+  readonly noNetwork: boolean;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * The workspaces: durable directories pinned to a sandbox profile, named by
+ * id, id prefix or name. What is live in each comes from LiveProcesses.
+ */
+export class Workspaces {
+  private readonly tables: WorkspaceTables;
+  private nextSeq: number;
+
+  constructor(
+    db: Db,
+    private readonly stateDir: string,
+    readonly live: LiveProcesses,
+  ) {
+    this.tables = new WorkspaceTables(db);
+    this.nextSeq = this.tables.maxSeq() + 1;
+  }
+
+  create(options: CreateOptions): WorkspaceView {
+    if (!WORKSPACE_NAME_PATTERN.test(options.name)) {
+      throw new TetherError(Code.InvalidArgument, "INVALID_NAME", `workspace name ${JSON.stringify(options.name)} is not allowed: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`, { field: "display_name" });
+    }
+    if (options.noNetwork && options.sandbox === "host") {
+      throw invalidArgument("no_network", "the host profile cannot take the network away: use --sandbox bwrap with --no-network");
+    }
+    checkLabels(options.labels);
+    requireSandbox(options);
+    if (this.tables.activeByName(options.name) !== undefined) {
+      throw new TetherError(Code.AlreadyExists, "WORKSPACE_ALREADY_EXISTS", `a workspace named ${options.name} already exists: pick another name, or remove it with tether ws rm ${options.name}`, { workspace: options.name });
+    }
+    const id = newId("w-", (candidate) => this.tables.byId(candidate) !== undefined);
+    const adopted = options.root !== "";
+    const root = adopted ? adoptableRoot(options.root, this.stateDir) : join(this.stateDir, "workspaces", id);
+    if (!adopted) mkdirSync(root, { recursive: true, mode: 0o700 });
+    const record: WorkspaceRecord = {
+      seq: this.nextSeq++,
+      id,
+      name: options.name,
+      root,
+      adopted,
+      sandbox: options.sandbox,
+      noNetwork: options.noNetwork,
+      labels: { ...options.labels },
+      state: "active",
+      createdAt: Date.now(),
+      deletedAt: undefined,
+    };
+    this.tables.insert(record);
+    return this.view(record);
+  }
+
+  get(ref: string): WorkspaceView {
+    return this.view(this.resolve(ref));
+  }
+
+  /** The workspace by seq (for execs, whose rows point at it). */
+  bySeq(seq: number): WorkspaceRecord | undefined {
+    return this.tables.bySeq(seq);
+  }
+
+  /** Workspaces in creation order after `afterSeq`. */
+  list(afterSeq: number, limit: number, includeArchived: boolean): WorkspaceView[] {
+    return this.tables.page(afterSeq, limit, includeArchived).map((ws) => this.view(ws));
+  }
+
+  updateLabels(ref: string, set: Readonly<Record<string, string>>, remove: readonly string[]): WorkspaceView {
+    const ws = this.resolve(ref);
+    const labels = { ...ws.labels, ...set };
+    for (const key of remove) delete labels[key];
+    checkLabels(labels);
+    ws.labels = labels;
+    this.tables.update(ws);
+    return this.view(ws);
+  }
+
+  /**
+   * A workspace new processes may start in: active, and its sandbox
+   * available on this machine.
+   */
+  usable(ref: string): WorkspaceRecord {
+    const ws = this.resolve(ref);
+    if (ws.state !== "active") {
+      throw new TetherError(Code.FailedPrecondition, "WORKSPACE_BUSY", `workspace ${ws.name} (${ws.id}) was removed: nothing starts in it any more; create a new one with tether ws create`, { workspace: ws.id, state: ws.state });
+    }
+    requireSandbox(ws);
+    return ws;
+  }
+
+  /**
+   * The workspace a session uses when none is named: the task file's
+   * directory, adopted once as a host workspace named after it.
+   */
+  adoptDirectory(dir: string): WorkspaceRecord {
+    const root = adoptableRoot(dir, this.stateDir);
+    const existing = this.tables.adoptedRoot(root);
+    if (existing !== undefined) return existing;
+    const base = basename(root).replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 56) || "workspace";
+    let name = base;
+    for (let n = 2; this.tables.activeByName(name) !== undefined; n++) name = `${base}-${n}`;
+    const view = this.create({ name, root, sandbox: "host", noNetwork: false, labels: {} });
+    return this.resolve(view.id);
+  }
+
+  /** Terminates every live process in the workspace; resolves once they have ended. */
+  async stop(ref: string, graceMs: number): Promise<{ workspace: WorkspaceView; stopped: number }> {
+    const ws = this.resolve(ref);
+    const stopped = await this.live.stop(ws.id, graceMs);
+    return { workspace: this.view(ws), stopped };
+  }
+
+  /**
+   * Archives a workspace: refused while processes are live unless force
+   * (which stops them first). A root tether created is removed; an adopted
+   * root's files are never touched.
+   */
+  async delete(ref: string, force: boolean, graceMs: number): Promise<WorkspaceView> {
+    const ws = this.resolve(ref);
+    if (ws.state !== "active") return this.view(ws);
+    if (this.live.materialization(ws.id) !== "stopped") {
+      if (!force) {
+        const counts = this.live.counts(ws.id);
+        throw new TetherError(
+          Code.FailedPrecondition,
+          "WORKSPACE_BUSY",
+          `workspace ${ws.name} has live work (${counts.execs} exec(s), ${counts.ptys} PTY(s), ${counts.runs} session run(s)): stop it first with tether ws stop ${ws.name}, or remove it anyway with --force`,
+          { workspace: ws.id, materialization: "live" },
+        );
+      }
+      await this.live.stop(ws.id, graceMs);
+    }
+    ws.state = "archived";
+    ws.deletedAt = Date.now();
+    this.tables.update(ws);
+    if (!ws.adopted) rmSync(ws.root, { recursive: true, force: true });
+    return this.view(ws);
+  }
+
+  view(ws: WorkspaceRecord): WorkspaceView {
+    return { ...ws, materialization: this.live.materialization(ws.id), live: this.live.counts(ws.id) };
+  }
+
+  /** By exact id, then active name, then unique id prefix. */
+  resolve(ref: string): WorkspaceRecord {
+    const key = ref.startsWith("workspaces/") ? ref.slice("workspaces/".length) : ref;
+    if (key === "") throw invalidArgument("workspace", "name the workspace: its id, an id prefix, or its name (tether ws ls lists them)");
+    const found = this.tables.byId(key) ?? this.tables.activeByName(key);
+    if (found !== undefined) return found;
+    const matches = this.tables.byPrefix(key);
+    if (matches.length === 1) return matches[0]!;
+    if (matches.length === 0) {
+      throw new TetherError(Code.NotFound, "WORKSPACE_NOT_FOUND", `no workspace ${JSON.stringify(key)}: tether ws ls lists them, tether ws create makes one`, { workspace: key });
+    }
+    const candidates = matches.map((m) => m.id);
+    throw new TetherError(Code.InvalidArgument, "WORKSPACE_AMBIGUOUS", `${JSON.stringify(key)} matches several workspaces (${candidates.join(", ")}): type more of the id, or use the name`, {
+      workspace: key,
+      candidates: candidates.join(","),
+    });
+  }
+}
+
+function checkLabels(labels: Readonly<Record<string, string>>): void {
+  const entries = Object.entries(labels);
+  if (entries.length > LABELS_MAX) throw invalidArgument("labels", `a workspace takes at most ${LABELS_MAX} labels`);
+  for (const [key, value] of entries) {
+    if (!LABEL_KEY_PATTERN.test(key)) throw invalidArgument("labels", `label key ${JSON.stringify(key)} is not allowed: use 1-63 letters, digits, '.', '_', '/' or '-'`);
+    if (value.length > LABEL_VALUE_MAX_LENGTH) throw invalidArgument("labels", `label ${key}'s value is longer than ${LABEL_VALUE_MAX_LENGTH} characters`);
+  }
+}
