@@ -14,8 +14,9 @@ import { findTaskFile } from "../task-file.js";
 import { connectToDaemon } from "../transport.js";
 
 export const RUN_USAGE = `  tether run TASK [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
-             [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION]
-                                              start a session and follow it; Ctrl-C detaches, the session goes on`;
+             [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS]
+                                              start a session and follow it; Ctrl-C detaches, the session goes on;
+                                              runs execute in workspace WS (default: the task file's directory)`;
 
 /** `tether run`: starts a session in the daemon and follows it (or, with -d, prints its id). */
 export async function runCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -28,6 +29,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
       file: { type: "string", short: "f" },
       parallel: { type: "string", short: "j" },
       "fail-fast": { type: "boolean", default: false },
+      ws: { type: "string", default: "" },
       "external-id": { type: "string", default: "" },
       ttl: { type: "string" },
       "idle-timeout": { type: "string" },
@@ -50,6 +52,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     externalId: values["external-id"],
     parallelism,
     failFast: values["fail-fast"],
+    workspace: values.ws,
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });

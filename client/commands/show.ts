@@ -26,6 +26,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   const out = [
     `session   ${s.id}${s.externalId !== "" ? `  (external id ${s.externalId})` : ""}`,
     `task      ${s.task}  (${s.taskFile})`,
+    `workspace ${s.workspace.replace(/^workspaces\//, "") || "(none)"}  (${s.workingDirectory})`,
     `status    ${sessionStatusName(s.status)}${s.status === SessionStatus.OPEN ? `, ${activityName(s.activity)}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
     `created   ${time(s.createTime)}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
   ];

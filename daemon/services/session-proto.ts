@@ -58,6 +58,7 @@ export function sessionToProto(session: domain.SessionView, xcom: readonly domai
     externalId: session.externalId ?? "",
     taskFile: session.spec.taskFile,
     workingDirectory: session.spec.workingDirectory,
+    workspace: session.spec.workspace === undefined ? "" : `workspaces/${session.spec.workspace.id}`,
     result: session.result ?? "",
     error: session.error ?? "",
     exitCode: session.exitCode ?? 0,

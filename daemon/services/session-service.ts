@@ -24,6 +24,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
         failFast: req.failFast,
         ttlMs: req.ttl === undefined ? 0 : durationMs(req.ttl),
         idleTimeoutMs: req.idleTimeout === undefined ? 0 : durationMs(req.idleTimeout),
+        workspace: req.workspace,
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },

@@ -15,6 +15,8 @@ import { waitUntilReady } from "./readiness.js";
 import { renderRunCommand } from "./run-command.js";
 import { GroupProcess, describeEnd, exitCodeOf, processStartTicks, type ProcessEnd } from "../process/child-process.js";
 import { OutputWriter } from "../process/output-writer.js";
+import type { LiveProcesses } from "../workspaces/live-processes.js";
+import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
 import type { SendResult, SessionStreams } from "./session-streams.js";
@@ -35,6 +37,10 @@ const CANCELLED_EXIT_CODE = 130;
 export interface RunEnvironment {
   /** The daemon's environment with the directory of its `tether` command first on PATH and TETHER_SOCKET set. */
   readonly baseEnv: Readonly<Record<string, string | undefined>>;
+  /** What a sandboxed run must see of the daemon. */
+  readonly sandboxHost: SandboxHost;
+  /** Where each run's process is registered with its workspace (for ws show and ws stop). */
+  readonly live: LiveProcesses;
 }
 
 interface LiveRun {
@@ -313,11 +319,14 @@ export class LiveSession {
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: cwdProblem }, undefined));
       return;
     }
-    const process = new GroupProcess({ argv, cwd, env, stdin: task.stdin === "stream", onOutput: (fd, chunk) => writer.write(fd, chunk) });
+    const workspace = this.session.spec.workspace;
+    const sandboxed = workspace === undefined ? argv : sandboxArgv(workspace, this.environment.sandboxHost, argv, cwd);
+    const process = new GroupProcess({ argv: sandboxed, cwd, env, stdin: task.stdin === "stream", onOutput: (fd, chunk) => writer.write(fd, chunk) });
     run.pid = process.pid;
     run.startTicks = process.pid === undefined ? undefined : processStartTicks(process.pid);
     const live: LiveRun = { run, process, writer, readinessAbort: new AbortController(), timers: [], stopAs: undefined, killedFor: undefined, awaitingReadiness: task.readiness !== undefined };
     this.live.set(run.number, live);
+    if (workspace !== undefined && process.pid !== undefined) this.environment.live.add(workspace.id, { kind: "run", signal: (s) => process.signal(s), ended: process.ended });
     this.transition(run, "running", "");
     if (process.stdin !== undefined) void feedStdin(this.streams, run.number, process.stdin, this.stdinArrivals, process.ended);
     if (task.timeoutMs > 0) {

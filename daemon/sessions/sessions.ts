@@ -9,6 +9,7 @@ import type { Db } from "../store/database.js";
 import { resolveGraph } from "../tasks/graph.js";
 import { checkInputValue, loadTaskFile } from "../tasks/task-file.js";
 import type { InputDef } from "../tasks/types.js";
+import type { Workspaces } from "../workspaces/workspaces.js";
 import type { WaitRequest } from "./input-waits.js";
 import { LiveSession, type RunEnvironment } from "./live-session.js";
 import { processStartTicks, signalGroup } from "../process/child-process.js";
@@ -33,6 +34,8 @@ export interface StartOptions {
   readonly failFast: boolean;
   readonly ttlMs: number;
   readonly idleTimeoutMs: number;
+  /** Workspace id, prefix or name; empty: the task file's directory, adopted. */
+  readonly workspace: string;
 }
 
 /**
@@ -51,6 +54,7 @@ export class Sessions {
     db: Db,
     private readonly journals: Journals,
     private readonly environment: RunEnvironment,
+    private readonly workspaces: Workspaces,
   ) {
     this.tables = new SessionTables(db);
     this.streamTables = new StreamTables(db);
@@ -99,6 +103,7 @@ export class Sessions {
     }
     const graph = resolveGraph(file.tasks, options.task);
     const { inputs, secrets, secretNames } = resolveInputs(graph.flatMap((t) => t.inputs), options.inputs);
+    const ws = options.workspace === "" ? this.workspaces.adoptDirectory(dirname(file.path)) : this.workspaces.usable(options.workspace);
     const now = Date.now();
     const record: SessionRecord = {
       seq: this.nextSeq++,
@@ -108,7 +113,7 @@ export class Sessions {
       externalId: options.externalId === "" ? undefined : options.externalId,
       spec: {
         taskFile: file.path,
-        workingDirectory: dirname(file.path),
+        workingDirectory: ws.root,
         tasks: graph,
         inputs,
         secretInputs: secretNames,
@@ -116,6 +121,7 @@ export class Sessions {
         failFast: options.failFast,
         ttlMs: options.ttlMs,
         idleTimeoutMs: options.idleTimeoutMs,
+        workspace: { id: ws.id, root: ws.root, sandbox: ws.sandbox, noNetwork: ws.noNetwork },
       },
       result: undefined,
       error: undefined,

@@ -1,4 +1,5 @@
 import type { TaskDef } from "../tasks/types.js";
+import type { SandboxSpec } from "../workspaces/sandbox.js";
 
 /** A session's lifecycle; only `open` may change, and only once. */
 export type SessionStatus = "open" | "closed" | "cancelled" | "expired";
@@ -51,6 +52,13 @@ export interface SessionSpec {
   readonly ttlMs: number;
   /** 0: none. */
   readonly idleTimeoutMs: number;
+  /** The workspace the runs execute in (absent in sessions recorded before workspaces: the host, in workingDirectory). */
+  readonly workspace?: SessionWorkspace;
+}
+
+/** The workspace a session runs in, as pinned at its start. */
+export interface SessionWorkspace extends SandboxSpec {
+  readonly id: string;
 }
 
 export const SECRET_PLACEHOLDER = "<secret>";

@@ -9,11 +9,11 @@ const FORBIDDEN_ROOTS = ["/proc", "/sys", "/dev"];
 /**
  * Checks a directory to adopt as a workspace root and returns its real path.
  * Refused: a relative path, one that does not exist or is not a directory,
- * `/` itself, the kernel's pseudo filesystems, and the daemon's state dir
- * (or anything inside it, or anything containing it: a sandboxed process
- * must not be able to write the daemon's database).
+ * `/` itself, the kernel's pseudo filesystems, anything inside the daemon's
+ * state dir, and for a sandbox, a directory containing the state dir (a
+ * sandboxed process must not be able to write the daemon's database).
  */
-export function adoptableRoot(path: string, stateDir: string): string {
+export function adoptableRoot(path: string, stateDir: string, sandboxed: boolean): string {
   if (!isAbsolute(path)) throw notAllowed(path, `workspace path ${path} is relative: give an absolute path`);
   const real = realDirectory(path, "workspace path");
   if (real === "/") throw notAllowed(path, "a workspace cannot be the whole filesystem (/): pick a project directory");
@@ -21,8 +21,9 @@ export function adoptableRoot(path: string, stateDir: string): string {
     if (within(real, forbidden)) throw notAllowed(path, `a workspace cannot live in ${forbidden}: pick a project directory`);
   }
   const state = realOr(stateDir);
-  if (within(real, state) || within(state, real)) {
-    throw notAllowed(path, `${real} overlaps tether's state directory ${state}: pick a directory that neither contains it nor lies inside it`);
+  if (within(real, state)) throw notAllowed(path, `${real} is inside tether's state directory ${state}: pick a directory outside it`);
+  if (sandboxed && within(state, real)) {
+    throw notAllowed(path, `${real} contains tether's state directory ${state}, which a sandbox must not be able to write: pick a directory that does not contain it`);
   }
   return real;
 }

@@ -55,7 +55,7 @@ export class Workspaces {
     }
     const id = newId("w-", (candidate) => this.tables.byId(candidate) !== undefined);
     const adopted = options.root !== "";
-    const root = adopted ? adoptableRoot(options.root, this.stateDir) : join(this.stateDir, "workspaces", id);
+    const root = adopted ? adoptableRoot(options.root, this.stateDir, options.sandbox !== "host") : join(this.stateDir, "workspaces", id);
     if (!adopted) mkdirSync(root, { recursive: true, mode: 0o700 });
     const record: WorkspaceRecord = {
       seq: this.nextSeq++,
@@ -116,7 +116,7 @@ export class Workspaces {
    * directory, adopted once as a host workspace named after it.
    */
   adoptDirectory(dir: string): WorkspaceRecord {
-    const root = adoptableRoot(dir, this.stateDir);
+    const root = adoptableRoot(dir, this.stateDir, false);
     const existing = this.tables.adoptedRoot(root);
     if (existing !== undefined) return existing;
     const base = basename(root).replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 56) || "workspace";
