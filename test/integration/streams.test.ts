@@ -1,26 +1,17 @@
-import { Code, ConnectError, type Client } from "@connectrpc/connect";
+import { Code, type Client } from "@connectrpc/connect";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
+import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { LogStream, RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { daemonPerTest } from "../helpers/daemon.js";
+import { failure } from "../helpers/errors.js";
 import { eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 import { RequestQueue, attachUntilEnded, describeAttachEvents, type SeenEvent } from "../helpers/streams.js";
 
 const daemon = daemonPerTest();
-
-async function failure(call: Promise<unknown>): Promise<{ code: Code; reason: ErrorReason | undefined; message: string }> {
-  const error = await call.then(
-    () => {
-      throw new Error("the call succeeded, but it should have failed");
-    },
-    (e: unknown) => ConnectError.from(e),
-  );
-  return { code: error.code, reason: error.findDetails(ErrorDetailSchema)[0]?.reason, message: error.rawMessage };
-}
 
 async function stdoutOf(client: Client<typeof SessionService>, id: string): Promise<string> {
   let out = "";

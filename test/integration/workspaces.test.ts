@@ -1,0 +1,182 @@
+import { Code } from "@connectrpc/connect";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
+import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
+import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { Materialization, SandboxProfile, WorkspaceState } from "../../gen/tether/v1/workspace_pb.js";
+import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { ROOT, daemonPerTest } from "../helpers/daemon.js";
+import { failure } from "../helpers/errors.js";
+import { ExecRequests, execToEnd } from "../helpers/execs.js";
+import { alive, eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
+
+const daemon = daemonPerTest();
+
+/** A directory outside /tmp (the sandbox gives processes a private /tmp), so a write to it from a sandbox would reach the host. */
+function hostDir(): string {
+  const base = join(ROOT, ".tmp");
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, "ws-test-"));
+}
+
+describe("workspaces", () => {
+  it("are created, found by id, prefix or name, listed in pages, labelled, and removed (a created root with it, an adopted root never)", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const { workspace: made } = await ws.createWorkspace({ displayName: "made", labels: { team: "core" } });
+    expect(made!.id).toMatch(/^w-[0-9a-z]{5,}$/);
+    expect(made!.name).toBe(`workspaces/${made!.id}`);
+    expect(made!.root.startsWith(d.home)).toBe(true);
+    expect(existsSync(made!.root)).toBe(true);
+    expect([made!.sandbox, made!.state, made!.materialization, made!.adopted]).toEqual([SandboxProfile.HOST, WorkspaceState.ACTIVE, Materialization.STOPPED, false]);
+
+    const dir = hostDir();
+    writeFileSync(join(dir, "keep.txt"), "mine");
+    const { workspace: adopted } = await ws.createWorkspace({ displayName: "adopted", root: dir });
+    expect(adopted!.adopted).toBe(true);
+    await ws.createWorkspace({ displayName: "third" });
+
+    expect((await ws.getWorkspace({ workspace: "made" })).workspace!.id).toBe(made!.id);
+    expect((await ws.getWorkspace({ workspace: made!.id.slice(0, 6) })).workspace!.displayName).toBe("made");
+    const first = await ws.listWorkspaces({ pageSize: 2 });
+    const second = await ws.listWorkspaces({ pageSize: 2, pageToken: first.nextPageToken });
+    expect([...first.workspaces, ...second.workspaces].map((w) => w.displayName)).toEqual(["made", "adopted", "third"]);
+    expect(second.nextPageToken).toBe("");
+
+    const relabelled = await ws.updateWorkspace({ workspace: "made", setLabels: { env: "dev" }, removeLabels: ["team"] });
+    expect(relabelled.workspace!.labels).toEqual({ env: "dev" });
+
+    const removed = await ws.deleteWorkspace({ workspace: "made" });
+    expect(removed.workspace!.state).toBe(WorkspaceState.ARCHIVED);
+    expect(existsSync(made!.root)).toBe(false);
+    await ws.deleteWorkspace({ workspace: "adopted" });
+    expect(readFileSync(join(dir, "keep.txt"), "utf8")).toBe("mine");
+    expect((await ws.listWorkspaces({})).workspaces.map((w) => w.displayName)).toEqual(["third"]);
+    expect((await ws.listWorkspaces({ showArchived: true })).workspaces).toHaveLength(3);
+    // The name is free again; the archived one still answers by id, and nothing starts in it.
+    const { workspace: again } = await ws.createWorkspace({ displayName: "made" });
+    expect(again!.id).not.toBe(made!.id);
+    const inArchived = await failure(execToEnd(d.client(ExecService), made!.id, ["true"]));
+    expect([inArchived.code, inArchived.reason]).toEqual([Code.FailedPrecondition, ErrorReason.WORKSPACE_BUSY]);
+  });
+
+  it("refuses bad names, duplicate names, disallowed paths and a host workspace without network, with the reason", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    await ws.createWorkspace({ displayName: "one" });
+    const cases: [Promise<unknown>, Code, ErrorReason, RegExp][] = [
+      [ws.createWorkspace({ displayName: "one" }), Code.AlreadyExists, ErrorReason.WORKSPACE_ALREADY_EXISTS, /already exists/],
+      [ws.createWorkspace({ displayName: "bad name!" }), Code.InvalidArgument, ErrorReason.INVALID_NAME, /letters, digits/],
+      [ws.createWorkspace({ displayName: "root", root: "/" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /whole filesystem/],
+      [ws.createWorkspace({ displayName: "proc", root: "/proc/self" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /\/proc/],
+      [ws.createWorkspace({ displayName: "missing", root: "/nonexistent/dir" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /does not exist/],
+      [ws.createWorkspace({ displayName: "relative", root: "some/dir" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /relative/],
+      [ws.createWorkspace({ displayName: "state", root: join(d.home, "workspaces") }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /state directory/],
+      [ws.createWorkspace({ displayName: "nonet", noNetwork: true }), Code.InvalidArgument, ErrorReason.INVALID_ARGUMENT, /bwrap/],
+      [ws.getWorkspace({ workspace: "nope" }), Code.NotFound, ErrorReason.WORKSPACE_NOT_FOUND, /ws ls/],
+    ];
+    for (const [call, code, reason, message] of cases) {
+      const f = await failure(call);
+      expect([f.code, f.reason]).toEqual([code, reason]);
+      expect(f.message).toMatch(message);
+    }
+  });
+
+  it("ws stop terminates every live process (execs, one that ignores SIGTERM, a session run) and the workspace stays; rm is refused while work is live", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const execs = d.client(ExecService);
+    await ws.createWorkspace({ displayName: "busy" });
+    const pids: number[] = [];
+    for (const argv of [["sleep", "60"], ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"]]) {
+      const requests = new ExecRequests();
+      requests.push({ kind: { case: "start", value: { workspace: "busy", argv } } });
+      requests.end();
+      for await (const r of execs.exec(requests)) {
+        if (r.kind.case === "started") {
+          pids.push(r.kind.value.exec!.pid);
+          break; // Detach: the process goes on.
+        }
+      }
+    }
+    const taskFile = writeTaskFile("tasks:\n  serve:\n    cmd: sleep 60\n");
+    const { session } = await d.client(SessionService).startSession({ task: "serve", taskFile, workspace: "busy" });
+    const live = await eventually(async () => {
+      const w = (await ws.getWorkspace({ workspace: "busy" })).workspace!;
+      return w.liveRuns === 1 ? w : undefined;
+    });
+    expect([live.materialization, live.liveExecs]).toEqual([Materialization.LIVE, 2]);
+
+    const refused = await failure(ws.deleteWorkspace({ workspace: "busy" }));
+    expect([refused.code, refused.reason]).toEqual([Code.FailedPrecondition, ErrorReason.WORKSPACE_BUSY]);
+    expect(refused.message).toMatch(/2 exec\(s\).*1 session run\(s\).*--force/);
+
+    const stopped = await ws.stopWorkspace({ workspace: "busy", grace: { seconds: 1n } });
+    expect(stopped.stopped).toBe(3);
+    expect(stopped.workspace!.materialization).toBe(Materialization.STOPPED);
+    expect(stopped.workspace!.state).toBe(WorkspaceState.ACTIVE);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    const statuses = (await execs.listExecs({ workspace: "busy" })).execs.map((e) => [e.status, e.signal]);
+    expect(statuses).toEqual([
+      [ExecStatus.SIGNALLED, "SIGKILL"],
+      [ExecStatus.SIGNALLED, "SIGTERM"],
+    ]);
+    expect((await waitQuiet(d.client(SessionService), session!.id)).status).toBe(SessionStatus.CLOSED);
+    await ws.deleteWorkspace({ workspace: "busy" });
+  });
+
+  it("a session runs in the workspace it names, and by default in its task file's directory adopted as a workspace", async () => {
+    const d = await daemon();
+    const { workspace } = await d.client(WorkspaceService).createWorkspace({ displayName: "here" });
+    const taskFile = writeTaskFile("tasks:\n  where:\n    cmd: pwd\n");
+    const sessions = d.client(SessionService);
+    const named = (await sessions.startSession({ task: "where", taskFile, workspace: "here" })).session!;
+    expect(named.workspace).toBe(`workspaces/${workspace!.id}`);
+    const unnamed = (await sessions.startSession({ task: "where", taskFile })).session!;
+    const adopted = (await d.client(WorkspaceService).getWorkspace({ workspace: unnamed.workspace })).workspace!;
+    expect(adopted.adopted).toBe(true);
+    expect(adopted.root).toBe(join(taskFile, ".."));
+    for (const [s, dir] of [[named, workspace!.root], [unnamed, adopted.root]] as const) {
+      await waitQuiet(sessions, s.id);
+      let out = "";
+      for await (const msg of sessions.readSessionLogs({ name: s.name })) for (const c of msg.chunks) out += Buffer.from(c.data).toString();
+      expect(out.trim()).toBe(dir);
+    }
+    // A second session from the same file reuses the adopted workspace.
+    const again = (await sessions.startSession({ task: "where", taskFile })).session!;
+    expect(again.workspace).toBe(unnamed.workspace);
+  });
+});
+
+describe("the bwrap sandbox", () => {
+  it("lets commands write the workspace but nothing else, in execs and session runs alike, and takes the network away on request", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const execs = d.client(ExecService);
+    const outside = hostDir();
+    await ws.createWorkspace({ displayName: "box", sandbox: SandboxProfile.BWRAP, noNetwork: true });
+    const exec = await execToEnd(execs, "box", ["sh", "-c", `echo inside > made.txt && cat made.txt; echo escape > ${outside}/escaped.txt; echo "rc=$?"; cat /proc/net/dev`]);
+    expect(exec.stdout).toMatch(/^inside\nrc=[12]\n/);
+    expect(exec.stderr).toMatch(/Read-only file system/);
+    expect(existsSync(join(outside, "escaped.txt"))).toBe(false);
+    const interfaces = exec.stdout.split("\n").filter((l) => /^\s*[\w.-]+:/.test(l)).map((l) => l.trim().split(":")[0]);
+    expect(interfaces).toEqual(["lo"]);
+
+    const taskFile = writeTaskFile(`tasks:\n  escape:\n    cmd: sh -c 'touch run-made.txt && touch ${outside}/run-escaped.txt'\n`);
+    const sessions = d.client(SessionService);
+    const { session } = await sessions.startSession({ task: "escape", taskFile, workspace: "box" });
+    const ended = await waitQuiet(sessions, session!.id);
+    expect(ended.exitCode).toBe(1);
+    const root = (await ws.getWorkspace({ workspace: "box" })).workspace!.root;
+    expect(existsSync(join(root, "run-made.txt"))).toBe(true);
+    expect(existsSync(join(outside, "run-escaped.txt"))).toBe(false);
+
+    // `tether` itself works inside the sandbox: the socket is reachable.
+    const inner = await execToEnd(execs, "box", ["tether", "ws", "ls"]);
+    expect(inner.stdout).toContain("box");
+  });
+});
