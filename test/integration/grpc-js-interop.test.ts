@@ -79,6 +79,44 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     client.close();
   });
 
+  it("calls every WorkspaceService and ExecService RPC, the bidirectional Exec included", async () => {
+    const Workspaces = service(load("tether/v1/workspace_service.proto"), "tether.v1.WorkspaceService");
+    const Execs = service(load("tether/v1/exec_service.proto"), "tether.v1.ExecService");
+    const ws = new Workspaces(address, grpc.credentials.createInsecure());
+    const ex = new Execs(address, grpc.credentials.createInsecure());
+    const created = await unary<{ workspace: { id: string } }>(ws, "CreateWorkspace", { displayName: "interop", labels: { a: "1" } });
+    expect((await unary<{ workspace: { id: string } }>(ws, "GetWorkspace", { workspace: "interop" })).workspace.id).toBe(created.workspace.id);
+    expect((await unary<{ workspaces: { displayName: string }[] }>(ws, "ListWorkspaces", {})).workspaces.map((w) => w.displayName)).toContain("interop");
+    expect((await unary<{ workspace: { labels: Record<string, string> } }>(ws, "UpdateWorkspace", { workspace: "interop", setLabels: { b: "2" } })).workspace.labels).toEqual({ a: "1", b: "2" });
+
+    const call = (ex as unknown as Record<string, () => grpc.ClientDuplexStream<object, { kind: string; started?: { exec: { id: string } }; output?: { data: Buffer }; exit?: { exitCode: number } }>>)["Exec"]!();
+    call.write({ start: { workspace: "interop", argv: ["sh", "-c", "cat; exit 5"], stdin: true } });
+    call.write({ stdin: Buffer.from("through grpc-js\n") });
+    call.write({ closeStdin: true });
+    call.end();
+    let out = "";
+    let id = "";
+    let exitCode = -1;
+    for await (const msg of call) {
+      if (msg.kind === "started") id = msg.started!.exec.id;
+      if (msg.kind === "output") out += msg.output!.data.toString();
+      if (msg.kind === "exit") exitCode = msg.exit!.exitCode;
+    }
+    expect([out, exitCode]).toEqual(["through grpc-js\n", 5]);
+    const attach = (ex as unknown as Record<string, (r: object) => grpc.ClientReadableStream<{ kind: string; output?: { data: Buffer } }>>)["AttachExec"]!({ exec: id });
+    let again = "";
+    for await (const msg of attach) if (msg.kind === "output") again += msg.output!.data.toString();
+    expect(again).toBe(out);
+    expect((await unary<{ exec: { id: string } }>(ex, "GetExec", { exec: id })).exec.id).toBe(id);
+    expect((await unary<{ execs: { id: string }[] }>(ex, "ListExecs", { workspace: "interop" })).execs.map((e) => e.id)).toEqual([id]);
+    const ended = await unary(ex, "SignalExec", { exec: id }).catch((e: grpc.ServiceError) => e);
+    expect((ended as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
+    expect((await unary<{ stopped: number }>(ws, "StopWorkspace", { workspace: "interop" })).stopped).toBe(0);
+    await unary(ws, "DeleteWorkspace", { workspace: "interop" });
+    ws.close();
+    ex.close();
+  });
+
   it("gets Unimplemented for a method the daemon does not have", async () => {
     const client = new grpc.Client(address, grpc.credentials.createInsecure());
     const err = await new Promise<grpc.ServiceError>((resolve) =>

@@ -1,0 +1,102 @@
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { CLI_ENTRY, ROOT, tempDirs } from "../helpers/daemon.js";
+import { eventually } from "../helpers/sessions.js";
+
+const started: NodeJS.ProcessEnv[] = [];
+afterEach(() => {
+  for (const env of started.splice(0)) spawnSync(process.execPath, [CLI_ENTRY, "daemon", "stop"], { env, encoding: "utf8" });
+});
+
+function freshEnv(): NodeJS.ProcessEnv {
+  const dirs = tempDirs();
+  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, NO_COLOR: "1" };
+  started.push(env);
+  return env;
+}
+
+function cli(env: NodeJS.ProcessEnv, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, input, encoding: "utf8", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("tether ws and tether exec (the built CLI)", () => {
+  it("creates, lists, shows, labels and removes workspaces; an adopted directory's files stay", () => {
+    const env = freshEnv();
+    const base = join(ROOT, ".tmp");
+    mkdirSync(base, { recursive: true });
+    const dir = mkdtempSync(join(base, "cli-ws-"));
+    const created = cli(env, ["ws", "create", "proj", "--path", dir, "--label", "team=core"]);
+    expect(created.status).toBe(0);
+    expect(created.stdout).toMatch(new RegExp(`^w-\\w+ proj ${dir}\\n$`));
+    expect(cli(env, ["ws", "create", "proj"]).stderr).toMatch(/already exists/);
+    const listed = cli(env, ["ws", "ls"]);
+    expect(listed.stdout).toMatch(/^WORKSPACE\s+NAME\s+SANDBOX\s+STATE/);
+    expect(listed.stdout).toMatch(/proj\s+host\s+stopped/);
+    expect(JSON.parse(cli(env, ["ws", "ls", "--json"]).stdout)[0]).toMatchObject({ name: "proj", root: dir, adopted: true, labels: { team: "core" }, materialization: "stopped" });
+    expect(cli(env, ["ws", "label", "proj", "env=dev", "--remove", "team"]).stdout).toBe("env=dev\n");
+    const shown = cli(env, ["ws", "show", "proj"]);
+    expect(shown.stdout).toMatch(/root\s+.*\(adopted/);
+    expect(shown.stdout).toMatch(/labels\s+env=dev/);
+    cli(env, ["exec", "proj", "--", "touch", "file.txt"]);
+    expect(cli(env, ["ws", "rm", "proj"]).stdout).toMatch(/files in .* are untouched/);
+    expect(existsSync(join(dir, "file.txt"))).toBe(true);
+  });
+
+  it("exec pipes stdin, keeps stdout and stderr apart, and exits with the command's code (128+signal when killed, 127 when missing)", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const cat = cli(env, ["exec", "w", "--", "cat"], "hi\n");
+    expect([cat.status, cat.stdout]).toEqual([0, "hi\n"]);
+    const split = cli(env, ["exec", "w", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    expect([split.status, split.stdout, split.stderr]).toEqual([3, "out\n", "err\n"]);
+    const noDashes = cli(env, ["exec", "w", "--env", "X=1", "sh", "-c", "echo $X"]);
+    expect(noDashes.stdout).toBe("1\n");
+    expect(cli(env, ["exec", "w", "--", "sh", "-c", "kill -TERM $$"]).status).toBe(143);
+    const missing = cli(env, ["exec", "w", "--", "no-such-command-xyz"]);
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toMatch(/cannot start no-such-command-xyz: .*ENOENT/);
+    const escape = cli(env, ["exec", "w", "--cwd", "..", "--", "pwd"]);
+    expect(escape.status).not.toBe(0);
+    expect(escape.stderr).toMatch(/outside the workspace root/);
+    const tty = cli(env, ["exec", "w", "-t", "--", "sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty"]);
+    expect(tty.stdout).toMatch(/on-a-tty/);
+  });
+
+  it("Ctrl-C goes to the command, not to the CLI", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const child = spawn(process.execPath, [CLI_ENTRY, "exec", "w", "--", "sh", "-c", 'trap "echo got INT; exit 7" INT; echo ready; while :; do sleep 0.1; done'], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    await eventually(() => (out.includes("ready") ? true : undefined));
+    child.kill("SIGINT");
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(out).toContain("got INT");
+    expect(code).toBe(7);
+  });
+
+  it("exec -d returns an id at once; exec ls, attach (from 0 or an offset, after the end), kill and show work by id prefix", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const detached = cli(env, ["exec", "w", "-d", "--", "sh", "-c", "echo one; echo two >&2; sleep 0.3; echo three; exit 4"]);
+    expect(detached.status).toBe(0);
+    const id = detached.stdout.trim();
+    expect(id).toMatch(/^e-\w+$/);
+    expect(cli(env, ["exec", "ls", "w"]).stdout).toContain(id);
+    const attached = cli(env, ["exec", "attach", id.slice(0, 5)]);
+    expect([attached.status, attached.stdout, attached.stderr]).toEqual([4, "one\nthree\n", "two\n"]);
+    const rest = cli(env, ["exec", "attach", id, "--from", "4"]);
+    expect(rest.stdout + rest.stderr).toBe("three\ntwo\n");
+    expect(JSON.parse(cli(env, ["exec", "show", id, "--json"]).stdout)).toMatchObject({ id, status: "exited", exit_code: 4, stdout_bytes: 10, stderr_bytes: 4 });
+
+    const sleeper = cli(env, ["exec", "w", "-d", "--", "sleep", "60"]).stdout.trim();
+    expect(cli(env, ["exec", "kill", sleeper, "--signal", "KILL"]).status).toBe(0);
+    await eventually(() => (JSON.parse(cli(env, ["exec", "show", sleeper, "--json"]).stdout).status === "signalled" ? true : undefined));
+    expect(cli(env, ["exec", "attach", sleeper]).status).toBe(137);
+    const late = cli(env, ["exec", "kill", sleeper]);
+    expect(late.stderr).toMatch(/has ended/);
+  });
+});

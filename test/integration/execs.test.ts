@@ -1,0 +1,188 @@
+import { Code, type Client } from "@connectrpc/connect";
+import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
+import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
+import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
+import { failure } from "../helpers/errors.js";
+import { ExecRequests, attachToEnd, collect, emptyResult, execToEnd, type ExecResult } from "../helpers/execs.js";
+import { alive, eventually } from "../helpers/sessions.js";
+
+const daemon = daemonPerTest();
+
+async function withWorkspace(): Promise<{ d: TestDaemon; execs: Client<typeof ExecService>; root: string }> {
+  const d = await daemon();
+  const { workspace } = await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+  return { d, execs: d.client(ExecService), root: workspace!.root };
+}
+
+/** Starts an exec and detaches once it has printed `marker` (or at once when marker is empty). */
+async function startDetached(execs: Client<typeof ExecService>, argv: string[], marker = ""): Promise<ExecResult> {
+  const requests = new ExecRequests();
+  requests.push({ kind: { case: "start", value: { workspace: "w", argv } } });
+  requests.end();
+  const result = emptyResult();
+  for await (const response of execs.exec(requests)) {
+    collect(result, response);
+    if (result.exec !== undefined && result.stdout.includes(marker)) break;
+  }
+  return result;
+}
+
+function vmHwmBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmHWM:"))!;
+  return Number(line.split(/\s+/)[1]) * 1024;
+}
+
+describe("exec", () => {
+  it("keeps stdout and stderr apart with their offsets, streams stdin, and ends with the exit code; cwd and env apply", async () => {
+    const { execs, root } = await withWorkspace();
+    mkdirSync(join(root, "sub"));
+    const r = await execToEnd(execs, "w", ["sh", "-c", 'echo "out $GREETING"; echo err >&2; pwd; cat; exit 3'], { stdin: "piped in\n", cwd: "sub", env: { GREETING: "hi" } });
+    expect(r.exec!.status).toBe(ExecStatus.RUNNING);
+    expect(r.exec!.pid).toBeGreaterThan(0);
+    expect(r.stdout).toBe(`out hi\n${join(root, "sub")}\npiped in\n`);
+    expect(r.stderr).toBe("err\n");
+    expect([r.exit!.status, r.exit!.exitCode]).toEqual([ExecStatus.EXITED, 3]);
+    // Offsets count both streams together; stream offsets each stream alone.
+    let next = 0;
+    for (const [offset, , length] of r.chunks) {
+      expect(offset).toBe(next);
+      next += length;
+    }
+    expect(next).toBe(r.stdout.length + r.stderr.length);
+    const got = (await execs.getExec({ exec: r.exec!.id })).exec!;
+    expect([got.stdoutBytes, got.stderrBytes, got.envKeys]).toEqual([BigInt(r.stdout.length), 4n, ["GREETING"]]);
+  });
+
+  it("outlives the client: detach mid-run, reattach from 0 after the end for every byte, or from any offset for exactly the rest", async () => {
+    const { d, execs } = await withWorkspace();
+    const started = await startDetached(execs, ["sh", "-c", "echo first; sleep 0.5; seq 1 20000; echo last >&2"], "first");
+    const id = started.exec!.id;
+    expect(started.exit).toBeUndefined();
+    const whole = await attachToEnd(execs, id.slice(0, 4));
+    const expected = `first\n${Array.from({ length: 20000 }, (_, i) => `${i + 1}\n`).join("")}`;
+    expect(whole.stdout).toBe(expected);
+    expect(whole.stderr).toBe("last\n");
+    expect([whole.exit!.status, whole.exit!.exitCode]).toEqual([ExecStatus.EXITED, 0]);
+    const from = 1000;
+    const rest = await attachToEnd(execs, id, from);
+    expect(rest.stdout + rest.stderr).toBe((expected + "last\n").slice(from));
+    expect(rest.chunks[0]![0]).toBe(from);
+    // The exit status and every byte stay readable after a daemon restart.
+    await d.stop();
+    await d.restart();
+    const later = await attachToEnd(execs, id);
+    expect(later.stdout).toBe(expected);
+    expect(later.exit!.exitCode).toBe(0);
+    expect((await execs.listExecs({ workspace: "w" })).execs.map((e) => e.id)).toEqual([id]);
+  });
+
+  it("signals the process group; a signal to an ended exec, an unknown signal and a bad resize are refused clearly", async () => {
+    const { execs } = await withWorkspace();
+    const started = await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up");
+    const id = started.exec!.id;
+    await execs.signalExec({ exec: id, signal: "TERM" });
+    const ended = await attachToEnd(execs, id);
+    expect([ended.exit!.status, ended.exit!.signal, ended.exit!.exitCode]).toEqual([ExecStatus.SIGNALLED, "SIGTERM", 143]);
+    const late = await failure(execs.signalExec({ exec: id, signal: "KILL" }));
+    expect([late.code, late.reason]).toEqual([Code.FailedPrecondition, ErrorReason.EXEC_NOT_LIVE]);
+    expect(late.message).toMatch(/has ended/);
+
+    const other = await startDetached(execs, ["sleep", "60"]);
+    const unknown = await failure(execs.signalExec({ exec: other.exec!.id, signal: "SIGNOPE" }));
+    expect([unknown.code, unknown.message]).toEqual([Code.InvalidArgument, expect.stringMatching(/unknown signal/)]);
+    await execs.signalExec({ exec: other.exec!.id, signal: "9" });
+
+    for (const size of [{ cols: 0, rows: 0 }, { cols: 5000, rows: 10 }]) {
+      const requests = new ExecRequests();
+      requests.push({ kind: { case: "start", value: { workspace: "w", argv: ["sleep", "5"], tty: true } } });
+      requests.push({ kind: { case: "resize", value: size } });
+      const bad = await failure((async () => { for await (const _ of execs.exec(requests)); })());
+      expect([bad.code, bad.message]).toEqual([Code.InvalidArgument, expect.stringMatching(/1-1000/)]);
+      requests.end();
+    }
+    const badStart = await failure(execs.getExec({ exec: "e-nope" }));
+    expect([badStart.code, badStart.reason]).toEqual([Code.NotFound, ErrorReason.EXEC_NOT_FOUND]);
+  });
+
+  it("a missing command ends at once with the OS error; cwd escapes by .. or symlink are refused; a first message that is not start is refused", async () => {
+    const { execs, root } = await withWorkspace();
+    const missing = await execToEnd(execs, "w", ["no-such-command-xyz"]);
+    expect([missing.exit!.status, missing.exit!.exitCode]).toEqual([ExecStatus.FAILED_TO_START, 127]);
+    expect(missing.exit!.error).toMatch(/no-such-command-xyz ENOENT/);
+
+    symlinkSync("/etc", join(root, "etc-link"));
+    for (const cwd of ["..", "etc-link", "/etc", "nope"]) {
+      const f = await failure(execToEnd(execs, "w", ["pwd"], { cwd }));
+      expect([f.code, f.reason]).toEqual([Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED]);
+    }
+    const empty = await failure(execToEnd(execs, "w", []));
+    expect(empty.code).toBe(Code.InvalidArgument);
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "stdin", value: Buffer.from("x") } });
+    requests.end();
+    const notStart = await failure((async () => { for await (const _ of execs.exec(requests)); })());
+    expect([notStart.code, notStart.message]).toEqual([Code.InvalidArgument, expect.stringMatching(/first Exec message must be `start`/)]);
+  });
+
+  it("runs under a terminal with tty, and resizes it", async () => {
+    const { execs } = await withWorkspace();
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "w", argv: ["sh", "-c", "tty; stty size; read line; stty size"], tty: true, size: { cols: 100, rows: 30 }, stdin: true } } });
+    const result = emptyResult();
+    let resized = false;
+    for await (const response of execs.exec(requests)) {
+      collect(result, response);
+      if (!resized && result.stdout.includes("30 100")) {
+        resized = true;
+        requests.push({ kind: { case: "resize", value: { cols: 120, rows: 40 } } });
+        requests.push({ kind: { case: "stdin", value: Buffer.from("go\r") } });
+      }
+    }
+    expect(result.stdout).toMatch(/^\/dev\/pts\/\d+\r\n30 100\r\n/);
+    expect(result.stdout).toMatch(/40 120\r\n$/);
+    expect(result.exit!.exitCode).toBe(0);
+  });
+
+  it("a fast producer piping into a slow command loses no byte and does not grow the daemon's memory by what it sends", async () => {
+    const { d, execs } = await withWorkspace();
+    const before = vmHwmBytes(d.process.pid!);
+    const total = 256 * 1024 * 1024;
+    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "w", argv: ["sh", "-c", "sleep 2; exec wc -c"], stdin: true } } });
+    const result = emptyResult();
+    const call = (async () => {
+      for await (const response of execs.exec(requests)) collect(result, response);
+    })();
+    // Push only as fast as the call takes it: connect-es queues in memory otherwise, and this measures the daemon, not the test.
+    for (let sent = 0; sent < total; sent += chunk.byteLength) {
+      requests.push({ kind: { case: "stdin", value: chunk } });
+      await new Promise((r) => setImmediate(r));
+    }
+    requests.push({ kind: { case: "closeStdin", value: true } });
+    requests.end();
+    await call;
+    expect(result.stdout.trim()).toBe(String(total));
+    const grew = vmHwmBytes(d.process.pid!) - before;
+    expect(grew).toBeLessThan(total / 2);
+  });
+
+  it("after kill -9 of the daemon, a running exec is recorded lost, its process is stopped, and its output so far stays readable", async () => {
+    const { d, execs } = await withWorkspace();
+    const started = await startDetached(execs, ["sh", "-c", "echo before; sleep 60"], "before");
+    await d.kill();
+    await d.restart();
+    const lost = (await execs.getExec({ exec: started.exec!.id })).exec!;
+    expect(lost.status).toBe(ExecStatus.LOST);
+    expect(lost.error).toMatch(/daemon was not running/);
+    await eventually(() => (alive(started.exec!.pid) ? undefined : true));
+    const read = await attachToEnd(execs, started.exec!.id);
+    expect(read.stdout).toBe("before\n");
+    expect(read.exit!.status).toBe(ExecStatus.LOST);
+  });
+});
