@@ -22,6 +22,7 @@ import { JournalService, ReadJournalRequestSchema } from "../gen/tether/v1/journ
 import { CLI_ENTRY, ROOT, startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
 import { benchGraphs, benchOutput } from "./sessions.js";
 import { benchStreams } from "./streams.js";
+import { benchExecs } from "./execs.js";
 
 interface Row {
   readonly name: string;
@@ -263,6 +264,15 @@ async function main(): Promise<void> {
     }
     return printTable();
   }
+  if (process.argv.includes("--execs-only")) {
+    const d = await startDaemon();
+    try {
+      await benchExecs(d, report);
+    } finally {
+      await d.kill();
+    }
+    return printTable();
+  }
   if (process.argv.includes("--sessions-only")) {
     const d = await startDaemon();
     try {
@@ -284,6 +294,7 @@ async function main(): Promise<void> {
     benchGraphs(d, report);
     await benchOutput(d, report);
     await benchStreams(d, report);
+    await benchExecs(d, report);
   } finally {
     await d.kill();
   }

@@ -7,7 +7,7 @@ import { SessionStatus } from "../gen/tether/v1/session_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { CLI_ENTRY, type TestDaemon } from "../test/helpers/daemon.js";
 
-type Report = (name: string, value: string, floor: string, ratio: number | undefined, target: string, met: boolean | undefined) => void;
+export type Report = (name: string, value: string, floor: string, ratio: number | undefined, target: string, met: boolean | undefined) => void;
 const TASKS = 1000;
 
 function graphDir(chain: boolean): string {
@@ -45,15 +45,20 @@ export function benchGraphs(d: TestDaemon, report: Report): void {
   }
 }
 
-export async function benchOutput(d: TestDaemon, report: Report): Promise<void> {
-  const bytes = 1024 * 1024 * 1024;
+/** The floor for output throughput: Node reading `head -c BYTES /dev/zero`'s stdout directly, in MB/s. */
+export async function pipeFloorMBs(bytes: number): Promise<number> {
   const floorStart = process.hrtime.bigint();
   await new Promise<void>((resolve) => {
     const child = spawn("head", ["-c", String(bytes), "/dev/zero"], { stdio: ["ignore", "pipe", "ignore"] });
     child.stdout.on("data", () => undefined);
     child.on("close", () => resolve());
   });
-  const floorMBs = bytes / 1e6 / (Number(process.hrtime.bigint() - floorStart) / 1e9);
+  return bytes / 1e6 / (Number(process.hrtime.bigint() - floorStart) / 1e9);
+}
+
+export async function benchOutput(d: TestDaemon, report: Report): Promise<void> {
+  const bytes = 1024 * 1024 * 1024;
+  const floorMBs = await pipeFloorMBs(bytes);
   const dir = mkdtempSync(join(tmpdir(), "tether-bench-out-"));
   writeFileSync(join(dir, "tether.yaml"), `tasks:\n  flood: { cmd: ["head", "-c", "${bytes}", "/dev/zero"] }\n`);
   let peakRss = 0;

@@ -1,0 +1,90 @@
+/** Exec benchmarks: output throughput against a raw pipe, start-to-exit against the CLI floor, and 200 live execs. */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ExecService } from "../gen/tether/v1/exec_service_pb.js";
+import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
+import { CLI_ENTRY, ROOT, type TestDaemon } from "../test/helpers/daemon.js";
+import { pipeFloorMBs, type Report } from "./sessions.js";
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function median(xs: number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function timedMs(command: string, args: string[], env: NodeJS.ProcessEnv): number {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(command, args, { env, stdio: "ignore" });
+  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.status}`);
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function medianMs(command: string, args: string[], env: NodeJS.ProcessEnv, runs: number): number {
+  const times: number[] = [];
+  for (let i = 0; i < runs + 2; i++) {
+    const ms = timedMs(command, args, env);
+    if (i >= 2) times.push(ms);
+  }
+  return median(times);
+}
+
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS"));
+  return Number(line?.replace(/\D+/g, "")) / 1024;
+}
+
+export async function benchExecs(d: TestDaemon, report: Report): Promise<void> {
+  await d.client(WorkspaceService).createWorkspace({ displayName: "bench" });
+  const execs = d.client(ExecService);
+
+  const bytes = 1024 * 1024 * 1024;
+  const floorMBs = await pipeFloorMBs(bytes);
+  const ms = timedMs(process.execPath, [CLI_ENTRY, "exec", "bench", "--", "head", "-c", String(bytes), "/dev/zero"], d.env);
+  const oursMBs = bytes / 1e6 / (ms / 1000);
+  const [last] = (await execs.listExecs({ workspace: "bench", pageSize: 1 })).execs;
+  const durable = last !== undefined && Number(last.stdoutBytes) === bytes;
+  report(
+    "tether exec ws -- head -c 1G /dev/zero > /dev/null",
+    `${fmt(oursMBs)} MB/s (${durable ? "all 1 GiB stored, reattachable" : "NOT all stored"})`,
+    `node reading the child's stdout ${fmt(floorMBs)} MB/s`,
+    oursMBs / floorMBs,
+    "≥ 0.5×",
+    durable && oursMBs / floorMBs >= 0.5,
+  );
+
+  const runs = 15;
+  const node0 = medianMs(process.execPath, ["-e", "0"], d.env, runs);
+  const cliFloor = medianMs(process.execPath, [join(ROOT, "bench", "floors", "http2-one-call.mjs"), d.socketPath], d.env, runs);
+  const spawnTrue = medianMs("true", [], d.env, runs);
+  const ours = medianMs(process.execPath, [CLI_ENTRY, "exec", "bench", "--", "true"], d.env, runs);
+  const floor = cliFloor + spawnTrue;
+  report(
+    "tether exec ws -- true, wall time (median of 15)",
+    `${fmt(ours, 1)} ms`,
+    `CLI round-trip floor ${fmt(cliFloor, 1)} ms + spawn of true ${fmt(spawnTrue, 1)} ms; node -e 0 ${fmt(node0, 1)} ms`,
+    ours / floor,
+    "≤ 1.3×",
+    ours / floor <= 1.3,
+  );
+
+  const before = rssMb(d.process.pid!);
+  for (let i = 0; i < 200; i++) {
+    const r = spawnSync(process.execPath, [CLI_ENTRY, "exec", "bench", "-d", "--", "sleep", "600"], { env: d.env, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`exec -d failed: ${r.stderr}`);
+  }
+  const live = (await d.client(WorkspaceService).getWorkspace({ workspace: "bench" })).workspace!.liveExecs;
+  const after = rssMb(d.process.pid!);
+  const show = medianMs(process.execPath, [CLI_ENTRY, "ws", "show", "bench"], d.env, runs);
+  const status = medianMs(process.execPath, [CLI_ENTRY, "daemon", "status"], d.env, runs);
+  report(
+    `200 detached execs live in one workspace (${live} live)`,
+    `daemon RSS ${fmt(after)} MB (${fmt(after - before)} MB more than before); ws show ${fmt(show, 1)} ms`,
+    `tether daemon status ${fmt(status, 1)} ms`,
+    show / status,
+    "",
+    undefined,
+  );
+  await d.client(WorkspaceService).stopWorkspace({ workspace: "bench", grace: { seconds: 1n } });
+}
