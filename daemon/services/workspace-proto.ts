@@ -66,7 +66,7 @@ export function execToProto(exec: domain.ExecRecord): Exec {
     envKeys: [...exec.envKeys],
     tty: exec.tty,
     status: EXEC_STATUSES[exec.status],
-    pid: exec.pid ?? 0,
+    pid: exec.status === "running" ? (exec.pid ?? 0) : 0,
     exitCode: exec.exitCode ?? 0,
     signal: exec.signal ?? "",
     error: exec.error ?? "",

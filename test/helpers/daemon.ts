@@ -34,8 +34,8 @@ export function tempDirs(): { home: string; socketPath: string } {
   return { home, socketPath: join(socketDir, "tether.sock") };
 }
 
-export async function startDaemon(dirs = tempDirs()): Promise<TestDaemon> {
-  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath };
+export async function startDaemon(dirs = tempDirs(), extraEnv: NodeJS.ProcessEnv = {}): Promise<TestDaemon> {
+  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, ...extraEnv };
   let output = "";
   const launch = async (): Promise<ChildProcess> => {
     const child = spawn(process.execPath, [DAEMON_ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -94,13 +94,13 @@ export function readLog(home: string): string {
 }
 
 /** A daemon factory for a test file: every daemon it starts is stopped after its test. */
-export function daemonPerTest(): () => Promise<TestDaemon> {
+export function daemonPerTest(): (extraEnv?: NodeJS.ProcessEnv) => Promise<TestDaemon> {
   const daemons: TestDaemon[] = [];
   afterEach(async () => {
     for (const d of daemons.splice(0)) await d.stop();
   });
-  return async () => {
-    const d = await startDaemon();
+  return async (extraEnv = {}) => {
+    const d = await startDaemon(tempDirs(), extraEnv);
     daemons.push(d);
     return d;
   };

@@ -1,4 +1,5 @@
 import { Code, type Client } from "@connectrpc/connect";
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -184,5 +185,18 @@ describe("exec", () => {
     const read = await attachToEnd(execs, started.exec!.id);
     expect(read.stdout).toBe("before\n");
     expect(read.exit!.status).toBe(ExecStatus.LOST);
+  });
+
+  it("curl reads an exec, its output and its exit, over the Connect protocol's JSON", async () => {
+    const { d, execs } = await withWorkspace();
+    const done = await execToEnd(execs, "w", ["echo", "hello"]);
+    const body = JSON.stringify({ exec: done.exec!.id });
+    const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), Buffer.from(body)]);
+    const r = spawnSync("curl", ["-s", "--unix-socket", d.socketPath, "-H", "Content-Type: application/connect+json", "--data-binary", "@-", "http://localhost/tether.v1.ExecService/AttachExec"], { input: envelope });
+    const text = r.stdout.toString("latin1");
+    expect(text).toContain(`"data":"${Buffer.from("hello\n").toString("base64")}"`);
+    expect(text).toContain('"exit":{"status":"EXEC_STATUS_EXITED"}');
+    const got = spawnSync("curl", ["-s", "--unix-socket", d.socketPath, "-H", "Content-Type: application/json", "-d", body, "http://localhost/tether.v1.ExecService/GetExec"], { encoding: "utf8" });
+    expect(JSON.parse(got.stdout).exec).toMatchObject({ id: done.exec!.id, argv: ["echo", "hello"], status: "EXEC_STATUS_EXITED", stdoutBytes: "6" });
   });
 });

@@ -179,4 +179,11 @@ describe("the bwrap sandbox", () => {
     const inner = await execToEnd(execs, "box", ["tether", "ws", "ls"]);
     expect(inner.stdout).toContain("box");
   });
+
+  it("is refused with what to do when this machine cannot provide it (no bwrap on the daemon's PATH)", async () => {
+    const d = await daemon({ PATH: "/nonexistent" });
+    const f = await failure(d.client(WorkspaceService).createWorkspace({ displayName: "box", sandbox: SandboxProfile.BWRAP }));
+    expect([f.code, f.reason]).toEqual([Code.FailedPrecondition, ErrorReason.SANDBOX_UNAVAILABLE]);
+    expect(f.message).toMatch(/bubblewrap is not installed \(apt-get install bubblewrap\)/);
+  });
 });
