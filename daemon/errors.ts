@@ -37,7 +37,10 @@ export type ErrorReasonName =
   | "PATH_NOT_ALLOWED"
   | "SANDBOX_UNAVAILABLE"
   | "EXEC_NOT_FOUND"
-  | "EXEC_NOT_LIVE";
+  | "EXEC_NOT_LIVE"
+  | "PTY_NOT_FOUND"
+  | "PTY_CLOSED"
+  | "READ_ONLY";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

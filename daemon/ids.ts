@@ -22,3 +22,10 @@ export function newId(prefix: string, taken: (id: string) => boolean): string {
 export function prefixUpperBound(prefix: string): string {
   return prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
 }
+
+/** The one resource a prefix names: refused when none or several match (the candidates are listed, so the user can type more). */
+export function uniqueMatch<T extends { readonly id: string }>(matches: readonly T[], notFound: () => Error, ambiguous: (candidates: string) => Error): T {
+  if (matches.length === 1) return matches[0]!;
+  if (matches.length === 0) throw notFound();
+  throw ambiguous(matches.map((m) => m.id).join(", "));
+}

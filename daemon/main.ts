@@ -3,6 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { ExecService } from "../gen/tether/v1/exec_service_pb.js";
 import { JournalService } from "../gen/tether/v1/journal_service_pb.js";
+import { PtyService } from "../gen/tether/v1/pty_service_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { StreamService } from "../gen/tether/v1/stream_service_pb.js";
 import { TaskService } from "../gen/tether/v1/task_service_pb.js";
@@ -15,6 +16,7 @@ import { MAX_MESSAGE_BYTES, startServer } from "./server.js";
 import { createDaemonService } from "./services/daemon-service.js";
 import { createExecService } from "./services/exec-service.js";
 import { createJournalService } from "./services/journal-service.js";
+import { createPtyService } from "./services/pty-service.js";
 import { reflectionServices } from "./services/reflection-service.js";
 import { createSessionService } from "./services/session-service.js";
 import { createStreamService } from "./services/stream-service.js";
@@ -29,6 +31,7 @@ import { openDatabase } from "./store/database.js";
 import { DAEMON_VERSION } from "./version.js";
 import { Execs } from "./workspaces/execs.js";
 import { LiveProcesses } from "./workspaces/live-processes.js";
+import { Ptys } from "./workspaces/ptys.js";
 import { Workspaces } from "./workspaces/workspaces.js";
 
 /** How long a graceful stop waits for in-flight calls before closing connections. */
@@ -52,10 +55,12 @@ export async function runDaemon(): Promise<void> {
   };
   const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses());
   const execs = new Execs(db, journals, workspaces, environment);
+  const ptys = new Ptys(db, journals, workspaces, environment);
   const sessions = new Sessions(db, journals, { ...environment, live: workspaces.live }, workspaces);
   const reads = new SessionReads(journals, sessions);
   sessions.recover();
   execs.recover();
+  ptys.recover();
   const stopping = new AbortController();
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
@@ -69,6 +74,7 @@ export async function runDaemon(): Promise<void> {
     registration(StreamService, createStreamService(sessions, reads, stopping.signal)),
     registration(WorkspaceService, createWorkspaceService(workspaces)),
     registration(ExecService, createExecService(execs, stopping.signal)),
+    registration(PtyService, createPtyService(ptys, stopping.signal)),
   ];
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
   const server = await startServer({ socketPath: config.socketPath, registrations, shutdownSignal: stopping.signal });
@@ -82,7 +88,11 @@ export async function runDaemon(): Promise<void> {
     stopping.abort(
       new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down: run the command again and it will start a new one"),
     );
-    await Promise.all([sessions.shutdown(`the daemon was stopped (${why}) while this run was live`), execs.shutdown(`the daemon was stopped (${why}) while this exec was live`)]);
+    await Promise.all([
+      sessions.shutdown(`the daemon was stopped (${why}) while this run was live`),
+      execs.shutdown(`the daemon was stopped (${why}) while this exec was live`),
+      ptys.shutdown(`the daemon was stopped (${why}) while this PTY was open`),
+    ]);
     await server.close(SHUTDOWN_GRACE_MS);
     journals.close();
     db.close();

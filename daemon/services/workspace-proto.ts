@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ExecExitSchema, ExecSchema, ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { Materialization, SandboxProfile, WorkspaceSchema, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
+import { PtySchema, PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { ExecChunk } from "../workspaces/execs.js";
 import type * as domain from "../workspaces/types.js";
@@ -77,7 +78,41 @@ export function execToProto(exec: domain.ExecRecord): Exec {
   });
 }
 
-export function execExitToProto(exec: domain.ExecRecord): ExecExit {
+export const SIZE_POLICIES: Readonly<Record<domain.SizePolicy, SizePolicy>> = {
+  latest: SizePolicy.LATEST,
+  smallest: SizePolicy.SMALLEST,
+};
+
+export function sizePolicyFromProto(policy: SizePolicy): domain.SizePolicy {
+  if (policy === SizePolicy.UNSPECIFIED) return "latest";
+  const name = (Object.keys(SIZE_POLICIES) as domain.SizePolicy[]).find((k) => SIZE_POLICIES[k] === policy);
+  if (name === undefined) throw invalidArgument("size_policy", `unknown size policy ${policy}: use latest or smallest`);
+  return name;
+}
+
+/** A PTY with what only the live daemon knows: attached clients and output bounds. */
+export function ptyToProto(pty: domain.PtyRecord, attachedClients: number, bounds: { nextOffset: number; firstOffset: number }): Pty {
+  const open = pty.status === "running";
+  return create(PtySchema, {
+    name: `workspaces/${pty.workspaceId}/ptys/${pty.id}`,
+    id: pty.id,
+    workspace: pty.workspaceId,
+    argv: [...pty.argv],
+    cwd: pty.cwd,
+    size: { cols: pty.size.cols, rows: pty.size.rows },
+    sizePolicy: SIZE_POLICIES[pty.sizePolicy],
+    state: open ? PtyState.OPEN : PtyState.CLOSED,
+    exit: open ? undefined : execExitToProto(pty),
+    pid: open ? (pty.pid ?? 0) : 0,
+    attachedClients,
+    outputBytes: BigInt(bounds.nextOffset),
+    firstOffset: BigInt(bounds.firstOffset),
+    createTime: timestampFromMs(pty.createdAt),
+    endTime: pty.endedAt === undefined ? undefined : timestampFromMs(pty.endedAt),
+  });
+}
+
+export function execExitToProto(exec: Pick<domain.ExecRecord, "status" | "exitCode" | "signal" | "error">): ExecExit {
   return create(ExecExitSchema, { status: EXEC_STATUSES[exec.status], exitCode: exec.exitCode ?? 0, signal: exec.signal ?? "", error: exec.error ?? "" });
 }
 

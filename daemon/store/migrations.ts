@@ -125,4 +125,27 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX execs_by_workspace ON execs (workspace_seq, seq);
   CREATE INDEX execs_running ON execs (status) WHERE status = 'running';
   `,
+  `
+  -- seq orders PTYs by opening; the output lives in the PTY's journal.
+  CREATE TABLE ptys (
+    seq            INTEGER PRIMARY KEY,
+    id             TEXT    NOT NULL UNIQUE,
+    workspace_seq  INTEGER NOT NULL,
+    argv           TEXT    NOT NULL,
+    cwd            TEXT    NOT NULL,
+    cols           INTEGER NOT NULL,
+    rows           INTEGER NOT NULL,
+    size_policy    TEXT    NOT NULL,
+    status         TEXT    NOT NULL,
+    pid            INTEGER,
+    start_ticks    INTEGER,
+    exit_code      INTEGER,
+    signal         TEXT,
+    error          TEXT,
+    created_at     INTEGER NOT NULL,
+    ended_at       INTEGER
+  );
+  CREATE INDEX ptys_by_workspace ON ptys (workspace_seq, seq);
+  CREATE INDEX ptys_running ON ptys (status) WHERE status = 'running';
+  `,
 ];

@@ -1,24 +1,22 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
-import { newId } from "../ids.js";
+import { newId, uniqueMatch } from "../ids.js";
 import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
 import type { JournalRecord } from "../journal/types.js";
 import { log } from "../log.js";
-import { exitCodeOf, processStartTicks, signalGroup, type ProcessEnd } from "../process/child-process.js";
+import { processStartTicks, signalGroup, type ProcessEnd } from "../process/child-process.js";
 import { OutputWriter } from "../process/output-writer.js";
 import type { Db } from "../store/database.js";
 import { ExecTables } from "./exec-tables.js";
-import { commandProblem, startExecProcess, type ExecProcess } from "./exec-process.js";
-import { sandboxArgv, type SandboxHost } from "./sandbox.js";
+import { startExecProcess, type ExecProcess } from "./exec-process.js";
+import { prepareLaunch, recordEnd, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord } from "./types.js";
-import { resolveCwd } from "./workspace-paths.js";
 import type { Workspaces } from "./workspaces.js";
 
 /** Terminal sizes an exec or PTY may have, in cells. */
 export const TERMINAL_MAX_CELLS = 1000;
 const DEFAULT_SIZE = { cols: 80, rows: 24 };
-const ARGV_MAX_BYTES = 256 * 1024;
 
 export interface ExecStartOptions {
   readonly workspace: string;
@@ -28,12 +26,6 @@ export interface ExecStartOptions {
   readonly stdin: boolean;
   /** Run under a terminal of this size (undefined: pipes). */
   readonly tty: { readonly cols: number; readonly rows: number } | undefined;
-}
-
-/** What every process started in a workspace shares: the daemon's environment and what the sandbox must let through. */
-export interface ProcessEnvironment {
-  readonly baseEnv: Readonly<Record<string, string | undefined>>;
-  readonly sandboxHost: SandboxHost;
 }
 
 /** A chunk of an exec's output: its stream, its place in the whole output and in its stream. */
@@ -92,14 +84,9 @@ export class Execs {
 
   start(options: ExecStartOptions): LiveExec {
     const ws = this.workspaces.usable(options.workspace);
-    checkArgv(options.argv);
-    for (const key of Object.keys(options.env)) {
-      if (key === "" || key.includes("=") || key.includes("\0")) throw invalidArgument("env", `environment variable name ${JSON.stringify(key)} is not allowed: no '=' or NUL, not empty`);
-    }
     if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
-    const cwd = resolveCwd(ws.root, options.cwd);
     const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
-    const env: Record<string, string | undefined> = { ...this.environment.baseEnv, TETHER_WORKSPACE: ws.id, TETHER_EXEC: id, ...options.env };
+    const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     this.journals.create(outputJournal(id));
     const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs), {}, 0);
     const record: ExecRecord = {
@@ -108,7 +95,7 @@ export class Execs {
       workspaceSeq: ws.seq,
       workspaceId: ws.id,
       argv: [...options.argv],
-      cwd,
+      cwd: launch.cwd,
       envKeys: Object.keys(options.env).sort(),
       tty: options.tty !== undefined,
       status: "running",
@@ -121,11 +108,10 @@ export class Execs {
       createdAt: Date.now(),
       endedAt: undefined,
     };
-    const problem = commandProblem(options.argv[0]!, cwd, env["PATH"] ?? "");
     const process: ExecProcess =
-      problem !== undefined
-        ? notStarted(problem)
-        : startExecProcess({ argv: sandboxArgv(ws, this.environment.sandboxHost, options.argv, cwd), cwd, env, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk) });
+      launch.problem !== undefined
+        ? notStarted(launch.problem)
+        : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk) });
     record.pid = process.pid;
     this.tables.insert(record, process.pid === undefined ? undefined : processStartTicks(process.pid));
     const ended = process.ended.then(async (end) => {
@@ -204,12 +190,7 @@ export class Execs {
   }
 
   private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd): void {
-    if (record.status === "running") {
-      record.status = end.t === "exited" ? "exited" : end.t === "signalled" ? "signalled" : "failed-to-start";
-      record.exitCode = exitCodeOf(end);
-      record.signal = end.t === "signalled" ? end.signal : undefined;
-      record.error = end.t === "failed-to-start" ? end.message : undefined;
-    }
+    recordEnd(record, end);
     record.pid = undefined;
     record.stdoutBytes = writer.bytes(1);
     record.stderrBytes = writer.bytes(2);
@@ -231,11 +212,12 @@ export class Execs {
     if (live !== undefined) return live.record;
     const exact = this.tables.byId(key);
     if (exact !== undefined) return exact;
-    const matches = this.tables.byPrefix(key);
-    if (matches.length === 1) return this.live.get(matches[0]!.id)?.record ?? matches[0]!;
-    if (matches.length === 0) throw new TetherError(Code.NotFound, "EXEC_NOT_FOUND", `no exec ${JSON.stringify(key)}: tether exec ls lists them`, { exec: key });
-    const candidates = matches.map((m) => m.id);
-    throw new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", `${JSON.stringify(key)} matches several execs (${candidates.join(", ")}): type more of the id`, { field: "exec", candidates: candidates.join(",") });
+    const match = uniqueMatch(
+      this.tables.byPrefix(key),
+      () => new TetherError(Code.NotFound, "EXEC_NOT_FOUND", `no exec ${JSON.stringify(key)}: tether exec ls lists them`, { exec: key }),
+      (candidates) => new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", `${JSON.stringify(key)} matches several execs (${candidates}): type more of the id`, { field: "exec", candidates }),
+    );
+    return this.live.get(match.id)?.record ?? match;
   }
 }
 
@@ -254,16 +236,6 @@ export function defaultSize(size: { cols: number; rows: number } | undefined): {
   return size === undefined || (size.cols === 0 && size.rows === 0) ? DEFAULT_SIZE : size;
 }
 
-function checkArgv(argv: readonly string[]): void {
-  if (argv.length === 0 || argv[0] === "") throw invalidArgument("argv", "name the command to run: argv must not be empty");
-  let bytes = 0;
-  for (const arg of argv) {
-    if (arg.includes("\0")) throw invalidArgument("argv", "an argument contains a NUL byte, which no command can receive");
-    bytes += Buffer.byteLength(arg) + 1;
-  }
-  if (bytes > ARGV_MAX_BYTES) throw invalidArgument("argv", `the command line is longer than ${ARGV_MAX_BYTES} bytes: pass data on stdin or in a file`);
-}
-
 /** A process that never started: it ends at once with the reason. */
 function notStarted(message: string): ExecProcess {
   return {
@@ -276,7 +248,7 @@ function notStarted(message: string): ExecProcess {
   };
 }
 
-async function untilEnded(ended: Promise<unknown>, stop: AbortSignal): Promise<void> {
+export async function untilEnded(ended: Promise<unknown>, stop: AbortSignal): Promise<void> {
   await Promise.race([ended, new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve(), { once: true }))]);
 }
 

@@ -58,3 +58,30 @@ export interface ExecRecord {
   readonly createdAt: number;
   endedAt: number | undefined;
 }
+
+/** How a PTY's size follows its attached clients. */
+export type SizePolicy = "latest" | "smallest";
+
+export interface TerminalSize {
+  readonly cols: number;
+  readonly rows: number;
+}
+
+/** A PTY as stored. Its status uses the exec statuses: running while open. */
+export interface PtyRecord {
+  readonly seq: number;
+  readonly id: string;
+  readonly workspaceSeq: number;
+  readonly workspaceId: string;
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  size: TerminalSize;
+  readonly sizePolicy: SizePolicy;
+  status: ExecStatus;
+  pid: number | undefined;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  error: string | undefined;
+  readonly createdAt: number;
+  endedAt: number | undefined;
+}

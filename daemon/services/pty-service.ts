@@ -1,0 +1,134 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { AttachPtyRequest, PtyService, PtySpec as PtySpecProto } from "../../gen/tether/v1/pty_service_pb.js";
+import type { TerminalSize } from "../../gen/tether/v1/exec_pb.js";
+import { invalidArgument } from "../errors.js";
+import { parseSignal } from "../process/signals.js";
+import type { PtyAttachment, PtySpec, Ptys } from "../workspaces/ptys.js";
+import type { PtyRecord } from "../workspaces/types.js";
+import { nextPageToken, pageSize, pageToken } from "./paging.js";
+import { execExitToProto, ptyToProto, sizePolicyFromProto } from "./workspace-proto.js";
+
+/** How long ClosePty waits after SIGHUP before SIGKILL when the request names no grace. */
+const DEFAULT_CLOSE_GRACE_MS = 5_000;
+
+/** Ends an attach without an error: the client asked to detach. */
+const DETACHED = new Error("detached");
+
+/** Handlers for tether.v1.PtyService: proto in, domain call, proto out. */
+export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): ServiceImpl<typeof PtyService> {
+  const toProto = (pty: PtyRecord) => ptyToProto(pty, ptys.attachedClients(pty.id), ptys.outputBounds(pty.id));
+  return {
+    async *attachPty(requests, ctx) {
+      const incoming = requests[Symbol.asyncIterator]();
+      const first = await incoming.next();
+      if (first.done === true || first.value.kind.case !== "open") {
+        throw invalidArgument("kind", "the first AttachPty message must be `open` (a pty to attach to, or create): later messages carry input, resize, signal or detach");
+      }
+      const open = first.value.kind.value;
+      const size = sizeOf(open.size);
+      let ref: string;
+      if (open.target.case === "create") ref = ptys.create(specOf(open.target.value, size)).id;
+      else if (open.target.case === "pty") ref = open.target.value;
+      else throw invalidArgument("target", "open names a pty to attach to, or create for a new one");
+      const ended = new AbortController();
+      const attachment = ptys.attach(ref, {
+        readOnly: open.readOnly,
+        size,
+        fromOffset: open.fromOffset === undefined ? undefined : Number(open.fromOffset),
+        signal: AbortSignal.any([ctx.signal, daemonStopping, ended.signal]),
+      });
+      try {
+        yield { kind: { case: "opened", value: { pty: toProto(attachment.pty), fromOffset: BigInt(attachment.fromOffset), liveOffset: BigInt(attachment.liveOffset) } } };
+        void applyRequests(attachment, incoming).then(
+          () => undefined,
+          (error: unknown) => ended.abort(error),
+        );
+        for await (const chunks of attachment.chunks) {
+          for (const chunk of chunks) yield { kind: { case: "output", value: { data: chunk.data, offset: BigInt(chunk.offset) } } };
+        }
+        const final = attachment.final();
+        if (final.status !== "running") yield { kind: { case: "exit", value: execExitToProto(final) } };
+      } catch (error) {
+        if (ended.signal.reason === DETACHED) return;
+        throw error;
+      } finally {
+        attachment.detach();
+      }
+    },
+    createPty(req) {
+      if (req.spec === undefined) throw invalidArgument("spec", "say what to run: spec.workspace at least");
+      return { pty: toProto(ptys.create(specOf(req.spec, undefined))) };
+    },
+    getPty(req) {
+      return { pty: toProto(ptys.get(req.pty)) };
+    },
+    listPtys(req) {
+      const size = pageSize(req.pageSize);
+      const token = pageToken(req.pageToken);
+      const before = token === "" ? Number.MAX_SAFE_INTEGER : Number(token);
+      if (!Number.isSafeInteger(before) || before < 0) throw invalidArgument("page_token", "page_token is not one this daemon issued");
+      const page = ptys.list(req.workspace, before, size + 1, req.openOnly);
+      return { ptys: page.slice(0, size).map(toProto), nextPageToken: nextPageToken(page, size, (p) => String(p.seq)) };
+    },
+    resizePty(req) {
+      const size = sizeOf(req.size);
+      if (size === undefined) throw invalidArgument("size", "give the new size: columns and rows, each 1-1000");
+      return { pty: toProto(ptys.resize(req.pty, size)) };
+    },
+    signalPty(req) {
+      return { pty: toProto(ptys.signal(req.pty, parseSignal(req.signal))) };
+    },
+    async closePty(req) {
+      const graceMs = req.grace === undefined ? DEFAULT_CLOSE_GRACE_MS : durationMs(req.grace);
+      if (graceMs < 0) throw invalidArgument("grace", "grace must not be negative");
+      return { pty: toProto(await ptys.close(req.pty, graceMs)) };
+    },
+  };
+}
+
+/** An unset size is "none"; 0x0 given explicitly is refused like any other bad size. */
+function sizeOf(size: TerminalSize | undefined): { cols: number; rows: number } | undefined {
+  return size === undefined ? undefined : { cols: size.cols, rows: size.rows };
+}
+
+function specOf(spec: PtySpecProto, clientSize: { cols: number; rows: number } | undefined): PtySpec {
+  return {
+    workspace: spec.workspace,
+    argv: spec.argv,
+    cwd: spec.cwd,
+    env: spec.env,
+    size: sizeOf(spec.size) ?? clientSize,
+    sizePolicy: sizePolicyFromProto(spec.sizePolicy),
+  };
+}
+
+/** Applies an attached client's later messages in order; a refused one (input from a read-only client, a bad size) ends this client's call. */
+async function applyRequests(attachment: PtyAttachment, incoming: AsyncIterator<AttachPtyRequest>): Promise<void> {
+  for (;;) {
+    let next: IteratorResult<AttachPtyRequest>;
+    try {
+      next = await incoming.next();
+    } catch {
+      return; // The client went away: it detached; the program goes on.
+    }
+    if (next.done === true) return;
+    const kind = next.value.kind;
+    switch (kind.case) {
+      case "input":
+        attachment.input(kind.value);
+        break;
+      case "resize":
+        attachment.resize({ cols: kind.value.cols, rows: kind.value.rows });
+        break;
+      case "signal":
+        attachment.signal(parseSignal(kind.value));
+        break;
+      case "detach":
+        if (kind.value) throw DETACHED;
+        break;
+      default:
+        throw invalidArgument("kind", "AttachPty takes `open` once, as the first message: later messages carry input, resize, signal or detach");
+    }
+  }
+}

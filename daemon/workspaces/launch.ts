@@ -1,0 +1,71 @@
+import { invalidArgument } from "../errors.js";
+import { exitCodeOf, type ProcessEnd } from "../process/child-process.js";
+import { commandProblem } from "./exec-process.js";
+import { sandboxArgv, type SandboxHost } from "./sandbox.js";
+import type { ExecStatus, WorkspaceRecord } from "./types.js";
+import { resolveCwd } from "./workspace-paths.js";
+
+const ARGV_MAX_BYTES = 256 * 1024;
+
+/** What every process started in a workspace shares: the daemon's environment and what the sandbox must let through. */
+export interface ProcessEnvironment {
+  readonly baseEnv: Readonly<Record<string, string | undefined>>;
+  readonly sandboxHost: SandboxHost;
+}
+
+/** A process ready to start in a workspace, or the reason it cannot. */
+export interface Launch {
+  /** The argv to spawn: the command, wrapped in the workspace's sandbox. */
+  readonly argv: string[];
+  readonly cwd: string;
+  readonly env: Record<string, string | undefined>;
+  /** Why the command cannot start (not found, not executable), checked before the start. */
+  readonly problem: string | undefined;
+}
+
+/**
+ * Checks a command for a workspace (argv, env names, cwd inside the root)
+ * and prepares its start: the sandbox's argv, the environment (the
+ * daemon's, then `ids` such as TETHER_EXEC, then the caller's).
+ */
+export function prepareLaunch(ws: WorkspaceRecord, environment: ProcessEnvironment, argv: readonly string[], cwd: string, env: Readonly<Record<string, string>>, ids: Readonly<Record<string, string>>): Launch {
+  checkArgv(argv);
+  for (const key of Object.keys(env)) {
+    if (key === "" || key.includes("=") || key.includes("\0")) throw invalidArgument("env", `environment variable name ${JSON.stringify(key)} is not allowed: no '=' or NUL, not empty`);
+  }
+  const dir = resolveCwd(ws.root, cwd);
+  const fullEnv: Record<string, string | undefined> = { ...environment.baseEnv, TETHER_WORKSPACE: ws.id, ...ids, ...env };
+  return {
+    argv: sandboxArgv(ws, environment.sandboxHost, argv, dir),
+    cwd: dir,
+    env: fullEnv,
+    problem: commandProblem(argv[0]!, dir, fullEnv["PATH"] ?? ""),
+  };
+}
+
+/** Where a process's end is recorded: exec and PTY records alike. */
+export interface EndFields {
+  status: ExecStatus;
+  exitCode: number | undefined;
+  signal: string | undefined;
+  error: string | undefined;
+}
+
+/** Records how a process ended, unless something (the daemon stopping) already said it was lost. */
+export function recordEnd(record: EndFields, end: ProcessEnd): void {
+  if (record.status !== "running") return;
+  record.status = end.t === "exited" ? "exited" : end.t === "signalled" ? "signalled" : "failed-to-start";
+  record.exitCode = exitCodeOf(end);
+  record.signal = end.t === "signalled" ? end.signal : undefined;
+  record.error = end.t === "failed-to-start" ? end.message : undefined;
+}
+
+function checkArgv(argv: readonly string[]): void {
+  if (argv.length === 0 || argv[0] === "") throw invalidArgument("argv", "name the command to run: argv must not be empty");
+  let bytes = 0;
+  for (const arg of argv) {
+    if (arg.includes("\0")) throw invalidArgument("argv", "an argument contains a NUL byte, which no command can receive");
+    bytes += Buffer.byteLength(arg) + 1;
+  }
+  if (bytes > ARGV_MAX_BYTES) throw invalidArgument("argv", `the command line is longer than ${ARGV_MAX_BYTES} bytes: pass data on stdin or in a file`);
+}

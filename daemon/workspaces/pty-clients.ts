@@ -1,0 +1,52 @@
+import type { SizePolicy, TerminalSize } from "./types.js";
+
+/** One client attached to a PTY. */
+export interface PtyClient {
+  readonly id: number;
+  readonly readOnly: boolean;
+  /** Its terminal's size; undefined when it has none (a script, a read-only watcher). */
+  size: TerminalSize | undefined;
+  /** When it last attached, typed or resized: the "latest" policy picks the most recent. */
+  activeAt: number;
+}
+
+/**
+ * The clients attached to one PTY and the size they give it: the latest
+ * active client's (tmux's "latest"), or the smallest of all, among clients
+ * that have a size and may type. With none, the size stays as it is.
+ */
+export class PtyClients {
+  private readonly clients = new Set<PtyClient>();
+  private nextId = 1;
+  private tick = 0;
+
+  constructor(private readonly policy: SizePolicy) {}
+
+  get count(): number {
+    return this.clients.size;
+  }
+
+  add(readOnly: boolean, size: TerminalSize | undefined): PtyClient {
+    const client = { id: this.nextId++, readOnly, size, activeAt: ++this.tick };
+    this.clients.add(client);
+    return client;
+  }
+
+  remove(client: PtyClient): void {
+    this.clients.delete(client);
+  }
+
+  touch(client: PtyClient): void {
+    client.activeAt = ++this.tick;
+  }
+
+  /** The size the policy gives, or undefined when no client has a say. */
+  size(): TerminalSize | undefined {
+    const sized = [...this.clients].filter((c) => !c.readOnly && c.size !== undefined);
+    if (sized.length === 0) return undefined;
+    if (this.policy === "smallest") {
+      return { cols: Math.min(...sized.map((c) => c.size!.cols)), rows: Math.min(...sized.map((c) => c.size!.rows)) };
+    }
+    return sized.reduce((a, b) => (b.activeAt > a.activeAt ? b : a)).size;
+  }
+}

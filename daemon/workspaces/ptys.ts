@@ -1,0 +1,291 @@
+import { Code } from "@connectrpc/connect";
+import { TetherError, invalidArgument } from "../errors.js";
+import { newId, uniqueMatch } from "../ids.js";
+import { followUntil } from "../journal/follow.js";
+import type { Journals } from "../journal/journals.js";
+import { log } from "../log.js";
+import { processStartTicks, signalGroup, type ProcessEnd } from "../process/child-process.js";
+import { OutputWriter } from "../process/output-writer.js";
+import { TtyProcess } from "../process/tty-process.js";
+import type { Db } from "../store/database.js";
+import { checkSize, defaultSize, untilEnded } from "./execs.js";
+import { prepareLaunch, recordEnd, type ProcessEnvironment } from "./launch.js";
+import { PtyClients, type PtyClient } from "./pty-clients.js";
+import { PtyTables } from "./pty-tables.js";
+import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
+import type { Workspaces } from "./workspaces.js";
+
+/** How much of a PTY's output is kept: older bytes are dropped (attach from them is CURSOR_EXPIRED). */
+export const PTY_RETENTION_BYTES = 64 * 1024 * 1024;
+/** How much recent output an attaching client gets replayed by default: enough to redraw a screen. */
+export const PTY_REPLAY_BYTES = 64 * 1024;
+
+export interface PtySpec {
+  readonly workspace: string;
+  /** Empty: the daemon's $SHELL, or /bin/sh. */
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly size: TerminalSize | undefined;
+  readonly sizePolicy: SizePolicy;
+}
+
+interface LivePty {
+  readonly record: PtyRecord;
+  readonly process: TtyProcess;
+  readonly writer: OutputWriter;
+  readonly clients: PtyClients;
+  readonly ended: Promise<PtyRecord>;
+}
+
+/** A client's attachment: what it may do to the PTY while attached. */
+export interface PtyAttachment {
+  readonly pty: PtyRecord;
+  readonly fromOffset: number;
+  readonly liveOffset: number;
+  readonly chunks: AsyncGenerator<{ data: Uint8Array; offset: number }[]>;
+  input(data: Uint8Array): void;
+  resize(size: TerminalSize): void;
+  signal(signal: NodeJS.Signals): void;
+  detach(): void;
+  /** The PTY as it is once the chunks have ended. */
+  final(): PtyRecord;
+}
+
+/**
+ * PTYs: programs under a terminal in a workspace, outliving every client.
+ * Output goes to the PTY's journal (`{id}.pty`, retention PTY_RETENTION_BYTES),
+ * so attaching replays from any kept offset and slow clients read from the
+ * store while the program runs at full speed; the terminal is paused only
+ * when the store itself falls behind.
+ */
+export class Ptys {
+  private readonly tables: PtyTables;
+  private readonly live = new Map<string, LivePty>();
+  private nextSeq: number;
+
+  constructor(
+    db: Db,
+    private readonly journals: Journals,
+    private readonly workspaces: Workspaces,
+    private readonly environment: ProcessEnvironment,
+  ) {
+    this.tables = new PtyTables(db);
+    this.nextSeq = this.tables.maxSeq() + 1;
+  }
+
+  /** At daemon start: PTYs the last daemon left open are recorded lost, and their leftover process groups stopped. */
+  recover(): void {
+    const reason = "the daemon was not running (it stopped or crashed) while this PTY was open";
+    for (const pty of this.tables.running()) {
+      if (pty.pid !== undefined && pty.startTicks !== undefined && processStartTicks(pty.pid) === pty.startTicks) signalGroup(pty.pid, "SIGKILL");
+      this.tables.update({ ...pty, status: "lost", error: reason, endedAt: Date.now() });
+      log(`pty ${pty.id}: was open when the daemon stopped; recorded it lost`);
+    }
+  }
+
+  create(spec: PtySpec): PtyRecord {
+    const ws = this.workspaces.usable(spec.workspace);
+    const size = defaultSize(spec.size);
+    checkSize(size.cols, size.rows);
+    const argv = spec.argv.length > 0 ? spec.argv : [this.environment.baseEnv["SHELL"] || "/bin/sh"];
+    const id = newId("p-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
+    const launch = prepareLaunch(ws, this.environment, argv, spec.cwd, { TERM: "xterm-256color", ...spec.env }, { TETHER_PTY: id });
+    if (launch.problem !== undefined) throw invalidArgument("argv", `cannot start ${argv[0]}: ${launch.problem}`);
+    this.journals.create(outputJournal(id), { maxBytes: PTY_RETENTION_BYTES, maxAgeMs: 0 });
+    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs), {}, 0);
+    const process = new TtyProcess({ ...launch, ...size, onOutput: (chunk) => writer.write(1, chunk) });
+    const record: PtyRecord = {
+      seq: this.nextSeq++,
+      id,
+      workspaceSeq: ws.seq,
+      workspaceId: ws.id,
+      argv: [...argv],
+      cwd: launch.cwd,
+      size,
+      sizePolicy: spec.sizePolicy,
+      status: "running",
+      pid: process.pid,
+      exitCode: undefined,
+      signal: undefined,
+      error: undefined,
+      createdAt: Date.now(),
+      endedAt: undefined,
+    };
+    this.tables.insert(record, processStartTicks(process.pid));
+    const ended = process.ended.then(async (end) => {
+      await writer.settled();
+      this.finish(record, end);
+      this.live.delete(id);
+      return record;
+    });
+    this.live.set(id, { record, process, writer, clients: new PtyClients(spec.sizePolicy), ended });
+    this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended });
+    return record;
+  }
+
+  /**
+   * Attaches a client: its output from `fromOffset` (default: the last
+   * PTY_REPLAY_BYTES), then live until the program ends. A closed PTY gives
+   * its kept output and its exit. Input, resize and signals act while open.
+   */
+  attach(ref: string, options: { readOnly: boolean; size: TerminalSize | undefined; fromOffset: number | undefined; signal: AbortSignal }): PtyAttachment {
+    if (options.size !== undefined) checkSize(options.size.cols, options.size.rows);
+    const pty = this.find(ref);
+    const live = this.live.get(pty.id);
+    const bounds = this.journals.get(outputJournal(pty.id));
+    const fromOffset = options.fromOffset ?? Math.max(bounds.firstOffset, bounds.nextOffset - PTY_REPLAY_BYTES);
+    if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 or a positive byte offset");
+    const client = live?.clients.add(options.readOnly, options.readOnly ? undefined : options.size);
+    if (live !== undefined) this.applySize(live);
+    const records = followUntil(this.journals, outputJournal(pty.id), { kind: "offset", offset: fromOffset }, live === undefined ? undefined : (stop) => untilEnded(live.ended, stop), options.signal);
+    const requireWritable = (what: string): LivePty => {
+      if (client?.readOnly === true) throw new TetherError(Code.PermissionDenied, "READ_ONLY", `this client attached read-only and cannot ${what}: attach without --read-only to type`);
+      return this.requireOpen(pty.id);
+    };
+    return {
+      pty: this.current(pty),
+      fromOffset,
+      liveOffset: bounds.nextOffset,
+      chunks: (async function* () {
+        for await (const batch of records) yield batch.map((r) => ({ data: r.data, offset: r.offset }));
+      })(),
+      input: (data) => {
+        const target = requireWritable("type");
+        target.clients.touch(client!);
+        this.applySize(target);
+        target.process.write(data);
+      },
+      resize: (size) => {
+        checkSize(size.cols, size.rows);
+        if (client === undefined || client.readOnly) return;
+        client.size = size;
+        const target = this.requireOpen(pty.id);
+        target.clients.touch(client);
+        this.applySize(target);
+      },
+      signal: (signal) => {
+        requireWritable("send signals").process.signal(signal);
+      },
+      detach: () => {
+        if (live === undefined || client === undefined) return;
+        live.clients.remove(client);
+        this.applySize(live);
+      },
+      final: () => this.current(this.tables.byId(pty.id) ?? pty),
+    };
+  }
+
+  get(ref: string): PtyRecord {
+    return this.current(this.find(ref));
+  }
+
+  list(workspaceRef: string, beforeSeq: number, limit: number, openOnly: boolean): PtyRecord[] {
+    const workspaceSeq = workspaceRef === "" ? undefined : this.workspaces.resolve(workspaceRef).seq;
+    return this.tables.page(workspaceSeq, beforeSeq, limit, openOnly).map((p) => this.current(p));
+  }
+
+  /** Sets the size directly (a script's resize); the next client activity applies the policy again. */
+  resize(ref: string, size: TerminalSize): PtyRecord {
+    checkSize(size.cols, size.rows);
+    const live = this.requireOpen(this.find(ref).id);
+    this.setSize(live, size);
+    return this.current(live.record);
+  }
+
+  signal(ref: string, signal: NodeJS.Signals): PtyRecord {
+    const live = this.requireOpen(this.find(ref).id);
+    live.process.signal(signal);
+    return this.current(live.record);
+  }
+
+  /** SIGHUP (a terminal closing), SIGKILL after the grace period; resolves once the program has ended. A closed PTY is returned as it is. */
+  async close(ref: string, graceMs: number): Promise<PtyRecord> {
+    const pty = this.find(ref);
+    const live = this.live.get(pty.id);
+    if (live === undefined) return this.current(pty);
+    live.process.signal("SIGHUP");
+    const timer = setTimeout(() => live.process.signal("SIGKILL"), graceMs);
+    const ended = await live.ended;
+    clearTimeout(timer);
+    return this.current(ended);
+  }
+
+  /** Attached clients of a PTY (0 when closed). */
+  attachedClients(id: string): number {
+    return this.live.get(id)?.clients.count ?? 0;
+  }
+
+  /** The output bounds of a PTY: the offset the next byte gets and the oldest kept. */
+  outputBounds(id: string): { nextOffset: number; firstOffset: number } {
+    try {
+      return this.journals.get(outputJournal(id));
+    } catch {
+      return { nextOffset: 0, firstOffset: 0 };
+    }
+  }
+
+  /** At daemon stop: open PTYs are recorded lost and their process groups killed. */
+  async shutdown(reason: string): Promise<void> {
+    const live = [...this.live.values()];
+    for (const { record, process } of live) {
+      record.status = "lost";
+      record.error = reason;
+      process.signal("SIGKILL");
+    }
+    await Promise.allSettled(live.map((l) => l.ended));
+  }
+
+  private applySize(live: LivePty): void {
+    const size = live.clients.size();
+    if (size !== undefined) this.setSize(live, size);
+  }
+
+  private setSize(live: LivePty, size: TerminalSize): void {
+    if (live.record.size.cols === size.cols && live.record.size.rows === size.rows) return;
+    live.record.size = size;
+    live.process.resize(size.cols, size.rows);
+  }
+
+  private finish(record: PtyRecord, end: ProcessEnd): void {
+    recordEnd(record, end);
+    record.pid = undefined;
+    record.endedAt = Date.now();
+    try {
+      this.tables.update(record);
+    } catch (error) {
+      log(`pty ${record.id}: could not record its end: ${(error as Error).message}`);
+    }
+  }
+
+  private current(pty: PtyRecord): PtyRecord {
+    return this.live.get(pty.id)?.record ?? pty;
+  }
+
+  private requireOpen(id: string): LivePty {
+    const live = this.live.get(id);
+    if (live === undefined) {
+      throw new TetherError(Code.FailedPrecondition, "PTY_CLOSED", `pty ${id} is closed (its program ended): tether pty attach ${id} shows its last output`, { pty: id });
+    }
+    return live;
+  }
+
+  private find(ref: string): PtyRecord {
+    const key = ref.includes("/ptys/") ? ref.slice(ref.lastIndexOf("/") + 1) : ref;
+    if (key === "") throw invalidArgument("pty", "name the PTY: its id or an id prefix (tether pty ls lists them)");
+    const live = this.live.get(key);
+    if (live !== undefined) return live.record;
+    const exact = this.tables.byId(key);
+    if (exact !== undefined) return exact;
+    const match = uniqueMatch(
+      this.tables.byPrefix(key),
+      () => new TetherError(Code.NotFound, "PTY_NOT_FOUND", `no pty ${JSON.stringify(key)}: tether pty ls lists them`, { pty: key }),
+      (candidates) => new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", `${JSON.stringify(key)} matches several PTYs (${candidates}): type more of the id`, { field: "pty", candidates }),
+    );
+    return this.current(match);
+  }
+}
+
+export function outputJournal(ptyId: string): string {
+  return `${ptyId}.pty`;
+}
