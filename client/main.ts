@@ -15,6 +15,7 @@ import { TASKS_USAGE, tasksCommand } from "./commands/tasks.js";
 import { XCOM_USAGE, xcomCommand } from "./commands/xcom.js";
 import { EXEC_USAGE, execCommand } from "./commands/exec.js";
 import { WS_USAGE, wsCommand } from "./commands/ws.js";
+import { PTY_USAGE, ptyCommand } from "./commands/pty.js";
 import { resolvePaths } from "./paths.js";
 import { CLIENT_VERSION } from "./version.js";
 
@@ -36,6 +37,7 @@ ${READ_USAGE}
 workspaces and execs:
 ${WS_USAGE}
 ${EXEC_USAGE}
+${PTY_USAGE}
 
 inside a task's run:
 ${OUTPUT_USAGE}
@@ -87,6 +89,8 @@ async function main(argv: string[]): Promise<number> {
       return wsCommand(args, paths);
     case "exec":
       return execCommand(args, paths);
+    case "pty":
+      return ptyCommand(args, paths);
     case "journal":
       return journalCommand(args, paths);
     case "version":

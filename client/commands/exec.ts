@@ -10,6 +10,7 @@ import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
 import { RequestMerge } from "../request-merge.js";
+import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
 
 export const EXEC_USAGE = `  tether exec WS [-d] [-t] [--cwd DIR] [--env K=V ...] -- CMD ARGS...
@@ -81,7 +82,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     yield start;
     yield* merged;
   }
-  const restore = terminal ? rawTerminal(merged) : () => undefined;
+  const local = terminal ? rawTerminal((size) => merged.push({ kind: { case: "resize", value: size } })) : undefined;
   // Ctrl-C (outside raw mode) goes to the command, not to this CLI.
   const onSigint = (): void => merged.push({ kind: { case: "signal", value: "SIGINT" } });
   if (!values.detach) process.on("SIGINT", onSigint);
@@ -105,7 +106,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     if (values.detach && stop.signal.aborted) return 0;
     throw error;
   } finally {
-    restore();
+    local?.restore();
     process.off("SIGINT", onSigint);
     merged.end();
     process.stdin.destroy();
@@ -218,17 +219,6 @@ function splitCommand(args: string[]): { options: string[]; command: string[] } 
     }
   }
   return { options, command: [] };
-}
-
-/** Raw mode for -t on a terminal: keys go to the command as typed; window size changes follow. */
-function rawTerminal(merged: RequestMerge<Request>): () => void {
-  process.stdin.setRawMode(true);
-  const onResize = (): void => merged.push({ kind: { case: "resize", value: { cols: process.stdout.columns, rows: process.stdout.rows } } });
-  process.stdout.on("resize", onResize);
-  return () => {
-    process.stdout.off("resize", onResize);
-    if (process.stdin.isTTY === true) process.stdin.setRawMode(false);
-  };
 }
 
 async function writeOutput(output: ExecOutput): Promise<void> {

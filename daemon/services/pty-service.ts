@@ -4,6 +4,7 @@ import type { AttachPtyRequest, PtyService, PtySpec as PtySpecProto } from "../.
 import type { TerminalSize } from "../../gen/tether/v1/exec_pb.js";
 import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
+import { checkSize } from "../workspaces/execs.js";
 import type { PtyAttachment, PtySpec, Ptys } from "../workspaces/ptys.js";
 import type { PtyRecord } from "../workspaces/types.js";
 import { nextPageToken, pageSize, pageToken } from "./paging.js";
@@ -27,6 +28,7 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
       }
       const open = first.value.kind.value;
       const size = sizeOf(open.size);
+      if (size !== undefined) checkSize(size.cols, size.rows);
       let ref: string;
       if (open.target.case === "create") ref = ptys.create(specOf(open.target.value, size)).id;
       else if (open.target.case === "pty") ref = open.target.value;

@@ -1,0 +1,223 @@
+import { once } from "node:events";
+import { parseArgs } from "node:util";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
+import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
+import { PtyService, type AttachPtyRequestSchema, type PtyOpen } from "../../gen/tether/v1/pty_service_pb.js";
+import { CliError } from "../cli-error.js";
+import { execStatusName } from "../enum-names.js";
+import { parsePairs } from "../flags.js";
+import { formatDuration, printTable } from "../format.js";
+import type { ClientPaths } from "../paths.js";
+import { RequestMerge } from "../request-merge.js";
+import { rawTerminal } from "../terminal.js";
+import { connectToDaemon } from "../transport.js";
+
+export const PTY_USAGE = `  tether pty WS [--size-policy latest|smallest] [--cwd DIR] [--env K=V ...] [-- CMD ...]
+                                              open a terminal in a workspace (your $SHELL by default) and attach;
+                                              the detach key (Ctrl-\\\\, --detach-key or $TETHER_DETACH_KEY) leaves it running
+  tether pty attach P [--read-only] [--from OFFSET]
+                                              reattach: the recent output is replayed to redraw, then live
+  tether pty ls [WS] [--all] [--json]         open PTYs (--all: closed ones too): command, size, clients
+  tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal`;
+
+type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
+
+const DEFAULT_DETACH_KEY = "ctrl-\\";
+
+/** `tether pty ...`: open, attach, list and close terminals. */
+export async function ptyCommand(args: string[], paths: ClientPaths): Promise<number> {
+  switch (args[0]) {
+    case "attach":
+      return attach(args.slice(1), paths);
+    case "ls":
+      return list(args.slice(1), paths);
+    case "kill":
+      return kill(args.slice(1), paths);
+    default:
+      return open(args, paths);
+  }
+}
+
+async function open(args: string[], paths: ClientPaths): Promise<number> {
+  const dashes = args.indexOf("--");
+  const { values, positionals } = parseArgs({
+    args: dashes === -1 ? args : args.slice(0, dashes),
+    allowPositionals: true,
+    options: {
+      "size-policy": { type: "string", default: "latest" },
+      cwd: { type: "string", default: "" },
+      env: { type: "string", short: "e", multiple: true, default: [] },
+      "detach-key": { type: "string" },
+    },
+  });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
+  if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
+  const argv = dashes === -1 ? [process.env["SHELL"] || "/bin/sh"] : args.slice(dashes + 1);
+  const target: PtyOpen["target"] = {
+    case: "create",
+    value: { $typeName: "tether.v1.PtySpec", workspace: positionals[0]!, argv, cwd: values.cwd, env: parsePairs("--env", values.env), sizePolicy },
+  };
+  return session(paths, target, false, undefined, detachKey(values["detach-key"]));
+}
+
+async function attach(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { "read-only": { type: "boolean", default: false }, from: { type: "string" }, "detach-key": { type: "string" } },
+  });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const from = values.from === undefined ? undefined : Number(values.from);
+  if (from !== undefined && (!Number.isSafeInteger(from) || from < 0)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(values.from)}`, 2);
+  return session(paths, { case: "pty", value: positionals[0]! }, values["read-only"], from, detachKey(values["detach-key"]));
+}
+
+/**
+ * One attached client: this terminal in raw mode, keys to the PTY (the
+ * detach key, typed on its own, detaches instead; inside a paste it is sent
+ * on), output to stdout, size changes to the PTY. Exits with the program's
+ * exit code when it ends, 0 on detach.
+ */
+async function session(paths: ClientPaths, target: PtyOpen["target"], readOnly: boolean, fromOffset: number | undefined, detachByte: number): Promise<number> {
+  const { client } = await connectToDaemon(paths);
+  const keys = readOnly ? undefined : keystrokes(detachByte);
+  let detached = false;
+  const merged = new RequestMerge<Request>(keys?.requests, () => undefined);
+  const local = rawTerminal((size) => merged.push({ kind: { case: "resize", value: size } }));
+  keys?.onDetach(() => {
+    detached = true;
+    merged.push({ kind: { case: "detach", value: true } });
+  });
+  const watchOnly = readOnly ? watchDetachKey(detachByte, () => {
+    detached = true;
+    merged.push({ kind: { case: "detach", value: true } });
+  }) : undefined;
+  async function* requests(): AsyncGenerator<Request> {
+    yield { kind: { case: "open", value: { target, size: local.size, readOnly, fromOffset: fromOffset === undefined ? undefined : BigInt(fromOffset) } } };
+    yield* merged;
+  }
+  let id = "";
+  let exit: ExecExit | undefined;
+  try {
+    for await (const response of client.bidiStream(PtyService.method.attachPty, requests())) {
+      const kind = response.kind;
+      if (kind.case === "opened") id = kind.value.pty!.id;
+      else if (kind.case === "output") {
+        if (!process.stdout.write(kind.value.data)) await once(process.stdout, "drain");
+      } else if (kind.case === "exit") exit = kind.value;
+    }
+  } finally {
+    local.restore();
+    watchOnly?.();
+    merged.end();
+    process.stdin.destroy();
+  }
+  if (exit !== undefined) {
+    if (exit.status === ExecStatus.LOST || exit.status === ExecStatus.FAILED_TO_START) process.stderr.write(`\r\ntether: pty ${id}: ${execStatusName(exit.status)}: ${exit.error}\r\n`);
+    return exit.status === ExecStatus.LOST ? 1 : exit.exitCode;
+  }
+  if (detached) {
+    process.stderr.write(`\r\n[detached from pty ${id}: it keeps running. Come back: tether pty attach ${id}   close it: tether pty kill ${id}]\r\n`);
+    return 0;
+  }
+  process.stderr.write(`\r\n[pty ${id}: the daemon ended the attach; tether pty attach ${id} reattaches]\r\n`);
+  return 1;
+}
+
+/** stdin as input requests, with the detach key typed on its own turned into a detach. */
+function keystrokes(detachByte: number): { requests: AsyncIterator<Request>; onDetach(handler: () => void): void } {
+  let onDetach = (): void => undefined;
+  async function* requests(): AsyncGenerator<Request> {
+    for await (const chunk of process.stdin) {
+      const data = chunk as Buffer;
+      if (data.length === 1 && data[0] === detachByte) {
+        onDetach();
+        return;
+      }
+      yield { kind: { case: "input", value: data } };
+    }
+  }
+  return { requests: requests(), onDetach: (handler) => (onDetach = handler) };
+}
+
+/** For a read-only client: stdin is only watched for the detach key. */
+function watchDetachKey(detachByte: number, onDetach: () => void): () => void {
+  const listener = (data: Buffer): void => {
+    if (data.includes(detachByte)) onDetach();
+  };
+  process.stdin.on("data", listener);
+  return () => process.stdin.off("data", listener);
+}
+
+/** "ctrl-\\", "ctrl-]", "^]" or "^A": the byte a control key sends. */
+function detachKey(flag: string | undefined): number {
+  const spec = (flag ?? process.env["TETHER_DETACH_KEY"] ?? DEFAULT_DETACH_KEY).toLowerCase();
+  const match = /^(?:ctrl-|\^)(.)$/.exec(spec);
+  const code = match?.[1]?.toUpperCase().charCodeAt(0);
+  if (code === undefined || code < 0x40 || code > 0x5f) {
+    throw new CliError(`--detach-key takes a control key such as ctrl-\\\\, ctrl-] or ^A (got ${JSON.stringify(spec)})`, 2);
+  }
+  return code & 0x1f;
+}
+
+async function list(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { all: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
+  if (positionals.length > 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const ptys: Pty[] = [];
+  let pageToken = "";
+  do {
+    const page = await client.unary(PtyService.method.listPtys, { workspace: positionals[0] ?? "", pageSize: 1000, pageToken, openOnly: !values.all });
+    ptys.push(...page.ptys);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(ptys.map(ptyJson))}\n`);
+    return 0;
+  }
+  const now = Date.now();
+  printTable(
+    ["PTY", "WORKSPACE", "STATE", "SIZE", "CLIENTS", "OPENED", "COMMAND"],
+    ptys.map((p) => [
+      p.id,
+      p.workspace,
+      p.state === PtyState.OPEN ? "open" : `closed (exit ${p.exit?.exitCode ?? 0})`,
+      `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`,
+      String(p.attachedClients),
+      p.createTime === undefined ? "" : `${formatDuration(now - timestampMs(p.createTime))} ago`,
+      p.argv.join(" "),
+    ]),
+  );
+  return 0;
+}
+
+async function kill(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { signal: { type: "string", short: "s" } } });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  if (values.signal !== undefined) {
+    const { pty } = await client.unary(PtyService.method.signalPty, { pty: positionals[0]!, signal: values.signal });
+    process.stdout.write(`sent ${values.signal} to ${pty!.id}\n`);
+    return 0;
+  }
+  const { pty } = await client.unary(PtyService.method.closePty, { pty: positionals[0]! });
+  process.stdout.write(`closed ${pty!.id} (exit ${pty!.exit?.exitCode ?? 0})\n`);
+  return 0;
+}
+
+function ptyJson(p: Pty): Record<string, unknown> {
+  return {
+    id: p.id,
+    workspace: p.workspace,
+    argv: p.argv,
+    state: p.state === PtyState.OPEN ? "open" : "closed",
+    size: { cols: p.size?.cols ?? 0, rows: p.size?.rows ?? 0 },
+    attached_clients: p.attachedClients,
+    output_bytes: Number(p.outputBytes),
+    exit: p.exit === undefined ? null : { status: execStatusName(p.exit.status), exit_code: p.exit.exitCode, signal: p.exit.signal || null },
+    created_at: p.createTime === undefined ? null : new Date(timestampMs(p.createTime)).toISOString(),
+  };
+}
