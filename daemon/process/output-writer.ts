@@ -1,19 +1,47 @@
 import type { AppendInput } from "../journal/types.js";
 
-/** Below this many bytes in flight a run's output is read freely; above it, reading waits for commits (the pipe fills, the writer blocks). */
+/** Below this many bytes in flight a process's output is read freely; above it, reading waits for commits (the pipe fills, the writer blocks). */
 const OUTPUT_HIGH_WATERMARK_BYTES = 8 * 1024 * 1024;
+/** While a commit is in flight, consecutive chunks of one fd are joined into records of up to this size. */
+const COALESCED_RECORD_BYTES = 256 * 1024;
+/** A chunk arriving this soon after the last commit ended means the process is streaming... */
+const STREAMING_GAP_MS = 2;
+/** ... so its next commit waits this long to gather more (fewer, larger commits; one fsync each) ... */
+const STREAMING_BATCH_MS = 4;
+/** ... unless this much is already waiting. */
+const STREAMING_BATCH_BYTES = 1024 * 1024;
+
+interface Pending {
+  readonly fd: 1 | 2;
+  readonly parts: Buffer[];
+  bytes: number;
+  /** The fd's offset after the last part. */
+  end: number;
+}
 
 /**
  * Writes one process's stdout and stderr into a journal, each record tagged
  * with its fd (meta s) and the fd's offset after it (meta e), and pushes back
  * on the process when commits fall behind so the daemon's memory stays
- * bounded however fast it writes. Session runs and execs both use it.
+ * bounded however fast it writes. Session runs, execs and PTYs use it.
+ *
+ * One commit is in flight at a time: a chunk that arrives while the store
+ * is idle is committed at once (an echoed keystroke waits for nothing), and
+ * chunks that arrive meanwhile are joined, per fd and in order, into the
+ * next commit's records. A process that streams (its chunks keep arriving
+ * right after each commit) has its next commit held STREAMING_BATCH_MS to
+ * gather more: a terminal yields 4 KiB per read, and one fsync per 4 KiB
+ * would cap it at a few MB/s.
  */
 export class OutputWriter {
   private readonly offsets = { 1: 0, 2: 0 };
   private inFlight = 0;
-  private readonly pending = new Set<Promise<unknown>>();
-  /** Everything the run wrote to stdout, up to the cap (for `result: stdout`). */
+  private queued: Pending[] = [];
+  private queuedBytes = 0;
+  private committing: Promise<void> | undefined;
+  private batchTimer: NodeJS.Timeout | undefined;
+  private lastCommitEnded = -Infinity;
+  /** Everything the process wrote to stdout, up to the cap (for `result: stdout`). */
   private stdoutKept: Buffer[] = [];
   private stdoutKeptBytes = 0;
 
@@ -31,20 +59,24 @@ export class OutputWriter {
       this.stdoutKeptBytes += chunk.byteLength;
     }
     this.offsets[fd] += chunk.byteLength;
-    const meta = { ...this.tag, s: String(fd), e: String(this.offsets[fd]) };
     this.inFlight += chunk.byteLength;
-    const appended = this.append([{ data: chunk, meta }]).finally(() => {
-      this.inFlight -= chunk.byteLength;
-      this.pending.delete(appended);
-    });
-    appended.catch(() => undefined);
-    this.pending.add(appended);
-    return this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? appended : undefined;
+    this.queuedBytes += chunk.byteLength;
+    const last = this.queued.at(-1);
+    if (last !== undefined && last.fd === fd && last.bytes + chunk.byteLength <= COALESCED_RECORD_BYTES) {
+      last.parts.push(chunk);
+      last.bytes += chunk.byteLength;
+      last.end = this.offsets[fd];
+    } else {
+      this.queued.push({ fd, parts: [chunk], bytes: chunk.byteLength, end: this.offsets[fd] });
+    }
+    if (this.committing === undefined) this.schedule();
+    return this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? this.settledOnce() : undefined;
   }
 
   /** Resolves once every chunk written so far is committed (or failed). */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.pending]);
+    this.flushNow();
+    while (this.committing !== undefined) await this.committing;
   }
 
   /** Bytes written so far to stdout (1) or stderr (2). */
@@ -54,5 +86,52 @@ export class OutputWriter {
 
   stdoutText(): string {
     return Buffer.concat(this.stdoutKept).toString("utf8").slice(0, this.keepStdoutBytes).trim();
+  }
+
+  /** Commits now when the store was idle a while (interactive output), soon when the process streams. */
+  private schedule(): void {
+    if (this.batchTimer !== undefined) {
+      if (this.queuedBytes >= STREAMING_BATCH_BYTES) this.flushNow();
+      return;
+    }
+    if (performance.now() - this.lastCommitEnded > STREAMING_GAP_MS) this.commitQueued();
+    else this.batchTimer = setTimeout(() => this.flushNow(), STREAMING_BATCH_MS);
+  }
+
+  private flushNow(): void {
+    if (this.batchTimer !== undefined) {
+      clearTimeout(this.batchTimer);
+      this.batchTimer = undefined;
+    }
+    if (this.committing === undefined && this.queued.length > 0) this.commitQueued();
+  }
+
+  /** A promise that settles when the commit in flight (or about to start) does. */
+  private settledOnce(): Promise<unknown> {
+    this.flushNow();
+    return this.committing ?? Promise.resolve();
+  }
+
+  private commitQueued(): void {
+    const batch = this.queued;
+    this.queued = [];
+    this.queuedBytes = 0;
+    const inputs = batch.map((p) => ({
+      data: p.parts.length === 1 ? p.parts[0]! : Buffer.concat(p.parts, p.bytes),
+      meta: { ...this.tag, s: String(p.fd), e: String(p.end) },
+    }));
+    const bytes = batch.reduce((sum, p) => sum + p.bytes, 0);
+    // A synchronous refusal (the store is closing) settles like a failed commit.
+    this.committing = new Promise((resolve) => resolve(this.append(inputs))).then(
+      () => this.committed(bytes),
+      () => this.committed(bytes),
+    );
+  }
+
+  private committed(bytes: number): void {
+    this.inFlight -= bytes;
+    this.committing = undefined;
+    this.lastCommitEnded = performance.now();
+    if (this.queued.length > 0) this.schedule();
   }
 }

@@ -1,0 +1,80 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Client } from "@connectrpc/connect";
+import type { ExecExit } from "../../gen/tether/v1/exec_pb.js";
+import type { Pty } from "../../gen/tether/v1/pty_pb.js";
+import type { AttachPtyRequestSchema, PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+
+type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
+
+/** One client attached to a PTY through AttachPty: what it received, and a way to send. */
+export class PtyClient {
+  pty: Pty | undefined;
+  private readonly chunks: Buffer[] = [];
+  received = 0;
+  firstOffset = -1;
+  exit: ExecExit | undefined;
+  error: unknown;
+  readonly done: Promise<void>;
+  private readonly queue: Request[] = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private readonly controller = new AbortController();
+
+  constructor(client: Client<typeof PtyService>, open: Request, options: { read?: boolean } = {}) {
+    this.queue.push(open);
+    const responses = client.attachPty(this.requests(), { signal: this.controller.signal });
+    this.done = (async () => {
+      try {
+        for await (const r of responses) {
+          if (r.kind.case === "opened") this.pty = r.kind.value.pty;
+          else if (r.kind.case === "output") {
+            if (this.firstOffset < 0) this.firstOffset = Number(r.kind.value.offset);
+            this.chunks.push(Buffer.from(r.kind.value.data));
+            this.received += r.kind.value.data.byteLength;
+          } else if (r.kind.case === "exit") this.exit = r.kind.value;
+          if (options.read === false) await new Promise(() => undefined);
+        }
+      } catch (error) {
+        this.error = error;
+      }
+      this.endRequests();
+    })();
+  }
+
+  get output(): Buffer {
+    if (this.chunks.length > 1) this.chunks.splice(0, this.chunks.length, Buffer.concat(this.chunks));
+    return this.chunks[0] ?? Buffer.alloc(0);
+  }
+
+  get text(): string {
+    return this.output.toString("latin1");
+  }
+
+  send(request: Request): void {
+    this.queue.push(request);
+    this.wake?.();
+  }
+
+  type(text: string): void {
+    this.send({ kind: { case: "input", value: Buffer.from(text) } });
+  }
+
+  /** Goes away without detaching: the call is cancelled. */
+  vanish(): void {
+    this.controller.abort();
+  }
+
+  endRequests(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  private async *requests(): AsyncGenerator<Request> {
+    for (;;) {
+      while (this.queue.length > 0) yield this.queue.shift()!;
+      if (this.ended) return;
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.wake = undefined;
+    }
+  }
+}

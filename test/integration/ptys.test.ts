@@ -1,0 +1,164 @@
+import { Code, type Client } from "@connectrpc/connect";
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
+import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
+import { PtyState, SizePolicy } from "../../gen/tether/v1/pty_pb.js";
+import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
+import { failure } from "../helpers/errors.js";
+import { PtyClient } from "../helpers/ptys.js";
+import { alive, eventually } from "../helpers/sessions.js";
+
+const daemon = daemonPerTest();
+
+async function setup(): Promise<{ d: TestDaemon; ptys: Client<typeof PtyService> }> {
+  const d = await daemon();
+  await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+  return { d, ptys: d.client(PtyService) };
+}
+
+const create = (argv: string[], size = { cols: 80, rows: 24 }, sizePolicy = SizePolicy.LATEST) =>
+  ({ kind: { case: "open" as const, value: { target: { case: "create" as const, value: { workspace: "w", argv, sizePolicy } }, size } } });
+const attachTo = (pty: string, options: { size?: { cols: number; rows: number }; readOnly?: boolean; fromOffset?: bigint } = {}) =>
+  ({ kind: { case: "open" as const, value: { target: { case: "pty" as const, value: pty }, ...options } } });
+
+function vmHwmBytes(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmHWM:"))!;
+  return Number(line.split(/\s+/)[1]) * 1024;
+}
+
+describe("PTYs", () => {
+  it("two clients see every keystroke's effect; a read-only client cannot type; the latest active client's size wins", async () => {
+    const { ptys } = await setup();
+    const a = new PtyClient(ptys, create(["sh"], { cols: 100, rows: 30 }));
+    await eventually(() => a.pty);
+    const id = a.pty!.id;
+    const b = new PtyClient(ptys, attachTo(id, { size: { cols: 60, rows: 20 } }));
+    const watcher = new PtyClient(ptys, attachTo(id, { readOnly: true, size: { cols: 10, rows: 5 } }));
+    await eventually(() => (b.pty !== undefined && watcher.pty !== undefined ? true : undefined));
+    expect((await ptys.getPty({ pty: id })).pty!.attachedClients).toBe(3);
+    // b attached last: its size applies (the read-only watcher has no say).
+    expect((await ptys.getPty({ pty: id })).pty!.size).toMatchObject({ cols: 60, rows: 20 });
+    a.type("stty size; echo typed-by-$((40+2))\r");
+    for (const c of [a, b, watcher]) await eventually(() => (c.text.includes("typed-by-42") ? true : undefined));
+    // a typed last: the terminal takes a's size.
+    expect(a.text).toContain("30 100");
+    b.type("stty size\r");
+    await eventually(() => (a.text.includes("20 60") ? true : undefined));
+
+    watcher.type("echo sneaky\r");
+    await watcher.done;
+    const denied = await failure(Promise.reject(watcher.error));
+    expect([denied.code, denied.reason]).toEqual([Code.PermissionDenied, ErrorReason.READ_ONLY]);
+    expect(a.text).not.toContain("sneaky");
+
+    for (const size of [{ cols: 0, rows: 0 }, { cols: 5000, rows: 24 }]) {
+      const bad = await failure(ptys.resizePty({ pty: id, size }));
+      expect([bad.code, bad.message]).toEqual([Code.InvalidArgument, expect.stringMatching(/1-1000/)]);
+    }
+    await ptys.resizePty({ pty: id, size: { cols: 132, rows: 43 } });
+    a.type("exit 4\r");
+    await Promise.all([a.done, b.done]);
+    for (const c of [a, b]) expect([c.exit!.status, c.exit!.exitCode]).toEqual([ExecStatus.EXITED, 4]);
+  });
+
+  it("the smallest policy gives the smallest columns and rows among typing clients", async () => {
+    const { ptys } = await setup();
+    const a = new PtyClient(ptys, create(["sh"], { cols: 100, rows: 20 }, SizePolicy.SMALLEST));
+    await eventually(() => a.pty);
+    const b = new PtyClient(ptys, attachTo(a.pty!.id, { size: { cols: 120, rows: 10 } }));
+    await eventually(() => b.pty);
+    await eventually(async () => {
+      const size = (await ptys.getPty({ pty: a.pty!.id })).pty!.size!;
+      return size.cols === 100 && size.rows === 10 ? true : undefined;
+    });
+    b.vanish();
+    await eventually(async () => ((await ptys.getPty({ pty: a.pty!.id })).pty!.attachedClients === 1 ? true : undefined));
+    await ptys.closePty({ pty: a.pty!.id, grace: { seconds: 1n } });
+  });
+
+  it("never loses the tail: 200 fast-exiting writers each deliver every byte, and every attached client gets the last output and the exit", async () => {
+    const { ptys } = await setup();
+    const size = 100_000;
+    const runs = 200;
+    let complete = 0;
+    for (let batch = 0; batch < runs; batch += 10) {
+      await Promise.all(
+        Array.from({ length: 10 }, async () => {
+          const c = new PtyClient(ptys, create(["sh", "-c", `head -c ${size} /dev/zero | tr '\\0' a; printf END`]));
+          await c.done;
+          expect(c.exit!.exitCode).toBe(0);
+          if (c.output.length === size + 3 && c.text.endsWith("END")) complete++;
+        }),
+      );
+    }
+    expect(complete).toBe(runs);
+  });
+
+  it("a closed PTY attaches to its final output and exit, not an error; it takes no input or signals; binary output is kept byte for byte", async () => {
+    const { ptys } = await setup();
+    const bytes = [0xff, 0xfe, 0x00, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xc3, 0x28];
+    const writer = new PtyClient(ptys, create(["printf", bytes.map((b) => `\\${b.toString(8).padStart(3, "0")}`).join("")]));
+    await writer.done;
+    expect([...writer.output]).toEqual(bytes);
+    const id = writer.pty!.id;
+    const late = new PtyClient(ptys, attachTo(id, { fromOffset: 0n }));
+    await late.done;
+    expect(late.error).toBeUndefined();
+    expect([...late.output]).toEqual(bytes);
+    expect(late.exit!.exitCode).toBe(0);
+    const got = (await ptys.getPty({ pty: id })).pty!;
+    expect([got.state, Number(got.outputBytes)]).toEqual([PtyState.CLOSED, bytes.length]);
+    const signal = await failure(ptys.signalPty({ pty: id, signal: "INT" }));
+    expect([signal.code, signal.reason]).toEqual([Code.FailedPrecondition, ErrorReason.PTY_CLOSED]);
+    const missing = await failure(ptys.getPty({ pty: "p-nope" }));
+    expect([missing.code, missing.reason]).toEqual([Code.NotFound, ErrorReason.PTY_NOT_FOUND]);
+  });
+
+  it("a client that vanishes without detaching detaches; the program goes on and a later attach replays the screen", async () => {
+    const { ptys } = await setup();
+    const a = new PtyClient(ptys, create(["sh"]));
+    await eventually(() => a.pty);
+    a.type("echo before-vanish\r");
+    await eventually(() => (a.text.includes("before-vanish\r\n") ? true : undefined));
+    a.vanish();
+    await eventually(async () => ((await ptys.getPty({ pty: a.pty!.id })).pty!.attachedClients === 0 ? true : undefined));
+    expect(alive(a.pty!.pid)).toBe(true);
+    const b = new PtyClient(ptys, attachTo(a.pty!.id, { size: { cols: 80, rows: 24 } }));
+    await eventually(() => (b.text.includes("before-vanish") ? true : undefined));
+    b.send({ kind: { case: "detach", value: true } });
+    await b.done;
+    expect([b.error, b.exit]).toEqual([undefined, undefined]);
+    const closed = await ptys.closePty({ pty: a.pty!.id, grace: { seconds: 1n } });
+    expect([closed.pty!.state, closed.pty!.exit!.status]).toEqual([PtyState.CLOSED, ExecStatus.SIGNALLED]);
+  });
+
+  it("a flood with one client that never reads: the reading client gets every byte and the daemon's memory stays bounded", async () => {
+    const { d, ptys } = await setup();
+    const before = vmHwmBytes(d.process.pid!);
+    const total = 128 * 1024 * 1024;
+    const reader = new PtyClient(ptys, create(["sh", "-c", `sleep 0.5; head -c ${total} /dev/zero | tr '\\0' a`]));
+    await eventually(() => reader.pty);
+    const stuck = new PtyClient(ptys, attachTo(reader.pty!.id, { fromOffset: 0n }), { read: false });
+    await reader.done;
+    expect(reader.received).toBe(total);
+    expect(reader.exit!.exitCode).toBe(0);
+    const grew = vmHwmBytes(d.process.pid!) - before;
+    expect(grew).toBeLessThan(total);
+    stuck.vanish();
+  });
+
+  it("after kill -9 of the daemon an open PTY is recorded lost and its program stopped", async () => {
+    const { d, ptys } = await setup();
+    const created = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
+    await d.kill();
+    await d.restart();
+    const lost = (await ptys.getPty({ pty: created.id })).pty!;
+    expect([lost.state, lost.exit!.status]).toEqual([PtyState.CLOSED, ExecStatus.LOST]);
+    await eventually(() => (alive(created.pid) ? undefined : true));
+    expect((await ptys.listPtys({ openOnly: true })).ptys).toHaveLength(0);
+    expect((await ptys.listPtys({ workspace: "w" })).ptys.map((p) => p.id)).toEqual([created.id]);
+  });
+});
