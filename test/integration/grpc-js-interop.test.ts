@@ -117,6 +117,40 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     ex.close();
   });
 
+  it("calls every PtyService RPC, the bidirectional AttachPty included", async () => {
+    const Workspaces = service(load("tether/v1/workspace_service.proto"), "tether.v1.WorkspaceService");
+    const Ptys = service(load("tether/v1/pty_service.proto"), "tether.v1.PtyService");
+    const ws = new Workspaces(address, grpc.credentials.createInsecure());
+    const pt = new Ptys(address, grpc.credentials.createInsecure());
+    await unary(ws, "CreateWorkspace", { displayName: "interop-pty" });
+    const call = (pt as unknown as Record<string, () => grpc.ClientDuplexStream<object, { kind: string; opened?: { pty: { id: string } }; output?: { data: Buffer }; exit?: { exitCode: number } }>>)["AttachPty"]!();
+    call.write({ open: { create: { workspace: "interop-pty", argv: ["sh"] }, size: { cols: 90, rows: 20 } } });
+    let out = "";
+    let id = "";
+    let exitCode = -1;
+    for await (const msg of call) {
+      if (msg.kind === "opened") {
+        id = msg.opened!.pty.id;
+        expect((await unary<{ ptys: { id: string }[] }>(pt, "ListPtys", { openOnly: true })).ptys.map((p) => p.id)).toContain(id);
+        expect((await unary<{ pty: { size: { cols: number } } }>(pt, "ResizePty", { pty: id, size: { cols: 100, rows: 30 } })).pty.size.cols).toBe(100);
+        await unary(pt, "SignalPty", { pty: id, signal: "WINCH" });
+        call.write({ input: Buffer.from("stty size; exit 6\r") });
+      }
+      if (msg.kind === "output") out += msg.output!.data.toString();
+      if (msg.kind === "exit") exitCode = msg.exit!.exitCode;
+    }
+    call.end();
+    // Typing makes the attached client the latest active one: its 90x20 applies again over the script's resize.
+    expect(out).toContain("20 90");
+    expect(exitCode).toBe(6);
+    expect((await unary<{ pty: { state: string } }>(pt, "GetPty", { pty: id })).pty.state).toBe("PTY_STATE_CLOSED");
+    const other = await unary<{ pty: { id: string } }>(pt, "CreatePty", { spec: { workspace: "interop-pty", argv: ["sleep", "60"] } });
+    const closed = await unary<{ pty: { exit: { signal: string } } }>(pt, "ClosePty", { pty: other.pty.id });
+    expect(closed.pty.exit.signal).toBe("SIGHUP");
+    ws.close();
+    pt.close();
+  });
+
   it("gets Unimplemented for a method the daemon does not have", async () => {
     const client = new grpc.Client(address, grpc.credentials.createInsecure());
     const err = await new Promise<grpc.ServiceError>((resolve) =>

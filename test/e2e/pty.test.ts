@@ -1,0 +1,89 @@
+import { spawnSync } from "node:child_process";
+import { afterEach, describe, expect, it } from "vitest";
+import { CLI_ENTRY, tempDirs } from "../helpers/daemon.js";
+import { eventually } from "../helpers/sessions.js";
+
+/** Real terminals: each test drives the CLI inside tmux panes on its own tmux server. */
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+function setup(): { env: NodeJS.ProcessEnv; tether: string; tmux(...args: string[]): string; screen(pane: string): Promise<string>; waitFor(pane: string, text: string | RegExp): Promise<string> } {
+  const dirs = tempDirs();
+  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, NO_COLOR: "1", TERM: "xterm-256color" };
+  const server = `tether-test-${process.pid}-${cleanups.length}`;
+  const tmux = (...args: string[]): string => spawnSync("tmux", ["-L", server, ...args], { env, encoding: "utf8" }).stdout;
+  cleanups.push(() => {
+    tmux("kill-server");
+    spawnSync(process.execPath, [CLI_ENTRY, "daemon", "stop"], { env });
+  });
+  const tether = `${process.execPath} ${CLI_ENTRY}`;
+  const screen = async (pane: string): Promise<string> => tmux("capture-pane", "-p", "-J", "-t", pane);
+  const waitFor = (pane: string, text: string | RegExp): Promise<string> =>
+    eventually(async () => {
+      const shown = await screen(pane);
+      return (typeof text === "string" ? shown.includes(text) : text.test(shown)) ? shown : undefined;
+    }, 15_000);
+  return { env, tether, tmux, screen, waitFor };
+}
+
+function cli(env: NodeJS.ProcessEnv, ...args: string[]): string {
+  return spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, encoding: "utf8" }).stdout;
+}
+
+describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
+  it("opens a shell, detaches with Ctrl-\\, reattaches with the screen replayed; a read-only client watches; the exit code reaches every client", async () => {
+    const { env, tether, tmux, waitFor, screen } = setup();
+    cli(env, "ws", "create", "w");
+    tmux("new-session", "-d", "-s", "one", "-x", "100", "-y", "30", `${tether} pty w -- sh; echo "rc=$?"; sleep 60`);
+    await waitFor("one", "#");
+    tmux("send-keys", "-t", "one", "stty size; echo typed-$((40+2))", "Enter");
+    await waitFor("one", "typed-42");
+    expect(await screen("one")).toContain("30 100");
+    tmux("send-keys", "-t", "one", "C-\\");
+    await waitFor("one", /detached from pty p-\w+: it keeps running/);
+    const [pty] = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string; state: string; attached_clients: number }[];
+    expect(pty).toMatchObject({ state: "open", attached_clients: 0 });
+
+    tmux("new-session", "-d", "-s", "two", "-x", "80", "-y", "24", `${tether} pty attach ${pty!.id}; echo "rc=$?"; sleep 60`);
+    tmux("new-session", "-d", "-s", "watch", "-x", "80", "-y", "24", `${tether} pty attach ${pty!.id} --read-only; echo "rc=$?"; sleep 60`);
+    await waitFor("two", "typed-42");
+    await waitFor("watch", "typed-42");
+    tmux("send-keys", "-t", "watch", "echo from-the-watcher", "Enter");
+    tmux("send-keys", "-t", "two", "echo from-two", "Enter");
+    await waitFor("watch", "from-two");
+    expect(await screen("two")).not.toContain("from-the-watcher");
+    tmux("send-keys", "-t", "two", "exit 5", "Enter");
+    await waitFor("two", "rc=5");
+    await waitFor("watch", "rc=5");
+    expect(JSON.parse(cli(env, "pty", "ls", "--all", "--json"))[0]).toMatchObject({ state: "closed", exit: { exit_code: 5 } });
+  });
+
+  it("the detach key inside a paste goes to the program; --detach-key changes the key; pty kill closes it", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    cli(env, "ws", "create", "w");
+    // The program reads raw bytes (no signal keys), so Ctrl-\ reaches it as byte 034.
+    const program = `stty raw -echo; echo ready; head -c 3 | od -An -c; head -c 1 | od -An -c; stty sane; exec sh`;
+    tmux("new-session", "-d", "-s", "one", "-x", "100", "-y", "30", `${tether} pty w -- sh -c '${program}'; echo "rc=$?"; sleep 60`);
+    await waitFor("one", "ready");
+    tmux("set-buffer", "x\x1cy");
+    tmux("paste-buffer", "-t", "one");
+    await waitFor("one", /x\s+034\s+y/);
+    tmux("send-keys", "-t", "one", "C-\\");
+    await waitFor("one", "detached from pty");
+
+    tmux("new-session", "-d", "-s", "two", "-x", "100", "-y", "30", `${tether} pty w --detach-key ctrl-] -- sh -c '${program}'; echo "rc=$?"; sleep 60`);
+    await waitFor("two", "ready");
+    tmux("send-keys", "-t", "two", "a", "b", "c");
+    await waitFor("two", /a\s+b\s+c/);
+    tmux("send-keys", "-t", "two", "C-\\");
+    await waitFor("two", /^\s*034\s*$/m);
+    tmux("send-keys", "-t", "two", "C-]");
+    await waitFor("two", "detached from pty");
+    const ptys = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string }[];
+    expect(ptys).toHaveLength(2);
+    for (const pty of ptys) expect(cli(env, "pty", "kill", pty.id)).toMatch(/^closed p-\w+/);
+    expect(JSON.parse(cli(env, "pty", "ls", "--json"))).toEqual([]);
+  });
+});
