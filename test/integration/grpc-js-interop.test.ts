@@ -143,7 +143,7 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     // Typing makes the attached client the latest active one: its 90x20 applies again over the script's resize.
     expect(out).toContain("20 90");
     expect(exitCode).toBe(6);
-    expect((await unary<{ pty: { state: string } }>(pt, "GetPty", { pty: id })).pty.state).toBe("PTY_STATE_CLOSED");
+    expect((await unary<{ pty: { state: number } }>(pt, "GetPty", { pty: id })).pty.state).toBe(2); // PTY_STATE_CLOSED
     const other = await unary<{ pty: { id: string } }>(pt, "CreatePty", { spec: { workspace: "interop-pty", argv: ["sleep", "60"] } });
     const closed = await unary<{ pty: { exit: { signal: string } } }>(pt, "ClosePty", { pty: other.pty.id });
     expect(closed.pty.exit.signal).toBe("SIGHUP");
