@@ -23,6 +23,7 @@ import { CLI_ENTRY, ROOT, startDaemon, type TestDaemon } from "../test/helpers/d
 import { benchGraphs, benchOutput } from "./sessions.js";
 import { benchStreams } from "./streams.js";
 import { benchExecs } from "./execs.js";
+import { benchPtys } from "./ptys.js";
 
 interface Row {
   readonly name: string;
@@ -273,6 +274,15 @@ async function main(): Promise<void> {
     }
     return printTable();
   }
+  if (process.argv.includes("--ptys-only")) {
+    const d = await startDaemon();
+    try {
+      await benchPtys(d, report);
+    } finally {
+      await d.kill();
+    }
+    return printTable();
+  }
   if (process.argv.includes("--sessions-only")) {
     const d = await startDaemon();
     try {
@@ -295,6 +305,7 @@ async function main(): Promise<void> {
     await benchOutput(d, report);
     await benchStreams(d, report);
     await benchExecs(d, report);
+    await benchPtys(d, report);
   } finally {
     await d.kill();
   }

@@ -4,8 +4,13 @@ import type { AppendInput } from "../journal/types.js";
 const OUTPUT_HIGH_WATERMARK_BYTES = 8 * 1024 * 1024;
 /** While a commit is in flight, consecutive chunks of one fd are joined into records of up to this size. */
 const COALESCED_RECORD_BYTES = 256 * 1024;
-/** A chunk arriving this soon after the last commit ended means the process is streaming... */
+/**
+ * A process is streaming when its last commit held at least
+ * STREAMING_MIN_BYTES and its next chunk comes within STREAMING_GAP_MS of
+ * that commit ending (an echoed keystroke is a few bytes) ...
+ */
 const STREAMING_GAP_MS = 2;
+const STREAMING_MIN_BYTES = 1024;
 /** ... so its next commit waits this long to gather more (fewer, larger commits; one fsync each) ... */
 const STREAMING_BATCH_MS = 4;
 /** ... unless this much is already waiting. */
@@ -28,8 +33,8 @@ interface Pending {
  * One commit is in flight at a time: a chunk that arrives while the store
  * is idle is committed at once (an echoed keystroke waits for nothing), and
  * chunks that arrive meanwhile are joined, per fd and in order, into the
- * next commit's records. A process that streams (its chunks keep arriving
- * right after each commit) has its next commit held STREAMING_BATCH_MS to
+ * next commit's records. A process that streams (its last commit was large
+ * and its chunks keep arriving right after) has its next commit held STREAMING_BATCH_MS to
  * gather more: a terminal yields 4 KiB per read, and one fsync per 4 KiB
  * would cap it at a few MB/s.
  */
@@ -41,6 +46,7 @@ export class OutputWriter {
   private committing: Promise<void> | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
   private lastCommitEnded = -Infinity;
+  private lastCommitBytes = 0;
   /** Everything the process wrote to stdout, up to the cap (for `result: stdout`). */
   private stdoutKept: Buffer[] = [];
   private stdoutKeptBytes = 0;
@@ -94,7 +100,8 @@ export class OutputWriter {
       if (this.queuedBytes >= STREAMING_BATCH_BYTES) this.flushNow();
       return;
     }
-    if (performance.now() - this.lastCommitEnded > STREAMING_GAP_MS) this.commitQueued();
+    const streaming = this.lastCommitBytes >= STREAMING_MIN_BYTES && performance.now() - this.lastCommitEnded <= STREAMING_GAP_MS;
+    if (!streaming) this.commitQueued();
     else this.batchTimer = setTimeout(() => this.flushNow(), STREAMING_BATCH_MS);
   }
 
@@ -132,6 +139,7 @@ export class OutputWriter {
     this.inFlight -= bytes;
     this.committing = undefined;
     this.lastCommitEnded = performance.now();
+    this.lastCommitBytes = bytes;
     if (this.queued.length > 0) this.schedule();
   }
 }

@@ -1,0 +1,102 @@
+/** PTY benchmarks: output to an attached client and keystroke round trips against raw node-pty, and 100 open shells. */
+import * as pty from "node-pty";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PtyService } from "../gen/tether/v1/pty_service_pb.js";
+import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
+import type { TestDaemon } from "../test/helpers/daemon.js";
+import { PtyClient } from "../test/helpers/ptys.js";
+import type { Report } from "./sessions.js";
+
+const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS"));
+  return Number(line?.replace(/\D+/g, "")) / 1024;
+}
+
+/** Raw node-pty: `cat FILE` read to the end, MB/s. */
+function rawCatMBs(file: string, bytes: number): Promise<number> {
+  return new Promise((resolve) => {
+    const t = process.hrtime.bigint();
+    const term = pty.spawn("cat", [file], { cols: 80, rows: 24, encoding: null });
+    term.onData(() => undefined);
+    term.onExit(() => resolve(bytes / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9)));
+  });
+}
+
+/** Raw node-pty: write one byte to `cat` and wait for its echo; round trips in µs. */
+async function rawRoundTrips(samples: number): Promise<number[]> {
+  const term = pty.spawn("cat", [], { cols: 80, rows: 24, encoding: null });
+  let wake: (() => void) | undefined;
+  term.onData(() => wake?.());
+  await new Promise((r) => setTimeout(r, 200));
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const echoed = new Promise<void>((resolve) => (wake = resolve));
+    const t = process.hrtime.bigint();
+    term.write("x");
+    await echoed;
+    times.push(Number(process.hrtime.bigint() - t) / 1e3);
+  }
+  term.kill();
+  return times.sort((a, b) => a - b);
+}
+
+export async function benchPtys(d: TestDaemon, report: Report): Promise<void> {
+  await d.client(WorkspaceService).createWorkspace({ displayName: "pty-bench" });
+  const ptys = d.client(PtyService);
+  const open = (argv: string[]) => ({ kind: { case: "open" as const, value: { target: { case: "create" as const, value: { workspace: "pty-bench", argv } }, size: { cols: 80, rows: 24 } } } });
+
+  const bytes = 200 * 1000 * 1000;
+  const file = join(mkdtempSync(join(tmpdir(), "tether-bench-pty-")), "200mb.txt");
+  writeFileSync(file, Buffer.alloc(bytes, "0123456789abcdef"));
+  const raw = await rawCatMBs(file, bytes);
+  const t = process.hrtime.bigint();
+  const client = new PtyClient(ptys, open(["cat", file]));
+  await client.done;
+  const ours = client.received / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9);
+  report(
+    "PTY output to an attached client: cat of a 200 MB file",
+    `${fmt(ours)} MB/s (${client.received === bytes ? "every byte" : `${client.received} of ${bytes} bytes`})`,
+    `raw node-pty ${fmt(raw)} MB/s`,
+    ours / raw,
+    "≥ 0.8×",
+    client.received === bytes && ours / raw >= 0.8,
+  );
+
+  const samples = 300;
+  const rawTimes = await rawRoundTrips(samples);
+  const echo = new PtyClient(ptys, open(["cat"]));
+  await new Promise((r) => setTimeout(r, 300));
+  const ourTimes: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const before = echo.received;
+    const t0 = process.hrtime.bigint();
+    echo.type("x");
+    while (echo.received === before) await new Promise((r) => setImmediate(r));
+    ourTimes.push(Number(process.hrtime.bigint() - t0) / 1e3);
+  }
+  echo.send({ kind: { case: "signal", value: "KILL" } });
+  await echo.done;
+  ourTimes.sort((a, b) => a - b);
+  const [p50, p99, rawP50, rawP99] = [percentile(ourTimes, 50), percentile(ourTimes, 99), percentile(rawTimes, 50), percentile(rawTimes, 99)];
+  report(
+    `PTY keystroke round trip through the daemon (${samples} keystrokes)`,
+    `p50 ${fmt(p50)} µs, p99 ${fmt(p99)} µs`,
+    `raw node-pty p50 ${fmt(rawP50)} µs, p99 ${fmt(rawP99)} µs`,
+    undefined,
+    "p50 ≤ raw + 250 µs, p99 ≤ 2 ms",
+    p50 <= rawP50 + 250 && p99 <= 2000,
+  );
+
+  const before = rssMb(d.process.pid!);
+  const ids: string[] = [];
+  for (let i = 0; i < 100; i++) ids.push((await ptys.createPty({ spec: { workspace: "pty-bench", argv: ["sh"] } })).pty!.id);
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = rssMb(d.process.pid!);
+  report("100 PTYs open, a shell in each", `daemon RSS ${fmt(after)} MB (${fmt(after - before)} MB more than with none)`, "", undefined, "", undefined);
+  await Promise.all(ids.map((id) => ptys.closePty({ pty: id, grace: { seconds: 1n } })));
+}
