@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CliError } from "../cli-error.js";
@@ -106,8 +107,11 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   const { workspace } = await client.unary(WorkspaceService.method.getWorkspace, { workspace: positionals[0]! });
   const ws = workspace!;
   const { execs } = await client.unary(ExecService.method.listExecs, { workspace: ws.id, runningOnly: true, pageSize: 1000 });
+  const { ptys } = await client.unary(PtyService.method.listPtys, { workspace: ws.id, openOnly: true, pageSize: 1000 });
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ ...workspaceJson(ws), live_execs: execs.map((e) => ({ id: e.id, pid: e.pid, argv: e.argv })) })}\n`);
+    const liveExecs = execs.map((e) => ({ id: e.id, pid: e.pid, argv: e.argv }));
+    const livePtys = ptys.map((p) => ({ id: p.id, pid: p.pid, argv: p.argv, attached_clients: p.attachedClients }));
+    process.stdout.write(`${JSON.stringify({ ...workspaceJson(ws), live_execs: liveExecs, live_ptys: livePtys })}\n`);
     return 0;
   }
   const lines = [
@@ -123,6 +127,10 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   if (execs.length > 0) {
     process.stdout.write("\nlive execs:\n");
     printTable(["EXEC", "PID", "STARTED", "COMMAND"], execs.map((e) => [e.id, String(e.pid), startedAgo(e), e.argv.join(" ")]));
+  }
+  if (ptys.length > 0) {
+    process.stdout.write("\nopen PTYs:\n");
+    printTable(["PTY", "PID", "SIZE", "CLIENTS", "COMMAND"], ptys.map((p) => [p.id, String(p.pid), `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`, String(p.attachedClients), p.argv.join(" ")]));
   }
   return 0;
 }

@@ -45,6 +45,9 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     await waitFor("one", /detached from pty p-\w+: it keeps running/);
     const [pty] = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string; state: string; attached_clients: number }[];
     expect(pty).toMatchObject({ state: "open", attached_clients: 0 });
+    const shown = cli(env, "ws", "show", "w");
+    expect(shown).toMatch(/live\s+1 pty/);
+    expect(shown).toMatch(new RegExp(`open PTYs:[\\s\\S]*${pty!.id}\\s+\\d+\\s+100x30\\s+0\\s+sh`));
 
     tmux("new-session", "-d", "-s", "two", "-x", "80", "-y", "24", `${tether} pty attach ${pty!.id}; echo "rc=$?"; sleep 60`);
     tmux("new-session", "-d", "-s", "watch", "-x", "80", "-y", "24", `${tether} pty attach ${pty!.id} --read-only; echo "rc=$?"; sleep 60`);
