@@ -10,7 +10,7 @@ import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { StreamService } from "../gen/tether/v1/stream_service_pb.js";
 import { createTransport } from "../test/helpers/connect-transport.js";
 import { CLI_ENTRY, type TestDaemon } from "../test/helpers/daemon.js";
-import { RequestQueue } from "../test/helpers/streams.js";
+import { AttachRequests } from "../test/helpers/streams.js";
 
 type Report = (name: string, value: string, floor: string, ratio: number | undefined, target: string, met: boolean | undefined) => void;
 const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
@@ -53,7 +53,7 @@ export async function benchStreams(d: TestDaemon, report: Report): Promise<void>
     const dir = taskDir("tasks:\n  hold: { streams: { inbox: input }, cmd: 'sleep 600' }\n");
     const { session } = await sessions.startSession({ task: "hold", taskFile: join(dir, "tether.yaml") });
     const total = 100_000;
-    const requests = new RequestQueue();
+    const requests = new AttachRequests();
     requests.push({ kind: { case: "open", value: { session: session!.name, withoutOutput: true, streams: ["inbox"] } } });
     const t = process.hrtime.bigint();
     for (let i = 1; i <= total; i++) requests.push({ kind: { case: "input", value: { stream: "inbox", data: Buffer.alloc(100, 1), clientRef: BigInt(i) } } });
@@ -103,7 +103,7 @@ export async function benchStreams(d: TestDaemon, report: Report): Promise<void>
     const clients = 100;
     const dir = taskDir(`tasks:\n  emit: { streams: { events: output }, cmd: 'sleep 1; seq 1 ${total} | tether output events --lines' }\n`);
     const { session } = await sessions.startSession({ task: "emit", taskFile: join(dir, "tether.yaml") });
-    const stuckRequests = new RequestQueue();
+    const stuckRequests = new AttachRequests();
     stuckRequests.push({ kind: { case: "open", value: { session: session!.name, withoutOutput: true } } });
     const stuckClient = createClient(SessionService, createTransport(d.socketPath));
     const stuck = stuckClient.attachSession(stuckRequests)[Symbol.asyncIterator]();
@@ -116,7 +116,7 @@ export async function benchStreams(d: TestDaemon, report: Report): Promise<void>
     const t = process.hrtime.bigint();
     const readers = Array.from({ length: clients - 1 }, async () => {
       const client = createClient(SessionService, createTransport(d.socketPath));
-      const requests = new RequestQueue();
+      const requests = new AttachRequests();
       requests.push({ kind: { case: "open", value: { session: session!.name, withoutOutput: true, streams: ["events"] } } });
       let expected = 1;
       for await (const message of client.attachSession(requests)) {

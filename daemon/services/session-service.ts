@@ -1,6 +1,5 @@
 import { durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import type { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { SessionReads } from "../sessions/session-reads.js";

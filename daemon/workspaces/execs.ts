@@ -5,12 +5,12 @@ import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
 import type { JournalRecord } from "../journal/types.js";
 import { log } from "../log.js";
-import { processStartTicks, signalGroup, type ProcessEnd } from "../process/child-process.js";
+import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
 import { OutputWriter } from "../process/output-writer.js";
 import type { Db } from "../store/database.js";
 import { ExecTables } from "./exec-tables.js";
 import { startExecProcess, type ExecProcess } from "./exec-process.js";
-import { prepareLaunch, recordEnd, type ProcessEnvironment } from "./launch.js";
+import { prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord } from "./types.js";
 import type { Workspaces } from "./workspaces.js";
 
@@ -74,13 +74,9 @@ export class Execs {
 
   /** At daemon start: execs the last daemon left running are recorded lost, and their leftover process groups stopped. */
   recover(): void {
-    const reason = "the daemon was not running (it stopped or crashed) while this exec was live";
-    for (const exec of this.tables.running()) {
-      if (exec.pid !== undefined && exec.startTicks !== undefined && processStartTicks(exec.pid) === exec.startTicks) signalGroup(exec.pid, "SIGKILL");
-      this.tables.update({ ...exec, status: "lost", error: reason, endedAt: Date.now() });
-      log(`exec ${exec.id}: was live when the daemon stopped; recorded it lost`);
-    }
+    recordLeftRunningLost(this.tables.running(), (row) => this.tables.update(row), "exec");
   }
+
 
   start(options: ExecStartOptions): LiveExec {
     const ws = this.workspaces.usable(options.workspace);
@@ -180,14 +176,9 @@ export class Execs {
 
   /** At daemon stop: running execs are recorded lost and their process groups killed. */
   async shutdown(reason: string): Promise<void> {
-    const live = [...this.live.values()];
-    for (const { record, process } of live) {
-      record.status = "lost";
-      record.error = reason;
-      process.signal("SIGKILL");
-    }
-    await Promise.allSettled(live.map((l) => l.ended));
+    await stopAllLost([...this.live.values()], reason);
   }
+
 
   private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd): void {
     recordEnd(record, end);

@@ -1,5 +1,6 @@
 import { invalidArgument } from "../errors.js";
-import { exitCodeOf, type ProcessEnd } from "../process/child-process.js";
+import { log } from "../log.js";
+import { exitCodeOf, processStartTicks, signalGroup, type ProcessEnd } from "../process/child-process.js";
 import { commandProblem } from "./exec-process.js";
 import { sandboxArgv, type SandboxHost } from "./sandbox.js";
 import type { ExecStatus, WorkspaceRecord } from "./types.js";
@@ -58,6 +59,38 @@ export function recordEnd(record: EndFields, end: ProcessEnd): void {
   record.exitCode = exitCodeOf(end);
   record.signal = end.t === "signalled" ? end.signal : undefined;
   record.error = end.t === "failed-to-start" ? end.message : undefined;
+}
+
+/** A stored exec or PTY as recovery sees it. */
+interface LeftRunning extends EndFields {
+  readonly id: string;
+  readonly pid: number | undefined;
+  readonly startTicks: number | undefined;
+  endedAt: number | undefined;
+}
+
+/**
+ * At daemon start: processes the last daemon left running are recorded lost
+ * with the reason, and a leftover process group is killed when its pid still
+ * names the same process (same start time).
+ */
+export function recordLeftRunningLost<T extends LeftRunning>(rows: readonly T[], save: (row: T) => void, what: string): void {
+  const reason = `the daemon was not running (it stopped or crashed) while this ${what} was live`;
+  for (const row of rows) {
+    if (row.pid !== undefined && row.startTicks !== undefined && processStartTicks(row.pid) === row.startTicks) signalGroup(row.pid, "SIGKILL");
+    save({ ...row, status: "lost", error: reason, endedAt: Date.now() });
+    log(`${what} ${row.id}: was live when the daemon stopped; recorded it lost`);
+  }
+}
+
+/** At daemon stop: live processes are recorded lost with the reason and killed; resolves once each end is recorded. */
+export async function stopAllLost(live: readonly { readonly record: EndFields; readonly process: { signal(s: NodeJS.Signals): boolean }; readonly ended: Promise<unknown> }[], reason: string): Promise<void> {
+  for (const { record, process } of live) {
+    record.status = "lost";
+    record.error = reason;
+    process.signal("SIGKILL");
+  }
+  await Promise.allSettled(live.map((l) => l.ended));
 }
 
 function checkArgv(argv: readonly string[]): void {

@@ -4,13 +4,13 @@ import { newId, uniqueMatch } from "../ids.js";
 import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
-import { processStartTicks, signalGroup, type ProcessEnd } from "../process/child-process.js";
+import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
 import { OutputWriter } from "../process/output-writer.js";
 import { TtyProcess } from "../process/tty-process.js";
 import type { Db } from "../store/database.js";
 import { checkSize, defaultSize, untilEnded } from "./execs.js";
-import { prepareLaunch, recordEnd, type ProcessEnvironment } from "./launch.js";
-import { PtyClients, type PtyClient } from "./pty-clients.js";
+import { prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
+import { PtyClients } from "./pty-clients.js";
 import { PtyTables } from "./pty-tables.js";
 import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
 import type { Workspaces } from "./workspaces.js";
@@ -76,13 +76,9 @@ export class Ptys {
 
   /** At daemon start: PTYs the last daemon left open are recorded lost, and their leftover process groups stopped. */
   recover(): void {
-    const reason = "the daemon was not running (it stopped or crashed) while this PTY was open";
-    for (const pty of this.tables.running()) {
-      if (pty.pid !== undefined && pty.startTicks !== undefined && processStartTicks(pty.pid) === pty.startTicks) signalGroup(pty.pid, "SIGKILL");
-      this.tables.update({ ...pty, status: "lost", error: reason, endedAt: Date.now() });
-      log(`pty ${pty.id}: was open when the daemon stopped; recorded it lost`);
-    }
+    recordLeftRunningLost(this.tables.running(), (row) => this.tables.update(row), "pty");
   }
+
 
   create(spec: PtySpec): PtyRecord {
     const ws = this.workspaces.usable(spec.workspace);
@@ -227,14 +223,9 @@ export class Ptys {
 
   /** At daemon stop: open PTYs are recorded lost and their process groups killed. */
   async shutdown(reason: string): Promise<void> {
-    const live = [...this.live.values()];
-    for (const { record, process } of live) {
-      record.status = "lost";
-      record.error = reason;
-      process.signal("SIGKILL");
-    }
-    await Promise.allSettled(live.map((l) => l.ended));
+    await stopAllLost([...this.live.values()], reason);
   }
+
 
   private applySize(live: LivePty): void {
     const size = live.clients.size();

@@ -1,35 +1,13 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
+import { RequestQueue } from "./request-queue.js";
 import { OutputStream, type ExecExit, type Exec } from "../../gen/tether/v1/exec_pb.js";
 import type { AttachExecResponse, ExecRequestSchema, ExecResponse, ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
 
-/** Requests pushed by the test while the call runs. */
-export class ExecRequests implements AsyncIterable<Request> {
-  private readonly queue: Request[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-
-  push(request: Request): void {
-    this.queue.push(request);
-    this.wake?.();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Request> {
-    for (;;) {
-      while (this.queue.length > 0) yield this.queue.shift()!;
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-    }
-  }
-}
+/** The request side of an Exec call, fed by hand. */
+export class ExecRequests extends RequestQueue<Request> {}
 
 /** What an exec call or attach returned: its output per stream, chunk offsets, and its exit. */
 export interface ExecResult {

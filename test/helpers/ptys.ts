@@ -3,6 +3,7 @@ import type { Client } from "@connectrpc/connect";
 import type { ExecExit } from "../../gen/tether/v1/exec_pb.js";
 import type { Pty } from "../../gen/tether/v1/pty_pb.js";
 import type { AttachPtyRequestSchema, PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import { RequestQueue } from "./request-queue.js";
 
 type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
 
@@ -15,14 +16,12 @@ export class PtyClient {
   exit: ExecExit | undefined;
   error: unknown;
   readonly done: Promise<void>;
-  private readonly queue: Request[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
+  private readonly requests = new RequestQueue<Request>();
   private readonly controller = new AbortController();
 
   constructor(client: Client<typeof PtyService>, open: Request, options: { read?: boolean } = {}) {
-    this.queue.push(open);
-    const responses = client.attachPty(this.requests(), { signal: this.controller.signal });
+    this.requests.push(open);
+    const responses = client.attachPty(this.requests, { signal: this.controller.signal });
     this.done = (async () => {
       try {
         for await (const r of responses) {
@@ -51,8 +50,7 @@ export class PtyClient {
   }
 
   send(request: Request): void {
-    this.queue.push(request);
-    this.wake?.();
+    this.requests.push(request);
   }
 
   type(text: string): void {
@@ -65,16 +63,6 @@ export class PtyClient {
   }
 
   endRequests(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  private async *requests(): AsyncGenerator<Request> {
-    for (;;) {
-      while (this.queue.length > 0) yield this.queue.shift()!;
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-    }
+    this.requests.end();
   }
 }

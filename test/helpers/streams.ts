@@ -1,35 +1,13 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
+import { RequestQueue } from "./request-queue.js";
 import { LogStream, RunStatus } from "../../gen/tether/v1/session_pb.js";
 import type { AttachSessionRequestSchema, AttachSessionResponse, SessionService } from "../../gen/tether/v1/session_service_pb.js";
 
 type Request = MessageInitShape<typeof AttachSessionRequestSchema>;
 
-/** A request side the test feeds by hand: push() sends, end() half-closes. */
-export class RequestQueue implements AsyncIterable<Request> {
-  private readonly queue: Request[] = [];
-  private wake: (() => void) | undefined;
-  private ended = false;
-
-  push(request: Request): void {
-    this.queue.push(request);
-    this.wake?.();
-  }
-
-  end(): void {
-    this.ended = true;
-    this.wake?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Request> {
-    for (;;) {
-      while (this.queue.length > 0) yield this.queue.shift()!;
-      if (this.ended) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-    }
-  }
-}
+/** The request side of an AttachSession call, fed by hand. */
+export class AttachRequests extends RequestQueue<Request> {}
 
 /** One attach event in a comparable form: its position and a line saying what it is. */
 export interface SeenEvent {
@@ -56,7 +34,7 @@ export function describeAttachEvents(message: AttachSessionResponse): SeenEvent[
 
 /** Attaches from `from` and collects every event until the session has ended. */
 export async function attachUntilEnded(client: Client<typeof SessionService>, id: string, from = 0): Promise<SeenEvent[]> {
-  const requests = new RequestQueue();
+  const requests = new AttachRequests();
   requests.push({ kind: { case: "open", value: { session: `sessions/${id}`, fromPosition: BigInt(from) } } });
   const seen: SeenEvent[] = [];
   for await (const message of client.attachSession(requests)) {

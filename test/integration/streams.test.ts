@@ -9,7 +9,7 @@ import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { daemonPerTest } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
-import { RequestQueue, attachUntilEnded, describeAttachEvents, type SeenEvent } from "../helpers/streams.js";
+import { AttachRequests, attachUntilEnded, describeAttachEvents, type SeenEvent } from "../helpers/streams.js";
 
 const daemon = daemonPerTest();
 
@@ -356,7 +356,7 @@ tasks:
     await eventually(async () => ((await runStatus(sessions, id)) === RunStatus.WAITING ? true : undefined));
     // A client attaches and goes away without sending.
     const gone = new AbortController();
-    const firstRequests = new RequestQueue();
+    const firstRequests = new AttachRequests();
     firstRequests.push({ kind: { case: "open", value: { session: `sessions/${id}` } } });
     const firstSeen: SeenEvent[] = [];
     const firstDone = (async () => {
@@ -372,7 +372,7 @@ tasks:
     await firstDone;
     expect(await runStatus(sessions, id)).toBe(RunStatus.WAITING);
     // A new client reconnects and answers through attach.
-    const requests = new RequestQueue();
+    const requests = new AttachRequests();
     requests.push({ kind: { case: "open", value: { session: `sessions/${id}`, withoutOutput: false } } });
     requests.push({ kind: { case: "input", value: { stream: "nope", data: Buffer.from("x"), clientRef: 1n } } });
     requests.push({ kind: { case: "input", value: { stream: "answer", data: Buffer.from("yes"), contentType: "text/plain", clientRef: 2n } } });
@@ -407,7 +407,7 @@ tasks:
     const { session } = await sessions.startSession({ task: "flood", taskFile: file });
     const id = session!.id;
     // The stuck client: opens, takes the first message, then never reads again.
-    const stuckRequests = new RequestQueue();
+    const stuckRequests = new AttachRequests();
     stuckRequests.push({ kind: { case: "open", value: { session: `sessions/${id}` } } });
     const stuck = sessions.attachSession(stuckRequests)[Symbol.asyncIterator]();
     await stuck.next();
