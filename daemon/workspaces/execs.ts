@@ -77,7 +77,6 @@ export class Execs {
     recordLeftRunningLost(this.tables.running(), (row) => this.tables.update(row), "exec");
   }
 
-
   start(options: ExecStartOptions): LiveExec {
     const ws = this.workspaces.usable(options.workspace);
     if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
@@ -178,7 +177,6 @@ export class Execs {
   async shutdown(reason: string): Promise<void> {
     await stopAllLost([...this.live.values()], reason);
   }
-
 
   private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd): void {
     recordEnd(record, end);

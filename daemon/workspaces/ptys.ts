@@ -79,7 +79,6 @@ export class Ptys {
     recordLeftRunningLost(this.tables.running(), (row) => this.tables.update(row), "pty");
   }
 
-
   create(spec: PtySpec): PtyRecord {
     const ws = this.workspaces.usable(spec.workspace);
     const size = defaultSize(spec.size);
@@ -225,7 +224,6 @@ export class Ptys {
   async shutdown(reason: string): Promise<void> {
     await stopAllLost([...this.live.values()], reason);
   }
-
 
   private applySize(live: LivePty): void {
     const size = live.clients.size();
