@@ -13,6 +13,11 @@ export type Db = Database.Database;
  * tether means "its transaction has committed": it survives kill -9 of the
  * daemon and a power cut.
  *
+ * page_size=16384 applies when the file is created (an existing database
+ * keeps its size): output is stored as blobs of up to 256 KiB, and 16 KiB
+ * pages store them about twice as fast as the default 4 KiB (measured here:
+ * 71 vs 130 MB/s for 256 KiB blobs, WAL, synchronous=FULL).
+ *
  * locking_mode=EXCLUSIVE is set before WAL is entered: the connection keeps
  * the database lock for its whole life, so a second daemon pointed at the
  * same state dir fails at once instead of writing beside the first, and no
@@ -23,6 +28,7 @@ export function openDatabase(path: string): Db {
   try {
     db = new Database(path);
     db.pragma("busy_timeout = 0");
+    db.pragma("page_size = 16384");
     db.pragma("locking_mode = EXCLUSIVE");
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
