@@ -89,4 +89,19 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     for (const pty of ptys) expect(cli(env, "pty", "kill", pty.id)).toMatch(/^closed p-\w+/);
     expect(JSON.parse(cli(env, "pty", "ls", "--json"))).toEqual([]);
   });
+
+  it("resizing the window resizes the PTY; closing the terminal detaches and the program goes on", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    cli(env, "ws", "create", "w");
+    tmux("new-session", "-d", "-s", "one", "-x", "100", "-y", "30", `${tether} pty w -- sh`);
+    await waitFor("one", "#");
+    tmux("resize-window", "-t", "one", "-x", "90", "-y", "25");
+    tmux("send-keys", "-t", "one", "stty size", "Enter");
+    await waitFor("one", "25 90");
+    tmux("kill-session", "-t", "one");
+    await eventually(() => {
+      const [pty] = JSON.parse(cli(env, "pty", "ls", "--json")) as { state: string; attached_clients: number; size: { cols: number } }[];
+      return pty?.state === "open" && pty.attached_clients === 0 ? pty : undefined;
+    });
+  });
 });
