@@ -134,9 +134,10 @@ export class Ptys {
     const client = live?.clients.add(options.readOnly, options.readOnly ? undefined : options.size);
     if (live !== undefined) this.applySize(live);
     const records = followUntil(this.journals, outputJournal(pty.id), { kind: "offset", offset: fromOffset }, live === undefined ? undefined : (stop) => untilEnded(live.ended, stop), options.signal);
-    const requireWritable = (what: string): LivePty => {
+    // Input racing the program's exit is dropped, not an error: the exit is on its way to this client.
+    const writable = (what: string): LivePty | undefined => {
       if (client?.readOnly === true) throw new TetherError(Code.PermissionDenied, "READ_ONLY", `this client attached read-only and cannot ${what}: attach without --read-only to type`);
-      return this.requireOpen(pty.id);
+      return this.live.get(pty.id);
     };
     return {
       pty: this.current(pty),
@@ -146,21 +147,22 @@ export class Ptys {
         for await (const batch of records) yield batch.map((r) => ({ data: r.data, offset: r.offset }));
       })(),
       input: (data) => {
-        const target = requireWritable("type");
+        const target = writable("type");
+        if (target === undefined) return;
         target.clients.touch(client!);
         this.applySize(target);
         target.process.write(data);
       },
       resize: (size) => {
         checkSize(size.cols, size.rows);
-        if (client === undefined || client.readOnly) return;
+        const target = this.live.get(pty.id);
+        if (client === undefined || client.readOnly || target === undefined) return;
         client.size = size;
-        const target = this.requireOpen(pty.id);
         target.clients.touch(client);
         this.applySize(target);
       },
       signal: (signal) => {
-        requireWritable("send signals").process.signal(signal);
+        writable("send signals")?.process.signal(signal);
       },
       detach: () => {
         if (live === undefined || client === undefined) return;
