@@ -4,7 +4,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
-import { PtyService, type AttachPtyRequestSchema, type PtyOpen } from "../../gen/tether/v1/pty_service_pb.js";
+import { PtyService, type AttachPtyRequestSchema, type PtyOpenSchema } from "../../gen/tether/v1/pty_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { execStatusName } from "../enum-names.js";
 import { parsePairs } from "../flags.js";
@@ -23,6 +23,7 @@ export const PTY_USAGE = `  tether pty WS [--size-policy latest|smallest] [--cwd
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal`;
 
 type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
+type Target = NonNullable<MessageInitShape<typeof PtyOpenSchema>["target"]>;
 
 const DEFAULT_DETACH_KEY = "ctrl-\\";
 
@@ -56,9 +57,9 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = dashes === -1 ? [process.env["SHELL"] || "/bin/sh"] : args.slice(dashes + 1);
-  const target: PtyOpen["target"] = {
+  const target: Target = {
     case: "create",
-    value: { $typeName: "tether.v1.PtySpec", workspace: positionals[0]!, argv, cwd: values.cwd, env: parsePairs("--env", values.env), sizePolicy },
+    value: { workspace: positionals[0]!, argv, cwd: values.cwd, env: parsePairs("--env", values.env), sizePolicy },
   };
   return session(paths, target, false, undefined, detachKey(values["detach-key"]));
 }
@@ -81,7 +82,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
  * on), output to stdout, size changes to the PTY. Exits with the program's
  * exit code when it ends, 0 on detach.
  */
-async function session(paths: ClientPaths, target: PtyOpen["target"], readOnly: boolean, fromOffset: number | undefined, detachByte: number): Promise<number> {
+async function session(paths: ClientPaths, target: Target, readOnly: boolean, fromOffset: number | undefined, detachByte: number): Promise<number> {
   const { client } = await connectToDaemon(paths);
   const keys = readOnly ? undefined : keystrokes(detachByte);
   let detached = false;
