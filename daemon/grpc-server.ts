@@ -114,15 +114,25 @@ function requests(call: grpc.ServerReadableStream<unknown, unknown> | grpc.Serve
   return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
 }
 
-/** Writes every response, waiting for 'drain' only when grpc-js's buffer is full, then the status. */
+/**
+ * Writes every response, waiting for 'drain' only when grpc-js's buffer is
+ * full, then the status. An error's status is sent only once the last
+ * response has been handed to HTTP/2: emitted while a write is still in
+ * flight, grpc-js ends a duplex call's writable side but never sends the
+ * status (the client would wait forever).
+ */
 async function pump(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, responses: () => AsyncIterable<unknown>): Promise<void> {
+  let lastWrite: Promise<void> = Promise.resolve();
   try {
     for await (const response of responses()) {
       if (call.cancelled) return;
-      if (!call.write(response)) await Promise.race([once(call, "drain"), once(call, "cancelled")]);
+      let written!: () => void;
+      lastWrite = new Promise<void>((resolve) => (written = resolve));
+      if (!call.write(response, () => written())) await Promise.race([once(call, "drain"), once(call, "cancelled")]);
     }
     call.end();
   } catch (error) {
+    await Promise.race([lastWrite, once(call, "cancelled")]);
     if (!call.cancelled) call.emit("error", toServiceError(error));
   }
 }

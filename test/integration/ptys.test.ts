@@ -141,13 +141,23 @@ describe("PTYs", () => {
     const total = 128 * 1024 * 1024;
     const reader = new PtyClient(ptys, create(["sh", "-c", `sleep 0.5; head -c ${total} /dev/zero | tr '\\0' a`]));
     await eventually(() => reader.pty);
-    const stuck = new PtyClient(ptys, attachTo(reader.pty!.id, { fromOffset: 0n }), { read: false });
+    // Its own connection, as a real stuck client would have: HTTP/2 flow control is per connection too.
+    const stuck = new PtyClient(d.client(PtyService), attachTo(reader.pty!.id, { fromOffset: 0n }), { read: false });
     await reader.done;
     expect(reader.received).toBe(total);
     expect(reader.exit!.exitCode).toBe(0);
     const grew = vmHwmBytes(d.process.pid!) - before;
     expect(grew).toBeLessThan(total);
     stuck.vanish();
+    // Retention keeps the newest 64 MiB: the oldest output is gone, and asking for it says where the kept output starts.
+    const kept = (await ptys.getPty({ pty: reader.pty!.id })).pty!;
+    expect(Number(kept.outputBytes)).toBe(total);
+    expect(Number(kept.firstOffset)).toBeGreaterThanOrEqual(total - 64 * 1024 * 1024 - 256 * 1024);
+    const expired = new PtyClient(ptys, attachTo(reader.pty!.id, { fromOffset: 0n }));
+    await expired.done;
+    const f = await failure(Promise.reject(expired.error));
+    expect([f.code, f.reason]).toEqual([Code.OutOfRange, ErrorReason.CURSOR_EXPIRED]);
+    expect(f.message).toMatch(/no longer retained: the earliest available is .*offset \d+/);
   });
 
   it("after kill -9 of the daemon an open PTY is recorded lost and its program stopped", async () => {
