@@ -1,4 +1,3 @@
-import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
@@ -11,12 +10,11 @@ import { Continuations } from "./continuations.js";
 import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
 import { assertRunTransition, assertSessionOpen } from "./lifecycle.js";
+import { LiveRun, cwdProblem, type RunEnvironment } from "./live-run.js";
 import { waitUntilReady } from "./readiness.js";
 import { renderRunCommand } from "./run-command.js";
-import { GroupProcess, describeEnd, exitCodeOf, processStartTicks, type ProcessEnd } from "../process/child-process.js";
+import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
 import { OutputWriter } from "../process/output-writer.js";
-import type { LiveProcesses } from "../workspaces/live-processes.js";
-import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
 import type { SendResult, SessionStreams } from "./session-streams.js";
@@ -26,35 +24,10 @@ import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
 import { Waiters } from "./waiters.js";
 
-/** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
-export const KILL_GRACE_MS = 5_000;
 /** How much of a run's stdout is kept for `result: stdout`. */
 const RESULT_MAX_BYTES = 1024 * 1024;
 /** The exit code a followed session reports when it was cancelled, as a shell reports Ctrl-C. */
 const CANCELLED_EXIT_CODE = 130;
-
-/** What every run of a session shares, prepared by the daemon. */
-export interface RunEnvironment {
-  /** The daemon's environment with the directory of its `tether` command first on PATH and TETHER_SOCKET set. */
-  readonly baseEnv: Readonly<Record<string, string | undefined>>;
-  /** What a sandboxed run must see of the daemon. */
-  readonly sandboxHost: SandboxHost;
-  /** Where each run's process is registered with its workspace (for ws show and ws stop). */
-  readonly live: LiveProcesses;
-}
-
-interface LiveRun {
-  readonly run: RunRecord;
-  readonly process: GroupProcess;
-  readonly writer: OutputWriter;
-  readonly readinessAbort: AbortController;
-  timers: NodeJS.Timeout[];
-  /** When set, the run is being stopped on purpose and ends with this status. */
-  stopAs: { status: RunStatus; reason: string } | undefined;
-  /** Why it failed when the daemon killed it (timeout, readiness). */
-  killedFor: string | undefined;
-  awaitingReadiness: boolean;
-}
 
 /**
  * One open session while the daemon runs: executes its task graph (upstreams
@@ -214,7 +187,7 @@ export class LiveSession {
     this.waits.failAll(new TetherError(Code.FailedPrecondition, "SESSION_NOT_OPEN", `the wait ended: session ${this.id} is ${status} (${reason})`, { session: this.id, status }));
     for (const live of this.live.values()) {
       const stoppedWhenReady = (live.run.status === "ready" || resumeAs.get(live.run.number) === "ready") && status === "closed";
-      this.stop(live, stoppedWhenReady ? { status: "succeeded", reason: "stopped at the end of the session" } : { status: "cancelled", reason });
+      live.stop(stoppedWhenReady ? { status: "succeeded", reason: "stopped at the end of the session" } : { status: "cancelled", reason });
     }
     this.refreshActivity();
     this.record(undefined, reason, () => this.tables.update({ ...this.session }));
@@ -234,7 +207,7 @@ export class LiveSession {
     this.session.exitCode = 1;
     this.session.error = `${reason}; ${lost.length} live run(s) lost`;
     for (const run of lost) this.transition(run, "lost", reason);
-    for (const l of live) this.stop(l, undefined);
+    for (const l of live) l.stop(undefined);
     if (this.session.status === "open") this.end("closed", reason);
     await Promise.all(live.map((l) => l.process.ended));
   }
@@ -307,37 +280,26 @@ export class LiveSession {
     run.command = display;
     const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs), { r: String(run.number) }, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
     if (task.name === this.session.task) this.continuations.markSeen();
-    let cwdProblem: string | undefined;
-    try {
-      if (!statSync(cwd).isDirectory()) cwdProblem = `working directory ${cwd} is not a directory`;
-    } catch (error) {
-      cwdProblem = `working directory ${cwd} cannot be used: ${(error as Error).message}`;
-    }
-    if (cwdProblem !== undefined) {
+    const problem = cwdProblem(cwd);
+    if (problem !== undefined) {
       this.transition(run, "running", "");
-      void writer.write(2, Buffer.from(`tether: ${cwdProblem}\n`));
-      void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: cwdProblem }, undefined));
+      void writer.write(2, Buffer.from(`tether: ${problem}\n`));
+      void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: problem }, undefined));
       return;
     }
-    const workspace = this.session.spec.workspace;
-    const sandboxed = workspace === undefined ? argv : sandboxArgv(workspace, this.environment.sandboxHost, argv, cwd);
-    const process = new GroupProcess({ argv: sandboxed, cwd, env, stdin: task.stdin === "stream", onOutput: (fd, chunk) => writer.write(fd, chunk) });
-    run.pid = process.pid;
-    run.startTicks = process.pid === undefined ? undefined : processStartTicks(process.pid);
-    const live: LiveRun = { run, process, writer, readinessAbort: new AbortController(), timers: [], stopAs: undefined, killedFor: undefined, awaitingReadiness: task.readiness !== undefined };
+    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace: this.session.spec.workspace };
+    const live = new LiveRun(run, writer, start, this.environment, task.readiness !== undefined);
+    const process = live.process;
     this.live.set(run.number, live);
-    if (workspace !== undefined && process.pid !== undefined) this.environment.live.add(workspace.id, { kind: "run", signal: (s) => process.signal(s), ended: process.ended });
     this.transition(run, "running", "");
     if (process.stdin !== undefined) void feedStdin(this.streams, run.number, process.stdin, this.stdinArrivals, process.ended);
-    if (task.timeoutMs > 0) {
-      live.timers.push(setTimeout(() => this.kill(live, `timed out after ${formatMs(task.timeoutMs)}`), task.timeoutMs));
-    }
+    if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
     if (task.readiness !== undefined) {
       void waitUntilReady(task.readiness, { cwd, env }, live.readinessAbort.signal).then((ready) => {
         if (live.readinessAbort.signal.aborted || (run.status !== "running" && run.status !== "waiting")) return;
         live.awaitingReadiness = false;
         if (!ready) {
-          this.kill(live, `not ready after ${formatMs(task.readiness!.timeoutMs)}`);
+          live.kill(`not ready after ${formatMs(task.readiness!.timeoutMs)}`);
         } else if (!this.waits.readyAfterWait(run.number)) {
           // A run blocked in a wait becomes ready when the wait ends; this one is not blocked.
           this.transition(run, "ready", "readiness checks passed");
@@ -354,8 +316,7 @@ export class LiveSession {
 
   private finish(run: RunRecord, end: ProcessEnd, live: LiveRun | undefined): void {
     if (live !== undefined) {
-      for (const timer of live.timers) clearTimeout(timer);
-      live.readinessAbort.abort();
+      live.ended();
       this.live.delete(run.number);
       this.waits.runEnded(run, describeEnd(end));
     }
@@ -409,27 +370,7 @@ export class LiveSession {
       if (code !== undefined) this.failureCodes.set(run.task, code);
       this.transition(run, "skipped", reason);
     }
-    for (const live of this.live.values()) this.stop(live, { status: "cancelled", reason });
-  }
-
-  /** Kills a run for a reason of its own (timeout, readiness): it fails, and may be retried. */
-  private kill(live: LiveRun, why: string): void {
-    if (live.killedFor !== undefined || live.stopAs !== undefined) return;
-    live.killedFor = why;
-    this.signalWithGrace(live);
-  }
-
-  private stop(live: LiveRun, as: LiveRun["stopAs"]): void {
-    live.stopAs ??= as;
-    live.readinessAbort.abort();
-    this.signalWithGrace(live);
-  }
-
-  private signalWithGrace(live: LiveRun): void {
-    live.process.signal("SIGTERM");
-    const timer = setTimeout(() => live.process.signal("SIGKILL"), KILL_GRACE_MS);
-    timer.unref();
-    live.timers.push(timer);
+    for (const live of this.live.values()) live.stop({ status: "cancelled", reason });
   }
 
   /** When the main task is done and nothing but ready services is left, the graph has finished. */

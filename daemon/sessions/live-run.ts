@@ -1,0 +1,103 @@
+import { statSync } from "node:fs";
+import { GroupProcess, processStartTicks } from "../process/child-process.js";
+import type { OutputWriter } from "../process/output-writer.js";
+import type { LiveProcesses } from "../workspaces/live-processes.js";
+import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
+import type { RunRecord, RunStatus, SessionWorkspace } from "./types.js";
+
+/** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
+export const KILL_GRACE_MS = 5_000;
+
+/** What every run of a session shares, prepared by the daemon. */
+export interface RunEnvironment {
+  /** The daemon's environment with the directory of its `tether` command first on PATH and TETHER_SOCKET set. */
+  readonly baseEnv: Readonly<Record<string, string | undefined>>;
+  /** What a sandboxed run must see of the daemon. */
+  readonly sandboxHost: SandboxHost;
+  /** Where each run's process is registered with its workspace (for ws show and ws stop). */
+  readonly live: LiveProcesses;
+}
+
+export interface RunStart {
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdin: boolean;
+  /** The session's workspace (absent in sessions recorded before workspaces: the host). */
+  readonly workspace: SessionWorkspace | undefined;
+}
+
+/**
+ * One run's live process: started in its session's workspace (its sandbox
+ * wrapping the command, registered as the workspace's live work), with the
+ * timers that may end it and the way it is ended: SIGTERM to its process
+ * group, SIGKILL after KILL_GRACE_MS.
+ */
+export class LiveRun {
+  readonly process: GroupProcess;
+  readonly readinessAbort = new AbortController();
+  /** When set, the run is being stopped on purpose and ends with this status. */
+  stopAs: { status: RunStatus; reason: string } | undefined;
+  /** Why it failed when the daemon killed it (timeout, readiness). */
+  killedFor: string | undefined;
+  awaitingReadiness: boolean;
+  private readonly timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    readonly run: RunRecord,
+    readonly writer: OutputWriter,
+    start: RunStart,
+    environment: RunEnvironment,
+    awaitingReadiness: boolean,
+  ) {
+    const argv = start.workspace === undefined ? start.argv : sandboxArgv(start.workspace, environment.sandboxHost, start.argv, start.cwd);
+    this.process = new GroupProcess({ argv, cwd: start.cwd, env: start.env, stdin: start.stdin, onOutput: (fd, chunk) => writer.write(fd, chunk) });
+    this.awaitingReadiness = awaitingReadiness;
+    run.pid = this.process.pid;
+    run.startTicks = this.process.pid === undefined ? undefined : processStartTicks(this.process.pid);
+    if (start.workspace !== undefined && this.process.pid !== undefined) {
+      environment.live.add(start.workspace.id, { kind: "run", signal: (s) => this.process.signal(s), ended: this.process.ended });
+    }
+  }
+
+  /** Kills the run after `ms` for the reason `why` (a timeout). */
+  killAfter(ms: number, why: string): void {
+    this.timers.push(setTimeout(() => this.kill(why), ms));
+  }
+
+  /** Kills the run for a reason of its own (timeout, readiness): it fails, and may be retried. */
+  kill(why: string): void {
+    if (this.killedFor !== undefined || this.stopAs !== undefined) return;
+    this.killedFor = why;
+    this.signalWithGrace();
+  }
+
+  /** Stops the run on purpose; it ends as `as` says (the first stop's status wins). */
+  stop(as: LiveRun["stopAs"]): void {
+    this.stopAs ??= as;
+    this.readinessAbort.abort();
+    this.signalWithGrace();
+  }
+
+  /** Once the process has ended: no timer or readiness check may act on it any more. */
+  ended(): void {
+    for (const timer of this.timers) clearTimeout(timer);
+    this.readinessAbort.abort();
+  }
+
+  private signalWithGrace(): void {
+    this.process.signal("SIGTERM");
+    const timer = setTimeout(() => this.process.signal("SIGKILL"), KILL_GRACE_MS);
+    timer.unref();
+    this.timers.push(timer);
+  }
+}
+
+/** Why a run cannot start in `cwd`, or undefined when it can. */
+export function cwdProblem(cwd: string): string | undefined {
+  try {
+    return statSync(cwd).isDirectory() ? undefined : `working directory ${cwd} is not a directory`;
+  } catch (error) {
+    return `working directory ${cwd} cannot be used: ${(error as Error).message}`;
+  }
+}
