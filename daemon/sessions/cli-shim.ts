@@ -1,14 +1,14 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
  * Writes `<stateDir>/bin/tether`, a shell script that runs this daemon's own
- * CLI with this daemon's Node, and returns its directory: runs get it first
- * on PATH, so `tether` inside a task talks to the daemon that started it,
- * whatever else is installed.
+ * CLI with this daemon's Node. Runs get `binDir` first on PATH, so `tether`
+ * inside a task talks to the daemon that started it, whatever else is
+ * installed; a sandbox must let both `binDir` and `cliDir` (the bundle) through.
  */
-export function installCliShim(stateDir: string): string {
+export function installCliShim(stateDir: string): { binDir: string; cliDir: string } {
   const binDir = join(stateDir, "bin");
   mkdirSync(binDir, { recursive: true, mode: 0o700 });
   // The bundle layout: dist/daemon.mjs beside dist/tether.mjs.
@@ -17,7 +17,7 @@ export function installCliShim(stateDir: string): string {
   const path = join(binDir, "tether");
   writeFileSync(path, `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(cli)} "$@"\n`);
   chmodSync(path, 0o755);
-  return binDir;
+  return { binDir, cliDir: dirname(cli) };
 }
 
 function shellQuote(value: string): string {

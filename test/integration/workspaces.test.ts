@@ -1,7 +1,8 @@
 import { Code } from "@connectrpc/connect";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
@@ -16,11 +17,22 @@ import { alive, eventually, waitQuiet, writeTaskFile } from "../helpers/sessions
 
 const daemon = daemonPerTest();
 
-/** A directory outside /tmp (the sandbox gives processes a private /tmp), so a write to it from a sandbox would reach the host. */
+const hostDirs: string[] = [];
+afterEach(() => {
+  for (const dir of hostDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A directory outside /tmp (the sandbox gives processes a private /tmp, so a
+ * path there would be hidden, not read-only): under the repository, or
+ * under the home directory when the repository itself is in /tmp.
+ */
 function hostDir(): string {
-  const base = join(ROOT, ".tmp");
+  const base = ROOT.startsWith(`${tmpdir()}/`) ? join(homedir(), ".cache", "tether-tests") : join(ROOT, ".tmp");
   mkdirSync(base, { recursive: true });
-  return mkdtempSync(join(base, "ws-test-"));
+  const dir = mkdtempSync(join(base, "ws-test-"));
+  hostDirs.push(dir);
+  return dir;
 }
 
 describe("workspaces", () => {
