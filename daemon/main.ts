@@ -48,10 +48,10 @@ export async function runDaemon(): Promise<void> {
   const lock = await claimSocket(config.socketPath);
   const db = openDatabase(config.databasePath);
   const journals = new Journals(db);
-  const { binDir, cliDir } = installCliShim(config.stateDir);
+  const { binDir, packageDir } = installCliShim(config.stateDir);
   const environment = {
     baseEnv: { ...process.env, PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
-    sandboxHost: { readOnly: [binDir, cliDir], writable: [config.socketPath] },
+    sandboxHost: { readOnly: [binDir, packageDir], writable: [config.socketPath] },
   };
   const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses());
   const execs = new Execs(db, journals, workspaces, environment);

@@ -6,9 +6,10 @@ import { fileURLToPath } from "node:url";
  * Writes `<stateDir>/bin/tether`, a shell script that runs this daemon's own
  * CLI with this daemon's Node. Runs get `binDir` first on PATH, so `tether`
  * inside a task talks to the daemon that started it, whatever else is
- * installed; a sandbox must let both `binDir` and `cliDir` (the bundle) through.
+ * installed; a sandbox must let both `binDir` and `packageDir` (the bundle
+ * in dist/ and the package.json it reads its version from) through.
  */
-export function installCliShim(stateDir: string): { binDir: string; cliDir: string } {
+export function installCliShim(stateDir: string): { binDir: string; packageDir: string } {
   const binDir = join(stateDir, "bin");
   mkdirSync(binDir, { recursive: true, mode: 0o700 });
   // The bundle layout: dist/daemon.mjs beside dist/tether.mjs.
@@ -17,7 +18,7 @@ export function installCliShim(stateDir: string): { binDir: string; cliDir: stri
   const path = join(binDir, "tether");
   writeFileSync(path, `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(cli)} "$@"\n`);
   chmodSync(path, 0o755);
-  return { binDir, cliDir: dirname(cli) };
+  return { binDir, packageDir: dirname(dirname(cli)) };
 }
 
 function shellQuote(value: string): string {
