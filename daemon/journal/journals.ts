@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
-import type { Db } from "../store/database.js";
+import { withoutFsync, type Db } from "../store/database.js";
 import { GroupCommit } from "./group-commit.js";
 import { JournalTables, type JournalState } from "./journal-tables.js";
 import {
@@ -13,7 +13,7 @@ import {
   RETENTION_SWEEP_INTERVAL_MS,
 } from "./limits.js";
 import { Subscription } from "./subscription.js";
-import type { AppendInput, AppendResult, Cursor, JournalInfo, JournalRecord, ReadBatch, Retention } from "./types.js";
+import type { AppendInput, AppendOptions, AppendResult, Cursor, Durability, JournalInfo, JournalRecord, ReadBatch, Retention } from "./types.js";
 
 /** Journal ids: safe in resource names, URLs and file names alike. */
 export const JOURNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,511}$/;
@@ -24,6 +24,7 @@ interface PendingAppend {
   readonly name: string;
   readonly inputs: readonly AppendInput[];
   readonly alongside: ((result: AppendResult) => void) | undefined;
+  readonly durability: Durability;
 }
 
 export interface ReadOptions {
@@ -90,12 +91,13 @@ export class Journals {
   }
 
   /**
-   * Appends records atomically; resolves once they are committed to disk.
-   * `alongside` runs inside the same transaction, with the records' place,
-   * so other tables' rows (a run's state beside its event) are durable
-   * exactly when the records are.
+   * Appends records atomically; resolves once they are committed as
+   * durably as `options.durability` asks (fsynced by default).
+   * `options.alongside` runs inside the same transaction, with the records'
+   * place, so other tables' rows (a run's state beside its event) are
+   * durable exactly when the records are.
    */
-  append(name: string, inputs: readonly AppendInput[], alongside?: (result: AppendResult) => void): Promise<AppendResult> {
+  append(name: string, inputs: readonly AppendInput[], options: AppendOptions = {}): Promise<AppendResult> {
     validateName(name);
     if (inputs.length === 0) throw invalidArgument("records", "no records to append: send at least one record");
     let bytes = 0;
@@ -113,7 +115,7 @@ export class Journals {
         { journal: name, limit_records: String(JOURNAL_MAX_SEQUENCE) },
       );
     }
-    return this.commit.submit({ name, inputs, alongside }, bytes);
+    return this.commit.submit({ name, inputs, alongside: options.alongside, durability: options.durability ?? "power-loss" }, bytes);
   }
 
   /** Reads batches of consecutive records from a cursor; with follow, never ends on its own. */
@@ -207,7 +209,7 @@ export class Journals {
     const snapshots = new Map<JournalState, [number, number, number, number]>();
     const created: string[] = [];
     try {
-      const results = this.tables.db.transaction(() => {
+      const transaction = this.tables.db.transaction(() => {
         const out = batch.map((append) => {
           let state = this.lookup(append.name);
           if (state === undefined) {
@@ -238,7 +240,9 @@ export class Journals {
           if (state.retention.maxBytes > 0) this.tables.trimToBytes(state, state.retention.maxBytes);
         }
         return out;
-      })();
+      });
+      // One item that must survive a power cut makes the whole batch fsync.
+      const results = batch.every((append) => append.durability === "daemon-crash") ? withoutFsync(this.tables.db, transaction) : transaction();
       for (const [state, records] of committed) {
         const retained = records.filter((r) => r.seq >= state.firstSeq);
         for (const sub of this.subscribers.get(state.name) ?? []) sub.offer(retained);

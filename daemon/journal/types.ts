@@ -32,6 +32,21 @@ export interface AppendInput {
   readonly meta?: Readonly<Record<string, string>> | undefined;
 }
 
+/**
+ * What an append must survive before it resolves. "power-loss" (the default):
+ * fsynced, for records a client is told are stored. "daemon-crash": written
+ * to the WAL without an fsync, for process output that no client acknowledged;
+ * the next power-loss commit (a process's exit status is one) makes it durable
+ * against a power cut too.
+ */
+export type Durability = "power-loss" | "daemon-crash";
+
+export interface AppendOptions {
+  /** Runs inside the append's transaction with the records' place (see Journals.append). */
+  readonly alongside?: ((result: AppendResult) => void) | undefined;
+  readonly durability?: Durability | undefined;
+}
+
 export interface AppendResult {
   readonly firstSeq: number;
   readonly lastSeq: number;

@@ -1,4 +1,7 @@
-import type { AppendInput } from "../journal/types.js";
+import type { AppendInput, AppendOptions } from "../journal/types.js";
+
+/** How a process's output is appended: no client was told it is stored, so it is not fsynced on its own (see Durability). */
+export const PROCESS_OUTPUT: AppendOptions = { durability: "daemon-crash" };
 
 /** Below this many bytes in flight a process's output is read freely; above it, reading waits for commits (the pipe fills, the writer blocks). */
 const OUTPUT_HIGH_WATERMARK_BYTES = 8 * 1024 * 1024;

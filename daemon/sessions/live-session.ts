@@ -14,7 +14,7 @@ import { LiveRun, cwdProblem, type RunEnvironment } from "./live-run.js";
 import { waitUntilReady } from "./readiness.js";
 import { renderRunCommand } from "./run-command.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
-import { OutputWriter } from "../process/output-writer.js";
+import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
 import type { SendResult, SessionStreams } from "./session-streams.js";
@@ -278,7 +278,7 @@ export class LiveSession {
     const cwd = resolve(this.session.spec.workingDirectory, task.cwd ?? ".");
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
     run.command = display;
-    const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs), { r: String(run.number) }, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
+    const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_OUTPUT), { r: String(run.number) }, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
     if (task.name === this.session.task) this.continuations.markSeen();
     const problem = cwdProblem(cwd);
     if (problem !== undefined) {
@@ -415,7 +415,7 @@ export class LiveSession {
 
   private record(run: RunChangeData | undefined, reason: string, alongside: () => void): Promise<unknown> {
     const data = encodeEvent({ status: this.session.status, activity: this.activityNow, reason, run });
-    const committed = this.order.append(eventsJournal(this.id), [{ data }], alongside);
+    const committed = this.order.append(eventsJournal(this.id), [{ data }], { alongside });
     committed.catch((error: unknown) => log(`session ${this.id}: a state change was not stored: ${(error as Error).message}`));
     this.lastCommit = committed.catch(() => undefined);
     return committed;

@@ -1,5 +1,5 @@
 import type { Journals } from "../journal/journals.js";
-import type { AppendInput, AppendResult, JournalRecord } from "../journal/types.js";
+import type { AppendInput, AppendOptions, AppendResult, JournalRecord } from "../journal/types.js";
 import { Waiters } from "./waiters.js";
 
 /** The metadata key holding a record's session-wide position. */
@@ -33,10 +33,10 @@ export class SessionOrder {
   }
 
   /** Appends like Journals.append, stamping each record with its position. */
-  append(journal: string, inputs: readonly AppendInput[], alongside?: (result: AppendResult) => void): Promise<AppendResult> {
+  append(journal: string, inputs: readonly AppendInput[], options?: AppendOptions): Promise<AppendResult> {
     const first = this.next;
     const stamped = inputs.map((input, i) => ({ data: input.data, meta: { ...input.meta, [POSITION_KEY]: String(first + i) } }));
-    const committed = this.journals.append(journal, stamped, alongside);
+    const committed = this.journals.append(journal, stamped, options);
     this.next += inputs.length;
     const wake = (): void => this.commits.wakeAll();
     committed.then(wake, wake);

@@ -71,7 +71,7 @@ export class SessionStreams {
     const seq = this.tables.keySeq(this.sessionSeq, stream, input.idempotencyKey);
     if (seq !== undefined) return { record: this.recordAt(stream, seq), duplicate: true };
     const sent = this.order
-      .append(journal, [encodeStreamInput(input)], (r) => this.tables.saveKey(this.sessionSeq, stream, input.idempotencyKey, r.firstSeq))
+      .append(journal, [encodeStreamInput(input)], { alongside: (r) => this.tables.saveKey(this.sessionSeq, stream, input.idempotencyKey, r.firstSeq) })
       .then((result) => ({ record: this.recordAt(stream, result.firstSeq), duplicate: false }))
       .finally(() => this.pendingKeys.delete(key));
     this.pendingKeys.set(key, sent);

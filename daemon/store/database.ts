@@ -13,6 +13,13 @@ export type Db = Database.Database;
  * tether means "its transaction has committed": it survives kill -9 of the
  * daemon and a power cut.
  *
+ * One exception, by name: a transaction run through `withoutFsync` commits
+ * with synchronous=NORMAL, so its WAL frames are written (a kill -9 of the
+ * daemon keeps them: they are in the kernel's page cache) but not fsynced
+ * until the next ordinary commit, which fsyncs the whole WAL and so every
+ * frame before it. Process output, which no client was told is durable, is
+ * stored this way; the exit status written after it is an ordinary commit.
+ *
  * page_size=16384 applies when the file is created (an existing database
  * keeps its size): output is stored as blobs of up to 256 KiB, and 16 KiB
  * pages store them about twice as fast as the default 4 KiB (measured here:
@@ -38,6 +45,20 @@ export function openDatabase(path: string): Db {
     throw storeOpenError(path, error);
   }
   return db;
+}
+
+/**
+ * Runs `transaction` committed without an fsync (see openDatabase): durable
+ * against a crash of the daemon, and against a power cut once any later
+ * ordinary commit has returned.
+ */
+export function withoutFsync<T>(db: Db, transaction: () => T): T {
+  db.pragma("synchronous = NORMAL");
+  try {
+    return transaction();
+  } finally {
+    db.pragma("synchronous = FULL");
+  }
 }
 
 function migrate(db: Db): void {

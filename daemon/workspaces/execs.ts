@@ -6,7 +6,7 @@ import type { Journals } from "../journal/journals.js";
 import type { JournalRecord } from "../journal/types.js";
 import { log } from "../log.js";
 import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
-import { OutputWriter } from "../process/output-writer.js";
+import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
 import type { Db } from "../store/database.js";
 import { ExecTables } from "./exec-tables.js";
 import { startExecProcess, type ExecProcess } from "./exec-process.js";
@@ -83,7 +83,7 @@ export class Execs {
     const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     this.journals.create(outputJournal(id));
-    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs), {}, 0);
+    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_OUTPUT), {}, 0);
     const record: ExecRecord = {
       seq: this.nextSeq++,
       id,

@@ -5,7 +5,7 @@ import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
 import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
-import { OutputWriter } from "../process/output-writer.js";
+import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
 import { TtyProcess } from "../process/tty-process.js";
 import type { Db } from "../store/database.js";
 import { checkSize, defaultSize, untilEnded } from "./execs.js";
@@ -88,7 +88,7 @@ export class Ptys {
     const launch = prepareLaunch(ws, this.environment, argv, spec.cwd, { TERM: "xterm-256color", ...spec.env }, { TETHER_PTY: id });
     if (launch.problem !== undefined) throw invalidArgument("argv", `cannot start ${argv[0]}: ${launch.problem}`);
     this.journals.create(outputJournal(id), { maxBytes: PTY_RETENTION_BYTES, maxAgeMs: 0 });
-    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs), {}, 0);
+    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_OUTPUT), {}, 0);
     const process = new TtyProcess({ ...launch, ...size, onOutput: (chunk) => writer.write(1, chunk) });
     const record: PtyRecord = {
       seq: this.nextSeq++,

@@ -68,6 +68,28 @@ describe("appends", () => {
   });
 });
 
+describe("durability", () => {
+  const FULL = 2;
+  const NORMAL = 1;
+
+  it("fsyncs every commit except one holding only process output, and a commit with both fsyncs", async () => {
+    const o = openTempJournals();
+    open.push(o);
+    // alongside runs inside the append's transaction: it sees the level that commit uses.
+    const levels: Record<string, number> = {};
+    const note = (name: string) => (): void => void (levels[name] = o.db.pragma("synchronous", { simple: true }) as number);
+    await o.journals.append("a", [{ data: bytes("ack") }], { alongside: note("acknowledged") });
+    await o.journals.append("o", [{ data: bytes("out") }], { alongside: note("output"), durability: "daemon-crash" });
+    await Promise.all([
+      o.journals.append("o", [{ data: bytes("out2") }], { alongside: note("mixed output"), durability: "daemon-crash" }),
+      o.journals.append("a", [{ data: bytes("ack2") }], { alongside: note("mixed acknowledged") }),
+    ]);
+    expect(levels).toEqual({ acknowledged: FULL, output: NORMAL, "mixed output": FULL, "mixed acknowledged": FULL });
+    // Every later commit, even one made straight on the database, fsyncs again.
+    expect(o.db.pragma("synchronous", { simple: true })).toBe(FULL);
+  });
+});
+
 describe("cursors", () => {
   it("reads from a sequence and from a byte offset inside a record", async () => {
     const j = journals();
