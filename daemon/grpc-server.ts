@@ -1,10 +1,13 @@
-import { create, fromBinary, toBinary, type DescMethod, type DescService } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { createHandlerContext, type HandlerContext } from "@connectrpc/connect";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import * as grpc from "@grpc/grpc-js";
-import { once, type EventEmitter } from "node:events";
+import type { EventEmitter } from "node:events";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
+
+/** Encoded responses of one streaming call that may wait to be handed to HTTP/2 (at least one always may). */
+const STREAM_UNWRITTEN_MAX_BYTES = 256 * 1024;
 
 export interface GrpcServerOptions {
   readonly registrations: readonly ServiceRegistration[];
@@ -47,18 +50,23 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
 }
 
 function methodDefinition(service: DescService, method: DescMethod): grpc.MethodDefinition<unknown, unknown> {
-  const encode = (schema: DescMethod["input"]) => (message: unknown): Buffer => {
-    const bytes = toBinary(schema, create(schema, message as never));
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  };
+  const responseStream = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
   return {
     path: `/${service.typeName}/${method.name}`,
     requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
-    responseStream: method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming",
-    requestSerialize: encode(method.input),
+    responseStream,
+    requestSerialize: encoder(method.input),
     requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-    responseSerialize: encode(method.output),
+    // A stream's responses are encoded by pump (it counts their bytes); grpc-js gets them ready.
+    responseSerialize: responseStream ? (encoded: unknown) => encoded as Buffer : encoder(method.output),
     responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+  };
+}
+
+function encoder(schema: DescMessage): (message: unknown) => Buffer {
+  return (message) => {
+    const bytes = toBinary(schema, create(schema, message as never));
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 }
 
@@ -96,11 +104,11 @@ function grpcHandler(service: DescService, method: DescMethod, impl: AnyHandler,
       };
     case "server_streaming":
       return (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        void pump(call, () => impl(call.request, context(call)) as AsyncIterable<unknown>);
+        void pump(call, encoder(method.output), () => impl(call.request, context(call)) as AsyncIterable<unknown>);
       };
     case "bidi_streaming":
       return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        void pump(call, () => impl(requests(call), context(call)) as AsyncIterable<unknown>);
+        void pump(call, encoder(method.output), () => impl(requests(call), context(call)) as AsyncIterable<unknown>);
       };
   }
 }
@@ -115,28 +123,43 @@ function requests(call: grpc.ServerReadableStream<unknown, unknown> | grpc.Serve
 }
 
 /**
- * Writes every response, waiting for 'drain' only when grpc-js's buffer is
- * full, then the status. An error's status is sent only once the last
- * response has been handed to HTTP/2: emitted while a write is still in
- * flight, grpc-js ends a duplex call's writable side but never sends the
- * status (the client would wait forever).
+ * Writes every response, then the status. Responses are encoded here, as
+ * they come, and at most STREAM_UNWRITTEN_MAX_BYTES of them wait to be
+ * handed to HTTP/2 (whose flow control holds them while the client does not
+ * read): so a client that reads slowly, or not at all, holds a bounded number
+ * of bytes of this daemon's memory, however small its messages (grpc-js's
+ * own buffer counts 16 messages of any size). An error's status is sent only
+ * once the last response has been handed to HTTP/2: emitted while a write is
+ * still in flight, grpc-js ends a duplex call's writable side but never sends
+ * the status (the client would wait forever).
  */
-async function pump(call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>, responses: () => AsyncIterable<unknown>): Promise<void> {
-  // Writes not yet handed to HTTP/2, counted by one shared callback (no allocation per message).
+async function pump(
+  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+  encode: (message: unknown) => Buffer,
+  responses: () => AsyncIterable<unknown>,
+): Promise<void> {
+  // Bytes written but not yet handed to HTTP/2 (each write's callback takes its bytes off).
   let unwritten = 0;
-  let allWritten: (() => void) | undefined;
-  const written = (): void => {
-    if (--unwritten === 0) allWritten?.();
+  let belowLimit: (() => void) | undefined;
+  const cancelled = new Promise<void>((resolve) => call.once("cancelled", () => resolve()));
+  const waitUntil = async (limit: number): Promise<void> => {
+    while (unwritten > limit && !call.cancelled) await Promise.race([new Promise<void>((resolve) => (belowLimit = resolve)), cancelled]);
   };
   try {
     for await (const response of responses()) {
       if (call.cancelled) return;
-      unwritten++;
-      if (!call.write(response, written)) await Promise.race([once(call, "drain"), once(call, "cancelled")]);
+      const encoded = encode(response);
+      const size = encoded.byteLength + 1;
+      unwritten += size;
+      call.write(encoded, () => {
+        unwritten -= size;
+        if (unwritten <= STREAM_UNWRITTEN_MAX_BYTES) belowLimit?.();
+      });
+      if (unwritten > STREAM_UNWRITTEN_MAX_BYTES) await waitUntil(STREAM_UNWRITTEN_MAX_BYTES);
     }
     call.end();
   } catch (error) {
-    if (unwritten > 0) await Promise.race([new Promise<void>((resolve) => (allWritten = resolve)), once(call, "cancelled")]);
+    await waitUntil(0);
     if (!call.cancelled) call.emit("error", toServiceError(error));
   }
 }

@@ -13,6 +13,7 @@ import {
   RETENTION_SWEEP_INTERVAL_MS,
 } from "./limits.js";
 import { Subscription } from "./subscription.js";
+import { RecordCache } from "./record-cache.js";
 import type { AppendInput, AppendOptions, AppendResult, Cursor, Durability, JournalInfo, JournalRecord, ReadBatch, Retention } from "./types.js";
 
 /** Journal ids: safe in resource names, URLs and file names alike. */
@@ -52,6 +53,7 @@ export class Journals {
   private readonly tables: JournalTables;
   private readonly states = new Map<string, JournalState>();
   private readonly subscribers = new Map<string, Set<Subscription>>();
+  private readonly cache = new RecordCache();
   private readonly commit: GroupCommit<PendingAppend, AppendResult>;
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
@@ -156,7 +158,7 @@ export class Journals {
         let records = sub.take(nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         if (records.length === 0) {
           if (nextSeq < state.firstSeq) throw cursorExpired(state, `sequence ${nextSeq}`);
-          records = this.tables.page(state.id, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+          records = this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         }
         if (records.length === 0) throw new Error(`journal ${name}: no record at sequence ${nextSeq} below the tail`);
         if (Number.isFinite(endSeq)) records = records.filter((r) => r.seq < endSeq);
@@ -182,7 +184,12 @@ export class Journals {
     const state = this.lookup(name);
     if (state === undefined || fromSeq >= state.nextSeq) return [];
     if (fromSeq < state.firstSeq) throw cursorExpired(state, `sequence ${fromSeq}`);
-    return this.tables.page(state.id, fromSeq, maxRecords, maxBytes);
+    return this.stored(state, fromSeq, maxRecords, maxBytes);
+  }
+
+  /** Committed records from `fromSeq` (at least firstSeq, below nextSeq), through the record cache. */
+  private stored(state: JournalState, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
+    return this.cache.page(state.id, fromSeq, maxRecords, maxBytes, (seq, records, bytes) => this.tables.page(state.id, seq, records, bytes));
   }
 
   /** Record bytes held in memory for the followers of a journal: each holds at most READER_QUEUE_MAX_BYTES. */
@@ -245,6 +252,7 @@ export class Journals {
       const results = batch.every((append) => append.durability === "daemon-crash") ? withoutFsync(this.tables.db, transaction) : transaction();
       for (const [state, records] of committed) {
         const retained = records.filter((r) => r.seq >= state.firstSeq);
+        this.cache.add(state.id, retained);
         for (const sub of this.subscribers.get(state.name) ?? []) sub.offer(retained);
       }
       return results;

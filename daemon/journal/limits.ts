@@ -18,6 +18,18 @@ export const READ_BATCH_MAX_RECORDS = 1024;
 /** ...and at most this many data bytes (a single larger record still goes out alone), keeping one RPC message small. */
 export const READ_BATCH_MAX_BYTES = 1024 * 1024;
 
+/**
+ * The record cache (record-cache.ts), shared by every reader: at most this
+ * much in total, counting each record's data plus RECORD_CACHE_RECORD_OVERHEAD_BYTES
+ * (about what its object, metadata and buffer header take on the heap) ...
+ */
+export const RECORD_CACHE_MAX_BYTES = 32 * 1024 * 1024;
+export const RECORD_CACHE_RECORD_OVERHEAD_BYTES = 256;
+/** ... in blocks of this many consecutive records, aligned on sequence numbers ... */
+export const RECORD_CACHE_BLOCK_RECORDS = 256;
+/** ... and a block of larger records than this in all is not kept (readers of large records are bound by bytes, not by records). */
+export const RECORD_CACHE_BLOCK_MAX_BYTES = 1024 * 1024;
+
 /** One group-commit transaction carries at most this many data bytes; the rest go in the next one, so one commit never stalls the event loop for long. */
 export const COMMIT_MAX_BYTES = 64 * 1024 * 1024;
 

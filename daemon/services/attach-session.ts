@@ -134,7 +134,16 @@ async function sendInput(sessions: Sessions, sessionId: string, input: AttachInp
   }
 }
 
+/** AttachEvents made from items, shared by every attached client as the items are (SessionReads decodes a record once). */
+const attachEvents = new WeakMap<SessionItem, AttachEvent>();
+
 function eventToAttach({ position, item }: TimelineItem<SessionItem>): AttachEvent {
+  let event = attachEvents.get(item);
+  if (event === undefined) attachEvents.set(item, (event = newAttachEvent(position, item)));
+  return event;
+}
+
+function newAttachEvent(position: number, item: SessionItem): AttachEvent {
   const base = { position: BigInt(position) };
   switch (item.kind) {
     case "change":

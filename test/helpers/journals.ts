@@ -4,12 +4,29 @@ import { join } from "node:path";
 import { Journals } from "../../daemon/journal/journals.js";
 import type { JournalRecord, ReadBatch } from "../../daemon/journal/types.js";
 import { openDatabase, type Db } from "../../daemon/store/database.js";
+import { afterEach } from "vitest";
 
 /** Journals on a real SQLite file in a temp dir, as the daemon opens it. */
 export function openTempJournals(): { journals: Journals; db: Db; path: string } {
   const path = join(mkdtempSync(join(tmpdir(), "tether-journal-")), "tether.db");
   const db = openDatabase(path);
   return { journals: new Journals(db), db, path };
+}
+
+/** A factory of temp journals for a test file: every store it opens is closed after its test. */
+export function journalsPerTest(): () => { journals: Journals; db: Db; path: string } {
+  const opened: { journals: Journals; db: Db }[] = [];
+  afterEach(() => {
+    for (const o of opened.splice(0)) {
+      o.journals.close();
+      o.db.close();
+    }
+  });
+  return () => {
+    const o = openTempJournals();
+    opened.push(o);
+    return o;
+  };
 }
 
 export function bytes(text: string): Uint8Array {

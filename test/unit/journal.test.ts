@@ -1,23 +1,13 @@
 import { Code } from "@connectrpc/connect";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TetherError } from "../../daemon/errors.js";
 import type { Journals } from "../../daemon/journal/journals.js";
 import { READER_QUEUE_MAX_BYTES } from "../../daemon/journal/limits.js";
-import type { Db } from "../../daemon/store/database.js";
-import { assertDense, bytes, collect, openTempJournals } from "../helpers/journals.js";
+import { assertDense, bytes, collect, journalsPerTest } from "../helpers/journals.js";
 
-let open: { journals: Journals; db: Db }[] = [];
-afterEach(() => {
-  for (const o of open) {
-    o.journals.close();
-    o.db.close();
-  }
-  open = [];
-});
+const openJournals = journalsPerTest();
 function journals(): Journals {
-  const o = openTempJournals();
-  open.push(o);
-  return o.journals;
+  return openJournals().journals;
 }
 const never = new AbortController().signal;
 
@@ -73,8 +63,7 @@ describe("durability", () => {
   const NORMAL = 1;
 
   it("fsyncs every commit except one holding only process output, and a commit with both fsyncs", async () => {
-    const o = openTempJournals();
-    open.push(o);
+    const o = openJournals();
     // alongside runs inside the append's transaction: it sees the level that commit uses.
     const levels: Record<string, number> = {};
     const note = (name: string) => (): void => void (levels[name] = o.db.pragma("synchronous", { simple: true }) as number);

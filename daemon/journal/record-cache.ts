@@ -1,0 +1,125 @@
+import { RECORD_CACHE_BLOCK_MAX_BYTES, RECORD_CACHE_BLOCK_RECORDS, RECORD_CACHE_MAX_BYTES, RECORD_CACHE_RECORD_OVERHEAD_BYTES } from "./limits.js";
+import type { JournalRecord } from "./types.js";
+
+/** RECORD_CACHE_BLOCK_RECORDS consecutive records of a journal, from the block's first sequence on (the last block may be partly filled). */
+interface Block {
+  readonly records: JournalRecord[];
+  bytes: number;
+}
+
+const cost = (record: JournalRecord): number => record.data.byteLength + RECORD_CACHE_RECORD_OVERHEAD_BYTES;
+const blockOf = (seq: number): number => Math.floor((seq - 1) / RECORD_CACHE_BLOCK_RECORDS);
+const firstSeqOf = (block: number): number => block * RECORD_CACHE_BLOCK_RECORDS + 1;
+const fits = (block: Block, record: JournalRecord): boolean => block.bytes + cost(record) <= RECORD_CACHE_BLOCK_MAX_BYTES;
+const push = (block: Block, record: JournalRecord): void => {
+  block.records.push(record);
+  block.bytes += cost(record);
+};
+
+/**
+ * Recently committed and recently read records, in blocks aligned on
+ * sequence numbers, shared by every reader. A hundred clients attached to
+ * one session read the same records: near the live tail they find the
+ * blocks the commits filled, and readers further behind load each block
+ * from the store once between them (the blocks are aligned, so readers at
+ * different positions still ask for the same ones). One shared copy of a
+ * record means one decoding too (SessionReads keys its decoded items on
+ * the record). Bounded in total, least recently used blocks go first;
+ * blocks of large records (over RECORD_CACHE_BLOCK_MAX_BYTES) are not kept:
+ * their readers are bound by bytes, not by records, and read the store.
+ */
+export class RecordCache {
+  /** By `${journalId}:${block}`, least recently used first (a Map keeps insertion order). */
+  private readonly blocks = new Map<string, Block>();
+  private bytes = 0;
+
+  /** Records just committed to a journal: they extend its cached blocks, and start new ones. */
+  add(journalId: number, records: readonly JournalRecord[]): void {
+    let key = "";
+    let block: Block | undefined;
+    for (const record of records) {
+      const index = blockOf(record.seq);
+      if (`${journalId}:${index}` !== key) {
+        key = `${journalId}:${index}`;
+        block = this.blocks.get(key);
+        if (block === undefined && record.seq === firstSeqOf(index)) block = { records: [], bytes: 0 };
+        if (block !== undefined) this.touch(key, block);
+      }
+      if (block === undefined) continue;
+      // A gap (retention dropped part of a commit) or a block grown too large: the block goes.
+      if (block.records.length !== record.seq - firstSeqOf(index) || !fits(block, record)) {
+        this.drop(key);
+        block = undefined;
+        continue;
+      }
+      push(block, record);
+      this.bytes += cost(record);
+    }
+    this.evict();
+  }
+
+  /**
+   * Records from `fromSeq` on (a committed, retained sequence), up to the
+   * limits (at least one): from cached blocks, loading a missing block with
+   * `load(firstSeq, maxRecords, maxBytes)` from the store, or reading the
+   * store directly where a block cannot be kept.
+   */
+  page(journalId: number, fromSeq: number, maxRecords: number, maxBytes: number, load: (fromSeq: number, maxRecords: number, maxBytes: number) => JournalRecord[]): JournalRecord[] {
+    const out: JournalRecord[] = [];
+    let bytes = 0;
+    let seq = fromSeq;
+    while (out.length < maxRecords && (out.length === 0 || bytes < maxBytes)) {
+      const index = blockOf(seq);
+      const key = `${journalId}:${index}`;
+      const block = this.blocks.get(key) ?? (out.length === 0 ? this.loadBlock(key, index, load) : undefined);
+      const start = seq - firstSeqOf(index);
+      if (block === undefined || start >= block.records.length) break;
+      this.touch(key, block);
+      for (let i = start; i < block.records.length && out.length < maxRecords && (out.length === 0 || bytes < maxBytes); i++) {
+        out.push(block.records[i]!);
+        bytes += block.records[i]!.data.byteLength;
+      }
+      seq = out.at(-1)!.seq + 1;
+    }
+    return out.length > 0 ? out : load(fromSeq, maxRecords, maxBytes);
+  }
+
+  /** Bytes held (data plus the per-record estimate): at most RECORD_CACHE_MAX_BYTES between calls. */
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
+  /** Reads a whole block from the store and keeps it, unless it cannot be kept (large records, or its start no longer retained). */
+  private loadBlock(key: string, index: number, load: (fromSeq: number, maxRecords: number, maxBytes: number) => JournalRecord[]): Block | undefined {
+    const loaded = load(firstSeqOf(index), RECORD_CACHE_BLOCK_RECORDS, RECORD_CACHE_BLOCK_MAX_BYTES);
+    if (loaded[0]?.seq !== firstSeqOf(index)) return undefined;
+    const block: Block = { records: [], bytes: 0 };
+    for (const record of loaded) {
+      if (!fits(block, record)) return undefined;
+      push(block, record);
+    }
+    this.blocks.set(key, block);
+    this.bytes += block.bytes;
+    this.evict();
+    return block;
+  }
+
+  private touch(key: string, block: Block): void {
+    this.blocks.delete(key);
+    this.blocks.set(key, block);
+  }
+
+  private drop(key: string): void {
+    const block = this.blocks.get(key);
+    if (block === undefined) return;
+    this.bytes -= block.bytes;
+    this.blocks.delete(key);
+  }
+
+  private evict(): void {
+    for (const key of this.blocks.keys()) {
+      if (this.bytes <= RECORD_CACHE_MAX_BYTES) return;
+      this.drop(key);
+    }
+  }
+}

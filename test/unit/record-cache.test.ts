@@ -1,0 +1,90 @@
+import { describe, expect, it } from "vitest";
+import { RECORD_CACHE_BLOCK_RECORDS, RECORD_CACHE_MAX_BYTES } from "../../daemon/journal/limits.js";
+import { RecordCache } from "../../daemon/journal/record-cache.js";
+import type { JournalRecord } from "../../daemon/journal/types.js";
+import { bytes, journalsPerTest } from "../helpers/journals.js";
+
+const openJournals = journalsPerTest();
+
+/** Records of one journal with `size` data bytes each, seq 1..count. */
+function records(count: number, size: number): JournalRecord[] {
+  return Array.from({ length: count }, (_, i) => ({ seq: i + 1, offset: i * size, createdAt: 0, meta: undefined, data: new Uint8Array(size) }));
+}
+
+/** A store of `all`, counting the reads that reach it. */
+function store(all: JournalRecord[]): { reads: number; load: (fromSeq: number, max: number, maxBytes: number) => JournalRecord[] } {
+  const s = {
+    reads: 0,
+    load: (fromSeq: number, max: number, maxBytes: number): JournalRecord[] => {
+      s.reads++;
+      const out: JournalRecord[] = [];
+      let b = 0;
+      for (const r of all.slice(fromSeq - 1, fromSeq - 1 + max)) {
+        out.push(r);
+        b += r.data.byteLength;
+        if (b >= maxBytes) break;
+      }
+      return out;
+    },
+  };
+  return s;
+}
+
+describe("the record cache", () => {
+  it("serves readers near the tail the committed records themselves, one shared copy", async () => {
+    const o = openJournals();
+    const appended = await o.journals.append("j", Array.from({ length: 600 }, (_, i) => ({ data: bytes(`r${i}`) })));
+    expect(appended.lastSeq).toBe(600);
+    const a = o.journals.page("j", 100, 50, 1 << 20);
+    const b = o.journals.page("j", 100, 50, 1 << 20);
+    expect(a.map((r) => new TextDecoder().decode(r.data))).toEqual(Array.from({ length: 50 }, (_, i) => `r${99 + i}`));
+    // One shared copy: the same objects for every reader.
+    expect(b.every((r, i) => r === a[i])).toBe(true);
+    // A page crossing a block boundary continues in the next block.
+    const across = o.journals.page("j", RECORD_CACHE_BLOCK_RECORDS - 1, 4, 1 << 20);
+    expect(across.map((r) => r.seq)).toEqual([255, 256, 257, 258]);
+  });
+
+  it("loads a block readers behind ask for once, and gives every one of them the same records", () => {
+    const all = records(2000, 10);
+    const s = store(all);
+    const cache = new RecordCache();
+    const first = cache.page(1, 300, 100, 1 << 20, s.load);
+    const second = cache.page(1, 310, 100, 1 << 20, s.load);
+    expect(first.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 300 + i));
+    expect(second[0]).toBe(all[309]);
+    expect(s.reads).toBe(1); // the block of 257-512, once, for both readers
+  });
+
+  it("keeps no block of large records: their readers read the store", () => {
+    const all = records(10, 512 * 1024);
+    const s = store(all);
+    const cache = new RecordCache();
+    expect(cache.page(1, 1, 4, 1 << 20, s.load).map((r) => r.seq)).toEqual([1, 2]);
+    expect(cache.page(1, 1, 4, 1 << 20, s.load).map((r) => r.seq)).toEqual([1, 2]);
+    expect(cache.heldBytes).toBe(0);
+    cache.add(2, all);
+    expect(cache.heldBytes).toBe(0);
+  });
+
+  it("stays within its bound however much is committed, and still answers from the store", () => {
+    const all = records(200_000, 300);
+    const cache = new RecordCache();
+    for (let i = 0; i < all.length; i += 1000) cache.add(1, all.slice(i, i + 1000));
+    expect(cache.heldBytes).toBeLessThanOrEqual(RECORD_CACHE_MAX_BYTES);
+    expect(cache.heldBytes).toBeGreaterThan(RECORD_CACHE_MAX_BYTES / 2);
+    const s = store(all);
+    expect(cache.page(1, 5, 3, 1 << 20, s.load).map((r) => r.seq)).toEqual([5, 6, 7]);
+    expect(s.reads).toBe(1);
+  });
+
+  it("drops a block with a gap (retention took part of a commit), so no reader is served around it", () => {
+    const all = records(20, 10);
+    const cache = new RecordCache();
+    cache.add(1, all.slice(0, 5));
+    cache.add(1, all.slice(7, 20));
+    const s = store(all);
+    expect(cache.page(1, 5, 4, 1 << 20, s.load).map((r) => r.seq)).toEqual([5, 6, 7, 8]);
+    expect(s.reads).toBe(1);
+  });
+});
