@@ -168,12 +168,23 @@ async function pumpRequests<T>(stream: ClientHttp2Stream, requests: AsyncIterabl
   try {
     for await (const message of requests) {
       if (stream.closed || stream.destroyed) return;
-      if (!stream.write(frame(message))) await new Promise((resolve) => stream.once("drain", resolve).once("close", resolve));
+      if (!stream.write(frame(message))) await drainOrClose(stream);
     }
     if (!stream.closed && !stream.destroyed) stream.end();
   } catch {
     // The call failed or was closed: its error reaches the reader.
   }
+}
+
+/** Resolves on 'drain' or 'close', leaving no listener behind (a long upload waits many times). */
+function drainOrClose(stream: ClientHttp2Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off("drain", done).off("close", done);
+      resolve();
+    };
+    stream.once("drain", done).once("close", done);
+  });
 }
 
 async function* readChunks(stream: ClientHttp2Stream, describe: (error: unknown) => RpcError): AsyncGenerator<Buffer> {

@@ -50,6 +50,9 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["ws", "create", "w"]);
     const cat = cli(env, ["exec", "w", "--", "cat"], "hi\n");
     expect([cat.status, cat.stdout]).toEqual([0, "hi\n"]);
+    // A large pipe: the CLI waits for the stream to drain many times, and says nothing about it.
+    const big = cli(env, ["exec", "w", "--", "wc", "-c"], "x".repeat(20_000_000));
+    expect([big.status, big.stdout.trim(), big.stderr]).toEqual([0, "20000000", ""]);
     const split = cli(env, ["exec", "w", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
     expect([split.status, split.stdout, split.stderr]).toEqual([3, "out\n", "err\n"]);
     const noDashes = cli(env, ["exec", "w", "--env", "X=1", "sh", "-c", "echo $X"]);
