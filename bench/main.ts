@@ -20,6 +20,7 @@ import { openDatabase } from "../daemon/store/database.js";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { JournalService, ReadJournalRequestSchema } from "../gen/tether/v1/journal_service_pb.js";
 import { CLI_ENTRY, ROOT, startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
+import { benchListing } from "./listing.js";
 import { benchGraphs, benchOutput } from "./sessions.js";
 import { benchStreams } from "./streams.js";
 import { benchExecs } from "./execs.js";
@@ -291,6 +292,7 @@ async function main(): Promise<void> {
     } finally {
       await d.kill();
     }
+    await benchListing(report);
     return printTable();
   }
   await benchJournal();
@@ -310,6 +312,7 @@ async function main(): Promise<void> {
     await d.kill();
   }
   await benchStuckFollower();
+  await benchListing(report);
   printTable();
 }
 
