@@ -1,7 +1,8 @@
-import { statSync } from "node:fs";
+import { resolve } from "node:path";
 import { GroupProcess, processStartTicks } from "../process/child-process.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { LiveProcesses } from "../workspaces/live-processes.js";
+import { resolveCwd } from "../workspaces/workspace-paths.js";
 import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
 import type { RunRecord, RunStatus, SessionWorkspace } from "./types.js";
 
@@ -93,11 +94,15 @@ export class LiveRun {
   }
 }
 
-/** Why a run cannot start in `cwd`, or undefined when it can. */
-export function cwdProblem(cwd: string): string | undefined {
+/**
+ * A run's working directory: the task's `cwd` (relative to the workspace
+ * root, which it must resolve inside, symlinks followed, as an exec's), or
+ * the root; with the reason when it cannot be used.
+ */
+export function runCwd(root: string, taskCwd: string | undefined): { cwd: string; problem: string | undefined } {
   try {
-    return statSync(cwd).isDirectory() ? undefined : `working directory ${cwd} is not a directory`;
+    return { cwd: resolveCwd(root, taskCwd ?? ""), problem: undefined };
   } catch (error) {
-    return `working directory ${cwd} cannot be used: ${(error as Error).message}`;
+    return { cwd: resolve(root, taskCwd ?? "."), problem: (error as Error).message };
   }
 }

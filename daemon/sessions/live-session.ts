@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import type { AppendResult } from "../journal/types.js";
@@ -10,7 +9,7 @@ import { Continuations } from "./continuations.js";
 import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
 import { assertRunTransition, assertSessionOpen } from "./lifecycle.js";
-import { LiveRun, cwdProblem, type RunEnvironment } from "./live-run.js";
+import { LiveRun, runCwd, type RunEnvironment } from "./live-run.js";
 import { waitUntilReady } from "./readiness.js";
 import { renderRunCommand } from "./run-command.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
@@ -275,12 +274,11 @@ export class LiveSession {
 
   private launch(run: RunRecord): void {
     const task = this.tasks.get(run.task)!;
-    const cwd = resolve(this.session.spec.workingDirectory, task.cwd ?? ".");
+    const { cwd, problem } = runCwd(this.session.spec.workingDirectory, task.cwd);
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
     run.command = display;
     const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_OUTPUT), { r: String(run.number) }, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
     if (task.name === this.session.task) this.continuations.markSeen();
-    const problem = cwdProblem(cwd);
     if (problem !== undefined) {
       this.transition(run, "running", "");
       void writer.write(2, Buffer.from(`tether: ${problem}\n`));

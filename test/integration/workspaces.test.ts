@@ -1,12 +1,12 @@
 import { Code } from "@connectrpc/connect";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
-import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { RunStatus, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceState } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
@@ -161,6 +161,28 @@ describe("workspaces", () => {
     // A second session from the same file reuses the adopted workspace.
     const again = (await sessions.startSession({ task: "where", taskFile })).session!;
     expect(again.workspace).toBe(unnamed.workspace);
+  });
+
+  it("a task's cwd resolves inside the workspace: one that escapes (.., a symlink) fails to start and says why", async () => {
+    const d = await daemon();
+    const { workspace } = await d.client(WorkspaceService).createWorkspace({ displayName: "confined" });
+    mkdirSync(join(workspace!.root, "sub"));
+    symlinkSync("/etc", join(workspace!.root, "link"));
+    const taskFile = writeTaskFile("tasks:\n  inside: { cmd: pwd, cwd: sub }\n  up: { cmd: pwd, cwd: .. }\n  link: { cmd: pwd, cwd: link }\n");
+    const sessions = d.client(SessionService);
+    const logs = async (task: string): Promise<{ status: RunStatus | undefined; out: string }> => {
+      const s = (await sessions.startSession({ task, taskFile, workspace: "confined" })).session!;
+      await waitQuiet(sessions, s.id);
+      let out = "";
+      for await (const msg of sessions.readSessionLogs({ name: s.name })) for (const c of msg.chunks) out += Buffer.from(c.data).toString();
+      return { status: (await sessions.listRuns({ parent: s.name })).runs[0]?.status, out };
+    };
+    expect(await logs("inside")).toEqual({ status: RunStatus.SUCCEEDED, out: `${join(workspace!.root, "sub")}\n` });
+    for (const task of ["up", "link"]) {
+      const { status, out } = await logs(task);
+      expect(status).toBe(RunStatus.FAILED);
+      expect(out).toMatch(/outside the workspace root .*: the cwd must be inside the workspace/);
+    }
   });
 });
 
