@@ -42,6 +42,8 @@ export class LiveRun {
   /** Why it failed when the daemon killed it (timeout, readiness). */
   killedFor: string | undefined;
   awaitingReadiness: boolean;
+  /** Wraps a command to run where this run runs: in its workspace's sandbox (readiness probes use it). */
+  readonly wrap: (argv: readonly string[]) => readonly string[];
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -51,8 +53,9 @@ export class LiveRun {
     environment: RunEnvironment,
     awaitingReadiness: boolean,
   ) {
-    const argv = start.workspace === undefined ? start.argv : sandboxArgv(start.workspace, environment.sandboxHost, start.argv, start.cwd);
-    this.process = new GroupProcess({ argv, cwd: start.cwd, env: start.env, stdin: start.stdin, onOutput: (fd, chunk) => writer.write(fd, chunk) });
+    const workspace = start.workspace;
+    this.wrap = workspace === undefined ? (argv) => argv : (argv) => sandboxArgv(workspace, environment.sandboxHost, argv, start.cwd);
+    this.process = new GroupProcess({ argv: this.wrap(start.argv), cwd: start.cwd, env: start.env, stdin: start.stdin, onOutput: (fd, chunk) => writer.write(fd, chunk) });
     this.awaitingReadiness = awaitingReadiness;
     run.pid = this.process.pid;
     run.startTicks = this.process.pid === undefined ? undefined : processStartTicks(this.process.pid);

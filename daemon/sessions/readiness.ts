@@ -9,6 +9,8 @@ const PROBE_TIMEOUT_MS = 5_000;
 export interface ProbeContext {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Wraps a command probe's argv as the run's own command is wrapped (the workspace's sandbox). */
+  readonly wrap: (argv: readonly string[]) => readonly string[];
 }
 
 /**
@@ -63,7 +65,8 @@ function tcpProbe(address: string, signal: AbortSignal): Promise<boolean> {
 
 function cmdProbe(command: string, context: ProbeContext, signal: AbortSignal): Promise<boolean> {
   return new Promise((resolve) => {
-    const child = spawn("/bin/sh", ["-c", command], { cwd: context.cwd, env: context.env, stdio: "ignore", signal });
+    const [file, ...args] = context.wrap(["/bin/sh", "-c", command]);
+    const child = spawn(file!, args, { cwd: context.cwd, env: context.env, stdio: "ignore", signal });
     child.once("error", () => resolve(false));
     child.once("exit", (code) => resolve(code === 0));
   });

@@ -209,6 +209,14 @@ describe("the bwrap sandbox", () => {
     expect(existsSync(join(root, "run-made.txt"))).toBe(true);
     expect(existsSync(join(outside, "run-escaped.txt"))).toBe(false);
 
+    // A readiness check is a command too: it runs in the sandbox.
+    const served = writeTaskFile(`tasks:\n  serve:\n    cmd: sleep 30\n    readiness: { cmd: "touch probe-made.txt; touch ${outside}/probe-escaped.txt; true", interval: 100ms, timeout: 20s }\n`);
+    const serving = (await sessions.startSession({ task: "serve", taskFile: served, workspace: "box" })).session!;
+    await eventually(async () => ((await sessions.listRuns({ parent: serving.name })).runs[0]?.status === RunStatus.READY ? true : undefined));
+    expect(existsSync(join(root, "probe-made.txt"))).toBe(true);
+    expect(existsSync(join(outside, "probe-escaped.txt"))).toBe(false);
+    await sessions.cancelSession({ name: serving.name });
+
     // `tether` itself works inside the sandbox: the socket is reachable.
     const inner = await execToEnd(execs, "box", ["tether", "ws", "ls"]);
     expect(inner.stdout).toContain("box");
