@@ -21,6 +21,7 @@ import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { JournalService, ReadJournalRequestSchema } from "../gen/tether/v1/journal_service_pb.js";
 import { CLI_ENTRY, ROOT, startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
 import { benchListing } from "./listing.js";
+import { benchSpawn } from "./spawn.js";
 import { benchGraphs, benchOutput } from "./sessions.js";
 import { benchStreams } from "./streams.js";
 import { benchExecs } from "./execs.js";
@@ -293,6 +294,7 @@ async function main(): Promise<void> {
       await d.kill();
     }
     await benchListing(report);
+    await benchSpawn(report);
     return printTable();
   }
   await benchJournal();
@@ -313,6 +315,7 @@ async function main(): Promise<void> {
   }
   await benchStuckFollower();
   await benchListing(report);
+  await benchSpawn(report);
   printTable();
 }
 

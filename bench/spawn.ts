@@ -1,0 +1,47 @@
+/** Run-start latency with the daemon grown large against a small daemon: Node copies the parent to start a child. */
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SessionStatus } from "../gen/tether/v1/session_pb.js";
+import { SessionService } from "../gen/tether/v1/session_service_pb.js";
+import { ROOT, startDaemon } from "../test/helpers/daemon.js";
+import type { Report } from "./sessions.js";
+
+/** About the largest RSS the benchmarks below drive the daemon to (100 attached clients). */
+const BALLAST_MB = 512;
+const SAMPLES = 31;
+
+/** Median time from StartSession to the session closed, for a task running `true`, in ms; and the daemon's RSS. */
+async function runStartMs(extraEnv: NodeJS.ProcessEnv): Promise<{ ms: number; rssMb: number }> {
+  const d = await startDaemon(undefined, extraEnv);
+  try {
+    const dir = mkdtempSync(join(tmpdir(), "tether-bench-spawn-"));
+    writeFileSync(join(dir, "tether.yaml"), 'tasks:\n  t: { cmd: ["true"] }\n');
+    const sessions = d.client(SessionService);
+    const times: number[] = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      const t = process.hrtime.bigint();
+      const { session } = await sessions.startSession({ task: "t", taskFile: join(dir, "tether.yaml") });
+      while ((await sessions.getSession({ name: session!.name })).session!.status === SessionStatus.OPEN) await new Promise((r) => setImmediate(r));
+      times.push(Number(process.hrtime.bigint() - t) / 1e6);
+    }
+    const rss = readFileSync(`/proc/${d.process.pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS"));
+    return { ms: times.sort((a, b) => a - b)[SAMPLES >> 1]!, rssMb: Number(rss?.replace(/\D+/g, "")) / 1024 };
+  } finally {
+    await d.kill();
+  }
+}
+
+export async function benchSpawn(report: Report): Promise<void> {
+  const small = await runStartMs({});
+  const large = await runStartMs({ NODE_OPTIONS: `--import ${join(ROOT, "bench", "ballast.mjs")}`, TETHER_BENCH_BALLAST_MB: String(BALLAST_MB) });
+  const ratio = large.ms / small.ms;
+  report(
+    `run start to end of \`true\`, daemon at ${Math.round(large.rssMb)} MB RSS (median of ${SAMPLES})`,
+    `${large.ms.toFixed(1)} ms`,
+    `the same daemon at ${Math.round(small.rssMb)} MB RSS: ${small.ms.toFixed(1)} ms`,
+    ratio,
+    "≤ 1.5×",
+    ratio <= 1.5,
+  );
+}
