@@ -12,6 +12,7 @@ import { assertRunTransition, assertSessionOpen } from "./lifecycle.js";
 import { LiveRun, runCwd, type RunEnvironment } from "./live-run.js";
 import { waitUntilReady } from "./readiness.js";
 import { renderRunCommand } from "./run-command.js";
+import { RunGraph } from "./run-graph.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
 import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
@@ -38,17 +39,10 @@ const CANCELLED_EXIT_CODE = 130;
  * watcher sees, what `show` lists and what survives `kill -9` agree.
  */
 export class LiveSession {
-  private readonly tasks: ReadonlyMap<string, TaskDef>;
-  /** Every run, in order; the last run of a task is its current attempt. */
-  readonly runs: RunRecord[];
+  private readonly graph: RunGraph;
   private readonly live = new Map<number, LiveRun>();
-  /** Each task's current attempt: schedule() asks for it per task and per upstream, so it must not scan the runs. */
-  private readonly latestRun = new Map<string, RunRecord>();
   private readonly retryTimers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
-  /** Tasks skipped because their condition was false: their downstreams go on. */
-  private readonly conditionSkipped = new Set<string>();
-  /** Exit codes of failures, by task, passed down to the tasks they skip. */
-  private readonly failureCodes = new Map<string, number>();
+  private readonly retrying = (task: string): boolean => this.retryTimers.has(task);
   private readonly expiryTimers: NodeJS.Timeout[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
   private readonly quietWaiters = new Waiters();
@@ -74,12 +68,14 @@ export class LiveSession {
     private readonly environment: RunEnvironment,
     private readonly onRetired: (session: LiveSession) => void,
   ) {
-    this.tasks = new Map(session.spec.tasks.map((t) => [t.name, t]));
-    this.runs = runs;
-    for (const run of runs) this.latestRun.set(run.task, run);
-    for (const run of runs) if (run.status === "skipped" && run.reason.startsWith("condition")) this.conditionSkipped.add(run.task);
+    this.graph = new RunGraph(session.spec.tasks, runs);
     this.waits = new InputWaits(session.id, streams, { transition: (...args) => this.transition(...args), schedule: () => this.schedule() });
-    this.continuations = new Continuations(this.tasks.get(session.task)!, streams);
+    this.continuations = new Continuations(this.graph.task(session.task), streams);
+  }
+
+  /** Every run, in order; the last run of a task is its current attempt. */
+  get runs(): RunRecord[] {
+    return this.graph.runs;
   }
 
   get id(): string {
@@ -148,7 +144,7 @@ export class LiveSession {
 
   /** Creates the graph's runs and starts what can start. Resolves once the session's creation is durable. */
   start(): Promise<unknown> {
-    for (const task of this.session.spec.tasks) this.addRun(newRun(this.runs.length + 1, task.name, 1));
+    for (const task of this.session.spec.tasks) this.graph.addRun(task.name, 1);
     this.refreshActivity();
     const created = this.record(undefined, "session started", () => {
       this.tables.insert(this.session);
@@ -231,18 +227,17 @@ export class LiveSession {
   private schedule(): void {
     if (this.session.status !== "open") return;
     for (const task of this.session.spec.tasks) {
-      const run = this.latest(task.name);
-      if (run?.status !== "pending" || this.retryTimers.has(task.name)) continue;
-      const blocked = this.blockingUpstream(task);
+      const run = this.graph.latest(task.name);
+      if (run?.status !== "pending" || this.retrying(task.name)) continue;
+      const blocked = this.graph.blockingUpstream(task, this.retrying);
       if (blocked === "wait") continue;
       if (blocked !== undefined) {
-        const code = this.failureCodes.get(blocked.task);
-        if (code !== undefined) this.failureCodes.set(task.name, code);
+        this.graph.skippedFor(task.name, blocked.task);
         this.transition(run, "skipped", `upstream ${blocked.task} ${blocked.status}`);
         continue;
       }
       if (task.condition !== undefined && !isTruthy(renderTemplate(task.condition, this.scope(false)))) {
-        this.conditionSkipped.add(task.name);
+        this.graph.skippedByCondition(task.name);
         this.transition(run, "skipped", `condition ${JSON.stringify(task.condition)} is false`);
         continue;
       }
@@ -259,21 +254,8 @@ export class LiveSession {
     this.checkGraphDone();
   }
 
-  /** "wait" while an upstream is still going; the upstream that failed; undefined when all are done. */
-  private blockingUpstream(task: TaskDef): "wait" | { task: string; status: string } | undefined {
-    let waiting = false;
-    for (const name of task.upstream) {
-      const up = this.latest(name);
-      if (up === undefined) continue;
-      if (up.status === "succeeded" || up.status === "ready" || (up.status === "skipped" && this.conditionSkipped.has(name))) continue;
-      if (FINAL_RUN_STATUSES.has(up.status) && !this.retryTimers.has(name)) return { task: name, status: up.status };
-      waiting = true;
-    }
-    return waiting ? "wait" : undefined;
-  }
-
   private launch(run: RunRecord): void {
-    const task = this.tasks.get(run.task)!;
+    const task = this.graph.task(run.task);
     const { cwd, problem } = runCwd(this.session.spec.workingDirectory, task.cwd);
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
     run.command = display;
@@ -324,7 +306,7 @@ export class LiveSession {
       this.afterChange();
       return;
     }
-    const task = this.tasks.get(run.task)!;
+    const task = this.graph.task(run.task);
     if (live?.stopAs !== undefined) {
       this.transition(run, live.stopAs.status, live.stopAs.reason);
     } else if (live?.killedFor === undefined && end.t === "exited" && end.code === 0) {
@@ -336,7 +318,7 @@ export class LiveSession {
         this.scheduleRetry(task, run.attempt + 1);
         this.transition(run, "failed", `${why}; retrying${task.retryDelayMs > 0 ? ` in ${formatMs(task.retryDelayMs)}` : ""} (attempt ${run.attempt + 1} of ${task.retries + 1})`);
       } else {
-        this.failureCodes.set(task.name, run.exitCode);
+        this.graph.failedFinally(task.name, run.exitCode);
         this.transition(run, "failed", why);
         if (this.session.spec.failFast) this.failFast(task.name);
       }
@@ -350,8 +332,7 @@ export class LiveSession {
     const timer = setTimeout(() => {
       this.retryTimers.delete(task.name);
       if (this.session.status !== "open") return;
-      const run = newRun(this.runs.length + 1, task.name, attempt);
-      this.addRun(run);
+      const run = this.graph.addRun(task.name, attempt);
       this.refreshActivity();
       const snapshot = { ...run, transitions: [...run.transitions] };
       this.record(change(run), `retry of ${task.name}`, () => this.tables.saveRun(this.session.seq, snapshot));
@@ -362,10 +343,9 @@ export class LiveSession {
 
   private failFast(failed: string): void {
     const reason = `fail-fast: ${failed} failed`;
-    const code = this.failureCodes.get(failed);
     for (const run of this.runs) {
       if (run.status !== "pending" && run.status !== "queued") continue;
-      if (code !== undefined) this.failureCodes.set(run.task, code);
+      this.graph.skippedFor(run.task, failed);
       this.transition(run, "skipped", reason);
     }
     for (const live of this.live.values()) live.stop({ status: "cancelled", reason });
@@ -374,17 +354,12 @@ export class LiveSession {
   /** When the main task is done and nothing but ready services is left, the graph has finished. */
   private checkGraphDone(): void {
     if (this.session.status !== "open" || this.session.exitCode !== undefined) return;
-    const main = this.latest(this.session.task);
-    if (main === undefined || !FINAL_RUN_STATUSES.has(main.status) || this.retryTimers.has(main.task)) return;
-    if (this.runs.some((r) => !FINAL_RUN_STATUSES.has(r.status) && r.status !== "ready")) return;
-    if (main.status === "succeeded" || (main.status === "skipped" && this.conditionSkipped.has(main.task))) {
-      this.session.exitCode = 0;
-      this.session.result = this.tables.xcomValue(this.session.seq, main.task)?.value ?? "";
-    } else {
-      this.session.exitCode = this.failureCodes.get(main.task) ?? main.exitCode ?? 1;
-      this.session.error = `task ${main.task} ${main.status}: ${main.reason}`;
-    }
-    if (this.tasks.get(this.session.task)?.keepOpen === true) {
+    const outcome = this.graph.outcome(this.session.task, this.retrying);
+    if (outcome === undefined) return;
+    this.session.exitCode = outcome.exitCode;
+    if (outcome.succeeded) this.session.result = this.tables.xcomValue(this.session.seq, this.session.task)?.value ?? "";
+    else this.session.error = outcome.error;
+    if (this.graph.task(this.session.task).keepOpen) {
       this.session.updatedAt = Date.now();
       this.refreshActivity();
       this.record(undefined, "graph finished; the session stays open (keep_open)", () => this.tables.update({ ...this.session }));
@@ -490,7 +465,7 @@ export class LiveSession {
   /** A keep_open session whose graph has finished continues with a new run of the main task (see Continuations). */
   private maybeContinue(): void {
     if (this.session.status !== "open" || this.session.exitCode === undefined) return;
-    const main = this.tasks.get(this.session.task)!;
+    const main = this.graph.task(this.session.task);
     if (!main.keepOpen) return;
     const trigger = this.continuations.trigger();
     if (trigger === undefined) return;
@@ -499,8 +474,7 @@ export class LiveSession {
     this.session.result = undefined;
     this.session.error = undefined;
     this.session.updatedAt = Date.now();
-    const run = newRun(this.runs.length + 1, main.name, 1);
-    this.addRun(run);
+    const run = this.graph.addRun(main.name, 1);
     this.refreshActivity();
     const snapshot = { ...run, transitions: [...run.transitions] };
     const sessionSnapshot = { ...this.session };
@@ -512,25 +486,12 @@ export class LiveSession {
     this.schedule();
   }
 
-  private latest(task: string): RunRecord | undefined {
-    return this.latestRun.get(task);
-  }
-
-  private addRun(run: RunRecord): void {
-    this.runs.push(run);
-    this.latestRun.set(run.task, run);
-  }
-
   /** Template values; with `secrets` false, secret inputs render as SECRET_PLACEHOLDER (for what is stored and shown). */
   private scope(secrets: boolean): TemplateScope {
     const inputs = secrets ? { ...this.session.spec.inputs, ...this.secrets } : this.session.spec.inputs;
     const xcom = Object.fromEntries(this.tables.xcom(this.session.seq).map((x) => [x.key, x.value]));
     return { inputs, xcom, env: this.environment.baseEnv };
   }
-}
-
-function newRun(number: number, task: string, attempt: number): RunRecord {
-  return { number, task, attempt, status: "pending", pid: undefined, startTicks: undefined, exitCode: undefined, reason: "", command: "", transitions: [{ status: "pending", at: Date.now(), reason: "" }] };
 }
 
 function change(run: RunRecord): RunChangeData {

@@ -52,7 +52,7 @@ export interface TaskDef {
   readonly keepOpen: boolean;
   /** `stdout`: the task's trimmed stdout becomes its xcom result. */
   readonly result: "stdout" | undefined;
-  /** Working directory relative to the task file's directory. */
+  /** Working directory relative to the session's workspace root (the task file's directory by default); it must resolve inside it. */
   readonly cwd: string | undefined;
   /** The named streams the task declares. */
   readonly streams: Readonly<Record<string, StreamDirection>>;

@@ -1,0 +1,73 @@
+import { describe, expect, it } from "vitest";
+import { RunGraph } from "../../daemon/sessions/run-graph.js";
+import type { RunStatus } from "../../daemon/sessions/types.js";
+import { parseTaskFile } from "../../daemon/tasks/task-file.js";
+
+const TASKS = parseTaskFile(
+  "/p/tether.yaml",
+  `tasks:
+  lint: { cmd: "true", condition: "false" }
+  build: { cmd: "true" }
+  test: { cmd: "true", upstream: [lint, build] }
+  deploy: { cmd: "true", upstream: [test] }
+`,
+).tasks;
+
+function graph(): RunGraph {
+  const g = new RunGraph([...TASKS.values()], []);
+  for (const name of TASKS.keys()) g.addRun(name, 1);
+  return g;
+}
+
+function end(g: RunGraph, task: string, status: RunStatus, exitCode?: number): void {
+  const run = g.latest(task)!;
+  run.status = status;
+  run.exitCode = exitCode;
+  run.reason = status === "skipped" && task === "lint" ? "condition false" : `${status} here`;
+}
+
+const never = (): boolean => false;
+
+describe("the run graph", () => {
+  it("holds a task while an upstream runs or retries, and lets it go once all are done well (a condition skip counts as done)", () => {
+    const g = graph();
+    expect(g.runs.map((r) => [r.number, r.task])).toEqual([[1, "lint"], [2, "build"], [3, "test"], [4, "deploy"]]);
+    expect(g.blockingUpstream(TASKS.get("test")!, never)).toBe("wait");
+    g.skippedByCondition("lint");
+    end(g, "lint", "skipped");
+    end(g, "build", "failed", 2);
+    expect(g.blockingUpstream(TASKS.get("test")!, (task) => task === "build")).toBe("wait");
+    const retry = g.addRun("build", 2);
+    expect([retry.number, g.latest("build")]).toEqual([5, retry]);
+    end(g, "build", "succeeded", 0);
+    expect(g.blockingUpstream(TASKS.get("test")!, never)).toBeUndefined();
+  });
+
+  it("skips downstreams of a failure, passing its exit code down, and says how the graph ended", () => {
+    const g = graph();
+    end(g, "lint", "succeeded", 0);
+    end(g, "build", "failed", 3);
+    g.failedFinally("build", 3);
+    expect(g.blockingUpstream(TASKS.get("test")!, never)).toEqual({ task: "build", status: "failed" });
+    g.skippedFor("test", "build");
+    end(g, "test", "skipped");
+    g.skippedFor("deploy", "test");
+    expect(g.outcome("deploy", never)).toBeUndefined(); // deploy is still pending
+    end(g, "deploy", "skipped");
+    expect(g.outcome("deploy", never)).toEqual({ succeeded: false, exitCode: 3, error: "task deploy skipped: skipped here" });
+  });
+
+  it("ends well when the main task succeeded or its condition skipped it, with only ready services left", () => {
+    const g = graph();
+    end(g, "build", "ready");
+    end(g, "test", "succeeded", 0);
+    expect(g.outcome("test", never)).toBeUndefined(); // lint is still pending
+    g.skippedByCondition("lint");
+    end(g, "lint", "skipped");
+    expect(g.outcome("test", never)).toBeUndefined(); // deploy too
+    end(g, "deploy", "cancelled");
+    expect(g.outcome("test", never)).toEqual({ succeeded: true, exitCode: 0, error: "" });
+    expect(g.outcome("lint", never)).toEqual({ succeeded: true, exitCode: 0, error: "" });
+    expect(g.outcome("test", (task) => task === "test")).toBeUndefined();
+  });
+});
