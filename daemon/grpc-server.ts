@@ -57,7 +57,7 @@ function methodDefinition(service: DescService, method: DescMethod): grpc.Method
     responseStream,
     requestSerialize: encoder(method.input),
     requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-    // A stream's responses are encoded by pump (it counts their bytes); grpc-js gets them ready.
+    // A stream's responses are encoded by pump (it counts their bytes): grpc-js gets them as bytes.
     responseSerialize: responseStream ? (encoded: unknown) => encoded as Buffer : encoder(method.output),
     responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
   };

@@ -37,7 +37,8 @@ export function resolveCwd(root: string, cwd: string): string {
   if (cwd === "") return root;
   const path = isAbsolute(cwd) ? cwd : join(root, cwd);
   const real = realDirectory(path, "working directory");
-  if (!within(real, root)) {
+  // The root as the kernel sees it too: a state dir reached through a symlink must not refuse every cwd.
+  if (!within(real, realOr(root))) {
     throw notAllowed(cwd, `working directory ${cwd} resolves to ${real}, outside the workspace root ${root}: the cwd must be inside the workspace`);
   }
   return real;

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -161,6 +161,17 @@ describe("workspaces", () => {
     // A second session from the same file reuses the adopted workspace.
     const again = (await sessions.startSession({ task: "where", taskFile })).session!;
     expect(again.workspace).toBe(unnamed.workspace);
+  });
+
+  it("takes a cwd inside a workspace whose state dir is reached through a symlink", async () => {
+    const link = join(mkdtempSync(join(tmpdir(), "tether-link-")), "home");
+    symlinkSync(mkdtempSync(join(tmpdir(), "tether-real-home-")), link);
+    const d = await daemon({ TETHER_HOME: link });
+    const { workspace } = await d.client(WorkspaceService).createWorkspace({ displayName: "linked" });
+    expect(workspace!.root.startsWith(link)).toBe(true);
+    mkdirSync(join(workspace!.root, "sub"));
+    const pwd = await execToEnd(d.client(ExecService), "linked", ["pwd", "-P"], { cwd: "sub" });
+    expect([pwd.stderr, pwd.stdout.trim()]).toEqual(["", realpathSync(join(workspace!.root, "sub"))]);
   });
 
   it("a task's cwd resolves inside the workspace: one that escapes (.., a symlink) fails to start and says why", async () => {
