@@ -13,6 +13,7 @@ import { LiveRun, runCwd, type RunEnvironment } from "./live-run.js";
 import { waitUntilReady } from "./readiness.js";
 import { renderRunCommand } from "./run-command.js";
 import { RunGraph } from "./run-graph.js";
+import { SessionLifetime } from "./session-lifetime.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
 import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
@@ -43,19 +44,13 @@ export class LiveSession {
   private readonly live = new Map<number, LiveRun>();
   private readonly retryTimers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private readonly retrying = (task: string): boolean => this.retryTimers.has(task);
-  private readonly expiryTimers: NodeJS.Timeout[] = [];
-  private idleTimer: NodeJS.Timeout | undefined;
-  private readonly quietWaiters = new Waiters();
+  private readonly lifetime: SessionLifetime;
   private activityNow: Activity = "idle";
-  /** The newest state change's commit: quiet is announced only once it is durable, so a reader that then reads to the end sees it. */
-  private lastCommit: Promise<unknown> = Promise.resolve();
   private waitingForNow = "";
   private readonly waits: InputWaits;
   private readonly continuations: Continuations;
   /** Wakes the stdin feeders when a record arrives on `stdin`. */
   private readonly stdinArrivals = new Waiters();
-  private retiredNow = false;
-  private readonly retiredWaiters = new Waiters();
 
   constructor(
     readonly session: SessionRecord,
@@ -66,9 +61,18 @@ export class LiveSession {
     private readonly streams: SessionStreams,
     private readonly tables: SessionTables,
     private readonly environment: RunEnvironment,
-    private readonly onRetired: (session: LiveSession) => void,
+    onRetired: (session: LiveSession) => void,
   ) {
     this.graph = new RunGraph(session.spec.tasks, runs);
+    this.lifetime = new SessionLifetime(
+      (why) => {
+        if (this.session.status === "open") this.end("expired", `expired: ${why}`);
+      },
+      () => {
+        this.order.commits.wakeAll();
+        onRetired(this);
+      },
+    );
     this.waits = new InputWaits(session.id, streams, { transition: (...args) => this.transition(...args), schedule: () => this.schedule() });
     this.continuations = new Continuations(this.graph.task(session.task), streams);
   }
@@ -97,17 +101,17 @@ export class LiveSession {
 
   /** True once the session has ended and its last change is durable. */
   get retired(): boolean {
-    return this.retiredNow;
+    return this.lifetime.retired;
   }
 
   /** Resolves once the session has ended and its last change is durable, or the signal aborts. */
   waitRetired(signal: AbortSignal): Promise<void> {
-    return this.retiredNow ? Promise.resolve() : this.retiredWaiters.wait(signal);
+    return this.lifetime.waitRetired(signal);
   }
 
   /** Resolves on the session's next commit, once it has retired (retiring wakes commit waiters too), or when the signal aborts. */
   waitChange(signal: AbortSignal): Promise<void> {
-    return this.retiredNow ? Promise.resolve() : this.order.commits.wait(signal);
+    return this.lifetime.retired ? Promise.resolve() : this.order.commits.wait(signal);
   }
 
   /** Appends a record to an input stream (see SessionStreams.send), then lets waits, stdin and continuations see it. */
@@ -150,7 +154,7 @@ export class LiveSession {
       this.tables.insert(this.session);
       for (const run of this.runs) this.tables.saveRun(this.session.seq, { ...run, transitions: [...run.transitions] });
     });
-    this.armExpiry();
+    this.lifetime.armTtl(this.session.createdAt, this.session.spec.ttlMs);
     this.schedule();
     return created;
   }
@@ -158,7 +162,7 @@ export class LiveSession {
   /** Re-arms an open session found at daemon start whose graph had finished (a keep_open session idling). */
   resume(): void {
     this.refreshActivity();
-    this.armExpiry();
+    this.lifetime.armTtl(this.session.createdAt, this.session.spec.ttlMs);
     this.afterChange();
   }
 
@@ -209,8 +213,7 @@ export class LiveSession {
 
   /** Resolves once the session is quiet: not open, or open with nothing live or pending. */
   waitQuiet(signal: AbortSignal): Promise<void> {
-    if (this.quiet()) return this.lastCommit.then(() => undefined);
-    return this.quietWaiters.wait(signal);
+    return this.lifetime.waitQuiet(this.quiet(), signal);
   }
 
   setXcom(key: string, value: string): number {
@@ -390,7 +393,7 @@ export class LiveSession {
     const data = encodeEvent({ status: this.session.status, activity: this.activityNow, reason, run });
     const committed = this.order.append(eventsJournal(this.id), [{ data }], { alongside });
     committed.catch((error: unknown) => log(`session ${this.id}: a state change was not stored: ${(error as Error).message}`));
-    this.lastCommit = committed.catch(() => undefined);
+    this.lifetime.committing(committed);
     return committed;
   }
 
@@ -402,40 +405,9 @@ export class LiveSession {
   }
 
   private afterChange(): void {
-    if (this.quiet()) this.quietWaiters.wakeAllAfter(this.lastCommit);
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-    if (this.session.status !== "open") {
-      if (this.live.size === 0) this.retire();
-      return;
-    }
-    const idleMs = this.session.spec.idleTimeoutMs;
-    if (idleMs > 0 && this.activityNow === "idle") {
-      this.idleTimer = setTimeout(() => this.expire(`idle for ${formatMs(idleMs)}`), idleMs);
-    }
-  }
-
-  private armExpiry(): void {
-    const ttl = this.session.spec.ttlMs;
-    if (ttl > 0) this.expiryTimers.push(setTimeout(() => this.expire(`its ttl of ${formatMs(ttl)} passed`), Math.max(0, this.session.createdAt + ttl - Date.now())));
-  }
-
-  private expire(why: string): void {
-    if (this.session.status === "open") this.end("expired", `expired: ${why}`);
-  }
-
-  private retire(): void {
-    for (const timer of this.expiryTimers) clearTimeout(timer);
-    clearTimeout(this.idleTimer);
-    this.quietWaiters.wakeAllAfter(this.lastCommit);
-    // Stay findable until the last change is durable: a reader arriving now
-    // must wait for it rather than read a store that does not hold it yet.
-    void this.lastCommit.then(() => {
-      this.retiredNow = true;
-      this.retiredWaiters.wakeAll();
-      this.order.commits.wakeAll();
-      this.onRetired(this);
-    });
+    const open = this.session.status === "open";
+    this.lifetime.changed(this.quiet(), open && this.activityNow === "idle" ? this.session.spec.idleTimeoutMs : 0);
+    if (!open && this.live.size === 0) this.lifetime.retire();
   }
 
   private requireLiveRun(runNumber: number, action: string): LiveRun {
@@ -482,7 +454,7 @@ export class LiveSession {
       this.tables.saveRun(this.session.seq, snapshot);
       this.tables.update(sessionSnapshot);
     });
-    clearTimeout(this.idleTimer);
+    this.lifetime.stopIdle();
     this.schedule();
   }
 

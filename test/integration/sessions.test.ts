@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
-import { LogStream, RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
@@ -193,6 +193,34 @@ tasks:
     expect(ConnectError.from(again).code).toBe(Code.FailedPrecondition);
     expect(reasonOf(again)).toBe(ErrorReason.SESSION_NOT_OPEN);
     expect(ConnectError.from(again).rawMessage).toContain("already cancelled");
+  });
+
+  it("a ttl expires a running session (its run cancelled) and an idle timeout a keep_open session left idle; both say why", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  long: { cmd: sleep 300 }
+  chat: { cmd: "true", keep_open: true }
+`);
+    const { session: long } = await client.startSession({ task: "long", taskFile: file, ttl: { seconds: 1n } });
+    const { session: chat } = await client.startSession({ task: "chat", taskFile: file, idleTimeout: { nanos: 500_000_000 } });
+    for (const [s, why] of [[long!, "expired: its ttl of 1s passed"], [chat!, "expired: idle for 500ms"]] as const) {
+      const ended = await waitQuiet(client, s.id);
+      expect(ended.status).toBe(SessionStatus.EXPIRED);
+      // The state log says why; a run that was cut short fails the session with it.
+      const events: SessionEvent[] = [];
+      for await (const msg of client.watchSession({ name: s.name })) events.push(...msg.events);
+      const ending = events.find((e) => e.status === SessionStatus.EXPIRED);
+      expect([ending?.reason, ending?.run]).toEqual([why, undefined]);
+    }
+    const long2 = (await client.getSession({ name: long!.name })).session!;
+    expect([long2.error, long2.exitCode]).toEqual(["expired: its ttl of 1s passed", 130]);
+    const { runs } = await client.listRuns({ parent: long!.name });
+    expect([runs[0]!.status, runs[0]!.reason]).toEqual([RunStatus.CANCELLED, "expired: its ttl of 1s passed"]);
+    // The keep_open session's graph had succeeded: it expired idle, not failed.
+    const chat2 = (await client.getSession({ name: chat!.name })).session!;
+    expect([chat2.error, chat2.exitCode]).toEqual(["", 0]);
   });
 
   it("a daemon killed with -9 leaves live runs recorded lost after restart, and their processes are stopped", async () => {
