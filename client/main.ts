@@ -1,57 +1,67 @@
 import { CliError, describeError } from "./cli-error.js";
-import { ATTACH_USAGE, attachCommand } from "./commands/attach.js";
-import { OUTPUT_USAGE, outputCommand } from "./commands/output.js";
-import { READ_USAGE, readCommand } from "./commands/read.js";
-import { SEND_USAGE, sendCommand } from "./commands/send.js";
-import { WAIT_USAGE, waitCommand } from "./commands/wait.js";
-import { DAEMON_USAGE, daemonCommand } from "./commands/daemon.js";
-import { END_USAGE, endSessionCommand } from "./commands/end-session.js";
-import { JOURNAL_USAGE, journalCommand } from "./commands/journal.js";
-import { LOGS_USAGE, logsCommand } from "./commands/logs.js";
-import { LS_USAGE, lsCommand } from "./commands/ls.js";
-import { RUN_USAGE, runCommand } from "./commands/run.js";
-import { SHOW_USAGE, showCommand } from "./commands/show.js";
-import { TASKS_USAGE, tasksCommand } from "./commands/tasks.js";
-import { XCOM_USAGE, xcomCommand } from "./commands/xcom.js";
-import { EXEC_USAGE, execCommand } from "./commands/exec.js";
-import { WS_USAGE, wsCommand } from "./commands/ws.js";
-import { PTY_USAGE, ptyCommand } from "./commands/pty.js";
 import { resolvePaths } from "./paths.js";
 import { CLIENT_VERSION } from "./version.js";
 
-const USAGE = `tether ${CLIENT_VERSION}: sessions and workspaces that outlive your terminal
+/**
+ * The whole usage text. Commands are imported when they run (esbuild then
+ * initializes a command's modules, and the protobuf descriptors they embed,
+ * only on first use), so only help loads them all.
+ */
+async function usage(): Promise<string> {
+  const modules = await Promise.all([
+    import("./commands/attach.js"),
+    import("./commands/output.js"),
+    import("./commands/read.js"),
+    import("./commands/send.js"),
+    import("./commands/wait.js"),
+    import("./commands/daemon.js"),
+    import("./commands/end-session.js"),
+    import("./commands/journal.js"),
+    import("./commands/logs.js"),
+    import("./commands/ls.js"),
+    import("./commands/run.js"),
+    import("./commands/show.js"),
+    import("./commands/tasks.js"),
+    import("./commands/xcom.js"),
+    import("./commands/exec.js"),
+    import("./commands/ws.js"),
+    import("./commands/pty.js"),
+  ]);
+  const u = Object.assign({}, ...modules) as Record<string, string>;
+  return `tether ${CLIENT_VERSION}: sessions and workspaces that outlive your terminal
 
 sessions:
-${RUN_USAGE}
-${TASKS_USAGE}
-${LS_USAGE}
-${SHOW_USAGE}
-${LOGS_USAGE}
-${END_USAGE}
+${u.RUN_USAGE}
+${u.TASKS_USAGE}
+${u.LS_USAGE}
+${u.SHOW_USAGE}
+${u.LOGS_USAGE}
+${u.END_USAGE}
 
 streams:
-${ATTACH_USAGE}
-${SEND_USAGE}
-${READ_USAGE}
+${u.ATTACH_USAGE}
+${u.SEND_USAGE}
+${u.READ_USAGE}
 
 workspaces and execs:
-${WS_USAGE}
-${EXEC_USAGE}
-${PTY_USAGE}
+${u.WS_USAGE}
+${u.EXEC_USAGE}
+${u.PTY_USAGE}
 
 inside a task's run:
-${OUTPUT_USAGE}
-${WAIT_USAGE}
-${XCOM_USAGE}
+${u.OUTPUT_USAGE}
+${u.WAIT_USAGE}
+${u.XCOM_USAGE}
 
-${DAEMON_USAGE}
+${u.DAEMON_USAGE}
 
-${JOURNAL_USAGE}
+${u.JOURNAL_USAGE}
 
   tether version     print this client's version
 
 Any command but daemon starts the daemon when none answers. The daemon listens on $TETHER_SOCKET (default $XDG_RUNTIME_DIR/tether/tether.sock)
 and keeps its state in $TETHER_HOME (default $XDG_STATE_HOME/tether).`;
+}
 
 /** argv -> command -> exit code. */
 async function main(argv: string[]): Promise<number> {
@@ -59,40 +69,40 @@ async function main(argv: string[]): Promise<number> {
   const paths = resolvePaths();
   switch (command) {
     case "daemon":
-      return daemonCommand(args, paths);
+      return (await import("./commands/daemon.js")).daemonCommand(args, paths);
     case "run":
-      return runCommand(args, paths);
+      return (await import("./commands/run.js")).runCommand(args, paths);
     case "tasks":
-      return tasksCommand(args, paths);
+      return (await import("./commands/tasks.js")).tasksCommand(args, paths);
     case "ls":
-      return lsCommand(args, paths);
+      return (await import("./commands/ls.js")).lsCommand(args, paths);
     case "show":
-      return showCommand(args, paths);
+      return (await import("./commands/show.js")).showCommand(args, paths);
     case "logs":
-      return logsCommand(args, paths);
+      return (await import("./commands/logs.js")).logsCommand(args, paths);
     case "cancel":
     case "close":
-      return endSessionCommand(command, args, paths);
+      return (await import("./commands/end-session.js")).endSessionCommand(command, args, paths);
     case "attach":
-      return attachCommand(args, paths);
+      return (await import("./commands/attach.js")).attachCommand(args, paths);
     case "send":
-      return sendCommand(args, paths);
+      return (await import("./commands/send.js")).sendCommand(args, paths);
     case "read":
-      return readCommand(args, paths);
+      return (await import("./commands/read.js")).readCommand(args, paths);
     case "output":
-      return outputCommand(args, paths);
+      return (await import("./commands/output.js")).outputCommand(args, paths);
     case "wait":
-      return waitCommand(args, paths);
+      return (await import("./commands/wait.js")).waitCommand(args, paths);
     case "xcom":
-      return xcomCommand(args, paths);
+      return (await import("./commands/xcom.js")).xcomCommand(args, paths);
     case "ws":
-      return wsCommand(args, paths);
+      return (await import("./commands/ws.js")).wsCommand(args, paths);
     case "exec":
-      return execCommand(args, paths);
+      return (await import("./commands/exec.js")).execCommand(args, paths);
     case "pty":
-      return ptyCommand(args, paths);
+      return (await import("./commands/pty.js")).ptyCommand(args, paths);
     case "journal":
-      return journalCommand(args, paths);
+      return (await import("./commands/journal.js")).journalCommand(args, paths);
     case "version":
     case "--version":
       process.stdout.write(`${CLIENT_VERSION}\n`);
@@ -101,7 +111,7 @@ async function main(argv: string[]): Promise<number> {
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(`${USAGE}\n`);
+      process.stdout.write(`${await usage()}\n`);
       return 0;
     default:
       throw new CliError(`unknown command ${JSON.stringify(command)}: run tether --help to see the commands`, 2);

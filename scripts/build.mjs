@@ -1,5 +1,7 @@
 // Bundles the CLI and the daemon with esbuild: the CLI starts fast because it
-// loads one file, and the daemon loads only its own code. Native modules and
+// loads one file, and within it initializes only the command it runs (main.ts
+// imports commands dynamically, which esbuild turns into lazy module
+// initializers in the same file); the daemon loads only its own code. Native modules and
 // grpc-js (the daemon's HTTP/2 server) stay external and load from node_modules.
 import { build } from "esbuild";
 
