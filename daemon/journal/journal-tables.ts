@@ -25,13 +25,8 @@ interface JournalRow {
   created_at: number;
 }
 
-interface RecordRow {
-  seq: number;
-  offset: number;
-  created_at: number;
-  meta: string | null;
-  data: Buffer;
-}
+/** A record's row, in raw mode: seq, offset, created_at, meta, data. */
+type RecordRow = [number, number, number, string | null, Buffer];
 
 /** The journal's SQL, as prepared statements. Only the journal module touches these tables. */
 export class JournalTables {
@@ -62,9 +57,12 @@ export class JournalTables {
     this.insertRecord = db.prepare<[number, number, number, number, string | null, Uint8Array]>(
       "INSERT INTO journal_records (key, offset, created_at, meta, data) VALUES ((? << 32) | ?, ?, ?, ?, ?)",
     );
-    this.selectPage = db.prepare<[number, number, number, number], RecordRow>(
-      "SELECT key & 4294967295 AS seq, offset, created_at, meta, data FROM journal_records WHERE key >= ((? << 32) | ?) AND key < ((? + 1) << 32) ORDER BY key LIMIT ?",
-    );
+    // Rows as arrays (raw mode): a page builds one object per record, not two.
+    this.selectPage = db
+      .prepare<[number, number, number, number], RecordRow>(
+        "SELECT key & 4294967295 AS seq, offset, created_at, meta, data FROM journal_records WHERE key >= ((? << 32) | ?) AND key < ((? + 1) << 32) ORDER BY key LIMIT ?",
+      )
+      .raw(true);
     this.selectOffset = db.prepare<[number, number], { offset: number }>(
       "SELECT offset FROM journal_records WHERE key = ((? << 32) | ?)",
     );
@@ -107,14 +105,9 @@ export class JournalTables {
     const records: JournalRecord[] = [];
     let bytes = 0;
     for (const row of this.selectPage.iterate(journalId, fromSeq, journalId, maxRecords)) {
-      records.push({
-        seq: row.seq,
-        offset: row.offset,
-        createdAt: row.created_at,
-        meta: row.meta === null ? undefined : (JSON.parse(row.meta) as Record<string, string>),
-        data: row.data,
-      });
-      bytes += row.data.byteLength;
+      const [seq, offset, createdAt, meta, data] = row;
+      records.push({ seq, offset, createdAt, meta: meta === null ? undefined : (JSON.parse(meta) as Record<string, string>), data });
+      bytes += data.byteLength;
       if (bytes >= maxBytes) break;
     }
     return records;
