@@ -8,7 +8,7 @@ import { CLIENT_VERSION } from "./version.js";
  * only on first use), so only help loads them all.
  */
 async function usage(): Promise<string> {
-  const modules = await Promise.all([
+  const [attach, output, read, send, wait, daemon, endSession, journal, logs, ls, run, show, tasks, xcom, exec, ws, pty] = await Promise.all([
     import("./commands/attach.js"),
     import("./commands/output.js"),
     import("./commands/read.js"),
@@ -27,35 +27,34 @@ async function usage(): Promise<string> {
     import("./commands/ws.js"),
     import("./commands/pty.js"),
   ]);
-  const u = Object.assign({}, ...modules) as Record<string, string>;
   return `tether ${CLIENT_VERSION}: sessions and workspaces that outlive your terminal
 
 sessions:
-${u.RUN_USAGE}
-${u.TASKS_USAGE}
-${u.LS_USAGE}
-${u.SHOW_USAGE}
-${u.LOGS_USAGE}
-${u.END_USAGE}
+${run.RUN_USAGE}
+${tasks.TASKS_USAGE}
+${ls.LS_USAGE}
+${show.SHOW_USAGE}
+${logs.LOGS_USAGE}
+${endSession.END_USAGE}
 
 streams:
-${u.ATTACH_USAGE}
-${u.SEND_USAGE}
-${u.READ_USAGE}
+${attach.ATTACH_USAGE}
+${send.SEND_USAGE}
+${read.READ_USAGE}
 
 workspaces and execs:
-${u.WS_USAGE}
-${u.EXEC_USAGE}
-${u.PTY_USAGE}
+${ws.WS_USAGE}
+${exec.EXEC_USAGE}
+${pty.PTY_USAGE}
 
 inside a task's run:
-${u.OUTPUT_USAGE}
-${u.WAIT_USAGE}
-${u.XCOM_USAGE}
+${output.OUTPUT_USAGE}
+${wait.WAIT_USAGE}
+${xcom.XCOM_USAGE}
 
-${u.DAEMON_USAGE}
+${daemon.DAEMON_USAGE}
 
-${u.JOURNAL_USAGE}
+${journal.JOURNAL_USAGE}
 
   tether version     print this client's version
 
