@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
-import { newId, uniqueMatch } from "../ids.js";
+import { newId } from "../ids.js";
 import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
 import type { JournalRecord } from "../journal/types.js";
@@ -12,6 +12,7 @@ import { ExecTables } from "./exec-tables.js";
 import { startExecProcess, type ExecProcess } from "./exec-process.js";
 import { prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord } from "./types.js";
+import { findProcess, type ProcessKind } from "./process-refs.js";
 import type { Workspaces } from "./workspaces.js";
 
 /** Terminal sizes an exec or PTY may have, in cells. */
@@ -195,20 +196,16 @@ export class Execs {
   }
 
   private find(ref: string): ExecRecord {
-    const key = ref.includes("/execs/") ? ref.slice(ref.lastIndexOf("/") + 1) : ref;
-    if (key === "") throw invalidArgument("exec", "name the exec: its id or an id prefix (tether exec ls lists them)");
-    const live = this.live.get(key);
-    if (live !== undefined) return live.record;
-    const exact = this.tables.byId(key);
-    if (exact !== undefined) return exact;
-    const match = uniqueMatch(
-      this.tables.byPrefix(key),
-      () => new TetherError(Code.NotFound, "EXEC_NOT_FOUND", `no exec ${JSON.stringify(key)}: tether exec ls lists them`, { exec: key }),
-      (candidates) => new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", `${JSON.stringify(key)} matches several execs (${candidates}): type more of the id`, { field: "exec", candidates }),
-    );
-    return this.live.get(match.id)?.record ?? match;
+    return findProcess(ref, EXEC_KIND, {
+      live: (id) => this.live.get(id)?.record,
+      stored: (id) => this.tables.byId(id),
+      storedByPrefix: (prefix) => this.tables.byPrefix(prefix),
+    });
   }
+
 }
+
+const EXEC_KIND: ProcessKind = { field: "exec", noun: "exec", plural: "execs", collection: "execs", notFoundReason: "EXEC_NOT_FOUND" };
 
 export function outputJournal(execId: string): string {
   return `${execId}.out`;

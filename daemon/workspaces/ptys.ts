@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
-import { newId, uniqueMatch } from "../ids.js";
+import { newId } from "../ids.js";
 import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
@@ -13,6 +13,7 @@ import { prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type Proc
 import { PtyClients } from "./pty-clients.js";
 import { PtyTables } from "./pty-tables.js";
 import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
+import { findProcess, type ProcessKind } from "./process-refs.js";
 import type { Workspaces } from "./workspaces.js";
 
 /** How much of a PTY's output is kept: older bytes are dropped (attach from them is CURSOR_EXPIRED). */
@@ -262,20 +263,16 @@ export class Ptys {
   }
 
   private find(ref: string): PtyRecord {
-    const key = ref.includes("/ptys/") ? ref.slice(ref.lastIndexOf("/") + 1) : ref;
-    if (key === "") throw invalidArgument("pty", "name the PTY: its id or an id prefix (tether pty ls lists them)");
-    const live = this.live.get(key);
-    if (live !== undefined) return live.record;
-    const exact = this.tables.byId(key);
-    if (exact !== undefined) return exact;
-    const match = uniqueMatch(
-      this.tables.byPrefix(key),
-      () => new TetherError(Code.NotFound, "PTY_NOT_FOUND", `no pty ${JSON.stringify(key)}: tether pty ls lists them`, { pty: key }),
-      (candidates) => new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", `${JSON.stringify(key)} matches several PTYs (${candidates}): type more of the id`, { field: "pty", candidates }),
-    );
-    return this.current(match);
+    return findProcess(ref, PTY_KIND, {
+      live: (id) => this.live.get(id)?.record,
+      stored: (id) => this.tables.byId(id),
+      storedByPrefix: (prefix) => this.tables.byPrefix(prefix),
+    });
   }
+
 }
+
+const PTY_KIND: ProcessKind = { field: "pty", noun: "PTY", plural: "PTYs", collection: "ptys", notFoundReason: "PTY_NOT_FOUND" };
 
 export function outputJournal(ptyId: string): string {
   return `${ptyId}.pty`;
