@@ -35,11 +35,13 @@ export class RecordCache {
 
   /** Records just committed to a journal: they extend its cached blocks, and start new ones. */
   add(journalId: number, records: readonly JournalRecord[]): void {
+    let index = -1;
     let key = "";
     let block: Block | undefined;
     for (const record of records) {
-      const index = blockOf(record.seq);
-      if (`${journalId}:${index}` !== key) {
+      // A commit's records are consecutive: the key changes once per block, not per record.
+      if (blockOf(record.seq) !== index) {
+        index = blockOf(record.seq);
         key = `${journalId}:${index}`;
         block = this.blocks.get(key);
         if (block === undefined && record.seq === firstSeqOf(index)) block = { records: [], bytes: 0 };
