@@ -2,8 +2,8 @@ import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { CLI_ENTRY, ROOT, tempDirs, waitForSocket } from "../helpers/daemon.js";
+import { describe, expect, it } from "vitest";
+import { CLI_ENTRY, cliEnvPerTest, ROOT, waitForSocket } from "../helpers/daemon.js";
 
 interface Run {
   status: number | null;
@@ -11,21 +11,11 @@ interface Run {
   stderr: string;
 }
 
-const started: NodeJS.ProcessEnv[] = [];
-afterEach(() => {
-  for (const env of started.splice(0)) spawnSync(process.execPath, [CLI_ENTRY, "daemon", "stop"], { env, encoding: "utf8" });
-});
+const freshEnv = cliEnvPerTest();
 
 function cli(env: NodeJS.ProcessEnv, ...args: string[]): Run {
   const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, encoding: "utf8", timeout: 30_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function freshEnv(): NodeJS.ProcessEnv {
-  const dirs = tempDirs();
-  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath };
-  started.push(env);
-  return env;
 }
 
 describe("tether daemon (the built CLI)", () => {

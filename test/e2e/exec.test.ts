@@ -1,21 +1,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
-import { CLI_ENTRY, ROOT, tempDirs } from "../helpers/daemon.js";
+import { describe, expect, it } from "vitest";
+import { CLI_ENTRY, cliEnvPerTest, ROOT } from "../helpers/daemon.js";
 import { eventually } from "../helpers/sessions.js";
 
-const started: NodeJS.ProcessEnv[] = [];
-afterEach(() => {
-  for (const env of started.splice(0)) spawnSync(process.execPath, [CLI_ENTRY, "daemon", "stop"], { env, encoding: "utf8" });
-});
-
-function freshEnv(): NodeJS.ProcessEnv {
-  const dirs = tempDirs();
-  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, NO_COLOR: "1" };
-  started.push(env);
-  return env;
-}
+const freshEnv = cliEnvPerTest({ NO_COLOR: "1" });
 
 function cli(env: NodeJS.ProcessEnv, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, input, encoding: "utf8", timeout: 60_000 });

@@ -1,20 +1,10 @@
 import { spawn, spawnSync } from "node:child_process";
-import { afterEach, describe, expect, it } from "vitest";
-import { CLI_ENTRY, tempDirs } from "../helpers/daemon.js";
+import { describe, expect, it } from "vitest";
+import { CLI_ENTRY, cliEnvPerTest } from "../helpers/daemon.js";
 import { eventually, writeTaskFile } from "../helpers/sessions.js";
 import { dirname } from "node:path";
 
-const started: NodeJS.ProcessEnv[] = [];
-afterEach(() => {
-  for (const env of started.splice(0)) spawnSync(process.execPath, [CLI_ENTRY, "daemon", "stop"], { env, encoding: "utf8" });
-});
-
-function freshEnv(): NodeJS.ProcessEnv {
-  const dirs = tempDirs();
-  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, NO_COLOR: "1" };
-  started.push(env);
-  return env;
-}
+const freshEnv = cliEnvPerTest({ NO_COLOR: "1" });
 
 function cli(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, cwd, encoding: "utf8", timeout: 60_000 });

@@ -1,6 +1,6 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -91,6 +91,24 @@ export async function waitForSocket(socketPath: string, child?: ChildProcess, lo
 
 export function readLog(home: string): string {
   return readFileSync(join(home, "daemon.log"), "utf8");
+}
+
+/**
+ * Environments for driving the built CLI, each on its own temp socket and
+ * TETHER_HOME (the CLI starts the daemon itself); every daemon started in
+ * one is stopped with `tether daemon stop` after its test.
+ */
+export function cliEnvPerTest(extraEnv: NodeJS.ProcessEnv = {}): () => NodeJS.ProcessEnv {
+  const started: NodeJS.ProcessEnv[] = [];
+  afterEach(() => {
+    for (const env of started.splice(0)) spawnSync(process.execPath, [CLI_ENTRY, "daemon", "stop"], { env, encoding: "utf8" });
+  });
+  return () => {
+    const dirs = tempDirs();
+    const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, ...extraEnv };
+    started.push(env);
+    return env;
+  };
 }
 
 /** A daemon factory for a test file: every daemon it starts is stopped after its test. */
