@@ -232,7 +232,7 @@ export class Journals {
           const firstSeq = state.nextSeq;
           const firstOffset = state.nextOffset;
           for (const input of append.inputs) {
-            const meta = input.meta !== undefined && Object.keys(input.meta).length > 0 ? input.meta : undefined;
+            const meta = input.meta !== undefined && hasKeys(input.meta) ? input.meta : undefined;
             this.tables.insert(state, state.nextSeq, state.nextOffset, now, meta === undefined ? null : JSON.stringify(meta), input.data);
             records.push({ seq: state.nextSeq, offset: state.nextOffset, createdAt: now, meta, data: input.data });
             state.nextSeq += 1;
@@ -337,6 +337,24 @@ function validateName(name: string): void {
   }
 }
 
+/** An upper bound of metaBytes, without encoding: a UTF-16 code unit takes at most 3 bytes in UTF-8. */
+function metaBytesAtMost(meta: Readonly<Record<string, string>>): number {
+  let units = 0;
+  for (const k in meta) units += k.length + meta[k]!.length;
+  return units * 3;
+}
+
+function metaBytes(meta: Readonly<Record<string, string>>): number {
+  let bytes = 0;
+  for (const k in meta) bytes += Buffer.byteLength(k) + Buffer.byteLength(meta[k]!);
+  return bytes;
+}
+
+function hasKeys(meta: Readonly<Record<string, string>>): boolean {
+  for (const _ in meta) return true;
+  return false;
+}
+
 function validateRecord(input: AppendInput): void {
   if (input.data.byteLength > RECORD_MAX_BYTES) {
     throw new TetherError(
@@ -346,9 +364,8 @@ function validateRecord(input: AppendInput): void {
       { limit_bytes: String(RECORD_MAX_BYTES) },
     );
   }
-  if (input.meta !== undefined) {
-    let bytes = 0;
-    for (const [k, v] of Object.entries(input.meta)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
+  if (input.meta !== undefined && metaBytesAtMost(input.meta) > RECORD_META_MAX_BYTES) {
+    const bytes = metaBytes(input.meta);
     if (bytes > RECORD_META_MAX_BYTES) {
       throw new TetherError(
         Code.InvalidArgument,

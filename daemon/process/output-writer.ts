@@ -1,6 +1,13 @@
 import type { AppendInput, AppendOptions } from "../journal/types.js";
 
-/** How a process's output is appended: no client was told it is stored, so it is not fsynced on its own (see Durability). */
+/**
+ * How a process's output is appended: its stdout and stderr, and the records a
+ * run writes to its output streams (WriteOutput). Not fsynced on its own (see
+ * Durability): it survives a daemon crash at once, and a power cut once the
+ * run's end is committed (an fsynced commit, which makes everything before it
+ * durable too). A power cut before that leaves the run `lost` on restart, its
+ * output as far as it got, like a log.
+ */
 export const PROCESS_OUTPUT: AppendOptions = { durability: "daemon-crash" };
 
 /** Below this many bytes in flight a process's output is read freely; above it, reading waits for commits (the pipe fills, the writer blocks). */

@@ -37,7 +37,7 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
   });
 
   const sessionId = attachment.session.id;
-  const answers: AttachSessionResponse[] = [];
+  let answers: AttachSessionResponse[] = [];
   const unacked: number[] = [];
   let wake: (() => void) | undefined;
   const notify = (): void => {
@@ -95,7 +95,12 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
   };
   let eventsDone = false;
   for (;;) {
-    while (answers.length > 0) yield answers.shift()!;
+    if (answers.length > 0) {
+      // Taken as a whole: shifting one at a time copies the array each time (thousands can be ready at once).
+      const ready = answers;
+      answers = [];
+      for (const answer of ready) yield answer;
+    }
     if (protocolError !== undefined) throw protocolError;
     if (readError !== undefined) throw readError;
     if (batch !== undefined) {

@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import type { Journals } from "../journal/journals.js";
 import type { AppendResult } from "../journal/types.js";
+import { PROCESS_OUTPUT } from "../process/output-writer.js";
 import { STDIN_STREAM, type StreamDirection, type TaskDef } from "../tasks/types.js";
 import type { SessionOrder } from "./session-order.js";
 import { decodeStreamRecord, encodeStreamInput, streamJournal, validateStreamInput, type StreamInput, type StreamRecord } from "./stream-records.js";
@@ -78,11 +79,11 @@ export class SessionStreams {
     return sent;
   }
 
-  /** Appends records to an output stream, in order and atomically; resolves once durable. */
+  /** Appends records to an output stream, in order and atomically; resolves once stored as a process's output is (PROCESS_OUTPUT). */
   write(stream: string, inputs: readonly StreamInput[]): Promise<AppendResult> {
     this.require(stream, "output");
     for (const input of inputs) validateStreamInput(input);
-    return this.order.append(streamJournal(this.sessionId, stream), inputs.map(encodeStreamInput));
+    return this.order.append(streamJournal(this.sessionId, stream), inputs.map(encodeStreamInput), PROCESS_OUTPUT);
   }
 
   /** The sequence the stream's next record will get. */

@@ -38,7 +38,7 @@ export async function startDaemon(dirs = tempDirs(), extraEnv: NodeJS.ProcessEnv
   const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, ...extraEnv };
   let output = "";
   const launch = async (): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, [DAEMON_ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...(process.env.DAEMON_ARGS?.split(" ") ?? []), DAEMON_ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
     await waitForSocket(dirs.socketPath, child, () => output);

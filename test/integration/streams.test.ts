@@ -250,13 +250,17 @@ tasks:
     expect((await stdoutOf(sessions, session!.id)).trim()).toBe("3");
   });
 
-  it("acknowledged records survive kill -9 of the daemon, and their idempotency keys still hold", async () => {
+  it("acknowledged records (input sent, output written by a run) survive kill -9 of the daemon, and their idempotency keys still hold", async () => {
     const d = await daemon();
     const sessions = d.client(SessionService);
     const streams = d.client(StreamService);
-    const file = writeTaskFile(`tasks:\n  hold: { streams: { inbox: input }, cmd: "sleep 300" }\n`);
+    const file = writeTaskFile(`tasks:\n  hold: { streams: { inbox: input, events: output }, cmd: "sleep 300" }\n`);
     const { session } = await sessions.startSession({ task: "hold", taskFile: file });
     await Promise.all(Array.from({ length: 50 }, (_, i) => streams.sendInput({ session: session!.name, stream: "inbox", text: `r${i}`, idempotencyKey: `k${i}` })));
+    await eventually(async () => ((await runStatus(sessions, session!.id)) === RunStatus.RUNNING ? true : undefined));
+    for (let i = 0; i < 5; i++) {
+      await streams.writeOutput({ session: session!.name, run: 1, stream: "events", records: Array.from({ length: 10 }, (_, j) => ({ data: Buffer.from(`e${i * 10 + j}`) })) });
+    }
     await d.kill();
     await d.restart();
     const after = d.client(StreamService);
@@ -264,6 +268,9 @@ tasks:
     for await (const msg of after.readStream({ session: session!.name, stream: "inbox" })) records.push(...msg.records);
     expect(records.map((r) => Number(r.sequence))).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(new Set(records.map((r) => text(r.data))).size).toBe(50);
+    const events = [];
+    for await (const msg of after.readStream({ session: session!.name, stream: "events" })) events.push(...msg.records);
+    expect(events.map((r) => text(r.data))).toEqual(Array.from({ length: 50 }, (_, i) => `e${i}`));
     const retry = await after.sendInput({ session: session!.name, stream: "inbox", text: "r7 again", idempotencyKey: "k7" });
     expect(retry.duplicate).toBe(true);
     expect(text(retry.record!.data)).toBe("r7");
