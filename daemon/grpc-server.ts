@@ -7,7 +7,7 @@ import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
 
 /** Encoded responses of one streaming call that may wait to be handed to HTTP/2 (at least one always may). */
-const STREAM_UNWRITTEN_MAX_BYTES = 4 * 1024 * 1024;
+const STREAM_UNWRITTEN_MAX_BYTES = 256 * 1024;
 
 export interface GrpcServerOptions {
   readonly registrations: readonly ServiceRegistration[];

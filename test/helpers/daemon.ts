@@ -38,7 +38,10 @@ export async function startDaemon(dirs = tempDirs(), extraEnv: NodeJS.ProcessEnv
   const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, ...extraEnv };
   let output = "";
   const launch = async (): Promise<ChildProcess> => {
-    const child = spawn(process.execPath, [...(process.env.DAEMON_ARGS?.split(" ") ?? []), DAEMON_ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
+    // TETHER_DAEMON_NODE_ARGS: node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+    // to profile it under a test or bench (NODE_OPTIONS cannot carry --cpu-prof).
+    const nodeArgs = process.env.TETHER_DAEMON_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [];
+    const child = spawn(process.execPath, [...nodeArgs, DAEMON_ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
     await waitForSocket(dirs.socketPath, child, () => output);
