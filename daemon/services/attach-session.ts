@@ -1,7 +1,8 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { ConnectError } from "@connectrpc/connect";
-import type { AttachEvent, AttachInput, AttachSessionRequest, AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
-import { AttachEventSchema, AttachSessionResponseSchema } from "../../gen/tether/v1/session_service_pb.js";
+import type { AttachEvent, AttachEvents, AttachInput, AttachSessionRequest, AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
+import { AttachEventSchema, AttachEventsSchema, AttachSessionResponseSchema } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { SessionItem, SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
@@ -111,7 +112,7 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
         yield response({ case: "events", value: { events: [], ended: true } });
       } else {
         if (open.window > 0) for (const item of result.value) unacked.push(item.position);
-        yield response({ case: "events", value: { events: result.value.map(eventToAttach), ended: false } });
+        yield response({ case: "events", value: eventsOf(result.value) });
       }
       continue;
     }
@@ -139,13 +140,34 @@ async function sendInput(sessions: Sessions, sessionId: string, input: AttachInp
   }
 }
 
-/** AttachEvents made from items, shared by every attached client as the items are (SessionReads decodes a record once). */
-const attachEvents = new WeakMap<SessionItem, AttachEvent>();
+/**
+ * The events of a batch, each encoded once and shared by every attached
+ * client as the items are (SessionReads decodes a record once): a hundred
+ * clients of one busy session would otherwise encode every event a hundred
+ * times, and the garbage of that dominated the daemon's memory. The encoded
+ * events go in as AttachEvents' field 1 through protobuf-es's unknown fields,
+ * which it writes verbatim after the known ones: the bytes are exactly those
+ * of `events` (a repeated message field's elements are length-delimited
+ * records, in order, wherever they appear), so every client decodes them as
+ * usual. AttachSession is bidirectional, so it is only served as binary gRPC
+ * (connect-node refuses it over HTTP/1.1), never as JSON.
+ */
+const encodedEvents = new WeakMap<SessionItem, Uint8Array>();
 
-function eventToAttach({ position, item }: TimelineItem<SessionItem>): AttachEvent {
-  let event = attachEvents.get(item);
-  if (event === undefined) attachEvents.set(item, (event = newAttachEvent(position, item)));
-  return event;
+function eventsOf(items: readonly TimelineItem<SessionItem>[]): AttachEvents {
+  const events = create(AttachEventsSchema, { ended: false });
+  events.$unknown = items.map((item) => ({ no: EVENTS_FIELD, wireType: WireType.LengthDelimited, data: encodedEvent(item) }));
+  return events;
+}
+
+/** The event's encoding with its length prefix, as a length-delimited field's value is written. */
+function encodedEvent({ position, item }: TimelineItem<SessionItem>): Uint8Array {
+  let encoded = encodedEvents.get(item);
+  if (encoded === undefined) {
+    encoded = new BinaryWriter().bytes(toBinary(AttachEventSchema, newAttachEvent(position, item))).finish();
+    encodedEvents.set(item, encoded);
+  }
+  return encoded;
 }
 
 function newAttachEvent(position: number, item: SessionItem): AttachEvent {
@@ -159,6 +181,9 @@ function newAttachEvent(position: number, item: SessionItem): AttachEvent {
       return create(AttachEventSchema, { ...base, kind: { case: "record", value: streamRecordToProto(item.record) } });
   }
 }
+
+/** AttachEvents.events. */
+const EVENTS_FIELD = AttachEventsSchema.field.events.number;
 
 function response(kind: NonNullable<MessageInitShape<typeof AttachSessionResponseSchema>["kind"]>): AttachSessionResponse {
   return create(AttachSessionResponseSchema, { kind });
