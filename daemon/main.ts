@@ -22,6 +22,7 @@ import { createSessionService } from "./services/session-service.js";
 import { createStreamService } from "./services/stream-service.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkspaceService } from "./services/workspace-service.js";
+import { Spawner } from "./process/spawner.js";
 import { installCliShim } from "./sessions/cli-shim.js";
 import { SessionReads } from "./sessions/session-reads.js";
 import { Sessions } from "./sessions/sessions.js";
@@ -49,9 +50,11 @@ export async function runDaemon(): Promise<void> {
   const db = openDatabase(config.databasePath);
   const journals = new Journals(db);
   const { binDir, packageDir } = installCliShim(config.stateDir);
+  const spawner = await Spawner.start();
   const environment = {
     baseEnv: { ...process.env, PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
     sandboxHost: { readOnly: [binDir, packageDir], writable: [config.socketPath] },
+    spawner,
   };
   const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses());
   const execs = new Execs(db, journals, workspaces, environment);
@@ -94,6 +97,7 @@ export async function runDaemon(): Promise<void> {
       ptys.shutdown(`the daemon was stopped (${why}) while this PTY was open`),
     ]);
     await server.close(SHUTDOWN_GRACE_MS);
+    spawner.close();
     journals.close();
     db.close();
     try {

@@ -21,4 +21,6 @@ const common = {
 await Promise.all([
   build({ ...common, entryPoints: { tether: "client/main.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
   build({ ...common, entryPoints: { daemon: "daemon/entry.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
+  // The daemon's process starter (daemon/process/spawner.ts): a separate small process.
+  build({ ...common, entryPoints: { spawner: "daemon/process/spawner-helper.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
 ]);

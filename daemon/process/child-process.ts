@@ -1,7 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
+import type { Socket } from "node:net";
 import { constants } from "node:os";
-import type { Readable, Writable } from "node:stream";
+import { PassThrough, type Readable, type Writable } from "node:stream";
+import type { Spawned, Spawner } from "./spawner.js";
 
 /** After the process exits, how long its pipes may stay open (held by a background grandchild) before we stop reading them. */
 const PIPE_DRAIN_MS = 1_000;
@@ -14,6 +15,8 @@ export interface ProcessOptions {
   readonly stdin: boolean;
   /** Called with each chunk in the order it was read; return a promise to hold the pipe until it settles (backpressure). */
   readonly onOutput: (fd: 1 | 2, chunk: Buffer) => Promise<unknown> | undefined;
+  /** Who starts it (the daemon never forks itself: see Spawner). */
+  readonly spawner: Spawner;
 }
 
 /** How a process ended: an exit code, a signal, or an error before it started (ENOENT ...). */
@@ -25,51 +28,89 @@ export type ProcessEnd =
 /**
  * A process in its own process group (a session run, an exec), so cancel,
  * timeout and stop reach every descendant; stdout and stderr piped
- * separately, stdin a pipe or closed.
+ * separately, stdin a pipe or closed. It is started by the Spawner, so its
+ * pid comes a moment later (`started`); a signal sent before that is
+ * delivered as soon as it runs, and stdin written before that waits.
  * `ended` resolves once the process has exited and every byte it wrote has
  * been handed to onOutput and settled: nothing is lost when it exits fast.
  */
 export class GroupProcess {
   readonly ended: Promise<ProcessEnd>;
-  readonly pid: number | undefined;
+  /** The pid once the process runs; undefined when it could not start. */
+  readonly started: Promise<number | undefined>;
   /** The process's stdin, when it was given a pipe; write errors (EPIPE) are ignored. */
   readonly stdin: Writable | undefined;
-  private readonly child: ChildProcess;
+  private readonly input: PassThrough | undefined;
+  private pidNow: number | undefined;
   private exited = false;
+  private signalOnStart: NodeJS.Signals | undefined;
 
   constructor(options: ProcessOptions) {
-    const [file, ...args] = options.argv;
-    this.child = spawn(file!, args, { cwd: options.cwd, env: options.env, stdio: [options.stdin ? "pipe" : "ignore", "pipe", "pipe"], detached: true });
-    this.pid = this.child.pid;
-    this.stdin = this.child.stdin ?? undefined;
-    this.stdin?.on("error", () => {});
-    const drained = [pump(this.child.stdout!, 1, options.onOutput), pump(this.child.stderr!, 2, options.onOutput)];
-    this.ended = new Promise<ProcessEnd>((resolve) => {
-      this.child.once("error", (error) => {
-        if (this.pid === undefined) {
-          this.exited = true;
-          resolve({ t: "failed-to-start", message: error.message });
-        }
-      });
-      this.child.once("exit", (code, signal) => {
-        this.exited = true;
-        const timer = setTimeout(() => {
-          this.child.stdout?.destroy();
-          this.child.stderr?.destroy();
-        }, PIPE_DRAIN_MS);
-        void Promise.all(drained).then(() => {
-          clearTimeout(timer);
-          resolve(signal !== null ? { t: "signalled", signal } : { t: "exited", code: code ?? 0 });
-        });
-      });
-    });
+    this.input = options.stdin ? new PassThrough() : undefined;
+    this.input?.on("error", () => {});
+    this.stdin = this.input;
+    let started!: (pid: number | undefined) => void;
+    this.started = new Promise((resolve) => (started = resolve));
+    this.ended = this.run(options, started);
   }
 
-  /** Sends a signal to the whole process group; false when there is no live process. */
-  signal(signal: NodeJS.Signals): boolean {
-    if (this.pid === undefined || this.exited) return false;
-    return signalGroup(this.pid, signal);
+  get pid(): number | undefined {
+    return this.pidNow;
   }
+
+  /** Sends a signal to the whole process group (once it runs); false when there is no live process. */
+  signal(signal: NodeJS.Signals): boolean {
+    if (this.exited) return false;
+    if (this.pidNow === undefined) {
+      this.signalOnStart = signal;
+      return true;
+    }
+    return signalGroup(this.pidNow, signal);
+  }
+
+  private async run(options: ProcessOptions, started: (pid: number | undefined) => void): Promise<ProcessEnd> {
+    const [file, ...args] = options.argv;
+    const notStarted = (error: unknown): ProcessEnd => {
+      this.exited = true;
+      this.input?.destroy();
+      started(undefined);
+      return { t: "failed-to-start", message: (error as Error).message };
+    };
+    let spawned: Spawned;
+    try {
+      spawned = await options.spawner.spawn({ file: file!, args, cwd: options.cwd, env: options.env, stdin: this.stdin !== undefined });
+    } catch (error) {
+      return notStarted(error);
+    }
+    const { stdout, stderr } = spawned;
+    const drained = Promise.all([pump(stdout, 1, options.onOutput), pump(stderr, 2, options.onOutput)]);
+    try {
+      this.pidNow = await spawned.started;
+    } catch (error) {
+      spawned.stdin?.destroy();
+      return notStarted(error);
+    }
+    started(this.pidNow);
+    if (this.input !== undefined && spawned.stdin !== undefined) feed(this.input, spawned.stdin);
+    if (this.signalOnStart !== undefined) signalGroup(this.pidNow, this.signalOnStart);
+    const exit = await spawned.exited;
+    this.exited = true;
+    spawned.stdin?.destroy();
+    const timer = setTimeout(() => {
+      stdout.destroy();
+      stderr.destroy();
+    }, PIPE_DRAIN_MS);
+    await drained;
+    clearTimeout(timer);
+    return exit.signal !== null ? { t: "signalled", signal: exit.signal } : { t: "exited", code: exit.code ?? 0 };
+  }
+}
+
+/** Feeds what is written to `input` into the process's stdin socket, with backpressure; its end closes the process's stdin. */
+function feed(input: PassThrough, socket: Socket): void {
+  socket.on("error", () => {});
+  socket.once("close", () => input.destroy());
+  input.pipe(socket);
 }
 
 /** Signals a process group, ignoring one that is already gone. */

@@ -24,6 +24,7 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
         stdin: start.stdin,
         tty: start.tty ? defaultSize(start.size) : undefined,
       });
+      await live.started;
       yield { kind: { case: "started", value: { exec: execToProto(live.record) } } };
       // Client messages act on the process while output streams; a bad one ends this call (the exec goes on).
       const broken = new AbortController();

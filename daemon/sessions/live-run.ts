@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { GroupProcess, processStartTicks } from "../process/child-process.js";
 import type { OutputWriter } from "../process/output-writer.js";
+import type { Spawner } from "../process/spawner.js";
 import type { LiveProcesses } from "../workspaces/live-processes.js";
 import { resolveCwd } from "../workspaces/workspace-paths.js";
 import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
@@ -17,6 +18,7 @@ export interface RunEnvironment {
   readonly sandboxHost: SandboxHost;
   /** Where each run's process is registered with its workspace (for ws show and ws stop). */
   readonly live: LiveProcesses;
+  readonly spawner: Spawner;
 }
 
 export interface RunStart {
@@ -36,6 +38,8 @@ export interface RunStart {
  */
 export class LiveRun {
   readonly process: GroupProcess;
+  /** The pid once the process runs (then also on the run record), undefined when it could not start. */
+  readonly started: Promise<number | undefined>;
   readonly readinessAbort = new AbortController();
   /** When set, the run is being stopped on purpose and ends with this status. */
   stopAs: { status: RunStatus; reason: string } | undefined;
@@ -55,11 +59,25 @@ export class LiveRun {
   ) {
     const workspace = start.workspace;
     this.wrap = workspace === undefined ? (argv) => argv : (argv) => sandboxArgv(workspace, environment.sandboxHost, argv, start.cwd);
-    this.process = new GroupProcess({ argv: this.wrap(start.argv), cwd: start.cwd, env: start.env, stdin: start.stdin, onOutput: (fd, chunk) => writer.write(fd, chunk) });
+    this.process = new GroupProcess({
+      argv: this.wrap(start.argv),
+      cwd: start.cwd,
+      env: start.env,
+      stdin: start.stdin,
+      onOutput: (fd, chunk) => writer.write(fd, chunk),
+      spawner: environment.spawner,
+    });
     this.awaitingReadiness = awaitingReadiness;
-    run.pid = this.process.pid;
-    run.startTicks = this.process.pid === undefined ? undefined : processStartTicks(this.process.pid);
-    if (start.workspace !== undefined && this.process.pid !== undefined) {
+    run.pid = undefined;
+    run.startTicks = undefined;
+    this.started = this.process.started.then((pid) => {
+      if (pid !== undefined) {
+        run.pid = pid;
+        run.startTicks = processStartTicks(pid);
+      }
+      return pid;
+    });
+    if (start.workspace !== undefined) {
       environment.live.add(start.workspace.id, { kind: "run", signal: (s) => this.process.signal(s), ended: this.process.ended });
     }
   }

@@ -275,6 +275,9 @@ export class LiveSession {
     const process = live.process;
     this.live.set(run.number, live);
     this.transition(run, "running", "");
+    void live.started.then((pid) => {
+      if (pid !== undefined) this.tables.saveRunProcess(this.session.seq, run);
+    });
     if (process.stdin !== undefined) void feedStdin(this.streams, run.number, process.stdin, this.stdinArrivals, process.ended);
     if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
     if (task.readiness !== undefined) {

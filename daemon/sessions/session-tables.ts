@@ -1,5 +1,5 @@
 import { prefixUpperBound } from "../ids.js";
-import type { Db } from "../store/database.js";
+import { withoutFsync, type Db } from "../store/database.js";
 import type { RunRecord, SessionRecord, SessionSpec, SessionStatus, Transition, XcomValue } from "./types.js";
 
 interface SessionRow {
@@ -44,6 +44,7 @@ export class SessionTables {
   private readonly selectByExternalId;
   private readonly selectOpen;
   private readonly upsertRun;
+  private readonly updateRunProcess;
   private readonly selectRuns;
   private readonly upsertXcom;
   private readonly selectXcom;
@@ -68,6 +69,7 @@ export class SessionTables {
       `INSERT OR REPLACE INTO runs (session_seq, number, task, attempt, status, pid, started_at_ticks, exit_code, reason, command, transitions)
        VALUES (@session_seq, @number, @task, @attempt, @status, @pid, @started_at_ticks, @exit_code, @reason, @command, @transitions)`,
     );
+    this.updateRunProcess = db.prepare(`UPDATE runs SET pid = ?, started_at_ticks = ? WHERE session_seq = ? AND number = ?`);
     this.selectRuns = db.prepare(`SELECT * FROM runs WHERE session_seq = ? ORDER BY number`);
     this.upsertXcom = db.prepare(`INSERT OR REPLACE INTO xcom (session_seq, key, value, updated_at) VALUES (?, ?, ?, ?)`);
     this.selectXcom = db.prepare(`SELECT key, value, updated_at FROM xcom WHERE session_seq = ? ORDER BY key`);
@@ -154,6 +156,15 @@ export class SessionTables {
       command: run.command,
       transitions: JSON.stringify(run.transitions),
     });
+  }
+
+  /**
+   * Records a live run's process once it runs (its pid comes a moment after
+   * the run turned running), so a daemon that crashes can stop it on restart.
+   * Not fsynced: a power cut stops the process anyway.
+   */
+  saveRunProcess(sessionSeq: number, run: RunRecord): void {
+    withoutFsync(this.db, () => this.updateRunProcess.run(run.pid ?? null, run.startTicks ?? null, sessionSeq, run.number));
   }
 
   runs(sessionSeq: number): RunRecord[] {

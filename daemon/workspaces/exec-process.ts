@@ -1,12 +1,14 @@
 import { accessSync, constants as fsConstants } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { GroupProcess, type ProcessEnd } from "../process/child-process.js";
+import type { Spawner } from "../process/spawner.js";
 import { TtyProcess } from "../process/tty-process.js";
 
 /** What an exec needs of its process, piped or under a terminal. */
 export interface ExecProcess {
   readonly ended: Promise<ProcessEnd>;
-  readonly pid: number | undefined;
+  /** The pid once the process runs; undefined when it could not start. */
+  readonly started: Promise<number | undefined>;
   /** Writes stdin bytes; resolves once the process has taken them (the pipe drained), so a fast producer waits. */
   write(data: Uint8Array): Promise<void>;
   closeStdin(): void;
@@ -21,6 +23,7 @@ export interface ExecProcessOptions {
   readonly stdin: boolean;
   readonly tty: { readonly cols: number; readonly rows: number } | undefined;
   readonly onOutput: (fd: 1 | 2, chunk: Buffer) => Promise<unknown> | undefined;
+  readonly spawner: Spawner;
 }
 
 /** Starts an exec's process: stdout and stderr piped apart, or everything through one terminal. */
@@ -29,7 +32,7 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
     const term = new TtyProcess({ ...options, ...options.tty, onOutput: (chunk) => options.onOutput(1, chunk) });
     return {
       ended: term.ended,
-      pid: term.pid,
+      started: Promise.resolve(term.pid),
       write: async (data) => term.write(data),
       // A terminal has no end of input of its own: Ctrl-D (EOT) is what a program on a tty reads as end of input.
       closeStdin: () => term.write(Buffer.from([4])),
@@ -40,7 +43,7 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
   const child = new GroupProcess(options);
   return {
     ended: child.ended,
-    pid: child.pid,
+    started: child.started,
     write: (data) =>
       new Promise<void>((resolve) => {
         const stdin = child.stdin;

@@ -1,5 +1,5 @@
 import { prefixUpperBound } from "../ids.js";
-import type { Db } from "../store/database.js";
+import { withoutFsync, type Db } from "../store/database.js";
 import type { ExecRecord, ExecStatus } from "./types.js";
 
 interface ExecRow {
@@ -34,6 +34,7 @@ const SELECT = `SELECT e.*, w.id AS workspace_id FROM execs e JOIN workspaces w 
 export class ExecTables {
   private readonly insertRow;
   private readonly updateRow;
+  private readonly updateProcess;
   private readonly selectById;
   private readonly selectByPrefix;
   private readonly selectRunning;
@@ -41,7 +42,8 @@ export class ExecTables {
   private readonly selectWorkspacePage;
   private readonly selectMaxSeq;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
+    this.updateProcess = db.prepare(`UPDATE execs SET pid = ?, start_ticks = ? WHERE seq = ?`);
     this.insertRow = db.prepare(
       `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
        VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @env_keys, @tty, @status, @pid, @start_ticks, 0, 0, @created_at)`,
@@ -76,6 +78,11 @@ export class ExecTables {
       start_ticks: startTicks ?? null,
       created_at: exec.createdAt,
     });
+  }
+
+  /** Records the exec's process once it runs, so a daemon that crashes can stop it on restart (not fsynced: a power cut stops it anyway). */
+  saveProcess(seq: number, pid: number, startTicks: number | undefined): void {
+    withoutFsync(this.db, () => this.updateProcess.run(pid, startTicks ?? null, seq));
   }
 
   /** Records how the exec ended. */

@@ -41,6 +41,8 @@ export interface ExecChunk {
 export interface LiveExec {
   readonly record: ExecRecord;
   readonly process: ExecProcess;
+  /** The pid once the process runs (then also on the record), undefined when it could not start. */
+  readonly started: Promise<number | undefined>;
   /** Resolves with the final record once the end and every output byte are durable. */
   readonly ended: Promise<ExecRecord>;
 }
@@ -107,9 +109,15 @@ export class Execs {
     const process: ExecProcess =
       launch.problem !== undefined
         ? notStarted(launch.problem)
-        : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk) });
-    record.pid = process.pid;
-    this.tables.insert(record, process.pid === undefined ? undefined : processStartTicks(process.pid));
+        : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk), spawner: this.environment.spawner });
+    this.tables.insert(record, undefined);
+    const started = process.started.then((pid) => {
+      if (pid !== undefined && record.status === "running") {
+        record.pid = pid;
+        this.tables.saveProcess(record.seq, pid, processStartTicks(pid));
+      }
+      return pid;
+    });
     const ended = process.ended.then(async (end) => {
       await writer.settled();
       try {
@@ -120,9 +128,9 @@ export class Execs {
       this.live.delete(id);
       return record;
     });
-    const live = { record, process, writer, ended };
+    const live = { record, process, writer, started, ended };
     this.live.set(id, live);
-    if (process.pid !== undefined) this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended });
+    this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended });
     return live;
   }
 
@@ -226,7 +234,7 @@ export function defaultSize(size: { cols: number; rows: number } | undefined): {
 function notStarted(message: string): ExecProcess {
   return {
     ended: Promise.resolve({ t: "failed-to-start", message }),
-    pid: undefined,
+    started: Promise.resolve(undefined),
     write: async () => undefined,
     closeStdin: () => undefined,
     signal: () => false,

@@ -1,6 +1,7 @@
 import { invalidArgument } from "../errors.js";
 import { log } from "../log.js";
 import { exitCodeOf, processStartTicks, signalGroup, type ProcessEnd } from "../process/child-process.js";
+import type { Spawner } from "../process/spawner.js";
 import { commandProblem } from "./exec-process.js";
 import { sandboxArgv, type SandboxHost } from "./sandbox.js";
 import type { ExecStatus, WorkspaceRecord } from "./types.js";
@@ -12,6 +13,7 @@ const ARGV_MAX_BYTES = 256 * 1024;
 export interface ProcessEnvironment {
   readonly baseEnv: Readonly<Record<string, string | undefined>>;
   readonly sandboxHost: SandboxHost;
+  readonly spawner: Spawner;
 }
 
 /** A process ready to start in a workspace, or the reason it cannot. */

@@ -33,6 +33,12 @@ async function startDetached(execs: Client<typeof ExecService>, argv: string[], 
   return result;
 }
 
+/** A live process's parent, from /proc. */
+function parentOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+}
+
 function vmHwmBytes(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmHWM:"))!;
   return Number(line.split(/\s+/)[1]) * 1024;
@@ -185,6 +191,22 @@ describe("exec", () => {
     const read = await attachToEnd(execs, started.exec!.id);
     expect(read.stdout).toBe("before\n");
     expect(read.exit!.status).toBe(ExecStatus.LOST);
+  });
+
+  it("the daemon does not fork itself: its process starter does, and if that dies its processes are killed and reported, and the next exec starts", async () => {
+    const { d, execs } = await withWorkspace();
+    const started = await startDetached(execs, ["sh", "-c", "echo before; sleep 60"], "before");
+    const pid = started.exec!.pid;
+    const starter = parentOf(pid);
+    expect(starter).not.toBe(d.process.pid);
+    expect(parentOf(starter)).toBe(d.process.pid);
+    process.kill(starter, "SIGKILL");
+    const ended = await attachToEnd(execs, started.exec!.id);
+    expect([ended.exit!.status, ended.exit!.signal]).toEqual([ExecStatus.SIGNALLED, "SIGKILL"]);
+    expect(ended.stdout).toBe("before\n");
+    await eventually(() => (alive(pid) ? undefined : true));
+    const after = await execToEnd(execs, "w", ["echo", "after"]);
+    expect([after.stdout, after.exit!.exitCode]).toEqual(["after\n", 0]);
   });
 
   it("curl reads an exec, its output and its exit, over the Connect protocol's JSON", async () => {
