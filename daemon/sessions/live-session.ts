@@ -281,7 +281,7 @@ export class LiveSession {
     if (process.stdin !== undefined) void feedStdin(this.streams, run.number, process.stdin, this.stdinArrivals, process.ended);
     if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
     if (task.readiness !== undefined) {
-      void waitUntilReady(task.readiness, { cwd, env, wrap: live.wrap }, live.readinessAbort.signal).then((ready) => {
+      void waitUntilReady(task.readiness, { cwd, env, wrap: live.wrap, spawner: this.environment.spawner }, live.readinessAbort.signal).then((ready) => {
         if (live.readinessAbort.signal.aborted || (run.status !== "running" && run.status !== "waiting")) return;
         live.awaitingReadiness = false;
         if (!ready) {

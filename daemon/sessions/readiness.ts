@@ -1,6 +1,7 @@
-import { spawn } from "node:child_process";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { GroupProcess } from "../process/child-process.js";
+import type { Spawner } from "../process/spawner.js";
 import type { Readiness } from "../tasks/types.js";
 
 /** One probe may take at most this long before it counts as failed. */
@@ -11,6 +12,7 @@ export interface ProbeContext {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Wraps a command probe's argv as the run's own command is wrapped (the workspace's sandbox). */
   readonly wrap: (argv: readonly string[]) => readonly string[];
+  readonly spawner: Spawner;
 }
 
 /**
@@ -63,11 +65,13 @@ function tcpProbe(address: string, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-function cmdProbe(command: string, context: ProbeContext, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    const [file, ...args] = context.wrap(["/bin/sh", "-c", command]);
-    const child = spawn(file!, args, { cwd: context.cwd, env: context.env, stdio: "ignore", signal });
-    child.once("error", () => resolve(false));
-    child.once("exit", (code) => resolve(code === 0));
-  });
+/** A command probe: it passes when it exits 0; an abort (the run ended, the probe timed out) kills its process group. */
+async function cmdProbe(command: string, context: ProbeContext, signal: AbortSignal): Promise<boolean> {
+  const argv = context.wrap(["/bin/sh", "-c", command]);
+  const probe = new GroupProcess({ argv, cwd: context.cwd, env: context.env, stdin: false, onOutput: () => undefined, spawner: context.spawner });
+  const kill = (): void => void probe.signal("SIGKILL");
+  signal.addEventListener("abort", kill, { once: true });
+  const end = await probe.ended;
+  signal.removeEventListener("abort", kill);
+  return end.t === "exited" && end.code === 0;
 }
