@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
-import type { AppendResult } from "../journal/types.js";
+import type { AppendResult, Durability } from "../journal/types.js";
 import { log } from "../log.js";
 import { formatMs } from "../tasks/duration.js";
 import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
@@ -385,16 +385,25 @@ export class LiveSession {
     this.refreshActivity();
     const runSnapshot = { ...run, transitions: [...run.transitions] };
     const sessionSnapshot = { ...this.session };
-    return this.record(change(run), "", () => {
-      this.tables.saveRun(this.session.seq, runSnapshot);
-      this.tables.update(sessionSnapshot);
-      alongside?.();
-    });
+    // A run's transitions follow its process and the scheduler, and no client is told they are
+    // stored: they are committed like the process's output (see PROCESS_OUTPUT). One that carries
+    // a take (a wait handing a record to its task) is fsynced, as are the session's own changes.
+    const durability: Durability = alongside === undefined ? "daemon-crash" : "power-loss";
+    return this.record(
+      change(run),
+      "",
+      () => {
+        this.tables.saveRun(this.session.seq, runSnapshot);
+        this.tables.update(sessionSnapshot);
+        alongside?.();
+      },
+      durability,
+    );
   }
 
-  private record(run: RunChangeData | undefined, reason: string, alongside: () => void): Promise<unknown> {
+  private record(run: RunChangeData | undefined, reason: string, alongside: () => void, durability: Durability = "power-loss"): Promise<unknown> {
     const data = encodeEvent({ status: this.session.status, activity: this.activityNow, reason, run });
-    const committed = this.order.append(eventsJournal(this.id), [{ data }], { alongside });
+    const committed = this.order.append(eventsJournal(this.id), [{ data }], { alongside, durability });
     committed.catch((error: unknown) => log(`session ${this.id}: a state change was not stored: ${(error as Error).message}`));
     this.lifetime.committing(committed);
     return committed;

@@ -2,6 +2,9 @@ import { prefixUpperBound } from "../ids.js";
 import { withoutFsync, type Db } from "../store/database.js";
 import type { RunRecord, SessionRecord, SessionSpec, SessionStatus, Transition, XcomValue } from "./types.js";
 
+/** A session's row with its spec (kept apart: see the migration that made session_specs). */
+const SELECT_SESSIONS = `SELECT s.*, p.spec FROM sessions s JOIN session_specs p USING (seq)`;
+
 interface SessionRow {
   seq: number;
   id: string;
@@ -38,6 +41,7 @@ export interface SessionFilter {
 /** The sessions' SQL, as prepared statements. Only the sessions module touches these tables. */
 export class SessionTables {
   private readonly insertSession;
+  private readonly insertSpec;
   private readonly updateSession;
   private readonly selectById;
   private readonly selectByPrefix;
@@ -54,17 +58,18 @@ export class SessionTables {
 
   constructor(readonly db: Db) {
     this.insertSession = db.prepare(
-      `INSERT INTO sessions (seq, id, task, status, external_id, spec, created_at, updated_at)
-       VALUES (@seq, @id, @task, @status, @external_id, @spec, @created_at, @updated_at)`,
+      `INSERT INTO sessions (seq, id, task, status, external_id, created_at, updated_at)
+       VALUES (@seq, @id, @task, @status, @external_id, @created_at, @updated_at)`,
     );
+    this.insertSpec = db.prepare(`INSERT INTO session_specs (seq, spec) VALUES (?, ?)`);
     this.updateSession = db.prepare(
       `UPDATE sessions SET status = @status, result = @result, error = @error, exit_code = @exit_code,
        updated_at = @updated_at, ended_at = @ended_at WHERE seq = @seq`,
     );
-    this.selectById = db.prepare(`SELECT * FROM sessions WHERE id = ?`);
-    this.selectByPrefix = db.prepare(`SELECT * FROM sessions WHERE id >= ? AND id < ? ORDER BY id LIMIT 6`);
-    this.selectByExternalId = db.prepare(`SELECT * FROM sessions WHERE external_id = ?`);
-    this.selectOpen = db.prepare(`SELECT * FROM sessions WHERE status = 'open' ORDER BY seq`);
+    this.selectById = db.prepare(`${SELECT_SESSIONS} WHERE id = ?`);
+    this.selectByPrefix = db.prepare(`${SELECT_SESSIONS} WHERE id >= ? AND id < ? ORDER BY id LIMIT 6`);
+    this.selectByExternalId = db.prepare(`${SELECT_SESSIONS} WHERE external_id = ?`);
+    this.selectOpen = db.prepare(`${SELECT_SESSIONS} WHERE status = 'open' ORDER BY seq`);
     this.upsertRun = db.prepare(
       `INSERT OR REPLACE INTO runs (session_seq, number, task, attempt, status, pid, started_at_ticks, exit_code, reason, command, transitions)
        VALUES (@session_seq, @number, @task, @attempt, @status, @pid, @started_at_ticks, @exit_code, @reason, @command, @transitions)`,
@@ -88,10 +93,10 @@ export class SessionTables {
       task: session.task,
       status: session.status,
       external_id: session.externalId ?? null,
-      spec: JSON.stringify(session.spec),
       created_at: session.createdAt,
       updated_at: session.updatedAt,
     });
+    this.insertSpec.run(session.seq, JSON.stringify(session.spec));
   }
 
   update(session: SessionRecord): void {
@@ -130,7 +135,7 @@ export class SessionTables {
     const where = ["seq < @before"];
     if (filter.status !== undefined) where.push("status = @status");
     if (filter.task !== undefined) where.push("task = @task");
-    const sql = `SELECT * FROM sessions WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`;
+    const sql = `${SELECT_SESSIONS} WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`;
     let statement = this.pages.get(sql);
     if (statement === undefined) {
       statement = this.db.prepare(sql);

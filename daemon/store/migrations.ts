@@ -148,4 +148,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX ptys_by_workspace ON ptys (workspace_seq, seq);
   CREATE INDEX ptys_running ON ptys (status) WHERE status = 'running';
   `,
+  `
+  -- A session's spec (the task file's definition it ran, 100 KB for a graph of
+  -- a thousand tasks) in a table of its own: SQLite rewrites a whole row on
+  -- every UPDATE, and a session's row changes with each of its runs' transitions.
+  CREATE TABLE session_specs (
+    seq   INTEGER PRIMARY KEY,
+    spec  TEXT    NOT NULL
+  );
+  INSERT INTO session_specs (seq, spec) SELECT seq, spec FROM sessions;
+  ALTER TABLE sessions DROP COLUMN spec;
+  `,
 ];
