@@ -7,7 +7,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect as h2connect } from "node:http2";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -328,5 +328,14 @@ function printTable(): void {
   process.stdout.write(`\n${lines.join("\n")}\n`);
 }
 
-await main();
+// Every file a benchmark makes (daemon homes holding GiBs of output, raw SQLite floors,
+// sockets) goes under one scratch directory, removed at the end, even after a failure:
+// os.tmpdir() follows TMPDIR, and the daemons inherit it.
+const scratch = mkdtempSync(join(tmpdir(), "tether-bench-run-"));
+process.env["TMPDIR"] = scratch;
+try {
+  await main();
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
 process.exit(0);
