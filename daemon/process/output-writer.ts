@@ -89,10 +89,17 @@ export class OutputWriter {
     return this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? this.settledOnce() : undefined;
   }
 
-  /** Resolves once every chunk written so far is committed (or failed). */
+  /**
+   * Resolves once every chunk written so far is committed (or failed). Chunks
+   * that arrived during a commit may be waiting behind a batch timer when it
+   * ends, so each round flushes again until nothing is queued or in flight.
+   */
   async settled(): Promise<void> {
-    this.flushNow();
-    while (this.committing !== undefined) await this.committing;
+    for (;;) {
+      this.flushNow();
+      if (this.committing === undefined) return;
+      await this.committing;
+    }
   }
 
   /** Bytes written so far to stdout (1) or stderr (2). */
