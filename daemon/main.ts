@@ -50,7 +50,7 @@ export async function runDaemon(): Promise<void> {
   const db = openDatabase(config.databasePath);
   const journals = new Journals(db);
   const { binDir, packageDir } = installCliShim(config.stateDir);
-  const spawner = await Spawner.start();
+  const spawner = await Spawner.start(config.stateDir);
   const environment = {
     baseEnv: { ...process.env, PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
     sandboxHost: { readOnly: [binDir, packageDir], writable: [config.socketPath] },

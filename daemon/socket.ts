@@ -6,7 +6,7 @@ import { dirname } from "node:path";
 import { TetherError } from "./errors.js";
 
 /** sun_path holds 108 bytes on Linux, including the terminating NUL. */
-const SOCKET_PATH_MAX_BYTES = 107;
+export const SOCKET_PATH_MAX_BYTES = 107;
 
 /** How long to wait for an existing socket to answer before calling it stale. */
 const STALE_PROBE_TIMEOUT_MS = 1_000;

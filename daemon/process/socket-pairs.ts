@@ -1,7 +1,8 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SOCKET_PATH_MAX_BYTES } from "../socket.js";
 
 /** How many connected pairs are kept ready: a spawn takes two (stdout, stderr) or three (and stdin). */
 const READY_PAIRS = 12;
@@ -16,7 +17,7 @@ export interface SocketPair {
  * Connected pairs of Unix stream sockets, what Node gives a child as stdio
  * pipes, made ahead so a spawn need not wait for them. Node has no
  * socketpair(), so each pair is one connection to a private listener, in a
- * fresh 0700 directory so that no one else can connect to it; connections
+ * 0700 directory so that no one else can connect to it; connections
  * are made one at a time, so each accepted end is matched with the end that
  * connected without doubt. The accepted end is never read here
  * (pauseOnConnect): it goes to a child. The daemon reads and writes the other.
@@ -30,8 +31,9 @@ export class SocketPairs {
 
   private constructor(
     private readonly server: Server,
-    private readonly dir: string,
     private readonly path: string,
+    /** A directory made for the listener (when the state dir's path was too long), removed on close. */
+    private readonly ownDir: string | undefined,
   ) {
     server.on("connection", (socket) => {
       const accept = this.accepted;
@@ -42,15 +44,26 @@ export class SocketPairs {
     void this.fill();
   }
 
-  static async open(): Promise<SocketPairs> {
-    const dir = mkdtempSync(join(tmpdir(), "tether-stdio-"));
-    const path = join(dir, "pairs.sock");
+  /**
+   * Listens in `privateDir` (the daemon's 0700 state directory, where the one
+   * daemon holding the socket lock replaces what a crashed one left), or in a
+   * fresh 0700 directory under the temp dir when that path is too long for a
+   * Unix socket or others may enter that directory.
+   */
+  static async open(privateDir: string): Promise<SocketPairs> {
+    let path = join(privateDir, "stdio-pairs.sock");
+    let ownDir: string | undefined;
+    if (Buffer.byteLength(path) > SOCKET_PATH_MAX_BYTES || (statSync(privateDir).mode & 0o077) !== 0) {
+      ownDir = mkdtempSync(join(tmpdir(), "tether-stdio-"));
+      path = join(ownDir, "pairs.sock");
+    }
+    rmSync(path, { force: true });
     const server = createServer({ pauseOnConnect: true });
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
       server.listen(path, () => resolve());
     });
-    return new SocketPairs(server, dir, path);
+    return new SocketPairs(server, path, ownDir);
   }
 
   take(): Promise<SocketPair> {
@@ -69,7 +82,7 @@ export class SocketPairs {
       pair.theirs.destroy();
     }
     for (const waiter of this.waiting.splice(0)) waiter.reject(new Error("the daemon is stopping: no new processes"));
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.ownDir ?? this.path, { recursive: true, force: true });
   }
 
   private async fill(): Promise<void> {

@@ -58,8 +58,9 @@ export class Spawner {
     this.helper = this.startHelper();
   }
 
-  static async start(): Promise<Spawner> {
-    return new Spawner(await SocketPairs.open());
+  /** `privateDir`: the daemon's own 0700 directory (see SocketPairs.open). */
+  static async start(privateDir: string): Promise<Spawner> {
+    return new Spawner(await SocketPairs.open(privateDir));
   }
 
   async spawn(request: SpawnRequest): Promise<Spawned> {
