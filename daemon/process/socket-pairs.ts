@@ -110,6 +110,9 @@ export class SocketPairs {
       const done = (): void => {
         if (theirs === undefined || !connected) return;
         ours.off("error", reject);
+        // An error on an end nobody reads yet must not end the daemon; a reader sees errors itself.
+        ours.on("error", () => {});
+        theirs.on("error", () => {});
         resolve({ ours, theirs });
       };
       this.accepted = (socket) => {
