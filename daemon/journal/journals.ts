@@ -8,12 +8,11 @@ import {
   JOURNAL_MAX_SEQUENCE,
   READ_BATCH_MAX_BYTES,
   READ_BATCH_MAX_RECORDS,
-  RECORD_MAX_BYTES,
-  RECORD_META_MAX_BYTES,
   RETENTION_SWEEP_INTERVAL_MS,
 } from "./limits.js";
 import { Subscription } from "./subscription.js";
 import { RecordCache } from "./record-cache.js";
+import { hasKeys, validateRecord } from "./record-checks.js";
 import type { AppendInput, AppendOptions, AppendResult, Cursor, Durability, JournalInfo, JournalRecord, ReadBatch, Retention } from "./types.js";
 
 /** Journal ids: safe in resource names, URLs and file names alike. */
@@ -334,46 +333,6 @@ function validateName(name: string): void {
       `invalid journal id ${JSON.stringify(name)}: use 1-512 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit`,
       { field: "name" },
     );
-  }
-}
-
-/** An upper bound of metaBytes, without encoding: a UTF-16 code unit takes at most 3 bytes in UTF-8. */
-function metaBytesAtMost(meta: Readonly<Record<string, string>>): number {
-  let units = 0;
-  for (const k in meta) units += k.length + meta[k]!.length;
-  return units * 3;
-}
-
-function metaBytes(meta: Readonly<Record<string, string>>): number {
-  let bytes = 0;
-  for (const k in meta) bytes += Buffer.byteLength(k) + Buffer.byteLength(meta[k]!);
-  return bytes;
-}
-
-function hasKeys(meta: Readonly<Record<string, string>>): boolean {
-  for (const _ in meta) return true;
-  return false;
-}
-
-function validateRecord(input: AppendInput): void {
-  if (input.data.byteLength > RECORD_MAX_BYTES) {
-    throw new TetherError(
-      Code.InvalidArgument,
-      "RECORD_TOO_LARGE",
-      `a record holds ${input.data.byteLength} bytes, more than the limit of ${RECORD_MAX_BYTES}: split it into several records`,
-      { limit_bytes: String(RECORD_MAX_BYTES) },
-    );
-  }
-  if (input.meta !== undefined && metaBytesAtMost(input.meta) > RECORD_META_MAX_BYTES) {
-    const bytes = metaBytes(input.meta);
-    if (bytes > RECORD_META_MAX_BYTES) {
-      throw new TetherError(
-        Code.InvalidArgument,
-        "RECORD_TOO_LARGE",
-        `a record's metadata holds ${bytes} bytes, more than the limit of ${RECORD_META_MAX_BYTES}: put large values in the data`,
-        { limit_bytes: String(RECORD_META_MAX_BYTES), field: "metadata" },
-      );
-    }
   }
 }
 
