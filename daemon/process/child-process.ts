@@ -54,10 +54,6 @@ export class GroupProcess {
     this.ended = this.run(options, started);
   }
 
-  get pid(): number | undefined {
-    return this.pidNow;
-  }
-
   /** Sends a signal to the whole process group (once it runs); false when there is no live process. */
   signal(signal: NodeJS.Signals): boolean {
     if (this.exited) return false;

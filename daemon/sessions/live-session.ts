@@ -152,7 +152,7 @@ export class LiveSession {
     this.refreshActivity();
     const created = this.record(undefined, "session started", () => {
       this.tables.insert(this.session);
-      for (const run of this.runs) this.tables.saveRun(this.session.seq, { ...run, transitions: [...run.transitions] });
+      for (const run of this.runs) this.tables.saveRun(this.session.seq, snapshot(run));
     });
     this.lifetime.armTtl(this.session.createdAt, this.session.spec.ttlMs);
     this.schedule();
@@ -340,8 +340,8 @@ export class LiveSession {
       if (this.session.status !== "open") return;
       const run = this.graph.addRun(task.name, attempt);
       this.refreshActivity();
-      const snapshot = { ...run, transitions: [...run.transitions] };
-      this.record(change(run), `retry of ${task.name}`, () => this.tables.saveRun(this.session.seq, snapshot));
+      const saved = snapshot(run);
+      this.record(change(run), `retry of ${task.name}`, () => this.tables.saveRun(this.session.seq, saved));
       this.schedule();
     }, task.retryDelayMs);
     this.retryTimers.set(task.name, { timer, at });
@@ -383,7 +383,7 @@ export class LiveSession {
     run.transitions.push({ status, at: now, reason });
     this.session.updatedAt = now;
     this.refreshActivity();
-    const runSnapshot = { ...run, transitions: [...run.transitions] };
+    const runSnapshot = snapshot(run);
     const sessionSnapshot = { ...this.session };
     // A run's transitions follow its process and the scheduler, and no client is told they are
     // stored: they are committed like the process's output (see PROCESS_OUTPUT). One that carries
@@ -460,10 +460,10 @@ export class LiveSession {
     this.session.updatedAt = Date.now();
     const run = this.graph.addRun(main.name, 1);
     this.refreshActivity();
-    const snapshot = { ...run, transitions: [...run.transitions] };
+    const runSnapshot = snapshot(run);
     const sessionSnapshot = { ...this.session };
     this.record(change(run), `continuation: new input on ${trigger}`, () => {
-      this.tables.saveRun(this.session.seq, snapshot);
+      this.tables.saveRun(this.session.seq, runSnapshot);
       this.tables.update(sessionSnapshot);
     });
     this.lifetime.stopIdle();
@@ -476,6 +476,11 @@ export class LiveSession {
     const xcom = Object.fromEntries(this.tables.xcom(this.session.seq).map((x) => [x.key, x.value]));
     return { inputs, xcom, env: this.environment.baseEnv };
   }
+}
+
+/** A run as it is now, for a commit that runs later (its transitions go on growing). */
+function snapshot(run: RunRecord): RunRecord {
+  return { ...run, transitions: [...run.transitions] };
 }
 
 function change(run: RunRecord): RunChangeData {

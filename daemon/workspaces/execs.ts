@@ -210,7 +210,6 @@ export class Execs {
       storedByPrefix: (prefix) => this.tables.byPrefix(prefix),
     });
   }
-
 }
 
 const EXEC_KIND: ProcessKind = { field: "exec", noun: "exec", plural: "execs", collection: "execs", notFoundReason: "EXEC_NOT_FOUND" };

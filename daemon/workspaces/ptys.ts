@@ -269,7 +269,6 @@ export class Ptys {
       storedByPrefix: (prefix) => this.tables.byPrefix(prefix),
     });
   }
-
 }
 
 const PTY_KIND: ProcessKind = { field: "pty", noun: "PTY", plural: "PTYs", collection: "ptys", notFoundReason: "PTY_NOT_FOUND" };
