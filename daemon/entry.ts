@@ -1,4 +1,5 @@
 import { TetherError } from "./errors.js";
+import { tuneHeap } from "./heap.js";
 import { log } from "./log.js";
 import { runDaemon } from "./main.js";
 
@@ -7,6 +8,7 @@ import { runDaemon } from "./main.js";
  * daemon run` imports it. Exit 0 after a graceful stop, 1 when it cannot start
  * (the reason is the last line of the log, which `daemon start` prints).
  */
+tuneHeap();
 runDaemon().then(
   () => process.exit(0),
   (error: unknown) => {

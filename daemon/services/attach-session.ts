@@ -1,12 +1,13 @@
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { ConnectError } from "@connectrpc/connect";
-import type { AttachEvent, AttachEvents, AttachInput, AttachSessionRequest, AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
+import type { AttachEvent, AttachInput, AttachSessionRequest, AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
 import { AttachEventSchema, AttachEventsSchema, AttachSessionResponseSchema } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { SessionItem, SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import type { TimelineItem } from "../sessions/session-timeline.js";
+import { withEncoding } from "./encoded-messages.js";
 import { toConnectError } from "./error-mapping.js";
 import { chunkToProto, eventToProto, sessionToProto, streamRecordToProto } from "./session-proto.js";
 import { DEFAULT_CONTENT_TYPE } from "../sessions/stream-records.js";
@@ -112,7 +113,7 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
         yield response({ case: "events", value: { events: [], ended: true } });
       } else {
         if (open.window > 0) for (const item of result.value) unacked.push(item.position);
-        yield response({ case: "events", value: eventsOf(result.value) });
+        yield eventsResponse(result.value);
       }
       continue;
     }
@@ -141,30 +142,45 @@ async function sendInput(sessions: Sessions, sessionId: string, input: AttachInp
 }
 
 /**
- * The events of a batch, each encoded once and shared by every attached
- * client as the items are (SessionReads decodes a record once): a hundred
- * clients of one busy session would otherwise encode every event a hundred
- * times, and the garbage of that dominated the daemon's memory. The encoded
- * events go in as AttachEvents' field 1 through protobuf-es's unknown fields,
- * which it writes verbatim after the known ones: the bytes are exactly those
- * of `events` (a repeated message field's elements are length-delimited
- * records, in order, wherever they appear), so every client decodes them as
- * usual. AttachSession is bidirectional, so it is only served as binary gRPC
+ * A batch of events, each encoded once and shared by every attached client
+ * as the items are (SessionReads decodes a record once): a hundred clients
+ * of one busy session would otherwise encode every event a hundred times,
+ * and the garbage of that dominated the daemon's memory.
+ *
+ * Each event is kept encoded as a whole `events` field (tag, length,
+ * message); a batch is those bytes joined, which is exactly the encoding of
+ * AttachEvents with its `events` (a repeated message field is its elements'
+ * fields, in order). The response is assembled in one buffer and handed to
+ * the gRPC server as it is (encoded-messages.ts). The message object says
+ * the same through protobuf-es's unknown fields, written verbatim as a tag
+ * followed by the data: a view of the same bytes less their first tag.
+ * AttachSession is bidirectional, so it is only served as binary gRPC
  * (connect-node refuses it over HTTP/1.1), never as JSON.
  */
-const encodedEvents = new WeakMap<SessionItem, Uint8Array>();
+const encodedEvents = new WeakMap<SessionItem, Buffer>();
 
-function eventsOf(items: readonly TimelineItem<SessionItem>[]): AttachEvents {
+export function eventsResponse(items: readonly TimelineItem<SessionItem>[]): AttachSessionResponse {
+  const parts = items.map(encodedEvent);
+  const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
+  const header = new BinaryWriter().tag(RESPONSE_EVENTS_FIELD, WireType.LengthDelimited).uint32(length).finish();
+  const encoded = Buffer.allocUnsafe(header.byteLength + length);
+  encoded.set(header, 0);
+  let at = header.byteLength;
+  for (const part of parts) {
+    encoded.set(part, at);
+    at += part.byteLength;
+  }
   const events = create(AttachEventsSchema, { ended: false });
-  events.$unknown = items.map((item) => ({ no: EVENTS_FIELD, wireType: WireType.LengthDelimited, data: encodedEvent(item) }));
-  return events;
+  if (length > 0) events.$unknown = [{ no: EVENTS_FIELD, wireType: WireType.LengthDelimited, data: encoded.subarray(header.byteLength + EVENTS_TAG.byteLength) }];
+  return withEncoding(response({ case: "events", value: events }), encoded);
 }
 
-/** The event's encoding with its length prefix, as a length-delimited field's value is written. */
-function encodedEvent({ position, item }: TimelineItem<SessionItem>): Uint8Array {
+/** The event as one `events` field: tag, length, message. */
+function encodedEvent({ position, item }: TimelineItem<SessionItem>): Buffer {
   let encoded = encodedEvents.get(item);
   if (encoded === undefined) {
-    encoded = new BinaryWriter().bytes(toBinary(AttachEventSchema, newAttachEvent(position, item))).finish();
+    const bytes = new BinaryWriter().tag(EVENTS_FIELD, WireType.LengthDelimited).bytes(toBinary(AttachEventSchema, newAttachEvent(position, item))).finish();
+    encoded = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     encodedEvents.set(item, encoded);
   }
   return encoded;
@@ -182,8 +198,10 @@ function newAttachEvent(position: number, item: SessionItem): AttachEvent {
   }
 }
 
-/** AttachEvents.events. */
+/** AttachEvents.events, and its tag as written before each element; AttachSessionResponse.events. */
 const EVENTS_FIELD = AttachEventsSchema.field.events.number;
+const RESPONSE_EVENTS_FIELD = AttachSessionResponseSchema.field.events.number;
+const EVENTS_TAG = new BinaryWriter().tag(EVENTS_FIELD, WireType.LengthDelimited).finish();
 
 function response(kind: NonNullable<MessageInitShape<typeof AttachSessionResponseSchema>["kind"]>): AttachSessionResponse {
   return create(AttachSessionResponseSchema, { kind });

@@ -78,7 +78,7 @@ export class SessionReads {
    * near the tail are one shared object each (the journal's tail cache), so
    * a hundred readers decode a record once.
    */
-  private readonly decoded = new WeakMap<JournalRecord, SessionItem>();
+  private readonly decoded = new WeakMap<JournalRecord, TimelineItem<SessionItem>>();
 
   constructor(
     private readonly journals: Journals,
@@ -142,22 +142,22 @@ export class SessionReads {
     for (const stream of options.streams) requireStream(record.id, declared, stream);
     const streams = options.streams.length > 0 ? [...new Set(options.streams)] : [...declared.keys()];
     const taskOf = this.taskNamer(record.id);
-    const shared = (decode: (r: JournalRecord) => SessionItem) => (r: JournalRecord): SessionItem => {
+    const shared = (decode: (r: JournalRecord) => SessionItem) => (r: JournalRecord, position: number): TimelineItem<SessionItem> => {
       let item = this.decoded.get(r);
-      if (item === undefined) this.decoded.set(r, (item = decode(r)));
+      if (item === undefined) this.decoded.set(r, (item = { position, item: decode(r) }));
       return item;
     };
-    const sources: TimelineSource<SessionItem>[] = [{ journal: eventsJournal(record.id), decode: shared((r) => ({ kind: "change", event: decodeEvent(r) })) }];
+    const sources: TimelineSource<SessionItem>[] = [{ journal: eventsJournal(record.id), item: shared((r) => ({ kind: "change", event: decodeEvent(r) })) }];
     if (!options.withoutOutput) {
       sources.push({
         journal: logJournal(record.id),
-        decode: shared((r) => {
+        item: shared((r) => {
           const chunk = decodeChunk(r);
           return { kind: "output", chunk: { ...chunk, task: taskOf(chunk.run) } };
         }),
       });
     }
-    for (const stream of streams) sources.push({ journal: streamJournal(record.id, stream), decode: shared((r) => ({ kind: "record", record: decodeStreamRecord(stream, r) })) });
+    for (const stream of streams) sources.push({ journal: streamJournal(record.id, stream), item: shared((r) => ({ kind: "record", record: decodeStreamRecord(stream, r) })) });
     return {
       session: this.sessions.get(record.id),
       streams,

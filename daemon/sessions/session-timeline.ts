@@ -9,10 +9,17 @@ const PAGE_BYTES = 256 * 1024;
 const BATCH_ITEMS = 1024;
 const BATCH_BYTES = 1024 * 1024;
 
-/** A journal of the session and how its records become timeline items. */
+/** A journal of the session and how its records become timeline items (the record at its position). */
 export interface TimelineSource<T> {
   readonly journal: string;
-  readonly decode: (record: JournalRecord) => T;
+  readonly item: (record: JournalRecord, position: number) => TimelineItem<T>;
+}
+
+/** A page of one journal's ordered records, consumed from `head`. */
+interface Page {
+  records: JournalRecord[];
+  positions: number[];
+  head: number;
 }
 
 export interface TimelineItem<T> {
@@ -43,7 +50,7 @@ export async function* readTimeline<T>(
   signal: AbortSignal,
 ): AsyncGenerator<TimelineItem<T>[]> {
   const cursors = sources.map((s) => seek(journals, s.journal, fromPosition));
-  const buffers: { position: number; record: JournalRecord }[][] = sources.map(() => []);
+  const pages: Page[] = sources.map(() => ({ records: [], positions: [], head: 0 }));
   for (;;) {
     signal.throwIfAborted();
     // Everything stored now is a prefix of the order; checked before reading, so nothing committed after is missed.
@@ -53,25 +60,26 @@ export async function* readTimeline<T>(
     const exhausted = sources.map(() => false);
     for (;;) {
       let next = -1;
+      let nextPosition = Infinity;
       for (let i = 0; i < sources.length; i++) {
-        if (buffers[i]!.length === 0 && !exhausted[i]) {
-          const page = journals.page(sources[i]!.journal, cursors[i]!, PAGE_RECORDS, PAGE_BYTES);
-          if (page.length === 0) exhausted[i] = true;
+        const page = pages[i]!;
+        while (page.head === page.records.length && !exhausted[i]) {
+          const records = journals.page(sources[i]!.journal, cursors[i]!, PAGE_RECORDS, PAGE_BYTES);
+          if (records.length === 0) exhausted[i] = true;
           else {
-            cursors[i] = page[page.length - 1]!.seq + 1;
-            for (const record of page) {
-              const position = positionOf(record);
-              if (position !== undefined) buffers[i]!.push({ position, record });
-            }
-            if (buffers[i]!.length === 0) i--; // a page of unordered records: read on
+            cursors[i] = records[records.length - 1]!.seq + 1;
+            loadPage(page, records);
           }
         }
-        const head = buffers[i]![0];
-        if (head !== undefined && (next < 0 || head.position < buffers[next]![0]!.position)) next = i;
+        if (page.head < page.records.length && page.positions[page.head]! < nextPosition) {
+          next = i;
+          nextPosition = page.positions[page.head]!;
+        }
       }
       if (next < 0) break;
-      const { position, record } = buffers[next]!.shift()!;
-      batch.push({ position, item: sources[next]!.decode(record) });
+      const page = pages[next]!;
+      const record = page.records[page.head++]!;
+      batch.push(sources[next]!.item(record, nextPosition));
       bytes += record.data.byteLength;
       if (batch.length >= BATCH_ITEMS || bytes >= BATCH_BYTES) break;
     }
@@ -82,6 +90,15 @@ export async function* readTimeline<T>(
     if (ended) return;
     await live!.waitChange(signal);
   }
+}
+
+/** Fills a consumed page with `records`, less any without a position (not part of the order). */
+function loadPage(page: Page, records: JournalRecord[]): void {
+  const positions = records.map(positionOf);
+  const ordered = positions.every((p) => p !== undefined);
+  page.records = ordered ? records : records.filter((_, k) => positions[k] !== undefined);
+  page.positions = (ordered ? positions : positions.filter((p) => p !== undefined)) as number[];
+  page.head = 0;
 }
 
 /** The first sequence of a journal whose record's position is at least `position` (binary search: positions grow with sequence). */
