@@ -10,7 +10,7 @@ export const OUTPUT_USAGE = `  tether output STREAM DATA [--content-type T] [--c
   ... | tether output STREAM --lines           (in a run) append a record, or one record per line of stdin`;
 
 /** One WriteOutput carries at most this many records... */
-const BATCH_RECORDS = 4096;
+export const BATCH_RECORDS = 4096;
 /** ...or this many bytes: well under the 16 MiB message limit. */
 const BATCH_BYTES = 1024 * 1024;
 
