@@ -163,13 +163,7 @@ export function eventsResponse(items: readonly TimelineItem<SessionItem>[]): Att
   const parts = items.map(encodedEvent);
   const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
   const header = new BinaryWriter().tag(RESPONSE_EVENTS_FIELD, WireType.LengthDelimited).uint32(length).finish();
-  const encoded = Buffer.allocUnsafe(header.byteLength + length);
-  encoded.set(header, 0);
-  let at = header.byteLength;
-  for (const part of parts) {
-    encoded.set(part, at);
-    at += part.byteLength;
-  }
+  const encoded = Buffer.concat([header, ...parts], header.byteLength + length);
   const events = create(AttachEventsSchema, { ended: false });
   if (length > 0) events.$unknown = [{ no: EVENTS_FIELD, wireType: WireType.LengthDelimited, data: encoded.subarray(header.byteLength + EVENTS_TAG.byteLength) }];
   return withEncoding(response({ case: "events", value: events }), encoded);
