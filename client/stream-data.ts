@@ -56,3 +56,33 @@ export async function readAllStdin(): Promise<Buffer> {
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
+
+/**
+ * The lines of `input`, without their newlines, in groups: the complete
+ * lines of each chunk read (what a pipe or a terminal had ready), at most
+ * `maxRecords` lines or `maxBytes` per group. A last line without a newline
+ * comes last, alone.
+ */
+export async function* lineGroups(input: AsyncIterable<Buffer>, maxRecords: number, maxBytes: number): AsyncGenerator<Buffer[]> {
+  let carry = Buffer.alloc(0);
+  for await (const chunk of input) {
+    const data = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    let group: Buffer[] = [];
+    let bytes = 0;
+    let start = 0;
+    for (let nl = data.indexOf(0x0a); nl >= 0; nl = data.indexOf(0x0a, start)) {
+      const line = data.subarray(start, nl);
+      group.push(line);
+      bytes += line.length;
+      start = nl + 1;
+      if (group.length >= maxRecords || bytes >= maxBytes) {
+        yield group;
+        group = [];
+        bytes = 0;
+      }
+    }
+    if (group.length > 0) yield group;
+    carry = Buffer.from(data.subarray(start));
+  }
+  if (carry.length > 0) yield [carry];
+}

@@ -1,4 +1,3 @@
-import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { LogStream, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
@@ -6,7 +5,7 @@ import { SessionService, type AttachEvent, type AttachSessionRequestSchema } fro
 import { CliError } from "../cli-error.js";
 import { activityName, runStatusName, sessionStatusName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
-import { STDIN_STREAM, guessContentType, printable, recordJson } from "../stream-data.js";
+import { STDIN_STREAM, guessContentType, lineGroups, printable, recordJson } from "../stream-data.js";
 import { createStyle, type Style } from "../style.js";
 import { connectToDaemon } from "../transport.js";
 
@@ -15,6 +14,11 @@ export const ATTACH_USAGE = `  tether attach S [--from POS] [--input STREAM] [--
                                               on stdin go to --input (default stdin); Ctrl-C detaches`;
 
 type Request = MessageInitShape<typeof AttachSessionRequestSchema>;
+
+/** One AttachInputs carries at most this many lines, or this many bytes (well under the 16 MiB message limit). */
+export const INPUT_BATCH_RECORDS = 1024;
+const INPUT_BATCH_BYTES = 1024 * 1024;
+const NEWLINE = Buffer.from("\n");
 
 /**
  * `tether attach`: one ordered view of everything the session records, from
@@ -43,15 +47,20 @@ export async function attachCommand(args: string[], paths: ClientPaths): Promise
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());
 
-  const lines = createInterface({ input: process.stdin, terminal: false });
   const inputStream = values.input;
   let ref = 0n;
   async function* requests(): AsyncGenerator<Request> {
     yield { kind: { case: "open", value: { session: `sessions/${session}`, fromPosition: BigInt(from), streams: values.stream, withoutOutput: values["no-output"] } } };
-    for await (const line of lines) {
-      // The stdin stream feeds a process: it gets the line as typed, newline included.
-      const data = Buffer.from(inputStream === STDIN_STREAM ? `${line}\n` : line);
-      yield { kind: { case: "input", value: { stream: inputStream, data, contentType: guessContentType(Buffer.from(line)), clientRef: ++ref } } };
+    // The lines of one read go in one message: a pipe's thousands of lines cost a few messages, not thousands.
+    for await (const lines of lineGroups(process.stdin, INPUT_BATCH_RECORDS, INPUT_BATCH_BYTES)) {
+      const inputs = lines.map((line) => ({
+        stream: inputStream,
+        // The stdin stream feeds a process: it gets the line as typed, newline included.
+        data: inputStream === STDIN_STREAM ? Buffer.concat([line, NEWLINE]) : line,
+        contentType: guessContentType(line),
+        clientRef: ++ref,
+      }));
+      yield { kind: { case: "inputs", value: { inputs } } };
     }
   }
 
@@ -73,18 +82,17 @@ export async function attachCommand(args: string[], paths: ClientPaths): Promise
           }
           ended ||= message.kind.value.ended;
           break;
-        case "accepted":
-          if (message.kind.value.duplicate && !values.json) process.stderr.write(`tether: that ${inputStream} record was already sent: nothing appended\n`);
-          break;
-        case "rejected":
-          process.stderr.write(`tether: not sent: ${message.kind.value.message}\n`);
+        case "answers":
+          for (const answer of message.kind.value.answers) {
+            if (answer.kind.case === "accepted" && answer.kind.value.duplicate && !values.json) process.stderr.write(`tether: that ${inputStream} record was already sent: nothing appended\n`);
+            if (answer.kind.case === "rejected") process.stderr.write(`tether: not sent: ${answer.kind.value.message}\n`);
+          }
           break;
       }
     }
   } catch (error) {
     if (!stop.signal.aborted) throw error;
   } finally {
-    lines.close();
     process.stdin.destroy();
   }
   printer.flush();

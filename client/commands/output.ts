@@ -3,7 +3,7 @@ import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CliError } from "../cli-error.js";
 import type { GrpcClient } from "../grpc-client.js";
 import type { ClientPaths } from "../paths.js";
-import { guessContentType, readAllStdin, runContext } from "../stream-data.js";
+import { guessContentType, lineGroups, readAllStdin, runContext } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
 
 export const OUTPUT_USAGE = `  tether output STREAM DATA [--content-type T] [--correlation ID]
@@ -59,21 +59,13 @@ async function writeLines(client: GrpcClient, target: { session: string; run: nu
     // Surface a failure at once rather than after reading all of stdin.
     inFlight.catch(() => undefined);
   };
-  let carry: Buffer = Buffer.alloc(0);
-  for await (const chunk of process.stdin) {
-    let data = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
-    let start = 0;
-    for (let nl = data.indexOf(0x0a, start); nl >= 0; nl = data.indexOf(0x0a, start)) {
-      const line = data.subarray(start, nl);
+  for await (const lines of lineGroups(process.stdin, BATCH_RECORDS, BATCH_BYTES)) {
+    for (const line of lines) {
       batch.push(line);
       batchBytes += line.length;
-      start = nl + 1;
       if (batch.length >= BATCH_RECORDS || batchBytes >= BATCH_BYTES) await flush();
     }
-    data = data.subarray(start);
-    carry = Buffer.from(data);
   }
-  if (carry.length > 0) batch.push(carry);
   await flush();
   await inFlight;
 }

@@ -2,7 +2,7 @@ import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { ConnectError } from "@connectrpc/connect";
 import type { AttachEvent, AttachInput, AttachSessionRequest, AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
-import { AttachEventSchema, AttachEventsSchema, AttachSessionResponseSchema } from "../../gen/tether/v1/session_service_pb.js";
+import { AttachEventSchema, AttachEventsSchema, AttachSessionResponseSchema, type InputAnswerSchema } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { SessionItem, SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
@@ -13,12 +13,26 @@ import { chunkToProto, eventToProto, sessionToProto, streamRecordToProto } from 
 import { DEFAULT_CONTENT_TYPE } from "../sessions/stream-records.js";
 
 /**
+ * What one attached client's inputs may hold in the daemon between arriving
+ * and their answers being written: past it, the daemon reads no further
+ * message from that client until answers go out, and HTTP/2 flow control
+ * holds the client. Counted as the data plus INPUT_OVERHEAD_BYTES per input
+ * (its decoded message, its pending append and its answer).
+ */
+export const ATTACH_INPUT_PENDING_MAX_BYTES = 4 * 1024 * 1024;
+const INPUT_OVERHEAD_BYTES = 256;
+
+type InputOutcome = NonNullable<MessageInitShape<typeof InputAnswerSchema>["kind"]>;
+
+/**
  * AttachSession: the first request opens; the first response confirms. Then
  * two things run at once: the session's events, read in its one order from
  * the store (pulled only as fast as the client takes them, so a client that
  * stops reading costs one page per journal and slows no one), and the
  * client's requests (input records, acknowledgements). Each input gets its
- * own answer, accepted or rejected; a bad input never ends the attach.
+ * own answer, accepted or rejected; a bad input never ends the attach. The
+ * inputs of one AttachInputs message are appended in order (they join one
+ * group commit) and answered by one InputAnswers.
  */
 export async function* attachSession(sessions: Sessions, reads: SessionReads, requests: AsyncIterable<AttachSessionRequest>, signal: AbortSignal): AsyncGenerator<AttachSessionResponse> {
   const incoming = requests[Symbol.asyncIterator]();
@@ -39,34 +53,48 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
   });
 
   const sessionId = attachment.session.id;
-  let answers: AttachSessionResponse[] = [];
+  let answers: { response: AttachSessionResponse; bytes: number }[] = [];
   const unacked: number[] = [];
+  // A notify while the loop is busy (suspended in a yield) is remembered, so the loop looks again before it sleeps.
+  let woken = false;
   let wake: (() => void) | undefined;
   const notify = (): void => {
+    woken = true;
     const w = wake;
     wake = undefined;
     w?.();
   };
   let protocolError: Error | undefined;
   let inFlight = 0;
+  // Input bytes received and not yet answered to the client: past the bound, the client's messages wait in HTTP/2 flow control.
+  let pendingBytes = 0;
+  let room: (() => void) | undefined;
+  let answered: Promise<void> = Promise.resolve();
   void (async () => {
     try {
       for (;;) {
         const next = await incoming.next();
         if (next.done === true) return;
         const kind = next.value.kind;
-        if (kind.case === "input") {
+        if (kind.case === "input" || kind.case === "inputs") {
+          const inputs = kind.case === "input" ? [kind.value] : kind.value.inputs;
+          const bytes = inputs.reduce((sum, input) => sum + input.data.byteLength + INPUT_OVERHEAD_BYTES, 0);
           inFlight++;
-          void sendInput(sessions, sessionId, kind.value).then((answer) => {
+          pendingBytes += bytes;
+          // Answered in the order the messages came, whichever commit or duplicate check settles first.
+          const outcomes = Promise.all(inputs.map((input) => answerInput(sessions, sessionId, input)));
+          answered = Promise.all([answered, outcomes]).then(([, settled]) => {
             inFlight--;
-            answers.push(answer);
+            const answer = kind.case === "input" ? response(settled[0]!) : response({ case: "answers", value: { answers: settled.map((outcome) => ({ kind: outcome })) } });
+            answers.push({ response: answer, bytes });
             notify();
           });
+          if (pendingBytes > ATTACH_INPUT_PENDING_MAX_BYTES) await new Promise<void>((resolve) => (room = resolve));
         } else if (kind.case === "ack") {
           while (unacked.length > 0 && unacked[0]! <= Number(kind.value.position)) unacked.shift();
           notify();
         } else {
-          protocolError = invalidArgument("kind", "AttachSession takes `open` once, as the first message: later messages carry input or ack");
+          protocolError = invalidArgument("kind", "AttachSession takes `open` once, as the first message: later messages carry input, inputs or ack");
           notify();
           return;
         }
@@ -101,7 +129,15 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
       // Taken as a whole: shifting one at a time copies the array each time (thousands can be ready at once).
       const ready = answers;
       answers = [];
-      for (const answer of ready) yield answer;
+      for (const answer of ready) {
+        yield answer.response;
+        pendingBytes -= answer.bytes;
+      }
+      if (pendingBytes <= ATTACH_INPUT_PENDING_MAX_BYTES && room !== undefined) {
+        const resume = room;
+        room = undefined;
+        resume();
+      }
     }
     if (protocolError !== undefined) throw protocolError;
     if (readError !== undefined) throw readError;
@@ -122,11 +158,13 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
     } else if (!reading && (open.window === 0 || unacked.length < open.window)) {
       read();
     }
-    await new Promise<void>((resolve) => (wake = resolve));
+    if (!woken) await new Promise<void>((resolve) => (wake = resolve));
+    woken = false;
   }
 }
 
-async function sendInput(sessions: Sessions, sessionId: string, input: AttachInput): Promise<AttachSessionResponse> {
+/** One input's outcome: stored (or a duplicate), or refused with the code SendInput would have given. */
+async function answerInput(sessions: Sessions, sessionId: string, input: AttachInput): Promise<InputOutcome> {
   try {
     const { record, duplicate } = await sessions.send(sessionId, input.stream, {
       data: input.data,
@@ -134,10 +172,10 @@ async function sendInput(sessions: Sessions, sessionId: string, input: AttachInp
       correlationId: input.correlationId,
       idempotencyKey: input.idempotencyKey,
     });
-    return response({ case: "accepted", value: { clientRef: input.clientRef, record: streamRecordToProto(record), duplicate } });
+    return { case: "accepted", value: { clientRef: input.clientRef, record: streamRecordToProto(record), duplicate } };
   } catch (error) {
     const connectError: ConnectError = toConnectError(error);
-    return response({ case: "rejected", value: { clientRef: input.clientRef, code: connectError.code, message: connectError.rawMessage } });
+    return { case: "rejected", value: { clientRef: input.clientRef, code: connectError.code, message: connectError.rawMessage } };
   }
 }
 

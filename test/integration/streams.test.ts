@@ -401,6 +401,54 @@ tasks:
     expect(await stdoutOf(sessions, id)).toBe("got yes\n");
   });
 
+  it("several inputs in one message are stored in order and answered together, each on its own: a refused one stores nothing and stops no other", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const streams = d.client(StreamService);
+    const file = writeTaskFile(`
+tasks:
+  hold:
+    streams: { inbox: input }
+    cmd: sleep 300
+`);
+    const { session } = await sessions.startSession({ task: "hold", taskFile: file });
+    const requests = new AttachRequests();
+    requests.push({ kind: { case: "open", value: { session: session!.name, streams: ["inbox"], withoutOutput: true } } });
+    const input = (clientRef: bigint, stream: string, data: string, idempotencyKey = ""): { stream: string; data: Buffer; clientRef: bigint; idempotencyKey: string } => ({ stream, data: Buffer.from(data), clientRef, idempotencyKey });
+    requests.push({ kind: { case: "inputs", value: { inputs: [input(1n, "inbox", "a", "k"), input(2n, "nope", "x"), input(3n, "inbox", "b"), input(4n, "inbox", "again", "k")] } } });
+    requests.push({ kind: { case: "inputs", value: { inputs: Array.from({ length: 500 }, (_, i) => input(BigInt(10 + i), "inbox", `n${i}`)) } } });
+    const answered: string[][] = [];
+    const records: string[] = [];
+    const done = new AbortController();
+    try {
+      for await (const message of sessions.attachSession(requests, { signal: done.signal })) {
+        expect(["accepted", "rejected"]).not.toContain(message.kind.case);
+        if (message.kind.case === "answers") {
+          answered.push(
+            message.kind.value.answers.map(({ kind }) =>
+              kind.case === "accepted"
+                ? `${kind.value.clientRef} #${kind.value.record!.sequence}${kind.value.duplicate ? " duplicate" : ""}`
+                : kind.case === "rejected"
+                  ? `${kind.value.clientRef} ${Code[kind.value.code]}`
+                  : "unanswered",
+            ),
+          );
+        }
+        records.push(...describeAttachEvents(message).flatMap((e) => (e.what.startsWith("record") ? [e.what] : [])));
+        if (records.length === 502 && answered.length === 2) done.abort();
+      }
+    } catch (error) {
+      if (!done.signal.aborted) throw error;
+    }
+    expect(answered[0]).toEqual(["1 #1", "2 NotFound", "3 #2", "4 #1 duplicate"]);
+    expect(answered[1]).toEqual(Array.from({ length: 500 }, (_, i) => `${10 + i} #${3 + i}`));
+    expect(records.slice(0, 3)).toEqual(["record inbox#1 a", "record inbox#2 b", "record inbox#3 n0"]);
+    const stored = [];
+    for await (const msg of streams.readStream({ session: session!.name, stream: "inbox" })) stored.push(...msg.records.map((r) => text(r.data)));
+    expect(stored).toEqual(["a", "b", ...Array.from({ length: 500 }, (_, i) => `n${i}`)]);
+    await sessions.cancelSession({ name: session!.name });
+  });
+
   it("a client that attaches and never reads slows neither the task nor another reader, and the daemon does not buffer for it", async () => {
     const d = await daemon();
     const sessions = d.client(SessionService);

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/session_service.proto.
  */
 export const file_tether_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEiygIKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJd29ya3NwYWNlGAkgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVAoUU3RhcnRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uEhcKD2FscmVhZHlfZXhpc3RlZBgCIAEoCCIhChFHZXRTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24idAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIoCgZzdGF0dXMYAyABKA4yGC50ZXRoZXIudjEuU2Vzc2lvblN0YXR1cxIMCgR0YXNrGAQgASgJIlUKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiQKCHNlc3Npb25zGAEgAygLMhIudGV0aGVyLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKFENhbmNlbFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKFUNhbmNlbFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24iIwoTQ2xvc2VTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjsKFENsb3NlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIhCg9MaXN0UnVuc1JlcXVlc3QSDgoGcGFyZW50GAEgASgJIjAKEExpc3RSdW5zUmVzcG9uc2USHAoEcnVucxgBIAMoCzIOLnRldGhlci52MS5SdW4iZgoWUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgsKA3J1bhgCIAEoDRIMCgR0YXNrGAMgASgJEhMKC2Zyb21fb2Zmc2V0GAQgASgEEg4KBmZvbGxvdxgFIAEoCCI+ChdSZWFkU2Vzc2lvbkxvZ3NSZXNwb25zZRIjCgZjaHVua3MYASADKAsyEy50ZXRoZXIudjEuTG9nQ2h1bmsiSgoTV2F0Y2hTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhUKDWZyb21fc2VxdWVuY2UYAiABKAQSDgoGZm9sbG93GAMgASgIIj8KFFdhdGNoU2Vzc2lvblJlc3BvbnNlEicKBmV2ZW50cxgBIAMoCzIXLnRldGhlci52MS5TZXNzaW9uRXZlbnQiLgoOR2V0WGNvbVJlcXVlc3QSDwoHc2Vzc2lvbhgBIAEoCRILCgNrZXkYAiABKAkiNgoPR2V0WGNvbVJlc3BvbnNlEiMKBWVudHJ5GAEgASgLMhQudGV0aGVyLnYxLlhjb21FbnRyeSI9Cg5TZXRYY29tUmVxdWVzdBIPCgdzZXNzaW9uGAEgASgJEgsKA2tleRgCIAEoCRINCgV2YWx1ZRgDIAEoCSI2Cg9TZXRYY29tUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC50ZXRoZXIudjEuWGNvbUVudHJ5IpMBChRBdHRhY2hTZXNzaW9uUmVxdWVzdBIlCgRvcGVuGAEgASgLMhUudGV0aGVyLnYxLkF0dGFjaE9wZW5IABInCgVpbnB1dBgCIAEoCzIWLnRldGhlci52MS5BdHRhY2hJbnB1dEgAEiMKA2FjaxgDIAEoCzIULnRldGhlci52MS5BdHRhY2hBY2tIAEIGCgRraW5kIm0KCkF0dGFjaE9wZW4SDwoHc2Vzc2lvbhgBIAEoCRIVCg1mcm9tX3Bvc2l0aW9uGAIgASgEEg8KB3N0cmVhbXMYAyADKAkSFgoOd2l0aG91dF9vdXRwdXQYBCABKAgSDgoGd2luZG93GAUgASgNIoYBCgtBdHRhY2hJbnB1dBIOCgZzdHJlYW0YASABKAkSDAoEZGF0YRgCIAEoDBIUCgxjb250ZW50X3R5cGUYAyABKAkSFgoOY29ycmVsYXRpb25faWQYBCABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEhIKCmNsaWVudF9yZWYYBiABKAQiHQoJQXR0YWNoQWNrEhAKCHBvc2l0aW9uGAEgASgEItEBChVBdHRhY2hTZXNzaW9uUmVzcG9uc2USKQoGb3BlbmVkGAEgASgLMhcudGV0aGVyLnYxLkF0dGFjaE9wZW5lZEgAEikKBmV2ZW50cxgCIAEoCzIXLnRldGhlci52MS5BdHRhY2hFdmVudHNIABIsCghhY2NlcHRlZBgDIAEoCzIYLnRldGhlci52MS5JbnB1dEFjY2VwdGVkSAASLAoIcmVqZWN0ZWQYBCABKAsyGC50ZXRoZXIudjEuSW5wdXRSZWplY3RlZEgAQgYKBGtpbmQicgoMQXR0YWNoT3BlbmVkEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIVCg1mcm9tX3Bvc2l0aW9uGAIgASgEEhUKDWxpdmVfcG9zaXRpb24YAyABKAQSDwoHc3RyZWFtcxgEIAMoCSJFCgxBdHRhY2hFdmVudHMSJgoGZXZlbnRzGAEgAygLMhYudGV0aGVyLnYxLkF0dGFjaEV2ZW50Eg0KBWVuZGVkGAIgASgIIqQBCgtBdHRhY2hFdmVudBIQCghwb3NpdGlvbhgBIAEoBBIpCgZjaGFuZ2UYAiABKAsyFy50ZXRoZXIudjEuU2Vzc2lvbkV2ZW50SAASJQoGb3V0cHV0GAMgASgLMhMudGV0aGVyLnYxLkxvZ0NodW5rSAASKQoGcmVjb3JkGAQgASgLMhcudGV0aGVyLnYxLlN0cmVhbVJlY29yZEgAQgYKBGtpbmQiXwoNSW5wdXRBY2NlcHRlZBISCgpjbGllbnRfcmVmGAEgASgEEicKBnJlY29yZBgCIAEoCzIXLnRldGhlci52MS5TdHJlYW1SZWNvcmQSEQoJZHVwbGljYXRlGAMgASgIIkIKDUlucHV0UmVqZWN0ZWQSEgoKY2xpZW50X3JlZhgBIAEoBBIMCgRjb2RlGAIgASgFEg8KB21lc3NhZ2UYAyABKAky8gYKDlNlc3Npb25TZXJ2aWNlEk8KDFN0YXJ0U2Vzc2lvbhIeLnRldGhlci52MS5TdGFydFNlc3Npb25SZXF1ZXN0Gh8udGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlc3BvbnNlEkkKCkdldFNlc3Npb24SHC50ZXRoZXIudjEuR2V0U2Vzc2lvblJlcXVlc3QaHS50ZXRoZXIudjEuR2V0U2Vzc2lvblJlc3BvbnNlEk8KDExpc3RTZXNzaW9ucxIeLnRldGhlci52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh8udGV0aGVyLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElIKDUNhbmNlbFNlc3Npb24SHy50ZXRoZXIudjEuQ2FuY2VsU2Vzc2lvblJlcXVlc3QaIC50ZXRoZXIudjEuQ2FuY2VsU2Vzc2lvblJlc3BvbnNlEk8KDENsb3NlU2Vzc2lvbhIeLnRldGhlci52MS5DbG9zZVNlc3Npb25SZXF1ZXN0Gh8udGV0aGVyLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEkMKCExpc3RSdW5zEhoudGV0aGVyLnYxLkxpc3RSdW5zUmVxdWVzdBobLnRldGhlci52MS5MaXN0UnVuc1Jlc3BvbnNlEloKD1JlYWRTZXNzaW9uTG9ncxIhLnRldGhlci52MS5SZWFkU2Vzc2lvbkxvZ3NSZXF1ZXN0GiIudGV0aGVyLnYxLlJlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlMAESUQoMV2F0Y2hTZXNzaW9uEh4udGV0aGVyLnYxLldhdGNoU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuV2F0Y2hTZXNzaW9uUmVzcG9uc2UwARJACgdHZXRYY29tEhkudGV0aGVyLnYxLkdldFhjb21SZXF1ZXN0GhoudGV0aGVyLnYxLkdldFhjb21SZXNwb25zZRJACgdTZXRYY29tEhkudGV0aGVyLnYxLlNldFhjb21SZXF1ZXN0GhoudGV0aGVyLnYxLlNldFhjb21SZXNwb25zZRJWCg1BdHRhY2hTZXNzaW9uEh8udGV0aGVyLnYxLkF0dGFjaFNlc3Npb25SZXF1ZXN0GiAudGV0aGVyLnYxLkF0dGFjaFNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_duration, file_tether_v1_session, file_tether_v1_stream]);
+  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEiygIKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJd29ya3NwYWNlGAkgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVAoUU3RhcnRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uEhcKD2FscmVhZHlfZXhpc3RlZBgCIAEoCCIhChFHZXRTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24idAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIoCgZzdGF0dXMYAyABKA4yGC50ZXRoZXIudjEuU2Vzc2lvblN0YXR1cxIMCgR0YXNrGAQgASgJIlUKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiQKCHNlc3Npb25zGAEgAygLMhIudGV0aGVyLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKFENhbmNlbFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKFUNhbmNlbFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24iIwoTQ2xvc2VTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjsKFENsb3NlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIhCg9MaXN0UnVuc1JlcXVlc3QSDgoGcGFyZW50GAEgASgJIjAKEExpc3RSdW5zUmVzcG9uc2USHAoEcnVucxgBIAMoCzIOLnRldGhlci52MS5SdW4iZgoWUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgsKA3J1bhgCIAEoDRIMCgR0YXNrGAMgASgJEhMKC2Zyb21fb2Zmc2V0GAQgASgEEg4KBmZvbGxvdxgFIAEoCCI+ChdSZWFkU2Vzc2lvbkxvZ3NSZXNwb25zZRIjCgZjaHVua3MYASADKAsyEy50ZXRoZXIudjEuTG9nQ2h1bmsiSgoTV2F0Y2hTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhUKDWZyb21fc2VxdWVuY2UYAiABKAQSDgoGZm9sbG93GAMgASgIIj8KFFdhdGNoU2Vzc2lvblJlc3BvbnNlEicKBmV2ZW50cxgBIAMoCzIXLnRldGhlci52MS5TZXNzaW9uRXZlbnQiLgoOR2V0WGNvbVJlcXVlc3QSDwoHc2Vzc2lvbhgBIAEoCRILCgNrZXkYAiABKAkiNgoPR2V0WGNvbVJlc3BvbnNlEiMKBWVudHJ5GAEgASgLMhQudGV0aGVyLnYxLlhjb21FbnRyeSI9Cg5TZXRYY29tUmVxdWVzdBIPCgdzZXNzaW9uGAEgASgJEgsKA2tleRgCIAEoCRINCgV2YWx1ZRgDIAEoCSI2Cg9TZXRYY29tUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC50ZXRoZXIudjEuWGNvbUVudHJ5Ir4BChRBdHRhY2hTZXNzaW9uUmVxdWVzdBIlCgRvcGVuGAEgASgLMhUudGV0aGVyLnYxLkF0dGFjaE9wZW5IABInCgVpbnB1dBgCIAEoCzIWLnRldGhlci52MS5BdHRhY2hJbnB1dEgAEiMKA2FjaxgDIAEoCzIULnRldGhlci52MS5BdHRhY2hBY2tIABIpCgZpbnB1dHMYBCABKAsyFy50ZXRoZXIudjEuQXR0YWNoSW5wdXRzSABCBgoEa2luZCJtCgpBdHRhY2hPcGVuEg8KB3Nlc3Npb24YASABKAkSFQoNZnJvbV9wb3NpdGlvbhgCIAEoBBIPCgdzdHJlYW1zGAMgAygJEhYKDndpdGhvdXRfb3V0cHV0GAQgASgIEg4KBndpbmRvdxgFIAEoDSKGAQoLQXR0YWNoSW5wdXQSDgoGc3RyZWFtGAEgASgJEgwKBGRhdGEYAiABKAwSFAoMY29udGVudF90eXBlGAMgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAQgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRISCgpjbGllbnRfcmVmGAYgASgEIjYKDEF0dGFjaElucHV0cxImCgZpbnB1dHMYASADKAsyFi50ZXRoZXIudjEuQXR0YWNoSW5wdXQiHQoJQXR0YWNoQWNrEhAKCHBvc2l0aW9uGAEgASgEIv0BChVBdHRhY2hTZXNzaW9uUmVzcG9uc2USKQoGb3BlbmVkGAEgASgLMhcudGV0aGVyLnYxLkF0dGFjaE9wZW5lZEgAEikKBmV2ZW50cxgCIAEoCzIXLnRldGhlci52MS5BdHRhY2hFdmVudHNIABIsCghhY2NlcHRlZBgDIAEoCzIYLnRldGhlci52MS5JbnB1dEFjY2VwdGVkSAASLAoIcmVqZWN0ZWQYBCABKAsyGC50ZXRoZXIudjEuSW5wdXRSZWplY3RlZEgAEioKB2Fuc3dlcnMYBSABKAsyFy50ZXRoZXIudjEuSW5wdXRBbnN3ZXJzSABCBgoEa2luZCJyCgxBdHRhY2hPcGVuZWQSIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uEhUKDWZyb21fcG9zaXRpb24YAiABKAQSFQoNbGl2ZV9wb3NpdGlvbhgDIAEoBBIPCgdzdHJlYW1zGAQgAygJIkUKDEF0dGFjaEV2ZW50cxImCgZldmVudHMYASADKAsyFi50ZXRoZXIudjEuQXR0YWNoRXZlbnQSDQoFZW5kZWQYAiABKAgipAEKC0F0dGFjaEV2ZW50EhAKCHBvc2l0aW9uGAEgASgEEikKBmNoYW5nZRgCIAEoCzIXLnRldGhlci52MS5TZXNzaW9uRXZlbnRIABIlCgZvdXRwdXQYAyABKAsyEy50ZXRoZXIudjEuTG9nQ2h1bmtIABIpCgZyZWNvcmQYBCABKAsyFy50ZXRoZXIudjEuU3RyZWFtUmVjb3JkSABCBgoEa2luZCJfCg1JbnB1dEFjY2VwdGVkEhIKCmNsaWVudF9yZWYYASABKAQSJwoGcmVjb3JkGAIgASgLMhcudGV0aGVyLnYxLlN0cmVhbVJlY29yZBIRCglkdXBsaWNhdGUYAyABKAgiNwoMSW5wdXRBbnN3ZXJzEicKB2Fuc3dlcnMYASADKAsyFi50ZXRoZXIudjEuSW5wdXRBbnN3ZXIicQoLSW5wdXRBbnN3ZXISLAoIYWNjZXB0ZWQYASABKAsyGC50ZXRoZXIudjEuSW5wdXRBY2NlcHRlZEgAEiwKCHJlamVjdGVkGAIgASgLMhgudGV0aGVyLnYxLklucHV0UmVqZWN0ZWRIAEIGCgRraW5kIkIKDUlucHV0UmVqZWN0ZWQSEgoKY2xpZW50X3JlZhgBIAEoBBIMCgRjb2RlGAIgASgFEg8KB21lc3NhZ2UYAyABKAky8gYKDlNlc3Npb25TZXJ2aWNlEk8KDFN0YXJ0U2Vzc2lvbhIeLnRldGhlci52MS5TdGFydFNlc3Npb25SZXF1ZXN0Gh8udGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlc3BvbnNlEkkKCkdldFNlc3Npb24SHC50ZXRoZXIudjEuR2V0U2Vzc2lvblJlcXVlc3QaHS50ZXRoZXIudjEuR2V0U2Vzc2lvblJlc3BvbnNlEk8KDExpc3RTZXNzaW9ucxIeLnRldGhlci52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh8udGV0aGVyLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElIKDUNhbmNlbFNlc3Npb24SHy50ZXRoZXIudjEuQ2FuY2VsU2Vzc2lvblJlcXVlc3QaIC50ZXRoZXIudjEuQ2FuY2VsU2Vzc2lvblJlc3BvbnNlEk8KDENsb3NlU2Vzc2lvbhIeLnRldGhlci52MS5DbG9zZVNlc3Npb25SZXF1ZXN0Gh8udGV0aGVyLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEkMKCExpc3RSdW5zEhoudGV0aGVyLnYxLkxpc3RSdW5zUmVxdWVzdBobLnRldGhlci52MS5MaXN0UnVuc1Jlc3BvbnNlEloKD1JlYWRTZXNzaW9uTG9ncxIhLnRldGhlci52MS5SZWFkU2Vzc2lvbkxvZ3NSZXF1ZXN0GiIudGV0aGVyLnYxLlJlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlMAESUQoMV2F0Y2hTZXNzaW9uEh4udGV0aGVyLnYxLldhdGNoU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuV2F0Y2hTZXNzaW9uUmVzcG9uc2UwARJACgdHZXRYY29tEhkudGV0aGVyLnYxLkdldFhjb21SZXF1ZXN0GhoudGV0aGVyLnYxLkdldFhjb21SZXNwb25zZRJACgdTZXRYY29tEhkudGV0aGVyLnYxLlNldFhjb21SZXF1ZXN0GhoudGV0aGVyLnYxLlNldFhjb21SZXNwb25zZRJWCg1BdHRhY2hTZXNzaW9uEh8udGV0aGVyLnYxLkF0dGFjaFNlc3Npb25SZXF1ZXN0GiAudGV0aGVyLnYxLkF0dGFjaFNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_duration, file_tether_v1_session, file_tether_v1_stream]);
 
 /**
  * StartSessionRequest says which task to run, from which file, with what.
@@ -640,6 +640,16 @@ export type AttachSessionRequest = Message<"tether.v1.AttachSessionRequest"> & {
      */
     value: AttachAck;
     case: "ack";
+  } | {
+    /**
+     * Several records at once, as a client sends what it has ready (the
+     * lines of one read of a pipe): appended in order, and answered together
+     * by one InputAnswers once every one of them is durable or refused.
+     *
+     * @generated from field: tether.v1.AttachInputs inputs = 4;
+     */
+    value: AttachInputs;
+    case: "inputs";
   } | { case: undefined; value?: undefined };
 };
 
@@ -759,6 +769,27 @@ export const AttachInputSchema: GenMessage<AttachInput> = /*@__PURE__*/
   messageDesc(file_tether_v1_session_service, 22);
 
 /**
+ * AttachInputs is several records for input streams, in order.
+ *
+ * @generated from message tether.v1.AttachInputs
+ */
+export type AttachInputs = Message<"tether.v1.AttachInputs"> & {
+  /**
+   * Each as one AttachInput would be; the message itself is at most 16 MiB.
+   *
+   * @generated from field: repeated tether.v1.AttachInput inputs = 1;
+   */
+  inputs: AttachInput[];
+};
+
+/**
+ * Describes the message tether.v1.AttachInputs.
+ * Use `create(AttachInputsSchema)` to create a new message.
+ */
+export const AttachInputsSchema: GenMessage<AttachInputs> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 23);
+
+/**
  * AttachAck acknowledges events.
  *
  * @generated from message tether.v1.AttachAck
@@ -777,7 +808,7 @@ export type AttachAck = Message<"tether.v1.AttachAck"> & {
  * Use `create(AttachAckSchema)` to create a new message.
  */
 export const AttachAckSchema: GenMessage<AttachAck> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 23);
+  messageDesc(file_tether_v1_session_service, 24);
 
 /**
  * AttachSessionResponse is one message to an attached client.
@@ -822,6 +853,14 @@ export type AttachSessionResponse = Message<"tether.v1.AttachSessionResponse"> &
      */
     value: InputRejected;
     case: "rejected";
+  } | {
+    /**
+     * The answers to one AttachInputs.
+     *
+     * @generated from field: tether.v1.InputAnswers answers = 5;
+     */
+    value: InputAnswers;
+    case: "answers";
   } | { case: undefined; value?: undefined };
 };
 
@@ -830,7 +869,7 @@ export type AttachSessionResponse = Message<"tether.v1.AttachSessionResponse"> &
  * Use `create(AttachSessionResponseSchema)` to create a new message.
  */
 export const AttachSessionResponseSchema: GenMessage<AttachSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 24);
+  messageDesc(file_tether_v1_session_service, 25);
 
 /**
  * AttachOpened confirms the attach.
@@ -872,7 +911,7 @@ export type AttachOpened = Message<"tether.v1.AttachOpened"> & {
  * Use `create(AttachOpenedSchema)` to create a new message.
  */
 export const AttachOpenedSchema: GenMessage<AttachOpened> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 25);
+  messageDesc(file_tether_v1_session_service, 26);
 
 /**
  * AttachEvents carries consecutive events.
@@ -901,7 +940,7 @@ export type AttachEvents = Message<"tether.v1.AttachEvents"> & {
  * Use `create(AttachEventsSchema)` to create a new message.
  */
 export const AttachEventsSchema: GenMessage<AttachEvents> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 26);
+  messageDesc(file_tether_v1_session_service, 27);
 
 /**
  * AttachEvent is one thing that happened in the session.
@@ -953,7 +992,7 @@ export type AttachEvent = Message<"tether.v1.AttachEvent"> & {
  * Use `create(AttachEventSchema)` to create a new message.
  */
 export const AttachEventSchema: GenMessage<AttachEvent> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 27);
+  messageDesc(file_tether_v1_session_service, 28);
 
 /**
  * InputAccepted answers one AttachInput once the record is durable.
@@ -988,7 +1027,65 @@ export type InputAccepted = Message<"tether.v1.InputAccepted"> & {
  * Use `create(InputAcceptedSchema)` to create a new message.
  */
 export const InputAcceptedSchema: GenMessage<InputAccepted> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 28);
+  messageDesc(file_tether_v1_session_service, 29);
+
+/**
+ * InputAnswers answers one AttachInputs: one answer per input, in its order.
+ *
+ * @generated from message tether.v1.InputAnswers
+ */
+export type InputAnswers = Message<"tether.v1.InputAnswers"> & {
+  /**
+   * In the order of AttachInputs.inputs.
+   *
+   * @generated from field: repeated tether.v1.InputAnswer answers = 1;
+   */
+  answers: InputAnswer[];
+};
+
+/**
+ * Describes the message tether.v1.InputAnswers.
+ * Use `create(InputAnswersSchema)` to create a new message.
+ */
+export const InputAnswersSchema: GenMessage<InputAnswers> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 30);
+
+/**
+ * InputAnswer is the outcome of one input of an AttachInputs.
+ *
+ * @generated from message tether.v1.InputAnswer
+ */
+export type InputAnswer = Message<"tether.v1.InputAnswer"> & {
+  /**
+   * Stored or refused.
+   *
+   * @generated from oneof tether.v1.InputAnswer.kind
+   */
+  kind: {
+    /**
+     * Durable (or a duplicate of an earlier record).
+     *
+     * @generated from field: tether.v1.InputAccepted accepted = 1;
+     */
+    value: InputAccepted;
+    case: "accepted";
+  } | {
+    /**
+     * Not stored; the other inputs of the message are answered on their own.
+     *
+     * @generated from field: tether.v1.InputRejected rejected = 2;
+     */
+    value: InputRejected;
+    case: "rejected";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tether.v1.InputAnswer.
+ * Use `create(InputAnswerSchema)` to create a new message.
+ */
+export const InputAnswerSchema: GenMessage<InputAnswer> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 31);
 
 /**
  * InputRejected answers an AttachInput that was not stored.
@@ -1023,7 +1120,7 @@ export type InputRejected = Message<"tether.v1.InputRejected"> & {
  * Use `create(InputRejectedSchema)` to create a new message.
  */
 export const InputRejectedSchema: GenMessage<InputRejected> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 29);
+  messageDesc(file_tether_v1_session_service, 32);
 
 /**
  * SessionService starts task graphs as sessions and reads their history.

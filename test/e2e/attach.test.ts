@@ -1,0 +1,53 @@
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { dirname } from "node:path";
+import { describe, expect, it } from "vitest";
+import { CLI_ENTRY, cliEnvPerTest } from "../helpers/daemon.js";
+import { writeTaskFile } from "../helpers/sessions.js";
+
+const freshEnv = cliEnvPerTest({ NO_COLOR: "1" });
+
+function cli(env: NodeJS.ProcessEnv, cwd: string, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, cwd, input, encoding: "utf8", timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("tether attach, send and read (the built CLI)", () => {
+  it("lines piped into tether attach reach the task's stdin whole and in order, and attach exits with the session's code", () => {
+    const env = freshEnv();
+    const dir = dirname(
+      writeTaskFile(`
+tasks:
+  digest:
+    stdin: stream
+    cmd: head -n 5000 | md5sum
+`),
+    );
+    const id = cli(env, dir, ["run", "-d", "digest"]).stdout.trim();
+    const lines = Array.from({ length: 5000 }, (_, i) => `line ${i + 1}`).join("\n") + "\n";
+    const attached = cli(env, dir, ["attach", id], lines);
+    expect(attached.stderr).toContain(`attached to ${id}`);
+    expect(attached.stdout).toContain(createHash("md5").update(lines).digest("hex"));
+    expect(attached.status).toBe(0);
+  });
+
+  it("tether send appends a record and tether read prints the stream; a refused send says why", () => {
+    const env = freshEnv();
+    const dir = dirname(
+      writeTaskFile(`
+tasks:
+  hold:
+    streams: { inbox: input }
+    cmd: sleep 300
+`),
+    );
+    const id = cli(env, dir, ["run", "-d", "hold"]).stdout.trim();
+    expect(cli(env, dir, ["send", id, "inbox", '{"ok":true}']).status).toBe(0);
+    expect(cli(env, dir, ["send", id, "inbox", "second"]).status).toBe(0);
+    expect(cli(env, dir, ["read", id, "inbox"]).stdout).toBe('{"ok":true}\nsecond\n');
+    const refused = cli(env, dir, ["send", id, "outbox", "x"]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toContain("inbox (input)");
+    cli(env, dir, ["cancel", id]);
+  });
+});
