@@ -10,7 +10,8 @@ import type { TimelineItem } from "../sessions/session-timeline.js";
 import { withEncoding } from "./encoded-messages.js";
 import { toConnectError } from "./error-mapping.js";
 import { chunkToProto, eventToProto, sessionToProto, streamRecordToProto } from "./session-proto.js";
-import { DEFAULT_CONTENT_TYPE } from "../sessions/stream-records.js";
+import type { SendResult } from "../sessions/session-streams.js";
+import { DEFAULT_CONTENT_TYPE, type StreamInput } from "../sessions/stream-records.js";
 
 /**
  * What one attached client's inputs may hold in the daemon between arriving
@@ -82,7 +83,7 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
           inFlight++;
           pendingBytes += bytes;
           // Answered in the order the messages came, whichever commit or duplicate check settles first.
-          const outcomes = Promise.all(inputs.map((input) => answerInput(sessions, sessionId, input)));
+          const outcomes = kind.case === "input" ? Promise.all([answerInput(sessions, sessionId, kind.value)]) : answerInputs(sessions, sessionId, inputs);
           answered = Promise.all([answered, outcomes]).then(([, settled]) => {
             inFlight--;
             const answer = kind.case === "input" ? response(settled[0]!) : response({ case: "answers", value: { answers: settled.map((outcome) => ({ kind: outcome })) } });
@@ -166,16 +167,37 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
 /** One input's outcome: stored (or a duplicate), or refused with the code SendInput would have given. */
 async function answerInput(sessions: Sessions, sessionId: string, input: AttachInput): Promise<InputOutcome> {
   try {
-    const { record, duplicate } = await sessions.send(sessionId, input.stream, {
-      data: input.data,
-      contentType: input.contentType === "" ? DEFAULT_CONTENT_TYPE : input.contentType,
-      correlationId: input.correlationId,
-      idempotencyKey: input.idempotencyKey,
-    });
-    return { case: "accepted", value: { clientRef: input.clientRef, record: streamRecordToProto(record), duplicate } };
+    return accepted(input, await sessions.send(sessionId, input.stream, streamInput(input)));
   } catch (error) {
-    const connectError: ConnectError = toConnectError(error);
-    return { case: "rejected", value: { clientRef: input.clientRef, code: connectError.code, message: connectError.rawMessage } };
+    return rejected(input, error);
+  }
+}
+
+function streamInput(input: AttachInput): StreamInput {
+  return {
+    data: input.data,
+    contentType: input.contentType === "" ? DEFAULT_CONTENT_TYPE : input.contentType,
+    correlationId: input.correlationId,
+    idempotencyKey: input.idempotencyKey,
+  };
+}
+
+function accepted(input: AttachInput, { record, duplicate }: SendResult): InputOutcome {
+  return { case: "accepted", value: { clientRef: input.clientRef, record: streamRecordToProto(record), duplicate } };
+}
+
+function rejected(input: AttachInput, error: unknown): InputOutcome {
+  const connectError: ConnectError = toConnectError(error);
+  return { case: "rejected", value: { clientRef: input.clientRef, code: connectError.code, message: connectError.rawMessage } };
+}
+
+/** The outcomes of an AttachInputs, in its order. */
+async function answerInputs(sessions: Sessions, sessionId: string, inputs: readonly AttachInput[]): Promise<InputOutcome[]> {
+  try {
+    const settled = await sessions.sendMany(sessionId, inputs.map((input) => ({ stream: input.stream, input: streamInput(input) })));
+    return settled.map((outcome, i) => (outcome.status === "fulfilled" ? accepted(inputs[i]!, outcome.value) : rejected(inputs[i]!, outcome.reason)));
+  } catch (error) {
+    return inputs.map((input) => rejected(input, error));
   }
 }
 

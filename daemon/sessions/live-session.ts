@@ -18,7 +18,7 @@ import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-proce
 import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
-import type { SendResult, SessionStreams } from "./session-streams.js";
+import type { SendResult, SessionStreams, StreamSend } from "./session-streams.js";
 import type { SessionTables } from "./session-tables.js";
 import { feedStdin } from "./stdin-feed.js";
 import type { StreamInput, StreamRecord } from "./stream-records.js";
@@ -119,6 +119,17 @@ export class LiveSession {
     const result = await this.streams.send(stream, input);
     if (!result.duplicate) this.onInput(stream);
     return result;
+  }
+
+  /** Several sends at once (see SessionStreams.sendMany); waits, stdin and continuations see each stream once, after the lot. */
+  async sendMany(sends: readonly StreamSend[]): Promise<PromiseSettledResult<SendResult>[]> {
+    const settled = await Promise.allSettled(this.streams.sendMany(sends));
+    const fed = new Set<string>();
+    settled.forEach((outcome, i) => {
+      if (outcome.status === "fulfilled" && !outcome.value.duplicate) fed.add(sends[i]!.stream);
+    });
+    for (const stream of fed) this.onInput(stream);
+    return settled;
   }
 
   /** Appends records to an output stream from a live run. */

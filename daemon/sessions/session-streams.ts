@@ -17,6 +17,12 @@ export interface SendResult {
   readonly duplicate: boolean;
 }
 
+/** One record for an input stream, among several sent at once. */
+export interface StreamSend {
+  readonly stream: string;
+  readonly input: StreamInput;
+}
+
 /** Which records of one input stream are taken; every sequence below `low` is. */
 interface Takes {
   low: number;
@@ -79,6 +85,39 @@ export class SessionStreams {
     return sent;
   }
 
+  /**
+   * Several sends, appended in order, each answered on its own as `send`
+   * would answer it. Consecutive valid records of one stream without an
+   * idempotency key share one append (one entry in the group commit, one
+   * read-back), which is most of what a client's batch of lines is.
+   */
+  sendMany(sends: readonly StreamSend[]): Promise<SendResult>[] {
+    const results: Promise<SendResult>[] = [];
+    let group: StreamInput[] = [];
+    let groupStream = "";
+    const flush = (): void => {
+      if (group.length === 0) return;
+      const stream = groupStream;
+      const count = group.length;
+      const appended = this.order.append(streamJournal(this.sessionId, stream), group.map(encodeStreamInput)).then((result) => this.recordsFrom(stream, result.firstSeq, count));
+      for (let i = 0; i < count; i++) results.push(appended.then((records) => ({ record: records[i]!, duplicate: false })));
+      group = [];
+    };
+    for (const { stream, input } of sends) {
+      if (input.idempotencyKey === "" && this.acceptable(stream, input)) {
+        if (stream !== groupStream) flush();
+        groupStream = stream;
+        group.push(input);
+      } else {
+        flush();
+        // Keyed, or refused: the one-record path decides (and says why).
+        results.push(this.send(stream, input));
+      }
+    }
+    flush();
+    return results;
+  }
+
   /** Appends records to an output stream, in order and atomically; resolves once stored as a process's output is (PROCESS_OUTPUT). */
   write(stream: string, inputs: readonly StreamInput[]): Promise<AppendResult> {
     this.require(stream, "output");
@@ -130,6 +169,27 @@ export class SessionStreams {
       this.takes.set(stream, takes);
     }
     return takes;
+  }
+
+  private acceptable(stream: string, input: StreamInput): boolean {
+    try {
+      this.require(stream, "input");
+      validateStreamInput(input);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private recordsFrom(stream: string, firstSeq: number, count: number): StreamRecord[] {
+    const journal = streamJournal(this.sessionId, stream);
+    const records: StreamRecord[] = [];
+    while (records.length < count) {
+      const page = this.journals.page(journal, firstSeq + records.length, count - records.length, SCAN_PAGE_BYTES);
+      if (page.length === 0) throw new Error(`stream ${stream} of session ${this.sessionId} has no record ${firstSeq + records.length}`);
+      for (const raw of page) records.push(decodeStreamRecord(stream, raw));
+    }
+    return records;
   }
 
   private recordAt(stream: string, seq: number): StreamRecord {

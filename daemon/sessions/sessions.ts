@@ -16,7 +16,7 @@ import { LiveSession } from "./live-session.js";
 import { processStartTicks, signalGroup } from "../process/child-process.js";
 import { sessionJournals } from "./session-journal.js";
 import { SessionOrder, nextPositionAfter } from "./session-order.js";
-import { SessionStreams, declaredStreams, readStreamRecord, type SendResult } from "./session-streams.js";
+import { SessionStreams, declaredStreams, readStreamRecord, type SendResult, type StreamSend } from "./session-streams.js";
 import { SessionTables, type SessionFilter } from "./session-tables.js";
 import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
@@ -146,6 +146,14 @@ export class Sessions {
       return { record: readStreamRecord(this.journals, record.id, stream, seq), duplicate: true };
     }
     return this.requireLive(record.id, "send to").send(stream, input);
+  }
+
+  /** Several sends to one session, in order, each settled as `send` would settle it. */
+  async sendMany(idOrPrefix: string, sends: readonly StreamSend[]): Promise<PromiseSettledResult<SendResult>[]> {
+    const record = this.find(idOrPrefix);
+    const live = this.live.get(record.id);
+    if (live === undefined || live.session.status !== "open") return Promise.allSettled(sends.map(({ stream, input }) => this.send(record.id, stream, input)));
+    return live.sendMany(sends);
   }
 
   /** Appends records to an output stream from a live run of the session; resolves once durable. */
