@@ -1,10 +1,16 @@
 import { RECORD_CACHE_BLOCK_MAX_BYTES, RECORD_CACHE_BLOCK_RECORDS, RECORD_CACHE_MAX_BYTES, RECORD_CACHE_RECORD_OVERHEAD_BYTES } from "./limits.js";
 import type { JournalRecord } from "./types.js";
 
-/** RECORD_CACHE_BLOCK_RECORDS consecutive records of a journal, from the block's first sequence on (the last block may be partly filled). */
+/**
+ * RECORD_CACHE_BLOCK_RECORDS consecutive records of a journal, from the
+ * block's first sequence on (the last block may be partly filled); or, with
+ * `tooLarge`, the mark of a block found too large to keep, holding nothing,
+ * so its readers go to the store at once instead of loading it again.
+ */
 interface Block {
   readonly records: JournalRecord[];
   bytes: number;
+  readonly tooLarge?: true;
 }
 
 const cost = (record: JournalRecord): number => record.data.byteLength + RECORD_CACHE_RECORD_OVERHEAD_BYTES;
@@ -75,7 +81,7 @@ export class RecordCache {
       const key = `${journalId}:${index}`;
       const block = this.blocks.get(key) ?? (out.length === 0 ? this.loadBlock(key, index, load) : undefined);
       const start = seq - firstSeqOf(index);
-      if (block === undefined || start >= block.records.length) break;
+      if (block === undefined || block.tooLarge === true || start >= block.records.length) break;
       this.touch(key, block);
       for (let i = start; i < block.records.length && out.length < maxRecords && (out.length === 0 || bytes < maxBytes); i++) {
         out.push(block.records[i]!);
@@ -97,13 +103,20 @@ export class RecordCache {
     if (loaded[0]?.seq !== firstSeqOf(index)) return undefined;
     const block: Block = { records: [], bytes: 0 };
     for (const record of loaded) {
-      if (!fits(block, record)) return undefined;
+      if (!fits(block, record)) {
+        this.keep(key, { records: [], bytes: RECORD_CACHE_RECORD_OVERHEAD_BYTES, tooLarge: true });
+        return undefined;
+      }
       push(block, record);
     }
+    this.keep(key, block);
+    return block;
+  }
+
+  private keep(key: string, block: Block): void {
     this.blocks.set(key, block);
     this.bytes += block.bytes;
     this.evict();
-    return block;
   }
 
   private touch(key: string, block: Block): void {

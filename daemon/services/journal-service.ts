@@ -1,11 +1,13 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
 import { JournalRecordSchema, JournalSchema, type Journal } from "../../gen/tether/v1/journal_pb.js";
-import type { JournalService, ReadJournalRequest } from "../../gen/tether/v1/journal_service_pb.js";
+import { ReadJournalResponseSchema, type JournalService, type ReadJournalRequest, type ReadJournalResponse } from "../../gen/tether/v1/journal_service_pb.js";
 import { TetherError } from "../errors.js";
 import type { Journals } from "../journal/journals.js";
-import type { Cursor, JournalInfo } from "../journal/types.js";
+import type { Cursor, JournalInfo, JournalRecord } from "../journal/types.js";
+import { withEncoding } from "./encoded-messages.js";
 import { pageSize, pageToken, nextPageToken } from "./paging.js";
 
 const NAME_PREFIX = "journals/";
@@ -52,20 +54,7 @@ export function createJournalService(journals: Journals, daemonStopping: AbortSi
         signal,
       });
       try {
-        for await (const batch of batches) {
-          yield {
-            caughtUp: batch.caughtUp,
-            records: batch.records.map((r) =>
-              create(JournalRecordSchema, {
-                sequence: BigInt(r.seq),
-                offset: BigInt(r.offset),
-                data: r.data,
-                metadata: r.meta === undefined ? {} : { ...r.meta },
-                createTime: timestampFromMs(r.createdAt),
-              }),
-            ),
-          };
-        }
+        for await (const batch of batches) yield readResponse(batch.records, batch.caughtUp);
       } catch (error) {
         // A daemon shutdown ends follow streams with its own reason; a client
         // that went away gets nothing, so its abort reason needs no mapping.
@@ -113,3 +102,37 @@ function toProto(info: JournalInfo): Journal {
     createTime: timestampFromMs(info.createdAt),
   });
 }
+
+/**
+ * A ReadJournal response, with its binary encoding made in one buffer: each
+ * record's data is copied once, into the place it goes on the wire
+ * (encoded-messages.ts), where protobuf-es would copy it into the record's
+ * encoding, then into the response's. A record's other fields are encoded
+ * by protobuf-es and its data field written after them: the order of fields
+ * on the wire does not matter to any protobuf reader.
+ */
+export function readResponse(records: readonly JournalRecord[], caughtUp: boolean): ReadJournalResponse {
+  const protos = records.map((r) =>
+    create(JournalRecordSchema, {
+      sequence: BigInt(r.seq),
+      offset: BigInt(r.offset),
+      metadata: r.meta === undefined ? {} : { ...r.meta },
+      createTime: timestampFromMs(r.createdAt),
+    }),
+  );
+  const heads = protos.map((proto, i) => {
+    const rest = toBinary(JournalRecordSchema, proto);
+    const data = records[i]!.data;
+    const dataHead = new BinaryWriter().tag(DATA_FIELD, WireType.LengthDelimited).uint32(data.byteLength).finish();
+    const head = new BinaryWriter().tag(RECORDS_FIELD, WireType.LengthDelimited).uint32(rest.byteLength + dataHead.byteLength + data.byteLength).finish();
+    return [head, rest, dataHead, data] as const;
+  });
+  const tail = caughtUp ? new BinaryWriter().tag(CAUGHT_UP_FIELD, WireType.Varint).bool(true).finish() : new Uint8Array(0);
+  const encoded = Buffer.concat([...heads.flat(), tail]);
+  protos.forEach((proto, i) => (proto.data = records[i]!.data));
+  return withEncoding(create(ReadJournalResponseSchema, { records: protos, caughtUp }), encoded);
+}
+
+const RECORDS_FIELD = ReadJournalResponseSchema.field.records.number;
+const CAUGHT_UP_FIELD = ReadJournalResponseSchema.field.caughtUp.number;
+const DATA_FIELD = JournalRecordSchema.field.data.number;
