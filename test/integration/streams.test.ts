@@ -449,6 +449,56 @@ tasks:
     await sessions.cancelSession({ name: session!.name });
   });
 
+  it("a client that floods inputs and reads no answers is held back by flow control: the daemon stays small, others are served, and every input is answered once it reads", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const streams = d.client(StreamService);
+    const file = writeTaskFile(`
+tasks:
+  hold:
+    streams: { inbox: input }
+    cmd: sleep 300
+`);
+    const { session } = await sessions.startSession({ task: "hold", taskFile: file });
+    const inboxNext = async (): Promise<number> => Number((await sessions.getSession({ name: session!.name })).session!.streams.find((st) => st.name === "inbox")!.nextSequence);
+    // 128 MiB of inputs, pushed at once; the client then reads nothing.
+    const messages = 128;
+    const perMessage = 1024;
+    const requests = new AttachRequests();
+    requests.push({ kind: { case: "open", value: { session: session!.name, streams: ["stdin"], withoutOutput: true } } });
+    for (let m = 0; m < messages; m++) {
+      requests.push({ kind: { case: "inputs", value: { inputs: Array.from({ length: perMessage }, (_, i) => ({ stream: "inbox", data: Buffer.alloc(1024, 97), clientRef: BigInt(m * perMessage + i + 1) })) } } });
+    }
+    const flood = sessions.attachSession(requests)[Symbol.asyncIterator]();
+    expect((await flood.next()).value?.kind.case).toBe("opened");
+    // The daemon stores what it took, then stops taking more until answers go out.
+    let stored = await inboxNext();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const now = await inboxNext();
+      if (now === stored) break;
+      stored = now;
+    }
+    expect(stored - 1).toBeLessThan((messages * perMessage) / 4);
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.process.pid}/status`, "utf8"))![1]);
+    expect(rssKb).toBeLessThan(256 * 1024);
+    // Others are served meanwhile.
+    expect((await streams.sendInput({ session: session!.name, stream: "inbox", text: "from another client" })).record!.sequence).toBe(BigInt(stored));
+    // Reading again, the flooding client gets every answer, in order.
+    let next = 0n;
+    for (let message = await flood.next(); message.done !== true; message = await flood.next()) {
+      if (message.value.kind.case !== "answers") continue;
+      for (const { kind } of message.value.kind.value.answers) {
+        expect(kind.case).toBe("accepted");
+        if (kind.case === "accepted") expect(kind.value.clientRef).toBe(++next);
+      }
+      if (next === BigInt(messages * perMessage)) break;
+    }
+    expect(next).toBe(BigInt(messages * perMessage));
+    expect(await inboxNext()).toBe(messages * perMessage + 2);
+    await sessions.cancelSession({ name: session!.name });
+  });
+
   it("a client that attaches and never reads slows neither the task nor another reader, and the daemon does not buffer for it", async () => {
     const d = await daemon();
     const sessions = d.client(SessionService);
