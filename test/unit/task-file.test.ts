@@ -1,7 +1,10 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseDuration } from "../../daemon/tasks/duration.js";
 import { resolveGraph } from "../../daemon/tasks/graph.js";
-import { parseTaskFile } from "../../daemon/tasks/task-file.js";
+import { loadTaskFile, parseTaskFile } from "../../daemon/tasks/task-file.js";
 
 describe("the task file", () => {
   it("reads the design sketch: string and argv commands, inputs, env, retries, timeout, readiness, keep_open", () => {
@@ -71,5 +74,16 @@ describe("the task file", () => {
     expect(message).toContain('task "a": stream "ok": the direction is input');
     expect(message).toContain('stream "stdin" is the built-in input stream');
     expect(message).toContain('/p/t.yaml:5: task "b": stream "events" is an input here but an output in task "a"');
+  });
+
+  it("is parsed once while its text is unchanged, and read afresh once it changes", () => {
+    const path = join(mkdtempSync(join(tmpdir(), "tether-taskfile-")), "tether.yaml");
+    writeFileSync(path, "tasks:\n  a: { cmd: echo one }\n");
+    const first = loadTaskFile(path);
+    expect(loadTaskFile(path)).toBe(first);
+    writeFileSync(path, "tasks:\n  a: { cmd: echo two }\n");
+    const changed = loadTaskFile(path);
+    expect(changed).not.toBe(first);
+    expect(changed.tasks.get("a")!.cmd).toEqual({ kind: "shell", script: "echo two" });
   });
 });
