@@ -1,5 +1,6 @@
 import { READER_QUEUE_MAX_BYTES } from "./limits.js";
 import type { JournalRecord } from "./types.js";
+import { Wakeup } from "../wakeup.js";
 
 /**
  * A following reader's bounded in-memory queue of committed records.
@@ -14,7 +15,7 @@ export class Subscription {
   private queue: JournalRecord[] = [];
   private queued = 0;
   private overflowed = false;
-  private wake: (() => void) | undefined;
+  private readonly wakeup = new Wakeup();
 
   /** Bytes of record data this reader holds in memory: never more than READER_QUEUE_MAX_BYTES. */
   get queuedBytes(): number {
@@ -39,9 +40,7 @@ export class Subscription {
 
   /** Wakes a waiting reader without new records (the journal was created, or the daemon is stopping). */
   notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    this.wakeup.notify();
   }
 
   /**
@@ -74,20 +73,6 @@ export class Subscription {
 
   /** Resolves on the next offer or notify; rejects with the signal's reason when it aborts. */
   wait(signal: AbortSignal): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal.aborted) {
-        reject(signal.reason);
-        return;
-      }
-      const onAbort = (): void => {
-        this.wake = undefined;
-        reject(signal.reason);
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.wake = () => {
-        signal.removeEventListener("abort", onAbort);
-        resolve();
-      };
-    });
+    return this.wakeup.wait(signal);
   }
 }

@@ -50,6 +50,8 @@ interface Pending {
  */
 export class OutputWriter {
   private readonly offsets = { 1: 0, 2: 0 };
+  /** Each fd's offset up to which its output is committed. */
+  private readonly stored = { 1: 0, 2: 0 };
   private inFlight = 0;
   private queued: Pending[] = [];
   private queuedBytes = 0;
@@ -102,6 +104,15 @@ export class OutputWriter {
     }
   }
 
+  /**
+   * Resolves once the fd's output is committed up to `offset` (at most what
+   * was written), or once nothing more is on its way (a commit failed: the
+   * store says what it has).
+   */
+  async storedThrough(fd: 1 | 2, offset: number): Promise<void> {
+    while (this.stored[fd] < offset && (this.committing !== undefined || this.queued.length > 0)) await this.settledOnce();
+  }
+
   /** Bytes written so far to stdout (1) or stderr (2). */
   bytes(fd: 1 | 2): number {
     return this.offsets[fd];
@@ -147,7 +158,10 @@ export class OutputWriter {
     const bytes = batch.reduce((sum, p) => sum + p.bytes, 0);
     // A synchronous refusal (the store is closing) settles like a failed commit.
     this.committing = new Promise((resolve) => resolve(this.append(inputs))).then(
-      () => this.committed(bytes),
+      () => {
+        for (const p of batch) this.stored[p.fd] = p.end;
+        this.committed(bytes);
+      },
       () => this.committed(bytes),
     );
   }

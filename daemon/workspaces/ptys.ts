@@ -5,6 +5,7 @@ import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
 import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
+import { OutputTap, type OutputChunk } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
 import { TtyProcess } from "../process/tty-process.js";
 import type { Db } from "../store/database.js";
@@ -35,6 +36,7 @@ interface LivePty {
   readonly record: PtyRecord;
   readonly process: TtyProcess;
   readonly writer: OutputWriter;
+  readonly tap: OutputTap;
   readonly clients: PtyClients;
   readonly ended: Promise<PtyRecord>;
 }
@@ -44,7 +46,7 @@ export interface PtyAttachment {
   readonly pty: PtyRecord;
   readonly fromOffset: number;
   readonly liveOffset: number;
-  readonly chunks: AsyncGenerator<{ data: Uint8Array; offset: number }[]>;
+  readonly chunks: AsyncGenerator<OutputChunk[]>;
   input(data: Uint8Array): void;
   resize(size: TerminalSize): void;
   signal(signal: NodeJS.Signals): void;
@@ -58,7 +60,9 @@ export interface PtyAttachment {
  * Output goes to the PTY's journal (`{id}.pty`, retention PTY_RETENTION_BYTES),
  * so attaching replays from any kept offset and slow clients read from the
  * store while the program runs at full speed; the terminal is paused only
- * when the store itself falls behind.
+ * when the store itself falls behind. A client that has everything the
+ * program wrote gets the next output as it is read (the tap), before it is
+ * committed.
  */
 export class Ptys {
   private readonly tables: PtyTables;
@@ -90,7 +94,15 @@ export class Ptys {
     if (launch.problem !== undefined) throw invalidArgument("argv", `cannot start ${argv[0]}: ${launch.problem}`);
     this.journals.create(outputJournal(id), { maxBytes: PTY_RETENTION_BYTES, maxAgeMs: 0 });
     const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_OUTPUT), {}, 0);
-    const process = new TtyProcess({ ...launch, ...size, onOutput: (chunk) => writer.write(1, chunk) });
+    const tap = new OutputTap();
+    const process = new TtyProcess({
+      ...launch,
+      ...size,
+      onOutput: (chunk) => {
+        tap.write(chunk);
+        return writer.write(1, chunk);
+      },
+    });
     const record: PtyRecord = {
       seq: this.nextSeq++,
       id,
@@ -113,9 +125,10 @@ export class Ptys {
       await writer.settled();
       this.finish(record, end);
       this.live.delete(id);
+      tap.end();
       return record;
     });
-    this.live.set(id, { record, process, writer, clients: new PtyClients(spec.sizePolicy), ended });
+    this.live.set(id, { record, process, writer, tap, clients: new PtyClients(spec.sizePolicy), ended });
     this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended });
     return record;
   }
@@ -130,11 +143,12 @@ export class Ptys {
     const pty = this.find(ref);
     const live = this.live.get(pty.id);
     const bounds = this.journals.get(outputJournal(pty.id));
-    const fromOffset = options.fromOffset ?? Math.max(bounds.firstOffset, bounds.nextOffset - PTY_REPLAY_BYTES);
+    // What the program has written so far: committed, or still on its way to the store.
+    const written = live?.tap.offset ?? bounds.nextOffset;
+    const fromOffset = options.fromOffset ?? Math.max(bounds.firstOffset, written - PTY_REPLAY_BYTES);
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 or a positive byte offset");
     const client = live?.clients.add(options.readOnly, options.readOnly ? undefined : options.size);
     if (live !== undefined) this.applySize(live);
-    const records = followUntil(this.journals, outputJournal(pty.id), { kind: "offset", offset: fromOffset }, live === undefined ? undefined : (stop) => untilEnded(live.ended, stop), options.signal);
     // Input racing the program's exit is dropped, not an error: the exit is on its way to this client.
     const writable = (what: string): LivePty | undefined => {
       if (client?.readOnly === true) throw new TetherError(Code.PermissionDenied, "READ_ONLY", `this client attached read-only and cannot ${what}: attach without --read-only to type`);
@@ -143,10 +157,8 @@ export class Ptys {
     return {
       pty: this.current(pty),
       fromOffset,
-      liveOffset: bounds.nextOffset,
-      chunks: (async function* () {
-        for await (const batch of records) yield batch.map((r) => ({ data: r.data, offset: r.offset }));
-      })(),
+      liveOffset: written,
+      chunks: this.output(pty.id, fromOffset, live, options.signal),
       input: (data) => {
         const target = writable("type");
         if (target === undefined) return;
@@ -172,6 +184,54 @@ export class Ptys {
       },
       final: () => this.current(this.tables.byId(pty.id) ?? pty),
     };
+  }
+
+  /**
+   * A client's output from `fromOffset`: from the journal while the client is
+   * behind what the program wrote, from the tap once it has caught up, and
+   * back to the journal if it falls behind again; to the program's end.
+   * Offsets continue exactly from one chunk to the next across the switches.
+   */
+  private async *output(id: string, fromOffset: number, live: LivePty | undefined, signal: AbortSignal): AsyncGenerator<OutputChunk[]> {
+    const journal = outputJournal(id);
+    const records = (cursor: number, until: ((stop: AbortSignal) => Promise<void>) | undefined) =>
+      followUntil(this.journals, journal, { kind: "offset", offset: cursor }, until, signal);
+    if (live === undefined) {
+      for await (const batch of records(fromOffset, undefined)) yield batch.map(chunkOf);
+      return;
+    }
+    let position = fromOffset;
+    for (;;) {
+      let reader = position === live.tap.offset ? live.tap.open() : undefined;
+      if (reader === undefined) {
+        // The store may not hold all of what this client missed yet: the tap runs ahead of commits.
+        await live.writer.storedThrough(1, position);
+        for await (const batch of records(position, (stop) => untilEnded(live.ended, stop))) {
+          const last = batch.at(-1);
+          if (last === undefined) continue;
+          yield batch.map(chunkOf);
+          position = last.offset + last.data.byteLength;
+          // Opened in the same turn as the check: no byte can fall between the journal and the tap.
+          if (position === live.tap.offset && !live.tap.ended) {
+            reader = live.tap.open();
+            break;
+          }
+        }
+        if (reader === undefined) return; // The program ended and the journal gave this client its last byte.
+      }
+      try {
+        for (;;) {
+          const chunk = reader.take();
+          if (chunk !== undefined) yield [chunk];
+          else if (reader.overflowed) break;
+          else if (live.tap.ended) return;
+          else await reader.wait(signal);
+        }
+        position = reader.resumeOffset;
+      } finally {
+        reader.close();
+      }
+    }
   }
 
   get(ref: string): PtyRecord {
@@ -272,6 +332,10 @@ export class Ptys {
 }
 
 const PTY_KIND: ProcessKind = { field: "pty", noun: "PTY", plural: "PTYs", collection: "ptys", notFoundReason: "PTY_NOT_FOUND" };
+
+function chunkOf(record: { data: Uint8Array; offset: number }): OutputChunk {
+  return { data: record.data, offset: record.offset };
+}
 
 export function outputJournal(ptyId: string): string {
   return `${ptyId}.pty`;

@@ -13,13 +13,18 @@ export class PtyClient {
   private readonly chunks: Buffer[] = [];
   received = 0;
   firstOffset = -1;
+  /** Where a chunk did not continue exactly where the one before it ended: "expected then got". */
+  readonly seams: string[] = [];
   exit: ExecExit | undefined;
   error: unknown;
   readonly done: Promise<void>;
   private readonly requests = new RequestQueue<Request>();
   private readonly controller = new AbortController();
+  private readonly outputWaiters: (() => void)[] = [];
 
-  constructor(client: Client<typeof PtyService>, open: Request, options: { read?: boolean } = {}) {
+  /** read: false never reads past the first message; pause stops reading for `ms` after every `everyBytes` received. */
+  constructor(client: Client<typeof PtyService>, open: Request, options: { read?: boolean; pause?: { everyBytes: number; ms: number } } = {}) {
+    let pauseAt = options.pause?.everyBytes ?? Infinity;
     this.requests.push(open);
     const responses = client.attachPty(this.requests, { signal: this.controller.signal });
     this.done = (async () => {
@@ -27,11 +32,18 @@ export class PtyClient {
         for await (const r of responses) {
           if (r.kind.case === "opened") this.pty = r.kind.value.pty;
           else if (r.kind.case === "output") {
-            if (this.firstOffset < 0) this.firstOffset = Number(r.kind.value.offset);
+            const offset = Number(r.kind.value.offset);
+            if (this.firstOffset < 0) this.firstOffset = offset;
+            else if (offset !== this.firstOffset + this.received) this.seams.push(`${this.firstOffset + this.received} then ${offset}`);
             this.chunks.push(Buffer.from(r.kind.value.data));
             this.received += r.kind.value.data.byteLength;
+            for (const wake of this.outputWaiters.splice(0)) wake();
           } else if (r.kind.case === "exit") this.exit = r.kind.value;
           if (options.read === false) await new Promise(() => undefined);
+          if (this.received >= pauseAt) {
+            pauseAt += options.pause!.everyBytes;
+            await new Promise((resolve) => setTimeout(resolve, options.pause!.ms));
+          }
         }
       } catch (error) {
         this.error = error;
@@ -47,6 +59,11 @@ export class PtyClient {
 
   get text(): string {
     return this.output.toString("latin1");
+  }
+
+  /** Resolves when the next output arrives. */
+  nextOutput(): Promise<void> {
+    return new Promise((resolve) => this.outputWaiters.push(resolve));
   }
 
   send(request: Request): void {
