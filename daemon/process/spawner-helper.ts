@@ -1,37 +1,46 @@
 /**
  * The daemon's process starter (see spawner.ts): a small Node process, forked
  * once at daemon start, that spawns every run and exec so the daemon itself
- * never forks. It receives each process's stdio sockets (already connected to
- * the daemon) and the spawn request over IPC, spawns, closes its own copies
- * of the sockets, and reports the pid, then the exit. Output never passes
- * through it. It ignores terminal signals (the daemon decides when processes
- * stop) and exits when the daemon goes away.
+ * never forks. For each spawn request it connects the process's stdio to the
+ * daemon's stdio listener (its path is this process's one argument), names
+ * each connection with an "ID:FD" line, spawns with those sockets as stdio,
+ * closes its own copies, and reports the pid, then the exit. Output never
+ * passes through it. It ignores terminal signals (the daemon decides when
+ * processes stop) and exits when the daemon goes away.
  */
 import { spawn } from "node:child_process";
-import type { Socket } from "node:net";
+import { connect, type Socket } from "node:net";
 import type { HelperReport, HelperRequest } from "./spawner-protocol.js";
 
-const stdioOf = new Map<number, (Socket | undefined)[]>();
+const listenerPath = process.argv[2]!;
 
 function report(message: HelperReport): void {
   if (process.connected) process.send!(message);
 }
 
-process.on("message", (message: HelperRequest, handle: Socket | undefined) => {
-  if (message.t === "stdio") {
-    const stdio = stdioOf.get(message.id) ?? [];
-    stdio[message.fd] = handle;
-    stdioOf.set(message.id, stdio);
+/** A socket to the daemon, named as process `id`'s fd once the name is written. */
+function connectStdio(id: number, fd: 0 | 1 | 2): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(listenerPath);
+    socket.once("error", reject);
+    socket.once("connect", () => socket.write(`${id}:${fd}\n`, (error) => (error ? reject(error) : resolve(socket))));
+  });
+}
+
+async function start(message: HelperRequest): Promise<void> {
+  let stdio: (Socket | undefined)[];
+  try {
+    stdio = await Promise.all([message.stdin ? connectStdio(message.id, 0) : undefined, connectStdio(message.id, 1), connectStdio(message.id, 2)]);
+  } catch (error) {
+    report({ t: "failed", id: message.id, message: `cannot connect its output to the daemon: ${(error as Error).message}` });
     return;
   }
-  const stdio = stdioOf.get(message.id) ?? [];
-  stdioOf.delete(message.id);
   let child;
   try {
     child = spawn(message.file, message.args, {
       cwd: message.cwd,
       env: message.env,
-      stdio: [stdio[0] ?? "ignore", stdio[1] ?? "ignore", stdio[2] ?? "ignore"],
+      stdio: [stdio[0] ?? "ignore", stdio[1]!, stdio[2]!],
       detached: true,
     });
   } catch (error) {
@@ -46,7 +55,9 @@ process.on("message", (message: HelperRequest, handle: Socket | undefined) => {
     if (child.pid === undefined) report({ t: "failed", id: message.id, message: error.message });
   });
   child.once("exit", (code, signal) => report({ t: "exited", id: message.id, code, signal }));
-});
+}
+
+process.on("message", (message: HelperRequest) => void start(message));
 
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => {});
 process.on("disconnect", () => process.exit(0));

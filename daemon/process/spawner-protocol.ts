@@ -1,16 +1,15 @@
 /** The IPC messages between the daemon (spawner.ts) and its process starter (spawner-helper.ts). */
 
-/** From the daemon: one stdio socket of process `id` (the socket travels as the message's handle), then the spawn. */
-export type HelperRequest =
-  | { readonly t: "stdio"; readonly id: number; readonly fd: 0 | 1 | 2 }
-  | {
-      readonly t: "spawn";
-      readonly id: number;
-      readonly file: string;
-      readonly args: readonly string[];
-      readonly cwd: string;
-      readonly env: Readonly<Record<string, string | undefined>>;
-    };
+/** From the daemon: start process `id`, its stdout and stderr (and stdin, when asked) connected to the daemon's stdio listener. */
+export interface HelperRequest {
+  readonly t: "spawn";
+  readonly id: number;
+  readonly file: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly stdin: boolean;
+}
 
 /** From the helper: the process started (with its pid) or could not, and later how it exited. */
 export type HelperReport =

@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { log } from "../log.js";
-import { SocketPairs } from "./socket-pairs.js";
+import { StdioListener } from "./stdio-listener.js";
 import type { HelperReport, HelperRequest } from "./spawner-protocol.js";
 
 /** The helper's entry, built beside the daemon's (dist/spawner.mjs). */
@@ -44,9 +44,9 @@ interface InFlight {
  * and blocks its event loop meanwhile: measured here, 2-4 ms from a 70 MB
  * process, 10 ms from 140 MB and 33 ms from 590 MB, during which no client is
  * served. A small helper process (spawner-helper.ts, forked once) spawns
- * instead; each process's stdio are sockets connected to the daemon
- * (SocketPairs), handed to the helper with the request, so its output flows
- * to the daemon directly and the helper only reports the pid and the exit.
+ * instead; it connects each process's stdio to the daemon (StdioListener)
+ * before it spawns, so output flows to the daemon directly and the helper
+ * only reports the pid and the exit.
  */
 export class Spawner {
   private helper: ChildProcess;
@@ -54,50 +54,43 @@ export class Spawner {
   private nextId = 1;
   private closed = false;
 
-  private constructor(private readonly pairs: SocketPairs) {
+  private constructor(private readonly stdio: StdioListener) {
     this.helper = this.startHelper();
   }
 
-  /** `privateDir`: the daemon's own 0700 directory (see SocketPairs.open). */
+  /** `privateDir`: the daemon's own 0700 directory (see StdioListener.open). */
   static async start(privateDir: string): Promise<Spawner> {
-    return new Spawner(await SocketPairs.open(privateDir));
+    return new Spawner(await StdioListener.open(privateDir));
   }
 
+  /** Resolves once the process's stdio are connected (it is about to start); `started` says whether it did. */
   async spawn(request: SpawnRequest): Promise<Spawned> {
-    const [stdin, stdout, stderr] = await Promise.all([request.stdin ? this.pairs.take() : undefined, this.pairs.take(), this.pairs.take()]);
     const id = this.nextId++;
     let started!: InFlight["started"];
     let exited!: InFlight["exited"];
-    const result: Spawned = {
-      stdin: stdin?.ours,
-      stdout: stdout!.ours,
-      stderr: stderr!.ours,
-      started: new Promise<number>((resolve, reject) => (started = { resolve, reject })),
-      exited: new Promise<ProcessExit>((resolve) => (exited = resolve)),
-    };
+    const startedPromise = new Promise<number>((resolve, reject) => (started = { resolve, reject }));
+    const exitedPromise = new Promise<ProcessExit>((resolve) => (exited = resolve));
+    // When the stdio never connect, the caller gets that failure from this call and never sees `started`.
+    startedPromise.catch(() => undefined);
+    const ends = this.stdio.expect(id, request.stdin ? [0, 1, 2] : [1, 2]);
     this.inFlight.set(id, { pid: undefined, started, exited });
-    [stdin, stdout, stderr].forEach((pair, fd) => {
-      if (pair !== undefined) this.send({ t: "stdio", id, fd: fd as 0 | 1 | 2 }, pair.theirs);
-    });
-    this.send({ t: "spawn", id, file: request.file, args: request.args, cwd: request.cwd, env: request.env });
-    return result;
+    const message: HelperRequest = { t: "spawn", id, file: request.file, args: request.args, cwd: request.cwd, env: request.env, stdin: request.stdin };
+    this.helper.send(message);
+    const [stdin, stdout, stderr] = await ends;
+    return { stdin, stdout: stdout!, stderr: stderr!, started: startedPromise, exited: exitedPromise };
   }
 
-  /** After every process has ended: the helper exits, the pairs' listener closes. */
+  /** After every process has ended: the helper exits, the stdio listener closes. */
   close(): void {
     this.closed = true;
-    this.pairs.close();
+    this.stdio.close();
     if (this.helper.connected) this.helper.disconnect();
-  }
-
-  private send(request: HelperRequest, handle?: Socket): void {
-    this.helper.send(request, handle);
   }
 
   private startHelper(): ChildProcess {
     // Its own process group (a Ctrl-C at `tether daemon run` must not reach it) and a bare
     // environment: each process gets its own, and the daemon's NODE_OPTIONS are not the helper's.
-    const helper = fork(HELPER_ENTRY, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { PATH: process.env["PATH"] ?? "" }, execArgv: [], detached: true });
+    const helper = fork(HELPER_ENTRY, [this.stdio.path], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { PATH: process.env["PATH"] ?? "" }, execArgv: [], detached: true });
     helper.on("message", (report: HelperReport) => this.onReport(report));
     helper.on("error", (error) => log(`process starter: ${error.message}`));
     helper.once("exit", (code, signal) => this.onHelperExit(code, signal));
@@ -114,6 +107,7 @@ export class Spawner {
         return;
       case "failed":
         this.inFlight.delete(report.id);
+        this.stdio.cancel(report.id, new Error(report.message));
         entry.started.reject(new Error(report.message));
         return;
       case "exited":
@@ -132,9 +126,11 @@ export class Spawner {
   private onHelperExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.closed) return;
     log(`process starter exited (${signal ?? `code ${code}`}): ${this.inFlight.size} live processes killed; starting a new one`);
-    for (const entry of this.inFlight.values()) {
+    for (const [id, entry] of this.inFlight) {
       if (entry.pid === undefined) {
-        entry.started.reject(new Error("tether's process starter exited before starting it: run it again"));
+        const error = new Error("tether's process starter exited before starting it: run it again");
+        this.stdio.cancel(id, error);
+        entry.started.reject(error);
       } else {
         try {
           process.kill(-entry.pid, "SIGKILL");
