@@ -1,41 +1,48 @@
 import { READER_QUEUE_MAX_BYTES } from "../journal/limits.js";
 import { Wakeup } from "../wakeup.js";
 
-/** Bytes of a program's output and the offset of their first byte. */
-export interface OutputChunk {
+/** Bytes a process wrote to one fd: their offset in its whole output (the journal's), and the fd's own offset after them. */
+export interface OutputPiece {
+  readonly fd: 1 | 2;
   readonly data: Uint8Array;
   readonly offset: number;
+  readonly fdEnd: number;
 }
 
 /**
- * A terminal's output handed to attached clients as the program writes it,
+ * A process's output handed to attached clients as the daemon reads it,
  * before it is stored: what a keystroke's echo waits for is the terminal and
- * the socket, not a commit (tmux shows output as it reads it, too). The same
- * bytes go to the journal beside it, so a client that falls behind, or
- * attaches later, reads them from there at the same offsets.
+ * the socket, not a commit (tmux shows output as it reads it, too), and a
+ * client that keeps up is not served by reading back what was just stored.
+ * The same bytes go to the journal beside it, in the same order, so the
+ * tap's offsets are the journal's: a client that falls behind, or attaches
+ * later, reads them from there.
  *
  * Each reader holds at most READER_QUEUE_MAX_BYTES; one that would pass it
  * is overflowed (its queue dropped) and goes back to the journal from the
- * first byte it did not take. The program never waits for a reader.
+ * first byte it did not take. The process never waits for a reader.
  */
 export class OutputTap {
   private readonly readers = new Set<TapReader>();
   private written = 0;
+  private readonly fdWritten = { 1: 0, 2: 0 };
   private done = false;
 
-  /** The offset the program's next byte gets: every byte before it has been offered to the readers. */
+  /** The offset the process's next byte gets: every byte before it has been offered to the readers. */
   get offset(): number {
     return this.written;
   }
 
-  /** The program has ended and its end is recorded: readers finish with what they hold. */
+  /** The process has ended and its end is recorded: readers finish with what they hold. */
   get ended(): boolean {
     return this.done;
   }
 
-  write(chunk: Buffer): void {
-    for (const reader of this.readers) reader.offer({ data: chunk, offset: this.written });
+  write(fd: 1 | 2, chunk: Buffer): void {
+    this.fdWritten[fd] += chunk.byteLength;
+    const piece = { fd, data: chunk, offset: this.written, fdEnd: this.fdWritten[fd] };
     this.written += chunk.byteLength;
+    for (const reader of this.readers) reader.offer(piece);
   }
 
   end(): void {
@@ -53,7 +60,7 @@ export class OutputTap {
 
 /** One client's bounded queue of tapped output. */
 export class TapReader {
-  private queue: OutputChunk[] = [];
+  private queue: OutputPiece[] = [];
   private bytes = 0;
   private dropped = false;
   private readonly wakeup = new Wakeup();
@@ -73,28 +80,40 @@ export class TapReader {
     return this.next;
   }
 
-  offer(chunk: OutputChunk): void {
+  offer(piece: OutputPiece): void {
     if (this.dropped) return;
-    if (this.bytes + chunk.data.byteLength > READER_QUEUE_MAX_BYTES) {
+    if (this.bytes + piece.data.byteLength > READER_QUEUE_MAX_BYTES) {
       this.dropped = true;
       this.queue = [];
       this.bytes = 0;
     } else {
-      this.queue.push(chunk);
-      this.bytes += chunk.data.byteLength;
+      this.queue.push(piece);
+      this.bytes += piece.data.byteLength;
     }
-    this.notify();
+    this.wakeup.notify();
   }
 
-  /** Everything queued, joined into one chunk (a terminal yields a few KiB per read); undefined when nothing is. */
-  take(): OutputChunk | undefined {
-    if (this.queue.length === 0) return undefined;
-    const first = this.queue[0]!;
-    const data = this.queue.length === 1 ? first.data : Buffer.concat(this.queue.map((c) => c.data), this.bytes);
+  /** Everything queued, consecutive pieces of one fd joined (a terminal yields a few KiB per read); empty when nothing is. */
+  take(): OutputPiece[] {
+    const taken: OutputPiece[] = [];
+    let run: OutputPiece[] = [];
+    const join = (): void => {
+      if (run.length === 0) return;
+      const last = run.at(-1)!;
+      const data = run.length === 1 ? last.data : Buffer.concat(run.map((p) => p.data));
+      taken.push({ fd: last.fd, data, offset: run[0]!.offset, fdEnd: last.fdEnd });
+      run = [];
+    };
+    for (const piece of this.queue) {
+      if (run.length > 0 && run[0]!.fd !== piece.fd) join();
+      run.push(piece);
+    }
+    join();
     this.queue = [];
     this.bytes = 0;
-    this.next = first.offset + data.byteLength;
-    return { data, offset: first.offset };
+    const last = taken.at(-1);
+    if (last !== undefined) this.next = last.offset + last.data.byteLength;
+    return taken;
   }
 
   notify(): void {

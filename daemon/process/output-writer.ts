@@ -50,8 +50,8 @@ interface Pending {
  */
 export class OutputWriter {
   private readonly offsets = { 1: 0, 2: 0 };
-  /** Each fd's offset up to which its output is committed. */
-  private readonly stored = { 1: 0, 2: 0 };
+  /** Bytes of both fds committed, in the order they came: the journal's offset after them. */
+  private stored = 0;
   private inFlight = 0;
   private queued: Pending[] = [];
   private queuedBytes = 0;
@@ -105,12 +105,12 @@ export class OutputWriter {
   }
 
   /**
-   * Resolves once the fd's output is committed up to `offset` (at most what
-   * was written), or once nothing more is on its way (a commit failed: the
-   * store says what it has).
+   * Resolves once the output is committed up to journal offset `offset` (at
+   * most what was written), or once nothing more is on its way (a commit
+   * failed: the store says what it has).
    */
-  async storedThrough(fd: 1 | 2, offset: number): Promise<void> {
-    while (this.stored[fd] < offset && (this.committing !== undefined || this.queued.length > 0)) await this.settledOnce();
+  async storedThrough(offset: number): Promise<void> {
+    while (this.stored < offset && (this.committing !== undefined || this.queued.length > 0)) await this.settledOnce();
   }
 
   /** Bytes written so far to stdout (1) or stderr (2). */
@@ -159,7 +159,7 @@ export class OutputWriter {
     // A synchronous refusal (the store is closing) settles like a failed commit.
     this.committing = new Promise((resolve) => resolve(this.append(inputs))).then(
       () => {
-        for (const p of batch) this.stored[p.fd] = p.end;
+        this.stored += bytes;
         this.committed(bytes);
       },
       () => this.committed(bytes),

@@ -4,7 +4,7 @@ import { ExecExitSchema, ExecSchema, ExecStatus, OutputStream, type Exec, type E
 import { Materialization, SandboxProfile, WorkspaceSchema, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { PtySchema, PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { invalidArgument } from "../errors.js";
-import type { ExecChunk } from "../workspaces/execs.js";
+import type { OutputPiece } from "../process/output-tap.js";
 import type * as domain from "../workspaces/types.js";
 
 // Workspace and exec resources in proto form: the one place their enums are mapped.
@@ -116,11 +116,11 @@ export function execExitToProto(exec: Pick<domain.ExecRecord, "status" | "exitCo
   return create(ExecExitSchema, { status: EXEC_STATUSES[exec.status], exitCode: exec.exitCode ?? 0, signal: exec.signal ?? "", error: exec.error ?? "" });
 }
 
-export function execChunkToProto(chunk: ExecChunk): Omit<ExecOutput, "$typeName"> {
+export function execChunkToProto(chunk: OutputPiece): Omit<ExecOutput, "$typeName"> {
   return {
     stream: chunk.fd === 2 ? OutputStream.STDERR : OutputStream.STDOUT,
     data: chunk.data,
     offset: BigInt(chunk.offset),
-    streamOffset: BigInt(chunk.streamOffset),
+    streamOffset: BigInt(chunk.fdEnd - chunk.data.byteLength),
   };
 }

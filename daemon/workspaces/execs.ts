@@ -1,11 +1,11 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
-import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
-import type { JournalRecord } from "../journal/types.js";
 import { log } from "../log.js";
 import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
+import { followOutput, type LiveOutput } from "../process/follow-output.js";
+import type { OutputPiece } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
 import type { Db } from "../store/database.js";
 import { ExecTables } from "./exec-tables.js";
@@ -29,14 +29,6 @@ export interface ExecStartOptions {
   readonly tty: { readonly cols: number; readonly rows: number } | undefined;
 }
 
-/** A chunk of an exec's output: its stream, its place in the whole output and in its stream. */
-export interface ExecChunk {
-  readonly fd: 1 | 2;
-  readonly data: Uint8Array;
-  readonly offset: number;
-  readonly streamOffset: number;
-}
-
 /** A running exec: its record (updated in place) and its process. */
 export interface LiveExec {
   readonly record: ExecRecord;
@@ -49,7 +41,8 @@ export interface LiveExec {
 
 export interface ExecRead {
   readonly exec: ExecRecord;
-  readonly chunks: AsyncGenerator<ExecChunk[]>;
+  /** Its output: stdout and stderr pieces, each with its place in the whole output and in its stream. */
+  readonly chunks: AsyncGenerator<OutputPiece[]>;
   /** The record as it is once the chunks have ended. */
   final(): ExecRecord;
 }
@@ -62,7 +55,7 @@ export interface ExecRead {
  */
 export class Execs {
   private readonly tables: ExecTables;
-  private readonly live = new Map<string, LiveExec & { readonly writer: OutputWriter }>();
+  private readonly live = new Map<string, LiveExec & LiveOutput>();
   private nextSeq: number;
 
   constructor(
@@ -109,7 +102,13 @@ export class Execs {
     const process: ExecProcess =
       launch.problem !== undefined
         ? notStarted(launch.problem)
-        : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk), spawner: this.environment.spawner });
+        : startExecProcess({
+            ...launch,
+            stdin: options.stdin,
+            tty: options.tty,
+            onOutput: (fd, chunk) => writer.write(fd, chunk),
+            spawner: this.environment.spawner,
+          });
     this.tables.insert(record, undefined);
     const started = process.started.then((pid) => {
       if (pid !== undefined && record.status === "running") {
@@ -173,11 +172,9 @@ export class Execs {
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 (the beginning) or a positive byte offset");
     const exec = this.find(ref);
     const live = follow ? this.live.get(exec.id) : undefined;
-    const until = live === undefined ? undefined : (stop: AbortSignal) => untilEnded(live.ended, stop);
-    const records = followUntil(this.journals, outputJournal(exec.id), { kind: "offset", offset: fromOffset }, until, signal);
     return {
       exec: this.current(exec),
-      chunks: decodeChunks(records),
+      chunks: followOutput(this.journals, outputJournal(exec.id), fromOffset, live, signal),
       final: () => this.current(this.tables.byId(exec.id) ?? exec),
     };
   }
@@ -239,17 +236,4 @@ function notStarted(message: string): ExecProcess {
     signal: () => false,
     resize: () => undefined,
   };
-}
-
-export async function untilEnded(ended: Promise<unknown>, stop: AbortSignal): Promise<void> {
-  await Promise.race([ended, new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve(), { once: true }))]);
-}
-
-async function* decodeChunks(records: AsyncGenerator<readonly JournalRecord[]>): AsyncGenerator<ExecChunk[]> {
-  for await (const batch of records) {
-    yield batch.map((r) => {
-      const fd = r.meta?.["s"] === "2" ? 2 : 1;
-      return { fd, data: r.data, offset: r.offset, streamOffset: Number(r.meta?.["e"] ?? 0) - r.data.byteLength };
-    });
-  }
 }

@@ -1,15 +1,15 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
-import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
 import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
-import { OutputTap, type OutputChunk } from "../process/output-tap.js";
+import { followOutput } from "../process/follow-output.js";
+import { OutputTap, type OutputPiece } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
 import { TtyProcess } from "../process/tty-process.js";
 import type { Db } from "../store/database.js";
-import { checkSize, defaultSize, untilEnded } from "./execs.js";
+import { checkSize, defaultSize } from "./execs.js";
 import { prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import { PtyClients } from "./pty-clients.js";
 import { PtyTables } from "./pty-tables.js";
@@ -46,7 +46,7 @@ export interface PtyAttachment {
   readonly pty: PtyRecord;
   readonly fromOffset: number;
   readonly liveOffset: number;
-  readonly chunks: AsyncGenerator<OutputChunk[]>;
+  readonly chunks: AsyncGenerator<OutputPiece[]>;
   input(data: Uint8Array): void;
   resize(size: TerminalSize): void;
   signal(signal: NodeJS.Signals): void;
@@ -99,7 +99,7 @@ export class Ptys {
       ...launch,
       ...size,
       onOutput: (chunk) => {
-        tap.write(chunk);
+        tap.write(1, chunk);
         return writer.write(1, chunk);
       },
     });
@@ -158,7 +158,7 @@ export class Ptys {
       pty: this.current(pty),
       fromOffset,
       liveOffset: written,
-      chunks: this.output(pty.id, fromOffset, live, options.signal),
+      chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, options.signal),
       input: (data) => {
         const target = writable("type");
         if (target === undefined) return;
@@ -184,54 +184,6 @@ export class Ptys {
       },
       final: () => this.current(this.tables.byId(pty.id) ?? pty),
     };
-  }
-
-  /**
-   * A client's output from `fromOffset`: from the journal while the client is
-   * behind what the program wrote, from the tap once it has caught up, and
-   * back to the journal if it falls behind again; to the program's end.
-   * Offsets continue exactly from one chunk to the next across the switches.
-   */
-  private async *output(id: string, fromOffset: number, live: LivePty | undefined, signal: AbortSignal): AsyncGenerator<OutputChunk[]> {
-    const journal = outputJournal(id);
-    const records = (cursor: number, until: ((stop: AbortSignal) => Promise<void>) | undefined) =>
-      followUntil(this.journals, journal, { kind: "offset", offset: cursor }, until, signal);
-    if (live === undefined) {
-      for await (const batch of records(fromOffset, undefined)) yield batch.map(chunkOf);
-      return;
-    }
-    let position = fromOffset;
-    for (;;) {
-      let reader = position === live.tap.offset ? live.tap.open() : undefined;
-      if (reader === undefined) {
-        // The store may not hold all of what this client missed yet: the tap runs ahead of commits.
-        await live.writer.storedThrough(1, position);
-        for await (const batch of records(position, (stop) => untilEnded(live.ended, stop))) {
-          const last = batch.at(-1);
-          if (last === undefined) continue;
-          yield batch.map(chunkOf);
-          position = last.offset + last.data.byteLength;
-          // Opened in the same turn as the check: no byte can fall between the journal and the tap.
-          if (position === live.tap.offset && !live.tap.ended) {
-            reader = live.tap.open();
-            break;
-          }
-        }
-        if (reader === undefined) return; // The program ended and the journal gave this client its last byte.
-      }
-      try {
-        for (;;) {
-          const chunk = reader.take();
-          if (chunk !== undefined) yield [chunk];
-          else if (reader.overflowed) break;
-          else if (live.tap.ended) return;
-          else await reader.wait(signal);
-        }
-        position = reader.resumeOffset;
-      } finally {
-        reader.close();
-      }
-    }
   }
 
   get(ref: string): PtyRecord {
@@ -332,10 +284,6 @@ export class Ptys {
 }
 
 const PTY_KIND: ProcessKind = { field: "pty", noun: "PTY", plural: "PTYs", collection: "ptys", notFoundReason: "PTY_NOT_FOUND" };
-
-function chunkOf(record: { data: Uint8Array; offset: number }): OutputChunk {
-  return { data: record.data, offset: record.offset };
-}
 
 export function outputJournal(ptyId: string): string {
   return `${ptyId}.pty`;

@@ -16,11 +16,13 @@ export interface ExecResult {
   stderr: string;
   /** [offset, stream_offset, length] of each chunk, in order. */
   chunks: [number, number, number][];
+  /** Which stream each chunk was. */
+  chunkStreams: ("stdout" | "stderr")[];
   exit: ExecExit | undefined;
 }
 
 export function emptyResult(): ExecResult {
-  return { exec: undefined, stdout: "", stderr: "", chunks: [], exit: undefined };
+  return { exec: undefined, stdout: "", stderr: "", chunks: [], chunkStreams: [], exit: undefined };
 }
 
 /** Folds one Exec or AttachExec response into a result. */
@@ -35,6 +37,7 @@ export function collect(result: ExecResult, response: ExecResponse | AttachExecR
     if (out.stream === OutputStream.STDERR) result.stderr += text;
     else result.stdout += text;
     result.chunks.push([Number(out.offset), Number(out.streamOffset), out.data.byteLength]);
+    result.chunkStreams.push(out.stream === OutputStream.STDERR ? "stderr" : "stdout");
   }
 }
 

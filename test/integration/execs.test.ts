@@ -88,6 +88,48 @@ describe("exec", () => {
     expect((await execs.listExecs({ workspace: "w" })).execs.map((e) => e.id)).toEqual([id]);
   });
 
+  it("a client that reads in bursts during a flood of both streams gets every byte, each chunk continuing where the last ended in the whole output and in its stream", async () => {
+    const { execs } = await withWorkspace();
+    const [outBytes, errBytes] = [16 * 1024 * 1024, 4 * 1024 * 1024];
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "w", argv: ["sh", "-c", `(yes err | head -c ${errBytes} >&2) & yes out | head -c ${outBytes}; wait`] } } });
+    requests.end();
+    const r = emptyResult();
+    let received = 0;
+    let pauseAt = 2 * 1024 * 1024;
+    for await (const response of execs.exec(requests)) {
+      collect(r, response);
+      if (response.kind.case === "output") received += response.kind.value.data.byteLength;
+      if (received >= pauseAt) {
+        pauseAt += 2 * 1024 * 1024;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    expect(r.exit!.exitCode).toBe(0);
+    expect([r.stdout.length, r.stderr.length]).toEqual([outBytes, errBytes]);
+    expect(r.stdout).toBe("out\n".repeat(outBytes / 4));
+    expect(r.stderr).toBe("err\n".repeat(errBytes / 4));
+    // Each chunk continues where the last ended, in the whole output and in its own stream.
+    let next = 0;
+    const seams: string[] = [];
+    for (const [offset, , length] of r.chunks) {
+      if (offset !== next) seams.push(`${next} then ${offset}`);
+      next = offset + length;
+    }
+    expect(seams).toEqual([]);
+    const streamSeams = (stream: "stdout" | "stderr"): number => {
+      let at = 0;
+      let bad = 0;
+      const own = r.chunkStreams.map((s, i) => [s, r.chunks[i]!] as const).filter(([s]) => s === stream);
+      for (const [, [, streamOffset, length]] of own) {
+        if (streamOffset !== at) bad++;
+        at = streamOffset + length;
+      }
+      return bad;
+    };
+    expect([streamSeams("stdout"), streamSeams("stderr")]).toEqual([0, 0]);
+  });
+
   it("signals the process group; a signal to an ended exec, an unknown signal and a bad resize are refused clearly", async () => {
     const { execs } = await withWorkspace();
     const started = await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up");

@@ -1,0 +1,85 @@
+import { followUntil } from "../journal/follow.js";
+import type { Journals } from "../journal/journals.js";
+import type { JournalRecord } from "../journal/types.js";
+import type { OutputPiece, OutputTap, TapReader } from "./output-tap.js";
+import type { OutputWriter } from "./output-writer.js";
+
+/**
+ * A process whose output is still coming: its writer, its end (settles once
+ * the end is recorded and the tap ended), and its tap when its clients may
+ * see output before it is stored (a terminal's; an exec's clients see only
+ * what is committed, so what they saw survives a crash of the daemon).
+ */
+export interface LiveOutput {
+  readonly tap?: OutputTap;
+  readonly writer: OutputWriter;
+  readonly ended: Promise<unknown>;
+}
+
+/**
+ * A client's view of a process's output (an OutputWriter's journal) from
+ * `fromOffset`, to the process's end. With a tap: from the journal while the
+ * client is behind what the process wrote, from the tap once it has caught
+ * up, back to the journal if it falls behind again; offsets continue exactly
+ * from one piece to the next across the switches. Without one, the journal,
+ * followed. Without `live` (the process has ended, or the client does not
+ * follow), what the journal holds.
+ */
+export async function* followOutput(
+  journals: Journals,
+  journal: string,
+  fromOffset: number,
+  live: LiveOutput | undefined,
+  signal: AbortSignal,
+): AsyncGenerator<OutputPiece[]> {
+  const records = (cursor: number, until: ((stop: AbortSignal) => Promise<void>) | undefined) =>
+    followUntil(journals, journal, { kind: "offset", offset: cursor }, until, signal);
+  const tap = live?.tap;
+  if (live === undefined || tap === undefined) {
+    const until = live === undefined ? undefined : (stop: AbortSignal) => untilEnded(live.ended, stop);
+    for await (const batch of records(fromOffset, until)) yield batch.map(pieceOf);
+    return;
+  }
+  let position = fromOffset;
+  for (;;) {
+    let reader: TapReader | undefined = position === tap.offset ? tap.open() : undefined;
+    if (reader === undefined) {
+      // The store may not hold all of what this client missed yet: the tap runs ahead of commits.
+      await live.writer.storedThrough(position);
+      for await (const batch of records(position, (stop) => untilEnded(live.ended, stop))) {
+        const last = batch.at(-1);
+        if (last === undefined) continue;
+        yield batch.map(pieceOf);
+        position = last.offset + last.data.byteLength;
+        // Opened in the same turn as the check: no byte can fall between the journal and the tap.
+        if (position === tap.offset && !tap.ended) {
+          reader = tap.open();
+          break;
+        }
+      }
+      if (reader === undefined) return; // The process ended and the journal gave this client its last byte.
+    }
+    try {
+      for (;;) {
+        const pieces = reader.take();
+        if (pieces.length > 0) yield pieces;
+        else if (reader.overflowed) break;
+        else if (tap.ended) return;
+        else await reader.wait(signal);
+      }
+      position = reader.resumeOffset;
+    } finally {
+      reader.close();
+    }
+  }
+}
+
+/** Resolves when `ended` does, or when `stop` aborts. */
+export async function untilEnded(ended: Promise<unknown>, stop: AbortSignal): Promise<void> {
+  await Promise.race([ended, new Promise<void>((resolve) => stop.addEventListener("abort", () => resolve(), { once: true }))]);
+}
+
+/** A journal record of an OutputWriter: its fd (meta s) and the fd's offset after it (meta e). */
+function pieceOf(record: JournalRecord): OutputPiece {
+  return { fd: record.meta?.["s"] === "2" ? 2 : 1, data: record.data, offset: record.offset, fdEnd: Number(record.meta?.["e"] ?? 0) };
+}
