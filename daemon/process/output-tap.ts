@@ -12,11 +12,10 @@ export interface OutputPiece {
 /**
  * A process's output handed to attached clients as the daemon reads it,
  * before it is stored: what a keystroke's echo waits for is the terminal and
- * the socket, not a commit (tmux shows output as it reads it, too), and a
- * client that keeps up is not served by reading back what was just stored.
- * The same bytes go to the journal beside it, in the same order, so the
- * tap's offsets are the journal's: a client that falls behind, or attaches
- * later, reads them from there.
+ * the socket, not a commit (tmux shows output as it reads it, too). PTYs use
+ * it; execs do not (see LiveOutput). The same bytes go to the journal beside
+ * it, in the same order, so the tap's offsets are the journal's: a client
+ * that falls behind, or attaches later, reads them from there.
  *
  * Each reader holds at most READER_QUEUE_MAX_BYTES; one that would pass it
  * is overflowed (its queue dropped) and goes back to the journal from the
