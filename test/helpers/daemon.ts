@@ -6,6 +6,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach } from "vitest";
+import { DAEMON_NODE_FLAGS } from "../../client/daemon-process.js";
 import { createTransport } from "./connect-transport.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -41,7 +42,7 @@ export async function startDaemon(dirs = tempDirs(), extraEnv: NodeJS.ProcessEnv
     // TETHER_DAEMON_NODE_ARGS: node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
     // to profile it under a test or bench (NODE_OPTIONS cannot carry --cpu-prof).
     const nodeArgs = process.env.TETHER_DAEMON_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [];
-    const child = spawn(process.execPath, [...nodeArgs, DAEMON_ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...nodeArgs, DAEMON_ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
     await waitForSocket(dirs.socketPath, child, () => output);
