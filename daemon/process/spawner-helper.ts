@@ -28,11 +28,12 @@ function connectStdio(id: number, fd: 0 | 1 | 2): Promise<Socket> {
 }
 
 async function start(message: HelperRequest): Promise<void> {
-  let stdio: (Socket | undefined)[];
-  try {
-    stdio = await Promise.all([message.stdin ? connectStdio(message.id, 0) : undefined, connectStdio(message.id, 1), connectStdio(message.id, 2)]);
-  } catch (error) {
-    report({ t: "failed", id: message.id, message: `cannot connect its output to the daemon: ${(error as Error).message}` });
+  const connected = await Promise.allSettled([message.stdin ? connectStdio(message.id, 0) : undefined, connectStdio(message.id, 1), connectStdio(message.id, 2)]);
+  const failure = connected.find((c): c is PromiseRejectedResult => c.status === "rejected");
+  const stdio = connected.map((c) => (c.status === "fulfilled" ? c.value : undefined));
+  if (failure !== undefined) {
+    for (const socket of stdio) socket?.destroy();
+    report({ t: "failed", id: message.id, message: `cannot connect its output to the daemon: ${(failure.reason as Error).message}` });
     return;
   }
   let child;

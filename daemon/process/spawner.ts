@@ -65,6 +65,7 @@ export class Spawner {
 
   /** Resolves once the process's stdio are connected (it is about to start); `started` says whether it did. */
   async spawn(request: SpawnRequest): Promise<Spawned> {
+    if (this.closed) throw new Error("the daemon is stopping: no new processes");
     const id = this.nextId++;
     let started!: InFlight["started"];
     let exited!: InFlight["exited"];
