@@ -10,12 +10,13 @@ export interface OutputPiece {
 }
 
 /**
- * A process's output handed to attached clients as the daemon reads it,
+ * A terminal's output handed to attached clients as the daemon reads it,
  * before it is stored: what a keystroke's echo waits for is the terminal and
- * the socket, not a commit (tmux shows output as it reads it, too). PTYs use
- * it; execs do not (see LiveOutput). The same bytes go to the journal beside
- * it, in the same order, so the tap's offsets are the journal's: a client
- * that falls behind, or attaches later, reads them from there.
+ * the socket, not a commit (tmux shows output as it reads it, too). Execs do
+ * not use it (see LiveOutput). The same bytes go to the journal beside it, in
+ * the same order, so the tap's offsets are the journal's: a client that falls
+ * behind, or attaches later, reads them from there. A terminal has one output
+ * stream: every piece is fd 1.
  *
  * Each reader holds at most READER_QUEUE_MAX_BYTES; one that would pass it
  * is overflowed (its queue dropped) and goes back to the journal from the
@@ -24,7 +25,6 @@ export interface OutputPiece {
 export class OutputTap {
   private readonly readers = new Set<TapReader>();
   private written = 0;
-  private readonly fdWritten = { 1: 0, 2: 0 };
   private done = false;
 
   /** The offset the process's next byte gets: every byte before it has been offered to the readers. */
@@ -37,9 +37,8 @@ export class OutputTap {
     return this.done;
   }
 
-  write(fd: 1 | 2, chunk: Buffer): void {
-    this.fdWritten[fd] += chunk.byteLength;
-    const piece = { fd, data: chunk, offset: this.written, fdEnd: this.fdWritten[fd] };
+  write(chunk: Buffer): void {
+    const piece: OutputPiece = { fd: 1, data: chunk, offset: this.written, fdEnd: this.written + chunk.byteLength };
     this.written += chunk.byteLength;
     for (const reader of this.readers) reader.offer(piece);
   }
@@ -92,27 +91,16 @@ export class TapReader {
     this.wakeup.notify();
   }
 
-  /** Everything queued, consecutive pieces of one fd joined (a terminal yields a few KiB per read); empty when nothing is. */
+  /** Everything queued, joined into one piece (a terminal yields a few KiB per read); empty when nothing is. */
   take(): OutputPiece[] {
-    const taken: OutputPiece[] = [];
-    let run: OutputPiece[] = [];
-    const join = (): void => {
-      if (run.length === 0) return;
-      const last = run.at(-1)!;
-      const data = run.length === 1 ? last.data : Buffer.concat(run.map((p) => p.data));
-      taken.push({ fd: last.fd, data, offset: run[0]!.offset, fdEnd: last.fdEnd });
-      run = [];
-    };
-    for (const piece of this.queue) {
-      if (run.length > 0 && run[0]!.fd !== piece.fd) join();
-      run.push(piece);
-    }
-    join();
+    const first = this.queue[0];
+    if (first === undefined) return [];
+    const last = this.queue.at(-1)!;
+    const data = this.queue.length === 1 ? first.data : Buffer.concat(this.queue.map((p) => p.data), this.bytes);
     this.queue = [];
     this.bytes = 0;
-    const last = taken.at(-1);
-    if (last !== undefined) this.next = last.offset + last.data.byteLength;
-    return taken;
+    this.next = last.fdEnd;
+    return [{ fd: 1, data, offset: first.offset, fdEnd: last.fdEnd }];
   }
 
   notify(): void {

@@ -102,13 +102,7 @@ export class Execs {
     const process: ExecProcess =
       launch.problem !== undefined
         ? notStarted(launch.problem)
-        : startExecProcess({
-            ...launch,
-            stdin: options.stdin,
-            tty: options.tty,
-            onOutput: (fd, chunk) => writer.write(fd, chunk),
-            spawner: this.environment.spawner,
-          });
+        : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk), spawner: this.environment.spawner });
     this.tables.insert(record, undefined);
     const started = process.started.then((pid) => {
       if (pid !== undefined && record.status === "running") {

@@ -99,7 +99,7 @@ export class Ptys {
       ...launch,
       ...size,
       onOutput: (chunk) => {
-        tap.write(1, chunk);
+        tap.write(chunk);
         return writer.write(1, chunk);
       },
     });

@@ -20,7 +20,6 @@ export class PtyClient {
   readonly done: Promise<void>;
   private readonly requests = new RequestQueue<Request>();
   private readonly controller = new AbortController();
-  private readonly outputWaiters: (() => void)[] = [];
 
   /** read: false never reads past the first message; pause stops reading for `ms` after every `everyBytes` received. */
   constructor(client: Client<typeof PtyService>, open: Request, options: { read?: boolean; pause?: { everyBytes: number; ms: number } } = {}) {
@@ -37,7 +36,6 @@ export class PtyClient {
             else if (offset !== this.firstOffset + this.received) this.seams.push(`${this.firstOffset + this.received} then ${offset}`);
             this.chunks.push(Buffer.from(r.kind.value.data));
             this.received += r.kind.value.data.byteLength;
-            for (const wake of this.outputWaiters.splice(0)) wake();
           } else if (r.kind.case === "exit") this.exit = r.kind.value;
           if (options.read === false) await new Promise(() => undefined);
           if (this.received >= pauseAt) {
@@ -59,11 +57,6 @@ export class PtyClient {
 
   get text(): string {
     return this.output.toString("latin1");
-  }
-
-  /** Resolves when the next output arrives. */
-  nextOutput(): Promise<void> {
-    return new Promise((resolve) => this.outputWaiters.push(resolve));
   }
 
   send(request: Request): void {
