@@ -179,8 +179,9 @@ async function benchJournal(): Promise<void> {
   const rawRead = n / (Number(process.hrtime.bigint() - t) / 1e9);
   rawDb.close();
 
-  const db = openDatabase(join(mkdtempSync(join(tmpdir(), "tether-bench-")), "tether.db"));
-  const journals = new Journals(db);
+  const dir = mkdtempSync(join(tmpdir(), "tether-bench-"));
+  const db = openDatabase(join(dir, "tether.db"));
+  const journals = new Journals(db, join(dir, "output"));
   t = process.hrtime.bigint();
   for (let wave = 0; wave < total / 1000; wave++) {
     await Promise.all(Array.from({ length: 1000 }, () => journals.append("bench", [{ data: payload }])));

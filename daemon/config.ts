@@ -3,13 +3,15 @@ import { join, resolve } from "node:path";
 
 /** Where the daemon keeps its state and where it listens, resolved once at startup. */
 export interface DaemonConfig {
-  /** Durable state: the SQLite database, the daemon log. */
+  /** Durable state: the SQLite database, the process output files, the daemon log. */
   readonly stateDir: string;
   /** The Unix socket clients connect to. */
   readonly socketPath: string;
   /** True when the socket's directory is tether's own (default paths), false when TETHER_SOCKET names it. */
   readonly socketDirIsOurs: boolean;
   readonly databasePath: string;
+  /** The journal's data files: process output's bytes (journal/data-files.ts). */
+  readonly outputDir: string;
   readonly logPath: string;
 }
 
@@ -39,6 +41,7 @@ export function resolveDaemonConfig(env: NodeJS.ProcessEnv = process.env): Daemo
     socketPath,
     socketDirIsOurs: explicitSocket === undefined,
     databasePath: join(stateDir, "tether.db"),
+    outputDir: join(stateDir, "output"),
     logPath: join(stateDir, "daemon.log"),
   };
 }

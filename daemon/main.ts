@@ -48,7 +48,7 @@ export async function runDaemon(): Promise<void> {
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   const lock = await claimSocket(config.socketPath);
   const db = openDatabase(config.databasePath);
-  const journals = new Journals(db);
+  const journals = new Journals(db, config.outputDir);
   const { binDir, packageDir } = installCliShim(config.stateDir);
   const spawner = await Spawner.start(config.stateDir);
   const environment = {

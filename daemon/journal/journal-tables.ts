@@ -1,4 +1,5 @@
 import type { Db } from "../store/database.js";
+import type { DataFiles } from "./data-files.js";
 import type { JournalRecord, Retention } from "./types.js";
 
 /** A journal's row, kept in memory while the daemon runs: the daemon is the database's only writer. */
@@ -25,10 +26,17 @@ interface JournalRow {
   created_at: number;
 }
 
-/** A record's row, in raw mode: seq, offset, created_at, meta, data. */
-type RecordRow = [number, number, number, string | null, Buffer];
+/**
+ * A record's row, in raw mode: seq, offset, created_at, meta, data. The data
+ * column holds the bytes themselves, or, for a byte-log record, their length:
+ * the bytes are in the journal's data files at the record's offset.
+ */
+type RecordRow = [number, number, number, string | null, Buffer | number];
 
-/** The journal's SQL, as prepared statements. Only the journal module touches these tables. */
+/**
+ * The journal's storage: its SQL, as prepared statements, and the data files
+ * that hold byte-log records' bytes. Only the journal module touches these tables.
+ */
 export class JournalTables {
   private readonly selectByName;
   private readonly selectPage;
@@ -41,7 +49,10 @@ export class JournalTables {
   private readonly selectNamesAfter;
   private readonly selectAged;
 
-  constructor(readonly db: Db) {
+  constructor(
+    readonly db: Db,
+    private readonly files: DataFiles,
+  ) {
     this.selectByName = db.prepare<[string], JournalRow>("SELECT * FROM journals WHERE name = ?");
     this.selectNamesAfter = db.prepare<[string, number], JournalRow>(
       "SELECT * FROM journals WHERE name > ? ORDER BY name LIMIT ?",
@@ -54,7 +65,7 @@ export class JournalTables {
       "UPDATE journals SET first_seq = ?, next_seq = ?, first_offset = ?, next_offset = ? WHERE id = ?",
     );
     // Record keys are journal_id << 32 | seq, computed by SQLite so JS never handles 64-bit keys.
-    this.insertRecord = db.prepare<[number, number, number, number, string | null, Uint8Array]>(
+    this.insertRecord = db.prepare<[number, number, number, number, string | null, Uint8Array | number]>(
       "INSERT INTO journal_records (key, offset, created_at, meta, data) VALUES ((? << 32) | ?, ?, ?, ?, ?)",
     );
     // Rows as arrays (raw mode): a page builds one object per record, not two.
@@ -92,8 +103,10 @@ export class JournalTables {
     return { id, name, firstSeq: 1, nextSeq: 1, firstOffset: 0, nextOffset: 0, retention, createdAt: now };
   }
 
-  insert(journal: JournalState, seq: number, offset: number, now: number, meta: string | null, data: Uint8Array): void {
-    this.insertRecord.run(journal.id, seq, offset, now, meta, data);
+  /** Stores one record; with `inFile`, its bytes go to the data files and its row holds their length. */
+  insert(journal: JournalState, seq: number, offset: number, now: number, meta: string | null, data: Uint8Array, inFile: boolean): void {
+    if (inFile) this.files.write(journal.id, offset, data);
+    this.insertRecord.run(journal.id, seq, offset, now, meta, inFile ? data.byteLength : data);
   }
 
   saveBounds(journal: JournalState): void {
@@ -102,13 +115,30 @@ export class JournalTables {
 
   /** Records from seq on, stopping after maxRecords or once maxBytes of data is reached (at least one record). */
   page(journalId: number, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
-    const records: JournalRecord[] = [];
+    const records: { seq: number; offset: number; createdAt: number; meta: Record<string, string> | undefined; data: Uint8Array }[] = [];
+    const inFiles: { index: number; length: number }[] = [];
     let bytes = 0;
     for (const row of this.selectPage.iterate(journalId, fromSeq, journalId, maxRecords)) {
-      const [seq, offset, createdAt, meta, data] = row;
+      const [seq, offset, createdAt, meta, stored] = row;
+      const length = typeof stored === "number" ? stored : stored.byteLength;
+      if (typeof stored === "number") inFiles.push({ index: records.length, length });
+      const data = typeof stored === "number" ? EMPTY : stored;
       records.push({ seq, offset, createdAt, meta: meta === null ? undefined : (JSON.parse(meta) as Record<string, string>), data });
-      bytes += data.byteLength;
+      bytes += length;
       if (bytes >= maxBytes) break;
+    }
+    // One read per run of byte-log records that follow each other (a page is usually one run).
+    for (let i = 0; i < inFiles.length; ) {
+      let j = i + 1;
+      while (j < inFiles.length && inFiles[j]!.index === inFiles[j - 1]!.index + 1) j++;
+      const first = records[inFiles[i]!.index]!.offset;
+      const last = inFiles[j - 1]!;
+      const span = this.files.read(journalId, first, records[last.index]!.offset + last.length - first);
+      for (const { index, length } of inFiles.slice(i, j)) {
+        const start = records[index]!.offset - first;
+        records[index]!.data = span.subarray(start, start + length);
+      }
+      i = j;
     }
     return records;
   }
@@ -160,6 +190,8 @@ export class JournalTables {
     this.saveBounds(journal);
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 function toState(row: JournalRow): JournalState {
   return {

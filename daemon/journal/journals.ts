@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { withoutFsync, type Db } from "../store/database.js";
+import { DataFiles } from "./data-files.js";
 import { GroupCommit } from "./group-commit.js";
 import { JournalTables, type JournalState } from "./journal-tables.js";
 import {
@@ -25,6 +26,7 @@ interface PendingAppend {
   readonly inputs: readonly AppendInput[];
   readonly alongside: ((result: AppendResult) => void) | undefined;
   readonly durability: Durability;
+  readonly inFiles: boolean;
 }
 
 /** What one batch's transaction changed: to publish after the commit, or to undo when it failed. */
@@ -32,6 +34,8 @@ interface BatchWork {
   readonly committed: Map<JournalState, JournalRecord[]>;
   readonly snapshots: Map<JournalState, [number, number, number, number]>;
   readonly created: string[];
+  /** The batch is fsynced: the data files written since the last fsync are synced inside it too. */
+  readonly fsync: boolean;
 }
 
 export interface ReadOptions {
@@ -57,6 +61,7 @@ export interface ReadOptions {
  */
 export class Journals {
   private readonly tables: JournalTables;
+  private readonly files: DataFiles;
   private readonly states = new Map<string, JournalState>();
   private readonly subscribers = new Map<string, Set<Subscription>>();
   private readonly cache = new RecordCache();
@@ -65,8 +70,10 @@ export class Journals {
   private readonly sweepTimer: NodeJS.Timeout;
   private closed = false;
 
-  constructor(db: Db) {
-    this.tables = new JournalTables(db);
+  /** `dataDir` holds the data files of byte-log records (data-files.ts). */
+  constructor(db: Db, dataDir: string) {
+    this.files = new DataFiles(dataDir);
+    this.tables = new JournalTables(db, this.files);
     // Made once: better-sqlite3 builds a wrapper per db.transaction call, ~10 µs of each small commit.
     this.writeBatch = db.transaction((batch: PendingAppend[], now: number, work: BatchWork) => this.writeRows(batch, now, work));
     this.commit = new GroupCommit((batch) => this.commitBatch(batch), COMMIT_MAX_BYTES);
@@ -126,7 +133,8 @@ export class Journals {
         { journal: name, limit_records: String(JOURNAL_MAX_SEQUENCE) },
       );
     }
-    return this.commit.submit({ name, inputs, alongside: options.alongside, durability: options.durability ?? "power-loss" }, bytes);
+    const pending = { name, inputs, alongside: options.alongside, durability: options.durability ?? "power-loss", inFiles: options.dataInFiles === true };
+    return this.commit.submit(pending, bytes);
   }
 
   /** Reads batches of consecutive records from a cursor; with follow, never ends on its own. */
@@ -201,6 +209,15 @@ export class Journals {
     return this.cache.page(state.id, fromSeq, maxRecords, maxBytes, (seq, records, bytes) => this.tables.page(state.id, seq, records, bytes));
   }
 
+  /**
+   * Resolves once every byte-log byte appended so far is on disk, without
+   * blocking: for an end recorded outside the journal (an exec's exit) that
+   * must not be durable before the output it follows.
+   */
+  dataSynced(): Promise<void> {
+    return this.files.synced();
+  }
+
   /** Record bytes held in memory for the followers of a journal: each holds at most READER_QUEUE_MAX_BYTES. */
   followerQueuedBytes(name: string): number[] {
     return [...(this.subscribers.get(name) ?? [])].map((sub) => sub.queuedBytes);
@@ -211,22 +228,23 @@ export class Journals {
     this.commit.flush();
   }
 
-  /** Refuses new appends, commits what is pending and stops the retention timer. */
+  /** Refuses new appends, commits what is pending, syncs the data files and stops the retention timer. */
   close(): void {
     this.closed = true;
     this.commit.flush();
+    this.files.close();
     clearInterval(this.sweepTimer);
     for (const subs of this.subscribers.values()) for (const sub of subs) sub.notify();
   }
 
   private commitBatch(batch: PendingAppend[]): AppendResult[] {
     const now = Date.now();
-    const work: BatchWork = { committed: new Map(), snapshots: new Map(), created: [] };
+    // One item that must survive a power cut makes the whole batch fsync.
+    const fsync = !batch.every((append) => append.durability === "daemon-crash");
+    const work: BatchWork = { committed: new Map(), snapshots: new Map(), created: [], fsync };
     try {
-      // One item that must survive a power cut makes the whole batch fsync.
-      const results = batch.every((append) => append.durability === "daemon-crash")
-        ? withoutFsync(this.tables.db, () => this.writeBatch(batch, now, work))
-        : this.writeBatch(batch, now, work);
+      const results = fsync ? this.writeBatch(batch, now, work) : withoutFsync(this.tables.db, () => this.writeBatch(batch, now, work));
+      for (const [state, [, , firstOffset]] of work.snapshots) this.files.drop(state.id, firstOffset, state.firstOffset);
       for (const [state, records] of work.committed) {
         const retained = records.filter((r) => r.seq >= state.firstSeq);
         this.cache.add(state.id, retained);
@@ -264,7 +282,7 @@ export class Journals {
       const firstOffset = state.nextOffset;
       for (const input of append.inputs) {
         const meta = input.meta !== undefined && hasKeys(input.meta) ? input.meta : undefined;
-        this.tables.insert(state, state.nextSeq, state.nextOffset, now, meta === undefined ? null : JSON.stringify(meta), input.data);
+        this.tables.insert(state, state.nextSeq, state.nextOffset, now, meta === undefined ? null : JSON.stringify(meta), input.data, append.inFiles);
         records.push({ seq: state.nextSeq, offset: state.nextOffset, createdAt: now, meta, data: input.data });
         state.nextSeq += 1;
         state.nextOffset += input.data.byteLength;
@@ -277,6 +295,7 @@ export class Journals {
       this.tables.saveBounds(state);
       if (state.retention.maxBytes > 0) this.tables.trimToBytes(state, state.retention.maxBytes);
     }
+    if (work.fsync) this.files.syncDirty();
     return out;
   }
 
@@ -284,7 +303,9 @@ export class Journals {
   applyAgeRetention(now: number): void {
     for (const row of this.tables.withAgeRetention()) {
       const state = this.states.get(row.name) ?? row;
+      const firstOffset = state.firstOffset;
       this.tables.db.transaction(() => this.tables.trimOlderThan(state, now - state.retention.maxAgeMs))();
+      this.files.drop(state.id, firstOffset, state.firstOffset);
     }
   }
 

@@ -41,3 +41,22 @@ export const RETENTION_SWEEP_INTERVAL_MS = 10_000;
 
 /** Records one journal can ever hold: record keys are journal_id << 32 | seq (journal-tables.ts). */
 export const JOURNAL_MAX_SEQUENCE = 2 ** 32 - 1;
+
+/**
+ * Byte-log data (process output) is kept in segment files of this size
+ * (data-files.ts). Retention frees space a whole segment at a time, so a
+ * journal holds at most its retention plus one segment on disk; 16 MiB is a
+ * quarter of a terminal's retention (PTY_RETENTION_BYTES).
+ */
+export const DATA_SEGMENT_BYTES = 16 * 1024 * 1024;
+
+/** Segment files kept open at once (least recently used closed first): a few per live process, well under the usual 1024 descriptors. */
+export const DATA_FILES_MAX_OPEN = 128;
+
+/**
+ * Every this many bytes of byte-log data written, the segments written are
+ * fdatasynced in the background (data-files.ts): the disk takes process
+ * output while it streams, so a power-cut-durable end (an exec's exit) waits
+ * for at most about this much, and no fsynced commit stalls on much more.
+ */
+export const DATA_SYNC_BYTES = 32 * 1024 * 1024;

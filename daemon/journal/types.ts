@@ -45,6 +45,12 @@ export interface AppendOptions {
   /** Runs inside the append's transaction with the records' place (see Journals.append). */
   readonly alongside?: ((result: AppendResult) => void) | undefined;
   readonly durability?: Durability | undefined;
+  /**
+   * Byte-log records (process output): their bytes go to the journal's data
+   * files, their rows hold only where they are (data-files.ts). Reads return
+   * them like any other record.
+   */
+  readonly dataInFiles?: boolean | undefined;
 }
 
 export interface AppendResult {

@@ -10,6 +10,14 @@ import type { AppendInput, AppendOptions } from "../journal/types.js";
  */
 export const PROCESS_OUTPUT: AppendOptions = { durability: "daemon-crash" };
 
+/**
+ * How a process's stdout and stderr are appended: as PROCESS_OUTPUT, their
+ * bytes kept in the journal's data files (journal/data-files.ts), which sync
+ * them to disk in the background as they stream; an exec or terminal waits
+ * for that sync before its end is recorded.
+ */
+export const PROCESS_BYTES: AppendOptions = { ...PROCESS_OUTPUT, dataInFiles: true };
+
 /** Below this many bytes in flight a process's output is read freely; above it, reading waits for commits (the pipe fills, the writer blocks). */
 const OUTPUT_HIGH_WATERMARK_BYTES = 8 * 1024 * 1024;
 /** While a commit is in flight, consecutive chunks of one fd are joined into records of up to this size. */

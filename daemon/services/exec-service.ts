@@ -4,7 +4,7 @@ import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
 import { checkSize, defaultSize, type Execs, type LiveExec } from "../workspaces/execs.js";
 import { nextPageToken, pageSize, pageToken } from "./paging.js";
-import { execChunkToProto, execExitToProto, execToProto } from "./workspace-proto.js";
+import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto } from "./workspace-proto.js";
 
 /** Handlers for tether.v1.ExecService: proto in, domain call, proto out. */
 export function createExecService(execs: Execs, daemonStopping: AbortSignal): ServiceImpl<typeof ExecService> {
@@ -31,7 +31,7 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
       void applyRequests(live, start.stdin, incoming).catch((error: unknown) => broken.abort(error));
       const read = execs.read(live.record.id, 0, true, AbortSignal.any([ctx.signal, daemonStopping, broken.signal]));
       for await (const chunks of read.chunks) {
-        for (const chunk of chunks) yield { kind: { case: "output", value: execChunkToProto(chunk) } };
+        for (const chunk of chunks) yield execOutputResponse(chunk);
       }
       yield { kind: { case: "exit", value: execExitToProto(read.final()) } };
     },
@@ -39,7 +39,7 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
       const read = execs.read(req.exec, Number(req.fromOffset), !req.noFollow, AbortSignal.any([ctx.signal, daemonStopping]));
       yield { kind: { case: "exec", value: execToProto(read.exec) } };
       for await (const chunks of read.chunks) {
-        for (const chunk of chunks) yield { kind: { case: "output", value: execChunkToProto(chunk) } };
+        for (const chunk of chunks) yield attachExecOutputResponse(chunk);
       }
       const final = read.final();
       if (final.status !== "running") yield { kind: { case: "exit", value: execExitToProto(final) } };

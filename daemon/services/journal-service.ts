@@ -7,7 +7,7 @@ import { ReadJournalResponseSchema, type JournalService, type ReadJournalRequest
 import { TetherError } from "../errors.js";
 import type { Journals } from "../journal/journals.js";
 import type { Cursor, JournalInfo, JournalRecord } from "../journal/types.js";
-import { withEncoding } from "./encoded-messages.js";
+import { dataLastParts, withEncoding } from "./encoded-messages.js";
 import { pageSize, pageToken, nextPageToken } from "./paging.js";
 
 const NAME_PREFIX = "journals/";
@@ -120,15 +120,9 @@ export function readResponse(records: readonly JournalRecord[], caughtUp: boolea
       createTime: timestampFromMs(r.createdAt),
     }),
   );
-  const heads = protos.map((proto, i) => {
-    const rest = toBinary(JournalRecordSchema, proto);
-    const data = records[i]!.data;
-    const dataHead = new BinaryWriter().tag(DATA_FIELD, WireType.LengthDelimited).uint32(data.byteLength).finish();
-    const head = new BinaryWriter().tag(RECORDS_FIELD, WireType.LengthDelimited).uint32(rest.byteLength + dataHead.byteLength + data.byteLength).finish();
-    return [head, rest, dataHead, data] as const;
-  });
+  const parts = protos.flatMap((proto, i) => dataLastParts(RECORDS_FIELD, toBinary(JournalRecordSchema, proto), DATA_FIELD, records[i]!.data));
   const tail = caughtUp ? new BinaryWriter().tag(CAUGHT_UP_FIELD, WireType.Varint).bool(true).finish() : new Uint8Array(0);
-  const encoded = Buffer.concat([...heads.flat(), tail]);
+  const encoded = Buffer.concat([...parts, tail]);
   protos.forEach((proto, i) => (proto.data = records[i]!.data));
   return withEncoding(create(ReadJournalResponseSchema, { records: protos, caughtUp }), encoded);
 }

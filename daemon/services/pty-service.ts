@@ -8,7 +8,7 @@ import { checkSize } from "../workspaces/execs.js";
 import type { PtyAttachment, PtySpec, Ptys } from "../workspaces/ptys.js";
 import type { PtyRecord } from "../workspaces/types.js";
 import { nextPageToken, pageSize, pageToken } from "./paging.js";
-import { execExitToProto, ptyToProto, sizePolicyFromProto } from "./workspace-proto.js";
+import { execExitToProto, ptyOutputResponse, ptyToProto, sizePolicyFromProto } from "./workspace-proto.js";
 
 /** How long ClosePty waits after SIGHUP before SIGKILL when the request names no grace. */
 const DEFAULT_CLOSE_GRACE_MS = 5_000;
@@ -47,7 +47,7 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
           (error: unknown) => ended.abort(error),
         );
         for await (const chunks of attachment.chunks) {
-          for (const chunk of chunks) yield { kind: { case: "output", value: { data: chunk.data, offset: BigInt(chunk.offset) } } };
+          for (const chunk of chunks) yield ptyOutputResponse(chunk);
         }
         const final = attachment.final();
         if (final.status !== "running") yield { kind: { case: "exit", value: execExitToProto(final) } };

@@ -1,10 +1,13 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { ExecExitSchema, ExecSchema, ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
+import { ExecExitSchema, ExecOutputSchema, ExecSchema, ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
+import { AttachExecResponseSchema, ExecResponseSchema, type AttachExecResponse, type ExecResponse } from "../../gen/tether/v1/exec_service_pb.js";
+import { AttachPtyResponseSchema, PtyOutputSchema, type AttachPtyResponse } from "../../gen/tether/v1/pty_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceSchema, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { PtySchema, PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { OutputPiece } from "../process/output-tap.js";
+import { withDataLast } from "./encoded-messages.js";
 import type * as domain from "../workspaces/types.js";
 
 // Workspace and exec resources in proto form: the one place their enums are mapped.
@@ -116,11 +119,41 @@ export function execExitToProto(exec: Pick<domain.ExecRecord, "status" | "exitCo
   return create(ExecExitSchema, { status: EXEC_STATUSES[exec.status], exitCode: exec.exitCode ?? 0, signal: exec.signal ?? "", error: exec.error ?? "" });
 }
 
-export function execChunkToProto(chunk: OutputPiece): Omit<ExecOutput, "$typeName"> {
-  return {
+/**
+ * An Exec response carrying one output chunk, its encoding made with the
+ * chunk's bytes copied once (encoded-messages.ts): an exec streams every
+ * byte its process writes through here.
+ */
+export function execOutputResponse(chunk: OutputPiece): ExecResponse {
+  const { output, rest } = execOutput(chunk);
+  const response = create(ExecResponseSchema, { kind: { case: "output", value: output } });
+  return withDataLast(response, ExecResponseSchema.field.output.number, rest, ExecOutputSchema.field.data.number, chunk.data);
+}
+
+/** An AttachExec response carrying one output chunk, encoded as execOutputResponse's. */
+export function attachExecOutputResponse(chunk: OutputPiece): AttachExecResponse {
+  const { output, rest } = execOutput(chunk);
+  const response = create(AttachExecResponseSchema, { kind: { case: "output", value: output } });
+  return withDataLast(response, AttachExecResponseSchema.field.output.number, rest, ExecOutputSchema.field.data.number, chunk.data);
+}
+
+/** The chunk as an ExecOutput, and the encoding of its fields but the data. */
+function execOutput(chunk: OutputPiece): { output: ExecOutput; rest: Uint8Array } {
+  const output = create(ExecOutputSchema, {
     stream: chunk.fd === 2 ? OutputStream.STDERR : OutputStream.STDOUT,
-    data: chunk.data,
     offset: BigInt(chunk.offset),
     streamOffset: BigInt(chunk.fdEnd - chunk.data.byteLength),
-  };
+  });
+  const rest = toBinary(ExecOutputSchema, output);
+  output.data = chunk.data;
+  return { output, rest };
+}
+
+/** An AttachPty response carrying one output chunk, encoded as execOutputResponse's. */
+export function ptyOutputResponse(chunk: OutputPiece): AttachPtyResponse {
+  const output = create(PtyOutputSchema, { offset: BigInt(chunk.offset) });
+  const rest = toBinary(PtyOutputSchema, output);
+  output.data = chunk.data;
+  const response = create(AttachPtyResponseSchema, { kind: { case: "output", value: output } });
+  return withDataLast(response, AttachPtyResponseSchema.field.output.number, rest, PtyOutputSchema.field.data.number, chunk.data);
 }

@@ -15,7 +15,7 @@ import { renderRunCommand } from "./run-command.js";
 import { RunGraph } from "./run-graph.js";
 import { SessionLifetime } from "./session-lifetime.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
-import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
+import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
 import type { SendResult, SessionStreams, StreamSend } from "./session-streams.js";
@@ -273,7 +273,7 @@ export class LiveSession {
     const { cwd, problem } = runCwd(this.session.spec.workingDirectory, task.cwd);
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
     run.command = display;
-    const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_OUTPUT), { r: String(run.number) }, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
+    const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_BYTES), { r: String(run.number) }, task.result === "stdout" ? RESULT_MAX_BYTES : 0);
     if (task.name === this.session.task) this.continuations.markSeen();
     if (problem !== undefined) {
       this.transition(run, "running", "");

@@ -18,12 +18,14 @@ export type Db = Database.Database;
  * daemon keeps them: they are in the kernel's page cache) but not fsynced
  * until the next ordinary commit, which fsyncs the whole WAL and so every
  * frame before it. Process output, which no client was told is durable, is
- * stored this way; the exit status written after it is an ordinary commit.
+ * committed this way (its bytes are in the journal's data files, see
+ * journal/data-files.ts; its rows are here); the exit status written after
+ * it is an ordinary commit.
  *
  * page_size=16384 applies when the file is created (an existing database
- * keeps its size): output is stored as blobs of up to 256 KiB, and 16 KiB
- * pages store them about twice as fast as the default 4 KiB (measured here:
- * 71 vs 130 MB/s for 256 KiB blobs, WAL, synchronous=FULL).
+ * keeps its size): records are stored as blobs of up to 4 MiB, and 16 KiB
+ * pages store large ones about twice as fast as the default 4 KiB (measured
+ * here: 71 vs 130 MB/s for 256 KiB blobs, WAL, synchronous=FULL).
  *
  * locking_mode=EXCLUSIVE is set before WAL is entered: the connection keeps
  * the database lock for its whole life, so a second daemon pointed at the

@@ -6,7 +6,7 @@ import { log } from "../log.js";
 import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
 import { followOutput, type LiveOutput } from "../process/follow-output.js";
 import type { OutputPiece } from "../process/output-tap.js";
-import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
+import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import type { Db } from "../store/database.js";
 import { ExecTables } from "./exec-tables.js";
 import { startExecProcess, type ExecProcess } from "./exec-process.js";
@@ -79,7 +79,7 @@ export class Execs {
     const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     this.journals.create(outputJournal(id));
-    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_OUTPUT), {}, 0);
+    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), {}, 0);
     const record: ExecRecord = {
       seq: this.nextSeq++,
       id,
@@ -113,6 +113,8 @@ export class Execs {
     });
     const ended = process.ended.then(async (end) => {
       await writer.settled();
+      // The end is fsynced: the output before it must be on disk first.
+      await this.journals.dataSynced().catch((error: unknown) => log(`${id}: output not synced: ${(error as Error).message}`));
       try {
         this.finish(record, writer, end);
       } catch (error) {

@@ -6,7 +6,7 @@ import { log } from "../log.js";
 import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
 import { followOutput } from "../process/follow-output.js";
 import { OutputTap, type OutputPiece } from "../process/output-tap.js";
-import { OutputWriter, PROCESS_OUTPUT } from "../process/output-writer.js";
+import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { TtyProcess } from "../process/tty-process.js";
 import type { Db } from "../store/database.js";
 import { checkSize, defaultSize } from "./execs.js";
@@ -93,7 +93,7 @@ export class Ptys {
     const launch = prepareLaunch(ws, this.environment, argv, spec.cwd, { TERM: "xterm-256color", ...spec.env }, { TETHER_PTY: id });
     if (launch.problem !== undefined) throw invalidArgument("argv", `cannot start ${argv[0]}: ${launch.problem}`);
     this.journals.create(outputJournal(id), { maxBytes: PTY_RETENTION_BYTES, maxAgeMs: 0 });
-    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_OUTPUT), {}, 0);
+    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), {}, 0);
     const tap = new OutputTap();
     const process = new TtyProcess({
       ...launch,
@@ -123,6 +123,8 @@ export class Ptys {
     this.tables.insert(record, processStartTicks(process.pid));
     const ended = process.ended.then(async (end) => {
       await writer.settled();
+      // The end is fsynced: the output before it must be on disk first.
+      await this.journals.dataSynced().catch((error: unknown) => log(`${id}: output not synced: ${(error as Error).message}`));
       this.finish(record, end);
       this.live.delete(id);
       tap.end();

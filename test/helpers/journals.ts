@@ -8,9 +8,10 @@ import { afterEach } from "vitest";
 
 /** Journals on a real SQLite file in a temp dir, as the daemon opens it. */
 export function openTempJournals(): { journals: Journals; db: Db; path: string } {
-  const path = join(mkdtempSync(join(tmpdir(), "tether-journal-")), "tether.db");
+  const dir = mkdtempSync(join(tmpdir(), "tether-journal-"));
+  const path = join(dir, "tether.db");
   const db = openDatabase(path);
-  return { journals: new Journals(db), db, path };
+  return { journals: new Journals(db, join(dir, "output")), db, path };
 }
 
 /** A factory of temp journals for a test file: every store it opens is closed after its test. */

@@ -1,8 +1,11 @@
 import { Code } from "@connectrpc/connect";
+import { existsSync, readdirSync, statSync, truncateSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { TetherError } from "../../daemon/errors.js";
-import type { Journals } from "../../daemon/journal/journals.js";
-import { READER_QUEUE_MAX_BYTES } from "../../daemon/journal/limits.js";
+import { DATA_SEGMENT_BYTES, READER_QUEUE_MAX_BYTES } from "../../daemon/journal/limits.js";
+import { Journals } from "../../daemon/journal/journals.js";
+import { openDatabase } from "../../daemon/store/database.js";
 import { assertDense, bytes, collect, journalsPerTest } from "../helpers/journals.js";
 
 const openJournals = journalsPerTest();
@@ -76,6 +79,87 @@ describe("durability", () => {
     expect(levels).toEqual({ acknowledged: FULL, output: NORMAL, "mixed output": FULL, "mixed acknowledged": FULL });
     // Every later commit, even one made straight on the database, fsyncs again.
     expect(o.db.pragma("synchronous", { simple: true })).toBe(FULL);
+  });
+});
+
+describe("byte-log records (data files)", () => {
+  /** A record of `size` bytes whose every byte says where it is: byte at journal offset X is X mod 251. */
+  const patterned = (offset: number, size: number): Uint8Array => {
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i++) data[i] = (offset + i) % 251;
+    return data;
+  };
+  const wholeBytes = (records: readonly { data: Uint8Array }[]): Buffer => Buffer.concat(records.map((r) => r.data));
+
+  it("keeps their bytes out of the database, reads them back across segment boundaries, beside ordinary records and after a reopen", async () => {
+    const o = openJournals();
+    const MiB = 1024 * 1024;
+    const sizes = [1, 4096, 3 * MiB, 4 * MiB, 4 * MiB, 4 * MiB, 4 * MiB, 7, 2 * MiB];
+    let offset = 0;
+    for (const size of sizes) {
+      await o.journals.append("out", [{ data: patterned(offset, size), meta: { s: "1" } }], { durability: "daemon-crash", dataInFiles: true });
+      offset += size;
+    }
+    // An ordinary record in the same journal, then byte-log records again.
+    await o.journals.append("out", [{ data: patterned(offset, 10) }]);
+    offset += 10;
+    await o.journals.append("out", [{ data: patterned(offset, 100) }, { data: patterned(offset + 100, 50) }], { dataInFiles: true });
+    offset += 150;
+    const expected = Buffer.from(patterned(0, offset));
+
+    const read = await collect(o.journals.read("out", { cursor: { kind: "start" }, follow: false, signal: never }));
+    assertDense(read);
+    expect(read[0]?.meta).toEqual({ s: "1" });
+    expect(wholeBytes(read).equals(expected)).toBe(true);
+    const fromOffset = await collect(o.journals.read("out", { cursor: { kind: "offset", offset: DATA_SEGMENT_BYTES + 5 }, follow: false, signal: never }));
+    expect(wholeBytes(fromOffset).equals(expected.subarray(DATA_SEGMENT_BYTES + 5))).toBe(true);
+
+    const dir = dirname(o.path);
+    const stored = statSync(o.path).size + (existsSync(`${o.path}-wal`) ? statSync(`${o.path}-wal`).size : 0);
+    expect(stored).toBeLessThan(2 * 1024 * 1024);
+    expect(readdirSync(join(dir, "output")).length).toBe(2);
+
+    // A second daemon on the same state (the first one gone) reads the same bytes.
+    o.journals.close();
+    o.db.close();
+    const db = openDatabase(o.path);
+    const again = new Journals(db, join(dir, "output"));
+    try {
+      const reread = await collect(again.read("out", { cursor: { kind: "start" }, follow: false, signal: never }));
+      expect(wholeBytes(reread).equals(expected)).toBe(true);
+    } finally {
+      again.close();
+      db.close();
+    }
+  });
+
+  it("bytes lost outside tether (a file cut short) read as DataLoss naming the file, not as other bytes", async () => {
+    const o = openJournals();
+    await o.journals.append("cut", [{ data: patterned(0, 1000) }], { durability: "daemon-crash", dataInFiles: true });
+    truncateSync(join(dirname(o.path), "output", "1.0"), 600);
+    // A daemon started afterwards (this one still holds the record in memory) reads the store.
+    o.journals.close();
+    const again = new Journals(o.db, join(dirname(o.path), "output"));
+    const e = await refusal(collect(again.read("cut", { cursor: { kind: "start" }, follow: false, signal: never })));
+    again.close();
+    expect(e.code).toBe(Code.DataLoss);
+    expect(e.message).toContain("output at byte 600 is missing");
+    expect(e.metadata.path).toBe(join(dirname(o.path), "output", "1.0"));
+  });
+
+  it("retention by bytes deletes the segments that hold only dropped bytes", async () => {
+    const o = openJournals();
+    o.journals.create("pty", { maxBytes: DATA_SEGMENT_BYTES, maxAgeMs: 0 });
+    const chunk = 1024 * 1024;
+    for (let offset = 0; offset < 3 * DATA_SEGMENT_BYTES + chunk; offset += chunk) {
+      await o.journals.append("pty", [{ data: patterned(offset, chunk) }], { durability: "daemon-crash", dataInFiles: true });
+    }
+    const info = o.journals.get("pty");
+    expect(info.nextOffset - info.firstOffset).toBe(DATA_SEGMENT_BYTES);
+    // The kept bytes start in segment 2 and end in segment 3: 0 and 1 are gone.
+    expect(readdirSync(join(dirname(o.path), "output")).sort()).toEqual(["1.2", "1.3"]);
+    const kept = await collect(o.journals.read("pty", { cursor: { kind: "start" }, follow: false, signal: never }));
+    expect(wholeBytes(kept).equals(Buffer.from(patterned(info.firstOffset, DATA_SEGMENT_BYTES)))).toBe(true);
   });
 });
 
