@@ -1,7 +1,8 @@
 import { Code } from "@connectrpc/connect";
-import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, readSync, unlinkSync, write as writeFd, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { TetherError } from "../errors.js";
 import { log } from "../log.js";
 import { DATA_FILES_MAX_OPEN, DATA_SEGMENT_BYTES, DATA_SYNC_BYTES } from "./limits.js";
@@ -34,52 +35,46 @@ export class DataFiles {
   private dirtyBytes = 0;
   /** The background sync in flight, and the segments it syncs. */
   private syncing: { readonly keys: ReadonlySet<string>; readonly done: Promise<void> } | undefined;
+  /** Segments with writes in flight on the thread pool, how many; and descriptors closed meanwhile, to close once they are done. */
+  private readonly writing = new Map<string, number>();
+  private readonly closeAfterWrites = new Map<string, number[]>();
   private made = false;
 
   constructor(private readonly dir: string) {}
 
-  /** Writes `data` at journal offset `offset` of journal `journalId`. */
+  /** Writes `data` at journal offset `offset` of journal `journalId`, blocking. */
   write(journalId: number, offset: number, data: Uint8Array): void {
-    let done = 0;
-    while (done < data.byteLength) {
-      const at = offset + done;
-      const segment = Math.floor(at / DATA_SEGMENT_BYTES);
-      const within = at - segment * DATA_SEGMENT_BYTES;
-      const length = Math.min(data.byteLength - done, DATA_SEGMENT_BYTES - within);
-      const key = `${journalId}.${segment}`;
-      const fd = this.fd(key, true);
+    for (const piece of pieces(journalId, offset, data.byteLength)) {
+      const fd = this.fd(piece.key, true);
       let written = 0;
-      while (written < length) written += writeSync(fd, data, done + written, length - written, within + written);
-      this.dirty.add(key);
-      done += length;
+      while (written < piece.length) written += writeSync(fd, data, piece.from + written, piece.length - written, piece.position + written);
+      this.dirty.add(piece.key);
     }
-    this.dirtyBytes += data.byteLength;
-    if (this.dirtyBytes >= DATA_SYNC_BYTES && this.syncing === undefined) this.syncInBackground();
+    this.wrote(data.byteLength);
+  }
+
+  /** Writes as `write` does, on the thread pool: the daemon goes on while the kernel takes the bytes. */
+  async writeAsync(journalId: number, offset: number, data: Uint8Array): Promise<void> {
+    await Promise.all(pieces(journalId, offset, data.byteLength).map((piece) => this.writePiece(piece, data)));
+    this.wrote(data.byteLength);
   }
 
   /** Reads `length` bytes from journal offset `offset` (bytes written before, and not dropped). */
   read(journalId: number, offset: number, length: number): Buffer {
     const out = Buffer.allocUnsafe(length);
-    let done = 0;
-    while (done < length) {
-      const at = offset + done;
-      const segment = Math.floor(at / DATA_SEGMENT_BYTES);
-      const within = at - segment * DATA_SEGMENT_BYTES;
-      const want = Math.min(length - done, DATA_SEGMENT_BYTES - within);
-      const key = `${journalId}.${segment}`;
+    for (const piece of pieces(journalId, offset, length)) {
       let got = 0;
       try {
-        const fd = this.fd(key, false);
-        while (got < want) {
-          const n = readSync(fd, out, done + got, want - got, within + got);
+        const fd = this.fd(piece.key, false);
+        while (got < piece.length) {
+          const n = readSync(fd, out, piece.from + got, piece.length - got, piece.position + got);
           if (n === 0) break;
           got += n;
         }
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       }
-      if (got < want) throw lost(this.dir, key, at + got);
-      done += want;
+      if (got < piece.length) throw lost(this.dir, piece.key, offset + piece.from + got);
     }
     return out;
   }
@@ -118,6 +113,32 @@ export class DataFiles {
   close(): void {
     this.syncDirty();
     for (const key of [...this.fds.keys()]) this.closeFd(key);
+  }
+
+  private async writePiece(piece: Piece, data: Uint8Array): Promise<void> {
+    const fd = this.fd(piece.key, true);
+    this.writing.set(piece.key, (this.writing.get(piece.key) ?? 0) + 1);
+    try {
+      let written = 0;
+      while (written < piece.length) {
+        const { bytesWritten } = await writeAt(fd, data, piece.from + written, piece.length - written, piece.position + written);
+        written += bytesWritten;
+      }
+      this.dirty.add(piece.key);
+    } finally {
+      const left = this.writing.get(piece.key)! - 1;
+      if (left > 0) this.writing.set(piece.key, left);
+      else {
+        this.writing.delete(piece.key);
+        for (const closed of this.closeAfterWrites.get(piece.key) ?? []) closeSync(closed);
+        this.closeAfterWrites.delete(piece.key);
+      }
+    }
+  }
+
+  private wrote(bytes: number): void {
+    this.dirtyBytes += bytes;
+    if (this.dirtyBytes >= DATA_SYNC_BYTES && this.syncing === undefined) this.syncInBackground();
   }
 
   /** Syncs the segments written so far on the thread pool; when it is done and enough was written meanwhile, starts again. */
@@ -159,12 +180,38 @@ export class DataFiles {
     return fd;
   }
 
+  /** Closes a segment's descriptor, or once the writes in flight on it are done. */
   private closeFd(key: string): void {
     const fd = this.fds.get(key);
     if (fd === undefined) return;
     this.fds.delete(key);
-    closeSync(fd);
+    if (this.writing.has(key)) this.closeAfterWrites.set(key, [...(this.closeAfterWrites.get(key) ?? []), fd]);
+    else closeSync(fd);
   }
+}
+
+const writeAt = promisify(writeFd);
+
+/** Where `length` bytes from journal offset `offset` go: one piece per segment they fall in. */
+interface Piece {
+  readonly key: string;
+  /** Where in the segment file. */
+  readonly position: number;
+  /** Where in the data. */
+  readonly from: number;
+  readonly length: number;
+}
+
+function pieces(journalId: number, offset: number, length: number): Piece[] {
+  const out: Piece[] = [];
+  for (let from = 0; from < length; ) {
+    const segment = Math.floor((offset + from) / DATA_SEGMENT_BYTES);
+    const position = offset + from - segment * DATA_SEGMENT_BYTES;
+    const size = Math.min(length - from, DATA_SEGMENT_BYTES - position);
+    out.push({ key: `${journalId}.${segment}`, position, from, length: size });
+    from += size;
+  }
+  return out;
 }
 
 /** fdatasyncs a file through a descriptor of its own (a sync covers the file, whichever descriptor asks); a file deleted meanwhile needs none. */

@@ -103,9 +103,8 @@ export class JournalTables {
     return { id, name, firstSeq: 1, nextSeq: 1, firstOffset: 0, nextOffset: 0, retention, createdAt: now };
   }
 
-  /** Stores one record; with `inFile`, its bytes go to the data files and its row holds their length. */
+  /** Stores one record's row; with `inFile` (its bytes written to the data files), the row holds their length. */
   insert(journal: JournalState, seq: number, offset: number, now: number, meta: string | null, data: Uint8Array, inFile: boolean): void {
-    if (inFile) this.files.write(journal.id, offset, data);
     this.insertRecord.run(journal.id, seq, offset, now, meta, inFile ? data.byteLength : data);
   }
 

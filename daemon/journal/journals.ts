@@ -36,6 +36,8 @@ interface BatchWork {
   readonly created: string[];
   /** The batch is fsynced: the data files written since the last fsync are synced inside it too. */
   readonly fsync: boolean;
+  /** Its byte-log data is already in the data files (prepareBatch). */
+  readonly prepared: boolean;
 }
 
 export interface ReadOptions {
@@ -76,7 +78,11 @@ export class Journals {
     this.tables = new JournalTables(db, this.files);
     // Made once: better-sqlite3 builds a wrapper per db.transaction call, ~10 µs of each small commit.
     this.writeBatch = db.transaction((batch: PendingAppend[], now: number, work: BatchWork) => this.writeRows(batch, now, work));
-    this.commit = new GroupCommit((batch) => this.commitBatch(batch), COMMIT_MAX_BYTES);
+    this.commit = new GroupCommit(
+      (batch, prepared) => this.commitBatch(batch, prepared),
+      COMMIT_MAX_BYTES,
+      (batch) => this.prepareBatch(batch),
+    );
     this.sweepTimer = setInterval(() => this.applyAgeRetention(Date.now()), RETENTION_SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
   }
@@ -237,11 +243,37 @@ export class Journals {
     for (const subs of this.subscribers.values()) for (const sub of subs) sub.notify();
   }
 
-  private commitBatch(batch: PendingAppend[]): AppendResult[] {
+  /**
+   * Writes a batch's byte-log data to the data files on the thread pool, at
+   * the offsets its records will have, so the reading of process output goes
+   * on while the kernel takes the bytes; the transaction follows once they are
+   * written. Nothing to do, or a journal not created yet (its first records
+   * are written inside the transaction): undefined.
+   */
+  private prepareBatch(batch: PendingAppend[]): Promise<void> | undefined {
+    if (!batch.some((append) => append.inFiles)) return undefined;
+    const places = new Map<string, { id: number; offset: number }>();
+    for (const append of batch) {
+      const state = this.lookup(append.name);
+      if (state === undefined) return undefined;
+      places.set(append.name, { id: state.id, offset: state.nextOffset });
+    }
+    const writes: Promise<void>[] = [];
+    for (const append of batch) {
+      const place = places.get(append.name)!;
+      for (const input of append.inputs) {
+        if (append.inFiles) writes.push(this.files.writeAsync(place.id, place.offset, input.data));
+        place.offset += input.data.byteLength;
+      }
+    }
+    return Promise.all(writes).then(() => undefined);
+  }
+
+  private commitBatch(batch: PendingAppend[], prepared: boolean): AppendResult[] {
     const now = Date.now();
     // One item that must survive a power cut makes the whole batch fsync.
     const fsync = !batch.every((append) => append.durability === "daemon-crash");
-    const work: BatchWork = { committed: new Map(), snapshots: new Map(), created: [], fsync };
+    const work: BatchWork = { committed: new Map(), snapshots: new Map(), created: [], fsync, prepared };
     try {
       const results = fsync ? this.writeBatch(batch, now, work) : withoutFsync(this.tables.db, () => this.writeBatch(batch, now, work));
       for (const [state, [, , firstOffset]] of work.snapshots) this.files.drop(state.id, firstOffset, state.firstOffset);
@@ -282,6 +314,7 @@ export class Journals {
       const firstOffset = state.nextOffset;
       for (const input of append.inputs) {
         const meta = input.meta !== undefined && hasKeys(input.meta) ? input.meta : undefined;
+        if (append.inFiles && !work.prepared) this.files.write(state.id, state.nextOffset, input.data);
         this.tables.insert(state, state.nextSeq, state.nextOffset, now, meta === undefined ? null : JSON.stringify(meta), input.data, append.inFiles);
         records.push({ seq: state.nextSeq, offset: state.nextOffset, createdAt: now, meta, data: input.data });
         state.nextSeq += 1;
