@@ -6,6 +6,7 @@ import { GroupCommit } from "./group-commit.js";
 import { JournalTables, type JournalState } from "./journal-tables.js";
 import {
   COMMIT_MAX_BYTES,
+  DATA_ASYNC_WRITE_MIN_BYTES,
   JOURNAL_MAX_SEQUENCE,
   READ_BATCH_MAX_BYTES,
   READ_BATCH_MAX_RECORDS,
@@ -247,11 +248,13 @@ export class Journals {
    * Writes a batch's byte-log data to the data files on the thread pool, at
    * the offsets its records will have, so the reading of process output goes
    * on while the kernel takes the bytes; the transaction follows once they are
-   * written. Nothing to do, or a journal not created yet (its first records
-   * are written inside the transaction): undefined.
+   * written. Less than DATA_ASYNC_WRITE_MIN_BYTES to write, or a journal not
+   * created yet: undefined, and the transaction writes them itself.
    */
   private prepareBatch(batch: PendingAppend[]): Promise<void> | undefined {
-    if (!batch.some((append) => append.inFiles)) return undefined;
+    let bytes = 0;
+    for (const append of batch) if (append.inFiles) for (const input of append.inputs) bytes += input.data.byteLength;
+    if (bytes < DATA_ASYNC_WRITE_MIN_BYTES) return undefined;
     const places = new Map<string, { id: number; offset: number }>();
     for (const append of batch) {
       const state = this.lookup(append.name);
