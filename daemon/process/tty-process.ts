@@ -53,7 +53,8 @@ export class TtyProcess {
     let lastData = Date.now();
     this.term.onData((data) => {
       lastData = Date.now();
-      const settled = options.onOutput(Buffer.from(data as unknown as Uint8Array));
+      // With encoding null node-pty hands over each read as a Buffer of its own.
+      const settled = options.onOutput(data as unknown as Buffer);
       if (settled !== undefined && !draining) {
         this.term.pause();
         pending = settled.finally(() => this.term.resume());
