@@ -12,8 +12,8 @@ import { socketAnswers } from "./socket-probe.js";
  * changed from inside: 4 MiB semi-spaces took the daemon with 100 attached
  * clients (one stuck) from ~240 to ~210 MB RSS here, and ~45 MB off the
  * first minute of the million-record run, streaming and fanning out as fast.
- * `tether daemon run` gets them from the `tether` command's shebang
- * (bin/tether.mjs); `node bin/tether.mjs daemon run` runs without them.
+ * `tether daemon run` starts the daemon in a node of its own with them
+ * (commands/daemon.ts): the CLI itself runs without them, they slow its start.
  */
 export const DAEMON_NODE_FLAGS = ["--max-semi-space-size=4"];
 

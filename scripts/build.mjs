@@ -1,5 +1,5 @@
 // Bundles the CLI and the daemon with esbuild: the CLI starts fast because it
-// loads one file, and within it initializes only the command it runs (main.ts
+// loads one file (compiled once: see client/cli-loader.ts), and within it initializes only the command it runs (main.ts
 // imports commands dynamically, which esbuild turns into lazy module
 // initializers in the same file); the daemon loads only its own code. Native modules and
 // grpc-js (the daemon's HTTP/2 server) stay external and load from node_modules.
@@ -19,7 +19,18 @@ const common = {
 };
 
 await Promise.all([
-  build({ ...common, entryPoints: { tether: "client/main.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
+  // The CLI as one CommonJS script, which its entry (client/cli-loader.ts, built
+  // as dist/tether.mjs) runs with V8's code cache; import.meta.url is its own file's URL.
+  build({
+    ...common,
+    format: "cjs",
+    define: { "import.meta.url": "__tetherUrl" },
+    banner: { js: "const __tetherUrl = require('node:url').pathToFileURL(__filename).href;" },
+    entryPoints: { cli: "client/main.ts" },
+    outdir: "dist",
+    outExtension: { ".js": ".cjs" },
+  }),
+  build({ ...common, entryPoints: { tether: "client/cli-loader.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
   build({ ...common, entryPoints: { daemon: "daemon/entry.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
   // The daemon's process starter (daemon/process/spawner.ts): a separate small process.
   build({ ...common, entryPoints: { spawner: "daemon/process/spawner-helper.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),

@@ -1,8 +1,11 @@
+import { spawn } from "node:child_process";
+import { constants } from "node:os";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { startDaemonInBackground } from "../daemon-process.js";
+import { DAEMON_NODE_FLAGS, startDaemonInBackground } from "../daemon-process.js";
 import { formatDuration } from "../format.js";
 import type { ClientPaths } from "../paths.js";
 import { GrpcClient } from "../grpc-client.js";
@@ -25,10 +28,7 @@ export async function daemonCommand(args: string[], paths: ClientPaths): Promise
   const { values } = parseArgs({ args: rest, options: { json: { type: "boolean", default: false } }, strict: true });
   switch (sub) {
     case "run":
-      await import(new URL("./daemon.mjs", import.meta.url).href);
-      return new Promise<number>(() => {
-        // The daemon module exits the process itself when it stops.
-      });
+      return runInForeground();
     case "start":
       return start(paths);
     case "stop":
@@ -38,6 +38,30 @@ export async function daemonCommand(args: string[], paths: ClientPaths): Promise
     default:
       throw new CliError(DAEMON_USAGE, 2);
   }
+}
+
+/**
+ * `tether daemon run`: the daemon in the foreground. It needs its node flags
+ * (DAEMON_NODE_FLAGS), which only a new node takes, and the `tether` command
+ * does not start with them (they cost every command ~20 ms of start): so
+ * unless this node has them, the daemon runs as its child, with this
+ * process's stdio, the signals this process gets passed on, and its exit
+ * code as this one's (under systemd, stopping the unit stops both).
+ */
+async function runInForeground(): Promise<number> {
+  const entry = new URL("./daemon.mjs", import.meta.url);
+  if (DAEMON_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) {
+    await import(entry.href);
+    return new Promise<number>(() => {
+      // The daemon module exits the process itself when it stops.
+    });
+  }
+  // Its own process group: a Ctrl-C reaches it once, passed on from here, not twice.
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, fileURLToPath(entry)], { stdio: "inherit", detached: true });
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill(signal));
+  return new Promise<number>((resolve) => {
+    child.once("exit", (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0))));
+  });
 }
 
 async function start(paths: ClientPaths): Promise<number> {

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -75,11 +75,15 @@ describe("tether daemon (the built CLI)", () => {
     child.stderr.on("data", (d: Buffer) => (log += d.toString()));
     const deadline = Date.now() + 20_000;
     while (!log.includes("serving") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    expect(cli(env, "daemon", "status").stdout).toContain(`pid:        ${child.pid}`);
+    // The daemon runs in a child of `daemon run`, a node started with the daemon's flags.
+    const pid = Number(/pid:\s+(\d+)/.exec(cli(env, "daemon", "status").stdout)?.[1]);
+    expect(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]).toBe(String(child.pid));
+    expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("--max-semi-space-size=4");
     child.kill("SIGTERM");
     const code = await new Promise((resolve) => child.once("exit", resolve));
     expect(code).toBe(0);
     expect(log).toContain("stopped");
+    expect(cli(env, "daemon", "status").status).toBe(1);
   });
 
   it("unknown commands and flags are refused with exit 2 and where to look", () => {
