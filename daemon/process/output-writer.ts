@@ -49,7 +49,7 @@ interface Pending {
  * bounded however fast it writes. Session runs, execs and PTYs use it.
  *
  * One commit is in flight at a time: a chunk that arrives while the store
- * is idle is committed at once (an echoed keystroke waits for nothing), and
+ * is idle is committed at the end of the turn (an echoed keystroke waits for nothing), and
  * chunks that arrive meanwhile are joined, per fd and in order, into the
  * next commit's records. A process that streams (its last commit was large
  * and its chunks keep arriving right after) has its next commit held STREAMING_BATCH_MS to
@@ -65,6 +65,7 @@ export class OutputWriter {
   private queuedBytes = 0;
   private committing: Promise<void> | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
+  private commitSoon: NodeJS.Immediate | undefined;
   private lastCommitEnded = -Infinity;
   private lastCommitBytes = 0;
   /** Everything the process wrote to stdout, up to the cap (for `result: stdout`). */
@@ -130,14 +131,21 @@ export class OutputWriter {
     return Buffer.concat(this.stdoutKept).toString("utf8").slice(0, this.keepStdoutBytes).trim();
   }
 
-  /** Commits now when the store was idle a while (interactive output), soon when the process streams. */
+  /**
+   * Commits at the end of this turn of the event loop when the store was idle
+   * a while (interactive output), soon when the process streams. At the end
+   * of the turn: after the writes this turn made to clients, so a tapped echo
+   * goes out before the commit that stores it (~13 µs of a keystroke's round
+   * trip here).
+   */
   private schedule(): void {
     if (this.batchTimer !== undefined) {
       if (this.queuedBytes >= STREAMING_BATCH_BYTES) this.flushNow();
       return;
     }
+    if (this.commitSoon !== undefined) return;
     const streaming = this.lastCommitBytes >= STREAMING_MIN_BYTES && performance.now() - this.lastCommitEnded <= STREAMING_GAP_MS;
-    if (!streaming) this.commitQueued();
+    if (!streaming) this.commitSoon = setImmediate(() => this.flushNow());
     else this.batchTimer = setTimeout(() => this.flushNow(), STREAMING_BATCH_MS);
   }
 
@@ -145,6 +153,10 @@ export class OutputWriter {
     if (this.batchTimer !== undefined) {
       clearTimeout(this.batchTimer);
       this.batchTimer = undefined;
+    }
+    if (this.commitSoon !== undefined) {
+      clearImmediate(this.commitSoon);
+      this.commitSoon = undefined;
     }
     if (this.committing === undefined && this.queued.length > 0) this.commitQueued();
   }
