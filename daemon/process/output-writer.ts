@@ -29,8 +29,14 @@ const COALESCED_RECORD_BYTES = 256 * 1024;
  */
 const STREAMING_GAP_MS = 2;
 const STREAMING_MIN_BYTES = 1024;
-/** ... so its next commit waits this long to gather more (fewer, larger commits; one fsync each) ... */
-const STREAMING_BATCH_MS = 4;
+/**
+ * ... so its next commit waits this long to gather more: fewer, larger
+ * commits. A terminal flooding output (~4 KiB per read) went ~10% faster with
+ * 12 ms than with 4 (paired runs); a follower of committed output sees it at
+ * most this much later (a terminal's attached clients get it before its
+ * commit anyway) ...
+ */
+const STREAMING_BATCH_MS = 12;
 /** ... unless this much is already waiting. */
 const STREAMING_BATCH_BYTES = 1024 * 1024;
 
