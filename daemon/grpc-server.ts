@@ -41,6 +41,8 @@ export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
     "grpc.max_receive_message_length": options.maxMessageBytes,
     "grpc.max_send_message_length": options.maxMessageBytes,
     "grpc-node.flow_control_window": options.windowBytes,
+    // Channelz (grpc-js's introspection service, which tether does not serve) counts every call and socket.
+    "grpc.enable_channelz": 0,
   });
   for (const reg of options.registrations) {
     const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
