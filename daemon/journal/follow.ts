@@ -1,6 +1,9 @@
 import type { Journals } from "./journals.js";
 import type { Cursor, JournalRecord } from "./types.js";
 
+/** Why the live phase of a follow stops. Made once: abort() without a reason builds a DOMException, stack and all, every time. */
+const UNTIL_REACHED = new Error("the followed journal's end condition was reached");
+
 /**
  * Reads a journal from a cursor. With `until`, follows it live until the
  * promise `until` returns settles (the writer is done), then reads what was
@@ -19,7 +22,7 @@ export async function* followUntil(
   if (until !== undefined) {
     const done = new AbortController();
     const stop = AbortSignal.any([signal, done.signal]);
-    void until(stop).then(() => done.abort());
+    void until(stop).then(() => done.abort(UNTIL_REACHED));
     try {
       for await (const batch of journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop })) {
         const last = batch.records.at(-1);

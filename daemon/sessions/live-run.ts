@@ -10,6 +10,9 @@ import type { RunRecord, RunStatus, SessionWorkspace } from "./types.js";
 /** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
 export const KILL_GRACE_MS = 5_000;
 
+/** Why a run's readiness checks stop. Made once: abort() without a reason builds a DOMException, stack and all, for every run. */
+const RUN_OVER = new Error("the run is over: its readiness checks stop");
+
 /** What every run of a session shares, prepared by the daemon. */
 export interface RunEnvironment {
   /** The daemon's environment with the directory of its `tether` command first on PATH and TETHER_SOCKET set. */
@@ -97,14 +100,14 @@ export class LiveRun {
   /** Stops the run on purpose; it ends as `as` says (the first stop's status wins). */
   stop(as: LiveRun["stopAs"]): void {
     this.stopAs ??= as;
-    this.readinessAbort.abort();
+    this.readinessAbort.abort(RUN_OVER);
     this.signalWithGrace();
   }
 
   /** Once the process has ended: no timer or readiness check may act on it any more. */
   ended(): void {
     for (const timer of this.timers) clearTimeout(timer);
-    this.readinessAbort.abort();
+    this.readinessAbort.abort(RUN_OVER);
   }
 
   private signalWithGrace(): void {

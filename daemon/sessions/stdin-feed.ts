@@ -2,6 +2,9 @@ import { STDIN_STREAM } from "../tasks/types.js";
 import type { SessionStreams } from "./session-streams.js";
 import type { Waiters } from "./waiters.js";
 
+/** Why a run's stdin feed stops. Made once: abort() without a reason builds a DOMException, stack and all, every time. */
+const PROCESS_ENDED = new Error("the process ended");
+
 /**
  * Feeds a `stdin: stream` run the untaken records of the session's stdin
  * stream, in order, taking each; an empty record closes its stdin (EOF).
@@ -10,7 +13,7 @@ import type { Waiters } from "./waiters.js";
  */
 export async function feedStdin(streams: SessionStreams, run: number, stdin: NodeJS.WritableStream, arrivals: Waiters, ended: Promise<unknown>): Promise<void> {
   const gone = new AbortController();
-  void ended.then(() => gone.abort());
+  void ended.then(() => gone.abort(PROCESS_ENDED));
   while (!gone.signal.aborted) {
     const record = streams.findUntaken(STDIN_STREAM, "");
     if (record === undefined) {
