@@ -119,10 +119,10 @@ export class JournalTables {
     let bytes = 0;
     for (const row of this.selectPage.iterate(journalId, fromSeq, journalId, maxRecords)) {
       const [seq, offset, createdAt, meta, stored] = row;
-      const length = typeof stored === "number" ? stored : stored.byteLength;
-      if (typeof stored === "number") inFiles.push({ index: records.length, length });
-      const data = typeof stored === "number" ? EMPTY : stored;
-      records.push({ seq, offset, createdAt, meta: meta === null ? undefined : (JSON.parse(meta) as Record<string, string>), data });
+      const inFile = typeof stored === "number";
+      const length = inFile ? stored : stored.byteLength;
+      if (inFile) inFiles.push({ index: records.length, length });
+      records.push({ seq, offset, createdAt, meta: meta === null ? undefined : (JSON.parse(meta) as Record<string, string>), data: inFile ? EMPTY : stored });
       bytes += length;
       if (bytes >= maxBytes) break;
     }

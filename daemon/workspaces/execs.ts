@@ -10,7 +10,7 @@ import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import type { Db } from "../store/database.js";
 import { ExecTables } from "./exec-tables.js";
 import { startExecProcess, type ExecProcess } from "./exec-process.js";
-import { prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
+import { outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import type { Workspaces } from "./workspaces.js";
@@ -112,9 +112,7 @@ export class Execs {
       return pid;
     });
     const ended = process.ended.then(async (end) => {
-      await writer.settled();
-      // The end is fsynced: the output before it must be on disk first.
-      await this.journals.dataSynced().catch((error: unknown) => log(`${id}: output not synced: ${(error as Error).message}`));
+      await outputStored(writer, this.journals, id);
       try {
         this.finish(record, writer, end);
       } catch (error) {

@@ -1,6 +1,8 @@
 import { invalidArgument } from "../errors.js";
+import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
 import { exitCodeOf, processStartTicks, signalGroup, type ProcessEnd } from "../process/child-process.js";
+import type { OutputWriter } from "../process/output-writer.js";
 import type { Spawner } from "../process/spawner.js";
 import { commandProblem } from "./exec-process.js";
 import { sandboxArgv, type SandboxHost } from "./sandbox.js";
@@ -103,4 +105,14 @@ function checkArgv(argv: readonly string[]): void {
     bytes += Buffer.byteLength(arg) + 1;
   }
   if (bytes > ARGV_MAX_BYTES) throw invalidArgument("argv", `the command line is longer than ${ARGV_MAX_BYTES} bytes: pass data on stdin or in a file`);
+}
+
+/**
+ * Resolves once everything a process wrote is committed and on disk: its
+ * end, recorded next in a fsynced commit of its own table, must not be
+ * durable before the output it follows.
+ */
+export async function outputStored(writer: OutputWriter, journals: Journals, id: string): Promise<void> {
+  await writer.settled();
+  await journals.dataSynced().catch((error: unknown) => log(`${id}: output not synced: ${(error as Error).message}`));
 }

@@ -10,7 +10,7 @@ import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { TtyProcess } from "../process/tty-process.js";
 import type { Db } from "../store/database.js";
 import { checkSize, defaultSize } from "./execs.js";
-import { prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
+import { outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import { PtyClients } from "./pty-clients.js";
 import { PtyTables } from "./pty-tables.js";
 import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
@@ -122,9 +122,7 @@ export class Ptys {
     };
     this.tables.insert(record, processStartTicks(process.pid));
     const ended = process.ended.then(async (end) => {
-      await writer.settled();
-      // The end is fsynced: the output before it must be on disk first.
-      await this.journals.dataSynced().catch((error: unknown) => log(`${id}: output not synced: ${(error as Error).message}`));
+      await outputStored(writer, this.journals, id);
       this.finish(record, end);
       this.live.delete(id);
       tap.end();
