@@ -109,6 +109,9 @@ export class GrpcClient {
     let trailers: IncomingHttpHeaders | undefined;
     stream.once("response", (h) => (headers = h));
     stream.once("trailers", (t) => (trailers = t));
+    // Errors reach the call through readChunks while it reads; one that comes after (the
+    // daemon stopping while a finished call's request side is still open) needs no handler.
+    stream.on("error", () => {});
     const onAbort = (): void => {
       stream.close(constants.NGHTTP2_CANCEL);
     };
@@ -133,6 +136,8 @@ export class GrpcClient {
       // Only a call abandoned midway is reset: resetting finished streams too
       // would look like a rapid-reset attack to the server and cost the session.
       if (!finished && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+      // A finished call whose requests have not ended (an attach the daemon ended) ends its side too.
+      else if (!stream.writableEnded) stream.end();
       this.release();
     }
   }

@@ -40,6 +40,19 @@ const STREAMING_BATCH_MS = 12;
 /** ... unless this much is already waiting. */
 const STREAMING_BATCH_BYTES = 1024 * 1024;
 
+export interface OutputWriterOptions {
+  /** Meta every record carries besides s and e (a session run's number). */
+  readonly tag?: Readonly<Record<string, string>>;
+  /** Keep this much of stdout for stdoutText() (a task's `result: stdout`). */
+  readonly keepStdoutBytes?: number;
+  /**
+   * Commit output that comes while the store is idle this long after it
+   * came, not at the end of the turn: for output that no client waits on
+   * the store for (a terminal's: its clients get it from the tap).
+   */
+  readonly idleCommitDelayMs?: number;
+}
+
 interface Pending {
   readonly fd: 1 | 2;
   readonly parts: Buffer[];
@@ -78,13 +91,19 @@ export class OutputWriter {
   private stdoutKept: Buffer[] = [];
   private stdoutKeptBytes = 0;
 
+  private readonly tag: Readonly<Record<string, string>>;
+  private readonly keepStdoutBytes: number;
+  private readonly idleCommitDelayMs: number;
+
   constructor(
     /** Appends to the journal. */
     private readonly append: (inputs: readonly AppendInput[]) => Promise<unknown>,
-    /** Meta every record carries besides s and e (a session run's number). */
-    private readonly tag: Readonly<Record<string, string>>,
-    private readonly keepStdoutBytes: number,
-  ) {}
+    options: OutputWriterOptions = {},
+  ) {
+    this.tag = options.tag ?? {};
+    this.keepStdoutBytes = options.keepStdoutBytes ?? 0;
+    this.idleCommitDelayMs = options.idleCommitDelayMs ?? 0;
+  }
 
   write(fd: 1 | 2, chunk: Buffer): Promise<unknown> | undefined {
     if (fd === 1 && this.stdoutKeptBytes < this.keepStdoutBytes) {
@@ -151,8 +170,9 @@ export class OutputWriter {
     }
     if (this.commitSoon !== undefined) return;
     const streaming = this.lastCommitBytes >= STREAMING_MIN_BYTES && performance.now() - this.lastCommitEnded <= STREAMING_GAP_MS;
-    if (!streaming) this.commitSoon = setImmediate(() => this.flushNow());
-    else this.batchTimer = setTimeout(() => this.flushNow(), STREAMING_BATCH_MS);
+    if (streaming) this.batchTimer = setTimeout(() => this.flushNow(), STREAMING_BATCH_MS);
+    else if (this.idleCommitDelayMs > 0) this.batchTimer = setTimeout(() => this.flushNow(), this.idleCommitDelayMs);
+    else this.commitSoon = setImmediate(() => this.flushNow());
   }
 
   private flushNow(): void {

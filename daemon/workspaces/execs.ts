@@ -79,7 +79,7 @@ export class Execs {
     const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     this.journals.create(outputJournal(id));
-    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), {}, 0);
+    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES));
     const record: ExecRecord = {
       seq: this.nextSeq++,
       id,
