@@ -261,63 +261,48 @@ async function benchStuckFollower(): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
-  process.stderr.write("tether benchmarks (each figure beside a floor measured now)\n");
-  if (process.argv.includes("--streams-only")) {
-    const d = await startDaemon();
-    try {
-      await benchStreams(d, report);
-    } finally {
-      await d.kill();
-    }
-    return printTable();
-  }
-  if (process.argv.includes("--execs-only")) {
-    const d = await startDaemon();
-    try {
-      await benchExecs(d, report);
-    } finally {
-      await d.kill();
-    }
-    return printTable();
-  }
-  if (process.argv.includes("--ptys-only")) {
-    const d = await startDaemon();
-    try {
-      await benchPtys(d, report);
-    } finally {
-      await d.kill();
-    }
-    return printTable();
-  }
-  if (process.argv.includes("--sessions-only")) {
-    const d = await startDaemon();
-    try {
-      benchGraphs(d, report);
-      await benchOutput(d, report);
-    } finally {
-      await d.kill();
-    }
-    await benchListing(report);
-    await benchSpawn(report);
-    return printTable();
-  }
-  await benchJournal();
-  if (process.argv.includes("--journal-only")) return printTable();
-  const d = await startDaemon();
-  try {
+/** Benchmarks that share one daemon, in the order a full run takes them; `--NAME-only` runs one group. */
+const DAEMON_GROUPS: Record<string, (d: TestDaemon) => Promise<void>> = {
+  rpc: async (d) => {
     benchCli(d);
     await benchUnary(d);
     await benchStreaming(d);
     await benchFollowers(d);
+  },
+  sessions: async (d) => {
     benchGraphs(d, report);
     await benchOutput(d, report);
-    await benchStreams(d, report);
-    await benchExecs(d, report);
-    await benchPtys(d, report);
+  },
+  streams: (d) => benchStreams(d, report),
+  execs: (d) => benchExecs(d, report),
+  ptys: (d) => benchPtys(d, report),
+};
+
+async function withDaemon(run: (d: TestDaemon) => Promise<void>): Promise<void> {
+  const d = await startDaemon();
+  try {
+    await run(d);
   } finally {
     await d.kill();
   }
+}
+
+async function main(): Promise<void> {
+  process.stderr.write("tether benchmarks (each figure beside a floor measured now)\n");
+  const only = Object.keys(DAEMON_GROUPS).find((name) => process.argv.includes(`--${name}-only`));
+  if (only !== undefined) {
+    await withDaemon(DAEMON_GROUPS[only]!);
+    if (only === "sessions") {
+      await benchListing(report);
+      await benchSpawn(report);
+    }
+    return printTable();
+  }
+  await benchJournal();
+  if (process.argv.includes("--journal-only")) return printTable();
+  await withDaemon(async (d) => {
+    for (const run of Object.values(DAEMON_GROUPS)) await run(d);
+  });
   await benchStuckFollower();
   await benchListing(report);
   await benchSpawn(report);

@@ -3,6 +3,7 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { connect as http2Connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
 import { connect } from "node:net";
 import { ErrorDetailSchema, type ErrorDetail } from "../gen/tether/v1/errors_pb.js";
+import { GrpcFrames, MessageReader, type FrameErrors } from "./grpc-frames.js";
 
 /** The daemon accepts messages up to 16 MiB; the client matches it. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -14,6 +15,9 @@ const HTTP2_SESSION_MEMORY_MB = 64;
 const UNAVAILABLE = 14;
 const INTERNAL = 13;
 const CANCELLED = 1;
+const RESOURCE_EXHAUSTED = 8;
+/** Response bytes read off the stream and not yet taken: above this the stream is paused. */
+const RESPONSES_QUEUED_MAX_BYTES = 1024 * 1024;
 
 type Method<I extends DescMessage, O extends DescMessage, K extends DescMethod["methodKind"]> = DescMethod & {
   readonly input: I;
@@ -58,10 +62,19 @@ export class GrpcClient {
     input: MessageInitShape<I>,
     options: CallOptions = {},
   ): Promise<MessageShape<O>> {
-    let response: MessageShape<O> | undefined;
-    for await (const message of this.call(method, input, options)) response = message;
+    const call = this.open(method, options);
+    let response: Buffer | undefined;
+    try {
+      call.stream.end(frame(method.input, input));
+      for (let message = await call.reader.next(); message !== undefined; message = await call.reader.next()) response = message;
+      call.finish();
+    } catch (error) {
+      throw call.failed(error);
+    } finally {
+      call.close();
+    }
     if (response === undefined) throw new RpcError(INTERNAL, `${method.parent.typeName}/${method.name} answered without a message`);
-    return response;
+    return fromBinary(method.output, response);
   }
 
   serverStream<I extends DescMessage, O extends DescMessage>(
@@ -69,7 +82,7 @@ export class GrpcClient {
     input: MessageInitShape<I>,
     options: CallOptions = {},
   ): AsyncIterable<MessageShape<O>> {
-    return this.call(method, input, options);
+    return this.stream(method, input, options);
   }
 
   /** A bidirectional call: `requests` are sent as they come (the request side ends when they end), responses are yielded. */
@@ -78,7 +91,7 @@ export class GrpcClient {
     requests: AsyncIterable<MessageInitShape<I>>,
     options: CallOptions = {},
   ): AsyncIterable<MessageShape<O>> {
-    return this.call(method, requests, options);
+    return this.stream(method, requests, options);
   }
 
   close(): void {
@@ -86,18 +99,26 @@ export class GrpcClient {
     this.session = undefined;
   }
 
-  private async *call<I extends DescMessage, O extends DescMessage>(
+  private async *stream<I extends DescMessage, O extends DescMessage>(
     method: DescMethod & { readonly input: I; readonly output: O },
     input: MessageInitShape<I> | AsyncIterable<MessageInitShape<I>>,
     options: CallOptions,
   ): AsyncGenerator<MessageShape<O>> {
-    const frame = (message: MessageInitShape<I>): Buffer => {
-      const body = toBinary(method.input, create(method.input, message));
-      const framed = Buffer.alloc(5 + body.byteLength);
-      framed.writeUInt32BE(body.byteLength, 1);
-      framed.set(body, 5);
-      return framed;
-    };
+    const call = this.open(method, options);
+    try {
+      if (Symbol.asyncIterator in input) void pumpRequests(call.stream, input, (message) => frame(method.input, message));
+      else call.stream.end(frame(method.input, input));
+      for (let message = await call.reader.next(); message !== undefined; message = await call.reader.next()) yield fromBinary(method.output, message);
+      call.finish();
+    } catch (error) {
+      throw call.failed(error);
+    } finally {
+      call.close();
+    }
+  }
+
+  /** Starts a call: its stream (write the requests to it), its responses as they come, and its end. */
+  private open(method: DescMethod, options: CallOptions): OpenCall {
     const session = this.connect();
     const stream = session.request({
       ":method": "POST",
@@ -109,37 +130,36 @@ export class GrpcClient {
     let trailers: IncomingHttpHeaders | undefined;
     stream.once("response", (h) => (headers = h));
     stream.once("trailers", (t) => (trailers = t));
-    // Errors reach the call through readChunks while it reads; one that comes after (the
-    // daemon stopping while a finished call's request side is still open) needs no handler.
-    stream.on("error", () => {});
+    const describe = socketFailure(this.socketPath);
+    const reader = new MessageReader(stream, new GrpcFrames(MAX_MESSAGE_BYTES, RESPONSE_FRAME_ERRORS), (bytes) => bytes, {
+      maxQueuedBytes: RESPONSES_QUEUED_MAX_BYTES,
+      malformed: () => stream.close(constants.NGHTTP2_CANCEL),
+      closedEarly: (error) => describe(error ?? Object.assign(new Error("the stream closed before its end"), { code: `HTTP/2 code ${stream.rstCode ?? "none"}` })),
+    });
     const onAbort = (): void => {
       stream.close(constants.NGHTTP2_CANCEL);
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
     this.hold(session);
     let finished = false;
-    try {
-      if (Symbol.asyncIterator in input) void pumpRequests(stream, input, frame);
-      else stream.end(frame(input));
-      const frames = new FrameDecoder();
-      for await (const chunk of readChunks(stream, socketFailure(this.socketPath))) {
-        for (const message of frames.push(chunk as Buffer)) yield fromBinary(method.output, message);
-      }
-      if (frames.pending) throw new RpcError(INTERNAL, "the daemon's response ended in the middle of a message");
-      finished = true;
-      throwIfError(trailers ?? headers);
-    } catch (error) {
-      if (options.signal?.aborted === true) throw new RpcError(CANCELLED, "the call was cancelled");
-      throw error;
-    } finally {
-      options.signal?.removeEventListener("abort", onAbort);
-      // Only a call abandoned midway is reset: resetting finished streams too
-      // would look like a rapid-reset attack to the server and cost the session.
-      if (!finished && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
-      // A finished call whose requests have not ended (an attach the daemon ended) ends its side too.
-      else if (!stream.writableEnded) stream.end();
-      this.release();
-    }
+    return {
+      stream,
+      reader,
+      finish: () => {
+        finished = true;
+        throwIfError(trailers ?? headers);
+      },
+      failed: (error) => (options.signal?.aborted === true ? new RpcError(CANCELLED, "the call was cancelled") : error),
+      close: () => {
+        options.signal?.removeEventListener("abort", onAbort);
+        // Only a call abandoned midway is reset: resetting finished streams too
+        // would look like a rapid-reset attack to the server and cost the session.
+        if (!finished && !stream.closed) stream.close(constants.NGHTTP2_CANCEL);
+        // A finished call whose requests have not ended (an attach the daemon ended) ends its side too.
+        else if (!stream.writableEnded) stream.end();
+        this.release();
+      },
+    };
   }
 
   private connect(): ClientHttp2Session {
@@ -192,12 +212,23 @@ function drainOrClose(stream: ClientHttp2Stream): Promise<void> {
   });
 }
 
-async function* readChunks(stream: ClientHttp2Stream, describe: (error: unknown) => RpcError): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of stream) yield chunk as Buffer;
-  } catch (error) {
-    throw describe(error);
-  }
+interface OpenCall {
+  readonly stream: ClientHttp2Stream;
+  readonly reader: MessageReader<Buffer>;
+  /** The responses have ended: throws the call's status when it is not OK. */
+  finish(): void;
+  /** What a failure is reported as (a cancelled call says so). */
+  failed(error: unknown): unknown;
+  close(): void;
+}
+
+function frame<I extends DescMessage>(schema: I, message: MessageInitShape<I>): Buffer {
+  const body = toBinary(schema, create(schema, message));
+  const framed = Buffer.allocUnsafe(5 + body.byteLength);
+  framed[0] = 0;
+  framed.writeUInt32BE(body.byteLength, 1);
+  framed.set(body, 5);
+  return framed;
 }
 
 function socketFailure(socketPath: string): (error: unknown) => RpcError {
@@ -208,56 +239,11 @@ function socketFailure(socketPath: string): (error: unknown) => RpcError {
   };
 }
 
-/**
- * Splits the response body into gRPC messages (1 flag byte, 4 length bytes,
- * payload). Chunks are kept in a list and joined once per message: joining
- * on every 16 KiB chunk would copy a 1 MiB message 64 times.
- */
-class FrameDecoder {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
-
-  get pending(): boolean {
-    return this.buffered > 0;
-  }
-
-  push(chunk: Buffer): Buffer[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
-    const messages: Buffer[] = [];
-    for (;;) {
-      if (this.buffered < 5) break;
-      const header = this.peek(5);
-      if ((header[0] as number) & 1) throw new RpcError(INTERNAL, "the daemon sent a compressed message, which this client never asks for");
-      const length = header.readUInt32BE(1);
-      if (length > MAX_MESSAGE_BYTES) throw new RpcError(8, `the daemon sent a ${length}-byte message, over the ${MAX_MESSAGE_BYTES}-byte limit`);
-      if (this.buffered < 5 + length) break;
-      messages.push(this.take(5 + length).subarray(5));
-    }
-    return messages;
-  }
-
-  private peek(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    return first.length >= n ? first : Buffer.concat(this.chunks).subarray(0, n);
-  }
-
-  private take(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      const all = Buffer.concat(this.chunks);
-      out = all.subarray(0, n);
-      this.chunks = all.length > n ? [all.subarray(n)] : [];
-    }
-    this.buffered -= n;
-    return out;
-  }
-}
+const RESPONSE_FRAME_ERRORS: FrameErrors = {
+  compressed: () => new RpcError(INTERNAL, "the daemon sent a compressed message, which this client never asks for"),
+  tooLarge: (bytes, max) => new RpcError(RESOURCE_EXHAUSTED, `the daemon sent a ${bytes}-byte message, over the ${max}-byte limit`),
+  truncated: () => new RpcError(INTERNAL, "the daemon's response ended in the middle of a message"),
+};
 
 /** Throws the call's status when it is not OK, with tether's ErrorDetail from grpc-status-details-bin. */
 function throwIfError(meta: IncomingHttpHeaders): void {

@@ -1,8 +1,10 @@
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { createHandlerContext, type HandlerContext } from "@connectrpc/connect";
-import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import * as grpc from "@grpc/grpc-js";
-import type { EventEmitter } from "node:events";
+import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import type { Socket } from "node:net";
+import { gunzipSync, inflateSync } from "node:zlib";
+import { GrpcFrames, MessageReader, type FrameErrors } from "../client/grpc-frames.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
@@ -15,185 +17,364 @@ import type { AnyHandler, ServiceRegistration } from "./services/registration.js
  * messages (ReadJournal's are up to 1 MiB) has one in flight either way.
  */
 const STREAM_UNWRITTEN_MAX_BYTES = 64 * 1024;
+/** Decoded requests of one streaming call waiting for its handler: above this the stream is paused, and HTTP/2 flow control holds the client. */
+const REQUESTS_QUEUED_MAX_BYTES = 256 * 1024;
+/** Node's HTTP/2 memory cap per connection, in MB (its default, 10, refuses new calls on a connection with one maximal message queued). */
+const SESSION_MEMORY_MB = 64;
+/** The longest deadline a client may set (grpc-timeout); longer ones are treated as none. */
+const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+const CONTENT_TYPE = "application/grpc+proto";
 
 export interface GrpcServerOptions {
   readonly registrations: readonly ServiceRegistration[];
   readonly maxMessageBytes: number;
+  /** The HTTP/2 flow-control window offered to clients, per stream and per connection. */
   readonly windowBytes: number;
   /** Aborted when the daemon starts to stop: streaming handlers end. */
   readonly shutdownSignal: AbortSignal;
 }
 
+export interface GrpcServer {
+  /** Serves one HTTP/2 connection (whatever was read of it already unshifted). */
+  serve(socket: Socket): void;
+  /** Sends every connection a GOAWAY: calls in flight finish, new ones go elsewhere. */
+  drain(): void;
+  /** Closes every connection now. */
+  destroy(): void;
+}
+
+interface Route {
+  readonly service: DescService;
+  readonly method: DescMethod;
+  readonly impl: AnyHandler;
+  readonly url: string;
+}
+
 /**
- * Serves gRPC over HTTP/2 with @grpc/grpc-js, calling the same handler
- * implementations that connect-node serves over HTTP/1.1. Measured on the
- * development machine, grpc-js answers a unary call in ~350 us where
- * connect-node took ~500 us (bare node:http2: ~280 us); streamed output is
- * bound by the daemon's encoding and GC, not by which stack writes it.
+ * Serves gRPC over HTTP/2 with node:http2, calling the same handler
+ * implementations that connect-node serves over HTTP/1.1: the gRPC protocol
+ * is five bytes of framing per message and a status in the trailers, and
+ * doing just that here took a unary call from ~1.8× a bare node:http2 round
+ * trip (through @grpc/grpc-js's server, which turns each call into Node
+ * object streams) to ~N× (see the README's architecture section). grpc-js
+ * stays as the test suite's independent client.
  *
  * Each handler gets a connect HandlerContext whose signal aborts when the
- * client cancels or the daemon stops, and its errors become gRPC statuses
- * carrying tether.v1.ErrorDetail, encoded by connect's own gRPC trailer code
- * so both paths report an error identically.
+ * client cancels, its deadline (grpc-timeout) passes, or the daemon stops;
+ * its errors become gRPC statuses carrying tether.v1.ErrorDetail, encoded by
+ * connect's own gRPC trailer code so both protocols report an error alike.
  */
-export function createGrpcServer(options: GrpcServerOptions): grpc.Server {
-  const server = new grpc.Server({
-    "grpc.max_receive_message_length": options.maxMessageBytes,
-    "grpc.max_send_message_length": options.maxMessageBytes,
-    "grpc-node.flow_control_window": options.windowBytes,
-    // Channelz (grpc-js's introspection service, which tether does not serve) counts every call and socket.
-    "grpc.enable_channelz": 0,
-  });
+export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
+  const routes = new Map<string, Route>();
   for (const reg of options.registrations) {
-    const definition: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
-    const handlers: grpc.UntypedServiceImplementation = {};
     for (const method of reg.service.methods) {
       const impl = reg.handler(method.localName);
-      if (impl === undefined) continue;
-      definition[method.name] = methodDefinition(reg.service, method);
-      handlers[method.name] = grpcHandler(reg.service, method, impl, options.shutdownSignal);
+      const url = `/${reg.service.typeName}/${method.name}`;
+      if (impl !== undefined) routes.set(url, { service: reg.service, method, impl, url });
     }
-    server.addService(definition as grpc.ServiceDefinition, handlers);
   }
-  return server;
-}
-
-function methodDefinition(service: DescService, method: DescMethod): grpc.MethodDefinition<unknown, unknown> {
-  const responseStream = method.methodKind === "server_streaming" || method.methodKind === "bidi_streaming";
+  const server = createServer({
+    settings: { initialWindowSize: options.windowBytes },
+    maxSessionMemory: SESSION_MEMORY_MB,
+  });
+  const sessions = new Set<ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+    session.on("error", () => session.destroy());
+    session.setLocalWindowSize(options.windowBytes);
+  });
+  server.on("stream", (stream, headers) => {
+    stream.on("error", () => {});
+    const route = routes.get(String(headers[":path"]));
+    const refused = refusal(headers, route);
+    if (refused !== undefined) {
+      sendTrailersOnly(stream, refused);
+      return;
+    }
+    new ServerCall(route!, stream, headers, options.maxMessageBytes, options.shutdownSignal).start();
+  });
   return {
-    path: `/${service.typeName}/${method.name}`,
-    requestStream: method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming",
-    responseStream,
-    requestSerialize: encoder(method.input),
-    requestDeserialize: (bytes: Buffer) => fromBinary(method.input, bytes),
-    // A stream's responses are encoded by pump (it counts their bytes): grpc-js gets them as bytes.
-    responseSerialize: responseStream ? (encoded: unknown) => encoded as Buffer : encoder(method.output),
-    responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+    serve: (socket) => server.emit("connection", socket),
+    drain: () => {
+      for (const session of sessions) session.close();
+    },
+    destroy: () => {
+      for (const session of sessions) session.destroy();
+    },
   };
 }
 
-function encoder(schema: DescMessage): (message: unknown) => Buffer {
-  return (message) => {
-    const bytes = toBinary(schema, create(schema, message as never));
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  };
+/** Why a request is not served (a status for a trailers-only response), or nothing when it is. */
+function refusal(headers: IncomingHttpHeaders, route: Route | undefined): ConnectError | undefined {
+  const contentType = headers["content-type"] ?? "";
+  if (!contentType.startsWith("application/grpc") || contentType.startsWith("application/grpc-web")) {
+    return new ConnectError(`HTTP/2 requests here are gRPC (content-type application/grpc), not ${contentType || "no content-type"}: for the Connect protocol or JSON, use HTTP/1.1`, Code.Unimplemented);
+  }
+  if (headers[":method"] !== "POST") return new ConnectError("gRPC calls are POST requests", Code.Unimplemented);
+  if (route === undefined) {
+    return new ConnectError(`unknown method ${String(headers[":path"])}: the daemon serves tether.v1 services (list them with gRPC server reflection)`, Code.Unimplemented);
+  }
+  const encoding = String(headers["grpc-encoding"] ?? "identity");
+  if (encoding !== "identity" && !(encoding in INFLATE)) {
+    return new ConnectError(`this daemon does not decompress ${encoding} messages: send them uncompressed, or with gzip or deflate (grpc-encoding)`, Code.Unimplemented);
+  }
+  return undefined;
 }
 
 /**
- * Why a handler's signal aborts once its call is closed. grpc-js reports every
- * call's close as a cancel, a finished one's too; abort() without a reason
- * would build a DOMException, stack trace and all, for each (~50 µs of a unary
- * call here, in paired runs). Made once.
+ * Request compressions the daemon takes (a client may compress what it
+ * sends; responses go uncompressed: on a local socket compressing costs CPU
+ * and saves nothing). Decompressed sizes are held to the message limit.
+ */
+const INFLATE: Record<string, (message: Buffer, maxBytes: number) => Buffer> = {
+  gzip: (message, maxBytes) => gunzipSync(message, { maxOutputLength: maxBytes }),
+  deflate: (message, maxBytes) => inflateSync(message, { maxOutputLength: maxBytes }),
+};
+const ACCEPT_ENCODING = ["identity", ...Object.keys(INFLATE)].join(",");
+
+function decompressor(encoding: string | undefined, maxBytes: number): ((message: Buffer) => Buffer) | undefined {
+  const inflate = encoding === undefined ? undefined : INFLATE[encoding];
+  if (inflate === undefined) return undefined;
+  return (message) => {
+    try {
+      return inflate(message, maxBytes);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+        throw new ConnectError(`a request message decompresses to more than the ${maxBytes}-byte limit: send smaller messages`, Code.ResourceExhausted);
+      }
+      throw new ConnectError(`a request message is not valid ${encoding} data (${error instanceof Error ? error.message : String(error)})`, Code.InvalidArgument);
+    }
+  };
+}
+
+/** The gRPC status of `error` as trailers. */
+function statusTrailers(error: unknown): OutgoingHttpHeaders {
+  const trailers: OutgoingHttpHeaders = {};
+  if (error === undefined) {
+    trailers["grpc-status"] = "0";
+    return trailers;
+  }
+  setTrailerStatus(new Headers(), toConnectError(error)).forEach((value, key) => (trailers[key] = value));
+  return trailers;
+}
+
+function sendTrailersOnly(stream: ServerHttp2Stream, error: unknown): void {
+  if (stream.closed || stream.destroyed || stream.headersSent) return;
+  stream.respond({ ":status": 200, "content-type": CONTENT_TYPE, "grpc-accept-encoding": ACCEPT_ENCODING, ...statusTrailers(error) }, { endStream: true });
+}
+
+/**
+ * Why a handler's signal aborts once its call is closed. Aborting without a
+ * reason builds a DOMException, stack trace and all (~50 µs of a unary call
+ * here, in paired runs). Made once.
  */
 const CALL_CLOSED = new Error("the call is closed: the client cancelled it, went away, or it finished");
 
-function grpcHandler(service: DescService, method: DescMethod, impl: AnyHandler, shutdownSignal: AbortSignal): grpc.UntypedHandleCall {
-  const context = (call: EventEmitter): HandlerContext => {
-    const ctx = createHandlerContext({
-      service,
-      method,
+const REQUEST_FRAME_ERRORS: FrameErrors = {
+  compressed: () => new ConnectError("a request message is compressed but the call names no grpc-encoding: name it (gzip or deflate), or send it uncompressed", Code.InvalidArgument),
+  tooLarge: (bytes, max) => new ConnectError(`a request message of ${bytes} bytes is over the ${max}-byte limit: send smaller messages (split a large append into several)`, Code.ResourceExhausted),
+  truncated: () => new ConnectError("the request ended in the middle of a message", Code.InvalidArgument),
+};
+
+/** One call: its requests in, its handler run, its responses and status out. */
+class ServerCall {
+  private readonly ctx: HandlerContext & { abort(reason?: unknown): void };
+  private readonly frames: GrpcFrames;
+  private finished = false;
+  /** Bytes written but not yet handed to HTTP/2 (each write's callback takes its bytes off). */
+  private unwritten = 0;
+  private wakeWriter: (() => void) | undefined;
+
+  constructor(
+    private readonly route: Route,
+    private readonly stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    maxMessageBytes: number,
+    shutdownSignal: AbortSignal,
+  ) {
+    const encoding = headers["grpc-encoding"];
+    this.frames = new GrpcFrames(maxMessageBytes, REQUEST_FRAME_ERRORS, decompressor(typeof encoding === "string" ? encoding : undefined, maxMessageBytes));
+    const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, MAX_TIMEOUT_MS);
+    this.ctx = createHandlerContext({
+      service: route.service,
+      method: route.method,
       protocolName: "grpc",
       requestMethod: "POST",
-      url: `/${service.typeName}/${method.name}`,
+      url: route.url,
+      ...(timeout.timeoutMs === undefined ? {} : { timeoutMs: timeout.timeoutMs }),
       shutdownSignal,
     });
-    call.once("cancelled", () => ctx.abort(CALL_CLOSED));
-    return ctx;
-  };
-  switch (method.methodKind) {
-    case "unary":
-      return (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        Promise.resolve()
-          .then(() => impl(call.request, context(call)))
-          .then(
-            (response) => callback(null, response),
-            (error: unknown) => callback(toServiceError(error)),
-          );
-      };
-    case "client_streaming":
-      return (call: grpc.ServerReadableStream<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
-        Promise.resolve()
-          .then(() => impl(requests(call), context(call)))
-          .then(
-            (response) => callback(null, response),
-            (error: unknown) => callback(toServiceError(error)),
-          );
-      };
-    case "server_streaming":
-      return (call: grpc.ServerWritableStream<unknown, unknown>) => {
-        void pump(call, encoder(method.output), () => impl(call.request, context(call)) as AsyncIterable<unknown>);
-      };
-    case "bidi_streaming":
-      return (call: grpc.ServerDuplexStream<unknown, unknown>) => {
-        void pump(call, encoder(method.output), () => impl(requests(call), context(call)) as AsyncIterable<unknown>);
-      };
+    if (timeout.error !== undefined) this.ctx.abort(timeout.error);
+    // A deadline that passes ends the call with DEADLINE_EXCEEDED even if its handler goes on.
+    this.ctx.signal.addEventListener("abort", () => {
+      if (this.ctx.signal.reason !== CALL_CLOSED && this.ctx.signal.reason instanceof ConnectError && this.ctx.signal.reason.code === Code.DeadlineExceeded) {
+        this.finish(this.ctx.signal.reason);
+      }
+    });
+    stream.once("close", () => {
+      this.finished = true;
+      this.ctx.abort(CALL_CLOSED);
+      this.wake();
+    });
   }
-}
 
-/**
- * The client's messages. A plain for-await over a Readable destroys the
- * stream when the loop ends, which would also end a duplex call's response
- * side before its status is sent; this iterator leaves the call open.
- */
-function requests(call: grpc.ServerReadableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>): AsyncIterable<unknown> {
-  return { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
-}
-
-/**
- * Writes every response, then the status. Responses are encoded here, as
- * they come, and at most STREAM_UNWRITTEN_MAX_BYTES of them wait to be
- * handed to HTTP/2 (whose flow control holds them while the client does not
- * read): so a client that reads slowly, or not at all, holds a bounded number
- * of bytes of this daemon's memory, however small its messages (grpc-js's
- * own buffer counts 16 messages of any size). An error's status is sent only
- * once the last response has been handed to HTTP/2: emitted while a write is
- * still in flight, grpc-js ends a duplex call's writable side but never sends
- * the status (the client would wait forever).
- */
-async function pump(
-  call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
-  encode: (message: unknown) => Buffer,
-  responses: () => AsyncIterable<unknown>,
-): Promise<void> {
-  // Bytes written but not yet handed to HTTP/2 (each write's callback takes its bytes off).
-  let unwritten = 0;
-  // Woken by a write's callback or by the cancel. (Not a race against a promise of the
-  // cancel: each race leaves a reaction on that promise until the call ends, and a
-  // long call that waits often piled them up, ~14,000 in 30 s with 100 attached clients.)
-  let wake: (() => void) | undefined;
-  const wakeWriter = (): void => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  call.once("cancelled", wakeWriter);
-  const waitUntil = async (limit: number): Promise<void> => {
-    while (unwritten > limit && !call.cancelled) await new Promise<void>((resolve) => (wake = resolve));
-  };
-  try {
-    for await (const response of responses()) {
-      if (call.cancelled) return;
-      const own = encodingOf(response);
-      const encoded = own === undefined ? encode(response) : Buffer.from(own.buffer, own.byteOffset, own.byteLength);
-      const size = encoded.byteLength + 1;
-      unwritten += size;
-      call.write(encoded, () => {
-        unwritten -= size;
-        if (unwritten <= STREAM_UNWRITTEN_MAX_BYTES) wakeWriter();
+  start(): void {
+    const { method, impl } = this.route;
+    if (this.finished) return;
+    const requestStream = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
+    if (requestStream) {
+      const reader = new MessageReader(this.stream, this.frames, (bytes) => decode(method.input, bytes), {
+        maxQueuedBytes: REQUESTS_QUEUED_MAX_BYTES,
+        malformed: (error) => this.finish(error),
+        closedEarly: () => new ConnectError("the client closed the call", Code.Canceled),
       });
-      if (unwritten > STREAM_UNWRITTEN_MAX_BYTES) await waitUntil(STREAM_UNWRITTEN_MAX_BYTES);
+      // Ending the iteration early leaves the call open: an attach that stops reading input still streams its output.
+      const requests: AsyncIterable<unknown> = {
+        [Symbol.asyncIterator]: () => ({
+          next: async () => {
+            const message = await reader.next();
+            return message === undefined ? { value: undefined, done: true } : { value: message, done: false };
+          },
+          return: async () => ({ value: undefined, done: true }),
+        }),
+      };
+      if (method.methodKind === "client_streaming") this.answer(() => impl(requests, this.ctx));
+      else void this.pump(() => impl(requests, this.ctx) as AsyncIterable<unknown>);
+      return;
     }
-    call.end();
-  } catch (error) {
-    await waitUntil(0);
-    if (!call.cancelled) call.emit("error", toServiceError(error));
+    void this.singleRequest().then((request) => {
+      if (request === undefined) return;
+      if (method.methodKind === "unary") this.answer(() => impl(request, this.ctx));
+      else void this.pump(() => impl(request, this.ctx) as AsyncIterable<unknown>);
+    });
+  }
+
+  /**
+   * The one request of a unary or server-streaming call, or undefined when
+   * the call failed. A refused request's status is sent at once; the rest of
+   * its body is read and dropped, so the client gets the status, not a reset.
+   */
+  private singleRequest(): Promise<unknown> {
+    return new Promise((resolve) => {
+      const messages: Uint8Array[] = [];
+      const fail = (error: unknown): void => {
+        this.stream.off("data", onData).off("end", onEnd);
+        this.finish(error);
+        resolve(undefined);
+      };
+      const onData = (chunk: Buffer): void => {
+        try {
+          messages.push(...this.frames.push(chunk));
+        } catch (error) {
+          fail(error);
+        }
+      };
+      const onEnd = (): void => {
+        try {
+          this.frames.end();
+          if (messages.length !== 1) throw new ConnectError(`expected one request message, got ${messages.length}`, Code.Unimplemented);
+          resolve(decode(this.route.method.input, messages[0]!));
+        } catch (error) {
+          fail(error);
+        }
+      };
+      this.stream.on("data", onData).once("end", onEnd);
+      this.stream.once("close", () => resolve(undefined));
+    });
+  }
+
+  /** Unary and client-streaming calls: one response, then the status. */
+  private answer(run: () => unknown): void {
+    Promise.resolve()
+      .then(run)
+      .then(
+        (response) => {
+          if (this.finished) return;
+          this.write(this.encode(response));
+          this.finish(undefined);
+        },
+        (error: unknown) => this.finish(error),
+      );
+  }
+
+  /**
+   * Streaming responses: each written as it comes, at most
+   * STREAM_UNWRITTEN_MAX_BYTES of them waiting to be handed to HTTP/2 (whose
+   * flow control holds them while the client does not read): so a client
+   * that reads slowly, or not at all, holds a bounded number of bytes of
+   * this daemon's memory, however small its messages.
+   */
+  private async pump(responses: () => AsyncIterable<unknown>): Promise<void> {
+    try {
+      for await (const response of responses()) {
+        if (this.finished) return;
+        this.write(this.encode(response));
+        while (this.unwritten > STREAM_UNWRITTEN_MAX_BYTES && !this.finished) await new Promise<void>((resolve) => (this.wakeWriter = resolve));
+      }
+      this.finish(undefined);
+    } catch (error) {
+      this.finish(error);
+    }
+  }
+
+  private encode(response: unknown): Uint8Array {
+    return encodingOf(response) ?? toBinary(this.route.method.output, create(this.route.method.output, response as never));
+  }
+
+  private write(message: Uint8Array): void {
+    if (!this.stream.headersSent) this.stream.respond({ ":status": 200, "content-type": CONTENT_TYPE, "grpc-accept-encoding": ACCEPT_ENCODING }, { waitForTrailers: true });
+    const size = message.byteLength + 5;
+    this.unwritten += size;
+    const done = (): void => {
+      this.unwritten -= size;
+      if (this.unwritten <= STREAM_UNWRITTEN_MAX_BYTES) this.wake();
+    };
+    const head = Buffer.allocUnsafe(5);
+    head[0] = 0;
+    head.writeUInt32BE(message.byteLength, 1);
+    // One write of the frame, copied, for a small message; the message's own bytes, uncopied, for a large one.
+    if (message.byteLength <= 16 * 1024) {
+      const framed = Buffer.allocUnsafe(size);
+      framed.set(head, 0);
+      framed.set(message, 5);
+      this.stream.write(framed, done);
+    } else {
+      this.stream.cork();
+      this.stream.write(head);
+      this.stream.write(message, done);
+      this.stream.uncork();
+    }
+  }
+
+  /** Ends the call with `error`'s status, or OK. Once. */
+  private finish(error: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.wake();
+    const stream = this.stream;
+    if (stream.closed || stream.destroyed) return;
+    if (!stream.headersSent) {
+      sendTrailersOnly(stream, error);
+    } else {
+      stream.once("wantTrailers", () => stream.sendTrailers(statusTrailers(error)));
+      stream.end();
+    }
+    // The handler may still be reading requests: they are not wanted any more.
+    stream.resume();
+  }
+
+  private wake(): void {
+    const w = this.wakeWriter;
+    this.wakeWriter = undefined;
+    w?.();
   }
 }
 
-function toServiceError(error: unknown): grpc.StatusObject {
-  const connectError = toConnectError(error);
-  const metadata = new grpc.Metadata();
-  const details = setTrailerStatus(new Headers(), connectError).get("grpc-status-details-bin");
-  if (details !== null) metadata.set("grpc-status-details-bin", Buffer.from(details, "base64"));
-  return { code: connectError.code as number as grpc.status, details: connectError.rawMessage, metadata };
+function decode(schema: DescMessage, bytes: Uint8Array): unknown {
+  try {
+    return fromBinary(schema, bytes);
+  } catch (error) {
+    throw new ConnectError(`the request is not a valid ${schema.typeName}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
+  }
 }

@@ -1,8 +1,7 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import * as grpc from "@grpc/grpc-js";
 import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
 import { createServer as createNetServer, type Socket } from "node:net";
-import { createGrpcServer } from "./grpc-server.js";
+import { createGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { errorMapping } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { listenOnSocket } from "./socket.js";
@@ -37,12 +36,12 @@ export interface RunningServer {
 }
 
 /**
- * Serves every RPC on one Unix socket: gRPC over HTTP/2 through @grpc/grpc-js,
+ * Serves every RPC on one Unix socket: gRPC over HTTP/2 (grpc-server.ts),
  * and the Connect protocol over HTTP/1.1 (JSON or binary, unary and server
  * streaming, so `curl --unix-socket` works) through connect-node. Both call
  * the same handler objects, so there is one implementation of every RPC.
  * Each connection is routed by its first bytes: the HTTP/2 preface goes to
- * grpc-js (through its connection injector), anything else to HTTP/1.1.
+ * the gRPC server, anything else to HTTP/1.1.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const handler = connectNodeAdapter({
@@ -57,13 +56,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     shutdownSignal: options.shutdownSignal,
   });
   const h1 = createHttp1Server(handler);
-  const grpcServer = createGrpcServer({
+  const h2 = createGrpcServer({
     registrations: options.registrations,
     maxMessageBytes: MAX_MESSAGE_BYTES,
     windowBytes: HTTP2_WINDOW_BYTES,
     shutdownSignal: options.shutdownSignal,
   });
-  const h2 = grpcServer.createConnectionInjector(grpc.ServerCredentials.createInsecure());
   const sockets = new Set<Socket>();
   const listener = createNetServer((socket) => {
     sockets.add(socket);
@@ -75,7 +73,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   return {
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
-      h2.drain(graceMs);
+      h2.drain();
       h1.closeIdleConnections();
       const deadline = setTimeout(() => {
         h2.destroy();
@@ -84,12 +82,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await closed;
       clearTimeout(deadline);
       h2.destroy();
-      grpcServer.forceShutdown();
     },
   };
 }
 
-function route(socket: Socket, h2: grpc.ConnectionInjector, h1: Http1Server): void {
+function route(socket: Socket, h2: GrpcServer, h1: Http1Server): void {
   let seen = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     seen = Buffer.concat([seen, chunk]);
@@ -101,9 +98,9 @@ function route(socket: Socket, h2: grpc.ConnectionInjector, h1: Http1Server): vo
     // Both servers read what was already taken off the socket first.
     socket.unshift(seen);
     if (isHttp2) {
-      // grpc-js hands the socket to a node:http2 session, which takes over the
-      // socket's handle and first drains what is buffered, the unshifted preface included.
-      h2.injectConnection(socket);
+      // A node:http2 session takes over the socket's handle and first drains
+      // what is buffered, the unshifted preface included.
+      h2.serve(socket);
     } else {
       // The HTTP/1.1 server reads through the socket's stream: let it flow again.
       h1.emit("connection", socket);

@@ -1,5 +1,7 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { connect as http2Connect, type IncomingHttpHeaders } from "node:http2";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, startDaemon, type TestDaemon } from "../helpers/daemon.js";
@@ -12,7 +14,7 @@ const PROTO_DIR = join(ROOT, "proto");
 const load = (file: string): grpc.GrpcObject =>
   grpc.loadPackageDefinition(protoLoader.loadSync(join(PROTO_DIR, file), { includeDirs: [PROTO_DIR], longs: String, defaults: true, oneofs: true }));
 
-type Ctor = new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client & Record<string, (...args: never[]) => unknown>;
+type Ctor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => grpc.Client & Record<string, (...args: never[]) => unknown>;
 const service = (pkg: grpc.GrpcObject, path: string): Ctor =>
   path.split(".").reduce<unknown>((o, k) => (o as Record<string, unknown>)[k], pkg) as Ctor;
 
@@ -158,6 +160,68 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     );
     expect(err.code).toBe(grpc.status.UNIMPLEMENTED);
     client.close();
+  });
+
+  it("ends a call whose deadline passes with DEADLINE_EXCEEDED, and keeps serving", async () => {
+    const Journal = service(load("tether/v1/journal_service.proto"), "tether.v1.JournalService");
+    const client = new Journal(address, grpc.credentials.createInsecure());
+    await unary(client, "CreateJournal", { journalId: "deadline" });
+    const read = client as unknown as Record<string, (r: object, options: grpc.CallOptions) => grpc.ClientReadableStream<unknown>>;
+    // A follow that would wait for records forever, but for its deadline.
+    const stream = read["ReadJournal"]!({ name: "journals/deadline", follow: true }, { deadline: Date.now() + 300 });
+    const error = await new Promise<grpc.ServiceError>((resolve) => {
+      stream.on("data", () => {});
+      stream.on("error", resolve);
+    });
+    expect(error.code).toBe(grpc.status.DEADLINE_EXCEEDED);
+    expect((await unary<{ journal: { nextSequence: string } }>(client, "GetJournal", { name: "journals/deadline" })).journal.nextSequence).toBe("1");
+    client.close();
+  });
+
+  for (const algorithm of ["gzip", "deflate"] as const) {
+    it(`takes requests a client compresses with ${algorithm}`, async () => {
+      const Journal = service(load("tether/v1/journal_service.proto"), "tether.v1.JournalService");
+      const client = new Journal(address, grpc.credentials.createInsecure(), {
+        "grpc.default_compression_algorithm": algorithm === "gzip" ? 2 : 1,
+        "grpc.default_compression_level": 2,
+      } as grpc.ChannelOptions);
+      const journalId = `compressed-${algorithm}`;
+      await unary(client, "CreateJournal", { journalId });
+      const data = Buffer.from("compressible ".repeat(10_000));
+      await unary(client, "AppendRecords", { name: `journals/${journalId}`, records: [{ data }] });
+      const records: { data: Buffer }[] = [];
+      const read = client as unknown as Record<string, (r: object) => grpc.ClientReadableStream<{ records: typeof records }>>;
+      for await (const msg of read["ReadJournal"]!({ name: `journals/${journalId}` })) records.push(...msg.records);
+      expect(records.map((r) => Buffer.from(r.data).equals(data))).toEqual([true]);
+      client.close();
+    });
+  }
+
+  it("answers malformed requests with a status, not a reset: a compressed message on a call naming no compression, bytes that are no message", async () => {
+    const call = (body: Buffer): Promise<IncomingHttpHeaders> =>
+      new Promise((resolve, reject) => {
+        const session = http2Connect("http://localhost", { createConnection: () => connect(d.socketPath) });
+        const stream = session.request({ ":method": "POST", ":path": "/tether.v1.DaemonService/GetDaemonInfo", "content-type": "application/grpc", te: "trailers" });
+        let status: IncomingHttpHeaders = {};
+        stream.on("response", (headers) => (status = headers));
+        stream.on("trailers", (trailers) => (status = trailers));
+        stream.on("data", () => {});
+        stream.on("end", () => {
+          session.close();
+          resolve(status);
+        });
+        stream.on("error", reject);
+        stream.end(body);
+      });
+    const compressed = await call(Buffer.from([1, 0, 0, 0, 3, 1, 2, 3]));
+    expect(compressed["grpc-status"]).toBe(String(grpc.status.INVALID_ARGUMENT));
+    expect(decodeURIComponent(String(compressed["grpc-message"]))).toContain("names no grpc-encoding");
+    const garbage = await call(Buffer.from([0, 0, 0, 0, 3, 0xff, 0xff, 0xff]));
+    expect(garbage["grpc-status"]).toBe(String(grpc.status.INVALID_ARGUMENT));
+    expect(decodeURIComponent(String(garbage["grpc-message"]))).toContain("not a valid tether.v1.GetDaemonInfoRequest");
+    const cut = await call(Buffer.from([0, 0, 0, 0, 9, 1]));
+    expect(cut["grpc-status"]).toBe(String(grpc.status.INVALID_ARGUMENT));
+    expect(decodeURIComponent(String(cut["grpc-message"]))).toContain("ended in the middle of a message");
   });
 
   for (const version of ["v1", "v1alpha"]) {
