@@ -1,8 +1,8 @@
 // Bundles the CLI and the daemon with esbuild: the CLI starts fast because it
 // loads one file (compiled once: see client/cli-loader.ts), and within it initializes only the command it runs (main.ts
 // imports commands dynamically, which esbuild turns into lazy module
-// initializers in the same file); the daemon loads only its own code. Native modules and
-// grpc-js (the daemon's HTTP/2 server) stay external and load from node_modules.
+// initializers in the same file); the daemon loads only its own code. Native modules
+// stay external and load from node_modules.
 import { build } from "esbuild";
 
 const common = {
@@ -12,9 +12,8 @@ const common = {
   target: "node20",
   sourcemap: "linked",
   logLevel: "warning",
-  external: ["better-sqlite3", "node-pty", "@grpc/grpc-js"],
-  // Bundled CommonJS dependencies (grpc-js is not bundled, but some connect
-  // helpers are) may call require(): give the ESM bundle one.
+  external: ["better-sqlite3", "node-pty"],
+  // Bundled CommonJS dependencies may call require(): give the ESM bundle one.
   banner: { js: "import { createRequire as __tetherCreateRequire } from 'node:module'; const require = __tetherCreateRequire(import.meta.url);" },
 };
 
