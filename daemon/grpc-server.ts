@@ -24,6 +24,8 @@ const SESSION_MEMORY_MB = 64;
 /** The longest deadline a client may set (grpc-timeout); longer ones are treated as none. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const CONTENT_TYPE = "application/grpc+proto";
+/** A message up to this size is written as one buffer; a larger one as its parts (no copy). */
+const JOIN_MAX_BYTES = 16 * 1024;
 
 export interface GrpcServerOptions {
   readonly registrations: readonly ServiceRegistration[];
@@ -319,13 +321,16 @@ class ServerCall {
     }
   }
 
-  private encode(response: unknown): Uint8Array {
-    return encodingOf(response) ?? toBinary(this.route.method.output, create(this.route.method.output, response as never));
+  private encode(response: unknown): readonly Uint8Array[] {
+    return encodingOf(response) ?? [toBinary(this.route.method.output, create(this.route.method.output, response as never))];
   }
 
-  private write(message: Uint8Array): void {
+  /** Writes one message: its parts after a 5-byte frame head, joined when small, else each as it is. */
+  private write(parts: readonly Uint8Array[]): void {
     if (!this.stream.headersSent) this.stream.respond({ ":status": 200, "content-type": CONTENT_TYPE, "grpc-accept-encoding": ACCEPT_ENCODING }, { waitForTrailers: true });
-    const size = message.byteLength + 5;
+    let length = 0;
+    for (const part of parts) length += part.byteLength;
+    const size = length + 5;
     this.unwritten += size;
     const done = (): void => {
       this.unwritten -= size;
@@ -333,19 +338,16 @@ class ServerCall {
     };
     const head = Buffer.allocUnsafe(5);
     head[0] = 0;
-    head.writeUInt32BE(message.byteLength, 1);
-    // One write of the frame, copied, for a small message; the message's own bytes, uncopied, for a large one.
-    if (message.byteLength <= 16 * 1024) {
-      const framed = Buffer.allocUnsafe(size);
-      framed.set(head, 0);
-      framed.set(message, 5);
-      this.stream.write(framed, done);
-    } else {
-      this.stream.cork();
-      this.stream.write(head);
-      this.stream.write(message, done);
-      this.stream.uncork();
+    head.writeUInt32BE(length, 1);
+    if (length <= JOIN_MAX_BYTES) {
+      this.stream.write(Buffer.concat([head, ...parts], size), done);
+      return;
     }
+    const nonEmpty = parts.filter((part) => part.byteLength > 0);
+    this.stream.cork();
+    this.stream.write(head);
+    nonEmpty.forEach((part, i) => this.stream.write(part, i === nonEmpty.length - 1 ? done : undefined));
+    this.stream.uncork();
   }
 
   /** Ends the call with `error`'s status, or OK. Once. */

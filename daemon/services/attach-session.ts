@@ -226,7 +226,7 @@ export function eventsResponse(items: readonly TimelineItem<SessionItem>[]): Att
   const encoded = Buffer.concat([header, ...parts], header.byteLength + length);
   const events = create(AttachEventsSchema, { ended: false });
   if (length > 0) events.$unknown = [{ no: EVENTS_FIELD, wireType: WireType.LengthDelimited, data: encoded.subarray(header.byteLength + EVENTS_TAG.byteLength) }];
-  return withEncoding(response({ case: "events", value: events }), encoded);
+  return withEncoding(response({ case: "events", value: events }), [encoded]);
 }
 
 /** The event as one `events` field: tag, length, message. */

@@ -104,10 +104,10 @@ function toProto(info: JournalInfo): Journal {
 }
 
 /**
- * A ReadJournal response, with its binary encoding made in one buffer: each
- * record's data is copied once, into the place it goes on the wire
- * (encoded-messages.ts), where protobuf-es would copy it into the record's
- * encoding, then into the response's. A record's other fields are encoded
+ * A ReadJournal response, with its binary encoding as parts: each record's
+ * data goes on the wire from the buffer it was read into (encoded-messages.ts),
+ * where protobuf-es would copy it into the record's encoding, then into the
+ * response's. A record's other fields are encoded
  * by protobuf-es and its data field written after them: the order of fields
  * on the wire does not matter to any protobuf reader.
  */
@@ -122,9 +122,8 @@ export function readResponse(records: readonly JournalRecord[], caughtUp: boolea
   );
   const parts = protos.flatMap((proto, i) => dataLastParts(RECORDS_FIELD, toBinary(JournalRecordSchema, proto), DATA_FIELD, records[i]!.data));
   const tail = caughtUp ? new BinaryWriter().tag(CAUGHT_UP_FIELD, WireType.Varint).bool(true).finish() : new Uint8Array(0);
-  const encoded = Buffer.concat([...parts, tail]);
   protos.forEach((proto, i) => (proto.data = records[i]!.data));
-  return withEncoding(create(ReadJournalResponseSchema, { records: protos, caughtUp }), encoded);
+  return withEncoding(create(ReadJournalResponseSchema, { records: protos, caughtUp }), [...parts, tail]);
 }
 
 const RECORDS_FIELD = ReadJournalResponseSchema.field.records.number;
