@@ -1,10 +1,11 @@
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createHandlerContext, type HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import { gunzipSync, inflateSync } from "node:zlib";
 import { GrpcFrames, MessageReader, type FrameErrors } from "../client/grpc-frames.js";
+import { CALL_CLOSED, CallContexts, type CallContext } from "./call-context.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
@@ -62,7 +63,7 @@ interface Route {
  * the README's architecture section). grpc-js stays as the test suite's
  * independent client.
  *
- * Each handler gets a connect HandlerContext whose signal aborts when the
+ * Each handler gets a HandlerContext (call-context.ts) whose signal aborts when the
  * client cancels, its deadline (grpc-timeout) passes, or the daemon stops;
  * its errors become gRPC statuses carrying tether.v1.ErrorDetail, encoded by
  * connect's own gRPC trailer code so both protocols report an error alike.
@@ -81,6 +82,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     maxSessionMemory: SESSION_MEMORY_MB,
   });
   const sessions = new Set<ServerHttp2Session>();
+  const contexts = new CallContexts(options.shutdownSignal);
   server.on("session", (session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -95,7 +97,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       sendTrailersOnly(stream, refused);
       return;
     }
-    new ServerCall(route!, stream, headers, options.maxMessageBytes, options.shutdownSignal).start();
+    new ServerCall(route!, stream, headers, options.maxMessageBytes, contexts).start();
   });
   return {
     serve: (socket) => server.emit("connection", socket),
@@ -167,13 +169,6 @@ function sendTrailersOnly(stream: ServerHttp2Stream, error: unknown): void {
   stream.respond({ ":status": 200, "content-type": CONTENT_TYPE, "grpc-accept-encoding": ACCEPT_ENCODING, ...statusTrailers(error) }, { endStream: true });
 }
 
-/**
- * Why a handler's signal aborts once its call is closed. Aborting without a
- * reason builds a DOMException, stack trace and all (~50 µs of a unary call
- * here, in paired runs). Made once.
- */
-const CALL_CLOSED = new Error("the call is closed: the client cancelled it, went away, or it finished");
-
 const REQUEST_FRAME_ERRORS: FrameErrors = {
   compressed: () => new ConnectError("a request message is compressed but the call names no grpc-encoding: name it (gzip or deflate), or send it uncompressed", Code.InvalidArgument),
   tooLarge: (bytes, max) => new ConnectError(`a request message of ${bytes} bytes is over the ${max}-byte limit: send smaller messages (split a large append into several)`, Code.ResourceExhausted),
@@ -182,7 +177,7 @@ const REQUEST_FRAME_ERRORS: FrameErrors = {
 
 /** One call: its requests in, its handler run, its responses and status out. */
 class ServerCall {
-  private readonly ctx: HandlerContext & { abort(reason?: unknown): void };
+  private readonly ctx: CallContext;
   private readonly frames: GrpcFrames;
   private finished = false;
   /** Bytes written but not yet handed to HTTP/2 (each write's callback takes its bytes off). */
@@ -194,27 +189,20 @@ class ServerCall {
     private readonly stream: ServerHttp2Stream,
     headers: IncomingHttpHeaders,
     maxMessageBytes: number,
-    shutdownSignal: AbortSignal,
+    contexts: CallContexts,
   ) {
     const encoding = headers["grpc-encoding"];
     this.frames = new GrpcFrames(maxMessageBytes, REQUEST_FRAME_ERRORS, decompressor(typeof encoding === "string" ? encoding : undefined, maxMessageBytes));
     const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, MAX_TIMEOUT_MS);
-    this.ctx = createHandlerContext({
-      service: route.service,
-      method: route.method,
-      protocolName: "grpc",
-      requestMethod: "POST",
-      url: route.url,
-      ...(timeout.timeoutMs === undefined ? {} : { timeoutMs: timeout.timeoutMs }),
-      shutdownSignal,
-    });
+    this.ctx = contexts.create(route.service, route.method, route.url, timeout.timeoutMs);
     if (timeout.error !== undefined) this.ctx.abort(timeout.error);
     // A deadline that passes ends the call with DEADLINE_EXCEEDED even if its handler goes on.
-    this.ctx.signal.addEventListener("abort", () => {
-      if (this.ctx.signal.reason !== CALL_CLOSED && this.ctx.signal.reason instanceof ConnectError && this.ctx.signal.reason.code === Code.DeadlineExceeded) {
-        this.finish(this.ctx.signal.reason);
-      }
-    });
+    if (timeout.timeoutMs !== undefined) {
+      this.ctx.signal.addEventListener("abort", () => {
+        const reason: unknown = this.ctx.signal.reason;
+        if (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) this.finish(reason);
+      });
+    }
     stream.once("close", () => {
       this.finished = true;
       this.ctx.abort(CALL_CLOSED);

@@ -1,0 +1,97 @@
+import type { DescMethod, DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
+
+/**
+ * Why a call's signal aborts once the call is closed. Aborting without a
+ * reason builds a DOMException, stack trace and all (~50 µs of a unary call
+ * here, in paired runs). Made once.
+ */
+export const CALL_CLOSED = new Error("the call is closed: the client cancelled it, went away, or it finished");
+
+/** A HandlerContext for one gRPC call, and the means to end it. */
+export interface CallContext extends HandlerContext {
+  /** Aborts the call's signal (once) with `reason`; a deadline's timer is cleared. */
+  abort(reason: unknown): void;
+}
+
+/**
+ * The gRPC server's HandlerContext: what connect's createHandlerContext
+ * makes, without its per-call cost (~20 µs of a ~110 µs unary call in the
+ * daemon here: three Headers, a deadline controller and a controller linked
+ * to the daemon's shutdown signal by a listener added and removed per call).
+ * One AbortController per call; headers and values are made only if a
+ * handler asks for them (none does today); the daemon's stop aborts every
+ * open call through `CallContexts`, one listener for all.
+ */
+class GrpcCallContext implements CallContext {
+  readonly requestMethod = "POST";
+  readonly protocolName = "grpc";
+  private readonly controller = new AbortController();
+  private readonly deadline: number | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lazyRequestHeader: Headers | undefined;
+  private lazyResponseHeader: Headers | undefined;
+  private lazyResponseTrailer: Headers | undefined;
+  private lazyValues: ContextValues | undefined;
+
+  constructor(
+    readonly service: DescService,
+    readonly method: DescMethod,
+    readonly url: string,
+    timeoutMs: number | undefined,
+    private readonly closed: (context: GrpcCallContext) => void,
+  ) {
+    if (timeoutMs !== undefined) {
+      this.deadline = Date.now() + timeoutMs;
+      this.timer = setTimeout(() => this.abort(new ConnectError("the deadline the client set passed", Code.DeadlineExceeded)), timeoutMs);
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  readonly timeoutMs = (): number | undefined => (this.deadline === undefined ? undefined : this.deadline - Date.now());
+
+  get requestHeader(): Headers {
+    return (this.lazyRequestHeader ??= new Headers());
+  }
+
+  get responseHeader(): Headers {
+    return (this.lazyResponseHeader ??= new Headers());
+  }
+
+  get responseTrailer(): Headers {
+    return (this.lazyResponseTrailer ??= new Headers());
+  }
+
+  get values(): ContextValues {
+    return (this.lazyValues ??= createContextValues());
+  }
+
+  abort(reason: unknown): void {
+    if (this.controller.signal.aborted) return;
+    clearTimeout(this.timer);
+    this.closed(this);
+    this.controller.abort(reason);
+  }
+}
+
+/** The open calls' contexts: the daemon's stop aborts them all with its reason. */
+export class CallContexts {
+  private readonly open = new Set<GrpcCallContext>();
+
+  constructor(private readonly shutdownSignal: AbortSignal) {
+    shutdownSignal.addEventListener("abort", () => {
+      for (const context of [...this.open]) context.abort(shutdownSignal.reason);
+    });
+  }
+
+  /** A context for a new call; `timeoutMs` is the client's deadline, if it set one. */
+  create(service: DescService, method: DescMethod, url: string, timeoutMs: number | undefined): CallContext {
+    const context = new GrpcCallContext(service, method, url, timeoutMs, (c) => this.open.delete(c));
+    if (this.shutdownSignal.aborted) context.abort(this.shutdownSignal.reason);
+    else this.open.add(context);
+    return context;
+  }
+}
