@@ -183,6 +183,8 @@ class ServerCall {
   /** Bytes written but not yet handed to HTTP/2 (each write's callback takes its bytes off). */
   private unwritten = 0;
   private wakeWriter: (() => void) | undefined;
+  /** A request header the call cannot be served with (a malformed grpc-timeout). */
+  private readonly refused: ConnectError | undefined;
 
   constructor(
     private readonly route: Route,
@@ -194,10 +196,12 @@ class ServerCall {
     const encoding = headers["grpc-encoding"];
     this.frames = new GrpcFrames(maxMessageBytes, REQUEST_FRAME_ERRORS, decompressor(typeof encoding === "string" ? encoding : undefined, maxMessageBytes));
     const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, MAX_TIMEOUT_MS);
-    this.ctx = contexts.create(route.service, route.method, route.url, timeout.timeoutMs);
-    if (timeout.error !== undefined) this.ctx.abort(timeout.error);
+    // A deadline too far off for a timer (over ~24 days) is as good as none.
+    const timeoutMs = timeout.timeoutMs !== undefined && timeout.timeoutMs <= MAX_TIMEOUT_MS ? timeout.timeoutMs : undefined;
+    this.ctx = contexts.create(route.service, route.method, route.url, timeoutMs);
+    this.refused = timeout.timeoutMs === undefined ? timeout.error : undefined;
     // A deadline that passes ends the call with DEADLINE_EXCEEDED even if its handler goes on.
-    if (timeout.timeoutMs !== undefined) {
+    if (timeoutMs !== undefined) {
       this.ctx.signal.addEventListener("abort", () => {
         const reason: unknown = this.ctx.signal.reason;
         if (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) this.finish(reason);
@@ -212,6 +216,7 @@ class ServerCall {
 
   start(): void {
     const { method, impl } = this.route;
+    if (this.refused !== undefined) this.finish(this.refused);
     if (this.finished) return;
     const requestStream = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
     if (requestStream) {

@@ -197,11 +197,11 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     });
   }
 
-  it("answers malformed requests with a status, not a reset: a compressed message on a call naming no compression, bytes that are no message", async () => {
-    const call = (body: Buffer): Promise<IncomingHttpHeaders> =>
+  it("answers malformed requests with a status, not a reset: a compressed message on a call naming no compression, bytes that are no message, a bad deadline", async () => {
+    const call = (body: Buffer, headers: Record<string, string> = {}): Promise<IncomingHttpHeaders> =>
       new Promise((resolve, reject) => {
         const session = http2Connect("http://localhost", { createConnection: () => connect(d.socketPath) });
-        const stream = session.request({ ":method": "POST", ":path": "/tether.v1.DaemonService/GetDaemonInfo", "content-type": "application/grpc", te: "trailers" });
+        const stream = session.request({ ":method": "POST", ":path": "/tether.v1.DaemonService/GetDaemonInfo", "content-type": "application/grpc", te: "trailers", ...headers });
         let status: IncomingHttpHeaders = {};
         stream.on("response", (headers) => (status = headers));
         stream.on("trailers", (trailers) => (status = trailers));
@@ -222,6 +222,12 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     const cut = await call(Buffer.from([0, 0, 0, 0, 9, 1]));
     expect(cut["grpc-status"]).toBe(String(grpc.status.INVALID_ARGUMENT));
     expect(decodeURIComponent(String(cut["grpc-message"]))).toContain("ended in the middle of a message");
+    const empty = Buffer.from([0, 0, 0, 0, 0]);
+    const badDeadline = await call(empty, { "grpc-timeout": "soon" });
+    expect(badDeadline["grpc-status"]).toBe(String(grpc.status.INVALID_ARGUMENT));
+    expect(decodeURIComponent(String(badDeadline["grpc-message"]))).toContain("invalid grpc timeout");
+    // A deadline too far off for a timer is served as none.
+    expect((await call(empty, { "grpc-timeout": "99999999H" }))["grpc-status"]).toBe("0");
   });
 
   for (const version of ["v1", "v1alpha"]) {
