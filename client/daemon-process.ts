@@ -44,7 +44,9 @@ export async function startDaemonInBackground(paths: ClientPaths): Promise<numbe
   child.unref();
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (exited !== undefined) break;
+    // Checked before the exit: a daemon that found another holding the socket's lock
+    // exits, and that one, asked by it, serves a socket file that had been removed.
+    const exitedBefore = exited !== undefined;
     if (await socketAnswers(paths.socketPath)) {
       try {
         const client = new GrpcClient(paths.socketPath);
@@ -55,6 +57,7 @@ export async function startDaemonInBackground(paths: ClientPaths): Promise<numbe
         // Listening but not serving yet: poll again.
       }
     }
+    if (exitedBefore) break;
     await new Promise((r) => setTimeout(r, POLL_INTERVAL_MS));
   }
   const tail = readFileSync(paths.logPath, "utf8").slice(logStart).trimEnd().split("\n").slice(-LOG_TAIL_LINES).join("\n");

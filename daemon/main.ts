@@ -27,7 +27,7 @@ import { installCliShim } from "./sessions/cli-shim.js";
 import { SessionReads } from "./sessions/session-reads.js";
 import { Sessions } from "./sessions/sessions.js";
 import { registration } from "./services/registration.js";
-import { claimSocket } from "./socket.js";
+import { claimSocket, onLockCall } from "./socket.js";
 import { openDatabase } from "./store/database.js";
 import { DAEMON_VERSION } from "./version.js";
 import { Execs } from "./workspaces/execs.js";
@@ -82,6 +82,9 @@ export async function runDaemon(): Promise<void> {
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
   const server = await startServer({ socketPath: config.socketPath, registrations, shutdownSignal: stopping.signal });
   log(`tether ${DAEMON_VERSION} (pid ${process.pid}) serving ${config.socketPath}, state in ${config.stateDir}`);
+  onLockCall(lock, async () => {
+    if (!shuttingDown && (await server.restoreSocket())) log(`${config.socketPath} was removed: serving it again`);
+  });
 
   let shuttingDown = false;
   async function shutdown(why: string): Promise<void> {

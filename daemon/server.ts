@@ -1,10 +1,12 @@
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
-import { createServer as createNetServer, type Socket } from "node:net";
+import { existsSync } from "node:fs";
+import { createServer as createNetServer, type Server, type Socket } from "node:net";
+import { dirname } from "node:path";
 import { createGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { errorMapping } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
-import { listenOnSocket } from "./socket.js";
+import { ensurePrivateDir, listenOnSocket } from "./socket.js";
 
 /**
  * The largest RPC message accepted or sent, in either direction. Journal
@@ -33,6 +35,12 @@ export interface ServerOptions {
 export interface RunningServer {
   /** Stops accepting, lets in-flight calls finish for up to graceMs, then closes every connection. */
   close(graceMs: number): Promise<void>;
+  /**
+   * Listens on the socket path again when its file is gone (removed by hand,
+   * or by a cleaner of $XDG_RUNTIME_DIR): the old listener still holds the
+   * removed file, which no client can reach. True when it did.
+   */
+  restoreSocket(): Promise<boolean>;
 }
 
 /**
@@ -63,16 +71,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     shutdownSignal: options.shutdownSignal,
   });
   const sockets = new Set<Socket>();
-  const listener = createNetServer((socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-    socket.on("error", () => socket.destroy());
-    route(socket, h2, h1);
-  });
-  await listenOnSocket(listener, options.socketPath);
+  const listen = async (): Promise<Server> => {
+    const listener = createNetServer((socket) => {
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+      socket.on("error", () => socket.destroy());
+      route(socket, h2, h1);
+    });
+    await listenOnSocket(listener, options.socketPath);
+    return listener;
+  };
+  const listeners = [await listen()];
   return {
+    async restoreSocket() {
+      if (existsSync(options.socketPath)) return false;
+      ensurePrivateDir(dirname(options.socketPath));
+      listeners.push(await listen());
+      return true;
+    },
     async close(graceMs) {
-      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      const closed = Promise.all(listeners.map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))));
       h2.drain();
       h1.closeIdleConnections();
       const deadline = setTimeout(() => {

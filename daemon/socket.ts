@@ -77,25 +77,59 @@ export function listenOnSocket(server: Server, socketPath: string): Promise<void
   });
 }
 
+/**
+ * The lock is also how a daemon that finds it taken reaches the daemon that
+ * holds it: a connection to the lock asks the holder to listen on its socket
+ * path again if the file is gone (`onLockCall`), and the holder closes the
+ * connection once it has looked. So when a client finds no socket and starts
+ * a daemon while one runs without its file, the running one serves again.
+ */
 function takeLock(socketPath: string): Promise<Server> {
-  const name = `\0tether-lock-${createHash("sha256").update(socketPath).digest("hex").slice(0, 32)}`;
-  const lock = createServer();
+  const name = lockName(socketPath);
+  const lock = createServer((call) => call.destroy());
   return new Promise((resolve, reject) => {
     lock.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code === "EADDRINUSE") {
-        reject(
-          new TetherError(
-            Code.FailedPrecondition,
-            "INVALID_ARGUMENT",
-            `another tether daemon already serves ${socketPath}: use it, or stop it first with tether daemon stop`,
-            { path: socketPath },
-          ),
-        );
-      } else {
-        reject(error);
-      }
+      if (error.code !== "EADDRINUSE") return reject(error);
+      const taken = new TetherError(
+        Code.FailedPrecondition,
+        "INVALID_ARGUMENT",
+        `another tether daemon already serves ${socketPath}: use it, or stop it first with tether daemon stop`,
+        { path: socketPath },
+      );
+      void callLockHolder(name).then(() => reject(taken));
     });
     lock.listen(name, () => resolve(lock));
+  });
+}
+
+/** Runs `restore` for each connection to the lock (see takeLock), closing the connection after it. */
+export function onLockCall(lock: Server, restore: () => Promise<unknown>): void {
+  lock.removeAllListeners("connection");
+  lock.on("connection", (call) => {
+    call.on("error", () => {});
+    void restore()
+      .catch(() => undefined)
+      .finally(() => call.end());
+  });
+}
+
+function lockName(socketPath: string): string {
+  return `\0tether-lock-${createHash("sha256").update(socketPath).digest("hex").slice(0, 32)}`;
+}
+
+/** Connects to the lock's holder and waits until it closes the connection (or a second passes). */
+function callLockHolder(name: string): Promise<void> {
+  return new Promise((resolve) => {
+    const call = connect(name);
+    const done = (): void => {
+      clearTimeout(timer);
+      call.destroy();
+      resolve();
+    };
+    const timer = setTimeout(done, STALE_PROBE_TIMEOUT_MS);
+    call.on("error", done);
+    call.on("close", done);
+    call.resume();
   });
 }
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -47,6 +47,22 @@ describe("tether daemon (the built CLI)", () => {
     expect(stop.stdout).toContain("tether daemon stopped");
     expect(existsSync(env.TETHER_SOCKET as string)).toBe(false);
     expect(cli(env, "daemon", "status").status).toBe(1);
+  });
+
+  it("a daemon whose socket file was removed serves it again when the next command comes, and keeps its work", () => {
+    const env = freshEnv();
+    expect(cli(env, "daemon", "start").status).toBe(0);
+    const pid = JSON.parse(cli(env, "daemon", "status", "--json").stdout).pid;
+    expect(cli(env, "ws", "create", "kept").status).toBe(0);
+    rmSync(env.TETHER_SOCKET as string);
+    expect(cli(env, "daemon", "status").status).toBe(1);
+    // A command that starts a daemon when none answers: the new one finds the lock taken, asks its holder, and goes.
+    const listed = cli(env, "ws", "ls");
+    expect(listed.status).toBe(0);
+    expect(listed.stdout).toContain("kept");
+    expect(JSON.parse(cli(env, "daemon", "status", "--json").stdout).pid).toBe(pid);
+    expect(readFileSync(join(env.TETHER_HOME as string, "daemon.log"), "utf8")).toContain("was removed: serving it again");
+    expect(cli(env, "daemon", "stop").status).toBe(0);
   });
 
   it("the background daemon survives the CLI that started it being killed with SIGKILL", async () => {
