@@ -3,7 +3,7 @@ import { TetherError, invalidArgument } from "../errors.js";
 import { withoutFsync, type Db } from "../store/database.js";
 import { DataFiles } from "./data-files.js";
 import { GroupCommit } from "./group-commit.js";
-import { JournalTables, type JournalState } from "./journal-tables.js";
+import { JournalTables, type JournalState, type RecordParams } from "./journal-tables.js";
 import {
   COMMIT_MAX_BYTES,
   DATA_ASYNC_WRITE_MIN_BYTES,
@@ -301,6 +301,7 @@ export class Journals {
 
   /** Writes one batch's rows; run inside writeBatch's transaction. */
   private writeRows(batch: PendingAppend[], now: number, work: BatchWork): AppendResult[] {
+    const rows: RecordParams = [];
     const out = batch.map((append) => {
       let state = this.lookup(append.name);
       if (state === undefined) {
@@ -318,7 +319,7 @@ export class Journals {
       for (const input of append.inputs) {
         const meta = input.meta !== undefined && hasKeys(input.meta) ? input.meta : undefined;
         if (append.inFiles && !work.prepared) this.files.write(state.id, state.nextOffset, input.data);
-        this.tables.insert(state, state.nextSeq, state.nextOffset, now, meta === undefined ? null : JSON.stringify(meta), input.data, append.inFiles);
+        rows.push(state.id, state.nextSeq, state.nextOffset, now, meta === undefined ? null : JSON.stringify(meta), append.inFiles ? input.data.byteLength : input.data);
         records.push({ seq: state.nextSeq, offset: state.nextOffset, createdAt: now, meta, data: input.data });
         state.nextSeq += 1;
         state.nextOffset += input.data.byteLength;
@@ -327,6 +328,7 @@ export class Journals {
       append.alongside?.(result);
       return result;
     });
+    this.tables.insertRows(rows);
     for (const state of work.committed.keys()) {
       this.tables.saveBounds(state);
       if (state.retention.maxBytes > 0) this.tables.trimToBytes(state, state.retention.maxBytes);

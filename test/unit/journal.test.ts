@@ -44,6 +44,30 @@ describe("appends", () => {
     expect(record?.meta).toEqual({ content_type: "application/json" });
   });
 
+  it("stores every record of a large batch across journals as it was given, read back after a reopen", async () => {
+    const o = openJournals();
+    // 75 records per journal in one commit: rows go in by 64, by 8 and one at a time.
+    const record = (journal: string, i: number) => ({ data: bytes(`${journal}-${i}-${"x".repeat(i)}`), ...(i % 3 === 0 ? { meta: { i: String(i) } } : {}) });
+    const names = ["b1", "b2", "b3"];
+    await Promise.all(names.flatMap((name) => Array.from({ length: 75 }, (_, i) => o.journals.append(name, [record(name, i)]))));
+    o.journals.close();
+    o.db.close();
+    const db = openDatabase(o.path);
+    const again = new Journals(db, join(dirname(o.path), "output"));
+    try {
+      for (const name of names) {
+        const read = await collect(again.read(name, { cursor: { kind: "start" }, follow: false, signal: never }));
+        assertDense(read);
+        expect(read.map((r) => ({ seq: r.seq, text: Buffer.from(r.data).toString(), meta: r.meta }))).toEqual(
+          Array.from({ length: 75 }, (_, i) => ({ seq: i + 1, text: `${name}-${i}-${"x".repeat(i)}`, meta: i % 3 === 0 ? { i: String(i) } : undefined })),
+        );
+      }
+    } finally {
+      again.close();
+      db.close();
+    }
+  });
+
   it("refuses bad names, empty appends and oversized records with the limit", async () => {
     const j = journals();
     expect(() => j.append("no/slash", [{ data: bytes("x") }])).toThrow(/invalid journal id/);
