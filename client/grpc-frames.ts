@@ -11,13 +11,17 @@ export interface FrameErrors {
 
 /**
  * Splits a gRPC body into messages (1 flag byte, 4 length bytes, payload):
- * the CLI's client reads responses with it and the daemon requests. Chunks
- * are kept in a list and joined once per message: joining on every 16 KiB
- * chunk would copy a 1 MiB message 64 times.
+ * the CLI's client reads responses with it and the daemon requests. A
+ * message inside one chunk is a view of it; one spread over chunks is copied
+ * into a buffer of its own as its chunks come: one copy, and no chunk is
+ * held after its data event.
  */
 export class GrpcFrames {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** The header read so far (it can be split over chunks too). */
+  private readonly header = Buffer.alloc(5);
+  private headerBytes = 0;
+  /** The message being filled from chunks, and how much of it is. */
+  private body: { readonly bytes: Buffer; filled: number; readonly compressed: boolean } | undefined;
 
   constructor(
     private readonly maxMessageBytes: number,
@@ -26,52 +30,67 @@ export class GrpcFrames {
     private readonly decompress?: (message: Buffer) => Buffer,
   ) {}
 
-  get pending(): boolean {
-    return this.buffered > 0;
-  }
-
   push(chunk: Buffer): Buffer[] {
-    this.chunks.push(chunk);
-    this.buffered += chunk.length;
     const messages: Buffer[] = [];
-    for (;;) {
-      if (this.buffered < 5) break;
-      const header = this.peek(5);
-      const compressed = ((header[0] as number) & 1) === 1;
-      if (compressed && this.decompress === undefined) throw this.errors.compressed();
-      const length = header.readUInt32BE(1);
-      if (length > this.maxMessageBytes) throw this.errors.tooLarge(length, this.maxMessageBytes);
-      if (this.buffered < 5 + length) break;
-      const message = this.take(5 + length).subarray(5);
-      messages.push(compressed ? this.decompress!(message) : message);
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.body !== undefined) {
+        const body = this.body;
+        const n = Math.min(body.bytes.length - body.filled, chunk.length - at);
+        chunk.copy(body.bytes, body.filled, at, at + n);
+        body.filled += n;
+        at += n;
+        if (body.filled < body.bytes.length) break;
+        this.body = undefined;
+        messages.push(this.finish(body.bytes, body.compressed));
+        continue;
+      }
+      if (this.headerBytes === 0 && chunk.length - at >= 5) {
+        // The common case: the header in one piece, read in place.
+        const compressed = this.compressed(chunk[at]!);
+        const length = this.length(chunk, at);
+        at += 5;
+        if (chunk.length - at >= length) {
+          messages.push(this.finish(chunk.subarray(at, at + length), compressed));
+          at += length;
+        } else {
+          this.body = { bytes: Buffer.allocUnsafe(length), filled: 0, compressed };
+        }
+        continue;
+      }
+      const n = Math.min(5 - this.headerBytes, chunk.length - at);
+      chunk.copy(this.header, this.headerBytes, at, at + n);
+      this.headerBytes += n;
+      at += n;
+      if (this.headerBytes < 5) break;
+      this.headerBytes = 0;
+      const compressed = this.compressed(this.header[0]!);
+      const length = this.length(this.header, 0);
+      if (length === 0) messages.push(this.finish(Buffer.alloc(0), compressed));
+      else this.body = { bytes: Buffer.allocUnsafe(length), filled: 0, compressed };
     }
     return messages;
   }
 
   /** The body has ended: throws when it ended inside a message. */
   end(): void {
-    if (this.buffered > 0) throw this.errors.truncated();
+    if (this.headerBytes > 0 || this.body !== undefined) throw this.errors.truncated();
   }
 
-  private peek(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    return first.length >= n ? first : Buffer.concat(this.chunks).subarray(0, n);
+  private compressed(flags: number): boolean {
+    const compressed = (flags & 1) === 1;
+    if (compressed && this.decompress === undefined) throw this.errors.compressed();
+    return compressed;
   }
 
-  private take(n: number): Buffer {
-    const first = this.chunks[0] as Buffer;
-    let out: Buffer;
-    if (first.length >= n) {
-      out = first.subarray(0, n);
-      if (first.length === n) this.chunks.shift();
-      else this.chunks[0] = first.subarray(n);
-    } else {
-      const all = Buffer.concat(this.chunks);
-      out = all.subarray(0, n);
-      this.chunks = all.length > n ? [all.subarray(n)] : [];
-    }
-    this.buffered -= n;
-    return out;
+  private length(bytes: Buffer, at: number): number {
+    const length = bytes.readUInt32BE(at + 1);
+    if (length > this.maxMessageBytes) throw this.errors.tooLarge(length, this.maxMessageBytes);
+    return length;
+  }
+
+  private finish(message: Buffer, compressed: boolean): Buffer {
+    return compressed ? this.decompress!(message) : message;
   }
 }
 
