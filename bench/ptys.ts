@@ -14,6 +14,8 @@ import type { Report } from "./sessions.js";
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+const median = (values: number[]): number => percentile([...values].sort((a, b) => a - b), 50);
+const CAT_ROUNDS = 3;
 
 function rssMb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS"));
@@ -83,18 +85,27 @@ export async function benchPtys(d: TestDaemon, report: Report): Promise<void> {
   const bytes = 200 * 1000 * 1000;
   const file = join(mkdtempSync(join(tmpdir(), "tether-bench-pty-")), "200mb.txt");
   writeFileSync(file, Buffer.alloc(bytes, "0123456789abcdef"));
-  const raw = await rawCatMBs(file, bytes);
-  const t = process.hrtime.bigint();
-  const client = new PtyClient(ptys, open(["cat", file]));
-  await client.done;
-  const ours = client.received / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9);
+  // Alternating rounds, medians of each: one round of each was at the mercy of whatever else
+  // the machine did meanwhile (the 200 MB just written still going to disk, for one).
+  const rawRounds: number[] = [];
+  const ourRounds: number[] = [];
+  let everyByte = true;
+  for (let round = 0; round < CAT_ROUNDS; round++) {
+    rawRounds.push(await rawCatMBs(file, bytes));
+    const t = process.hrtime.bigint();
+    const client = new PtyClient(ptys, open(["cat", file]));
+    await client.done;
+    ourRounds.push(client.received / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9));
+    everyByte &&= client.received === bytes;
+  }
+  const [raw, ours] = [median(rawRounds), median(ourRounds)];
   report(
-    "PTY output to an attached client: cat of a 200 MB file",
-    `${fmt(ours)} MB/s (${client.received === bytes ? "every byte" : `${client.received} of ${bytes} bytes`})`,
+    `PTY output to an attached client: cat of a 200 MB file (median of ${CAT_ROUNDS}, alternating with the floor)`,
+    `${fmt(ours)} MB/s (${everyByte ? "every byte, every round" : "bytes missing"})`,
     `raw node-pty ${fmt(raw)} MB/s`,
     ours / raw,
     "≥ 0.8×",
-    client.received === bytes && ours / raw >= 0.8,
+    everyByte && ours / raw >= 0.8,
   );
 
   const samples = 300;
