@@ -49,6 +49,16 @@ describe("gRPC message framing", () => {
     expect(() => split(new GrpcFrames(1 << 20, errors), framed(Buffer.from("x"), true), [])).toThrow("compressed");
   });
 
+  it("holds what has come, not what a header declares: a 15 MiB header and one byte allocate nothing of the sort", () => {
+    const frames = new GrpcFrames(16 << 20, errors);
+    const before = process.memoryUsage().arrayBuffers;
+    const header = Buffer.alloc(5);
+    header.writeUInt32BE(15 << 20, 1);
+    expect(frames.push(Buffer.concat([header, Buffer.from("x")]))).toEqual([]);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(1 << 20);
+    expect(() => frames.end()).toThrow("truncated");
+  });
+
   it("decompresses a compressed message with the call's decompressor, split or whole", () => {
     const text = Buffer.from("hello ".repeat(5000));
     const compressed = framed(gzipSync(text), true);
