@@ -4,13 +4,8 @@ import { connect as http2Connect, constants, type ClientHttp2Session, type Clien
 import { connect } from "node:net";
 import { ErrorDetailSchema, type ErrorDetail } from "../gen/tether/v1/errors_pb.js";
 import { GrpcFrames, MessageReader, type FrameErrors } from "./grpc-frames.js";
+import { HTTP2_SESSION_MEMORY_MB, HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./grpc-limits.js";
 
-/** The daemon accepts messages up to 16 MiB; the client matches it. */
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-/** Large flow-control windows so streamed output is not throttled per round trip. */
-const HTTP2_WINDOW_BYTES = 4 * 1024 * 1024;
-/** Node's HTTP/2 memory cap per connection, in MB: its default (10) resets a stream carrying one maximal message. */
-const HTTP2_SESSION_MEMORY_MB = 64;
 /** gRPC status codes the client itself raises. */
 const UNAVAILABLE = 14;
 const INTERNAL = 13;

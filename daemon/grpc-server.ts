@@ -5,6 +5,7 @@ import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, type 
 import type { Socket } from "node:net";
 import { gunzipSync, inflateSync } from "node:zlib";
 import { GrpcFrames, MessageReader, type FrameErrors } from "../client/grpc-frames.js";
+import { HTTP2_SESSION_MEMORY_MB } from "../client/grpc-limits.js";
 import { CALL_CLOSED, CallContexts, type CallContext } from "./call-context.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import { toConnectError } from "./services/error-mapping.js";
@@ -20,8 +21,6 @@ import type { AnyHandler, ServiceRegistration } from "./services/registration.js
 const STREAM_UNWRITTEN_MAX_BYTES = 64 * 1024;
 /** Decoded requests of one streaming call waiting for its handler: above this the stream is paused, and HTTP/2 flow control holds the client. */
 const REQUESTS_QUEUED_MAX_BYTES = 256 * 1024;
-/** Node's HTTP/2 memory cap per connection, in MB (its default, 10, refuses new calls on a connection with one maximal message queued). */
-const SESSION_MEMORY_MB = 64;
 /** The longest deadline a client may set (grpc-timeout); longer ones are treated as none. */
 const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 const CONTENT_TYPE = "application/grpc+proto";
@@ -79,7 +78,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   }
   const server = createServer({
     settings: { initialWindowSize: options.windowBytes },
-    maxSessionMemory: SESSION_MEMORY_MB,
+    maxSessionMemory: HTTP2_SESSION_MEMORY_MB,
   });
   const sessions = new Set<ServerHttp2Session>();
   const contexts = new CallContexts(options.shutdownSignal);

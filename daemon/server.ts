@@ -3,24 +3,11 @@ import { createServer as createHttp1Server, type Server as Http1Server } from "n
 import { existsSync } from "node:fs";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
+import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../client/grpc-limits.js";
 import { createGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { errorMapping } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { ensurePrivateDir, listenOnSocket } from "./socket.js";
-
-/**
- * The largest RPC message accepted or sent, in either direction. Journal
- * records are capped at 4 MiB and read batches at 1 MiB, so 16 MiB leaves
- * room for a full append batch; a bigger message gets ResourceExhausted.
- */
-export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-
-/**
- * HTTP/2 flow-control window offered to clients. 64 KiB (the default) caps a
- * stream at one window per round trip; 4 MiB lets a streaming read run at
- * memory speed over the socket.
- */
-const HTTP2_WINDOW_BYTES = 4 * 1024 * 1024;
 
 /** The first bytes of every HTTP/2 connection (RFC 9113, section 3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
