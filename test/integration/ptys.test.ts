@@ -7,6 +7,8 @@ import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { COALESCED_RECORD_BYTES } from "../../daemon/process/output-writer.js";
+import { PTY_RETENTION_BYTES } from "../../daemon/workspaces/ptys.js";
 import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { PtyClient } from "../helpers/ptys.js";
@@ -151,10 +153,10 @@ describe("PTYs", () => {
     const grew = vmHwmBytes(d.process.pid!) - before;
     expect(grew).toBeLessThan(total);
     stuck.vanish();
-    // Retention keeps the newest 64 MiB: the oldest output is gone, and asking for it says where the kept output starts.
+    // Retention keeps the newest 64 MiB (whole records): the oldest output is gone, and asking for it says where the kept output starts.
     const kept = (await ptys.getPty({ pty: reader.pty!.id })).pty!;
     expect(Number(kept.outputBytes)).toBe(total);
-    expect(Number(kept.firstOffset)).toBeGreaterThanOrEqual(total - 64 * 1024 * 1024 - 256 * 1024);
+    expect(Number(kept.firstOffset)).toBeGreaterThanOrEqual(total - PTY_RETENTION_BYTES - COALESCED_RECORD_BYTES);
     const expired = new PtyClient(ptys, attachTo(reader.pty!.id, { fromOffset: 0n }));
     await expired.done;
     const f = await failure(Promise.reject(expired.error));
