@@ -8,13 +8,10 @@ import { ExecService } from "../gen/tether/v1/exec_service_pb.js";
 import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
 import { CLI_ENTRY, ROOT, type TestDaemon } from "../test/helpers/daemon.js";
 import { pipeFloorMBs, type Report } from "./sessions.js";
+import { median } from "./stats.js";
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 function timedMs(command: string, args: string[], env: NodeJS.ProcessEnv): number {
   const t = process.hrtime.bigint();

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { CLI_ENTRY, startDaemon } from "../test/helpers/daemon.js";
 import type { Report } from "./sessions.js";
+import { median } from "./stats.js";
 
-const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** `tether ls` wall time, median of 9, and ListSessions (one page of 50, as `tether ls` asks) p50 of 200 calls, in ms. */
 async function listTimes(d: Awaited<ReturnType<typeof startDaemon>>): Promise<{ cli: number; rpc: number }> {

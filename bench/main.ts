@@ -26,6 +26,7 @@ import { benchGraphs, benchOutput } from "./sessions.js";
 import { benchStreams } from "./streams.js";
 import { benchExecs } from "./execs.js";
 import { benchPtys } from "./ptys.js";
+import { median, percentile } from "./stats.js";
 
 interface Row {
   readonly name: string;
@@ -43,10 +44,6 @@ function report(name: string, value: string, floor: string, ratio: number | unde
   process.stderr.write(`  ${name}: ${value} (floor ${floor})\n`);
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
-}
-const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50);
 
 function tempSocket(): string {
   return join(mkdtempSync(join(tmpdir(), "tether-bench-")), "s.sock");

@@ -11,10 +11,9 @@ import type { TestDaemon } from "../test/helpers/daemon.js";
 import { PtyClient } from "../test/helpers/ptys.js";
 import { RequestQueue } from "../test/helpers/request-queue.js";
 import type { Report } from "./sessions.js";
+import { median, percentile } from "./stats.js";
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-const median = (values: number[]): number => percentile([...values].sort((a, b) => a - b), 50);
 const CAT_ROUNDS = 3;
 
 function rssMb(pid: number): number {

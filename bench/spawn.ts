@@ -6,6 +6,7 @@ import { SessionStatus } from "../gen/tether/v1/session_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { ROOT, startDaemon } from "../test/helpers/daemon.js";
 import type { Report } from "./sessions.js";
+import { median } from "./stats.js";
 
 /** About the largest RSS the benchmarks below drive the daemon to (100 attached clients). */
 const BALLAST_MB = 512;
@@ -26,7 +27,7 @@ async function runStartMs(extraEnv: NodeJS.ProcessEnv): Promise<{ ms: number; rs
       times.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
     const rss = readFileSync(`/proc/${d.process.pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS"));
-    return { ms: times.sort((a, b) => a - b)[SAMPLES >> 1]!, rssMb: Number(rss?.replace(/\D+/g, "")) / 1024 };
+    return { ms: median(times), rssMb: Number(rss?.replace(/\D+/g, "")) / 1024 };
   } finally {
     await d.kill();
   }

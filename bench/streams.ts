@@ -13,8 +13,9 @@ import { INPUT_BATCH_RECORDS } from "../client/commands/attach.js";
 import { BATCH_RECORDS } from "../client/commands/output.js";
 import { CLI_ENTRY, type TestDaemon } from "../test/helpers/daemon.js";
 import { AttachRequests } from "../test/helpers/streams.js";
+import type { Report } from "./sessions.js";
+import { median } from "./stats.js";
 
-type Report = (name: string, value: string, floor: string, ratio: number | undefined, target: string, met: boolean | undefined) => void;
 const fmt = (n: number): string => Math.round(n).toLocaleString("en-US");
 const seconds = (since: bigint): number => Number(process.hrtime.bigint() - since) / 1e9;
 
@@ -199,10 +200,7 @@ export async function benchStreams(d: TestDaemon, report: Report): Promise<void>
       }
       latencies.push(stamp - returned);
     }
-    latencies.sort((a, b) => a - b);
-    cliStarts.sort((a, b) => a - b);
-    const p50 = latencies[Math.floor(latencies.length / 2)]!;
-    const cli = cliStarts[Math.floor(cliStarts.length / 2)]!;
+    const [p50, cli] = [median(latencies), median(cliStarts)];
     report(`tether send returning → the waiting task's tether wait printing (p50 of ${rounds})`, `${p50.toFixed(1)} ms${p50 < 0 ? " (the wait printed before the tether send process had exited)" : ""}`, `tether send itself takes ${cli.toFixed(0)} ms (CLI start + call)`, undefined, "≤ 50 ms", p50 <= 50);
     await sessions.cancelSession({ name: session!.name });
   }
