@@ -1,6 +1,6 @@
-import { LogStream, RunStatus, SessionStatus, type SessionEvent } from "../gen/tether/v1/session_pb.js";
+import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../gen/tether/v1/session_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
-import { activityName, runStatusName } from "./enum-names.js";
+import { enumName } from "./enum-names.js";
 import { formatDuration } from "./format.js";
 import type { GrpcClient } from "./grpc-client.js";
 import type { Style } from "./style.js";
@@ -95,7 +95,7 @@ class ProgressView {
       if (isFinal(run.status)) line.endedAt = at;
       if (!this.live) this.print(process.stderr, `${this.style.dim("tether")} ${this.describe(run.task, line, at)}\n`);
     } else if (event.reason !== "") {
-      this.sessionLine = `session ${sessionWord(event.status)}, ${activityName(event.activity)}: ${event.reason}`;
+      this.sessionLine = `session ${sessionWord(event.status)}, ${enumName(SessionActivity, event.activity)}: ${event.reason}`;
       if (!this.live) this.print(process.stderr, `${this.style.dim("tether")} ${this.sessionLine}\n`);
     }
     this.redraw();
@@ -134,7 +134,7 @@ class ProgressView {
 
   private describe(task: string, line: TaskLine, now: number): string {
     const width = Math.max(...[...this.lines.keys()].map((t) => t.length));
-    const status = runStatusName(line.status);
+    const status = enumName(RunStatus, line.status);
     const painted = this.style.paint(status.padEnd(9), statusColour(line.status));
     const elapsed = line.startedAt === undefined ? "" : formatDuration((line.endedAt ?? now) - line.startedAt);
     const attempt = line.attempt > 1 ? ` attempt ${line.attempt}` : "";

@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { LogStream, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
+import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
 import { SessionService, type AttachEvent, type AttachSessionRequestSchema } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { activityName, runStatusName, sessionStatusName } from "../enum-names.js";
+import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
 import { STDIN_STREAM, guessContentType, lineGroups, printable, recordJson } from "../stream-data.js";
 import { createStyle, type Style } from "../style.js";
@@ -101,7 +101,7 @@ export async function attachCommand(args: string[], paths: ClientPaths): Promise
     return 130;
   }
   const { session: final } = await client.unary(SessionService.method.getSession, { name: `sessions/${sessionId}` });
-  if (!values.json) process.stderr.write(`${printer.style.dim("tether")} session ${sessionId} ${sessionStatusName(final!.status)} (exit code ${final!.exitCode})\n`);
+  if (!values.json) process.stderr.write(`${printer.style.dim("tether")} session ${sessionId} ${enumName(SessionStatus, final!.status)} (exit code ${final!.exitCode})\n`);
   return final!.exitCode;
 }
 
@@ -160,7 +160,7 @@ class EventPrinter {
     switch (event.kind.case) {
       case "change": {
         const e = event.kind.value;
-        return JSON.stringify({ position, change: { status: sessionStatusName(e.status), activity: activityName(e.activity), reason: e.reason, run: e.run === undefined ? undefined : { number: e.run.number, task: e.run.task, attempt: e.run.attempt, status: runStatusName(e.run.status), reason: e.run.reason } } });
+        return JSON.stringify({ position, change: { status: enumName(SessionStatus, e.status), activity: enumName(SessionActivity, e.activity), reason: e.reason, run: e.run === undefined ? undefined : { number: e.run.number, task: e.run.task, attempt: e.run.attempt, status: enumName(RunStatus, e.run.status), reason: e.run.reason } } });
       }
       case "record":
         return JSON.stringify({ position, record: JSON.parse(recordJson(event.kind.value)) });
@@ -175,6 +175,6 @@ class EventPrinter {
 }
 
 function describeChange(e: SessionEvent): string {
-  if (e.run !== undefined) return `${e.run.task} (run ${e.run.number}) ${runStatusName(e.run.status)}${e.run.reason === "" ? "" : `: ${e.run.reason}`}`;
-  return `session ${sessionStatusName(e.status)}, ${activityName(e.activity)}${e.reason === "" ? "" : `: ${e.reason}`}`;
+  if (e.run !== undefined) return `${e.run.task} (run ${e.run.number}) ${enumName(RunStatus, e.run.status)}${e.run.reason === "" ? "" : `: ${e.run.reason}`}`;
+  return `session ${enumName(SessionStatus, e.status)}, ${enumName(SessionActivity, e.activity)}${e.reason === "" ? "" : `: ${e.reason}`}`;
 }

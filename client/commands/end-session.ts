@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
+import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { sessionStatusName } from "../enum-names.js";
+import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 
@@ -18,6 +19,6 @@ export async function endSessionCommand(how: "cancel" | "close", args: string[],
     how === "cancel"
       ? await client.unary(SessionService.method.cancelSession, { name, reason: values.reason })
       : await client.unary(SessionService.method.closeSession, { name });
-  process.stdout.write(`${session!.id} ${sessionStatusName(session!.status)}\n`);
+  process.stdout.write(`${session!.id} ${enumName(SessionStatus, session!.status)}\n`);
   return 0;
 }

@@ -5,7 +5,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { execStatusName } from "../enum-names.js";
+import { enumName } from "../enum-names.js";
 import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
@@ -161,7 +161,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
     execs.map((e) => [
       e.id,
       e.workspace,
-      execStatusName(e.status),
+      enumName(ExecStatus, e.status),
       e.status === ExecStatus.RUNNING ? "" : String(e.exitCode),
       e.createTime === undefined ? "" : `${formatDuration(now - timestampMs(e.createTime))} ago`,
       e.argv.join(" "),
@@ -184,7 +184,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
     `exec        ${e.id} in workspace ${e.workspace}`,
     `command     ${e.argv.join(" ")}${e.tty ? " (tty)" : ""}`,
     `cwd         ${e.cwd}`,
-    `status      ${execStatusName(e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : `, exit ${e.exitCode}`}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
+    `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : `, exit ${e.exitCode}`}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
     `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr`,
     `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
   ];
@@ -246,7 +246,7 @@ function execJson(e: Exec): Record<string, unknown> {
     argv: e.argv,
     cwd: e.cwd,
     tty: e.tty,
-    status: execStatusName(e.status),
+    status: enumName(ExecStatus, e.status),
     pid: e.status === ExecStatus.RUNNING ? e.pid : null,
     exit_code: e.status === ExecStatus.RUNNING ? null : e.exitCode,
     signal: e.signal || null,

@@ -1,9 +1,9 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { parseArgs } from "node:util";
-import { SessionStatus, type Session } from "../../gen/tether/v1/session_pb.js";
+import { SessionActivity, SessionStatus, type Session } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { activityName, sessionStatusFromName, sessionStatusName } from "../enum-names.js";
+import { enumFromName, enumName } from "../enum-names.js";
 import { formatDuration, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
@@ -25,7 +25,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
       json: { type: "boolean", default: false },
     },
   });
-  const status = values.status === undefined ? SessionStatus.UNSPECIFIED : sessionStatusFromName(values.status);
+  const status = values.status === undefined ? SessionStatus.UNSPECIFIED : enumFromName<SessionStatus>(SessionStatus, values.status);
   if (status === undefined) throw new CliError(`--status takes open, closed, cancelled or expired, got ${JSON.stringify(values.status)}`, 2);
   const limit = values.all ? Infinity : values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
   if (!(limit > 0)) throw new CliError(`-n takes a positive number, got ${JSON.stringify(values.limit)}`, 2);
@@ -46,8 +46,8 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
         sessions.map((s) => ({
           id: s.id,
           task: s.task,
-          status: sessionStatusName(s.status),
-          activity: activityName(s.activity),
+          status: enumName(SessionStatus, s.status),
+          activity: enumName(SessionActivity, s.activity),
           waiting_for: s.waitingFor,
           exit_code: s.status === SessionStatus.OPEN ? null : s.exitCode,
           created_at: s.createTime === undefined ? null : new Date(timestampMs(s.createTime)).toISOString(),
@@ -61,7 +61,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
   const rows = sessions.map((s) => {
     const created = s.createTime === undefined ? 0 : timestampMs(s.createTime);
     const ended = s.endTime === undefined ? now : timestampMs(s.endTime);
-    const state = s.status === SessionStatus.OPEN ? `open/${activityName(s.activity)}${s.waitingFor !== "" ? ` (${s.waitingFor})` : ""}` : sessionStatusName(s.status);
+    const state = s.status === SessionStatus.OPEN ? `open/${enumName(SessionActivity, s.activity)}${s.waitingFor !== "" ? ` (${s.waitingFor})` : ""}` : enumName(SessionStatus, s.status);
     const outcome = s.status === SessionStatus.OPEN ? "" : s.error !== "" ? `exit ${s.exitCode}: ${s.error}` : `exit ${s.exitCode}`;
     return [s.id, s.task, state, `${formatDuration(now - created)} ago`, formatDuration(ended - created), outcome];
   });

@@ -6,7 +6,7 @@ import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService, type AttachPtyRequestSchema, type PtyOpenSchema } from "../../gen/tether/v1/pty_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { execStatusName } from "../enum-names.js";
+import { enumName } from "../enum-names.js";
 import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
@@ -117,7 +117,7 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
     process.stdin.destroy();
   }
   if (exit !== undefined) {
-    if (exit.status === ExecStatus.LOST || exit.status === ExecStatus.FAILED_TO_START) process.stderr.write(`\r\ntether: pty ${id}: ${execStatusName(exit.status)}: ${exit.error}\r\n`);
+    if (exit.status === ExecStatus.LOST || exit.status === ExecStatus.FAILED_TO_START) process.stderr.write(`\r\ntether: pty ${id}: ${enumName(ExecStatus, exit.status)}: ${exit.error}\r\n`);
     return exit.status === ExecStatus.LOST ? 1 : exit.exitCode;
   }
   if (detached) {
@@ -218,7 +218,7 @@ function ptyJson(p: Pty): Record<string, unknown> {
     size: { cols: p.size?.cols ?? 0, rows: p.size?.rows ?? 0 },
     attached_clients: p.attachedClients,
     output_bytes: Number(p.outputBytes),
-    exit: p.exit === undefined ? null : { status: execStatusName(p.exit.status), exit_code: p.exit.exitCode, signal: p.exit.signal || null },
+    exit: p.exit === undefined ? null : { status: enumName(ExecStatus, p.exit.status), exit_code: p.exit.exitCode, signal: p.exit.signal || null },
     created_at: p.createTime === undefined ? null : new Date(timestampMs(p.createTime)).toISOString(),
   };
 }

@@ -5,7 +5,7 @@ import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { sessionStatusName } from "../enum-names.js";
+import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { followSession } from "../session-follower.js";
@@ -79,7 +79,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
   }
   const final = (await client.unary(SessionService.method.getSession, { name: `sessions/${id}` })).session!;
   const outcome = final.error !== "" ? `: ${final.error}` : final.result !== "" ? `: ${final.result}` : "";
-  const state = final.status === SessionStatus.OPEN ? "open (keep_open: it waits for more input)" : sessionStatusName(final.status);
+  const state = final.status === SessionStatus.OPEN ? "open (keep_open: it waits for more input)" : enumName(SessionStatus, final.status);
   process.stderr.write(`${style.dim("tether")} session ${id} ${state}, exit code ${final.exitCode}${outcome}\n`);
   return final.exitCode;
 }

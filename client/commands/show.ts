@@ -1,11 +1,11 @@
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
-import { RunSchema, SessionSchema, SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { RunSchema, RunStatus, SessionActivity, SessionSchema, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import { CliError } from "../cli-error.js";
-import { activityName, runStatusName, sessionStatusName } from "../enum-names.js";
+import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 
@@ -27,7 +27,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
     `session   ${s.id}${s.externalId !== "" ? `  (external id ${s.externalId})` : ""}`,
     `task      ${s.task}  (${s.taskFile})`,
     `workspace ${s.workspace.replace(/^workspaces\//, "") || "(none)"}  (${s.workingDirectory})`,
-    `status    ${sessionStatusName(s.status)}${s.status === SessionStatus.OPEN ? `, ${activityName(s.activity)}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
+    `status    ${enumName(SessionStatus, s.status)}${s.status === SessionStatus.OPEN ? `, ${enumName(SessionActivity, s.activity)}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
     `created   ${time(s.createTime)}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
   ];
   const inputs = Object.entries(s.inputs).sort(([a], [b]) => a.localeCompare(b));
@@ -38,9 +38,9 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   out.push("", "runs");
   for (const run of runs) {
     const exit = run.exitCode !== undefined ? `, exit ${run.exitCode}` : "";
-    out.push(`  ${run.number}  ${run.task}  attempt ${run.attempt}  ${runStatusName(run.status)}${exit}${run.reason !== "" ? `: ${run.reason}` : ""}`);
+    out.push(`  ${run.number}  ${run.task}  attempt ${run.attempt}  ${enumName(RunStatus, run.status)}${exit}${run.reason !== "" ? `: ${run.reason}` : ""}`);
     if (run.command !== "") out.push(`       $ ${run.command}`);
-    for (const t of run.transitions) out.push(`       ${time(t.time)}  ${runStatusName(t.status)}${t.reason !== "" ? `  ${t.reason}` : ""}`);
+    for (const t of run.transitions) out.push(`       ${time(t.time)}  ${enumName(RunStatus, t.status)}${t.reason !== "" ? `  ${t.reason}` : ""}`);
   }
   if (s.streams.length > 0) {
     out.push("", "streams");

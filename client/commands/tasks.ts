@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
-import { TaskSchema } from "../../gen/tether/v1/task_pb.js";
+import { TaskInputType, TaskSchema } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
-import { inputTypeName } from "../enum-names.js";
+import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
 import { createStyle } from "../style.js";
 import { findTaskFile } from "../task-file.js";
@@ -29,7 +29,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
     out.push(`  cmd: ${command.trim().split("\n").join("\n       ")}`);
     if (task.upstream.length > 0) out.push(`  after: ${task.upstream.join(", ")}`);
     for (const input of task.inputs) {
-      const type = input.choices.length > 0 ? `${inputTypeName(input.type)} ${input.choices.join("|")}` : inputTypeName(input.type);
+      const type = input.choices.length > 0 ? `${enumName(TaskInputType, input.type)} ${input.choices.join("|")}` : enumName(TaskInputType, input.type);
       const dflt = input.required ? "required" : `default ${JSON.stringify(input.defaultValue)}`;
       out.push(`  input ${input.name} (${type}, ${dflt})${input.description !== "" ? `: ${input.description}` : ""}`);
     }

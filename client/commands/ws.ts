@@ -4,10 +4,10 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
-import { SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
+import { Materialization, SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { materializationName, sandboxName, workspaceStateName } from "../enum-names.js";
+import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
@@ -90,8 +90,8 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
     workspaces.map((ws) => [
       ws.id,
       ws.displayName,
-      sandboxName(ws.sandbox) + (ws.noNetwork ? ",no-network" : ""),
-      ws.state === WorkspaceState.ARCHIVED ? "removed" : materializationName(ws.materialization),
+      enumName(SandboxProfile, ws.sandbox) + (ws.noNetwork ? ",no-network" : ""),
+      ws.state === WorkspaceState.ARCHIVED ? "removed" : enumName(Materialization, ws.materialization),
       liveSummary(ws),
       ws.createTime === undefined ? "" : `${formatDuration(now - timestampMs(ws.createTime))} ago`,
       ws.root,
@@ -117,8 +117,8 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   const lines = [
     `workspace   ${ws.id} (${ws.displayName})`,
     `root        ${ws.root}${ws.adopted ? " (adopted: tether never deletes its files)" : ""}`,
-    `sandbox     ${sandboxName(ws.sandbox)}${ws.noNetwork ? ", no network" : ""}`,
-    `state       ${workspaceStateName(ws.state)}, ${materializationName(ws.materialization)}`,
+    `sandbox     ${enumName(SandboxProfile, ws.sandbox)}${ws.noNetwork ? ", no network" : ""}`,
+    `state       ${enumName(WorkspaceState, ws.state)}, ${enumName(Materialization, ws.materialization)}`,
     `live        ${liveSummary(ws) || "nothing"}`,
     `labels      ${Object.entries(ws.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "(none)"}`,
     `created     ${ws.createTime === undefined ? "" : new Date(timestampMs(ws.createTime)).toISOString()}`,
@@ -183,10 +183,10 @@ function workspaceJson(ws: Workspace): Record<string, unknown> {
     name: ws.displayName,
     root: ws.root,
     adopted: ws.adopted,
-    sandbox: sandboxName(ws.sandbox),
+    sandbox: enumName(SandboxProfile, ws.sandbox),
     no_network: ws.noNetwork,
-    state: workspaceStateName(ws.state),
-    materialization: materializationName(ws.materialization),
+    state: enumName(WorkspaceState, ws.state),
+    materialization: enumName(Materialization, ws.materialization),
     live: { execs: ws.liveExecs, ptys: ws.livePtys, runs: ws.liveRuns },
     labels: ws.labels,
     created_at: ws.createTime === undefined ? null : new Date(timestampMs(ws.createTime)).toISOString(),

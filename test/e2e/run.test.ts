@@ -59,6 +59,12 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(cli(env, dir, "logs", id, "--task", "check").stdout).toBe("checking quick\n");
     const json = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string; status: string }[];
     expect(json[0]).toMatchObject({ id, status: "closed" });
+    const listed = (...filter: string[]) => (JSON.parse(cli(env, dir, "ls", "--json", ...filter).stdout) as { id: string }[]).map((s) => s.id);
+    expect(listed("--status", "closed")).toEqual([id]);
+    expect(listed("--status", "Open")).toEqual([]);
+    expect(listed("--task", "gen")).toEqual([]);
+    const badStatus = cli(env, dir, "ls", "--status", "done");
+    expect([badStatus.status, badStatus.stderr]).toEqual([2, 'tether: --status takes open, closed, cancelled or expired, got "done"\n']);
     const tasks = cli(env, dir, "tasks");
     expect(tasks.stdout).toContain("input level (choice quick|full, default \"quick\")");
   });
