@@ -21,13 +21,19 @@ export const READ_BATCH_MAX_BYTES = 1024 * 1024;
 /**
  * The record cache (record-cache.ts), shared by every reader: at most this
  * much in total, counting each record's data plus RECORD_CACHE_RECORD_OVERHEAD_BYTES
- * (about what its objects take on the heap, with the event decoded from it for
- * attached clients). 16 MiB: ~32,000 small records, enough for 100 clients
- * attached to one busy session to share their reads (measured: a larger cache
- * did not deliver faster, and held more) ...
+ * (what its objects take on the heap with the item and event decoded from it
+ * for attached clients: ~850 bytes per small session record in a heap
+ * snapshot of a daemon that had served 100 attached clients). 16 MiB: ~15,000
+ * small records, enough for 100 clients attached to one busy session to
+ * share their reads (measured: a larger cache did not deliver faster, and
+ * held more). Counting 512 bytes instead let the cache hold twice that on
+ * the heap (~30 MB), which every full collection marks: a daemon streaming
+ * an exec's output right after the streams benchmark collected so often that
+ * it ran at 165-190 MB/s, against 199-285 with this count (paired probes),
+ * and the attached clients, inputs and bulk output ran no slower ...
  */
 export const RECORD_CACHE_MAX_BYTES = 16 * 1024 * 1024;
-export const RECORD_CACHE_RECORD_OVERHEAD_BYTES = 512;
+export const RECORD_CACHE_RECORD_OVERHEAD_BYTES = 1024;
 /** ... in blocks of this many consecutive records, aligned on sequence numbers ... */
 export const RECORD_CACHE_BLOCK_RECORDS = 256;
 /** ... and a block of larger records than this in all is not kept (readers of large records are bound by bytes, not by records). */
