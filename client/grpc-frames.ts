@@ -44,7 +44,9 @@ export class GrpcFrames {
         at += n;
         if (body.received < body.length) break;
         this.body = undefined;
-        messages.push(this.finish(Buffer.concat(body.parts, body.length), body.compressed));
+        // A message whose header ended one chunk and whose payload is all in the next is one part: no copy.
+        const message = body.parts.length === 1 ? body.parts[0]! : Buffer.concat(body.parts, body.length);
+        messages.push(this.finish(message, body.compressed));
         continue;
       }
       if (this.headerBytes === 0 && chunk.length - at >= 5) {

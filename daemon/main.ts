@@ -1,5 +1,6 @@
 import { mkdirSync, unlinkSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
+import { MAX_MESSAGE_BYTES } from "../client/grpc-limits.js";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { ExecService } from "../gen/tether/v1/exec_service_pb.js";
 import { JournalService } from "../gen/tether/v1/journal_service_pb.js";
@@ -12,7 +13,6 @@ import { resolveDaemonConfig } from "./config.js";
 import { TetherError } from "./errors.js";
 import { Journals } from "./journal/journals.js";
 import { log } from "./log.js";
-import { MAX_MESSAGE_BYTES } from "../client/grpc-limits.js";
 import { startServer } from "./server.js";
 import { createDaemonService } from "./services/daemon-service.js";
 import { createExecService } from "./services/exec-service.js";
