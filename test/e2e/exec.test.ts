@@ -74,7 +74,9 @@ describe("tether ws and tether exec (the built CLI)", () => {
   it("exec -d returns an id at once; exec ls, attach (from 0 or an offset, after the end), kill and show work by id prefix", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
-    const detached = cli(env, ["exec", "w", "-d", "--", "sh", "-c", "echo one; echo two >&2; sleep 0.3; echo three; exit 4"]);
+    // stdout and stderr reach the daemon on connections of their own, stored in the order it reads
+    // them: the pause puts "one" before "two", so byte 4 is where "two" starts.
+    const detached = cli(env, ["exec", "w", "-d", "--", "sh", "-c", "echo one; sleep 0.1; echo two >&2; sleep 0.3; echo three; exit 4"]);
     expect(detached.status).toBe(0);
     const id = detached.stdout.trim();
     expect(id).toMatch(/^e-\w+$/);
