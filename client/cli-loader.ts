@@ -1,43 +1,38 @@
 /**
- * The CLI's entry, dist/tether.mjs: runs the bundled CLI (dist/cli.cjs) with
+ * The CLI's entry, dist/tether.cjs: runs the bundled CLI (dist/cli.cjs) with
  * V8's code cache, so a command does not compile the CLI again on every
  * start (~10 ms of ~120 here; Node 20 has no module compile cache, that came
  * with NODE_COMPILE_CACHE in Node 22). The cache is written beside the
  * bundle when a run found none, or V8 rejected it (a new build, another Node);
  * one per set of node flags, which V8 checks too. Where it cannot be written
- * (a read-only install) the CLI runs as it would without it.
+ * (a read-only install) the CLI runs as it would without it. The entry is
+ * CommonJS, as the bin script that requires it: an ES module entry costs every
+ * command Node's ES module loader (~3 ms here).
  */
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
 
 const bundle = fileURLToPath(new URL("./cli.cjs", import.meta.url));
-// Lets the bundle's own dynamic import (`tether daemon run` loads the daemon) work from a vm script.
-const mainLoader = (vm as unknown as { constants?: { USE_MAIN_CONTEXT_DEFAULT_LOADER?: symbol } }).constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER;
-
-if (mainLoader === undefined) {
-  // Node before 20.12 cannot: the bundle runs as a plain module, uncached.
-  await import(bundle);
-} else {
-  const cacheFile = join(dirname(bundle), `cli-${signature()}.cache`);
-  const source = readFileSync(bundle, "utf8");
-  const stamp = Buffer.from(`${bundleStamp(source)}\n`);
-  const cachedData = readCache(cacheFile, stamp);
-  const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-  const script = new vm.Script(wrapped, { filename: bundle, cachedData, importModuleDynamically: mainLoader as never });
-  if (cachedData === undefined || script.cachedDataRejected === true) process.once("exit", () => save(script, cacheFile, stamp));
-  const module = { exports: {} };
-  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
-}
+const cacheFile = join(dirname(bundle), `cli-${signature()}.cache`);
+const source = readFileSync(bundle, "utf8");
+const stamp = Buffer.from(`${bundleStamp(bundle)}\n`);
+const cachedData = readCache(cacheFile, stamp);
+const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
+// The main context's loader lets the bundle's own dynamic import (`tether daemon run` loads the daemon) work from a vm script.
+const script = new vm.Script(wrapped, { filename: bundle, cachedData, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
+if (cachedData === undefined || script.cachedDataRejected === true) process.once("exit", () => save(script, cacheFile, stamp));
+const module = { exports: {} };
+(script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
 
 /**
  * The cache of this very bundle, or undefined. V8 checks a cache against its
  * source by the source's length only: a cache made from another build of the
  * same length would be accepted, and run that build's code. So the cache
- * starts with a line naming the bundle it was made from (its length and a
- * hash of its text), and any other is not used.
+ * starts with a line naming the bundle file it was made from, and any other is
+ * not used.
  */
 function readCache(cacheFile: string, stamp: Buffer): Buffer | undefined {
   let data: Buffer;
@@ -49,11 +44,15 @@ function readCache(cacheFile: string, stamp: Buffer): Buffer | undefined {
   return data.subarray(0, stamp.length).equals(stamp) ? data.subarray(stamp.length) : undefined;
 }
 
-/** The bundle's length and an FNV-1a hash of its text (~1 ms for the whole bundle here). */
-function bundleStamp(source: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < source.length; i++) hash = Math.imul(hash ^ source.charCodeAt(i), 0x01000193);
-  return `${source.length}:${(hash >>> 0).toString(36)}`;
+/**
+ * The bundle file as written by its build: size, modification and change
+ * times in nanoseconds, inode (as Python's .pyc files name their source, by
+ * size and mtime). Every build writes the file anew; hashing its text instead
+ * cost ~1.5 ms of every command.
+ */
+function bundleStamp(file: string): string {
+  const stat = statSync(file, { bigint: true });
+  return `${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}:${stat.ino}`;
 }
 
 /** Writes the cache of everything compiled so far, after its stamp, atomically (other CLIs may start at the same moment); a failure is no error. */

@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
+import { constants } from "node:os";
+import { fileURLToPath } from "node:url";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "./cli-error.js";
 import type { ClientPaths } from "./paths.js";
@@ -26,9 +28,12 @@ import { socketAnswers } from "./socket-probe.js";
  * clients at a million records (260 MB, 264 without).
  *
  * `tether daemon run` starts the daemon in a node of its own with them
- * (commands/daemon.ts): the CLI itself runs without them, they slow its start.
+ * (runDaemonInForeground): the CLI itself runs without them, they slow its start.
  */
 export const DAEMON_NODE_FLAGS = ["--max-semi-space-size=4", "--initial-old-space-size=64"];
+
+/** The daemon's bundle, beside the CLI's. */
+const DAEMON_ENTRY = fileURLToPath(new URL("./daemon.mjs", import.meta.url));
 
 /** How long `daemon start` waits for a new daemon to answer. */
 const START_TIMEOUT_MS = 15_000;
@@ -46,7 +51,7 @@ export async function startDaemonInBackground(paths: ClientPaths): Promise<numbe
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   const logFd = openSync(paths.logPath, "a", 0o600);
   const logStart = statSync(paths.logPath).size;
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, new URL("./daemon.mjs", import.meta.url).pathname], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON_ENTRY], {
     detached: true,
     stdio: ["ignore", logFd, logFd],
     cwd: paths.stateDir,
@@ -77,4 +82,23 @@ export async function startDaemonInBackground(paths: ClientPaths): Promise<numbe
   throw new CliError(
     `the daemon did not start (${exited !== undefined ? `it exited with code ${exited}` : `no answer within ${START_TIMEOUT_MS / 1000}s`}); the end of ${paths.logPath}:\n${tail}`,
   );
+}
+
+/**
+ * `tether daemon run`: the daemon in the foreground. It needs its node flags
+ * (DAEMON_NODE_FLAGS), which only a new node takes, and the `tether` command
+ * does not start with them (they cost every command ~20 ms of start): so the
+ * daemon runs as this process's child, with its stdio, the signals this
+ * process gets passed on, and its exit code as this one's (under systemd,
+ * stopping the unit stops both). Always a child, even under those flags: the
+ * CLI's bundle runs from V8's code cache, where Node 20 loses the callback a
+ * dynamic import() of the daemon's ES module would need.
+ */
+export async function runDaemonInForeground(): Promise<number> {
+  // Its own process group: a Ctrl-C reaches it once, passed on from here, not twice.
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON_ENTRY], { stdio: "inherit", detached: true });
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill(signal));
+  return new Promise<number>((resolve) => {
+    child.once("exit", (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0))));
+  });
 }

@@ -1,6 +1,5 @@
 import { DaemonService, type GetDaemonInfoResponse } from "../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "./cli-error.js";
-import { startDaemonInBackground } from "./daemon-process.js";
 import { GrpcClient } from "./grpc-client.js";
 import type { ClientPaths } from "./paths.js";
 import { socketAnswers } from "./socket-probe.js";
@@ -16,7 +15,8 @@ export interface Connection {
  * and refuses a daemon of another version with the command that fixes it.
  */
 export async function connectToDaemon(paths: ClientPaths): Promise<Connection> {
-  if (!(await socketAnswers(paths.socketPath))) await startDaemonInBackground(paths);
+  // The daemon's process code (and node:child_process, ~2 ms of a command's start) loads only when none answers.
+  if (!(await socketAnswers(paths.socketPath))) await (await import("./daemon-process.js")).startDaemonInBackground(paths);
   const client = new GrpcClient(paths.socketPath);
   const info = await client.unary(DaemonService.method.getDaemonInfo, {});
   const version = info.daemon?.version ?? "unknown";

@@ -17,19 +17,22 @@ const common = {
   banner: { js: "import { createRequire as __tetherCreateRequire } from 'node:module'; const require = __tetherCreateRequire(import.meta.url);" },
 };
 
+// CommonJS output, where import.meta.url is its own file's URL.
+const cjs = {
+  ...common,
+  format: "cjs",
+  define: { "import.meta.url": "__tetherUrl" },
+  banner: { js: "const __tetherUrl = require('node:url').pathToFileURL(__filename).href;" },
+  outdir: "dist",
+  outExtension: { ".js": ".cjs" },
+};
+
 await Promise.all([
   // The CLI as one CommonJS script, which its entry (client/cli-loader.ts, built
-  // as dist/tether.mjs) runs with V8's code cache; import.meta.url is its own file's URL.
-  build({
-    ...common,
-    format: "cjs",
-    define: { "import.meta.url": "__tetherUrl" },
-    banner: { js: "const __tetherUrl = require('node:url').pathToFileURL(__filename).href;" },
-    entryPoints: { cli: "client/main.ts" },
-    outdir: "dist",
-    outExtension: { ".js": ".cjs" },
-  }),
-  build({ ...common, entryPoints: { tether: "client/cli-loader.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
+  // as dist/tether.cjs) runs with V8's code cache.
+  build({ ...cjs, entryPoints: { cli: "client/main.ts" } }),
+  // Its entry, CommonJS too (an ES module entry costs a command Node's ES module loader).
+  build({ ...cjs, entryPoints: { tether: "client/cli-loader.ts" } }),
   build({ ...common, entryPoints: { daemon: "daemon/entry.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
   // The daemon's process starter (daemon/process/spawner.ts): a separate small process.
   build({ ...common, entryPoints: { spawner: "daemon/process/spawner-helper.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),

@@ -1,11 +1,7 @@
-import { spawn } from "node:child_process";
-import { constants } from "node:os";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { DAEMON_NODE_FLAGS, startDaemonInBackground } from "../daemon-process.js";
 import { formatDuration } from "../format.js";
 import type { ClientPaths } from "../paths.js";
 import { GrpcClient } from "../grpc-client.js";
@@ -28,7 +24,8 @@ export async function daemonCommand(args: string[], paths: ClientPaths): Promise
   const { values } = parseArgs({ args: rest, options: { json: { type: "boolean", default: false } }, strict: true });
   switch (sub) {
     case "run":
-      return runInForeground();
+      // The daemon's process code (and node:child_process, ~2 ms of a command's start) loads only where it is needed.
+      return (await import("../daemon-process.js")).runDaemonInForeground();
     case "start":
       return start(paths);
     case "stop":
@@ -40,37 +37,13 @@ export async function daemonCommand(args: string[], paths: ClientPaths): Promise
   }
 }
 
-/**
- * `tether daemon run`: the daemon in the foreground. It needs its node flags
- * (DAEMON_NODE_FLAGS), which only a new node takes, and the `tether` command
- * does not start with them (they cost every command ~20 ms of start): so
- * unless this node has them, the daemon runs as its child, with this
- * process's stdio, the signals this process gets passed on, and its exit
- * code as this one's (under systemd, stopping the unit stops both).
- */
-async function runInForeground(): Promise<number> {
-  const entry = new URL("./daemon.mjs", import.meta.url);
-  if (DAEMON_NODE_FLAGS.every((flag) => process.execArgv.includes(flag))) {
-    await import(entry.href);
-    return new Promise<number>(() => {
-      // The daemon module exits the process itself when it stops.
-    });
-  }
-  // Its own process group: a Ctrl-C reaches it once, passed on from here, not twice.
-  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, fileURLToPath(entry)], { stdio: "inherit", detached: true });
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(signal, () => child.kill(signal));
-  return new Promise<number>((resolve) => {
-    child.once("exit", (code, signal) => resolve(code ?? 128 + (signal === null ? 0 : (constants.signals[signal] ?? 0))));
-  });
-}
-
 async function start(paths: ClientPaths): Promise<number> {
   if (await socketAnswers(paths.socketPath)) {
     const info = await new GrpcClient(paths.socketPath).unary(DaemonService.method.getDaemonInfo, {});
     process.stdout.write(`tether daemon already running (pid ${info.daemon?.pid}) on ${paths.socketPath}\n`);
     return 0;
   }
-  const pid = await startDaemonInBackground(paths);
+  const pid = await (await import("../daemon-process.js")).startDaemonInBackground(paths);
   process.stdout.write(`tether daemon started (pid ${pid}) on ${paths.socketPath}; log: ${paths.logPath}\n`);
   return 0;
 }

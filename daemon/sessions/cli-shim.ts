@@ -12,8 +12,8 @@ import { fileURLToPath } from "node:url";
 export function installCliShim(stateDir: string): { binDir: string; packageDir: string } {
   const binDir = join(stateDir, "bin");
   mkdirSync(binDir, { recursive: true, mode: 0o700 });
-  // The bundle layout: dist/daemon.mjs beside dist/tether.mjs.
-  const cli = fileURLToPath(new URL("./tether.mjs", import.meta.url));
+  // The bundle layout: dist/daemon.mjs beside dist/tether.cjs.
+  const cli = fileURLToPath(new URL("./tether.cjs", import.meta.url));
   if (!existsSync(cli)) throw new Error(`the tether CLI is missing at ${cli}: run npm run build`);
   const path = join(binDir, "tether");
   writeFileSync(path, `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(cli)} "$@"\n`);

@@ -152,7 +152,7 @@ describe("tether journal (any command starts the daemon)", () => {
     const pkg = mkdtempSync(join(tmpdir(), "tether-other-"));
     mkdirSync(join(pkg, "dist"));
     copyFileSync(join(ROOT, "dist", "daemon.mjs"), join(pkg, "dist", "daemon.mjs"));
-    copyFileSync(join(ROOT, "dist", "tether.mjs"), join(pkg, "dist", "tether.mjs"));
+    copyFileSync(join(ROOT, "dist", "tether.cjs"), join(pkg, "dist", "tether.cjs"));
     writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "tether", version: "9.9.9", type: "module" }));
     symlinkSync(join(ROOT, "node_modules"), join(pkg, "node_modules"));
     const other = spawn(process.execPath, [join(pkg, "dist", "daemon.mjs")], { env, stdio: "ignore" });

@@ -11,7 +11,7 @@ import { createTransport } from "./connect-transport.js";
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const DAEMON_ENTRY = join(ROOT, "dist", "daemon.mjs");
-export const CLI_ENTRY = join(ROOT, "bin", "tether.mjs");
+export const CLI_ENTRY = join(ROOT, "bin", "tether.cjs");
 
 /** A real daemon process on a temp socket with a temp TETHER_HOME. */
 export interface TestDaemon {

@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -8,13 +8,13 @@ import { ROOT } from "../helpers/daemon.js";
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
-/** The built CLI entry (dist/tether.mjs) beside a bundle of our own. */
+/** The built CLI entry (dist/tether.cjs) beside a bundle of our own. */
 function loaderWith(bundle: string): { dir: string; run: () => string } {
   const dir = mkdtempSync(join(tmpdir(), "tether-loader-"));
   dirs.push(dir);
-  copyFileSync(join(ROOT, "dist", "tether.mjs"), join(dir, "tether.mjs"));
+  copyFileSync(join(ROOT, "dist", "tether.cjs"), join(dir, "tether.cjs"));
   writeFileSync(join(dir, "cli.cjs"), bundle);
-  return { dir, run: () => spawnSync(process.execPath, [join(dir, "tether.mjs")], { encoding: "utf8" }).stdout.trim() };
+  return { dir, run: () => spawnSync(process.execPath, [join(dir, "tether.cjs")], { encoding: "utf8" }).stdout.trim() };
 }
 
 describe("the CLI loader's code cache", () => {
@@ -27,5 +27,12 @@ describe("the CLI loader's code cache", () => {
     writeFileSync(join(dir, "cli.cjs"), 'console.log("build B")');
     expect(run()).toBe("build B");
     expect(run()).toBe("build B");
+  });
+});
+
+describe("the built CLI bundle", () => {
+  it("holds no import() of its own: code run from V8's cache cannot import() in Node 20", () => {
+    const bundle = readFileSync(join(ROOT, "dist", "cli.cjs"), "utf8");
+    expect(bundle.match(/[^\w$.]import\(/g) ?? []).toEqual([]);
   });
 });

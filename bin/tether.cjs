@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 // The installed `tether` command: the CLI built by `npm run build` (its entry
 // runs the bundle with V8's code cache, see client/cli-loader.ts).
-import "../dist/tether.mjs";
+require("../dist/tether.cjs");
