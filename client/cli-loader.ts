@@ -3,9 +3,12 @@
  * V8's code cache, so a command does not compile the CLI again on every
  * start (~10 ms of ~120 here; Node 20 has no module compile cache, that came
  * with NODE_COMPILE_CACHE in Node 22). The cache is written beside the
- * bundle when a run found none, or V8 rejected it (a new build, another Node);
- * one per set of node flags, which V8 checks too. Where it cannot be written
- * (a read-only install) the CLI runs as it would without it. The entry is
+ * bundle by a run that found none, or one V8 rejected (a new build, another
+ * Node), and succeeded: one per set of node flags, which V8 checks too, and
+ * one per command, since a cache holds the functions its run compiled (a
+ * command run from another's cache compiled its own code again, ~1.5 ms of
+ * `exec`). Where it cannot be written (a read-only install) the CLI runs as
+ * it would without it. The entry is
  * CommonJS, as the bin script that requires it: an ES module entry costs every
  * command Node's ES module loader (~3 ms here).
  */
@@ -16,14 +19,14 @@ import { fileURLToPath } from "node:url";
 import vm from "node:vm";
 
 const bundle = fileURLToPath(new URL("./cli.cjs", import.meta.url));
-const cacheFile = join(dirname(bundle), `cli-${signature()}.cache`);
+const cacheFile = join(dirname(bundle), `cli-${signature()}-${commandName()}.cache`);
 const source = readFileSync(bundle, "utf8");
 const stamp = Buffer.from(`${bundleStamp(bundle)}\n`);
 const cachedData = readCache(cacheFile, stamp);
 const wrapped = `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
 // The main context's loader lets the bundle's own dynamic import (`tether daemon run` loads the daemon) work from a vm script.
 const script = new vm.Script(wrapped, { filename: bundle, cachedData, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER });
-if (cachedData === undefined || script.cachedDataRejected === true) process.once("exit", () => save(script, cacheFile, stamp));
+if (cachedData === undefined || script.cachedDataRejected === true) process.once("exit", (code) => code === 0 && save(script, cacheFile, stamp));
 const module = { exports: {} };
 (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, createRequire(bundle), module, bundle, dirname(bundle));
 
@@ -71,4 +74,10 @@ function signature(): string {
   let hash = 5381;
   for (const char of `${process.version} ${process.execArgv.join(" ")}`) hash = ((hash * 33) ^ char.charCodeAt(0)) >>> 0;
   return hash.toString(36);
+}
+
+/** The command this run is (`exec`, `daemon`, ...), as a file name's part; `other` for anything else. */
+function commandName(): string {
+  const command = process.argv[2] ?? "";
+  return /^[a-z]{1,16}$/.test(command) ? command : "other";
 }
