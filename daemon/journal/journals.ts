@@ -21,6 +21,8 @@ import type { AppendInput, AppendOptions, AppendResult, Cursor, Durability, Jour
 export const JOURNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,511}$/;
 
 const KEEP_EVERYTHING: Retention = { maxBytes: 0, maxAgeMs: 0 };
+/** What a store (Journals.store), which appends nothing, was committed as. */
+const NO_RECORDS: AppendResult = { firstSeq: 0, lastSeq: -1, firstOffset: 0, nextOffset: 0 };
 
 interface PendingAppend {
   readonly name: string;
@@ -144,6 +146,17 @@ export class Journals {
     return this.commit.submit(pending, bytes);
   }
 
+  /**
+   * Runs `write` (rows of other tables, no record) in the next group commit,
+   * committed as durably as `durability` asks: a row that must be stored
+   * soon, at the cost of a share of a commit instead of a transaction of its
+   * own (a run's pid, for instance, which a restarted daemon needs).
+   */
+  store(write: () => void, durability: Durability): Promise<void> {
+    this.assertOpen();
+    return this.commit.submit({ name: "", inputs: [], alongside: () => write(), durability, inFiles: false }, 0).then(() => undefined);
+  }
+
   /** Reads batches of consecutive records from a cursor; with follow, never ends on its own. */
   async *read(name: string, options: ReadOptions): AsyncGenerator<ReadBatch> {
     validateName(name);
@@ -257,12 +270,14 @@ export class Journals {
     if (bytes < DATA_ASYNC_WRITE_MIN_BYTES) return undefined;
     const places = new Map<string, { id: number; offset: number }>();
     for (const append of batch) {
+      if (append.inputs.length === 0) continue;
       const state = this.lookup(append.name);
       if (state === undefined) return undefined;
       places.set(append.name, { id: state.id, offset: state.nextOffset });
     }
     const writes: Promise<void>[] = [];
     for (const append of batch) {
+      if (append.inputs.length === 0) continue;
       const place = places.get(append.name)!;
       for (const input of append.inputs) {
         if (append.inFiles) writes.push(this.files.writeAsync(place.id, place.offset, input.data));
@@ -303,6 +318,11 @@ export class Journals {
   private writeRows(batch: PendingAppend[], now: number, work: BatchWork): AppendResult[] {
     const rows: RecordParams = [];
     const out = batch.map((append) => {
+      if (append.inputs.length === 0) {
+        // A store: rows of other tables only.
+        append.alongside?.(NO_RECORDS);
+        return NO_RECORDS;
+      }
       let state = this.lookup(append.name);
       if (state === undefined) {
         state = this.tables.create(append.name, KEEP_EVERYTHING, now);

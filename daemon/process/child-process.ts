@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readSync } from "node:fs";
 import type { Socket } from "node:net";
 import { constants } from "node:os";
 import { PassThrough, type Readable, type Writable } from "node:stream";
@@ -119,14 +119,29 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** The start time (clock ticks since boot) of a live process, from /proc: with the pid it names the process uniquely. */
+/** /proc/PID/stat is a few hundred bytes: its 52 numbers and a command name of at most 64. */
+const STAT_BUFFER = Buffer.alloc(4096);
+
+/**
+ * The start time (clock ticks since boot) of a live process, from /proc:
+ * with the pid it names the process uniquely. One read into a buffer kept
+ * for it (asked once per process started: readFileSync took twice as long).
+ */
 export function processStartTicks(pid: number): number | undefined {
+  let fd: number;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[19]);
+    fd = openSync(`/proc/${pid}/stat`, "r");
   } catch {
     return undefined;
+  }
+  try {
+    const stat = STAT_BUFFER.toString("latin1", 0, readSync(fd, STAT_BUFFER, 0, STAT_BUFFER.length, null));
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields.length > 19 ? Number(fields[19]) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 

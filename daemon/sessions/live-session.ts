@@ -8,7 +8,7 @@ import { STDIN_STREAM, type TaskDef } from "../tasks/types.js";
 import { Continuations } from "./continuations.js";
 import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
-import { assertRunTransition, assertSessionOpen } from "./lifecycle.js";
+import { assertSessionOpen } from "./lifecycle.js";
 import { LiveRun, runCwd, type RunEnvironment } from "./live-run.js";
 import { waitUntilReady } from "./readiness.js";
 import { renderRunCommand } from "./run-command.js";
@@ -240,28 +240,31 @@ export class LiveSession {
   /** Moves pending runs whose upstreams are done, and starts queued runs while slots are free. */
   private schedule(): void {
     if (this.session.status !== "open") return;
-    for (const task of this.session.spec.tasks) {
-      const run = this.graph.latest(task.name);
-      if (run?.status !== "pending" || this.retrying(task.name)) continue;
-      const blocked = this.graph.blockingUpstream(task, this.retrying);
-      if (blocked === "wait") continue;
-      if (blocked !== undefined) {
-        this.graph.skippedFor(task.name, blocked.task);
-        this.transition(run, "skipped", `upstream ${blocked.task} ${blocked.status}`);
-        continue;
+    // Pending runs whose upstreams changed, until none is left: a skip here can settle a downstream's fate too.
+    for (let runs = this.graph.takeToCheck(); runs.length > 0; runs = this.graph.takeToCheck()) {
+      for (const run of runs) {
+        const task = this.graph.task(run.task);
+        if (run.status !== "pending" || this.retrying(task.name)) continue;
+        const blocked = this.graph.blockingUpstream(task, this.retrying);
+        if (blocked === "wait") continue;
+        if (blocked !== undefined) {
+          this.graph.skippedFor(task.name, blocked.task);
+          this.transition(run, "skipped", `upstream ${blocked.task} ${blocked.status}`);
+          continue;
+        }
+        if (task.condition !== undefined && !isTruthy(renderTemplate(task.condition, this.scope(false)))) {
+          this.graph.skippedByCondition(task.name);
+          this.transition(run, "skipped", `condition ${JSON.stringify(task.condition)} is false`);
+          continue;
+        }
+        this.transition(run, "queued", "");
       }
-      if (task.condition !== undefined && !isTruthy(renderTemplate(task.condition, this.scope(false)))) {
-        this.graph.skippedByCondition(task.name);
-        this.transition(run, "skipped", `condition ${JSON.stringify(task.condition)} is false`);
-        continue;
-      }
-      this.transition(run, "queued", "");
     }
     const parallelism = this.session.spec.parallelism;
-    let busy = [...this.live.values()].filter((l) => l.run.status === "running").length;
-    for (const run of this.runs) {
+    let busy = 0;
+    for (const live of this.live.values()) if (live.run.status === "running") busy++;
+    for (const run of this.graph.queuedRuns()) {
       if (busy >= parallelism) break;
-      if (run.status !== "queued") continue;
       this.launch(run);
       busy++;
     }
@@ -286,9 +289,14 @@ export class LiveSession {
     const process = live.process;
     this.live.set(run.number, live);
     this.transition(run, "running", "");
-    void live.started.then((pid) => {
-      if (pid !== undefined) this.tables.saveRunProcess(this.session.seq, run);
-    });
+    // The pid, in the next commit after the run's own rows; not fsynced: a power cut stops the process anyway.
+    void live.started
+      .then((pid) => {
+        if (pid === undefined) return;
+        const saved = { ...run };
+        return this.order.store(() => this.tables.saveRunProcess(this.session.seq, saved), "daemon-crash");
+      })
+      .catch((error: unknown) => log(`session ${this.id}: run ${run.number}'s pid was not stored: ${(error as Error).message}`));
     if (process.stdin !== undefined) void feedStdin(this.streams, run.number, process.stdin, this.stdinArrivals, process.ended);
     if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
     if (task.readiness !== undefined) {
@@ -387,11 +395,8 @@ export class LiveSession {
   }
 
   private transition(run: RunRecord, status: RunStatus, reason: string, alongside?: () => void): Promise<unknown> {
-    assertRunTransition(run.number, run.status, status);
     const now = Date.now();
-    run.status = status;
-    run.reason = reason;
-    run.transitions.push({ status, at: now, reason });
+    this.graph.setStatus(run, status, reason, now);
     this.session.updatedAt = now;
     this.refreshActivity();
     const runSnapshot = snapshot(run);
@@ -422,7 +427,7 @@ export class LiveSession {
 
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
-    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", runs: this.runs, awaitingReadiness, retries: this.retryTimers, waits: this.waits.describe() }, Date.now());
+    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", runs: this.graph.unfinishedRuns(), awaitingReadiness, retries: this.retryTimers, waits: this.waits.describe() }, Date.now());
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }

@@ -1,5 +1,6 @@
 import type { TaskDef } from "../tasks/types.js";
-import { FINAL_RUN_STATUSES, type RunRecord } from "./types.js";
+import { assertRunTransition } from "./lifecycle.js";
+import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "./types.js";
 
 /** Why a pending task cannot start yet: an upstream still going ("wait"), or the upstream that ended badly (the task is skipped). */
 export type Blocked = "wait" | { readonly task: string; readonly status: string };
@@ -16,7 +17,10 @@ export interface GraphOutcome {
  * The runs of a session's task graph and what they imply: each task's
  * current attempt, what holds a pending task back, and the graph's outcome.
  * No I/O and no timers: LiveSession decides when to ask and records every
- * change it makes.
+ * change it makes. Every run's status changes here (setStatus), which keeps
+ * the indexes that make a schedule cost what changed, not the graph's size
+ * (a graph of 1000 tasks otherwise scanned every task and run on each of its
+ * thousands of changes).
  */
 export class RunGraph {
   readonly tasks: ReadonlyMap<string, TaskDef>;
@@ -24,6 +28,18 @@ export class RunGraph {
   readonly runs: RunRecord[];
   /** Each task's current attempt: asked per task and per upstream on every schedule, so never a scan of the runs. */
   private readonly latestRun = new Map<string, RunRecord>();
+  /** The tasks that list each task as an upstream. */
+  private readonly downstreams = new Map<string, string[]>();
+  /** Runs not in a final status, in run order. */
+  private readonly unfinished = new Set<RunRecord>();
+  /** Queued runs, in the order they were queued. */
+  private readonly queued = new Set<RunRecord>();
+  /** Pending runs to look at on the next schedule: new ones, and those an upstream of which changed since. */
+  private readonly toCheck = new Set<RunRecord>();
+  /** Tasks whose current attempt ended other than well (failed, skipped for an upstream, cancelled, lost). */
+  private readonly endedBadly = new Set<string>();
+  /** Per task: how many of its first upstreams are done for good (succeeded, or skipped by their condition); a check starts after them. */
+  private readonly upstreamsDone = new Map<string, number>();
   /** Tasks skipped because their condition was false: their downstreams go on. */
   private readonly conditionSkipped = new Set<string>();
   /** Exit codes of failures, by task, passed down to the tasks they skip. */
@@ -31,9 +47,11 @@ export class RunGraph {
 
   constructor(tasks: readonly TaskDef[], runs: RunRecord[]) {
     this.tasks = new Map(tasks.map((t) => [t.name, t]));
+    for (const task of tasks) for (const up of task.upstream) this.downstreams.set(up, [...(this.downstreams.get(up) ?? []), task.name]);
     this.runs = runs;
-    for (const run of runs) this.latestRun.set(run.task, run);
     for (const run of runs) if (run.status === "skipped" && run.reason.startsWith("condition")) this.conditionSkipped.add(run.task);
+    for (const run of runs) this.latestRun.set(run.task, run);
+    for (const run of runs) this.index(run);
   }
 
   task(name: string): TaskDef {
@@ -59,17 +77,59 @@ export class RunGraph {
       transitions: [{ status: "pending", at: Date.now(), reason: "" }],
     };
     this.runs.push(run);
+    // A later attempt replaces one that ended: what the graph knew of that task's upstream state starts over.
+    if (this.latestRun.has(task)) this.upstreamsDone.clear();
     this.latestRun.set(task, run);
+    this.endedBadly.delete(task);
+    this.index(run);
+    this.downstreamsChanged(task);
     return run;
+  }
+
+  /** Moves `run` to `status` (a transition the run lifecycle allows, or this throws), stamped `at`. */
+  setStatus(run: RunRecord, status: RunStatus, reason: string, at: number): void {
+    assertRunTransition(run.number, run.status, status);
+    this.queued.delete(run);
+    this.toCheck.delete(run);
+    run.status = status;
+    run.reason = reason;
+    run.transitions.push({ status, at, reason });
+    if (FINAL_RUN_STATUSES.has(status)) this.unfinished.delete(run);
+    this.index(run);
+    if (this.latestRun.get(run.task) === run) this.downstreamsChanged(run.task);
+  }
+
+  /** Runs not in a final status, in run order. */
+  unfinishedRuns(): Iterable<RunRecord> {
+    return this.unfinished;
+  }
+
+  /** Queued runs in the order they were queued: the order they start in. */
+  queuedRuns(): Iterable<RunRecord> {
+    return this.queued;
+  }
+
+  /** The pending runs a schedule must look at (see toCheck), in run order; each is looked at once until something changes again. */
+  takeToCheck(): RunRecord[] {
+    const runs = [...this.toCheck].sort((a, b) => a.number - b.number);
+    this.toCheck.clear();
+    return runs;
   }
 
   /** What holds `task` back; undefined when every upstream is done well. `retrying` says whether a task has a retry pending. */
   blockingUpstream(task: TaskDef, retrying: (task: string) => boolean): Blocked | undefined {
+    // No task has ended badly: nothing can block by failure, so the first upstream not done well says "wait".
+    if (this.endedBadly.size === 0) {
+      let done = this.upstreamsDone.get(task.name) ?? 0;
+      while (done < task.upstream.length && this.doneForGood(task.upstream[done]!)) done++;
+      this.upstreamsDone.set(task.name, done);
+      for (let i = done; i < task.upstream.length; i++) if (!this.doneWell(task.upstream[i]!)) return "wait";
+      return undefined;
+    }
     let waiting = false;
     for (const name of task.upstream) {
-      const up = this.latest(name);
-      if (up === undefined) continue;
-      if (up.status === "succeeded" || up.status === "ready" || (up.status === "skipped" && this.conditionSkipped.has(name))) continue;
+      if (this.doneWell(name)) continue;
+      const up = this.latest(name)!;
       if (FINAL_RUN_STATUSES.has(up.status) && !retrying(name)) return { task: name, status: up.status };
       waiting = true;
     }
@@ -95,8 +155,35 @@ export class RunGraph {
   outcome(main: string, retrying: (task: string) => boolean): GraphOutcome | undefined {
     const run = this.latest(main);
     if (run === undefined || !FINAL_RUN_STATUSES.has(run.status) || retrying(main)) return undefined;
-    if (this.runs.some((r) => !FINAL_RUN_STATUSES.has(r.status) && r.status !== "ready")) return undefined;
+    for (const r of this.unfinished) if (r.status !== "ready") return undefined;
     if (run.status === "succeeded" || (run.status === "skipped" && this.conditionSkipped.has(main))) return { succeeded: true, exitCode: 0, error: "" };
     return { succeeded: false, exitCode: this.failureCodes.get(main) ?? run.exitCode ?? 1, error: `task ${main} ${run.status}: ${run.reason}` };
+  }
+
+  /** Succeeded or skipped by its condition: a state the task's current attempt never leaves. No run (not in the graph) counts as done. */
+  private doneForGood(task: string): boolean {
+    const run = this.latestRun.get(task);
+    return run === undefined || run.status === "succeeded" || (run.status === "skipped" && this.conditionSkipped.has(task));
+  }
+
+  /** Done for good, or ready (a service whose downstreams may start). */
+  private doneWell(task: string): boolean {
+    return this.doneForGood(task) || this.latestRun.get(task)!.status === "ready";
+  }
+
+  /** Files a run under its status in the indexes. */
+  private index(run: RunRecord): void {
+    if (!FINAL_RUN_STATUSES.has(run.status)) this.unfinished.add(run);
+    if (run.status === "pending") this.toCheck.add(run);
+    if (run.status === "queued") this.queued.add(run);
+    if (FINAL_RUN_STATUSES.has(run.status) && this.latestRun.get(run.task) === run && !this.doneForGood(run.task)) this.endedBadly.add(run.task);
+  }
+
+  /** `task`'s current attempt changed: its pending downstreams must be looked at again. */
+  private downstreamsChanged(task: string): void {
+    for (const name of this.downstreams.get(task) ?? []) {
+      const run = this.latestRun.get(name);
+      if (run?.status === "pending") this.toCheck.add(run);
+    }
   }
 }

@@ -1,5 +1,5 @@
 import type { Journals } from "../journal/journals.js";
-import type { AppendInput, AppendOptions, AppendResult, JournalRecord } from "../journal/types.js";
+import type { AppendInput, AppendOptions, AppendResult, Durability, JournalRecord } from "../journal/types.js";
 import { Waiters } from "./waiters.js";
 
 /** The metadata key holding a record's session-wide position. */
@@ -30,6 +30,11 @@ export class SessionOrder {
   /** The position the next record will get: everything before it is committed or in flight. */
   get nextPosition(): number {
     return this.next;
+  }
+
+  /** Stores other tables' rows in the next commit, in order with the session's records (see Journals.store); takes no position. */
+  store(write: () => void, durability: Durability): Promise<void> {
+    return this.journals.store(write, durability);
   }
 
   /** Appends like Journals.append, stamping each record with its position. */

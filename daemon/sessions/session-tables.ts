@@ -1,5 +1,5 @@
 import { prefixUpperBound } from "../ids.js";
-import { withoutFsync, type Db } from "../store/database.js";
+import type { Db } from "../store/database.js";
 import type { RunRecord, SessionRecord, SessionSpec, SessionStatus, Transition, XcomValue } from "./types.js";
 
 /** A session's row with its spec (kept apart: see the migration that made session_specs). */
@@ -169,7 +169,7 @@ export class SessionTables {
    * Not fsynced: a power cut stops the process anyway.
    */
   saveRunProcess(sessionSeq: number, run: RunRecord): void {
-    withoutFsync(this.db, () => this.updateRunProcess.run(run.pid ?? null, run.startTicks ?? null, sessionSeq, run.number));
+    this.updateRunProcess.run(run.pid ?? null, run.startTicks ?? null, sessionSeq, run.number);
   }
 
   runs(sessionSeq: number): RunRecord[] {

@@ -1,5 +1,5 @@
 import { prefixUpperBound } from "../ids.js";
-import { withoutFsync, type Db } from "../store/database.js";
+import type { Db } from "../store/database.js";
 import type { ExecRecord, ExecStatus } from "./types.js";
 
 interface ExecRow {
@@ -42,7 +42,7 @@ export class ExecTables {
   private readonly selectWorkspacePage;
   private readonly selectMaxSeq;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.updateProcess = db.prepare(`UPDATE execs SET pid = ?, start_ticks = ? WHERE seq = ?`);
     this.insertRow = db.prepare(
       `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
@@ -80,9 +80,9 @@ export class ExecTables {
     });
   }
 
-  /** Records the exec's process once it runs, so a daemon that crashes can stop it on restart (not fsynced: a power cut stops it anyway). */
+  /** Records the exec's process once it runs, so a daemon that crashes can stop it on restart. */
   saveProcess(seq: number, pid: number, startTicks: number | undefined): void {
-    withoutFsync(this.db, () => this.updateProcess.run(pid, startTicks ?? null, seq));
+    this.updateProcess.run(pid, startTicks ?? null, seq);
   }
 
   /** Records how the exec ended. */

@@ -59,7 +59,7 @@ export class Execs {
   private nextSeq: number;
 
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly journals: Journals,
     private readonly workspaces: Workspaces,
     private readonly environment: ProcessEnvironment,
@@ -78,7 +78,6 @@ export class Execs {
     if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
     const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
-    this.journals.create(outputJournal(id));
     const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES));
     const record: ExecRecord = {
       seq: this.nextSeq++,
@@ -103,11 +102,17 @@ export class Execs {
       launch.problem !== undefined
         ? notStarted(launch.problem)
         : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk), spawner: this.environment.spawner });
-    this.tables.insert(record, undefined);
+    // Stored while the process starts (the request is out), in one commit: its output journal and its row.
+    this.db.transaction(() => {
+      this.journals.create(outputJournal(id));
+      this.tables.insert(record, undefined);
+    })();
     const started = process.started.then((pid) => {
       if (pid !== undefined && record.status === "running") {
         record.pid = pid;
-        this.tables.saveProcess(record.seq, pid, processStartTicks(pid));
+        const startTicks = processStartTicks(pid);
+        // In the next commit, not fsynced: a power cut stops the process anyway.
+        this.journals.store(() => this.tables.saveProcess(record.seq, pid, startTicks), "daemon-crash").catch((error: unknown) => log(`exec ${id}: its pid was not stored: ${(error as Error).message}`));
       }
       return pid;
     });

@@ -104,6 +104,28 @@ describe("durability", () => {
     // Every later commit, even one made straight on the database, fsyncs again.
     expect(o.db.pragma("synchronous", { simple: true })).toBe(FULL);
   });
+
+  it("stores rows without a record in the next commit, in order with the appends around it, as durably as asked", async () => {
+    const o = openJournals();
+    o.db.exec("CREATE TABLE notes (n INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT, level INTEGER)");
+    const insert = o.db.prepare("INSERT INTO notes (what, level) VALUES (?, ?)");
+    const note = (what: string) => (): void => void insert.run(what, o.db.pragma("synchronous", { simple: true }) as number);
+    const [, stored] = await Promise.all([
+      o.journals.append("o", [{ data: bytes("out") }], { alongside: note("before"), durability: "daemon-crash" }),
+      o.journals.store(note("stored"), "daemon-crash"),
+      o.journals.append("o", [{ data: bytes("out2") }], { alongside: note("after"), durability: "daemon-crash" }),
+    ]);
+    expect(stored).toBeUndefined();
+    await o.journals.store(note("acknowledged"), "power-loss");
+    expect(o.db.prepare("SELECT what, level FROM notes ORDER BY n").all()).toEqual([
+      { what: "before", level: NORMAL },
+      { what: "stored", level: NORMAL },
+      { what: "after", level: NORMAL },
+      { what: "acknowledged", level: FULL },
+    ]);
+    // A store touches no journal.
+    expect(o.journals.get("o").nextSeq).toBe(3);
+  });
 });
 
 describe("byte-log records (data files)", () => {

@@ -19,11 +19,13 @@ function graph(): RunGraph {
   return g;
 }
 
+/** Takes `task`'s current run to `status` the way the scheduler would (through queued and running where the lifecycle asks for it). */
 function end(g: RunGraph, task: string, status: RunStatus, exitCode?: number): void {
   const run = g.latest(task)!;
-  run.status = status;
+  const reason = status === "skipped" && task === "lint" ? "condition false" : `${status} here`;
+  const path: RunStatus[] = run.status !== "pending" || status === "skipped" || status === "cancelled" ? [status] : ["queued", "running", status];
   run.exitCode = exitCode;
-  run.reason = status === "skipped" && task === "lint" ? "condition false" : `${status} here`;
+  for (const step of path) g.setStatus(run, step, step === status ? reason : "", Date.now());
 }
 
 const never = (): boolean => false;
@@ -69,5 +71,40 @@ describe("the run graph", () => {
     expect(g.outcome("test", never)).toEqual({ succeeded: true, exitCode: 0, error: "" });
     expect(g.outcome("lint", never)).toEqual({ succeeded: true, exitCode: 0, error: "" });
     expect(g.outcome("test", (task) => task === "test")).toBeUndefined();
+  });
+
+  it("hands a schedule only the pending runs an upstream of which changed, and starts queued runs in the order they were queued", () => {
+    const g = graph();
+    expect(g.takeToCheck().map((r) => r.task)).toEqual(["lint", "build", "test", "deploy"]);
+    expect(g.takeToCheck()).toEqual([]);
+    end(g, "build", "succeeded", 0);
+    expect(g.takeToCheck().map((r) => r.task)).toEqual(["test"]);
+    g.setStatus(g.latest("test")!, "queued", "", Date.now());
+    g.setStatus(g.latest("lint")!, "queued", "", Date.now());
+    expect([...g.queuedRuns()].map((r) => r.task)).toEqual(["test", "lint"]);
+    expect(g.takeToCheck().map((r) => r.task)).toEqual(["deploy"]);
+    expect([...g.unfinishedRuns()].map((r) => r.task)).toEqual(["lint", "test", "deploy"]);
+  });
+
+  it("says what blocks a task with many upstreams as it would after a full look, as they end in any order", () => {
+    const names = Array.from({ length: 20 }, (_, i) => `t${i}`);
+    const file = parseTaskFile("/p/tether.yaml", `tasks:\n${names.map((n) => `  ${n}: { cmd: "true" }\n`).join("")}  all: { cmd: "true", upstream: [${names.join(", ")}] }\n`).tasks;
+    const g = new RunGraph([...file.values()], []);
+    for (const name of file.keys()) g.addRun(name, 1);
+    const all = file.get("all")!;
+    for (const name of [...names.slice(10), ...names.slice(0, 9)]) {
+      end(g, name, "succeeded", 0);
+      expect(g.blockingUpstream(all, never)).toBe("wait");
+    }
+    end(g, "t9", "ready");
+    expect(g.blockingUpstream(all, never)).toBeUndefined();
+    // A failure elsewhere: the full look finds it.
+    end(g, "t9", "failed", 4);
+    expect(g.blockingUpstream(all, never)).toEqual({ task: "t9", status: "failed" });
+    expect(g.blockingUpstream(all, (task) => task === "t9")).toBe("wait");
+    const retry = g.addRun("t9", 2);
+    expect(g.blockingUpstream(all, never)).toBe("wait");
+    end(g, retry.task, "succeeded", 0);
+    expect(g.blockingUpstream(all, never)).toBeUndefined();
   });
 });
