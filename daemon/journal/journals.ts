@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { withoutFsync, type Db } from "../store/database.js";
-import { DataFiles } from "./data-files.js";
+import { DataFiles, type DataWrite } from "./data-files.js";
 import { GroupCommit } from "./group-commit.js";
 import { JournalTables, type JournalState, type RecordParams } from "./journal-tables.js";
 import {
@@ -275,16 +275,16 @@ export class Journals {
       if (state === undefined) return undefined;
       places.set(append.name, { id: state.id, offset: state.nextOffset });
     }
-    const writes: Promise<void>[] = [];
+    const writes: DataWrite[] = [];
     for (const append of batch) {
       if (append.inputs.length === 0) continue;
       const place = places.get(append.name)!;
       for (const input of append.inputs) {
-        if (append.inFiles) writes.push(this.files.writeAsync(place.id, place.offset, input.data));
+        if (append.inFiles) writes.push({ journalId: place.id, offset: place.offset, data: input.data });
         place.offset += input.data.byteLength;
       }
     }
-    return Promise.all(writes).then(() => undefined);
+    return this.files.writeAsync(writes);
   }
 
   private commitBatch(batch: PendingAppend[], prepared: boolean): AppendResult[] {
@@ -317,6 +317,7 @@ export class Journals {
   /** Writes one batch's rows; run inside writeBatch's transaction. */
   private writeRows(batch: PendingAppend[], now: number, work: BatchWork): AppendResult[] {
     const rows: RecordParams = [];
+    const dataWrites: DataWrite[] = [];
     const out = batch.map((append) => {
       if (append.inputs.length === 0) {
         // A store: rows of other tables only.
@@ -338,7 +339,7 @@ export class Journals {
       const firstOffset = state.nextOffset;
       for (const input of append.inputs) {
         const meta = input.meta !== undefined && hasKeys(input.meta) ? input.meta : undefined;
-        if (append.inFiles && !work.prepared) this.files.write(state.id, state.nextOffset, input.data);
+        if (append.inFiles && !work.prepared) dataWrites.push({ journalId: state.id, offset: state.nextOffset, data: input.data });
         rows.push(state.id, state.nextSeq, state.nextOffset, now, meta === undefined ? null : JSON.stringify(meta), append.inFiles ? input.data.byteLength : input.data);
         records.push({ seq: state.nextSeq, offset: state.nextOffset, createdAt: now, meta, data: input.data });
         state.nextSeq += 1;
@@ -348,6 +349,7 @@ export class Journals {
       append.alongside?.(result);
       return result;
     });
+    if (dataWrites.length > 0) this.files.write(dataWrites);
     this.tables.insertRows(rows);
     for (const state of work.committed.keys()) {
       this.tables.saveBounds(state);

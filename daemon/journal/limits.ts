@@ -74,3 +74,10 @@ export const DATA_SYNC_BYTES = 32 * 1024 * 1024;
  * to a pool thread cost ~100 µs of its round trip on 2 cores.
  */
 export const DATA_ASYNC_WRITE_MIN_BYTES = 64 * 1024;
+
+/**
+ * Byte-log data is written and read past the page cache (O_DIRECT, see
+ * data-files.ts) in runs of this size and up; smaller ones, such as an echoed
+ * keystroke, go through the page cache, where they do not wait for the disk.
+ */
+export const DATA_DIRECT_MIN_BYTES = 64 * 1024;
