@@ -66,11 +66,10 @@ export class DataFiles {
       if (this.useDirect(run)) {
         const staged = this.compose(run, this.threadStaging);
         const fd = this.directFd(run.key)!;
-        for (let done = 0; done < staged.length; ) done += writeSync(fd, staged.buffer, done, staged.length - done, staged.position + done);
+        for (let done = 0; done < staged.length; ) done += writeSync(fd, staged.buffer, staged.offset + done, staged.length - done, staged.position + done);
       } else {
         const fd = this.fd(run.key, true);
-        // A buffered write leaves the block's newest bytes in the page cache: a direct write reads them back.
-        this.tails.delete(run.key);
+        this.keepTail(run);
         for (const part of run.parts) {
           for (let done = 0; done < part.length; ) done += writeSync(fd, part.data, part.from + done, part.length - done, part.position + done);
         }
@@ -93,7 +92,7 @@ export class DataFiles {
         jobs.push(this.writeAt(run.key, this.directFd(run.key)!, staged.buffer, staged.offset, staged.length, staged.position));
       } else {
         const fd = this.fd(run.key, true);
-        this.tails.delete(run.key);
+        this.keepTail(run);
         for (const part of run.parts) jobs.push(this.writeAt(run.key, fd, part.data, part.from, part.length, part.position));
       }
     }
@@ -200,6 +199,28 @@ export class DataFiles {
     if (to % BLOCK_BYTES === 0) this.tails.delete(run.key);
     else this.tails.set(run.key, { position: end - BLOCK_BYTES, block: Buffer.from(buffer.subarray(buffer.length - BLOCK_BYTES)) });
     return { buffer: memory.whole(), offset: at, length: end - start, position: start };
+  }
+
+  /**
+   * Keeps the segment's last partial block as a buffered write of `run`
+   * leaves it, when the bytes before the run in that block are known (the
+   * block starts within the run, or the tail held it): a direct write after
+   * it then need not read the block back from the device.
+   */
+  private keepTail(run: Run): void {
+    const end = run.position + run.length;
+    const last = end - (end % BLOCK_BYTES);
+    const old = this.tails.get(run.key);
+    this.tails.delete(run.key);
+    if (end === last || (run.position > last && old?.position !== last)) return;
+    const block = Buffer.alloc(BLOCK_BYTES);
+    if (run.position > last) old!.block.copy(block, 0, 0, run.position - last);
+    for (const part of run.parts) {
+      const from = Math.max(part.position, last);
+      const to = part.position + part.length;
+      if (to > from) block.set(part.data.subarray(part.from + from - part.position, part.from + to - part.position), from - last);
+    }
+    this.tails.set(run.key, { position: last, block });
   }
 
   /** One block of a segment as it is on disk (zeros past its end). */
