@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, readSync, unlinkSync, write as writeFd, writeSync } from "node:fs";
+import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, read as readFd, readSync, unlinkSync, write as writeFd, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -46,7 +46,7 @@ export class DataFiles {
   private dirtyBytes = 0;
   /** The background sync in flight, and the segments it syncs. */
   private syncing: { readonly keys: ReadonlySet<string>; readonly done: Promise<void> } | undefined;
-  /** Segments with writes in flight on the thread pool, how many; and descriptors closed meanwhile, to close once they are done. */
+  /** Segments with reads or writes in flight on the thread pool, how many; and descriptors closed meanwhile, to close once they are done. */
   private readonly writing = new Map<string, number>();
   private readonly closeAfterWrites = new Map<string, number[]>();
   private made = false;
@@ -57,6 +57,8 @@ export class DataFiles {
   /** Aligned memory for composing direct writes on the thread pool, and for the daemon's thread (writes and reads). */
   private readonly poolStaging = new AlignedMemory();
   private readonly threadStaging = new AlignedMemory();
+  /** Aligned memory for reads on the thread pool, one per read in flight, kept for the next ones. */
+  private readonly readStaging: AlignedMemory[] = [];
 
   constructor(private readonly dir: string) {}
 
@@ -117,6 +119,27 @@ export class DataFiles {
     return out;
   }
 
+  /**
+   * Reads as `read` does, the large pieces on the thread pool (a direct
+   * read waits for the device: on the daemon's thread it held up everything
+   * else for ~0.9 s per GiB read).
+   */
+  async readAsync(journalId: number, offset: number, length: number): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(length);
+    for (const piece of pieces(journalId, offset, length)) {
+      let got = 0;
+      try {
+        const fd = this.fd(piece.key, false);
+        const direct = piece.length >= DATA_DIRECT_MIN_BYTES ? this.directFd(piece.key) : undefined;
+        got = direct === undefined ? readAll(fd, out, piece.from, piece.length, piece.position) : await this.readDirectAsync(piece.key, direct, out, piece.from, piece.length, piece.position);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      }
+      if (got < piece.length) throw lost(this.dir, piece.key, offset + piece.from + got);
+    }
+    return out;
+  }
+
   /** fdatasyncs, blocking, every segment written since its last sync. */
   syncDirty(): void {
     for (const key of new Set([...this.dirty, ...(this.syncing?.keys ?? [])])) {
@@ -154,18 +177,12 @@ export class DataFiles {
   }
 
   private async writeAt(key: string, fd: number, data: Uint8Array, from: number, length: number, position: number): Promise<void> {
-    this.writing.set(key, (this.writing.get(key) ?? 0) + 1);
+    this.busy(key, +1);
     try {
       for (let written = 0; written < length; ) written += (await writeAsyncAt(fd, data, from + written, length - written, position + written)).bytesWritten;
       this.dirty.add(key);
     } finally {
-      const left = this.writing.get(key)! - 1;
-      if (left > 0) this.writing.set(key, left);
-      else {
-        this.writing.delete(key);
-        for (const closed of this.closeAfterWrites.get(key) ?? []) closeSync(closed);
-        this.closeAfterWrites.delete(key);
-      }
+      this.busy(key, -1);
     }
   }
 
@@ -251,6 +268,45 @@ export class DataFiles {
     return got;
   }
 
+  /** As readDirect, on the thread pool, through aligned memory of its own (several readers may read at once); the segment's descriptors stay open meanwhile. */
+  private async readDirectAsync(key: string, fd: number, out: Buffer, from: number, length: number, position: number): Promise<number> {
+    const memory = this.readStaging.pop() ?? new AlignedMemory();
+    this.busy(key, +1);
+    try {
+      const start = position - (position % BLOCK_BYTES);
+      let got = 0;
+      for (let block = start; got < length; ) {
+        const span = Math.min(roundUp(position + length) - block, DIRECT_READ_BYTES);
+        const staged = memory.view(0, span);
+        let n = 0;
+        while (n < span) {
+          const { bytesRead } = await readAsyncAt(fd, staged, n, span - n, block + n);
+          if (bytesRead === 0) break;
+          n += bytesRead;
+        }
+        const skip = Math.max(0, position - block);
+        const take = Math.min(Math.max(0, n - skip), length - got);
+        staged.copy(out, from + got, skip, skip + take);
+        got += take;
+        if (n < span) break;
+        block += span;
+      }
+      return got;
+    } finally {
+      this.busy(key, -1);
+      this.readStaging.push(memory);
+    }
+  }
+
+  /** Counts the operations in flight on a segment's descriptors; once none is left, closes those closed meanwhile. */
+  private busy(key: string, change: 1 | -1): void {
+    const left = (this.writing.get(key) ?? 0) + change;
+    if (left > 0) return void this.writing.set(key, left);
+    this.writing.delete(key);
+    for (const closed of this.closeAfterWrites.get(key) ?? []) closeSync(closed);
+    this.closeAfterWrites.delete(key);
+  }
+
   /** The segment's O_DIRECT descriptor, opened beside its buffered one; undefined where the filesystem refuses direct I/O. */
   private directFd(key: string): number | undefined {
     if (this.direct === undefined) return undefined;
@@ -325,6 +381,7 @@ export class DataFiles {
 }
 
 const writeAsyncAt = promisify(writeFd);
+const readAsyncAt = promisify(readFd);
 
 /** Direct I/O moves whole blocks of this size, from memory aligned to it. */
 const BLOCK_BYTES = 4096;

@@ -17,6 +17,7 @@ export async function* followUntil(
   cursor: Cursor,
   until: ((signal: AbortSignal) => Promise<void>) | undefined,
   signal: AbortSignal,
+  queueBytes?: number,
 ): AsyncGenerator<readonly JournalRecord[]> {
   let position = cursor;
   if (until !== undefined) {
@@ -24,7 +25,7 @@ export async function* followUntil(
     const stop = AbortSignal.any([signal, done.signal]);
     void until(stop).then(() => done.abort(UNTIL_REACHED));
     try {
-      for await (const batch of journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop })) {
+      for await (const batch of journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop, queueBytes })) {
         const last = batch.records.at(-1);
         if (last !== undefined) {
           position = { kind: "sequence", seq: last.seq + 1 };

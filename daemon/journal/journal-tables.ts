@@ -141,7 +141,22 @@ export class JournalTables {
 
   /** Records from seq on, stopping after maxRecords or once maxBytes of data is reached (at least one record). */
   page(journalId: number, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
-    const records: { seq: number; offset: number; createdAt: number; meta: Record<string, string> | undefined; data: Uint8Array }[] = [];
+    const { records, spans } = this.pageRows(journalId, fromSeq, maxRecords, maxBytes);
+    for (const span of spans) fillSpan(records, span, this.files.read(journalId, span.offset, span.length));
+    return records;
+  }
+
+  /** As `page`, reading the byte-log data off the daemon's thread (DataFiles.readAsync). */
+  async pageAsync(journalId: number, fromSeq: number, maxRecords: number, maxBytes: number): Promise<JournalRecord[]> {
+    const { records, spans } = this.pageRows(journalId, fromSeq, maxRecords, maxBytes);
+    const data = await Promise.all(spans.map((span) => this.files.readAsync(journalId, span.offset, span.length)));
+    spans.forEach((span, i) => fillSpan(records, span, data[i]!));
+    return records;
+  }
+
+  /** A page's rows, the data of byte-log records still to read: one span per run of them that follow each other (a page is usually one run). */
+  private pageRows(journalId: number, fromSeq: number, maxRecords: number, maxBytes: number): { records: PageRecord[]; spans: Span[] } {
+    const records: PageRecord[] = [];
     const inFiles: { index: number; length: number }[] = [];
     let bytes = 0;
     for (const row of this.selectPage.iterate(journalId, fromSeq, journalId, maxRecords)) {
@@ -153,20 +168,16 @@ export class JournalTables {
       bytes += length;
       if (bytes >= maxBytes) break;
     }
-    // One read per run of byte-log records that follow each other (a page is usually one run).
+    const spans: Span[] = [];
     for (let i = 0; i < inFiles.length; ) {
       let j = i + 1;
       while (j < inFiles.length && inFiles[j]!.index === inFiles[j - 1]!.index + 1) j++;
       const first = records[inFiles[i]!.index]!.offset;
       const last = inFiles[j - 1]!;
-      const span = this.files.read(journalId, first, records[last.index]!.offset + last.length - first);
-      for (const { index, length } of inFiles.slice(i, j)) {
-        const start = records[index]!.offset - first;
-        records[index]!.data = span.subarray(start, start + length);
-      }
+      spans.push({ offset: first, length: records[last.index]!.offset + last.length - first, records: inFiles.slice(i, j) });
       i = j;
     }
-    return records;
+    return { records, spans };
   }
 
   /** The sequence of the record whose data holds byte `offset` (binary search: offsets grow with seq). */
@@ -230,4 +241,28 @@ function toState(row: JournalRow): JournalState {
     retention: { maxBytes: row.max_bytes, maxAgeMs: row.max_age_ms },
     createdAt: row.created_at,
   };
+}
+
+/** Byte-log records of a page whose data is one stretch of a journal's data files. */
+interface Span {
+  readonly offset: number;
+  readonly length: number;
+  readonly records: readonly { readonly index: number; readonly length: number }[];
+}
+
+/** A record of a page being read: its data is filled in once read. */
+interface PageRecord {
+  seq: number;
+  offset: number;
+  createdAt: number;
+  meta: Record<string, string> | undefined;
+  data: Uint8Array;
+}
+
+/** Gives each record of `span` its part of the bytes read for it. */
+function fillSpan(records: PageRecord[], span: Span, data: Buffer): void {
+  for (const { index, length } of span.records) {
+    const start = records[index]!.offset - span.offset;
+    records[index]!.data = data.subarray(start, start + length);
+  }
 }

@@ -51,6 +51,8 @@ export interface ReadOptions {
   readonly waitForJournal?: boolean;
   /** Ends the read: the iterator throws the signal's reason. */
   readonly signal: AbortSignal;
+  /** With follow: committed records this reader may hold in memory (READER_QUEUE_MAX_BYTES unless a pacer keeps it closer). */
+  readonly queueBytes?: number | undefined;
 }
 
 /**
@@ -160,7 +162,7 @@ export class Journals {
   /** Reads batches of consecutive records from a cursor; with follow, never ends on its own. */
   async *read(name: string, options: ReadOptions): AsyncGenerator<ReadBatch> {
     validateName(name);
-    const sub = new Subscription();
+    const sub = new Subscription(options.queueBytes);
     let subs: Set<Subscription> | undefined;
     if (options.follow) {
       subs = this.subscribers.get(name) ?? new Set();
@@ -195,7 +197,7 @@ export class Journals {
         let records = sub.take(nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         if (records.length === 0) {
           if (nextSeq < state.firstSeq) throw cursorExpired(state, `sequence ${nextSeq}`);
-          records = this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+          records = this.cache.tooLarge(state.id, nextSeq) ? await this.storedLarge(state, nextSeq) : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         }
         if (records.length === 0) throw new Error(`journal ${name}: no record at sequence ${nextSeq} below the tail`);
         if (Number.isFinite(endSeq)) records = records.filter((r) => r.seq < endSeq);
@@ -225,6 +227,20 @@ export class Journals {
   }
 
   /** Committed records from `fromSeq` (at least firstSeq, below nextSeq), through the record cache. */
+  /**
+   * A page of large records (the cache keeps none of them): their data read
+   * off the daemon's thread. Retention may drop them meanwhile: then the
+   * cursor has expired.
+   */
+  private async storedLarge(state: JournalState, fromSeq: number): Promise<JournalRecord[]> {
+    try {
+      return await this.tables.pageAsync(state.id, fromSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+    } catch (error) {
+      if (fromSeq < state.firstSeq) throw cursorExpired(state, `sequence ${fromSeq}`);
+      throw error;
+    }
+  }
+
   private stored(state: JournalState, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
     return this.cache.page(state.id, fromSeq, maxRecords, maxBytes, (seq, records, bytes) => this.tables.page(state.id, seq, records, bytes));
   }

@@ -92,6 +92,11 @@ export class RecordCache {
     return out.length > 0 ? out : load(fromSeq, maxRecords, maxBytes);
   }
 
+  /** Whether the block holding `seq` was found too large to keep: its readers go to the store. */
+  tooLarge(journalId: number, seq: number): boolean {
+    return this.blocks.get(`${journalId}:${blockOf(seq)}`)?.tooLarge === true;
+  }
+
   /** Bytes held (data plus the per-record estimate): at most RECORD_CACHE_MAX_BYTES between calls. */
   get heldBytes(): number {
     return this.bytes;

@@ -6,7 +6,7 @@ import { Wakeup } from "../wakeup.js";
  * A following reader's bounded in-memory queue of committed records.
  *
  * The journal offers every commit to every subscription synchronously, right
- * after the commit. While the queue stays under READER_QUEUE_MAX_BYTES the
+ * after the commit. While the queue stays under its maximum (READER_QUEUE_MAX_BYTES unless the reader's output is paced) the
  * reader is served from memory; once a slow reader would pass it, the queue is
  * dropped and the reader goes back to the store until it has caught up. The
  * writer and the other readers never wait for it.
@@ -17,7 +17,12 @@ export class Subscription {
   private overflowed = false;
   private readonly wakeup = new Wakeup();
 
-  /** Bytes of record data this reader holds in memory: never more than READER_QUEUE_MAX_BYTES. */
+  constructor(
+    /** Bytes of records it may hold before its reader is sent to the store. */
+    private readonly maxBytes = READER_QUEUE_MAX_BYTES,
+  ) {}
+
+  /** Bytes of record data this reader holds in memory: never more than its maximum. */
   get queuedBytes(): number {
     return this.queued;
   }
@@ -26,7 +31,7 @@ export class Subscription {
     if (!this.overflowed) {
       let bytes = 0;
       for (const r of records) bytes += r.data.byteLength;
-      if (this.queued + bytes > READER_QUEUE_MAX_BYTES) {
+      if (this.queued + bytes > this.maxBytes) {
         this.overflowed = true;
         this.queue = [];
         this.queued = 0;

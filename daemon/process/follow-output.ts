@@ -1,6 +1,7 @@
 import { followUntil } from "../journal/follow.js";
 import type { Journals } from "../journal/journals.js";
 import type { JournalRecord } from "../journal/types.js";
+import type { PacingClient } from "./output-pacer.js";
 import type { OutputPiece, OutputTap, TapReader } from "./output-tap.js";
 import type { OutputWriter } from "./output-writer.js";
 
@@ -31,13 +32,25 @@ export async function* followOutput(
   fromOffset: number,
   live: LiveOutput | undefined,
   signal: AbortSignal,
+  pacing?: PacingClient,
 ): AsyncGenerator<OutputPiece[]> {
+  // A paced client stays within the pacer's lag: its committed records all fit in memory.
+  const queueBytes = pacing === undefined ? undefined : PACED_QUEUE_BYTES;
   const records = (cursor: number, until: ((stop: AbortSignal) => Promise<void>) | undefined) =>
-    followUntil(journals, journal, { kind: "offset", offset: cursor }, until, signal);
+    followUntil(journals, journal, { kind: "offset", offset: cursor }, until, signal, queueBytes);
   const tap = live?.tap;
   if (live === undefined || tap === undefined) {
     const until = live === undefined ? undefined : (stop: AbortSignal) => untilEnded(live.ended, stop);
-    for await (const batch of records(fromOffset, until)) yield batch.map(pieceOf);
+    try {
+      for await (const batch of records(fromOffset, until)) {
+        yield batch.map(pieceOf);
+        // Resumed: the client took the batch.
+        const last = batch.at(-1);
+        if (last !== undefined) pacing?.delivered(last.offset + last.data.byteLength);
+      }
+    } finally {
+      pacing?.release();
+    }
     return;
   }
   let position = fromOffset;
@@ -73,6 +86,11 @@ export async function* followOutput(
     }
   }
 }
+
+/** How far behind what its process wrote an exec's own client may fall before the process is held (see OutputPacer). */
+export const PACED_LAG_BYTES = 8 * 1024 * 1024;
+/** What a paced client's reader may hold: the lag, a record of up to COALESCED_RECORD_BYTES beyond it, and room. */
+const PACED_QUEUE_BYTES = 2 * PACED_LAG_BYTES;
 
 /** Resolves when `ended` does, or when `stop` aborts. */
 export async function untilEnded(ended: Promise<unknown>, stop: AbortSignal): Promise<void> {

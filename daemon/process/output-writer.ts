@@ -1,4 +1,5 @@
 import type { AppendInput, AppendOptions } from "../journal/types.js";
+import type { OutputPacer } from "./output-pacer.js";
 
 /**
  * How a process's output is appended: its stdout and stderr, and the records a
@@ -58,6 +59,8 @@ export interface OutputWriterOptions {
    * the store for (a terminal's: its clients get it from the tap).
    */
   readonly idleCommitDelayMs?: number;
+  /** Holds the process back while the client that paces it lags (an exec's own client). */
+  readonly pacer?: OutputPacer;
 }
 
 interface Pending {
@@ -101,6 +104,7 @@ export class OutputWriter {
   private readonly tag: Readonly<Record<string, string>>;
   private readonly keepStdoutBytes: number;
   private readonly idleCommitDelayMs: number;
+  private readonly pacer: OutputPacer | undefined;
 
   constructor(
     /** Appends to the journal. */
@@ -110,6 +114,7 @@ export class OutputWriter {
     this.tag = options.tag ?? {};
     this.keepStdoutBytes = options.keepStdoutBytes ?? 0;
     this.idleCommitDelayMs = options.idleCommitDelayMs ?? 0;
+    this.pacer = options.pacer;
   }
 
   write(fd: 1 | 2, chunk: Buffer): Promise<unknown> | undefined {
@@ -129,7 +134,7 @@ export class OutputWriter {
       this.queued.push({ fd, parts: [chunk], bytes: chunk.byteLength, end: this.offsets[fd] });
     }
     if (this.committing === undefined) this.schedule();
-    return this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? this.settledOnce() : undefined;
+    return this.pacer?.hold(this.offsets[1] + this.offsets[2]) ?? (this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? this.settledOnce() : undefined);
   }
 
   /**

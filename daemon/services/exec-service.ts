@@ -29,7 +29,8 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
       // Client messages act on the process while output streams; a bad one ends this call (the exec goes on).
       const broken = new AbortController();
       void applyRequests(live, start.stdin, incoming).catch((error: unknown) => broken.abort(error));
-      const read = execs.read(live.record.id, 0, true, AbortSignal.any([ctx.signal, daemonStopping, broken.signal]));
+      // The exec's own client paces it, as a pipe's reader would (see OutputPacer).
+      const read = execs.read(live.record.id, 0, true, AbortSignal.any([ctx.signal, daemonStopping, broken.signal]), true);
       for await (const chunks of read.chunks) {
         for (const chunk of chunks) yield execOutputResponse(chunk);
       }

@@ -4,7 +4,8 @@ import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
 import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
-import { followOutput, type LiveOutput } from "../process/follow-output.js";
+import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
+import { OutputPacer } from "../process/output-pacer.js";
 import type { OutputPiece } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import type { Db } from "../store/database.js";
@@ -37,6 +38,8 @@ export interface LiveExec {
   readonly started: Promise<number | undefined>;
   /** Resolves with the final record once the end and every output byte are durable. */
   readonly ended: Promise<ExecRecord>;
+  /** Paces the process to its own client while that client reads (see OutputPacer). */
+  readonly pacer: OutputPacer;
 }
 
 export interface ExecRead {
@@ -78,7 +81,8 @@ export class Execs {
     if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
     const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
-    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES));
+    const pacer = new OutputPacer(PACED_LAG_BYTES);
+    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), { pacer });
     const record: ExecRecord = {
       seq: this.nextSeq++,
       id,
@@ -126,7 +130,7 @@ export class Execs {
       this.live.delete(id);
       return record;
     });
-    const live = { record, process, writer, started, ended };
+    const live = { record, process, writer, pacer, started, ended };
     this.live.set(id, live);
     this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended });
     return live;
@@ -167,13 +171,13 @@ export class Execs {
    * received); with follow and a running exec, until it has ended and every
    * byte is read. `final()` then gives its end.
    */
-  read(ref: string, fromOffset: number, follow: boolean, signal: AbortSignal): ExecRead {
+  read(ref: string, fromOffset: number, follow: boolean, signal: AbortSignal, pace = false): ExecRead {
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 (the beginning) or a positive byte offset");
     const exec = this.find(ref);
     const live = follow ? this.live.get(exec.id) : undefined;
     return {
       exec: this.current(exec),
-      chunks: followOutput(this.journals, outputJournal(exec.id), fromOffset, live, signal),
+      chunks: followOutput(this.journals, outputJournal(exec.id), fromOffset, live, signal, pace ? live?.pacer.attach() : undefined),
       final: () => this.current(this.tables.byId(exec.id) ?? exec),
     };
   }

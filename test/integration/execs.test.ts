@@ -130,6 +130,41 @@ describe("exec", () => {
     expect([streamSeams("stdout"), streamSeams("stderr")]).toEqual([0, 0]);
   });
 
+  it("its own client paces it as a pipe's reader would: a client that stops reading holds the command, one that watches does not, one that goes away lets it finish", async () => {
+    const { execs } = await withWorkspace();
+    const total = 96 * 1024 * 1024;
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "w", argv: ["sh", "-c", `head -c ${total} /dev/zero; echo done >&2`] } } });
+    requests.end();
+    const abort = new AbortController();
+    const own = execs.exec(requests, { signal: abort.signal })[Symbol.asyncIterator]();
+    const first = await own.next();
+    const id = (first.value as { kind: { value: { exec: { id: string } } } }).kind.value.exec.id;
+    // The own client reads nothing more; a watcher reads everything it can meanwhile.
+    const watcher = attachToEnd(execs, id).catch(() => undefined);
+    const written = async (): Promise<number> => Number((await execs.getExec({ exec: id })).exec!.stdoutBytes);
+    try {
+      // Held: what it wrote stops growing (the pipe and the socket hold the rest), far below the whole.
+      const held = await eventually(async () => {
+        const before = await written();
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        const after = await written();
+        return after === before ? after : undefined;
+      });
+      expect(held).toBeLessThan(total / 3);
+      expect((await execs.getExec({ exec: id })).exec!.status).toBe(ExecStatus.RUNNING);
+    } finally {
+      // The own client goes away: nothing paces the command, which finishes, every byte stored.
+      abort.abort();
+      await own.return?.(undefined).catch(() => undefined);
+    }
+    await eventually(async () => ((await execs.getExec({ exec: id })).exec!.status === ExecStatus.EXITED ? true : undefined));
+    expect(await written()).toBe(total);
+    const watched = await watcher;
+    expect(watched?.stdout.length).toBe(total);
+    expect(watched?.stderr).toBe("done\n");
+  });
+
   it("signals the process group; a signal to an ended exec, an unknown signal and a bad resize are refused clearly", async () => {
     const { execs } = await withWorkspace();
     const started = await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up");
