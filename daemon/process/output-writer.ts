@@ -45,8 +45,13 @@ const STREAMING_MIN_BYTES = 1024;
  * commit anyway) ...
  */
 const STREAMING_BATCH_MS = 12;
-/** ... unless this much is already waiting. */
-const STREAMING_BATCH_BYTES = 1024 * 1024;
+/**
+ * ... unless this much is already waiting: a commit's records of one fd are
+ * one direct write of the data files, and 4 MiB ones took 1 GiB of a run's
+ * output into the journal at 1.0 GB/s against 0.84-0.87 with 1 MiB, and an
+ * exec's ~10% faster (8 MiB, at the in-flight watermark, was slower).
+ */
+const STREAMING_BATCH_BYTES = 4 * 1024 * 1024;
 
 export interface OutputWriterOptions {
   /** Meta every record carries besides s and e (a session run's number). */
