@@ -139,7 +139,8 @@ export class OutputWriter {
       this.queued.push({ fd, parts: [chunk], bytes: chunk.byteLength, end: this.offsets[fd] });
     }
     if (this.committing === undefined) this.schedule();
-    return this.pacer?.hold(this.offsets[1] + this.offsets[2]) ?? (this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? this.settledOnce() : undefined);
+    // Where the bytes so far end in the journal once committed (a failed commit's never get there).
+    return this.pacer?.hold(this.stored + this.inFlight) ?? (this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? this.settledOnce() : undefined);
   }
 
   /**

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { OutputPacer } from "../../daemon/process/output-pacer.js";
 import { OutputWriter, PROCESS_OUTPUT } from "../../daemon/process/output-writer.js";
 import { collect, journalsPerTest } from "../helpers/journals.js";
 
@@ -31,5 +32,41 @@ describe("OutputWriter", () => {
     expect(await stored()).toBe("");
     await writer.settled();
     expect(await stored()).toBe("xy");
+  });
+
+  it("a pacing client holds the writer once it lags by more than the pacer's lag, and lets it go as it catches up or leaves; output a failed commit lost holds nothing", async () => {
+    const { journals } = openJournals();
+    journals.create("out");
+    const pacer = new OutputPacer(64 * 1024);
+    const writer = new OutputWriter((inputs) => journals.append("out", inputs, PROCESS_OUTPUT), { pacer });
+    const client = pacer.attach()!;
+    expect(pacer.attach()).toBeUndefined(); // one client paces
+    const chunk = Buffer.alloc(16 * 1024, "x");
+    const held: (Promise<unknown> | undefined)[] = [];
+    for (let i = 0; i < 6; i++) held.push(writer.write(1, chunk));
+    // 96 KiB written, the client at 0: the last two writes (past 64 KiB) wait.
+    expect(held.map((h) => h !== undefined)).toEqual([false, false, false, false, true, true]);
+    let released = 0;
+    void held[4]!.then(() => released++);
+    void held[5]!.then(() => released++);
+    client.delivered(16 * 1024); // 80 KiB - 16 KiB: within the lag for the fifth, not the sixth
+    await Promise.resolve();
+    expect(released).toBe(1);
+    client.release(); // the client went away: nothing holds
+    await Promise.resolve();
+    expect(released).toBe(2);
+    expect(writer.write(1, chunk)).toBeUndefined();
+    await writer.settled();
+
+    // The store refuses every commit: those bytes never reach the journal, so they hold nothing.
+    const failing = new OutputPacer(64 * 1024);
+    const refused = new OutputWriter(() => Promise.reject(new Error("disk full")), { pacer: failing });
+    failing.attach();
+    for (let i = 0; i < 3; i++) refused.write(1, chunk);
+    await refused.settled();
+    for (let i = 0; i < 8; i++) {
+      expect(refused.write(1, chunk)).toBeUndefined();
+      await refused.settled();
+    }
   });
 });
