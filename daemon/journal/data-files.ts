@@ -54,7 +54,7 @@ export class DataFiles {
   private direct: Map<string, number> | undefined = new Map();
   /** Per segment: its last partial block as the last write left it, for the next direct write to start from. */
   private readonly tails = new Map<string, { readonly position: number; readonly block: Buffer }>();
-  /** Aligned memory for composing direct writes on the thread pool, and for the daemon's thread (writes and reads). */
+  /** Aligned memory for composing direct writes on the thread pool, and on the daemon's thread (with the block a write starts in, read back). */
   private readonly poolStaging = new AlignedMemory();
   private readonly threadStaging = new AlignedMemory();
   /** Aligned memory for reads on the thread pool, one per read in flight, kept for the next ones. */
@@ -102,15 +102,18 @@ export class DataFiles {
     this.wrote(writes.reduce((n, w) => n + w.data.byteLength, 0));
   }
 
-  /** Reads `length` bytes from journal offset `offset` (bytes written before, and not dropped). */
+  /**
+   * Reads `length` bytes from journal offset `offset` (bytes written before,
+   * and not dropped), blocking, through the page cache: for small reads (a
+   * page of a terminal's output, the first look at a block of records); the
+   * large ones of a reader behind the tail take readAsync.
+   */
   read(journalId: number, offset: number, length: number): Buffer {
     const out = Buffer.allocUnsafe(length);
     for (const piece of pieces(journalId, offset, length)) {
       let got = 0;
       try {
-        const fd = this.fd(piece.key, false);
-        const direct = piece.length >= DATA_DIRECT_MIN_BYTES ? this.directFd(piece.key) : undefined;
-        got = direct === undefined ? readAll(fd, out, piece.from, piece.length, piece.position) : this.readDirect(direct, out, piece.from, piece.length, piece.position);
+        got = readAll(this.fd(piece.key, false), out, piece.from, piece.length, piece.position);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       }
@@ -120,9 +123,9 @@ export class DataFiles {
   }
 
   /**
-   * Reads as `read` does, the large pieces on the thread pool (a direct
-   * read waits for the device: on the daemon's thread it held up everything
-   * else for ~0.9 s per GiB read).
+   * Reads as `read` does, the large pieces past the page cache, on the thread
+   * pool (a direct read waits for the device: on the daemon's thread it held
+   * up everything else for ~0.9 s per GiB read).
    */
   async readAsync(journalId: number, offset: number, length: number): Promise<Buffer> {
     const out = Buffer.allocUnsafe(length);
@@ -250,25 +253,12 @@ export class DataFiles {
     return block;
   }
 
-  /** Reads through the direct descriptor: whole blocks into aligned memory, then the bytes asked for; returns how many there were. */
-  private readDirect(fd: number, out: Buffer, from: number, length: number, position: number): number {
-    const start = position - (position % BLOCK_BYTES);
-    let got = 0;
-    for (let block = start; got < length; ) {
-      const span = Math.min(roundUp(position + length) - block, DIRECT_READ_BYTES);
-      const staged = this.threadStaging.view(0, span);
-      const n = readAll(fd, staged, 0, span, block);
-      const skip = Math.max(0, position - block);
-      const take = Math.min(Math.max(0, n - skip), length - got);
-      staged.copy(out, from + got, skip, skip + take);
-      got += take;
-      if (n < span) break;
-      block += span;
-    }
-    return got;
-  }
-
-  /** As readDirect, on the thread pool, through aligned memory of its own (several readers may read at once); the segment's descriptors stay open meanwhile. */
+  /**
+   * Reads through the direct descriptor, on the thread pool: whole blocks
+   * into aligned memory of its own (several readers may read at once), then
+   * the bytes asked for; returns how many there were. The segment's
+   * descriptors stay open meanwhile.
+   */
   private async readDirectAsync(key: string, fd: number, out: Buffer, from: number, length: number, position: number): Promise<number> {
     const memory = this.readStaging.pop() ?? new AlignedMemory();
     this.busy(key, +1);
