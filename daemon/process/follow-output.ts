@@ -53,6 +53,8 @@ export async function* followOutput(
     }
     return;
   }
+  // A terminal's clients are served from its tap, whatever their pace: nothing to hold back.
+  pacing?.release();
   let position = fromOffset;
   for (;;) {
     let reader: TapReader | undefined = position === tap.offset ? tap.open() : undefined;
@@ -89,7 +91,7 @@ export async function* followOutput(
 
 /** How far behind what its process wrote an exec's own client may fall before the process is held (see OutputPacer). */
 export const PACED_LAG_BYTES = 8 * 1024 * 1024;
-/** What a paced client's reader may hold: the lag, a record of up to COALESCED_RECORD_BYTES beyond it, and room. */
+/** What a paced client's reader may hold: the lag, the chunk read past it, and room to spare. */
 const PACED_QUEUE_BYTES = 2 * PACED_LAG_BYTES;
 
 /** Resolves when `ended` does, or when `stop` aborts. */
