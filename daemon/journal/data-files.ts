@@ -65,11 +65,7 @@ export class DataFiles {
   /** Writes each `data` at journal offset `offset` of journal `journalId`, blocking. */
   write(writes: readonly DataWrite[]): void {
     for (const run of runs(writes)) {
-      if (this.useDirect(run)) {
-        const staged = this.compose(run, this.threadStaging);
-        const fd = this.directFd(run.key)!;
-        for (let done = 0; done < staged.length; ) done += writeSync(fd, staged.buffer, staged.offset + done, staged.length - done, staged.position + done);
-      } else {
+      if (!this.writeDirect(run)) {
         const fd = this.fd(run.key, true);
         this.keepTail(run);
         for (const part of run.parts) {
@@ -83,19 +79,22 @@ export class DataFiles {
 
   /** Writes as `write` does, on the thread pool: the daemon goes on while the kernel takes the bytes. One batch at a time. */
   async writeAsync(writes: readonly DataWrite[]): Promise<void> {
-    const jobs: Promise<void>[] = [];
+    const jobs: Promise<unknown>[] = [];
     const all = runs(writes);
     this.poolStaging.reserve(all.reduce((n, run) => n + stagedBytes(run), 0));
     let at = 0;
     for (const run of all) {
+      const buffered = (): Promise<unknown> => {
+        const fd = this.fd(run.key, true);
+        this.keepTail(run);
+        return Promise.all(run.parts.map((part) => this.writeAt(run.key, fd, part.data, part.from, part.length, part.position)));
+      };
       if (this.useDirect(run)) {
         const staged = this.compose(run, this.poolStaging, at);
         at += staged.length;
-        jobs.push(this.writeAt(run.key, this.directFd(run.key)!, staged.buffer, staged.offset, staged.length, staged.position));
+        jobs.push(this.writeAt(run.key, this.directFd(run.key)!, staged.buffer, staged.offset, staged.length, staged.position).catch((error: unknown) => (this.refusesDirect(error) ? buffered() : Promise.reject(error))));
       } else {
-        const fd = this.fd(run.key, true);
-        this.keepTail(run);
-        for (const part of run.parts) jobs.push(this.writeAt(run.key, fd, part.data, part.from, part.length, part.position));
+        jobs.push(buffered());
       }
     }
     await Promise.all(jobs);
@@ -134,7 +133,13 @@ export class DataFiles {
       try {
         const fd = this.fd(piece.key, false);
         const direct = piece.length >= DATA_DIRECT_MIN_BYTES ? this.directFd(piece.key) : undefined;
-        got = direct === undefined ? readAll(fd, out, piece.from, piece.length, piece.position) : await this.readDirectAsync(piece.key, direct, out, piece.from, piece.length, piece.position);
+        got =
+          direct === undefined
+            ? readAll(fd, out, piece.from, piece.length, piece.position)
+            : await this.readDirectAsync(piece.key, direct, out, piece.from, piece.length, piece.position).catch((error: unknown) => {
+                if (!this.refusesDirect(error)) throw error;
+                return readAll(this.fd(piece.key, false), out, piece.from, piece.length, piece.position);
+              });
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       }
@@ -192,6 +197,34 @@ export class DataFiles {
   /** Whether a run goes to its segment directly: large enough, and the filesystem takes O_DIRECT. */
   private useDirect(run: Run): boolean {
     return run.length >= DATA_DIRECT_MIN_BYTES && this.directFd(run.key) !== undefined;
+  }
+
+  /** Writes `run` directly when it should (see useDirect); false when it is left to the page cache. */
+  private writeDirect(run: Run): boolean {
+    if (!this.useDirect(run)) return false;
+    const staged = this.compose(run, this.threadStaging);
+    try {
+      const fd = this.directFd(run.key)!;
+      for (let done = 0; done < staged.length; ) done += writeSync(fd, staged.buffer, staged.offset + done, staged.length - done, staged.position + done);
+      return true;
+    } catch (error) {
+      if (!this.refusesDirect(error)) throw error;
+      return false;
+    }
+  }
+
+  /**
+   * A filesystem may open a file for direct I/O and then refuse the I/O
+   * itself (EINVAL: alignment it needs larger than a block, or no direct
+   * I/O after all): from then on everything goes through the page cache.
+   */
+  private refusesDirect(error: unknown): boolean {
+    if ((error as NodeJS.ErrnoException).code !== "EINVAL" || this.direct === undefined) return false;
+    log(`journal data files: ${this.dir} refused direct I/O (${(error as Error).message}); all output goes through the page cache`);
+    for (const key of this.direct.keys()) this.closeFd(key);
+    this.direct = undefined;
+    this.tails.clear();
+    return true;
   }
 
   /**
