@@ -57,8 +57,9 @@ export class DataFiles {
   /** Aligned memory for composing direct writes on the thread pool, and on the daemon's thread (with the block a write starts in, read back). */
   private readonly poolStaging = new AlignedMemory();
   private readonly threadStaging = new AlignedMemory();
-  /** Aligned memory for reads on the thread pool, one per read in flight, kept for the next ones. */
+  /** Aligned memory for reads on the thread pool, one per read in flight (at most DIRECT_READS_AT_ONCE), kept for the next ones. */
   private readonly readStaging: AlignedMemory[] = [];
+  private readStagingMade = 0;
 
   constructor(private readonly dir: string) {}
 
@@ -97,7 +98,12 @@ export class DataFiles {
         jobs.push(buffered());
       }
     }
-    await Promise.all(jobs);
+    try {
+      await Promise.all(jobs);
+    } finally {
+      // A burst (many processes streaming at once) does not keep its staging for good.
+      this.poolStaging.releaseAbove(STAGING_KEPT_BYTES);
+    }
     this.wrote(writes.reduce((n, w) => n + w.data.byteLength, 0));
   }
 
@@ -132,7 +138,8 @@ export class DataFiles {
       let got = 0;
       try {
         const fd = this.fd(piece.key, false);
-        const direct = piece.length >= DATA_DIRECT_MIN_BYTES ? this.directFd(piece.key) : undefined;
+        // Past the page cache when large, and while fewer than DIRECT_READS_AT_ONCE such reads are under way.
+        const direct = piece.length >= DATA_DIRECT_MIN_BYTES && this.readStagingFree() ? this.directFd(piece.key) : undefined;
         got =
           direct === undefined
             ? readAll(fd, out, piece.from, piece.length, piece.position)
@@ -293,7 +300,7 @@ export class DataFiles {
    * descriptors stay open meanwhile.
    */
   private async readDirectAsync(key: string, fd: number, out: Buffer, from: number, length: number, position: number): Promise<number> {
-    const memory = this.readStaging.pop() ?? new AlignedMemory();
+    const memory = this.readStaging.pop() ?? (this.readStagingMade++, new AlignedMemory());
     this.busy(key, +1);
     try {
       const start = position - (position % BLOCK_BYTES);
@@ -319,6 +326,11 @@ export class DataFiles {
       this.busy(key, -1);
       this.readStaging.push(memory);
     }
+  }
+
+  /** Whether a direct read may start now: aligned memory is kept for a few at once (each WebAssembly memory reserves a large address range). */
+  private readStagingFree(): boolean {
+    return this.readStaging.length > 0 || this.readStagingMade < DIRECT_READS_AT_ONCE;
   }
 
   /** Counts the operations in flight on a segment's descriptors; once none is left, closes those closed meanwhile. */
@@ -410,6 +422,10 @@ const readAsyncAt = promisify(readFd);
 const BLOCK_BYTES = 4096;
 /** A direct read goes through the daemon's aligned memory this much at a time. */
 const DIRECT_READ_BYTES = 4 * 1024 * 1024;
+/** Aligned memory kept between commits for composing their writes: one streaming process's commit (4 MiB) and room; more is let go after its commit. */
+const STAGING_KEPT_BYTES = 8 * 1024 * 1024;
+/** Direct reads under way at once; more readers behind the tail read through the page cache meanwhile. */
+const DIRECT_READS_AT_ONCE = 4;
 
 /** Bytes to store at journal offset `offset` of journal `journalId`. */
 export interface DataWrite {
@@ -499,6 +515,11 @@ class AlignedMemory {
 
   whole(): Buffer {
     return this.buffer;
+  }
+
+  /** Lets go of the memory when it is larger than `bytes` (the views taken keep it while they live). */
+  releaseAbove(bytes: number): void {
+    if (this.buffer.length > bytes) this.buffer = Buffer.alloc(0);
   }
 }
 

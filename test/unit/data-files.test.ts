@@ -91,6 +91,15 @@ describe("data files", () => {
     expect(files.read(1, 10 + 5100 + big, big).equals(patterned(0, big, 3))).toBe(true);
   });
 
+  it("many readers at once, past the page cache and (beyond a few) through it, each get their bytes", async () => {
+    const { files } = dataFiles();
+    const writes = appends(1, 7);
+    await files.writeAsync(writes);
+    const end = writes.at(-1)!.offset + writes.at(-1)!.data.byteLength;
+    const reads = await Promise.all(Array.from({ length: 12 }, (_, i) => files.readAsync(1, 7 + i * 1000, end - 7 - i * 1000)));
+    reads.forEach((read, i) => expect(read.equals(patterned(7 + i * 1000, end - 7 - i * 1000))).toBe(true));
+  });
+
   it.skipIf(!existsSync("/dev/shm"))("work the same on a filesystem without direct I/O (tmpfs)", async () => {
     const { files } = dataFiles("/dev/shm");
     const writes = appends(1, 333);
