@@ -155,7 +155,8 @@ export class Journals {
    * own (a run's pid, for instance, which a restarted daemon needs).
    */
   store(write: () => void, durability: Durability): Promise<void> {
-    this.assertOpen();
+    // Refused as a rejection, not a throw: its callers store on the side of a promise chain.
+    if (this.closed) return Promise.reject(storeClosed());
     return this.commit.submit({ name: "", inputs: [], alongside: () => write(), durability, inFiles: false }, 0).then(() => undefined);
   }
 
@@ -401,13 +402,7 @@ export class Journals {
   }
 
   private assertOpen(): void {
-    if (this.closed) {
-      throw new TetherError(
-        Code.Unavailable,
-        "DAEMON_SHUTTING_DOWN",
-        "the daemon is shutting down and accepts no new writes: retry once it is running again",
-      );
-    }
+    if (this.closed) throw storeClosed();
   }
 }
 
@@ -482,4 +477,8 @@ function cursorPastEnd(state: JournalState, what: string): TetherError {
     `${what} is past the end of journal ${state.name}: the next record will be sequence ${state.nextSeq} (offset ${state.nextOffset})`,
     { journal: state.name, next_sequence: String(state.nextSeq), next_offset: String(state.nextOffset) },
   );
+}
+
+function storeClosed(): TetherError {
+  return new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down and accepts no new writes: retry once it is running again");
 }
