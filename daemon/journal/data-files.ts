@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { TetherError } from "../errors.js";
 import { log } from "../log.js";
+import { AlignedMemory, BLOCK_BYTES, BlockTails, blockSpan, blockStart, roundUp, type Run } from "./direct-blocks.js";
 import { DATA_DIRECT_MIN_BYTES, DATA_FILES_MAX_OPEN, DATA_SEGMENT_BYTES, DATA_SYNC_BYTES } from "./limits.js";
 
 /**
@@ -31,10 +32,7 @@ import { DATA_DIRECT_MIN_BYTES, DATA_FILES_MAX_OPEN, DATA_SEGMENT_BYTES, DATA_SY
  * bypass the page cache (O_DIRECT), where the filesystem allows it: on this
  * machine a file took fresh data through the page cache at 0.4-0.5 GB/s, with
  * the kernel's page allocation on the daemon's CPU, and directly at 1.4-1.5
- * GB/s. Direct I/O moves whole 4 KiB blocks from aligned memory: a write
- * starts at its first block, completed by the bytes before it (kept from the
- * segment's last write, or read back), and ends padded with zeros to a block
- * (past the data's end, which no row points into; the next write covers it).
+ * GB/s. Direct I/O moves whole blocks from aligned memory (direct-blocks.ts).
  * Small writes (an echoed keystroke) stay in the page cache, as the device's
  * round trip would delay them; the kernel keeps both kinds coherent.
  */
@@ -53,7 +51,7 @@ export class DataFiles {
   /** Direct descriptors of segments, by key (opened beside the buffered ones, closed with them); undefined once the filesystem refused O_DIRECT. */
   private direct: Map<string, number> | undefined = new Map();
   /** Per segment: its last partial block as the last write left it, for the next direct write to start from. */
-  private readonly tails = new Map<string, { readonly position: number; readonly block: Buffer }>();
+  private readonly tails = new BlockTails();
   /** Aligned memory for composing direct writes on the thread pool, and on the daemon's thread (with the block a write starts in, read back). */
   private readonly poolStaging = new AlignedMemory();
   private readonly threadStaging = new AlignedMemory();
@@ -68,7 +66,7 @@ export class DataFiles {
     for (const run of runs(writes)) {
       if (!this.writeDirect(run)) {
         const fd = this.fd(run.key, true);
-        this.keepTail(run);
+        this.tails.keep(run);
         for (const part of run.parts) {
           for (let done = 0; done < part.length; ) done += writeSync(fd, part.data, part.from + done, part.length - done, part.position + done);
         }
@@ -82,18 +80,18 @@ export class DataFiles {
   async writeAsync(writes: readonly DataWrite[]): Promise<void> {
     const jobs: Promise<unknown>[] = [];
     const all = runs(writes);
-    this.poolStaging.reserve(all.reduce((n, run) => n + stagedBytes(run), 0));
+    this.poolStaging.reserve(all.reduce((n, run) => n + blockSpan(run), 0));
     let at = 0;
     for (const run of all) {
       const buffered = (): Promise<unknown> => {
         const fd = this.fd(run.key, true);
-        this.keepTail(run);
+        this.tails.keep(run);
         return Promise.all(run.parts.map((part) => this.writeAt(run.key, fd, part.data, part.from, part.length, part.position)));
       };
       if (this.useDirect(run)) {
-        const staged = this.compose(run, this.poolStaging, at);
-        at += staged.length;
-        jobs.push(this.writeAt(run.key, this.directFd(run.key)!, staged.buffer, staged.offset, staged.length, staged.position).catch((error: unknown) => (this.refusesDirect(error) ? buffered() : Promise.reject(error))));
+        const blocks = this.tails.compose(run, this.poolStaging.view(at, blockSpan(run)), (position) => this.readBlock(run.key, position));
+        at += blocks.length;
+        jobs.push(this.writeAt(run.key, this.directFd(run.key)!, blocks, 0, blocks.length, blockStart(run.position)).catch((error: unknown) => (this.refusesDirect(error) ? buffered() : Promise.reject(error))));
       } else {
         jobs.push(buffered());
       }
@@ -209,10 +207,10 @@ export class DataFiles {
   /** Writes `run` directly when it should (see useDirect); false when it is left to the page cache. */
   private writeDirect(run: Run): boolean {
     if (!this.useDirect(run)) return false;
-    const staged = this.compose(run, this.threadStaging);
+    const blocks = this.tails.compose(run, this.threadStaging.view(0, blockSpan(run)), (position) => this.readBlock(run.key, position));
     try {
       const fd = this.directFd(run.key)!;
-      for (let done = 0; done < staged.length; ) done += writeSync(fd, staged.buffer, staged.offset + done, staged.length - done, staged.position + done);
+      for (let done = 0; done < blocks.length; ) done += writeSync(fd, blocks, done, blocks.length - done, blockStart(run.position) + done);
       return true;
     } catch (error) {
       if (!this.refusesDirect(error)) throw error;
@@ -230,57 +228,8 @@ export class DataFiles {
     log(`journal data files: ${this.dir} refused direct I/O (${(error as Error).message}); all output goes through the page cache`);
     for (const key of this.direct.keys()) this.closeFd(key);
     this.direct = undefined;
-    this.tails.clear();
+    this.tails.forgetAll();
     return true;
-  }
-
-  /**
-   * Lays `run` out in `memory` from `at` as whole blocks: the bytes of its
-   * first block before it (from the segment's tail, or read back), its
-   * data, zeros to the end of its last block; and keeps that last block as
-   * the segment's tail.
-   */
-  private compose(run: Run, memory: AlignedMemory, at = 0): { buffer: Buffer; offset: number; length: number; position: number } {
-    const start = run.position - (run.position % BLOCK_BYTES);
-    const end = roundUp(run.position + run.length);
-    const buffer = memory.view(at, end - start);
-    const head = run.position - start;
-    if (head > 0) {
-      const tail = this.tails.get(run.key);
-      if (tail?.position === start) tail.block.copy(buffer, 0, 0, head);
-      else buffer.fill(0, 0, head).set(this.readBlock(run.key, start).subarray(0, head));
-    }
-    let to = head;
-    for (const part of run.parts) {
-      buffer.set(part.data.subarray(part.from, part.from + part.length), to);
-      to += part.length;
-    }
-    buffer.fill(0, to);
-    if (to % BLOCK_BYTES === 0) this.tails.delete(run.key);
-    else this.tails.set(run.key, { position: end - BLOCK_BYTES, block: Buffer.from(buffer.subarray(buffer.length - BLOCK_BYTES)) });
-    return { buffer: memory.whole(), offset: at, length: end - start, position: start };
-  }
-
-  /**
-   * Keeps the segment's last partial block as a buffered write of `run`
-   * leaves it, when the bytes before the run in that block are known (the
-   * block starts within the run, or the tail held it): a direct write after
-   * it then need not read the block back from the device.
-   */
-  private keepTail(run: Run): void {
-    const end = run.position + run.length;
-    const last = end - (end % BLOCK_BYTES);
-    const old = this.tails.get(run.key);
-    this.tails.delete(run.key);
-    if (end === last || (run.position > last && old?.position !== last)) return;
-    const block = Buffer.alloc(BLOCK_BYTES);
-    if (run.position > last) old!.block.copy(block, 0, 0, run.position - last);
-    for (const part of run.parts) {
-      const from = Math.max(part.position, last);
-      const to = part.position + part.length;
-      if (to > from) block.set(part.data.subarray(part.from + from - part.position, part.from + to - part.position), from - last);
-    }
-    this.tails.set(run.key, { position: last, block });
   }
 
   /** One block of a segment as it is on disk (zeros past its end). */
@@ -303,9 +252,8 @@ export class DataFiles {
     const memory = this.readStaging.pop() ?? (this.readStagingMade++, new AlignedMemory());
     this.busy(key, +1);
     try {
-      const start = position - (position % BLOCK_BYTES);
       let got = 0;
-      for (let block = start; got < length; ) {
+      for (let block = blockStart(position); got < length; ) {
         const span = Math.min(roundUp(position + length) - block, DIRECT_READ_BYTES);
         const staged = memory.view(0, span);
         let n = 0;
@@ -406,7 +354,7 @@ export class DataFiles {
 
   /** Closes a segment's descriptor, or once the writes in flight on it are done. */
   private closeFd(key: string): void {
-    this.tails.delete(key);
+    this.tails.forget(key);
     const fds = [this.fds.get(key), this.direct?.get(key)].filter((fd): fd is number => fd !== undefined);
     this.fds.delete(key);
     this.direct?.delete(key);
@@ -418,8 +366,6 @@ export class DataFiles {
 const writeAsyncAt = promisify(writeFd);
 const readAsyncAt = promisify(readFd);
 
-/** Direct I/O moves whole blocks of this size, from memory aligned to it. */
-const BLOCK_BYTES = 4096;
 /** A direct read goes through the daemon's aligned memory this much at a time. */
 const DIRECT_READ_BYTES = 4 * 1024 * 1024;
 /** Aligned memory kept between commits for composing their writes: one streaming process's commit (4 MiB) and room; more is let go after its commit. */
@@ -432,14 +378,6 @@ export interface DataWrite {
   readonly journalId: number;
   readonly offset: number;
   readonly data: Uint8Array;
-}
-
-/** Writes that follow each other in one segment: one write call (and, directly, one block-aligned span). */
-interface Run {
-  readonly key: string;
-  readonly position: number;
-  readonly length: number;
-  readonly parts: { readonly data: Uint8Array; readonly from: number; readonly length: number; readonly position: number }[];
 }
 
 /**
@@ -467,15 +405,6 @@ function runs(writes: readonly DataWrite[]): Run[] {
   });
 }
 
-function roundUp(position: number): number {
-  return Math.ceil(position / BLOCK_BYTES) * BLOCK_BYTES;
-}
-
-/** The aligned bytes `run` takes when composed (compose). */
-function stagedBytes(run: Run): number {
-  return roundUp(run.position + run.length) - (run.position - (run.position % BLOCK_BYTES));
-}
-
 /** Reads until `length` bytes or the end of the file; returns how many. */
 function readAll(fd: number, out: Uint8Array, from: number, length: number, position: number): number {
   let got = 0;
@@ -485,42 +414,6 @@ function readAll(fd: number, out: Uint8Array, from: number, length: number, posi
     got += n;
   }
   return got;
-}
-
-/** The part of the WebAssembly API used here (TypeScript's Node library does not declare it). */
-declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } };
-
-/**
- * Memory aligned to BLOCK_BYTES, as direct I/O needs, reused: WebAssembly
- * memory, which V8 maps at a page boundary (a Buffer's own memory comes from
- * malloc, with no such promise). Replaced by a larger one when asked for more.
- */
-class AlignedMemory {
-  private buffer = Buffer.alloc(0);
-
-  /** At least `bytes` of it, for the views taken until the next reserve. */
-  reserve(bytes: number): Buffer {
-    if (bytes > this.buffer.length) {
-      const pages = Math.ceil(Math.max(bytes, 1024 * 1024) / 65_536);
-      const memory = new WebAssembly.Memory({ initial: 2 ** Math.ceil(Math.log2(pages)) });
-      this.buffer = Buffer.from(memory.buffer);
-    }
-    return this.buffer;
-  }
-
-  /** `length` bytes from `at`, reserving what that needs. */
-  view(at: number, length: number): Buffer {
-    return this.reserve(at + length).subarray(at, at + length);
-  }
-
-  whole(): Buffer {
-    return this.buffer;
-  }
-
-  /** Lets go of the memory when it is larger than `bytes` (the views taken keep it while they live). */
-  releaseAbove(bytes: number): void {
-    if (this.buffer.length > bytes) this.buffer = Buffer.alloc(0);
-  }
 }
 
 /** Where `length` bytes from journal offset `offset` go: one piece per segment they fall in. */
