@@ -122,6 +122,19 @@ export class OutputWriter {
     this.pacer = options.pacer;
   }
 
+  /**
+   * Commits nothing before `gate` settles (chunks queue meanwhile): a
+   * process's output is never stored before its pid, so a restarted daemon
+   * can stop any process whose output a client has seen.
+   */
+  holdUntil(gate: Promise<unknown>): void {
+    const open = (): void => {
+      this.committing = undefined;
+      if (this.queued.length > 0) this.schedule();
+    };
+    this.committing = gate.then(open, open);
+  }
+
   write(fd: 1 | 2, chunk: Buffer): Promise<unknown> | undefined {
     if (fd === 1 && this.stdoutKeptBytes < this.keepStdoutBytes) {
       this.stdoutKept.push(chunk);

@@ -289,14 +289,15 @@ export class LiveSession {
     const process = live.process;
     this.live.set(run.number, live);
     this.transition(run, "running", "");
-    // The pid, in the next commit after the run's own rows; not fsynced: a power cut stops the process anyway.
-    void live.started
+    // The pid, in the next commit after the run's own rows and before any of its output; not fsynced: a power cut stops the process anyway.
+    const pidStored = live.started
       .then((pid) => {
         if (pid === undefined) return;
         const saved = { ...run };
         return this.order.store(() => this.tables.saveRunProcess(this.session.seq, saved), "daemon-crash");
       })
       .catch((error: unknown) => log(`session ${this.id}: run ${run.number}'s pid was not stored: ${(error as Error).message}`));
+    writer.holdUntil(pidStored);
     if (process.stdin !== undefined) void feedStdin(this.streams, run.number, process.stdin, this.stdinArrivals, process.ended);
     if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
     if (task.readiness !== undefined) {

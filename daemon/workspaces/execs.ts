@@ -111,15 +111,16 @@ export class Execs {
       this.journals.create(outputJournal(id));
       this.tables.insert(record, undefined);
     })();
-    const started = process.started.then((pid) => {
+    // The pid is stored before the client hears of it and before any output (not fsynced: a power cut stops the process anyway).
+    const started = process.started.then(async (pid) => {
       if (pid !== undefined && record.status === "running") {
         record.pid = pid;
         const startTicks = processStartTicks(pid);
-        // In the next commit, not fsynced: a power cut stops the process anyway.
-        this.journals.store(() => this.tables.saveProcess(record.seq, pid, startTicks), "daemon-crash").catch((error: unknown) => log(`exec ${id}: its pid was not stored: ${(error as Error).message}`));
+        await this.journals.store(() => this.tables.saveProcess(record.seq, pid, startTicks), "daemon-crash").catch((error: unknown) => log(`exec ${id}: its pid was not stored: ${(error as Error).message}`));
       }
       return pid;
     });
+    writer.holdUntil(started);
     const ended = process.ended.then(async (end) => {
       await outputStored(writer, this.journals, id);
       try {

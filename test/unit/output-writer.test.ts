@@ -34,6 +34,27 @@ describe("OutputWriter", () => {
     expect(await stored()).toBe("xy");
   });
 
+  it("holdUntil stores nothing before its gate settles, then everything in order; a gate that fails opens it too", async () => {
+    const { journals } = openJournals();
+    const stored = async (name: string) => Buffer.concat((await collect(journals.read(name, { cursor: { kind: "start" }, follow: false, signal: never }))).map((r) => r.data)).toString();
+    for (const outcome of ["stored", "failed"] as const) {
+      const name = `out-${outcome}`;
+      journals.create(name);
+      const writer = new OutputWriter((inputs) => journals.append(name, inputs, PROCESS_OUTPUT));
+      let open!: () => void;
+      let fail!: (error: Error) => void;
+      writer.holdUntil(new Promise<void>((resolve, reject) => ((open = resolve), (fail = reject))));
+      void writer.write(1, Buffer.from("a"));
+      void writer.write(2, Buffer.from("b"));
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      expect(await stored(name)).toBe("");
+      if (outcome === "stored") open();
+      else fail(new Error("the store is closed"));
+      await writer.settled();
+      expect(await stored(name)).toBe("ab");
+    }
+  });
+
   it("a pacing client holds the writer once it lags by more than the pacer's lag, and lets it go as it catches up or leaves; output a failed commit lost holds nothing", async () => {
     const { journals } = openJournals();
     journals.create("out");
