@@ -1,7 +1,7 @@
-import { closeSync, openSync, readSync } from "node:fs";
 import type { Socket } from "node:net";
 import { constants } from "node:os";
 import { PassThrough, type Readable, type Writable } from "node:stream";
+import type { StartedProcess } from "./process-identity.js";
 import type { Spawned, Spawner } from "./spawner.js";
 
 /** After the process exits, how long its pipes may stay open (held by a background grandchild) before we stop reading them. */
@@ -36,8 +36,8 @@ export type ProcessEnd =
  */
 export class GroupProcess {
   readonly ended: Promise<ProcessEnd>;
-  /** The pid once the process runs; undefined when it could not start. */
-  readonly started: Promise<number | undefined>;
+  /** The pid and start time once the process runs; undefined when it could not start. */
+  readonly started: Promise<StartedProcess | undefined>;
   /** The process's stdin, when it was given a pipe; write errors (EPIPE) are ignored. */
   readonly stdin: Writable | undefined;
   private readonly input: PassThrough | undefined;
@@ -49,7 +49,7 @@ export class GroupProcess {
     this.input = options.stdin ? new PassThrough() : undefined;
     this.input?.on("error", () => {});
     this.stdin = this.input;
-    let started!: (pid: number | undefined) => void;
+    let started!: (process: StartedProcess | undefined) => void;
     this.started = new Promise((resolve) => (started = resolve));
     this.ended = this.run(options, started);
   }
@@ -64,7 +64,7 @@ export class GroupProcess {
     return signalGroup(this.pidNow, signal);
   }
 
-  private async run(options: ProcessOptions, started: (pid: number | undefined) => void): Promise<ProcessEnd> {
+  private async run(options: ProcessOptions, started: (process: StartedProcess | undefined) => void): Promise<ProcessEnd> {
     const [file, ...args] = options.argv;
     const notStarted = (error: unknown): ProcessEnd => {
       this.exited = true;
@@ -80,13 +80,15 @@ export class GroupProcess {
     }
     const { stdout, stderr } = spawned;
     const drained = Promise.all([pump(stdout, 1, options.onOutput), pump(stderr, 2, options.onOutput)]);
+    let startedAs: StartedProcess;
     try {
-      this.pidNow = await spawned.started;
+      startedAs = await spawned.started;
     } catch (error) {
       spawned.stdin?.destroy();
       return notStarted(error);
     }
-    started(this.pidNow);
+    this.pidNow = startedAs.pid;
+    started(startedAs);
     if (this.input !== undefined && spawned.stdin !== undefined) feed(this.input, spawned.stdin);
     if (this.signalOnStart !== undefined) signalGroup(this.pidNow, this.signalOnStart);
     const exit = await spawned.exited;
@@ -116,32 +118,6 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-/** /proc/PID/stat is a few hundred bytes: its 52 numbers and a command name of at most 64. */
-const STAT_BUFFER = Buffer.alloc(4096);
-
-/**
- * The start time (clock ticks since boot) of a live process, from /proc:
- * with the pid it names the process uniquely. One read into a buffer kept
- * for it (asked once per process started: readFileSync took twice as long).
- */
-export function processStartTicks(pid: number): number | undefined {
-  let fd: number;
-  try {
-    fd = openSync(`/proc/${pid}/stat`, "r");
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = STAT_BUFFER.toString("latin1", 0, readSync(fd, STAT_BUFFER, 0, STAT_BUFFER.length, null));
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields.length > 19 ? Number(fields[19]) : undefined;
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -2,8 +2,9 @@ import { fork, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import { log } from "../log.js";
+import type { StartedProcess } from "./process-identity.js";
 import { StdioListener } from "./stdio-listener.js";
-import type { HelperReport, HelperRequest } from "./spawner-protocol.js";
+import { envChanges, type HelperReport, type HelperRequest } from "./spawner-protocol.js";
 
 /** The helper's entry, built beside the daemon's (dist/spawner.mjs). */
 const HELPER_ENTRY = fileURLToPath(new URL("./spawner.mjs", import.meta.url));
@@ -27,14 +28,14 @@ export interface Spawned {
   readonly stdin: Socket | undefined;
   readonly stdout: Socket;
   readonly stderr: Socket;
-  /** The pid; rejects with the OS's reason when the process could not start (ENOENT, a bad cwd ...). */
-  readonly started: Promise<number>;
+  /** The pid and start time; rejects with the OS's reason when the process could not start (ENOENT, a bad cwd ...). */
+  readonly started: Promise<StartedProcess>;
   readonly exited: Promise<ProcessExit>;
 }
 
 interface InFlight {
   pid: number | undefined;
-  readonly started: { resolve: (pid: number) => void; reject: (error: Error) => void };
+  readonly started: { resolve: (process: StartedProcess) => void; reject: (error: Error) => void };
   readonly exited: (exit: ProcessExit) => void;
 }
 
@@ -53,6 +54,8 @@ export class Spawner {
   private readonly inFlight = new Map<number, InFlight>();
   private nextId = 1;
   private closed = false;
+  /** The environment of the last request the helper was sent: the next one is sent as changes to it. */
+  private helperEnv: Readonly<Record<string, string | undefined>> = {};
 
   private constructor(private readonly stdio: StdioListener) {
     this.helper = this.startHelper();
@@ -69,14 +72,15 @@ export class Spawner {
     const id = this.nextId++;
     let started!: InFlight["started"];
     let exited!: InFlight["exited"];
-    const startedPromise = new Promise<number>((resolve, reject) => (started = { resolve, reject }));
+    const startedPromise = new Promise<StartedProcess>((resolve, reject) => (started = { resolve, reject }));
     const exitedPromise = new Promise<ProcessExit>((resolve) => (exited = resolve));
     // When the stdio never connect, the caller gets that failure from this call and never sees `started`.
     startedPromise.catch(() => undefined);
     const ends = this.stdio.expect(id, request.stdin ? [0, 1, 2] : [1, 2]);
     this.inFlight.set(id, { pid: undefined, started, exited });
-    const message: HelperRequest = { t: "spawn", id, file: request.file, args: request.args, cwd: request.cwd, env: request.env, stdin: request.stdin };
+    const message: HelperRequest = { t: "spawn", id, file: request.file, args: request.args, cwd: request.cwd, env: envChanges(this.helperEnv, request.env), stdin: request.stdin };
     this.helper.send(message);
+    this.helperEnv = { ...request.env };
     const [stdin, stdout, stderr] = await ends;
     return { stdin, stdout: stdout!, stderr: stderr!, started: startedPromise, exited: exitedPromise };
   }
@@ -89,6 +93,7 @@ export class Spawner {
   }
 
   private startHelper(): ChildProcess {
+    this.helperEnv = {};
     // Its own process group (a Ctrl-C at `tether daemon run` must not reach it) and a bare
     // environment: each process gets its own, and the daemon's NODE_OPTIONS are not the helper's.
     const helper = fork(HELPER_ENTRY, [this.stdio.path], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { PATH: process.env["PATH"] ?? "" }, execArgv: [], detached: true });
@@ -104,7 +109,7 @@ export class Spawner {
     switch (report.t) {
       case "spawned":
         entry.pid = report.pid;
-        entry.started.resolve(report.pid);
+        entry.started.resolve({ pid: report.pid, startTicks: report.startTicks });
         return;
       case "failed":
         this.inFlight.delete(report.id);

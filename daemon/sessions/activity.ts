@@ -4,8 +4,10 @@ import type { Activity, RunRecord } from "./types.js";
 /** What an open session's activity is derived from. */
 export interface ActivityFacts {
   readonly open: boolean;
-  /** The runs not in a final status (the others never count). */
-  readonly runs: Iterable<RunRecord>;
+  /** The runs whose process is alive (running, ready, waiting). */
+  readonly live: Iterable<RunRecord>;
+  /** Whether a run is yet to start: pending on upstreams or queued for a slot. */
+  readonly runsToStart: boolean;
   /** Runs whose process runs but whose readiness checks have not passed yet. */
   readonly awaitingReadiness: ReadonlySet<number>;
   /** Tasks waiting out a retry delay, and when the retry starts. */
@@ -22,13 +24,10 @@ export interface ActivityFacts {
  */
 export function deriveActivity(facts: ActivityFacts, now: number): { activity: Activity; waitingFor: string } {
   if (!facts.open) return { activity: "idle", waitingFor: "" };
-  // One pass, which the first run that runs ends.
   const readiness: string[] = [];
-  let queued = false;
-  for (const r of facts.runs) {
+  for (const r of facts.live) {
     if (r.status === "ready" || (r.status === "running" && !facts.awaitingReadiness.has(r.number))) return { activity: "running", waitingFor: "" };
     if (r.status === "running") readiness.push(`readiness of ${r.task}`);
-    if (r.status === "pending" || r.status === "queued") queued = true;
   }
   const waits = [
     ...[...facts.waits].map(([run, what]) => `${what} (run ${run})`),
@@ -36,6 +35,6 @@ export function deriveActivity(facts: ActivityFacts, now: number): { activity: A
     ...[...facts.retries].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.max(0, at - now))}`),
   ];
   if (waits.length > 0) return { activity: "waiting", waitingFor: waits.join(", ") };
-  if (queued) return { activity: "queued", waitingFor: "" };
+  if (facts.runsToStart) return { activity: "queued", waitingFor: "" };
   return { activity: "idle", waitingFor: "" };
 }

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { GroupProcess, processStartTicks } from "../process/child-process.js";
+import { GroupProcess } from "../process/child-process.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { Spawner } from "../process/spawner.js";
 import type { LiveProcesses } from "../workspaces/live-processes.js";
@@ -73,12 +73,12 @@ export class LiveRun {
     this.awaitingReadiness = awaitingReadiness;
     run.pid = undefined;
     run.startTicks = undefined;
-    this.started = this.process.started.then((pid) => {
-      if (pid !== undefined) {
-        run.pid = pid;
-        run.startTicks = processStartTicks(pid);
+    this.started = this.process.started.then((startedAs) => {
+      if (startedAs !== undefined) {
+        run.pid = startedAs.pid;
+        run.startTicks = startedAs.startTicks;
       }
-      return pid;
+      return startedAs?.pid;
     });
     if (start.workspace !== undefined) {
       environment.live.add(start.workspace.id, { kind: "run", signal: (s) => this.process.signal(s), ended: this.process.ended });

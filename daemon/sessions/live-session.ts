@@ -428,7 +428,7 @@ export class LiveSession {
 
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
-    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", runs: this.graph.unfinishedRuns(), awaitingReadiness, retries: this.retryTimers, waits: this.waits.describe() }, Date.now());
+    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness, retries: this.retryTimers, waits: this.waits.describe() }, Date.now());
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }

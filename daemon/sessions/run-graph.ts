@@ -1,6 +1,6 @@
 import type { TaskDef } from "../tasks/types.js";
 import { assertRunTransition } from "./lifecycle.js";
-import { FINAL_RUN_STATUSES, type RunRecord, type RunStatus } from "./types.js";
+import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type RunRecord, type RunStatus } from "./types.js";
 
 /** Why a pending task cannot start yet: an upstream still going ("wait"), or the upstream that ended badly (the task is skipped). */
 export type Blocked = "wait" | { readonly task: string; readonly status: string };
@@ -34,6 +34,8 @@ export class RunGraph {
   private readonly unfinished = new Set<RunRecord>();
   /** Queued runs, in the order they were queued. */
   private readonly queued = new Set<RunRecord>();
+  /** Runs whose process is alive (running, ready, waiting): at most the session's parallelism. */
+  private readonly live = new Set<RunRecord>();
   /** Pending runs to look at on the next schedule: new ones, and those an upstream of which changed since. */
   private readonly toCheck = new Set<RunRecord>();
   /** Tasks whose current attempt ended other than well (failed, skipped for an upstream, cancelled, lost). */
@@ -91,6 +93,7 @@ export class RunGraph {
     assertRunTransition(run.number, run.status, status);
     this.queued.delete(run);
     this.toCheck.delete(run);
+    this.live.delete(run);
     run.status = status;
     run.reason = reason;
     run.transitions.push({ status, at, reason });
@@ -99,9 +102,14 @@ export class RunGraph {
     if (this.latestRun.get(run.task) === run) this.downstreamsChanged(run.task);
   }
 
-  /** Runs not in a final status, in run order. */
-  unfinishedRuns(): Iterable<RunRecord> {
-    return this.unfinished;
+  /** Runs whose process is alive (running, ready, waiting). */
+  liveRuns(): Iterable<RunRecord> {
+    return this.live;
+  }
+
+  /** Whether a run is yet to start: pending on its upstreams, or queued for a slot. */
+  hasRunsToStart(): boolean {
+    return this.unfinished.size > this.live.size;
   }
 
   /** Queued runs in the order they were queued: the order they start in. */
@@ -176,6 +184,7 @@ export class RunGraph {
     if (!FINAL_RUN_STATUSES.has(run.status)) this.unfinished.add(run);
     if (run.status === "pending") this.toCheck.add(run);
     if (run.status === "queued") this.queued.add(run);
+    if (LIVE_RUN_STATUSES.has(run.status)) this.live.add(run);
     if (FINAL_RUN_STATUSES.has(run.status) && this.latestRun.get(run.task) === run && !this.doneForGood(run.task)) this.endedBadly.add(run.task);
   }
 

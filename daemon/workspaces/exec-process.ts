@@ -1,14 +1,15 @@
 import { accessSync, constants as fsConstants } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { GroupProcess, type ProcessEnd } from "../process/child-process.js";
+import { processStartTicks, type StartedProcess } from "../process/process-identity.js";
 import type { Spawner } from "../process/spawner.js";
 import { TtyProcess } from "../process/tty-process.js";
 
 /** What an exec needs of its process, piped or under a terminal. */
 export interface ExecProcess {
   readonly ended: Promise<ProcessEnd>;
-  /** The pid once the process runs; undefined when it could not start. */
-  readonly started: Promise<number | undefined>;
+  /** The pid and start time once the process runs; undefined when it could not start. */
+  readonly started: Promise<StartedProcess | undefined>;
   /** Writes stdin bytes; resolves once the process has taken them (the pipe drained), so a fast producer waits. */
   write(data: Uint8Array): Promise<void>;
   closeStdin(): void;
@@ -32,7 +33,7 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
     const term = new TtyProcess({ ...options, ...options.tty, onOutput: (chunk) => options.onOutput(1, chunk) });
     return {
       ended: term.ended,
-      started: Promise.resolve(term.pid),
+      started: Promise.resolve({ pid: term.pid, startTicks: processStartTicks(term.pid) }),
       write: async (data) => term.write(data),
       // A terminal has no end of input of its own: Ctrl-D (EOT) is what a program on a tty reads as end of input.
       closeStdin: () => term.write(Buffer.from([4])),

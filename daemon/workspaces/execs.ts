@@ -3,7 +3,7 @@ import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
-import { processStartTicks, type ProcessEnd } from "../process/child-process.js";
+import type { ProcessEnd } from "../process/child-process.js";
 import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
 import { OutputPacer } from "../process/output-pacer.js";
 import type { OutputPiece } from "../process/output-tap.js";
@@ -112,13 +112,13 @@ export class Execs {
       this.tables.insert(record, undefined);
     })();
     // The pid is stored before the client hears of it and before any output (not fsynced: a power cut stops the process anyway).
-    const started = process.started.then(async (pid) => {
-      if (pid !== undefined && record.status === "running") {
+    const started = process.started.then(async (startedAs) => {
+      if (startedAs !== undefined && record.status === "running") {
+        const { pid, startTicks } = startedAs;
         record.pid = pid;
-        const startTicks = processStartTicks(pid);
         await this.journals.store(() => this.tables.saveProcess(record.seq, pid, startTicks), "daemon-crash").catch((error: unknown) => log(`exec ${id}: its pid was not stored: ${(error as Error).message}`));
       }
-      return pid;
+      return startedAs?.pid;
     });
     writer.holdUntil(started);
     const ended = process.ended.then(async (end) => {

@@ -1,7 +1,8 @@
 import { invalidArgument } from "../errors.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
-import { exitCodeOf, processStartTicks, signalGroup, type ProcessEnd } from "../process/child-process.js";
+import { exitCodeOf, signalGroup, type ProcessEnd } from "../process/child-process.js";
+import { processStartTicks } from "../process/process-identity.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { Spawner } from "../process/spawner.js";
 import { commandProblem } from "./exec-process.js";

@@ -83,7 +83,17 @@ describe("the run graph", () => {
     g.setStatus(g.latest("lint")!, "queued", "", Date.now());
     expect([...g.queuedRuns()].map((r) => r.task)).toEqual(["test", "lint"]);
     expect(g.takeToCheck().map((r) => r.task)).toEqual(["deploy"]);
-    expect([...g.unfinishedRuns()].map((r) => r.task)).toEqual(["lint", "test", "deploy"]);
+    // What the session's activity is derived from: the live runs, and whether any is yet to start.
+    expect([...g.liveRuns()]).toEqual([]);
+    g.setStatus(g.latest("test")!, "running", "", Date.now());
+    g.setStatus(g.latest("test")!, "waiting", "", Date.now());
+    g.setStatus(g.latest("lint")!, "running", "", Date.now());
+    expect([...g.liveRuns()].map((r) => r.task)).toEqual(["test", "lint"]);
+    expect(g.hasRunsToStart()).toBe(true); // deploy is pending
+    g.setStatus(g.latest("lint")!, "succeeded", "", Date.now());
+    g.setStatus(g.latest("deploy")!, "cancelled", "", Date.now());
+    expect([...g.liveRuns()].map((r) => r.task)).toEqual(["test"]);
+    expect(g.hasRunsToStart()).toBe(false);
   });
 
   it("says what blocks a task with many upstreams as it would after a full look, as they end in any order", () => {
