@@ -1,4 +1,4 @@
-/** Wakes one waiting reader: `wait` resolves on the next `notify`, or rejects when its signal aborts. */
+/** Wakes one waiting reader: `wait` resolves on the next `notify` (or after its timeout), or rejects when its signal aborts. */
 export class Wakeup {
   private wake: (() => void) | undefined;
 
@@ -8,15 +8,19 @@ export class Wakeup {
     wake?.();
   }
 
-  wait(signal: AbortSignal): Promise<void> {
+  wait(signal: AbortSignal, timeoutMs?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => this.wake?.(), timeoutMs);
       const onAbort = (): void => {
+        clearTimeout(timer);
         this.wake = undefined;
         reject(signal.reason);
       };
       signal.addEventListener("abort", onAbort, { once: true });
       this.wake = () => {
+        this.wake = undefined;
+        clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
         resolve();
       };

@@ -62,6 +62,8 @@ export class TapReader {
   private bytes = 0;
   private dropped = false;
   private readonly wakeup = new Wakeup();
+  /** While gathering: how many bytes queued wake the reader (see gather). */
+  private wakeAt = 0;
 
   constructor(
     /** The offset of the first byte this reader has not taken. */
@@ -87,6 +89,7 @@ export class TapReader {
     } else {
       this.queue.push(piece);
       this.bytes += piece.data.byteLength;
+      if (this.bytes < this.wakeAt) return;
     }
     this.wakeup.notify();
   }
@@ -110,5 +113,21 @@ export class TapReader {
   /** Resolves on the next offer or the tap's end; rejects with the signal's reason when it aborts. */
   wait(signal: AbortSignal): Promise<void> {
     return this.wakeup.wait(signal);
+  }
+
+  /**
+   * Resolves once `bytes` are queued, or after `ms`, or when the reader
+   * overflows or the tap ends (`ended` says): a terminal streaming output
+   * goes to its clients in fewer, larger messages.
+   */
+  async gather(bytes: number, ms: number, ended: () => boolean, signal: AbortSignal): Promise<void> {
+    if (this.bytes >= bytes || this.dropped || ended()) return;
+    // One wake-up, not one per offer: offer() wakes it only once `bytes` are queued.
+    this.wakeAt = bytes;
+    try {
+      await this.wakeup.wait(signal, ms);
+    } finally {
+      this.wakeAt = 0;
+    }
   }
 }

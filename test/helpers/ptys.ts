@@ -12,6 +12,8 @@ export class PtyClient {
   pty: Pty | undefined;
   private readonly chunks: Buffer[] = [];
   received = 0;
+  /** Output messages received. */
+  messages = 0;
   firstOffset = -1;
   /** Where a chunk did not continue exactly where the one before it ended: "expected then got". */
   readonly seams: string[] = [];
@@ -36,6 +38,7 @@ export class PtyClient {
             else if (offset !== this.firstOffset + this.received) this.seams.push(`${this.firstOffset + this.received} then ${offset}`);
             this.chunks.push(Buffer.from(r.kind.value.data));
             this.received += r.kind.value.data.byteLength;
+            this.messages++;
           } else if (r.kind.case === "exit") this.exit = r.kind.value;
           if (options.read === false) await new Promise(() => undefined);
           if (this.received >= pauseAt) {

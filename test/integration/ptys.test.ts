@@ -180,6 +180,19 @@ describe("PTYs", () => {
     expect(c.exit!.exitCode).toBe(0);
   });
 
+  it("a flood reaches a client in messages of many terminal reads each, every byte in order; an echo after it comes as typed", async () => {
+    const { ptys } = await setup();
+    const total = 8_000_000;
+    const c = new PtyClient(ptys, create(["sh", "-c", `stty -echo; sleep 0.3; head -c ${total} /dev/zero; sleep 0.3; printf 'typed: '; head -n 1`]));
+    await eventually(() => (c.received >= total + "typed: ".length ? true : undefined), 60_000);
+    // A terminal read yields a few KiB: sent as they came, ~560 messages here; gathered, 40-120.
+    expect(c.messages).toBeLessThan(total / 32_768);
+    c.type("hello\r");
+    await c.done;
+    expect(c.seams).toEqual([]);
+    expect(c.text).toBe(`${"\0".repeat(total)}typed: hello\r\n`);
+  });
+
   it("after kill -9 of the daemon an open PTY is recorded lost and its program stopped", async () => {
     const { d, ptys } = await setup();
     const created = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
