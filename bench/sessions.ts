@@ -73,9 +73,11 @@ export async function pipeFloorMBs(bytes: number): Promise<number> {
   return bytes / 1e6 / (Number(process.hrtime.bigint() - floorStart) / 1e9);
 }
 
+/** The 1 GiB output benchmarks (a run's, an exec's) run this many times, alternating with the floor; the medians are compared. */
+export const OUTPUT_ROUNDS = 3;
+
 export async function benchOutput(d: TestDaemon, report: Report): Promise<void> {
   const bytes = 1024 * 1024 * 1024;
-  const floorMBs = await pipeFloorMBs(bytes);
   const dir = mkdtempSync(join(tmpdir(), "tether-bench-out-"));
   writeFileSync(join(dir, "tether.yaml"), `tasks:\n  flood: { cmd: ["head", "-c", "${bytes}", "/dev/zero"] }\n`);
   let peakRss = 0;
@@ -84,14 +86,27 @@ export async function benchOutput(d: TestDaemon, report: Report): Promise<void> 
     const status = spawnSync("ps", ["-o", "rss=", "-p", String(pid)], { encoding: "utf8" }).stdout.trim();
     peakRss = Math.max(peakRss, Number(status) * 1024);
   }, 200);
-  const ms = timed(process.execPath, [CLI_ENTRY, "run", "-d", "flood"], dir, d.env);
-  const start = process.hrtime.bigint();
-  const id = spawnSync(process.execPath, [CLI_ENTRY, "ls", "-n", "1", "--json"], { env: d.env, encoding: "utf8" }).stdout;
-  const session = (JSON.parse(id) as { id: string }[])[0]!.id;
-  // The run is recorded finished only once every byte of its output is committed.
   const client = d.client(SessionService);
-  while ((await client.getSession({ name: `sessions/${session}` })).session!.status === SessionStatus.OPEN) await new Promise((r) => setTimeout(r, 20));
+  const floorRounds: number[] = [];
+  const ourRounds: number[] = [];
+  for (let round = 0; round < OUTPUT_ROUNDS; round++) {
+    floorRounds.push(await pipeFloorMBs(bytes));
+    const ms = timed(process.execPath, [CLI_ENTRY, "run", "-d", "flood"], dir, d.env);
+    const start = process.hrtime.bigint();
+    const id = spawnSync(process.execPath, [CLI_ENTRY, "ls", "-n", "1", "--json"], { env: d.env, encoding: "utf8" }).stdout;
+    const session = (JSON.parse(id) as { id: string }[])[0]!.id;
+    // The run is recorded finished only once every byte of its output is committed.
+    while ((await client.getSession({ name: `sessions/${session}` })).session!.status === SessionStatus.OPEN) await new Promise((r) => setTimeout(r, 20));
+    ourRounds.push(bytes / 1e6 / ((Number(process.hrtime.bigint() - start) + ms * 1e6) / 1e9));
+  }
   clearInterval(sampler);
-  const oursMBs = bytes / 1e6 / ((Number(process.hrtime.bigint() - start) + ms * 1e6) / 1e9);
-  report("run output into the journal: 1 GiB to stdout", `${Math.round(oursMBs)} MB/s, daemon RSS peak ${Math.round(peakRss / 1048576)} MiB`, `node reading the child's stdout ${Math.round(floorMBs)} MB/s`, oursMBs / floorMBs, "≥ 0.5×", oursMBs / floorMBs >= 0.5);
+  const [floorMBs, oursMBs] = [median(floorRounds), median(ourRounds)];
+  report(
+    `run output into the journal: 1 GiB to stdout (median of ${OUTPUT_ROUNDS}, alternating with the floor)`,
+    `${Math.round(oursMBs)} MB/s, daemon RSS peak ${Math.round(peakRss / 1048576)} MiB`,
+    `node reading the child's stdout ${Math.round(floorMBs)} MB/s`,
+    oursMBs / floorMBs,
+    "≥ 0.5×",
+    oursMBs / floorMBs >= 0.5,
+  );
 }
