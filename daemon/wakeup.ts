@@ -11,19 +11,20 @@ export class Wakeup {
   wait(signal: AbortSignal, timeoutMs?: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return reject(signal.reason);
-      const timer = timeoutMs === undefined ? undefined : setTimeout(() => this.wake?.(), timeoutMs);
       const onAbort = (): void => {
         clearTimeout(timer);
-        this.wake = undefined;
+        if (this.wake === wake) this.wake = undefined;
         reject(signal.reason);
       };
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.wake = () => {
-        this.wake = undefined;
+      const wake = (): void => {
+        if (this.wake === wake) this.wake = undefined;
         clearTimeout(timer);
         signal.removeEventListener("abort", onAbort);
         resolve();
       };
+      const timer = timeoutMs === undefined ? undefined : setTimeout(wake, timeoutMs);
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.wake = wake;
     });
   }
 }
