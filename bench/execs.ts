@@ -8,26 +8,10 @@ import { ExecService } from "../gen/tether/v1/exec_service_pb.js";
 import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
 import { CLI_ENTRY, ROOT, type TestDaemon } from "../test/helpers/daemon.js";
 import { OUTPUT_ROUNDS, pipeFloorMBs, type Report } from "./sessions.js";
-import { median } from "./stats.js";
+import { median, medianMsInTurn, timedMs, type Command } from "./stats.js";
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-
-function timedMs(command: string, args: string[], env: NodeJS.ProcessEnv): number {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(command, args, { env, stdio: "ignore" });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.status}`);
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
-
-function medianMs(command: string, args: string[], env: NodeJS.ProcessEnv, runs: number): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs + 2; i++) {
-    const ms = timedMs(command, args, env);
-    if (i >= 2) times.push(ms);
-  }
-  return median(times);
-}
 
 function rssMb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS"));
@@ -72,7 +56,7 @@ export async function benchExecs(d: TestDaemon, report: Report): Promise<void> {
   let durable = true;
   for (let round = 0; round < OUTPUT_ROUNDS; round++) {
     floorRounds.push(await pipeFloorMBs(bytes));
-    const ms = timedMs(process.execPath, [CLI_ENTRY, "exec", "bench", "--", "head", "-c", String(bytes), "/dev/zero"], d.env);
+    const ms = timedMs({ file: process.execPath, args: [CLI_ENTRY, "exec", "bench", "--", "head", "-c", String(bytes), "/dev/zero"], env: d.env });
     ourRounds.push(bytes / 1e6 / (ms / 1000));
     const [last] = (await execs.listExecs({ workspace: "bench", pageSize: 1 })).execs;
     durable &&= last !== undefined && Number(last.stdoutBytes) === bytes;
@@ -88,13 +72,14 @@ export async function benchExecs(d: TestDaemon, report: Report): Promise<void> {
   );
 
   const runs = 15;
-  const node0 = medianMs(process.execPath, ["-e", "0"], d.env, runs);
-  const cliFloor = medianMs(process.execPath, [join(ROOT, "bench", "floors", "http2-one-call.mjs"), d.socketPath], d.env, runs);
-  const spawnTrue = medianMs("true", [], d.env, runs);
-  const ours = medianMs(process.execPath, [CLI_ENTRY, "exec", "bench", "--", "true"], d.env, runs);
+  const node = (...args: string[]): Command => ({ file: process.execPath, args, env: d.env });
+  const [node0, cliFloor, spawnTrue, ours] = medianMsInTurn(
+    [node("-e", "0"), node(join(ROOT, "bench", "floors", "http2-one-call.mjs"), d.socketPath), { file: "true", args: [], env: d.env }, node(CLI_ENTRY, "exec", "bench", "--", "true")],
+    runs,
+  );
   const floor = cliFloor + spawnTrue;
   report(
-    "tether exec ws -- true, wall time (median of 15)",
+    `tether exec ws -- true, wall time (median of ${runs}, in turn with the floors)`,
     `${fmt(ours, 1)} ms`,
     `CLI round-trip floor ${fmt(cliFloor, 1)} ms + spawn of true ${fmt(spawnTrue, 1)} ms; node -e 0 ${fmt(node0, 1)} ms`,
     ours / floor,
@@ -109,8 +94,7 @@ export async function benchExecs(d: TestDaemon, report: Report): Promise<void> {
   }
   const live = (await d.client(WorkspaceService).getWorkspace({ workspace: "bench" })).workspace!.liveExecs;
   const after = rssMb(d.process.pid!);
-  const show = medianMs(process.execPath, [CLI_ENTRY, "ws", "show", "bench"], d.env, runs);
-  const status = medianMs(process.execPath, [CLI_ENTRY, "daemon", "status"], d.env, runs);
+  const [show, status] = medianMsInTurn([node(CLI_ENTRY, "ws", "show", "bench"), node(CLI_ENTRY, "daemon", "status")], runs);
   report(
     `200 detached execs live in one workspace (${live} live)`,
     `daemon RSS ${fmt(after)} MB (${fmt(after - before)} MB more than before); ws show ${fmt(show, 1)} ms`,

@@ -6,7 +6,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import Database from "better-sqlite3";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect as h2connect } from "node:http2";
 import { connect } from "node:net";
@@ -26,7 +26,7 @@ import { benchGraphs, benchOutput } from "./sessions.js";
 import { benchStreams } from "./streams.js";
 import { benchExecs } from "./execs.js";
 import { benchPtys } from "./ptys.js";
-import { median, percentile } from "./stats.js";
+import { median, medianMsInTurn, percentile, type Command } from "./stats.js";
 
 interface Row {
   readonly name: string;
@@ -62,23 +62,10 @@ function rssMb(pid: number, field: "VmRSS" | "VmHWM"): number {
 
 // --- CLI round trip --------------------------------------------------------
 
-function timeCommand(args: string[], env: NodeJS.ProcessEnv, runs: number): number {
-  const times: number[] = [];
-  for (let i = 0; i < runs + 2; i++) {
-    const t = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, args, { env, stdio: "ignore" });
-    if (r.status !== 0) throw new Error(`${args.join(" ")} exited ${r.status}`);
-    if (i >= 2) times.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return median(times);
-}
-
 function benchCli(d: TestDaemon): void {
-  const runs = 15;
-  const node0 = timeCommand(["-e", "0"], d.env, runs);
-  const floor = timeCommand([join(ROOT, "bench", "floors", "http2-one-call.mjs"), d.socketPath], d.env, runs);
-  const ours = timeCommand([CLI_ENTRY, "daemon", "status"], d.env, runs);
-  report("CLI round trip: tether daemon status (median of 15)", `${fmt(ours)} ms`, `bare node:http2 one call ${fmt(floor)} ms; node -e 0 ${fmt(node0)} ms`, ours / floor, "≤ 1.3×", ours / floor <= 1.3);
+  const node = (...args: string[]): Command => ({ file: process.execPath, args, env: d.env });
+  const [node0, floor, ours] = medianMsInTurn([node("-e", "0"), node(join(ROOT, "bench", "floors", "http2-one-call.mjs"), d.socketPath), node(CLI_ENTRY, "daemon", "status")], 15);
+  report("CLI round trip: tether daemon status (median of 15, in turn with the floors)", `${fmt(ours)} ms`, `bare node:http2 one call ${fmt(floor)} ms; node -e 0 ${fmt(node0)} ms`, ours / floor, "≤ 1.3×", ours / floor <= 1.3);
 }
 
 // --- unary latency ---------------------------------------------------------
