@@ -1,33 +1,24 @@
 /** `tether ls` with 10,000 sessions in history against 10: listing is paginated, so history must not slow it. */
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { CLI_ENTRY, startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
 import type { Report } from "./sessions.js";
-import { median } from "./stats.js";
+import { median, medianMsInTurn } from "./stats.js";
 
 const LS_RUNS = 15;
 const RPC_CALLS = 200;
 
 /**
- * `tether ls` wall time (median of LS_RUNS) and ListSessions (one page of 50,
+ * `tether ls` wall time (median of LS_RUNS, after two warm-up runs) and ListSessions (one page of 50,
  * as `tether ls` asks) p50 of RPC_CALLS calls, in ms, for two daemons measured
  * in turn, so both meet the machine's same moments (a CLI's start swings by
  * tens of ms here).
  */
 async function listTimes(daemons: readonly TestDaemon[]): Promise<{ cli: number; rpc: number }[]> {
-  const cli = daemons.map((): number[] => []);
+  const cli = medianMsInTurn(daemons.map((d) => ({ file: process.execPath, args: [CLI_ENTRY, "ls"], env: { ...d.env, NO_COLOR: "1" } })), LS_RUNS);
   const rpc = daemons.map((): number[] => []);
-  for (let i = 0; i < LS_RUNS; i++) {
-    daemons.forEach((d, k) => {
-      const t = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, [CLI_ENTRY, "ls"], { env: { ...d.env, NO_COLOR: "1" }, encoding: "utf8" });
-      if (r.status !== 0) throw new Error(`tether ls exited ${r.status}: ${r.stderr}`);
-      cli[k]!.push(Number(process.hrtime.bigint() - t) / 1e6);
-    });
-  }
   const clients = daemons.map((d) => d.client(SessionService));
   for (let i = 0; i < RPC_CALLS; i++) {
     for (const [k, client] of clients.entries()) {
@@ -36,7 +27,7 @@ async function listTimes(daemons: readonly TestDaemon[]): Promise<{ cli: number;
       rpc[k]!.push(Number(process.hrtime.bigint() - t) / 1e6);
     }
   }
-  return daemons.map((_, k) => ({ cli: median(cli[k]!), rpc: median(rpc[k]!) }));
+  return daemons.map((_, k) => ({ cli: cli[k]!, rpc: median(rpc[k]!) }));
 }
 
 export async function benchListing(report: Report): Promise<void> {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { SessionStatus } from "../gen/tether/v1/session_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { CLI_ENTRY, type TestDaemon } from "../test/helpers/daemon.js";
-import { median } from "./stats.js";
+import { median, timedMs } from "./stats.js";
 
 export type Report = (name: string, value: string, floor: string, ratio: number | undefined, target: string, met: boolean | undefined) => void;
 const TASKS = 1000;
@@ -27,13 +27,6 @@ function graphDir(chain: boolean): string {
   return dir;
 }
 
-function timed(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): number {
-  const t = process.hrtime.bigint();
-  const r = spawnSync(command, args, { cwd, env, stdio: "ignore" });
-  if (r.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${r.status}`);
-  return Number(process.hrtime.bigint() - t) / 1e6;
-}
-
 export function benchGraphs(d: TestDaemon, report: Report): void {
   if (spawnSync("ninja", ["--version"]).status !== 0) {
     report("task graphs vs ninja", "skipped: ninja is not installed (apt-get install ninja-build)", "", undefined, "≤ 2.0×", undefined);
@@ -45,9 +38,9 @@ export function benchGraphs(d: TestDaemon, report: Report): void {
     const ours: number[] = [];
     // Alternating, so both meet the machine's same moments; ninja starts each round from a clean tree.
     for (let round = 0; round < GRAPH_ROUNDS; round++) {
-      timed("ninja", ["-C", dir, "-t", "clean"], dir, d.env);
-      ninjas.push(timed("ninja", ["-j2", "-C", dir, "all"], dir, d.env));
-      ours.push(timed(process.execPath, [CLI_ENTRY, "run", "all", "--parallel", "2"], dir, { ...d.env, NO_COLOR: "1" }));
+      timedMs({ file: "ninja", args: ["-C", dir, "-t", "clean"], env: d.env, cwd: dir });
+      ninjas.push(timedMs({ file: "ninja", args: ["-j2", "-C", dir, "all"], env: d.env, cwd: dir }));
+      ours.push(timedMs({ file: process.execPath, args: [CLI_ENTRY, "run", "all", "--parallel", "2"], env: { ...d.env, NO_COLOR: "1" }, cwd: dir }));
     }
     const label = chain ? `chain of ${TASKS} true tasks` : `${TASKS} independent true tasks`;
     const [ninja, tether] = [median(ninjas), median(ours)];
@@ -91,7 +84,7 @@ export async function benchOutput(d: TestDaemon, report: Report): Promise<void> 
   const ourRounds: number[] = [];
   for (let round = 0; round < OUTPUT_ROUNDS; round++) {
     floorRounds.push(await pipeFloorMBs(bytes));
-    const ms = timed(process.execPath, [CLI_ENTRY, "run", "-d", "flood"], dir, d.env);
+    const ms = timedMs({ file: process.execPath, args: [CLI_ENTRY, "run", "-d", "flood"], env: d.env, cwd: dir });
     const start = process.hrtime.bigint();
     const id = spawnSync(process.execPath, [CLI_ENTRY, "ls", "-n", "1", "--json"], { env: d.env, encoding: "utf8" }).stdout;
     const session = (JSON.parse(id) as { id: string }[])[0]!.id;

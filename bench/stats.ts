@@ -11,17 +11,18 @@ export function median(values: readonly number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
 }
 
-/** A command to time: its file, arguments and environment. */
+/** A command to time: its file, arguments, environment and, when not ours, working directory. */
 export interface Command {
   readonly file: string;
   readonly args: readonly string[];
   readonly env: NodeJS.ProcessEnv;
+  readonly cwd?: string;
 }
 
 /** One run of `command` to its exit, in ms; fails unless it exits 0. */
 export function timedMs(command: Command): number {
   const t = process.hrtime.bigint();
-  const r = spawnSync(command.file, command.args, { env: command.env, stdio: "ignore" });
+  const r = spawnSync(command.file, command.args, { cwd: command.cwd, env: command.env, stdio: "ignore" });
   if (r.status !== 0) throw new Error(`${command.file} ${command.args.join(" ")} exited ${r.status}`);
   return Number(process.hrtime.bigint() - t) / 1e6;
 }
