@@ -1,32 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { afterEach, describe, expect, it } from "vitest";
-import { CLI_ENTRY, tempDirs } from "../helpers/daemon.js";
+import { describe, expect, it } from "vitest";
+import { CLI_ENTRY } from "../helpers/daemon.js";
 import { eventually } from "../helpers/sessions.js";
+import { terminalsPerTest } from "../helpers/terminals.js";
 
-/** Real terminals: each test drives the CLI inside tmux panes on its own tmux server. */
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
-
-function setup(): { env: NodeJS.ProcessEnv; tether: string; tmux(...args: string[]): string; screen(pane: string): Promise<string>; waitFor(pane: string, text: string | RegExp): Promise<string> } {
-  const dirs = tempDirs();
-  const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, NO_COLOR: "1", TERM: "xterm-256color" };
-  const server = `tether-test-${process.pid}-${cleanups.length}`;
-  const tmux = (...args: string[]): string => spawnSync("tmux", ["-L", server, ...args], { env, encoding: "utf8" }).stdout;
-  cleanups.push(() => {
-    tmux("kill-server");
-    spawnSync(process.execPath, [CLI_ENTRY, "daemon", "stop"], { env });
-  });
-  const tether = `${process.execPath} ${CLI_ENTRY}`;
-  const screen = async (pane: string): Promise<string> => tmux("capture-pane", "-p", "-J", "-t", pane);
-  const waitFor = (pane: string, text: string | RegExp): Promise<string> =>
-    eventually(async () => {
-      const shown = await screen(pane);
-      return (typeof text === "string" ? shown.includes(text) : text.test(shown)) ? shown : undefined;
-    }, 15_000);
-  return { env, tether, tmux, screen, waitFor };
-}
+const setup = terminalsPerTest();
 
 function cli(env: NodeJS.ProcessEnv, ...args: string[]): string {
   return spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, encoding: "utf8" }).stdout;
@@ -40,7 +18,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     await waitFor("one", "#");
     tmux("send-keys", "-t", "one", "stty size; echo typed-$((40+2))", "Enter");
     await waitFor("one", "typed-42");
-    expect(await screen("one")).toContain("30 100");
+    expect(screen("one")).toContain("30 100");
     tmux("send-keys", "-t", "one", "C-\\");
     await waitFor("one", /detached from pty p-\w+: it keeps running/);
     const [pty] = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string; state: string; attached_clients: number }[];
@@ -56,7 +34,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     tmux("send-keys", "-t", "watch", "echo from-the-watcher", "Enter");
     tmux("send-keys", "-t", "two", "echo from-two", "Enter");
     await waitFor("watch", "from-two");
-    expect(await screen("two")).not.toContain("from-the-watcher");
+    expect(screen("two")).not.toContain("from-the-watcher");
     tmux("send-keys", "-t", "two", "exit 5", "Enter");
     await waitFor("two", "rc=5");
     await waitFor("watch", "rc=5");

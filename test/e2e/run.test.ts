@@ -2,9 +2,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest } from "../helpers/daemon.js";
 import { eventually, writeTaskFile } from "../helpers/sessions.js";
+import { terminalsPerTest } from "../helpers/terminals.js";
 import { dirname } from "node:path";
 
 const freshEnv = cliEnvPerTest({ NO_COLOR: "1" });
+const terminals = terminalsPerTest();
 
 function cli(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, cwd, encoding: "utf8", timeout: 60_000 });
@@ -81,5 +83,22 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     await eventually(() => (cli(env, dir, "show", id).stdout.includes("status    closed") ? true : undefined));
     expect(cli(env, dir, "logs", id).stdout).toBe("begin\nend\n");
     expect(cli(env, dir, "show", id).stdout).toContain("exit code 0");
+  });
+  it("on a terminal, redraws the progress in place, fitted to the terminal when the graph has more tasks than it has rows", async () => {
+    const { tether, tmux, screen, waitFor } = terminals();
+    const names = Array.from({ length: 30 }, (_, i) => `t${i}`);
+    const yaml = `tasks:\n${names.map((n) => `  ${n}: { cmd: "echo out-${n}" }\n`).join("")}  all: { cmd: "echo done", upstream: [${names.join(", ")}] }\n`;
+    const dir = dirname(writeTaskFile(yaml));
+    tmux("new-session", "-d", "-s", "run", "-x", "80", "-y", "12", "-c", dir, `${tether} run all -j 2; echo "rc=$?"; sleep 60`);
+    const shown = await waitFor("run", /^rc=\d+$/m);
+    expect(shown).toMatch(/^rc=0$/m);
+    // The block fits the 12 rows with one to spare above and below: 9 tasks and a line counting the other 22; the main task, which ended last, among the shown.
+    expect(shown).toMatch(/^… 22 more: 22 succeeded$/m);
+    expect(shown).toMatch(/^all +succeeded/m);
+    // Redrawn in place: no copies of it scrolled into the history, where a block taller than the terminal leaves one per redraw.
+    const history = tmux("capture-pane", "-p", "-J", "-S", "-", "-t", "run");
+    expect(history.split("\n").filter((line) => /^(t\d+|all) +(pending|queued|running|succeeded) /.test(`${line} `))).toHaveLength(9);
+    expect(history).toContain("t29  | out-t29");
+    expect(screen("run")).toContain("session");
   });
 });

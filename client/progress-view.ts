@@ -1,0 +1,200 @@
+import { RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../gen/tether/v1/session_pb.js";
+import { enumName } from "./enum-names.js";
+import { formatDuration } from "./format.js";
+import type { Style } from "./style.js";
+
+/** The live view redraws at most this often: the events between two redraws are drawn together. */
+const REDRAW_MS = 50;
+/**
+ * Rows of the terminal the live view leaves to others: the cursor's line
+ * below it, and one above, so that clearing it never starts at the top-left
+ * corner (tmux takes that as clearing the screen, and keeps what was on it
+ * in its history: one copy of the block per redraw) ...
+ */
+const TERMINAL_ROWS_LEFT = 2;
+/** ... and the fewest it draws, however small the terminal (its height unknown: 24). */
+const MIN_ROWS = 4;
+
+interface TaskLine {
+  /** Where the task is in the graph's order. */
+  readonly index: number;
+  status: RunStatus;
+  attempt: number;
+  startedAt: number | undefined;
+  endedAt: number | undefined;
+  reason: string;
+}
+
+/**
+ * The progress of a session's graph on stderr. On a terminal (`live`): a
+ * block of one line per task (status, attempt, elapsed), redrawn in place
+ * below the output, at most REDRAW_MS apart; when the graph has more tasks
+ * than the terminal has rows, the block shows the tasks that are active,
+ * failed or just ended, in graph order, and one line counting the rest by
+ * status. Otherwise: one plain line per transition. The session's own
+ * changes (closed, waiting ...) are printed as lines in both.
+ */
+export class ProgressView {
+  private readonly lines = new Map<string, TaskLine>();
+  /** The longest task name: the column the statuses start at. */
+  private width = 0;
+  private drawn = 0;
+  private redrawTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    tasks: readonly string[],
+    private readonly style: Style,
+    readonly live: boolean,
+  ) {
+    for (const task of tasks) this.line(task);
+  }
+
+  apply(event: SessionEvent): void {
+    const at = event.time === undefined ? Date.now() : Number(event.time.seconds) * 1000 + Math.floor(event.time.nanos / 1e6);
+    if (event.run !== undefined) {
+      const run = event.run;
+      const line = this.line(run.task);
+      if (run.attempt !== line.attempt) Object.assign(line, { attempt: run.attempt, startedAt: undefined, endedAt: undefined });
+      line.status = run.status;
+      line.reason = run.reason;
+      if (run.status === RunStatus.RUNNING) line.startedAt = at;
+      if (isFinal(run.status)) line.endedAt = at;
+      if (!this.live) this.print(process.stderr, `${this.style.dim("tether")} ${this.describe(run.task, line, at)}\n`);
+    } else if (event.reason !== "") {
+      this.print(process.stderr, `${this.style.dim("tether")} session ${sessionWord(event.status)}, ${enumName(SessionActivity, event.activity)}: ${event.reason}\n`);
+    }
+    this.redrawSoon();
+  }
+
+  /** Writes output above the progress block. */
+  print(stream: NodeJS.WriteStream, text: string): void {
+    this.clear();
+    stream.write(text);
+    this.draw();
+  }
+
+  redraw(): void {
+    if (!this.live) return;
+    clearTimeout(this.redrawTimer);
+    this.redrawTimer = undefined;
+    this.clear();
+    this.draw();
+  }
+
+  /** Draws the block a last time and leaves it on the screen. */
+  finish(): void {
+    this.redraw();
+    this.drawn = 0;
+  }
+
+  private redrawSoon(): void {
+    if (this.live) this.redrawTimer ??= setTimeout(() => this.redraw(), REDRAW_MS);
+  }
+
+  private line(task: string): TaskLine {
+    let line = this.lines.get(task);
+    if (line === undefined) {
+      line = { index: this.lines.size, status: RunStatus.PENDING, attempt: 1, startedAt: undefined, endedAt: undefined, reason: "" };
+      this.lines.set(task, line);
+      this.width = Math.max(this.width, task.length);
+    }
+    return line;
+  }
+
+  private clear(): void {
+    if (this.live && this.drawn > 0) process.stderr.write(`\r\x1b[${this.drawn}A\x1b[J`);
+    this.drawn = 0;
+  }
+
+  private draw(): void {
+    if (!this.live) return;
+    const now = Date.now();
+    const shown = this.shown();
+    const rows = shown.map(([task, line]) => this.describe(task, line, now));
+    if (shown.length < this.lines.size) rows.push(this.style.dim(`… ${this.lines.size - shown.length} more: ${this.countHidden(new Set(shown.map(([task]) => task)))}`));
+    process.stderr.write(`${rows.join("\n")}\n`);
+    this.drawn = rows.length;
+  }
+
+  /** The tasks the block has room for, in graph order: all of them, or the most telling ones and a line for the rest. */
+  private shown(): [string, TaskLine][] {
+    const all = [...this.lines];
+    const room = Math.max(MIN_ROWS, (process.stderr.rows ?? 24) - TERMINAL_ROWS_LEFT);
+    if (all.length <= room) return all;
+    return all
+      .sort(([, a], [, b]) => rank(a) - rank(b) || (b.endedAt ?? 0) - (a.endedAt ?? 0) || a.index - b.index)
+      .slice(0, room - 1)
+      .sort(([, a], [, b]) => a.index - b.index);
+  }
+
+  /** "940 succeeded, 10 pending": the tasks not shown, by status, most first. */
+  private countHidden(shown: ReadonlySet<string>): string {
+    const counts = new Map<string, number>();
+    for (const [task, line] of this.lines) {
+      if (shown.has(task)) continue;
+      const status = enumName(RunStatus, line.status);
+      counts.set(status, (counts.get(status) ?? 0) + 1);
+    }
+    return [...counts]
+      .sort((a, b) => b[1] - a[1])
+      .map(([status, n]) => `${n} ${status}`)
+      .join(", ");
+  }
+
+  private describe(task: string, line: TaskLine, now: number): string {
+    const status = enumName(RunStatus, line.status);
+    const painted = this.style.paint(status.padEnd(9), statusColour(line.status));
+    const elapsed = line.startedAt === undefined ? "" : formatDuration((line.endedAt ?? now) - line.startedAt);
+    const attempt = line.attempt > 1 ? ` attempt ${line.attempt}` : "";
+    const reason = line.reason !== "" && line.status !== RunStatus.RUNNING ? this.style.dim(`  ${line.reason}`) : "";
+    return `${this.style.task(task.padEnd(this.width))}  ${painted} ${elapsed.padStart(6)}${attempt}${reason}`.trimEnd();
+  }
+}
+
+/** Which tasks a crowded block shows first: what runs, then what waits its turn, then what went wrong, then what ended. */
+function rank(line: TaskLine): number {
+  switch (line.status) {
+    case RunStatus.RUNNING:
+    case RunStatus.WAITING:
+    case RunStatus.READY:
+      return 0;
+    case RunStatus.QUEUED:
+      return 1;
+    case RunStatus.FAILED:
+    case RunStatus.LOST:
+      return 2;
+    case RunStatus.CANCELLED:
+      return 3;
+    case RunStatus.SUCCEEDED:
+    case RunStatus.SKIPPED:
+      return 4;
+    default:
+      return 5;
+  }
+}
+
+function isFinal(status: RunStatus): boolean {
+  return [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED, RunStatus.CANCELLED, RunStatus.LOST].includes(status);
+}
+
+function statusColour(status: RunStatus): number {
+  switch (status) {
+    case RunStatus.SUCCEEDED:
+    case RunStatus.READY:
+      return 32;
+    case RunStatus.FAILED:
+    case RunStatus.LOST:
+      return 31;
+    case RunStatus.RUNNING:
+      return 36;
+    case RunStatus.CANCELLED:
+    case RunStatus.SKIPPED:
+      return 33;
+    default:
+      return 2;
+  }
+}
+
+function sessionWord(status: SessionStatus): string {
+  return (SessionStatus[status] ?? "unknown").toLowerCase();
+}
