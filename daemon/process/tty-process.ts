@@ -2,6 +2,7 @@ import { closeSync, constants, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import * as pty from "node-pty";
 import { signalGroup, type ProcessEnd } from "./child-process.js";
+import { TerminalInput } from "./terminal-input.js";
 
 /** After the program has exited, output quiet this long means the terminal is read dry. */
 const TAIL_QUIET_MS = 30;
@@ -40,6 +41,8 @@ export class TtyProcess {
   readonly ended: Promise<ProcessEnd>;
   readonly pid: number;
   private readonly term: pty.IPty;
+  /** Input goes to the master on the daemon's thread (terminal-input.ts), not through node-pty's thread-pool writes. */
+  private readonly input: TerminalInput;
   private exited = false;
 
   constructor(options: TtyOptions) {
@@ -47,6 +50,8 @@ export class TtyProcess {
     const env = Object.fromEntries(Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined));
     this.term = pty.spawn(file!, args, { name: "xterm-256color", cols: options.cols, rows: options.rows, cwd: options.cwd, env, encoding: null });
     this.pid = this.term.pid;
+    // node-pty's master descriptor (UnixTerminal's `fd`, pinned 1.1.x; the PTY tests type through it).
+    this.input = new TerminalInput((this.term as unknown as { fd: number }).fd);
     const slave = holdSlave(this.term);
     let pending: Promise<unknown> = Promise.resolve();
     let draining = false;
@@ -73,6 +78,7 @@ export class TtyProcess {
     this.ended = new Promise<ProcessEnd>((resolve) => {
       this.term.onExit(({ exitCode, signal }) => {
         this.exited = true;
+        this.input.close();
         if (slave !== undefined) closeSync(slave);
         void pending.then(() => resolve(signal !== undefined && signal > 0 ? { t: "signalled", signal: signalName(signal) } : { t: "exited", code: exitCode }));
       });
@@ -80,7 +86,7 @@ export class TtyProcess {
   }
 
   write(data: Uint8Array): void {
-    if (!this.exited) this.term.write(Buffer.from(data) as unknown as string);
+    if (!this.exited) this.input.write(data);
   }
 
   resize(cols: number, rows: number): void {

@@ -1,5 +1,6 @@
 import { Code, type Client } from "@connectrpc/connect";
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
@@ -191,6 +192,19 @@ describe("PTYs", () => {
     await c.done;
     expect(c.seams).toEqual([]);
     expect(c.text).toBe(`${"\0".repeat(total)}typed: hello\r\n`);
+  });
+
+  it("a paste far larger than the terminal holds, sent while the program does not read, reaches it whole and in order", async () => {
+    const { ptys } = await setup();
+    const total = 1024 * 1024;
+    const paste = Buffer.from(Array.from({ length: total }, (_, i) => (i * 7 + (i >> 12)) % 251));
+    const c = new PtyClient(ptys, create(["sh", "-c", `stty raw -echo; echo ready; sleep 1; timeout --foreground 20 head -c ${total} | sha256sum`]));
+    await eventually(() => (c.text.includes("ready") ? true : undefined));
+    // The terminal takes ~64 KiB before the program reads: the rest waits in the daemon, in order.
+    for (let at = 0; at < total; at += 16_384) c.send({ kind: { case: "input", value: paste.subarray(at, at + 16_384) } });
+    await c.done;
+    expect(c.text).toContain(createHash("sha256").update(paste).digest("hex"));
+    expect(c.exit!.exitCode).toBe(0);
   });
 
   it("after kill -9 of the daemon an open PTY is recorded lost and its program stopped", async () => {
