@@ -2,6 +2,8 @@ import { writeSync } from "node:fs";
 
 /** While the terminal takes no more input (its input queue is full: the program does not read), the rest is tried again this often. */
 const RETRY_MS = 2;
+/** Input waiting for the terminal above this many bytes holds back its senders (see write). */
+export const TERMINAL_INPUT_WAITING_MAX_BYTES = 1024 * 1024;
 
 /**
  * Writes a client's input to a terminal's master side, in order, on the
@@ -12,32 +14,43 @@ const RETRY_MS = 2;
  * here takes what the terminal has room for at once and never blocks. What
  * it cannot take yet waits here, in order, and is tried again every
  * RETRY_MS until it fits (node-pty retries at once, in a loop that holds a
- * core while a program ignores a long paste). Once the terminal is gone
- * (EIO), what waits is dropped: the program will never read it.
+ * core while a program ignores a long paste), and once more than
+ * TERMINAL_INPUT_WAITING_MAX_BYTES waits, `write` returns a promise that a
+ * sender awaits before it takes its next input: a client pasting into a
+ * program that never reads is held back by HTTP/2 flow control instead of
+ * growing the daemon's memory. Once the terminal is gone (EIO), what waits
+ * is dropped: the program will never read it.
  */
 export class TerminalInput {
   private readonly waiting: Buffer[] = [];
+  private waitingBytes = 0;
   private retry: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Senders held back until the input waiting is below the bound again. */
+  private room: (() => void)[] = [];
 
   constructor(private readonly fd: number) {}
 
-  write(data: Uint8Array): void {
-    if (this.closed || data.byteLength === 0) return;
+  /** Undefined when the sender may go on; a promise to await first when too much input waits. */
+  write(data: Uint8Array): Promise<void> | undefined {
+    if (this.closed || data.byteLength === 0) return undefined;
     if (this.waiting.length > 0) {
       // Copied: the caller's buffer may be reused once this returns.
-      this.waiting.push(Buffer.from(data));
-      return;
+      this.wait(Buffer.from(data));
+    } else {
+      const taken = this.take(data);
+      if (taken < data.byteLength) this.wait(Buffer.from(data.subarray(taken)));
     }
-    const taken = this.take(data);
-    if (taken < data.byteLength) this.wait(Buffer.from(data.subarray(taken)));
+    return this.waitingBytes > TERMINAL_INPUT_WAITING_MAX_BYTES ? new Promise((resolve) => this.room.push(resolve)) : undefined;
   }
 
   /** Drops what waits and writes nothing more (the program has exited). */
   close(): void {
     this.closed = true;
     this.waiting.length = 0;
+    this.waitingBytes = 0;
     clearTimeout(this.retry);
+    this.release();
   }
 
   /** Writes as much of `data` as the terminal takes now; how many bytes. */
@@ -56,6 +69,7 @@ export class TerminalInput {
 
   private wait(rest: Buffer): void {
     this.waiting.push(rest);
+    this.waitingBytes += rest.byteLength;
     this.retry ??= setTimeout(() => this.flush(), RETRY_MS);
   }
 
@@ -64,12 +78,21 @@ export class TerminalInput {
     while (this.waiting.length > 0) {
       const head = this.waiting[0]!;
       const taken = this.take(head);
+      if (this.closed) return;
+      this.waitingBytes -= taken;
       if (taken < head.byteLength) {
         this.waiting[0] = head.subarray(taken);
         this.retry = setTimeout(() => this.flush(), RETRY_MS);
-        return;
+        break;
       }
       this.waiting.shift();
     }
+    if (this.waitingBytes <= TERMINAL_INPUT_WAITING_MAX_BYTES) this.release();
+  }
+
+  private release(): void {
+    const held = this.room;
+    this.room = [];
+    for (const resume of held) resume();
   }
 }

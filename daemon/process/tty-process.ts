@@ -85,8 +85,9 @@ export class TtyProcess {
     });
   }
 
-  write(data: Uint8Array): void {
-    if (!this.exited) this.input.write(data);
+  /** Undefined, or a promise to await before the next write when too much input waits for the terminal (see TerminalInput). */
+  write(data: Uint8Array): Promise<void> | undefined {
+    return this.exited ? undefined : this.input.write(data);
   }
 
   resize(cols: number, rows: number): void {

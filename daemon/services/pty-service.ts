@@ -118,7 +118,8 @@ async function applyRequests(attachment: PtyAttachment, incoming: AsyncIterator<
     const kind = next.value.kind;
     switch (kind.case) {
       case "input":
-        attachment.input(kind.value);
+        // Held here while the terminal has too much input waiting: HTTP/2 flow control holds the client.
+        await attachment.input(kind.value);
         break;
       case "resize":
         attachment.resize({ cols: kind.value.cols, rows: kind.value.rows });

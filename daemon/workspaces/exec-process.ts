@@ -36,7 +36,7 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
       started: Promise.resolve({ pid: term.pid, startTicks: processStartTicks(term.pid) }),
       write: async (data) => term.write(data),
       // A terminal has no end of input of its own: Ctrl-D (EOT) is what a program on a tty reads as end of input.
-      closeStdin: () => term.write(Buffer.from([4])),
+      closeStdin: () => void term.write(Buffer.from([4])),
       signal: (signal) => term.signal(signal),
       resize: (cols, rows) => term.resize(cols, rows),
     };

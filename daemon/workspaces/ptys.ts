@@ -57,7 +57,8 @@ export interface PtyAttachment {
   readonly fromOffset: number;
   readonly liveOffset: number;
   readonly chunks: AsyncGenerator<OutputPiece[]>;
-  input(data: Uint8Array): void;
+  /** Undefined, or a promise to await before taking this client's next message: the terminal has too much of its input waiting. */
+  input(data: Uint8Array): Promise<void> | undefined;
   resize(size: TerminalSize): void;
   signal(signal: NodeJS.Signals): void;
   detach(): void;
@@ -171,10 +172,10 @@ export class Ptys {
       chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, options.signal),
       input: (data) => {
         const target = writable("type");
-        if (target === undefined) return;
+        if (target === undefined) return undefined;
         target.clients.touch(client!);
         this.applySize(target);
-        target.process.write(data);
+        return target.process.write(data);
       },
       resize: (size) => {
         checkSize(size.cols, size.rows);

@@ -207,6 +207,22 @@ describe("PTYs", () => {
     expect(c.exit!.exitCode).toBe(0);
   });
 
+  it("a client pasting into a program that never reads is held back: the daemon's memory stays bounded and it goes on serving", async () => {
+    const { d, ptys } = await setup();
+    const c = new PtyClient(ptys, create(["sh", "-c", "stty raw -echo; echo ready; sleep 600"]));
+    await eventually(() => (c.text.includes("ready") ? true : undefined));
+    const before = vmHwmBytes(d.process.pid!);
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    for (let i = 0; i < 96; i++) c.send({ kind: { case: "input", value: chunk } });
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // 96 MiB sent; the terminal takes ~64 KiB, the daemon holds ~1 MiB more, HTTP/2 flow control the rest.
+    expect((await ptys.getPty({ pty: c.pty!.id })).pty!.state).toBe(PtyState.OPEN);
+    expect(vmHwmBytes(d.process.pid!) - before).toBeLessThan(32 * 1024 * 1024);
+    await ptys.signalPty({ pty: c.pty!.id, signal: "KILL" });
+    await c.done;
+    expect(c.exit!.signal).toBe("SIGKILL");
+  });
+
   it("after kill -9 of the daemon an open PTY is recorded lost and its program stopped", async () => {
     const { d, ptys } = await setup();
     const created = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
