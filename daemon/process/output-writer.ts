@@ -59,9 +59,10 @@ export interface OutputWriterOptions {
   /** Keep this much of stdout for stdoutText() (a task's `result: stdout`). */
   readonly keepStdoutBytes?: number;
   /**
-   * Commit output that comes while the store is idle this long after it
-   * came, not at the end of the turn: for output that no client waits on
-   * the store for (a terminal's: its clients get it from the tap).
+   * Commit output that comes while the store is idle once no more has come
+   * for this long (at most STREAMING_BATCH_MS after the first), not at the
+   * end of the turn: for output that no client waits on the store for (a
+   * terminal's: its clients get it from the tap).
    */
   readonly idleCommitDelayMs?: number;
   /** Holds the process back while the client that paces it lags (an exec's own client). */
@@ -99,6 +100,8 @@ export class OutputWriter {
   private queuedBytes = 0;
   private committing: Promise<void> | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
+  /** While batchTimer waits for quiet output (idleCommitDelayMs): when it must fire at the latest. */
+  private quietDeadline: number | undefined;
   private commitSoon: NodeJS.Immediate | undefined;
   private lastCommitEnded = -Infinity;
   private lastCommitBytes = 0;
@@ -197,16 +200,33 @@ export class OutputWriter {
   private schedule(): void {
     if (this.batchTimer !== undefined) {
       if (this.queuedBytes >= STREAMING_BATCH_BYTES) this.flushNow();
+      else if (this.quietDeadline !== undefined) this.waitForQuiet();
       return;
     }
     if (this.commitSoon !== undefined) return;
     const streaming = this.lastCommitBytes >= STREAMING_MIN_BYTES && performance.now() - this.lastCommitEnded <= STREAMING_GAP_MS;
-    if (streaming) this.batchTimer = setTimeout(() => this.flushNow(), STREAMING_BATCH_MS);
-    else if (this.idleCommitDelayMs > 0) this.batchTimer = setTimeout(() => this.flushNow(), this.idleCommitDelayMs);
-    else this.commitSoon = setImmediate(() => this.flushNow());
+    if (streaming) {
+      this.batchTimer = setTimeout(() => this.flushNow(), STREAMING_BATCH_MS);
+    } else if (this.idleCommitDelayMs > 0) {
+      this.quietDeadline = performance.now() + STREAMING_BATCH_MS;
+      this.waitForQuiet();
+    } else {
+      this.commitSoon = setImmediate(() => this.flushNow());
+    }
+  }
+
+  /**
+   * (Re)starts the wait for idleCommitDelayMs of quiet: fast typing (an echo
+   * every few hundred µs) then commits every STREAMING_BATCH_MS, not every
+   * few keystrokes, and each commit is one a keystroke may wait behind.
+   */
+  private waitForQuiet(): void {
+    clearTimeout(this.batchTimer);
+    this.batchTimer = setTimeout(() => this.flushNow(), Math.max(0, Math.min(this.idleCommitDelayMs, this.quietDeadline! - performance.now())));
   }
 
   private flushNow(): void {
+    this.quietDeadline = undefined;
     if (this.batchTimer !== undefined) {
       clearTimeout(this.batchTimer);
       this.batchTimer = undefined;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { OutputPacer } from "../../daemon/process/output-pacer.js";
 import { OutputWriter, PROCESS_OUTPUT } from "../../daemon/process/output-writer.js";
 import { collect, journalsPerTest } from "../helpers/journals.js";
@@ -32,6 +32,38 @@ describe("OutputWriter", () => {
     expect(await stored()).toBe("");
     await writer.settled();
     expect(await stored()).toBe("xy");
+  });
+
+  it("with idleCommitDelayMs, output that keeps coming is committed once it is quiet that long, or 12 ms after its first byte", async () => {
+    const { journals } = openJournals();
+    journals.create("out");
+    const commits: string[] = [];
+    const writer = new OutputWriter(
+      (inputs) => {
+        commits.push(inputs.map((input) => Buffer.from(input.data).toString()).join(""));
+        return journals.append("out", inputs, PROCESS_OUTPUT);
+      },
+      { idleCommitDelayMs: 4 },
+    );
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    try {
+      // Typing faster than the quiet delay: one commit when the first keystroke's echo is 12 ms old.
+      for (const key of "abcd") {
+        void writer.write(1, Buffer.from(key));
+        vi.advanceTimersByTime(3);
+      }
+      expect(commits).toEqual(["abcd"]);
+      await writer.storedThrough(4);
+      // A keystroke after that: committed once 4 ms pass with nothing more.
+      void writer.write(1, Buffer.from("e"));
+      vi.advanceTimersByTime(3);
+      expect(commits).toEqual(["abcd"]);
+      vi.advanceTimersByTime(1);
+      expect(commits).toEqual(["abcd", "e"]);
+    } finally {
+      vi.useRealTimers();
+    }
+    await writer.settled();
   });
 
   it("holdUntil stores nothing before its gate settles, then everything in order; a gate that fails opens it too", async () => {
