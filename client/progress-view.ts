@@ -12,8 +12,9 @@ const REDRAW_MS = 50;
  * in its history: one copy of the block per redraw) ...
  */
 const TERMINAL_ROWS_LEFT = 2;
-/** ... and the fewest it draws, however small the terminal (its height unknown: 24). */
+/** ... and the fewest it draws, however small the terminal (its height unknown: 24); its lines are cut to the terminal's width, at least this many columns. */
 const MIN_ROWS = 4;
+const MIN_COLUMNS = 20;
 
 interface TaskLine {
   /** Where the task is in the graph's order. */
@@ -27,8 +28,8 @@ interface TaskLine {
 
 /**
  * The progress of a session's graph on stderr. On a terminal (`live`): a
- * block of one line per task (status, attempt, elapsed), redrawn in place
- * below the output, at most REDRAW_MS apart; when the graph has more tasks
+ * block of one line per task (status, attempt, elapsed), each cut to the
+ * terminal's width, redrawn in place below the output, at most REDRAW_MS apart; when the graph has more tasks
  * than the terminal has rows, the block shows the tasks that are active,
  * failed or just ended, in graph order, and one line counting the rest by
  * status. Otherwise: one plain line per transition. The session's own
@@ -109,9 +110,11 @@ export class ProgressView {
   private draw(): void {
     if (!this.live) return;
     const now = Date.now();
+    // One terminal row per line, or the cursor would not climb back over a wrapped one.
+    const columns = Math.max(MIN_COLUMNS, (process.stderr.columns ?? 80) - 1);
     const shown = this.shown();
-    const rows = shown.map(([task, line]) => this.describe(task, line, now));
-    if (shown.length < this.lines.size) rows.push(this.style.dim(`… ${this.lines.size - shown.length} more: ${this.countHidden(new Set(shown.map(([task]) => task)))}`));
+    const rows = shown.map(([task, line]) => this.describe(task, line, now, columns));
+    if (shown.length < this.lines.size) rows.push(this.style.dim(clip(`… ${this.lines.size - shown.length} more: ${this.countHidden(new Set(shown.map(([task]) => task)))}`, columns)));
     process.stderr.write(`${rows.join("\n")}\n`);
     this.drawn = rows.length;
   }
@@ -141,14 +144,23 @@ export class ProgressView {
       .join(", ");
   }
 
-  private describe(task: string, line: TaskLine, now: number): string {
+  /** A task's line, at most `columns` wide (the reason is cut first, then the line, unstyled). */
+  private describe(task: string, line: TaskLine, now: number, columns = Infinity): string {
     const status = enumName(RunStatus, line.status);
-    const painted = this.style.paint(status.padEnd(9), statusColour(line.status));
     const elapsed = line.startedAt === undefined ? "" : formatDuration((line.endedAt ?? now) - line.startedAt);
     const attempt = line.attempt > 1 ? ` attempt ${line.attempt}` : "";
-    const reason = line.reason !== "" && line.status !== RunStatus.RUNNING ? this.style.dim(`  ${line.reason}`) : "";
-    return `${this.style.task(task.padEnd(this.width))}  ${painted} ${elapsed.padStart(6)}${attempt}${reason}`.trimEnd();
+    const head = `${task.padEnd(this.width)}  ${status.padEnd(9)} ${elapsed.padStart(6)}${attempt}`;
+    if (head.trimEnd().length > columns) return clip(head, columns);
+    const reason = clip(line.reason !== "" && line.status !== RunStatus.RUNNING ? `  ${line.reason}` : "", columns - head.length);
+    const painted = this.style.paint(status.padEnd(9), statusColour(line.status));
+    return `${this.style.task(task.padEnd(this.width))}  ${painted} ${elapsed.padStart(6)}${attempt}${reason === "" ? "" : this.style.dim(reason)}`.trimEnd();
   }
+}
+
+/** `text` cut to `columns` characters, its end marked when cut. */
+function clip(text: string, columns: number): string {
+  if (text.length <= columns) return text;
+  return columns <= 0 ? "" : `${text.slice(0, columns - 1)}…`;
 }
 
 /** Which tasks a crowded block shows first: what runs, then what waits its turn, then what went wrong, then what ended. */

@@ -101,4 +101,17 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(history).toContain("t29  | out-t29");
     expect(screen("run")).toContain("session");
   });
+
+  it("on a narrow terminal, cuts the progress lines to its width so they are redrawn in place", async () => {
+    const { tether, tmux, waitFor } = terminals();
+    const [a, b, c] = ["a", "b", "c"].map((letter) => letter.repeat(40));
+    const dir = dirname(writeTaskFile(`tasks:\n  ${a}: { cmd: "echo one" }\n  ${b}: { cmd: "echo two", upstream: [${a}] }\n  ${c}: { cmd: "echo three", upstream: [${b}] }\n`));
+    tmux("new-session", "-d", "-s", "narrow", "-x", "50", "-y", "20", "-c", dir, `${tether} run ${c}; echo "rc=$?"; sleep 60`);
+    const shown = await waitFor("narrow", /^rc=\d+$/m);
+    expect(shown).toMatch(/^rc=0$/m);
+    const history = tmux("capture-pane", "-p", "-S", "-", "-t", "narrow").split("\n");
+    // Each task's line once: the final block. A line wider than the terminal wraps, and the redraw would leave its first row behind each time.
+    for (const name of [a, b, c]) expect(history.filter((line) => line.startsWith(`${name}  `))).toHaveLength(1);
+    expect(history.filter((line) => line.startsWith(`${a}  `))[0]!.length).toBeLessThanOrEqual(49);
+  });
 });
