@@ -70,8 +70,13 @@ export class TtyProcess {
       this.term.resume();
       const started = Date.now();
       const check = (): void => {
-        if (Date.now() - lastData < TAIL_QUIET_MS && Date.now() - started < TAIL_MAX_MS) setTimeout(check, TAIL_QUIET_MS);
-        else close();
+        if (Date.now() - lastData < TAIL_QUIET_MS && Date.now() - started < TAIL_MAX_MS) {
+          setTimeout(check, TAIL_QUIET_MS);
+        } else {
+          // Before the descriptor closes: node-pty reports the exit only after, and a write meanwhile could reach whatever file reused the number.
+          this.input.close();
+          close();
+        }
       };
       setTimeout(check, TAIL_QUIET_MS);
     });
