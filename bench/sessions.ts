@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { SessionStatus } from "../gen/tether/v1/session_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
+import { AlignedMemory } from "../daemon/journal/direct-blocks.js";
 import { CLI_ENTRY, type TestDaemon } from "../test/helpers/daemon.js";
 import { median, timedMs } from "./stats.js";
 
@@ -67,9 +68,6 @@ export async function pipeFloorMBs(bytes: number): Promise<number> {
   return bytes / 1e6 / (Number(process.hrtime.bigint() - floorStart) / 1e9);
 }
 
-/** The part of the WebAssembly API used here (TypeScript's Node library does not declare it). */
-declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { readonly buffer: ArrayBuffer } };
-
 /**
  * A second floor for output throughput, the disk's: BYTES written to a file
  * in `dir` (the daemon's state dir, where its data files are) 4 MiB at a
@@ -79,8 +77,8 @@ declare const WebAssembly: { Memory: new (descriptor: { initial: number }) => { 
  */
 export async function diskFloorMBs(dir: string, bytes: number): Promise<number> {
   const chunk = 4 * 1024 * 1024;
-  // WebAssembly memory is page-aligned, as direct I/O needs.
-  const memory = Buffer.from(new WebAssembly.Memory({ initial: chunk / 65_536 }).buffer);
+  // Aligned as direct I/O needs, as the daemon's data files use it.
+  const memory = new AlignedMemory().reserve(chunk);
   const path = join(dir, "bench-disk-floor");
   let fd: number;
   try {
