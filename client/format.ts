@@ -11,6 +11,17 @@ export function formatDuration(ms: number): string {
   return `${sec}s`;
 }
 
+/** A duration as a task file spells it, for messages: "250ms", "1.5s", "30s", "10m", "1h30m". */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000 && ms % 1000 !== 0) return `${ms / 1000}s`;
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
+  return m % 60 === 0 ? `${Math.floor(m / 60)}h` : `${Math.floor(m / 60)}h${m % 60}m`;
+}
+
 /** Writes rows under a header, columns padded to their widest cell; the last column is not padded. */
 export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

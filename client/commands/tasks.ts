@@ -1,9 +1,12 @@
 import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import { TaskInputType, TaskSchema } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
+import { formatMs } from "../format.js";
 import { createStyle } from "../style.js";
 import { findTaskFile } from "../task-file.js";
 import { connectToDaemon } from "../transport.js";
@@ -33,12 +36,18 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
       const dflt = input.required ? "required" : `default ${JSON.stringify(input.defaultValue)}`;
       out.push(`  input ${input.name} (${type}, ${dflt})${input.description !== "" ? `: ${input.description}` : ""}`);
     }
+    const streams = Object.entries(task.streams).map(([stream, direction]) => `${stream} (${direction === StreamDirection.INPUT ? "input" : "output"})`);
+    if (task.stdinStream) streams.unshift("stdin (input, fed to the run's stdin)");
+    if (streams.length > 0) out.push(`  streams: ${streams.join(", ")}`);
+    const retryDelay = task.retryDelay === undefined ? 0 : durationMs(task.retryDelay);
     const traits = [
-      task.retries > 0 ? `retries ${task.retries}` : "",
-      task.timeout !== undefined ? `timeout ${Number(task.timeout.seconds)}s` : "",
+      task.retries > 0 ? `retries ${task.retries}${retryDelay > 0 ? ` after ${formatMs(retryDelay)}` : ""}` : "",
+      task.timeout !== undefined ? `timeout ${formatMs(durationMs(task.timeout))}` : "",
       task.readiness !== undefined ? "service (readiness checks)" : "",
       task.condition !== "" ? `when ${task.condition}` : "",
       task.keepOpen ? "keep_open" : "",
+      task.result !== "" ? `result: ${task.result}` : "",
+      task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
     ].filter((t) => t !== "");
     if (traits.length > 0) out.push(`  ${traits.join(", ")}`);
   }

@@ -24,7 +24,7 @@ export function createTaskService(): ServiceImpl<typeof TaskService> {
   return {
     listTasks(req) {
       const file = loadTaskFile(absolute(req.taskFile));
-      return { tasks: [...file.tasks.values()].map(taskToProto) };
+      return { tasks: [...file.tasks.values()].map((task) => taskToProto(task, file.lines.get(task.name))) };
     },
     getTask(req) {
       const file = loadTaskFile(absolute(req.taskFile));
@@ -33,7 +33,7 @@ export function createTaskService(): ServiceImpl<typeof TaskService> {
       if (task === undefined) {
         throw new TetherError(Code.NotFound, "TASK_NOT_FOUND", `no task ${JSON.stringify(name)} in ${file.path}: the tasks are ${[...file.tasks.keys()].join(", ")}`, { task: name });
       }
-      return { task: taskToProto(task) };
+      return { task: taskToProto(task, file.lines.get(name)) };
     },
   };
 }
@@ -43,7 +43,7 @@ function absolute(path: string): string {
   return path;
 }
 
-export function taskToProto(task: TaskDef): Task {
+export function taskToProto(task: TaskDef, line: number | undefined): Task {
   return create(TaskSchema, {
     name: NAME_PREFIX + task.name,
     description: task.description,
@@ -79,5 +79,6 @@ export function taskToProto(task: TaskDef): Task {
     workingDirectory: task.cwd ?? "",
     streams: Object.fromEntries(Object.entries(task.streams).map(([name, d]) => [name, d === "input" ? StreamDirection.INPUT : StreamDirection.OUTPUT])),
     stdinStream: task.stdin === "stream",
+    line: line ?? 0,
   });
 }

@@ -1,4 +1,4 @@
-import { formatMs } from "../tasks/duration.js";
+import { formatMs } from "../../client/format.js";
 import { Waiters } from "./waiters.js";
 
 /**

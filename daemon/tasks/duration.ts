@@ -17,13 +17,3 @@ export function parseDuration(value: unknown): number | undefined {
   for (const [, amount, unit] of text.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit as string]!;
   return Math.round(ms);
 }
-
-/** The other direction, for messages: "250ms", "30s", "10m", "1h30m". */
-export function formatMs(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return s % 60 === 0 ? `${m}m` : `${m}m${s % 60}s`;
-  return m % 60 === 0 ? `${Math.floor(m / 60)}h` : `${Math.floor(m / 60)}h${m % 60}m`;
-}

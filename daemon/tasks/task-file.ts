@@ -91,7 +91,8 @@ export function parseTaskFile(path: string, text: string): TaskFile {
   if (problems.length > 0) {
     throw new TetherError(Code.InvalidArgument, "TASK_FILE_INVALID", `the task file is invalid:\n  ${problems.join("\n  ")}`, { file: path });
   }
-  return { path, dir: dirname(path), tasks };
+  const taskLines = new Map([...taskNodes].map(([name, node]) => [name, node.range == null ? 1 : lines.linePos(node.range[0]).line]));
+  return { path, dir: dirname(path), tasks, lines: taskLines };
 }
 
 type Report = (node: Node | null | undefined, message: string) => void;

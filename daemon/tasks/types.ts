@@ -65,4 +65,6 @@ export interface TaskFile {
   readonly path: string;
   readonly dir: string;
   readonly tasks: ReadonlyMap<string, TaskDef>;
+  /** Where each task is defined: the line of its name. */
+  readonly lines: ReadonlyMap<string, number>;
 }

@@ -71,6 +71,36 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(tasks.stdout).toContain("input level (choice quick|full, default \"quick\")");
   });
 
+  it("tasks lists each task's command, graph, inputs, streams and traits, and --json says where each is defined", () => {
+    const env = freshEnv();
+    const dir = dirname(
+      writeTaskFile(`tasks:
+  gen:
+    cmd: echo generated
+  chat:
+    cmd: cat
+    upstream: [gen]
+    stdin: stream
+    streams: { approval: input, events: output }
+    retries: 2
+    retry_delay: 250ms
+    timeout: 1500ms
+    keep_open: true
+    result: stdout
+`),
+    );
+    const tasks = cli(env, dir, "tasks");
+    expect(tasks.status).toBe(0);
+    expect(tasks.stdout).toContain("chat\n  cmd: cat\n  after: gen\n");
+    expect(tasks.stdout).toContain("  streams: stdin (input, fed to the run's stdin), approval (input), events (output)\n");
+    expect(tasks.stdout).toContain("  retries 2 after 250ms, timeout 1.5s, keep_open, result: stdout\n");
+    const json = JSON.parse(cli(env, dir, "tasks", "--json").stdout) as { name: string; line: number }[];
+    expect(json.map((t) => [t.name, t.line])).toEqual([
+      ["tasks/gen", 2],
+      ["tasks/chat", 4],
+    ]);
+  });
+
   it("a session survives its following CLI being killed with SIGKILL", async () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`tasks:\n  slow:\n    cmd: echo begin; sleep 1.5; echo end\n`));
