@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
-import type { RunStatus, SessionStatus } from "./types.js";
+import { LIVE_RUN_STATUSES, type RunRecord, type RunStatus, type SessionStatus } from "./types.js";
 
 /** Which run statuses may follow which: the run lifecycle, as a table. */
 const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
@@ -31,6 +31,26 @@ export function assertSessionOpen(id: string, status: SessionStatus, action: str
       "SESSION_NOT_OPEN",
       `cannot ${action} session ${id}: it is already ${status}; only open sessions can be ${action === "cancel" ? "cancelled" : `${action}d`}`,
       { session: id, status },
+    );
+  }
+}
+
+/**
+ * What a task's run does from inside (wait, write output) needs the run
+ * live: among `runs`, and with its process (`live`, whatever the caller keeps
+ * for it) while its status is a live one.
+ */
+export function assertRunLive<Live>(session: string, runs: readonly RunRecord[], runNumber: number, live: Live | undefined, action: string): asserts live is Live {
+  const run = runs[runNumber - 1];
+  if (run === undefined) {
+    throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${session} has no run ${runNumber}: it has runs 1-${runs.length}`, { run: String(runNumber) });
+  }
+  if (live === undefined || !LIVE_RUN_STATUSES.has(run.status)) {
+    throw new TetherError(
+      Code.FailedPrecondition,
+      "RUN_NOT_LIVE",
+      `run ${runNumber} (${run.task}) of session ${session} is ${run.status}, not running: only a live run can ${action} (tether ${action === "wait" ? "wait" : "output"} runs inside a task)`,
+      { run: String(runNumber), status: run.status },
     );
   }
 }

@@ -8,10 +8,11 @@ import { STDIN_STREAM, type TaskDef } from "../tasks/types.js";
 import { Continuations } from "./continuations.js";
 import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
-import { assertSessionOpen } from "./lifecycle.js";
+import { assertRunLive, assertSessionOpen } from "./lifecycle.js";
 import { LiveRun, runCwd, type RunEnvironment } from "./live-run.js";
 import { waitUntilReady } from "./readiness.js";
 import { renderRunCommand } from "./run-command.js";
+import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
 import { SessionLifetime } from "./session-lifetime.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
@@ -42,8 +43,7 @@ const CANCELLED_EXIT_CODE = 130;
 export class LiveSession {
   private readonly graph: RunGraph;
   private readonly live = new Map<number, LiveRun>();
-  private readonly retryTimers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
-  private readonly retrying = (task: string): boolean => this.retryTimers.has(task);
+  private readonly retries = new RetryTimers();
   private readonly lifetime: SessionLifetime;
   private activityNow: Activity = "idle";
   private waitingForNow = "";
@@ -188,8 +188,7 @@ export class LiveSession {
       this.session.exitCode = status === "closed" ? 0 : CANCELLED_EXIT_CODE;
       if (status !== "closed") this.session.error = reason;
     }
-    for (const { timer } of this.retryTimers.values()) clearTimeout(timer);
-    this.retryTimers.clear();
+    this.retries.clear();
     for (const run of this.runs) {
       if (run.status === "pending" || run.status === "queued") this.transition(run, "cancelled", reason);
     }
@@ -244,8 +243,8 @@ export class LiveSession {
     for (let runs = this.graph.takeToCheck(); runs.length > 0; runs = this.graph.takeToCheck()) {
       for (const run of runs) {
         const task = this.graph.task(run.task);
-        if (run.status !== "pending" || this.retrying(task.name)) continue;
-        const blocked = this.graph.blockingUpstream(task, this.retrying);
+        if (run.status !== "pending" || this.retries.has(task.name)) continue;
+        const blocked = this.graph.blockingUpstream(task, this.retries.has);
         if (blocked === "wait") continue;
         if (blocked !== undefined) {
           this.graph.skippedFor(task.name, blocked.task);
@@ -354,17 +353,14 @@ export class LiveSession {
   }
 
   private scheduleRetry(task: TaskDef, attempt: number): void {
-    const at = Date.now() + task.retryDelayMs;
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(task.name);
+    this.retries.arm(task.name, task.retryDelayMs, () => {
       if (this.session.status !== "open") return;
       const run = this.graph.addRun(task.name, attempt);
       this.refreshActivity();
       const saved = snapshot(run);
       this.record(change(run), `retry of ${task.name}`, () => this.tables.saveRun(this.session.seq, saved));
       this.schedule();
-    }, task.retryDelayMs);
-    this.retryTimers.set(task.name, { timer, at });
+    });
   }
 
   private failFast(failed: string): void {
@@ -380,7 +376,7 @@ export class LiveSession {
   /** When the main task is done and nothing but ready services is left, the graph has finished. */
   private checkGraphDone(): void {
     if (this.session.status !== "open" || this.session.exitCode !== undefined) return;
-    const outcome = this.graph.outcome(this.session.task, this.retrying);
+    const outcome = this.graph.outcome(this.session.task, this.retries.has);
     if (outcome === undefined) return;
     this.session.exitCode = outcome.exitCode;
     if (outcome.succeeded) this.session.result = this.tables.xcomValue(this.session.seq, this.session.task)?.value ?? "";
@@ -428,7 +424,7 @@ export class LiveSession {
 
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
-    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness, retries: this.retryTimers, waits: this.waits.describe() }, Date.now());
+    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness, retries: this.retries.waiting, waits: this.waits.describe() }, Date.now());
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }
@@ -440,19 +436,8 @@ export class LiveSession {
   }
 
   private requireLiveRun(runNumber: number, action: string): LiveRun {
-    const run = this.runs[runNumber - 1];
-    if (run === undefined) {
-      throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${this.id} has no run ${runNumber}: it has runs 1-${this.runs.length}`, { run: String(runNumber) });
-    }
     const live = this.live.get(runNumber);
-    if (live === undefined || !LIVE_RUN_STATUSES.has(run.status)) {
-      throw new TetherError(
-        Code.FailedPrecondition,
-        "RUN_NOT_LIVE",
-        `run ${runNumber} (${run.task}) of session ${this.id} is ${run.status}, not running: only a live run can ${action} (tether ${action === "wait" ? "wait" : "output"} runs inside a task)`,
-        { run: String(runNumber), status: run.status },
-      );
-    }
+    assertRunLive(this.id, this.runs, runNumber, live, action);
     return live;
   }
 
