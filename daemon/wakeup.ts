@@ -28,3 +28,46 @@ export class Wakeup {
     });
   }
 }
+
+/**
+ * A Wakeup whose waits all end with one signal: its abort listener is added
+ * once, not on every wait (adding and removing one cost a keystroke's echo
+ * microseconds). close() removes it; waiting after close() is a bug.
+ */
+export class BoundWakeup {
+  private waiter: { readonly resolve: () => void; readonly reject: (reason: unknown) => void } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly signal: AbortSignal) {
+    signal.addEventListener("abort", this.onAbort, { once: true });
+  }
+
+  notify(): void {
+    const waiter = this.waiter;
+    if (waiter === undefined) return;
+    this.waiter = undefined;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    waiter.resolve();
+  }
+
+  /** Resolves on the next notify (or after `timeoutMs`); rejects with the signal's reason when it aborts. */
+  wait(timeoutMs?: number): Promise<void> {
+    if (this.signal.aborted) return Promise.reject(this.signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      this.waiter = { resolve, reject };
+      if (timeoutMs !== undefined) this.timer = setTimeout(() => this.notify(), timeoutMs);
+    });
+  }
+
+  close(): void {
+    this.signal.removeEventListener("abort", this.onAbort);
+  }
+
+  private readonly onAbort = (): void => {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    clearTimeout(this.timer);
+    waiter?.reject(this.signal.reason);
+  };
+}

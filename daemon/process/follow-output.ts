@@ -57,7 +57,7 @@ export async function* followOutput(
   pacing?.release();
   let position = fromOffset;
   for (;;) {
-    let reader: TapReader | undefined = position === tap.offset ? tap.open() : undefined;
+    let reader: TapReader | undefined = position === tap.offset ? tap.open(signal) : undefined;
     if (reader === undefined) {
       // The store may not hold all of what this client missed yet: the tap runs ahead of commits.
       await live.writer.storedThrough(position);
@@ -68,7 +68,7 @@ export async function* followOutput(
         position = last.offset + last.data.byteLength;
         // Opened in the same turn as the check: no byte can fall between the journal and the tap.
         if (position === tap.offset && !tap.ended) {
-          reader = tap.open();
+          reader = tap.open(signal);
           break;
         }
       }
@@ -76,13 +76,13 @@ export async function* followOutput(
     }
     try {
       for (let streaming = false; ; ) {
-        if (streaming) await reader.gather(TAP_BATCH_BYTES, TAP_BATCH_MS, () => tap.ended, signal);
+        if (streaming) await reader.gather(TAP_BATCH_BYTES, TAP_BATCH_MS, () => tap.ended);
         const pieces = reader.take();
         streaming = pieces.length > 0 && pieces[0]!.data.byteLength >= TAP_STREAMING_MIN_BYTES;
         if (pieces.length > 0) yield pieces;
         else if (reader.overflowed) break;
         else if (tap.ended) return;
-        else await reader.wait(signal);
+        else await reader.wait();
       }
       position = reader.resumeOffset;
     } finally {

@@ -1,5 +1,5 @@
 import { READER_QUEUE_MAX_BYTES } from "../journal/limits.js";
-import { Wakeup } from "../wakeup.js";
+import { BoundWakeup } from "../wakeup.js";
 
 /** Bytes a process wrote to one fd: their offset in its whole output (the journal's), and the fd's own offset after them. */
 export interface OutputPiece {
@@ -48,9 +48,9 @@ export class OutputTap {
     for (const reader of this.readers) reader.notify();
   }
 
-  /** A reader of everything written from now on (from `offset`); close it when done. */
-  open(): TapReader {
-    const reader = new TapReader(this.written, () => this.readers.delete(reader));
+  /** A reader of everything written from now on (from `offset`), whose waits end when `signal` aborts; close it when done. */
+  open(signal: AbortSignal): TapReader {
+    const reader = new TapReader(this.written, signal, () => this.readers.delete(reader));
     this.readers.add(reader);
     return reader;
   }
@@ -61,15 +61,23 @@ export class TapReader {
   private queue: OutputPiece[] = [];
   private bytes = 0;
   private dropped = false;
-  private readonly wakeup = new Wakeup();
+  private readonly wakeup: BoundWakeup;
+  readonly close: () => void;
   /** While gathering: how many bytes queued wake the reader (see gather). */
   private wakeAt = 0;
 
   constructor(
     /** The offset of the first byte this reader has not taken. */
     private next: number,
-    readonly close: () => void,
-  ) {}
+    signal: AbortSignal,
+    remove: () => void,
+  ) {
+    this.wakeup = new BoundWakeup(signal);
+    this.close = () => {
+      this.wakeup.close();
+      remove();
+    };
+  }
 
   /** It fell behind by more than it may hold: read on from the journal at `resumeOffset`. */
   get overflowed(): boolean {
@@ -111,8 +119,8 @@ export class TapReader {
   }
 
   /** Resolves on the next offer or the tap's end; rejects with the signal's reason when it aborts. */
-  wait(signal: AbortSignal): Promise<void> {
-    return this.wakeup.wait(signal);
+  wait(): Promise<void> {
+    return this.wakeup.wait();
   }
 
   /**
@@ -120,12 +128,12 @@ export class TapReader {
    * overflows or the tap ends (`ended` says): a terminal streaming output
    * goes to its clients in fewer, larger messages.
    */
-  async gather(bytes: number, ms: number, ended: () => boolean, signal: AbortSignal): Promise<void> {
+  async gather(bytes: number, ms: number, ended: () => boolean): Promise<void> {
     if (this.bytes >= bytes || this.dropped || ended()) return;
     // One wake-up, not one per offer: offer() wakes it only once `bytes` are queued.
     this.wakeAt = bytes;
     try {
-      await this.wakeup.wait(signal, ms);
+      await this.wakeup.wait(ms);
     } finally {
       this.wakeAt = 0;
     }

@@ -100,8 +100,9 @@ export class OutputWriter {
   private queuedBytes = 0;
   private committing: Promise<void> | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
-  /** While batchTimer waits for quiet output (idleCommitDelayMs): when it must fire at the latest. */
+  /** While batchTimer waits for quiet output (idleCommitDelayMs): when it must fire at the latest, and when the last chunk came. */
   private quietDeadline: number | undefined;
+  private lastChunkAt = 0;
   private commitSoon: NodeJS.Immediate | undefined;
   private lastCommitEnded = -Infinity;
   private lastCommitBytes = 0;
@@ -200,7 +201,7 @@ export class OutputWriter {
   private schedule(): void {
     if (this.batchTimer !== undefined) {
       if (this.queuedBytes >= STREAMING_BATCH_BYTES) this.flushNow();
-      else if (this.quietDeadline !== undefined) this.waitForQuiet();
+      else if (this.quietDeadline !== undefined) this.lastChunkAt = performance.now();
       return;
     }
     if (this.commitSoon !== undefined) return;
@@ -208,22 +209,28 @@ export class OutputWriter {
     if (streaming) {
       this.batchTimer = setTimeout(() => this.flushNow(), STREAMING_BATCH_MS);
     } else if (this.idleCommitDelayMs > 0) {
-      this.quietDeadline = performance.now() + STREAMING_BATCH_MS;
-      this.waitForQuiet();
+      this.lastChunkAt = performance.now();
+      this.quietDeadline = this.lastChunkAt + STREAMING_BATCH_MS;
+      this.batchTimer = setTimeout(this.whenQuiet, this.idleCommitDelayMs);
     } else {
       this.commitSoon = setImmediate(() => this.flushNow());
     }
   }
 
   /**
-   * (Re)starts the wait for idleCommitDelayMs of quiet: fast typing (an echo
-   * every few hundred µs) then commits every STREAMING_BATCH_MS, not every
-   * few keystrokes, and each commit is one a keystroke may wait behind.
+   * Commits once output has been quiet for idleCommitDelayMs, or at the
+   * quiet deadline: fast typing (an echo every few hundred µs) then commits
+   * every STREAMING_BATCH_MS, not every few keystrokes, and each commit is
+   * one a keystroke may wait behind. The timer is set once per commit and
+   * set again for the rest when it fires early (a chunk came meanwhile),
+   * not moved on each chunk: timers cost an echo microseconds.
    */
-  private waitForQuiet(): void {
-    clearTimeout(this.batchTimer);
-    this.batchTimer = setTimeout(() => this.flushNow(), Math.max(0, Math.min(this.idleCommitDelayMs, this.quietDeadline! - performance.now())));
-  }
+  private readonly whenQuiet = (): void => {
+    const due = Math.min(this.lastChunkAt + this.idleCommitDelayMs, this.quietDeadline!);
+    const wait = due - performance.now();
+    if (wait >= 1) this.batchTimer = setTimeout(this.whenQuiet, wait);
+    else this.flushNow();
+  };
 
   private flushNow(): void {
     this.quietDeadline = undefined;

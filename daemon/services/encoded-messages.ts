@@ -1,5 +1,5 @@
 import type { Message } from "@bufbuild/protobuf";
-import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { WireType } from "@bufbuild/protobuf/wire";
 
 /**
  * Messages that carry their own wire encoding, made by the handler that
@@ -32,11 +32,55 @@ export function encodingOf(message: unknown): readonly Uint8Array[] | undefined 
  * encoded): a few bytes of heads and fields, then the data as it is, where
  * protobuf-es would copy it into the nested message's encoding and then into
  * its parent's. Field order on the wire does not matter to any protobuf reader.
+ * The heads are written by hand into one buffer: on a keystroke's echo,
+ * protobuf-es's writers took tens of microseconds.
  */
 export function dataLastParts(field: number, rest: Uint8Array, dataField: number, data: Uint8Array): [Uint8Array, Uint8Array] {
-  const dataHead = new BinaryWriter().tag(dataField, WireType.LengthDelimited).uint32(data.byteLength).finish();
-  const head = new BinaryWriter().tag(field, WireType.LengthDelimited).uint32(rest.byteLength + dataHead.byteLength + data.byteLength).finish();
-  return [Buffer.concat([head, rest, dataHead]), data];
+  const outerTag = field * 8 + WireType.LengthDelimited;
+  const dataTag = dataField * 8 + WireType.LengthDelimited;
+  const innerHead = rest.byteLength + varintSize(dataTag) + varintSize(data.byteLength);
+  const inner = innerHead + data.byteLength;
+  const head = Buffer.allocUnsafe(varintSize(outerTag) + varintSize(inner) + innerHead);
+  let at = putVarint(head, putVarint(head, 0, outerTag), inner);
+  head.set(rest, at);
+  at = putVarint(head, at + rest.byteLength, dataTag);
+  putVarint(head, at, data.byteLength);
+  return [head, data];
+}
+
+/** A varint field (an int64, uint32 or enum) of a message: its number, and its value, a non-negative safe integer. */
+export type VarintField = readonly [fieldNumber: number, value: number];
+
+/**
+ * The wire encoding of varint fields, a zero left out as protobuf-es leaves
+ * it out: the `rest` of an output chunk (offsets, a stream), made by hand
+ * (toBinary took ~1.7 µs hot, and far more on a keystroke's cold path).
+ */
+export function varintFields(fields: readonly VarintField[]): Uint8Array {
+  let size = 0;
+  for (const [number, value] of fields) if (value !== 0) size += varintSize(number * 8 + WireType.Varint) + varintSize(value);
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const [number, value] of fields) if (value !== 0) at = putVarint(bytes, putVarint(bytes, at, number * 8 + WireType.Varint), value);
+  return bytes;
+}
+
+function varintSize(value: number): number {
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`cannot encode ${value} as a varint here: a non-negative safe integer is expected`);
+  let size = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) size++;
+  return size;
+}
+
+/** Writes `value` (checked by varintSize) at `at`; returns where it ends. */
+function putVarint(into: Uint8Array, at: number, value: number): number {
+  let rest = value;
+  while (rest >= 0x80) {
+    into[at++] = (rest % 0x80) | 0x80;
+    rest = Math.floor(rest / 0x80);
+  }
+  into[at++] = rest;
+  return at;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ExecExitSchema, ExecOutputSchema, ExecSchema, ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { AttachExecResponseSchema, ExecResponseSchema, type AttachExecResponse, type ExecResponse } from "../../gen/tether/v1/exec_service_pb.js";
@@ -7,7 +7,7 @@ import { Materialization, SandboxProfile, WorkspaceSchema, WorkspaceState, type 
 import { PtySchema, PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { OutputPiece } from "../process/output-tap.js";
-import { withDataLast } from "./encoded-messages.js";
+import { varintFields, withDataLast } from "./encoded-messages.js";
 import type * as domain from "../workspaces/types.js";
 
 // Workspace and exec resources in proto form: the one place their enums are mapped.
@@ -139,21 +139,22 @@ export function attachExecOutputResponse(chunk: OutputPiece): AttachExecResponse
 
 /** The chunk as an ExecOutput, and the encoding of its fields but the data. */
 function execOutput(chunk: OutputPiece): { output: ExecOutput; rest: Uint8Array } {
-  const output = create(ExecOutputSchema, {
-    stream: chunk.fd === 2 ? OutputStream.STDERR : OutputStream.STDOUT,
-    offset: BigInt(chunk.offset),
-    streamOffset: BigInt(chunk.fdEnd - chunk.data.byteLength),
-  });
-  const rest = toBinary(ExecOutputSchema, output);
-  output.data = chunk.data;
+  const stream = chunk.fd === 2 ? OutputStream.STDERR : OutputStream.STDOUT;
+  const streamOffset = chunk.fdEnd - chunk.data.byteLength;
+  const output = create(ExecOutputSchema, { stream, offset: BigInt(chunk.offset), streamOffset: BigInt(streamOffset), data: chunk.data });
+  const { field } = ExecOutputSchema;
+  const rest = varintFields([
+    [field.stream.number, stream],
+    [field.offset.number, chunk.offset],
+    [field.streamOffset.number, streamOffset],
+  ]);
   return { output, rest };
 }
 
 /** An AttachPty response carrying one output chunk, encoded as execOutputResponse's. */
 export function ptyOutputResponse(chunk: OutputPiece): AttachPtyResponse {
-  const output = create(PtyOutputSchema, { offset: BigInt(chunk.offset) });
-  const rest = toBinary(PtyOutputSchema, output);
-  output.data = chunk.data;
+  const output = create(PtyOutputSchema, { offset: BigInt(chunk.offset), data: chunk.data });
+  const rest = varintFields([[PtyOutputSchema.field.offset.number, chunk.offset]]);
   const response = create(AttachPtyResponseSchema, { kind: { case: "output", value: output } });
   return withDataLast(response, AttachPtyResponseSchema.field.output.number, rest, PtyOutputSchema.field.data.number, chunk.data);
 }
