@@ -5,6 +5,7 @@ import { connect } from "node:net";
 import { ErrorDetailSchema, type ErrorDetail } from "../gen/tether/v1/errors_pb.js";
 import { GrpcFrames, MessageReader, type FrameErrors } from "./grpc-frames.js";
 import { HTTP2_SESSION_MEMORY_MB, HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./grpc-limits.js";
+import { FAST_CODECS } from "./terminal-wire.js";
 
 /** gRPC status codes the client itself raises. */
 const UNAVAILABLE = 14;
@@ -69,7 +70,7 @@ export class GrpcClient {
       call.close();
     }
     if (response === undefined) throw new RpcError(INTERNAL, `${method.parent.typeName}/${method.name} answered without a message`);
-    return fromBinary(method.output, response);
+    return decode(method.output, response);
   }
 
   serverStream<I extends DescMessage, O extends DescMessage>(
@@ -103,7 +104,7 @@ export class GrpcClient {
     try {
       if (Symbol.asyncIterator in input) void pumpRequests(call.stream, input, (message) => frame(method.input, message));
       else call.stream.end(frame(method.input, input));
-      for (let message = await call.reader.next(); message !== undefined; message = await call.reader.next()) yield fromBinary(method.output, message);
+      for (let message = await call.reader.next(); message !== undefined; message = await call.reader.next()) yield decode(method.output, message);
       call.finish();
     } catch (error) {
       throw call.failed(error);
@@ -217,8 +218,13 @@ interface OpenCall {
   close(): void;
 }
 
+/** A response as protobuf-es decodes it (by hand for a keystroke's echo, see terminal-wire.ts). */
+function decode<O extends DescMessage>(schema: O, bytes: Uint8Array): MessageShape<O> {
+  return (FAST_CODECS.get(schema)?.decode?.(bytes) as MessageShape<O> | undefined) ?? fromBinary(schema, bytes);
+}
+
 function frame<I extends DescMessage>(schema: I, message: MessageInitShape<I>): Buffer {
-  const body = toBinary(schema, create(schema, message));
+  const body = FAST_CODECS.get(schema)?.encode?.(message) ?? toBinary(schema, create(schema, message));
   const framed = Buffer.allocUnsafe(5 + body.byteLength);
   framed[0] = 0;
   framed.writeUInt32BE(body.byteLength, 1);

@@ -6,6 +6,7 @@ import type { Socket } from "node:net";
 import { gunzipSync, inflateSync } from "node:zlib";
 import { GrpcFrames, MessageReader, type FrameErrors } from "../client/grpc-frames.js";
 import { HTTP2_SESSION_MEMORY_MB } from "../client/grpc-limits.js";
+import { FAST_CODECS } from "../client/terminal-wire.js";
 import { CALL_CLOSED, CallContexts, type CallContext } from "./call-context.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import { toConnectError } from "./services/error-mapping.js";
@@ -366,9 +367,10 @@ class ServerCall {
   }
 }
 
+/** A request as protobuf-es decodes it (by hand for a keystroke, see terminal-wire.ts). */
 function decode(schema: DescMessage, bytes: Uint8Array): unknown {
   try {
-    return fromBinary(schema, bytes);
+    return FAST_CODECS.get(schema)?.decode?.(bytes) ?? fromBinary(schema, bytes);
   } catch (error) {
     throw new ConnectError(`the request is not a valid ${schema.typeName}: ${error instanceof Error ? error.message : String(error)}`, Code.InvalidArgument);
   }

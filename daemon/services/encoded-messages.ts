@@ -1,5 +1,6 @@
 import type { Message } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
+import { putVarint, varintSize } from "../../client/varint.js";
 
 /**
  * Messages that carry their own wire encoding, made by the handler that
@@ -63,24 +64,6 @@ export function varintFields(fields: readonly VarintField[]): Uint8Array {
   let at = 0;
   for (const [number, value] of fields) if (value !== 0) at = putVarint(bytes, putVarint(bytes, at, number * 8 + WireType.Varint), value);
   return bytes;
-}
-
-function varintSize(value: number): number {
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`cannot encode ${value} as a varint here: a non-negative safe integer is expected`);
-  let size = 1;
-  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) size++;
-  return size;
-}
-
-/** Writes `value` (checked by varintSize) at `at`; returns where it ends. */
-function putVarint(into: Uint8Array, at: number, value: number): number {
-  let rest = value;
-  while (rest >= 0x80) {
-    into[at++] = (rest % 0x80) | 0x80;
-    rest = Math.floor(rest / 0x80);
-  }
-  into[at++] = rest;
-  return at;
 }
 
 /**
