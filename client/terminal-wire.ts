@@ -1,6 +1,6 @@
-import { create, type DescMessage } from "@bufbuild/protobuf";
+import type { DescMessage } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import { AttachPtyRequestSchema, AttachPtyResponseSchema, PtyOutputSchema } from "../gen/tether/v1/pty_service_pb.js";
+import { AttachPtyRequestSchema, AttachPtyResponseSchema, PtyOutputSchema, type AttachPtyRequest, type AttachPtyResponse, type PtyOutput } from "../gen/tether/v1/pty_service_pb.js";
 import { putVarint, readVarint, varintSize } from "./varint.js";
 
 /**
@@ -10,8 +10,9 @@ import { putVarint, readVarint, varintSize } from "./varint.js";
  * each end (code that runs once a keystroke runs cold). Each codec takes its
  * one common shape and answers undefined for anything else, which
  * protobuf-es then takes; what it makes equals what protobuf-es makes
- * (test/unit/terminal-wire.test.ts). The CLI's client encodes and decodes
- * with them, the daemon decodes requests with them.
+ * (test/unit/terminal-wire.test.ts); the messages are the plain objects
+ * create() makes for these proto3 messages. The CLI's client encodes and
+ * decodes with them, the daemon decodes requests with them.
  */
 export interface FastCodec {
   /** The message's binary encoding, or undefined to leave it to toBinary. */
@@ -41,7 +42,8 @@ const attachPtyRequest: FastCodec = {
     if (bytes.byteLength === 0 || bytes[0] !== INPUT_TAG) return undefined;
     const length = readVarint(bytes, 1);
     if (length === undefined || length.end + length.value !== bytes.byteLength) return undefined;
-    return create(AttachPtyRequestSchema, { kind: { case: "input", value: bytes.subarray(length.end) } });
+    const message: AttachPtyRequest = { $typeName: "tether.v1.AttachPtyRequest", kind: { case: "input", value: bytes.subarray(length.end) } };
+    return message;
   },
 };
 
@@ -69,7 +71,9 @@ const attachPtyResponse: FastCodec = {
         return undefined;
       }
     }
-    return create(AttachPtyResponseSchema, { kind: { case: "output", value: { data: data ?? new Uint8Array(0), offset: BigInt(offset ?? 0) } } });
+    const output: PtyOutput = { $typeName: "tether.v1.PtyOutput", data: data ?? new Uint8Array(0), offset: BigInt(offset ?? 0) };
+    const message: AttachPtyResponse = { $typeName: "tether.v1.AttachPtyResponse", kind: { case: "output", value: output } };
+    return message;
   },
 };
 

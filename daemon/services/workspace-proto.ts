@@ -2,12 +2,12 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ExecExitSchema, ExecOutputSchema, ExecSchema, ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { AttachExecResponseSchema, ExecResponseSchema, type AttachExecResponse, type ExecResponse } from "../../gen/tether/v1/exec_service_pb.js";
-import { AttachPtyResponseSchema, PtyOutputSchema, type AttachPtyResponse } from "../../gen/tether/v1/pty_service_pb.js";
+import { AttachPtyResponseSchema, PtyOutputSchema, type AttachPtyResponse, type PtyOutput } from "../../gen/tether/v1/pty_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceSchema, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { PtySchema, PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { OutputPiece } from "../process/output-tap.js";
-import { varintFields, withDataLast } from "./encoded-messages.js";
+import { withDataLast, type VarintField } from "./encoded-messages.js";
 import type * as domain from "../workspaces/types.js";
 
 // Workspace and exec resources in proto form: the one place their enums are mapped.
@@ -138,23 +138,27 @@ export function attachExecOutputResponse(chunk: OutputPiece): AttachExecResponse
 }
 
 /** The chunk as an ExecOutput, and the encoding of its fields but the data. */
-function execOutput(chunk: OutputPiece): { output: ExecOutput; rest: Uint8Array } {
+function execOutput(chunk: OutputPiece): { output: ExecOutput; rest: VarintField[] } {
   const stream = chunk.fd === 2 ? OutputStream.STDERR : OutputStream.STDOUT;
   const streamOffset = chunk.fdEnd - chunk.data.byteLength;
   const output = create(ExecOutputSchema, { stream, offset: BigInt(chunk.offset), streamOffset: BigInt(streamOffset), data: chunk.data });
   const { field } = ExecOutputSchema;
-  const rest = varintFields([
+  const rest: VarintField[] = [
     [field.stream.number, stream],
     [field.offset.number, chunk.offset],
     [field.streamOffset.number, streamOffset],
-  ]);
+  ];
   return { output, rest };
 }
 
-/** An AttachPty response carrying one output chunk, encoded as execOutputResponse's. */
+/**
+ * An AttachPty response carrying one output chunk, encoded as
+ * execOutputResponse's. Built as the plain objects protobuf-es's create()
+ * makes for these proto3 messages (the types hold every field): create()
+ * cost a keystroke's echo microseconds more.
+ */
 export function ptyOutputResponse(chunk: OutputPiece): AttachPtyResponse {
-  const output = create(PtyOutputSchema, { offset: BigInt(chunk.offset), data: chunk.data });
-  const rest = varintFields([[PtyOutputSchema.field.offset.number, chunk.offset]]);
-  const response = create(AttachPtyResponseSchema, { kind: { case: "output", value: output } });
-  return withDataLast(response, AttachPtyResponseSchema.field.output.number, rest, PtyOutputSchema.field.data.number, chunk.data);
+  const output: PtyOutput = { $typeName: "tether.v1.PtyOutput", data: chunk.data, offset: BigInt(chunk.offset) };
+  const response: AttachPtyResponse = { $typeName: "tether.v1.AttachPtyResponse", kind: { case: "output", value: output } };
+  return withDataLast(response, AttachPtyResponseSchema.field.output.number, [[PtyOutputSchema.field.offset.number, chunk.offset]], PtyOutputSchema.field.data.number, chunk.data);
 }

@@ -31,6 +31,8 @@ describe("exec and terminal output responses' own encodings", () => {
       for (const piece of pieces()) {
         const message = make(piece);
         const decoded = fromBinary(schema, ownEncoding(message));
+        // A copy is not the message the encoding was made for: it gets encoded as usual.
+        expect(encodingOf({ ...message })).toBeUndefined();
         expect(equals(schema, decoded, message as never)).toBe(true);
         const output = (decoded as unknown as { kind: { value: { offset: bigint; data: Uint8Array } } }).kind.value;
         expect([output.offset, output.data.byteLength, output.data[0]]).toEqual([BigInt(piece.offset), piece.data.byteLength, piece.data[0]]);
