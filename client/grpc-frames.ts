@@ -113,7 +113,8 @@ export class MessageReader<T> {
   private queuedBytes = 0;
   private ended = false;
   private failure: unknown;
-  private waiter: (() => void) | undefined;
+  /** The caller of next() waiting for a message: wake() hands it one directly, a turn sooner than waking it to take it. */
+  private waiter: { readonly resolve: (message: T | undefined) => void; readonly reject: (error: unknown) => void } | undefined;
 
   constructor(
     private readonly stream: Http2Stream,
@@ -164,13 +165,11 @@ export class MessageReader<T> {
   }
 
   /** The next message, or undefined at the end; throws what failed the reading. */
-  async next(): Promise<T | undefined> {
-    for (;;) {
-      if (this.head < this.queue.length) return this.take();
-      if (this.failure !== undefined) throw this.failure;
-      if (this.ended) return undefined;
-      await new Promise<void>((resolve) => (this.waiter = resolve));
-    }
+  next(): Promise<T | undefined> {
+    if (this.head < this.queue.length) return Promise.resolve(this.take());
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.ended) return Promise.resolve(undefined);
+    return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
   }
 
   private take(): T {
@@ -186,8 +185,12 @@ export class MessageReader<T> {
   }
 
   private wake(): void {
-    const w = this.waiter;
+    const waiter = this.waiter;
+    if (waiter === undefined || (this.head === this.queue.length && this.failure === undefined && !this.ended)) return;
     this.waiter = undefined;
-    w?.();
+    if (this.head < this.queue.length) waiter.resolve(this.take());
+    else if (this.failure !== undefined) waiter.reject(this.failure);
+    else waiter.resolve(undefined);
   }
+
 }

@@ -228,10 +228,7 @@ class ServerCall {
       // Ending the iteration early leaves the call open: an attach that stops reading input still streams its output.
       const requests: AsyncIterable<unknown> = {
         [Symbol.asyncIterator]: () => ({
-          next: async () => {
-            const message = await reader.next();
-            return message === undefined ? { value: undefined, done: true } : { value: message, done: false };
-          },
+          next: () => reader.next().then((message) => (message === undefined ? { value: undefined, done: true } : { value: message, done: false })),
           return: async () => ({ value: undefined, done: true }),
         }),
       };
