@@ -60,11 +60,13 @@ export interface OutputWriterOptions {
   readonly keepStdoutBytes?: number;
   /**
    * Commit output that comes while the store is idle once no more has come
-   * for this long (at most STREAMING_BATCH_MS after the first), not at the
+   * for this long (at most idleCommitMaxDelayMs after the first), not at the
    * end of the turn: for output that no client waits on the store for (a
    * terminal's: its clients get it from the tap).
    */
   readonly idleCommitDelayMs?: number;
+  /** With idleCommitDelayMs: how long output that keeps coming may wait for its quiet (STREAMING_BATCH_MS unless given). */
+  readonly idleCommitMaxDelayMs?: number;
   /** Holds the process back while the client that paces it lags (an exec's own client). */
   readonly pacer?: OutputPacer;
 }
@@ -113,6 +115,7 @@ export class OutputWriter {
   private readonly tag: Readonly<Record<string, string>>;
   private readonly keepStdoutBytes: number;
   private readonly idleCommitDelayMs: number;
+  private readonly idleCommitMaxDelayMs: number;
   private readonly pacer: OutputPacer | undefined;
 
   constructor(
@@ -123,6 +126,7 @@ export class OutputWriter {
     this.tag = options.tag ?? {};
     this.keepStdoutBytes = options.keepStdoutBytes ?? 0;
     this.idleCommitDelayMs = options.idleCommitDelayMs ?? 0;
+    this.idleCommitMaxDelayMs = options.idleCommitMaxDelayMs ?? STREAMING_BATCH_MS;
     this.pacer = options.pacer;
   }
 
@@ -210,7 +214,7 @@ export class OutputWriter {
       this.batchTimer = setTimeout(() => this.flushNow(), STREAMING_BATCH_MS);
     } else if (this.idleCommitDelayMs > 0) {
       this.lastChunkAt = performance.now();
-      this.quietDeadline = this.lastChunkAt + STREAMING_BATCH_MS;
+      this.quietDeadline = this.lastChunkAt + this.idleCommitMaxDelayMs;
       this.batchTimer = setTimeout(this.whenQuiet, this.idleCommitDelayMs);
     } else {
       this.commitSoon = setImmediate(() => this.flushNow());
@@ -220,7 +224,7 @@ export class OutputWriter {
   /**
    * Commits once output has been quiet for idleCommitDelayMs, or at the
    * quiet deadline: fast typing (an echo every few hundred µs) then commits
-   * every STREAMING_BATCH_MS, not every few keystrokes, and each commit is
+   * every idleCommitMaxDelayMs, not every few keystrokes, and each commit is
    * one a keystroke may wait behind. The timer is set once per commit and
    * set again for the rest when it fires early (a chunk came meanwhile),
    * not moved on each chunk: timers cost an echo microseconds.

@@ -137,7 +137,7 @@ export function attachExecOutputResponse(chunk: OutputPiece): AttachExecResponse
   return withDataLast(response, AttachExecResponseSchema.field.output.number, rest, ExecOutputSchema.field.data.number, chunk.data);
 }
 
-/** The chunk as an ExecOutput, and the encoding of its fields but the data. */
+/** The chunk as an ExecOutput, and its fields but the data, to encode by hand (see dataLastParts). */
 function execOutput(chunk: OutputPiece): { output: ExecOutput; rest: VarintField[] } {
   const stream = chunk.fd === 2 ? OutputStream.STDERR : OutputStream.STDOUT;
   const streamOffset = chunk.fdEnd - chunk.data.byteLength;

@@ -24,15 +24,23 @@ export const PTY_RETENTION_BYTES = 64 * 1024 * 1024;
 export const PTY_REPLAY_BYTES = 64 * 1024;
 
 /**
- * A terminal's output is committed once it has been quiet this long (and at
- * most ~12 ms after it came) when the store is idle: its clients get it
- * from the tap, and a commit run between a keystroke's echo and the next
- * keystroke cost ~100 µs of the round trip when typing is fast (paired runs
- * here: p50 ~420 vs ~320 µs). Typed or pasted bursts share one commit:
- * keystrokes sent back to back made one commit per ~16 of them, where a
- * fixed delay made one per ~6.
+ * A terminal's output is committed once it has been quiet this long when
+ * the store is idle: its clients get it from the tap, and a commit run
+ * between a keystroke's echo and the next keystroke cost ~100 µs of the
+ * round trip when typing is fast (paired runs here: p50 ~420 vs ~320 µs).
+ * Typed or pasted bursts share one commit ...
  */
 const TERMINAL_COMMIT_DELAY_MS = 4;
+/**
+ * ... for at most this long: a commit takes the daemon's thread ~0.4-1.2 ms
+ * here (timed), and a keystroke that comes meanwhile waits for it. Keys sent
+ * back to back (each on its echo, ~0.3 ms apart) met one every 12 ms, about
+ * one keystroke in 30, and round trips' p99 was such a wait (1.3-2.2 ms in
+ * traced runs). Output of a flood commits on its own schedule (streaming);
+ * what a kill -9 can take from what clients were shown is at most this much
+ * of typing's echoes, of a PTY the restart records lost anyway.
+ */
+const TERMINAL_COMMIT_MAX_DELAY_MS = 100;
 
 export interface PtySpec {
   readonly workspace: string;
@@ -106,7 +114,10 @@ export class Ptys {
     const launch = prepareLaunch(ws, this.environment, argv, spec.cwd, { TERM: "xterm-256color", ...spec.env }, { TETHER_PTY: id });
     if (launch.problem !== undefined) throw invalidArgument("argv", `cannot start ${argv[0]}: ${launch.problem}`);
     this.journals.create(outputJournal(id), { maxBytes: PTY_RETENTION_BYTES, maxAgeMs: 0 });
-    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), { idleCommitDelayMs: TERMINAL_COMMIT_DELAY_MS });
+    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), {
+      idleCommitDelayMs: TERMINAL_COMMIT_DELAY_MS,
+      idleCommitMaxDelayMs: TERMINAL_COMMIT_MAX_DELAY_MS,
+    });
     const tap = new OutputTap();
     const process = new TtyProcess({
       ...launch,

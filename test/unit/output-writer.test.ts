@@ -66,6 +66,33 @@ describe("OutputWriter", () => {
     await writer.settled();
   });
 
+  it("idleCommitMaxDelayMs sets how long output that keeps coming waits for its quiet (a terminal's typing)", async () => {
+    const { journals } = openJournals();
+    journals.create("out");
+    const commits: string[] = [];
+    const writer = new OutputWriter(
+      (inputs) => {
+        commits.push(inputs.map((input) => Buffer.from(input.data).toString()).join(""));
+        return journals.append("out", inputs, PROCESS_OUTPUT);
+      },
+      { idleCommitDelayMs: 4, idleCommitMaxDelayMs: 30 },
+    );
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    try {
+      // A key every 3 ms: nothing stored at 27 ms, the ten keys in one commit at 30.
+      for (const key of "abcdefghij") {
+        void writer.write(1, Buffer.from(key));
+        vi.advanceTimersByTime(key === "j" ? 2 : 3);
+      }
+      expect(commits).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(commits).toEqual(["abcdefghij"]);
+    } finally {
+      vi.useRealTimers();
+    }
+    await writer.settled();
+  });
+
   it("holdUntil stores nothing before its gate settles, then everything in order; a gate that fails opens it too", async () => {
     const { journals } = openJournals();
     const stored = async (name: string) => Buffer.concat((await collect(journals.read(name, { cursor: { kind: "start" }, follow: false, signal: never }))).map((r) => r.data)).toString();
