@@ -69,6 +69,22 @@ describe("data files", () => {
     });
   }
 
+  it("keystroke-sized writes within one block, one rolled back, then a direct write from inside that block, read back whole", async () => {
+    const { files } = dataFiles();
+    let offset = 4096 * 3 + 100;
+    for (let i = 0; i < 40; i++) {
+      files.write([{ journalId: 1, offset, data: patterned(offset, 1 + (i % 3)) }]);
+      offset += 1 + (i % 3);
+    }
+    // Rolled back: the next append starts 2 bytes earlier, with other bytes.
+    offset -= 2;
+    files.write([{ journalId: 1, offset, data: patterned(offset, 5, 1) }]);
+    await files.writeAsync([{ journalId: 1, offset: offset + 5, data: patterned(offset + 5, DATA_DIRECT_MIN_BYTES * 2, 2) }]);
+    expect(files.read(1, 4096 * 3 + 100, offset - (4096 * 3 + 100)).equals(patterned(4096 * 3 + 100, offset - (4096 * 3 + 100)))).toBe(true);
+    expect(files.read(1, offset, 5).equals(patterned(offset, 5, 1))).toBe(true);
+    expect(files.read(1, offset + 5, DATA_DIRECT_MIN_BYTES * 2).equals(patterned(offset + 5, DATA_DIRECT_MIN_BYTES * 2, 2))).toBe(true);
+  });
+
   it("several writes of one commit, to several journals, land as one write each, whole", async () => {
     const { files } = dataFiles();
     const batch = [...appends(1, 100), ...appends(2, 70_000)].sort((a, b) => a.data.byteLength - b.data.byteLength);
