@@ -12,6 +12,22 @@ export const CALL_CLOSED = new Error("the call is closed: the client cancelled i
 export interface CallContext extends HandlerContext {
   /** Aborts the call's signal (once) with `reason`; a deadline's timer is cleared. */
   abort(reason: unknown): void;
+  /** See SendNow (set by the call for streaming responses). */
+  sendNow: SendNow | undefined;
+}
+
+/**
+ * Writes a streaming call's next response at once, from the caller's own
+ * turn, when the call is waiting for its handler's next response (so every
+ * earlier one is written) and has room; false when it is not (the response
+ * then goes the usual way, yielded). A terminal's echo goes out from the
+ * read that brought it, not several promise turns later (see pty-service.ts).
+ */
+export type SendNow = (response: unknown) => boolean;
+
+/** The SendNow of a handler's context, when its server offers one (the daemon's gRPC server does; connect-node's does not). */
+export function sendNowOf(context: HandlerContext): SendNow | undefined {
+  return (context as Partial<CallContext>).sendNow;
 }
 
 /**
@@ -33,6 +49,7 @@ class GrpcCallContext implements CallContext {
   private lazyResponseHeader: Headers | undefined;
   private lazyResponseTrailer: Headers | undefined;
   private lazyValues: ContextValues | undefined;
+  sendNow: SendNow | undefined;
 
   constructor(
     readonly service: DescService,

@@ -299,10 +299,30 @@ class ServerCall {
    * this daemon's memory, however small its messages.
    */
   private async pump(responses: () => AsyncIterable<unknown>): Promise<void> {
+    // While the handler is asked for its next response, every earlier one is written: one
+    // sent now (SendNow) cannot overtake any.
+    let waitingForHandler = false;
+    this.ctx.sendNow = (response) => {
+      if (!waitingForHandler || this.finished || this.unwritten > STREAM_UNWRITTEN_MAX_BYTES) return false;
+      this.write(this.encode(response));
+      return true;
+    };
     try {
-      for await (const response of responses()) {
-        if (this.finished) return;
-        this.write(this.encode(response));
+      const iterator = responses()[Symbol.asyncIterator]();
+      for (;;) {
+        let next: IteratorResult<unknown>;
+        waitingForHandler = true;
+        try {
+          next = await iterator.next();
+        } finally {
+          waitingForHandler = false;
+        }
+        if (next.done === true) break;
+        if (this.finished) {
+          await iterator.return?.();
+          return;
+        }
+        this.write(this.encode(next.value));
         while (this.unwritten > STREAM_UNWRITTEN_MAX_BYTES && !this.finished) await new Promise<void>((resolve) => (this.wakeWriter = resolve));
       }
       this.finish(undefined);

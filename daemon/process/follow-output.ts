@@ -33,6 +33,8 @@ export async function* followOutput(
   live: LiveOutput | undefined,
   signal: AbortSignal,
   pacing?: PacingClient,
+  /** A terminal's client: hands a small piece on at once while it is caught up and idle (see TapReader.direct). */
+  direct?: (piece: OutputPiece) => boolean,
 ): AsyncGenerator<OutputPiece[]> {
   // A paced client stays within the pacer's lag: its committed records all fit in memory.
   const queueBytes = pacing === undefined ? undefined : PACED_QUEUE_BYTES;
@@ -57,7 +59,7 @@ export async function* followOutput(
   pacing?.release();
   let position = fromOffset;
   for (;;) {
-    let reader: TapReader | undefined = position === tap.offset ? tap.open(signal) : undefined;
+    let reader: TapReader | undefined = position === tap.offset ? tap.open(signal, direct) : undefined;
     if (reader === undefined) {
       // The store may not hold all of what this client missed yet: the tap runs ahead of commits.
       await live.writer.storedThrough(position);
@@ -68,7 +70,7 @@ export async function* followOutput(
         position = last.offset + last.data.byteLength;
         // Opened in the same turn as the check: no byte can fall between the journal and the tap.
         if (position === tap.offset && !tap.ended) {
-          reader = tap.open(signal);
+          reader = tap.open(signal, direct);
           break;
         }
       }

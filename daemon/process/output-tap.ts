@@ -49,12 +49,16 @@ export class OutputTap {
   }
 
   /** A reader of everything written from now on (from `offset`), whose waits end when `signal` aborts; close it when done. */
-  open(signal: AbortSignal): TapReader {
+  open(signal: AbortSignal, direct?: (piece: OutputPiece) => boolean): TapReader {
     const reader = new TapReader(this.written, signal, () => this.readers.delete(reader));
+    reader.direct = direct;
     this.readers.add(reader);
     return reader;
   }
 }
+
+/** Pieces below this size may be handed on directly (see TapReader.direct): echoes, not floods (follow-output.ts gathers those from 1 KiB). */
+const DIRECT_MAX_BYTES = 1024;
 
 /** One client's bounded queue of tapped output. */
 export class TapReader {
@@ -65,6 +69,16 @@ export class TapReader {
   readonly close: () => void;
   /** While gathering: how many bytes queued wake the reader (see gather). */
   private wakeAt = 0;
+  /** Its follower waits in wait() with nothing queued: everything before was handed on. */
+  private idle = false;
+  /**
+   * Hands a piece to the client at once, from the terminal's read, when the
+   * reader is idle and the piece small (an echo: a flood still gathers into
+   * fewer messages); true when it did. ~25 µs of a keystroke's round trip
+   * went to the promise turns and generators between the read and the write
+   * (traced).
+   */
+  direct: ((piece: OutputPiece) => boolean) | undefined;
 
   constructor(
     /** The offset of the first byte this reader has not taken. */
@@ -90,6 +104,12 @@ export class TapReader {
 
   offer(piece: OutputPiece): void {
     if (this.dropped) return;
+    if (this.idle && this.queue.length === 0 && piece.data.byteLength < DIRECT_MAX_BYTES && this.direct?.(piece) === true) {
+      this.next = piece.fdEnd;
+      return;
+    }
+    // From here on the follower takes it, in order: nothing may go directly before it does.
+    this.idle = false;
     if (this.bytes + piece.data.byteLength > READER_QUEUE_MAX_BYTES) {
       this.dropped = true;
       this.queue = [];
@@ -115,12 +135,18 @@ export class TapReader {
   }
 
   notify(): void {
+    this.idle = false;
     this.wakeup.notify();
   }
 
-  /** Resolves on the next offer or the tap's end; rejects with the signal's reason when it aborts. */
-  wait(): Promise<void> {
-    return this.wakeup.wait();
+  /** Resolves on the next offer handed on the usual way, or the tap's end; rejects with the signal's reason when it aborts. */
+  async wait(): Promise<void> {
+    this.idle = this.queue.length === 0;
+    try {
+      await this.wakeup.wait();
+    } finally {
+      this.idle = false;
+    }
   }
 
   /**

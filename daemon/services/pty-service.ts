@@ -2,6 +2,7 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AttachPtyRequest, PtyService, PtySpec as PtySpecProto } from "../../gen/tether/v1/pty_service_pb.js";
 import type { TerminalSize } from "../../gen/tether/v1/exec_pb.js";
+import { sendNowOf } from "../call-context.js";
 import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
 import { checkSize } from "../workspaces/execs.js";
@@ -34,11 +35,14 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
       else if (open.target.case === "pty") ref = open.target.value;
       else throw invalidArgument("target", "open names a pty to attach to, or create for a new one");
       const ended = new AbortController();
+      const sendNow = sendNowOf(ctx);
       const attachment = ptys.attach(ref, {
         readOnly: open.readOnly,
         size,
         fromOffset: open.fromOffset === undefined ? undefined : Number(open.fromOffset),
         signal: AbortSignal.any([ctx.signal, daemonStopping, ended.signal]),
+        // An echo goes out from the terminal's read while the call waits for output (see SendNow).
+        direct: sendNow === undefined ? undefined : (piece) => sendNow(ptyOutputResponse(piece)),
       });
       try {
         yield { kind: { case: "opened", value: { pty: toProto(attachment.pty), fromOffset: BigInt(attachment.fromOffset), liveOffset: BigInt(attachment.liveOffset) } } };

@@ -162,7 +162,17 @@ export class Ptys {
    * PTY_REPLAY_BYTES), then live until the program ends. A closed PTY gives
    * its kept output and its exit. Input, resize and signals act while open.
    */
-  attach(ref: string, options: { readOnly: boolean; size: TerminalSize | undefined; fromOffset: number | undefined; signal: AbortSignal }): PtyAttachment {
+  attach(
+    ref: string,
+    options: {
+      readOnly: boolean;
+      size: TerminalSize | undefined;
+      fromOffset: number | undefined;
+      signal: AbortSignal;
+      /** Sends a small piece of live output to the client at once when it can (see TapReader.direct); the rest comes in `chunks`. */
+      direct?: ((piece: OutputPiece) => boolean) | undefined;
+    },
+  ): PtyAttachment {
     if (options.size !== undefined) checkSize(options.size.cols, options.size.rows);
     const pty = this.find(ref);
     const live = this.live.get(pty.id);
@@ -182,7 +192,7 @@ export class Ptys {
       pty: this.current(pty),
       fromOffset,
       liveOffset: written,
-      chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, options.signal),
+      chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, options.signal, undefined, options.direct),
       input: (data) => {
         const target = writable("type");
         if (target === undefined) return undefined;

@@ -96,7 +96,8 @@ describe("tether daemon (the built CLI)", () => {
     expect(readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")[1]).toBe(String(child.pid));
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("--max-semi-space-size=4");
     child.kill("SIGTERM");
-    const code = await new Promise((resolve) => child.once("exit", resolve));
+    // "close", not "exit": the exit can come before the last of its stderr has been read.
+    const code = await new Promise((resolve) => child.once("close", resolve));
     expect(code).toBe(0);
     expect(log).toContain("stopped");
     expect(cli(env, "daemon", "status").status).toBe(1);
@@ -141,7 +142,7 @@ describe("tether journal (any command starts the daemon)", () => {
     cli(env, "journal", "append", "live", "after");
     await until("after");
     reader.kill("SIGINT");
-    const code = await new Promise((resolve) => reader.once("exit", resolve));
+    const code = await new Promise((resolve) => reader.once("close", resolve));
     expect(out).toBe("before\nafter\n");
     expect(code).toBe(0);
   });

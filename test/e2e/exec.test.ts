@@ -66,7 +66,8 @@ describe("tether ws and tether exec (the built CLI)", () => {
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
     await eventually(() => (out.includes("ready") ? true : undefined));
     child.kill("SIGINT");
-    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    // "close", not "exit": the exit can come before the last of its output has been read.
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
     expect(out).toContain("got INT");
     expect(code).toBe(7);
   });

@@ -194,6 +194,23 @@ describe("PTYs", () => {
     expect(c.text).toBe(`${"\0".repeat(total)}typed: hello\r\n`);
   });
 
+  it("small output sent as it is read and large output gathered, interleaved fast, reach two clients whole and in order", async () => {
+    const { ptys } = await setup();
+    // Each round: one byte (an echo's size, handed on at once when the client is idle), then 3,000 (gathered).
+    const rounds = 400;
+    const script = `stty -echo; sleep 0.3; i=0; while [ $i -lt ${rounds} ]; do printf '%d,' $((i % 10)); head -c 3000 /dev/zero | tr '\\0' y; i=$((i+1)); done`;
+    const first = new PtyClient(ptys, create(["sh", "-c", script]));
+    await eventually(() => first.pty);
+    const second = new PtyClient(ptys, { kind: { case: "open", value: { target: { case: "pty", value: first.pty!.id }, fromOffset: 0n } } });
+    await first.done;
+    await second.done;
+    const expected = Array.from({ length: rounds }, (_, i) => `${i % 10},${"y".repeat(3000)}`).join("");
+    for (const c of [first, second]) {
+      expect(c.seams).toEqual([]);
+      expect(c.text).toBe(expected);
+    }
+  });
+
   it("a paste far larger than the terminal holds, sent while the program does not read, reaches it whole and in order", async () => {
     const { ptys } = await setup();
     const total = 1024 * 1024;
