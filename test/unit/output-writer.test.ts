@@ -1,10 +1,22 @@
 import { describe, expect, it, vi } from "vitest";
 import { OutputPacer } from "../../daemon/process/output-pacer.js";
-import { OutputWriter, PROCESS_OUTPUT } from "../../daemon/process/output-writer.js";
+import { OutputWriter, PROCESS_OUTPUT, type OutputWriterOptions } from "../../daemon/process/output-writer.js";
 import { collect, journalsPerTest } from "../helpers/journals.js";
 
 const openJournals = journalsPerTest();
 const never = new AbortController().signal;
+
+/** A writer into a fresh journal that records each commit's bytes, as text. */
+function recordingWriter(options: OutputWriterOptions): { writer: OutputWriter; commits: string[] } {
+  const { journals } = openJournals();
+  journals.create("out");
+  const commits: string[] = [];
+  const writer = new OutputWriter((inputs) => {
+    commits.push(inputs.map((input) => Buffer.from(input.data).toString()).join(""));
+    return journals.append("out", inputs, PROCESS_OUTPUT);
+  }, options);
+  return { writer, commits };
+}
 
 describe("OutputWriter", () => {
   it("settled() waits for output that arrived during a commit and was held for the next batch", async () => {
@@ -35,16 +47,7 @@ describe("OutputWriter", () => {
   });
 
   it("with idleCommitDelayMs, output that keeps coming is committed once it is quiet that long, or 12 ms after its first byte", async () => {
-    const { journals } = openJournals();
-    journals.create("out");
-    const commits: string[] = [];
-    const writer = new OutputWriter(
-      (inputs) => {
-        commits.push(inputs.map((input) => Buffer.from(input.data).toString()).join(""));
-        return journals.append("out", inputs, PROCESS_OUTPUT);
-      },
-      { idleCommitDelayMs: 4 },
-    );
+    const { writer, commits } = recordingWriter({ idleCommitDelayMs: 4 });
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
     try {
       // Typing faster than the quiet delay: one commit when the first keystroke's echo is 12 ms old.
@@ -67,16 +70,7 @@ describe("OutputWriter", () => {
   });
 
   it("idleCommitMaxDelayMs sets how long output that keeps coming waits for its quiet (a terminal's typing)", async () => {
-    const { journals } = openJournals();
-    journals.create("out");
-    const commits: string[] = [];
-    const writer = new OutputWriter(
-      (inputs) => {
-        commits.push(inputs.map((input) => Buffer.from(input.data).toString()).join(""));
-        return journals.append("out", inputs, PROCESS_OUTPUT);
-      },
-      { idleCommitDelayMs: 4, idleCommitMaxDelayMs: 30 },
-    );
+    const { writer, commits } = recordingWriter({ idleCommitDelayMs: 4, idleCommitMaxDelayMs: 30 });
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
     try {
       // A key every 3 ms: nothing stored at 27 ms, the ten keys in one commit at 30.
