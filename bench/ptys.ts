@@ -37,7 +37,7 @@ function rawCatMBs(file: string, bytes: number): Promise<number> {
 }
 
 /** Raw node-pty: write one byte to `cat` and wait for its echo; round trips in µs. */
-async function rawRoundTrips(samples: number): Promise<number[]> {
+export async function rawRoundTrips(samples: number): Promise<number[]> {
   const term = pty.spawn("cat", [], { cols: 80, rows: 24, encoding: null });
   let wake: (() => void) | undefined;
   term.onData(() => wake?.());
@@ -82,7 +82,7 @@ async function cliCatMBs(d: TestDaemon, open: MessageInitShape<typeof AttachPtyR
  * The same round trips through the daemon, with the CLI's own client (what
  * `tether pty` types through), waiting for each echo as the raw loop does.
  */
-async function cliRoundTrips(d: TestDaemon, open: MessageInitShape<typeof AttachPtyRequestSchema>, samples: number): Promise<number[]> {
+export async function cliRoundTrips(d: TestDaemon, open: MessageInitShape<typeof AttachPtyRequestSchema>, samples: number): Promise<number[]> {
   const client = new GrpcClient(d.socketPath);
   const requests = new RequestQueue<MessageInitShape<typeof AttachPtyRequestSchema>>();
   requests.push(open);

@@ -115,6 +115,8 @@ export class MessageReader<T> {
   private failure: unknown;
   /** The caller of next() waiting for a message: wake() hands it one directly, a turn sooner than waking it to take it. */
   private waiter: { readonly resolve: (message: T | undefined) => void; readonly reject: (error: unknown) => void } | undefined;
+  /** See takeNow. */
+  private direct: ((message: T) => boolean) | undefined;
 
   constructor(
     private readonly stream: Http2Stream,
@@ -136,7 +138,9 @@ export class MessageReader<T> {
       if (this.failure !== undefined) return;
       try {
         for (const bytes of frames.push(chunk)) {
-          this.queue.push({ message: decode(bytes), bytes: bytes.byteLength });
+          const message = decode(bytes);
+          if (this.direct !== undefined && this.waiter !== undefined && this.head === this.queue.length && this.direct(message)) continue;
+          this.queue.push({ message, bytes: bytes.byteLength });
           this.queuedBytes += bytes.byteLength;
         }
       } catch (error) {
@@ -162,6 +166,15 @@ export class MessageReader<T> {
       if (!this.ended) fail(options.closedEarly(undefined));
     });
     this.maxQueuedBytes = options.maxQueuedBytes;
+  }
+
+  /**
+   * Offers each message to `take` in the data event that brought it, while
+   * the caller of next() waits and no message is queued, so it overtakes
+   * none; `take` returns false for one it leaves to next().
+   */
+  takeNow(take: (message: T) => boolean): void {
+    this.direct = take;
   }
 
   /** The next message, or undefined at the end; throws what failed the reading. */

@@ -31,6 +31,24 @@ export function sendNowOf(context: HandlerContext): SendNow | undefined {
 }
 
 /**
+ * Hands a streaming call's requests to `take` in the socket read that
+ * brought them, while the handler waits for its next request and none is
+ * queued (so none overtakes an earlier one); `take` returns false for a
+ * request it leaves to the handler's iteration. A keystroke reaches its
+ * terminal from that read, not several promise turns later (see
+ * pty-service.ts).
+ */
+export type TakeNow<T> = (take: (request: T) => boolean) => void;
+
+/** Where the daemon's gRPC server puts a call's TakeNow on its request iterable. */
+export const TAKE_NOW = Symbol("tether.takeNow");
+
+/** The TakeNow of a handler's requests, when its server offers one (the daemon's gRPC server does; connect-node's does not). */
+export function takeNowOf<T>(requests: AsyncIterable<T>): TakeNow<T> | undefined {
+  return (requests as { [TAKE_NOW]?: TakeNow<T> })[TAKE_NOW];
+}
+
+/**
  * The gRPC server's HandlerContext: what connect's createHandlerContext
  * makes, without its per-call cost (~20 µs of a ~110 µs unary call in the
  * daemon here: three Headers, a deadline controller and a controller linked

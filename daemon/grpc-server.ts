@@ -7,7 +7,7 @@ import { gunzipSync, inflateSync } from "node:zlib";
 import { GrpcFrames, MessageReader, type FrameErrors } from "../client/grpc-frames.js";
 import { HTTP2_SESSION_MEMORY_MB } from "../client/grpc-limits.js";
 import { FAST_CODECS } from "../client/terminal-wire.js";
-import { CALL_CLOSED, CallContexts, type CallContext } from "./call-context.js";
+import { CALL_CLOSED, CallContexts, TAKE_NOW, type CallContext, type TakeNow } from "./call-context.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
@@ -226,11 +226,12 @@ class ServerCall {
         closedEarly: () => new ConnectError("the client closed the call", Code.Canceled),
       });
       // Ending the iteration early leaves the call open: an attach that stops reading input still streams its output.
-      const requests: AsyncIterable<unknown> = {
+      const requests: AsyncIterable<unknown> & { [TAKE_NOW]: TakeNow<unknown> } = {
         [Symbol.asyncIterator]: () => ({
           next: () => reader.next().then((message) => (message === undefined ? { value: undefined, done: true } : { value: message, done: false })),
           return: async () => ({ value: undefined, done: true }),
         }),
+        [TAKE_NOW]: (take) => reader.takeNow(take),
       };
       if (method.methodKind === "client_streaming") this.answer(() => impl(requests, this.ctx));
       else void this.pump(() => impl(requests, this.ctx) as AsyncIterable<unknown>);

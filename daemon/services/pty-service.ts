@@ -2,7 +2,7 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AttachPtyRequest, PtyService, PtySpec as PtySpecProto } from "../../gen/tether/v1/pty_service_pb.js";
 import type { TerminalSize } from "../../gen/tether/v1/exec_pb.js";
-import { sendNowOf } from "../call-context.js";
+import { sendNowOf, takeNowOf } from "../call-context.js";
 import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
 import { checkSize } from "../workspaces/execs.js";
@@ -36,16 +36,18 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
       else throw invalidArgument("target", "open names a pty to attach to, or create for a new one");
       const ended = new AbortController();
       const sendNow = sendNowOf(ctx);
+      const signal = AbortSignal.any([ctx.signal, daemonStopping, ended.signal]);
       const attachment = ptys.attach(ref, {
         readOnly: open.readOnly,
         size,
         fromOffset: open.fromOffset === undefined ? undefined : Number(open.fromOffset),
-        signal: AbortSignal.any([ctx.signal, daemonStopping, ended.signal]),
+        signal,
         // An echo goes out from the terminal's read while the call waits for output (see SendNow).
         direct: sendNow === undefined ? undefined : (piece) => sendNow(ptyOutputResponse(piece)),
       });
       try {
         yield { kind: { case: "opened", value: { pty: toProto(attachment.pty), fromOffset: BigInt(attachment.fromOffset), liveOffset: BigInt(attachment.liveOffset) } } };
+        if (!open.readOnly) takeInputNow(attachment, requests, signal);
         void applyRequests(attachment, incoming).then(
           () => undefined,
           (error: unknown) => ended.abort(error),
@@ -107,6 +109,26 @@ function specOf(spec: PtySpecProto, clientSize: { cols: number; rows: number } |
     size: sizeOf(spec.size) ?? clientSize,
     sizePolicy: sizePolicyFromProto(spec.sizePolicy),
   };
+}
+
+/**
+ * Writes a client's keystrokes to the terminal from the socket read that
+ * brought them, when its server offers that (TakeNow): an echo's round trip
+ * is a few promise turns shorter. While the terminal has too much input
+ * waiting, and for every other message, applyRequests takes them in order.
+ */
+function takeInputNow(attachment: PtyAttachment, requests: AsyncIterable<AttachPtyRequest>, signal: AbortSignal): void {
+  let held: Promise<void> | undefined;
+  takeNowOf(requests)?.((request) => {
+    if (request.kind.case !== "input" || held !== undefined || signal.aborted) return false;
+    try {
+      held = attachment.input(request.kind.value);
+    } catch {
+      return false; // applyRequests applies it again and ends the call with the error.
+    }
+    void held?.then(() => (held = undefined));
+    return true;
+  });
 }
 
 /** Applies an attached client's later messages in order; a refused one (input from a read-only client, a bad size) ends this client's call. */

@@ -1,12 +1,15 @@
 import { Code, type Client } from "@connectrpc/connect";
+import { create as createMessage, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { connect as http2Connect } from "node:http2";
+import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy } from "../../gen/tether/v1/pty_pb.js";
-import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import { AttachPtyRequestSchema, PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { COALESCED_RECORD_BYTES } from "../../daemon/process/output-writer.js";
 import { PTY_RETENTION_BYTES } from "../../daemon/workspaces/ptys.js";
@@ -222,6 +225,39 @@ describe("PTYs", () => {
     await c.done;
     expect(c.text).toContain(createHash("sha256").update(paste).digest("hex"));
     expect(c.exit!.exitCode).toBe(0);
+  });
+
+  it("keystrokes, resizes and a detach packed into one HTTP/2 frame, and sent one by one, reach the program in the order sent", async () => {
+    const { d, ptys } = await setup();
+    const count = 600;
+    const c = new PtyClient(ptys, create(["sh", "-c", `stty raw -echo; echo ready; dd bs=1 count=${count * 8} 2>/dev/null; echo; echo done`]));
+    await eventually(() => (c.text.includes("ready") ? true : undefined));
+    // A keystroke the daemon takes from the socket's read at once must not overtake an earlier message it queued.
+    const typed = Array.from({ length: count * 2 }, (_, i) => String(i % 1000).padStart(3, "0") + ",");
+    const messages = typed.map((keys, i): MessageInitShape<typeof AttachPtyRequestSchema>[] => [
+      { kind: { case: "input", value: Buffer.from(keys) } },
+      ...(i % 7 === 3 ? [{ kind: { case: "resize" as const, value: { cols: 80 + (i % 40), rows: 24 } } }] : []),
+    ]);
+    // The first half as a client that packs many messages into each frame would send them, then a detach and keys after it.
+    const session = http2Connect("http://localhost", { createConnection: () => connect(d.socketPath) });
+    const call = session.request({ ":method": "POST", ":path": "/tether.v1.PtyService/AttachPty", "content-type": "application/grpc", te: "trailers" });
+    const afterDetach: MessageInitShape<typeof AttachPtyRequestSchema>[] = [{ kind: { case: "detach", value: true } }, { kind: { case: "input", value: Buffer.from("NOT TYPED") } }];
+    const framed = [attachTo(c.pty!.id), ...messages.slice(0, count).flat(), ...afterDetach].map((m) => {
+      const bytes = toBinary(AttachPtyRequestSchema, createMessage(AttachPtyRequestSchema, m));
+      const head = Buffer.alloc(5);
+      head.writeUInt32BE(bytes.byteLength, 1);
+      return Buffer.concat([head, bytes]);
+    });
+    call.write(framed[0]);
+    call.once("response", () => call.write(Buffer.concat(framed.slice(1))));
+    call.on("data", () => undefined);
+    // The second half one message at a time, from another client.
+    await eventually(() => (c.text.length >= "ready\n".length + count * 4 ? true : undefined));
+    for (const m of messages.slice(count).flat()) c.send(m);
+    await c.done;
+    session.destroy();
+    // Raw mode: the program's newlines are not turned into CR LF.
+    expect(c.text).toContain(`ready\n${typed.join("")}\ndone`);
   });
 
   it("a client pasting into a program that never reads is held back: the daemon's memory stays bounded and it goes on serving", async () => {
