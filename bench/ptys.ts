@@ -1,13 +1,16 @@
 /** PTY benchmarks: output to an attached client and keystroke round trips against raw node-pty, and 100 open shells. */
 import * as pty from "node-pty";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { connect as h2connect } from "node:http2";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { GrpcClient } from "../client/grpc-client.js";
 import { PtyService, type AttachPtyRequestSchema } from "../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
-import type { TestDaemon } from "../test/helpers/daemon.js";
+import { ROOT, type TestDaemon } from "../test/helpers/daemon.js";
 import { RequestQueue } from "../test/helpers/request-queue.js";
 import type { Report } from "./sessions.js";
 import { median, percentile } from "./stats.js";
@@ -20,6 +23,9 @@ const CAT_ROUNDS = 3;
  * took ~9 ms, the raw loop's first ~1 ms), and steady typing is what is measured.
  */
 const WARMUP_KEYSTROKES = 20;
+/** Keystroke round trips are measured in this many rounds of this many, each of raw node-pty, the relay floor and the daemon in turn. */
+const KEYSTROKE_ROUNDS = 3;
+const KEYSTROKES_PER_ROUND = 200;
 
 function rssMb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS"));
@@ -51,6 +57,29 @@ export async function rawRoundTrips(samples: number): Promise<number[]> {
     if (i >= WARMUP_KEYSTROKES) times.push(Number(process.hrtime.bigint() - t) / 1e3);
   }
   term.kill();
+  return times.sort((a, b) => a - b);
+}
+
+/** The relay floor (floors/pty-relay-server.mjs): write one byte on an HTTP/2 stream and wait for cat's echo; round trips in µs. */
+async function relayRoundTrips(samples: number): Promise<number[]> {
+  const socketPath = join(mkdtempSync(join(tmpdir(), "tether-bench-relay-")), "s.sock");
+  const server = spawn(process.execPath, [join(ROOT, "bench", "floors", "pty-relay-server.mjs"), socketPath], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise((resolve) => server.stdout.once("data", resolve));
+  const session = h2connect("http://localhost", { createConnection: () => connect(socketPath) });
+  const stream = session.request({ ":method": "POST", ":path": "/" });
+  let wake: (() => void) | undefined;
+  stream.on("data", () => wake?.());
+  await new Promise((r) => setTimeout(r, 200));
+  const times: number[] = [];
+  for (let i = 0; i < WARMUP_KEYSTROKES + samples; i++) {
+    const echoed = new Promise<void>((resolve) => (wake = resolve));
+    const t = process.hrtime.bigint();
+    stream.write("x");
+    await echoed;
+    if (i >= WARMUP_KEYSTROKES) times.push(Number(process.hrtime.bigint() - t) / 1e3);
+  }
+  session.destroy();
+  server.kill();
   return times.sort((a, b) => a - b);
 }
 
@@ -134,14 +163,19 @@ export async function benchPtys(d: TestDaemon, report: Report): Promise<void> {
     everyByte && ours / raw >= 0.8,
   );
 
-  const samples = 300;
-  const rawTimes = await rawRoundTrips(samples);
-  const ourTimes = await cliRoundTrips(d, open(["cat"]), samples);
+  // In rounds, alternating, so the three meet the machine's same moments.
+  const [rawTimes, relayTimes, ourTimes]: [number[], number[], number[]] = [[], [], []];
+  for (let round = 0; round < KEYSTROKE_ROUNDS; round++) {
+    rawTimes.push(...(await rawRoundTrips(KEYSTROKES_PER_ROUND)));
+    relayTimes.push(...(await relayRoundTrips(KEYSTROKES_PER_ROUND)));
+    ourTimes.push(...(await cliRoundTrips(d, open(["cat"]), KEYSTROKES_PER_ROUND)));
+  }
+  for (const times of [rawTimes, relayTimes, ourTimes]) times.sort((a, b) => a - b);
   const [p50, p99, rawP50, rawP99] = [percentile(ourTimes, 50), percentile(ourTimes, 99), percentile(rawTimes, 50), percentile(rawTimes, 99)];
   report(
-    `PTY keystroke round trip through the daemon, the CLI's client (${samples} keystrokes after ${WARMUP_KEYSTROKES} not counted)`,
+    `PTY keystroke round trip through the daemon, the CLI's client (${KEYSTROKE_ROUNDS} rounds of ${KEYSTROKES_PER_ROUND} keystrokes, each after ${WARMUP_KEYSTROKES} not counted)`,
     `p50 ${fmt(p50)} µs, p99 ${fmt(p99)} µs`,
-    `raw node-pty p50 ${fmt(rawP50)} µs, p99 ${fmt(rawP99)} µs`,
+    `raw node-pty p50 ${fmt(rawP50)} µs, p99 ${fmt(rawP99)} µs; bare node:http2 relay to node-pty (three processes, no tether code) p50 ${fmt(percentile(relayTimes, 50))} µs, p99 ${fmt(percentile(relayTimes, 99))} µs`,
     undefined,
     "p50 ≤ raw + 250 µs, p99 ≤ 2 ms",
     p50 <= rawP50 + 250 && p99 <= 2000,
