@@ -38,21 +38,26 @@ export function benchGraphs(d: TestDaemon, report: Report): void {
     const dir = graphDir(chain);
     const ninjas: number[] = [];
     const ours: number[] = [];
+    const tether = (): number => timedMs({ file: process.execPath, args: [CLI_ENTRY, "run", "all", "--parallel", "2"], env: { ...d.env, NO_COLOR: "1" }, cwd: dir });
+    // The daemon's graph code runs cold the first time (V8 optimises it over a few thousand
+    // runs): that graph is timed and reported on its own, and the rounds measure the warm
+    // daemon a long-lived one is, as the unary figure does.
+    const first = tether();
     // Alternating, so both meet the machine's same moments; ninja starts each round from a clean tree.
     for (let round = 0; round < GRAPH_ROUNDS; round++) {
       timedMs({ file: "ninja", args: ["-C", dir, "-t", "clean"], env: d.env, cwd: dir });
       ninjas.push(timedMs({ file: "ninja", args: ["-j2", "-C", dir, "all"], env: d.env, cwd: dir }));
-      ours.push(timedMs({ file: process.execPath, args: [CLI_ENTRY, "run", "all", "--parallel", "2"], env: { ...d.env, NO_COLOR: "1" }, cwd: dir }));
+      ours.push(tether());
     }
     const label = chain ? `chain of ${TASKS} true tasks` : `${TASKS} independent true tasks`;
-    const [ninja, tether] = [median(ninjas), median(ours)];
+    const [ninja, warm] = [median(ninjas), median(ours)];
     report(
-      `tether run: ${label}, -j2, to exit (median of ${GRAPH_ROUNDS})`,
-      `${Math.round(tether)} ms (the first, on a daemon that had run no graph: ${Math.round(ours[0]!)} ms)`,
+      `tether run: ${label}, -j2, to exit (median of ${GRAPH_ROUNDS} after one more)`,
+      `${Math.round(warm)} ms (the first, on a daemon that had run no graph: ${Math.round(first)} ms, ${(first / ninja).toFixed(2)}×)`,
       `ninja -j2 ${Math.round(ninja)} ms`,
-      tether / ninja,
+      warm / ninja,
       "≤ 2.0×",
-      tether / ninja <= 2,
+      warm / ninja <= 2,
     );
   }
 }

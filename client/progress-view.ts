@@ -50,7 +50,15 @@ export class ProgressView {
     for (const task of tasks) this.line(task);
   }
 
-  apply(event: SessionEvent): void {
+  /** Applies one message's events: on a terminal, the block is redrawn soon; else their lines go out in one write. */
+  apply(events: readonly SessionEvent[]): void {
+    const lines = events.map((event) => this.applyOne(event)).join("");
+    if (lines !== "") this.print(process.stderr, lines);
+    this.redrawSoon();
+  }
+
+  /** The line an event prints (a session change always, a run's when the block is not live), or "". */
+  private applyOne(event: SessionEvent): string {
     const at = event.time === undefined ? Date.now() : Number(event.time.seconds) * 1000 + Math.floor(event.time.nanos / 1e6);
     if (event.run !== undefined) {
       const run = event.run;
@@ -60,11 +68,10 @@ export class ProgressView {
       line.reason = run.reason;
       if (run.status === RunStatus.RUNNING) line.startedAt = at;
       if (isFinal(run.status)) line.endedAt = at;
-      if (!this.live) this.print(process.stderr, `${this.style.dim("tether")} ${this.describe(run.task, line, at)}\n`);
-    } else if (event.reason !== "") {
-      this.print(process.stderr, `${this.style.dim("tether")} session ${sessionWord(event.status)}, ${enumName(SessionActivity, event.activity)}: ${event.reason}\n`);
+      return this.live ? "" : `${this.style.dim("tether")} ${this.describe(run.task, line, at)}\n`;
     }
-    this.redrawSoon();
+    if (event.reason !== "") return `${this.style.dim("tether")} session ${sessionWord(event.status)}, ${enumName(SessionActivity, event.activity)}: ${event.reason}\n`;
+    return "";
   }
 
   /** Writes output above the progress block. */

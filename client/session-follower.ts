@@ -34,7 +34,7 @@ export async function followSession(options: FollowOptions): Promise<void> {
 
 async function watchEvents(options: FollowOptions, view: ProgressView): Promise<void> {
   const events = options.client.serverStream(SessionService.method.watchSession, { name: `sessions/${options.sessionId}`, follow: true }, { signal: options.signal });
-  for await (const message of events) for (const event of message.events) view.apply(event);
+  for await (const message of events) view.apply(message.events);
 }
 
 async function streamLogs(options: FollowOptions, view: ProgressView): Promise<void> {
