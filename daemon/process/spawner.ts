@@ -96,7 +96,7 @@ export class Spawner {
     this.helperEnv = {};
     // Its own process group (a Ctrl-C at `tether daemon run` must not reach it) and a bare
     // environment: each process gets its own, and the daemon's NODE_OPTIONS are not the helper's.
-    const helper = fork(HELPER_ENTRY, [this.stdio.path], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: { PATH: process.env["PATH"] ?? "" }, execArgv: [], detached: true });
+    const helper = fork(HELPER_ENTRY, [this.stdio.path], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: helperEnv(), execArgv: [], detached: true });
     helper.on("message", (report: HelperReport) => this.onReport(report));
     helper.on("error", (error) => log(`process starter: ${error.message}`));
     helper.once("exit", (code, signal) => this.onHelperExit(code, signal));
@@ -149,4 +149,10 @@ export class Spawner {
     this.inFlight.clear();
     this.helper = this.startHelper();
   }
+}
+
+/** The helper's environment: PATH, and TETHER_NATIVE_SPAWN when set (0 starts processes with Node's spawn, see native-spawner.ts). */
+function helperEnv(): NodeJS.ProcessEnv {
+  const native = process.env["TETHER_NATIVE_SPAWN"];
+  return { PATH: process.env["PATH"] ?? "", ...(native === undefined ? {} : { TETHER_NATIVE_SPAWN: native }) };
 }

@@ -1,6 +1,6 @@
 import { Code, type Client } from "@connectrpc/connect";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, symlinkSync } from "node:fs";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
@@ -284,6 +284,33 @@ describe("exec", () => {
     await eventually(() => (alive(pid) ? undefined : true));
     const after = await execToEnd(execs, "w", ["echo", "after"]);
     expect([after.stdout, after.exit!.exitCode]).toEqual(["after\n", 0]);
+  });
+
+  it("started natively (posix_spawn) or, with TETHER_NATIVE_SPAWN=0, by Node: the same session, stdio, errors and ends; natively no stray descriptor", async () => {
+    for (const native of [undefined, "0"]) {
+      const d = await daemon(native === undefined ? {} : { TETHER_NATIVE_SPAWN: native });
+      const root = (await d.client(WorkspaceService).createWorkspace({ displayName: "w" })).workspace!.root;
+      const execs = d.client(ExecService);
+      // Its own session and process group; stdio the program can block on (a non-blocking
+      // stdin would fail `wc` with EAGAIN); nothing open but 0-2 (and ls's own directory, 3).
+      const check = 'read -r _ _ _ _ pgid sid _ < /proc/$$/stat; echo "pid=$$ pgid=$pgid sid=$sid"; ls /proc/self/fd | tr "\\n" " "; wc -c';
+      const r = await execToEnd(execs, "w", ["sh", "-c", check], { stdin: "z".repeat(300_000) });
+      const pid = r.exec!.pid;
+      const [ids, fds] = r.stdout.split("\n");
+      expect(ids).toBe(`pid=${pid} pgid=${pid} sid=${pid}`);
+      // Node's spawn lets one of the starter's own descriptors through; posix_spawn closes them all.
+      if (native === undefined) expect(fds).toBe("0 1 2 3 300000");
+      else expect(fds).toMatch(/^0 1 2 (\d+ )+300000$/);
+      expect([r.exit!.status, r.exit!.exitCode]).toEqual([ExecStatus.EXITED, 0]);
+      const killed = await execToEnd(execs, "w", ["sh", "-c", "kill -TERM $$"]);
+      expect([killed.exit!.status, killed.exit!.signal]).toEqual([ExecStatus.SIGNALLED, "SIGTERM"]);
+      const missing = await execToEnd(execs, "w", ["no-such-command-xyz"]);
+      expect([missing.exit!.status, missing.exit!.error]).toEqual([ExecStatus.FAILED_TO_START, expect.stringMatching(/spawn no-such-command-xyz ENOENT/)]);
+      // An executable file without a #! line runs under /bin/sh, as execvp runs it.
+      writeFileSync(join(root, "no-shebang"), 'echo "plain script $1"\n', { mode: 0o755 });
+      const script = await execToEnd(execs, "w", ["./no-shebang", "ok"]);
+      expect([script.stdout, script.exit!.exitCode]).toEqual(["plain script ok\n", 0]);
+    }
   });
 
   it("curl reads an exec, its output and its exit, over the Connect protocol's JSON", async () => {
