@@ -42,22 +42,35 @@ function rawCatMBs(file: string, bytes: number): Promise<number> {
   });
 }
 
+/** Keystroke round trips: `came` is called on each echo; `roundTrips` types, waits for the echo, and times it. */
+class Echoes {
+  private wake: (() => void) | undefined;
+
+  readonly came = (): void => this.wake?.();
+
+  /** `samples` round trips in µs, sorted, after WARMUP_KEYSTROKES not counted. */
+  async roundTrips(samples: number, type: () => void): Promise<number[]> {
+    const times: number[] = [];
+    for (let i = 0; i < WARMUP_KEYSTROKES + samples; i++) {
+      const echoed = new Promise<void>((resolve) => (this.wake = resolve));
+      const t = process.hrtime.bigint();
+      type();
+      await echoed;
+      if (i >= WARMUP_KEYSTROKES) times.push(Number(process.hrtime.bigint() - t) / 1e3);
+    }
+    return times.sort((a, b) => a - b);
+  }
+}
+
 /** Raw node-pty: write one byte to `cat` and wait for its echo; round trips in µs. */
 export async function rawRoundTrips(samples: number): Promise<number[]> {
   const term = pty.spawn("cat", [], { cols: 80, rows: 24, encoding: null });
-  let wake: (() => void) | undefined;
-  term.onData(() => wake?.());
+  const echo = new Echoes();
+  term.onData(echo.came);
   await new Promise((r) => setTimeout(r, 200));
-  const times: number[] = [];
-  for (let i = 0; i < WARMUP_KEYSTROKES + samples; i++) {
-    const echoed = new Promise<void>((resolve) => (wake = resolve));
-    const t = process.hrtime.bigint();
-    term.write("x");
-    await echoed;
-    if (i >= WARMUP_KEYSTROKES) times.push(Number(process.hrtime.bigint() - t) / 1e3);
-  }
+  const times = await echo.roundTrips(samples, () => term.write("x"));
   term.kill();
-  return times.sort((a, b) => a - b);
+  return times;
 }
 
 /** The relay floor (floors/pty-relay-server.mjs): write one byte on an HTTP/2 stream and wait for cat's echo; round trips in µs. */
@@ -67,20 +80,13 @@ async function relayRoundTrips(samples: number): Promise<number[]> {
   await new Promise((resolve) => server.stdout.once("data", resolve));
   const session = h2connect("http://localhost", { createConnection: () => connect(socketPath) });
   const stream = session.request({ ":method": "POST", ":path": "/" });
-  let wake: (() => void) | undefined;
-  stream.on("data", () => wake?.());
+  const echo = new Echoes();
+  stream.on("data", echo.came);
   await new Promise((r) => setTimeout(r, 200));
-  const times: number[] = [];
-  for (let i = 0; i < WARMUP_KEYSTROKES + samples; i++) {
-    const echoed = new Promise<void>((resolve) => (wake = resolve));
-    const t = process.hrtime.bigint();
-    stream.write("x");
-    await echoed;
-    if (i >= WARMUP_KEYSTROKES) times.push(Number(process.hrtime.bigint() - t) / 1e3);
-  }
+  const times = await echo.roundTrips(samples, () => stream.write("x"));
   session.destroy();
   server.kill();
-  return times.sort((a, b) => a - b);
+  return times;
 }
 
 /**
@@ -115,23 +121,16 @@ export async function cliRoundTrips(d: TestDaemon, open: MessageInitShape<typeof
   const client = new GrpcClient(d.socketPath);
   const requests = new RequestQueue<MessageInitShape<typeof AttachPtyRequestSchema>>();
   requests.push(open);
-  let wake: (() => void) | undefined;
+  const echo = new Echoes();
   const done = (async () => {
-    for await (const response of client.bidiStream(PtyService.method.attachPty, requests)) if (response.kind.case === "output") wake?.();
+    for await (const response of client.bidiStream(PtyService.method.attachPty, requests)) if (response.kind.case === "output") echo.came();
   })();
   await new Promise((r) => setTimeout(r, 300));
-  const times: number[] = [];
-  for (let i = 0; i < WARMUP_KEYSTROKES + samples; i++) {
-    const echoed = new Promise<void>((resolve) => (wake = resolve));
-    const t = process.hrtime.bigint();
-    requests.push({ kind: { case: "input", value: Buffer.from("x") } });
-    await echoed;
-    if (i >= WARMUP_KEYSTROKES) times.push(Number(process.hrtime.bigint() - t) / 1e3);
-  }
+  const times = await echo.roundTrips(samples, () => requests.push({ kind: { case: "input", value: Buffer.from("x") } }));
   requests.push({ kind: { case: "signal", value: "KILL" } });
   await done;
   client.close();
-  return times.sort((a, b) => a - b);
+  return times;
 }
 
 export async function benchPtys(d: TestDaemon, report: Report): Promise<void> {
