@@ -205,5 +205,4 @@ export class MessageReader<T> {
     else if (this.failure !== undefined) waiter.reject(this.failure);
     else waiter.resolve(undefined);
   }
-
 }
