@@ -4,6 +4,11 @@
       "target_name": "tether_spawn",
       "sources": ["native/spawn.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "tether_fd",
+      "sources": ["native/descriptors.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]
 }

@@ -25,6 +25,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "errno-error.h"
+
 #define CHECK(call)                                 \
   do {                                              \
     if ((call) != napi_ok) {                        \
@@ -120,12 +122,7 @@ static napi_value spawn_process(napi_env env, napi_callback_info info) {
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
     if (error != 0) {
-      napi_value message, errno_value, thrown;
-      napi_create_string_utf8(env, strerror(error), NAPI_AUTO_LENGTH, &message);
-      napi_create_error(env, NULL, message, &thrown);
-      napi_create_int32(env, error, &errno_value);
-      napi_set_named_property(env, thrown, "errno", errno_value);
-      napi_throw(env, thrown);
+      throw_errno(env, error);
     } else {
       napi_create_int32(env, pid, &result);
     }

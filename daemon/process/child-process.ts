@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { constants } from "node:os";
-import { PassThrough, type Readable, type Writable } from "node:stream";
+import { PassThrough, type Writable } from "node:stream";
+import { OutputReader } from "./output-reader.js";
 import type { StartedProcess } from "./process-identity.js";
 import type { Spawned, Spawner } from "./spawner.js";
 
@@ -79,7 +80,8 @@ export class GroupProcess {
       return notStarted(error);
     }
     const { stdout, stderr } = spawned;
-    const drained = Promise.all([pump(stdout, 1, options.onOutput), pump(stderr, 2, options.onOutput)]);
+    const readers = [new OutputReader(stdout, (chunk) => options.onOutput(1, chunk)), new OutputReader(stderr, (chunk) => options.onOutput(2, chunk))];
+    const drained = Promise.all(readers.map((reader) => reader.done));
     let startedAs: StartedProcess;
     try {
       startedAs = await spawned.started;
@@ -95,8 +97,7 @@ export class GroupProcess {
     this.exited = true;
     spawned.stdin?.destroy();
     const timer = setTimeout(() => {
-      stdout.destroy();
-      stderr.destroy();
+      for (const reader of readers) reader.destroy();
     }, PIPE_DRAIN_MS);
     await drained;
     clearTimeout(timer);
@@ -142,16 +143,5 @@ export function describeEnd(end: ProcessEnd): string {
       return `killed by ${end.signal}`;
     case "failed-to-start":
       return `could not start: ${end.message}`;
-  }
-}
-
-async function pump(stream: Readable, fd: 1 | 2, onOutput: ProcessOptions["onOutput"]): Promise<void> {
-  try {
-    for await (const chunk of stream) {
-      const pending = onOutput(fd, chunk as Buffer);
-      if (pending !== undefined) await pending;
-    }
-  } catch {
-    // The pipe was destroyed after the drain timeout: what was read is kept.
   }
 }

@@ -1,6 +1,5 @@
 import { accessSync, constants, statSync } from "node:fs";
 import { createRequire } from "node:module";
-import type { Socket } from "node:net";
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 
@@ -47,11 +46,4 @@ export function findProgram(file: string, path: string | undefined, cwd: string)
     }
   }
   throw Object.assign(new Error(`${file} not found in PATH`), { errno: osConstants.errno.ENOENT });
-}
-
-/** A connected socket's file descriptor (net.Socket keeps it on its handle). */
-export function descriptorOf(socket: Socket): number {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  if (fd === undefined || fd < 0) throw new Error("the socket has no descriptor");
-  return fd;
 }

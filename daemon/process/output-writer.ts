@@ -152,8 +152,14 @@ export class OutputWriter {
     this.inFlight += chunk.byteLength;
     this.queuedBytes += chunk.byteLength;
     const last = this.queued.at(-1);
+    const lastPart = last?.parts.at(-1);
     if (last !== undefined && last.fd === fd && last.bytes + chunk.byteLength <= COALESCED_RECORD_BYTES) {
-      last.parts.push(chunk);
+      if (lastPart!.buffer === chunk.buffer && lastPart!.byteOffset + lastPart!.byteLength === chunk.byteOffset) {
+        // Read just after it (output-reader.ts): one wider view, no copy.
+        last.parts[last.parts.length - 1] = Buffer.from(chunk.buffer, lastPart!.byteOffset, lastPart!.byteLength + chunk.byteLength);
+      } else {
+        last.parts.push(chunk);
+      }
       last.bytes += chunk.byteLength;
       last.end = this.offsets[fd];
     } else {

@@ -17,7 +17,8 @@
 import { spawn } from "node:child_process";
 import { connect, type Socket } from "node:net";
 import { constants as osConstants } from "node:os";
-import { descriptorOf, findProgram, loadNativeSpawner, type NativeSpawner } from "./native-spawner.js";
+import { descriptorOf } from "./native-descriptors.js";
+import { findProgram, loadNativeSpawner, type NativeSpawner } from "./native-spawner.js";
 import { processStartTicks } from "./process-identity.js";
 import { applyEnvChanges, type HelperReport, type HelperRequest } from "./spawner-protocol.js";
 

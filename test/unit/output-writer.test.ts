@@ -143,4 +143,33 @@ describe("OutputWriter", () => {
       await refused.settled();
     }
   });
+
+  it("joins chunks that lie side by side in memory into one record without copying them, and copies the rest into it", async () => {
+    const { journals } = openJournals();
+    journals.create("out");
+    const records: Uint8Array[] = [];
+    const writer = new OutputWriter((inputs) => {
+      records.push(...inputs.map((input) => input.data));
+      return journals.append("out", inputs, PROCESS_OUTPUT);
+    });
+    // Memory of their own (small Buffers share a pool): as output-reader.ts reads into.
+    const region = Buffer.from(new ArrayBuffer(8));
+    region.write("abcdefgh");
+    const other = Buffer.from(new ArrayBuffer(2));
+    other.write("XY");
+    // Held behind a gate, so all of them go into one commit.
+    let open!: () => void;
+    writer.holdUntil(new Promise<void>((resolve) => (open = resolve)));
+    void writer.write(1, region.subarray(0, 3));
+    void writer.write(1, region.subarray(3, 6));
+    void writer.write(2, other);
+    void writer.write(2, region.subarray(6, 8));
+    open();
+    await writer.settled();
+    expect(records.map((r) => Buffer.from(r).toString())).toEqual(["abcdef", "XYgh"]);
+    expect([records[0]!.buffer === region.buffer, records[0]!.byteOffset]).toEqual([true, 0]);
+    expect([records[1]!.buffer === region.buffer, records[1]!.buffer === other.buffer]).toEqual([false, false]);
+    const stored = await collect(journals.read("out", { cursor: { kind: "start" }, follow: false, signal: never }));
+    expect(stored.map((r) => Buffer.from(r.data).toString())).toEqual(["abcdef", "XYgh"]);
+  });
 });

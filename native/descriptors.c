@@ -1,0 +1,42 @@
+// The daemon's native helpers for descriptors (see daemon/process/output-reader.ts).
+//
+// dup(fd) -> fd
+//   A new descriptor for the same open socket, close-on-exec. Node can read
+//   a socket into memory of the caller's choosing (net.Socket's onread), but
+//   only on a socket it creates; an accepted socket is handed over by giving
+//   a duplicate of its descriptor to a new net.Socket and closing the old
+//   one. Throws an Error whose `errno` is the error number.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+
+#include "errno-error.h"
+
+static napi_value dup_descriptor(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, arg, &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "dup(fd): fd must be a number");
+    return NULL;
+  }
+  int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (copy < 0) {
+    throw_errno(env, errno);
+    return NULL;
+  }
+  napi_value out;
+  napi_create_int32(env, copy, &out);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor properties[] = {
+      {"dup", NULL, dup_descriptor, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
