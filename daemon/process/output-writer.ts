@@ -31,6 +31,14 @@ const OUTPUT_HIGH_WATERMARK_BYTES = 8 * 1024 * 1024;
  */
 export const COALESCED_RECORD_BYTES = 1024 * 1024;
 /**
+ * Chunks are joined by copying them into one record; but consecutive chunks
+ * that lie side by side in memory (output-reader.ts reads a streaming
+ * process into regions) are joined by widening one view. A record that is a
+ * view of at least this much starts anew rather than be copied to take a
+ * chunk from the next region: it is large enough as it is.
+ */
+const COPIED_JOIN_MAX_BYTES = 256 * 1024;
+/**
  * A process is streaming when its last commit held at least
  * STREAMING_MIN_BYTES and its next chunk comes within STREAMING_GAP_MS of
  * that commit ending (an echoed keystroke is a few bytes) ...
@@ -153,13 +161,13 @@ export class OutputWriter {
     this.queuedBytes += chunk.byteLength;
     const last = this.queued.at(-1);
     const lastPart = last?.parts.at(-1);
-    if (last !== undefined && last.fd === fd && last.bytes + chunk.byteLength <= COALESCED_RECORD_BYTES) {
-      if (lastPart!.buffer === chunk.buffer && lastPart!.byteOffset + lastPart!.byteLength === chunk.byteOffset) {
-        // Read just after it (output-reader.ts): one wider view, no copy.
-        last.parts[last.parts.length - 1] = Buffer.from(chunk.buffer, lastPart!.byteOffset, lastPart!.byteLength + chunk.byteLength);
-      } else {
-        last.parts.push(chunk);
-      }
+    const beside = lastPart !== undefined && lastPart.buffer === chunk.buffer && lastPart.byteOffset + lastPart.byteLength === chunk.byteOffset;
+    // A record that is one wide view (output-reader.ts's region) is not copied to add a chunk from elsewhere: a new record starts.
+    const joinable = beside || last === undefined || last.parts.length > 1 || last.bytes < COPIED_JOIN_MAX_BYTES;
+    if (last !== undefined && last.fd === fd && last.bytes + chunk.byteLength <= COALESCED_RECORD_BYTES && joinable) {
+      // Read just after it: one wider view, no copy.
+      if (beside) last.parts[last.parts.length - 1] = Buffer.from(chunk.buffer, lastPart.byteOffset, lastPart.byteLength + chunk.byteLength);
+      else last.parts.push(chunk);
       last.bytes += chunk.byteLength;
       last.end = this.offsets[fd];
     } else {

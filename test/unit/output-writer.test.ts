@@ -172,4 +172,26 @@ describe("OutputWriter", () => {
     const stored = await collect(journals.read("out", { cursor: { kind: "start" }, follow: false, signal: never }));
     expect(stored.map((r) => Buffer.from(r.data).toString())).toEqual(["abcdef", "XYgh"]);
   });
+
+  it("a record that is one wide view starts anew rather than copy a chunk from another region into it", async () => {
+    const { journals } = openJournals();
+    journals.create("out");
+    const records: Uint8Array[] = [];
+    const writer = new OutputWriter((inputs) => {
+      records.push(...inputs.map((input) => input.data));
+      return journals.append("out", inputs, PROCESS_OUTPUT);
+    });
+    const [first, second] = [Buffer.from(new ArrayBuffer(1024 * 1024)).fill("a"), Buffer.from(new ArrayBuffer(1024 * 1024)).fill("b")];
+    let open!: () => void;
+    writer.holdUntil(new Promise<void>((resolve) => (open = resolve)));
+    void writer.write(1, first.subarray(0, 200 * 1024));
+    void writer.write(1, first.subarray(200 * 1024, 300 * 1024));
+    void writer.write(1, second.subarray(0, 100 * 1024));
+    open();
+    await writer.settled();
+    expect(records.map((r) => [r.buffer === first.buffer ? "first" : r.buffer === second.buffer ? "second" : "copy", r.byteLength])).toEqual([
+      ["first", 300 * 1024],
+      ["second", 100 * 1024],
+    ]);
+  });
 });
