@@ -163,8 +163,8 @@ export class OutputWriter {
     const lastPart = last?.parts.at(-1);
     const beside = lastPart !== undefined && lastPart.buffer === chunk.buffer && lastPart.byteOffset + lastPart.byteLength === chunk.byteOffset;
     // A record that is one wide view (output-reader.ts's region) is not copied to add a chunk from elsewhere: a new record starts.
-    const joinable = beside || last === undefined || last.parts.length > 1 || last.bytes < COPIED_JOIN_MAX_BYTES;
-    if (last !== undefined && last.fd === fd && last.bytes + chunk.byteLength <= COALESCED_RECORD_BYTES && joinable) {
+    const joins = last !== undefined && last.fd === fd && last.bytes + chunk.byteLength <= COALESCED_RECORD_BYTES && (beside || last.parts.length > 1 || last.bytes < COPIED_JOIN_MAX_BYTES);
+    if (joins) {
       // Read just after it: one wider view, no copy.
       if (beside) last.parts[last.parts.length - 1] = Buffer.from(chunk.buffer, lastPart.byteOffset, lastPart.byteLength + chunk.byteLength);
       else last.parts.push(chunk);
