@@ -81,7 +81,7 @@ export class OutputReader {
   private readInto(fd: number): Promise<void> {
     return new Promise((resolve) => {
       const onread: OnReadOpts = { buffer: () => this.room(), callback: (n, buffer) => this.took(n, buffer) };
-      // Node reads into `onread` on a socket it wraps, too (documented since v12.2; @types/node declares it only for connect).
+      // net.Socket's documented `onread` option, which @types/node declares only for connect().
       const socket = new Socket({ fd, readable: true, writable: false, onread } as SocketConstructorOpts);
       this.socket = socket;
       socket.on("error", () => {});
@@ -100,7 +100,7 @@ export class OutputReader {
     return this.region.subarray(this.used);
   }
 
-  /** Hands on the `n` bytes just read into `buffer`; true unless they hold the reading (the socket pauses). */
+  /** Hands on the `n` bytes just read into `buffer`; a promise back pauses the socket until it settles. */
   private took(n: number, buffer: Uint8Array): boolean {
     const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, n);
     this.used += n;
