@@ -18,6 +18,18 @@ function recordingWriter(options: OutputWriterOptions): { writer: OutputWriter; 
   return { writer, commits };
 }
 
+/** A writer into a fresh journal that keeps each record's data as it was handed to the journal (to see whether it is a copy). */
+function dataKeepingWriter(): { journals: ReturnType<typeof openJournals>["journals"]; writer: OutputWriter; records: Uint8Array[] } {
+  const { journals } = openJournals();
+  journals.create("out");
+  const records: Uint8Array[] = [];
+  const writer = new OutputWriter((inputs) => {
+    records.push(...inputs.map((input) => input.data));
+    return journals.append("out", inputs, PROCESS_OUTPUT);
+  });
+  return { journals, writer, records };
+}
+
 describe("OutputWriter", () => {
   it("settled() waits for output that arrived during a commit and was held for the next batch", async () => {
     const { journals } = openJournals();
@@ -145,13 +157,7 @@ describe("OutputWriter", () => {
   });
 
   it("joins chunks that lie side by side in memory into one record without copying them, and copies the rest into it", async () => {
-    const { journals } = openJournals();
-    journals.create("out");
-    const records: Uint8Array[] = [];
-    const writer = new OutputWriter((inputs) => {
-      records.push(...inputs.map((input) => input.data));
-      return journals.append("out", inputs, PROCESS_OUTPUT);
-    });
+    const { journals, writer, records } = dataKeepingWriter();
     // Memory of their own (small Buffers share a pool): as output-reader.ts reads into.
     const region = Buffer.from(new ArrayBuffer(8));
     region.write("abcdefgh");
@@ -174,13 +180,7 @@ describe("OutputWriter", () => {
   });
 
   it("a record that is one wide view starts anew rather than copy a chunk from another region into it", async () => {
-    const { journals } = openJournals();
-    journals.create("out");
-    const records: Uint8Array[] = [];
-    const writer = new OutputWriter((inputs) => {
-      records.push(...inputs.map((input) => input.data));
-      return journals.append("out", inputs, PROCESS_OUTPUT);
-    });
+    const { writer, records } = dataKeepingWriter();
     const [first, second] = [Buffer.from(new ArrayBuffer(1024 * 1024)).fill("a"), Buffer.from(new ArrayBuffer(1024 * 1024)).fill("b")];
     let open!: () => void;
     writer.holdUntil(new Promise<void>((resolve) => (open = resolve)));
