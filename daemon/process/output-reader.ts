@@ -1,16 +1,9 @@
-import { Socket, type OnReadOpts, type SocketConstructorOpts } from "node:net";
+import { Socket, type SocketConstructorOpts } from "node:net";
 import { duplicate, descriptorOf } from "./native-descriptors.js";
-import { COALESCED_RECORD_BYTES } from "./output-writer.js";
+import { RegionReader, type OnChunk } from "./region-reader.js";
 
 /** A read this large filled Node's whole read buffer: the process is streaming, and the reader takes over the socket. */
 const STREAMING_READ_BYTES = 64 * 1024;
-/** Once it streams, a socket is read into regions of this size, one after another (a record's most, so a record is one region's slice) ... */
-const REGION_BYTES = COALESCED_RECORD_BYTES;
-/** ... each read into the room left in the current region, and a new region once less than this is left. */
-const REGION_MIN_ROOM_BYTES = 64 * 1024;
-
-/** Hands each chunk on in order; a promise holds the reading until it settles (backpressure). */
-export type OnChunk = (chunk: Buffer) => Promise<unknown> | undefined;
 
 /**
  * Reads one of a process's output sockets (stdout or stderr) to its end.
@@ -19,10 +12,8 @@ export type OnChunk = (chunk: Buffer) => Promise<unknown> | undefined;
  * and a record of process output joins them into one of up to 1 MiB: a copy
  * of every byte, on the daemon's thread. A socket that streams (a read
  * filled Node's buffer) is taken over: a duplicate of its descriptor goes to
- * a new net.Socket that reads into memory of ours (its `onread` option), each
- * read just after the last in a region of REGION_BYTES, so consecutive
- * chunks lie side by side and the OutputWriter joins them by widening its
- * view (output-writer.ts), without a copy. Reading 1 GiB of a process's
+ * a new net.Socket read into regions of the daemon's memory (region-reader.ts),
+ * whose consecutive chunks the OutputWriter joins without a copy. Reading 1 GiB of a process's
  * output this way cost the daemon ~0.3 s less of its thread than reading and
  * joining. Quiet sockets (most processes write little) are never taken over:
  * that costs a descriptor and a socket.
@@ -33,10 +24,10 @@ export type OnChunk = (chunk: Buffer) => Promise<unknown> | undefined;
 export class OutputReader {
   /** Resolves once the socket has ended or was destroyed, every chunk read handed on and settled. */
   readonly done: Promise<void>;
-  private socket: Socket;
+  private readonly socket: Socket;
+  /** The socket's duplicate, read into regions once it streams. */
+  private regions: RegionReader | undefined;
   private destroyed = false;
-  private region: Buffer | undefined;
-  private used = 0;
 
   constructor(
     socket: Socket,
@@ -50,6 +41,7 @@ export class OutputReader {
   destroy(): void {
     this.destroyed = true;
     this.socket.destroy();
+    this.regions?.destroy();
   }
 
   private async read(): Promise<void> {
@@ -78,39 +70,10 @@ export class OutputReader {
   }
 
   /** Reads descriptor `fd` into regions of ours until it ends. */
-  private readInto(fd: number): Promise<void> {
-    return new Promise((resolve) => {
-      const onread: OnReadOpts = { buffer: () => this.room(), callback: (n, buffer) => this.took(n, buffer) };
-      // net.Socket's documented `onread` option, which @types/node declares only for connect().
-      const socket = new Socket({ fd, readable: true, writable: false, onread } as SocketConstructorOpts);
-      this.socket = socket;
-      socket.on("error", () => {});
-      socket.once("end", () => resolve());
-      socket.once("close", () => resolve());
-      if (this.destroyed) socket.destroy();
-    });
-  }
-
-  /** Where the next read goes: the room left in the current region, or a new region. */
-  private room(): Buffer {
-    if (this.region === undefined || this.region.byteLength - this.used < REGION_MIN_ROOM_BYTES) {
-      this.region = Buffer.allocUnsafeSlow(REGION_BYTES);
-      this.used = 0;
-    }
-    return this.region.subarray(this.used);
-  }
-
-  /** Hands on the `n` bytes just read into `buffer`; a promise back pauses the socket until it settles. */
-  private took(n: number, buffer: Uint8Array): boolean {
-    const chunk = Buffer.from(buffer.buffer, buffer.byteOffset, n);
-    this.used += n;
-    const pending = this.onChunk(chunk);
-    if (pending === undefined) return true;
-    this.socket.pause();
-    void pending.then(
-      () => this.socket.resume(),
-      () => this.socket.resume(),
-    );
-    return true;
+  private async readInto(fd: number): Promise<void> {
+    // net.Socket's documented `onread` option, which @types/node declares only for connect().
+    this.regions = new RegionReader((onread) => new Socket({ fd, readable: true, writable: false, onread } as SocketConstructorOpts), this.onChunk);
+    if (this.destroyed) this.regions.destroy();
+    await this.regions.done;
   }
 }

@@ -1,5 +1,6 @@
 import { READER_QUEUE_MAX_BYTES } from "../journal/limits.js";
 import { BoundWakeup } from "../wakeup.js";
+import { joined } from "./region-reader.js";
 
 /** Bytes a process wrote to one fd: their offset in its whole output (the journal's), and the fd's own offset after them. */
 export interface OutputPiece {
@@ -122,12 +123,12 @@ export class TapReader {
     this.wakeup.notify();
   }
 
-  /** Everything queued, joined into one piece (a terminal yields a few KiB per read); empty when nothing is. */
+  /** Everything queued, joined into one piece (a terminal yields a few KiB per read, side by side in a region); empty when nothing is. */
   take(): OutputPiece[] {
     const first = this.queue[0];
     if (first === undefined) return [];
     const last = this.queue.at(-1)!;
-    const data = this.queue.length === 1 ? first.data : Buffer.concat(this.queue.map((p) => p.data), this.bytes);
+    const data = this.queue.length === 1 ? first.data : joined(this.queue.map((p) => p.data), this.bytes);
     this.queue = [];
     this.bytes = 0;
     this.next = last.fdEnd;

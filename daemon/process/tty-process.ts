@@ -1,7 +1,11 @@
 import { closeSync, constants, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
+import type { Socket, SocketConstructorOpts } from "node:net";
+import { ReadStream } from "node:tty";
 import * as pty from "node-pty";
 import { signalGroup, type ProcessEnd } from "./child-process.js";
+import { duplicate } from "./native-descriptors.js";
+import { RegionReader, type OnChunk } from "./region-reader.js";
 import { TerminalInput } from "./terminal-input.js";
 
 /** After the program has exited, output quiet this long means the terminal is read dry. */
@@ -56,18 +60,16 @@ export class TtyProcess {
     let pending: Promise<unknown> = Promise.resolve();
     let draining = false;
     let lastData = Date.now();
-    this.term.onData((data) => {
+    const reading = readTerminal(this.term, (chunk) => {
       lastData = Date.now();
-      // With encoding null node-pty hands over each read as a Buffer of its own.
-      const settled = options.onOutput(data as unknown as Buffer);
-      if (settled !== undefined && !draining) {
-        this.term.pause();
-        pending = settled.finally(() => this.term.resume());
-      }
+      const settled = options.onOutput(chunk);
+      if (settled === undefined || draining) return undefined;
+      pending = settled;
+      return settled;
     });
     deferSocketClose(this.term, (close) => {
       draining = true;
-      this.term.resume();
+      reading.resume();
       const started = Date.now();
       const check = (): void => {
         if (Date.now() - lastData < TAIL_QUIET_MS && Date.now() - started < TAIL_MAX_MS) {
@@ -75,6 +77,7 @@ export class TtyProcess {
         } else {
           // Before the descriptor closes: node-pty reports the exit only after, and a write meanwhile could reach whatever file reused the number.
           this.input.close();
+          reading.stop();
           close();
         }
       };
@@ -103,6 +106,46 @@ export class TtyProcess {
     if (this.exited) return false;
     return signalGroup(this.pid, signal);
   }
+}
+
+/** How a terminal's output is read: resumed when its program has exited (to read it dry), stopped once read dry. */
+interface TerminalReading {
+  resume(): void;
+  stop(): void;
+}
+
+/**
+ * Reads the terminal's output, handing each chunk to `onChunk` and pausing
+ * while the promise it returns settles. A terminal yields at most 4 KiB per
+ * read, and node-pty's socket allocates a buffer for each, pushes it through
+ * a Readable and two event emitters, and the writer copies it into its
+ * record: node-pty's socket is kept (its descriptor serves resizes, and its
+ * close reports the exit) but never reads, and a duplicate of the master is
+ * read into regions of the daemon's memory instead (region-reader.ts), whose
+ * chunks the writer joins without a copy. Without the native addon, node-pty
+ * reads.
+ */
+function readTerminal(term: pty.IPty, onChunk: OnChunk): TerminalReading {
+  const socket = (term as unknown as { _socket?: Socket })._socket;
+  const copy = socket === undefined ? undefined : duplicate((term as unknown as { fd: number }).fd);
+  if (socket === undefined || copy === undefined) {
+    term.onData((data) => {
+      // With encoding null node-pty hands over each read as a Buffer of its own.
+      const settled = onChunk(data as unknown as Buffer);
+      if (settled === undefined) return;
+      term.pause();
+      void settled.then(
+        () => term.resume(),
+        () => term.resume(),
+      );
+    });
+    return { resume: () => term.resume(), stop: () => undefined };
+  }
+  // Synchronously after the spawn, before the socket's first read (which Node starts on the next tick).
+  socket._read = () => undefined;
+  // tty.ReadStream passes its options on to net.Socket, `onread` included.
+  const regions = new RegionReader((onread) => new ReadStream(copy, { onread } as SocketConstructorOpts), onChunk);
+  return { resume: () => regions.resume(), stop: () => regions.destroy() };
 }
 
 /**
