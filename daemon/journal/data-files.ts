@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, read as readFd, readSync, unlinkSync, write as writeFd, writeSync } from "node:fs";
+import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, read as readFd, readSync, unlink, write as writeFd, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -169,17 +169,22 @@ export class DataFiles {
     for (const key of new Set([...this.dirty, ...(this.syncing?.keys ?? [])])) await syncFile(join(this.dir, key));
   }
 
-  /** Deletes the segments that hold only bytes below `to`, from the one holding `from` on (the journal's first offset before and after a trim). */
+  /**
+   * Deletes the segments that hold only bytes below `to`, from the one
+   * holding `from` on (the journal's first offset before and after a trim),
+   * on the thread pool: deleting a 16 MiB segment held the daemon's thread
+   * ~4 ms (a terminal's flood drops one every 16 MiB). Its bytes are no
+   * longer the journal's already, and a failure is logged: the file is left.
+   */
   drop(journalId: number, from: number, to: number): void {
     for (let segment = Math.floor(from / DATA_SEGMENT_BYTES); segment < Math.floor(to / DATA_SEGMENT_BYTES); segment++) {
       const key = `${journalId}.${segment}`;
       this.closeFd(key);
       this.dirty.delete(key);
-      try {
-        unlinkSync(join(this.dir, key));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-      }
+      const path = join(this.dir, key);
+      unlink(path, (error) => {
+        if (error !== null && error.code !== "ENOENT") log(`could not delete ${path}, whose bytes the journal no longer holds: ${error.message}`);
+      });
     }
   }
 
