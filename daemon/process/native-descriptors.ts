@@ -1,35 +1,26 @@
-import { createRequire } from "node:module";
 import type { Socket } from "node:net";
+import { loadAddon } from "./native-addon.js";
 
-/** native/descriptors.c, built by node-gyp when tether is installed (see there). */
+/** native/descriptors.c (see there). */
 interface NativeDescriptors {
   dup(fd: number): number;
 }
 
-/** Where node-gyp puts it: from the bundle in dist/, and from this file (under tests). */
-const ADDON = ["../build/Release/tether_fd.node", "../../build/Release/tether_fd.node"];
-
 let loaded: NativeDescriptors | null | undefined;
 
 /**
- * A close-on-exec duplicate of descriptor `fd`, or undefined when the addon
- * was not built (callers then keep to what Node does alone). Throws an Error
- * with `errno` when the descriptor cannot be duplicated.
+ * A close-on-exec duplicate of descriptor `fd`, or undefined when there is
+ * none to have: the addon was not built, or the descriptor cannot be
+ * duplicated (no descriptor left: EMFILE). Callers then keep to what Node
+ * does alone.
  */
 export function duplicate(fd: number): number | undefined {
-  if (loaded === undefined) {
-    const require = createRequire(import.meta.url);
-    loaded = null;
-    for (const path of ADDON) {
-      try {
-        loaded = require(path) as NativeDescriptors;
-        break;
-      } catch {
-        // Not built, or not there: the next place, or none.
-      }
-    }
+  if (loaded === undefined) loaded = loadAddon<NativeDescriptors>("tether_fd") ?? null;
+  try {
+    return loaded?.dup(fd);
+  } catch {
+    return undefined;
   }
-  return loaded?.dup(fd);
 }
 
 /** A connected socket's file descriptor (net.Socket keeps it on its handle). */

@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync } from "node:fs";
-import { createRequire } from "node:module";
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
+import { loadAddon } from "./native-addon.js";
 
 /**
  * The process starter's native half, native/spawn.c, built by node-gyp when
@@ -15,17 +15,10 @@ export interface NativeSpawner {
   reap(): [pid: number, code: number, signal: number][];
 }
 
-/** Where node-gyp puts it, from the bundle in dist/. */
-const ADDON = "../build/Release/tether_spawn.node";
-
 /** The native spawner, or undefined when it was not built or TETHER_NATIVE_SPAWN=0 (Node's spawn is used then). */
 export function loadNativeSpawner(): NativeSpawner | undefined {
   if (process.env["TETHER_NATIVE_SPAWN"] === "0") return undefined;
-  try {
-    return createRequire(import.meta.url)(ADDON) as NativeSpawner;
-  } catch {
-    return undefined;
-  }
+  return loadAddon<NativeSpawner>("tether_spawn");
 }
 
 /**

@@ -127,7 +127,7 @@ interface TerminalReading {
  */
 function readTerminal(term: pty.IPty, onChunk: OnChunk): TerminalReading {
   const socket = (term as unknown as { _socket?: Socket })._socket;
-  const copy = socket === undefined ? undefined : duplicateOrNot((term as unknown as { fd: number }).fd);
+  const copy = socket === undefined ? undefined : duplicate((term as unknown as { fd: number }).fd);
   if (socket === undefined || copy === undefined) {
     term.onData((data) => {
       // With encoding null node-pty hands over each read as a Buffer of its own.
@@ -146,15 +146,6 @@ function readTerminal(term: pty.IPty, onChunk: OnChunk): TerminalReading {
   // tty.ReadStream passes its options on to net.Socket, `onread` included.
   const regions = new RegionReader((onread) => new ReadStream(copy, { onread } as SocketConstructorOpts), onChunk);
   return { resume: () => regions.resume(), stop: () => regions.destroy() };
-}
-
-/** A duplicate of `fd`, or undefined when there is none to have (no addon, or no descriptor left: EMFILE): node-pty reads then. */
-function duplicateOrNot(fd: number): number | undefined {
-  try {
-    return duplicate(fd);
-  } catch {
-    return undefined;
-  }
 }
 
 /**
