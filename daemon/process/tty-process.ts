@@ -1,11 +1,11 @@
 import { closeSync, constants, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import type { Socket, SocketConstructorOpts } from "node:net";
-import { ReadStream } from "node:tty";
+import type { Socket } from "node:net";
 import * as pty from "node-pty";
 import { signalGroup, type ProcessEnd } from "./child-process.js";
 import { duplicate } from "./native-descriptors.js";
-import { RegionReader, type OnChunk } from "./region-reader.js";
+import type { OnChunk } from "./region-reader.js";
+import { ThreadReader } from "./thread-reader.js";
 import { TerminalInput } from "./terminal-input.js";
 
 /** After the program has exited, output quiet this long means the terminal is read dry. */
@@ -121,14 +121,16 @@ interface TerminalReading {
  * a Readable and two event emitters, and the writer copies it into its
  * record: node-pty's socket is kept (its descriptor serves resizes, and its
  * close reports the exit) but never reads, and a duplicate of the master is
- * read into regions of the daemon's memory instead (region-reader.ts), whose
- * chunks the writer joins without a copy. Without the native addon (or a
- * descriptor to spare), node-pty reads.
+ * read on a thread of its own into regions of the daemon's memory
+ * (thread-reader.ts), whose chunks the writer joins without a copy. Without
+ * the native addons (or a descriptor to spare), node-pty reads.
  */
 function readTerminal(term: pty.IPty, onChunk: OnChunk): TerminalReading {
   const socket = (term as unknown as { _socket?: Socket })._socket;
   const copy = socket === undefined ? undefined : duplicate((term as unknown as { fd: number }).fd);
-  if (socket === undefined || copy === undefined) {
+  const reader = copy === undefined ? undefined : ThreadReader.open(copy, onChunk);
+  if (socket === undefined || reader === undefined) {
+    if (copy !== undefined) closeSync(copy);
     term.onData((data) => {
       // With encoding null node-pty hands over each read as a Buffer of its own.
       const settled = onChunk(data as unknown as Buffer);
@@ -143,9 +145,7 @@ function readTerminal(term: pty.IPty, onChunk: OnChunk): TerminalReading {
   }
   // Synchronously after the spawn, before the socket's first read (which Node starts on the next tick).
   socket._read = () => undefined;
-  // tty.ReadStream passes its options on to net.Socket, `onread` included.
-  const regions = new RegionReader((onread) => new ReadStream(copy, { onread } as SocketConstructorOpts), onChunk);
-  return { resume: () => regions.resume(), stop: () => regions.destroy() };
+  return { resume: () => reader.resume(), stop: () => reader.stop() };
 }
 
 /**

@@ -25,17 +25,49 @@ describe("TtyProcess", () => {
     expect(gaps).toEqual([]);
   });
 
+  it("reads on while the daemon's thread is busy: the next chunk holds far more than the terminal's buffers", async () => {
+    const sizes: number[] = [];
+    const all: Buffer[] = [];
+    const end = await run(["seq", "1", String(NUMBERS)], (chunk) => {
+      all.push(chunk);
+      sizes.push(chunk.byteLength);
+      if (sizes.length === 1) {
+        // The daemon's thread held up: a reader on that thread would find at most the terminal's buffers (~12-20 KiB) after it.
+        const until = Date.now() + 500;
+        while (Date.now() < until);
+      }
+      return undefined;
+    }).ended;
+    expect(end).toEqual({ t: "exited", code: 0 });
+    expect(Buffer.concat(all).toString()).toBe(numbers);
+    expect(sizes[1]).toBeGreaterThan(128 * 1024);
+  });
+
   it("holds the terminal while a chunk's promise is pending, and loses nothing", async () => {
     const views: Buffer[] = [];
     let held = 0;
+    let holding = false;
+    let mostWhileHeld = 0;
+    let whileHeld = 0;
     const end = await run(["seq", "1", String(NUMBERS)], (chunk) => {
       views.push(chunk);
-      if (views.length % 20 !== 0) return undefined;
+      if (holding) whileHeld += chunk.byteLength;
+      if (holding || held === 5) return undefined;
       held++;
-      return new Promise((resolve) => setTimeout(resolve, 5));
+      holding = true;
+      whileHeld = 0;
+      return new Promise((resolve) =>
+        setTimeout(() => {
+          holding = false;
+          mostWhileHeld = Math.max(mostWhileHeld, whileHeld);
+          resolve(undefined);
+        }, 100),
+      );
     }).ended;
     expect(end).toEqual({ t: "exited", code: 0 });
-    expect(held).toBeGreaterThan(5);
+    expect(held).toBe(5);
+    // Unheld, `seq` writes its whole ~1.3 MB in 100 ms; held, at most what was read before the hold took effect comes on.
+    expect(mostWhileHeld).toBeLessThan(256 * 1024);
     expect(Buffer.concat(views).toString()).toBe(numbers);
   });
 });

@@ -1,0 +1,367 @@
+// The daemon's reading thread for a terminal (see daemon/process/thread-reader.ts).
+//
+// open(fd, onData) -> reader
+//   Takes descriptor `fd` (it closes it when done) and reads it on a thread
+//   of its own into regions of REGION_BYTES, one read after the last, so
+//   consecutive bytes lie side by side. A terminal yields at most 4 KiB per
+//   read; the thread reads on while there is more and hands the daemon's
+//   thread what has gathered since it last took some, as one view:
+//   onData(arrayBuffer, offset, length) on the daemon's thread, with the
+//   region's ArrayBuffer (the same object for every view of one region).
+//   At the end (end of file, or an error such as a terminal's EIO once its
+//   program is gone) onData(null, 0, errno), errno 0 at end of file, once,
+//   after every byte.
+// reader.pause(), reader.resume()
+//   Holds the reading (backpressure) and lets it go on.
+// reader.stop()
+//   Ends the reading: what was read and not yet taken is still handed on,
+//   then onData(null, 0, 0).
+//
+// Memory: a region is handed to JavaScript as an external ArrayBuffer the
+// first time a view of it is, and freed by V8 when nothing holds it any
+// more; the thread moves to a new region only after the daemon's thread has
+// taken everything of the old one, so a reader holds at most two regions
+// besides what the daemon keeps.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include <node_api.h>
+
+#include "errno-error.h"
+
+#define REGION_BYTES (1024 * 1024)
+// A new region once less than this is left in the current one.
+#define REGION_MIN_ROOM (64 * 1024)
+// The daemon's thread is called when a read finds nothing more (so an echo goes on at once), or once this much has gathered.
+#define NOTIFY_BYTES (64 * 1024)
+#define THREAD_STACK_BYTES (256 * 1024)
+
+typedef struct region {
+  char* bytes;
+  // The ArrayBuffer over `bytes`, once handed to JavaScript (daemon's thread only).
+  napi_ref buffer;
+} region;
+
+typedef struct reader {
+  int fd;
+  // Wakes the thread out of poll() (stop).
+  int wake;
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t changed;
+  napi_threadsafe_function deliver;
+  // Owners: the JavaScript object and the thread (until its function is finalized).
+  int owners;
+
+  // Under `lock`:
+  int paused;
+  int stopping;
+  // The thread's region, how much of it is filled, and how much of that the daemon's thread has taken.
+  region* current;
+  size_t filled;
+  size_t taken;
+  // The region the thread left, for the daemon's thread to let go of.
+  region* retired;
+  // A call of `deliver` is queued and has not run yet.
+  int notified;
+  // The thread has finished: end of file or error, with this errno.
+  int ended;
+  int end_errno;
+  // onData(null, ...) was called.
+  int end_delivered;
+} reader;
+
+static region* region_new(void) {
+  region* r = calloc(1, sizeof(region));
+  if (r == NULL) return NULL;
+  r->bytes = malloc(REGION_BYTES);
+  if (r->bytes == NULL) {
+    free(r);
+    return NULL;
+  }
+  return r;
+}
+
+static void free_bytes(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+// Lets go of a region on the daemon's thread: V8 frees its bytes once its ArrayBuffer is collected.
+static void region_release(napi_env env, region* r) {
+  if (r == NULL) return;
+  if (r->buffer != NULL) {
+    napi_delete_reference(env, r->buffer);
+  } else {
+    free(r->bytes);
+  }
+  free(r);
+}
+
+static void reader_unown(reader* rd) {
+  if (--rd->owners > 0) return;
+  close(rd->wake);
+  pthread_mutex_destroy(&rd->lock);
+  pthread_cond_destroy(&rd->changed);
+  free(rd);
+}
+
+// Under `lock`: makes sure a delivery will run.
+static void notify(reader* rd) {
+  if (rd->notified) return;
+  rd->notified = 1;
+  napi_call_threadsafe_function(rd->deliver, NULL, napi_tsfn_nonblocking);
+}
+
+static void* read_loop(void* arg) {
+  reader* rd = arg;
+  int readable = 0;
+  pthread_mutex_lock(&rd->lock);
+  for (;;) {
+    if (rd->paused && !rd->stopping) {
+      // What was read before the pause goes on to the daemon's thread meanwhile.
+      if (rd->taken < rd->filled) notify(rd);
+      pthread_cond_wait(&rd->changed, &rd->lock);
+      continue;
+    }
+    if (rd->stopping) break;
+    if (REGION_BYTES - rd->filled < REGION_MIN_ROOM) {
+      // A new region once the daemon's thread has taken all of this one.
+      if (rd->taken < rd->filled || rd->retired != NULL) {
+        if (rd->taken < rd->filled) notify(rd);
+        pthread_cond_wait(&rd->changed, &rd->lock);
+        continue;
+      }
+      region* next = region_new();
+      if (next == NULL) {
+        rd->end_errno = ENOMEM;
+        break;
+      }
+      rd->retired = rd->current;
+      rd->current = next;
+      rd->filled = 0;
+      rd->taken = 0;
+    }
+    if (!readable) {
+      pthread_mutex_unlock(&rd->lock);
+      struct pollfd fds[2] = {{.fd = rd->fd, .events = POLLIN}, {.fd = rd->wake, .events = POLLIN}};
+      int n = poll(fds, 2, -1);
+      if (n > 0 && (fds[1].revents & POLLIN)) {
+        uint64_t count;
+        ssize_t ignored = read(rd->wake, &count, sizeof(count));
+        (void)ignored;
+      }
+      readable = n > 0 && fds[0].revents != 0;
+      pthread_mutex_lock(&rd->lock);
+      continue;
+    }
+    char* into = rd->current->bytes + rd->filled;
+    size_t room = REGION_BYTES - rd->filled;
+    pthread_mutex_unlock(&rd->lock);
+    ssize_t n = read(rd->fd, into, room);
+    int error = errno;
+    pthread_mutex_lock(&rd->lock);
+    if (n > 0) {
+      rd->filled += (size_t)n;
+      if (rd->filled - rd->taken >= NOTIFY_BYTES) notify(rd);
+    } else if (n < 0 && (error == EAGAIN || error == EWOULDBLOCK)) {
+      readable = 0;
+      if (rd->filled > rd->taken) notify(rd);
+    } else if (n < 0 && error == EINTR) {
+      continue;
+    } else {
+      rd->end_errno = n == 0 ? 0 : error;
+      break;
+    }
+  }
+  rd->ended = 1;
+  notify(rd);
+  pthread_mutex_unlock(&rd->lock);
+  close(rd->fd);
+  napi_release_threadsafe_function(rd->deliver, napi_tsfn_release);
+  return NULL;
+}
+
+static void call_on_data(napi_env env, napi_value on_data, napi_value buffer, size_t offset, size_t length, int error) {
+  napi_value args[3], global;
+  args[0] = buffer;
+  napi_create_double(env, (double)offset, &args[1]);
+  if (buffer == NULL) {
+    napi_get_null(env, &args[0]);
+    napi_create_int32(env, error, &args[2]);
+  } else {
+    napi_create_double(env, (double)length, &args[2]);
+  }
+  napi_get_global(env, &global);
+  napi_call_function(env, global, on_data, 3, args, NULL);
+}
+
+// On the daemon's thread: hands on what the thread has read since the last time, then the end.
+static void deliver(napi_env env, napi_value on_data, void* context, void* data) {
+  (void)data;
+  reader* rd = context;
+  if (env == NULL) return;
+  pthread_mutex_lock(&rd->lock);
+  rd->notified = 0;
+  region* retired = rd->retired;
+  rd->retired = NULL;
+  region* current = rd->current;
+  size_t offset = rd->taken;
+  size_t length = rd->filled - rd->taken;
+  rd->taken = rd->filled;
+  int ended = rd->ended && !rd->end_delivered;
+  if (ended) rd->end_delivered = 1;
+  int error = rd->end_errno;
+  pthread_cond_signal(&rd->changed);
+  pthread_mutex_unlock(&rd->lock);
+
+  region_release(env, retired);
+  if (length > 0) {
+    napi_value buffer;
+    if (current->buffer == NULL) {
+      napi_create_external_arraybuffer(env, current->bytes, REGION_BYTES, free_bytes, NULL, &buffer);
+      napi_create_reference(env, buffer, 1, &current->buffer);
+    } else {
+      napi_get_reference_value(env, current->buffer, &buffer);
+    }
+    call_on_data(env, on_data, buffer, offset, length, 0);
+  }
+  if (ended) call_on_data(env, on_data, NULL, 0, 0, error);
+}
+
+// On the daemon's thread, once the thread has finished and every delivery ran.
+static void finalize_deliver(napi_env env, void* data, void* hint) {
+  (void)data;
+  reader* rd = hint;
+  region_release(env, rd->retired);
+  region_release(env, rd->current);
+  rd->retired = NULL;
+  rd->current = NULL;
+  reader_unown(rd);
+}
+
+static void finalize_object(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  reader_unown(data);
+}
+
+static reader* this_reader(napi_env env, napi_callback_info info) {
+  napi_value self;
+  void* rd = NULL;
+  if (napi_get_cb_info(env, info, NULL, NULL, &self, NULL) != napi_ok || napi_unwrap(env, self, &rd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "not a reader");
+    return NULL;
+  }
+  return rd;
+}
+
+static void set_and_wake(reader* rd, int* field, int value) {
+  pthread_mutex_lock(&rd->lock);
+  *field = value;
+  pthread_cond_signal(&rd->changed);
+  pthread_mutex_unlock(&rd->lock);
+}
+
+static napi_value pause_reader(napi_env env, napi_callback_info info) {
+  reader* rd = this_reader(env, info);
+  if (rd != NULL) set_and_wake(rd, &rd->paused, 1);
+  return NULL;
+}
+
+static napi_value resume_reader(napi_env env, napi_callback_info info) {
+  reader* rd = this_reader(env, info);
+  if (rd != NULL) set_and_wake(rd, &rd->paused, 0);
+  return NULL;
+}
+
+static napi_value stop_reader(napi_env env, napi_callback_info info) {
+  reader* rd = this_reader(env, info);
+  if (rd == NULL) return NULL;
+  set_and_wake(rd, &rd->stopping, 1);
+  uint64_t one = 1;
+  ssize_t ignored = write(rd->wake, &one, sizeof(one));
+  (void)ignored;
+  return NULL;
+}
+
+static napi_value open_reader(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  int32_t fd;
+  napi_valuetype type;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 2 || napi_get_value_int32(env, args[0], &fd) != napi_ok ||
+      napi_typeof(env, args[1], &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, NULL, "open(fd, onData): fd must be a number and onData a function");
+    return NULL;
+  }
+  reader* rd = calloc(1, sizeof(reader));
+  region* first = region_new();
+  int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (rd == NULL || first == NULL || wake < 0) {
+    int error = wake < 0 ? errno : ENOMEM;
+    if (wake >= 0) close(wake);
+    if (first != NULL) region_release(env, first);
+    free(rd);
+    throw_errno(env, error);
+    return NULL;
+  }
+  // The thread polls: a read must not block it (a terminal's master is already non-blocking, shared with node-pty's socket).
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  rd->fd = fd;
+  rd->wake = wake;
+  rd->current = first;
+  rd->owners = 2;
+  pthread_mutex_init(&rd->lock, NULL);
+  pthread_cond_init(&rd->changed, NULL);
+
+  napi_value self, name;
+  napi_property_descriptor methods[] = {
+      {"pause", NULL, pause_reader, NULL, NULL, NULL, napi_default, NULL},
+      {"resume", NULL, resume_reader, NULL, NULL, NULL, napi_default, NULL},
+      {"stop", NULL, stop_reader, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_create_object(env, &self);
+  napi_define_properties(env, self, sizeof(methods) / sizeof(methods[0]), methods);
+  napi_create_string_utf8(env, "tether terminal reader", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_threadsafe_function(env, args[1], NULL, name, 0, 1, NULL, finalize_deliver, rd, deliver, &rd->deliver) != napi_ok) {
+    region_release(env, first);
+    close(wake);
+    free(rd);
+    napi_throw_error(env, NULL, "could not create the reader's delivery");
+    return NULL;
+  }
+  napi_wrap(env, self, rd, finalize_object, NULL, NULL);
+
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setstacksize(&attributes, THREAD_STACK_BYTES);
+  int error = pthread_create(&rd->thread, &attributes, read_loop, rd);
+  pthread_attr_destroy(&attributes);
+  if (error != 0) {
+    // No thread: the delivery's finalizer and the object's drop the two owners.
+    napi_release_threadsafe_function(rd->deliver, napi_tsfn_release);
+    throw_errno(env, error);
+    return NULL;
+  }
+  pthread_detach(rd->thread);
+  return self;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor properties[] = {
+      {"open", NULL, open_reader, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
