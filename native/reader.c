@@ -1,6 +1,6 @@
 // The daemon's reading thread for a terminal (see daemon/process/thread-reader.ts).
 //
-// open(fd, onData) -> reader
+// open(fd, notifyBytes, onData) -> reader
 //   Takes descriptor `fd` (it closes it when done) and reads it on a thread
 //   of its own into regions of REGION_BYTES, one read after the last, so
 //   consecutive bytes lie side by side. A terminal yields at most 4 KiB per
@@ -19,9 +19,10 @@
 //
 // Memory: a region is handed to JavaScript as an external ArrayBuffer the
 // first time a view of it is, and freed by V8 when nothing holds it any
-// more; the thread moves to a new region only after the daemon's thread has
-// taken everything of the old one, so a reader holds at most two regions
-// besides what the daemon keeps.
+// more. A full region waits in the reader until the daemon's thread has
+// taken what it holds, the thread reading on into a new one meanwhile; with
+// MAX_REGIONS waiting, the thread waits too, so a reader holds at most
+// MAX_REGIONS regions besides what the daemon keeps.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -38,18 +39,23 @@
 #define REGION_BYTES (1024 * 1024)
 // A new region once less than this is left in the current one.
 #define REGION_MIN_ROOM (64 * 1024)
-// The daemon's thread is called when a read finds nothing more (so an echo goes on at once), or once this much has gathered.
-#define NOTIFY_BYTES (64 * 1024)
+// Regions the daemon's thread has not yet taken everything of, the thread's own included.
+#define MAX_REGIONS 4
 #define THREAD_STACK_BYTES (256 * 1024)
 
 typedef struct region {
   char* bytes;
+  // How much of it the thread has filled, and how much of that the daemon's thread has taken (under the reader's lock).
+  size_t filled;
+  size_t taken;
   // The ArrayBuffer over `bytes`, once handed to JavaScript (daemon's thread only).
   napi_ref buffer;
 } region;
 
 typedef struct reader {
   int fd;
+  // The daemon's thread is called when a read finds nothing more (so an echo goes on at once), or once this much has gathered.
+  size_t notify_bytes;
   // Wakes the thread out of poll() (stop).
   int wake;
   pthread_t thread;
@@ -62,12 +68,9 @@ typedef struct reader {
   // Under `lock`:
   int paused;
   int stopping;
-  // The thread's region, how much of it is filled, and how much of that the daemon's thread has taken.
-  region* current;
-  size_t filled;
-  size_t taken;
-  // The region the thread left, for the daemon's thread to let go of.
-  region* retired;
+  // Regions in the order they were filled, the last the thread's; the others are full and wait for the daemon's thread to take the rest of them.
+  region* regions[MAX_REGIONS];
+  int count;
   // A call of `deliver` is queued and has not run yet.
   int notified;
   // The thread has finished: end of file or error, with this errno.
@@ -125,17 +128,18 @@ static void* read_loop(void* arg) {
   int readable = 0;
   pthread_mutex_lock(&rd->lock);
   for (;;) {
+    region* current = rd->regions[rd->count - 1];
     if (rd->paused && !rd->stopping) {
       // What was read before the pause goes on to the daemon's thread meanwhile.
-      if (rd->taken < rd->filled) notify(rd);
+      if (current->taken < current->filled) notify(rd);
       pthread_cond_wait(&rd->changed, &rd->lock);
       continue;
     }
     if (rd->stopping) break;
-    if (REGION_BYTES - rd->filled < REGION_MIN_ROOM) {
-      // A new region once the daemon's thread has taken all of this one.
-      if (rd->taken < rd->filled || rd->retired != NULL) {
-        if (rd->taken < rd->filled) notify(rd);
+    if (REGION_BYTES - current->filled < REGION_MIN_ROOM) {
+      // A new region, unless MAX_REGIONS already wait for the daemon's thread.
+      if (rd->count == MAX_REGIONS) {
+        notify(rd);
         pthread_cond_wait(&rd->changed, &rd->lock);
         continue;
       }
@@ -144,10 +148,8 @@ static void* read_loop(void* arg) {
         rd->end_errno = ENOMEM;
         break;
       }
-      rd->retired = rd->current;
-      rd->current = next;
-      rd->filled = 0;
-      rd->taken = 0;
+      rd->regions[rd->count++] = next;
+      continue;
     }
     if (!readable) {
       pthread_mutex_unlock(&rd->lock);
@@ -162,18 +164,18 @@ static void* read_loop(void* arg) {
       pthread_mutex_lock(&rd->lock);
       continue;
     }
-    char* into = rd->current->bytes + rd->filled;
-    size_t room = REGION_BYTES - rd->filled;
+    char* into = current->bytes + current->filled;
+    size_t room = REGION_BYTES - current->filled;
     pthread_mutex_unlock(&rd->lock);
     ssize_t n = read(rd->fd, into, room);
     int error = errno;
     pthread_mutex_lock(&rd->lock);
     if (n > 0) {
-      rd->filled += (size_t)n;
-      if (rd->filled - rd->taken >= NOTIFY_BYTES) notify(rd);
+      current->filled += (size_t)n;
+      if (current->filled - current->taken >= rd->notify_bytes) notify(rd);
     } else if (n < 0 && (error == EAGAIN || error == EWOULDBLOCK)) {
       readable = 0;
-      if (rd->filled > rd->taken) notify(rd);
+      if (current->filled > current->taken) notify(rd);
     } else if (n < 0 && error == EINTR) {
       continue;
     } else {
@@ -203,35 +205,50 @@ static void call_on_data(napi_env env, napi_value on_data, napi_value buffer, si
   napi_call_function(env, global, on_data, 3, args, NULL);
 }
 
-// On the daemon's thread: hands on what the thread has read since the last time, then the end.
+// A view of one region to hand on, and whether the region is full and done with.
+typedef struct view {
+  region* region;
+  size_t offset;
+  size_t length;
+  int full;
+} view;
+
+// On the daemon's thread: hands on what the thread has read since the last time, in order, then the end.
 static void deliver(napi_env env, napi_value on_data, void* context, void* data) {
   (void)data;
   reader* rd = context;
   if (env == NULL) return;
+  view views[MAX_REGIONS];
   pthread_mutex_lock(&rd->lock);
   rd->notified = 0;
-  region* retired = rd->retired;
-  rd->retired = NULL;
-  region* current = rd->current;
-  size_t offset = rd->taken;
-  size_t length = rd->filled - rd->taken;
-  rd->taken = rd->filled;
+  int count = rd->count;
+  for (int i = 0; i < count; i++) {
+    region* r = rd->regions[i];
+    views[i] = (view){r, r->taken, r->filled - r->taken, i < count - 1};
+    r->taken = r->filled;
+  }
+  // The full regions leave the reader: the thread moved on from them.
+  rd->regions[0] = rd->regions[count - 1];
+  rd->count = 1;
   int ended = rd->ended && !rd->end_delivered;
   if (ended) rd->end_delivered = 1;
   int error = rd->end_errno;
   pthread_cond_signal(&rd->changed);
   pthread_mutex_unlock(&rd->lock);
 
-  region_release(env, retired);
-  if (length > 0) {
-    napi_value buffer;
-    if (current->buffer == NULL) {
-      napi_create_external_arraybuffer(env, current->bytes, REGION_BYTES, free_bytes, NULL, &buffer);
-      napi_create_reference(env, buffer, 1, &current->buffer);
-    } else {
-      napi_get_reference_value(env, current->buffer, &buffer);
+  for (int i = 0; i < count; i++) {
+    region* r = views[i].region;
+    if (views[i].length > 0) {
+      napi_value buffer;
+      if (r->buffer == NULL) {
+        napi_create_external_arraybuffer(env, r->bytes, REGION_BYTES, free_bytes, NULL, &buffer);
+        napi_create_reference(env, buffer, 1, &r->buffer);
+      } else {
+        napi_get_reference_value(env, r->buffer, &buffer);
+      }
+      call_on_data(env, on_data, buffer, views[i].offset, views[i].length, 0);
     }
-    call_on_data(env, on_data, buffer, offset, length, 0);
+    if (views[i].full) region_release(env, r);
   }
   if (ended) call_on_data(env, on_data, NULL, 0, 0, error);
 }
@@ -240,10 +257,8 @@ static void deliver(napi_env env, napi_value on_data, void* context, void* data)
 static void finalize_deliver(napi_env env, void* data, void* hint) {
   (void)data;
   reader* rd = hint;
-  region_release(env, rd->retired);
-  region_release(env, rd->current);
-  rd->retired = NULL;
-  rd->current = NULL;
+  for (int i = 0; i < rd->count; i++) region_release(env, rd->regions[i]);
+  rd->count = 0;
   reader_unown(rd);
 }
 
@@ -293,13 +308,14 @@ static napi_value stop_reader(napi_env env, napi_callback_info info) {
 }
 
 static napi_value open_reader(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value args[2];
+  size_t argc = 3;
+  napi_value args[3];
   int32_t fd;
+  uint32_t notify_bytes;
   napi_valuetype type;
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 2 || napi_get_value_int32(env, args[0], &fd) != napi_ok ||
-      napi_typeof(env, args[1], &type) != napi_ok || type != napi_function) {
-    napi_throw_type_error(env, NULL, "open(fd, onData): fd must be a number and onData a function");
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 3 || napi_get_value_int32(env, args[0], &fd) != napi_ok ||
+      napi_get_value_uint32(env, args[1], &notify_bytes) != napi_ok || napi_typeof(env, args[2], &type) != napi_ok || type != napi_function) {
+    napi_throw_type_error(env, NULL, "open(fd, notifyBytes, onData): fd and notifyBytes must be numbers and onData a function");
     return NULL;
   }
   reader* rd = calloc(1, sizeof(reader));
@@ -317,8 +333,10 @@ static napi_value open_reader(napi_env env, napi_callback_info info) {
   int flags = fcntl(fd, F_GETFL);
   if (flags >= 0) fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   rd->fd = fd;
+  rd->notify_bytes = notify_bytes > 0 ? notify_bytes : 1;
   rd->wake = wake;
-  rd->current = first;
+  rd->regions[0] = first;
+  rd->count = 1;
   rd->owners = 2;
   pthread_mutex_init(&rd->lock, NULL);
   pthread_cond_init(&rd->changed, NULL);
@@ -332,7 +350,7 @@ static napi_value open_reader(napi_env env, napi_callback_info info) {
   napi_create_object(env, &self);
   napi_define_properties(env, self, sizeof(methods) / sizeof(methods[0]), methods);
   napi_create_string_utf8(env, "tether terminal reader", NAPI_AUTO_LENGTH, &name);
-  if (napi_create_threadsafe_function(env, args[1], NULL, name, 0, 1, NULL, finalize_deliver, rd, deliver, &rd->deliver) != napi_ok) {
+  if (napi_create_threadsafe_function(env, args[2], NULL, name, 0, 1, NULL, finalize_deliver, rd, deliver, &rd->deliver) != napi_ok) {
     region_release(env, first);
     close(wake);
     free(rd);

@@ -1,32 +1,34 @@
-import { Socket, type SocketConstructorOpts } from "node:net";
+import { Socket } from "node:net";
 import { duplicate, descriptorOf } from "./native-descriptors.js";
-import { RegionReader, type OnChunk } from "./region-reader.js";
+import { ThreadReader, type OnChunk } from "./thread-reader.js";
 
 /** A read this large filled Node's whole read buffer: the process is streaming, and the reader takes over the socket. */
 const STREAMING_READ_BYTES = 64 * 1024;
+/** A streaming socket's reading thread hands on what it read once this much has gathered (or sooner, when it finds no more). */
+const SOCKET_NOTIFY_BYTES = 256 * 1024;
 
 /**
  * Reads one of a process's output sockets (stdout or stderr) to its end.
  *
- * Node reads a socket 64 KiB at a time into a buffer of its own per read,
- * and a record of process output joins them into one of up to 1 MiB: a copy
- * of every byte, on the daemon's thread. A socket that streams (a read
- * filled Node's buffer) is taken over: a duplicate of its descriptor goes to
- * a new net.Socket read into regions of the daemon's memory (region-reader.ts),
- * whose consecutive chunks the OutputWriter joins without a copy. Reading 1 GiB of a process's
- * output this way cost the daemon ~0.3 s less of its thread than reading and
- * joining. Quiet sockets (most processes write little) are never taken over:
- * that costs a descriptor and a socket.
+ * Node reads a socket on the daemon's thread, 64 KiB at a time into a
+ * buffer of its own per read, and a record of process output joins them
+ * into one of up to 1 MiB: the kernel's copy of every byte out of the
+ * socket and a second copy, both on the daemon's thread. A socket that
+ * streams (a read filled Node's buffer) is taken over: a duplicate of its
+ * descriptor is read on a thread of its own into regions of the daemon's
+ * memory (thread-reader.ts), whose consecutive chunks the OutputWriter
+ * joins without a copy. Quiet sockets (most processes write little) are
+ * never taken over: that costs a descriptor and a thread.
  *
- * Without the native addon (native/descriptors.c), sockets are read the
- * usual way throughout.
+ * Without the native addons (native/descriptors.c, native/reader.c),
+ * sockets are read the usual way throughout.
  */
 export class OutputReader {
   /** Resolves once the socket has ended or was destroyed, every chunk read handed on and settled. */
   readonly done: Promise<void>;
   private readonly socket: Socket;
-  /** The socket's duplicate, read into regions once it streams. */
-  private regions: RegionReader | undefined;
+  /** Stops the reading of the socket's duplicate, once it streams. */
+  private stopDuplicate: (() => void) | undefined;
   private destroyed = false;
 
   constructor(
@@ -41,7 +43,7 @@ export class OutputReader {
   destroy(): void {
     this.destroyed = true;
     this.socket.destroy();
-    this.regions?.destroy();
+    this.stopDuplicate?.();
   }
 
   private async read(): Promise<void> {
@@ -69,11 +71,24 @@ export class OutputReader {
     await this.readInto(copy);
   }
 
-  /** Reads descriptor `fd` into regions of ours until it ends. */
+  /** Reads descriptor `fd` on a thread of its own until it ends; without a thread (none to be had), as Node reads a socket. */
   private async readInto(fd: number): Promise<void> {
-    // net.Socket's documented `onread` option, which @types/node declares only for connect().
-    this.regions = new RegionReader((onread) => new Socket({ fd, readable: true, writable: false, onread } as SocketConstructorOpts), this.onChunk);
-    if (this.destroyed) this.regions.destroy();
-    await this.regions.done;
+    const thread = ThreadReader.open(fd, SOCKET_NOTIFY_BYTES, this.onChunk);
+    if (thread !== undefined) {
+      this.stopDuplicate = () => thread.stop();
+      if (this.destroyed) thread.stop();
+      return thread.done;
+    }
+    const socket = new Socket({ fd, readable: true, writable: false });
+    this.stopDuplicate = () => socket.destroy();
+    if (this.destroyed) socket.destroy();
+    try {
+      for await (const chunk of socket) {
+        const pending = this.onChunk(chunk as Buffer);
+        if (pending !== undefined) await pending;
+      }
+    } catch {
+      // Destroyed: what was read is kept.
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { READER_QUEUE_MAX_BYTES } from "../journal/limits.js";
 import { BoundWakeup } from "../wakeup.js";
-import { joined } from "./region-reader.js";
+import { joined } from "./thread-reader.js";
 
 /** Bytes a process wrote to one fd: their offset in its whole output (the journal's), and the fd's own offset after them. */
 export interface OutputPiece {

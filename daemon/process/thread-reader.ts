@@ -1,5 +1,7 @@
 import { loadAddon } from "./native-addon.js";
-import type { OnChunk } from "./region-reader.js";
+
+/** Hands each chunk on in order; a promise holds the reading until it settles (backpressure). */
+export type OnChunk = (chunk: Buffer) => Promise<unknown> | undefined;
 
 /** native/reader.c (see there). */
 interface NativeReader {
@@ -8,36 +10,41 @@ interface NativeReader {
   stop(): void;
 }
 interface NativeReaders {
-  open(fd: number, onData: (region: ArrayBuffer | null, offset: number, lengthOrErrno: number) => void): NativeReader;
+  open(fd: number, notifyBytes: number, onData: (region: ArrayBuffer | null, offset: number, lengthOrErrno: number) => void): NativeReader;
 }
 
 let loaded: NativeReaders | null | undefined;
 
 /**
- * Reads a terminal's master side on a thread of its own (native/reader.c).
- * A terminal yields at most 4 KiB per read: read on the daemon's thread,
- * each read is a wake-up of its event loop and a call into JavaScript
- * (~50,000 for a 200 MB `cat`); the thread reads on while there is more
- * and the daemon's thread takes whatever has gathered since it last looked,
- * as one view of a 1 MiB region (consecutive views of one region lie side
- * by side, so the OutputWriter joins them without a copy). A promise from
- * `onChunk` pauses the thread until it settles (backpressure).
+ * Reads a descriptor (a terminal's master side, a process's output socket)
+ * on a thread of its own (native/reader.c). Read on the daemon's thread,
+ * each read is a wake-up of its event loop and a call into JavaScript, and
+ * its kernel work (copying the bytes out) is the daemon's thread's: a
+ * terminal yields at most 4 KiB per read (~50,000 for a 200 MB `cat`), a
+ * socket 64 KiB into Node's buffer. The thread reads on while there is
+ * more and the daemon's thread takes whatever has gathered since it last
+ * looked, as one view of a 1 MiB region (consecutive views of one region
+ * lie side by side, so the OutputWriter joins them without a copy). A
+ * promise from `onChunk` pauses the thread until it settles (backpressure).
  */
 export class ThreadReader {
   /** Resolves once the descriptor has ended (end of file, or a terminal's EIO once its program is gone) or the reader was stopped, every byte handed on. */
   readonly done: Promise<void>;
   private readonly native: NativeReader;
 
-  private constructor(addon: NativeReaders, fd: number, onChunk: OnChunk) {
+  private constructor(addon: NativeReaders, fd: number, notifyBytes: number, onChunk: OnChunk) {
     let ended!: () => void;
     this.done = new Promise((resolve) => (ended = resolve));
-    this.native = addon.open(fd, (region, offset, lengthOrErrno) => {
+    // The last hold: the thread may have read to the end before the hold took effect.
+    let held: Promise<unknown> = Promise.resolve();
+    this.native = addon.open(fd, notifyBytes, (region, offset, lengthOrErrno) => {
       if (region === null) {
-        ended();
+        void held.then(ended, ended);
         return;
       }
       const pending = onChunk(Buffer.from(region, offset, lengthOrErrno));
       if (pending === undefined) return;
+      held = pending;
       this.native.pause();
       void pending.then(
         () => this.native.resume(),
@@ -46,12 +53,17 @@ export class ThreadReader {
     });
   }
 
-  /** A reader of `fd` (which it takes, and closes when done), or undefined without the addon or a thread: the caller keeps `fd`. */
-  static open(fd: number, onChunk: OnChunk): ThreadReader | undefined {
+  /**
+   * A reader of `fd` (which it takes, and closes when done), or undefined
+   * without the addon or a thread: the caller keeps `fd`. The daemon's
+   * thread is called when a read finds nothing more, or once `notifyBytes`
+   * have gathered.
+   */
+  static open(fd: number, notifyBytes: number, onChunk: OnChunk): ThreadReader | undefined {
     if (loaded === undefined) loaded = loadAddon<NativeReaders>("tether_reader") ?? null;
     if (loaded === null) return undefined;
     try {
-      return new ThreadReader(loaded, fd, onChunk);
+      return new ThreadReader(loaded, fd, notifyBytes, onChunk);
     } catch {
       return undefined;
     }
@@ -66,4 +78,15 @@ export class ThreadReader {
   stop(): void {
     this.native.stop();
   }
+}
+
+/** `parts` (of `bytes` in all) as one buffer: a wider view when they lie side by side in one region, else a copy. */
+export function joined(parts: readonly Uint8Array[], bytes: number): Buffer {
+  const first = parts[0]!;
+  let end = first.byteOffset;
+  for (const part of parts) {
+    if (part.buffer !== first.buffer || part.byteOffset !== end) return Buffer.concat(parts, bytes);
+    end += part.byteLength;
+  }
+  return Buffer.from(first.buffer, first.byteOffset, bytes);
 }

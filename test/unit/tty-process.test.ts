@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { joined } from "../../daemon/process/region-reader.js";
+import { joined } from "../../daemon/process/thread-reader.js";
 import { TtyProcess } from "../../daemon/process/tty-process.js";
 
 /** Every number from 1 to N on its own line, as a terminal shows it (\r\n): any byte lost, repeated or out of place shows. */
