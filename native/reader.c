@@ -1,13 +1,15 @@
-// The daemon's reading thread for a terminal (see daemon/process/thread-reader.ts).
+// The daemon's reading threads: a terminal's master side, a streaming
+// process's output socket (see daemon/process/thread-reader.ts).
 //
 // open(fd, notifyBytes, onData) -> reader
 //   Takes descriptor `fd` (it closes it when done) and reads it on a thread
 //   of its own into regions of REGION_BYTES, one read after the last, so
-//   consecutive bytes lie side by side. A terminal yields at most 4 KiB per
-//   read; the thread reads on while there is more and hands the daemon's
-//   thread what has gathered since it last took some, as one view:
-//   onData(arrayBuffer, offset, length) on the daemon's thread, with the
-//   region's ArrayBuffer (the same object for every view of one region).
+//   consecutive bytes lie side by side. The thread reads on while there is
+//   more and, when a read finds nothing more or notifyBytes have gathered,
+//   hands the daemon's thread what has gathered since it last took some,
+//   one view per region: onData(arrayBuffer, offset, length) on the
+//   daemon's thread, with the region's ArrayBuffer (the same object for
+//   every view of one region).
 //   At the end (end of file, or an error such as a terminal's EIO once its
 //   program is gone) onData(null, 0, errno), errno 0 at end of file, once,
 //   after every byte.

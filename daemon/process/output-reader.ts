@@ -4,8 +4,6 @@ import { ThreadReader, type OnChunk } from "./thread-reader.js";
 
 /** A read this large filled Node's whole read buffer: the process is streaming, and the reader takes over the socket. */
 const STREAMING_READ_BYTES = 64 * 1024;
-/** A streaming socket's reading thread hands on what it read once this much has gathered (or sooner, when it finds no more). */
-const SOCKET_NOTIFY_BYTES = 256 * 1024;
 
 /**
  * Reads one of a process's output sockets (stdout or stderr) to its end.
@@ -73,7 +71,7 @@ export class OutputReader {
 
   /** Reads descriptor `fd` on a thread of its own until it ends; without a thread (none to be had), as Node reads a socket. */
   private async readInto(fd: number): Promise<void> {
-    const thread = ThreadReader.open(fd, SOCKET_NOTIFY_BYTES, this.onChunk);
+    const thread = ThreadReader.open(fd, this.onChunk);
     if (thread !== undefined) {
       this.stopDuplicate = () => thread.stop();
       if (this.destroyed) thread.stop();

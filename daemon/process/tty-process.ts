@@ -7,8 +7,6 @@ import { duplicate } from "./native-descriptors.js";
 import { ThreadReader, type OnChunk } from "./thread-reader.js";
 import { TerminalInput } from "./terminal-input.js";
 
-/** A terminal's reading thread hands on what it read once this much has gathered (or sooner, when it finds no more: an echo goes on at once). */
-const TERMINAL_NOTIFY_BYTES = 64 * 1024;
 /** After the program has exited, output quiet this long means the terminal is read dry. */
 const TAIL_QUIET_MS = 30;
 /** ... but a background process that keeps writing gets at most this long. */
@@ -129,7 +127,7 @@ interface TerminalReading {
 function readTerminal(term: pty.IPty, onChunk: OnChunk): TerminalReading {
   const socket = (term as unknown as { _socket?: Socket })._socket;
   const copy = socket === undefined ? undefined : duplicate((term as unknown as { fd: number }).fd);
-  const reader = copy === undefined ? undefined : ThreadReader.open(copy, TERMINAL_NOTIFY_BYTES, onChunk);
+  const reader = copy === undefined ? undefined : ThreadReader.open(copy, onChunk);
   if (socket === undefined || reader === undefined) {
     if (copy !== undefined) closeSync(copy);
     term.onData((data) => {
