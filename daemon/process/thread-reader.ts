@@ -34,7 +34,8 @@ let loaded: NativeReaders | null | undefined;
  * side by side, so the OutputWriter joins them without a copy; the thread
  * goes on into a new region while the daemon's thread has yet to take the
  * last of a full one, up to 4). A promise from `onChunk` pauses the thread
- * until it settles (backpressure).
+ * until it and every other one pending have settled (backpressure: one
+ * chunk's commit may settle while another's pacing still holds).
  */
 export class ThreadReader {
   /** Resolves once the descriptor has ended (end of file, or a terminal's EIO once its program is gone) or the reader was stopped, every byte handed on. */
@@ -42,23 +43,26 @@ export class ThreadReader {
   private readonly native: NativeReader;
 
   private constructor(addon: NativeReaders, fd: number, onChunk: OnChunk) {
-    let ended!: () => void;
-    this.done = new Promise((resolve) => (ended = resolve));
-    // The last hold: the thread may have read to the end before the hold took effect.
-    let held: Promise<unknown> = Promise.resolve();
+    let finish!: () => void;
+    this.done = new Promise((resolve) => (finish = resolve));
+    // Promises from onChunk not yet settled: the reading is held until the last of them settles (one view's commit may settle before another's pacing).
+    let holds = 0;
+    let ended = false;
+    const release = (): void => {
+      if (--holds > 0) return;
+      this.native.resume();
+      if (ended) finish();
+    };
     this.native = addon.open(fd, NOTIFY_BYTES, (region, offset, lengthOrErrno) => {
       if (region === null) {
-        void held.then(ended, ended);
+        ended = true;
+        if (holds === 0) finish();
         return;
       }
       const pending = onChunk(Buffer.from(region, offset, lengthOrErrno));
       if (pending === undefined) return;
-      held = pending;
-      this.native.pause();
-      void pending.then(
-        () => this.native.resume(),
-        () => this.native.resume(),
-      );
+      if (holds++ === 0) this.native.pause();
+      void pending.then(release, release);
     });
   }
 

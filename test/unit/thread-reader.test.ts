@@ -1,0 +1,77 @@
+import { mkdtempSync, openSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ThreadReader } from "../../daemon/process/thread-reader.js";
+
+const MIB = 1024 * 1024;
+
+/** A file of `bytes`, every byte its offset modulo 251: any byte lost, repeated or out of place shows. */
+function patternedFile(bytes: number): { path: string; content: Buffer } {
+  const content = Buffer.alloc(bytes);
+  for (let i = 0; i < bytes; i++) content[i] = i % 251;
+  const path = join(mkdtempSync(join(tmpdir(), "tether-thread-reader-")), "data");
+  writeFileSync(path, content);
+  return { path, content };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe("ThreadReader", () => {
+  it("holds the reading until every pending promise has settled, not only the first to settle", async () => {
+    const { path, content } = patternedFile(16 * MIB);
+    const chunks: Buffer[] = [];
+    let longHoldSettled = false;
+    let shortHoldSettled = false;
+    let arrivedDuringLongHold = 0;
+    let bytesAfterShortBeforeLong = 0;
+    const reader = ThreadReader.open(openSync(path, "r"), (chunk) => {
+      chunks.push(chunk);
+      if (chunks.length > 1 && !longHoldSettled) {
+        arrivedDuringLongHold++;
+        if (shortHoldSettled) bytesAfterShortBeforeLong += chunk.byteLength;
+      }
+      if (chunks.length === 1) {
+        // The daemon's thread busy: the reading thread reads ahead meanwhile, so more comes while this chunk's hold is pending.
+        const until = Date.now() + 50;
+        while (Date.now() < until);
+        return sleep(300).then(() => (longHoldSettled = true));
+      }
+      if (chunks.length === 2) return sleep(5).then(() => (shortHoldSettled = true));
+      return undefined;
+    });
+    expect(reader).toBeDefined();
+    await reader!.done;
+    expect(Buffer.concat(chunks).equals(content)).toBe(true);
+    // Not vacuous: a second chunk came while the first was held, and its shorter hold settled first.
+    expect(arrivedDuringLongHold).toBeGreaterThan(0);
+    expect(shortHoldSettled).toBe(true);
+    // Read on after the shorter hold, the rest of the 16 MiB would have come within the longer one's 300 ms.
+    expect(bytesAfterShortBeforeLong).toBe(0);
+  });
+
+  it("stop() ends the reading of a descriptor that never ends, and hands on what was read", async () => {
+    const { readFd, writeFd } = await pipePair();
+    const chunks: Buffer[] = [];
+    const reader = ThreadReader.open(readFd, (chunk) => {
+      chunks.push(Buffer.from(chunk));
+      return undefined;
+    })!;
+    writeFileSync(writeFd, "before stop\n");
+    while (Buffer.concat(chunks).byteLength < 12) await sleep(5);
+    reader.stop();
+    await reader.done;
+    expect(Buffer.concat(chunks).toString()).toBe("before stop\n");
+  });
+});
+
+/** Two descriptors of one FIFO, read and write ends, opened in this process: the read end never ends while the write end is open. */
+async function pipePair(): Promise<{ readFd: number; writeFd: number }> {
+  const { execFileSync } = await import("node:child_process");
+  const fifo = join(mkdtempSync(join(tmpdir(), "tether-thread-reader-")), "fifo");
+  execFileSync("mkfifo", [fifo]);
+  // O_RDWR on a FIFO opens without waiting for the other end (Linux); the writer is a second descriptor.
+  const readFd = openSync(fifo, "r+");
+  const writeFd = openSync(fifo, "w");
+  return { readFd, writeFd };
+}
