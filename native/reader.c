@@ -118,6 +118,13 @@ static void reader_unown(reader* rd) {
   free(rd);
 }
 
+// Under `lock`: bytes read that the daemon's thread has not taken yet, in every region.
+static size_t untaken(const reader* rd) {
+  size_t bytes = 0;
+  for (int i = 0; i < rd->count; i++) bytes += rd->regions[i]->filled - rd->regions[i]->taken;
+  return bytes;
+}
+
 // Under `lock`: makes sure a delivery will run.
 static void notify(reader* rd) {
   if (rd->notified) return;
@@ -133,7 +140,7 @@ static void* read_loop(void* arg) {
     region* current = rd->regions[rd->count - 1];
     if (rd->paused && !rd->stopping) {
       // What was read before the pause goes on to the daemon's thread meanwhile.
-      if (current->taken < current->filled) notify(rd);
+      if (untaken(rd) > 0) notify(rd);
       pthread_cond_wait(&rd->changed, &rd->lock);
       continue;
     }
@@ -174,10 +181,10 @@ static void* read_loop(void* arg) {
     pthread_mutex_lock(&rd->lock);
     if (n > 0) {
       current->filled += (size_t)n;
-      if (current->filled - current->taken >= rd->notify_bytes) notify(rd);
+      if (untaken(rd) >= rd->notify_bytes) notify(rd);
     } else if (n < 0 && (error == EAGAIN || error == EWOULDBLOCK)) {
       readable = 0;
-      if (current->filled > current->taken) notify(rd);
+      if (untaken(rd) > 0) notify(rd);
     } else if (n < 0 && error == EINTR) {
       continue;
     } else {
