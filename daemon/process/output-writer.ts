@@ -1,5 +1,6 @@
 import type { AppendInput, AppendOptions } from "../journal/types.js";
 import type { OutputPacer } from "./output-pacer.js";
+import { beside } from "./thread-reader.js";
 
 /**
  * How a process's output is appended: its stdout and stderr, and the records a
@@ -32,10 +33,10 @@ const OUTPUT_HIGH_WATERMARK_BYTES = 8 * 1024 * 1024;
 export const COALESCED_RECORD_BYTES = 1024 * 1024;
 /**
  * Chunks are joined by copying them into one record; but consecutive chunks
- * that lie side by side in memory (output-reader.ts reads a streaming
- * process into regions) are joined by widening one view. A record that is a
- * view of at least this much starts anew rather than be copied to take a
- * chunk from the next region: it is large enough as it is.
+ * that lie side by side in memory (thread-reader.ts reads a streaming
+ * process or a terminal into regions) are joined by widening one view. A
+ * record that is a view of at least this much starts anew rather than be
+ * copied to take a chunk from the next region: it is large enough as it is.
  */
 const COPIED_JOIN_MAX_BYTES = 256 * 1024;
 /**
@@ -161,12 +162,12 @@ export class OutputWriter {
     this.queuedBytes += chunk.byteLength;
     const last = this.queued.at(-1);
     const lastPart = last?.parts.at(-1);
-    const beside = lastPart !== undefined && lastPart.buffer === chunk.buffer && lastPart.byteOffset + lastPart.byteLength === chunk.byteOffset;
-    // A record that is one wide view (output-reader.ts's region) is not copied to add a chunk from elsewhere: a new record starts.
-    const joins = last !== undefined && last.fd === fd && last.bytes + chunk.byteLength <= COALESCED_RECORD_BYTES && (beside || last.parts.length > 1 || last.bytes < COPIED_JOIN_MAX_BYTES);
+    const adjacent = lastPart !== undefined && beside(lastPart, chunk);
+    // A record that is one wide view (a reading thread's region, thread-reader.ts) is not copied to add a chunk from elsewhere: a new record starts.
+    const joins = last !== undefined && last.fd === fd && last.bytes + chunk.byteLength <= COALESCED_RECORD_BYTES && (adjacent || last.parts.length > 1 || last.bytes < COPIED_JOIN_MAX_BYTES);
     if (joins) {
       // Read just after it: one wider view, no copy.
-      if (beside) last.parts[last.parts.length - 1] = Buffer.from(chunk.buffer, lastPart.byteOffset, lastPart.byteLength + chunk.byteLength);
+      if (adjacent) last.parts[last.parts.length - 1] = Buffer.from(chunk.buffer, lastPart.byteOffset, lastPart.byteLength + chunk.byteLength);
       else last.parts.push(chunk);
       last.bytes += chunk.byteLength;
       last.end = this.offsets[fd];

@@ -88,13 +88,14 @@ export class ThreadReader {
   }
 }
 
+/** Whether `next` lies just after `part` in the same memory (consecutive reads into one region). */
+export function beside(part: Uint8Array, next: Uint8Array): boolean {
+  return part.buffer === next.buffer && part.byteOffset + part.byteLength === next.byteOffset;
+}
+
 /** `parts` (of `bytes` in all) as one buffer: a wider view when they lie side by side in one region, else a copy. */
 export function joined(parts: readonly Uint8Array[], bytes: number): Buffer {
+  for (let i = 1; i < parts.length; i++) if (!beside(parts[i - 1]!, parts[i]!)) return Buffer.concat(parts, bytes);
   const first = parts[0]!;
-  let end = first.byteOffset;
-  for (const part of parts) {
-    if (part.buffer !== first.buffer || part.byteOffset !== end) return Buffer.concat(parts, bytes);
-    end += part.byteLength;
-  }
   return Buffer.from(first.buffer, first.byteOffset, bytes);
 }
