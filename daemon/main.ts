@@ -23,7 +23,7 @@ import { createSessionService } from "./services/session-service.js";
 import { createStreamService } from "./services/stream-service.js";
 import { createTaskService } from "./services/task-service.js";
 import { createWorkspaceService } from "./services/workspace-service.js";
-import { Spawner } from "./process/spawner.js";
+import { startSpawner } from "./process/spawner.js";
 import { installCliShim } from "./sessions/cli-shim.js";
 import { SessionReads } from "./sessions/session-reads.js";
 import { Sessions } from "./sessions/sessions.js";
@@ -51,7 +51,7 @@ export async function runDaemon(): Promise<void> {
   const db = openDatabase(config.databasePath);
   const journals = new Journals(db, config.outputDir);
   const { binDir, packageDir } = installCliShim(config.stateDir);
-  const spawner = await Spawner.start(config.stateDir);
+  const spawner = await startSpawner(config.stateDir);
   const environment = {
     baseEnv: { ...process.env, PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
     sandboxHost: { readOnly: [binDir, packageDir], writable: [config.socketPath] },

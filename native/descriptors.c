@@ -6,10 +6,15 @@
 //   only on a socket it creates; an accepted socket is handed over by giving
 //   a duplicate of its descriptor to a new net.Socket and closing the old
 //   one. Throws an Error whose `errno` is the error number.
+// socketpair() -> [fd, fd]
+//   A connected pair of Unix stream sockets, both close-on-exec: a child
+//   process's stdio (the kind Node's own spawn gives it as pipes), one end
+//   for the child, one for the daemon. Throws as dup does.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <sys/socket.h>
 
 #include "errno-error.h"
 
@@ -31,9 +36,26 @@ static napi_value dup_descriptor(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value socket_pair(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw_errno(env, errno);
+    return NULL;
+  }
+  napi_value out, value;
+  napi_create_array_with_length(env, 2, &out);
+  for (uint32_t i = 0; i < 2; i++) {
+    napi_create_int32(env, fds[i], &value);
+    napi_set_element(env, out, i, value);
+  }
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"dup", NULL, dup_descriptor, NULL, NULL, NULL, napi_default, NULL},
+      {"socketpair", NULL, socket_pair, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

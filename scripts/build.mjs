@@ -34,6 +34,6 @@ await Promise.all([
   // Its entry, CommonJS too (an ES module entry costs a command Node's ES module loader).
   build({ ...cjs, entryPoints: { tether: "client/cli-loader.ts" } }),
   build({ ...common, entryPoints: { daemon: "daemon/entry.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
-  // The daemon's process starter (daemon/process/spawner.ts): a separate small process.
+  // The process starter where the daemon cannot spawn natively (daemon/process/helper-spawner.ts): a separate small process.
   build({ ...common, entryPoints: { spawner: "daemon/process/spawner-helper.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
 ]);

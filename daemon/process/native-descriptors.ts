@@ -2,11 +2,19 @@ import type { Socket } from "node:net";
 import { loadAddon } from "./native-addon.js";
 
 /** native/descriptors.c (see there). */
-interface NativeDescriptors {
+export interface NativeDescriptors {
   dup(fd: number): number;
+  /** A connected pair of Unix stream sockets, both close-on-exec. */
+  socketpair(): [number, number];
 }
 
 let loaded: NativeDescriptors | null | undefined;
+
+/** The addon, or undefined when it was not built. */
+export function loadDescriptors(): NativeDescriptors | undefined {
+  if (loaded === undefined) loaded = loadAddon<NativeDescriptors>("tether_fd") ?? null;
+  return loaded ?? undefined;
+}
 
 /**
  * A close-on-exec duplicate of descriptor `fd`, or undefined when there is
@@ -15,9 +23,8 @@ let loaded: NativeDescriptors | null | undefined;
  * does alone.
  */
 export function duplicate(fd: number): number | undefined {
-  if (loaded === undefined) loaded = loadAddon<NativeDescriptors>("tether_fd") ?? null;
   try {
-    return loaded?.dup(fd);
+    return loadDescriptors()?.dup(fd);
   } catch {
     return undefined;
   }

@@ -2,23 +2,62 @@ import { accessSync, constants, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import { loadAddon } from "./native-addon.js";
+import type { ProcessExit } from "./spawner.js";
 
 /**
- * The process starter's native half, native/spawn.c, built by node-gyp when
- * tether is installed: posix_spawn (a vfork-like clone, not Node's fork) and
- * a reaper. See spawn.c for what the child gets.
+ * native/spawn.c, built by node-gyp when tether is installed: posix_spawn
+ * (a vfork-like clone, not Node's fork) and a reaper. See spawn.c for what
+ * the child gets.
  */
 export interface NativeSpawner {
   /** Starts `path` with `argv` and `envp` in `cwd`, each stdio entry a descriptor or -1 for /dev/null; the pid. Throws an Error with `errno`. */
   spawn(path: string, argv: readonly string[], envp: readonly string[], cwd: string, stdio: readonly number[]): number;
-  /** Every exited child not yet waited for: pid, exit code (-1 when killed), signal number (0 when exited). */
-  reap(): [pid: number, code: number, signal: number][];
+  /** Reaps child `pid` if it has exited: undefined while it runs, else its exit code (-1 when killed) and signal number (0 when it exited). */
+  wait(pid: number): [code: number, signal: number] | undefined;
 }
+
+const ERRNO_NAMES = new Map(Object.entries(osConstants.errno).map(([name, n]) => [n, name]));
+const SIGNAL_NAMES = new Map(Object.entries(osConstants.signals).map(([name, n]) => [n, name as NodeJS.Signals]));
 
 /** The native spawner, or undefined when it was not built or TETHER_NATIVE_SPAWN=0 (Node's spawn is used then). */
 export function loadNativeSpawner(): NativeSpawner | undefined {
   if (process.env["TETHER_NATIVE_SPAWN"] === "0") return undefined;
   return loadAddon<NativeSpawner>("tether_spawn");
+}
+
+/**
+ * Starts `file` natively as Node's spawn would: found in the environment's
+ * PATH, an executable without a #! line run by /bin/sh (as execvp runs it),
+ * a failure thrown in Node's words ("spawn FILE ENOENT"). The pid.
+ */
+export function spawnNatively(
+  native: NativeSpawner,
+  request: { readonly file: string; readonly args: readonly string[]; readonly cwd: string },
+  env: Readonly<Record<string, string | undefined>>,
+  stdio: readonly number[],
+): number {
+  try {
+    const path = findProgram(request.file, env["PATH"], request.cwd);
+    const envp: string[] = [];
+    for (const key in env) if (env[key] !== undefined) envp.push(`${key}=${env[key]}`);
+    try {
+      return native.spawn(path, [request.file, ...request.args], envp, request.cwd, stdio);
+    } catch (error) {
+      if ((error as { errno?: number }).errno !== osConstants.errno.ENOEXEC) throw error;
+      return native.spawn("/bin/sh", ["/bin/sh", path, ...request.args], envp, request.cwd, stdio);
+    }
+  } catch (error) {
+    const errno = (error as { errno?: number }).errno;
+    throw new Error(`spawn ${request.file} ${errno === undefined ? (error as Error).message : (ERRNO_NAMES.get(errno) ?? `errno ${errno}`)}`);
+  }
+}
+
+/** How child `pid` exited, reaping it, or undefined while it runs. */
+export function exitOf(native: NativeSpawner, pid: number): ProcessExit | undefined {
+  const status = native.wait(pid);
+  if (status === undefined) return undefined;
+  const [code, signal] = status;
+  return { code: code >= 0 ? code : null, signal: signal > 0 ? (SIGNAL_NAMES.get(signal) ?? null) : null };
 }
 
 /**

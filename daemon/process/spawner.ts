@@ -1,13 +1,10 @@
-import { fork, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
-import { fileURLToPath } from "node:url";
 import { log } from "../log.js";
+import { DirectSpawner } from "./direct-spawner.js";
+import { HelperSpawner } from "./helper-spawner.js";
+import { loadDescriptors } from "./native-descriptors.js";
+import { loadNativeSpawner } from "./native-spawner.js";
 import type { StartedProcess } from "./process-identity.js";
-import { StdioListener } from "./stdio-listener.js";
-import { envChanges, type HelperReport, type HelperRequest } from "./spawner-protocol.js";
-
-/** The helper's entry, built beside the daemon's (dist/spawner.mjs). */
-const HELPER_ENTRY = fileURLToPath(new URL("./spawner.mjs", import.meta.url));
 
 export interface SpawnRequest {
   readonly file: string;
@@ -24,7 +21,7 @@ export interface ProcessExit {
 
 /** A process being started: the daemon's ends of its stdio, its pid once it runs, its exit. */
 export interface Spawned {
-  /** Write only once `started` resolved: until then the helper holds the other end too. */
+  /** Write only once `started` resolved. */
   readonly stdin: Socket | undefined;
   readonly stdout: Socket;
   readonly stderr: Socket;
@@ -33,126 +30,30 @@ export interface Spawned {
   readonly exited: Promise<ProcessExit>;
 }
 
-interface InFlight {
-  pid: number | undefined;
-  readonly started: { resolve: (process: StartedProcess) => void; reject: (error: Error) => void };
-  readonly exited: (exit: ProcessExit) => void;
-}
-
 /**
- * Starts the daemon's processes (runs, execs) without forking the daemon.
- * Node spawns by fork(), whose cost grows with the forking process's memory
- * and blocks its event loop meanwhile: measured here, 2-4 ms from a 70 MB
- * process, 10 ms from 140 MB and 33 ms from 590 MB, during which no client is
- * served. A small helper process (spawner-helper.ts, forked once) spawns
- * instead; it connects each process's stdio to the daemon (StdioListener)
- * before it spawns, so output flows to the daemon directly and the helper
- * only reports the pid and the exit.
+ * Starts the daemon's processes (runs, execs, readiness probes), each in a
+ * session of its own, its stdout and stderr (and stdin, when asked) Unix
+ * stream sockets whose other ends the daemon reads. The daemon never forks
+ * itself: Node spawns by fork(), whose cost grows with the forking
+ * process's memory and blocks its event loop meanwhile (measured here, 2-4
+ * ms from a 70 MB process, 10 ms from 140 MB and 33 ms from 590 MB, during
+ * which no client is served). So processes are started with posix_spawn
+ * (DirectSpawner, native/spawn.c), which copies nothing, or where that addon
+ * was not built (or TETHER_NATIVE_SPAWN=0) by Node's spawn in a small helper
+ * process (HelperSpawner).
  */
-export class Spawner {
-  private helper: ChildProcess;
-  private readonly inFlight = new Map<number, InFlight>();
-  private nextId = 1;
-  private closed = false;
-  /** The environment of the last request the helper was sent: the next one is sent as changes to it. */
-  private helperEnv: Readonly<Record<string, string | undefined>> = {};
-
-  private constructor(private readonly stdio: StdioListener) {
-    this.helper = this.startHelper();
-  }
-
-  /** `privateDir`: the daemon's own 0700 directory (see StdioListener.open). */
-  static async start(privateDir: string): Promise<Spawner> {
-    return new Spawner(await StdioListener.open(privateDir));
-  }
-
-  /** Resolves once the process's stdio are connected (it is about to start); `started` says whether it did. */
-  async spawn(request: SpawnRequest): Promise<Spawned> {
-    if (this.closed) throw new Error("the daemon is stopping: no new processes");
-    const id = this.nextId++;
-    let started!: InFlight["started"];
-    let exited!: InFlight["exited"];
-    const startedPromise = new Promise<StartedProcess>((resolve, reject) => (started = { resolve, reject }));
-    const exitedPromise = new Promise<ProcessExit>((resolve) => (exited = resolve));
-    // When the stdio never connect, the caller gets that failure from this call and never sees `started`.
-    startedPromise.catch(() => undefined);
-    const ends = this.stdio.expect(id, request.stdin ? [0, 1, 2] : [1, 2]);
-    this.inFlight.set(id, { pid: undefined, started, exited });
-    const message: HelperRequest = { t: "spawn", id, file: request.file, args: request.args, cwd: request.cwd, env: envChanges(this.helperEnv, request.env), stdin: request.stdin };
-    this.helper.send(message);
-    this.helperEnv = { ...request.env };
-    const [stdin, stdout, stderr] = await ends;
-    return { stdin, stdout: stdout!, stderr: stderr!, started: startedPromise, exited: exitedPromise };
-  }
-
-  /** After every process has ended: the helper exits, the stdio listener closes. */
-  close(): void {
-    this.closed = true;
-    this.stdio.close();
-    if (this.helper.connected) this.helper.disconnect();
-  }
-
-  private startHelper(): ChildProcess {
-    this.helperEnv = {};
-    // Its own process group (a Ctrl-C at `tether daemon run` must not reach it) and a bare
-    // environment: each process gets its own, and the daemon's NODE_OPTIONS are not the helper's.
-    const helper = fork(HELPER_ENTRY, [this.stdio.path], { stdio: ["ignore", "inherit", "inherit", "ipc"], env: helperEnv(), execArgv: [], detached: true });
-    helper.on("message", (report: HelperReport) => this.onReport(report));
-    helper.on("error", (error) => log(`process starter: ${error.message}`));
-    helper.once("exit", (code, signal) => this.onHelperExit(code, signal));
-    return helper;
-  }
-
-  private onReport(report: HelperReport): void {
-    const entry = this.inFlight.get(report.id);
-    if (entry === undefined) return;
-    switch (report.t) {
-      case "spawned":
-        entry.pid = report.pid;
-        entry.started.resolve({ pid: report.pid, startTicks: report.startTicks });
-        return;
-      case "failed":
-        this.inFlight.delete(report.id);
-        this.stdio.cancel(report.id, new Error(report.message));
-        entry.started.reject(new Error(report.message));
-        return;
-      case "exited":
-        this.inFlight.delete(report.id);
-        entry.exited({ code: report.code, signal: report.signal });
-        return;
-    }
-  }
-
-  /**
-   * The helper died (it should not): the exit of what it started can no
-   * longer be known, so those processes are killed (their runs and execs end
-   * killed by SIGKILL, as `tether ws stop` would leave them), and a new
-   * helper starts the next ones.
-   */
-  private onHelperExit(code: number | null, signal: NodeJS.Signals | null): void {
-    if (this.closed) return;
-    log(`process starter exited (${signal ?? `code ${code}`}): ${this.inFlight.size} live processes killed; starting a new one`);
-    for (const [id, entry] of this.inFlight) {
-      if (entry.pid === undefined) {
-        const error = new Error("tether's process starter exited before starting it: run it again");
-        this.stdio.cancel(id, error);
-        entry.started.reject(error);
-      } else {
-        try {
-          process.kill(-entry.pid, "SIGKILL");
-        } catch {
-          // Already gone.
-        }
-        entry.exited({ code: null, signal: "SIGKILL" });
-      }
-    }
-    this.inFlight.clear();
-    this.helper = this.startHelper();
-  }
+export interface Spawner {
+  /** Resolves once the process's stdio are connected (it is about to start, or runs); `started` says whether it did. */
+  spawn(request: SpawnRequest): Promise<Spawned>;
+  /** After every process has ended. */
+  close(): void;
 }
 
-/** The helper's environment: PATH, and TETHER_NATIVE_SPAWN when set (0 starts processes with Node's spawn, see native-spawner.ts). */
-function helperEnv(): NodeJS.ProcessEnv {
-  const native = process.env["TETHER_NATIVE_SPAWN"];
-  return { PATH: process.env["PATH"] ?? "", ...(native === undefined ? {} : { TETHER_NATIVE_SPAWN: native }) };
+/** The daemon's spawner: natively when it can. `privateDir`: the daemon's own 0700 directory (the helper's stdio listener goes there). */
+export async function startSpawner(privateDir: string): Promise<Spawner> {
+  const native = loadNativeSpawner();
+  const descriptors = native === undefined ? undefined : loadDescriptors();
+  if (native !== undefined && descriptors !== undefined) return new DirectSpawner(native, descriptors);
+  if (native !== undefined) log("native/descriptors.c was not built: processes are started by a helper with Node's spawn");
+  return HelperSpawner.start(privateDir);
 }

@@ -270,8 +270,14 @@ describe("exec", () => {
     expect(read.exit!.status).toBe(ExecStatus.LOST);
   });
 
-  it("the daemon does not fork itself: its process starter does, and if that dies its processes are killed and reported, and the next exec starts", async () => {
-    const { d, execs } = await withWorkspace();
+  it("natively, a process is the daemon's own child (posix_spawn, no fork); with TETHER_NATIVE_SPAWN=0 a process starter forks it, and if that dies its processes are killed and reported, and the next exec starts", async () => {
+    const native = await withWorkspace();
+    const own = await startDetached(native.execs, ["sh", "-c", "echo before; sleep 60"], "before");
+    expect(parentOf(own.exec!.pid)).toBe(native.d.process.pid);
+    await native.execs.signalExec({ exec: own.exec!.id, signal: "SIGKILL" });
+    const d = await daemon({ TETHER_NATIVE_SPAWN: "0" });
+    await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+    const execs = d.client(ExecService);
     const started = await startDetached(execs, ["sh", "-c", "echo before; sleep 60"], "before");
     const pid = started.exec!.pid;
     const starter = parentOf(pid);
@@ -298,7 +304,7 @@ describe("exec", () => {
       const pid = r.exec!.pid;
       const [ids, fds] = r.stdout.split("\n");
       expect(ids).toBe(`pid=${pid} pgid=${pid} sid=${pid}`);
-      // Node's spawn lets one of the starter's own descriptors through; posix_spawn closes them all.
+      // Node's spawn lets one of the starter's own descriptors through; posix_spawn closes all of the daemon's.
       if (native === undefined) expect(fds).toBe("0 1 2 3 300000");
       else expect(fds).toMatch(/^0 1 2 (\d+ )+300000$/);
       expect([r.exit!.status, r.exit!.exitCode]).toEqual([ExecStatus.EXITED, 0]);

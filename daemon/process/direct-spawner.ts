@@ -1,0 +1,76 @@
+import { closeSync } from "node:fs";
+import { Socket } from "node:net";
+import { log } from "../log.js";
+import type { NativeDescriptors } from "./native-descriptors.js";
+import { exitOf, spawnNatively, type NativeSpawner } from "./native-spawner.js";
+import { processStartTicks } from "./process-identity.js";
+import type { ProcessExit, SpawnRequest, Spawned, Spawner } from "./spawner.js";
+
+/**
+ * Starts processes from the daemon itself with posix_spawn (native/spawn.c):
+ * glibc runs it as a vfork-like clone, which copies nothing, so its cost
+ * does not grow with the daemon's memory (Node's spawn forks: see Spawner).
+ * Each stdio is one end of a socket pair made for it (the kind Node's own
+ * spawn gives a child as pipes), the other end read or written by the
+ * daemon. Children are reaped on SIGCHLD, each by its pid: Node reaps the
+ * ones it started itself.
+ *
+ * Starting a process this way costs the daemon's loop the posix_spawn
+ * call (until the child has exec'd); a helper process, as HelperSpawner
+ * uses, cost it more: a message each way, and a connection per fd.
+ */
+export class DirectSpawner implements Spawner {
+  /** Live children: pid to what their exit resolves. */
+  private readonly running = new Map<number, (exit: ProcessExit) => void>();
+  private readonly onChildExit = (): void => this.reap();
+  private closed = false;
+
+  constructor(
+    private readonly native: NativeSpawner,
+    private readonly descriptors: NativeDescriptors,
+  ) {
+    process.on("SIGCHLD", this.onChildExit);
+  }
+
+  async spawn(request: SpawnRequest): Promise<Spawned> {
+    if (this.closed) throw new Error("the daemon is stopping: no new processes");
+    // Per fd: [the daemon's end, the child's end]; none for a stdin the child does not get.
+    const pairs: ([number, number] | undefined)[] = [];
+    let pid: number;
+    try {
+      for (const fd of [0, 1, 2]) pairs.push(fd === 0 && !request.stdin ? undefined : this.descriptors.socketpair());
+      pid = spawnNatively(this.native, request, request.env, pairs.map((pair) => pair?.[1] ?? -1));
+    } catch (error) {
+      for (const pair of pairs) if (pair !== undefined) closeSync(pair[0]);
+      throw error;
+    } finally {
+      // The child has its own copies (or none came to be); ours would keep its stdio open after it exits.
+      for (const pair of pairs) if (pair !== undefined) closeSync(pair[1]);
+    }
+    const exited = new Promise<ProcessExit>((resolve) => this.running.set(pid, resolve));
+    const [stdin, stdout, stderr] = pairs.map((pair, fd) => (pair === undefined ? undefined : new Socket({ fd: pair[0], readable: fd !== 0, writable: fd === 0 })));
+    return { stdin, stdout: stdout!, stderr: stderr!, started: Promise.resolve({ pid, startTicks: processStartTicks(pid) }), exited };
+  }
+
+  close(): void {
+    this.closed = true;
+    process.off("SIGCHLD", this.onChildExit);
+  }
+
+  /** Resolves the exit of every child that has exited (a SIGCHLD may stand for several). */
+  private reap(): void {
+    for (const [pid, exited] of this.running) {
+      let exit: ProcessExit | undefined;
+      try {
+        exit = exitOf(this.native, pid);
+      } catch (error) {
+        // Reaped by someone else (it should not be): its exit cannot be known; it ends as a lost helper's processes do.
+        log(`process ${pid}: its exit could not be read (${(error as Error).message}); recorded as killed`);
+        exit = { code: null, signal: "SIGKILL" };
+      }
+      if (exit === undefined) continue;
+      this.running.delete(pid);
+      exited(exit);
+    }
+  }
+}
