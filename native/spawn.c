@@ -8,13 +8,16 @@
 // of `true` from a small Node process took ~1 ms until the exec, posix_spawn
 // and the wait of the whole child ~0.5 ms.
 //
-// spawn(path, argv, envp, cwd, [stdin, stdout, stderr]) -> pid
-//   Each stdio entry is a descriptor to dup2 there (made blocking first: the
-//   caller closes its copy right after), or -1 for /dev/null.
+// spawn(path, argv, envp, cwd, [stdin, stdout, stderr]) -> Promise<[pid, startTicks]>
+//   Spawns on a thread of libuv's pool (posix_spawn returns only once the
+//   child has exec'd: ~1 ms here, which the daemon's loop does not wait
+//   out), and reads the child's start time from /proc (-1 when it could
+//   not). Each stdio entry is a blocking descriptor to dup2 there, or -1 for
+//   /dev/null; the caller keeps it open until the promise settles.
 //   The child gets its own session (setsid), default signal dispositions,
-//   an empty signal mask, and no other descriptor of the starter's.
-//   A failure (the program not found, the cwd missing) throws an Error whose
-//   `errno` is the error number.
+//   an empty signal mask, and no other descriptor of the daemon's.
+//   A failure (the program not found, the cwd missing) rejects with an Error
+//   whose `errno` is the error number.
 // wait(pid) -> undefined while it runs, else [exitCode or -1, signal number or 0]
 //   Reaps child `pid` if it has exited (waitpid(pid, WNOHANG)): only the
 //   children spawn() started, never those Node started (Node reaps its own).
@@ -28,6 +31,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
+#include <stdio.h>
 
 #include "errno-error.h"
 
@@ -78,6 +83,87 @@ static void free_strings(char** strings) {
   free(strings);
 }
 
+// One spawn, from the call to its promise's settling.
+typedef struct {
+  char* path;
+  char** argv;
+  char** envp;
+  char* cwd;
+  int stdio[3];
+  pid_t pid;
+  int error;
+  double start_ticks;  // -1 when /proc could not say
+  napi_deferred deferred;
+  napi_async_work work;
+} spawn_job;
+
+static void free_job(spawn_job* job) {
+  free(job->path);
+  free_strings(job->argv);
+  free_strings(job->envp);
+  free(job->cwd);
+  free(job);
+}
+
+// Field 22 of /proc/PID/stat (the 20th after the command name's closing parenthesis).
+static double start_ticks_of(pid_t pid) {
+  char name[64], stat[1024];
+  snprintf(name, sizeof name, "/proc/%d/stat", (int)pid);
+  int fd = open(name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  ssize_t n = read(fd, stat, sizeof stat - 1);
+  close(fd);
+  if (n <= 0) return -1;
+  stat[n] = '\0';
+  char* at = strrchr(stat, ')');
+  for (int field = 0; at != NULL && field < 20; field++) at = strchr(at + 1, ' ');
+  return at == NULL ? -1 : strtod(at + 1, NULL);
+}
+
+// On a thread of libuv's pool: the call returns once the child has exec'd (or failed to).
+static void run_spawn(napi_env env, void* data) {
+  (void)env;
+  spawn_job* job = data;
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attr;
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+  posix_spawn_file_actions_init(&actions);
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  for (int fd = 0; fd < 3; fd++) {
+    if (job->stdio[fd] < 0) posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+    else posix_spawn_file_actions_adddup2(&actions, job->stdio[fd], fd);
+  }
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+  posix_spawn_file_actions_addchdir_np(&actions, job->cwd);
+  job->error = posix_spawn(&job->pid, job->path, &actions, &attr, job->argv, job->envp);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (job->error == 0) job->start_ticks = start_ticks_of(job->pid);
+}
+
+// Back on the daemon's thread: the promise settles.
+static void settle_spawn(napi_env env, napi_status status, void* data) {
+  spawn_job* job = data;
+  if (status != napi_ok || job->error != 0) {
+    napi_reject_deferred(env, job->deferred, errno_error(env, status != napi_ok ? ECANCELED : job->error));
+  } else {
+    napi_value result, value;
+    napi_create_array_with_length(env, 2, &result);
+    napi_create_int32(env, job->pid, &value);
+    napi_set_element(env, result, 0, value);
+    napi_create_double(env, job->start_ticks, &value);
+    napi_set_element(env, result, 1, value);
+    napi_resolve_deferred(env, job->deferred, result);
+  }
+  napi_delete_async_work(env, job->work);
+  free_job(job);
+}
+
 static napi_value spawn_process(napi_env env, napi_callback_info info) {
   size_t argc = 5;
   napi_value args[5];
@@ -86,56 +172,37 @@ static napi_value spawn_process(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "spawn(path, argv, envp, cwd, stdio)");
     return NULL;
   }
-  int stdio[3];
+  spawn_job* job = calloc(1, sizeof(spawn_job));
+  if (job == NULL) {
+    throw_errno(env, ENOMEM);
+    return NULL;
+  }
   for (uint32_t i = 0; i < 3; i++) {
     napi_value item;
-    CHECK(napi_get_element(env, args[4], i, &item));
-    CHECK(napi_get_value_int32(env, item, &stdio[i]));
-  }
-  char* path = string_arg(env, args[0]);
-  char** argv = path == NULL ? NULL : strings_arg(env, args[1]);
-  char** envp = argv == NULL ? NULL : strings_arg(env, args[2]);
-  char* cwd = envp == NULL ? NULL : string_arg(env, args[3]);
-  napi_value result = NULL;
-  if (cwd != NULL) {
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawnattr_setsigmask(&attr, &none);
-    for (int fd = 0; fd < 3; fd++) {
-      if (stdio[fd] < 0) {
-        posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
-        continue;
-      }
-      // Blocking, as a program expects its stdio (Node's sockets are not); the flag is
-      // the open file's, shared with the caller, which closes its copy next.
-      int flags = fcntl(stdio[fd], F_GETFL);
-      if (flags >= 0 && (flags & O_NONBLOCK) != 0) fcntl(stdio[fd], F_SETFL, flags & ~O_NONBLOCK);
-      posix_spawn_file_actions_adddup2(&actions, stdio[fd], fd);
-    }
-    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-    posix_spawn_file_actions_addchdir_np(&actions, cwd);
-    pid_t pid;
-    int error = posix_spawn(&pid, path, &actions, &attr, argv, envp);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    if (error != 0) {
-      throw_errno(env, error);
-    } else {
-      napi_create_int32(env, pid, &result);
+    if (napi_get_element(env, args[4], i, &item) != napi_ok || napi_get_value_int32(env, item, &job->stdio[i]) != napi_ok) {
+      free_job(job);
+      napi_throw_type_error(env, NULL, "stdio must be three descriptors (-1 for /dev/null)");
+      return NULL;
     }
   }
-  free(path);
-  free_strings(argv);
-  free_strings(envp);
-  free(cwd);
-  return result;
+  job->path = string_arg(env, args[0]);
+  job->argv = job->path == NULL ? NULL : strings_arg(env, args[1]);
+  job->envp = job->argv == NULL ? NULL : strings_arg(env, args[2]);
+  job->cwd = job->envp == NULL ? NULL : string_arg(env, args[3]);
+  if (job->cwd == NULL) {
+    free_job(job);
+    return NULL;
+  }
+  napi_value promise, name;
+  napi_create_string_utf8(env, "tether:spawn", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
+      napi_create_async_work(env, NULL, name, run_spawn, settle_spawn, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free_job(job);
+    napi_throw_error(env, NULL, "cannot queue the spawn");
+    return NULL;
+  }
+  return promise;
 }
 
 // A reaped child's status as [exit code or -1, signal number or 0].

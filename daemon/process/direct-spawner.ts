@@ -3,7 +3,7 @@ import { Socket } from "node:net";
 import { log } from "../log.js";
 import type { NativeDescriptors } from "./native-descriptors.js";
 import { exitOf, spawnNatively, type NativeSpawner } from "./native-spawner.js";
-import { processStartTicks } from "./process-identity.js";
+import type { StartedProcess } from "./process-identity.js";
 import type { ProcessExit, SpawnRequest, Spawned, Spawner } from "./spawner.js";
 
 /**
@@ -15,9 +15,10 @@ import type { ProcessExit, SpawnRequest, Spawned, Spawner } from "./spawner.js";
  * daemon. Children are reaped on SIGCHLD, each by its pid: Node reaps the
  * ones it started itself.
  *
- * Starting a process this way costs the daemon's loop the posix_spawn
- * call (until the child has exec'd); a helper process, as HelperSpawner
- * uses, cost it more: a message each way, and a connection per fd.
+ * The posix_spawn call, which returns once the child has exec'd (~1 ms
+ * here), runs on a thread of libuv's pool, not on the daemon's loop; a
+ * helper process, as HelperSpawner uses, cost the loop more: a message
+ * each way, and a connection per fd.
  */
 export class DirectSpawner implements Spawner {
   /** Live children: pid to what their exit resolves. */
@@ -36,10 +37,10 @@ export class DirectSpawner implements Spawner {
     if (this.closed) throw new Error("the daemon is stopping: no new processes");
     // Per fd: [the daemon's end, the child's end]; none for a stdin the child does not get.
     const pairs: ([number, number] | undefined)[] = [];
-    let pid: number;
+    let started: StartedProcess;
     try {
       for (const fd of [0, 1, 2]) pairs.push(fd === 0 && !request.stdin ? undefined : this.descriptors.socketpair());
-      pid = spawnNatively(this.native, request, request.env, pairs.map((pair) => pair?.[1] ?? -1));
+      started = await spawnNatively(this.native, request, request.env, pairs.map((pair) => pair?.[1] ?? -1));
     } catch (error) {
       for (const pair of pairs) if (pair !== undefined) closeSync(pair[0]);
       throw error;
@@ -47,9 +48,11 @@ export class DirectSpawner implements Spawner {
       // The child has its own copies (or none came to be); ours would keep its stdio open after it exits.
       for (const pair of pairs) if (pair !== undefined) closeSync(pair[1]);
     }
-    const exited = new Promise<ProcessExit>((resolve) => this.running.set(pid, resolve));
+    const exited = new Promise<ProcessExit>((resolve) => this.running.set(started.pid, resolve));
+    // Its SIGCHLD may have come while it was being started.
+    this.reap();
     const [stdin, stdout, stderr] = pairs.map((pair, fd) => (pair === undefined ? undefined : new Socket({ fd: pair[0], readable: fd !== 0, writable: fd === 0 })));
-    return { stdin, stdout: stdout!, stderr: stderr!, started: Promise.resolve({ pid, startTicks: processStartTicks(pid) }), exited };
+    return { stdin, stdout: stdout!, stderr: stderr!, started: Promise.resolve(started), exited };
   }
 
   close(): void {

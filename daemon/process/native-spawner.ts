@@ -2,6 +2,7 @@ import { accessSync, constants, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { resolve } from "node:path";
 import { loadAddon } from "./native-addon.js";
+import type { StartedProcess } from "./process-identity.js";
 import type { ProcessExit } from "./spawner.js";
 
 /**
@@ -10,8 +11,11 @@ import type { ProcessExit } from "./spawner.js";
  * the child gets.
  */
 export interface NativeSpawner {
-  /** Starts `path` with `argv` and `envp` in `cwd`, each stdio entry a descriptor or -1 for /dev/null; the pid. Throws an Error with `errno`. */
-  spawn(path: string, argv: readonly string[], envp: readonly string[], cwd: string, stdio: readonly number[]): number;
+  /**
+   * Starts `path` with `argv` and `envp` in `cwd`, each stdio entry a descriptor (kept open until this settles) or -1 for /dev/null,
+   * on a thread of libuv's pool; the pid and its start time (-1 when unknown). Rejects with an Error with `errno`.
+   */
+  spawn(path: string, argv: readonly string[], envp: readonly string[], cwd: string, stdio: readonly number[]): Promise<[pid: number, startTicks: number]>;
   /** Reaps child `pid` if it has exited: undefined while it runs, else its exit code (-1 when killed) and signal number (0 when it exited). */
   wait(pid: number): [code: number, signal: number] | undefined;
 }
@@ -28,24 +32,26 @@ export function loadNativeSpawner(): NativeSpawner | undefined {
 /**
  * Starts `file` natively as Node's spawn would: found in the environment's
  * PATH, an executable without a #! line run by /bin/sh (as execvp runs it),
- * a failure thrown in Node's words ("spawn FILE ENOENT"). The pid.
+ * a failure thrown in Node's words ("spawn FILE ENOENT").
  */
-export function spawnNatively(
+export async function spawnNatively(
   native: NativeSpawner,
   request: { readonly file: string; readonly args: readonly string[]; readonly cwd: string },
   env: Readonly<Record<string, string | undefined>>,
   stdio: readonly number[],
-): number {
+): Promise<StartedProcess> {
   try {
     const path = findProgram(request.file, env["PATH"], request.cwd);
     const envp: string[] = [];
     for (const key in env) if (env[key] !== undefined) envp.push(`${key}=${env[key]}`);
+    let started: [number, number];
     try {
-      return native.spawn(path, [request.file, ...request.args], envp, request.cwd, stdio);
+      started = await native.spawn(path, [request.file, ...request.args], envp, request.cwd, stdio);
     } catch (error) {
       if ((error as { errno?: number }).errno !== osConstants.errno.ENOEXEC) throw error;
-      return native.spawn("/bin/sh", ["/bin/sh", path, ...request.args], envp, request.cwd, stdio);
+      started = await native.spawn("/bin/sh", ["/bin/sh", path, ...request.args], envp, request.cwd, stdio);
     }
+    return { pid: started[0], startTicks: started[1] >= 0 ? started[1] : undefined };
   } catch (error) {
     const errno = (error as { errno?: number }).errno;
     throw new Error(`spawn ${request.file} ${errno === undefined ? (error as Error).message : (ERRNO_NAMES.get(errno) ?? `errno ${errno}`)}`);
