@@ -8,12 +8,14 @@
 // of `true` from a small Node process took ~1 ms until the exec, posix_spawn
 // and the wait of the whole child ~0.5 ms.
 //
-// spawn(path, argv, envp, cwd, [stdin, stdout, stderr]) -> Promise<[pid, startTicks]>
-//   Spawns on a thread of libuv's pool (posix_spawn returns only once the
-//   child has exec'd: ~1 ms here, which the daemon's loop does not wait
-//   out), and reads the child's start time from /proc (-1 when it could
-//   not). Each stdio entry is a blocking descriptor to dup2 there, or -1 for
-//   /dev/null; the caller keeps it open until the promise settles.
+// spawn(file, argv, envp, cwd, search, [stdin, stdout, stderr]) -> Promise<[pid, startTicks]>
+//   On a thread of libuv's pool, off the daemon's loop: finds `file` as
+//   Node's spawn does (in `search`, the child's PATH, or /usr/bin:/bin when
+//   it is not a string), spawns it (posix_spawn returns only once the child
+//   has exec'd: ~1 ms here), runs an executable without a #! line under
+//   /bin/sh as execvp does, and reads the child's start time from /proc (-1
+//   when it could not). Each stdio entry is a blocking descriptor to dup2
+//   there, or -1 for /dev/null; spawn takes them over and closes them.
 //   The child gets its own session (setsid), default signal dispositions,
 //   an empty signal mask, and no other descriptor of the daemon's.
 //   A failure (the program not found, the cwd missing) rejects with an Error
@@ -30,6 +32,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -85,7 +88,8 @@ static void free_strings(char** strings) {
 
 // One spawn, from the call to its promise's settling.
 typedef struct {
-  char* path;
+  char* file;
+  char* search;  // PATH, or NULL
   char** argv;
   char** envp;
   char* cwd;
@@ -98,7 +102,8 @@ typedef struct {
 } spawn_job;
 
 static void free_job(spawn_job* job) {
-  free(job->path);
+  free(job->file);
+  free(job->search);
   free_strings(job->argv);
   free_strings(job->envp);
   free(job->cwd);
@@ -120,30 +125,78 @@ static double start_ticks_of(pid_t pid) {
   return at == NULL ? -1 : strtod(at + 1, NULL);
 }
 
-// On a thread of libuv's pool: the call returns once the child has exec'd (or failed to).
+// The file `file` runs as, found as Node's spawn finds it: a name with a slash
+// as it is (relative to cwd), else the first executable regular file of that
+// name in `search` (a PATH; its relative directories relative to cwd).
+// NULL with *error set when there is none.
+static char* find_program(const char* file, const char* search, const char* cwd, int* error) {
+  if (strchr(file, '/') != NULL) return strdup(file);
+  const char* dir = search != NULL ? search : "/usr/bin:/bin";
+  for (;;) {
+    const char* end = strchrnul(dir, ':');
+    int length = (int)(end - dir);
+    char* candidate = NULL;
+    if (length > 0 && dir[0] == '/') {
+      if (asprintf(&candidate, "%.*s/%s", length, dir, file) < 0) candidate = NULL;
+    } else if (asprintf(&candidate, "%s/%.*s%s%s", cwd, length, dir, length > 0 ? "/" : "", file) < 0) {
+      candidate = NULL;
+    }
+    struct stat st;
+    if (candidate != NULL && stat(candidate, &st) == 0 && S_ISREG(st.st_mode) && access(candidate, X_OK) == 0) return candidate;
+    free(candidate);
+    if (*end == '\0') break;
+    dir = end + 1;
+  }
+  *error = ENOENT;
+  return NULL;
+}
+
+// On a thread of libuv's pool: finds the program, spawns it (the call returns
+// once the child has exec'd or failed to), reads its start time, and closes
+// the stdio descriptors it was given.
 static void run_spawn(napi_env env, void* data) {
   (void)env;
   spawn_job* job = data;
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-  posix_spawn_file_actions_init(&actions);
-  posix_spawnattr_init(&attr);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  for (int fd = 0; fd < 3; fd++) {
-    if (job->stdio[fd] < 0) posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
-    else posix_spawn_file_actions_adddup2(&actions, job->stdio[fd], fd);
+  char* path = find_program(job->file, job->search, job->cwd, &job->error);
+  if (path != NULL) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    for (int fd = 0; fd < 3; fd++) {
+      if (job->stdio[fd] < 0) posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0);
+      else posix_spawn_file_actions_adddup2(&actions, job->stdio[fd], fd);
+    }
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+    posix_spawn_file_actions_addchdir_np(&actions, job->cwd);
+    job->error = posix_spawn(&job->pid, path, &actions, &attr, job->argv, job->envp);
+    if (job->error == ENOEXEC) {
+      // An executable without a #! line: run by /bin/sh, as execvp (and so Node's spawn) runs it.
+      size_t count = 0;
+      while (job->argv[count] != NULL) count++;
+      char** shell = calloc(count + 2, sizeof(char*));
+      if (shell != NULL) {
+        shell[0] = "/bin/sh";
+        shell[1] = path;
+        for (size_t i = 1; i < count; i++) shell[i + 1] = job->argv[i];
+        job->error = posix_spawn(&job->pid, "/bin/sh", &actions, &attr, shell, job->envp);
+        free(shell);
+      }
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    free(path);
   }
-  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
-  posix_spawn_file_actions_addchdir_np(&actions, job->cwd);
-  job->error = posix_spawn(&job->pid, job->path, &actions, &attr, job->argv, job->envp);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   if (job->error == 0) job->start_ticks = start_ticks_of(job->pid);
+  for (int fd = 0; fd < 3; fd++) {
+    if (job->stdio[fd] >= 0) close(job->stdio[fd]);
+  }
 }
 
 // Back on the daemon's thread: the promise settles.
@@ -165,11 +218,11 @@ static void settle_spawn(napi_env env, napi_status status, void* data) {
 }
 
 static napi_value spawn_process(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value args[5];
+  size_t argc = 6;
+  napi_value args[6];
   CHECK(napi_get_cb_info(env, info, &argc, args, NULL, NULL));
-  if (argc != 5) {
-    napi_throw_type_error(env, NULL, "spawn(path, argv, envp, cwd, stdio)");
+  if (argc != 6) {
+    napi_throw_type_error(env, NULL, "spawn(file, argv, envp, cwd, search, stdio)");
     return NULL;
   }
   spawn_job* job = calloc(1, sizeof(spawn_job));
@@ -179,17 +232,23 @@ static napi_value spawn_process(napi_env env, napi_callback_info info) {
   }
   for (uint32_t i = 0; i < 3; i++) {
     napi_value item;
-    if (napi_get_element(env, args[4], i, &item) != napi_ok || napi_get_value_int32(env, item, &job->stdio[i]) != napi_ok) {
+    if (napi_get_element(env, args[5], i, &item) != napi_ok || napi_get_value_int32(env, item, &job->stdio[i]) != napi_ok) {
       free_job(job);
       napi_throw_type_error(env, NULL, "stdio must be three descriptors (-1 for /dev/null)");
       return NULL;
     }
   }
-  job->path = string_arg(env, args[0]);
-  job->argv = job->path == NULL ? NULL : strings_arg(env, args[1]);
+  napi_valuetype search_type;
+  napi_typeof(env, args[4], &search_type);
+  job->file = string_arg(env, args[0]);
+  job->argv = job->file == NULL ? NULL : strings_arg(env, args[1]);
   job->envp = job->argv == NULL ? NULL : strings_arg(env, args[2]);
   job->cwd = job->envp == NULL ? NULL : string_arg(env, args[3]);
-  if (job->cwd == NULL) {
+  job->search = job->cwd == NULL || search_type != napi_string ? NULL : string_arg(env, args[4]);
+  if (job->cwd == NULL || (search_type == napi_string && job->search == NULL)) {
+    for (int fd = 0; fd < 3; fd++) {
+      if (job->stdio[fd] >= 0) close(job->stdio[fd]);
+    }
     free_job(job);
     return NULL;
   }
@@ -198,6 +257,9 @@ static napi_value spawn_process(napi_env env, napi_callback_info info) {
   if (napi_create_promise(env, &job->deferred, &promise) != napi_ok ||
       napi_create_async_work(env, NULL, name, run_spawn, settle_spawn, job, &job->work) != napi_ok ||
       napi_queue_async_work(env, job->work) != napi_ok) {
+    for (int fd = 0; fd < 3; fd++) {
+      if (job->stdio[fd] >= 0) close(job->stdio[fd]);
+    }
     free_job(job);
     napi_throw_error(env, NULL, "cannot queue the spawn");
     return NULL;

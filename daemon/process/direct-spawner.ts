@@ -35,18 +35,23 @@ export class DirectSpawner implements Spawner {
 
   async spawn(request: SpawnRequest): Promise<Spawned> {
     if (this.closed) throw new Error("the daemon is stopping: no new processes");
-    // Per fd: [the daemon's end, the child's end]; none for a stdin the child does not get.
+    // Per fd: [the daemon's end, the child's end]; none for a stdin the child does not get. The
+    // child's ends are closed by the spawn (the child has its own copies then): ours would keep its stdio open after it exits.
     const pairs: ([number, number] | undefined)[] = [];
     let started: StartedProcess;
+    let handedOver = false;
     try {
       for (const fd of [0, 1, 2]) pairs.push(fd === 0 && !request.stdin ? undefined : this.descriptors.socketpair());
+      handedOver = true;
       started = await spawnNatively(this.native, request, request.env, pairs.map((pair) => pair?.[1] ?? -1));
     } catch (error) {
-      for (const pair of pairs) if (pair !== undefined) closeSync(pair[0]);
+      // Ours always; the child's too when the spawn never took them over.
+      for (const pair of pairs) {
+        if (pair === undefined) continue;
+        closeSync(pair[0]);
+        if (!handedOver) closeSync(pair[1]);
+      }
       throw error;
-    } finally {
-      // The child has its own copies (or none came to be); ours would keep its stdio open after it exits.
-      for (const pair of pairs) if (pair !== undefined) closeSync(pair[1]);
     }
     const exited = new Promise<ProcessExit>((resolve) => this.running.set(started.pid, resolve));
     // Its SIGCHLD may have come while it was being started.
