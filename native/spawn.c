@@ -8,7 +8,8 @@
 // of `true` from a small Node process took ~1 ms until the exec, posix_spawn
 // and the wait of the whole child ~0.5 ms.
 //
-// spawn(file, argv, envp, cwd, search, [stdin, stdout, stderr]) -> Promise<[pid, startTicks]>
+// spawn(file, argv, environment, cwd, search, [stdin, stdout, stderr]) -> Promise<[pid, startTicks]>
+//   `environment`: the child's "NAME=value" strings joined by NUL.
 //   On a thread of libuv's pool, off the daemon's loop: finds `file` as
 //   Node's spawn does (in `search`, the child's PATH, or /usr/bin:/bin when
 //   it is not a string), spawns it (posix_spawn returns only once the child
@@ -28,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdlib.h>
@@ -77,6 +79,29 @@ static char** strings_arg(napi_env env, napi_value array) {
       return NULL;
     }
   }
+  return out;
+}
+
+// A JS string of pieces joined by NUL as a NULL-terminated malloc'd vector (one
+// string to convert, not one per piece: an environment has ~70); NULL after throwing.
+static char** joined_strings_arg(napi_env env, napi_value value) {
+  size_t length;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, "expected a string");
+    return NULL;
+  }
+  char* joined = malloc(length + 1);
+  if (joined == NULL) return NULL;
+  napi_get_value_string_utf8(env, value, joined, length + 1, &length);
+  size_t count = length == 0 ? 0 : 1;
+  for (size_t i = 0; i < length; i++) count += joined[i] == '\0';
+  char** out = calloc(count + 1, sizeof(char*));
+  char* piece = joined;
+  for (size_t i = 0; out != NULL && i < count; i++) {
+    out[i] = strdup(piece);
+    piece += strlen(piece) + 1;
+  }
+  free(joined);
   return out;
 }
 
@@ -157,6 +182,11 @@ static char* find_program(const char* file, const char* search, const char* cwd,
 static void run_spawn(napi_env env, void* data) {
   (void)env;
   spawn_job* job = data;
+  // Waking this thread must not take the daemon's loop off its core (a normal thread just
+  // woken would be run at once, in its place): as a batch thread it runs on an idle core,
+  // or when the loop waits. The child is put back to the normal policy.
+  struct sched_param no_priority = {0};
+  sched_setscheduler(0, SCHED_BATCH, &no_priority);
   char* path = find_program(job->file, job->search, job->cwd, &job->error);
   if (path != NULL) {
     posix_spawn_file_actions_t actions;
@@ -166,7 +196,9 @@ static void run_spawn(napi_env env, void* data) {
     sigemptyset(&none);
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attr);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSCHEDULER);
+    posix_spawnattr_setschedpolicy(&attr, SCHED_OTHER);
+    posix_spawnattr_setschedparam(&attr, &no_priority);
     posix_spawnattr_setsigdefault(&attr, &all);
     posix_spawnattr_setsigmask(&attr, &none);
     for (int fd = 0; fd < 3; fd++) {
@@ -242,7 +274,7 @@ static napi_value spawn_process(napi_env env, napi_callback_info info) {
   napi_typeof(env, args[4], &search_type);
   job->file = string_arg(env, args[0]);
   job->argv = job->file == NULL ? NULL : strings_arg(env, args[1]);
-  job->envp = job->argv == NULL ? NULL : strings_arg(env, args[2]);
+  job->envp = job->argv == NULL ? NULL : joined_strings_arg(env, args[2]);
   job->cwd = job->envp == NULL ? NULL : string_arg(env, args[3]);
   job->search = job->cwd == NULL || search_type != napi_string ? NULL : string_arg(env, args[4]);
   if (job->cwd == NULL || (search_type == napi_string && job->search == NULL)) {

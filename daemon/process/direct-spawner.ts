@@ -2,7 +2,7 @@ import { closeSync } from "node:fs";
 import { Socket } from "node:net";
 import { log } from "../log.js";
 import type { NativeDescriptors } from "./native-descriptors.js";
-import { exitOf, spawnNatively, type NativeSpawner } from "./native-spawner.js";
+import { exitOf, nativeEnvironment, spawnNatively, type NativeSpawner } from "./native-spawner.js";
 import type { StartedProcess } from "./process-identity.js";
 import type { ProcessExit, SpawnRequest, Spawned, Spawner } from "./spawner.js";
 
@@ -35,6 +35,7 @@ export class DirectSpawner implements Spawner {
 
   async spawn(request: SpawnRequest): Promise<Spawned> {
     if (this.closed) throw new Error("the daemon is stopping: no new processes");
+    const environment = nativeEnvironment(request);
     // Per fd: [the daemon's end, the child's end]; none for a stdin the child does not get. The
     // child's ends are closed by the spawn (the child has its own copies then): ours would keep its stdio open after it exits.
     const pairs: ([number, number] | undefined)[] = [];
@@ -43,7 +44,7 @@ export class DirectSpawner implements Spawner {
     try {
       for (const fd of [0, 1, 2]) pairs.push(fd === 0 && !request.stdin ? undefined : this.descriptors.socketpair());
       handedOver = true;
-      started = await spawnNatively(this.native, request, request.env, pairs.map((pair) => pair?.[1] ?? -1));
+      started = await spawnNatively(this.native, request, environment, pairs.map((pair) => pair?.[1] ?? -1));
     } catch (error) {
       // Ours always; the child's too when the spawn never took them over.
       for (const pair of pairs) {

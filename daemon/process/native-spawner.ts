@@ -1,7 +1,7 @@
 import { constants as osConstants } from "node:os";
 import { loadAddon } from "./native-addon.js";
 import type { StartedProcess } from "./process-identity.js";
-import type { ProcessExit } from "./spawner.js";
+import type { ProcessExit, SpawnRequest } from "./spawner.js";
 
 /**
  * native/spawn.c, built by node-gyp when tether is installed: posix_spawn
@@ -10,10 +10,10 @@ import type { ProcessExit } from "./spawner.js";
  */
 export interface NativeSpawner {
   /**
-   * Starts `file` (found in `search`, a PATH) with `argv` and `envp` in `cwd`, each stdio entry a descriptor (taken over and
+   * Starts `file` (found in `search`, a PATH) with `argv` and `environment` ("NAME=value" strings joined by NUL) in `cwd`, each stdio entry a descriptor (taken over and
    * closed) or -1 for /dev/null, on a thread of libuv's pool; the pid and its start time (-1 when unknown). Rejects with an Error with `errno`.
    */
-  spawn(file: string, argv: readonly string[], envp: readonly string[], cwd: string, search: string | undefined, stdio: readonly number[]): Promise<[pid: number, startTicks: number]>;
+  spawn(file: string, argv: readonly string[], environment: string, cwd: string, search: string | undefined, stdio: readonly number[]): Promise<[pid: number, startTicks: number]>;
   /** Reaps child `pid` if it has exited: undefined while it runs, else its exit code (-1 when killed) and signal number (0 when it exited). */
   wait(pid: number): [code: number, signal: number] | undefined;
 }
@@ -28,20 +28,32 @@ export function loadNativeSpawner(): NativeSpawner | undefined {
 }
 
 /**
+ * A process's environment as spawn() takes it: "NAME=value" strings joined
+ * by NUL. Throws, as Node's spawn does, when an argument or a variable holds
+ * a NUL byte (a C string ends at its first).
+ */
+export function nativeEnvironment(request: SpawnRequest): string {
+  const nul = (text: string) => text.includes("\0");
+  if (nul(request.file) || request.args.some(nul)) throw new Error(`spawn ${request.file}: an argument holds a NUL byte`);
+  const entries: string[] = [];
+  for (const key in request.env) {
+    const value = request.env[key];
+    if (value === undefined) continue;
+    const entry = `${key}=${value}`;
+    if (nul(entry)) throw new Error(`spawn ${request.file}: the environment variable ${JSON.stringify(key)} holds a NUL byte`);
+    entries.push(entry);
+  }
+  return entries.join("\0");
+}
+
+/**
  * Starts `request.file` natively as Node's spawn would (see spawn.c): found
  * in the environment's PATH, a failure thrown in Node's words ("spawn FILE
  * ENOENT"). `stdio` (a descriptor per fd, or -1) is taken over and closed.
  */
-export async function spawnNatively(
-  native: NativeSpawner,
-  request: { readonly file: string; readonly args: readonly string[]; readonly cwd: string },
-  env: Readonly<Record<string, string | undefined>>,
-  stdio: readonly number[],
-): Promise<StartedProcess> {
-  const envp: string[] = [];
-  for (const key in env) if (env[key] !== undefined) envp.push(`${key}=${env[key]}`);
+export async function spawnNatively(native: NativeSpawner, request: SpawnRequest, environment: string, stdio: readonly number[]): Promise<StartedProcess> {
   try {
-    const [pid, startTicks] = await native.spawn(request.file, [request.file, ...request.args], envp, request.cwd, env["PATH"], stdio);
+    const [pid, startTicks] = await native.spawn(request.file, [request.file, ...request.args], environment, request.cwd, request.env["PATH"], stdio);
     return { pid, startTicks: startTicks >= 0 ? startTicks : undefined };
   } catch (error) {
     const errno = (error as { errno?: number }).errno;

@@ -299,11 +299,12 @@ describe("exec", () => {
       const execs = d.client(ExecService);
       // Its own session and process group; stdio the program can block on (a non-blocking
       // stdin would fail `wc` with EAGAIN); nothing open but 0-2 (and ls's own directory, 3).
-      const check = 'read -r _ _ _ _ pgid sid _ < /proc/$$/stat; echo "pid=$$ pgid=$pgid sid=$sid"; ls /proc/self/fd | tr "\\n" " "; wc -c';
+      // The normal scheduling policy (field 41; the daemon's spawning thread runs as a batch thread).
+      const check = 'read -r _ _ _ _ pgid sid _ < /proc/$$/stat; echo "pid=$$ pgid=$pgid sid=$sid $(cut -d" " -f41 /proc/$$/stat)"; ls /proc/self/fd | tr "\\n" " "; wc -c';
       const r = await execToEnd(execs, "w", ["sh", "-c", check], { stdin: "z".repeat(300_000) });
       const pid = r.exec!.pid;
       const [ids, fds] = r.stdout.split("\n");
-      expect(ids).toBe(`pid=${pid} pgid=${pid} sid=${pid}`);
+      expect(ids).toBe(`pid=${pid} pgid=${pid} sid=${pid} 0`);
       // Node's spawn lets one of the starter's own descriptors through; posix_spawn closes all of the daemon's.
       if (native === undefined) expect(fds).toBe("0 1 2 3 300000");
       else expect(fds).toMatch(/^0 1 2 (\d+ )+300000$/);
@@ -312,6 +313,9 @@ describe("exec", () => {
       expect([killed.exit!.status, killed.exit!.signal]).toEqual([ExecStatus.SIGNALLED, "SIGTERM"]);
       const missing = await execToEnd(execs, "w", ["no-such-command-xyz"]);
       expect([missing.exit!.status, missing.exit!.error]).toEqual([ExecStatus.FAILED_TO_START, expect.stringMatching(/spawn no-such-command-xyz ENOENT/)]);
+      // A C string ends at its first NUL: refused, not cut short.
+      const nul = await execToEnd(execs, "w", ["true"], { env: { BAD: "a\0b" } });
+      expect([nul.exit!.status, nul.exit!.error]).toEqual([ExecStatus.FAILED_TO_START, expect.stringMatching(/NUL byte|null bytes/)]);
       // An executable file without a #! line runs under /bin/sh, as execvp runs it.
       writeFileSync(join(root, "no-shebang"), 'echo "plain script $1"\n', { mode: 0o755 });
       const script = await execToEnd(execs, "w", ["./no-shebang", "ok"]);
