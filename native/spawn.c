@@ -49,16 +49,22 @@
     }                                               \
   } while (0)
 
-// A JS string as a malloc'd C string; NULL after throwing.
-static char* string_arg(napi_env env, napi_value value) {
-  size_t length;
-  if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) {
+// A JS string as a malloc'd C string (its length in bytes in *length when
+// asked: it may hold NULs); NULL after throwing.
+static char* string_arg_of_length(napi_env env, napi_value value, size_t* length) {
+  size_t bytes;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &bytes) != napi_ok) {
     napi_throw_type_error(env, NULL, "expected a string");
     return NULL;
   }
-  char* out = malloc(length + 1);
-  if (out != NULL) napi_get_value_string_utf8(env, value, out, length + 1, &length);
+  char* out = malloc(bytes + 1);
+  if (out != NULL) napi_get_value_string_utf8(env, value, out, bytes + 1, &bytes);
+  if (length != NULL) *length = bytes;
   return out;
+}
+
+static char* string_arg(napi_env env, napi_value value) {
+  return string_arg_of_length(env, value, NULL);
 }
 
 // A JS array of strings as a NULL-terminated malloc'd vector; NULL after throwing.
@@ -86,13 +92,8 @@ static char** strings_arg(napi_env env, napi_value array) {
 // string to convert, not one per piece: an environment has ~70); NULL after throwing.
 static char** joined_strings_arg(napi_env env, napi_value value) {
   size_t length;
-  if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) {
-    napi_throw_type_error(env, NULL, "expected a string");
-    return NULL;
-  }
-  char* joined = malloc(length + 1);
+  char* joined = string_arg_of_length(env, value, &length);
   if (joined == NULL) return NULL;
-  napi_get_value_string_utf8(env, value, joined, length + 1, &length);
   size_t count = length == 0 ? 0 : 1;
   for (size_t i = 0; i < length; i++) count += joined[i] == '\0';
   char** out = calloc(count + 1, sizeof(char*));

@@ -54,9 +54,11 @@ export class DirectSpawner implements Spawner {
       }
       throw error;
     }
-    const exited = new Promise<ProcessExit>((resolve) => this.running.set(started.pid, resolve));
-    // Its SIGCHLD may have come while it was being started.
-    this.reap();
+    let exitedAs!: (exit: ProcessExit) => void;
+    const exited = new Promise<ProcessExit>((resolve) => (exitedAs = resolve));
+    this.running.set(started.pid, exitedAs);
+    // Its SIGCHLD may have come while it was being started (only this child: the others were looked at then).
+    this.reapChild(started.pid, exitedAs);
     const [stdin, stdout, stderr] = pairs.map((pair, fd) => (pair === undefined ? undefined : new Socket({ fd: pair[0], readable: fd !== 0, writable: fd === 0 })));
     return { stdin, stdout: stdout!, stderr: stderr!, started: Promise.resolve(started), exited };
   }
@@ -68,18 +70,21 @@ export class DirectSpawner implements Spawner {
 
   /** Resolves the exit of every child that has exited (a SIGCHLD may stand for several). */
   private reap(): void {
-    for (const [pid, exited] of this.running) {
-      let exit: ProcessExit | undefined;
-      try {
-        exit = exitOf(this.native, pid);
-      } catch (error) {
-        // Reaped by someone else (it should not be): its exit cannot be known; it ends as a lost helper's processes do.
-        log(`process ${pid}: its exit could not be read (${(error as Error).message}); recorded as killed`);
-        exit = { code: null, signal: "SIGKILL" };
-      }
-      if (exit === undefined) continue;
-      this.running.delete(pid);
-      exited(exit);
+    for (const [pid, exited] of this.running) this.reapChild(pid, exited);
+  }
+
+  /** Resolves child `pid`'s exit if it has exited. */
+  private reapChild(pid: number, exited: (exit: ProcessExit) => void): void {
+    let exit: ProcessExit | undefined;
+    try {
+      exit = exitOf(this.native, pid);
+    } catch (error) {
+      // Reaped by someone else (it should not be): its exit cannot be known; it ends as a lost helper's processes do.
+      log(`process ${pid}: its exit could not be read (${(error as Error).message}); recorded as killed`);
+      exit = { code: null, signal: "SIGKILL" };
     }
+    if (exit === undefined) return;
+    this.running.delete(pid);
+    exited(exit);
   }
 }
