@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, read as readFd, readSync, unlink, write as writeFd, writeSync } from "node:fs";
+import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, read as readFd, readSync, unlink, write as writeFd, writeSync, writev as writevFd, writevSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -89,9 +89,9 @@ export class DataFiles {
         return Promise.all(run.parts.map((part) => this.writeAt(run.key, fd, part.data, part.from, part.length, part.position)));
       };
       if (this.useDirect(run)) {
-        const blocks = this.tails.compose(run, this.poolStaging.view(at, blockSpan(run)), (position) => this.readBlock(run.key, position));
-        at += blocks.length;
-        jobs.push(this.writeAt(run.key, this.directFd(run.key)!, blocks, 0, blocks.length, blockStart(run.position)).catch((error: unknown) => (this.refusesDirect(error) ? buffered() : Promise.reject(error))));
+        const stage = (bytes: number): Buffer => this.poolStaging.view((at += bytes) - bytes, bytes);
+        const blocks = this.tails.layout(run, stage, (position) => this.readBlock(run.key, position));
+        jobs.push(this.writevAt(run.key, this.directFd(run.key)!, blocks, blockStart(run.position)).catch((error: unknown) => (this.refusesDirect(error) ? buffered() : Promise.reject(error))));
       } else {
         jobs.push(buffered());
       }
@@ -204,6 +204,26 @@ export class DataFiles {
     }
   }
 
+  /** Whether large writes and reads still bypass the page cache (the filesystem has not refused direct I/O). */
+  get bypassesPageCache(): boolean {
+    return this.direct !== undefined;
+  }
+
+  /** Writes `buffers` one after the other from `position`, on the thread pool. */
+  private async writevAt(key: string, fd: number, buffers: Buffer[], position: number): Promise<void> {
+    this.busy(key, +1);
+    try {
+      while (buffers.length > 0) {
+        const { bytesWritten } = await writevAsyncAt(fd, buffers, position);
+        position += bytesWritten;
+        buffers = after(buffers, bytesWritten);
+      }
+      this.dirty.add(key);
+    } finally {
+      this.busy(key, -1);
+    }
+  }
+
   /** Whether a run goes to its segment directly: large enough, and the filesystem takes O_DIRECT. */
   private useDirect(run: Run): boolean {
     return run.length >= DATA_DIRECT_MIN_BYTES && this.directFd(run.key) !== undefined;
@@ -212,10 +232,17 @@ export class DataFiles {
   /** Writes `run` directly when it should (see useDirect); false when it is left to the page cache. */
   private writeDirect(run: Run): boolean {
     if (!this.useDirect(run)) return false;
-    const blocks = this.tails.compose(run, this.threadStaging.view(0, blockSpan(run)), (position) => this.readBlock(run.key, position));
+    this.threadStaging.reserve(blockSpan(run));
+    let at = 0;
+    const stage = (bytes: number): Buffer => this.threadStaging.view((at += bytes) - bytes, bytes);
+    let blocks = this.tails.layout(run, stage, (position) => this.readBlock(run.key, position));
     try {
       const fd = this.directFd(run.key)!;
-      for (let done = 0; done < blocks.length; ) done += writeSync(fd, blocks, done, blocks.length - done, blockStart(run.position) + done);
+      for (let position = blockStart(run.position); blocks.length > 0; ) {
+        const written = writevSync(fd, blocks, position);
+        position += written;
+        blocks = after(blocks, written);
+      }
       return true;
     } catch (error) {
       if (!this.refusesDirect(error)) throw error;
@@ -369,6 +396,15 @@ export class DataFiles {
 }
 
 const writeAsyncAt = promisify(writeFd);
+const writevAsyncAt = promisify(writevFd);
+
+/** What is left of `buffers` once `bytes` of them are written (a write that wrote nothing is an error). */
+function after(buffers: Buffer[], bytes: number): Buffer[] {
+  if (bytes <= 0) throw new Error("journal data files: a write wrote nothing");
+  let i = 0;
+  while (i < buffers.length && bytes >= buffers[i]!.length) bytes -= buffers[i++]!.length;
+  return i < buffers.length && bytes > 0 ? [buffers[i]!.subarray(bytes), ...buffers.slice(i + 1)] : buffers.slice(i);
+}
 const readAsyncAt = promisify(readFd);
 
 /** A direct read goes through the daemon's aligned memory this much at a time. */

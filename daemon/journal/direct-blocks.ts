@@ -5,10 +5,30 @@
  * the file's last write, or read back), the bytes, and zeros to the end of
  * its last block (past the data's end, which no reader asks for; the next
  * write covers it). The data files (data-files.ts) use it for large writes.
+ *
+ * A write's bytes are copied into aligned memory to make those blocks,
+ * except where they already lie as the file will hold them: in memory that
+ * starts at a block boundary (BLOCK_ALIGNED), at the same place within a
+ * block as in the file. A reading thread lays a streaming process's output
+ * out so (native/reader.c): its whole blocks go to the disk from where the
+ * process's bytes were read, and only the blocks at the edges are copied.
  */
 
 /** Direct I/O moves whole blocks of this size, from memory aligned to it. */
 export const BLOCK_BYTES = 4096;
+
+/**
+ * Memory known to start at a block boundary: the regions a reading thread
+ * reads into (thread-reader.ts registers them as it meets them).
+ */
+export const BLOCK_ALIGNED = new WeakSet<ArrayBufferLike>();
+
+/**
+ * A part of a write is written from its own memory when it holds at least
+ * this much in whole blocks; a smaller one is copied (each buffer of a
+ * write is a step for the kernel, and copying 64 KiB costs ~5 µs here).
+ */
+const IN_PLACE_MIN_BYTES = 64 * 1024;
 
 /** Bytes that follow each other in one file (`key`) from `position`: one write, one span of blocks. */
 export interface Run {
@@ -38,26 +58,48 @@ export class BlockTails {
   private readonly tails = new Map<string, { readonly position: number; readonly block: Buffer }>();
 
   /**
-   * Lays `run` out in `blocks` (blockSpan(run) bytes of aligned memory) as
-   * whole blocks, the bytes before it in its first block from the tail or
-   * `readBlock`, and keeps its last block as the file's tail. Returns `blocks`.
+   * Lays `run` out as whole blocks: buffers to write one after the other
+   * from blockStart(run.position), blockSpan(run) bytes in all. Parts that
+   * lie in block-aligned memory as they will in the file go as they are
+   * (their whole blocks); the rest is copied into memory from `stage(bytes)`
+   * (aligned), with the bytes before the run in its first block from the
+   * tail or `readBlock`, and zeros after its end. Keeps the run's last
+   * block as the file's tail.
    */
-  compose(run: Run, blocks: Buffer, readBlock: (position: number) => Buffer): Buffer {
-    const start = blockStart(run.position);
-    const head = run.position - start;
-    if (head > 0) {
-      const tail = this.tails.get(run.key);
-      blocks.set((tail?.position === start ? tail.block : readBlock(start)).subarray(0, head));
-    }
-    let to = head;
+  layout(run: Run, stage: (bytes: number) => Buffer, readBlock: (position: number) => Buffer): Buffer[] {
+    const end = roundUp(run.position + run.length);
+    const buffers: Buffer[] = [];
+    let at = blockStart(run.position);
     for (const part of run.parts) {
-      blocks.set(part.data.subarray(part.from, part.from + part.length), to);
-      to += part.length;
+      const span = inPlace(part);
+      if (span === undefined) continue;
+      if (span.from > at) buffers.push(this.fill(run, at, span.from, stage(span.from - at), readBlock));
+      buffers.push(span.data);
+      at = span.to;
     }
-    blocks.fill(0, to);
-    if (to % BLOCK_BYTES === 0) this.tails.delete(run.key);
-    else this.tails.set(run.key, { position: start + blocks.length - BLOCK_BYTES, block: Buffer.from(blocks.subarray(blocks.length - BLOCK_BYTES)) });
-    return blocks;
+    if (end > at) buffers.push(this.fill(run, at, end, stage(end - at), readBlock));
+    // An unaligned end lies in the last buffer, a copied one: a part's own span ends at or before the block it ends in.
+    if ((run.position + run.length) % BLOCK_BYTES === 0) this.tails.delete(run.key);
+    else this.tails.set(run.key, { position: end - BLOCK_BYTES, block: Buffer.from(buffers.at(-1)!.subarray(-BLOCK_BYTES)) });
+    return buffers;
+  }
+
+  /** File positions [from, to) (block boundaries) of `run` in `blocks`: the bytes before the run in its first block, the run's, zeros after its end. */
+  private fill(run: Run, from: number, to: number, blocks: Buffer, readBlock: (position: number) => Buffer): Buffer {
+    let filled = 0;
+    if (from < run.position) {
+      const tail = this.tails.get(run.key);
+      filled = run.position - from;
+      blocks.set((tail?.position === from ? tail.block : readBlock(from)).subarray(0, filled));
+    }
+    for (const part of run.parts) {
+      const lo = Math.max(part.position, from);
+      const hi = Math.min(part.position + part.length, to);
+      if (hi <= lo) continue;
+      blocks.set(part.data.subarray(part.from + lo - part.position, part.from + hi - part.position), lo - from);
+      filled = hi - from;
+    }
+    return blocks.fill(0, filled);
   }
 
   /**
@@ -91,6 +133,17 @@ export class BlockTails {
   forgetAll(): void {
     this.tails.clear();
   }
+}
+
+/** The whole blocks of `part` as they lie in its own memory, when that memory is block-aligned as the file is and holds enough of them. */
+function inPlace(part: Run["parts"][number]): { readonly from: number; readonly to: number; readonly data: Buffer } | undefined {
+  if (!BLOCK_ALIGNED.has(part.data.buffer)) return undefined;
+  const address = part.data.byteOffset + part.from;
+  if (address % BLOCK_BYTES !== part.position % BLOCK_BYTES) return undefined;
+  const from = roundUp(part.position);
+  const to = blockStart(part.position + part.length);
+  if (to - from < IN_PLACE_MIN_BYTES) return undefined;
+  return { from, to, data: Buffer.from(part.data.buffer, address + from - part.position, to - from) };
 }
 
 /** The part of the WebAssembly API used here (TypeScript's Node library does not declare it). */

@@ -114,6 +114,11 @@ export class Journals {
     return info(this.require(name));
   }
 
+  /** Where the next byte appended to `name` goes, as far as is committed: 0 for a journal not created yet. */
+  endOf(name: string): number {
+    return this.lookup(name)?.nextOffset ?? 0;
+  }
+
   /** Journals ordered by name, starting after `afterName`. */
   list(afterName: string, limit: number): JournalInfo[] {
     return this.tables.listAfter(afterName, limit).map((row) => info(this.states.get(row.name) ?? row));

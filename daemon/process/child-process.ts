@@ -16,6 +16,8 @@ export interface ProcessOptions {
   readonly stdin: boolean;
   /** Called with each chunk in the order it was read; return a promise to hold the pipe until it settles (backpressure). */
   readonly onOutput: (fd: 1 | 2, chunk: Buffer) => Promise<unknown> | undefined;
+  /** Where the next byte handed to onOutput will lie in its journal, as far as known (see OutputReader); 0 when not given. */
+  readonly outputOffset?: () => number;
   /** Who starts it (the daemon never forks itself: see Spawner). */
   readonly spawner: Spawner;
 }
@@ -80,7 +82,8 @@ export class GroupProcess {
       return notStarted(error);
     }
     const { stdout, stderr } = spawned;
-    const readers = [new OutputReader(stdout, (chunk) => options.onOutput(1, chunk)), new OutputReader(stderr, (chunk) => options.onOutput(2, chunk))];
+    const offset = options.outputOffset ?? (() => 0);
+    const readers = [new OutputReader(stdout, (chunk) => options.onOutput(1, chunk), offset), new OutputReader(stderr, (chunk) => options.onOutput(2, chunk), offset)];
     const drained = Promise.all(readers.map((reader) => reader.done));
     let startedAs: StartedProcess;
     try {

@@ -32,6 +32,8 @@ export class OutputReader {
   constructor(
     socket: Socket,
     private readonly onChunk: OnChunk,
+    /** Where the next byte handed on will lie in its journal, as far as the caller knows (the reading thread lays its bytes out to match). */
+    private readonly journalOffset: () => number,
   ) {
     this.socket = socket;
     this.done = this.read();
@@ -71,7 +73,7 @@ export class OutputReader {
 
   /** Reads descriptor `fd` on a thread of its own until it ends; without a thread (none to be had), as Node reads a socket. */
   private async readInto(fd: number): Promise<void> {
-    const thread = ThreadReader.open(fd, this.onChunk);
+    const thread = ThreadReader.open(fd, this.journalOffset(), this.onChunk);
     if (thread !== undefined) {
       this.stopDuplicate = () => thread.stop();
       if (this.destroyed) thread.stop();

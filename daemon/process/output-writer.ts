@@ -78,6 +78,8 @@ export interface OutputWriterOptions {
   readonly idleCommitMaxDelayMs?: number;
   /** Holds the process back while the client that paces it lags (an exec's own client). */
   readonly pacer?: OutputPacer;
+  /** Where its first byte will lie in the journal, as far as known (the journal's end when it starts); 0 when not given. */
+  readonly journalStart?: number;
 }
 
 interface Pending {
@@ -117,6 +119,8 @@ export class OutputWriter {
   private commitSoon: NodeJS.Immediate | undefined;
   private lastCommitEnded = -Infinity;
   private lastCommitBytes = 0;
+  /** Holds handed to the reader and not yet released: while one is, no more output comes until a commit or the client moves on. */
+  private holding = 0;
   /** Everything the process wrote to stdout, up to the cap (for `result: stdout`). */
   private stdoutKept: Buffer[] = [];
   private stdoutKeptBytes = 0;
@@ -126,6 +130,7 @@ export class OutputWriter {
   private readonly idleCommitDelayMs: number;
   private readonly idleCommitMaxDelayMs: number;
   private readonly pacer: OutputPacer | undefined;
+  private readonly journalStart: number;
 
   constructor(
     /** Appends to the journal. */
@@ -137,6 +142,7 @@ export class OutputWriter {
     this.idleCommitDelayMs = options.idleCommitDelayMs ?? 0;
     this.idleCommitMaxDelayMs = options.idleCommitMaxDelayMs ?? STREAMING_BATCH_MS;
     this.pacer = options.pacer;
+    this.journalStart = options.journalStart ?? 0;
   }
 
   /**
@@ -176,7 +182,13 @@ export class OutputWriter {
     }
     if (this.committing === undefined) this.schedule();
     // Where the bytes so far end in the journal once committed (a failed commit's never get there).
-    return this.pacer?.hold(this.stored + this.inFlight) ?? (this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? this.settledOnce() : undefined);
+    const held = this.pacer?.hold(this.stored + this.inFlight) ?? (this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? this.settledOnce() : undefined);
+    if (held !== undefined) {
+      this.holding++;
+      const release = (): void => void this.holding--;
+      held.then(release, release);
+    }
+    return held;
   }
 
   /**
@@ -199,6 +211,15 @@ export class OutputWriter {
    */
   async storedThrough(offset: number): Promise<void> {
     while (this.stored < offset && (this.committing !== undefined || this.queued.length > 0)) await this.settledOnce();
+  }
+
+  /**
+   * Where the next byte written will lie in the journal, as far as this
+   * writer knows: exact when it is the journal's only writer (an exec's, a
+   * terminal's), a guess when others append too (a session's parallel runs).
+   */
+  nextOffset(): number {
+    return this.journalStart + this.offsets[1] + this.offsets[2];
   }
 
   /** Bytes written so far to stdout (1) or stderr (2). */
@@ -294,6 +315,8 @@ export class OutputWriter {
     this.committing = undefined;
     this.lastCommitEnded = performance.now();
     this.lastCommitBytes = bytes;
-    if (this.queued.length > 0) this.schedule();
+    if (this.queued.length === 0) return;
+    if (this.holding > 0) this.flushNow();
+    else this.schedule();
   }
 }

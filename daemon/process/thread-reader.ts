@@ -1,3 +1,4 @@
+import { BLOCK_ALIGNED, BLOCK_BYTES } from "../journal/direct-blocks.js";
 import { loadAddon } from "./native-addon.js";
 
 /** Hands each chunk on in order; a promise holds the reading until it settles (backpressure). */
@@ -10,7 +11,7 @@ interface NativeReader {
   stop(): void;
 }
 interface NativeReaders {
-  open(fd: number, notifyBytes: number, onData: (region: ArrayBuffer | null, offset: number, lengthOrErrno: number) => void): NativeReader;
+  open(fd: number, notifyBytes: number, phase: number, onData: (region: ArrayBuffer | null, offset: number, lengthOrErrno: number) => void): NativeReader;
 }
 
 /**
@@ -36,13 +37,19 @@ let loaded: NativeReaders | null | undefined;
  * last of a full one, up to 4). A promise from `onChunk` pauses the thread
  * until it and every other one pending have settled (backpressure: one
  * chunk's commit may settle while another's pacing still holds).
+ *
+ * Regions are aligned to the data files' blocks, and the bytes keep their
+ * phase within a block across regions: given where the first byte will lie
+ * in its journal (`journalOffset`), a streaming process's bytes lie in
+ * memory as they will in the file, and the data files write them from
+ * there, past the page cache, without copying them (BLOCK_ALIGNED).
  */
 export class ThreadReader {
   /** Resolves once the descriptor has ended (end of file, or a terminal's EIO once its program is gone) or the reader was stopped, every byte handed on. */
   readonly done: Promise<void>;
   private readonly native: NativeReader;
 
-  private constructor(addon: NativeReaders, fd: number, onChunk: OnChunk) {
+  private constructor(addon: NativeReaders, fd: number, journalOffset: number, onChunk: OnChunk) {
     let finish!: () => void;
     this.done = new Promise((resolve) => (finish = resolve));
     // Promises from onChunk not yet settled: the reading is held until the last of them settles (one view's commit may settle before another's pacing).
@@ -53,12 +60,13 @@ export class ThreadReader {
       this.native.resume();
       if (ended) finish();
     };
-    this.native = addon.open(fd, NOTIFY_BYTES, (region, offset, lengthOrErrno) => {
+    this.native = addon.open(fd, NOTIFY_BYTES, journalOffset % BLOCK_BYTES, (region, offset, lengthOrErrno) => {
       if (region === null) {
         ended = true;
         if (holds === 0) finish();
         return;
       }
+      BLOCK_ALIGNED.add(region);
       const pending = onChunk(Buffer.from(region, offset, lengthOrErrno));
       if (pending === undefined) return;
       if (holds++ === 0) this.native.pause();
@@ -66,12 +74,17 @@ export class ThreadReader {
     });
   }
 
-  /** A reader of `fd` (which it takes, and closes when done), or undefined without the addon or a thread: the caller keeps `fd`. */
-  static open(fd: number, onChunk: OnChunk): ThreadReader | undefined {
+  /**
+   * A reader of `fd` (which it takes, and closes when done), or undefined
+   * without the addon or a thread: the caller keeps `fd`. `journalOffset`:
+   * where its first byte will lie in the journal, as far as the caller
+   * knows (a wrong guess costs a copy, not a byte).
+   */
+  static open(fd: number, journalOffset: number, onChunk: OnChunk): ThreadReader | undefined {
     if (loaded === undefined) loaded = loadAddon<NativeReaders>("tether_reader") ?? null;
     if (loaded === null) return undefined;
     try {
-      return new ThreadReader(loaded, fd, onChunk);
+      return new ThreadReader(loaded, fd, journalOffset, onChunk);
     } catch {
       return undefined;
     }

@@ -127,7 +127,8 @@ interface TerminalReading {
 function readTerminal(term: pty.IPty, onChunk: OnChunk): TerminalReading {
   const socket = (term as unknown as { _socket?: Socket })._socket;
   const copy = socket === undefined ? undefined : duplicate((term as unknown as { fd: number }).fd);
-  const reader = copy === undefined ? undefined : ThreadReader.open(copy, onChunk);
+  // A terminal's journal is its own, from its first byte.
+  const reader = copy === undefined ? undefined : ThreadReader.open(copy, 0, onChunk);
   if (socket === undefined || reader === undefined) {
     if (copy !== undefined) closeSync(copy);
     term.onData((data) => {

@@ -68,6 +68,7 @@ export class LiveRun {
       env: start.env,
       stdin: start.stdin,
       onOutput: (fd, chunk) => writer.write(fd, chunk),
+      outputOffset: () => writer.nextOffset(),
       spawner: environment.spawner,
     });
     this.awaitingReadiness = awaitingReadiness;

@@ -275,7 +275,11 @@ export class LiveSession {
     const { cwd, problem } = runCwd(this.session.spec.workingDirectory, task.cwd);
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
     run.command = display;
-    const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_BYTES), { tag: { r: String(run.number) }, keepStdoutBytes: task.result === "stdout" ? RESULT_MAX_BYTES : 0 });
+    const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_BYTES), {
+      tag: { r: String(run.number) },
+      keepStdoutBytes: task.result === "stdout" ? RESULT_MAX_BYTES : 0,
+      journalStart: this.order.endOf(logJournal(this.id)),
+    });
     if (task.name === this.session.task) this.continuations.markSeen();
     if (problem !== undefined) {
       this.transition(run, "running", "");

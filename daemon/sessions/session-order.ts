@@ -37,6 +37,11 @@ export class SessionOrder {
     return this.journals.store(write, durability);
   }
 
+  /** Where the next byte appended to `journal` goes, as far as is committed (appends in flight go before it). */
+  endOf(journal: string): number {
+    return this.journals.endOf(journal);
+  }
+
   /** Appends like Journals.append, stamping each record with its position. */
   append(journal: string, inputs: readonly AppendInput[], options?: AppendOptions): Promise<AppendResult> {
     const first = this.next;

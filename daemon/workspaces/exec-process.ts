@@ -24,6 +24,7 @@ export interface ExecProcessOptions {
   readonly stdin: boolean;
   readonly tty: { readonly cols: number; readonly rows: number } | undefined;
   readonly onOutput: (fd: 1 | 2, chunk: Buffer) => Promise<unknown> | undefined;
+  readonly outputOffset?: () => number;
   readonly spawner: Spawner;
 }
 

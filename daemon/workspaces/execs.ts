@@ -105,7 +105,7 @@ export class Execs {
     const process: ExecProcess =
       launch.problem !== undefined
         ? notStarted(launch.problem)
-        : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk), spawner: this.environment.spawner });
+        : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk), outputOffset: () => writer.nextOffset(), spawner: this.environment.spawner });
     // Stored while the process starts (the request is out), in one commit: its output journal and its row.
     this.db.transaction(() => {
       this.journals.create(outputJournal(id));

@@ -1,9 +1,11 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DataFiles, type DataWrite } from "../../daemon/journal/data-files.js";
+import { BLOCK_ALIGNED, BLOCK_BYTES } from "../../daemon/journal/direct-blocks.js";
 import { DATA_DIRECT_MIN_BYTES, DATA_SEGMENT_BYTES } from "../../daemon/journal/limits.js";
+import { ThreadReader } from "../../daemon/process/thread-reader.js";
 
 const dirs: string[] = [];
 const opened: DataFiles[] = [];
@@ -114,6 +116,34 @@ describe("data files", () => {
     const end = writes.at(-1)!.offset + writes.at(-1)!.data.byteLength;
     const reads = await Promise.all(Array.from({ length: 12 }, (_, i) => files.readAsync(1, 7 + i * 1000, end - 7 - i * 1000)));
     reads.forEach((read, i) => expect(read.equals(patterned(7 + i * 1000, end - 7 - i * 1000))).toBe(true));
+  });
+
+  it("a streaming process's bytes, read by a reading thread laid out as the files hold them, are written from where they were read, every byte in place", async () => {
+    const { files, dir } = dataFiles();
+    // Mid-block, and across a segment boundary.
+    const start = DATA_SEGMENT_BYTES - 5 * 1024 * 1024 - 1234;
+    const size = 12 * 1024 * 1024;
+    const source = join(dir, "..", "source");
+    writeFileSync(source, patterned(start, size));
+    const chunks: Buffer[] = [];
+    const reader = ThreadReader.open(openSync(source, "r"), start, (chunk) => void chunks.push(chunk));
+    expect(reader).toBeDefined();
+    await reader!.done;
+    let offset = start;
+    const writes = chunks.map((data) => {
+      // Each byte lies in memory where it lies within a block of its file.
+      expect(BLOCK_ALIGNED.has(data.buffer)).toBe(true);
+      expect(data.byteOffset % BLOCK_BYTES).toBe(offset % BLOCK_BYTES);
+      offset += data.byteLength;
+      return { journalId: 1, offset: offset - data.byteLength, data };
+    });
+    expect(offset).toBe(start + size);
+    // A first direct write settles whether this filesystem takes direct I/O; the reader's memory must not make it refuse.
+    await files.writeAsync(writes.slice(0, 1));
+    const direct = files.bypassesPageCache;
+    for (let i = 1; i < writes.length; i += 3) await files.writeAsync(writes.slice(i, i + 3));
+    expect(files.bypassesPageCache).toBe(direct);
+    expectReadsBack(files, 1, start, start + size);
   });
 
   it.skipIf(!existsSync("/dev/shm"))("work the same on a filesystem without direct I/O (tmpfs)", async () => {

@@ -50,7 +50,7 @@ function keep(views: Buffer[]): (chunk: Buffer) => undefined {
 describe("OutputReader", () => {
   it("hands on every byte in order once a streaming socket is taken over, into regions where each read follows the last", async () => {
     const views: Buffer[] = [];
-    const reader = new OutputReader(await processOnSocket(`seq 1 ${NUMBERS}`), keep(views));
+    const reader = new OutputReader(await processOnSocket(`seq 1 ${NUMBERS}`), keep(views), () => 0);
     await reader.done;
     expect(Buffer.concat(views).toString()).toBe(numbers);
     // Taken over: later chunks are views into regions, each in its region just after the one before.
@@ -76,7 +76,7 @@ describe("OutputReader", () => {
         doneDuringBlock = existsSync(done);
       }
       return undefined;
-    });
+    }, () => 0);
     await reader.done;
     expect(Buffer.concat(views).toString()).toBe(numbers);
     expect(doneDuringBlock).toBe(true);
@@ -92,7 +92,7 @@ describe("OutputReader", () => {
       if (received < 256 * 1024 * (held + 1)) return undefined;
       held++;
       return new Promise((resolve) => setTimeout(resolve, 5));
-    });
+    }, () => 0);
     await reader.done;
     expect(held).toBeGreaterThan(3);
     expect(Buffer.concat(out).toString()).toBe(numbers);
@@ -100,7 +100,7 @@ describe("OutputReader", () => {
 
   it("a quiet process's socket is never taken over", async () => {
     const views: Buffer[] = [];
-    const reader = new OutputReader(await processOnSocket("echo one; sleep 0.05; echo two"), keep(views));
+    const reader = new OutputReader(await processOnSocket("echo one; sleep 0.05; echo two"), keep(views), () => 0);
     await reader.done;
     expect(Buffer.concat(views).toString()).toBe("one\ntwo\n");
     expect(views.some((v) => v.buffer.byteLength === 1024 * 1024)).toBe(false);
@@ -109,7 +109,7 @@ describe("OutputReader", () => {
   it("destroy() ends the reading of a socket whose writer never closes it, taken over or not", async () => {
     for (const script of ["sleep 30", `seq 1 ${NUMBERS}; sleep 30`]) {
       const views: Buffer[] = [];
-      const reader = new OutputReader(await processOnSocket(script), keep(views));
+      const reader = new OutputReader(await processOnSocket(script), keep(views), () => 0);
       const expected = script.includes("seq") ? numbers : "";
       while (Buffer.concat(views).byteLength < expected.length) await new Promise((resolve) => setTimeout(resolve, 10));
       reader.destroy();

@@ -25,7 +25,7 @@ describe("ThreadReader", () => {
     let shortHoldSettled = false;
     let arrivedDuringLongHold = 0;
     let bytesAfterShortBeforeLong = 0;
-    const reader = ThreadReader.open(openSync(path, "r"), (chunk) => {
+    const reader = ThreadReader.open(openSync(path, "r"), 0, (chunk) => {
       chunks.push(chunk);
       if (chunks.length > 1 && !longHoldSettled) {
         arrivedDuringLongHold++;
@@ -53,7 +53,7 @@ describe("ThreadReader", () => {
   it("stop() ends the reading of a descriptor that never ends, and hands on what was read", async () => {
     const { readFd, writeFd } = await pipePair();
     const chunks: Buffer[] = [];
-    const reader = ThreadReader.open(readFd, (chunk) => {
+    const reader = ThreadReader.open(readFd, 0, (chunk) => {
       chunks.push(Buffer.from(chunk));
       return undefined;
     })!;
