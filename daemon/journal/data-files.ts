@@ -52,9 +52,11 @@ export class DataFiles {
   private direct: Map<string, number> | undefined = new Map();
   /** Per segment: its last partial block as the last write left it, for the next direct write to start from. */
   private readonly tails = new BlockTails();
-  /** Aligned memory for composing direct writes on the thread pool, and on the daemon's thread (with the block a write starts in, read back). */
-  private readonly poolStaging = new AlignedMemory();
+  /** Aligned memory for composing direct writes on the thread pool, one per writeAsync under way (kept for the next ones), and on the daemon's thread (with the block a write starts in, read back). */
+  private readonly poolStaging: AlignedMemory[] = [];
   private readonly threadStaging = new AlignedMemory();
+  /** Per segment: the writes of writeAsync under way, the blocks each covers, and when it is done. */
+  private readonly flying = new Map<string, { readonly from: number; readonly to: number; readonly done: Promise<void> }[]>();
   /** Aligned memory for reads on the thread pool, one per read in flight (at most DIRECT_READS_AT_ONCE), kept for the next ones. */
   private readonly readStaging: AlignedMemory[] = [];
   private readStagingMade = 0;
@@ -76,33 +78,73 @@ export class DataFiles {
     this.wrote(writes.reduce((n, w) => n + w.data.byteLength, 0));
   }
 
-  /** Writes as `write` does, on the thread pool: the daemon goes on while the kernel takes the bytes. One batch at a time. */
+  /**
+   * Writes as `write` does, on the thread pool: the daemon goes on while the
+   * kernel takes the bytes. Calls may overlap (the next commit's output is
+   * written while the last one's transaction runs): each lays its bytes out
+   * in the order of the calls, and a write waits for the writes under way
+   * to the blocks it shares with them (the next write's first block is the
+   * last one's partial block, with more bytes).
+   */
   async writeAsync(writes: readonly DataWrite[]): Promise<void> {
-    const jobs: Promise<unknown>[] = [];
     const all = runs(writes);
-    this.poolStaging.reserve(all.reduce((n, run) => n + blockSpan(run), 0));
+    const staging = this.poolStaging.pop() ?? new AlignedMemory();
+    staging.reserve(all.reduce((n, run) => n + blockSpan(run), 0));
     let at = 0;
-    for (const run of all) {
-      const buffered = (): Promise<unknown> => {
-        const fd = this.fd(run.key, true);
-        this.tails.keep(run);
-        return Promise.all(run.parts.map((part) => this.writeAt(run.key, fd, part.data, part.from, part.length, part.position)));
-      };
-      if (this.useDirect(run)) {
-        const stage = (bytes: number): Buffer => this.poolStaging.view((at += bytes) - bytes, bytes);
-        const blocks = this.tails.layout(run, stage, (position) => this.readBlock(run.key, position));
-        jobs.push(this.writevAt(run.key, this.directFd(run.key)!, blocks, blockStart(run.position)).catch((error: unknown) => (this.refusesDirect(error) ? buffered() : Promise.reject(error))));
-      } else {
-        jobs.push(buffered());
-      }
-    }
+    const stage = (bytes: number): Buffer => staging.view((at += bytes) - bytes, bytes);
     try {
-      await Promise.all(jobs);
+      await Promise.all(all.map((run) => this.writeRun(run, stage)));
     } finally {
       // A burst (many processes streaming at once) does not keep its staging for good.
-      this.poolStaging.releaseAbove(STAGING_KEPT_BYTES);
+      staging.releaseAbove(STAGING_KEPT_BYTES);
+      this.poolStaging.push(staging);
     }
     this.wrote(writes.reduce((n, w) => n + w.data.byteLength, 0));
+  }
+
+  /** One run of a writeAsync call, in the order of the calls (see there). */
+  private async writeRun(run: Run, stage: (bytes: number) => Buffer): Promise<void> {
+    const from = blockStart(run.position);
+    const to = roundUp(run.position + run.length);
+    const under = (this.flying.get(run.key) ?? []).filter((w) => w.from < to && w.to > from);
+    let landed!: () => void;
+    const write = { from, to, done: new Promise<void>((resolve) => (landed = resolve)) };
+    this.flying.set(run.key, [...(this.flying.get(run.key) ?? []), write]);
+    this.busy(run.key, +1);
+    try {
+      // The bytes before the run in its first block: kept from the last write, else read back once nothing is writing them.
+      if (run.position > from && !this.tails.holds(run.key, from)) await Promise.all(under.map((w) => w.done));
+      if (!this.useDirect(run)) return await this.writeBuffered(run, under);
+      const blocks = this.tails.layout(run, stage, (position) => this.readBlock(run.key, position));
+      const fd = this.directFd(run.key)!;
+      const before = Promise.all(under.map((w) => w.done));
+      try {
+        if (under.every((w) => w.to <= from + BLOCK_BYTES)) {
+          // Only the first block is shared: it waits, the rest goes now.
+          const rest = after(blocks, BLOCK_BYTES);
+          await Promise.all([before.then(() => this.writevAt(run.key, fd, [blocks[0]!.subarray(0, BLOCK_BYTES)], from)), rest.length > 0 ? this.writevAt(run.key, fd, rest, from + BLOCK_BYTES) : undefined]);
+        } else {
+          await before;
+          await this.writevAt(run.key, fd, blocks, from);
+        }
+      } catch (error) {
+        if (!this.refusesDirect(error)) throw error;
+        await this.writeBuffered(run, under);
+      }
+    } finally {
+      this.flying.set(run.key, this.flying.get(run.key)!.filter((w) => w !== write));
+      if (this.flying.get(run.key)!.length === 0) this.flying.delete(run.key);
+      this.busy(run.key, -1);
+      landed();
+    }
+  }
+
+  /** A run through the page cache, once the writes under way to its blocks are done. */
+  private async writeBuffered(run: Run, under: readonly { readonly done: Promise<void> }[]): Promise<void> {
+    this.tails.keep(run);
+    await Promise.all(under.map((w) => w.done));
+    const fd = this.fd(run.key, true);
+    await Promise.all(run.parts.map((part) => this.writeAt(run.key, fd, part.data, part.from, part.length, part.position)));
   }
 
   /**
@@ -386,7 +428,8 @@ export class DataFiles {
 
   /** Closes a segment's descriptor, or once the writes in flight on it are done. */
   private closeFd(key: string): void {
-    this.tails.forget(key);
+    // A segment being written keeps its tail: the next write in flight counts on it.
+    if (!this.writing.has(key)) this.tails.forget(key);
     const fds = [this.fds.get(key), this.direct?.get(key)].filter((fd): fd is number => fd !== undefined);
     this.fds.delete(key);
     this.direct?.delete(key);

@@ -126,6 +126,11 @@ export class BlockTails {
     this.tails.set(run.key, { position: last, block });
   }
 
+  /** Whether the tail kept for `key` is the block at `position`. */
+  holds(key: string, position: number): boolean {
+    return this.tails.get(key)?.position === position;
+  }
+
   forget(key: string): void {
     this.tails.delete(key);
   }

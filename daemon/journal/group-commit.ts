@@ -5,6 +5,13 @@ interface Entry<T, R> {
   readonly reject: (e: unknown) => void;
 }
 
+/** A batch taken, in order: its preparation's outcome once settled, and whether there was one. */
+interface Taken<T, R> {
+  readonly batch: Entry<T, R>[];
+  readonly prepared: boolean;
+  readonly done: Promise<{ readonly error: unknown } | undefined>;
+}
+
 /**
  * Batches work from many producers into few synchronous transactions.
  *
@@ -16,82 +23,114 @@ interface Entry<T, R> {
  *
  * `prepare`, when given, may start asynchronous work a batch needs before its
  * transaction (writing process output to files off the daemon's thread) and
- * return its promise: the batch runs once it resolves (`prepared` true), and
- * items submitted meanwhile wait to form the next batch, so batches still
- * commit one at a time and in order. A batch whose preparation failed
- * rejects. `flush` (shutdown) does not wait: it runs a batch still preparing
- * and every later one at once with `prepared` false, so `run` must then do
- * the work itself, and must tolerate the preparation finishing later.
+ * return its promise: the batch runs once it resolves (`prepared` true).
+ * Up to `preparedAhead` batches prepare at once (the disk takes the next
+ * batch's bytes while the last one's transaction runs), each told the items
+ * of the batches before it that are not committed yet; batches still commit
+ * one at a time and in order. A batch whose preparation failed rejects, and
+ * so do the ones prepared after it (their preparation counted on it), once
+ * their preparations have settled. `flush` (shutdown) does not wait: it runs
+ * the batches still preparing and every later one at once with `prepared`
+ * false, so `run` must then do the work itself, and must tolerate the
+ * preparations finishing later.
  */
 export class GroupCommit<T, R> {
   private pending: Entry<T, R>[] = [];
   private scheduled: NodeJS.Immediate | undefined;
-  private preparing: Entry<T, R>[] | undefined;
+  private preparing: Taken<T, R>[] = [];
   /** A drain is under way: it takes what is submitted meanwhile. */
   private draining = false;
+  /** Batches are being failed after one that failed: none starts preparing. */
+  private failing = false;
 
   constructor(
     private readonly run: (items: T[], prepared: boolean) => R[],
     private readonly maxBatchBytes: number,
-    private readonly prepare: (items: T[]) => Promise<void> | undefined = () => undefined,
+    private readonly prepare: (items: T[], ahead: readonly T[][]) => Promise<void> | undefined = () => undefined,
+    private readonly preparedAhead = 1,
   ) {}
 
   submit(item: T, bytes: number): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.pending.push({ item, bytes, resolve, reject });
-      if (!this.draining) {
-        this.scheduled ??= setImmediate(() => {
-          this.scheduled = undefined;
-          void this.drain();
-        });
-      }
+      // A drain under way takes it once the batches ahead are committed, or starts preparing it now if there is room.
+      this.scheduled ??= setImmediate(() => {
+        this.scheduled = undefined;
+        if (this.draining) this.startPreparing();
+        else void this.drain();
+      });
     });
   }
 
   /** Commits everything pending now, without waiting for any preparation (used on shutdown). */
   flush(): void {
     const preparing = this.preparing;
-    this.preparing = undefined;
-    if (preparing !== undefined) this.commit(preparing, false);
+    this.preparing = [];
+    for (const taken of preparing) this.commit(taken.batch, false);
     while (this.pending.length > 0) this.commit(this.take(), false);
   }
 
   get idle(): boolean {
-    return this.pending.length === 0 && this.preparing === undefined;
+    return this.pending.length === 0 && this.preparing.length === 0;
   }
 
-  /** Commits pending batches in order, each after its preparation. */
+  /** Commits batches in order, each after its preparation, preparing the next ones meanwhile. */
   private async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     // The finally runs in the same turn as the last commit, before any producer it woke can submit again.
     try {
-      while (this.pending.length > 0) {
-        const batch = this.take();
-        let preparation: Promise<void> | undefined;
-        try {
-          preparation = this.prepare(batch.map((e) => e.item));
-        } catch (error) {
-          for (const e of batch) e.reject(error);
-          continue;
-        }
-        if (preparation === undefined) {
-          this.commit(batch, false);
-          continue;
-        }
-        this.preparing = batch;
-        const failed = await preparation.then(
-          () => undefined,
-          (error: unknown) => ({ error }),
-        );
+      for (;;) {
+        this.startPreparing();
+        const head = this.preparing[0];
+        if (head === undefined) return;
+        const prepareFailed = await head.done;
         // flush() committed it meanwhile.
-        if (this.preparing !== batch) continue;
-        this.preparing = undefined;
-        if (failed !== undefined) for (const e of batch) e.reject(failed.error);
-        else this.commit(batch, true);
+        if (this.preparing[0] !== head) continue;
+        this.preparing.shift();
+        const failed = prepareFailed ?? this.commit(head.batch, head.prepared);
+        if (failed === undefined) continue;
+        if (prepareFailed !== undefined) for (const e of head.batch) e.reject(failed.error);
+        // The batches prepared after it counted on its items: they fail too, once nothing of theirs is still under way (and none starts meanwhile).
+        const failing = this.preparing;
+        this.failing = true;
+        try {
+          await Promise.all(failing.map((taken) => taken.done));
+        } finally {
+          this.failing = false;
+        }
+        if (this.preparing !== failing) continue;
+        this.preparing = [];
+        for (const taken of failing) for (const e of taken.batch) e.reject(failed.error);
       }
     } finally {
       this.draining = false;
+    }
+  }
+
+  /** Takes pending batches while fewer than preparedAhead prepare; one that needs no preparation, with none ahead of it, commits at once. */
+  private startPreparing(): void {
+    while (!this.failing && this.pending.length > 0 && this.preparing.length < this.preparedAhead) {
+      const batch = this.take();
+      let preparation: Promise<void> | undefined;
+      try {
+        preparation = this.prepare(
+          batch.map((e) => e.item),
+          this.preparing.map((taken) => taken.batch.map((e) => e.item)),
+        );
+      } catch (error) {
+        for (const e of batch) e.reject(error);
+        continue;
+      }
+      if (preparation === undefined && this.preparing.length === 0) {
+        this.commit(batch, false);
+        continue;
+      }
+      const done = (preparation ?? Promise.resolve()).then(
+        () => undefined,
+        (error: unknown) => ({ error }),
+      );
+      this.preparing.push({ batch, prepared: preparation !== undefined, done });
     }
   }
 
@@ -106,7 +145,8 @@ export class GroupCommit<T, R> {
     return this.pending.splice(0, count);
   }
 
-  private commit(batch: Entry<T, R>[], prepared: boolean): void {
+  /** Runs the batch's transaction and settles its items; what failed it, if it failed. */
+  private commit(batch: Entry<T, R>[], prepared: boolean): { readonly error: unknown } | undefined {
     let results: R[];
     try {
       results = this.run(
@@ -115,8 +155,9 @@ export class GroupCommit<T, R> {
       );
     } catch (error) {
       for (const e of batch) e.reject(error);
-      return;
+      return { error };
     }
     batch.forEach((e, i) => e.resolve(results[i] as R));
+    return undefined;
   }
 }

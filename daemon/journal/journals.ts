@@ -6,6 +6,7 @@ import { GroupCommit } from "./group-commit.js";
 import { JournalTables, type JournalState, type RecordParams } from "./journal-tables.js";
 import {
   COMMIT_MAX_BYTES,
+  COMMITS_PREPARED_AHEAD,
   DATA_ASYNC_WRITE_MIN_BYTES,
   JOURNAL_MAX_SEQUENCE,
   READ_BATCH_MAX_BYTES,
@@ -86,7 +87,8 @@ export class Journals {
     this.commit = new GroupCommit(
       (batch, prepared) => this.commitBatch(batch, prepared),
       COMMIT_MAX_BYTES,
-      (batch) => this.prepareBatch(batch),
+      (batch, ahead) => this.prepareBatch(batch, ahead),
+      COMMITS_PREPARED_AHEAD,
     );
     this.sweepTimer = setInterval(() => this.applyAgeRetention(Date.now()), RETENTION_SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
@@ -284,9 +286,10 @@ export class Journals {
    * the offsets its records will have, so the reading of process output goes
    * on while the kernel takes the bytes; the transaction follows once they are
    * written. Less than DATA_ASYNC_WRITE_MIN_BYTES to write, or a journal not
-   * created yet: undefined, and the transaction writes them itself.
+   * created yet: undefined, and the transaction writes them itself. The
+   * batches `ahead` of it, not committed yet, come first in their journals.
    */
-  private prepareBatch(batch: PendingAppend[]): Promise<void> | undefined {
+  private prepareBatch(batch: PendingAppend[], ahead: readonly PendingAppend[][]): Promise<void> | undefined {
     let bytes = 0;
     for (const append of batch) if (append.inFiles) for (const input of append.inputs) bytes += input.data.byteLength;
     if (bytes < DATA_ASYNC_WRITE_MIN_BYTES) return undefined;
@@ -296,6 +299,12 @@ export class Journals {
       const state = this.lookup(append.name);
       if (state === undefined) return undefined;
       places.set(append.name, { id: state.id, offset: state.nextOffset });
+    }
+    for (const earlier of ahead) {
+      for (const append of earlier) {
+        const place = places.get(append.name);
+        if (place !== undefined) for (const input of append.inputs) place.offset += input.data.byteLength;
+      }
     }
     const writes: DataWrite[] = [];
     for (const append of batch) {

@@ -42,6 +42,13 @@ export const RECORD_CACHE_BLOCK_MAX_BYTES = 1024 * 1024;
 /** One group-commit transaction carries at most this many data bytes; the rest go in the next one, so one commit never stalls the event loop for long. */
 export const COMMIT_MAX_BYTES = 64 * 1024 * 1024;
 
+/**
+ * Group commits that may be preparing at once (their process output being
+ * written to the data files): with two, the disk takes the next batch's
+ * bytes while the last one's transaction runs and its appender gathers more.
+ */
+export const COMMITS_PREPARED_AHEAD = 2;
+
 /** How often age-based retention runs. Records may outlive their max age by up to this much. */
 export const RETENTION_SWEEP_INTERVAL_MS = 10_000;
 

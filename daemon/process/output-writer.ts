@@ -20,8 +20,11 @@ export const PROCESS_OUTPUT: AppendOptions = { durability: "daemon-crash" };
  */
 export const PROCESS_BYTES: AppendOptions = { ...PROCESS_OUTPUT, dataInFiles: true };
 
-/** Below this many bytes in flight a process's output is read freely; above it, reading waits for commits (the pipe fills, the writer blocks). */
-const OUTPUT_HIGH_WATERMARK_BYTES = 8 * 1024 * 1024;
+/**
+ * Commits of one process's output in flight at once: while one is written
+ * to the disk, the next can be (journal/limits.ts, COMMITS_PREPARED_AHEAD).
+ */
+const COMMITS_AT_ONCE = 2;
 /**
  * While a commit is in flight, consecutive chunks of one fd are joined into
  * records of up to this size. Each record costs a row, a data-file write
@@ -61,6 +64,12 @@ const STREAMING_BATCH_MS = 12;
  * exec's ~10% faster (8 MiB, at the in-flight watermark, was slower).
  */
 const STREAMING_BATCH_BYTES = 4 * 1024 * 1024;
+/**
+ * Below this many bytes in flight a process's output is read freely; above
+ * it, reading waits for the oldest commit (the pipe fills, the writer
+ * blocks): two full batches committing and the next one gathering.
+ */
+const OUTPUT_HIGH_WATERMARK_BYTES = (COMMITS_AT_ONCE + 1) * STREAMING_BATCH_BYTES;
 
 export interface OutputWriterOptions {
   /** Meta every record carries besides s and e (a session run's number). */
@@ -96,13 +105,16 @@ interface Pending {
  * on the process when commits fall behind so the daemon's memory stays
  * bounded however fast it writes. Session runs, execs and PTYs use it.
  *
- * One commit is in flight at a time: a chunk that arrives while the store
- * is idle is committed at the end of the turn (an echoed keystroke waits for nothing), and
- * chunks that arrive meanwhile are joined, per fd and in order, into the
+ * A chunk that arrives while the store is idle is committed at the end of
+ * the turn (an echoed keystroke waits for nothing), and chunks that arrive
+ * while a commit is in flight are joined, per fd and in order, into the
  * next commit's records. A process that streams (its last commit was large
- * and its chunks keep arriving right after) has its next commit held STREAMING_BATCH_MS to
- * gather more: a terminal yields 4 KiB per read, and one fsync per 4 KiB
- * would cap it at a few MB/s.
+ * and its chunks keep arriving right after) has its next commit held
+ * STREAMING_BATCH_MS to gather more: a terminal yields 4 KiB per read, and
+ * one fsync per 4 KiB would cap it at a few MB/s. A full batch
+ * (STREAMING_BATCH_BYTES) is committed at once, beside the commit in flight
+ * (up to COMMITS_AT_ONCE): the disk takes it while the other's transaction
+ * runs.
  */
 export class OutputWriter {
   private readonly offsets = { 1: 0, 2: 0 };
@@ -111,7 +123,9 @@ export class OutputWriter {
   private inFlight = 0;
   private queued: Pending[] = [];
   private queuedBytes = 0;
-  private committing: Promise<void> | undefined;
+  /** Commits in flight, oldest first; while `gate` holds (holdUntil), none start. */
+  private commits: Promise<void>[] = [];
+  private gate: Promise<void> | undefined;
   private batchTimer: NodeJS.Timeout | undefined;
   /** While batchTimer waits for quiet output (idleCommitDelayMs): when it must fire at the latest, and when the last chunk came. */
   private quietDeadline: number | undefined;
@@ -152,10 +166,10 @@ export class OutputWriter {
    */
   holdUntil(gate: Promise<unknown>): void {
     const open = (): void => {
-      this.committing = undefined;
+      this.gate = undefined;
       if (this.queued.length > 0) this.schedule();
     };
-    this.committing = gate.then(open, open);
+    this.gate = gate.then(open, open);
   }
 
   write(fd: 1 | 2, chunk: Buffer): Promise<unknown> | undefined {
@@ -181,6 +195,7 @@ export class OutputWriter {
       this.queued.push({ fd, parts: [chunk], bytes: chunk.byteLength, end: this.offsets[fd] });
     }
     if (this.committing === undefined) this.schedule();
+    else if (this.queuedBytes >= STREAMING_BATCH_BYTES) this.flushNow();
     // Where the bytes so far end in the journal once committed (a failed commit's never get there).
     const held = this.pacer?.hold(this.stored + this.inFlight) ?? (this.inFlight > OUTPUT_HIGH_WATERMARK_BYTES ? this.settledOnce() : undefined);
     if (held !== undefined) {
@@ -282,13 +297,18 @@ export class OutputWriter {
       clearImmediate(this.commitSoon);
       this.commitSoon = undefined;
     }
-    if (this.committing === undefined && this.queued.length > 0) this.commitQueued();
+    if (this.gate === undefined && this.commits.length < COMMITS_AT_ONCE && this.queued.length > 0) this.commitQueued();
   }
 
-  /** A promise that settles when the commit in flight (or about to start) does. */
+  /** What is in flight: the last commit (it settles after the others), or the gate. */
+  private get committing(): Promise<void> | undefined {
+    return this.gate ?? this.commits.at(-1);
+  }
+
+  /** A promise that settles when the oldest commit in flight (or about to start) does. */
   private settledOnce(): Promise<unknown> {
     this.flushNow();
-    return this.committing ?? Promise.resolve();
+    return this.gate ?? this.commits[0] ?? Promise.resolve();
   }
 
   private commitQueued(): void {
@@ -301,22 +321,24 @@ export class OutputWriter {
     }));
     const bytes = batch.reduce((sum, p) => sum + p.bytes, 0);
     // A synchronous refusal (the store is closing) settles like a failed commit.
-    this.committing = new Promise((resolve) => resolve(this.append(inputs))).then(
+    const commit: Promise<void> = new Promise((resolve) => resolve(this.append(inputs))).then(
       () => {
         this.stored += bytes;
-        this.committed(bytes);
+        this.committed(commit, bytes);
       },
-      () => this.committed(bytes),
+      () => this.committed(commit, bytes),
     );
+    this.commits.push(commit);
   }
 
-  private committed(bytes: number): void {
+  private committed(commit: Promise<void>, bytes: number): void {
+    this.commits = this.commits.filter((c) => c !== commit);
     this.inFlight -= bytes;
-    this.committing = undefined;
     this.lastCommitEnded = performance.now();
     this.lastCommitBytes = bytes;
     if (this.queued.length === 0) return;
-    if (this.holding > 0) this.flushNow();
-    else this.schedule();
+    // The reader waits on this commit, or a full batch waits: no reason to gather longer.
+    if (this.holding > 0 || this.queuedBytes >= STREAMING_BATCH_BYTES) this.flushNow();
+    else if (this.commits.length === 0) this.schedule();
   }
 }

@@ -146,6 +146,22 @@ describe("data files", () => {
     expectReadsBack(files, 1, start, start + size);
   });
 
+  it("writes under way at once, each starting in the block the last one ends in, land whole, however they finish", async () => {
+    const { files } = dataFiles();
+    let offset = 5 * 4096 + 777;
+    const start = offset;
+    const sizes = [DATA_DIRECT_MIN_BYTES * 3 + 1, 4 * 1024 * 1024 + 5, DATA_DIRECT_MIN_BYTES + 4095, 1000, 2 * 1024 * 1024 - 3, DATA_DIRECT_MIN_BYTES * 2 + 2049];
+    for (let round = 0; round < 20; round++) {
+      const calls: Promise<void>[] = [];
+      for (const size of sizes) {
+        calls.push(files.writeAsync([{ journalId: 1, offset, data: patterned(offset, size) }]));
+        offset += size;
+      }
+      await Promise.all(calls);
+    }
+    expectReadsBack(files, 1, start, offset);
+  });
+
   it.skipIf(!existsSync("/dev/shm"))("work the same on a filesystem without direct I/O (tmpfs)", async () => {
     const { files } = dataFiles("/dev/shm");
     const writes = appends(1, 333);

@@ -2,19 +2,20 @@ import { describe, expect, it } from "vitest";
 import { GroupCommit } from "../../daemon/journal/group-commit.js";
 
 /** A GroupCommit whose transactions are recorded, and whose preparations finish when the test says so. */
-function recorder(prepareWhen: (items: string[]) => boolean) {
+function recorder(prepareWhen: (items: string[]) => boolean, preparedAhead = 1) {
   const commits: { items: string[]; prepared: boolean }[] = [];
-  const waiting: { items: string[]; finish: (error?: Error) => void }[] = [];
+  const waiting: { items: string[]; ahead: string[][]; finish: (error?: Error) => void }[] = [];
   const commit = new GroupCommit<string, string>(
     (items, prepared) => {
       commits.push({ items, prepared });
       return items.map((item) => `${item} committed`);
     },
     1000,
-    (items) => {
+    (items, ahead) => {
       if (!prepareWhen(items)) return undefined;
-      return new Promise<void>((resolve, reject) => waiting.push({ items, finish: (error) => (error === undefined ? resolve() : reject(error)) }));
+      return new Promise<void>((resolve, reject) => waiting.push({ items, ahead: [...ahead], finish: (error) => (error === undefined ? resolve() : reject(error)) }));
     },
+    preparedAhead,
   );
   return { commit, commits, waiting };
 }
@@ -68,5 +69,59 @@ describe("group commit with a preparation", () => {
     await turn();
     expect(commits).toHaveLength(2);
     expect(commit.idle).toBe(true);
+  });
+
+  it("with two prepared ahead, the next batch prepares while the last one does, told what comes before it, and commits after it", async () => {
+    const { commit, commits, waiting } = recorder((items) => items.some((i) => i.startsWith("file")), 2);
+    const first = commit.submit("file-1", 10);
+    await turn();
+    const second = commit.submit("file-2", 10);
+    await turn();
+    const third = commit.submit("ack-3", 10);
+    await turn();
+    expect(waiting.map((w) => [w.items, w.ahead])).toEqual([
+      [["file-1"], []],
+      [["file-2"], [["file-1"]]],
+    ]);
+    // The second is prepared first: it waits for the first all the same.
+    waiting[1]!.finish();
+    await turn();
+    expect(commits).toEqual([]);
+    waiting[0]!.finish();
+    expect(await Promise.all([first, second])).toEqual(["file-1 committed", "file-2 committed"]);
+    // A batch that needs no preparation, behind them, commits in its turn and writes for itself.
+    expect(await third).toBe("ack-3 committed");
+    expect(commits).toEqual([
+      { items: ["file-1"], prepared: true },
+      { items: ["file-2"], prepared: true },
+      { items: ["ack-3"], prepared: false },
+    ]);
+  });
+
+  it("a failed preparation fails the batches prepared after it too, once their preparations have settled", async () => {
+    const { commit, commits, waiting } = recorder((items) => items.some((i) => i.startsWith("file")), 2);
+    const first = commit.submit("file-1", 10);
+    await turn();
+    const second = commit.submit("file-2", 10);
+    await turn();
+    let secondSettled = false;
+    second.then(
+      () => (secondSettled = true),
+      () => (secondSettled = true),
+    );
+    waiting[0]!.finish(new Error("disk full"));
+    await expect(first).rejects.toThrow("disk full");
+    await turn();
+    // Its write may still be landing: it is not failed before that is over.
+    expect(secondSettled).toBe(false);
+    waiting[1]!.finish();
+    await expect(second).rejects.toThrow("disk full");
+    expect(commits).toEqual([]);
+    // The store goes on with the next.
+    const next = commit.submit("file-3", 10);
+    await turn();
+    expect(waiting[2]!.ahead).toEqual([]);
+    waiting[2]!.finish();
+    expect(await next).toBe("file-3 committed");
   });
 });

@@ -99,6 +99,41 @@ describe("OutputWriter", () => {
     await writer.settled();
   });
 
+  it("a full batch is committed beside the commit in flight, two at most, and the output lands whole and in order", async () => {
+    const { journals } = openJournals();
+    journals.create("out");
+    const MIB = 1024 * 1024;
+    // Each commit waits for the test to let it go, then appends for real.
+    const commits: { bytes: number; go: () => void }[] = [];
+    const writer = new OutputWriter((inputs) => {
+      const bytes = inputs.reduce((n, input) => n + input.data.byteLength, 0);
+      return new Promise<void>((go) => commits.push({ bytes, go })).then(() => journals.append("out", inputs, PROCESS_OUTPUT));
+    });
+    const turns = async (n: number) => {
+      for (let turn = 0; turn < n; turn++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    const chunk = (fill: string) => Buffer.alloc(MIB, fill);
+    void writer.write(1, chunk("a"));
+    await turns(2);
+    expect(commits.map((c) => c.bytes)).toEqual([MIB]);
+    // Four more MiB while the first commit is in flight: a full batch, committed at once beside it.
+    for (const fill of "bcde") void writer.write(1, chunk(fill));
+    expect(commits.map((c) => c.bytes)).toEqual([MIB, 4 * MIB]);
+    // Four more: a full batch again, but two commits are in flight already.
+    for (const fill of "fghi") void writer.write(1, chunk(fill));
+    await turns(2);
+    expect(commits).toHaveLength(2);
+    // The first one done, the waiting batch goes at once.
+    commits[0]!.go();
+    await turns(4);
+    expect(commits.map((c) => c.bytes)).toEqual([MIB, 4 * MIB, 4 * MIB]);
+    commits[1]!.go();
+    commits[2]!.go();
+    await writer.settled();
+    const stored = await collect(journals.read("out", { cursor: { kind: "start" }, follow: false, signal: never }));
+    expect(Buffer.concat(stored.map((r) => r.data)).equals(Buffer.concat([..."abcdefghi"].map(chunk)))).toBe(true);
+  });
+
   it("holdUntil stores nothing before its gate settles, then everything in order; a gate that fails opens it too", async () => {
     const { journals } = openJournals();
     const stored = async (name: string) => Buffer.concat((await collect(journals.read(name, { cursor: { kind: "start" }, follow: false, signal: never }))).map((r) => r.data)).toString();
