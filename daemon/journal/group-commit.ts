@@ -74,6 +74,11 @@ export class GroupCommit<T, R> {
     return this.pending.length === 0 && this.preparing.length === 0;
   }
 
+  /** Resolves once nothing is pending or preparing, what is submitted meanwhile included (a shutdown waits for it before flush). */
+  async whenIdle(): Promise<void> {
+    while (!this.idle) await (this.preparing[0]?.done ?? new Promise<void>((resolve) => setImmediate(resolve)));
+  }
+
   /** Commits batches in order, each after its preparation, preparing the next ones meanwhile. */
   private async drain(): Promise<void> {
     if (this.draining) return;

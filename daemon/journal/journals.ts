@@ -267,6 +267,16 @@ export class Journals {
     return [...(this.subscribers.get(name) ?? [])].map((sub) => sub.queuedBytes);
   }
 
+  /**
+   * Resolves once every append submitted is committed or failed, waiting for
+   * the data-file writes under way (a shutdown waits for it, up to a grace,
+   * before close: close's flush writes again what is still being written, and
+   * a write landing after the next one's could clear the block they share).
+   */
+  settled(): Promise<void> {
+    return this.commit.whenIdle();
+  }
+
   /** Commits everything pending now (used on shutdown). */
   flush(): void {
     this.commit.flush();

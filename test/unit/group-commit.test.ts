@@ -124,4 +124,22 @@ describe("group commit with a preparation", () => {
     waiting[2]!.finish();
     expect(await next).toBe("file-3 committed");
   });
+
+  it("whenIdle resolves once the batches preparing, and what came meanwhile, are committed", async () => {
+    const { commit, commits, waiting } = recorder((items) => items.some((i) => i.startsWith("file")), 2);
+    void commit.submit("file-1", 10);
+    await turn();
+    let idle = false;
+    void commit.whenIdle().then(() => (idle = true));
+    void commit.submit("file-2", 10);
+    await turn();
+    waiting[0]!.finish();
+    await turn();
+    expect(idle).toBe(false);
+    waiting[1]!.finish();
+    await turn();
+    await turn();
+    expect(idle).toBe(true);
+    expect(commits.map((c) => c.items)).toEqual([["file-1"], ["file-2"]]);
+  });
 });
