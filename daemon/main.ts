@@ -102,7 +102,7 @@ export async function runDaemon(): Promise<void> {
     ]);
     await server.close(SHUTDOWN_GRACE_MS);
     spawner.close();
-    await Promise.race([journals.settled(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS))]);
+    await Promise.race([journals.settled(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
     journals.close();
     db.close();
     try {

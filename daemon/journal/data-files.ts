@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, read as readFd, readSync, unlink, write as writeFd, writeSync, writev as writevFd, writevSync } from "node:fs";
+import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, read as readFd, readSync, unlink, writeSync, writev as writevFd, writevSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -144,7 +144,7 @@ export class DataFiles {
     this.tails.keep(run);
     await Promise.all(under.map((w) => w.done));
     const fd = this.fd(run.key, true);
-    await Promise.all(run.parts.map((part) => this.writeAt(run.key, fd, part.data, part.from, part.length, part.position)));
+    await Promise.all(run.parts.map((part) => this.writevAt(run.key, fd, [Buffer.from(part.data.buffer, part.data.byteOffset + part.from, part.length)], part.position)));
   }
 
   /**
@@ -234,16 +234,6 @@ export class DataFiles {
   close(): void {
     this.syncDirty();
     for (const key of [...this.fds.keys()]) this.closeFd(key);
-  }
-
-  private async writeAt(key: string, fd: number, data: Uint8Array, from: number, length: number, position: number): Promise<void> {
-    this.busy(key, +1);
-    try {
-      for (let written = 0; written < length; ) written += (await writeAsyncAt(fd, data, from + written, length - written, position + written)).bytesWritten;
-      this.dirty.add(key);
-    } finally {
-      this.busy(key, -1);
-    }
   }
 
   /** Whether large writes and reads still bypass the page cache (the filesystem has not refused direct I/O). */
@@ -438,7 +428,6 @@ export class DataFiles {
   }
 }
 
-const writeAsyncAt = promisify(writeFd);
 const writevAsyncAt = promisify(writevFd);
 
 /** What is left of `buffers` once `bytes` of them are written (a write that wrote nothing is an error). */
