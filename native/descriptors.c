@@ -8,13 +8,23 @@
 //   one. Throws an Error whose `errno` is the error number.
 // socketpair() -> [fd, fd]
 //   A connected pair of Unix stream sockets, both close-on-exec: a child
-//   process's stdio (the kind Node's own spawn gives it as pipes), one end
+//   process's stdin (the kind Node's own spawn gives it as pipes), one end
 //   for the child, one for the daemon. Throws as dup does.
+// pipe() -> [read fd, write fd]
+//   A pipe, both ends close-on-exec: a child process's stdout or stderr.
+//   A pipe costs both sides less CPU per byte than a socket pair (no
+//   buffer allocated and accounted per write). Throws as dup does.
+// growPipe(fd, bytes) -> bytes
+//   Asks for a pipe's capacity to be `bytes` (F_SETPIPE_SZ): a writer then
+//   runs further ahead and a reader takes more per read. Returns the
+//   capacity it has, or -1 when it could not be changed (above
+//   /proc/sys/fs/pipe-max-size, or the user's pipe quota spent); never throws.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "errno-error.h"
 
@@ -52,10 +62,42 @@ static napi_value socket_pair(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value make_pipe(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    throw_errno(env, errno);
+    return NULL;
+  }
+  napi_value out, value;
+  napi_create_array_with_length(env, 2, &out);
+  for (uint32_t i = 0; i < 2; i++) {
+    napi_create_int32(env, fds[i], &value);
+    napi_set_element(env, out, i, value);
+  }
+  return out;
+}
+
+static napi_value grow_pipe(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  int32_t fd, bytes;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 2 || napi_get_value_int32(env, args[0], &fd) != napi_ok ||
+      napi_get_value_int32(env, args[1], &bytes) != napi_ok) {
+    napi_throw_type_error(env, NULL, "growPipe(fd, bytes): fd and bytes must be numbers");
+    return NULL;
+  }
+  napi_value out;
+  napi_create_int32(env, fcntl(fd, F_SETPIPE_SZ, bytes), &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"dup", NULL, dup_descriptor, NULL, NULL, NULL, napi_default, NULL},
       {"socketpair", NULL, socket_pair, NULL, NULL, NULL, napi_default, NULL},
+      {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
+      {"growPipe", NULL, grow_pipe, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

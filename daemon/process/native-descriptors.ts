@@ -6,6 +6,10 @@ export interface NativeDescriptors {
   dup(fd: number): number;
   /** A connected pair of Unix stream sockets, both close-on-exec. */
   socketpair(): [number, number];
+  /** A pipe, [read end, write end], both close-on-exec. */
+  pipe(): [number, number];
+  /** Sets a pipe's capacity: the capacity it has, or -1 when it could not be changed. */
+  growPipe(fd: number, bytes: number): number;
 }
 
 let loaded: NativeDescriptors | null | undefined;
@@ -28,6 +32,16 @@ export function duplicate(fd: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Raises the capacity of the pipe whose end is `fd` to `bytes` where the
+ * system allows (a no-op without the addon, past the system's
+ * pipe-max-size or the user's pipe quota): the capacity it has, or undefined.
+ */
+export function growPipe(fd: number, bytes: number): number | undefined {
+  const capacity = loadDescriptors()?.growPipe(fd, bytes) ?? -1;
+  return capacity < 0 ? undefined : capacity;
 }
 
 /** A connected socket's file descriptor (net.Socket keeps it on its handle). */

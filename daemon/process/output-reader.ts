@@ -1,9 +1,17 @@
 import { Socket } from "node:net";
-import { duplicate, descriptorOf } from "./native-descriptors.js";
+import { duplicate, descriptorOf, growPipe } from "./native-descriptors.js";
 import { ThreadReader, type OnChunk } from "./thread-reader.js";
 
 /** A read this large filled Node's whole read buffer: the process is streaming, and the reader takes over the socket. */
 const STREAMING_READ_BYTES = 64 * 1024;
+/**
+ * The capacity a streaming process's pipe is given (Linux's default is 64
+ * KiB; 1 MiB is the most an unprivileged process may ask by default): the
+ * process writes on while the reading thread is busy, and the thread takes
+ * up to this much per read. Only streaming pipes get it, as it counts
+ * against the user's pipe quota.
+ */
+const STREAMING_PIPE_BYTES = 1024 * 1024;
 
 /**
  * Reads one of a process's output sockets (stdout or stderr) to its end.
@@ -16,7 +24,8 @@ const STREAMING_READ_BYTES = 64 * 1024;
  * descriptor is read on a thread of its own into regions of the daemon's
  * memory (thread-reader.ts), whose consecutive chunks the OutputWriter
  * joins without a copy. Quiet sockets (most processes write little) are
- * never taken over: that costs a descriptor and a thread.
+ * never taken over: that costs a descriptor and a thread. A process's
+ * output is a pipe (see DirectSpawner), grown when it streams.
  *
  * Without the native addons (native/descriptors.c, native/reader.c),
  * sockets are read the usual way throughout.
@@ -56,6 +65,7 @@ export class OutputReader {
         if ((chunk as Buffer).byteLength < STREAMING_READ_BYTES || this.destroyed) continue;
         copy = duplicate(descriptorOf(this.socket));
         if (copy === undefined) continue;
+        growPipe(copy, STREAMING_PIPE_BYTES);
         // What the socket has read and not handed on comes first; leaving the loop destroys it.
         for (let more: Buffer | null; (more = this.socket.read() as Buffer | null) !== null; ) left.push(more);
         break;

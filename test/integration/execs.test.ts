@@ -300,11 +300,15 @@ describe("exec", () => {
       // Its own session and process group; stdio the program can block on (a non-blocking
       // stdin would fail `wc` with EAGAIN); nothing open but 0-2 (and ls's own directory, 3).
       // The normal scheduling policy (field 41; the daemon's spawning thread runs as a batch thread).
-      const check = 'read -r _ _ _ _ pgid sid _ < /proc/$$/stat; echo "pid=$$ pgid=$pgid sid=$sid $(cut -d" " -f41 /proc/$$/stat)"; ls /proc/self/fd | tr "\\n" " "; wc -c';
+      // Natively stdout and stderr are pipes (as a shell gives), stdin a socket; Node's spawn gives sockets throughout.
+      const check =
+        'read -r _ _ _ _ pgid sid _ < /proc/$$/stat; echo "pid=$$ pgid=$pgid sid=$sid $(cut -d" " -f41 /proc/$$/stat)"; ' +
+        'for fd in 0 1 2; do stat -L -c %F /proc/$$/fd/$fd; done | tr "\\n" " "; echo; ls /proc/self/fd | tr "\\n" " "; wc -c';
       const r = await execToEnd(execs, "w", ["sh", "-c", check], { stdin: "z".repeat(300_000) });
       const pid = r.exec!.pid;
-      const [ids, fds] = r.stdout.split("\n");
+      const [ids, kinds, fds] = r.stdout.split("\n");
       expect(ids).toBe(`pid=${pid} pgid=${pid} sid=${pid} 0`);
+      expect(kinds).toBe(native === undefined ? "socket fifo fifo " : "socket socket socket ");
       // Node's spawn lets one of the starter's own descriptors through; posix_spawn closes all of the daemon's.
       if (native === undefined) expect(fds).toBe("0 1 2 3 300000");
       else expect(fds).toMatch(/^0 1 2 (\d+ )+300000$/);
