@@ -36,11 +36,12 @@ export async function* followOutput(
   /** A terminal's client: hands a small piece on at once while it is caught up and idle (see TapReader.direct). */
   direct?: (piece: OutputPiece) => boolean,
 ): AsyncGenerator<OutputPiece[]> {
-  // A paced client stays within the pacer's lag: its committed records all fit in memory.
-  const queueBytes = pacing === undefined ? undefined : PACED_QUEUE_BYTES;
-  const records = (cursor: number, until: ((stop: AbortSignal) => Promise<void>) | undefined) =>
-    followUntil(journals, journal, { kind: "offset", offset: cursor }, until, signal, queueBytes);
   const tap = live?.tap;
+  // An exec's pacing client stays within the pacer's lag: its committed records all fit in memory. (A terminal's clients
+  // lag as they may while another client reads on: served from the store, as every follower that falls behind is.)
+  const queueBytes = pacing === undefined || tap !== undefined ? undefined : PACED_QUEUE_BYTES;
+  const records: Records = (cursor, until) =>
+    followUntil(journals, journal, { kind: "offset", offset: cursor }, until, signal, queueBytes);
   if (live === undefined || tap === undefined) {
     const until = live === undefined ? undefined : (stop: AbortSignal) => untilEnded(live.ended, stop);
     try {
@@ -55,11 +56,38 @@ export async function* followOutput(
     }
     return;
   }
-  // A terminal's clients are served from its tap, whatever their pace: nothing to hold back.
-  pacing?.release();
+  try {
+    yield* followTap(records, live, tap, fromOffset, signal, pacing, direct);
+  } finally {
+    pacing?.release();
+  }
+}
+
+/** The journal's records from `cursor`, followed until `until` resolves (or to its end without it). */
+type Records = (cursor: number, until: ((stop: AbortSignal) => Promise<void>) | undefined) => AsyncGenerator<readonly JournalRecord[]>;
+
+/** followOutput with a tap: `pacing` is told each time the client took what it was handed. */
+async function* followTap(
+  records: Records,
+  live: LiveOutput,
+  tap: OutputTap,
+  fromOffset: number,
+  signal: AbortSignal,
+  pacing: PacingClient | undefined,
+  direct: ((piece: OutputPiece) => boolean) | undefined,
+): AsyncGenerator<OutputPiece[]> {
+  // What goes to the client directly counts as taken too: a terminal typed at for hours gets most of its output so.
+  const handOn =
+    direct === undefined
+      ? undefined
+      : (piece: OutputPiece): boolean => {
+          const sent = direct(piece);
+          if (sent) pacing?.delivered(piece.fdEnd);
+          return sent;
+        };
   let position = fromOffset;
   for (;;) {
-    let reader: TapReader | undefined = position === tap.offset ? tap.open(signal, direct) : undefined;
+    let reader: TapReader | undefined = position === tap.offset ? tap.open(signal, handOn) : undefined;
     if (reader === undefined) {
       // The store may not hold all of what this client missed yet: the tap runs ahead of commits.
       await live.writer.storedThrough(position);
@@ -68,9 +96,10 @@ export async function* followOutput(
         if (last === undefined) continue;
         yield batch.map(pieceOf);
         position = last.offset + last.data.byteLength;
+        pacing?.delivered(position);
         // Opened in the same turn as the check: no byte can fall between the journal and the tap.
         if (position === tap.offset && !tap.ended) {
-          reader = tap.open(signal, direct);
+          reader = tap.open(signal, handOn);
           break;
         }
       }
@@ -81,8 +110,10 @@ export async function* followOutput(
         if (streaming) await reader.gather(TAP_BATCH_BYTES, TAP_BATCH_MS, () => tap.ended);
         const pieces = reader.take();
         streaming = pieces.length > 0 && pieces[0]!.data.byteLength >= TAP_STREAMING_MIN_BYTES;
-        if (pieces.length > 0) yield pieces;
-        else if (reader.overflowed) break;
+        if (pieces.length > 0) {
+          yield pieces;
+          pacing?.delivered(pieces.at(-1)!.fdEnd);
+        } else if (reader.overflowed) break;
         else if (tap.ended) return;
         else await reader.wait();
       }

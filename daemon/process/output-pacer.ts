@@ -1,46 +1,62 @@
 /**
- * Paces a process's output to one client, as a pipe paces its writer to its
- * reader: while the client is more than `lagBytes` behind what the process
- * wrote, the daemon stops reading the process (its pipe fills and its writes
- * block) until the client catches up. An exec's own client paces it (`tether
- * exec ws -- cmd | less` holds cmd as a pipe would, and a client never
- * falls so far behind that it must read its output back from the store);
- * once that client goes away nothing paces it, and clients that attach
- * later only watch.
+ * Paces a process's output to its clients, as a pipe paces its writer to its
+ * reader: while even the furthest of them is more than `lagBytes` behind
+ * what the process wrote, the daemon stops reading the process (its pipe or
+ * terminal fills and its writes block) until one catches up. With no client,
+ * nothing paces it.
+ *
+ * An exec is paced by its own client alone (`maxClients` 1: `tether exec ws
+ * -- cmd | less` holds cmd as a pipe would, and the client never falls so far
+ * behind that it must read its output back from the store); clients that
+ * attach later only watch. A terminal is paced by every attached client, to
+ * the furthest (see Ptys): a client reading slower than the program floods
+ * keeps its place, as a terminal slows the program it shows, while a client
+ * that stops reading holds nothing as long as another reads.
  */
 export class OutputPacer {
-  private paced = false;
-  private delivered = 0;
+  private readonly clients = new Set<{ delivered: number }>();
   private waiting: { readonly written: number; readonly resume: () => void }[] = [];
 
-  constructor(private readonly lagBytes: number) {}
+  constructor(
+    private readonly lagBytes: number,
+    private readonly maxClients: number,
+  ) {}
 
-  /** The client that paces from now on, or undefined when one already does. */
-  attach(): PacingClient | undefined {
-    if (this.paced) return undefined;
-    this.paced = true;
+  /** A client that paces from now on, having been handed output up to `fromOffset`; undefined when `maxClients` already do. */
+  attach(fromOffset: number): PacingClient | undefined {
+    if (this.clients.size >= this.maxClients) return undefined;
+    const client = { delivered: fromOffset };
+    this.clients.add(client);
+    this.resumeWithin();
     return {
       delivered: (offset) => {
-        this.delivered = Math.max(this.delivered, offset);
+        client.delivered = Math.max(client.delivered, offset);
         this.resumeWithin();
       },
       release: () => {
-        this.paced = false;
+        this.clients.delete(client);
         this.resumeWithin();
       },
     };
   }
 
-  /** Undefined while output may be read; once `written` bytes are more than the lag ahead of the client, a promise that resolves when it has caught up. */
+  /** Undefined while output may be read; once `written` bytes are more than the lag ahead of every client, a promise that resolves when one has caught up. */
   hold(written: number): Promise<void> | undefined {
-    if (!this.paced || written - this.delivered <= this.lagBytes) return undefined;
+    if (this.within(written)) return undefined;
     return new Promise((resume) => this.waiting.push({ written, resume }));
+  }
+
+  /** Whether `written` bytes may be read: no client paces, or one is within the lag of them. */
+  private within(written: number): boolean {
+    if (this.clients.size === 0) return true;
+    for (const client of this.clients) if (written - client.delivered <= this.lagBytes) return true;
+    return false;
   }
 
   private resumeWithin(): void {
     const still: typeof this.waiting = [];
     for (const wait of this.waiting) {
-      if (!this.paced || wait.written - this.delivered <= this.lagBytes) wait.resume();
+      if (this.within(wait.written)) wait.resume();
       else still.push(wait);
     }
     this.waiting = still;
@@ -50,6 +66,6 @@ export class OutputPacer {
 export interface PacingClient {
   /** The client has been handed the output up to journal offset `offset`. */
   delivered(offset: number): void;
-  /** The client is gone: nothing paces the process any more. */
+  /** The client is gone: it paces the process no more. */
   release(): void;
 }

@@ -81,7 +81,7 @@ export class Execs {
     if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
     const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
-    const pacer = new OutputPacer(PACED_LAG_BYTES);
+    const pacer = new OutputPacer(PACED_LAG_BYTES, 1);
     const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), { pacer });
     const record: ExecRecord = {
       seq: this.nextSeq++,
@@ -178,7 +178,7 @@ export class Execs {
     const live = follow ? this.live.get(exec.id) : undefined;
     return {
       exec: this.current(exec),
-      chunks: followOutput(this.journals, outputJournal(exec.id), fromOffset, live, signal, pace ? live?.pacer.attach() : undefined),
+      chunks: followOutput(this.journals, outputJournal(exec.id), fromOffset, live, signal, pace ? live?.pacer.attach(fromOffset) : undefined),
       final: () => this.current(this.tables.byId(exec.id) ?? exec),
     };
   }

@@ -6,6 +6,7 @@ import { log } from "../log.js";
 import type { ProcessEnd } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
 import { followOutput } from "../process/follow-output.js";
+import { OutputPacer } from "../process/output-pacer.js";
 import { OutputTap, type OutputPiece } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { TtyProcess } from "../process/tty-process.js";
@@ -22,6 +23,13 @@ import type { Workspaces } from "./workspaces.js";
 export const PTY_RETENTION_BYTES = 64 * 1024 * 1024;
 /** How much recent output an attaching client gets replayed by default: enough to redraw a screen. */
 export const PTY_REPLAY_BYTES = 64 * 1024;
+/**
+ * How far behind what the program wrote the furthest of a PTY's attached
+ * clients may fall before the program is held (see OutputPacer): half of
+ * what is kept, so a client that reads slower than the program floods never
+ * loses its place.
+ */
+export const PTY_PACED_LAG_BYTES = PTY_RETENTION_BYTES / 2;
 
 /**
  * A terminal's output is committed once it has been quiet this long when
@@ -57,6 +65,8 @@ interface LivePty {
   readonly process: TtyProcess;
   readonly writer: OutputWriter;
   readonly tap: OutputTap;
+  /** Paces the program to the furthest of its attached clients. */
+  readonly pacer: OutputPacer;
   readonly clients: PtyClients;
   readonly ended: Promise<PtyRecord>;
 }
@@ -114,9 +124,11 @@ export class Ptys {
     const launch = prepareLaunch(ws, this.environment, argv, spec.cwd, { TERM: "xterm-256color", ...spec.env }, { TETHER_PTY: id });
     if (launch.problem !== undefined) throw invalidArgument("argv", `cannot start ${argv[0]}: ${launch.problem}`);
     this.journals.create(outputJournal(id), { maxBytes: PTY_RETENTION_BYTES, maxAgeMs: 0 });
+    const pacer = new OutputPacer(PTY_PACED_LAG_BYTES, Infinity);
     const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), {
       idleCommitDelayMs: TERMINAL_COMMIT_DELAY_MS,
       idleCommitMaxDelayMs: TERMINAL_COMMIT_MAX_DELAY_MS,
+      pacer,
     });
     const tap = new OutputTap();
     const process = new TtyProcess({
@@ -152,7 +164,7 @@ export class Ptys {
       tap.end();
       return record;
     });
-    this.live.set(id, { record, process, writer, tap, clients: new PtyClients(spec.sizePolicy), ended });
+    this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), ended });
     this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended });
     return record;
   }
@@ -192,7 +204,7 @@ export class Ptys {
       pty: this.current(pty),
       fromOffset,
       liveOffset: written,
-      chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, options.signal, undefined, options.direct),
+      chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, options.signal, live?.pacer.attach(fromOffset), options.direct),
       input: (data) => {
         const target = writable("type");
         if (target === undefined) return undefined;

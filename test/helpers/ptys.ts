@@ -23,9 +23,10 @@ export class PtyClient {
   private readonly requests = new RequestQueue<Request>();
   private readonly controller = new AbortController();
 
-  /** read: false never reads past the first message; pause stops reading for `ms` after every `everyBytes` received. */
-  constructor(client: Client<typeof PtyService>, open: Request, options: { read?: boolean; pause?: { everyBytes: number; ms: number } } = {}) {
+  /** read: false never reads past the first message; pause stops reading for `ms` after every `everyBytes` received (`times` times at most). */
+  constructor(client: Client<typeof PtyService>, open: Request, options: { read?: boolean; pause?: { everyBytes: number; ms: number; times?: number } } = {}) {
     let pauseAt = options.pause?.everyBytes ?? Infinity;
+    let pauses = options.pause?.times ?? Infinity;
     this.requests.push(open);
     const responses = client.attachPty(this.requests, { signal: this.controller.signal });
     this.done = (async () => {
@@ -41,7 +42,7 @@ export class PtyClient {
             this.messages++;
           } else if (r.kind.case === "exit") this.exit = r.kind.value;
           if (options.read === false) await new Promise(() => undefined);
-          if (this.received >= pauseAt) {
+          if (this.received >= pauseAt && pauses-- > 0) {
             pauseAt += options.pause!.everyBytes;
             await new Promise((resolve) => setTimeout(resolve, options.pause!.ms));
           }

@@ -12,7 +12,7 @@ import { PtyState, SizePolicy } from "../../gen/tether/v1/pty_pb.js";
 import { AttachPtyRequestSchema, PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { COALESCED_RECORD_BYTES } from "../../daemon/process/output-writer.js";
-import { PTY_RETENTION_BYTES } from "../../daemon/workspaces/ptys.js";
+import { PTY_PACED_LAG_BYTES, PTY_RETENTION_BYTES } from "../../daemon/workspaces/ptys.js";
 import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { PtyClient } from "../helpers/ptys.js";
@@ -145,8 +145,7 @@ describe("PTYs", () => {
   it("a flood with one client that never reads: the reading client gets every byte and the daemon's memory stays bounded", async () => {
     const { d, ptys } = await setup();
     const before = vmHwmBytes(d.process.pid!);
-    // Past the 64 MiB kept (so the oldest output expires), and not so far past it that a reading client
-    // slowed by a busy machine (40% of the program's pace, seen in CI) falls out of what is kept: see the README's Flow control.
+    // Past the 64 MiB kept, so the oldest output expires (the reading client sets the program's pace: see the next test).
     const total = 80 * 1024 * 1024;
     const reader = new PtyClient(ptys, create(["sh", "-c", `sleep 0.5; head -c ${total} /dev/zero | tr '\\0' a`]));
     await eventually(() => reader.pty);
@@ -186,6 +185,44 @@ describe("PTYs", () => {
     expect(c.text.replace(/\r\n/g, "\n")).toBe(`${expected}typed: hello\n`);
     expect(c.exit!.exitCode).toBe(0);
   });
+
+  it("a client reading far slower than the program floods keeps its place past all that is kept: the program waits for it, as for a slow terminal", async () => {
+    const { ptys } = await setup();
+    // Half again past the 64 MiB kept. The client takes 1 MiB and rests 5 s: unheld, the program (~20-100 MB/s here) would write
+    // it all meanwhile and the client's next byte would be gone (CURSOR_EXPIRED).
+    const total = PTY_RETENTION_BYTES + PTY_RETENTION_BYTES / 2;
+    const script = `stty -echo; sleep 0.3; head -c ${total} /dev/zero | tr '\\0' a; echo; echo done`;
+    const c = new PtyClient(ptys, create(["sh", "-c", script]), { pause: { everyBytes: 1024 * 1024, ms: 5000, times: 1 } });
+    await c.done;
+    expect(c.error).toBeUndefined();
+    expect(c.seams).toEqual([]);
+    expect(c.firstOffset).toBe(0);
+    expect(c.received).toBe(total + "\r\ndone\r\n".length);
+    expect(c.exit!.exitCode).toBe(0);
+  }, 120_000);
+
+  it("a program whose only client stops reading waits once it is the pace's lag ahead of it, and goes on when that client goes away", async () => {
+    const { d, ptys } = await setup();
+    const total = PTY_PACED_LAG_BYTES + 16 * 1024 * 1024;
+    const stuck = new PtyClient(d.client(PtyService), create(["sh", "-c", `sleep 0.3; head -c ${total} /dev/zero; echo; echo done`]), { read: false });
+    await eventually(() => stuck.pty);
+    const id = stuck.pty!.id;
+    const written = async (): Promise<number> => Number((await ptys.getPty({ pty: id })).pty!.outputBytes);
+    // Held: the output stops growing short of the whole, within a commit or two past the lag.
+    let last = -1;
+    await eventually(async () => {
+      const now = await written();
+      const steady = now === last && now >= PTY_PACED_LAG_BYTES;
+      last = now;
+      return steady ? true : (await new Promise((r) => setTimeout(r, 500)), undefined);
+    }, 60_000);
+    expect(last).toBeLessThan(total);
+    expect((await ptys.getPty({ pty: id })).pty!.state).toBe(PtyState.OPEN);
+    stuck.vanish();
+    // Nothing paces it now: it writes the rest and ends.
+    await eventually(async () => ((await ptys.getPty({ pty: id })).pty!.state === PtyState.CLOSED ? true : undefined), 60_000);
+    expect(await written()).toBe(total + "\r\ndone\r\n".length);
+  }, 120_000);
 
   it("a flood reaches a client in messages of many terminal reads each, every byte in order; an echo after it comes as typed", async () => {
     const { ptys } = await setup();

@@ -158,10 +158,10 @@ describe("OutputWriter", () => {
   it("a pacing client holds the writer once it lags by more than the pacer's lag, and lets it go as it catches up or leaves; output a failed commit lost holds nothing", async () => {
     const { journals } = openJournals();
     journals.create("out");
-    const pacer = new OutputPacer(64 * 1024);
+    const pacer = new OutputPacer(64 * 1024, 1);
     const writer = new OutputWriter((inputs) => journals.append("out", inputs, PROCESS_OUTPUT), { pacer });
-    const client = pacer.attach()!;
-    expect(pacer.attach()).toBeUndefined(); // one client paces
+    const client = pacer.attach(0)!;
+    expect(pacer.attach(0)).toBeUndefined(); // one client paces
     const chunk = Buffer.alloc(16 * 1024, "x");
     const held: (Promise<unknown> | undefined)[] = [];
     for (let i = 0; i < 6; i++) held.push(writer.write(1, chunk));
@@ -180,15 +180,48 @@ describe("OutputWriter", () => {
     await writer.settled();
 
     // The store refuses every commit: those bytes never reach the journal, so they hold nothing.
-    const failing = new OutputPacer(64 * 1024);
+    const failing = new OutputPacer(64 * 1024, 1);
     const refused = new OutputWriter(() => Promise.reject(new Error("disk full")), { pacer: failing });
-    failing.attach();
+    failing.attach(0);
     for (let i = 0; i < 3; i++) refused.write(1, chunk);
     await refused.settled();
     for (let i = 0; i < 8; i++) {
       expect(refused.write(1, chunk)).toBeUndefined();
       await refused.settled();
     }
+  });
+
+  it("several pacing clients hold the writer only while every one of them lags: the furthest sets the pace, and one that stops reading holds nothing while another reads", async () => {
+    const { journals } = openJournals();
+    journals.create("out");
+    const pacer = new OutputPacer(64 * 1024, Infinity);
+    const writer = new OutputWriter((inputs) => journals.append("out", inputs, PROCESS_OUTPUT), { pacer });
+    const stuck = pacer.attach(0)!;
+    const reading = pacer.attach(0)!;
+    const chunk = Buffer.alloc(16 * 1024, "x");
+    const written = (): number => writer.nextOffset();
+    // The reading client keeps up; the stuck one never moves: nothing is held, far past the lag.
+    for (let i = 0; i < 12; i++) {
+      expect(writer.write(1, chunk)).toBeUndefined();
+      reading.delivered(written());
+    }
+    // Now neither reads: held once the furthest (the reading client) lags by more than 64 KiB.
+    const held: (Promise<unknown> | undefined)[] = [];
+    for (let i = 0; i < 5; i++) held.push(writer.write(1, chunk));
+    expect(held.map((h) => h !== undefined)).toEqual([false, false, false, false, true]);
+    let released = false;
+    void held[4]!.then(() => (released = true));
+    reading.release(); // the furthest left: the stuck client, far behind, holds it still
+    await Promise.resolve();
+    expect(released).toBe(false);
+    // A client attaching now, handed output up to where the writer is, paces it: it goes on.
+    const late = pacer.attach(written())!;
+    await Promise.resolve();
+    expect(released).toBe(true);
+    late.release();
+    stuck.release();
+    expect(writer.write(1, chunk)).toBeUndefined();
+    await writer.settled();
   });
 
   it("joins chunks that lie side by side in memory into one record without copying them, and copies the rest into it", async () => {
