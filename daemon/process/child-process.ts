@@ -39,13 +39,15 @@ export type ProcessEnd =
  */
 export class GroupProcess {
   readonly ended: Promise<ProcessEnd>;
+  /** Resolves once the process has exited (or could not start), before its output is read to the end. */
+  readonly exited: Promise<void>;
   /** The pid and start time once the process runs; undefined when it could not start. */
   readonly started: Promise<StartedProcess | undefined>;
   /** The process's stdin, when it was given a pipe; write errors (EPIPE) are ignored. */
   readonly stdin: Writable | undefined;
   private readonly input: PassThrough | undefined;
   private pidNow: number | undefined;
-  private exited = false;
+  private gone = false;
   private signalOnStart: NodeJS.Signals | undefined;
 
   constructor(options: ProcessOptions) {
@@ -54,12 +56,14 @@ export class GroupProcess {
     this.stdin = this.input;
     let started!: (process: StartedProcess | undefined) => void;
     this.started = new Promise((resolve) => (started = resolve));
-    this.ended = this.run(options, started);
+    let exited!: () => void;
+    this.exited = new Promise((resolve) => (exited = resolve));
+    this.ended = this.run(options, started, exited);
   }
 
   /** Sends a signal to the whole process group (once it runs); false when there is no live process. */
   signal(signal: NodeJS.Signals): boolean {
-    if (this.exited) return false;
+    if (this.gone) return false;
     if (this.pidNow === undefined) {
       this.signalOnStart = signal;
       return true;
@@ -67,10 +71,11 @@ export class GroupProcess {
     return signalGroup(this.pidNow, signal);
   }
 
-  private async run(options: ProcessOptions, started: (process: StartedProcess | undefined) => void): Promise<ProcessEnd> {
+  private async run(options: ProcessOptions, started: (process: StartedProcess | undefined) => void, exited: () => void): Promise<ProcessEnd> {
     const [file, ...args] = options.argv;
     const notStarted = (error: unknown): ProcessEnd => {
-      this.exited = true;
+      this.gone = true;
+      exited();
       this.input?.destroy();
       started(undefined);
       return { t: "failed-to-start", message: (error as Error).message };
@@ -97,7 +102,8 @@ export class GroupProcess {
     if (this.input !== undefined && spawned.stdin !== undefined) feed(this.input, spawned.stdin);
     if (this.signalOnStart !== undefined) signalGroup(this.pidNow, this.signalOnStart);
     const exit = await spawned.exited;
-    this.exited = true;
+    this.gone = true;
+    exited();
     spawned.stdin?.destroy();
     const timer = setTimeout(() => {
       for (const reader of readers) reader.destroy();

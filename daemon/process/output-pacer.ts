@@ -16,6 +16,7 @@
 export class OutputPacer {
   private readonly clients = new Set<{ delivered: number }>();
   private waiting: { readonly written: number; readonly resume: () => void }[] = [];
+  private closed = false;
 
   constructor(
     private readonly lagBytes: number,
@@ -24,7 +25,7 @@ export class OutputPacer {
 
   /** A client that paces from now on, having been handed output up to `fromOffset`; undefined when `maxClients` already do. */
   attach(fromOffset: number): PacingClient | undefined {
-    if (this.clients.size >= this.maxClients) return undefined;
+    if (this.closed || this.clients.size >= this.maxClients) return undefined;
     const client = { delivered: fromOffset };
     this.clients.add(client);
     this.resumeWithin();
@@ -46,9 +47,19 @@ export class OutputPacer {
     return new Promise((resume) => this.waiting.push({ written, resume }));
   }
 
+  /**
+   * The process has exited: nothing paces the rest of its output (what its
+   * pipe or terminal still holds is read at once), so its end is never held
+   * by a client that stopped reading.
+   */
+  close(): void {
+    this.closed = true;
+    this.resumeWithin();
+  }
+
   /** Whether `written` bytes may be read: no client paces, or one is within the lag of them. */
   private within(written: number): boolean {
-    if (this.clients.size === 0) return true;
+    if (this.closed || this.clients.size === 0) return true;
     for (const client of this.clients) if (written - client.delivered <= this.lagBytes) return true;
     return false;
   }

@@ -42,11 +42,13 @@ export interface TtyOptions {
  */
 export class TtyProcess {
   readonly ended: Promise<ProcessEnd>;
+  /** Resolves once the program has exited, before its output is read to the end. */
+  readonly exited: Promise<void>;
   readonly pid: number;
   private readonly term: pty.IPty;
   /** Input goes to the master on the daemon's thread (terminal-input.ts), not through node-pty's thread-pool writes. */
   private readonly input: TerminalInput;
-  private exited = false;
+  private gone = false;
 
   constructor(options: TtyOptions) {
     const [file, ...args] = options.argv;
@@ -82,9 +84,12 @@ export class TtyProcess {
       };
       setTimeout(check, TAIL_QUIET_MS);
     });
+    let exited!: () => void;
+    this.exited = new Promise((resolve) => (exited = resolve));
     this.ended = new Promise<ProcessEnd>((resolve) => {
       this.term.onExit(({ exitCode, signal }) => {
-        this.exited = true;
+        this.gone = true;
+        exited();
         this.input.close();
         if (slave !== undefined) closeSync(slave);
         void pending.then(() => resolve(signal !== undefined && signal > 0 ? { t: "signalled", signal: signalName(signal) } : { t: "exited", code: exitCode }));
@@ -94,15 +99,15 @@ export class TtyProcess {
 
   /** Undefined, or a promise to await before the next write when too much input waits for the terminal (see TerminalInput). */
   write(data: Uint8Array): Promise<void> | undefined {
-    return this.exited ? undefined : this.input.write(data);
+    return this.gone ? undefined : this.input.write(data);
   }
 
   resize(cols: number, rows: number): void {
-    if (!this.exited) this.term.resize(cols, rows);
+    if (!this.gone) this.term.resize(cols, rows);
   }
 
   signal(signal: NodeJS.Signals): boolean {
-    if (this.exited) return false;
+    if (this.gone) return false;
     return signalGroup(this.pid, signal);
   }
 }

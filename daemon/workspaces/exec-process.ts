@@ -8,6 +8,8 @@ import { TtyProcess } from "../process/tty-process.js";
 /** What an exec needs of its process, piped or under a terminal. */
 export interface ExecProcess {
   readonly ended: Promise<ProcessEnd>;
+  /** Resolves once the process has exited (or could not start), before its output is read to the end. */
+  readonly exited: Promise<void>;
   /** The pid and start time once the process runs; undefined when it could not start. */
   readonly started: Promise<StartedProcess | undefined>;
   /** Writes stdin bytes; resolves once the process has taken them (the pipe drained), so a fast producer waits. */
@@ -34,6 +36,7 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
     const term = new TtyProcess({ ...options, ...options.tty, onOutput: (chunk) => options.onOutput(1, chunk) });
     return {
       ended: term.ended,
+      exited: term.exited,
       started: Promise.resolve({ pid: term.pid, startTicks: processStartTicks(term.pid) }),
       write: async (data) => term.write(data),
       // A terminal has no end of input of its own: Ctrl-D (EOT) is what a program on a tty reads as end of input.
@@ -45,6 +48,7 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
   const child = new GroupProcess(options);
   return {
     ended: child.ended,
+    exited: child.exited,
     started: child.started,
     write: (data) =>
       new Promise<void>((resolve) => {

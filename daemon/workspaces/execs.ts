@@ -121,6 +121,8 @@ export class Execs {
       return startedAs?.pid;
     });
     writer.holdUntil(started);
+    // What the process left in its pipes is read at once, whether or not its client reads.
+    void process.exited.then(() => pacer.close());
     const ended = process.ended.then(async (end) => {
       await outputStored(writer, this.journals, id);
       try {
@@ -234,6 +236,7 @@ export function defaultSize(size: { cols: number; rows: number } | undefined): {
 function notStarted(message: string): ExecProcess {
   return {
     ended: Promise.resolve({ t: "failed-to-start", message }),
+    exited: Promise.resolve(),
     started: Promise.resolve(undefined),
     write: async () => undefined,
     closeStdin: () => undefined,

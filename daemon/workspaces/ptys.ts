@@ -139,6 +139,8 @@ export class Ptys {
         return writer.write(1, chunk);
       },
     });
+    // What the program left in the terminal is read at once, whether or not its clients read.
+    void process.exited.then(() => pacer.close());
     const record: PtyRecord = {
       seq: this.nextSeq++,
       id,

@@ -201,27 +201,39 @@ describe("PTYs", () => {
     expect(c.exit!.exitCode).toBe(0);
   }, 120_000);
 
-  it("a program whose only client stops reading waits once it is the pace's lag ahead of it, and goes on when that client goes away", async () => {
+  it("a program whose only client stops reading waits once it is the pace's lag ahead of it, and goes on when that client goes away; killed meanwhile, it ends", async () => {
     const { d, ptys } = await setup();
     const total = PTY_PACED_LAG_BYTES + 16 * 1024 * 1024;
-    const stuck = new PtyClient(d.client(PtyService), create(["sh", "-c", `sleep 0.3; head -c ${total} /dev/zero; echo; echo done`]), { read: false });
-    await eventually(() => stuck.pty);
-    const id = stuck.pty!.id;
-    const written = async (): Promise<number> => Number((await ptys.getPty({ pty: id })).pty!.outputBytes);
-    // Held: the output stops growing short of the whole, within a commit or two past the lag.
-    let last = -1;
-    await eventually(async () => {
-      const now = await written();
-      const steady = now === last && now >= PTY_PACED_LAG_BYTES;
-      last = now;
-      return steady ? true : (await new Promise((r) => setTimeout(r, 500)), undefined);
-    }, 60_000);
-    expect(last).toBeLessThan(total);
-    expect((await ptys.getPty({ pty: id })).pty!.state).toBe(PtyState.OPEN);
-    stuck.vanish();
+    const written = async (id: string): Promise<number> => Number((await ptys.getPty({ pty: id })).pty!.outputBytes);
+    const closed = async (id: string): Promise<true | undefined> => ((await ptys.getPty({ pty: id })).pty!.state === PtyState.CLOSED ? true : undefined);
+    /** A PTY flooding past the lag with one client that never reads, once it is held: the output stops growing short of the whole. */
+    const held = async (): Promise<{ stuck: PtyClient; id: string }> => {
+      const stuck = new PtyClient(d.client(PtyService), create(["sh", "-c", `sleep 0.3; head -c ${total} /dev/zero; echo; echo done`]), { read: false });
+      await eventually(() => stuck.pty);
+      const id = stuck.pty!.id;
+      let last = -1;
+      await eventually(async () => {
+        const now = await written(id);
+        const steady = now === last && now >= PTY_PACED_LAG_BYTES;
+        last = now;
+        return steady ? true : (await new Promise((r) => setTimeout(r, 500)), undefined);
+      }, 60_000);
+      expect(last).toBeLessThan(total);
+      expect((await ptys.getPty({ pty: id })).pty!.state).toBe(PtyState.OPEN);
+      return { stuck, id };
+    };
+    const left = await held();
+    left.stuck.vanish();
     // Nothing paces it now: it writes the rest and ends.
-    await eventually(async () => ((await ptys.getPty({ pty: id })).pty!.state === PtyState.CLOSED ? true : undefined), 60_000);
-    expect(await written()).toBe(total + "\r\ndone\r\n".length);
+    await eventually(() => closed(left.id), 60_000);
+    expect(await written(left.id)).toBe(total + "\r\ndone\r\n".length);
+    // Killed while its client still does not read: it ends all the same, what it wrote stored.
+    const killed = await held();
+    const before = await written(killed.id);
+    await ptys.closePty({ pty: killed.id, grace: { seconds: 1n } });
+    await eventually(() => closed(killed.id), 30_000);
+    expect(await written(killed.id)).toBeGreaterThanOrEqual(before);
+    killed.stuck.vanish();
   }, 120_000);
 
   it("a flood reaches a client in messages of many terminal reads each, every byte in order; an echo after it comes as typed", async () => {
