@@ -15,7 +15,7 @@
  */
 export class OutputPacer {
   private readonly clients = new Set<{ delivered: number }>();
-  private waiting: { readonly written: number; readonly resume: () => void }[] = [];
+  private waiting: { written: number; readonly resume: () => void }[] = [];
   private closed = false;
 
   constructor(
@@ -45,6 +45,16 @@ export class OutputPacer {
   hold(written: number): Promise<void> | undefined {
     if (this.within(written)) return undefined;
     return new Promise((resume) => this.waiting.push({ written, resume }));
+  }
+
+  /**
+   * `bytes` the process wrote will never reach its journal (their commit
+   * failed): the bytes after them lie that much earlier than the waits
+   * counted, and the clients could never be handed them.
+   */
+  lost(bytes: number): void {
+    for (const wait of this.waiting) wait.written -= bytes;
+    this.resumeWithin();
   }
 
   /**

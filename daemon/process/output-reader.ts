@@ -8,10 +8,17 @@ const STREAMING_READ_BYTES = 64 * 1024;
  * The capacity a streaming process's pipe is given (Linux's default is 64
  * KiB; 1 MiB is the most an unprivileged process may ask by default): the
  * process writes on while the reading thread is busy, and the thread takes
- * up to this much per read. Only streaming pipes get it, as it counts
- * against the user's pipe quota.
+ * up to this much per read.
  */
 const STREAMING_PIPE_BYTES = 1024 * 1024;
+/**
+ * How many pipes are grown at once, at most: a pipe's capacity counts
+ * against its user's pipe quota (64 MiB by default,
+ * /proc/sys/fs/pipe-user-pages-soft), and past it Linux gives every new pipe
+ * of the user, the daemon's or not, a page or two.
+ */
+const GROWN_PIPES_MAX = 16;
+let grownPipes = 0;
 
 /**
  * Reads one of a process's output sockets (stdout or stderr) to its end.
@@ -57,6 +64,7 @@ export class OutputReader {
 
   private async read(): Promise<void> {
     let copy: number | undefined;
+    let grown = false;
     const left: Buffer[] = [];
     try {
       for await (const chunk of this.socket) {
@@ -65,7 +73,8 @@ export class OutputReader {
         if ((chunk as Buffer).byteLength < STREAMING_READ_BYTES || this.destroyed) continue;
         copy = duplicate(descriptorOf(this.socket));
         if (copy === undefined) continue;
-        growPipe(copy, STREAMING_PIPE_BYTES);
+        grown = grownPipes < GROWN_PIPES_MAX && growPipe(copy, STREAMING_PIPE_BYTES) !== undefined;
+        if (grown) grownPipes++;
         // What the socket has read and not handed on comes first; leaving the loop destroys it.
         for (let more: Buffer | null; (more = this.socket.read() as Buffer | null) !== null; ) left.push(more);
         break;
@@ -74,11 +83,15 @@ export class OutputReader {
       // The socket was destroyed (see destroy): what was read is kept.
     }
     if (copy === undefined) return;
-    for (const chunk of left) {
-      const pending = this.onChunk(chunk);
-      if (pending !== undefined) await pending;
+    try {
+      for (const chunk of left) {
+        const pending = this.onChunk(chunk);
+        if (pending !== undefined) await pending;
+      }
+      await this.readInto(copy);
+    } finally {
+      if (grown) grownPipes--;
     }
-    await this.readInto(copy);
   }
 
   /** Reads descriptor `fd` on a thread of its own until it ends; without a thread (none to be had), as Node reads a socket. */

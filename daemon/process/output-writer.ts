@@ -121,6 +121,9 @@ export class OutputWriter {
   /** Bytes of both fds committed, in the order they came: the journal's offset after them. */
   private stored = 0;
   private inFlight = 0;
+  /** Bytes whose commit failed (the store refused them: a full disk), and why the first one did. */
+  private lostBytes = 0;
+  private lostBecause: unknown;
   private queued: Pending[] = [];
   private queuedBytes = 0;
   /** Commits in flight, oldest first; while `gate` holds (holdUntil), none start. */
@@ -237,6 +240,11 @@ export class OutputWriter {
     return this.journalStart + this.offsets[1] + this.offsets[2];
   }
 
+  /** The output that never reached the journal (its commits failed) and why, or undefined when none was lost. */
+  lost(): { readonly bytes: number; readonly because: unknown } | undefined {
+    return this.lostBytes === 0 ? undefined : { bytes: this.lostBytes, because: this.lostBecause };
+  }
+
   /** Bytes written so far to stdout (1) or stderr (2). */
   bytes(fd: 1 | 2): number {
     return this.offsets[fd];
@@ -326,7 +334,12 @@ export class OutputWriter {
         this.stored += bytes;
         this.committed(commit, bytes);
       },
-      () => this.committed(commit, bytes),
+      (error: unknown) => {
+        this.lostBytes += bytes;
+        this.lostBecause ??= error;
+        this.pacer?.lost(bytes);
+        this.committed(commit, bytes);
+      },
     );
     this.commits.push(commit);
   }

@@ -34,6 +34,8 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
       for await (const chunks of read.chunks) {
         for (const chunk of chunks) yield execOutputResponse(chunk);
       }
+      const lost = read.lost();
+      if (lost !== undefined) throw lost;
       yield { kind: { case: "exit", value: execExitToProto(read.final()) } };
     },
     async *attachExec(req, ctx) {
@@ -42,6 +44,8 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
       for await (const chunks of read.chunks) {
         for (const chunk of chunks) yield attachExecOutputResponse(chunk);
       }
+      const lost = read.lost();
+      if (lost !== undefined) throw lost;
       const final = read.final();
       if (final.status !== "running") yield { kind: { case: "exit", value: execExitToProto(final) } };
     },

@@ -48,6 +48,8 @@ export interface ExecRead {
   readonly chunks: AsyncGenerator<OutputPiece[]>;
   /** The record as it is once the chunks have ended. */
   final(): ExecRecord;
+  /** Once the chunks have ended: an error when some of the output was never stored (a full disk), so this reader did not get it. */
+  lost(): TetherError | undefined;
 }
 
 /**
@@ -182,6 +184,17 @@ export class Execs {
       exec: this.current(exec),
       chunks: followOutput(this.journals, outputJournal(exec.id), fromOffset, live, signal, pace ? live?.pacer.attach(fromOffset) : undefined),
       final: () => this.current(this.tables.byId(exec.id) ?? exec),
+      lost: () => {
+        const lost = live?.writer.lost();
+        if (lost === undefined) return undefined;
+        const because = lost.because instanceof Error ? lost.because.message : String(lost.because);
+        return new TetherError(
+          Code.Unavailable,
+          "STORE_FAILED",
+          `${lost.bytes} bytes of ${exec.id}'s output could not be stored and are lost (${because}); the command ran on: free disk space where the daemon keeps its state`,
+          { lost_bytes: String(lost.bytes) },
+        );
+      },
     };
   }
 

@@ -183,8 +183,12 @@ describe("OutputWriter", () => {
     const failing = new OutputPacer(64 * 1024, 1);
     const refused = new OutputWriter(() => Promise.reject(new Error("disk full")), { pacer: failing });
     failing.attach(0);
-    for (let i = 0; i < 3; i++) refused.write(1, chunk);
+    // Held past the lag while their commits are under way; let go once those fail, as those bytes never come.
+    const waits = Array.from({ length: 6 }, () => refused.write(1, chunk));
+    expect(waits.map((h) => h !== undefined)).toEqual([false, false, false, false, true, true]);
+    await Promise.all(waits);
     await refused.settled();
+    expect(refused.lost()).toEqual({ bytes: 6 * chunk.byteLength, because: expect.objectContaining({ message: "disk full" }) });
     for (let i = 0; i < 8; i++) {
       expect(refused.write(1, chunk)).toBeUndefined();
       await refused.settled();
