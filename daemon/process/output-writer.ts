@@ -245,6 +245,13 @@ export class OutputWriter {
     return this.lostBytes === 0 ? undefined : { bytes: this.lostBytes, because: this.lostBecause };
   }
 
+  /** What lost() says, in words: "N bytes of output could not be stored (why)"; undefined when none was lost. */
+  describeLost(): string | undefined {
+    if (this.lostBytes === 0) return undefined;
+    const because = this.lostBecause instanceof Error ? this.lostBecause.message : String(this.lostBecause);
+    return `${this.lostBytes} bytes of output could not be stored (${because})`;
+  }
+
   /** Bytes written so far to stdout (1) or stderr (2). */
   bytes(fd: 1 | 2): number {
     return this.offsets[fd];

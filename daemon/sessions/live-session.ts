@@ -319,6 +319,8 @@ export class LiveSession {
     void process.ended.then(async (end) => {
       if (end.t === "failed-to-start") void writer.write(2, Buffer.from(`tether: cannot start ${argv[0]}: ${end.message}\n`));
       await writer.settled();
+      const lost = writer.describeLost();
+      if (lost !== undefined) log(`session ${this.id}: run ${run.number}: ${lost}`);
       this.finish(run, end, live);
     });
   }

@@ -115,5 +115,7 @@ function checkArgv(argv: readonly string[]): void {
  */
 export async function outputStored(writer: OutputWriter, journals: Journals, id: string): Promise<void> {
   await writer.settled();
+  const lost = writer.describeLost();
+  if (lost !== undefined) log(`${id}: ${lost}`);
   await journals.dataSynced().catch((error: unknown) => log(`${id}: output not synced: ${(error as Error).message}`));
 }

@@ -341,7 +341,7 @@ describe("exec", () => {
       const execs = d.client(ExecService);
       const f = await failure(execToEnd(execs, "w", ["head", "-c", "200000000", "/dev/zero"]));
       expect([f.code, f.reason]).toEqual([Code.Unavailable, ErrorReason.STORE_FAILED]);
-      expect(f.message).toMatch(/^\d+ bytes of e-\w+'s output could not be stored and are lost \(.*ENOSPC.*\); the command ran on: free disk space/);
+      expect(f.message).toMatch(/^exec e-\w+: \d+ bytes of output could not be stored \(.*ENOSPC.*\) and are lost; the command ran on: free disk space/);
       // What was stored reads back; the daemon answers as before.
       const [stored] = (await execs.listExecs({ workspace: "w", pageSize: 1 })).execs;
       const back = await attachToEnd(execs, stored!.id, 0, true);
