@@ -46,13 +46,8 @@ static napi_value dup_descriptor(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value socket_pair(napi_env env, napi_callback_info info) {
-  (void)info;
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    throw_errno(env, errno);
-    return NULL;
-  }
+// [fds[0], fds[1]] as a JS array.
+static napi_value pair_of(napi_env env, const int fds[2]) {
   napi_value out, value;
   napi_create_array_with_length(env, 2, &out);
   for (uint32_t i = 0; i < 2; i++) {
@@ -62,6 +57,16 @@ static napi_value socket_pair(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value socket_pair(napi_env env, napi_callback_info info) {
+  (void)info;
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    throw_errno(env, errno);
+    return NULL;
+  }
+  return pair_of(env, fds);
+}
+
 static napi_value make_pipe(napi_env env, napi_callback_info info) {
   (void)info;
   int fds[2];
@@ -69,13 +74,7 @@ static napi_value make_pipe(napi_env env, napi_callback_info info) {
     throw_errno(env, errno);
     return NULL;
   }
-  napi_value out, value;
-  napi_create_array_with_length(env, 2, &out);
-  for (uint32_t i = 0; i < 2; i++) {
-    napi_create_int32(env, fds[i], &value);
-    napi_set_element(env, out, i, value);
-  }
-  return out;
+  return pair_of(env, fds);
 }
 
 static napi_value grow_pipe(napi_env env, napi_callback_info info) {
