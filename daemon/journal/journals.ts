@@ -151,8 +151,10 @@ export class Journals {
         { journal: name, limit_records: String(JOURNAL_MAX_SEQUENCE) },
       );
     }
-    const pending = { name, inputs, alongside: options.alongside, durability: options.durability ?? "power-loss", inFiles: options.dataInFiles === true };
-    return this.commit.submit(pending, bytes);
+    const durability = options.durability ?? "power-loss";
+    // Process output's appends at allocation sites of their own (GroupCommit's streamingEntry says why).
+    const pending = options.dataInFiles === true ? outputAppend(name, inputs, options.alongside, durability) : { name, inputs, alongside: options.alongside, durability, inFiles: false };
+    return this.commit.submit(pending, bytes, pending.inFiles);
   }
 
   /**
@@ -446,6 +448,10 @@ function resolveCursor(tables: JournalTables, state: JournalState, cursor: Curso
       return { seq: tables.seqContaining(state, cursor.offset), offset: cursor.offset };
     }
   }
+}
+
+function outputAppend(name: string, inputs: readonly AppendInput[], alongside: PendingAppend["alongside"], durability: Durability): PendingAppend {
+  return { name, inputs, alongside, durability, inFiles: true };
 }
 
 function sliceRecord(record: JournalRecord, from: number): JournalRecord {
