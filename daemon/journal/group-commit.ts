@@ -177,7 +177,7 @@ export class GroupCommit<T, R> {
  * that; an exec's entries, born old from then on, each kept the 1 MiB output
  * regions it reached alive past every scavenge until a full collection, and V8
  * runs one every 64 MB of such memory: on a daemon that had run task graphs,
- * ~100 full collections per 3 GiB of exec output and ~0.8 s more CPU per GiB
+ * 55-110 full collections per 3 GiB of exec output and ~0.8 s more CPU per GiB
  * (bench/NOTES.md). Output's own sites stay young: its entries die young.
  */
 function streamingEntry<T, R>(item: T, bytes: number, resolve: (r: R) => void, reject: (e: unknown) => void): Entry<T, R> {
