@@ -185,10 +185,11 @@ export class Execs {
       chunks: followOutput(this.journals, outputJournal(exec.id), fromOffset, live, signal, pace ? live?.pacer.attach(fromOffset) : undefined),
       final: () => this.current(this.tables.byId(exec.id) ?? exec),
       lost: () => {
-        const lost = live?.writer.describeLost();
-        if (lost === undefined) return undefined;
-        return new TetherError(Code.Unavailable, "STORE_FAILED", `exec ${exec.id}: ${lost} and are lost; the command ran on: free disk space where the daemon keeps its state`, {
-          lost_bytes: String(live!.writer.lost()!.bytes),
+        const lost = live?.writer.lost();
+        const words = live?.writer.describeLost();
+        if (lost === undefined || words === undefined) return undefined;
+        return new TetherError(Code.Unavailable, "STORE_FAILED", `exec ${exec.id}: ${words} and are lost; the command ran on: free disk space where the daemon keeps its state`, {
+          lost_bytes: String(lost.bytes),
         });
       },
     };
