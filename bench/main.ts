@@ -309,10 +309,13 @@ async function withDaemon(run: (d: TestDaemon) => Promise<void>): Promise<void> 
 
 async function main(): Promise<void> {
   process.stderr.write("tether benchmarks (each figure beside a floor measured now)\n");
-  const only = Object.keys(DAEMON_GROUPS).find((name) => process.argv.includes(`--${name}-only`));
-  if (only !== undefined) {
-    await withDaemon(DAEMON_GROUPS[only]!);
-    if (only === "sessions") {
+  // `--rpc-only --streams-only` runs both groups, in a full run's order, on one daemon.
+  const only = Object.keys(DAEMON_GROUPS).filter((name) => process.argv.includes(`--${name}-only`));
+  if (only.length > 0) {
+    await withDaemon(async (d) => {
+      for (const name of only) await DAEMON_GROUPS[name]!(d);
+    });
+    if (only.includes("sessions")) {
       await benchListing(report);
       await benchSpawn(report);
     }

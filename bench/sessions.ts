@@ -107,16 +107,18 @@ const writeAt = promisify(write);
 /** The 1 GiB output benchmarks (a run's, an exec's) run this many times, alternating with the floor; the medians are compared. */
 export const OUTPUT_ROUNDS = 3;
 
+/** How long after the last round the daemon's RSS is read again. */
+const SETTLE_MS = 6000;
+
 export async function benchOutput(d: TestDaemon, report: Report): Promise<void> {
   const bytes = 1024 * 1024 * 1024;
   const dir = mkdtempSync(join(tmpdir(), "tether-bench-out-"));
   writeFileSync(join(dir, "tether.yaml"), `tasks:\n  flood: { cmd: ["head", "-c", "${bytes}", "/dev/zero"] }\n`);
-  let peakRss = 0;
   const pid = d.process.pid!;
-  const sampler = setInterval(() => {
-    const status = spawnSync("ps", ["-o", "rss=", "-p", String(pid)], { encoding: "utf8" }).stdout.trim();
-    peakRss = Math.max(peakRss, Number(status) * 1024);
-  }, 200);
+  const rss = (): number => Number(spawnSync("ps", ["-o", "rss=", "-p", String(pid)], { encoding: "utf8" }).stdout.trim()) * 1024;
+  const rssBefore = rss();
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rss())), 200);
   const client = d.client(SessionService);
   const floorRounds: number[] = [];
   const diskRounds: number[] = [];
@@ -133,10 +135,14 @@ export async function benchOutput(d: TestDaemon, report: Report): Promise<void> 
     ourRounds.push(bytes / 1e6 / (Number(process.hrtime.bigint() - start) / 1e9));
   }
   clearInterval(sampler);
+  // What the daemon keeps once the output has stopped (it gives freed output memory back after ~2-4 s quiet, see native/reader.c).
+  await new Promise((r) => setTimeout(r, SETTLE_MS));
+  const rssAfter = rss();
   const [floorMBs, diskMBs, oursMBs] = [median(floorRounds), median(diskRounds), median(ourRounds)];
+  const mib = (n: number): number => Math.round(n / 1048576);
   report(
     `run output into the journal: 1 GiB to stdout (median of ${OUTPUT_ROUNDS}, alternating with the floors)`,
-    `${Math.round(oursMBs)} MB/s, daemon RSS peak ${Math.round(peakRss / 1048576)} MiB`,
+    `${Math.round(oursMBs)} MB/s, daemon RSS peak ${mib(peakRss)} MiB (${mib(rssBefore)} before, ${mib(rssAfter)} ${SETTLE_MS / 1000} s after)`,
     `node reading the child's stdout ${Math.round(floorMBs)} MB/s; the disk, 1 GiB written directly ${Math.round(diskMBs)} MB/s (${(oursMBs / diskMBs).toFixed(2)}× of it)`,
     oursMBs / floorMBs,
     "≥ 0.5×",

@@ -30,8 +30,23 @@
 // taken what it holds, the thread reading on into a new one meanwhile; with
 // MAX_REGIONS waiting, the thread waits too, so a reader holds at most
 // MAX_REGIONS regions besides what the daemon keeps.
+//
+// trimWhenQuiet() -> boolean
+//   Gives the system back the daemon's freed native memory (malloc_trim,
+//   on libuv's pool) when no region has been made since the last call, and
+//   either regions were made the call before (output has just stopped) or
+//   at least TRIM_MIN_BYTES of regions were freed since the last trim
+//   (V8 frees a region only once it collects its ArrayBuffer, often later).
+//   Whether it started one. A region is a 1 MiB malloc on its reading
+//   thread, and glibc keeps freed ones in that thread's arena for reuse:
+//   after a GiB of output ~30-60 MB stayed resident for good. Called now and
+//   then: while output streams, regions are made between calls and nothing
+//   is trimmed, so the reuse stays.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -51,6 +66,16 @@
 #define THREAD_STACK_BYTES (256 * 1024)
 // Regions are aligned to this (the data files' block), and the bytes in them keep their phase within it.
 #define ALIGN_BYTES 4096
+// What trimWhenQuiet() waits to have been freed since the last trim.
+#define TRIM_MIN_BYTES (4 * 1024 * 1024)
+
+// Regions made (on the reading threads), and bytes freed since the last trim.
+static atomic_size_t regions_made;
+static atomic_size_t freed_since_trim;
+// What trimWhenQuiet() saw last time (on the daemon's thread), and the trim under way.
+static size_t made_at_last_look;
+static bool busy_at_last_look;
+static napi_async_work trimming;
 
 typedef struct region {
   // REGION_BYTES from a multiple of ALIGN_BYTES, within `allocated` (what malloc gave, freed with it).
@@ -104,6 +129,7 @@ static region* region_new(size_t start) {
   }
   r->bytes = (char*)(((uintptr_t)r->allocated + ALIGN_BYTES - 1) & ~(uintptr_t)(ALIGN_BYTES - 1));
   r->filled = r->taken = start;
+  atomic_fetch_add_explicit(&regions_made, 1, memory_order_relaxed);
   return r;
 }
 
@@ -112,6 +138,7 @@ static void free_bytes(napi_env env, void* data, void* hint) {
   (void)env;
   (void)data;
   free(hint);
+  atomic_fetch_add_explicit(&freed_since_trim, REGION_BYTES + ALIGN_BYTES, memory_order_relaxed);
 }
 
 // Lets go of a region on the daemon's thread: V8 frees its bytes once its ArrayBuffer is collected.
@@ -121,6 +148,7 @@ static void region_release(napi_env env, region* r) {
     napi_delete_reference(env, r->buffer);
   } else {
     free(r->allocated);
+    atomic_fetch_add_explicit(&freed_since_trim, REGION_BYTES + ALIGN_BYTES, memory_order_relaxed);
   }
   free(r);
 }
@@ -399,9 +427,53 @@ static napi_value open_reader(napi_env env, napi_callback_info info) {
   return self;
 }
 
+// Runs on libuv's pool, not the daemon's thread: giving back tens of MB can take milliseconds.
+static void trim_execute(napi_env env, void* data) {
+  (void)env;
+  (void)data;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
+static void trim_complete(napi_env env, napi_status status, void* data) {
+  (void)status;
+  (void)data;
+  napi_delete_async_work(env, trimming);
+  trimming = NULL;
+}
+
+static napi_value trim_when_quiet(napi_env env, napi_callback_info info) {
+  (void)info;
+  size_t made = atomic_load_explicit(&regions_made, memory_order_relaxed);
+  bool quiet = made == made_at_last_look;
+  bool settling = quiet && busy_at_last_look;
+  busy_at_last_look = !quiet;
+  made_at_last_look = made;
+  bool trim = quiet && trimming == NULL && (settling || atomic_load_explicit(&freed_since_trim, memory_order_relaxed) >= TRIM_MIN_BYTES);
+  if (trim) {
+    napi_value name;
+    napi_create_string_utf8(env, "tether reader trim", NAPI_AUTO_LENGTH, &name);
+    if (napi_create_async_work(env, NULL, name, trim_execute, trim_complete, NULL, &trimming) != napi_ok) {
+      trimming = NULL;
+      trim = false;
+    } else if (napi_queue_async_work(env, trimming) != napi_ok) {
+      napi_delete_async_work(env, trimming);
+      trimming = NULL;
+      trim = false;
+    } else {
+      atomic_store_explicit(&freed_since_trim, 0, memory_order_relaxed);
+    }
+  }
+  napi_value result;
+  napi_get_boolean(env, trim, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"open", NULL, open_reader, NULL, NULL, NULL, napi_default, NULL},
+      {"trimWhenQuiet", NULL, trim_when_quiet, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

@@ -12,6 +12,7 @@ interface NativeReader {
 }
 interface NativeReaders {
   open(fd: number, notifyBytes: number, phase: number, onData: (region: ArrayBuffer | null, offset: number, lengthOrErrno: number) => void): NativeReader;
+  trimWhenQuiet(): boolean;
 }
 
 /**
@@ -21,7 +22,25 @@ interface NativeReaders {
  */
 const NOTIFY_BYTES = 256 * 1024;
 
+/**
+ * How often the daemon offers the system back the memory of freed regions
+ * (`trimWhenQuiet` in native/reader.c: only when no region was made since
+ * the last offer). Without it a daemon that had streamed a GiB stayed ~30-60
+ * MB larger for good, on top of whatever it did next.
+ */
+const TRIM_INTERVAL_MS = 2000;
+
 let loaded: NativeReaders | null | undefined;
+
+function load(): NativeReaders | null {
+  if (loaded !== undefined) return loaded;
+  loaded = loadAddon<NativeReaders>("tether_reader") ?? null;
+  if (loaded !== null) {
+    const addon = loaded;
+    setInterval(() => addon.trimWhenQuiet(), TRIM_INTERVAL_MS).unref();
+  }
+  return loaded;
+}
 
 /**
  * Reads a descriptor (a terminal's master side, a process's output socket)
@@ -81,10 +100,10 @@ export class ThreadReader {
    * knows (a wrong guess costs a copy, not a byte).
    */
   static open(fd: number, journalOffset: number, onChunk: OnChunk): ThreadReader | undefined {
-    if (loaded === undefined) loaded = loadAddon<NativeReaders>("tether_reader") ?? null;
-    if (loaded === null) return undefined;
+    const addon = load();
+    if (addon === null) return undefined;
     try {
-      return new ThreadReader(loaded, fd, journalOffset, onChunk);
+      return new ThreadReader(addon, fd, journalOffset, onChunk);
     } catch {
       return undefined;
     }
