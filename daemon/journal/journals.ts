@@ -11,6 +11,7 @@ import {
   JOURNAL_MAX_SEQUENCE,
   READ_BATCH_MAX_BYTES,
   READ_BATCH_MAX_RECORDS,
+  RECORD_CACHE_IDLE_MS,
   RETENTION_SWEEP_INTERVAL_MS,
 } from "./limits.js";
 import { Subscription } from "./subscription.js";
@@ -76,6 +77,7 @@ export class Journals {
   private readonly commit: GroupCommit<PendingAppend, AppendResult>;
   private readonly writeBatch: (batch: PendingAppend[], now: number, work: BatchWork) => AppendResult[];
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly cacheTimer: NodeJS.Timeout;
   private closed = false;
 
   /** `dataDir` holds the data files of byte-log records (data-files.ts). */
@@ -92,6 +94,8 @@ export class Journals {
     );
     this.sweepTimer = setInterval(() => this.applyAgeRetention(Date.now()), RETENTION_SWEEP_INTERVAL_MS);
     this.sweepTimer.unref();
+    this.cacheTimer = setInterval(() => this.cache.expire(Date.now()), RECORD_CACHE_IDLE_MS / 2);
+    this.cacheTimer.unref();
   }
 
   create(name: string, retention: Retention = KEEP_EVERYTHING): JournalInfo {
@@ -290,6 +294,7 @@ export class Journals {
     this.commit.flush();
     this.files.close();
     clearInterval(this.sweepTimer);
+    clearInterval(this.cacheTimer);
     for (const subs of this.subscribers.values()) for (const sub of subs) sub.notify();
   }
 

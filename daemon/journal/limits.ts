@@ -34,6 +34,14 @@ export const READ_BATCH_MAX_BYTES = 1024 * 1024;
  */
 export const RECORD_CACHE_MAX_BYTES = 16 * 1024 * 1024;
 export const RECORD_CACHE_RECORD_OVERHEAD_BYTES = 1024;
+/**
+ * ... for as long as readers or commits use them: a block unused this long
+ * is dropped. After the streams benchmark a full cache (~15 MB of records,
+ * their items and encoded events on the heap) stayed for good, and V8 counts
+ * a live heap and the output buffers in flight against one limit: an exec
+ * streaming right after it set off a full collection every ~70 MB.
+ */
+export const RECORD_CACHE_IDLE_MS = 5000;
 /** ... in blocks of this many consecutive records, aligned on sequence numbers ... */
 export const RECORD_CACHE_BLOCK_RECORDS = 256;
 /** ... and a block of larger records than this in all is not kept (readers of large records are bound by bytes, not by records). */

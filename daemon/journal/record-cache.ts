@@ -1,4 +1,4 @@
-import { RECORD_CACHE_BLOCK_MAX_BYTES, RECORD_CACHE_BLOCK_RECORDS, RECORD_CACHE_MAX_BYTES, RECORD_CACHE_RECORD_OVERHEAD_BYTES } from "./limits.js";
+import { RECORD_CACHE_BLOCK_MAX_BYTES, RECORD_CACHE_BLOCK_RECORDS, RECORD_CACHE_IDLE_MS, RECORD_CACHE_MAX_BYTES, RECORD_CACHE_RECORD_OVERHEAD_BYTES } from "./limits.js";
 import type { JournalRecord } from "./types.js";
 
 /**
@@ -11,6 +11,8 @@ interface Block {
   readonly records: JournalRecord[];
   bytes: number;
   readonly tooLarge?: true;
+  /** When a commit or a reader last used it (Date.now()). */
+  usedAt: number;
 }
 
 const cost = (record: JournalRecord): number => record.data.byteLength + RECORD_CACHE_RECORD_OVERHEAD_BYTES;
@@ -33,6 +35,8 @@ const push = (block: Block, record: JournalRecord): void => {
  * the record). Bounded in total, least recently used blocks go first;
  * blocks of large records (over RECORD_CACHE_BLOCK_MAX_BYTES) are not kept:
  * their readers are bound by bytes, not by records, and read the store.
+ * Blocks nobody has used for RECORD_CACHE_IDLE_MS go too (`expire`): a
+ * finished session's records are not kept on the heap for good.
  */
 export class RecordCache {
   /** By `${journalId}:${block}`, least recently used first (a Map keeps insertion order). */
@@ -50,7 +54,7 @@ export class RecordCache {
         index = blockOf(record.seq);
         key = `${journalId}:${index}`;
         block = this.blocks.get(key);
-        if (block === undefined && record.seq === firstSeqOf(index)) block = { records: [], bytes: 0 };
+        if (block === undefined && record.seq === firstSeqOf(index)) block = { records: [], bytes: 0, usedAt: 0 };
         if (block !== undefined) this.touch(key, block);
       }
       if (block === undefined) continue;
@@ -97,6 +101,15 @@ export class RecordCache {
     return this.blocks.get(`${journalId}:${blockOf(seq)}`)?.tooLarge === true;
   }
 
+  /** Drops the blocks nobody has used since `now - RECORD_CACHE_IDLE_MS`. */
+  expire(now: number): void {
+    // Least recently used first: the first block used since then ends it.
+    for (const [key, block] of this.blocks) {
+      if (block.usedAt >= now - RECORD_CACHE_IDLE_MS) return;
+      this.drop(key);
+    }
+  }
+
   /** Bytes held (data plus the per-record estimate): at most RECORD_CACHE_MAX_BYTES between calls. */
   get heldBytes(): number {
     return this.bytes;
@@ -106,10 +119,10 @@ export class RecordCache {
   private loadBlock(key: string, index: number, load: (fromSeq: number, maxRecords: number, maxBytes: number) => JournalRecord[]): Block | undefined {
     const loaded = load(firstSeqOf(index), RECORD_CACHE_BLOCK_RECORDS, RECORD_CACHE_BLOCK_MAX_BYTES);
     if (loaded[0]?.seq !== firstSeqOf(index)) return undefined;
-    const block: Block = { records: [], bytes: 0 };
+    const block: Block = { records: [], bytes: 0, usedAt: 0 };
     for (const record of loaded) {
       if (!fits(block, record)) {
-        this.keep(key, { records: [], bytes: RECORD_CACHE_RECORD_OVERHEAD_BYTES, tooLarge: true });
+        this.keep(key, { records: [], bytes: RECORD_CACHE_RECORD_OVERHEAD_BYTES, tooLarge: true, usedAt: 0 });
         return undefined;
       }
       push(block, record);
@@ -119,12 +132,14 @@ export class RecordCache {
   }
 
   private keep(key: string, block: Block): void {
+    block.usedAt = Date.now();
     this.blocks.set(key, block);
     this.bytes += block.bytes;
     this.evict();
   }
 
   private touch(key: string, block: Block): void {
+    block.usedAt = Date.now();
     this.blocks.delete(key);
     this.blocks.set(key, block);
   }

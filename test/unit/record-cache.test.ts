@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { RECORD_CACHE_BLOCK_RECORDS, RECORD_CACHE_MAX_BYTES, RECORD_CACHE_RECORD_OVERHEAD_BYTES } from "../../daemon/journal/limits.js";
+import { describe, expect, it, vi } from "vitest";
+import { RECORD_CACHE_BLOCK_RECORDS, RECORD_CACHE_IDLE_MS, RECORD_CACHE_MAX_BYTES, RECORD_CACHE_RECORD_OVERHEAD_BYTES } from "../../daemon/journal/limits.js";
 import { RecordCache } from "../../daemon/journal/record-cache.js";
 import type { JournalRecord } from "../../daemon/journal/types.js";
 import { bytes, journalsPerTest } from "../helpers/journals.js";
@@ -54,6 +54,31 @@ describe("the record cache", () => {
     expect(first.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 300 + i));
     expect(second[0]).toBe(all[309]);
     expect(s.reads).toBe(1); // the block of 257-512, once, for both readers
+  });
+
+  it("drops the blocks nobody has used for a while, and keeps the ones in use", () => {
+    const all = records(2000, 10);
+    const s = store(all);
+    const cache = new RecordCache();
+    const t = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"], now: t });
+    try {
+      cache.page(1, 1, 10, 1 << 20, s.load); // block 1-256, used at t
+      vi.setSystemTime(t + RECORD_CACHE_IDLE_MS / 2);
+      cache.page(1, 300, 10, 1 << 20, s.load); // block 257-512, used later
+      expect(s.reads).toBe(2);
+      cache.expire(t + RECORD_CACHE_IDLE_MS + 1);
+      // The first block went, the later one stayed: one more read, for the first only.
+      cache.page(1, 300, 10, 1 << 20, s.load);
+      expect(s.reads).toBe(2);
+      cache.page(1, 1, 10, 1 << 20, s.load);
+      expect(s.reads).toBe(3);
+      // Everything idle: nothing held.
+      cache.expire(Date.now() + RECORD_CACHE_IDLE_MS + 1);
+      expect(cache.heldBytes).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("keeps no block of large records: their readers read the store", () => {
