@@ -6,6 +6,7 @@ import { promisify } from "node:util";
 import { TetherError } from "../errors.js";
 import { log } from "../log.js";
 import { AlignedMemory, BLOCK_BYTES, BlockTails, blockSpan, blockStart, roundUp, type Run } from "./direct-blocks.js";
+import { DiskRoom } from "./disk-room.js";
 import { DATA_DIRECT_MIN_BYTES, DATA_FILES_MAX_OPEN, DATA_SEGMENT_BYTES, DATA_SYNC_BYTES } from "./limits.js";
 
 /**
@@ -61,10 +62,17 @@ export class DataFiles {
   private readonly readStaging: AlignedMemory[] = [];
   private readStagingMade = 0;
 
-  constructor(private readonly dir: string) {}
+  /** The room output may take, a reserve kept for the daemon's state. */
+  private readonly room: DiskRoom;
+
+  constructor(private readonly dir: string) {
+    this.room = new DiskRoom(dir);
+  }
 
   /** Writes each `data` at journal offset `offset` of journal `journalId`, blocking. */
   write(writes: readonly DataWrite[]): void {
+    this.ensureDir();
+    this.room.take(writes.reduce((n, w) => n + w.data.byteLength, 0));
     for (const run of runs(writes)) {
       if (!this.writeDirect(run)) {
         const fd = this.fd(run.key, true);
@@ -87,6 +95,8 @@ export class DataFiles {
    * last one's partial block, with more bytes).
    */
   async writeAsync(writes: readonly DataWrite[]): Promise<void> {
+    this.ensureDir();
+    this.room.take(writes.reduce((n, w) => n + w.data.byteLength, 0));
     const all = runs(writes);
     const staging = this.poolStaging.pop() ?? new AlignedMemory();
     staging.reserve(all.reduce((n, run) => n + blockSpan(run), 0));
@@ -395,6 +405,12 @@ export class DataFiles {
     });
   }
 
+  private ensureDir(): void {
+    if (this.made) return;
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    this.made = true;
+  }
+
   private fd(key: string, create: boolean): number {
     let fd = this.fds.get(key);
     if (fd !== undefined) {
@@ -402,10 +418,7 @@ export class DataFiles {
       this.fds.set(key, fd);
       return fd;
     }
-    if (create && !this.made) {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      this.made = true;
-    }
+    if (create) this.ensureDir();
     // Read-write without O_APPEND: writes go to the position given, so a rolled-back write is overwritten.
     fd = openSync(join(this.dir, key), create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDWR, 0o600);
     this.fds.set(key, fd);

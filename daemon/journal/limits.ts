@@ -71,6 +71,12 @@ export const JOURNAL_MAX_SEQUENCE = 2 ** 32 - 1;
  */
 export const DATA_SEGMENT_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Free space on the state dir's file system that process output never
+ * takes (disk-room.ts): the room the state changes after a flood need.
+ */
+export const DATA_FILES_RESERVE_BYTES = 32 * 1024 * 1024;
+
 /** Segment files kept open at once (least recently used closed first): a few per live process, well under the usual 1024 descriptors. */
 export const DATA_FILES_MAX_OPEN = 128;
 

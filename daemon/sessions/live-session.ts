@@ -321,11 +321,12 @@ export class LiveSession {
       await writer.settled();
       const lost = writer.describeLost();
       if (lost !== undefined) log(`session ${this.id}: run ${run.number}: ${lost}`);
-      this.finish(run, end, live);
+      this.finish(run, end, live, lost);
     });
   }
 
-  private finish(run: RunRecord, end: ProcessEnd, live: LiveRun | undefined): void {
+  /** `lost`: what of the run's output could not be stored, in words; the run's last transition says it too. */
+  private finish(run: RunRecord, end: ProcessEnd, live: LiveRun | undefined, lost?: string): void {
     if (live !== undefined) {
       live.ended();
       this.live.delete(run.number);
@@ -338,13 +339,14 @@ export class LiveSession {
       return;
     }
     const task = this.graph.task(run.task);
+    const andLost = lost === undefined ? "" : `; ${lost}`;
     if (live?.stopAs !== undefined) {
-      this.transition(run, live.stopAs.status, live.stopAs.reason);
+      this.transition(run, live.stopAs.status, `${live.stopAs.reason}${andLost}`);
     } else if (live?.killedFor === undefined && end.t === "exited" && end.code === 0) {
       if (task.result === "stdout") this.setXcom(task.name, live!.writer.stdoutText());
-      this.transition(run, "succeeded", "exited with code 0");
+      this.transition(run, "succeeded", `exited with code 0${andLost}`);
     } else {
-      const why = live?.killedFor ?? describeEnd(end);
+      const why = `${live?.killedFor ?? describeEnd(end)}${andLost}`;
       if (run.attempt <= task.retries && this.session.status === "open") {
         this.scheduleRetry(task, run.attempt + 1);
         this.transition(run, "failed", `${why}; retrying${task.retryDelayMs > 0 ? ` in ${formatMs(task.retryDelayMs)}` : ""} (attempt ${run.attempt + 1} of ${task.retries + 1})`);
