@@ -1,7 +1,6 @@
 import { Code, type Client } from "@connectrpc/connect";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
@@ -9,9 +8,10 @@ import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
-import { daemonPerTest, startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { ExecRequests, attachToEnd, collect, emptyResult, execToEnd, type ExecResult } from "../helpers/execs.js";
+import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
 import { alive, eventually } from "../helpers/sessions.js";
 
 const daemon = daemonPerTest();
@@ -330,13 +330,8 @@ describe("exec", () => {
   });
 
   // Needs a small file system of its own: a tmpfs, which only root may mount (CI runs as root).
-  it.skipIf(process.getuid?.() !== 0)("on a full disk an exec whose output cannot all be stored ends at once with STORE_FAILED naming what was lost, and the daemon goes on serving", async () => {
-    const fs = mkdtempSync(join(tmpdir(), "tether-fullfs-"));
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=48m,mode=0700", "tmpfs", fs]);
-    let d: TestDaemon | undefined;
-    try {
-      mkdirSync(join(fs, "home"), { mode: 0o700 });
-      d = await startDaemon({ home: join(fs, "home"), socketPath: join(fs, "tether.sock") });
+  it.skipIf(!CAN_FILL_A_DISK)("on a full disk an exec whose output cannot all be stored ends at once with STORE_FAILED naming what was lost, and the daemon goes on serving", () =>
+    onSmallDisk(async (d) => {
       await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
       const execs = d.client(ExecService);
       const f = await failure(execToEnd(execs, "w", ["head", "-c", "200000000", "/dev/zero"]));
@@ -347,11 +342,9 @@ describe("exec", () => {
       const back = await attachToEnd(execs, stored!.id, 0, true);
       expect(back.stdout.length).toBeGreaterThan(1024 * 1024);
       expect((await d.client(DaemonService).getDaemonInfo({})).daemon?.pid).toBe(d.process.pid);
-    } finally {
-      await d?.stop();
-      execFileSync("umount", [fs]);
-    }
-  }, 60_000);
+    }),
+    60_000,
+  );
 
   it("curl reads an exec, its output and its exit, over the Connect protocol's JSON", async () => {
     const { d, execs } = await withWorkspace();

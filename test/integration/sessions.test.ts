@@ -1,7 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
@@ -9,7 +7,8 @@ import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js
 import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
-import { daemonPerTest, startDaemon, type TestDaemon } from "../helpers/daemon.js";
+import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
+import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
 import { alive, eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
 const daemon = daemonPerTest();
@@ -352,13 +351,8 @@ tasks:
   });
 
   // Needs a small file system of its own: a tmpfs, which only root may mount (CI runs as root).
-  it.skipIf(process.getuid?.() !== 0)("on a full disk a run whose output cannot all be stored says so in its state log, keeps what was stored, and the daemon goes on", async () => {
-    const fs = mkdtempSync(join(tmpdir(), "tether-fullfs-"));
-    execFileSync("mount", ["-t", "tmpfs", "-o", "size=48m,mode=0700", "tmpfs", fs]);
-    let d: TestDaemon | undefined;
-    try {
-      mkdirSync(join(fs, "home"), { mode: 0o700 });
-      d = await startDaemon({ home: join(fs, "home"), socketPath: join(fs, "tether.sock") });
+  it.skipIf(!CAN_FILL_A_DISK)("on a full disk a run whose output cannot all be stored says so in its state log, keeps what was stored, and the daemon goes on", () =>
+    onSmallDisk(async (d) => {
       const client = d.client(SessionService);
       const file = writeTaskFile(`tasks:\n  flood: { cmd: ["head", "-c", "200000000", "/dev/zero"] }\n`);
       const { session } = await client.startSession({ task: "flood", taskFile: file });
@@ -372,11 +366,9 @@ tasks:
       // What was stored reads back; the daemon answers as before.
       expect((await logText(client, done.id)).stdout.length).toBeGreaterThan(1024 * 1024);
       expect((await d.client(DaemonService).getDaemonInfo({})).daemon?.pid).toBe(d.process.pid);
-    } finally {
-      await d?.stop();
-      execFileSync("umount", [fs]);
-    }
-  }, 60_000);
+    }),
+    60_000,
+  );
 });
 
 describe("sessions: bad input", () => {
