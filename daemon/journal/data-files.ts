@@ -71,8 +71,7 @@ export class DataFiles {
 
   /** Writes each `data` at journal offset `offset` of journal `journalId`, blocking. */
   write(writes: readonly DataWrite[]): void {
-    this.ensureDir();
-    this.room.take(writes.reduce((n, w) => n + w.data.byteLength, 0));
+    const bytes = this.claim(writes);
     for (const run of runs(writes)) {
       if (!this.writeDirect(run)) {
         const fd = this.fd(run.key, true);
@@ -83,7 +82,7 @@ export class DataFiles {
       }
       this.dirty.add(run.key);
     }
-    this.wrote(writes.reduce((n, w) => n + w.data.byteLength, 0));
+    this.wrote(bytes);
   }
 
   /**
@@ -95,8 +94,7 @@ export class DataFiles {
    * last one's partial block, with more bytes).
    */
   async writeAsync(writes: readonly DataWrite[]): Promise<void> {
-    this.ensureDir();
-    this.room.take(writes.reduce((n, w) => n + w.data.byteLength, 0));
+    const bytes = this.claim(writes);
     const all = runs(writes);
     const staging = this.poolStaging.pop() ?? new AlignedMemory();
     staging.reserve(all.reduce((n, run) => n + blockSpan(run), 0));
@@ -109,7 +107,7 @@ export class DataFiles {
       staging.releaseAbove(STAGING_KEPT_BYTES);
       this.poolStaging.push(staging);
     }
-    this.wrote(writes.reduce((n, w) => n + w.data.byteLength, 0));
+    this.wrote(bytes);
   }
 
   /** One run of a writeAsync call, in the order of the calls (see there). */
@@ -403,6 +401,14 @@ export class DataFiles {
       this.syncing = undefined;
       if (this.dirtyBytes >= DATA_SYNC_BYTES) this.syncInBackground();
     });
+  }
+
+  /** The bytes `writes` carry, taken from the room output may have (throws ENOSPC past it). */
+  private claim(writes: readonly DataWrite[]): number {
+    this.ensureDir();
+    const bytes = writes.reduce((n, w) => n + w.data.byteLength, 0);
+    this.room.take(bytes);
+    return bytes;
   }
 
   private ensureDir(): void {
