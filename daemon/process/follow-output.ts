@@ -87,6 +87,8 @@ async function* followTap(
         };
   let position = fromOffset;
   for (;;) {
+    // Aborted while it read the tap (see OutputTap.lose): the reason is the client's to hear.
+    signal.throwIfAborted();
     let reader: TapReader | undefined = position === tap.offset ? tap.open(signal, handOn) : undefined;
     if (reader === undefined) {
       // The store may not hold all of what this client missed yet: the tap runs ahead of commits.

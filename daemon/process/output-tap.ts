@@ -22,6 +22,10 @@ export interface OutputPiece {
  * Each reader holds at most READER_QUEUE_MAX_BYTES; one that would pass it
  * is overflowed (its queue dropped) and goes back to the journal from the
  * first byte it did not take. The process never waits for a reader.
+ *
+ * Bytes whose commit fails (a full disk) never reach the journal: lose()
+ * moves the offsets of what comes next back by as much, so they stay the
+ * journal's, and closes every reader open, whose pieces carry the old ones.
  */
 export class OutputTap {
   private readonly readers = new Set<TapReader>();
@@ -42,6 +46,18 @@ export class OutputTap {
     const piece: OutputPiece = { fd: 1, data: chunk, offset: this.written, fdEnd: this.written + chunk.byteLength };
     this.written += chunk.byteLength;
     for (const reader of this.readers) reader.offer(piece);
+  }
+
+  /**
+   * A commit of `bytes` failed: what the journal holds after them lies that
+   * much earlier than the tap said. Every reader open is abandoned (it takes
+   * nothing more, and its follower finds it overflowed): its client must be
+   * told that output was lost, as the terminal's owner does.
+   */
+  lose(bytes: number): void {
+    this.written -= bytes;
+    for (const reader of this.readers) reader.abandon();
+    this.readers.clear();
   }
 
   end(): void {
@@ -138,6 +154,15 @@ export class TapReader {
   notify(): void {
     this.idle = false;
     this.wakeup.notify();
+  }
+
+  /** Takes nothing more and drops what it holds (see OutputTap.lose); its follower wakes and finds it overflowed. */
+  abandon(): void {
+    this.dropped = true;
+    this.direct = undefined;
+    this.queue = [];
+    this.bytes = 0;
+    this.notify();
   }
 
   /** Resolves on the next offer handed on the usual way, or the tap's end; rejects with the signal's reason when it aborts. */

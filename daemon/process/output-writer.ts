@@ -89,6 +89,8 @@ export interface OutputWriterOptions {
   readonly pacer?: OutputPacer;
   /** Where its first byte will lie in the journal, as far as known (the journal's end when it starts); 0 when not given. */
   readonly journalStart?: number;
+  /** Told of each commit that failed, after lost() counts it: `bytes` will never be in the journal, and what came after them lies that much earlier. */
+  readonly onLost?: (bytes: number) => void;
 }
 
 interface Pending {
@@ -148,6 +150,7 @@ export class OutputWriter {
   private readonly idleCommitMaxDelayMs: number;
   private readonly pacer: OutputPacer | undefined;
   private readonly journalStart: number;
+  private readonly onLost: ((bytes: number) => void) | undefined;
 
   constructor(
     /** Appends to the journal. */
@@ -160,6 +163,7 @@ export class OutputWriter {
     this.idleCommitMaxDelayMs = options.idleCommitMaxDelayMs ?? STREAMING_BATCH_MS;
     this.pacer = options.pacer;
     this.journalStart = options.journalStart ?? 0;
+    this.onLost = options.onLost;
   }
 
   /**
@@ -345,6 +349,7 @@ export class OutputWriter {
         this.lostBytes += bytes;
         this.lostBecause ??= error;
         this.pacer?.lost(bytes);
+        this.onLost?.(bytes);
         this.committed(commit, bytes);
       },
     );

@@ -68,6 +68,8 @@ interface LivePty {
   /** Paces the program to the furthest of its attached clients. */
   readonly pacer: OutputPacer;
   readonly clients: PtyClients;
+  /** One per attached client: aborted with STORE_FAILED when output is lost (see outputLost). */
+  readonly attached: Set<AbortController>;
   readonly ended: Promise<PtyRecord>;
 }
 
@@ -125,12 +127,14 @@ export class Ptys {
     if (launch.problem !== undefined) throw invalidArgument("argv", `cannot start ${argv[0]}: ${launch.problem}`);
     this.journals.create(outputJournal(id), { maxBytes: PTY_RETENTION_BYTES, maxAgeMs: 0 });
     const pacer = new OutputPacer(PTY_PACED_LAG_BYTES, Infinity);
-    const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), {
+    const tap = new OutputTap();
+    const attached = new Set<AbortController>();
+    const writer: OutputWriter = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), {
       idleCommitDelayMs: TERMINAL_COMMIT_DELAY_MS,
       idleCommitMaxDelayMs: TERMINAL_COMMIT_MAX_DELAY_MS,
       pacer,
+      onLost: (bytes) => outputLost(id, bytes, writer, tap, attached),
     });
-    const tap = new OutputTap();
     const process = new TtyProcess({
       ...launch,
       ...size,
@@ -166,7 +170,7 @@ export class Ptys {
       tap.end();
       return record;
     });
-    this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), ended });
+    this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), attached, ended });
     this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended });
     return record;
   }
@@ -197,6 +201,9 @@ export class Ptys {
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 or a positive byte offset");
     const client = live?.clients.add(options.readOnly, options.readOnly ? undefined : options.size);
     if (live !== undefined) this.applySize(live);
+    const storeFailed = new AbortController();
+    live?.attached.add(storeFailed);
+    const signal = live === undefined ? options.signal : AbortSignal.any([options.signal, storeFailed.signal]);
     // Input racing the program's exit is dropped, not an error: the exit is on its way to this client.
     const writable = (what: string): LivePty | undefined => {
       if (client?.readOnly === true) throw new TetherError(Code.PermissionDenied, "READ_ONLY", `this client attached read-only and cannot ${what}: attach without --read-only to type`);
@@ -206,7 +213,7 @@ export class Ptys {
       pty: this.current(pty),
       fromOffset,
       liveOffset: written,
-      chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, options.signal, live?.pacer.attach(fromOffset), options.direct),
+      chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, signal, live?.pacer.attach(fromOffset), options.direct),
       input: (data) => {
         const target = writable("type");
         if (target === undefined) return undefined;
@@ -227,6 +234,7 @@ export class Ptys {
       },
       detach: () => {
         if (live === undefined || client === undefined) return;
+        live.attached.delete(storeFailed);
         live.clients.remove(client);
         this.applySize(live);
       },
@@ -335,4 +343,21 @@ const PTY_KIND: ProcessKind = { field: "pty", noun: "PTY", plural: "PTYs", colle
 
 export function outputJournal(ptyId: string): string {
   return `${ptyId}.pty`;
+}
+
+/**
+ * A commit of a terminal's output failed (a full disk): those bytes are not
+ * in the journal, so the offsets its clients were shown no longer match it.
+ * The tap moves on at the journal's offsets, and every client attached now
+ * is ended with STORE_FAILED naming what was lost (an exec's clients are
+ * too); the program runs on, and a client that attaches again reads on from
+ * what the journal holds.
+ */
+function outputLost(id: string, bytes: number, writer: OutputWriter, tap: OutputTap, attached: Set<AbortController>): void {
+  tap.lose(bytes);
+  const error = new TetherError(Code.Unavailable, "STORE_FAILED", `pty ${id}: ${writer.describeLost()} and are lost; the program runs on: free disk space where the daemon keeps its state, then attach again (tether pty attach ${id})`, {
+    lost_bytes: String(writer.lost()?.bytes ?? bytes),
+  });
+  for (const client of attached) client.abort(error);
+  attached.clear();
 }

@@ -2,7 +2,8 @@ import { Code, type Client } from "@connectrpc/connect";
 import { create as createMessage, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { connect as http2Connect } from "node:http2";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
@@ -15,6 +16,7 @@ import { COALESCED_RECORD_BYTES } from "../../daemon/process/output-writer.js";
 import { PTY_PACED_LAG_BYTES, PTY_RETENTION_BYTES } from "../../daemon/workspaces/ptys.js";
 import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
+import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
 import { PtyClient } from "../helpers/ptys.js";
 import { alive, eventually } from "../helpers/sessions.js";
 
@@ -327,6 +329,44 @@ describe("PTYs", () => {
     await c.done;
     expect(c.exit!.signal).toBe("SIGKILL");
   });
+
+  // Needs a small file system of its own: a tmpfs, which only root may mount (CI runs as root).
+  it.skipIf(!CAN_FILL_A_DISK)("on a full disk the attached clients are ended with STORE_FAILED naming what was lost; the program runs on, and once there is room a client attaches again and types", () =>
+    onSmallDisk(async (d) => {
+      // Ballast fills the disk to ~4 MiB short of what tether keeps free; freeing it makes room for the rest of the flood.
+      const ballast = join(d.home, "..", "ballast");
+      writeFileSync(ballast, Buffer.alloc(12 * 1024 * 1024));
+      const ws = (await d.client(WorkspaceService).createWorkspace({ displayName: "w" })).workspace!;
+      const ptys = d.client(PtyService);
+      const flood = 12_000_000;
+      const a = new PtyClient(ptys, create(["sh", "-c", `sleep 0.3; head -c ${flood} /dev/zero | tr '\\0' a; touch flooded; exec cat`]));
+      await a.done;
+      const f = await failure(Promise.reject(a.error));
+      expect([f.code, f.reason]).toEqual([Code.Unavailable, ErrorReason.STORE_FAILED]);
+      expect(f.message).toMatch(/^pty p-\w+: \d+ bytes of output could not be stored \(.*ENOSPC.*\) and are lost; the program runs on: free disk space .*tether pty attach p-\w+/);
+      expect(a.seams).toEqual([]);
+      rmSync(ballast);
+      await eventually(() => (existsSync(join(ws.root, "flooded")) ? true : undefined));
+      expect((await ptys.getPty({ pty: a.pty!.id })).pty!.state).toBe(PtyState.OPEN);
+      // Its replay, then live: offsets go on from what the journal holds, and an echo comes as typed.
+      const b = new PtyClient(ptys, attachTo(a.pty!.id));
+      await eventually(() => b.pty);
+      b.type("hello\r");
+      await eventually(() => (b.text.includes("hello\r\nhello\r\n") ? true : undefined));
+      b.send({ kind: { case: "signal", value: "KILL" } });
+      await b.done;
+      expect([b.error, b.seams, b.exit?.signal]).toEqual([undefined, [], "SIGKILL"]);
+      const closed = (await ptys.getPty({ pty: a.pty!.id })).pty!;
+      expect(b.firstOffset + b.received).toBe(Number(closed.outputBytes));
+      // What was stored reads back whole from the start; what was lost is not in it.
+      const all = new PtyClient(ptys, attachTo(a.pty!.id, { fromOffset: 0n }));
+      await all.done;
+      expect([all.error, all.seams, all.firstOffset, all.received]).toEqual([undefined, [], 0, Number(closed.outputBytes)]);
+      expect(all.received).toBeLessThan(flood);
+      expect(all.text.endsWith("hello\r\nhello\r\n")).toBe(true);
+    }),
+    60_000,
+  );
 
   it("after kill -9 of the daemon an open PTY is recorded lost and its program stopped", async () => {
     const { d, ptys } = await setup();
