@@ -117,6 +117,15 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// Its reader went away (`tether logs S | head`): end at once and quietly, with the status of a
+// command killed by SIGPIPE (128+13), as Unix tools do. An exec or a session goes on: the client detached.
+for (const out of [process.stdout, process.stderr]) {
+  out.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(141);
+  });
+}
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -58,6 +58,20 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(tty.stdout).toMatch(/on-a-tty/);
   });
 
+  it("a reader that goes away ends the CLI quietly with SIGPIPE's status (141); the exec goes on, detached", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const piped = spawnSync("bash", ["-o", "pipefail", "-c", `"$0" "$1" exec w -- sh -c 'head -c 1000000 /dev/zero; sleep 1; echo done' | head -c 1 >/dev/null`, process.execPath, CLI_ENTRY], { env, encoding: "utf8", timeout: 60_000 });
+    expect([piped.status, piped.stderr]).toEqual([141, ""]);
+    const listed = cli(env, ["exec", "ls", "w", "--json"]);
+    const id = JSON.parse(listed.stdout)[0].id as string;
+    // A reattach whose reader never reads, too.
+    const head = spawnSync("bash", ["-o", "pipefail", "-c", `"$0" "$1" exec attach ${id} | true`, process.execPath, CLI_ENTRY], { env, encoding: "utf8", timeout: 60_000 });
+    expect([head.status, head.stderr]).toEqual([141, ""]);
+    const ended = cli(env, ["exec", "attach", id]);
+    expect([ended.status, ended.stdout.endsWith("done\n")]).toEqual([0, true]);
+  });
+
   it("Ctrl-C goes to the command, not to the CLI", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
