@@ -12,6 +12,7 @@ import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
 import { resolveDaemonConfig } from "./config.js";
 import { TetherError } from "./errors.js";
 import { Journals } from "./journal/journals.js";
+import { describeJournal } from "./journal-names.js";
 import { log } from "./log.js";
 import { startServer } from "./server.js";
 import { createDaemonService } from "./services/daemon-service.js";
@@ -49,7 +50,7 @@ export async function runDaemon(): Promise<void> {
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
   const lock = await claimSocket(config.socketPath);
   const db = openDatabase(config.databasePath);
-  const journals = new Journals(db, config.outputDir);
+  const journals = new Journals(db, config.outputDir, describeJournal);
   const { binDir, packageDir } = installCliShim(config.stateDir);
   const spawner = await startSpawner(config.stateDir);
   const environment = {

@@ -80,8 +80,16 @@ export class Journals {
   private readonly cacheTimer: NodeJS.Timeout;
   private closed = false;
 
-  /** `dataDir` holds the data files of byte-log records (data-files.ts). */
-  constructor(db: Db, dataDir: string) {
+  /**
+   * `dataDir` holds the data files of byte-log records (data-files.ts).
+   * `describe` names a journal in cursor errors as its reader knows it (an
+   * exec's output, a session's stream): by default, "journal <name>".
+   */
+  constructor(
+    db: Db,
+    dataDir: string,
+    private readonly describe: (name: string) => string = (name) => `journal ${name}`,
+  ) {
     this.files = new DataFiles(dataDir);
     this.tables = new JournalTables(db, this.files);
     // Made once: better-sqlite3 builds a wrapper per db.transaction call, ~10 µs of each small commit.
@@ -190,8 +198,11 @@ export class Journals {
         state = this.lookup(name);
       }
       if (state === undefined) throw notFound(name);
-      const start = resolveCursor(this.tables, state, options.cursor);
+      const start = this.resolveCursor(state, options.cursor);
       let nextSeq = start.seq;
+      // Where an offset cursor's reader has got to: an expiry mid-read names it in the reader's unit.
+      let reached = options.cursor.kind === "offset" ? options.cursor.offset : undefined;
+      const place = (): Place => (reached === undefined ? { kind: "sequence", seq: nextSeq } : { kind: "offset", offset: reached });
       let sliceFrom = start.offset;
       const endSeq = options.follow ? Infinity : state.nextSeq;
       let caughtUpSent = false;
@@ -210,8 +221,8 @@ export class Journals {
         }
         let records = sub.take(nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         if (records.length === 0) {
-          if (nextSeq < state.firstSeq) throw cursorExpired(state, `sequence ${nextSeq}`);
-          records = this.cache.tooLarge(state.id, nextSeq) ? await this.storedLarge(state, nextSeq) : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+          if (nextSeq < state.firstSeq) throw this.cursorExpired(state, place());
+          records = this.cache.tooLarge(state.id, nextSeq) ? await this.storedLarge(state, nextSeq, place()) : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         }
         if (records.length === 0) throw new Error(`journal ${name}: no record at sequence ${nextSeq} below the tail`);
         if (Number.isFinite(endSeq)) records = records.filter((r) => r.seq < endSeq);
@@ -219,6 +230,10 @@ export class Journals {
         if (sliceFrom !== undefined) {
           records = [sliceRecord(records[0]!, sliceFrom), ...records.slice(1)];
           sliceFrom = undefined;
+        }
+        if (reached !== undefined) {
+          const last = records[records.length - 1]!;
+          reached = last.offset + last.data.byteLength;
         }
         yield { records, caughtUp: false };
       }
@@ -236,7 +251,7 @@ export class Journals {
   page(name: string, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
     const state = this.lookup(name);
     if (state === undefined || fromSeq >= state.nextSeq) return [];
-    if (fromSeq < state.firstSeq) throw cursorExpired(state, `sequence ${fromSeq}`);
+    if (fromSeq < state.firstSeq) throw this.cursorExpired(state, { kind: "sequence", seq: fromSeq });
     return this.stored(state, fromSeq, maxRecords, maxBytes);
   }
 
@@ -246,13 +261,52 @@ export class Journals {
    * off the daemon's thread. Retention may drop them meanwhile: then the
    * cursor has expired.
    */
-  private async storedLarge(state: JournalState, fromSeq: number): Promise<JournalRecord[]> {
+  private async storedLarge(state: JournalState, fromSeq: number, place: Place): Promise<JournalRecord[]> {
     try {
       return await this.tables.pageAsync(state.id, fromSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
     } catch (error) {
-      if (fromSeq < state.firstSeq) throw cursorExpired(state, `sequence ${fromSeq}`);
+      if (fromSeq < state.firstSeq) throw this.cursorExpired(state, place);
       throw error;
     }
+  }
+
+  private resolveCursor(state: JournalState, cursor: Cursor): { seq: number; offset?: number } {
+    switch (cursor.kind) {
+      case "start":
+        return { seq: state.firstSeq };
+      case "sequence":
+        if (cursor.seq < 1) throw invalidArgument("sequence", "sequences start at 1: pass 1 (or no cursor) to read from the start");
+        if (cursor.seq < state.firstSeq) throw this.cursorExpired(state, cursor);
+        if (cursor.seq > state.nextSeq) throw this.cursorPastEnd(state, cursor);
+        return { seq: cursor.seq };
+      case "offset": {
+        if (cursor.offset < state.firstOffset) throw this.cursorExpired(state, cursor);
+        if (cursor.offset > state.nextOffset) throw this.cursorPastEnd(state, cursor);
+        if (cursor.offset === state.nextOffset) return { seq: state.nextSeq };
+        return { seq: this.tables.seqContaining(state, cursor.offset), offset: cursor.offset };
+      }
+    }
+  }
+
+  /** A place retention has dropped: the error names the earliest one kept, in the place's unit. */
+  private cursorExpired(state: JournalState, place: Place): TetherError {
+    const earliest = place.kind === "sequence" ? `sequence ${state.firstSeq}` : `offset ${state.firstOffset}`;
+    return new TetherError(
+      Code.OutOfRange,
+      "CURSOR_EXPIRED",
+      `${placeWords(place)} of ${this.describe(state.name)} is no longer retained: the earliest available is ${earliest}`,
+      { journal: state.name, earliest_sequence: String(state.firstSeq), earliest_offset: String(state.firstOffset) },
+    );
+  }
+
+  private cursorPastEnd(state: JournalState, place: Place): TetherError {
+    const end = place.kind === "sequence" ? `the next record will be sequence ${state.nextSeq}` : `it ends at offset ${state.nextOffset} so far`;
+    return new TetherError(
+      Code.OutOfRange,
+      "CURSOR_PAST_END",
+      `${placeWords(place)} is past the end of ${this.describe(state.name)}: ${end}`,
+      { journal: state.name, next_sequence: String(state.nextSeq), next_offset: String(state.nextOffset) },
+    );
   }
 
   private stored(state: JournalState, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
@@ -437,23 +491,6 @@ export class Journals {
   }
 }
 
-function resolveCursor(tables: JournalTables, state: JournalState, cursor: Cursor): { seq: number; offset?: number } {
-  switch (cursor.kind) {
-    case "start":
-      return { seq: state.firstSeq };
-    case "sequence":
-      if (cursor.seq < 1) throw invalidArgument("sequence", "sequences start at 1: pass 1 (or no cursor) to read from the start");
-      if (cursor.seq < state.firstSeq) throw cursorExpired(state, `sequence ${cursor.seq}`);
-      if (cursor.seq > state.nextSeq) throw cursorPastEnd(state, `sequence ${cursor.seq}`);
-      return { seq: cursor.seq };
-    case "offset": {
-      if (cursor.offset < state.firstOffset) throw cursorExpired(state, `offset ${cursor.offset}`);
-      if (cursor.offset > state.nextOffset) throw cursorPastEnd(state, `offset ${cursor.offset}`);
-      if (cursor.offset === state.nextOffset) return { seq: state.nextSeq };
-      return { seq: tables.seqContaining(state, cursor.offset), offset: cursor.offset };
-    }
-  }
-}
 
 function outputAppend(name: string, inputs: readonly AppendInput[], alongside: PendingAppend["alongside"], durability: Durability): PendingAppend {
   return { name, inputs, alongside, durability, inFiles: true };
@@ -496,22 +533,11 @@ function notFound(name: string): TetherError {
   );
 }
 
-function cursorExpired(state: JournalState, what: string): TetherError {
-  return new TetherError(
-    Code.OutOfRange,
-    "CURSOR_EXPIRED",
-    `${what} of journal ${state.name} is no longer retained: the earliest available is sequence ${state.firstSeq} (offset ${state.firstOffset})`,
-    { journal: state.name, earliest_sequence: String(state.firstSeq), earliest_offset: String(state.firstOffset) },
-  );
-}
+/** Where a reader stands, in the unit its cursor was given in (what a cursor error names). */
+type Place = { readonly kind: "sequence"; readonly seq: number } | { readonly kind: "offset"; readonly offset: number };
 
-function cursorPastEnd(state: JournalState, what: string): TetherError {
-  return new TetherError(
-    Code.OutOfRange,
-    "CURSOR_PAST_END",
-    `${what} is past the end of journal ${state.name}: the next record will be sequence ${state.nextSeq} (offset ${state.nextOffset})`,
-    { journal: state.name, next_sequence: String(state.nextSeq), next_offset: String(state.nextOffset) },
-  );
+function placeWords(place: Place): string {
+  return place.kind === "sequence" ? `sequence ${place.seq}` : `offset ${place.offset}`;
 }
 
 function storeClosed(): TetherError {

@@ -188,7 +188,7 @@ function parseCommand(node: Node | undefined, report: Report): Command | undefin
   if (isSeq(node) && node.items.length > 0 && node.items.every((i) => isScalar(i) && (typeof i.value === "string" || typeof i.value === "number"))) {
     return { kind: "argv", argv: node.items.map((i) => String((i as { value: unknown }).value)) };
   }
-  report(node, "cmd is required: a shell command string, or a list of program and arguments");
+  report(node, `${node === undefined ? "cmd is required" : "cmd must be a non-empty string or list"}: a shell command string, or a list of program and arguments`);
   return undefined;
 }
 

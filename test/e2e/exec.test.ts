@@ -100,6 +100,8 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect([attached.status, attached.stdout, attached.stderr]).toEqual([4, "one\nthree\n", "two\n"]);
     const rest = cli(env, ["exec", "attach", id, "--from", "4"]);
     expect(rest.stdout + rest.stderr).toBe("three\ntwo\n");
+    const beyond = cli(env, ["exec", "attach", id, "--from", "99"]);
+    expect([beyond.status, beyond.stderr]).toEqual([1, `tether: offset 99 is past the end of exec ${id}'s output: it ends at offset 14 so far\n`]);
     expect(JSON.parse(cli(env, ["exec", "show", id, "--json"]).stdout)).toMatchObject({ id, status: "exited", exit_code: 4, stdout_bytes: 10, stderr_bytes: 4 });
 
     const sleeper = cli(env, ["exec", "w", "-d", "--", "sleep", "60"]).stdout.trim();

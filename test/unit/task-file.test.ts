@@ -43,6 +43,10 @@ describe("the task file", () => {
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x }\n  a: { cmd: y }\n")).toThrow('/p/t.yaml:3: task "a" is defined twice');
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: [\n")).toThrow(/\/p\/t\.yaml:\d+:/);
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x, retries: -1, timeout: soon }\n")).toThrow(/retries must be a whole number[\s\S]*timeout must be a duration/);
+    // A cmd that is there but not a command says so, rather than that it is missing.
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: 5 }\n  b: { cmd: [] }\n  c: { env: {} }\n")).toThrow(
+      /t\.yaml:2: task "a": cmd must be a non-empty string or list[\s\S]*t\.yaml:3: task "b": cmd must be[\s\S]*task "c": cmd is required/,
+    );
   });
 
   it("parses durations the way Go and systemd spell them", () => {
