@@ -7,6 +7,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { takeDataParts } from "../client/data-parts.js";
 import { GrpcClient } from "../client/grpc-client.js";
 import { PtyService, type AttachPtyRequestSchema } from "../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
@@ -33,7 +34,7 @@ function rssMb(pid: number): number {
 }
 
 /** Raw node-pty: `cat FILE` read to the end, MB/s. */
-function rawCatMBs(file: string, bytes: number): Promise<number> {
+export function rawCatMBs(file: string, bytes: number): Promise<number> {
   return new Promise((resolve) => {
     const t = process.hrtime.bigint();
     const term = pty.spawn("cat", [file], { cols: 80, rows: 24, encoding: null });
@@ -94,19 +95,21 @@ async function relayRoundTrips(samples: number): Promise<number[]> {
  * `tether pty` reads with), the output counted and dropped as the raw floor
  * drops it; every chunk must continue at the offset where the last ended.
  */
-async function cliCatMBs(d: TestDaemon, open: MessageInitShape<typeof AttachPtyRequestSchema>): Promise<{ mbs: number; bytes: number }> {
+export async function cliCatMBs(d: TestDaemon, open: MessageInitShape<typeof AttachPtyRequestSchema>): Promise<{ mbs: number; bytes: number }> {
   const client = new GrpcClient(d.socketPath);
   const requests = new RequestQueue<MessageInitShape<typeof AttachPtyRequestSchema>>();
   requests.push(open);
   const t = process.hrtime.bigint();
   let received = 0;
   let next: number | undefined;
-  for await (const response of client.bidiStream(PtyService.method.attachPty, requests)) {
+  // As `tether pty` reads: a chunk that came in several HTTP/2 frames stays those pieces (data-parts.ts).
+  for await (const response of client.bidiStream(PtyService.method.attachPty, requests, { dataParts: true })) {
     if (response.kind.case === "output") {
       const offset = Number(response.kind.value.offset);
       if (next !== undefined && offset !== next) throw new Error(`PTY output continued at ${offset}, not ${next}`);
-      next = offset + response.kind.value.data.byteLength;
-      received += response.kind.value.data.byteLength;
+      const bytes = takeDataParts(response.kind.value)?.reduce((sum, part) => sum + part.byteLength, 0) ?? response.kind.value.data.byteLength;
+      next = offset + bytes;
+      received += bytes;
     } else if (response.kind.case === "exit") requests.end();
   }
   client.close();

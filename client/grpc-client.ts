@@ -3,6 +3,7 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { connect as http2Connect, constants, type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from "node:http2";
 import { connect } from "node:net";
 import { ErrorDetailSchema, type ErrorDetail } from "../gen/tether/v1/errors_pb.js";
+import { decodeDataLast, PartedMessage } from "./data-parts.js";
 import { GrpcFrames, MessageReader, type FrameErrors } from "./grpc-frames.js";
 import { HTTP2_SESSION_MEMORY_MB, HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./grpc-limits.js";
 import { FAST_CODECS } from "./terminal-wire.js";
@@ -35,6 +36,12 @@ export class RpcError extends Error {
 
 export interface CallOptions {
   readonly signal?: AbortSignal;
+  /**
+   * Responses of the daemon's data-last shape that come in several HTTP/2
+   * pieces keep their data as those pieces (takeDataParts, data-parts.ts),
+   * for a caller that writes them on: `tether exec` and `exec attach`.
+   */
+  readonly dataParts?: boolean;
 }
 
 /**
@@ -59,7 +66,7 @@ export class GrpcClient {
     options: CallOptions = {},
   ): Promise<MessageShape<O>> {
     const call = this.open(method, options);
-    let response: Buffer | undefined;
+    let response: Buffer | PartedMessage | undefined;
     try {
       call.stream.end(frame(method.input, input));
       for (let message = await call.reader.next(); message !== undefined; message = await call.reader.next()) response = message;
@@ -70,7 +77,7 @@ export class GrpcClient {
       call.close();
     }
     if (response === undefined) throw new RpcError(INTERNAL, `${method.parent.typeName}/${method.name} answered without a message`);
-    return decode(method.output, response);
+    return decode(method.output, response instanceof PartedMessage ? response.join() : response);
   }
 
   serverStream<I extends DescMessage, O extends DescMessage>(
@@ -104,7 +111,11 @@ export class GrpcClient {
     try {
       if (Symbol.asyncIterator in input) void pumpRequests(call.stream, input, (message) => frame(method.input, message));
       else call.stream.end(frame(method.input, input));
-      for (let message = await call.reader.next(); message !== undefined; message = await call.reader.next()) yield decode(method.output, message);
+      for (;;) {
+        const message = await call.reader.next();
+        if (message === undefined) break;
+        yield message instanceof PartedMessage ? (decodeDataLast(method.output, message) ?? decode(method.output, message.join())) : decode(method.output, message);
+      }
       call.finish();
     } catch (error) {
       throw call.failed(error);
@@ -127,8 +138,10 @@ export class GrpcClient {
     stream.once("response", (h) => (headers = h));
     stream.once("trailers", (t) => (trailers = t));
     const describe = socketFailure(this.socketPath);
-    const reader = new MessageReader(stream, new GrpcFrames(MAX_MESSAGE_BYTES, RESPONSE_FRAME_ERRORS), (bytes) => bytes, {
+    const parted = options.dataParts === true ? (parts: Buffer[], length: number) => new PartedMessage(parts, length) : undefined;
+    const reader = new MessageReader(stream, new GrpcFrames(MAX_MESSAGE_BYTES, RESPONSE_FRAME_ERRORS, undefined, parted), (bytes) => bytes, {
       maxQueuedBytes: RESPONSES_QUEUED_MAX_BYTES,
+      wholeBytes: (message) => message.byteLength,
       malformed: () => stream.close(constants.NGHTTP2_CANCEL),
       closedEarly: (error) => describe(error ?? Object.assign(new Error("the stream closed before its end"), { code: `HTTP/2 code ${stream.rstCode ?? "none"}` })),
     });
@@ -210,7 +223,7 @@ function drainOrClose(stream: ClientHttp2Stream): Promise<void> {
 
 interface OpenCall {
   readonly stream: ClientHttp2Stream;
-  readonly reader: MessageReader<Buffer>;
+  readonly reader: MessageReader<Buffer | PartedMessage, PartedMessage>;
   /** The responses have ended: throws the call's status when it is not OK. */
   finish(): void;
   /** What a failure is reported as (a cancelled call says so). */

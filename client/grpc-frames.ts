@@ -17,8 +17,12 @@ export interface FrameErrors {
  * however the body is cut (a client sending one byte per frame included),
  * and what is held is what has come, never what a header declares: a
  * header saying 16 MiB followed by nothing costs five bytes.
+ *
+ * `whole`, when given, takes the parts of an uncompressed message spread
+ * over chunks instead of joining them (see data-parts.ts: output goes on as
+ * the pieces it came in); a message inside one chunk is still a view.
  */
-export class GrpcFrames {
+export class GrpcFrames<Whole = never> {
   /** The header read so far (it can be split over chunks too). */
   private readonly header = Buffer.alloc(5);
   private headerBytes = 0;
@@ -30,10 +34,11 @@ export class GrpcFrames {
     private readonly errors: FrameErrors,
     /** Decompresses a message sent with the compressed flag (the call's grpc-encoding); without it, such a message is refused. */
     private readonly decompress?: (message: Buffer) => Buffer,
+    private readonly whole?: (parts: Buffer[], length: number) => Whole,
   ) {}
 
-  push(chunk: Buffer): Buffer[] {
-    const messages: Buffer[] = [];
+  push(chunk: Buffer): (Buffer | Whole)[] {
+    const messages: (Buffer | Whole)[] = [];
     let at = 0;
     while (at < chunk.length) {
       const body = this.body;
@@ -45,8 +50,9 @@ export class GrpcFrames {
         if (body.received < body.length) break;
         this.body = undefined;
         // A message whose header ended one chunk and whose payload is all in the next is one part: no copy.
-        const message = body.parts.length === 1 ? body.parts[0]! : Buffer.concat(body.parts, body.length);
-        messages.push(this.finish(message, body.compressed));
+        if (body.parts.length === 1) messages.push(this.finish(body.parts[0]!, body.compressed));
+        else if (this.whole !== undefined && !body.compressed) messages.push(this.whole(body.parts, body.length));
+        else messages.push(this.finish(Buffer.concat(body.parts, body.length), body.compressed));
         continue;
       }
       if (this.headerBytes === 0 && chunk.length - at >= 5) {
@@ -106,7 +112,7 @@ export class GrpcFrames {
  * iteration of a stream cost ~100 µs of a unary call here; this costs a few.
  * Both ends use it: the CLI's client for responses, the daemon for requests.
  */
-export class MessageReader<T> {
+export class MessageReader<T, Whole = never> {
   private readonly maxQueuedBytes: number;
   private queue: { message: T; bytes: number }[] = [];
   private head = 0;
@@ -120,14 +126,16 @@ export class MessageReader<T> {
 
   constructor(
     private readonly stream: Http2Stream,
-    frames: GrpcFrames,
-    decode: (bytes: Buffer) => T,
+    frames: GrpcFrames<Whole>,
+    decode: (bytes: Buffer | Whole) => T,
     options: {
       readonly maxQueuedBytes: number;
       /** A message that cannot be read: the call should end (the reader has failed already). */
       readonly malformed: (error: unknown) => void;
       /** What the reader fails with when the stream errs or closes before its end. */
       readonly closedEarly: (error: unknown) => unknown;
+      /** The size of a message `frames` kept in parts, as it counts towards maxQueuedBytes. */
+      readonly wholeBytes?: (whole: Whole) => number;
     },
   ) {
     const fail = (error: unknown): void => {
@@ -140,8 +148,9 @@ export class MessageReader<T> {
         for (const bytes of frames.push(chunk)) {
           const message = decode(bytes);
           if (this.direct !== undefined && this.waiter !== undefined && this.head === this.queue.length && this.direct(message)) continue;
-          this.queue.push({ message, bytes: bytes.byteLength });
-          this.queuedBytes += bytes.byteLength;
+          const size = bytes instanceof Uint8Array ? bytes.byteLength : (options.wholeBytes?.(bytes) ?? 0);
+          this.queue.push({ message, bytes: size });
+          this.queuedBytes += size;
         }
       } catch (error) {
         fail(error);

@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -12,6 +11,7 @@ import type { ClientPaths } from "../paths.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
+import { writeChunk } from "../write-chunk.js";
 
 export const EXEC_USAGE = `  tether exec WS [-d] [-t] [--cwd DIR] [--env K=V ...] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
@@ -87,7 +87,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
   const onSigint = (): void => merged.push({ kind: { case: "signal", value: "SIGINT" } });
   if (!values.detach) process.on("SIGINT", onSigint);
   try {
-    for await (const response of client.bidiStream(ExecService.method.exec, requests(), { signal: stop.signal })) {
+    for await (const response of client.bidiStream(ExecService.method.exec, requests(), { signal: stop.signal, dataParts: true })) {
       const kind = response.kind;
       if (kind.case === "started") {
         if (values.detach) {
@@ -124,12 +124,11 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   let id = positionals[0]!;
   let offset = from;
   try {
-    for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), noFollow: values["no-follow"] }, { signal: stop.signal })) {
+    for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), noFollow: values["no-follow"] }, { signal: stop.signal, dataParts: true })) {
       const kind = response.kind;
       if (kind.case === "exec") id = kind.value.id;
       else if (kind.case === "output") {
-        await writeOutput(kind.value);
-        offset = Number(kind.value.offset) + kind.value.data.byteLength;
+        offset = Number(kind.value.offset) + (await writeOutput(kind.value));
       } else if (kind.case === "exit") return reportExit(kind.value, id);
     }
     return 0;
@@ -221,9 +220,9 @@ function splitCommand(args: string[]): { options: string[]; command: string[] } 
   return { options, command: [] };
 }
 
-async function writeOutput(output: ExecOutput): Promise<void> {
-  const out = output.stream === OutputStream.STDERR ? process.stderr : process.stdout;
-  if (!out.write(output.data)) await once(out, "drain");
+/** Writes an output chunk to stdout or stderr, as the command wrote it; resolves to its size. */
+function writeOutput(output: ExecOutput): Promise<number> {
+  return writeChunk(output.stream === OutputStream.STDERR ? process.stderr : process.stdout, output);
 }
 
 function reportExit(exit: ExecExit, what: string): number {

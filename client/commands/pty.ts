@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -13,6 +12,7 @@ import type { ClientPaths } from "../paths.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
+import { writeChunk } from "../write-chunk.js";
 
 export const PTY_USAGE = `  tether pty WS [--size-policy latest|smallest] [--cwd DIR] [--env K=V ...] [-- CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
@@ -103,12 +103,11 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
   let id = "";
   let exit: ExecExit | undefined;
   try {
-    for await (const response of client.bidiStream(PtyService.method.attachPty, requests())) {
+    for await (const response of client.bidiStream(PtyService.method.attachPty, requests(), { dataParts: true })) {
       const kind = response.kind;
       if (kind.case === "opened") id = kind.value.pty!.id;
-      else if (kind.case === "output") {
-        if (!process.stdout.write(kind.value.data)) await once(process.stdout, "drain");
-      } else if (kind.case === "exit") exit = kind.value;
+      else if (kind.case === "output") await writeChunk(process.stdout, kind.value);
+      else if (kind.case === "exit") exit = kind.value;
     }
   } finally {
     local.restore();

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest, ROOT } from "../helpers/daemon.js";
@@ -56,6 +57,24 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(escape.stderr).toMatch(/outside the workspace root/);
     const tty = cli(env, ["exec", "w", "-t", "--", "sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty"]);
     expect(tty.stdout).toMatch(/on-a-tty/);
+  });
+
+  it("large output reaches stdout and stderr byte for byte, through a pipe and into a file, live and on reattach", () => {
+    const env = freshEnv();
+    const created = cli(env, ["ws", "create", "w"]).stdout.split(" ");
+    const root = created[2]!.trim();
+    const bytes = randomBytes(5_000_000);
+    writeFileSync(join(root, "blob"), bytes);
+    // Chunks of up to 1 MiB, each many HTTP/2 frames: the CLI writes them on as the pieces they came in.
+    const piped = spawnSync(process.execPath, [CLI_ENTRY, "exec", "w", "--", "sh", "-c", "cat blob; cat blob >&2"], { env, maxBuffer: 1 << 26 });
+    expect([piped.status, piped.stdout.equals(bytes), piped.stderr.equals(bytes)]).toEqual([0, true, true]);
+    const out = join(root, "copy");
+    const toFile = spawnSync("sh", ["-c", `"$0" "$1" exec w -- cat blob > "$2"`, process.execPath, CLI_ENTRY, out], { env });
+    expect(toFile.status).toBe(0);
+    expect(readFileSync(out).equals(bytes)).toBe(true);
+    const id = JSON.parse(cli(env, ["exec", "ls", "w", "--json"]).stdout)[0].id as string;
+    const again = spawnSync(process.execPath, [CLI_ENTRY, "exec", "attach", id, "--from", "1000"], { env, maxBuffer: 1 << 26 });
+    expect([again.status, again.stdout.equals(bytes.subarray(1000))]).toEqual([0, true]);
   });
 
   it("a reader that goes away ends the CLI quietly with SIGPIPE's status (141); the exec goes on, detached", () => {
