@@ -57,7 +57,11 @@ export class RecordCache {
         if (block === undefined && record.seq === firstSeqOf(index)) block = { records: [], bytes: 0, usedAt: 0 };
         if (block !== undefined) this.touch(key, block);
       }
-      if (block === undefined) continue;
+      // A block found too large stays so as it grows: its readers read the store off the daemon's thread
+      // (Journals.storedLarge). Dropped here by each commit, it had a terminal's client that fell behind a
+      // flood load it again on the thread, twice a page: the daemon's thread blocked in reads ~0.45 s per
+      // 200 MB `cat` (profiled), during which no other client was served.
+      if (block === undefined || block.tooLarge === true) continue;
       // A gap (retention dropped part of a commit) or a block grown too large: the block goes.
       if (block.records.length !== record.seq - firstSeqOf(index) || !fits(block, record)) {
         this.drop(key);

@@ -42,7 +42,9 @@ export async function startDaemon(dirs = tempDirs(), extraEnv: NodeJS.ProcessEnv
     // TETHER_DAEMON_NODE_ARGS: node flags for the daemon, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
     // to profile it under a test or bench (NODE_OPTIONS cannot carry --cpu-prof).
     const nodeArgs = process.env.TETHER_DAEMON_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [];
-    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...nodeArgs, DAEMON_ENTRY], { env, stdio: ["ignore", "pipe", "pipe"] });
+    // TETHER_DAEMON_ENTRY in extraEnv: another build's daemon.mjs, for probes that pair two builds.
+    const entry = extraEnv["TETHER_DAEMON_ENTRY"] ?? DAEMON_ENTRY;
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...nodeArgs, entry], { env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
     await waitForSocket(dirs.socketPath, child, () => output);

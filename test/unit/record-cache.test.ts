@@ -97,6 +97,19 @@ describe("the record cache", () => {
     expect(cache.heldBytes).toBeLessThanOrEqual(RECORD_CACHE_RECORD_OVERHEAD_BYTES);
   });
 
+  it("a block found too large stays so while commits add to it: a reader behind a flood's tail reads the store off the daemon's thread", () => {
+    const all = records(12, 512 * 1024);
+    const s = store(all);
+    const cache = new RecordCache();
+    cache.add(1, all.slice(0, 4));
+    expect(cache.page(1, 3, 2, 1 << 20, s.load).map((r) => r.seq)).toEqual([3, 4]);
+    expect(cache.tooLarge(1, 3)).toBe(true);
+    // The flood goes on: its commits land in the same block.
+    cache.add(1, all.slice(4, 8));
+    cache.add(1, all.slice(8, 12));
+    expect(cache.tooLarge(1, 9)).toBe(true);
+  });
+
   it("stays within its bound however much is committed, and still answers from the store", () => {
     const all = records(200_000, 300);
     const cache = new RecordCache();
