@@ -39,7 +39,7 @@ export interface CallOptions {
   /**
    * Responses of the daemon's data-last shape that come in several HTTP/2
    * pieces keep their data as those pieces (takeDataParts, data-parts.ts),
-   * for a caller that writes them on: `tether exec` and `exec attach`.
+   * for a caller that writes them on: `tether exec`, `exec attach` and `pty`.
    */
   readonly dataParts?: boolean;
 }

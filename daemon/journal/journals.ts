@@ -491,7 +491,6 @@ export class Journals {
   }
 }
 
-
 function outputAppend(name: string, inputs: readonly AppendInput[], alongside: PendingAppend["alongside"], durability: Durability): PendingAppend {
   return { name, inputs, alongside, durability, inFiles: true };
 }
