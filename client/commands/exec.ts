@@ -234,6 +234,8 @@ function reportExit(exit: ExecExit, what: string): number {
       process.stderr.write(`tether: exec lost: ${exit.error}\n`);
       return 1;
     default:
+      // It ran, but part of its output could not be stored.
+      if (exit.error !== "") process.stderr.write(`tether: ${exit.error}\n`);
       return exit.exitCode;
   }
 }

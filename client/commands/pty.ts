@@ -117,6 +117,7 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
   }
   if (exit !== undefined) {
     if (exit.status === ExecStatus.LOST || exit.status === ExecStatus.FAILED_TO_START) process.stderr.write(`\r\ntether: pty ${id}: ${enumName(ExecStatus, exit.status)}: ${exit.error}\r\n`);
+    else if (exit.error !== "") process.stderr.write(`\r\ntether: pty ${id}: ${exit.error}\r\n`);
     return exit.status === ExecStatus.LOST ? 1 : exit.exitCode;
   }
   if (detached) {

@@ -201,7 +201,7 @@ export class Execs {
   }
 
   private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd): void {
-    recordEnd(record, end);
+    recordEnd(record, end, writer.describeLost());
     record.pid = undefined;
     record.stdoutBytes = writer.bytes(1);
     record.stderrBytes = writer.bytes(2);

@@ -58,12 +58,13 @@ export interface EndFields {
 }
 
 /** Records how a process ended, unless something (the daemon stopping) already said it was lost. */
-export function recordEnd(record: EndFields, end: ProcessEnd): void {
+export function recordEnd(record: EndFields, end: ProcessEnd, lost?: string): void {
   if (record.status !== "running") return;
   record.status = end.t === "exited" ? "exited" : end.t === "signalled" ? "signalled" : "failed-to-start";
   record.exitCode = exitCodeOf(end);
   record.signal = end.t === "signalled" ? end.signal : undefined;
-  record.error = end.t === "failed-to-start" ? end.message : undefined;
+  // A process that ran keeps what of its output could not be stored (a full disk), for whoever reads it later.
+  record.error = end.t === "failed-to-start" ? end.message : lost;
 }
 
 /** A stored exec or PTY as recovery sees it. */

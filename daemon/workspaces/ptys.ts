@@ -165,7 +165,7 @@ export class Ptys {
     this.tables.insert(record, processStartTicks(process.pid));
     const ended = process.ended.then(async (end) => {
       await outputStored(writer, this.journals, id);
-      this.finish(record, end);
+      this.finish(record, end, writer.describeLost());
       this.live.delete(id);
       tap.end();
       return record;
@@ -307,8 +307,8 @@ export class Ptys {
     live.process.resize(size.cols, size.rows);
   }
 
-  private finish(record: PtyRecord, end: ProcessEnd): void {
-    recordEnd(record, end);
+  private finish(record: PtyRecord, end: ProcessEnd, lost: string | undefined): void {
+    recordEnd(record, end, lost);
     record.pid = undefined;
     record.endedAt = Date.now();
     try {

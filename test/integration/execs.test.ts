@@ -8,7 +8,7 @@ import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
-import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
+import { CLI_ENTRY, daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { ExecRequests, attachToEnd, collect, emptyResult, execToEnd, type ExecResult } from "../helpers/execs.js";
 import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
@@ -341,6 +341,15 @@ describe("exec", () => {
       const [stored] = (await execs.listExecs({ workspace: "w", pageSize: 1 })).execs;
       const back = await attachToEnd(execs, stored!.id, 0, true);
       expect(back.stdout.length).toBeGreaterThan(1024 * 1024);
+      // Once it has ended, its record says so too, for whoever reads it later.
+      const ended = await eventually(async () => {
+        const e = (await execs.getExec({ exec: stored!.id })).exec!;
+        return e.status === ExecStatus.RUNNING ? undefined : e;
+      });
+      expect([ended.status, ended.exitCode]).toEqual([ExecStatus.EXITED, 0]);
+      expect(ended.error).toMatch(/^\d+ bytes of output could not be stored \(.*ENOSPC.*\)$/);
+      const cli = spawnSync(process.execPath, [CLI_ENTRY, "exec", "attach", stored!.id, "--from", String(back.stdout.length - 3)], { env: d.env, encoding: "latin1" });
+      expect([cli.status, cli.stdout.length, cli.stderr]).toEqual([0, 3, `tether: ${ended.error}\n`]);
       expect((await d.client(DaemonService).getDaemonInfo({})).daemon?.pid).toBe(d.process.pid);
     }),
     60_000,

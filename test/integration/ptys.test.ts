@@ -358,6 +358,7 @@ describe("PTYs", () => {
       expect([b.error, b.seams, b.exit?.signal]).toEqual([undefined, [], "SIGKILL"]);
       const closed = (await ptys.getPty({ pty: a.pty!.id })).pty!;
       expect(b.firstOffset + b.received).toBe(Number(closed.outputBytes));
+      expect(closed.exit!.error).toMatch(/^\d+ bytes of output could not be stored \(.*ENOSPC.*\)$/);
       // What was stored reads back whole from the start; what was lost is not in it.
       const all = new PtyClient(ptys, attachTo(a.pty!.id, { fromOffset: 0n }));
       await all.done;

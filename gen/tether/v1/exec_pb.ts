@@ -101,7 +101,9 @@ export type Exec = Message<"tether.v1.Exec"> & {
   signal: string;
 
   /**
-   * With FAILED_TO_START or LOST: why, e.g. "spawn nosuch ENOENT".
+   * With FAILED_TO_START or LOST: why, e.g. "spawn nosuch ENOENT". Once
+   * EXITED or SIGNALLED: set when part of its output could not be stored (a
+   * full disk), saying how many bytes and why.
    *
    * @generated from field: string error = 12;
    */
