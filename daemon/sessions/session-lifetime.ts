@@ -13,6 +13,8 @@ export class SessionLifetime {
   private readonly quietWaiters = new Waiters();
   private readonly retiredWaiters = new Waiters();
   private lastCommit: Promise<unknown> = Promise.resolve();
+  /** Settles once the store holds the newest state (a failed commit's state stored again): what retirement waits for. */
+  private lastStored: Promise<unknown> = Promise.resolve();
   private retiredNow = false;
 
   constructor(
@@ -27,9 +29,10 @@ export class SessionLifetime {
     return this.retiredNow;
   }
 
-  /** The commit of the session's newest state change. */
-  committing(commit: Promise<unknown>): void {
+  /** The commit of the session's newest state change, and when the store holds that state (later, when the commit failed). */
+  committing(commit: Promise<unknown>, stored: Promise<unknown> = commit): void {
     this.lastCommit = commit.catch(() => undefined);
+    this.lastStored = stored.catch(() => undefined);
   }
 
   /** Resolves once quiet (now, if `quiet`: once the newest change is durable), or the signal aborts. */
@@ -66,7 +69,7 @@ export class SessionLifetime {
     this.quietWaiters.wakeAllAfter(this.lastCommit);
     // Stay findable until the last change is durable: a reader arriving now
     // must wait for it rather than read a store that does not hold it yet.
-    void this.lastCommit.then(() => {
+    void this.lastStored.then(() => {
       this.retiredNow = true;
       this.retiredWaiters.wakeAll();
       this.onRetired();

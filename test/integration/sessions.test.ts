@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
@@ -366,6 +366,35 @@ tasks:
       // What was stored reads back; the daemon answers as before.
       expect((await logText(client, done.id)).stdout.length).toBeGreaterThan(1024 * 1024);
       expect((await d.client(DaemonService).getDaemonInfo({})).daemon?.pid).toBe(d.process.pid);
+    }),
+    60_000,
+  );
+
+  it.skipIf(!CAN_FILL_A_DISK)("a run's end that could not be stored (the disk filled to the last byte) is stored again once there is room: after kill -9 it is succeeded, not lost", () =>
+    onSmallDisk(async (d) => {
+      const client = d.client(SessionService);
+      // The task itself fills the file system, past what tether keeps free.
+      const filler = join(d.home, "..", "filler");
+      const file = writeTaskFile(`tasks:\n  fill: { cmd: ["sh", "-c", "head -c 100000000 /dev/zero > ${filler}; true"] }\n`);
+      const { session } = await client.startSession({ task: "fill", taskFile: file });
+      const done = await waitQuiet(client, session!.id);
+      // The daemon says what happened, from memory: the store does not hold it yet.
+      expect([done.status, done.exitCode]).toEqual([SessionStatus.CLOSED, 0]);
+      await eventually(() => (d.log().includes(`session ${session!.id}: a state change was not stored`) ? true : undefined));
+      rmSync(filler);
+      const storedAgain = async (): Promise<true | undefined> => {
+        for await (const msg of client.watchSession({ name: done.name })) {
+          if (msg.events.some((e) => e.reason === "state stored again after a change that could not be stored")) return true;
+        }
+        return undefined;
+      };
+      await eventually(storedAgain);
+      await d.kill();
+      await d.restart();
+      const after = (await d.client(SessionService).getSession({ name: done.name })).session!;
+      expect([after.status, after.exitCode]).toEqual([SessionStatus.CLOSED, 0]);
+      const { runs } = await d.client(SessionService).listRuns({ parent: done.name });
+      expect([runs[0]!.status, runs[0]!.exitCode]).toEqual([RunStatus.SUCCEEDED, 0]);
     }),
     60_000,
   );
