@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { withoutFsync, type Db } from "../store/database.js";
+import { cursorExpired, resolveCursor, type DescribeJournal, type Place } from "./cursors.js";
 import { DataFiles, type DataWrite } from "./data-files.js";
 import { GroupCommit } from "./group-commit.js";
 import { JournalTables, type JournalState, type RecordParams } from "./journal-tables.js";
@@ -88,7 +89,7 @@ export class Journals {
   constructor(
     db: Db,
     dataDir: string,
-    private readonly describe: (name: string) => string = (name) => `journal ${name}`,
+    private readonly describe: DescribeJournal = (name) => `journal ${name}`,
   ) {
     this.files = new DataFiles(dataDir);
     this.tables = new JournalTables(db, this.files);
@@ -198,7 +199,7 @@ export class Journals {
         state = this.lookup(name);
       }
       if (state === undefined) throw notFound(name);
-      const start = this.resolveCursor(state, options.cursor);
+      const start = resolveCursor(this.tables, state, options.cursor, this.describe);
       let nextSeq = start.seq;
       // Where an offset cursor's reader has got to: an expiry mid-read names it in the reader's unit.
       let reached = options.cursor.kind === "offset" ? options.cursor.offset : undefined;
@@ -221,7 +222,7 @@ export class Journals {
         }
         let records = sub.take(nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         if (records.length === 0) {
-          if (nextSeq < state.firstSeq) throw this.cursorExpired(state, place());
+          if (nextSeq < state.firstSeq) throw cursorExpired(state, place(), this.describe);
           records = this.cache.tooLarge(state.id, nextSeq) ? await this.storedLarge(state, nextSeq, place()) : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         }
         if (records.length === 0) throw new Error(`journal ${name}: no record at sequence ${nextSeq} below the tail`);
@@ -251,7 +252,7 @@ export class Journals {
   page(name: string, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
     const state = this.lookup(name);
     if (state === undefined || fromSeq >= state.nextSeq) return [];
-    if (fromSeq < state.firstSeq) throw this.cursorExpired(state, { kind: "sequence", seq: fromSeq });
+    if (fromSeq < state.firstSeq) throw cursorExpired(state, { kind: "sequence", seq: fromSeq }, this.describe);
     return this.stored(state, fromSeq, maxRecords, maxBytes);
   }
 
@@ -265,48 +266,9 @@ export class Journals {
     try {
       return await this.tables.pageAsync(state.id, fromSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
     } catch (error) {
-      if (fromSeq < state.firstSeq) throw this.cursorExpired(state, place);
+      if (fromSeq < state.firstSeq) throw cursorExpired(state, place, this.describe);
       throw error;
     }
-  }
-
-  private resolveCursor(state: JournalState, cursor: Cursor): { seq: number; offset?: number } {
-    switch (cursor.kind) {
-      case "start":
-        return { seq: state.firstSeq };
-      case "sequence":
-        if (cursor.seq < 1) throw invalidArgument("sequence", "sequences start at 1: pass 1 (or no cursor) to read from the start");
-        if (cursor.seq < state.firstSeq) throw this.cursorExpired(state, cursor);
-        if (cursor.seq > state.nextSeq) throw this.cursorPastEnd(state, cursor);
-        return { seq: cursor.seq };
-      case "offset": {
-        if (cursor.offset < state.firstOffset) throw this.cursorExpired(state, cursor);
-        if (cursor.offset > state.nextOffset) throw this.cursorPastEnd(state, cursor);
-        if (cursor.offset === state.nextOffset) return { seq: state.nextSeq };
-        return { seq: this.tables.seqContaining(state, cursor.offset), offset: cursor.offset };
-      }
-    }
-  }
-
-  /** A place retention has dropped: the error names the earliest one kept, in the place's unit. */
-  private cursorExpired(state: JournalState, place: Place): TetherError {
-    const earliest = place.kind === "sequence" ? `sequence ${state.firstSeq}` : `offset ${state.firstOffset}`;
-    return new TetherError(
-      Code.OutOfRange,
-      "CURSOR_EXPIRED",
-      `${placeWords(place)} of ${this.describe(state.name)} is no longer retained: the earliest available is ${earliest}`,
-      { journal: state.name, earliest_sequence: String(state.firstSeq), earliest_offset: String(state.firstOffset) },
-    );
-  }
-
-  private cursorPastEnd(state: JournalState, place: Place): TetherError {
-    const end = place.kind === "sequence" ? `the next record will be sequence ${state.nextSeq}` : `it ends at offset ${state.nextOffset} so far`;
-    return new TetherError(
-      Code.OutOfRange,
-      "CURSOR_PAST_END",
-      `${placeWords(place)} is past the end of ${this.describe(state.name)}: ${end}`,
-      { journal: state.name, next_sequence: String(state.nextSeq), next_offset: String(state.nextOffset) },
-    );
   }
 
   private stored(state: JournalState, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
@@ -530,13 +492,6 @@ function notFound(name: string): TetherError {
     `journal ${name} does not exist: check the id (tether journal ls or ListJournals shows them), or append to create it`,
     { journal: name },
   );
-}
-
-/** Where a reader stands, in the unit its cursor was given in (what a cursor error names). */
-type Place = { readonly kind: "sequence"; readonly seq: number } | { readonly kind: "offset"; readonly offset: number };
-
-function placeWords(place: Place): string {
-  return place.kind === "sequence" ? `sequence ${place.seq}` : `offset ${place.offset}`;
 }
 
 function storeClosed(): TetherError {

@@ -15,6 +15,7 @@ import { renderRunCommand } from "./run-command.js";
 import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
 import { SessionLifetime } from "./session-lifetime.js";
+import { StoreAgain } from "./store-again.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
 import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
@@ -30,14 +31,6 @@ import { Waiters } from "./waiters.js";
 const RESULT_MAX_BYTES = 1024 * 1024;
 /** The exit code a followed session reports when it was cancelled, as a shell reports Ctrl-C. */
 const CANCELLED_EXIT_CODE = 130;
-/**
- * After a state change that could not be stored (a full disk), the session's
- * whole state is stored again this long after, and again until a commit
- * takes it: otherwise the store keeps the state before the change, and a
- * restarted daemon finds a run it saw succeed still running, and records it
- * lost.
- */
-const STORE_AGAIN_DELAY_MS = 1000;
 
 /**
  * One open session while the daemon runs: executes its task graph (upstreams
@@ -59,8 +52,11 @@ export class LiveSession {
   private readonly continuations: Continuations;
   /** Wakes the stdin feeders when a record arrives on `stdin`. */
   private readonly stdinArrivals = new Waiters();
-  /** While the whole state waits to be stored again (storeAgain): settles once it is. */
-  private storedAgain: Promise<void> | undefined;
+  /** The whole state stored again after a change that could not be. */
+  private readonly storeAgain = new StoreAgain(
+    () => this.storeWholeState(),
+    (message) => log(`session ${this.id}: ${message}`),
+  );
 
   constructor(
     readonly session: SessionRecord,
@@ -437,48 +433,24 @@ export class LiveSession {
     const committed = this.order.append(eventsJournal(this.id), [{ data }], { alongside, durability });
     const stored = committed.catch((error: unknown) => {
       log(`session ${this.id}: a state change was not stored: ${(error as Error).message}`);
-      return shuttingDown(error) ? undefined : this.storeAgain();
+      return this.storeAgain.after(error);
     });
     // Quiet once settled; retired (its reads go to the store) only once the store holds its state.
-    this.lifetime.committing(committed, this.storedAgain === undefined ? stored : Promise.all([stored, this.storedAgain]));
+    const pending = this.storeAgain.pending;
+    this.lifetime.committing(committed, pending === undefined ? stored : Promise.all([stored, pending]));
     return committed;
   }
 
-  /**
-   * Stores the session's row and every run's as they are now, with an event
-   * saying why, STORE_AGAIN_DELAY_MS from now, and again after each failure;
-   * settles once stored (or once the daemon stops). Changes failing
-   * meanwhile share it. What rode along a failed change besides the rows (a
-   * wait's take) is not stored again.
-   */
-  private storeAgain(): Promise<void> {
-    this.storedAgain ??= new Promise<void>((resolve) => {
-      const attempt = (): void => {
-        // A daemon that stops has recorded what it could: the timer does not hold it up.
-        setTimeout(() => {
-          const runs = this.graph.runs.map(snapshot);
-          const session = { ...this.session };
-          const data = encodeEvent({ status: session.status, activity: this.activityNow, reason: "state stored again after a change that could not be stored", run: undefined });
-          const alongside = (): void => {
-            for (const run of runs) this.tables.saveRun(session.seq, run);
-            this.tables.update(session);
-          };
-          this.order.append(eventsJournal(this.id), [{ data }], { alongside, durability: "power-loss" }).then(
-            () => {
-              this.storedAgain = undefined;
-              resolve();
-            },
-            (error: unknown) => {
-              log(`session ${this.id}: its state could not be stored again yet: ${(error as Error).message}`);
-              if (shuttingDown(error)) resolve();
-              else attempt();
-            },
-          );
-        }, STORE_AGAIN_DELAY_MS).unref();
-      };
-      attempt();
-    });
-    return this.storedAgain;
+  /** The session's row and every run's as they are now, with an event saying why (see StoreAgain). */
+  private storeWholeState(): Promise<unknown> {
+    const runs = this.graph.runs.map(snapshot);
+    const session = { ...this.session };
+    const data = encodeEvent({ status: session.status, activity: this.activityNow, reason: "state stored again after a change that could not be stored", run: undefined });
+    const alongside = (): void => {
+      for (const run of runs) this.tables.saveRun(session.seq, run);
+      this.tables.update(session);
+    };
+    return this.order.append(eventsJournal(this.id), [{ data }], { alongside, durability: "power-loss" });
   }
 
   private refreshActivity(): void {
@@ -537,11 +509,6 @@ export class LiveSession {
     const xcom = Object.fromEntries(this.tables.xcom(this.session.seq).map((x) => [x.key, x.value]));
     return { inputs, xcom, env: this.environment.baseEnv };
   }
-}
-
-/** The store refused because the daemon is stopping: nothing to store again. */
-function shuttingDown(error: unknown): boolean {
-  return error instanceof TetherError && error.reason === "DAEMON_SHUTTING_DOWN";
 }
 
 /** A run as it is now, for a commit that runs later (its transitions go on growing). */

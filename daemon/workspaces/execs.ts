@@ -11,7 +11,7 @@ import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import type { Db } from "../store/database.js";
 import { ExecTables } from "./exec-tables.js";
 import { startExecProcess, type ExecProcess } from "./exec-process.js";
-import { outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
+import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import type { Workspaces } from "./workspaces.js";
@@ -184,14 +184,7 @@ export class Execs {
       exec: this.current(exec),
       chunks: followOutput(this.journals, outputJournal(exec.id), fromOffset, live, signal, pace ? live?.pacer.attach(fromOffset) : undefined),
       final: () => this.current(this.tables.byId(exec.id) ?? exec),
-      lost: () => {
-        const lost = live?.writer.lost();
-        const words = live?.writer.describeLost();
-        if (lost === undefined || words === undefined) return undefined;
-        return new TetherError(Code.Unavailable, "STORE_FAILED", `exec ${exec.id}: ${words} and are lost; the command ran on: free disk space where the daemon keeps its state`, {
-          lost_bytes: String(lost.bytes),
-        });
-      },
+      lost: () => (live === undefined ? undefined : outputLostError(`exec ${exec.id}`, live.writer, "the command ran on: free disk space where the daemon keeps its state")),
     };
   }
 

@@ -1,4 +1,5 @@
-import { invalidArgument } from "../errors.js";
+import { Code } from "@connectrpc/connect";
+import { TetherError, invalidArgument } from "../errors.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
 import { exitCodeOf, signalGroup, type ProcessEnd } from "../process/child-process.js";
@@ -65,6 +66,18 @@ export function recordEnd(record: EndFields, end: ProcessEnd, lost?: string): vo
   record.signal = end.t === "signalled" ? end.signal : undefined;
   // A process that ran keeps what of its output could not be stored (a full disk), for whoever reads it later.
   record.error = end.t === "failed-to-start" ? end.message : lost;
+}
+
+/**
+ * What a client of an exec or a PTY is told when part of its output could
+ * not be stored (a full disk), or undefined when none was lost: `what` names
+ * the process ("exec e-…"), `then` what the user may do next.
+ */
+export function outputLostError(what: string, writer: OutputWriter, then: string): TetherError | undefined {
+  const lost = writer.lost();
+  const words = writer.describeLost();
+  if (lost === undefined || words === undefined) return undefined;
+  return new TetherError(Code.Unavailable, "STORE_FAILED", `${what}: ${words} and are lost; ${then}`, { lost_bytes: String(lost.bytes) });
 }
 
 /** A stored exec or PTY as recovery sees it. */

@@ -12,7 +12,7 @@ import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { TtyProcess } from "../process/tty-process.js";
 import type { Db } from "../store/database.js";
 import { checkSize, defaultSize } from "./execs.js";
-import { outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
+import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import { PtyClients } from "./pty-clients.js";
 import { PtyTables } from "./pty-tables.js";
 import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
@@ -355,9 +355,7 @@ export function outputJournal(ptyId: string): string {
  */
 function outputLost(id: string, bytes: number, writer: OutputWriter, tap: OutputTap, attached: Set<AbortController>): void {
   tap.lose(bytes);
-  const error = new TetherError(Code.Unavailable, "STORE_FAILED", `pty ${id}: ${writer.describeLost()} and are lost; the program runs on: free disk space where the daemon keeps its state, then attach again (tether pty attach ${id})`, {
-    lost_bytes: String(writer.lost()?.bytes ?? bytes),
-  });
+  const error = outputLostError(`pty ${id}`, writer, `the program runs on: free disk space where the daemon keeps its state, then attach again (tether pty attach ${id})`);
   for (const client of attached) client.abort(error);
   attached.clear();
 }
