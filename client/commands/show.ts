@@ -39,7 +39,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   for (const run of runs) {
     const exit = run.exitCode !== undefined ? `, exit ${run.exitCode}` : "";
     out.push(`  ${run.number}  ${run.task}  attempt ${run.attempt}  ${enumName(RunStatus, run.status)}${exit}${run.reason !== "" ? `: ${run.reason}` : ""}`);
-    if (run.command !== "") out.push(`       $ ${run.command}`);
+    if (run.command !== "") out.push(`       $ ${run.command.trimEnd().split("\n").join("\n         ")}`);
     for (const t of run.transitions) out.push(`       ${time(t.time)}  ${enumName(RunStatus, t.status)}${t.reason !== "" ? `  ${t.reason}` : ""}`);
   }
   if (s.streams.length > 0) {

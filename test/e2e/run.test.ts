@@ -16,7 +16,9 @@ function cli(env: NodeJS.ProcessEnv, cwd: string, ...args: string[]): { status: 
 const GRAPH = `
 tasks:
   gen:
-    cmd: echo generated
+    cmd: |
+      echo generated
+      true
   check:
     cmd: echo "checking {{ inputs.level }}"; exit {{ inputs.code }}
     upstream: [gen]
@@ -57,6 +59,7 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(show.stdout).toContain("inputs    code=0 level=quick");
     expect(show.stdout).toMatch(/1 +gen +attempt 1 +succeeded/);
     expect(show.stdout).toMatch(/Z +running/);
+    expect(show.stdout).toContain("       $ echo generated\n         true\n");
     expect(cli(env, dir, "logs", id).stdout).toBe("generated\nchecking quick\n");
     expect(cli(env, dir, "logs", id, "--task", "check").stdout).toBe("checking quick\n");
     const json = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string; status: string }[];
