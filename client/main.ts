@@ -2,59 +2,63 @@ import { CliError, describeError } from "./cli-error.js";
 import { resolvePaths } from "./paths.js";
 import { CLIENT_VERSION } from "./version.js";
 
+/** Each command's usage, imported when asked for (see usage()). */
+const COMMAND_USAGE: Readonly<Record<string, () => Promise<string>>> = {
+  run: async () => (await import("./commands/run.js")).RUN_USAGE,
+  tasks: async () => (await import("./commands/tasks.js")).TASKS_USAGE,
+  ls: async () => (await import("./commands/ls.js")).LS_USAGE,
+  show: async () => (await import("./commands/show.js")).SHOW_USAGE,
+  logs: async () => (await import("./commands/logs.js")).LOGS_USAGE,
+  cancel: async () => (await import("./commands/end-session.js")).END_USAGE,
+  close: async () => (await import("./commands/end-session.js")).END_USAGE,
+  attach: async () => (await import("./commands/attach.js")).ATTACH_USAGE,
+  send: async () => (await import("./commands/send.js")).SEND_USAGE,
+  read: async () => (await import("./commands/read.js")).READ_USAGE,
+  ws: async () => (await import("./commands/ws.js")).WS_USAGE,
+  exec: async () => (await import("./commands/exec.js")).EXEC_USAGE,
+  pty: async () => (await import("./commands/pty.js")).PTY_USAGE,
+  output: async () => (await import("./commands/output.js")).OUTPUT_USAGE,
+  wait: async () => (await import("./commands/wait.js")).WAIT_USAGE,
+  xcom: async () => (await import("./commands/xcom.js")).XCOM_USAGE,
+  daemon: async () => (await import("./commands/daemon.js")).DAEMON_USAGE,
+  journal: async () => (await import("./commands/journal.js")).JOURNAL_USAGE,
+};
+
 /**
  * The whole usage text. Commands are imported when they run (esbuild then
  * initializes a command's modules, and the protobuf descriptors they embed,
  * only on first use), so only help loads them all.
  */
 async function usage(): Promise<string> {
-  const [attach, output, read, send, wait, daemon, endSession, journal, logs, ls, run, show, tasks, xcom, exec, ws, pty] = await Promise.all([
-    import("./commands/attach.js"),
-    import("./commands/output.js"),
-    import("./commands/read.js"),
-    import("./commands/send.js"),
-    import("./commands/wait.js"),
-    import("./commands/daemon.js"),
-    import("./commands/end-session.js"),
-    import("./commands/journal.js"),
-    import("./commands/logs.js"),
-    import("./commands/ls.js"),
-    import("./commands/run.js"),
-    import("./commands/show.js"),
-    import("./commands/tasks.js"),
-    import("./commands/xcom.js"),
-    import("./commands/exec.js"),
-    import("./commands/ws.js"),
-    import("./commands/pty.js"),
-  ]);
+  const u = Object.fromEntries(await Promise.all(Object.entries(COMMAND_USAGE).map(async ([name, load]) => [name, await load()] as const)));
   return `tether ${CLIENT_VERSION}: sessions and workspaces that outlive your terminal
 
 sessions:
-${run.RUN_USAGE}
-${tasks.TASKS_USAGE}
-${ls.LS_USAGE}
-${show.SHOW_USAGE}
-${logs.LOGS_USAGE}
-${endSession.END_USAGE}
+${u.run}
+${u.tasks}
+${u.ls}
+${u.show}
+${u.logs}
+${u.cancel}
 
 streams:
-${attach.ATTACH_USAGE}
-${send.SEND_USAGE}
-${read.READ_USAGE}
+${u.attach}
+${u.send}
+${u.read}
 
 workspaces and execs:
-${ws.WS_USAGE}
-${exec.EXEC_USAGE}
-${pty.PTY_USAGE}
+${u.ws}
+${u.exec}
+${u.pty}
 
 inside a task's run:
-${output.OUTPUT_USAGE}
-${wait.WAIT_USAGE}
-${xcom.XCOM_USAGE}
+${u.output}
+${u.wait}
+${u.xcom}
 
-${daemon.DAEMON_USAGE}
+${u.daemon}
 
-${journal.JOURNAL_USAGE}
+${u.journal}
 
   tether version     print this client's version
 
@@ -62,9 +66,20 @@ Any command but daemon starts the daemon when none answers. The daemon listens o
 and keeps its state in $TETHER_HOME (default $XDG_STATE_HOME/tether).`;
 }
 
+/** --help or -h among a command's own arguments (not among a command line's after --). */
+function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf("--");
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === "--help" || arg === "-h");
+}
+
 /** argv -> command -> exit code. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
+  const commandUsage = command !== undefined ? COMMAND_USAGE[command] : undefined;
+  if (commandUsage !== undefined && asksForHelp(args)) {
+    process.stdout.write(`${await commandUsage()}\n\nRun tether --help for every command.\n`);
+    return 0;
+  }
   const paths = resolvePaths();
   switch (command) {
     case "daemon":

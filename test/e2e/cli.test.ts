@@ -110,6 +110,20 @@ describe("tether daemon (the built CLI)", () => {
     expect(r.stderr).toContain("tether --help");
     expect(cli(env, "--help").stdout).toContain("tether daemon run");
   });
+
+  it("--help after a command prints that command's usage without starting the daemon; after -- it is the command line's", () => {
+    const env = freshEnv();
+    const help = cli(env, "pty", "ls", "--help");
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain("tether pty attach P [--read-only]");
+    expect(help.stdout).toContain("the detach key (Ctrl-\\, ");
+    expect(help.stdout).not.toContain("tether ws create");
+    expect(cli(env, "send", "-h").stdout).toContain("tether send S STREAM DATA");
+    expect(cli(env, "daemon", "status").status).toBe(1);
+    const passed = cli(env, "exec", "nowhere", "--", "ls", "-h");
+    expect(passed.stdout).toBe("");
+    expect(passed.stderr).toContain("nowhere");
+  });
 });
 
 describe("tether journal (any command starts the daemon)", () => {
