@@ -223,7 +223,7 @@ export class Journals {
         let records = sub.take(nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         if (records.length === 0) {
           if (nextSeq < state.firstSeq) throw cursorExpired(state, place(), this.describe);
-          records = this.cache.tooLarge(state.id, nextSeq) ? await this.storedLarge(state, nextSeq, place()) : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+          records = this.cache.unkept(state.id, nextSeq) ? await this.storedLarge(state, nextSeq, place()) : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         }
         if (records.length === 0) throw new Error(`journal ${name}: no record at sequence ${nextSeq} below the tail`);
         if (Number.isFinite(endSeq)) records = records.filter((r) => r.seq < endSeq);
@@ -272,7 +272,7 @@ export class Journals {
   }
 
   private stored(state: JournalState, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
-    return this.cache.page(state.id, fromSeq, maxRecords, maxBytes, (seq, records, bytes) => this.tables.page(state.id, seq, records, bytes));
+    return this.cache.page(state.id, fromSeq, maxRecords, maxBytes, state.firstSeq, (seq, records, bytes) => this.tables.page(state.id, seq, records, bytes));
   }
 
   /**

@@ -4,21 +4,26 @@ import type { JournalRecord } from "./types.js";
 /**
  * RECORD_CACHE_BLOCK_RECORDS consecutive records of a journal, from the
  * block's first sequence on (the last block may be partly filled); or, with
- * `tooLarge`, the mark of a block found too large to keep, holding nothing,
- * so its readers go to the store at once instead of loading it again.
+ * `unkept`, the mark of a block that cannot be kept (its records too large,
+ * or its first ones no longer retained), holding nothing, so its readers go
+ * to the store at once instead of loading it again.
  */
 interface Block {
   readonly records: JournalRecord[];
   bytes: number;
-  readonly tooLarge?: true;
+  readonly unkept?: true;
   /** When a commit or a reader last used it (Date.now()). */
   usedAt: number;
 }
+
+/** Reads records from the store: from `fromSeq`, at most `maxRecords`, until `maxBytes` (at least one). */
+type Load = (fromSeq: number, maxRecords: number, maxBytes: number) => JournalRecord[];
 
 const cost = (record: JournalRecord): number => record.data.byteLength + RECORD_CACHE_RECORD_OVERHEAD_BYTES;
 const blockOf = (seq: number): number => Math.floor((seq - 1) / RECORD_CACHE_BLOCK_RECORDS);
 const firstSeqOf = (block: number): number => block * RECORD_CACHE_BLOCK_RECORDS + 1;
 const fits = (block: Block, record: JournalRecord): boolean => block.bytes + cost(record) <= RECORD_CACHE_BLOCK_MAX_BYTES;
+const unkeptMark = (): Block => ({ records: [], bytes: RECORD_CACHE_RECORD_OVERHEAD_BYTES, unkept: true, usedAt: 0 });
 const push = (block: Block, record: JournalRecord): void => {
   block.records.push(record);
   block.bytes += cost(record);
@@ -34,7 +39,9 @@ const push = (block: Block, record: JournalRecord): void => {
  * record means one decoding too (SessionReads keys its decoded items on
  * the record). Bounded in total, least recently used blocks go first;
  * blocks of large records (over RECORD_CACHE_BLOCK_MAX_BYTES) are not kept:
- * their readers are bound by bytes, not by records, and read the store.
+ * their readers are bound by bytes, not by records, and read the store; nor
+ * are blocks whose first records retention dropped (a terminal's output
+ * past its 64 MiB).
  * Blocks nobody has used for RECORD_CACHE_IDLE_MS go too (`expire`): a
  * finished session's records are not kept on the heap for good.
  */
@@ -57,15 +64,22 @@ export class RecordCache {
         if (block === undefined && record.seq === firstSeqOf(index)) block = { records: [], bytes: 0, usedAt: 0 };
         if (block !== undefined) this.touch(key, block);
       }
-      // A block found too large stays so as it grows: its readers read the store off the daemon's thread
-      // (Journals.storedLarge). Dropped here by each commit, it had a terminal's client that fell behind a
-      // flood load it again on the thread, twice a page: the daemon's thread blocked in reads ~0.45 s per
-      // 200 MB `cat` (profiled), during which no other client was served.
-      if (block === undefined || block.tooLarge === true) continue;
-      // A gap (retention dropped part of a commit) or a block grown too large: the block goes.
-      if (block.records.length !== record.seq - firstSeqOf(index) || !fits(block, record)) {
+      // A block that cannot be kept stays so as it grows: its readers read the store off the daemon's
+      // thread (Journals.storedLarge). Dropped here by each commit, it had a terminal's client that fell
+      // behind a flood load it again on the thread, twice a page: the daemon's thread blocked in reads
+      // ~0.45 s per 200 MB `cat` (profiled), during which no other client was served.
+      if (block === undefined || block.unkept === true) continue;
+      // A gap (retention dropped part of a commit): the block goes.
+      if (block.records.length !== record.seq - firstSeqOf(index)) {
         this.drop(key);
         block = undefined;
+        continue;
+      }
+      // Grown too large: its mark replaces it, so no reader behind loads it to find that out.
+      if (!fits(block, record)) {
+        this.drop(key);
+        block = unkeptMark();
+        this.keep(key, block);
         continue;
       }
       push(block, record);
@@ -75,21 +89,22 @@ export class RecordCache {
   }
 
   /**
-   * Records from `fromSeq` on (a committed, retained sequence), up to the
-   * limits (at least one): from cached blocks, loading a missing block with
-   * `load(firstSeq, maxRecords, maxBytes)` from the store, or reading the
-   * store directly where a block cannot be kept.
+   * Records from `fromSeq` on (a committed sequence, at least `retainedFrom`,
+   * the journal's first retained one), up to the limits (at least one): from
+   * cached blocks, loading a missing block with `load(firstSeq, maxRecords,
+   * maxBytes)` from the store, or reading the store directly where a block
+   * cannot be kept.
    */
-  page(journalId: number, fromSeq: number, maxRecords: number, maxBytes: number, load: (fromSeq: number, maxRecords: number, maxBytes: number) => JournalRecord[]): JournalRecord[] {
+  page(journalId: number, fromSeq: number, maxRecords: number, maxBytes: number, retainedFrom: number, load: Load): JournalRecord[] {
     const out: JournalRecord[] = [];
     let bytes = 0;
     let seq = fromSeq;
     while (out.length < maxRecords && (out.length === 0 || bytes < maxBytes)) {
       const index = blockOf(seq);
       const key = `${journalId}:${index}`;
-      const block = this.blocks.get(key) ?? (out.length === 0 ? this.loadBlock(key, index, load) : undefined);
+      const block = this.blocks.get(key) ?? (out.length === 0 ? this.loadBlock(key, index, retainedFrom, load) : undefined);
       const start = seq - firstSeqOf(index);
-      if (block === undefined || block.tooLarge === true || start >= block.records.length) break;
+      if (block === undefined || block.unkept === true || start >= block.records.length) break;
       this.touch(key, block);
       for (let i = start; i < block.records.length && out.length < maxRecords && (out.length === 0 || bytes < maxBytes); i++) {
         out.push(block.records[i]!);
@@ -100,9 +115,9 @@ export class RecordCache {
     return out.length > 0 ? out : load(fromSeq, maxRecords, maxBytes);
   }
 
-  /** Whether the block holding `seq` was found too large to keep: its readers go to the store. */
-  tooLarge(journalId: number, seq: number): boolean {
-    return this.blocks.get(`${journalId}:${blockOf(seq)}`)?.tooLarge === true;
+  /** Whether the block holding `seq` was found to be one that cannot be kept: its readers go to the store. */
+  unkept(journalId: number, seq: number): boolean {
+    return this.blocks.get(`${journalId}:${blockOf(seq)}`)?.unkept === true;
   }
 
   /** Drops the blocks nobody has used since `now - RECORD_CACHE_IDLE_MS`. */
@@ -119,14 +134,25 @@ export class RecordCache {
     return this.bytes;
   }
 
-  /** Reads a whole block from the store and keeps it, unless it cannot be kept (large records, or its start no longer retained). */
-  private loadBlock(key: string, index: number, load: (fromSeq: number, maxRecords: number, maxBytes: number) => JournalRecord[]): Block | undefined {
+  /**
+   * Reads a whole block from the store and keeps it; or, where it cannot be
+   * kept (large records, or its start no longer retained: retention only moves
+   * on), keeps the mark of that. Unmarked, a block whose start retention had
+   * dropped was read twice a page on the daemon's thread for as long as a
+   * terminal's client behind a flood read in it (counted: ~80 reads of ~1.5 MB
+   * per 200 MB `cat`).
+   */
+  private loadBlock(key: string, index: number, retainedFrom: number, load: Load): Block | undefined {
+    if (firstSeqOf(index) < retainedFrom) {
+      this.keep(key, unkeptMark());
+      return undefined;
+    }
     const loaded = load(firstSeqOf(index), RECORD_CACHE_BLOCK_RECORDS, RECORD_CACHE_BLOCK_MAX_BYTES);
     if (loaded[0]?.seq !== firstSeqOf(index)) return undefined;
     const block: Block = { records: [], bytes: 0, usedAt: 0 };
     for (const record of loaded) {
       if (!fits(block, record)) {
-        this.keep(key, { records: [], bytes: RECORD_CACHE_RECORD_OVERHEAD_BYTES, tooLarge: true, usedAt: 0 });
+        this.keep(key, unkeptMark());
         return undefined;
       }
       push(block, record);

@@ -49,8 +49,8 @@ describe("the record cache", () => {
     const all = records(2000, 10);
     const s = store(all);
     const cache = new RecordCache();
-    const first = cache.page(1, 300, 100, 1 << 20, s.load);
-    const second = cache.page(1, 310, 100, 1 << 20, s.load);
+    const first = cache.page(1, 300, 100, 1 << 20, 1, s.load);
+    const second = cache.page(1, 310, 100, 1 << 20, 1, s.load);
     expect(first.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 300 + i));
     expect(second[0]).toBe(all[309]);
     expect(s.reads).toBe(1); // the block of 257-512, once, for both readers
@@ -63,15 +63,15 @@ describe("the record cache", () => {
     const t = Date.now();
     vi.useFakeTimers({ toFake: ["Date"], now: t });
     try {
-      cache.page(1, 1, 10, 1 << 20, s.load); // block 1-256, used at t
+      cache.page(1, 1, 10, 1 << 20, 1, s.load); // block 1-256, used at t
       vi.setSystemTime(t + RECORD_CACHE_IDLE_MS / 2);
-      cache.page(1, 300, 10, 1 << 20, s.load); // block 257-512, used later
+      cache.page(1, 300, 10, 1 << 20, 1, s.load); // block 257-512, used later
       expect(s.reads).toBe(2);
       cache.expire(t + RECORD_CACHE_IDLE_MS + 1);
       // The first block went, the later one stayed: one more read, for the first only.
-      cache.page(1, 300, 10, 1 << 20, s.load);
+      cache.page(1, 300, 10, 1 << 20, 1, s.load);
       expect(s.reads).toBe(2);
-      cache.page(1, 1, 10, 1 << 20, s.load);
+      cache.page(1, 1, 10, 1 << 20, 1, s.load);
       expect(s.reads).toBe(3);
       // Everything idle: nothing held.
       cache.expire(Date.now() + RECORD_CACHE_IDLE_MS + 1);
@@ -85,16 +85,18 @@ describe("the record cache", () => {
     const all = records(10, 512 * 1024);
     const s = store(all);
     const cache = new RecordCache();
-    expect(cache.page(1, 1, 4, 1 << 20, s.load).map((r) => r.seq)).toEqual([1, 2]);
+    expect(cache.page(1, 1, 4, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual([1, 2]);
     expect(s.reads).toBe(2); // the block, found too large, then the page itself
     // The block is remembered as too large: each later page is one read, not two.
-    expect(cache.page(1, 3, 4, 1 << 20, s.load).map((r) => r.seq)).toEqual([3, 4]);
-    expect(cache.page(1, 5, 4, 1 << 20, s.load).map((r) => r.seq)).toEqual([5, 6]);
+    expect(cache.page(1, 3, 4, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual([3, 4]);
+    expect(cache.page(1, 5, 4, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual([5, 6]);
     expect(s.reads).toBe(4);
     // It holds no record: only the mark that the block is too large.
     expect(cache.heldBytes).toBeLessThanOrEqual(RECORD_CACHE_RECORD_OVERHEAD_BYTES);
+    // Committed, they leave the same mark for journal 2's block, and no record either.
     cache.add(2, all);
-    expect(cache.heldBytes).toBeLessThanOrEqual(RECORD_CACHE_RECORD_OVERHEAD_BYTES);
+    expect(cache.unkept(2, 1)).toBe(true);
+    expect(cache.heldBytes).toBeLessThanOrEqual(2 * RECORD_CACHE_RECORD_OVERHEAD_BYTES);
   });
 
   it("a block found too large stays so while commits add to it: a reader behind a flood's tail reads the store off the daemon's thread", () => {
@@ -102,12 +104,32 @@ describe("the record cache", () => {
     const s = store(all);
     const cache = new RecordCache();
     cache.add(1, all.slice(0, 4));
-    expect(cache.page(1, 3, 2, 1 << 20, s.load).map((r) => r.seq)).toEqual([3, 4]);
-    expect(cache.tooLarge(1, 3)).toBe(true);
+    // The commit that made it too large left the mark: no reader loads the block to find that out.
+    expect(cache.unkept(1, 1)).toBe(true);
+    expect(cache.page(1, 3, 2, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual([3, 4]);
+    expect(s.reads).toBe(1);
+    expect(cache.unkept(1, 3)).toBe(true);
     // The flood goes on: its commits land in the same block.
     cache.add(1, all.slice(4, 8));
     cache.add(1, all.slice(8, 12));
-    expect(cache.tooLarge(1, 9)).toBe(true);
+    expect(cache.unkept(1, 9)).toBe(true);
+  });
+
+  it("marks a block whose first records retention dropped, without reading it: its readers read the store once a page", () => {
+    const all = records(600, 10);
+    const s = store(all);
+    const cache = new RecordCache();
+    // Retention kept 290 on: the block of 257-512 can never be whole again.
+    expect(cache.page(1, 300, 10, 1 << 20, 290, s.load).map((r) => r.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 300 + i));
+    expect(s.reads).toBe(1); // the page itself, not the block first
+    expect(cache.unkept(1, 300)).toBe(true);
+    cache.page(1, 310, 10, 1 << 20, 290, s.load);
+    expect(s.reads).toBe(2);
+    // The next block, whole in the store, is kept as ever.
+    cache.page(1, 513, 10, 1 << 20, 290, s.load);
+    cache.page(1, 523, 10, 1 << 20, 290, s.load);
+    expect(s.reads).toBe(3);
+    expect(cache.unkept(1, 513)).toBe(false);
   });
 
   it("stays within its bound however much is committed, and still answers from the store", () => {
@@ -117,7 +139,7 @@ describe("the record cache", () => {
     expect(cache.heldBytes).toBeLessThanOrEqual(RECORD_CACHE_MAX_BYTES);
     expect(cache.heldBytes).toBeGreaterThan(RECORD_CACHE_MAX_BYTES / 2);
     const s = store(all);
-    expect(cache.page(1, 5, 3, 1 << 20, s.load).map((r) => r.seq)).toEqual([5, 6, 7]);
+    expect(cache.page(1, 5, 3, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual([5, 6, 7]);
     expect(s.reads).toBe(1);
   });
 
@@ -127,7 +149,7 @@ describe("the record cache", () => {
     cache.add(1, all.slice(0, 5));
     cache.add(1, all.slice(7, 20));
     const s = store(all);
-    expect(cache.page(1, 5, 4, 1 << 20, s.load).map((r) => r.seq)).toEqual([5, 6, 7, 8]);
+    expect(cache.page(1, 5, 4, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual([5, 6, 7, 8]);
     expect(s.reads).toBe(1);
   });
 });
