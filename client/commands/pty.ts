@@ -26,6 +26,7 @@ type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
 type Target = NonNullable<MessageInitShape<typeof PtyOpenSchema>["target"]>;
 
 const DEFAULT_DETACH_KEY = "ctrl-\\";
+const CTRL_D = new Uint8Array([4]);
 
 /** `tether pty ...`: open, attach, list and close terminals. */
 export async function ptyCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -61,7 +62,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
     case: "create",
     value: { workspace: positionals[0]!, argv, cwd: values.cwd, env: parsePairs("--env", values.env), sizePolicy },
   };
-  return session(paths, target, false, undefined, detachKey(values["detach-key"]));
+  return session(paths, target, false, undefined, detachKey(values["detach-key"]), true);
 }
 
 async function attach(args: string[], paths: ClientPaths): Promise<number> {
@@ -80,11 +81,16 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
  * One attached client: this terminal in raw mode, keys to the PTY (the
  * detach key, typed on its own, detaches instead; inside a paste it is sent
  * on), output to stdout, size changes to the PTY. Exits with the program's
- * exit code when it ends, 0 on detach.
+ * exit code when it ends, 0 on detach. Where stdin is not a terminal, its
+ * bytes are typed; at its end, a terminal this command opened is sent the
+ * end-of-file key (Ctrl-D), as util-linux `script` and `tether exec -t` do,
+ * so `echo make | tether pty ws` ends when the shell does; a client attached
+ * to a terminal that was there before only stops typing (its program is
+ * others' too) and stays until the program ends or it is interrupted.
  */
-async function session(paths: ClientPaths, target: Target, readOnly: boolean, fromOffset: number | undefined, detachByte: number): Promise<number> {
+async function session(paths: ClientPaths, target: Target, readOnly: boolean, fromOffset: number | undefined, detachByte: number, opened = false): Promise<number> {
   const { client } = await connectToDaemon(paths);
-  const keys = readOnly ? undefined : keystrokes(detachByte);
+  const keys = readOnly ? undefined : keystrokes(detachByte, opened && process.stdin.isTTY !== true);
   let detached = false;
   const merged = new RequestMerge<Request>(keys?.requests, () => undefined);
   const local = rawTerminal((size) => merged.push({ kind: { case: "resize", value: size } }));
@@ -128,8 +134,8 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
   return 1;
 }
 
-/** stdin as input requests, with the detach key typed on its own turned into a detach. */
-function keystrokes(detachByte: number): { requests: AsyncIterator<Request>; onDetach(handler: () => void): void } {
+/** stdin as input requests, with the detach key typed on its own turned into a detach; with `eofKey`, Ctrl-D at stdin's end. */
+function keystrokes(detachByte: number, eofKey: boolean): { requests: AsyncIterator<Request>; onDetach(handler: () => void): void } {
   let onDetach = (): void => undefined;
   async function* requests(): AsyncGenerator<Request> {
     for await (const chunk of process.stdin) {
@@ -140,6 +146,7 @@ function keystrokes(detachByte: number): { requests: AsyncIterator<Request>; onD
       }
       yield { kind: { case: "input", value: data } };
     }
+    if (eofKey) yield { kind: { case: "input", value: CTRL_D } };
   }
   return { requests: requests(), onDetach: (handler) => (onDetach = handler) };
 }

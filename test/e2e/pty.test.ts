@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY } from "../helpers/daemon.js";
 import { eventually } from "../helpers/sessions.js";
@@ -66,6 +66,37 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(ptys).toHaveLength(2);
     for (const pty of ptys) expect(cli(env, "pty", "kill", pty.id)).toMatch(/^closed p-\w+/);
     expect(JSON.parse(cli(env, "pty", "ls", "--json"))).toEqual([]);
+  });
+
+  it("with stdin not a terminal: a new terminal is typed stdin, then Ctrl-D at its end; a client attached to an existing one only stops typing", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    cli(env, "ws", "create", "w");
+    const piped = spawnSync(process.execPath, [CLI_ENTRY, "pty", "w", "--", "sh"], { env, input: "echo piped-$((40+2))\n", encoding: "utf8", timeout: 30_000 });
+    expect(piped.stdout).toContain("piped-42");
+    expect(piped.status).toBe(0);
+    const exited = spawnSync(process.execPath, [CLI_ENTRY, "pty", "w", "--", "sh"], { env, input: "exit 4\n", encoding: "utf8", timeout: 30_000 });
+    expect(exited.status).toBe(4);
+    expect((JSON.parse(cli(env, "pty", "ls", "--all", "--json")) as { state: string }[]).map((p) => p.state)).toEqual(["closed", "closed"]);
+
+    // A shell that was there before (opened in tmux, detached): an attach whose stdin ends does not end it.
+    tmux("new-session", "-d", "-s", "one", "-x", "100", "-y", "30", `${tether} pty w -- sh; sleep 60`);
+    await waitFor("one", "#");
+    tmux("send-keys", "-t", "one", "C-\\");
+    await waitFor("one", "detached from pty");
+    const [open] = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string }[];
+    const attached = spawn(process.execPath, [CLI_ENTRY, "pty", "attach", open!.id], { env, stdio: ["pipe", "pipe", "inherit"] });
+    let seen = "";
+    attached.stdout.on("data", (d: Buffer) => (seen += d.toString()));
+    attached.stdin.end("echo typed-$((40+2))\n");
+    await eventually(() => (seen.includes("typed-42") ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(attached.exitCode).toBeNull();
+    attached.kill("SIGINT");
+    await new Promise((resolve) => attached.once("close", resolve));
+    await eventually(() => {
+      const [pty] = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string; attached_clients: number }[];
+      return pty?.id === open!.id && pty.attached_clients === 0 ? pty : undefined;
+    });
   });
 
   it("resizing the window resizes the PTY; closing the terminal detaches and the program goes on", async () => {
