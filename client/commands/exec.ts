@@ -161,7 +161,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
       e.id,
       e.workspace,
       enumName(ExecStatus, e.status),
-      e.status === ExecStatus.RUNNING ? "" : String(e.exitCode),
+      exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
       e.createTime === undefined ? "" : `${formatDuration(now - timestampMs(e.createTime))} ago`,
       e.argv.join(" "),
     ]),
@@ -183,7 +183,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
     `exec        ${e.id} in workspace ${e.workspace}`,
     `command     ${e.argv.join(" ")}${e.tty ? " (tty)" : ""}`,
     `cwd         ${e.cwd}`,
-    `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : `, exit ${e.exitCode}`}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
+    `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
     `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr`,
     `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
   ];
@@ -240,6 +240,11 @@ function reportExit(exit: ExecExit, what: string): number {
   }
 }
 
+/** Whether an exec has an exit code: not while it runs, nor when the daemon lost it (its end is unknown). */
+function exitKnown(e: Exec): boolean {
+  return e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.LOST;
+}
+
 function execJson(e: Exec): Record<string, unknown> {
   return {
     id: e.id,
@@ -249,7 +254,7 @@ function execJson(e: Exec): Record<string, unknown> {
     tty: e.tty,
     status: enumName(ExecStatus, e.status),
     pid: e.status === ExecStatus.RUNNING ? e.pid : null,
-    exit_code: e.status === ExecStatus.RUNNING ? null : e.exitCode,
+    exit_code: exitKnown(e) ? e.exitCode : null,
     signal: e.signal || null,
     error: e.error || null,
     stdout_bytes: Number(e.stdoutBytes),

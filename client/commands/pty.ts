@@ -192,7 +192,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
     ptys.map((p) => [
       p.id,
       p.workspace,
-      p.state === PtyState.OPEN ? "open" : `closed (exit ${p.exit?.exitCode ?? 0})`,
+      p.state === PtyState.OPEN ? "open" : `closed (${howClosed(p.exit)})`,
       `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`,
       String(p.attachedClients),
       p.createTime === undefined ? "" : `${formatDuration(now - timestampMs(p.createTime))} ago`,
@@ -216,6 +216,13 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
   return 0;
 }
 
+/** "exit 5", "SIGHUP", or "lost" (the daemon stopped while it ran: its end is unknown). */
+function howClosed(exit: ExecExit | undefined): string {
+  if (exit?.status === ExecStatus.LOST) return "lost";
+  if (exit?.status === ExecStatus.SIGNALLED) return exit.signal;
+  return `exit ${exit?.exitCode ?? 0}`;
+}
+
 function ptyJson(p: Pty): Record<string, unknown> {
   return {
     id: p.id,
@@ -225,7 +232,7 @@ function ptyJson(p: Pty): Record<string, unknown> {
     size: { cols: p.size?.cols ?? 0, rows: p.size?.rows ?? 0 },
     attached_clients: p.attachedClients,
     output_bytes: Number(p.outputBytes),
-    exit: p.exit === undefined ? null : { status: enumName(ExecStatus, p.exit.status), exit_code: p.exit.exitCode, signal: p.exit.signal || null },
+    exit: p.exit === undefined ? null : { status: enumName(ExecStatus, p.exit.status), exit_code: p.exit.status === ExecStatus.LOST ? null : p.exit.exitCode, signal: p.exit.signal || null },
     created_at: p.createTime === undefined ? null : new Date(timestampMs(p.createTime)).toISOString(),
   };
 }

@@ -66,6 +66,7 @@ export class JournalTables {
   private readonly deleteBefore;
   private readonly selectNamesAfter;
   private readonly selectAged;
+  private readonly selectLastMeta;
 
   constructor(
     readonly db: Db,
@@ -99,6 +100,9 @@ export class JournalTables {
     );
     this.selectFirstNotOlderThan = db.prepare<[number, number, number, number], { seq: number; offset: number }>(
       "SELECT key & 4294967295 AS seq, offset FROM journal_records WHERE key >= ((? << 32) | ?) AND key < ((? + 1) << 32) AND created_at >= ? ORDER BY key LIMIT 1",
+    );
+    this.selectLastMeta = db.prepare<[number, number, string, string], { meta: string }>(
+      "SELECT meta FROM journal_records WHERE key >= (? << 32) AND key < ((? + 1) << 32) AND json_extract(meta, ?) = ? ORDER BY key DESC LIMIT 1",
     );
     this.deleteBefore = db.prepare<[number, number, number]>(
       "DELETE FROM journal_records WHERE key >= (? << 32) AND key < ((? << 32) | ?)",
@@ -178,6 +182,12 @@ export class JournalTables {
       i = j;
     }
     return { records, spans };
+  }
+
+  /** The metadata of the journal's last record whose metadata has `key` = `value`, or undefined. */
+  lastMetaWith(journalId: number, key: string, value: string): Record<string, string> | undefined {
+    const row = this.selectLastMeta.get(journalId, journalId, `$.${key}`, value);
+    return row === undefined ? undefined : (JSON.parse(row.meta) as Record<string, string>);
   }
 
   /** The sequence of the record whose data holds byte `offset` (binary search: offsets grow with seq). */

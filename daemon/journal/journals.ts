@@ -256,7 +256,16 @@ export class Journals {
     return this.stored(state, fromSeq, maxRecords, maxBytes);
   }
 
-  /** Committed records from `fromSeq` (at least firstSeq, below nextSeq), through the record cache. */
+  /**
+   * The metadata of a journal's last retained record whose metadata has
+   * `key` = `value` (an fd's last output record, say), or undefined: for
+   * what a daemon that stopped without recording it can still learn.
+   */
+  lastMetaWith(name: string, key: string, value: string): Record<string, string> | undefined {
+    const state = this.lookup(name);
+    return state === undefined ? undefined : this.tables.lastMetaWith(state.id, key, value);
+  }
+
   /**
    * A page of large records (the cache keeps none of them): their data read
    * off the daemon's thread. Retention may drop them meanwhile: then the
@@ -271,6 +280,7 @@ export class Journals {
     }
   }
 
+  /** Committed records from `fromSeq` (at least firstSeq, below nextSeq), through the record cache. */
   private stored(state: JournalState, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
     return this.cache.page(state.id, fromSeq, maxRecords, maxBytes, state.firstSeq, (seq, records, bytes) => this.tables.page(state.id, seq, records, bytes));
   }

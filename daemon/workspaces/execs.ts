@@ -73,9 +73,15 @@ export class Execs {
     this.nextSeq = this.tables.maxSeq() + 1;
   }
 
-  /** At daemon start: execs the last daemon left running are recorded lost, and their leftover process groups stopped. */
+  /**
+   * At daemon start: execs the last daemon left running are recorded lost,
+   * and their leftover process groups stopped, with what they wrote as their
+   * byte counts (a running exec's are counted in memory: the store has them
+   * only in its output records, each tagged with its fd's offset after it).
+   */
   recover(): void {
-    recordLeftRunningLost(this.tables.running(), (row) => this.tables.update(row), "exec");
+    const fdEnd = (id: string, fd: number): number => Number(this.journals.lastMetaWith(outputJournal(id), "s", String(fd))?.["e"] ?? 0);
+    recordLeftRunningLost(this.tables.running(), (row) => this.tables.update({ ...row, stdoutBytes: fdEnd(row.id, 1), stderrBytes: fdEnd(row.id, 2) }), "exec");
   }
 
   start(options: ExecStartOptions): LiveExec {

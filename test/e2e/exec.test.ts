@@ -130,4 +130,17 @@ describe("tether ws and tether exec (the built CLI)", () => {
     const late = cli(env, ["exec", "kill", sleeper]);
     expect(late.stderr).toMatch(/has ended/);
   });
+
+  it("an exec the daemon lost (kill -9) shows no exit code, and what it wrote", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const id = cli(env, ["exec", "w", "-d", "--", "sh", "-c", "echo before; sleep 60"]).stdout.trim();
+    await eventually(() => (cli(env, ["exec", "attach", id, "--no-follow"]).stdout === "before\n" ? true : undefined));
+    const pid = Number(/pid:\s+(\d+)/.exec(cli(env, ["daemon", "status"]).stdout)?.[1]);
+    process.kill(pid, "SIGKILL");
+    await eventually(() => (cli(env, ["daemon", "status"]).status === 1 ? true : undefined));
+    expect(JSON.parse(cli(env, ["exec", "show", id, "--json"]).stdout)).toMatchObject({ status: "lost", exit_code: null, stdout_bytes: 7 });
+    expect(cli(env, ["exec", "ls", "w"]).stdout).toMatch(new RegExp(`${id}\\s+w-\\w+\\s+lost\\s+-\\s+`));
+    expect(cli(env, ["exec", "show", id]).stdout).toMatch(/status {6}lost: the daemon was not running/);
+  });
 });

@@ -260,15 +260,18 @@ describe("exec", () => {
 
   it("after kill -9 of the daemon, a running exec is recorded lost, its process is stopped, and its output so far stays readable", async () => {
     const { d, execs } = await withWorkspace();
-    const started = await startDetached(execs, ["sh", "-c", "echo before; sleep 60"], "before");
+    const started = await startDetached(execs, ["sh", "-c", "echo oops >&2; echo before; sleep 60"], "before");
     await d.kill();
     await d.restart();
     const lost = (await execs.getExec({ exec: started.exec!.id })).exec!;
     expect(lost.status).toBe(ExecStatus.LOST);
     expect(lost.error).toMatch(/daemon was not running/);
+    // What it wrote is counted from the store (the daemon that counted it is gone).
+    expect([lost.stdoutBytes, lost.stderrBytes]).toEqual([7n, 5n]);
     await eventually(() => (alive(started.exec!.pid) ? undefined : true));
     const read = await attachToEnd(execs, started.exec!.id);
     expect(read.stdout).toBe("before\n");
+    expect(read.stderr).toBe("oops\n");
     expect(read.exit!.status).toBe(ExecStatus.LOST);
   });
 
