@@ -10,8 +10,9 @@
 //   left off within a block: so the n-th byte read lies (phase + n) %
 //   ALIGN_BYTES past a boundary, as direct I/O wants bytes bound for the
 //   same place in a file (daemon/journal/direct-blocks.ts). The thread reads on while there is
-//   more and, when a read finds nothing more or notifyBytes have gathered,
-//   hands the daemon's thread what has gathered since it last took some,
+//   more and, when a read finds nothing more (with LINGER_BYTES or more
+//   gathered: once nothing more came for LINGER_MS) or notifyBytes have
+//   gathered, hands the daemon's thread what has gathered since it last took some,
 //   one view per region: onData(arrayBuffer, offset, length) on the
 //   daemon's thread, with the region's ArrayBuffer (the same object for
 //   every view of one region).
@@ -66,6 +67,10 @@
 #define THREAD_STACK_BYTES (256 * 1024)
 // Regions are aligned to this (the data files' block), and the bytes in them keep their phase within it.
 #define ALIGN_BYTES 4096
+// A read that finds nothing more with at least this much gathered is in a flood: the thread waits up to
+// LINGER_MS for more before waking the daemon's thread (less gathered, an echo say, wakes it at once).
+#define LINGER_BYTES (16 * 1024)
+#define LINGER_MS 1
 // What trimWhenQuiet() waits to have been freed since the last trim.
 #define TRIM_MIN_BYTES (4 * 1024 * 1024)
 
@@ -178,6 +183,8 @@ static void notify(reader* rd) {
 static void* read_loop(void* arg) {
   reader* rd = arg;
   int readable = 0;
+  // The next poll waits at most LINGER_MS, and hands on what has gathered if nothing more comes.
+  int lingering = 0;
   pthread_mutex_lock(&rd->lock);
   for (;;) {
     region* current = rd->regions[rd->count - 1];
@@ -206,7 +213,7 @@ static void* read_loop(void* arg) {
     if (!readable) {
       pthread_mutex_unlock(&rd->lock);
       struct pollfd fds[2] = {{.fd = rd->fd, .events = POLLIN}, {.fd = rd->wake, .events = POLLIN}};
-      int n = poll(fds, 2, -1);
+      int n = poll(fds, 2, lingering ? LINGER_MS : -1);
       if (n > 0 && (fds[1].revents & POLLIN)) {
         uint64_t count;
         ssize_t ignored = read(rd->wake, &count, sizeof(count));
@@ -214,6 +221,8 @@ static void* read_loop(void* arg) {
       }
       readable = n > 0 && fds[0].revents != 0;
       pthread_mutex_lock(&rd->lock);
+      if (lingering && !readable && untaken(rd) > 0) notify(rd);
+      lingering = 0;
       continue;
     }
     char* into = current->bytes + current->filled;
@@ -227,7 +236,9 @@ static void* read_loop(void* arg) {
       if (untaken(rd) >= rd->notify_bytes) notify(rd);
     } else if (n < 0 && (error == EAGAIN || error == EWOULDBLOCK)) {
       readable = 0;
-      if (untaken(rd) > 0) notify(rd);
+      size_t gathered = untaken(rd);
+      if (gathered >= LINGER_BYTES && !rd->notified) lingering = 1;
+      else if (gathered > 0) notify(rd);
     } else if (n < 0 && error == EINTR) {
       continue;
     } else {
