@@ -104,6 +104,8 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     throw new CliError("the daemon ended the exec call without its exit: tether exec ls shows the exec; tether exec attach reattaches", 1);
   } catch (error) {
     if (values.detach && stop.signal.aborted) return 0;
+    // Under a terminal the error goes after the line the command's output left the cursor on.
+    if (local !== undefined) process.stderr.write("\r\n");
     throw error;
   } finally {
     local?.restore();

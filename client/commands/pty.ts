@@ -115,6 +115,10 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
       else if (kind.case === "output") await writeChunk(process.stdout, kind.value);
       else if (kind.case === "exit") exit = kind.value;
     }
+  } catch (error) {
+    // The error is printed after this line of the program's output, not in the middle of it.
+    process.stderr.write("\r\n");
+    throw error;
   } finally {
     local.restore();
     watchOnly?.();
