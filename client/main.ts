@@ -66,20 +66,29 @@ Any command but daemon starts the daemon when none answers. The daemon listens o
 and keeps its state in $TETHER_HOME (default $XDG_STATE_HOME/tether).`;
 }
 
-/** --help or -h among a command's own arguments (not among a command line's after --). */
-function asksForHelp(args: readonly string[]): boolean {
-  const end = args.indexOf("--");
-  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === "--help" || arg === "-h");
+/**
+ * Whether a command's argument parsing failed on --help or -h: its usage is
+ * what was asked for. Left to each command's own parsing, a --help inside a
+ * command line it runs (`tether exec ws ls --help`) stays that command's.
+ */
+function askedForHelp(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && /^Unknown option '(--help|-h)'/.test((error as Error).message);
 }
 
-/** argv -> command -> exit code. */
+/** argv -> command -> exit code; `tether COMMAND --help` -> its usage. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
-  const commandUsage = command !== undefined ? COMMAND_USAGE[command] : undefined;
-  if (commandUsage !== undefined && asksForHelp(args)) {
+  try {
+    return await run(command, args);
+  } catch (error) {
+    const commandUsage = command !== undefined ? COMMAND_USAGE[command] : undefined;
+    if (commandUsage === undefined || !askedForHelp(error)) throw error;
     process.stdout.write(`${await commandUsage()}\n\nRun tether --help for every command.\n`);
     return 0;
   }
+}
+
+async function run(command: string | undefined, args: string[]): Promise<number> {
   const paths = resolvePaths();
   switch (command) {
     case "daemon":

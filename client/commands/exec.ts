@@ -4,6 +4,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { CliError } from "../cli-error.js";
+import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../format.js";
@@ -45,7 +46,7 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
 const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e"]);
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
-  const { options, command } = splitCommand(args);
+  const { options, command } = splitCommand(args, VALUE_OPTIONS);
   const { values, positionals } = parseArgs({
     args: options,
     allowPositionals: true,
@@ -201,25 +202,6 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
   const { exec } = await client.unary(ExecService.method.signalExec, { exec: positionals[0]!, signal: values.signal });
   process.stdout.write(`sent ${values.signal} to ${exec!.id}\n`);
   return 0;
-}
-
-/** Options and WS before the command; the command after `--`, or from the first word after WS. */
-function splitCommand(args: string[]): { options: string[]; command: string[] } {
-  const options: string[] = [];
-  let positionals = 0;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--") return { options, command: args.slice(i + 1) };
-    if (arg.startsWith("-") && arg !== "-") {
-      options.push(arg);
-      if (VALUE_OPTIONS.has(arg) && i + 1 < args.length) options.push(args[++i]!);
-    } else if (positionals++ === 0) {
-      options.push(arg);
-    } else {
-      return { options, command: args.slice(i) };
-    }
-  }
-  return { options, command: [] };
 }
 
 /** Writes an output chunk to stdout or stderr, as the command wrote it; resolves to its size. */

@@ -5,6 +5,7 @@ import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService, type AttachPtyRequestSchema, type PtyOpenSchema } from "../../gen/tether/v1/pty_service_pb.js";
 import { CliError } from "../cli-error.js";
+import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../format.js";
@@ -14,7 +15,7 @@ import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const PTY_USAGE = `  tether pty WS [--size-policy latest|smallest] [--cwd DIR] [--env K=V ...] [-- CMD ...]
+export const PTY_USAGE = `  tether pty WS [--size-policy latest|smallest] [--cwd DIR] [--env K=V ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
                                               the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY) leaves it running
   tether pty attach P [--read-only] [--from OFFSET]
@@ -42,10 +43,13 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
   }
 }
 
+/** Options that take a value: the command starts at the first other word after WS. */
+const VALUE_OPTIONS = new Set(["--size-policy", "--cwd", "--env", "-e", "--detach-key"]);
+
 async function open(args: string[], paths: ClientPaths): Promise<number> {
-  const dashes = args.indexOf("--");
+  const { options, command } = splitCommand(args, VALUE_OPTIONS);
   const { values, positionals } = parseArgs({
-    args: dashes === -1 ? args : args.slice(0, dashes),
+    args: options,
     allowPositionals: true,
     options: {
       "size-policy": { type: "string", default: "latest" },
@@ -57,7 +61,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
-  const argv = dashes === -1 ? [process.env["SHELL"] || "/bin/sh"] : args.slice(dashes + 1);
+  const argv = command.length === 0 ? [process.env["SHELL"] || "/bin/sh"] : command;
   const target: Target = {
     case: "create",
     value: { workspace: positionals[0]!, argv, cwd: values.cwd, env: parsePairs("--env", values.env), sizePolicy },

@@ -20,7 +20,8 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
   const { client } = await connectToDaemon(paths);
   const { tasks } = await client.unary(TaskService.method.listTasks, { taskFile });
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(tasks.map((t) => toJson(TaskSchema, t)))}\n`);
+    // The API's Task messages, with their proto field names (snake_case, as every other listing's keys).
+    process.stdout.write(`${JSON.stringify(tasks.map((t) => toJson(TaskSchema, t, { useProtoFieldName: true })))}\n`);
     return 0;
   }
   const style = createStyle(process.stdout);

@@ -111,7 +111,7 @@ describe("tether daemon (the built CLI)", () => {
     expect(cli(env, "--help").stdout).toContain("tether daemon run");
   });
 
-  it("--help after a command prints that command's usage without starting the daemon; after -- it is the command line's", () => {
+  it("--help after a command prints that command's usage without starting the daemon; in a command line it runs, it is that command's", () => {
     const env = freshEnv();
     const help = cli(env, "pty", "ls", "--help");
     expect(help.status).toBe(0);
@@ -120,9 +120,10 @@ describe("tether daemon (the built CLI)", () => {
     expect(help.stdout).not.toContain("tether ws create");
     expect(cli(env, "send", "-h").stdout).toContain("tether send S STREAM DATA");
     expect(cli(env, "daemon", "status").status).toBe(1);
-    const passed = cli(env, "exec", "nowhere", "--", "ls", "-h");
-    expect(passed.stdout).toBe("");
-    expect(passed.stderr).toContain("nowhere");
+    for (const passed of [cli(env, "exec", "nowhere", "--", "ls", "-h"), cli(env, "exec", "nowhere", "ls", "--help")]) {
+      expect(passed.stdout).toBe("");
+      expect(passed.stderr).toContain("nowhere");
+    }
   });
 });
 

@@ -74,7 +74,8 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     const piped = spawnSync(process.execPath, [CLI_ENTRY, "pty", "w", "--", "sh"], { env, input: "echo piped-$((40+2))\n", encoding: "utf8", timeout: 30_000 });
     expect(piped.stdout).toContain("piped-42");
     expect(piped.status).toBe(0);
-    const exited = spawnSync(process.execPath, [CLI_ENTRY, "pty", "w", "--", "sh"], { env, input: "exit 4\n", encoding: "utf8", timeout: 30_000 });
+    // The command line without --, as exec takes it.
+    const exited = spawnSync(process.execPath, [CLI_ENTRY, "pty", "w", "sh"], { env, input: "exit 4\n", encoding: "utf8", timeout: 30_000 });
     expect(exited.status).toBe(4);
     expect((JSON.parse(cli(env, "pty", "ls", "--all", "--json")) as { state: string }[]).map((p) => p.state)).toEqual(["closed", "closed"]);
 

@@ -97,7 +97,8 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(tasks.stdout).toContain("chat\n  cmd: cat\n  after: gen\n");
     expect(tasks.stdout).toContain("  streams: stdin (input, fed to the run's stdin), approval (input), events (output)\n");
     expect(tasks.stdout).toContain("  retries 2 after 250ms, timeout 1.5s, keep_open, result: stdout\n");
-    const json = JSON.parse(cli(env, dir, "tasks", "--json").stdout) as { name: string; line: number }[];
+    const json = JSON.parse(cli(env, dir, "tasks", "--json").stdout) as { name: string; line: number; keep_open?: boolean }[];
+    expect(json[1]).toMatchObject({ keep_open: true, retry_delay: "0.250s" });
     expect(json.map((t) => [t.name, t.line])).toEqual([
       ["tasks/gen", 2],
       ["tasks/chat", 4],
