@@ -99,8 +99,8 @@ function headOf(parts: readonly Buffer[], bytes: number): Buffer {
   return Buffer.concat(parts, bytes);
 }
 
-/** The pieces from byte `start` on. */
-function partsFrom(parts: readonly Buffer[], start: number): Buffer[] {
+/** The pieces from byte `start` on (none when they hold no more). */
+export function partsFrom(parts: readonly Buffer[], start: number): Buffer[] {
   let skip = start;
   let i = 0;
   while (i < parts.length && skip >= parts[i]!.byteLength) skip -= parts[i++]!.byteLength;

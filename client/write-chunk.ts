@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { writevSync } from "node:fs";
-import { takeDataParts } from "./data-parts.js";
+import { partsFrom, takeDataParts } from "./data-parts.js";
 
 /**
  * Writes a chunk of a process's output (an ExecOutput or PtyOutput) to `out`;
@@ -28,13 +28,5 @@ function writeNow(fd: number, parts: readonly Buffer[]): readonly Buffer[] {
   } catch {
     return parts;
   }
-  const rest: Buffer[] = [];
-  for (const part of parts) {
-    if (written >= part.byteLength) written -= part.byteLength;
-    else {
-      rest.push(written > 0 ? part.subarray(written) : part);
-      written = 0;
-    }
-  }
-  return rest;
+  return partsFrom(parts, written);
 }
