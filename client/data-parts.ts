@@ -1,5 +1,6 @@
 import { create, fromBinary, ScalarType, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
+import { partsFrom } from "./buffer-parts.js";
 import { readVarint } from "./varint.js";
 
 /**
@@ -97,14 +98,4 @@ function dataUntilTaken(this: object): Uint8Array {
 function headOf(parts: readonly Buffer[], bytes: number): Buffer {
   if (parts[0]!.byteLength >= bytes) return parts[0]!.subarray(0, bytes);
   return Buffer.concat(parts, bytes);
-}
-
-/** The pieces from byte `start` on (none when they hold no more). */
-export function partsFrom(parts: readonly Buffer[], start: number): Buffer[] {
-  let skip = start;
-  let i = 0;
-  while (i < parts.length && skip >= parts[i]!.byteLength) skip -= parts[i++]!.byteLength;
-  const rest = parts.slice(i);
-  if (rest.length > 0 && skip > 0) rest[0] = rest[0]!.subarray(skip);
-  return rest;
 }

@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { writevSync } from "node:fs";
-import { partsFrom, takeDataParts } from "./data-parts.js";
+import { partsFrom } from "./buffer-parts.js";
+import { takeDataParts } from "./data-parts.js";
 
 /**
  * Writes a chunk of a process's output (an ExecOutput or PtyOutput) to `out`;

@@ -3,6 +3,7 @@ import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, read as readF
 import { open } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { partsFrom } from "../../client/buffer-parts.js";
 import { TetherError } from "../errors.js";
 import { log } from "../log.js";
 import { AlignedMemory, BLOCK_BYTES, BlockTails, blockSpan, blockStart, roundUp, type Run } from "./direct-blocks.js";
@@ -452,9 +453,7 @@ const writevAsyncAt = promisify(writevFd);
 /** What is left of `buffers` once `bytes` of them are written (a write that wrote nothing is an error). */
 function after(buffers: Buffer[], bytes: number): Buffer[] {
   if (bytes <= 0) throw new Error("journal data files: a write wrote nothing");
-  let i = 0;
-  while (i < buffers.length && bytes >= buffers[i]!.length) bytes -= buffers[i++]!.length;
-  return i < buffers.length && bytes > 0 ? [buffers[i]!.subarray(bytes), ...buffers.slice(i + 1)] : buffers.slice(i);
+  return partsFrom(buffers, bytes);
 }
 const readAsyncAt = promisify(readFd);
 
