@@ -11,9 +11,11 @@
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 /**
- * The HTTP/2 flow-control window each end offers, per stream and per
- * connection. 64 KiB (the default) caps a stream at one window per round
- * trip; 4 MiB lets a streaming read run at memory speed over the socket.
+ * The HTTP/2 flow-control window each end offers per stream, and the CLI
+ * per connection too (the daemon keeps its connections' at 64 KiB: see
+ * daemon/grpc-server.ts). 64 KiB (the default) caps a stream at one window
+ * per round trip; 4 MiB lets a streaming read run at memory speed over the
+ * socket.
  */
 export const HTTP2_WINDOW_BYTES = 4 * 1024 * 1024;
 

@@ -77,6 +77,15 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect([again.status, again.stdout.equals(bytes.subarray(1000))]).toEqual([0, true]);
   });
 
+  it("a large pipe through cat comes back byte for byte while it is still going in (neither end waits on the other for ever)", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    // Both ends write far more than a socket holds at once: stdin in, output back.
+    const bytes = randomBytes(20_000_000);
+    const echoed = spawnSync(process.execPath, [CLI_ENTRY, "exec", "w", "--", "cat"], { env, input: bytes, maxBuffer: 1 << 26, timeout: 60_000 });
+    expect([echoed.status, echoed.stdout.byteLength, echoed.stdout.equals(bytes)]).toEqual([0, bytes.byteLength, true]);
+  });
+
   it("a reader that goes away ends the CLI quietly with SIGPIPE's status (141); the exec goes on, detached", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
