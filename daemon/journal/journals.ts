@@ -25,7 +25,7 @@ export const JOURNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,511}$/;
 
 const KEEP_EVERYTHING: Retention = { maxBytes: 0, maxAgeMs: 0 };
 /** What a store (Journals.store), which appends nothing, was committed as. */
-const NO_RECORDS: AppendResult = { firstSeq: 0, lastSeq: -1, firstOffset: 0, nextOffset: 0 };
+const NO_RECORDS: AppendResult = { firstSeq: 0, lastSeq: -1, firstOffset: 0, nextOffset: 0, createdAt: 0 };
 
 interface PendingAppend {
   readonly name: string;
@@ -419,7 +419,7 @@ export class Journals {
         state.nextSeq += 1;
         state.nextOffset += input.data.byteLength;
       }
-      const result = { firstSeq, lastSeq: state.nextSeq - 1, firstOffset, nextOffset: state.nextOffset };
+      const result = { firstSeq, lastSeq: state.nextSeq - 1, firstOffset, nextOffset: state.nextOffset, createdAt: now };
       append.alongside?.(result);
       return result;
     });

@@ -58,6 +58,8 @@ export interface AppendResult {
   readonly lastSeq: number;
   readonly firstOffset: number;
   readonly nextOffset: number;
+  /** The commit's time, every record's createdAt (ms since the epoch). */
+  readonly createdAt: number;
 }
 
 /** Where a read starts. */

@@ -1,16 +1,14 @@
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { ConnectError } from "@connectrpc/connect";
 import type { AttachEvent, AttachInput, AttachSessionRequest, AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
-import { AttachEventSchema, AttachEventsSchema, AttachSessionResponseSchema, type InputAnswerSchema } from "../../gen/tether/v1/session_service_pb.js";
+import { AttachEventSchema, AttachEventsSchema, AttachSessionResponseSchema } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { SessionItem, SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import type { TimelineItem } from "../sessions/session-timeline.js";
-import { withEncoding } from "./encoded-messages.js";
-import { toConnectError } from "./error-mapping.js";
+import { holdingElements, withEncoding } from "./encoded-messages.js";
+import { answersResponse, inputOutcome, type InputSettled } from "./input-answers.js";
 import { chunkToProto, eventToProto, sessionToProto, streamRecordToProto } from "./session-proto.js";
-import type { SendResult } from "../sessions/session-streams.js";
 import { DEFAULT_CONTENT_TYPE, type StreamInput } from "../sessions/stream-records.js";
 
 /**
@@ -22,8 +20,6 @@ import { DEFAULT_CONTENT_TYPE, type StreamInput } from "../sessions/stream-recor
  */
 export const ATTACH_INPUT_PENDING_MAX_BYTES = 4 * 1024 * 1024;
 const INPUT_OVERHEAD_BYTES = 256;
-
-type InputOutcome = NonNullable<MessageInitShape<typeof InputAnswerSchema>["kind"]>;
 
 /**
  * AttachSession: the first request opens; the first response confirms. Then
@@ -83,10 +79,10 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
           inFlight++;
           pendingBytes += bytes;
           // Answered in the order the messages came, whichever commit or duplicate check settles first.
-          const outcomes = kind.case === "input" ? Promise.all([answerInput(sessions, sessionId, kind.value)]) : answerInputs(sessions, sessionId, inputs);
+          const outcomes = kind.case === "input" ? Promise.all([settleInput(sessions, sessionId, kind.value)]) : settleInputs(sessions, sessionId, inputs);
           answered = Promise.all([answered, outcomes]).then(([, settled]) => {
             inFlight--;
-            const answer = kind.case === "input" ? response(settled[0]!) : response({ case: "answers", value: { answers: settled.map((outcome) => ({ kind: outcome })) } });
+            const answer = kind.case === "input" ? response(inputOutcome(settled[0]!)) : answersResponse(settled);
             answers.push({ response: answer, bytes });
             notify();
           });
@@ -164,12 +160,12 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
   }
 }
 
-/** One input's outcome: stored (or a duplicate), or refused with the code SendInput would have given. */
-async function answerInput(sessions: Sessions, sessionId: string, input: AttachInput): Promise<InputOutcome> {
+/** One input, stored (or a duplicate) or refused as SendInput would refuse it. */
+async function settleInput(sessions: Sessions, sessionId: string, input: AttachInput): Promise<InputSettled> {
   try {
-    return accepted(input, await sessions.send(sessionId, input.stream, streamInput(input)));
+    return { input, sent: await sessions.send(sessionId, input.stream, streamInput(input)) };
   } catch (error) {
-    return rejected(input, error);
+    return { input, error };
   }
 }
 
@@ -182,22 +178,13 @@ function streamInput(input: AttachInput): StreamInput {
   };
 }
 
-function accepted(input: AttachInput, { record, duplicate }: SendResult): InputOutcome {
-  return { case: "accepted", value: { clientRef: input.clientRef, record: streamRecordToProto(record), duplicate } };
-}
-
-function rejected(input: AttachInput, error: unknown): InputOutcome {
-  const connectError: ConnectError = toConnectError(error);
-  return { case: "rejected", value: { clientRef: input.clientRef, code: connectError.code, message: connectError.rawMessage } };
-}
-
-/** The outcomes of an AttachInputs, in its order. */
-async function answerInputs(sessions: Sessions, sessionId: string, inputs: readonly AttachInput[]): Promise<InputOutcome[]> {
+/** The inputs of an AttachInputs, settled in its order. */
+async function settleInputs(sessions: Sessions, sessionId: string, inputs: readonly AttachInput[]): Promise<InputSettled[]> {
   try {
     const settled = await sessions.sendMany(sessionId, inputs.map((input) => ({ stream: input.stream, input: streamInput(input) })));
-    return settled.map((outcome, i) => (outcome.status === "fulfilled" ? accepted(inputs[i]!, outcome.value) : rejected(inputs[i]!, outcome.reason)));
+    return settled.map((outcome, i) => (outcome.status === "fulfilled" ? { input: inputs[i]!, sent: outcome.value } : { input: inputs[i]!, error: outcome.reason }));
   } catch (error) {
-    return inputs.map((input) => rejected(input, error));
+    return inputs.map((input) => ({ input, error }));
   }
 }
 
@@ -224,8 +211,7 @@ export function eventsResponse(items: readonly TimelineItem<SessionItem>[]): Att
   const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
   const header = new BinaryWriter().tag(RESPONSE_EVENTS_FIELD, WireType.LengthDelimited).uint32(length).finish();
   const encoded = Buffer.concat([header, ...parts], header.byteLength + length);
-  const events = create(AttachEventsSchema, { ended: false });
-  if (length > 0) events.$unknown = [{ no: EVENTS_FIELD, wireType: WireType.LengthDelimited, data: encoded.subarray(header.byteLength + EVENTS_TAG.byteLength) }];
+  const events = holdingElements(create(AttachEventsSchema, { ended: false }), EVENTS_FIELD, encoded.subarray(header.byteLength));
   return withEncoding(response({ case: "events", value: events }), [encoded]);
 }
 
@@ -252,10 +238,9 @@ function newAttachEvent(position: number, item: SessionItem): AttachEvent {
   }
 }
 
-/** AttachEvents.events, and its tag as written before each element; AttachSessionResponse.events. */
+/** AttachEvents.events; AttachSessionResponse.events. */
 const EVENTS_FIELD = AttachEventsSchema.field.events.number;
 const RESPONSE_EVENTS_FIELD = AttachSessionResponseSchema.field.events.number;
-const EVENTS_TAG = new BinaryWriter().tag(EVENTS_FIELD, WireType.LengthDelimited).finish();
 
 function response(kind: NonNullable<MessageInitShape<typeof AttachSessionResponseSchema>["kind"]>): AttachSessionResponse {
   return create(AttachSessionResponseSchema, { kind });

@@ -39,6 +39,19 @@ export function encodingOf(message: unknown): readonly Uint8Array[] | undefined 
   return encoding?.of === message ? encoding.parts : undefined;
 }
 
+/**
+ * `message` holding `elements`, the encoded elements (each tag, length,
+ * message) of its repeated message field `field`, as protobuf-es's unknown
+ * fields, which it writes verbatim as a tag followed by the data: the data
+ * is the elements less the first one's tag. A message whose encoding is
+ * assembled from encoded elements (withEncoding) so says the same as its
+ * bytes; nothing in the daemon reads its elements back.
+ */
+export function holdingElements<M extends Message>(message: M, field: number, elements: Uint8Array): M {
+  if (elements.byteLength > 0) message.$unknown = [{ no: field, wireType: WireType.LengthDelimited, data: elements.subarray(varintSize(field * 8 + WireType.LengthDelimited)) }];
+  return message;
+}
+
 /** A varint field (an int64, uint32 or enum) of a message: its number, and its value, a non-negative safe integer. */
 export type VarintField = readonly [fieldNumber: number, value: number];
 

@@ -5,7 +5,7 @@ import type { AppendResult } from "../journal/types.js";
 import { PROCESS_OUTPUT } from "../process/output-writer.js";
 import { STDIN_STREAM, type StreamDirection, type TaskDef } from "../tasks/types.js";
 import type { SessionOrder } from "./session-order.js";
-import { decodeStreamRecord, encodeStreamInput, streamJournal, validateStreamInput, type StreamInput, type StreamRecord } from "./stream-records.js";
+import { decodeStreamRecord, encodeStreamInput, storedStreamRecord, streamJournal, validateStreamInput, type StreamInput, type StreamRecord } from "./stream-records.js";
 import type { StreamTables } from "./stream-tables.js";
 
 /** How many records one scan for an untaken record reads from the store at a time. */
@@ -70,7 +70,7 @@ export class SessionStreams {
     const journal = streamJournal(this.sessionId, stream);
     if (input.idempotencyKey === "") {
       const result = await this.order.append(journal, [encodeStreamInput(input)]);
-      return { record: this.recordAt(stream, result.firstSeq), duplicate: false };
+      return { record: storedStreamRecord(stream, input, result.firstSeq, result.createdAt), duplicate: false };
     }
     const key = `${stream}\u0000${input.idempotencyKey}`;
     const pending = this.pendingKeys.get(key);
@@ -79,7 +79,7 @@ export class SessionStreams {
     if (seq !== undefined) return { record: this.recordAt(stream, seq), duplicate: true };
     const sent = this.order
       .append(journal, [encodeStreamInput(input)], { alongside: (r) => this.tables.saveKey(this.sessionSeq, stream, input.idempotencyKey, r.firstSeq) })
-      .then((result) => ({ record: this.recordAt(stream, result.firstSeq), duplicate: false }))
+      .then((result) => ({ record: storedStreamRecord(stream, input, result.firstSeq, result.createdAt), duplicate: false }))
       .finally(() => this.pendingKeys.delete(key));
     this.pendingKeys.set(key, sent);
     return sent;
@@ -88,8 +88,8 @@ export class SessionStreams {
   /**
    * Several sends, appended in order, each answered on its own as `send`
    * would answer it. Consecutive valid records of one stream without an
-   * idempotency key share one append (one entry in the group commit, one
-   * read-back), which is most of what a client's batch of lines is.
+   * idempotency key share one append (one entry in the group commit), which
+   * is most of what a client's batch of lines is.
    */
   sendMany(sends: readonly StreamSend[]): Promise<SendResult>[] {
     const results: Promise<SendResult>[] = [];
@@ -98,9 +98,9 @@ export class SessionStreams {
     const flush = (): void => {
       if (group.length === 0) return;
       const stream = groupStream;
-      const count = group.length;
-      const appended = this.order.append(streamJournal(this.sessionId, stream), group.map(encodeStreamInput)).then((result) => this.recordsFrom(stream, result.firstSeq, count));
-      for (let i = 0; i < count; i++) results.push(appended.then((records) => ({ record: records[i]!, duplicate: false })));
+      const inputs = group;
+      const appended = this.order.append(streamJournal(this.sessionId, stream), inputs.map(encodeStreamInput));
+      inputs.forEach((input, i) => results.push(appended.then((result) => ({ record: storedStreamRecord(stream, input, result.firstSeq + i, result.createdAt), duplicate: false }))));
       group = [];
     };
     for (const { stream, input } of sends) {
@@ -147,6 +147,23 @@ export class SessionStreams {
     }
   }
 
+  /**
+   * The oldest untaken records of `stream` (any correlation id), in order, at
+   * most a page of them, each marked taken by `run` in memory at once; they
+   * are durably taken (one commit for them all) when the promise resolves.
+   */
+  async takeNext(stream: string, run: number): Promise<StreamRecord[]> {
+    const takes = this.takesOf(stream);
+    const page = this.journals.page(streamJournal(this.sessionId, stream), takes.low, SCAN_PAGE_RECORDS, SCAN_PAGE_BYTES);
+    const records = page.filter((raw) => !takes.taken.has(raw.seq)).map((raw) => decodeStreamRecord(stream, raw));
+    if (records.length === 0) return records;
+    const taken = records.map((record) => this.take(stream, record.seq, run));
+    await this.order.store(() => {
+      for (const take of taken) take.store();
+    }, "power-loss");
+    return records;
+  }
+
   /** Marks a record taken in memory at once (so no one else takes it); `store` makes it durable (call it inside the commit). */
   take(stream: string, seq: number, run: number): { store: () => void; undo: () => void } {
     const takes = this.takesOf(stream);
@@ -179,17 +196,6 @@ export class SessionStreams {
     } catch {
       return false;
     }
-  }
-
-  private recordsFrom(stream: string, firstSeq: number, count: number): StreamRecord[] {
-    const journal = streamJournal(this.sessionId, stream);
-    const records: StreamRecord[] = [];
-    while (records.length < count) {
-      const page = this.journals.page(journal, firstSeq + records.length, count - records.length, SCAN_PAGE_BYTES);
-      if (page.length === 0) throw new Error(`stream ${stream} of session ${this.sessionId} has no record ${firstSeq + records.length}`);
-      for (const raw of page) records.push(decodeStreamRecord(stream, raw));
-    }
-    return records;
   }
 
   private recordAt(stream: string, seq: number): StreamRecord {

@@ -7,34 +7,39 @@ const PROCESS_ENDED = new Error("the process ended");
 
 /**
  * Feeds a `stdin: stream` run the untaken records of the session's stdin
- * stream, in order, taking each; an empty record closes its stdin (EOF).
- * Waits on `arrivals` for new records and on the pipe for room; stops when
- * the process has ended.
+ * stream, in order, taking each before its bytes go to the pipe; an empty
+ * record closes its stdin (EOF). Records are taken a page at a time, their
+ * takes stored in one commit (a commit per record held a piped file to a few
+ * thousand lines a second). Waits on `arrivals` for new records and on the
+ * pipe for room; stops when the process has ended.
  */
 export async function feedStdin(streams: SessionStreams, run: number, stdin: NodeJS.WritableStream, arrivals: Waiters, ended: Promise<unknown>): Promise<void> {
   const gone = new AbortController();
   void ended.then(() => gone.abort(PROCESS_ENDED));
   while (!gone.signal.aborted) {
-    const record = streams.findUntaken(STDIN_STREAM, "");
-    if (record === undefined) {
+    const records = await streams.takeNext(STDIN_STREAM, run);
+    if (records.length === 0) {
       await arrivals.wait(gone.signal);
       continue;
     }
-    streams.take(STDIN_STREAM, record.seq, run).store();
-    if (record.data.byteLength === 0) {
-      stdin.end();
-      return;
-    }
-    if (!stdin.write(record.data)) {
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          stdin.off("drain", done);
-          gone.signal.removeEventListener("abort", done);
-          resolve();
-        };
-        stdin.once("drain", done);
-        gone.signal.addEventListener("abort", done, { once: true });
-      });
+    for (const record of records) {
+      if (record.data.byteLength === 0) {
+        stdin.end();
+        return;
+      }
+      if (!stdin.write(record.data)) await drainOrGone(stdin, gone.signal);
     }
   }
+}
+
+function drainOrGone(stdin: NodeJS.WritableStream, gone: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      stdin.off("drain", done);
+      gone.removeEventListener("abort", done);
+      resolve();
+    };
+    stdin.once("drain", done);
+    gone.addEventListener("abort", done, { once: true });
+  });
 }

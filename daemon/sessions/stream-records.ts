@@ -70,6 +70,12 @@ export function encodeStreamInput(input: StreamInput): AppendInput {
   return { data: input.data, meta };
 }
 
+/** The record `input` became, appended as `seq` in a commit at `createdAt`: what reading it back would give. */
+export function storedStreamRecord(stream: string, input: StreamInput, seq: number, createdAt: number): StreamRecord {
+  const { data, contentType, correlationId, idempotencyKey } = input;
+  return { stream, seq, data, contentType, correlationId, idempotencyKey, createdAt };
+}
+
 export function decodeStreamRecord(stream: string, record: JournalRecord): StreamRecord {
   const meta = record.meta ?? {};
   return {
