@@ -148,13 +148,14 @@ export class SessionStreams {
   }
 
   /**
-   * The oldest untaken records of `stream` (any correlation id), in order, at
-   * most a page of them, each marked taken by `run` in memory at once; they
-   * are durably taken (one commit for them all) when the promise resolves.
+   * The oldest untaken records of `stream` (any correlation id), in order, up
+   * to `maxBytes` of them (at least one), each marked taken by `run` in
+   * memory at once; they are durably taken (one commit for them all) when the
+   * promise resolves.
    */
-  async takeNext(stream: string, run: number): Promise<StreamRecord[]> {
+  async takeNext(stream: string, run: number, maxBytes: number): Promise<StreamRecord[]> {
     const takes = this.takesOf(stream);
-    const page = this.journals.page(streamJournal(this.sessionId, stream), takes.low, SCAN_PAGE_RECORDS, SCAN_PAGE_BYTES);
+    const page = this.journals.page(streamJournal(this.sessionId, stream), takes.low, SCAN_PAGE_RECORDS, maxBytes);
     const records = page.filter((raw) => !takes.taken.has(raw.seq)).map((raw) => decodeStreamRecord(stream, raw));
     if (records.length === 0) return records;
     const taken = records.map((record) => this.take(stream, record.seq, run));
