@@ -8,8 +8,10 @@ import type { Sessions } from "../sessions/sessions.js";
 import type { TimelineItem } from "../sessions/session-timeline.js";
 import { holdingElements, withEncoding } from "./encoded-messages.js";
 import { answersResponse, inputOutcome, type InputSettled } from "./input-answers.js";
-import { chunkToProto, eventToProto, sessionToProto, streamRecordToProto } from "./session-proto.js";
-import { DEFAULT_CONTENT_TYPE, type StreamInput } from "../sessions/stream-records.js";
+import { chunkToProto, eventToProto, sessionToProto } from "./session-proto.js";
+import { putStreamRecord, putVarintField, streamRecordSize } from "./stream-record-wire.js";
+import { DEFAULT_CONTENT_TYPE, type StreamInput, type StreamRecord } from "../sessions/stream-records.js";
+import { putVarint, varintSize } from "../../client/varint.js";
 
 /**
  * What one attached client's inputs may hold in the daemon between arriving
@@ -219,28 +221,45 @@ export function eventsResponse(items: readonly TimelineItem<SessionItem>[]): Att
 function encodedEvent({ position, item }: TimelineItem<SessionItem>): Buffer {
   let encoded = encodedEvents.get(item);
   if (encoded === undefined) {
-    const bytes = new BinaryWriter().tag(EVENTS_FIELD, WireType.LengthDelimited).bytes(toBinary(AttachEventSchema, newAttachEvent(position, item))).finish();
-    encoded = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (item.kind === "record") {
+      encoded = encodedRecordEvent(position, item.record);
+    } else {
+      const bytes = new BinaryWriter().tag(EVENTS_FIELD, WireType.LengthDelimited).bytes(toBinary(AttachEventSchema, newAttachEvent(position, item))).finish();
+      encoded = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    }
     encodedEvents.set(item, encoded);
   }
   return encoded;
 }
 
-function newAttachEvent(position: number, item: SessionItem): AttachEvent {
+/** A stream record's event, written by hand (stream-record-wire.ts): most of a busy attach's events are records, and protobuf-es took most of their cost. */
+function encodedRecordEvent(position: number, record: StreamRecord): Buffer {
+  const recordSize = streamRecordSize(record);
+  const eventSize = (position === 0 ? 0 : varintSize(EVENT_POSITION) + varintSize(position)) + varintSize(EVENT_RECORD) + varintSize(recordSize) + recordSize;
+  const encoded = Buffer.allocUnsafe(varintSize(EVENTS_TAG) + varintSize(eventSize) + eventSize);
+  let at = putVarint(encoded, putVarint(encoded, 0, EVENTS_TAG), eventSize);
+  at = putVarintField(encoded, at, EVENT_POSITION, position);
+  at = putVarint(encoded, putVarint(encoded, at, EVENT_RECORD), recordSize);
+  putStreamRecord(encoded, at, record);
+  return encoded;
+}
+
+function newAttachEvent(position: number, item: Exclude<SessionItem, { kind: "record" }>): AttachEvent {
   const base = { position: BigInt(position) };
   switch (item.kind) {
     case "change":
       return create(AttachEventSchema, { ...base, kind: { case: "change", value: eventToProto(item.event) } });
     case "output":
       return create(AttachEventSchema, { ...base, kind: { case: "output", value: chunkToProto(item.chunk) } });
-    case "record":
-      return create(AttachEventSchema, { ...base, kind: { case: "record", value: streamRecordToProto(item.record) } });
   }
 }
 
-/** AttachEvents.events; AttachSessionResponse.events. */
+/** AttachEvents.events; AttachSessionResponse.events; the tags of an `events` element and of AttachEvent's position and record. */
 const EVENTS_FIELD = AttachEventsSchema.field.events.number;
 const RESPONSE_EVENTS_FIELD = AttachSessionResponseSchema.field.events.number;
+const EVENTS_TAG = EVENTS_FIELD * 8 + WireType.LengthDelimited;
+const EVENT_POSITION = AttachEventSchema.field.position.number * 8 + WireType.Varint;
+const EVENT_RECORD = AttachEventSchema.field.record.number * 8 + WireType.LengthDelimited;
 
 function response(kind: NonNullable<MessageInitShape<typeof AttachSessionResponseSchema>["kind"]>): AttachSessionResponse {
   return create(AttachSessionResponseSchema, { kind });

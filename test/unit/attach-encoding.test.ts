@@ -2,7 +2,9 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { AttachInputSchema, AttachSessionResponseSchema, type AttachInput } from "../../gen/tether/v1/session_service_pb.js";
+import { StreamRecordSchema } from "../../gen/tether/v1/stream_pb.js";
 import { TetherError } from "../../daemon/errors.js";
+import { streamRecordToProto } from "../../daemon/services/session-proto.js";
 import { answersResponse, inputOutcome, type InputSettled } from "../../daemon/services/input-answers.js";
 import type { SendResult } from "../../daemon/sessions/session-streams.js";
 import type { StreamRecord } from "../../daemon/sessions/stream-records.js";
@@ -30,6 +32,12 @@ describe("AttachSession's pre-encoded event batches", () => {
       const events = decoded.kind.case === "events" ? decoded.kind.value.events : [];
       expect(events.map((e) => Number(e.position))).toEqual(batch.map((i) => i.position));
       expect(events.map((e) => (e.kind.case === "record" ? Buffer.from(e.kind.value.data).toString() : ""))).toEqual(batch.map((i) => (i.item.kind === "record" ? i.item.record.data.toString() : "")));
+      // Each record (written by hand) is byte for byte what protobuf-es writes for it.
+      events.forEach((e, i) => {
+        const item = batch[i]!.item;
+        if (e.kind.case !== "record" || item.kind !== "record") throw new Error("expected a record");
+        expect(Buffer.from(toBinary(StreamRecordSchema, e.kind.value))).toEqual(Buffer.from(toBinary(StreamRecordSchema, streamRecordToProto(item.record))));
+      });
     }
   });
 });
