@@ -1,7 +1,8 @@
 /**
  * Protobuf varints of non-negative safe integers (offsets, lengths, tags),
  * for the few messages encoded and decoded by hand (daemon/services/encoded-messages.ts,
- * terminal-wire.ts): plain arithmetic, as bitwise operators stop at 32 bits.
+ * stream-record-wire.ts, input-answers.ts, terminal-wire.ts): plain arithmetic, as
+ * bitwise operators stop at 32 bits.
  */
 
 /** How many bytes `value` takes; throws for what is not a non-negative safe integer (a bug of the caller's). */
@@ -21,6 +22,16 @@ export function putVarint(into: Uint8Array, at: number, value: number): number {
   }
   into[at++] = rest;
   return at;
+}
+
+/** A varint field's size, by its tag: nothing when the value is 0 (proto3 leaves it out). */
+export function varintFieldSize(tag: number, value: number): number {
+  return value === 0 ? 0 : varintSize(tag) + varintSize(value);
+}
+
+/** Writes a varint field (tag, value) unless the value is 0; returns where it ends. */
+export function putVarintField(into: Uint8Array, at: number, tag: number, value: number): number {
+  return value === 0 ? at : putVarint(into, putVarint(into, at, tag), value);
 }
 
 /** The varint at `at` and where it ends; undefined when it runs off the end or passes 49 bits (protobuf-es is left those). */

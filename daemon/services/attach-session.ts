@@ -9,9 +9,9 @@ import type { TimelineItem } from "../sessions/session-timeline.js";
 import { holdingElements, withEncoding } from "./encoded-messages.js";
 import { answersResponse, inputOutcome, type InputSettled } from "./input-answers.js";
 import { chunkToProto, eventToProto, sessionToProto } from "./session-proto.js";
-import { putStreamRecord, putVarintField, streamRecordSize } from "./stream-record-wire.js";
+import { putStreamRecord, streamRecordSize } from "./stream-record-wire.js";
 import { DEFAULT_CONTENT_TYPE, type StreamInput, type StreamRecord } from "../sessions/stream-records.js";
-import { putVarint, varintSize } from "../../client/varint.js";
+import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../client/varint.js";
 
 /**
  * What one attached client's inputs may hold in the daemon between arriving
@@ -235,7 +235,7 @@ function encodedEvent({ position, item }: TimelineItem<SessionItem>): Buffer {
 /** A stream record's event, written by hand (stream-record-wire.ts): most of a busy attach's events are records, and protobuf-es took most of their cost. */
 function encodedRecordEvent(position: number, record: StreamRecord): Buffer {
   const recordSize = streamRecordSize(record);
-  const eventSize = (position === 0 ? 0 : varintSize(EVENT_POSITION) + varintSize(position)) + varintSize(EVENT_RECORD) + varintSize(recordSize) + recordSize;
+  const eventSize = varintFieldSize(EVENT_POSITION, position) + varintSize(EVENT_RECORD) + varintSize(recordSize) + recordSize;
   const encoded = Buffer.allocUnsafe(varintSize(EVENTS_TAG) + varintSize(eventSize) + eventSize);
   let at = putVarint(encoded, putVarint(encoded, 0, EVENTS_TAG), eventSize);
   at = putVarintField(encoded, at, EVENT_POSITION, position);

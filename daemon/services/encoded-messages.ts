@@ -1,6 +1,6 @@
 import type { Message } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import { putVarint, varintSize } from "../../client/varint.js";
+import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../client/varint.js";
 
 /**
  * Messages that carry their own wire encoding, made by the handler that
@@ -83,12 +83,12 @@ export function dataLastParts(field: number, rest: Uint8Array | readonly VarintF
 
 function varintFieldsSize(fields: readonly VarintField[]): number {
   let size = 0;
-  for (const [number, value] of fields) if (value !== 0) size += varintSize(number * 8 + WireType.Varint) + varintSize(value);
+  for (const [number, value] of fields) size += varintFieldSize(number * 8 + WireType.Varint, value);
   return size;
 }
 
 function putVarintFields(into: Uint8Array, at: number, fields: readonly VarintField[]): void {
-  for (const [number, value] of fields) if (value !== 0) at = putVarint(into, putVarint(into, at, number * 8 + WireType.Varint), value);
+  for (const [number, value] of fields) at = putVarintField(into, at, number * 8 + WireType.Varint, value);
 }
 
 /**

@@ -1,13 +1,13 @@
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import { putVarint, varintSize } from "../../client/varint.js";
+import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../client/varint.js";
 import type { AttachInput, AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
 import { AttachSessionResponseSchema, InputAcceptedSchema, InputAnswerSchema, InputAnswersSchema } from "../../gen/tether/v1/session_service_pb.js";
 import type { SendResult } from "../sessions/session-streams.js";
 import { holdingElements, withEncoding } from "./encoded-messages.js";
 import { toConnectError } from "./error-mapping.js";
 import { streamRecordToProto } from "./session-proto.js";
-import { putStreamRecord, putVarintField, streamRecordSize } from "./stream-record-wire.js";
+import { putStreamRecord, streamRecordSize } from "./stream-record-wire.js";
 
 /** What became of one input: stored (or a duplicate), or refused. */
 export type InputSettled = { readonly input: AttachInput; readonly sent: SendResult } | { readonly input: AttachInput; readonly error: unknown };
@@ -54,7 +54,7 @@ export function answersResponse(settled: readonly InputSettled[]): AttachSession
     at = putVarintField(encoded, at, CLIENT_REF, Number(input.clientRef));
     at = putVarint(encoded, putVarint(encoded, at, RECORD), size.record);
     at = putStreamRecord(encoded, at, sent.record);
-    if (sent.duplicate) at = putVarintField(encoded, at, DUPLICATE, 1);
+    at = putVarintField(encoded, at, DUPLICATE, sent.duplicate ? 1 : 0);
   });
   const answers = holdingElements(create(InputAnswersSchema), ANSWERS_FIELD, encoded.subarray(bodyStart));
   return withEncoding(create(AttachSessionResponseSchema, { kind: { case: "answers", value: answers } }), [encoded]);
@@ -65,12 +65,7 @@ function answerSize(settled: InputSettled): { answer: number; accepted: number; 
   if ("sent" in settled && settled.input.clientRef <= MAX_SAFE) {
     const record = streamRecordSize(settled.sent.record);
     const clientRef = Number(settled.input.clientRef);
-    const accepted =
-      (clientRef === 0 ? 0 : varintSize(CLIENT_REF) + varintSize(clientRef)) +
-      varintSize(RECORD) +
-      varintSize(record) +
-      record +
-      (settled.sent.duplicate ? varintSize(DUPLICATE) + 1 : 0);
+    const accepted = varintFieldSize(CLIENT_REF, clientRef) + varintSize(RECORD) + varintSize(record) + record + varintFieldSize(DUPLICATE, settled.sent.duplicate ? 1 : 0);
     return { answer: varintSize(ACCEPTED) + varintSize(accepted) + accepted, accepted, record };
   }
   const encoded = toBinary(InputAnswerSchema, create(InputAnswerSchema, { kind: inputOutcome(settled) }));

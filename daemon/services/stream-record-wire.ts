@@ -1,6 +1,6 @@
 import { WireType } from "@bufbuild/protobuf/wire";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { putVarint, varintSize } from "../../client/varint.js";
+import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../client/varint.js";
 import { StreamRecordSchema } from "../../gen/tether/v1/stream_pb.js";
 import type { StreamRecord } from "../sessions/stream-records.js";
 
@@ -62,7 +62,7 @@ export function putStreamRecord(into: Buffer, at: number, r: StreamRecord): numb
 }
 
 /** A length-delimited field of `length` bytes, as its tag and length take it; nothing when empty (proto3 leaves it out). */
-export function lengthFieldSize(fieldTag: number, length: number): number {
+function lengthFieldSize(fieldTag: number, length: number): number {
   return length === 0 ? 0 : varintSize(fieldTag) + varintSize(length) + length;
 }
 
@@ -70,19 +70,11 @@ function stringFieldSize(fieldTag: number, value: string): number {
   return lengthFieldSize(fieldTag, Buffer.byteLength(value));
 }
 
-function varintFieldSize(fieldTag: number, value: number): number {
-  return value === 0 ? 0 : varintSize(fieldTag) + varintSize(value);
-}
-
 function putString(into: Buffer, at: number, fieldTag: number, value: string): number {
   if (value === "") return at;
   const length = Buffer.byteLength(value);
   at = putVarint(into, putVarint(into, at, fieldTag), length);
   return at + into.write(value, at, "utf8");
-}
-
-export function putVarintField(into: Buffer, at: number, fieldTag: number, value: number): number {
-  return value === 0 ? at : putVarint(into, putVarint(into, at, fieldTag), value);
 }
 
 /** google.protobuf.Timestamp of a time in ms since the epoch (after it: the daemon's clock), as timestampFromMs makes it. */
