@@ -1,3 +1,5 @@
+import { spawnSync } from "node:child_process";
+
 /** The terminal this CLI runs in: raw mode for a remote program, size changes reported. */
 export interface LocalTerminal {
   /** Columns and rows, when stdout is a terminal. */
@@ -8,14 +10,18 @@ export interface LocalTerminal {
 
 /**
  * Puts stdin in raw mode (keys reach the remote program as typed: Ctrl-C is
- * a byte, not a signal here) and reports size changes. Does nothing for
- * what is not a terminal.
+ * a byte, not a signal here; the program's output reaches the screen as it
+ * wrote it) and reports size changes. Does nothing for what is not a
+ * terminal.
  */
 export function rawTerminal(onResize: (size: { cols: number; rows: number }) => void): LocalTerminal {
   const stdinTty = process.stdin.isTTY === true;
   // A terminal without a size (script(1) without a window says 0x0) has no say in the PTY's size.
   const stdoutTty = process.stdout.isTTY === true && process.stdout.columns > 0 && process.stdout.rows > 0;
-  if (stdinTty) process.stdin.setRawMode(true);
+  if (stdinTty) {
+    process.stdin.setRawMode(true);
+    rawOutput();
+  }
   const report = (): void => onResize({ cols: process.stdout.columns, rows: process.stdout.rows });
   if (stdoutTty) process.stdout.on("resize", report);
   let restored = false;
@@ -28,4 +34,16 @@ export function rawTerminal(onResize: (size: { cols: number; rows: number }) => 
       if (stdinTty && process.stdin.isTTY === true) process.stdin.setRawMode(false);
     },
   };
+}
+
+/**
+ * Turns the terminal's output processing off, as cfmakeraw (tmux, ssh,
+ * docker) does: libuv's raw mode leaves it on, so a program's bare "\n" (a
+ * cursor down, in its own raw mode) reached the screen as "\r\n", the cursor
+ * at the left edge. Node has no call for it; stty is POSIX. setRawMode(false)
+ * restores it with the rest of the mode, and Node restores the terminal at
+ * exit. Without stty the output stays processed, as before.
+ */
+function rawOutput(): void {
+  spawnSync("stty", ["-opost"], { stdio: ["inherit", "ignore", "ignore"] });
 }

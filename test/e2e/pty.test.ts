@@ -100,6 +100,19 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     });
   });
 
+  it("a program's output reaches the terminal as it wrote it: a bare newline in its raw mode moves the cursor down, not to the left edge", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    cli(env, "ws", "create", "w");
+    // `stty raw` turns the PTY's own output processing off, as full-screen programs do: "\n" is then cursor down only.
+    const program = `stty raw; printf 'ab\\ncd\\r\\nraw-done'; sleep 1; stty sane`;
+    for (const command of [`pty w -- sh -c "${program}"`, `exec -t w -- sh -c "${program}"`]) {
+      const pane = command.startsWith("pty") ? "pty" : "exec";
+      tmux("new-session", "-d", "-s", pane, "-x", "80", "-y", "24", `${tether} ${command}; sleep 60`);
+      const shown = await waitFor(pane, "raw-done");
+      expect(shown.split("\n").slice(0, 3)).toEqual(["ab", "  cd", "raw-done"]);
+    }
+  });
+
   it("resizing the window resizes the PTY; closing the terminal detaches and the program goes on", async () => {
     const { env, tether, tmux, waitFor } = setup();
     cli(env, "ws", "create", "w");
