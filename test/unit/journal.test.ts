@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { setMaxListeners } from "node:events";
 import { existsSync, readdirSync, statSync, truncateSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
@@ -13,6 +14,8 @@ function journals(): Journals {
   return openJournals().journals;
 }
 const never = new AbortController().signal;
+// Shared by every reader of a test, some dozens following at once: each waiting reader listens on it.
+setMaxListeners(100, never);
 
 async function refusal(promise: Promise<unknown>): Promise<TetherError> {
   const error = await promise.then(
