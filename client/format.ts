@@ -11,6 +11,11 @@ export function formatDuration(ms: number): string {
   return `${sec}s`;
 }
 
+/** How long work took or has run: "0.4s", "9.9s" under ten seconds (most tasks of a graph), else as formatDuration. */
+export function formatElapsed(ms: number): string {
+  return ms < 9950 ? `${(Math.max(0, ms) / 1000).toFixed(1)}s` : formatDuration(ms);
+}
+
 /** A duration as a task file spells it, for messages: "250ms", "1.5s", "30s", "10m", "1h30m". */
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${ms}ms`;

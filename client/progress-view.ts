@@ -1,6 +1,6 @@
 import { RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../gen/tether/v1/session_pb.js";
 import { enumName } from "./enum-names.js";
-import { formatDuration } from "./format.js";
+import { formatElapsed } from "./format.js";
 import type { Style } from "./style.js";
 
 /** The live view redraws at most this often: the events between two redraws are drawn together. */
@@ -154,7 +154,7 @@ export class ProgressView {
   /** A task's line, at most `columns` wide (the reason is cut first, then the line, unstyled). */
   private describe(task: string, line: TaskLine, now: number, columns = Infinity): string {
     const status = enumName(RunStatus, line.status);
-    const elapsed = line.startedAt === undefined ? "" : formatDuration((line.endedAt ?? now) - line.startedAt);
+    const elapsed = line.startedAt === undefined ? "" : formatElapsed((line.endedAt ?? now) - line.startedAt);
     const attempt = line.attempt > 1 ? ` attempt ${line.attempt}` : "";
     const head = `${task.padEnd(this.width)}  ${status.padEnd(9)} ${elapsed.padStart(6)}${attempt}`;
     if (head.trimEnd().length > columns) return clip(head, columns);

@@ -4,7 +4,7 @@ import { SessionActivity, SessionStatus, type Session } from "../../gen/tether/v
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { enumFromName, enumName } from "../enum-names.js";
-import { formatDuration, printTable } from "../format.js";
+import { formatDuration, formatElapsed, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 
@@ -63,7 +63,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
     const ended = s.endTime === undefined ? now : timestampMs(s.endTime);
     const state = s.status === SessionStatus.OPEN ? `open/${enumName(SessionActivity, s.activity)}${s.waitingFor !== "" ? ` (${s.waitingFor})` : ""}` : enumName(SessionStatus, s.status);
     const outcome = s.status === SessionStatus.OPEN ? "" : s.error !== "" ? `exit ${s.exitCode}: ${s.error}` : `exit ${s.exitCode}`;
-    return [s.id, s.task, state, `${formatDuration(now - created)} ago`, formatDuration(ended - created), outcome];
+    return [s.id, s.task, state, `${formatDuration(now - created)} ago`, formatElapsed(ended - created), outcome];
   });
   const header = ["SESSION", "TASK", "STATUS", "CREATED", "DURATION", "OUTCOME"];
   printTable(header, rows);
