@@ -24,6 +24,14 @@
 // reader.stop()
 //   Ends the reading: what was read and not yet taken is still handed on,
 //   then onData(null, 0, 0).
+// reader.finish()
+//   Reads on, paused or not, to the descriptor's first empty read (EAGAIN)
+//   after the call, then ends as stop() does. A terminal's read moves what
+//   the kernel still holds for it into its buffer before it says there is
+//   nothing (n_tty_read flushes the port's buffer work first): once the
+//   program has exited, an empty read means every byte it wrote was read.
+//   At most FINISH_MAX_BYTES more are read (a background process that
+//   keeps writing).
 //
 // Memory: a region is handed to JavaScript as an external ArrayBuffer the
 // first time a view of it is, and freed by V8 when nothing holds it any
@@ -71,6 +79,8 @@
 // LINGER_MS for more before waking the daemon's thread (less gathered, an echo say, wakes it at once).
 #define LINGER_BYTES (16 * 1024)
 #define LINGER_MS 1
+// What finish() reads at most before it ends anyway.
+#define FINISH_MAX_BYTES (4 * 1024 * 1024)
 // What trimWhenQuiet() waits to have been freed since the last trim.
 #define TRIM_MIN_BYTES (4 * 1024 * 1024)
 
@@ -109,6 +119,8 @@ typedef struct reader {
   // Under `lock`:
   int paused;
   int stopping;
+  // finish() was called: read to the first empty read, then end.
+  int finishing;
   // Regions in the order they were filled, the last the thread's; the others are full and wait for the daemon's thread to take the rest of them.
   region* regions[MAX_REGIONS];
   int count;
@@ -185,10 +197,12 @@ static void* read_loop(void* arg) {
   int readable = 0;
   // The next poll waits at most LINGER_MS, and hands on what has gathered if nothing more comes.
   int lingering = 0;
+  // Bytes read since finish() was seen.
+  size_t finished_bytes = 0;
   pthread_mutex_lock(&rd->lock);
   for (;;) {
     region* current = rd->regions[rd->count - 1];
-    if (rd->paused && !rd->stopping) {
+    if (rd->paused && !rd->stopping && !rd->finishing) {
       // What was read before the pause goes on to the daemon's thread meanwhile.
       if (untaken(rd) > 0) notify(rd);
       pthread_cond_wait(&rd->changed, &rd->lock);
@@ -210,7 +224,9 @@ static void* read_loop(void* arg) {
       rd->regions[rd->count++] = next;
       continue;
     }
-    if (!readable) {
+    if (rd->finishing && finished_bytes >= FINISH_MAX_BYTES) break;
+    // Finishing reads without waiting: it ends at the first read that finds nothing.
+    if (!readable && !rd->finishing) {
       pthread_mutex_unlock(&rd->lock);
       struct pollfd fds[2] = {{.fd = rd->fd, .events = POLLIN}, {.fd = rd->wake, .events = POLLIN}};
       int n = poll(fds, 2, lingering ? LINGER_MS : -1);
@@ -227,14 +243,18 @@ static void* read_loop(void* arg) {
     }
     char* into = current->bytes + current->filled;
     size_t room = REGION_BYTES - current->filled;
+    // Only a read begun after finish() may end it.
+    int finishing = rd->finishing;
     pthread_mutex_unlock(&rd->lock);
     ssize_t n = read(rd->fd, into, room);
     int error = errno;
     pthread_mutex_lock(&rd->lock);
     if (n > 0) {
+      if (finishing) finished_bytes += (size_t)n;
       current->filled += (size_t)n;
       if (untaken(rd) >= rd->notify_bytes) notify(rd);
     } else if (n < 0 && (error == EAGAIN || error == EWOULDBLOCK)) {
+      if (finishing) break;
       readable = 0;
       size_t gathered = untaken(rd);
       if (gathered >= LINGER_BYTES && !rd->notified) lingering = 1;
@@ -360,13 +380,23 @@ static napi_value resume_reader(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value stop_reader(napi_env env, napi_callback_info info) {
-  reader* rd = this_reader(env, info);
-  if (rd == NULL) return NULL;
-  set_and_wake(rd, &rd->stopping, 1);
+// Sets `field` and wakes the thread wherever it waits: for the lock's condition, or in poll().
+static void set_and_interrupt(reader* rd, int* field) {
+  set_and_wake(rd, field, 1);
   uint64_t one = 1;
   ssize_t ignored = write(rd->wake, &one, sizeof(one));
   (void)ignored;
+}
+
+static napi_value stop_reader(napi_env env, napi_callback_info info) {
+  reader* rd = this_reader(env, info);
+  if (rd != NULL) set_and_interrupt(rd, &rd->stopping);
+  return NULL;
+}
+
+static napi_value finish_reader(napi_env env, napi_callback_info info) {
+  reader* rd = this_reader(env, info);
+  if (rd != NULL) set_and_interrupt(rd, &rd->finishing);
   return NULL;
 }
 
@@ -410,6 +440,7 @@ static napi_value open_reader(napi_env env, napi_callback_info info) {
       {"pause", NULL, pause_reader, NULL, NULL, NULL, napi_default, NULL},
       {"resume", NULL, resume_reader, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, stop_reader, NULL, NULL, NULL, napi_default, NULL},
+      {"finish", NULL, finish_reader, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_create_object(env, &self);
   napi_define_properties(env, self, sizeof(methods) / sizeof(methods[0]), methods);

@@ -9,6 +9,7 @@ interface NativeReader {
   pause(): void;
   resume(): void;
   stop(): void;
+  finish(): void;
 }
 interface NativeReaders {
   open(fd: number, notifyBytes: number, phase: number, onData: (region: ArrayBuffer | null, offset: number, lengthOrErrno: number) => void): NativeReader;
@@ -122,6 +123,18 @@ export class ThreadReader {
   /** Stops reading; what was read is still handed on, then `done` resolves. */
   stop(): void {
     this.native.stop();
+  }
+
+  /**
+   * Reads on, held or not, to the descriptor's first empty read, then ends
+   * as stop() does; resolves once every byte is handed on (`done`). After a
+   * terminal's program has exited, that is every byte it wrote: a terminal's
+   * read moves what the kernel still holds for it into its buffer before it
+   * finds nothing (native/reader.c, finish).
+   */
+  finish(): Promise<void> {
+    this.native.finish();
+    return this.done;
   }
 }
 

@@ -28,17 +28,23 @@ export interface TtyOptions {
  * after the exit once every byte the program wrote has been handed to
  * onOutput and settled.
  *
- * No lost tail. When the last holder of the terminal's slave side closes
- * it, Linux makes reads of the master fail with EIO even while bytes the
- * program wrote are still in the terminal's buffers, and node-pty then
- * drops them: measured here, a child writing 100 KB and exiting lost ~5 KB
- * in about half the runs. The daemon therefore holds the slave open itself
- * for the program's whole life: the master never sees the hang-up and every
- * byte stays readable. node-pty closes its reading socket 200 ms after the
- * exit (it cannot tell the end of the output without the hang-up); that
- * close is deferred here until the terminal has been read dry: resumed if
- * paused for backpressure, and quiet for TAIL_QUIET_MS (at most
- * TAIL_MAX_MS, for a background process that keeps writing).
+ * No lost tail. node-pty drops the last bytes of a program that writes and
+ * exits at once in some runs (measured here: ~5 KB of 100 KB in up to half
+ * of them), though the kernel gives a reader of the master every byte
+ * before its hang-up (a plain reader lost none in 600 runs). The daemon
+ * holds the terminal's slave side open for the program's whole life, so the
+ * master never hangs up and every byte stays readable, and node-pty's
+ * reading socket is closed (node-pty's exit comes after that close) only
+ * once the terminal is read dry: when the program exits, reading goes on
+ * (resumed if held for backpressure) until TAIL_QUIET_MS pass without
+ * output (at most TAIL_MAX_MS, for a background process that keeps
+ * writing), and then to the terminal's first empty read (ThreadReader's
+ * finish: after the exit, every byte the program wrote).
+ *
+ * The exit is taken from node-pty as soon as it learns it (onProgramExit):
+ * node-pty itself reports it only once its socket has closed, which it
+ * forces 200 ms later when the master never hangs up, and every PTY's exit
+ * reached its clients that much after its last output.
  */
 export class TtyProcess {
   readonly ended: Promise<ProcessEnd>;
@@ -68,24 +74,31 @@ export class TtyProcess {
       pending = settled;
       return settled;
     });
-    deferSocketClose(this.term, (close) => {
+    // node-pty's own close, 200 ms after the exit, finds the drain begun (or, should node-pty's exit hook change, begins it).
+    const closeSocket = takeSocketClose(this.term, () => drain());
+    const drain = (): void => {
+      if (draining) return;
       draining = true;
       reading.resume();
       const started = Date.now();
       const check = (): void => {
         if (Date.now() - lastData < TAIL_QUIET_MS && Date.now() - started < TAIL_MAX_MS) {
           setTimeout(check, TAIL_QUIET_MS);
-        } else {
-          // Before the descriptor closes: node-pty reports the exit only after, and a write meanwhile could reach whatever file reused the number.
-          this.input.close();
-          reading.stop();
-          close();
+          return;
         }
+        // Before the descriptor closes: node-pty reports the exit only after, and a write meanwhile could reach whatever file reused the number.
+        this.input.close();
+        void reading.finish().then(closeSocket);
       };
       setTimeout(check, TAIL_QUIET_MS);
-    });
+    };
     let exited!: () => void;
     this.exited = new Promise((resolve) => (exited = resolve));
+    onProgramExit(this.term, () => {
+      this.gone = true;
+      exited();
+      drain();
+    });
     this.ended = new Promise<ProcessEnd>((resolve) => {
       this.term.onExit(({ exitCode, signal }) => {
         this.gone = true;
@@ -112,10 +125,10 @@ export class TtyProcess {
   }
 }
 
-/** How a terminal's output is read: resumed when its program has exited (to read it dry), stopped once read dry. */
+/** How a terminal's output is read: resumed when its program has exited, then finished (read dry: see ThreadReader.finish). */
 interface TerminalReading {
   resume(): void;
-  stop(): void;
+  finish(): Promise<void>;
 }
 
 /**
@@ -146,28 +159,45 @@ function readTerminal(term: pty.IPty, onChunk: OnChunk): TerminalReading {
         () => term.resume(),
       );
     });
-    return { resume: () => term.resume(), stop: () => undefined };
+    // node-pty reads on until its socket closes: quiet is all there is to go by.
+    return { resume: () => term.resume(), finish: () => Promise.resolve() };
   }
   // Synchronously after the spawn, before the socket's first read (which Node starts on the next tick).
   socket._read = () => undefined;
-  return { resume: () => reader.resume(), stop: () => reader.stop() };
+  return { resume: () => reader.resume(), finish: () => reader.finish() };
 }
 
 /**
- * Routes node-pty's close of its reading socket through `drain`, which calls
- * the real close once the terminal is read dry. Reaches into node-pty's
- * private `_socket` (pinned 1.1.x); the PTY tail test fails if that changes.
+ * Takes over node-pty's close of its reading socket: its own calls (200 ms
+ * after the exit, see TtyProcess) call `onRequest` instead; returns the real
+ * close. Reaches into node-pty's private `_socket` (pinned 1.1.x); the PTY
+ * tail test fails if that changes.
  */
-function deferSocketClose(term: pty.IPty, drain: (close: () => void) => void): void {
+function takeSocketClose(term: pty.IPty, onRequest: () => void): () => void {
   const socket = (term as unknown as { _socket?: { destroy(): void } })._socket;
-  if (socket === undefined) return;
+  if (socket === undefined) return () => undefined;
   const destroy = socket.destroy.bind(socket);
-  let requested = false;
-  socket.destroy = () => {
-    if (requested) return;
-    requested = true;
-    drain(destroy);
-  };
+  socket.destroy = onRequest;
+  return destroy;
+}
+
+/**
+ * Calls `onExit` as soon as node-pty learns that the program exited (its
+ * exit handler sets its private `_boundClose` first, then waits for its
+ * socket to close before it reports the exit). Pinned 1.1.x like the other
+ * reaches into node-pty; should it change, the exit comes 200 ms later, as
+ * node-pty's own, and the PTY exit test fails.
+ */
+function onProgramExit(term: pty.IPty, onExit: () => void): void {
+  let bound = false;
+  Object.defineProperty(term, "_boundClose", {
+    configurable: true,
+    get: () => bound,
+    set: (value: boolean) => {
+      bound = value;
+      if (value) onExit();
+    },
+  });
 }
 
 /** Opens the terminal's slave side so it stays open while the program runs (see TtyProcess). */

@@ -18,6 +18,9 @@ export class PtyClient {
   /** Where a chunk did not continue exactly where the one before it ended: "expected then got". */
   readonly seams: string[] = [];
   exit: ExecExit | undefined;
+  /** When the last output message and the exit came (performance.now()). */
+  lastOutputAt = 0;
+  exitAt = 0;
   error: unknown;
   readonly done: Promise<void>;
   private readonly requests = new RequestQueue<Request>();
@@ -40,7 +43,11 @@ export class PtyClient {
             this.chunks.push(Buffer.from(r.kind.value.data));
             this.received += r.kind.value.data.byteLength;
             this.messages++;
-          } else if (r.kind.case === "exit") this.exit = r.kind.value;
+            this.lastOutputAt = performance.now();
+          } else if (r.kind.case === "exit") {
+            this.exit = r.kind.value;
+            this.exitAt = performance.now();
+          }
           if (options.read === false) await new Promise(() => undefined);
           if (this.received >= pauseAt && pauses-- > 0) {
             pauseAt += options.pause!.everyBytes;

@@ -106,6 +106,21 @@ describe("PTYs", () => {
     expect(complete).toBe(runs);
   });
 
+  it("the exit reaches the client as the program ends, not after node-pty's own 200 ms wait for its socket", async () => {
+    const { ptys } = await setup();
+    const lags: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const c = new PtyClient(ptys, create(["sh", "-c", "printf last; exit 4"]));
+      await c.done;
+      expect([c.text, c.exit?.exitCode]).toEqual(["last", 4]);
+      lags.push(c.exitAt - c.lastOutputAt);
+    }
+    lags.sort((a, b) => a - b);
+    // node-pty reports an exit once its socket closes, which it forces 200 ms on: every exit came ~234 ms after the output.
+    // Now the wait is for 30 ms of quiet (TAIL_QUIET_MS), the terminal's last read and the end's commit: ~35 ms here.
+    expect(lags[3]).toBeLessThan(150);
+  });
+
   it("a closed PTY attaches to its final output and exit, not an error; it takes no input or signals; binary output is kept byte for byte", async () => {
     const { ptys } = await setup();
     const bytes = [0xff, 0xfe, 0x00, 0x1b, 0x5b, 0x33, 0x31, 0x6d, 0xc3, 0x28];

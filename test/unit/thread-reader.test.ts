@@ -65,6 +65,29 @@ describe("ThreadReader", () => {
     expect(Buffer.concat(chunks).toString()).toBe("before stop\n");
   });
 
+  it("finish() reads on though held, to the first empty read, and ends with every byte of a descriptor that never ends", async () => {
+    const { readFd, writeFd } = await pipePair();
+    const chunks: Buffer[] = [];
+    let release!: () => void;
+    const hold = new Promise<void>((resolve) => (release = resolve));
+    const reader = ThreadReader.open(readFd, 0, (chunk) => {
+      chunks.push(Buffer.from(chunk));
+      return chunks.length === 1 ? hold : undefined;
+    })!;
+    const got = (): number => Buffer.concat(chunks).byteLength;
+    writeFileSync(writeFd, "a".repeat(1000));
+    while (got() < 1000) await sleep(5);
+    writeFileSync(writeFd, "b".repeat(1000));
+    await sleep(100);
+    // Held: the b's wait in the pipe.
+    expect(got()).toBe(1000);
+    const finished = reader.finish();
+    while (got() < 2000) await sleep(5);
+    release();
+    await finished;
+    expect(Buffer.concat(chunks).toString()).toBe("a".repeat(1000) + "b".repeat(1000));
+  });
+
   it("gives freed regions' memory back to the system once the reading has stopped", async () => {
     const { execFileSync } = await import("node:child_process");
     const warm = patternedFile(8 * MIB);
