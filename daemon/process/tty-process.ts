@@ -7,8 +7,13 @@ import { duplicate } from "./native-descriptors.js";
 import { ThreadReader, type OnChunk } from "./thread-reader.js";
 import { TerminalInput } from "./terminal-input.js";
 
-/** After the program has exited, output quiet this long means the terminal is read dry. */
+/** After the program has exited, output quiet this long ends the reading (then read dry: see TtyProcess) ... */
 const TAIL_QUIET_MS = 30;
+/**
+ * ... or this long where node-pty reads (no addons): nothing then says the
+ * terminal is read dry, and node-pty's own wait was 200 ms.
+ */
+const NODE_PTY_TAIL_QUIET_MS = 230;
 /** ... but a background process that keeps writing gets at most this long. */
 const TAIL_MAX_MS = 2_000;
 
@@ -82,15 +87,15 @@ export class TtyProcess {
       reading.resume();
       const started = Date.now();
       const check = (): void => {
-        if (Date.now() - lastData < TAIL_QUIET_MS && Date.now() - started < TAIL_MAX_MS) {
-          setTimeout(check, TAIL_QUIET_MS);
+        if (Date.now() - lastData < reading.quietMs && Date.now() - started < TAIL_MAX_MS) {
+          setTimeout(check, reading.quietMs);
           return;
         }
         // Before the descriptor closes: node-pty reports the exit only after, and a write meanwhile could reach whatever file reused the number.
         this.input.close();
         void reading.finish().then(closeSocket);
       };
-      setTimeout(check, TAIL_QUIET_MS);
+      setTimeout(check, reading.quietMs);
     };
     let exited!: () => void;
     this.exited = new Promise((resolve) => (exited = resolve));
@@ -129,6 +134,8 @@ export class TtyProcess {
 interface TerminalReading {
   resume(): void;
   finish(): Promise<void>;
+  /** How long output must be quiet after the exit before finish(). */
+  readonly quietMs: number;
 }
 
 /**
@@ -160,11 +167,11 @@ function readTerminal(term: pty.IPty, onChunk: OnChunk): TerminalReading {
       );
     });
     // node-pty reads on until its socket closes: quiet is all there is to go by.
-    return { resume: () => term.resume(), finish: () => Promise.resolve() };
+    return { resume: () => term.resume(), finish: () => Promise.resolve(), quietMs: NODE_PTY_TAIL_QUIET_MS };
   }
   // Synchronously after the spawn, before the socket's first read (which Node starts on the next tick).
   socket._read = () => undefined;
-  return { resume: () => reader.resume(), finish: () => reader.finish() };
+  return { resume: () => reader.resume(), finish: () => reader.finish(), quietMs: TAIL_QUIET_MS };
 }
 
 /**
