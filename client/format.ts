@@ -11,9 +11,9 @@ export function formatDuration(ms: number): string {
   return `${sec}s`;
 }
 
-/** How long work took or has run: "0.4s", "9.9s" under ten seconds (most tasks of a graph), else as formatDuration. */
+/** How long work took or has run: "0.4s", "9.9s" (tenths, cut as formatDuration cuts seconds) under ten seconds, most tasks of a graph; else as formatDuration. */
 export function formatElapsed(ms: number): string {
-  return ms < 9950 ? `${(Math.max(0, ms) / 1000).toFixed(1)}s` : formatDuration(ms);
+  return ms < 10_000 ? `${(Math.floor(Math.max(0, ms) / 100) / 10).toFixed(1)}s` : formatDuration(ms);
 }
 
 /** A duration as a task file spells it, for messages: "250ms", "1.5s", "30s", "10m", "1h30m". */
