@@ -49,6 +49,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     readMaxBytes: MAX_MESSAGE_BYTES,
     writeMaxBytes: MAX_MESSAGE_BYTES,
     shutdownSignal: options.shutdownSignal,
+    fallback: unknownProcedure(options.registrations.map((reg) => reg.service.typeName)),
   });
   const h1 = createHttp1Server(handler);
   const h2 = createGrpcServer({
@@ -113,4 +114,18 @@ function route(socket: Socket, h2: GrpcServer, h1: Http1Server): void {
     }
   };
   socket.on("data", onData);
+}
+
+/**
+ * What an HTTP/1.1 request for no procedure here gets: 404, as the Connect
+ * protocol has it, with a Connect error saying what is served (connect-node
+ * alone answers an empty 404, which tells a curl user nothing).
+ */
+function unknownProcedure(services: readonly string[]): NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]> {
+  return (request, response) => {
+    const message = `no procedure ${request.method ?? ""} ${request.url ?? ""}: the daemon serves ${services.join(", ")}; call one as POST /SERVICE/METHOD with Content-Type application/json (gRPC server reflection lists the methods)`;
+    const body = JSON.stringify({ code: "unimplemented", message });
+    response.writeHead(404, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+    response.end(body);
+  };
 }

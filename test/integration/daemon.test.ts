@@ -114,6 +114,8 @@ describe("the daemon on its socket", () => {
     expect(JSON.parse(badJson.body).code).toBe("invalid_argument");
     const unknown = await http1(d.socketPath, "/tether.v1.DaemonService/Nope", "{}", "application/json");
     expect(unknown.status).toBe(404);
+    // Not an empty 404: a Connect error naming what is served.
+    expect(JSON.parse(unknown.body)).toMatchObject({ code: "unimplemented", message: expect.stringContaining("no procedure POST /tether.v1.DaemonService/Nope: the daemon serves tether.v1.DaemonService") });
     const badName = await d.client(JournalService).getJournal({ name: "nope" }).catch((e: unknown) => ConnectError.from(e));
     expect(badName).toBeInstanceOf(ConnectError);
     expect((badName as ConnectError).code).toBe(Code.InvalidArgument);
