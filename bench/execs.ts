@@ -99,7 +99,7 @@ export async function benchExecs(d: TestDaemon, report: Report): Promise<void> {
   const [show, status] = medianMsInTurn([node(CLI_ENTRY, "ws", "show", "bench"), node(CLI_ENTRY, "daemon", "status")], runs);
   report(
     `200 detached execs live in one workspace (${live} live)`,
-    `daemon RSS ${fmt(after)} MB (${fmt(after - before)} MB more than before); ws show ${fmt(show, 1)} ms`,
+    `daemon RSS ${fmt(after)} MB (${fmt(before)} MB just before they started); ws show ${fmt(show, 1)} ms`,
     `tether daemon status ${fmt(status, 1)} ms`,
     show / status,
     "",
