@@ -93,6 +93,8 @@ async function* followTap(
     if (reader === undefined) {
       // The store may not hold all of what this client missed yet: the tap runs ahead of commits.
       await live.writer.storedThrough(position);
+      // A commit that failed meanwhile aborted this client (OutputTap.lose): its reason, not the store's end short of `position`.
+      signal.throwIfAborted();
       for await (const batch of records(position, (stop) => untilEnded(live.ended, stop))) {
         const last = batch.at(-1);
         if (last === undefined) continue;
