@@ -1,10 +1,13 @@
 import { spawnSync } from "node:child_process";
+import { TerminalModes } from "./terminal-modes.js";
 
 /** The terminal this CLI runs in: raw mode for a remote program, size changes reported. */
 export interface LocalTerminal {
   /** Columns and rows, when stdout is a terminal. */
   readonly size: { cols: number; rows: number } | undefined;
-  /** Restores the mode the terminal had; safe to call twice. */
+  /** Follows the remote program's output as it is written to stdout: the terminal modes it sets there. */
+  seen(bytes: Buffer): void;
+  /** Restores the mode the terminal had, and takes it out of the modes the program's output set; safe to call twice. */
   restore(): void;
 }
 
@@ -12,7 +15,11 @@ export interface LocalTerminal {
  * Puts stdin in raw mode (keys reach the remote program as typed: Ctrl-C is
  * a byte, not a signal here; the program's output reaches the screen as it
  * wrote it) and reports size changes. Does nothing for what is not a
- * terminal.
+ * terminal. When the CLI leaves the program (a detach, its end, an error),
+ * the terminal is taken out of the modes the program set on it (the
+ * alternate screen, mouse reporting, application keys: terminal-modes.ts),
+ * as tmux restores the terminal it leaves; a program that ended cleanly has
+ * left them itself, and nothing is written.
  */
 export function rawTerminal(onResize: (size: { cols: number; rows: number }) => void): LocalTerminal {
   const stdinTty = process.stdin.isTTY === true;
@@ -25,11 +32,15 @@ export function rawTerminal(onResize: (size: { cols: number; rows: number }) => 
   const report = (): void => onResize({ cols: process.stdout.columns, rows: process.stdout.rows });
   if (stdoutTty) process.stdout.on("resize", report);
   let restored = false;
+  const modes = process.stdout.isTTY === true ? new TerminalModes() : undefined;
   return {
     size: stdoutTty ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
+    seen: (bytes) => modes?.scan(bytes),
     restore: () => {
       if (restored) return;
       restored = true;
+      const leave = modes?.leave() ?? "";
+      if (leave !== "") process.stdout.write(leave);
       if (stdoutTty) process.stdout.off("resize", report);
       if (stdinTty && process.stdin.isTTY === true) process.stdin.setRawMode(false);
     },

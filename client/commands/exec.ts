@@ -97,7 +97,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
           return 0;
         }
       } else if (kind.case === "output") {
-        await writeOutput(kind.value);
+        await writeOutput(kind.value, local?.seen);
       } else if (kind.case === "exit") {
         return reportExit(kind.value, command[0]!);
       }
@@ -204,9 +204,10 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
   return 0;
 }
 
-/** Writes an output chunk to stdout or stderr, as the command wrote it; resolves to its size. */
-function writeOutput(output: ExecOutput): Promise<number> {
-  return writeChunk(output.stream === OutputStream.STDERR ? process.stderr : process.stdout, output);
+/** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */
+function writeOutput(output: ExecOutput, seen?: (bytes: Buffer) => void): Promise<number> {
+  if (output.stream === OutputStream.STDERR) return writeChunk(process.stderr, output);
+  return writeChunk(process.stdout, output, seen);
 }
 
 function reportExit(exit: ExecExit, what: string): number {

@@ -82,7 +82,8 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 /**
- * One attached client: this terminal in raw mode, keys to the PTY (the
+ * One attached client: this terminal in raw mode and in the program's
+ * terminal modes (PtyOpened.terminal_modes, then the output), keys to the PTY (the
  * detach key, typed on its own, detaches instead; inside a paste it is sent
  * on), output to stdout, size changes to the PTY. Exits with the program's
  * exit code when it ends, 0 on detach. Where stdin is not a terminal, its
@@ -115,8 +116,10 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
   try {
     for await (const response of client.bidiStream(PtyService.method.attachPty, requests(), { dataParts: true })) {
       const kind = response.kind;
-      if (kind.case === "opened") id = kind.value.pty!.id;
-      else if (kind.case === "output") await writeChunk(process.stdout, kind.value);
+      if (kind.case === "opened") {
+        id = kind.value.pty!.id;
+        if (kind.value.terminalModes.byteLength > 0) await writeChunk(process.stdout, { data: kind.value.terminalModes }, local.seen);
+      } else if (kind.case === "output") await writeChunk(process.stdout, kind.value, local.seen);
       else if (kind.case === "exit") exit = kind.value;
     }
   } catch (error) {

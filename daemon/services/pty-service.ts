@@ -46,7 +46,7 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
         direct: sendNow === undefined ? undefined : (piece) => sendNow(ptyOutputResponse(piece)),
       });
       try {
-        yield { kind: { case: "opened", value: { pty: toProto(attachment.pty), fromOffset: BigInt(attachment.fromOffset), liveOffset: BigInt(attachment.liveOffset) } } };
+        yield { kind: { case: "opened", value: { pty: toProto(attachment.pty), fromOffset: BigInt(attachment.fromOffset), liveOffset: BigInt(attachment.liveOffset), terminalModes: attachment.terminalModes } } };
         if (!open.readOnly) takeInputNow(attachment, requests, signal);
         void applyRequests(attachment, incoming).then(
           () => undefined,

@@ -14,6 +14,7 @@ import type { Db } from "../store/database.js";
 import { checkSize, defaultSize } from "./execs.js";
 import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import { PtyClients } from "./pty-clients.js";
+import { PtyScreen } from "./pty-screen.js";
 import { PtyTables } from "./pty-tables.js";
 import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
@@ -68,6 +69,8 @@ interface LivePty {
   /** Paces the program to the furthest of its attached clients. */
   readonly pacer: OutputPacer;
   readonly clients: PtyClients;
+  /** The terminal's modes and where lines start, for attaching clients. */
+  readonly screen: PtyScreen;
   /** One per attached client: aborted with STORE_FAILED when output is lost (see outputLost). */
   readonly attached: Set<AbortController>;
   readonly ended: Promise<PtyRecord>;
@@ -78,6 +81,8 @@ export interface PtyAttachment {
   readonly pty: PtyRecord;
   readonly fromOffset: number;
   readonly liveOffset: number;
+  /** What puts the client's terminal into the program's modes before the replay (see PtyScreen); empty for a closed PTY. */
+  readonly terminalModes: Uint8Array;
   readonly chunks: AsyncGenerator<OutputPiece[]>;
   /** Undefined, or a promise to await before taking this client's next message: the terminal has too much of its input waiting. */
   input(data: Uint8Array): Promise<void> | undefined;
@@ -128,6 +133,7 @@ export class Ptys {
     this.journals.create(outputJournal(id), { maxBytes: PTY_RETENTION_BYTES, maxAgeMs: 0 });
     const pacer = new OutputPacer(PTY_PACED_LAG_BYTES, Infinity);
     const tap = new OutputTap();
+    const screen = new PtyScreen();
     const attached = new Set<AbortController>();
     const writer: OutputWriter = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), {
       idleCommitDelayMs: TERMINAL_COMMIT_DELAY_MS,
@@ -139,6 +145,7 @@ export class Ptys {
       ...launch,
       ...size,
       onOutput: (chunk) => {
+        screen.scan(chunk, tap.offset);
         tap.write(chunk);
         return writer.write(1, chunk);
       },
@@ -170,14 +177,15 @@ export class Ptys {
       tap.end();
       return record;
     });
-    this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), attached, ended });
+    this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), screen, attached, ended });
     this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended });
     return record;
   }
 
   /**
    * Attaches a client: its output from `fromOffset` (default: the last
-   * PTY_REPLAY_BYTES), then live until the program ends. A closed PTY gives
+   * PTY_REPLAY_BYTES, from the first line or escape sequence start in
+   * them: PtyScreen), then live until the program ends. A closed PTY gives
    * its kept output and its exit. Input, resize and signals act while open.
    */
   attach(
@@ -197,7 +205,8 @@ export class Ptys {
     const bounds = this.journals.get(outputJournal(pty.id));
     // What the program has written so far: committed, or still on its way to the store.
     const written = live?.tap.offset ?? bounds.nextOffset;
-    const fromOffset = options.fromOffset ?? Math.max(bounds.firstOffset, written - PTY_REPLAY_BYTES);
+    const recent = Math.max(bounds.firstOffset, written - PTY_REPLAY_BYTES);
+    const fromOffset = options.fromOffset ?? live?.screen.replayStart(recent, written) ?? recent;
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 or a positive byte offset");
     const client = live?.clients.add(options.readOnly, options.readOnly ? undefined : options.size);
     if (live !== undefined) this.applySize(live);
@@ -213,6 +222,7 @@ export class Ptys {
       pty: this.current(pty),
       fromOffset,
       liveOffset: written,
+      terminalModes: live?.screen.terminalModes() ?? new Uint8Array(0),
       chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, signal, live?.pacer.attach(fromOffset), options.direct),
       input: (data) => {
         const target = writable("type");

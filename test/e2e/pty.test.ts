@@ -113,6 +113,35 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     }
   });
 
+  it("a full-screen program's modes: detaching leaves them, reattaching far past where they were set restores them and the screen, a killed program's are undone", async () => {
+    const { env, tether, tmux, waitFor, screen } = setup();
+    cli(env, "ws", "create", "w");
+    // As vim or htop start: the alternate screen, application cursor keys and keypad, SGR mouse reporting, no cursor;
+    // then far more output than an attach replays.
+    const modes = String.raw`\033[?1049h\033[?1h\033=\033[?1000;1006h\033[?25l`;
+    const flags = (pane: string): string =>
+      tmux("display-message", "-p", "-t", pane, "#{alternate_on} #{keypad_cursor_flag} #{keypad_flag} #{mouse_any_flag} #{mouse_sgr_flag} #{cursor_flag}").trim();
+    const [programModes, resetModes] = ["1 1 1 1 1 0", "0 0 0 0 0 1"];
+    tmux("new-session", "-d", "-s", "one", "-x", "80", "-y", "24", `${tether} pty w -- sh -c 'printf "${modes}"; seq 1 30000; echo ready; sleep 600'; sleep 60`);
+    await waitFor("one", "ready");
+    expect(flags("one")).toBe(programModes);
+    const programScreen = screen("one");
+    tmux("send-keys", "-t", "one", "C-\\");
+    await waitFor("one", "detached from pty");
+    expect(flags("one")).toBe(resetModes);
+    expect(screen("one")).not.toContain("ready");
+
+    const [pty] = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string }[];
+    tmux("new-session", "-d", "-s", "two", "-x", "80", "-y", "24", `${tether} pty attach ${pty!.id}; echo "rc=$?"; sleep 60`);
+    await waitFor("two", "ready");
+    expect(flags("two")).toBe(programModes);
+    expect(screen("two")).toBe(programScreen);
+    // Killed, the program cannot leave its modes: the CLI does as it exits.
+    cli(env, "pty", "kill", pty!.id, "--signal", "KILL");
+    await waitFor("two", "rc=137");
+    expect(flags("two")).toBe(resetModes);
+  });
+
   it("resizing the window resizes the PTY; closing the terminal detaches and the program goes on", async () => {
     const { env, tether, tmux, waitFor } = setup();
     cli(env, "ws", "create", "w");

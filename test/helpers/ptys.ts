@@ -2,7 +2,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import type { ExecExit } from "../../gen/tether/v1/exec_pb.js";
 import type { Pty } from "../../gen/tether/v1/pty_pb.js";
-import type { AttachPtyRequestSchema, PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import type { AttachPtyRequestSchema, PtyOpened, PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { RequestQueue } from "./request-queue.js";
 
 type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
@@ -10,6 +10,7 @@ type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
 /** One client attached to a PTY through AttachPty: what it received, and a way to send. */
 export class PtyClient {
   pty: Pty | undefined;
+  opened: PtyOpened | undefined;
   private readonly chunks: Buffer[] = [];
   received = 0;
   /** Output messages received. */
@@ -35,7 +36,7 @@ export class PtyClient {
     this.done = (async () => {
       try {
         for await (const r of responses) {
-          if (r.kind.case === "opened") this.pty = r.kind.value.pty;
+          if (r.kind.case === "opened") [this.opened, this.pty] = [r.kind.value, r.kind.value.pty];
           else if (r.kind.case === "output") {
             const offset = Number(r.kind.value.offset);
             if (this.firstOffset < 0) this.firstOffset = offset;

@@ -13,7 +13,7 @@ import { PtyState, SizePolicy } from "../../gen/tether/v1/pty_pb.js";
 import { AttachPtyRequestSchema, PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { COALESCED_RECORD_BYTES } from "../../daemon/process/output-writer.js";
-import { PTY_PACED_LAG_BYTES, PTY_RETENTION_BYTES } from "../../daemon/workspaces/ptys.js";
+import { PTY_PACED_LAG_BYTES, PTY_REPLAY_BYTES, PTY_RETENTION_BYTES } from "../../daemon/workspaces/ptys.js";
 import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
@@ -157,6 +157,33 @@ describe("PTYs", () => {
     expect([b.error, b.exit]).toEqual([undefined, undefined]);
     const closed = await ptys.closePty({ pty: a.pty!.id, grace: { seconds: 1n } });
     expect([closed.pty!.state, closed.pty!.exit!.status]).toEqual([PtyState.CLOSED, ExecStatus.SIGNALLED]);
+  });
+
+  it("an attaching client is told the terminal modes the program set long before its replay, and the replay starts at a line's start", async () => {
+    const { ptys } = await setup();
+    // Modes set at the start, one of them undone; then far more output than a replay holds, in lines of 6 bytes.
+    const modes = String.raw`\033[?1049h\033[?1h\033=\033[?2004h\033[?1000;1006h\033[?25l\033[3;20r\033[?1000l`;
+    const a = new PtyClient(ptys, create(["sh", "-c", `printf '${modes}'; seq 100000 130000; echo done; sleep 600`]));
+    await eventually(() => (a.text.includes("done") ? true : undefined));
+    expect(a.opened!.terminalModes).toHaveLength(0);
+
+    const b = new PtyClient(ptys, attachTo(a.pty!.id));
+    await eventually(() => (b.text.includes("done") ? true : undefined));
+    expect(Buffer.from(b.opened!.terminalModes).toString("latin1")).toBe("\x1b[?1049h\x1b[?1h\x1b[?2004h\x1b[?1006h\x1b[?25l\x1b=\x1b7\x1b[3;20r\x1b8");
+    const from = Number(b.opened!.fromOffset);
+    const written = Number(b.opened!.liveOffset);
+    expect(b.firstOffset).toBe(from);
+    // Lines are noted one per KiB at most: the replay starts at most that and a line later.
+    expect(from - (written - PTY_REPLAY_BYTES)).toBeGreaterThanOrEqual(0);
+    expect(from - (written - PTY_REPLAY_BYTES)).toBeLessThan(1024 + 8);
+    // The byte before the replay ends a line: the replay is whole lines (seq's, and the terminal's CR LF).
+    const whole = new PtyClient(ptys, attachTo(a.pty!.id, { fromOffset: 0n }));
+    await eventually(() => (whole.text.includes("done") ? true : undefined));
+    expect(whole.output[from - 1]).toBe(0x0a);
+    expect(b.text).toMatch(/^1\d{5}\r\n/);
+    expect(whole.text.endsWith(b.text)).toBe(true);
+    for (const client of [a, b, whole]) client.send({ kind: { case: "detach", value: true } });
+    await ptys.closePty({ pty: a.pty!.id, grace: { seconds: 1n } });
   });
 
   it("a flood with one client that never reads: the reading client gets every byte and the daemon's memory stays bounded", async () => {

@@ -1,0 +1,159 @@
+/**
+ * The terminal modes a program's output has set, followed from its bytes as
+ * a terminal follows them: what a terminal that joins late must be told
+ * before the replay (a PTY's attach, daemon/workspaces/pty-screen.ts), and
+ * what a client's terminal must be told when it leaves the program's screen
+ * (`tether pty`'s detach), as tmux sets up and restores the terminal it
+ * attaches to.
+ *
+ * Followed: the DEC private modes (CSI ? Pm h / CSI ? Pm l) in DEC_MODES,
+ * which change how the terminal takes keys and the mouse or shows the
+ * screen; the keypad (ESC = / ESC >); the scroll region (CSI Pt ; Pb r); a
+ * full reset (ESC c) and a soft reset (CSI ! p) as xterm does them.
+ * Everything else (colours, titles, the screen's contents) is the replay's
+ * and the program's to redraw. Sequences may be split anywhere between
+ * chunks. C1 controls as single bytes (0x9b for CSI) are not followed: in
+ * UTF-8 they are parts of characters, as xterm takes them there.
+ */
+
+/** Each followed mode and its value in a terminal just reset (xterm's). */
+const DEC_MODES: ReadonlyMap<number, boolean> = new Map([
+  [1, false], // cursor keys send application sequences (DECCKM)
+  [6, false], // origin mode: positions are within the scroll region (DECOM)
+  [7, true], // autowrap (DECAWM)
+  [25, true], // cursor visible (DECTCEM)
+  [47, false], // alternate screen
+  [1047, false], // alternate screen, cleared on leaving
+  [1049, false], // alternate screen, the cursor saved on entering
+  [1000, false], // mouse: button presses
+  [1002, false], // mouse: drags
+  [1003, false], // mouse: all motion
+  [1004, false], // focus in and out
+  [1005, false], // mouse: UTF-8 coordinates
+  [1006, false], // mouse: SGR coordinates
+  [1015, false], // mouse: urxvt coordinates
+  [2004, false], // bracketed paste
+]);
+/** The alternate screen's modes: entered before the others (they apply to it), left after them. */
+const SCREEN_MODES = new Set([47, 1047, 1049]);
+/** A soft reset (DECSTR) sets these as xterm does; the scroll region goes too. */
+const SOFT_RESET: ReadonlyMap<number, boolean> = new Map([
+  [1, false],
+  [6, false],
+  [25, true],
+]);
+
+const ESC = 0x1b;
+/** A parameter string longer than this is no mode change worth following (and bounds what a hostile stream makes the scanner keep). */
+const MAX_PARAMS = 64;
+
+const enum State {
+  Ground,
+  Escape,
+  Csi,
+  /** A CSI sequence too long to follow: skipped to its final byte. */
+  CsiIgnore,
+}
+
+export class TerminalModes {
+  /** Modes not at their reset value, with their value. */
+  private readonly set = new Map<number, boolean>();
+  private keypad = false;
+  /** The scroll region's parameters as written ("3;20"), or undefined for the whole screen. */
+  private scrollRegion: string | undefined;
+  private state = State.Ground;
+  private params = "";
+  private intermediates = "";
+
+  /** Follows `bytes`, the next of the program's output (a Buffer: its indexOf is memchr, ~25× a Uint8Array's here). */
+  scan(bytes: Buffer): void {
+    let i = 0;
+    const n = bytes.length;
+    while (i < n) {
+      if (this.state === State.Ground) {
+        const at = bytes.indexOf(ESC, i);
+        if (at < 0) return;
+        this.state = State.Escape;
+        i = at + 1;
+        continue;
+      }
+      const byte = bytes[i++]!;
+      if (byte === ESC) {
+        this.state = State.Escape;
+      } else if (this.state === State.Escape) {
+        this.escape(byte);
+      } else if (byte >= 0x40 && byte <= 0x7e) {
+        if (this.state === State.Csi) this.dispatch(byte);
+        this.state = State.Ground;
+      } else if (byte === 0x18 || byte === 0x1a || byte >= 0x80) {
+        this.state = State.Ground; // CAN and SUB cancel a sequence; bytes past ASCII are no part of one
+      } else if (this.state === State.Csi && byte >= 0x20 && byte !== 0x7f) {
+        if (byte >= 0x30) this.params += String.fromCharCode(byte);
+        else this.intermediates += String.fromCharCode(byte);
+        if (this.params.length + this.intermediates.length > MAX_PARAMS) this.state = State.CsiIgnore;
+      }
+      // Other control bytes inside a sequence are carried out by a terminal without ending it, DEL is ignored: nothing to follow.
+    }
+  }
+
+  /** Bytes that take a terminal from its reset state into these modes. Empty when every mode is at its reset value. */
+  enter(): string {
+    let out = "";
+    for (const [mode, on] of this.set) if (SCREEN_MODES.has(mode)) out += decMode(mode, on);
+    for (const [mode, on] of this.set) if (!SCREEN_MODES.has(mode)) out += decMode(mode, on);
+    if (this.keypad) out += "\x1b=";
+    // Setting the region homes the cursor: saved and restored around it.
+    if (this.scrollRegion !== undefined) out += `\x1b7\x1b[${this.scrollRegion}r\x1b8`;
+    return out;
+  }
+
+  /** Bytes that take a terminal in these modes back to their reset values, the alternate screen left last. Empty when there is nothing to undo. */
+  leave(): string {
+    let out = this.scrollRegion === undefined ? "" : "\x1b7\x1b[r\x1b8";
+    if (this.keypad) out += "\x1b>";
+    for (const [mode, on] of this.set) if (!SCREEN_MODES.has(mode)) out += decMode(mode, !on);
+    for (const [mode, on] of this.set) if (SCREEN_MODES.has(mode)) out += decMode(mode, !on);
+    return out;
+  }
+
+  private escape(byte: number): void {
+    this.state = State.Ground;
+    if (byte === 0x5b /* [ */) {
+      this.state = State.Csi;
+      this.params = "";
+      this.intermediates = "";
+    } else if (byte === 0x3d /* = */) {
+      this.keypad = true;
+    } else if (byte === 0x3e /* > */) {
+      this.keypad = false;
+    } else if (byte === 0x63 /* c */) {
+      this.set.clear();
+      this.keypad = false;
+      this.scrollRegion = undefined;
+    }
+  }
+
+  private dispatch(final: number): void {
+    const { params, intermediates } = this;
+    if ((final === 0x68 /* h */ || final === 0x6c) /* l */ && params.startsWith("?") && intermediates === "") {
+      for (const field of params.slice(1).split(";")) this.decMode(Number(field), final === 0x68);
+    } else if (final === 0x72 /* r */ && intermediates === "" && /^[\d;]*$/.test(params)) {
+      this.scrollRegion = /[1-9]/.test(params) ? params : undefined;
+    } else if (final === 0x70 /* p */ && intermediates === "!" && params === "") {
+      for (const [mode, on] of SOFT_RESET) this.decMode(mode, on);
+      this.keypad = false;
+      this.scrollRegion = undefined;
+    }
+  }
+
+  private decMode(mode: number, on: boolean): void {
+    const reset = DEC_MODES.get(mode);
+    if (reset === undefined) return;
+    if (on === reset) this.set.delete(mode);
+    else this.set.set(mode, on);
+  }
+}
+
+function decMode(mode: number, on: boolean): string {
+  return `\x1b[?${mode}${on ? "h" : "l"}`;
+}
