@@ -17,6 +17,18 @@ const STAT_BUFFER = Buffer.alloc(4096);
  * execs: readFileSync took twice as long).
  */
 export function processStartTicks(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields !== undefined && fields.length > 19 ? Number(fields[19]) : undefined;
+}
+
+/** The foreground process group of a live process's controlling terminal (the group its keys and size changes signal), from /proc; undefined when there is none. */
+export function terminalForegroundGroup(pid: number): number | undefined {
+  const group = Number(statFields(pid)?.[5]);
+  return group > 0 ? group : undefined;
+}
+
+/** The fields of /proc/PID/stat after the command name (the state first), or undefined when the process is gone. */
+function statFields(pid: number): string[] | undefined {
   let fd: number;
   try {
     fd = openSync(`/proc/${pid}/stat`, "r");
@@ -25,8 +37,7 @@ export function processStartTicks(pid: number): number | undefined {
   }
   try {
     const stat = STAT_BUFFER.toString("latin1", 0, readSync(fd, STAT_BUFFER, 0, STAT_BUFFER.length, null));
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields.length > 19 ? Number(fields[19]) : undefined;
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   } finally {

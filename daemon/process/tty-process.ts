@@ -4,6 +4,7 @@ import type { Socket } from "node:net";
 import * as pty from "node-pty";
 import { signalGroup, type ProcessEnd } from "./child-process.js";
 import { duplicate } from "./native-descriptors.js";
+import { terminalForegroundGroup } from "./process-identity.js";
 import { ThreadReader, type OnChunk } from "./thread-reader.js";
 import { TerminalInput } from "./terminal-input.js";
 
@@ -127,6 +128,18 @@ export class TtyProcess {
   signal(signal: NodeJS.Signals): boolean {
     if (this.gone) return false;
     return signalGroup(this.pid, signal);
+  }
+
+  /**
+   * Asks the program in the terminal's foreground (a shell's running job,
+   * or the shell) to redraw its screen: SIGWINCH to the foreground process
+   * group, the signal a size change sends, without one (dtach's "winch"
+   * redraw on attach). False when there is no such group.
+   */
+  redraw(): boolean {
+    if (this.gone) return false;
+    const group = terminalForegroundGroup(this.pid);
+    return group !== undefined && signalGroup(group, "SIGWINCH");
   }
 }
 

@@ -209,7 +209,10 @@ export class Ptys {
     const fromOffset = options.fromOffset ?? live?.screen.replayStart(recent, written) ?? recent;
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 or a positive byte offset");
     const client = live?.clients.add(options.readOnly, options.readOnly ? undefined : options.size);
-    if (live !== undefined) this.applySize(live);
+    const resized = live !== undefined && this.applySize(live);
+    // A client with a screen joins a program that has drawn on its own: the program is asked to draw it
+    // whole again (a size change asks by itself), as the replay alone shows only its last 64 KiB of drawing.
+    if (live !== undefined && options.size !== undefined && !resized && written > 0) live.process.redraw();
     const storeFailed = new AbortController();
     live?.attached.add(storeFailed);
     const signal = live === undefined ? options.signal : AbortSignal.any([options.signal, storeFailed.signal]);
@@ -306,15 +309,18 @@ export class Ptys {
     await stopAllLost([...this.live.values()], reason);
   }
 
-  private applySize(live: LivePty): void {
+  /** Gives the PTY the size its clients' policy says; whether that changed it. */
+  private applySize(live: LivePty): boolean {
     const size = live.clients.size();
-    if (size !== undefined) this.setSize(live, size);
+    return size !== undefined && this.setSize(live, size);
   }
 
-  private setSize(live: LivePty, size: TerminalSize): void {
-    if (live.record.size.cols === size.cols && live.record.size.rows === size.rows) return;
+  /** Whether the size changed. */
+  private setSize(live: LivePty, size: TerminalSize): boolean {
+    if (live.record.size.cols === size.cols && live.record.size.rows === size.rows) return false;
     live.record.size = size;
     live.process.resize(size.cols, size.rows);
+    return true;
   }
 
   private finish(record: PtyRecord, end: ProcessEnd, lost: string | undefined): void {

@@ -186,6 +186,28 @@ describe("PTYs", () => {
     await ptys.closePty({ pty: a.pty!.id, grace: { seconds: 1n } });
   });
 
+  it("a client with a screen attaching asks the program in the foreground to redraw (SIGWINCH), once, also when its size changes the PTY's; a client without one does not", async () => {
+    const { ptys } = await setup();
+    // The job in the foreground (job control puts it in a process group of its own), not the shell that started it, is asked.
+    const program = `set -m; trap 'echo shell-asked' WINCH; sh -c "trap 'echo redraw-asked' WINCH; echo ready; while :; do sleep 0.02; done"`;
+    const a = new PtyClient(ptys, create(["sh", "-c", program]));
+    await eventually(() => (a.text.includes("ready") ? true : undefined));
+    const asked = (): number => a.text.split("redraw-asked").length - 1;
+    expect(asked()).toBe(0);
+    const b = new PtyClient(ptys, attachTo(a.pty!.id, { size: { cols: 80, rows: 24 } }));
+    await eventually(() => (asked() === 1 ? true : undefined));
+    const script = new PtyClient(ptys, attachTo(a.pty!.id));
+    const watcher = new PtyClient(ptys, attachTo(a.pty!.id, { size: { cols: 80, rows: 24 }, readOnly: true }));
+    await eventually(() => (asked() === 2 ? true : undefined));
+    const larger = new PtyClient(ptys, attachTo(a.pty!.id, { size: { cols: 100, rows: 30 } }));
+    await eventually(() => (asked() === 3 ? true : undefined));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect([asked(), a.text.includes("shell-asked")]).toEqual([3, false]);
+    expect((await ptys.getPty({ pty: a.pty!.id })).pty!.size).toMatchObject({ cols: 100, rows: 30 });
+    for (const client of [a, b, script, watcher, larger]) client.send({ kind: { case: "detach", value: true } });
+    await ptys.closePty({ pty: a.pty!.id, grace: { seconds: 1n } });
+  });
+
   it("a flood with one client that never reads: the reading client gets every byte and the daemon's memory stays bounded", async () => {
     const { d, ptys } = await setup();
     const before = vmHwmBytes(d.process.pid!);
