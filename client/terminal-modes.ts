@@ -8,8 +8,8 @@
  *
  * Followed: the DEC private modes (CSI ? Pm h / CSI ? Pm l) in DEC_MODES,
  * which change how the terminal takes keys and the mouse or shows the
- * screen; the keypad (ESC = / ESC >); the scroll region (CSI Pt ; Pb r); a
- * full reset (ESC c) and a soft reset (CSI ! p) as xterm does them.
+ * screen; the keypad (ESC = / ESC >); the scroll region (CSI Pt ; Pb r,
+ * gone when the terminal is resized); a full reset (ESC c) and a soft reset (CSI ! p) as xterm does them.
  * Everything else (colours, titles, the screen's contents) is the replay's
  * and the program's to redraw. Sequences may be split anywhere between
  * chunks. C1 controls as single bytes (0x9b for CSI) are not followed: in
@@ -94,6 +94,11 @@ export class TerminalModes {
       }
       // Other control bytes inside a sequence are carried out by a terminal without ending it, DEL is ignored: nothing to follow.
     }
+  }
+
+  /** The terminal changed size: as xterm and tmux do, its scroll region is the whole screen again. */
+  resized(): void {
+    this.scrollRegion = undefined;
   }
 
   /** Bytes that take a terminal from its reset state into these modes. Empty when every mode is at its reset value. */

@@ -29,10 +29,13 @@ export function rawTerminal(onResize: (size: { cols: number; rows: number }) => 
     process.stdin.setRawMode(true);
     rawOutput();
   }
-  const report = (): void => onResize({ cols: process.stdout.columns, rows: process.stdout.rows });
+  const modes = process.stdout.isTTY === true ? new TerminalModes() : undefined;
+  const report = (): void => {
+    modes?.resized();
+    onResize({ cols: process.stdout.columns, rows: process.stdout.rows });
+  };
   if (stdoutTty) process.stdout.on("resize", report);
   let restored = false;
-  const modes = process.stdout.isTTY === true ? new TerminalModes() : undefined;
   return {
     size: stdoutTty ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
     seen: (bytes) => modes?.scan(bytes),

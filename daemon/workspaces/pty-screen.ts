@@ -56,6 +56,11 @@ export class PtyScreen {
     }
   }
 
+  /** The terminal changed size (see TerminalModes.resized). */
+  resized(): void {
+    this.modes.resized();
+  }
+
   /** The bytes that put a terminal just reset into the program's modes (empty when they are all the reset ones). */
   terminalModes(): Uint8Array {
     return Buffer.from(this.modes.enter(), "latin1");

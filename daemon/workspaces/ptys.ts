@@ -320,6 +320,7 @@ export class Ptys {
     if (live.record.size.cols === size.cols && live.record.size.rows === size.rows) return false;
     live.record.size = size;
     live.process.resize(size.cols, size.rows);
+    live.screen.resized();
     return true;
   }
 

@@ -32,6 +32,10 @@ describe("TerminalModes", () => {
     expect(follow(`${SETUP}\x1bc`).enter()).toBe("");
     // DECSTR: cursor keys, origin, the keypad, the scroll region and the cursor back; the rest stays.
     expect(follow(`${SETUP}\x1b[?6h\x1b[!p`).enter()).toBe("\x1b[?1049h\x1b[?2004h\x1b[?1000h\x1b[?1006h");
+    // A resize makes the whole screen the scroll region again (xterm, tmux).
+    const resized = follow("\x1b[2;23r\x1b[?2004h");
+    resized.resized();
+    expect(resized.enter()).toBe("\x1b[?2004h");
     // Autowrap is on after a reset: turning it off is what is followed.
     expect(follow("\x1b[?7l").enter()).toBe("\x1b[?7l");
     expect(follow("\x1b[?7l\x1b[?7h").enter()).toBe("");
