@@ -28,9 +28,9 @@ const MAX_START_SHIFT_BYTES = 4096;
  */
 export class PtyScreen {
   private readonly modes = new TerminalModes();
-  /** Offsets where a line or an escape sequence starts, ascending, one per START_SPACING_BYTES at most. */
-  private readonly starts: number[] = [];
-  private nextNote = 0;
+  /** Offsets where a line or an escape sequence starts, ascending, one per START_SPACING_BYTES at most: the output's first byte starts one. */
+  private readonly starts: number[] = [0];
+  private nextNote = START_SPACING_BYTES;
   /** The offset after the last bytes scanned. */
   private end = 0;
 

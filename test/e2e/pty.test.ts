@@ -41,7 +41,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(JSON.parse(cli(env, "pty", "ls", "--all", "--json"))[0]).toMatchObject({ state: "closed", exit: { exit_code: 5 } });
   });
 
-  it("the detach key inside a paste goes to the program; --detach-key changes the key; pty kill closes it", async () => {
+  it("the detach key inside a paste goes to the program; --detach-key and TETHER_DETACH_KEY change the key; pty kill closes it", async () => {
     const { env, tether, tmux, waitFor } = setup();
     cli(env, "ws", "create", "w");
     // The program reads raw bytes (no signal keys), so Ctrl-\ reaches it as byte 034.
@@ -64,6 +64,14 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     await waitFor("two", "detached from pty");
     const ptys = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string }[];
     expect(ptys).toHaveLength(2);
+    // The environment's key, for every attach: Ctrl-\ is then the program's.
+    tmux("new-session", "-d", "-s", "three", "-x", "100", "-y", "30", `TETHER_DETACH_KEY=^A ${tether} pty attach ${ptys[1]!.id}; echo "rc=$?"; sleep 60`);
+    await waitFor("three", "ready");
+    // The first terminal's program still waits for one byte: Ctrl-\ reaches it.
+    tmux("send-keys", "-t", "three", "C-\\");
+    await waitFor("three", /^\s*034\s*$/m);
+    tmux("send-keys", "-t", "three", "C-a");
+    await waitFor("three", /detached from pty[\s\S]*rc=0/);
     for (const pty of ptys) expect(cli(env, "pty", "kill", pty.id)).toMatch(/^closed p-\w+/);
     expect(JSON.parse(cli(env, "pty", "ls", "--json"))).toEqual([]);
   });

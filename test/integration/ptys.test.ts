@@ -196,6 +196,8 @@ describe("PTYs", () => {
     expect(asked()).toBe(0);
     const b = new PtyClient(ptys, attachTo(a.pty!.id, { size: { cols: 80, rows: 24 } }));
     await eventually(() => (asked() === 1 ? true : undefined));
+    // All of a short output is replayed, from its first line.
+    expect([Number(b.opened!.fromOffset), b.text.startsWith("ready\r\n")]).toEqual([0, true]);
     const script = new PtyClient(ptys, attachTo(a.pty!.id));
     const watcher = new PtyClient(ptys, attachTo(a.pty!.id, { size: { cols: 80, rows: 24 }, readOnly: true }));
     await eventually(() => (asked() === 2 ? true : undefined));
