@@ -44,6 +44,8 @@ const SOFT_RESET: ReadonlyMap<number, boolean> = new Map([
 ]);
 
 const ESC = 0x1b;
+/** The final bytes of the sequences followed: set and reset mode (h, l), scroll region (r), soft reset (p). */
+const MODE_FINALS = new Set([0x68, 0x6c, 0x72, 0x70]);
 /** A parameter string longer than this is no mode change worth following (and bounds what a hostile stream makes the scanner keep). */
 const MAX_PARAMS = 64;
 
@@ -62,10 +64,15 @@ export class TerminalModes {
   /** The scroll region's parameters as written ("3;20"), or undefined for the whole screen. */
   private scrollRegion: string | undefined;
   private state = State.Ground;
-  private params = "";
-  private intermediates = "";
+  /** The parameter and intermediate bytes of the CSI sequence being read that earlier chunks (or a control byte inside it) held. */
+  private body = "";
 
-  /** Follows `bytes`, the next of the program's output (a Buffer: its indexOf is memchr, ~25× a Uint8Array's here). */
+  /**
+   * Follows `bytes`, the next of the program's output. Costs little per byte
+   * where there are few sequences: a Buffer's indexOf (memchr, ~25× a
+   * Uint8Array's here) finds each escape, and a sequence's bytes are read in
+   * one tight loop, made into a string only when it may change a mode.
+   */
   scan(bytes: Buffer): void {
     let i = 0;
     const n = bytes.length;
@@ -75,25 +82,72 @@ export class TerminalModes {
         if (at < 0) return;
         this.state = State.Escape;
         i = at + 1;
-        continue;
-      }
-      const byte = bytes[i++]!;
-      if (byte === ESC) {
-        this.state = State.Escape;
       } else if (this.state === State.Escape) {
-        this.escape(byte);
-      } else if (byte >= 0x40 && byte <= 0x7e) {
-        if (this.state === State.Csi) this.dispatch(byte);
-        this.state = State.Ground;
-      } else if (byte === 0x18 || byte === 0x1a || byte >= 0x80) {
-        this.state = State.Ground; // CAN and SUB cancel a sequence; bytes past ASCII are no part of one
-      } else if (this.state === State.Csi && byte >= 0x20 && byte !== 0x7f) {
-        if (byte >= 0x30) this.params += String.fromCharCode(byte);
-        else this.intermediates += String.fromCharCode(byte);
-        if (this.params.length + this.intermediates.length > MAX_PARAMS) this.state = State.CsiIgnore;
+        const byte = bytes[i++]!;
+        if (byte !== ESC) this.escape(byte); // another escape starts the sequence again
+      } else {
+        i = this.sequence(bytes, i);
       }
-      // Other control bytes inside a sequence are carried out by a terminal without ending it, DEL is ignored: nothing to follow.
     }
+  }
+
+  /** Reads a CSI sequence on from `i`, to its final byte or the chunk's end; returns where it stopped. */
+  private sequence(bytes: Buffer, i: number): number {
+    let j = i;
+    // Parameter and intermediate bytes (0x20-0x3f): most of a sequence.
+    while (j < bytes.length && bytes[j]! >= 0x20 && bytes[j]! <= 0x3f) j++;
+    if (j === bytes.length) {
+      this.keep(bytes, i, j); // the sequence goes on in the next chunk
+      return j;
+    }
+    const byte = bytes[j]!;
+    if (byte >= 0x40 && byte <= 0x7e) {
+      const length = this.body.length + (j - i);
+      if (this.state === State.Csi && MODE_FINALS.has(byte) && length <= MAX_PARAMS) {
+        // Most mode changes (CSI ? Pm h, l) come whole in one chunk: read from the bytes, no string made.
+        if (this.body !== "" || !this.decModes(bytes, i, j, byte)) this.dispatch(this.body + bytes.toString("latin1", i, j), byte);
+      }
+      this.end(State.Ground);
+    } else if (byte === ESC) {
+      this.end(State.Escape);
+    } else if (byte === 0x18 || byte === 0x1a || byte >= 0x80) {
+      this.end(State.Ground); // CAN and SUB cancel a sequence; bytes past ASCII are no part of one
+    } else {
+      // A control byte inside a sequence is carried out by a terminal without ending it; DEL is ignored.
+      this.keep(bytes, i, j);
+    }
+    return j + 1;
+  }
+
+  /** A whole `CSI ? Pm h` or `l` in bytes[i, j) (final `final`), followed; false when the bytes are anything else (then dispatch decides). */
+  private decModes(bytes: Buffer, i: number, j: number, final: number): boolean {
+    if ((final !== 0x68 && final !== 0x6c) || bytes[i] !== 0x3f /* ? */) return false;
+    for (let k = i + 1; k < j; k++) {
+      const byte = bytes[k]!;
+      if (byte < 0x30 || byte > 0x3b || byte === 0x3a) return false; // digits and ; only
+    }
+    let mode = 0;
+    for (let k = i + 1; k <= j; k++) {
+      if (k < j && bytes[k] !== 0x3b) {
+        mode = mode * 10 + bytes[k]! - 0x30;
+      } else {
+        this.decMode(mode, final === 0x68);
+        mode = 0;
+      }
+    }
+    return true;
+  }
+
+  /** Keeps the bytes from `i` to `j` of the sequence being read for its end; one too long to be a mode change is only skipped. */
+  private keep(bytes: Buffer, i: number, j: number): void {
+    if (this.state !== State.Csi || j === i) return;
+    if (this.body.length + (j - i) > MAX_PARAMS) this.end(State.CsiIgnore);
+    else this.body += bytes.toString("latin1", i, j);
+  }
+
+  private end(next: State): void {
+    this.state = next;
+    this.body = "";
   }
 
   /** The terminal changed size: as xterm and tmux do, its scroll region is the whole screen again. */
@@ -124,9 +178,7 @@ export class TerminalModes {
   private escape(byte: number): void {
     this.state = State.Ground;
     if (byte === 0x5b /* [ */) {
-      this.state = State.Csi;
-      this.params = "";
-      this.intermediates = "";
+      this.end(State.Csi);
     } else if (byte === 0x3d /* = */) {
       this.keypad = true;
     } else if (byte === 0x3e /* > */) {
@@ -138,8 +190,10 @@ export class TerminalModes {
     }
   }
 
-  private dispatch(final: number): void {
-    const { params, intermediates } = this;
+  /** A CSI sequence's end: its parameter and intermediate bytes, and its final byte (one of MODE_FINALS). */
+  private dispatch(body: string, final: number): void {
+    const params = body.replace(/[\x20-\x2f]/g, "");
+    const intermediates = body.replace(/[\x30-\x3f]/g, "");
     if ((final === 0x68 /* h */ || final === 0x6c) /* l */ && params.startsWith("?") && intermediates === "") {
       for (const field of params.slice(1).split(";")) this.decMode(Number(field), final === 0x68);
     } else if (final === 0x72 /* r */ && intermediates === "" && /^[\d;]*$/.test(params)) {

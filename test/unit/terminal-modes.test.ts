@@ -47,6 +47,8 @@ describe("TerminalModes", () => {
     expect(follow("\x1b[>1049h\x1b[?1049$h\x1b[1049h\x1b[?9999h").enter()).toBe("");
     // An escape inside a sequence starts a new one; control bytes inside are carried out and DEL ignored, the sequence going on.
     expect(follow("\x1b[?10\x1b[?2004h\x1b[?1\n04\x7f9h").enter()).toBe("\x1b[?1049h\x1b[?2004h");
+    // An escape after an escape starts the sequence; sub-parameters are no modes.
+    expect(follow("\x1b\x1b[?2004h\x1b[?1049:1h").enter()).toBe("\x1b[?2004h");
     // A scroll region with private or odd parameters is no scroll region.
     expect(follow("\x1b[?1;5r\x1b[1;5 r").enter()).toBe("");
   });
