@@ -29,23 +29,46 @@ export function rawTerminal(onResize: (size: { cols: number; rows: number }) => 
     process.stdin.setRawMode(true);
     rawOutput();
   }
-  const modes = process.stdout.isTTY === true ? new TerminalModes() : undefined;
+  const modes = programModes();
   const report = (): void => {
-    modes?.resized();
+    modes.resized();
     onResize({ cols: process.stdout.columns, rows: process.stdout.rows });
   };
   if (stdoutTty) process.stdout.on("resize", report);
   let restored = false;
   return {
     size: stdoutTty ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
-    seen: (bytes) => modes?.scan(bytes),
+    seen: modes.seen,
     restore: () => {
       if (restored) return;
       restored = true;
-      const leave = modes?.leave() ?? "";
-      if (leave !== "") process.stdout.write(leave);
+      modes.leave();
       if (stdoutTty) process.stdout.off("resize", report);
       if (stdinTty && process.stdin.isTTY === true) process.stdin.setRawMode(false);
+    },
+  };
+}
+
+/** The terminal modes a remote program's output sets on this terminal (stdout), followed; see rawTerminal. */
+export interface ProgramModes {
+  /** Follows the program's output as it is written to stdout. */
+  seen(bytes: Buffer): void;
+  /** This terminal changed size (its scroll region is the whole screen again). */
+  resized(): void;
+  /** Takes this terminal out of the modes the output set: when the CLI leaves the program. */
+  leave(): void;
+}
+
+/** Follows the modes a program's output sets on stdout, when stdout is a terminal (otherwise does nothing). */
+export function programModes(): ProgramModes {
+  if (process.stdout.isTTY !== true) return { seen: () => undefined, resized: () => undefined, leave: () => undefined };
+  const modes = new TerminalModes();
+  return {
+    seen: (bytes) => modes.scan(bytes),
+    resized: () => modes.resized(),
+    leave: () => {
+      const leave = modes.leave();
+      if (leave !== "") process.stdout.write(leave);
     },
   };
 }

@@ -10,7 +10,7 @@ import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
 import { RequestMerge } from "../request-merge.js";
-import { rawTerminal } from "../terminal.js";
+import { programModes, rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
 import { writeChunk } from "../write-chunk.js";
 
@@ -126,16 +126,20 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   process.once("SIGINT", () => stop.abort());
   let id = positionals[0]!;
   let offset = from;
+  // A terminal exec's full-screen program sets modes on this terminal too: undone when the viewer leaves.
+  const modes = programModes();
+  let exit: ExecExit | undefined;
   try {
     for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), noFollow: values["no-follow"] }, { signal: stop.signal, dataParts: true })) {
       const kind = response.kind;
       if (kind.case === "exec") id = kind.value.id;
-      else if (kind.case === "output") {
-        offset = Number(kind.value.offset) + (await writeOutput(kind.value));
-      } else if (kind.case === "exit") return reportExit(kind.value, id);
+      else if (kind.case === "output") offset = Number(kind.value.offset) + (await writeOutput(kind.value, modes.seen));
+      else if (kind.case === "exit") exit = kind.value;
     }
-    return 0;
+    modes.leave();
+    return exit === undefined ? 0 : reportExit(exit, id);
   } catch (error) {
+    modes.leave();
     if (!stop.signal.aborted) throw error;
     process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} --from ${offset}   stop it: tether exec kill ${id}\n`);
     return 130;

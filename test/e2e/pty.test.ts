@@ -150,17 +150,23 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(flags("two")).toBe(resetModes);
   });
 
-  it("exec -t takes the terminal out of the modes a program killed before it could clean up left on", async () => {
+  it("exec -t and exec attach take the terminal out of the modes a program left on: a viewer that leaves, a program killed before it could clean up", async () => {
     const { env, tether, tmux, waitFor } = setup();
     cli(env, "ws", "create", "w");
-    const flags = (): string => tmux("display-message", "-p", "-t", "exec", "#{alternate_on} #{mouse_any_flag} #{keypad_cursor_flag}").trim();
+    const flags = (pane: string): string => tmux("display-message", "-p", "-t", pane, "#{alternate_on} #{mouse_any_flag} #{keypad_cursor_flag}").trim();
     tmux("new-session", "-d", "-s", "exec", "-x", "80", "-y", "24", `${tether} exec -t w -- sh -c 'printf "\\033[?1049h\\033[?1000h\\033[?1h"; echo in-the-program; sleep 600'; echo "rc=$?"; sleep 60`);
     await waitFor("exec", "in-the-program");
-    expect(flags()).toBe("1 1 1");
+    expect(flags("exec")).toBe("1 1 1");
     const [exec] = JSON.parse(cli(env, "exec", "ls", "w", "--json")) as { id: string }[];
+    tmux("new-session", "-d", "-s", "viewer", "-x", "80", "-y", "24", `${tether} exec attach ${exec!.id}; echo "rc=$?"; sleep 60`);
+    await waitFor("viewer", "in-the-program");
+    expect(flags("viewer")).toBe("1 1 1");
+    tmux("send-keys", "-t", "viewer", "C-c");
+    await waitFor("viewer", /detached; exec[\s\S]*rc=130/);
+    expect(flags("viewer")).toBe("0 0 0");
     cli(env, "exec", "kill", exec!.id, "--signal", "KILL");
     await waitFor("exec", "rc=137");
-    expect(flags()).toBe("0 0 0");
+    expect(flags("exec")).toBe("0 0 0");
   });
 
   it("resizing the window resizes the PTY; closing the terminal detaches and the program goes on", async () => {
