@@ -104,8 +104,12 @@ export class TerminalModes {
     if (byte >= 0x40 && byte <= 0x7e) {
       const length = this.body.length + (j - i);
       if (this.state === State.Csi && MODE_FINALS.has(byte) && length <= MAX_PARAMS) {
-        // Most mode changes (CSI ? Pm h, l) come whole in one chunk: read from the bytes, no string made.
-        if (this.body !== "" || !this.decModes(bytes, i, j, byte)) this.dispatch(this.body + bytes.toString("latin1", i, j), byte);
+        // Most sequences come whole in one chunk: read from its bytes, no string made.
+        if (this.body === "") this.dispatch(bytes, i, j, byte);
+        else {
+          const whole = Buffer.from(this.body + bytes.toString("latin1", i, j), "latin1");
+          this.dispatch(whole, 0, whole.length, byte);
+        }
       }
       this.end(State.Ground);
     } else if (byte === ESC) {
@@ -119,12 +123,12 @@ export class TerminalModes {
     return j + 1;
   }
 
-  /** A whole `CSI ? Pm h` or `l` in bytes[i, j) (final `final`), followed; false when the bytes are anything else (then dispatch decides). */
-  private decModes(bytes: Buffer, i: number, j: number, final: number): boolean {
-    if ((final !== 0x68 && final !== 0x6c) || bytes[i] !== 0x3f /* ? */) return false;
+  /** `CSI ? Pm h` or `l`, its parameters in bytes[i, j): the modes set or reset; anything else there (sub-parameters, intermediates) is no mode change. */
+  private decModes(bytes: Buffer, i: number, j: number, final: number): void {
+    if (bytes[i] !== 0x3f /* ? */) return;
     for (let k = i + 1; k < j; k++) {
       const byte = bytes[k]!;
-      if (byte < 0x30 || byte > 0x3b || byte === 0x3a) return false; // digits and ; only
+      if (byte < 0x30 || byte > 0x3b || byte === 0x3a) return; // digits and ; only
     }
     let mode = 0;
     for (let k = i + 1; k <= j; k++) {
@@ -135,7 +139,6 @@ export class TerminalModes {
         mode = 0;
       }
     }
-    return true;
   }
 
   /** Keeps the bytes from `i` to `j` of the sequence being read for its end; one too long to be a mode change is only skipped. */
@@ -190,13 +193,16 @@ export class TerminalModes {
     }
   }
 
-  /** A CSI sequence's end: its parameter and intermediate bytes, and its final byte (one of MODE_FINALS). */
-  private dispatch(body: string, final: number): void {
+  /** A CSI sequence's end: its parameter and intermediate bytes in bytes[i, j), and its final byte (one of MODE_FINALS). */
+  private dispatch(bytes: Buffer, i: number, j: number, final: number): void {
+    if (final === 0x68 /* h */ || final === 0x6c /* l */) {
+      this.decModes(bytes, i, j, final);
+      return;
+    }
+    const body = bytes.toString("latin1", i, j);
     const params = body.replace(/[\x20-\x2f]/g, "");
     const intermediates = body.replace(/[\x30-\x3f]/g, "");
-    if ((final === 0x68 /* h */ || final === 0x6c) /* l */ && params.startsWith("?") && intermediates === "") {
-      for (const field of params.slice(1).split(";")) this.decMode(Number(field), final === 0x68);
-    } else if (final === 0x72 /* r */ && intermediates === "" && /^[\d;]*$/.test(params)) {
+    if (final === 0x72 /* r */ && intermediates === "" && /^[\d;]*$/.test(params)) {
       this.scrollRegion = /[1-9]/.test(params) ? params : undefined;
     } else if (final === 0x70 /* p */ && intermediates === "!" && params === "") {
       for (const [mode, on] of SOFT_RESET) this.decMode(mode, on);
