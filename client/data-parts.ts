@@ -88,6 +88,11 @@ export function takeDataParts(message: object): readonly Buffer[] | undefined {
   return parts;
 }
 
+/** The size of a message's bytes field, whether it came whole or in pieces (without taking them). */
+export function dataBytes(message: { readonly data: Uint8Array }): number {
+  return DATA_PARTS.get(message)?.reduce((bytes, part) => bytes + part.byteLength, 0) ?? message.data.byteLength;
+}
+
 /** The bytes field of a message decodeDataLast made, until its pieces are taken: joined (a copy) on each read. */
 function dataUntilTaken(this: object): Uint8Array {
   const parts = DATA_PARTS.get(this);

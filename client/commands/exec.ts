@@ -5,10 +5,12 @@ import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } f
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
+import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
 import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
+import { ReplayQueries } from "../replay-queries.js";
 import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
@@ -128,12 +130,18 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   let offset = from;
   // A terminal exec's full-screen program sets modes on this terminal too: undone when the viewer leaves.
   const modes = programModes();
+  // A viewer types nothing: what its terminal answers to the program's queries would be typed into the shell after it, so none is asked.
+  const queries = process.stdout.isTTY === true ? new ReplayQueries(Infinity) : undefined;
   let exit: ExecExit | undefined;
   try {
     for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), noFollow: values["no-follow"] }, { signal: stop.signal, dataParts: true })) {
       const kind = response.kind;
       if (kind.case === "exec") id = kind.value.id;
-      else if (kind.case === "output") offset = Number(kind.value.offset) + (await writeOutput(kind.value, modes.seen));
+      else if (kind.case === "output") {
+        offset = Number(kind.value.offset) + dataBytes(kind.value);
+        if (queries !== undefined && kind.value.stream === OutputStream.STDOUT) await writeChunk(process.stdout, queries.chunk(kind.value), modes.seen);
+        else await writeOutput(kind.value, modes.seen);
+      }
       else if (kind.case === "exit") exit = kind.value;
     }
     modes.leave();

@@ -169,6 +169,41 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(flags("exec")).toBe("0 0 0");
   });
 
+  it("the terminal queries a program asked before are not asked again by a replay: no stale answers typed into it; asked now, they are answered", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    cli(env, "ws", "create", "w");
+    // As vim does as it starts: the terminal's version (DA2), the cursor position, the background colour; then `cat -v` shows what is typed.
+    const queries = String.raw`\033[>c\033[6n\033]11;?\007`;
+    tmux("new-session", "-d", "-s", "one", "-x", "80", "-y", "24", `${tether} pty w -- sh -c 'printf "${queries}"; echo asked; exec cat -v'; sleep 60`);
+    await waitFor("one", "asked");
+    // Asked live, tmux answers (its version is 84): the answers are typed, and cat shows them with the line.
+    tmux("send-keys", "-t", "one", "first", "Enter");
+    await waitFor("one", /84;0;0c.*first/);
+    tmux("send-keys", "-t", "one", "C-\\");
+    await waitFor("one", "detached from pty");
+
+    const [pty] = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string }[];
+    tmux("new-session", "-d", "-s", "two", "-x", "80", "-y", "24", `${tether} pty attach ${pty!.id}; sleep 60`);
+    await waitFor("two", "first");
+    tmux("send-keys", "-t", "two", "second", "Enter");
+    // The line cat prints (and the terminal's echo before it) is what was typed alone.
+    const shown = await waitFor("two", /second\n(.*\n)*.*second/);
+    expect(shown).not.toMatch(/\^\[.*second/);
+    expect(shown).toMatch(/^second\n(.*\n)*second$/m);
+  });
+
+  it("exec attach, a viewer, asks its terminal none of the program's queries: nothing is left typed into the shell after it", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    cli(env, "ws", "create", "w");
+    tmux("new-session", "-d", "-s", "exec", "-x", "80", "-y", "24", `${tether} exec -t w -- sh -c 'printf "\\033[>c\\033[6n"; echo asked; sleep 600'; sleep 60`);
+    await waitFor("exec", "asked");
+    const [exec] = JSON.parse(cli(env, "exec", "ls", "w", "--json")) as { id: string }[];
+    // After the viewer (the output so far, then it ends: no Ctrl-C to flush the terminal's input), a shell
+    // reads what waits on the terminal's input (a character at a time: the answers end no line): tmux's answers, had it been asked.
+    tmux("new-session", "-d", "-s", "viewer", "-x", "80", "-y", "24", `${tether} exec attach ${exec!.id} --no-follow; bash -c 'read -t 1 -r -n 64 line; printf "typed:%q.\\n" "$line"'; sleep 60`);
+    expect(await waitFor("viewer", /typed:.*\./)).toContain("typed:''.");
+  });
+
   it("resizing the window resizes the PTY; closing the terminal detaches and the program goes on", async () => {
     const { env, tether, tmux, waitFor } = setup();
     cli(env, "ws", "create", "w");

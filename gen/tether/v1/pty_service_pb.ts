@@ -264,7 +264,12 @@ export type PtyOpened = Message<"tether.v1.PtyOpened"> & {
   fromOffset: bigint;
 
   /**
-   * The offset live output starts at: bytes before it are the replay.
+   * The offset live output starts at: bytes before it are the replay. The
+   * replay is the program's output as it wrote it, terminal queries
+   * included (device attributes, cursor position reports): a client that
+   * writes it to a terminal should drop those, or the terminal answers them
+   * again and the answers are typed into the program (the tether CLI drops
+   * them: client/replay-queries.ts).
    *
    * @generated from field: int64 live_offset = 3;
    */
