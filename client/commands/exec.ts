@@ -10,7 +10,7 @@ import { enumName } from "../enum-names.js";
 import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
-import { ReplayQueries } from "../replay-queries.js";
+import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
@@ -131,7 +131,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   // A terminal exec's full-screen program sets modes on this terminal too: undone when the viewer leaves.
   const modes = programModes();
   // A viewer types nothing: what its terminal answers to the program's queries would be typed into the shell after it, so none is asked.
-  const queries = process.stdout.isTTY === true ? new ReplayQueries(Infinity) : undefined;
+  const queries = process.stdout.isTTY === true ? new ReplayFilter(Infinity) : undefined;
   let exit: ExecExit | undefined;
   try {
     for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), noFollow: values["no-follow"] }, { signal: stop.signal, dataParts: true })) {

@@ -10,7 +10,7 @@ import { enumName } from "../enum-names.js";
 import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../format.js";
 import type { ClientPaths } from "../paths.js";
-import { ReplayQueries } from "../replay-queries.js";
+import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
@@ -115,13 +115,13 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
   let id = "";
   let exit: ExecExit | undefined;
   // Only a terminal answers queries: a pipe or file gets the bytes as they were.
-  let replay: ReplayQueries | undefined;
+  let replay: ReplayFilter | undefined;
   try {
     for await (const response of client.bidiStream(PtyService.method.attachPty, requests(), { dataParts: true })) {
       const kind = response.kind;
       if (kind.case === "opened") {
         id = kind.value.pty!.id;
-        if (process.stdout.isTTY === true) replay = new ReplayQueries(Number(kind.value.liveOffset));
+        if (process.stdout.isTTY === true) replay = new ReplayFilter(Number(kind.value.liveOffset));
         if (kind.value.terminalModes.byteLength > 0) await writeChunk(process.stdout, { data: kind.value.terminalModes }, local.seen);
       } else if (kind.case === "output") await writeChunk(process.stdout, replay?.chunk(kind.value) ?? kind.value, local.seen);
       else if (kind.case === "exit") exit = kind.value;

@@ -268,8 +268,9 @@ export type PtyOpened = Message<"tether.v1.PtyOpened"> & {
    * replay is the program's output as it wrote it, terminal queries
    * included (device attributes, cursor position reports): a client that
    * writes it to a terminal should drop those, or the terminal answers them
-   * again and the answers are typed into the program (the tether CLI drops
-   * them: client/replay-queries.ts).
+   * again and the answers are typed into the program, and clipboard writes
+   * and notifications, which would happen again (the tether CLI drops them:
+   * client/replay-filter.ts).
    *
    * @generated from field: int64 live_offset = 3;
    */

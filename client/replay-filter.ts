@@ -6,25 +6,28 @@ const ESC = 0x1b;
 const INCOMPLETE = -1;
 
 /**
- * Drops the terminal queries from a PTY's replayed output before it reaches
- * the attaching client's terminal. A replay is the program's past output,
- * byte for byte, and with it the questions the program once asked its
- * terminal (vim asks for the terminal's version and the cursor position as
- * it starts): written to a terminal they are asked again, and its answers
- * (`ESC [ > 84 ; 0 ; 0 c`, `ESC [ 2 ; 1 R`) come back on the client's stdin
- * and are typed into the program, long after it stopped waiting for them (a
- * shell shows them as a garbled command line). tmux never forwards a
- * program's output, so it never has this; tether replays, so it removes:
- * device attributes (`CSI c`, `CSI > c`, `CSI = c`, `ESC Z`), status reports
- * (`CSI n`, `CSI ? n`), mode reports (`CSI $ p`), XTVERSION (`CSI > q`), the
- * keyboard protocol's query (`CSI ? u`), window reports (`CSI 11..21 t`),
- * DECREQTPARM (`CSI x`), XTSMGRAPHICS (`CSI ? S`), XTQMODKEYS (`CSI ? m`),
- * DECRQPSR and DECRQTSR (`CSI $ w`, `CSI $ u`), OSC queries (a parameter
- * that is `?`: colours, the clipboard) and DCS requests (`+q`, `$q`).
+ * Drops from a PTY's replayed output what must not happen twice: the
+ * program's terminal queries, and its commands with effects beyond the
+ * screen. A replay is the program's past output, byte for byte, and with it
+ * the questions the program once asked its terminal (vim asks for the
+ * terminal's version and the cursor position as it starts): written to a
+ * terminal they are asked again, and its answers (`ESC [ > 84 ; 0 ; 0 c`,
+ * `ESC [ 2 ; 1 R`) come back on the client's stdin and are typed into the
+ * program, long after it stopped waiting for them (a shell shows them as a
+ * garbled command line). Likewise a clipboard write (OSC 52) replayed would
+ * put stale text on the attaching user's clipboard, a notification (OSC 9,
+ * 99, 777) would pop up again. tmux never forwards a program's output, so it
+ * never has this; tether replays, so it removes: device attributes (`CSI c`,
+ * `CSI > c`, `CSI = c`, `ESC Z`), status reports (`CSI n`, `CSI ? n`), mode
+ * reports (`CSI $ p`), XTVERSION (`CSI > q`), the keyboard protocol's query
+ * (`CSI ? u`), window reports (`CSI 11..21 t`), DECREQTPARM (`CSI x`),
+ * XTSMGRAPHICS (`CSI ? S`), XTQMODKEYS (`CSI ? m`), DECRQPSR and DECRQTSR
+ * (`CSI $ w`, `CSI $ u`), OSC queries (a parameter that is `?`: colours, the
+ * clipboard), OSC 52, 9, 99 and 777, and DCS requests (`+q`, `$q`).
  * Everything else passes as it is, and so does all live output: a program
  * asking now gets its answer.
  */
-export class ReplayQueries {
+export class ReplayFilter {
   /** An unfinished sequence at the end of the last replayed chunk, joined to the next. */
   private pending: Buffer | undefined;
 
@@ -137,9 +140,10 @@ function isCsiQuery(params: string, intermediates: string, final: string): boole
 }
 
 /**
- * OSC (`ESC ]`, ended by BEL or ST) or DCS (`ESC P`, ended by ST): a query
- * when an OSC has a parameter that is `?`, or a DCS is a `+q` or `$q`
- * request. An ESC that is not ST ends the string (terminals drop it).
+ * OSC (`ESC ]`, ended by BEL or ST) or DCS (`ESC P`, ended by ST): dropped
+ * when an OSC has a parameter that is `?` or is one with effects beyond the
+ * screen, or a DCS is a `+q` or `$q` request. An ESC that is not ST ends the
+ * string (terminals drop it).
  */
 function stringQuery(data: Buffer, at: number, osc: boolean): number {
   for (let i = at + 2; i < data.byteLength; i++) {
@@ -153,6 +157,11 @@ function stringQuery(data: Buffer, at: number, osc: boolean): number {
   return INCOMPLETE;
 }
 
+/** OSCs whose effect is not on the screen: the clipboard (52), notifications (9, 99, 777). */
+const OSC_EFFECTS = new Set(["52", "9", "99", "777"]);
+
 function isStringQuery(body: string, osc: boolean): boolean {
-  return osc ? body.split(";").includes("?") : body.startsWith("+q") || body.startsWith("$q");
+  if (!osc) return body.startsWith("+q") || body.startsWith("$q");
+  const params = body.split(";");
+  return OSC_EFFECTS.has(params[0]!) || params.includes("?");
 }

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ReplayQueries } from "../../client/replay-queries.js";
+import { ReplayFilter } from "../../client/replay-filter.js";
 
 const ESC = "\x1b";
 
 /** Feeds `chunks` (consecutive, from offset 0) through a filter whose live output starts at `liveOffset`; what it writes, joined. */
 function written(liveOffset: number, ...chunks: string[]): string {
-  const replay = new ReplayQueries(liveOffset);
+  const replay = new ReplayFilter(liveOffset);
   let offset = 0;
   let out = "";
   for (const chunk of chunks) {
@@ -16,7 +16,7 @@ function written(liveOffset: number, ...chunks: string[]): string {
   return out;
 }
 
-describe("ReplayQueries (a replay's terminal queries dropped)", () => {
+describe("ReplayFilter (a replay's terminal queries and effects beyond the screen dropped)", () => {
   it("drops the queries vim, shells and TUI libraries send as they start, and keeps what draws", () => {
     const queries = [
       `${ESC}[c`, `${ESC}[0c`, `${ESC}[>c`, `${ESC}[>0c`, `${ESC}[=c`, `${ESC}Z`,
@@ -25,6 +25,8 @@ describe("ReplayQueries (a replay's terminal queries dropped)", () => {
       `${ESC}[1x`, `${ESC}[?1;1;0S`, `${ESC}[?4m`, `${ESC}[1$w`, `${ESC}[1$u`,
       `${ESC}]11;?\x07`, `${ESC}]10;?${ESC}\\`, `${ESC}]4;1;?\x07`, `${ESC}]52;c;?\x07`,
       `${ESC}P+q544e${ESC}\\`, `${ESC}P$qm${ESC}\\`,
+      // Not queries, but not to happen twice: the clipboard, notifications.
+      `${ESC}]52;c;aGVsbG8=\x07`, `${ESC}]9;build done\x07`, `${ESC}]777;notify;t;b\x07`, `${ESC}]99;;hi${ESC}\\`,
     ];
     const drawing = [
       "plain text\r\n", `${ESC}[1;31mred${ESC}[m`, `${ESC}[2J${ESC}[H`, `${ESC}[?1049h`, `${ESC}[?25l`, `${ESC}[2 q`, `${ESC}[>4;2m`,
