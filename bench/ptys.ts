@@ -6,10 +6,10 @@ import { connect as h2connect } from "node:http2";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { MessageInitShape } from "@bufbuild/protobuf";
+import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { takeDataParts } from "../client/data-parts.js";
 import { GrpcClient } from "../client/grpc-client.js";
-import { PtyService, type AttachPtyRequestSchema } from "../gen/tether/v1/pty_service_pb.js";
+import { AttachPtyRequestSchema, PtyService } from "../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
 import { ROOT, startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
 import { RequestQueue } from "../test/helpers/request-queue.js";
@@ -90,6 +90,37 @@ async function relayRoundTrips(samples: number): Promise<number[]> {
   return times;
 }
 
+/** One AttachPty request as a gRPC frame (five bytes of length, then the message). */
+function grpcFrame(request: MessageInitShape<typeof AttachPtyRequestSchema>): Buffer {
+  const body = toBinary(AttachPtyRequestSchema, create(AttachPtyRequestSchema, request));
+  const framed = Buffer.alloc(5 + body.byteLength);
+  framed.writeUInt32BE(body.byteLength, 1);
+  framed.set(body, 5);
+  return framed;
+}
+
+/**
+ * The daemon's part alone: the same round trips through the daemon from a
+ * bare node:http2 client writing prebuilt gRPC frames, as the relay floor's
+ * client writes bytes (every response after the first, `opened`, is an echo).
+ */
+async function bareRoundTrips(d: TestDaemon, open: MessageInitShape<typeof AttachPtyRequestSchema>, samples: number): Promise<number[]> {
+  const session = h2connect("http://localhost", { createConnection: () => connect(d.socketPath) });
+  const stream = session.request({ ":method": "POST", ":path": "/tether.v1.PtyService/AttachPty", "content-type": "application/grpc", te: "trailers" });
+  const echo = new Echoes();
+  let opened = false;
+  stream.on("data", () => (opened ? echo.came() : (opened = true)));
+  stream.write(grpcFrame(open));
+  await new Promise((r) => setTimeout(r, 300));
+  const input = grpcFrame({ kind: { case: "input", value: Buffer.from("x") } });
+  const times = await echo.roundTrips(samples, () => stream.write(input));
+  // Killed, the program's exit ends the call; the request side ends here.
+  stream.end(grpcFrame({ kind: { case: "signal", value: "KILL" } }));
+  await new Promise((resolve) => stream.once("close", resolve).resume());
+  session.destroy();
+  return times;
+}
+
 /**
  * `cat FILE` in a PTY through the daemon, read by the CLI's own client (what
  * `tether pty` reads with), the output counted and dropped as the raw floor
@@ -164,14 +195,15 @@ export async function benchPtys(d: TestDaemon, report: Report): Promise<void> {
     everyByte && ours / raw >= 0.8,
   );
 
-  // In rounds, alternating, so the three meet the machine's same moments.
-  const [rawTimes, relayTimes, ourTimes]: [number[], number[], number[]] = [[], [], []];
+  // In rounds, alternating, so the four meet the machine's same moments.
+  const [rawTimes, relayTimes, ourTimes, bareTimes]: [number[], number[], number[], number[]] = [[], [], [], []];
   for (let round = 0; round < KEYSTROKE_ROUNDS; round++) {
     rawTimes.push(...(await rawRoundTrips(KEYSTROKES_PER_ROUND)));
     relayTimes.push(...(await relayRoundTrips(KEYSTROKES_PER_ROUND)));
     ourTimes.push(...(await cliRoundTrips(d, open(["cat"]), KEYSTROKES_PER_ROUND)));
+    bareTimes.push(...(await bareRoundTrips(d, open(["cat"]), KEYSTROKES_PER_ROUND)));
   }
-  for (const times of [rawTimes, relayTimes, ourTimes]) times.sort((a, b) => a - b);
+  for (const times of [rawTimes, relayTimes, ourTimes, bareTimes]) times.sort((a, b) => a - b);
   const [p50, p99, rawP50, rawP99] = [percentile(ourTimes, 50), percentile(ourTimes, 99), percentile(rawTimes, 50), percentile(rawTimes, 99)];
   report(
     `PTY keystroke round trip through the daemon, the CLI's client (${KEYSTROKE_ROUNDS} rounds of ${KEYSTROKES_PER_ROUND} keystrokes, each after ${WARMUP_KEYSTROKES} not counted)`,
@@ -180,6 +212,14 @@ export async function benchPtys(d: TestDaemon, report: Report): Promise<void> {
     undefined,
     "p50 ≤ raw + 250 µs, p99 ≤ 2 ms",
     p50 <= rawP50 + 250 && p99 <= 2000,
+  );
+  report(
+    "PTY keystroke round trip, a bare HTTP/2 client → daemon (the daemon's part alone, in turn with the rounds above)",
+    `p50 ${fmt(percentile(bareTimes, 50))} µs, p99 ${fmt(percentile(bareTimes, 99))} µs`,
+    `the relay floor above: p50 ${fmt(percentile(relayTimes, 50))} µs, p99 ${fmt(percentile(relayTimes, 99))} µs`,
+    undefined,
+    "",
+    undefined,
   );
 
   await benchOpenShells(report);
