@@ -3,7 +3,6 @@
  * this machine, now. Machines are shared and noisy, so targets live here and
  * never in tests. Prints a markdown table.
  */
-import { create, toBinary } from "@bufbuild/protobuf";
 import * as grpc from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -13,7 +12,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
-import { GrpcClient } from "../client/grpc-client.js";
+import { GrpcClient, grpcFrame } from "../client/grpc-client.js";
 import { createTransport } from "../test/helpers/connect-transport.js";
 import { Journals } from "../daemon/journal/journals.js";
 import { openDatabase } from "../daemon/store/database.js";
@@ -262,12 +261,8 @@ async function benchStuckFollower(): Promise<void> {
     const before = rssMb(d.process.pid as number, "VmRSS");
     // A follower that opens the stream and never reads a byte.
     const session = h2connect("http://localhost", { createConnection: () => connect(d.socketPath) });
-    const body = toBinary(ReadJournalRequestSchema, create(ReadJournalRequestSchema, { name: "journals/flood", follow: true }));
-    const frame = Buffer.alloc(5 + body.length);
-    frame.writeUInt32BE(body.length, 1);
-    Buffer.from(body).copy(frame, 5);
     const stuck = session.request({ ":method": "POST", ":path": "/tether.v1.JournalService/ReadJournal", "content-type": "application/grpc", te: "trailers" });
-    stuck.end(frame);
+    stuck.end(grpcFrame(ReadJournalRequestSchema, { name: "journals/flood", follow: true }));
     stuck.pause();
     const chunk = { data: new Uint8Array(1 << 20).fill(9) };
     const t = process.hrtime.bigint();

@@ -6,9 +6,9 @@ import { connect as h2connect } from "node:http2";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { takeDataParts } from "../client/data-parts.js";
-import { GrpcClient } from "../client/grpc-client.js";
+import { GrpcClient, grpcFrame } from "../client/grpc-client.js";
 import { AttachPtyRequestSchema, PtyService } from "../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
 import { ROOT, startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
@@ -90,15 +90,6 @@ async function relayRoundTrips(samples: number): Promise<number[]> {
   return times;
 }
 
-/** One AttachPty request as a gRPC frame (five bytes of length, then the message). */
-function grpcFrame(request: MessageInitShape<typeof AttachPtyRequestSchema>): Buffer {
-  const body = toBinary(AttachPtyRequestSchema, create(AttachPtyRequestSchema, request));
-  const framed = Buffer.alloc(5 + body.byteLength);
-  framed.writeUInt32BE(body.byteLength, 1);
-  framed.set(body, 5);
-  return framed;
-}
-
 /**
  * The daemon's part alone: the same round trips through the daemon from a
  * bare node:http2 client writing prebuilt gRPC frames, as the relay floor's
@@ -110,12 +101,12 @@ async function bareRoundTrips(d: TestDaemon, open: MessageInitShape<typeof Attac
   const echo = new Echoes();
   let opened = false;
   stream.on("data", () => (opened ? echo.came() : (opened = true)));
-  stream.write(grpcFrame(open));
+  stream.write(grpcFrame(AttachPtyRequestSchema, open));
   await new Promise((r) => setTimeout(r, 300));
-  const input = grpcFrame({ kind: { case: "input", value: Buffer.from("x") } });
+  const input = grpcFrame(AttachPtyRequestSchema, { kind: { case: "input", value: Buffer.from("x") } });
   const times = await echo.roundTrips(samples, () => stream.write(input));
   // Killed, the program's exit ends the call; the request side ends here.
-  stream.end(grpcFrame({ kind: { case: "signal", value: "KILL" } }));
+  stream.end(grpcFrame(AttachPtyRequestSchema, { kind: { case: "signal", value: "KILL" } }));
   await new Promise((resolve) => stream.once("close", resolve).resume());
   session.destroy();
   return times;

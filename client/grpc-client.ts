@@ -68,7 +68,7 @@ export class GrpcClient {
     const call = this.open(method, options);
     let response: Buffer | PartedMessage | undefined;
     try {
-      call.stream.end(frame(method.input, input));
+      call.stream.end(grpcFrame(method.input, input));
       for (let message = await call.reader.next(); message !== undefined; message = await call.reader.next()) response = message;
       call.finish();
     } catch (error) {
@@ -109,8 +109,8 @@ export class GrpcClient {
   ): AsyncGenerator<MessageShape<O>> {
     const call = this.open(method, options);
     try {
-      if (Symbol.asyncIterator in input) void pumpRequests(call.stream, input, (message) => frame(method.input, message));
-      else call.stream.end(frame(method.input, input));
+      if (Symbol.asyncIterator in input) void pumpRequests(call.stream, input, (message) => grpcFrame(method.input, message));
+      else call.stream.end(grpcFrame(method.input, input));
       for (;;) {
         const message = await call.reader.next();
         if (message === undefined) break;
@@ -236,7 +236,8 @@ function decode<O extends DescMessage>(schema: O, bytes: Uint8Array): MessageSha
   return (FAST_CODECS.get(schema)?.decode?.(bytes) as MessageShape<O> | undefined) ?? fromBinary(schema, bytes);
 }
 
-function frame<I extends DescMessage>(schema: I, message: MessageInitShape<I>): Buffer {
+/** A request as a gRPC frame: a flag byte, four bytes of length, then the message. */
+export function grpcFrame<I extends DescMessage>(schema: I, message: MessageInitShape<I>): Buffer {
   const body = FAST_CODECS.get(schema)?.encode?.(message) ?? toBinary(schema, create(schema, message));
   const framed = Buffer.allocUnsafe(5 + body.byteLength);
   framed[0] = 0;
