@@ -45,7 +45,7 @@ export class ReplayFilter {
     const pending = this.pending;
     if (offset >= this.liveOffset && pending === undefined) return output;
     const parts = takeDataParts(output) ?? [Buffer.from(output.data.buffer, output.data.byteOffset, output.data.byteLength)];
-    const data = Buffer.concat(pending === undefined ? parts : [pending, ...parts]);
+    const data = joined(pending === undefined ? parts : [pending, ...parts]);
     this.pending = undefined;
     const start = pending?.byteLength ?? 0;
     const replayed = Math.max(0, Math.min(data.byteLength, start + this.liveOffset - offset));
@@ -56,7 +56,7 @@ export class ReplayFilter {
       this.pending = undefined;
     }
     kept.push(data.subarray(replayed));
-    return { data: Buffer.concat(kept) };
+    return { data: joined(kept) };
   }
 
   /** `data` without its queries, in pieces; an unfinished sequence at its end is kept for the next chunk. */
@@ -80,6 +80,12 @@ export class ReplayFilter {
     kept.push(data.subarray(from));
     return kept;
   }
+}
+
+/** The pieces as one buffer: the only non-empty one as it is (a chunk with nothing to drop is not copied), else joined. */
+function joined(pieces: readonly Buffer[]): Buffer {
+  const full = pieces.filter((piece) => piece.byteLength > 0);
+  return full.length === 1 ? full[0]! : Buffer.concat(full);
 }
 
 /** The length of the query starting at `data[at]` (an ESC), 0 when what starts there is no query, INCOMPLETE when it ends beyond `data`. */
