@@ -1,6 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { closeSync, constants, fdatasyncSync, mkdirSync, openSync, read as readFd, readSync, unlink, writeSync, writev as writevFd, writevSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, constants, mkdirSync, openSync, read as readFd, readSync, unlink, writeSync, writev as writevFd, writevSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { partsFrom } from "../../client/buffer-parts.js";
@@ -8,7 +7,9 @@ import { TetherError } from "../errors.js";
 import { log } from "../log.js";
 import { AlignedMemory, BLOCK_BYTES, BlockTails, blockSpan, blockStart, roundUp, type Run } from "./direct-blocks.js";
 import { DiskRoom } from "./disk-room.js";
-import { DATA_DIRECT_MIN_BYTES, DATA_FILES_MAX_OPEN, DATA_SEGMENT_BYTES, DATA_SYNC_BYTES } from "./limits.js";
+import { pieces, runs, type DataWrite } from "./data-segments.js";
+import { DATA_DIRECT_MIN_BYTES, DATA_FILES_MAX_OPEN, DATA_SEGMENT_BYTES } from "./limits.js";
+import { SegmentSync } from "./segment-sync.js";
 
 /**
  * The bytes of a journal's byte-log records (process output), kept in files
@@ -25,10 +26,9 @@ import { DATA_DIRECT_MIN_BYTES, DATA_FILES_MAX_OPEN, DATA_SEGMENT_BYTES, DATA_SY
  * Durability: a write returns once the bytes are in the kernel's page cache,
  * which a kill -9 of the daemon keeps. Against a power cut: every
  * DATA_SYNC_BYTES written, the segments written since are fdatasynced in the
- * background (libuv's thread pool, so the disk works while the daemon goes
- * on); `syncDirty` fdatasyncs the rest at once (the journal calls it inside
- * every fsynced commit); `synced` waits for it without blocking (an exec or a
- * terminal calls it before recording its end).
+ * background (segment-sync.ts); `syncDirty` fdatasyncs the rest at once (the
+ * journal calls it inside every fsynced commit); `synced` waits for it
+ * without blocking (an exec or a terminal calls it before recording its end).
  *
  * Large writes and reads (DATA_DIRECT_MIN_BYTES and up: streaming output)
  * bypass the page cache (O_DIRECT), where the filesystem allows it: on this
@@ -41,11 +41,8 @@ import { DATA_DIRECT_MIN_BYTES, DATA_FILES_MAX_OPEN, DATA_SEGMENT_BYTES, DATA_SY
 export class DataFiles {
   /** Open segment files by `${journalId}.${segment}`, least recently used first. */
   private readonly fds = new Map<string, number>();
-  /** Segments written since their last sync began, and how many bytes. */
-  private dirty = new Set<string>();
-  private dirtyBytes = 0;
-  /** The background sync in flight, and the segments it syncs. */
-  private syncing: { readonly keys: ReadonlySet<string>; readonly done: Promise<void> } | undefined;
+  /** Which segments were written since their last sync, and their syncing. */
+  private readonly sync: SegmentSync;
   /** Segments with reads or writes in flight on the thread pool, how many; and descriptors closed meanwhile, to close once they are done. */
   private readonly writing = new Map<string, number>();
   private readonly closeAfterWrites = new Map<string, number[]>();
@@ -68,6 +65,7 @@ export class DataFiles {
 
   constructor(private readonly dir: string) {
     this.room = new DiskRoom(dir);
+    this.sync = new SegmentSync(dir);
   }
 
   /** Writes each `data` at journal offset `offset` of journal `journalId`, blocking. */
@@ -81,9 +79,9 @@ export class DataFiles {
           for (let done = 0; done < part.length; ) done += writeSync(fd, part.data, part.from + done, part.length - done, part.position + done);
         }
       }
-      this.dirty.add(run.key);
+      this.sync.touched(run.key);
     }
-    this.wrote(bytes);
+    this.sync.wrote(bytes);
   }
 
   /**
@@ -108,7 +106,7 @@ export class DataFiles {
       staging.releaseAbove(STAGING_KEPT_BYTES);
       this.poolStaging.push(staging);
     }
-    this.wrote(bytes);
+    this.sync.wrote(bytes);
   }
 
   /** One run of a writeAsync call, in the order of the calls (see there). */
@@ -206,18 +204,12 @@ export class DataFiles {
 
   /** fdatasyncs, blocking, every segment written since its last sync. */
   syncDirty(): void {
-    for (const key of new Set([...this.dirty, ...(this.syncing?.keys ?? [])])) {
-      const fd = this.fds.get(key);
-      if (fd !== undefined) fdatasyncSync(fd);
-      else syncFileNow(join(this.dir, key));
-    }
-    this.dirty.clear();
-    this.dirtyBytes = 0;
+    this.sync.syncNow((key) => this.fds.get(key));
   }
 
   /** Resolves once every byte written so far is on disk, without blocking the daemon. */
-  async synced(): Promise<void> {
-    for (const key of new Set([...this.dirty, ...(this.syncing?.keys ?? [])])) await syncFile(join(this.dir, key));
+  synced(): Promise<void> {
+    return this.sync.synced();
   }
 
   /**
@@ -231,7 +223,7 @@ export class DataFiles {
     for (let segment = Math.floor(from / DATA_SEGMENT_BYTES); segment < Math.floor(to / DATA_SEGMENT_BYTES); segment++) {
       const key = `${journalId}.${segment}`;
       this.closeFd(key);
-      this.dirty.delete(key);
+      this.sync.forget(key);
       const path = join(this.dir, key);
       unlink(path, (error) => {
         if (error !== null && error.code !== "ENOENT") log(`could not delete ${path}, whose bytes the journal no longer holds: ${error.message}`);
@@ -259,7 +251,7 @@ export class DataFiles {
         position += bytesWritten;
         buffers = after(buffers, bytesWritten);
       }
-      this.dirty.add(key);
+      this.sync.touched(key);
     } finally {
       this.busy(key, -1);
     }
@@ -381,29 +373,6 @@ export class DataFiles {
     return fd;
   }
 
-  private wrote(bytes: number): void {
-    this.dirtyBytes += bytes;
-    if (this.dirtyBytes >= DATA_SYNC_BYTES && this.syncing === undefined) this.syncInBackground();
-  }
-
-  /** Syncs the segments written so far on the thread pool; when it is done and enough was written meanwhile, starts again. */
-  private syncInBackground(): void {
-    const keys = this.dirty;
-    this.dirty = new Set();
-    this.dirtyBytes = 0;
-    const done = (async () => {
-      for (const key of keys) await syncFile(join(this.dir, key));
-    })().then(
-      () => undefined,
-      (error: unknown) => log(`journal data files: background sync failed: ${(error as Error).message}`),
-    );
-    this.syncing = { keys, done };
-    void done.then(() => {
-      this.syncing = undefined;
-      if (this.dirtyBytes >= DATA_SYNC_BYTES) this.syncInBackground();
-    });
-  }
-
   /** The bytes `writes` carry, taken from the room output may have (throws ENOSPC past it). */
   private claim(writes: readonly DataWrite[]): number {
     this.ensureDir();
@@ -464,38 +433,6 @@ const STAGING_KEPT_BYTES = 8 * 1024 * 1024;
 /** Direct reads under way at once; more readers behind the tail read through the page cache meanwhile. */
 const DIRECT_READS_AT_ONCE = 4;
 
-/** Bytes to store at journal offset `offset` of journal `journalId`. */
-export interface DataWrite {
-  readonly journalId: number;
-  readonly offset: number;
-  readonly data: Uint8Array;
-}
-
-/**
- * The writes, cut at segment boundaries, as one run per segment. A call's
- * writes to a journal are appends that follow each other (in any order):
- * anything else would have two writes of one call race for a block.
- */
-function runs(writes: readonly DataWrite[]): Run[] {
-  const bySegment = new Map<string, Run["parts"]>();
-  for (const write of writes) {
-    for (const piece of pieces(write.journalId, write.offset, write.data.byteLength)) {
-      const parts = bySegment.get(piece.key) ?? [];
-      parts.push({ data: write.data, from: piece.from, length: piece.length, position: piece.position });
-      bySegment.set(piece.key, parts);
-    }
-  }
-  return [...bySegment].map(([key, parts]) => {
-    parts.sort((a, b) => a.position - b.position);
-    let length = 0;
-    for (const part of parts) {
-      if (part.position !== parts[0]!.position + length) throw new Error(`data files: the writes to ${key} in one call do not follow each other`);
-      length += part.length;
-    }
-    return { key, position: parts[0]!.position, length, parts };
-  });
-}
-
 /** Reads until `length` bytes or the end of the file; returns how many. */
 function readAll(fd: number, out: Uint8Array, from: number, length: number, position: number): number {
   let got = 0;
@@ -505,59 +442,6 @@ function readAll(fd: number, out: Uint8Array, from: number, length: number, posi
     got += n;
   }
   return got;
-}
-
-/** Where `length` bytes from journal offset `offset` go: one piece per segment they fall in. */
-interface Piece {
-  readonly key: string;
-  /** Where in the segment file. */
-  readonly position: number;
-  /** Where in the data. */
-  readonly from: number;
-  readonly length: number;
-}
-
-function pieces(journalId: number, offset: number, length: number): Piece[] {
-  const out: Piece[] = [];
-  for (let from = 0; from < length; ) {
-    const segment = Math.floor((offset + from) / DATA_SEGMENT_BYTES);
-    const position = offset + from - segment * DATA_SEGMENT_BYTES;
-    const size = Math.min(length - from, DATA_SEGMENT_BYTES - position);
-    out.push({ key: `${journalId}.${segment}`, position, from, length: size });
-    from += size;
-  }
-  return out;
-}
-
-/** fdatasyncs a file through a descriptor of its own (a sync covers the file, whichever descriptor asks); a file deleted meanwhile needs none. */
-async function syncFile(path: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(path, "r");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw error;
-  }
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-}
-
-function syncFileNow(path: string): void {
-  let fd;
-  try {
-    fd = openSync(path, "r");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-    throw error;
-  }
-  try {
-    fdatasyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function lost(dir: string, key: string, offset: number): TetherError {

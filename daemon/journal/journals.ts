@@ -2,7 +2,8 @@ import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { withoutFsync, type Db } from "../store/database.js";
 import { cursorExpired, resolveCursor, type DescribeJournal, type Place } from "./cursors.js";
-import { DataFiles, type DataWrite } from "./data-files.js";
+import { DataFiles } from "./data-files.js";
+import type { DataWrite } from "./data-segments.js";
 import { GroupCommit } from "./group-commit.js";
 import { JournalTables, type JournalState, type RecordParams } from "./journal-tables.js";
 import {

@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { DataFiles, type DataWrite } from "../../daemon/journal/data-files.js";
+import { DataFiles } from "../../daemon/journal/data-files.js";
+import type { DataWrite } from "../../daemon/journal/data-segments.js";
 import { BLOCK_ALIGNED, BLOCK_BYTES } from "../../daemon/journal/direct-blocks.js";
 import { DATA_DIRECT_MIN_BYTES, DATA_SEGMENT_BYTES } from "../../daemon/journal/limits.js";
 import { ThreadReader } from "../../daemon/process/thread-reader.js";
