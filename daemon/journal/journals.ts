@@ -16,13 +16,11 @@ import {
   RECORD_CACHE_IDLE_MS,
   RETENTION_SWEEP_INTERVAL_MS,
 } from "./limits.js";
+import { journalNotFound, validateJournalId } from "./journal-id.js";
 import { Subscription } from "./subscription.js";
 import { RecordCache } from "./record-cache.js";
 import { hasKeys, validateRecord } from "./record-checks.js";
 import type { AppendInput, AppendOptions, AppendResult, Cursor, Durability, JournalInfo, JournalRecord, ReadBatch, Retention } from "./types.js";
-
-/** Journal ids: safe in resource names, URLs and file names alike. */
-export const JOURNAL_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,511}$/;
 
 const KEEP_EVERYTHING: Retention = { maxBytes: 0, maxAgeMs: 0 };
 /** What a store (Journals.store), which appends nothing, was committed as. */
@@ -109,7 +107,7 @@ export class Journals {
   }
 
   create(name: string, retention: Retention = KEEP_EVERYTHING): JournalInfo {
-    validateName(name);
+    validateJournalId(name);
     this.assertOpen();
     if (this.lookup(name) !== undefined) {
       throw new TetherError(
@@ -126,7 +124,7 @@ export class Journals {
   }
 
   get(name: string): JournalInfo {
-    validateName(name);
+    validateJournalId(name);
     return info(this.require(name));
   }
 
@@ -148,7 +146,7 @@ export class Journals {
    * durable exactly when the records are.
    */
   append(name: string, inputs: readonly AppendInput[], options: AppendOptions = {}): Promise<AppendResult> {
-    validateName(name);
+    validateJournalId(name);
     if (inputs.length === 0) throw invalidArgument("records", "no records to append: send at least one record");
     let bytes = 0;
     for (const input of inputs) {
@@ -185,7 +183,7 @@ export class Journals {
 
   /** Reads batches of consecutive records from a cursor; with follow, never ends on its own. */
   async *read(name: string, options: ReadOptions): AsyncGenerator<ReadBatch> {
-    validateName(name);
+    validateJournalId(name);
     const sub = new Subscription(options.queueBytes);
     let subs: Set<Subscription> | undefined;
     if (options.follow) {
@@ -199,7 +197,7 @@ export class Journals {
         await sub.wait(options.signal);
         state = this.lookup(name);
       }
-      if (state === undefined) throw notFound(name);
+      if (state === undefined) throw journalNotFound(name);
       const start = resolveCursor(this.tables, state, options.cursor, this.describe);
       let nextSeq = start.seq;
       // Where an offset cursor's reader has got to: an expiry mid-read names it in the reader's unit.
@@ -455,7 +453,7 @@ export class Journals {
 
   private require(name: string): JournalState {
     const state = this.lookup(name);
-    if (state === undefined) throw notFound(name);
+    if (state === undefined) throw journalNotFound(name);
     return state;
   }
 
@@ -473,17 +471,6 @@ function sliceRecord(record: JournalRecord, from: number): JournalRecord {
   return { ...record, offset: from, data: record.data.subarray(from - record.offset) };
 }
 
-function validateName(name: string): void {
-  if (!JOURNAL_ID_PATTERN.test(name)) {
-    throw new TetherError(
-      Code.InvalidArgument,
-      "INVALID_NAME",
-      `invalid journal id ${JSON.stringify(name)}: use 1-512 characters of letters, digits, '.', '_', ':' or '-', starting with a letter or digit`,
-      { field: "name" },
-    );
-  }
-}
-
 function info(state: JournalState): JournalInfo {
   return {
     name: state.name,
@@ -494,15 +481,6 @@ function info(state: JournalState): JournalInfo {
     retention: state.retention,
     createdAt: state.createdAt,
   };
-}
-
-function notFound(name: string): TetherError {
-  return new TetherError(
-    Code.NotFound,
-    "JOURNAL_NOT_FOUND",
-    `journal ${name} does not exist: check the id (tether journal ls or ListJournals shows them), or append to create it`,
-    { journal: name },
-  );
 }
 
 function storeClosed(): TetherError {

@@ -1,10 +1,13 @@
 import { resolve } from "node:path";
+import { formatMs } from "../../client/format.js";
 import { GroupProcess } from "../process/child-process.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { Spawner } from "../process/spawner.js";
 import type { LiveProcesses } from "../workspaces/live-processes.js";
 import { resolveCwd } from "../workspaces/workspace-paths.js";
 import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
+import type { Readiness } from "../tasks/types.js";
+import { waitUntilReady } from "./readiness.js";
 import type { RunRecord, RunStatus, SessionWorkspace } from "./types.js";
 
 /** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
@@ -56,8 +59,8 @@ export class LiveRun {
   constructor(
     readonly run: RunRecord,
     readonly writer: OutputWriter,
-    start: RunStart,
-    environment: RunEnvironment,
+    private readonly start: RunStart,
+    private readonly environment: RunEnvironment,
     awaitingReadiness: boolean,
   ) {
     const workspace = start.workspace;
@@ -84,6 +87,20 @@ export class LiveRun {
     if (start.workspace !== undefined) {
       environment.live.add(start.workspace.id, { kind: "run", signal: (s) => this.process.signal(s), ended: this.process.ended });
     }
+  }
+
+  /**
+   * Runs the task's readiness checks where the run runs: once they pass while
+   * the run is live, `onReady`; not ready in time, the run is killed.
+   */
+  watchReadiness(readiness: Readiness, onReady: () => void): void {
+    const probe = { cwd: this.start.cwd, env: this.start.env, wrap: this.wrap, spawner: this.environment.spawner };
+    void waitUntilReady(readiness, probe, this.readinessAbort.signal).then((ready) => {
+      if (this.readinessAbort.signal.aborted || (this.run.status !== "running" && this.run.status !== "waiting")) return;
+      this.awaitingReadiness = false;
+      if (ready) onReady();
+      else this.kill(`not ready after ${formatMs(readiness.timeoutMs)}`);
+    });
   }
 
   /** Kills the run after `ms` for the reason `why` (a timeout). */

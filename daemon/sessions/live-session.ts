@@ -10,15 +10,14 @@ import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
 import { assertRunLive, assertSessionOpen } from "./lifecycle.js";
 import { LiveRun, runCwd, type RunEnvironment } from "./live-run.js";
-import { waitUntilReady } from "./readiness.js";
 import { renderRunCommand } from "./run-command.js";
 import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
 import { SessionLifetime } from "./session-lifetime.js";
-import { StoreAgain } from "./store-again.js";
+import { SessionRecorder, type WholeState } from "./session-recorder.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
 import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
-import { encodeEvent, eventsJournal, logJournal, type RunChangeData } from "./session-journal.js";
+import { logJournal, runChange, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
 import type { SendResult, SessionStreams, StreamSend } from "./session-streams.js";
 import type { SessionTables } from "./session-tables.js";
@@ -52,11 +51,7 @@ export class LiveSession {
   private readonly continuations: Continuations;
   /** Wakes the stdin feeders when a record arrives on `stdin`. */
   private readonly stdinArrivals = new Waiters();
-  /** The whole state stored again after a change that could not be. */
-  private readonly storeAgain = new StoreAgain(
-    () => this.storeWholeState(),
-    (message) => log(`session ${this.id}: ${message}`),
-  );
+  private readonly recorder: SessionRecorder;
 
   constructor(
     readonly session: SessionRecord,
@@ -79,6 +74,7 @@ export class LiveSession {
         onRetired(this);
       },
     );
+    this.recorder = new SessionRecorder(session.id, order, this.lifetime, () => this.wholeState());
     this.waits = new InputWaits(session.id, streams, { transition: (...args) => this.transition(...args), schedule: () => this.schedule() });
     this.continuations = new Continuations(this.graph.task(session.task), streams);
   }
@@ -310,16 +306,11 @@ export class LiveSession {
     if (process.stdin !== undefined) void feedStdin(this.streams, run.number, process.stdin, this.stdinArrivals, process.ended);
     if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
     if (task.readiness !== undefined) {
-      void waitUntilReady(task.readiness, { cwd, env, wrap: live.wrap, spawner: this.environment.spawner }, live.readinessAbort.signal).then((ready) => {
-        if (live.readinessAbort.signal.aborted || (run.status !== "running" && run.status !== "waiting")) return;
-        live.awaitingReadiness = false;
-        if (!ready) {
-          live.kill(`not ready after ${formatMs(task.readiness!.timeoutMs)}`);
-        } else if (!this.waits.readyAfterWait(run.number)) {
-          // A run blocked in a wait becomes ready when the wait ends; this one is not blocked.
-          this.transition(run, "ready", "readiness checks passed");
-          this.schedule();
-        }
+      live.watchReadiness(task.readiness, () => {
+        // A run blocked in a wait becomes ready when the wait ends; this one is not blocked.
+        if (this.waits.readyAfterWait(run.number)) return;
+        this.transition(run, "ready", "readiness checks passed");
+        this.schedule();
       });
     }
     void process.ended.then(async (end) => {
@@ -372,7 +363,7 @@ export class LiveSession {
       const run = this.graph.addRun(task.name, attempt);
       this.refreshActivity();
       const saved = snapshot(run);
-      this.record(change(run), `retry of ${task.name}`, () => this.tables.saveRun(this.session.seq, saved));
+      this.record(runChange(run), `retry of ${task.name}`, () => this.tables.saveRun(this.session.seq, saved));
       this.schedule();
     });
   }
@@ -417,7 +408,7 @@ export class LiveSession {
     // a take (a wait handing a record to its task) is fsynced, as are the session's own changes.
     const durability: Durability = alongside === undefined ? "daemon-crash" : "power-loss";
     return this.record(
-      change(run),
+      runChange(run),
       "",
       () => {
         this.tables.saveRun(this.session.seq, runSnapshot);
@@ -429,28 +420,18 @@ export class LiveSession {
   }
 
   private record(run: RunChangeData | undefined, reason: string, alongside: () => void, durability: Durability = "power-loss"): Promise<unknown> {
-    const data = encodeEvent({ status: this.session.status, activity: this.activityNow, reason, run });
-    const committed = this.order.append(eventsJournal(this.id), [{ data }], { alongside, durability });
-    const stored = committed.catch((error: unknown) => {
-      log(`session ${this.id}: a state change was not stored: ${(error as Error).message}`);
-      return this.storeAgain.after(error);
-    });
-    // Quiet once settled; retired (its reads go to the store) only once the store holds its state.
-    const pending = this.storeAgain.pending;
-    this.lifetime.committing(committed, pending === undefined ? stored : Promise.all([stored, pending]));
-    return committed;
+    return this.recorder.record({ status: this.session.status, activity: this.activityNow, reason, run }, alongside, durability);
   }
 
   /** The session's row and every run's as they are now, with an event saying why (see StoreAgain). */
-  private storeWholeState(): Promise<unknown> {
+  private wholeState(): ReturnType<WholeState> {
     const runs = this.graph.runs.map(snapshot);
     const session = { ...this.session };
-    const data = encodeEvent({ status: session.status, activity: this.activityNow, reason: "state stored again after a change that could not be stored", run: undefined });
     const alongside = (): void => {
       for (const run of runs) this.tables.saveRun(session.seq, run);
       this.tables.update(session);
     };
-    return this.order.append(eventsJournal(this.id), [{ data }], { alongside, durability: "power-loss" });
+    return { event: { status: session.status, activity: this.activityNow, reason: "state stored again after a change that could not be stored", run: undefined }, alongside };
   }
 
   private refreshActivity(): void {
@@ -495,7 +476,7 @@ export class LiveSession {
     this.refreshActivity();
     const runSnapshot = snapshot(run);
     const sessionSnapshot = { ...this.session };
-    this.record(change(run), `continuation: new input on ${trigger}`, () => {
+    this.record(runChange(run), `continuation: new input on ${trigger}`, () => {
       this.tables.saveRun(this.session.seq, runSnapshot);
       this.tables.update(sessionSnapshot);
     });
@@ -514,8 +495,4 @@ export class LiveSession {
 /** A run as it is now, for a commit that runs later (its transitions go on growing). */
 function snapshot(run: RunRecord): RunRecord {
   return { ...run, transitions: [...run.transitions] };
-}
-
-function change(run: RunRecord): RunChangeData {
-  return { number: run.number, task: run.task, attempt: run.attempt, status: run.status, exitCode: run.exitCode, reason: run.reason };
 }

@@ -1,6 +1,6 @@
 import type { JournalRecord } from "../journal/types.js";
 import { streamJournal } from "./stream-records.js";
-import type { Activity, RunStatus, SessionStatus } from "./types.js";
+import type { Activity, RunRecord, RunStatus, SessionStatus } from "./types.js";
 
 /**
  * Each session has `<id>.events` (status, activity and run transitions, in
@@ -31,6 +31,11 @@ export interface RunChangeData {
   readonly status: RunStatus;
   readonly exitCode: number | undefined;
   readonly reason: string;
+}
+
+/** What an event says of a run's change. */
+export function runChange(run: RunRecord): RunChangeData {
+  return { number: run.number, task: run.task, attempt: run.attempt, status: run.status, exitCode: run.exitCode, reason: run.reason };
 }
 
 export interface SessionEvent extends SessionEventData {
