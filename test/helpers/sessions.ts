@@ -2,7 +2,7 @@ import type { Client } from "@connectrpc/connect";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Session } from "../../gen/tether/v1/session_pb.js";
+import { LogStream, RunStatus, type Session } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 
 /** Writes a tether.yaml into a fresh directory and returns its path. */
@@ -19,6 +19,24 @@ export async function waitQuiet(client: Client<typeof SessionService>, id: strin
     // Draining the stream: it ends when the session is quiet.
   }
   return (await client.getSession({ name: `sessions/${id}` })).session!;
+}
+
+/** A session's output so far, stdout and stderr apart; of one run when `run` is not 0. */
+export async function logText(client: Client<typeof SessionService>, id: string, run = 0): Promise<{ stdout: string; stderr: string }> {
+  let stdout = "";
+  let stderr = "";
+  for await (const msg of client.readSessionLogs({ name: `sessions/${id}`, run })) {
+    for (const c of msg.chunks) {
+      if (c.stream === LogStream.STDERR) stderr += Buffer.from(c.data).toString();
+      else stdout += Buffer.from(c.data).toString();
+    }
+  }
+  return { stdout, stderr };
+}
+
+/** The status of a session's run (the first by default). */
+export async function runStatus(client: Client<typeof SessionService>, id: string, run = 1): Promise<RunStatus> {
+  return (await client.listRuns({ parent: `sessions/${id}` })).runs[run - 1]?.status ?? RunStatus.UNSPECIFIED;
 }
 
 /** Polls until `check` returns a value, or fails after `timeoutMs`. */

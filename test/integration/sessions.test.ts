@@ -7,9 +7,9 @@ import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js
 import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
-import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
+import { daemonPerTest } from "../helpers/daemon.js";
 import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
-import { alive, eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
+import { alive, eventually, logText, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
 const daemon = daemonPerTest();
 
@@ -17,18 +17,6 @@ function reasonOf(error: unknown): ErrorReason | undefined {
   return ConnectError.from(error).findDetails(ErrorDetailSchema)[0]?.reason;
 }
 
-async function logText(client: ReturnType<TestDaemon["client"]>, id: string, run = 0): Promise<{ stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  for await (const msg of (client as ReturnType<typeof daemonClient>).readSessionLogs({ name: `sessions/${id}`, run })) {
-    for (const c of msg.chunks) {
-      if (c.stream === LogStream.STDERR) stderr += Buffer.from(c.data).toString();
-      else stdout += Buffer.from(c.data).toString();
-    }
-  }
-  return { stdout, stderr };
-}
-const daemonClient = (d: TestDaemon) => d.client(SessionService);
 
 describe("sessions: the task graph", () => {
   it("retries make new ordered runs, and a failure skips downstreams while siblings finish", async () => {
