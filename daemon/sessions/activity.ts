@@ -17,24 +17,24 @@ export interface ActivityFacts {
 }
 
 /**
- * The session's activity, never stored by hand: `running` when a run runs
- * (or a service is ready), else `waiting` on input, readiness checks or
- * retry timers (saying which), else `queued` while runs wait for upstreams
- * or a slot, else `idle`.
+ * The session's activity, never stored by hand: `waiting` while a run waits
+ * for input (someone has to send it, whatever else runs meanwhile: a ready
+ * dev server in the background must not hide an approval asked for), else
+ * `running` when a run runs (or a service is ready), else `waiting` on
+ * readiness checks or retry timers, else `queued` while runs wait for
+ * upstreams or a slot, else `idle`. A waiting session says for what.
  */
 export function deriveActivity(facts: ActivityFacts, now: number): { activity: Activity; waitingFor: string } {
   if (!facts.open) return { activity: "idle", waitingFor: "" };
+  const inputs = [...facts.waits].map(([run, what]) => `${what} (run ${run})`);
+  if (inputs.length > 0) return { activity: "waiting", waitingFor: inputs.join(", ") };
   const readiness: string[] = [];
   for (const r of facts.live) {
     if (r.status === "ready" || (r.status === "running" && !facts.awaitingReadiness.has(r.number))) return { activity: "running", waitingFor: "" };
     if (r.status === "running") readiness.push(`readiness of ${r.task}`);
   }
-  const waits = [
-    ...[...facts.waits].map(([run, what]) => `${what} (run ${run})`),
-    ...readiness,
-    ...[...facts.retries].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.max(0, at - now))}`),
-  ];
-  if (waits.length > 0) return { activity: "waiting", waitingFor: waits.join(", ") };
+  const timers = [...readiness, ...[...facts.retries].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.max(0, at - now))}`)];
+  if (timers.length > 0) return { activity: "waiting", waitingFor: timers.join(", ") };
   if (facts.runsToStart) return { activity: "queued", waitingFor: "" };
   return { activity: "idle", waitingFor: "" };
 }

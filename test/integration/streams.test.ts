@@ -127,6 +127,34 @@ tasks:
     expect(events.map((r) => [text(r.data), r.contentType])).toEqual([['{"type":"asking"}', "application/json"]]);
   });
 
+  it("a wait for input shows the session waiting, and for what, while a ready service runs beside it", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const streams = d.client(StreamService);
+    const file = writeTaskFile(`
+tasks:
+  serve:
+    cmd: exec sleep 300
+    readiness: { cmd: "true", interval: 100ms }
+  approve:
+    upstream: [serve]
+    streams: { approval: input }
+    cmd: tether wait approval
+`);
+    const { session } = await sessions.startSession({ task: "approve", taskFile: file });
+    const name = session!.name;
+    const waiting = await eventually(async () => ((await runStatus(sessions, session!.id, 2)) === RunStatus.WAITING ? (await sessions.getSession({ name })).session : undefined));
+    expect(await runStatus(sessions, session!.id, 1)).toBe(RunStatus.READY);
+    expect(waiting!.activity).toBe(SessionActivity.WAITING);
+    expect(waiting!.waitingFor).toBe("input on approval (run 2)");
+    expect((await sessions.listSessions({})).sessions[0]!.waitingFor).toBe("input on approval (run 2)");
+    // The record taken, the graph finishes: the session closes, stopping the service.
+    await streams.sendInput({ session: name, stream: "approval", text: "yes" });
+    const done = await waitQuiet(sessions, session!.id);
+    expect(done.status).toBe(SessionStatus.CLOSED);
+    expect(done.exitCode).toBe(0);
+  });
+
   it("waits take the oldest matching untaken record once, records sent before the wait included; peek shows without taking", async () => {
     const d = await daemon();
     const sessions = d.client(SessionService);
