@@ -1,7 +1,7 @@
 import { create, fromBinary, ScalarType, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import { partsFrom } from "./buffer-parts.js";
-import { readVarint } from "./varint.js";
+import { partsFrom } from "../common/buffer-parts.js";
+import { readVarint } from "../common/varint.js";
 
 /**
  * A response that came in several HTTP/2 pieces (Node's HTTP/2 sends at

@@ -4,9 +4,9 @@ import { connect as http2Connect, constants, type ClientHttp2Session, type Clien
 import { connect } from "node:net";
 import { ErrorDetailSchema, type ErrorDetail } from "../gen/tether/v1/errors_pb.js";
 import { decodeDataLast, PartedMessage } from "./data-parts.js";
-import { GrpcFrames, MessageReader, type FrameErrors } from "./grpc-frames.js";
-import { HTTP2_SESSION_MEMORY_MB, HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "./grpc-limits.js";
-import { FAST_CODECS } from "./terminal-wire.js";
+import { GrpcFrames, MessageReader, type FrameErrors } from "../common/grpc-frames.js";
+import { HTTP2_SESSION_MEMORY_MB, HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
+import { FAST_CODECS } from "../common/terminal-wire.js";
 
 /** gRPC status codes the client itself raises. */
 const UNAVAILABLE = 14;

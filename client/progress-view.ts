@@ -1,6 +1,6 @@
 import { RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../gen/tether/v1/session_pb.js";
 import { enumName } from "./enum-names.js";
-import { formatElapsed } from "./format.js";
+import { formatElapsed } from "../common/format.js";
 import type { Style } from "./style.js";
 
 /** The live view redraws at most this often: the events between two redraws are drawn together. */

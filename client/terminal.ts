@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { TerminalModes } from "./terminal-modes.js";
+import { TerminalModes } from "../common/terminal-modes.js";
 
 /** The terminal this CLI runs in: raw mode for a remote program, size changes reported. */
 export interface LocalTerminal {

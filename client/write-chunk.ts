@@ -1,6 +1,6 @@
 import { once } from "node:events";
 import { writevSync } from "node:fs";
-import { partsFrom } from "./buffer-parts.js";
+import { partsFrom } from "../common/buffer-parts.js";
 import { takeDataParts } from "./data-parts.js";
 
 /**

@@ -4,9 +4,9 @@ import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grp
 import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import { gunzipSync, inflateSync } from "node:zlib";
-import { GrpcFrames, MessageReader, type FrameErrors } from "../client/grpc-frames.js";
-import { HTTP2_SESSION_MEMORY_MB } from "../client/grpc-limits.js";
-import { FAST_CODECS } from "../client/terminal-wire.js";
+import { GrpcFrames, MessageReader, type FrameErrors } from "../common/grpc-frames.js";
+import { HTTP2_SESSION_MEMORY_MB } from "../common/grpc-limits.js";
+import { FAST_CODECS } from "../common/terminal-wire.js";
 import { CALL_CLOSED, CallContexts, TAKE_NOW, type CallContext, type TakeNow } from "./call-context.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import { toConnectError } from "./services/error-mapping.js";

@@ -1,6 +1,6 @@
 import { mkdirSync, unlinkSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
-import { MAX_MESSAGE_BYTES } from "../client/grpc-limits.js";
+import { MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { ExecService } from "../gen/tether/v1/exec_service_pb.js";
 import { JournalService } from "../gen/tether/v1/journal_service_pb.js";

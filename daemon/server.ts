@@ -3,7 +3,7 @@ import { createServer as createHttp1Server, type Server as Http1Server } from "n
 import { existsSync } from "node:fs";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
-import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../client/grpc-limits.js";
+import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
 import { createGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { errorMapping } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { formatDuration } from "../format.js";
+import { formatDuration } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { GrpcClient } from "../grpc-client.js";
 import { socketAnswers } from "../socket-probe.js";

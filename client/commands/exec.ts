@@ -8,7 +8,7 @@ import { splitCommand } from "../command-line.js";
 import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
 import { parsePairs } from "../flags.js";
-import { formatDuration, printTable } from "../format.js";
+import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";

@@ -4,7 +4,7 @@ import { SessionActivity, SessionStatus, type Session } from "../../gen/tether/v
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { enumFromName, enumName } from "../enum-names.js";
-import { formatDuration, formatElapsed, printTable } from "../format.js";
+import { formatDuration, formatElapsed, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 

@@ -8,7 +8,7 @@ import { CliError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { parsePairs } from "../flags.js";
-import { formatDuration, printTable } from "../format.js";
+import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";

@@ -6,7 +6,7 @@ import { TaskInputType, TaskSchema } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
-import { formatMs } from "../format.js";
+import { formatMs } from "../../common/format.js";
 import { createStyle } from "../style.js";
 import { findTaskFile } from "../task-file.js";
 import { connectToDaemon } from "../transport.js";

@@ -9,7 +9,7 @@ import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
-import { formatDuration, printTable } from "../format.js";
+import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 

@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { closeSync, constants, mkdirSync, openSync, read as readFd, readSync, unlink, writeSync, writev as writevFd, writevSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { partsFrom } from "../../client/buffer-parts.js";
+import { partsFrom } from "../../common/buffer-parts.js";
 import { TetherError } from "../errors.js";
 import { log } from "../log.js";
 import { AlignedMemory, BLOCK_BYTES, BlockTails, blockSpan, blockStart, roundUp, type Run } from "./direct-blocks.js";

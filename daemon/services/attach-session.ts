@@ -11,7 +11,7 @@ import { answersResponse, inputOutcome, type InputSettled } from "./input-answer
 import { chunkToProto, eventToProto, sessionToProto } from "./session-proto.js";
 import { putStreamRecord, streamRecordSize } from "./stream-record-wire.js";
 import { DEFAULT_CONTENT_TYPE, type StreamInput, type StreamRecord } from "../sessions/stream-records.js";
-import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../client/varint.js";
+import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../common/varint.js";
 
 /**
  * What one attached client's inputs may hold in the daemon between arriving

@@ -1,6 +1,6 @@
 import type { Message } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../client/varint.js";
+import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../common/varint.js";
 
 /**
  * Messages that carry their own wire encoding, made by the handler that

@@ -1,6 +1,6 @@
 import { create, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
-import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../client/varint.js";
+import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../common/varint.js";
 import type { AttachInput, AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
 import { AttachSessionResponseSchema, InputAcceptedSchema, InputAnswerSchema, InputAnswersSchema } from "../../gen/tether/v1/session_service_pb.js";
 import type { SendResult } from "../sessions/session-streams.js";

@@ -1,6 +1,6 @@
 import { WireType } from "@bufbuild/protobuf/wire";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
-import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../client/varint.js";
+import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../common/varint.js";
 import { StreamRecordSchema } from "../../gen/tether/v1/stream_pb.js";
 import type { StreamRecord } from "../sessions/stream-records.js";
 

@@ -1,4 +1,4 @@
-import { formatMs } from "../../client/format.js";
+import { formatMs } from "../../common/format.js";
 import type { Activity, RunRecord } from "./types.js";
 
 /** What an open session's activity is derived from. */

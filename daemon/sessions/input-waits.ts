@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
-import { formatMs } from "../../client/format.js";
+import { formatMs } from "../../common/format.js";
 import type { SessionStreams } from "./session-streams.js";
 import type { StreamRecord } from "./stream-records.js";
 import type { RunRecord, RunStatus } from "./types.js";

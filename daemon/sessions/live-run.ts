@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { formatMs } from "../../client/format.js";
+import { formatMs } from "../../common/format.js";
 import { GroupProcess } from "../process/child-process.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { Spawner } from "../process/spawner.js";

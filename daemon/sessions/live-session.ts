@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import type { AppendResult, Durability } from "../journal/types.js";
 import { log } from "../log.js";
-import { formatMs } from "../../client/format.js";
+import { formatMs } from "../../common/format.js";
 import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
 import { STDIN_STREAM, type TaskDef } from "../tasks/types.js";
 import { Continuations } from "./continuations.js";

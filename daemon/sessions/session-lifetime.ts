@@ -1,4 +1,4 @@
-import { formatMs } from "../../client/format.js";
+import { formatMs } from "../../common/format.js";
 import { Waiters } from "./waiters.js";
 
 /**

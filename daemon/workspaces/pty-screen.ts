@@ -1,4 +1,4 @@
-import { TerminalModes } from "../../client/terminal-modes.js";
+import { TerminalModes } from "../../common/terminal-modes.js";
 
 /** A line or escape sequence start is noted at most once per this many bytes of output. */
 const START_SPACING_BYTES = 1024;

@@ -4,7 +4,7 @@ import { OutputStream } from "../../gen/tether/v1/exec_pb.js";
 import { ExecResponseSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { AttachPtyResponseSchema } from "../../gen/tether/v1/pty_service_pb.js";
 import { decodeDataLast, PartedMessage, takeDataParts } from "../../client/data-parts.js";
-import { GrpcFrames, type FrameErrors } from "../../client/grpc-frames.js";
+import { GrpcFrames, type FrameErrors } from "../../common/grpc-frames.js";
 import { encodingOf } from "../../daemon/services/encoded-messages.js";
 import { execExitToProto, execOutputResponse, ptyOutputResponse } from "../../daemon/services/workspace-proto.js";
 

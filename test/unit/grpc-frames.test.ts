@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { GrpcFrames, type FrameErrors } from "../../client/grpc-frames.js";
+import { GrpcFrames, type FrameErrors } from "../../common/grpc-frames.js";
 
 const errors: FrameErrors = {
   compressed: () => new Error("compressed"),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TerminalModes } from "../../client/terminal-modes.js";
+import { TerminalModes } from "../../common/terminal-modes.js";
 
 /** `output` followed in pieces cut at `cuts`. */
 function follow(output: string, cuts: number[] = []): TerminalModes {

@@ -1,7 +1,7 @@
 import { create, equals, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { AttachPtyRequestSchema, AttachPtyResponseSchema, PtyOutputSchema } from "../../gen/tether/v1/pty_service_pb.js";
-import { FAST_CODECS } from "../../client/terminal-wire.js";
+import { FAST_CODECS } from "../../common/terminal-wire.js";
 
 const request = FAST_CODECS.get(AttachPtyRequestSchema)!;
 const response = FAST_CODECS.get(AttachPtyResponseSchema)!;

@@ -1,7 +1,7 @@
 /**
  * The pieces from byte `start` on (none when they hold no more): views, no
  * copy. What a writev left (the CLI's output, the daemon's data files), or
- * a message's data after its head (data-parts.ts).
+ * a message's data after its head (client/data-parts.ts).
  */
 export function partsFrom(parts: readonly Buffer[], start: number): Buffer[] {
   let skip = start;
