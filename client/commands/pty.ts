@@ -19,7 +19,7 @@ import { writeChunk } from "../write-chunk.js";
 export const PTY_USAGE = `  tether pty WS [--size-policy latest|smallest] [--cwd DIR] [--env K=V ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
                                               the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY) leaves it running
-  tether pty attach P [--read-only] [--from OFFSET]
+  tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
                                               reattach: the recent output is replayed to redraw, then live
   tether pty ls [WS] [--all] [--json]         open PTYs (--all: closed ones too): command, size, clients
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal`;
