@@ -11,6 +11,7 @@ import { CALL_CLOSED, CallContexts, TAKE_NOW, type CallContext, type TakeNow } f
 import { encodingOf } from "./services/encoded-messages.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
+import type { Traffic } from "./traffic.js";
 
 /**
  * Encoded responses of one streaming call that may wait to be handed to
@@ -54,6 +55,8 @@ export interface GrpcServerOptions {
   readonly windowBytes: number;
   /** Aborted when the daemon starts to stop: streaming handlers end. */
   readonly shutdownSignal: AbortSignal;
+  /** Counts each call while its handler runs. */
+  readonly traffic: Traffic;
 }
 
 export interface GrpcServer {
@@ -116,7 +119,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       sendTrailersOnly(stream, refused);
       return;
     }
-    new ServerCall(route!, stream, headers, options.maxMessageBytes, contexts).start();
+    new ServerCall(route!, stream, headers, options.maxMessageBytes, contexts, options.traffic.callStarted()).start();
   });
   return {
     serve: (socket) => server.emit("connection", socket),
@@ -211,6 +214,8 @@ class ServerCall {
     headers: IncomingHttpHeaders,
     maxMessageBytes: number,
     contexts: CallContexts,
+    /** The call's handler has ended (or never started): Traffic counts it no more. */
+    private readonly ended: () => void,
   ) {
     const encoding = headers["grpc-encoding"];
     this.frames = new GrpcFrames(maxMessageBytes, REQUEST_FRAME_ERRORS, decompressor(typeof encoding === "string" ? encoding : undefined, maxMessageBytes));
@@ -236,7 +241,7 @@ class ServerCall {
   start(): void {
     const { method, impl } = this.route;
     if (this.refused !== undefined) this.finish(this.refused);
-    if (this.finished) return;
+    if (this.finished) return this.ended();
     const requestStream = method.methodKind === "client_streaming" || method.methodKind === "bidi_streaming";
     if (requestStream) {
       const reader = new MessageReader(this.stream, this.frames, (bytes) => decode(method.input, bytes), {
@@ -257,7 +262,7 @@ class ServerCall {
       return;
     }
     void this.singleRequest().then((request) => {
-      if (request === undefined) return;
+      if (request === undefined) return this.ended();
       if (method.methodKind === "unary") this.answer(() => impl(request, this.ctx));
       else void this.pump(() => impl(request, this.ctx) as AsyncIterable<unknown>);
     });
@@ -308,7 +313,8 @@ class ServerCall {
           this.finish(undefined);
         },
         (error: unknown) => this.finish(error),
-      );
+      )
+      .finally(this.ended);
   }
 
   /**
@@ -348,6 +354,8 @@ class ServerCall {
       this.finish(undefined);
     } catch (error) {
       this.finish(error);
+    } finally {
+      this.ended();
     }
   }
 

@@ -16,6 +16,7 @@ import { describeJournal } from "./journal-names.js";
 import { log } from "./log.js";
 import { startServer } from "./server.js";
 import { createDaemonService } from "./services/daemon-service.js";
+import { Traffic } from "./traffic.js";
 import { createExecService } from "./services/exec-service.js";
 import { createJournalService } from "./services/journal-service.js";
 import { createPtyService } from "./services/pty-service.js";
@@ -71,8 +72,9 @@ export async function runDaemon(): Promise<void> {
   const done = new Promise<void>((resolve) => (stopped = resolve));
 
   const facts = { version: DAEMON_VERSION, startedAt, socketPath: config.socketPath, stateDir: config.stateDir, maxMessageBytes: MAX_MESSAGE_BYTES };
+  const traffic = new Traffic();
   const registrations = [
-    registration(DaemonService, createDaemonService(facts, () => void shutdown("ShutdownDaemon"))),
+    registration(DaemonService, createDaemonService(facts, traffic, () => void shutdown("ShutdownDaemon"))),
     registration(JournalService, createJournalService(journals, stopping.signal)),
     registration(TaskService, createTaskService()),
     registration(SessionService, createSessionService(sessions, reads, stopping.signal)),
@@ -82,7 +84,7 @@ export async function runDaemon(): Promise<void> {
     registration(PtyService, createPtyService(ptys, stopping.signal)),
   ];
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
-  const server = await startServer({ socketPath: config.socketPath, registrations, shutdownSignal: stopping.signal });
+  const server = await startServer({ socketPath: config.socketPath, registrations, shutdownSignal: stopping.signal, traffic });
   log(`tether ${DAEMON_VERSION} (pid ${process.pid}) serving ${config.socketPath}, state in ${config.stateDir}`);
   onLockCall(lock, async () => {
     if (!shuttingDown && (await server.restoreSocket())) log(`${config.socketPath} was removed: serving it again`);

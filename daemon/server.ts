@@ -8,6 +8,7 @@ import { createGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { errorMapping } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { ensurePrivateDir, listenOnSocket } from "./socket.js";
+import type { Traffic } from "./traffic.js";
 
 /** The first bytes of every HTTP/2 connection (RFC 9113, section 3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -17,6 +18,8 @@ export interface ServerOptions {
   readonly registrations: readonly ServiceRegistration[];
   /** Aborted when the daemon starts to stop: streaming handlers end. */
   readonly shutdownSignal: AbortSignal;
+  /** Counts the connections and calls served. */
+  readonly traffic: Traffic;
 }
 
 export interface RunningServer {
@@ -52,17 +55,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     fallback: unknownProcedure(options.registrations.map((reg) => reg.service.typeName)),
   });
   const h1 = createHttp1Server(handler);
+  // An HTTP/1.1 call is its request: connect-node ends the response when its handler ends, or when the client goes.
+  h1.on("request", (_request, response) => response.once("close", options.traffic.callStarted()));
   const h2 = createGrpcServer({
     registrations: options.registrations,
     maxMessageBytes: MAX_MESSAGE_BYTES,
     windowBytes: HTTP2_WINDOW_BYTES,
     shutdownSignal: options.shutdownSignal,
+    traffic: options.traffic,
   });
   const sockets = new Set<Socket>();
   const listen = async (): Promise<Server> => {
     const listener = createNetServer((socket) => {
       sockets.add(socket);
-      socket.once("close", () => sockets.delete(socket));
+      const closed = options.traffic.connectionOpened();
+      socket.once("close", () => {
+        sockets.delete(socket);
+        closed();
+      });
       socket.on("error", () => socket.destroy());
       route(socket, h2, h1);
     });

@@ -16,7 +16,7 @@ export const DAEMON_USAGE = `usage: tether daemon run | start | stop | status [-
   run      run the daemon in the foreground (for systemd); Ctrl-C stops it
   start    start the daemon in the background and wait until it answers
   stop     stop the daemon gracefully and wait until it has exited
-  status   show pid, version, uptime, socket and state dir (exit 1 if none runs)`;
+  status   show pid, version, uptime, socket, state dir, what it serves and its memory (exit 1 if none runs)`;
 
 /** `tether daemon run|start|stop|status`. */
 export async function daemonCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -73,7 +73,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
   const uptimeMs = daemon.startTime === undefined ? 0 : Date.now() - timestampMs(daemon.startTime);
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ running: true, pid: daemon.pid, version: daemon.version, client_version: CLIENT_VERSION, uptime_seconds: Math.floor(uptimeMs / 1000), socket: daemon.socketPath, state_dir: daemon.stateDir })}\n`,
+      `${JSON.stringify({ running: true, pid: daemon.pid, version: daemon.version, client_version: CLIENT_VERSION, uptime_seconds: Math.floor(uptimeMs / 1000), socket: daemon.socketPath, state_dir: daemon.stateDir, connections: daemon.connections, calls_in_progress: daemon.callsInProgress, memory_bytes: Number(daemon.memoryBytes) })}\n`,
     );
   } else {
     const lines = [
@@ -83,6 +83,8 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
       `  uptime:     ${formatDuration(uptimeMs)}`,
       `  socket:     ${daemon.socketPath}`,
       `  state dir:  ${daemon.stateDir}`,
+      `  serving:    ${daemon.connections} connection(s), ${daemon.callsInProgress} call(s) in progress (this one included)`,
+      `  memory:     ${Math.round(Number(daemon.memoryBytes) / (1024 * 1024))} MiB resident`,
     ];
     process.stdout.write(lines.join("\n") + "\n");
   }

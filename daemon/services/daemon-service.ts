@@ -3,6 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import { DaemonSchema, type Daemon } from "../../gen/tether/v1/daemon_pb.js";
 import type { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
+import type { Traffic } from "../traffic.js";
 
 export interface DaemonFacts {
   readonly version: string;
@@ -12,8 +13,8 @@ export interface DaemonFacts {
   readonly maxMessageBytes: number;
 }
 
-/** Handlers for tether.v1.DaemonService. */
-export function createDaemonService(facts: DaemonFacts, requestShutdown: () => void): ServiceImpl<typeof DaemonService> {
+/** Handlers for tether.v1.DaemonService: the facts, with what `traffic` serves now and the daemon's memory. */
+export function createDaemonService(facts: DaemonFacts, traffic: Traffic, requestShutdown: () => void): ServiceImpl<typeof DaemonService> {
   const describe = (): Daemon =>
     create(DaemonSchema, {
       version: facts.version,
@@ -22,6 +23,9 @@ export function createDaemonService(facts: DaemonFacts, requestShutdown: () => v
       socketPath: facts.socketPath,
       stateDir: facts.stateDir,
       maxMessageBytes: facts.maxMessageBytes,
+      connections: traffic.connections,
+      callsInProgress: traffic.calls,
+      memoryBytes: BigInt(process.memoryUsage.rss()),
     });
   return {
     getDaemonInfo() {

@@ -28,7 +28,7 @@ describe("tether daemon (the built CLI)", () => {
     expect(r.stderr).toContain("tether daemon start");
   });
 
-  it("start returns once the daemon answers; status shows pid, version, uptime, socket, state dir; stop ends it", () => {
+  it("start returns once the daemon answers; status shows pid, version, uptime, socket, state dir, what it serves and its memory; stop ends it", () => {
     const env = freshEnv();
     const start = cli(env, "daemon", "start");
     expect(start.status).toBe(0);
@@ -38,9 +38,15 @@ describe("tether daemon (the built CLI)", () => {
     for (const field of ["pid:", "version:", "uptime:", `socket:     ${env.TETHER_SOCKET}`, `state dir:  ${env.TETHER_HOME}`]) {
       expect(status.stdout).toContain(field);
     }
+    // Nothing else talks to this daemon: the status call is the one call in progress (the start's connection may still be closing).
+    expect(status.stdout).toMatch(/serving: +\d+ connection\(s\), 1 call\(s\) in progress \(this one included\)/);
+    expect(status.stdout).toMatch(/memory: +\d+ MiB resident/);
     const json = JSON.parse(cli(env, "daemon", "status", "--json").stdout);
     expect(json.running).toBe(true);
     expect(json.socket).toBe(env.TETHER_SOCKET);
+    expect(json.calls_in_progress).toBe(1);
+    expect(json.connections).toBeGreaterThanOrEqual(1);
+    expect(json.memory_bytes).toBeGreaterThan(10 * 1024 * 1024);
     expect(cli(env, "daemon", "start").stdout).toContain("already running");
     const stop = cli(env, "daemon", "stop");
     expect(stop.status).toBe(0);

@@ -5,6 +5,7 @@ import { connect } from "node:net";
 import type { Client } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { grpcFrame } from "../../client/grpc-client.js";
+import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { AttachPtyRequestSchema, PtyService } from "../../gen/tether/v1/pty_service_pb.js";
@@ -22,14 +23,17 @@ const ROUNDS = 30;
 /** Descriptors the daemon may hold beyond the count before the rounds (a journal's segment file opened anew). */
 const FD_ROOM = 3;
 
-/** What a daemon holds that a leak would grow: descriptors, threads, child processes. */
+/** What a daemon holds that a leak would grow: descriptors, threads, child processes, and (its own count) calls whose handler runs and connections. */
 interface Holdings {
   readonly fds: number;
   readonly threads: number;
   readonly children: number;
+  readonly calls: number;
+  readonly connections: number;
 }
 
-function holdings(pid: number): Holdings {
+async function holdings(pid: number, daemonInfo: Client<typeof DaemonService>): Promise<Holdings> {
+  const { daemon } = await daemonInfo.getDaemonInfo({});
   let children = 0;
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -41,7 +45,7 @@ function holdings(pid: number): Holdings {
       // The process ended while the list was read.
     }
   }
-  return { fds: readdirSync(`/proc/${pid}/fd`).length, threads: readdirSync(`/proc/${pid}/task`).length, children };
+  return { fds: readdirSync(`/proc/${pid}/fd`).length, threads: readdirSync(`/proc/${pid}/task`).length, children, calls: daemon!.callsInProgress, connections: daemon!.connections };
 }
 
 const attachTo = (pty: string) => ({ kind: { case: "open" as const, value: { target: { case: "pty" as const, value: pty }, size: { cols: 80, rows: 24 } } } });
@@ -54,13 +58,14 @@ async function longLivedWork(d: TestDaemon): Promise<{ pty: string; exec: string
   opener.send({ kind: { case: "detach", value: true } });
   await opener.done;
   let exec = "";
-  // Closing the call once it has started detaches: the command goes on.
-  for await (const response of d.client(ExecService).exec(startOnly(["sh", "-c", "while :; do echo tick; sleep 0.05; done"]))) {
-    if (response.kind.case === "started") {
-      exec = response.kind.value.exec!.id;
-      break;
-    }
-  }
+  // Cancelling the call once it has started detaches: the command goes on.
+  await untilThenCancel(
+    (signal) => d.client(ExecService).exec(startOnly(["sh", "-c", "while :; do echo tick; sleep 0.05; done"]), { signal }),
+    (response) => {
+      if (response.kind.case === "started") exec = response.kind.value.exec!.id;
+      return response.kind.case === "started";
+    },
+  );
   const file = writeTaskFile(`
 tasks:
   hold:
@@ -92,25 +97,40 @@ async function round(d: TestDaemon, work: { pty: string; exec: string; session: 
   call.write(grpcFrame(AttachPtyRequestSchema, attachTo(work.pty)));
   await new Promise((resolve) => call.once("data", resolve));
   connection.destroy();
-  // Reattaches to the exec from its first byte, takes one chunk, stops reading.
-  for await (const response of execs.attachExec({ exec: work.exec, fromOffset: 0n })) if (response.kind.case === "output") break;
-  // Attaches to the session, sends a record, leaves once it is acknowledged.
+  // Reattaches to the exec from its first byte, takes one chunk, and cancels.
+  await untilThenCancel((signal) => execs.attachExec({ exec: work.exec, fromOffset: 0n }, { signal }), (response) => response.kind.case === "output");
+  // Attaches to the session, sends a record, and cancels once it is acknowledged.
   const requests = new AttachRequests();
   requests.push({ kind: { case: "open", value: { session: work.session, streams: ["inbox"], withoutOutput: true } } });
   requests.push({ kind: { case: "input", value: { stream: "inbox", data: Buffer.from(`r${n}`), contentType: "text/plain", clientRef: 1n } } });
-  for await (const message of sessions.attachSession(requests)) if (message.kind.case === "accepted") break;
-  // Follows the session's events and its output, and stops.
-  for await (const _ of sessions.watchSession({ name: work.session, follow: true })) break;
-  for await (const _ of sessions.readSessionLogs({ name: work.session, follow: true })) break;
+  await untilThenCancel((signal) => sessions.attachSession(requests, { signal }), (message) => message.kind.case === "accepted");
+  // Follows the session's events and its output, and cancels.
+  await untilThenCancel((signal) => sessions.watchSession({ name: work.session, follow: true }, { signal }), () => true);
+  await untilThenCancel((signal) => sessions.readSessionLogs({ name: work.session, follow: true }, { signal }), () => true);
   // Runs a command to its end.
   for await (const response of execs.exec(startOnly(["true"]))) if (response.kind.case === "exit") break;
 }
 
 /** One client of each service for every round: each d.client() is a connection of its own, kept open for reuse. */
 interface Clients {
+  readonly daemonInfo: Client<typeof DaemonService>;
   readonly ptys: Client<typeof PtyService>;
   readonly execs: Client<typeof ExecService>;
   readonly sessions: Client<typeof SessionService>;
+}
+
+/**
+ * Reads a call's responses until `enough` says so, then cancels it, as
+ * connect-es documents (leaving a for-await loop of its client does not end
+ * the call: the daemon would serve it on).
+ */
+async function untilThenCancel<T>(call: (signal: AbortSignal) => AsyncIterable<T>, enough: (response: T) => boolean): Promise<void> {
+  const cancel = new AbortController();
+  try {
+    for await (const response of call(cancel.signal)) if (enough(response)) cancel.abort();
+  } catch (error) {
+    if (!cancel.signal.aborted) throw error;
+  }
 }
 
 /** An Exec call's requests: the start in workspace w, and nothing more. */
@@ -119,20 +139,36 @@ async function* startOnly(argv: string[]): AsyncGenerator<MessageInitShape<typeo
 }
 
 describe("a daemon that runs for long", () => {
-  it("holds no more descriptors, threads or processes after clients came and went than before, however they left", async () => {
+  it("holds no more calls, connections, descriptors, threads or processes after clients came and went than before, however they left", async () => {
     const d = await daemon();
     const pid = d.process.pid!;
     const work = await longLivedWork(d);
-    const clients: Clients = { ptys: d.client(PtyService), execs: d.client(ExecService), sessions: d.client(SessionService) };
+    const clients: Clients = { daemonInfo: d.client(DaemonService), ptys: d.client(PtyService), execs: d.client(ExecService), sessions: d.client(SessionService) };
+    const now = (): Promise<Holdings> => settled(pid, clients.daemonInfo);
     // Warm: the store's files, the thread pool, each kind of call once.
     for (let n = 0; n < 3; n++) await round(d, work, clients, n);
-    const before = await settled(pid);
+    const before = await now();
+    // The warm rounds left nothing running: only the asking call is in progress.
+    expect(before.calls).toBe(1);
+    // A call counts while its handler runs: a follow held open is one more, until its client cancels it.
+    const held = new AbortController();
+    const following = (async () => {
+      for await (const _ of clients.sessions.watchSession({ name: work.session, follow: true }, { signal: held.signal })) {
+        // Held open: the session runs on.
+      }
+    })().catch(() => undefined);
+    await eventually(async () => ((await now()).calls === before.calls + 1 ? true : undefined));
+    held.abort();
+    await following;
     for (let n = 3; n < 3 + ROUNDS; n++) await round(d, work, clients, n);
     // A little room for a segment file the journals open anew; one descriptor kept per call would be hundreds.
     const after = await eventually(async () => {
-      const now = await settled(pid);
-      return now.fds <= before.fds + FD_ROOM && now.threads <= before.threads && now.children <= before.children ? now : undefined;
-    }, 10_000).catch(() => holdings(pid));
+      const h = await now();
+      return h.fds <= before.fds + FD_ROOM && h.threads <= before.threads && h.children <= before.children && h.calls <= before.calls && h.connections <= before.connections ? h : undefined;
+    }, 10_000).catch(() => now());
+    // Again only the asking call, on the connections that were open before.
+    expect(after.calls).toBe(before.calls);
+    expect(after.connections).toBe(before.connections);
     expect(after.children).toBeLessThanOrEqual(before.children);
     expect(after.threads).toBeLessThanOrEqual(before.threads);
     expect(after.fds).toBeLessThanOrEqual(before.fds + FD_ROOM);
@@ -145,15 +181,18 @@ describe("a daemon that runs for long", () => {
     const exec = (await clients.execs.getExec({ exec: work.exec })).exec!;
     expect(exec.status).toBe(ExecStatus.RUNNING);
     let ticks = "";
-    for await (const response of clients.execs.attachExec({ exec: work.exec, fromOffset: exec.stdoutBytes + exec.stderrBytes })) {
-      if (response.kind.case === "output") ticks += Buffer.from(response.kind.value.data).toString();
-      if (ticks.includes("tick\n")) break;
-    }
+    await untilThenCancel(
+      (signal) => clients.execs.attachExec({ exec: work.exec, fromOffset: exec.stdoutBytes + exec.stderrBytes }, { signal }),
+      (response) => {
+        if (response.kind.case === "output") ticks += Buffer.from(response.kind.value.data).toString();
+        return ticks.includes("tick\n");
+      },
+    );
   });
 });
 
 /** Holdings once the daemon has caught up with the clients that left (a moment for their ends to reach it). */
-async function settled(pid: number): Promise<Holdings> {
+async function settled(pid: number, daemonInfo: Client<typeof DaemonService>): Promise<Holdings> {
   await new Promise((resolve) => setTimeout(resolve, 300));
-  return holdings(pid);
+  return holdings(pid, daemonInfo);
 }

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/daemon.proto.
  */
 export const file_tether_v1_daemon: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0ZXRoZXIvdjEvZGFlbW9uLnByb3RvEgl0ZXRoZXIudjEimQEKBkRhZW1vbhIPCgd2ZXJzaW9uGAEgASgJEgsKA3BpZBgCIAEoBRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzb2NrZXRfcGF0aBgEIAEoCRIRCglzdGF0ZV9kaXIYBSABKAkSGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKA1iBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChZ0ZXRoZXIvdjEvZGFlbW9uLnByb3RvEgl0ZXRoZXIudjEi3wEKBkRhZW1vbhIPCgd2ZXJzaW9uGAEgASgJEgsKA3BpZBgCIAEoBRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzb2NrZXRfcGF0aBgEIAEoCRIRCglzdGF0ZV9kaXIYBSABKAkSGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKA0SEwoLY29ubmVjdGlvbnMYByABKA0SGQoRY2FsbHNfaW5fcHJvZ3Jlc3MYCCABKA0SFAoMbWVtb3J5X2J5dGVzGAkgASgEYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Daemon describes the tether daemon answering on this socket.
@@ -62,6 +62,28 @@ export type Daemon = Message<"tether.v1.Daemon"> & {
    * @generated from field: uint32 max_message_bytes = 6;
    */
   maxMessageBytes: number;
+
+  /**
+   * Client connections open now, the asking one included.
+   *
+   * @generated from field: uint32 connections = 7;
+   */
+  connections: number;
+
+  /**
+   * RPCs being served now, the asking one included. A call counts until its
+   * handler has ended, so one that outlives its client shows here.
+   *
+   * @generated from field: uint32 calls_in_progress = 8;
+   */
+  callsInProgress: number;
+
+  /**
+   * The daemon's resident memory (RSS), in bytes.
+   *
+   * @generated from field: uint64 memory_bytes = 9;
+   */
+  memoryBytes: bigint;
 };
 
 /**
