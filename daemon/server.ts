@@ -5,6 +5,7 @@ import { createServer as createNetServer, type Server, type Socket } from "node:
 import { dirname } from "node:path";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
 import { createGrpcServer, type GrpcServer } from "./grpc-server.js";
+import { callCounting } from "./services/call-counting.js";
 import { errorMapping } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { ensurePrivateDir, listenOnSocket } from "./socket.js";
@@ -46,7 +47,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     routes: (router) => {
       for (const reg of options.registrations) router.service(reg.service, reg.impl);
     },
-    interceptors: [errorMapping],
+    interceptors: [callCounting(options.traffic), errorMapping],
     // Local socket: compression costs CPU and saves nothing.
     acceptCompression: [],
     readMaxBytes: MAX_MESSAGE_BYTES,
@@ -55,8 +56,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     fallback: unknownProcedure(options.registrations.map((reg) => reg.service.typeName)),
   });
   const h1 = createHttp1Server(handler);
-  // An HTTP/1.1 call is its request: connect-node ends the response when its handler ends, or when the client goes.
-  h1.on("request", (_request, response) => response.once("close", options.traffic.callStarted()));
   const h2 = createGrpcServer({
     registrations: options.registrations,
     maxMessageBytes: MAX_MESSAGE_BYTES,
