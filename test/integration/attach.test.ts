@@ -12,6 +12,21 @@ const daemon = daemonPerTest();
 
 const text = (data: Uint8Array): string => Buffer.from(data).toString();
 
+/** A session whose task holds still with an input stream, inbox, for clients to send to. */
+async function holdingInbox() {
+  const d = await daemon();
+  const sessions = d.client(SessionService);
+  const streams = d.client(StreamService);
+  const file = writeTaskFile(`
+tasks:
+  hold:
+    streams: { inbox: input }
+    cmd: sleep 300
+`);
+  const { session } = await sessions.startSession({ task: "hold", taskFile: file });
+  return { d, sessions, streams, session: session! };
+}
+
 describe("session attach", () => {
   it("two attached clients see identical ordered events (changes, output, records), and a later attach replays the same order", async () => {
     const d = await daemon();
@@ -112,18 +127,9 @@ tasks:
   });
 
   it("several inputs in one message are stored in order and answered together, each on its own: a refused one stores nothing and stops no other", async () => {
-    const d = await daemon();
-    const sessions = d.client(SessionService);
-    const streams = d.client(StreamService);
-    const file = writeTaskFile(`
-tasks:
-  hold:
-    streams: { inbox: input }
-    cmd: sleep 300
-`);
-    const { session } = await sessions.startSession({ task: "hold", taskFile: file });
+    const { sessions, streams, session } = await holdingInbox();
     const requests = new AttachRequests();
-    requests.push({ kind: { case: "open", value: { session: session!.name, streams: ["inbox"], withoutOutput: true } } });
+    requests.push({ kind: { case: "open", value: { session: session.name, streams: ["inbox"], withoutOutput: true } } });
     const input = (clientRef: bigint, stream: string, data: string, idempotencyKey = ""): { stream: string; data: Buffer; clientRef: bigint; idempotencyKey: string } => ({ stream, data: Buffer.from(data), clientRef, idempotencyKey });
     requests.push({ kind: { case: "inputs", value: { inputs: [input(1n, "inbox", "a", "k"), input(2n, "nope", "x"), input(3n, "inbox", "b"), input(4n, "inbox", "again", "k")] } } });
     requests.push({ kind: { case: "inputs", value: { inputs: Array.from({ length: 500 }, (_, i) => input(BigInt(10 + i), "inbox", `n${i}`)) } } });
@@ -154,28 +160,19 @@ tasks:
     expect(answered[1]).toEqual(Array.from({ length: 500 }, (_, i) => `${10 + i} #${3 + i}`));
     expect(records.slice(0, 3)).toEqual(["record inbox#1 a", "record inbox#2 b", "record inbox#3 n0"]);
     const stored = [];
-    for await (const msg of streams.readStream({ session: session!.name, stream: "inbox" })) stored.push(...msg.records.map((r) => text(r.data)));
+    for await (const msg of streams.readStream({ session: session.name, stream: "inbox" })) stored.push(...msg.records.map((r) => text(r.data)));
     expect(stored).toEqual(["a", "b", ...Array.from({ length: 500 }, (_, i) => `n${i}`)]);
-    await sessions.cancelSession({ name: session!.name });
+    await sessions.cancelSession({ name: session.name });
   });
 
   it("a client that floods inputs and reads no answers is held back by flow control: the daemon stays small, others are served, and every input is answered once it reads", async () => {
-    const d = await daemon();
-    const sessions = d.client(SessionService);
-    const streams = d.client(StreamService);
-    const file = writeTaskFile(`
-tasks:
-  hold:
-    streams: { inbox: input }
-    cmd: sleep 300
-`);
-    const { session } = await sessions.startSession({ task: "hold", taskFile: file });
-    const inboxNext = async (): Promise<number> => Number((await sessions.getSession({ name: session!.name })).session!.streams.find((st) => st.name === "inbox")!.nextSequence);
+    const { d, sessions, streams, session } = await holdingInbox();
+    const inboxNext = async (): Promise<number> => Number((await sessions.getSession({ name: session.name })).session!.streams.find((st) => st.name === "inbox")!.nextSequence);
     // 128 MiB of inputs, pushed at once; the client then reads nothing.
     const messages = 128;
     const perMessage = 1024;
     const requests = new AttachRequests();
-    requests.push({ kind: { case: "open", value: { session: session!.name, streams: ["stdin"], withoutOutput: true } } });
+    requests.push({ kind: { case: "open", value: { session: session.name, streams: ["stdin"], withoutOutput: true } } });
     for (let m = 0; m < messages; m++) {
       requests.push({ kind: { case: "inputs", value: { inputs: Array.from({ length: perMessage }, (_, i) => ({ stream: "inbox", data: Buffer.alloc(1024, 97), clientRef: BigInt(m * perMessage + i + 1) })) } } });
     }
@@ -193,7 +190,7 @@ tasks:
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${d.process.pid}/status`, "utf8"))![1]);
     expect(rssKb).toBeLessThan(256 * 1024);
     // Others are served meanwhile.
-    expect((await streams.sendInput({ session: session!.name, stream: "inbox", text: "from another client" })).record!.sequence).toBe(BigInt(stored));
+    expect((await streams.sendInput({ session: session.name, stream: "inbox", text: "from another client" })).record!.sequence).toBe(BigInt(stored));
     // Reading again, the flooding client gets every answer, in order.
     let next = 0n;
     for (let message = await flood.next(); message.done !== true; message = await flood.next()) {
@@ -206,7 +203,7 @@ tasks:
     }
     expect(next).toBe(BigInt(messages * perMessage));
     expect(await inboxNext()).toBe(messages * perMessage + 2);
-    await sessions.cancelSession({ name: session!.name });
+    await sessions.cancelSession({ name: session.name });
   });
 
   it("a client that attaches and never reads slows neither the task nor another reader, and the daemon does not buffer for it", async () => {
