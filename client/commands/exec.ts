@@ -141,8 +141,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
         offset = Number(kind.value.offset) + dataBytes(kind.value);
         if (queries !== undefined && kind.value.stream === OutputStream.STDOUT) await writeChunk(process.stdout, queries.chunk(kind.value), modes.seen);
         else await writeOutput(kind.value, modes.seen);
-      }
-      else if (kind.case === "exit") exit = kind.value;
+      } else if (kind.case === "exit") exit = kind.value;
     }
     modes.leave();
     return exit === undefined ? 0 : reportExit(exit, id);
