@@ -14,6 +14,7 @@ import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
+import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
 export const EXEC_USAGE = `  tether exec WS [-d] [-t] [--cwd DIR] [--env K=V ...] -- CMD ARGS...
@@ -168,12 +169,13 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
     process.stdout.write(`${JSON.stringify(execs.map(execJson))}\n`);
     return 0;
   }
+  const workspaceLabel = await workspaceLabels(client);
   const now = Date.now();
   printTable(
     ["EXEC", "WORKSPACE", "STATUS", "EXIT", "STARTED", "COMMAND"],
     execs.map((e) => [
       e.id,
-      e.workspace,
+      workspaceLabel(e.workspace),
       enumName(ExecStatus, e.status),
       exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
       e.createTime === undefined ? "" : `${formatDuration(now - timestampMs(e.createTime))} ago`,

@@ -14,6 +14,7 @@ import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
+import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
 export const PTY_USAGE = `  tether pty WS [--size-policy latest|smallest] [--cwd DIR] [--env K=V ...] [[--] CMD ...]
@@ -201,12 +202,13 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
     process.stdout.write(`${JSON.stringify(ptys.map(ptyJson))}\n`);
     return 0;
   }
+  const workspaceLabel = await workspaceLabels(client);
   const now = Date.now();
   printTable(
     ["PTY", "WORKSPACE", "STATE", "SIZE", "CLIENTS", "OPENED", "COMMAND"],
     ptys.map((p) => [
       p.id,
-      p.workspace,
+      workspaceLabel(p.workspace),
       p.state === PtyState.OPEN ? "open" : `closed (${howClosed(p.exit)})`,
       `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`,
       String(p.attachedClients),

@@ -12,6 +12,7 @@ import { parseDurationFlag, parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
+import { listAllWorkspaces } from "../workspace-list.js";
 
 export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...]
                                               a workspace: a new directory, or DIR adopted (never deleted by tether)
@@ -73,13 +74,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
 async function list(args: string[], paths: ClientPaths): Promise<number> {
   const { values } = parseArgs({ args, options: { all: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
   const { client } = await connectToDaemon(paths);
-  const workspaces: Workspace[] = [];
-  let pageToken = "";
-  do {
-    const page = await client.unary(WorkspaceService.method.listWorkspaces, { pageSize: 1000, pageToken, showArchived: values.all });
-    workspaces.push(...page.workspaces);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
+  const workspaces = await listAllWorkspaces(client, values.all);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(workspaces.map(workspaceJson))}\n`);
     return 0;

@@ -23,6 +23,8 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     await waitFor("one", /detached from pty p-\w+: it keeps running/);
     const [pty] = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string; state: string; attached_clients: number }[];
     expect(pty).toMatchObject({ state: "open", attached_clients: 0 });
+    // The table names the workspace as its user did.
+    expect(cli(env, "pty", "ls")).toMatch(new RegExp(`^${pty!.id}\\s+w\\s+open\\s+100x30\\s+0\\s`, "m"));
     const shown = cli(env, "ws", "show", "w");
     expect(shown).toMatch(/live\s+1 pty/);
     expect(shown).toMatch(new RegExp(`open PTYs:[\\s\\S]*${pty!.id}\\s+\\d+\\s+100x30\\s+0\\s+sh`));
