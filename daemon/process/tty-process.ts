@@ -8,11 +8,10 @@ import { terminalForegroundGroup } from "./process-identity.js";
 import { ThreadReader, type OnChunk } from "./thread-reader.js";
 import { TerminalInput } from "./terminal-input.js";
 
-/** After the program has exited, output quiet this long ends the reading (then read dry: see TtyProcess) ... */
-const TAIL_QUIET_MS = 30;
 /**
- * ... or this long where node-pty reads (no addons): nothing then says the
- * terminal is read dry, and node-pty's own wait was 200 ms.
+ * Where node-pty reads (no addons), output quiet this long after the
+ * program's exit ends the reading: nothing there says the terminal is read
+ * dry, and node-pty's own wait was 200 ms ...
  */
 const NODE_PTY_TAIL_QUIET_MS = 230;
 /** ... but a background process that keeps writing gets at most this long. */
@@ -42,10 +41,13 @@ export interface TtyOptions {
  * master never hangs up and every byte stays readable, and node-pty's
  * reading socket is closed (node-pty's exit comes after that close) only
  * once the terminal is read dry: when the program exits, reading goes on
- * (resumed if held for backpressure) until TAIL_QUIET_MS pass without
- * output (at most TAIL_MAX_MS, for a background process that keeps
- * writing), and then to the terminal's first empty read (ThreadReader's
- * finish: after the exit, every byte the program wrote).
+ * (resumed if held for backpressure) to the terminal's first empty read
+ * (ThreadReader's finish: after the exit, every byte the program wrote).
+ * A background process still writing after the program's exit is not
+ * waited for: closing the terminal hangs it up, as closing a terminal
+ * window does. (Until 2026-12-04 the reading first waited for 30 ms
+ * without output, from before finish() existed: every `exec -t` and PTY
+ * exit 30 ms later, for a background writer that wrote without a pause.)
  *
  * The exit is taken from node-pty as soon as it learns it (onProgramExit):
  * node-pty itself reports it only once its socket has closed, which it
@@ -147,7 +149,7 @@ export class TtyProcess {
 interface TerminalReading {
   resume(): void;
   finish(): Promise<void>;
-  /** How long output must be quiet after the exit before finish(). */
+  /** How long output must be quiet after the exit before finish(): 0 where finish() reads the terminal dry. */
   readonly quietMs: number;
 }
 
@@ -184,7 +186,7 @@ function readTerminal(term: pty.IPty, onChunk: OnChunk): TerminalReading {
   }
   // Synchronously after the spawn, before the socket's first read (which Node starts on the next tick).
   socket._read = () => undefined;
-  return { resume: () => reader.resume(), finish: () => reader.finish(), quietMs: TAIL_QUIET_MS };
+  return { resume: () => reader.resume(), finish: () => reader.finish(), quietMs: 0 };
 }
 
 /**
