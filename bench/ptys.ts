@@ -17,7 +17,7 @@ import type { Report } from "./sessions.js";
 import { median, percentile } from "./stats.js";
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
-const CAT_ROUNDS = 5;
+const CAT_ROUNDS = 9;
 /**
  * Keystrokes typed and not counted before the measured ones, on both sides:
  * the first few run code not yet compiled (the first echo through the daemon
@@ -25,7 +25,7 @@ const CAT_ROUNDS = 5;
  */
 const WARMUP_KEYSTROKES = 20;
 /** Keystroke round trips are measured in this many rounds of this many, each of raw node-pty, the relay floor and the daemon in turn. */
-const KEYSTROKE_ROUNDS = 5;
+const KEYSTROKE_ROUNDS = 10;
 const KEYSTROKES_PER_ROUND = 200;
 
 function rssMb(pid: number): number {
