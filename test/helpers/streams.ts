@@ -2,9 +2,21 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
 import { RequestQueue } from "./request-queue.js";
 import { LogStream, RunStatus } from "../../gen/tether/v1/session_pb.js";
-import type { AttachSessionRequestSchema, AttachSessionResponse, SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { SessionService, type AttachSessionRequestSchema, type AttachSessionResponse } from "../../gen/tether/v1/session_service_pb.js";
+import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
+import type { TestDaemon } from "./daemon.js";
+import { writeTaskFile } from "./sessions.js";
 
 type Request = MessageInitShape<typeof AttachSessionRequestSchema>;
+
+/** A session whose task `hold` sleeps with the streams `declared` (e.g. "inbox: input"), for clients to send to and read. */
+export async function holdingSession(d: TestDaemon, declared: string) {
+  const sessions = d.client(SessionService);
+  const streams = d.client(StreamService);
+  const file = writeTaskFile(`tasks:\n  hold: { streams: { ${declared} }, cmd: "sleep 300" }\n`);
+  const { session } = await sessions.startSession({ task: "hold", taskFile: file });
+  return { sessions, streams, session: session! };
+}
 
 /** The request side of an AttachSession call, fed by hand. */
 export class AttachRequests extends RequestQueue<Request> {}

@@ -6,7 +6,7 @@ import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { daemonPerTest } from "../helpers/daemon.js";
 import { eventually, logText, runStatus, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
-import { AttachRequests, attachUntilEnded, describeAttachEvents, type SeenEvent } from "../helpers/streams.js";
+import { AttachRequests, attachUntilEnded, describeAttachEvents, holdingSession, type SeenEvent } from "../helpers/streams.js";
 
 const daemon = daemonPerTest();
 
@@ -15,16 +15,7 @@ const text = (data: Uint8Array): string => Buffer.from(data).toString();
 /** A session whose task holds still with an input stream, inbox, for clients to send to. */
 async function holdingInbox() {
   const d = await daemon();
-  const sessions = d.client(SessionService);
-  const streams = d.client(StreamService);
-  const file = writeTaskFile(`
-tasks:
-  hold:
-    streams: { inbox: input }
-    cmd: sleep 300
-`);
-  const { session } = await sessions.startSession({ task: "hold", taskFile: file });
-  return { d, sessions, streams, session: session! };
+  return { d, ...(await holdingSession(d, "inbox: input")) };
 }
 
 describe("session attach", () => {

@@ -8,7 +8,7 @@ import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { daemonPerTest } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { eventually, logText, runStatus, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
-import { attachUntilEnded } from "../helpers/streams.js";
+import { attachUntilEnded, holdingSession } from "../helpers/streams.js";
 
 const daemon = daemonPerTest();
 
@@ -184,16 +184,7 @@ tasks:
   });
 
   it("a wait whose session is cancelled ends with the reason", async () => {
-    const d = await daemon();
-    const sessions = d.client(SessionService);
-    const streams = d.client(StreamService);
-    const file = writeTaskFile(`
-tasks:
-  hold:
-    streams: { approval: input }
-    cmd: sleep 300
-`);
-    const { session } = await sessions.startSession({ task: "hold", taskFile: file });
+    const { sessions, streams, session } = await holdingSession(await daemon(), "approval: input");
     await eventually(async () => ((await runStatus(sessions, session!.id)) === RunStatus.RUNNING ? true : undefined));
     const wait = failure(streams.waitForInput({ session: session!.name, run: 1, stream: "approval" }));
     await eventually(async () => ((await runStatus(sessions, session!.id)) === RunStatus.WAITING ? true : undefined));
@@ -267,10 +258,7 @@ tasks:
 
   it("acknowledged records (input sent, output written by a run) survive kill -9 of the daemon, and their idempotency keys still hold", async () => {
     const d = await daemon();
-    const sessions = d.client(SessionService);
-    const streams = d.client(StreamService);
-    const file = writeTaskFile(`tasks:\n  hold: { streams: { inbox: input, events: output }, cmd: "sleep 300" }\n`);
-    const { session } = await sessions.startSession({ task: "hold", taskFile: file });
+    const { sessions, streams, session } = await holdingSession(d, "inbox: input, events: output");
     await Promise.all(Array.from({ length: 50 }, (_, i) => streams.sendInput({ session: session!.name, stream: "inbox", text: `r${i}`, idempotencyKey: `k${i}` })));
     await eventually(async () => ((await runStatus(sessions, session!.id)) === RunStatus.RUNNING ? true : undefined));
     for (let i = 0; i < 5; i++) {
@@ -293,9 +281,7 @@ tasks:
 
   it("curl sends input and reads records with the Connect protocol's JSON", async () => {
     const d = await daemon();
-    const sessions = d.client(SessionService);
-    const file = writeTaskFile(`tasks:\n  hold: { streams: { inbox: input }, cmd: "sleep 300" }\n`);
-    const { session } = await sessions.startSession({ task: "hold", taskFile: file });
+    const { session } = await holdingSession(d, "inbox: input");
     const curl = (method: string, body: object): string => {
       const r = spawnSync("curl", ["-s", "--unix-socket", d.socketPath, "-H", "Content-Type: application/json", "-d", JSON.stringify(body), `http://localhost/tether.v1.StreamService/${method}`], { encoding: "utf8" });
       if (r.error !== undefined) throw new Error(`curl is needed for this test (.ci/run installs it): ${r.error.message}`);
