@@ -1,9 +1,9 @@
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
 import { existsSync } from "node:fs";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
+import { connectHttp1Handler } from "./connect-http1.js";
 import { createGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { callCounting } from "./services/call-counting.js";
 import { errorMapping } from "./services/error-mapping.js";
@@ -37,25 +37,20 @@ export interface RunningServer {
 /**
  * Serves every RPC on one Unix socket: gRPC over HTTP/2 (grpc-server.ts),
  * and the Connect protocol over HTTP/1.1 (JSON or binary, unary and server
- * streaming, so `curl --unix-socket` works) through connect-node. Both call
+ * streaming, so `curl --unix-socket` works; connect-http1.ts). Both call
  * the same handler objects, so there is one implementation of every RPC.
  * Each connection is routed by its first bytes: the HTTP/2 preface goes to
  * the gRPC server, anything else to HTTP/1.1.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const handler = connectNodeAdapter({
-    routes: (router) => {
-      for (const reg of options.registrations) router.service(reg.service, reg.impl);
-    },
-    interceptors: [callCounting(options.traffic), errorMapping],
-    // Local socket: compression costs CPU and saves nothing.
-    acceptCompression: [],
-    readMaxBytes: MAX_MESSAGE_BYTES,
-    writeMaxBytes: MAX_MESSAGE_BYTES,
-    shutdownSignal: options.shutdownSignal,
-    fallback: unknownProcedure(options.registrations.map((reg) => reg.service.typeName)),
-  });
-  const h1 = createHttp1Server(handler);
+  const h1 = createHttp1Server(
+    connectHttp1Handler({
+      registrations: options.registrations,
+      interceptors: [callCounting(options.traffic), errorMapping],
+      maxMessageBytes: MAX_MESSAGE_BYTES,
+      shutdownSignal: options.shutdownSignal,
+    }),
+  );
   const h2 = createGrpcServer({
     registrations: options.registrations,
     maxMessageBytes: MAX_MESSAGE_BYTES,
@@ -123,18 +118,4 @@ function route(socket: Socket, h2: GrpcServer, h1: Http1Server): void {
     }
   };
   socket.on("data", onData);
-}
-
-/**
- * What an HTTP/1.1 request for no procedure here gets: 404, as the Connect
- * protocol has it, with a Connect error saying what is served (connect-node
- * alone answers an empty 404, which tells a curl user nothing).
- */
-function unknownProcedure(services: readonly string[]): NonNullable<Parameters<typeof connectNodeAdapter>[0]["fallback"]> {
-  return (request, response) => {
-    const message = `no procedure ${request.method ?? ""} ${request.url ?? ""}: the daemon serves ${services.join(", ")}; call one as POST /SERVICE/METHOD with Content-Type application/json (gRPC server reflection lists the methods)`;
-    const body = JSON.stringify({ code: "unimplemented", message });
-    response.writeHead(404, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
-    response.end(body);
-  };
 }

@@ -28,16 +28,34 @@ function refusedStart(env: Record<string, string>): { status: number | null; out
   return { status: r.status, output: r.stdout + r.stderr };
 }
 
-function http1(socketPath: string, path: string, body: Buffer | string, contentType: string): Promise<{ status: number; body: string }> {
+function http1(socketPath: string, path: string, body: Buffer | string, contentType: string): Promise<{ status: number; body: string; bytes: Buffer }> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path, method: "POST", headers: { "content-type": contentType } }, (res) => {
-      let data = "";
-      res.on("data", (d: Buffer) => (data += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: data }));
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), bytes: Buffer.concat(chunks) }));
     });
     req.on("error", reject);
     req.end(body);
   });
+}
+
+/** A Connect streaming body: each message after a flags byte and a 4-byte big-endian length. */
+function envelope(message: Buffer): Buffer {
+  const head = Buffer.from([0, 0, 0, 0, 0]);
+  head.writeUInt32BE(message.length, 1);
+  return Buffer.concat([head, message]);
+}
+
+/** The enveloped JSON messages of a Connect streaming response (flags 2: the end-of-stream message). */
+function jsonFrames(res: Buffer): { flags: number; body: unknown }[] {
+  const frames: { flags: number; body: unknown }[] = [];
+  for (let at = 0; at < res.length; ) {
+    const length = res.readUInt32BE(at + 1);
+    frames.push({ flags: res[at] as number, body: JSON.parse(res.subarray(at + 5, at + 5 + length).toString()) });
+    at += 5 + length;
+  }
+  return frames;
 }
 
 function reasonOf(error: unknown): ErrorReason | undefined {
@@ -74,24 +92,8 @@ describe("the daemon on its socket", () => {
   it("streams over HTTP/1.1 with the Connect protocol: enveloped JSON records, then the end-of-stream message", async () => {
     const d = await daemon();
     await d.client(JournalService).appendRecords({ name: "journals/h1", records: [{ data: new TextEncoder().encode("one") }, { data: new TextEncoder().encode("two") }] });
-    const json = Buffer.from(JSON.stringify({ name: "journals/h1" }));
-    const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), json]);
-    envelope.writeUInt32BE(json.length, 1);
-    const res = await new Promise<Buffer>((resolve, reject) => {
-      const req = request({ socketPath: d.socketPath, path: "/tether.v1.JournalService/ReadJournal", method: "POST", headers: { "content-type": "application/connect+json" } }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on("data", (c: Buffer) => chunks.push(c));
-        r.on("end", () => resolve(Buffer.concat(chunks)));
-      });
-      req.on("error", reject);
-      req.end(envelope);
-    });
-    const frames: { flags: number; body: unknown }[] = [];
-    for (let at = 0; at < res.length; ) {
-      const length = res.readUInt32BE(at + 1);
-      frames.push({ flags: res[at] as number, body: JSON.parse(res.subarray(at + 5, at + 5 + length).toString()) });
-      at += 5 + length;
-    }
+    const res = await http1(d.socketPath, "/tether.v1.JournalService/ReadJournal", envelope(Buffer.from(JSON.stringify({ name: "journals/h1" }))), "application/connect+json");
+    const frames = jsonFrames(res.bytes);
     const records = frames.filter((f) => f.flags === 0).flatMap((f) => (f.body as { records: { sequence: string; data: string }[] }).records);
     expect(records.map((r) => [r.sequence, Buffer.from(r.data, "base64").toString()])).toEqual([["1", "one"], ["2", "two"]]);
     expect(frames.at(-1)?.flags).toBe(2);
@@ -107,9 +109,12 @@ describe("the daemon on its socket", () => {
 
   it("refuses malformed and unknown requests and keeps serving", async () => {
     const d = await daemon();
+    // A body that does not decode is the caller's fault (connect-es alone calls it internal).
     const garbage = await http1(d.socketPath, "/tether.v1.JournalService/GetJournal", Buffer.from([0xff, 0xff, 0xff, 0x01]), "application/proto");
-    // connect-node labels a body it cannot decode "internal"; the message says what failed.
-    expect(JSON.parse(garbage.body).message).toContain("parse binary");
+    expect(garbage.status).toBe(400);
+    expect(JSON.parse(garbage.body)).toMatchObject({ code: "invalid_argument", message: expect.stringMatching(/^the request is not a valid tether.v1.GetJournalRequest: .+ \(encode it with the .proto files/) });
+    const streamed = await http1(d.socketPath, "/tether.v1.JournalService/ReadJournal", envelope(Buffer.from([0xff, 0xff, 0xff])), "application/connect+proto");
+    expect(jsonFrames(streamed.bytes)).toEqual([{ flags: 2, body: { error: expect.objectContaining({ code: "invalid_argument", message: expect.stringContaining("not a valid tether.v1.ReadJournalRequest") }) } }]);
     const badJson = await http1(d.socketPath, "/tether.v1.JournalService/GetJournal", "{not json", "application/json");
     expect(JSON.parse(badJson.body).code).toBe("invalid_argument");
     const unknown = await http1(d.socketPath, "/tether.v1.DaemonService/Nope", "{}", "application/json");

@@ -1,0 +1,82 @@
+import type { RequestListener } from "node:http";
+import type { DescMessage } from "@bufbuild/protobuf";
+import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
+import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
+import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { requestDecodeError } from "./services/error-mapping.js";
+import type { ServiceRegistration } from "./services/registration.js";
+import { log } from "./log.js";
+
+export interface ConnectHttp1Options {
+  readonly registrations: readonly ServiceRegistration[];
+  readonly interceptors: Interceptor[];
+  readonly maxMessageBytes: number;
+  /** Aborted when the daemon starts to stop: streaming handlers end. */
+  readonly shutdownSignal: AbortSignal;
+}
+
+/**
+ * The Connect protocol over HTTP/1.1 (JSON or binary, unary and server
+ * streaming, so `curl --unix-socket` works), served by connect-es's router
+ * with the handler objects gRPC uses. It is connect-node's adapter but for
+ * two answers: a request for no procedure gets a Connect error naming what
+ * is served (connect-node's is an empty 404), and a unary request whose
+ * binary body does not decode gets invalid_argument (connect-es decodes it
+ * before any interceptor and calls it internal). gRPC is served on HTTP/2
+ * (grpc-server.ts); gRPC-web is not served.
+ */
+export function connectHttp1Handler(options: ConnectHttp1Options): RequestListener {
+  const router = createConnectRouter({
+    interceptors: options.interceptors,
+    // Local socket: compression costs CPU and saves nothing.
+    acceptCompression: [],
+    readMaxBytes: options.maxMessageBytes,
+    writeMaxBytes: options.maxMessageBytes,
+    shutdownSignal: options.shutdownSignal,
+    grpc: false,
+    grpcWeb: false,
+  });
+  for (const reg of options.registrations) router.service(reg.service, reg.impl);
+  const handlers = new Map(router.handlers.map((handler) => [handler.requestPath, handler]));
+  const services = options.registrations.map((reg) => reg.service.typeName);
+  return (req, res) => {
+    const handler = handlers.get(req.url?.split("?", 2)[0] ?? "");
+    if (handler === undefined) {
+      unknownProcedure(services, req.method, req.url, res);
+      return;
+    }
+    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+      .then((response) => (handler.method.methodKind === "unary" ? undecodableAsInvalidArgument(response, handler.method.input) : response))
+      .then((response) => universalResponseToNodeResponse(response, res))
+      .catch((reason: unknown) => {
+        if (ConnectError.from(reason).code !== Code.Aborted) log(`HTTP/1.1 call ${req.url ?? ""} failed: ${String(reason)}`);
+      });
+  };
+}
+
+/** A unary error answer whose error is a request that did not decode, answered as the caller's fault. */
+async function undecodableAsInvalidArgument(response: UniversalServerResponse, input: DescMessage): Promise<UniversalServerResponse> {
+  if (response.status !== codeToHttpStatus(Code.Internal) || response.body === undefined) return response;
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of response.body) chunks.push(chunk);
+  const body = Buffer.concat(chunks);
+  const error = errorFromJsonBytes(body, undefined, new ConnectError("", Code.Internal));
+  const mapped = requestDecodeError(error, input);
+  if (mapped === error) return { ...response, body: createAsyncIterable([body]) };
+  const answer = errorToJsonBytes(mapped, undefined);
+  const header = new Headers(response.header);
+  header.set("content-length", String(answer.byteLength));
+  return { ...response, status: codeToHttpStatus(mapped.code), header, body: createAsyncIterable([answer]) };
+}
+
+/**
+ * What an HTTP/1.1 request for no procedure here gets: 404, as the Connect
+ * protocol has it, with a Connect error saying what is served.
+ */
+function unknownProcedure(services: readonly string[], method: string | undefined, url: string | undefined, res: Parameters<RequestListener>[1]): void {
+  const message = `no procedure ${method ?? ""} ${url ?? ""}: the daemon serves ${services.join(", ")}; call one as POST /SERVICE/METHOD with Content-Type application/json (gRPC server reflection lists the methods)`;
+  const body = JSON.stringify({ code: "unimplemented", message });
+  res.writeHead(404, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
