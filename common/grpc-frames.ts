@@ -82,6 +82,17 @@ export class GrpcFrames<Whole = never> {
     return messages;
   }
 
+  /** The bytes of a message still arriving that are held (its header's included). */
+  get heldBytes(): number {
+    return this.headerBytes + (this.body?.received ?? 0);
+  }
+
+  /** Lets go of a message still arriving: the body is not read on. */
+  clear(): void {
+    this.headerBytes = 0;
+    this.body = undefined;
+  }
+
   /** The body has ended: throws when it ended inside a message. */
   end(): void {
     if (this.headerBytes > 0 || this.body !== undefined) throw this.errors.truncated();
@@ -123,10 +134,11 @@ export class MessageReader<T, Whole = never> {
   private waiter: { readonly resolve: (message: T | undefined) => void; readonly reject: (error: unknown) => void } | undefined;
   /** See takeNow. */
   private direct: ((message: T) => boolean) | undefined;
+  private readonly holding: ((bytes: number) => void) | undefined;
 
   constructor(
     private readonly stream: Http2Stream,
-    frames: GrpcFrames<Whole>,
+    private readonly frames: GrpcFrames<Whole>,
     decode: (bytes: Buffer | Whole) => T,
     options: {
       readonly maxQueuedBytes: number;
@@ -136,8 +148,11 @@ export class MessageReader<T, Whole = never> {
       readonly closedEarly: (error: unknown) => unknown;
       /** The size of a message `frames` kept in parts, as it counts towards maxQueuedBytes. */
       readonly wholeBytes?: (whole: Whole) => number;
+      /** Told what the reader holds (messages queued, and what has come of the next) each time that changes. */
+      readonly holding?: (bytes: number) => void;
     },
   ) {
+    this.holding = options.holding;
     const fail = (error: unknown): void => {
       this.failure ??= error;
       this.wake();
@@ -158,6 +173,7 @@ export class MessageReader<T, Whole = never> {
         return;
       }
       if (this.queuedBytes > options.maxQueuedBytes) stream.pause();
+      this.holding?.(this.queuedBytes + frames.heldBytes);
       this.wake();
     });
     stream.once("end", () => {
@@ -186,6 +202,20 @@ export class MessageReader<T, Whole = never> {
     this.direct = take;
   }
 
+  /**
+   * Fails the reading with `error` and lets go of what it holds: the queued
+   * messages and what has come of the next; what comes later is dropped.
+   */
+  abandon(error: unknown): void {
+    this.failure ??= error;
+    this.queue = [];
+    this.head = 0;
+    this.queuedBytes = 0;
+    this.frames.clear();
+    this.stream.resume();
+    this.wake();
+  }
+
   /** The next message, or undefined at the end; throws what failed the reading. */
   next(): Promise<T | undefined> {
     if (this.head < this.queue.length) return Promise.resolve(this.take());
@@ -203,6 +233,7 @@ export class MessageReader<T, Whole = never> {
     }
     this.queuedBytes -= entry.bytes;
     if (this.queuedBytes <= this.maxQueuedBytes && this.stream.isPaused()) this.stream.resume();
+    if (entry.bytes > 0) this.holding?.(this.queuedBytes + this.frames.heldBytes);
     return entry.message;
   }
 

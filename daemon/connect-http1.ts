@@ -4,7 +4,9 @@ import { Code, ConnectError, createConnectRouter, type Interceptor } from "@conn
 import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
-import { requestDecodeError } from "./services/error-mapping.js";
+import type { TetherError } from "./errors.js";
+import type { RequestMemory } from "./request-memory.js";
+import { requestDecodeError, toConnectError } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { log } from "./log.js";
 
@@ -14,6 +16,8 @@ export interface ConnectHttp1Options {
   readonly maxMessageBytes: number;
   /** Aborted when the daemon starts to stop: streaming handlers end. */
   readonly shutdownSignal: AbortSignal;
+  /** Holds what all calls hold of requests not yet taken to a limit (request-memory.ts). */
+  readonly requestMemory: RequestMemory;
 }
 
 /**
@@ -46,13 +50,41 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
       unknownProcedure(services, req.method, req.url, res);
       return;
     }
-    handler(universalRequestFromNodeRequest(req, res, undefined, undefined))
+    const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
+    handler({ ...request, body: heldBody(request.body as AsyncIterable<Uint8Array>, options.requestMemory) })
       .then((response) => (handler.method.methodKind === "unary" ? undecodableAsInvalidArgument(response, handler.method.input) : response))
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((reason: unknown) => {
         if (ConnectError.from(reason).code !== Code.Aborted) log(`HTTP/1.1 call ${req.url ?? ""} failed: ${String(reason)}`);
       });
   };
+}
+
+/**
+ * A request's body as connect-es reads it, which it keeps whole until the
+ * end: its bytes are held against every call's limit until then, and a
+ * call cut for holding the most ends with that error.
+ */
+async function* heldBody(body: AsyncIterable<Uint8Array>, memory: RequestMemory): AsyncIterable<Uint8Array> {
+  let refuse: (error: TetherError) => void = () => undefined;
+  const refusal = new Promise<never>((_, reject) => (refuse = reject));
+  refusal.catch(() => undefined);
+  const hold = memory.hold((error) => refuse(error));
+  const chunks = body[Symbol.asyncIterator]();
+  let bytes = 0;
+  try {
+    for (;;) {
+      const next = await Promise.race([chunks.next(), refusal]);
+      if (next.done === true) return;
+      bytes += next.value.byteLength;
+      hold.set(bytes);
+      yield next.value;
+    }
+  } catch (error) {
+    throw toConnectError(error);
+  } finally {
+    hold.release();
+  }
 }
 
 /** A unary error answer whose error is a request that did not decode, answered as the caller's fault. */

@@ -40,7 +40,8 @@ export type ErrorReasonName =
   | "EXEC_NOT_LIVE"
   | "PTY_NOT_FOUND"
   | "PTY_CLOSED"
-  | "READ_ONLY";
+  | "READ_ONLY"
+  | "REQUEST_MEMORY_FULL";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

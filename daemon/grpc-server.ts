@@ -9,6 +9,7 @@ import { HTTP2_SESSION_MEMORY_MB } from "../common/grpc-limits.js";
 import { FAST_CODECS } from "../common/terminal-wire.js";
 import { CALL_CLOSED, CallContexts, TAKE_NOW, type CallContext, type TakeNow } from "./call-context.js";
 import { encodingOf } from "./services/encoded-messages.js";
+import type { RequestHold, RequestMemory } from "./request-memory.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
 import type { Traffic } from "./traffic.js";
@@ -57,6 +58,8 @@ export interface GrpcServerOptions {
   readonly shutdownSignal: AbortSignal;
   /** Counts each call while its handler runs. */
   readonly traffic: Traffic;
+  /** Holds what all calls hold of requests not yet taken to a limit (request-memory.ts). */
+  readonly requestMemory: RequestMemory;
 }
 
 export interface GrpcServer {
@@ -119,7 +122,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       sendTrailersOnly(stream, refused);
       return;
     }
-    new ServerCall(route!, stream, headers, options.maxMessageBytes, contexts, options.traffic.callStarted()).start();
+    new ServerCall(route!, stream, headers, options.maxMessageBytes, contexts, options.requestMemory, options.traffic.callStarted()).start();
   });
   return {
     serve: (socket) => server.emit("connection", socket),
@@ -207,6 +210,10 @@ class ServerCall {
   private wakeWriter: (() => void) | undefined;
   /** A request header the call cannot be served with (a malformed grpc-timeout). */
   private readonly refused: ConnectError | undefined;
+  /** What the call holds of its requests (messages arriving or queued), counted against every call's limit. */
+  private readonly hold: RequestHold;
+  /** Lets go of the requests held when the call is refused for holding too much. */
+  private dropRequests: ((error: unknown) => void) | undefined;
 
   constructor(
     private readonly route: Route,
@@ -214,6 +221,7 @@ class ServerCall {
     headers: IncomingHttpHeaders,
     maxMessageBytes: number,
     contexts: CallContexts,
+    requestMemory: RequestMemory,
     /** The call's handler has ended (or never started): Traffic counts it no more. */
     private readonly ended: () => void,
   ) {
@@ -231,8 +239,13 @@ class ServerCall {
         if (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) this.finish(reason);
       });
     }
+    this.hold = requestMemory.hold((error) => {
+      this.dropRequests?.(error);
+      this.finish(error);
+    });
     stream.once("close", () => {
       this.finished = true;
+      this.hold.release();
       this.ctx.abort(CALL_CLOSED);
       this.wake();
     });
@@ -248,7 +261,9 @@ class ServerCall {
         maxQueuedBytes: REQUESTS_QUEUED_MAX_BYTES,
         malformed: (error) => this.finish(error),
         closedEarly: () => new ConnectError("the client closed the call", Code.Canceled),
+        holding: (bytes) => this.hold.set(bytes),
       });
+      this.dropRequests = (error) => reader.abandon(error);
       // Ending the iteration early leaves the call open: an attach that stops reading input still streams its output.
       const requests: AsyncIterable<unknown> & { [TAKE_NOW]: TakeNow<unknown> } = {
         [Symbol.asyncIterator]: () => ({
@@ -276,23 +291,35 @@ class ServerCall {
   private singleRequest(): Promise<unknown> {
     return new Promise((resolve) => {
       const messages: Uint8Array[] = [];
+      let messageBytes = 0;
       const fail = (error: unknown): void => {
         this.stream.off("data", onData).off("end", onEnd);
+        this.frames.clear();
+        messages.length = 0;
+        this.hold.release();
         this.finish(error);
         resolve(undefined);
       };
+      this.dropRequests = fail;
       const onData = (chunk: Buffer): void => {
         try {
-          messages.push(...this.frames.push(chunk));
+          for (const message of this.frames.push(chunk)) {
+            messages.push(message);
+            messageBytes += message.byteLength;
+          }
         } catch (error) {
           fail(error);
+          return;
         }
+        this.hold.set(messageBytes + this.frames.heldBytes);
       };
       const onEnd = (): void => {
         try {
           this.frames.end();
           if (messages.length !== 1) throw new ConnectError(`expected one request message, got ${messages.length}`, Code.Unimplemented);
-          resolve(decode(this.route.method.input, messages[0]!));
+          const request = decode(this.route.method.input, messages[0]!);
+          this.hold.release();
+          resolve(request);
         } catch (error) {
           fail(error);
         }

@@ -43,12 +43,14 @@ export interface RunningServer {
  * the gRPC server, anything else to HTTP/1.1.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const requestMemory = options.traffic.requestMemory;
   const h1 = createHttp1Server(
     connectHttp1Handler({
       registrations: options.registrations,
       interceptors: [callCounting(options.traffic), errorMapping],
       maxMessageBytes: MAX_MESSAGE_BYTES,
       shutdownSignal: options.shutdownSignal,
+      requestMemory,
     }),
   );
   const h2 = createGrpcServer({
@@ -57,6 +59,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     windowBytes: HTTP2_WINDOW_BYTES,
     shutdownSignal: options.shutdownSignal,
     traffic: options.traffic,
+    requestMemory,
   });
   const sockets = new Set<Socket>();
   const listen = async (): Promise<Server> => {

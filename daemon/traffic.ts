@@ -1,12 +1,16 @@
+import { RequestMemory } from "./request-memory.js";
+
 /**
- * What the daemon serves now, over both protocols: client connections open
- * and calls in progress (GetDaemonInfo reports them). A call counts from its
+ * What the daemon serves now, over both protocols: client connections open,
+ * calls in progress and the requests they hold (GetDaemonInfo reports them). A call counts from its
  * start until its handler has ended, not its stream: a handler that goes on
  * after its client left is what a leak looks like from outside.
  */
 export class Traffic {
   private openConnections = 0;
   private openCalls = 0;
+  /** What every call holds of requests not yet taken by its handler, to a limit. */
+  readonly requestMemory = new RequestMemory();
 
   get connections(): number {
     return this.openConnections;

@@ -26,6 +26,8 @@ export function createDaemonService(facts: DaemonFacts, traffic: Traffic, reques
       connections: traffic.connections,
       callsInProgress: traffic.calls,
       memoryBytes: BigInt(process.memoryUsage.rss()),
+      requestBytesHeld: BigInt(traffic.requestMemory.heldBytes),
+      requestMemoryLimitBytes: BigInt(traffic.requestMemory.limitBytes),
     });
   return {
     getDaemonInfo() {

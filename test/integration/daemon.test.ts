@@ -3,6 +3,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { connect as h2connect, type IncomingHttpHeaders } from "node:http2";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +12,7 @@ import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { JournalService } from "../../gen/tether/v1/journal_service_pb.js";
 import { DAEMON_ENTRY, startDaemon, tempDirs, type TestDaemon } from "../helpers/daemon.js";
+import { eventually } from "../helpers/sessions.js";
 
 const running: TestDaemon[] = [];
 afterEach(async () => {
@@ -56,6 +58,19 @@ function jsonFrames(res: Buffer): { flags: number; body: unknown }[] {
     at += 5 + length;
   }
   return frames;
+}
+
+/** The first `count` of `promises` to settle, in the order they did. */
+function firstOf<T>(promises: readonly Promise<T>[], count: number): Promise<T[]> {
+  return new Promise((resolve) => {
+    const settled: T[] = [];
+    for (const promise of promises) {
+      void promise.then((value) => {
+        settled.push(value);
+        if (settled.length === count) resolve(settled.slice());
+      });
+    }
+  });
 }
 
 function reasonOf(error: unknown): ErrorReason | undefined {
@@ -143,6 +158,65 @@ describe("the daemon on its socket", () => {
     expect((tooBigRecord as ConnectError).rawMessage).toContain("split it into several records");
     const ok = await d.client(JournalService).appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(10) }] });
     expect(ok.firstSequence).toBe(1n);
+  });
+
+  describe("requests that stop in the middle of large messages", () => {
+    const MiB = 1024 * 1024;
+    const chunk = Buffer.alloc(MiB, 7);
+    /** A gRPC message head declaring a message just under the 16 MiB limit, whose body never all comes. */
+    const head = Buffer.from([0, 0x00, 0xff, 0xff, 0xf0]);
+    const held = async (d: TestDaemon): Promise<{ held: number; limit: number }> => {
+      const { daemon: info } = await d.client(DaemonService).getDaemonInfo({});
+      return { held: Number(info?.requestBytesHeld), limit: Number(info?.requestMemoryLimitBytes) };
+    };
+
+    it("over gRPC: past the daemon's limit the call holding the most is refused, and other clients go on", async () => {
+      const d = await daemon();
+      const { limit } = await held(d);
+      // Each call sends 14 MiB of a message and waits; 20 of them is 280 MiB, more than the limit (256 MiB).
+      const calls = 20;
+      // A client's own HTTP/2 memory cap (10 MB by default) would reset its streams as their answers come, with this much unsent.
+      const session = h2connect("http://localhost", { createConnection: () => connect(d.socketPath), maxSessionMemory: 1024 });
+      session.on("error", () => undefined);
+      const statuses = Array.from({ length: calls }, () => {
+        const stream = session.request({ ":method": "POST", ":path": "/tether.v1.JournalService/AppendRecords", "content-type": "application/grpc", te: "trailers" });
+        stream.on("error", () => undefined);
+        stream.write(head);
+        for (let i = 0; i < 14; i++) stream.write(chunk);
+        return new Promise<IncomingHttpHeaders>((resolve) => stream.on("response", resolve));
+      });
+      const refused = calls - Math.floor(limit / (14 * MiB));
+      const answered = await firstOf(statuses, refused);
+      for (const headers of answered) {
+        expect(headers["grpc-status"]).toBe(String(Code.ResourceExhausted));
+        expect(decodeURIComponent(String(headers["grpc-message"]))).toMatch(/^requests not yet taken by their handlers reached the daemon's limit of 256\.0 MiB over all calls, and this call held the most of them \(\d+\.\d MiB\): send large messages one at a time/);
+      }
+      // Every byte of the others has come, and what the daemon holds is within the limit.
+      expect(await eventually(async () => ((await held(d)).held === (calls - refused) * 14 * MiB ? true : undefined))).toBe(true);
+      expect((await d.client(JournalService).appendRecords({ name: "journals/small", records: [{ data: new Uint8Array(10) }] })).firstSequence).toBe(1n);
+      session.destroy();
+      expect(await eventually(async () => ((await held(d)).held === 0 ? true : undefined))).toBe(true);
+    });
+
+    it("over HTTP/1.1: a body held past the limit gets resource_exhausted", async () => {
+      const d = await daemon();
+      const calls = 19;
+      const answers = Array.from({ length: calls }, () => {
+        const req = request({ socketPath: d.socketPath, path: "/tether.v1.JournalService/AppendRecords", method: "POST", headers: { "content-type": "application/proto", "content-length": 16 * MiB } });
+        req.on("error", () => undefined);
+        for (let i = 0; i < 14; i++) req.write(chunk);
+        return new Promise<{ status: number; body: string }>((resolve) =>
+          req.on("response", (res) => {
+            let body = "";
+            res.on("data", (c: Buffer) => (body += c.toString())).on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          }),
+        );
+      });
+      const [first] = await firstOf(answers, 1);
+      expect(first!.status).toBe(429);
+      expect(JSON.parse(first!.body)).toMatchObject({ code: "resource_exhausted", message: expect.stringContaining("this call held the most of them"), details: [{ debug: { reason: "ERROR_REASON_REQUEST_MEMORY_FULL" } }] });
+      expect(await eventually(async () => ((await held(d)).held === 18 * 14 * MiB ? true : undefined))).toBe(true);
+    });
   });
 
   it("keeps serving others when a client disconnects in the middle of a stream", async () => {
