@@ -5,7 +5,7 @@ import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/c
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { TetherError } from "./errors.js";
-import type { RequestMemory } from "./request-memory.js";
+import type { CallMemory } from "./call-memory.js";
 import { requestDecodeError, toConnectError } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { log } from "./log.js";
@@ -16,8 +16,8 @@ export interface ConnectHttp1Options {
   readonly maxMessageBytes: number;
   /** Aborted when the daemon starts to stop: streaming handlers end. */
   readonly shutdownSignal: AbortSignal;
-  /** Holds what all calls hold of requests not yet taken to a limit (request-memory.ts). */
-  readonly requestMemory: RequestMemory;
+  /** What all calls hold of requests not yet taken, to a limit (call-memory.ts). */
+  readonly requests: CallMemory;
 }
 
 /**
@@ -51,7 +51,7 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
       return;
     }
     const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
-    handler({ ...request, body: heldBody(request.body as AsyncIterable<Uint8Array>, options.requestMemory) })
+    handler({ ...request, body: heldBody(request.body as AsyncIterable<Uint8Array>, options.requests) })
       .then((response) => (handler.method.methodKind === "unary" ? undecodableAsInvalidArgument(response, handler.method.input) : response))
       .then((response) => universalResponseToNodeResponse(response, res))
       .catch((reason: unknown) => {
@@ -65,7 +65,7 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
  * end: its bytes are held against every call's limit until then, and a
  * call cut for holding the most ends with that error.
  */
-async function* heldBody(body: AsyncIterable<Uint8Array>, memory: RequestMemory): AsyncIterable<Uint8Array> {
+async function* heldBody(body: AsyncIterable<Uint8Array>, memory: CallMemory): AsyncIterable<Uint8Array> {
   let refuse: (error: TetherError) => void = () => undefined;
   const refusal = new Promise<never>((_, reject) => (refuse = reject));
   refusal.catch(() => undefined);

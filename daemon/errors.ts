@@ -41,7 +41,8 @@ export type ErrorReasonName =
   | "PTY_NOT_FOUND"
   | "PTY_CLOSED"
   | "READ_ONLY"
-  | "REQUEST_MEMORY_FULL";
+  | "REQUEST_MEMORY_FULL"
+  | "RESPONSE_MEMORY_FULL";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import { constants, createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import { gunzipSync, inflateSync } from "node:zlib";
 import { GrpcFrames, MessageReader, type FrameErrors } from "../common/grpc-frames.js";
@@ -9,7 +9,8 @@ import { HTTP2_SESSION_MEMORY_MB } from "../common/grpc-limits.js";
 import { FAST_CODECS } from "../common/terminal-wire.js";
 import { CALL_CLOSED, CallContexts, TAKE_NOW, type CallContext, type TakeNow } from "./call-context.js";
 import { encodingOf } from "./services/encoded-messages.js";
-import type { RequestHold, RequestMemory } from "./request-memory.js";
+import type { CallHold } from "./call-memory.js";
+import { log } from "./log.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
 import type { Traffic } from "./traffic.js";
@@ -58,8 +59,6 @@ export interface GrpcServerOptions {
   readonly shutdownSignal: AbortSignal;
   /** Counts each call while its handler runs. */
   readonly traffic: Traffic;
-  /** Holds what all calls hold of requests not yet taken to a limit (request-memory.ts). */
-  readonly requestMemory: RequestMemory;
 }
 
 export interface GrpcServer {
@@ -122,7 +121,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       sendTrailersOnly(stream, refused);
       return;
     }
-    new ServerCall(route!, stream, headers, options.maxMessageBytes, contexts, options.requestMemory, options.traffic.callStarted()).start();
+    new ServerCall(route!, stream, headers, options.maxMessageBytes, contexts, options.traffic).start();
   });
   return {
     serve: (socket) => server.emit("connection", socket),
@@ -211,7 +210,11 @@ class ServerCall {
   /** A request header the call cannot be served with (a malformed grpc-timeout). */
   private readonly refused: ConnectError | undefined;
   /** What the call holds of its requests (messages arriving or queued), counted against every call's limit. */
-  private readonly hold: RequestHold;
+  private readonly hold: CallHold;
+  /** What the call holds of its responses (written, not yet taken by HTTP/2), likewise. */
+  private readonly responseHold: CallHold;
+  /** The call's handler has ended (or never started): Traffic counts it no more. */
+  private readonly ended: () => void;
   /** Lets go of the requests held when the call is refused for holding too much. */
   private dropRequests: ((error: unknown) => void) | undefined;
 
@@ -221,10 +224,9 @@ class ServerCall {
     headers: IncomingHttpHeaders,
     maxMessageBytes: number,
     contexts: CallContexts,
-    requestMemory: RequestMemory,
-    /** The call's handler has ended (or never started): Traffic counts it no more. */
-    private readonly ended: () => void,
+    traffic: Traffic,
   ) {
+    this.ended = traffic.callStarted();
     const encoding = headers["grpc-encoding"];
     this.frames = new GrpcFrames(maxMessageBytes, REQUEST_FRAME_ERRORS, decompressor(typeof encoding === "string" ? encoding : undefined, maxMessageBytes));
     const timeout = parseTimeout(typeof headers["grpc-timeout"] === "string" ? headers["grpc-timeout"] : null, MAX_TIMEOUT_MS);
@@ -239,13 +241,21 @@ class ServerCall {
         if (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) this.finish(reason);
       });
     }
-    this.hold = requestMemory.hold((error) => {
+    this.hold = traffic.requests.hold((error) => {
       this.dropRequests?.(error);
       this.finish(error);
+    });
+    // Responses the client does not read cannot be followed by a status: the stream is reset, which lets go of them.
+    this.responseHold = traffic.responses.hold((error) => {
+      log(`call ${route.url} reset: ${error.message}`);
+      this.finished = true;
+      stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      this.wake();
     });
     stream.once("close", () => {
       this.finished = true;
       this.hold.release();
+      this.responseHold.release();
       this.ctx.abort(CALL_CLOSED);
       this.wake();
     });
@@ -399,6 +409,7 @@ class ServerCall {
     this.unwritten += size;
     const done = (): void => {
       this.unwritten -= size;
+      this.responseHold.set(this.unwritten);
       if (this.unwritten <= STREAM_UNWRITTEN_MAX_BYTES) this.wake();
     };
     const head = Buffer.allocUnsafe(5);
@@ -406,13 +417,15 @@ class ServerCall {
     head.writeUInt32BE(length, 1);
     if (length <= JOIN_MAX_BYTES) {
       this.stream.write(Buffer.concat([head, ...parts], size), done);
-      return;
+    } else {
+      const nonEmpty = parts.filter((part) => part.byteLength > 0);
+      this.stream.cork();
+      this.stream.write(head);
+      nonEmpty.forEach((part, i) => this.stream.write(part, i === nonEmpty.length - 1 ? done : undefined));
+      this.stream.uncork();
     }
-    const nonEmpty = parts.filter((part) => part.byteLength > 0);
-    this.stream.cork();
-    this.stream.write(head);
-    nonEmpty.forEach((part, i) => this.stream.write(part, i === nonEmpty.length - 1 ? done : undefined));
-    this.stream.uncork();
+    // Last: past every call's limit, this call may be the one reset.
+    this.responseHold.set(this.unwritten);
   }
 
   /** Ends the call with `error`'s status, or OK. Once. */

@@ -43,14 +43,13 @@ export interface RunningServer {
  * the gRPC server, anything else to HTTP/1.1.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const requestMemory = options.traffic.requestMemory;
   const h1 = createHttp1Server(
     connectHttp1Handler({
       registrations: options.registrations,
       interceptors: [callCounting(options.traffic), errorMapping],
       maxMessageBytes: MAX_MESSAGE_BYTES,
       shutdownSignal: options.shutdownSignal,
-      requestMemory,
+      requests: options.traffic.requests,
     }),
   );
   const h2 = createGrpcServer({
@@ -59,7 +58,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     windowBytes: HTTP2_WINDOW_BYTES,
     shutdownSignal: options.shutdownSignal,
     traffic: options.traffic,
-    requestMemory,
   });
   const sockets = new Set<Socket>();
   const listen = async (): Promise<Server> => {

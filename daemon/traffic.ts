@@ -1,8 +1,8 @@
-import { RequestMemory } from "./request-memory.js";
+import { CallMemory, REQUESTS, RESPONSES } from "./call-memory.js";
 
 /**
  * What the daemon serves now, over both protocols: client connections open,
- * calls in progress and the requests they hold (GetDaemonInfo reports them). A call counts from its
+ * calls in progress and what they hold (GetDaemonInfo reports them). A call counts from its
  * start until its handler has ended, not its stream: a handler that goes on
  * after its client left is what a leak looks like from outside.
  */
@@ -10,7 +10,9 @@ export class Traffic {
   private openConnections = 0;
   private openCalls = 0;
   /** What every call holds of requests not yet taken by its handler, to a limit. */
-  readonly requestMemory = new RequestMemory();
+  readonly requests = new CallMemory(REQUESTS);
+  /** What every call holds of responses its client has not read, to a limit. */
+  readonly responses = new CallMemory(RESPONSES);
 
   get connections(): number {
     return this.openConnections;

@@ -26,8 +26,9 @@ export function createDaemonService(facts: DaemonFacts, traffic: Traffic, reques
       connections: traffic.connections,
       callsInProgress: traffic.calls,
       memoryBytes: BigInt(process.memoryUsage.rss()),
-      requestBytesHeld: BigInt(traffic.requestMemory.heldBytes),
-      requestMemoryLimitBytes: BigInt(traffic.requestMemory.limitBytes),
+      requestBytesHeld: BigInt(traffic.requests.heldBytes),
+      responseBytesHeld: BigInt(traffic.responses.heldBytes),
+      callMemoryLimitBytes: BigInt(traffic.requests.limitBytes),
     });
   return {
     getDaemonInfo() {

@@ -3,14 +3,15 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
-import { connect as h2connect, type IncomingHttpHeaders } from "node:http2";
+import { constants, connect as h2connect, type IncomingHttpHeaders } from "node:http2";
 import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
-import { JournalService } from "../../gen/tether/v1/journal_service_pb.js";
+import { JournalService, ReadJournalRequestSchema } from "../../gen/tether/v1/journal_service_pb.js";
+import { grpcFrame } from "../../client/grpc-client.js";
 import { DAEMON_ENTRY, startDaemon, tempDirs, type TestDaemon } from "../helpers/daemon.js";
 import { eventually } from "../helpers/sessions.js";
 
@@ -160,14 +161,14 @@ describe("the daemon on its socket", () => {
     expect(ok.firstSequence).toBe(1n);
   });
 
-  describe("requests that stop in the middle of large messages", () => {
+  describe("what calls hold, over all of them (a limit on each side)", () => {
     const MiB = 1024 * 1024;
     const chunk = Buffer.alloc(MiB, 7);
     /** A gRPC message head declaring a message just under the 16 MiB limit, whose body never all comes. */
     const head = Buffer.from([0, 0x00, 0xff, 0xff, 0xf0]);
-    const held = async (d: TestDaemon): Promise<{ held: number; limit: number }> => {
+    const held = async (d: TestDaemon): Promise<{ held: number; responses: number; limit: number }> => {
       const { daemon: info } = await d.client(DaemonService).getDaemonInfo({});
-      return { held: Number(info?.requestBytesHeld), limit: Number(info?.requestMemoryLimitBytes) };
+      return { held: Number(info?.requestBytesHeld), responses: Number(info?.responseBytesHeld), limit: Number(info?.callMemoryLimitBytes) };
     };
 
     it("over gRPC: past the daemon's limit the call holding the most is refused, and other clients go on", async () => {
@@ -216,6 +217,32 @@ describe("the daemon on its socket", () => {
       expect(first!.status).toBe(429);
       expect(JSON.parse(first!.body)).toMatchObject({ code: "resource_exhausted", message: expect.stringContaining("this call held the most of them"), details: [{ debug: { reason: "ERROR_REASON_REQUEST_MEMORY_FULL" } }] });
       expect(await eventually(async () => ((await held(d)).held === 18 * 14 * MiB ? true : undefined))).toBe(true);
+    });
+
+    it("responses clients never read: past the limit the call holding the most is reset, and other clients go on", async () => {
+      const d = await daemon();
+      await d.client(JournalService).appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(4 * MiB) }] });
+      const { limit } = await held(d);
+      // 100 reads of a 4 MiB record, none read on: 400 MiB of answers, 40 MiB on each of 10
+      // connections (within Node's own 64 MB cap on one connection).
+      const calls = 100;
+      const sessions = Array.from({ length: 10 }, () => h2connect("http://localhost", { createConnection: () => connect(d.socketPath) }).on("error", () => undefined));
+      const closes = Array.from({ length: calls }, (_, i) => {
+        const stream = sessions[i % sessions.length]!.request({ ":method": "POST", ":path": "/tether.v1.JournalService/ReadJournal", "content-type": "application/grpc", te: "trailers" });
+        stream.on("error", () => undefined);
+        stream.end(grpcFrame(ReadJournalRequestSchema, { name: "journals/big", follow: true }));
+        stream.pause();
+        return new Promise<number>((resolve) => stream.on("close", () => resolve(stream.rstCode ?? -1)));
+      });
+      const fit = Math.floor(limit / (4 * MiB + 64));
+      // A reset lets go of the answers a status could not have got past.
+      expect(await firstOf(closes, calls - fit)).toEqual(Array.from({ length: calls - fit }, () => constants.NGHTTP2_ENHANCE_YOUR_CALM));
+      const now = await held(d);
+      expect(now.responses).toBeLessThanOrEqual(limit);
+      expect(now.responses).toBeGreaterThan(limit - 4 * MiB - 64);
+      expect((await d.client(JournalService).appendRecords({ name: "journals/small", records: [{ data: new Uint8Array(10) }] })).firstSequence).toBe(1n);
+      for (const session of sessions) session.destroy();
+      expect(await eventually(async () => ((await held(d)).responses === 0 ? true : undefined))).toBe(true);
     });
   });
 

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/daemon.proto.
  */
 export const file_tether_v1_daemon: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0ZXRoZXIvdjEvZGFlbW9uLnByb3RvEgl0ZXRoZXIudjEinwIKBkRhZW1vbhIPCgd2ZXJzaW9uGAEgASgJEgsKA3BpZBgCIAEoBRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzb2NrZXRfcGF0aBgEIAEoCRIRCglzdGF0ZV9kaXIYBSABKAkSGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKA0SEwoLY29ubmVjdGlvbnMYByABKA0SGQoRY2FsbHNfaW5fcHJvZ3Jlc3MYCCABKA0SFAoMbWVtb3J5X2J5dGVzGAkgASgEEhoKEnJlcXVlc3RfYnl0ZXNfaGVsZBgKIAEoBBIiChpyZXF1ZXN0X21lbW9yeV9saW1pdF9ieXRlcxgLIAEoBGIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChZ0ZXRoZXIvdjEvZGFlbW9uLnByb3RvEgl0ZXRoZXIudjEiuQIKBkRhZW1vbhIPCgd2ZXJzaW9uGAEgASgJEgsKA3BpZBgCIAEoBRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzb2NrZXRfcGF0aBgEIAEoCRIRCglzdGF0ZV9kaXIYBSABKAkSGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKA0SEwoLY29ubmVjdGlvbnMYByABKA0SGQoRY2FsbHNfaW5fcHJvZ3Jlc3MYCCABKA0SFAoMbWVtb3J5X2J5dGVzGAkgASgEEhoKEnJlcXVlc3RfYnl0ZXNfaGVsZBgKIAEoBBIbChNyZXNwb25zZV9ieXRlc19oZWxkGAsgASgEEh8KF2NhbGxfbWVtb3J5X2xpbWl0X2J5dGVzGAwgASgEYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Daemon describes the tether daemon answering on this socket.
@@ -87,20 +87,27 @@ export type Daemon = Message<"tether.v1.Daemon"> & {
 
   /**
    * Bytes of requests the daemon holds that no handler has taken yet
-   * (messages still arriving, messages queued), over every call; at most
-   * request_memory_limit_bytes, past which the call holding the most is
-   * refused with RESOURCE_EXHAUSTED.
+   * (messages still arriving, messages queued), over every call.
    *
    * @generated from field: uint64 request_bytes_held = 10;
    */
   requestBytesHeld: bigint;
 
   /**
-   * The limit on request_bytes_held.
+   * Bytes of responses written that HTTP/2 has not taken yet (their clients
+   * do not read them), over every call.
    *
-   * @generated from field: uint64 request_memory_limit_bytes = 11;
+   * @generated from field: uint64 response_bytes_held = 11;
    */
-  requestMemoryLimitBytes: bigint;
+  responseBytesHeld: bigint;
+
+  /**
+   * The limit on each of request_bytes_held and response_bytes_held: past
+   * it, the call holding the most is ended with RESOURCE_EXHAUSTED.
+   *
+   * @generated from field: uint64 call_memory_limit_bytes = 12;
+   */
+  callMemoryLimitBytes: bigint;
 };
 
 /**

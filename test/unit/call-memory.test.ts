@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { TetherError } from "../../daemon/errors.js";
-import { RequestMemory } from "../../daemon/request-memory.js";
+import { CallMemory, REQUESTS } from "../../daemon/call-memory.js";
 
-describe("RequestMemory", () => {
+describe("CallMemory", () => {
   it("cuts the call holding the most when the total passes the limit, and lets go of its bytes", () => {
-    const memory = new RequestMemory(100);
+    const memory = new CallMemory(REQUESTS, 100);
     const refused: string[] = [];
     const hold = (name: string) => memory.hold((error: TetherError) => refused.push(`${name}: ${error.reason} ${error.metadata["held_bytes"]}`));
     const [a, b, c] = [hold("a"), hold("b"), hold("c")];
