@@ -1,9 +1,10 @@
-import type { RequestListener } from "node:http";
+import { setMaxListeners } from "node:events";
+import type { RequestListener, ServerResponse } from "node:http";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
-import { universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
+import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import type { TetherError } from "./errors.js";
 import type { CallMemory } from "./call-memory.js";
 import { requestDecodeError, toConnectError } from "./services/error-mapping.js";
@@ -16,8 +17,9 @@ export interface ConnectHttp1Options {
   readonly maxMessageBytes: number;
   /** Aborted when the daemon starts to stop: streaming handlers end. */
   readonly shutdownSignal: AbortSignal;
-  /** What all calls hold of requests not yet taken, to a limit (call-memory.ts). */
+  /** What all calls hold of requests not yet taken, and of responses not yet read, to a limit each (call-memory.ts). */
   readonly requests: CallMemory;
+  readonly responses: CallMemory;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface ConnectHttp1Options {
  * (grpc-server.ts); gRPC-web is not served.
  */
 export function connectHttp1Handler(options: ConnectHttp1Options): RequestListener {
+  // connect-es listens on the stop signal once per call in progress: more than 10 at once is no leak.
+  setMaxListeners(0, options.shutdownSignal);
   const router = createConnectRouter({
     interceptors: options.interceptors,
     // Local socket: compression costs CPU and saves nothing.
@@ -53,7 +57,7 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
     const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
     handler({ ...request, body: heldBody(request.body as AsyncIterable<Uint8Array>, options.requests) })
       .then((response) => (handler.method.methodKind === "unary" ? undecodableAsInvalidArgument(response, handler.method.input) : response))
-      .then((response) => universalResponseToNodeResponse(response, res))
+      .then((response) => sendResponse(response, res, options.responses))
       .catch((reason: unknown) => {
         if (ConnectError.from(reason).code !== Code.Aborted) log(`HTTP/1.1 call ${req.url ?? ""} failed: ${String(reason)}`);
       });
@@ -84,6 +88,43 @@ async function* heldBody(body: AsyncIterable<Uint8Array>, memory: CallMemory): A
     throw toConnectError(error);
   } finally {
     hold.release();
+  }
+}
+
+/**
+ * Writes a response as connect-node's universalResponseToNodeResponse does,
+ * but ends when the connection closes while a write waits for it to drain
+ * (connect-node's waits for a "drain" or "error" that a closed response
+ * never emits, and the call's handler was left suspended for good: a
+ * client gone in the middle of a large answer leaked its call). Each chunk
+ * is held against every call's limit until the connection has taken it; a
+ * call cut for holding the most loses its connection: a status could not
+ * get past the answer its client does not read.
+ */
+async function sendResponse(response: UniversalServerResponse, res: ServerResponse, memory: CallMemory): Promise<void> {
+  const hold = memory.hold((error) => {
+    log(`HTTP/1.1 call ${res.req.url ?? ""} reset: ${error.message}`);
+    res.destroy();
+  });
+  const closed = new Promise<never>((_, reject) => res.once("close", () => reject(new ConnectError("the client closed the connection", Code.Aborted))));
+  closed.catch(() => undefined);
+  const chunks = response.body?.[Symbol.asyncIterator]();
+  try {
+    // The first chunk before the head: the handler may still set headers until then.
+    let next = chunks === undefined ? undefined : await Promise.race([chunks.next(), closed]);
+    res.writeHead(response.status, Object.fromEntries(response.header ?? []));
+    for (; next !== undefined && next.done !== true; next = await Promise.race([chunks!.next(), closed])) {
+      hold.set(next.value.byteLength);
+      if (!res.write(next.value)) await Promise.race([new Promise((resolve) => res.once("drain", resolve)), closed]);
+      hold.set(0);
+    }
+    res.end();
+  } catch (error) {
+    res.destroy();
+    throw error;
+  } finally {
+    hold.release();
+    void chunks?.return?.(undefined).catch(() => undefined);
   }
 }
 

@@ -50,6 +50,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       maxMessageBytes: MAX_MESSAGE_BYTES,
       shutdownSignal: options.shutdownSignal,
       requests: options.traffic.requests,
+      responses: options.traffic.responses,
     }),
   );
   const h2 = createGrpcServer({

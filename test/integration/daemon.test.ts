@@ -1,10 +1,11 @@
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { constants, connect as h2connect, type IncomingHttpHeaders } from "node:http2";
-import { connect, createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -59,6 +60,17 @@ function jsonFrames(res: Buffer): { flags: number; body: unknown }[] {
     at += 5 + length;
   }
   return frames;
+}
+
+/** A Connect streaming read (binary) of journal `name`, following, on a connection of its own that never reads. */
+function unreadFollow(d: TestDaemon, name: string): Socket {
+  const body = envelope(Buffer.from(toBinary(ReadJournalRequestSchema, create(ReadJournalRequestSchema, { name, follow: true }))));
+  const socket = connect(d.socketPath);
+  socket.on("error", () => undefined);
+  socket.write(`POST /tether.v1.JournalService/ReadJournal HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/connect+proto\r\nContent-Length: ${body.length}\r\n\r\n`);
+  socket.write(body);
+  socket.pause();
+  return socket;
 }
 
 /** The first `count` of `promises` to settle, in the order they did. */
@@ -243,6 +255,32 @@ describe("the daemon on its socket", () => {
       expect((await d.client(JournalService).appendRecords({ name: "journals/small", records: [{ data: new Uint8Array(10) }] })).firstSequence).toBe(1n);
       for (const session of sessions) session.destroy();
       expect(await eventually(async () => ((await held(d)).responses === 0 ? true : undefined))).toBe(true);
+    });
+
+    it("over HTTP/1.1 too: past the limit the connection holding the most is closed", async () => {
+      const d = await daemon();
+      await d.client(JournalService).appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(4 * MiB) }] });
+      const { limit } = await held(d);
+      // 80 Connect streaming reads (binary) of the 4 MiB record on as many connections, none read on.
+      const calls = 80;
+      const sockets = Array.from({ length: calls }, () => unreadFollow(d, "journals/big"));
+      const fit = Math.floor(limit / (4 * MiB));
+      const resets = (): number => d.log().split("\n").filter((line) => /HTTP\/1\.1 call \/tether\.v1\.JournalService\/ReadJournal reset: responses not yet read by their clients reached the daemon's limit/.test(line)).length;
+      expect(await eventually(() => (resets() >= calls - fit ? true : undefined))).toBe(true);
+      expect((await held(d)).responses).toBeLessThanOrEqual(limit);
+      expect((await d.client(JournalService).appendRecords({ name: "journals/small", records: [{ data: new Uint8Array(10) }] })).firstSequence).toBe(1n);
+      for (const socket of sockets) socket.destroy();
+      expect(await eventually(async () => ((await held(d)).responses === 0 ? true : undefined))).toBe(true);
+    });
+
+    it("over HTTP/1.1, a client gone in the middle of a large answer ends its call", async () => {
+      const d = await daemon();
+      await d.client(JournalService).appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(4 * MiB) }] });
+      const sockets = Array.from({ length: 3 }, () => unreadFollow(d, "journals/big"));
+      expect(await eventually(async () => ((await held(d)).responses >= 3 * 4 * MiB ? true : undefined))).toBe(true);
+      for (const socket of sockets) socket.destroy();
+      // The calls in progress: only the one asking.
+      expect(await eventually(async () => ((await d.client(DaemonService).getDaemonInfo({})).daemon?.callsInProgress === 1 ? true : undefined))).toBe(true);
     });
   });
 
