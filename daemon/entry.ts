@@ -1,3 +1,5 @@
+// First: protobuf-es looks for Uint8Array.prototype.toBase64 once, when it loads.
+import "../common/uint8array-base64.js";
 import { TetherError } from "./errors.js";
 import { tuneHeap } from "./heap.js";
 import { log } from "./log.js";
