@@ -26,11 +26,14 @@ export interface ConnectHttp1Options {
  * The Connect protocol over HTTP/1.1 (JSON or binary, unary and server
  * streaming, so `curl --unix-socket` works), served by connect-es's router
  * with the handler objects gRPC uses. It is connect-node's adapter but for
- * two answers: a request for no procedure gets a Connect error naming what
- * is served (connect-node's is an empty 404), and a unary request whose
- * binary body does not decode gets invalid_argument (connect-es decodes it
- * before any interceptor and calls it internal). gRPC is served on HTTP/2
- * (grpc-server.ts); gRPC-web is not served.
+ * two answers and the writing: a request for no procedure gets a Connect
+ * error naming what is served (connect-node's is an empty 404), a unary
+ * request whose binary body does not decode gets invalid_argument
+ * (connect-es decodes it before any interceptor and calls it internal), and
+ * responses are written by sendResponse; what a call holds of its request
+ * and of its response counts against the daemon's limits over all calls
+ * (call-memory.ts). gRPC is served on HTTP/2 (grpc-server.ts); gRPC-web is
+ * not served.
  */
 export function connectHttp1Handler(options: ConnectHttp1Options): RequestListener {
   // connect-es listens on the stop signal once per call in progress: more than 10 at once is no leak.

@@ -210,7 +210,7 @@ class ServerCall {
   /** A request header the call cannot be served with (a malformed grpc-timeout). */
   private readonly refused: ConnectError | undefined;
   /** What the call holds of its requests (messages arriving or queued), counted against every call's limit. */
-  private readonly hold: CallHold;
+  private readonly requestHold: CallHold;
   /** What the call holds of its responses (written, not yet taken by HTTP/2), likewise. */
   private readonly responseHold: CallHold;
   /** The call's handler has ended (or never started): Traffic counts it no more. */
@@ -241,7 +241,7 @@ class ServerCall {
         if (reason instanceof ConnectError && reason.code === Code.DeadlineExceeded) this.finish(reason);
       });
     }
-    this.hold = traffic.requests.hold((error) => {
+    this.requestHold = traffic.requests.hold((error) => {
       this.dropRequests?.(error);
       this.finish(error);
     });
@@ -254,7 +254,7 @@ class ServerCall {
     });
     stream.once("close", () => {
       this.finished = true;
-      this.hold.release();
+      this.requestHold.release();
       this.responseHold.release();
       this.ctx.abort(CALL_CLOSED);
       this.wake();
@@ -271,7 +271,7 @@ class ServerCall {
         maxQueuedBytes: REQUESTS_QUEUED_MAX_BYTES,
         malformed: (error) => this.finish(error),
         closedEarly: () => new ConnectError("the client closed the call", Code.Canceled),
-        holding: (bytes) => this.hold.set(bytes),
+        holding: (bytes) => this.requestHold.set(bytes),
       });
       this.dropRequests = (error) => reader.abandon(error);
       // Ending the iteration early leaves the call open: an attach that stops reading input still streams its output.
@@ -306,7 +306,7 @@ class ServerCall {
         this.stream.off("data", onData).off("end", onEnd);
         this.frames.clear();
         messages.length = 0;
-        this.hold.release();
+        this.requestHold.release();
         this.finish(error);
         resolve(undefined);
       };
@@ -321,14 +321,14 @@ class ServerCall {
           fail(error);
           return;
         }
-        this.hold.set(messageBytes + this.frames.heldBytes);
+        this.requestHold.set(messageBytes + this.frames.heldBytes);
       };
       const onEnd = (): void => {
         try {
           this.frames.end();
           if (messages.length !== 1) throw new ConnectError(`expected one request message, got ${messages.length}`, Code.Unimplemented);
           const request = decode(this.route.method.input, messages[0]!);
-          this.hold.release();
+          this.requestHold.release();
           resolve(request);
         } catch (error) {
           fail(error);
