@@ -42,7 +42,8 @@ export type ErrorReasonName =
   | "PTY_CLOSED"
   | "READ_ONLY"
   | "REQUEST_MEMORY_FULL"
-  | "RESPONSE_MEMORY_FULL";
+  | "RESPONSE_MEMORY_FULL"
+  | "TOO_MANY_CONNECTIONS";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

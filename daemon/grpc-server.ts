@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { constants, createServer, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
+import { constants, createServer, type Http2Session, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import { gunzipSync, inflateSync } from "node:zlib";
 import { GrpcFrames, MessageReader, type FrameErrors } from "../common/grpc-frames.js";
@@ -62,8 +62,12 @@ export interface GrpcServerOptions {
 }
 
 export interface GrpcServer {
-  /** Serves one HTTP/2 connection (whatever was read of it already unshifted). */
-  serve(socket: Socket): void;
+  /**
+   * Serves one HTTP/2 connection (whatever was read of it already
+   * unshifted); with `refusal`, answers its calls with that error and
+   * closes it.
+   */
+  serve(socket: Socket, refusal?: unknown): void;
   /** Sends every connection a GOAWAY: calls in flight finish, new ones go elsewhere. */
   drain(): void;
   /** Closes every connection now. */
@@ -107,7 +111,12 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   });
   const sessions = new Set<ServerHttp2Session>();
   const contexts = new CallContexts(options.shutdownSignal);
+  /** Sessions whose calls get an error (a connection past the daemon's limit), and the one serve() is starting. */
+  const refused = new WeakMap<Http2Session, unknown>();
+  let refusing: unknown;
   server.on("session", (session) => {
+    // Emitted while serve() emits the connection.
+    if (refusing !== undefined) refused.set(session, refusing);
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
     session.on("error", () => session.destroy());
@@ -115,16 +124,29 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   });
   server.on("stream", (stream, headers) => {
     stream.on("error", () => {});
+    const sessionRefusal = refused.get(stream.session!);
+    if (sessionRefusal !== undefined) {
+      sendTrailersOnly(stream, sessionRefusal);
+      stream.session?.close();
+      return;
+    }
     const route = routes.get(String(headers[":path"]));
-    const refused = refusal(headers, route);
-    if (refused !== undefined) {
-      sendTrailersOnly(stream, refused);
+    const refusedCall = refusal(headers, route);
+    if (refusedCall !== undefined) {
+      sendTrailersOnly(stream, refusedCall);
       return;
     }
     new ServerCall(route!, stream, headers, options.maxMessageBytes, contexts, options.traffic).start();
   });
   return {
-    serve: (socket) => server.emit("connection", socket),
+    serve: (socket, refusal) => {
+      refusing = refusal;
+      try {
+        server.emit("connection", socket);
+      } finally {
+        refusing = undefined;
+      }
+    },
     drain: () => {
       for (const session of sessions) session.close();
     },

@@ -3,7 +3,12 @@ import { existsSync } from "node:fs";
 import { createServer as createNetServer, type Server, type Socket } from "node:net";
 import { dirname } from "node:path";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
+import { errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { connectHttp1Handler } from "./connect-http1.js";
+import { connectionLimit, tooManyConnections } from "./connection-limit.js";
+import type { TetherError } from "./errors.js";
+import { log } from "./log.js";
+import { toConnectError } from "./services/error-mapping.js";
 import { createGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { callCounting } from "./services/call-counting.js";
 import { errorMapping } from "./services/error-mapping.js";
@@ -61,8 +66,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     traffic: options.traffic,
   });
   const sockets = new Set<Socket>();
+  const limit = connectionLimit();
   const listen = async (): Promise<Server> => {
     const listener = createNetServer((socket) => {
+      const refusal = sockets.size >= limit ? tooManyConnections(limit) : undefined;
+      if (refusal !== undefined) log(`connection refused: ${refusal.message}`);
       sockets.add(socket);
       const closed = options.traffic.connectionOpened();
       socket.once("close", () => {
@@ -70,7 +78,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         closed();
       });
       socket.on("error", () => socket.destroy());
-      route(socket, h2, h1);
+      route(socket, h2, h1, refusal);
     });
     await listenOnSocket(listener, options.socketPath);
     return listener;
@@ -98,7 +106,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-function route(socket: Socket, h2: GrpcServer, h1: Http1Server): void {
+/** Hands the connection to the server its first bytes name; with `refusal`, its first call is answered that error and it is closed. */
+function route(socket: Socket, h2: GrpcServer, h1: Http1Server, refusal: TetherError | undefined): void {
   let seen = Buffer.alloc(0);
   const onData = (chunk: Buffer): void => {
     seen = Buffer.concat([seen, chunk]);
@@ -112,7 +121,9 @@ function route(socket: Socket, h2: GrpcServer, h1: Http1Server): void {
     if (isHttp2) {
       // A node:http2 session takes over the socket's handle and first drains
       // what is buffered, the unshifted preface included.
-      h2.serve(socket);
+      h2.serve(socket, refusal);
+    } else if (refusal !== undefined) {
+      refuseHttp1(socket, refusal);
     } else {
       // The HTTP/1.1 server reads through the socket's stream: let it flow again.
       h1.emit("connection", socket);
@@ -120,4 +131,20 @@ function route(socket: Socket, h2: GrpcServer, h1: Http1Server): void {
     }
   };
   socket.on("data", onData);
+}
+
+/**
+ * An HTTP/1.1 connection past the daemon's limit: a Connect error (429, as
+ * the protocol maps RESOURCE_EXHAUSTED) before its request is read, then
+ * closed; what the client sends meanwhile is read and dropped.
+ */
+function refuseHttp1(socket: Socket, refusal: TetherError): void {
+  const body = Buffer.from(errorToJsonBytes(toConnectError(refusal), undefined));
+  socket.resume();
+  socket.end(
+    Buffer.concat([
+      Buffer.from(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`),
+      body,
+    ]),
+  );
 }

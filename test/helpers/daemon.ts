@@ -44,7 +44,9 @@ export async function startDaemon(dirs = tempDirs(), extraEnv: NodeJS.ProcessEnv
     const nodeArgs = process.env.TETHER_DAEMON_NODE_ARGS?.split(" ").filter((a) => a !== "") ?? [];
     // TETHER_DAEMON_ENTRY in extraEnv: another build's daemon.mjs, for probes that pair two builds.
     const entry = extraEnv["TETHER_DAEMON_ENTRY"] ?? DAEMON_ENTRY;
-    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ...nodeArgs, entry], { env, stdio: ["ignore", "pipe", "pipe"] });
+    // TETHER_DAEMON_LAUNCHER in extraEnv: a command the daemon runs under, e.g. "prlimit --nofile=200:200".
+    const [launcher, ...launcherArgs] = [...(extraEnv["TETHER_DAEMON_LAUNCHER"]?.split(" ").filter((a) => a !== "") ?? []), process.execPath];
+    const child = spawn(launcher!, [...launcherArgs, ...DAEMON_NODE_FLAGS, ...nodeArgs, entry], { env, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
     await waitForSocket(dirs.socketPath, child, () => output);

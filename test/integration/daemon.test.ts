@@ -14,6 +14,7 @@ import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js
 import { JournalService, ReadJournalRequestSchema } from "../../gen/tether/v1/journal_service_pb.js";
 import { grpcFrame } from "../../client/grpc-client.js";
 import { DAEMON_ENTRY, startDaemon, tempDirs, type TestDaemon } from "../helpers/daemon.js";
+import { failure } from "../helpers/errors.js";
 import { eventually } from "../helpers/sessions.js";
 
 const running: TestDaemon[] = [];
@@ -282,6 +283,30 @@ describe("the daemon on its socket", () => {
       // The calls in progress: only the one asking.
       expect(await eventually(async () => ((await d.client(DaemonService).getDaemonInfo({})).daemon?.callsInProgress === 1 ? true : undefined))).toBe(true);
     });
+  });
+
+  it("serves at most half its open-file limit of connections: past it, a clear error, and others go on", async () => {
+    // Under a limit of 200 open files, the daemon takes 100 connections.
+    const d = await startDaemon(tempDirs(), { TETHER_DAEMON_LAUNCHER: "prlimit --nofile=200:200" });
+    running.push(d);
+    const first = d.client(DaemonService);
+    await first.getDaemonInfo({});
+    const idle = await Promise.all(Array.from({ length: 99 }, () => new Promise<Socket>((resolve) => {
+      const socket = connect(d.socketPath, () => resolve(socket));
+      socket.on("error", () => undefined);
+    })));
+    expect(await eventually(async () => ((await first.getDaemonInfo({})).daemon?.connections === 100 ? true : undefined))).toBe(true);
+    const refused = await failure(d.client(DaemonService).getDaemonInfo({}));
+    expect(refused).toMatchObject({ code: Code.ResourceExhausted, reason: ErrorReason.TOO_MANY_CONNECTIONS });
+    expect(refused.message).toContain("the daemon already serves 100 connections, as many as it takes at once: a client is likely opening connections and not closing them");
+    const overHttp1 = await http1(d.socketPath, "/tether.v1.DaemonService/GetDaemonInfo", "{}", "application/json");
+    expect(overHttp1.status).toBe(429);
+    expect(JSON.parse(overHttp1.body)).toMatchObject({ code: "resource_exhausted", details: [{ debug: { reason: "ERROR_REASON_TOO_MANY_CONNECTIONS" } }] });
+    // The connections already served go on; once some close, new ones are served.
+    expect((await first.getDaemonInfo({})).daemon?.pid).toBe(d.process.pid);
+    for (const socket of idle.splice(0, 10)) socket.destroy();
+    expect(await eventually(async () => ((await d.client(DaemonService).getDaemonInfo({}).catch(() => undefined))?.daemon?.pid === d.process.pid ? true : undefined))).toBe(true);
+    for (const socket of idle) socket.destroy();
   });
 
   it("keeps serving others when a client disconnects in the middle of a stream", async () => {

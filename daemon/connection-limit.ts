@@ -1,0 +1,38 @@
+import { Code } from "@connectrpc/connect";
+import { readFileSync } from "node:fs";
+import { TetherError } from "./errors.js";
+
+/** The most client connections the daemon serves at once, whatever its open-file limit. */
+export const CONNECTIONS_MAX = 4096;
+
+/**
+ * The most client connections the daemon serves at once: half its
+ * open-file limit (Node raises the soft limit to the hard one at start),
+ * at most CONNECTIONS_MAX. The other half is the daemon's own: its
+ * processes' pipes and terminals, its data files. A client that opens
+ * connections and never closes them (a new channel per call, say) would
+ * otherwise take every descriptor, and the daemon could start no process
+ * and open no file for anyone.
+ */
+export function connectionLimit(limitsFile = "/proc/self/limits"): number {
+  try {
+    const line = readFileSync(limitsFile, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("Max open files"));
+    const soft = Number(line?.split(/\s{2,}/)[1]);
+    if (Number.isInteger(soft) && soft > 0) return Math.max(1, Math.min(CONNECTIONS_MAX, Math.floor(soft / 2)));
+  } catch {
+    // No /proc: the fixed limit.
+  }
+  return CONNECTIONS_MAX;
+}
+
+/** What a connection past the limit is answered (its first call, then it is closed). */
+export function tooManyConnections(limit: number): TetherError {
+  return new TetherError(
+    Code.ResourceExhausted,
+    "TOO_MANY_CONNECTIONS",
+    `the daemon already serves ${limit} connections, as many as it takes at once: a client is likely opening connections and not closing them; close some, or make many calls on one connection`,
+    { connections: String(limit), limit: String(limit) },
+  );
+}
