@@ -27,12 +27,21 @@ export function connectionLimit(limitsFile = "/proc/self/limits"): number {
   return CONNECTIONS_MAX;
 }
 
+/**
+ * The calls a connection past the limit is still served: the daemon's own
+ * (`tether daemon status` shows the connections, `tether daemon stop`
+ * stops it), so its user can see and end what a leaking client did.
+ */
+export function servedPastTheLimit(path: string): boolean {
+  return path.startsWith("/tether.v1.DaemonService/");
+}
+
 /** What a connection past the limit is answered (its first call, then it is closed). */
 export function tooManyConnections(limit: number): TetherError {
   return new TetherError(
     Code.ResourceExhausted,
     "TOO_MANY_CONNECTIONS",
-    `the daemon already serves ${limit} connections, as many as it takes at once: a client is likely opening connections and not closing them; close some, or make many calls on one connection`,
+    `the daemon already serves ${limit} connections, as many as it takes at once: a client is likely opening connections and not closing them; close some, or make many calls on one connection (tether daemon status and stop still work)`,
     { connections: String(limit), limit: String(limit) },
   );
 }

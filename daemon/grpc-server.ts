@@ -10,6 +10,7 @@ import { FAST_CODECS } from "../common/terminal-wire.js";
 import { CALL_CLOSED, CallContexts, TAKE_NOW, type CallContext, type TakeNow } from "./call-context.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import type { CallHold } from "./call-memory.js";
+import { servedPastTheLimit } from "./connection-limit.js";
 import { log } from "./log.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
@@ -126,9 +127,12 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     stream.on("error", () => {});
     const sessionRefusal = refused.get(stream.session!);
     if (sessionRefusal !== undefined) {
-      sendTrailersOnly(stream, sessionRefusal);
+      // One call on a connection past the limit, then it closes.
       stream.session?.close();
-      return;
+      if (!servedPastTheLimit(String(headers[":path"]))) {
+        sendTrailersOnly(stream, sessionRefusal);
+        return;
+      }
     }
     const route = routes.get(String(headers[":path"]));
     const refusedCall = refusal(headers, route);

@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
 import { errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { connectHttp1Handler } from "./connect-http1.js";
-import { connectionLimit, tooManyConnections } from "./connection-limit.js";
+import { connectionLimit, servedPastTheLimit, tooManyConnections } from "./connection-limit.js";
 import type { TetherError } from "./errors.js";
 import { log } from "./log.js";
 import { toConnectError } from "./services/error-mapping.js";
@@ -122,7 +122,7 @@ function route(socket: Socket, h2: GrpcServer, h1: Http1Server, refusal: TetherE
       // A node:http2 session takes over the socket's handle and first drains
       // what is buffered, the unshifted preface included.
       h2.serve(socket, refusal);
-    } else if (refusal !== undefined) {
+    } else if (refusal !== undefined && !servedPastTheLimit(requestPath(seen))) {
       refuseHttp1(socket, refusal);
     } else {
       // The HTTP/1.1 server reads through the socket's stream: let it flow again.
@@ -131,6 +131,11 @@ function route(socket: Socket, h2: GrpcServer, h1: Http1Server, refusal: TetherE
     }
   };
   socket.on("data", onData);
+}
+
+/** The path of an HTTP/1.1 request from its first bytes ("POST /path HTTP/1.1"), as far as they go. */
+function requestPath(firstBytes: Buffer): string {
+  return firstBytes.toString("latin1", 0, 256).split(" ", 2)[1] ?? "";
 }
 
 /**
