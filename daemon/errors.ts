@@ -43,7 +43,8 @@ export type ErrorReasonName =
   | "READ_ONLY"
   | "REQUEST_MEMORY_FULL"
   | "RESPONSE_MEMORY_FULL"
-  | "TOO_MANY_CONNECTIONS";
+  | "TOO_MANY_CONNECTIONS"
+  | "TOO_MANY_CALLS";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

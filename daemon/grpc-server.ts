@@ -10,7 +10,7 @@ import { FAST_CODECS } from "../common/terminal-wire.js";
 import { CALL_CLOSED, CallContexts, TAKE_NOW, type CallContext, type TakeNow } from "./call-context.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import type { CallHold } from "./call-memory.js";
-import { servedPastTheLimit } from "./connection-limit.js";
+import { CALLS_PER_CONNECTION_MAX, servedPastTheLimit, tooManyCalls } from "./traffic-limits.js";
 import { log } from "./log.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler, ServiceRegistration } from "./services/registration.js";
@@ -60,6 +60,8 @@ export interface GrpcServerOptions {
   readonly shutdownSignal: AbortSignal;
   /** Counts each call while its handler runs. */
   readonly traffic: Traffic;
+  /** The most calls served at once over all connections (traffic-limits.ts); past it, a call gets RESOURCE_EXHAUSTED. */
+  readonly maxCalls: number;
 }
 
 export interface GrpcServer {
@@ -107,7 +109,7 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
     }
   }
   const server = createServer({
-    settings: { initialWindowSize: options.windowBytes },
+    settings: { initialWindowSize: options.windowBytes, maxConcurrentStreams: CALLS_PER_CONNECTION_MAX },
     maxSessionMemory: HTTP2_SESSION_MEMORY_MB,
   });
   const sessions = new Set<ServerHttp2Session>();
@@ -133,6 +135,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         sendTrailersOnly(stream, sessionRefusal);
         return;
       }
+    }
+    if (options.traffic.calls >= options.maxCalls && !servedPastTheLimit(String(headers[":path"]))) {
+      sendTrailersOnly(stream, tooManyCalls(options.maxCalls));
+      return;
     }
     const route = routes.get(String(headers[":path"]));
     const refusedCall = refusal(headers, route);

@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
 import { errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { connectHttp1Handler } from "./connect-http1.js";
-import { connectionLimit, servedPastTheLimit, tooManyConnections } from "./connection-limit.js";
+import { callLimit, connectionLimit, servedPastTheLimit, tooManyConnections } from "./traffic-limits.js";
 import type { TetherError } from "./errors.js";
 import { log } from "./log.js";
 import { toConnectError } from "./services/error-mapping.js";
@@ -48,6 +48,7 @@ export interface RunningServer {
  * the gRPC server, anything else to HTTP/1.1.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const limit = connectionLimit();
   const h1 = createHttp1Server(
     connectHttp1Handler({
       registrations: options.registrations,
@@ -64,9 +65,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     windowBytes: HTTP2_WINDOW_BYTES,
     shutdownSignal: options.shutdownSignal,
     traffic: options.traffic,
+    maxCalls: callLimit(limit),
   });
   const sockets = new Set<Socket>();
-  const limit = connectionLimit();
   const listen = async (): Promise<Server> => {
     const listener = createNetServer((socket) => {
       const refusal = sockets.size >= limit ? tooManyConnections(limit) : undefined;

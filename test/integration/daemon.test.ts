@@ -312,6 +312,33 @@ describe("the daemon on its socket", () => {
     for (const socket of idle) socket.destroy();
   });
 
+  it("serves at most four calls per connection it takes, and a thousand on one connection: past that, a clear error", async () => {
+    // Under a limit of 200 open files: 100 connections, 400 calls.
+    const d = await startDaemon(tempDirs(), { TETHER_DAEMON_LAUNCHER: "prlimit --nofile=200:200" });
+    running.push(d);
+    await d.client(JournalService).appendRecords({ name: "journals/j", records: [{ data: new Uint8Array(1) }] });
+    const session = h2connect("http://localhost", { createConnection: () => connect(d.socketPath) });
+    session.on("error", () => undefined);
+    await new Promise((resolve) => session.once("remoteSettings", resolve));
+    expect(session.remoteSettings.maxConcurrentStreams).toBe(1000);
+    // 400 following reads that never end.
+    const follows = Array.from({ length: 400 }, () => {
+      const stream = session.request({ ":method": "POST", ":path": "/tether.v1.JournalService/ReadJournal", "content-type": "application/grpc", te: "trailers" });
+      stream.on("error", () => undefined);
+      stream.end(grpcFrame(ReadJournalRequestSchema, { name: "journals/j", follow: true }));
+      return stream;
+    });
+    const info = d.client(DaemonService);
+    expect(await eventually(async () => ((await info.getDaemonInfo({})).daemon?.callsInProgress === 401 ? true : undefined))).toBe(true);
+    const refused = await failure(d.client(JournalService).listJournals({}));
+    expect(refused).toMatchObject({ code: Code.ResourceExhausted, reason: ErrorReason.TOO_MANY_CALLS });
+    expect(refused.message).toContain("the daemon already serves 400 calls, as many as it takes at once");
+    // Once some end, calls are served again.
+    for (const stream of follows.splice(0, 10)) stream.close();
+    expect(await eventually(async () => ((await d.client(JournalService).listJournals({}).catch(() => undefined)) !== undefined ? true : undefined))).toBe(true);
+    session.destroy();
+  });
+
   it("keeps serving others when a client disconnects in the middle of a stream", async () => {
     const d = await daemon();
     const journals = d.client(JournalService);

@@ -36,6 +36,34 @@ export function servedPastTheLimit(path: string): boolean {
   return path.startsWith("/tether.v1.DaemonService/");
 }
 
+/**
+ * The most calls the daemon serves at once over all connections: four per
+ * connection it takes (16,384 at most). A call costs ~15 KB while it lasts
+ * (10,000 following reads on one connection: +147 MB), so a client that
+ * starts calls and never ends them would otherwise grow the daemon without
+ * bound, on one connection as on many.
+ */
+export function callLimit(connections: number): number {
+  return connections * 4;
+}
+
+/**
+ * The most calls one HTTP/2 connection may have open at once (its
+ * SETTINGS_MAX_CONCURRENT_STREAMS: a client holds further calls until one
+ * ends), so one connection cannot take every call the daemon serves.
+ */
+export const CALLS_PER_CONNECTION_MAX = 1000;
+
+/** What a call past the daemon's limit on calls is answered. */
+export function tooManyCalls(limit: number): TetherError {
+  return new TetherError(
+    Code.ResourceExhausted,
+    "TOO_MANY_CALLS",
+    `the daemon already serves ${limit} calls, as many as it takes at once: a client is likely starting calls and not ending them (following reads it never cancels, say); end some (tether daemon status and stop still work)`,
+    { calls: String(limit), limit: String(limit) },
+  );
+}
+
 /** What a connection past the limit is answered (its first call, then it is closed). */
 export function tooManyConnections(limit: number): TetherError {
   return new TetherError(
