@@ -48,7 +48,7 @@ export interface RunningServer {
  * the gRPC server, anything else to HTTP/1.1.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const limit = connectionLimit();
+  const maxConnections = connectionLimit();
   const h1 = createHttp1Server(
     connectHttp1Handler({
       registrations: options.registrations,
@@ -65,12 +65,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     windowBytes: HTTP2_WINDOW_BYTES,
     shutdownSignal: options.shutdownSignal,
     traffic: options.traffic,
-    maxCalls: callLimit(limit),
+    maxCalls: callLimit(maxConnections),
   });
   const sockets = new Set<Socket>();
   const listen = async (): Promise<Server> => {
     const listener = createNetServer((socket) => {
-      const refusal = sockets.size >= limit ? tooManyConnections(limit) : undefined;
+      const refusal = sockets.size >= maxConnections ? tooManyConnections(maxConnections) : undefined;
       if (refusal !== undefined) log(`connection refused: ${refusal.message}`);
       sockets.add(socket);
       const closed = options.traffic.connectionOpened();
