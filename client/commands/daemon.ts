@@ -73,7 +73,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
   const uptimeMs = daemon.startTime === undefined ? 0 : Date.now() - timestampMs(daemon.startTime);
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ running: true, pid: daemon.pid, version: daemon.version, client_version: CLIENT_VERSION, uptime_seconds: Math.floor(uptimeMs / 1000), socket: daemon.socketPath, state_dir: daemon.stateDir, connections: daemon.connections, calls_in_progress: daemon.callsInProgress, memory_bytes: Number(daemon.memoryBytes) })}\n`,
+      `${JSON.stringify({ running: true, pid: daemon.pid, version: daemon.version, client_version: CLIENT_VERSION, uptime_seconds: Math.floor(uptimeMs / 1000), socket: daemon.socketPath, state_dir: daemon.stateDir, connections: daemon.connections, calls_in_progress: daemon.callsInProgress, memory_bytes: Number(daemon.memoryBytes), request_bytes_held: Number(daemon.requestBytesHeld), response_bytes_held: Number(daemon.responseBytesHeld) })}\n`,
     );
   } else {
     const lines = [
@@ -84,9 +84,13 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
       `  socket:     ${daemon.socketPath}`,
       `  state dir:  ${daemon.stateDir}`,
       `  serving:    ${daemon.connections} connection(s), ${daemon.callsInProgress} call(s) in progress (this one included)`,
-      `  memory:     ${Math.round(Number(daemon.memoryBytes) / (1024 * 1024))} MiB resident`,
+      `  memory:     ${mib(daemon.memoryBytes)} MiB resident; calls hold ${mib(daemon.requestBytesHeld)} MiB of requests, ${mib(daemon.responseBytesHeld)} MiB of unread responses (${mib(daemon.callMemoryLimitBytes)} MiB each at most)`,
     ];
     process.stdout.write(lines.join("\n") + "\n");
   }
   return 0;
+}
+
+function mib(bytes: bigint): number {
+  return Math.round(Number(bytes) / (1024 * 1024));
 }
