@@ -70,7 +70,10 @@ export async function rawRoundTrips(samples: number): Promise<number[]> {
   term.onData(echo.came);
   await new Promise((r) => setTimeout(r, 200));
   const times = await echo.roundTrips(samples, () => term.write("x"));
+  // Gone before the next round starts: its end is not that round's to meet.
+  const exited = new Promise((resolve) => term.onExit(resolve));
   term.kill();
+  await exited;
   return times;
 }
 
@@ -86,7 +89,10 @@ async function relayRoundTrips(samples: number): Promise<number[]> {
   await new Promise((r) => setTimeout(r, 200));
   const times = await echo.roundTrips(samples, () => stream.write("x"));
   session.destroy();
+  // Gone before the next round starts (a Node process and its terminal: ~50 MB to give back).
+  const exited = new Promise((resolve) => server.once("exit", resolve));
   server.kill();
+  await exited;
   return times;
 }
 
