@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import type { RequestListener, ServerResponse } from "node:http";
-import type { DescMessage } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
@@ -60,6 +60,7 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
     const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
     handler({ ...request, body: heldBody(request.body as AsyncIterable<Uint8Array>, options.requests) })
       .then((response) => (handler.method.methodKind === "unary" ? undecodableAsInvalidArgument(response, handler.method.input) : response))
+      .then((response) => (response.status === 415 || response.status === 505 ? notServedSo(response, handler.method, req.headers["content-type"]) : response))
       .then((response) => sendResponse(response, res, options.responses))
       .catch((reason: unknown) => {
         if (ConnectError.from(reason).code !== Code.Aborted) log(`HTTP/1.1 call ${req.url ?? ""} failed: ${String(reason)}`);
@@ -144,6 +145,25 @@ async function undecodableAsInvalidArgument(response: UniversalServerResponse, i
   const header = new Headers(response.header);
   header.set("content-length", String(answer.byteLength));
   return { ...response, status: codeToHttpStatus(mapped.code), header, body: createAsyncIterable([answer]) };
+}
+
+/**
+ * connect-es answers a request whose Content-Type does not fit the method
+ * with a bare 415, and a method that streams requests with a bare 505 (the
+ * Connect protocol streams both ways only over HTTP/2), which tell a curl
+ * user nothing: this answer says what does.
+ */
+function notServedSo(response: UniversalServerResponse, method: DescMethod, contentType: string | undefined): UniversalServerResponse {
+  const name = `${method.parent.typeName}/${method.name}`;
+  const sent = contentType === undefined ? "no Content-Type" : `Content-Type ${contentType}`;
+  const [code, message] =
+    method.methodKind === "unary"
+      ? ["invalid_argument", `${name} is a unary call: send it with Content-Type application/json (or application/proto), not ${sent}`]
+      : method.methodKind === "server_streaming"
+        ? ["invalid_argument", `${name} streams its answers: send it with Content-Type application/connect+json (or application/connect+proto), the request after a 0 byte and its 4-byte big-endian length, not ${sent}`]
+        : ["unimplemented", `${name} streams requests: call it over gRPC (HTTP/2, grpcurl for one), not over HTTP/1.1`];
+  const body = Buffer.from(JSON.stringify({ code, message }));
+  return { ...response, header: new Headers({ "content-type": "application/json", "content-length": String(body.byteLength) }), body: createAsyncIterable([body]) };
 }
 
 /**

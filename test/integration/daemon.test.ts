@@ -146,6 +146,15 @@ describe("the daemon on its socket", () => {
     expect(jsonFrames(streamed.bytes)).toEqual([{ flags: 2, body: { error: expect.objectContaining({ code: "invalid_argument", message: expect.stringContaining("not a valid tether.v1.ReadJournalRequest") }) } }]);
     const badJson = await http1(d.socketPath, "/tether.v1.JournalService/GetJournal", "{not json", "application/json");
     expect(JSON.parse(badJson.body).code).toBe("invalid_argument");
+    // A Content-Type that does not fit the method, or a method that streams requests: what to send instead, not a bare status.
+    const notStreamed = await http1(d.socketPath, "/tether.v1.JournalService/ReadJournal", '{"name":"journals/x"}', "application/json");
+    expect(notStreamed.status).toBe(415);
+    expect(JSON.parse(notStreamed.body).message).toBe("tether.v1.JournalService/ReadJournal streams its answers: send it with Content-Type application/connect+json (or application/connect+proto), the request after a 0 byte and its 4-byte big-endian length, not Content-Type application/json");
+    const formEncoded = await http1(d.socketPath, "/tether.v1.DaemonService/GetDaemonInfo", "{}", "application/x-www-form-urlencoded");
+    expect(JSON.parse(formEncoded.body)).toMatchObject({ code: "invalid_argument", message: expect.stringContaining("is a unary call: send it with Content-Type application/json") });
+    const bidi = await http1(d.socketPath, "/tether.v1.SessionService/AttachSession", "{}", "application/connect+json");
+    expect(bidi.status).toBe(505);
+    expect(JSON.parse(bidi.body)).toMatchObject({ code: "unimplemented", message: expect.stringContaining("streams requests: call it over gRPC (HTTP/2") });
     const unknown = await http1(d.socketPath, "/tether.v1.DaemonService/Nope", "{}", "application/json");
     expect(unknown.status).toBe(404);
     // Not an empty 404: a Connect error naming what is served.
