@@ -60,7 +60,7 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
     const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
     handler({ ...request, body: heldBody(request.body as AsyncIterable<Uint8Array>, options.requests) })
       .then((response) => (handler.method.methodKind === "unary" ? undecodableAsInvalidArgument(response, handler.method.input) : response))
-      .then((response) => (response.status === 415 || response.status === 505 ? notServedSo(response, handler.method, req.headers["content-type"]) : response))
+      .then((response) => (BARE_STATUSES.has(response.status) ? notServedSo(response, handler.method, req.method, req.headers["content-type"]) : response))
       .then((response) => sendResponse(response, res, options.responses))
       .catch((reason: unknown) => {
         if (ConnectError.from(reason).code !== Code.Aborted) log(`HTTP/1.1 call ${req.url ?? ""} failed: ${String(reason)}`);
@@ -147,17 +147,23 @@ async function undecodableAsInvalidArgument(response: UniversalServerResponse, i
   return { ...response, status: codeToHttpStatus(mapped.code), header, body: createAsyncIterable([answer]) };
 }
 
+/** connect-es's answers without a body: 405, 415, 505 (notServedSo). */
+const BARE_STATUSES = new Set([405, 415, 505]);
+
 /**
- * connect-es answers a request whose Content-Type does not fit the method
- * with a bare 415, and a method that streams requests with a bare 505 (the
- * Connect protocol streams both ways only over HTTP/2), which tell a curl
- * user nothing: this answer says what does.
+ * connect-es answers a request that is not a POST with a bare 405, one
+ * whose Content-Type does not fit the method with a bare 415, and a method
+ * that streams requests with a bare 505 (the Connect protocol streams both
+ * ways only over HTTP/2), which tell a curl user nothing: this answer says
+ * what does.
  */
-function notServedSo(response: UniversalServerResponse, method: DescMethod, contentType: string | undefined): UniversalServerResponse {
+function notServedSo(response: UniversalServerResponse, method: DescMethod, httpMethod: string | undefined, contentType: string | undefined): UniversalServerResponse {
   const name = `${method.parent.typeName}/${method.name}`;
   const sent = contentType === undefined ? "no Content-Type" : `Content-Type ${contentType}`;
   const [code, message] =
-    method.methodKind === "unary"
+    response.status === 405
+      ? ["unimplemented", `${name} is called with POST, not ${httpMethod ?? "this method"} (curl: -d '{}' with -H 'Content-Type: application/json')`]
+      : method.methodKind === "unary"
       ? ["invalid_argument", `${name} is a unary call: send it with Content-Type application/json (or application/proto), not ${sent}`]
       : method.methodKind === "server_streaming"
         ? ["invalid_argument", `${name} streams its answers: send it with Content-Type application/connect+json (or application/connect+proto), the request after a 0 byte and its 4-byte big-endian length, not ${sent}`]

@@ -152,6 +152,16 @@ describe("the daemon on its socket", () => {
     expect(JSON.parse(notStreamed.body).message).toBe("tether.v1.JournalService/ReadJournal streams its answers: send it with Content-Type application/connect+json (or application/connect+proto), the request after a 0 byte and its 4-byte big-endian length, not Content-Type application/json");
     const formEncoded = await http1(d.socketPath, "/tether.v1.DaemonService/GetDaemonInfo", "{}", "application/x-www-form-urlencoded");
     expect(JSON.parse(formEncoded.body)).toMatchObject({ code: "invalid_argument", message: expect.stringContaining("is a unary call: send it with Content-Type application/json") });
+    const get = await new Promise<{ status: number; body: string }>((resolve, reject) =>
+      request({ socketPath: d.socketPath, path: "/tether.v1.DaemonService/GetDaemonInfo" }, (res) => {
+        let body = "";
+        res.on("data", (c: Buffer) => (body += c.toString())).on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+        .on("error", reject)
+        .end(),
+    );
+    expect(get.status).toBe(405);
+    expect(JSON.parse(get.body).message).toBe("tether.v1.DaemonService/GetDaemonInfo is called with POST, not GET (curl: -d '{}' with -H 'Content-Type: application/json')");
     const bidi = await http1(d.socketPath, "/tether.v1.SessionService/AttachSession", "{}", "application/connect+json");
     expect(bidi.status).toBe(505);
     expect(JSON.parse(bidi.body)).toMatchObject({ code: "unimplemented", message: expect.stringContaining("streams requests: call it over gRPC (HTTP/2") });
