@@ -25,7 +25,7 @@ export interface CallContext extends HandlerContext {
  */
 export type SendNow = (response: unknown) => boolean;
 
-/** The SendNow of a handler's context, when its server offers one (the daemon's gRPC server does; connect-node's does not). */
+/** The SendNow of a handler's context, when its server offers one (the daemon's gRPC server does; the Connect protocol's, connect-es's router, does not). */
 export function sendNowOf(context: HandlerContext): SendNow | undefined {
   return (context as Partial<CallContext>).sendNow;
 }
@@ -43,7 +43,7 @@ export type TakeNow<T> = (take: (request: T) => boolean) => void;
 /** Where the daemon's gRPC server puts a call's TakeNow on its request iterable. */
 export const TAKE_NOW = Symbol("tether.takeNow");
 
-/** The TakeNow of a handler's requests, when its server offers one (the daemon's gRPC server does; connect-node's does not). */
+/** The TakeNow of a handler's requests, when its server offers one (the daemon's gRPC server does; the Connect protocol's, connect-es's router, does not). */
 export function takeNowOf<T>(requests: AsyncIterable<T>): TakeNow<T> | undefined {
   return (requests as { [TAKE_NOW]?: TakeNow<T> })[TAKE_NOW];
 }

@@ -5,9 +5,9 @@ import { Code, ConnectError, createConnectRouter, type Interceptor } from "@conn
 import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
-import type { TetherError } from "./errors.js";
 import type { CallMemory } from "./call-memory.js";
-import { requestDecodeError, toConnectError } from "./services/error-mapping.js";
+import { TetherError } from "./errors.js";
+import { toConnectError } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { log } from "./log.js";
 
@@ -39,7 +39,7 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
   // connect-es listens on the stop signal once per call in progress: more than 10 at once is no leak.
   setMaxListeners(0, options.shutdownSignal);
   const router = createConnectRouter({
-    interceptors: options.interceptors,
+    interceptors: [...options.interceptors, undecodableStreamRequests],
     // Local socket: compression costs CPU and saves nothing.
     acceptCompression: [],
     readMaxBytes: options.maxMessageBytes,
@@ -131,6 +131,37 @@ async function sendResponse(response: UniversalServerResponse, res: ServerRespon
     void chunks?.return?.(undefined).catch(() => undefined);
   }
 }
+
+const PARSE_BINARY = "parse binary: ";
+
+/**
+ * connect-es labels a request it cannot decode from the protobuf binary
+ * format `internal` ("parse binary: ..."), though the fault is the caller's:
+ * that error becomes INVALID_ARGUMENT, said as gRPC says it
+ * (grpc-call.ts); any other error is returned as it is.
+ */
+function requestDecodeError(error: ConnectError, input: DescMessage): ConnectError {
+  if (error.code !== Code.Internal || !error.rawMessage.startsWith(PARSE_BINARY)) return error;
+  return toConnectError(
+    new TetherError(
+      Code.InvalidArgument,
+      "INVALID_ARGUMENT",
+      `the request is not a valid ${input.typeName}: ${error.rawMessage.slice(PARSE_BINARY.length)} (encode it with the .proto files in proto/tether/v1, or send JSON with Content-Type application/json)`,
+    ),
+  );
+}
+
+/**
+ * A server-streaming request that does not decode: connect-es decodes it
+ * inside the interceptors (a unary one before them: undecodableAsInvalidArgument).
+ */
+const undecodableStreamRequests: Interceptor = (next) => async (req) => {
+  try {
+    return await next(req);
+  } catch (error) {
+    throw error instanceof ConnectError ? requestDecodeError(error, req.method.input) : error;
+  }
+};
 
 /** A unary error answer whose error is a request that did not decode, answered as the caller's fault. */
 async function undecodableAsInvalidArgument(response: UniversalServerResponse, input: DescMessage): Promise<UniversalServerResponse> {

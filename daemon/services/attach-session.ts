@@ -204,7 +204,7 @@ async function settleInputs(sessions: Sessions, sessionId: string, inputs: reado
  * the same through protobuf-es's unknown fields, written verbatim as a tag
  * followed by the data: a view of the same bytes less their first tag.
  * AttachSession is bidirectional, so it is only served as binary gRPC
- * (connect-node refuses it over HTTP/1.1), never as JSON.
+ * (HTTP/1.1 answers it 505), never as JSON.
  */
 const encodedEvents = new WeakMap<SessionItem, Buffer>();
 

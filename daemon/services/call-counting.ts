@@ -2,7 +2,7 @@ import type { Interceptor } from "@connectrpc/connect";
 import type { Traffic } from "../traffic.js";
 
 /**
- * Counts each Connect-protocol call (HTTP/1.1, served by connect-node) in
+ * Counts each Connect-protocol call (HTTP/1.1, connect-http1.ts) in
  * `traffic` while its handler runs: a unary one until it returns, a
  * streaming one until its responses end, or are abandoned when the client
  * goes. The gRPC server counts its own calls the same way (grpc-server.ts).

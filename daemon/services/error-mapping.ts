@@ -1,4 +1,3 @@
-import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { TetherError } from "../errors.js";
@@ -14,37 +13,18 @@ export const errorMapping: Interceptor = (next) => async (req) => {
   try {
     const res = await next(req);
     if (!res.stream) return res;
-    return { ...res, message: mapStreamErrors(res.message, req.method.input) };
+    return { ...res, message: mapStreamErrors(res.message) };
   } catch (error) {
-    throw requestDecodeError(toConnectError(error), req.method.input);
+    throw toConnectError(error);
   }
 };
 
-async function* mapStreamErrors<T>(messages: AsyncIterable<T>, input: DescMessage): AsyncIterable<T> {
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
   try {
     yield* messages;
   } catch (error) {
-    throw requestDecodeError(toConnectError(error), input);
+    throw toConnectError(error);
   }
-}
-
-const PARSE_BINARY = "parse binary: ";
-
-/**
- * connect-es labels a request it cannot decode from the protobuf binary
- * format `internal` ("parse binary: ..."), though the fault is the caller's:
- * that error becomes INVALID_ARGUMENT, said as gRPC says it
- * (grpc-server.ts); any other error is returned as it is.
- */
-export function requestDecodeError(error: ConnectError, input: DescMessage): ConnectError {
-  if (error.code !== Code.Internal || !error.rawMessage.startsWith(PARSE_BINARY)) return error;
-  return toConnectError(
-    new TetherError(
-      Code.InvalidArgument,
-      "INVALID_ARGUMENT",
-      `the request is not a valid ${input.typeName}: ${error.rawMessage.slice(PARSE_BINARY.length)} (encode it with the .proto files in proto/tether/v1, or send JSON with Content-Type application/json)`,
-    ),
-  );
 }
 
 export function toConnectError(error: unknown): ConnectError {

@@ -198,6 +198,12 @@ describe("the daemon on its socket", () => {
     const chunk = Buffer.alloc(MiB, 7);
     /** A gRPC message head declaring a message just under the 16 MiB limit, whose body never all comes. */
     const head = Buffer.from([0, 0x00, 0xff, 0xff, 0xf0]);
+    /** A daemon whose journal "journals/big" holds one 4 MiB record. */
+    const daemonWithBigRecord = async (): Promise<TestDaemon> => {
+      const d = await daemon();
+      await d.client(JournalService).appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(4 * MiB) }] });
+      return d;
+    };
     const held = async (d: TestDaemon): Promise<{ held: number; responses: number; limit: number }> => {
       const { daemon: info } = await d.client(DaemonService).getDaemonInfo({});
       return { held: Number(info?.requestBytesHeld), responses: Number(info?.responseBytesHeld), limit: Number(info?.callMemoryLimitBytes) };
@@ -252,8 +258,7 @@ describe("the daemon on its socket", () => {
     });
 
     it("responses clients never read: past the limit the call holding the most is reset, and other clients go on", async () => {
-      const d = await daemon();
-      await d.client(JournalService).appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(4 * MiB) }] });
+      const d = await daemonWithBigRecord();
       const { limit } = await held(d);
       // 100 reads of a 4 MiB record, none read on: 400 MiB of answers, 40 MiB on each of 10
       // connections (within Node's own 64 MB cap on one connection).
@@ -278,8 +283,7 @@ describe("the daemon on its socket", () => {
     });
 
     it("over HTTP/1.1 too: past the limit the connection holding the most is closed", async () => {
-      const d = await daemon();
-      await d.client(JournalService).appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(4 * MiB) }] });
+      const d = await daemonWithBigRecord();
       const { limit } = await held(d);
       // 80 Connect streaming reads (binary) of the 4 MiB record on as many connections, none read on.
       const calls = 80;
@@ -294,8 +298,7 @@ describe("the daemon on its socket", () => {
     });
 
     it("over HTTP/1.1, a client gone in the middle of a large answer ends its call", async () => {
-      const d = await daemon();
-      await d.client(JournalService).appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(4 * MiB) }] });
+      const d = await daemonWithBigRecord();
       const sockets = Array.from({ length: 3 }, () => unreadFollow(d, "journals/big"));
       expect(await eventually(async () => ((await held(d)).responses >= 3 * 4 * MiB ? true : undefined))).toBe(true);
       for (const socket of sockets) socket.destroy();
