@@ -7,7 +7,8 @@ import { join } from "node:path";
 import { ExecService } from "../gen/tether/v1/exec_service_pb.js";
 import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
 import { CLI_ENTRY, ROOT, type TestDaemon } from "../test/helpers/daemon.js";
-import { diskFloorMBs, OUTPUT_ROUNDS, pipeFloorMBs, type Report } from "./sessions.js";
+import { readInFreshProcess } from "./readers.js";
+import { diskFloorMBs, OUTPUT_ROUNDS, type Report } from "./sessions.js";
 import { median, medianMsInTurn, timedMs, type Command } from "./stats.js";
 
 const fmt = (n: number, digits = 0): string => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -56,7 +57,7 @@ export async function benchExecs(d: TestDaemon, report: Report): Promise<void> {
   const ourRounds: number[] = [];
   let durable = true;
   for (let round = 0; round < OUTPUT_ROUNDS; round++) {
-    floorRounds.push(await pipeFloorMBs(bytes));
+    floorRounds.push((await readInFreshProcess("pipe", bytes)).mbs);
     diskRounds.push(await diskFloorMBs(d.home, bytes));
     const ms = timedMs({ file: process.execPath, args: [CLI_ENTRY, "exec", "bench", "--", "head", "-c", String(bytes), "/dev/zero"], env: d.env });
     ourRounds.push(bytes / 1e6 / (ms / 1000));

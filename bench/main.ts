@@ -3,7 +3,6 @@
  * this machine, now. Machines are shared and noisy, so targets live here and
  * never in tests. Prints a markdown table.
  */
-import * as grpc from "@grpc/grpc-js";
 import Database from "better-sqlite3";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -25,6 +24,7 @@ import { benchGraphs, benchOutput } from "./sessions.js";
 import { benchStreams } from "./streams.js";
 import { benchExecs } from "./execs.js";
 import { benchPtys } from "./ptys.js";
+import { readInFreshProcess } from "./readers.js";
 import { median, medianMsInTurn, percentile, type Command } from "./stats.js";
 
 interface Row {
@@ -122,34 +122,19 @@ async function benchStreaming(d: TestDaemon): Promise<void> {
   const messages = 4096; // 256 MiB of 64 KiB messages
   const floorSocket = tempSocket();
   const floorServer = await startFloorServer("grpc-js-stream-server.mjs", floorSocket);
-  const floorClient = new grpc.Client(`unix://${floorSocket}`, grpc.credentials.createInsecure(), { "grpc-node.flow_control_window": 1 << 20, "grpc.max_receive_message_length": 16 << 20 });
-  const floorRound = async (): Promise<number> => {
-    const t = process.hrtime.bigint();
-    let bytes = 0;
-    const floorStream = floorClient.makeServerStreamRequest("/bench.Floor/Stream", (b: Buffer) => b, (b: Buffer) => b, Buffer.from(String(messages)));
-    for await (const m of floorStream) bytes += (m as Buffer).length;
-    return bytes / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9);
-  };
-
   const journals = new GrpcClient(d.socketPath);
   const record = { data: new Uint8Array(64 * 1024).fill(7) };
   for (let i = 0; i < messages / 64; i++) await journals.unary(JournalService.method.appendRecords, { name: "journals/stream", records: Array.from({ length: 64 }, () => record) });
-  const ourRound = async (): Promise<number> => {
-    const t = process.hrtime.bigint();
-    let bytes = 0;
-    for await (const msg of journals.serverStream(JournalService.method.readJournal, { name: "journals/stream" })) for (const r of msg.records) bytes += r.data.byteLength;
-    return bytes / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9);
-  };
+  journals.close();
   // Alternating rounds, medians of each: one round of each swung 0.5-0.96× with whatever else the machine did.
   const floorRounds: number[] = [];
   const ourRounds: number[] = [];
+  // Each read in a process of its own, as a `tether` command and a program of the floor's would be (readers.ts).
   for (let round = 0; round < STREAM_ROUNDS; round++) {
-    floorRounds.push(await floorRound());
-    ourRounds.push(await ourRound());
+    floorRounds.push((await readInFreshProcess("streamGrpcJs", floorSocket, messages)).mbs);
+    ourRounds.push((await readInFreshProcess("streamCli", d.socketPath, "journals/stream")).mbs);
   }
-  floorClient.close();
   floorServer.kill();
-  journals.close();
   const [floorMBs, oursMBs] = [median(floorRounds), median(ourRounds)];
   report(
     `Server streaming, the CLI's client (ReadJournal of 256 MiB in 64 KiB records, median of ${STREAM_ROUNDS}, alternating with the floor)`,

@@ -7,12 +7,12 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { takeDataParts } from "../client/data-parts.js";
 import { GrpcClient, grpcFrame } from "../client/grpc-client.js";
 import { AttachPtyRequestSchema, PtyService } from "../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
 import { ROOT, startDaemon, type TestDaemon } from "../test/helpers/daemon.js";
 import { RequestQueue } from "../test/helpers/request-queue.js";
+import { readInFreshProcess } from "./readers.js";
 import type { Report } from "./sessions.js";
 import { median, percentile } from "./stats.js";
 
@@ -31,16 +31,6 @@ const KEYSTROKES_PER_ROUND = 200;
 function rssMb(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS"));
   return Number(line?.replace(/\D+/g, "")) / 1024;
-}
-
-/** Raw node-pty: `cat FILE` read to the end, MB/s. */
-export function rawCatMBs(file: string, bytes: number): Promise<number> {
-  return new Promise((resolve) => {
-    const t = process.hrtime.bigint();
-    const term = pty.spawn("cat", [file], { cols: 80, rows: 24, encoding: null });
-    term.onData(() => undefined);
-    term.onExit(() => resolve(bytes / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9)));
-  });
 }
 
 /** Keystroke round trips: `came` is called on each echo; `roundTrips` types, waits for the echo, and times it. */
@@ -119,32 +109,6 @@ async function bareRoundTrips(d: TestDaemon, open: MessageInitShape<typeof Attac
 }
 
 /**
- * `cat FILE` in a PTY through the daemon, read by the CLI's own client (what
- * `tether pty` reads with), the output counted and dropped as the raw floor
- * drops it; every chunk must continue at the offset where the last ended.
- */
-export async function cliCatMBs(d: TestDaemon, open: MessageInitShape<typeof AttachPtyRequestSchema>): Promise<{ mbs: number; bytes: number }> {
-  const client = new GrpcClient(d.socketPath);
-  const requests = new RequestQueue<MessageInitShape<typeof AttachPtyRequestSchema>>();
-  requests.push(open);
-  const t = process.hrtime.bigint();
-  let received = 0;
-  let next: number | undefined;
-  // As `tether pty` reads: a chunk that came in several HTTP/2 frames stays those pieces (data-parts.ts).
-  for await (const response of client.bidiStream(PtyService.method.attachPty, requests, { dataParts: true })) {
-    if (response.kind.case === "output") {
-      const offset = Number(response.kind.value.offset);
-      if (next !== undefined && offset !== next) throw new Error(`PTY output continued at ${offset}, not ${next}`);
-      const bytes = takeDataParts(response.kind.value)?.reduce((sum, part) => sum + part.byteLength, 0) ?? response.kind.value.data.byteLength;
-      next = offset + bytes;
-      received += bytes;
-    } else if (response.kind.case === "exit") requests.end();
-  }
-  client.close();
-  return { mbs: received / 1e6 / (Number(process.hrtime.bigint() - t) / 1e9), bytes: received };
-}
-
-/**
  * The same round trips through the daemon, with the CLI's own client (what
  * `tether pty` types through), waiting for each echo as the raw loop does.
  */
@@ -177,8 +141,9 @@ export async function benchPtys(d: TestDaemon, report: Report): Promise<void> {
   const ourRounds: number[] = [];
   let everyByte = true;
   for (let round = 0; round < CAT_ROUNDS; round++) {
-    rawRounds.push(await rawCatMBs(file, bytes));
-    const ours = await cliCatMBs(d, open(["cat", file]));
+    // Each read in a process of its own, as `tether pty` and a program of the floor's would be (readers.ts).
+    rawRounds.push((await readInFreshProcess("ptyRaw", file)).mbs);
+    const ours = await readInFreshProcess("ptyCli", d.socketPath, "pty-bench", file);
     ourRounds.push(ours.mbs);
     everyByte &&= ours.bytes === bytes;
   }

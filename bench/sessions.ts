@@ -1,5 +1,5 @@
 /** Session benchmarks: task graphs against ninja, and run output into the journal against a raw pipe. */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { closeSync, constants, fdatasyncSync, mkdtempSync, openSync, rmSync, write, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import { SessionStatus } from "../gen/tether/v1/session_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { AlignedMemory } from "../daemon/journal/direct-blocks.js";
 import { CLI_ENTRY, type TestDaemon } from "../test/helpers/daemon.js";
+import { readInFreshProcess } from "./readers.js";
 import { median, timedMs } from "./stats.js";
 
 export type Report = (name: string, value: string, floor: string, ratio: number | undefined, target: string, met: boolean | undefined) => void;
@@ -62,17 +63,6 @@ export function benchGraphs(d: TestDaemon, report: Report): void {
   }
 }
 
-/** The floor for output throughput: Node reading `head -c BYTES /dev/zero`'s stdout directly, in MB/s. */
-export async function pipeFloorMBs(bytes: number): Promise<number> {
-  const floorStart = process.hrtime.bigint();
-  await new Promise<void>((resolve) => {
-    const child = spawn("head", ["-c", String(bytes), "/dev/zero"], { stdio: ["ignore", "pipe", "ignore"] });
-    child.stdout.on("data", () => undefined);
-    child.on("close", () => resolve());
-  });
-  return bytes / 1e6 / (Number(process.hrtime.bigint() - floorStart) / 1e9);
-}
-
 /**
  * A second floor for output throughput, the disk's: BYTES written to a file
  * in `dir` (the daemon's state dir, where its data files are) 4 MiB at a
@@ -124,7 +114,7 @@ export async function benchOutput(d: TestDaemon, report: Report): Promise<void> 
   const diskRounds: number[] = [];
   const ourRounds: number[] = [];
   for (let round = 0; round < OUTPUT_ROUNDS; round++) {
-    floorRounds.push(await pipeFloorMBs(bytes));
+    floorRounds.push((await readInFreshProcess("pipe", bytes)).mbs);
     diskRounds.push(await diskFloorMBs(d.home, bytes));
     // From `tether run -d` (which prints the session's id) to the session closed: the run is recorded finished only once every byte of its output is committed.
     const start = process.hrtime.bigint();

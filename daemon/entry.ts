@@ -6,8 +6,8 @@ import { log } from "./log.js";
 import { runDaemon } from "./main.js";
 
 /**
- * The daemon process: `tether daemon start` spawns this file and `tether
- * daemon run` imports it. Exit 0 after a graceful stop, 1 when it cannot start
+ * The daemon process: `tether daemon start` and `tether daemon run` spawn
+ * this file (client/daemon-process.ts). Exit 0 after a graceful stop, 1 when it cannot start
  * (the reason is the last line of the log, which `daemon start` prints).
  */
 tuneHeap();
