@@ -44,7 +44,9 @@ export type ErrorReasonName =
   | "REQUEST_MEMORY_FULL"
   | "RESPONSE_MEMORY_FULL"
   | "TOO_MANY_CONNECTIONS"
-  | "TOO_MANY_CALLS";
+  | "TOO_MANY_CALLS"
+  | "JOURNAL_REMOVED"
+  | "STILL_RUNNING";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -52,6 +52,10 @@ export async function runDaemon(): Promise<void> {
   const lock = await claimSocket(config.socketPath);
   const db = openDatabase(config.databasePath);
   const journals = new Journals(db, config.outputDir, describeJournal);
+  void journals.sweepDataFiles().then(
+    (deleted) => deleted > 0 && log(`deleted ${deleted} output file(s) that no journal holds (left by a daemon stopped before it deleted them)`),
+    (error: unknown) => log(`could not sweep ${config.outputDir} for output files no journal holds: ${(error as Error).message}`),
+  );
   const { binDir, packageDir } = installCliShim(config.stateDir);
   const spawner = await startSpawner(config.stateDir);
   const environment = {

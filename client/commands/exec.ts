@@ -11,6 +11,7 @@ import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
+import { removeEach } from "../remove-each.js";
 import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
@@ -25,7 +26,8 @@ export const EXEC_USAGE = `  tether exec WS [-d] [-t] [--cwd DIR] [--env K=V ...
                                               an exec's output from a byte offset (0: all of it), then live
   tether exec ls [WS] [--running] [--json]    execs, newest first
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
-  tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)`;
+  tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
+  tether exec rm E...                         remove ended execs with all of their output`;
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
 
@@ -40,6 +42,8 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
       return show(args.slice(1), paths);
     case "kill":
       return kill(args.slice(1), paths);
+    case "rm":
+      return remove(args.slice(1), paths);
     default:
       return run(args, paths);
   }
@@ -215,6 +219,16 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
   const { exec } = await client.unary(ExecService.method.signalExec, { exec: positionals[0]!, signal: values.signal });
   process.stdout.write(`sent ${values.signal} to ${exec!.id}\n`);
   return 0;
+}
+
+async function remove(args: string[], paths: ClientPaths): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length === 0) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  return removeEach(positionals, async (ref) => {
+    const { exec, outputBytes } = await client.unary(ExecService.method.deleteExec, { exec: ref });
+    return { id: exec!.id, outputBytes };
+  });
 }
 
 /** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */

@@ -13,6 +13,7 @@ import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
+import { removeEach } from "../remove-each.js";
 import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
@@ -23,7 +24,8 @@ export const PTY_USAGE = `  tether pty WS [--size-policy latest|smallest] [--cwd
   tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
                                               reattach: the recent output is replayed to redraw, then live
   tether pty ls [WS] [--all] [--json]         open PTYs (--all: closed ones too): command, size, clients
-  tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal`;
+  tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
+  tether pty rm P...                          remove closed PTYs with the output they kept`;
 
 type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
 type Target = NonNullable<MessageInitShape<typeof PtyOpenSchema>["target"]>;
@@ -40,6 +42,8 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
       return list(args.slice(1), paths);
     case "kill":
       return kill(args.slice(1), paths);
+    case "rm":
+      return remove(args.slice(1), paths);
     default:
       return open(args, paths);
   }
@@ -231,6 +235,16 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
   const { pty } = await client.unary(PtyService.method.closePty, { pty: positionals[0]! });
   process.stdout.write(`closed ${pty!.id} (exit ${pty!.exit?.exitCode ?? 0})\n`);
   return 0;
+}
+
+async function remove(args: string[], paths: ClientPaths): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  if (positionals.length === 0) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  return removeEach(positionals, async (ref) => {
+    const { pty, outputBytes } = await client.unary(PtyService.method.deletePty, { pty: ref });
+    return { id: pty!.id, outputBytes };
+  });
 }
 
 /** "exit 5", "SIGHUP", or "lost" (the daemon stopped while it ran: its end is unknown). */

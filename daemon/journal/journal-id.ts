@@ -25,3 +25,8 @@ export function journalNotFound(name: string): TetherError {
     { journal: name },
   );
 }
+
+/** A journal removed while its reader read it (an exec's output, removed with the exec). */
+export function journalRemoved(name: string, described: string): TetherError {
+  return new TetherError(Code.NotFound, "JOURNAL_REMOVED", `${described} was removed while this call read it: nothing of it is kept`, { journal: name });
+}

@@ -12,6 +12,8 @@ export interface JournalState {
   nextOffset: number;
   retention: Retention;
   readonly createdAt: number;
+  /** Set once the journal was removed (Journals.remove): its readers end. */
+  removed?: true;
 }
 
 interface JournalRow {
@@ -64,6 +66,8 @@ export class JournalTables {
   private readonly selectOffset;
   private readonly selectFirstNotOlderThan;
   private readonly deleteBefore;
+  private readonly deleteJournal;
+  private readonly selectPlaces;
   private readonly selectNamesAfter;
   private readonly selectAged;
   private readonly selectLastMeta;
@@ -107,6 +111,8 @@ export class JournalTables {
     this.deleteBefore = db.prepare<[number, number, number]>(
       "DELETE FROM journal_records WHERE key >= (? << 32) AND key < ((? << 32) | ?)",
     );
+    this.deleteJournal = db.prepare<[number]>("DELETE FROM journals WHERE id = ?");
+    this.selectPlaces = db.prepare<[], { id: number; first_offset: number }>("SELECT id, first_offset FROM journals");
   }
 
   find(name: string): JournalState | undefined {
@@ -200,6 +206,17 @@ export class JournalTables {
       else hi = mid - 1;
     }
     return lo;
+  }
+
+  /** Deletes the journal's records and its row. */
+  remove(journal: JournalState): void {
+    this.deleteBefore.run(journal.id, journal.id, journal.nextSeq);
+    this.deleteJournal.run(journal.id);
+  }
+
+  /** Every journal's id and first retained offset. */
+  places(): Map<number, number> {
+    return new Map(this.selectPlaces.all().map((row) => [row.id, row.first_offset]));
   }
 
   /** Drops records so that at most maxBytes of data remain (always keeping the newest record). */

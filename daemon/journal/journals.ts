@@ -9,6 +9,7 @@ import { JournalTables, type JournalState, type RecordParams } from "./journal-t
 import {
   COMMIT_MAX_BYTES,
   COMMITS_PREPARED_AHEAD,
+  DATA_SEGMENT_BYTES,
   DATA_ASYNC_WRITE_MIN_BYTES,
   JOURNAL_MAX_SEQUENCE,
   READ_BATCH_MAX_BYTES,
@@ -16,7 +17,7 @@ import {
   RECORD_CACHE_IDLE_MS,
   RETENTION_SWEEP_INTERVAL_MS,
 } from "./limits.js";
-import { journalNotFound, validateJournalId } from "./journal-id.js";
+import { journalNotFound, journalRemoved, validateJournalId } from "./journal-id.js";
 import { Subscription } from "./subscription.js";
 import { RecordCache } from "./record-cache.js";
 import { hasKeys, validateRecord } from "./record-checks.js";
@@ -181,6 +182,37 @@ export class Journals {
     return this.commit.submit({ name: "", inputs: [], alongside: () => write(), durability, inFiles: false }, 0).then(() => undefined);
   }
 
+  /**
+   * Removes a journal: its records and row in the next group commit (after
+   * the appends submitted before it, fsynced), `alongside` in the same
+   * transaction (a resource's row goes with its output), then its data
+   * files. Its readers end with JOURNAL_REMOVED. Resolves with the bytes of
+   * data it held; NOT_FOUND when there is no such journal (any more).
+   */
+  async remove(name: string, alongside?: () => void): Promise<number> {
+    validateJournalId(name);
+    this.require(name);
+    let removed: JournalState | undefined;
+    await this.store(() => {
+      // Looked up again in the transaction: an earlier removal in the same batch may have taken it.
+      removed = this.lookup(name);
+      if (removed === undefined) return;
+      this.tables.remove(removed);
+      this.states.delete(name);
+      alongside?.();
+    }, "power-loss");
+    if (removed === undefined) throw journalNotFound(name);
+    removed.removed = true;
+    this.files.drop(removed.id, removed.firstOffset, removed.nextOffset + DATA_SEGMENT_BYTES);
+    for (const sub of this.subscribers.get(name) ?? []) sub.notify();
+    return removed.nextOffset - removed.firstOffset;
+  }
+
+  /** Deletes, off the daemon's thread, the data files of journals removed or trimmed by a daemon killed before it deleted them; resolves with how many. */
+  sweepDataFiles(): Promise<number> {
+    return this.files.sweep(() => this.tables.places());
+  }
+
   /** Reads batches of consecutive records from a cursor; with follow, never ends on its own. */
   async *read(name: string, options: ReadOptions): AsyncGenerator<ReadBatch> {
     validateJournalId(name);
@@ -208,6 +240,7 @@ export class Journals {
       let caughtUpSent = false;
       for (;;) {
         options.signal.throwIfAborted();
+        if (state.removed === true) throw journalRemoved(name, this.describe(name));
         if (nextSeq >= Math.min(state.nextSeq, endSeq)) {
           if (!options.follow) return;
           sub.caughtUp();
@@ -224,7 +257,10 @@ export class Journals {
           if (nextSeq < state.firstSeq) throw cursorExpired(state, place(), this.describe);
           records = this.cache.unkept(state.id, nextSeq) ? await this.storedLarge(state, nextSeq, place()) : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         }
-        if (records.length === 0) throw new Error(`journal ${name}: no record at sequence ${nextSeq} below the tail`);
+        if (records.length === 0) {
+          if (state.removed === true) throw journalRemoved(name, this.describe(name));
+          throw new Error(`journal ${name}: no record at sequence ${nextSeq} below the tail`);
+        }
         if (Number.isFinite(endSeq)) records = records.filter((r) => r.seq < endSeq);
         nextSeq = records[records.length - 1]!.seq + 1;
         if (sliceFrom !== undefined) {
@@ -267,13 +303,14 @@ export class Journals {
 
   /**
    * A page of large records (the cache keeps none of them): their data read
-   * off the daemon's thread. Retention may drop them meanwhile: then the
-   * cursor has expired.
+   * off the daemon's thread. Retention may drop them meanwhile (then the
+   * cursor has expired), or a removal the whole journal.
    */
   private async storedLarge(state: JournalState, fromSeq: number, place: Place): Promise<JournalRecord[]> {
     try {
       return await this.tables.pageAsync(state.id, fromSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
     } catch (error) {
+      if (state.removed === true) throw journalRemoved(state.name, this.describe(state.name));
       if (fromSeq < state.firstSeq) throw cursorExpired(state, place, this.describe);
       throw error;
     }

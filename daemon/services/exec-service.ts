@@ -63,6 +63,10 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
     signalExec(req) {
       return { exec: execToProto(execs.signal(req.exec, parseSignal(req.signal))) };
     },
+    async deleteExec(req) {
+      const { exec, outputBytes } = await execs.remove(req.exec);
+      return { exec: execToProto(exec), outputBytes: BigInt(outputBytes) };
+    },
   };
 }
 

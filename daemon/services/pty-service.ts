@@ -92,6 +92,10 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
       if (graceMs < 0) throw invalidArgument("grace", "grace must not be negative");
       return { pty: toProto(await ptys.close(req.pty, graceMs)) };
     },
+    async deletePty(req) {
+      const { pty, outputBytes } = await ptys.remove(req.pty);
+      return { pty: toProto(pty), outputBytes: BigInt(outputBytes) };
+    },
   };
 }
 

@@ -159,4 +159,23 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO session_specs (seq, spec) SELECT seq, spec FROM sessions;
   ALTER TABLE sessions DROP COLUMN spec;
   `,
+  `
+  -- Journals can be removed (an exec's output, with the exec): their ids are
+  -- never given again, so a new journal never meets a removed one's data
+  -- files (deleted after the commit that removed it, or at the next start).
+  CREATE TABLE journals_v2 (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    name           TEXT    NOT NULL UNIQUE,
+    first_seq      INTEGER NOT NULL,
+    next_seq       INTEGER NOT NULL,
+    first_offset   INTEGER NOT NULL,
+    next_offset    INTEGER NOT NULL,
+    max_bytes      INTEGER NOT NULL,
+    max_age_ms     INTEGER NOT NULL,
+    created_at     INTEGER NOT NULL
+  );
+  INSERT INTO journals_v2 SELECT * FROM journals;
+  DROP TABLE journals;
+  ALTER TABLE journals_v2 RENAME TO journals;
+  `,
 ];

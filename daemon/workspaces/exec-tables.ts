@@ -41,6 +41,8 @@ export class ExecTables {
   private readonly selectPage;
   private readonly selectWorkspacePage;
   private readonly selectMaxSeq;
+  private readonly deleteRow;
+  private readonly selectIdsInWorkspace;
 
   constructor(db: Db) {
     this.updateProcess = db.prepare(`UPDATE execs SET pid = ?, start_ticks = ? WHERE seq = ?`);
@@ -58,6 +60,18 @@ export class ExecTables {
     this.selectPage = db.prepare(`${SELECT} WHERE e.seq < ? AND (? = 0 OR e.status = 'running') ORDER BY e.seq DESC LIMIT ?`);
     this.selectWorkspacePage = db.prepare(`${SELECT} WHERE e.workspace_seq = ? AND e.seq < ? AND (? = 0 OR e.status = 'running') ORDER BY e.seq DESC LIMIT ?`);
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM execs`);
+    this.deleteRow = db.prepare(`DELETE FROM execs WHERE seq = ?`);
+    this.selectIdsInWorkspace = db.prepare(`SELECT id FROM execs WHERE workspace_seq = ? ORDER BY seq`).pluck();
+  }
+
+  /** Deletes the row (its output journal goes in the same transaction). */
+  delete(seq: number): void {
+    this.deleteRow.run(seq);
+  }
+
+  /** The ids of a workspace's rows, oldest first. */
+  idsInWorkspace(workspaceSeq: number): string[] {
+    return this.selectIdsInWorkspace.all(workspaceSeq) as string[];
   }
 
   maxSeq(): number {

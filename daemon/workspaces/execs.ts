@@ -14,6 +14,7 @@ import { startExecProcess, type ExecProcess } from "./exec-process.js";
 import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
+import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
 
 /** Terminal sizes an exec or PTY may have, in cells. */
@@ -71,6 +72,7 @@ export class Execs {
   ) {
     this.tables = new ExecTables(db);
     this.nextSeq = this.tables.maxSeq() + 1;
+    workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
   }
 
   /**
@@ -192,6 +194,23 @@ export class Execs {
       final: () => this.current(this.tables.byId(exec.id) ?? exec),
       lost: () => (live === undefined ? undefined : outputLostError(`exec ${exec.id}`, live.writer, "the command ran on: free disk space where the daemon keeps its state")),
     };
+  }
+
+  /** Removes an ended exec with all of its output (see removeEnded); resolves with it as it was and the bytes of output removed. */
+  async remove(ref: string): Promise<{ exec: ExecRecord; outputBytes: number }> {
+    const exec = this.current(this.find(ref));
+    const outputBytes = await removeEnded(EXEC_KIND, this.journals, {
+      id: exec.id,
+      stopFirst: this.live.has(exec.id) ? `stop it with tether exec kill ${exec.id}` : undefined,
+      journal: outputJournal(exec.id),
+      deleteRow: () => this.tables.delete(exec.seq),
+    });
+    return { exec, outputBytes };
+  }
+
+  /** Removes the execs of a workspace being removed (stopped already), in one commit. */
+  private async removeInWorkspace(workspaceSeq: number): Promise<void> {
+    await Promise.all(this.tables.idsInWorkspace(workspaceSeq).map((id) => this.remove(id)));
   }
 
   /** At daemon stop: running execs are recorded lost and their process groups killed. */

@@ -39,6 +39,8 @@ export class PtyTables {
   private readonly selectPage;
   private readonly selectWorkspacePage;
   private readonly selectMaxSeq;
+  private readonly deleteRow;
+  private readonly selectIdsInWorkspace;
 
   constructor(db: Db) {
     this.insertRow = db.prepare(
@@ -54,6 +56,18 @@ export class PtyTables {
     this.selectPage = db.prepare(`${SELECT} WHERE p.seq < ? AND (? = 0 OR p.status = 'running') ORDER BY p.seq DESC LIMIT ?`);
     this.selectWorkspacePage = db.prepare(`${SELECT} WHERE p.workspace_seq = ? AND p.seq < ? AND (? = 0 OR p.status = 'running') ORDER BY p.seq DESC LIMIT ?`);
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ptys`);
+    this.deleteRow = db.prepare(`DELETE FROM ptys WHERE seq = ?`);
+    this.selectIdsInWorkspace = db.prepare(`SELECT id FROM ptys WHERE workspace_seq = ? ORDER BY seq`).pluck();
+  }
+
+  /** Deletes the row (its output journal goes in the same transaction). */
+  delete(seq: number): void {
+    this.deleteRow.run(seq);
+  }
+
+  /** The ids of a workspace's rows, oldest first. */
+  idsInWorkspace(workspaceSeq: number): string[] {
+    return this.selectIdsInWorkspace.all(workspaceSeq) as string[];
   }
 
   maxSeq(): number {

@@ -18,6 +18,7 @@ import { PtyScreen } from "./pty-screen.js";
 import { PtyTables } from "./pty-tables.js";
 import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
+import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
 
 /** How much of a PTY's output is kept: older bytes are dropped (attach from them is CURSOR_EXPIRED). */
@@ -115,6 +116,7 @@ export class Ptys {
   ) {
     this.tables = new PtyTables(db);
     this.nextSeq = this.tables.maxSeq() + 1;
+    workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
   }
 
   /** At daemon start: PTYs the last daemon left open are recorded lost, and their leftover process groups stopped. */
@@ -288,6 +290,23 @@ export class Ptys {
     const ended = await live.ended;
     clearTimeout(timer);
     return this.current(ended);
+  }
+
+  /** Removes a closed PTY with the output it kept (see removeEnded); resolves with it as it was and the bytes of output removed. */
+  async remove(ref: string): Promise<{ pty: PtyRecord; outputBytes: number }> {
+    const pty = this.current(this.find(ref));
+    const outputBytes = await removeEnded(PTY_KIND, this.journals, {
+      id: pty.id,
+      stopFirst: this.live.has(pty.id) ? `close it with tether pty kill ${pty.id}` : undefined,
+      journal: outputJournal(pty.id),
+      deleteRow: () => this.tables.delete(pty.seq),
+    });
+    return { pty, outputBytes };
+  }
+
+  /** Removes the PTYs of a workspace being removed (closed already), in one commit. */
+  private async removeInWorkspace(workspaceSeq: number): Promise<void> {
+    await Promise.all(this.tables.idsInWorkspace(workspaceSeq).map((id) => this.remove(id)));
   }
 
   /** Attached clients of a PTY (0 when closed). */

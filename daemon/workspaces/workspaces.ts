@@ -31,6 +31,8 @@ export interface CreateOptions {
 export class Workspaces {
   private readonly tables: WorkspaceTables;
   private nextSeq: number;
+  /** What goes with a removed workspace: its execs and PTYs, with their output. */
+  private readonly removals: ((ws: WorkspaceRecord) => Promise<void>)[] = [];
 
   constructor(
     db: Db,
@@ -133,10 +135,16 @@ export class Workspaces {
     return { workspace: this.view(ws), stopped };
   }
 
+  /** Runs `removal` for each workspace removed, after it is archived (the execs and PTYs modules remove theirs). */
+  whenRemoved(removal: (ws: WorkspaceRecord) => Promise<void>): void {
+    this.removals.push(removal);
+  }
+
   /**
    * Archives a workspace: refused while processes are live unless force
    * (which stops them first). A root tether created is removed; an adopted
-   * root's files are never touched.
+   * root's files are never touched. Its execs and PTYs go, with their
+   * output; the sessions that ran in it keep their history.
    */
   async delete(ref: string, force: boolean, graceMs: number): Promise<WorkspaceView> {
     const ws = this.resolve(ref);
@@ -157,6 +165,7 @@ export class Workspaces {
     ws.deletedAt = Date.now();
     this.tables.update(ws);
     if (!ws.adopted) rmSync(ws.root, { recursive: true, force: true });
+    await Promise.all(this.removals.map((removal) => removal(ws)));
     return this.view(ws);
   }
 

@@ -331,3 +331,30 @@ describe("following", () => {
     expect(j.followerQueuedBytes("x")).toEqual([]);
   });
 });
+
+describe("removal", () => {
+  it("removes a journal after the appends submitted before it, ends its followers, and never gives its id (or data files) to a new one", async () => {
+    const o = openJournals();
+    const j = o.journals;
+    const dir = join(dirname(o.path), "output");
+    await j.append("old", [{ data: bytes("x".repeat(5000)) }], { dataInFiles: true });
+    const follower = collect(j.read("old", { cursor: { kind: "start" }, follow: true, signal: never }));
+    // Submitted before the removal, committed in the same batch: it is removed with the rest.
+    const late = j.append("old", [{ data: bytes("y".repeat(3000)) }], { dataInFiles: true });
+    const removed = j.remove("old");
+    await late;
+    expect(await removed).toBe(8000);
+    expect((await refusal(follower)).reason).toBe("JOURNAL_REMOVED");
+    expect((await refusal((async () => j.get("old"))())).reason).toBe("JOURNAL_NOT_FOUND");
+    expect((await refusal(j.remove("old"))).reason).toBe("JOURNAL_NOT_FOUND");
+    const oldFiles = readdirSync(dir);
+    await vi.waitFor(() => expect(readdirSync(dir)).toEqual([]));
+
+    // The same name again is a new journal, with an id (so files) of its own.
+    await j.append("old", [{ data: bytes("new") }], { dataInFiles: true });
+    expect(readdirSync(dir)).toHaveLength(1);
+    expect(oldFiles).not.toContain(readdirSync(dir)[0]);
+    const records = await collect(j.read("old", { cursor: { kind: "start" }, follow: false, signal: never }));
+    expect(records.map((r) => Buffer.from(r.data).toString())).toEqual(["new"]);
+  });
+});

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/exec_service.proto.
  */
 export const file_tether_v1_exec_service: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZXRoZXIvdjEvZXhlY19zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEioQEKC0V4ZWNSZXF1ZXN0EiUKBXN0YXJ0GAEgASgLMhQudGV0aGVyLnYxLkV4ZWNTdGFydEgAEg8KBXN0ZGluGAIgASgMSAASFQoLY2xvc2Vfc3RkaW4YAyABKAhIABIQCgZzaWduYWwYBCABKAlIABIpCgZyZXNpemUYBSABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplSABCBgoEa2luZCLUAQoJRXhlY1N0YXJ0EhEKCXdvcmtzcGFjZRgBIAEoCRIMCgRhcmd2GAIgAygJEgsKA2N3ZBgDIAEoCRIqCgNlbnYYBCADKAsyHS50ZXRoZXIudjEuRXhlY1N0YXJ0LkVudkVudHJ5EgsKA3R0eRgFIAEoCBIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRINCgVzdGRpbhgHIAEoCBoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIo8BCgxFeGVjUmVzcG9uc2USKQoHc3RhcnRlZBgBIAEoCzIWLnRldGhlci52MS5FeGVjU3RhcnRlZEgAEicKBm91dHB1dBgCIAEoCzIVLnRldGhlci52MS5FeGVjT3V0cHV0SAASIwoEZXhpdBgDIAEoCzITLnRldGhlci52MS5FeGVjRXhpdEgAQgYKBGtpbmQiLAoLRXhlY1N0YXJ0ZWQSHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIkkKEUF0dGFjaEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSEwoLZnJvbV9vZmZzZXQYAiABKAMSEQoJbm9fZm9sbG93GAMgASgIIosBChJBdHRhY2hFeGVjUmVzcG9uc2USHwoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjSAASJwoGb3V0cHV0GAIgASgLMhUudGV0aGVyLnYxLkV4ZWNPdXRwdXRIABIjCgRleGl0GAMgASgLMhMudGV0aGVyLnYxLkV4ZWNFeGl0SABCBgoEa2luZCIeCg5HZXRFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJIjAKD0dldEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiYgoQTGlzdEV4ZWNzUmVxdWVzdBIRCgl3b3Jrc3BhY2UYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSFAoMcnVubmluZ19vbmx5GAQgASgIIkwKEUxpc3RFeGVjc1Jlc3BvbnNlEh4KBWV4ZWNzGAEgAygLMg8udGV0aGVyLnYxLkV4ZWMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKEVNpZ25hbEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSDgoGc2lnbmFsGAIgASgJIjMKElNpZ25hbEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMy7AIKC0V4ZWNTZXJ2aWNlEjsKBEV4ZWMSFi50ZXRoZXIudjEuRXhlY1JlcXVlc3QaFy50ZXRoZXIudjEuRXhlY1Jlc3BvbnNlKAEwARJLCgpBdHRhY2hFeGVjEhwudGV0aGVyLnYxLkF0dGFjaEV4ZWNSZXF1ZXN0Gh0udGV0aGVyLnYxLkF0dGFjaEV4ZWNSZXNwb25zZTABEkAKB0dldEV4ZWMSGS50ZXRoZXIudjEuR2V0RXhlY1JlcXVlc3QaGi50ZXRoZXIudjEuR2V0RXhlY1Jlc3BvbnNlEkYKCUxpc3RFeGVjcxIbLnRldGhlci52MS5MaXN0RXhlY3NSZXF1ZXN0GhwudGV0aGVyLnYxLkxpc3RFeGVjc1Jlc3BvbnNlEkkKClNpZ25hbEV4ZWMSHC50ZXRoZXIudjEuU2lnbmFsRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuU2lnbmFsRXhlY1Jlc3BvbnNlYgZwcm90bzM", [file_tether_v1_exec]);
+  fileDesc("Chx0ZXRoZXIvdjEvZXhlY19zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEioQEKC0V4ZWNSZXF1ZXN0EiUKBXN0YXJ0GAEgASgLMhQudGV0aGVyLnYxLkV4ZWNTdGFydEgAEg8KBXN0ZGluGAIgASgMSAASFQoLY2xvc2Vfc3RkaW4YAyABKAhIABIQCgZzaWduYWwYBCABKAlIABIpCgZyZXNpemUYBSABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplSABCBgoEa2luZCLUAQoJRXhlY1N0YXJ0EhEKCXdvcmtzcGFjZRgBIAEoCRIMCgRhcmd2GAIgAygJEgsKA2N3ZBgDIAEoCRIqCgNlbnYYBCADKAsyHS50ZXRoZXIudjEuRXhlY1N0YXJ0LkVudkVudHJ5EgsKA3R0eRgFIAEoCBIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRINCgVzdGRpbhgHIAEoCBoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIo8BCgxFeGVjUmVzcG9uc2USKQoHc3RhcnRlZBgBIAEoCzIWLnRldGhlci52MS5FeGVjU3RhcnRlZEgAEicKBm91dHB1dBgCIAEoCzIVLnRldGhlci52MS5FeGVjT3V0cHV0SAASIwoEZXhpdBgDIAEoCzITLnRldGhlci52MS5FeGVjRXhpdEgAQgYKBGtpbmQiLAoLRXhlY1N0YXJ0ZWQSHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIkkKEUF0dGFjaEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSEwoLZnJvbV9vZmZzZXQYAiABKAMSEQoJbm9fZm9sbG93GAMgASgIIosBChJBdHRhY2hFeGVjUmVzcG9uc2USHwoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjSAASJwoGb3V0cHV0GAIgASgLMhUudGV0aGVyLnYxLkV4ZWNPdXRwdXRIABIjCgRleGl0GAMgASgLMhMudGV0aGVyLnYxLkV4ZWNFeGl0SABCBgoEa2luZCIeCg5HZXRFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJIjAKD0dldEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiYgoQTGlzdEV4ZWNzUmVxdWVzdBIRCgl3b3Jrc3BhY2UYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSFAoMcnVubmluZ19vbmx5GAQgASgIIkwKEUxpc3RFeGVjc1Jlc3BvbnNlEh4KBWV4ZWNzGAEgAygLMg8udGV0aGVyLnYxLkV4ZWMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjEKEVNpZ25hbEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSDgoGc2lnbmFsGAIgASgJIjMKElNpZ25hbEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiIQoRRGVsZXRlRXhlY1JlcXVlc3QSDAoEZXhlYxgBIAEoCSJJChJEZWxldGVFeGVjUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjEhQKDG91dHB1dF9ieXRlcxgCIAEoAzK3AwoLRXhlY1NlcnZpY2USOwoERXhlYxIWLnRldGhlci52MS5FeGVjUmVxdWVzdBoXLnRldGhlci52MS5FeGVjUmVzcG9uc2UoATABEksKCkF0dGFjaEV4ZWMSHC50ZXRoZXIudjEuQXR0YWNoRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuQXR0YWNoRXhlY1Jlc3BvbnNlMAESQAoHR2V0RXhlYxIZLnRldGhlci52MS5HZXRFeGVjUmVxdWVzdBoaLnRldGhlci52MS5HZXRFeGVjUmVzcG9uc2USRgoJTGlzdEV4ZWNzEhsudGV0aGVyLnYxLkxpc3RFeGVjc1JlcXVlc3QaHC50ZXRoZXIudjEuTGlzdEV4ZWNzUmVzcG9uc2USSQoKU2lnbmFsRXhlYxIcLnRldGhlci52MS5TaWduYWxFeGVjUmVxdWVzdBodLnRldGhlci52MS5TaWduYWxFeGVjUmVzcG9uc2USSQoKRGVsZXRlRXhlYxIcLnRldGhlci52MS5EZWxldGVFeGVjUmVxdWVzdBodLnRldGhlci52MS5EZWxldGVFeGVjUmVzcG9uc2ViBnByb3RvMw", [file_tether_v1_exec]);
 
 /**
  * ExecRequest is one message from the client on an Exec call.
@@ -449,6 +449,55 @@ export const SignalExecResponseSchema: GenMessage<SignalExecResponse> = /*@__PUR
   messageDesc(file_tether_v1_exec_service, 11);
 
 /**
+ * DeleteExecRequest names an exec to remove.
+ *
+ * @generated from message tether.v1.DeleteExecRequest
+ */
+export type DeleteExecRequest = Message<"tether.v1.DeleteExecRequest"> & {
+  /**
+   * Exec id or unique prefix.
+   *
+   * @generated from field: string exec = 1;
+   */
+  exec: string;
+};
+
+/**
+ * Describes the message tether.v1.DeleteExecRequest.
+ * Use `create(DeleteExecRequestSchema)` to create a new message.
+ */
+export const DeleteExecRequestSchema: GenMessage<DeleteExecRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 12);
+
+/**
+ * DeleteExecResponse says what was removed.
+ *
+ * @generated from message tether.v1.DeleteExecResponse
+ */
+export type DeleteExecResponse = Message<"tether.v1.DeleteExecResponse"> & {
+  /**
+   * The exec as it was.
+   *
+   * @generated from field: tether.v1.Exec exec = 1;
+   */
+  exec?: Exec | undefined;
+
+  /**
+   * The bytes of output removed with it.
+   *
+   * @generated from field: int64 output_bytes = 2;
+   */
+  outputBytes: bigint;
+};
+
+/**
+ * Describes the message tether.v1.DeleteExecResponse.
+ * Use `create(DeleteExecResponseSchema)` to create a new message.
+ */
+export const DeleteExecResponseSchema: GenMessage<DeleteExecResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 13);
+
+/**
  * ExecService runs commands in workspaces. Every call naming an exec accepts
  * its id or a unique id prefix; workspaces are named by id, prefix or name.
  *
@@ -508,6 +557,17 @@ export const ExecService: GenService<{
     methodKind: "unary";
     input: typeof SignalExecRequestSchema;
     output: typeof SignalExecResponseSchema;
+  },
+  /**
+   * Removes an exec whose process has ended, with all of its output (the
+   * disk space it took is freed). A running exec is refused: kill it first.
+   *
+   * @generated from rpc tether.v1.ExecService.DeleteExec
+   */
+  deleteExec: {
+    methodKind: "unary";
+    input: typeof DeleteExecRequestSchema;
+    output: typeof DeleteExecResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tether_v1_exec_service, 0);

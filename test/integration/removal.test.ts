@@ -1,0 +1,173 @@
+import { Code, type Client } from "@connectrpc/connect";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
+import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { CLI_ENTRY, daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
+import { failure } from "../helpers/errors.js";
+import { ExecRequests, collect, emptyResult, execToEnd } from "../helpers/execs.js";
+import { eventually } from "../helpers/sessions.js";
+
+const daemon = daemonPerTest();
+
+async function withWorkspace(name = "w"): Promise<{ d: TestDaemon; execs: Client<typeof ExecService> }> {
+  const d = await daemon();
+  await d.client(WorkspaceService).createWorkspace({ displayName: name });
+  return { d, execs: d.client(ExecService) };
+}
+
+/** The data files under the state dir's output directory, and their bytes on disk. */
+function outputFiles(d: TestDaemon): { names: string[]; bytes: number } {
+  const dir = join(d.home, "output");
+  const names = existsSync(dir) ? readdirSync(dir) : [];
+  return { names, bytes: names.reduce((n, name) => n + statSync(join(dir, name)).blocks * 512, 0) };
+}
+
+describe("removing execs and PTYs", () => {
+  it("tether exec rm removes an ended exec with its output, freeing its disk space; the exec is gone from every call", async () => {
+    const { d, execs } = await withWorkspace();
+    const big = await execToEnd(execs, "w", ["sh", "-c", "head -c 40000000 /dev/zero; echo err >&2"]);
+    const small = await execToEnd(execs, "w", ["echo", "kept"]);
+    const before = outputFiles(d);
+    expect(before.bytes).toBeGreaterThan(40_000_000);
+
+    const removed = await execs.deleteExec({ exec: big.exec!.id });
+    expect(removed.exec!.id).toBe(big.exec!.id);
+    expect(removed.outputBytes).toBe(40_000_004n);
+    await eventually(() => (outputFiles(d).bytes < before.bytes - 39_000_000 ? true : undefined));
+
+    for (const call of [execs.getExec({ exec: big.exec!.id }), execs.deleteExec({ exec: big.exec!.id })]) {
+      expect(await failure(call)).toMatchObject({ code: Code.NotFound, reason: ErrorReason.EXEC_NOT_FOUND });
+    }
+    const attach = await failure((async () => {
+      for await (const _ of execs.attachExec({ exec: big.exec!.id })) void _;
+    })());
+    expect(attach.code).toBe(Code.NotFound);
+    const listed = (await execs.listExecs({ workspace: "w" })).execs.map((e) => e.id);
+    expect(listed).toEqual([small.exec!.id]);
+    // The other exec is untouched.
+    const again = emptyResult();
+    for await (const r of execs.attachExec({ exec: small.exec!.id })) collect(again, r);
+    expect(again.stdout).toBe("kept\n");
+
+    // The removal was acknowledged: it holds after kill -9 of the daemon.
+    await d.kill();
+    await d.restart();
+    expect(await failure(execs.getExec({ exec: big.exec!.id }))).toMatchObject({ code: Code.NotFound });
+    expect((await execs.getExec({ exec: small.exec!.id })).exec!.stdoutBytes).toBe(5n);
+  });
+
+  it("a running exec is refused with STILL_RUNNING and goes on; once killed it can go", async () => {
+    const { execs } = await withWorkspace();
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "w", argv: ["sh", "-c", "echo up; sleep 60"] } } });
+    requests.end();
+    const started = emptyResult();
+    const detach = new AbortController();
+    for await (const r of execs.exec(requests, { signal: detach.signal })) {
+      collect(started, r);
+      if (started.stdout === "up\n") break;
+    }
+    detach.abort();
+    const id = started.exec!.id;
+    const refused = await failure(execs.deleteExec({ exec: id }));
+    expect(refused).toMatchObject({ code: Code.FailedPrecondition, reason: ErrorReason.STILL_RUNNING });
+    expect(refused.message).toContain(`tether exec kill ${id}`);
+    expect((await execs.getExec({ exec: id })).exec!.pid).toBeGreaterThan(0);
+
+    await execs.signalExec({ exec: id, signal: "KILL" });
+    await eventually(async () => ((await execs.getExec({ exec: id })).exec!.endTime !== undefined ? true : undefined));
+    expect((await execs.deleteExec({ exec: id })).outputBytes).toBe(3n);
+  });
+
+  it("a reader in the middle of a removed exec's output ends with JOURNAL_REMOVED, not with bytes of another", async () => {
+    const { execs } = await withWorkspace();
+    const big = await execToEnd(execs, "w", ["head", "-c", "64000000", "/dev/zero"]);
+    const reader = execs.attachExec({ exec: big.exec!.id })[Symbol.asyncIterator]();
+    await reader.next(); // the exec
+    await reader.next(); // its first output
+    await execs.deleteExec({ exec: big.exec!.id });
+    let bytes = 0;
+    const ended = await failure((async () => {
+      for (;;) {
+        const next = await reader.next();
+        if (next.done === true) return;
+        if (next.value.kind.case === "output") bytes += next.value.kind.value.data.byteLength;
+      }
+    })());
+    expect(ended).toMatchObject({ code: Code.NotFound, reason: ErrorReason.JOURNAL_REMOVED });
+    expect(bytes).toBeLessThan(64_000_000);
+  });
+
+  it("tether pty rm removes a closed PTY and its output; an open one is refused", async () => {
+    const d = await daemon();
+    await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+    const ptys = d.client(PtyService);
+    const { pty } = await ptys.createPty({ spec: { workspace: "w", argv: ["sh", "-c", "echo hello; sleep 60"] } });
+    expect(await failure(ptys.deletePty({ pty: pty!.id }))).toMatchObject({ code: Code.FailedPrecondition, reason: ErrorReason.STILL_RUNNING });
+    await ptys.closePty({ pty: pty!.id, grace: { seconds: 1n } });
+    const removed = await ptys.deletePty({ pty: pty!.id });
+    expect(removed.outputBytes).toBeGreaterThanOrEqual(6n);
+    expect(await failure(ptys.getPty({ pty: pty!.id }))).toMatchObject({ code: Code.NotFound, reason: ErrorReason.PTY_NOT_FOUND });
+  });
+
+  it("tether ws rm takes the workspace's execs and PTYs with their output; another workspace's stay", async () => {
+    const { d, execs } = await withWorkspace("gone");
+    await d.client(WorkspaceService).createWorkspace({ displayName: "kept" });
+    const ptys = d.client(PtyService);
+    const doomed = await execToEnd(execs, "gone", ["head", "-c", "20000000", "/dev/zero"]);
+    const running = await (async () => {
+      const requests = new ExecRequests();
+      requests.push({ kind: { case: "start", value: { workspace: "gone", argv: ["sleep", "60"] } } });
+      requests.end();
+      const detach = new AbortController();
+      for await (const r of execs.exec(requests, { signal: detach.signal })) {
+        if (r.kind.case !== "started") continue;
+        detach.abort();
+        return r.kind.value.exec!;
+      }
+      throw new Error("no start");
+    })();
+    const { pty } = await ptys.createPty({ spec: { workspace: "gone", argv: ["sleep", "60"] } });
+    const kept = await execToEnd(execs, "kept", ["echo", "still here"]);
+    const before = outputFiles(d).bytes;
+
+    await d.client(WorkspaceService).deleteWorkspace({ workspace: "gone", force: true });
+    for (const id of [doomed.exec!.id, running.id]) expect(await failure(execs.getExec({ exec: id }))).toMatchObject({ code: Code.NotFound });
+    expect(await failure(ptys.getPty({ pty: pty!.id }))).toMatchObject({ code: Code.NotFound });
+    expect((await execs.listExecs({})).execs.map((e) => e.id)).toEqual([kept.exec!.id]);
+    await eventually(() => (outputFiles(d).bytes < before - 19_000_000 ? true : undefined));
+  });
+
+  it("at start, the daemon deletes output files no journal holds (left by a daemon killed between a removal's commit and their deletion)", async () => {
+    const { d, execs } = await withWorkspace();
+    const kept = await execToEnd(execs, "w", ["echo", "kept"]);
+    await d.stop();
+    const stray = join(d.home, "output", "999999.0");
+    writeFileSync(stray, Buffer.alloc(1 << 20));
+    const held = outputFiles(d).names.filter((name) => name !== "999999.0");
+    expect(held.length).toBeGreaterThan(0);
+    await d.restart();
+    await eventually(() => (existsSync(stray) ? undefined : true));
+    expect(outputFiles(d).names.sort()).toEqual(held.sort());
+    const again = emptyResult();
+    for await (const r of execs.attachExec({ exec: kept.exec!.id })) collect(again, r);
+    expect(again.stdout).toBe("kept\n");
+  });
+
+  it("the CLI removes several at once, says what each freed, and goes on past one it cannot remove (exit 1)", async () => {
+    const { d, execs } = await withWorkspace();
+    const a = await execToEnd(execs, "w", ["head", "-c", "3000", "/dev/zero"]);
+    const b = await execToEnd(execs, "w", ["echo", "hi"]);
+    const env = { ...process.env, TETHER_HOME: d.home, TETHER_SOCKET: d.socketPath };
+    const out = spawnSync(process.execPath, [CLI_ENTRY, "exec", "rm", a.exec!.id, "e-nosuch", b.exec!.id], { env, encoding: "utf8" });
+    expect(out.stdout).toBe(`removed ${a.exec!.id} (2.9 KiB of output)\nremoved ${b.exec!.id} (3 B of output)\n`);
+    expect(out.stderr).toBe('tether: no exec "e-nosuch": tether exec ls lists them\n');
+    expect(out.status).toBe(1);
+    expect((await execs.listExecs({})).execs).toEqual([]);
+  });
+});
