@@ -11,6 +11,7 @@ const COMMAND_USAGE: Readonly<Record<string, () => Promise<string>>> = {
   logs: async () => (await import("./commands/logs.js")).LOGS_USAGE,
   cancel: async () => (await import("./commands/end-session.js")).END_USAGE,
   close: async () => (await import("./commands/end-session.js")).END_USAGE,
+  rm: async () => (await import("./commands/rm.js")).RM_USAGE,
   attach: async () => (await import("./commands/attach.js")).ATTACH_USAGE,
   send: async () => (await import("./commands/send.js")).SEND_USAGE,
   read: async () => (await import("./commands/read.js")).READ_USAGE,
@@ -40,6 +41,7 @@ ${u.ls}
 ${u.show}
 ${u.logs}
 ${u.cancel}
+${u.rm}
 
 streams:
 ${u.attach}
@@ -106,6 +108,8 @@ async function run(command: string | undefined, args: string[]): Promise<number>
     case "cancel":
     case "close":
       return (await import("./commands/end-session.js")).endSessionCommand(command, args, paths);
+    case "rm":
+      return (await import("./commands/rm.js")).rmCommand(args, paths);
     case "attach":
       return (await import("./commands/attach.js")).attachCommand(args, paths);
     case "send":

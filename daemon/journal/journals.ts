@@ -183,29 +183,34 @@ export class Journals {
   }
 
   /**
-   * Removes a journal: its records and row in the next group commit (after
-   * the appends submitted before it, fsynced), `alongside` in the same
-   * transaction (a resource's row goes with its output), then its data
-   * files. Its readers end with JOURNAL_REMOVED. Resolves with the bytes of
-   * data it held; NOT_FOUND when there is no such journal (any more).
+   * Removes journals (those of `names` that exist): their records and rows
+   * in the next group commit (after the appends submitted before it,
+   * fsynced), `alongside` in the same transaction (a resource's rows go with
+   * its output), then their data files. Their readers end with
+   * JOURNAL_REMOVED. Resolves with the bytes of data they held.
    */
-  async remove(name: string, alongside?: () => void): Promise<number> {
-    validateJournalId(name);
-    this.require(name);
-    let removed: JournalState | undefined;
+  async remove(names: readonly string[], alongside: () => void): Promise<number> {
+    for (const name of names) validateJournalId(name);
+    const removed: JournalState[] = [];
     await this.store(() => {
-      // Looked up again in the transaction: an earlier removal in the same batch may have taken it.
-      removed = this.lookup(name);
-      if (removed === undefined) return;
-      this.tables.remove(removed);
-      this.states.delete(name);
-      alongside?.();
+      // Looked up in the transaction: the appends before it are committed, an earlier removal may have taken one.
+      for (const name of names) {
+        const state = this.lookup(name);
+        if (state === undefined) continue;
+        this.tables.remove(state);
+        this.states.delete(name);
+        removed.push(state);
+      }
+      alongside();
     }, "power-loss");
-    if (removed === undefined) throw journalNotFound(name);
-    removed.removed = true;
-    this.files.drop(removed.id, removed.firstOffset, removed.nextOffset + DATA_SEGMENT_BYTES);
-    for (const sub of this.subscribers.get(name) ?? []) sub.notify();
-    return removed.nextOffset - removed.firstOffset;
+    let bytes = 0;
+    for (const state of removed) {
+      state.removed = true;
+      this.files.drop(state.id, state.firstOffset, state.nextOffset + DATA_SEGMENT_BYTES);
+      for (const sub of this.subscribers.get(state.name) ?? []) sub.notify();
+      bytes += state.nextOffset - state.firstOffset;
+    }
+    return bytes;
   }
 
   /** Deletes, off the daemon's thread, the data files of journals removed or trimmed by a daemon killed before it deleted them; resolves with how many. */

@@ -49,6 +49,10 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
     closeSession(req) {
       return { session: sessionToProto(sessions.close(req.name), []) };
     },
+    async deleteSession(req) {
+      const { session, outputBytes } = await sessions.remove(req.name);
+      return { session: sessionToProto(session, []), outputBytes: BigInt(outputBytes) };
+    },
     listRuns(req) {
       const session = sessions.get(req.parent);
       return { runs: sessions.runs(session.id).map((r) => runToProto(session.id, r)) };

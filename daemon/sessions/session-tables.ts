@@ -54,6 +54,7 @@ export class SessionTables {
   private readonly selectXcom;
   private readonly selectXcomKey;
   private readonly selectMaxSeq;
+  private readonly deleteSession;
   private readonly pages: Map<string, ReturnType<Db["prepare"]>> = new Map();
 
   constructor(readonly db: Db) {
@@ -80,6 +81,20 @@ export class SessionTables {
     this.selectXcom = db.prepare(`SELECT key, value, updated_at FROM xcom WHERE session_seq = ? ORDER BY key`);
     this.selectXcomKey = db.prepare(`SELECT key, value, updated_at FROM xcom WHERE session_seq = ? AND key = ?`);
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM sessions`);
+    this.deleteSession = [
+      db.prepare(`DELETE FROM sessions WHERE seq = ?`),
+      db.prepare(`DELETE FROM session_specs WHERE seq = ?`),
+      db.prepare(`DELETE FROM runs WHERE session_seq = ?`),
+      db.prepare(`DELETE FROM xcom WHERE session_seq = ?`),
+    ];
+  }
+
+  /** Deletes a session's row, spec, runs and xcom (its journals go in the same transaction); false when there was none. */
+  delete(seq: number): boolean {
+    const [session, ...rest] = this.deleteSession;
+    const deleted = session!.run(seq).changes > 0;
+    for (const statement of rest) statement.run(seq);
+    return deleted;
   }
 
   maxSeq(): number {

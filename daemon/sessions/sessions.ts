@@ -203,6 +203,28 @@ export class Sessions {
     return this.end(idOrPrefix, "closed", "closed by a client");
   }
 
+  /**
+   * Removes an ended session with its whole history (runs and their state
+   * log, output, streams, xcom), as `pueue remove` does a finished task: its
+   * rows and journals go in one fsynced commit, then its output's files. An
+   * open session is refused: cancel or close it first. Resolves with it as it
+   * was and the bytes its journals held.
+   */
+  async remove(idOrPrefix: string): Promise<{ session: SessionView; outputBytes: number }> {
+    const record = this.find(idOrPrefix);
+    if (this.live.has(record.id) || record.status === "open") {
+      throw new TetherError(Code.FailedPrecondition, "STILL_RUNNING", `session ${record.id} is open: end it with tether cancel ${record.id} (or tether close ${record.id}), then remove it`, { session: record.id });
+    }
+    const session = this.view(record);
+    let deleted = false;
+    const outputBytes = await this.journals.remove(sessionJournals(record.id, declaredStreams(record.spec.tasks).keys()), () => {
+      deleted = this.tables.delete(record.seq);
+      this.streamTables.deleteSessionRows(record.seq);
+    });
+    if (!deleted) throw new TetherError(Code.NotFound, "SESSION_NOT_FOUND", `session ${record.id} was removed already`, { session: record.id });
+    return { session, outputBytes };
+  }
+
   runs(idOrPrefix: string): RunRecord[] {
     const record = this.find(idOrPrefix);
     return this.live.get(record.id)?.runs ?? this.tables.runs(record.seq);

@@ -6,12 +6,14 @@ export class StreamTables {
   private readonly selectKey;
   private readonly insertTake;
   private readonly selectTakes;
+  private readonly deleteSession;
 
   constructor(db: Db) {
     this.insertKey = db.prepare<[number, string, string, number]>("INSERT INTO stream_keys (session_seq, stream, key, seq) VALUES (?, ?, ?, ?)");
     this.selectKey = db.prepare<[number, string, string], { seq: number }>("SELECT seq FROM stream_keys WHERE session_seq = ? AND stream = ? AND key = ?");
     this.insertTake = db.prepare<[number, string, number, number, number]>("INSERT INTO stream_takes (session_seq, stream, seq, run, taken_at) VALUES (?, ?, ?, ?, ?)");
     this.selectTakes = db.prepare<[number, string], { seq: number }>("SELECT seq FROM stream_takes WHERE session_seq = ? AND stream = ? ORDER BY seq");
+    this.deleteSession = [db.prepare<[number]>("DELETE FROM stream_keys WHERE session_seq = ?"), db.prepare<[number]>("DELETE FROM stream_takes WHERE session_seq = ?")];
   }
 
   saveKey(sessionSeq: number, stream: string, key: string, seq: number): void {
@@ -30,5 +32,10 @@ export class StreamTables {
   /** The sequences of a stream's records already taken, ascending. */
   takes(sessionSeq: number, stream: string): number[] {
     return this.selectTakes.all(sessionSeq, stream).map((r) => r.seq);
+  }
+
+  /** Deletes a removed session's keys and takes. */
+  deleteSessionRows(sessionSeq: number): void {
+    for (const statement of this.deleteSession) statement.run(sessionSeq);
   }
 }

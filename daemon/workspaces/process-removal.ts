@@ -9,7 +9,8 @@ export interface Removal {
   /** What stops it, when it still runs ("kill it with tether exec kill e-x"): undefined once it has ended. */
   readonly stopFirst: string | undefined;
   readonly journal: string;
-  readonly deleteRow: () => void;
+  /** Deletes its row; false when there was none (another removal took it). */
+  readonly deleteRow: () => boolean;
 }
 
 /**
@@ -22,13 +23,8 @@ export async function removeEnded(kind: ProcessKind, journals: Journals, removal
   if (removal.stopFirst !== undefined) {
     throw new TetherError(Code.FailedPrecondition, "STILL_RUNNING", `${kind.noun} ${removal.id} is still running: ${removal.stopFirst}, then remove it`, { [kind.field]: removal.id });
   }
-  try {
-    return await journals.remove(removal.journal, removal.deleteRow);
-  } catch (error) {
-    // Another removal of the same one got there first.
-    if (error instanceof TetherError && error.reason === "JOURNAL_NOT_FOUND") {
-      throw new TetherError(Code.NotFound, kind.notFoundReason, `${kind.noun} ${removal.id} was removed already`, { [kind.field]: removal.id });
-    }
-    throw error;
-  }
+  let deleted = false;
+  const bytes = await journals.remove([removal.journal], () => (deleted = removal.deleteRow()));
+  if (!deleted) throw new TetherError(Code.NotFound, kind.notFoundReason, `${kind.noun} ${removal.id} was removed already`, { [kind.field]: removal.id });
+  return bytes;
 }

@@ -60,9 +60,9 @@ export class PtyTables {
     this.selectIdsInWorkspace = db.prepare(`SELECT id FROM ptys WHERE workspace_seq = ? ORDER BY seq`).pluck();
   }
 
-  /** Deletes the row (its output journal goes in the same transaction). */
-  delete(seq: number): void {
-    this.deleteRow.run(seq);
+  /** Deletes the row (its output journal goes in the same transaction); false when there was none. */
+  delete(seq: number): boolean {
+    return this.deleteRow.run(seq).changes > 0;
   }
 
   /** The ids of a workspace's rows, oldest first. */

@@ -114,6 +114,8 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     const ended = await unary(ex, "SignalExec", { exec: id }).catch((e: grpc.ServiceError) => e);
     expect((ended as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
     expect((await unary<{ stopped: number }>(ws, "StopWorkspace", { workspace: "interop" })).stopped).toBe(0);
+    expect((await unary<{ outputBytes: string }>(ex, "DeleteExec", { exec: id })).outputBytes).toBe("16");
+    expect((await unary<{ execs: unknown[] }>(ex, "ListExecs", { workspace: "interop" })).execs).toEqual([]);
     await unary(ws, "DeleteWorkspace", { workspace: "interop" });
     ws.close();
     ex.close();
@@ -149,6 +151,8 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     const other = await unary<{ pty: { id: string } }>(pt, "CreatePty", { spec: { workspace: "interop-pty", argv: ["sleep", "60"] } });
     const closed = await unary<{ pty: { exit: { signal: string } } }>(pt, "ClosePty", { pty: other.pty.id });
     expect(closed.pty.exit.signal).toBe("SIGHUP");
+    await unary(pt, "DeletePty", { pty: other.pty.id });
+    expect((await unary<{ ptys: { id: string }[] }>(pt, "ListPtys", {})).ptys.map((p) => p.id)).toEqual([id]);
     ws.close();
     pt.close();
   });

@@ -6,11 +6,14 @@ import { describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CLI_ENTRY, daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { ExecRequests, collect, emptyResult, execToEnd } from "../helpers/execs.js";
-import { eventually } from "../helpers/sessions.js";
+import { eventually, logText, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
 const daemon = daemonPerTest();
 
@@ -27,7 +30,7 @@ function outputFiles(d: TestDaemon): { names: string[]; bytes: number } {
   return { names, bytes: names.reduce((n, name) => n + statSync(join(dir, name)).blocks * 512, 0) };
 }
 
-describe("removing execs and PTYs", () => {
+describe("removing sessions, execs and PTYs", () => {
   it("tether exec rm removes an ended exec with its output, freeing its disk space; the exec is gone from every call", async () => {
     const { d, execs } = await withWorkspace();
     const big = await execToEnd(execs, "w", ["sh", "-c", "head -c 40000000 /dev/zero; echo err >&2"]);
@@ -169,5 +172,49 @@ describe("removing execs and PTYs", () => {
     expect(out.stderr).toBe('tether: no exec "e-nosuch": tether exec ls lists them\n');
     expect(out.status).toBe(1);
     expect((await execs.listExecs({})).execs).toEqual([]);
+  });
+
+  it("tether rm removes an ended session with its runs, output, streams and xcom; an open one is refused; its external id is free again", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const file = writeTaskFile(`tasks:
+  big:
+    cmd: head -c 30000000 /dev/zero; tether xcom set k v; tether output events '{"n":1}'
+    streams: { events: output, approval: input }
+  other:
+    cmd: echo other
+  hold:
+    cmd: tether wait approval
+    streams: { approval: input }
+`);
+    const { session } = await sessions.startSession({ task: "big", taskFile: file, externalId: "job-1" });
+    await d.client(StreamService).sendInput({ session: session!.name, stream: "approval", text: "{}", idempotencyKey: "k" });
+    expect((await waitQuiet(sessions, session!.id)).status).toBe(SessionStatus.CLOSED);
+    const { session: other } = await sessions.startSession({ task: "other", taskFile: file });
+    await waitQuiet(sessions, other!.id);
+    const { session: open } = await sessions.startSession({ task: "hold", taskFile: file });
+    const before = outputFiles(d).bytes;
+
+    const refused = await failure(sessions.deleteSession({ name: open!.name }));
+    expect(refused).toMatchObject({ code: Code.FailedPrecondition, reason: ErrorReason.STILL_RUNNING });
+    expect(refused.message).toContain(`tether cancel ${open!.id}`);
+
+    const removed = await sessions.deleteSession({ name: session!.name });
+    expect(removed.session!.id).toBe(session!.id);
+    expect(removed.outputBytes).toBeGreaterThan(30_000_000n);
+    for (const call of [sessions.getSession({ name: session!.name }), sessions.listRuns({ parent: session!.name }), logText(sessions, session!.id)]) {
+      expect(await failure(call)).toMatchObject({ code: Code.NotFound, reason: ErrorReason.SESSION_NOT_FOUND });
+    }
+    expect((await sessions.listSessions({})).sessions.map((s) => s.id).sort()).toEqual([other!.id, open!.id].sort());
+    await eventually(() => (outputFiles(d).bytes < before - 29_000_000 ? true : undefined));
+
+    // Acknowledged, so it holds after kill -9; the other session is whole, and the external id starts a new session.
+    await d.kill();
+    await d.restart();
+    expect(await failure(sessions.getSession({ name: session!.name }))).toMatchObject({ code: Code.NotFound });
+    expect((await logText(sessions, other!.id)).stdout).toBe("other\n");
+    const again = await sessions.startSession({ task: "other", taskFile: file, externalId: "job-1" });
+    expect(again.alreadyExisted).toBe(false);
+    expect(again.session!.id).not.toBe(session!.id);
   });
 });

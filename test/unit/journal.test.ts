@@ -333,7 +333,7 @@ describe("following", () => {
 });
 
 describe("removal", () => {
-  it("removes a journal after the appends submitted before it, ends its followers, and never gives its id (or data files) to a new one", async () => {
+  it("removes journals after the appends submitted before them, ends their followers, and never gives an id (or data files) to a new one", async () => {
     const o = openJournals();
     const j = o.journals;
     const dir = join(dirname(o.path), "output");
@@ -341,12 +341,14 @@ describe("removal", () => {
     const follower = collect(j.read("old", { cursor: { kind: "start" }, follow: true, signal: never }));
     // Submitted before the removal, committed in the same batch: it is removed with the rest.
     const late = j.append("old", [{ data: bytes("y".repeat(3000)) }], { dataInFiles: true });
-    const removed = j.remove("old");
+    let alongside = 0;
+    const removed = j.remove(["old", "never-made"], () => (alongside += 1));
     await late;
     expect(await removed).toBe(8000);
+    expect(alongside).toBe(1);
     expect((await refusal(follower)).reason).toBe("JOURNAL_REMOVED");
     expect((await refusal((async () => j.get("old"))())).reason).toBe("JOURNAL_NOT_FOUND");
-    expect((await refusal(j.remove("old"))).reason).toBe("JOURNAL_NOT_FOUND");
+    expect(await j.remove(["old"], () => undefined)).toBe(0);
     const oldFiles = readdirSync(dir);
     await vi.waitFor(() => expect(readdirSync(dir)).toEqual([]));
 

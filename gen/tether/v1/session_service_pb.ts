@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/session_service.proto.
  */
 export const file_tether_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEiygIKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJd29ya3NwYWNlGAkgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVAoUU3RhcnRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uEhcKD2FscmVhZHlfZXhpc3RlZBgCIAEoCCIhChFHZXRTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24idAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIoCgZzdGF0dXMYAyABKA4yGC50ZXRoZXIudjEuU2Vzc2lvblN0YXR1cxIMCgR0YXNrGAQgASgJIlUKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiQKCHNlc3Npb25zGAEgAygLMhIudGV0aGVyLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKFENhbmNlbFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKFUNhbmNlbFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24iIwoTQ2xvc2VTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjsKFENsb3NlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIhCg9MaXN0UnVuc1JlcXVlc3QSDgoGcGFyZW50GAEgASgJIjAKEExpc3RSdW5zUmVzcG9uc2USHAoEcnVucxgBIAMoCzIOLnRldGhlci52MS5SdW4iZgoWUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgsKA3J1bhgCIAEoDRIMCgR0YXNrGAMgASgJEhMKC2Zyb21fb2Zmc2V0GAQgASgEEg4KBmZvbGxvdxgFIAEoCCI+ChdSZWFkU2Vzc2lvbkxvZ3NSZXNwb25zZRIjCgZjaHVua3MYASADKAsyEy50ZXRoZXIudjEuTG9nQ2h1bmsiSgoTV2F0Y2hTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEhUKDWZyb21fc2VxdWVuY2UYAiABKAQSDgoGZm9sbG93GAMgASgIIj8KFFdhdGNoU2Vzc2lvblJlc3BvbnNlEicKBmV2ZW50cxgBIAMoCzIXLnRldGhlci52MS5TZXNzaW9uRXZlbnQiLgoOR2V0WGNvbVJlcXVlc3QSDwoHc2Vzc2lvbhgBIAEoCRILCgNrZXkYAiABKAkiNgoPR2V0WGNvbVJlc3BvbnNlEiMKBWVudHJ5GAEgASgLMhQudGV0aGVyLnYxLlhjb21FbnRyeSI9Cg5TZXRYY29tUmVxdWVzdBIPCgdzZXNzaW9uGAEgASgJEgsKA2tleRgCIAEoCRINCgV2YWx1ZRgDIAEoCSI2Cg9TZXRYY29tUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC50ZXRoZXIudjEuWGNvbUVudHJ5Ir4BChRBdHRhY2hTZXNzaW9uUmVxdWVzdBIlCgRvcGVuGAEgASgLMhUudGV0aGVyLnYxLkF0dGFjaE9wZW5IABInCgVpbnB1dBgCIAEoCzIWLnRldGhlci52MS5BdHRhY2hJbnB1dEgAEiMKA2FjaxgDIAEoCzIULnRldGhlci52MS5BdHRhY2hBY2tIABIpCgZpbnB1dHMYBCABKAsyFy50ZXRoZXIudjEuQXR0YWNoSW5wdXRzSABCBgoEa2luZCJtCgpBdHRhY2hPcGVuEg8KB3Nlc3Npb24YASABKAkSFQoNZnJvbV9wb3NpdGlvbhgCIAEoBBIPCgdzdHJlYW1zGAMgAygJEhYKDndpdGhvdXRfb3V0cHV0GAQgASgIEg4KBndpbmRvdxgFIAEoDSKGAQoLQXR0YWNoSW5wdXQSDgoGc3RyZWFtGAEgASgJEgwKBGRhdGEYAiABKAwSFAoMY29udGVudF90eXBlGAMgASgJEhYKDmNvcnJlbGF0aW9uX2lkGAQgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgFIAEoCRISCgpjbGllbnRfcmVmGAYgASgEIjYKDEF0dGFjaElucHV0cxImCgZpbnB1dHMYASADKAsyFi50ZXRoZXIudjEuQXR0YWNoSW5wdXQiHQoJQXR0YWNoQWNrEhAKCHBvc2l0aW9uGAEgASgEIv0BChVBdHRhY2hTZXNzaW9uUmVzcG9uc2USKQoGb3BlbmVkGAEgASgLMhcudGV0aGVyLnYxLkF0dGFjaE9wZW5lZEgAEikKBmV2ZW50cxgCIAEoCzIXLnRldGhlci52MS5BdHRhY2hFdmVudHNIABIsCghhY2NlcHRlZBgDIAEoCzIYLnRldGhlci52MS5JbnB1dEFjY2VwdGVkSAASLAoIcmVqZWN0ZWQYBCABKAsyGC50ZXRoZXIudjEuSW5wdXRSZWplY3RlZEgAEioKB2Fuc3dlcnMYBSABKAsyFy50ZXRoZXIudjEuSW5wdXRBbnN3ZXJzSABCBgoEa2luZCJyCgxBdHRhY2hPcGVuZWQSIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uEhUKDWZyb21fcG9zaXRpb24YAiABKAQSFQoNbGl2ZV9wb3NpdGlvbhgDIAEoBBIPCgdzdHJlYW1zGAQgAygJIkUKDEF0dGFjaEV2ZW50cxImCgZldmVudHMYASADKAsyFi50ZXRoZXIudjEuQXR0YWNoRXZlbnQSDQoFZW5kZWQYAiABKAgipAEKC0F0dGFjaEV2ZW50EhAKCHBvc2l0aW9uGAEgASgEEikKBmNoYW5nZRgCIAEoCzIXLnRldGhlci52MS5TZXNzaW9uRXZlbnRIABIlCgZvdXRwdXQYAyABKAsyEy50ZXRoZXIudjEuTG9nQ2h1bmtIABIpCgZyZWNvcmQYBCABKAsyFy50ZXRoZXIudjEuU3RyZWFtUmVjb3JkSABCBgoEa2luZCJfCg1JbnB1dEFjY2VwdGVkEhIKCmNsaWVudF9yZWYYASABKAQSJwoGcmVjb3JkGAIgASgLMhcudGV0aGVyLnYxLlN0cmVhbVJlY29yZBIRCglkdXBsaWNhdGUYAyABKAgiNwoMSW5wdXRBbnN3ZXJzEicKB2Fuc3dlcnMYASADKAsyFi50ZXRoZXIudjEuSW5wdXRBbnN3ZXIicQoLSW5wdXRBbnN3ZXISLAoIYWNjZXB0ZWQYASABKAsyGC50ZXRoZXIudjEuSW5wdXRBY2NlcHRlZEgAEiwKCHJlamVjdGVkGAIgASgLMhgudGV0aGVyLnYxLklucHV0UmVqZWN0ZWRIAEIGCgRraW5kIkIKDUlucHV0UmVqZWN0ZWQSEgoKY2xpZW50X3JlZhgBIAEoBBIMCgRjb2RlGAIgASgFEg8KB21lc3NhZ2UYAyABKAky8gYKDlNlc3Npb25TZXJ2aWNlEk8KDFN0YXJ0U2Vzc2lvbhIeLnRldGhlci52MS5TdGFydFNlc3Npb25SZXF1ZXN0Gh8udGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlc3BvbnNlEkkKCkdldFNlc3Npb24SHC50ZXRoZXIudjEuR2V0U2Vzc2lvblJlcXVlc3QaHS50ZXRoZXIudjEuR2V0U2Vzc2lvblJlc3BvbnNlEk8KDExpc3RTZXNzaW9ucxIeLnRldGhlci52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh8udGV0aGVyLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlElIKDUNhbmNlbFNlc3Npb24SHy50ZXRoZXIudjEuQ2FuY2VsU2Vzc2lvblJlcXVlc3QaIC50ZXRoZXIudjEuQ2FuY2VsU2Vzc2lvblJlc3BvbnNlEk8KDENsb3NlU2Vzc2lvbhIeLnRldGhlci52MS5DbG9zZVNlc3Npb25SZXF1ZXN0Gh8udGV0aGVyLnYxLkNsb3NlU2Vzc2lvblJlc3BvbnNlEkMKCExpc3RSdW5zEhoudGV0aGVyLnYxLkxpc3RSdW5zUmVxdWVzdBobLnRldGhlci52MS5MaXN0UnVuc1Jlc3BvbnNlEloKD1JlYWRTZXNzaW9uTG9ncxIhLnRldGhlci52MS5SZWFkU2Vzc2lvbkxvZ3NSZXF1ZXN0GiIudGV0aGVyLnYxLlJlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlMAESUQoMV2F0Y2hTZXNzaW9uEh4udGV0aGVyLnYxLldhdGNoU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuV2F0Y2hTZXNzaW9uUmVzcG9uc2UwARJACgdHZXRYY29tEhkudGV0aGVyLnYxLkdldFhjb21SZXF1ZXN0GhoudGV0aGVyLnYxLkdldFhjb21SZXNwb25zZRJACgdTZXRYY29tEhkudGV0aGVyLnYxLlNldFhjb21SZXF1ZXN0GhoudGV0aGVyLnYxLlNldFhjb21SZXNwb25zZRJWCg1BdHRhY2hTZXNzaW9uEh8udGV0aGVyLnYxLkF0dGFjaFNlc3Npb25SZXF1ZXN0GiAudGV0aGVyLnYxLkF0dGFjaFNlc3Npb25SZXNwb25zZSgBMAFiBnByb3RvMw", [file_google_protobuf_duration, file_tether_v1_session, file_tether_v1_stream]);
+  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEiygIKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJd29ya3NwYWNlGAkgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVAoUU3RhcnRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uEhcKD2FscmVhZHlfZXhpc3RlZBgCIAEoCCIhChFHZXRTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24idAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIoCgZzdGF0dXMYAyABKA4yGC50ZXRoZXIudjEuU2Vzc2lvblN0YXR1cxIMCgR0YXNrGAQgASgJIlUKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiQKCHNlc3Npb25zGAEgAygLMhIudGV0aGVyLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKFENhbmNlbFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKFUNhbmNlbFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24iIwoTQ2xvc2VTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjsKFENsb3NlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIkChREZWxldGVTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIlIKFURlbGV0ZVNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24SFAoMb3V0cHV0X2J5dGVzGAIgASgDIiEKD0xpc3RSdW5zUmVxdWVzdBIOCgZwYXJlbnQYASABKAkiMAoQTGlzdFJ1bnNSZXNwb25zZRIcCgRydW5zGAEgAygLMg4udGV0aGVyLnYxLlJ1biJmChZSZWFkU2Vzc2lvbkxvZ3NSZXF1ZXN0EgwKBG5hbWUYASABKAkSCwoDcnVuGAIgASgNEgwKBHRhc2sYAyABKAkSEwoLZnJvbV9vZmZzZXQYBCABKAQSDgoGZm9sbG93GAUgASgIIj4KF1JlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlEiMKBmNodW5rcxgBIAMoCzITLnRldGhlci52MS5Mb2dDaHVuayJKChNXYXRjaFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNZnJvbV9zZXF1ZW5jZRgCIAEoBBIOCgZmb2xsb3cYAyABKAgiPwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcudGV0aGVyLnYxLlNlc3Npb25FdmVudCIuCg5HZXRYY29tUmVxdWVzdBIPCgdzZXNzaW9uGAEgASgJEgsKA2tleRgCIAEoCSI2Cg9HZXRYY29tUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC50ZXRoZXIudjEuWGNvbUVudHJ5Ij0KDlNldFhjb21SZXF1ZXN0Eg8KB3Nlc3Npb24YASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgJIjYKD1NldFhjb21SZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnRldGhlci52MS5YY29tRW50cnkivgEKFEF0dGFjaFNlc3Npb25SZXF1ZXN0EiUKBG9wZW4YASABKAsyFS50ZXRoZXIudjEuQXR0YWNoT3BlbkgAEicKBWlucHV0GAIgASgLMhYudGV0aGVyLnYxLkF0dGFjaElucHV0SAASIwoDYWNrGAMgASgLMhQudGV0aGVyLnYxLkF0dGFjaEFja0gAEikKBmlucHV0cxgEIAEoCzIXLnRldGhlci52MS5BdHRhY2hJbnB1dHNIAEIGCgRraW5kIm0KCkF0dGFjaE9wZW4SDwoHc2Vzc2lvbhgBIAEoCRIVCg1mcm9tX3Bvc2l0aW9uGAIgASgEEg8KB3N0cmVhbXMYAyADKAkSFgoOd2l0aG91dF9vdXRwdXQYBCABKAgSDgoGd2luZG93GAUgASgNIoYBCgtBdHRhY2hJbnB1dBIOCgZzdHJlYW0YASABKAkSDAoEZGF0YRgCIAEoDBIUCgxjb250ZW50X3R5cGUYAyABKAkSFgoOY29ycmVsYXRpb25faWQYBCABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEhIKCmNsaWVudF9yZWYYBiABKAQiNgoMQXR0YWNoSW5wdXRzEiYKBmlucHV0cxgBIAMoCzIWLnRldGhlci52MS5BdHRhY2hJbnB1dCIdCglBdHRhY2hBY2sSEAoIcG9zaXRpb24YASABKAQi/QEKFUF0dGFjaFNlc3Npb25SZXNwb25zZRIpCgZvcGVuZWQYASABKAsyFy50ZXRoZXIudjEuQXR0YWNoT3BlbmVkSAASKQoGZXZlbnRzGAIgASgLMhcudGV0aGVyLnYxLkF0dGFjaEV2ZW50c0gAEiwKCGFjY2VwdGVkGAMgASgLMhgudGV0aGVyLnYxLklucHV0QWNjZXB0ZWRIABIsCghyZWplY3RlZBgEIAEoCzIYLnRldGhlci52MS5JbnB1dFJlamVjdGVkSAASKgoHYW5zd2VycxgFIAEoCzIXLnRldGhlci52MS5JbnB1dEFuc3dlcnNIAEIGCgRraW5kInIKDEF0dGFjaE9wZW5lZBIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24SFQoNZnJvbV9wb3NpdGlvbhgCIAEoBBIVCg1saXZlX3Bvc2l0aW9uGAMgASgEEg8KB3N0cmVhbXMYBCADKAkiRQoMQXR0YWNoRXZlbnRzEiYKBmV2ZW50cxgBIAMoCzIWLnRldGhlci52MS5BdHRhY2hFdmVudBINCgVlbmRlZBgCIAEoCCKkAQoLQXR0YWNoRXZlbnQSEAoIcG9zaXRpb24YASABKAQSKQoGY2hhbmdlGAIgASgLMhcudGV0aGVyLnYxLlNlc3Npb25FdmVudEgAEiUKBm91dHB1dBgDIAEoCzITLnRldGhlci52MS5Mb2dDaHVua0gAEikKBnJlY29yZBgEIAEoCzIXLnRldGhlci52MS5TdHJlYW1SZWNvcmRIAEIGCgRraW5kIl8KDUlucHV0QWNjZXB0ZWQSEgoKY2xpZW50X3JlZhgBIAEoBBInCgZyZWNvcmQYAiABKAsyFy50ZXRoZXIudjEuU3RyZWFtUmVjb3JkEhEKCWR1cGxpY2F0ZRgDIAEoCCI3CgxJbnB1dEFuc3dlcnMSJwoHYW5zd2VycxgBIAMoCzIWLnRldGhlci52MS5JbnB1dEFuc3dlciJxCgtJbnB1dEFuc3dlchIsCghhY2NlcHRlZBgBIAEoCzIYLnRldGhlci52MS5JbnB1dEFjY2VwdGVkSAASLAoIcmVqZWN0ZWQYAiABKAsyGC50ZXRoZXIudjEuSW5wdXRSZWplY3RlZEgAQgYKBGtpbmQiQgoNSW5wdXRSZWplY3RlZBISCgpjbGllbnRfcmVmGAEgASgEEgwKBGNvZGUYAiABKAUSDwoHbWVzc2FnZRgDIAEoCTLGBwoOU2Vzc2lvblNlcnZpY2USTwoMU3RhcnRTZXNzaW9uEh4udGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuU3RhcnRTZXNzaW9uUmVzcG9uc2USSQoKR2V0U2Vzc2lvbhIcLnRldGhlci52MS5HZXRTZXNzaW9uUmVxdWVzdBodLnRldGhlci52MS5HZXRTZXNzaW9uUmVzcG9uc2USTwoMTGlzdFNlc3Npb25zEh4udGV0aGVyLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHy50ZXRoZXIudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USUgoNQ2FuY2VsU2Vzc2lvbhIfLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVzcG9uc2USTwoMQ2xvc2VTZXNzaW9uEh4udGV0aGVyLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2USUgoNRGVsZXRlU2Vzc2lvbhIfLnRldGhlci52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USQwoITGlzdFJ1bnMSGi50ZXRoZXIudjEuTGlzdFJ1bnNSZXF1ZXN0GhsudGV0aGVyLnYxLkxpc3RSdW5zUmVzcG9uc2USWgoPUmVhZFNlc3Npb25Mb2dzEiEudGV0aGVyLnYxLlJlYWRTZXNzaW9uTG9nc1JlcXVlc3QaIi50ZXRoZXIudjEuUmVhZFNlc3Npb25Mb2dzUmVzcG9uc2UwARJRCgxXYXRjaFNlc3Npb24SHi50ZXRoZXIudjEuV2F0Y2hTZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5XYXRjaFNlc3Npb25SZXNwb25zZTABEkAKB0dldFhjb20SGS50ZXRoZXIudjEuR2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuR2V0WGNvbVJlc3BvbnNlEkAKB1NldFhjb20SGS50ZXRoZXIudjEuU2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuU2V0WGNvbVJlc3BvbnNlElYKDUF0dGFjaFNlc3Npb24SHy50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlcXVlc3QaIC50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlc3BvbnNlKAEwAWIGcHJvdG8z", [file_google_protobuf_duration, file_tether_v1_session, file_tether_v1_stream]);
 
 /**
  * StartSessionRequest says which task to run, from which file, with what.
@@ -333,6 +333,55 @@ export const CloseSessionResponseSchema: GenMessage<CloseSessionResponse> = /*@_
   messageDesc(file_tether_v1_session_service, 9);
 
 /**
+ * DeleteSessionRequest names a session to remove.
+ *
+ * @generated from message tether.v1.DeleteSessionRequest
+ */
+export type DeleteSessionRequest = Message<"tether.v1.DeleteSessionRequest"> & {
+  /**
+   * "sessions/{session}"; a unique id prefix is accepted.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message tether.v1.DeleteSessionRequest.
+ * Use `create(DeleteSessionRequestSchema)` to create a new message.
+ */
+export const DeleteSessionRequestSchema: GenMessage<DeleteSessionRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 10);
+
+/**
+ * DeleteSessionResponse says what was removed.
+ *
+ * @generated from message tether.v1.DeleteSessionResponse
+ */
+export type DeleteSessionResponse = Message<"tether.v1.DeleteSessionResponse"> & {
+  /**
+   * The session as it was.
+   *
+   * @generated from field: tether.v1.Session session = 1;
+   */
+  session?: Session | undefined;
+
+  /**
+   * The bytes of its journals (output, events, stream records) removed with it.
+   *
+   * @generated from field: int64 output_bytes = 2;
+   */
+  outputBytes: bigint;
+};
+
+/**
+ * Describes the message tether.v1.DeleteSessionResponse.
+ * Use `create(DeleteSessionResponseSchema)` to create a new message.
+ */
+export const DeleteSessionResponseSchema: GenMessage<DeleteSessionResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 11);
+
+/**
  * ListRunsRequest names a session.
  *
  * @generated from message tether.v1.ListRunsRequest
@@ -351,7 +400,7 @@ export type ListRunsRequest = Message<"tether.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 10);
+  messageDesc(file_tether_v1_session_service, 12);
 
 /**
  * ListRunsResponse holds every run of the session.
@@ -372,7 +421,7 @@ export type ListRunsResponse = Message<"tether.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 11);
+  messageDesc(file_tether_v1_session_service, 13);
 
 /**
  * ReadSessionLogsRequest says which output to read from where.
@@ -421,7 +470,7 @@ export type ReadSessionLogsRequest = Message<"tether.v1.ReadSessionLogsRequest">
  * Use `create(ReadSessionLogsRequestSchema)` to create a new message.
  */
 export const ReadSessionLogsRequestSchema: GenMessage<ReadSessionLogsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 12);
+  messageDesc(file_tether_v1_session_service, 14);
 
 /**
  * ReadSessionLogsResponse carries output in the order it was received.
@@ -442,7 +491,7 @@ export type ReadSessionLogsResponse = Message<"tether.v1.ReadSessionLogsResponse
  * Use `create(ReadSessionLogsResponseSchema)` to create a new message.
  */
 export const ReadSessionLogsResponseSchema: GenMessage<ReadSessionLogsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 13);
+  messageDesc(file_tether_v1_session_service, 15);
 
 /**
  * WatchSessionRequest says where to start reading a session's changes.
@@ -477,7 +526,7 @@ export type WatchSessionRequest = Message<"tether.v1.WatchSessionRequest"> & {
  * Use `create(WatchSessionRequestSchema)` to create a new message.
  */
 export const WatchSessionRequestSchema: GenMessage<WatchSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 14);
+  messageDesc(file_tether_v1_session_service, 16);
 
 /**
  * WatchSessionResponse carries events in order.
@@ -498,7 +547,7 @@ export type WatchSessionResponse = Message<"tether.v1.WatchSessionResponse"> & {
  * Use `create(WatchSessionResponseSchema)` to create a new message.
  */
 export const WatchSessionResponseSchema: GenMessage<WatchSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 15);
+  messageDesc(file_tether_v1_session_service, 17);
 
 /**
  * GetXcomRequest names a value.
@@ -526,7 +575,7 @@ export type GetXcomRequest = Message<"tether.v1.GetXcomRequest"> & {
  * Use `create(GetXcomRequestSchema)` to create a new message.
  */
 export const GetXcomRequestSchema: GenMessage<GetXcomRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 16);
+  messageDesc(file_tether_v1_session_service, 18);
 
 /**
  * GetXcomResponse holds the value.
@@ -547,7 +596,7 @@ export type GetXcomResponse = Message<"tether.v1.GetXcomResponse"> & {
  * Use `create(GetXcomResponseSchema)` to create a new message.
  */
 export const GetXcomResponseSchema: GenMessage<GetXcomResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 17);
+  messageDesc(file_tether_v1_session_service, 19);
 
 /**
  * SetXcomRequest sets a value.
@@ -582,7 +631,7 @@ export type SetXcomRequest = Message<"tether.v1.SetXcomRequest"> & {
  * Use `create(SetXcomRequestSchema)` to create a new message.
  */
 export const SetXcomRequestSchema: GenMessage<SetXcomRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 18);
+  messageDesc(file_tether_v1_session_service, 20);
 
 /**
  * SetXcomResponse holds the stored value.
@@ -603,7 +652,7 @@ export type SetXcomResponse = Message<"tether.v1.SetXcomResponse"> & {
  * Use `create(SetXcomResponseSchema)` to create a new message.
  */
 export const SetXcomResponseSchema: GenMessage<SetXcomResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 19);
+  messageDesc(file_tether_v1_session_service, 21);
 
 /**
  * AttachSessionRequest is one message from an attached client.
@@ -658,7 +707,7 @@ export type AttachSessionRequest = Message<"tether.v1.AttachSessionRequest"> & {
  * Use `create(AttachSessionRequestSchema)` to create a new message.
  */
 export const AttachSessionRequestSchema: GenMessage<AttachSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 20);
+  messageDesc(file_tether_v1_session_service, 22);
 
 /**
  * AttachOpen says what to attach to and from where.
@@ -709,7 +758,7 @@ export type AttachOpen = Message<"tether.v1.AttachOpen"> & {
  * Use `create(AttachOpenSchema)` to create a new message.
  */
 export const AttachOpenSchema: GenMessage<AttachOpen> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 21);
+  messageDesc(file_tether_v1_session_service, 23);
 
 /**
  * AttachInput is one record for an input stream.
@@ -766,7 +815,7 @@ export type AttachInput = Message<"tether.v1.AttachInput"> & {
  * Use `create(AttachInputSchema)` to create a new message.
  */
 export const AttachInputSchema: GenMessage<AttachInput> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 22);
+  messageDesc(file_tether_v1_session_service, 24);
 
 /**
  * AttachInputs is several records for input streams, in order.
@@ -787,7 +836,7 @@ export type AttachInputs = Message<"tether.v1.AttachInputs"> & {
  * Use `create(AttachInputsSchema)` to create a new message.
  */
 export const AttachInputsSchema: GenMessage<AttachInputs> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 23);
+  messageDesc(file_tether_v1_session_service, 25);
 
 /**
  * AttachAck acknowledges events.
@@ -808,7 +857,7 @@ export type AttachAck = Message<"tether.v1.AttachAck"> & {
  * Use `create(AttachAckSchema)` to create a new message.
  */
 export const AttachAckSchema: GenMessage<AttachAck> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 24);
+  messageDesc(file_tether_v1_session_service, 26);
 
 /**
  * AttachSessionResponse is one message to an attached client.
@@ -869,7 +918,7 @@ export type AttachSessionResponse = Message<"tether.v1.AttachSessionResponse"> &
  * Use `create(AttachSessionResponseSchema)` to create a new message.
  */
 export const AttachSessionResponseSchema: GenMessage<AttachSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 25);
+  messageDesc(file_tether_v1_session_service, 27);
 
 /**
  * AttachOpened confirms the attach.
@@ -911,7 +960,7 @@ export type AttachOpened = Message<"tether.v1.AttachOpened"> & {
  * Use `create(AttachOpenedSchema)` to create a new message.
  */
 export const AttachOpenedSchema: GenMessage<AttachOpened> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 26);
+  messageDesc(file_tether_v1_session_service, 28);
 
 /**
  * AttachEvents carries consecutive events.
@@ -940,7 +989,7 @@ export type AttachEvents = Message<"tether.v1.AttachEvents"> & {
  * Use `create(AttachEventsSchema)` to create a new message.
  */
 export const AttachEventsSchema: GenMessage<AttachEvents> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 27);
+  messageDesc(file_tether_v1_session_service, 29);
 
 /**
  * AttachEvent is one thing that happened in the session.
@@ -992,7 +1041,7 @@ export type AttachEvent = Message<"tether.v1.AttachEvent"> & {
  * Use `create(AttachEventSchema)` to create a new message.
  */
 export const AttachEventSchema: GenMessage<AttachEvent> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 28);
+  messageDesc(file_tether_v1_session_service, 30);
 
 /**
  * InputAccepted answers one AttachInput once the record is durable.
@@ -1027,7 +1076,7 @@ export type InputAccepted = Message<"tether.v1.InputAccepted"> & {
  * Use `create(InputAcceptedSchema)` to create a new message.
  */
 export const InputAcceptedSchema: GenMessage<InputAccepted> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 29);
+  messageDesc(file_tether_v1_session_service, 31);
 
 /**
  * InputAnswers answers one AttachInputs: one answer per input, in its order.
@@ -1048,7 +1097,7 @@ export type InputAnswers = Message<"tether.v1.InputAnswers"> & {
  * Use `create(InputAnswersSchema)` to create a new message.
  */
 export const InputAnswersSchema: GenMessage<InputAnswers> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 30);
+  messageDesc(file_tether_v1_session_service, 32);
 
 /**
  * InputAnswer is the outcome of one input of an AttachInputs.
@@ -1085,7 +1134,7 @@ export type InputAnswer = Message<"tether.v1.InputAnswer"> & {
  * Use `create(InputAnswerSchema)` to create a new message.
  */
 export const InputAnswerSchema: GenMessage<InputAnswer> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 31);
+  messageDesc(file_tether_v1_session_service, 33);
 
 /**
  * InputRejected answers an AttachInput that was not stored.
@@ -1120,7 +1169,7 @@ export type InputRejected = Message<"tether.v1.InputRejected"> & {
  * Use `create(InputRejectedSchema)` to create a new message.
  */
 export const InputRejectedSchema: GenMessage<InputRejected> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 32);
+  messageDesc(file_tether_v1_session_service, 34);
 
 /**
  * SessionService starts task graphs as sessions and reads their history.
@@ -1181,6 +1230,18 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof CloseSessionRequestSchema;
     output: typeof CloseSessionResponseSchema;
+  },
+  /**
+   * Removes an ended session with its whole history (runs, state log,
+   * output, streams, xcom), freeing the space its output took. An open
+   * session is refused: cancel or close it first.
+   *
+   * @generated from rpc tether.v1.SessionService.DeleteSession
+   */
+  deleteSession: {
+    methodKind: "unary";
+    input: typeof DeleteSessionRequestSchema;
+    output: typeof DeleteSessionResponseSchema;
   },
   /**
    * Lists a session's runs in order, each with its state log.
