@@ -1,19 +1,74 @@
 import { parseArgs } from "node:util";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { GrpcClient } from "../grpc-client.js";
+import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
-import { CliError } from "../cli-error.js";
+import { formatBytes } from "../../common/format.js";
+import { CliError, describeError } from "../cli-error.js";
+import { parseDurationFlag } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { removeEach } from "../remove-each.js";
 import { connectToDaemon } from "../transport.js";
 
-export const RM_USAGE = `  tether rm S...                              remove ended sessions with their whole history and output`;
+export const RM_USAGE = `  tether rm S...                              remove ended sessions with their whole history and output
+  tether rm --ended [--older-than 7d] [--task T]
+                                              remove every ended session (ended that long ago; of that task)`;
 
-/** `tether rm S...`: removes ended sessions, each with what its output took. */
+/** Removals under way at once for --ended: their commits share fsyncs. */
+const REMOVALS_AT_ONCE = 16;
+
+/** `tether rm S...` and `tether rm --ended`: removes ended sessions, saying what their output took. */
 export async function rmCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length === 0) throw new CliError(`usage:\n${RM_USAGE}`, 2);
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ended: { type: "boolean", default: false }, "older-than": { type: "string" }, task: { type: "string", default: "" } },
+  });
+  const filtered = values["older-than"] !== undefined || values.task !== "";
+  if (values.ended === (positionals.length > 0) || (filtered && !values.ended)) throw new CliError(`usage:\n${RM_USAGE}`, 2);
   const { client } = await connectToDaemon(paths);
-  return removeEach(positionals, async (ref) => {
+  const remove = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {
     const { session, outputBytes } = await client.unary(SessionService.method.deleteSession, { name: `sessions/${ref}` });
     return { id: session!.id, outputBytes };
-  });
+  };
+  if (!values.ended) return removeEach(positionals, remove);
+  const olderThanMs = values["older-than"] === undefined ? 0 : Number(parseDurationFlag("--older-than", values["older-than"]).seconds) * 1000;
+  return removeAll(await endedSessions(client, values.task, Date.now() - olderThanMs), remove);
+}
+
+/** The ids of sessions that are not open, of `task` when given, that ended at or before `cutoff`. */
+async function endedSessions(client: GrpcClient, task: string, cutoff: number): Promise<string[]> {
+  const ids: string[] = [];
+  let pageToken = "";
+  do {
+    const page = await client.unary(SessionService.method.listSessions, { pageSize: 1000, pageToken, task });
+    for (const s of page.sessions) {
+      if (s.status !== SessionStatus.OPEN && s.endTime !== undefined && timestampMs(s.endTime) <= cutoff) ids.push(s.id);
+    }
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+  return ids;
+}
+
+/** Removes every one of `ids`, a few at once, then says how many went and what they freed; each failure is printed. */
+async function removeAll(ids: readonly string[], remove: (ref: string) => Promise<{ outputBytes: bigint }>): Promise<number> {
+  let removed = 0;
+  let bytes = 0n;
+  let failed = 0;
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < ids.length) {
+      const id = ids[next++]!;
+      try {
+        bytes += (await remove(id)).outputBytes;
+        removed += 1;
+      } catch (error) {
+        process.stderr.write(`tether: ${describeError(error)}\n`);
+        failed += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: REMOVALS_AT_ONCE }, worker));
+  process.stdout.write(`removed ${removed} ended session(s) (${formatBytes(Number(bytes))} of output)\n`);
+  return failed === 0 ? 0 : 1;
 }

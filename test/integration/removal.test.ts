@@ -217,4 +217,37 @@ describe("removing sessions, execs and PTYs", () => {
     expect(again.alreadyExisted).toBe(false);
     expect(again.session!.id).not.toBe(session!.id);
   });
+
+  it("tether rm --ended removes every ended session (of a task, ended long enough ago), never an open one, and says what went", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const file = writeTaskFile(`tasks:
+  a:
+    cmd: echo a
+  b:
+    cmd: echo bb
+  hold:
+    cmd: sleep 60
+`);
+    const ended = async (task: string): Promise<string> => {
+      const { session } = await sessions.startSession({ task, taskFile: file });
+      await waitQuiet(sessions, session!.id);
+      return session!.id;
+    };
+    const [a1, a2, b] = [await ended("a"), await ended("a"), await ended("b")];
+    const { session: open } = await sessions.startSession({ task: "hold", taskFile: file });
+    const env = { ...process.env, TETHER_HOME: d.home, TETHER_SOCKET: d.socketPath };
+    const cli = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, "rm", ...args], { env, encoding: "utf8" });
+    const remaining = async () => (await sessions.listSessions({})).sessions.map((s) => s.id).sort();
+
+    expect(cli("--ended", "--older-than", "1h")).toMatchObject({ status: 0, stdout: "removed 0 ended session(s) (0 B of output)\n" });
+    expect(await remaining()).toEqual([a1, a2, b, open!.id].sort());
+    const onlyA = cli("--ended", "--task", "a");
+    expect(onlyA.status).toBe(0);
+    expect(onlyA.stdout).toMatch(/^removed 2 ended session\(s\) \(\d+(\.\d)? (B|KiB) of output\)\n$/);
+    expect(await remaining()).toEqual([b, open!.id].sort());
+    expect(cli("--ended").stdout).toMatch(/^removed 1 ended session/);
+    expect(await remaining()).toEqual([open!.id]);
+    for (const bad of [[], [open!.id, "--ended"], ["--task", "a"]]) expect(cli(...bad).status).toBe(2);
+  });
 });
