@@ -1,6 +1,5 @@
 import { Code } from "@connectrpc/connect";
 import { closeSync, constants, mkdirSync, openSync, read as readFd, readSync, unlink, writeSync, writev as writevFd, writevSync } from "node:fs";
-import { readdir, unlink as unlinkAsync } from "node:fs/promises";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { partsFrom } from "../../common/buffer-parts.js";
@@ -230,39 +229,6 @@ export class DataFiles {
         if (error !== null && error.code !== "ENOENT") log(`could not delete ${path}, whose bytes the journal no longer holds: ${error.message}`);
       });
     }
-  }
-
-  /**
-   * Deletes the segment files no journal holds: a removal or a trim deletes
-   * them after its commit, so a daemon killed in between leaves some behind.
-   * `held` is asked once the directory is listed: each journal's id and
-   * first retained offset (ids are never given again, so a file whose id is
-   * not there belongs to no journal now or later). Resolves with how many
-   * files went.
-   */
-  async sweep(held: () => ReadonlyMap<number, number>): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "ENOENT") return 0;
-      throw error;
-    }
-    const places = held();
-    let deleted = 0;
-    for (const name of names) {
-      const match = /^(\d+)\.(\d+)$/.exec(name);
-      if (match === null) continue;
-      const firstOffset = places.get(Number(match[1]));
-      if (firstOffset !== undefined && Number(match[2]) >= Math.floor(firstOffset / DATA_SEGMENT_BYTES)) continue;
-      try {
-        await unlinkAsync(join(this.dir, name));
-        deleted += 1;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "ENOENT") log(`could not delete ${join(this.dir, name)}, which no journal holds: ${(error as Error).message}`);
-      }
-    }
-    return deleted;
   }
 
   /** Syncs and closes every file. */

@@ -3,6 +3,7 @@ import { TetherError, invalidArgument } from "../errors.js";
 import { withoutFsync, type Db } from "../store/database.js";
 import { cursorExpired, resolveCursor, type DescribeJournal, type Place } from "./cursors.js";
 import { DataFiles } from "./data-files.js";
+import { sweepDataFiles } from "./data-sweep.js";
 import type { DataWrite } from "./data-segments.js";
 import { GroupCommit } from "./group-commit.js";
 import { JournalTables, type JournalState, type RecordParams } from "./journal-tables.js";
@@ -88,7 +89,7 @@ export class Journals {
    */
   constructor(
     db: Db,
-    dataDir: string,
+    private readonly dataDir: string,
     private readonly describe: DescribeJournal = (name) => `journal ${name}`,
   ) {
     this.files = new DataFiles(dataDir);
@@ -215,7 +216,7 @@ export class Journals {
 
   /** Deletes, off the daemon's thread, the data files of journals removed or trimmed by a daemon killed before it deleted them; resolves with how many. */
   sweepDataFiles(): Promise<number> {
-    return this.files.sweep(() => this.tables.places());
+    return sweepDataFiles(this.dataDir, () => this.tables.places());
   }
 
   /** Reads batches of consecutive records from a cursor; with follow, never ends on its own. */
