@@ -1,6 +1,14 @@
 import type { Db } from "../store/database.js";
 import type { DataFiles } from "./data-files.js";
+import { REMOVAL_RECORDS_PER_COMMIT } from "./limits.js";
 import type { JournalRecord, Retention } from "./types.js";
+
+/** A removed journal whose records are being deleted: those from fromSeq to nextSeq are left. */
+export interface Removal {
+  readonly id: number;
+  fromSeq: number;
+  readonly nextSeq: number;
+}
 
 /** A journal's row, kept in memory while the daemon runs: the daemon is the database's only writer. */
 export interface JournalState {
@@ -68,6 +76,11 @@ export class JournalTables {
   private readonly deleteBefore;
   private readonly deleteJournal;
   private readonly selectPlaces;
+  private readonly deleteRange;
+  private readonly insertRemoval;
+  private readonly selectRemovals;
+  private readonly updateRemoval;
+  private readonly deleteRemoval;
   private readonly selectNamesAfter;
   private readonly selectAged;
   private readonly selectLastMeta;
@@ -112,6 +125,13 @@ export class JournalTables {
       "DELETE FROM journal_records WHERE key >= (? << 32) AND key < ((? << 32) | ?)",
     );
     this.deleteJournal = db.prepare<[number]>("DELETE FROM journals WHERE id = ?");
+    this.deleteRange = db.prepare<[number, number, number, number]>(
+      "DELETE FROM journal_records WHERE key >= ((? << 32) | ?) AND key < ((? << 32) | ?)",
+    );
+    this.insertRemoval = db.prepare<[number, number, number]>("INSERT INTO journal_removals (id, from_seq, next_seq) VALUES (?, ?, ?)");
+    this.selectRemovals = db.prepare<[], { id: number; from_seq: number; next_seq: number }>("SELECT * FROM journal_removals ORDER BY id");
+    this.updateRemoval = db.prepare<[number, number]>("UPDATE journal_removals SET from_seq = ? WHERE id = ?");
+    this.deleteRemoval = db.prepare<[number]>("DELETE FROM journal_removals WHERE id = ?");
     this.selectPlaces = db.prepare<[], { id: number; first_offset: number }>("SELECT id, first_offset FROM journals");
   }
 
@@ -208,10 +228,37 @@ export class JournalTables {
     return lo;
   }
 
-  /** Deletes the journal's records and its row. */
-  remove(journal: JournalState): void {
-    this.deleteBefore.run(journal.id, journal.id, journal.nextSeq);
+  /**
+   * Deletes the journal's row, and its records too when they are few; more
+   * are left to purgeRecords, a commit at a time (their deletion is stored
+   * with the row's, so it goes on after a restart). True when some are left.
+   */
+  remove(journal: JournalState): boolean {
     this.deleteJournal.run(journal.id);
+    if (journal.nextSeq - journal.firstSeq <= REMOVAL_RECORDS_PER_COMMIT) {
+      this.deleteBefore.run(journal.id, journal.id, journal.nextSeq);
+      return false;
+    }
+    this.insertRemoval.run(journal.id, journal.firstSeq, journal.nextSeq);
+    return true;
+  }
+
+  /** Removed journals whose records are still to delete. */
+  removals(): Removal[] {
+    return this.selectRemovals.all().map((row) => ({ id: row.id, fromSeq: row.from_seq, nextSeq: row.next_seq }));
+  }
+
+  /** Deletes the next REMOVAL_RECORDS_PER_COMMIT records of a removal; false once none is left (and the removal is done). */
+  purgeRecords(removal: Removal): boolean {
+    const upTo = Math.min(removal.fromSeq + REMOVAL_RECORDS_PER_COMMIT, removal.nextSeq);
+    this.deleteRange.run(removal.id, removal.fromSeq, removal.id, upTo);
+    removal.fromSeq = upTo;
+    if (upTo < removal.nextSeq) {
+      this.updateRemoval.run(upTo, removal.id);
+      return true;
+    }
+    this.deleteRemoval.run(removal.id);
+    return false;
   }
 
   /** Every journal's id and first retained offset. */

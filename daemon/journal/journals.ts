@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
+import { log } from "../log.js";
 import { withoutFsync, type Db } from "../store/database.js";
 import { cursorExpired, resolveCursor, type DescribeJournal, type Place } from "./cursors.js";
 import { DataFiles } from "./data-files.js";
@@ -81,6 +82,8 @@ export class Journals {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly cacheTimer: NodeJS.Timeout;
   private closed = false;
+  /** Deleting removed journals' records, a commit at a time, while any is left (purge). */
+  private purging = false;
 
   /**
    * `dataDir` holds the data files of byte-log records (data-files.ts).
@@ -106,6 +109,8 @@ export class Journals {
     this.sweepTimer.unref();
     this.cacheTimer = setInterval(() => this.cache.expire(Date.now()), RECORD_CACHE_IDLE_MS / 2);
     this.cacheTimer.unref();
+    // A removal the last daemon did not finish goes on.
+    this.purge();
   }
 
   create(name: string, retention: Retention = KEEP_EVERYTHING): JournalInfo {
@@ -184,26 +189,30 @@ export class Journals {
   }
 
   /**
-   * Removes journals (those of `names` that exist): their records and rows
-   * in the next group commit (after the appends submitted before it,
-   * fsynced), `alongside` in the same transaction (a resource's rows go with
-   * its output), then their data files. Their readers end with
+   * Removes journals (those of `names` that exist): their rows in the next
+   * group commit (after the appends submitted before it, fsynced),
+   * `alongside` in the same transaction (a resource's rows go with its
+   * output), then their data files. A journal's records go in that commit
+   * when they are few, else REMOVAL_RECORDS_PER_COMMIT per commit after it
+   * (purge), so other work goes on between. Their readers end with
    * JOURNAL_REMOVED. Resolves with the bytes of data they held.
    */
   async remove(names: readonly string[], alongside: () => void): Promise<number> {
     for (const name of names) validateJournalId(name);
     const removed: JournalState[] = [];
+    let recordsLeft = false;
     await this.store(() => {
       // Looked up in the transaction: the appends before it are committed, an earlier removal may have taken one.
       for (const name of names) {
         const state = this.lookup(name);
         if (state === undefined) continue;
-        this.tables.remove(state);
+        if (this.tables.remove(state)) recordsLeft = true;
         this.states.delete(name);
         removed.push(state);
       }
       alongside();
     }, "power-loss");
+    if (recordsLeft) this.purge();
     let bytes = 0;
     for (const state of removed) {
       state.removed = true;
@@ -212,6 +221,28 @@ export class Journals {
       bytes += state.nextOffset - state.firstOffset;
     }
     return bytes;
+  }
+
+  /**
+   * Deletes the records of removed journals, REMOVAL_RECORDS_PER_COMMIT to a
+   * commit, until none is left. Not fsynced: a power cut loses only work
+   * the next start does again.
+   */
+  private purge(): void {
+    if (this.purging) return;
+    this.purging = true;
+    void (async () => {
+      for (let removals = this.tables.removals(); removals.length > 0 && !this.closed; removals = this.tables.removals()) {
+        for (const removal of removals) {
+          let more = true;
+          while (more) await this.store(() => (more = this.tables.purgeRecords(removal)), "daemon-crash");
+        }
+      }
+    })()
+      .catch((error: unknown) => {
+        if (!this.closed) log(`journal: could not delete removed journals' records (the next start goes on): ${(error as Error).message}`);
+      })
+      .finally(() => (this.purging = false));
   }
 
   /** Deletes, off the daemon's thread, the data files of journals removed or trimmed by a daemon killed before it deleted them; resolves with how many. */

@@ -4,6 +4,7 @@ import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
+import { REMOVAL_RECORDS_PER_COMMIT } from "../journal/limits.js";
 import { log } from "../log.js";
 import type { Db } from "../store/database.js";
 import { resolveGraph } from "../tasks/graph.js";
@@ -206,7 +207,8 @@ export class Sessions {
   /**
    * Removes an ended session with its whole history (runs and their state
    * log, output, streams, xcom), as `pueue remove` does a finished task: its
-   * rows and journals go in one fsynced commit, then its output's files. An
+   * stream keys and takes a few thousand to a commit, then its rows and
+   * journals in one fsynced commit, then its output's files. An
    * open session is refused: cancel or close it first. Resolves with it as it
    * was and the bytes its journals held.
    */
@@ -216,10 +218,14 @@ export class Sessions {
       throw new TetherError(Code.FailedPrecondition, "STILL_RUNNING", `session ${record.id} is open: end it with tether cancel ${record.id} (or tether close ${record.id}), then remove it`, { session: record.id });
     }
     const session = this.view(record);
+    // Its idempotency keys and takes first, a commit of a few thousand at a time: an ended session takes no more input.
+    for (let left = true; left; ) {
+      await this.journals.store(() => (left = this.streamTables.deleteSessionRows(record.seq, REMOVAL_RECORDS_PER_COMMIT) === REMOVAL_RECORDS_PER_COMMIT), "daemon-crash");
+    }
     let deleted = false;
     const outputBytes = await this.journals.remove(sessionJournals(record.id, declaredStreams(record.spec.tasks).keys()), () => {
       deleted = this.tables.delete(record.seq);
-      this.streamTables.deleteSessionRows(record.seq);
+      this.streamTables.deleteSessionRows(record.seq, REMOVAL_RECORDS_PER_COMMIT);
     });
     if (!deleted) throw new TetherError(Code.NotFound, "SESSION_NOT_FOUND", `session ${record.id} was removed already`, { session: record.id });
     return { session, outputBytes };

@@ -13,7 +13,10 @@ export class StreamTables {
     this.selectKey = db.prepare<[number, string, string], { seq: number }>("SELECT seq FROM stream_keys WHERE session_seq = ? AND stream = ? AND key = ?");
     this.insertTake = db.prepare<[number, string, number, number, number]>("INSERT INTO stream_takes (session_seq, stream, seq, run, taken_at) VALUES (?, ?, ?, ?, ?)");
     this.selectTakes = db.prepare<[number, string], { seq: number }>("SELECT seq FROM stream_takes WHERE session_seq = ? AND stream = ? ORDER BY seq");
-    this.deleteSession = [db.prepare<[number]>("DELETE FROM stream_keys WHERE session_seq = ?"), db.prepare<[number]>("DELETE FROM stream_takes WHERE session_seq = ?")];
+    this.deleteSession = [
+      db.prepare<[number, number]>("DELETE FROM stream_keys WHERE (session_seq, stream, key) IN (SELECT session_seq, stream, key FROM stream_keys WHERE session_seq = ? LIMIT ?)"),
+      db.prepare<[number, number]>("DELETE FROM stream_takes WHERE (session_seq, stream, seq) IN (SELECT session_seq, stream, seq FROM stream_takes WHERE session_seq = ? LIMIT ?)"),
+    ];
   }
 
   saveKey(sessionSeq: number, stream: string, key: string, seq: number): void {
@@ -34,8 +37,10 @@ export class StreamTables {
     return this.selectTakes.all(sessionSeq, stream).map((r) => r.seq);
   }
 
-  /** Deletes a removed session's keys and takes. */
-  deleteSessionRows(sessionSeq: number): void {
-    for (const statement of this.deleteSession) statement.run(sessionSeq);
+  /** Deletes up to `limit` of an ended session's keys and takes (a session that took a million records has a million); how many went. */
+  deleteSessionRows(sessionSeq: number, limit: number): number {
+    let deleted = 0;
+    for (const statement of this.deleteSession) deleted += statement.run(sessionSeq, limit - deleted).changes;
+    return deleted;
   }
 }

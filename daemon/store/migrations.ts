@@ -178,4 +178,14 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE journals;
   ALTER TABLE journals_v2 RENAME TO journals;
   `,
+  `
+  -- Removed journals whose records are still being deleted, a few thousand
+  -- per commit (a million at once held the daemon ~0.7 s): from_seq is the
+  -- first record left, next_seq the end.
+  CREATE TABLE journal_removals (
+    id        INTEGER PRIMARY KEY,
+    from_seq  INTEGER NOT NULL,
+    next_seq  INTEGER NOT NULL
+  );
+  `,
 ];

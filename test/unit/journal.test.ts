@@ -359,4 +359,29 @@ describe("removal", () => {
     const records = await collect(j.read("old", { cursor: { kind: "start" }, follow: false, signal: never }));
     expect(records.map((r) => Buffer.from(r.data).toString())).toEqual(["new"]);
   });
+
+  it("a journal of many records is removed at once, its records a few thousand per commit with other commits between, and after a restart the deletion goes on", async () => {
+    const o = openJournals();
+    const line = bytes("x".repeat(100));
+    for (let i = 0; i < 5; i++) await o.journals.append("big", Array.from({ length: 4000 }, () => ({ data: line })));
+    const others = o.db.prepare("SELECT count(*) FROM journal_records WHERE key >> 32 = (SELECT id FROM journals WHERE name = 'other')").pluck();
+    const bigRecords = o.db.prepare("SELECT count(*) FROM journal_records").pluck();
+    await o.journals.append("other", [{ data: line }]);
+    expect(bigRecords.get()).toBe(20_001);
+    await o.journals.remove(["big"], () => undefined);
+    // Gone for readers at once; an append made now is committed before the records are all deleted.
+    expect((await refusal((async () => o.journals.get("big"))())).reason).toBe("JOURNAL_NOT_FOUND");
+    await o.journals.append("other", [{ data: line }]);
+    expect(bigRecords.get() as number).toBeGreaterThan(2 + 4096);
+    // The daemon stops mid-way: the next one finishes the deletion.
+    o.journals.close();
+    const again = new Journals(o.db, join(dirname(o.path), "output"));
+    try {
+      await vi.waitFor(() => expect(bigRecords.get()).toBe(2));
+      expect(others.get()).toBe(2);
+      expect(o.db.prepare("SELECT count(*) FROM journal_removals").pluck().get()).toBe(0);
+    } finally {
+      again.close();
+    }
+  });
 });
