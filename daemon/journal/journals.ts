@@ -84,6 +84,8 @@ export class Journals {
   private closed = false;
   /** Deleting removed journals' records, a commit at a time, while any is left (purge). */
   private purging = false;
+  /** The daemon is stopping (settled was called): the purge stops. */
+  private winding = false;
 
   /**
    * `dataDir` holds the data files of byte-log records (data-files.ts).
@@ -232,10 +234,10 @@ export class Journals {
     if (this.purging) return;
     this.purging = true;
     void (async () => {
-      for (let removals = this.tables.removals(); removals.length > 0 && !this.closed; removals = this.tables.removals()) {
+      for (let removals = this.tables.removals(); removals.length > 0 && !this.winding; removals = this.tables.removals()) {
         for (const removal of removals) {
           let more = true;
-          while (more) await this.store(() => (more = this.tables.purgeRecords(removal)), "daemon-crash");
+          while (more && !this.winding) await this.store(() => (more = this.tables.purgeRecords(removal)), "daemon-crash");
         }
       }
     })()
@@ -377,8 +379,11 @@ export class Journals {
    * the data-file writes under way (a shutdown waits for it, up to a grace,
    * before close: close's flush writes again what is still being written, and
    * a write landing after the next one's could clear the block they share).
+   * The deletion of removed journals' records stops after its current
+   * commit (the next start goes on with it).
    */
   settled(): Promise<void> {
+    this.winding = true;
     return this.commit.whenIdle();
   }
 
