@@ -11,7 +11,7 @@ import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
-import { removeEach } from "../remove-each.js";
+import { removeAll, removeEach } from "../remove-each.js";
 import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
@@ -27,7 +27,7 @@ export const EXEC_USAGE = `  tether exec WS [-d] [-t] [--cwd DIR] [--env K=V ...
   tether exec ls [WS] [--running] [--json]    execs, newest first
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
-  tether exec rm E...                         remove ended execs with all of their output`;
+  tether exec rm E... | exec rm --ended [WS]  remove ended execs (all, or a workspace's) with all of their output`;
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
 
@@ -222,13 +222,22 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length === 0) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ended: { type: "boolean", default: false } } });
+  if (values.ended ? positionals.length > 1 : positionals.length === 0) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
   const { client } = await connectToDaemon(paths);
-  return removeEach(positionals, async (ref) => {
+  const removeOne = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {
     const { exec, outputBytes } = await client.unary(ExecService.method.deleteExec, { exec: ref });
     return { id: exec!.id, outputBytes };
-  });
+  };
+  if (!values.ended) return removeEach(positionals, removeOne);
+  const ended: string[] = [];
+  let pageToken = "";
+  do {
+    const page = await client.unary(ExecService.method.listExecs, { workspace: positionals[0] ?? "", pageSize: 1000, pageToken });
+    for (const e of page.execs) if (e.status !== ExecStatus.RUNNING) ended.push(e.id);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+  return removeAll(ended, removeOne, "ended exec(s)");
 }
 
 /** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */

@@ -13,7 +13,7 @@ import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
-import { removeEach } from "../remove-each.js";
+import { removeAll, removeEach } from "../remove-each.js";
 import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
@@ -25,7 +25,7 @@ export const PTY_USAGE = `  tether pty WS [--size-policy latest|smallest] [--cwd
                                               reattach: the recent output is replayed to redraw, then live
   tether pty ls [WS] [--all] [--json]         open PTYs (--all: closed ones too): command, size, clients
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
-  tether pty rm P...                          remove closed PTYs with the output they kept`;
+  tether pty rm P... | pty rm --closed [WS]   remove closed PTYs (all, or a workspace's) with the output they kept`;
 
 type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
 type Target = NonNullable<MessageInitShape<typeof PtyOpenSchema>["target"]>;
@@ -238,13 +238,22 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  if (positionals.length === 0) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { closed: { type: "boolean", default: false } } });
+  if (values.closed ? positionals.length > 1 : positionals.length === 0) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
   const { client } = await connectToDaemon(paths);
-  return removeEach(positionals, async (ref) => {
+  const removeOne = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {
     const { pty, outputBytes } = await client.unary(PtyService.method.deletePty, { pty: ref });
     return { id: pty!.id, outputBytes };
-  });
+  };
+  if (!values.closed) return removeEach(positionals, removeOne);
+  const closed: string[] = [];
+  let pageToken = "";
+  do {
+    const page = await client.unary(PtyService.method.listPtys, { workspace: positionals[0] ?? "", pageSize: 1000, pageToken });
+    for (const p of page.ptys) if (p.state !== PtyState.OPEN) closed.push(p.id);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== "");
+  return removeAll(closed, removeOne, "closed PTY(s)");
 }
 
 /** "exit 5", "SIGHUP", or "lost" (the daemon stopped while it ran: its end is unknown). */

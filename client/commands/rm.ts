@@ -3,19 +3,15 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { GrpcClient } from "../grpc-client.js";
 import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
-import { formatBytes } from "../../common/format.js";
-import { CliError, describeError } from "../cli-error.js";
+import { CliError } from "../cli-error.js";
 import { parseDurationFlag } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
-import { removeEach } from "../remove-each.js";
+import { removeAll, removeEach } from "../remove-each.js";
 import { connectToDaemon } from "../transport.js";
 
 export const RM_USAGE = `  tether rm S...                              remove ended sessions with their whole history and output
   tether rm --ended [--older-than 7d] [--task T]
                                               remove every ended session (ended that long ago; of that task)`;
-
-/** Removals under way at once for --ended: their commits share fsyncs. */
-const REMOVALS_AT_ONCE = 16;
 
 /** `tether rm S...` and `tether rm --ended`: removes ended sessions, saying what their output took. */
 export async function rmCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -33,7 +29,7 @@ export async function rmCommand(args: string[], paths: ClientPaths): Promise<num
   };
   if (!values.ended) return removeEach(positionals, remove);
   const olderThanMs = values["older-than"] === undefined ? 0 : Number(parseDurationFlag("--older-than", values["older-than"]).seconds) * 1000;
-  return removeAll(await endedSessions(client, values.task, Date.now() - olderThanMs), remove);
+  return removeAll(await endedSessions(client, values.task, Date.now() - olderThanMs), remove, "ended session(s)");
 }
 
 /** The ids of sessions that are not open, of `task` when given, that ended at or before `cutoff`. */
@@ -48,27 +44,4 @@ async function endedSessions(client: GrpcClient, task: string, cutoff: number): 
     pageToken = page.nextPageToken;
   } while (pageToken !== "");
   return ids;
-}
-
-/** Removes every one of `ids`, a few at once, then says how many went and what they freed; each failure is printed. */
-async function removeAll(ids: readonly string[], remove: (ref: string) => Promise<{ outputBytes: bigint }>): Promise<number> {
-  let removed = 0;
-  let bytes = 0n;
-  let failed = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < ids.length) {
-      const id = ids[next++]!;
-      try {
-        bytes += (await remove(id)).outputBytes;
-        removed += 1;
-      } catch (error) {
-        process.stderr.write(`tether: ${describeError(error)}\n`);
-        failed += 1;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: REMOVALS_AT_ONCE }, worker));
-  process.stdout.write(`removed ${removed} ended session(s) (${formatBytes(Number(bytes))} of output)\n`);
-  return failed === 0 ? 0 : 1;
 }

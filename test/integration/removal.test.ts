@@ -4,6 +4,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
+import type { Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
@@ -21,6 +22,20 @@ async function withWorkspace(name = "w"): Promise<{ d: TestDaemon; execs: Client
   const d = await daemon();
   await d.client(WorkspaceService).createWorkspace({ displayName: name });
   return { d, execs: d.client(ExecService) };
+}
+
+/** Starts an exec and detaches (the call is cancelled) once it runs. */
+async function startDetached(execs: Client<typeof ExecService>, workspace: string, argv: string[]): Promise<Exec> {
+  const requests = new ExecRequests();
+  requests.push({ kind: { case: "start", value: { workspace, argv } } });
+  requests.end();
+  const detach = new AbortController();
+  for await (const r of execs.exec(requests, { signal: detach.signal })) {
+    if (r.kind.case !== "started") continue;
+    detach.abort();
+    return r.kind.value.exec!;
+  }
+  throw new Error(`${argv.join(" ")} did not start`);
 }
 
 /** The data files under the state dir's output directory, and their bytes on disk. */
@@ -123,18 +138,7 @@ describe("removing sessions, execs and PTYs", () => {
     await d.client(WorkspaceService).createWorkspace({ displayName: "kept" });
     const ptys = d.client(PtyService);
     const doomed = await execToEnd(execs, "gone", ["head", "-c", "20000000", "/dev/zero"]);
-    const running = await (async () => {
-      const requests = new ExecRequests();
-      requests.push({ kind: { case: "start", value: { workspace: "gone", argv: ["sleep", "60"] } } });
-      requests.end();
-      const detach = new AbortController();
-      for await (const r of execs.exec(requests, { signal: detach.signal })) {
-        if (r.kind.case !== "started") continue;
-        detach.abort();
-        return r.kind.value.exec!;
-      }
-      throw new Error("no start");
-    })();
+    const running = await startDetached(execs, "gone", ["sleep", "60"]);
     const { pty } = await ptys.createPty({ spec: { workspace: "gone", argv: ["sleep", "60"] } });
     const kept = await execToEnd(execs, "kept", ["echo", "still here"]);
     const before = outputFiles(d).bytes;
@@ -249,5 +253,27 @@ describe("removing sessions, execs and PTYs", () => {
     expect(cli("--ended").stdout).toMatch(/^removed 1 ended session/);
     expect(await remaining()).toEqual([open!.id]);
     for (const bad of [[], [open!.id, "--ended"], ["--task", "a"]]) expect(cli(...bad).status).toBe(2);
+  });
+
+  it("tether exec rm --ended [WS] and pty rm --closed [WS] remove every ended one (of a workspace), never a running one, in one line", async () => {
+    const { d, execs } = await withWorkspace();
+    await d.client(WorkspaceService).createWorkspace({ displayName: "v" });
+    const ptys = d.client(PtyService);
+    const [, , v1] = [await execToEnd(execs, "w", ["echo", "1"]), await execToEnd(execs, "w", ["echo", "2"]), await execToEnd(execs, "v", ["echo", "3"])];
+    const running = await startDetached(execs, "w", ["sleep", "60"]);
+    const { pty: closed } = await ptys.createPty({ spec: { workspace: "w", argv: ["true"] } });
+    const { pty: open } = await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } });
+    await eventually(async () => ((await ptys.getPty({ pty: closed!.id })).pty!.exit !== undefined ? true : undefined));
+    const env = { ...process.env, TETHER_HOME: d.home, TETHER_SOCKET: d.socketPath };
+    const cli = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, encoding: "utf8" });
+    const execIds = async () => (await execs.listExecs({})).execs.map((e) => e.id).sort();
+
+    expect(cli("exec", "rm", "--ended", "w")).toMatchObject({ status: 0, stdout: "removed 2 ended exec(s) (4 B of output)\n" });
+    expect(await execIds()).toEqual([running.id, v1.exec!.id].sort());
+    expect(cli("exec", "rm", "--ended")).toMatchObject({ status: 0, stdout: "removed 1 ended exec(s) (2 B of output)\n" });
+    expect(await execIds()).toEqual([running.id]);
+    expect(cli("pty", "rm", "--closed", "w").status).toBe(0);
+    expect((await ptys.listPtys({})).ptys.map((p) => p.id)).toEqual([open!.id]);
+    for (const bad of [["exec", "rm"], ["exec", "rm", "--ended", "w", "v"], ["pty", "rm"]]) expect(cli(...bad).status).toBe(2);
   });
 });
