@@ -1,6 +1,5 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
-import { log } from "../log.js";
 import { withoutFsync, type Db } from "../store/database.js";
 import { cursorExpired, resolveCursor, type DescribeJournal, type Place } from "./cursors.js";
 import { DataFiles } from "./data-files.js";
@@ -22,6 +21,7 @@ import {
 import { journalNotFound, journalRemoved, validateJournalId } from "./journal-id.js";
 import { Subscription } from "./subscription.js";
 import { RecordCache } from "./record-cache.js";
+import { RecordPurge } from "./record-purge.js";
 import { hasKeys, validateRecord } from "./record-checks.js";
 import type { AppendInput, AppendOptions, AppendResult, Cursor, Durability, JournalInfo, JournalRecord, ReadBatch, Retention } from "./types.js";
 
@@ -82,10 +82,8 @@ export class Journals {
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly cacheTimer: NodeJS.Timeout;
   private closed = false;
-  /** Deleting removed journals' records, a commit at a time, while any is left (purge). */
-  private purging = false;
-  /** The daemon is stopping (settled was called): the purge stops. */
-  private winding = false;
+  /** Deletes removed journals' records, a commit at a time, after their removal. */
+  private readonly purge: RecordPurge;
 
   /**
    * `dataDir` holds the data files of byte-log records (data-files.ts).
@@ -111,8 +109,9 @@ export class Journals {
     this.sweepTimer.unref();
     this.cacheTimer = setInterval(() => this.cache.expire(Date.now()), RECORD_CACHE_IDLE_MS / 2);
     this.cacheTimer.unref();
+    this.purge = new RecordPurge(this.tables, (write) => this.store(write, "daemon-crash"));
     // A removal the last daemon did not finish goes on.
-    this.purge();
+    this.purge.start();
   }
 
   create(name: string, retention: Retention = KEEP_EVERYTHING): JournalInfo {
@@ -196,7 +195,7 @@ export class Journals {
    * `alongside` in the same transaction (a resource's rows go with its
    * output), then their data files. A journal's records go in that commit
    * when they are few, else REMOVAL_RECORDS_PER_COMMIT per commit after it
-   * (purge), so other work goes on between. Their readers end with
+   * (RecordPurge), so other work goes on between. Their readers end with
    * JOURNAL_REMOVED. Resolves with the bytes of data they held.
    */
   async remove(names: readonly string[], alongside: () => void): Promise<number> {
@@ -214,7 +213,7 @@ export class Journals {
       }
       alongside();
     }, "power-loss");
-    if (recordsLeft) this.purge();
+    if (recordsLeft) this.purge.start();
     let bytes = 0;
     for (const state of removed) {
       state.removed = true;
@@ -223,28 +222,6 @@ export class Journals {
       bytes += state.nextOffset - state.firstOffset;
     }
     return bytes;
-  }
-
-  /**
-   * Deletes the records of removed journals, REMOVAL_RECORDS_PER_COMMIT to a
-   * commit, until none is left. Not fsynced: a power cut loses only work
-   * the next start does again.
-   */
-  private purge(): void {
-    if (this.purging) return;
-    this.purging = true;
-    void (async () => {
-      for (let removals = this.tables.removals(); removals.length > 0 && !this.winding; removals = this.tables.removals()) {
-        for (const removal of removals) {
-          let more = true;
-          while (more && !this.winding) await this.store(() => (more = this.tables.purgeRecords(removal)), "daemon-crash");
-        }
-      }
-    })()
-      .catch((error: unknown) => {
-        if (!this.closed) log(`journal: could not delete removed journals' records (the next start goes on): ${(error as Error).message}`);
-      })
-      .finally(() => (this.purging = false));
   }
 
   /** Deletes, off the daemon's thread, the data files of journals removed or trimmed by a daemon killed before it deleted them; resolves with how many. */
@@ -383,7 +360,7 @@ export class Journals {
    * commit (the next start goes on with it).
    */
   settled(): Promise<void> {
-    this.winding = true;
+    this.purge.stop();
     return this.commit.whenIdle();
   }
 
@@ -395,6 +372,7 @@ export class Journals {
   /** Refuses new appends, commits what is pending, syncs the data files and stops the retention timer. */
   close(): void {
     this.closed = true;
+    this.purge.stop();
     this.commit.flush();
     this.files.close();
     clearInterval(this.sweepTimer);
