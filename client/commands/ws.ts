@@ -20,7 +20,7 @@ export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bw
   tether ws show WS [--json]                  root, sandbox, live state, live execs, labels
   tether ws label WS k=v ... [--remove k ...]  set or remove labels
   tether ws stop WS [--grace 5s]              terminate every live process in it; the workspace stays
-  tether ws rm WS [--force]                   remove it (refused while work is live unless --force)`;
+  tether ws rm WS [--force]                   remove it with its execs and PTYs (refused while work is live unless --force)`;
 
 /** `tether ws ...`: create, list, show, label, stop and remove workspaces. */
 export async function wsCommand(args: string[], paths: ClientPaths): Promise<number> {
