@@ -4,7 +4,7 @@ import { REMOVAL_RECORDS_PER_COMMIT } from "./limits.js";
 import type { JournalRecord, Retention } from "./types.js";
 
 /** A removed journal whose records are being deleted: those from fromSeq to nextSeq are left. */
-export interface Removal {
+export interface PendingRemoval {
   readonly id: number;
   fromSeq: number;
   readonly nextSeq: number;
@@ -244,12 +244,12 @@ export class JournalTables {
   }
 
   /** Removed journals whose records are still to delete. */
-  removals(): Removal[] {
+  removals(): PendingRemoval[] {
     return this.selectRemovals.all().map((row) => ({ id: row.id, fromSeq: row.from_seq, nextSeq: row.next_seq }));
   }
 
   /** Deletes the next REMOVAL_RECORDS_PER_COMMIT records of a removal; false once none is left (and the removal is done). */
-  purgeRecords(removal: Removal): boolean {
+  purgeRecords(removal: PendingRemoval): boolean {
     const upTo = Math.min(removal.fromSeq + REMOVAL_RECORDS_PER_COMMIT, removal.nextSeq);
     this.deleteRange.run(removal.id, removal.fromSeq, removal.id, upTo);
     removal.fromSeq = upTo;

@@ -208,7 +208,7 @@ export class Execs {
     return { exec, outputBytes };
   }
 
-  /** Removes the execs of a workspace being removed (stopped already), in one commit. */
+  /** Removes the execs of a workspace being removed (stopped already), at once: their commits are shared. */
   private async removeInWorkspace(workspaceSeq: number): Promise<void> {
     await Promise.all(this.tables.idsInWorkspace(workspaceSeq).map((id) => this.remove(id)));
   }

@@ -304,7 +304,7 @@ export class Ptys {
     return { pty, outputBytes };
   }
 
-  /** Removes the PTYs of a workspace being removed (closed already), in one commit. */
+  /** Removes the PTYs of a workspace being removed (closed already), at once: their commits are shared. */
   private async removeInWorkspace(workspaceSeq: number): Promise<void> {
     await Promise.all(this.tables.idsInWorkspace(workspaceSeq).map((id) => this.remove(id)));
   }
