@@ -11,6 +11,7 @@ import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
+import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
 import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal } from "../terminal.js";
@@ -162,13 +163,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { running: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
   if (positionals.length > 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
   const { client } = await connectToDaemon(paths);
-  const execs: Exec[] = [];
-  let pageToken = "";
-  do {
-    const page = await client.unary(ExecService.method.listExecs, { workspace: positionals[0] ?? "", pageSize: 1000, pageToken, runningOnly: values.running });
-    execs.push(...page.execs);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
+  const execs = await allExecs(client, positionals[0] ?? "", values.running);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(execs.map(execJson))}\n`);
     return 0;
@@ -230,14 +225,20 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
     return { id: exec!.id, outputBytes };
   };
   if (!values.ended) return removeEach(positionals, removeOne);
-  const ended: string[] = [];
+  const ended = (await allExecs(client, positionals[0] ?? "", false)).filter((e) => e.status !== ExecStatus.RUNNING);
+  return removeAll(ended.map((e) => e.id), removeOne, "ended exec(s)");
+}
+
+/** Every exec of a workspace (of all when empty), newest first, page by page. */
+async function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean): Promise<Exec[]> {
+  const execs: Exec[] = [];
   let pageToken = "";
   do {
-    const page = await client.unary(ExecService.method.listExecs, { workspace: positionals[0] ?? "", pageSize: 1000, pageToken });
-    for (const e of page.execs) if (e.status !== ExecStatus.RUNNING) ended.push(e.id);
+    const page = await client.unary(ExecService.method.listExecs, { workspace, pageSize: 1000, pageToken, runningOnly });
+    execs.push(...page.execs);
     pageToken = page.nextPageToken;
   } while (pageToken !== "");
-  return removeAll(ended, removeOne, "ended exec(s)");
+  return execs;
 }
 
 /** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */

@@ -13,6 +13,7 @@ import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
+import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
 import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
@@ -195,13 +196,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { all: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
   if (positionals.length > 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
   const { client } = await connectToDaemon(paths);
-  const ptys: Pty[] = [];
-  let pageToken = "";
-  do {
-    const page = await client.unary(PtyService.method.listPtys, { workspace: positionals[0] ?? "", pageSize: 1000, pageToken, openOnly: !values.all });
-    ptys.push(...page.ptys);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
+  const ptys = await allPtys(client, positionals[0] ?? "", !values.all);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(ptys.map(ptyJson))}\n`);
     return 0;
@@ -246,14 +241,20 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
     return { id: pty!.id, outputBytes };
   };
   if (!values.closed) return removeEach(positionals, removeOne);
-  const closed: string[] = [];
+  const closed = (await allPtys(client, positionals[0] ?? "", false)).filter((p) => p.state !== PtyState.OPEN);
+  return removeAll(closed.map((p) => p.id), removeOne, "closed PTY(s)");
+}
+
+/** Every PTY of a workspace (of all when empty), newest first, page by page. */
+async function allPtys(client: GrpcClient, workspace: string, openOnly: boolean): Promise<Pty[]> {
+  const ptys: Pty[] = [];
   let pageToken = "";
   do {
-    const page = await client.unary(PtyService.method.listPtys, { workspace: positionals[0] ?? "", pageSize: 1000, pageToken });
-    for (const p of page.ptys) if (p.state !== PtyState.OPEN) closed.push(p.id);
+    const page = await client.unary(PtyService.method.listPtys, { workspace, pageSize: 1000, pageToken, openOnly });
+    ptys.push(...page.ptys);
     pageToken = page.nextPageToken;
   } while (pageToken !== "");
-  return removeAll(closed, removeOne, "closed PTY(s)");
+  return ptys;
 }
 
 /** "exit 5", "SIGHUP", or "lost" (the daemon stopped while it ran: its end is unknown). */
