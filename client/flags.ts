@@ -23,3 +23,15 @@ export function parsePairs(flag: string, pairs: readonly string[]): Record<strin
   }
   return result;
 }
+
+/**
+ * `--tail N` (with `--from`, which it replaces): the line count, or
+ * undefined when not given. Both given is a usage error, as the daemon
+ * would refuse them.
+ */
+export function parseTailFlag(tail: string | undefined, from: string): number | undefined {
+  if (tail === undefined) return undefined;
+  if (!/^\d+$/.test(tail) || Number(tail) > 0xffffffff) throw new CliError(`--tail takes a number of lines (0: only new output), got ${JSON.stringify(tail)}`, 2);
+  if (from !== "0") throw new CliError("--tail and --from cannot be used together: start at the last lines or at a byte offset", 2);
+  return Number(tail);
+}

@@ -7,7 +7,7 @@ import { CliError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
-import { parsePairs } from "../flags.js";
+import { parsePairs, parseTailFlag } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
@@ -23,8 +23,9 @@ export const EXEC_USAGE = `  tether exec WS [-d] [-t] [--cwd DIR] [--env K=V ...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once,
                                               -t runs it under a terminal
-  tether exec attach E [--from OFFSET] [--no-follow]
-                                              an exec's output from a byte offset (0: all of it), then live
+  tether exec attach E [--from OFFSET | -n/--tail N] [--no-follow]
+                                              an exec's output from a byte offset (0: all of it) or its
+                                              last N lines (0: only new output), then live
   tether exec ls [WS] [--running] [--json]    execs, newest first
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
@@ -125,22 +126,28 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function attach(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { from: { type: "string", default: "0" }, "no-follow": { type: "boolean", default: false } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { from: { type: "string", default: "0" }, tail: { type: "string", short: "n" }, "no-follow": { type: "boolean", default: false } },
+  });
   if (positionals.length !== 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
   const from = Number(values.from);
   if (!Number.isSafeInteger(from) || from < 0) throw new CliError(`--from takes a byte offset (0 is the beginning), got ${JSON.stringify(values.from)}`, 2);
+  const tailLines = parseTailFlag(values.tail, values.from);
   const { client } = await connectToDaemon(paths);
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());
   let id = positionals[0]!;
-  let offset = from;
+  // Where a reattach would go on from: known once output arrived, when the read started at a tail.
+  let offset: number | undefined = tailLines === undefined ? from : undefined;
   // A terminal exec's full-screen program sets modes on this terminal too: undone when the viewer leaves.
   const modes = programModes();
   // A viewer types nothing: what its terminal answers to the program's queries would be typed into the shell after it, so none is asked.
   const queries = process.stdout.isTTY === true ? new ReplayFilter(Infinity) : undefined;
   let exit: ExecExit | undefined;
   try {
-    for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), noFollow: values["no-follow"] }, { signal: stop.signal, dataParts: true })) {
+    for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), tailLines, noFollow: values["no-follow"] }, { signal: stop.signal, dataParts: true })) {
       const kind = response.kind;
       if (kind.case === "exec") id = kind.value.id;
       else if (kind.case === "output") {
@@ -154,7 +161,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   } catch (error) {
     modes.leave();
     if (!stop.signal.aborted) throw error;
-    process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} --from ${offset}   stop it: tether exec kill ${id}\n`);
+    process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} ${offset === undefined ? "--tail 0" : `--from ${offset}`}   stop it: tether exec kill ${id}\n`);
     return 130;
   }
 }

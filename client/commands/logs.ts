@@ -2,11 +2,13 @@ import { parseArgs } from "node:util";
 import { LogStream } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
+import { parseTailFlag } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 
-export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET] [--json]
-                                              the runs' output (raw bytes; --json: one chunk per line with offsets)`;
+export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET | -n/--tail N] [--json]
+                                              the runs' output (raw bytes; --json: one chunk per line with offsets);
+                                              --tail: from the last N lines (0: only new output)`;
 
 /** `tether logs`: the runs' output exactly as written, stdout to stdout and stderr to stderr. */
 export async function logsCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -18,16 +20,18 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
       task: { type: "string", default: "" },
       run: { type: "string", default: "0" },
       from: { type: "string", default: "0" },
+      tail: { type: "string", short: "n" },
       json: { type: "boolean", default: false },
     },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${LOGS_USAGE}`, 2);
   if (!/^\d+$/.test(values.run)) throw new CliError(`--run takes a run number, got ${JSON.stringify(values.run)}`, 2);
   if (!/^\d+$/.test(values.from)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(values.from)}`, 2);
+  const tailLines = parseTailFlag(values.tail, values.from);
   const { client } = await connectToDaemon(paths);
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
-  const request = { name: `sessions/${positionals[0]}`, run: Number(values.run), task: values.task, fromOffset: BigInt(values.from), follow: values.follow };
+  const request = { name: `sessions/${positionals[0]}`, run: Number(values.run), task: values.task, fromOffset: BigInt(values.from), tailLines, follow: values.follow };
   try {
     for await (const message of client.serverStream(SessionService.method.readSessionLogs, request, { signal: abort.signal })) {
       for (const c of message.chunks) {

@@ -109,3 +109,11 @@ export const DATA_DIRECT_MIN_BYTES = 64 * 1024;
  * records at once held the daemon's thread 682 ms here, ~0.7 µs a record.
  */
 export const REMOVAL_RECORDS_PER_COMMIT = 4096;
+
+/**
+ * How far back a line tail (line-tail.ts: `tether logs --tail`, `exec attach
+ * --tail`) looks for the start of its lines. Output with few newlines (a
+ * progress bar's carriage returns, binary) would otherwise have it read the
+ * whole log to print a few lines; past this, its first line starts here.
+ */
+export const TAIL_SCAN_MAX_BYTES = 16 * 1024 * 1024;

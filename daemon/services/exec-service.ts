@@ -39,7 +39,8 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
       yield { kind: { case: "exit", value: execExitToProto(read.final()) } };
     },
     async *attachExec(req, ctx) {
-      const read = execs.read(req.exec, Number(req.fromOffset), !req.noFollow, AbortSignal.any([ctx.signal, daemonStopping]));
+      const from = await execs.startOffset(req.exec, Number(req.fromOffset), req.tailLines);
+      const read = execs.read(req.exec, from, !req.noFollow, AbortSignal.any([ctx.signal, daemonStopping]));
       yield { kind: { case: "exec", value: execToProto(read.exec) } };
       for await (const chunks of read.chunks) {
         for (const chunk of chunks) yield attachExecOutputResponse(chunk);

@@ -59,7 +59,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
     },
     async *readSessionLogs(req, ctx) {
       const signal = AbortSignal.any([ctx.signal, daemonStopping]);
-      const chunks = reads.readLogs(req.name, { run: req.run, task: req.task, fromOffset: Number(req.fromOffset), follow: req.follow, signal });
+      const chunks = reads.readLogs(req.name, { run: req.run, task: req.task, fromOffset: Number(req.fromOffset), tailLines: req.tailLines, follow: req.follow, signal });
       try {
         for await (const batch of chunks) {
           yield { chunks: batch.map(chunkToProto) };

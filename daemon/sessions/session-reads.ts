@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import { followUntil } from "../journal/follow.js";
+import { readStart } from "../journal/line-tail.js";
 import type { Journals } from "../journal/journals.js";
 import type { Cursor, JournalRecord } from "../journal/types.js";
 import type { StreamDirection } from "../tasks/types.js";
@@ -51,6 +52,8 @@ export interface LogReadOptions {
   readonly run: number;
   readonly task: string;
   readonly fromOffset: number;
+  /** Start at the last this many lines of the output selected instead (line-tail.ts). */
+  readonly tailLines: number | undefined;
   readonly follow: boolean;
   readonly signal: AbortSignal;
 }
@@ -99,14 +102,16 @@ export class SessionReads {
       const count = this.sessions.runs(record.id).length;
       throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${record.id} has no run ${options.run}: it has runs 1-${count}`, { run: String(options.run) });
     }
-    const cursor: Cursor = { kind: "offset", offset: options.fromOffset };
-    for await (const records of this.follow(logJournal(record.id), cursor, options.follow ? live : undefined, untilQuiet, options.signal)) {
+    const selected = (run: number): boolean => (options.run === 0 || run === options.run) && (options.task === "" || taskOf(run) === options.task);
+    const journal = logJournal(record.id);
+    const offset = await readStart(this.journals, journal, options.fromOffset, options.tailLines, (r) => selected(decodeChunk(r).run));
+    for await (const records of this.follow(journal, { kind: "offset", offset }, options.follow ? live : undefined, untilQuiet, options.signal)) {
       const chunks = records
         .map((r): TaskOutputChunk => {
           const chunk = decodeChunk(r);
           return { ...chunk, task: taskOf(chunk.run) };
         })
-        .filter((c) => (options.run === 0 || c.run === options.run) && (options.task === "" || c.task === options.task));
+        .filter((c) => selected(c.run));
       if (chunks.length > 0) yield chunks;
     }
   }

@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
+import { readStart } from "../journal/line-tail.js";
 import { log } from "../log.js";
 import type { ProcessEnd } from "../process/child-process.js";
 import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
@@ -184,6 +185,11 @@ export class Execs {
    * received); with follow and a running exec, until it has ended and every
    * byte is read. `final()` then gives its end.
    */
+  /** Where a reattach asked for by offset or by tail (its last `tailLines` lines) starts in the exec's output. */
+  startOffset(ref: string, fromOffset: number, tailLines: number | undefined): Promise<number> {
+    return readStart(this.journals, outputJournal(this.find(ref).id), fromOffset, tailLines);
+  }
+
   read(ref: string, fromOffset: number, follow: boolean, signal: AbortSignal, pace = false): ExecRead {
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 (the beginning) or a positive byte offset");
     const exec = this.find(ref);

@@ -63,6 +63,10 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(show.stdout).toContain("       $ echo generated\n         true\n");
     expect(cli(env, dir, "logs", id).stdout).toBe("generated\nchecking quick\n");
     expect(cli(env, dir, "logs", id, "--task", "check").stdout).toBe("checking quick\n");
+    expect(cli(env, dir, "logs", id, "--tail", "1").stdout).toBe("checking quick\n");
+    expect(cli(env, dir, "logs", id, "-n", "1", "--task", "gen").stdout).toBe("generated\n");
+    const tailAndFrom = cli(env, dir, "logs", id, "--tail", "1", "--from", "3");
+    expect([tailAndFrom.status, tailAndFrom.stderr]).toEqual([2, "tether: --tail and --from cannot be used together: start at the last lines or at a byte offset\n"]);
     const json = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string; status: string }[];
     expect(json[0]).toMatchObject({ id, status: "closed" });
     const listed = (...filter: string[]) => (JSON.parse(cli(env, dir, "ls", "--json", ...filter).stdout) as { id: string }[]).map((s) => s.id);

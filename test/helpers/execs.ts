@@ -55,9 +55,9 @@ export async function execToEnd(client: Client<typeof ExecService>, workspace: s
   return result;
 }
 
-/** Reads an exec through AttachExec from an offset to its end. */
-export async function attachToEnd(client: Client<typeof ExecService>, exec: string, fromOffset = 0, noFollow = false): Promise<ExecResult> {
+/** Reads an exec through AttachExec from an offset (or its last `tailLines` lines) to its end. */
+export async function attachToEnd(client: Client<typeof ExecService>, exec: string, fromOffset = 0, noFollow = false, tailLines?: number): Promise<ExecResult> {
   const result = emptyResult();
-  for await (const response of client.attachExec({ exec, fromOffset: BigInt(fromOffset), noFollow })) collect(result, response);
+  for await (const response of client.attachExec({ exec, fromOffset: BigInt(fromOffset), noFollow, tailLines })) collect(result, response);
   return result;
 }

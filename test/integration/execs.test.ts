@@ -90,6 +90,26 @@ describe("exec", () => {
     expect((await execs.listExecs({ workspace: "w" })).execs.map((e) => e.id)).toEqual([id]);
   });
 
+  it("reattaches at the last lines of its output, as tail -n counts them, live and after its end; a tail with a byte offset is refused", async () => {
+    const { execs } = await withWorkspace();
+    const lines = Array.from({ length: 5000 }, (_, i) => `${i + 1}\n`).join("");
+    const started = await startDetached(execs, ["sh", "-c", "seq 1 5000; sleep 0.5; printf 'after\\nno newline'"], "5000\n");
+    const id = started.exec!.id;
+    await eventually(async () => ((await execs.getExec({ exec: id })).exec!.stdoutBytes === BigInt(lines.length) ? true : undefined));
+    const tailed = await attachToEnd(execs, id, 0, false, 3);
+    expect(tailed.stdout).toBe("4998\n4999\n5000\nafter\nno newline");
+    expect(tailed.chunks[0]![0]).toBe(lines.length - "4998\n4999\n5000\n".length);
+    expect(tailed.exit!.exitCode).toBe(0);
+    const ended = await attachToEnd(execs, id, 0, false, 2);
+    expect(ended.stdout).toBe("after\nno newline");
+    const none = await attachToEnd(execs, id, 0, false, 0);
+    expect([none.stdout, none.exit!.exitCode]).toEqual(["", 0]);
+    const all = await attachToEnd(execs, id, 0, false, 100_000);
+    expect(all.stdout).toBe(`${lines}after\nno newline`);
+    const both = await failure(attachToEnd(execs, id, 10, false, 3));
+    expect([both.code, both.message]).toEqual([Code.InvalidArgument, "from_offset and tail_lines cannot be used together: start at a byte offset or at the last lines, not both"]);
+  });
+
   it("a client that reads in bursts during a flood of both streams gets every byte, each chunk continuing where the last ended in the whole output and in its stream", async () => {
     const { execs } = await withWorkspace();
     const [outBytes, errBytes] = [16 * 1024 * 1024, 4 * 1024 * 1024];

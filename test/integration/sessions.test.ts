@@ -325,6 +325,35 @@ tasks:
     }
   });
 
+  it("reads from the last lines of the output selected, across runs, then follows; a tail with a byte offset is refused", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  early:
+    cmd: seq 1 100
+  talk:
+    cmd: seq 1 3; sleep 1; echo later
+    upstream: [early]
+`);
+    const { session } = await client.startSession({ task: "talk", taskFile: file });
+    const text = async (request: { tailLines: number; task?: string; follow?: boolean; fromOffset?: bigint }) => {
+      let out = "";
+      for await (const msg of client.readSessionLogs({ name: session!.name, ...request })) for (const c of msg.chunks) out += Buffer.from(c.data).toString();
+      return out;
+    };
+    await eventually(async () => ((await logText(client, session!.id)).stdout.endsWith("\n1\n2\n3\n") ? true : undefined));
+    expect(await text({ tailLines: 2, follow: true })).toBe("2\n3\nlater\n");
+    expect(await text({ tailLines: 7 })).toBe("98\n99\n100\n1\n2\n3\nlater\n");
+    expect(await text({ tailLines: 2, task: "early" })).toBe("99\n100\n");
+    expect(await text({ tailLines: 0 })).toBe("");
+    const both = await text({ tailLines: 1, fromOffset: 4n }).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect([both?.code, reasonOf(both)]).toEqual([Code.InvalidArgument, ErrorReason.INVALID_ARGUMENT]);
+  });
+
   it("a command that does not exist fails its run with the OS error in its log; the daemon keeps serving", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
