@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { chmodSync, closeSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { TetherError } from "../errors.js";
 import { MIGRATIONS } from "./migrations.js";
@@ -40,6 +41,7 @@ export type Db = Database.Database;
 export function openDatabase(path: string): Db {
   let db: Db;
   try {
+    ownerOnly(path);
     db = new Database(path);
     db.pragma("busy_timeout = 0");
     db.pragma("page_size = 4096");
@@ -52,6 +54,24 @@ export function openDatabase(path: string): Db {
     throw storeOpenError(path, error);
   }
   return db;
+}
+
+/**
+ * Makes the database file (created empty when missing) readable and
+ * writable by its owner alone, and its -wal and -shm files where they
+ * exist: SQLite creates those with the database file's mode. History,
+ * stream records and output are the user's, and a state dir (TETHER_HOME)
+ * may be one others can enter.
+ */
+function ownerOnly(path: string): void {
+  closeSync(openSync(path, "a", 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(file, 0o600);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+  }
 }
 
 /**
