@@ -9,7 +9,7 @@ import type { CallMemory } from "./call-memory.js";
 import { TetherError } from "./errors.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
-import { log } from "./log.js";
+import { logLimited } from "./log.js";
 
 export interface ConnectHttp1Options {
   readonly registrations: readonly ServiceRegistration[];
@@ -63,7 +63,7 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
       .then((response) => (BARE_STATUSES.has(response.status) ? notServedSo(response, handler.method, req.method, req.headers["content-type"]) : response))
       .then((response) => sendResponse(response, res, options.responses))
       .catch((reason: unknown) => {
-        if (ConnectError.from(reason).code !== Code.Aborted) log(`HTTP/1.1 call ${req.url ?? ""} failed: ${String(reason)}`);
+        if (ConnectError.from(reason).code !== Code.Aborted) logLimited("HTTP/1.1 call failed", `HTTP/1.1 call ${req.url ?? ""} failed: ${String(reason)}`);
       });
   };
 }
@@ -107,7 +107,7 @@ async function* heldBody(body: AsyncIterable<Uint8Array>, memory: CallMemory): A
  */
 async function sendResponse(response: UniversalServerResponse, res: ServerResponse, memory: CallMemory): Promise<void> {
   const hold = memory.hold((error) => {
-    log(`HTTP/1.1 call ${res.req.url ?? ""} reset: ${error.message}`);
+    logLimited("call reset", `HTTP/1.1 call ${res.req.url ?? ""} reset: ${error.message}`);
     res.destroy();
   });
   const closed = new Promise<never>((_, reject) => res.once("close", () => reject(new ConnectError("the client closed the connection", Code.Aborted))));

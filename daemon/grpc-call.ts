@@ -7,7 +7,7 @@ import { GrpcFrames, MessageReader, type FrameErrors } from "../common/grpc-fram
 import { FAST_CODECS } from "../common/terminal-wire.js";
 import { CALL_CLOSED, type CallContext, type CallContexts, TAKE_NOW, type TakeNow } from "./call-context.js";
 import type { CallHold } from "./call-memory.js";
-import { log } from "./log.js";
+import { logLimited } from "./log.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler } from "./services/registration.js";
@@ -138,7 +138,7 @@ export class ServerCall {
     });
     // Responses the client does not read cannot be followed by a status: the stream is reset, which lets go of them.
     this.responseHold = traffic.responses.hold((error) => {
-      log(`call ${route.url} reset: ${error.message}`);
+      logLimited("call reset", `call ${route.url} reset: ${error.message}`);
       this.finished = true;
       stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
       this.wake();

@@ -7,7 +7,7 @@ import { errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { connectHttp1Handler } from "./connect-http1.js";
 import { callLimit, connectionLimit, servedPastTheLimit, tooManyConnections } from "./traffic-limits.js";
 import type { TetherError } from "./errors.js";
-import { log } from "./log.js";
+import { logLimited } from "./log.js";
 import { toConnectError } from "./services/error-mapping.js";
 import { createGrpcServer, type GrpcServer } from "./grpc-server.js";
 import { callCounting } from "./services/call-counting.js";
@@ -71,7 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const listen = async (): Promise<Server> => {
     const listener = createNetServer((socket) => {
       const refusal = sockets.size >= maxConnections ? tooManyConnections(maxConnections) : undefined;
-      if (refusal !== undefined) log(`connection refused: ${refusal.message}`);
+      if (refusal !== undefined) logLimited("connection refused", `connection refused: ${refusal.message}`);
       sockets.add(socket);
       const closed = options.traffic.connectionOpened();
       socket.once("close", () => {

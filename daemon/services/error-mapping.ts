@@ -1,7 +1,7 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { TetherError } from "../errors.js";
-import { log } from "../log.js";
+import { logLimited } from "../log.js";
 
 /**
  * Turns every error a handler throws into a ConnectError carrying a
@@ -37,7 +37,7 @@ export function toConnectError(error: unknown): ConnectError {
     ]);
   }
   if (error instanceof ConnectError) return error;
-  log(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  logLimited("internal error", `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return new ConnectError(
     `internal error in the daemon: ${error instanceof Error ? error.message : String(error)} (the daemon log has the details)`,
     Code.Internal,

@@ -13,6 +13,7 @@ import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { JournalService, ReadJournalRequestSchema } from "../../gen/tether/v1/journal_service_pb.js";
 import { grpcFrame } from "../../client/grpc-client.js";
+import { LOG_KIND_LINES } from "../../daemon/log.js";
 import { DAEMON_ENTRY, startDaemon, tempDirs, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { eventually } from "../helpers/sessions.js";
@@ -325,6 +326,11 @@ describe("the daemon on its socket", () => {
     const overHttp1 = await http1(d.socketPath, "/tether.v1.JournalService/ListJournals", "{}", "application/json");
     expect(overHttp1.status).toBe(429);
     expect(JSON.parse(overHttp1.body)).toMatchObject({ code: "resource_exhausted", details: [{ debug: { reason: "ERROR_REASON_TOO_MANY_CONNECTIONS" } }] });
+    // A client looping on the refusal does not grow the daemon's log by a line a try.
+    for (let i = 0; i < 60; i++) expect((await http1(d.socketPath, "/tether.v1.JournalService/ListJournals", "{}", "application/json")).status).toBe(429);
+    const refusals = d.log().split("\n").filter((line) => line.includes("connection refused"));
+    expect(refusals).toHaveLength(LOG_KIND_LINES);
+    expect(refusals.at(-1)).toContain(`(the last "connection refused" line logged for 60s; the rest are counted)`);
     // The daemon's own calls are still served on a new connection, so its user can see what happened and stop it.
     expect((await d.client(DaemonService).getDaemonInfo({})).daemon?.connections).toBeGreaterThan(100);
     expect((await http1(d.socketPath, "/tether.v1.DaemonService/GetDaemonInfo", "{}", "application/json")).status).toBe(200);
