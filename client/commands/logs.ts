@@ -1,14 +1,17 @@
 import { parseArgs } from "node:util";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { LogStream } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { parseTailFlag } from "../flags.js";
+import { LineStamper } from "../line-stamper.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 
-export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET | -n/--tail N] [--json]
+export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET | -n/--tail N] [-t] [--json]
                                               the runs' output (raw bytes; --json: one chunk per line with offsets);
-                                              --tail: from the last N lines (0: only new output)`;
+                                              --tail: from the last N lines (0: only new output);
+                                              -t/--timestamps: each line after the time it was stored`;
 
 /** `tether logs`: the runs' output exactly as written, stdout to stdout and stderr to stderr. */
 export async function logsCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -21,6 +24,7 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
       run: { type: "string", default: "0" },
       from: { type: "string", default: "0" },
       tail: { type: "string", short: "n" },
+      timestamps: { type: "boolean", short: "t", default: false },
       json: { type: "boolean", default: false },
     },
   });
@@ -32,14 +36,16 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
   const request = { name: `sessions/${positionals[0]}`, run: Number(values.run), task: values.task, fromOffset: BigInt(values.from), tailLines, follow: values.follow };
+  const stampers = { stdout: new LineStamper(), stderr: new LineStamper() };
   try {
     for await (const message of client.serverStream(SessionService.method.readSessionLogs, request, { signal: abort.signal })) {
       for (const c of message.chunks) {
+        const stream = c.stream === LogStream.STDERR ? "stderr" : "stdout";
+        const time = c.createTime === undefined ? "" : timestampDate(c.createTime).toISOString();
         if (values.json) {
-          const stream = c.stream === LogStream.STDERR ? "stderr" : "stdout";
-          process.stdout.write(`${JSON.stringify({ run: c.run, task: c.task, stream, offset: Number(c.offset), log_offset: Number(c.logOffset), data: Buffer.from(c.data).toString("utf8") })}\n`);
+          process.stdout.write(`${JSON.stringify({ run: c.run, task: c.task, stream, offset: Number(c.offset), log_offset: Number(c.logOffset), time, data: Buffer.from(c.data).toString("utf8") })}\n`);
         } else {
-          (c.stream === LogStream.STDERR ? process.stderr : process.stdout).write(c.data);
+          process[stream].write(values.timestamps ? stampers[stream].stamp(c.data, time) : c.data);
         }
       }
     }

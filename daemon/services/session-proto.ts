@@ -117,6 +117,7 @@ export function chunkToProto(c: TaskOutputChunk): LogChunk {
     offset: BigInt(c.offset),
     logOffset: BigInt(c.logOffset),
     data: c.data,
+    createTime: timestampFromMs(c.createdAt),
   };
 }
 

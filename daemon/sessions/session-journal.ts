@@ -60,6 +60,8 @@ export interface OutputChunk {
   readonly offset: number;
   /** Offset of data[0] within the session log. */
   readonly logOffset: number;
+  /** When it was committed (ms since the epoch). */
+  readonly createdAt: number;
   readonly data: Uint8Array;
 }
 
@@ -69,5 +71,5 @@ export function decodeChunk(record: JournalRecord): OutputChunk {
   const fd = meta["s"] === "2" ? 2 : 1;
   // "e" is where the chunk ends in the run's output: a read that starts in the
   // middle of a record gets its tail, so the start is counted back from the end.
-  return { run, fd, offset: Number(meta["e"]) - record.data.byteLength, logOffset: record.offset, data: record.data };
+  return { run, fd, offset: Number(meta["e"]) - record.data.byteLength, logOffset: record.offset, createdAt: record.createdAt, data: record.data };
 }

@@ -65,6 +65,12 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(cli(env, dir, "logs", id, "--task", "check").stdout).toBe("checking quick\n");
     expect(cli(env, dir, "logs", id, "--tail", "1").stdout).toBe("checking quick\n");
     expect(cli(env, dir, "logs", id, "-n", "1", "--task", "gen").stdout).toBe("generated\n");
+    // Each line after the time it was stored: this session's, to the millisecond.
+    const stamped = cli(env, dir, "logs", id, "--timestamps").stdout.split("\n");
+    expect(stamped.map((line) => line.replace(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /, "<time> "))).toEqual(["<time> generated", "<time> checking quick", ""]);
+    const times = stamped.slice(0, 2).map((line) => Date.parse(line.slice(0, 24)));
+    for (const time of times) expect(Math.abs(Date.now() - time)).toBeLessThan(60_000);
+    expect(times[1]).toBeGreaterThanOrEqual(times[0]!);
     const tailAndFrom = cli(env, dir, "logs", id, "--tail", "1", "--from", "3");
     expect([tailAndFrom.status, tailAndFrom.stderr]).toEqual([2, "tether: --tail and --from cannot be used together: start at the last lines or at a byte offset\n"]);
     const json = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string; status: string }[];
