@@ -25,13 +25,13 @@ export function parsePairs(flag: string, pairs: readonly string[]): Record<strin
 }
 
 /**
- * `--tail N` (with `--from`, which it replaces): the line count, or
- * undefined when not given. Both given is a usage error, as the daemon
- * would refuse them.
+ * `--tail N` (instead of `--from`): how many of the last lines or records
+ * to start at, or undefined when not given. Both given is a usage error, as
+ * the daemon would refuse them.
  */
-export function parseTailFlag(tail: string | undefined, from: string): number | undefined {
+export function parseTailFlag(tail: string | undefined, fromGiven: boolean, unit: "lines" | "records"): number | undefined {
   if (tail === undefined) return undefined;
-  if (!/^\d+$/.test(tail) || Number(tail) > 0xffffffff) throw new CliError(`--tail takes a number of lines (0: only new output), got ${JSON.stringify(tail)}`, 2);
-  if (from !== "0") throw new CliError("--tail and --from cannot be used together: start at the last lines or at a byte offset", 2);
+  if (!/^\d+$/.test(tail) || Number(tail) > 0xffffffff) throw new CliError(`--tail takes a number of ${unit} (0: only new ones), got ${JSON.stringify(tail)}`, 2);
+  if (fromGiven) throw new CliError(`--tail and --from cannot be used together: start at the last ${unit} or at --from`, 2);
   return Number(tail);
 }

@@ -129,12 +129,12 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { from: { type: "string", default: "0" }, tail: { type: "string", short: "n" }, "no-follow": { type: "boolean", default: false } },
+    options: { from: { type: "string" }, tail: { type: "string", short: "n" }, "no-follow": { type: "boolean", default: false } },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
-  const from = Number(values.from);
+  const from = Number(values.from ?? "0");
   if (!Number.isSafeInteger(from) || from < 0) throw new CliError(`--from takes a byte offset (0 is the beginning), got ${JSON.stringify(values.from)}`, 2);
-  const tailLines = parseTailFlag(values.tail, values.from);
+  const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
   const { client } = await connectToDaemon(paths);
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());

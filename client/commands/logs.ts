@@ -22,7 +22,7 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
       follow: { type: "boolean", short: "f", default: false },
       task: { type: "string", default: "" },
       run: { type: "string", default: "0" },
-      from: { type: "string", default: "0" },
+      from: { type: "string" },
       tail: { type: "string", short: "n" },
       timestamps: { type: "boolean", short: "t", default: false },
       json: { type: "boolean", default: false },
@@ -30,12 +30,13 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${LOGS_USAGE}`, 2);
   if (!/^\d+$/.test(values.run)) throw new CliError(`--run takes a run number, got ${JSON.stringify(values.run)}`, 2);
-  if (!/^\d+$/.test(values.from)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(values.from)}`, 2);
-  const tailLines = parseTailFlag(values.tail, values.from);
+  const from = values.from ?? "0";
+  if (!/^\d+$/.test(from)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(from)}`, 2);
+  const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
   const { client } = await connectToDaemon(paths);
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
-  const request = { name: `sessions/${positionals[0]}`, run: Number(values.run), task: values.task, fromOffset: BigInt(values.from), tailLines, follow: values.follow };
+  const request = { name: `sessions/${positionals[0]}`, run: Number(values.run), task: values.task, fromOffset: BigInt(from), tailLines, follow: values.follow };
   const stampers = { stdout: new LineStamper(), stderr: new LineStamper() };
   try {
     for await (const message of client.serverStream(SessionService.method.readSessionLogs, request, { signal: abort.signal })) {

@@ -136,6 +136,12 @@ export class Journals {
     return info(this.require(name));
   }
 
+  /** As `get`, or undefined for a journal not created yet. */
+  find(name: string): JournalInfo | undefined {
+    const state = this.lookup(name);
+    return state === undefined ? undefined : info(state);
+  }
+
   /** Where the next byte appended to `name` goes, as far as is committed: 0 for a journal not created yet. */
   endOf(name: string): number {
     return this.lookup(name)?.nextOffset ?? 0;

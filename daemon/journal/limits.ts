@@ -111,9 +111,10 @@ export const DATA_DIRECT_MIN_BYTES = 64 * 1024;
 export const REMOVAL_RECORDS_PER_COMMIT = 4096;
 
 /**
- * How far back a line tail (line-tail.ts: `tether logs --tail`, `exec attach
- * --tail`) looks for the start of its lines. Output with few newlines (a
- * progress bar's carriage returns, binary) would otherwise have it read the
- * whole log to print a few lines; past this, its first line starts here.
+ * How far back a tail (tails.ts: `tether logs --tail`, `exec attach
+ * --tail`, `read --tail` with a correlation id) looks for where it starts.
+ * Output with few newlines (a progress bar's carriage returns, binary), or
+ * a stream with few records that match, would otherwise have it read the
+ * whole journal to show a few; past this, the read starts here.
  */
 export const TAIL_SCAN_MAX_BYTES = 16 * 1024 * 1024;

@@ -34,7 +34,7 @@ export function createStreamService(sessions: Sessions, reads: SessionReads, dae
     },
     async *readStream(req, ctx) {
       const signal = AbortSignal.any([ctx.signal, daemonStopping]);
-      const records = reads.readStream(req.session, req.stream, { fromSeq: Number(req.fromSequence), correlationId: req.correlationId, follow: req.follow, signal });
+      const records = reads.readStream(req.session, req.stream, { fromSeq: Number(req.fromSequence), tailRecords: req.tailRecords, correlationId: req.correlationId, follow: req.follow, signal });
       try {
         for await (const batch of records) yield { records: batch.map(streamRecordToProto) };
       } catch (error) {

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import { followUntil } from "../journal/follow.js";
-import { readStart } from "../journal/line-tail.js";
+import { readStartOffset, readStartSeq } from "../journal/tails.js";
 import type { Journals } from "../journal/journals.js";
 import type { Cursor, JournalRecord } from "../journal/types.js";
 import type { StreamDirection } from "../tasks/types.js";
@@ -52,7 +52,7 @@ export interface LogReadOptions {
   readonly run: number;
   readonly task: string;
   readonly fromOffset: number;
-  /** Start at the last this many lines of the output selected instead (line-tail.ts). */
+  /** Start at the last this many lines of the output selected instead (journal/tails.ts). */
   readonly tailLines: number | undefined;
   readonly follow: boolean;
   readonly signal: AbortSignal;
@@ -60,6 +60,8 @@ export interface LogReadOptions {
 
 export interface StreamReadOptions {
   readonly fromSeq: number;
+  /** Start at the last this many records (with the correlation id) instead (journal/tails.ts). */
+  readonly tailRecords: number | undefined;
   readonly correlationId: string;
   readonly follow: boolean;
   readonly signal: AbortSignal;
@@ -104,7 +106,7 @@ export class SessionReads {
     }
     const selected = (run: number): boolean => (options.run === 0 || run === options.run) && (options.task === "" || taskOf(run) === options.task);
     const journal = logJournal(record.id);
-    const offset = await readStart(this.journals, journal, options.fromOffset, options.tailLines, (r) => selected(decodeChunk(r).run));
+    const offset = await readStartOffset(this.journals, journal, options.fromOffset, options.tailLines, (r) => selected(decodeChunk(r).run));
     for await (const records of this.follow(journal, { kind: "offset", offset }, options.follow ? live : undefined, untilQuiet, options.signal)) {
       const chunks = records
         .map((r): TaskOutputChunk => {
@@ -129,8 +131,10 @@ export class SessionReads {
   async *readStream(idOrPrefix: string, stream: string, options: StreamReadOptions): AsyncGenerator<StreamRecord[]> {
     const { record, live } = this.sessions.resolve(idOrPrefix);
     requireStream(record.id, declaredStreams(record.spec.tasks), stream);
-    const cursor: Cursor = { kind: "sequence", seq: Math.max(1, options.fromSeq) };
-    for await (const batch of this.follow(streamJournal(record.id, stream), cursor, options.follow ? live : undefined, untilRetired, options.signal)) {
+    const journal = streamJournal(record.id, stream);
+    const correlated = options.correlationId === "" ? undefined : (r: JournalRecord) => decodeStreamRecord(stream, r).correlationId === options.correlationId;
+    const seq = await readStartSeq(this.journals, journal, options.fromSeq, options.tailRecords, correlated);
+    for await (const batch of this.follow(journal, { kind: "sequence", seq: Math.max(1, seq) }, options.follow ? live : undefined, untilRetired, options.signal)) {
       const records = batch.map((r) => decodeStreamRecord(stream, r)).filter((r) => options.correlationId === "" || r.correlationId === options.correlationId);
       if (records.length > 0) yield records;
     }

@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
-import { readStart } from "../journal/line-tail.js";
+import { readStartOffset } from "../journal/tails.js";
 import { log } from "../log.js";
 import type { ProcessEnd } from "../process/child-process.js";
 import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
@@ -187,7 +187,7 @@ export class Execs {
    */
   /** Where a reattach asked for by offset or by tail (its last `tailLines` lines) starts in the exec's output. */
   startOffset(ref: string, fromOffset: number, tailLines: number | undefined): Promise<number> {
-    return readStart(this.journals, outputJournal(this.find(ref).id), fromOffset, tailLines);
+    return readStartOffset(this.journals, outputJournal(this.find(ref).id), fromOffset, tailLines);
   }
 
   read(ref: string, fromOffset: number, follow: boolean, signal: AbortSignal, pace = false): ExecRead {

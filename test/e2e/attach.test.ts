@@ -48,6 +48,8 @@ tasks:
     expect(cli(env, dir, ["send", id, "inbox", '{"ok":true}']).status).toBe(0);
     expect(cli(env, dir, ["send", id, "inbox", "second"]).status).toBe(0);
     expect(cli(env, dir, ["read", id, "inbox"]).stdout).toBe('{"ok":true}\nsecond\n');
+    expect(cli(env, dir, ["read", id, "inbox", "--tail", "1"]).stdout).toBe("second\n");
+    expect(cli(env, dir, ["read", id, "inbox", "-n", "5"]).stdout).toBe('{"ok":true}\nsecond\n');
     const refused = cli(env, dir, ["send", id, "outbox", "x"]);
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toContain("inbox (input)");

@@ -72,7 +72,7 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     for (const time of times) expect(Math.abs(Date.now() - time)).toBeLessThan(60_000);
     expect(times[1]).toBeGreaterThanOrEqual(times[0]!);
     const tailAndFrom = cli(env, dir, "logs", id, "--tail", "1", "--from", "3");
-    expect([tailAndFrom.status, tailAndFrom.stderr]).toEqual([2, "tether: --tail and --from cannot be used together: start at the last lines or at a byte offset\n"]);
+    expect([tailAndFrom.status, tailAndFrom.stderr]).toEqual([2, "tether: --tail and --from cannot be used together: start at the last lines or at --from\n"]);
     const json = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string; status: string }[];
     expect(json[0]).toMatchObject({ id, status: "closed" });
     const listed = (...filter: string[]) => (JSON.parse(cli(env, dir, "ls", "--json", ...filter).stdout) as { id: string }[]).map((s) => s.id);

@@ -45,6 +45,23 @@ tasks:
       [2n, "", ""],
     ]);
 
+    // The last records, or the last of those with a correlation id; 0: none yet (with follow, only new ones).
+    const tail = async (request: { tailRecords: number; correlationId?: string; fromSequence?: bigint }) => {
+      const out = [];
+      for await (const msg of streams.readStream({ session: name, stream: "approval", ...request })) out.push(...msg.records.map((r) => r.sequence));
+      return out;
+    };
+    await streams.sendInput({ session: name, stream: "approval", text: "3", correlationId: "c1" });
+    await streams.sendInput({ session: name, stream: "approval", text: "4" });
+    expect(await tail({ tailRecords: 2 })).toEqual([3n, 4n]);
+    expect(await tail({ tailRecords: 10 })).toEqual([1n, 2n, 3n, 4n]);
+    expect(await tail({ tailRecords: 0 })).toEqual([]);
+    expect(await tail({ tailRecords: 1, correlationId: "c1" })).toEqual([3n]);
+    expect(await tail({ tailRecords: 5, correlationId: "c1" })).toEqual([1n, 3n]);
+    expect((await failure(tail({ tailRecords: 1, fromSequence: 2n }))).message).toBe(
+      "from_sequence and tail_records cannot be used together: start at a sequence or at the last records, not both",
+    );
+
     const unknown = await failure(streams.sendInput({ session: name, stream: "nope", text: "x" }));
     expect(unknown.code).toBe(Code.NotFound);
     expect(unknown.reason).toBe(ErrorReason.STREAM_NOT_FOUND);
@@ -77,7 +94,7 @@ tasks:
     // Nothing refused was stored.
     const after = [];
     for await (const msg of streams.readStream({ session: name, stream: "approval" })) after.push(...msg.records);
-    expect(after.length).toBe(2);
+    expect(after.length).toBe(4);
   });
 
   it("a task waits for input: run and session show waiting and what for, a send resumes it, the state log has the wait, a timeout fails clearly", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { lineTailOffset, readStart } from "../../daemon/journal/line-tail.js";
+import { lineTailOffset, readStartOffset, readStartSeq, recordTailSeq } from "../../daemon/journal/tails.js";
 import type { Journals } from "../../daemon/journal/journals.js";
 import type { JournalRecord } from "../../daemon/journal/types.js";
 import { bytes, collect, journalsPerTest } from "../helpers/journals.js";
@@ -74,11 +74,28 @@ describe("line tails", () => {
     expect(partial.length).toBeLessThan(short.join("").length);
   });
 
+  it("of records start at the first of the last N, of those kept, looking back only so far", async () => {
+    const j = openJournals().journals;
+    for (let i = 1; i <= 3000; i++) await j.append("r", [{ data: bytes(`record ${i}`), ...(i % 7 === 0 ? { meta: { c: "x" } } : {}) }], { durability: "daemon-crash" });
+    const marked = (r: JournalRecord) => r.meta?.["c"] === "x";
+    expect(await recordTailSeq(j, "r", 5)).toBe(2996);
+    expect(await recordTailSeq(j, "r", 0)).toBe(3001);
+    expect(await recordTailSeq(j, "r", 5000)).toBe(1);
+    expect(await recordTailSeq(j, "r", 1, marked)).toBe(2996);
+    expect(await recordTailSeq(j, "r", 3, marked)).toBe(2982);
+    expect(await recordTailSeq(j, "r", 1000, marked)).toBe(1);
+    // 100 bytes back: the earliest marked record in them (2996), not the first of the journal.
+    expect(await recordTailSeq(j, "r", 1000, marked, 100)).toBe(2996);
+    expect(await recordTailSeq(j, "never-written", 3)).toBe(1);
+    expect(await readStartSeq(j, "r", 7, undefined)).toBe(7);
+    expect(() => readStartSeq(j, "r", 7, 1)).toThrow(/from_sequence and tail_records cannot be used together/);
+  });
+
   it("refuse a tail with a byte offset", async () => {
     const j = openJournals().journals;
     await output(j, "o", ["a\nb\n"]);
-    expect(await readStart(j, "o", 2, undefined)).toBe(2);
-    expect(await readStart(j, "o", 0, 1)).toBe(2);
-    expect(() => readStart(j, "o", 2, 1)).toThrow(/from_offset and tail_lines cannot be used together/);
+    expect(await readStartOffset(j, "o", 2, undefined)).toBe(2);
+    expect(await readStartOffset(j, "o", 0, 1)).toBe(2);
+    expect(() => readStartOffset(j, "o", 2, 1)).toThrow(/from_offset and tail_lines cannot be used together/);
   });
 });
