@@ -277,7 +277,9 @@ export class Journals {
         let records = sub.take(nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         if (records.length === 0) {
           if (nextSeq < state.firstSeq) throw cursorExpired(state, place(), this.describe);
-          records = this.cache.unkept(state.id, nextSeq) ? await this.storedLarge(state, nextSeq, place()) : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+          records = this.cache.unkept(state.id, nextSeq)
+            ? await this.storedLarge(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES, place())
+            : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         }
         if (records.length === 0) {
           if (state.removed === true) throw journalRemoved(name, this.describe(name));
@@ -324,13 +326,28 @@ export class Journals {
   }
 
   /**
-   * A page of large records (the cache keeps none of them): their data read
-   * off the daemon's thread. Retention may drop them meanwhile (then the
-   * cursor has expired), or a removal the whole journal.
+   * As `page`, past the record cache, with byte-log data read off the
+   * daemon's thread: for a reader that looks back over much of a journal
+   * (tails.ts), which neither waits on large reads nor fills the cache with
+   * records no follower needs.
    */
-  private async storedLarge(state: JournalState, fromSeq: number, place: Place): Promise<JournalRecord[]> {
+  async pageStored(name: string, fromSeq: number, maxRecords: number, maxBytes: number): Promise<JournalRecord[]> {
+    const state = this.lookup(name);
+    if (state === undefined || fromSeq >= state.nextSeq) return [];
+    const place: Place = { kind: "sequence", seq: fromSeq };
+    if (fromSeq < state.firstSeq) throw cursorExpired(state, place, this.describe);
+    return this.storedLarge(state, fromSeq, maxRecords, maxBytes, place);
+  }
+
+  /**
+   * A page of records read past the cache (large ones: the cache keeps none
+   * of them), their data read off the daemon's thread. Retention may drop
+   * them meanwhile (then the cursor has expired), or a removal the whole
+   * journal.
+   */
+  private async storedLarge(state: JournalState, fromSeq: number, maxRecords: number, maxBytes: number, place: Place): Promise<JournalRecord[]> {
     try {
-      return await this.tables.pageAsync(state.id, fromSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+      return await this.tables.pageAsync(state.id, fromSeq, maxRecords, maxBytes);
     } catch (error) {
       if (state.removed === true) throw journalRemoved(state.name, this.describe(state.name));
       if (fromSeq < state.firstSeq) throw cursorExpired(state, place, this.describe);

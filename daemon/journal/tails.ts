@@ -97,8 +97,9 @@ export async function recordTailSeq(journals: Journals, name: string, count: num
  * returns something (`found`), or until about `maxScanBytes` of their data
  * have been read (`stoppedAt`: the earliest record read) or there are no
  * more (`stoppedAt` undefined). Reads a page of about READ_BATCH_MAX_BYTES
- * at a time (less near the limit), a turn of the event loop between pages,
- * so a long scan holds up no other call.
+ * at a time (less near the limit; a page is at least one record), its data
+ * off the daemon's thread (Journals.pageStored) and a turn of the event loop
+ * between pages, so a long scan holds up no other call.
  */
 async function scanBack<T>(
   journals: Journals,
@@ -113,7 +114,7 @@ async function scanBack<T>(
   for (;;) {
     const { firstSeq } = journals.get(name);
     if (endSeq <= firstSeq) return { stoppedAt: undefined };
-    const page = recordsBefore(journals, name, Math.max(firstSeq, endSeq - window), endSeq);
+    const page = await recordsBefore(journals, name, Math.max(firstSeq, endSeq - window), endSeq);
     if (page.length === 0) return { stoppedAt: undefined };
     let pageBytes = 0;
     for (let r = page.length - 1; r >= 0; r--) {
@@ -126,15 +127,16 @@ async function scanBack<T>(
     endSeq = page[0]!.seq;
     const wanted = Math.min(READ_BATCH_MAX_BYTES, maxScanBytes - scanned);
     window = Math.max(1, Math.min(READ_BATCH_MAX_RECORDS, Math.floor((wanted * page.length) / Math.max(1, pageBytes))));
+    // Rows in the database are read on the daemon's thread: other calls go between pages.
     await nextTurn();
   }
 }
 
-/** The records from `fromSeq` up to (not including) `endSeq`, read forward a batch at a time. */
-function recordsBefore(journals: Journals, name: string, fromSeq: number, endSeq: number): JournalRecord[] {
+/** The records from `fromSeq` up to (not including) `endSeq`, read forward a batch at a time, past the record cache. */
+async function recordsBefore(journals: Journals, name: string, fromSeq: number, endSeq: number): Promise<JournalRecord[]> {
   const records: JournalRecord[] = [];
   for (let seq = fromSeq; seq < endSeq; ) {
-    const batch = journals.page(name, seq, endSeq - seq, READ_BATCH_MAX_BYTES);
+    const batch = await journals.pageStored(name, seq, endSeq - seq, READ_BATCH_MAX_BYTES);
     if (batch.length === 0) break;
     for (const record of batch) if (record.seq < endSeq) records.push(record);
     seq = batch[batch.length - 1]!.seq + 1;
