@@ -1,17 +1,14 @@
 import type { Workspace } from "../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
+import { allPages } from "./all-pages.js";
 import type { GrpcClient } from "./grpc-client.js";
 
 /** Every workspace, page by page (removed ones too with `showArchived`). */
-export async function listAllWorkspaces(client: GrpcClient, showArchived: boolean): Promise<Workspace[]> {
-  const workspaces: Workspace[] = [];
-  let pageToken = "";
-  do {
+export function listAllWorkspaces(client: GrpcClient, showArchived: boolean): Promise<Workspace[]> {
+  return allPages(async (pageToken) => {
     const page = await client.unary(WorkspaceService.method.listWorkspaces, { pageSize: 1000, pageToken, showArchived });
-    workspaces.push(...page.workspaces);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
-  return workspaces;
+    return { items: page.workspaces, nextPageToken: page.nextPageToken };
+  });
 }
 
 /**

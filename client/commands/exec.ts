@@ -3,6 +3,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
+import { allPages } from "../all-pages.js";
 import { CliError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { dataBytes } from "../data-parts.js";
@@ -237,15 +238,11 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 /** Every exec of a workspace (of all when empty), newest first, page by page. */
-async function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean): Promise<Exec[]> {
-  const execs: Exec[] = [];
-  let pageToken = "";
-  do {
+function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean): Promise<Exec[]> {
+  return allPages(async (pageToken) => {
     const page = await client.unary(ExecService.method.listExecs, { workspace, pageSize: 1000, pageToken, runningOnly });
-    execs.push(...page.execs);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
-  return execs;
+    return { items: page.execs, nextPageToken: page.nextPageToken };
+  });
 }
 
 /** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */

@@ -1,6 +1,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { parseArgs } from "node:util";
 import { JournalService, type ReadJournalRequest } from "../../gen/tether/v1/journal_service_pb.js";
+import { allPages } from "../all-pages.js";
 import { CliError } from "../cli-error.js";
 import { connectToDaemon } from "../transport.js";
 import type { ClientPaths } from "../paths.js";
@@ -46,15 +47,11 @@ export async function journalCommand(args: string[], paths: ClientPaths): Promis
 
 async function list(paths: ClientPaths, json: boolean): Promise<number> {
   const { client } = await connectToDaemon(paths);
-  const rows: { name: string; records: bigint; bytes: bigint; first: bigint; next: bigint }[] = [];
-  let pageToken = "";
-  do {
+  const journals = await allPages(async (pageToken) => {
     const page = await client.unary(JournalService.method.listJournals, { pageToken });
-    for (const j of page.journals) {
-      rows.push({ name: j.name.replace(/^journals\//, ""), records: j.nextSequence - j.firstSequence, bytes: j.nextOffset - j.firstOffset, first: j.firstSequence, next: j.nextSequence });
-    }
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
+    return { items: page.journals, nextPageToken: page.nextPageToken };
+  });
+  const rows = journals.map((j) => ({ name: j.name.replace(/^journals\//, ""), records: j.nextSequence - j.firstSequence, bytes: j.nextOffset - j.firstOffset, first: j.firstSequence, next: j.nextSequence }));
   if (json) {
     process.stdout.write(`${JSON.stringify(rows.map((r) => ({ journal: r.name, records: Number(r.records), bytes: Number(r.bytes), first_sequence: Number(r.first), next_sequence: Number(r.next) })))}\n`);
     return 0;

@@ -4,6 +4,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService, type AttachPtyRequestSchema, type PtyOpenSchema } from "../../gen/tether/v1/pty_service_pb.js";
+import { allPages } from "../all-pages.js";
 import { CliError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
@@ -246,15 +247,11 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 /** Every PTY of a workspace (of all when empty), newest first, page by page. */
-async function allPtys(client: GrpcClient, workspace: string, openOnly: boolean): Promise<Pty[]> {
-  const ptys: Pty[] = [];
-  let pageToken = "";
-  do {
+function allPtys(client: GrpcClient, workspace: string, openOnly: boolean): Promise<Pty[]> {
+  return allPages(async (pageToken) => {
     const page = await client.unary(PtyService.method.listPtys, { workspace, pageSize: 1000, pageToken, openOnly });
-    ptys.push(...page.ptys);
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
-  return ptys;
+    return { items: page.ptys, nextPageToken: page.nextPageToken };
+  });
 }
 
 /** "exit 5", "SIGHUP", or "lost" (the daemon stopped while it ran: its end is unknown). */

@@ -3,6 +3,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { GrpcClient } from "../grpc-client.js";
 import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { allPages } from "../all-pages.js";
 import { CliError } from "../cli-error.js";
 import { parseDurationFlag } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
@@ -34,14 +35,9 @@ export async function rmCommand(args: string[], paths: ClientPaths): Promise<num
 
 /** The ids of sessions that are not open, of `task` when given, that ended at or before `cutoff`. */
 async function endedSessions(client: GrpcClient, task: string, cutoff: number): Promise<string[]> {
-  const ids: string[] = [];
-  let pageToken = "";
-  do {
+  const sessions = await allPages(async (pageToken) => {
     const page = await client.unary(SessionService.method.listSessions, { pageSize: 1000, pageToken, task });
-    for (const s of page.sessions) {
-      if (s.status !== SessionStatus.OPEN && s.endTime !== undefined && timestampMs(s.endTime) <= cutoff) ids.push(s.id);
-    }
-    pageToken = page.nextPageToken;
-  } while (pageToken !== "");
-  return ids;
+    return { items: page.sessions, nextPageToken: page.nextPageToken };
+  });
+  return sessions.filter((s) => s.status !== SessionStatus.OPEN && s.endTime !== undefined && timestampMs(s.endTime) <= cutoff).map((s) => s.id);
 }
