@@ -1,17 +1,16 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
-import { withoutFsync, type Db } from "../store/database.js";
+import type { Db } from "../store/database.js";
+import { BatchCommit, KEEP_EVERYTHING, outputAppend, type PendingAppend } from "./batch-commit.js";
 import { cursorExpired, resolveCursor, type DescribeJournal, type Place } from "./cursors.js";
 import { DataFiles } from "./data-files.js";
 import { sweepDataFiles } from "./data-sweep.js";
-import type { DataWrite } from "./data-segments.js";
 import { GroupCommit } from "./group-commit.js";
-import { JournalTables, type JournalState, type RecordParams } from "./journal-tables.js";
+import { JournalTables, type JournalState } from "./journal-tables.js";
 import {
   COMMIT_MAX_BYTES,
   COMMITS_PREPARED_AHEAD,
   DATA_SEGMENT_BYTES,
-  DATA_ASYNC_WRITE_MIN_BYTES,
   JOURNAL_MAX_SEQUENCE,
   READ_BATCH_MAX_BYTES,
   READ_BATCH_MAX_RECORDS,
@@ -22,31 +21,8 @@ import { journalNotFound, journalRemoved, validateJournalId } from "./journal-id
 import { Subscription } from "./subscription.js";
 import { RecordCache } from "./record-cache.js";
 import { RecordPurge } from "./record-purge.js";
-import { hasKeys, validateRecord } from "./record-checks.js";
+import { validateRecord } from "./record-checks.js";
 import type { AppendInput, AppendOptions, AppendResult, Cursor, Durability, JournalInfo, JournalRecord, ReadBatch, Retention } from "./types.js";
-
-const KEEP_EVERYTHING: Retention = { maxBytes: 0, maxAgeMs: 0 };
-/** What a store (Journals.store), which appends nothing, was committed as. */
-const NO_RECORDS: AppendResult = { firstSeq: 0, lastSeq: -1, firstOffset: 0, nextOffset: 0, createdAt: 0 };
-
-interface PendingAppend {
-  readonly name: string;
-  readonly inputs: readonly AppendInput[];
-  readonly alongside: ((result: AppendResult) => void) | undefined;
-  readonly durability: Durability;
-  readonly inFiles: boolean;
-}
-
-/** What one batch's transaction changed: to publish after the commit, or to undo when it failed. */
-interface BatchWork {
-  readonly committed: Map<JournalState, JournalRecord[]>;
-  readonly snapshots: Map<JournalState, [number, number, number, number]>;
-  readonly created: string[];
-  /** The batch is fsynced: the data files written since the last fsync are synced inside it too. */
-  readonly fsync: boolean;
-  /** Its byte-log data is already in the data files (prepareBatch). */
-  readonly prepared: boolean;
-}
 
 export interface ReadOptions {
   readonly cursor: Cursor;
@@ -78,7 +54,6 @@ export class Journals {
   private readonly subscribers = new Map<string, Set<Subscription>>();
   private readonly cache = new RecordCache();
   private readonly commit: GroupCommit<PendingAppend, AppendResult>;
-  private readonly writeBatch: (batch: PendingAppend[], now: number, work: BatchWork) => AppendResult[];
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly cacheTimer: NodeJS.Timeout;
   private closed = false;
@@ -97,12 +72,14 @@ export class Journals {
   ) {
     this.files = new DataFiles(dataDir);
     this.tables = new JournalTables(db, this.files);
-    // Made once: better-sqlite3 builds a wrapper per db.transaction call, ~10 µs of each small commit.
-    this.writeBatch = db.transaction((batch: PendingAppend[], now: number, work: BatchWork) => this.writeRows(batch, now, work));
+    const batches = new BatchCommit(db, this.tables, this.files, this.states, (name) => this.lookup(name), (state, records) => {
+      this.cache.add(state.id, records);
+      for (const sub of this.subscribers.get(state.name) ?? []) sub.offer(records);
+    });
     this.commit = new GroupCommit(
-      (batch, prepared) => this.commitBatch(batch, prepared),
+      (batch, prepared) => batches.commit(batch, prepared),
       COMMIT_MAX_BYTES,
-      (batch, ahead) => this.prepareBatch(batch, ahead),
+      (batch, ahead) => batches.prepare(batch, ahead),
       COMMITS_PREPARED_AHEAD,
     );
     this.sweepTimer = setInterval(() => this.applyAgeRetention(Date.now()), RETENTION_SWEEP_INTERVAL_MS);
@@ -403,115 +380,6 @@ export class Journals {
     for (const subs of this.subscribers.values()) for (const sub of subs) sub.notify();
   }
 
-  /**
-   * Writes a batch's byte-log data to the data files on the thread pool, at
-   * the offsets its records will have, so the reading of process output goes
-   * on while the kernel takes the bytes; the transaction follows once they are
-   * written. Less than DATA_ASYNC_WRITE_MIN_BYTES to write, or a journal not
-   * created yet: undefined, and the transaction writes them itself. The
-   * batches `ahead` of it, not committed yet, come first in their journals.
-   */
-  private prepareBatch(batch: PendingAppend[], ahead: readonly PendingAppend[][]): Promise<void> | undefined {
-    let bytes = 0;
-    for (const append of batch) if (append.inFiles) for (const input of append.inputs) bytes += input.data.byteLength;
-    if (bytes < DATA_ASYNC_WRITE_MIN_BYTES) return undefined;
-    const places = new Map<string, { id: number; offset: number }>();
-    for (const append of batch) {
-      if (append.inputs.length === 0) continue;
-      const state = this.lookup(append.name);
-      if (state === undefined) return undefined;
-      places.set(append.name, { id: state.id, offset: state.nextOffset });
-    }
-    for (const earlier of ahead) {
-      for (const append of earlier) {
-        const place = places.get(append.name);
-        if (place !== undefined) for (const input of append.inputs) place.offset += input.data.byteLength;
-      }
-    }
-    const writes: DataWrite[] = [];
-    for (const append of batch) {
-      if (append.inputs.length === 0) continue;
-      const place = places.get(append.name)!;
-      for (const input of append.inputs) {
-        if (append.inFiles) writes.push({ journalId: place.id, offset: place.offset, data: input.data });
-        place.offset += input.data.byteLength;
-      }
-    }
-    return this.files.writeAsync(writes);
-  }
-
-  private commitBatch(batch: PendingAppend[], prepared: boolean): AppendResult[] {
-    const now = Date.now();
-    // One item that must survive a power cut makes the whole batch fsync.
-    const fsync = !batch.every((append) => append.durability === "daemon-crash");
-    const work: BatchWork = { committed: new Map(), snapshots: new Map(), created: [], fsync, prepared };
-    try {
-      const results = fsync ? this.writeBatch(batch, now, work) : withoutFsync(this.tables.db, () => this.writeBatch(batch, now, work));
-      for (const [state, [, , firstOffset]] of work.snapshots) this.files.drop(state.id, firstOffset, state.firstOffset);
-      for (const [state, records] of work.committed) {
-        const retained = records.filter((r) => r.seq >= state.firstSeq);
-        this.cache.add(state.id, retained);
-        for (const sub of this.subscribers.get(state.name) ?? []) sub.offer(retained);
-      }
-      return results;
-    } catch (error) {
-      for (const [state, [firstSeq, nextSeq, firstOffset, nextOffset]] of work.snapshots) {
-        Object.assign(state, { firstSeq, nextSeq, firstOffset, nextOffset });
-      }
-      for (const name of work.created) this.states.delete(name);
-      throw new TetherError(
-        Code.Unavailable,
-        "STORE_FAILED",
-        `the append was not committed (${error instanceof Error ? error.message : String(error)}): nothing was written; check free disk space and retry`,
-      );
-    }
-  }
-
-  /** Writes one batch's rows; run inside writeBatch's transaction. */
-  private writeRows(batch: PendingAppend[], now: number, work: BatchWork): AppendResult[] {
-    const rows: RecordParams = [];
-    const dataWrites: DataWrite[] = [];
-    const out = batch.map((append) => {
-      if (append.inputs.length === 0) {
-        // A store: rows of other tables only.
-        append.alongside?.(NO_RECORDS);
-        return NO_RECORDS;
-      }
-      let state = this.lookup(append.name);
-      if (state === undefined) {
-        state = this.tables.create(append.name, KEEP_EVERYTHING, now);
-        this.states.set(append.name, state);
-        work.created.push(append.name);
-      }
-      if (!work.snapshots.has(state)) {
-        work.snapshots.set(state, [state.firstSeq, state.nextSeq, state.firstOffset, state.nextOffset]);
-      }
-      const records = work.committed.get(state) ?? [];
-      work.committed.set(state, records);
-      const firstSeq = state.nextSeq;
-      const firstOffset = state.nextOffset;
-      for (const input of append.inputs) {
-        const meta = input.meta !== undefined && hasKeys(input.meta) ? input.meta : undefined;
-        if (append.inFiles && !work.prepared) dataWrites.push({ journalId: state.id, offset: state.nextOffset, data: input.data });
-        rows.push(state.id, state.nextSeq, state.nextOffset, now, meta === undefined ? null : JSON.stringify(meta), append.inFiles ? input.data.byteLength : input.data);
-        records.push({ seq: state.nextSeq, offset: state.nextOffset, createdAt: now, meta, data: input.data });
-        state.nextSeq += 1;
-        state.nextOffset += input.data.byteLength;
-      }
-      const result = { firstSeq, lastSeq: state.nextSeq - 1, firstOffset, nextOffset: state.nextOffset, createdAt: now };
-      append.alongside?.(result);
-      return result;
-    });
-    if (dataWrites.length > 0) this.files.write(dataWrites);
-    this.tables.insertRows(rows);
-    for (const state of work.committed.keys()) {
-      this.tables.saveBounds(state);
-      if (state.retention.maxBytes > 0) this.tables.trimToBytes(state, state.retention.maxBytes);
-    }
-    if (work.fsync) this.files.syncDirty();
-    return out;
-  }
-
   /** Drops records older than their journal's max age at `now`; runs every RETENTION_SWEEP_INTERVAL_MS. */
   applyAgeRetention(now: number): void {
     for (const row of this.tables.withAgeRetention()) {
@@ -540,10 +408,6 @@ export class Journals {
   private assertOpen(): void {
     if (this.closed) throw storeClosed();
   }
-}
-
-function outputAppend(name: string, inputs: readonly AppendInput[], alongside: PendingAppend["alongside"], durability: Durability): PendingAppend {
-  return { name, inputs, alongside, durability, inFiles: true };
 }
 
 function sliceRecord(record: JournalRecord, from: number): JournalRecord {

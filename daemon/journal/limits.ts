@@ -91,7 +91,7 @@ export const DATA_SYNC_BYTES = 32 * 1024 * 1024;
 /**
  * A commit writes less byte-log data than this to the data files itself,
  * on the daemon's thread (a few microseconds); more, on the thread pool
- * before the commit (journals.ts prepareBatch). Handing an echoed keystroke
+ * before the commit (batch-commit.ts, prepare). Handing an echoed keystroke
  * to a pool thread cost ~100 µs of its round trip on 2 cores.
  */
 export const DATA_ASYNC_WRITE_MIN_BYTES = 64 * 1024;
