@@ -1,10 +1,10 @@
 import { Code } from "@connectrpc/connect";
-import { TetherError } from "../errors.js";
+import { TetherError, invalidArgument } from "../errors.js";
 import type { AppendResult, Durability } from "../journal/types.js";
 import { log } from "../log.js";
 import { formatMs } from "../../common/format.js";
 import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
-import { STDIN_STREAM, type TaskDef } from "../tasks/types.js";
+import { RESULT_STREAM, STDIN_STREAM, type TaskDef } from "../tasks/types.js";
 import { Continuations } from "./continuations.js";
 import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
@@ -135,9 +135,17 @@ export class LiveSession {
   }
 
   /** Appends records to an output stream from a live run. */
+  /**
+   * Appends a live run's records to an output stream. On the built-in
+   * `result` stream the last record's text becomes the task's xcom value in
+   * the same commit (a `result: stdout` task's stdout replaces it when the
+   * run succeeds).
+   */
   write(runNumber: number, stream: string, inputs: readonly StreamInput[]): Promise<AppendResult> {
-    this.requireLiveRun(runNumber, "write output");
-    return this.streams.write(stream, inputs);
+    const { run } = this.requireLiveRun(runNumber, "write output");
+    if (stream !== RESULT_STREAM || inputs.length === 0) return this.streams.write(stream, inputs);
+    const value = resultText(inputs.at(-1)!.data);
+    return this.streams.write(stream, inputs, () => this.tables.setXcom(this.session.seq, run.task, value, Date.now()));
   }
 
   /** The record a wait on `stream` would take now, without taking it. */
@@ -495,4 +503,14 @@ export class LiveSession {
 /** A run as it is now, for a commit that runs later (its transitions go on growing). */
 function snapshot(run: RunRecord): RunRecord {
   return { ...run, transitions: [...run.transitions] };
+}
+
+/** A record written to `result` as the xcom value it becomes: UTF-8 text of at most RESULT_MAX_BYTES. */
+function resultText(data: Uint8Array): string {
+  if (data.byteLength > RESULT_MAX_BYTES) throw invalidArgument("records", `a result holds at most ${RESULT_MAX_BYTES} bytes (it becomes the task's xcom value): write a smaller one, or the data to another output stream`);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(data);
+  } catch {
+    throw invalidArgument("records", "a result is text (it becomes the task's xcom value): write UTF-8, or binary data to another output stream");
+  }
 }

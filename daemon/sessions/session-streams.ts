@@ -3,7 +3,7 @@ import { TetherError } from "../errors.js";
 import type { Journals } from "../journal/journals.js";
 import type { AppendResult } from "../journal/types.js";
 import { PROCESS_OUTPUT } from "../process/output-writer.js";
-import { STDIN_STREAM, type StreamDirection, type TaskDef } from "../tasks/types.js";
+import { RESULT_STREAM, STDIN_STREAM, type StreamDirection, type TaskDef } from "../tasks/types.js";
 import type { SessionOrder } from "./session-order.js";
 import { decodeStreamRecord, encodeStreamInput, storedStreamRecord, streamJournal, validateStreamInput, type StreamInput, type StreamRecord } from "./stream-records.js";
 import type { StreamTables } from "./stream-tables.js";
@@ -29,9 +29,12 @@ interface Takes {
   readonly taken: Set<number>;
 }
 
-/** The streams a session has: every stream its tasks declare, and the built-in input stream `stdin`. */
+/** The streams a session has: every stream its tasks declare, the built-in input stream `stdin` and output stream `result`. */
 export function declaredStreams(tasks: readonly TaskDef[]): Map<string, StreamDirection> {
-  const streams = new Map<string, StreamDirection>([[STDIN_STREAM, "input"]]);
+  const streams = new Map<string, StreamDirection>([
+    [STDIN_STREAM, "input"],
+    [RESULT_STREAM, "output"],
+  ]);
   for (const task of tasks) for (const [name, direction] of Object.entries(task.streams)) streams.set(name, direction);
   return streams;
 }
@@ -119,10 +122,10 @@ export class SessionStreams {
   }
 
   /** Appends records to an output stream, in order and atomically; resolves once stored as a process's output is (PROCESS_OUTPUT). */
-  write(stream: string, inputs: readonly StreamInput[]): Promise<AppendResult> {
+  write(stream: string, inputs: readonly StreamInput[], alongside?: () => void): Promise<AppendResult> {
     this.require(stream, "output");
     for (const input of inputs) validateStreamInput(input);
-    return this.order.append(streamJournal(this.sessionId, stream), inputs.map(encodeStreamInput), PROCESS_OUTPUT);
+    return this.order.append(streamJournal(this.sessionId, stream), inputs.map(encodeStreamInput), { ...PROCESS_OUTPUT, alongside });
   }
 
   /** The sequence the stream's next record will get. */

@@ -5,7 +5,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pai
 import { TetherError } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
-import { INPUT_TYPES, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
+import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
 
 /** Task names: what `tether run NAME` and `tasks/{task}` accept. */
 export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -162,6 +162,8 @@ function parseStreams(node: Node | undefined, report: Report): Record<string, St
       report(value ?? key, `stream "${name}": the direction is input (clients send, the task waits) or output (the task writes, clients read)`);
     } else if (name === STDIN_STREAM && value.value !== "input") {
       report(value, `stream "${STDIN_STREAM}" is the built-in input stream: it cannot be an output`);
+    } else if (name === RESULT_STREAM && value.value !== "output") {
+      report(value, `stream "${RESULT_STREAM}" is the built-in output stream of task results: it cannot be an input`);
     } else {
       streams[name] = value.value;
     }

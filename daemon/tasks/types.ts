@@ -33,6 +33,9 @@ export const STREAM_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
 /** The input stream every session has; a task with `stdin: stream` is fed its records. */
 export const STDIN_STREAM = "stdin";
 
+/** The output stream every session has; the last record a run writes to it is its task's result (xcom). */
+export const RESULT_STREAM = "result";
+
 /** One task as the task file defines it, validated. */
 export interface TaskDef {
   readonly name: string;

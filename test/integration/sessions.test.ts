@@ -134,6 +134,35 @@ tasks:
     expect(Object.fromEntries(full!.xcom.map((x) => [x.key, x.value]))).toEqual({ version: "1.2.3", release: "releasing 1.2.3", note: "from release" });
   });
 
+  it("the last record a run writes to the built-in result stream is its task's result, for downstreams and the session", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  build:
+    cmd: tether output result draft && tether output result '{"artifact":"app.tar"}'
+  bad:
+    cmd: printf '\\377' | tether output result --lines
+  ship:
+    cmd: echo "shipping $(tether xcom get build)"; tether output result shipped
+    upstream: [build]
+`);
+    const { session } = await client.startSession({ task: "ship", taskFile: file });
+    const done = await waitQuiet(client, session!.id);
+    expect(done.exitCode).toBe(0);
+    expect(done.result).toBe("shipped");
+    expect((await logText(client, done.id)).stdout).toContain('shipping {"artifact":"app.tar"}');
+    const { session: full } = await client.getSession({ name: done.name });
+    expect(Object.fromEntries(full!.xcom.map((x) => [x.key, x.value]))).toEqual({ build: '{"artifact":"app.tar"}', ship: "shipped" });
+
+    const { session: bad } = await client.startSession({ task: "bad", taskFile: file });
+    const failed = await waitQuiet(client, bad!.id);
+    expect(failed.exitCode).not.toBe(0);
+    expect((await logText(client, failed.id)).stderr).toContain("a result is text");
+    const { session: badFull } = await client.getSession({ name: failed.name });
+    expect(badFull!.xcom).toEqual([]);
+  });
+
   it("a timeout kills the run's process group and fails it", async () => {
     const d = await daemon();
     const client = d.client(SessionService);

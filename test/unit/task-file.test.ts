@@ -63,7 +63,7 @@ describe("the task file", () => {
     const bad = `tasks:
   a:
     cmd: x
-    streams: { "bad name": input, ok: sideways, stdin: output, events: output }
+    streams: { "bad name": input, ok: sideways, stdin: output, result: input, events: output }
   b:
     cmd: y
     streams: { events: input }
@@ -77,6 +77,7 @@ describe("the task file", () => {
     expect(message).toContain('/p/t.yaml:4: task "a": stream name "bad name" is invalid');
     expect(message).toContain('task "a": stream "ok": the direction is input');
     expect(message).toContain('stream "stdin" is the built-in input stream');
+    expect(message).toContain('stream "result" is the built-in output stream of task results');
     expect(message).toContain('/p/t.yaml:5: task "b": stream "events" is an input here but an output in task "a"');
   });
 
