@@ -46,7 +46,8 @@ export type ErrorReasonName =
   | "TOO_MANY_CONNECTIONS"
   | "TOO_MANY_CALLS"
   | "JOURNAL_REMOVED"
-  | "STILL_RUNNING";
+  | "STILL_RUNNING"
+  | "PTY_INPUT_FULL";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

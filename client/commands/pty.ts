@@ -12,6 +12,7 @@ import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
+import { readAllStdin } from "../stream-data.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
 import type { GrpcClient } from "../grpc-client.js";
@@ -20,12 +21,15 @@ import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const PTY_USAGE = `  tether pty WS [--size-policy latest|smallest] [--cwd DIR] [--env K=V ...] [[--] CMD ...]
+export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [--cwd DIR] [--env K=V ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
-                                              the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY) leaves it running
+                                              the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY) leaves it running;
+                                              -d opens it without attaching and prints its id
   tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
                                               reattach: the recent output is replayed to redraw, then live
   tether pty ls [WS] [--all] [--json]         open PTYs (--all: closed ones too): command, size, clients
+  tether pty send P TEXT... [--enter]         type into a PTY as keys would (tmux send-keys): the words joined by
+                                              spaces, --enter adds Enter; - types what stdin holds
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
   tether pty rm P... | pty rm --closed [WS]   remove closed PTYs (all, or a workspace's) with the output they kept`;
 
@@ -42,6 +46,8 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
       return attach(args.slice(1), paths);
     case "ls":
       return list(args.slice(1), paths);
+    case "send":
+      return send(args.slice(1), paths);
     case "kill":
       return kill(args.slice(1), paths);
     case "rm":
@@ -64,16 +70,23 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
       cwd: { type: "string", default: "" },
       env: { type: "string", short: "e", multiple: true, default: [] },
       "detach-key": { type: "string" },
+      detach: { type: "boolean", short: "d", default: false },
     },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = command.length === 0 ? [process.env["SHELL"] || "/bin/sh"] : command;
-  const target: Target = {
-    case: "create",
-    value: { workspace: positionals[0]!, argv, cwd: values.cwd, env: parsePairs("--env", values.env), sizePolicy },
-  };
+  const spec = { workspace: positionals[0]!, argv, cwd: values.cwd, env: parsePairs("--env", values.env), sizePolicy };
+  if (values.detach) {
+    // As tmux new -d: opened at this terminal's size (else 80x24), nobody attached; the id to attach or type to.
+    const size = process.stdout.isTTY === true ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
+    const { client } = await connectToDaemon(paths);
+    const { pty } = await client.unary(PtyService.method.createPty, { spec: { ...spec, size } });
+    process.stdout.write(`${pty!.id}\n`);
+    return 0;
+  }
+  const target: Target = { case: "create", value: spec };
   return session(paths, target, false, undefined, detachKey(values["detach-key"]), true);
 }
 
@@ -216,6 +229,24 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
       p.argv.join(" "),
     ]),
   );
+  return 0;
+}
+
+/** The most one WritePty carries (the daemon's PTY_WRITE_MAX_BYTES): stdin goes in pieces of this. */
+const WRITE_PIECE_BYTES = 1024 * 1024;
+const ENTER = Buffer.from("\r");
+
+async function send(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { enter: { type: "boolean", default: false } } });
+  if (positionals.length < 2 && !(positionals.length === 1 && values.enter)) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const [ref, ...words] = positionals as [string, ...string[]];
+  const typed = words.length === 1 && words[0] === "-" ? await readAllStdin() : Buffer.from(words.join(" "));
+  const data = values.enter ? Buffer.concat([typed, ENTER]) : typed;
+  if (data.byteLength === 0) throw new CliError("nothing to type: give TEXT, or - with bytes on stdin", 2);
+  const { client } = await connectToDaemon(paths);
+  for (let at = 0; at < data.byteLength; at += WRITE_PIECE_BYTES) {
+    await client.unary(PtyService.method.writePty, { pty: ref, data: data.subarray(at, at + WRITE_PIECE_BYTES) });
+  }
   return 0;
 }
 

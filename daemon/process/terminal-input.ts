@@ -41,6 +41,11 @@ export class TerminalInput {
       const taken = this.take(data);
       if (taken < data.byteLength) this.wait(Buffer.from(data.subarray(taken)));
     }
+    return this.whenRoom();
+  }
+
+  /** Undefined while at most TERMINAL_INPUT_WAITING_MAX_BYTES wait; else a promise that resolves once no more do (or the terminal is gone). */
+  whenRoom(): Promise<void> | undefined {
     return this.waitingBytes > TERMINAL_INPUT_WAITING_MAX_BYTES ? new Promise((resolve) => this.room.push(resolve)) : undefined;
   }
 

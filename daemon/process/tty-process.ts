@@ -123,6 +123,11 @@ export class TtyProcess {
     return this.gone ? undefined : this.input.write(data);
   }
 
+  /** Undefined, or a promise to await before writing: too much input waits for the terminal (see TerminalInput.whenRoom). */
+  whenRoom(): Promise<void> | undefined {
+    return this.gone ? undefined : this.input.whenRoom();
+  }
+
   resize(cols: number, rows: number): void {
     if (!this.gone) this.term.resize(cols, rows);
   }

@@ -8,6 +8,7 @@ import { parseSignal } from "../process/signals.js";
 import { checkSize } from "../workspaces/execs.js";
 import type { PtyAttachment, PtySpec, Ptys } from "../workspaces/ptys.js";
 import type { PtyRecord } from "../workspaces/types.js";
+import { dataOrText } from "./data-or-text.js";
 import { nextPageToken, pageSize, pageToken } from "./paging.js";
 import { execExitToProto, ptyOutputResponse, ptyToProto, sizePolicyFromProto } from "./workspace-proto.js";
 
@@ -83,6 +84,9 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
       const size = sizeOf(req.size);
       if (size === undefined) throw invalidArgument("size", "give the new size: columns and rows, each 1-1000");
       return { pty: toProto(ptys.resize(req.pty, size)) };
+    },
+    async writePty(req) {
+      return { pty: toProto(await ptys.write(req.pty, dataOrText(req).bytes)) };
     },
     signalPty(req) {
       return { pty: toProto(ptys.signal(req.pty, parseSignal(req.signal))) };

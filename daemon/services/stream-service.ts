@@ -5,17 +5,17 @@ import { invalidArgument } from "../errors.js";
 import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import { DEFAULT_CONTENT_TYPE } from "../sessions/stream-records.js";
+import { dataOrText } from "./data-or-text.js";
 import { streamRecordToProto } from "./session-proto.js";
 
 /** Handlers for tether.v1.StreamService: proto in, domain call, proto out. */
 export function createStreamService(sessions: Sessions, reads: SessionReads, daemonStopping: AbortSignal): ServiceImpl<typeof StreamService> {
   return {
     async sendInput(req) {
-      if (req.data.byteLength > 0 && req.text !== "") throw invalidArgument("text", "set data or text, not both");
-      const text = req.text !== "";
+      const { bytes, isText } = dataOrText(req);
       const { record, duplicate } = await sessions.send(req.session, req.stream, {
-        data: text ? Buffer.from(req.text) : req.data,
-        contentType: req.contentType !== "" ? req.contentType : text ? "text/plain" : DEFAULT_CONTENT_TYPE,
+        data: bytes,
+        contentType: req.contentType !== "" ? req.contentType : isText ? "text/plain" : DEFAULT_CONTENT_TYPE,
         correlationId: req.correlationId,
         idempotencyKey: req.idempotencyKey,
       });

@@ -19,12 +19,15 @@ import { PtyTables } from "./pty-tables.js";
 import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
+import { PtyWrites } from "./pty-writes.js";
 import type { Workspaces } from "./workspaces.js";
 
 /** How much of a PTY's output is kept: older bytes are dropped (attach from them is CURSOR_EXPIRED). */
 export const PTY_RETENTION_BYTES = 64 * 1024 * 1024;
 /** How much recent output an attaching client gets replayed by default: enough to redraw a screen. */
 export const PTY_REPLAY_BYTES = 64 * 1024;
+/** The most one WritePty types at once. */
+export const PTY_WRITE_MAX_BYTES = 1024 * 1024;
 /**
  * How far behind what the program wrote the furthest of a PTY's attached
  * clients may fall before the program is held (see OutputPacer): half of
@@ -70,6 +73,8 @@ interface LivePty {
   /** Paces the program to the furthest of its attached clients. */
   readonly pacer: OutputPacer;
   readonly clients: PtyClients;
+  /** Scripts' input (WritePty), one write at a time. */
+  readonly scriptWrites: PtyWrites;
   /** The terminal's modes and where lines start, for attaching clients. */
   readonly screen: PtyScreen;
   /** One per attached client: aborted with STORE_FAILED when output is lost (see outputLost). */
@@ -179,7 +184,7 @@ export class Ptys {
       tap.end();
       return record;
     });
-    this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), screen, attached, ended });
+    this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), scriptWrites: new PtyWrites(id, process), screen, attached, ended });
     this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended });
     return record;
   }
@@ -271,6 +276,20 @@ export class Ptys {
     checkSize(size.cols, size.rows);
     const live = this.requireOpen(this.find(ref).id);
     this.setSize(live, size);
+    return this.current(live.record);
+  }
+
+  /**
+   * Types into an open PTY for a client that is not attached (a script's
+   * WritePty): resolves once the terminal has taken the bytes for its
+   * program (see PtyWrites). The size policy does not count it as a
+   * client's activity.
+   */
+  async write(ref: string, data: Uint8Array): Promise<PtyRecord> {
+    if (data.byteLength === 0) throw invalidArgument("data", "give the input to type: data or text, at least one byte");
+    if (data.byteLength > PTY_WRITE_MAX_BYTES) throw invalidArgument("data", `one write to a PTY holds at most ${PTY_WRITE_MAX_BYTES} bytes: send more in several`);
+    const live = this.requireOpen(this.find(ref).id);
+    await live.scriptWrites.write(data);
     return this.current(live.record);
   }
 

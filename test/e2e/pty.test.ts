@@ -220,4 +220,25 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
       return pty?.state === "open" && pty.attached_clients === 0 ? pty : undefined;
     });
   });
+
+  it("pty -d opens a terminal nobody attaches and prints its id; pty send types into it, as tmux send-keys does; a client attached meanwhile sees it", async () => {
+    const { env, tether, tmux, waitFor, screen } = setup();
+    cli(env, "ws", "create", "w");
+    const id = cli(env, "pty", "w", "-d", "--", "sh").trim();
+    expect(id).toMatch(/^p-\w+$/);
+    expect(JSON.parse(cli(env, "pty", "ls", "--json"))[0]).toMatchObject({ id, state: "open", attached_clients: 0, size: { cols: 80, rows: 24 } });
+    tmux("new-session", "-d", "-s", "watch", "-x", "80", "-y", "24", `${tether} pty attach ${id} --read-only; echo "rc=$?"; sleep 60`);
+    const send = (input: string | undefined, ...args: string[]) =>
+      spawnSync(process.execPath, [CLI_ENTRY, "pty", "send", id, ...args], { env, encoding: "utf8", input });
+    expect(send(undefined, "--enter", "echo", "sent-$((40+2))").status).toBe(0);
+    await waitFor("watch", "sent-42");
+    // From stdin, bytes as they are: a newline is Enter to a shell's terminal too.
+    expect(send("echo piped-$((6*7))\nexit 3\n", "-").status).toBe(0);
+    await waitFor("watch", "rc=3");
+    expect(screen("watch")).toContain("piped-42");
+    const late = send(undefined, "too late");
+    expect([late.status, late.stderr]).toEqual([1, `tether: pty ${id} is closed (its program ended): tether pty attach ${id} shows its last output\n`]);
+    expect(send(undefined).status).toBe(2);
+  });
 });
+

@@ -138,6 +138,8 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
         expect((await unary<{ ptys: { id: string }[] }>(pt, "ListPtys", { openOnly: true })).ptys.map((p) => p.id)).toContain(id);
         expect((await unary<{ pty: { size: { cols: number } } }>(pt, "ResizePty", { pty: id, size: { cols: 100, rows: 30 } })).pty.size.cols).toBe(100);
         await unary(pt, "SignalPty", { pty: id, signal: "WINCH" });
+        // A script types the first part of the line (WritePty), the attached client ends it.
+        expect((await unary<{ pty: { id: string } }>(pt, "WritePty", { pty: id, text: "echo typed-by-script; " })).pty.id).toBe(id);
         call.write({ input: Buffer.from("stty size; exit 6\r") });
       }
       if (msg.kind === "output") out += msg.output!.data.toString();
@@ -146,6 +148,7 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     call.end();
     // Typing makes the attached client the latest active one: its 90x20 applies again over the script's resize.
     expect(out).toContain("20 90");
+    expect(out).toContain("\ntyped-by-script");
     expect(exitCode).toBe(6);
     expect((await unary<{ pty: { state: number } }>(pt, "GetPty", { pty: id })).pty.state).toBe(2); // PTY_STATE_CLOSED
     const other = await unary<{ pty: { id: string } }>(pt, "CreatePty", { spec: { workspace: "interop-pty", argv: ["sleep", "60"] } });

@@ -396,6 +396,59 @@ describe("PTYs", () => {
     expect(c.exit!.signal).toBe("SIGKILL");
   });
 
+  it("a script types with WritePty, unattached: the program reads it and attached clients see it; bad writes are refused", async () => {
+    const { ptys } = await setup();
+    const { pty } = await ptys.createPty({ spec: { workspace: "w", argv: ["sh"] } });
+    const watcher = new PtyClient(ptys, attachTo(pty!.id, { readOnly: true }));
+    await eventually(() => watcher.pty);
+    expect((await ptys.writePty({ pty: pty!.id.slice(0, 4), text: "echo scripted-$((6*7))" })).pty!.id).toBe(pty!.id);
+    await ptys.writePty({ pty: pty!.id, data: Buffer.from("\r") });
+    await eventually(() => (watcher.text.includes("scripted-42\r\n") ? true : undefined));
+    // A script is no client: the size stays.
+    expect((await ptys.getPty({ pty: pty!.id })).pty!.size).toMatchObject({ cols: 80, rows: 24 });
+
+    const empty = await failure(ptys.writePty({ pty: pty!.id }));
+    expect([empty.code, empty.message]).toEqual([Code.InvalidArgument, "give the input to type: data or text, at least one byte"]);
+    const both = await failure(ptys.writePty({ pty: pty!.id, data: Buffer.from("a"), text: "b" }));
+    expect([both.code, both.message]).toEqual([Code.InvalidArgument, "set data or text, not both"]);
+    const big = await failure(ptys.writePty({ pty: pty!.id, data: Buffer.alloc(1024 * 1024 + 1, 0x61) }));
+    expect([big.code, big.message]).toEqual([Code.InvalidArgument, "one write to a PTY holds at most 1048576 bytes: send more in several"]);
+
+    await ptys.writePty({ pty: pty!.id, text: "exit 7\r" });
+    await watcher.done;
+    expect(watcher.exit!.exitCode).toBe(7);
+    const closed = await failure(ptys.writePty({ pty: pty!.id, text: "late" }));
+    expect([closed.code, closed.reason]).toEqual([Code.FailedPrecondition, ErrorReason.PTY_CLOSED]);
+  });
+
+  it("scripts writing to a program that never reads wait their turn, the ninth is refused, and closing the PTY answers the waiting ones", async () => {
+    const { ptys } = await setup();
+    const c = new PtyClient(ptys, create(["sh", "-c", "stty raw -echo; echo ready; sleep 600"]));
+    await eventually(() => (c.text.includes("ready") ? true : undefined));
+    const id = c.pty!.id;
+    // The terminal takes ~64 KiB; two writes of 1 MiB fill what may wait in the daemon (1 MiB) past its bound.
+    const chunk = Buffer.alloc(1024 * 1024, 0x61);
+    await ptys.writePty({ pty: id, data: chunk });
+    await ptys.writePty({ pty: id, data: chunk });
+    const settled: string[] = [];
+    const waiting = Array.from({ length: 8 }, (_, i) =>
+      ptys.writePty({ pty: id, text: "b" }).then(
+        () => settled.push(`ok ${i}`),
+        (e: unknown) => settled.push(`error ${i}: ${(e as Error).message}`),
+      ),
+    );
+    // A call after them on the same connection: the daemon has taken the eight by its answer.
+    await ptys.getPty({ pty: id });
+    const ninth = await failure(ptys.writePty({ pty: id, text: "c" }));
+    expect([ninth.code, ninth.reason]).toEqual([Code.ResourceExhausted, ErrorReason.PTY_INPUT_FULL]);
+    expect(ninth.message).toContain(`pty ${id} already has 8 writes waiting: its program is not reading its input`);
+    expect(settled).toEqual([]);
+    await ptys.closePty({ pty: id });
+    await Promise.all(waiting);
+    expect(settled.sort()).toEqual(Array.from({ length: 8 }, (_, i) => `ok ${i}`));
+    await c.done;
+  });
+
   // Needs a small file system of its own: a tmpfs, which only root may mount (CI runs as root).
   it.skipIf(!CAN_FILL_A_DISK)("on a full disk the attached clients are ended with STORE_FAILED naming what was lost; the program runs on, and once there is room a client attaches again and types", () =>
     onSmallDisk(async (d) => {

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/pty_service.proto.
  */
 export const file_tether_v1_pty_service: GenFile = /*@__PURE__*/
-  fileDesc("Cht0ZXRoZXIvdjEvcHR5X3NlcnZpY2UucHJvdG8SCXRldGhlci52MSLgAQoHUHR5U3BlYxIRCgl3b3Jrc3BhY2UYASABKAkSDAoEYXJndhgCIAMoCRILCgNjd2QYAyABKAkSKAoDZW52GAQgAygLMhsudGV0aGVyLnYxLlB0eVNwZWMuRW52RW50cnkSJQoEc2l6ZRgFIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUSKgoLc2l6ZV9wb2xpY3kYBiABKA4yFS50ZXRoZXIudjEuU2l6ZVBvbGljeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIp4BChBBdHRhY2hQdHlSZXF1ZXN0EiIKBG9wZW4YASABKAsyEi50ZXRoZXIudjEuUHR5T3BlbkgAEg8KBWlucHV0GAIgASgMSAASKQoGcmVzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZUgAEhAKBnNpZ25hbBgEIAEoCUgAEhAKBmRldGFjaBgFIAEoCEgAQgYKBGtpbmQirAEKB1B0eU9wZW4SDQoDcHR5GAEgASgJSAASJAoGY3JlYXRlGAIgASgLMhIudGV0aGVyLnYxLlB0eVNwZWNIABIlCgRzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRIRCglyZWFkX29ubHkYBCABKAgSGAoLZnJvbV9vZmZzZXQYBSABKANIAYgBAUIICgZ0YXJnZXRCDgoMX2Zyb21fb2Zmc2V0IpABChFBdHRhY2hQdHlSZXNwb25zZRImCgZvcGVuZWQYASABKAsyFC50ZXRoZXIudjEuUHR5T3BlbmVkSAASJgoGb3V0cHV0GAIgASgLMhQudGV0aGVyLnYxLlB0eU91dHB1dEgAEiMKBGV4aXQYAyABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXRIAEIGCgRraW5kImoKCVB0eU9wZW5lZBIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5EhMKC2Zyb21fb2Zmc2V0GAIgASgDEhMKC2xpdmVfb2Zmc2V0GAMgASgDEhYKDnRlcm1pbmFsX21vZGVzGAQgASgMIikKCVB0eU91dHB1dBIMCgRkYXRhGAEgASgMEg4KBm9mZnNldBgCIAEoAyI0ChBDcmVhdGVQdHlSZXF1ZXN0EiAKBHNwZWMYASABKAsyEi50ZXRoZXIudjEuUHR5U3BlYyIwChFDcmVhdGVQdHlSZXNwb25zZRIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5IhwKDUdldFB0eVJlcXVlc3QSCwoDcHR5GAEgASgJIi0KDkdldFB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiXgoPTGlzdFB0eXNSZXF1ZXN0EhEKCXdvcmtzcGFjZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIRCglvcGVuX29ubHkYBCABKAgiSQoQTGlzdFB0eXNSZXNwb25zZRIcCgRwdHlzGAEgAygLMg4udGV0aGVyLnYxLlB0eRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiRgoQUmVzaXplUHR5UmVxdWVzdBILCgNwdHkYASABKAkSJQoEc2l6ZRgCIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUiMAoRUmVzaXplUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSIvChBTaWduYWxQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIOCgZzaWduYWwYAiABKAkiMAoRU2lnbmFsUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSJICg9DbG9zZVB0eVJlcXVlc3QSCwoDcHR5GAEgASgJEigKBWdyYWNlGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIi8KEENsb3NlUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSIfChBEZWxldGVQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCSJGChFEZWxldGVQdHlSZXNwb25zZRIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5EhQKDG91dHB1dF9ieXRlcxgCIAEoAzLBBAoKUHR5U2VydmljZRJKCglBdHRhY2hQdHkSGy50ZXRoZXIudjEuQXR0YWNoUHR5UmVxdWVzdBocLnRldGhlci52MS5BdHRhY2hQdHlSZXNwb25zZSgBMAESRgoJQ3JlYXRlUHR5EhsudGV0aGVyLnYxLkNyZWF0ZVB0eVJlcXVlc3QaHC50ZXRoZXIudjEuQ3JlYXRlUHR5UmVzcG9uc2USPQoGR2V0UHR5EhgudGV0aGVyLnYxLkdldFB0eVJlcXVlc3QaGS50ZXRoZXIudjEuR2V0UHR5UmVzcG9uc2USQwoITGlzdFB0eXMSGi50ZXRoZXIudjEuTGlzdFB0eXNSZXF1ZXN0GhsudGV0aGVyLnYxLkxpc3RQdHlzUmVzcG9uc2USRgoJUmVzaXplUHR5EhsudGV0aGVyLnYxLlJlc2l6ZVB0eVJlcXVlc3QaHC50ZXRoZXIudjEuUmVzaXplUHR5UmVzcG9uc2USRgoJU2lnbmFsUHR5EhsudGV0aGVyLnYxLlNpZ25hbFB0eVJlcXVlc3QaHC50ZXRoZXIudjEuU2lnbmFsUHR5UmVzcG9uc2USQwoIQ2xvc2VQdHkSGi50ZXRoZXIudjEuQ2xvc2VQdHlSZXF1ZXN0GhsudGV0aGVyLnYxLkNsb3NlUHR5UmVzcG9uc2USRgoJRGVsZXRlUHR5EhsudGV0aGVyLnYxLkRlbGV0ZVB0eVJlcXVlc3QaHC50ZXRoZXIudjEuRGVsZXRlUHR5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_tether_v1_exec, file_tether_v1_pty]);
+  fileDesc("Cht0ZXRoZXIvdjEvcHR5X3NlcnZpY2UucHJvdG8SCXRldGhlci52MSLgAQoHUHR5U3BlYxIRCgl3b3Jrc3BhY2UYASABKAkSDAoEYXJndhgCIAMoCRILCgNjd2QYAyABKAkSKAoDZW52GAQgAygLMhsudGV0aGVyLnYxLlB0eVNwZWMuRW52RW50cnkSJQoEc2l6ZRgFIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUSKgoLc2l6ZV9wb2xpY3kYBiABKA4yFS50ZXRoZXIudjEuU2l6ZVBvbGljeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIp4BChBBdHRhY2hQdHlSZXF1ZXN0EiIKBG9wZW4YASABKAsyEi50ZXRoZXIudjEuUHR5T3BlbkgAEg8KBWlucHV0GAIgASgMSAASKQoGcmVzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZUgAEhAKBnNpZ25hbBgEIAEoCUgAEhAKBmRldGFjaBgFIAEoCEgAQgYKBGtpbmQirAEKB1B0eU9wZW4SDQoDcHR5GAEgASgJSAASJAoGY3JlYXRlGAIgASgLMhIudGV0aGVyLnYxLlB0eVNwZWNIABIlCgRzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRIRCglyZWFkX29ubHkYBCABKAgSGAoLZnJvbV9vZmZzZXQYBSABKANIAYgBAUIICgZ0YXJnZXRCDgoMX2Zyb21fb2Zmc2V0IpABChFBdHRhY2hQdHlSZXNwb25zZRImCgZvcGVuZWQYASABKAsyFC50ZXRoZXIudjEuUHR5T3BlbmVkSAASJgoGb3V0cHV0GAIgASgLMhQudGV0aGVyLnYxLlB0eU91dHB1dEgAEiMKBGV4aXQYAyABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXRIAEIGCgRraW5kImoKCVB0eU9wZW5lZBIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5EhMKC2Zyb21fb2Zmc2V0GAIgASgDEhMKC2xpdmVfb2Zmc2V0GAMgASgDEhYKDnRlcm1pbmFsX21vZGVzGAQgASgMIikKCVB0eU91dHB1dBIMCgRkYXRhGAEgASgMEg4KBm9mZnNldBgCIAEoAyI0ChBDcmVhdGVQdHlSZXF1ZXN0EiAKBHNwZWMYASABKAsyEi50ZXRoZXIudjEuUHR5U3BlYyIwChFDcmVhdGVQdHlSZXNwb25zZRIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5IhwKDUdldFB0eVJlcXVlc3QSCwoDcHR5GAEgASgJIi0KDkdldFB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiXgoPTGlzdFB0eXNSZXF1ZXN0EhEKCXdvcmtzcGFjZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIRCglvcGVuX29ubHkYBCABKAgiSQoQTGlzdFB0eXNSZXNwb25zZRIcCgRwdHlzGAEgAygLMg4udGV0aGVyLnYxLlB0eRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiRgoQUmVzaXplUHR5UmVxdWVzdBILCgNwdHkYASABKAkSJQoEc2l6ZRgCIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUiMAoRUmVzaXplUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSIvChBTaWduYWxQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIOCgZzaWduYWwYAiABKAkiMAoRU2lnbmFsUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSI6Cg9Xcml0ZVB0eVJlcXVlc3QSCwoDcHR5GAEgASgJEgwKBGRhdGEYAiABKAwSDAoEdGV4dBgDIAEoCSIvChBXcml0ZVB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiSAoPQ2xvc2VQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIoCgVncmFjZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIvChBDbG9zZVB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiHwoQRGVsZXRlUHR5UmVxdWVzdBILCgNwdHkYASABKAkiRgoRRGVsZXRlUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eRIUCgxvdXRwdXRfYnl0ZXMYAiABKAMyhgUKClB0eVNlcnZpY2USSgoJQXR0YWNoUHR5EhsudGV0aGVyLnYxLkF0dGFjaFB0eVJlcXVlc3QaHC50ZXRoZXIudjEuQXR0YWNoUHR5UmVzcG9uc2UoATABEkYKCUNyZWF0ZVB0eRIbLnRldGhlci52MS5DcmVhdGVQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLkNyZWF0ZVB0eVJlc3BvbnNlEj0KBkdldFB0eRIYLnRldGhlci52MS5HZXRQdHlSZXF1ZXN0GhkudGV0aGVyLnYxLkdldFB0eVJlc3BvbnNlEkMKCExpc3RQdHlzEhoudGV0aGVyLnYxLkxpc3RQdHlzUmVxdWVzdBobLnRldGhlci52MS5MaXN0UHR5c1Jlc3BvbnNlEkYKCVJlc2l6ZVB0eRIbLnRldGhlci52MS5SZXNpemVQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLlJlc2l6ZVB0eVJlc3BvbnNlEkYKCVNpZ25hbFB0eRIbLnRldGhlci52MS5TaWduYWxQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLlNpZ25hbFB0eVJlc3BvbnNlEkMKCFdyaXRlUHR5EhoudGV0aGVyLnYxLldyaXRlUHR5UmVxdWVzdBobLnRldGhlci52MS5Xcml0ZVB0eVJlc3BvbnNlEkMKCENsb3NlUHR5EhoudGV0aGVyLnYxLkNsb3NlUHR5UmVxdWVzdBobLnRldGhlci52MS5DbG9zZVB0eVJlc3BvbnNlEkYKCURlbGV0ZVB0eRIbLnRldGhlci52MS5EZWxldGVQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLkRlbGV0ZVB0eVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_tether_v1_exec, file_tether_v1_pty]);
 
 /**
  * PtySpec says what a new PTY runs and where.
@@ -578,6 +578,63 @@ export const SignalPtyResponseSchema: GenMessage<SignalPtyResponse> = /*@__PURE_
   messageDesc(file_tether_v1_pty_service, 15);
 
 /**
+ * WritePtyRequest names a PTY and the input to type into it.
+ *
+ * @generated from message tether.v1.WritePtyRequest
+ */
+export type WritePtyRequest = Message<"tether.v1.WritePtyRequest"> & {
+  /**
+   * PTY id or unique prefix.
+   *
+   * @generated from field: string pty = 1;
+   */
+  pty: string;
+
+  /**
+   * The bytes, at most 1 MiB, as keys would send them (Enter is "\r").
+   * Set data or text, not both.
+   *
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+
+  /**
+   * The input as text (convenient from JSON clients such as curl).
+   *
+   * @generated from field: string text = 3;
+   */
+  text: string;
+};
+
+/**
+ * Describes the message tether.v1.WritePtyRequest.
+ * Use `create(WritePtyRequestSchema)` to create a new message.
+ */
+export const WritePtyRequestSchema: GenMessage<WritePtyRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_pty_service, 16);
+
+/**
+ * WritePtyResponse holds the PTY the input went to.
+ *
+ * @generated from message tether.v1.WritePtyResponse
+ */
+export type WritePtyResponse = Message<"tether.v1.WritePtyResponse"> & {
+  /**
+   * The PTY as it is now.
+   *
+   * @generated from field: tether.v1.Pty pty = 1;
+   */
+  pty?: Pty | undefined;
+};
+
+/**
+ * Describes the message tether.v1.WritePtyResponse.
+ * Use `create(WritePtyResponseSchema)` to create a new message.
+ */
+export const WritePtyResponseSchema: GenMessage<WritePtyResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_pty_service, 17);
+
+/**
  * ClosePtyRequest names the PTY to close.
  *
  * @generated from message tether.v1.ClosePtyRequest
@@ -603,7 +660,7 @@ export type ClosePtyRequest = Message<"tether.v1.ClosePtyRequest"> & {
  * Use `create(ClosePtyRequestSchema)` to create a new message.
  */
 export const ClosePtyRequestSchema: GenMessage<ClosePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 16);
+  messageDesc(file_tether_v1_pty_service, 18);
 
 /**
  * ClosePtyResponse holds the closed PTY.
@@ -624,7 +681,7 @@ export type ClosePtyResponse = Message<"tether.v1.ClosePtyResponse"> & {
  * Use `create(ClosePtyResponseSchema)` to create a new message.
  */
 export const ClosePtyResponseSchema: GenMessage<ClosePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 17);
+  messageDesc(file_tether_v1_pty_service, 19);
 
 /**
  * DeletePtyRequest names a PTY to remove.
@@ -645,7 +702,7 @@ export type DeletePtyRequest = Message<"tether.v1.DeletePtyRequest"> & {
  * Use `create(DeletePtyRequestSchema)` to create a new message.
  */
 export const DeletePtyRequestSchema: GenMessage<DeletePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 18);
+  messageDesc(file_tether_v1_pty_service, 20);
 
 /**
  * DeletePtyResponse says what was removed.
@@ -673,7 +730,7 @@ export type DeletePtyResponse = Message<"tether.v1.DeletePtyResponse"> & {
  * Use `create(DeletePtyResponseSchema)` to create a new message.
  */
 export const DeletePtyResponseSchema: GenMessage<DeletePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 19);
+  messageDesc(file_tether_v1_pty_service, 21);
 
 /**
  * PtyService runs terminals in workspaces. Every call naming a PTY accepts
@@ -745,6 +802,20 @@ export const PtyService: GenService<{
     methodKind: "unary";
     input: typeof SignalPtyRequestSchema;
     output: typeof SignalPtyResponseSchema;
+  },
+  /**
+   * Types into a PTY, as an attached client's keys would (tmux send-keys):
+   * for scripts and the Connect/JSON path, which cannot hold an AttachPty
+   * call. Answered once the daemon has taken the bytes for the terminal;
+   * while the terminal has more than 1 MiB of input waiting (its program
+   * does not read), the answer waits for it to drain.
+   *
+   * @generated from rpc tether.v1.PtyService.WritePty
+   */
+  writePty: {
+    methodKind: "unary";
+    input: typeof WritePtyRequestSchema;
+    output: typeof WritePtyResponseSchema;
   },
   /**
    * Closes a PTY: SIGHUP to its process group (as when a terminal closes),
