@@ -47,7 +47,8 @@ export type ErrorReasonName =
   | "TOO_MANY_CALLS"
   | "JOURNAL_REMOVED"
   | "STILL_RUNNING"
-  | "PTY_INPUT_FULL";
+  | "INPUT_FULL"
+  | "STDIN_CLOSED";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -75,8 +75,25 @@ function statusTrailers(error: unknown): OutgoingHttpHeaders {
     trailers["grpc-status"] = "0";
     return trailers;
   }
-  setTrailerStatus(new Headers(), toConnectError(error)).forEach((value, key) => (trailers[key] = value));
+  const connectError = toConnectError(error);
+  setTrailerStatus(new Headers(), connectError).forEach((value, key) => (trailers[key] = value));
+  if (connectError.rawMessage !== "") trailers["grpc-message"] = grpcMessage(connectError.rawMessage);
   return trailers;
+}
+
+/**
+ * A status message as gRPC's spec percent-encodes it: only bytes outside
+ * printable ASCII, and '%'. connect-node's encodeURIComponent encodes
+ * ':', ',', '/' and the like too, which clients that decode with decodeURI
+ * (grpc-js) then show as "%3A": every message of ours says "...: how to
+ * fix it".
+ */
+export function grpcMessage(text: string): string {
+  let out = "";
+  for (const byte of Buffer.from(text)) {
+    out += byte < 0x20 || byte > 0x7e || byte === 0x25 ? `%${byte.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(byte);
+  }
+  return out;
 }
 
 export function sendTrailersOnly(stream: ServerHttp2Stream, error: unknown): void {

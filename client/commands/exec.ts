@@ -12,6 +12,7 @@ import { parsePairs, parseTailFlag } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
+import { readAllStdin } from "../stream-data.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
 import { RequestMerge } from "../request-merge.js";
@@ -20,10 +21,13 @@ import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d] [-t] [--cwd DIR] [--env K=V ...] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--cwd DIR] [--env K=V ...] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
-                                              yours, Ctrl-C to it, its exit code; -d returns its id at once,
-                                              -t runs it under a terminal
+                                              yours, Ctrl-C to it, its exit code; -d returns its id at once
+                                              (-i: with its stdin open for exec send), -t runs it under a terminal
+  tether exec send E [TEXT... | -] [--line] [--close]
+                                              write to an exec's stdin (pueue send): the words joined by spaces
+                                              (--line adds a newline), or - for what stdin holds; --close ends it
   tether exec attach E [--from OFFSET | -n/--tail N] [--no-follow]
                                               an exec's output from a byte offset (0: all of it) or its
                                               last N lines (0: only new output), then live
@@ -43,6 +47,8 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
       return list(args.slice(1), paths);
     case "show":
       return show(args.slice(1), paths);
+    case "send":
+      return send(args.slice(1), paths);
     case "kill":
       return kill(args.slice(1), paths);
     case "rm":
@@ -62,6 +68,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     allowPositionals: true,
     options: {
       detach: { type: "boolean", short: "d", default: false },
+      interactive: { type: "boolean", short: "i", default: false },
       tty: { type: "boolean", short: "t", default: false },
       cwd: { type: "string", default: "" },
       env: { type: "string", short: "e", multiple: true, default: [] },
@@ -79,7 +86,8 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         env: { ...(values.tty ? { TERM: process.env["TERM"] ?? "xterm-256color" } : {}), ...parsePairs("--env", values.env) },
         tty: values.tty,
         size: terminal ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
-        stdin: !values.detach,
+        // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
+        stdin: !values.detach || values.interactive,
       },
     },
   };
@@ -124,6 +132,29 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     merged.end();
     process.stdin.destroy();
   }
+}
+
+/** The most one WriteExecStdin carries (the daemon's EXEC_STDIN_WRITE_MAX_BYTES): stdin goes in pieces of this. */
+const WRITE_PIECE_BYTES = 1024 * 1024;
+
+async function send(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { line: { type: "boolean", default: false }, close: { type: "boolean", default: false } },
+  });
+  if (positionals.length === 0 || (positionals.length === 1 && !values.line && !values.close)) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  const [ref, ...words] = positionals as [string, ...string[]];
+  const given = words.length === 1 && words[0] === "-" ? await readAllStdin() : Buffer.from(words.join(" "));
+  const data = values.line ? Buffer.concat([given, Buffer.from("\n")]) : given;
+  const { client } = await connectToDaemon(paths);
+  let at = 0;
+  do {
+    const piece = data.subarray(at, at + WRITE_PIECE_BYTES);
+    at += piece.byteLength;
+    await client.unary(ExecService.method.writeExecStdin, { exec: ref, data: piece, close: values.close && at >= data.byteLength });
+  } while (at < data.byteLength);
+  return 0;
 }
 
 async function attach(args: string[], paths: ClientPaths): Promise<number> {

@@ -3,6 +3,7 @@ import type { ExecRequest, ExecService } from "../../gen/tether/v1/exec_service_
 import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
 import { checkSize, defaultSize, type Execs, type LiveExec } from "../workspaces/execs.js";
+import { dataOrText } from "./data-or-text.js";
 import { nextPageToken, pageSize, pageToken } from "./paging.js";
 import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto } from "./workspace-proto.js";
 
@@ -61,6 +62,9 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
       const page = execs.list(req.workspace, before, size + 1, req.runningOnly);
       return { execs: page.slice(0, size).map(execToProto), nextPageToken: nextPageToken(page, size, (e) => String(e.seq)) };
     },
+    async writeExecStdin(req) {
+      return { exec: execToProto(await execs.writeStdin(req.exec, dataOrText(req).bytes, req.close)) };
+    },
     signalExec(req) {
       return { exec: execToProto(execs.signal(req.exec, parseSignal(req.signal))) };
     },
@@ -90,10 +94,10 @@ async function applyRequests(live: LiveExec, stdinOpen: boolean, incoming: Async
     switch (kind.case) {
       case "stdin":
         if (!stdinOpen) throw invalidArgument("stdin", "this exec was started without stdin: set start.stdin to send input");
-        await live.process.write(kind.value);
+        await live.stdin.write(kind.value);
         break;
       case "closeStdin":
-        if (kind.value) live.process.closeStdin();
+        if (kind.value) live.stdin.close();
         break;
       case "signal":
         live.process.signal(parseSignal(kind.value));

@@ -12,6 +12,7 @@ import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import type { Db } from "../store/database.js";
 import { ExecTables } from "./exec-tables.js";
 import { startExecProcess, type ExecProcess } from "./exec-process.js";
+import { EXEC_STDIN_WRITE_MAX_BYTES, ExecStdin } from "./exec-stdin.js";
 import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
@@ -42,6 +43,7 @@ export interface LiveExec {
   readonly ended: Promise<ExecRecord>;
   /** Paces the process to its own client while that client reads (see OutputPacer). */
   readonly pacer: OutputPacer;
+  readonly stdin: ExecStdin;
 }
 
 export interface ExecRead {
@@ -144,7 +146,7 @@ export class Execs {
       this.live.delete(id);
       return record;
     });
-    const live = { record, process, writer, pacer, started, ended };
+    const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin) };
     this.live.set(id, live);
     this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended });
     return live;
@@ -164,6 +166,15 @@ export class Execs {
   signal(ref: string, signal: NodeJS.Signals): ExecRecord {
     const live = this.requireLive(ref);
     live.process.signal(signal);
+    return this.current(live.record);
+  }
+
+  /** Writes to a running exec's stdin for a script (WriteExecStdin), then perhaps closes it; see ExecStdin. */
+  async writeStdin(ref: string, data: Uint8Array, close: boolean): Promise<ExecRecord> {
+    if (data.byteLength === 0 && !close) throw invalidArgument("data", "give bytes to write (data or text), or close the exec's stdin");
+    if (data.byteLength > EXEC_STDIN_WRITE_MAX_BYTES) throw invalidArgument("data", `one write to an exec's stdin holds at most ${EXEC_STDIN_WRITE_MAX_BYTES} bytes: send more in several`);
+    const live = this.requireLive(ref);
+    await live.stdin.writeFromScript(data, close);
     return this.current(live.record);
   }
 

@@ -19,7 +19,7 @@ import { PtyTables } from "./pty-tables.js";
 import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
-import { PtyWrites } from "./pty-writes.js";
+import { SCRIPT_WRITES_WAITING_MAX, ScriptWrites } from "./script-writes.js";
 import type { Workspaces } from "./workspaces.js";
 
 /** How much of a PTY's output is kept: older bytes are dropped (attach from them is CURSOR_EXPIRED). */
@@ -74,7 +74,7 @@ interface LivePty {
   readonly pacer: OutputPacer;
   readonly clients: PtyClients;
   /** Scripts' input (WritePty), one write at a time. */
-  readonly scriptWrites: PtyWrites;
+  readonly scriptWrites: ScriptWrites;
   /** The terminal's modes and where lines start, for attaching clients. */
   readonly screen: PtyScreen;
   /** One per attached client: aborted with STORE_FAILED when output is lost (see outputLost). */
@@ -184,7 +184,7 @@ export class Ptys {
       tap.end();
       return record;
     });
-    this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), scriptWrites: new PtyWrites(id, process), screen, attached, ended });
+    this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), scriptWrites: scriptWritesTo(id, process), screen, attached, ended });
     this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended });
     return record;
   }
@@ -282,8 +282,9 @@ export class Ptys {
   /**
    * Types into an open PTY for a client that is not attached (a script's
    * WritePty): resolves once the terminal has taken the bytes for its
-   * program (see PtyWrites). The size policy does not count it as a
-   * client's activity.
+   * program, which waits while it has too much input waiting (see
+   * scriptWritesTo). The size policy does not count it as a client's
+   * activity.
    */
   async write(ref: string, data: Uint8Array): Promise<PtyRecord> {
     if (data.byteLength === 0) throw invalidArgument("data", "give the input to type: data or text, at least one byte");
@@ -392,6 +393,23 @@ export class Ptys {
       storedByPrefix: (prefix) => this.tables.byPrefix(prefix),
     });
   }
+}
+
+/** A PTY's writes from scripts: each waits until the terminal has room (TerminalInput's bound), then is written. */
+function scriptWritesTo(id: string, terminal: TtyProcess): ScriptWrites {
+  return new ScriptWrites(
+    async (data) => {
+      for (let room = terminal.whenRoom(); room !== undefined; room = terminal.whenRoom()) await room;
+      void terminal.write(data);
+    },
+    () =>
+      new TetherError(
+        Code.ResourceExhausted,
+        "INPUT_FULL",
+        `pty ${id} already has ${SCRIPT_WRITES_WAITING_MAX} writes waiting: its program is not reading its input; try again once it does (tether pty attach ${id} shows what it is doing)`,
+        { pty: id },
+      ),
+  );
 }
 
 const PTY_KIND: ProcessKind = { field: "pty", noun: "PTY", plural: "PTYs", collection: "ptys", notFoundReason: "PTY_NOT_FOUND" };

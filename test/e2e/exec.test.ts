@@ -140,6 +140,24 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(late.stderr).toMatch(/has ended/);
   });
 
+  it("exec -d -i keeps stdin open for exec send (words, --line, - from stdin, --close), as pueue send; exec -d alone has none", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const id = cli(env, ["exec", "w", "-d", "-i", "--", "sh", "-c", 'while read l; do echo "got $l"; done; echo eof; exit 3']).stdout.trim();
+    expect(id).toMatch(/^e-\w+$/);
+    expect(cli(env, ["exec", "send", id, "--line", "hello", "world"]).status).toBe(0);
+    expect(cli(env, ["exec", "send", id, "-"], "piped 1\npiped 2\n").status).toBe(0);
+    expect(cli(env, ["exec", "send", id, "--close"]).status).toBe(0);
+    const attached = cli(env, ["exec", "attach", id]);
+    expect([attached.status, attached.stdout]).toEqual([3, "got hello world\ngot piped 1\ngot piped 2\neof\n"]);
+
+    const closed = cli(env, ["exec", "w", "-d", "--", "sleep", "60"]).stdout.trim();
+    const refused = cli(env, ["exec", "send", closed, "x"]);
+    expect([refused.status, refused.stderr]).toEqual([1, `tether: exec ${closed}'s stdin is closed (or it was started without one, as exec -d is unless -i): nothing more can be written to it\n`]);
+    expect(cli(env, ["exec", "send", closed]).status).toBe(2);
+    cli(env, ["exec", "kill", closed, "--signal", "KILL"]);
+  });
+
   it("an exec the daemon lost (kill -9) shows no exit code, and what it wrote", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

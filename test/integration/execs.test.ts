@@ -23,9 +23,9 @@ async function withWorkspace(): Promise<{ d: TestDaemon; execs: Client<typeof Ex
 }
 
 /** Starts an exec and detaches once it has printed `marker` (or at once when marker is empty). */
-async function startDetached(execs: Client<typeof ExecService>, argv: string[], marker = ""): Promise<ExecResult> {
+async function startDetached(execs: Client<typeof ExecService>, argv: string[], marker = "", stdin = false): Promise<ExecResult> {
   const requests = new ExecRequests();
-  requests.push({ kind: { case: "start", value: { workspace: "w", argv } } });
+  requests.push({ kind: { case: "start", value: { workspace: "w", argv, stdin } } });
   requests.end();
   const result = emptyResult();
   for await (const response of execs.exec(requests)) {
@@ -377,6 +377,64 @@ describe("exec", () => {
     }),
     60_000,
   );
+
+  it("a client that goes away leaves stdin open: a script writes to it (over curl too) and closes it; bad writes are refused", async () => {
+    const { d, execs } = await withWorkspace();
+    const started = await startDetached(execs, ["sh", "-c", "echo ready; while read l; do echo \"got $l\"; done; echo eof"], "ready", true);
+    const id = started.exec!.id;
+    expect((await execs.writeExecStdin({ exec: id.slice(0, 4), text: "one\n" })).exec!.id).toBe(id);
+    const body = JSON.stringify({ exec: id, text: "two\n" });
+    const curl = spawnSync("curl", ["-s", "--unix-socket", d.socketPath, "-H", "Content-Type: application/json", "-d", body, "http://localhost/tether.v1.ExecService/WriteExecStdin"], { encoding: "utf8" });
+    expect(JSON.parse(curl.stdout).exec).toMatchObject({ id, status: "EXEC_STATUS_RUNNING" });
+    const empty = await failure(execs.writeExecStdin({ exec: id }));
+    expect([empty.code, empty.message]).toEqual([Code.InvalidArgument, "give bytes to write (data or text), or close the exec's stdin"]);
+    const big = await failure(execs.writeExecStdin({ exec: id, data: Buffer.alloc(1024 * 1024 + 1) }));
+    expect([big.code, big.message]).toEqual([Code.InvalidArgument, "one write to an exec's stdin holds at most 1048576 bytes: send more in several"]);
+    await execs.writeExecStdin({ exec: id, data: Buffer.from("three\n"), close: true });
+    const whole = await attachToEnd(execs, id);
+    expect(whole.stdout).toBe("ready\ngot one\ngot two\ngot three\neof\n");
+    const ended = await failure(execs.writeExecStdin({ exec: id, text: "late" }));
+    expect([ended.code, ended.reason]).toEqual([Code.FailedPrecondition, ErrorReason.EXEC_NOT_LIVE]);
+
+    const noStdin = (await startDetached(execs, ["sleep", "30"])).exec!.id;
+    const refused = await failure(execs.writeExecStdin({ exec: noStdin, text: "x" }));
+    expect([refused.code, refused.reason]).toEqual([Code.FailedPrecondition, ErrorReason.STDIN_CLOSED]);
+    expect(refused.message).toBe(`exec ${noStdin}'s stdin is closed (or it was started without one, as exec -d is unless -i): nothing more can be written to it`);
+    await execs.signalExec({ exec: noStdin, signal: "KILL" });
+  });
+
+  it("scripts writing to a command that never reads its stdin wait their turn, the ninth is refused, and the command's end answers the waiting ones", async () => {
+    const { execs } = await withWorkspace();
+    const id = (await startDetached(execs, ["sleep", "600"], "", true)).exec!.id;
+    const settled: string[] = [];
+    const write = (data: Uint8Array, i: number): Promise<unknown> =>
+      execs.writeExecStdin({ exec: id, data }).then(
+        () => settled.push(`ok ${i}`),
+        (e: unknown) => settled.push(`error ${i}: ${(e as Error).message}`),
+      );
+    // The daemon takes one MiB ahead of a command's stdin; the next waits for it to drain, which never comes.
+    const mib = Buffer.alloc(1024 * 1024, 0x61);
+    await execs.writeExecStdin({ exec: id, data: mib });
+    const waiting = [write(mib, 0)];
+    // Small writes go through until that one is in; from then on each waits its turn.
+    for (let i = 1; waiting.length === 1; i++) {
+      expect(i).toBeLessThan(50);
+      const small = write(Buffer.from("b"), i);
+      const done = await Promise.race([small.then(() => true), new Promise((resolve) => setTimeout(() => resolve(false), 1_000))]);
+      if (!done) waiting.push(small);
+    }
+    settled.length = 0;
+    for (let i = 2; i < 8; i++) waiting.push(write(Buffer.from("b"), i));
+    // A call after them on the same connection: the daemon has taken the eight by its answer.
+    await execs.getExec({ exec: id });
+    const ninth = await failure(execs.writeExecStdin({ exec: id, text: "c" }));
+    expect([ninth.code, ninth.reason]).toEqual([Code.ResourceExhausted, ErrorReason.INPUT_FULL]);
+    expect(ninth.message).toContain(`exec ${id} already has 8 writes waiting: its command is not reading its stdin`);
+    expect(settled).toEqual([]);
+    await execs.signalExec({ exec: id, signal: "KILL" });
+    await Promise.all(waiting);
+    expect(settled.length).toBe(8);
+  });
 
   it("curl reads an exec, its output and its exit, over the Connect protocol's JSON", async () => {
     const { d, execs } = await withWorkspace();

@@ -113,6 +113,8 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     expect((await unary<{ execs: { id: string }[] }>(ex, "ListExecs", { workspace: "interop" })).execs.map((e) => e.id)).toEqual([id]);
     const ended = await unary(ex, "SignalExec", { exec: id }).catch((e: grpc.ServiceError) => e);
     expect((ended as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
+    const lateStdin = await unary(ex, "WriteExecStdin", { exec: id, text: "late" }).catch((e: grpc.ServiceError) => e);
+    expect((lateStdin as grpc.ServiceError).details).toBe(`exec ${id} has ended (exited): it takes no input or signals; tether exec attach ${id} shows its output`);
     expect((await unary<{ stopped: number }>(ws, "StopWorkspace", { workspace: "interop" })).stopped).toBe(0);
     expect((await unary<{ outputBytes: string }>(ex, "DeleteExec", { exec: id })).outputBytes).toBe("16");
     expect((await unary<{ execs: unknown[] }>(ex, "ListExecs", { workspace: "interop" })).execs).toEqual([]);

@@ -440,7 +440,7 @@ describe("PTYs", () => {
     // A call after them on the same connection: the daemon has taken the eight by its answer.
     await ptys.getPty({ pty: id });
     const ninth = await failure(ptys.writePty({ pty: id, text: "c" }));
-    expect([ninth.code, ninth.reason]).toEqual([Code.ResourceExhausted, ErrorReason.PTY_INPUT_FULL]);
+    expect([ninth.code, ninth.reason]).toEqual([Code.ResourceExhausted, ErrorReason.INPUT_FULL]);
     expect(ninth.message).toContain(`pty ${id} already has 8 writes waiting: its program is not reading its input`);
     expect(settled).toEqual([]);
     await ptys.closePty({ pty: id });

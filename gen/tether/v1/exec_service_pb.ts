@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/exec_service.proto.
  */
 export const file_tether_v1_exec_service: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZXRoZXIvdjEvZXhlY19zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEioQEKC0V4ZWNSZXF1ZXN0EiUKBXN0YXJ0GAEgASgLMhQudGV0aGVyLnYxLkV4ZWNTdGFydEgAEg8KBXN0ZGluGAIgASgMSAASFQoLY2xvc2Vfc3RkaW4YAyABKAhIABIQCgZzaWduYWwYBCABKAlIABIpCgZyZXNpemUYBSABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplSABCBgoEa2luZCLUAQoJRXhlY1N0YXJ0EhEKCXdvcmtzcGFjZRgBIAEoCRIMCgRhcmd2GAIgAygJEgsKA2N3ZBgDIAEoCRIqCgNlbnYYBCADKAsyHS50ZXRoZXIudjEuRXhlY1N0YXJ0LkVudkVudHJ5EgsKA3R0eRgFIAEoCBIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRINCgVzdGRpbhgHIAEoCBoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIo8BCgxFeGVjUmVzcG9uc2USKQoHc3RhcnRlZBgBIAEoCzIWLnRldGhlci52MS5FeGVjU3RhcnRlZEgAEicKBm91dHB1dBgCIAEoCzIVLnRldGhlci52MS5FeGVjT3V0cHV0SAASIwoEZXhpdBgDIAEoCzITLnRldGhlci52MS5FeGVjRXhpdEgAQgYKBGtpbmQiLAoLRXhlY1N0YXJ0ZWQSHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjInEKEUF0dGFjaEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSEwoLZnJvbV9vZmZzZXQYAiABKAMSEQoJbm9fZm9sbG93GAMgASgIEhcKCnRhaWxfbGluZXMYBCABKA1IAIgBAUINCgtfdGFpbF9saW5lcyKLAQoSQXR0YWNoRXhlY1Jlc3BvbnNlEh8KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlY0gAEicKBm91dHB1dBgCIAEoCzIVLnRldGhlci52MS5FeGVjT3V0cHV0SAASIwoEZXhpdBgDIAEoCzITLnRldGhlci52MS5FeGVjRXhpdEgAQgYKBGtpbmQiHgoOR2V0RXhlY1JlcXVlc3QSDAoEZXhlYxgBIAEoCSIwCg9HZXRFeGVjUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjImIKEExpc3RFeGVjc1JlcXVlc3QSEQoJd29ya3NwYWNlGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEhQKDHJ1bm5pbmdfb25seRgEIAEoCCJMChFMaXN0RXhlY3NSZXNwb25zZRIeCgVleGVjcxgBIAMoCzIPLnRldGhlci52MS5FeGVjEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIxChFTaWduYWxFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJEg4KBnNpZ25hbBgCIAEoCSIzChJTaWduYWxFeGVjUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIiEKEURlbGV0ZUV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkiSQoSRGVsZXRlRXhlY1Jlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYxIUCgxvdXRwdXRfYnl0ZXMYAiABKAMytwMKC0V4ZWNTZXJ2aWNlEjsKBEV4ZWMSFi50ZXRoZXIudjEuRXhlY1JlcXVlc3QaFy50ZXRoZXIudjEuRXhlY1Jlc3BvbnNlKAEwARJLCgpBdHRhY2hFeGVjEhwudGV0aGVyLnYxLkF0dGFjaEV4ZWNSZXF1ZXN0Gh0udGV0aGVyLnYxLkF0dGFjaEV4ZWNSZXNwb25zZTABEkAKB0dldEV4ZWMSGS50ZXRoZXIudjEuR2V0RXhlY1JlcXVlc3QaGi50ZXRoZXIudjEuR2V0RXhlY1Jlc3BvbnNlEkYKCUxpc3RFeGVjcxIbLnRldGhlci52MS5MaXN0RXhlY3NSZXF1ZXN0GhwudGV0aGVyLnYxLkxpc3RFeGVjc1Jlc3BvbnNlEkkKClNpZ25hbEV4ZWMSHC50ZXRoZXIudjEuU2lnbmFsRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuU2lnbmFsRXhlY1Jlc3BvbnNlEkkKCkRlbGV0ZUV4ZWMSHC50ZXRoZXIudjEuRGVsZXRlRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuRGVsZXRlRXhlY1Jlc3BvbnNlYgZwcm90bzM", [file_tether_v1_exec]);
+  fileDesc("Chx0ZXRoZXIvdjEvZXhlY19zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEioQEKC0V4ZWNSZXF1ZXN0EiUKBXN0YXJ0GAEgASgLMhQudGV0aGVyLnYxLkV4ZWNTdGFydEgAEg8KBXN0ZGluGAIgASgMSAASFQoLY2xvc2Vfc3RkaW4YAyABKAhIABIQCgZzaWduYWwYBCABKAlIABIpCgZyZXNpemUYBSABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplSABCBgoEa2luZCLUAQoJRXhlY1N0YXJ0EhEKCXdvcmtzcGFjZRgBIAEoCRIMCgRhcmd2GAIgAygJEgsKA2N3ZBgDIAEoCRIqCgNlbnYYBCADKAsyHS50ZXRoZXIudjEuRXhlY1N0YXJ0LkVudkVudHJ5EgsKA3R0eRgFIAEoCBIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRINCgVzdGRpbhgHIAEoCBoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIo8BCgxFeGVjUmVzcG9uc2USKQoHc3RhcnRlZBgBIAEoCzIWLnRldGhlci52MS5FeGVjU3RhcnRlZEgAEicKBm91dHB1dBgCIAEoCzIVLnRldGhlci52MS5FeGVjT3V0cHV0SAASIwoEZXhpdBgDIAEoCzITLnRldGhlci52MS5FeGVjRXhpdEgAQgYKBGtpbmQiLAoLRXhlY1N0YXJ0ZWQSHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjInEKEUF0dGFjaEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSEwoLZnJvbV9vZmZzZXQYAiABKAMSEQoJbm9fZm9sbG93GAMgASgIEhcKCnRhaWxfbGluZXMYBCABKA1IAIgBAUINCgtfdGFpbF9saW5lcyKLAQoSQXR0YWNoRXhlY1Jlc3BvbnNlEh8KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlY0gAEicKBm91dHB1dBgCIAEoCzIVLnRldGhlci52MS5FeGVjT3V0cHV0SAASIwoEZXhpdBgDIAEoCzITLnRldGhlci52MS5FeGVjRXhpdEgAQgYKBGtpbmQiHgoOR2V0RXhlY1JlcXVlc3QSDAoEZXhlYxgBIAEoCSIwCg9HZXRFeGVjUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjImIKEExpc3RFeGVjc1JlcXVlc3QSEQoJd29ya3NwYWNlGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJEhQKDHJ1bm5pbmdfb25seRgEIAEoCCJMChFMaXN0RXhlY3NSZXNwb25zZRIeCgVleGVjcxgBIAMoCzIPLnRldGhlci52MS5FeGVjEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJQChVXcml0ZUV4ZWNTdGRpblJlcXVlc3QSDAoEZXhlYxgBIAEoCRIMCgRkYXRhGAIgASgMEgwKBHRleHQYAyABKAkSDQoFY2xvc2UYBCABKAgiNwoWV3JpdGVFeGVjU3RkaW5SZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiMQoRU2lnbmFsRXhlY1JlcXVlc3QSDAoEZXhlYxgBIAEoCRIOCgZzaWduYWwYAiABKAkiMwoSU2lnbmFsRXhlY1Jlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYyIhChFEZWxldGVFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJIkkKEkRlbGV0ZUV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMSFAoMb3V0cHV0X2J5dGVzGAIgASgDMo4ECgtFeGVjU2VydmljZRI7CgRFeGVjEhYudGV0aGVyLnYxLkV4ZWNSZXF1ZXN0GhcudGV0aGVyLnYxLkV4ZWNSZXNwb25zZSgBMAESSwoKQXR0YWNoRXhlYxIcLnRldGhlci52MS5BdHRhY2hFeGVjUmVxdWVzdBodLnRldGhlci52MS5BdHRhY2hFeGVjUmVzcG9uc2UwARJACgdHZXRFeGVjEhkudGV0aGVyLnYxLkdldEV4ZWNSZXF1ZXN0GhoudGV0aGVyLnYxLkdldEV4ZWNSZXNwb25zZRJGCglMaXN0RXhlY3MSGy50ZXRoZXIudjEuTGlzdEV4ZWNzUmVxdWVzdBocLnRldGhlci52MS5MaXN0RXhlY3NSZXNwb25zZRJJCgpTaWduYWxFeGVjEhwudGV0aGVyLnYxLlNpZ25hbEV4ZWNSZXF1ZXN0Gh0udGV0aGVyLnYxLlNpZ25hbEV4ZWNSZXNwb25zZRJVCg5Xcml0ZUV4ZWNTdGRpbhIgLnRldGhlci52MS5Xcml0ZUV4ZWNTdGRpblJlcXVlc3QaIS50ZXRoZXIudjEuV3JpdGVFeGVjU3RkaW5SZXNwb25zZRJJCgpEZWxldGVFeGVjEhwudGV0aGVyLnYxLkRlbGV0ZUV4ZWNSZXF1ZXN0Gh0udGV0aGVyLnYxLkRlbGV0ZUV4ZWNSZXNwb25zZWIGcHJvdG8z", [file_tether_v1_exec]);
 
 /**
  * ExecRequest is one message from the client on an Exec call.
@@ -410,6 +410,70 @@ export const ListExecsResponseSchema: GenMessage<ListExecsResponse> = /*@__PURE_
   messageDesc(file_tether_v1_exec_service, 9);
 
 /**
+ * WriteExecStdinRequest names an exec and what to write to its stdin.
+ *
+ * @generated from message tether.v1.WriteExecStdinRequest
+ */
+export type WriteExecStdinRequest = Message<"tether.v1.WriteExecStdinRequest"> & {
+  /**
+   * Exec id or unique prefix.
+   *
+   * @generated from field: string exec = 1;
+   */
+  exec: string;
+
+  /**
+   * The bytes, at most 1 MiB. Set data or text, not both.
+   *
+   * @generated from field: bytes data = 2;
+   */
+  data: Uint8Array;
+
+  /**
+   * The bytes as text (convenient from JSON clients such as curl).
+   *
+   * @generated from field: string text = 3;
+   */
+  text: string;
+
+  /**
+   * Close the exec's stdin (end of input) after the bytes; with no bytes,
+   * only close it.
+   *
+   * @generated from field: bool close = 4;
+   */
+  close: boolean;
+};
+
+/**
+ * Describes the message tether.v1.WriteExecStdinRequest.
+ * Use `create(WriteExecStdinRequestSchema)` to create a new message.
+ */
+export const WriteExecStdinRequestSchema: GenMessage<WriteExecStdinRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 10);
+
+/**
+ * WriteExecStdinResponse holds the exec written to.
+ *
+ * @generated from message tether.v1.WriteExecStdinResponse
+ */
+export type WriteExecStdinResponse = Message<"tether.v1.WriteExecStdinResponse"> & {
+  /**
+   * The exec as it is now.
+   *
+   * @generated from field: tether.v1.Exec exec = 1;
+   */
+  exec?: Exec | undefined;
+};
+
+/**
+ * Describes the message tether.v1.WriteExecStdinResponse.
+ * Use `create(WriteExecStdinResponseSchema)` to create a new message.
+ */
+export const WriteExecStdinResponseSchema: GenMessage<WriteExecStdinResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 11);
+
+/**
  * SignalExecRequest names an exec and a signal.
  *
  * @generated from message tether.v1.SignalExecRequest
@@ -435,7 +499,7 @@ export type SignalExecRequest = Message<"tether.v1.SignalExecRequest"> & {
  * Use `create(SignalExecRequestSchema)` to create a new message.
  */
 export const SignalExecRequestSchema: GenMessage<SignalExecRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec_service, 10);
+  messageDesc(file_tether_v1_exec_service, 12);
 
 /**
  * SignalExecResponse confirms the signal was sent.
@@ -456,7 +520,7 @@ export type SignalExecResponse = Message<"tether.v1.SignalExecResponse"> & {
  * Use `create(SignalExecResponseSchema)` to create a new message.
  */
 export const SignalExecResponseSchema: GenMessage<SignalExecResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec_service, 11);
+  messageDesc(file_tether_v1_exec_service, 13);
 
 /**
  * DeleteExecRequest names an exec to remove.
@@ -477,7 +541,7 @@ export type DeleteExecRequest = Message<"tether.v1.DeleteExecRequest"> & {
  * Use `create(DeleteExecRequestSchema)` to create a new message.
  */
 export const DeleteExecRequestSchema: GenMessage<DeleteExecRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec_service, 12);
+  messageDesc(file_tether_v1_exec_service, 14);
 
 /**
  * DeleteExecResponse says what was removed.
@@ -505,7 +569,7 @@ export type DeleteExecResponse = Message<"tether.v1.DeleteExecResponse"> & {
  * Use `create(DeleteExecResponseSchema)` to create a new message.
  */
 export const DeleteExecResponseSchema: GenMessage<DeleteExecResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec_service, 13);
+  messageDesc(file_tether_v1_exec_service, 15);
 
 /**
  * ExecService runs commands in workspaces. Every call naming an exec accepts
@@ -567,6 +631,21 @@ export const ExecService: GenService<{
     methodKind: "unary";
     input: typeof SignalExecRequestSchema;
     output: typeof SignalExecResponseSchema;
+  },
+  /**
+   * Writes to a running exec's stdin, as pueue send does: for scripts, for
+   * a client that went away (its exec keeps stdin open), and for the
+   * Connect/JSON path, which cannot hold an Exec call. The exec must have
+   * been started with stdin. Answered once the process has taken the bytes
+   * (its pipe drained, or its terminal took them); close ends its input
+   * after them.
+   *
+   * @generated from rpc tether.v1.ExecService.WriteExecStdin
+   */
+  writeExecStdin: {
+    methodKind: "unary";
+    input: typeof WriteExecStdinRequestSchema;
+    output: typeof WriteExecStdinResponseSchema;
   },
   /**
    * Removes an exec whose process has ended, with all of its output (the
