@@ -96,6 +96,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       const closed = Promise.all(listeners.map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))));
       h2.drain();
       h1.closeIdleConnections();
+      // A connection the daemon has said all it will on (an HTTP/2 session closed
+      // once its calls ended: GOAWAY sent, the socket ended) is closed at once, not
+      // when its client closes its side: a client that keeps it would hold the stop.
+      for (const socket of sockets) {
+        if (socket.writableFinished) socket.destroy();
+        else socket.once("finish", () => socket.destroy());
+      }
       const deadline = setTimeout(() => {
         h2.destroy();
         for (const socket of sockets) socket.destroy();

@@ -409,6 +409,20 @@ describe("the daemon on its socket", () => {
     expect(reasonOf(ended)).toBe(ErrorReason.DAEMON_SHUTTING_DOWN);
     expect(existsSync(d.socketPath)).toBe(false);
   });
+
+  it("a graceful stop does not wait for a client that keeps its connection open with no call under way", async () => {
+    const d = await daemon();
+    // A bare HTTP/2 client: the preface and its SETTINGS, then nothing; it never closes its side, even after the daemon's GOAWAY.
+    const raw = connect({ path: d.socketPath, allowHalfOpen: true });
+    raw.write(Buffer.concat([Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0])]));
+    await new Promise((resolve) => raw.once("data", resolve));
+    raw.resume();
+    const started = Date.now();
+    expect(await d.stop()).toBe(0);
+    // The daemon waits up to 5 s (SHUTDOWN_GRACE_MS) for calls still under way; this connection had none.
+    expect(Date.now() - started).toBeLessThan(2_500);
+    raw.destroy();
+  });
 });
 
 describe("one daemon per socket and per state dir", () => {
