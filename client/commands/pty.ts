@@ -14,7 +14,7 @@ import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { readAllStdin } from "../stream-data.js";
 import { RequestMerge } from "../request-merge.js";
-import { rawTerminal } from "../terminal.js";
+import { programModes, rawTerminal } from "../terminal.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
 import { connectToDaemon } from "../transport.js";
@@ -28,6 +28,9 @@ export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [
   tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
                                               reattach: the recent output is replayed to redraw, then live
   tether pty ls [WS] [--all] [--json]         open PTYs (--all: closed ones too): command, size, clients
+  tether pty read P [--from OFFSET] [--no-follow]
+                                              a PTY's output to stdout without attaching: the replay (or from
+                                              OFFSET), then live until it closes; --no-follow: what is stored
   tether pty send P TEXT... [--enter]         type into a PTY as keys would (tmux send-keys): the words joined by
                                               spaces, --enter adds Enter; - types what stdin holds
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
@@ -46,6 +49,8 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
       return attach(args.slice(1), paths);
     case "ls":
       return list(args.slice(1), paths);
+    case "read":
+      return read(args.slice(1), paths);
     case "send":
       return send(args.slice(1), paths);
     case "kill":
@@ -159,7 +164,7 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
   if (exit !== undefined) {
     if (exit.status === ExecStatus.LOST || exit.status === ExecStatus.FAILED_TO_START) process.stderr.write(`\r\ntether: pty ${id}: ${enumName(ExecStatus, exit.status)}: ${exit.error}\r\n`);
     else if (exit.error !== "") process.stderr.write(`\r\ntether: pty ${id}: ${exit.error}\r\n`);
-    return exit.status === ExecStatus.LOST ? 1 : exit.exitCode;
+    return exitCodeOf(exit);
   }
   if (detached) {
     process.stderr.write(`\r\n[detached from pty ${id}: it keeps running. Come back: tether pty attach ${id}   close it: tether pty kill ${id}]\r\n`);
@@ -230,6 +235,51 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
     ]),
   );
   return 0;
+}
+
+/**
+ * A PTY's output to stdout, as a watcher that is not attached (ReadPty):
+ * bytes as the program wrote them into a pipe or file; on a terminal, its
+ * modes first, none of the program's queries (as exec attach shows a
+ * terminal exec), and the modes undone at the end. Exits with the
+ * program's code once it has ended, 0 while it runs on.
+ */
+async function read(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { from: { type: "string" }, "no-follow": { type: "boolean", default: false } },
+  });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const from = values.from === undefined ? undefined : Number(values.from);
+  if (from !== undefined && (!Number.isSafeInteger(from) || from < 0)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(values.from)}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const stop = new AbortController();
+  process.once("SIGINT", () => stop.abort());
+  const modes = programModes();
+  const queries = process.stdout.isTTY === true ? new ReplayFilter(Infinity) : undefined;
+  let exit: ExecExit | undefined;
+  try {
+    const request = { pty: positionals[0]!, fromOffset: from === undefined ? undefined : BigInt(from), noFollow: values["no-follow"] };
+    for await (const response of client.serverStream(PtyService.method.readPty, request, { signal: stop.signal, dataParts: true })) {
+      const kind = response.kind;
+      if (kind.case === "opened" && queries !== undefined) {
+        process.stdout.write(kind.value.terminalModes);
+        modes.seen(Buffer.from(kind.value.terminalModes));
+      } else if (kind.case === "output") await writeChunk(process.stdout, queries?.chunk(kind.value) ?? kind.value, modes.seen);
+      else if (kind.case === "exit") exit = kind.value;
+    }
+  } catch (error) {
+    if (!stop.signal.aborted) throw error;
+  } finally {
+    modes.leave();
+  }
+  return exit === undefined ? 0 : exitCodeOf(exit);
+}
+
+/** The program's exit code as the CLI exits with it: 1 when the daemon lost it (its end is unknown). */
+function exitCodeOf(exit: ExecExit): number {
+  return exit.status === ExecStatus.LOST ? 1 : exit.exitCode;
 }
 
 /** The most one WritePty carries (the daemon's PTY_WRITE_MAX_BYTES): stdin goes in pieces of this. */

@@ -10,7 +10,7 @@ import type { PtyAttachment, PtySpec, Ptys } from "../workspaces/ptys.js";
 import type { PtyRecord } from "../workspaces/types.js";
 import { dataOrText } from "./data-or-text.js";
 import { nextPageToken, pageSize, pageToken } from "./paging.js";
-import { execExitToProto, ptyOutputResponse, ptyToProto, sizePolicyFromProto } from "./workspace-proto.js";
+import { execExitToProto, ptyOutputResponse, ptyToProto, readPtyOutputResponse, sizePolicyFromProto } from "./workspace-proto.js";
 
 /** How long ClosePty waits after SIGHUP before SIGKILL when the request names no grace. */
 const DEFAULT_CLOSE_GRACE_MS = 5_000;
@@ -61,6 +61,25 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
       } catch (error) {
         if (ended.signal.reason === DETACHED) return;
         throw error;
+      } finally {
+        attachment.detach();
+      }
+    },
+    async *readPty(req, ctx) {
+      const attachment = ptys.attach(req.pty, {
+        readOnly: true,
+        size: undefined,
+        fromOffset: req.fromOffset === undefined ? undefined : Number(req.fromOffset),
+        follow: !req.noFollow,
+        signal: AbortSignal.any([ctx.signal, daemonStopping]),
+      });
+      try {
+        yield { kind: { case: "opened", value: { pty: toProto(attachment.pty), fromOffset: BigInt(attachment.fromOffset), liveOffset: BigInt(attachment.liveOffset), terminalModes: attachment.terminalModes } } };
+        for await (const chunks of attachment.chunks) {
+          for (const chunk of chunks) yield readPtyOutputResponse(chunk);
+        }
+        const final = attachment.final();
+        if (final.status !== "running") yield { kind: { case: "exit", value: execExitToProto(final) } };
       } finally {
         attachment.detach();
       }

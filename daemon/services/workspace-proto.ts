@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ExecExitSchema, ExecOutputSchema, ExecSchema, ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { AttachExecResponseSchema, ExecResponseSchema, type AttachExecResponse, type ExecResponse } from "../../gen/tether/v1/exec_service_pb.js";
-import { AttachPtyResponseSchema, PtyOutputSchema, type AttachPtyResponse, type PtyOutput } from "../../gen/tether/v1/pty_service_pb.js";
+import { AttachPtyResponseSchema, PtyOutputSchema, ReadPtyResponseSchema, type AttachPtyResponse, type PtyOutput, type ReadPtyResponse } from "../../gen/tether/v1/pty_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceSchema, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { PtySchema, PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { invalidArgument } from "../errors.js";
@@ -158,7 +158,21 @@ function execOutput(chunk: OutputPiece): { output: ExecOutput; rest: VarintField
  * cost a keystroke's echo microseconds more.
  */
 export function ptyOutputResponse(chunk: OutputPiece): AttachPtyResponse {
-  const output: PtyOutput = { $typeName: "tether.v1.PtyOutput", data: chunk.data, offset: BigInt(chunk.offset) };
-  const response: AttachPtyResponse = { $typeName: "tether.v1.AttachPtyResponse", kind: { case: "output", value: output } };
-  return withDataLast(response, AttachPtyResponseSchema.field.output.number, [[PtyOutputSchema.field.offset.number, chunk.offset]], PtyOutputSchema.field.data.number, chunk.data);
+  const response: AttachPtyResponse = { $typeName: "tether.v1.AttachPtyResponse", kind: { case: "output", value: ptyOutput(chunk) } };
+  return withPtyOutputLast(response, AttachPtyResponseSchema.field.output.number, chunk);
+}
+
+/** A ReadPty response carrying one output chunk, encoded as ptyOutputResponse's. */
+export function readPtyOutputResponse(chunk: OutputPiece): ReadPtyResponse {
+  const response: ReadPtyResponse = { $typeName: "tether.v1.ReadPtyResponse", kind: { case: "output", value: ptyOutput(chunk) } };
+  return withPtyOutputLast(response, ReadPtyResponseSchema.field.output.number, chunk);
+}
+
+function ptyOutput(chunk: OutputPiece): PtyOutput {
+  return { $typeName: "tether.v1.PtyOutput", data: chunk.data, offset: BigInt(chunk.offset) };
+}
+
+/** The response's PtyOutput (field `field`) encoded by hand, its data last (see dataLastParts). */
+function withPtyOutputLast<M extends AttachPtyResponse | ReadPtyResponse>(response: M, field: number, chunk: OutputPiece): M {
+  return withDataLast(response, field, [[PtyOutputSchema.field.offset.number, chunk.offset]], PtyOutputSchema.field.data.number, chunk.data);
 }

@@ -201,6 +201,8 @@ export class Ptys {
       readOnly: boolean;
       size: TerminalSize | undefined;
       fromOffset: number | undefined;
+      /** False: only the output stored so far, as a client that is not attached (ReadPty's no_follow). */
+      follow?: boolean | undefined;
       signal: AbortSignal;
       /** Sends a small piece of live output to the client at once when it can (see TapReader.direct); the rest comes in `chunks`. */
       direct?: ((piece: OutputPiece) => boolean) | undefined;
@@ -208,12 +210,13 @@ export class Ptys {
   ): PtyAttachment {
     if (options.size !== undefined) checkSize(options.size.cols, options.size.rows);
     const pty = this.find(ref);
-    const live = this.live.get(pty.id);
+    const running = this.live.get(pty.id);
+    const live = options.follow === false ? undefined : running;
     const bounds = this.journals.get(outputJournal(pty.id));
-    // What the program has written so far: committed, or still on its way to the store.
+    // What the program has written so far: committed, or still on its way to the store (what a follower will get).
     const written = live?.tap.offset ?? bounds.nextOffset;
     const recent = Math.max(bounds.firstOffset, written - PTY_REPLAY_BYTES);
-    const fromOffset = options.fromOffset ?? live?.screen.replayStart(recent, written) ?? recent;
+    const fromOffset = options.fromOffset ?? running?.screen.replayStart(recent, written) ?? recent;
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 or a positive byte offset");
     const client = live?.clients.add(options.readOnly, options.readOnly ? undefined : options.size);
     const resized = live !== undefined && this.applySize(live);
@@ -232,7 +235,7 @@ export class Ptys {
       pty: this.current(pty),
       fromOffset,
       liveOffset: written,
-      terminalModes: live?.screen.terminalModes() ?? new Uint8Array(0),
+      terminalModes: running?.screen.terminalModes() ?? new Uint8Array(0),
       chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, signal, live?.pacer.attach(fromOffset), options.direct),
       input: (data) => {
         const target = writable("type");

@@ -232,10 +232,15 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
       spawnSync(process.execPath, [CLI_ENTRY, "pty", "send", id, ...args], { env, encoding: "utf8", input });
     expect(send(undefined, "--enter", "echo", "sent-$((40+2))").status).toBe(0);
     await waitFor("watch", "sent-42");
+    // A script reads it without attaching: what is stored so far, bytes as the program wrote them.
+    await eventually(() => (spawnSync(process.execPath, [CLI_ENTRY, "pty", "read", id, "--no-follow"], { env, encoding: "utf8" }).stdout.includes("sent-42\r\n") ? true : undefined));
     // From stdin, bytes as they are: a newline is Enter to a shell's terminal too.
     expect(send("echo piped-$((6*7))\nexit 3\n", "-").status).toBe(0);
     await waitFor("watch", "rc=3");
     expect(screen("watch")).toContain("piped-42");
+    const all = spawnSync(process.execPath, [CLI_ENTRY, "pty", "read", id, "--from", "0"], { env, encoding: "utf8" });
+    expect(all.status).toBe(3);
+    expect(all.stdout).toMatch(/sent-42\r\n[\s\S]*piped-42\r\n/);
     const late = send(undefined, "too late");
     expect([late.status, late.stderr]).toEqual([1, `tether: pty ${id} is closed (its program ended): tether pty attach ${id} shows its last output\n`]);
     expect(send(undefined).status).toBe(2);

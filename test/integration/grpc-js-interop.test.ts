@@ -153,6 +153,14 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     expect(out).toContain("\ntyped-by-script");
     expect(exitCode).toBe(6);
     expect((await unary<{ pty: { state: number } }>(pt, "GetPty", { pty: id })).pty.state).toBe(2); // PTY_STATE_CLOSED
+    const read = (pt as unknown as Record<string, (r: object) => grpc.ClientReadableStream<{ kind: string; output?: { data: Buffer }; exit?: { exitCode: number } }>>)["ReadPty"]!({ pty: id, fromOffset: 0 });
+    let again = "";
+    let readExit = -1;
+    for await (const msg of read) {
+      if (msg.kind === "output") again += msg.output!.data.toString();
+      if (msg.kind === "exit") readExit = msg.exit!.exitCode;
+    }
+    expect([again, readExit]).toEqual([out, 6]);
     const other = await unary<{ pty: { id: string } }>(pt, "CreatePty", { spec: { workspace: "interop-pty", argv: ["sleep", "60"] } });
     const closed = await unary<{ pty: { exit: { signal: string } } }>(pt, "ClosePty", { pty: other.pty.id });
     expect(closed.pty.exit.signal).toBe("SIGHUP");

@@ -1,6 +1,6 @@
 import { Code, type Client } from "@connectrpc/connect";
 import { create as createMessage, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -419,6 +419,41 @@ describe("PTYs", () => {
     expect(watcher.exit!.exitCode).toBe(7);
     const closed = await failure(ptys.writePty({ pty: pty!.id, text: "late" }));
     expect([closed.code, closed.reason]).toEqual([Code.FailedPrecondition, ErrorReason.PTY_CLOSED]);
+  });
+
+  it("ReadPty reads a PTY as a server stream, curl too: what is stored so far with no_follow, else the replay, live output and the exit", async () => {
+    const { d, ptys } = await setup();
+    const { pty } = await ptys.createPty({ spec: { workspace: "w", argv: ["sh"] } });
+    const id = pty!.id;
+    await ptys.writePty({ pty: id, text: "echo first-$((1+1))\r" });
+    const read = async (request: { fromOffset?: bigint; noFollow?: boolean }) => {
+      let text = "";
+      let exit: number | undefined;
+      let opened = false;
+      for await (const r of ptys.readPty({ pty: id, ...request })) {
+        if (r.kind.case === "opened") opened = true;
+        if (r.kind.case === "output") text += Buffer.from(r.kind.value.data).toString();
+        if (r.kind.case === "exit") exit = r.kind.value.exitCode;
+      }
+      return { opened, text, exit };
+    };
+    await eventually(async () => ((await read({ noFollow: true })).text.includes("first-2\r\n") ? true : undefined));
+    const following = read({ fromOffset: 0n });
+    await eventually(async () => ((await ptys.getPty({ pty: id })).pty!.attachedClients === 1 ? true : undefined));
+    await ptys.writePty({ pty: id, text: "echo second-$((2+2)); exit 4\r" });
+    const followed = await following;
+    expect(followed.opened).toBe(true);
+    expect(followed.text).toMatch(/first-2\r\n[\s\S]*second-4\r\n/);
+    expect(followed.exit).toBe(4);
+    // A closed PTY: its output and its exit, over the Connect protocol's JSON.
+    const body = JSON.stringify({ pty: id, fromOffset: "0", noFollow: true });
+    const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), Buffer.from(body)]);
+    const r = spawnSync("curl", ["-s", "--unix-socket", d.socketPath, "-H", "Content-Type: application/connect+json", "--data-binary", "@-", "http://localhost/tether.v1.PtyService/ReadPty"], { input: envelope });
+    const text = r.stdout.toString("latin1");
+    expect(text).toContain('"opened":{');
+    expect(text).toContain('"exit":{"status":"EXEC_STATUS_EXITED","exitCode":4}');
+    const data = [...text.matchAll(/"data":"([^"]*)"/g)].map((m) => Buffer.from(m[1]!, "base64").toString()).join("");
+    expect(data).toBe(followed.text);
   });
 
   it("scripts writing to a program that never reads wait their turn, the ninth is refused, and closing the PTY answers the waiting ones", async () => {

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/pty_service.proto.
  */
 export const file_tether_v1_pty_service: GenFile = /*@__PURE__*/
-  fileDesc("Cht0ZXRoZXIvdjEvcHR5X3NlcnZpY2UucHJvdG8SCXRldGhlci52MSLgAQoHUHR5U3BlYxIRCgl3b3Jrc3BhY2UYASABKAkSDAoEYXJndhgCIAMoCRILCgNjd2QYAyABKAkSKAoDZW52GAQgAygLMhsudGV0aGVyLnYxLlB0eVNwZWMuRW52RW50cnkSJQoEc2l6ZRgFIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUSKgoLc2l6ZV9wb2xpY3kYBiABKA4yFS50ZXRoZXIudjEuU2l6ZVBvbGljeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIp4BChBBdHRhY2hQdHlSZXF1ZXN0EiIKBG9wZW4YASABKAsyEi50ZXRoZXIudjEuUHR5T3BlbkgAEg8KBWlucHV0GAIgASgMSAASKQoGcmVzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZUgAEhAKBnNpZ25hbBgEIAEoCUgAEhAKBmRldGFjaBgFIAEoCEgAQgYKBGtpbmQirAEKB1B0eU9wZW4SDQoDcHR5GAEgASgJSAASJAoGY3JlYXRlGAIgASgLMhIudGV0aGVyLnYxLlB0eVNwZWNIABIlCgRzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRIRCglyZWFkX29ubHkYBCABKAgSGAoLZnJvbV9vZmZzZXQYBSABKANIAYgBAUIICgZ0YXJnZXRCDgoMX2Zyb21fb2Zmc2V0IpABChFBdHRhY2hQdHlSZXNwb25zZRImCgZvcGVuZWQYASABKAsyFC50ZXRoZXIudjEuUHR5T3BlbmVkSAASJgoGb3V0cHV0GAIgASgLMhQudGV0aGVyLnYxLlB0eU91dHB1dEgAEiMKBGV4aXQYAyABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXRIAEIGCgRraW5kImoKCVB0eU9wZW5lZBIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5EhMKC2Zyb21fb2Zmc2V0GAIgASgDEhMKC2xpdmVfb2Zmc2V0GAMgASgDEhYKDnRlcm1pbmFsX21vZGVzGAQgASgMIikKCVB0eU91dHB1dBIMCgRkYXRhGAEgASgMEg4KBm9mZnNldBgCIAEoAyI0ChBDcmVhdGVQdHlSZXF1ZXN0EiAKBHNwZWMYASABKAsyEi50ZXRoZXIudjEuUHR5U3BlYyIwChFDcmVhdGVQdHlSZXNwb25zZRIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5IhwKDUdldFB0eVJlcXVlc3QSCwoDcHR5GAEgASgJIi0KDkdldFB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiXgoPTGlzdFB0eXNSZXF1ZXN0EhEKCXdvcmtzcGFjZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIRCglvcGVuX29ubHkYBCABKAgiSQoQTGlzdFB0eXNSZXNwb25zZRIcCgRwdHlzGAEgAygLMg4udGV0aGVyLnYxLlB0eRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiRgoQUmVzaXplUHR5UmVxdWVzdBILCgNwdHkYASABKAkSJQoEc2l6ZRgCIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUiMAoRUmVzaXplUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSIvChBTaWduYWxQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIOCgZzaWduYWwYAiABKAkiMAoRU2lnbmFsUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSI6Cg9Xcml0ZVB0eVJlcXVlc3QSCwoDcHR5GAEgASgJEgwKBGRhdGEYAiABKAwSDAoEdGV4dBgDIAEoCSIvChBXcml0ZVB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiSAoPQ2xvc2VQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIoCgVncmFjZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIvChBDbG9zZVB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiHwoQRGVsZXRlUHR5UmVxdWVzdBILCgNwdHkYASABKAkiRgoRRGVsZXRlUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eRIUCgxvdXRwdXRfYnl0ZXMYAiABKAMyhgUKClB0eVNlcnZpY2USSgoJQXR0YWNoUHR5EhsudGV0aGVyLnYxLkF0dGFjaFB0eVJlcXVlc3QaHC50ZXRoZXIudjEuQXR0YWNoUHR5UmVzcG9uc2UoATABEkYKCUNyZWF0ZVB0eRIbLnRldGhlci52MS5DcmVhdGVQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLkNyZWF0ZVB0eVJlc3BvbnNlEj0KBkdldFB0eRIYLnRldGhlci52MS5HZXRQdHlSZXF1ZXN0GhkudGV0aGVyLnYxLkdldFB0eVJlc3BvbnNlEkMKCExpc3RQdHlzEhoudGV0aGVyLnYxLkxpc3RQdHlzUmVxdWVzdBobLnRldGhlci52MS5MaXN0UHR5c1Jlc3BvbnNlEkYKCVJlc2l6ZVB0eRIbLnRldGhlci52MS5SZXNpemVQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLlJlc2l6ZVB0eVJlc3BvbnNlEkYKCVNpZ25hbFB0eRIbLnRldGhlci52MS5TaWduYWxQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLlNpZ25hbFB0eVJlc3BvbnNlEkMKCFdyaXRlUHR5EhoudGV0aGVyLnYxLldyaXRlUHR5UmVxdWVzdBobLnRldGhlci52MS5Xcml0ZVB0eVJlc3BvbnNlEkMKCENsb3NlUHR5EhoudGV0aGVyLnYxLkNsb3NlUHR5UmVxdWVzdBobLnRldGhlci52MS5DbG9zZVB0eVJlc3BvbnNlEkYKCURlbGV0ZVB0eRIbLnRldGhlci52MS5EZWxldGVQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLkRlbGV0ZVB0eVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_tether_v1_exec, file_tether_v1_pty]);
+  fileDesc("Cht0ZXRoZXIvdjEvcHR5X3NlcnZpY2UucHJvdG8SCXRldGhlci52MSLgAQoHUHR5U3BlYxIRCgl3b3Jrc3BhY2UYASABKAkSDAoEYXJndhgCIAMoCRILCgNjd2QYAyABKAkSKAoDZW52GAQgAygLMhsudGV0aGVyLnYxLlB0eVNwZWMuRW52RW50cnkSJQoEc2l6ZRgFIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUSKgoLc2l6ZV9wb2xpY3kYBiABKA4yFS50ZXRoZXIudjEuU2l6ZVBvbGljeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIp4BChBBdHRhY2hQdHlSZXF1ZXN0EiIKBG9wZW4YASABKAsyEi50ZXRoZXIudjEuUHR5T3BlbkgAEg8KBWlucHV0GAIgASgMSAASKQoGcmVzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZUgAEhAKBnNpZ25hbBgEIAEoCUgAEhAKBmRldGFjaBgFIAEoCEgAQgYKBGtpbmQirAEKB1B0eU9wZW4SDQoDcHR5GAEgASgJSAASJAoGY3JlYXRlGAIgASgLMhIudGV0aGVyLnYxLlB0eVNwZWNIABIlCgRzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRIRCglyZWFkX29ubHkYBCABKAgSGAoLZnJvbV9vZmZzZXQYBSABKANIAYgBAUIICgZ0YXJnZXRCDgoMX2Zyb21fb2Zmc2V0IpABChFBdHRhY2hQdHlSZXNwb25zZRImCgZvcGVuZWQYASABKAsyFC50ZXRoZXIudjEuUHR5T3BlbmVkSAASJgoGb3V0cHV0GAIgASgLMhQudGV0aGVyLnYxLlB0eU91dHB1dEgAEiMKBGV4aXQYAyABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXRIAEIGCgRraW5kIloKDlJlYWRQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIYCgtmcm9tX29mZnNldBgCIAEoA0gAiAEBEhEKCW5vX2ZvbGxvdxgDIAEoCEIOCgxfZnJvbV9vZmZzZXQijgEKD1JlYWRQdHlSZXNwb25zZRImCgZvcGVuZWQYASABKAsyFC50ZXRoZXIudjEuUHR5T3BlbmVkSAASJgoGb3V0cHV0GAIgASgLMhQudGV0aGVyLnYxLlB0eU91dHB1dEgAEiMKBGV4aXQYAyABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXRIAEIGCgRraW5kImoKCVB0eU9wZW5lZBIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5EhMKC2Zyb21fb2Zmc2V0GAIgASgDEhMKC2xpdmVfb2Zmc2V0GAMgASgDEhYKDnRlcm1pbmFsX21vZGVzGAQgASgMIikKCVB0eU91dHB1dBIMCgRkYXRhGAEgASgMEg4KBm9mZnNldBgCIAEoAyI0ChBDcmVhdGVQdHlSZXF1ZXN0EiAKBHNwZWMYASABKAsyEi50ZXRoZXIudjEuUHR5U3BlYyIwChFDcmVhdGVQdHlSZXNwb25zZRIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5IhwKDUdldFB0eVJlcXVlc3QSCwoDcHR5GAEgASgJIi0KDkdldFB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiXgoPTGlzdFB0eXNSZXF1ZXN0EhEKCXdvcmtzcGFjZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIRCglvcGVuX29ubHkYBCABKAgiSQoQTGlzdFB0eXNSZXNwb25zZRIcCgRwdHlzGAEgAygLMg4udGV0aGVyLnYxLlB0eRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiRgoQUmVzaXplUHR5UmVxdWVzdBILCgNwdHkYASABKAkSJQoEc2l6ZRgCIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUiMAoRUmVzaXplUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSIvChBTaWduYWxQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIOCgZzaWduYWwYAiABKAkiMAoRU2lnbmFsUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSI6Cg9Xcml0ZVB0eVJlcXVlc3QSCwoDcHR5GAEgASgJEgwKBGRhdGEYAiABKAwSDAoEdGV4dBgDIAEoCSIvChBXcml0ZVB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiSAoPQ2xvc2VQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIoCgVncmFjZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIvChBDbG9zZVB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiHwoQRGVsZXRlUHR5UmVxdWVzdBILCgNwdHkYASABKAkiRgoRRGVsZXRlUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eRIUCgxvdXRwdXRfYnl0ZXMYAiABKAMyygUKClB0eVNlcnZpY2USSgoJQXR0YWNoUHR5EhsudGV0aGVyLnYxLkF0dGFjaFB0eVJlcXVlc3QaHC50ZXRoZXIudjEuQXR0YWNoUHR5UmVzcG9uc2UoATABEkIKB1JlYWRQdHkSGS50ZXRoZXIudjEuUmVhZFB0eVJlcXVlc3QaGi50ZXRoZXIudjEuUmVhZFB0eVJlc3BvbnNlMAESRgoJQ3JlYXRlUHR5EhsudGV0aGVyLnYxLkNyZWF0ZVB0eVJlcXVlc3QaHC50ZXRoZXIudjEuQ3JlYXRlUHR5UmVzcG9uc2USPQoGR2V0UHR5EhgudGV0aGVyLnYxLkdldFB0eVJlcXVlc3QaGS50ZXRoZXIudjEuR2V0UHR5UmVzcG9uc2USQwoITGlzdFB0eXMSGi50ZXRoZXIudjEuTGlzdFB0eXNSZXF1ZXN0GhsudGV0aGVyLnYxLkxpc3RQdHlzUmVzcG9uc2USRgoJUmVzaXplUHR5EhsudGV0aGVyLnYxLlJlc2l6ZVB0eVJlcXVlc3QaHC50ZXRoZXIudjEuUmVzaXplUHR5UmVzcG9uc2USRgoJU2lnbmFsUHR5EhsudGV0aGVyLnYxLlNpZ25hbFB0eVJlcXVlc3QaHC50ZXRoZXIudjEuU2lnbmFsUHR5UmVzcG9uc2USQwoIV3JpdGVQdHkSGi50ZXRoZXIudjEuV3JpdGVQdHlSZXF1ZXN0GhsudGV0aGVyLnYxLldyaXRlUHR5UmVzcG9uc2USQwoIQ2xvc2VQdHkSGi50ZXRoZXIudjEuQ2xvc2VQdHlSZXF1ZXN0GhsudGV0aGVyLnYxLkNsb3NlUHR5UmVzcG9uc2USRgoJRGVsZXRlUHR5EhsudGV0aGVyLnYxLkRlbGV0ZVB0eVJlcXVlc3QaHC50ZXRoZXIudjEuRGVsZXRlUHR5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_tether_v1_exec, file_tether_v1_pty]);
 
 /**
  * PtySpec says what a new PTY runs and where.
@@ -244,6 +244,88 @@ export const AttachPtyResponseSchema: GenMessage<AttachPtyResponse> = /*@__PURE_
   messageDesc(file_tether_v1_pty_service, 3);
 
 /**
+ * ReadPtyRequest names a PTY and where to start reading its output.
+ *
+ * @generated from message tether.v1.ReadPtyRequest
+ */
+export type ReadPtyRequest = Message<"tether.v1.ReadPtyRequest"> & {
+  /**
+   * PTY id or unique prefix.
+   *
+   * @generated from field: string pty = 1;
+   */
+  pty: string;
+
+  /**
+   * Where the output starts: unset replays the recent output, as an
+   * attach does; 0 is the oldest output kept.
+   *
+   * @generated from field: optional int64 from_offset = 2;
+   */
+  fromOffset?: bigint | undefined;
+
+  /**
+   * End once what the program has written so far is sent, instead of
+   * following it (the exit comes too when the program has ended).
+   *
+   * @generated from field: bool no_follow = 3;
+   */
+  noFollow: boolean;
+};
+
+/**
+ * Describes the message tether.v1.ReadPtyRequest.
+ * Use `create(ReadPtyRequestSchema)` to create a new message.
+ */
+export const ReadPtyRequestSchema: GenMessage<ReadPtyRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_pty_service, 4);
+
+/**
+ * ReadPtyResponse is one message of a ReadPty stream, as AttachPty's.
+ *
+ * @generated from message tether.v1.ReadPtyResponse
+ */
+export type ReadPtyResponse = Message<"tether.v1.ReadPtyResponse"> & {
+  /**
+   * What the message carries.
+   *
+   * @generated from oneof tether.v1.ReadPtyResponse.kind
+   */
+  kind: {
+    /**
+     * First message: the PTY, and where its output starts.
+     *
+     * @generated from field: tether.v1.PtyOpened opened = 1;
+     */
+    value: PtyOpened;
+    case: "opened";
+  } | {
+    /**
+     * Output, replay first, then live, with no seam.
+     *
+     * @generated from field: tether.v1.PtyOutput output = 2;
+     */
+    value: PtyOutput;
+    case: "output";
+  } | {
+    /**
+     * Last message, once the program ended.
+     *
+     * @generated from field: tether.v1.ExecExit exit = 3;
+     */
+    value: ExecExit;
+    case: "exit";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message tether.v1.ReadPtyResponse.
+ * Use `create(ReadPtyResponseSchema)` to create a new message.
+ */
+export const ReadPtyResponseSchema: GenMessage<ReadPtyResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_pty_service, 5);
+
+/**
  * PtyOpened confirms the attach.
  *
  * @generated from message tether.v1.PtyOpened
@@ -294,7 +376,7 @@ export type PtyOpened = Message<"tether.v1.PtyOpened"> & {
  * Use `create(PtyOpenedSchema)` to create a new message.
  */
 export const PtyOpenedSchema: GenMessage<PtyOpened> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 4);
+  messageDesc(file_tether_v1_pty_service, 6);
 
 /**
  * PtyOutput is a chunk of a PTY's output.
@@ -323,7 +405,7 @@ export type PtyOutput = Message<"tether.v1.PtyOutput"> & {
  * Use `create(PtyOutputSchema)` to create a new message.
  */
 export const PtyOutputSchema: GenMessage<PtyOutput> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 5);
+  messageDesc(file_tether_v1_pty_service, 7);
 
 /**
  * CreatePtyRequest describes the new PTY.
@@ -344,7 +426,7 @@ export type CreatePtyRequest = Message<"tether.v1.CreatePtyRequest"> & {
  * Use `create(CreatePtyRequestSchema)` to create a new message.
  */
 export const CreatePtyRequestSchema: GenMessage<CreatePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 6);
+  messageDesc(file_tether_v1_pty_service, 8);
 
 /**
  * CreatePtyResponse holds the PTY opened.
@@ -365,7 +447,7 @@ export type CreatePtyResponse = Message<"tether.v1.CreatePtyResponse"> & {
  * Use `create(CreatePtyResponseSchema)` to create a new message.
  */
 export const CreatePtyResponseSchema: GenMessage<CreatePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 7);
+  messageDesc(file_tether_v1_pty_service, 9);
 
 /**
  * GetPtyRequest names a PTY.
@@ -386,7 +468,7 @@ export type GetPtyRequest = Message<"tether.v1.GetPtyRequest"> & {
  * Use `create(GetPtyRequestSchema)` to create a new message.
  */
 export const GetPtyRequestSchema: GenMessage<GetPtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 8);
+  messageDesc(file_tether_v1_pty_service, 10);
 
 /**
  * GetPtyResponse holds the PTY.
@@ -407,7 +489,7 @@ export type GetPtyResponse = Message<"tether.v1.GetPtyResponse"> & {
  * Use `create(GetPtyResponseSchema)` to create a new message.
  */
 export const GetPtyResponseSchema: GenMessage<GetPtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 9);
+  messageDesc(file_tether_v1_pty_service, 11);
 
 /**
  * ListPtysRequest pages through PTYs.
@@ -449,7 +531,7 @@ export type ListPtysRequest = Message<"tether.v1.ListPtysRequest"> & {
  * Use `create(ListPtysRequestSchema)` to create a new message.
  */
 export const ListPtysRequestSchema: GenMessage<ListPtysRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 10);
+  messageDesc(file_tether_v1_pty_service, 12);
 
 /**
  * ListPtysResponse is one page of PTYs.
@@ -477,7 +559,7 @@ export type ListPtysResponse = Message<"tether.v1.ListPtysResponse"> & {
  * Use `create(ListPtysResponseSchema)` to create a new message.
  */
 export const ListPtysResponseSchema: GenMessage<ListPtysResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 11);
+  messageDesc(file_tether_v1_pty_service, 13);
 
 /**
  * ResizePtyRequest sets a PTY's size.
@@ -505,7 +587,7 @@ export type ResizePtyRequest = Message<"tether.v1.ResizePtyRequest"> & {
  * Use `create(ResizePtyRequestSchema)` to create a new message.
  */
 export const ResizePtyRequestSchema: GenMessage<ResizePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 12);
+  messageDesc(file_tether_v1_pty_service, 14);
 
 /**
  * ResizePtyResponse holds the resized PTY.
@@ -526,7 +608,7 @@ export type ResizePtyResponse = Message<"tether.v1.ResizePtyResponse"> & {
  * Use `create(ResizePtyResponseSchema)` to create a new message.
  */
 export const ResizePtyResponseSchema: GenMessage<ResizePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 13);
+  messageDesc(file_tether_v1_pty_service, 15);
 
 /**
  * SignalPtyRequest names a PTY and a signal.
@@ -554,7 +636,7 @@ export type SignalPtyRequest = Message<"tether.v1.SignalPtyRequest"> & {
  * Use `create(SignalPtyRequestSchema)` to create a new message.
  */
 export const SignalPtyRequestSchema: GenMessage<SignalPtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 14);
+  messageDesc(file_tether_v1_pty_service, 16);
 
 /**
  * SignalPtyResponse confirms the signal was sent.
@@ -575,7 +657,7 @@ export type SignalPtyResponse = Message<"tether.v1.SignalPtyResponse"> & {
  * Use `create(SignalPtyResponseSchema)` to create a new message.
  */
 export const SignalPtyResponseSchema: GenMessage<SignalPtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 15);
+  messageDesc(file_tether_v1_pty_service, 17);
 
 /**
  * WritePtyRequest names a PTY and the input to type into it.
@@ -611,7 +693,7 @@ export type WritePtyRequest = Message<"tether.v1.WritePtyRequest"> & {
  * Use `create(WritePtyRequestSchema)` to create a new message.
  */
 export const WritePtyRequestSchema: GenMessage<WritePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 16);
+  messageDesc(file_tether_v1_pty_service, 18);
 
 /**
  * WritePtyResponse holds the PTY the input went to.
@@ -632,7 +714,7 @@ export type WritePtyResponse = Message<"tether.v1.WritePtyResponse"> & {
  * Use `create(WritePtyResponseSchema)` to create a new message.
  */
 export const WritePtyResponseSchema: GenMessage<WritePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 17);
+  messageDesc(file_tether_v1_pty_service, 19);
 
 /**
  * ClosePtyRequest names the PTY to close.
@@ -660,7 +742,7 @@ export type ClosePtyRequest = Message<"tether.v1.ClosePtyRequest"> & {
  * Use `create(ClosePtyRequestSchema)` to create a new message.
  */
 export const ClosePtyRequestSchema: GenMessage<ClosePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 18);
+  messageDesc(file_tether_v1_pty_service, 20);
 
 /**
  * ClosePtyResponse holds the closed PTY.
@@ -681,7 +763,7 @@ export type ClosePtyResponse = Message<"tether.v1.ClosePtyResponse"> & {
  * Use `create(ClosePtyResponseSchema)` to create a new message.
  */
 export const ClosePtyResponseSchema: GenMessage<ClosePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 19);
+  messageDesc(file_tether_v1_pty_service, 21);
 
 /**
  * DeletePtyRequest names a PTY to remove.
@@ -702,7 +784,7 @@ export type DeletePtyRequest = Message<"tether.v1.DeletePtyRequest"> & {
  * Use `create(DeletePtyRequestSchema)` to create a new message.
  */
 export const DeletePtyRequestSchema: GenMessage<DeletePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 20);
+  messageDesc(file_tether_v1_pty_service, 22);
 
 /**
  * DeletePtyResponse says what was removed.
@@ -730,7 +812,7 @@ export type DeletePtyResponse = Message<"tether.v1.DeletePtyResponse"> & {
  * Use `create(DeletePtyResponseSchema)` to create a new message.
  */
 export const DeletePtyResponseSchema: GenMessage<DeletePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 21);
+  messageDesc(file_tether_v1_pty_service, 23);
 
 /**
  * PtyService runs terminals in workspaces. Every call naming a PTY accepts
@@ -752,6 +834,20 @@ export const PtyService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof AttachPtyRequestSchema;
     output: typeof AttachPtyResponseSchema;
+  },
+  /**
+   * Reads a PTY's output as a server stream: a watcher that types nothing
+   * (a read-only client), for scripts and the Connect/JSON path (curl),
+   * which cannot hold an AttachPty call. opened, then the replay (or the
+   * output from from_offset) and live output with no seam, then the exit
+   * once the program ended; with no_follow, only what is written so far.
+   *
+   * @generated from rpc tether.v1.PtyService.ReadPty
+   */
+  readPty: {
+    methodKind: "server_streaming";
+    input: typeof ReadPtyRequestSchema;
+    output: typeof ReadPtyResponseSchema;
   },
   /**
    * Opens a PTY without attaching.
