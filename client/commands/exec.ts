@@ -8,11 +8,11 @@ import { CliError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
+import { inputOf, sendInPieces } from "../input-pieces.js";
 import { parsePairs, parseTailFlag } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
-import { readAllStdin } from "../stream-data.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
 import { RequestMerge } from "../request-merge.js";
@@ -134,9 +134,6 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
   }
 }
 
-/** The most one WriteExecStdin carries (the daemon's EXEC_STDIN_WRITE_MAX_BYTES): stdin goes in pieces of this. */
-const WRITE_PIECE_BYTES = 1024 * 1024;
-
 async function send(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -145,15 +142,9 @@ async function send(args: string[], paths: ClientPaths): Promise<number> {
   });
   if (positionals.length === 0 || (positionals.length === 1 && !values.line && !values.close)) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
   const [ref, ...words] = positionals as [string, ...string[]];
-  const given = words.length === 1 && words[0] === "-" ? await readAllStdin() : Buffer.from(words.join(" "));
-  const data = values.line ? Buffer.concat([given, Buffer.from("\n")]) : given;
+  const data = await inputOf(words, values.line ? "\n" : "");
   const { client } = await connectToDaemon(paths);
-  let at = 0;
-  do {
-    const piece = data.subarray(at, at + WRITE_PIECE_BYTES);
-    at += piece.byteLength;
-    await client.unary(ExecService.method.writeExecStdin, { exec: ref, data: piece, close: values.close && at >= data.byteLength });
-  } while (at < data.byteLength);
+  await sendInPieces(data, (piece, last) => client.unary(ExecService.method.writeExecStdin, { exec: ref, data: piece, close: values.close && last }));
   return 0;
 }
 

@@ -8,11 +8,11 @@ import { allPages } from "../all-pages.js";
 import { CliError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
+import { inputOf, sendInPieces } from "../input-pieces.js";
 import { parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
-import { readAllStdin } from "../stream-data.js";
 import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal } from "../terminal.js";
 import type { GrpcClient } from "../grpc-client.js";
@@ -282,21 +282,15 @@ function exitCodeOf(exit: ExecExit): number {
   return exit.status === ExecStatus.LOST ? 1 : exit.exitCode;
 }
 
-/** The most one WritePty carries (the daemon's PTY_WRITE_MAX_BYTES): stdin goes in pieces of this. */
-const WRITE_PIECE_BYTES = 1024 * 1024;
-const ENTER = Buffer.from("\r");
-
 async function send(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { enter: { type: "boolean", default: false } } });
   if (positionals.length < 2 && !(positionals.length === 1 && values.enter)) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
   const [ref, ...words] = positionals as [string, ...string[]];
-  const typed = words.length === 1 && words[0] === "-" ? await readAllStdin() : Buffer.from(words.join(" "));
-  const data = values.enter ? Buffer.concat([typed, ENTER]) : typed;
+  // Enter is what the key sends: a carriage return.
+  const data = await inputOf(words, values.enter ? "\r" : "");
   if (data.byteLength === 0) throw new CliError("nothing to type: give TEXT, or - with bytes on stdin", 2);
   const { client } = await connectToDaemon(paths);
-  for (let at = 0; at < data.byteLength; at += WRITE_PIECE_BYTES) {
-    await client.unary(PtyService.method.writePty, { pty: ref, data: data.subarray(at, at + WRITE_PIECE_BYTES) });
-  }
+  await sendInPieces(data, (piece) => client.unary(PtyService.method.writePty, { pty: ref, data: piece }));
   return 0;
 }
 
