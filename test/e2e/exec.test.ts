@@ -151,6 +151,13 @@ describe("tether ws and tether exec (the built CLI)", () => {
     const attached = cli(env, ["exec", "attach", id]);
     expect([attached.status, attached.stdout]).toEqual([3, "got hello world\ngot piped 1\ngot piped 2\neof\n"]);
 
+    // More than one call carries (1 MiB): sent in pieces, in order.
+    const counter = cli(env, ["exec", "w", "-d", "-i", "--", "sha256sum"]).stdout.trim();
+    const big = "0123456789abcdef".repeat(160_000);
+    expect(cli(env, ["exec", "send", counter, "--close", "-"], big).status).toBe(0);
+    const sum = spawnSync("sha256sum", { input: big, encoding: "utf8" }).stdout;
+    expect(cli(env, ["exec", "attach", counter]).stdout).toBe(sum);
+
     const closed = cli(env, ["exec", "w", "-d", "--", "sleep", "60"]).stdout.trim();
     const refused = cli(env, ["exec", "send", closed, "x"]);
     expect([refused.status, refused.stderr]).toEqual([1, `tether: exec ${closed}'s stdin is closed (or it was started without one, as exec -d is unless -i): nothing more can be written to it\n`]);
