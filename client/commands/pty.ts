@@ -33,6 +33,8 @@ export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [
                                               OFFSET), then live until it closes; --no-follow: what is stored
   tether pty send P TEXT... [--enter]         type into a PTY as keys would (tmux send-keys): the words joined by
                                               spaces, --enter adds Enter; - types what stdin holds
+  tether pty resize P COLSxROWS               set a PTY's size (until an attached client's activity applies the
+                                              size policy again)
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
   tether pty rm P... | pty rm --closed [WS]   remove closed PTYs (all, or a workspace's) with the output they kept`;
 
@@ -53,6 +55,8 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
       return read(args.slice(1), paths);
     case "send":
       return send(args.slice(1), paths);
+    case "resize":
+      return resize(args.slice(1), paths);
     case "kill":
       return kill(args.slice(1), paths);
     case "rm":
@@ -291,6 +295,16 @@ async function send(args: string[], paths: ClientPaths): Promise<number> {
   if (data.byteLength === 0) throw new CliError("nothing to type: give TEXT, or - with bytes on stdin", 2);
   const { client } = await connectToDaemon(paths);
   await sendInPieces(data, (piece) => client.unary(PtyService.method.writePty, { pty: ref, data: piece }));
+  return 0;
+}
+
+async function resize(args: string[], paths: ClientPaths): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const size = /^(\d+)x(\d+)$/.exec(positionals[1] ?? "");
+  if (positionals.length !== 2 || size === null) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const { pty } = await client.unary(PtyService.method.resizePty, { pty: positionals[0]!, size: { cols: Number(size[1]), rows: Number(size[2]) } });
+  process.stdout.write(`${pty!.id} ${pty!.size?.cols ?? 0}x${pty!.size?.rows ?? 0}\n`);
   return 0;
 }
 

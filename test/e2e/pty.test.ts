@@ -221,7 +221,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     });
   });
 
-  it("pty -d opens a terminal nobody attaches and prints its id; pty send types into it, as tmux send-keys does; a client attached meanwhile sees it", async () => {
+  it("pty -d opens a terminal nobody attaches and prints its id; pty send types into it (tmux send-keys), pty resize sizes it, pty read reads it; a client attached meanwhile sees it", async () => {
     const { env, tether, tmux, waitFor, screen } = setup();
     cli(env, "ws", "create", "w");
     const id = cli(env, "pty", "w", "-d", "--", "sh").trim();
@@ -234,6 +234,9 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     await waitFor("watch", "sent-42");
     // A script reads it without attaching: what is stored so far, bytes as the program wrote them.
     await eventually(() => (spawnSync(process.execPath, [CLI_ENTRY, "pty", "read", id, "--no-follow"], { env, encoding: "utf8" }).stdout.includes("sent-42\r\n") ? true : undefined));
+    expect(cli(env, "pty", "resize", id, "120x40")).toBe(`${id} 120x40\n`);
+    expect(send(undefined, "--enter", "stty", "size").status).toBe(0);
+    await waitFor("watch", "40 120");
     // From stdin, bytes as they are: a newline is Enter to a shell's terminal too.
     expect(send("echo piped-$((6*7))\nexit 3\n", "-").status).toBe(0);
     await waitFor("watch", "rc=3");
