@@ -62,8 +62,8 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
       const page = execs.list(req.workspace, before, size + 1, req.runningOnly);
       return { execs: page.slice(0, size).map(execToProto), nextPageToken: nextPageToken(page, size, (e) => String(e.seq)) };
     },
-    async writeExecStdin(req) {
-      return { exec: execToProto(await execs.writeStdin(req.exec, dataOrText(req).bytes, req.close)) };
+    async writeExecStdin(req, ctx) {
+      return { exec: execToProto(await execs.writeStdin(req.exec, dataOrText(req).bytes, req.close, ctx.signal)) };
     },
     signalExec(req) {
       return { exec: execToProto(execs.signal(req.exec, parseSignal(req.signal))) };

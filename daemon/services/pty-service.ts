@@ -104,8 +104,8 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
       if (size === undefined) throw invalidArgument("size", "give the new size: columns and rows, each 1-1000");
       return { pty: toProto(ptys.resize(req.pty, size)) };
     },
-    async writePty(req) {
-      return { pty: toProto(await ptys.write(req.pty, dataOrText(req).bytes)) };
+    async writePty(req, ctx) {
+      return { pty: toProto(await ptys.write(req.pty, dataOrText(req).bytes, ctx.signal)) };
     },
     signalPty(req) {
       return { pty: toProto(ptys.signal(req.pty, parseSignal(req.signal))) };

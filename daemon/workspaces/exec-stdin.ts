@@ -49,9 +49,9 @@ export class ExecStdin {
   }
 
   /** A script's write, then perhaps the close: resolves once the process has taken the bytes. */
-  async writeFromScript(data: Uint8Array, close: boolean): Promise<void> {
+  async writeFromScript(data: Uint8Array, close: boolean, signal: AbortSignal): Promise<void> {
     this.requireOpen();
-    if (data.byteLength > 0) await this.scripts.write(data);
+    if (data.byteLength > 0) await this.scripts.write(data, signal);
     if (close) this.close();
   }
 

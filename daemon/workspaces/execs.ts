@@ -170,11 +170,11 @@ export class Execs {
   }
 
   /** Writes to a running exec's stdin for a script (WriteExecStdin), then perhaps closes it; see ExecStdin. */
-  async writeStdin(ref: string, data: Uint8Array, close: boolean): Promise<ExecRecord> {
+  async writeStdin(ref: string, data: Uint8Array, close: boolean, signal: AbortSignal): Promise<ExecRecord> {
     if (data.byteLength === 0 && !close) throw invalidArgument("data", "give bytes to write (data or text), or close the exec's stdin");
     if (data.byteLength > EXEC_STDIN_WRITE_MAX_BYTES) throw invalidArgument("data", `one write to an exec's stdin holds at most ${EXEC_STDIN_WRITE_MAX_BYTES} bytes: send more in several`);
     const live = this.requireLive(ref);
-    await live.stdin.writeFromScript(data, close);
+    await live.stdin.writeFromScript(data, close, signal);
     return this.current(live.record);
   }
 

@@ -289,11 +289,11 @@ export class Ptys {
    * scriptWritesTo). The size policy does not count it as a client's
    * activity.
    */
-  async write(ref: string, data: Uint8Array): Promise<PtyRecord> {
+  async write(ref: string, data: Uint8Array, signal: AbortSignal): Promise<PtyRecord> {
     if (data.byteLength === 0) throw invalidArgument("data", "give the input to type: data or text, at least one byte");
     if (data.byteLength > PTY_WRITE_MAX_BYTES) throw invalidArgument("data", `one write to a PTY holds at most ${PTY_WRITE_MAX_BYTES} bytes: send more in several`);
     const live = this.requireOpen(this.find(ref).id);
-    await live.scriptWrites.write(data);
+    await live.scriptWrites.write(data, signal);
     return this.current(live.record);
   }
 

@@ -10,7 +10,9 @@ export const SCRIPT_WRITES_WAITING_MAX = 8;
  * while the program does not read holds only its own request and adds
  * nothing to what waits in the daemon; at most SCRIPT_WRITES_WAITING_MAX
  * such calls wait, later ones get `full()`'s error, so scripts that keep
- * writing to a program that never reads cannot grow the daemon's memory.
+ * writing to a program that never reads cannot grow the daemon's memory. A
+ * call cancelled (or past its deadline) while it waits writes nothing, lets
+ * its bytes go and no longer counts.
  */
 export class ScriptWrites {
   private last: Promise<void> = Promise.resolve();
@@ -21,15 +23,26 @@ export class ScriptWrites {
     private readonly full: () => TetherError,
   ) {}
 
-  /** Resolves once `take` has taken `data` (or the process is gone). */
-  async write(data: Uint8Array): Promise<void> {
+  /** Resolves once `take` has taken `data` (or the process is gone); rejects with the signal's reason when it aborts first. */
+  async write(data: Uint8Array, signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
     if (this.waiting >= SCRIPT_WRITES_WAITING_MAX) throw this.full();
     this.waiting++;
-    const turn = this.last.then(() => this.take(data));
+    let pending: Uint8Array | undefined = data;
+    const turn = this.last.then(() => (pending === undefined ? undefined : this.take(pending)));
     this.last = turn.catch(() => undefined);
+    let onAbort!: () => void;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => {
+        pending = undefined;
+        reject(signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
     try {
-      await turn;
+      await Promise.race([turn, aborted]);
     } finally {
+      signal.removeEventListener("abort", onAbort);
       this.waiting--;
     }
   }
