@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
@@ -9,6 +9,7 @@ import { splitCommand } from "../command-line.js";
 import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
+import { LineStamper } from "../line-stamper.js";
 import { parsePairs, parseTailFlag } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
@@ -28,9 +29,10 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--cwd DIR] [--env K=
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it
-  tether exec attach E [--from OFFSET | -n/--tail N] [--no-follow]
+  tether exec attach E [--from OFFSET | -n/--tail N] [--no-follow] [-t]
                                               an exec's output from a byte offset (0: all of it) or its
-                                              last N lines (0: only new output), then live
+                                              last N lines (0: only new output), then live;
+                                              -t/--timestamps: each line after the time it was stored
   tether exec ls [WS] [--running] [--json]    execs, newest first
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
@@ -152,7 +154,12 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
-    options: { from: { type: "string" }, tail: { type: "string", short: "n" }, "no-follow": { type: "boolean", default: false } },
+    options: {
+      from: { type: "string" },
+      tail: { type: "string", short: "n" },
+      "no-follow": { type: "boolean", default: false },
+      timestamps: { type: "boolean", short: "t", default: false },
+    },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
   const from = Number(values.from ?? "0");
@@ -168,6 +175,8 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   const modes = programModes();
   // A viewer types nothing: what its terminal answers to the program's queries would be typed into the shell after it, so none is asked.
   const queries = process.stdout.isTTY === true ? new ReplayFilter(Infinity) : undefined;
+  // -t: lines, as docker logs -t shows them (a terminal exec's screen drawing is not lines: its bytes go out stamped all the same).
+  const stampers = values.timestamps ? { stdout: new LineStamper(), stderr: new LineStamper() } : undefined;
   let exit: ExecExit | undefined;
   try {
     for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), tailLines, noFollow: values["no-follow"] }, { signal: stop.signal, dataParts: true })) {
@@ -175,7 +184,8 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
       if (kind.case === "exec") id = kind.value.id;
       else if (kind.case === "output") {
         offset = Number(kind.value.offset) + dataBytes(kind.value);
-        if (queries !== undefined && kind.value.stream === OutputStream.STDOUT) await writeChunk(process.stdout, queries.chunk(kind.value), modes.seen);
+        if (stampers !== undefined) await writeStamped(kind.value, stampers);
+        else if (queries !== undefined && kind.value.stream === OutputStream.STDOUT) await writeChunk(process.stdout, queries.chunk(kind.value), modes.seen);
         else await writeOutput(kind.value, modes.seen);
       } else if (kind.case === "exit") exit = kind.value;
     }
@@ -268,6 +278,13 @@ function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean): 
 }
 
 /** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */
+/** A chunk with each line that starts in it after the time it was stored. */
+function writeStamped(output: ExecOutput, stampers: Record<"stdout" | "stderr", LineStamper>): Promise<number> {
+  const stream = output.stream === OutputStream.STDERR ? "stderr" : "stdout";
+  const time = output.createTime === undefined ? "" : timestampDate(output.createTime).toISOString();
+  return writeChunk(process[stream], { data: stampers[stream].stamp(output.data, time) });
+}
+
 function writeOutput(output: ExecOutput, seen?: (bytes: Buffer) => void): Promise<number> {
   if (output.stream === OutputStream.STDERR) return writeChunk(process.stderr, output);
   return writeChunk(process.stdout, output, seen);

@@ -152,5 +152,5 @@ export async function untilEnded(ended: Promise<unknown>, stop: AbortSignal): Pr
 
 /** A journal record of an OutputWriter: its fd (meta s) and the fd's offset after it (meta e). */
 function pieceOf(record: JournalRecord): OutputPiece {
-  return { fd: record.meta?.["s"] === "2" ? 2 : 1, data: record.data, offset: record.offset, fdEnd: Number(record.meta?.["e"] ?? 0) };
+  return { fd: record.meta?.["s"] === "2" ? 2 : 1, data: record.data, offset: record.offset, fdEnd: Number(record.meta?.["e"] ?? 0), createdAt: record.createdAt };
 }

@@ -8,6 +8,8 @@ export interface OutputPiece {
   readonly data: Uint8Array;
   readonly offset: number;
   readonly fdEnd: number;
+  /** Its commit time (ms since the epoch), when it comes from the store; a terminal's live piece has none yet. */
+  readonly createdAt?: number | undefined;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ExecExitSchema, ExecOutputSchema, ExecSchema, ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { AttachExecResponseSchema, ExecResponseSchema, type AttachExecResponse, type ExecResponse } from "../../gen/tether/v1/exec_service_pb.js";
@@ -138,10 +138,12 @@ export function attachExecOutputResponse(chunk: OutputPiece): AttachExecResponse
 }
 
 /** The chunk as an ExecOutput, and its fields but the data, to encode by hand (see dataLastParts). */
-function execOutput(chunk: OutputPiece): { output: ExecOutput; rest: VarintField[] } {
+function execOutput(chunk: OutputPiece): { output: ExecOutput; rest: Uint8Array | VarintField[] } {
   const stream = chunk.fd === 2 ? OutputStream.STDERR : OutputStream.STDOUT;
   const streamOffset = chunk.fdEnd - chunk.data.byteLength;
-  const output = create(ExecOutputSchema, { stream, offset: BigInt(chunk.offset), streamOffset: BigInt(streamOffset), data: chunk.data });
+  const createTime = chunk.createdAt === undefined ? undefined : timestampFromMs(chunk.createdAt);
+  const output = create(ExecOutputSchema, { stream, offset: BigInt(chunk.offset), streamOffset: BigInt(streamOffset), data: chunk.data, createTime });
+  if (createTime !== undefined) return { output, rest: toBinary(ExecOutputSchema, { ...output, data: new Uint8Array(0) }) };
   const { field } = ExecOutputSchema;
   const rest: VarintField[] = [
     [field.stream.number, stream],

@@ -126,6 +126,13 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "ls", "w"]).stdout).toMatch(new RegExp(`^${id}\\s+w\\s+(running|exited)\\s`, "m"));
     const attached = cli(env, ["exec", "attach", id.slice(0, 5)]);
     expect([attached.status, attached.stdout, attached.stderr]).toEqual([4, "one\nthree\n", "two\n"]);
+    // -t: each line after the time it was stored, per stream, as docker logs -t shows them.
+    const stamped = cli(env, ["exec", "attach", id, "-t"]);
+    const iso = "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z";
+    expect(stamped.stdout).toMatch(new RegExp(`^${iso} one\\n${iso} three\\n$`));
+    expect(stamped.stderr).toMatch(new RegExp(`^${iso} two\\n$`));
+    const times = stamped.stdout.split("\n").slice(0, 2).map((l) => Date.parse(l.split(" ")[0]!));
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(300);
     const rest = cli(env, ["exec", "attach", id, "--from", "4"]);
     expect(rest.stdout + rest.stderr).toBe("three\ntwo\n");
     const beyond = cli(env, ["exec", "attach", id, "--from", "99"]);

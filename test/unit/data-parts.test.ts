@@ -45,6 +45,17 @@ describe("responses kept as the pieces they came in", () => {
     expect(toBinary(ExecResponseSchema, response).length).toBe((message as PartedMessage).byteLength);
   });
 
+  it("an exec's output chunk with its store time (a timestamp before the data) decodes the same way", () => {
+    const at = Date.UTC(2026, 11, 6, 2, 30, 0, 123);
+    const response = execOutputResponse({ fd: 1, data, offset: 42, fdEnd: 42 + data.length, createdAt: at });
+    const [message] = received(encodingOf(response)!);
+    const decoded = decodeDataLast(ExecResponseSchema, message as PartedMessage)!;
+    const output = (decoded.kind.case === "output" ? decoded.kind.value : undefined)!;
+    expect([output.offset, output.createTime?.seconds, output.createTime?.nanos]).toEqual([42n, BigInt(Math.floor(at / 1000)), 123_000_000]);
+    expect(Buffer.concat(takeDataParts(output)!).equals(data)).toBe(true);
+    expect(toBinary(ExecResponseSchema, response).length).toBe((message as PartedMessage).byteLength);
+  });
+
   it("a PTY's output (data first in the schema, last on the wire) decodes the same way", () => {
     const piece = data.subarray(0, 65_536);
     const [message] = received(encodingOf(ptyOutputResponse({ fd: 1, data: piece, offset: 123, fdEnd: 123 + piece.length }))!);
