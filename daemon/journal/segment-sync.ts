@@ -17,6 +17,8 @@ export class SegmentSync {
   private dirtyBytes = 0;
   /** The background sync in flight, and the segments it syncs. */
   private syncing: { readonly keys: ReadonlySet<string>; readonly done: Promise<void> } | undefined;
+  /** `synced` calls in flight, and the segments each syncs (no longer dirty: a write meanwhile makes them dirty again). */
+  private readonly waited = new Map<Promise<void>, ReadonlySet<string>>();
 
   constructor(private readonly dir: string) {}
 
@@ -47,13 +49,38 @@ export class SegmentSync {
     this.dirtyBytes = 0;
   }
 
-  /** Resolves once every byte written so far is on disk, without blocking the daemon. */
+  /**
+   * Resolves once every byte written so far is on disk, without blocking the
+   * daemon: syncs the segments written since their last sync (which are then
+   * clean, unless written again meanwhile) and waits for the syncs already
+   * under way, which cover the segments they took. Until 2026-12-06 the
+   * segments stayed dirty, so every exec's and PTY's end synced every
+   * segment written since the last fsynced commit, again and again.
+   */
   async synced(): Promise<void> {
-    for (const key of this.unsynced()) await syncFile(join(this.dir, key));
+    const keys = new Set(this.dirty);
+    for (const key of keys) this.dirty.delete(key);
+    const earlier = [...this.waited.keys(), this.syncing?.done];
+    const mine = (async () => {
+      for (const key of keys) await syncFile(join(this.dir, key));
+    })();
+    this.waited.set(mine, keys);
+    try {
+      await mine;
+    } catch (error) {
+      for (const key of keys) this.dirty.add(key);
+      throw error;
+    } finally {
+      this.waited.delete(mine);
+    }
+    // An earlier sync that failed left its segments dirty, and they are not on disk: say so here too.
+    for (const result of await Promise.allSettled(earlier)) if (result.status === "rejected") throw result.reason;
   }
 
   private unsynced(): Set<string> {
-    return new Set([...this.dirty, ...(this.syncing?.keys ?? [])]);
+    const keys = new Set([...this.dirty, ...(this.syncing?.keys ?? [])]);
+    for (const waiting of this.waited.values()) for (const key of waiting) keys.add(key);
+    return keys;
   }
 
   /** Syncs the segments written so far on the thread pool; when it is done and enough was written meanwhile, starts again. */
