@@ -9,7 +9,7 @@ import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follo
 import { OutputPacer } from "../process/output-pacer.js";
 import type { OutputPiece } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
-import type { Db } from "../store/database.js";
+import { withoutFsync, type Db } from "../store/database.js";
 import { ExecTables } from "./exec-tables.js";
 import { startExecProcess, type ExecProcess } from "./exec-process.js";
 import { EXEC_STDIN_WRITE_MAX_BYTES, ExecStdin } from "./exec-stdin.js";
@@ -119,11 +119,15 @@ export class Execs {
       launch.problem !== undefined
         ? notStarted(launch.problem)
         : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk), outputOffset: () => writer.nextOffset(), spawner: this.environment.spawner });
-    // Stored while the process starts (the request is out), in one commit: its output journal and its row.
-    this.db.transaction(() => {
-      this.journals.create(outputJournal(id));
-      this.tables.insert(record, undefined);
-    })();
+    // Stored while the process starts (the request is out), in one commit: its output journal and its row. Not
+    // fsynced, as its pid is not (a kill -9 of the daemon keeps it; a power cut stops the process anyway, and the
+    // next fsynced commit, its end's at the latest, makes it durable): an fsync here held the daemon's thread ~1 ms.
+    withoutFsync(this.db, () =>
+      this.db.transaction(() => {
+        this.journals.create(outputJournal(id));
+        this.tables.insert(record, undefined);
+      })(),
+    );
     // The pid is stored before the client hears of it and before any output (not fsynced: a power cut stops the process anyway).
     const started = process.started.then(async (startedAs) => {
       if (startedAs !== undefined && record.status === "running") {
