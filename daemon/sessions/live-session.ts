@@ -134,7 +134,6 @@ export class LiveSession {
     return settled;
   }
 
-  /** Appends records to an output stream from a live run. */
   /**
    * Appends a live run's records to an output stream. On the built-in
    * `result` stream the last record's text becomes the task's xcom value in
