@@ -11,12 +11,21 @@ export interface Connection {
 }
 
 /**
- * Connects to the daemon, starting it in the background when none answers,
- * and refuses a daemon of another version with the command that fixes it.
+ * Connects to the daemon, starting it in the background when none answers
+ * (but not from inside a session's run: see below), and refuses a daemon of
+ * another version with the command that fixes it.
  */
 export async function connectToDaemon(paths: ClientPaths): Promise<Connection> {
-  // The daemon's process code (and node:child_process, ~2 ms of a command's start) loads only when none answers.
-  if (!(await socketAnswers(paths.socketPath))) await (await import("./daemon-process.js")).startDaemonInBackground(paths);
+  if (!(await socketAnswers(paths.socketPath))) {
+    // A run's daemon is gone (killed, or stopped while the run went on): a new daemon would only record the
+    // run lost and stop its process group, this command with it. Say so instead.
+    const run = process.env["TETHER_RUN"];
+    if (run !== undefined && run !== "") {
+      throw new CliError(`the daemon that runs this task (session ${process.env["TETHER_SESSION"] ?? "?"}, run ${run}) is not answering on ${paths.socketPath}: it has stopped, and this run with it`);
+    }
+    // The daemon's process code (and node:child_process, ~2 ms of a command's start) loads only when none answers.
+    await (await import("./daemon-process.js")).startDaemonInBackground(paths);
+  }
   const client = new GrpcClient(paths.socketPath);
   const info = await client.unary(DaemonService.method.getDaemonInfo, {});
   const version = info.daemon?.version ?? "unknown";
