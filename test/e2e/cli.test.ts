@@ -82,7 +82,7 @@ describe("tether daemon (the built CLI)", () => {
   });
 
   it("inside a session's run, a command whose daemon is gone says so and starts no daemon (one would only record the run lost)", () => {
-    const env = { ...freshEnv(), TETHER_SESSION: "s-gone1", TETHER_RUN: "3" };
+    const env: NodeJS.ProcessEnv = { ...freshEnv(), TETHER_SESSION: "s-gone1", TETHER_RUN: "3" };
     const r = cli(env, "output", "events", "x");
     expect([r.status, r.stderr]).toEqual([1, `tether: the daemon that runs this task (session s-gone1, run 3) is not answering on ${env.TETHER_SOCKET}: it has stopped, and this run with it\n`]);
     expect(existsSync(env.TETHER_SOCKET as string)).toBe(false);
