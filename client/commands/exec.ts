@@ -1,3 +1,4 @@
+import { fstatSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { timestampDate, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -78,6 +79,10 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
   });
   if (positionals.length !== 1 || command.length === 0) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
   const terminal = values.tty && process.stdin.isTTY === true && process.stdout.isTTY === true;
+  // Stdin that is /dev/null (a script's `< /dev/null`, a service's, a benchmark's) has nothing to send: the
+  // command gets an empty stdin of its own, and this CLI never sets up Node's stdin stream (~3.5 ms, and ~1.5
+  // more to its end). Under a terminal (-t) the end of stdin is a Ctrl-D typed to the program: sent as before.
+  const readsStdin = !values.detach && (values.tty || !stdinIsNull());
   const start: Request = {
     kind: {
       case: "start",
@@ -89,13 +94,13 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         tty: values.tty,
         size: terminal ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
-        stdin: !values.detach || values.interactive,
+        stdin: readsStdin || values.interactive,
       },
     },
   };
   const { client } = await connectToDaemon(paths);
   const stop = new AbortController();
-  const stdinChunks = values.detach ? undefined : (async function* (): AsyncGenerator<Request> {
+  const stdinChunks = !readsStdin ? undefined : (async function* (): AsyncGenerator<Request> {
     for await (const chunk of process.stdin) yield { kind: { case: "stdin", value: chunk as Buffer } };
   })();
   const merged = new RequestMerge<Request>(stdinChunks, () => ({ kind: { case: "closeStdin", value: true } }));
@@ -132,8 +137,19 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     local?.restore();
     process.off("SIGINT", onSigint);
     merged.end();
-    process.stdin.destroy();
+    if (readsStdin) process.stdin.destroy();
   }
+}
+
+/** Whether this process's stdin is /dev/null, or closed: nothing to read. */
+function stdinIsNull(): boolean {
+  let stdin;
+  try {
+    stdin = fstatSync(0);
+  } catch {
+    return true;
+  }
+  return stdin.isCharacterDevice() && stdin.rdev === statSync("/dev/null").rdev;
 }
 
 async function send(args: string[], paths: ClientPaths): Promise<number> {

@@ -44,6 +44,10 @@ describe("tether ws and tether exec (the built CLI)", () => {
     // A large pipe: the CLI waits for the stream to drain many times, and says nothing about it.
     const big = cli(env, ["exec", "w", "--", "wc", "-c"], "x".repeat(20_000_000));
     expect([big.status, big.stdout.trim(), big.stderr]).toEqual([0, "20000000", ""]);
+    // Stdin that is /dev/null is the command's own: nothing is piped through the daemon (and it reads end of input at once).
+    const fd0 = (stdin: "ignore" | "pipe") => spawnSync(process.execPath, [CLI_ENTRY, "exec", "w", "--", "sh", "-c", "readlink /proc/self/fd/0; cat"], { env, stdio: [stdin, "pipe", "pipe"], encoding: "utf8" });
+    expect(fd0("ignore").stdout).toBe("/dev/null\n");
+    expect(fd0("pipe").stdout).toMatch(/^socket:\[\d+\]\n$/);
     const split = cli(env, ["exec", "w", "--", "sh", "-c", "echo out; echo err >&2; exit 3"]);
     expect([split.status, split.stdout, split.stderr]).toEqual([3, "out\n", "err\n"]);
     const noDashes = cli(env, ["exec", "w", "--env", "X=1", "sh", "-c", "echo $X"]);
