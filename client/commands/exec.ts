@@ -1,4 +1,3 @@
-import { fstatSync, statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { timestampDate, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -7,6 +6,7 @@ import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_se
 import { allPages } from "../all-pages.js";
 import { CliError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
+import { stdinIsNull } from "../stdin-kind.js";
 import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
@@ -139,17 +139,6 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     merged.end();
     if (readsStdin) process.stdin.destroy();
   }
-}
-
-/** Whether this process's stdin is /dev/null, or closed: nothing to read. */
-function stdinIsNull(): boolean {
-  let stdin;
-  try {
-    stdin = fstatSync(0);
-  } catch {
-    return true;
-  }
-  return stdin.isCharacterDevice() && stdin.rdev === statSync("/dev/null").rdev;
 }
 
 async function send(args: string[], paths: ClientPaths): Promise<number> {

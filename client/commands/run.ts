@@ -9,6 +9,7 @@ import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { followSession } from "../session-follower.js";
+import { stdinIsTerminal } from "../stdin-kind.js";
 import { createStyle } from "../style.js";
 import { findTaskFile } from "../task-file.js";
 import { connectToDaemon } from "../transport.js";
@@ -44,7 +45,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
   const { client } = await connectToDaemon(paths);
   const { tasks } = await client.unary(TaskService.method.listTasks, { taskFile });
   const graph = graphOf(tasks, task);
-  if (process.stdin.isTTY === true) await promptMissing(graph.flatMap((t) => t.inputs), inputs);
+  if (stdinIsTerminal()) await promptMissing(graph.flatMap((t) => t.inputs), inputs);
   const { session, alreadyExisted } = await client.unary(SessionService.method.startSession, {
     task,
     taskFile,
@@ -104,27 +105,63 @@ function graphOf(tasks: readonly Task[], main: string): Task[] {
 /** On a terminal, asks for each required input not given; secrets are read without echo. */
 async function promptMissing(declared: readonly TaskInput[], inputs: Record<string, string>): Promise<void> {
   const missing = declared.filter((d, i) => d.required && inputs[d.name] === undefined && declared.findIndex((x) => x.name === d.name) === i);
-  if (missing.length === 0) return;
-  const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  try {
-    for (const input of missing) {
-      const hint = input.choices.length > 0 ? ` (${input.choices.join("|")})` : "";
-      const question = `${input.name}${hint}${input.description !== "" ? ` - ${input.description}` : ""}: `;
-      if (input.type === TaskInputType.SECRET) {
-        const output = rl as unknown as { _writeToOutput: (s: string) => void };
-        const write = output._writeToOutput.bind(rl);
-        let asked = false;
-        output._writeToOutput = (s: string) => (asked ? undefined : write(s));
-        const answer = rl.question(question);
-        asked = true;
-        inputs[input.name] = await answer;
-        output._writeToOutput = write;
-        process.stderr.write("\n");
-      } else {
+  for (const input of missing) {
+    const hint = input.choices.length > 0 ? ` (${input.choices.join("|")})` : "";
+    const question = `${input.name}${hint}${input.description !== "" ? ` - ${input.description}` : ""}: `;
+    if (input.type === TaskInputType.SECRET) {
+      inputs[input.name] = await readSecret(question);
+    } else {
+      const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+      try {
         inputs[input.name] = await rl.question(question);
+      } finally {
+        rl.close();
       }
     }
-  } finally {
-    rl.close();
   }
+}
+
+/**
+ * Reads a line from the terminal without showing it, as passwd and sudo do:
+ * the terminal in raw mode for the while, Backspace takes back a character,
+ * Enter ends it, Ctrl-C gives up (exit 130, nothing started). Until
+ * 2026-12-06 a secret's prompt reached into readline's private output hook,
+ * which readline/promises does not have: asking for a secret failed.
+ */
+function readSecret(question: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(question);
+  stdin.setRawMode(true);
+  stdin.resume();
+  const bytes: number[] = [];
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      stdin.off("data", onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write("\n");
+    };
+    const onData = (chunk: Buffer): void => {
+      for (const byte of chunk) {
+        if (byte === 0x0d || byte === 0x0a || byte === 0x04) {
+          done();
+          resolve(Buffer.from(bytes).toString("utf8"));
+          return;
+        }
+        if (byte === 0x03) {
+          done();
+          reject(new CliError("no value given: the session was not started", 130));
+          return;
+        }
+        if (byte === 0x7f || byte === 0x08) {
+          // A whole UTF-8 character: its continuation bytes, then its first.
+          while (bytes.length > 0 && (bytes.at(-1)! & 0xc0) === 0x80) bytes.pop();
+          bytes.pop();
+        } else {
+          bytes.push(byte);
+        }
+      }
+    };
+    stdin.on("data", onData);
+  });
 }

@@ -147,6 +147,31 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(screen("run")).toContain("session");
   });
 
+  it("on a terminal, asks for each missing required input (a secret without echo); elsewhere, refuses naming it", async () => {
+    const { env, tether, tmux, waitFor, screen } = terminals();
+    const yaml = `tasks:
+  deploy:
+    cmd: echo "to $TETHER_INPUT_TARGET, a token of $(printf %s "$TETHER_INPUT_TOKEN" | wc -c) characters"
+    inputs:
+      target: { type: string, description: where to deploy }
+      token: { type: secret }
+`;
+    const dir = dirname(writeTaskFile(yaml));
+    const refused = cli(env, dir, "run", "deploy");
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/input target/);
+    tmux("new-session", "-d", "-s", "ask", "-x", "100", "-y", "20", "-c", dir, `${tether} run deploy; echo "rc=$?"; sleep 60`);
+    await waitFor("ask", "target - where to deploy:");
+    tmux("send-keys", "-t", "ask", "staging", "Enter");
+    await waitFor("ask", "token:");
+    // Backspace takes back the stray character.
+    tmux("send-keys", "-t", "ask", "hunter2-secretX", "BSpace", "Enter");
+    const shown = await waitFor("ask", /^rc=\d+$/m);
+    expect(shown).toMatch(/^rc=0$/m);
+    expect(shown).toContain("to staging, a token of 14 characters");
+    expect(screen("ask")).not.toContain("hunter2");
+  });
+
   it("on a narrow terminal, cuts the progress lines to its width so they are redrawn in place", async () => {
     const { tether, tmux, waitFor } = terminals();
     const [a, b, c] = ["a", "b", "c"].map((letter) => letter.repeat(40));
