@@ -172,6 +172,22 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(screen("ask")).not.toContain("hunter2");
   });
 
+  it("Ctrl-C detaches a followed run, says how to come back and how to cancel, and the session goes on", async () => {
+    const { env, tether, tmux, waitFor } = terminals();
+    const dir = dirname(writeTaskFile(`tasks:\n  long:\n    cmd: for i in $(seq 1 300); do echo tick $i; sleep 0.1; done\n`));
+    tmux("new-session", "-d", "-s", "follow", "-x", "100", "-y", "20", "-c", dir, `${tether} run long; echo "rc=$?"; sleep 60`);
+    await waitFor("follow", "tick 3");
+    tmux("send-keys", "-t", "follow", "C-c");
+    const shown = await waitFor("follow", /^rc=\d+$/m);
+    const id = /detached; session (s-\w+) goes on/.exec(shown)?.[1];
+    expect(id).toBeDefined();
+    expect(shown).toContain(`cancel it:       tether cancel ${id}`);
+    expect(shown).toMatch(/^rc=0$/m);
+    const [session] = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string; status: string; activity: string }[];
+    expect(session).toMatchObject({ id, status: "open", activity: "running" });
+    expect(cli(env, dir, "cancel", id!).status).toBe(0);
+  });
+
   it("on a narrow terminal, cuts the progress lines to its width so they are redrawn in place", async () => {
     const { tether, tmux, waitFor } = terminals();
     const [a, b, c] = ["a", "b", "c"].map((letter) => letter.repeat(40));
