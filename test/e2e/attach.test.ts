@@ -4,8 +4,10 @@ import { dirname } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest } from "../helpers/daemon.js";
 import { writeTaskFile } from "../helpers/sessions.js";
+import { terminalsPerTest } from "../helpers/terminals.js";
 
 const freshEnv = cliEnvPerTest({ NO_COLOR: "1" });
+const terminals = terminalsPerTest();
 
 function cli(env: NodeJS.ProcessEnv, cwd: string, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, cwd, input, encoding: "utf8", timeout: 60_000, maxBuffer: 1 << 26 });
@@ -32,6 +34,23 @@ tasks:
     expect(attached.stdout).toContain(createHash("md5").update(lines).digest("hex"));
     expect(attached.stdout.match(/^stdin#\d+ /gm)?.length).toBe(100_000);
     expect(JSON.parse(cli(env, dir, ["show", id, "--json"]).stdout).session.streams).toContainEqual(expect.objectContaining({ name: "stdin", nextSequence: "100001" }));
+  });
+
+  it("on a terminal, a typed line goes to the --input stream and starts a keep_open continuation; Ctrl-C detaches, saying where to come back", async () => {
+    const { env, tether, tmux, waitFor } = terminals();
+    const dir = dirname(writeTaskFile(`tasks:\n  chat:\n    keep_open: true\n    streams: { msg: input }\n    cmd: 'echo "reply to $(tether wait msg)"'\n`));
+    const id = cli(env, dir, ["run", "chat", "-d"]).stdout.trim();
+    tmux("new-session", "-d", "-s", "attach", "-x", "120", "-y", "30", "-c", dir, `${tether} attach ${id} --input msg; echo "rc=$?"; sleep 60`);
+    await waitFor("attach", "waiting for input on msg");
+    tmux("send-keys", "-t", "attach", "hello there", "Enter");
+    await waitFor("attach", "chat | reply to hello there");
+    tmux("send-keys", "-t", "attach", "again", "Enter");
+    await waitFor("attach", "chat | reply to again");
+    tmux("send-keys", "-t", "attach", "C-c");
+    const shown = await waitFor("attach", /^rc=\d+$/m);
+    expect(shown).toMatch(new RegExp(`detached from ${id}; it goes on. Reattach from here with: tether attach ${id} --from \\d+`));
+    expect(cli(env, dir, ["read", id, "msg"]).stdout).toBe("hello there\nagain\n");
+    expect(cli(env, dir, ["close", id]).status).toBe(0);
   });
 
   it("tether send appends a record and tether read prints the stream; a refused send says why", () => {
