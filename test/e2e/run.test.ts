@@ -125,7 +125,10 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     await eventually(() => (out.includes("begin") ? true : undefined));
     follower.kill("SIGKILL");
     const id = await eventually(() => (JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string }[])[0]?.id);
-    await eventually(() => (cli(env, dir, "show", id).stdout.includes("status    closed") ? true : undefined));
+    // logs -f joins the live session: what was printed so far, then the rest as it comes, until the session ends.
+    const followed = cli(env, dir, "logs", "-f", id);
+    expect([followed.status, followed.stdout]).toEqual([0, "begin\nend\n"]);
+    expect(cli(env, dir, "show", id).stdout).toContain("status    closed");
     expect(cli(env, dir, "logs", id).stdout).toBe("begin\nend\n");
     expect(cli(env, dir, "show", id).stdout).toContain("exit code 0");
   });
