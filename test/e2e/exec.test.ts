@@ -32,6 +32,12 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(shown.stdout).toMatch(/root\s+.*\(adopted/);
     expect(shown.stdout).toMatch(/labels\s+env=dev/);
     cli(env, ["exec", "proj", "--", "touch", "file.txt"]);
+    // ws stop ends every live process in it; the workspace stays.
+    cli(env, ["exec", "proj", "-d", "--", "sleep", "60"]);
+    cli(env, ["pty", "proj", "-d", "--", "sleep", "60"]);
+    expect(cli(env, ["ws", "show", "proj"]).stdout).toMatch(/live\s+1 exec, 1 pty/);
+    expect(cli(env, ["ws", "stop", "proj"])).toMatchObject({ status: 0, stdout: "proj: stopped 2 processes\n" });
+    expect(cli(env, ["ws", "show", "proj"]).stdout).toMatch(/state\s+active, stopped\n\s*live\s+nothing/);
     expect(cli(env, ["ws", "rm", "proj"]).stdout).toMatch(/files in .* are untouched/);
     expect(existsSync(join(dir, "file.txt"))).toBe(true);
   });
