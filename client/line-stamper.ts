@@ -1,3 +1,6 @@
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+
 /**
  * Puts a time before each line of one output (stdout or stderr), as
  * `docker logs -t` does: a line gets the time of the chunk it starts in,
@@ -19,5 +22,15 @@ export class LineStamper {
       from = end;
     }
     return Buffer.concat(parts);
+  }
+}
+
+/** A stamper for each of a command's outputs (`logs -t`, `exec attach -t`): each chunk stamped with when it was stored. */
+export class OutputStampers {
+  private readonly stampers = { stdout: new LineStamper(), stderr: new LineStamper() };
+
+  /** `data` of `stream`, each line that starts in it after `stored` (ISO 8601; nothing when unknown). */
+  stamp(stream: "stdout" | "stderr", data: Uint8Array, stored: Timestamp | undefined): Buffer {
+    return this.stampers[stream].stamp(data, stored === undefined ? "" : timestampDate(stored).toISOString());
   }
 }

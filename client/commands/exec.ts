@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { timestampDate, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
@@ -10,7 +10,7 @@ import { stdinIsNull } from "../stdin-kind.js";
 import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
-import { LineStamper } from "../line-stamper.js";
+import { OutputStampers } from "../line-stamper.js";
 import { parsePairs, parseTailFlag } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
@@ -181,7 +181,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   // A viewer types nothing: what its terminal answers to the program's queries would be typed into the shell after it, so none is asked.
   const queries = process.stdout.isTTY === true ? new ReplayFilter(Infinity) : undefined;
   // -t: lines, as docker logs -t shows them (a terminal exec's screen drawing is not lines: its bytes go out stamped all the same).
-  const stampers = values.timestamps ? { stdout: new LineStamper(), stderr: new LineStamper() } : undefined;
+  const stampers = values.timestamps ? new OutputStampers() : undefined;
   let exit: ExecExit | undefined;
   try {
     for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), tailLines, noFollow: values["no-follow"] }, { signal: stop.signal, dataParts: true })) {
@@ -282,14 +282,13 @@ function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean): 
   });
 }
 
-/** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */
 /** A chunk with each line that starts in it after the time it was stored. */
-function writeStamped(output: ExecOutput, stampers: Record<"stdout" | "stderr", LineStamper>): Promise<number> {
+function writeStamped(output: ExecOutput, stampers: OutputStampers): Promise<number> {
   const stream = output.stream === OutputStream.STDERR ? "stderr" : "stdout";
-  const time = output.createTime === undefined ? "" : timestampDate(output.createTime).toISOString();
-  return writeChunk(process[stream], { data: stampers[stream].stamp(output.data, time) });
+  return writeChunk(process[stream], { data: stampers.stamp(stream, output.data, output.createTime) });
 }
 
+/** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */
 function writeOutput(output: ExecOutput, seen?: (bytes: Buffer) => void): Promise<number> {
   if (output.stream === OutputStream.STDERR) return writeChunk(process.stderr, output);
   return writeChunk(process.stdout, output, seen);

@@ -4,7 +4,7 @@ import { LogStream } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { parseTailFlag } from "../flags.js";
-import { LineStamper } from "../line-stamper.js";
+import { OutputStampers } from "../line-stamper.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 
@@ -37,16 +37,16 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
   const request = { name: `sessions/${positionals[0]}`, run: Number(values.run), task: values.task, fromOffset: BigInt(from), tailLines, follow: values.follow };
-  const stampers = { stdout: new LineStamper(), stderr: new LineStamper() };
+  const stampers = new OutputStampers();
   try {
     for await (const message of client.serverStream(SessionService.method.readSessionLogs, request, { signal: abort.signal })) {
       for (const c of message.chunks) {
         const stream = c.stream === LogStream.STDERR ? "stderr" : "stdout";
-        const time = c.createTime === undefined ? "" : timestampDate(c.createTime).toISOString();
         if (values.json) {
+          const time = c.createTime === undefined ? "" : timestampDate(c.createTime).toISOString();
           process.stdout.write(`${JSON.stringify({ run: c.run, task: c.task, stream, offset: Number(c.offset), log_offset: Number(c.logOffset), time, data: Buffer.from(c.data).toString("utf8") })}\n`);
         } else {
-          process[stream].write(values.timestamps ? stampers[stream].stamp(c.data, time) : c.data);
+          process[stream].write(values.timestamps ? stampers.stamp(stream, c.data, c.createTime) : c.data);
         }
       }
     }

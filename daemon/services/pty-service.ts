@@ -21,6 +21,8 @@ const DETACHED = new Error("detached");
 /** Handlers for tether.v1.PtyService: proto in, domain call, proto out. */
 export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): ServiceImpl<typeof PtyService> {
   const toProto = (pty: PtyRecord) => ptyToProto(pty, ptys.attachedClients(pty.id), ptys.outputBounds(pty.id));
+  // The first answer of AttachPty and ReadPty: the PTY, where its output starts, and the modes to set first.
+  const opened = (attachment: PtyAttachment) => ({ pty: toProto(attachment.pty), fromOffset: BigInt(attachment.fromOffset), liveOffset: BigInt(attachment.liveOffset), terminalModes: attachment.terminalModes });
   return {
     async *attachPty(requests, ctx) {
       const incoming = requests[Symbol.asyncIterator]();
@@ -47,7 +49,7 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
         direct: sendNow === undefined ? undefined : (piece) => sendNow(ptyOutputResponse(piece)),
       });
       try {
-        yield { kind: { case: "opened", value: { pty: toProto(attachment.pty), fromOffset: BigInt(attachment.fromOffset), liveOffset: BigInt(attachment.liveOffset), terminalModes: attachment.terminalModes } } };
+        yield { kind: { case: "opened", value: opened(attachment) } };
         if (!open.readOnly) takeInputNow(attachment, requests, signal);
         void applyRequests(attachment, incoming).then(
           () => undefined,
@@ -74,7 +76,7 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
         signal: AbortSignal.any([ctx.signal, daemonStopping]),
       });
       try {
-        yield { kind: { case: "opened", value: { pty: toProto(attachment.pty), fromOffset: BigInt(attachment.fromOffset), liveOffset: BigInt(attachment.liveOffset), terminalModes: attachment.terminalModes } } };
+        yield { kind: { case: "opened", value: opened(attachment) } };
         for await (const chunks of attachment.chunks) {
           for (const chunk of chunks) yield readPtyOutputResponse(chunk);
         }

@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { TetherError, invalidArgument } from "../errors.js";
+import { TetherError } from "../errors.js";
 import type { AppendResult, Durability } from "../journal/types.js";
 import { log } from "../log.js";
 import { formatMs } from "../../common/format.js";
@@ -22,12 +22,11 @@ import type { SessionOrder } from "./session-order.js";
 import type { SendResult, SessionStreams, StreamSend } from "./session-streams.js";
 import type { SessionTables } from "./session-tables.js";
 import { feedStdin } from "./stdin-feed.js";
+import { RESULT_MAX_BYTES, resultText } from "./task-result.js";
 import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
 import { Waiters } from "./waiters.js";
 
-/** How much of a run's stdout is kept for `result: stdout`. */
-const RESULT_MAX_BYTES = 1024 * 1024;
 /** The exit code a followed session reports when it was cancelled, as a shell reports Ctrl-C. */
 const CANCELLED_EXIT_CODE = 130;
 
@@ -408,8 +407,7 @@ export class LiveSession {
     this.graph.setStatus(run, status, reason, now);
     this.session.updatedAt = now;
     this.refreshActivity();
-    const runSnapshot = snapshot(run);
-    const sessionSnapshot = { ...this.session };
+    const save = this.saveNow(run);
     // A run's transitions follow its process and the scheduler, and no client is told they are
     // stored: they are committed like the process's output (see PROCESS_OUTPUT). One that carries
     // a take (a wait handing a record to its task) is fsynced, as are the session's own changes.
@@ -418,12 +416,21 @@ export class LiveSession {
       runChange(run),
       "",
       () => {
-        this.tables.saveRun(this.session.seq, runSnapshot);
-        this.tables.update(sessionSnapshot);
+        save();
         alongside?.();
       },
       durability,
     );
+  }
+
+  /** Stores `run` and the session as they are now, in a commit that runs later (see snapshot). */
+  private saveNow(run: RunRecord): () => void {
+    const runSnapshot = snapshot(run);
+    const sessionSnapshot = { ...this.session };
+    return () => {
+      this.tables.saveRun(sessionSnapshot.seq, runSnapshot);
+      this.tables.update(sessionSnapshot);
+    };
   }
 
   private record(run: RunChangeData | undefined, reason: string, alongside: () => void, durability: Durability = "power-loss"): Promise<unknown> {
@@ -481,12 +488,7 @@ export class LiveSession {
     this.session.updatedAt = Date.now();
     const run = this.graph.addRun(main.name, 1);
     this.refreshActivity();
-    const runSnapshot = snapshot(run);
-    const sessionSnapshot = { ...this.session };
-    this.record(runChange(run), `continuation: new input on ${trigger}`, () => {
-      this.tables.saveRun(this.session.seq, runSnapshot);
-      this.tables.update(sessionSnapshot);
-    });
+    this.record(runChange(run), `continuation: new input on ${trigger}`, this.saveNow(run));
     this.lifetime.stopIdle();
     this.schedule();
   }
@@ -502,14 +504,4 @@ export class LiveSession {
 /** A run as it is now, for a commit that runs later (its transitions go on growing). */
 function snapshot(run: RunRecord): RunRecord {
   return { ...run, transitions: [...run.transitions] };
-}
-
-/** A record written to `result` as the xcom value it becomes: UTF-8 text of at most RESULT_MAX_BYTES. */
-function resultText(data: Uint8Array): string {
-  if (data.byteLength > RESULT_MAX_BYTES) throw invalidArgument("records", `a result holds at most ${RESULT_MAX_BYTES} bytes (it becomes the task's xcom value): write a smaller one, or the data to another output stream`);
-  try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(data);
-  } catch {
-    throw invalidArgument("records", "a result is text (it becomes the task's xcom value): write UTF-8, or binary data to another output stream");
-  }
 }
