@@ -1,7 +1,7 @@
 /**
  * The benchmarks' readers of bulk output, tether's clients and their floors
  * alike, each run in a process of its own started for the one read
- * (readInFreshProcess; bench/reader-child.ts is that process), as a `tether`
+ * (readInFreshProcess, fresh-process.ts), as a `tether`
  * command or a program of the floor's would be.
  *
  * Read in the benchmark's own process, they met the garbage collector in the
@@ -18,14 +18,13 @@
 import * as grpc from "@grpc/grpc-js";
 import * as pty from "node-pty";
 import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { takeDataParts } from "../client/data-parts.js";
 import { GrpcClient } from "../client/grpc-client.js";
 import { JournalService } from "../gen/tether/v1/journal_service_pb.js";
 import { PtyService, type AttachPtyRequestSchema } from "../gen/tether/v1/pty_service_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ROOT } from "../test/helpers/daemon.js";
 import { RequestQueue } from "../test/helpers/request-queue.js";
+import { inFreshProcess } from "./fresh-process.js";
 
 /** What one read gives: MB/s, and the bytes read where the caller checks them. */
 export interface ReadResult {
@@ -114,12 +113,7 @@ async function streamCli(socketPath: string, journal: string): Promise<ReadResul
 export const READERS = { pipe, ptyRaw, ptyCli, streamGrpcJs, streamCli } satisfies Record<string, (...args: string[]) => Promise<ReadResult>>;
 export type ReaderName = keyof typeof READERS;
 
-/** One read by reader `name`, in a new process of its own (bench/reader-child.ts). */
+/** One read by reader `name`, in a new process of its own (fresh-process.ts). */
 export function readInFreshProcess(name: ReaderName, ...args: (string | number)[]): Promise<ReadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", join(ROOT, "bench", "reader-child.ts"), name, ...args.map(String)], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.setEncoding("utf8").on("data", (text: string) => (out += text));
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as ReadResult) : reject(new Error(`bench reader ${name} exited ${code}`))));
-  });
+  return inFreshProcess(name, ...args) as Promise<ReadResult>;
 }
