@@ -153,6 +153,11 @@ export class TerminalModes {
     this.body = "";
   }
 
+  /** The program turned on application cursor keys (DECCKM): a terminal sends its cursor keys as ESC O A, not ESC [ A. */
+  get applicationCursorKeys(): boolean {
+    return this.set.get(1) === true;
+  }
+
   /** The terminal changed size: as xterm and tmux do, its scroll region is the whole screen again. */
   resized(): void {
     this.scrollRegion = undefined;

@@ -31,8 +31,10 @@ export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [
   tether pty read P [--from OFFSET] [--no-follow]
                                               a PTY's output to stdout without attaching: the replay (or from
                                               OFFSET), then live until it closes; --no-follow: what is stored
-  tether pty send P TEXT... [--enter]         type into a PTY as keys would (tmux send-keys): the words joined by
-                                              spaces, --enter adds Enter; - types what stdin holds
+  tether pty send P TEXT... [--enter]         type into a PTY as keys would: the words joined by spaces,
+                                              --enter adds Enter; - types what stdin holds
+  tether pty send P -k KEY...                 type keys by name as tmux send-keys does: each word a key (Enter,
+                                              C-c, Up, Escape, F1, M-x, ...) or, when it names none, its text
   tether pty resize P COLSxROWS               set a PTY's size (until an attached client's activity applies the
                                               size policy again)
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
@@ -287,9 +289,16 @@ function exitCodeOf(exit: ExecExit): number {
 }
 
 async function send(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { enter: { type: "boolean", default: false } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { enter: { type: "boolean", default: false }, keys: { type: "boolean", short: "k", default: false } } });
   if (positionals.length < 2 && !(positionals.length === 1 && values.enter)) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
   const [ref, ...words] = positionals as [string, ...string[]];
+  if (values.keys) {
+    // Each word a key name or text, as tmux send-keys takes them; the daemon knows the form the program wants.
+    if (words.includes("-")) throw new CliError("-k types the words as keys; - (stdin) goes without -k", 2);
+    const { client } = await connectToDaemon(paths);
+    await client.unary(PtyService.method.writePty, { pty: ref, keys: values.enter ? [...words, "Enter"] : words });
+    return 0;
+  }
   // Enter is what the key sends: a carriage return.
   const data = await inputOf(words, values.enter ? "\r" : "");
   if (data.byteLength === 0) throw new CliError("nothing to type: give TEXT, or - with bytes on stdin", 2);

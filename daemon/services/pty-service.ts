@@ -107,7 +107,8 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
       return { pty: toProto(ptys.resize(req.pty, size)) };
     },
     async writePty(req, ctx) {
-      return { pty: toProto(await ptys.write(req.pty, dataOrText(req).bytes, ctx.signal)) };
+      if (req.keys.length > 0 && (req.data.byteLength > 0 || req.text !== "")) throw invalidArgument("keys", "set data, text or keys, one of them");
+      return { pty: toProto(await ptys.write(req.pty, req.keys.length > 0 ? { keys: req.keys } : { bytes: dataOrText(req).bytes }, ctx.signal)) };
     },
     signalPty(req) {
       return { pty: toProto(ptys.signal(req.pty, parseSignal(req.signal))) };

@@ -61,6 +61,11 @@ export class PtyScreen {
     this.modes.resized();
   }
 
+  /** The program turned on application cursor keys: keys typed for it by name are sent in that form (key-names.ts). */
+  get applicationCursorKeys(): boolean {
+    return this.modes.applicationCursorKeys;
+  }
+
   /** The bytes that put a terminal just reset into the program's modes (empty when they are all the reset ones). */
   terminalModes(): Uint8Array {
     return Buffer.from(this.modes.enter(), "latin1");

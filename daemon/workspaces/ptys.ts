@@ -14,6 +14,7 @@ import type { Db } from "../store/database.js";
 import { checkSize, defaultSize } from "./execs.js";
 import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import { PtyClients } from "./pty-clients.js";
+import { keyBytes } from "./key-names.js";
 import { PtyScreen } from "./pty-screen.js";
 import { PtyTables } from "./pty-tables.js";
 import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
@@ -64,6 +65,9 @@ export interface PtySpec {
   readonly size: TerminalSize | undefined;
   readonly sizePolicy: SizePolicy;
 }
+
+/** What a script types into a PTY: bytes as keys send them, or keys by name (key-names.ts). */
+export type PtyInput = { readonly bytes: Uint8Array } | { readonly keys: readonly string[] };
 
 interface LivePty {
   readonly record: PtyRecord;
@@ -284,15 +288,17 @@ export class Ptys {
 
   /**
    * Types into an open PTY for a client that is not attached (a script's
-   * WritePty): resolves once the terminal has taken the bytes for its
+   * WritePty), bytes or keys by name (key-names.ts): resolves once the terminal has taken the bytes for its
    * program, which waits while it has too much input waiting (see
    * scriptWritesTo). The size policy does not count it as a client's
    * activity.
    */
-  async write(ref: string, data: Uint8Array, signal: AbortSignal): Promise<PtyRecord> {
-    if (data.byteLength === 0) throw invalidArgument("data", "give the input to type: data or text, at least one byte");
-    if (data.byteLength > PTY_WRITE_MAX_BYTES) throw invalidArgument("data", `one write to a PTY holds at most ${PTY_WRITE_MAX_BYTES} bytes: send more in several`);
+  async write(ref: string, input: PtyInput, signal: AbortSignal): Promise<PtyRecord> {
     const live = this.requireOpen(this.find(ref).id);
+    // Keys by name are typed as the program's modes ask now (application cursor keys).
+    const data = "keys" in input ? keyBytes(input.keys, live.screen.applicationCursorKeys) : input.bytes;
+    if (data.byteLength === 0) throw invalidArgument("data", "give the input to type: data, text or keys, at least one byte");
+    if (data.byteLength > PTY_WRITE_MAX_BYTES) throw invalidArgument("data", `one write to a PTY holds at most ${PTY_WRITE_MAX_BYTES} bytes: send more in several`);
     await live.scriptWrites.write(data, signal);
     return this.current(live.record);
   }

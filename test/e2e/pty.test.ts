@@ -221,7 +221,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     });
   });
 
-  it("pty -d opens a terminal nobody attaches and prints its id; pty send types into it (tmux send-keys), pty resize sizes it, pty read reads it; a client attached meanwhile sees it", async () => {
+  it("pty -d opens a terminal nobody attaches and prints its id; pty send types into it, keys by name too (tmux send-keys), pty resize sizes it, pty read reads it; a client attached meanwhile sees it", async () => {
     const { env, tether, tmux, waitFor, screen } = setup();
     cli(env, "ws", "create", "w");
     const id = cli(env, "pty", "w", "-d", "--", "sh").trim();
@@ -237,6 +237,14 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(cli(env, "pty", "resize", id, "120x40")).toBe(`${id} 120x40\n`);
     expect(send(undefined, "--enter", "stty", "size").status).toBe(0);
     await waitFor("watch", "40 120");
+    // Keys by name: a running command interrupted with C-c, then a line typed and Enter.
+    expect(send(undefined, "-k", "sleep 31.5", "Enter").status).toBe(0);
+    await eventually(() => (spawnSync("pgrep", ["-f", "sleep 31.5"]).status === 0 ? true : undefined));
+    expect(send(undefined, "-k", "C-c").status).toBe(0);
+    expect(send(undefined, "-k", "echo keyed-$((5*5))", "Enter").status).toBe(0);
+    await waitFor("watch", "keyed-25");
+    expect(spawnSync("pgrep", ["-f", "sleep 31.5"]).status).toBe(1);
+    expect(send(undefined, "-k", "-").stderr).toBe("tether: -k types the words as keys; - (stdin) goes without -k\n");
     // From stdin, bytes as they are: a newline is Enter to a shell's terminal too.
     expect(send("echo piped-$((6*7))\nexit 3\n", "-").status).toBe(0);
     await waitFor("watch", "rc=3");

@@ -408,7 +408,7 @@ describe("PTYs", () => {
     expect((await ptys.getPty({ pty: pty!.id })).pty!.size).toMatchObject({ cols: 80, rows: 24 });
 
     const empty = await failure(ptys.writePty({ pty: pty!.id }));
-    expect([empty.code, empty.message]).toEqual([Code.InvalidArgument, "give the input to type: data or text, at least one byte"]);
+    expect([empty.code, empty.message]).toEqual([Code.InvalidArgument, "give the input to type: data, text or keys, at least one byte"]);
     const both = await failure(ptys.writePty({ pty: pty!.id, data: Buffer.from("a"), text: "b" }));
     expect([both.code, both.message]).toEqual([Code.InvalidArgument, "set data or text, not both"]);
     const big = await failure(ptys.writePty({ pty: pty!.id, data: Buffer.alloc(1024 * 1024 + 1, 0x61) }));
@@ -419,6 +419,35 @@ describe("PTYs", () => {
     expect(watcher.exit!.exitCode).toBe(7);
     const closed = await failure(ptys.writePty({ pty: pty!.id, text: "late" }));
     expect([closed.code, closed.reason]).toEqual([Code.FailedPrecondition, ErrorReason.PTY_CLOSED]);
+  });
+
+  it("WritePty types keys by name as tmux send-keys does, cursor keys in the form the program asked for (application cursor keys or not)", async () => {
+    const { ptys } = await setup();
+    // Prints every byte it gets in hex, in raw mode: what the keys typed, exactly.
+    const hexEcho = (application: boolean) =>
+      create([process.execPath, "-e", `process.stdin.setRawMode(true); process.stdout.write("${application ? "\\x1b[?1h" : ""}ready|"); process.stdin.on("data", (d) => process.stdout.write(d.toString("hex")))`]);
+    const keys = ["Up", "x", "C-c", "echo hi", "Enter", "M-x", "F5", "S-Tab", "^D", "Home", "c-Left", "Enter"];
+    const typed = async (application: boolean): Promise<string> => {
+      const c = new PtyClient(ptys, hexEcho(application));
+      await eventually(() => (c.text.includes("ready|") ? true : undefined));
+      await ptys.writePty({ pty: c.pty!.id, keys });
+      const hex = await eventually(() => {
+        const after = c.text.slice(c.text.indexOf("ready|") + 6);
+        return after.length >= 2 * 34 ? after : undefined;
+      });
+      await ptys.closePty({ pty: c.pty!.id });
+      await c.done;
+      return hex;
+    };
+    const rest = "78" + "03" + Buffer.from("echo hi").toString("hex") + "0d" + "1b78" + "1b5b31357e" + "1b5b5a" + "04";
+    expect(await typed(false)).toBe("1b5b41" + rest + "1b5b48" + "1b5b313b3544" + "0d");
+    expect(await typed(true)).toBe("1b4f41" + rest + "1b4f48" + "1b5b313b3544" + "0d");
+
+    const { pty } = await ptys.createPty({ spec: { workspace: "w", argv: ["sh"] } });
+    const both = await failure(ptys.writePty({ pty: pty!.id, keys: ["Enter"], text: "b" }));
+    expect([both.code, both.message]).toEqual([Code.InvalidArgument, "set data, text or keys, one of them"]);
+    const nothing = await failure(ptys.writePty({ pty: pty!.id, keys: [""] }));
+    expect([nothing.code, nothing.message]).toEqual([Code.InvalidArgument, "give the input to type: data, text or keys, at least one byte"]);
   });
 
   it("ReadPty reads a PTY as a server stream, curl too: what is stored so far with no_follow, else the replay, live output and the exit", async () => {
