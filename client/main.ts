@@ -5,6 +5,7 @@ import { CLIENT_VERSION } from "./version.js";
 /** Each command's usage, imported when asked for (see usage()). */
 const COMMAND_USAGE: Readonly<Record<string, () => Promise<string>>> = {
   run: async () => (await import("./commands/run.js")).RUN_USAGE,
+  rerun: async () => (await import("./commands/run.js")).RERUN_USAGE,
   tasks: async () => (await import("./commands/tasks.js")).TASKS_USAGE,
   ls: async () => (await import("./commands/ls.js")).LS_USAGE,
   show: async () => (await import("./commands/show.js")).SHOW_USAGE,
@@ -36,6 +37,7 @@ async function usage(): Promise<string> {
 
 sessions:
 ${u.run}
+${u.rerun}
 ${u.tasks}
 ${u.ls}
 ${u.show}
@@ -97,6 +99,8 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       return (await import("./commands/daemon.js")).daemonCommand(args, paths);
     case "run":
       return (await import("./commands/run.js")).runCommand(args, paths);
+    case "rerun":
+      return (await import("./commands/run.js")).rerunCommand(args, paths);
     case "tasks":
       return (await import("./commands/tasks.js")).tasksCommand(args, paths);
     case "ls":

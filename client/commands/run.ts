@@ -1,12 +1,13 @@
 import { createInterface } from "node:readline/promises";
-import { parseArgs } from "node:util";
-import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { SessionStatus, type Session } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
+import type { GrpcClient } from "../grpc-client.js";
 import type { ClientPaths } from "../paths.js";
 import { followSession } from "../session-follower.js";
 import { stdinIsTerminal } from "../stdin-kind.js";
@@ -19,19 +20,28 @@ export const RUN_USAGE = `  tether run TASK [--input K=V ...] [-d] [--file F] [-
                                               start a session and follow it; Ctrl-C detaches, the session goes on;
                                               runs execute in workspace WS (default: the task file's directory)`;
 
+export const RERUN_USAGE = `  tether rerun S [--input K=V ...] [-d] [--external-id ID]
+                                              start a session's task again as it ran (its graph, inputs,
+                                              workspace and options; --input replaces one) and follow it`;
+
+/** The options `run` and `rerun` share. */
+const START_OPTIONS = {
+  input: { type: "string", short: "i", multiple: true, default: [] as string[] },
+  detach: { type: "boolean", short: "d", default: false },
+  "external-id": { type: "string", default: "" },
+} satisfies NonNullable<ParseArgsConfig["options"]>;
+
 /** `tether run`: starts a session in the daemon and follows it (or, with -d, prints its id). */
 export async function runCommand(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
-      input: { type: "string", short: "i", multiple: true, default: [] },
-      detach: { type: "boolean", short: "d", default: false },
+      ...START_OPTIONS,
       file: { type: "string", short: "f" },
       parallel: { type: "string", short: "j" },
       "fail-fast": { type: "boolean", default: false },
       ws: { type: "string", default: "" },
-      "external-id": { type: "string", default: "" },
       ttl: { type: "string" },
       "idle-timeout": { type: "string" },
     },
@@ -57,18 +67,46 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });
-  const id = session!.id;
-  if (values.detach) {
+  return followStarted(client, session!, alreadyExisted ? " (already started with this external id)" : "", values.detach);
+}
+
+/**
+ * `tether rerun`: starts a session's task again as it ran (RerunSession)
+ * and follows it as `tether run` does. Secret inputs were never stored: on a
+ * terminal each not given with --input is asked for.
+ */
+export async function rerunCommand(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: START_OPTIONS });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${RERUN_USAGE}`, 2);
+  const inputs = parsePairs("--input", values.input);
+  const { client } = await connectToDaemon(paths);
+  const original = (await client.unary(SessionService.method.getSession, { name: `sessions/${positionals[0]}` })).session!;
+  if (stdinIsTerminal()) {
+    for (const [name, value] of Object.entries(original.inputs)) {
+      if (value === SECRET_PLACEHOLDER && inputs[name] === undefined) inputs[name] = await readSecret(`${name} (secret, not stored with ${original.id}): `);
+    }
+  }
+  const { session, alreadyExisted } = await client.unary(SessionService.method.rerunSession, { name: original.name, inputs, externalId: values["external-id"] });
+  return followStarted(client, session!, alreadyExisted ? " (already started with this external id)" : ` again (a rerun of ${original.id})`, values.detach);
+}
+
+/** How the daemon shows a secret input's value (never stored). */
+const SECRET_PLACEHOLDER = "<secret>";
+
+/** Prints a started session's id (-d), or follows it to its end: the CLI's exit code is the session's. `startedHow` ends the first line. */
+async function followStarted(client: GrpcClient, session: Session, startedHow: string, detached: boolean): Promise<number> {
+  const id = session.id;
+  if (detached) {
     process.stdout.write(`${id}\n`);
     return 0;
   }
   const style = createStyle(process.stderr);
-  process.stderr.write(`${style.dim("tether")} session ${style.bold(id)}${alreadyExisted ? " (already started with this external id)" : ""} runs ${task}\n`);
+  process.stderr.write(`${style.dim("tether")} session ${style.bold(id)} runs ${session.task}${startedHow}\n`);
   const detach = new AbortController();
   const onInterrupt = (): void => detach.abort();
   process.once("SIGINT", onInterrupt);
   try {
-    await followSession({ client, sessionId: id, tasks: graph.map((t) => t.name.slice("tasks/".length)), style, signal: detach.signal });
+    await followSession({ client, sessionId: id, tasks: session.tasks, style, signal: detach.signal });
   } catch (error) {
     if (!detach.signal.aborted) throw error;
   } finally {

@@ -24,7 +24,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
     return 0;
   }
   const out = [
-    `session   ${s.id}${s.externalId !== "" ? `  (external id ${s.externalId})` : ""}`,
+    `session   ${s.id}${s.externalId !== "" ? `  (external id ${s.externalId})` : ""}${s.rerunOf !== "" ? `  (a rerun of ${s.rerunOf})` : ""}`,
     `task      ${s.task}  (${s.taskFile})`,
     `workspace ${s.workspace.replace(/^workspaces\//, "") || "(none)"}  (${s.workingDirectory})`,
     `status    ${enumName(SessionStatus, s.status)}${s.status === SessionStatus.OPEN ? `, ${enumName(SessionActivity, s.activity)}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,

@@ -59,6 +59,8 @@ export function sessionToProto(session: domain.SessionView, xcom: readonly domai
     taskFile: session.spec.taskFile,
     workingDirectory: session.spec.workingDirectory,
     workspace: session.spec.workspace === undefined ? "" : `workspaces/${session.spec.workspace.id}`,
+    tasks: session.spec.tasks.map((t) => t.name),
+    rerunOf: session.spec.rerunOf ?? "",
     result: session.result ?? "",
     error: session.error ?? "",
     exitCode: session.exitCode ?? 0,

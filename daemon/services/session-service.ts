@@ -27,6 +27,10 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },
+    async rerunSession(req) {
+      const { session, existed } = await sessions.rerun(req.name, req.inputs, req.externalId);
+      return { session: sessionToProto(session, []), alreadyExisted: existed };
+    },
     getSession(req) {
       const session = sessions.get(req.name);
       return { session: sessionToProto(session, sessions.xcom(session.id), reads.streams(session.id)) };

@@ -9,7 +9,7 @@ import { log } from "../log.js";
 import type { Db } from "../store/database.js";
 import { resolveGraph } from "../tasks/graph.js";
 import { checkInputValue, loadTaskFile } from "../tasks/task-file.js";
-import type { InputDef } from "../tasks/types.js";
+import type { InputDef, TaskDef } from "../tasks/types.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
 import type { WaitRequest } from "./input-waits.js";
 import type { RunEnvironment } from "./live-run.js";
@@ -39,6 +39,12 @@ export interface StartOptions {
   readonly idleTimeoutMs: number;
   /** Workspace id, prefix or name; empty: the task file's directory, adopted. */
   readonly workspace: string;
+}
+
+/** What a new session runs: StartOptions with the task file read and the graph resolved (or a rerun's, as recorded). */
+interface SessionPlan extends StartOptions {
+  readonly graph: readonly TaskDef[];
+  readonly rerunOf: string | undefined;
 }
 
 /**
@@ -89,11 +95,8 @@ export class Sessions {
   }
 
   async start(options: StartOptions): Promise<{ session: SessionView; existed: boolean }> {
-    if (options.externalId.length > EXTERNAL_ID_MAX_LENGTH) throw invalidArgument("external_id", `external_id is longer than ${EXTERNAL_ID_MAX_LENGTH} characters`);
-    if (options.externalId !== "") {
-      const existing = this.tables.byExternalId(options.externalId);
-      if (existing !== undefined) return { session: this.view(existing), existed: true };
-    }
+    const existing = this.byExternalId(options.externalId);
+    if (existing !== undefined) return { session: this.view(existing), existed: true };
     if (!options.taskFile.startsWith("/")) throw invalidArgument("task_file", "task_file must be an absolute path");
     const file = loadTaskFile(options.taskFile);
     if (!file.tasks.has(options.task)) {
@@ -105,26 +108,78 @@ export class Sessions {
       );
     }
     const graph = resolveGraph(file.tasks, options.task);
-    const { inputs, secrets, secretNames } = resolveInputs(graph.flatMap((t) => t.inputs), options.inputs);
-    const ws = options.workspace === "" ? this.workspaces.adoptDirectory(dirname(file.path)) : this.workspaces.usable(options.workspace);
+    const parallelism = options.parallelism > 0 ? options.parallelism : availableParallelism();
+    return { session: await this.create({ ...options, taskFile: file.path, graph, parallelism, rerunOf: undefined }), existed: false };
+  }
+
+  /**
+   * Starts session `idOrPrefix`'s task again as that session ran it (pueue's
+   * restart, a CI runner's re-run): the graph it recorded (not the task
+   * file as it is now), its inputs with `inputs` over them, its workspace,
+   * parallelism, fail-fast, TTL and idle timeout. Secret inputs were never
+   * stored: each must be given again.
+   */
+  async rerun(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string): Promise<{ session: SessionView; existed: boolean }> {
+    const existing = this.byExternalId(externalId);
+    if (existing !== undefined) return { session: this.view(existing), existed: true };
+    const original = this.find(idOrPrefix);
+    const { spec } = original;
+    const secrets = new Set(spec.secretInputs);
+    const notGiven = spec.secretInputs.filter((name) => inputs[name] === undefined);
+    if (notGiven.length > 0) {
+      throw new TetherError(
+        Code.InvalidArgument,
+        "INPUT_INVALID",
+        `session ${original.id}'s secret input${notGiven.length > 1 ? "s" : ""} ${notGiven.join(", ")} ${notGiven.length > 1 ? "were" : "was"} never stored: give ${notGiven.length > 1 ? "them" : "it"} again (--input ${notGiven[0]}=VALUE)`,
+        { input: notGiven[0]! },
+      );
+    }
+    const kept = Object.fromEntries(Object.entries(spec.inputs).filter(([name]) => !secrets.has(name)));
+    const session = await this.create({
+      task: original.task,
+      taskFile: spec.taskFile,
+      graph: spec.tasks,
+      inputs: { ...kept, ...inputs },
+      externalId,
+      parallelism: spec.parallelism,
+      failFast: spec.failFast,
+      ttlMs: spec.ttlMs,
+      idleTimeoutMs: spec.idleTimeoutMs,
+      workspace: spec.workspace?.id ?? "",
+      rerunOf: original.id,
+    });
+    return { session, existed: false };
+  }
+
+  /** The session started with `externalId`, when it is given and one was; refuses one too long. */
+  private byExternalId(externalId: string): SessionRecord | undefined {
+    if (externalId.length > EXTERNAL_ID_MAX_LENGTH) throw invalidArgument("external_id", `external_id is longer than ${EXTERNAL_ID_MAX_LENGTH} characters`);
+    return externalId === "" ? undefined : this.tables.byExternalId(externalId);
+  }
+
+  /** Records a new session of `plan.graph` and starts it. */
+  private async create(plan: SessionPlan): Promise<SessionView> {
+    const { inputs, secrets, secretNames } = resolveInputs(plan.graph.flatMap((t) => t.inputs), plan.inputs);
+    const ws = plan.workspace === "" ? this.workspaces.adoptDirectory(dirname(plan.taskFile)) : this.workspaces.usable(plan.workspace);
     const now = Date.now();
     const record: SessionRecord = {
       seq: this.nextSeq++,
       id: this.newId(),
-      task: options.task,
+      task: plan.task,
       status: "open",
-      externalId: options.externalId === "" ? undefined : options.externalId,
+      externalId: plan.externalId === "" ? undefined : plan.externalId,
       spec: {
-        taskFile: file.path,
+        taskFile: plan.taskFile,
         workingDirectory: ws.root,
-        tasks: graph,
+        tasks: plan.graph,
         inputs,
         secretInputs: secretNames,
-        parallelism: options.parallelism > 0 ? options.parallelism : availableParallelism(),
-        failFast: options.failFast,
-        ttlMs: options.ttlMs,
-        idleTimeoutMs: options.idleTimeoutMs,
+        parallelism: plan.parallelism,
+        failFast: plan.failFast,
+        ttlMs: plan.ttlMs,
+        idleTimeoutMs: plan.idleTimeoutMs,
         workspace: { id: ws.id, root: ws.root, sandbox: ws.sandbox, noNetwork: ws.noNetwork },
+        ...(plan.rerunOf !== undefined ? { rerunOf: plan.rerunOf } : {}),
       },
       result: undefined,
       error: undefined,
@@ -136,7 +191,7 @@ export class Sessions {
     const session = this.liveSession(record, [], secrets);
     this.live.set(record.id, session);
     await session.start();
-    return { session: this.view(record), existed: false };
+    return this.view(record);
   }
 
   /** Appends a record to an input stream of an open session; resolves once durable. */

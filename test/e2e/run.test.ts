@@ -150,7 +150,7 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(screen("run")).toContain("session");
   });
 
-  it("on a terminal, asks for each missing required input (a secret without echo); elsewhere, refuses naming it", async () => {
+  it("on a terminal, asks for each missing required input (a secret without echo), and a rerun for the secret again; elsewhere, refuses naming it", async () => {
     const { env, tether, tmux, waitFor, screen } = terminals();
     const yaml = `tasks:
   deploy:
@@ -173,6 +173,18 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(shown).toMatch(/^rc=0$/m);
     expect(shown).toContain("to staging, a token of 14 characters");
     expect(screen("ask")).not.toContain("hunter2");
+
+    // A rerun takes the inputs again but the secret, which was never stored: asked for on a terminal, refused elsewhere.
+    const [first] = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string }[];
+    const notAsked = cli(env, dir, "rerun", first!.id);
+    expect([notAsked.status, notAsked.stderr]).toEqual([1, `tether: session ${first!.id}'s secret input token was never stored: give it again (--input token=VALUE)\n`]);
+    tmux("new-session", "-d", "-s", "again", "-x", "100", "-y", "20", "-c", dir, `${tether} rerun ${first!.id}; echo "rc=$?"; sleep 60`);
+    await waitFor("again", `token (secret, not stored with ${first!.id}):`);
+    tmux("send-keys", "-t", "again", "abc", "Enter");
+    const again = await waitFor("again", /^rc=\d+$/m);
+    expect(again).toMatch(/^rc=0$/m);
+    expect(again).toContain(`again (a rerun of ${first!.id})`);
+    expect(again).toContain("to staging, a token of 3 characters");
   });
 
   it("Ctrl-C detaches a followed run, says how to come back and how to cancel, and the session goes on", async () => {

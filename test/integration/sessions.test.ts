@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
@@ -8,6 +8,7 @@ import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { daemonPerTest } from "../helpers/daemon.js";
+import { failure } from "../helpers/errors.js";
 import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
 import { alive, eventually, logText, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
@@ -303,6 +304,39 @@ tasks:
     expect(ConnectError.from(ambiguous).rawMessage).toContain(id);
     const missing = await client.getSession({ name: "sessions/zzz" }).catch((e: unknown) => e);
     expect(ConnectError.from(missing).code).toBe(Code.NotFound);
+  });
+
+  it("a rerun starts the graph the session recorded with its inputs (the request's over them, secrets given again), and names the session it reruns", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const yaml = (main: string) =>
+      `tasks:\n  prep: { cmd: "echo prep-{{ inputs.mode }}" }\n  main:\n    cmd: ${main}\n    upstream: [prep]\n    inputs:\n      mode: { type: string, default: a }\n      token: { type: secret }\n`;
+    const file = writeTaskFile(yaml(`echo "main-{{ inputs.mode }} token-$(printf %s "$TETHER_INPUT_TOKEN" | wc -c)"`));
+    const { session: first } = await client.startSession({ task: "main", taskFile: file, inputs: { mode: "b", token: "four" } });
+    expect((await waitQuiet(client, first!.id)).exitCode).toBe(0);
+    // The file changes; a rerun runs what the session ran.
+    writeFileSync(file, yaml("echo edited"));
+
+    const noSecret = await failure(client.rerunSession({ name: `sessions/${first!.id}` }));
+    expect([noSecret.code, noSecret.reason, noSecret.message]).toEqual([Code.InvalidArgument, ErrorReason.INPUT_INVALID, `session ${first!.id}'s secret input token was never stored: give it again (--input token=VALUE)`]);
+    const { session: again, alreadyExisted } = await client.rerunSession({ name: `sessions/${first!.id.slice(0, 5)}`, inputs: { token: "seven77" }, externalId: "rerun-1" });
+    expect(alreadyExisted).toBe(false);
+    expect(again).toMatchObject({ task: "main", rerunOf: first!.id, tasks: ["prep", "main"], inputs: { mode: "b", token: "<secret>" }, workspace: first!.workspace, taskFile: file });
+    expect((await waitQuiet(client, again!.id)).exitCode).toBe(0);
+    expect((await logText(client, again!.id)).stdout).toBe("prep-b\nmain-b token-7\n");
+    expect((await client.rerunSession({ name: first!.name, inputs: { token: "x" }, externalId: "rerun-1" })).session!.id).toBe(again!.id);
+
+    // A rerun of a rerun, an input replaced; an unknown input is refused as a start refuses it.
+    const { session: third } = await client.rerunSession({ name: again!.name, inputs: { mode: "c", token: "x" } });
+    expect(third!.rerunOf).toBe(again!.id);
+    await waitQuiet(client, third!.id);
+    expect((await logText(client, third!.id)).stdout).toBe("prep-c\nmain-c token-1\n");
+    const unknown = await failure(client.rerunSession({ name: first!.name, inputs: { token: "x", colour: "red" } }));
+    expect([unknown.code, unknown.message]).toEqual([Code.InvalidArgument, 'unknown input "colour": this task graph declares mode, token']);
+    const missing = await failure(client.rerunSession({ name: "sessions/s-nope" }));
+    expect(missing.code).toBe(Code.NotFound);
+    // A session started afresh names none.
+    expect((await client.getSession({ name: first!.name })).session!.rerunOf).toBe("");
   });
 
   it("ls pages newest first and filters by status and task", async () => {

@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/session_service.proto.
  */
 export const file_tether_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEiygIKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJd29ya3NwYWNlGAkgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVAoUU3RhcnRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uEhcKD2FscmVhZHlfZXhpc3RlZBgCIAEoCCIhChFHZXRTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24idAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIoCgZzdGF0dXMYAyABKA4yGC50ZXRoZXIudjEuU2Vzc2lvblN0YXR1cxIMCgR0YXNrGAQgASgJIlUKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiQKCHNlc3Npb25zGAEgAygLMhIudGV0aGVyLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKFENhbmNlbFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKFUNhbmNlbFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24iIwoTQ2xvc2VTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjsKFENsb3NlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIkChREZWxldGVTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIlIKFURlbGV0ZVNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24SFAoMb3V0cHV0X2J5dGVzGAIgASgDIiEKD0xpc3RSdW5zUmVxdWVzdBIOCgZwYXJlbnQYASABKAkiMAoQTGlzdFJ1bnNSZXNwb25zZRIcCgRydW5zGAEgAygLMg4udGV0aGVyLnYxLlJ1biKOAQoWUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgsKA3J1bhgCIAEoDRIMCgR0YXNrGAMgASgJEhMKC2Zyb21fb2Zmc2V0GAQgASgEEg4KBmZvbGxvdxgFIAEoCBIXCgp0YWlsX2xpbmVzGAYgASgNSACIAQFCDQoLX3RhaWxfbGluZXMiPgoXUmVhZFNlc3Npb25Mb2dzUmVzcG9uc2USIwoGY2h1bmtzGAEgAygLMhMudGV0aGVyLnYxLkxvZ0NodW5rIkoKE1dhdGNoU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIVCg1mcm9tX3NlcXVlbmNlGAIgASgEEg4KBmZvbGxvdxgDIAEoCCI/ChRXYXRjaFNlc3Npb25SZXNwb25zZRInCgZldmVudHMYASADKAsyFy50ZXRoZXIudjEuU2Vzc2lvbkV2ZW50Ii4KDkdldFhjb21SZXF1ZXN0Eg8KB3Nlc3Npb24YASABKAkSCwoDa2V5GAIgASgJIjYKD0dldFhjb21SZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnRldGhlci52MS5YY29tRW50cnkiPQoOU2V0WGNvbVJlcXVlc3QSDwoHc2Vzc2lvbhgBIAEoCRILCgNrZXkYAiABKAkSDQoFdmFsdWUYAyABKAkiNgoPU2V0WGNvbVJlc3BvbnNlEiMKBWVudHJ5GAEgASgLMhQudGV0aGVyLnYxLlhjb21FbnRyeSK+AQoUQXR0YWNoU2Vzc2lvblJlcXVlc3QSJQoEb3BlbhgBIAEoCzIVLnRldGhlci52MS5BdHRhY2hPcGVuSAASJwoFaW5wdXQYAiABKAsyFi50ZXRoZXIudjEuQXR0YWNoSW5wdXRIABIjCgNhY2sYAyABKAsyFC50ZXRoZXIudjEuQXR0YWNoQWNrSAASKQoGaW5wdXRzGAQgASgLMhcudGV0aGVyLnYxLkF0dGFjaElucHV0c0gAQgYKBGtpbmQibQoKQXR0YWNoT3BlbhIPCgdzZXNzaW9uGAEgASgJEhUKDWZyb21fcG9zaXRpb24YAiABKAQSDwoHc3RyZWFtcxgDIAMoCRIWCg53aXRob3V0X291dHB1dBgEIAEoCBIOCgZ3aW5kb3cYBSABKA0ihgEKC0F0dGFjaElucHV0Eg4KBnN0cmVhbRgBIAEoCRIMCgRkYXRhGAIgASgMEhQKDGNvbnRlbnRfdHlwZRgDIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgEIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSEgoKY2xpZW50X3JlZhgGIAEoBCI2CgxBdHRhY2hJbnB1dHMSJgoGaW5wdXRzGAEgAygLMhYudGV0aGVyLnYxLkF0dGFjaElucHV0Ih0KCUF0dGFjaEFjaxIQCghwb3NpdGlvbhgBIAEoBCL9AQoVQXR0YWNoU2Vzc2lvblJlc3BvbnNlEikKBm9wZW5lZBgBIAEoCzIXLnRldGhlci52MS5BdHRhY2hPcGVuZWRIABIpCgZldmVudHMYAiABKAsyFy50ZXRoZXIudjEuQXR0YWNoRXZlbnRzSAASLAoIYWNjZXB0ZWQYAyABKAsyGC50ZXRoZXIudjEuSW5wdXRBY2NlcHRlZEgAEiwKCHJlamVjdGVkGAQgASgLMhgudGV0aGVyLnYxLklucHV0UmVqZWN0ZWRIABIqCgdhbnN3ZXJzGAUgASgLMhcudGV0aGVyLnYxLklucHV0QW5zd2Vyc0gAQgYKBGtpbmQicgoMQXR0YWNoT3BlbmVkEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIVCg1mcm9tX3Bvc2l0aW9uGAIgASgEEhUKDWxpdmVfcG9zaXRpb24YAyABKAQSDwoHc3RyZWFtcxgEIAMoCSJFCgxBdHRhY2hFdmVudHMSJgoGZXZlbnRzGAEgAygLMhYudGV0aGVyLnYxLkF0dGFjaEV2ZW50Eg0KBWVuZGVkGAIgASgIIqQBCgtBdHRhY2hFdmVudBIQCghwb3NpdGlvbhgBIAEoBBIpCgZjaGFuZ2UYAiABKAsyFy50ZXRoZXIudjEuU2Vzc2lvbkV2ZW50SAASJQoGb3V0cHV0GAMgASgLMhMudGV0aGVyLnYxLkxvZ0NodW5rSAASKQoGcmVjb3JkGAQgASgLMhcudGV0aGVyLnYxLlN0cmVhbVJlY29yZEgAQgYKBGtpbmQiXwoNSW5wdXRBY2NlcHRlZBISCgpjbGllbnRfcmVmGAEgASgEEicKBnJlY29yZBgCIAEoCzIXLnRldGhlci52MS5TdHJlYW1SZWNvcmQSEQoJZHVwbGljYXRlGAMgASgIIjcKDElucHV0QW5zd2VycxInCgdhbnN3ZXJzGAEgAygLMhYudGV0aGVyLnYxLklucHV0QW5zd2VyInEKC0lucHV0QW5zd2VyEiwKCGFjY2VwdGVkGAEgASgLMhgudGV0aGVyLnYxLklucHV0QWNjZXB0ZWRIABIsCghyZWplY3RlZBgCIAEoCzIYLnRldGhlci52MS5JbnB1dFJlamVjdGVkSABCBgoEa2luZCJCCg1JbnB1dFJlamVjdGVkEhIKCmNsaWVudF9yZWYYASABKAQSDAoEY29kZRgCIAEoBRIPCgdtZXNzYWdlGAMgASgJMsYHCg5TZXNzaW9uU2VydmljZRJPCgxTdGFydFNlc3Npb24SHi50ZXRoZXIudjEuU3RhcnRTZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5TdGFydFNlc3Npb25SZXNwb25zZRJJCgpHZXRTZXNzaW9uEhwudGV0aGVyLnYxLkdldFNlc3Npb25SZXF1ZXN0Gh0udGV0aGVyLnYxLkdldFNlc3Npb25SZXNwb25zZRJPCgxMaXN0U2Vzc2lvbnMSHi50ZXRoZXIudjEuTGlzdFNlc3Npb25zUmVxdWVzdBofLnRldGhlci52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJSCg1DYW5jZWxTZXNzaW9uEh8udGV0aGVyLnYxLkNhbmNlbFNlc3Npb25SZXF1ZXN0GiAudGV0aGVyLnYxLkNhbmNlbFNlc3Npb25SZXNwb25zZRJPCgxDbG9zZVNlc3Npb24SHi50ZXRoZXIudjEuQ2xvc2VTZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5DbG9zZVNlc3Npb25SZXNwb25zZRJSCg1EZWxldGVTZXNzaW9uEh8udGV0aGVyLnYxLkRlbGV0ZVNlc3Npb25SZXF1ZXN0GiAudGV0aGVyLnYxLkRlbGV0ZVNlc3Npb25SZXNwb25zZRJDCghMaXN0UnVucxIaLnRldGhlci52MS5MaXN0UnVuc1JlcXVlc3QaGy50ZXRoZXIudjEuTGlzdFJ1bnNSZXNwb25zZRJaCg9SZWFkU2Vzc2lvbkxvZ3MSIS50ZXRoZXIudjEuUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBoiLnRldGhlci52MS5SZWFkU2Vzc2lvbkxvZ3NSZXNwb25zZTABElEKDFdhdGNoU2Vzc2lvbhIeLnRldGhlci52MS5XYXRjaFNlc3Npb25SZXF1ZXN0Gh8udGV0aGVyLnYxLldhdGNoU2Vzc2lvblJlc3BvbnNlMAESQAoHR2V0WGNvbRIZLnRldGhlci52MS5HZXRYY29tUmVxdWVzdBoaLnRldGhlci52MS5HZXRYY29tUmVzcG9uc2USQAoHU2V0WGNvbRIZLnRldGhlci52MS5TZXRYY29tUmVxdWVzdBoaLnRldGhlci52MS5TZXRYY29tUmVzcG9uc2USVgoNQXR0YWNoU2Vzc2lvbhIfLnRldGhlci52MS5BdHRhY2hTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5BdHRhY2hTZXNzaW9uUmVzcG9uc2UoATABYgZwcm90bzM", [file_google_protobuf_duration, file_tether_v1_session, file_tether_v1_stream]);
+  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEiygIKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJd29ya3NwYWNlGAkgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVAoUU3RhcnRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uEhcKD2FscmVhZHlfZXhpc3RlZBgCIAEoCCKjAQoTUmVydW5TZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJEjoKBmlucHV0cxgCIAMoCzIqLnRldGhlci52MS5SZXJ1blNlc3Npb25SZXF1ZXN0LklucHV0c0VudHJ5EhMKC2V4dGVybmFsX2lkGAMgASgJGi0KC0lucHV0c0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiVAoUUmVydW5TZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uEhcKD2FscmVhZHlfZXhpc3RlZBgCIAEoCCIhChFHZXRTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjkKEkdldFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24idAoTTGlzdFNlc3Npb25zUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIoCgZzdGF0dXMYAyABKA4yGC50ZXRoZXIudjEuU2Vzc2lvblN0YXR1cxIMCgR0YXNrGAQgASgJIlUKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiQKCHNlc3Npb25zGAEgAygLMhIudGV0aGVyLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjQKFENhbmNlbFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSDgoGcmVhc29uGAIgASgJIjwKFUNhbmNlbFNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24iIwoTQ2xvc2VTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIjsKFENsb3NlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIkChREZWxldGVTZXNzaW9uUmVxdWVzdBIMCgRuYW1lGAEgASgJIlIKFURlbGV0ZVNlc3Npb25SZXNwb25zZRIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24SFAoMb3V0cHV0X2J5dGVzGAIgASgDIiEKD0xpc3RSdW5zUmVxdWVzdBIOCgZwYXJlbnQYASABKAkiMAoQTGlzdFJ1bnNSZXNwb25zZRIcCgRydW5zGAEgAygLMg4udGV0aGVyLnYxLlJ1biKOAQoWUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgsKA3J1bhgCIAEoDRIMCgR0YXNrGAMgASgJEhMKC2Zyb21fb2Zmc2V0GAQgASgEEg4KBmZvbGxvdxgFIAEoCBIXCgp0YWlsX2xpbmVzGAYgASgNSACIAQFCDQoLX3RhaWxfbGluZXMiPgoXUmVhZFNlc3Npb25Mb2dzUmVzcG9uc2USIwoGY2h1bmtzGAEgAygLMhMudGV0aGVyLnYxLkxvZ0NodW5rIkoKE1dhdGNoU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIVCg1mcm9tX3NlcXVlbmNlGAIgASgEEg4KBmZvbGxvdxgDIAEoCCI/ChRXYXRjaFNlc3Npb25SZXNwb25zZRInCgZldmVudHMYASADKAsyFy50ZXRoZXIudjEuU2Vzc2lvbkV2ZW50Ii4KDkdldFhjb21SZXF1ZXN0Eg8KB3Nlc3Npb24YASABKAkSCwoDa2V5GAIgASgJIjYKD0dldFhjb21SZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnRldGhlci52MS5YY29tRW50cnkiPQoOU2V0WGNvbVJlcXVlc3QSDwoHc2Vzc2lvbhgBIAEoCRILCgNrZXkYAiABKAkSDQoFdmFsdWUYAyABKAkiNgoPU2V0WGNvbVJlc3BvbnNlEiMKBWVudHJ5GAEgASgLMhQudGV0aGVyLnYxLlhjb21FbnRyeSK+AQoUQXR0YWNoU2Vzc2lvblJlcXVlc3QSJQoEb3BlbhgBIAEoCzIVLnRldGhlci52MS5BdHRhY2hPcGVuSAASJwoFaW5wdXQYAiABKAsyFi50ZXRoZXIudjEuQXR0YWNoSW5wdXRIABIjCgNhY2sYAyABKAsyFC50ZXRoZXIudjEuQXR0YWNoQWNrSAASKQoGaW5wdXRzGAQgASgLMhcudGV0aGVyLnYxLkF0dGFjaElucHV0c0gAQgYKBGtpbmQibQoKQXR0YWNoT3BlbhIPCgdzZXNzaW9uGAEgASgJEhUKDWZyb21fcG9zaXRpb24YAiABKAQSDwoHc3RyZWFtcxgDIAMoCRIWCg53aXRob3V0X291dHB1dBgEIAEoCBIOCgZ3aW5kb3cYBSABKA0ihgEKC0F0dGFjaElucHV0Eg4KBnN0cmVhbRgBIAEoCRIMCgRkYXRhGAIgASgMEhQKDGNvbnRlbnRfdHlwZRgDIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgEIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBSABKAkSEgoKY2xpZW50X3JlZhgGIAEoBCI2CgxBdHRhY2hJbnB1dHMSJgoGaW5wdXRzGAEgAygLMhYudGV0aGVyLnYxLkF0dGFjaElucHV0Ih0KCUF0dGFjaEFjaxIQCghwb3NpdGlvbhgBIAEoBCL9AQoVQXR0YWNoU2Vzc2lvblJlc3BvbnNlEikKBm9wZW5lZBgBIAEoCzIXLnRldGhlci52MS5BdHRhY2hPcGVuZWRIABIpCgZldmVudHMYAiABKAsyFy50ZXRoZXIudjEuQXR0YWNoRXZlbnRzSAASLAoIYWNjZXB0ZWQYAyABKAsyGC50ZXRoZXIudjEuSW5wdXRBY2NlcHRlZEgAEiwKCHJlamVjdGVkGAQgASgLMhgudGV0aGVyLnYxLklucHV0UmVqZWN0ZWRIABIqCgdhbnN3ZXJzGAUgASgLMhcudGV0aGVyLnYxLklucHV0QW5zd2Vyc0gAQgYKBGtpbmQicgoMQXR0YWNoT3BlbmVkEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIVCg1mcm9tX3Bvc2l0aW9uGAIgASgEEhUKDWxpdmVfcG9zaXRpb24YAyABKAQSDwoHc3RyZWFtcxgEIAMoCSJFCgxBdHRhY2hFdmVudHMSJgoGZXZlbnRzGAEgAygLMhYudGV0aGVyLnYxLkF0dGFjaEV2ZW50Eg0KBWVuZGVkGAIgASgIIqQBCgtBdHRhY2hFdmVudBIQCghwb3NpdGlvbhgBIAEoBBIpCgZjaGFuZ2UYAiABKAsyFy50ZXRoZXIudjEuU2Vzc2lvbkV2ZW50SAASJQoGb3V0cHV0GAMgASgLMhMudGV0aGVyLnYxLkxvZ0NodW5rSAASKQoGcmVjb3JkGAQgASgLMhcudGV0aGVyLnYxLlN0cmVhbVJlY29yZEgAQgYKBGtpbmQiXwoNSW5wdXRBY2NlcHRlZBISCgpjbGllbnRfcmVmGAEgASgEEicKBnJlY29yZBgCIAEoCzIXLnRldGhlci52MS5TdHJlYW1SZWNvcmQSEQoJZHVwbGljYXRlGAMgASgIIjcKDElucHV0QW5zd2VycxInCgdhbnN3ZXJzGAEgAygLMhYudGV0aGVyLnYxLklucHV0QW5zd2VyInEKC0lucHV0QW5zd2VyEiwKCGFjY2VwdGVkGAEgASgLMhgudGV0aGVyLnYxLklucHV0QWNjZXB0ZWRIABIsCghyZWplY3RlZBgCIAEoCzIYLnRldGhlci52MS5JbnB1dFJlamVjdGVkSABCBgoEa2luZCJCCg1JbnB1dFJlamVjdGVkEhIKCmNsaWVudF9yZWYYASABKAQSDAoEY29kZRgCIAEoBRIPCgdtZXNzYWdlGAMgASgJMpcICg5TZXNzaW9uU2VydmljZRJPCgxTdGFydFNlc3Npb24SHi50ZXRoZXIudjEuU3RhcnRTZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5TdGFydFNlc3Npb25SZXNwb25zZRJPCgxSZXJ1blNlc3Npb24SHi50ZXRoZXIudjEuUmVydW5TZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5SZXJ1blNlc3Npb25SZXNwb25zZRJJCgpHZXRTZXNzaW9uEhwudGV0aGVyLnYxLkdldFNlc3Npb25SZXF1ZXN0Gh0udGV0aGVyLnYxLkdldFNlc3Npb25SZXNwb25zZRJPCgxMaXN0U2Vzc2lvbnMSHi50ZXRoZXIudjEuTGlzdFNlc3Npb25zUmVxdWVzdBofLnRldGhlci52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJSCg1DYW5jZWxTZXNzaW9uEh8udGV0aGVyLnYxLkNhbmNlbFNlc3Npb25SZXF1ZXN0GiAudGV0aGVyLnYxLkNhbmNlbFNlc3Npb25SZXNwb25zZRJPCgxDbG9zZVNlc3Npb24SHi50ZXRoZXIudjEuQ2xvc2VTZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5DbG9zZVNlc3Npb25SZXNwb25zZRJSCg1EZWxldGVTZXNzaW9uEh8udGV0aGVyLnYxLkRlbGV0ZVNlc3Npb25SZXF1ZXN0GiAudGV0aGVyLnYxLkRlbGV0ZVNlc3Npb25SZXNwb25zZRJDCghMaXN0UnVucxIaLnRldGhlci52MS5MaXN0UnVuc1JlcXVlc3QaGy50ZXRoZXIudjEuTGlzdFJ1bnNSZXNwb25zZRJaCg9SZWFkU2Vzc2lvbkxvZ3MSIS50ZXRoZXIudjEuUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBoiLnRldGhlci52MS5SZWFkU2Vzc2lvbkxvZ3NSZXNwb25zZTABElEKDFdhdGNoU2Vzc2lvbhIeLnRldGhlci52MS5XYXRjaFNlc3Npb25SZXF1ZXN0Gh8udGV0aGVyLnYxLldhdGNoU2Vzc2lvblJlc3BvbnNlMAESQAoHR2V0WGNvbRIZLnRldGhlci52MS5HZXRYY29tUmVxdWVzdBoaLnRldGhlci52MS5HZXRYY29tUmVzcG9uc2USQAoHU2V0WGNvbRIZLnRldGhlci52MS5TZXRYY29tUmVxdWVzdBoaLnRldGhlci52MS5TZXRYY29tUmVzcG9uc2USVgoNQXR0YWNoU2Vzc2lvbhIfLnRldGhlci52MS5BdHRhY2hTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5BdHRhY2hTZXNzaW9uUmVzcG9uc2UoATABYgZwcm90bzM", [file_google_protobuf_duration, file_tether_v1_session, file_tether_v1_stream]);
 
 /**
  * StartSessionRequest says which task to run, from which file, with what.
@@ -130,6 +130,72 @@ export const StartSessionResponseSchema: GenMessage<StartSessionResponse> = /*@_
   messageDesc(file_tether_v1_session_service, 1);
 
 /**
+ * RerunSessionRequest names the session to run again.
+ *
+ * @generated from message tether.v1.RerunSessionRequest
+ */
+export type RerunSessionRequest = Message<"tether.v1.RerunSessionRequest"> & {
+  /**
+   * "sessions/{session}"; a unique id prefix is accepted. Any status: an
+   * open session is not touched.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Input values that replace the session's. Secret inputs were never
+   * stored: each must be given here again.
+   *
+   * @generated from field: map<string, string> inputs = 2;
+   */
+  inputs: { [key: string]: string };
+
+  /**
+   * As StartSessionRequest's: a second rerun with the same id returns the
+   * first one's session.
+   *
+   * @generated from field: string external_id = 3;
+   */
+  externalId: string;
+};
+
+/**
+ * Describes the message tether.v1.RerunSessionRequest.
+ * Use `create(RerunSessionRequestSchema)` to create a new message.
+ */
+export const RerunSessionRequestSchema: GenMessage<RerunSessionRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 2);
+
+/**
+ * RerunSessionResponse holds the new session.
+ *
+ * @generated from message tether.v1.RerunSessionResponse
+ */
+export type RerunSessionResponse = Message<"tether.v1.RerunSessionResponse"> & {
+  /**
+   * The session started (or found by external_id).
+   *
+   * @generated from field: tether.v1.Session session = 1;
+   */
+  session?: Session | undefined;
+
+  /**
+   * True when external_id matched an existing session.
+   *
+   * @generated from field: bool already_existed = 2;
+   */
+  alreadyExisted: boolean;
+};
+
+/**
+ * Describes the message tether.v1.RerunSessionResponse.
+ * Use `create(RerunSessionResponseSchema)` to create a new message.
+ */
+export const RerunSessionResponseSchema: GenMessage<RerunSessionResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 3);
+
+/**
  * GetSessionRequest names a session.
  *
  * @generated from message tether.v1.GetSessionRequest
@@ -148,7 +214,7 @@ export type GetSessionRequest = Message<"tether.v1.GetSessionRequest"> & {
  * Use `create(GetSessionRequestSchema)` to create a new message.
  */
 export const GetSessionRequestSchema: GenMessage<GetSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 2);
+  messageDesc(file_tether_v1_session_service, 4);
 
 /**
  * GetSessionResponse holds the session.
@@ -169,7 +235,7 @@ export type GetSessionResponse = Message<"tether.v1.GetSessionResponse"> & {
  * Use `create(GetSessionResponseSchema)` to create a new message.
  */
 export const GetSessionResponseSchema: GenMessage<GetSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 3);
+  messageDesc(file_tether_v1_session_service, 5);
 
 /**
  * ListSessionsRequest pages through sessions, newest first.
@@ -211,7 +277,7 @@ export type ListSessionsRequest = Message<"tether.v1.ListSessionsRequest"> & {
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 4);
+  messageDesc(file_tether_v1_session_service, 6);
 
 /**
  * ListSessionsResponse is one page.
@@ -239,7 +305,7 @@ export type ListSessionsResponse = Message<"tether.v1.ListSessionsResponse"> & {
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 5);
+  messageDesc(file_tether_v1_session_service, 7);
 
 /**
  * CancelSessionRequest names the session to cancel.
@@ -267,7 +333,7 @@ export type CancelSessionRequest = Message<"tether.v1.CancelSessionRequest"> & {
  * Use `create(CancelSessionRequestSchema)` to create a new message.
  */
 export const CancelSessionRequestSchema: GenMessage<CancelSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 6);
+  messageDesc(file_tether_v1_session_service, 8);
 
 /**
  * CancelSessionResponse holds the session after the cancel was recorded.
@@ -288,7 +354,7 @@ export type CancelSessionResponse = Message<"tether.v1.CancelSessionResponse"> &
  * Use `create(CancelSessionResponseSchema)` to create a new message.
  */
 export const CancelSessionResponseSchema: GenMessage<CancelSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 7);
+  messageDesc(file_tether_v1_session_service, 9);
 
 /**
  * CloseSessionRequest names the session to close.
@@ -309,7 +375,7 @@ export type CloseSessionRequest = Message<"tether.v1.CloseSessionRequest"> & {
  * Use `create(CloseSessionRequestSchema)` to create a new message.
  */
 export const CloseSessionRequestSchema: GenMessage<CloseSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 8);
+  messageDesc(file_tether_v1_session_service, 10);
 
 /**
  * CloseSessionResponse holds the session after the close was recorded.
@@ -330,7 +396,7 @@ export type CloseSessionResponse = Message<"tether.v1.CloseSessionResponse"> & {
  * Use `create(CloseSessionResponseSchema)` to create a new message.
  */
 export const CloseSessionResponseSchema: GenMessage<CloseSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 9);
+  messageDesc(file_tether_v1_session_service, 11);
 
 /**
  * DeleteSessionRequest names a session to remove.
@@ -351,7 +417,7 @@ export type DeleteSessionRequest = Message<"tether.v1.DeleteSessionRequest"> & {
  * Use `create(DeleteSessionRequestSchema)` to create a new message.
  */
 export const DeleteSessionRequestSchema: GenMessage<DeleteSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 10);
+  messageDesc(file_tether_v1_session_service, 12);
 
 /**
  * DeleteSessionResponse says what was removed.
@@ -379,7 +445,7 @@ export type DeleteSessionResponse = Message<"tether.v1.DeleteSessionResponse"> &
  * Use `create(DeleteSessionResponseSchema)` to create a new message.
  */
 export const DeleteSessionResponseSchema: GenMessage<DeleteSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 11);
+  messageDesc(file_tether_v1_session_service, 13);
 
 /**
  * ListRunsRequest names a session.
@@ -400,7 +466,7 @@ export type ListRunsRequest = Message<"tether.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 12);
+  messageDesc(file_tether_v1_session_service, 14);
 
 /**
  * ListRunsResponse holds every run of the session.
@@ -421,7 +487,7 @@ export type ListRunsResponse = Message<"tether.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 13);
+  messageDesc(file_tether_v1_session_service, 15);
 
 /**
  * ReadSessionLogsRequest says which output to read from where.
@@ -481,7 +547,7 @@ export type ReadSessionLogsRequest = Message<"tether.v1.ReadSessionLogsRequest">
  * Use `create(ReadSessionLogsRequestSchema)` to create a new message.
  */
 export const ReadSessionLogsRequestSchema: GenMessage<ReadSessionLogsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 14);
+  messageDesc(file_tether_v1_session_service, 16);
 
 /**
  * ReadSessionLogsResponse carries output in the order it was received.
@@ -502,7 +568,7 @@ export type ReadSessionLogsResponse = Message<"tether.v1.ReadSessionLogsResponse
  * Use `create(ReadSessionLogsResponseSchema)` to create a new message.
  */
 export const ReadSessionLogsResponseSchema: GenMessage<ReadSessionLogsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 15);
+  messageDesc(file_tether_v1_session_service, 17);
 
 /**
  * WatchSessionRequest says where to start reading a session's changes.
@@ -537,7 +603,7 @@ export type WatchSessionRequest = Message<"tether.v1.WatchSessionRequest"> & {
  * Use `create(WatchSessionRequestSchema)` to create a new message.
  */
 export const WatchSessionRequestSchema: GenMessage<WatchSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 16);
+  messageDesc(file_tether_v1_session_service, 18);
 
 /**
  * WatchSessionResponse carries events in order.
@@ -558,7 +624,7 @@ export type WatchSessionResponse = Message<"tether.v1.WatchSessionResponse"> & {
  * Use `create(WatchSessionResponseSchema)` to create a new message.
  */
 export const WatchSessionResponseSchema: GenMessage<WatchSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 17);
+  messageDesc(file_tether_v1_session_service, 19);
 
 /**
  * GetXcomRequest names a value.
@@ -586,7 +652,7 @@ export type GetXcomRequest = Message<"tether.v1.GetXcomRequest"> & {
  * Use `create(GetXcomRequestSchema)` to create a new message.
  */
 export const GetXcomRequestSchema: GenMessage<GetXcomRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 18);
+  messageDesc(file_tether_v1_session_service, 20);
 
 /**
  * GetXcomResponse holds the value.
@@ -607,7 +673,7 @@ export type GetXcomResponse = Message<"tether.v1.GetXcomResponse"> & {
  * Use `create(GetXcomResponseSchema)` to create a new message.
  */
 export const GetXcomResponseSchema: GenMessage<GetXcomResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 19);
+  messageDesc(file_tether_v1_session_service, 21);
 
 /**
  * SetXcomRequest sets a value.
@@ -642,7 +708,7 @@ export type SetXcomRequest = Message<"tether.v1.SetXcomRequest"> & {
  * Use `create(SetXcomRequestSchema)` to create a new message.
  */
 export const SetXcomRequestSchema: GenMessage<SetXcomRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 20);
+  messageDesc(file_tether_v1_session_service, 22);
 
 /**
  * SetXcomResponse holds the stored value.
@@ -663,7 +729,7 @@ export type SetXcomResponse = Message<"tether.v1.SetXcomResponse"> & {
  * Use `create(SetXcomResponseSchema)` to create a new message.
  */
 export const SetXcomResponseSchema: GenMessage<SetXcomResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 21);
+  messageDesc(file_tether_v1_session_service, 23);
 
 /**
  * AttachSessionRequest is one message from an attached client.
@@ -718,7 +784,7 @@ export type AttachSessionRequest = Message<"tether.v1.AttachSessionRequest"> & {
  * Use `create(AttachSessionRequestSchema)` to create a new message.
  */
 export const AttachSessionRequestSchema: GenMessage<AttachSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 22);
+  messageDesc(file_tether_v1_session_service, 24);
 
 /**
  * AttachOpen says what to attach to and from where.
@@ -769,7 +835,7 @@ export type AttachOpen = Message<"tether.v1.AttachOpen"> & {
  * Use `create(AttachOpenSchema)` to create a new message.
  */
 export const AttachOpenSchema: GenMessage<AttachOpen> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 23);
+  messageDesc(file_tether_v1_session_service, 25);
 
 /**
  * AttachInput is one record for an input stream.
@@ -826,7 +892,7 @@ export type AttachInput = Message<"tether.v1.AttachInput"> & {
  * Use `create(AttachInputSchema)` to create a new message.
  */
 export const AttachInputSchema: GenMessage<AttachInput> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 24);
+  messageDesc(file_tether_v1_session_service, 26);
 
 /**
  * AttachInputs is several records for input streams, in order.
@@ -847,7 +913,7 @@ export type AttachInputs = Message<"tether.v1.AttachInputs"> & {
  * Use `create(AttachInputsSchema)` to create a new message.
  */
 export const AttachInputsSchema: GenMessage<AttachInputs> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 25);
+  messageDesc(file_tether_v1_session_service, 27);
 
 /**
  * AttachAck acknowledges events.
@@ -868,7 +934,7 @@ export type AttachAck = Message<"tether.v1.AttachAck"> & {
  * Use `create(AttachAckSchema)` to create a new message.
  */
 export const AttachAckSchema: GenMessage<AttachAck> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 26);
+  messageDesc(file_tether_v1_session_service, 28);
 
 /**
  * AttachSessionResponse is one message to an attached client.
@@ -929,7 +995,7 @@ export type AttachSessionResponse = Message<"tether.v1.AttachSessionResponse"> &
  * Use `create(AttachSessionResponseSchema)` to create a new message.
  */
 export const AttachSessionResponseSchema: GenMessage<AttachSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 27);
+  messageDesc(file_tether_v1_session_service, 29);
 
 /**
  * AttachOpened confirms the attach.
@@ -971,7 +1037,7 @@ export type AttachOpened = Message<"tether.v1.AttachOpened"> & {
  * Use `create(AttachOpenedSchema)` to create a new message.
  */
 export const AttachOpenedSchema: GenMessage<AttachOpened> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 28);
+  messageDesc(file_tether_v1_session_service, 30);
 
 /**
  * AttachEvents carries consecutive events.
@@ -1000,7 +1066,7 @@ export type AttachEvents = Message<"tether.v1.AttachEvents"> & {
  * Use `create(AttachEventsSchema)` to create a new message.
  */
 export const AttachEventsSchema: GenMessage<AttachEvents> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 29);
+  messageDesc(file_tether_v1_session_service, 31);
 
 /**
  * AttachEvent is one thing that happened in the session.
@@ -1052,7 +1118,7 @@ export type AttachEvent = Message<"tether.v1.AttachEvent"> & {
  * Use `create(AttachEventSchema)` to create a new message.
  */
 export const AttachEventSchema: GenMessage<AttachEvent> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 30);
+  messageDesc(file_tether_v1_session_service, 32);
 
 /**
  * InputAccepted answers one AttachInput once the record is durable.
@@ -1087,7 +1153,7 @@ export type InputAccepted = Message<"tether.v1.InputAccepted"> & {
  * Use `create(InputAcceptedSchema)` to create a new message.
  */
 export const InputAcceptedSchema: GenMessage<InputAccepted> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 31);
+  messageDesc(file_tether_v1_session_service, 33);
 
 /**
  * InputAnswers answers one AttachInputs: one answer per input, in its order.
@@ -1108,7 +1174,7 @@ export type InputAnswers = Message<"tether.v1.InputAnswers"> & {
  * Use `create(InputAnswersSchema)` to create a new message.
  */
 export const InputAnswersSchema: GenMessage<InputAnswers> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 32);
+  messageDesc(file_tether_v1_session_service, 34);
 
 /**
  * InputAnswer is the outcome of one input of an AttachInputs.
@@ -1145,7 +1211,7 @@ export type InputAnswer = Message<"tether.v1.InputAnswer"> & {
  * Use `create(InputAnswerSchema)` to create a new message.
  */
 export const InputAnswerSchema: GenMessage<InputAnswer> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 33);
+  messageDesc(file_tether_v1_session_service, 35);
 
 /**
  * InputRejected answers an AttachInput that was not stored.
@@ -1180,7 +1246,7 @@ export type InputRejected = Message<"tether.v1.InputRejected"> & {
  * Use `create(InputRejectedSchema)` to create a new message.
  */
 export const InputRejectedSchema: GenMessage<InputRejected> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 34);
+  messageDesc(file_tether_v1_session_service, 36);
 
 /**
  * SessionService starts task graphs as sessions and reads their history.
@@ -1199,6 +1265,20 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof StartSessionRequestSchema;
     output: typeof StartSessionResponseSchema;
+  },
+  /**
+   * Starts a session's task again as that session ran it (pueue's restart, a
+   * CI runner's re-run): the graph it recorded (not the task file as it is
+   * now), its inputs with the request's over them, its workspace,
+   * parallelism, fail-fast, TTL and idle timeout. The new session names the
+   * old one in rerun_of.
+   *
+   * @generated from rpc tether.v1.SessionService.RerunSession
+   */
+  rerunSession: {
+    methodKind: "unary";
+    input: typeof RerunSessionRequestSchema;
+    output: typeof RerunSessionResponseSchema;
   },
   /**
    * Gets a session, with its xcom values.
