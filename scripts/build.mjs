@@ -2,7 +2,8 @@
 // loads one file (compiled once: see client/cli-loader.ts), and within it initializes only the command it runs (main.ts
 // imports commands dynamically, which esbuild turns into lazy module
 // initializers in the same file); the daemon loads only its own code. Native modules
-// stay external and load from node_modules.
+// stay external and load from node_modules, and so does the terminal emulator only
+// `pty capture` uses (client/screen-capture.ts), which the CLI's file need not carry.
 import { build } from "esbuild";
 
 const common = {
@@ -12,7 +13,7 @@ const common = {
   target: "node20",
   sourcemap: "linked",
   logLevel: "warning",
-  external: ["better-sqlite3", "node-pty"],
+  external: ["better-sqlite3", "node-pty", "@xterm/headless"],
   // Bundled CommonJS dependencies may call require(): give the ESM bundle one.
   banner: { js: "import { createRequire as __tetherCreateRequire } from 'node:module'; const require = __tetherCreateRequire(import.meta.url);" },
 };

@@ -17,6 +17,7 @@ import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal } from "../terminal.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
+import { renderScreen } from "../screen-capture.js";
 import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
@@ -35,6 +36,8 @@ export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [
                                               --enter adds Enter; - types what stdin holds
   tether pty send P -k KEY...                 type keys by name as tmux send-keys does: each word a key (Enter,
                                               C-c, Up, Escape, F1, M-x, ...) or, when it names none, its text
+  tether pty capture P [--json]                the screen as it is now, as text (tmux capture-pane -p): each row,
+                                              trailing blanks trimmed; --json adds the cursor and the screen in use
   tether pty resize P COLSxROWS               set a PTY's size (until an attached client's activity applies the
                                               size policy again)
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
@@ -55,6 +58,8 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
       return list(args.slice(1), paths);
     case "read":
       return read(args.slice(1), paths);
+    case "capture":
+      return capture(args.slice(1), paths);
     case "send":
       return send(args.slice(1), paths);
     case "resize":
@@ -281,6 +286,33 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
     modes.leave();
   }
   return exit === undefined ? 0 : exitCodeOf(exit);
+}
+
+/**
+ * `tether pty capture P`: the screen as it is now, as text (tmux
+ * capture-pane -p): the PTY's modes and recent output (ReadPty's replay)
+ * rendered at its size by a terminal emulator in this process.
+ */
+async function capture(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const { client } = await connectToDaemon(paths);
+  const chunks: Uint8Array[] = [];
+  let size = { cols: 80, rows: 24 };
+  let id = positionals[0]!;
+  for await (const response of client.serverStream(PtyService.method.readPty, { pty: id, noFollow: true })) {
+    const kind = response.kind;
+    if (kind.case === "opened") {
+      id = kind.value.pty!.id;
+      size = { cols: kind.value.pty!.size!.cols, rows: kind.value.pty!.size!.rows };
+      chunks.push(kind.value.terminalModes);
+    } else if (kind.case === "output") chunks.push(kind.value.data);
+  }
+  const screen = await renderScreen(size.cols, size.rows, chunks);
+  const { cols, rows, lines, cursor, alternateScreen } = screen;
+  if (values.json) process.stdout.write(`${JSON.stringify({ pty: id, cols, rows, lines, cursor, alternate_screen: alternateScreen })}\n`);
+  else process.stdout.write(lines.map((line) => `${line}\n`).join(""));
+  return 0;
 }
 
 /** The program's exit code as the CLI exits with it: 1 when the daemon lost it (its end is unknown). */

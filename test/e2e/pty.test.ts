@@ -256,5 +256,37 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect([late.status, late.stderr]).toEqual([1, `tether: pty ${id} is closed (its program ended): tether pty attach ${id} shows its last output\n`]);
     expect(send(undefined).status).toBe(2);
   });
+
+  it("pty capture prints the screen as text (tmux capture-pane -p): a shell's last rows after far more output than the replay holds, a full-screen program's screen and cursor, a closed PTY's last screen", async () => {
+    const { env } = setup();
+    cli(env, "ws", "create", "w");
+    const screenOf = (id: string): { lines: string[]; cursor: { x: number; y: number }; alternate_screen: boolean; cols: number; rows: number } =>
+      JSON.parse(cli(env, "pty", "capture", id, "--json"));
+    // ~590 KB of lines, the replay 64 KiB of it: the screen is the last 23 and the cursor's row below them.
+    const lines = cli(env, "pty", "w", "-d", "--", "sh", "-c", "seq 1 100000; echo end; sleep 60").trim();
+    await eventually(() => (screenOf(lines).lines.includes("end") ? true : undefined));
+    const shown = cli(env, "pty", "capture", lines);
+    expect(shown).toBe([...Array.from({ length: 22 }, (_, i) => String(99979 + i)), "end", ""].map((line) => `${line}\n`).join(""));
+    expect(screenOf(lines)).toMatchObject({ cols: 80, rows: 24, cursor: { x: 0, y: 23 }, alternate_screen: false });
+
+    // A full-screen program: the alternate screen, drawn at positions, the cursor left after "top".
+    const full = cli(env, "pty", "w", "-d", "--", "sh", "-c", String.raw`printf 'below\n'; printf '\033[?1049h\033[2J\033[5;10Hhello\033[1;1Htop'; sleep 60`).trim();
+    const drawn = await eventually(() => {
+      const screen = screenOf(full);
+      return screen.lines[0] === "top" ? screen : undefined;
+    });
+    expect(drawn.lines[4]).toBe("         hello");
+    expect(drawn.lines.filter((line) => line !== "")).toEqual(["top", "         hello"]);
+    expect(drawn).toMatchObject({ cursor: { x: 3, y: 0 }, alternate_screen: true });
+
+    // Closed: the screen its last output left.
+    cli(env, "pty", "kill", full);
+    const closed = cli(env, "pty", "w", "-d", "--", "sh", "-c", "echo last words").trim();
+    await eventually(() => (JSON.parse(cli(env, "pty", "ls", "--all", "--json")).find((p: { id: string }) => p.id === closed)?.state === "closed" ? true : undefined));
+    expect(screenOf(closed).lines[0]).toBe("last words");
+    const missing = spawnSync(process.execPath, [CLI_ENTRY, "pty", "capture", "p-nope"], { env, encoding: "utf8" });
+    expect([missing.status, missing.stderr]).toEqual([1, 'tether: no pty "p-nope": tether pty ls lists them\n']);
+    cli(env, "pty", "kill", lines);
+  });
 });
 
