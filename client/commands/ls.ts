@@ -61,7 +61,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
   const rows = sessions.map((s) => {
     const created = s.createTime === undefined ? 0 : timestampMs(s.createTime);
     const ended = s.endTime === undefined ? now : timestampMs(s.endTime);
-    const state = s.status === SessionStatus.OPEN ? `open/${enumName(SessionActivity, s.activity)}${s.waitingFor !== "" ? ` (${s.waitingFor})` : ""}` : enumName(SessionStatus, s.status);
+    const state = s.status === SessionStatus.OPEN ? `open/${enumName(SessionActivity, s.activity)}${s.waitingFor !== "" ? `: ${s.waitingFor}` : ""}` : enumName(SessionStatus, s.status);
     const outcome = s.status === SessionStatus.OPEN ? "" : s.error !== "" ? `exit ${s.exitCode}: ${s.error}` : `exit ${s.exitCode}`;
     return [s.id, s.task, state, `${formatDuration(now - created)} ago`, formatElapsed(ended - created), outcome];
   });

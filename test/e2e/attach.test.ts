@@ -42,6 +42,7 @@ tasks:
     const id = cli(env, dir, ["run", "chat", "-d"]).stdout.trim();
     tmux("new-session", "-d", "-s", "attach", "-x", "120", "-y", "30", "-c", dir, `${tether} attach ${id} --input msg; echo "rc=$?"; sleep 60`);
     await waitFor("attach", "waiting for input on msg");
+    expect(cli(env, dir, ["ls"]).stdout).toMatch(new RegExp(`^${id}  chat  open/waiting: input on msg \\(run 1\\)`, "m"));
     tmux("send-keys", "-t", "attach", "hello there", "Enter");
     await waitFor("attach", "chat | reply to hello there");
     tmux("send-keys", "-t", "attach", "again", "Enter");
