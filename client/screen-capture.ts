@@ -28,7 +28,8 @@ export async function renderScreen(cols: number, rows: number, chunks: Iterable<
     for (const chunk of chunks) await new Promise<void>((resolve) => term.write(chunk, resolve));
     const buffer = term.buffer.active;
     const lines: string[] = [];
-    for (let y = 0; y < rows; y++) lines.push(buffer.getLine(buffer.baseY + y)?.translateToString(true) ?? "");
+    // Trailing spaces go too, written or not, as tmux capture-pane drops them.
+    for (let y = 0; y < rows; y++) lines.push((buffer.getLine(buffer.baseY + y)?.translateToString(true) ?? "").trimEnd());
     return { cols, rows, lines, cursor: { x: buffer.cursorX, y: buffer.cursorY }, alternateScreen: buffer.type === "alternate" };
   } finally {
     term.dispose();

@@ -36,8 +36,9 @@ export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [
                                               --enter adds Enter; - types what stdin holds
   tether pty send P -k KEY...                 type keys by name as tmux send-keys does: each word a key (Enter,
                                               C-c, Up, Escape, F1, M-x, ...) or, when it names none, its text
-  tether pty capture P [--json]                the screen as it is now, as text (tmux capture-pane -p): each row,
-                                              trailing blanks trimmed; --json adds the cursor and the screen in use
+  tether pty capture P [--json] [--no-redraw]  the screen as it is now, as text (tmux capture-pane -p): each row,
+                                              trailing blanks trimmed; --json adds the cursor and the screen in use;
+                                              a full-screen program is asked to redraw first (--no-redraw: not)
   tether pty resize P COLSxROWS               set a PTY's size (until an attached client's activity applies the
                                               size policy again)
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
@@ -288,31 +289,67 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
   return exit === undefined ? 0 : exitCodeOf(exit);
 }
 
+/** How long output must be quiet before a capture takes the screen a redraw asked for is drawn. */
+const REDRAW_QUIET_MS = 150;
+/** The longest a capture waits for a redraw to be quiet. */
+const REDRAW_MAX_MS = 2_000;
+
 /**
  * `tether pty capture P`: the screen as it is now, as text (tmux
  * capture-pane -p): the PTY's modes and recent output (ReadPty's replay)
- * rendered at its size by a terminal emulator in this process.
+ * rendered at its size by a terminal emulator in this process. A
+ * full-screen program (on the alternate screen) may have drawn only changes
+ * since long before the replay's start: it is asked to draw its screen
+ * whole (ReadPty's redraw, as an attaching client asks), and the screen is
+ * taken once its output is quiet.
  */
 async function capture(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false }, "no-redraw": { type: "boolean", default: false } } });
   if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
   const { client } = await connectToDaemon(paths);
-  const chunks: Uint8Array[] = [];
-  let size = { cols: 80, rows: 24 };
-  let id = positionals[0]!;
-  for await (const response of client.serverStream(PtyService.method.readPty, { pty: id, noFollow: true })) {
-    const kind = response.kind;
-    if (kind.case === "opened") {
-      id = kind.value.pty!.id;
-      size = { cols: kind.value.pty!.size!.cols, rows: kind.value.pty!.size!.rows };
-      chunks.push(kind.value.terminalModes);
-    } else if (kind.case === "output") chunks.push(kind.value.data);
+  let output = await readScreenOutput(client, positionals[0]!, false);
+  let screen = await renderScreen(output.cols, output.rows, output.chunks);
+  if (screen.alternateScreen && output.open && !values["no-redraw"]) {
+    output = await readScreenOutput(client, output.id, true);
+    screen = await renderScreen(output.cols, output.rows, output.chunks);
   }
-  const screen = await renderScreen(size.cols, size.rows, chunks);
   const { cols, rows, lines, cursor, alternateScreen } = screen;
-  if (values.json) process.stdout.write(`${JSON.stringify({ pty: id, cols, rows, lines, cursor, alternate_screen: alternateScreen })}\n`);
+  if (values.json) process.stdout.write(`${JSON.stringify({ pty: output.id, cols, rows, lines, cursor, alternate_screen: alternateScreen })}\n`);
   else process.stdout.write(lines.map((line) => `${line}\n`).join(""));
   return 0;
+}
+
+/**
+ * What a screen is rendered from (ReadPty): the PTY's size and modes, its
+ * replay, and with `redraw` the drawing the program was asked for, followed
+ * until its output is quiet (REDRAW_QUIET_MS, at most REDRAW_MAX_MS).
+ */
+async function readScreenOutput(client: GrpcClient, ref: string, redraw: boolean): Promise<{ id: string; open: boolean; cols: number; rows: number; chunks: Uint8Array[] }> {
+  const read = { id: ref, open: false, cols: 80, rows: 24, chunks: [] as Uint8Array[] };
+  const quiet = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const quietFor = (ms: number): void => {
+    clearTimeout(timer);
+    timer = setTimeout(() => quiet.abort(), ms);
+  };
+  const deadline = redraw ? setTimeout(() => quiet.abort(), REDRAW_MAX_MS) : undefined;
+  try {
+    for await (const response of client.serverStream(PtyService.method.readPty, { pty: ref, noFollow: !redraw, redraw }, { signal: quiet.signal })) {
+      const kind = response.kind;
+      if (kind.case === "opened") {
+        const pty = kind.value.pty!;
+        Object.assign(read, { id: pty.id, open: pty.state === PtyState.OPEN, cols: pty.size!.cols, rows: pty.size!.rows });
+        read.chunks.push(kind.value.terminalModes);
+      } else if (kind.case === "output") read.chunks.push(kind.value.data);
+      if (redraw) quietFor(REDRAW_QUIET_MS);
+    }
+  } catch (error) {
+    if (!quiet.signal.aborted) throw error;
+  } finally {
+    clearTimeout(timer);
+    clearTimeout(deadline);
+  }
+  return read;
 }
 
 /** The program's exit code as the CLI exits with it: 1 when the daemon lost it (its end is unknown). */

@@ -73,6 +73,7 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
         size: undefined,
         fromOffset: req.fromOffset === undefined ? undefined : Number(req.fromOffset),
         follow: !req.noFollow,
+        redraw: req.redraw,
         signal: AbortSignal.any([ctx.signal, daemonStopping]),
       });
       try {

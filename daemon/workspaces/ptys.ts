@@ -207,6 +207,8 @@ export class Ptys {
       fromOffset: number | undefined;
       /** False: only the output stored so far, as a client that is not attached (ReadPty's no_follow). */
       follow?: boolean | undefined;
+      /** Ask the program to draw its screen whole, as a client with a screen does (ReadPty's redraw). */
+      redraw?: boolean | undefined;
       signal: AbortSignal;
       /** Sends a small piece of live output to the client at once when it can (see TapReader.direct); the rest comes in `chunks`. */
       direct?: ((piece: OutputPiece) => boolean) | undefined;
@@ -226,7 +228,7 @@ export class Ptys {
     const resized = live !== undefined && this.applySize(live);
     // A client with a screen joins a program that has drawn on its own: the program is asked to draw it
     // whole again (a size change asks by itself), as the replay alone shows only its last 64 KiB of drawing.
-    if (live !== undefined && options.size !== undefined && !resized && written > 0) live.process.redraw();
+    if (running !== undefined && (options.size !== undefined || options.redraw === true) && !resized && written > 0) running.process.redraw();
     const storeFailed = new AbortController();
     live?.attached.add(storeFailed);
     const signal = live === undefined ? options.signal : AbortSignal.any([options.signal, storeFailed.signal]);

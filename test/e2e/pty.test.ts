@@ -257,7 +257,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(send(undefined).status).toBe(2);
   });
 
-  it("pty capture prints the screen as text (tmux capture-pane -p): a shell's last rows after far more output than the replay holds, a full-screen program's screen and cursor, a closed PTY's last screen", async () => {
+  it("pty capture prints the screen as text (tmux capture-pane -p): a shell's last rows after far more output than the replay holds, a full-screen program's screen and cursor, redrawn when its drawing is older than the replay, a closed PTY's last screen", async () => {
     const { env } = setup();
     cli(env, "ws", "create", "w");
     const screenOf = (id: string): { lines: string[]; cursor: { x: number; y: number }; alternate_screen: boolean; cols: number; rows: number } =>
@@ -278,6 +278,23 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(drawn.lines[4]).toBe("         hello");
     expect(drawn.lines.filter((line) => line !== "")).toEqual(["top", "         hello"]);
     expect(drawn).toMatchObject({ cursor: { x: 3, y: 0 }, alternate_screen: true });
+
+    // A full-screen program whose whole drawing is older than the replay (it has drawn only a
+    // changing line since): asked to draw again (SIGWINCH, as an attach asks), it shows all of it.
+    const drawer = [
+      "status=start",
+      String.raw`draw() { printf '\033[2J\033[1;1HHEADER\033[2;1H%s' "$status"; }`,
+      "trap draw WINCH",
+      String.raw`printf '\033[?1049h'; draw`,
+      String.raw`i=0; while [ $i -lt 8000 ]; do printf '\033[2;1Hcount %05d' $i; i=$((i+1)); done`,
+      String.raw`status=done; printf '\033[2;1H%s       ' "$status"`,
+      "while :; do sleep 0.1; done",
+    ].join("\n");
+    const partial = cli(env, "pty", "w", "-d", "--", "sh", "-c", drawer).trim();
+    await eventually(() => (JSON.parse(cli(env, "pty", "capture", partial, "--json", "--no-redraw")).lines[1] === "done" ? true : undefined));
+    expect(JSON.parse(cli(env, "pty", "capture", partial, "--json", "--no-redraw")).lines.slice(0, 2)).toEqual(["", "done"]);
+    expect(cli(env, "pty", "capture", partial).split("\n").slice(0, 3)).toEqual(["HEADER", "done", ""]);
+    cli(env, "pty", "kill", partial);
 
     // Closed: the screen its last output left.
     cli(env, "pty", "kill", full);

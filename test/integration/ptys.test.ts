@@ -485,6 +485,28 @@ describe("PTYs", () => {
     expect(data).toBe(followed.text);
   });
 
+  it("ReadPty with redraw asks the program to draw its screen again (SIGWINCH to its foreground group), and follows the drawing", async () => {
+    const { ptys } = await setup();
+    const { pty } = await ptys.createPty({ spec: { workspace: "w", argv: ["sh", "-c", "trap 'echo drawn-again' WINCH; echo ready; while :; do sleep 0.1; done"] } });
+    await eventually(async () => {
+      let text = "";
+      for await (const r of ptys.readPty({ pty: pty!.id, noFollow: true })) if (r.kind.case === "output") text += Buffer.from(r.kind.value.data).toString();
+      return text.includes("ready") ? true : undefined;
+    });
+    const done = new AbortController();
+    let text = "";
+    try {
+      for await (const r of ptys.readPty({ pty: pty!.id, redraw: true }, { signal: done.signal })) {
+        if (r.kind.case === "output") text += Buffer.from(r.kind.value.data).toString();
+        if (text.includes("drawn-again")) done.abort();
+      }
+    } catch (error) {
+      if (!done.signal.aborted) throw error;
+    }
+    expect(text).toMatch(/ready\r\n[\s\S]*drawn-again\r\n/);
+    await ptys.closePty({ pty: pty!.id });
+  });
+
   it("scripts writing to a program that never reads wait their turn, the ninth is refused, and closing the PTY answers the waiting ones", async () => {
     const { ptys } = await setup();
     const c = new PtyClient(ptys, create(["sh", "-c", "stty raw -echo; echo ready; sleep 600"]));
