@@ -36,7 +36,8 @@ export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [
                                               --enter adds Enter; - types what stdin holds
   tether pty send P -k KEY...                 type keys by name as tmux send-keys does: each word a key (Enter,
                                               C-c, Up, Escape, F1, M-x, ...) or, when it names none, its text
-  tether pty capture P [--json] [--no-redraw]  the screen as it is now, as text (tmux capture-pane -p): each row,
+  tether pty capture P [--json] [--no-redraw]
+                                              the screen as it is now, as text (tmux capture-pane -p): each row,
                                               trailing blanks trimmed; --json adds the cursor and the screen in use;
                                               a full-screen program is asked to redraw first (--no-redraw: not)
   tether pty resize P COLSxROWS               set a PTY's size (until an attached client's activity applies the
