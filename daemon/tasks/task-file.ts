@@ -5,6 +5,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pai
 import { TetherError } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
+import { FILTER_NAMES, unknownFilters } from "./template.js";
 import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
 
 /** Task names: what `tether run NAME` and `tasks/{task}` accept. */
@@ -125,18 +126,23 @@ function parseTask(name: string, node: Node | null, report: Report): TaskDef | u
     else report(stdinNode, 'stdin: use "stream" (feed the run the records of the session\'s stdin stream) or "none" (the default: stdin closed)');
   }
   if (cmd === undefined) return undefined;
+  checkTemplates(cmd.kind === "shell" ? [cmd.script] : cmd.argv, get("cmd"), report);
+  const env = parseEnv(get("env"), report);
+  checkTemplates(Object.values(env), get("env"), report);
+  const condition = optionalString(get("condition"), report, "condition");
+  checkTemplates(condition === undefined ? [] : [condition], get("condition"), report);
   return {
     name,
     description: optionalString(get("description"), report, "description") ?? "",
     cmd,
     upstream: stringList(get("upstream"), report, "upstream"),
     inputs: parseInputs(get("inputs"), report),
-    env: parseEnv(get("env"), report),
+    env,
     retries,
     retryDelayMs,
     timeoutMs,
     readiness: parseReadiness(get("readiness"), report),
-    condition: optionalString(get("condition"), report, "condition"),
+    condition,
     keepOpen,
     result,
     cwd: optionalString(get("cwd"), report, "cwd"),
@@ -182,6 +188,13 @@ function checkStreamDirections(tasks: ReadonlyMap<string, TaskDef>, nodes: Reado
         at(nodes.get(task.name), `task "${task.name}": stream "${name}" is an ${direction} here but an ${first.direction} in task "${first.task}"; a stream has one direction`);
       }
     }
+  }
+}
+
+/** Refuses a placeholder's filter that does not exist: it would otherwise render its value unfiltered. */
+function checkTemplates(templates: readonly string[], node: Node | undefined, report: Report): void {
+  for (const filter of new Set(templates.flatMap(unknownFilters))) {
+    report(node, `unknown template filter "${filter}": the filters are ${FILTER_NAMES.join(", ")} ({{ inputs.NAME | quote }} makes the value one shell word)`);
   }
 }
 

@@ -1,4 +1,16 @@
-const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z0-9_.-]+)\s*\}\}/g;
+/** `{{ SPACE.KEY }}` or `{{ SPACE.KEY | FILTER }}`. */
+const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z0-9_.-]+)\s*(?:\|\s*([A-Za-z_][A-Za-z0-9_]*)\s*)?\}\}/g;
+
+/**
+ * What a placeholder may pass its value through. A value is put in as it
+ * is, as Zrb and GitHub Actions put theirs: in a shell command it is shell
+ * text. `quote` makes it one word whatever it holds (`'`…`'`, a `'` in it as
+ * `'\''`), as Ansible's quote filter does: for a value from someone else
+ * (an agent, a pull request's title) that must not run as a command.
+ */
+const FILTERS: Readonly<Record<string, (value: string) => string>> = {
+  quote: (value) => `'${value.replaceAll("'", "'\\''")}'`,
+};
 
 /** What a template can refer to: `{{ inputs.NAME }}`, `{{ xcom.TASK }}`, `{{ env.NAME }}`. */
 export interface TemplateScope {
@@ -9,19 +21,32 @@ export interface TemplateScope {
 
 /** Renders placeholders; an unknown one renders empty, as in Jinja, so a condition on it is false. */
 export function renderTemplate(template: string, scope: TemplateScope): string {
-  return template.replace(PLACEHOLDER, (_, space: string, key: string) => {
-    switch (space) {
-      case "inputs":
-        return scope.inputs[key] ?? "";
-      case "xcom":
-        return scope.xcom[key] ?? "";
-      case "env":
-        return scope.env[key] ?? "";
-      default:
-        return "";
-    }
+  return template.replace(PLACEHOLDER, (_, space: string, key: string, filter: string | undefined) => {
+    const value = lookup(scope, space, key);
+    return filter === undefined ? value : (FILTERS[filter]?.(value) ?? value);
   });
 }
+
+function lookup(scope: TemplateScope, space: string, key: string): string {
+  switch (space) {
+    case "inputs":
+      return scope.inputs[key] ?? "";
+    case "xcom":
+      return scope.xcom[key] ?? "";
+    case "env":
+      return scope.env[key] ?? "";
+    default:
+      return "";
+  }
+}
+
+/** The filters `template`'s placeholders name that do not exist (the task file refuses them). */
+export function unknownFilters(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[3]).filter((f): f is string => f !== undefined && !(f in FILTERS));
+}
+
+/** The filters there are, for a message naming them. */
+export const FILTER_NAMES = Object.keys(FILTERS);
 
 /** A rendered condition is false when it is empty or says no. */
 export function isTruthy(rendered: string): boolean {

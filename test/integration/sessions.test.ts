@@ -522,6 +522,17 @@ describe("sessions: bad input", () => {
     expect((await client.listSessions({})).sessions).toHaveLength(0);
   });
 
+  it("an input put in a command with | quote stays one word, whatever it holds; without, it is shell text", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(
+      `tasks:\n  greet:\n    cmd: printf '[%s]' {{ inputs.name | quote }} {{ inputs.title | quote }}; printf '<%s>' {{ inputs.name }}\n    inputs:\n      name: { type: string }\n      title: { type: string }\n`,
+    );
+    const { session } = await client.startSession({ task: "greet", taskFile: file, inputs: { name: "x; echo RAN", title: "it's $(echo not run)" } });
+    await waitQuiet(client, session!.id);
+    expect((await logText(client, session!.id)).stdout).toBe("[x; echo RAN][it's $(echo not run)]<x>RAN\n");
+  });
+
   it("never stores or shows a secret input, while the run still gets it", async () => {
     const d = await daemon();
     const client = d.client(SessionService);

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -5,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseDuration } from "../../daemon/tasks/duration.js";
 import { resolveGraph } from "../../daemon/tasks/graph.js";
 import { loadTaskFile, parseTaskFile } from "../../daemon/tasks/task-file.js";
+import { renderTemplate } from "../../daemon/tasks/template.js";
 
 describe("the task file", () => {
   it("reads the design sketch: string and argv commands, inputs, env, retries, timeout, readiness, keep_open", () => {
@@ -46,6 +48,18 @@ describe("the task file", () => {
     // A cmd that is there but not a command says so, rather than that it is missing.
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: 5 }\n  b: { cmd: [] }\n  c: { env: {} }\n")).toThrow(
       /t\.yaml:2: task "a": cmd must be a non-empty string or list[\s\S]*t\.yaml:3: task "b": cmd must be[\s\S]*task "c": cmd is required/,
+    );
+  });
+
+  it("renders placeholders as they are, or as one shell word with | quote; refuses a filter that does not exist, with its line", () => {
+    const scope = { inputs: { name: "x; echo INJECTED", quote: "it's $(id)" }, xcom: { build: "ok" }, env: { HOME: "/h" } };
+    expect(renderTemplate("echo {{ inputs.name }} {{xcom.build}} {{ env.HOME }} {{ inputs.missing }}.", scope)).toBe("echo x; echo INJECTED ok /h .");
+    expect(renderTemplate("echo {{ inputs.name | quote }} {{inputs.quote|quote}} {{ inputs.missing | quote }}", scope)).toBe(`echo 'x; echo INJECTED' 'it'\\''s $(id)' ''`);
+    // What a shell makes of them: each value one word, nothing run.
+    const rendered = renderTemplate("printf '%s|' {{ inputs.name | quote }} {{ inputs.quote | quote }}", scope);
+    expect(execFileSync("/bin/sh", ["-c", rendered], { encoding: "utf8" })).toBe("x; echo INJECTED|it's $(id)|");
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a:\n    cmd: echo {{ inputs.x | upper }}\n    env: { A: '{{ env.B | shell }}' }\n    condition: '{{ inputs.x | quote }}'\n")).toThrow(
+      /t\.yaml:3: task "a": unknown template filter "upper": the filters are quote[\s\S]*t\.yaml:4: task "a": unknown template filter "shell"/,
     );
   });
 
