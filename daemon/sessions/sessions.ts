@@ -115,9 +115,10 @@ export class Sessions {
   /**
    * Starts session `idOrPrefix`'s task again as that session ran it (pueue's
    * restart, a CI runner's re-run): the graph it recorded (not the task
-   * file as it is now), its inputs with `inputs` over them, its workspace,
-   * parallelism, fail-fast, TTL and idle timeout. Secret inputs were never
-   * stored: each must be given again.
+   * file as it is now), its inputs with `inputs` over them, its workspace
+   * (the task file's directory adopted again if it was that and has been
+   * removed), parallelism, fail-fast, TTL and idle timeout. Secret inputs
+   * were never stored: each must be given again.
    */
   async rerun(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string): Promise<{ session: SessionView; existed: boolean }> {
     const existing = this.byExternalId(externalId);
@@ -135,6 +136,9 @@ export class Sessions {
       );
     }
     const kept = Object.fromEntries(Object.entries(spec.inputs).filter(([name]) => !secrets.has(name)));
+    // The task file's directory, adopted as a host workspace by default and removed since: adopted again, as tether run would.
+    const ws = spec.workspace;
+    const readopt = ws !== undefined && ws.root === dirname(spec.taskFile) && ws.sandbox === "host" && this.workspaces.resolve(ws.id).state !== "active";
     const session = await this.create({
       task: original.task,
       taskFile: spec.taskFile,
@@ -145,7 +149,7 @@ export class Sessions {
       failFast: spec.failFast,
       ttlMs: spec.ttlMs,
       idleTimeoutMs: spec.idleTimeoutMs,
-      workspace: spec.workspace?.id ?? "",
+      workspace: readopt ? "" : (ws?.id ?? ""),
       rerunOf: original.id,
     });
     return { session, existed: false };

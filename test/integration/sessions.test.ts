@@ -7,6 +7,7 @@ import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js
 import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
+import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { daemonPerTest } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
@@ -306,7 +307,7 @@ tasks:
     expect(ConnectError.from(missing).code).toBe(Code.NotFound);
   });
 
-  it("a rerun starts the graph the session recorded with its inputs (the request's over them, secrets given again), and names the session it reruns", async () => {
+  it("a rerun starts the graph the session recorded with its inputs (the request's over them, secrets given again) in its workspace, and names the session it reruns", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
     const yaml = (main: string) =>
@@ -337,6 +338,21 @@ tasks:
     expect(missing.code).toBe(Code.NotFound);
     // A session started afresh names none.
     expect((await client.getSession({ name: first!.name })).session!.rerunOf).toBe("");
+
+    // The task file's directory, adopted by default, removed since: adopted again, as a start would.
+    const workspaces = d.client(WorkspaceService);
+    await workspaces.deleteWorkspace({ workspace: first!.workspace.replace("workspaces/", "") });
+    const { session: readopted } = await client.rerunSession({ name: first!.name, inputs: { token: "x" } });
+    expect(readopted!.workspace).not.toBe(first!.workspace);
+    expect(readopted!.workingDirectory).toBe(first!.workingDirectory);
+    expect((await waitQuiet(client, readopted!.id)).exitCode).toBe(0);
+    // A workspace named at start, removed since: refused, as a start in it would be.
+    await workspaces.createWorkspace({ displayName: "elsewhere" });
+    const { session: named } = await client.startSession({ task: "main", taskFile: file, inputs: { token: "x" }, workspace: "elsewhere" });
+    await waitQuiet(client, named!.id);
+    await workspaces.deleteWorkspace({ workspace: "elsewhere" });
+    const gone = await failure(client.rerunSession({ name: named!.name, inputs: { token: "x" } }));
+    expect([gone.code, gone.message]).toEqual([Code.FailedPrecondition, `workspace elsewhere (${named!.workspace.replace("workspaces/", "")}) was removed: nothing starts in it any more; create a new one with tether ws create`]);
   });
 
   it("ls pages newest first and filters by status and task", async () => {
