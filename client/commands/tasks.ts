@@ -47,6 +47,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
       task.readiness !== undefined ? "service (readiness checks)" : "",
       task.condition !== "" ? `when ${task.condition}` : "",
       task.keepOpen ? "keep_open" : "",
+      task.failFast ? "fail_fast" : "",
       task.result !== "" ? `result: ${task.result}` : "",
       task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
     ].filter((t) => t !== "");

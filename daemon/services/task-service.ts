@@ -79,6 +79,7 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
     workingDirectory: task.cwd ?? "",
     streams: Object.fromEntries(Object.entries(task.streams).map(([name, d]) => [name, d === "input" ? StreamDirection.INPUT : StreamDirection.OUTPUT])),
     stdinStream: task.stdin === "stream",
+    failFast: task.failFast === true,
     line: line ?? 0,
   });
 }

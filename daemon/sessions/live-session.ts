@@ -356,7 +356,7 @@ export class LiveSession {
       } else {
         this.graph.failedFinally(task.name, run.exitCode);
         this.transition(run, "failed", why);
-        if (this.session.spec.failFast) this.failFast(task.name);
+        if (this.session.spec.failFast || task.failFast === true) this.failFast(task.name);
       }
     }
     this.afterChange();

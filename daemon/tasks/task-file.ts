@@ -12,7 +12,7 @@ import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Com
 export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const INPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const TASK_KEYS = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin"]);
+const TASK_KEYS = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast"]);
 const READINESS_DEFAULT_INTERVAL_MS = 1_000;
 const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -113,6 +113,7 @@ function parseTask(name: string, node: Node | null, report: Report): TaskDef | u
   const retryDelayMs = duration(get("retry_delay"), 0, report, "retry_delay");
   const timeoutMs = duration(get("timeout"), 0, report, "timeout");
   const keepOpen = boolean(get("keep_open"), report, "keep_open");
+  const failFast = boolean(get("fail_fast"), report, "fail_fast");
   const resultNode = get("result");
   let result: "stdout" | undefined;
   if (resultNode !== undefined) {
@@ -148,6 +149,7 @@ function parseTask(name: string, node: Node | null, report: Report): TaskDef | u
     cwd: optionalString(get("cwd"), report, "cwd"),
     streams: parseStreams(get("streams"), report),
     stdin,
+    failFast,
   };
 }
 

@@ -61,6 +61,8 @@ export interface TaskDef {
   readonly streams: Readonly<Record<string, StreamDirection>>;
   /** `stream`: the run's stdin is fed the records of the session's `stdin` stream; `none`: stdin is closed. */
   readonly stdin: "none" | "stream";
+  /** Its final failure cancels its running siblings (the session's fail-fast, for this task); absent in graphs recorded before it existed. */
+  readonly failFast?: boolean;
 }
 
 /** A loaded task file: where it is and what it defines. */

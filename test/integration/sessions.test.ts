@@ -78,6 +78,33 @@ tasks:
     expect(done.exitCode).toBe(5);
   });
 
+  it("a task with fail_fast cancels its running siblings when it fails for good; another task's failure lets them finish", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  critical: { cmd: "exit 5", fail_fast: true, retries: 1 }
+  minor: { cmd: "exit 6" }
+  slow: { cmd: "sleep 30" }
+  quick: { cmd: "sleep 0.5" }
+  main: { cmd: "true", upstream: [critical, slow] }
+  other: { cmd: "true", upstream: [minor, quick] }
+`);
+    expect((await d.client(TaskService).listTasks({ taskFile: file })).tasks.find((t) => t.name === "tasks/critical")!.failFast).toBe(true);
+    const { session } = await client.startSession({ task: "main", taskFile: file });
+    const done = await waitQuiet(client, session!.id);
+    const { runs } = await client.listRuns({ parent: done.name });
+    // Both attempts ran: only the final failure cancels.
+    expect(runs.filter((r) => r.task === "critical").map((r) => r.status)).toEqual([RunStatus.FAILED, RunStatus.FAILED]);
+    expect(runs.find((r) => r.task === "slow")).toMatchObject({ status: RunStatus.CANCELLED, reason: expect.stringContaining("fail-fast: critical failed") });
+    expect(done.exitCode).toBe(5);
+    const { session: calm } = await client.startSession({ task: "other", taskFile: file });
+    const calmDone = await waitQuiet(client, calm!.id);
+    const calmRuns = (await client.listRuns({ parent: calmDone.name })).runs;
+    expect(calmRuns.find((r) => r.task === "quick")!.status).toBe(RunStatus.SUCCEEDED);
+    expect(calmDone.exitCode).toBe(6);
+  });
+
   it("readiness makes a service ready, gates its downstreams, and the service is stopped when the session ends", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
