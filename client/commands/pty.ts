@@ -290,9 +290,11 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
   return exit === undefined ? 0 : exitCodeOf(exit);
 }
 
-/** How long output must be quiet before a capture takes the screen a redraw asked for is drawn. */
+/** How long a capture waits for a program asked to redraw to start drawing (one that ignores the request costs this). */
+const REDRAW_START_MS = 500;
+/** How long its drawing must then be quiet for the screen to be taken as drawn. */
 const REDRAW_QUIET_MS = 150;
-/** The longest a capture waits for a redraw to be quiet. */
+/** The longest a capture waits for a redraw in all. */
 const REDRAW_MAX_MS = 2_000;
 
 /**
@@ -322,8 +324,9 @@ async function capture(args: string[], paths: ClientPaths): Promise<number> {
 
 /**
  * What a screen is rendered from (ReadPty): the PTY's size and modes, its
- * replay, and with `redraw` the drawing the program was asked for, followed
- * until its output is quiet (REDRAW_QUIET_MS, at most REDRAW_MAX_MS).
+ * replay, and with `redraw` the drawing the program was asked for: live
+ * output, followed from its start (within REDRAW_START_MS) until quiet
+ * (REDRAW_QUIET_MS), at most REDRAW_MAX_MS in all.
  */
 async function readScreenOutput(client: GrpcClient, ref: string, redraw: boolean): Promise<{ id: string; open: boolean; cols: number; rows: number; chunks: Uint8Array[] }> {
   const read = { id: ref, open: false, cols: 80, rows: 24, chunks: [] as Uint8Array[] };
@@ -334,6 +337,7 @@ async function readScreenOutput(client: GrpcClient, ref: string, redraw: boolean
     timer = setTimeout(() => quiet.abort(), ms);
   };
   const deadline = redraw ? setTimeout(() => quiet.abort(), REDRAW_MAX_MS) : undefined;
+  let liveOffset = Infinity;
   try {
     for await (const response of client.serverStream(PtyService.method.readPty, { pty: ref, noFollow: !redraw, redraw }, { signal: quiet.signal })) {
       const kind = response.kind;
@@ -341,8 +345,13 @@ async function readScreenOutput(client: GrpcClient, ref: string, redraw: boolean
         const pty = kind.value.pty!;
         Object.assign(read, { id: pty.id, open: pty.state === PtyState.OPEN, cols: pty.size!.cols, rows: pty.size!.rows });
         read.chunks.push(kind.value.terminalModes);
-      } else if (kind.case === "output") read.chunks.push(kind.value.data);
-      if (redraw) quietFor(REDRAW_QUIET_MS);
+        liveOffset = Number(kind.value.liveOffset);
+        if (redraw) quietFor(REDRAW_START_MS);
+      } else if (kind.case === "output") {
+        read.chunks.push(kind.value.data);
+        // The replay is there at once; the drawing asked for comes after it.
+        if (redraw && Number(kind.value.offset) >= liveOffset) quietFor(REDRAW_QUIET_MS);
+      }
     }
   } catch (error) {
     if (!quiet.signal.aborted) throw error;
