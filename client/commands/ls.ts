@@ -52,6 +52,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
           exit_code: s.status === SessionStatus.OPEN ? null : s.exitCode,
           created_at: s.createTime === undefined ? null : new Date(timestampMs(s.createTime)).toISOString(),
           error: s.error,
+          rerun_of: s.rerunOf === "" ? null : s.rerunOf,
         })),
       )}\n`,
     );

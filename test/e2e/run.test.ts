@@ -185,6 +185,7 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(again).toMatch(/^rc=0$/m);
     expect(again).toContain(`again (a rerun of ${first!.id})`);
     expect(again).toContain("to staging, a token of 3 characters");
+    expect((JSON.parse(cli(env, dir, "ls", "--json").stdout) as { rerun_of: string | null }[]).map((s) => s.rerun_of)).toEqual([first!.id, null]);
   });
 
   it("Ctrl-C detaches a followed run, says how to come back and how to cancel, and the session goes on", async () => {
