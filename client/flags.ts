@@ -1,3 +1,4 @@
+import type { ParseArgsConfig } from "node:util";
 import { CliError } from "./cli-error.js";
 
 const UNIT_SECONDS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
@@ -35,3 +36,10 @@ export function parseTailFlag(tail: string | undefined, fromGiven: boolean, unit
   if (fromGiven) throw new CliError(`--tail and --from cannot be used together: start at the last ${unit} or at --from`, 2);
   return Number(tail);
 }
+
+/** The flags `tether run` and `tether rerun` share: inputs, -d, and an external id. */
+export const START_FLAGS = {
+  input: { type: "string", short: "i", multiple: true, default: [] as string[] },
+  detach: { type: "boolean", short: "d", default: false },
+  "external-id": { type: "string", default: "" },
+} satisfies NonNullable<ParseArgsConfig["options"]>;

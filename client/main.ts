@@ -5,7 +5,7 @@ import { CLIENT_VERSION } from "./version.js";
 /** Each command's usage, imported when asked for (see usage()). */
 const COMMAND_USAGE: Readonly<Record<string, () => Promise<string>>> = {
   run: async () => (await import("./commands/run.js")).RUN_USAGE,
-  rerun: async () => (await import("./commands/run.js")).RERUN_USAGE,
+  rerun: async () => (await import("./commands/rerun.js")).RERUN_USAGE,
   tasks: async () => (await import("./commands/tasks.js")).TASKS_USAGE,
   ls: async () => (await import("./commands/ls.js")).LS_USAGE,
   show: async () => (await import("./commands/show.js")).SHOW_USAGE,
@@ -100,7 +100,7 @@ async function run(command: string | undefined, args: string[]): Promise<number>
     case "run":
       return (await import("./commands/run.js")).runCommand(args, paths);
     case "rerun":
-      return (await import("./commands/run.js")).rerunCommand(args, paths);
+      return (await import("./commands/rerun.js")).rerunCommand(args, paths);
     case "tasks":
       return (await import("./commands/tasks.js")).tasksCommand(args, paths);
     case "ls":

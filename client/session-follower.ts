@@ -1,8 +1,9 @@
-import { LogStream } from "../gen/tether/v1/session_pb.js";
+import { LogStream, SessionStatus, type Session } from "../gen/tether/v1/session_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
+import { enumName } from "./enum-names.js";
 import type { GrpcClient } from "./grpc-client.js";
 import { ProgressView } from "./progress-view.js";
-import type { Style } from "./style.js";
+import { createStyle, type Style } from "./style.js";
 
 /** How often the in-place progress view refreshes its elapsed times. */
 const PROGRESS_TICK_MS = 1_000;
@@ -59,4 +60,34 @@ async function streamLogs(options: FollowOptions, view: ProgressView): Promise<v
     }
   }
   for (const [key, rest] of partial) if (rest !== "") emit(tasks.get(key)!, key.endsWith(`:${LogStream.STDERR}`) ? LogStream.STDERR : LogStream.STDOUT, [rest]);
+}
+
+/** Prints a started session's id (-d), or follows it to its end: the CLI's exit code is the session's. `startedHow` ends the first line. */
+export async function followStarted(client: GrpcClient, session: Session, startedHow: string, detached: boolean): Promise<number> {
+  const id = session.id;
+  if (detached) {
+    process.stdout.write(`${id}\n`);
+    return 0;
+  }
+  const style = createStyle(process.stderr);
+  process.stderr.write(`${style.dim("tether")} session ${style.bold(id)} runs ${session.task}${startedHow}\n`);
+  const detach = new AbortController();
+  const onInterrupt = (): void => detach.abort();
+  process.once("SIGINT", onInterrupt);
+  try {
+    await followSession({ client, sessionId: id, tasks: session.tasks, style, signal: detach.signal });
+  } catch (error) {
+    if (!detach.signal.aborted) throw error;
+  } finally {
+    process.removeListener("SIGINT", onInterrupt);
+  }
+  if (detach.signal.aborted) {
+    process.stderr.write(`\ndetached; session ${id} goes on.\n  follow it again: tether logs -f ${id}\n  see it:          tether show ${id}\n  cancel it:       tether cancel ${id}\n`);
+    return 0;
+  }
+  const final = (await client.unary(SessionService.method.getSession, { name: `sessions/${id}` })).session!;
+  const outcome = final.error !== "" ? `: ${final.error}` : final.result !== "" ? `: ${final.result}` : "";
+  const state = final.status === SessionStatus.OPEN ? "open (keep_open: it waits for more input)" : enumName(SessionStatus, final.status);
+  process.stderr.write(`${style.dim("tether")} session ${id} ${state}, exit code ${final.exitCode}${outcome}\n`);
+  return final.exitCode;
 }
