@@ -8,9 +8,7 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z0-9_.-]+)\s*(?:\|\
  * `'\''`), as Ansible's quote filter does: for a value from someone else
  * (an agent, a pull request's title) that must not run as a command.
  */
-const FILTERS: Readonly<Record<string, (value: string) => string>> = {
-  quote: (value) => `'${value.replaceAll("'", "'\\''")}'`,
-};
+const FILTERS: ReadonlyMap<string, (value: string) => string> = new Map([["quote", (value: string) => `'${value.replaceAll("'", "'\\''")}'`]]);
 
 /** What a template can refer to: `{{ inputs.NAME }}`, `{{ xcom.TASK }}`, `{{ env.NAME }}`. */
 export interface TemplateScope {
@@ -23,30 +21,23 @@ export interface TemplateScope {
 export function renderTemplate(template: string, scope: TemplateScope): string {
   return template.replace(PLACEHOLDER, (_, space: string, key: string, filter: string | undefined) => {
     const value = lookup(scope, space, key);
-    return filter === undefined ? value : (FILTERS[filter]?.(value) ?? value);
+    return filter === undefined ? value : (FILTERS.get(filter)?.(value) ?? value);
   });
 }
 
+/** The value `space.key` names; only a record's own keys count (`inputs.constructor` is no input). */
 function lookup(scope: TemplateScope, space: string, key: string): string {
-  switch (space) {
-    case "inputs":
-      return scope.inputs[key] ?? "";
-    case "xcom":
-      return scope.xcom[key] ?? "";
-    case "env":
-      return scope.env[key] ?? "";
-    default:
-      return "";
-  }
+  const values = space === "inputs" ? scope.inputs : space === "xcom" ? scope.xcom : space === "env" ? scope.env : undefined;
+  return values !== undefined && Object.hasOwn(values, key) ? (values[key] ?? "") : "";
 }
 
 /** The filters `template`'s placeholders name that do not exist (the task file refuses them). */
 export function unknownFilters(template: string): string[] {
-  return [...template.matchAll(PLACEHOLDER)].map((m) => m[3]).filter((f): f is string => f !== undefined && !(f in FILTERS));
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[3]).filter((f): f is string => f !== undefined && !FILTERS.has(f));
 }
 
 /** The filters there are, for a message naming them. */
-export const FILTER_NAMES = Object.keys(FILTERS);
+export const FILTER_NAMES = [...FILTERS.keys()];
 
 /** A rendered condition is false when it is empty or says no. */
 export function isTruthy(rendered: string): boolean {

@@ -54,10 +54,12 @@ describe("the task file", () => {
   it("renders placeholders as they are, or as one shell word with | quote; refuses a filter that does not exist, with its line", () => {
     const scope = { inputs: { name: "x; echo INJECTED", quote: "it's $(id)" }, xcom: { build: "ok" }, env: { HOME: "/h" } };
     expect(renderTemplate("echo {{ inputs.name }} {{xcom.build}} {{ env.HOME }} {{ inputs.missing }}.", scope)).toBe("echo x; echo INJECTED ok /h .");
+    expect(renderTemplate("[{{ inputs.constructor }}{{ env.toString }}{{ other.x }}]", scope)).toBe("[]");
     expect(renderTemplate("echo {{ inputs.name | quote }} {{inputs.quote|quote}} {{ inputs.missing | quote }}", scope)).toBe(`echo 'x; echo INJECTED' 'it'\\''s $(id)' ''`);
     // What a shell makes of them: each value one word, nothing run.
     const rendered = renderTemplate("printf '%s|' {{ inputs.name | quote }} {{ inputs.quote | quote }}", scope);
     expect(execFileSync("/bin/sh", ["-c", rendered], { encoding: "utf8" })).toBe("x; echo INJECTED|it's $(id)|");
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: 'echo {{ inputs.x | constructor }}' }\n")).toThrow('unknown template filter "constructor"');
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a:\n    cmd: echo {{ inputs.x | upper }}\n    env: { A: '{{ env.B | shell }}' }\n    condition: '{{ inputs.x | quote }}'\n")).toThrow(
       /t\.yaml:3: task "a": unknown template filter "upper": the filters are quote[\s\S]*t\.yaml:4: task "a": unknown template filter "shell"/,
     );
