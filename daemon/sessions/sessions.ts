@@ -414,7 +414,8 @@ function resolveInputs(
   const secrets: Record<string, string> = {};
   const secretNames: string[] = [];
   for (const def of byName.values()) {
-    const value = given[def.name] ?? def.default;
+    // Own keys only: an input named constructor is not Object's.
+    const value = Object.hasOwn(given, def.name) ? given[def.name] : def.default;
     if (value === undefined) {
       throw new TetherError(Code.InvalidArgument, "INPUT_INVALID", `missing required input ${def.name}: pass --input ${def.name}=VALUE`, { input: def.name });
     }

@@ -574,6 +574,11 @@ describe("sessions: bad input", () => {
     const { session } = await client.startSession({ task: "greet", taskFile: file, inputs: { name: "x; echo RAN", title: "it's $(echo not run)" } });
     await waitQuiet(client, session!.id);
     expect((await logText(client, session!.id)).stdout).toBe("[x; echo RAN][it's $(echo not run)]<x>RAN\n");
+    // An input named after an Object method is an input like any other.
+    const odd = writeTaskFile(`tasks:\n  odd:\n    cmd: echo "[{{ inputs.constructor }}]"\n    inputs:\n      constructor: { type: string, default: dflt }\n`);
+    const { session: oddSession } = await client.startSession({ task: "odd", taskFile: odd });
+    await waitQuiet(client, oddSession!.id);
+    expect((await logText(client, oddSession!.id)).stdout).toBe("[dflt]\n");
   });
 
   it("never stores or shows a secret input, while the run still gets it", async () => {
