@@ -36,10 +36,11 @@ export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [
                                               --enter adds Enter; - types what stdin holds
   tether pty send P -k KEY...                 type keys by name as tmux send-keys does: each word a key (Enter,
                                               C-c, Up, Escape, F1, M-x, ...) or, when it names none, its text
-  tether pty capture P [--json] [--no-redraw]
+  tether pty capture P [-S N] [--json] [--no-redraw]
                                               the screen as it is now, as text (tmux capture-pane -p): each row,
-                                              trailing blanks trimmed; --json adds the cursor and the screen in use;
-                                              a full-screen program is asked to redraw first (--no-redraw: not)
+                                              trailing blanks trimmed; -S/--scrollback N: the N lines above it
+                                              first (as far as the replay holds); --json adds the cursor and the
+                                              screen in use; a full-screen program is asked to redraw first
   tether pty resize P COLSxROWS               set a PTY's size (until an attached client's activity applies the
                                               size policy again)
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
@@ -307,18 +308,24 @@ const REDRAW_MAX_MS = 2_000;
  * taken once its output is quiet.
  */
 async function capture(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false }, "no-redraw": { type: "boolean", default: false } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { json: { type: "boolean", default: false }, "no-redraw": { type: "boolean", default: false }, scrollback: { type: "string", short: "S", default: "0" } },
+  });
   if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  const history = Number(values.scrollback);
+  if (!Number.isSafeInteger(history) || history < 0) throw new CliError(`--scrollback takes a number of lines, got ${JSON.stringify(values.scrollback)}`, 2);
   const { client } = await connectToDaemon(paths);
   let output = await readScreenOutput(client, positionals[0]!, false);
-  let screen = await renderScreen(output.cols, output.rows, output.chunks);
+  let screen = await renderScreen(output.cols, output.rows, output.chunks, history);
   if (screen.alternateScreen && output.open && !values["no-redraw"]) {
     output = await readScreenOutput(client, output.id, true);
-    screen = await renderScreen(output.cols, output.rows, output.chunks);
+    screen = await renderScreen(output.cols, output.rows, output.chunks, history);
   }
-  const { cols, rows, lines, cursor, alternateScreen } = screen;
-  if (values.json) process.stdout.write(`${JSON.stringify({ pty: output.id, cols, rows, lines, cursor, alternate_screen: alternateScreen })}\n`);
-  else process.stdout.write(lines.map((line) => `${line}\n`).join(""));
+  const { cols, rows, lines, scrollback, cursor, alternateScreen } = screen;
+  if (values.json) process.stdout.write(`${JSON.stringify({ pty: output.id, cols, rows, lines, scrollback, cursor, alternate_screen: alternateScreen })}\n`);
+  else process.stdout.write([...scrollback, ...lines].map((line) => `${line}\n`).join(""));
   return 0;
 }
 

@@ -267,7 +267,9 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     await eventually(() => (screenOf(lines).lines.includes("end") ? true : undefined));
     const shown = cli(env, "pty", "capture", lines);
     expect(shown).toBe([...Array.from({ length: 22 }, (_, i) => String(99979 + i)), "end", ""].map((line) => `${line}\n`).join(""));
-    expect(screenOf(lines)).toMatchObject({ cols: 80, rows: 24, cursor: { x: 0, y: 23 }, alternate_screen: false });
+    expect(screenOf(lines)).toMatchObject({ cols: 80, rows: 24, cursor: { x: 0, y: 23 }, alternate_screen: false, scrollback: [] });
+    // With the lines above the screen, as tmux capture-pane -S -N gives them.
+    expect(cli(env, "pty", "capture", lines, "-S", "3").split("\n").slice(0, 5)).toEqual(["99976", "99977", "99978", "99979", "99980"]);
 
     // A full-screen program: the alternate screen, drawn at positions, the cursor left after "top".
     const full = cli(env, "pty", "w", "-d", "--", "sh", "-c", String.raw`printf 'below\n'; printf '\033[?1049h\033[2J\033[5;10Hhello\033[1;1Htop'; sleep 60`).trim();
