@@ -38,9 +38,9 @@ export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [
                                               C-c, Up, Escape, F1, M-x, ...) or, when it names none, its text
   tether pty capture P [-S N] [--json] [--no-redraw]
                                               the screen as it is now, as text (tmux capture-pane -p): each row,
-                                              trailing blanks trimmed; -S/--scrollback N: the N lines above it
-                                              first (as far as the replay holds); --json adds the cursor and the
-                                              screen in use; a full-screen program is asked to redraw first
+                                              trailing blanks trimmed; -S/--scrollback N: the N rows above it
+                                              first; --json adds the cursor and the screen in use; a full-screen
+                                              program is asked to redraw first (--no-redraw: not)
   tether pty resize P COLSxROWS               set a PTY's size (until an attached client's activity applies the
                                               size policy again)
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
@@ -297,6 +297,8 @@ const REDRAW_START_MS = 500;
 const REDRAW_QUIET_MS = 150;
 /** The longest a capture waits for a redraw in all. */
 const REDRAW_MAX_MS = 2_000;
+/** The most output a capture reads for its scrollback (-S): what ~16,000 lines of 80 columns take, twice over. */
+const SCROLLBACK_READ_MAX_BYTES = 4 * 1024 * 1024;
 
 /**
  * `tether pty capture P`: the screen as it is now, as text (tmux
@@ -317,11 +319,21 @@ async function capture(args: string[], paths: ClientPaths): Promise<number> {
   const history = Number(values.scrollback);
   if (!Number.isSafeInteger(history) || history < 0) throw new CliError(`--scrollback takes a number of lines, got ${JSON.stringify(values.scrollback)}`, 2);
   const { client } = await connectToDaemon(paths);
-  let output = await readScreenOutput(client, positionals[0]!, false);
+  let output = await readScreenOutput(client, positionals[0]!, { redraw: false, fromOffset: undefined });
   let screen = await renderScreen(output.cols, output.rows, output.chunks, history);
+  // More lines asked for than the replay holds: read further back, from where about that many lines begin.
+  let fromOffset: number | undefined;
+  if (screen.scrollback.length < history && output.fromOffset > output.firstOffset) {
+    const bytes = Math.min(SCROLLBACK_READ_MAX_BYTES, (history + output.rows) * output.cols * 2);
+    fromOffset = Math.max(output.firstOffset, output.liveOffset - bytes);
+    if (fromOffset < output.fromOffset) {
+      output = await readScreenOutput(client, output.id, { redraw: false, fromOffset });
+      screen = await renderScreen(output.cols, output.rows, fromLineStart(output, fromOffset), history);
+    }
+  }
   if (screen.alternateScreen && output.open && !values["no-redraw"]) {
-    output = await readScreenOutput(client, output.id, true);
-    screen = await renderScreen(output.cols, output.rows, output.chunks, history);
+    output = await readScreenOutput(client, output.id, { redraw: true, fromOffset });
+    screen = await renderScreen(output.cols, output.rows, fromLineStart(output, fromOffset), history);
   }
   const { cols, rows, lines, scrollback, cursor, alternateScreen } = screen;
   if (values.json) process.stdout.write(`${JSON.stringify({ pty: output.id, cols, rows, lines, scrollback, cursor, alternate_screen: alternateScreen })}\n`);
@@ -330,13 +342,45 @@ async function capture(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 /**
+ * The chunks from the first line start on: output read from an offset of
+ * the capture's own choosing may begin inside a line or an escape sequence,
+ * whose rest would show as stray characters. Output from the oldest offset
+ * kept, or from the replay's start (at a line or sequence start), is whole.
+ */
+function fromLineStart(output: ScreenOutput, fromOffset: number | undefined): Uint8Array[] {
+  if (fromOffset === undefined || fromOffset <= output.firstOffset) return output.chunks;
+  const [modes, ...rest] = output.chunks;
+  for (let i = 0; i < rest.length; i++) {
+    const newline = rest[i]!.indexOf(0x0a);
+    if (newline >= 0) return [modes!, rest[i]!.subarray(newline + 1), ...rest.slice(i + 1)];
+  }
+  return output.chunks;
+}
+
+/** What a screen is rendered from, and where in the PTY's output it lies. */
+interface ScreenOutput {
+  id: string;
+  open: boolean;
+  cols: number;
+  rows: number;
+  /** The terminal modes, then the output from fromOffset on. */
+  chunks: Uint8Array[];
+  /** The oldest output the PTY keeps. */
+  firstOffset: number;
+  fromOffset: number;
+  /** Where live output began when the read started. */
+  liveOffset: number;
+}
+
+/**
  * What a screen is rendered from (ReadPty): the PTY's size and modes, its
- * replay, and with `redraw` the drawing the program was asked for: live
+ * replay (or its output from `fromOffset`), and with `redraw` the drawing the program was asked for: live
  * output, followed from its start (within REDRAW_START_MS) until quiet
  * (REDRAW_QUIET_MS), at most REDRAW_MAX_MS in all.
  */
-async function readScreenOutput(client: GrpcClient, ref: string, redraw: boolean): Promise<{ id: string; open: boolean; cols: number; rows: number; chunks: Uint8Array[] }> {
-  const read = { id: ref, open: false, cols: 80, rows: 24, chunks: [] as Uint8Array[] };
+async function readScreenOutput(client: GrpcClient, ref: string, options: { redraw: boolean; fromOffset: number | undefined }): Promise<ScreenOutput> {
+  const { redraw } = options;
+  const read: ScreenOutput = { id: ref, open: false, cols: 80, rows: 24, chunks: [], firstOffset: 0, fromOffset: 0, liveOffset: 0 };
   const quiet = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const quietFor = (ms: number): void => {
@@ -346,13 +390,15 @@ async function readScreenOutput(client: GrpcClient, ref: string, redraw: boolean
   const deadline = redraw ? setTimeout(() => quiet.abort(), REDRAW_MAX_MS) : undefined;
   let liveOffset = Infinity;
   try {
-    for await (const response of client.serverStream(PtyService.method.readPty, { pty: ref, noFollow: !redraw, redraw }, { signal: quiet.signal })) {
+    const request = { pty: ref, noFollow: !redraw, redraw, fromOffset: options.fromOffset === undefined ? undefined : BigInt(options.fromOffset) };
+    for await (const response of client.serverStream(PtyService.method.readPty, request, { signal: quiet.signal })) {
       const kind = response.kind;
       if (kind.case === "opened") {
         const pty = kind.value.pty!;
-        Object.assign(read, { id: pty.id, open: pty.state === PtyState.OPEN, cols: pty.size!.cols, rows: pty.size!.rows });
-        read.chunks.push(kind.value.terminalModes);
         liveOffset = Number(kind.value.liveOffset);
+        Object.assign(read, { id: pty.id, open: pty.state === PtyState.OPEN, cols: pty.size!.cols, rows: pty.size!.rows });
+        Object.assign(read, { firstOffset: Number(pty.firstOffset), fromOffset: Number(kind.value.fromOffset), liveOffset });
+        read.chunks.push(kind.value.terminalModes);
         if (redraw) quietFor(REDRAW_START_MS);
       } else if (kind.case === "output") {
         read.chunks.push(kind.value.data);

@@ -270,6 +270,19 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(screenOf(lines)).toMatchObject({ cols: 80, rows: 24, cursor: { x: 0, y: 23 }, alternate_screen: false, scrollback: [] });
     // With the lines above the screen, as tmux capture-pane -S -N gives them.
     expect(cli(env, "pty", "capture", lines, "-S", "3").split("\n").slice(0, 5)).toEqual(["99976", "99977", "99978", "99979", "99980"]);
+    // Further back than the replay reaches: read from where that many lines begin.
+    const deep = JSON.parse(cli(env, "pty", "capture", lines, "-S", "20000", "--json")) as { scrollback: string[] };
+    expect(deep.scrollback).toEqual(Array.from({ length: 20_000 }, (_, i) => String(79_979 + i)));
+    // Lines of more bytes than that read expects (20 characters, each in its own colour sequence: ~230 bytes):
+    // the read starts inside a line, perhaps inside a sequence, and what it shows starts at the next line.
+    const coloured = String.raw`l=""; j=0; while [ $j -lt 20 ]; do l="$l\033[3$((j % 7 + 1))m#\033[0m"; j=$((j+1)); done; i=0; while [ $i -lt 500 ]; do printf "$l\n"; i=$((i+1)); done; echo end; sleep 60`;
+    const long = cli(env, "pty", "w", "-d", "--", "sh", "-c", coloured).trim();
+    await eventually(() => (screenOf(long).lines.includes("end") ? true : undefined));
+    const rows = (JSON.parse(cli(env, "pty", "capture", long, "-S", "400", "--json")) as { scrollback: string[] }).scrollback;
+    expect(rows.length).toBeGreaterThan(100);
+    expect(rows.length).toBeLessThan(400);
+    expect(new Set(rows)).toEqual(new Set(["#".repeat(20)]));
+    cli(env, "pty", "kill", long);
 
     // A full-screen program: the alternate screen, drawn at positions, the cursor left after "top".
     const full = cli(env, "pty", "w", "-d", "--", "sh", "-c", String.raw`printf 'below\n'; printf '\033[?1049h\033[2J\033[5;10Hhello\033[1;1Htop'; sleep 60`).trim();
