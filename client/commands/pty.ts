@@ -307,7 +307,8 @@ const SCROLLBACK_READ_MAX_BYTES = 4 * 1024 * 1024;
  * full-screen program (on the alternate screen) may have drawn only changes
  * since long before the replay's start: it is asked to draw its screen
  * whole (ReadPty's redraw, as an attaching client asks), and the screen is
- * taken once its output is quiet.
+ * taken once its output is quiet. With -S, the rows above the screen come
+ * first, read from further back than the replay when it holds too few.
  */
 async function capture(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -321,7 +322,7 @@ async function capture(args: string[], paths: ClientPaths): Promise<number> {
   const { client } = await connectToDaemon(paths);
   let output = await readScreenOutput(client, positionals[0]!, { redraw: false, fromOffset: undefined });
   let screen = await renderScreen(output.cols, output.rows, output.chunks, history);
-  // More lines asked for than the replay holds: read further back, from where about that many lines begin.
+  // More rows asked for than the replay holds: read further back, about as far as that many rows take.
   let fromOffset: number | undefined;
   if (screen.scrollback.length < history && output.fromOffset > output.firstOffset) {
     const bytes = Math.min(SCROLLBACK_READ_MAX_BYTES, (history + output.rows) * output.cols * 2);
@@ -374,9 +375,9 @@ interface ScreenOutput {
 
 /**
  * What a screen is rendered from (ReadPty): the PTY's size and modes, its
- * replay (or its output from `fromOffset`), and with `redraw` the drawing the program was asked for: live
- * output, followed from its start (within REDRAW_START_MS) until quiet
- * (REDRAW_QUIET_MS), at most REDRAW_MAX_MS in all.
+ * replay (or its output from `fromOffset`), and with `redraw` the drawing
+ * the program was asked for: live output, followed from its start (within
+ * REDRAW_START_MS) until quiet (REDRAW_QUIET_MS), at most REDRAW_MAX_MS in all.
  */
 async function readScreenOutput(client: GrpcClient, ref: string, options: { redraw: boolean; fromOffset: number | undefined }): Promise<ScreenOutput> {
   const { redraw } = options;
