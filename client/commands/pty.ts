@@ -17,7 +17,7 @@ import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal } from "../terminal.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
-import { renderScreen } from "../screen-capture.js";
+import { captureScreen } from "../screen-capture.js";
 import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
@@ -291,25 +291,7 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
   return exit === undefined ? 0 : exitCodeOf(exit);
 }
 
-/** How long a capture waits for a program asked to redraw to start drawing (one that ignores the request costs this). */
-const REDRAW_START_MS = 500;
-/** How long its drawing must then be quiet for the screen to be taken as drawn. */
-const REDRAW_QUIET_MS = 150;
-/** The longest a capture waits for a redraw in all. */
-const REDRAW_MAX_MS = 2_000;
-/** The most output a capture reads for its scrollback (-S): what ~16,000 lines of 80 columns take, twice over. */
-const SCROLLBACK_READ_MAX_BYTES = 4 * 1024 * 1024;
-
-/**
- * `tether pty capture P`: the screen as it is now, as text (tmux
- * capture-pane -p): the PTY's modes and recent output (ReadPty's replay)
- * rendered at its size by a terminal emulator in this process. A
- * full-screen program (on the alternate screen) may have drawn only changes
- * since long before the replay's start: it is asked to draw its screen
- * whole (ReadPty's redraw, as an attaching client asks), and the screen is
- * taken once its output is quiet. With -S, the rows above the screen come
- * first, read from further back than the replay when it holds too few.
- */
+/** `tether pty capture P`: the screen as it is now, as text (tmux capture-pane -p); see screen-capture.ts. */
 async function capture(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -317,103 +299,14 @@ async function capture(args: string[], paths: ClientPaths): Promise<number> {
     options: { json: { type: "boolean", default: false }, "no-redraw": { type: "boolean", default: false }, scrollback: { type: "string", short: "S", default: "0" } },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
-  const history = Number(values.scrollback);
-  if (!Number.isSafeInteger(history) || history < 0) throw new CliError(`--scrollback takes a number of lines, got ${JSON.stringify(values.scrollback)}`, 2);
+  const scrollback = Number(values.scrollback);
+  if (!Number.isSafeInteger(scrollback) || scrollback < 0) throw new CliError(`--scrollback takes a number of lines, got ${JSON.stringify(values.scrollback)}`, 2);
   const { client } = await connectToDaemon(paths);
-  let output = await readScreenOutput(client, positionals[0]!, { redraw: false, fromOffset: undefined });
-  let screen = await renderScreen(output.cols, output.rows, output.chunks, history);
-  // More rows asked for than the replay holds: read further back, about as far as that many rows take.
-  let fromOffset: number | undefined;
-  if (screen.scrollback.length < history && output.fromOffset > output.firstOffset) {
-    const bytes = Math.min(SCROLLBACK_READ_MAX_BYTES, (history + output.rows) * output.cols * 2);
-    fromOffset = Math.max(output.firstOffset, output.liveOffset - bytes);
-    if (fromOffset < output.fromOffset) {
-      output = await readScreenOutput(client, output.id, { redraw: false, fromOffset });
-      screen = await renderScreen(output.cols, output.rows, fromLineStart(output, fromOffset), history);
-    }
-  }
-  if (screen.alternateScreen && output.open && !values["no-redraw"]) {
-    output = await readScreenOutput(client, output.id, { redraw: true, fromOffset });
-    screen = await renderScreen(output.cols, output.rows, fromLineStart(output, fromOffset), history);
-  }
-  const { cols, rows, lines, scrollback, cursor, alternateScreen } = screen;
-  if (values.json) process.stdout.write(`${JSON.stringify({ pty: output.id, cols, rows, lines, scrollback, cursor, alternate_screen: alternateScreen })}\n`);
-  else process.stdout.write([...scrollback, ...lines].map((line) => `${line}\n`).join(""));
+  const { id, screen } = await captureScreen(client, positionals[0]!, { scrollback, redraw: !values["no-redraw"] });
+  const { cols, rows, lines, cursor, alternateScreen } = screen;
+  if (values.json) process.stdout.write(`${JSON.stringify({ pty: id, cols, rows, lines, scrollback: screen.scrollback, cursor, alternate_screen: alternateScreen })}\n`);
+  else process.stdout.write([...screen.scrollback, ...lines].map((line) => `${line}\n`).join(""));
   return 0;
-}
-
-/**
- * The chunks from the first line start on: output read from an offset of
- * the capture's own choosing may begin inside a line or an escape sequence,
- * whose rest would show as stray characters. Output from the oldest offset
- * kept, or from the replay's start (at a line or sequence start), is whole.
- */
-function fromLineStart(output: ScreenOutput, fromOffset: number | undefined): Uint8Array[] {
-  if (fromOffset === undefined || fromOffset <= output.firstOffset) return output.chunks;
-  const [modes, ...rest] = output.chunks;
-  for (let i = 0; i < rest.length; i++) {
-    const newline = rest[i]!.indexOf(0x0a);
-    if (newline >= 0) return [modes!, rest[i]!.subarray(newline + 1), ...rest.slice(i + 1)];
-  }
-  return output.chunks;
-}
-
-/** What a screen is rendered from, and where in the PTY's output it lies. */
-interface ScreenOutput {
-  id: string;
-  open: boolean;
-  cols: number;
-  rows: number;
-  /** The terminal modes, then the output from fromOffset on. */
-  chunks: Uint8Array[];
-  /** The oldest output the PTY keeps. */
-  firstOffset: number;
-  fromOffset: number;
-  /** Where live output began when the read started. */
-  liveOffset: number;
-}
-
-/**
- * What a screen is rendered from (ReadPty): the PTY's size and modes, its
- * replay (or its output from `fromOffset`), and with `redraw` the drawing
- * the program was asked for: live output, followed from its start (within
- * REDRAW_START_MS) until quiet (REDRAW_QUIET_MS), at most REDRAW_MAX_MS in all.
- */
-async function readScreenOutput(client: GrpcClient, ref: string, options: { redraw: boolean; fromOffset: number | undefined }): Promise<ScreenOutput> {
-  const { redraw } = options;
-  const read: ScreenOutput = { id: ref, open: false, cols: 80, rows: 24, chunks: [], firstOffset: 0, fromOffset: 0, liveOffset: 0 };
-  const quiet = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const quietFor = (ms: number): void => {
-    clearTimeout(timer);
-    timer = setTimeout(() => quiet.abort(), ms);
-  };
-  const deadline = redraw ? setTimeout(() => quiet.abort(), REDRAW_MAX_MS) : undefined;
-  let liveOffset = Infinity;
-  try {
-    const request = { pty: ref, noFollow: !redraw, redraw, fromOffset: options.fromOffset === undefined ? undefined : BigInt(options.fromOffset) };
-    for await (const response of client.serverStream(PtyService.method.readPty, request, { signal: quiet.signal })) {
-      const kind = response.kind;
-      if (kind.case === "opened") {
-        const pty = kind.value.pty!;
-        liveOffset = Number(kind.value.liveOffset);
-        Object.assign(read, { id: pty.id, open: pty.state === PtyState.OPEN, cols: pty.size!.cols, rows: pty.size!.rows });
-        Object.assign(read, { firstOffset: Number(pty.firstOffset), fromOffset: Number(kind.value.fromOffset), liveOffset });
-        read.chunks.push(kind.value.terminalModes);
-        if (redraw) quietFor(REDRAW_START_MS);
-      } else if (kind.case === "output") {
-        read.chunks.push(kind.value.data);
-        // The replay is there at once; the drawing asked for comes after it.
-        if (redraw && Number(kind.value.offset) >= liveOffset) quietFor(REDRAW_QUIET_MS);
-      }
-    }
-  } catch (error) {
-    if (!quiet.signal.aborted) throw error;
-  } finally {
-    clearTimeout(timer);
-    clearTimeout(deadline);
-  }
-  return read;
 }
 
 /** The program's exit code as the CLI exits with it: 1 when the daemon lost it (its end is unknown). */
