@@ -15,7 +15,8 @@ import { connectToDaemon } from "../transport.js";
 export const RUN_USAGE = `  tether run TASK [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS]
                                               start a session and follow it; Ctrl-C detaches, the session goes on;
-                                              runs execute in workspace WS (default: the task file's directory)`;
+                                              runs execute in workspace WS (default: the task file's directory),
+                                              a task's own \`workspace:\` in its own`;
 
 /** `tether run`: starts a session in the daemon and follows it (or, with -d, prints its id). */
 export async function runCommand(args: string[], paths: ClientPaths): Promise<number> {

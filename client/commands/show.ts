@@ -26,7 +26,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   const out = [
     `session   ${s.id}${s.externalId !== "" ? `  (external id ${s.externalId})` : ""}${s.rerunOf !== "" ? `  (a rerun of ${s.rerunOf})` : ""}`,
     `task      ${s.task}  (${s.taskFile})`,
-    `workspace ${s.workspace.replace(/^workspaces\//, "") || "(none)"}  (${s.workingDirectory})`,
+    `workspace ${s.workspace.replace(/^workspaces\//, "") || "(none)"}  (${s.workingDirectory})${taskWorkspaces(s.taskWorkspaces)}`,
     `status    ${enumName(SessionStatus, s.status)}${s.status === SessionStatus.OPEN ? `, ${enumName(SessionActivity, s.activity)}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
     `created   ${time(s.createTime)}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
   ];
@@ -52,6 +52,12 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   }
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
+}
+
+/** The tasks that run in a workspace of their own, after the session's: "; build in w-x". */
+function taskWorkspaces(byTask: Readonly<Record<string, string>>): string {
+  const entries = Object.entries(byTask).map(([task, ws]) => `${task} in ${ws.replace(/^workspaces\//, "")}`);
+  return entries.length === 0 ? "" : `; ${entries.join(", ")}`;
 }
 
 function time(ts: Timestamp | undefined): string {

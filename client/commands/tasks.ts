@@ -50,6 +50,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
       task.failFast ? "fail_fast" : "",
       task.result !== "" ? `result: ${task.result}` : "",
       task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
+      task.workspace !== "" ? `in workspace ${task.workspace}` : "",
     ].filter((t) => t !== "");
     if (traits.length > 0) out.push(`  ${traits.join(", ")}`);
   }

@@ -77,6 +77,7 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
     keepOpen: task.keepOpen,
     result: task.result ?? "",
     workingDirectory: task.cwd ?? "",
+    workspace: task.workspace ?? "",
     streams: Object.fromEntries(Object.entries(task.streams).map(([name, d]) => [name, d === "input" ? StreamDirection.INPUT : StreamDirection.OUTPUT])),
     stdinStream: task.stdin === "stream",
     failFast: task.failFast === true,

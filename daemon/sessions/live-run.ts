@@ -32,12 +32,12 @@ export interface RunStart {
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly stdin: boolean;
-  /** The session's workspace (absent in sessions recorded before workspaces: the host). */
+  /** The workspace the run executes in: its task's own, else the session's (absent in sessions recorded before workspaces: the host). */
   readonly workspace: SessionWorkspace | undefined;
 }
 
 /**
- * One run's live process: started in its session's workspace (its sandbox
+ * One run's live process: started in its workspace (its sandbox
  * wrapping the command, registered as the workspace's live work), with the
  * timers that may end it and the way it is ended: SIGTERM to its process
  * group, SIGKILL after KILL_GRACE_MS.

@@ -280,7 +280,9 @@ export class LiveSession {
 
   private launch(run: RunRecord): void {
     const task = this.graph.task(run.task);
-    const { cwd, problem } = runCwd(this.session.spec.workingDirectory, task.cwd);
+    // A task naming its own workspace runs there; every other task in the session's.
+    const workspace = this.session.spec.taskWorkspaces?.[task.name] ?? this.session.spec.workspace;
+    const { cwd, problem } = runCwd(workspace?.root ?? this.session.spec.workingDirectory, task.cwd);
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
     run.command = display;
     const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_BYTES), {
@@ -295,7 +297,7 @@ export class LiveSession {
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: problem }, undefined));
       return;
     }
-    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace: this.session.spec.workspace };
+    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace };
     const live = new LiveRun(run, writer, start, this.environment, task.readiness !== undefined);
     const process = live.process;
     this.live.set(run.number, live);

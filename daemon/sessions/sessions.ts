@@ -10,6 +10,7 @@ import type { Db } from "../store/database.js";
 import { resolveGraph } from "../tasks/graph.js";
 import { checkInputValue, loadTaskFile } from "../tasks/task-file.js";
 import type { InputDef, TaskDef } from "../tasks/types.js";
+import type { WorkspaceRecord } from "../workspaces/types.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
 import type { WaitRequest } from "./input-waits.js";
 import type { RunEnvironment } from "./live-run.js";
@@ -22,7 +23,7 @@ import { SessionStreams, declaredStreams, readStreamRecord, type SendResult, typ
 import { SessionTables, type SessionFilter } from "./session-tables.js";
 import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
-import { FINAL_RUN_STATUSES, SECRET_PLACEHOLDER, type RunRecord, type SessionRecord, type SessionView, type XcomValue } from "./types.js";
+import { FINAL_RUN_STATUSES, SECRET_PLACEHOLDER, type RunRecord, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
 
 const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const XCOM_VALUE_MAX_BYTES = 1024 * 1024;
@@ -45,6 +46,8 @@ export interface StartOptions {
 interface SessionPlan extends StartOptions {
   readonly graph: readonly TaskDef[];
   readonly rerunOf: string | undefined;
+  /** The workspace each task naming one runs in, by task name (a name from the task file, or a rerun's pinned id). */
+  readonly taskWorkspaces: Readonly<Record<string, string>>;
 }
 
 /**
@@ -109,7 +112,8 @@ export class Sessions {
     }
     const graph = resolveGraph(file.tasks, options.task);
     const parallelism = options.parallelism > 0 ? options.parallelism : availableParallelism();
-    return { session: await this.create({ ...options, taskFile: file.path, graph, parallelism, rerunOf: undefined }), existed: false };
+    const taskWorkspaces = Object.fromEntries(graph.flatMap((task) => (task.workspace === undefined ? [] : [[task.name, task.workspace]])));
+    return { session: await this.create({ ...options, taskFile: file.path, graph, parallelism, rerunOf: undefined, taskWorkspaces }), existed: false };
   }
 
   /**
@@ -117,7 +121,8 @@ export class Sessions {
    * restart, a CI runner's re-run): the graph it recorded (not the task
    * file as it is now), its inputs with `inputs` over them, its workspace
    * (the task file's directory adopted again if it was that and has been
-   * removed), parallelism, fail-fast, TTL and idle timeout. Secret inputs
+   * removed) and the workspaces its tasks pinned, parallelism, fail-fast,
+   * TTL and idle timeout. Secret inputs
    * were never stored: each must be given again.
    */
   async rerun(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string): Promise<{ session: SessionView; existed: boolean }> {
@@ -151,8 +156,19 @@ export class Sessions {
       idleTimeoutMs: spec.idleTimeoutMs,
       workspace: readopt ? "" : (ws?.id ?? ""),
       rerunOf: original.id,
+      taskWorkspaces: Object.fromEntries(Object.entries(spec.taskWorkspaces ?? {}).map(([task, pinned]) => [task, pinned.id])),
     });
     return { session, existed: false };
+  }
+
+  /** The workspace task `task` names (`workspace:`), usable now; an error says which task named it. */
+  private taskWorkspace(task: string, ref: string): WorkspaceRecord {
+    try {
+      return this.workspaces.usable(ref);
+    } catch (error) {
+      if (!(error instanceof TetherError)) throw error;
+      throw new TetherError(error.code, error.reason, `task "${task}" runs in workspace ${JSON.stringify(ref)}: ${error.message}`, { ...error.metadata, task });
+    }
   }
 
   /** The session started with `externalId`, when it is given and one was; refuses one too long. */
@@ -165,6 +181,7 @@ export class Sessions {
   private async create(plan: SessionPlan): Promise<SessionView> {
     const { inputs, secrets, secretNames } = resolveInputs(plan.graph.flatMap((t) => t.inputs), plan.inputs);
     const ws = plan.workspace === "" ? this.workspaces.adoptDirectory(dirname(plan.taskFile)) : this.workspaces.usable(plan.workspace);
+    const taskWorkspaces = Object.fromEntries(Object.entries(plan.taskWorkspaces).map(([task, ref]) => [task, pinned(this.taskWorkspace(task, ref))]));
     const now = Date.now();
     const record: SessionRecord = {
       seq: this.nextSeq++,
@@ -182,7 +199,8 @@ export class Sessions {
         failFast: plan.failFast,
         ttlMs: plan.ttlMs,
         idleTimeoutMs: plan.idleTimeoutMs,
-        workspace: { id: ws.id, root: ws.root, sandbox: ws.sandbox, noNetwork: ws.noNetwork },
+        workspace: pinned(ws),
+        ...(Object.keys(taskWorkspaces).length > 0 ? { taskWorkspaces } : {}),
         ...(plan.rerunOf !== undefined ? { rerunOf: plan.rerunOf } : {}),
       },
       result: undefined,
@@ -430,4 +448,9 @@ function resolveInputs(
     }
   }
   return { inputs, secrets, secretNames };
+}
+
+/** What a session keeps of a workspace it runs in: pinned at its start. */
+function pinned(ws: WorkspaceRecord): SessionWorkspace {
+  return { id: ws.id, root: ws.root, sandbox: ws.sandbox, noNetwork: ws.noNetwork };
 }

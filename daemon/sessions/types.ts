@@ -54,6 +54,8 @@ export interface SessionSpec {
   readonly idleTimeoutMs: number;
   /** The workspace the runs execute in (absent in sessions recorded before workspaces: the host, in workingDirectory). */
   readonly workspace?: SessionWorkspace;
+  /** The workspaces of the tasks that name their own (`workspace:`), by task name; absent when none does. */
+  readonly taskWorkspaces?: Readonly<Record<string, SessionWorkspace>>;
   /** The session this one started again (Sessions.rerun), when it is a rerun. */
   readonly rerunOf?: string;
 }

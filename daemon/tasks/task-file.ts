@@ -5,6 +5,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pai
 import { TetherError } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
+import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
 import { FILTER_NAMES, unknownFilters } from "./template.js";
 import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
 
@@ -12,7 +13,7 @@ import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Com
 export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const INPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const TASK_KEYS = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast"]);
+const TASK_KEYS = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "workspace"]);
 const READINESS_DEFAULT_INTERVAL_MS = 1_000;
 const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -130,6 +131,10 @@ function parseTask(name: string, node: Node | null, report: Report): TaskDef | u
   checkTemplates(cmd.kind === "shell" ? [cmd.script] : cmd.argv, get("cmd"), report);
   const env = parseEnv(get("env"), report);
   checkTemplates(Object.values(env), get("env"), report);
+  const workspace = optionalString(get("workspace"), report, "workspace");
+  if (workspace !== undefined && !WORKSPACE_NAME_PATTERN.test(workspace)) {
+    report(get("workspace"), `workspace ${JSON.stringify(workspace)} is not a workspace name or id: names are 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (tether ws ls lists them)`);
+  }
   const condition = optionalString(get("condition"), report, "condition");
   checkTemplates(condition === undefined ? [] : [condition], get("condition"), report);
   return {
@@ -150,6 +155,7 @@ function parseTask(name: string, node: Node | null, report: Report): TaskDef | u
     streams: parseStreams(get("streams"), report),
     stdin,
     failFast,
+    ...(workspace !== undefined ? { workspace } : {}),
   };
 }
 

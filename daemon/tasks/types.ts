@@ -55,7 +55,7 @@ export interface TaskDef {
   readonly keepOpen: boolean;
   /** `stdout`: the task's trimmed stdout becomes its xcom result. */
   readonly result: "stdout" | undefined;
-  /** Working directory relative to the session's workspace root (the task file's directory by default); it must resolve inside it. */
+  /** Working directory relative to the root of the workspace it runs in (the task file's directory by default); it must resolve inside it. */
   readonly cwd: string | undefined;
   /** The named streams the task declares. */
   readonly streams: Readonly<Record<string, StreamDirection>>;
@@ -63,6 +63,8 @@ export interface TaskDef {
   readonly stdin: "none" | "stream";
   /** Its final failure cancels its running siblings (the session's fail-fast, for this task); absent in graphs recorded before it existed. */
   readonly failFast?: boolean;
+  /** The workspace (name or id) its runs execute in, whatever the session's is; absent: the session's. */
+  readonly workspace?: string;
 }
 
 /** A loaded task file: where it is and what it defines. */

@@ -8,6 +8,7 @@ import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { RunStatus, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceState } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { ROOT, daemonPerTest } from "../helpers/daemon.js";
@@ -231,6 +232,63 @@ describe("the bwrap sandbox", () => {
     // `tether` itself works inside the sandbox: the socket is reachable.
     const inner = await execToEnd(execs, "box", ["tether", "ws", "ls"]);
     expect(inner.stdout).toContain("box");
+  });
+
+  it("runs a task that names a workspace of its own there, the rest of its graph in the session's; pinned at start, again on rerun", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const sessions = d.client(SessionService);
+    const outside = hostDir();
+    const taskFile = writeTaskFile(
+      [
+        "tasks:",
+        "  prepare: { cmd: pwd }",
+        "  untrusted:",
+        `    cmd: "pwd; touch made.txt; touch ${outside}/escaped.txt 2>/dev/null; echo escaped=$?"`,
+        "    workspace: box",
+        "    upstream: [prepare]",
+        "  main: { cmd: pwd, upstream: [untrusted] }",
+        "",
+      ].join("\n"),
+    );
+    // Named in the file, the workspace must exist when a session starts: the refusal names the task.
+    const missing = await failure(sessions.startSession({ task: "main", taskFile }));
+    expect([missing.code, missing.reason]).toEqual([Code.NotFound, ErrorReason.WORKSPACE_NOT_FOUND]);
+    expect(missing.message).toMatch(/^task "untrusted" runs in workspace "box": no workspace "box": .*tether ws create/);
+    const tasks = (await d.client(TaskService).listTasks({ taskFile })).tasks;
+    expect(tasks.map((t) => [t.name, t.workspace])).toEqual([["tasks/prepare", ""], ["tasks/untrusted", "box"], ["tasks/main", ""]]);
+
+    const box = (await ws.createWorkspace({ displayName: "box", sandbox: SandboxProfile.BWRAP, noNetwork: true })).workspace!;
+    const other = (await ws.createWorkspace({ displayName: "other" })).workspace!;
+    const first = (await sessions.startSession({ task: "main", taskFile, workspace: "other" })).session!;
+    expect(first.taskWorkspaces).toEqual({ untrusted: `workspaces/${box.id}` });
+    expect(await waitQuiet(sessions, first.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    const out = async (id: string, task: string): Promise<string> => {
+      let text = "";
+      for await (const msg of sessions.readSessionLogs({ name: `sessions/${id}`, task })) for (const c of msg.chunks) text += Buffer.from(c.data).toString();
+      return text;
+    };
+    // The task's own workspace, its sandbox included; the others in the session's (--ws), even downstream of it.
+    expect(await out(first.id, "prepare")).toBe(`${other.root}\n`);
+    expect(await out(first.id, "untrusted")).toBe(`${box.root}\nescaped=1\n`);
+    expect(await out(first.id, "main")).toBe(`${other.root}\n`);
+    expect(existsSync(join(box.root, "made.txt"))).toBe(true);
+    expect(existsSync(join(outside, "escaped.txt"))).toBe(false);
+
+    // A rerun runs it where the first session pinned it (by id).
+    const rerun = (await sessions.rerunSession({ name: first.name })).session!;
+    expect(rerun.taskWorkspaces).toEqual({ untrusted: `workspaces/${box.id}` });
+    await waitQuiet(sessions, rerun.id);
+    expect(await out(rerun.id, "untrusted")).toBe(`${box.root}\nescaped=1\n`);
+
+    // Its run is the workspace's live work: removing the workspace is refused while it runs.
+    const holding = writeTaskFile("tasks:\n  hold: { cmd: sleep 30, workspace: box }\n");
+    const held = (await sessions.startSession({ task: "hold", taskFile: holding })).session!;
+    await eventually(async () => ((await sessions.listRuns({ parent: held.name })).runs[0]?.status === RunStatus.RUNNING ? true : undefined));
+    const busy = await failure(ws.deleteWorkspace({ workspace: "box" }));
+    expect(busy.code).toBe(Code.FailedPrecondition);
+    expect((await ws.getWorkspace({ workspace: "box" })).workspace!.materialization).toBe(Materialization.LIVE);
+    await sessions.cancelSession({ name: held.name });
   });
 
   it("is refused with what to do when this machine cannot provide it (no bwrap on the daemon's PATH)", async () => {

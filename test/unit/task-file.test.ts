@@ -65,6 +65,14 @@ describe("the task file", () => {
     );
   });
 
+  it("reads a task's own workspace, and reports one that cannot be a workspace name with its line", () => {
+    const file = parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x, workspace: box }\n  b: { cmd: y }\n");
+    expect([file.tasks.get("a")!.workspace, file.tasks.get("b")!.workspace]).toEqual(["box", undefined]);
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x }\n  b:\n    cmd: y\n    workspace: ../box\n")).toThrow(
+      '/p/t.yaml:5: task "b": workspace "../box" is not a workspace name or id',
+    );
+  });
+
   it("parses durations the way Go and systemd spell them", () => {
     expect(parseDuration("1h30m")).toBe(5_400_000);
     expect(parseDuration("250ms")).toBe(250);

@@ -88,6 +88,7 @@ export type StartSessionRequest = Message<"tether.v1.StartSessionRequest"> & {
    * The workspace the runs execute in (id, unique id prefix or name): its
    * root is the working directory and its sandbox profile wraps every run.
    * Empty: the task file's directory, adopted as a workspace named after it.
+   * A task that names a workspace of its own (Task.workspace) runs there.
    *
    * @generated from field: string workspace = 9;
    */
