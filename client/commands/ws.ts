@@ -4,6 +4,8 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import type { Run } from "../../gen/tether/v1/session_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CliError } from "../cli-error.js";
@@ -11,13 +13,14 @@ import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
+import type { GrpcClient } from "../grpc-client.js";
 import { connectToDaemon } from "../transport.js";
 import { listAllWorkspaces } from "../workspace-list.js";
 
 export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...]
                                               a workspace: a new directory, or DIR adopted (never deleted by tether)
   tether ws ls [--all] [--json]               workspaces, oldest first (--all: removed ones too)
-  tether ws show WS [--json]                  root, sandbox, live state, live execs, labels
+  tether ws show WS [--json]                  root, sandbox, live state, live execs, PTYs and session runs, labels
   tether ws label WS k=v ... [--remove k ...]  set or remove labels
   tether ws stop WS [--grace 5s]              terminate every live process in it; the workspace stays
   tether ws rm WS [--force]                   remove it with its execs and PTYs (refused while work is live unless --force)`;
@@ -103,10 +106,12 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   const ws = workspace!;
   const { execs } = await client.unary(ExecService.method.listExecs, { workspace: ws.id, runningOnly: true, pageSize: 1000 });
   const { ptys } = await client.unary(PtyService.method.listPtys, { workspace: ws.id, openOnly: true, pageSize: 1000 });
+  const runs = await liveRuns(client, ws.liveRunNames);
   if (values.json) {
     const liveExecs = execs.map((e) => ({ id: e.id, pid: e.pid, argv: e.argv }));
     const livePtys = ptys.map((p) => ({ id: p.id, pid: p.pid, argv: p.argv, attached_clients: p.attachedClients }));
-    process.stdout.write(`${JSON.stringify({ ...workspaceJson(ws), live_execs: liveExecs, live_ptys: livePtys })}\n`);
+    const runsJson = runs.map(({ session, run }) => ({ session, run: run.number, task: run.task, pid: run.pid, command: run.command }));
+    process.stdout.write(`${JSON.stringify({ ...workspaceJson(ws), live_execs: liveExecs, live_ptys: livePtys, live_runs: runsJson })}\n`);
     return 0;
   }
   const lines = [
@@ -127,7 +132,26 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
     process.stdout.write("\nopen PTYs:\n");
     printTable(["PTY", "PID", "SIZE", "CLIENTS", "COMMAND"], ptys.map((p) => [p.id, String(p.pid), `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`, String(p.attachedClients), p.argv.join(" ")]));
   }
+  if (runs.length > 0) {
+    process.stdout.write("\nlive session runs:\n");
+    printTable(["SESSION", "RUN", "TASK", "PID", "COMMAND"], runs.map(({ session, run }) => [session, String(run.number), run.task, String(run.pid), run.command.split("\n")[0]!]));
+  }
   return 0;
+}
+
+/** The live runs named (sessions/{s}/runs/{n}) with their task and command, read with one ListRuns per session; a run that ended meanwhile is left out. */
+async function liveRuns(client: GrpcClient, names: readonly string[]): Promise<{ session: string; run: Run }[]> {
+  const bySession = new Map<string, Set<number>>();
+  for (const name of names) {
+    const [, session, , run] = name.split("/") as [string, string, string, string];
+    bySession.set(session, (bySession.get(session) ?? new Set()).add(Number(run)));
+  }
+  const found: { session: string; run: Run }[] = [];
+  for (const [session, numbers] of bySession) {
+    const { runs } = await client.unary(SessionService.method.listRuns, { parent: `sessions/${session}` });
+    for (const run of runs) if (numbers.has(run.number)) found.push({ session, run });
+  }
+  return found;
 }
 
 async function label(args: string[], paths: ClientPaths): Promise<number> {

@@ -55,6 +55,7 @@ export function workspaceToProto(ws: domain.WorkspaceView): Workspace {
     liveExecs: ws.live.execs,
     livePtys: ws.live.ptys,
     liveRuns: ws.live.runs,
+    liveRunNames: [...ws.live.runNames],
     createTime: timestampFromMs(ws.createdAt),
     deleteTime: ws.deletedAt === undefined ? undefined : timestampFromMs(ws.deletedAt),
   });

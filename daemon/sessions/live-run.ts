@@ -34,6 +34,8 @@ export interface RunStart {
   readonly stdin: boolean;
   /** The workspace the run executes in: its task's own, else the session's (absent in sessions recorded before workspaces: the host). */
   readonly workspace: SessionWorkspace | undefined;
+  /** The run's resource name, "sessions/{s}/runs/{n}", as the workspace lists it. */
+  readonly name: string;
 }
 
 /**
@@ -85,7 +87,7 @@ export class LiveRun {
       return startedAs?.pid;
     });
     if (start.workspace !== undefined) {
-      environment.live.add(start.workspace.id, { kind: "run", signal: (s) => this.process.signal(s), ended: this.process.ended });
+      environment.live.add(start.workspace.id, { kind: "run", name: start.name, signal: (s) => this.process.signal(s), ended: this.process.ended });
     }
   }
 

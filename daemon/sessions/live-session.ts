@@ -297,7 +297,7 @@ export class LiveSession {
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: problem }, undefined));
       return;
     }
-    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace };
+    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, name: `sessions/${this.id}/runs/${run.number}` };
     const live = new LiveRun(run, writer, start, this.environment, task.readiness !== undefined);
     const process = live.process;
     this.live.set(run.number, live);

@@ -5,6 +5,8 @@ export type LiveKind = "exec" | "pty" | "run";
 /** A process started in a workspace, as the workspace sees it. */
 export interface LiveProcess {
   readonly kind: LiveKind;
+  /** A session run's resource name, "sessions/{s}/runs/{n}". */
+  readonly name?: string;
   /** Signals the process group; false when it is already gone. */
   signal(signal: NodeJS.Signals): boolean;
   /** Settles once the process has ended and its output is stored. */
@@ -31,8 +33,11 @@ export class LiveProcesses {
   }
 
   counts(workspaceId: string): LiveCounts {
-    const counts = { execs: 0, ptys: 0, runs: 0 };
-    for (const p of this.byWorkspace.get(workspaceId) ?? []) counts[`${p.kind}s`]++;
+    const counts = { execs: 0, ptys: 0, runs: 0, runNames: [] as string[] };
+    for (const p of this.byWorkspace.get(workspaceId) ?? []) {
+      counts[`${p.kind}s`]++;
+      if (p.name !== undefined) counts.runNames.push(p.name);
+    }
     return counts;
   }
 

@@ -28,6 +28,8 @@ export interface LiveCounts {
   readonly execs: number;
   readonly ptys: number;
   readonly runs: number;
+  /** The live session runs' resource names, in the order they started. */
+  readonly runNames: readonly string[];
 }
 
 /** A workspace with what is live in it. */

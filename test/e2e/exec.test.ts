@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest, ROOT } from "../helpers/daemon.js";
-import { eventually } from "../helpers/sessions.js";
+import { eventually, writeTaskFile } from "../helpers/sessions.js";
 
 const freshEnv = cliEnvPerTest({ NO_COLOR: "1" });
 
@@ -14,7 +14,7 @@ function cli(env: NodeJS.ProcessEnv, args: string[], input?: string): { status: 
 }
 
 describe("tether ws and tether exec (the built CLI)", () => {
-  it("creates, lists, shows, labels and removes workspaces; an adopted directory's files stay", () => {
+  it("creates, lists, shows (live execs, PTYs and session runs), labels and removes workspaces; an adopted directory's files stay", async () => {
     const env = freshEnv();
     const base = join(ROOT, ".tmp");
     mkdirSync(base, { recursive: true });
@@ -35,8 +35,15 @@ describe("tether ws and tether exec (the built CLI)", () => {
     // ws stop ends every live process in it; the workspace stays.
     cli(env, ["exec", "proj", "-d", "--", "sleep", "60"]);
     cli(env, ["pty", "proj", "-d", "--", "sleep", "60"]);
-    expect(cli(env, ["ws", "show", "proj"]).stdout).toMatch(/live\s+1 exec, 1 pty/);
-    expect(cli(env, ["ws", "stop", "proj"])).toMatchObject({ status: 0, stdout: "proj: stopped 2 processes\n" });
+    const session = cli(env, ["run", "hold", "-d", "--ws", "proj", "--file", writeTaskFile("tasks:\n  hold: { cmd: sleep 60 }\n")]).stdout.trim();
+    const busy = await eventually(() => {
+      const out = cli(env, ["ws", "show", "proj"]).stdout;
+      return out.includes("live session runs:") ? out : undefined;
+    });
+    expect(busy).toMatch(/live\s+1 exec, 1 pty, 1 run/);
+    expect(busy).toMatch(new RegExp(`live session runs:\\nSESSION\\s+RUN\\s+TASK\\s+PID\\s+COMMAND\\n${session}\\s+1\\s+hold\\s+\\d+\\s+sleep 60\\n`));
+    expect(JSON.parse(cli(env, ["ws", "show", "proj", "--json"]).stdout).live_runs).toEqual([expect.objectContaining({ session, run: 1, task: "hold", command: "sleep 60" })]);
+    expect(cli(env, ["ws", "stop", "proj"])).toMatchObject({ status: 0, stdout: "proj: stopped 3 processes\n" });
     expect(cli(env, ["ws", "show", "proj"]).stdout).toMatch(/state\s+active, stopped\n\s*live\s+nothing/);
     expect(cli(env, ["ws", "rm", "proj"]).stdout).toMatch(/files in .* are untouched/);
     expect(existsSync(join(dir, "file.txt"))).toBe(true);

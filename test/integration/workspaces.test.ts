@@ -287,7 +287,7 @@ describe("the bwrap sandbox", () => {
     await eventually(async () => ((await sessions.listRuns({ parent: held.name })).runs[0]?.status === RunStatus.RUNNING ? true : undefined));
     const busy = await failure(ws.deleteWorkspace({ workspace: "box" }));
     expect(busy.code).toBe(Code.FailedPrecondition);
-    expect((await ws.getWorkspace({ workspace: "box" })).workspace!.materialization).toBe(Materialization.LIVE);
+    expect((await ws.getWorkspace({ workspace: "box" })).workspace).toMatchObject({ materialization: Materialization.LIVE, liveRunNames: [`sessions/${held.id}/runs/1`] });
     await sessions.cancelSession({ name: held.name });
   });
 
