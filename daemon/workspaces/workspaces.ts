@@ -155,7 +155,7 @@ export class Workspaces {
         throw new TetherError(
           Code.FailedPrecondition,
           "WORKSPACE_BUSY",
-          `workspace ${ws.name} has live work (${counts.execs} exec(s), ${counts.ptys} PTY(s), ${counts.runs} session run(s)): stop it first with tether ws stop ${ws.name}, or remove it anyway with --force`,
+          `workspace ${ws.name} has live work (${counts.execs} exec(s), ${counts.ptys} PTY(s), ${counts.runs} session run(s)${runsOf(counts.runNames)}): stop it first with tether ws stop ${ws.name}, or remove it anyway with --force`,
           { workspace: ws.id, materialization: "live" },
         );
       }
@@ -190,6 +190,13 @@ export class Workspaces {
       candidates: candidates.join(","),
     });
   }
+}
+
+/** " of s-1, s-2": the sessions whose runs are named, the first three. */
+function runsOf(runNames: readonly string[]): string {
+  const sessions = [...new Set(runNames.map((name) => name.split("/")[1]!))];
+  if (sessions.length === 0) return "";
+  return ` of ${sessions.slice(0, 3).join(", ")}${sessions.length > 3 ? ` and ${sessions.length - 3} more` : ""}`;
 }
 
 function checkLabels(labels: Readonly<Record<string, string>>): void {

@@ -286,7 +286,7 @@ describe("the bwrap sandbox", () => {
     const held = (await sessions.startSession({ task: "hold", taskFile: holding })).session!;
     await eventually(async () => ((await sessions.listRuns({ parent: held.name })).runs[0]?.status === RunStatus.RUNNING ? true : undefined));
     const busy = await failure(ws.deleteWorkspace({ workspace: "box" }));
-    expect(busy.code).toBe(Code.FailedPrecondition);
+    expect([busy.code, busy.message]).toEqual([Code.FailedPrecondition, expect.stringContaining(`(0 exec(s), 0 PTY(s), 1 session run(s) of ${held.id}): stop it first with tether ws stop box`)]);
     expect((await ws.getWorkspace({ workspace: "box" })).workspace).toMatchObject({ materialization: Materialization.LIVE, liveRunNames: [`sessions/${held.id}/runs/1`] });
     await sessions.cancelSession({ name: held.name });
   });
