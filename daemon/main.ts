@@ -66,7 +66,7 @@ export async function runDaemon(): Promise<void> {
   const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses());
   const execs = new Execs(db, journals, workspaces, environment);
   const ptys = new Ptys(db, journals, workspaces, environment);
-  const sessions = new Sessions(db, journals, { ...environment, live: workspaces.live }, workspaces);
+  const sessions = new Sessions(db, journals, { ...environment, live: workspaces.live, unusable: (id) => workspaces.unusable(id) }, workspaces);
   const reads = new SessionReads(journals, sessions);
   sessions.recover();
   execs.recover();

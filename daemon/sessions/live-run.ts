@@ -24,6 +24,8 @@ export interface RunEnvironment {
   readonly sandboxHost: SandboxHost;
   /** Where each run's process is registered with its workspace (for ws show and ws stop). */
   readonly live: LiveProcesses;
+  /** Why nothing may start in a workspace now (removed since the session pinned it, its sandbox gone), or undefined. */
+  readonly unusable: (workspaceId: string) => string | undefined;
   readonly spawner: Spawner;
 }
 

@@ -282,7 +282,9 @@ export class LiveSession {
     const task = this.graph.task(run.task);
     // A task naming its own workspace runs there; every other task in the session's.
     const workspace = this.session.spec.taskWorkspaces?.[task.name] ?? this.session.spec.workspace;
-    const { cwd, problem } = runCwd(workspace?.root ?? this.session.spec.workingDirectory, task.cwd);
+    const { cwd, problem: cwdProblem } = runCwd(workspace?.root ?? this.session.spec.workingDirectory, task.cwd);
+    // A workspace removed since the session pinned it (a continuation of a keep_open session, a retry) takes no new run.
+    const problem = (workspace === undefined ? undefined : this.environment.unusable(workspace.id)) ?? cwdProblem;
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
     run.command = display;
     const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_BYTES), {

@@ -113,6 +113,16 @@ export class Workspaces {
     return ws;
   }
 
+  /** Why nothing may start in workspace `ref` now (removed, its sandbox gone), or undefined when something may. */
+  unusable(ref: string): string | undefined {
+    try {
+      this.usable(ref);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+
   /**
    * The workspace a session uses when none is named: the task file's
    * directory, adopted once as a host workspace named after it.

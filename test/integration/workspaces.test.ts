@@ -8,13 +8,14 @@ import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { RunStatus, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceState } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { ROOT, daemonPerTest } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { ExecRequests, execToEnd } from "../helpers/execs.js";
-import { alive, eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
+import { alive, eventually, logText, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
 const daemon = daemonPerTest();
 
@@ -162,6 +163,26 @@ describe("workspaces", () => {
     // A second session from the same file reuses the adopted workspace.
     const again = (await sessions.startSession({ task: "where", taskFile })).session!;
     expect(again.workspace).toBe(unnamed.workspace);
+  });
+
+  it("a run whose workspace was removed after its session started fails to start and says so (a keep_open session's next run)", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const sessions = d.client(SessionService);
+    await ws.createWorkspace({ displayName: "brief" });
+    const taskFile = writeTaskFile("tasks:\n  convo:\n    keep_open: true\n    streams: { msg: input }\n    cmd: tether wait msg && pwd\n");
+    const { session } = await sessions.startSession({ task: "convo", taskFile, workspace: "brief" });
+    const streams = d.client(StreamService);
+    await streams.sendInput({ session: session!.name, stream: "msg", text: "1" });
+    await eventually(async () => ((await sessions.listRuns({ parent: session!.name })).runs[0]?.status === RunStatus.SUCCEEDED ? true : undefined));
+    await ws.deleteWorkspace({ workspace: "brief" });
+    await streams.sendInput({ session: session!.name, stream: "msg", text: "2" });
+    const second = await eventually(async () => {
+      const run = (await sessions.listRuns({ parent: session!.name })).runs[1];
+      return run?.status === RunStatus.FAILED ? run : undefined;
+    });
+    expect([second.exitCode, second.reason]).toEqual([127, expect.stringMatching(/^could not start: workspace brief \(w-\w+\) was removed: nothing starts in it any more/)]);
+    expect((await logText(sessions, session!.id, 2)).stderr).toMatch(/^tether: workspace brief \(w-\w+\) was removed/);
   });
 
   it("takes a cwd inside a workspace whose state dir is reached through a symlink", async () => {
