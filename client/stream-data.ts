@@ -1,4 +1,5 @@
 import { type StreamRecord } from "../gen/tether/v1/stream_pb.js";
+import { RECORD_MAX_BYTES } from "../common/record-limits.js";
 import { CliError } from "./cli-error.js";
 
 /** Every session's built-in input stream. */
@@ -54,6 +55,25 @@ export function printable(data: Uint8Array): Buffer {
 export async function readAllStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * All of stdin as one stream record's data: refused, once more than
+ * RECORD_MAX_BYTES have come, with `instead` (how to send it as several
+ * records), without reading the rest into memory.
+ */
+export async function readRecordFromStdin(instead: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    bytes += (chunk as Buffer).byteLength;
+    if (bytes > RECORD_MAX_BYTES) {
+      process.stdin.destroy();
+      throw new CliError(`stdin holds more than ${RECORD_MAX_BYTES / 1024 / 1024} MiB, the most one record takes: split it into several records (${instead})`, 1);
+    }
+  }
   return Buffer.concat(chunks);
 }
 

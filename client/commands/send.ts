@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CliError } from "../cli-error.js";
 import type { ClientPaths } from "../paths.js";
-import { guessContentType, readAllStdin, recordJson } from "../stream-data.js";
+import { guessContentType, readRecordFromStdin, recordJson } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
 
 export const SEND_USAGE = `  tether send S STREAM DATA [--correlation ID] [--idempotency-key K] [--content-type T] [--json]
@@ -22,7 +22,7 @@ export async function sendCommand(args: string[], paths: ClientPaths): Promise<n
   });
   if (positionals.length !== 3) throw new CliError(`usage:\n${SEND_USAGE}`, 2);
   const [session, stream, arg] = positionals as [string, string, string];
-  const data = arg === "-" ? await readAllStdin() : Buffer.from(arg);
+  const data = arg === "-" ? await readRecordFromStdin(`tether attach ${session} --input ${stream} < FILE sends one per line`) : Buffer.from(arg);
   const { client } = await connectToDaemon(paths);
   const { record, duplicate } = await client.unary(StreamService.method.sendInput, {
     session: `sessions/${session}`,

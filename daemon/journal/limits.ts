@@ -1,7 +1,6 @@
 /** The journal's size limits, each with the reason for its value. */
 
-/** Largest payload of one record. Bigger writes must be chunked by the producer; 4 MiB keeps one record well under the RPC message limit. */
-export const RECORD_MAX_BYTES = 4 * 1024 * 1024;
+export { RECORD_MAX_BYTES } from "../../common/record-limits.js";
 
 /** Largest total of one record's metadata keys and values: metadata is for small tags (content type, correlation id), not payload. */
 export const RECORD_META_MAX_BYTES = 4 * 1024;

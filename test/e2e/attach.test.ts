@@ -54,7 +54,7 @@ tasks:
     expect(cli(env, dir, ["close", id]).status).toBe(0);
   });
 
-  it("tether send appends a record and tether read prints the stream; a refused send says why", () => {
+  it("tether send appends a record and tether read prints the stream; a refused send says why, a record over 4 MiB from stdin too", () => {
     const env = freshEnv();
     const dir = dirname(
       writeTaskFile(`
@@ -73,6 +73,12 @@ tasks:
     const refused = cli(env, dir, ["send", id, "outbox", "x"]);
     expect(refused.status).not.toBe(0);
     expect(refused.stderr).toContain("inbox (input)");
+    // One record from stdin takes up to 4 MiB; past it the CLI says how to send several, before asking the daemon.
+    const limit = 4 * 1024 * 1024;
+    expect(cli(env, dir, ["send", id, "inbox", "-"], "x".repeat(limit)).status).toBe(0);
+    const tooBig = cli(env, dir, ["send", id, "inbox", "-"], "x".repeat(limit + 1));
+    expect([tooBig.status, tooBig.stderr]).toEqual([1, `tether: stdin holds more than 4 MiB, the most one record takes: split it into several records (tether attach ${id} --input inbox < FILE sends one per line)\n`]);
+    expect(cli(env, dir, ["read", id, "inbox", "--tail", "1", "--json"]).stdout).toContain('"sequence":3');
     cli(env, dir, ["cancel", id]);
   });
 });
