@@ -38,20 +38,46 @@ export function requireSandbox(spec: Pick<SandboxSpec, "sandbox" | "noNetwork">)
 }
 
 /**
+ * The signals bwrap's own process ignores and the command inside gets back
+ * at their default action (see sandboxArgv): what a terminal, `kill`,
+ * `tether exec kill`, a cancel or `ws stop` send to a process group.
+ */
+const PASSED_SIGNALS = "HUP,INT,QUIT,TERM,USR1,USR2";
+
+/**
  * The argv that runs `argv` in the workspace's sandbox. bwrap: the whole
  * filesystem read-only, the workspace read-write, a fresh /dev, /proc and a private /tmp, the network
  * unshared on request. The process stays in the caller's process group (no
  * --new-session), so signals to the group reach everything inside.
+ *
+ * bwrap stays as the command's parent, in its group, and would die of the
+ * first SIGINT or SIGTERM sent to the group whatever the command does with
+ * it: Ctrl-C would end a program that catches it (and, bwrap leading a
+ * terminal's session, hang it up), and a command still shutting down would
+ * be recorded ended. So bwrap runs with those signals ignored (coreutils'
+ * `env --ignore-signal`) and the command with them at their defaults again
+ * (`env --default-signal`), as it would be on the host: bwrap then lives
+ * exactly as long as the command, and exits with its status (128+N when a
+ * signal N killed it). Where env lacks those options, bwrap runs as it is.
  */
 export function sandboxArgv(spec: SandboxSpec, host: SandboxHost, argv: readonly string[], cwd: string): string[] {
   if (spec.sandbox === "host") return [...argv];
-  const args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
+  const passes = envPassesSignals();
+  const args = [...(passes ? ["env", `--ignore-signal=${PASSED_SIGNALS}`] : []), "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
   for (const path of host.readOnly) args.push("--ro-bind-try", path, path);
   for (const path of host.writable) args.push("--bind-try", path, path);
   args.push("--bind", spec.root, spec.root, "--chdir", cwd);
   if (spec.noNetwork) args.push("--unshare-net");
-  args.push("--", ...argv);
+  args.push("--", ...(passes ? ["env", `--default-signal=${PASSED_SIGNALS}`] : []), ...argv);
   return args;
+}
+
+let envSignals: boolean | undefined;
+
+/** Whether this machine's env can ignore and reset signals (GNU coreutils 8.31 and later), probed once. */
+function envPassesSignals(): boolean {
+  envSignals ??= spawnSync("env", [`--ignore-signal=${PASSED_SIGNALS}`, "env", `--default-signal=${PASSED_SIGNALS}`, "true"], { timeout: 10_000 }).status === 0;
+  return envSignals;
 }
 
 function probeBwrap(noNetwork: boolean): string | undefined {

@@ -7,6 +7,7 @@ import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { RunStatus, SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
@@ -14,7 +15,8 @@ import { Materialization, SandboxProfile, WorkspaceState } from "../../gen/tethe
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { ROOT, daemonPerTest } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
-import { ExecRequests, execToEnd } from "../helpers/execs.js";
+import { ExecRequests, collect, emptyResult, execToEnd } from "../helpers/execs.js";
+import { PtyClient } from "../helpers/ptys.js";
 import { alive, eventually, logText, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
 const daemon = daemonPerTest();
@@ -310,6 +312,38 @@ describe("the bwrap sandbox", () => {
     expect([busy.code, busy.message]).toEqual([Code.FailedPrecondition, expect.stringContaining(`(0 exec(s), 0 PTY(s), 1 session run(s) of ${held.id}): stop it first with tether ws stop box`)]);
     expect((await ws.getWorkspace({ workspace: "box" })).workspace).toMatchObject({ materialization: Materialization.LIVE, liveRunNames: [`sessions/${held.id}/runs/1`] });
     await sessions.cancelSession({ name: held.name });
+  });
+
+  it("passes signals to the command, not to bwrap: a command that catches SIGTERM or Ctrl-C handles it and is tracked until it ends", async () => {
+    const d = await daemon();
+    await d.client(WorkspaceService).createWorkspace({ displayName: "box", sandbox: SandboxProfile.BWRAP });
+    const execs = d.client(ExecService);
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "box", argv: ["sh", "-c", 'trap "echo caught TERM; sleep 0.5; echo cleaned up; exit 7" TERM; echo up; while :; do sleep 0.1; done'] } } });
+    requests.end();
+    const result = emptyResult();
+    let sent = false;
+    for await (const response of execs.exec(requests)) {
+      collect(result, response);
+      if (!sent && result.stdout === "up\n") {
+        sent = true;
+        await execs.signalExec({ exec: result.exec!.id, signal: "TERM" });
+      }
+    }
+    // The exec ended when the command did, after its cleanup, with the command's own status.
+    expect([result.stdout, result.exit!.status, result.exit!.exitCode]).toEqual(["up\ncaught TERM\ncleaned up\n", ExecStatus.EXITED, 7]);
+
+    // In a terminal, Ctrl-C goes to the foreground group, bwrap included: the program catches it and goes on.
+    const term = new PtyClient(d.client(PtyService), {
+      kind: { case: "open", value: { target: { case: "create", value: { workspace: "box", argv: ["sh", "-c", 'trap "echo caught INT" INT; echo ready; read line || read line; echo "read $line"'] } }, size: { cols: 80, rows: 24 } } },
+    });
+    await eventually(() => (term.text.includes("ready") ? true : undefined));
+    term.type("\x03");
+    await eventually(() => (term.text.includes("caught INT") ? true : undefined));
+    term.type("after\r");
+    await term.done;
+    expect(term.text).toMatch(/read after\r\n$/);
+    expect([term.exit!.status, term.exit!.exitCode]).toEqual([ExecStatus.EXITED, 0]);
   });
 
   it("is refused with what to do when this machine cannot provide it (no bwrap on the daemon's PATH)", async () => {
