@@ -285,7 +285,7 @@ export class LiveSession {
     const { cwd, problem: cwdProblem } = runCwd(workspace?.root ?? this.session.spec.workingDirectory, task.cwd);
     // A workspace removed since the session pinned it (a continuation of a keep_open session, a retry) takes no new run.
     const problem = (workspace === undefined ? undefined : this.environment.unusable(workspace.id)) ?? cwdProblem;
-    const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs });
+    const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs, workspace: workspace?.id });
     run.command = display;
     const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_BYTES), {
       tag: { r: String(run.number) },

@@ -16,12 +16,15 @@ export interface RunCommandContext {
   readonly scope: TemplateScope;
   /** The stored inputs (secrets as placeholders): for what is shown. */
   readonly shownInputs: Readonly<Record<string, string>>;
+  /** The id of the workspace the run executes in (absent in sessions recorded before workspaces). */
+  readonly workspace: string | undefined;
 }
 
 /**
  * Renders a task for one run: its argv (a shell string runs with /bin/sh -c),
  * the command to display, and its env (the daemon's env, the task's env,
- * TETHER_SESSION, TETHER_RUN, TETHER_TASK and TETHER_INPUT_<NAME>).
+ * TETHER_SESSION, TETHER_RUN, TETHER_TASK, TETHER_WORKSPACE as an exec's, and
+ * TETHER_INPUT_<NAME>).
  */
 export function renderRunCommand(task: TaskDef, context: RunCommandContext): RunCommand {
   const shown: TemplateScope = { ...context.scope, inputs: context.shownInputs };
@@ -31,6 +34,7 @@ export function renderRunCommand(task: TaskDef, context: RunCommandContext): Run
   env["TETHER_SESSION"] = context.sessionId;
   env["TETHER_RUN"] = String(context.run);
   env["TETHER_TASK"] = task.name;
+  if (context.workspace !== undefined) env["TETHER_WORKSPACE"] = context.workspace;
   switch (task.cmd.kind) {
     case "shell":
       return { argv: ["/bin/sh", "-c", renderTemplate(task.cmd.script, context.scope)], display: renderTemplate(task.cmd.script, shown), env };

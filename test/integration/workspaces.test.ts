@@ -267,7 +267,7 @@ describe("the bwrap sandbox", () => {
         "tasks:",
         "  prepare: { cmd: pwd }",
         "  untrusted:",
-        `    cmd: "pwd; touch made.txt; touch ${outside}/escaped.txt 2>/dev/null; echo escaped=$?"`,
+        `    cmd: "pwd; echo $TETHER_WORKSPACE; touch made.txt; touch ${outside}/escaped.txt 2>/dev/null; echo escaped=$?"`,
         "    workspace: box",
         "    upstream: [prepare]",
         "  main: { cmd: pwd, upstream: [untrusted] }",
@@ -293,7 +293,7 @@ describe("the bwrap sandbox", () => {
     };
     // The task's own workspace, its sandbox included; the others in the session's (--ws), even downstream of it.
     expect(await out(first.id, "prepare")).toBe(`${other.root}\n`);
-    expect(await out(first.id, "untrusted")).toBe(`${box.root}\nescaped=1\n`);
+    expect(await out(first.id, "untrusted")).toBe(`${box.root}\n${box.id}\nescaped=1\n`);
     expect(await out(first.id, "main")).toBe(`${other.root}\n`);
     expect(existsSync(join(box.root, "made.txt"))).toBe(true);
     expect(existsSync(join(outside, "escaped.txt"))).toBe(false);
@@ -302,7 +302,7 @@ describe("the bwrap sandbox", () => {
     const rerun = (await sessions.rerunSession({ name: first.name })).session!;
     expect(rerun.taskWorkspaces).toEqual({ untrusted: `workspaces/${box.id}` });
     await waitQuiet(sessions, rerun.id);
-    expect(await out(rerun.id, "untrusted")).toBe(`${box.root}\nescaped=1\n`);
+    expect(await out(rerun.id, "untrusted")).toBe(`${box.root}\n${box.id}\nescaped=1\n`);
 
     // Its run is the workspace's live work: removing the workspace is refused while it runs.
     const holding = writeTaskFile("tasks:\n  hold: { cmd: sleep 30, workspace: box }\n");
