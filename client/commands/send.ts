@@ -5,8 +5,9 @@ import type { ClientPaths } from "../paths.js";
 import { guessContentType, readRecordFromStdin, recordJson } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
 
-export const SEND_USAGE = `  tether send S STREAM DATA [--correlation ID] [--idempotency-key K] [--content-type T] [--json]
-                                              append a record to an input stream (DATA - reads stdin)`;
+export const SEND_USAGE = `  tether send S STREAM DATA [--line] [--correlation ID] [--idempotency-key K] [--content-type T] [--json]
+                                              append a record to an input stream (DATA - reads stdin;
+                                              --line adds a newline, as a process fed the stdin stream reads lines)`;
 
 /** `tether send`: one record to an input stream; acknowledged once durable. */
 export async function sendCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -17,12 +18,14 @@ export async function sendCommand(args: string[], paths: ClientPaths): Promise<n
       correlation: { type: "string", default: "" },
       "idempotency-key": { type: "string", default: "" },
       "content-type": { type: "string" },
+      line: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
   });
   if (positionals.length !== 3) throw new CliError(`usage:\n${SEND_USAGE}`, 2);
   const [session, stream, arg] = positionals as [string, string, string];
-  const data = arg === "-" ? await readRecordFromStdin(`tether attach ${session} --input ${stream} < FILE sends one per line`) : Buffer.from(arg);
+  const given = arg === "-" ? await readRecordFromStdin(`tether attach ${session} --input ${stream} < FILE sends one per line`) : Buffer.from(arg);
+  const data = values.line ? Buffer.concat([given, Buffer.from("\n")]) : given;
   const { client } = await connectToDaemon(paths);
   const { record, duplicate } = await client.unary(StreamService.method.sendInput, {
     session: `sessions/${session}`,

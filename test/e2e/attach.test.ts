@@ -54,6 +54,16 @@ tasks:
     expect(cli(env, dir, ["close", id]).status).toBe(0);
   });
 
+  it("tether send feeds a run's stdin its bytes as they are: --line adds the newline, an empty record closes it", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile("tasks:\n  lines:\n    stdin: stream\n    cmd: cat; echo '|eof'\n"));
+    const id = cli(env, dir, ["run", "-d", "lines"]).stdout.trim();
+    expect(cli(env, dir, ["send", id, "stdin", "first", "--line"]).status).toBe(0);
+    expect(cli(env, dir, ["send", id, "stdin", "no newline"]).status).toBe(0);
+    expect(cli(env, dir, ["send", id, "stdin", ""]).status).toBe(0);
+    expect(cli(env, dir, ["logs", "-f", id]).stdout).toBe("first\nno newline|eof\n");
+  });
+
   it("tether send appends a record and tether read prints the stream; a refused send says why, a record over 4 MiB from stdin too", () => {
     const env = freshEnv();
     const dir = dirname(
