@@ -163,7 +163,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`tether: ${describeError(error)}\n`);
-    process.exitCode = error instanceof CliError ? error.exitCode : 1;
+    // A command line node:util's parseArgs refused (an unknown option, a missing value) is a usage error, as CliError's are.
+    const usage = (error as NodeJS.ErrnoException | undefined)?.code?.startsWith("ERR_PARSE_ARGS_") === true;
+    const command = process.argv[2];
+    process.stderr.write(`tether: ${describeError(error)}${usage && command !== undefined && COMMAND_USAGE[command] !== undefined ? `\n(tether ${command} --help shows its usage)` : ""}\n`);
+    process.exitCode = error instanceof CliError ? error.exitCode : usage ? 2 : 1;
   },
 );

@@ -122,6 +122,11 @@ describe("tether daemon (the built CLI)", () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("tether --help");
     expect(cli(env, "--help").stdout).toContain("tether daemon run");
+    // A flag the command does not take, or one missing its value: exit 2, and where its usage is.
+    for (const args of [["ls", "--frobnicate"], ["ls", "--status"]]) {
+      const refused = cli(env, ...args);
+      expect([refused.status, refused.stderr]).toEqual([2, expect.stringMatching(/^tether: .*\n\(tether ls --help shows its usage\)\n$/)]);
+    }
   });
 
   it("--help after a command prints that command's usage without starting the daemon; in a command line it runs, it is that command's", () => {
