@@ -164,7 +164,8 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     // A command line node:util's parseArgs refused (an unknown option, a missing value) is a usage error, as CliError's are.
-    const usage = (error as NodeJS.ErrnoException | undefined)?.code?.startsWith("ERR_PARSE_ARGS_") === true;
+    const code: unknown = (error as { code?: unknown } | undefined)?.code;
+    const usage = typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_");
     const command = process.argv[2];
     process.stderr.write(`tether: ${describeError(error)}${usage && command !== undefined && COMMAND_USAGE[command] !== undefined ? `\n(tether ${command} --help shows its usage)` : ""}\n`);
     process.exitCode = error instanceof CliError ? error.exitCode : usage ? 2 : 1;
