@@ -8,7 +8,7 @@ import { REMOVAL_RECORDS_PER_COMMIT } from "../journal/limits.js";
 import { log } from "../log.js";
 import type { Db } from "../store/database.js";
 import { resolveGraph } from "../tasks/graph.js";
-import { checkInputValue, loadTaskFile } from "../tasks/task-file.js";
+import { canonicalInputValue, checkInputValue, loadTaskFile } from "../tasks/task-file.js";
 import type { InputDef, TaskDef } from "../tasks/types.js";
 import type { WorkspaceRecord } from "../workspaces/types.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
@@ -433,12 +433,13 @@ function resolveInputs(
   const secretNames: string[] = [];
   for (const def of byName.values()) {
     // Own keys only: an input named constructor is not Object's.
-    const value = Object.hasOwn(given, def.name) ? given[def.name] : def.default;
-    if (value === undefined) {
+    const raw = Object.hasOwn(given, def.name) ? given[def.name] : def.default;
+    if (raw === undefined) {
       throw new TetherError(Code.InvalidArgument, "INPUT_INVALID", `missing required input ${def.name}: pass --input ${def.name}=VALUE`, { input: def.name });
     }
-    const problem = checkInputValue(def, value);
+    const problem = checkInputValue(def, raw);
     if (problem !== undefined) throw new TetherError(Code.InvalidArgument, "INPUT_INVALID", `input ${def.name}: ${problem}`, { input: def.name });
+    const value = canonicalInputValue(def, raw);
     if (def.type === "secret") {
       secrets[def.name] = value;
       secretNames.push(def.name);

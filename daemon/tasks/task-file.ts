@@ -277,6 +277,23 @@ export function checkInputValue(input: InputDef, value: string): string | undefi
   }
 }
 
+/**
+ * A valid value as runs see it: a bool as true or false whatever way it was
+ * given (yes, on, 1, ...), so a template's test of it has one spelling to
+ * match; an int or a float without the blanks around it; the rest as given.
+ */
+export function canonicalInputValue(input: InputDef, value: string): string {
+  switch (input.type) {
+    case "bool":
+      return /^(true|yes|on|1)$/i.test(value.trim()) ? "true" : "false";
+    case "int":
+    case "float":
+      return value.trim();
+    default:
+      return value;
+  }
+}
+
 function parseEnv(node: Node | undefined, report: Report): Record<string, string> {
   const env: Record<string, string> = {};
   if (node === undefined) return env;

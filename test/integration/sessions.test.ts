@@ -565,6 +565,18 @@ describe("sessions: bad input", () => {
     expect((await client.listSessions({})).sessions).toHaveLength(0);
   });
 
+  it("a bool input reaches the run as true or false however it was given; an int or float without blanks", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(
+      `tasks:\n  flags:\n    cmd: echo "[{{ inputs.on }}][{{ inputs.off }}][{{ inputs.n }}][{{ inputs.x }}][$TETHER_INPUT_ON]"\n    inputs:\n      on: { type: bool }\n      off: { type: bool, default: "no" }\n      n: { type: int }\n      x: { type: float }\n`,
+    );
+    const { session } = await client.startSession({ task: "flags", taskFile: file, inputs: { on: "YES", n: " 42 ", x: "1.5 " } });
+    await waitQuiet(client, session!.id);
+    expect((await logText(client, session!.id)).stdout).toBe("[true][false][42][1.5][true]\n");
+    expect(session!.inputs).toEqual({ on: "true", off: "false", n: "42", x: "1.5" });
+  });
+
   it("an input put in a command with | quote stays one word, whatever it holds; without, it is shell text", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
