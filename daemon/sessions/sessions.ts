@@ -8,13 +8,14 @@ import { REMOVAL_RECORDS_PER_COMMIT } from "../journal/limits.js";
 import { log } from "../log.js";
 import type { Db } from "../store/database.js";
 import { resolveGraph } from "../tasks/graph.js";
-import { canonicalInputValue, checkInputValue, loadTaskFile } from "../tasks/task-file.js";
-import type { InputDef, TaskDef } from "../tasks/types.js";
+import { loadTaskFile } from "../tasks/task-file.js";
+import type { TaskDef } from "../tasks/types.js";
 import type { WorkspaceRecord } from "../workspaces/types.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
 import type { WaitRequest } from "./input-waits.js";
 import type { RunEnvironment } from "./live-run.js";
 import { LiveSession } from "./live-session.js";
+import { resolveInputs } from "./session-inputs.js";
 import { signalGroup } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
 import { sessionJournals } from "./session-journal.js";
@@ -23,7 +24,7 @@ import { SessionStreams, declaredStreams, readStreamRecord, type SendResult, typ
 import { SessionTables, type SessionFilter } from "./session-tables.js";
 import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
-import { FINAL_RUN_STATUSES, SECRET_PLACEHOLDER, type RunRecord, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
+import { FINAL_RUN_STATUSES, type RunRecord, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
 
 const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const XCOM_VALUE_MAX_BYTES = 1024 * 1024;
@@ -409,46 +410,6 @@ export class Sessions {
   private newId(): string {
     return newId("s-", (id) => this.live.has(id) || this.tables.byId(id) !== undefined);
   }
-}
-
-/** Fills defaults, checks types, and splits secrets off: they are never stored. */
-function resolveInputs(
-  declared: readonly InputDef[],
-  given: Readonly<Record<string, string>>,
-): { inputs: Record<string, string>; secrets: Record<string, string>; secretNames: string[] } {
-  const byName = new Map<string, InputDef>();
-  for (const def of declared) byName.set(def.name, def);
-  for (const name of Object.keys(given)) {
-    if (!byName.has(name)) {
-      throw new TetherError(
-        Code.InvalidArgument,
-        "INPUT_INVALID",
-        `unknown input ${JSON.stringify(name)}: this task graph declares ${[...byName.keys()].join(", ") || "no inputs"}`,
-        { input: name },
-      );
-    }
-  }
-  const inputs: Record<string, string> = {};
-  const secrets: Record<string, string> = {};
-  const secretNames: string[] = [];
-  for (const def of byName.values()) {
-    // Own keys only: an input named constructor is not Object's.
-    const raw = Object.hasOwn(given, def.name) ? given[def.name] : def.default;
-    if (raw === undefined) {
-      throw new TetherError(Code.InvalidArgument, "INPUT_INVALID", `missing required input ${def.name}: pass --input ${def.name}=VALUE`, { input: def.name });
-    }
-    const problem = checkInputValue(def, raw);
-    if (problem !== undefined) throw new TetherError(Code.InvalidArgument, "INPUT_INVALID", `input ${def.name}: ${problem}`, { input: def.name });
-    const value = canonicalInputValue(def, raw);
-    if (def.type === "secret") {
-      secrets[def.name] = value;
-      secretNames.push(def.name);
-      inputs[def.name] = SECRET_PLACEHOLDER;
-    } else {
-      inputs[def.name] = value;
-    }
-  }
-  return { inputs, secrets, secretNames };
 }
 
 /** What a session keeps of a workspace it runs in: pinned at its start. */
