@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { toJson } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
+import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import { TaskInputType, TaskSchema } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
@@ -9,6 +10,8 @@ import type { ClientPaths } from "../paths.js";
 import { formatMs } from "../../common/format.js";
 import { createStyle } from "../style.js";
 import { findTaskFile } from "../task-file.js";
+import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { RpcError, type GrpcClient } from "../grpc-client.js";
 import { connectToDaemon } from "../transport.js";
 
 export const TASKS_USAGE = `  tether tasks [--file F] [--json]            the task file's tasks, their inputs and the graph`;
@@ -25,6 +28,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
     return 0;
   }
   const style = createStyle(process.stdout);
+  const missing = await missingWorkspaces(client, tasks.map((t) => t.workspace));
   const out: string[] = [style.dim(taskFile)];
   for (const task of tasks) {
     const name = task.name.slice("tasks/".length);
@@ -50,10 +54,24 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
       task.failFast ? "fail_fast" : "",
       task.result !== "" ? `result: ${task.result}` : "",
       task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
-      task.workspace !== "" ? `in workspace ${task.workspace}` : "",
+      task.workspace !== "" ? `in workspace ${task.workspace}${missing.has(task.workspace) ? ` (none by that name yet: tether ws create ${task.workspace})` : ""}` : "",
     ].filter((t) => t !== "");
     if (traits.length > 0) out.push(`  ${traits.join(", ")}`);
   }
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
+}
+
+/** Of the workspaces tasks name, those that do not exist (a session of such a task would be refused at start). */
+async function missingWorkspaces(client: GrpcClient, named: readonly string[]): Promise<Set<string>> {
+  const missing = new Set<string>();
+  for (const workspace of new Set(named.filter((w) => w !== ""))) {
+    try {
+      await client.unary(WorkspaceService.method.getWorkspace, { workspace });
+    } catch (error) {
+      if (!(error instanceof RpcError) || error.detail?.reason !== ErrorReason.WORKSPACE_NOT_FOUND) throw error;
+      missing.add(workspace);
+    }
+  }
+  return missing;
 }

@@ -109,7 +109,9 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(tasks.status).toBe(0);
     expect(tasks.stdout).toContain("chat\n  cmd: cat\n  after: gen\n");
     expect(tasks.stdout).toContain("  streams: stdin (input, fed to the run's stdin), approval (input), events (output)\n");
-    expect(tasks.stdout).toContain("  retries 2 after 250ms, timeout 1.5s, keep_open, fail_fast, result: stdout, in workspace chatroom\n");
+    expect(tasks.stdout).toContain("  retries 2 after 250ms, timeout 1.5s, keep_open, fail_fast, result: stdout, in workspace chatroom (none by that name yet: tether ws create chatroom)\n");
+    cli(env, dir, "ws", "create", "chatroom");
+    expect(cli(env, dir, "tasks").stdout).toContain(", result: stdout, in workspace chatroom\n");
     const json = JSON.parse(cli(env, dir, "tasks", "--json").stdout) as { name: string; line: number; keep_open?: boolean }[];
     expect(json[1]).toMatchObject({ keep_open: true, fail_fast: true, retry_delay: "0.250s", workspace: "chatroom" });
     expect(json.map((t) => [t.name, t.line])).toEqual([
