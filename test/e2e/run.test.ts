@@ -48,7 +48,7 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
   it("-d prints the id at once; ls, show and logs then describe the session", async () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(GRAPH));
-    const r = cli(env, dir, "run", "-d", "check");
+    const r = cli(env, dir, "run", "-d", "check", "--external-id", "ci-build-1");
     expect(r.status).toBe(0);
     const id = r.stdout.trim();
     expect(id).toMatch(/^s-[0-9a-z]{5}$/);
@@ -74,7 +74,7 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     const tailAndFrom = cli(env, dir, "logs", id, "--tail", "1", "--from", "3");
     expect([tailAndFrom.status, tailAndFrom.stderr]).toEqual([2, "tether: --tail and --from cannot be used together: start at the last lines or at --from\n"]);
     const json = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string; status: string }[];
-    expect(json[0]).toMatchObject({ id, status: "closed" });
+    expect(json[0]).toMatchObject({ id, status: "closed", external_id: "ci-build-1", workspace: expect.stringMatching(/^w-/), ended_at: expect.stringMatching(/Z$/) });
     const listed = (...filter: string[]) => (JSON.parse(cli(env, dir, "ls", "--json", ...filter).stdout) as { id: string }[]).map((s) => s.id);
     expect(listed("--status", "closed")).toEqual([id]);
     expect(listed("--status", "Open")).toEqual([]);
