@@ -104,6 +104,10 @@ export class SessionReads {
       const count = this.sessions.runs(record.id).length;
       throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${record.id} has no run ${options.run}: it has runs 1-${count}`, { run: String(options.run) });
     }
+    if (options.task !== "" && !record.spec.tasks.some((t) => t.name === options.task)) {
+      const tasks = record.spec.tasks.map((t) => t.name).join(", ");
+      throw new TetherError(Code.NotFound, "TASK_NOT_FOUND", `session ${record.id} runs no task ${JSON.stringify(options.task)}: its graph's tasks are ${tasks}`, { task: options.task });
+    }
     const selected = (run: number): boolean => (options.run === 0 || run === options.run) && (options.task === "" || taskOf(run) === options.task);
     const journal = logJournal(record.id);
     const offset = await readStartOffset(this.journals, journal, options.fromOffset, options.tailLines, (r) => selected(decodeChunk(r).run));
