@@ -156,6 +156,8 @@ export class GrpcClient {
       reader,
       finish: () => {
         finished = true;
+        // No status at all: the daemon went away mid-call (it stopped or crashed), not a protocol fault.
+        if ((trailers ?? headers)["grpc-status"] === undefined) throw describe(new Error("the call ended without its status"));
         throwIfError(trailers ?? headers);
       },
       failed: (error) => (options.signal?.aborted === true ? new RpcError(CANCELLED, "the call was cancelled") : error),

@@ -81,6 +81,25 @@ describe("tether daemon (the built CLI)", () => {
     expect(cli(env, "daemon", "status").status).toBe(0);
   });
 
+  it("a command following a call when the daemon is killed says it lost the daemon, and how to check", async () => {
+    const env = freshEnv();
+    const started = cli(env, "journal", "append", "j", "first");
+    expect(started.status).toBe(0);
+    const { pid } = JSON.parse(cli(env, "daemon", "status", "--json").stdout) as { pid: number };
+    const follower = spawn(process.execPath, [CLI_ENTRY, "journal", "read", "j", "-f"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    follower.stdout.setEncoding("utf8").on("data", (t: string) => (out += t));
+    follower.stderr.setEncoding("utf8").on("data", (t: string) => (err += t));
+    const deadline = Date.now() + 20_000;
+    while (!out.includes("first") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    process.kill(pid, "SIGKILL");
+    const code = await new Promise<number | null>((resolve) => follower.on("close", resolve));
+    // Without its status, or reset (ECONNRESET), as the kernel closes the socket.
+    expect(code).toBe(1);
+    expect(err).toMatch(/^tether: lost the connection to the daemon on \S+ \((the call ended without its status|ECONNRESET)\): check it with tether daemon status\n$/);
+  });
+
   it("inside a session's run, a command whose daemon is gone says so and starts no daemon (one would only record the run lost)", () => {
     const env: NodeJS.ProcessEnv = { ...freshEnv(), TETHER_SESSION: "s-gone1", TETHER_RUN: "3" };
     const r = cli(env, "output", "events", "x");
