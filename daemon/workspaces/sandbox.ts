@@ -47,7 +47,9 @@ const PASSED_SIGNALS = "HUP,INT,QUIT,TERM,USR1,USR2";
 /**
  * The argv that runs `argv` in the workspace's sandbox. bwrap: the whole
  * filesystem read-only, the workspace read-write, a fresh /dev, /proc and a private /tmp, the network
- * unshared on request. The process stays in the caller's process group (no
+ * unshared on request. Its own PID namespace too: with the host's
+ * processes in its /proc, a command could write anywhere through
+ * /proc/PID/root of any process of the same user (the daemon's included). The process stays in the caller's process group (no
  * --new-session), so signals to the group reach everything inside.
  *
  * bwrap stays as the command's parent, in its group, and would die of the
@@ -63,7 +65,7 @@ const PASSED_SIGNALS = "HUP,INT,QUIT,TERM,USR1,USR2";
 export function sandboxArgv(spec: SandboxSpec, host: SandboxHost, argv: readonly string[], cwd: string): string[] {
   if (spec.sandbox === "host") return [...argv];
   const passes = envPassesSignals();
-  const args = [...(passes ? ["env", `--ignore-signal=${PASSED_SIGNALS}`] : []), "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
+  const args = [...(passes ? ["env", `--ignore-signal=${PASSED_SIGNALS}`] : []), "bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
   for (const path of host.readOnly) args.push("--ro-bind-try", path, path);
   for (const path of host.writable) args.push("--bind-try", path, path);
   args.push("--bind", spec.root, spec.root, "--chdir", cwd);

@@ -222,7 +222,7 @@ describe("workspaces", () => {
 });
 
 describe("the bwrap sandbox", () => {
-  it("lets commands write the workspace but nothing else, in execs and session runs alike, and takes the network away on request", async () => {
+  it("lets commands write the workspace but nothing else (not through another process's /proc/PID/root either), in execs and session runs alike, and takes the network away on request", async () => {
     const d = await daemon();
     const ws = d.client(WorkspaceService);
     const execs = d.client(ExecService);
@@ -251,6 +251,13 @@ describe("the bwrap sandbox", () => {
     expect(existsSync(join(root, "probe-made.txt"))).toBe(true);
     expect(existsSync(join(outside, "probe-escaped.txt"))).toBe(false);
     await sessions.cancelSession({ name: serving.name });
+
+    // Its own PID namespace: no process outside it shows in /proc, so none's /proc/PID/root (the daemon's here) reaches the host's files.
+    const escape = `${outside}/via-proc.txt`;
+    const proc = await execToEnd(execs, "box", ["sh", "-c", `ls /proc | grep -c '^[0-9]'; echo x > /proc/${d.process.pid}/root${escape}; echo "rc=$?"`]);
+    expect(Number(proc.stdout.split("\n")[0])).toBeLessThan(10);
+    expect(proc.stdout).toMatch(/rc=[12]\n$/);
+    expect(existsSync(escape)).toBe(false);
 
     // `tether` itself works inside the sandbox: the socket is reachable.
     const inner = await execToEnd(execs, "box", ["tether", "ws", "ls"]);
