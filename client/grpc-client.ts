@@ -6,6 +6,7 @@ import { ErrorDetailSchema, type ErrorDetail } from "../gen/tether/v1/errors_pb.
 import { decodeDataLast, PartedMessage } from "./data-parts.js";
 import { GrpcFrames, MessageReader, type FrameErrors } from "../common/grpc-frames.js";
 import { HTTP2_SESSION_MEMORY_MB, HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
+import { RUN_TOKEN_ENV, RUN_TOKEN_HEADER } from "../common/run-token.js";
 import { FAST_CODECS } from "../common/terminal-wire.js";
 
 /** gRPC status codes the client itself raises. */
@@ -13,6 +14,8 @@ const UNAVAILABLE = 14;
 const INTERNAL = 13;
 const CANCELLED = 1;
 const RESOURCE_EXHAUSTED = 8;
+/** Inside a session's run in a bwrap workspace, its token on every call (common/run-token.ts). */
+const RUN_TOKEN: Readonly<Record<string, string>> = process.env[RUN_TOKEN_ENV] === undefined ? {} : { [RUN_TOKEN_HEADER]: process.env[RUN_TOKEN_ENV] };
 /** Response bytes read off the stream and not yet taken: above this the stream is paused. */
 const RESPONSES_QUEUED_MAX_BYTES = 1024 * 1024;
 
@@ -132,6 +135,7 @@ export class GrpcClient {
       ":path": `/${method.parent.typeName}/${method.name}`,
       "content-type": "application/grpc+proto",
       te: "trailers",
+      ...RUN_TOKEN,
     });
     let headers: IncomingHttpHeaders = {};
     let trailers: IncomingHttpHeaders | undefined;

@@ -7,6 +7,8 @@ export interface DaemonConfig {
   readonly stateDir: string;
   /** The Unix socket clients connect to. */
   readonly socketPath: string;
+  /** The socket bound into bwrap sandboxes at socketPath's place: it serves what a sandboxed command may call (services/sandboxed-calls.ts). */
+  readonly sandboxSocketPath: string;
   /** True when the socket's directory is tether's own (default paths), false when TETHER_SOCKET names it. */
   readonly socketDirIsOurs: boolean;
   readonly databasePath: string;
@@ -39,6 +41,7 @@ export function resolveDaemonConfig(env: NodeJS.ProcessEnv = process.env): Daemo
   return {
     stateDir,
     socketPath,
+    sandboxSocketPath: join(stateDir, "sandbox.sock"),
     socketDirIsOurs: explicitSocket === undefined,
     databasePath: join(stateDir, "tether.db"),
     outputDir: join(stateDir, "output"),

@@ -48,7 +48,8 @@ export type ErrorReasonName =
   | "JOURNAL_REMOVED"
   | "STILL_RUNNING"
   | "INPUT_FULL"
-  | "STDIN_CLOSED";
+  | "STDIN_CLOSED"
+  | "SANDBOXED";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

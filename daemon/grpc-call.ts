@@ -1,3 +1,4 @@
+import { RUN_TOKEN_HEADER } from "../common/run-token.js";
 import { create, fromBinary, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { parseTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
@@ -141,6 +142,9 @@ export class ServerCall {
     // A deadline too far off for a timer (over ~24 days) is as good as none.
     const timeoutMs = timeout.timeoutMs !== undefined && timeout.timeoutMs <= MAX_TIMEOUT_MS ? timeout.timeoutMs : undefined;
     this.ctx = contexts.create(route.service, route.method, route.url, timeoutMs);
+    // The one request header a handler reads (sandboxed-calls.ts); the rest stay off the call's path.
+    const token = headers[RUN_TOKEN_HEADER];
+    if (typeof token === "string") this.ctx.requestHeader.set(RUN_TOKEN_HEADER, token);
     this.refused = timeout.timeoutMs === undefined ? timeout.error : undefined;
     // A deadline that passes ends the call with DEADLINE_EXCEEDED even if its handler goes on.
     if (timeoutMs !== undefined) {

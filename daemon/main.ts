@@ -1,4 +1,4 @@
-import { mkdirSync, unlinkSync } from "node:fs";
+import { mkdirSync, rmSync, unlinkSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
 import { MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
@@ -20,6 +20,8 @@ import { createExecService } from "./services/exec-service.js";
 import { createJournalService } from "./services/journal-service.js";
 import { createPtyService } from "./services/pty-service.js";
 import { reflectionServices } from "./services/reflection-service.js";
+import { sandboxedRegistrations } from "./services/sandboxed-calls.js";
+import { RunTokens } from "./sessions/run-tokens.js";
 import { createSessionService } from "./services/session-service.js";
 import { createStreamService } from "./services/stream-service.js";
 import { createTaskService } from "./services/task-service.js";
@@ -29,7 +31,7 @@ import { installCliShim } from "./sessions/cli-shim.js";
 import { SessionReads } from "./sessions/session-reads.js";
 import { Sessions } from "./sessions/sessions.js";
 import { registration } from "./services/registration.js";
-import { claimSocket, onLockCall } from "./socket.js";
+import { checkSocketPath, claimSocket, onLockCall } from "./socket.js";
 import { openDatabase } from "./store/database.js";
 import { Traffic } from "./traffic.js";
 import { DAEMON_VERSION } from "./version.js";
@@ -49,6 +51,7 @@ export async function runDaemon(): Promise<void> {
   const config = resolveDaemonConfig();
   const startedAt = Date.now();
   mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  checkSocketPath(config.sandboxSocketPath, "TETHER_HOME", "TETHER_HOME to a shorter path (the daemon listens on its sandbox.sock too)");
   const lock = await claimSocket(config.socketPath);
   const db = openDatabase(config.databasePath);
   const journals = new Journals(db, config.outputDir, describeJournal);
@@ -60,13 +63,14 @@ export async function runDaemon(): Promise<void> {
   const spawner = await startSpawner(config.stateDir);
   const environment = {
     baseEnv: { ...process.env, PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
-    sandboxHost: { readOnly: [binDir, packageDir], writable: [config.socketPath] },
+    sandboxHost: { readOnly: [binDir, packageDir], socket: { host: config.sandboxSocketPath, inside: config.socketPath } },
     spawner,
   };
   const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses());
   const execs = new Execs(db, journals, workspaces, environment);
   const ptys = new Ptys(db, journals, workspaces, environment);
-  const sessions = new Sessions(db, journals, { ...environment, live: workspaces.live, unusable: (id) => workspaces.unusable(id) }, workspaces);
+  const tokens = new RunTokens();
+  const sessions = new Sessions(db, journals, { ...environment, live: workspaces.live, unusable: (id) => workspaces.unusable(id), tokens }, workspaces);
   const reads = new SessionReads(journals, sessions);
   sessions.recover();
   execs.recover();
@@ -88,7 +92,10 @@ export async function runDaemon(): Promise<void> {
     registration(PtyService, createPtyService(ptys, stopping.signal)),
   ];
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
-  const server = await startServer({ socketPath: config.socketPath, registrations, shutdownSignal: stopping.signal, traffic });
+  // A daemon that crashed left its sandbox socket: this one holds the lock, so the file is stale.
+  rmSync(config.sandboxSocketPath, { force: true });
+  const sandbox = { socketPath: config.sandboxSocketPath, registrations: sandboxedRegistrations(registrations, tokens) };
+  const server = await startServer({ socketPath: config.socketPath, registrations, sandbox, shutdownSignal: stopping.signal, traffic });
   log(`tether ${DAEMON_VERSION} (pid ${process.pid}) serving ${config.socketPath}, state in ${config.stateDir}`);
   onLockCall(lock, async () => {
     if (!shuttingDown && (await server.restoreSocket())) log(`${config.socketPath} was removed: serving it again`);
@@ -112,10 +119,12 @@ export async function runDaemon(): Promise<void> {
     await Promise.race([journals.settled(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
     journals.close();
     db.close();
-    try {
-      unlinkSync(config.socketPath);
-    } catch {
-      // Already gone: nothing to clean.
+    for (const path of [config.socketPath, config.sandboxSocketPath]) {
+      try {
+        unlinkSync(path);
+      } catch {
+        // Already gone: nothing to clean.
+      }
     }
     lock.close();
     log("stopped");

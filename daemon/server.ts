@@ -22,6 +22,12 @@ const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 export interface ServerOptions {
   readonly socketPath: string;
   readonly registrations: readonly ServiceRegistration[];
+  /**
+   * The socket bound into bwrap sandboxes in place of socketPath, and what it
+   * serves there (sandboxed-calls.ts): the path alone tells a sandboxed
+   * command's calls from everyone else's.
+   */
+  readonly sandbox: { readonly socketPath: string; readonly registrations: readonly ServiceRegistration[] };
   /** Aborted when the daemon starts to stop: streaming handlers end. */
   readonly shutdownSignal: AbortSignal;
   /** Counts the connections and calls served. */
@@ -49,26 +55,30 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const maxConnections = connectionLimit();
-  const h1 = createHttp1Server(
-    connectHttp1Handler({
-      registrations: options.registrations,
-      interceptors: [callCounting(options.traffic), errorMapping],
+  const protocols = (registrations: readonly ServiceRegistration[]): { h1: Http1Server; h2: GrpcServer } => ({
+    h1: createHttp1Server(
+      connectHttp1Handler({
+        registrations,
+        interceptors: [callCounting(options.traffic), errorMapping],
+        maxMessageBytes: MAX_MESSAGE_BYTES,
+        shutdownSignal: options.shutdownSignal,
+        requests: options.traffic.requests,
+        responses: options.traffic.responses,
+      }),
+    ),
+    h2: createGrpcServer({
+      registrations,
       maxMessageBytes: MAX_MESSAGE_BYTES,
+      windowBytes: HTTP2_WINDOW_BYTES,
       shutdownSignal: options.shutdownSignal,
-      requests: options.traffic.requests,
-      responses: options.traffic.responses,
+      traffic: options.traffic,
+      maxCalls: callLimit(maxConnections),
     }),
-  );
-  const h2 = createGrpcServer({
-    registrations: options.registrations,
-    maxMessageBytes: MAX_MESSAGE_BYTES,
-    windowBytes: HTTP2_WINDOW_BYTES,
-    shutdownSignal: options.shutdownSignal,
-    traffic: options.traffic,
-    maxCalls: callLimit(maxConnections),
   });
+  const everyone = protocols(options.registrations);
+  const sandboxed = protocols(options.sandbox.registrations);
   const sockets = new Set<Socket>();
-  const listen = async (): Promise<Server> => {
+  const listen = async (socketPath: string, { h1, h2 }: { h1: Http1Server; h2: GrpcServer }): Promise<Server> => {
     const listener = createNetServer((socket) => {
       const refusal = sockets.size >= maxConnections ? tooManyConnections(maxConnections) : undefined;
       if (refusal !== undefined) logLimited("connection refused", `connection refused: ${refusal.message}`);
@@ -81,21 +91,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       socket.on("error", () => socket.destroy());
       route(socket, h2, h1, refusal);
     });
-    await listenOnSocket(listener, options.socketPath);
+    await listenOnSocket(listener, socketPath);
     return listener;
   };
-  const listeners = [await listen()];
+  // The sandbox's socket first: once the daemon answers on its own, sandboxes can be started.
+  const listeners = [await listen(options.sandbox.socketPath, sandboxed), await listen(options.socketPath, everyone)];
   return {
     async restoreSocket() {
       if (existsSync(options.socketPath)) return false;
       ensurePrivateDir(dirname(options.socketPath));
-      listeners.push(await listen());
+      listeners.push(await listen(options.socketPath, everyone));
       return true;
     },
     async close(graceMs) {
       const closed = Promise.all(listeners.map((listener) => new Promise<void>((resolve) => listener.close(() => resolve()))));
-      h2.drain();
-      h1.closeIdleConnections();
+      for (const { h1, h2 } of [everyone, sandboxed]) {
+        h2.drain();
+        h1.closeIdleConnections();
+      }
       // A connection the daemon has said all it will on (an HTTP/2 session closed
       // once its calls ended: GOAWAY sent, the socket ended) is closed at once, not
       // when its client closes its side: a client that keeps it would hold the stop.
@@ -104,12 +117,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         else socket.once("finish", () => socket.destroy());
       }
       const deadline = setTimeout(() => {
-        h2.destroy();
+        everyone.h2.destroy();
+        sandboxed.h2.destroy();
         for (const socket of sockets) socket.destroy();
       }, graceMs);
       await closed;
       clearTimeout(deadline);
-      h2.destroy();
+      everyone.h2.destroy();
+      sandboxed.h2.destroy();
     },
   };
 }

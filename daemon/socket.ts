@@ -26,14 +26,7 @@ const STALE_PROBE_TIMEOUT_MS = 1_000;
  * refuses an unsafe socket directory.
  */
 export async function claimSocket(socketPath: string): Promise<Server> {
-  if (Buffer.byteLength(socketPath) > SOCKET_PATH_MAX_BYTES) {
-    throw new TetherError(
-      Code.InvalidArgument,
-      "INVALID_ARGUMENT",
-      `the socket path ${socketPath} is ${Buffer.byteLength(socketPath)} bytes, longer than a Unix socket allows (${SOCKET_PATH_MAX_BYTES}): set TETHER_SOCKET to a shorter path`,
-      { field: "TETHER_SOCKET" },
-    );
-  }
+  checkSocketPath(socketPath, "TETHER_SOCKET", "TETHER_SOCKET to a shorter path");
   ensurePrivateDir(dirname(socketPath));
   const lock = await takeLock(socketPath);
   try {
@@ -43,6 +36,18 @@ export async function claimSocket(socketPath: string): Promise<Server> {
     throw error;
   }
   return lock;
+}
+
+/** Refuses a socket path longer than sun_path holds, naming the variable (`field`) that sets it and what to do (`fix`). */
+export function checkSocketPath(socketPath: string, field: string, fix: string): void {
+  if (Buffer.byteLength(socketPath) > SOCKET_PATH_MAX_BYTES) {
+    throw new TetherError(
+      Code.InvalidArgument,
+      "INVALID_ARGUMENT",
+      `the socket path ${socketPath} is ${Buffer.byteLength(socketPath)} bytes, longer than a Unix socket allows (${SOCKET_PATH_MAX_BYTES}): set ${fix}`,
+      { field },
+    );
+  }
 }
 
 /** Creates `dir` 0700 if missing; refuses an existing one that is not private to this user. */

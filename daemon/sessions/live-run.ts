@@ -8,6 +8,7 @@ import { resolveCwd } from "../workspaces/workspace-paths.js";
 import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
 import type { Readiness } from "../tasks/types.js";
 import { waitUntilReady } from "./readiness.js";
+import type { RunTokens } from "./run-tokens.js";
 import type { RunRecord, RunStatus, SessionWorkspace } from "./types.js";
 
 /** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
@@ -26,6 +27,8 @@ export interface RunEnvironment {
   readonly live: LiveProcesses;
   /** Why nothing may start in a workspace now (removed since the session pinned it, its sandbox gone), or undefined. */
   readonly unusable: (workspaceId: string) => string | undefined;
+  /** The tokens that let runs in bwrap workspaces write to their own session through the sandbox's socket. */
+  readonly tokens: RunTokens;
   readonly spawner: Spawner;
 }
 

@@ -1,3 +1,4 @@
+import { RUN_TOKEN_ENV } from "../../common/run-token.js";
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import type { AppendResult, Durability } from "../journal/types.js";
@@ -299,9 +300,13 @@ export class LiveSession {
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: problem }, undefined));
       return;
     }
+    // In a sandbox, the run's tether calls reach a socket that lets them write to this session only with this run's token.
+    const token = workspace?.sandbox === "bwrap" ? this.environment.tokens.grant(this.id) : undefined;
+    if (token !== undefined) env[RUN_TOKEN_ENV] = token;
     const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, name: `sessions/${this.id}/runs/${run.number}` };
     const live = new LiveRun(run, writer, start, this.environment, task.readiness !== undefined);
     const process = live.process;
+    if (token !== undefined) void process.ended.finally(() => this.environment.tokens.revoke(token));
     this.live.set(run.number, live);
     this.transition(run, "running", "");
     // The pid, in the next commit after the run's own rows and before any of its output; not fsynced: a power cut stops the process anyway.

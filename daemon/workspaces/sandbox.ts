@@ -12,12 +12,15 @@ export interface SandboxSpec {
 
 /**
  * What every sandboxed process sees of the daemon besides its workspace, so
- * `tether` works inside: the CLI shim's directory (read-only) and the socket
- * (read-write; the file itself, so the sandbox cannot remove it).
+ * `tether` works inside: the CLI shim's directory (read-only), and at the
+ * daemon's socket path the sandbox's own socket (the file itself, so the
+ * sandbox cannot remove it), on which the daemon serves only what a
+ * sandboxed command may call: reads, and sessions' streams, waits and xcom.
+ * With the daemon's own socket, a command could start an exec on the host.
  */
 export interface SandboxHost {
   readonly readOnly: readonly string[];
-  readonly writable: readonly string[];
+  readonly socket: { readonly host: string; readonly inside: string };
 }
 
 const probes = new Map<string, string | undefined>();
@@ -67,7 +70,7 @@ export function sandboxArgv(spec: SandboxSpec, host: SandboxHost, argv: readonly
   const passes = envPassesSignals();
   const args = [...(passes ? ["env", `--ignore-signal=${PASSED_SIGNALS}`] : []), "bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
   for (const path of host.readOnly) args.push("--ro-bind-try", path, path);
-  for (const path of host.writable) args.push("--bind-try", path, path);
+  args.push("--bind-try", host.socket.host, host.socket.inside);
   args.push("--bind", spec.root, spec.root, "--chdir", cwd);
   if (spec.noNetwork) args.push("--unshare-net");
   args.push("--", ...(passes ? ["env", `--default-signal=${PASSED_SIGNALS}`] : []), ...argv);

@@ -264,6 +264,51 @@ describe("the bwrap sandbox", () => {
     expect(inner.stdout).toContain("box");
   });
 
+  it("serves a sandboxed command reads, and a run its own session's streams, waits and xcom; refuses anything that would leave the sandbox or write to another session", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const execs = d.client(ExecService);
+    const sessions = d.client(SessionService);
+    const outside = hostDir();
+    await ws.createWorkspace({ displayName: "box", sandbox: SandboxProfile.BWRAP });
+    await ws.createWorkspace({ displayName: "host" });
+    // Over gRPC (the CLI) and over the Connect protocol (curl) alike: an exec on the host, a workspace at /, a daemon shutdown.
+    const curl = (method: string, body: string): string[] => ["curl", "-s", "--unix-socket", d.socketPath, "-H", "Content-Type: application/json", "-d", body, `http://localhost/tether.v1.${method}`];
+    const tries = [
+      ["tether", "exec", "host", "--", "sh", "-c", `touch ${outside}/escaped.txt`],
+      ["tether", "ws", "create", "root", "--path", "/"],
+      curl("DaemonService/ShutdownDaemon", "{}"),
+      curl("SessionService/StartSession", JSON.stringify({ task: "x", taskFile: "/nonexistent.yaml" })),
+    ];
+    for (const argv of tries) {
+      const tried = await execToEnd(execs, "box", argv);
+      expect(tried.stdout + tried.stderr).toMatch(/is refused to a command in a bwrap workspace: .*run it outside the sandbox/);
+    }
+    expect(existsSync(join(outside, "escaped.txt"))).toBe(false);
+    expect((await ws.getWorkspace({ workspace: "root" }).catch((e: unknown) => e)) instanceof Error).toBe(true);
+    const refused = await execToEnd(execs, "box", curl("ExecService/SignalExec", JSON.stringify({ exec: "e-x", signal: "TERM" })));
+    expect(JSON.parse(refused.stdout)).toMatchObject({ code: "permission_denied", details: [{ debug: { reason: "ERROR_REASON_SANDBOXED", metadata: { method: "tether.v1.ExecService/SignalExec" } } }] });
+
+    // A session's run in the sandbox still writes its output, waits for input and shares xcom; another session it may only read.
+    const approvals = writeTaskFile("tasks:\n  deploy: { streams: { approval: input }, cmd: tether wait approval }\n");
+    const other = (await sessions.startSession({ task: "deploy", taskFile: approvals })).session!;
+    const taskFile = writeTaskFile(
+      `tasks:\n  talk:\n    workspace: box\n    streams: { q: input, events: output }\n    cmd: tether output events one && tether xcom set k v && tether wait q && tether send ${other.id} approval yes; tether xcom set k2 v --session ${other.id}; tether show ${other.id} >/dev/null && echo read\n`,
+    );
+    const { session } = await sessions.startSession({ task: "talk", taskFile });
+    await d.client(StreamService).sendInput({ session: session!.name, stream: "q", text: "answer" });
+    expect(await waitQuiet(sessions, session!.id)).toMatchObject({ exitCode: 0, xcom: [expect.objectContaining({ key: "k", value: "v" })] });
+    const talked = await logText(sessions, session!.id);
+    expect(talked.stdout).toBe("answer\nread\n");
+    expect(talked.stderr).toMatch(new RegExp(`SendInput to session ${other.id} is refused to a run of session ${session!.id} in a bwrap workspace[\\s\\S]*SetXcom to session ${other.id} is refused`));
+    // Without a run's token (an exec), no session takes its writes.
+    const untokened = await execToEnd(execs, "box", ["tether", "send", other.id, "approval", "yes"]);
+    expect(untokened.stderr).toMatch(/is refused to a command that is not a session's run in a bwrap workspace/);
+    expect((await sessions.getSession({ name: other.name })).session).toMatchObject({ status: SessionStatus.OPEN, xcom: [] });
+    await eventually(async () => ((await sessions.listRuns({ parent: other.name })).runs[0]?.status === RunStatus.WAITING ? true : undefined));
+    await sessions.cancelSession({ name: other.name });
+  });
+
   it("runs a task that names a workspace of its own there, the rest of its graph in the session's; pinned at start, again on rerun", async () => {
     const d = await daemon();
     const ws = d.client(WorkspaceService);
