@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import type { SandboxProfile } from "./types.js";
@@ -69,6 +70,7 @@ export function sandboxArgv(spec: SandboxSpec, host: SandboxHost, argv: readonly
   if (spec.sandbox === "host") return [...argv];
   const passes = envPassesSignals();
   const args = [...(passes ? ["env", `--ignore-signal=${PASSED_SIGNALS}`] : []), "bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
+  if (HIDE_RUN) args.push("--tmpfs", "/run", "--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve");
   for (const path of host.readOnly) args.push("--ro-bind-try", path, path);
   args.push("--bind-try", host.socket.host, host.socket.inside);
   args.push("--bind", spec.root, spec.root, "--chdir", cwd);
@@ -76,6 +78,15 @@ export function sandboxArgv(spec: SandboxSpec, host: SandboxHost, argv: readonly
   args.push("--", ...(passes ? ["env", `--default-signal=${PASSED_SIGNALS}`] : []), ...argv);
   return args;
 }
+
+/**
+ * /run is hidden behind an empty tmpfs (but for systemd-resolved's
+ * resolv.conf, which /etc/resolv.conf may point into): the sockets there
+ * would let a command leave its sandbox without the network, a file read-only
+ * is not a socket one cannot connect to: the user's D-Bus session bus
+ * (systemd-run --user starts anything), docker.sock, a database's socket.
+ */
+const HIDE_RUN = existsSync("/run");
 
 let envSignals: boolean | undefined;
 

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -262,6 +263,25 @@ describe("the bwrap sandbox", () => {
     // `tether` itself works inside the sandbox: the socket is reachable.
     const inner = await execToEnd(execs, "box", ["tether", "ws", "ls"]);
     expect(inner.stdout).toContain("box");
+
+    // Sockets under /run (a session bus, docker.sock, a database's) are hidden: /run is an empty tmpfs there.
+    const runSocket = `/run/tether-test-${process.pid}.sock`;
+    let server: Server | undefined;
+    try {
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = createServer().once("error", reject);
+        s.listen(runSocket, () => resolve(s));
+      });
+    } catch {
+      // /run is not writable here (not root): the check below still sees /run empty (but for systemd-resolved's directory).
+    }
+    try {
+      const run = await execToEnd(execs, "box", ["sh", "-c", `test -e ${runSocket} && echo visible || echo hidden; ls -A /run | grep -vx systemd`]);
+      expect(run.stdout).toBe("hidden\n");
+      if (server !== undefined) expect(existsSync(runSocket)).toBe(true);
+    } finally {
+      server?.close();
+    }
   });
 
   it("serves a sandboxed command reads, and a run its own session's streams, waits and xcom; refuses anything that would leave the sandbox or write to another session", async () => {
