@@ -9,11 +9,11 @@ import type { AnyHandler, ServiceRegistration } from "./registration.js";
 /**
  * What a command in a bwrap workspace may call, by service: reads, and what
  * a session's run does with tether in its own session (output, waits,
- * input, xcom: SESSION_WRITES). Anything
- * else starts, signals, types into or removes something outside the
- * sandbox (an exec on the host, a session, a PTY, a workspace's removal),
- * which would let the command leave it. A service not listed here (one
- * added later included) is refused whole until it is listed.
+ * input, xcom: SESSION_WRITES). Anything else starts, signals, types into
+ * or removes something outside the sandbox (an exec on the host, a session,
+ * a PTY, a workspace's removal), which would let the command leave it. A
+ * service not listed here (one added later included) is refused whole until
+ * it is listed.
  */
 const SANDBOX_ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "tether.v1.DaemonService": ["GetDaemonInfo"],
