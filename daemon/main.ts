@@ -96,7 +96,7 @@ export async function runDaemon(): Promise<void> {
   rmSync(config.sandboxSocketPath, { force: true });
   const sandbox = { socketPath: config.sandboxSocketPath, registrations: sandboxedRegistrations(registrations, tokens) };
   const server = await startServer({ socketPath: config.socketPath, registrations, sandbox, shutdownSignal: stopping.signal, traffic });
-  log(`tether ${DAEMON_VERSION} (pid ${process.pid}) serving ${config.socketPath}, state in ${config.stateDir}`);
+  log(`tether ${DAEMON_VERSION} (pid ${process.pid}) serving ${config.socketPath} (bwrap sandboxes: ${config.sandboxSocketPath}), state in ${config.stateDir}`);
   onLockCall(lock, async () => {
     if (!shuttingDown && (await server.restoreSocket())) log(`${config.socketPath} was removed: serving it again`);
   });
