@@ -97,7 +97,7 @@ function envPassesSignals(): boolean {
 }
 
 function probeBwrap(noNetwork: boolean): string | undefined {
-  const args = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", ...(noNetwork ? ["--unshare-net"] : []), "true"];
+  const args = ["--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", ...(noNetwork ? ["--unshare-net"] : []), "true"];
   const result = spawnSync("bwrap", args, { encoding: "utf8", timeout: 10_000 });
   if (result.error !== undefined) {
     const missing = (result.error as NodeJS.ErrnoException).code === "ENOENT";
