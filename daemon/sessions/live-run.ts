@@ -6,10 +6,11 @@ import type { Spawner } from "../process/spawner.js";
 import type { LiveProcesses } from "../workspaces/live-processes.js";
 import { resolveCwd } from "../workspaces/workspace-paths.js";
 import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
-import type { Readiness } from "../tasks/types.js";
+import { RUN_TOKEN_ENV } from "../../common/run-token.js";
+import type { Readiness, TaskDef } from "../tasks/types.js";
 import { waitUntilReady } from "./readiness.js";
 import type { RunTokens } from "./run-tokens.js";
-import type { RunRecord, RunStatus, SessionWorkspace } from "./types.js";
+import type { RunRecord, RunStatus, SessionSpec, SessionWorkspace } from "./types.js";
 
 /** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
 export const KILL_GRACE_MS = 5_000;
@@ -39,8 +40,8 @@ export interface RunStart {
   readonly stdin: boolean;
   /** The workspace the run executes in: its task's own, else the session's (absent in sessions recorded before workspaces: the host). */
   readonly workspace: SessionWorkspace | undefined;
-  /** The run's resource name, "sessions/{s}/runs/{n}", as the workspace lists it. */
-  readonly name: string;
+  /** Its session's id: for its resource name and, in a sandbox, its token. */
+  readonly sessionId: string;
 }
 
 /**
@@ -61,6 +62,8 @@ export class LiveRun {
   awaitingReadiness: boolean;
   /** Wraps a command to run where this run runs: in its workspace's sandbox (readiness probes use it). */
   readonly wrap: (argv: readonly string[]) => readonly string[];
+  /** The run's environment: the start's, and its token in a sandbox (readiness probes get it too). */
+  private readonly env: Readonly<Record<string, string | undefined>>;
   private readonly timers: NodeJS.Timeout[] = [];
 
   constructor(
@@ -72,10 +75,13 @@ export class LiveRun {
   ) {
     const workspace = start.workspace;
     this.wrap = workspace === undefined ? (argv) => argv : (argv) => sandboxArgv(workspace, environment.sandboxHost, argv, start.cwd);
+    // In a sandbox, the run's tether calls reach a socket that lets them write to its session only with this run's token.
+    const token = workspace?.sandbox === "bwrap" ? environment.tokens.grant(start.sessionId) : undefined;
+    this.env = token === undefined ? start.env : { ...start.env, [RUN_TOKEN_ENV]: token };
     this.process = new GroupProcess({
       argv: this.wrap(start.argv),
       cwd: start.cwd,
-      env: start.env,
+      env: this.env,
       stdin: start.stdin,
       onOutput: (fd, chunk) => writer.write(fd, chunk),
       outputOffset: () => writer.nextOffset(),
@@ -91,8 +97,10 @@ export class LiveRun {
       }
       return startedAs?.pid;
     });
-    if (start.workspace !== undefined) {
-      environment.live.add(start.workspace.id, { kind: "run", name: start.name, signal: (s) => this.process.signal(s), ended: this.process.ended });
+    if (token !== undefined) void this.process.ended.finally(() => environment.tokens.revoke(token));
+    if (workspace !== undefined) {
+      const name = `sessions/${start.sessionId}/runs/${run.number}`;
+      environment.live.add(workspace.id, { kind: "run", name, signal: (s) => this.process.signal(s), ended: this.process.ended });
     }
   }
 
@@ -101,7 +109,7 @@ export class LiveRun {
    * the run is live, `onReady`; not ready in time, the run is killed.
    */
   watchReadiness(readiness: Readiness, onReady: () => void): void {
-    const probe = { cwd: this.start.cwd, env: this.start.env, wrap: this.wrap, spawner: this.environment.spawner };
+    const probe = { cwd: this.start.cwd, env: this.env, wrap: this.wrap, spawner: this.environment.spawner };
     void waitUntilReady(readiness, probe, this.readinessAbort.signal).then((ready) => {
       if (this.readinessAbort.signal.aborted || (this.run.status !== "running" && this.run.status !== "waiting")) return;
       this.awaitingReadiness = false;
@@ -144,14 +152,20 @@ export class LiveRun {
 }
 
 /**
- * A run's working directory: the task's `cwd` (relative to the workspace
- * root, which it must resolve inside, symlinks followed, as an exec's), or
- * the root; with the reason when it cannot be used.
+ * Where a run of `task` runs: the workspace the task names, else the
+ * session's; its working directory there (the task's `cwd`, relative to the
+ * root, which it must resolve inside, symlinks followed, as an exec's; or
+ * the root); and why it cannot start there, when it cannot (the workspace
+ * removed since the session pinned it, as before a keep_open session's next
+ * run or a retry; a cwd that escapes).
  */
-export function runCwd(root: string, taskCwd: string | undefined): { cwd: string; problem: string | undefined } {
+export function runPlace(spec: SessionSpec, task: TaskDef, unusable: RunEnvironment["unusable"]): { workspace: SessionWorkspace | undefined; cwd: string; problem: string | undefined } {
+  const workspace = spec.taskWorkspaces?.[task.name] ?? spec.workspace;
+  const root = workspace?.root ?? spec.workingDirectory;
+  const gone = workspace === undefined ? undefined : unusable(workspace.id);
   try {
-    return { cwd: resolveCwd(root, taskCwd ?? ""), problem: undefined };
+    return { workspace, cwd: resolveCwd(root, task.cwd ?? ""), problem: gone };
   } catch (error) {
-    return { cwd: resolve(root, taskCwd ?? "."), problem: (error as Error).message };
+    return { workspace, cwd: resolve(root, task.cwd ?? "."), problem: gone ?? (error as Error).message };
   }
 }

@@ -1,4 +1,3 @@
-import { RUN_TOKEN_ENV } from "../../common/run-token.js";
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import type { AppendResult, Durability } from "../journal/types.js";
@@ -10,7 +9,7 @@ import { Continuations } from "./continuations.js";
 import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
 import { assertRunLive, assertSessionOpen } from "./lifecycle.js";
-import { LiveRun, runCwd, type RunEnvironment } from "./live-run.js";
+import { LiveRun, runPlace, type RunEnvironment } from "./live-run.js";
 import { renderRunCommand } from "./run-command.js";
 import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
@@ -281,11 +280,7 @@ export class LiveSession {
 
   private launch(run: RunRecord): void {
     const task = this.graph.task(run.task);
-    // A task naming its own workspace runs there; every other task in the session's.
-    const workspace = this.session.spec.taskWorkspaces?.[task.name] ?? this.session.spec.workspace;
-    const { cwd, problem: cwdProblem } = runCwd(workspace?.root ?? this.session.spec.workingDirectory, task.cwd);
-    // A workspace removed since the session pinned it (a continuation of a keep_open session, a retry) takes no new run.
-    const problem = (workspace === undefined ? undefined : this.environment.unusable(workspace.id)) ?? cwdProblem;
+    const { workspace, cwd, problem } = runPlace(this.session.spec, task, this.environment.unusable);
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs, workspace: workspace?.id });
     run.command = display;
     const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_BYTES), {
@@ -300,13 +295,9 @@ export class LiveSession {
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: problem }, undefined));
       return;
     }
-    // In a sandbox, the run's tether calls reach a socket that lets them write to this session only with this run's token.
-    const token = workspace?.sandbox === "bwrap" ? this.environment.tokens.grant(this.id) : undefined;
-    if (token !== undefined) env[RUN_TOKEN_ENV] = token;
-    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, name: `sessions/${this.id}/runs/${run.number}` };
+    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId: this.id };
     const live = new LiveRun(run, writer, start, this.environment, task.readiness !== undefined);
     const process = live.process;
-    if (token !== undefined) void process.ended.finally(() => this.environment.tokens.revoke(token));
     this.live.set(run.number, live);
     this.transition(run, "running", "");
     // The pid, in the next commit after the run's own rows and before any of its output; not fsynced: a power cut stops the process anyway.
