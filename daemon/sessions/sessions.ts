@@ -123,8 +123,8 @@ export class Sessions {
    * file as it is now), its inputs with `inputs` over them, its workspace
    * (the task file's directory adopted again if it was that and has been
    * removed) and the workspaces its tasks pinned, parallelism, fail-fast,
-   * TTL and idle timeout. Secret inputs
-   * were never stored: each must be given again.
+   * TTL and idle timeout. Secret inputs were never stored: each must be
+   * given again.
    */
   async rerun(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string): Promise<{ session: SessionView; existed: boolean }> {
     const existing = this.byExternalId(externalId);
