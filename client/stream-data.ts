@@ -51,27 +51,20 @@ export function printable(data: Uint8Array): Buffer {
   return buffer.length > 0 && buffer[buffer.length - 1] === 0x0a ? buffer : Buffer.concat([buffer, Buffer.from("\n")]);
 }
 
-/** All of stdin, for `-` as DATA. */
-export async function readAllStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
 /**
- * All of stdin as one stream record's data: refused, once more than
- * RECORD_MAX_BYTES have come, with `instead` (how to send it as several
- * records), without reading the rest into memory.
+ * All of stdin, for `-` as DATA; with `record`, as one record's data:
+ * refused once more than RECORD_MAX_BYTES have come, saying `instead` (how to
+ * send it as several records), without reading the rest into memory.
  */
-export async function readRecordFromStdin(instead: string): Promise<Buffer> {
+export async function readAllStdin(record?: { readonly instead: string }): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let bytes = 0;
   for await (const chunk of process.stdin) {
     chunks.push(chunk as Buffer);
     bytes += (chunk as Buffer).byteLength;
-    if (bytes > RECORD_MAX_BYTES) {
+    if (record !== undefined && bytes > RECORD_MAX_BYTES) {
       process.stdin.destroy();
-      throw new CliError(`stdin holds more than ${RECORD_MAX_BYTES / 1024 / 1024} MiB, the most one record takes: split it into several records (${instead})`, 1);
+      throw new CliError(`stdin holds more than ${RECORD_MAX_BYTES / 1024 / 1024} MiB, the most one record takes: split it into several records (${record.instead})`, 1);
     }
   }
   return Buffer.concat(chunks);

@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { JournalService, type ReadJournalRequest } from "../../gen/tether/v1/journal_service_pb.js";
 import { allPages } from "../all-pages.js";
 import { CliError } from "../cli-error.js";
-import { readRecordFromStdin } from "../stream-data.js";
+import { readAllStdin } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
 import type { ClientPaths } from "../paths.js";
 
@@ -64,7 +64,7 @@ async function list(paths: ClientPaths, json: boolean): Promise<number> {
 }
 
 async function append(paths: ClientPaths, journal: string, data: string[]): Promise<number> {
-  const records = await Promise.all(data.map(async (d) => ({ data: d === "-" ? await readRecordFromStdin("append each piece as its own DATA argument") : new TextEncoder().encode(d) })));
+  const records = await Promise.all(data.map(async (d) => ({ data: d === "-" ? await readAllStdin({ instead: "append each piece as its own DATA argument" }) : new TextEncoder().encode(d) })));
   const { client } = await connectToDaemon(paths);
   const res = await client.unary(JournalService.method.appendRecords, { name: `journals/${journal}`, records });
   process.stdout.write(`${res.firstSequence === res.lastSequence ? res.firstSequence : `${res.firstSequence}-${res.lastSequence}`}\n`);

@@ -3,7 +3,7 @@ import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CliError } from "../cli-error.js";
 import type { GrpcClient } from "../grpc-client.js";
 import type { ClientPaths } from "../paths.js";
-import { guessContentType, lineGroups, readRecordFromStdin, runContext } from "../stream-data.js";
+import { guessContentType, lineGroups, readAllStdin, runContext } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
 
 export const OUTPUT_USAGE = `  tether output STREAM DATA [--content-type T] [--correlation ID]
@@ -31,7 +31,7 @@ export async function outputCommand(args: string[], paths: ClientPaths): Promise
   const { client } = await connectToDaemon(paths);
   const target = { session: `sessions/${session}`, run, stream };
   if (!values.lines) {
-    const data = positionals[1] === "-" ? await readRecordFromStdin(`tether output ${stream} --lines writes one per line`) : Buffer.from(positionals[1]!);
+    const data = positionals[1] === "-" ? await readAllStdin({ instead: `tether output ${stream} --lines writes one per line` }) : Buffer.from(positionals[1]!);
     const contentType = values["content-type"] ?? guessContentType(data);
     await client.unary(StreamService.method.writeOutput, { ...target, records: [{ data, contentType, correlationId: values.correlation }] });
     return 0;

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CliError } from "../cli-error.js";
 import type { ClientPaths } from "../paths.js";
-import { guessContentType, readRecordFromStdin, recordJson } from "../stream-data.js";
+import { guessContentType, readAllStdin, recordJson } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
 
 export const SEND_USAGE = `  tether send S STREAM DATA [--line] [--correlation ID] [--idempotency-key K] [--content-type T] [--json]
@@ -24,7 +24,7 @@ export async function sendCommand(args: string[], paths: ClientPaths): Promise<n
   });
   if (positionals.length !== 3) throw new CliError(`usage:\n${SEND_USAGE}`, 2);
   const [session, stream, arg] = positionals as [string, string, string];
-  const given = arg === "-" ? await readRecordFromStdin(`tether attach ${session} --input ${stream} < FILE sends one per line`) : Buffer.from(arg);
+  const given = arg === "-" ? await readAllStdin({ instead: `tether attach ${session} --input ${stream} < FILE sends one per line` }) : Buffer.from(arg);
   const data = values.line ? Buffer.concat([given, Buffer.from("\n")]) : given;
   const { client } = await connectToDaemon(paths);
   const { record, duplicate } = await client.unary(StreamService.method.sendInput, {
