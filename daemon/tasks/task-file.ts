@@ -57,6 +57,7 @@ export function parseTaskFile(path: string, text: string): TaskFile {
   for (const error of doc.errors) problems.push(`${path}:${error.linePos?.[0].line ?? 1}: ${error.message.split("\n")[0]}`);
   const tasks = new Map<string, TaskDef>();
   const taskNodes = new Map<string, Node>();
+  const declared = new Set<string>();
   if (problems.length === 0) {
     const root = doc.contents;
     const tasksNode = isMap(root) ? root.get("tasks", true) : undefined;
@@ -70,11 +71,12 @@ export function parseTaskFile(path: string, text: string): TaskFile {
           at(key, `task name ${JSON.stringify(name)} is invalid: use letters, digits, '.', '_' or '-' (up to 128), starting with a letter or digit`);
           continue;
         }
-        if (tasks.has(name)) {
+        if (declared.has(name)) {
           at(key, `task "${name}" is defined twice: rename one of them`);
           continue;
         }
-        const task = parseTask(name, pair.value as Node, (node, message) => at(node, `task "${name}": ${message}`));
+        declared.add(name);
+        const task = parseTask(name, pair.value as Node, (node, message) => at(node ?? key, `task "${name}": ${message}`));
         if (task !== undefined) {
           tasks.set(name, task);
           taskNodes.set(name, key);
@@ -82,7 +84,7 @@ export function parseTaskFile(path: string, text: string): TaskFile {
       }
       for (const task of tasks.values()) {
         for (const up of task.upstream) {
-          if (!tasks.has(up)) at(taskNodes.get(task.name), `task "${task.name}": unknown upstream "${up}"; the tasks are ${[...tasks.keys()].join(", ")}`);
+          if (!declared.has(up)) at(upstreamNode(tasksNode, task.name, up), `task "${task.name}": unknown upstream "${up}"; the tasks are ${[...declared].join(", ")}`);
         }
       }
       checkStreamDirections(tasks, taskNodes, at);
@@ -98,6 +100,14 @@ export function parseTaskFile(path: string, text: string): TaskFile {
 }
 
 type Report = (node: Node | null | undefined, message: string) => void;
+
+/** The node naming `up` in the task's `upstream:` (a list or one name), for the line of an unknown upstream. */
+function upstreamNode(tasksNode: YAMLMap, task: string, up: string): Node | undefined {
+  const definition = tasksNode.get(task, true);
+  const upstream = isMap(definition) ? (definition.get("upstream", true) as Node | undefined) : undefined;
+  if (isSeq(upstream)) return (upstream.items as Node[]).find((item) => isScalar(item) && String(item.value) === up) ?? upstream;
+  return upstream;
+}
 
 function parseTask(name: string, node: Node | null, report: Report): TaskDef | undefined {
   if (!isMap(node)) {

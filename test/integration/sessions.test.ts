@@ -545,7 +545,7 @@ describe("sessions: bad input", () => {
     expect(ConnectError.from(error).code).toBe(Code.InvalidArgument);
     expect(reasonOf(error)).toBe(ErrorReason.TASK_FILE_INVALID);
     const message = ConnectError.from(error).rawMessage;
-    expect(message).toContain(`${file}:8: task "c": unknown upstream "nope"`);
+    expect(message).toContain(`${file}:10: task "c": unknown upstream "nope"`);
     expect(message).toContain('bad input type "integer"');
     expect(message).toMatch(/cycle: a -> b -> a/);
   });

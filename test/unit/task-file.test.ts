@@ -47,8 +47,25 @@ describe("the task file", () => {
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x, retries: -1, timeout: soon }\n")).toThrow(/retries must be a whole number[\s\S]*timeout must be a duration/);
     // A cmd that is there but not a command says so, rather than that it is missing.
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: 5 }\n  b: { cmd: [] }\n  c: { env: {} }\n")).toThrow(
-      /t\.yaml:2: task "a": cmd must be a non-empty string or list[\s\S]*t\.yaml:3: task "b": cmd must be[\s\S]*task "c": cmd is required/,
+      /t\.yaml:2: task "a": cmd must be a non-empty string or list[\s\S]*t\.yaml:3: task "b": cmd must be[\s\S]*t\.yaml:4: task "c": cmd is required/,
     );
+  });
+
+  it("reports an unknown upstream on the line that names it, and lists every task declared, valid or not", () => {
+    const text = "tasks:\n  a:\n    cmd: x\n    upstream:\n      - b\n      - zz\n  b:\n    cmdd: y\n  c:\n    cmd: z\n    upstream: yy\n";
+    const error = (() => {
+      try {
+        parseTaskFile("/p/t.yaml", text);
+      } catch (e) {
+        return String(e);
+      }
+      return "";
+    })();
+    expect(error).toContain('/p/t.yaml:6: task "a": unknown upstream "zz"; the tasks are a, b, c');
+    expect(error).toContain('/p/t.yaml:11: task "c": unknown upstream "yy"');
+    expect(error).toContain('/p/t.yaml:7: task "b": cmd is required');
+    // b is declared (its definition is what is wrong), so naming it is not an unknown upstream.
+    expect(error).not.toContain('unknown upstream "b"');
   });
 
   it("renders placeholders as they are, or as one shell word with | quote; refuses a filter that does not exist, with its line", () => {
