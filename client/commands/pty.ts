@@ -50,7 +50,6 @@ type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
 type Target = NonNullable<MessageInitShape<typeof PtyOpenSchema>["target"]>;
 
 const DEFAULT_DETACH_KEY = "ctrl-\\";
-const CTRL_D = new Uint8Array([4]);
 
 /** `tether pty ...`: open, attach, list and close terminals. */
 export async function ptyCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -128,7 +127,8 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
  * on), output to stdout, size changes to the PTY. Exits with the program's
  * exit code when it ends, 0 on detach. Where stdin is not a terminal, its
  * bytes are typed; at its end, a terminal this command opened is sent the
- * end-of-file key (Ctrl-D), as util-linux `script` and `tether exec -t` do,
+ * end-of-file key (Ctrl-D) once its program waits for more input (the
+ * daemon's end_of_input), as util-linux `script` and `tether exec -t` do,
  * so `echo make | tether pty ws` ends when the shell does; a client attached
  * to a terminal that was there before only stops typing (its program is
  * others' too) and stays until the program ends or it is interrupted.
@@ -200,7 +200,7 @@ function keystrokes(detachByte: number, eofKey: boolean): { requests: AsyncItera
       }
       yield { kind: { case: "input", value: data } };
     }
-    if (eofKey) yield { kind: { case: "input", value: CTRL_D } };
+    if (eofKey) yield { kind: { case: "endOfInput", value: true } };
   }
   return { requests: requests(), onDetach: (handler) => (onDetach = handler) };
 }

@@ -49,6 +49,11 @@ export class TerminalInput {
     return this.waitingBytes > TERMINAL_INPUT_WAITING_MAX_BYTES ? new Promise((resolve) => this.room.push(resolve)) : undefined;
   }
 
+  /** True while input waits for room in the terminal. */
+  get waitingInput(): boolean {
+    return this.waiting.length > 0;
+  }
+
   /** Drops what waits and writes nothing more (the program has exited). */
   close(): void {
     this.closed = true;

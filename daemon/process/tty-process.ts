@@ -3,6 +3,7 @@ import { constants as osConstants } from "node:os";
 import type { Socket } from "node:net";
 import * as pty from "node-pty";
 import { signalGroup, type ProcessEnd } from "./child-process.js";
+import { typeEndOfInput } from "./end-of-input.js";
 import { duplicate } from "./native-descriptors.js";
 import { terminalForegroundGroup } from "./process-identity.js";
 import { ThreadReader, type OnChunk } from "./thread-reader.js";
@@ -121,6 +122,12 @@ export class TtyProcess {
   /** Undefined, or a promise to await before the next write when too much input waits for the terminal (see TerminalInput). */
   write(data: Uint8Array): Promise<void> | undefined {
     return this.gone ? undefined : this.input.write(data);
+  }
+
+  /** Typed input has ended: the end-of-file key follows once the program has taken it and waits for more (see typeEndOfInput). */
+  endInput(): void {
+    if (this.gone) return;
+    typeEndOfInput({ pid: this.pid, gone: () => this.gone, inputWaiting: () => this.input.waitingInput, type: (key) => void this.input.write(key) });
   }
 
   /** Undefined, or a promise to await before writing: too much input waits for the terminal (see TerminalInput.whenRoom). */

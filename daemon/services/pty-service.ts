@@ -187,8 +187,11 @@ async function applyRequests(attachment: PtyAttachment, incoming: AsyncIterator<
       case "detach":
         if (kind.value) throw DETACHED;
         break;
+      case "endOfInput":
+        if (kind.value) attachment.endInput();
+        break;
       default:
-        throw invalidArgument("kind", "AttachPty takes `open` once, as the first message: later messages carry input, resize, signal or detach");
+        throw invalidArgument("kind", "AttachPty takes `open` once, as the first message: later messages carry input, end_of_input, resize, signal or detach");
     }
   }
 }

@@ -39,8 +39,8 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
       exited: term.exited,
       started: Promise.resolve({ pid: term.pid, startTicks: processStartTicks(term.pid) }),
       write: async (data) => term.write(data),
-      // A terminal has no end of input of its own: Ctrl-D (EOT) is what a program on a tty reads as end of input.
-      closeStdin: () => void term.write(Buffer.from([4])),
+      // A terminal has no end of input of its own: its end-of-file key (Ctrl-D) is what a program on a tty reads as one.
+      closeStdin: () => term.endInput(),
       signal: (signal) => term.signal(signal),
       resize: (cols, rows) => term.resize(cols, rows),
     };

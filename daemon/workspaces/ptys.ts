@@ -96,6 +96,8 @@ export interface PtyAttachment {
   readonly chunks: AsyncGenerator<OutputPiece[]>;
   /** Undefined, or a promise to await before taking this client's next message: the terminal has too much of its input waiting. */
   input(data: Uint8Array): Promise<void> | undefined;
+  /** The client's typed input has ended: the end-of-file key follows (TtyProcess.endInput). */
+  endInput(): void;
   resize(size: TerminalSize): void;
   signal(signal: NodeJS.Signals): void;
   detach(): void;
@@ -250,6 +252,7 @@ export class Ptys {
         this.applySize(target);
         return target.process.write(data);
       },
+      endInput: () => writable("type")?.process.endInput(),
       resize: (size) => {
         checkSize(size.cols, size.rows);
         const target = this.live.get(pty.id);

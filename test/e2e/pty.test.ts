@@ -78,7 +78,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(JSON.parse(cli(env, "pty", "ls", "--json"))).toEqual([]);
   });
 
-  it("with stdin not a terminal: a new terminal is typed stdin, then Ctrl-D at its end; a client attached to an existing one only stops typing", async () => {
+  it("with stdin not a terminal: a new terminal is typed stdin, then Ctrl-D at its end once the program waits for input (bash too); a client attached to an existing one only stops typing", async () => {
     const { env, tether, tmux, waitFor } = setup();
     cli(env, "ws", "create", "w");
     const piped = spawnSync(process.execPath, [CLI_ENTRY, "pty", "w", "--", "sh"], { env, input: "echo piped-$((40+2))\n", encoding: "utf8", timeout: 30_000 });
@@ -87,7 +87,13 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     // The command line without --, as exec takes it.
     const exited = spawnSync(process.execPath, [CLI_ENTRY, "pty", "w", "sh"], { env, input: "exit 4\n", encoding: "utf8", timeout: 30_000 });
     expect(exited.status).toBe(4);
-    expect((JSON.parse(cli(env, "pty", "ls", "--all", "--json")) as { state: string }[]).map((p) => p.state)).toEqual(["closed", "closed"]);
+    // bash starts in the terminal's canonical mode and reads in readline's own: Ctrl-D typed before readline reads was lost, and the shell never ended.
+    for (const [command, input] of [[["pty", "w", "--", "bash", "--norc"], "echo bash-$((40+2))\n"], [["pty", "w", "--", "bash"], ""], [["exec", "-t", "w", "--", "bash"], ""]] as const) {
+      const shell = spawnSync(process.execPath, [CLI_ENTRY, ...command], { env, input, encoding: "utf8", timeout: 30_000 });
+      expect(shell.status, `${command.join(" ")}: ${shell.stdout}`).toBe(0);
+      if (input !== "") expect(shell.stdout).toContain("bash-42");
+    }
+    expect((JSON.parse(cli(env, "pty", "ls", "--all", "--json")) as { state: string }[]).map((p) => p.state)).toEqual(["closed", "closed", "closed", "closed"]);
 
     // A shell that was there before (opened in tmux, detached): an attach whose stdin ends does not end it.
     tmux("new-session", "-d", "-s", "one", "-x", "100", "-y", "30", `${tether} pty w -- sh; sleep 60`);
