@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { formatMs } from "../../common/format.js";
-import { GroupProcess } from "../process/child-process.js";
+import { GroupProcess, signalGroup } from "../process/child-process.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { Spawner } from "../process/spawner.js";
 import type { LiveProcesses } from "../workspaces/live-processes.js";
@@ -49,6 +49,15 @@ export interface RunStart {
  * wrapping the command, registered as the workspace's live work), with the
  * timers that may end it and the way it is ended: SIGTERM to its process
  * group, SIGKILL after KILL_GRACE_MS.
+ *
+ * A run is its process group: when its process exits, what it left running
+ * in the group (`server &` in a shell command) is stopped the same way, as
+ * a CI runner stops a job's orphans and as a bwrap sandbox's processes end
+ * with its command. Left running, such a process had nobody reading its
+ * output (the pipes are read for PIPE_DRAIN_MS after the exit), no place in
+ * `ws show` or `ws stop`, and died at its next write. A process meant to
+ * outlive its run belongs in a task with readiness checks (a service), or
+ * must leave the group itself (setsid).
  */
 export class LiveRun {
   readonly process: GroupProcess;
@@ -97,6 +106,7 @@ export class LiveRun {
       }
       return startedAs?.pid;
     });
+    void this.process.exited.then(() => this.stopLeftovers());
     if (token !== undefined) void this.process.ended.finally(() => environment.tokens.revoke(token));
     if (workspace !== undefined) {
       const name = `sessions/${start.sessionId}/runs/${run.number}`;
@@ -141,6 +151,13 @@ export class LiveRun {
   ended(): void {
     for (const timer of this.timers) clearTimeout(timer);
     this.readinessAbort.abort(RUN_OVER);
+  }
+
+  /** SIGTERM to what is left of the run's process group once its process has exited, SIGKILL after KILL_GRACE_MS (see LiveRun). */
+  private stopLeftovers(): void {
+    const group = this.run.pid;
+    if (group === undefined || !signalGroup(group, "SIGTERM")) return;
+    setTimeout(() => signalGroup(group, "SIGKILL"), KILL_GRACE_MS).unref();
   }
 
   private signalWithGrace(): void {

@@ -209,6 +209,30 @@ tasks:
     const child = Number(readFileSync(join(dirname(file), "child.pid"), "utf8"));
     await eventually(() => (alive(child) ? undefined : true));
   });
+
+  it("a run that exits stops what it left running in its process group, and its downstream starts at once", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  leave:
+    cmd: (trap '' TERM; sleep 300) & echo $! > stubborn.pid; sleep 300 & echo $! > child.pid; echo left
+  next:
+    cmd: echo next
+    upstream: [leave]
+`);
+    const { session } = await client.startSession({ task: "next", taskFile: file });
+    const done = await waitQuiet(client, session!.id);
+    expect(done.status).toBe(SessionStatus.CLOSED);
+    const { runs } = await client.listRuns({ parent: done.name });
+    expect(runs.map((r) => [r.task, r.status])).toEqual([["leave", RunStatus.SUCCEEDED], ["next", RunStatus.SUCCEEDED]]);
+    const child = Number(readFileSync(join(dirname(file), "child.pid"), "utf8"));
+    const stubborn = Number(readFileSync(join(dirname(file), "stubborn.pid"), "utf8"));
+    // SIGTERM at the exit; one that ignores it gets SIGKILL after the grace.
+    await eventually(() => (alive(child) ? undefined : true));
+    expect(alive(stubborn)).toBe(true);
+    await eventually(() => (alive(stubborn) ? undefined : true));
+  });
 });
 
 describe("sessions: lifecycle", () => {
