@@ -5,7 +5,7 @@ import { HTTP2_SESSION_MEMORY_MB } from "../common/grpc-limits.js";
 import { CallContexts } from "./call-context.js";
 import { sendTrailersOnly, ServerCall, takesEncoding, type Route } from "./grpc-call.js";
 import type { ServiceRegistration } from "./services/registration.js";
-import { CALLS_PER_CONNECTION_MAX, servedPastTheLimit, tooManyCalls } from "./traffic-limits.js";
+import { CALLS_PER_CONNECTION_MAX, servedPastTheLimit, type Limit } from "./traffic-limits.js";
 import type { Traffic } from "./traffic.js";
 
 /**
@@ -36,8 +36,8 @@ export interface GrpcServerOptions {
   readonly shutdownSignal: AbortSignal;
   /** Counts each call while its handler runs. */
   readonly traffic: Traffic;
-  /** The most calls served at once over all connections (traffic-limits.ts); past it, a call gets RESOURCE_EXHAUSTED. */
-  readonly maxCalls: number;
+  /** The most calls served at once over all connections (traffic-limits.ts), counted by `traffic`; past it, a call gets the limit's refusal. */
+  readonly calls: Limit;
 }
 
 export interface GrpcServer {
@@ -107,8 +107,8 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
         return;
       }
     }
-    if (options.traffic.calls >= options.maxCalls && !servedPastTheLimit(String(headers[":path"]))) {
-      sendTrailersOnly(stream, tooManyCalls(options.maxCalls));
+    if (options.traffic.calls >= options.calls.max && !servedPastTheLimit(String(headers[":path"]))) {
+      sendTrailersOnly(stream, options.calls.refusal);
       return;
     }
     const route = routes.get(String(headers[":path"]));

@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { HTTP2_WINDOW_BYTES, MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
 import { errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { connectHttp1Handler } from "./connect-http1.js";
-import { callLimit, connectionLimit, servedPastTheLimit, tooManyConnections } from "./traffic-limits.js";
+import { connectionLimit, sandboxConnectionLimit, servedPastTheLimit, trafficLimits, type Limit } from "./traffic-limits.js";
 import type { TetherError } from "./errors.js";
 import { logLimited } from "./log.js";
 import { toConnectError } from "./services/error-mapping.js";
@@ -14,7 +14,7 @@ import { callCounting } from "./services/call-counting.js";
 import { errorMapping } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { ensurePrivateDir, listenOnSocket } from "./socket.js";
-import type { Traffic } from "./traffic.js";
+import { Traffic } from "./traffic.js";
 
 /** The first bytes of every HTTP/2 connection (RFC 9113, section 3.4). */
 const HTTP2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -55,15 +55,17 @@ export interface RunningServer {
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const maxConnections = connectionLimit();
-  const protocols = (registrations: readonly ServiceRegistration[]): { h1: Http1Server; h2: GrpcServer } => ({
+  const serve = (registrations: readonly ServiceRegistration[], traffic: Traffic, limits: ReturnType<typeof trafficLimits>): Served => ({
+    traffic,
+    connections: limits.connections,
     h1: createHttp1Server(
       connectHttp1Handler({
         registrations,
-        interceptors: [callCounting(options.traffic), errorMapping],
+        interceptors: [callCounting(traffic), errorMapping],
         maxMessageBytes: MAX_MESSAGE_BYTES,
         shutdownSignal: options.shutdownSignal,
-        requests: options.traffic.requests,
-        responses: options.traffic.responses,
+        requests: traffic.requests,
+        responses: traffic.responses,
       }),
     ),
     h2: createGrpcServer({
@@ -71,19 +73,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       maxMessageBytes: MAX_MESSAGE_BYTES,
       windowBytes: HTTP2_WINDOW_BYTES,
       shutdownSignal: options.shutdownSignal,
-      traffic: options.traffic,
-      maxCalls: callLimit(maxConnections),
+      traffic,
+      calls: limits.calls,
     }),
   });
-  const everyone = protocols(options.registrations);
-  const sandboxed = protocols(options.sandbox.registrations);
+  const everyone = serve(options.registrations, options.traffic, trafficLimits(maxConnections, false));
+  // The sandboxes' share counts in the whole too, so together they leave everyone else at least the rest.
+  const sandboxed = serve(options.sandbox.registrations, new Traffic(options.traffic), trafficLimits(sandboxConnectionLimit(maxConnections), true));
   const sockets = new Set<Socket>();
-  const listen = async (socketPath: string, { h1, h2 }: { h1: Http1Server; h2: GrpcServer }): Promise<Server> => {
+  const listen = async (socketPath: string, { traffic, connections, h1, h2 }: Served): Promise<Server> => {
     const listener = createNetServer((socket) => {
-      const refusal = sockets.size >= maxConnections ? tooManyConnections(maxConnections) : undefined;
+      const full = options.traffic.connections >= maxConnections ? everyone.connections : traffic.connections >= connections.max ? connections : undefined;
+      const refusal = full?.refusal;
       if (refusal !== undefined) logLimited("connection refused", `connection refused: ${refusal.message}`);
       sockets.add(socket);
-      const closed = options.traffic.connectionOpened();
+      const closed = traffic.connectionOpened();
       socket.once("close", () => {
         sockets.delete(socket);
         closed();
@@ -127,6 +131,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       sandboxed.h2.destroy();
     },
   };
+}
+
+/** The servers of one socket, and what they count and take. */
+interface Served {
+  readonly traffic: Traffic;
+  readonly connections: Limit;
+  readonly h1: Http1Server;
+  readonly h2: GrpcServer;
 }
 
 /** Hands the connection to the server its first bytes name; with `refusal`, its first call is answered that error and it is closed. */

@@ -54,22 +54,45 @@ export function callLimit(connections: number): number {
  */
 export const CALLS_PER_CONNECTION_MAX = 1000;
 
-/** What a call past the daemon's limit on calls is answered. */
-export function tooManyCalls(limit: number): TetherError {
-  return new TetherError(
-    Code.ResourceExhausted,
-    "TOO_MANY_CALLS",
-    `the daemon already serves ${limit} calls, as many as it takes at once: a client is likely starting calls and not ending them (following reads it never cancels, say); end some (tether daemon status and stop still work)`,
-    { calls: String(limit), limit: String(limit) },
-  );
+/**
+ * The share of those limits that commands in bwrap sandboxes take together
+ * (their own socket: sandboxed-calls.ts): a quarter of the connections, and
+ * so of the calls. A sandbox holds the code its user trusts least; at its
+ * share's end it is refused, and the user's own clients keep the rest.
+ */
+export function sandboxConnectionLimit(connections: number): number {
+  return Math.max(1, Math.floor(connections / 4));
 }
 
-/** What a connection past the limit is answered (its first call, then it is closed). */
-export function tooManyConnections(limit: number): TetherError {
-  return new TetherError(
-    Code.ResourceExhausted,
-    "TOO_MANY_CONNECTIONS",
-    `the daemon already serves ${limit} connections, as many as it takes at once: a client is likely opening connections and not closing them; close some, or make many calls on one connection (tether daemon status and stop still work)`,
-    { connections: String(limit), limit: String(limit) },
-  );
+/** A limit on what a share of the daemon's clients holds at once, and the answer past it. */
+export interface Limit {
+  readonly max: number;
+  readonly refusal: TetherError;
+}
+
+/** The daemon's limits on connections and calls for everyone (`sandboxed` false), or for the commands in its sandboxes. */
+export function trafficLimits(connections: number, sandboxed: boolean): { connections: Limit; calls: Limit } {
+  const calls = callLimit(connections);
+  const who = sandboxed ? "commands in bwrap sandboxes already have" : "the daemon already serves";
+  const asMany = sandboxed ? "as many as the daemon takes from its sandboxes at once (a quarter of its limit)" : "as many as it takes at once";
+  return {
+    connections: {
+      max: connections,
+      refusal: new TetherError(
+        Code.ResourceExhausted,
+        "TOO_MANY_CONNECTIONS",
+        `${who} ${connections} connections, ${asMany}: a client is likely opening connections and not closing them; close some, or make many calls on one connection (tether daemon status and stop still work)`,
+        { connections: String(connections), limit: String(connections) },
+      ),
+    },
+    calls: {
+      max: calls,
+      refusal: new TetherError(
+        Code.ResourceExhausted,
+        "TOO_MANY_CALLS",
+        `${who} ${calls} calls, ${asMany}: a client is likely starting calls and not ending them (following reads it never cancels, say); end some (tether daemon status and stop still work)`,
+        { calls: String(calls), limit: String(calls) },
+      ),
+    },
+  };
 }

@@ -10,9 +10,15 @@ export class Traffic {
   private openConnections = 0;
   private openCalls = 0;
   /** What every call holds of requests not yet taken by its handler, to a limit. */
-  readonly requests = new CallMemory(REQUESTS);
+  readonly requests: CallMemory;
   /** What every call holds of responses its client has not read, to a limit. */
-  readonly responses = new CallMemory(RESPONSES);
+  readonly responses: CallMemory;
+
+  /** With `whole`, this counts a share of its traffic (the sandbox's): every connection and call counts in both; the memory is the whole's. */
+  constructor(private readonly whole?: Traffic) {
+    this.requests = whole?.requests ?? new CallMemory(REQUESTS);
+    this.responses = whole?.responses ?? new CallMemory(RESPONSES);
+  }
 
   get connections(): number {
     return this.openConnections;
@@ -25,13 +31,21 @@ export class Traffic {
   /** A connection opened; the function returned closes it (once, however often it is called). */
   connectionOpened(): () => void {
     this.openConnections++;
-    return once(() => this.openConnections--);
+    const closeWhole = this.whole?.connectionOpened();
+    return once(() => {
+      this.openConnections--;
+      closeWhole?.();
+    });
   }
 
   /** A call started; the function returned ends it (once). */
   callStarted(): () => void {
     this.openCalls++;
-    return once(() => this.openCalls--);
+    const endWhole = this.whole?.callStarted();
+    return once(() => {
+      this.openCalls--;
+      endWhole?.();
+    });
   }
 }
 

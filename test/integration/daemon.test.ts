@@ -1,5 +1,5 @@
-import { create, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { create, toBinary, type DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
@@ -14,6 +14,7 @@ import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js
 import { JournalService, ReadJournalRequestSchema } from "../../gen/tether/v1/journal_service_pb.js";
 import { grpcFrame } from "../../client/grpc-client.js";
 import { LOG_KIND_LINES } from "../../daemon/log.js";
+import { createTransport } from "../helpers/connect-transport.js";
 import { DAEMON_ENTRY, startDaemon, tempDirs, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { eventually } from "../helpers/sessions.js";
@@ -339,6 +340,45 @@ describe("the daemon on its socket", () => {
     for (const socket of idle.splice(0, 10)) socket.destroy();
     expect(await eventually(async () => ((await d.client(JournalService).listJournals({}).catch(() => undefined)) !== undefined ? true : undefined))).toBe(true);
     for (const socket of idle) socket.destroy();
+  });
+
+  it("takes at most a quarter of its connections and calls from bwrap sandboxes (their socket): past that they are refused, and everyone else is served", async () => {
+    // Under a limit of 200 open files: 100 connections, 400 calls; the sandboxes' share 25 connections, 100 calls.
+    const d = await startDaemon(tempDirs(), { TETHER_DAEMON_LAUNCHER: "prlimit --nofile=200:200" });
+    running.push(d);
+    const sandboxSocket = join(d.home, "sandbox.sock");
+    await d.client(JournalService).appendRecords({ name: "journals/j", records: [{ data: new Uint8Array(1) }] });
+    const sandboxed = <S extends DescService>(service: S): Client<S> => createClient(service, createTransport(sandboxSocket));
+    const info = d.client(DaemonService);
+    const before = (await info.getDaemonInfo({})).daemon!.connections;
+    const idle = await Promise.all(Array.from({ length: 25 }, () => new Promise<Socket>((resolve) => {
+      const socket = connect(sandboxSocket, () => resolve(socket));
+      socket.on("error", () => undefined);
+    })));
+    expect(await eventually(async () => ((await info.getDaemonInfo({})).daemon?.connections === before + 25 ? true : undefined))).toBe(true);
+    const refused = await failure(sandboxed(JournalService).listJournals({}));
+    expect(refused).toMatchObject({ code: Code.ResourceExhausted, reason: ErrorReason.TOO_MANY_CONNECTIONS });
+    expect(refused.message).toContain("commands in bwrap sandboxes already have 25 connections, as many as the daemon takes from its sandboxes at once");
+    // Everyone else goes on, on new connections too.
+    expect((await d.client(JournalService).listJournals({})).journals.length).toBe(1);
+    for (const socket of idle) socket.destroy();
+
+    // Calls: 100 following reads from the sandbox's socket, then the next is refused; the user's are served.
+    const session = h2connect("http://localhost", { createConnection: () => connect(sandboxSocket) });
+    session.on("error", () => undefined);
+    const follows = Array.from({ length: 100 }, () => {
+      const stream = session.request({ ":method": "POST", ":path": "/tether.v1.JournalService/ReadJournal", "content-type": "application/grpc", te: "trailers" });
+      stream.on("error", () => undefined);
+      stream.end(grpcFrame(ReadJournalRequestSchema, { name: "journals/j", follow: true }));
+      return stream;
+    });
+    expect(await eventually(async () => ((await info.getDaemonInfo({})).daemon?.callsInProgress === 101 ? true : undefined))).toBe(true);
+    const refusedCall = await failure(sandboxed(JournalService).listJournals({}));
+    expect(refusedCall).toMatchObject({ code: Code.ResourceExhausted, reason: ErrorReason.TOO_MANY_CALLS });
+    expect(refusedCall.message).toContain("commands in bwrap sandboxes already have 100 calls");
+    expect((await d.client(JournalService).listJournals({})).journals.length).toBe(1);
+    for (const stream of follows) stream.close();
+    session.destroy();
   });
 
   it("serves at most four calls per connection it takes, and a thousand on one connection: past that, a clear error", async () => {
