@@ -1,5 +1,7 @@
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { Code } from "@connectrpc/connect";
+import { resolveTetherPaths } from "../common/paths.js";
+import { TetherError } from "./errors.js";
 
 /** Where the daemon keeps its state and where it listens, resolved once at startup. */
 export interface DaemonConfig {
@@ -18,37 +20,25 @@ export interface DaemonConfig {
 }
 
 /**
- * Resolves paths the way the design card says: state under TETHER_HOME, else
- * $XDG_STATE_HOME/tether, else ~/.local/state/tether; the socket at
- * TETHER_SOCKET, else $XDG_RUNTIME_DIR/tether/tether.sock, else under the state dir.
- * The client resolves the same paths with the same rules (client/paths.ts).
+ * Resolves the paths the way the design card says (common/paths.ts, which
+ * the client resolves them with too), and where the daemon keeps each part
+ * of its state there. Throws on a relative TETHER_HOME or TETHER_SOCKET.
  */
 export function resolveDaemonConfig(env: NodeJS.ProcessEnv = process.env): DaemonConfig {
-  const stateDir = resolve(
-    nonEmpty(env.TETHER_HOME) ??
-      (nonEmpty(env.XDG_STATE_HOME) !== undefined
-        ? join(env.XDG_STATE_HOME as string, "tether")
-        : join(homedir(), ".local", "state", "tether")),
-  );
-  const explicitSocket = nonEmpty(env.TETHER_SOCKET);
-  const runtimeDir = nonEmpty(env.XDG_RUNTIME_DIR);
-  const socketPath =
-    explicitSocket !== undefined
-      ? resolve(explicitSocket)
-      : runtimeDir !== undefined
-        ? join(runtimeDir, "tether", "tether.sock")
-        : join(stateDir, "run", "tether.sock");
+  let paths;
+  try {
+    paths = resolveTetherPaths(env);
+  } catch (error) {
+    throw new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", (error as Error).message);
+  }
+  const { stateDir, socketPath, socketDirIsOurs } = paths;
   return {
     stateDir,
     socketPath,
     sandboxSocketPath: join(stateDir, "sandbox.sock"),
-    socketDirIsOurs: explicitSocket === undefined,
+    socketDirIsOurs,
     databasePath: join(stateDir, "tether.db"),
     outputDir: join(stateDir, "output"),
     logPath: join(stateDir, "daemon.log"),
   };
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === "" ? undefined : value;
 }

@@ -116,6 +116,20 @@ describe("tether daemon (the built CLI)", () => {
     expect(r.stderr).toContain(`chmod 700 ${dirname(env.TETHER_SOCKET as string)}`);
   });
 
+  it("a relative TETHER_SOCKET or TETHER_HOME is refused at once, CLI and daemon alike, saying how to fix it", () => {
+    const env = freshEnv();
+    for (const [name, value] of [["TETHER_SOCKET", "rel.sock"], ["TETHER_HOME", "relhome"]] as const) {
+      const bad = { ...env, [name]: value };
+      const r = spawnSync(process.execPath, [CLI_ENTRY, "ls"], { env: bad, cwd: dirname(env.TETHER_SOCKET as string), encoding: "utf8", timeout: 30_000 });
+      expect([r.status, r.stderr]).toEqual([2, `tether: ${name} must be an absolute path (it is "${value}"): a relative one names another place from every directory; set it to "$PWD/${value}" or another absolute path\n`]);
+      const daemon = spawnSync(process.execPath, [CLI_ENTRY, "daemon", "run"], { env: bad, encoding: "utf8", timeout: 30_000 });
+      expect(daemon.status).not.toBe(0);
+      expect(daemon.stderr).toContain(`${name} must be an absolute path`);
+    }
+    expect(existsSync(join(dirname(env.TETHER_SOCKET as string), "rel.sock"))).toBe(false);
+    expect(cli(env, "daemon", "status").status).toBe(1);
+  });
+
   it("daemon run stays in the foreground and stops on SIGTERM", async () => {
     const env = freshEnv();
     const child = spawn(process.execPath, [CLI_ENTRY, "daemon", "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
