@@ -362,6 +362,8 @@ describe("the daemon on its socket", () => {
     // Everyone else goes on, on new connections too.
     expect((await d.client(JournalService).listJournals({})).journals.length).toBe(1);
     for (const socket of idle) socket.destroy();
+    // Closed: what stays open is the user's client's connection (and the refused one, until the daemon closes it).
+    expect(await eventually(async () => ((await info.getDaemonInfo({})).daemon!.connections <= before + 2 ? true : undefined))).toBe(true);
 
     // Calls: 100 following reads from the sandbox's socket, then the next is refused; the user's are served.
     const session = h2connect("http://localhost", { createConnection: () => connect(sandboxSocket) });
