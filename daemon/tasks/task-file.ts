@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { Code } from "@connectrpc/connect";
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap } from "yaml";
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLError, type YAMLMap } from "yaml";
 import { TetherError } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
@@ -54,7 +54,7 @@ export function parseTaskFile(path: string, text: string): TaskFile {
     const line = node?.range == null ? 1 : lines.linePos(node.range[0]).line;
     problems.push(`${path}:${line}: ${message}`);
   };
-  for (const error of doc.errors) problems.push(`${path}:${error.linePos?.[0].line ?? 1}: ${error.message.split("\n")[0]}`);
+  for (const error of doc.errors) problems.push(`${path}:${error.linePos?.[0].line ?? 1}: ${yamlProblem(error)}`);
   const tasks = new Map<string, TaskDef>();
   const taskNodes = new Map<string, Node>();
   const declared = new Set<string>();
@@ -100,6 +100,19 @@ export function parseTaskFile(path: string, text: string): TaskFile {
 }
 
 type Report = (node: Node | null | undefined, message: string) => void;
+
+/** What the YAML parser's error says (its first line, without the excerpt it introduces), with the fix for the common ones. */
+function yamlProblem(error: YAMLError): string {
+  const said = error.message.split("\n")[0]!.replace(/:$/, "");
+  switch (error.code) {
+    case "BLOCK_AS_IMPLICIT_KEY":
+      return `${said}: a value with ": " in it must be quoted, or written as a block (cmd: | with the command indented on the lines below)`;
+    case "TAB_AS_INDENT":
+      return `${said}: indent with spaces`;
+    default:
+      return said;
+  }
+}
 
 /** The node naming `up` in the task's `upstream:` (a list or one name), for the line of an unknown upstream. */
 function upstreamNode(tasksNode: YAMLMap, task: string, up: string): Node | undefined {

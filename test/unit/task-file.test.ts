@@ -44,6 +44,10 @@ describe("the task file", () => {
   it("reports a duplicate task and a YAML error with their lines", () => {
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x }\n  a: { cmd: y }\n")).toThrow('/p/t.yaml:3: task "a" is defined twice');
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: [\n")).toThrow(/\/p\/t\.yaml:\d+:/);
+    // The usual slip in a command, a ": " unquoted, says how to write it.
+    expect(() => parseTaskFile("/p/t.yaml", 'tasks:\n  a:\n    cmd: echo "got: $x"\n')).toThrow(
+      '/p/t.yaml:3: Nested mappings are not allowed in compact mappings at line 3, column 10: a value with ": " in it must be quoted, or written as a block (cmd: | with the command indented on the lines below)',
+    );
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x, retries: -1, timeout: soon }\n")).toThrow(/retries must be a whole number[\s\S]*timeout must be a duration/);
     // A cmd that is there but not a command says so, rather than that it is missing.
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: 5 }\n  b: { cmd: [] }\n  c: { env: {} }\n")).toThrow(
