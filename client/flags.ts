@@ -26,6 +26,21 @@ export function parsePairs(flag: string, pairs: readonly string[]): Record<strin
 }
 
 /**
+ * Repeated `--env` flags of exec and pty: NAME=VALUE, or NAME alone for the
+ * value NAME has in this environment (left out where it has none), as
+ * `docker exec -e` takes them.
+ */
+export function parseEnvFlags(pairs: readonly string[], env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (const pair of pairs) {
+    if (pair.includes("=")) Object.assign(result, parsePairs("--env", [pair]));
+    else if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(pair)) throw new CliError(`--env takes NAME=VALUE, or a NAME whose value you have, got ${JSON.stringify(pair)}`, 2);
+    else if (env[pair] !== undefined) result[pair] = env[pair];
+  }
+  return result;
+}
+
+/**
  * `--tail N` (instead of `--from`): how many of the last lines or records
  * to start at, or undefined when not given. Both given is a usage error, as
  * the daemon would refuse them.

@@ -11,7 +11,7 @@ import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { OutputStampers } from "../line-stamper.js";
-import { parsePairs, parseTailFlag } from "../flags.js";
+import { parseEnvFlags, parseTailFlag } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
@@ -23,7 +23,7 @@ import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--cwd DIR] [--env K=V ...] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--cwd DIR] [--env K=V|K ...] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal
@@ -90,7 +90,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         workspace: positionals[0]!,
         argv: command,
         cwd: values.cwd,
-        env: { ...(values.tty ? { TERM: process.env["TERM"] ?? "xterm-256color" } : {}), ...parsePairs("--env", values.env) },
+        env: { ...(values.tty ? { TERM: process.env["TERM"] ?? "xterm-256color" } : {}), ...parseEnvFlags(values.env) },
         tty: values.tty,
         size: terminal ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.

@@ -9,7 +9,7 @@ import { CliError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
-import { parsePairs } from "../flags.js";
+import { parseEnvFlags } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
@@ -22,7 +22,7 @@ import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [--cwd DIR] [--env K=V ...] [[--] CMD ...]
+export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
                                               the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY) leaves it running;
                                               -d opens it without attaching and prints its id
@@ -95,7 +95,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = command.length === 0 ? [process.env["SHELL"] || "/bin/sh"] : command;
-  const spec = { workspace: positionals[0]!, argv, cwd: values.cwd, env: parsePairs("--env", values.env), sizePolicy };
+  const spec = { workspace: positionals[0]!, argv, cwd: values.cwd, env: parseEnvFlags(values.env), sizePolicy };
   if (values.detach) {
     // As tmux new -d: opened at this terminal's size (else 80x24), nobody attached; the id to attach or type to.
     const size = process.stdout.isTTY === true ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;

@@ -65,6 +65,10 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect([split.status, split.stdout, split.stderr]).toEqual([3, "out\n", "err\n"]);
     const noDashes = cli(env, ["exec", "w", "--env", "X=1", "sh", "-c", "echo $X"]);
     expect(noDashes.stdout).toBe("1\n");
+    // --env NAME takes the value NAME has here, and leaves out one that has none, as docker exec -e does.
+    const passed = cli({ ...env, FROM_HERE: "here" }, ["exec", "w", "--env", "FROM_HERE", "--env", "NOT_SET_HERE", "--", "sh", "-c", "echo $FROM_HERE ${NOT_SET_HERE-unset}"]);
+    expect([passed.status, passed.stdout]).toEqual([0, "here unset\n"]);
+    expect(cli(env, ["exec", "w", "--env", "1BAD", "--", "true"])).toMatchObject({ status: 2, stderr: 'tether: --env takes NAME=VALUE, or a NAME whose value you have, got "1BAD"\n' });
     expect(cli(env, ["exec", "w", "--", "sh", "-c", "kill -TERM $$"]).status).toBe(143);
     const missing = cli(env, ["exec", "w", "--", "no-such-command-xyz"]);
     expect(missing.status).toBe(127);
