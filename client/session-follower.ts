@@ -2,6 +2,7 @@ import { LogStream, SessionStatus, type Session } from "../gen/tether/v1/session
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { enumName } from "./enum-names.js";
 import type { GrpcClient } from "./grpc-client.js";
+import { OutputLines, prefixed, type OutputLine } from "./output-lines.js";
 import { ProgressView } from "./progress-view.js";
 import { createStyle, type Style } from "./style.js";
 
@@ -40,26 +41,18 @@ async function watchEvents(options: FollowOptions, view: ProgressView): Promise<
 
 async function streamLogs(options: FollowOptions, view: ProgressView): Promise<void> {
   const width = Math.max(4, ...options.tasks.map((t) => t.length));
-  const partial = new Map<string, string>();
+  const lines = new OutputLines();
   // A chunk's lines go out in one write: the live view is redrawn below them once, not once per line.
-  const emit = (task: string, stream: LogStream, lines: readonly string[]): void => {
-    if (lines.length === 0) return;
-    const prefix = `${options.style.task(task.padEnd(width))} ${options.style.dim("|")} `;
-    view.print(stream === LogStream.STDERR ? process.stderr : process.stdout, lines.map((line) => `${prefix}${line}\n`).join(""));
+  const emit = (stream: LogStream, chunkLines: readonly OutputLine[]): void => {
+    if (chunkLines.length === 0) return;
+    const text = chunkLines.map((line) => prefixed(`${options.style.task(line.task.padEnd(width))} ${options.style.dim("|")} `, line.text)).join("");
+    view.print(stream === LogStream.STDERR ? process.stderr : process.stdout, text);
   };
   const logs = options.client.serverStream(SessionService.method.readSessionLogs, { name: `sessions/${options.sessionId}`, follow: true }, { signal: options.signal });
-  const tasks = new Map<string, string>();
   for await (const message of logs) {
-    for (const chunk of message.chunks) {
-      const key = `${chunk.run}:${chunk.stream}`;
-      tasks.set(key, chunk.task);
-      const text = (partial.get(key) ?? "") + Buffer.from(chunk.data).toString("utf8");
-      const lines = text.split("\n");
-      partial.set(key, lines.pop()!);
-      emit(chunk.task, chunk.stream, lines);
-    }
+    for (const chunk of message.chunks) emit(chunk.stream, lines.add(chunk.run, chunk.task, chunk.stream === LogStream.STDERR, chunk.data));
   }
-  for (const [key, rest] of partial) if (rest !== "") emit(tasks.get(key)!, key.endsWith(`:${LogStream.STDERR}`) ? LogStream.STDERR : LogStream.STDOUT, [rest]);
+  for (const line of lines.rest()) emit(line.stderr ? LogStream.STDERR : LogStream.STDOUT, [line]);
 }
 
 /** Prints a started session's id (-d), or follows it to its end: the CLI's exit code is the session's. `startedHow` ends the first line. */

@@ -4,6 +4,7 @@ import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent
 import { SessionService, type AttachEvent, type AttachSessionRequestSchema } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
+import { OutputLines, prefixed, type OutputLine } from "../output-lines.js";
 import type { ClientPaths } from "../paths.js";
 import { STDIN_STREAM, guessContentType, lineGroups, printable, recordJson } from "../stream-data.js";
 import { createStyle, type Style } from "../style.js";
@@ -107,7 +108,7 @@ export async function attachCommand(args: string[], paths: ClientPaths): Promise
 
 /** Prints attach events: one line per change or record, output with a task prefix per line; or JSON lines. */
 class EventPrinter {
-  private readonly partial = new Map<string, { task: string; stderr: boolean; text: string }>();
+  private readonly lines = new OutputLines();
 
   constructor(
     readonly style: Style,
@@ -121,8 +122,7 @@ class EventPrinter {
 
   /** Writes what is left of lines without a newline. */
   flush(): void {
-    for (const { task, stderr, text } of this.partial.values()) if (text !== "") this.line(task, stderr, text);
-    this.partial.clear();
+    for (const line of this.lines.rest()) this.line(line);
   }
 
   private text(event: AttachEvent): string {
@@ -137,13 +137,7 @@ class EventPrinter {
       }
       case "output": {
         const chunk = event.kind.value;
-        const key = `${chunk.run}:${chunk.stream}`;
-        const stderr = chunk.stream === LogStream.STDERR;
-        const held = this.partial.get(key) ?? { task: chunk.task, stderr, text: "" };
-        const lines = (held.text + Buffer.from(chunk.data).toString("utf8")).split("\n");
-        held.text = lines.pop()!;
-        this.partial.set(key, held);
-        for (const line of lines) this.line(chunk.task, stderr, line);
+        for (const line of this.lines.add(chunk.run, chunk.task, chunk.stream === LogStream.STDERR, chunk.data)) this.line(line);
         return "";
       }
       default:
@@ -151,8 +145,8 @@ class EventPrinter {
     }
   }
 
-  private line(task: string, stderr: boolean, text: string): void {
-    (stderr ? process.stderr : process.stdout).write(`${this.style.task(task)} ${this.style.dim("|")} ${text}\n`);
+  private line(line: OutputLine): void {
+    (line.stderr ? process.stderr : process.stdout).write(prefixed(`${this.style.task(line.task)} ${this.style.dim("|")} `, line.text));
   }
 
   private jsonLine(event: AttachEvent): string {

@@ -45,6 +45,18 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(bad.stderr).toContain('input level: "slow" is not one of quick, full');
   });
 
+  it("keeps a character written in two pieces whole, and the task prefix before each redraw of a progress line", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(`
+tasks:
+  bar:
+    cmd: printf 'price 5\\342\\202'; sleep 0.3; printf '\\254\\n'; printf '\\rstep 1'; sleep 0.3; printf '\\rstep 2\\n'
+`));
+    const run = cli(env, dir, "run", "bar");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe("bar  | price 5€\nbar  | \rbar  | step 1\rbar  | step 2\n");
+  });
+
   it("-d prints the id at once; ls, show and logs then describe the session", async () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(GRAPH));

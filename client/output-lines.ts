@@ -1,0 +1,49 @@
+/** A line of a run's output, for a view that puts its task before each line. */
+export interface OutputLine {
+  readonly task: string;
+  readonly stderr: boolean;
+  readonly text: string;
+}
+
+/**
+ * Cuts runs' output chunks into lines, per run and stream, for the views
+ * that put a task prefix before each line (`tether run`, `tether attach`):
+ * a line cut across chunks is held until its newline, as bytes, so a
+ * character cut across chunks comes out whole (each chunk decoded alone
+ * made it two U+FFFD); `rest` gives what is left without one at the end.
+ */
+export class OutputLines {
+  private readonly held = new Map<string, { task: string; stderr: boolean; bytes: Buffer }>();
+
+  /** The lines `data` completes, without their newlines. */
+  add(run: number, task: string, stderr: boolean, data: Uint8Array): OutputLine[] {
+    const key = `${run}:${stderr ? 2 : 1}`;
+    const before = this.held.get(key);
+    const bytes = before === undefined || before.bytes.length === 0 ? Buffer.from(data.buffer, data.byteOffset, data.byteLength) : Buffer.concat([before.bytes, data]);
+    const lines: OutputLine[] = [];
+    let from = 0;
+    for (let newline = bytes.indexOf(0x0a); newline >= 0; newline = bytes.indexOf(0x0a, from)) {
+      lines.push({ task, stderr, text: bytes.toString("utf8", from, newline) });
+      from = newline + 1;
+    }
+    // Copied: the chunk's buffer is not ours to keep.
+    this.held.set(key, { task, stderr, bytes: Buffer.from(bytes.subarray(from)) });
+    return lines;
+  }
+
+  /** The lines left without a newline (once the output has ended), and nothing held after. */
+  rest(): OutputLine[] {
+    const rest = [...this.held.values()].filter((h) => h.bytes.length > 0).map((h) => ({ task: h.task, stderr: h.stderr, text: h.bytes.toString("utf8") }));
+    this.held.clear();
+    return rest;
+  }
+}
+
+/**
+ * `text` after `prefix`, ending in a newline. A carriage return inside it
+ * (a progress bar redrawing its line) takes the cursor back over the
+ * prefix, so the prefix is written again after each one.
+ */
+export function prefixed(prefix: string, text: string): string {
+  return `${prefix}${text.replace(/\r(?=[^\r])/g, `\r${prefix}`)}\n`;
+}
