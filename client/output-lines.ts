@@ -31,11 +31,12 @@ export class OutputLines {
     return lines;
   }
 
-  /** The lines left without a newline (once the output has ended), and nothing held after. */
-  rest(): OutputLine[] {
-    const rest = [...this.held.values()].filter((h) => h.bytes.length > 0).map((h) => ({ task: h.task, stderr: h.stderr, text: h.bytes.toString("utf8") }));
-    this.held.clear();
-    return rest;
+  /** The lines left without a newline (once the output has ended: of run `run` alone, when given), and nothing held of them after. */
+  rest(run?: number): OutputLine[] {
+    const keys = [...this.held.keys()].filter((key) => run === undefined || key.startsWith(`${run}:`));
+    const rest = keys.map((key) => this.held.get(key)!).filter((h) => h.bytes.length > 0);
+    for (const key of keys) this.held.delete(key);
+    return rest.map((h) => ({ task: h.task, stderr: h.stderr, text: h.bytes.toString("utf8") }));
   }
 }
 

@@ -192,7 +192,8 @@ function rank(line: TaskLine): number {
   }
 }
 
-function isFinal(status: RunStatus): boolean {
+/** Whether a run with this status has ended (its output is complete). */
+export function isFinal(status: RunStatus): boolean {
   return [RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.SKIPPED, RunStatus.CANCELLED, RunStatus.LOST].includes(status);
 }
 

@@ -6,6 +6,7 @@ import { CliError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import { OutputLines, prefixed, type OutputLine } from "../output-lines.js";
 import type { ClientPaths } from "../paths.js";
+import { isFinal } from "../progress-view.js";
 import { STDIN_STREAM, guessContentType, lineGroups, printable, recordJson } from "../stream-data.js";
 import { createStyle, type Style } from "../style.js";
 import { connectToDaemon } from "../transport.js";
@@ -128,8 +129,12 @@ class EventPrinter {
   private text(event: AttachEvent): string {
     const tag = this.style.dim("tether");
     switch (event.kind.case) {
-      case "change":
+      case "change": {
+        // A run's output comes before its end in the one ordered sequence: its last line without a newline is complete then.
+        const run = event.kind.value.run;
+        if (run !== undefined && isFinal(run.status)) for (const line of this.lines.rest(run.number)) this.line(line);
         return `${tag} ${describeChange(event.kind.value)}\n`;
+      }
       case "record": {
         const r = event.kind.value;
         const correlation = r.correlationId === "" ? "" : ` ${r.correlationId}`;

@@ -36,9 +36,10 @@ tasks:
     expect(JSON.parse(cli(env, dir, ["show", id, "--json"]).stdout).session.streams).toContainEqual(expect.objectContaining({ name: "stdin", nextSequence: "100001" }));
   });
 
-  it("on a terminal, a typed line goes to the --input stream and starts a keep_open continuation; Ctrl-C detaches, saying where to come back", async () => {
+  it("on a terminal, a typed line goes to the --input stream and starts a keep_open continuation, whose last line shows when it ends; Ctrl-C detaches, saying where to come back", async () => {
     const { env, tether, tmux, waitFor } = terminals();
-    const dir = dirname(writeTaskFile(`tasks:\n  chat:\n    keep_open: true\n    streams: { msg: input }\n    cmd: 'echo "reply to $(tether wait msg)"'\n`));
+    // The reply ends without a newline: it is shown whole once its run has ended, not held until attach ends.
+    const dir = dirname(writeTaskFile(`tasks:\n  chat:\n    keep_open: true\n    streams: { msg: input }\n    cmd: 'printf "reply to $(tether wait msg)"'\n`));
     const id = cli(env, dir, ["run", "chat", "-d"]).stdout.trim();
     tmux("new-session", "-d", "-s", "attach", "-x", "120", "-y", "30", "-c", dir, `${tether} attach ${id} --input msg; echo "rc=$?"; sleep 60`);
     await waitFor("attach", "waiting for input on msg");

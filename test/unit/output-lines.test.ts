@@ -14,6 +14,11 @@ describe("runs' output cut into prefixed lines (tether run, tether attach)", () 
       { task: "a", stderr: true, text: "err " },
     ]);
     expect(lines.rest()).toEqual([]);
+    // One run's rest alone, when it has ended.
+    lines.add(3, "c", false, Buffer.from("c partial"));
+    lines.add(4, "d", false, Buffer.from("d partial"));
+    expect(lines.rest(3)).toEqual([{ task: "c", stderr: false, text: "c partial" }]);
+    expect(lines.rest()).toEqual([{ task: "d", stderr: false, text: "d partial" }]);
   });
 
   it("writes the prefix again after a carriage return inside a line, so a progress bar keeps it", () => {
