@@ -27,6 +27,17 @@ export function terminalForegroundGroup(pid: number): number | undefined {
   return group > 0 ? group : undefined;
 }
 
+/** A live process's process group, from /proc; undefined when it is gone. */
+export function processGroup(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields === undefined ? undefined : Number(fields[2]);
+}
+
+/** A live process's state letter from /proc (R running, S sleeping, ...); undefined when it is gone. */
+export function processState(pid: number): string | undefined {
+  return statFields(pid)?.[0];
+}
+
 /** The fields of /proc/PID/stat after the command name (the state first), or undefined when the process is gone. */
 function statFields(pid: number): string[] | undefined {
   let fd: number;

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import type { Socket } from "node:net";
 import * as pty from "node-pty";
@@ -64,6 +64,8 @@ export class TtyProcess {
   /** Input goes to the master on the daemon's thread (terminal-input.ts), not through node-pty's thread-pool writes. */
   private readonly input: TerminalInput;
   private gone = false;
+  /** The terminal's device number (its slave's st_rdev): which processes read it (end-of-input.ts). */
+  private readonly device: number | undefined;
 
   constructor(options: TtyOptions) {
     const [file, ...args] = options.argv;
@@ -73,6 +75,7 @@ export class TtyProcess {
     // node-pty's master descriptor (UnixTerminal's `fd`, pinned 1.1.x; the PTY tests type through it).
     this.input = new TerminalInput((this.term as unknown as { fd: number }).fd);
     const slave = holdSlave(this.term);
+    this.device = slave === undefined ? undefined : fstatSync(slave).rdev;
     let pending: Promise<unknown> = Promise.resolve();
     let draining = false;
     let lastData = Date.now();
@@ -127,7 +130,7 @@ export class TtyProcess {
   /** Typed input has ended: the end-of-file key follows once the program has taken it and waits for more (see typeEndOfInput). */
   endInput(): void {
     if (this.gone) return;
-    typeEndOfInput({ pid: this.pid, gone: () => this.gone, inputWaiting: () => this.input.waitingInput, type: (key) => void this.input.write(key) });
+    typeEndOfInput({ pid: this.pid, device: this.device, gone: () => this.gone, inputWaiting: () => this.input.waitingInput, type: (key) => void this.input.write(key) });
   }
 
   /** Undefined, or a promise to await before writing: too much input waits for the terminal (see TerminalInput.whenRoom). */

@@ -88,10 +88,17 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     const exited = spawnSync(process.execPath, [CLI_ENTRY, "pty", "w", "sh"], { env, input: "exit 4\n", encoding: "utf8", timeout: 30_000 });
     expect(exited.status).toBe(4);
     // bash starts in the terminal's canonical mode and reads in readline's own: Ctrl-D typed before readline reads was lost, and the shell never ended.
-    for (const [command, input] of [[["pty", "w", "--", "bash", "--norc"], "echo bash-$((40+2))\n"], [["pty", "w", "--", "bash"], ""], [["exec", "-t", "w", "--", "bash"], ""]] as const) {
+    // The reader need not be the program: the key waits for `cat`, not for the shell that waits for it.
+    const cases = [
+      [["pty", "w", "--", "bash", "--norc"], "echo bash-$((40+2))\n", "bash-42"],
+      [["pty", "w", "--", "bash"], "", ""],
+      [["exec", "-t", "w", "--", "bash"], "", ""],
+      [["exec", "-t", "w", "--", "sh", "-c", "sleep 0.5; cat"], "piped to cat\n", "piped to cat"],
+    ] as const;
+    for (const [command, input, shown] of cases) {
       const shell = spawnSync(process.execPath, [CLI_ENTRY, ...command], { env, input, encoding: "utf8", timeout: 30_000 });
       expect(shell.status, `${command.join(" ")}: ${shell.stdout}`).toBe(0);
-      if (input !== "") expect(shell.stdout).toContain("bash-42");
+      expect(shell.stdout).toContain(shown);
     }
     expect((JSON.parse(cli(env, "pty", "ls", "--all", "--json")) as { state: string }[]).map((p) => p.state)).toEqual(["closed", "closed", "closed", "closed"]);
 
