@@ -4,7 +4,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { allPages } from "../all-pages.js";
-import { CliError } from "../cli-error.js";
+import { CliError, usageError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { stdinIsNull } from "../stdin-kind.js";
 import { dataBytes } from "../data-parts.js";
@@ -77,7 +77,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       env: { type: "string", short: "e", multiple: true, default: [] },
     },
   });
-  if (positionals.length !== 1 || command.length === 0) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  if (positionals.length !== 1 || command.length === 0) throw usageError(EXEC_USAGE, "tether exec WS");
   const terminal = values.tty && process.stdin.isTTY === true && process.stdout.isTTY === true;
   // Stdin that is /dev/null (a script's `< /dev/null`, a service's, a benchmark's) has nothing to send: the
   // command gets an empty stdin of its own, and this CLI never sets up Node's stdin stream (~3.5 ms, and ~1.5
@@ -147,7 +147,7 @@ async function send(args: string[], paths: ClientPaths): Promise<number> {
     allowPositionals: true,
     options: { line: { type: "boolean", default: false }, close: { type: "boolean", default: false } },
   });
-  if (positionals.length === 0 || (positionals.length === 1 && !values.line && !values.close)) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  if (positionals.length === 0 || (positionals.length === 1 && !values.line && !values.close)) throw usageError(EXEC_USAGE, "tether exec send");
   const [ref, ...words] = positionals as [string, ...string[]];
   const data = await inputOf(words, values.line ? "\n" : "");
   const { client } = await connectToDaemon(paths);
@@ -166,7 +166,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
       timestamps: { type: "boolean", short: "t", default: false },
     },
   });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec attach");
   const from = Number(values.from ?? "0");
   if (!Number.isSafeInteger(from) || from < 0) throw new CliError(`--from takes a byte offset (0 is the beginning), got ${JSON.stringify(values.from)}`, 2);
   const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
@@ -206,7 +206,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
 
 async function list(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { running: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
-  if (positionals.length > 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  if (positionals.length > 1) throw usageError(EXEC_USAGE, "tether exec ls");
   const { client } = await connectToDaemon(paths);
   const execs = await allExecs(client, positionals[0] ?? "", values.running);
   if (values.json) {
@@ -231,7 +231,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
 
 async function show(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec show");
   const { client } = await connectToDaemon(paths);
   const { exec } = await client.unary(ExecService.method.getExec, { exec: positionals[0]! });
   const e = exec!;
@@ -254,7 +254,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
 
 async function kill(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { signal: { type: "string", short: "s", default: "SIGTERM" } } });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec kill");
   const { client } = await connectToDaemon(paths);
   const { exec } = await client.unary(ExecService.method.signalExec, { exec: positionals[0]!, signal: values.signal });
   process.stdout.write(`sent ${values.signal} to ${exec!.id}\n`);
@@ -263,7 +263,7 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ended: { type: "boolean", default: false } } });
-  if (values.ended ? positionals.length > 1 : positionals.length === 0) throw new CliError(`usage:\n${EXEC_USAGE}`, 2);
+  if (values.ended ? positionals.length > 1 : positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec rm");
   const { client } = await connectToDaemon(paths);
   const removeOne = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {
     const { exec, outputBytes } = await client.unary(ExecService.method.deleteExec, { exec: ref });

@@ -5,7 +5,7 @@ import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService, type AttachPtyRequestSchema, type PtyOpenSchema } from "../../gen/tether/v1/pty_service_pb.js";
 import { allPages } from "../all-pages.js";
-import { CliError } from "../cli-error.js";
+import { CliError, usageError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
@@ -91,7 +91,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
       detach: { type: "boolean", short: "d", default: false },
     },
   });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty WS");
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = command.length === 0 ? [process.env["SHELL"] || "/bin/sh"] : command;
@@ -114,7 +114,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
     allowPositionals: true,
     options: { "read-only": { type: "boolean", default: false }, from: { type: "string" }, "detach-key": { type: "string" } },
   });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty attach");
   const from = values.from === undefined ? undefined : Number(values.from);
   if (from !== undefined && (!Number.isSafeInteger(from) || from < 0)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(values.from)}`, 2);
   return session(paths, { case: "pty", value: positionals[0]! }, values["read-only"], from, detachKey(values["detach-key"]));
@@ -227,7 +227,7 @@ function detachKey(flag: string | undefined): number {
 
 async function list(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { all: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
-  if (positionals.length > 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  if (positionals.length > 1) throw usageError(PTY_USAGE, "tether pty ls");
   const { client } = await connectToDaemon(paths);
   const ptys = await allPtys(client, positionals[0] ?? "", !values.all);
   if (values.json) {
@@ -264,7 +264,7 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
     allowPositionals: true,
     options: { from: { type: "string" }, "no-follow": { type: "boolean", default: false } },
   });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty read");
   const from = values.from === undefined ? undefined : Number(values.from);
   if (from !== undefined && (!Number.isSafeInteger(from) || from < 0)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(values.from)}`, 2);
   const { client } = await connectToDaemon(paths);
@@ -298,7 +298,7 @@ async function capture(args: string[], paths: ClientPaths): Promise<number> {
     allowPositionals: true,
     options: { json: { type: "boolean", default: false }, "no-redraw": { type: "boolean", default: false }, scrollback: { type: "string", short: "S", default: "0" } },
   });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty capture");
   const scrollback = Number(values.scrollback);
   if (!Number.isSafeInteger(scrollback) || scrollback < 0) throw new CliError(`--scrollback takes a number of lines, got ${JSON.stringify(values.scrollback)}`, 2);
   const { client } = await connectToDaemon(paths);
@@ -316,7 +316,7 @@ function exitCodeOf(exit: ExecExit): number {
 
 async function send(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { enter: { type: "boolean", default: false }, keys: { type: "boolean", short: "k", default: false } } });
-  if (positionals.length < 2 && !(positionals.length === 1 && values.enter)) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  if (positionals.length < 2 && !(positionals.length === 1 && values.enter)) throw usageError(PTY_USAGE, "tether pty send");
   const [ref, ...words] = positionals as [string, ...string[]];
   if (values.keys) {
     // Each word a key name or text, as tmux send-keys takes them; the daemon knows the form the program wants.
@@ -336,7 +336,7 @@ async function send(args: string[], paths: ClientPaths): Promise<number> {
 async function resize(args: string[], paths: ClientPaths): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
   const size = /^(\d+)x(\d+)$/.exec(positionals[1] ?? "");
-  if (positionals.length !== 2 || size === null) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  if (positionals.length !== 2 || size === null) throw usageError(PTY_USAGE, "tether pty resize");
   const { client } = await connectToDaemon(paths);
   const { pty } = await client.unary(PtyService.method.resizePty, { pty: positionals[0]!, size: { cols: Number(size[1]), rows: Number(size[2]) } });
   process.stdout.write(`${pty!.id} ${pty!.size?.cols ?? 0}x${pty!.size?.rows ?? 0}\n`);
@@ -345,7 +345,7 @@ async function resize(args: string[], paths: ClientPaths): Promise<number> {
 
 async function kill(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { signal: { type: "string", short: "s" } } });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty kill");
   const { client } = await connectToDaemon(paths);
   if (values.signal !== undefined) {
     const { pty } = await client.unary(PtyService.method.signalPty, { pty: positionals[0]!, signal: values.signal });
@@ -359,7 +359,7 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { closed: { type: "boolean", default: false } } });
-  if (values.closed ? positionals.length > 1 : positionals.length === 0) throw new CliError(`usage:\n${PTY_USAGE}`, 2);
+  if (values.closed ? positionals.length > 1 : positionals.length === 0) throw usageError(PTY_USAGE, "tether pty rm");
   const { client } = await connectToDaemon(paths);
   const removeOne = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {
     const { pty, outputBytes } = await client.unary(PtyService.method.deletePty, { pty: ref });

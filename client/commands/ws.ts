@@ -8,7 +8,7 @@ import type { Run } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
-import { CliError } from "../cli-error.js";
+import { CliError, usageError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
@@ -58,7 +58,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws create");
   const sandbox = { host: SandboxProfile.HOST, bwrap: SandboxProfile.BWRAP }[values.sandbox];
   if (sandbox === undefined) throw new CliError(`--sandbox takes host or bwrap, got ${JSON.stringify(values.sandbox)}`, 2);
   const { client } = await connectToDaemon(paths);
@@ -100,7 +100,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
 
 async function show(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws show");
   const { client } = await connectToDaemon(paths);
   const { workspace } = await client.unary(WorkspaceService.method.getWorkspace, { workspace: positionals[0]! });
   const ws = workspace!;
@@ -156,7 +156,7 @@ async function liveRuns(client: GrpcClient, names: readonly string[]): Promise<{
 
 async function label(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { remove: { type: "string", multiple: true, default: [] } } });
-  if (positionals.length < 1) throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  if (positionals.length < 1) throw usageError(WS_USAGE, "tether ws label");
   const [ref, ...pairs] = positionals as [string, ...string[]];
   const { client } = await connectToDaemon(paths);
   const { workspace } = await client.unary(WorkspaceService.method.updateWorkspace, { workspace: ref, setLabels: parsePairs("label", pairs), removeLabels: values.remove });
@@ -166,7 +166,7 @@ async function label(args: string[], paths: ClientPaths): Promise<number> {
 
 async function stop(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { grace: { type: "string" } } });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws stop");
   const { client } = await connectToDaemon(paths);
   const grace = values.grace === undefined ? undefined : parseDurationFlag("--grace", values.grace);
   const { workspace, stopped } = await client.unary(WorkspaceService.method.stopWorkspace, { workspace: positionals[0]!, grace });
@@ -176,7 +176,7 @@ async function stop(args: string[], paths: ClientPaths): Promise<number> {
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { force: { type: "boolean", short: "f", default: false } } });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${WS_USAGE}`, 2);
+  if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws rm");
   const { client } = await connectToDaemon(paths);
   const { workspace } = await client.unary(WorkspaceService.method.deleteWorkspace, { workspace: positionals[0]!, force: values.force });
   const ws = workspace!;

@@ -160,6 +160,11 @@ describe("tether daemon (the built CLI)", () => {
       const refused = cli(env, ...args);
       expect([refused.status, refused.stderr]).toEqual([2, expect.stringMatching(/^tether: .*\n\(tether ls --help shows its usage\)\n$/)]);
     }
+    // A slip in one subcommand shows that subcommand's usage, not its group's.
+    const resize = cli(env, "pty", "resize", "p-x", "wide");
+    expect(resize.status).toBe(2);
+    expect(resize.stderr).toMatch(/^tether: usage:\n {2}tether pty resize P COLSxROWS {2}/);
+    expect(resize.stderr).not.toContain("tether pty attach");
   });
 
   it("--help after a command prints that command's usage without starting the daemon; in a command line it runs, it is that command's", () => {
