@@ -331,11 +331,8 @@ export class Sessions {
   setXcom(idOrPrefix: string, key: string, value: string): XcomValue {
     if (!XCOM_KEY_PATTERN.test(key)) throw invalidArgument("key", `invalid xcom key ${JSON.stringify(key)}: use 1-128 letters, digits, '.', '_' or '-'`);
     if (Buffer.byteLength(value) > XCOM_VALUE_MAX_BYTES) throw invalidArgument("value", `an xcom value holds at most ${XCOM_VALUE_MAX_BYTES} bytes`);
-    const record = this.find(idOrPrefix);
-    const live = this.live.get(record.id);
-    const at = Date.now();
-    if (live !== undefined) live.setXcom(key, value);
-    else this.tables.setXcom(record.seq, key, value, at);
+    // An ended session's xcom is its history: refused, as input is.
+    const at = this.requireLive(idOrPrefix, "set xcom in").setXcom(key, value);
     return { key, value, updatedAt: at };
   }
 

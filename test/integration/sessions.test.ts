@@ -161,6 +161,11 @@ tasks:
     expect(runs.find((r) => r.task === "optional")!.status).toBe(RunStatus.SKIPPED);
     const { session: full } = await client.getSession({ name: done.name });
     expect(Object.fromEntries(full!.xcom.map((x) => [x.key, x.value]))).toEqual({ version: "1.2.3", release: "releasing 1.2.3", note: "from release" });
+    // An ended session's xcom is its history: refused with its status, as input is.
+    const late = await failure(client.setXcom({ session: done.id, key: "note", value: "rewritten" }));
+    expect(late).toMatchObject({ code: Code.FailedPrecondition, reason: ErrorReason.SESSION_NOT_OPEN });
+    expect(late.message).toContain(`cannot set xcom in session ${done.id}: it is closed`);
+    expect((await client.getXcom({ session: done.id, key: "note" })).entry?.value).toBe("from release");
   });
 
   it("the last record a run writes to the built-in result stream is its task's result, for downstreams and the session", async () => {
