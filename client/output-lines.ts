@@ -6,11 +6,20 @@ export interface OutputLine {
 }
 
 /**
+ * The longest line held for its newline: output without newlines (a binary
+ * dump, a progress bar that only returns) is cut at this size, as docker
+ * cuts its logs' lines, rather than held whole and joined again with every
+ * chunk.
+ */
+export const LINE_MAX_BYTES = 64 * 1024;
+
+/**
  * Cuts runs' output chunks into lines, per run and stream, for the views
  * that put a task prefix before each line (`tether run`, `tether attach`):
  * a line cut across chunks is held until its newline, as bytes, so a
  * character cut across chunks comes out whole (each chunk decoded alone
- * made it two U+FFFD); `rest` gives what is left without one at the end.
+ * made it two U+FFFD), and one longer than LINE_MAX_BYTES is cut; `rest`
+ * gives what is left without a newline at the end.
  */
 export class OutputLines {
   private readonly held = new Map<string, { task: string; stderr: boolean; bytes: Buffer }>();
@@ -26,6 +35,12 @@ export class OutputLines {
       lines.push({ task, stderr, text: bytes.toString("utf8", from, newline) });
       from = newline + 1;
     }
+    // A line longer than LINE_MAX_BYTES goes out in pieces of about that size, each cut between characters.
+    while (bytes.length - from > LINE_MAX_BYTES) {
+      const cut = characterStart(bytes, from + LINE_MAX_BYTES, from);
+      lines.push({ task, stderr, text: bytes.toString("utf8", from, cut) });
+      from = cut;
+    }
     // Copied: the chunk's buffer is not ours to keep.
     this.held.set(key, { task, stderr, bytes: Buffer.from(bytes.subarray(from)) });
     return lines;
@@ -38,6 +53,13 @@ export class OutputLines {
     for (const key of keys) this.held.delete(key);
     return rest.map((h) => ({ task: h.task, stderr: h.stderr, text: h.bytes.toString("utf8") }));
   }
+}
+
+/** `at`, moved back to where a UTF-8 character starts (no further back than `floor` + 1). */
+function characterStart(bytes: Buffer, at: number, floor: number): number {
+  let cut = at;
+  while (cut > floor + 1 && (bytes[cut]! & 0xc0) === 0x80) cut--;
+  return cut;
 }
 
 /**

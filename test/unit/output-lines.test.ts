@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { OutputLines, prefixed } from "../../client/output-lines.js";
+import { LINE_MAX_BYTES, OutputLines, prefixed } from "../../client/output-lines.js";
 
 describe("runs' output cut into prefixed lines (tether run, tether attach)", () => {
   it("holds a line cut across chunks until its newline, per run and stream, a character cut in two included", () => {
@@ -19,6 +19,15 @@ describe("runs' output cut into prefixed lines (tether run, tether attach)", () 
     lines.add(4, "d", false, Buffer.from("d partial"));
     expect(lines.rest(3)).toEqual([{ task: "c", stderr: false, text: "c partial" }]);
     expect(lines.rest()).toEqual([{ task: "d", stderr: false, text: "d partial" }]);
+  });
+
+  it("cuts a line longer than LINE_MAX_BYTES between characters, rather than holding it whole", () => {
+    const lines = new OutputLines();
+    const long = Buffer.from("é".repeat(LINE_MAX_BYTES)); // two bytes each: twice the limit
+    const cut = [...lines.add(1, "a", false, long.subarray(0, LINE_MAX_BYTES + 1)), ...lines.add(1, "a", false, long.subarray(LINE_MAX_BYTES + 1)), ...lines.rest()];
+    expect(cut.map((l) => l.text).join("")).toBe("é".repeat(LINE_MAX_BYTES));
+    expect(cut.every((l) => Buffer.byteLength(l.text) <= LINE_MAX_BYTES && !l.text.includes("\ufffd"))).toBe(true);
+    expect(cut.length).toBeGreaterThanOrEqual(2);
   });
 
   it("writes the prefix again after a carriage return inside a line, so a progress bar keeps it", () => {
