@@ -82,8 +82,8 @@ export function sandboxArgv(spec: SandboxSpec, host: SandboxHost, argv: readonly
 /**
  * /run is hidden behind an empty tmpfs (but for systemd-resolved's
  * resolv.conf, which /etc/resolv.conf may point into): the sockets there
- * would let a command leave its sandbox without the network, a file read-only
- * is not a socket one cannot connect to: the user's D-Bus session bus
+ * would let a command leave its sandbox without the network, and a socket
+ * bound read-only can still be connected to: the user's D-Bus session bus
  * (systemd-run --user starts anything), docker.sock, a database's socket.
  */
 const HIDE_RUN = existsSync("/run");
