@@ -1,9 +1,11 @@
-import { LogStream, SessionStatus, type Session } from "../gen/tether/v1/session_pb.js";
-import { SessionService } from "../gen/tether/v1/session_service_pb.js";
+import { LogStream, SessionActivity, SessionStatus, type Session, type SessionEvent } from "../gen/tether/v1/session_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { SessionService, type AttachSessionRequestSchema } from "../gen/tether/v1/session_service_pb.js";
 import { enumName } from "./enum-names.js";
 import type { GrpcClient } from "./grpc-client.js";
 import { OutputLines, prefixed, type OutputLine } from "./output-lines.js";
-import { ProgressView } from "./progress-view.js";
+import { isFinal, ProgressView } from "./progress-view.js";
+import { RESULT_STREAM } from "./stream-data.js";
 import { createStyle, type Style } from "./style.js";
 
 /** How often the in-place progress view refreshes its elapsed times. */
@@ -19,40 +21,66 @@ export interface FollowOptions {
 }
 
 /**
- * Follows a session until it is quiet: its runs' output with a coloured task
- * prefix per line (stdout to stdout, stderr to stderr), and a progress view
- * of the graph on stderr (progress-view.ts).
+ * Follows a session until it is quiet (no longer open, or open and idle):
+ * its runs' output with a coloured task prefix per line (stdout to stdout,
+ * stderr to stderr), and a progress view of the graph on stderr
+ * (progress-view.ts). Read through AttachSession, the session's one order,
+ * so a run's output comes before its end and a last line without a newline
+ * goes out then, before the next task's output.
  */
 export async function followSession(options: FollowOptions): Promise<void> {
   const view = new ProgressView(options.tasks, options.style, process.stderr.isTTY === true);
   const ticker = view.live ? setInterval(() => view.redraw(), PROGRESS_TICK_MS) : undefined;
   try {
-    await Promise.all([watchEvents(options, view), streamLogs(options, view)]);
+    await follow(options, view);
   } finally {
     clearInterval(ticker);
     view.finish();
   }
 }
 
-async function watchEvents(options: FollowOptions, view: ProgressView): Promise<void> {
-  const events = options.client.serverStream(SessionService.method.watchSession, { name: `sessions/${options.sessionId}`, follow: true }, { signal: options.signal });
-  for await (const message of events) view.apply(message.events);
-}
-
-async function streamLogs(options: FollowOptions, view: ProgressView): Promise<void> {
+async function follow(options: FollowOptions, view: ProgressView): Promise<void> {
   const width = Math.max(4, ...options.tasks.map((t) => t.length));
   const lines = new OutputLines();
   // A chunk's lines go out in one write: the live view is redrawn below them once, not once per line.
-  const emit = (stream: LogStream, chunkLines: readonly OutputLine[]): void => {
-    if (chunkLines.length === 0) return;
-    const text = chunkLines.map((line) => prefixed(`${options.style.task(line.task.padEnd(width))} ${options.style.dim("|")} `, line.text)).join("");
-    view.print(stream === LogStream.STDERR ? process.stderr : process.stdout, text);
+  const emit = (chunkLines: readonly OutputLine[]): void => {
+    for (const stderr of [false, true]) {
+      const text = chunkLines.filter((line) => line.stderr === stderr).map((line) => prefixed(`${options.style.task(line.task.padEnd(width))} ${options.style.dim("|")} `, line.text)).join("");
+      if (text !== "") view.print(stderr ? process.stderr : process.stdout, text);
+    }
   };
-  const logs = options.client.serverStream(SessionService.method.readSessionLogs, { name: `sessions/${options.sessionId}`, follow: true }, { signal: options.signal });
-  for await (const message of logs) {
-    for (const chunk of message.chunks) emit(chunk.stream, lines.add(chunk.run, chunk.task, chunk.stream === LogStream.STDERR, chunk.data));
+  // Changes are applied together, up to the next output: a graph's hundreds of transitions are one redraw.
+  let changes: SessionEvent[] = [];
+  const applyChanges = (): void => {
+    if (changes.length > 0) view.apply(changes);
+    changes = [];
+  };
+  let quiet = false;
+  // Only the open request: the result stream's records (few) stand in for "no stream records", which the call cannot ask for.
+  async function* requests(): AsyncGenerator<MessageInitShape<typeof AttachSessionRequestSchema>> {
+    yield { kind: { case: "open", value: { session: `sessions/${options.sessionId}`, streams: [RESULT_STREAM] } } };
   }
-  for (const line of lines.rest()) emit(line.stderr ? LogStream.STDERR : LogStream.STDOUT, [line]);
+  for await (const message of options.client.bidiStream(SessionService.method.attachSession, requests(), { signal: options.signal })) {
+    if (message.kind.case !== "events") continue;
+    for (const { kind } of message.kind.value.events) {
+      if (kind.case === "output") {
+        applyChanges();
+        emit(lines.add(kind.value.run, kind.value.task, kind.value.stream === LogStream.STDERR, kind.value.data));
+      } else if (kind.case === "change") {
+        const run = kind.value.run;
+        if (run !== undefined && isFinal(run.status)) {
+          applyChanges();
+          emit(lines.rest(run.number));
+        }
+        changes.push(kind.value);
+        quiet = kind.value.status !== SessionStatus.OPEN || kind.value.activity === SessionActivity.IDLE;
+      }
+    }
+    applyChanges();
+    // Everything stored so far has come, and the session was quiet at its last change: all the output there will be until more input.
+    if (message.kind.value.ended || (quiet && message.kind.value.caughtUp)) break;
+  }
+  emit(lines.rest());
 }
 
 /** Prints a started session's id (-d), or follows it to its end: the CLI's exit code is the session's. `startedHow` ends the first line. */

@@ -4,6 +4,8 @@ import { CliError } from "./cli-error.js";
 
 /** Every session's built-in input stream. */
 export const STDIN_STREAM = "stdin";
+/** Every session's built-in output stream. */
+export const RESULT_STREAM = "result";
 
 /** The content type a record typed on the command line gets: JSON when it parses as JSON, text when it is UTF-8, bytes otherwise. */
 export function guessContentType(data: Uint8Array): string {

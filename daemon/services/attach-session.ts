@@ -5,7 +5,7 @@ import { AttachEventSchema, AttachEventsSchema, AttachSessionResponseSchema } fr
 import { invalidArgument } from "../errors.js";
 import type { SessionItem, SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
-import type { TimelineItem } from "../sessions/session-timeline.js";
+import type { TimelineBatch, TimelineItem } from "../sessions/session-timeline.js";
 import { holdingElements, withEncoding } from "./encoded-messages.js";
 import { answersResponse, inputOutcome, type InputSettled } from "./input-answers.js";
 import { chunkToProto, eventToProto, sessionToProto } from "./session-proto.js";
@@ -106,7 +106,7 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
   // One read of the events at a time; its result (or failure) wakes the loop like an answer does.
   const events = attachment.items[Symbol.asyncIterator]();
   let reading = false;
-  let batch: IteratorResult<TimelineItem<SessionItem>[]> | undefined;
+  let batch: IteratorResult<TimelineBatch<SessionItem>> | undefined;
   let readError: unknown;
   const read = (): void => {
     reading = true;
@@ -147,8 +147,8 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
         eventsDone = true;
         yield response({ case: "events", value: { events: [], ended: true } });
       } else {
-        if (open.window > 0) for (const item of result.value) unacked.push(item.position);
-        yield eventsResponse(result.value);
+        if (open.window > 0) for (const item of result.value.items) unacked.push(item.position);
+        yield eventsResponse(result.value.items, result.value.caughtUp);
       }
       continue;
     }
@@ -199,7 +199,7 @@ async function settleInputs(sessions: Sessions, sessionId: string, inputs: reado
  * Each event is kept encoded as a whole `events` field (tag, length,
  * message); a batch is those bytes joined, which is exactly the encoding of
  * AttachEvents with its `events` (a repeated message field is its elements'
- * fields, in order). The response is assembled in one buffer and handed to
+ * fields, in order), after its caught_up when set. The response is assembled in one buffer and handed to
  * the gRPC server as it is (encoded-messages.ts). The message object says
  * the same through protobuf-es's unknown fields, written verbatim as a tag
  * followed by the data: a view of the same bytes less their first tag.
@@ -208,12 +208,14 @@ async function settleInputs(sessions: Sessions, sessionId: string, inputs: reado
  */
 const encodedEvents = new WeakMap<SessionItem, Buffer>();
 
-export function eventsResponse(items: readonly TimelineItem<SessionItem>[]): AttachSessionResponse {
+export function eventsResponse(items: readonly TimelineItem<SessionItem>[], caughtUp: boolean): AttachSessionResponse {
   const parts = items.map(encodedEvent);
-  const length = parts.reduce((sum, part) => sum + part.byteLength, 0);
+  // caught_up first, as protobuf-es writes a message's known fields before its unknown ones.
+  const flag = caughtUp ? CAUGHT_UP_TRUE : EMPTY;
+  const length = parts.reduce((sum, part) => sum + part.byteLength, flag.byteLength);
   const header = new BinaryWriter().tag(RESPONSE_EVENTS_FIELD, WireType.LengthDelimited).uint32(length).finish();
-  const encoded = Buffer.concat([header, ...parts], header.byteLength + length);
-  const events = holdingElements(create(AttachEventsSchema, { ended: false }), EVENTS_FIELD, encoded.subarray(header.byteLength));
+  const encoded = Buffer.concat([header, flag, ...parts], header.byteLength + length);
+  const events = holdingElements(create(AttachEventsSchema, { ended: false, caughtUp }), EVENTS_FIELD, encoded.subarray(header.byteLength + flag.byteLength));
   return withEncoding(response({ case: "events", value: events }), [encoded]);
 }
 
@@ -260,6 +262,9 @@ const RESPONSE_EVENTS_FIELD = AttachSessionResponseSchema.field.events.number;
 const EVENTS_TAG = EVENTS_FIELD * 8 + WireType.LengthDelimited;
 const EVENT_POSITION = AttachEventSchema.field.position.number * 8 + WireType.Varint;
 const EVENT_RECORD = AttachEventSchema.field.record.number * 8 + WireType.LengthDelimited;
+/** AttachEvents.caught_up = true, encoded. */
+const CAUGHT_UP_TRUE = Buffer.from([AttachEventsSchema.field.caughtUp.number * 8 + WireType.Varint, 1]);
+const EMPTY = Buffer.alloc(0);
 
 function response(kind: NonNullable<MessageInitShape<typeof AttachSessionResponseSchema>["kind"]>): AttachSessionResponse {
   return create(AttachSessionResponseSchema, { kind });

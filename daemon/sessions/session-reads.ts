@@ -9,7 +9,7 @@ import type { LiveSession } from "./live-session.js";
 import { decodeChunk, decodeEvent, eventsJournal, logJournal, sessionJournals, type OutputChunk, type SessionEvent } from "./session-journal.js";
 import { nextPositionAfter } from "./session-order.js";
 import { declaredStreams, requireStream, streamNextSeq } from "./session-streams.js";
-import { readTimeline, type TimelineItem, type TimelineSource } from "./session-timeline.js";
+import { readTimeline, type TimelineBatch, type TimelineItem, type TimelineSource } from "./session-timeline.js";
 import type { Sessions } from "./sessions.js";
 import { decodeStreamRecord, streamJournal, type StreamRecord } from "./stream-records.js";
 import type { SessionView } from "./types.js";
@@ -45,7 +45,7 @@ export interface Attachment {
   readonly streams: readonly string[];
   /** Positions before this are backlog. */
   readonly livePosition: number;
-  readonly items: AsyncGenerator<TimelineItem<SessionItem>[]>;
+  readonly items: AsyncGenerator<TimelineBatch<SessionItem>>;
 }
 
 export interface LogReadOptions {

@@ -27,6 +27,12 @@ export interface TimelineItem<T> {
   readonly item: T;
 }
 
+/** Consecutive items; `caughtUp` when the last was the last stored when they were read. */
+export interface TimelineBatch<T> {
+  readonly items: TimelineItem<T>[];
+  readonly caughtUp: boolean;
+}
+
 /** The live session a follower waits on; absent for a session that has ended. */
 export interface TimelineLive {
   /** True once the session has ended and its last change is durable. */
@@ -48,7 +54,7 @@ export async function* readTimeline<T>(
   fromPosition: number,
   live: TimelineLive | undefined,
   signal: AbortSignal,
-): AsyncGenerator<TimelineItem<T>[]> {
+): AsyncGenerator<TimelineBatch<T>> {
   const cursors = sources.map((s) => seek(journals, s.journal, fromPosition));
   const pages: Page[] = sources.map(() => ({ records: [], positions: [], head: 0 }));
   for (;;) {
@@ -57,6 +63,7 @@ export async function* readTimeline<T>(
     const ended = live === undefined || live.retired;
     const batch: TimelineItem<T>[] = [];
     let bytes = 0;
+    let caughtUp = false;
     const exhausted = sources.map(() => false);
     for (;;) {
       let next = -1;
@@ -76,7 +83,10 @@ export async function* readTimeline<T>(
           nextPosition = page.positions[page.head]!;
         }
       }
-      if (next < 0) break;
+      if (next < 0) {
+        caughtUp = true;
+        break;
+      }
       const page = pages[next]!;
       const record = page.records[page.head++]!;
       batch.push(sources[next]!.item(record, nextPosition));
@@ -84,7 +94,7 @@ export async function* readTimeline<T>(
       if (batch.length >= BATCH_ITEMS || bytes >= BATCH_BYTES) break;
     }
     if (batch.length > 0) {
-      yield batch;
+      yield { items: batch, caughtUp };
       continue;
     }
     if (ended) return;

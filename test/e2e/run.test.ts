@@ -57,6 +57,39 @@ tasks:
     expect(run.stdout).toBe("bar  | price 5€\nbar  | \rbar  | step 1\rbar  | step 2\n");
   });
 
+  it("prints a run's last line without a newline when the run ends, before the output of the tasks after it", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(`
+tasks:
+  first:
+    cmd: printf 'one\\ntwo without newline'; sleep 0.3
+  second:
+    upstream: [first]
+    cmd: sleep 0.5; echo three
+`));
+    const run = cli(env, dir, "run", "second");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe("first  | one\nfirst  | two without newline\nsecond | three\n");
+  });
+
+  it("following a keep_open session started before (the same --external-id) shows its history and returns once it is idle", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(`
+tasks:
+  chat:
+    keep_open: true
+    cmd: echo hello; printf bye
+`));
+    const first = cli(env, dir, "run", "chat", "--external-id", "k");
+    expect(first.status).toBe(0);
+    expect(first.stdout).toBe("chat | hello\nchat | bye\n");
+    expect(first.stderr).toContain("open (keep_open: it waits for more input)");
+    const again = cli(env, dir, "run", "chat", "--external-id", "k");
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain("(already started with this external id)");
+    expect(again.stdout).toBe(first.stdout);
+  });
+
   it("-d prints the id at once; ls, show and logs then describe the session", async () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(GRAPH));

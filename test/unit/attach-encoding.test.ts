@@ -21,14 +21,15 @@ describe("AttachSession's pre-encoded event batches", () => {
   it("are byte for byte what protobuf-es writes for the same message, and decode to the events in order", () => {
     // Sizes that cross one-byte and two-byte length prefixes.
     const items = [1, 2, 3, 200].map((n) => ({ position: n * 1000, item: record(n, "x".repeat(n)) }));
-    for (const batch of [items, items.slice(0, 1), []]) {
-      const message = eventsResponse(batch);
+    for (const [batch, caughtUp] of [[items, false], [items.slice(0, 1), true], [[], false], [items, true]] as const) {
+      const message = eventsResponse(batch, caughtUp);
       const parts = encodingOf(message);
       const own = parts === undefined ? undefined : Buffer.concat(parts);
       expect(own).toBeDefined();
       expect(Buffer.from(own!)).toEqual(Buffer.from(toBinary(AttachSessionResponseSchema, message)));
       const decoded = fromBinary(AttachSessionResponseSchema, own!);
       expect(decoded.kind.case).toBe("events");
+      expect(decoded.kind.case === "events" && decoded.kind.value.caughtUp).toBe(caughtUp);
       const events = decoded.kind.case === "events" ? decoded.kind.value.events : [];
       expect(events.map((e) => Number(e.position))).toEqual(batch.map((i) => i.position));
       expect(events.map((e) => (e.kind.case === "record" ? Buffer.from(e.kind.value.data).toString() : ""))).toEqual(batch.map((i) => (i.item.kind === "record" ? i.item.record.data.toString() : "")));
