@@ -353,7 +353,7 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
     return 0;
   }
   const { pty } = await client.unary(PtyService.method.closePty, { pty: positionals[0]! });
-  process.stdout.write(`closed ${pty!.id} (exit ${pty!.exit?.exitCode ?? 0})\n`);
+  process.stdout.write(`closed ${pty!.id} (${howClosed(pty!.exit)})\n`);
   return 0;
 }
 

@@ -142,9 +142,20 @@ export class TtyProcess {
     if (!this.gone) this.term.resize(cols, rows);
   }
 
+  /**
+   * Signals the program's process group and, when it is another, the
+   * terminal's foreground group (as a hangup reaches it): a shell with job
+   * control that does not lead the terminal's session (bash in a bwrap
+   * sandbox, whose bwrap leads it and ignores the signal) moves itself and
+   * its jobs into groups of their own, which a signal to the first group
+   * alone never reached: closing such a PTY took the SIGKILL 5 s later.
+   */
   signal(signal: NodeJS.Signals): boolean {
     if (this.gone) return false;
-    return signalGroup(this.pid, signal);
+    const sent = signalGroup(this.pid, signal);
+    const foreground = terminalForegroundGroup(this.pid);
+    if (foreground !== undefined && foreground !== this.pid) signalGroup(foreground, signal);
+    return sent;
   }
 
   /**

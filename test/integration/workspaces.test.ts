@@ -416,6 +416,15 @@ describe("the bwrap sandbox", () => {
     await term.done;
     expect(term.text).toMatch(/read after\r\n$/);
     expect([term.exit!.status, term.exit!.exitCode]).toEqual([ExecStatus.EXITED, 0]);
+
+    // An interactive shell takes a process group of its own under bwrap (which leads the terminal's session and ignores
+    // SIGHUP): closing its PTY hangs it up too, as closing a terminal would, rather than waiting out the grace for SIGKILL.
+    const ptys = d.client(PtyService);
+    const shell = new PtyClient(ptys, { kind: { case: "open", value: { target: { case: "create", value: { workspace: "box", argv: ["bash", "--norc"] } }, size: { cols: 80, rows: 24 } } } });
+    shell.type("echo shell up\r");
+    await eventually(() => (/\rshell up\r\n/.test(shell.text) ? true : undefined));
+    const closed = await ptys.closePty({ pty: shell.pty!.id, grace: { seconds: 20n } });
+    expect([closed.pty!.exit!.status, closed.pty!.exit!.exitCode]).toEqual([ExecStatus.EXITED, 128 + 1]);
   });
 
   it("is refused with what to do when this machine cannot provide it (no bwrap on the daemon's PATH)", async () => {
