@@ -21,7 +21,7 @@ export interface FollowOptions {
 }
 
 /**
- * Follows a session until it is quiet (no longer open, or open and idle):
+ * Follows a session until it has ended, or is open and idle (keep_open):
  * its runs' output with a coloured task prefix per line (stdout to stdout,
  * stderr to stderr), and a progress view of the graph on stderr
  * (progress-view.ts). Read through AttachSession, the session's one order,
@@ -73,11 +73,12 @@ async function follow(options: FollowOptions, view: ProgressView): Promise<void>
           emit(lines.rest(run.number));
         }
         changes.push(kind.value);
-        quiet = kind.value.status !== SessionStatus.OPEN || kind.value.activity === SessionActivity.IDLE;
+        // An ended session is followed to the end of the call (`ended`): its services' stops come after its end.
+        quiet = kind.value.status === SessionStatus.OPEN && kind.value.activity === SessionActivity.IDLE;
       }
     }
     applyChanges();
-    // Everything stored so far has come, and the session was quiet at its last change: all the output there will be until more input.
+    // Everything stored so far has come, and the session was open and idle at its last change: all the output there will be until more input.
     if (message.kind.value.ended || (quiet && message.kind.value.caughtUp)) break;
   }
   emit(lines.rest());

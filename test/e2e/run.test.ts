@@ -72,6 +72,24 @@ tasks:
     expect(run.stdout).toBe("first  | one\nfirst  | two without newline\nsecond | three\n");
   });
 
+  it("follows a session past its close to its services' stops, with what they print as they stop", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(`
+tasks:
+  svc:
+    cmd: trap 'echo stopping; exit 0' TERM; echo up; while :; do sleep 0.05; done
+    readiness: { cmd: "true", interval: 100ms }
+  use:
+    upstream: [svc]
+    cmd: echo using
+`));
+    const run = cli(env, dir, "run", "use");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^svc +\| up\nuse +\| using\nsvc +\| stopping\n$/);
+    // (The shell may say its sleep was terminated in between: the TERM goes to the run's whole group.)
+    expect(run.stderr).toMatch(/session closed, idle: graph finished\n[\s\S]*svc +succeeded .*stopped at the end of the session\n/);
+  });
+
   it("following a keep_open session started before (the same --external-id) shows its history and returns once it is idle", () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`
