@@ -13,6 +13,7 @@ import { inputOf, sendInPieces } from "../input-pieces.js";
 import { OutputStampers } from "../line-stamper.js";
 import { parseEnvFlags, parseTailFlag } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
+import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import type { GrpcClient } from "../grpc-client.js";
@@ -328,7 +329,7 @@ function execJson(e: Exec): Record<string, unknown> {
     error: e.error || null,
     stdout_bytes: Number(e.stdoutBytes),
     stderr_bytes: Number(e.stderrBytes),
-    created_at: e.createTime === undefined ? null : new Date(timestampMs(e.createTime)).toISOString(),
-    ended_at: e.endTime === undefined ? null : new Date(timestampMs(e.endTime)).toISOString(),
+    created_at: isoTime(e.createTime),
+    ended_at: isoTime(e.endTime),
   };
 }

@@ -1,10 +1,10 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { parseArgs } from "node:util";
 import { JournalService, type ReadJournalRequest } from "../../gen/tether/v1/journal_service_pb.js";
 import { allPages } from "../all-pages.js";
 import { CliError } from "../cli-error.js";
 import { readAllStdin } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
+import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
 
 export const JOURNAL_USAGE = `usage: tether journal ls [--json]
@@ -79,7 +79,7 @@ async function read(paths: ClientPaths, journal: string, cursor: ReadJournalRequ
     for await (const msg of client.serverStream(JournalService.method.readJournal, { name: `journals/${journal}`, cursor, follow }, { signal: abort.signal })) {
       for (const r of msg.records) {
         if (json) {
-          const createdAt = r.createTime === undefined ? null : new Date(timestampMs(r.createTime)).toISOString();
+          const createdAt = isoTime(r.createTime);
           process.stdout.write(`${JSON.stringify({ sequence: Number(r.sequence), offset: Number(r.offset), data: Buffer.from(r.data).toString("utf8"), metadata: r.metadata, created_at: createdAt })}\n`);
         } else {
           process.stdout.write(r.data);

@@ -6,6 +6,7 @@ import { CliError } from "../cli-error.js";
 import { enumFromName, enumName } from "../enum-names.js";
 import { formatDuration, formatElapsed, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
+import { sessionJson } from "../session-json.js";
 import { connectToDaemon } from "../transport.js";
 
 export const LS_USAGE = `  tether ls [--status S] [--task T] [-n N | --all] [--json]
@@ -41,24 +42,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
     more = pageToken !== "";
   } while (more && sessions.length < limit);
   if (values.json) {
-    process.stdout.write(
-      `${JSON.stringify(
-        sessions.map((s) => ({
-          id: s.id,
-          task: s.task,
-          status: enumName(SessionStatus, s.status),
-          activity: enumName(SessionActivity, s.activity),
-          waiting_for: s.waitingFor,
-          exit_code: s.status === SessionStatus.OPEN ? null : s.exitCode,
-          created_at: s.createTime === undefined ? null : new Date(timestampMs(s.createTime)).toISOString(),
-          ended_at: s.endTime === undefined ? null : new Date(timestampMs(s.endTime)).toISOString(),
-          error: s.error,
-          external_id: s.externalId === "" ? null : s.externalId,
-          workspace: s.workspace === "" ? null : s.workspace.replace(/^workspaces\//, ""),
-          rerun_of: s.rerunOf === "" ? null : s.rerunOf,
-        })),
-      )}\n`,
-    );
+    process.stdout.write(`${JSON.stringify(sessions.map(sessionJson))}\n`);
     return 0;
   }
   const now = Date.now();

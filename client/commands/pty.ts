@@ -11,6 +11,7 @@ import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { parseEnvFlags } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
+import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
@@ -395,6 +396,6 @@ function ptyJson(p: Pty): Record<string, unknown> {
     attached_clients: p.attachedClients,
     output_bytes: Number(p.outputBytes),
     exit: p.exit === undefined ? null : { status: enumName(ExecStatus, p.exit.status), exit_code: p.exit.status === ExecStatus.LOST ? null : p.exit.exitCode, signal: p.exit.signal || null },
-    created_at: p.createTime === undefined ? null : new Date(timestampMs(p.createTime)).toISOString(),
+    created_at: isoTime(p.createTime),
   };
 }

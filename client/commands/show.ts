@@ -1,12 +1,12 @@
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { parseArgs } from "node:util";
-import { toJson } from "@bufbuild/protobuf";
-import { RunSchema, RunStatus, SessionActivity, SessionSchema, SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import { CliError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
+import { sessionDetailJson } from "../session-json.js";
 import { connectToDaemon } from "../transport.js";
 
 export const SHOW_USAGE = `  tether show S [--json]                      a session: inputs, status, result or error, runs and their state log, xcom`;
@@ -20,7 +20,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   const { runs } = await client.unary(SessionService.method.listRuns, { parent: session!.name });
   const s = session!;
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ session: toJson(SessionSchema, s), runs: runs.map((r) => toJson(RunSchema, r)) })}\n`);
+    process.stdout.write(`${JSON.stringify(sessionDetailJson(s, runs))}\n`);
     return 0;
   }
   const out = [

@@ -12,6 +12,7 @@ import { CliError, usageError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
 import { formatDuration, printTable } from "../../common/format.js";
+import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { connectToDaemon } from "../transport.js";
@@ -208,6 +209,6 @@ function workspaceJson(ws: Workspace): Record<string, unknown> {
     materialization: enumName(Materialization, ws.materialization),
     live: { execs: ws.liveExecs, ptys: ws.livePtys, runs: ws.liveRuns },
     labels: ws.labels,
-    created_at: ws.createTime === undefined ? null : new Date(timestampMs(ws.createTime)).toISOString(),
+    created_at: isoTime(ws.createTime),
   };
 }

@@ -141,6 +141,12 @@ tasks:
     expect([tailAndFrom.status, tailAndFrom.stderr]).toEqual([2, "tether: --tail and --from cannot be used together: start at the last lines or at --from\n"]);
     const json = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string; status: string }[];
     expect(json[0]).toMatchObject({ id, status: "closed", external_id: "ci-build-1", workspace: expect.stringMatching(/^w-/), ended_at: expect.stringMatching(/Z$/) });
+    // show --json: the session as ls --json lists it, with its detail and runs, in the same words.
+    const shown = JSON.parse(cli(env, dir, "show", id, "--json").stdout);
+    expect(shown).toMatchObject({ ...json[0], inputs: { code: "0", level: "quick" }, tasks: ["gen", "check"] });
+    expect(shown.runs.map((r: { task: string; status: string; exit_code: number }) => [r.task, r.status, r.exit_code])).toEqual([["gen", "succeeded", 0], ["check", "succeeded", 0]]);
+    expect(shown.runs[1].transitions.map((t: { status: string }) => t.status)).toEqual(["pending", "queued", "running", "succeeded"]);
+    expect(shown.streams).toContainEqual({ name: "result", direction: "output", records: 0 });
     const listed = (...filter: string[]) => (JSON.parse(cli(env, dir, "ls", "--json", ...filter).stdout) as { id: string }[]).map((s) => s.id);
     expect(listed("--status", "closed")).toEqual([id]);
     expect(listed("--status", "Open")).toEqual([]);
