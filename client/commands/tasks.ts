@@ -1,9 +1,9 @@
 import { parseArgs } from "node:util";
-import { toJson } from "@bufbuild/protobuf";
+import { toJson, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
-import { TaskInputType, TaskSchema } from "../../gen/tether/v1/task_pb.js";
+import { TaskInputType, TaskSchema, type Task } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
@@ -16,6 +16,18 @@ import { connectToDaemon } from "../transport.js";
 
 export const TASKS_USAGE = `  tether tasks [--file F] [--json]            the task file's tasks, their inputs and the graph`;
 
+/**
+ * A task as `--json` prints it: the API's Task message with its proto field
+ * names (snake_case, as every other listing's keys), its input types and
+ * stream directions in the words the table uses ("choice", "input").
+ */
+function taskJson(task: Task): JsonObject {
+  const json = toJson(TaskSchema, task, { useProtoFieldName: true }) as JsonObject;
+  if (task.inputs.length > 0) json["inputs"] = (json["inputs"] as JsonObject[]).map((input, i) => ({ ...input, type: enumName(TaskInputType, task.inputs[i]!.type) }));
+  if (Object.keys(task.streams).length > 0) json["streams"] = Object.fromEntries(Object.entries(task.streams).map(([name, direction]) => [name, direction === StreamDirection.INPUT ? "input" : "output"]));
+  return json;
+}
+
 /** `tether tasks`: what the task file defines, as the daemon reads it. */
 export async function tasksCommand(args: string[], paths: ClientPaths): Promise<number> {
   const { values } = parseArgs({ args, options: { file: { type: "string" }, json: { type: "boolean", default: false } } });
@@ -23,8 +35,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
   const { client } = await connectToDaemon(paths);
   const { tasks } = await client.unary(TaskService.method.listTasks, { taskFile });
   if (values.json) {
-    // The API's Task messages, with their proto field names (snake_case, as every other listing's keys).
-    process.stdout.write(`${JSON.stringify(tasks.map((t) => toJson(TaskSchema, t, { useProtoFieldName: true })))}\n`);
+    process.stdout.write(`${JSON.stringify(tasks.map(taskJson))}\n`);
     return 0;
   }
   const style = createStyle(process.stdout);

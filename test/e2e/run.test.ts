@@ -155,6 +155,7 @@ tasks:
     expect([badStatus.status, badStatus.stderr]).toEqual([2, 'tether: --status takes open, closed, cancelled or expired, got "done"\n']);
     const tasks = cli(env, dir, "tasks");
     expect(tasks.stdout).toContain("input level (choice quick|full, default \"quick\")");
+    expect(JSON.parse(cli(env, dir, "tasks", "--json").stdout)[1].inputs[0]).toEqual({ name: "level", type: "choice", default_value: "quick", choices: ["quick", "full"] });
   });
 
   it("tasks lists each task's command, graph, inputs, streams and traits, and --json says where each is defined", () => {
@@ -185,7 +186,7 @@ tasks:
     cli(env, dir, "ws", "create", "chatroom");
     expect(cli(env, dir, "tasks").stdout).toContain(", result: stdout, in workspace chatroom\n");
     const json = JSON.parse(cli(env, dir, "tasks", "--json").stdout) as { name: string; line: number; keep_open?: boolean }[];
-    expect(json[1]).toMatchObject({ keep_open: true, fail_fast: true, retry_delay: "0.250s", workspace: "chatroom" });
+    expect(json[1]).toMatchObject({ keep_open: true, fail_fast: true, retry_delay: "0.250s", workspace: "chatroom", streams: { approval: "input", events: "output" } });
     expect(json.map((t) => [t.name, t.line])).toEqual([
       ["tasks/gen", 2],
       ["tasks/chat", 4],
