@@ -68,9 +68,10 @@ async function follow(options: FollowOptions, view: ProgressView): Promise<void>
         emit(lines.add(kind.value.run, kind.value.task, kind.value.stream === LogStream.STDERR, kind.value.data));
       } else if (kind.case === "change") {
         const run = kind.value.run;
-        if (run !== undefined && isFinal(run.status)) {
+        const rest = run !== undefined && isFinal(run.status) ? lines.rest(run.number) : [];
+        if (rest.length > 0) {
           applyChanges();
-          emit(lines.rest(run.number));
+          emit(rest);
         }
         changes.push(kind.value);
         // An ended session is followed to the end of the call (`ended`): its services' stops come after its end.
