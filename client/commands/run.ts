@@ -33,7 +33,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
       "idle-timeout": { type: "string" },
     },
   });
-  if (positionals.length !== 1) throw new CliError(`usage:\n${RUN_USAGE}`, 2);
+  if (positionals.length !== 1) throw new CliError(`usage:\n${RUN_USAGE}\n(tether tasks lists the task file's tasks)`, 2);
   const task = positionals[0]!;
   const inputs = parsePairs("--input", values.input);
   const parallelism = values.parallel === undefined ? 0 : Number(values.parallel);
