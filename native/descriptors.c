@@ -19,6 +19,12 @@
 //   runs further ahead and a reader takes more per read. Returns the
 //   capacity it has, or -1 when it could not be changed (above
 //   /proc/sys/fs/pipe-max-size, or the user's pipe quota spent); never throws.
+// growSendBuffer(fd, bytes) -> bytes
+//   Asks for a socket's send buffer to hold `bytes` (SO_SNDBUF: the kernel
+//   keeps twice what is asked, for its bookkeeping, up to twice
+//   net.core.wmem_max): a writer then runs further ahead of its reader.
+//   Returns the size it has (as SO_SNDBUF reads), or -1 when it could not
+//   be read; never throws.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -91,12 +97,31 @@ static napi_value grow_pipe(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value grow_send_buffer(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2];
+  int32_t fd, bytes;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 2 || napi_get_value_int32(env, args[0], &fd) != napi_ok ||
+      napi_get_value_int32(env, args[1], &bytes) != napi_ok) {
+    napi_throw_type_error(env, NULL, "growSendBuffer(fd, bytes): fd and bytes must be numbers");
+    return NULL;
+  }
+  int size = -1;
+  socklen_t length = sizeof(size);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+  if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, &length) != 0) size = -1;
+  napi_value out;
+  napi_create_int32(env, size, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"dup", NULL, dup_descriptor, NULL, NULL, NULL, napi_default, NULL},
       {"socketpair", NULL, socket_pair, NULL, NULL, NULL, napi_default, NULL},
       {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"growPipe", NULL, grow_pipe, NULL, NULL, NULL, napi_default, NULL},
+      {"growSendBuffer", NULL, grow_send_buffer, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

@@ -10,6 +10,8 @@ export interface NativeDescriptors {
   pipe(): [number, number];
   /** Sets a pipe's capacity: the capacity it has, or -1 when it could not be changed. */
   growPipe(fd: number, bytes: number): number;
+  /** Asks for a socket's send buffer to hold `bytes`: the size it has (as SO_SNDBUF reads), or -1. */
+  growSendBuffer(fd: number, bytes: number): number;
 }
 
 let loaded: NativeDescriptors | null | undefined;
@@ -42,6 +44,20 @@ export function duplicate(fd: number): number | undefined {
 export function growPipe(fd: number, bytes: number): number | undefined {
   const capacity = loadDescriptors()?.growPipe(fd, bytes) ?? -1;
   return capacity < 0 ? undefined : capacity;
+}
+
+/**
+ * Asks for the send buffer of connected socket `socket` to hold `bytes`
+ * (SO_SNDBUF; the kernel keeps twice that, within net.core.wmem_max): the
+ * size it has, or undefined without the addon or a descriptor.
+ */
+export function growSendBuffer(socket: Socket, bytes: number): number | undefined {
+  try {
+    const size = loadDescriptors()?.growSendBuffer(descriptorOf(socket), bytes) ?? -1;
+    return size < 0 ? undefined : size;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A connected socket's file descriptor (net.Socket keeps it on its handle). */
