@@ -199,8 +199,9 @@ async function settleInputs(sessions: Sessions, sessionId: string, inputs: reado
  * Each event is kept encoded as a whole `events` field (tag, length,
  * message); a batch is those bytes joined, which is exactly the encoding of
  * AttachEvents with its `events` (a repeated message field is its elements'
- * fields, in order), after its caught_up when set. The response is assembled in one buffer and handed to
- * the gRPC server as it is (encoded-messages.ts). The message object says
+ * fields, in order), after its caught_up when set. The response is
+ * assembled in one buffer and handed to the gRPC server as it is
+ * (encoded-messages.ts). The message object says
  * the same through protobuf-es's unknown fields, written verbatim as a tag
  * followed by the data: a view of the same bytes less their first tag.
  * AttachSession is bidirectional, so it is only served as binary gRPC
