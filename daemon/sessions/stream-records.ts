@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { RECORD_MAX_BYTES } from "../journal/limits.js";
@@ -46,21 +47,32 @@ export function validateStreamInput(input: StreamInput): void {
   if (input.correlationId.length > TAG_MAX_LENGTH) throw invalidArgument("correlation_id", `correlation_id is longer than ${TAG_MAX_LENGTH} characters`);
   if (input.idempotencyKey.length > TAG_MAX_LENGTH) throw invalidArgument("idempotency_key", `idempotency_key is longer than ${TAG_MAX_LENGTH} characters`);
   if (input.contentType.length > CONTENT_TYPE_MAX_LENGTH) throw invalidArgument("content_type", `content_type is longer than ${CONTENT_TYPE_MAX_LENGTH} characters`);
-  const type = input.contentType.split(";")[0]!.trim().toLowerCase();
-  const json = type === "application/json" || type.endsWith("+json");
-  if (!json && !type.startsWith("text/")) return;
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(input.data);
-  } catch {
+  const kind = contentKind(input.contentType);
+  if (kind === "bytes") return;
+  // Checked in place: a text record (each line of `tether output --lines`) costs no string.
+  if (!isUtf8(input.data)) {
     throw new TetherError(Code.InvalidArgument, "RECORD_INVALID", `the data is not valid UTF-8, but its content type is ${input.contentType}: send it as application/octet-stream, or fix its encoding`, { field: "data" });
   }
-  if (!json) return;
+  if (kind === "text") return;
   try {
-    JSON.parse(text);
+    JSON.parse(UTF8.decode(input.data));
   } catch (error) {
     throw new TetherError(Code.InvalidArgument, "RECORD_INVALID", `the data is not valid JSON (${(error as Error).message}), but its content type is ${input.contentType}: fix the JSON, or send it as text/plain`, { field: "data" });
   }
+}
+
+/** Decodes JSON records' data (valid UTF-8 by then), a leading byte order mark dropped; one for all, as decode() without `stream` starts afresh. */
+const UTF8 = new TextDecoder("utf-8");
+
+/** What a content type asks of the data; the last one's answer is kept (a batch's records mostly share one). */
+let lastType: { readonly contentType: string; readonly kind: "json" | "text" | "bytes" } = { contentType: DEFAULT_CONTENT_TYPE, kind: "bytes" };
+
+function contentKind(contentType: string): "json" | "text" | "bytes" {
+  if (contentType === lastType.contentType) return lastType.kind;
+  const type = contentType.split(";")[0]!.trim().toLowerCase();
+  const kind = type === "application/json" || type.endsWith("+json") ? "json" : type.startsWith("text/") ? "text" : "bytes";
+  lastType = { contentType, kind };
+  return kind;
 }
 
 export function encodeStreamInput(input: StreamInput): AppendInput {

@@ -79,6 +79,12 @@ tasks:
     const badJson = await failure(streams.sendInput({ session: name, stream: "approval", text: "{nope", contentType: "application/json" }));
     expect(badJson.code).toBe(Code.InvalidArgument);
     expect(badJson.message).toContain("not valid JSON");
+    // Each record is checked against its own type, whatever the one before it had.
+    const badText = await failure(streams.sendInput({ session: name, stream: "approval", data: Buffer.from([0x68, 0xff]), contentType: "Text/Plain; charset=utf-8" }));
+    expect([badText.reason, badText.message]).toEqual([ErrorReason.RECORD_INVALID, expect.stringContaining("not valid UTF-8")]);
+    expect((await streams.sendInput({ session: name, stream: "approval", data: Buffer.from([0x68, 0xff]), contentType: "application/octet-stream" })).record?.data).toEqual(new Uint8Array([0x68, 0xff]));
+    const withMark = await streams.sendInput({ session: name, stream: "approval", data: Buffer.from('\ufeff{"ok":true}'), contentType: "application/json" });
+    expect(withMark.record?.contentType).toBe("application/json");
     const noSession = await failure(streams.sendInput({ session: "sessions/s-zzzzz", stream: "approval", text: "x" }));
     expect(noSession.code).toBe(Code.NotFound);
     const notARun = await failure(streams.writeOutput({ session: name, run: 7, stream: "events", records: [{ data: Buffer.from("x") }] }));
@@ -91,10 +97,10 @@ tasks:
     expect(closed.message).toContain("it is cancelled");
     // A retry of an acknowledged send is still a no-op, not an error.
     expect((await streams.sendInput({ session: name, stream: "approval", text: "retry", idempotencyKey: "k1" })).duplicate).toBe(true);
-    // Nothing refused was stored.
+    // Nothing refused was stored (the two accepted above, the bytes and the JSON with its mark, are).
     const after = [];
     for await (const msg of streams.readStream({ session: name, stream: "approval" })) after.push(...msg.records);
-    expect(after.length).toBe(4);
+    expect(after.length).toBe(6);
   });
 
   it("a task waits for input: run and session show waiting and what for, a send resumes it, the state log has the wait, a timeout fails clearly", async () => {
