@@ -27,6 +27,7 @@
 //   be read; never throws.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <node_api.h>
 #include <sys/socket.h>
@@ -83,29 +84,29 @@ static napi_value make_pipe(napi_env env, napi_callback_info info) {
   return pair_of(env, fds);
 }
 
-static napi_value grow_pipe(napi_env env, napi_callback_info info) {
+// Reads the (fd, bytes) arguments of a call; false, with a TypeError saying `usage` thrown, when they are not two numbers.
+static bool fd_and_bytes(napi_env env, napi_callback_info info, const char* usage, int32_t* fd, int32_t* bytes) {
   size_t argc = 2;
   napi_value args[2];
-  int32_t fd, bytes;
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 2 || napi_get_value_int32(env, args[0], &fd) != napi_ok ||
-      napi_get_value_int32(env, args[1], &bytes) != napi_ok) {
-    napi_throw_type_error(env, NULL, "growPipe(fd, bytes): fd and bytes must be numbers");
-    return NULL;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 2 || napi_get_value_int32(env, args[0], fd) != napi_ok ||
+      napi_get_value_int32(env, args[1], bytes) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
   }
+  return true;
+}
+
+static napi_value grow_pipe(napi_env env, napi_callback_info info) {
+  int32_t fd, bytes;
+  if (!fd_and_bytes(env, info, "growPipe(fd, bytes): fd and bytes must be numbers", &fd, &bytes)) return NULL;
   napi_value out;
   napi_create_int32(env, fcntl(fd, F_SETPIPE_SZ, bytes), &out);
   return out;
 }
 
 static napi_value grow_send_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value args[2];
   int32_t fd, bytes;
-  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc != 2 || napi_get_value_int32(env, args[0], &fd) != napi_ok ||
-      napi_get_value_int32(env, args[1], &bytes) != napi_ok) {
-    napi_throw_type_error(env, NULL, "growSendBuffer(fd, bytes): fd and bytes must be numbers");
-    return NULL;
-  }
+  if (!fd_and_bytes(env, info, "growSendBuffer(fd, bytes): fd and bytes must be numbers", &fd, &bytes)) return NULL;
   int size = -1;
   socklen_t length = sizeof(size);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
