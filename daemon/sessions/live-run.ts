@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { formatMs } from "../../common/format.js";
 import { GroupProcess, signalGroup } from "../process/child-process.js";
+import { processState } from "../process/process-identity.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { Spawner } from "../process/spawner.js";
 import type { LiveProcesses } from "../workspaces/live-processes.js";
@@ -153,11 +154,19 @@ export class LiveRun {
     this.readinessAbort.abort(RUN_OVER);
   }
 
-  /** SIGTERM to what is left of the run's process group once its process has exited, SIGKILL after KILL_GRACE_MS (see LiveRun). */
+  /**
+   * SIGTERM to what is left of the run's process group once its process has
+   * exited (and been reaped), SIGKILL after KILL_GRACE_MS (see LiveRun). The
+   * kernel keeps a group's number from any new process while the group has
+   * members; once they are gone it may give it to one (this machine kind
+   * wraps at 32,768 pids) that leads a group of its own, another run's say.
+   * So a process with the number is a newcomer, and its group is left alone.
+   */
   private stopLeftovers(): void {
     const group = this.run.pid;
-    if (group === undefined || !signalGroup(group, "SIGTERM")) return;
-    setTimeout(() => signalGroup(group, "SIGKILL"), KILL_GRACE_MS).unref();
+    const signalLeftovers = (signal: NodeJS.Signals): boolean => group !== undefined && processState(group) === undefined && signalGroup(group, signal);
+    if (!signalLeftovers("SIGTERM")) return;
+    setTimeout(() => signalLeftovers("SIGKILL"), KILL_GRACE_MS).unref();
   }
 
   private signalWithGrace(): void {
