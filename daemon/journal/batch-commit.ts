@@ -3,7 +3,7 @@ import { TetherError } from "../errors.js";
 import { withoutFsync, type Db } from "../store/database.js";
 import type { DataFiles } from "./data-files.js";
 import type { DataWrite } from "./data-segments.js";
-import type { JournalState, JournalTables, RecordParams } from "./journal-tables.js";
+import { RecordRows, type JournalState, type JournalTables } from "./journal-tables.js";
 import { DATA_ASYNC_WRITE_MIN_BYTES } from "./limits.js";
 import { hasKeys } from "./record-checks.js";
 import type { AppendInput, AppendResult, Durability, JournalRecord, Retention } from "./types.js";
@@ -37,6 +37,13 @@ interface BatchWork {
   readonly fsync: boolean;
   /** Its byte-log data is already in the data files (prepare). */
   readonly prepared: boolean;
+}
+
+/** A journal a batch appends to, with the records the batch committed to it so far. */
+interface Entered {
+  readonly name: string;
+  readonly state: JournalState;
+  readonly records: JournalRecord[];
 }
 
 /**
@@ -129,39 +136,35 @@ export class BatchCommit {
 
   /** Writes one batch's rows; run inside writeBatch's transaction. */
   private writeRows(batch: PendingAppend[], now: number, work: BatchWork): AppendResult[] {
-    const rows: RecordParams = [];
+    const rows = new RecordRows();
     const dataWrites: DataWrite[] = [];
-    const out = batch.map((append) => {
+    const out: AppendResult[] = [];
+    // The journal of the append before: appends to one journal in a row (a flood of sends, a run's output) look it up once.
+    let journal: Entered | undefined;
+    for (const append of batch) {
       if (append.inputs.length === 0) {
-        // A store: rows of other tables only.
+        // A store: rows of other tables only; it may remove journals, so the next append looks its own up again.
         append.alongside?.(NO_RECORDS);
-        return NO_RECORDS;
+        out.push(NO_RECORDS);
+        journal = undefined;
+        continue;
       }
-      let state = this.lookup(append.name);
-      if (state === undefined) {
-        state = this.tables.create(append.name, KEEP_EVERYTHING, now);
-        this.states.set(append.name, state);
-        work.created.push(append.name);
-      }
-      if (!work.snapshots.has(state)) {
-        work.snapshots.set(state, [state.firstSeq, state.nextSeq, state.firstOffset, state.nextOffset]);
-      }
-      const records = work.committed.get(state) ?? [];
-      work.committed.set(state, records);
+      if (journal?.name !== append.name) journal = this.enter(append.name, now, work);
+      const { state, records } = journal;
       const firstSeq = state.nextSeq;
       const firstOffset = state.nextOffset;
       for (const input of append.inputs) {
         const meta = input.meta !== undefined && hasKeys(input.meta) ? input.meta : undefined;
         if (append.inFiles && !work.prepared) dataWrites.push({ journalId: state.id, offset: state.nextOffset, data: input.data });
-        rows.push(state.id, state.nextSeq, state.nextOffset, now, meta === undefined ? null : JSON.stringify(meta), append.inFiles ? input.data.byteLength : input.data);
+        rows.add(state.id, state.nextSeq, state.nextOffset, now, meta === undefined ? undefined : JSON.stringify(meta), append.inFiles ? input.data.byteLength : input.data);
         records.push({ seq: state.nextSeq, offset: state.nextOffset, createdAt: now, meta, data: input.data });
         state.nextSeq += 1;
         state.nextOffset += input.data.byteLength;
       }
       const result = { firstSeq, lastSeq: state.nextSeq - 1, firstOffset, nextOffset: state.nextOffset, createdAt: now };
       append.alongside?.(result);
-      return result;
-    });
+      out.push(result);
+    }
     if (dataWrites.length > 0) this.files.write(dataWrites);
     this.tables.insertRows(rows);
     for (const state of work.committed.keys()) {
@@ -170,5 +173,22 @@ export class BatchCommit {
     }
     if (work.fsync) this.files.syncDirty();
     return out;
+  }
+
+  /** The journal an append goes to, created if new, its bounds snapshotted and its committed records' list made on its first append of the batch. */
+  private enter(name: string, now: number, work: BatchWork): Entered {
+    let state = this.lookup(name);
+    if (state === undefined) {
+      state = this.tables.create(name, KEEP_EVERYTHING, now);
+      this.states.set(name, state);
+      work.created.push(name);
+    }
+    if (!work.snapshots.has(state)) work.snapshots.set(state, [state.firstSeq, state.nextSeq, state.firstOffset, state.nextOffset]);
+    let records = work.committed.get(state);
+    if (records === undefined) {
+      records = [];
+      work.committed.set(state, records);
+    }
+    return { name, state, records };
   }
 }

@@ -73,8 +73,9 @@ export class Journals {
     this.files = new DataFiles(dataDir);
     this.tables = new JournalTables(db, this.files);
     const batches = new BatchCommit(db, this.tables, this.files, this.states, (name) => this.lookup(name), (state, records) => {
-      this.cache.add(state.id, records);
-      for (const sub of this.subscribers.get(state.name) ?? []) sub.offer(records);
+      const subs = this.subscribers.get(state.name);
+      this.cache.add(state.id, records, subs !== undefined);
+      for (const sub of subs ?? []) sub.offer(records);
     });
     this.commit = new GroupCommit(
       (batch, prepared) => batches.commit(batch, prepared),
@@ -137,7 +138,9 @@ export class Journals {
    * durable exactly when the records are.
    */
   append(name: string, inputs: readonly AppendInput[], options: AppendOptions = {}): Promise<AppendResult> {
-    validateJournalId(name);
+    const state = this.states.get(name);
+    // A journal known here has a valid id.
+    if (state === undefined) validateJournalId(name);
     if (inputs.length === 0) throw invalidArgument("records", "no records to append: send at least one record");
     let bytes = 0;
     for (const input of inputs) {
@@ -145,7 +148,6 @@ export class Journals {
       bytes += input.data.byteLength;
     }
     this.assertOpen();
-    const state = this.states.get(name);
     if (state !== undefined && state.nextSeq - 1 + inputs.length > JOURNAL_MAX_SEQUENCE) {
       throw new TetherError(
         Code.ResourceExhausted,

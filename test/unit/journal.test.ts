@@ -71,6 +71,20 @@ describe("appends", () => {
     }
   });
 
+  it("stores the records of journals whose ids put their keys past 2^53 (bound as 64-bit integers), each in its own key range", async () => {
+    const o = openJournals();
+    // The next journal's id follows the largest: 2^22, so its keys (id << 32 | seq) are near 2^54.
+    o.db.prepare("INSERT INTO journals (id, name, first_seq, next_seq, first_offset, next_offset, max_bytes, max_age_ms, created_at) VALUES (?, 'filler', 1, 1, 0, 0, 0, 0, 0)").run(2 ** 22 - 1);
+    await o.journals.append("low", [{ data: bytes("before") }]);
+    await Promise.all(Array.from({ length: 70 }, (_, i) => o.journals.append("high", [{ data: bytes(`h${i}`), ...(i % 2 === 0 ? { meta: { i: String(i) } } : {}) }])));
+    const read = await collect(o.journals.read("high", { cursor: { kind: "start" }, follow: false, signal: never }));
+    assertDense(read);
+    expect(read.map((r) => [Buffer.from(r.data).toString(), r.meta?.["i"]])).toEqual(Array.from({ length: 70 }, (_, i) => [`h${i}`, i % 2 === 0 ? String(i) : undefined]));
+    const keys = o.db.prepare("SELECT key >> 32 AS id, key & 4294967295 AS seq FROM journal_records ORDER BY key").safeIntegers(true).all() as { id: bigint; seq: bigint }[];
+    expect(keys.at(-1)).toEqual({ id: BigInt(2 ** 22 + 1), seq: 70n });
+    expect(await collect(o.journals.read("low", { cursor: { kind: "start" }, follow: false, signal: never }))).toHaveLength(1);
+  });
+
   it("refuses bad names, empty appends and oversized records with the limit", async () => {
     const j = journals();
     expect(() => j.append("no/slash", [{ data: bytes("x") }])).toThrow(/invalid journal id/);

@@ -31,7 +31,7 @@ function store(all: JournalRecord[]): { reads: number; load: (fromSeq: number, m
 }
 
 describe("the record cache", () => {
-  it("serves readers near the tail the committed records themselves, one shared copy", async () => {
+  it("serves readers near the tail one shared copy of the records", async () => {
     const o = openJournals();
     const appended = await o.journals.append("j", Array.from({ length: 600 }, (_, i) => ({ data: bytes(`r${i}`) })));
     expect(appended.lastSeq).toBe(600);
@@ -43,6 +43,37 @@ describe("the record cache", () => {
     // A page crossing a block boundary continues in the next block.
     const across = o.journals.page("j", RECORD_CACHE_BLOCK_RECORDS - 1, 4, 1 << 20);
     expect(across.map((r) => r.seq)).toEqual([255, 256, 257, 258]);
+  });
+
+  it("keeps no record of a journal nobody follows: its first reader loads the block once, and the commits after extend it", () => {
+    const all = records(600, 10);
+    const committed: JournalRecord[] = [];
+    const s = store(committed);
+    const cache = new RecordCache();
+    const commit = (count: number): void => {
+      const next = all.slice(committed.length, committed.length + count);
+      committed.push(...next);
+      cache.add(1, next, false);
+    };
+    commit(100);
+    expect(cache.heldBytes).toBe(0);
+    expect(cache.page(1, 1, 10, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 1 + i));
+    expect(s.reads).toBe(1);
+    commit(100);
+    const later = cache.page(1, 101, 100, 1 << 20, 1, s.load);
+    expect(later.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 101 + i));
+    expect(later[0]).toBe(all[100]);
+    expect(s.reads).toBe(1);
+    // Followed, a commit starts the next block itself: nobody reads the store for it.
+    commit(56);
+    commit(10);
+    expect(cache.page(1, 257, 10, 1 << 20, 1, s.load)).toHaveLength(10);
+    expect(s.reads).toBe(2);
+    const followedNext = all.slice(266, 600);
+    committed.push(...followedNext);
+    cache.add(1, followedNext, true);
+    expect(cache.page(1, 513, 10, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 513 + i));
+    expect(s.reads).toBe(2);
   });
 
   it("loads a block readers behind ask for once, and gives every one of them the same records", () => {
@@ -94,7 +125,7 @@ describe("the record cache", () => {
     // It holds no record: only the mark that the block is too large.
     expect(cache.heldBytes).toBeLessThanOrEqual(RECORD_CACHE_RECORD_OVERHEAD_BYTES);
     // Committed, they leave the same mark for journal 2's block, and no record either.
-    cache.add(2, all);
+    cache.add(2, all, true);
     expect(cache.unkept(2, 1)).toBe(true);
     expect(cache.heldBytes).toBeLessThanOrEqual(2 * RECORD_CACHE_RECORD_OVERHEAD_BYTES);
   });
@@ -103,15 +134,15 @@ describe("the record cache", () => {
     const all = records(12, 512 * 1024);
     const s = store(all);
     const cache = new RecordCache();
-    cache.add(1, all.slice(0, 4));
+    cache.add(1, all.slice(0, 4), true);
     // The commit that made it too large left the mark: no reader loads the block to find that out.
     expect(cache.unkept(1, 1)).toBe(true);
     expect(cache.page(1, 3, 2, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual([3, 4]);
     expect(s.reads).toBe(1);
     expect(cache.unkept(1, 3)).toBe(true);
     // The flood goes on: its commits land in the same block.
-    cache.add(1, all.slice(4, 8));
-    cache.add(1, all.slice(8, 12));
+    cache.add(1, all.slice(4, 8), true);
+    cache.add(1, all.slice(8, 12), true);
     expect(cache.unkept(1, 9)).toBe(true);
   });
 
@@ -135,7 +166,7 @@ describe("the record cache", () => {
   it("stays within its bound however much is committed, and still answers from the store", () => {
     const all = records(200_000, 300);
     const cache = new RecordCache();
-    for (let i = 0; i < all.length; i += 1000) cache.add(1, all.slice(i, i + 1000));
+    for (let i = 0; i < all.length; i += 1000) cache.add(1, all.slice(i, i + 1000), true);
     expect(cache.heldBytes).toBeLessThanOrEqual(RECORD_CACHE_MAX_BYTES);
     expect(cache.heldBytes).toBeGreaterThan(RECORD_CACHE_MAX_BYTES / 2);
     const s = store(all);
@@ -146,8 +177,8 @@ describe("the record cache", () => {
   it("drops a block with a gap (retention took part of a commit), so no reader is served around it", () => {
     const all = records(20, 10);
     const cache = new RecordCache();
-    cache.add(1, all.slice(0, 5));
-    cache.add(1, all.slice(7, 20));
+    cache.add(1, all.slice(0, 5), true);
+    cache.add(1, all.slice(7, 20), true);
     const s = store(all);
     expect(cache.page(1, 5, 4, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual([5, 6, 7, 8]);
     expect(s.reads).toBe(1);
