@@ -64,6 +64,10 @@ export async function attachCommand(args: string[], paths: ClientPaths): Promise
       }));
       yield { kind: { case: "inputs", value: { inputs } } };
     }
+    // Ctrl-D at a terminal: say what it did, and did not do (a keep_open session's next run would take an empty record as its EOF).
+    if (process.stdin.isTTY && !values.json) {
+      process.stderr.write(`tether: stdin ended: nothing more is sent, attach goes on; Ctrl-C detaches (tether send ${session} stdin '' closes a run's stdin)\n`);
+    }
   }
 
   const printer = new EventPrinter(createStyle(process.stdout), values.json);

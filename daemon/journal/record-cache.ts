@@ -49,18 +49,22 @@ export class RecordCache {
   /** By `${journalId}:${block}`, least recently used first (a Map keeps insertion order). */
   private readonly blocks = new Map<string, Block>();
   private bytes = 0;
+  /** When each journal was last paged (Date.now()): its commits start blocks for RECORD_CACHE_IDLE_MS after. */
+  private readonly pagedAt = new Map<number, number>();
 
   /**
    * Records just committed to a journal: they extend its cached blocks, and
-   * start new ones when the journal is `followed`. A journal nobody follows
-   * (a run's output with no client attached, a session's events read now and
-   * then) keeps no block its readers did not load: held for a while, each
-   * such record outlived the young generation, and the collector's copying
-   * and promoting them was ~15% of the time of a flood of small appends
-   * (measured here: 580k against 670k appends/s). A reader that comes loads
-   * the block it needs once (page), and the commits after extend it.
+   * start new ones when the journal is read: `followed` (a follower waits
+   * for its records), or paged in the last RECORD_CACHE_IDLE_MS (an
+   * attached client reads it). A journal nobody reads (a run's output with
+   * no client attached) keeps no block: held for a while, each such record
+   * outlived the young generation, and the collector's copying and promoting
+   * them was ~15% of the time of a flood of small appends (measured here:
+   * 580k against 670k appends/s). A reader that comes loads the block it
+   * needs once, and the commits after extend it and start the next ones.
    */
   add(journalId: number, records: readonly JournalRecord[], followed: boolean): void {
+    const read = followed || (this.pagedAt.get(journalId) ?? -Infinity) >= Date.now() - RECORD_CACHE_IDLE_MS;
     let index = -1;
     let key = "";
     let block: Block | undefined;
@@ -70,7 +74,7 @@ export class RecordCache {
         index = blockOf(record.seq);
         key = `${journalId}:${index}`;
         block = this.blocks.get(key);
-        if (block === undefined && followed && record.seq === firstSeqOf(index)) block = { records: [], bytes: 0, usedAt: 0 };
+        if (block === undefined && read && record.seq === firstSeqOf(index)) block = { records: [], bytes: 0, usedAt: 0 };
         if (block !== undefined) this.touch(key, block);
       }
       // A block that cannot be kept stays so as it grows: its readers read the store off the daemon's
@@ -105,6 +109,7 @@ export class RecordCache {
    * cannot be kept.
    */
   page(journalId: number, fromSeq: number, maxRecords: number, maxBytes: number, retainedFrom: number, load: Load): JournalRecord[] {
+    this.pagedAt.set(journalId, Date.now());
     const out: JournalRecord[] = [];
     let bytes = 0;
     let seq = fromSeq;
@@ -131,6 +136,7 @@ export class RecordCache {
 
   /** Drops the blocks nobody has used since `now - RECORD_CACHE_IDLE_MS`. */
   expire(now: number): void {
+    for (const [journalId, at] of this.pagedAt) if (at < now - RECORD_CACHE_IDLE_MS) this.pagedAt.delete(journalId);
     // Least recently used first: the first block used since then ends it.
     for (const [key, block] of this.blocks) {
       if (block.usedAt >= now - RECORD_CACHE_IDLE_MS) return;

@@ -64,16 +64,25 @@ describe("the record cache", () => {
     expect(later.map((r) => r.seq)).toEqual(Array.from({ length: 100 }, (_, i) => 101 + i));
     expect(later[0]).toBe(all[100]);
     expect(s.reads).toBe(1);
-    // Followed, a commit starts the next block itself: nobody reads the store for it.
-    commit(56);
-    commit(10);
-    expect(cache.page(1, 257, 10, 1 << 20, 1, s.load)).toHaveLength(10);
-    expect(s.reads).toBe(2);
-    const followedNext = all.slice(266, 600);
-    committed.push(...followedNext);
-    cache.add(1, followedNext, true);
-    expect(cache.page(1, 513, 10, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual(Array.from({ length: 10 }, (_, i) => 513 + i));
-    expect(s.reads).toBe(2);
+    // Read now, the journal's commits start the next blocks themselves: nobody reads the store for them.
+    commit(400);
+    expect(cache.page(1, 257, 300, 1 << 20, 1, s.load).map((r) => r.seq)).toEqual(Array.from({ length: 300 }, (_, i) => 257 + i));
+    expect(s.reads).toBe(1);
+    // A journal read long ago is one nobody reads: its commits start no block.
+    cache.expire(Date.now() + RECORD_CACHE_IDLE_MS + 1);
+    expect(cache.heldBytes).toBe(0);
+    const t = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"], now: t + RECORD_CACHE_IDLE_MS + 1 });
+    try {
+      const idle = records(1000, 10).slice(600);
+      cache.add(1, idle, false);
+      expect(cache.heldBytes).toBe(0);
+      // Followed, it starts them again.
+      cache.add(2, records(300, 10), true);
+      expect(cache.heldBytes).toBeGreaterThan(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("loads a block readers behind ask for once, and gives every one of them the same records", () => {
