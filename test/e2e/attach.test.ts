@@ -36,7 +36,7 @@ tasks:
     expect(JSON.parse(cli(env, dir, ["show", id, "--json"]).stdout).streams).toContainEqual({ name: "stdin", direction: "input", records: 100000 });
   });
 
-  it("on a terminal, a typed line goes to the --input stream and starts a keep_open continuation, whose last line shows when it ends; Ctrl-C detaches, saying where to come back", async () => {
+  it("on a terminal, a typed line goes to the --input stream and starts a keep_open continuation, whose last line shows when it ends; Ctrl-D stops sending, not showing; Ctrl-C detaches, saying where to come back", async () => {
     const { env, tether, tmux, waitFor } = terminals();
     // The reply ends without a newline: it is shown whole once its run has ended, not held until attach ends.
     const dir = dirname(writeTaskFile(`tasks:\n  chat:\n    keep_open: true\n    streams: { msg: input }\n    cmd: 'printf "reply to $(tether wait msg)"'\n`));
@@ -48,10 +48,15 @@ tasks:
     await waitFor("attach", "chat | reply to hello there");
     tmux("send-keys", "-t", "attach", "again", "Enter");
     await waitFor("attach", "chat | reply to again");
+    // Ctrl-D ends what is sent, not the attach: it says so and goes on showing the session.
+    tmux("send-keys", "-t", "attach", "C-d");
+    await waitFor("attach", "stdin ended: nothing more is sent, attach goes on");
+    expect(cli(env, dir, ["send", id, "msg", "third"]).status).toBe(0);
+    await waitFor("attach", "chat | reply to third");
     tmux("send-keys", "-t", "attach", "C-c");
     const shown = await waitFor("attach", /^rc=\d+$/m);
     expect(shown).toMatch(new RegExp(`detached from ${id}; it goes on. Reattach from here with: tether attach ${id} --from \\d+`));
-    expect(cli(env, dir, ["read", id, "msg"]).stdout).toBe("hello there\nagain\n");
+    expect(cli(env, dir, ["read", id, "msg"]).stdout).toBe("hello there\nagain\nthird\n");
     expect(cli(env, dir, ["close", id]).status).toBe(0);
   });
 
