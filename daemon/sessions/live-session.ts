@@ -382,12 +382,19 @@ export class LiveSession {
       this.transition(run, "skipped", reason);
     }
     for (const live of this.live.values()) live.stop({ status: "cancelled", reason });
+    // Retries waiting are not run: their tasks' failures stand.
+    const notRetried = [...this.retries.waiting.keys()];
+    if (notRetried.length === 0) return;
+    this.retries.clear();
+    for (const task of notRetried) this.graph.failedFinally(task, this.graph.latest(task)?.exitCode ?? 1);
+    this.refreshActivity();
+    void this.record(undefined, `${reason}; not retried: ${notRetried.join(", ")}`, () => {});
   }
 
   /** When the main task is done and nothing but ready services is left, the graph has finished. */
   private checkGraphDone(): void {
     if (this.session.status !== "open" || this.session.exitCode !== undefined) return;
-    const outcome = this.graph.outcome(this.session.task, this.retries.has);
+    const outcome = this.graph.outcome(this.session.task, this.retries.size);
     if (outcome === undefined) return;
     this.session.exitCode = outcome.exitCode;
     if (outcome.succeeded) this.session.result = this.tables.xcomValue(this.session.seq, this.session.task)?.value ?? "";

@@ -5,6 +5,11 @@ export class RetryTimers {
   /** Whether `task` has a retry waiting (a function, so it can be handed on as one). */
   readonly has = (task: string): boolean => this.timers.has(task);
 
+  /** How many retries wait. */
+  get size(): number {
+    return this.timers.size;
+  }
+
   /** Each waiting retry's task and when it fires (for deriveActivity). */
   get waiting(): ReadonlyMap<string, { readonly at: number }> {
     return this.timers;

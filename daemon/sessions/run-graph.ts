@@ -159,10 +159,14 @@ export class RunGraph {
     this.failureCodes.set(task, exitCode);
   }
 
-  /** The graph's outcome once `main` is done and nothing but ready services is left; undefined while it goes on. */
-  outcome(main: string, retrying: (task: string) => boolean): GraphOutcome | undefined {
+  /**
+   * The graph's outcome once `main` is done, no retry is pending (`retriesPending`:
+   * a sibling's retry runs, as a running sibling finishes) and nothing but ready
+   * services is left; undefined while it goes on.
+   */
+  outcome(main: string, retriesPending: number): GraphOutcome | undefined {
     const run = this.latest(main);
-    if (run === undefined || !FINAL_RUN_STATUSES.has(run.status) || retrying(main)) return undefined;
+    if (run === undefined || !FINAL_RUN_STATUSES.has(run.status) || retriesPending > 0) return undefined;
     for (const r of this.unfinished) if (r.status !== "ready") return undefined;
     if (run.status === "succeeded" || (run.status === "skipped" && this.conditionSkipped.has(main))) return { succeeded: true, exitCode: 0, error: "" };
     return { succeeded: false, exitCode: this.failureCodes.get(main) ?? run.exitCode ?? 1, error: `task ${main} ${run.status}: ${run.reason}` };

@@ -78,6 +78,32 @@ tasks:
     expect(done.exitCode).toBe(5);
   });
 
+  it("a sibling's retry still runs after another branch failed (the session waits for it); --fail-fast drops it, saying so", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    // flaky fails at once and succeeds when retried 400 ms later; broken fails for good in between.
+    const file = writeTaskFile(`
+tasks:
+  flaky: { cmd: 'test -f "$TETHER_SESSION.ok" || { touch "$TETHER_SESSION.ok"; exit 1; }', retries: 1, retry_delay: 400ms }
+  broken: { cmd: "sleep 0.1; exit 4" }
+  main: { cmd: "true", upstream: [flaky, broken] }
+`);
+    const { session } = await client.startSession({ task: "main", taskFile: file });
+    const done = await waitQuiet(client, session!.id);
+    const { runs } = await client.listRuns({ parent: done.name });
+    expect(runs.filter((r) => r.task === "flaky").map((r) => r.status)).toEqual([RunStatus.FAILED, RunStatus.SUCCEEDED]);
+    expect(runs.find((r) => r.task === "main")!.status).toBe(RunStatus.SKIPPED);
+    expect(done).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 4, error: expect.stringContaining("upstream broken failed") });
+
+    const { session: fast } = await client.startSession({ task: "main", taskFile: file, failFast: true });
+    const reasons: string[] = [];
+    for await (const { events } of client.watchSession({ name: fast!.name, follow: true })) reasons.push(...events.map((e) => e.reason));
+    const fastRuns = (await client.listRuns({ parent: fast!.name })).runs;
+    expect(fastRuns.filter((r) => r.task === "flaky").map((r) => r.status)).toEqual([RunStatus.FAILED]);
+    expect(reasons).toContain("fail-fast: broken failed; not retried: flaky");
+    expect((await client.getSession({ name: fast!.name })).session).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 4 });
+  });
+
   it("a task with fail_fast cancels its running siblings when it fails for good; another task's failure lets them finish", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
