@@ -110,7 +110,7 @@ export async function runDaemon(): Promise<void> {
       new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down: run the command again and it will start a new one"),
     );
     await Promise.all([
-      sessions.shutdown(`the daemon was stopped (${why}) while this run was live`),
+      sessions.shutdown(`the daemon was stopped (${why})`),
       execs.shutdown(`the daemon was stopped (${why}) while this exec was live`),
       ptys.shutdown(`the daemon was stopped (${why}) while this PTY was open`),
     ]);

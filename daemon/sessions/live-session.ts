@@ -212,18 +212,23 @@ export class LiveSession {
   }
 
   /**
-   * The daemon is stopping: live runs are recorded lost with the reason and
-   * their process groups stopped; the session closes with that error. An
-   * idle session stays open. Resolves when the processes have exited.
+   * The daemon is stopping (or found the session unfinished at its start;
+   * `reason` says which): live runs are recorded lost and their process groups
+   * stopped; the session closes with that error, also when only a retry was
+   * waiting (its timer does not outlive the daemon). An idle session whose
+   * graph has finished stays open. Resolves when the processes have exited.
    */
   async abandon(reason: string): Promise<void> {
     const live = [...this.live.values()];
     const lost = this.runs.filter((r) => LIVE_RUN_STATUSES.has(r.status));
     this.waits.failAll(new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", `the wait ended: ${reason}`));
-    if (lost.length === 0 && this.runs.every((r) => FINAL_RUN_STATUSES.has(r.status))) return;
+    const finished = this.session.exitCode !== undefined && this.runs.every((r) => FINAL_RUN_STATUSES.has(r.status));
+    if (lost.length === 0 && finished) return;
+    const retrying = [...this.retries.waiting.keys()];
     this.session.exitCode = 1;
-    this.session.error = `${reason}; ${lost.length} live run(s) lost`;
-    for (const run of lost) this.transition(run, "lost", reason);
+    this.session.error =
+      lost.length > 0 ? `${reason} while ${lost.length} run(s) were live: recorded lost` : `${reason} while a retry was waiting${retrying.length > 0 ? ` (${retrying.join(", ")})` : ""}: it was not run`;
+    for (const run of lost) this.transition(run, "lost", `${reason} while this run was live`);
     for (const l of live) l.stop(undefined);
     if (this.session.status === "open") this.end("closed", reason);
     await Promise.all(live.map((l) => l.process.ended));

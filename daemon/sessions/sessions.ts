@@ -77,16 +77,18 @@ export class Sessions {
   /**
    * At daemon start: runs that were live when the last daemon stopped are
    * recorded lost (and their leftover process groups stopped), and their
-   * sessions closed with the reason; idle open sessions resume.
+   * sessions closed with the reason, as are sessions whose graph had not
+   * finished though no run was live (a retry was waiting out its delay);
+   * idle open sessions whose graph had finished resume.
    */
   recover(): void {
-    const reason = "the daemon was not running (it stopped or crashed) while this run was live";
+    const reason = "the daemon was not running (it stopped or crashed)";
     for (const record of this.tables.open()) {
       const runs = this.tables.runs(record.seq);
       const live = this.liveSession(record, runs, {});
       this.live.set(record.id, live);
       const lost = runs.filter((r) => !FINAL_RUN_STATUSES.has(r.status));
-      if (lost.length === 0) {
+      if (lost.length === 0 && record.exitCode !== undefined) {
         live.resume();
         continue;
       }
@@ -94,7 +96,7 @@ export class Sessions {
         if (run.pid !== undefined && run.startTicks !== undefined && processStartTicks(run.pid) === run.startTicks) signalGroup(run.pid, "SIGKILL");
       }
       void live.abandon(reason);
-      log(`session ${record.id}: ${lost.length} run(s) were live when the daemon stopped; recorded them lost`);
+      log(`session ${record.id}: ${lost.length > 0 ? `${lost.length} run(s) were live when the daemon stopped; recorded them lost` : "a retry was waiting when the daemon stopped; closed it"}`);
     }
   }
 

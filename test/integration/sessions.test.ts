@@ -371,6 +371,30 @@ tasks:
     expect(runs[0]!.reason).toContain("the daemon was stopped (SIGTERM)");
   });
 
+  it("a session whose only pending work was a retry's delay is closed when the daemon stops or dies, saying the retry was not run", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  flaky: { cmd: "exit 2", retries: 1, retry_delay: 60s }\n`);
+    const retryWaiting = async (c: typeof client, name: string): Promise<true | undefined> =>
+      (await c.listRuns({ parent: name })).runs[0]?.status === RunStatus.FAILED ? true : undefined;
+    const { session: stopped } = await client.startSession({ task: "flaky", taskFile: file });
+    await eventually(() => retryWaiting(client, stopped!.name));
+    expect(await d.stop()).toBe(0);
+    await d.restart();
+    const { session: afterStop } = await d.client(SessionService).getSession({ name: stopped!.name });
+    expect(afterStop).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 1, error: "the daemon was stopped (SIGTERM) while a retry was waiting (flaky): it was not run" });
+
+    const again = d.client(SessionService);
+    const { session: killed } = await again.startSession({ task: "flaky", taskFile: file });
+    await eventually(() => retryWaiting(again, killed!.name));
+    await d.kill();
+    await d.restart();
+    const { session: afterKill } = await d.client(SessionService).getSession({ name: killed!.name });
+    expect(afterKill).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 1, error: "the daemon was not running (it stopped or crashed) while a retry was waiting: it was not run" });
+    const { runs } = await d.client(SessionService).listRuns({ parent: killed!.name });
+    expect(runs.map((r) => r.status)).toEqual([RunStatus.FAILED]);
+  });
+
   it("external_id makes start idempotent, ids accept a unique prefix, and an ambiguous prefix lists candidates", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
