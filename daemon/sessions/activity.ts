@@ -33,7 +33,7 @@ export function deriveActivity(facts: ActivityFacts, now: number): { activity: A
     if (r.status === "ready" || (r.status === "running" && !facts.awaitingReadiness.has(r.number))) return { activity: "running", waitingFor: "" };
     if (r.status === "running") readiness.push(`readiness of ${r.task}`);
   }
-  const timers = [...readiness, ...[...facts.retries].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.max(0, at - now))}`)];
+  const timers = [...readiness, ...[...facts.retries].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.ceil(Math.max(0, at - now) / 1000) * 1000)}`)];
   if (timers.length > 0) return { activity: "waiting", waitingFor: timers.join(", ") };
   if (facts.runsToStart) return { activity: "queued", waitingFor: "" };
   return { activity: "idle", waitingFor: "" };

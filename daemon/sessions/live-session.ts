@@ -92,6 +92,8 @@ export class LiveSession {
   }
 
   get waitingFor(): string {
+    // A retry's "in 4s" counts down: said again as of now.
+    if (this.retries.size > 0) this.refreshActivity();
     return this.waitingForNow;
   }
 

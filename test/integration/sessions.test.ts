@@ -371,14 +371,23 @@ tasks:
     expect(runs[0]!.reason).toContain("the daemon was stopped (SIGTERM)");
   });
 
-  it("a session whose only pending work was a retry's delay is closed when the daemon stops or dies, saying the retry was not run", async () => {
+  it("a retry waiting out its delay shows as what the session waits for, counting down; a session whose only pending work it was is closed when the daemon stops or dies, saying the retry was not run", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
-    const file = writeTaskFile(`tasks:\n  flaky: { cmd: "exit 2", retries: 1, retry_delay: 60s }\n`);
+    const file = writeTaskFile(`tasks:\n  flaky: { cmd: "exit 2", retries: 1, retry_delay: 30s }\n`);
     const retryWaiting = async (c: typeof client, name: string): Promise<true | undefined> =>
       (await c.listRuns({ parent: name })).runs[0]?.status === RunStatus.FAILED ? true : undefined;
     const { session: stopped } = await client.startSession({ task: "flaky", taskFile: file });
     await eventually(() => retryWaiting(client, stopped!.name));
+    // What it waits for counts down, in whole seconds.
+    const secondsLeft = async (): Promise<number> => {
+      const { session } = await client.getSession({ name: stopped!.name });
+      expect(session).toMatchObject({ activity: SessionActivity.WAITING, waitingFor: expect.stringMatching(/^retry of flaky in \d+s$/) });
+      return Number(/in (\d+)s/.exec(session!.waitingFor)![1]);
+    };
+    const first = await secondsLeft();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(await secondsLeft()).toBeLessThan(first);
     expect(await d.stop()).toBe(0);
     await d.restart();
     const { session: afterStop } = await d.client(SessionService).getSession({ name: stopped!.name });
