@@ -111,7 +111,17 @@ export class LiveRun {
     if (token !== undefined) void this.process.ended.finally(() => environment.tokens.revoke(token));
     if (workspace !== undefined) {
       const name = `sessions/${start.sessionId}/runs/${run.number}`;
-      environment.live.add(workspace.id, { kind: "run", name, signal: (s) => this.process.signal(s), ended: this.process.ended });
+      environment.live.add(workspace.id, {
+        kind: "run",
+        name,
+        signal: (s) => this.process.signal(s),
+        // Stopped with its workspace: on purpose, so cancelled, and no retry starts it again there.
+        stopping: (reason) => {
+          this.stopAs ??= { status: "cancelled", reason };
+          this.readinessAbort.abort(RUN_OVER);
+        },
+        ended: this.process.ended,
+      });
     }
   }
 

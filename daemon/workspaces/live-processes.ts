@@ -9,6 +9,8 @@ export interface LiveProcess {
   readonly name?: string;
   /** Signals the process group; false when it is already gone. */
   signal(signal: NodeJS.Signals): boolean;
+  /** Told before a stop's signals why it is stopped: a session run then ends cancelled, not failed (no retry starts it again). */
+  readonly stopping?: (reason: string) => void;
   /** Settles once the process has ended and its output is stored. */
   readonly ended: Promise<unknown>;
 }
@@ -47,15 +49,16 @@ export class LiveProcesses {
   }
 
   /**
-   * Terminates every live process of a workspace: SIGTERM to each process
-   * group, SIGKILL to what is left after the grace period. Resolves with how
-   * many there were once all have ended.
+   * Terminates every live process of a workspace for `reason`: SIGTERM to
+   * each process group, SIGKILL to what is left after the grace period.
+   * Resolves with how many there were once all have ended.
    */
-  async stop(workspaceId: string, graceMs: number): Promise<number> {
+  async stop(workspaceId: string, graceMs: number, reason: string): Promise<number> {
     const processes = [...(this.byWorkspace.get(workspaceId) ?? [])];
     if (processes.length === 0) return 0;
     this.stopping.set(workspaceId, (this.stopping.get(workspaceId) ?? 0) + 1);
     try {
+      for (const p of processes) p.stopping?.(reason);
       for (const p of processes) p.signal("SIGTERM");
       const all = Promise.allSettled(processes.map((p) => p.ended));
       let timer: NodeJS.Timeout | undefined;

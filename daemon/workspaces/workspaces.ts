@@ -141,7 +141,7 @@ export class Workspaces {
   /** Terminates every live process in the workspace; resolves once they have ended. */
   async stop(ref: string, graceMs: number): Promise<{ workspace: WorkspaceView; stopped: number }> {
     const ws = this.resolve(ref);
-    const stopped = await this.live.stop(ws.id, graceMs);
+    const stopped = await this.live.stop(ws.id, graceMs, `its workspace ${ws.name} was stopped`);
     return { workspace: this.view(ws), stopped };
   }
 
@@ -169,7 +169,7 @@ export class Workspaces {
           { workspace: ws.id, materialization: "live" },
         );
       }
-      await this.live.stop(ws.id, graceMs);
+      await this.live.stop(ws.id, graceMs, `its workspace ${ws.name} was removed`);
     }
     ws.state = "archived";
     ws.deletedAt = Date.now();

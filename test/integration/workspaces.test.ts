@@ -120,7 +120,8 @@ describe("workspaces", () => {
         }
       }
     }
-    const taskFile = writeTaskFile("tasks:\n  serve:\n    cmd: sleep 60\n");
+    // Retries: a run stopped with its workspace is stopped on purpose, and not started again there.
+    const taskFile = writeTaskFile("tasks:\n  serve:\n    cmd: sleep 60\n    retries: 2\n");
     const { session } = await d.client(SessionService).startSession({ task: "serve", taskFile, workspace: "busy" });
     const live = await eventually(async () => {
       const w = (await ws.getWorkspace({ workspace: "busy" })).workspace!;
@@ -143,6 +144,9 @@ describe("workspaces", () => {
       [ExecStatus.SIGNALLED, "SIGTERM"],
     ]);
     expect((await waitQuiet(d.client(SessionService), session!.id)).status).toBe(SessionStatus.CLOSED);
+    const { runs } = await d.client(SessionService).listRuns({ parent: session!.name });
+    expect(runs.map((r) => [r.status, r.reason])).toEqual([[RunStatus.CANCELLED, "its workspace busy was stopped"]]);
+    expect((await ws.getWorkspace({ workspace: "busy" })).workspace!.materialization).toBe(Materialization.STOPPED);
     await ws.deleteWorkspace({ workspace: "busy" });
   });
 
