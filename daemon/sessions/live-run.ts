@@ -75,6 +75,8 @@ export class LiveRun {
   /** The run's environment: the start's, and its token in a sandbox (readiness probes get it too). */
   private readonly env: Readonly<Record<string, string | undefined>>;
   private readonly timers: NodeJS.Timeout[] = [];
+  /** The task's timeout, among the timers. */
+  private deadline: NodeJS.Timeout | undefined;
 
   constructor(
     readonly run: RunRecord,
@@ -134,14 +136,20 @@ export class LiveRun {
     void waitUntilReady(readiness, probe, this.readinessAbort.signal).then((ready) => {
       if (this.readinessAbort.signal.aborted || (this.run.status !== "running" && this.run.status !== "waiting")) return;
       this.awaitingReadiness = false;
-      if (ready) onReady();
-      else this.kill(`not ready after ${formatMs(readiness.timeoutMs)}`);
+      if (!ready) {
+        this.kill(`not ready after ${formatMs(readiness.timeoutMs)}`);
+        return;
+      }
+      // A ready service runs until its session ends: the task's timeout bounded the time until now.
+      clearTimeout(this.deadline);
+      onReady();
     });
   }
 
-  /** Kills the run after `ms` for the reason `why` (a timeout). */
+  /** Kills the run after `ms` for the reason `why` (the task's timeout), unless it becomes a ready service first. */
   killAfter(ms: number, why: string): void {
-    this.timers.push(setTimeout(() => this.kill(why), ms));
+    this.deadline = setTimeout(() => this.kill(why), ms);
+    this.timers.push(this.deadline);
   }
 
   /** Kills the run for a reason of its own (timeout, readiness): it fails, and may be retried. */

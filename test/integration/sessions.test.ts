@@ -131,7 +131,7 @@ tasks:
     expect(calmDone.exitCode).toBe(6);
   });
 
-  it("readiness makes a service ready, gates its downstreams, and the service is stopped when the session ends", async () => {
+  it("readiness makes a service ready, gates its downstreams, and the service is stopped when the session ends (its timeout bounded the time until ready only)", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
     const file = writeTaskFile(`
@@ -139,8 +139,9 @@ tasks:
   serve:
     cmd: echo $$ > serve.pid; sleep 0.4; touch ready; exec sleep 300
     readiness: { cmd: "test -f ready", interval: 100ms, timeout: 20s }
+    timeout: 1s
   check:
-    cmd: test -f ready && echo saw-ready
+    cmd: test -f ready && echo saw-ready; sleep 1.5
     upstream: [serve]
 `);
     const { session } = await client.startSession({ task: "check", taskFile: file });
@@ -158,6 +159,7 @@ tasks:
       const r = (await client.listRuns({ parent: done.name })).runs.find((x) => x.task === "serve")!;
       return r.status === RunStatus.SUCCEEDED ? r : undefined;
     });
+    expect((await client.listRuns({ parent: done.name })).runs.find((x) => x.task === "serve")!.reason).toBe("stopped at the end of the session");
     expect(alive(pid)).toBe(false);
   });
 
