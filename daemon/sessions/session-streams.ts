@@ -168,6 +168,11 @@ export class SessionStreams {
     return records;
   }
 
+  /** How many records of `stream` are taken: a count that grows as runs take input. */
+  takenCount(stream: string): number {
+    return this.takesOf(stream).taken.size;
+  }
+
   /** Marks a record taken in memory at once (so no one else takes it); `store` makes it durable (call it inside the commit). */
   take(stream: string, seq: number, run: number): { store: () => void; undo: () => void } {
     const takes = this.takesOf(stream);

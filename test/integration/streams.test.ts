@@ -261,6 +261,45 @@ tasks:
     expect(seen.some((e) => e.what.startsWith("change chat#2 PENDING continuation: new input on msg"))).toBe(true);
   });
 
+  it("records sent while a run works each get a run of their own when the task takes one per run; a run that takes nothing does not loop", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const streams = d.client(StreamService);
+    const file = writeTaskFile(`
+tasks:
+  bot:
+    keep_open: true
+    streams: { msg: input }
+    cmd: |
+      m=$(tether wait msg --timeout 10s)
+      sleep 0.3
+      echo "reply to $m"
+  deaf:
+    keep_open: true
+    streams: { msg: input }
+    cmd: echo not listening
+`);
+    const quietRuns = async (name: string, count: number): Promise<void> => {
+      await eventually(async () => {
+        const { session: s } = await sessions.getSession({ name });
+        const { runs } = await sessions.listRuns({ parent: name });
+        return s!.activity === SessionActivity.IDLE && runs.length === count && runs.every((r) => r.status === RunStatus.SUCCEEDED) ? true : undefined;
+      });
+    };
+    const { session: bot } = await sessions.startSession({ task: "bot", taskFile: file });
+    // Three messages, the last two while the first run still works on the first.
+    for (const m of ["one", "two", "three"]) await streams.sendInput({ session: bot!.name, stream: "msg", text: m });
+    await quietRuns(bot!.name, 3);
+    expect((await logText(sessions, bot!.id)).stdout).toBe("reply to one\nreply to two\nreply to three\n");
+
+    const { session: deaf } = await sessions.startSession({ task: "deaf", taskFile: file });
+    await quietRuns(deaf!.name, 1);
+    await streams.sendInput({ session: deaf!.name, stream: "msg", text: "hello?" });
+    await quietRuns(deaf!.name, 2);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await sessions.listRuns({ parent: deaf!.name })).runs).toHaveLength(2);
+  });
+
   it("a task with stdin: stream is fed the stdin stream's records in order; an empty record closes its stdin", async () => {
     const d = await daemon();
     const sessions = d.client(SessionService);
