@@ -7,7 +7,8 @@ import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 
 export const END_USAGE = `  tether cancel S [--reason TEXT]             stop a session's work (SIGTERM, then SIGKILL)
-  tether close S                              end a session normally (stops its ready services)`;
+  tether close S                              end a session whose graph has finished (stops its ready services;
+                                              one still running is refused: cancel it)`;
 
 /** `tether cancel S` and `tether close S`. */
 export async function endSessionCommand(how: "cancel" | "close", args: string[], paths: ClientPaths): Promise<number> {

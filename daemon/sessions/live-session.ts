@@ -91,6 +91,11 @@ export class LiveSession {
     return this.activityNow;
   }
 
+  /** The graph has an outcome (a keep_open session idling, services left ready): nothing runs that a close would stop but services. */
+  get graphFinished(): boolean {
+    return this.session.exitCode !== undefined;
+  }
+
   get waitingFor(): string {
     // A retry's "in 4s" counts down: said again as of now.
     if (this.retries.size > 0) this.refreshActivity();

@@ -280,7 +280,23 @@ export class Sessions {
     return this.end(idOrPrefix, "cancelled", reason === "" ? "cancelled by a client" : `cancelled: ${reason}`);
   }
 
+  /**
+   * Ends a session normally: one whose graph has finished (a keep_open
+   * session idling, or services left ready). One whose graph still runs is
+   * refused, naming what it does: stopping that work is a cancel.
+   */
   close(idOrPrefix: string): SessionView {
+    const record = this.find(idOrPrefix);
+    const live = this.live.get(record.id);
+    if (live !== undefined && live.session.status === "open" && !live.graphFinished) {
+      const doing = live.waitingFor === "" ? live.activity : `${live.activity}: ${live.waitingFor}`;
+      throw new TetherError(
+        Code.FailedPrecondition,
+        "STILL_RUNNING",
+        `session ${record.id} has not finished (${doing}): close ends a session whose graph has finished; wait for it (tether attach ${record.id}), or stop its work with tether cancel ${record.id}`,
+        { session: record.id },
+      );
+    }
     return this.end(idOrPrefix, "closed", "closed by a client");
   }
 

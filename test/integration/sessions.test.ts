@@ -269,6 +269,40 @@ tasks:
 });
 
 describe("sessions: lifecycle", () => {
+  it("close ends a session whose graph has finished (services left ready, a keep_open session idling) and refuses one still running, naming what it does", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  long: { cmd: "sleep 300" }
+  serve:
+    cmd: exec sleep 300
+    readiness: { cmd: "true", interval: 100ms }
+  use: { cmd: "true", upstream: [serve], keep_open: true }
+`);
+    const { session: long } = await client.startSession({ task: "long", taskFile: file });
+    await eventually(async () => ((await client.listRuns({ parent: long!.name })).runs[0]?.status === RunStatus.RUNNING ? true : undefined));
+    const refused = await client.closeSession({ name: long!.name }).catch((e: unknown) => e);
+    expect(ConnectError.from(refused).code).toBe(Code.FailedPrecondition);
+    expect(reasonOf(refused)).toBe(ErrorReason.STILL_RUNNING);
+    expect(ConnectError.from(refused).rawMessage).toBe(
+      `session ${long!.id} has not finished (running): close ends a session whose graph has finished; wait for it (tether attach ${long!.id}), or stop its work with tether cancel ${long!.id}`,
+    );
+    expect((await client.getSession({ name: long!.name })).session!.status).toBe(SessionStatus.OPEN);
+    await client.cancelSession({ name: long!.name });
+
+    // use finished (the graph has its outcome), serve is ready: close stops the service, the session succeeded.
+    const { session: used } = await client.startSession({ task: "use", taskFile: file });
+    await eventually(async () => ((await client.listRuns({ parent: used!.name })).runs.find((r) => r.task === "use")?.status === RunStatus.SUCCEEDED ? true : undefined));
+    const { session: closed } = await client.closeSession({ name: used!.name });
+    expect(closed).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    const serve = await eventually(async () => {
+      const r = (await client.listRuns({ parent: used!.name })).runs.find((x) => x.task === "serve")!;
+      return r.status === RunStatus.SUCCEEDED ? r : undefined;
+    });
+    expect(serve.reason).toBe("stopped at the end of the session");
+  });
+
   it("cancel stops the whole process tree; cancelling again names the status", async () => {
     const d = await daemon();
     const client = d.client(SessionService);

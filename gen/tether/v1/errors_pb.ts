@@ -366,7 +366,9 @@ export enum ErrorReason {
 
   /**
    * An exec or PTY whose process still runs cannot be removed: kill it (or
-   * close the PTY) first; metadata["exec"] or metadata["pty"].
+   * close the PTY) first; metadata["exec"] or metadata["pty"]. A session
+   * whose graph has not finished cannot be closed (cancel it, or wait), nor
+   * an open session removed; metadata["session"].
    *
    * @generated from enum value: ERROR_REASON_STILL_RUNNING = 41;
    */
