@@ -311,7 +311,7 @@ export class Sessions {
   async remove(idOrPrefix: string): Promise<{ session: SessionView; outputBytes: number }> {
     const record = this.find(idOrPrefix);
     if (this.live.has(record.id) || record.status === "open") {
-      throw new TetherError(Code.FailedPrecondition, "STILL_RUNNING", `session ${record.id} is open: end it with tether cancel ${record.id} (or tether close ${record.id}), then remove it`, { session: record.id });
+      throw new TetherError(Code.FailedPrecondition, "STILL_RUNNING", `session ${record.id} is open: end it with tether cancel ${record.id} (or tether close ${record.id} once its graph has finished), then remove it`, { session: record.id });
     }
     const session = this.view(record);
     // Its idempotency keys and takes first, a commit of a few thousand at a time: an ended session takes no more input.
