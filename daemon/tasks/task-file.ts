@@ -14,6 +14,8 @@ export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const INPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const TASK_KEYS = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "workspace"]);
+const INPUT_KEYS = new Set(["type", "default", "choices", "description"]);
+const READINESS_KEYS = new Set(["http", "tcp", "cmd", "interval", "timeout"]);
 const READINESS_DEFAULT_INTERVAL_MS = 1_000;
 const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -127,10 +129,7 @@ function parseTask(name: string, node: Node | null, report: Report): TaskDef | u
     report(node, "a task is a mapping with at least `cmd:`");
     return undefined;
   }
-  for (const pair of node.items) {
-    const key = String((pair.key as Node & { value?: unknown }).value);
-    if (!TASK_KEYS.has(key)) report(pair.key as Node, `unknown key "${key}"; a task may have ${[...TASK_KEYS].join(", ")}`);
-  }
+  refuseUnknownKeys(node, TASK_KEYS, "a task", report);
   const get = (key: string): Node | undefined => node.get(key, true) as Node | undefined;
   const cmd = parseCommand(get("cmd"), report);
   const retries = integer(get("retries"), 0, report, "retries");
@@ -264,6 +263,7 @@ function parseInput(name: string, pair: Pair, report: Report): InputDef | undefi
     report(value ?? (pair.key as Node), "declare it as { type: string|int|float|bool|choice|secret, default: ..., choices: [...] }");
     return undefined;
   }
+  refuseUnknownKeys(value, INPUT_KEYS, "an input", report);
   const typeNode = value.get("type", true) as Node | undefined;
   const typeName = typeNode === undefined ? "string" : isScalar(typeNode) ? String(typeNode.value) : "";
   if (!INPUT_TYPES.includes(typeName as InputType)) {
@@ -340,6 +340,7 @@ function parseReadiness(node: Node | undefined, report: Report): Readiness | und
     report(node, "readiness is a mapping with http, tcp or cmd, and optional interval and timeout");
     return undefined;
   }
+  refuseUnknownKeys(node, READINESS_KEYS, "readiness", report);
   const str = (key: string): string | undefined => optionalString(node.get(key, true) as Node | undefined, report, `readiness.${key}`);
   const readiness: Readiness = {
     http: str("http"),
@@ -354,6 +355,25 @@ function parseReadiness(node: Node | undefined, report: Report): Readiness | und
   if (readiness.intervalMs <= 0) report(node, "readiness.interval must be more than 0");
   return readiness;
 }
+
+/**
+ * Reports each key of `map` not in `allowed`, naming what `what` may have: a
+ * misspelt key (`retry:`, an input's `secret: true`) would otherwise be a
+ * setting silently not applied.
+ */
+function refuseUnknownKeys(map: YAMLMap, allowed: ReadonlySet<string>, what: string, report: Report): void {
+  for (const pair of map.items) {
+    const key = String((pair.key as Node & { value?: unknown }).value);
+    if (allowed.has(key)) continue;
+    report(pair.key as Node, `unknown key "${key}"; ${what} may have ${[...allowed].join(", ")}${KEY_HINTS[key] ?? ""}`);
+  }
+}
+
+/** What a key tether does not take means to say, where it has another spelling. */
+const KEY_HINTS: Readonly<Record<string, string>> = {
+  secret: " (a secret input is type: secret)",
+  required: " (an input without a default is required)",
+};
 
 function optionalString(node: Node | undefined, report: Report, what: string): string | undefined {
   if (node === undefined || (isScalar(node) && node.value === null)) return undefined;

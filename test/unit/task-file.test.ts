@@ -55,6 +55,22 @@ describe("the task file", () => {
     );
   });
 
+  it("refuses a key it does not take, of a task, an input or readiness, with its line and what that place may have", () => {
+    const text = "tasks:\n  a:\n    cmd: x\n    retry: 3\n    inputs:\n      token: { type: string, secret: true }\n      env: { required: true }\n    readiness: { tcp: 'h:1', intervall: 1s }\n";
+    const message = (() => {
+      try {
+        parseTaskFile("/p/t.yaml", text);
+        return "";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(message).toContain('/p/t.yaml:4: task "a": unknown key "retry"; a task may have cmd,');
+    expect(message).toContain('/p/t.yaml:6: task "a": input "token": unknown key "secret"; an input may have type, default, choices, description (a secret input is type: secret)');
+    expect(message).toContain('/p/t.yaml:7: task "a": input "env": unknown key "required"; an input may have type, default, choices, description (an input without a default is required)');
+    expect(message).toContain('/p/t.yaml:8: task "a": unknown key "intervall"; readiness may have http, tcp, cmd, interval, timeout');
+  });
+
   it("reports an unknown upstream on the line that names it, and lists every task declared, valid or not", () => {
     const text = "tasks:\n  a:\n    cmd: x\n    upstream:\n      - b\n      - zz\n  b:\n    cmdd: y\n  c:\n    cmd: z\n    upstream: yy\n";
     const error = (() => {
