@@ -79,7 +79,14 @@ export async function runDaemon(): Promise<void> {
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
 
-  const facts = { version: DAEMON_VERSION, startedAt, socketPath: config.socketPath, stateDir: config.stateDir, maxMessageBytes: MAX_MESSAGE_BYTES };
+  const facts = {
+    version: DAEMON_VERSION,
+    startedAt,
+    socketPath: config.socketPath,
+    stateDir: config.stateDir,
+    maxMessageBytes: MAX_MESSAGE_BYTES,
+    work: () => ({ openSessions: sessions.openCount, ...workspaces.live.totals() }),
+  };
   const traffic = new Traffic();
   const registrations = [
     registration(DaemonService, createDaemonService(facts, traffic, () => void shutdown("ShutdownDaemon"))),

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+import type { Daemon } from "../../gen/tether/v1/daemon_pb.js";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { formatDuration } from "../../common/format.js";
@@ -59,7 +60,8 @@ async function stop(paths: ClientPaths): Promise<number> {
     if (Date.now() > deadline) throw new CliError(`the daemon (pid ${res.daemon?.pid}) is still answering after ${STOP_TIMEOUT_MS / 1000}s: kill it with kill ${res.daemon?.pid}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  process.stdout.write(`tether daemon stopped (pid ${res.daemon?.pid})\n`);
+  const ended = res.daemon === undefined ? "" : liveWork(res.daemon);
+  process.stdout.write(`tether daemon stopped (pid ${res.daemon?.pid})${ended === "" ? "" : `; it ended ${ended} (recorded lost)`}\n`);
   return 0;
 }
 
@@ -73,7 +75,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
   const uptimeMs = daemon.startTime === undefined ? 0 : Date.now() - timestampMs(daemon.startTime);
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ running: true, pid: daemon.pid, version: daemon.version, client_version: CLIENT_VERSION, uptime_seconds: Math.floor(uptimeMs / 1000), socket: daemon.socketPath, state_dir: daemon.stateDir, connections: daemon.connections, calls_in_progress: daemon.callsInProgress, memory_bytes: Number(daemon.memoryBytes), request_bytes_held: Number(daemon.requestBytesHeld), response_bytes_held: Number(daemon.responseBytesHeld) })}\n`,
+      `${JSON.stringify({ running: true, pid: daemon.pid, version: daemon.version, client_version: CLIENT_VERSION, uptime_seconds: Math.floor(uptimeMs / 1000), socket: daemon.socketPath, state_dir: daemon.stateDir, connections: daemon.connections, calls_in_progress: daemon.callsInProgress, memory_bytes: Number(daemon.memoryBytes), request_bytes_held: Number(daemon.requestBytesHeld), response_bytes_held: Number(daemon.responseBytesHeld), open_sessions: daemon.openSessions, live_runs: daemon.liveRuns, live_execs: daemon.liveExecs, live_ptys: daemon.livePtys })}\n`,
     );
   } else {
     const lines = [
@@ -85,10 +87,24 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
       `  state dir:  ${daemon.stateDir}`,
       `  serving:    ${daemon.connections} connection(s), ${daemon.callsInProgress} call(s) in progress (this one included)`,
       `  memory:     ${mib(daemon.memoryBytes)} MiB resident; calls hold ${mib(daemon.requestBytesHeld)} MiB of requests, ${mib(daemon.responseBytesHeld)} MiB of unread responses (${mib(daemon.callMemoryLimitBytes)} MiB each at most)`,
+      `  work:       ${daemon.openSessions} open session(s); ${liveWork(daemon) || "nothing"} live${liveWork(daemon) === "" ? "" : " (tether daemon stop ends them)"}`,
     ];
     process.stdout.write(lines.join("\n") + "\n");
   }
   return 0;
+}
+
+/** The live processes a daemon holds, in words ("" when none): what stopping it ends. */
+function liveWork(daemon: Daemon): string {
+  const parts = [
+    [daemon.liveRuns, "session run(s)"],
+    [daemon.liveExecs, "exec(s)"],
+    [daemon.livePtys, "PTY(s)"],
+  ] as const;
+  return parts
+    .filter(([count]) => count > 0)
+    .map(([count, what]) => `${count} ${what}`)
+    .join(", ");
 }
 
 function mib(bytes: bigint): number {

@@ -11,6 +11,8 @@ export interface DaemonFacts {
   readonly socketPath: string;
   readonly stateDir: string;
   readonly maxMessageBytes: number;
+  /** The work the daemon holds now (what a stop would end). */
+  readonly work: () => { readonly openSessions: number; readonly runs: number; readonly execs: number; readonly ptys: number };
 }
 
 /** Handlers for tether.v1.DaemonService: the facts, with what `traffic` serves now and the daemon's memory. */
@@ -29,6 +31,7 @@ export function createDaemonService(facts: DaemonFacts, traffic: Traffic, reques
       requestBytesHeld: BigInt(traffic.requests.heldBytes),
       responseBytesHeld: BigInt(traffic.responses.heldBytes),
       callMemoryLimitBytes: BigInt(traffic.requests.limitBytes),
+      ...work(facts.work()),
     });
   return {
     getDaemonInfo() {
@@ -40,4 +43,8 @@ export function createDaemonService(facts: DaemonFacts, traffic: Traffic, reques
       return { daemon: describe() };
     },
   };
+}
+
+function work(now: ReturnType<DaemonFacts["work"]>): Pick<Daemon, "openSessions" | "liveRuns" | "liveExecs" | "livePtys"> {
+  return { openSessions: now.openSessions, liveRuns: now.runs, liveExecs: now.execs, livePtys: now.ptys };
 }

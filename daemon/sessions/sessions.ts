@@ -354,6 +354,13 @@ export class Sessions {
     return { key, value, updatedAt: at };
   }
 
+  /** How many sessions are open now. */
+  get openCount(): number {
+    let open = 0;
+    for (const live of this.live.values()) if (live.session.status === "open") open++;
+    return open;
+  }
+
   /** Stops every live run (recorded lost with the reason); resolves when their processes have exited. */
   async shutdown(reason: string): Promise<void> {
     await Promise.all([...this.live.values()].map((s) => s.abandon(reason)));

@@ -43,6 +43,13 @@ export class LiveProcesses {
     return counts;
   }
 
+  /** Live processes of every workspace, by kind. */
+  totals(): { execs: number; ptys: number; runs: number } {
+    const totals = { execs: 0, ptys: 0, runs: 0 };
+    for (const set of this.byWorkspace.values()) for (const p of set) totals[`${p.kind}s`]++;
+    return totals;
+  }
+
   materialization(workspaceId: string): Materialization {
     if (this.stopping.has(workspaceId)) return "stopping";
     return (this.byWorkspace.get(workspaceId)?.size ?? 0) > 0 ? "live" : "stopped";

@@ -28,7 +28,7 @@ describe("tether daemon (the built CLI)", () => {
     expect(r.stderr).toContain("tether daemon start");
   });
 
-  it("start returns once the daemon answers; status shows pid, version, uptime, socket, state dir, what it serves and its memory; stop ends it", () => {
+  it("start returns once the daemon answers; status shows pid, version, uptime, socket, state dir, what it serves, its memory and its live work; stop ends it, saying what it ended", () => {
     const env = freshEnv();
     const start = cli(env, "daemon", "start");
     expect(start.status).toBe(0);
@@ -41,6 +41,7 @@ describe("tether daemon (the built CLI)", () => {
     // Nothing else talks to this daemon: the status call is the one call in progress (the start's connection may still be closing).
     expect(status.stdout).toMatch(/serving: +\d+ connection\(s\), 1 call\(s\) in progress \(this one included\)/);
     expect(status.stdout).toMatch(/memory: +\d+ MiB resident/);
+    expect(status.stdout).toMatch(/work: +0 open session\(s\); nothing live\n/);
     const json = JSON.parse(cli(env, "daemon", "status", "--json").stdout);
     expect(json.running).toBe(true);
     expect(json.socket).toBe(env.TETHER_SOCKET);
@@ -48,9 +49,19 @@ describe("tether daemon (the built CLI)", () => {
     expect(json.connections).toBeGreaterThanOrEqual(1);
     expect(json.memory_bytes).toBeGreaterThan(10 * 1024 * 1024);
     expect(cli(env, "daemon", "start").stdout).toContain("already running");
+    // Live work shows, and a stop says what it ended.
+    expect(cli(env, "ws", "create", "w").status).toBe(0);
+    expect(cli(env, "exec", "w", "-d", "--", "sleep", "60").status).toBe(0);
+    const taskDir = mkdtempSync(join(tmpdir(), "tether-cli-work-"));
+    writeFileSync(join(taskDir, "tether.yaml"), "tasks:\n  hold: { cmd: sleep 60 }\n");
+    expect(cli(env, "run", "-d", "hold", "--file", join(taskDir, "tether.yaml")).status).toBe(0);
+    const busy = JSON.parse(cli(env, "daemon", "status", "--json").stdout);
+    expect([busy.open_sessions, busy.live_runs, busy.live_execs, busy.live_ptys]).toEqual([1, 1, 1, 0]);
+    expect(cli(env, "daemon", "status").stdout).toMatch(/work: +1 open session\(s\); 1 session run\(s\), 1 exec\(s\) live \(tether daemon stop ends them\)\n/);
     const stop = cli(env, "daemon", "stop");
     expect(stop.status).toBe(0);
-    expect(stop.stdout).toContain("tether daemon stopped");
+    expect(stop.stdout).toMatch(/^tether daemon stopped \(pid \d+\); it ended 1 session run\(s\), 1 exec\(s\) \(recorded lost\)\n$/);
+    rmSync(taskDir, { recursive: true, force: true });
     expect(existsSync(env.TETHER_SOCKET as string)).toBe(false);
     expect(cli(env, "daemon", "status").status).toBe(1);
   });

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/daemon.proto.
  */
 export const file_tether_v1_daemon: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0ZXRoZXIvdjEvZGFlbW9uLnByb3RvEgl0ZXRoZXIudjEiuQIKBkRhZW1vbhIPCgd2ZXJzaW9uGAEgASgJEgsKA3BpZBgCIAEoBRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzb2NrZXRfcGF0aBgEIAEoCRIRCglzdGF0ZV9kaXIYBSABKAkSGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKA0SEwoLY29ubmVjdGlvbnMYByABKA0SGQoRY2FsbHNfaW5fcHJvZ3Jlc3MYCCABKA0SFAoMbWVtb3J5X2J5dGVzGAkgASgEEhoKEnJlcXVlc3RfYnl0ZXNfaGVsZBgKIAEoBBIbChNyZXNwb25zZV9ieXRlc19oZWxkGAsgASgEEh8KF2NhbGxfbWVtb3J5X2xpbWl0X2J5dGVzGAwgASgEYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChZ0ZXRoZXIvdjEvZGFlbW9uLnByb3RvEgl0ZXRoZXIudjEiigMKBkRhZW1vbhIPCgd2ZXJzaW9uGAEgASgJEgsKA3BpZBgCIAEoBRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzb2NrZXRfcGF0aBgEIAEoCRIRCglzdGF0ZV9kaXIYBSABKAkSGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKA0SEwoLY29ubmVjdGlvbnMYByABKA0SGQoRY2FsbHNfaW5fcHJvZ3Jlc3MYCCABKA0SFAoMbWVtb3J5X2J5dGVzGAkgASgEEhoKEnJlcXVlc3RfYnl0ZXNfaGVsZBgKIAEoBBIbChNyZXNwb25zZV9ieXRlc19oZWxkGAsgASgEEh8KF2NhbGxfbWVtb3J5X2xpbWl0X2J5dGVzGAwgASgEEhUKDW9wZW5fc2Vzc2lvbnMYDSABKA0SEQoJbGl2ZV9ydW5zGA4gASgNEhIKCmxpdmVfZXhlY3MYDyABKA0SEQoJbGl2ZV9wdHlzGBAgASgNYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Daemon describes the tether daemon answering on this socket.
@@ -108,6 +108,31 @@ export type Daemon = Message<"tether.v1.Daemon"> & {
    * @generated from field: uint64 call_memory_limit_bytes = 12;
    */
   callMemoryLimitBytes: bigint;
+
+  /**
+   * Sessions open now (running, waiting or idle).
+   *
+   * @generated from field: uint32 open_sessions = 13;
+   */
+  openSessions: number;
+
+  /**
+   * Work with a live process now, which stopping the daemon ends (recorded
+   * lost): session runs, execs and PTYs.
+   *
+   * @generated from field: uint32 live_runs = 14;
+   */
+  liveRuns: number;
+
+  /**
+   * @generated from field: uint32 live_execs = 15;
+   */
+  liveExecs: number;
+
+  /**
+   * @generated from field: uint32 live_ptys = 16;
+   */
+  livePtys: number;
 };
 
 /**
