@@ -11,6 +11,7 @@ import { deriveActivity } from "./activity.js";
 import { assertRunLive, assertSessionOpen } from "./lifecycle.js";
 import { LiveRun, runPlace, type RunEnvironment } from "./live-run.js";
 import { renderRunCommand } from "./run-command.js";
+import { runEnding } from "./run-ending.js";
 import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
 import { SessionLifetime } from "./session-lifetime.js";
@@ -354,22 +355,24 @@ export class LiveSession {
       return;
     }
     const task = this.graph.task(run.task);
-    const andLost = lost === undefined ? "" : `; ${lost}`;
-    if (live?.stopAs !== undefined) {
-      this.transition(run, live.stopAs.status, `${live.stopAs.reason}${andLost}`);
-    } else if (live?.killedFor === undefined && end.t === "exited" && end.code === 0) {
-      if (task.result === "stdout") this.setXcom(task.name, live!.writer.stdoutText());
-      this.transition(run, "succeeded", `exited with code 0${andLost}`);
-    } else {
-      const why = `${live?.killedFor ?? describeEnd(end)}${andLost}`;
-      if (run.attempt <= task.retries && this.session.status === "open") {
-        this.scheduleRetry(task, run.attempt + 1);
-        this.transition(run, "failed", `${why}; retrying${task.retryDelayMs > 0 ? ` in ${formatMs(task.retryDelayMs)}` : ""} (attempt ${run.attempt + 1} of ${task.retries + 1})`);
-      } else {
+    const ending = runEnding(end, live, task, run.attempt, this.session.status === "open", lost);
+    switch (ending.t) {
+      case "stopped":
+        this.transition(run, ending.status, ending.reason);
+        break;
+      case "succeeded":
+        if (task.result === "stdout") this.setXcom(task.name, live!.writer.stdoutText());
+        this.transition(run, "succeeded", ending.reason);
+        break;
+      case "retry":
+        this.scheduleRetry(task, ending.attempt);
+        this.transition(run, "failed", ending.reason);
+        break;
+      case "failed":
         this.graph.failedFinally(task.name, run.exitCode);
-        this.transition(run, "failed", why);
+        this.transition(run, "failed", ending.reason);
         if (this.session.spec.failFast || task.failFast === true) this.failFast(task.name);
-      }
+        break;
     }
     this.afterChange();
     this.schedule();
