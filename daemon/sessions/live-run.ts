@@ -3,6 +3,7 @@ import { formatMs } from "../../common/format.js";
 import { GroupProcess, signalGroup } from "../process/child-process.js";
 import { processState } from "../process/process-identity.js";
 import type { OutputWriter } from "../process/output-writer.js";
+import type { SecretMask } from "./secret-mask.js";
 import type { Spawner } from "../process/spawner.js";
 import type { LiveProcesses } from "../workspaces/live-processes.js";
 import { resolveCwd } from "../workspaces/workspace-paths.js";
@@ -43,6 +44,8 @@ export interface RunStart {
   readonly workspace: SessionWorkspace | undefined;
   /** Its session's id: for its resource name and, in a sandbox, its token. */
   readonly sessionId: string;
+  /** Masks the session's secret input values in the run's output; absent when it has none to mask. */
+  readonly mask: SecretMask | undefined;
 }
 
 /**
@@ -95,7 +98,10 @@ export class LiveRun {
       cwd: start.cwd,
       env: this.env,
       stdin: start.stdin,
-      onOutput: (fd, chunk) => writer.write(fd, chunk),
+      onOutput: (fd, chunk) => {
+        start.mask?.apply(fd, chunk);
+        return writer.write(fd, chunk);
+      },
       outputOffset: () => writer.nextOffset(),
       spawner: environment.spawner,
     });

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
@@ -730,6 +730,32 @@ describe("sessions: bad input", () => {
     await d.stop();
     const db = readFileSync(join(d.home, "tether.db"));
     expect(db.includes("hunter2")).toBe(false);
+    await d.restart();
+  });
+
+  it("masks a secret input's value in its runs' output, byte for byte, also when a run writes it in two pieces", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:
+  leak:
+    cmd: |
+      echo "template {{ inputs.token }}"
+      echo "env $TETHER_INPUT_TOKEN" >&2
+      printf 'cut hunt'; sleep 0.3; printf 'er2 done\\n'
+    inputs:
+      token: { type: secret }
+`);
+    const { session } = await client.startSession({ task: "leak", taskFile: file, inputs: { token: "hunter2" } });
+    const done = await waitQuiet(client, session!.id);
+    expect(done.exitCode).toBe(0);
+    const { stdout, stderr } = await logText(client, done.id);
+    expect(stdout).toBe("template *******\ncut hunt*** done\n");
+    expect(stderr).toBe("env *******\n");
+    await d.stop();
+    expect(readFileSync(join(d.home, "tether.db")).includes("hunter2")).toBe(false);
+    const output = join(d.home, "output");
+    const files = readdirSync(output, { recursive: true, withFileTypes: true }).filter((f) => f.isFile());
+    for (const f of files) expect(readFileSync(join(f.parentPath, f.name)).includes("hunter2")).toBe(false);
     await d.restart();
   });
 });
