@@ -12,7 +12,7 @@ import { assertRunLive, assertSessionOpen } from "./lifecycle.js";
 import { LiveRun, runPlace, type RunEnvironment } from "./live-run.js";
 import { renderRunCommand } from "./run-command.js";
 import { runEnding } from "./run-ending.js";
-import { SecretMask } from "./secret-mask.js";
+import { SECRET_MASK_MIN_BYTES, SecretMask } from "./secret-mask.js";
 import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
 import { SessionLifetime } from "./session-lifetime.js";
@@ -48,8 +48,8 @@ export class LiveSession {
   private readonly lifetime: SessionLifetime;
   private activityNow: Activity = "idle";
   private waitingForNow = "";
-  /** The secret inputs' values, masked in every run's output; undefined when there are none to mask. */
-  private readonly secretMask: SecretMask | undefined;
+  /** The secret inputs' values long enough to mask: each run's output gets a mask of its own. */
+  private readonly maskedSecrets: readonly string[];
   private readonly waits: InputWaits;
   private readonly continuations: Continuations;
   /** Wakes the stdin feeders when a record arrives on `stdin`. */
@@ -80,8 +80,7 @@ export class LiveSession {
     this.recorder = new SessionRecorder(session.id, order, this.lifetime, () => this.wholeState());
     this.waits = new InputWaits(session.id, streams, { transition: (...args) => this.transition(...args), schedule: () => this.schedule() });
     this.continuations = new Continuations(this.graph.task(session.task), streams);
-    const mask = new SecretMask(Object.values(secrets));
-    this.secretMask = mask.empty ? undefined : mask;
+    this.maskedSecrets = Object.values(secrets).filter((value) => Buffer.byteLength(value) >= SECRET_MASK_MIN_BYTES);
   }
 
   /** Every run, in order; the last run of a task is its current attempt. */
@@ -313,7 +312,7 @@ export class LiveSession {
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: problem }, undefined));
       return;
     }
-    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId: this.id, mask: this.secretMask };
+    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId: this.id, mask: this.maskedSecrets.length === 0 ? undefined : new SecretMask(this.maskedSecrets) };
     const live = new LiveRun(run, writer, start, this.environment, task.readiness !== undefined);
     const process = live.process;
     this.live.set(run.number, live);

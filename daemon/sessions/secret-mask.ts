@@ -4,7 +4,8 @@ export const SECRET_MASK_MIN_BYTES = 4;
 const STAR = 0x2a;
 
 /**
- * Masks a session's secret input values in its runs' output, as GitHub
+ * Masks a session's secret input values in a run's output (one mask per
+ * run: it remembers where each output's last read ended), as GitHub
  * Actions masks secrets in a job's log: each occurrence's bytes become `*`,
  * in place and as many, so the output's offsets stay what the process
  * wrote. A value cut across two reads of a pipe is masked from the cut on:
