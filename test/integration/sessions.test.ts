@@ -81,10 +81,10 @@ tasks:
   it("a sibling's retry still runs after another branch failed (the session waits for it); --fail-fast drops it, saying so", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
-    // flaky fails at once and succeeds when retried 400 ms later; broken fails for good in between.
+    // flaky fails at once and succeeds when retried a second later; broken fails for good in between.
     const file = writeTaskFile(`
 tasks:
-  flaky: { cmd: 'test -f "$TETHER_SESSION.ok" || { touch "$TETHER_SESSION.ok"; exit 1; }', retries: 1, retry_delay: 400ms }
+  flaky: { cmd: 'test -f "$TETHER_SESSION.ok" || { touch "$TETHER_SESSION.ok"; exit 1; }', retries: 1, retry_delay: 1s }
   broken: { cmd: "sleep 0.1; exit 4" }
   main: { cmd: "true", upstream: [flaky, broken] }
 `);
@@ -139,9 +139,9 @@ tasks:
   serve:
     cmd: echo $$ > serve.pid; sleep 0.4; touch ready; exec sleep 300
     readiness: { cmd: "test -f ready", interval: 100ms, timeout: 20s }
-    timeout: 1s
+    timeout: 2s
   check:
-    cmd: test -f ready && echo saw-ready; sleep 1.5
+    cmd: test -f ready && echo saw-ready; sleep 2.5
     upstream: [serve]
 `);
     const { session } = await client.startSession({ task: "check", taskFile: file });
@@ -749,7 +749,8 @@ describe("sessions: bad input", () => {
     const done = await waitQuiet(client, session!.id);
     expect(done.exitCode).toBe(0);
     const { stdout, stderr } = await logText(client, done.id);
-    expect(stdout).toBe("template *******\ncut hunt*** done\n");
+    // The value's two pieces came in two reads (its first piece kept), or, on a busy machine, in one.
+    expect(stdout).toMatch(/^template \*{7}\ncut (hunt\*{3}|\*{7}) done\n$/);
     expect(stderr).toBe("env *******\n");
     await d.stop();
     expect(readFileSync(join(d.home, "tether.db")).includes("hunter2")).toBe(false);
