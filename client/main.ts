@@ -82,13 +82,18 @@ function askedForHelp(error: unknown): boolean {
 /** argv -> command -> exit code; `tether COMMAND --help` -> its usage. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
+  const commandUsage = command !== undefined ? COMMAND_USAGE[command] : undefined;
+  const usage = async (): Promise<number> => {
+    process.stdout.write(`${await commandUsage!()}\n\nRun tether --help for every command.\n`);
+    return 0;
+  };
+  // `tether ws --help`: a command of subcommands takes it where its subcommand goes.
+  if (commandUsage !== undefined && (args[0] === "--help" || args[0] === "-h")) return usage();
   try {
     return await run(command, args);
   } catch (error) {
-    const commandUsage = command !== undefined ? COMMAND_USAGE[command] : undefined;
     if (commandUsage === undefined || !askedForHelp(error)) throw error;
-    process.stdout.write(`${await commandUsage()}\n\nRun tether --help for every command.\n`);
-    return 0;
+    return usage();
   }
 }
 

@@ -186,6 +186,12 @@ describe("tether daemon (the built CLI)", () => {
     expect(help.stdout).toContain("the detach key (Ctrl-\\, ");
     expect(help.stdout).not.toContain("tether ws create");
     expect(cli(env, "send", "-h").stdout).toContain("tether send S STREAM DATA");
+    // A command of subcommands takes it where the subcommand goes.
+    for (const [command, usage] of [["ws", "tether ws create NAME"], ["xcom", "tether xcom get KEY"], ["daemon", "tether daemon run"], ["journal", "tether journal ls"]]) {
+      const asked = cli(env, command!, "--help");
+      expect([asked.status, asked.stderr]).toEqual([0, ""]);
+      expect(asked.stdout).toContain(usage);
+    }
     expect(cli(env, "daemon", "status").status).toBe(1);
     for (const passed of [cli(env, "exec", "nowhere", "--", "ls", "-h"), cli(env, "exec", "nowhere", "ls", "--help")]) {
       expect(passed.stdout).toBe("");
