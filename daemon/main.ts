@@ -85,7 +85,10 @@ export async function runDaemon(): Promise<void> {
     socketPath: config.socketPath,
     stateDir: config.stateDir,
     maxMessageBytes: MAX_MESSAGE_BYTES,
-    work: () => ({ openSessions: sessions.openCount, ...workspaces.live.totals() }),
+    work: () => {
+      const live = workspaces.live.totals();
+      return { openSessions: sessions.openCount, liveRuns: live.runs, liveExecs: live.execs, livePtys: live.ptys };
+    },
   };
   const traffic = new Traffic();
   const registrations = [

@@ -78,6 +78,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
       `${JSON.stringify({ running: true, pid: daemon.pid, version: daemon.version, client_version: CLIENT_VERSION, uptime_seconds: Math.floor(uptimeMs / 1000), socket: daemon.socketPath, state_dir: daemon.stateDir, connections: daemon.connections, calls_in_progress: daemon.callsInProgress, memory_bytes: Number(daemon.memoryBytes), request_bytes_held: Number(daemon.requestBytesHeld), response_bytes_held: Number(daemon.responseBytesHeld), open_sessions: daemon.openSessions, live_runs: daemon.liveRuns, live_execs: daemon.liveExecs, live_ptys: daemon.livePtys })}\n`,
     );
   } else {
+    const live = liveWork(daemon);
     const lines = [
       `tether daemon running`,
       `  pid:        ${daemon.pid}`,
@@ -87,7 +88,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
       `  state dir:  ${daemon.stateDir}`,
       `  serving:    ${daemon.connections} connection(s), ${daemon.callsInProgress} call(s) in progress (this one included)`,
       `  memory:     ${mib(daemon.memoryBytes)} MiB resident; calls hold ${mib(daemon.requestBytesHeld)} MiB of requests, ${mib(daemon.responseBytesHeld)} MiB of unread responses (${mib(daemon.callMemoryLimitBytes)} MiB each at most)`,
-      `  work:       ${daemon.openSessions} open session(s); ${liveWork(daemon) || "nothing"} live${liveWork(daemon) === "" ? "" : " (tether daemon stop ends them)"}`,
+      `  work:       ${daemon.openSessions} open session(s); ${live || "nothing"} live${live === "" ? "" : " (tether daemon stop ends them)"}`,
     ];
     process.stdout.write(lines.join("\n") + "\n");
   }

@@ -24,7 +24,7 @@ export const TASKS_USAGE = `  tether tasks [--file F] [--json]            the ta
 function taskJson(task: Task): JsonObject {
   const json = toJson(TaskSchema, task, { useProtoFieldName: true }) as JsonObject;
   if (task.inputs.length > 0) json["inputs"] = (json["inputs"] as JsonObject[]).map((input, i) => ({ ...input, type: enumName(TaskInputType, task.inputs[i]!.type) }));
-  if (Object.keys(task.streams).length > 0) json["streams"] = Object.fromEntries(Object.entries(task.streams).map(([name, direction]) => [name, direction === StreamDirection.INPUT ? "input" : "output"]));
+  if (Object.keys(task.streams).length > 0) json["streams"] = Object.fromEntries(Object.entries(task.streams).map(([name, direction]) => [name, enumName(StreamDirection, direction)]));
   return json;
 }
 
@@ -52,7 +52,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
       const dflt = input.required ? "required" : `default ${JSON.stringify(input.defaultValue)}`;
       out.push(`  input ${input.name} (${type}, ${dflt})${input.description !== "" ? `: ${input.description}` : ""}`);
     }
-    const streams = Object.entries(task.streams).map(([stream, direction]) => `${stream} (${direction === StreamDirection.INPUT ? "input" : "output"})`);
+    const streams = Object.entries(task.streams).map(([stream, direction]) => `${stream} (${enumName(StreamDirection, direction)})`);
     if (task.stdinStream) streams.unshift("stdin (input, fed to the run's stdin)");
     if (streams.length > 0) out.push(`  streams: ${streams.join(", ")}`);
     const retryDelay = task.retryDelay === undefined ? 0 : durationMs(task.retryDelay);

@@ -12,7 +12,7 @@ export interface DaemonFacts {
   readonly stateDir: string;
   readonly maxMessageBytes: number;
   /** The work the daemon holds now (what a stop would end). */
-  readonly work: () => { readonly openSessions: number; readonly runs: number; readonly execs: number; readonly ptys: number };
+  readonly work: () => Pick<Daemon, "openSessions" | "liveRuns" | "liveExecs" | "livePtys">;
 }
 
 /** Handlers for tether.v1.DaemonService: the facts, with what `traffic` serves now and the daemon's memory. */
@@ -31,7 +31,7 @@ export function createDaemonService(facts: DaemonFacts, traffic: Traffic, reques
       requestBytesHeld: BigInt(traffic.requests.heldBytes),
       responseBytesHeld: BigInt(traffic.responses.heldBytes),
       callMemoryLimitBytes: BigInt(traffic.requests.limitBytes),
-      ...work(facts.work()),
+      ...facts.work(),
     });
   return {
     getDaemonInfo() {
@@ -43,8 +43,4 @@ export function createDaemonService(facts: DaemonFacts, traffic: Traffic, reques
       return { daemon: describe() };
     },
   };
-}
-
-function work(now: ReturnType<DaemonFacts["work"]>): Pick<Daemon, "openSessions" | "liveRuns" | "liveExecs" | "livePtys"> {
-  return { openSessions: now.openSessions, liveRuns: now.runs, liveExecs: now.execs, livePtys: now.ptys };
 }
