@@ -249,7 +249,8 @@ tasks:
     const file = writeTaskFile(`
 tasks:
   leave:
-    cmd: (trap '' TERM; sleep 300) & echo $! > stubborn.pid; sleep 300 & echo $! > child.pid; echo left
+    # The subshell says when its trap is set: a SIGTERM before that would end it as any other.
+    cmd: (trap '' TERM; touch trapped; sleep 300) & echo $! > stubborn.pid; sleep 300 & echo $! > child.pid; until [ -e trapped ]; do sleep 0.01; done; echo left
   next:
     cmd: echo next
     upstream: [leave]
