@@ -12,7 +12,7 @@ import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { OutputStampers } from "../line-stamper.js";
 import { parseEnvFlags, parseTailFlag } from "../flags.js";
-import { formatDuration, printTable } from "../../common/format.js";
+import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
@@ -224,7 +224,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
       enumName(ExecStatus, e.status),
       exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
       e.createTime === undefined ? "" : `${formatDuration(now - timestampMs(e.createTime))} ago`,
-      e.argv.join(" "),
+      commandLine(e.argv),
     ]),
   );
   return 0;
@@ -242,7 +242,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   }
   const lines = [
     `exec        ${e.id} in workspace ${e.workspace}`,
-    `command     ${e.argv.join(" ")}${e.tty ? " (tty)" : ""}`,
+    `command     ${commandLine(e.argv)}${e.tty ? " (tty)" : ""}`,
     `cwd         ${e.cwd}`,
     `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
     `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr`,

@@ -10,7 +10,7 @@ import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { parseEnvFlags } from "../flags.js";
-import { formatDuration, printTable } from "../../common/format.js";
+import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
@@ -246,7 +246,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
       `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`,
       String(p.attachedClients),
       p.createTime === undefined ? "" : `${formatDuration(now - timestampMs(p.createTime))} ago`,
-      p.argv.join(" "),
+      commandLine(p.argv),
     ]),
   );
   return 0;

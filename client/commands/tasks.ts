@@ -7,7 +7,7 @@ import { TaskInputType, TaskSchema, type Task } from "../../gen/tether/v1/task_p
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
-import { formatMs } from "../../common/format.js";
+import { commandLine, formatMs } from "../../common/format.js";
 import { createStyle } from "../style.js";
 import { findTaskFile } from "../task-file.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
@@ -43,7 +43,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
   const out: string[] = [style.dim(taskFile)];
   for (const task of tasks) {
     const name = task.name.slice("tasks/".length);
-    const command = task.shellCommand !== "" ? task.shellCommand : task.argv.join(" ");
+    const command = task.shellCommand !== "" ? task.shellCommand : commandLine(task.argv);
     out.push(`${style.bold(style.task(name))}${task.description !== "" ? `  ${task.description}` : ""}`);
     out.push(`  cmd: ${command.trim().split("\n").join("\n       ")}`);
     if (task.upstream.length > 0) out.push(`  after: ${task.upstream.join(", ")}`);

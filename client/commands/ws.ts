@@ -11,7 +11,7 @@ import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CliError, usageError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
-import { formatDuration, printTable } from "../../common/format.js";
+import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
 import type { GrpcClient } from "../grpc-client.js";
@@ -127,11 +127,11 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   process.stdout.write(`${lines.join("\n")}\n`);
   if (execs.length > 0) {
     process.stdout.write("\nlive execs:\n");
-    printTable(["EXEC", "PID", "STARTED", "COMMAND"], execs.map((e) => [e.id, String(e.pid), startedAgo(e), e.argv.join(" ")]));
+    printTable(["EXEC", "PID", "STARTED", "COMMAND"], execs.map((e) => [e.id, String(e.pid), startedAgo(e), commandLine(e.argv)]));
   }
   if (ptys.length > 0) {
     process.stdout.write("\nopen PTYs:\n");
-    printTable(["PTY", "PID", "SIZE", "CLIENTS", "COMMAND"], ptys.map((p) => [p.id, String(p.pid), `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`, String(p.attachedClients), p.argv.join(" ")]));
+    printTable(["PTY", "PID", "SIZE", "CLIENTS", "COMMAND"], ptys.map((p) => [p.id, String(p.pid), `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`, String(p.attachedClients), commandLine(p.argv)]));
   }
   if (runs.length > 0) {
     process.stdout.write("\nlive session runs:\n");

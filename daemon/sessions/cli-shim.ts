@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { commandLine } from "../../common/format.js";
 
 /**
  * Writes `<stateDir>/bin/tether`, a shell script that runs this daemon's own
@@ -16,11 +17,7 @@ export function installCliShim(stateDir: string): { binDir: string; packageDir: 
   const cli = fileURLToPath(new URL("./tether.cjs", import.meta.url));
   if (!existsSync(cli)) throw new Error(`the tether CLI is missing at ${cli}: run npm run build`);
   const path = join(binDir, "tether");
-  writeFileSync(path, `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(cli)} "$@"\n`);
+  writeFileSync(path, `#!/bin/sh\nexec ${commandLine([process.execPath, cli])} "$@"\n`);
   chmodSync(path, 0o755);
   return { binDir, packageDir: dirname(dirname(cli)) };
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replaceAll("'", `'\\''`)}'`;
 }

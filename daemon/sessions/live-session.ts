@@ -10,7 +10,7 @@ import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
 import { assertRunLive, assertSessionOpen } from "./lifecycle.js";
 import { LiveRun, runPlace, type RunEnvironment } from "./live-run.js";
-import { renderRunCommand } from "./run-command.js";
+import { forgottenSecrets, renderRunCommand } from "./run-command.js";
 import { runEnding } from "./run-ending.js";
 import { SECRET_MASK_MIN_BYTES, SecretMask } from "./secret-mask.js";
 import { RetryTimers } from "./retry-timers.js";
@@ -190,11 +190,12 @@ export class LiveSession {
     return created;
   }
 
-  /** Re-arms an open session found at daemon start whose graph had finished (a keep_open session idling). */
+  /** Re-arms an open session found at daemon start whose graph had finished (a keep_open session idling); input it has not taken continues it. */
   resume(): void {
     this.refreshActivity();
     this.lifetime.armTtl(this.session.createdAt, this.session.spec.ttlMs);
     this.afterChange();
+    this.maybeContinue();
   }
 
   /** Ends the session: pending runs are cancelled, live ones stopped (SIGTERM, then SIGKILL after KILL_GRACE_MS). */
@@ -208,10 +209,7 @@ export class LiveSession {
       this.session.exitCode = status === "closed" ? 0 : CANCELLED_EXIT_CODE;
       if (status !== "closed") this.session.error = reason;
     }
-    this.retries.clear();
-    for (const run of this.runs) {
-      if (run.status === "pending" || run.status === "queued") this.transition(run, "cancelled", reason);
-    }
+    this.cancelPending(reason);
     const resumeAs = new Map([...this.live.keys()].map((run) => [run, this.waits.resumeStatus(run)]));
     this.waits.failAll(new TetherError(Code.FailedPrecondition, "SESSION_NOT_OPEN", `the wait ended: session ${this.id} is ${status} (${reason})`, { session: this.id, status }));
     for (const live of this.live.values()) {
@@ -227,8 +225,10 @@ export class LiveSession {
    * The daemon is stopping (or found the session unfinished at its start;
    * `reason` says which): live runs are recorded lost and their process groups
    * stopped; the session closes with that error, also when only a retry was
-   * waiting (its timer does not outlive the daemon). An idle session whose
-   * graph has finished stays open. Resolves when the processes have exited.
+   * waiting (its timer does not outlive the daemon), unless its main task is
+   * keep_open: that one stays open with the error, as after a failed run. An
+   * idle session whose graph has finished stays open. Resolves when the
+   * processes have exited.
    */
   async abandon(reason: string): Promise<void> {
     const live = [...this.live.values()];
@@ -242,8 +242,23 @@ export class LiveSession {
       lost.length > 0 ? `${reason} while ${lost.length} run(s) were live: recorded lost` : `${reason} while a retry was waiting${retrying.length > 0 ? ` (${retrying.join(", ")})` : ""}: it was not run`;
     for (const run of lost) this.transition(run, "lost", `${reason} while this run was live`);
     for (const l of live) l.stop(undefined);
-    if (this.session.status === "open") this.end("closed", reason);
+    if (this.session.status === "open" && this.graph.task(this.session.task).keepOpen) {
+      // A conversation outlives the daemon as a failed run does: open and idle, the next input continues it.
+      this.cancelPending(reason);
+      this.refreshActivity();
+      this.record(undefined, `${reason}; the session stays open (keep_open)`, () => this.tables.update({ ...this.session }));
+    } else if (this.session.status === "open") {
+      this.end("closed", reason);
+    }
     await Promise.all(live.map((l) => l.process.ended));
+  }
+
+  /** Runs not yet started are cancelled and retries waiting are not run. */
+  private cancelPending(reason: string): void {
+    this.retries.clear();
+    for (const run of this.runs) {
+      if (run.status === "pending" || run.status === "queued") this.transition(run, "cancelled", reason);
+    }
   }
 
   /** Resolves once the session is quiet: not open, or open with nothing live or pending. */
@@ -297,7 +312,9 @@ export class LiveSession {
 
   private launch(run: RunRecord): void {
     const task = this.graph.task(run.task);
-    const { workspace, cwd, problem } = runPlace(this.session.spec, task, this.environment.unusable);
+    const place = runPlace(this.session.spec, task, this.environment.unusable);
+    const { workspace, cwd } = place;
+    const problem = place.problem ?? forgottenSecrets(this.id, this.session.spec.secretInputs, this.secrets);
     const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs, workspace: workspace?.id });
     run.command = display;
     const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_BYTES), {

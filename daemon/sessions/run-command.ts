@@ -1,3 +1,4 @@
+import { commandLine } from "../../common/format.js";
 import { renderTemplate, type TemplateScope } from "../tasks/template.js";
 import type { TaskDef } from "../tasks/types.js";
 
@@ -39,8 +40,21 @@ export function renderRunCommand(task: TaskDef, context: RunCommandContext): Run
     case "shell":
       return { argv: ["/bin/sh", "-c", renderTemplate(task.cmd.script, context.scope)], display: renderTemplate(task.cmd.script, shown), env };
     case "argv": {
-      const display = task.cmd.argv.map((a) => renderTemplate(a, shown)).join(" ");
+      const display = commandLine(task.cmd.argv.map((a) => renderTemplate(a, shown)));
       return { argv: task.cmd.argv.map((a) => renderTemplate(a, context.scope)), display, env };
     }
   }
+}
+
+/**
+ * Why no run of session `sessionId` can start any more, if that is so: a
+ * secret input's value lives only in the memory of the daemon that started
+ * the session (it is never stored), so after a daemon restart a keep_open
+ * session's next run would get the placeholder in its place.
+ */
+export function forgottenSecrets(sessionId: string, secretInputs: readonly string[], secrets: Readonly<Record<string, string>>): string | undefined {
+  const forgotten = secretInputs.filter((name) => secrets[name] === undefined);
+  if (forgotten.length === 0) return undefined;
+  const inputs = forgotten.map((name) => `--input ${name}=...`).join(" ");
+  return `the secret input(s) ${forgotten.join(", ")} of session ${sessionId} were kept only in the memory of the daemon that started it, which has stopped since (a secret is never stored): start the task again with tether rerun ${sessionId} ${inputs}`;
 }

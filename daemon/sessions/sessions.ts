@@ -79,7 +79,8 @@ export class Sessions {
    * recorded lost (and their leftover process groups stopped), and their
    * sessions closed with the reason, as are sessions whose graph had not
    * finished though no run was live (a retry was waiting out its delay);
-   * idle open sessions whose graph had finished resume.
+   * idle open sessions whose graph had finished resume, as do keep_open
+   * sessions once their lost runs are recorded.
    */
   recover(): void {
     const reason = "the daemon was not running (it stopped or crashed)";
@@ -95,7 +96,9 @@ export class Sessions {
       for (const run of lost) {
         if (run.pid !== undefined && run.startTicks !== undefined && processStartTicks(run.pid) === run.startTicks) signalGroup(run.pid, "SIGKILL");
       }
-      void live.abandon(reason);
+      void live.abandon(reason).then(() => {
+        if (live.session.status === "open") live.resume();
+      });
       log(`session ${record.id}: ${lost.length > 0 ? `${lost.length} run(s) were live when the daemon stopped; recorded them lost` : "a retry was waiting when the daemon stopped; closed it"}`);
     }
   }

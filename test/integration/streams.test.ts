@@ -300,6 +300,56 @@ tasks:
     expect((await sessions.listRuns({ parent: deaf!.name })).runs).toHaveLength(2);
   });
 
+  it("a keep_open conversation outlives the daemon: after kill -9 the run it cut is lost, the session stays open and the message that waited gets its run; a secret input it cannot have again is named", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const streams = d.client(StreamService);
+    const file = writeTaskFile(`
+tasks:
+  bot:
+    keep_open: true
+    streams: { msg: input }
+    cmd: |
+      m=$(tether wait msg --timeout 10s)
+      [ "$m" = slow ] && sleep 300
+      echo "reply to $m"
+  vault:
+    keep_open: true
+    streams: { msg: input }
+    inputs: { token: { type: secret } }
+    cmd: m=$(tether wait msg --timeout 10s); echo "$m with $TETHER_INPUT_TOKEN"
+`);
+    const { session: bot } = await sessions.startSession({ task: "bot", taskFile: file });
+    const { session: vault } = await sessions.startSession({ task: "vault", taskFile: file, inputs: { token: "s3cr3t-value" } });
+    await streams.sendInput({ session: vault!.name, stream: "msg", text: "first" });
+    await streams.sendInput({ session: bot!.name, stream: "msg", text: "slow" });
+    await streams.sendInput({ session: bot!.name, stream: "msg", text: "next" });
+    await eventually(async () => ((await sessions.listRuns({ parent: bot!.name })).runs[0]!.transitions.some((t) => t.reason === "took msg record 1") ? true : undefined));
+    await eventually(async () => ((await sessions.getSession({ name: vault!.name })).session!.activity === SessionActivity.IDLE ? true : undefined));
+    await d.kill();
+    await d.restart();
+    const after = d.client(SessionService);
+    const runsOf = async (name: string): Promise<string[][]> => (await after.listRuns({ parent: name })).runs.map((r) => [RunStatus[r.status], r.reason]);
+    await eventually(async () => ((await runsOf(bot!.name)).length === 2 && (await runsOf(bot!.name))[1]![0] === "SUCCEEDED" ? true : undefined));
+    expect(await runsOf(bot!.name)).toEqual([
+      ["LOST", "the daemon was not running (it stopped or crashed) while this run was live"],
+      ["SUCCEEDED", "exited with code 0"],
+    ]);
+    const s = (await after.getSession({ name: bot!.name })).session!;
+    expect([s.status, s.activity]).toEqual([SessionStatus.OPEN, SessionActivity.IDLE]);
+    expect((await logText(after, bot!.id)).stdout).toBe("reply to next\n");
+
+    // The secret lived only in the memory of the daemon that was killed: the next run says so instead of running without it.
+    await d.client(StreamService).sendInput({ session: vault!.name, stream: "msg", text: "second" });
+    const failed = await eventually(async () => (await after.listRuns({ parent: vault!.name })).runs[1]);
+    await eventually(async () => ((await after.listRuns({ parent: vault!.name })).runs[1]!.status === RunStatus.FAILED ? true : undefined));
+    expect(failed.number).toBe(2);
+    const { stdout, stderr } = await logText(after, vault!.id);
+    expect(stdout).toBe("first with ************\n");
+    expect(stderr).toContain(`the secret input(s) token of session ${vault!.id} were kept only in the memory of the daemon that started it`);
+    expect(stderr).toContain(`tether rerun ${vault!.id} --input token=...`);
+  });
+
   it("a task with stdin: stream is fed the stdin stream's records in order; an empty record closes its stdin", async () => {
     const d = await daemon();
     const sessions = d.client(SessionService);
