@@ -155,7 +155,7 @@ export class ProgressView {
   private describe(task: string, line: TaskLine, now: number, columns = Infinity): string {
     const status = enumName(RunStatus, line.status);
     const elapsed = line.startedAt === undefined ? "" : formatElapsed((line.endedAt ?? now) - line.startedAt);
-    const attempt = line.attempt > 1 ? ` attempt ${line.attempt}` : "";
+    const attempt = line.attempt > 1 ? `  attempt ${line.attempt}` : "";
     const head = `${task.padEnd(this.width)}  ${status.padEnd(9)} ${elapsed.padStart(6)}${attempt}`;
     if (head.trimEnd().length > columns) return clip(head, columns);
     const reason = clip(line.reason !== "" && line.status !== RunStatus.RUNNING ? `  ${line.reason}` : "", columns - head.length);
