@@ -136,7 +136,7 @@ export class LiveSession {
 
   /** Several sends at once (see SessionStreams.sendMany); waits, stdin and continuations see each stream once, after the lot. */
   async sendMany(sends: readonly StreamSend[]): Promise<PromiseSettledResult<SendResult>[]> {
-    const settled = await Promise.allSettled(this.streams.sendMany(sends));
+    const settled = await this.streams.sendMany(sends);
     const fed = new Set<string>();
     settled.forEach((outcome, i) => {
       if (outcome.status === "fulfilled" && !outcome.value.duplicate) fed.add(sends[i]!.stream);

@@ -94,8 +94,9 @@ export class SessionStreams {
    * idempotency key share one append (one entry in the group commit), which
    * is most of what a client's batch of lines is.
    */
-  sendMany(sends: readonly StreamSend[]): Promise<SendResult>[] {
-    const results: Promise<SendResult>[] = [];
+  async sendMany(sends: readonly StreamSend[]): Promise<PromiseSettledResult<SendResult>[]> {
+    // One promise per append, not per record: a batch of lines is hundreds of records.
+    const parts: Promise<PromiseSettledResult<SendResult>[]>[] = [];
     let group: StreamInput[] = [];
     let groupStream = "";
     const flush = (): void => {
@@ -103,7 +104,12 @@ export class SessionStreams {
       const stream = groupStream;
       const inputs = group;
       const appended = this.order.append(streamJournal(this.sessionId, stream), inputs.map(encodeStreamInput));
-      inputs.forEach((input, i) => results.push(appended.then((result) => ({ record: storedStreamRecord(stream, input, result.firstSeq + i, result.createdAt), duplicate: false }))));
+      parts.push(
+        appended.then(
+          (result) => inputs.map((input, i) => ({ status: "fulfilled", value: { record: storedStreamRecord(stream, input, result.firstSeq + i, result.createdAt), duplicate: false } })),
+          (reason: unknown) => inputs.map(() => ({ status: "rejected", reason })),
+        ),
+      );
       group = [];
     };
     for (const { stream, input } of sends) {
@@ -114,11 +120,11 @@ export class SessionStreams {
       } else {
         flush();
         // Keyed, or refused: the one-record path decides (and says why).
-        results.push(this.send(stream, input));
+        parts.push(Promise.allSettled([this.send(stream, input)]));
       }
     }
     flush();
-    return results;
+    return (await Promise.all(parts)).flat();
   }
 
   /** Appends records to an output stream, in order and atomically; resolves once stored as a process's output is (PROCESS_OUTPUT). */

@@ -76,7 +76,8 @@ function contentKind(contentType: string): "json" | "text" | "bytes" {
 }
 
 export function encodeStreamInput(input: StreamInput): AppendInput {
-  const meta: Record<string, string> = { ct: input.contentType };
+  // The default content type is what a record without one reads back as: most records carry none.
+  const meta: Record<string, string> = input.contentType === DEFAULT_CONTENT_TYPE ? {} : { ct: input.contentType };
   if (input.correlationId !== "") meta["c"] = input.correlationId;
   if (input.idempotencyKey !== "") meta["k"] = input.idempotencyKey;
   return { data: input.data, meta };

@@ -40,9 +40,9 @@ tasks:
 
     const records = [];
     for await (const msg of streams.readStream({ session: name, stream: "approval" })) records.push(...msg.records);
-    expect(records.map((r) => [r.sequence, r.correlationId, r.idempotencyKey])).toEqual([
-      [1n, "c1", "k1"],
-      [2n, "", ""],
+    expect(records.map((r) => [r.sequence, r.correlationId, r.idempotencyKey, r.contentType])).toEqual([
+      [1n, "c1", "k1", "application/json"],
+      [2n, "", "", "application/octet-stream"],
     ]);
 
     // The last records, or the last of those with a correlation id; 0: none yet (with follow, only new ones).
