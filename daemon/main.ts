@@ -38,6 +38,7 @@ import { DAEMON_VERSION } from "./version.js";
 import { Execs } from "./workspaces/execs.js";
 import { LiveProcesses } from "./workspaces/live-processes.js";
 import { Ptys } from "./workspaces/ptys.js";
+import { WorkspaceNetworks } from "./workspaces/workspace-networks.js";
 import { Workspaces } from "./workspaces/workspaces.js";
 
 /** How long a graceful stop waits for in-flight calls before closing connections. */
@@ -61,12 +62,15 @@ export async function runDaemon(): Promise<void> {
   );
   const { binDir, packageDir } = installCliShim(config.stateDir);
   const spawner = await startSpawner(config.stateDir);
+  const networks = new WorkspaceNetworks();
   const environment = {
     baseEnv: { ...process.env, PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
-    sandboxHost: { readOnly: [binDir, packageDir], socket: { host: config.sandboxSocketPath, inside: config.socketPath } },
+    sandboxHost: { readOnly: [binDir, packageDir], socket: { host: config.sandboxSocketPath, inside: config.socketPath }, network: (id: string) => networks.enter(id) },
     spawner,
   };
-  const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses());
+  const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses(), networks);
+  // Before anything starts in them (a keep_open session resumed, a retry).
+  await workspaces.startNetworks();
   const execs = new Execs(db, journals, workspaces, environment);
   const ptys = new Ptys(db, journals, workspaces, environment);
   const tokens = new RunTokens();
@@ -126,6 +130,7 @@ export async function runDaemon(): Promise<void> {
     ]);
     await server.close(SHUTDOWN_GRACE_MS);
     spawner.close();
+    networks.stopAll();
     await Promise.race([journals.settled(), new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref())]);
     journals.close();
     db.close();

@@ -12,8 +12,8 @@ const DEFAULT_STOP_GRACE_MS = 5_000;
 /** Handlers for tether.v1.WorkspaceService: proto in, domain call, proto out. */
 export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<typeof WorkspaceService> {
   return {
-    createWorkspace(req) {
-      const ws = workspaces.create({ name: req.displayName, root: req.root, sandbox: sandboxFromProto(req.sandbox), noNetwork: req.noNetwork, labels: req.labels });
+    async createWorkspace(req) {
+      const ws = await workspaces.create({ name: req.displayName, root: req.root, sandbox: sandboxFromProto(req.sandbox), noNetwork: req.noNetwork, labels: req.labels });
       return { workspace: workspaceToProto(ws) };
     },
     getWorkspace(req) {

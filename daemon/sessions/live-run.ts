@@ -138,7 +138,7 @@ export class LiveRun {
    * the run is live, `onReady`; not ready in time, the run is killed.
    */
   watchReadiness(readiness: Readiness, onReady: () => void): void {
-    const probe = { cwd: this.start.cwd, env: this.env, wrap: this.wrap, spawner: this.environment.spawner };
+    const probe = { cwd: this.start.cwd, env: this.env, wrap: this.wrap, spawner: this.environment.spawner, ownNetwork: this.start.workspace?.noNetwork === true };
     void waitUntilReady(readiness, probe, this.readinessAbort.signal).then((ready) => {
       if (this.readinessAbort.signal.aborted || (this.run.status !== "running" && this.run.status !== "waiting")) return;
       this.awaitingReadiness = false;

@@ -13,7 +13,24 @@ export interface ProbeContext {
   /** Wraps a command probe's argv as the run's own command is wrapped (the workspace's sandbox). */
   readonly wrap: (argv: readonly string[]) => readonly string[];
   readonly spawner: Spawner;
+  /** The run is in a --no-network workspace, whose loopback only its own processes see: http and tcp checks are made from in there. */
+  readonly ownNetwork: boolean;
 }
+
+/**
+ * An http or tcp check made from inside a workspace's own network: Node (the
+ * daemon's, which the sandbox sees read-only) as the checking process.
+ * argv: the kind, then the URL or host:port.
+ */
+const PROBE_FROM_INSIDE = `
+const [kind, target] = process.argv.slice(1);
+const pass = () => process.exit(0), fail = () => process.exit(1);
+if (kind === "http") {
+  fetch(target, { redirect: "manual" }).then((r) => (r.status >= 200 && r.status < 400 ? pass() : fail()), fail);
+} else {
+  const colon = target.lastIndexOf(":");
+  require("node:net").connect({ host: target.slice(0, colon), port: Number(target.slice(colon + 1)) }).once("connect", pass).once("error", fail);
+}`;
 
 /**
  * Polls the readiness checks every interval until all pass (resolves true),
@@ -37,9 +54,10 @@ export async function waitUntilReady(readiness: Readiness, context: ProbeContext
 async function allPass(readiness: Readiness, context: ProbeContext, signal: AbortSignal): Promise<boolean> {
   const probeSignal = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
   const probes: Promise<boolean>[] = [];
-  if (readiness.http !== undefined) probes.push(httpProbe(readiness.http, probeSignal));
-  if (readiness.tcp !== undefined) probes.push(tcpProbe(readiness.tcp, probeSignal));
-  if (readiness.cmd !== undefined) probes.push(cmdProbe(readiness.cmd, context, probeSignal));
+  const inside = (kind: string, target: string): Promise<boolean> => argvProbe([process.execPath, "-e", PROBE_FROM_INSIDE, kind, target], context, probeSignal);
+  if (readiness.http !== undefined) probes.push(context.ownNetwork ? inside("http", readiness.http) : httpProbe(readiness.http, probeSignal));
+  if (readiness.tcp !== undefined) probes.push(context.ownNetwork ? inside("tcp", readiness.tcp) : tcpProbe(readiness.tcp, probeSignal));
+  if (readiness.cmd !== undefined) probes.push(argvProbe(["/bin/sh", "-c", readiness.cmd], context, probeSignal));
   return (await Promise.all(probes)).every(Boolean);
 }
 
@@ -65,9 +83,14 @@ function tcpProbe(address: string, signal: AbortSignal): Promise<boolean> {
   });
 }
 
-/** A command probe: it passes when it exits 0; an abort (the run ended, the probe timed out) kills its process group. */
-async function cmdProbe(command: string, context: ProbeContext, signal: AbortSignal): Promise<boolean> {
-  const argv = context.wrap(["/bin/sh", "-c", command]);
+/** A probe that is a process, run where the run runs: it passes when it exits 0; an abort (the run ended, the probe timed out) kills its process group. */
+async function argvProbe(command: readonly string[], context: ProbeContext, signal: AbortSignal): Promise<boolean> {
+  let argv: readonly string[];
+  try {
+    argv = context.wrap(command);
+  } catch {
+    return false; // The workspace's network is not up: not ready yet.
+  }
   const probe = new GroupProcess({ argv, cwd: context.cwd, env: context.env, stdin: false, onOutput: () => undefined, spawner: context.spawner });
   const kill = (): void => void probe.signal("SIGKILL");
   signal.addEventListener("abort", kill, { once: true });

@@ -6,6 +6,7 @@ import type { SandboxProfile } from "./types.js";
 
 /** What a sandboxed process needs to know about its workspace. */
 export interface SandboxSpec {
+  readonly id: string;
   readonly sandbox: SandboxProfile;
   readonly root: string;
   readonly noNetwork: boolean;
@@ -22,6 +23,8 @@ export interface SandboxSpec {
 export interface SandboxHost {
   readonly readOnly: readonly string[];
   readonly socket: { readonly host: string; readonly inside: string };
+  /** The argv prefix that puts a process into a --no-network workspace's own network (see WorkspaceNetworks). */
+  readonly network: (workspaceId: string) => readonly string[];
 }
 
 const probes = new Map<string, string | undefined>();
@@ -50,8 +53,9 @@ const PASSED_SIGNALS = "HUP,INT,QUIT,TERM,USR1,USR2";
 
 /**
  * The argv that runs `argv` in the workspace's sandbox. bwrap: the whole
- * filesystem read-only, the workspace read-write, a fresh /dev, /proc and a private /tmp, the network
- * unshared on request. Its own PID namespace too: with the host's
+ * filesystem read-only, the workspace read-write, a fresh /dev, /proc and a
+ * private /tmp; with no network, in the workspace's own network (a loopback
+ * every process of the workspace shares, see WorkspaceNetworks). Its own PID namespace too: with the host's
  * processes in its /proc, a command could write anywhere through
  * /proc/PID/root of any process of the same user (the daemon's included). The process stays in the caller's process group (no
  * --new-session), so signals to the group reach everything inside.
@@ -69,12 +73,12 @@ const PASSED_SIGNALS = "HUP,INT,QUIT,TERM,USR1,USR2";
 export function sandboxArgv(spec: SandboxSpec, host: SandboxHost, argv: readonly string[], cwd: string): string[] {
   if (spec.sandbox === "host") return [...argv];
   const passes = envPassesSignals();
-  const args = [...(passes ? ["env", `--ignore-signal=${PASSED_SIGNALS}`] : []), "bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
+  const network = spec.noNetwork ? host.network(spec.id) : [];
+  const args = [...network, ...(passes ? ["env", `--ignore-signal=${PASSED_SIGNALS}`] : []), "bwrap", "--unshare-pid", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp"];
   if (HIDE_RUN) args.push("--tmpfs", "/run", "--ro-bind-try", "/run/systemd/resolve", "/run/systemd/resolve");
   for (const path of host.readOnly) args.push("--ro-bind-try", path, path);
   args.push("--bind-try", host.socket.host, host.socket.inside);
   args.push("--bind", spec.root, spec.root, "--chdir", cwd);
-  if (spec.noNetwork) args.push("--unshare-net");
   args.push("--", ...(passes ? ["env", `--default-signal=${PASSED_SIGNALS}`] : []), ...argv);
   return args;
 }

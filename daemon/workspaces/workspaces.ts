@@ -5,9 +5,11 @@ import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Db } from "../store/database.js";
 import type { LiveProcesses } from "./live-processes.js";
+import { log } from "../log.js";
 import { requireSandbox } from "./sandbox.js";
 import type { SandboxProfile, WorkspaceRecord, WorkspaceView } from "./types.js";
 import { adoptableRoot } from "./workspace-paths.js";
+import type { WorkspaceNetworks } from "./workspace-networks.js";
 import { WorkspaceTables } from "./workspace-tables.js";
 
 export const WORKSPACE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -38,12 +40,28 @@ export class Workspaces {
     db: Db,
     private readonly stateDir: string,
     readonly live: LiveProcesses,
+    private readonly networks: WorkspaceNetworks,
   ) {
     this.tables = new WorkspaceTables(db);
     this.nextSeq = this.tables.maxSeq() + 1;
   }
 
-  create(options: CreateOptions): WorkspaceView {
+  /** A new workspace; a --no-network one has its network up before anything can start in it. */
+  async create(options: CreateOptions): Promise<WorkspaceView> {
+    this.check(options);
+    const id = newId("w-", (candidate) => this.tables.byId(candidate) !== undefined);
+    if (!options.noNetwork) return this.insert(id, options);
+    await this.networks.start(id);
+    try {
+      return this.insert(id, options);
+    } catch (error) {
+      this.networks.stop(id);
+      throw error;
+    }
+  }
+
+  /** What a new workspace must satisfy; checked again on insert (another create may take the name meanwhile). */
+  private check(options: CreateOptions): void {
     if (!WORKSPACE_NAME_PATTERN.test(options.name)) {
       throw new TetherError(Code.InvalidArgument, "INVALID_NAME", `workspace name ${JSON.stringify(options.name)} is not allowed: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`, { field: "display_name" });
     }
@@ -55,7 +73,10 @@ export class Workspaces {
     if (this.tables.activeByName(options.name) !== undefined) {
       throw new TetherError(Code.AlreadyExists, "WORKSPACE_ALREADY_EXISTS", `a workspace named ${options.name} already exists: pick another name, or remove it with tether ws rm ${options.name}`, { workspace: options.name });
     }
-    const id = newId("w-", (candidate) => this.tables.byId(candidate) !== undefined);
+  }
+
+  private insert(id: string, options: CreateOptions): WorkspaceView {
+    this.check(options);
     const adopted = options.root !== "";
     const root = adopted ? adoptableRoot(options.root, this.stateDir, options.sandbox !== "host") : join(this.stateDir, "workspaces", id);
     if (!adopted) mkdirSync(root, { recursive: true, mode: 0o700 });
@@ -74,6 +95,12 @@ export class Workspaces {
     };
     this.tables.insert(record);
     return this.view(record);
+  }
+
+  /** Starts the network of every active --no-network workspace (at daemon start); one that cannot start is logged, and its processes are refused until it can. */
+  async startNetworks(): Promise<void> {
+    const isolated = this.tables.page(0, Number.MAX_SAFE_INTEGER, false).filter((ws) => ws.noNetwork);
+    await Promise.all(isolated.map((ws) => this.networks.start(ws.id).catch((error: unknown) => log(`workspace ${ws.name} (${ws.id}): ${(error as Error).message}`))));
   }
 
   get(ref: string): WorkspaceView {
@@ -101,8 +128,8 @@ export class Workspaces {
   }
 
   /**
-   * A workspace new processes may start in: active, and its sandbox
-   * available on this machine.
+   * A workspace new processes may start in: active, its sandbox available
+   * on this machine, its own network (with --no-network) up.
    */
   usable(ref: string): WorkspaceRecord {
     const ws = this.resolve(ref);
@@ -110,6 +137,8 @@ export class Workspaces {
       throw new TetherError(Code.FailedPrecondition, "WORKSPACE_BUSY", `workspace ${ws.name} (${ws.id}) was removed: nothing starts in it any more; create a new one with tether ws create`, { workspace: ws.id, state: ws.state });
     }
     requireSandbox(ws);
+    // Throws (and starts it again) while the workspace's own network is not up.
+    if (ws.noNetwork) this.networks.enter(ws.id);
     return ws;
   }
 
@@ -134,7 +163,7 @@ export class Workspaces {
     const base = basename(root).replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 56) || "workspace";
     let name = base;
     for (let n = 2; this.tables.activeByName(name) !== undefined; n++) name = `${base}-${n}`;
-    const view = this.create({ name, root, sandbox: "host", noNetwork: false, labels: {} });
+    const view = this.insert(newId("w-", (candidate) => this.tables.byId(candidate) !== undefined), { name, root, sandbox: "host", noNetwork: false, labels: {} });
     return this.resolve(view.id);
   }
 
@@ -174,6 +203,7 @@ export class Workspaces {
     ws.state = "archived";
     ws.deletedAt = Date.now();
     this.tables.update(ws);
+    this.networks.stop(ws.id);
     if (!ws.adopted) rmSync(ws.root, { recursive: true, force: true });
     await Promise.all(this.removals.map((removal) => removal(ws)));
     return this.view(ws);

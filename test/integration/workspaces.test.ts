@@ -1,5 +1,5 @@
 import { Code } from "@connectrpc/connect";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -388,6 +388,70 @@ describe("the bwrap sandbox", () => {
     expect([busy.code, busy.message]).toEqual([Code.FailedPrecondition, expect.stringContaining(`(0 exec(s), 0 PTY(s), 1 session run(s) of ${held.id}): stop it first with tether ws stop box`)]);
     expect((await ws.getWorkspace({ workspace: "box" })).workspace).toMatchObject({ materialization: Materialization.LIVE, liveRunNames: [`sessions/${held.id}/runs/1`] });
     await sessions.cancelSession({ name: held.name });
+  });
+
+  it("gives a --no-network workspace one network of its own, as a container has: its processes share a loopback the host does not see, a service's http check and its downstream reach it, and it outlives a daemon restart", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const execs = d.client(ExecService);
+    const root = (await ws.createWorkspace({ displayName: "box", sandbox: SandboxProfile.BWRAP, noNetwork: true })).workspace!.root;
+    const port = 20_000 + Math.floor(Math.random() * 40_000);
+    const serve = `require("node:http").createServer((q, s) => s.end("hello from inside")).listen(${port}, "127.0.0.1", () => require("node:fs").writeFileSync("listening", ""))`;
+    const fetchIt = `fetch("http://127.0.0.1:${port}/").then((r) => r.text()).then(console.log, (e) => { console.log("unreachable: " + e.cause?.code); process.exit(3); })`;
+    const serveDetached = async (): Promise<void> => {
+      rmSync(join(root, "listening"), { force: true });
+      const requests = new ExecRequests();
+      requests.push({ kind: { case: "start", value: { workspace: "box", argv: [process.execPath, "-e", serve] } } });
+      requests.end();
+      for await (const r of execs.exec(requests)) if (r.kind.case === "started") break;
+      await eventually(() => (existsSync(join(root, "listening")) ? true : undefined));
+    };
+    await serveDetached();
+    // Another exec in the workspace reaches the server; the host does not (nor anything outside: the test's own fetch).
+    expect((await execToEnd(execs, "box", [process.execPath, "-e", fetchIt])).stdout).toBe("hello from inside\n");
+    const fromHost = await fetch(`http://127.0.0.1:${port}/`).then(
+      () => "reached",
+      (e: { cause?: { code?: string } }) => e.cause?.code,
+    );
+    expect(fromHost).toBe("ECONNREFUSED");
+
+    // A service in the workspace: its http check is made from inside, and its downstream reaches it.
+    const sessions = d.client(SessionService);
+    const taskFile = writeTaskFile(`
+tasks:
+  api:
+    cmd: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(serve.replace(String(port), String(port + 1)))}]
+    readiness: { http: "http://127.0.0.1:${port + 1}/", interval: 100ms, timeout: 20s }
+  client:
+    cmd: [${JSON.stringify(process.execPath)}, "-e", ${JSON.stringify(fetchIt.replace(String(port), String(port + 1)))}]
+    upstream: [api]
+`);
+    const { session } = await sessions.startSession({ task: "client", taskFile, workspace: "box" });
+    expect(await waitQuiet(sessions, session!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    expect((await logText(sessions, session!.id)).stdout).toBe("hello from inside\n");
+
+    // After a crash the next daemon gives the workspace a network again (a new one: what ran in the old one was stopped).
+    await d.kill();
+    await d.restart();
+    const after = d.client(ExecService);
+    expect((await execToEnd(after, "box", [process.execPath, "-e", fetchIt])).stdout).toBe("unreachable: ECONNREFUSED\n");
+    await serveDetached();
+    expect((await execToEnd(after, "box", [process.execPath, "-e", fetchIt])).stdout).toBe("hello from inside\n");
+
+    // The process that holds the network is the daemon's; it goes with the workspace.
+    const holders = (): number =>
+      readdirSync("/proc").filter((pid) => {
+        try {
+          const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+          const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+          return parent === d.process.pid && readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("--unshare-net");
+        } catch {
+          return false;
+        }
+      }).length;
+    expect(holders()).toBe(1);
+    await d.client(WorkspaceService).deleteWorkspace({ workspace: "box", force: true });
+    await eventually(() => (holders() === 0 ? true : undefined));
   });
 
   it("passes signals to the command, not to bwrap: a command that catches SIGTERM or Ctrl-C handles it and is tracked until it ends", async () => {
