@@ -51,12 +51,11 @@ const parsed = new Map<string, { text: string; file: TaskFile }>();
 export function parseTaskFile(path: string, text: string): TaskFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: false });
-  const problems: string[] = [];
+  const problems: { line: number; message: string }[] = [];
   const at = (node: Node | null | undefined, message: string): void => {
-    const line = node?.range == null ? 1 : lines.linePos(node.range[0]).line;
-    problems.push(`${path}:${line}: ${message}`);
+    problems.push({ line: node?.range == null ? 1 : lines.linePos(node.range[0]).line, message });
   };
-  for (const error of doc.errors) problems.push(`${path}:${error.linePos?.[0].line ?? 1}: ${yamlProblem(error)}`);
+  for (const error of doc.errors) problems.push({ line: error.linePos?.[0].line ?? 1, message: yamlProblem(error) });
   const tasks = new Map<string, TaskDef>();
   const taskNodes = new Map<string, Node>();
   const declared = new Set<string>();
@@ -95,7 +94,9 @@ export function parseTaskFile(path: string, text: string): TaskFile {
     }
   }
   if (problems.length > 0) {
-    throw new TetherError(Code.InvalidArgument, "TASK_FILE_INVALID", `the task file is invalid:\n  ${problems.join("\n  ")}`, { file: path });
+    // In the file's order, as a compiler lists them (a stable sort keeps one line's problems as found).
+    const listed = problems.sort((a, b) => a.line - b.line).map((p) => `${path}:${p.line}: ${p.message}`);
+    throw new TetherError(Code.InvalidArgument, "TASK_FILE_INVALID", `the task file is invalid:\n  ${listed.join("\n  ")}`, { file: path });
   }
   const taskLines = new Map([...taskNodes].map(([name, node]) => [name, node.range == null ? 1 : lines.linePos(node.range[0]).line]));
   return { path, dir: dirname(path), tasks, lines: taskLines };

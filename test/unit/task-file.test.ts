@@ -53,6 +53,10 @@ describe("the task file", () => {
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: 5 }\n  b: { cmd: [] }\n  c: { env: {} }\n")).toThrow(
       /t\.yaml:2: task "a": cmd must be a non-empty string or list[\s\S]*t\.yaml:3: task "b": cmd must be[\s\S]*t\.yaml:4: task "c": cmd is required/,
     );
+    // Listed in the file's order, whatever order they were found in (a task's keys are checked before its inputs).
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  d:\n    cmd: echo\n    inputs: { n: { type: integer } }\n    timeout: forever\n")).toThrow(
+      /t\.yaml:4: task "d": input "n": bad input type "integer"[^\n]*\n\s*\/p\/t\.yaml:5: task "d": timeout must be a duration/,
+    );
   });
 
   it("refuses a key it does not take, of a task, an input or readiness, with its line and what that place may have", () => {
