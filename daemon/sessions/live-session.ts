@@ -1,8 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import type { AppendResult, Durability } from "../journal/types.js";
-import { log } from "../log.js";
-import { formatMs } from "../../common/format.js";
 import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
 import { RESULT_STREAM, STDIN_STREAM, type TaskDef } from "../tasks/types.js";
 import { Continuations } from "./continuations.js";
@@ -12,19 +10,19 @@ import { assertRunLive, assertSessionOpen } from "./lifecycle.js";
 import { LiveRun, runPlace, type RunEnvironment } from "./live-run.js";
 import { forgottenSecrets, renderRunCommand } from "./run-command.js";
 import { runEnding } from "./run-ending.js";
+import { runOutputWriter, wireRun } from "./run-wiring.js";
 import { SECRET_MASK_MIN_BYTES, SecretMask } from "./secret-mask.js";
 import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
 import { SessionLifetime } from "./session-lifetime.js";
 import { SessionRecorder, type WholeState } from "./session-recorder.js";
+import { snapshot, storeLater } from "./session-snapshots.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
-import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
-import { logJournal, runChange, type RunChangeData } from "./session-journal.js";
+import { runChange, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
 import type { SendResult, SessionStreams, StreamSend } from "./session-streams.js";
 import type { SessionTables } from "./session-tables.js";
-import { feedStdin } from "./stdin-feed.js";
-import { RESULT_MAX_BYTES, resultText } from "./task-result.js";
+import { resultText } from "./task-result.js";
 import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
 import { Waiters } from "./waiters.js";
@@ -272,6 +270,11 @@ export class LiveSession {
     return now;
   }
 
+  /** Template values: with the secret inputs' values, or (undefined) SECRET_PLACEHOLDER for them, for what is stored and shown. */
+  private scope(secrets: Readonly<Record<string, string>> | undefined): TemplateScope {
+    return { inputs: { ...this.session.spec.inputs, ...secrets }, xcom: Object.fromEntries(this.tables.xcom(this.session.seq).map((x) => [x.key, x.value])), env: this.environment.baseEnv };
+  }
+
   private quiet(): boolean {
     return this.live.size === 0 && (this.session.status !== "open" || this.activityNow === "idle");
   }
@@ -291,7 +294,7 @@ export class LiveSession {
           this.transition(run, "skipped", `upstream ${blocked.task} ${blocked.status}`);
           continue;
         }
-        if (task.condition !== undefined && !isTruthy(renderTemplate(task.condition, this.scope(false)))) {
+        if (task.condition !== undefined && !isTruthy(renderTemplate(task.condition, this.scope(undefined)))) {
           this.graph.skippedByCondition(task.name);
           this.transition(run, "skipped", `condition ${JSON.stringify(task.condition)} is false`);
           continue;
@@ -315,13 +318,9 @@ export class LiveSession {
     const place = runPlace(this.session.spec, task, this.environment.unusable);
     const { workspace, cwd } = place;
     const problem = place.problem ?? forgottenSecrets(this.id, this.session.spec.secretInputs, this.secrets);
-    const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(true), shownInputs: this.session.spec.inputs, workspace: workspace?.id });
+    const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(this.secrets), shownInputs: this.session.spec.inputs, workspace: workspace?.id });
     run.command = display;
-    const writer = new OutputWriter((inputs) => this.order.append(logJournal(this.id), inputs, PROCESS_BYTES), {
-      tag: { r: String(run.number) },
-      keepStdoutBytes: task.result === "stdout" ? RESULT_MAX_BYTES : 0,
-      journalStart: this.order.endOf(logJournal(this.id)),
-    });
+    const writer = runOutputWriter(this.order, this.id, run, task);
     if (task.name === this.session.task) this.continuations.markSeen();
     if (problem !== undefined) {
       this.transition(run, "running", "");
@@ -331,34 +330,20 @@ export class LiveSession {
     }
     const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId: this.id, mask: this.maskedSecrets.length === 0 ? undefined : new SecretMask(this.maskedSecrets) };
     const live = new LiveRun(run, writer, start, this.environment, task.readiness !== undefined);
-    const process = live.process;
     this.live.set(run.number, live);
     this.transition(run, "running", "");
-    // The pid, in the next commit after the run's own rows and before any of its output; not fsynced: a power cut stops the process anyway.
-    const pidStored = live.started
-      .then((pid) => {
-        if (pid === undefined) return;
-        const saved = { ...run };
-        return this.order.store(() => this.tables.saveRunProcess(this.session.seq, saved), "daemon-crash");
-      })
-      .catch((error: unknown) => log(`session ${this.id}: run ${run.number}'s pid was not stored: ${(error as Error).message}`));
-    writer.holdUntil(pidStored);
-    if (process.stdin !== undefined) void feedStdin(this.streams, run.number, process.stdin, this.stdinArrivals, process.ended);
-    if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
-    if (task.readiness !== undefined) {
-      live.watchReadiness(task.readiness, () => {
+    wireRun(live, task, argv[0]!, {
+      sessionId: this.id,
+      streams: this.streams,
+      stdinArrivals: this.stdinArrivals,
+      storeProcess: (saved) => this.order.store(() => this.tables.saveRunProcess(this.session.seq, saved), "daemon-crash"),
+      onReady: () => {
         // A run blocked in a wait becomes ready when the wait ends; this one is not blocked.
         if (this.waits.readyAfterWait(run.number)) return;
         this.transition(run, "ready", "readiness checks passed");
         this.schedule();
-      });
-    }
-    void process.ended.then(async (end) => {
-      if (end.t === "failed-to-start") void writer.write(2, Buffer.from(`tether: cannot start ${argv[0]}: ${end.message}\n`));
-      await writer.settled();
-      const lost = writer.describeLost();
-      if (lost !== undefined) log(`session ${this.id}: run ${run.number}: ${lost}`);
-      this.finish(run, end, live, lost);
+      },
+      onEnded: (end, lost) => this.finish(run, end, live, lost),
     });
   }
 
@@ -404,8 +389,7 @@ export class LiveSession {
       if (this.session.status !== "open") return;
       const run = this.graph.addRun(task.name, attempt);
       this.refreshActivity();
-      const saved = snapshot(run);
-      this.record(runChange(run), `retry of ${task.name}`, () => this.tables.saveRun(this.session.seq, saved));
+      this.record(runChange(run), `retry of ${task.name}`, storeLater(this.tables, this.session, [run]));
       this.schedule();
     });
   }
@@ -450,7 +434,7 @@ export class LiveSession {
     this.graph.setStatus(run, status, reason, now);
     this.session.updatedAt = now;
     this.refreshActivity();
-    const save = this.saveNow(run);
+    const save = storeLater(this.tables, this.session, [run]);
     // A run's transitions follow its process and the scheduler, and no client is told they are
     // stored: they are committed like the process's output (see PROCESS_OUTPUT). One that carries
     // a take (a wait handing a record to its task) is fsynced, as are the session's own changes.
@@ -466,29 +450,14 @@ export class LiveSession {
     );
   }
 
-  /** Stores `run` and the session as they are now, in a commit that runs later (see snapshot). */
-  private saveNow(run: RunRecord): () => void {
-    const runSnapshot = snapshot(run);
-    const sessionSnapshot = { ...this.session };
-    return () => {
-      this.tables.saveRun(sessionSnapshot.seq, runSnapshot);
-      this.tables.update(sessionSnapshot);
-    };
-  }
-
   private record(run: RunChangeData | undefined, reason: string, alongside: () => void, durability: Durability = "power-loss"): Promise<unknown> {
     return this.recorder.record({ status: this.session.status, activity: this.activityNow, reason, run }, alongside, durability);
   }
 
   /** The session's row and every run's as they are now, with an event saying why (see StoreAgain). */
   private wholeState(): ReturnType<WholeState> {
-    const runs = this.graph.runs.map(snapshot);
-    const session = { ...this.session };
-    const alongside = (): void => {
-      for (const run of runs) this.tables.saveRun(session.seq, run);
-      this.tables.update(session);
-    };
-    return { event: { status: session.status, activity: this.activityNow, reason: "state stored again after a change that could not be stored", run: undefined }, alongside };
+    const alongside = storeLater(this.tables, this.session, this.graph.runs);
+    return { event: { status: this.session.status, activity: this.activityNow, reason: "state stored again after a change that could not be stored", run: undefined }, alongside };
   }
 
   private refreshActivity(): void {
@@ -531,20 +500,8 @@ export class LiveSession {
     this.session.updatedAt = Date.now();
     const run = this.graph.addRun(main.name, 1);
     this.refreshActivity();
-    this.record(runChange(run), `continuation: new input on ${trigger}`, this.saveNow(run));
+    this.record(runChange(run), `continuation: new input on ${trigger}`, storeLater(this.tables, this.session, [run]));
     this.lifetime.stopIdle();
     this.schedule();
   }
-
-  /** Template values; with `secrets` false, secret inputs render as SECRET_PLACEHOLDER (for what is stored and shown). */
-  private scope(secrets: boolean): TemplateScope {
-    const inputs = secrets ? { ...this.session.spec.inputs, ...this.secrets } : this.session.spec.inputs;
-    const xcom = Object.fromEntries(this.tables.xcom(this.session.seq).map((x) => [x.key, x.value]));
-    return { inputs, xcom, env: this.environment.baseEnv };
-  }
-}
-
-/** A run as it is now, for a commit that runs later (its transitions go on growing). */
-function snapshot(run: RunRecord): RunRecord {
-  return { ...run, transitions: [...run.transitions] };
 }

@@ -1,0 +1,62 @@
+import { log } from "../log.js";
+import { formatMs } from "../../common/format.js";
+import type { ProcessEnd } from "../process/child-process.js";
+import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
+import type { TaskDef } from "../tasks/types.js";
+import type { LiveRun } from "./live-run.js";
+import { logJournal } from "./session-journal.js";
+import type { SessionOrder } from "./session-order.js";
+import type { SessionStreams } from "./session-streams.js";
+import { feedStdin } from "./stdin-feed.js";
+import { RESULT_MAX_BYTES } from "./task-result.js";
+import type { RunRecord } from "./types.js";
+import type { Waiters } from "./waiters.js";
+
+/** What a started run is wired to in its session. */
+export interface RunWiring {
+  readonly sessionId: string;
+  readonly streams: SessionStreams;
+  /** Wakes the run's stdin feeder when a record arrives on `stdin`. */
+  readonly stdinArrivals: Waiters;
+  /** Commits the run's row as it is now (its pid known); not fsynced: a power cut stops the process anyway. */
+  readonly storeProcess: (saved: RunRecord) => Promise<unknown>;
+  /** The readiness checks passed while the run lives. */
+  readonly onReady: () => void;
+  /** The process ended and all its output is stored (`lost`: what could not be, in words). */
+  readonly onEnded: (end: ProcessEnd, lost: string | undefined) => void;
+}
+
+/**
+ * Wires a run whose process has just started (after its `running`
+ * transition): its pid stored in the next commit, before any of its output
+ * (so what the run printed is never seen before the daemon knows what to
+ * stop after a crash); its stdin fed from the `stdin` stream when the task
+ * asks; its timeout; its readiness checks; and its end, once its output is
+ * stored.
+ */
+export function wireRun(live: LiveRun, task: TaskDef, argv0: string, wiring: RunWiring): void {
+  const { run, process, writer } = live;
+  const pidStored = live.started
+    .then((pid) => (pid === undefined ? undefined : wiring.storeProcess({ ...run })))
+    .catch((error: unknown) => log(`session ${wiring.sessionId}: run ${run.number}'s pid was not stored: ${(error as Error).message}`));
+  writer.holdUntil(pidStored);
+  if (process.stdin !== undefined) void feedStdin(wiring.streams, run.number, process.stdin, wiring.stdinArrivals, process.ended);
+  if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
+  if (task.readiness !== undefined) live.watchReadiness(task.readiness, wiring.onReady);
+  void process.ended.then(async (end) => {
+    if (end.t === "failed-to-start") void writer.write(2, Buffer.from(`tether: cannot start ${argv0}: ${end.message}\n`));
+    await writer.settled();
+    const lost = writer.describeLost();
+    if (lost !== undefined) log(`session ${wiring.sessionId}: run ${run.number}: ${lost}`);
+    wiring.onEnded(end, lost);
+  });
+}
+
+/** Where a run's stdout and stderr go: the session's log journal, each chunk tagged with the run's number; its stdout kept too for `result: stdout`. */
+export function runOutputWriter(order: SessionOrder, sessionId: string, run: RunRecord, task: TaskDef): OutputWriter {
+  return new OutputWriter((inputs) => order.append(logJournal(sessionId), inputs, PROCESS_BYTES), {
+    tag: { r: String(run.number) },
+    keepStdoutBytes: task.result === "stdout" ? RESULT_MAX_BYTES : 0,
+    journalStart: order.endOf(logJournal(sessionId)),
+  });
+}
