@@ -7,6 +7,7 @@ import { CliError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
 import { sessionDetailJson } from "../session-json.js";
+import { sessionRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
 
 export const SHOW_USAGE = `  tether show S [--json]                      a session: inputs, status, result or error, runs and their state log, xcom`;
@@ -17,7 +18,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   if (positionals.length !== 1) throw new CliError(`usage:\n${SHOW_USAGE}`, 2);
   const { client } = await connectToDaemon(paths);
   const { session } = await client.unary(SessionService.method.getSession, { name: `sessions/${positionals[0]}` });
-  const { runs } = await client.unary(SessionService.method.listRuns, { parent: session!.name });
+  const runs = await sessionRuns(client, session!.name);
   const s = session!;
   if (values.json) {
     process.stdout.write(`${JSON.stringify(sessionDetailJson(s, runs))}\n`);

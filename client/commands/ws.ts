@@ -5,7 +5,6 @@ import type { Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import type { Run } from "../../gen/tether/v1/session_pb.js";
-import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CliError, usageError } from "../cli-error.js";
@@ -15,6 +14,7 @@ import { commandLine, formatDuration, printTable } from "../../common/format.js"
 import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
 import type { GrpcClient } from "../grpc-client.js";
+import { sessionRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
 import { listAllWorkspaces } from "../workspace-list.js";
 
@@ -149,7 +149,7 @@ async function liveRuns(client: GrpcClient, names: readonly string[]): Promise<{
   }
   const found: { session: string; run: Run }[] = [];
   for (const [session, numbers] of bySession) {
-    const { runs } = await client.unary(SessionService.method.listRuns, { parent: `sessions/${session}` });
+    const runs = await sessionRuns(client, `sessions/${session}`);
     for (const run of runs) if (numbers.has(run.number)) found.push({ session, run });
   }
   return found;

@@ -5,9 +5,9 @@ export const DEFAULT_PAGE_SIZE = 100;
 /** Larger requests are served this many per page. */
 export const MAX_PAGE_SIZE = 1000;
 
-export function pageSize(requested: number): number {
-  if (requested < 0) throw invalidArgument("page_size", "page_size must be 0 (for the default of 100) or positive");
-  return requested === 0 ? DEFAULT_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
+export function pageSize(requested: number, defaultSize = DEFAULT_PAGE_SIZE): number {
+  if (requested < 0) throw invalidArgument("page_size", `page_size must be 0 (for the default of ${defaultSize}) or positive`);
+  return requested === 0 ? defaultSize : Math.min(requested, MAX_PAGE_SIZE);
 }
 
 /**

@@ -76,7 +76,7 @@ export class SessionTables {
        VALUES (@session_seq, @number, @task, @attempt, @status, @pid, @started_at_ticks, @exit_code, @reason, @command, @transitions)`,
     );
     this.updateRunProcess = db.prepare(`UPDATE runs SET pid = ?, started_at_ticks = ? WHERE session_seq = ? AND number = ?`);
-    this.selectRuns = db.prepare(`SELECT * FROM runs WHERE session_seq = ? ORDER BY number`);
+    this.selectRuns = db.prepare(`SELECT * FROM runs WHERE session_seq = ? AND number > ? ORDER BY number LIMIT ?`);
     this.upsertXcom = db.prepare(`INSERT OR REPLACE INTO xcom (session_seq, key, value, updated_at) VALUES (?, ?, ?, ?)`);
     this.selectXcom = db.prepare(`SELECT key, value, updated_at FROM xcom WHERE session_seq = ? ORDER BY key`);
     this.selectXcomKey = db.prepare(`SELECT key, value, updated_at FROM xcom WHERE session_seq = ? AND key = ?`);
@@ -187,8 +187,9 @@ export class SessionTables {
     this.updateRunProcess.run(run.pid ?? null, run.startTicks ?? null, sessionSeq, run.number);
   }
 
-  runs(sessionSeq: number): RunRecord[] {
-    return (this.selectRuns.all(sessionSeq) as RunRow[]).map((row) => ({
+  /** The session's runs in order: those numbered after `afterNumber`, at most `limit` of them (-1: all). */
+  runs(sessionSeq: number, afterNumber = 0, limit = -1): RunRecord[] {
+    return (this.selectRuns.all(sessionSeq, afterNumber, limit) as RunRow[]).map((row) => ({
       number: row.number,
       task: row.task,
       attempt: row.attempt,

@@ -330,9 +330,12 @@ export class Sessions {
     return { session, outputBytes };
   }
 
-  runs(idOrPrefix: string): RunRecord[] {
+  /** The session's runs in order: those numbered after `afterNumber`, at most `limit` of them. */
+  runs(idOrPrefix: string, afterNumber = 0, limit = Number.MAX_SAFE_INTEGER): RunRecord[] {
     const record = this.find(idOrPrefix);
-    return this.live.get(record.id)?.runs ?? this.tables.runs(record.seq);
+    const live = this.live.get(record.id)?.runs;
+    // Live runs are numbered 1..n in order: the page is a slice.
+    return live !== undefined ? live.slice(afterNumber, afterNumber + limit) : this.tables.runs(record.seq, afterNumber, limit);
   }
 
   xcom(idOrPrefix: string): XcomValue[] {

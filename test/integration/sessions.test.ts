@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
@@ -8,7 +9,7 @@ import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
-import { daemonPerTest } from "../helpers/daemon.js";
+import { CLI_ENTRY, daemonPerTest } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
 import { alive, eventually, logText, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
@@ -528,6 +529,43 @@ tasks:
     expect(running.sessions[0]!.activity).toBe(SessionActivity.RUNNING);
     expect((await client.listSessions({ task: "a" })).sessions).toHaveLength(5);
     await client.cancelSession({ name: `sessions/${open}` });
+  });
+});
+
+describe("sessions: runs", () => {
+  it("list a page at a time in order, live or stored, and tether show lists every run of a graph larger than a page", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    // 1,000 tasks skipped by their condition (no process each) and one that runs after them: 1,001 runs.
+    const names = Array.from({ length: 1000 }, (_, i) => `t${i}`);
+    const file = writeTaskFile(`tasks:\n${names.map((n) => `  ${n}: { cmd: "true", condition: "false" }\n`).join("")}  all: { cmd: "sleep 300", upstream: [${names.join(", ")}] }\n`);
+    const { session } = await client.startSession({ task: "all", taskFile: file });
+    await eventually(async () => ((await client.listRuns({ parent: session!.name, pageToken: "" })).nextPageToken !== "" ? true : undefined));
+    const pages = async (): Promise<number[][]> => {
+      const out: number[][] = [];
+      let pageToken = "";
+      do {
+        const page = await client.listRuns({ parent: session!.name, pageSize: 400, pageToken });
+        out.push(page.runs.map((r) => r.number));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+      return out;
+    };
+    const expected = [400, 400, 201].map((n, p) => Array.from({ length: n }, (_, i) => p * 400 + i + 1));
+    expect(await pages()).toEqual(expected);
+    expect((await client.listRuns({ parent: session!.name })).runs).toHaveLength(1000);
+    const bad = await failure(client.listRuns({ parent: session!.name, pageToken: "bm9wZQ" }));
+    expect([bad.code, bad.message]).toEqual([Code.InvalidArgument, "page_token is not one this daemon issued"]);
+    await client.cancelSession({ name: session!.name });
+    await waitQuiet(client, session!.id);
+    // Ended: the pages come from the store.
+    await eventually(async () => ((await client.getSession({ name: session!.name })).session!.status === SessionStatus.CANCELLED ? true : undefined));
+    expect(await pages()).toEqual(expected);
+    const show = spawnSync(process.execPath, [CLI_ENTRY, "show", session!.id], { env: d.env, encoding: "utf8" });
+    expect(show.status).toBe(0);
+    const listed = show.stdout.split("\n").filter((line) => /^\s+\d+\s+(t\d+|all)\s+attempt 1/.test(line));
+    expect(listed).toHaveLength(1001);
+    expect(listed.at(-1)).toMatch(/^\s+1001\s+all\s+attempt 1\s+cancelled/);
   });
 });
 
