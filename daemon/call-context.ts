@@ -53,14 +53,18 @@ export function takeNowOf<T>(requests: AsyncIterable<T>): TakeNow<T> | undefined
  * makes, without its per-call cost (~20 µs of a ~110 µs unary call in the
  * daemon here: three Headers, a deadline controller and a controller linked
  * to the daemon's shutdown signal by a listener added and removed per call).
- * One AbortController per call; headers and values are made only if a
- * handler asks for them (none does today); the daemon's stop aborts every
- * open call through `CallContexts`, one listener for all.
+ * The AbortController, headers and values are made only if a handler asks
+ * for them (streaming handlers take the signal; most unary ones nothing);
+ * the daemon's stop aborts every open call through `CallContexts`, one
+ * listener for all.
  */
 class GrpcCallContext implements CallContext {
   readonly requestMethod = "POST";
   readonly protocolName = "grpc";
-  private readonly controller = new AbortController();
+  /** Made when a handler first asks for the signal: most unary handlers never do. */
+  private controller: AbortController | undefined;
+  /** Why the call was aborted, once it was (the signal is made aborted with it if asked for later). */
+  private abortedFor: { reason: unknown } | undefined;
   private readonly deadline: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lazyRequestHeader: Headers | undefined;
@@ -83,6 +87,10 @@ class GrpcCallContext implements CallContext {
   }
 
   get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.abortedFor !== undefined) this.controller.abort(this.abortedFor.reason);
+    }
     return this.controller.signal;
   }
 
@@ -105,10 +113,11 @@ class GrpcCallContext implements CallContext {
   }
 
   abort(reason: unknown): void {
-    if (this.controller.signal.aborted) return;
+    if (this.abortedFor !== undefined) return;
+    this.abortedFor = { reason };
     clearTimeout(this.timer);
     this.closed(this);
-    this.controller.abort(reason);
+    this.controller?.abort(reason);
   }
 }
 
