@@ -498,8 +498,11 @@ export class LiveSession {
     this.session.result = undefined;
     this.session.error = undefined;
     this.session.updatedAt = Date.now();
+    // What the main task needs and no longer has (a service lost with the daemon, an upstream that failed) runs again first.
+    const again = this.graph.upstreamsToRunAgain(main.name).map((task) => this.graph.addRun(task, 1));
     const run = this.graph.addRun(main.name, 1);
     this.refreshActivity();
+    for (const up of again) this.record(runChange(up), `continuation: ${up.task} runs again for ${main.name}`, storeLater(this.tables, this.session, [up]));
     this.record(runChange(run), `continuation: new input on ${trigger}`, storeLater(this.tables, this.session, [run]));
     this.lifetime.stopIdle();
     this.schedule();

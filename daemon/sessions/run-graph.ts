@@ -144,6 +144,28 @@ export class RunGraph {
     return waiting ? "wait" : undefined;
   }
 
+  /**
+   * The upstreams of `task`, transitively and each after its own, whose
+   * current attempt is not done well: ended badly (failed, cancelled, lost,
+   * skipped for a failure) or a service no longer running. A keep_open
+   * session's next run needs them run again first: a service lost with the
+   * daemon, a build that failed before the conversation's last message.
+   */
+  upstreamsToRunAgain(task: string): string[] {
+    const again: string[] = [];
+    const seen = new Set<string>();
+    const visit = (name: string): void => {
+      for (const up of this.task(name).upstream) {
+        if (seen.has(up)) continue;
+        seen.add(up);
+        visit(up);
+        if (!this.doneWell(up)) again.push(up);
+      }
+    };
+    visit(task);
+    return again;
+  }
+
   /** `task` is skipped because of `blocked`: it inherits the failure's exit code. */
   skippedFor(task: string, blocked: string): void {
     const code = this.failureCodes.get(blocked);

@@ -350,6 +350,50 @@ tasks:
     expect(stderr).toContain(`tether rerun ${vault!.id} --input token=...`);
   });
 
+  it("a continuation first runs again what its task needs and no longer has: an upstream that failed, a service lost with the daemon", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  prepare:
+    cmd: test -f prepared || { touch prepared; exit 3; }
+  api:
+    cmd: echo up > api.state; exec sleep 300
+    readiness: { cmd: "test -f api.state", interval: 100ms, timeout: 20s }
+  bot:
+    keep_open: true
+    upstream: [prepare, api]
+    streams: { msg: input }
+    cmd: m=$(tether wait msg --timeout 10s); echo "reply to $m"
+`);
+    const { session } = await sessions.startSession({ task: "bot", taskFile: file });
+    const name = session!.name;
+    const runs = async (client = sessions): Promise<string[]> => (await client.listRuns({ parent: name })).runs.map((r) => `${r.task} ${RunStatus[r.status]}`);
+    // Done: that many runs, the last one (bot's) ended; the ready service stays live (the session reads running).
+    const idleWith = async (client: typeof sessions, count: number): Promise<void> => {
+      await eventually(async () => {
+        const now = await runs(client);
+        return now.length === count && /^bot (SUCCEEDED|SKIPPED)$/.test(now.at(-1)!) ? true : undefined;
+      });
+    };
+    // prepare fails: bot is skipped, the session stays open (keep_open) with the failure.
+    await idleWith(sessions, 3);
+    expect(await runs()).toEqual(["prepare FAILED", "api READY", "bot SKIPPED"]);
+    await d.client(StreamService).sendInput({ session: name, stream: "msg", text: "one" });
+    await idleWith(sessions, 5);
+    // prepare runs again (the ready service does not), then bot.
+    expect(await runs()).toEqual(["prepare FAILED", "api READY", "bot SKIPPED", "prepare SUCCEEDED", "bot SUCCEEDED"]);
+
+    await d.kill();
+    await d.restart();
+    const after = d.client(SessionService);
+    await d.client(StreamService).sendInput({ session: name, stream: "msg", text: "two" });
+    await idleWith(after, 7);
+    // The service was lost with the daemon: it runs again, and bot after it is ready.
+    expect((await runs(after)).slice(1)).toEqual(["api LOST", "bot SKIPPED", "prepare SUCCEEDED", "bot SUCCEEDED", "api READY", "bot SUCCEEDED"]);
+    expect((await logText(after, session!.id)).stdout).toBe("reply to one\nreply to two\n");
+  });
+
   it("a task with stdin: stream is fed the stdin stream's records in order; an empty record closes its stdin", async () => {
     const d = await daemon();
     const sessions = d.client(SessionService);

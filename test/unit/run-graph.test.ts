@@ -118,4 +118,19 @@ describe("the run graph", () => {
     end(g, retry.task, "succeeded", 0);
     expect(g.blockingUpstream(all, never)).toBeUndefined();
   });
+
+  it("names, upstream first, what a task needs run again: upstreams that ended badly, not those done well or skipped by their condition", () => {
+    const g = graph();
+    g.skippedByCondition("lint");
+    end(g, "lint", "skipped");
+    end(g, "build", "failed", 2);
+    end(g, "test", "skipped");
+    end(g, "deploy", "skipped");
+    expect(g.upstreamsToRunAgain("deploy")).toEqual(["build", "test"]);
+    expect(g.upstreamsToRunAgain("test")).toEqual(["build"]);
+    g.addRun("build", 1);
+    end(g, "build", "succeeded");
+    expect(g.upstreamsToRunAgain("deploy")).toEqual(["test"]);
+    expect(g.upstreamsToRunAgain("build")).toEqual([]);
+  });
 });
