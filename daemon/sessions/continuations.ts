@@ -1,5 +1,12 @@
 import { STDIN_STREAM, type TaskDef } from "../tasks/types.js";
+import type { RunGraph } from "./run-graph.js";
 import type { SessionStreams } from "./session-streams.js";
+import type { RunRecord } from "./types.js";
+
+/** A continuation's new runs, in order (what the main task needs again, then the main task's), and why each was made. */
+export interface Continuation {
+  readonly runs: readonly { readonly run: RunRecord; readonly why: string }[];
+}
 
 /**
  * When a keep_open session continues: a record on one of the main task's
@@ -18,7 +25,7 @@ export class Continuations {
   private readonly takenBefore = new Map<string, number>();
 
   constructor(
-    main: TaskDef,
+    private readonly main: TaskDef,
     private readonly store: SessionStreams,
   ) {
     const streams = Object.entries(main.streams).filter(([, d]) => d === "input").map(([name]) => name);
@@ -34,8 +41,23 @@ export class Continuations {
     }
   }
 
+  /**
+   * A keep_open session's graph has finished: when input should continue it
+   * (see trigger), its new runs, added to `graph`: first each upstream the
+   * main task needs and no longer has (a service lost with the daemon, an
+   * upstream that failed; RunGraph.upstreamsToRunAgain), then the main task.
+   */
+  next(graph: RunGraph): Continuation | undefined {
+    if (!this.main.keepOpen) return undefined;
+    const trigger = this.trigger();
+    if (trigger === undefined) return undefined;
+    this.markSeen();
+    const again = graph.upstreamsToRunAgain(this.main.name).map((task) => ({ run: graph.addRun(task, 1), why: `continuation: ${task} runs again for ${this.main.name}` }));
+    return { runs: [...again, { run: graph.addRun(this.main.name, 1), why: `continuation: new input on ${trigger}` }] };
+  }
+
   /** The stream with a record that should start a continuation, if any. */
-  trigger(): string | undefined {
+  private trigger(): string | undefined {
     const tookInput = this.streams.some((stream) => this.store.takenCount(stream) > (this.takenBefore.get(stream) ?? 0));
     return this.streams.find((stream) => this.store.findUntaken(stream, "", tookInput ? 0 : (this.seen.get(stream) ?? 0)) !== undefined);
   }

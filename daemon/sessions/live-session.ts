@@ -200,9 +200,7 @@ export class LiveSession {
   end(status: Exclude<SessionStatus, "open">, reason: string): void {
     assertSessionOpen(this.id, this.session.status, status === "closed" ? "close" : "cancel");
     const now = Date.now();
-    this.session.status = status;
-    this.session.endedAt = now;
-    this.session.updatedAt = now;
+    Object.assign(this.session, { status, endedAt: now, updatedAt: now });
     if (this.session.exitCode === undefined) {
       this.session.exitCode = status === "closed" ? 0 : CANCELLED_EXIT_CODE;
       if (status !== "closed") this.session.error = reason;
@@ -489,21 +487,11 @@ export class LiveSession {
   /** A keep_open session whose graph has finished continues with a new run of the main task (see Continuations). */
   private maybeContinue(): void {
     if (this.session.status !== "open" || this.session.exitCode === undefined) return;
-    const main = this.graph.task(this.session.task);
-    if (!main.keepOpen) return;
-    const trigger = this.continuations.trigger();
-    if (trigger === undefined) return;
-    this.continuations.markSeen();
-    this.session.exitCode = undefined;
-    this.session.result = undefined;
-    this.session.error = undefined;
-    this.session.updatedAt = Date.now();
-    // What the main task needs and no longer has (a service lost with the daemon, an upstream that failed) runs again first.
-    const again = this.graph.upstreamsToRunAgain(main.name).map((task) => this.graph.addRun(task, 1));
-    const run = this.graph.addRun(main.name, 1);
+    const continuation = this.continuations.next(this.graph);
+    if (continuation === undefined) return;
+    Object.assign(this.session, { exitCode: undefined, result: undefined, error: undefined, updatedAt: Date.now() });
     this.refreshActivity();
-    for (const up of again) this.record(runChange(up), `continuation: ${up.task} runs again for ${main.name}`, storeLater(this.tables, this.session, [up]));
-    this.record(runChange(run), `continuation: new input on ${trigger}`, storeLater(this.tables, this.session, [run]));
+    for (const { run, why } of continuation.runs) this.record(runChange(run), why, storeLater(this.tables, this.session, [run]));
     this.lifetime.stopIdle();
     this.schedule();
   }
