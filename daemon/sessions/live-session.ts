@@ -11,7 +11,7 @@ import { LiveRun, runPlace, type RunEnvironment } from "./live-run.js";
 import { forgottenSecrets, renderRunCommand } from "./run-command.js";
 import { runEnding } from "./run-ending.js";
 import { runOutputWriter, wireRun } from "./run-wiring.js";
-import { SECRET_MASK_MIN_BYTES, SecretMask } from "./secret-mask.js";
+import { SecretMask } from "./secret-mask.js";
 import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
 import { SessionLifetime } from "./session-lifetime.js";
@@ -46,8 +46,6 @@ export class LiveSession {
   private readonly lifetime: SessionLifetime;
   private activityNow: Activity = "idle";
   private waitingForNow = "";
-  /** The secret inputs' values long enough to mask: each run's output gets a mask of its own. */
-  private readonly maskedSecrets: readonly string[];
   private readonly waits: InputWaits;
   private readonly continuations: Continuations;
   /** Wakes the stdin feeders when a record arrives on `stdin`. */
@@ -60,7 +58,8 @@ export class LiveSession {
     /** Secret input values: in memory only, never stored. */
     private readonly secrets: Readonly<Record<string, string>>,
     private readonly order: SessionOrder,
-    private readonly streams: SessionStreams,
+    /** Its streams' records: sends go through `send`, which lets waits, stdin and continuations see them. */
+    readonly streams: SessionStreams,
     private readonly tables: SessionTables,
     private readonly environment: RunEnvironment,
     onRetired: (session: LiveSession) => void,
@@ -78,7 +77,6 @@ export class LiveSession {
     this.recorder = new SessionRecorder(session.id, order, this.lifetime, () => this.wholeState());
     this.waits = new InputWaits(session.id, streams, { transition: (...args) => this.transition(...args), schedule: () => this.schedule() });
     this.continuations = new Continuations(this.graph.task(session.task), streams);
-    this.maskedSecrets = Object.values(secrets).filter((value) => Buffer.byteLength(value) >= SECRET_MASK_MIN_BYTES);
   }
 
   /** Every run, in order; the last run of a task is its current attempt. */
@@ -156,12 +154,6 @@ export class LiveSession {
     return this.streams.write(stream, inputs, () => this.tables.setXcom(this.session.seq, run.task, value, Date.now()));
   }
 
-  /** The record a wait on `stream` would take now, without taking it. */
-  peek(stream: string, correlationId: string): StreamRecord | undefined {
-    this.streams.require(stream, "input");
-    return this.streams.findUntaken(stream, correlationId);
-  }
-
   /**
    * Blocks a live run until it takes a record of an input stream: the
    * oldest untaken record matching the correlation id, including records
@@ -188,11 +180,18 @@ export class LiveSession {
     return created;
   }
 
-  /** Re-arms an open session found at daemon start whose graph had finished (a keep_open session idling); input it has not taken continues it. */
+  /**
+   * Takes up an open session found at daemon start with nothing live: a
+   * graph that has not finished goes on (its retries owed are armed for what
+   * is left of their delay, its runs yet to start start); a keep_open
+   * session idling is continued by input it has not taken.
+   */
   resume(): void {
+    if (this.session.exitCode === undefined) for (const { task, attempt, dueAt } of this.graph.retriesOwed()) this.scheduleRetry(task, attempt, Math.max(0, dueAt - Date.now()));
     this.refreshActivity();
     this.lifetime.armTtl(this.session.createdAt, this.session.spec.ttlMs);
     this.afterChange();
+    this.schedule();
     this.maybeContinue();
   }
 
@@ -218,24 +217,24 @@ export class LiveSession {
   }
 
   /**
-   * The daemon is stopping (or found the session unfinished at its start;
-   * `reason` says which): live runs are recorded lost and their process groups
-   * stopped; the session closes with that error, also when only a retry was
-   * waiting (its timer does not outlive the daemon), unless its main task is
-   * keep_open: that one stays open with the error, as after a failed run. An
-   * idle session whose graph has finished stays open. Resolves when the
-   * processes have exited.
+   * The daemon is stopping (or found live runs at its start; `reason` says
+   * which): live runs are recorded lost and their process groups stopped;
+   * the session closes with that error, unless its main task is keep_open:
+   * that one stays open with the error, as after a failed run. A session
+   * with nothing live is left as it is (a retry waiting, runs yet to start:
+   * the next daemon takes it up, see resume). Resolves when the processes
+   * have exited.
    */
   async abandon(reason: string): Promise<void> {
     const live = [...this.live.values()];
     const lost = this.runs.filter((r) => LIVE_RUN_STATUSES.has(r.status));
     this.waits.failAll(new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", `the wait ended: ${reason}`));
-    const finished = this.session.exitCode !== undefined && this.runs.every((r) => FINAL_RUN_STATUSES.has(r.status));
-    if (lost.length === 0 && finished) return;
-    const retrying = [...this.retries.waiting.keys()];
+    if (lost.length === 0) {
+      this.retries.clear(); // Owed still: the next daemon arms them again.
+      return;
+    }
     this.session.exitCode = 1;
-    this.session.error =
-      lost.length > 0 ? `${reason} while ${lost.length} run(s) were live: recorded lost` : `${reason} while a retry was waiting${retrying.length > 0 ? ` (${retrying.join(", ")})` : ""}: it was not run`;
+    this.session.error = `${reason} while ${lost.length} run(s) were live: recorded lost`;
     for (const run of lost) this.transition(run, "lost", `${reason} while this run was live`);
     for (const l of live) l.stop(undefined);
     if (this.session.status === "open" && this.graph.task(this.session.task).keepOpen) {
@@ -326,7 +325,7 @@ export class LiveSession {
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: problem }, undefined));
       return;
     }
-    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId: this.id, mask: this.maskedSecrets.length === 0 ? undefined : new SecretMask(this.maskedSecrets) };
+    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId: this.id, mask: SecretMask.of(Object.values(this.secrets)) };
     const live = new LiveRun(run, writer, start, this.environment, task.readiness !== undefined);
     this.live.set(run.number, live);
     this.transition(run, "running", "");
@@ -382,8 +381,8 @@ export class LiveSession {
     this.schedule();
   }
 
-  private scheduleRetry(task: TaskDef, attempt: number): void {
-    this.retries.arm(task.name, task.retryDelayMs, () => {
+  private scheduleRetry(task: TaskDef, attempt: number, delayMs = task.retryDelayMs): void {
+    this.retries.arm(task.name, delayMs, () => {
       if (this.session.status !== "open") return;
       const run = this.graph.addRun(task.name, attempt);
       this.refreshActivity();

@@ -166,6 +166,22 @@ export class RunGraph {
     return again;
   }
 
+  /**
+   * The retries a graph still owes, when it has not finished: each task
+   * whose current attempt failed with attempts left (a failure that ends the
+   * graph, or fail-fast, finishes it first) and when the retry falls due, as
+   * the failure's time and the task's retry_delay say. For a daemon that
+   * starts again: a retry's timer did not outlive the last one.
+   */
+  retriesOwed(): { readonly task: TaskDef; readonly attempt: number; readonly dueAt: number }[] {
+    const owed = [];
+    for (const [name, run] of this.latestRun) {
+      const task = this.task(name);
+      if (run.status === "failed" && run.attempt <= task.retries) owed.push({ task, attempt: run.attempt + 1, dueAt: run.transitions.at(-1)!.at + task.retryDelayMs });
+    }
+    return owed;
+  }
+
   /** `task` is skipped because of `blocked`: it inherits the failure's exit code. */
   skippedFor(task: string, blocked: string): void {
     const code = this.failureCodes.get(blocked);

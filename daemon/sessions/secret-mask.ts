@@ -24,6 +24,12 @@ export class SecretMask {
     this.longest = Math.max(0, ...this.secrets.map((s) => s.byteLength));
   }
 
+  /** A run's own mask of `values` (its output's tails are its own), or undefined when none is long enough to mask. */
+  static of(values: readonly string[]): SecretMask | undefined {
+    const mask = new SecretMask(values);
+    return mask.empty ? undefined : mask;
+  }
+
   get empty(): boolean {
     return this.secrets.length === 0;
   }

@@ -134,6 +134,12 @@ export class SessionStreams {
     return this.order.append(streamJournal(this.sessionId, stream), inputs.map(encodeStreamInput), { ...PROCESS_OUTPUT, alongside });
   }
 
+  /** The record a wait on input stream `stream` would take now, without taking it. */
+  peek(stream: string, correlationId: string): StreamRecord | undefined {
+    this.require(stream, "input");
+    return this.findUntaken(stream, correlationId);
+  }
+
   /** The sequence the stream's next record will get. */
   nextSeq(stream: string): number {
     return streamNextSeq(this.journals, this.sessionId, stream);

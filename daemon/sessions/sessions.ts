@@ -24,7 +24,7 @@ import { SessionStreams, declaredStreams, readStreamRecord, type SendResult, typ
 import { SessionTables, type SessionFilter } from "./session-tables.js";
 import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
-import { FINAL_RUN_STATUSES, type RunRecord, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
+import { LIVE_RUN_STATUSES, type RunRecord, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
 
 const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const XCOM_VALUE_MAX_BYTES = 1024 * 1024;
@@ -77,10 +77,9 @@ export class Sessions {
   /**
    * At daemon start: runs that were live when the last daemon stopped are
    * recorded lost (and their leftover process groups stopped), and their
-   * sessions closed with the reason, as are sessions whose graph had not
-   * finished though no run was live (a retry was waiting out its delay);
-   * idle open sessions whose graph had finished resume, as do keep_open
-   * sessions once their lost runs are recorded.
+   * sessions closed with the reason (a keep_open one stays open). Open
+   * sessions with nothing live resume: a graph owing a retry or with runs
+   * yet to start goes on, a keep_open session idles (see LiveSession.resume).
    */
   recover(): void {
     const reason = "the daemon was not running (it stopped or crashed)";
@@ -88,8 +87,8 @@ export class Sessions {
       const runs = this.tables.runs(record.seq);
       const live = this.liveSession(record, runs, {});
       this.live.set(record.id, live);
-      const lost = runs.filter((r) => !FINAL_RUN_STATUSES.has(r.status));
-      if (lost.length === 0 && record.exitCode !== undefined) {
+      const lost = runs.filter((r) => LIVE_RUN_STATUSES.has(r.status));
+      if (lost.length === 0) {
         live.resume();
         continue;
       }
@@ -99,7 +98,7 @@ export class Sessions {
       void live.abandon(reason).then(() => {
         if (live.session.status === "open") live.resume();
       });
-      log(`session ${record.id}: ${lost.length > 0 ? `${lost.length} run(s) were live when the daemon stopped; recorded them lost` : "a retry was waiting when the daemon stopped; closed it"}`);
+      log(`session ${record.id}: ${lost.length} run(s) were live when the daemon stopped; recorded them lost`);
     }
   }
 
@@ -256,7 +255,7 @@ export class Sessions {
   /** The record a wait would take now, without taking it. */
   peek(idOrPrefix: string, stream: string, correlationId: string): StreamRecord {
     const session = this.requireLive(idOrPrefix, "peek in");
-    const record = session.peek(stream, correlationId);
+    const record = session.streams.peek(stream, correlationId);
     if (record === undefined) {
       throw new TetherError(Code.NotFound, "STREAM_NOT_FOUND", `no untaken record on ${stream}${correlationId === "" ? "" : ` with correlation ${correlationId}`} in session ${session.id}: a wait would block now`, { stream });
     }

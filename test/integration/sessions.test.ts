@@ -409,37 +409,45 @@ tasks:
     expect(runs[0]!.reason).toContain("the daemon was stopped (SIGTERM)");
   });
 
-  it("a retry waiting out its delay shows as what the session waits for, counting down; a session whose only pending work it was is closed when the daemon stops or dies, saying the retry was not run", async () => {
+  it("a retry waiting out its delay shows as what the session waits for, counting down, and outlives the daemon: stopped or killed, the next one runs it when its delay is over", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
-    const file = writeTaskFile(`tasks:\n  flaky: { cmd: "exit 2", retries: 1, retry_delay: 30s }\n`);
+    const file = writeTaskFile(`tasks:\n  flaky: { cmd: 'test -f "$TETHER_SESSION.ok" || { touch "$TETHER_SESSION.ok"; exit 2; }', retries: 1, retry_delay: 5s }\n  quick: { cmd: 'test -f "$TETHER_SESSION.ok" || { touch "$TETHER_SESSION.ok"; exit 2; }', retries: 1, retry_delay: 1s }\n`);
     const retryWaiting = async (c: typeof client, name: string): Promise<true | undefined> =>
       (await c.listRuns({ parent: name })).runs[0]?.status === RunStatus.FAILED ? true : undefined;
     const { session: stopped } = await client.startSession({ task: "flaky", taskFile: file });
     await eventually(() => retryWaiting(client, stopped!.name));
     // What it waits for counts down, in whole seconds.
-    const secondsLeft = async (): Promise<number> => {
-      const { session } = await client.getSession({ name: stopped!.name });
-      expect(session).toMatchObject({ activity: SessionActivity.WAITING, waitingFor: expect.stringMatching(/^retry of flaky in \d+s$/) });
+    const secondsLeft = async (c: typeof client): Promise<number> => {
+      const { session } = await c.getSession({ name: stopped!.name });
+      expect(session).toMatchObject({ status: SessionStatus.OPEN, activity: SessionActivity.WAITING, waitingFor: expect.stringMatching(/^retry of flaky in \d+s$/) });
       return Number(/in (\d+)s/.exec(session!.waitingFor)![1]);
     };
-    const first = await secondsLeft();
+    const first = await secondsLeft(client);
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect(await secondsLeft()).toBeLessThan(first);
+    const second = await secondsLeft(client);
+    expect(second).toBeLessThan(first);
     expect(await d.stop()).toBe(0);
     await d.restart();
-    const { session: afterStop } = await d.client(SessionService).getSession({ name: stopped!.name });
-    expect(afterStop).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 1, error: "the daemon was stopped (SIGTERM) while a retry was waiting (flaky): it was not run" });
+    // The next daemon owes it still, for what is left of its delay, not a new one.
+    const afterStop = d.client(SessionService);
+    expect(await secondsLeft(afterStop)).toBeLessThanOrEqual(second);
+    const done = await waitQuiet(afterStop, stopped!.id);
+    expect(done).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    expect((await afterStop.listRuns({ parent: stopped!.name })).runs.map((r) => [r.attempt, RunStatus[r.status]])).toEqual([
+      [1, "FAILED"],
+      [2, "SUCCEEDED"],
+    ]);
 
-    const again = d.client(SessionService);
-    const { session: killed } = await again.startSession({ task: "flaky", taskFile: file });
-    await eventually(() => retryWaiting(again, killed!.name));
+    // Killed, and down for longer than the delay: the retry runs as soon as the next daemon starts.
+    const { session: killed } = await afterStop.startSession({ task: "quick", taskFile: file });
+    await eventually(() => retryWaiting(afterStop, killed!.name));
     await d.kill();
+    await new Promise((resolve) => setTimeout(resolve, 1200));
     await d.restart();
-    const { session: afterKill } = await d.client(SessionService).getSession({ name: killed!.name });
-    expect(afterKill).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 1, error: "the daemon was not running (it stopped or crashed) while a retry was waiting: it was not run" });
-    const { runs } = await d.client(SessionService).listRuns({ parent: killed!.name });
-    expect(runs.map((r) => r.status)).toEqual([RunStatus.FAILED]);
+    const afterKill = d.client(SessionService);
+    expect(await waitQuiet(afterKill, killed!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    expect((await afterKill.listRuns({ parent: killed!.name })).runs.map((r) => RunStatus[r.status])).toEqual(["FAILED", "SUCCEEDED"]);
   });
 
   it("external_id makes start idempotent, ids accept a unique prefix, and an ambiguous prefix lists candidates", async () => {
