@@ -187,9 +187,12 @@ export class LiveSession {
    * session idling is continued by input it has not taken.
    */
   resume(): void {
+    const { createdAt, spec } = this.session;
+    this.lifetime.armTtl(createdAt, spec.ttlMs);
+    // Past its ttl while no daemon ran: that timer ends it at once, and nothing starts for it meanwhile.
+    if (spec.ttlMs > 0 && createdAt + spec.ttlMs <= Date.now()) return;
     if (this.session.exitCode === undefined) for (const { task, attempt, dueAt } of this.graph.retriesOwed()) this.scheduleRetry(task, attempt, Math.max(0, dueAt - Date.now()));
     this.refreshActivity();
-    this.lifetime.armTtl(this.session.createdAt, this.session.spec.ttlMs);
     this.afterChange();
     this.schedule();
     this.maybeContinue();
@@ -229,10 +232,8 @@ export class LiveSession {
     const live = [...this.live.values()];
     const lost = this.runs.filter((r) => LIVE_RUN_STATUSES.has(r.status));
     this.waits.failAll(new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", `the wait ended: ${reason}`));
-    if (lost.length === 0) {
-      this.retries.clear(); // Owed still: the next daemon arms them again.
-      return;
-    }
+    // Nothing was cut: a retry owed, runs yet to start; the next daemon takes them up (resume).
+    if (lost.length === 0) return this.retries.clear();
     this.session.exitCode = 1;
     this.session.error = `${reason} while ${lost.length} run(s) were live: recorded lost`;
     for (const run of lost) this.transition(run, "lost", `${reason} while this run was live`);

@@ -450,6 +450,20 @@ tasks:
     expect((await afterKill.listRuns({ parent: killed!.name })).runs.map((r) => RunStatus[r.status])).toEqual(["FAILED", "SUCCEEDED"]);
   });
 
+  it("a session whose ttl passed while no daemon ran expires when the next one starts, its retry owed not run", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  flaky: { cmd: "exit 2", retries: 1, retry_delay: 1s }\n`);
+    const { session } = await client.startSession({ task: "flaky", taskFile: file, ttl: { seconds: 2n } });
+    await eventually(async () => ((await client.listRuns({ parent: session!.name })).runs[0]?.status === RunStatus.FAILED ? true : undefined));
+    await d.kill();
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    await d.restart();
+    const after = d.client(SessionService);
+    expect(await waitQuiet(after, session!.id)).toMatchObject({ status: SessionStatus.EXPIRED, error: "expired: its ttl of 2s passed" });
+    expect((await after.listRuns({ parent: session!.name })).runs.map((r) => RunStatus[r.status])).toEqual(["FAILED"]);
+  });
+
   it("external_id makes start idempotent, ids accept a unique prefix, and an ambiguous prefix lists candidates", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
