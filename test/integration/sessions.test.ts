@@ -412,7 +412,7 @@ tasks:
   it("a retry waiting out its delay shows as what the session waits for, counting down, and outlives the daemon: stopped or killed, the next one runs it when its delay is over", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
-    const file = writeTaskFile(`tasks:\n  flaky: { cmd: 'test -f "$TETHER_SESSION.ok" || { touch "$TETHER_SESSION.ok"; exit 2; }', retries: 1, retry_delay: 5s }\n  quick: { cmd: 'test -f "$TETHER_SESSION.ok" || { touch "$TETHER_SESSION.ok"; exit 2; }', retries: 1, retry_delay: 1s }\n`);
+    const file = writeTaskFile(`tasks:\n  flaky: { cmd: 'test -f "$TETHER_SESSION.ok" || { touch "$TETHER_SESSION.ok"; exit 2; }', retries: 1, retry_delay: 8s }\n  quick: { cmd: 'test -f "$TETHER_SESSION.ok" || { touch "$TETHER_SESSION.ok"; exit 2; }', retries: 1, retry_delay: 1s }\n`);
     const retryWaiting = async (c: typeof client, name: string): Promise<true | undefined> =>
       (await c.listRuns({ parent: name })).runs[0]?.status === RunStatus.FAILED ? true : undefined;
     const { session: stopped } = await client.startSession({ task: "flaky", taskFile: file });
@@ -453,7 +453,7 @@ tasks:
   it("a session whose ttl passed while no daemon ran expires when the next one starts, its retry owed not run", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
-    const file = writeTaskFile(`tasks:\n  flaky: { cmd: "exit 2", retries: 1, retry_delay: 1s }\n`);
+    const file = writeTaskFile(`tasks:\n  flaky: { cmd: "exit 2", retries: 1, retry_delay: 30s }\n`);
     const { session } = await client.startSession({ task: "flaky", taskFile: file, ttl: { seconds: 2n } });
     await eventually(async () => ((await client.listRuns({ parent: session!.name })).runs[0]?.status === RunStatus.FAILED ? true : undefined));
     await d.kill();
