@@ -10,7 +10,7 @@ import { RUN_TOKEN_ENV, RUN_TOKEN_HEADER } from "../common/run-token.js";
 import { FAST_CODECS } from "../common/terminal-wire.js";
 
 /** gRPC status codes the client itself raises. */
-const UNAVAILABLE = 14;
+export const UNAVAILABLE = 14;
 const INTERNAL = 13;
 const CANCELLED = 1;
 const RESOURCE_EXHAUSTED = 8;

@@ -1,8 +1,10 @@
+import { ErrorReason } from "../gen/tether/v1/errors_pb.js";
 import { LogStream, SessionActivity, SessionStatus, type Session, type SessionEvent } from "../gen/tether/v1/session_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { SessionService, type AttachSessionRequestSchema } from "../gen/tether/v1/session_service_pb.js";
 import { enumName } from "./enum-names.js";
-import type { GrpcClient } from "./grpc-client.js";
+import { CliError } from "./cli-error.js";
+import { RpcError, UNAVAILABLE, type GrpcClient } from "./grpc-client.js";
 import { OutputLines, prefixed, type OutputLine } from "./output-lines.js";
 import { isFinal, ProgressView } from "./progress-view.js";
 import { RESULT_STREAM } from "./stream-data.js";
@@ -100,7 +102,17 @@ export async function followStarted(client: GrpcClient, session: Session, starte
   try {
     await followSession({ client, sessionId: id, tasks: session.tasks, style, signal: detach.signal });
   } catch (error) {
-    if (!detach.signal.aborted) throw error;
+    if (detach.signal.aborted) {
+      // Ctrl-C: said below.
+    } else if (error instanceof RpcError && error.code === UNAVAILABLE) {
+      // The daemon stopped or died: "run the command again" would start another session.
+      const why = error.detail?.reason === ErrorReason.DAEMON_SHUTTING_DOWN ? "the daemon was stopped while this command followed the session" : error.message;
+      throw new CliError(
+        `${why}\nsession ${id} is kept: a run that was live is recorded lost, and a retry waiting or a run yet to start goes on once a daemon runs again.\n  see it:          tether show ${id}\n  follow it again: tether attach ${id}`,
+      );
+    } else {
+      throw error;
+    }
   } finally {
     process.removeListener("SIGINT", onInterrupt);
   }

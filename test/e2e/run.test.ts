@@ -209,6 +209,25 @@ tasks:
     expect(cli(env, dir, "logs", id).stdout).toBe("begin\nend\n");
     expect(cli(env, dir, "show", id).stdout).toContain("exit code 0");
   });
+  it("a followed run whose daemon stops says the session is kept and how to follow it again; the next daemon runs the retry it owed", async () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(`tasks:\n  flaky:\n    cmd: test -f ok || { touch ok; echo failing; exit 2; }; echo fine\n    retries: 1\n    retry_delay: 4s\n`));
+    const follower = spawn(process.execPath, [CLI_ENTRY, "run", "flaky"], { env, cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    follower.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => follower.once("exit", resolve));
+    await eventually(() => (err.includes("retrying in 4s") ? true : undefined));
+    expect(cli(env, dir, "daemon", "stop").status).toBe(0);
+    expect(await exited).toBe(1);
+    const id = /session (s-\w+) runs flaky/.exec(err)![1]!;
+    expect(err).toContain(`tether: the daemon was stopped while this command followed the session\nsession ${id} is kept:`);
+    expect(err).toContain(`follow it again: tether attach ${id}`);
+    // The next daemon (started by this command) owes the retry: it runs, and the session succeeds.
+    const followed = cli(env, dir, "logs", "-f", id);
+    expect([followed.status, followed.stdout]).toEqual([0, "failing\nfine\n"]);
+    expect(cli(env, dir, "show", id).stdout).toContain("exit code 0");
+  });
+
   it("on a terminal, redraws the progress in place, fitted to the terminal when the graph has more tasks than it has rows", async () => {
     const { tether, tmux, screen, waitFor } = terminals();
     const names = Array.from({ length: 30 }, (_, i) => `t${i}`);
