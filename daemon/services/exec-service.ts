@@ -4,7 +4,7 @@ import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
 import { checkSize, defaultSize, type Execs, type LiveExec } from "../workspaces/execs.js";
 import { dataOrText } from "./data-or-text.js";
-import { nextPageToken, pageSize, pageToken } from "./paging.js";
+import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto } from "./workspace-proto.js";
 
 /** Handlers for tether.v1.ExecService: proto in, domain call, proto out. */
@@ -56,9 +56,7 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
     },
     listExecs(req) {
       const size = pageSize(req.pageSize);
-      const token = pageToken(req.pageToken);
-      const before = token === "" ? Number.MAX_SAFE_INTEGER : Number(token);
-      if (!Number.isSafeInteger(before) || before < 0) throw invalidArgument("page_token", "page_token is not one this daemon issued");
+      const before = numericPageToken(req.pageToken, Number.MAX_SAFE_INTEGER);
       const page = execs.list(req.workspace, before, size + 1, req.runningOnly);
       return { execs: page.slice(0, size).map(execToProto), nextPageToken: nextPageToken(page, size, (e) => String(e.seq)) };
     },

@@ -23,6 +23,14 @@ export function pageToken(token: string): string {
   return key;
 }
 
+/** A page token whose key is a number (a seq, a run number): that number, or `first` for the first page. */
+export function numericPageToken(token: string, first: number): number {
+  const key = pageToken(token);
+  const after = key === "" ? first : Number(key);
+  if (!Number.isSafeInteger(after) || after < 0) throw invalidArgument("page_token", "page_token is not one this daemon issued");
+  return after;
+}
+
 /** The token for the page after `items` (fetched with size + 1 to know whether more exist). */
 export function nextPageToken<T>(items: readonly T[], size: number, key: (item: T) => string): string {
   if (items.length <= size) return "";

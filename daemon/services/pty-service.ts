@@ -9,7 +9,7 @@ import { checkSize } from "../workspaces/execs.js";
 import type { PtyAttachment, PtySpec, Ptys } from "../workspaces/ptys.js";
 import type { PtyRecord } from "../workspaces/types.js";
 import { dataOrText } from "./data-or-text.js";
-import { nextPageToken, pageSize, pageToken } from "./paging.js";
+import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { execExitToProto, ptyOutputResponse, ptyToProto, readPtyOutputResponse, sizePolicyFromProto } from "./workspace-proto.js";
 
 /** How long ClosePty waits after SIGHUP before SIGKILL when the request names no grace. */
@@ -96,9 +96,7 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
     },
     listPtys(req) {
       const size = pageSize(req.pageSize);
-      const token = pageToken(req.pageToken);
-      const before = token === "" ? Number.MAX_SAFE_INTEGER : Number(token);
-      if (!Number.isSafeInteger(before) || before < 0) throw invalidArgument("page_token", "page_token is not one this daemon issued");
+      const before = numericPageToken(req.pageToken, Number.MAX_SAFE_INTEGER);
       const page = ptys.list(req.workspace, before, size + 1, req.openOnly);
       return { ptys: page.slice(0, size).map(toProto), nextPageToken: nextPageToken(page, size, (p) => String(p.seq)) };
     },

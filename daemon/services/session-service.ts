@@ -6,7 +6,7 @@ import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import type * as domain from "../sessions/types.js";
 import { attachSession } from "./attach-session.js";
-import { MAX_PAGE_SIZE, pageSize, pageToken, nextPageToken } from "./paging.js";
+import { MAX_PAGE_SIZE, nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { STATUSES, chunkToProto, eventToProto, runToProto, sessionToProto } from "./session-proto.js";
 
 /** Handlers for tether.v1.SessionService: proto in, domain call, proto out. */
@@ -37,9 +37,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
     },
     listSessions(req) {
       const size = pageSize(req.pageSize);
-      const token = pageToken(req.pageToken);
-      const before = token === "" ? 0 : Number(token);
-      if (!Number.isSafeInteger(before) || before < 0) throw invalidArgument("page_token", "page_token is not one this daemon issued");
+      const before = numericPageToken(req.pageToken, 0);
       const statusFilter = (Object.keys(STATUSES) as domain.SessionStatus[]).find((s) => STATUSES[s] === req.status);
       const page = sessions.list({ status: statusFilter, task: req.task === "" ? undefined : req.task }, before, size + 1);
       return {
@@ -61,9 +59,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       const session = sessions.get(req.parent);
       // A graph's runs fit one page; a long conversation's take several.
       const size = pageSize(req.pageSize, MAX_PAGE_SIZE);
-      const token = pageToken(req.pageToken);
-      const after = token === "" ? 0 : Number(token);
-      if (!Number.isSafeInteger(after) || after < 0) throw invalidArgument("page_token", "page_token is not one this daemon issued");
+      const after = numericPageToken(req.pageToken, 0);
       const runs = sessions.runs(session.id, after, size + 1);
       return { runs: runs.slice(0, size).map((r) => runToProto(session.id, r)), nextPageToken: nextPageToken(runs, size, (r) => String(r.number)) };
     },

@@ -3,7 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
-import { nextPageToken, pageSize, pageToken } from "./paging.js";
+import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { sandboxFromProto, workspaceToProto } from "./workspace-proto.js";
 
 /** How long processes get after SIGTERM before SIGKILL when a stop names no grace. */
@@ -21,9 +21,7 @@ export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<type
     },
     listWorkspaces(req) {
       const size = pageSize(req.pageSize);
-      const token = pageToken(req.pageToken);
-      const after = token === "" ? 0 : Number(token);
-      if (!Number.isSafeInteger(after) || after < 0) throw invalidArgument("page_token", "page_token is not one this daemon issued");
+      const after = numericPageToken(req.pageToken, 0);
       const page = workspaces.list(after, size + 1, req.showArchived);
       return { workspaces: page.slice(0, size).map(workspaceToProto), nextPageToken: nextPageToken(page, size, (ws) => String(ws.seq)) };
     },
