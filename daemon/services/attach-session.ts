@@ -9,6 +9,7 @@ import type { TimelineBatch, TimelineItem } from "../sessions/session-timeline.j
 import { holdingElements, withEncoding } from "./encoded-messages.js";
 import { answersResponse, inputOutcome, type InputSettled } from "./input-answers.js";
 import { chunkToProto, eventToProto, sessionToProto } from "./session-proto.js";
+import { sessionField } from "./session-field.js";
 import { putStreamRecord, streamRecordSize } from "./stream-record-wire.js";
 import { DEFAULT_CONTENT_TYPE, type StreamInput, type StreamRecord } from "../sessions/stream-records.js";
 import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../common/varint.js";
@@ -40,7 +41,7 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
     throw invalidArgument("kind", "the first AttachSession message must be `open` (which session, from which position): send open first, then input and ack");
   }
   const open = first.value.kind.value;
-  const attachment = reads.attach(open.session, { fromPosition: Number(open.fromPosition), streams: open.streams, withoutOutput: open.withoutOutput, signal });
+  const attachment = reads.attach(sessionField(open.session), { fromPosition: Number(open.fromPosition), streams: open.streams, withoutOutput: open.withoutOutput, signal });
   yield response({
     case: "opened",
     value: {

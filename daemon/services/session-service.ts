@@ -7,6 +7,7 @@ import type { Sessions } from "../sessions/sessions.js";
 import type * as domain from "../sessions/types.js";
 import { attachSession } from "./attach-session.js";
 import { MAX_PAGE_SIZE, nextPageToken, numericPageToken, pageSize } from "./paging.js";
+import { sessionField } from "./session-field.js";
 import { STATUSES, chunkToProto, eventToProto, runToProto, sessionToProto } from "./session-proto.js";
 
 /** Handlers for tether.v1.SessionService: proto in, domain call, proto out. */
@@ -87,11 +88,11 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       }
     },
     getXcom(req) {
-      const value = sessions.getXcom(req.session, req.key);
+      const value = sessions.getXcom(sessionField(req.session), req.key);
       return { entry: { key: value.key, value: value.value, updateTime: timestampFromMs(value.updatedAt) } };
     },
     setXcom(req) {
-      const value = sessions.setXcom(req.session, req.key, req.value);
+      const value = sessions.setXcom(sessionField(req.session), req.key, req.value);
       return { entry: { key: value.key, value: value.value, updateTime: timestampFromMs(value.updatedAt) } };
     },
     attachSession(requests, ctx) {

@@ -6,6 +6,7 @@ import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import { DEFAULT_CONTENT_TYPE } from "../sessions/stream-records.js";
 import { dataOrText } from "./data-or-text.js";
+import { sessionField } from "./session-field.js";
 import { streamRecordToProto } from "./session-proto.js";
 
 /** Handlers for tether.v1.StreamService: proto in, domain call, proto out. */
@@ -13,7 +14,7 @@ export function createStreamService(sessions: Sessions, reads: SessionReads, dae
   return {
     async sendInput(req) {
       const { bytes, isText } = dataOrText(req);
-      const { record, duplicate } = await sessions.send(req.session, req.stream, {
+      const { record, duplicate } = await sessions.send(sessionField(req.session), req.stream, {
         data: bytes,
         contentType: req.contentType !== "" ? req.contentType : isText ? "text/plain" : DEFAULT_CONTENT_TYPE,
         correlationId: req.correlationId,
@@ -29,12 +30,12 @@ export function createStreamService(sessions: Sessions, reads: SessionReads, dae
         correlationId: r.correlationId,
         idempotencyKey: "",
       }));
-      const { firstSeq, lastSeq } = await sessions.writeOutput(req.session, req.run, req.stream, inputs);
+      const { firstSeq, lastSeq } = await sessions.writeOutput(sessionField(req.session), req.run, req.stream, inputs);
       return { firstSequence: BigInt(firstSeq), lastSequence: BigInt(lastSeq) };
     },
     async *readStream(req, ctx) {
       const signal = AbortSignal.any([ctx.signal, daemonStopping]);
-      const records = reads.readStream(req.session, req.stream, { fromSeq: Number(req.fromSequence), tailRecords: req.tailRecords, correlationId: req.correlationId, follow: req.follow, signal });
+      const records = reads.readStream(sessionField(req.session), req.stream, { fromSeq: Number(req.fromSequence), tailRecords: req.tailRecords, correlationId: req.correlationId, follow: req.follow, signal });
       try {
         for await (const batch of records) yield { records: batch.map(streamRecordToProto) };
       } catch (error) {
@@ -43,11 +44,11 @@ export function createStreamService(sessions: Sessions, reads: SessionReads, dae
       }
     },
     async waitForInput(req, ctx) {
-      if (req.peek) return { record: streamRecordToProto(sessions.peek(req.session, req.stream, req.correlationId)) };
+      if (req.peek) return { record: streamRecordToProto(sessions.peek(sessionField(req.session), req.stream, req.correlationId)) };
       if (req.run === 0) throw invalidArgument("run", "name the waiting run: run is TETHER_RUN inside a task");
       const timeoutMs = req.timeout === undefined ? 0 : durationMs(req.timeout);
       if (timeoutMs < 0) throw invalidArgument("timeout", "timeout must not be negative");
-      const record = await sessions.waitForInput(req.session, {
+      const record = await sessions.waitForInput(sessionField(req.session), {
         run: req.run,
         stream: req.stream,
         correlationId: req.correlationId,

@@ -456,5 +456,10 @@ tasks:
     const refused = JSON.parse(curl("SendInput", { session: session!.name, stream: "nope", text: "x" })) as { code: string; message: string };
     expect(refused.code).toBe("not_found");
     expect(refused.message).toContain("inbox (input)");
+    // A request that names the session in another field than StreamService's `session` hears which field to fill.
+    const unnamed = JSON.parse(curl("SendInput", { sessionId: session!.name, stream: "inbox", text: "x" })) as { code: string; message: string; details: { debug: { metadata: { field: string } } }[] };
+    expect(unnamed.code).toBe("invalid_argument");
+    expect(unnamed.message).toContain("session field");
+    expect(unnamed.details[0]!.debug.metadata.field).toBe("session");
   });
 });
