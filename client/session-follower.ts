@@ -118,7 +118,8 @@ export async function followStarted(client: GrpcClient, session: Session, starte
   }
   if (detach.signal.aborted) {
     process.stderr.write(`\ndetached; session ${id} goes on.\n  follow it again: tether logs -f ${id}\n  see it:          tether show ${id}\n  cancel it:       tether cancel ${id}\n`);
-    return 0;
+    // 130 as for any command Ctrl-C stops: a script's `tether run A && deploy` stops there too.
+    return 130;
   }
   const final = (await client.unary(SessionService.method.getSession, { name: `sessions/${id}` })).session!;
   const outcome = final.error !== "" ? `: ${final.error}` : final.result !== "" ? `: ${final.result}` : "";

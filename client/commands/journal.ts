@@ -88,7 +88,7 @@ async function read(paths: ClientPaths, journal: string, cursor: ReadJournalRequ
       }
     }
   } catch (error) {
-    if (abort.signal.aborted) return 0;
+    if (abort.signal.aborted) return 130;
     throw error;
   }
   return 0;

@@ -51,7 +51,7 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
       }
     }
   } catch (error) {
-    if (abort.signal.aborted) return 0;
+    if (abort.signal.aborted) return 130;
     throw error;
   }
   return 0;

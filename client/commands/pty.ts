@@ -289,6 +289,7 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
   } finally {
     modes.leave();
   }
+  if (stop.signal.aborted) return 130;
   return exit === undefined ? 0 : exitCodeOf(exit);
 }
 

@@ -232,7 +232,7 @@ describe("tether journal (any command starts the daemon)", () => {
     reader.kill("SIGINT");
     const code = await new Promise((resolve) => reader.once("close", resolve));
     expect(out).toBe("before\nafter\n");
-    expect(code).toBe(0);
+    expect(code).toBe(130);
   });
 
   it("a client of another version than the daemon is told to restart the daemon", async () => {
