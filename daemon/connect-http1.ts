@@ -6,7 +6,7 @@ import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/c
 import { codeToHttpStatus, errorFromJsonBytes, errorToJsonBytes } from "@connectrpc/connect/protocol-connect";
 import { universalRequestFromNodeRequest } from "@connectrpc/connect-node";
 import type { CallMemory } from "./call-memory.js";
-import { TetherError } from "./errors.js";
+import { TetherError, requestTooLarge } from "./errors.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { logLimited } from "./log.js";
@@ -133,14 +133,19 @@ async function sendResponse(response: UniversalServerResponse, res: ServerRespon
 }
 
 const PARSE_BINARY = "parse binary: ";
+/** connect-es's words for a request over readMaxBytes, which say nothing of what to do. */
+const READ_MAX_BYTES = /^message size (\d+) is larger than configured readMaxBytes (\d+)$/;
 
 /**
  * connect-es labels a request it cannot decode from the protobuf binary
  * format `internal` ("parse binary: ..."), though the fault is the caller's:
  * that error becomes INVALID_ARGUMENT, said as gRPC says it
- * (grpc-call.ts); any other error is returned as it is.
+ * (grpc-call.ts); a request over the size limit is said as gRPC says it
+ * too; any other error is returned as it is.
  */
 function requestDecodeError(error: ConnectError, input: DescMessage): ConnectError {
+  const tooLarge = error.code === Code.ResourceExhausted ? READ_MAX_BYTES.exec(error.rawMessage) : null;
+  if (tooLarge !== null) return new ConnectError(requestTooLarge(Number(tooLarge[1]), Number(tooLarge[2])), Code.ResourceExhausted);
   if (error.code !== Code.Internal || !error.rawMessage.startsWith(PARSE_BINARY)) return error;
   return toConnectError(
     new TetherError(
@@ -165,7 +170,7 @@ const undecodableStreamRequests: Interceptor = (next) => async (req) => {
 
 /** A unary error answer whose error is a request that did not decode, answered as the caller's fault. */
 async function undecodableAsInvalidArgument(response: UniversalServerResponse, input: DescMessage): Promise<UniversalServerResponse> {
-  if (response.status !== codeToHttpStatus(Code.Internal) || response.body === undefined) return response;
+  if (!REWORDED_STATUSES.has(response.status) || response.body === undefined) return response;
   const chunks: Uint8Array[] = [];
   for await (const chunk of response.body) chunks.push(chunk);
   const body = Buffer.concat(chunks);
@@ -177,6 +182,9 @@ async function undecodableAsInvalidArgument(response: UniversalServerResponse, i
   header.set("content-length", String(answer.byteLength));
   return { ...response, status: codeToHttpStatus(mapped.code), header, body: createAsyncIterable([answer]) };
 }
+
+/** The statuses of the answers requestDecodeError rewords. */
+const REWORDED_STATUSES = new Set([codeToHttpStatus(Code.Internal), codeToHttpStatus(Code.ResourceExhausted)]);
 
 /** connect-es's answers without a body: 405, 415, 505 (notServedSo). */
 const BARE_STATUSES = new Set([405, 415, 505]);

@@ -70,3 +70,8 @@ export class TetherError extends Error {
 export function invalidArgument(field: string, message: string): TetherError {
   return new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", message, { field });
 }
+
+/** A request message over the daemon's per-message limit, said alike over gRPC and the Connect protocol. */
+export function requestTooLarge(bytes: number, max: number): string {
+  return `a request message of ${bytes} bytes is over the ${max}-byte limit: send smaller messages (split a large append into several)`;
+}

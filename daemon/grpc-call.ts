@@ -8,6 +8,7 @@ import { GrpcFrames, MessageReader, type FrameErrors } from "../common/grpc-fram
 import { FAST_CODECS } from "../common/terminal-wire.js";
 import { CALL_CLOSED, type CallContext, type CallContexts, TAKE_NOW, type TakeNow } from "./call-context.js";
 import type { CallHold } from "./call-memory.js";
+import { requestTooLarge } from "./errors.js";
 import { logLimited } from "./log.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import { toConnectError } from "./services/error-mapping.js";
@@ -104,7 +105,7 @@ export function sendTrailersOnly(stream: ServerHttp2Stream, error: unknown): voi
 
 const REQUEST_FRAME_ERRORS: FrameErrors = {
   compressed: () => new ConnectError("a request message is compressed but the call names no grpc-encoding: name it (gzip or deflate), or send it uncompressed", Code.InvalidArgument),
-  tooLarge: (bytes, max) => new ConnectError(`a request message of ${bytes} bytes is over the ${max}-byte limit: send smaller messages (split a large append into several)`, Code.ResourceExhausted),
+  tooLarge: (bytes, max) => new ConnectError(requestTooLarge(bytes, max), Code.ResourceExhausted),
   truncated: () => new ConnectError("the request ended in the middle of a message", Code.InvalidArgument),
 };
 

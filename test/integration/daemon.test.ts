@@ -188,6 +188,11 @@ describe("the daemon on its socket", () => {
     }));
     const tooBigMessage = await big.appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(17 * 1024 * 1024) }] }).catch((e: unknown) => ConnectError.from(e));
     expect((tooBigMessage as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((tooBigMessage as ConnectError).rawMessage).toMatch(/^a request message of \d+ bytes is over the 16777216-byte limit: send smaller messages/);
+    // The Connect protocol's JSON says it alike (connect-es's own words name only readMaxBytes).
+    const overHttp1 = await http1(d.socketPath, "/tether.v1.JournalService/AppendRecords", JSON.stringify({ name: "journals/big", records: [{ data: Buffer.alloc(13 * 1024 * 1024).toString("base64") }] }), "application/json");
+    expect(overHttp1.status).toBe(429);
+    expect(JSON.parse(overHttp1.body)).toMatchObject({ code: "resource_exhausted", message: expect.stringMatching(/^a request message of \d+ bytes is over the 16777216-byte limit: send smaller messages/) });
     const tooBigRecord = await big.appendRecords({ name: "journals/big", records: [{ data: new Uint8Array(5 * 1024 * 1024) }] }).catch((e: unknown) => ConnectError.from(e));
     expect((tooBigRecord as ConnectError).code).toBe(Code.InvalidArgument);
     expect(reasonOf(tooBigRecord)).toBe(ErrorReason.RECORD_TOO_LARGE);
