@@ -93,6 +93,7 @@ export async function runDaemon(): Promise<void> {
       const live = workspaces.live.totals();
       return { openSessions: sessions.openCount, liveRuns: live.runs, liveExecs: live.execs, livePtys: live.ptys };
     },
+    keptOverStop: () => sessions.outlivingDaemon(),
   };
   const traffic = new Traffic();
   const registrations = [

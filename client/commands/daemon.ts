@@ -62,6 +62,7 @@ async function stop(paths: ClientPaths): Promise<number> {
   }
   const ended = res.daemon === undefined ? "" : liveWork(res.daemon);
   process.stdout.write(`tether daemon stopped (pid ${res.daemon?.pid})${ended === "" ? "" : `; it ended ${ended} (recorded lost)`}\n`);
+  if (res.keptSessions.length > 0) process.stdout.write(`${keptSessions(res.keptSessions.map((name) => name.replace(/^sessions\//, "")))}\n`);
   return 0;
 }
 
@@ -107,6 +108,14 @@ function liveWork(daemon: Daemon): string {
     .map(([count, what]) => `${count} ${what}`)
     .join(", ");
 }
+
+/** The open sessions a stop left for the next daemon, the first few by id. */
+function keptSessions(ids: readonly string[]): string {
+  const shown = ids.slice(0, KEPT_SHOWN).join(", ") + (ids.length > KEPT_SHOWN ? ` and ${ids.length - KEPT_SHOWN} more` : "");
+  return `${ids.length} open session(s) stay open, and the next daemon goes on with them (any tether command starts it): ${shown}`;
+}
+
+const KEPT_SHOWN = 8;
 
 function mib(bytes: bigint): number {
   return Math.round(Number(bytes) / (1024 * 1024));

@@ -13,6 +13,8 @@ export interface DaemonFacts {
   readonly maxMessageBytes: number;
   /** The work the daemon holds now (what a stop would end). */
   readonly work: () => Pick<Daemon, "openSessions" | "liveRuns" | "liveExecs" | "livePtys">;
+  /** The ids of the open sessions a stop now leaves open for the next daemon. */
+  readonly keptOverStop: () => string[];
 }
 
 /** Handlers for tether.v1.DaemonService: the facts, with what `traffic` serves now and the daemon's memory. */
@@ -41,7 +43,7 @@ export function createDaemonService(facts: DaemonFacts, traffic: Traffic, reques
     shutdownDaemon() {
       // Answer first; the shutdown starts once this response is on its way.
       setImmediate(requestShutdown);
-      return { daemon: describe() };
+      return { daemon: describe(), keptSessions: facts.keptOverStop().map((id) => `sessions/${id}`) };
     },
   };
 }

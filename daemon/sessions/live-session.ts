@@ -249,6 +249,12 @@ export class LiveSession {
     await Promise.all(live.map((l) => l.process.ended));
   }
 
+  /** Whether abandon leaves it open for the next daemon: a keep_open conversation, or a graph with no run live now (retries owed, runs yet to start). */
+  get outlivesDaemon(): boolean {
+    if (this.session.status !== "open") return false;
+    return this.graph.task(this.session.task).keepOpen || !this.runs.some((r) => LIVE_RUN_STATUSES.has(r.status));
+  }
+
   /** Runs not yet started are cancelled and retries waiting are not run. */
   private cancelPending(reason: string): void {
     this.retries.clear();

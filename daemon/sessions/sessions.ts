@@ -366,6 +366,11 @@ export class Sessions {
     return open;
   }
 
+  /** The open sessions a stop now would leave open, for the next daemon to go on with (LiveSession.outlivesDaemon). */
+  outlivingDaemon(): string[] {
+    return [...this.live.values()].filter((live) => live.outlivesDaemon).map((live) => live.session.id);
+  }
+
   /** Stops every live run (recorded lost with the reason); resolves when their processes have exited. */
   async shutdown(reason: string): Promise<void> {
     await Promise.all([...this.live.values()].map((s) => s.abandon(reason)));

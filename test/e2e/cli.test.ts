@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest, ROOT, waitForSocket } from "../helpers/daemon.js";
+import { eventually } from "../helpers/sessions.js";
 
 interface Run {
   status: number | null;
@@ -64,6 +65,25 @@ describe("tether daemon (the built CLI)", () => {
     rmSync(taskDir, { recursive: true, force: true });
     expect(existsSync(env.TETHER_SOCKET as string)).toBe(false);
     expect(cli(env, "daemon", "status").status).toBe(1);
+  });
+
+  it("stop names the open sessions it leaves open, and the next daemon goes on with them; a session whose run it cut closes", async () => {
+    const env = freshEnv();
+    const taskDir = mkdtempSync(join(tmpdir(), "tether-cli-kept-"));
+    const file = join(taskDir, "tether.yaml");
+    writeFileSync(file, "tasks:\n  hold: { cmd: sleep 60 }\n  chat: { cmd: 'true', keep_open: true }\n  later: { cmd: exit 1, retries: 1, retry_delay: 60s }\n");
+    const ids = Object.fromEntries(["chat", "later", "hold"].map((task) => [task, cli(env, "run", "-d", task, "--file", file).stdout.trim()]));
+    const sessions = (): { id: string; status: string; activity: string }[] => JSON.parse(cli(env, "ls", "--json").stdout);
+    await eventually(() => {
+      const now = Object.fromEntries(sessions().map((s) => [s.id, `${s.status}/${s.activity}`]));
+      return now[ids.chat!] === "open/idle" && now[ids.later!] === "open/waiting" && now[ids.hold!] === "open/running" ? true : undefined;
+    });
+    const stop = cli(env, "daemon", "stop");
+    expect(stop.stdout.split("\n")[1]).toBe(`2 open session(s) stay open, and the next daemon goes on with them (any tether command starts it): ${ids.chat}, ${ids.later}`);
+    const after = Object.fromEntries(sessions().map((s) => [s.id, s.status]));
+    expect(after).toEqual({ [ids.chat!]: "open", [ids.later!]: "open", [ids.hold!]: "closed" });
+    cli(env, "daemon", "stop");
+    rmSync(taskDir, { recursive: true, force: true });
   });
 
   it("a daemon whose socket file was removed serves it again when the next command comes, and keeps its work", () => {

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/daemon_service.proto.
  */
 export const file_tether_v1_daemon_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch50ZXRoZXIvdjEvZGFlbW9uX3NlcnZpY2UucHJvdG8SCXRldGhlci52MSIWChRHZXREYWVtb25JbmZvUmVxdWVzdCI6ChVHZXREYWVtb25JbmZvUmVzcG9uc2USIQoGZGFlbW9uGAEgASgLMhEudGV0aGVyLnYxLkRhZW1vbiIXChVTaHV0ZG93bkRhZW1vblJlcXVlc3QiOwoWU2h1dGRvd25EYWVtb25SZXNwb25zZRIhCgZkYWVtb24YASABKAsyES50ZXRoZXIudjEuRGFlbW9uMroBCg1EYWVtb25TZXJ2aWNlElIKDUdldERhZW1vbkluZm8SHy50ZXRoZXIudjEuR2V0RGFlbW9uSW5mb1JlcXVlc3QaIC50ZXRoZXIudjEuR2V0RGFlbW9uSW5mb1Jlc3BvbnNlElUKDlNodXRkb3duRGFlbW9uEiAudGV0aGVyLnYxLlNodXRkb3duRGFlbW9uUmVxdWVzdBohLnRldGhlci52MS5TaHV0ZG93bkRhZW1vblJlc3BvbnNlYgZwcm90bzM", [file_tether_v1_daemon]);
+  fileDesc("Ch50ZXRoZXIvdjEvZGFlbW9uX3NlcnZpY2UucHJvdG8SCXRldGhlci52MSIWChRHZXREYWVtb25JbmZvUmVxdWVzdCI6ChVHZXREYWVtb25JbmZvUmVzcG9uc2USIQoGZGFlbW9uGAEgASgLMhEudGV0aGVyLnYxLkRhZW1vbiIXChVTaHV0ZG93bkRhZW1vblJlcXVlc3QiUgoWU2h1dGRvd25EYWVtb25SZXNwb25zZRIhCgZkYWVtb24YASABKAsyES50ZXRoZXIudjEuRGFlbW9uEhUKDWtlcHRfc2Vzc2lvbnMYAiADKAkyugEKDURhZW1vblNlcnZpY2USUgoNR2V0RGFlbW9uSW5mbxIfLnRldGhlci52MS5HZXREYWVtb25JbmZvUmVxdWVzdBogLnRldGhlci52MS5HZXREYWVtb25JbmZvUmVzcG9uc2USVQoOU2h1dGRvd25EYWVtb24SIC50ZXRoZXIudjEuU2h1dGRvd25EYWVtb25SZXF1ZXN0GiEudGV0aGVyLnYxLlNodXRkb3duRGFlbW9uUmVzcG9uc2ViBnByb3RvMw", [file_tether_v1_daemon]);
 
 /**
  * Request for DaemonService.GetDaemonInfo.
@@ -77,6 +77,17 @@ export type ShutdownDaemonResponse = Message<"tether.v1.ShutdownDaemonResponse">
    * @generated from field: tether.v1.Daemon daemon = 1;
    */
   daemon?: Daemon | undefined;
+
+  /**
+   * The names (sessions/{id}) of the open sessions this stop leaves open,
+   * which the next daemon goes on with: keep_open conversations (their next
+   * input continues them) and graphs with no run live now (their retries
+   * owed, runs yet to start). Other open sessions have live runs, which the
+   * stop ends (recorded lost), and close.
+   *
+   * @generated from field: repeated string kept_sessions = 2;
+   */
+  keptSessions: string[];
 };
 
 /**
