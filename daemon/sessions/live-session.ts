@@ -287,23 +287,12 @@ export class LiveSession {
   private schedule(): void {
     if (this.session.status !== "open") return;
     // Pending runs whose upstreams changed, until none is left: a skip here can settle a downstream's fate too.
+    const conditionHolds = (task: TaskDef): boolean => isTruthy(renderTemplate(task.condition!, this.scope(undefined)));
     for (let runs = this.graph.takeToCheck(); runs.length > 0; runs = this.graph.takeToCheck()) {
       for (const run of runs) {
-        const task = this.graph.task(run.task);
-        if (run.status !== "pending" || this.retries.has(task.name)) continue;
-        const blocked = this.graph.blockingUpstream(task, this.retries.has);
-        if (blocked === "wait") continue;
-        if (blocked !== undefined) {
-          this.graph.skippedFor(task.name, blocked.task);
-          this.transition(run, "skipped", `upstream ${blocked.task} ${blocked.status}`);
-          continue;
-        }
-        if (task.condition !== undefined && !isTruthy(renderTemplate(task.condition, this.scope(undefined)))) {
-          this.graph.skippedByCondition(task.name);
-          this.transition(run, "skipped", `condition ${JSON.stringify(task.condition)} is false`);
-          continue;
-        }
-        this.transition(run, "queued", "");
+        const fate = this.graph.pendingFate(run, this.retries.has, conditionHolds);
+        if (fate.t === "skip") this.transition(run, "skipped", fate.reason);
+        else if (fate.t === "queue") this.transition(run, "queued", "");
       }
     }
     const parallelism = this.session.spec.parallelism;

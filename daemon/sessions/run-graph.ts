@@ -5,6 +5,12 @@ import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type RunRecord, type RunStatus }
 /** Why a pending task cannot start yet: an upstream still going ("wait"), or the upstream that ended badly (the task is skipped). */
 export type Blocked = "wait" | { readonly task: string; readonly status: string };
 
+/** What a pending run becomes now: nothing yet ("wait"), skipped (and why), or queued. */
+export type PendingFate = { readonly t: "wait" } | { readonly t: "skip"; readonly reason: string } | { readonly t: "queue" };
+
+const WAIT: PendingFate = { t: "wait" };
+const QUEUE: PendingFate = { t: "queue" };
+
 /** How the graph ended, once the main task is done and nothing but ready services is left. */
 export interface GraphOutcome {
   readonly succeeded: boolean;
@@ -142,6 +148,29 @@ export class RunGraph {
       waiting = true;
     }
     return waiting ? "wait" : undefined;
+  }
+
+  /**
+   * What pending `run` becomes now: it waits while an upstream is still
+   * going or its own task has a retry pending (`retrying`); it is skipped
+   * for an upstream that ended badly, or when its condition does not hold
+   * (`conditionHolds`, asked only then); else it is queued. A skip is noted
+   * here (skippedFor, skippedByCondition); the caller records the transition.
+   */
+  pendingFate(run: RunRecord, retrying: (task: string) => boolean, conditionHolds: (task: TaskDef) => boolean): PendingFate {
+    const task = this.task(run.task);
+    if (run.status !== "pending" || retrying(task.name)) return WAIT;
+    const blocked = this.blockingUpstream(task, retrying);
+    if (blocked === "wait") return WAIT;
+    if (blocked !== undefined) {
+      this.skippedFor(task.name, blocked.task);
+      return { t: "skip", reason: `upstream ${blocked.task} ${blocked.status}` };
+    }
+    if (task.condition !== undefined && !conditionHolds(task)) {
+      this.skippedByCondition(task.name);
+      return { t: "skip", reason: `condition ${JSON.stringify(task.condition)} is false` };
+    }
+    return QUEUE;
   }
 
   /**

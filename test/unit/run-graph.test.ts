@@ -45,6 +45,29 @@ describe("the run graph", () => {
     expect(g.blockingUpstream(TASKS.get("test")!, never)).toBeUndefined();
   });
 
+  it("says what a pending run becomes: it waits for upstreams and its own retry, is skipped for a false condition or an upstream's failure, else is queued", () => {
+    const g = graph();
+    const run = (task: string) => g.latest(task)!;
+    const asked: string[] = [];
+    const holds = (answer: boolean) => (task: { name: string }) => (asked.push(task.name), answer);
+    expect(g.pendingFate(run("build"), (task) => task === "build", holds(true))).toEqual({ t: "wait" });
+    expect(g.pendingFate(run("build"), never, holds(true))).toEqual({ t: "queue" });
+    expect(asked).toEqual([]); // build has no condition to ask about
+    expect(g.pendingFate(run("lint"), never, holds(false))).toEqual({ t: "skip", reason: 'condition "false" is false' });
+    end(g, "lint", "skipped");
+    expect(g.pendingFate(run("test"), never, holds(true))).toEqual({ t: "wait" });
+    end(g, "build", "failed", 4);
+    g.failedFinally("build", 4);
+    expect(g.pendingFate(run("test"), never, holds(true))).toEqual({ t: "skip", reason: "upstream build failed" });
+    end(g, "test", "skipped");
+    g.skippedFor("deploy", "test");
+    end(g, "deploy", "skipped");
+    // The skip passed build's exit code down, and lint's condition skip did not count as a failure.
+    expect(g.outcome("deploy", 0)).toMatchObject({ succeeded: false, exitCode: 4 });
+    expect(g.pendingFate(run("test"), never, holds(true))).toEqual({ t: "wait" }); // no longer pending
+    expect(asked).toEqual(["lint"]);
+  });
+
   it("skips downstreams of a failure, passing its exit code down, and says how the graph ended", () => {
     const g = graph();
     end(g, "lint", "succeeded", 0);
