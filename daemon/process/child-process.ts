@@ -16,6 +16,8 @@ export interface ProcessOptions {
   readonly stdin: boolean;
   /** Called with each chunk in the order it was read; return a promise to hold the pipe until it settles (backpressure). */
   readonly onOutput: (fd: 1 | 2, chunk: Buffer) => Promise<unknown> | undefined;
+  /** Called once output `fd` has ended (every chunk of it handed to onOutput and settled); a promise returned is settled before `ended`. */
+  readonly onOutputEnd?: (fd: 1 | 2) => Promise<unknown> | undefined;
   /** Where the next byte handed to onOutput will lie in its journal, as far as known (see OutputReader); 0 when not given. */
   readonly outputOffset?: () => number;
   /** Who starts it (the daemon never forks itself: see Spawner). */
@@ -89,7 +91,7 @@ export class GroupProcess {
     const { stdout, stderr } = spawned;
     const offset = options.outputOffset ?? (() => 0);
     const readers = [new OutputReader(stdout, (chunk) => options.onOutput(1, chunk), offset), new OutputReader(stderr, (chunk) => options.onOutput(2, chunk), offset)];
-    const drained = Promise.all(readers.map((reader) => reader.done));
+    const drained = Promise.all(readers.map((reader, i) => reader.done.then(() => options.onOutputEnd?.(i === 0 ? 1 : 2))));
     let startedAs: StartedProcess;
     try {
       startedAs = await spawned.started;

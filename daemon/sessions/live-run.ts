@@ -1,6 +1,7 @@
 import { resolve } from "node:path";
 import { formatMs } from "../../common/format.js";
 import { GroupProcess, signalGroup } from "../process/child-process.js";
+import { MaskedOutput } from "./masked-output.js";
 import { processState } from "../process/process-identity.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { SecretMask } from "./secret-mask.js";
@@ -93,15 +94,14 @@ export class LiveRun {
     // In a sandbox, the run's tether calls reach a socket that lets them write to its session only with this run's token.
     const token = workspace?.sandbox === "bwrap" ? environment.tokens.grant(start.sessionId) : undefined;
     this.env = token === undefined ? start.env : { ...start.env, [RUN_TOKEN_ENV]: token };
+    const masked = start.mask === undefined ? undefined : new MaskedOutput(start.mask, writer);
     this.process = new GroupProcess({
       argv: this.wrap(start.argv),
       cwd: start.cwd,
       env: this.env,
       stdin: start.stdin,
-      onOutput: (fd, chunk) => {
-        start.mask?.apply(fd, chunk);
-        return writer.write(fd, chunk);
-      },
+      onOutput: masked === undefined ? (fd, chunk) => writer.write(fd, chunk) : (fd, chunk) => masked.write(fd, chunk),
+      onOutputEnd: (fd) => masked?.end(fd),
       outputOffset: () => writer.nextOffset(),
       spawner: environment.spawner,
     });

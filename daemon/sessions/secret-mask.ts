@@ -5,26 +5,23 @@ const STAR = 0x2a;
 
 /**
  * Masks a session's secret input values in a run's output (one mask per
- * run: it remembers where each output's last read ended), as GitHub
- * Actions masks secrets in a job's log: each occurrence's bytes become `*`,
- * in place and as many, so the output's offsets stay what the process
- * wrote. A value cut across two reads of a pipe is masked from the cut on:
- * its first part was stored with the read before (a pipe's reads end where
- * the process's writes did, so a value written in one write, as `echo`
- * writes a line, is whole in one read).
+ * run), as GitHub Actions masks secrets in a job's log: each occurrence's
+ * bytes become `*`, as many, so the output's offsets stay what the process
+ * wrote. A value may be cut across two reads of a pipe (a process that
+ * writes it in pieces): the tail of a chunk that may begin a value is held
+ * back (`take`) until the next chunk shows whether it does, or `release`
+ * gives it up (the output ended, or went quiet: see MaskedOutput).
  */
 export class SecretMask {
   private readonly secrets: Buffer[];
-  private readonly longest: number;
-  /** Per output (1 stdout, 2 stderr): the last bytes of its previous chunk, to find a value cut across reads. */
-  private readonly tails = new Map<1 | 2, Buffer>();
+  /** Per output (1 stdout, 2 stderr): the bytes held back from its last chunk. */
+  private readonly held = new Map<1 | 2, Buffer>();
 
   constructor(values: readonly string[]) {
     this.secrets = [...new Set(values)].map((v) => Buffer.from(v)).filter((b) => b.byteLength >= SECRET_MASK_MIN_BYTES);
-    this.longest = Math.max(0, ...this.secrets.map((s) => s.byteLength));
   }
 
-  /** A run's own mask of `values` (its output's tails are its own), or undefined when none is long enough to mask. */
+  /** A run's own mask of `values` (what it holds back is its own), or undefined when none is long enough to mask. */
   static of(values: readonly string[]): SecretMask | undefined {
     const mask = new SecretMask(values);
     return mask.empty ? undefined : mask;
@@ -34,23 +31,48 @@ export class SecretMask {
     return this.secrets.length === 0;
   }
 
-  /** Masks `chunk` of output `fd` in place. */
-  apply(fd: 1 | 2, chunk: Buffer): void {
-    const tail = this.tails.get(fd);
+  /**
+   * What of output `fd` to store now, masked: the bytes held back before,
+   * then `chunk` (masked in place when nothing was held), but for a tail
+   * that may begin a value, held back. May be empty.
+   */
+  take(fd: 1 | 2, chunk: Buffer): Buffer {
+    const before = this.held.get(fd);
+    this.held.delete(fd);
+    const data = before === undefined ? chunk : Buffer.concat([before, chunk]);
     for (const secret of this.secrets) {
-      if (tail !== undefined) {
-        // The value's first k bytes ended the chunk before: the rest starts this one.
-        for (let k = Math.min(secret.byteLength - 1, tail.byteLength); k >= 1; k--) {
-          const rest = secret.byteLength - k;
-          if (rest <= chunk.byteLength && tail.subarray(tail.byteLength - k).equals(secret.subarray(0, k)) && chunk.subarray(0, rest).equals(secret.subarray(k))) {
-            chunk.fill(STAR, 0, rest);
-            break;
-          }
+      for (let at = data.indexOf(secret); at !== -1; at = data.indexOf(secret, at + secret.byteLength)) data.fill(STAR, at, at + secret.byteLength);
+    }
+    const open = this.openTail(data);
+    if (open === 0) return data;
+    // A copy: the chunk may be a view of a reading thread's region, which is used again.
+    this.held.set(fd, Buffer.from(data.subarray(data.byteLength - open)));
+    return data.subarray(0, data.byteLength - open);
+  }
+
+  /** Whether bytes of output `fd` are held back. */
+  holds(fd: 1 | 2): boolean {
+    return this.held.has(fd);
+  }
+
+  /** The bytes of output `fd` held back, given up: no value's rest came after them. */
+  release(fd: 1 | 2): Buffer | undefined {
+    const bytes = this.held.get(fd);
+    this.held.delete(fd);
+    return bytes;
+  }
+
+  /** The length of the longest tail of `data` that is a value's beginning (not the whole value: that is masked). */
+  private openTail(data: Buffer): number {
+    let longest = 0;
+    for (const secret of this.secrets) {
+      for (let k = Math.min(secret.byteLength - 1, data.byteLength); k > longest; k--) {
+        if (data.subarray(data.byteLength - k).equals(secret.subarray(0, k))) {
+          longest = k;
+          break;
         }
       }
-      for (let at = chunk.indexOf(secret); at !== -1; at = chunk.indexOf(secret, at + secret.byteLength)) chunk.fill(STAR, at, at + secret.byteLength);
     }
-    const keep = Math.min(this.longest - 1, chunk.byteLength);
-    this.tails.set(fd, Buffer.from(chunk.subarray(chunk.byteLength - keep)));
+    return longest;
   }
 }
