@@ -279,6 +279,9 @@ export class LiveSession {
     return { inputs: { ...this.session.spec.inputs, ...secrets }, xcom: Object.fromEntries(this.tables.xcom(this.session.seq).map((x) => [x.key, x.value])), env: this.environment.baseEnv };
   }
 
+  /** Whether a task's condition renders true now (inputs and xcom as they are). */
+  private readonly conditionHolds = (condition: string): boolean => isTruthy(renderTemplate(condition, this.scope(undefined)));
+
   private quiet(): boolean {
     return this.live.size === 0 && (this.session.status !== "open" || this.activityNow === "idle");
   }
@@ -287,10 +290,9 @@ export class LiveSession {
   private schedule(): void {
     if (this.session.status !== "open") return;
     // Pending runs whose upstreams changed, until none is left: a skip here can settle a downstream's fate too.
-    const conditionHolds = (task: TaskDef): boolean => isTruthy(renderTemplate(task.condition!, this.scope(undefined)));
     for (let runs = this.graph.takeToCheck(); runs.length > 0; runs = this.graph.takeToCheck()) {
       for (const run of runs) {
-        const fate = this.graph.pendingFate(run, this.retries.has, conditionHolds);
+        const fate = this.graph.pendingFate(run, this.retries.has, this.conditionHolds);
         if (fate.t === "skip") this.transition(run, "skipped", fate.reason);
         else if (fate.t === "queue") this.transition(run, "queued", "");
       }

@@ -157,7 +157,7 @@ export class RunGraph {
    * (`conditionHolds`, asked only then); else it is queued. A skip is noted
    * here (skippedFor, skippedByCondition); the caller records the transition.
    */
-  pendingFate(run: RunRecord, retrying: (task: string) => boolean, conditionHolds: (task: TaskDef) => boolean): PendingFate {
+  pendingFate(run: RunRecord, retrying: (task: string) => boolean, conditionHolds: (condition: string) => boolean): PendingFate {
     const task = this.task(run.task);
     if (run.status !== "pending" || retrying(task.name)) return WAIT;
     const blocked = this.blockingUpstream(task, retrying);
@@ -166,7 +166,7 @@ export class RunGraph {
       this.skippedFor(task.name, blocked.task);
       return { t: "skip", reason: `upstream ${blocked.task} ${blocked.status}` };
     }
-    if (task.condition !== undefined && !conditionHolds(task)) {
+    if (task.condition !== undefined && !conditionHolds(task.condition)) {
       this.skippedByCondition(task.name);
       return { t: "skip", reason: `condition ${JSON.stringify(task.condition)} is false` };
     }
