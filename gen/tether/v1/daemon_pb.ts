@@ -117,19 +117,23 @@ export type Daemon = Message<"tether.v1.Daemon"> & {
   openSessions: number;
 
   /**
-   * Work with a live process now, which stopping the daemon ends (recorded
-   * lost): session runs, execs and PTYs.
+   * Session runs with a live process now, which stopping the daemon ends
+   * (recorded lost).
    *
    * @generated from field: uint32 live_runs = 14;
    */
   liveRuns: number;
 
   /**
+   * Execs running now, which stopping the daemon ends (recorded lost).
+   *
    * @generated from field: uint32 live_execs = 15;
    */
   liveExecs: number;
 
   /**
+   * PTYs open now, which stopping the daemon ends (recorded lost).
+   *
    * @generated from field: uint32 live_ptys = 16;
    */
   livePtys: number;
