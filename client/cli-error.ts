@@ -1,3 +1,5 @@
+import { closestWord } from "./closest-word.js";
+import { ErrorReason } from "../gen/tether/v1/errors_pb.js";
 import { RpcError } from "./grpc-client.js";
 
 /** An error the CLI prints as one line (`tether: ...`) before exiting with `exitCode`. */
@@ -26,4 +28,26 @@ export function usageError(usage: string, command?: string): CliError {
 export function describeError(error: unknown): string {
   if (error instanceof CliError || error instanceof RpcError) return error.message;
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * `command SUB` where SUB is none of `subcommands`: says so, with the one
+ * meant when it is close to one (`tether ws lss`: did you mean tether ws
+ * ls?), then the usage; without SUB, the usage alone.
+ */
+export function unknownSubcommand(command: string, sub: string | undefined, subcommands: readonly string[], usage: string): CliError {
+  if (sub === undefined) return new CliError(usage, 2);
+  const meant = closestWord(sub, subcommands);
+  return new CliError(`no ${command} command ${JSON.stringify(sub)}${meant === undefined ? "" : `: did you mean ${command} ${meant}?`}\n${usage}`, 2);
+}
+
+/**
+ * `error` as it is, unless it says no workspace has the name given where
+ * `command` takes a workspace or a subcommand, and the name is close to one
+ * of `subcommands` (`tether exec attch E`): then it says which was meant.
+ */
+export function subcommandMeant(error: unknown, command: string, subcommands: readonly string[]): unknown {
+  if (!(error instanceof RpcError) || error.detail?.reason !== ErrorReason.WORKSPACE_NOT_FOUND) return error;
+  const meant = closestWord(error.detail.metadata["workspace"] ?? "", subcommands);
+  return meant === undefined ? error : new CliError(`${error.message}; or did you mean ${command} ${meant}?`);
 }

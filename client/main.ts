@@ -1,4 +1,5 @@
 import { CliError, describeError } from "./cli-error.js";
+import { closestWord } from "./closest-word.js";
 import { resolvePaths } from "./paths.js";
 import { CLIENT_VERSION } from "./version.js";
 
@@ -79,6 +80,12 @@ function askedForHelp(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && /^Unknown option '(--help|-h)'/.test((error as Error).message);
 }
 
+/** A word that is no command: the one meant when it is close to one (`tether lss`: tether ls), and where the commands are listed. */
+function unknownCommand(command: string): CliError {
+  const meant = closestWord(command, [...Object.keys(COMMAND_USAGE), "version", "help"]);
+  return new CliError(`unknown command ${JSON.stringify(command)}: ${meant === undefined ? "" : `did you mean tether ${meant}? `}tether --help lists the commands`, 2);
+}
+
 /** argv -> command -> exit code; `tether COMMAND --help` -> its usage. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
@@ -150,7 +157,7 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       process.stdout.write(`${await usage()}\n`);
       return 0;
     default:
-      throw new CliError(`unknown command ${JSON.stringify(command)}: run tether --help to see the commands`, 2);
+      throw unknownCommand(command);
   }
 }
 

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Daemon } from "../../gen/tether/v1/daemon_pb.js";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
-import { CliError } from "../cli-error.js";
+import { CliError, unknownSubcommand } from "../cli-error.js";
 import { formatDuration } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { GrpcClient } from "../grpc-client.js";
@@ -34,7 +34,7 @@ export async function daemonCommand(args: string[], paths: ClientPaths): Promise
     case "status":
       return status(paths, values.json);
     default:
-      throw new CliError(DAEMON_USAGE, 2);
+      throw unknownSubcommand("tether daemon", sub, ["run", "start", "stop", "status"], DAEMON_USAGE);
   }
 }
 

@@ -4,7 +4,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { allPages } from "../all-pages.js";
-import { CliError, usageError } from "../cli-error.js";
+import { CliError, subcommandMeant, usageError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { stdinIsNull } from "../stdin-kind.js";
 import { dataBytes } from "../data-parts.js";
@@ -58,7 +58,9 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
     case "rm":
       return remove(args.slice(1), paths);
     default:
-      return run(args, paths);
+      return run(args, paths).catch((error: unknown) => {
+        throw subcommandMeant(error, "tether exec", ["attach", "ls", "show", "send", "kill", "rm"]);
+      });
   }
 }
 

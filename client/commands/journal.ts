@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { JournalService, type ReadJournalRequest } from "../../gen/tether/v1/journal_service_pb.js";
 import { allPages } from "../all-pages.js";
-import { CliError } from "../cli-error.js";
+import { CliError, unknownSubcommand } from "../cli-error.js";
 import { readAllStdin } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
 import { isoTime } from "../iso-time.js";
@@ -42,7 +42,7 @@ export async function journalCommand(args: string[], paths: ClientPaths): Promis
       return read(paths, positionals[0] as string, cursor, values.follow, values.json);
     }
     default:
-      throw new CliError(JOURNAL_USAGE, 2);
+      throw unknownSubcommand("tether journal", sub, ["ls", "append", "read"], JOURNAL_USAGE);
   }
 }
 

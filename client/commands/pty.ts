@@ -5,7 +5,7 @@ import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService, type AttachPtyRequestSchema, type PtyOpenSchema } from "../../gen/tether/v1/pty_service_pb.js";
 import { allPages } from "../all-pages.js";
-import { CliError, usageError } from "../cli-error.js";
+import { CliError, subcommandMeant, usageError } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
@@ -72,7 +72,9 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
     case "rm":
       return remove(args.slice(1), paths);
     default:
-      return open(args, paths);
+      return open(args, paths).catch((error: unknown) => {
+        throw subcommandMeant(error, "tether pty", ["attach", "ls", "read", "capture", "send", "resize", "kill", "rm"]);
+      });
   }
 }
 

@@ -7,7 +7,7 @@ import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import type { Run } from "../../gen/tether/v1/session_pb.js";
 import { Materialization, SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
-import { CliError, usageError } from "../cli-error.js";
+import { CliError, unknownSubcommand, usageError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
@@ -43,7 +43,7 @@ export async function wsCommand(args: string[], paths: ClientPaths): Promise<num
     case "rm":
       return remove(rest, paths);
     default:
-      throw new CliError(`usage:\n${WS_USAGE}`, 2);
+      throw unknownSubcommand("tether ws", sub, ["create", "ls", "show", "label", "stop", "rm"], `usage:\n${WS_USAGE}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
-import { CliError } from "../cli-error.js";
+import { CliError, unknownSubcommand } from "../cli-error.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 
@@ -27,6 +27,6 @@ export async function xcomCommand(args: string[], paths: ClientPaths): Promise<n
       return 0;
     }
     default:
-      throw new CliError(`usage:\n${XCOM_USAGE}`, 2);
+      throw unknownSubcommand("tether xcom", sub, ["get", "set"], `usage:\n${XCOM_USAGE}`);
   }
 }

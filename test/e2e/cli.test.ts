@@ -196,6 +196,14 @@ describe("tether daemon (the built CLI)", () => {
     expect(resize.status).toBe(2);
     expect(resize.stderr).toMatch(/^tether: usage:\n {2}tether pty resize P COLSxROWS {2}/);
     expect(resize.stderr).not.toContain("tether pty attach");
+    // A slip of a letter or two: the command meant is named.
+    expect([cli(env, "lss").status, cli(env, "lss").stderr]).toEqual([2, 'tether: unknown command "lss": did you mean tether ls? tether --help lists the commands\n']);
+    const ws = cli(env, "ws", "lsit");
+    expect([ws.status, ws.stderr.split("\n")[0]]).toEqual([2, 'tether: no tether ws command "lsit": did you mean tether ws ls?']);
+    expect(ws.stderr).toContain("tether ws create NAME");
+    // Where a workspace could stand first, a name no workspace has that is close to a subcommand.
+    const exec = cli(env, "exec", "attch", "e-1");
+    expect([exec.status, exec.stderr]).toEqual([1, 'tether: no workspace "attch": tether ws ls lists them, tether ws create makes one; or did you mean tether exec attach?\n']);
   });
 
   it("--help after a command prints that command's usage without starting the daemon; in a command line it runs, it is that command's", () => {

@@ -1,0 +1,32 @@
+/**
+ * The word of `choices` closest to `word`, when one is close enough to be
+ * what was meant (git's "did you mean"): at most 2 edits away (a letter
+ * added, dropped, changed, or two swapped), and fewer than the word's own
+ * length; undefined when none is.
+ */
+export function closestWord(word: string, choices: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.min(3, word.length);
+  for (const choice of choices) {
+    const distance = editDistance(word, choice);
+    if (distance < bestDistance) {
+      best = choice;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Edits from `a` to `b`, a swap of two neighbours counting as one (optimal string alignment distance). */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = d;
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
