@@ -1,4 +1,4 @@
-import { closestWord } from "./closest-word.js";
+import { closestWord } from "../common/closest-word.js";
 import { ErrorReason } from "../gen/tether/v1/errors_pb.js";
 import { RpcError } from "./grpc-client.js";
 

@@ -1,5 +1,5 @@
 import { CliError, describeError } from "./cli-error.js";
-import { closestWord } from "./closest-word.js";
+import { closestWord } from "../common/closest-word.js";
 import { resolvePaths } from "./paths.js";
 import { CLIENT_VERSION } from "./version.js";
 

@@ -11,6 +11,7 @@ import { followStarted } from "../session-follower.js";
 import { stdinIsTerminal } from "../stdin-kind.js";
 import { findTaskFile } from "../task-file.js";
 import { connectToDaemon } from "../transport.js";
+import { choicesHint } from "../../common/closest-word.js";
 
 export const RUN_USAGE = `  tether run TASK [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS]
@@ -60,7 +61,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
 /** The main task and its upstreams, upstreams first, from the listed tasks. */
 function graphOf(tasks: readonly Task[], main: string): Task[] {
   const byName = new Map(tasks.map((t) => [t.name.slice("tasks/".length), t]));
-  if (!byName.has(main)) throw new CliError(`no task ${JSON.stringify(main)} in the task file: the tasks are ${[...byName.keys()].join(", ")}`);
+  if (!byName.has(main)) throw new CliError(`no task ${JSON.stringify(main)} in the task file: ${choicesHint(main, [...byName.keys()], "tasks")}`);
   const order: Task[] = [];
   const seen = new Set<string>();
   const visit = (name: string): void => {

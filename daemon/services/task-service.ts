@@ -7,6 +7,7 @@ import type { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { TetherError, invalidArgument } from "../errors.js";
 import { loadTaskFile } from "../tasks/task-file.js";
 import type { InputType, TaskDef } from "../tasks/types.js";
+import { choicesHint } from "../../common/closest-word.js";
 
 const NAME_PREFIX = "tasks/";
 
@@ -31,7 +32,7 @@ export function createTaskService(): ServiceImpl<typeof TaskService> {
       const name = req.name.startsWith(NAME_PREFIX) ? req.name.slice(NAME_PREFIX.length) : req.name;
       const task = file.tasks.get(name);
       if (task === undefined) {
-        throw new TetherError(Code.NotFound, "TASK_NOT_FOUND", `no task ${JSON.stringify(name)} in ${file.path}: the tasks are ${[...file.tasks.keys()].join(", ")}`, { task: name });
+        throw new TetherError(Code.NotFound, "TASK_NOT_FOUND", `no task ${JSON.stringify(name)} in ${file.path}: ${choicesHint(name, [...file.tasks.keys()], "tasks")}`, { task: name });
       }
       return { task: taskToProto(task, file.lines.get(name)) };
     },

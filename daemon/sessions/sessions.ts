@@ -25,6 +25,7 @@ import { SessionTables, type SessionFilter } from "./session-tables.js";
 import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
 import { LIVE_RUN_STATUSES, type RunRecord, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
+import { choicesHint } from "../../common/closest-word.js";
 
 const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const XCOM_VALUE_MAX_BYTES = 1024 * 1024;
@@ -111,7 +112,7 @@ export class Sessions {
       throw new TetherError(
         Code.NotFound,
         "TASK_NOT_FOUND",
-        `no task ${JSON.stringify(options.task)} in ${file.path}: the tasks are ${[...file.tasks.keys()].join(", ") || "(none)"}`,
+        `no task ${JSON.stringify(options.task)} in ${file.path}: ${choicesHint(options.task, [...file.tasks.keys()], "tasks")}`,
         { task: options.task, file: file.path },
       );
     }

@@ -8,6 +8,7 @@ import { findCycle } from "./graph.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
 import { FILTER_NAMES, unknownFilters } from "./template.js";
 import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
+import { choicesHint } from "../../common/closest-word.js";
 
 /** Task names: what `tether run NAME` and `tasks/{task}` accept. */
 export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -85,7 +86,7 @@ export function parseTaskFile(path: string, text: string): TaskFile {
       }
       for (const task of tasks.values()) {
         for (const up of task.upstream) {
-          if (!declared.has(up)) at(upstreamNode(tasksNode, task.name, up), `task "${task.name}": unknown upstream "${up}"; the tasks are ${[...declared].join(", ")}`);
+          if (!declared.has(up)) at(upstreamNode(tasksNode, task.name, up), `task "${task.name}": unknown upstream "${up}"; ${choicesHint(up, [...declared], "tasks")}`);
         }
       }
       checkStreamDirections(tasks, taskNodes, at);

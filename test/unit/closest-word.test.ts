@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { closestWord } from "../../client/closest-word.js";
+import { closestWord } from "../../common/closest-word.js";
 
 const COMMANDS = ["run", "rerun", "ls", "show", "logs", "attach", "status", "start", "stop"];
 

@@ -90,6 +90,8 @@ describe("the task file", () => {
     expect(error).toContain('/p/t.yaml:7: task "b": cmd is required');
     // b is declared (its definition is what is wrong), so naming it is not an unknown upstream.
     expect(error).not.toContain('unknown upstream "b"');
+    // A slip of a letter or two names the task meant.
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  build: { cmd: x }\n  test: { cmd: y, upstream: [biuld] }\n")).toThrow('/p/t.yaml:3: task "test": unknown upstream "biuld"; did you mean build? The tasks are build, test');
   });
 
   it("renders placeholders as they are, or as one shell word with | quote; refuses a filter that does not exist, with its line", () => {

@@ -30,3 +30,10 @@ function editDistance(a: string, b: string): number {
   }
   return rows[a.length]![b.length]!;
 }
+
+/** Where a word none of `choices` is: the one meant when one is close (closestWord), then what `choices` are, named as `what`. */
+export function choicesHint(word: string, choices: readonly string[], what: string): string {
+  const meant = closestWord(word, choices);
+  const listed = `the ${what} are ${choices.join(", ") || "(none)"}`;
+  return meant === undefined ? listed : `did you mean ${meant}? ${listed[0]!.toUpperCase()}${listed.slice(1)}`;
+}
