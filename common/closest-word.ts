@@ -33,7 +33,11 @@ function editDistance(a: string, b: string): number {
 
 /** Where a word none of `choices` is: the one meant when one is close (closestWord), then what `choices` are, named as `what`. */
 export function choicesHint(word: string, choices: readonly string[], what: string): string {
+  return meantThen(word, choices, `the ${what} are ${choices.join(", ") || "(none)"}`);
+}
+
+/** `then` (a clause that lists the choices), after the one of `choices` meant when one is close to `word` (closestWord). */
+export function meantThen(word: string, choices: readonly string[], then: string): string {
   const meant = closestWord(word, choices);
-  const listed = `the ${what} are ${choices.join(", ") || "(none)"}`;
-  return meant === undefined ? listed : `did you mean ${meant}? ${listed[0]!.toUpperCase()}${listed.slice(1)}`;
+  return meant === undefined ? then : `did you mean ${meant}? ${then[0]!.toUpperCase()}${then.slice(1)}`;
 }

@@ -3,6 +3,7 @@ import { TetherError } from "../errors.js";
 import { canonicalInputValue, checkInputValue } from "../tasks/task-file.js";
 import type { InputDef } from "../tasks/types.js";
 import { SECRET_PLACEHOLDER } from "./types.js";
+import { meantThen } from "../../common/closest-word.js";
 
 /** Fills defaults, checks types, and splits secrets off: they are never stored. */
 export function resolveInputs(
@@ -16,7 +17,7 @@ export function resolveInputs(
       throw new TetherError(
         Code.InvalidArgument,
         "INPUT_INVALID",
-        `unknown input ${JSON.stringify(name)}: this task graph declares ${[...byName.keys()].join(", ") || "no inputs"}`,
+        `unknown input ${JSON.stringify(name)}: ${meantThen(name, [...byName.keys()], `this task graph declares ${[...byName.keys()].join(", ") || "no inputs"}`)}`,
         { input: name },
       );
     }

@@ -13,6 +13,7 @@ import { readTimeline, type TimelineBatch, type TimelineItem, type TimelineSourc
 import type { Sessions } from "./sessions.js";
 import { decodeStreamRecord, streamJournal, type StreamRecord } from "./stream-records.js";
 import type { SessionView } from "./types.js";
+import { meantThen } from "../../common/closest-word.js";
 
 /** A chunk of output with the task of the run that wrote it. */
 export interface TaskOutputChunk extends OutputChunk {
@@ -105,8 +106,8 @@ export class SessionReads {
       throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${record.id} has no run ${options.run}: it has runs 1-${count}`, { run: String(options.run) });
     }
     if (options.task !== "" && !record.spec.tasks.some((t) => t.name === options.task)) {
-      const tasks = record.spec.tasks.map((t) => t.name).join(", ");
-      throw new TetherError(Code.NotFound, "TASK_NOT_FOUND", `session ${record.id} runs no task ${JSON.stringify(options.task)}: its graph's tasks are ${tasks}`, { task: options.task });
+      const tasks = record.spec.tasks.map((t) => t.name);
+      throw new TetherError(Code.NotFound, "TASK_NOT_FOUND", `session ${record.id} runs no task ${JSON.stringify(options.task)}: ${meantThen(options.task, tasks, `its graph's tasks are ${tasks.join(", ")}`)}`, { task: options.task });
     }
     const selected = (run: number): boolean => (options.run === 0 || run === options.run) && (options.task === "" || taskOf(run) === options.task);
     const journal = logJournal(record.id);

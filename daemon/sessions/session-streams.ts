@@ -7,6 +7,7 @@ import { RESULT_STREAM, STDIN_STREAM, type StreamDirection, type TaskDef } from 
 import type { SessionOrder } from "./session-order.js";
 import { decodeStreamRecord, encodeStreamInput, storedStreamRecord, streamJournal, validateStreamInput, type StreamInput, type StreamRecord } from "./stream-records.js";
 import type { StreamTables } from "./stream-tables.js";
+import { meantThen } from "../../common/closest-word.js";
 
 /** How many records one scan for an untaken record reads from the store at a time. */
 const SCAN_PAGE_RECORDS = 256;
@@ -248,7 +249,7 @@ export function requireStream(sessionId: string, declared: ReadonlyMap<string, S
     throw new TetherError(
       Code.NotFound,
       "STREAM_NOT_FOUND",
-      `session ${sessionId} has no stream ${JSON.stringify(stream)}: its streams are ${names}; declare others under the task's streams: in the task file`,
+      `session ${sessionId} has no stream ${JSON.stringify(stream)}: ${meantThen(stream, [...declared.keys()], `its streams are ${names}`)}; declare others under the task's streams: in the task file`,
       { stream },
     );
   }

@@ -127,7 +127,7 @@ tasks:
     expect(cli(env, dir, "logs", id).stdout).toBe("generated\nchecking quick\n");
     expect(cli(env, dir, "logs", id, "--task", "check").stdout).toBe("checking quick\n");
     // A task or run the session does not have is named, with the ones it has.
-    expect(cli(env, dir, "logs", id, "--task", "chekc")).toMatchObject({ status: 1, stderr: `tether: session ${id} runs no task "chekc": its graph's tasks are gen, check\n` });
+    expect(cli(env, dir, "logs", id, "--task", "chekc")).toMatchObject({ status: 1, stderr: `tether: session ${id} runs no task "chekc": did you mean check? Its graph's tasks are gen, check\n` });
     expect(cli(env, dir, "logs", id, "--run", "9")).toMatchObject({ status: 1, stderr: `tether: session ${id} has no run 9: it has runs 1-2\n` });
     expect(cli(env, dir, "logs", id, "--tail", "1").stdout).toBe("checking quick\n");
     expect(cli(env, dir, "logs", id, "-n", "1", "--task", "gen").stdout).toBe("generated\n");

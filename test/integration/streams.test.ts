@@ -66,6 +66,9 @@ tasks:
     expect(unknown.code).toBe(Code.NotFound);
     expect(unknown.reason).toBe(ErrorReason.STREAM_NOT_FOUND);
     expect(unknown.message).toContain("approval (input), events (output)");
+    expect(unknown.message).not.toContain("did you mean");
+    const slip = await failure(streams.sendInput({ session: name, stream: "aproval", text: "x" }));
+    expect([slip.reason, slip.message]).toEqual([ErrorReason.STREAM_NOT_FOUND, expect.stringContaining('has no stream "aproval": did you mean approval? Its streams are ')]);
     const wrongWay = await failure(streams.sendInput({ session: name, stream: "events", text: "x" }));
     expect(wrongWay.code).toBe(Code.FailedPrecondition);
     expect(wrongWay.reason).toBe(ErrorReason.STREAM_WRONG_DIRECTION);
