@@ -28,6 +28,7 @@ export class WorkspaceTables {
   private readonly selectPage;
   private readonly selectActivePage;
   private readonly selectMaxSeq;
+  private readonly selectActiveNames;
 
   constructor(db: Db) {
     this.insertRow = db.prepare(
@@ -43,6 +44,7 @@ export class WorkspaceTables {
     this.selectPage = db.prepare(`SELECT * FROM workspaces WHERE seq > ? ORDER BY seq LIMIT ?`);
     this.selectActivePage = db.prepare(`SELECT * FROM workspaces WHERE seq > ? AND state = 'active' ORDER BY seq LIMIT ?`);
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM workspaces`);
+    this.selectActiveNames = db.prepare(`SELECT name FROM workspaces WHERE state = 'active' ORDER BY seq`).pluck();
   }
 
   maxSeq(): number {
@@ -83,6 +85,11 @@ export class WorkspaceTables {
 
   activeByName(name: string): WorkspaceRecord | undefined {
     return toRecord(this.selectActiveByName.get(name) as WorkspaceRow | undefined);
+  }
+
+  /** Every active workspace's name, oldest first. */
+  activeNames(): string[] {
+    return this.selectActiveNames.all() as string[];
   }
 
   /** The active host workspace that adopted this directory, if any. */

@@ -11,6 +11,7 @@ import type { SandboxProfile, WorkspaceRecord, WorkspaceView } from "./types.js"
 import { adoptableRoot } from "./workspace-paths.js";
 import type { WorkspaceNetworks } from "./workspace-networks.js";
 import { WorkspaceTables } from "./workspace-tables.js";
+import { closestWord } from "../../common/closest-word.js";
 
 export const WORKSPACE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const LABEL_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
@@ -222,7 +223,9 @@ export class Workspaces {
     const matches = this.tables.byPrefix(key);
     if (matches.length === 1) return matches[0]!;
     if (matches.length === 0) {
-      throw new TetherError(Code.NotFound, "WORKSPACE_NOT_FOUND", `no workspace ${JSON.stringify(key)}: tether ws ls lists them, tether ws create makes one`, { workspace: key });
+      const meant = closestWord(key, this.tables.activeNames());
+      const hint = meant === undefined ? "" : `did you mean ${meant}? `;
+      throw new TetherError(Code.NotFound, "WORKSPACE_NOT_FOUND", `no workspace ${JSON.stringify(key)}: ${hint}tether ws ls lists them, tether ws create makes one`, { workspace: key });
     }
     const candidates = matches.map((m) => m.id);
     throw new TetherError(Code.InvalidArgument, "WORKSPACE_AMBIGUOUS", `${JSON.stringify(key)} matches several workspaces (${candidates.join(", ")}): type more of the id, or use the name`, {

@@ -94,7 +94,8 @@ describe("workspaces", () => {
       [ws.createWorkspace({ displayName: "relative", root: "some/dir" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /relative/],
       [ws.createWorkspace({ displayName: "state", root: join(d.home, "workspaces") }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /state directory/],
       [ws.createWorkspace({ displayName: "nonet", noNetwork: true }), Code.InvalidArgument, ErrorReason.INVALID_ARGUMENT, /bwrap/],
-      [ws.getWorkspace({ workspace: "nope" }), Code.NotFound, ErrorReason.WORKSPACE_NOT_FOUND, /ws ls/],
+      [ws.getWorkspace({ workspace: "nope" }), Code.NotFound, ErrorReason.WORKSPACE_NOT_FOUND, /^no workspace "nope": tether ws ls/],
+      [ws.getWorkspace({ workspace: "oen" }), Code.NotFound, ErrorReason.WORKSPACE_NOT_FOUND, /^no workspace "oen": did you mean one\? tether ws ls/],
     ];
     for (const [call, code, reason, message] of cases) {
       const f = await failure(call);
