@@ -1,12 +1,12 @@
 /**
  * The word of `choices` closest to `word`, when one is close enough to be
- * what was meant (git's "did you mean"): at most 2 edits away (a letter
- * added, dropped, changed, or two swapped), and fewer than the word's own
- * length; undefined when none is.
+ * what was meant (git's "did you mean"): one edit away (a letter added,
+ * dropped, changed, or two swapped), two for a word of five letters or
+ * more; undefined when none is ("nope" is not "one").
  */
 export function closestWord(word: string, choices: readonly string[]): string | undefined {
   let best: string | undefined;
-  let bestDistance = Math.min(3, word.length);
+  let bestDistance = word.length >= 5 ? 3 : 2;
   for (const choice of choices) {
     const distance = editDistance(word, choice);
     if (distance < bestDistance) {

@@ -17,5 +17,8 @@ describe("the closest word", () => {
     expect(closestWord("deploy", COMMANDS)).toBeUndefined();
     expect(closestWord("q", COMMANDS)).toBeUndefined();
     expect(closestWord("", COMMANDS)).toBeUndefined();
+    // Two edits make a short word into too many others.
+    expect(closestWord("nope", ["one"])).toBeUndefined();
+    expect(closestWord("oen", ["one"])).toBe("one");
   });
 });
