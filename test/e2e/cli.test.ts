@@ -198,8 +198,8 @@ describe("tether daemon (the built CLI)", () => {
     expect(resize.stderr).not.toContain("tether pty attach");
     // A slip of a letter or two: the command meant is named.
     expect([cli(env, "lss").status, cli(env, "lss").stderr]).toEqual([2, 'tether: unknown command "lss": did you mean tether ls? tether --help lists the commands\n']);
-    const ws = cli(env, "ws", "lsit");
-    expect([ws.status, ws.stderr.split("\n")[0]]).toEqual([2, 'tether: no tether ws command "lsit": did you mean tether ws ls?']);
+    const ws = cli(env, "ws", "shwo");
+    expect([ws.status, ws.stderr.split("\n")[0]]).toEqual([2, 'tether: no tether ws command "shwo": did you mean tether ws show?']);
     expect(ws.stderr).toContain("tether ws create NAME");
     // Where a workspace could stand first, a name no workspace has that is close to a subcommand.
     const exec = cli(env, "exec", "attch", "e-1");
