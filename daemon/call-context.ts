@@ -121,7 +121,14 @@ class GrpcCallContext implements CallContext {
   }
 }
 
-/** The open calls' contexts: the daemon's stop aborts them all with its reason. */
+/**
+ * The open calls' contexts: the daemon's stop aborts them all with its
+ * reason (connect-es's router does the same for the Connect protocol's
+ * calls, its shutdownSignal), so a handler takes its call's signal alone.
+ * Joined to the daemon's stop signal with AbortSignal.any, every call left
+ * a WeakRef in that long-lived signal's set of dependants, which Node 20
+ * never prunes: ~45 bytes of heap per call, for the daemon's life.
+ */
 export class CallContexts {
   private readonly open = new Set<GrpcCallContext>();
 

@@ -103,8 +103,8 @@ export async function runDaemon(): Promise<void> {
     registration(SessionService, createSessionService(sessions, reads, stopping.signal)),
     registration(StreamService, createStreamService(sessions, reads, stopping.signal)),
     registration(WorkspaceService, createWorkspaceService(workspaces)),
-    registration(ExecService, createExecService(execs, stopping.signal)),
-    registration(PtyService, createPtyService(ptys, stopping.signal)),
+    registration(ExecService, createExecService(execs)),
+    registration(PtyService, createPtyService(ptys)),
   ];
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
   // A daemon that crashed left its sandbox socket: this one holds the lock, so the file is stale.

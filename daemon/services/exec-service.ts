@@ -7,8 +7,8 @@ import { dataOrText } from "./data-or-text.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto } from "./workspace-proto.js";
 
-/** Handlers for tether.v1.ExecService: proto in, domain call, proto out. */
-export function createExecService(execs: Execs, daemonStopping: AbortSignal): ServiceImpl<typeof ExecService> {
+/** Handlers for tether.v1.ExecService: proto in, domain call, proto out (a call's signal aborts when the daemon stops too: see CallContexts). */
+export function createExecService(execs: Execs): ServiceImpl<typeof ExecService> {
   return {
     async *exec(requests, ctx) {
       const incoming = requests[Symbol.asyncIterator]();
@@ -31,7 +31,7 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
       const broken = new AbortController();
       void applyRequests(live, start.stdin, incoming).catch((error: unknown) => broken.abort(error));
       // The exec's own client paces it, as a pipe's reader would (see OutputPacer).
-      const read = execs.read(live.record.id, 0, true, AbortSignal.any([ctx.signal, daemonStopping, broken.signal]), true);
+      const read = execs.read(live.record.id, 0, true, AbortSignal.any([ctx.signal, broken.signal]), true);
       for await (const chunks of read.chunks) {
         for (const chunk of chunks) yield execOutputResponse(chunk);
       }
@@ -41,7 +41,7 @@ export function createExecService(execs: Execs, daemonStopping: AbortSignal): Se
     },
     async *attachExec(req, ctx) {
       const from = await execs.startOffset(req.exec, Number(req.fromOffset), req.tailLines);
-      const read = execs.read(req.exec, from, !req.noFollow, AbortSignal.any([ctx.signal, daemonStopping]));
+      const read = execs.read(req.exec, from, !req.noFollow, ctx.signal);
       yield { kind: { case: "exec", value: execToProto(read.exec) } };
       for await (const chunks of read.chunks) {
         for (const chunk of chunks) yield attachExecOutputResponse(chunk);

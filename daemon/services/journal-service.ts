@@ -12,7 +12,7 @@ import { pageSize, pageToken, nextPageToken } from "./paging.js";
 
 const NAME_PREFIX = "journals/";
 
-/** Handlers for tether.v1.JournalService: proto in, domain call, proto out. */
+/** Handlers for tether.v1.JournalService: proto in, domain call, proto out. A call's signal aborts when the daemon stops too (see CallContexts); `daemonStopping` says why a follow ended. */
 export function createJournalService(journals: Journals, daemonStopping: AbortSignal): ServiceImpl<typeof JournalService> {
   return {
     createJournal(req) {
@@ -46,12 +46,11 @@ export function createJournalService(journals: Journals, daemonStopping: AbortSi
       };
     },
     async *readJournal(req, ctx) {
-      const signal = AbortSignal.any([ctx.signal, daemonStopping]);
       const batches = journals.read(journalId(req.name), {
         cursor: toCursor(req.cursor),
         follow: req.follow,
         waitForJournal: req.waitForJournal,
-        signal,
+        signal: ctx.signal,
       });
       try {
         for await (const batch of batches) yield readResponse(batch.records, batch.caughtUp);

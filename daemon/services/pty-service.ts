@@ -18,8 +18,8 @@ const DEFAULT_CLOSE_GRACE_MS = 5_000;
 /** Ends an attach without an error: the client asked to detach. */
 const DETACHED = new Error("detached");
 
-/** Handlers for tether.v1.PtyService: proto in, domain call, proto out. */
-export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): ServiceImpl<typeof PtyService> {
+/** Handlers for tether.v1.PtyService: proto in, domain call, proto out (a call's signal aborts when the daemon stops too: see CallContexts). */
+export function createPtyService(ptys: Ptys): ServiceImpl<typeof PtyService> {
   const toProto = (pty: PtyRecord) => ptyToProto(pty, ptys.attachedClients(pty.id), ptys.outputBounds(pty.id));
   // The first answer of AttachPty and ReadPty: the PTY, where its output starts, and the modes to set first.
   const opened = (attachment: PtyAttachment) => ({ pty: toProto(attachment.pty), fromOffset: BigInt(attachment.fromOffset), liveOffset: BigInt(attachment.liveOffset), terminalModes: attachment.terminalModes });
@@ -39,7 +39,7 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
       else throw invalidArgument("target", "open names a pty to attach to, or create for a new one");
       const ended = new AbortController();
       const sendNow = sendNowOf(ctx);
-      const signal = AbortSignal.any([ctx.signal, daemonStopping, ended.signal]);
+      const signal = AbortSignal.any([ctx.signal, ended.signal]);
       const attachment = ptys.attach(ref, {
         readOnly: open.readOnly,
         size,
@@ -74,7 +74,7 @@ export function createPtyService(ptys: Ptys, daemonStopping: AbortSignal): Servi
         fromOffset: req.fromOffset === undefined ? undefined : Number(req.fromOffset),
         follow: !req.noFollow,
         redraw: req.redraw,
-        signal: AbortSignal.any([ctx.signal, daemonStopping]),
+        signal: ctx.signal,
       });
       try {
         yield { kind: { case: "opened", value: opened(attachment) } };

@@ -10,7 +10,7 @@ import { MAX_PAGE_SIZE, nextPageToken, numericPageToken, pageSize } from "./pagi
 import { sessionField } from "./session-field.js";
 import { STATUSES, chunkToProto, eventToProto, runToProto, sessionToProto } from "./session-proto.js";
 
-/** Handlers for tether.v1.SessionService: proto in, domain call, proto out. */
+/** Handlers for tether.v1.SessionService: proto in, domain call, proto out. A call's signal aborts when the daemon stops too (see CallContexts); `daemonStopping` says why a follow ended. */
 export function createSessionService(sessions: Sessions, reads: SessionReads, daemonStopping: AbortSignal): ServiceImpl<typeof SessionService> {
   return {
     async startSession(req) {
@@ -65,8 +65,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       return { runs: runs.slice(0, size).map((r) => runToProto(session.id, r)), nextPageToken: nextPageToken(runs, size, (r) => String(r.number)) };
     },
     async *readSessionLogs(req, ctx) {
-      const signal = AbortSignal.any([ctx.signal, daemonStopping]);
-      const chunks = reads.readLogs(req.name, { run: req.run, task: req.task, fromOffset: Number(req.fromOffset), tailLines: req.tailLines, follow: req.follow, signal });
+      const chunks = reads.readLogs(req.name, { run: req.run, task: req.task, fromOffset: Number(req.fromOffset), tailLines: req.tailLines, follow: req.follow, signal: ctx.signal });
       try {
         for await (const batch of chunks) {
           yield { chunks: batch.map(chunkToProto) };
@@ -77,9 +76,8 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       }
     },
     async *watchSession(req, ctx) {
-      const signal = AbortSignal.any([ctx.signal, daemonStopping]);
       try {
-        for await (const events of reads.watch(req.name, Number(req.fromSequence), req.follow, signal)) {
+        for await (const events of reads.watch(req.name, Number(req.fromSequence), req.follow, ctx.signal)) {
           yield { events: events.map(eventToProto) };
         }
       } catch (error) {
@@ -96,7 +94,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       return { entry: { key: value.key, value: value.value, updateTime: timestampFromMs(value.updatedAt) } };
     },
     attachSession(requests, ctx) {
-      return attachSession(sessions, reads, requests, AbortSignal.any([ctx.signal, daemonStopping]));
+      return attachSession(sessions, reads, requests, ctx.signal);
     },
   };
 }

@@ -9,7 +9,7 @@ import { dataOrText } from "./data-or-text.js";
 import { sessionField } from "./session-field.js";
 import { streamRecordToProto } from "./session-proto.js";
 
-/** Handlers for tether.v1.StreamService: proto in, domain call, proto out. */
+/** Handlers for tether.v1.StreamService: proto in, domain call, proto out. A call's signal aborts when the daemon stops too (see CallContexts); `daemonStopping` says why a follow ended. */
 export function createStreamService(sessions: Sessions, reads: SessionReads, daemonStopping: AbortSignal): ServiceImpl<typeof StreamService> {
   return {
     async sendInput(req) {
@@ -34,8 +34,7 @@ export function createStreamService(sessions: Sessions, reads: SessionReads, dae
       return { firstSequence: BigInt(firstSeq), lastSequence: BigInt(lastSeq) };
     },
     async *readStream(req, ctx) {
-      const signal = AbortSignal.any([ctx.signal, daemonStopping]);
-      const records = reads.readStream(sessionField(req.session), req.stream, { fromSeq: Number(req.fromSequence), tailRecords: req.tailRecords, correlationId: req.correlationId, follow: req.follow, signal });
+      const records = reads.readStream(sessionField(req.session), req.stream, { fromSeq: Number(req.fromSequence), tailRecords: req.tailRecords, correlationId: req.correlationId, follow: req.follow, signal: ctx.signal });
       try {
         for await (const batch of records) yield { records: batch.map(streamRecordToProto) };
       } catch (error) {
@@ -53,7 +52,7 @@ export function createStreamService(sessions: Sessions, reads: SessionReads, dae
         stream: req.stream,
         correlationId: req.correlationId,
         timeoutMs,
-        signal: AbortSignal.any([ctx.signal, daemonStopping]),
+        signal: ctx.signal,
       });
       return { record: streamRecordToProto(record) };
     },
