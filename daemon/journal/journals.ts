@@ -6,12 +6,14 @@ import { cursorExpired, resolveCursor, type DescribeJournal, type Place } from "
 import { DataFiles } from "./data-files.js";
 import { sweepDataFiles } from "./data-sweep.js";
 import { GroupCommit } from "./group-commit.js";
+import { JournalStates } from "./journal-states.js";
 import { JournalTables, type JournalState } from "./journal-tables.js";
 import {
   COMMIT_MAX_BYTES,
   COMMITS_PREPARED_AHEAD,
   DATA_SEGMENT_BYTES,
   JOURNAL_MAX_SEQUENCE,
+  JOURNAL_STATE_SWEEP_MS,
   READ_BATCH_MAX_BYTES,
   READ_BATCH_MAX_RECORDS,
   RECORD_CACHE_IDLE_MS,
@@ -50,12 +52,13 @@ export interface ReadOptions {
 export class Journals {
   private readonly tables: JournalTables;
   private readonly files: DataFiles;
-  private readonly states = new Map<string, JournalState>();
+  private readonly states = new JournalStates();
   private readonly subscribers = new Map<string, Set<Subscription>>();
   private readonly cache = new RecordCache();
   private readonly commit: GroupCommit<PendingAppend, AppendResult>;
   private readonly sweepTimer: NodeJS.Timeout;
   private readonly cacheTimer: NodeJS.Timeout;
+  private readonly stateTimer: NodeJS.Timeout;
   private closed = false;
   /** Deletes removed journals' records, a commit at a time, after their removal. */
   private readonly purge: RecordPurge;
@@ -87,6 +90,8 @@ export class Journals {
     this.sweepTimer.unref();
     this.cacheTimer = setInterval(() => this.cache.expire(Date.now()), RECORD_CACHE_IDLE_MS / 2);
     this.cacheTimer.unref();
+    this.stateTimer = setInterval(() => this.sweepStates(), JOURNAL_STATE_SWEEP_MS);
+    this.stateTimer.unref();
     this.purge = new RecordPurge(this.tables, (write) => this.store(write, "daemon-crash"));
     // A removal the last daemon did not finish goes on.
     this.purge.start();
@@ -138,9 +143,12 @@ export class Journals {
    * durable exactly when the records are.
    */
   append(name: string, inputs: readonly AppendInput[], options: AppendOptions = {}): Promise<AppendResult> {
-    const state = this.states.get(name);
-    // A journal known here has a valid id.
-    if (state === undefined) validateJournalId(name);
+    let state = this.states.get(name);
+    // A journal known here has a valid id; one not in memory may be in the store (its bounds are checked below).
+    if (state === undefined) {
+      validateJournalId(name);
+      state = this.lookup(name);
+    }
     if (inputs.length === 0) throw invalidArgument("records", "no records to append: send at least one record");
     let bytes = 0;
     for (const input of inputs) {
@@ -219,6 +227,7 @@ export class Journals {
     validateJournalId(name);
     const sub = new Subscription(options.queueBytes);
     let subs: Set<Subscription> | undefined;
+    let held: JournalState | undefined;
     if (options.follow) {
       subs = this.subscribers.get(name) ?? new Set();
       this.subscribers.set(name, subs);
@@ -231,6 +240,8 @@ export class Journals {
         state = this.lookup(name);
       }
       if (state === undefined) throw journalNotFound(name);
+      held = state;
+      this.states.hold(state);
       const start = resolveCursor(this.tables, state, options.cursor, this.describe);
       let nextSeq = start.seq;
       // Where an offset cursor's reader has got to: an expiry mid-read names it in the reader's unit.
@@ -277,6 +288,7 @@ export class Journals {
         yield { records, caughtUp: false };
       }
     } finally {
+      if (held !== undefined) this.states.release(held);
       subs?.delete(sub);
       if (subs?.size === 0) this.subscribers.delete(name);
     }
@@ -379,6 +391,7 @@ export class Journals {
     this.files.close();
     clearInterval(this.sweepTimer);
     clearInterval(this.cacheTimer);
+    clearInterval(this.stateTimer);
     for (const subs of this.subscribers.values()) for (const sub of subs) sub.notify();
   }
 
@@ -390,6 +403,11 @@ export class Journals {
       this.tables.db.transaction(() => this.tables.trimOlderThan(state, now - state.retention.maxAgeMs))();
       this.files.drop(state.id, firstOffset, state.firstOffset);
     }
+  }
+
+  /** Drops the states of idle journals from memory (see JournalStates), while no append is in flight. */
+  sweepStates(): number {
+    return this.commit.idle ? this.states.sweep((name) => this.subscribers.has(name)) : 0;
   }
 
   private lookup(name: string): JournalState | undefined {

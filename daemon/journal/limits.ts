@@ -56,6 +56,9 @@ export const COMMIT_MAX_BYTES = 64 * 1024 * 1024;
  */
 export const COMMITS_PREPARED_AHEAD = 2;
 
+/** How often the journals' states idle since the last sweep are dropped from memory (journal-states.ts): an idle journal is loaded again in a few µs. */
+export const JOURNAL_STATE_SWEEP_MS = 30_000;
+
 /** How often age-based retention runs. Records may outlive their max age by up to this much. */
 export const RETENTION_SWEEP_INTERVAL_MS = 10_000;
 

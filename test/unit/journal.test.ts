@@ -399,3 +399,46 @@ describe("removal", () => {
     }
   });
 });
+
+describe("journal states in memory", () => {
+  it("drops an idle journal's state after two sweeps and loads it again as stored: sequences, offsets and reads go on", async () => {
+    const j = journals();
+    await j.append("idle", [{ data: bytes("one") }, { data: bytes("two") }]);
+    await j.append("busy", [{ data: bytes("x") }]);
+    expect(j.sweepStates()).toBe(0); // first seen
+    await j.append("busy", [{ data: bytes("y") }]);
+    expect(j.sweepStates()).toBe(1); // idle, not busy
+    expect(j.get("idle")).toMatchObject({ firstSeq: 1, nextSeq: 3, nextOffset: 6 });
+    const again = await j.append("idle", [{ data: bytes("three") }]);
+    expect([again.firstSeq, again.lastSeq, again.firstOffset]).toEqual([3, 3, 6]);
+    const records = await collect(j.read("idle", { cursor: { kind: "start" }, follow: false, signal: never }));
+    expect(records.map((r) => Buffer.from(r.data).toString())).toEqual(["one", "two", "three"]);
+    assertDense(records);
+  });
+
+  it("keeps the state of a journal a reader is in the middle of, or a follower waits on, and they go on with every record", async () => {
+    const j = journals();
+    await j.append("read", Array.from({ length: 600 }, (_, i) => ({ data: bytes(`r${i}`) })));
+    await j.append("followed", [{ data: bytes("f1") }]);
+    const reader = j.read("read", { cursor: { kind: "start" }, follow: false, signal: never });
+    const first = await reader.next();
+    expect(first.value?.records.length).toBeGreaterThan(0);
+    const stop = new AbortController();
+    const follower = j.read("followed", { cursor: { kind: "start" }, follow: true, signal: stop.signal });
+    expect((await follower.next()).value?.records.map((r) => Buffer.from(r.data).toString())).toEqual(["f1"]);
+    j.sweepStates();
+    expect(j.sweepStates()).toBe(0);
+    await j.append("followed", [{ data: bytes("f2") }]);
+    let next = await follower.next();
+    while (next.value?.records.length === 0) next = await follower.next(); // past the caught-up mark
+    expect(next.value?.records.map((r) => Buffer.from(r.data).toString())).toEqual(["f2"]);
+    stop.abort();
+    let count = first.value!.records.length;
+    for await (const batch of reader) count += batch.records.length;
+    expect(count).toBe(600);
+    // Both let go: the next sweeps drop them.
+    await follower.return(undefined);
+    j.sweepStates();
+    expect(j.sweepStates()).toBeGreaterThanOrEqual(1);
+  });
+});
