@@ -2,6 +2,8 @@ import { parseArgs } from "node:util";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
 import { SessionService, type AttachEvent, type AttachSessionRequestSchema } from "../../gen/tether/v1/session_service_pb.js";
+import { StreamDirection, type SessionStream } from "../../gen/tether/v1/stream_pb.js";
+import { meantThen } from "../../common/closest-word.js";
 import { CliError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import { OutputLines, prefixed, type OutputLine } from "../output-lines.js";
@@ -79,6 +81,7 @@ export async function attachCommand(args: string[], paths: ClientPaths): Promise
       switch (message.kind.case) {
         case "opened":
           sessionId = message.kind.value.session?.id ?? session;
+          refuseUnknownInput(message.kind.value.session?.streams ?? [], inputStream, sessionId);
           if (!values.json) process.stderr.write(`${printer.style.dim("tether")} attached to ${sessionId}; lines you type go to its ${inputStream} stream; Ctrl-C detaches\n`);
           break;
         case "events":
@@ -180,4 +183,11 @@ class EventPrinter {
 function describeChange(e: SessionEvent): string {
   if (e.run !== undefined) return `${e.run.task} (run ${e.run.number}) ${enumName(RunStatus, e.run.status)}${e.run.reason === "" ? "" : `: ${e.run.reason}`}`;
   return `session ${enumName(SessionStatus, e.status)}, ${enumName(SessionActivity, e.activity)}${e.reason === "" ? "" : `: ${e.reason}`}`;
+}
+
+/** `--input STREAM` names none of the session's input streams: refused at once (exit 2), not line by line. */
+function refuseUnknownInput(streams: readonly SessionStream[], input: string, sessionId: string): void {
+  const inputs = streams.filter((s) => s.direction === StreamDirection.INPUT).map((s) => s.name);
+  if (inputs.length === 0 || inputs.includes(input)) return;
+  throw new CliError(`session ${sessionId} has no input stream ${JSON.stringify(input)} for --input: ${meantThen(input, inputs, `its input streams are ${inputs.join(", ")}`)}`, 2);
 }

@@ -60,6 +60,18 @@ tasks:
     expect(cli(env, dir, ["close", id]).status).toBe(0);
   });
 
+  it("attach --input naming no input stream of the session is refused at once, with the one meant", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile("tasks:\n  hold:\n    streams: { inbox: input, outbox: output }\n    cmd: sleep 300\n"));
+    const id = cli(env, dir, ["run", "-d", "hold"]).stdout.trim();
+    const typo = cli(env, dir, ["attach", id, "--input", "inbx", "--no-output"], "a line\n");
+    expect([typo.status, typo.stderr]).toEqual([2, `tether: session ${id} has no input stream "inbx" for --input: did you mean inbox? Its input streams are stdin, inbox\n`]);
+    const output = cli(env, dir, ["attach", id, "--input", "outbox", "--no-output"], "a line\n");
+    expect([output.status, output.stderr]).toEqual([2, `tether: session ${id} has no input stream "outbox" for --input: its input streams are stdin, inbox\n`]);
+    expect(cli(env, dir, ["read", id, "inbox"]).stdout).toBe("");
+    expect(cli(env, dir, ["cancel", id]).status).toBe(0);
+  });
+
   it("tether send feeds a run's stdin its bytes as they are: --line adds the newline, an empty record closes it", () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile("tasks:\n  lines:\n    stdin: stream\n    cmd: cat; echo '|eof'\n"));
