@@ -34,7 +34,7 @@ export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [
                                               a PTY's output to stdout without attaching: the replay (or from
                                               OFFSET), then live until it closes; --no-follow: what is stored
   tether pty send P TEXT... [--enter]         type into a PTY as keys would: the words joined by spaces,
-                                              --enter adds Enter; - types what stdin holds
+                                              --enter (or --line, as exec send) adds Enter; - types what stdin holds
   tether pty send P -k KEY...                 type keys by name as tmux send-keys does: each word a key (Enter,
                                               C-c, Up, Escape, F1, M-x, ...) or, when it names none, its text
   tether pty capture P [-S N] [--json] [--no-redraw]
@@ -319,7 +319,13 @@ function exitCodeOf(exit: ExecExit): number {
 }
 
 async function send(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { enter: { type: "boolean", default: false }, keys: { type: "boolean", short: "k", default: false } } });
+  const { values: given, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { enter: { type: "boolean", default: false }, line: { type: "boolean", default: false }, keys: { type: "boolean", short: "k", default: false } },
+  });
+  // --line as `tether send` and `exec send` take it: a line typed is ended by Enter.
+  const values = { ...given, enter: given.enter || given.line };
   if (positionals.length < 2 && !(positionals.length === 1 && values.enter)) throw usageError(PTY_USAGE, "tether pty send");
   const [ref, ...words] = positionals as [string, ...string[]];
   if (values.keys) {

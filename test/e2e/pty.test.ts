@@ -248,7 +248,8 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     // A script reads it without attaching: what is stored so far, bytes as the program wrote them.
     await eventually(() => (spawnSync(process.execPath, [CLI_ENTRY, "pty", "read", id, "--no-follow"], { env, encoding: "utf8" }).stdout.includes("sent-42\r\n") ? true : undefined));
     expect(cli(env, "pty", "resize", id, "120x40")).toBe(`${id} 120x40\n`);
-    expect(send(undefined, "--enter", "stty", "size").status).toBe(0);
+    // --line, as tether send and exec send take it, ends the line with Enter too.
+    expect(send(undefined, "--line", "stty", "size").status).toBe(0);
     await waitFor("watch", "40 120");
     // Keys by name: a running command interrupted with C-c, then a line typed and Enter.
     expect(send(undefined, "-k", "sleep 31.5", "Enter").status).toBe(0);
