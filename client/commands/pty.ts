@@ -45,7 +45,8 @@ export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [
   tether pty resize P COLSxROWS               set a PTY's size (until an attached client's activity applies the
                                               size policy again)
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
-  tether pty rm P... | pty rm --closed [WS]   remove closed PTYs (all, or a workspace's) with the output they kept`;
+  tether pty rm P... | pty rm --closed [WS]   remove closed PTYs (all, or a workspace's) with the output they kept
+                                              (--ended too, as rm and exec rm take it)`;
 
 type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
 type Target = NonNullable<MessageInitShape<typeof PtyOpenSchema>["target"]>;
@@ -368,7 +369,9 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { closed: { type: "boolean", default: false } } });
+  const { values: given, positionals } = parseArgs({ args, allowPositionals: true, options: { closed: { type: "boolean", default: false }, ended: { type: "boolean", default: false } } });
+  // --ended as `rm` and `exec rm` take it: a PTY that ended is closed.
+  const values = { closed: given.closed || given.ended };
   if (values.closed ? positionals.length > 1 : positionals.length === 0) throw usageError(PTY_USAGE, "tether pty rm");
   const { client } = await connectToDaemon(paths);
   const removeOne = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {

@@ -275,6 +275,11 @@ describe("removing sessions, execs and PTYs", () => {
     expect(await execIds()).toEqual([running.id]);
     expect(cli("pty", "rm", "--closed", "w").status).toBe(0);
     expect((await ptys.listPtys({})).ptys.map((p) => p.id)).toEqual([open!.id]);
+    // --ended, as rm and exec rm take it, is --closed for PTYs.
+    const { pty: another } = await ptys.createPty({ spec: { workspace: "v", argv: ["true"] } });
+    await eventually(async () => ((await ptys.getPty({ pty: another!.id })).pty!.exit !== undefined ? true : undefined));
+    expect(cli("pty", "rm", "--ended")).toMatchObject({ status: 0, stdout: expect.stringMatching(/^removed 1 closed PTY\(s\)/) });
+    expect((await ptys.listPtys({})).ptys.map((p) => p.id)).toEqual([open!.id]);
     for (const bad of [["exec", "rm"], ["exec", "rm", "--ended", "w", "v"], ["pty", "rm"]]) expect(cli(...bad).status).toBe(2);
   });
 });
