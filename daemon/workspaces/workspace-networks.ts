@@ -88,7 +88,8 @@ export class WorkspaceNetworks {
 }
 
 function startHolder(): Promise<Holder> {
-  const argv = ["--user", "--map-current-user", "--", "bwrap", "--unshare-net", "--unshare-pid", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--info-fd", "3", "--", "sleep", "infinity"];
+  // No PID namespace of its own: nothing enters it but the network, and bwrap would add an init (a third process) for it.
+  const argv = ["--user", "--map-current-user", "--", "bwrap", "--unshare-net", "--die-with-parent", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--info-fd", "3", "--", "sleep", "infinity"];
   return new Promise((resolve, reject) => {
     const child = spawn("unshare", argv, { stdio: ["ignore", "ignore", "pipe", "pipe"] });
     let info = "";
