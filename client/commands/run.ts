@@ -15,7 +15,7 @@ import { choicesHint } from "../../common/closest-word.js";
 
 export const RUN_USAGE = `  tether run TASK [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS]
-                                              start a session and follow it; Ctrl-C detaches, the session goes on;
+                                              start a session and follow it; Ctrl-C detaches (exit 130), the session goes on;
                                               runs execute in workspace WS (default: the task file's directory),
                                               a task's own \`workspace:\` in its own`;
 
