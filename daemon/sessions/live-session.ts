@@ -231,6 +231,8 @@ export class LiveSession {
   async abandon(reason: string): Promise<void> {
     const live = [...this.live.values()];
     const lost = this.runs.filter((r) => LIVE_RUN_STATUSES.has(r.status));
+    // Decided before the runs are recorded lost, as `daemon stop` was told (outlivesDaemon).
+    const staysOpen = this.outlivesDaemon;
     this.waits.failAll(new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", `the wait ended: ${reason}`));
     // Nothing was cut: a retry owed, runs yet to start; the next daemon takes them up (resume).
     if (lost.length === 0) return this.retries.clear();
@@ -238,8 +240,8 @@ export class LiveSession {
     this.session.error = `${reason} while ${lost.length} run(s) were live: recorded lost`;
     for (const run of lost) this.transition(run, "lost", `${reason} while this run was live`);
     for (const l of live) l.stop(undefined);
-    if (this.session.status === "open" && this.graph.task(this.session.task).keepOpen) {
-      // A conversation outlives the daemon as a failed run does: open and idle, the next input continues it.
+    if (staysOpen) {
+      // A keep_open conversation outlives the daemon as a failed run does: open and idle, the next input continues it.
       this.cancelPending(reason);
       this.refreshActivity();
       this.record(undefined, `${reason}; the session stays open (keep_open)`, () => this.tables.update({ ...this.session }));

@@ -67,7 +67,8 @@ export class SecretMask {
     let longest = 0;
     for (const secret of this.secrets) {
       for (let k = Math.min(secret.byteLength - 1, data.byteLength); k > longest; k--) {
-        if (data.subarray(data.byteLength - k).equals(secret.subarray(0, k))) {
+        // The first byte first: a long value (a certificate) is compared in full only where it could start.
+        if (data[data.byteLength - k] === secret[0] && secret.compare(data, data.byteLength - k, data.byteLength, 0, k) === 0) {
           longest = k;
           break;
         }
