@@ -31,7 +31,7 @@ import { installCliShim } from "./sessions/cli-shim.js";
 import { SessionReads } from "./sessions/session-reads.js";
 import { Sessions } from "./sessions/sessions.js";
 import { registration } from "./services/registration.js";
-import { checkSocketPath, claimSocket, onLockCall } from "./socket.js";
+import { checkSocketPath, claimSocket } from "./socket.js";
 import { openDatabase } from "./store/database.js";
 import { Traffic } from "./traffic.js";
 import { DAEMON_VERSION } from "./version.js";
@@ -112,7 +112,7 @@ export async function runDaemon(): Promise<void> {
   const sandbox = { socketPath: config.sandboxSocketPath, registrations: sandboxedRegistrations(registrations, tokens) };
   const server = await startServer({ socketPath: config.socketPath, registrations, sandbox, shutdownSignal: stopping.signal, traffic });
   log(`tether ${DAEMON_VERSION} (pid ${process.pid}) serving ${config.socketPath} (bwrap sandboxes: ${config.sandboxSocketPath}), state in ${config.stateDir}`);
-  onLockCall(lock, async () => {
+  lock.serve(async () => {
     if (!shuttingDown && (await server.restoreSocket())) log(`${config.socketPath} was removed: serving it again`);
   });
 

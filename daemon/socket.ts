@@ -1,9 +1,9 @@
 import { Code } from "@connectrpc/connect";
-import { createHash } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
-import { connect, createServer, type Server } from "node:net";
+import { connect, type Server } from "node:net";
 import { dirname } from "node:path";
 import { TetherError } from "./errors.js";
+import { SocketLock } from "./socket-lock.js";
 
 /** sun_path holds 108 bytes on Linux, including the terminating NUL. */
 export const SOCKET_PATH_MAX_BYTES = 107;
@@ -13,22 +13,18 @@ const STALE_PROBE_TIMEOUT_MS = 1_000;
 
 /**
  * Checks the socket path and its directory, takes the one-daemon-per-socket
- * lock, and clears a stale socket file. Returns the lock, which the daemon
- * holds until it exits.
- *
- * The lock is a Linux abstract-namespace socket named after the socket path:
- * binding it is atomic, and the kernel releases it when the process dies, even
- * by SIGKILL, so a crashed daemon never leaves a lock behind.
+ * lock (socket-lock.ts), and clears a stale socket file. Returns the lock,
+ * which the daemon holds until it exits.
  *
  * Directory permissions: tether creates the directory 0700 when it is
  * missing. It never changes the mode of an existing directory (that might be
  * /tmp); an existing directory that other users can enter is refused, as tmux
  * refuses an unsafe socket directory.
  */
-export async function claimSocket(socketPath: string): Promise<Server> {
+export async function claimSocket(socketPath: string): Promise<SocketLock> {
   checkSocketPath(socketPath, "TETHER_SOCKET", "TETHER_SOCKET to a shorter path");
   ensurePrivateDir(dirname(socketPath));
-  const lock = await takeLock(socketPath);
+  const lock = await SocketLock.take(socketPath);
   try {
     await removeIfStale(socketPath);
   } catch (error) {
@@ -79,62 +75,6 @@ export function listenOnSocket(server: Server, socketPath: string): Promise<void
       chmodSync(socketPath, 0o600);
       resolve();
     });
-  });
-}
-
-/**
- * The lock is also how a daemon that finds it taken reaches the daemon that
- * holds it: a connection to the lock asks the holder to listen on its socket
- * path again if the file is gone (`onLockCall`), and the holder closes the
- * connection once it has looked. So when a client finds no socket and starts
- * a daemon while one runs without its file, the running one serves again.
- */
-function takeLock(socketPath: string): Promise<Server> {
-  const name = lockName(socketPath);
-  const lock = createServer((call) => call.destroy());
-  return new Promise((resolve, reject) => {
-    lock.once("error", (error: NodeJS.ErrnoException) => {
-      if (error.code !== "EADDRINUSE") return reject(error);
-      const taken = new TetherError(
-        Code.FailedPrecondition,
-        "INVALID_ARGUMENT",
-        `another tether daemon already serves ${socketPath}: use it, or stop it first with tether daemon stop`,
-        { path: socketPath },
-      );
-      void callLockHolder(name).then(() => reject(taken));
-    });
-    lock.listen(name, () => resolve(lock));
-  });
-}
-
-/** Runs `restore` for each connection to the lock (see takeLock), closing the connection after it. */
-export function onLockCall(lock: Server, restore: () => Promise<unknown>): void {
-  lock.removeAllListeners("connection");
-  lock.on("connection", (call) => {
-    call.on("error", () => {});
-    void restore()
-      .catch(() => undefined)
-      .finally(() => call.end());
-  });
-}
-
-function lockName(socketPath: string): string {
-  return `\0tether-lock-${createHash("sha256").update(socketPath).digest("hex").slice(0, 32)}`;
-}
-
-/** Connects to the lock's holder and waits until it closes the connection (or a second passes). */
-function callLockHolder(name: string): Promise<void> {
-  return new Promise((resolve) => {
-    const call = connect(name);
-    const done = (): void => {
-      clearTimeout(timer);
-      call.destroy();
-      resolve();
-    };
-    const timer = setTimeout(done, STALE_PROBE_TIMEOUT_MS);
-    call.on("error", done);
-    call.on("close", done);
-    call.resume();
   });
 }
 

@@ -19,6 +19,16 @@ function cli(env: NodeJS.ProcessEnv, ...args: string[]): Run {
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** `cli`, without blocking the test's loop (the daemon it starts may wait on one the test holds). */
+function cliAsync(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  return new Promise((resolve) => child.once("close", (status) => resolve({ status, stdout, stderr })));
+}
+
 describe("tether daemon (the built CLI)", () => {
   it("status says no daemon runs, with a hint, and exits 1", () => {
     const env = freshEnv();
@@ -99,6 +109,37 @@ describe("tether daemon (the built CLI)", () => {
     expect(listed.stdout).toContain("kept");
     expect(JSON.parse(cli(env, "daemon", "status", "--json").stdout).pid).toBe(pid);
     expect(readFileSync(join(env.TETHER_HOME as string, "daemon.log"), "utf8")).toContain("was removed: serving it again");
+    expect(cli(env, "daemon", "stop").status).toBe(0);
+  });
+
+  /**
+   * A daemon held by SIGSTOP, its socket file removed, stands for one that has
+   * the lock and does not serve yet; `tether ws ls` runs beside it for `ms`.
+   */
+  async function listingBesideHeldDaemon(ms: number): Promise<{ env: NodeJS.ProcessEnv; pid: number; listing: Promise<Run> }> {
+    const env = freshEnv();
+    expect(cli(env, "daemon", "start").status).toBe(0);
+    const pid = JSON.parse(cli(env, "daemon", "status", "--json").stdout).pid as number;
+    process.kill(pid, "SIGSTOP");
+    rmSync(env.TETHER_SOCKET as string);
+    const listing = cliAsync(env, "ws", "ls");
+    await new Promise((r) => setTimeout(r, ms));
+    return { env, pid, listing };
+  }
+
+  it("a command that starts a daemon while another holds the lock without serving waits for that one, and goes on with it", async () => {
+    const { env, pid, listing } = await listingBesideHeldDaemon(2_000);
+    process.kill(pid, "SIGCONT");
+    expect(await listing).toMatchObject({ status: 0, stderr: "" });
+    expect(JSON.parse(cli(env, "daemon", "status", "--json").stdout).pid).toBe(pid);
+    expect(cli(env, "daemon", "stop").status).toBe(0);
+  });
+
+  it("a daemon that dies while a new one waits on its lock leaves the lock to the new one, and the command goes on with it", async () => {
+    const { env, pid, listing } = await listingBesideHeldDaemon(1_500);
+    process.kill(pid, "SIGKILL");
+    expect(await listing).toMatchObject({ status: 0, stderr: "" });
+    expect(JSON.parse(cli(env, "daemon", "status", "--json").stdout).pid).not.toBe(pid);
     expect(cli(env, "daemon", "stop").status).toBe(0);
   });
 
