@@ -120,6 +120,7 @@ export async function runDaemon(): Promise<void> {
   async function shutdown(why: string): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
+    lock.stopServing();
     log(`stopping (${why})`);
     stopping.abort(
       new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down: run the command again and it will start a new one"),

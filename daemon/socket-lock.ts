@@ -23,7 +23,7 @@ const HOLDER_WAIT_MS = 10_000;
  * another is starting (commands run at once with no daemon) exits only once
  * that one answers, and its command finds it; a daemon started while one runs
  * without its socket file makes the running one serve again; and one started
- * while the holder dies takes the lock itself.
+ * while the holder stops, or dies, takes the lock once it is free.
  */
 export class SocketLock {
   private readonly held = new Set<Socket>();
@@ -64,9 +64,16 @@ export class SocketLock {
     this.held.clear();
   }
 
+  /** The daemon stops: calls from now on are held until it lets the lock go (close), so a daemon started meanwhile takes it then. */
+  stopServing(): void {
+    this.restore = undefined;
+  }
+
   close(): void {
-    for (const call of this.held) call.destroy();
+    // Closing the server frees the name at once; the calls closed after it find it free.
     this.server.close();
+    for (const call of this.held) call.destroy();
+    this.held.clear();
   }
 
   private answer(call: Socket, restore: () => Promise<unknown>): void {

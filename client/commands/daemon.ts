@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Daemon } from "../../gen/tether/v1/daemon_pb.js";
@@ -9,7 +10,7 @@ import { GrpcClient } from "../grpc-client.js";
 import { socketAnswers } from "../socket-probe.js";
 import { CLIENT_VERSION } from "../version.js";
 
-/** How long `daemon stop` waits for the socket to go quiet. */
+/** How long `daemon stop` waits for the daemon to exit. */
 const STOP_TIMEOUT_MS = 15_000;
 
 export const DAEMON_USAGE = `usage: tether daemon run | start | stop | status [--json]
@@ -55,15 +56,31 @@ async function stop(paths: ClientPaths): Promise<number> {
     return 0;
   }
   const res = await new GrpcClient(paths.socketPath).unary(DaemonService.method.shutdownDaemon, {});
+  const pid = res.daemon?.pid ?? 0;
   const deadline = Date.now() + STOP_TIMEOUT_MS;
-  while (await socketAnswers(paths.socketPath)) {
-    if (Date.now() > deadline) throw new CliError(`the daemon (pid ${res.daemon?.pid}) is still answering after ${STOP_TIMEOUT_MS / 1000}s: kill it with kill ${res.daemon?.pid}`);
+  // Until it has exited, not only stopped answering: it may still be ending calls under way, its store and its lock its own.
+  while (pid > 0 ? processRuns(pid) : await socketAnswers(paths.socketPath)) {
+    if (Date.now() > deadline) {
+      throw new CliError(`the daemon (pid ${pid}) has not exited ${STOP_TIMEOUT_MS / 1000}s after it was asked to stop: see ${paths.logPath}, or kill it with kill ${pid}`);
+    }
     await new Promise((r) => setTimeout(r, 20));
   }
   const ended = res.daemon === undefined ? "" : liveWork(res.daemon);
   process.stdout.write(`tether daemon stopped (pid ${res.daemon?.pid})${ended === "" ? "" : `; it ended ${ended} (recorded lost)`}\n`);
   if (res.keptSessions.length > 0) process.stdout.write(`${keptSessions(res.keptSessions.map((name) => name.replace(/^sessions\//, "")))}\n`);
   return 0;
+}
+
+/** Whether process `pid` runs: it exists and is not a zombie (an exited daemon whose parent has not reaped it yet). */
+function processRuns(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
+  } catch {
+    return false;
+  }
+  // The state follows the command's name, which may hold ") " itself.
+  return stat[stat.lastIndexOf(")") + 2] !== "Z";
 }
 
 async function status(paths: ClientPaths, json: boolean): Promise<number> {

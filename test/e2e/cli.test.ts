@@ -1,6 +1,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { connect as h2connect } from "node:http2";
+import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest, ROOT, waitForSocket } from "../helpers/daemon.js";
@@ -140,6 +142,29 @@ describe("tether daemon (the built CLI)", () => {
     process.kill(pid, "SIGKILL");
     expect(await listing).toMatchObject({ status: 0, stderr: "" });
     expect(JSON.parse(cli(env, "daemon", "status", "--json").stdout).pid).not.toBe(pid);
+    expect(cli(env, "daemon", "stop").status).toBe(0);
+  });
+
+  it("daemon stop waits until the daemon has exited; a daemon started while the old one still ends a call under way takes over once it has", async () => {
+    const env = freshEnv();
+    expect(cli(env, "daemon", "start").status).toBe(0);
+    const pid = JSON.parse(cli(env, "daemon", "status", "--json").stdout).pid as number;
+    // A call whose request never ends: the stopping daemon waits for it (up to 5 s) after it stops answering, the lock still its own.
+    const session = h2connect("http://localhost", { createConnection: () => connect(env.TETHER_SOCKET as string) });
+    session.on("error", () => {});
+    const call = session.request({ ":method": "POST", ":path": "/tether.v1.DaemonService/GetDaemonInfo", "content-type": "application/grpc", te: "trailers" });
+    call.on("error", () => {});
+    await new Promise((resolve) => call.once("ready", resolve));
+    const stopping = cliAsync(env, "daemon", "stop");
+    await eventually(() => (cli(env, "daemon", "status").status === 1 ? true : undefined));
+    const started = await cliAsync(env, "daemon", "start");
+    expect(started).toMatchObject({ status: 0, stderr: "" });
+    const stopped = await stopping;
+    expect(stopped.stdout).toContain(`tether daemon stopped (pid ${pid})`);
+    // Gone, or a zombie its new parent has yet to reap.
+    expect(existsSync(`/proc/${pid}`) ? readFileSync(`/proc/${pid}/stat`, "latin1").split(") ").at(-1)![0] : "gone").toMatch(/^(gone|Z)$/);
+    expect(JSON.parse(cli(env, "daemon", "status", "--json").stdout).pid).not.toBe(pid);
+    session.destroy();
     expect(cli(env, "daemon", "stop").status).toBe(0);
   });
 
