@@ -10,6 +10,7 @@ import { TetherError, requestTooLarge } from "./errors.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { logLimited } from "./log.js";
+import { choicesHint } from "../common/closest-word.js";
 
 export interface ConnectHttp1Options {
   readonly registrations: readonly ServiceRegistration[];
@@ -42,6 +43,8 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
     interceptors: [...options.interceptors, undecodableStreamRequests],
     // Local socket: compression costs CPU and saves nothing.
     acceptCompression: [],
+    // A misspelled field is an error that names it, not a field left out in silence (connect-es ignores unknown JSON fields by default).
+    jsonOptions: { ignoreUnknownFields: false },
     readMaxBytes: options.maxMessageBytes,
     writeMaxBytes: options.maxMessageBytes,
     shutdownSignal: options.shutdownSignal,
@@ -133,6 +136,8 @@ async function sendResponse(response: UniversalServerResponse, res: ServerRespon
 }
 
 const PARSE_BINARY = "parse binary: ";
+/** protobuf-es's words for a JSON request with a field its message does not have. */
+const UNKNOWN_JSON_KEY = /^cannot decode message \S+ from JSON: key "(.*)" is unknown$/;
 /** connect-es's words for a request over readMaxBytes, which say nothing of what to do. */
 const READ_MAX_BYTES = /^message size (\d+) is larger than configured readMaxBytes (\d+)$/;
 
@@ -146,6 +151,18 @@ const READ_MAX_BYTES = /^message size (\d+) is larger than configured readMaxByt
 function requestDecodeError(error: ConnectError, input: DescMessage): ConnectError {
   const tooLarge = error.code === Code.ResourceExhausted ? READ_MAX_BYTES.exec(error.rawMessage) : null;
   if (tooLarge !== null) return new ConnectError(requestTooLarge(Number(tooLarge[1]), Number(tooLarge[2])), Code.ResourceExhausted);
+  const unknownKey = error.code === Code.InvalidArgument ? UNKNOWN_JSON_KEY.exec(error.rawMessage) : null;
+  if (unknownKey !== null) {
+    const fields = input.fields.map((field) => field.jsonName);
+    return toConnectError(
+      new TetherError(
+        Code.InvalidArgument,
+        "INVALID_ARGUMENT",
+        `${input.typeName} has no field "${unknownKey[1]}": ${choicesHint(unknownKey[1]!, fields, "fields it has")} (or their names in the .proto files, in proto/tether/v1)`,
+        { field: unknownKey[1]! },
+      ),
+    );
+  }
   if (error.code !== Code.Internal || !error.rawMessage.startsWith(PARSE_BINARY)) return error;
   return toConnectError(
     new TetherError(
@@ -184,7 +201,7 @@ async function undecodableAsInvalidArgument(response: UniversalServerResponse, i
 }
 
 /** The statuses of the answers requestDecodeError rewords. */
-const REWORDED_STATUSES = new Set([codeToHttpStatus(Code.Internal), codeToHttpStatus(Code.ResourceExhausted)]);
+const REWORDED_STATUSES = new Set([codeToHttpStatus(Code.Internal), codeToHttpStatus(Code.ResourceExhausted), codeToHttpStatus(Code.InvalidArgument)]);
 
 /** connect-es's answers without a body: 405, 415, 505 (notServedSo). */
 const BARE_STATUSES = new Set([405, 415, 505]);

@@ -149,6 +149,16 @@ describe("the daemon on its socket", () => {
     expect(jsonFrames(streamed.bytes)).toEqual([{ flags: 2, body: { error: expect.objectContaining({ code: "invalid_argument", message: expect.stringContaining("not a valid tether.v1.ReadJournalRequest") }) } }]);
     const badJson = await http1(d.socketPath, "/tether.v1.JournalService/GetJournal", "{not json", "application/json");
     expect(JSON.parse(badJson.body).code).toBe("invalid_argument");
+    // A misspelled field is named, not left out in silence (connect-es alone ignores it).
+    const misspelled = await http1(d.socketPath, "/tether.v1.JournalService/GetJournal", '{"nmae":"journals/x"}', "application/json");
+    expect([misspelled.status, JSON.parse(misspelled.body).message]).toEqual([
+      400,
+      'tether.v1.GetJournalRequest has no field "nmae": did you mean name? The fields it has are name (or their names in the .proto files, in proto/tether/v1)',
+    ]);
+    const misspelledStream = await http1(d.socketPath, "/tether.v1.JournalService/ReadJournal", envelope(Buffer.from('{"name":"journals/x","folow":true}')), "application/connect+json");
+    expect(jsonFrames(misspelledStream.bytes)).toEqual([
+      { flags: 2, body: { error: expect.objectContaining({ code: "invalid_argument", message: expect.stringMatching(/^tether.v1.ReadJournalRequest has no field "folow": did you mean follow\? The fields it has are name, /) }) } },
+    ]);
     // A Content-Type that does not fit the method, or a method that streams requests: what to send instead, not a bare status.
     const notStreamed = await http1(d.socketPath, "/tether.v1.JournalService/ReadJournal", '{"name":"journals/x"}', "application/json");
     expect(notStreamed.status).toBe(415);

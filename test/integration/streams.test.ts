@@ -459,8 +459,11 @@ tasks:
     const refused = JSON.parse(curl("SendInput", { session: session!.name, stream: "nope", text: "x" })) as { code: string; message: string };
     expect(refused.code).toBe("not_found");
     expect(refused.message).toContain("inbox (input)");
-    // A request that names the session in another field than StreamService's `session` hears which field to fill.
-    const unnamed = JSON.parse(curl("SendInput", { sessionId: session!.name, stream: "inbox", text: "x" })) as { code: string; message: string; details: { debug: { metadata: { field: string } } }[] };
+    // A request that names the session in another field than StreamService's `session` hears which fields there are; one that names none, which to fill.
+    const misnamed = JSON.parse(curl("SendInput", { sessionId: session!.name, stream: "inbox", text: "x" })) as { code: string; message: string };
+    expect(misnamed.code).toBe("invalid_argument");
+    expect(misnamed.message).toContain('SendInputRequest has no field "sessionId": did you mean session? The fields it has are session, stream, data, text,');
+    const unnamed = JSON.parse(curl("SendInput", { stream: "inbox", text: "x" })) as { code: string; message: string; details: { debug: { metadata: { field: string } } }[] };
     expect(unnamed.code).toBe("invalid_argument");
     expect(unnamed.message).toContain("session field");
     expect(unnamed.details[0]!.debug.metadata.field).toBe("session");
