@@ -19,6 +19,8 @@ const MIN_COLUMNS = 20;
 interface TaskLine {
   /** Where the task is in the graph's order. */
   readonly index: number;
+  /** The run shown (a retry or a continuation is a new one). */
+  run: number;
   status: RunStatus;
   attempt: number;
   startedAt: number | undefined;
@@ -63,10 +65,11 @@ export class ProgressView {
     if (event.run !== undefined) {
       const run = event.run;
       const line = this.line(run.task);
-      if (run.attempt !== line.attempt) Object.assign(line, { attempt: run.attempt, startedAt: undefined, endedAt: undefined });
+      if (run.number !== line.run) Object.assign(line, { run: run.number, attempt: run.attempt, startedAt: undefined, endedAt: undefined });
       line.status = run.status;
       line.reason = run.reason;
-      if (run.status === RunStatus.RUNNING) line.startedAt = at;
+      // From its first start: a run running again after a wait goes on counting.
+      if (run.status === RunStatus.RUNNING) line.startedAt ??= at;
       if (isFinal(run.status)) line.endedAt = at;
       return this.live ? "" : `${this.style.dim("tether")} ${this.describe(run.task, line, at)}\n`;
     }
@@ -102,7 +105,7 @@ export class ProgressView {
   private line(task: string): TaskLine {
     let line = this.lines.get(task);
     if (line === undefined) {
-      line = { index: this.lines.size, status: RunStatus.PENDING, attempt: 1, startedAt: undefined, endedAt: undefined, reason: "" };
+      line = { index: this.lines.size, run: 0, status: RunStatus.PENDING, attempt: 1, startedAt: undefined, endedAt: undefined, reason: "" };
       this.lines.set(task, line);
       this.width = Math.max(this.width, task.length);
     }
