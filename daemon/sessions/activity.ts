@@ -6,6 +6,8 @@ export interface ActivityFacts {
   readonly open: boolean;
   /** The runs whose process is alive (running, ready, waiting). */
   readonly live: Iterable<RunRecord>;
+  /** The graph has an outcome (a keep_open session): services still ready only wait, as the session does, for what comes next. */
+  readonly graphFinished: boolean;
   /** Whether a run is yet to start: pending on upstreams or queued for a slot. */
   readonly runsToStart: boolean;
   /** Runs whose process runs but whose readiness checks have not passed yet. */
@@ -20,7 +22,9 @@ export interface ActivityFacts {
  * The session's activity, never stored by hand: `waiting` while a run waits
  * for input (someone has to send it, whatever else runs meanwhile: a ready
  * dev server in the background must not hide an approval asked for), else
- * `running` when a run runs (or a service is ready), else `waiting` on
+ * `running` when a run runs (or a service is ready, while the graph has not
+ * finished: a keep_open session's services left ready once it has are idle
+ * with it, and its idle timeout counts), else `waiting` on
  * readiness checks or retry timers, else `queued` while runs wait for
  * upstreams or a slot, else `idle`. A waiting session says for what.
  */
@@ -30,7 +34,11 @@ export function deriveActivity(facts: ActivityFacts, now: number): { activity: A
   if (inputs.length > 0) return { activity: "waiting", waitingFor: inputs.join(", ") };
   const readiness: string[] = [];
   for (const r of facts.live) {
-    if (r.status === "ready" || (r.status === "running" && !facts.awaitingReadiness.has(r.number))) return { activity: "running", waitingFor: "" };
+    if (r.status === "ready") {
+      if (facts.graphFinished) continue;
+      return { activity: "running", waitingFor: "" };
+    }
+    if (r.status === "running" && !facts.awaitingReadiness.has(r.number)) return { activity: "running", waitingFor: "" };
     if (r.status === "running") readiness.push(`readiness of ${r.task}`);
   }
   const timers = [...readiness, ...[...facts.retries].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.ceil(Math.max(0, at - now) / 1000) * 1000)}`)];

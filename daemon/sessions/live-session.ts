@@ -420,6 +420,8 @@ export class LiveSession {
       this.session.updatedAt = Date.now();
       this.refreshActivity();
       this.record(undefined, "graph finished; the session stays open (keep_open)", () => this.tables.update({ ...this.session }));
+      // Idle from here, its services ready or not: the idle timeout counts.
+      this.afterChange();
       this.maybeContinue();
       return;
     }
@@ -459,7 +461,10 @@ export class LiveSession {
 
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
-    const { activity, waitingFor } = deriveActivity({ open: this.session.status === "open", live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness, retries: this.retries.waiting, waits: this.waits.describe() }, Date.now());
+    const { activity, waitingFor } = deriveActivity(
+      { open: this.session.status === "open", graphFinished: this.graphFinished, live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness, retries: this.retries.waiting, waits: this.waits.describe() },
+      Date.now(),
+    );
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }

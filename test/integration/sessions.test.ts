@@ -336,17 +336,20 @@ tasks:
     expect(ConnectError.from(again).rawMessage).toContain("already cancelled");
   });
 
-  it("a ttl expires a running session (its run cancelled) and an idle timeout a keep_open session left idle; both say why", async () => {
+  it("a ttl expires a running session (its run cancelled) and an idle timeout a keep_open session left idle, its services ready or not; both say why", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
     const file = writeTaskFile(`
 tasks:
   long: { cmd: sleep 300 }
   chat: { cmd: "true", keep_open: true }
+  db: { cmd: sleep 300, readiness: { cmd: "true" } }
+  assistant: { cmd: "true", keep_open: true, upstream: [db] }
 `);
     const { session: long } = await client.startSession({ task: "long", taskFile: file, ttl: { seconds: 1n } });
     const { session: chat } = await client.startSession({ task: "chat", taskFile: file, idleTimeout: { nanos: 500_000_000 } });
-    for (const [s, why] of [[long!, "expired: its ttl of 1s passed"], [chat!, "expired: idle for 500ms"]] as const) {
+    const { session: assistant } = await client.startSession({ task: "assistant", taskFile: file, idleTimeout: { nanos: 500_000_000 } });
+    for (const [s, why] of [[long!, "expired: its ttl of 1s passed"], [chat!, "expired: idle for 500ms"], [assistant!, "expired: idle for 500ms"]] as const) {
       const ended = await waitQuiet(client, s.id);
       expect(ended.status).toBe(SessionStatus.EXPIRED);
       // The state log says why; a run that was cut short fails the session with it.
@@ -354,6 +357,8 @@ tasks:
       for await (const msg of client.watchSession({ name: s.name })) events.push(...msg.events);
       const ending = events.find((e) => e.status === SessionStatus.EXPIRED);
       expect([ending?.reason, ending?.run]).toEqual([why, undefined]);
+      // A service left ready for the next input: the session is idle with it, not running, and its idle timeout counts.
+      if (s === assistant) expect(events.find((e) => e.reason.startsWith("graph finished"))?.activity).toBe(SessionActivity.IDLE);
     }
     const long2 = (await client.getSession({ name: long!.name })).session!;
     expect([long2.error, long2.exitCode]).toEqual(["expired: its ttl of 1s passed", 130]);
@@ -362,6 +367,12 @@ tasks:
     // The keep_open session's graph had succeeded: it expired idle, not failed.
     const chat2 = (await client.getSession({ name: chat!.name })).session!;
     expect([chat2.error, chat2.exitCode]).toEqual(["", 0]);
+    // Its service was stopped with it.
+    const served = await client.listRuns({ parent: assistant!.name });
+    expect(served.runs.map((r) => [r.task, r.status, r.reason])).toEqual([
+      ["db", RunStatus.CANCELLED, "expired: idle for 500ms"],
+      ["assistant", RunStatus.SUCCEEDED, "exited with code 0"],
+    ]);
   });
 
   it("a daemon killed with -9 leaves live runs recorded lost after restart, and their processes are stopped", async () => {
