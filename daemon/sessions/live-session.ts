@@ -461,10 +461,8 @@ export class LiveSession {
 
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
-    const { activity, waitingFor } = deriveActivity(
-      { open: this.session.status === "open", graphFinished: this.graphFinished, live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness, retries: this.retries.waiting, waits: this.waits.describe() },
-      Date.now(),
-    );
+    const facts = { open: this.session.status === "open", graphFinished: this.graphFinished, live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness };
+    const { activity, waitingFor } = deriveActivity({ ...facts, retries: this.retries.waiting, waits: this.waits.describe() }, Date.now());
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }
