@@ -1,4 +1,5 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
@@ -205,7 +206,8 @@ export class Workspaces {
     ws.deletedAt = Date.now();
     this.tables.update(ws);
     this.networks.stop(ws.id);
-    if (!ws.adopted) rmSync(ws.root, { recursive: true, force: true });
+    // Not rmSync: a tree of a hundred thousand files (node_modules) would hold every other client for seconds.
+    if (!ws.adopted) await rm(ws.root, { recursive: true, force: true });
     await Promise.all(this.removals.map((removal) => removal(ws)));
     return this.view(ws);
   }

@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { homedir, tmpdir } from "node:os";
@@ -79,6 +80,21 @@ describe("workspaces", () => {
     expect(again!.id).not.toBe(made!.id);
     const inArchived = await failure(execToEnd(d.client(ExecService), made!.id, ["true"]));
     expect([inArchived.code, inArchived.reason]).toEqual([Code.FailedPrecondition, ErrorReason.WORKSPACE_BUSY]);
+  });
+
+  it("removing a workspace of many files holds no other client: a call sent just after is answered while its tree is deleted", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const { workspace } = await ws.createWorkspace({ displayName: "modules" });
+    // 10,000 files, as a small node_modules holds.
+    const filled = spawnSync("sh", ["-c", "for p in $(seq 10); do mkdir package-$p && (cd package-$p && seq 1000 | xargs touch); done"], { cwd: workspace!.root });
+    expect(filled.status).toBe(0);
+    const order: string[] = [];
+    const removing = ws.deleteWorkspace({ workspace: "modules" }).then(() => order.push("removed"));
+    await ws.listWorkspaces({}).then(() => order.push("listed"));
+    await removing;
+    expect(order).toEqual(["listed", "removed"]);
+    expect(existsSync(workspace!.root)).toBe(false);
   });
 
   it("refuses bad names, duplicate names, disallowed paths and a host workspace without network, with the reason", async () => {
