@@ -51,3 +51,14 @@ export function subcommandMeant(error: unknown, command: string, subcommands: re
   const meant = closestWord(error.detail.metadata["workspace"] ?? "", subcommands);
   return meant === undefined ? error : new CliError(`${error.message}; or did you mean ${command} ${meant}?`);
 }
+
+/**
+ * `error` as it is, unless it says the daemon stopped under the command:
+ * then what became of what the command followed (`what`, "" when it had not
+ * been told yet), not the daemon's "run the command again", which would
+ * start another.
+ */
+export function whenDaemonStopped(error: unknown, what: string): unknown {
+  if (what === "" || !(error instanceof RpcError) || error.detail?.reason !== ErrorReason.DAEMON_SHUTTING_DOWN) return error;
+  return new CliError(`the daemon was stopped while ${what}`);
+}

@@ -4,7 +4,7 @@ import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent
 import { SessionService, type AttachEvent, type AttachSessionRequestSchema } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamDirection, type SessionStream } from "../../gen/tether/v1/stream_pb.js";
 import { meantThen } from "../../common/closest-word.js";
-import { CliError } from "../cli-error.js";
+import { CliError, whenDaemonStopped } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import { OutputLines, prefixed, type OutputLine } from "../output-lines.js";
 import type { ClientPaths } from "../paths.js";
@@ -100,7 +100,9 @@ export async function attachCommand(args: string[], paths: ClientPaths): Promise
       }
     }
   } catch (error) {
-    if (!stop.signal.aborted) throw error;
+    if (!stop.signal.aborted) {
+      throw whenDaemonStopped(error, `this command was attached to session ${sessionId}: tether show ${sessionId} says what became of it; tether attach ${sessionId} --from ${position + 1} goes on from here`);
+    }
   } finally {
     process.stdin.destroy();
   }

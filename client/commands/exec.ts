@@ -4,7 +4,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { allPages } from "../all-pages.js";
-import { CliError, subcommandMeant, usageError } from "../cli-error.js";
+import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { stdinIsNull } from "../stdin-kind.js";
 import { dataBytes } from "../data-parts.js";
@@ -115,10 +115,12 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
   // Ctrl-C (outside raw mode) goes to the command, not to this CLI.
   const onSigint = (): void => merged.push({ kind: { case: "signal", value: "SIGINT" } });
   if (!values.detach) process.on("SIGINT", onSigint);
+  let id = "";
   try {
     for await (const response of client.bidiStream(ExecService.method.exec, requests(), { signal: stop.signal, dataParts: true })) {
       const kind = response.kind;
       if (kind.case === "started") {
+        id = kind.value.exec!.id;
         if (values.detach) {
           process.stdout.write(`${kind.value.exec!.id}\n`);
           stop.abort();
@@ -135,7 +137,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     if (values.detach && stop.signal.aborted) return 0;
     // Under a terminal the error goes after the line the command's output left the cursor on.
     if (local !== undefined) process.stderr.write("\r\n");
-    throw error;
+    throw whenDaemonStopped(error, id && `exec ${id} ran, which ended with it (recorded lost); what it printed stays readable: tether exec attach ${id}`);
   } finally {
     local?.restore();
     process.off("SIGINT", onSigint);
@@ -201,7 +203,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
     return exit === undefined ? 0 : reportExit(exit, id);
   } catch (error) {
     modes.leave();
-    if (!stop.signal.aborted) throw error;
+    if (!stop.signal.aborted) throw whenDaemonStopped(error, id && `this command followed exec ${id}, which ended with it if it still ran (recorded lost); what it printed stays readable: tether exec attach ${id}`);
     process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} ${offset === undefined ? "--tail 0" : `--from ${offset}`}   stop it: tether exec kill ${id}\n`);
     return 130;
   }

@@ -5,7 +5,7 @@ import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService, type AttachPtyRequestSchema, type PtyOpenSchema } from "../../gen/tether/v1/pty_service_pb.js";
 import { allPages } from "../all-pages.js";
-import { CliError, subcommandMeant, usageError } from "../cli-error.js";
+import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
 import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
@@ -172,7 +172,7 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
   } catch (error) {
     // The error is printed after this line of the program's output, not in the middle of it.
     process.stderr.write("\r\n");
-    throw error;
+    throw whenDaemonStopped(error, id && `this command was attached to pty ${id}, which ended with it (recorded lost: a PTY does not outlive its daemon); what it printed stays readable: tether pty read ${id} --no-follow`);
   } finally {
     local.restore();
     watchOnly?.();

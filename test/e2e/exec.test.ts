@@ -193,6 +193,33 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["exec", "kill", closed, "--signal", "KILL"]);
   });
 
+  it("a daemon stopped under an exec, its follower, a PTY's client and a session's says to each what became of what it followed", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const following = (args: string[]): Promise<{ status: number | null; stderr: string }> => {
+      const child = spawn(process.execPath, [CLI_ENTRY, ...args], { env, stdio: ["pipe", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      return new Promise((resolve) => child.once("close", (status) => resolve({ status, stderr })));
+    };
+    const ran = following(["exec", "w", "--", "sh", "-c", "echo before; sleep 60"]);
+    const id = await eventually(() => (JSON.parse(cli(env, ["exec", "ls", "w", "--json"]).stdout) as { id: string }[])[0]?.id);
+    const followed = following(["exec", "attach", id]);
+    const typed = following(["pty", "w", "--", "sleep", "60"]);
+    const pty = await eventually(() => (JSON.parse(cli(env, ["pty", "ls", "w", "--json"]).stdout) as { id: string; clients: unknown[] }[])[0]?.id);
+    const session = cli(env, ["run", "hold", "-d", "--file", writeTaskFile("tasks:\n  hold: { cmd: sleep 60 }\n")]).stdout.trim();
+    const attached = following(["attach", session]);
+    // Every one of them in its call (and this status call in its own).
+    await eventually(() => (JSON.parse(cli(env, ["daemon", "status", "--json"]).stdout).calls_in_progress >= 5 ? true : undefined));
+    expect(cli(env, ["daemon", "stop"]).status).toBe(0);
+    const answers = await Promise.all([ran, followed, typed, attached]);
+    expect(answers.map((a) => a.status)).toEqual([1, 1, 1, 1]);
+    expect(answers[0]!.stderr).toContain(`tether: the daemon was stopped while exec ${id} ran, which ended with it (recorded lost); what it printed stays readable: tether exec attach ${id}`);
+    expect(answers[1]!.stderr).toContain(`tether: the daemon was stopped while this command followed exec ${id}, which ended with it if it still ran (recorded lost)`);
+    expect(answers[2]!.stderr).toContain(`tether: the daemon was stopped while this command was attached to pty ${pty}, which ended with it (recorded lost: a PTY does not outlive its daemon)`);
+    expect(answers[3]!.stderr).toContain(`tether: the daemon was stopped while this command was attached to session ${session}: tether show ${session} says what became of it`);
+  });
+
   it("an exec the daemon lost (kill -9) shows no exit code, and what it wrote", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
