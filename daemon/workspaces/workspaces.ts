@@ -37,6 +37,8 @@ export class Workspaces {
   private nextSeq: number;
   /** What goes with a removed workspace: its execs and PTYs, with their output. */
   private readonly removals: ((ws: WorkspaceRecord) => Promise<void>)[] = [];
+  /** Workspaces whose live work a forced removal is stopping: nothing new starts in them meanwhile. */
+  private readonly removing = new Set<string>();
 
   constructor(
     db: Db,
@@ -138,6 +140,9 @@ export class Workspaces {
     if (ws.state !== "active") {
       throw new TetherError(Code.FailedPrecondition, "WORKSPACE_BUSY", `workspace ${ws.name} (${ws.id}) was removed: nothing starts in it any more; create a new one with tether ws create`, { workspace: ws.id, state: ws.state });
     }
+    if (this.removing.has(ws.id)) {
+      throw new TetherError(Code.FailedPrecondition, "WORKSPACE_BUSY", `workspace ${ws.name} (${ws.id}) is being removed: nothing starts in it any more; create a new one with tether ws create`, { workspace: ws.id, state: "removing" });
+    }
     requireSandbox(ws);
     // Throws (and starts it again) while the workspace's own network is not up.
     if (ws.noNetwork) this.networks.enter(ws.id);
@@ -190,6 +195,9 @@ export class Workspaces {
   async delete(ref: string, force: boolean, graceMs: number): Promise<WorkspaceView> {
     const ws = this.resolve(ref);
     if (ws.state !== "active") return this.view(ws);
+    if (this.removing.has(ws.id)) {
+      throw new TetherError(Code.FailedPrecondition, "WORKSPACE_BUSY", `workspace ${ws.name} is being removed already: its live work is being stopped`, { workspace: ws.id, state: "removing" });
+    }
     if (this.live.materialization(ws.id) !== "stopped") {
       if (!force) {
         const counts = this.live.counts(ws.id);
@@ -200,7 +208,12 @@ export class Workspaces {
           { workspace: ws.id, materialization: "live" },
         );
       }
-      await this.live.stop(ws.id, graceMs, `its workspace ${ws.name} was removed`);
+      this.removing.add(ws.id);
+      try {
+        await this.live.stop(ws.id, graceMs, `its workspace ${ws.name} was removed`);
+      } finally {
+        this.removing.delete(ws.id);
+      }
     }
     ws.state = "archived";
     ws.deletedAt = Date.now();

@@ -167,6 +167,28 @@ describe("workspaces", () => {
     await ws.deleteWorkspace({ workspace: "busy" });
   });
 
+  it("a forced removal stops the live work, and nothing starts in the workspace while it does: no process is left in a removed workspace", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const execs = d.client(ExecService);
+    await ws.createWorkspace({ displayName: "going" });
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "going", argv: ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"] } } });
+    requests.end();
+    for await (const r of execs.exec(requests)) if (r.kind.case === "started") break;
+    // It ignores SIGTERM: the removal waits out its grace before SIGKILL, and meanwhile others try to start work there.
+    const removing = ws.deleteWorkspace({ workspace: "going", force: true });
+    await eventually(async () => ((await ws.getWorkspace({ workspace: "going" })).workspace!.materialization === Materialization.STOPPING ? true : undefined));
+    const refused = await failure(execToEnd(execs, "going", ["sleep", "60"]));
+    expect([refused.code, refused.reason, refused.message]).toEqual([Code.FailedPrecondition, ErrorReason.WORKSPACE_BUSY, expect.stringContaining("workspace going (w-")]);
+    expect(refused.message).toContain("is being removed: nothing starts in it any more");
+    const again = await failure(ws.deleteWorkspace({ workspace: "going", force: true }));
+    expect([again.code, again.message]).toEqual([Code.FailedPrecondition, "workspace going is being removed already: its live work is being stopped"]);
+    const removed = (await removing).workspace!;
+    expect([removed.state, removed.materialization]).toEqual([WorkspaceState.ARCHIVED, Materialization.STOPPED]);
+    expect(existsSync(removed.root)).toBe(false);
+  });
+
   it("a session runs in the workspace it names, and by default in its task file's directory adopted as a workspace", async () => {
     const d = await daemon();
     const { workspace } = await d.client(WorkspaceService).createWorkspace({ displayName: "here" });
