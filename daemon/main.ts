@@ -121,6 +121,7 @@ export async function runDaemon(): Promise<void> {
     if (shuttingDown) return;
     shuttingDown = true;
     lock.stopServing();
+    workspaces.refuseStarts();
     log(`stopping (${why})`);
     stopping.abort(
       new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down: run the command again and it will start a new one"),

@@ -51,6 +51,8 @@ export class LiveSession {
   /** Wakes the stdin feeders when a record arrives on `stdin`. */
   private readonly stdinArrivals = new Waiters();
   private readonly recorder: SessionRecorder;
+  /** Abandoned as the daemon stops: nothing starts (a run queued, input to continue on) until a daemon resumes it. */
+  private held = false;
 
   constructor(
     readonly session: SessionRecord,
@@ -187,6 +189,7 @@ export class LiveSession {
    * session idling is continued by input it has not taken.
    */
   resume(): void {
+    this.held = false;
     const { createdAt, spec } = this.session;
     this.lifetime.armTtl(createdAt, spec.ttlMs);
     // Past its ttl while no daemon ran: that timer ends it at once, and nothing starts for it meanwhile.
@@ -229,6 +232,7 @@ export class LiveSession {
    * have exited.
    */
   async abandon(reason: string): Promise<void> {
+    this.held = true;
     const live = [...this.live.values()];
     const lost = this.runs.filter((r) => LIVE_RUN_STATUSES.has(r.status));
     // Decided before the runs are recorded lost, as `daemon stop` was told (outlivesDaemon).
@@ -270,8 +274,7 @@ export class LiveSession {
     return this.lifetime.waitQuiet(this.quiet(), signal);
   }
 
-  setXcom(key: string, value: string): number {
-    const now = Date.now();
+  setXcom(key: string, value: string, now = Date.now()): number {
     this.tables.setXcom(this.session.seq, key, value, now);
     return now;
   }
@@ -303,7 +306,7 @@ export class LiveSession {
     let busy = 0;
     for (const live of this.live.values()) if (live.run.status === "running") busy++;
     for (const run of this.graph.queuedRuns()) {
-      if (busy >= parallelism) break;
+      if (busy >= parallelism || this.held) break;
       this.launch(run);
       busy++;
     }
@@ -438,15 +441,11 @@ export class LiveSession {
     // stored: they are committed like the process's output (see PROCESS_OUTPUT). One that carries
     // a take (a wait handing a record to its task) is fsynced, as are the session's own changes.
     const durability: Durability = alongside === undefined ? "daemon-crash" : "power-loss";
-    return this.record(
-      runChange(run),
-      "",
-      () => {
-        save();
-        alongside?.();
-      },
-      durability,
-    );
+    const stores = (): void => {
+      save();
+      alongside?.();
+    };
+    return this.record(runChange(run), "", stores, durability);
   }
 
   private record(run: RunChangeData | undefined, reason: string, alongside: () => void, durability: Durability = "power-loss"): Promise<unknown> {
@@ -488,7 +487,7 @@ export class LiveSession {
 
   /** A keep_open session whose graph has finished continues with a new run of the main task (see Continuations). */
   private maybeContinue(): void {
-    if (this.session.status !== "open" || this.session.exitCode === undefined) return;
+    if (this.session.status !== "open" || this.session.exitCode === undefined || this.held) return;
     const continuation = this.continuations.next(this.graph);
     if (continuation === undefined) return;
     Object.assign(this.session, { exitCode: undefined, result: undefined, error: undefined, updatedAt: Date.now() });

@@ -186,7 +186,7 @@ export class Sessions {
   /** Records a new session of `plan.graph` and starts it. */
   private async create(plan: SessionPlan): Promise<SessionView> {
     const { inputs, secrets, secretNames } = resolveInputs(plan.graph.flatMap((t) => t.inputs), plan.inputs);
-    const ws = plan.workspace === "" ? this.workspaces.adoptDirectory(dirname(plan.taskFile)) : this.workspaces.usable(plan.workspace);
+    const ws = this.workspaces.usable(plan.workspace === "" ? this.workspaces.adoptDirectory(dirname(plan.taskFile)).id : plan.workspace);
     const taskWorkspaces = Object.fromEntries(Object.entries(plan.taskWorkspaces).map(([task, ref]) => [task, pinned(this.taskWorkspace(task, ref))]));
     const now = Date.now();
     const record: SessionRecord = {

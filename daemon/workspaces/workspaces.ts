@@ -39,6 +39,8 @@ export class Workspaces {
   private readonly removals: ((ws: WorkspaceRecord) => Promise<void>)[] = [];
   /** Workspaces whose live work a forced removal is stopping: nothing new starts in them meanwhile. */
   private readonly removing = new Set<string>();
+  /** Set as the daemon starts to stop: nothing new starts anywhere (it would outlive the daemon, killed by none). */
+  private stopping = false;
 
   constructor(
     db: Db,
@@ -136,6 +138,7 @@ export class Workspaces {
    * on this machine, its own network (with --no-network) up.
    */
   usable(ref: string): WorkspaceRecord {
+    if (this.stopping) throw new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down: nothing new starts; run the command again and it will start a new daemon");
     const ws = this.resolve(ref);
     if (ws.state !== "active") {
       throw new TetherError(Code.FailedPrecondition, "WORKSPACE_BUSY", `workspace ${ws.name} (${ws.id}) was removed: nothing starts in it any more; create a new one with tether ws create`, { workspace: ws.id, state: ws.state });
@@ -172,6 +175,11 @@ export class Workspaces {
     for (let n = 2; this.tables.activeByName(name) !== undefined; n++) name = `${base}-${n}`;
     const view = this.insert(newId("w-", (candidate) => this.tables.byId(candidate) !== undefined), { name, root, sandbox: "host", noNetwork: false, labels: {} });
     return this.resolve(view.id);
+  }
+
+  /** The daemon stops: from now on nothing starts in any workspace (usable refuses). */
+  refuseStarts(): void {
+    this.stopping = true;
   }
 
   /** Terminates every live process in the workspace; resolves once they have ended. */

@@ -4,6 +4,9 @@ import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
+import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
@@ -11,6 +14,7 @@ import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CLI_ENTRY, daemonPerTest } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
+import { execToEnd } from "../helpers/execs.js";
 import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
 import { alive, eventually, logText, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
@@ -418,6 +422,41 @@ tasks:
     const { runs } = await d.client(SessionService).listRuns({ parent: session!.name });
     expect(runs[0]!.status).toBe(RunStatus.LOST);
     expect(runs[0]!.reason).toContain("the daemon was stopped (SIGTERM)");
+  });
+
+  it("while the daemon stops, nothing new starts: an exec, a PTY and a session are refused, and input to a keep_open session waits for the next daemon", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+    const file = writeTaskFile(`
+tasks:
+  stubborn: { cmd: "trap '' TERM; echo up; sleep 60" }
+  chat: { cmd: "echo turn", keep_open: true, streams: { inbox: input } }
+`);
+    const { session: chat } = await client.startSession({ task: "chat", taskFile: file });
+    await eventually(async () => ((await client.getSession({ name: chat!.name })).session!.exitCode === 0 ? true : undefined));
+    // Its run ignores SIGTERM: the stop waits out the kill grace (5 s) before SIGKILL, and the daemon serves meanwhile.
+    const { session: stubborn } = await client.startSession({ task: "stubborn", taskFile: file });
+    await eventually(async () => ((await logText(client, stubborn!.id)).stdout.includes("up") ? true : undefined));
+    await d.client(DaemonService).shutdownDaemon({});
+    for (const refused of [
+      await failure(execToEnd(d.client(ExecService), "w", ["sleep", "60"])),
+      await failure(d.client(PtyService).createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })),
+      await failure(client.startSession({ task: "chat", taskFile: file })),
+    ]) {
+      expect([refused.code, refused.reason, refused.message]).toEqual([Code.Unavailable, ErrorReason.DAEMON_SHUTTING_DOWN, "the daemon is shutting down: nothing new starts; run the command again and it will start a new daemon"]);
+    }
+    const sent = await d.client(StreamService).sendInput({ session: chat!.name, stream: "inbox", text: "hello" });
+    expect(sent.record!.sequence).toBe(1n);
+    expect((await client.listRuns({ parent: chat!.name })).runs).toHaveLength(1);
+    expect(await d.stop()).toBe(0);
+    await d.restart();
+    // The next daemon answers it.
+    const runs = await eventually(async () => {
+      const { runs } = await d.client(SessionService).listRuns({ parent: chat!.name });
+      return runs.length === 2 && runs[1]!.status === RunStatus.SUCCEEDED ? runs : undefined;
+    });
+    expect(runs.map((r) => r.task)).toEqual(["chat", "chat"]);
   });
 
   it("a retry waiting out its delay shows as what the session waits for, counting down, and outlives the daemon: stopped or killed, the next one runs it when its delay is over", async () => {
