@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLError, type YAMLMap } from "yaml";
 import { TetherError } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
+import { readTaskFileText } from "./task-file-text.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
 import { FILTER_NAMES, unknownFilters } from "./template.js";
 import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
@@ -22,12 +22,7 @@ const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Reads and validates a task file; every problem is reported with its line. */
 export function loadTaskFile(path: string): TaskFile {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new TetherError(Code.NotFound, "TASK_FILE_INVALID", `cannot read task file ${path}: ${(error as Error).message}`, { file: path });
-  }
+  const text = readTaskFileText(path);
   const known = parsed.get(path);
   if (known?.text === text) return known.file;
   const file = parseTaskFile(path, text);
