@@ -52,7 +52,7 @@ export class SocketLock {
       "INVALID_ARGUMENT",
       answered
         ? `another tether daemon already serves ${socketPath}: use it, or stop it first with tether daemon stop`
-        : `another tether daemon holds ${socketPath} and did not serve it within ${HOLDER_WAIT_MS / 1000}s: see its log, or stop it (tether daemon stop, or kill its pid from tether daemon status)`,
+        : `another tether daemon holds ${socketPath} but did not serve it within ${HOLDER_WAIT_MS / 1000}s (stopped, or stuck): kill it (its pid is on its log's last "serving" line), then run the command again`,
       { path: socketPath },
     );
   }
