@@ -24,7 +24,8 @@ export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bw
   tether ws show WS [--json]                  root, sandbox, live state, live execs, PTYs and session runs, labels
   tether ws label WS k=v ... [--remove k ...]  set or remove labels
   tether ws stop WS [--grace 5s]              terminate every live process in it; the workspace stays
-  tether ws rm WS [--force]                   remove it with its execs and PTYs (refused while work is live unless --force)`;
+  tether ws rm WS [--force [--grace 5s]]      remove it with its execs and PTYs (refused while work is live unless --force,
+                                              which stops it first: SIGTERM, SIGKILL after the grace)`;
 
 /** `tether ws ...`: create, list, show, label, stop and remove workspaces. */
 export async function wsCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -176,10 +177,12 @@ async function stop(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { force: { type: "boolean", short: "f", default: false } } });
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { force: { type: "boolean", short: "f", default: false }, grace: { type: "string" } } });
   if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws rm");
+  if (values.grace !== undefined && !values.force) throw new CliError("--grace is how long --force gives live processes after SIGTERM: add --force", 2);
+  const grace = values.grace === undefined ? undefined : parseDurationFlag("--grace", values.grace);
   const { client } = await connectToDaemon(paths);
-  const { workspace } = await client.unary(WorkspaceService.method.deleteWorkspace, { workspace: positionals[0]!, force: values.force });
+  const { workspace } = await client.unary(WorkspaceService.method.deleteWorkspace, { workspace: positionals[0]!, force: values.force, grace });
   const ws = workspace!;
   process.stdout.write(`removed ${ws.displayName} (${ws.id})${ws.adopted ? `; its files in ${ws.root} are untouched` : ""}\n`);
   return 0;

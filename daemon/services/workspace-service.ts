@@ -1,4 +1,4 @@
-import { durationMs } from "@bufbuild/protobuf/wkt";
+import { durationMs, type Duration } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { invalidArgument } from "../errors.js";
@@ -29,13 +29,18 @@ export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<type
       return { workspace: workspaceToProto(workspaces.updateLabels(req.workspace, req.setLabels, req.removeLabels)) };
     },
     async deleteWorkspace(req) {
-      return { workspace: workspaceToProto(await workspaces.delete(req.workspace, req.force, DEFAULT_STOP_GRACE_MS)) };
+      return { workspace: workspaceToProto(await workspaces.delete(req.workspace, req.force, graceMsOf(req.grace))) };
     },
     async stopWorkspace(req) {
-      const graceMs = req.grace === undefined ? DEFAULT_STOP_GRACE_MS : durationMs(req.grace);
-      if (graceMs < 0) throw invalidArgument("grace", "grace must not be negative");
-      const { workspace, stopped } = await workspaces.stop(req.workspace, graceMs);
+      const { workspace, stopped } = await workspaces.stop(req.workspace, graceMsOf(req.grace));
       return { workspace: workspaceToProto(workspace), stopped };
     },
   };
+}
+
+/** A stop's grace (SIGTERM to SIGKILL): DEFAULT_STOP_GRACE_MS when unset. */
+function graceMsOf(grace: Duration | undefined): number {
+  const graceMs = grace === undefined ? DEFAULT_STOP_GRACE_MS : durationMs(grace);
+  if (graceMs < 0) throw invalidArgument("grace", "grace must not be negative");
+  return graceMs;
 }

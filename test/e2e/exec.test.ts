@@ -45,7 +45,10 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(JSON.parse(cli(env, ["ws", "show", "proj", "--json"]).stdout).live_runs).toEqual([expect.objectContaining({ session, run: 1, task: "hold", command: "sleep 60" })]);
     expect(cli(env, ["ws", "stop", "proj"])).toMatchObject({ status: 0, stdout: "proj: stopped 3 processes\n" });
     expect(cli(env, ["ws", "show", "proj"]).stdout).toMatch(/state\s+active, stopped\n\s*live\s+nothing/);
-    expect(cli(env, ["ws", "rm", "proj"]).stdout).toMatch(/files in .* are untouched/);
+    // rm --force stops what runs again first, after --grace; --grace alone is a slip.
+    cli(env, ["exec", "proj", "-d", "--", "sh", "-c", "trap '' TERM; sleep 60"]);
+    expect(cli(env, ["ws", "rm", "proj", "--grace", "1s"])).toMatchObject({ status: 2, stderr: "tether: --grace is how long --force gives live processes after SIGTERM: add --force\n" });
+    expect(cli(env, ["ws", "rm", "proj", "--force", "--grace", "1s"]).stdout).toMatch(/files in .* are untouched/);
     expect(existsSync(join(dir, "file.txt"))).toBe(true);
   });
 

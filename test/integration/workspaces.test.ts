@@ -176,8 +176,8 @@ describe("workspaces", () => {
     requests.push({ kind: { case: "start", value: { workspace: "going", argv: ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"] } } });
     requests.end();
     for await (const r of execs.exec(requests)) if (r.kind.case === "started") break;
-    // It ignores SIGTERM: the removal waits out its grace before SIGKILL, and meanwhile others try to start work there.
-    const removing = ws.deleteWorkspace({ workspace: "going", force: true });
+    // It ignores SIGTERM: the removal waits out its grace (2 s) before SIGKILL, and meanwhile others try to start work there.
+    const removing = ws.deleteWorkspace({ workspace: "going", force: true, grace: { seconds: 2n } });
     await eventually(async () => ((await ws.getWorkspace({ workspace: "going" })).workspace!.materialization === Materialization.STOPPING ? true : undefined));
     const refused = await failure(execToEnd(execs, "going", ["sleep", "60"]));
     expect([refused.code, refused.reason, refused.message]).toEqual([Code.FailedPrecondition, ErrorReason.WORKSPACE_BUSY, expect.stringContaining("workspace going (w-")]);
