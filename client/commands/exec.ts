@@ -64,6 +64,14 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
   }
 }
 
+/**
+ * Ctrl-C this many times within DETACH_INTERRUPTS_WITHIN_MS leaves the
+ * command running and detaches: each goes to the command, and one that
+ * ignores SIGINT would otherwise hold the terminal until it ends.
+ */
+const DETACH_INTERRUPTS = 3;
+const DETACH_INTERRUPTS_WITHIN_MS = 2_000;
+
 /** Options that take a value: the command starts at the first other word after WS. */
 const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e"]);
 
@@ -112,8 +120,13 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     yield* merged;
   }
   const local = terminal ? rawTerminal((size) => merged.push({ kind: { case: "resize", value: size } })) : undefined;
-  // Ctrl-C (outside raw mode) goes to the command, not to this CLI.
-  const onSigint = (): void => merged.push({ kind: { case: "signal", value: "SIGINT" } });
+  // Ctrl-C (outside raw mode) goes to the command, not to this CLI; pressed again and again, it detaches.
+  const interrupts: number[] = [];
+  const onSigint = (): void => {
+    merged.push({ kind: { case: "signal", value: "SIGINT" } });
+    interrupts.push(Date.now());
+    if (interrupts.length >= DETACH_INTERRUPTS && Date.now() - interrupts.at(-DETACH_INTERRUPTS)! <= DETACH_INTERRUPTS_WITHIN_MS) stop.abort();
+  };
   if (!values.detach) process.on("SIGINT", onSigint);
   let id = "";
   try {
@@ -135,6 +148,10 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     throw new CliError("the daemon ended the exec call without its exit: tether exec ls shows the exec; tether exec attach reattaches", 1);
   } catch (error) {
     if (values.detach && stop.signal.aborted) return 0;
+    if (stop.signal.aborted && id !== "") {
+      process.stderr.write(`\ntether: exec ${id} goes on (Ctrl-C ${DETACH_INTERRUPTS} times detaches). Reattach: tether exec attach ${id} --tail 0   stop it: tether exec kill ${id} --signal KILL\n`);
+      return 130;
+    }
     // Under a terminal the error goes after the line the command's output left the cursor on.
     if (local !== undefined) process.stderr.write("\r\n");
     throw whenDaemonStopped(error, id && `exec ${id} ran, which ended with it (recorded lost); what it printed stays readable: tether exec attach ${id}`);

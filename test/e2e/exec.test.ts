@@ -124,7 +124,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect([ended.status, ended.stdout.endsWith("done\n")]).toEqual([0, true]);
   });
 
-  it("Ctrl-C goes to the command, not to the CLI", async () => {
+  it("Ctrl-C goes to the command, not to the CLI; three in two seconds detach from one that ignores it", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
     const child = spawn(process.execPath, [CLI_ENTRY, "exec", "w", "--", "sh", "-c", 'trap "echo got INT; exit 7" INT; echo ready; while :; do sleep 0.1; done'], { env, stdio: ["ignore", "pipe", "pipe"] });
@@ -136,6 +136,23 @@ describe("tether ws and tether exec (the built CLI)", () => {
     const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
     expect(out).toContain("got INT");
     expect(code).toBe(7);
+    // A command that ignores it: Ctrl-C three times in two seconds detaches, and the command goes on.
+    const stubborn = spawn(process.execPath, [CLI_ENTRY, "exec", "w", "--", "sh", "-c", 'trap "echo got INT" INT; echo ready; while :; do sleep 0.1; done'], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let seen = "";
+    let said = "";
+    stubborn.stdout.on("data", (d: Buffer) => (seen += d.toString()));
+    stubborn.stderr.on("data", (d: Buffer) => (said += d.toString()));
+    await eventually(() => (seen.includes("ready") ? true : undefined));
+    for (let i = 1; i <= 2; i++) {
+      stubborn.kill("SIGINT");
+      await eventually(() => (seen.split("got INT").length - 1 === i ? true : undefined));
+    }
+    stubborn.kill("SIGINT");
+    expect(await new Promise<number | null>((resolve) => stubborn.once("close", resolve))).toBe(130);
+    const id = /exec (e-\w+) goes on \(Ctrl-C 3 times detaches\)/.exec(said)?.[1];
+    expect(said).toContain(`Reattach: tether exec attach ${id} --tail 0   stop it: tether exec kill ${id} --signal KILL`);
+    expect(JSON.parse(cli(env, ["exec", "show", id!, "--json"]).stdout).status).toBe("running");
+    expect(cli(env, ["exec", "kill", id!, "--signal", "KILL"]).status).toBe(0);
   });
 
   it("exec -d returns an id at once; exec ls, attach (from 0 or an offset, after the end), kill and show work by id prefix", async () => {
