@@ -10,6 +10,7 @@ export const XCOM_USAGE = `  tether xcom get KEY [--session S]           a value
 /** `tether xcom`: inside a run, TETHER_SESSION names the session. */
 export async function xcomCommand(args: string[], paths: ClientPaths): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub !== "get" && sub !== "set") throw unknownSubcommand("tether xcom", sub, ["get", "set"], `usage:\n${XCOM_USAGE}\n(tether show S lists a session's values)`);
   const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { session: { type: "string", short: "s" } } });
   const session = values.session ?? process.env["TETHER_SESSION"];
   if (session === undefined || session === "") throw new CliError("name the session with --session S (inside a run, TETHER_SESSION does)", 2);
@@ -26,7 +27,5 @@ export async function xcomCommand(args: string[], paths: ClientPaths): Promise<n
       await client.unary(SessionService.method.setXcom, { session: `sessions/${session}`, key: positionals[0]!, value: positionals[1]! });
       return 0;
     }
-    default:
-      throw unknownSubcommand("tether xcom", sub, ["get", "set"], `usage:\n${XCOM_USAGE}`);
   }
 }

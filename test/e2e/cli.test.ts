@@ -266,6 +266,9 @@ describe("tether daemon (the built CLI)", () => {
     expect([cli(env, "lss").status, cli(env, "lss").stderr]).toEqual([2, 'tether: unknown command "lss": did you mean tether ls? tether --help lists the commands\n']);
     const ws = cli(env, "ws", "shwo");
     expect([ws.status, ws.stderr.split("\n")[0]]).toEqual([2, 'tether: no tether ws command "shwo": did you mean tether ws show?']);
+    // Outside a run too, where xcom has no session yet: the slip first.
+    const xcom = cli({ ...env, TETHER_SESSION: "" }, "xcom", "ls", "s-1");
+    expect([xcom.status, xcom.stderr.split("\n")[0], xcom.stderr.trimEnd().split("\n").at(-1)]).toEqual([2, 'tether: no tether xcom command "ls"', "(tether show S lists a session's values)"]);
     expect(ws.stderr).toContain("tether ws create NAME");
     // Where a workspace could stand first, a name no workspace has that is close to a subcommand.
     const exec = cli(env, "exec", "attch", "e-1");
