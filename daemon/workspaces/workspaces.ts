@@ -37,7 +37,7 @@ export class Workspaces {
   private nextSeq: number;
   /** What goes with a removed workspace: its execs and PTYs, with their output. */
   private readonly removals: ((ws: WorkspaceRecord) => Promise<void>)[] = [];
-  /** Workspaces whose live work a forced removal is stopping: nothing new starts in them meanwhile. */
+  /** Workspaces being removed (their live work stopped, their execs, PTYs and files deleted): nothing new starts in them meanwhile. */
   private readonly removing = new Set<string>();
   /** Set as the daemon starts to stop: nothing new starts anywhere (it would outlive the daemon, killed by none). */
   private stopping = false;
@@ -198,38 +198,39 @@ export class Workspaces {
    * Archives a workspace: refused while processes are live unless force
    * (which stops them first). A root tether created is removed; an adopted
    * root's files are never touched. Its execs and PTYs go, with their
-   * output; the sessions that ran in it keep their history.
+   * output; the sessions that ran in it keep their history. Archived last,
+   * once all of that is gone: a removal cut short (the daemon killed, a
+   * file it may not delete) leaves the workspace active, and `ws rm` again
+   * finishes it. Nothing starts in it meanwhile.
    */
   async delete(ref: string, force: boolean, graceMs: number): Promise<WorkspaceView> {
     const ws = this.resolve(ref);
     if (ws.state !== "active") return this.view(ws);
     if (this.removing.has(ws.id)) {
-      throw new TetherError(Code.FailedPrecondition, "WORKSPACE_BUSY", `workspace ${ws.name} is being removed already: its live work is being stopped`, { workspace: ws.id, state: "removing" });
+      throw new TetherError(Code.FailedPrecondition, "WORKSPACE_BUSY", `workspace ${ws.name} is being removed already`, { workspace: ws.id, state: "removing" });
     }
-    if (this.live.materialization(ws.id) !== "stopped") {
-      if (!force) {
-        const counts = this.live.counts(ws.id);
-        throw new TetherError(
-          Code.FailedPrecondition,
-          "WORKSPACE_BUSY",
-          `workspace ${ws.name} has live work (${counts.execs} exec(s), ${counts.ptys} PTY(s), ${counts.runs} session run(s)${runsOf(counts.runNames)}): stop it first with tether ws stop ${ws.name}, or remove it anyway with --force`,
-          { workspace: ws.id, materialization: "live" },
-        );
-      }
-      this.removing.add(ws.id);
-      try {
-        await this.live.stop(ws.id, graceMs, `its workspace ${ws.name} was removed`);
-      } finally {
-        this.removing.delete(ws.id);
-      }
+    if (this.live.materialization(ws.id) !== "stopped" && !force) {
+      const counts = this.live.counts(ws.id);
+      throw new TetherError(
+        Code.FailedPrecondition,
+        "WORKSPACE_BUSY",
+        `workspace ${ws.name} has live work (${counts.execs} exec(s), ${counts.ptys} PTY(s), ${counts.runs} session run(s)${runsOf(counts.runNames)}): stop it first with tether ws stop ${ws.name}, or remove it anyway with --force`,
+        { workspace: ws.id, materialization: "live" },
+      );
     }
-    ws.state = "archived";
-    ws.deletedAt = Date.now();
-    this.tables.update(ws);
-    this.networks.stop(ws.id);
-    // Not rmSync: a tree of a hundred thousand files (node_modules) would hold every other client for seconds.
-    if (!ws.adopted) await rm(ws.root, { recursive: true, force: true });
-    await Promise.all(this.removals.map((removal) => removal(ws)));
+    this.removing.add(ws.id);
+    try {
+      if (this.live.materialization(ws.id) !== "stopped") await this.live.stop(ws.id, graceMs, `its workspace ${ws.name} was removed`);
+      this.networks.stop(ws.id);
+      await Promise.all(this.removals.map((removal) => removal(ws)));
+      // Not rmSync: a tree of a hundred thousand files (node_modules) would hold every other client for seconds.
+      if (!ws.adopted) await rm(ws.root, { recursive: true, force: true });
+      ws.state = "archived";
+      ws.deletedAt = Date.now();
+      this.tables.update(ws);
+    } finally {
+      this.removing.delete(ws.id);
+    }
     return this.view(ws);
   }
 
