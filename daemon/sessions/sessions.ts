@@ -9,6 +9,7 @@ import { log } from "../log.js";
 import type { Db } from "../store/database.js";
 import { resolveGraph } from "../tasks/graph.js";
 import { loadTaskFile } from "../tasks/task-file.js";
+import { ExternalIdStarts } from "./external-id-starts.js";
 import type { TaskDef } from "../tasks/types.js";
 import type { WorkspaceRecord } from "../workspaces/types.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
@@ -62,6 +63,10 @@ export class Sessions {
   private readonly tables: SessionTables;
   private readonly streamTables: StreamTables;
   private readonly live = new Map<string, LiveSession>();
+  private readonly externalIds = new ExternalIdStarts((externalId) => {
+    const stored = this.byExternalId(externalId);
+    return stored === undefined ? undefined : this.view(stored);
+  });
   private nextSeq: number;
 
   constructor(
@@ -103,9 +108,11 @@ export class Sessions {
     }
   }
 
-  async start(options: StartOptions): Promise<{ session: SessionView; existed: boolean }> {
-    const existing = this.byExternalId(options.externalId);
-    if (existing !== undefined) return { session: this.view(existing), existed: true };
+  start(options: StartOptions): Promise<{ session: SessionView; existed: boolean }> {
+    return this.externalIds.start(options.externalId, () => this.startNew(options));
+  }
+
+  private async startNew(options: StartOptions): Promise<SessionView> {
     if (!options.taskFile.startsWith("/")) throw invalidArgument("task_file", "task_file must be an absolute path");
     const file = loadTaskFile(options.taskFile);
     if (!file.tasks.has(options.task)) {
@@ -119,7 +126,7 @@ export class Sessions {
     const graph = resolveGraph(file.tasks, options.task);
     const parallelism = options.parallelism > 0 ? options.parallelism : availableParallelism();
     const taskWorkspaces = Object.fromEntries(graph.flatMap((task) => (task.workspace === undefined ? [] : [[task.name, task.workspace]])));
-    return { session: await this.create({ ...options, taskFile: file.path, graph, parallelism, rerunOf: undefined, taskWorkspaces }), existed: false };
+    return this.create({ ...options, taskFile: file.path, graph, parallelism, rerunOf: undefined, taskWorkspaces });
   }
 
   /**
@@ -131,9 +138,11 @@ export class Sessions {
    * TTL and idle timeout. Secret inputs were never stored: each must be
    * given again.
    */
-  async rerun(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string): Promise<{ session: SessionView; existed: boolean }> {
-    const existing = this.byExternalId(externalId);
-    if (existing !== undefined) return { session: this.view(existing), existed: true };
+  rerun(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string): Promise<{ session: SessionView; existed: boolean }> {
+    return this.externalIds.start(externalId, () => this.rerunNew(idOrPrefix, inputs, externalId));
+  }
+
+  private async rerunNew(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string): Promise<SessionView> {
     const original = this.find(idOrPrefix);
     const { spec } = original;
     const secrets = new Set(spec.secretInputs);
@@ -150,7 +159,7 @@ export class Sessions {
     // The task file's directory, adopted as a host workspace by default and removed since: adopted again, as tether run would.
     const ws = spec.workspace;
     const readopt = ws !== undefined && ws.root === dirname(spec.taskFile) && ws.sandbox === "host" && this.workspaces.resolve(ws.id).state !== "active";
-    const session = await this.create({
+    return this.create({
       task: original.task,
       taskFile: spec.taskFile,
       graph: spec.tasks,
@@ -164,7 +173,6 @@ export class Sessions {
       rerunOf: original.id,
       taskWorkspaces: Object.fromEntries(Object.entries(spec.taskWorkspaces ?? {}).map(([task, pinned]) => [task, pinned.id])),
     });
-    return { session, existed: false };
   }
 
   /** The workspace task `task` names (`workspace:`), usable now; an error says which task named it. */

@@ -522,6 +522,13 @@ tasks:
     const second = await client.startSession({ task: "hi", taskFile: file, externalId: "job-42" });
     expect(second.alreadyExisted).toBe(true);
     expect(second.session!.id).toBe(first.session!.id);
+    // Sent at once, before any is stored: one session per id, the others told it existed.
+    const atOnce = await Promise.all(Array.from({ length: 20 }, (_, i) => client.startSession({ task: "hi", taskFile: file, externalId: `batch-${i % 2}` })));
+    for (const id of ["batch-0", "batch-1"]) {
+      const mine = atOnce.filter((_, i) => `batch-${i % 2}` === id);
+      expect(new Set(mine.map((r) => r.session!.id)).size).toBe(1);
+      expect(mine.filter((r) => !r.alreadyExisted)).toHaveLength(1);
+    }
     await client.startSession({ task: "hi", taskFile: file });
     const id = first.session!.id;
     expect((await client.getSession({ name: `sessions/${id.slice(0, 5)}` })).session!.id).toBe(id);
