@@ -126,11 +126,7 @@ export class BatchCommit {
         Object.assign(state, { firstSeq, nextSeq, firstOffset, nextOffset });
       }
       for (const name of work.created) this.states.delete(name);
-      throw new TetherError(
-        Code.Unavailable,
-        "STORE_FAILED",
-        `the append was not committed (${error instanceof Error ? error.message : String(error)}): nothing was written; check free disk space and retry`,
-      );
+      throw new TetherError(Code.Unavailable, "STORE_FAILED", `the append was not committed (${error instanceof Error ? error.message : String(error)}): nothing was written; ${commitFix(error)}`);
     }
   }
 
@@ -191,4 +187,10 @@ export class BatchCommit {
     }
     return { name, state, records };
   }
+}
+
+/** What to do about a commit that failed: free disk space when the disk was full; else retry (what failed is named before it). */
+function commitFix(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === "SQLITE_FULL" || code === "ENOSPC" || code === "EDQUOT" ? "free disk space where the daemon keeps its state, and retry" : "retry";
 }
