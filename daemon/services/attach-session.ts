@@ -24,6 +24,9 @@ import { putVarint, putVarintField, varintFieldSize, varintSize } from "../../co
 export const ATTACH_INPUT_PENDING_MAX_BYTES = 4 * 1024 * 1024;
 const INPUT_OVERHEAD_BYTES = 256;
 
+/** The most events an attached client may have unacknowledged (AttachOpen.window): the daemon keeps each one's position until its ack. */
+export const ATTACH_WINDOW_MAX = 65_536;
+
 /**
  * AttachSession: the first request opens; the first response confirms. Then
  * two things run at once: the session's events, read in its one order from
@@ -41,6 +44,7 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
     throw invalidArgument("kind", "the first AttachSession message must be `open` (which session, from which position): send open first, then input and ack");
   }
   const open = first.value.kind.value;
+  if (open.window > ATTACH_WINDOW_MAX) throw invalidArgument("window", `window is ${open.window} events, more than ${ATTACH_WINDOW_MAX}: ask for fewer (0: no acknowledgements, HTTP/2 flow control alone)`);
   const attachment = reads.attach(sessionField(open.session), { fromPosition: Number(open.fromPosition), streams: open.streams, withoutOutput: open.withoutOutput, signal });
   yield response({
     case: "opened",
@@ -124,6 +128,8 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
     );
   };
   let eventsDone = false;
+  /** A batch read whose events the window has not let through yet. */
+  let windowed: TimelineBatch<SessionItem> | undefined;
   for (;;) {
     if (answers.length > 0) {
       // Taken as a whole: shifting one at a time copies the array each time (thousands can be ready at once).
@@ -147,15 +153,25 @@ export async function* attachSession(sessions: Sessions, reads: SessionReads, re
       if (result.done === true) {
         eventsDone = true;
         yield response({ case: "events", value: { events: [], ended: true } });
-      } else {
-        if (open.window > 0) for (const item of result.value.items) unacked.push(item.position);
+      } else if (open.window === 0) {
         yield eventsResponse(result.value.items, result.value.caughtUp);
+      } else {
+        windowed = result.value;
       }
+      continue;
+    }
+    // With a window: what of the batch read fits beyond the last acknowledged event, the rest once acks make room.
+    if (windowed !== undefined && unacked.length < open.window) {
+      const { items, caughtUp } = windowed;
+      const sent = items.slice(0, open.window - unacked.length);
+      for (const item of sent) unacked.push(item.position);
+      windowed = sent.length === items.length ? undefined : { items: items.slice(sent.length), caughtUp };
+      yield eventsResponse(sent, windowed === undefined && caughtUp);
       continue;
     }
     if (eventsDone) {
       if (inFlight === 0) return;
-    } else if (!reading && (open.window === 0 || unacked.length < open.window)) {
+    } else if (!reading && windowed === undefined && (open.window === 0 || unacked.length < open.window)) {
       read();
     }
     if (!woken) await new Promise<void>((resolve) => (wake = resolve));

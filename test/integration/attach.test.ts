@@ -63,6 +63,59 @@ tasks:
     expect(await attachUntilEnded(sessions, id, middle)).toEqual(a.filter((e) => e.position >= middle));
   });
 
+  it("with a window, at most that many events go past the last one acknowledged, and each ack lets as many more through; a window past the limit is refused", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const file = writeTaskFile("tasks:\n  emit:\n    streams: { a: output }\n    cmd: seq 1 50 | tether output a --lines; sleep 60\n");
+    const { session } = await sessions.startSession({ task: "emit", taskFile: file });
+    const stored = async (): Promise<true | undefined> => {
+      let records = 0;
+      for await (const msg of d.client(StreamService).readStream({ session: session!.name, stream: "a" })) records += msg.records.length;
+      return records === 50 ? true : undefined;
+    };
+    await eventually(stored);
+    const requests = new AttachRequests();
+    requests.push({ kind: { case: "open", value: { session: session!.name, streams: ["a"], withoutOutput: true, window: 10 } } });
+    const responses = sessions.attachSession(requests)[Symbol.asyncIterator]();
+    const positions: number[] = [];
+    let pending: ReturnType<typeof responses.next> | undefined;
+    /** Reads until nothing more comes for 300 ms; how many events have come in all. */
+    const read = async (): Promise<number> => {
+      for (;;) {
+        pending ??= responses.next();
+        const next = await Promise.race([pending, new Promise<"quiet">((r) => setTimeout(() => r("quiet"), 300))]);
+        if (next === "quiet") return positions.length;
+        pending = undefined;
+        if (next.done === true) return positions.length;
+        if (next.value.kind.case === "events") positions.push(...next.value.kind.value.events.map((e) => Number(e.position)));
+      }
+    };
+    // Ten, and no more while none is acknowledged.
+    expect(await read()).toBe(10);
+    // An ack of the fifth lets five more through.
+    requests.push({ kind: { case: "ack", value: { position: BigInt(positions[4]!) } } });
+    expect(await read()).toBe(15);
+    // Acknowledging the last each time, ten more each time, until every record has come.
+    for (let before = 15; ; before = positions.length) {
+      requests.push({ kind: { case: "ack", value: { position: BigInt(positions.at(-1)!) } } });
+      const now = await read();
+      if (now === before) break;
+      expect(now - before).toBeLessThanOrEqual(10);
+    }
+    expect(positions.length).toBeGreaterThanOrEqual(50);
+    expect(positions).toEqual([...positions].sort((x, y) => x - y));
+    requests.end();
+    await sessions.cancelSession({ name: session!.name });
+
+    const refused = new AttachRequests();
+    refused.push({ kind: { case: "open", value: { session: session!.name, window: 65_537 } } });
+    refused.end();
+    const error = await (async () => {
+      for await (const _ of sessions.attachSession(refused));
+    })().catch((e: unknown) => e as Error);
+    expect([(error as { code?: Code }).code, (error as Error).message]).toEqual([Code.InvalidArgument, "[invalid_argument] window is 65537 events, more than 65536: ask for fewer (0: no acknowledgements, HTTP/2 flow control alone)"]);
+  });
+
   it("input sent through attach resumes a wait, and the wait survives a client that detached and a new one that reconnects", async () => {
     const d = await daemon();
     const sessions = d.client(SessionService);

@@ -847,6 +847,7 @@ export type AttachOpen = Message<"tether.v1.AttachOpen"> & {
   /**
    * Send at most this many events beyond the last acknowledged position
    * (0: no acknowledgements; HTTP/2 flow control alone paces the stream).
+   * At most 65536.
    *
    * @generated from field: uint32 window = 5;
    */
