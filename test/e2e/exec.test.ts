@@ -181,6 +181,9 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(JSON.parse(cli(env, ["exec", "show", id, "--json"]).stdout)).toMatchObject({ id, status: "exited", exit_code: 4, stdout_bytes: 10, stderr_bytes: 4 });
 
     const sleeper = cli(env, ["exec", "w", "-d", "--", "sleep", "60"]).stdout.trim();
+    // --running: the live ones alone.
+    expect(JSON.parse(cli(env, ["exec", "ls", "w", "--running", "--json"]).stdout).map((e: { id: string }) => e.id)).toEqual([sleeper]);
+    expect(cli(env, ["exec", "ls", "w", "--running"]).stdout).not.toContain(id);
     expect(cli(env, ["exec", "kill", sleeper, "--signal", "KILL"]).status).toBe(0);
     await eventually(() => (JSON.parse(cli(env, ["exec", "show", sleeper, "--json"]).stdout).status === "signalled" ? true : undefined));
     expect(cli(env, ["exec", "attach", sleeper]).status).toBe(137);

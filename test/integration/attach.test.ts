@@ -88,8 +88,10 @@ tasks:
         pending = undefined;
         if (next.done === true) return positions.length;
         if (next.value.kind.case === "events") positions.push(...next.value.kind.value.events.map((e) => Number(e.position)));
+        if (next.value.kind.case === "opened") livePosition = Number(next.value.kind.value.livePosition);
       }
     };
+    let livePosition = 0;
     // Ten, and no more while none is acknowledged.
     expect(await read()).toBe(10);
     // An ack of the fifth lets five more through.
@@ -104,6 +106,8 @@ tasks:
     }
     expect(positions.length).toBeGreaterThanOrEqual(50);
     expect(positions).toEqual([...positions].sort((x, y) => x - y));
+    // All of it was backlog: the session had reached the position after its last event when the client attached.
+    expect(livePosition).toBe(positions.at(-1)! + 1);
     requests.end();
     await sessions.cancelSession({ name: session!.name });
 

@@ -66,6 +66,27 @@ tasks:
     expect(logs.stdout).not.toContain("never");
   });
 
+  it("independent tasks run in parallel up to the session's limit, never more", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    // Each of six independent tasks notes its start and end in one file; the main task waits for them all.
+    const tasks = ["a", "b", "c", "d", "e", "f"];
+    const file = writeTaskFile(`tasks:\n${tasks.map((t) => `  ${t}: { cmd: 'echo + >> "$TETHER_SESSION.log"; sleep 0.6; echo - >> "$TETHER_SESSION.log"' }\n`).join("")}  all: { cmd: "true", upstream: [${tasks.join(", ")}] }\n`);
+    const most = async (parallelism: number): Promise<number> => {
+      const { session } = await client.startSession({ task: "all", taskFile: file, parallelism });
+      expect((await waitQuiet(client, session!.id)).exitCode).toBe(0);
+      let running = 0;
+      let peak = 0;
+      for (const mark of readFileSync(join(dirname(file), `${session!.id}.log`), "utf8").trim().split("\n")) {
+        running += mark === "+" ? 1 : -1;
+        peak = Math.max(peak, running);
+      }
+      return peak;
+    };
+    expect(await most(1)).toBe(1);
+    expect(await most(3)).toBe(3);
+  });
+
   it("--fail-fast cancels running siblings", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
