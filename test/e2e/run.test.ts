@@ -141,6 +141,11 @@ tasks:
     const times = stamped.slice(0, 2).map((line) => Date.parse(line.slice(0, 24)));
     for (const time of times) expect(Math.abs(Date.now() - time)).toBeLessThan(60_000);
     expect(times[1]).toBeGreaterThanOrEqual(times[0]!);
+    // --json: each chunk with its place in its run's output and in the session's log; --from resumes at the latter.
+    const chunks = cli(env, dir, "logs", id, "--json").stdout.trim().split("\n").map((line) => JSON.parse(line) as { task: string; offset: number; log_offset: number; data: string });
+    expect(chunks.map((c) => [c.task, c.offset, c.log_offset, c.data])).toEqual([["gen", 0, 0, "generated\n"], ["check", 0, 10, "checking quick\n"]]);
+    expect(cli(env, dir, "logs", id, "--from", String(chunks[1]!.log_offset)).stdout).toBe("checking quick\n");
+    expect(cli(env, dir, "logs", id, "--from", "3").stdout).toBe("erated\nchecking quick\n");
     const tailAndFrom = cli(env, dir, "logs", id, "--tail", "1", "--from", "3");
     expect([tailAndFrom.status, tailAndFrom.stderr]).toEqual([2, "tether: --tail and --from cannot be used together: start at the last lines or at --from\n"]);
     const json = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string; status: string }[];
