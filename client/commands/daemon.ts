@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Daemon } from "../../gen/tether/v1/daemon_pb.js";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { CliError, unknownSubcommand } from "../cli-error.js";
 import { formatDuration } from "../../common/format.js";
+import { procStatFields } from "../../common/proc-stat.js";
 import type { ClientPaths } from "../paths.js";
 import { GrpcClient } from "../grpc-client.js";
 import { socketAnswers } from "../socket-probe.js";
@@ -73,14 +73,8 @@ async function stop(paths: ClientPaths): Promise<number> {
 
 /** Whether process `pid` runs: it exists and is not a zombie (an exited daemon whose parent has not reaped it yet). */
 function processRuns(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "latin1");
-  } catch {
-    return false;
-  }
-  // The state follows the command's name, which may hold ") " itself.
-  return stat[stat.lastIndexOf(")") + 2] !== "Z";
+  const state = procStatFields(pid)?.[0];
+  return state !== undefined && state !== "Z";
 }
 
 async function status(paths: ClientPaths, json: boolean): Promise<number> {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from "node:fs";
+import { procStatFields as statFields } from "../../common/proc-stat.js";
 
 /** A started process as the OS names it uniquely: a pid is reused, a pid with its start time is not. */
 export interface StartedProcess {
@@ -7,14 +7,10 @@ export interface StartedProcess {
   readonly startTicks: number | undefined;
 }
 
-/** /proc/PID/stat is a few hundred bytes: its 52 numbers and a command name of at most 64. */
-const STAT_BUFFER = Buffer.alloc(4096);
-
 /**
  * The start time (clock ticks since boot) of a live process, from /proc:
- * with the pid it names the process uniquely. One read into a buffer kept
- * for it (asked once per process started, by the process starter for runs and
- * execs: readFileSync took twice as long).
+ * with the pid it names the process uniquely (asked once per process
+ * started, by the process starter for runs and execs).
  */
 export function processStartTicks(pid: number): number | undefined {
   const fields = statFields(pid);
@@ -36,22 +32,4 @@ export function processGroup(pid: number): number | undefined {
 /** A live process's state letter from /proc (R running, S sleeping, ...); undefined when it is gone. */
 export function processState(pid: number): string | undefined {
   return statFields(pid)?.[0];
-}
-
-/** The fields of /proc/PID/stat after the command name (the state first), or undefined when the process is gone. */
-function statFields(pid: number): string[] | undefined {
-  let fd: number;
-  try {
-    fd = openSync(`/proc/${pid}/stat`, "r");
-  } catch {
-    return undefined;
-  }
-  try {
-    const stat = STAT_BUFFER.toString("latin1", 0, readSync(fd, STAT_BUFFER, 0, STAT_BUFFER.length, null));
-    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  } catch {
-    return undefined;
-  } finally {
-    closeSync(fd);
-  }
 }
