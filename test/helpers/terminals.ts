@@ -27,7 +27,11 @@ export function terminalsPerTest(): () => Terminals {
   });
   return () => {
     const dirs = tempDirs();
-    const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, NO_COLOR: "1", TERM: "xterm-256color" };
+    // The same shells whoever runs the tests: tmux runs each pane's command
+    // with bash (dash, a non-root user's login shell on Debian, dies of the
+    // Ctrl-C sent to its child instead of running the `; echo "rc=$?"` after
+    // it), and sh prompts `# ` for any user (its `$ ` but for root).
+    const env = { ...process.env, TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath, NO_COLOR: "1", TERM: "xterm-256color", SHELL: "/bin/bash", PS1: "# " };
     const server = `tether-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const tmux = (...args: string[]): string => spawnSync("tmux", ["-L", server, ...args], { env, encoding: "utf8" }).stdout;
     cleanups.push(() => {
