@@ -54,11 +54,19 @@ export function ensurePrivateDir(dir: string): void {
   if (!stat.isDirectory()) {
     throw new TetherError(Code.FailedPrecondition, "INVALID_ARGUMENT", `${dir} is not a directory: set TETHER_SOCKET to a path inside a private directory`);
   }
-  if (stat.uid !== uid || (stat.mode & 0o077) !== 0) {
+  if (stat.uid !== uid) {
     throw new TetherError(
       Code.FailedPrecondition,
       "INVALID_ARGUMENT",
-      `the socket directory ${dir} is open to other users (mode ${(stat.mode & 0o777).toString(8)}, owner ${stat.uid}): run chmod 700 ${dir}, or set TETHER_SOCKET to a path inside a directory only you can enter`,
+      `the socket directory ${dir} belongs to another user (uid ${stat.uid}; you are ${uid}), whose daemon this cannot be: each user runs a daemon of their own, so set TETHER_SOCKET to a path inside a directory of yours (or unset it)`,
+      { path: dir },
+    );
+  }
+  if ((stat.mode & 0o077) !== 0) {
+    throw new TetherError(
+      Code.FailedPrecondition,
+      "INVALID_ARGUMENT",
+      `the socket directory ${dir} is open to other users (mode ${(stat.mode & 0o777).toString(8)}): run chmod 700 ${dir}, or set TETHER_SOCKET to a path inside a directory only you can enter`,
       { path: dir },
     );
   }

@@ -2,7 +2,7 @@ import { create, toBinary, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { constants, connect as h2connect, type IncomingHttpHeaders } from "node:http2";
 import { connect, createServer, type Socket } from "node:net";
@@ -532,6 +532,22 @@ describe("bad environments get a clear refusal", () => {
     const r = refusedStart({ TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath });
     expect(r.status).toBe(1);
     expect(r.output).toContain(`chmod 700 ${dir}`);
+  });
+
+  it("refuses a socket directory of another user's, saying that each user runs a daemon of their own", () => {
+    const dirs = tempDirs();
+    // Another user's directory: one given to nobody when root (as CI runs), else root's own /.
+    let dir = "/";
+    if (process.getuid!() === 0) {
+      dir = join(dirs.socketPath, "..", "theirs");
+      mkdirSync(dir, { mode: 0o700 });
+      chownSync(dir, 65534, 65534);
+    }
+    const r = refusedStart({ TETHER_HOME: dirs.home, TETHER_SOCKET: join(dir, "t.sock") });
+    expect(r.status).toBe(1);
+    expect(r.output).toContain(`the socket directory ${dir} belongs to another user`);
+    expect(r.output).toContain("set TETHER_SOCKET to a path inside a directory of yours");
+    expect(r.output).not.toContain("chmod");
   });
 
   it("refuses a socket path too long for a Unix socket, naming TETHER_SOCKET", () => {
