@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
+import { makeStateDir } from "../common/paths.js";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "./cli-error.js";
 import type { ClientPaths } from "./paths.js";
@@ -48,7 +49,11 @@ const LOG_TAIL_LINES = 15;
  * throws with the last lines of what it logged.
  */
 export async function startDaemonInBackground(paths: ClientPaths): Promise<number> {
-  mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  try {
+    makeStateDir(paths.stateDir);
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
   const logFd = openSync(paths.logPath, "a", 0o600);
   const logStart = statSync(paths.logPath).size;
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON_ENTRY], {

@@ -1,3 +1,4 @@
+import { accessSync, constants, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 
@@ -38,6 +39,21 @@ function absolute(env: NodeJS.ProcessEnv, name: "TETHER_HOME" | "TETHER_SOCKET")
     throw new Error(`${name} must be an absolute path (it is ${JSON.stringify(value)}): a relative one names another place from every directory; set it to "$PWD/${value}" or another absolute path`);
   }
   return resolve(value);
+}
+
+/**
+ * Creates the state directory (0700) if missing and checks that this user
+ * may write there. One it may not (another user's TETHER_HOME, a read-only
+ * place) throws an error that names it and the variable that moves it, not
+ * a bare EACCES from the first file opened there.
+ */
+export function makeStateDir(stateDir: string): void {
+  try {
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    accessSync(stateDir, constants.W_OK | constants.X_OK);
+  } catch (error) {
+    throw new Error(`cannot use the state directory ${stateDir}: ${(error as Error).message}; set TETHER_HOME to a directory you can write (tether keeps its database and log there)`);
+  }
 }
 
 function xdgDir(value: string | undefined): string | undefined {

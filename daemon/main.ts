@@ -1,6 +1,7 @@
-import { mkdirSync, rmSync, unlinkSync } from "node:fs";
+import { rmSync, unlinkSync } from "node:fs";
 import { Code } from "@connectrpc/connect";
 import { MAX_MESSAGE_BYTES } from "../common/grpc-limits.js";
+import { makeStateDir } from "../common/paths.js";
 import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { ExecService } from "../gen/tether/v1/exec_service_pb.js";
 import { JournalService } from "../gen/tether/v1/journal_service_pb.js";
@@ -51,7 +52,11 @@ const SHUTDOWN_GRACE_MS = 5_000;
 export async function runDaemon(): Promise<void> {
   const config = resolveDaemonConfig();
   const startedAt = Date.now();
-  mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  try {
+    makeStateDir(config.stateDir);
+  } catch (error) {
+    throw new TetherError(Code.FailedPrecondition, "INVALID_ARGUMENT", (error as Error).message, { path: config.stateDir });
+  }
   checkSocketPath(config.sandboxSocketPath, "TETHER_HOME", "TETHER_HOME to a shorter path (the daemon listens on its sandbox.sock too)");
   const lock = await claimSocket(config.socketPath);
   const db = openDatabase(config.databasePath);

@@ -15,7 +15,7 @@ import { JournalService, ReadJournalRequestSchema } from "../../gen/tether/v1/jo
 import { grpcFrame } from "../../client/grpc-client.js";
 import { LOG_KIND_LINES } from "../../daemon/log.js";
 import { createTransport } from "../helpers/connect-transport.js";
-import { DAEMON_ENTRY, startDaemon, tempDirs, type TestDaemon } from "../helpers/daemon.js";
+import { CLI_ENTRY, DAEMON_ENTRY, startDaemon, tempDirs, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { eventually } from "../helpers/sessions.js";
 
@@ -548,6 +548,22 @@ describe("bad environments get a clear refusal", () => {
     expect(r.output).toContain(`the socket directory ${dir} belongs to another user`);
     expect(r.output).toContain("set TETHER_SOCKET to a path inside a directory of yours");
     expect(r.output).not.toContain("chmod");
+  });
+
+  it("refuses a state directory it cannot use, naming it and TETHER_HOME, from the daemon and from the CLI starting one", () => {
+    const dirs = tempDirs();
+    const file = join(dirs.home, "a-file");
+    writeFileSync(file, "");
+    const env = { ...process.env, TETHER_HOME: join(file, "home"), TETHER_SOCKET: dirs.socketPath };
+    const expected = `cannot use the state directory ${join(file, "home")}: ENOTDIR`;
+    const daemon = refusedStart(env as Record<string, string>);
+    expect(daemon.status).toBe(1);
+    expect(daemon.output).toContain(expected);
+    expect(daemon.output).toContain("set TETHER_HOME to a directory you can write");
+    expect(daemon.output).not.toContain("    at ");
+    const cli = spawnSync(process.execPath, [CLI_ENTRY, "ls"], { env, encoding: "utf8", timeout: 20_000 });
+    expect([cli.status, cli.stderr]).toEqual([1, expect.stringContaining(expected)]);
+    expect(cli.stderr).toContain("set TETHER_HOME to a directory you can write");
   });
 
   it("refuses a socket path too long for a Unix socket, naming TETHER_SOCKET", () => {
