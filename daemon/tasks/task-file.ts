@@ -280,6 +280,13 @@ function parseInput(name: string, pair: Pair, report: Report): InputDef | undefi
   return { name, type, choices, default: dflt, description: optionalString(value.get("description", true) as Node | undefined, report, "description") ?? "" };
 }
 
+/**
+ * A float as Python's float() and a shell's awk read one: decimal, with an
+ * optional exponent. Number() alone took 0x10, 0b11 and 0o7 too, which reach
+ * a run as they were given, and a script reading them as numbers gets 0.
+ */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 /** Why `value` does not fit the input, or undefined when it does. */
 export function checkInputValue(input: InputDef, value: string): string | undefined {
   switch (input.type) {
@@ -289,7 +296,7 @@ export function checkInputValue(input: InputDef, value: string): string | undefi
     case "int":
       return /^-?\d+$/.test(value.trim()) ? undefined : `${JSON.stringify(value)} is not an int`;
     case "float":
-      return value.trim() !== "" && Number.isFinite(Number(value)) ? undefined : `${JSON.stringify(value)} is not a float`;
+      return DECIMAL.test(value.trim()) && Number.isFinite(Number(value)) ? undefined : `${JSON.stringify(value)} is not a float: write it in decimal, as 1.5, -2 or 6.02e23`;
     case "bool":
       return /^(true|false|yes|no|on|off|1|0)$/i.test(value.trim()) ? undefined : `${JSON.stringify(value)} is not a bool: use true or false`;
     case "choice":

@@ -844,6 +844,10 @@ describe("sessions: bad input", () => {
     expect(ConnectError.from(missing).rawMessage).toContain("--input env=VALUE");
     const typed = await client.startSession({ task: "deploy", taskFile: file, inputs: { env: "dev", count: "many" } }).catch((e: unknown) => e);
     expect(ConnectError.from(typed).rawMessage).toContain('"many" is not an int');
+    for (const [count, why] of [["0x10", "not an int"], ["1.5", "not an int"]]) {
+      const refused = await client.startSession({ task: "deploy", taskFile: file, inputs: { env: "dev", count } }).catch((e: unknown) => e);
+      expect(ConnectError.from(refused).rawMessage).toContain(`"${count}" is ${why}`);
+    }
     expect((await client.listSessions({})).sessions).toHaveLength(0);
   });
 
@@ -857,6 +861,14 @@ describe("sessions: bad input", () => {
     await waitQuiet(client, session!.id);
     expect((await logText(client, session!.id)).stdout).toBe("[true][false][42][1.5][true]\n");
     expect(session!.inputs).toEqual({ on: "true", off: "false", n: "42", x: "1.5" });
+    for (const x of ["0x10", "0b11", "Infinity", "1e999", "", "1.5.2"]) {
+      const refused = await client.startSession({ task: "flags", taskFile: file, inputs: { on: "no", n: "1", x } }).catch((e: unknown) => e);
+      expect(ConnectError.from(refused).rawMessage).toContain(`input x: ${JSON.stringify(x)} is not a float: write it in decimal`);
+    }
+    for (const x of ["-2", "+.5", "6.02e23", "7."]) {
+      const { session: taken } = await client.startSession({ task: "flags", taskFile: file, inputs: { on: "no", n: "1", x } });
+      expect(taken!.inputs.x).toBe(x);
+    }
   });
 
   it("an input put in a command with | quote stays one word, whatever it holds; without, it is shell text", async () => {
