@@ -1,20 +1,22 @@
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { CliError } from "./cli-error.js";
+import { absolutePath, workingDirectory } from "./paths.js";
 
 const TASK_FILE_NAME = "tether.yaml";
 
 /** The task file: `--file`, else tether.yaml found by walking up from the working directory, as git finds .git. */
-export function findTaskFile(explicit: string | undefined, cwd: string = process.cwd()): string {
+export function findTaskFile(explicit: string | undefined, cwd?: string): string {
   if (explicit !== undefined) {
-    const path = resolve(cwd, explicit);
+    const path = cwd === undefined ? absolutePath(explicit) : resolve(cwd, explicit);
     if (!existsSync(path)) throw new CliError(`task file ${path} does not exist`);
     return path;
   }
-  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+  const start = resolve(cwd ?? workingDirectory());
+  for (let dir = start; ; dir = dirname(dir)) {
     const candidate = join(dir, TASK_FILE_NAME);
     if (existsSync(candidate)) return candidate;
     if (dirname(dir) === dir) break;
   }
-  throw new CliError(`no ${TASK_FILE_NAME} in ${cwd} or any directory above it: create one, or name it with --file`);
+  throw new CliError(`no ${TASK_FILE_NAME} in ${start} or any directory above it: create one, or name it with --file`);
 }

@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Exec } from "../../gen/tether/v1/exec_pb.js";
@@ -12,7 +11,7 @@ import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
-import type { ClientPaths } from "../paths.js";
+import { absolutePath, type ClientPaths } from "../paths.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { sessionRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
@@ -66,7 +65,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
   const { client } = await connectToDaemon(paths);
   const { workspace } = await client.unary(WorkspaceService.method.createWorkspace, {
     displayName: positionals[0]!,
-    root: values.path === undefined ? "" : resolve(values.path),
+    root: values.path === undefined ? "" : absolutePath(values.path),
     sandbox,
     noNetwork: values["no-network"],
     labels: parsePairs("--label", values.label),

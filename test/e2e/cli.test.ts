@@ -227,6 +227,27 @@ describe("tether daemon (the built CLI)", () => {
     expect(cli(env, "daemon", "status").status).toBe(1);
   });
 
+  it("in a directory removed while the shell was in it, a command needing it says so; absolute paths work", () => {
+    const env = freshEnv();
+    const project = mkdtempSync(join(tmpdir(), "tether-project-"));
+    writeFileSync(join(project, "tether.yaml"), "tasks:\n  hi:\n    cmd: echo hi from $PWD\n");
+    const gone = join(project, "gone");
+    // The shell goes into the directory and removes it, then runs the CLI there (as a user's shell would, still in it).
+    const inRemoved = (...args: string[]): Run => {
+      const r = spawnSync("sh", ["-c", 'cd "$0" && rmdir "$0" && exec "$@"', gone, process.execPath, CLI_ENTRY, ...args], { env, encoding: "utf8", timeout: 30_000 });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const removed = "tether: the current directory no longer exists (removed while this shell was in it): cd to another one, or give absolute paths (--file, --path)\n";
+    for (const args of [["run", "hi"], ["tasks"], ["run", "hi", "--file", "tether.yaml"], ["ws", "create", "here", "--path", "."]]) {
+      mkdirSync(gone);
+      const refused = inRemoved(...args);
+      expect([refused.status, refused.stderr], args.join(" ")).toEqual([1, removed]);
+    }
+    mkdirSync(gone);
+    const absolute = inRemoved("run", "hi", "--file", join(project, "tether.yaml"));
+    expect([absolute.status, absolute.stdout.replace(/ +\| /, " | ")]).toEqual([0, `hi | hi from ${project}\n`]);
+  });
+
   it("daemon run stays in the foreground and stops on SIGTERM", async () => {
     const env = freshEnv();
     const child = spawn(process.execPath, [CLI_ENTRY, "daemon", "run"], { env, stdio: ["ignore", "pipe", "pipe"] });
