@@ -37,9 +37,20 @@ export function toConnectError(error: unknown): ConnectError {
     ]);
   }
   if (error instanceof ConnectError) return error;
+  if (clientWentAway(error)) return new ConnectError("the client went away: its connection closed", Code.Canceled);
   logLimited("internal error", `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return new ConnectError(
     `internal error in the daemon: ${error instanceof Error ? error.message : String(error)} (the daemon log has the details)`,
     Code.Internal,
   );
+}
+
+/**
+ * An abort with no reason of its own: connect-node's, when an HTTP/1.1
+ * client's connection closes in the middle of a call (HTTP/2 aborts with a
+ * ConnectError). tether's own aborts always give a reason, so this one is a
+ * client's going, not a fault to log with its stack.
+ */
+function clientWentAway(error: unknown): boolean {
+  return error instanceof DOMException && error.name === "AbortError";
 }
