@@ -3,10 +3,10 @@ import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
 import { allPages } from "./all-pages.js";
 import type { GrpcClient } from "./grpc-client.js";
 
-/** Every workspace, page by page (removed ones too with `showArchived`). */
-export function listAllWorkspaces(client: GrpcClient, showArchived: boolean): Promise<Workspace[]> {
+/** Every workspace, page by page (removed ones too with `showArchived`; with label selectors, those matching every one). */
+export function listAllWorkspaces(client: GrpcClient, showArchived: boolean, labelSelector: readonly string[] = []): Promise<Workspace[]> {
   return allPages(async (pageToken) => {
-    const page = await client.unary(WorkspaceService.method.listWorkspaces, { pageSize: 1000, pageToken, showArchived });
+    const page = await client.unary(WorkspaceService.method.listWorkspaces, { pageSize: 1000, pageToken, showArchived, labelSelector: [...labelSelector] });
     return { items: page.workspaces, nextPageToken: page.nextPageToken };
   });
 }

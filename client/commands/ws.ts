@@ -19,7 +19,9 @@ import { listAllWorkspaces } from "../workspace-list.js";
 
 export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...]
                                               a workspace: a new directory, or DIR adopted (never deleted by tether)
-  tether ws ls [--all] [--json]               workspaces, oldest first (--all: removed ones too)
+  tether ws ls [--all] [--label k=v|k ...] [--json]
+                                              workspaces, oldest first (--all: removed ones too;
+                                              --label: those with label k set to v, or set at all)
   tether ws show WS [--json]                  root, sandbox, live state, live execs, PTYs and session runs, labels
   tether ws label WS k=v ... [--remove k ...]  set or remove labels
   tether ws stop WS [--grace 5s]              terminate every live process in it; the workspace stays
@@ -76,9 +78,12 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function list(args: string[], paths: ClientPaths): Promise<number> {
-  const { values } = parseArgs({ args, options: { all: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    args,
+    options: { all: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, json: { type: "boolean", default: false } },
+  });
   const { client } = await connectToDaemon(paths);
-  const workspaces = await listAllWorkspaces(client, values.all);
+  const workspaces = await listAllWorkspaces(client, values.all, values.label);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(workspaces.map(workspaceJson))}\n`);
     return 0;

@@ -2,6 +2,7 @@ import { durationMs, type Duration } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { invalidArgument } from "../errors.js";
+import { parseLabelSelectors } from "../workspaces/labels.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { sandboxFromProto, workspaceToProto } from "./workspace-proto.js";
@@ -22,7 +23,7 @@ export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<type
     listWorkspaces(req) {
       const size = pageSize(req.pageSize);
       const after = numericPageToken(req.pageToken, 0);
-      const page = workspaces.list(after, size + 1, req.showArchived);
+      const page = workspaces.list(after, size + 1, req.showArchived, parseLabelSelectors(req.labelSelector));
       return { workspaces: page.slice(0, size).map(workspaceToProto), nextPageToken: nextPageToken(page, size, (ws) => String(ws.seq)) };
     },
     updateWorkspace(req) {

@@ -1,5 +1,6 @@
 import { prefixUpperBound } from "../ids.js";
 import type { Db } from "../store/database.js";
+import type { LabelSelector } from "./labels.js";
 import type { SandboxProfile, WorkspaceRecord, WorkspaceState } from "./types.js";
 
 interface WorkspaceRow {
@@ -30,7 +31,7 @@ export class WorkspaceTables {
   private readonly selectMaxSeq;
   private readonly selectActiveNames;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.insertRow = db.prepare(
       `INSERT INTO workspaces (seq, id, name, root, adopted, sandbox, no_network, labels, state, created_at)
        VALUES (@seq, @id, @name, @root, @adopted, @sandbox, @no_network, @labels, @state, @created_at)`,
@@ -97,9 +98,16 @@ export class WorkspaceTables {
     return toRecord(this.selectAdoptedRoot.get(root) as WorkspaceRow | undefined);
   }
 
-  /** Workspaces after `afterSeq` in creation order. */
-  page(afterSeq: number, limit: number, includeArchived: boolean): WorkspaceRecord[] {
-    const rows = (includeArchived ? this.selectPage : this.selectActivePage).all(afterSeq, limit) as WorkspaceRow[];
+  /** Workspaces after `afterSeq` in creation order; with selectors, only those whose labels match every one. */
+  page(afterSeq: number, limit: number, includeArchived: boolean, selectors: readonly LabelSelector[]): WorkspaceRecord[] {
+    if (selectors.length === 0) {
+      const rows = (includeArchived ? this.selectPage : this.selectActivePage).all(afterSeq, limit) as WorkspaceRow[];
+      return rows.map((row) => toRecord(row)!);
+    }
+    // A statement per listing: the selectors vary, and a listing is rare beside what it costs.
+    const matches = selectors.map((s) => `EXISTS (SELECT 1 FROM json_each(labels) WHERE key = ?${s.value === undefined ? "" : " AND value = ?"})`);
+    const select = this.db.prepare(`SELECT * FROM workspaces WHERE seq > ?${includeArchived ? "" : " AND state = 'active'"} AND ${matches.join(" AND ")} ORDER BY seq LIMIT ?`);
+    const rows = select.all(afterSeq, ...selectors.flatMap((s) => (s.value === undefined ? [s.key] : [s.key, s.value])), limit) as WorkspaceRow[];
     return rows.map((row) => toRecord(row)!);
   }
 }

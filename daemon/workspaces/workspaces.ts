@@ -7,6 +7,7 @@ import { newId } from "../ids.js";
 import type { Db } from "../store/database.js";
 import type { LiveProcesses } from "./live-processes.js";
 import { log } from "../log.js";
+import { checkLabels, type LabelSelector } from "./labels.js";
 import { requireSandbox } from "./sandbox.js";
 import type { SandboxProfile, WorkspaceRecord, WorkspaceView } from "./types.js";
 import { adoptableRoot } from "./workspace-paths.js";
@@ -15,9 +16,6 @@ import { WorkspaceTables } from "./workspace-tables.js";
 import { closestWord } from "../../common/closest-word.js";
 
 export const WORKSPACE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const LABEL_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/;
-const LABEL_VALUE_MAX_LENGTH = 256;
-const LABELS_MAX = 64;
 
 export interface CreateOptions {
   readonly name: string;
@@ -105,7 +103,7 @@ export class Workspaces {
 
   /** Starts the network of every active --no-network workspace (at daemon start); one that cannot start is logged, and its processes are refused until it can. */
   async startNetworks(): Promise<void> {
-    const isolated = this.tables.page(0, Number.MAX_SAFE_INTEGER, false).filter((ws) => ws.noNetwork);
+    const isolated = this.tables.page(0, Number.MAX_SAFE_INTEGER, false, []).filter((ws) => ws.noNetwork);
     await Promise.all(isolated.map((ws) => this.networks.start(ws.id).catch((error: unknown) => log(`workspace ${ws.name} (${ws.id}): ${(error as Error).message}`))));
   }
 
@@ -119,8 +117,8 @@ export class Workspaces {
   }
 
   /** Workspaces in creation order after `afterSeq`. */
-  list(afterSeq: number, limit: number, includeArchived: boolean): WorkspaceView[] {
-    return this.tables.page(afterSeq, limit, includeArchived).map((ws) => this.view(ws));
+  list(afterSeq: number, limit: number, includeArchived: boolean, selectors: readonly LabelSelector[]): WorkspaceView[] {
+    return this.tables.page(afterSeq, limit, includeArchived, selectors).map((ws) => this.view(ws));
   }
 
   updateLabels(ref: string, set: Readonly<Record<string, string>>, remove: readonly string[]): WorkspaceView {
@@ -264,13 +262,4 @@ function runsOf(runNames: readonly string[]): string {
   const sessions = [...new Set(runNames.map((name) => name.split("/")[1]!))];
   if (sessions.length === 0) return "";
   return ` of ${sessions.slice(0, 3).join(", ")}${sessions.length > 3 ? ` and ${sessions.length - 3} more` : ""}`;
-}
-
-function checkLabels(labels: Readonly<Record<string, string>>): void {
-  const entries = Object.entries(labels);
-  if (entries.length > LABELS_MAX) throw invalidArgument("labels", `a workspace takes at most ${LABELS_MAX} labels`);
-  for (const [key, value] of entries) {
-    if (!LABEL_KEY_PATTERN.test(key)) throw invalidArgument("labels", `label key ${JSON.stringify(key)} is not allowed: use 1-63 letters, digits, '.', '_', '/' or '-'`);
-    if (value.length > LABEL_VALUE_MAX_LENGTH) throw invalidArgument("labels", `label ${key}'s value is longer than ${LABEL_VALUE_MAX_LENGTH} characters`);
-  }
 }

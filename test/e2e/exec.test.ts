@@ -28,6 +28,8 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(listed.stdout).toMatch(/proj\s+host\s+stopped/);
     expect(JSON.parse(cli(env, ["ws", "ls", "--json"]).stdout)[0]).toMatchObject({ name: "proj", root: dir, adopted: true, labels: { team: "core" }, materialization: "stopped" });
     expect(cli(env, ["ws", "label", "proj", "env=dev", "--remove", "team"]).stdout).toBe("env=dev\n");
+    expect(JSON.parse(cli(env, ["ws", "ls", "--label", "env=dev", "--json"]).stdout).map((w: { name: string }) => w.name)).toEqual(["proj"]);
+    expect(JSON.parse(cli(env, ["ws", "ls", "-l", "team", "--json"]).stdout)).toEqual([]);
     const shown = cli(env, ["ws", "show", "proj"]);
     expect(shown.stdout).toMatch(/root\s+.*\(adopted/);
     expect(shown.stdout).toMatch(/labels\s+env=dev/);

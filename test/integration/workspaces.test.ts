@@ -82,6 +82,42 @@ describe("workspaces", () => {
     expect([inArchived.code, inArchived.reason]).toEqual([Code.FailedPrecondition, ErrorReason.WORKSPACE_BUSY]);
   });
 
+  it("are listed by label, as kubectl -l selects: k=v for that value, k for any, every selector at once, page by page", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    await ws.createWorkspace({ displayName: "a", labels: { team: "core", "ci/run": "12" } });
+    await ws.createWorkspace({ displayName: "b", labels: { team: "web", "ci/run": "12" } });
+    await ws.createWorkspace({ displayName: "c", labels: { team: "core" } });
+    await ws.createWorkspace({ displayName: "d" });
+    await ws.createWorkspace({ displayName: "e", labels: { team: "core", "ci/run": "12=13", empty: "" } });
+    const names = async (labelSelector: string[], showArchived = false): Promise<string[]> => (await ws.listWorkspaces({ labelSelector, showArchived })).workspaces.map((w) => w.displayName);
+    expect(await names(["team=core"])).toEqual(["a", "c", "e"]);
+    expect(await names(["ci/run"])).toEqual(["a", "b", "e"]);
+    expect(await names(["team=core", "ci/run"])).toEqual(["a", "e"]);
+    expect(await names(["ci/run=12=13"])).toEqual(["e"]);
+    expect(await names(["empty="])).toEqual(["e"]);
+    expect(await names(["team=Core"])).toEqual([]);
+    expect(await names([])).toEqual(["a", "b", "c", "d", "e"]);
+    // Pages of one: the selector holds across page tokens.
+    const seen: string[] = [];
+    let pageToken = "";
+    do {
+      const page = await ws.listWorkspaces({ pageSize: 1, pageToken, labelSelector: ["team=core"] });
+      seen.push(...page.workspaces.map((w) => w.displayName));
+      pageToken = page.nextPageToken;
+    } while (pageToken !== "");
+    expect(seen).toEqual(["a", "c", "e"]);
+    // Labels changed and workspaces removed are listed as they are now.
+    await ws.updateWorkspace({ workspace: "b", setLabels: { team: "core" } });
+    await ws.deleteWorkspace({ workspace: "a" });
+    expect(await names(["team=core"])).toEqual(["b", "c", "e"]);
+    expect(await names(["team=core"], true)).toEqual(["a", "b", "c", "e"]);
+    for (const selector of ["=core", "te am=core", ""]) {
+      const refused = await failure(ws.listWorkspaces({ labelSelector: [selector] }));
+      expect([refused.code, refused.message]).toEqual([Code.InvalidArgument, expect.stringContaining(`label selector ${JSON.stringify(selector)}`)]);
+    }
+  });
+
   it("removing a workspace of many files holds no other client: a call sent just after is answered while its tree is deleted", async () => {
     const d = await daemon();
     const ws = d.client(WorkspaceService);
