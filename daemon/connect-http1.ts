@@ -1,5 +1,5 @@
 import { setMaxListeners } from "node:events";
-import type { RequestListener, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, RequestListener, ServerResponse } from "node:http";
 import type { DescMessage, DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, createConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/connect/protocol";
@@ -10,6 +10,7 @@ import { TetherError, requestTooLarge } from "./errors.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { ServiceRegistration } from "./services/registration.js";
 import { logLimited } from "./log.js";
+import { TIMER_MAX_MS } from "./long-timeout.js";
 import { choicesHint } from "../common/closest-word.js";
 
 export interface ConnectHttp1Options {
@@ -60,6 +61,7 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
       unknownProcedure(services, req.method, req.url, res);
       return;
     }
+    dropFarDeadline(req.headers);
     const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
     handler({ ...request, body: heldBody(request.body as AsyncIterable<Uint8Array>, options.requests) })
       .then((response) => (handler.method.methodKind === "unary" ? undecodableAsInvalidArgument(response, handler.method.input) : response))
@@ -69,6 +71,18 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
         if (ConnectError.from(reason).code !== Code.Aborted) logLimited("HTTP/1.1 call failed", `HTTP/1.1 call ${req.url ?? ""} failed: ${String(reason)}`);
       });
   };
+}
+
+/**
+ * A Connect-Timeout-Ms too far off for a timer (the protocol allows ten
+ * digits, ~115 days; Node's timers ~24.8) is as good as none, as a gRPC
+ * deadline that far off is (grpc-call.ts): connect-es would arm a timer
+ * with it, which Node fires at once, and the call ended with
+ * deadline_exceeded as it began.
+ */
+function dropFarDeadline(headers: IncomingHttpHeaders): void {
+  const timeout = headers["connect-timeout-ms"];
+  if (typeof timeout === "string" && /^\d+$/.test(timeout) && Number(timeout) > TIMER_MAX_MS) delete headers["connect-timeout-ms"];
 }
 
 /**

@@ -10,6 +10,7 @@ import { CALL_CLOSED, type CallContext, type CallContexts, TAKE_NOW, type TakeNo
 import type { CallHold } from "./call-memory.js";
 import { requestTooLarge } from "./errors.js";
 import { logLimited } from "./log.js";
+import { TIMER_MAX_MS } from "./long-timeout.js";
 import { encodingOf } from "./services/encoded-messages.js";
 import { toConnectError } from "./services/error-mapping.js";
 import type { AnyHandler } from "./services/registration.js";
@@ -26,7 +27,7 @@ const STREAM_UNWRITTEN_MAX_BYTES = 64 * 1024;
 /** Decoded requests of one streaming call waiting for its handler: above this the stream is paused, and HTTP/2 flow control holds the client. */
 const REQUESTS_QUEUED_MAX_BYTES = 256 * 1024;
 /** The longest deadline a client may set (grpc-timeout); longer ones are treated as none. */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
+const MAX_TIMEOUT_MS = TIMER_MAX_MS;
 const CONTENT_TYPE = "application/grpc+proto";
 /** A message up to this size is written as one buffer; a larger one as its parts (no copy). */
 const JOIN_MAX_BYTES = 16 * 1024;

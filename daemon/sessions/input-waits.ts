@@ -4,6 +4,7 @@ import { formatMs } from "../../common/format.js";
 import type { SessionStreams } from "./session-streams.js";
 import type { StreamRecord } from "./stream-records.js";
 import type { RunRecord, RunStatus } from "./types.js";
+import { setLongTimeout } from "../long-timeout.js";
 
 /** What a wait asks for. */
 export interface WaitRequest {
@@ -96,7 +97,7 @@ export class InputWaits {
       this.waits.push(wait);
       void this.host.transition(run, "waiting", `waiting for ${what}`);
       if (request.timeoutMs > 0) {
-        timer = setTimeout(() => {
+        timer = setLongTimeout(() => {
           const error = new TetherError(
             Code.DeadlineExceeded,
             "WAIT_TIMED_OUT",

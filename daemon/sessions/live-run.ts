@@ -14,6 +14,7 @@ import type { Readiness, TaskDef } from "../tasks/types.js";
 import { waitUntilReady } from "./readiness.js";
 import type { RunTokens } from "./run-tokens.js";
 import type { RunRecord, RunStatus, SessionSpec, SessionWorkspace } from "./types.js";
+import { setLongTimeout } from "../long-timeout.js";
 
 /** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
 export const KILL_GRACE_MS = 5_000;
@@ -154,7 +155,7 @@ export class LiveRun {
 
   /** Kills the run after `ms` for the reason `why` (the task's timeout), unless it becomes a ready service first. */
   killAfter(ms: number, why: string): void {
-    this.deadline = setTimeout(() => this.kill(why), ms);
+    this.deadline = setLongTimeout(() => this.kill(why), ms);
     this.timers.push(this.deadline);
   }
 

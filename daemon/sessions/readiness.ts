@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { GroupProcess } from "../process/child-process.js";
 import type { Spawner } from "../process/spawner.js";
 import type { Readiness } from "../tasks/types.js";
+import { TIMER_MAX_MS } from "../long-timeout.js";
 
 /** One probe may take at most this long before it counts as failed. */
 const PROBE_TIMEOUT_MS = 5_000;
@@ -43,7 +44,7 @@ export async function waitUntilReady(readiness: Readiness, context: ProbeContext
     const left = deadline - Date.now();
     if (left <= 0) return false;
     try {
-      await sleep(Math.min(readiness.intervalMs, left), undefined, { signal });
+      await sleep(Math.min(readiness.intervalMs, left, TIMER_MAX_MS), undefined, { signal });
     } catch {
       return false;
     }

@@ -1,3 +1,5 @@
+import { setLongTimeout } from "../long-timeout.js";
+
 /** A session's retries waiting out their delay: at most one per task, each firing once unless cleared. */
 export class RetryTimers {
   private readonly timers = new Map<string, { readonly timer: NodeJS.Timeout; readonly at: number }>();
@@ -17,7 +19,7 @@ export class RetryTimers {
 
   /** Calls `fire` once `delayMs` have passed, unless cleared before. */
   arm(task: string, delayMs: number, fire: () => void): void {
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       this.timers.delete(task);
       fire();
     }, delayMs);

@@ -1,5 +1,6 @@
 import { formatMs } from "../../common/format.js";
 import { Waiters } from "./waiters.js";
+import { setLongTimeout } from "../long-timeout.js";
 
 /**
  * When a live session is quiet, expires and retires: its ttl and idle
@@ -47,14 +48,14 @@ export class SessionLifetime {
 
   /** Arms the ttl: the session expires `ttlMs` after `createdAt` (0: never). */
   armTtl(createdAt: number, ttlMs: number): void {
-    if (ttlMs > 0) this.ttlTimers.push(setTimeout(() => this.expire(`its ttl of ${formatMs(ttlMs)} passed`), Math.max(0, createdAt + ttlMs - Date.now())));
+    if (ttlMs > 0) this.ttlTimers.push(setLongTimeout(() => this.expire(`its ttl of ${formatMs(ttlMs)} passed`), Math.max(0, createdAt + ttlMs - Date.now())));
   }
 
   /** After every change: wakes who waits for quiet when it is; the session expires after `idleMs` more of this (0: it is not idle, or has no idle timeout). */
   changed(quiet: boolean, idleMs: number): void {
     if (quiet) this.quietWaiters.wakeAllAfter(this.lastCommit);
     this.stopIdle();
-    if (idleMs > 0) this.idleTimer = setTimeout(() => this.expire(`idle for ${formatMs(idleMs)}`), idleMs);
+    if (idleMs > 0) this.idleTimer = setLongTimeout(() => this.expire(`idle for ${formatMs(idleMs)}`), idleMs);
   }
 
   stopIdle(): void {

@@ -1,4 +1,5 @@
 import type { LiveCounts, Materialization } from "./types.js";
+import { setLongTimeout } from "../long-timeout.js";
 
 export type LiveKind = "exec" | "pty" | "run";
 
@@ -69,7 +70,7 @@ export class LiveProcesses {
       for (const p of processes) p.signal("SIGTERM");
       const all = Promise.allSettled(processes.map((p) => p.ended));
       let timer: NodeJS.Timeout | undefined;
-      const graceOver = new Promise<"grace">((resolve) => (timer = setTimeout(() => resolve("grace"), graceMs)));
+      const graceOver = new Promise<"grace">((resolve) => (timer = setLongTimeout(() => resolve("grace"), graceMs)));
       if ((await Promise.race([all, graceOver])) === "grace") {
         for (const p of processes) p.signal("SIGKILL");
         await all;

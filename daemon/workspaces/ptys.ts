@@ -22,6 +22,7 @@ import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import { SCRIPT_WRITES_WAITING_MAX, ScriptWrites } from "./script-writes.js";
 import type { Workspaces } from "./workspaces.js";
+import { setLongTimeout } from "../long-timeout.js";
 
 /** How much of a PTY's output is kept: older bytes are dropped (attach from them is CURSOR_EXPIRED). */
 export const PTY_RETENTION_BYTES = 64 * 1024 * 1024;
@@ -320,7 +321,7 @@ export class Ptys {
     const live = this.live.get(pty.id);
     if (live === undefined) return this.current(pty);
     live.process.signal("SIGHUP");
-    const timer = setTimeout(() => live.process.signal("SIGKILL"), graceMs);
+    const timer = setLongTimeout(() => live.process.signal("SIGKILL"), graceMs);
     const ended = await live.ended;
     clearTimeout(timer);
     return this.current(ended);

@@ -132,6 +132,26 @@ describe("the daemon on its socket", () => {
     expect(frames.at(-1)?.body).toEqual({});
   });
 
+  it("keeps a Connect-Timeout-Ms longer than a timer holds as none, as a gRPC deadline that far off: the follow goes on", async () => {
+    const d = await daemon();
+    const journals = d.client(JournalService);
+    await journals.appendRecords({ name: "journals/far", records: [{ data: new TextEncoder().encode("one") }] });
+    const body = envelope(Buffer.from(JSON.stringify({ name: "journals/far", follow: true })));
+    // Ten digits, as the protocol allows: ~115 days, past the ~24.8 a timer holds.
+    const call = request({ socketPath: d.socketPath, method: "POST", path: "/tether.v1.JournalService/ReadJournal", headers: { "content-type": "application/connect+json", "connect-timeout-ms": "9999999999" } });
+    let received = Buffer.alloc(0);
+    call.on("response", (response) => response.on("data", (chunk: Buffer) => (received = Buffer.concat([received, chunk]))));
+    call.end(body);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await journals.appendRecords({ name: "journals/far", records: [{ data: new TextEncoder().encode("two") }] });
+    const frames = await eventually(() => {
+      const parsed = jsonFrames(received);
+      return parsed.filter((f) => f.flags === 0).flatMap((f) => (f.body as { records?: unknown[] }).records ?? []).length === 2 ? parsed : undefined;
+    });
+    expect(frames.filter((f) => f.flags === 2)).toEqual([]);
+    call.destroy();
+  });
+
   it("serves curl, as the README shows", async () => {
     const d = await daemon();
     const r = spawnSync("curl", ["-s", "--unix-socket", d.socketPath, "-H", "Content-Type: application/json", "-d", "{}", "http://localhost/tether.v1.DaemonService/GetDaemonInfo"], { encoding: "utf8" });

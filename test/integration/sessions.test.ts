@@ -400,6 +400,38 @@ tasks:
     ]);
   });
 
+  it("a ttl, an idle timeout, a task's timeout, a retry's delay and a wait's timeout of 30 days wait 30 days, not the 1 ms Node gives a timer past ~24.8", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  slow: { cmd: echo started; exec sleep 300, timeout: 30d }
+  flaky: { cmd: exit 1, retries: 1, retry_delay: 30d }
+  ask: { cmd: tether wait approval --timeout 30d, streams: { approval: input } }
+  chat: { cmd: "true", keep_open: true }
+`);
+    const month = { seconds: 30n * 86_400n };
+    const started = await Promise.all(
+      ["slow", "flaky", "ask", "chat"].map(async (task) => (await client.startSession({ task, taskFile: file, ttl: month, idleTimeout: month })).session!),
+    );
+    const [slow, flaky, ask, chat] = started;
+    // Each settles into what it should be doing for the next month: running, a retry waiting, a wait, idle.
+    const activities = [SessionActivity.RUNNING, SessionActivity.WAITING, SessionActivity.WAITING, SessionActivity.IDLE];
+    await eventually(async () => {
+      const now = await Promise.all(started.map(async (s) => (await client.getSession({ name: s.name })).session!));
+      return now.every((s, i) => s.activity === activities[i] && s.status === SessionStatus.OPEN) ? true : undefined;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (const s of started) expect((await client.getSession({ name: s.name })).session!.status, s.task).toBe(SessionStatus.OPEN);
+    expect((await client.listRuns({ parent: slow!.name })).runs.map((r) => r.status)).toEqual([RunStatus.RUNNING]);
+    expect((await client.listRuns({ parent: flaky!.name })).runs.map((r) => r.status)).toEqual([RunStatus.FAILED]);
+    expect((await client.getSession({ name: flaky!.name })).session!.waitingFor).toContain("retry of flaky");
+    expect((await client.listRuns({ parent: ask!.name })).runs.map((r) => r.status)).toEqual([RunStatus.WAITING]);
+    expect(d.log()).not.toContain("TimeoutOverflowWarning");
+    for (const s of [slow!, flaky!, ask!]) await client.cancelSession({ name: s.name });
+    await client.closeSession({ name: chat!.name });
+  });
+
   it("a daemon killed with -9 leaves live runs recorded lost after restart, and their processes are stopped", async () => {
     const d = await daemon();
     const client = d.client(SessionService);

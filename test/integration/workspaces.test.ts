@@ -9,6 +9,7 @@ import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { RunStatus, SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { PtyState } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
@@ -201,6 +202,40 @@ describe("workspaces", () => {
     expect(runs.map((r) => [r.status, r.reason])).toEqual([[RunStatus.CANCELLED, "its workspace busy was stopped"]]);
     expect((await ws.getWorkspace({ workspace: "busy" })).workspace!.materialization).toBe(Materialization.STOPPED);
     await ws.deleteWorkspace({ workspace: "busy" });
+  });
+
+  it("a stop's or a terminal's close's grace of 10,000 years is one: a process that ignores SIGTERM and SIGHUP is not killed at once", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const execs = d.client(ExecService);
+    const ptys = d.client(PtyService);
+    await ws.createWorkspace({ displayName: "w" });
+    const stubborn = ["sh", "-c", "trap '' TERM HUP; while :; do sleep 0.1; done"];
+    // The longest a protobuf Duration holds.
+    const forever = { seconds: 315_576_000_000n };
+    const { pty } = await ptys.createPty({ spec: { workspace: "w", argv: stubborn } });
+    const closing = ptys.closePty({ pty: pty!.id, grace: forever });
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "w", argv: stubborn } } });
+    requests.end();
+    let exec = "";
+    for await (const r of execs.exec(requests)) {
+      if (r.kind.case === "started") {
+        exec = r.kind.value.exec!.id;
+        break;
+      }
+    }
+    const stopping = ws.stopWorkspace({ workspace: "w", grace: forever });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await execs.getExec({ exec })).exec!.status).toBe(ExecStatus.RUNNING);
+    expect((await ptys.getPty({ pty: pty!.id })).pty!.state).toBe(PtyState.OPEN);
+    expect((await ws.getWorkspace({ workspace: "w" })).workspace!.materialization).toBe(Materialization.STOPPING);
+    // Killed by hand, they end the stop and the close, which say how.
+    await execs.signalExec({ exec, signal: "KILL" });
+    await ptys.signalPty({ pty: pty!.id, signal: "KILL" });
+    expect((await stopping).stopped).toBe(2);
+    expect((await closing).pty!.exit!.signal).toBe("SIGKILL");
+    expect(d.log()).not.toContain("TimeoutOverflowWarning");
   });
 
   it("a forced removal stops the live work, and nothing starts in the workspace while it does: no process is left in a removed workspace", async () => {
