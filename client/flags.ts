@@ -40,6 +40,20 @@ export function parseEnvFlags(pairs: readonly string[], env: NodeJS.ProcessEnv =
   return result;
 }
 
+/** The largest value of a uint32 field (a run number, a count of tasks at once). */
+export const UINT32_MAX = 0xffff_ffff;
+
+/**
+ * A flag's whole number: digits only, at most `max` (by default the largest
+ * an offset or a sequence can be here, 2^53 - 1), else a usage error saying
+ * what the flag takes. One past a field's range otherwise reached protobuf's
+ * encoder, which refused it in its own words.
+ */
+export function wholeNumberFlag(flag: string, value: string, takes: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(value) || Number(value) > max) throw new CliError(`${flag} takes ${takes}, got ${JSON.stringify(value)}`, 2);
+  return Number(value);
+}
+
 /**
  * `--tail N` (instead of `--from`): how many of the last lines or records
  * to start at, or undefined when not given. Both given is a usage error, as
@@ -47,9 +61,9 @@ export function parseEnvFlags(pairs: readonly string[], env: NodeJS.ProcessEnv =
  */
 export function parseTailFlag(tail: string | undefined, fromGiven: boolean, unit: "lines" | "records"): number | undefined {
   if (tail === undefined) return undefined;
-  if (!/^\d+$/.test(tail) || Number(tail) > 0xffffffff) throw new CliError(`--tail takes a number of ${unit} (0: only new ones), got ${JSON.stringify(tail)}`, 2);
+  const count = wholeNumberFlag("--tail", tail, `a number of ${unit} (0: only new ones)`, UINT32_MAX);
   if (fromGiven) throw new CliError(`--tail and --from cannot be used together: start at the last ${unit} or at --from`, 2);
-  return Number(tail);
+  return count;
 }
 
 /** The flags `tether run` and `tether rerun` share: inputs, -d, and an external id. */

@@ -12,6 +12,7 @@ import { isFinal } from "../progress-view.js";
 import { STDIN_STREAM, guessContentType, lineGroups, printable, recordJson } from "../stream-data.js";
 import { createStyle, type Style } from "../style.js";
 import { connectToDaemon } from "../transport.js";
+import { wholeNumberFlag } from "../flags.js";
 
 export const ATTACH_USAGE = `  tether attach S [--from POS] [--input STREAM] [--stream NAME ...] [--no-output] [--json]
                                               the session live: changes, output, stream records; lines typed
@@ -44,8 +45,7 @@ export async function attachCommand(args: string[], paths: ClientPaths): Promise
     },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${ATTACH_USAGE}`, 2);
-  const from = Number(values.from);
-  if (!Number.isSafeInteger(from) || from < 0) throw new CliError(`--from takes a position (as printed by --json, or on detach), got ${JSON.stringify(values.from)}`, 2);
+  const from = wholeNumberFlag("--from", values.from, "a position (as printed by --json, or on detach)");
   const session = positionals[0]!;
   const { client } = await connectToDaemon(paths);
   const stop = new AbortController();

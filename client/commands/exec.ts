@@ -11,7 +11,7 @@ import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { OutputStampers } from "../line-stamper.js";
-import { parseEnvFlags, parseTailFlag } from "../flags.js";
+import { parseEnvFlags, parseTailFlag, wholeNumberFlag } from "../flags.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
@@ -189,8 +189,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec attach");
-  const from = Number(values.from ?? "0");
-  if (!Number.isSafeInteger(from) || from < 0) throw new CliError(`--from takes a byte offset (0 is the beginning), got ${JSON.stringify(values.from)}`, 2);
+  const from = wholeNumberFlag("--from", values.from ?? "0", "a byte offset (0 is the beginning)");
   const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
   const { client } = await connectToDaemon(paths);
   const stop = new AbortController();

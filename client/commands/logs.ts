@@ -3,7 +3,7 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { LogStream } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { parseTailFlag } from "../flags.js";
+import { parseTailFlag, UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import { OutputStampers } from "../line-stamper.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
@@ -29,14 +29,13 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
     },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${LOGS_USAGE}`, 2);
-  if (!/^\d+$/.test(values.run)) throw new CliError(`--run takes a run number, got ${JSON.stringify(values.run)}`, 2);
-  const from = values.from ?? "0";
-  if (!/^\d+$/.test(from)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(from)}`, 2);
+  const run = wholeNumberFlag("--run", values.run, "a run number", UINT32_MAX);
+  const from = wholeNumberFlag("--from", values.from ?? "0", "a byte offset");
   const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
   const { client } = await connectToDaemon(paths);
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
-  const request = { name: `sessions/${positionals[0]}`, run: Number(values.run), task: values.task, fromOffset: BigInt(from), tailLines, follow: values.follow };
+  const request = { name: `sessions/${positionals[0]}`, run, task: values.task, fromOffset: BigInt(from), tailLines, follow: values.follow };
   const stampers = new OutputStampers();
   try {
     for await (const message of client.serverStream(SessionService.method.readSessionLogs, request, { signal: abort.signal })) {

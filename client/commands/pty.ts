@@ -9,7 +9,7 @@ import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli
 import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
-import { parseEnvFlags } from "../flags.js";
+import { parseEnvFlags, wholeNumberFlag } from "../flags.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
@@ -119,8 +119,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
     options: { "read-only": { type: "boolean", default: false }, from: { type: "string" }, "detach-key": { type: "string" } },
   });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty attach");
-  const from = values.from === undefined ? undefined : Number(values.from);
-  if (from !== undefined && (!Number.isSafeInteger(from) || from < 0)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(values.from)}`, 2);
+  const from = values.from === undefined ? undefined : wholeNumberFlag("--from", values.from, "a byte offset");
   return session(paths, { case: "pty", value: positionals[0]! }, values["read-only"], from, detachKey(values["detach-key"]));
 }
 
@@ -269,8 +268,7 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
     options: { from: { type: "string" }, "no-follow": { type: "boolean", default: false } },
   });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty read");
-  const from = values.from === undefined ? undefined : Number(values.from);
-  if (from !== undefined && (!Number.isSafeInteger(from) || from < 0)) throw new CliError(`--from takes a byte offset, got ${JSON.stringify(values.from)}`, 2);
+  const from = values.from === undefined ? undefined : wholeNumberFlag("--from", values.from, "a byte offset");
   const { client } = await connectToDaemon(paths);
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());
@@ -304,8 +302,7 @@ async function capture(args: string[], paths: ClientPaths): Promise<number> {
     options: { json: { type: "boolean", default: false }, "no-redraw": { type: "boolean", default: false }, scrollback: { type: "string", short: "S", default: "0" } },
   });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty capture");
-  const scrollback = Number(values.scrollback);
-  if (!Number.isSafeInteger(scrollback) || scrollback < 0) throw new CliError(`--scrollback takes a number of lines, got ${JSON.stringify(values.scrollback)}`, 2);
+  const scrollback = wholeNumberFlag("--scrollback", values.scrollback, "a number of lines");
   const { client } = await connectToDaemon(paths);
   const { id, screen } = await captureScreen(client, positionals[0]!, { scrollback, redraw: !values["no-redraw"] });
   const { cols, rows, lines, cursor, alternateScreen } = screen;

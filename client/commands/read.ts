@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { parseTailFlag } from "../flags.js";
+import { parseTailFlag, wholeNumberFlag } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { printable, recordJson } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
@@ -24,8 +24,7 @@ export async function readCommand(args: string[], paths: ClientPaths): Promise<n
     },
   });
   if (positionals.length !== 2) throw new CliError(`usage:\n${READ_USAGE}`, 2);
-  const from = Number(values.from ?? "1");
-  if (!Number.isSafeInteger(from) || from < 0) throw new CliError(`--from takes a record sequence (1 is the first), got ${JSON.stringify(values.from)}`, 2);
+  const from = wholeNumberFlag("--from", values.from ?? "1", "a record sequence (1 is the first)");
   const tailRecords = parseTailFlag(values.tail, values.from !== undefined, "records");
   const [session, stream] = positionals as [string, string];
   const { client } = await connectToDaemon(paths);

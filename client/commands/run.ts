@@ -4,7 +4,7 @@ import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { parseDurationFlag, parsePairs, START_FLAGS } from "../flags.js";
+import { parseDurationFlag, parsePairs, START_FLAGS, UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { readSecret } from "../secret-prompt.js";
 import { followStarted } from "../session-follower.js";
@@ -37,8 +37,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
   if (positionals.length !== 1) throw new CliError(`usage:\n${RUN_USAGE}\n(tether tasks lists the task file's tasks)`, 2);
   const task = positionals[0]!;
   const inputs = parsePairs("--input", values.input);
-  const parallelism = values.parallel === undefined ? 0 : Number(values.parallel);
-  if (!Number.isInteger(parallelism) || parallelism < 0) throw new CliError(`--parallel takes a whole number, got ${JSON.stringify(values.parallel)}`, 2);
+  const parallelism = values.parallel === undefined ? 0 : wholeNumberFlag("--parallel", values.parallel, "a number of tasks at once (0: one per CPU)", UINT32_MAX);
   const taskFile = findTaskFile(values.file);
   const { client } = await connectToDaemon(paths);
   const { tasks } = await client.unary(TaskService.method.listTasks, { taskFile });

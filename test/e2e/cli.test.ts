@@ -296,6 +296,25 @@ describe("tether daemon (the built CLI)", () => {
     expect([exec.status, exec.stderr]).toEqual([1, 'tether: no workspace "attch": tether ws ls lists them, tether ws create makes one; or did you mean tether exec attach?\n']);
   });
 
+  it("a number a flag takes is digits within its field's range, else a usage error saying what the flag takes", () => {
+    const env = freshEnv();
+    for (const [args, message] of [
+      [["run", "build", "--parallel", "4294967296"], '--parallel takes a number of tasks at once (0: one per CPU), got "4294967296"'],
+      [["run", "build", "--parallel", "1e3"], '--parallel takes a number of tasks at once (0: one per CPU), got "1e3"'],
+      [["logs", "s-1", "--run", "4294967296"], '--run takes a run number, got "4294967296"'],
+      [["logs", "s-1", "--from", "18446744073709551616"], '--from takes a byte offset, got "18446744073709551616"'],
+      [["logs", "s-1", "--tail", "0x10"], '--tail takes a number of lines (0: only new ones), got "0x10"'],
+      [["read", "s-1", "events", "--from", " 5"], '--from takes a record sequence (1 is the first), got " 5"'],
+      [["exec", "attach", "e-1", "--from", "1.5"], '--from takes a byte offset (0 is the beginning), got "1.5"'],
+      [["attach", "s-1", "--from", "9007199254740993"], '--from takes a position (as printed by --json, or on detach), got "9007199254740993"'],
+    ] as const) {
+      const refused = cli(env, ...args);
+      expect([refused.status, refused.stderr], args.join(" ")).toEqual([2, `tether: ${message}\n`]);
+    }
+    // Refused before any daemon was asked.
+    expect(existsSync(env.TETHER_SOCKET as string)).toBe(false);
+  });
+
   it("--help after a command prints that command's usage without starting the daemon; in a command line it runs, it is that command's", () => {
     const env = freshEnv();
     const help = cli(env, "pty", "ls", "--help");
