@@ -1,4 +1,3 @@
-import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { AttachPtyRequest, PtyService, PtySpec as PtySpecProto } from "../../gen/tether/v1/pty_service_pb.js";
 import type { TerminalSize } from "../../gen/tether/v1/exec_pb.js";
@@ -8,6 +7,7 @@ import { parseSignal } from "../process/signals.js";
 import { checkSize } from "../workspaces/execs.js";
 import type { PtyAttachment, PtySpec, Ptys } from "../workspaces/ptys.js";
 import type { PtyRecord } from "../workspaces/types.js";
+import { durationFieldMs } from "./durations.js";
 import { dataOrText } from "./data-or-text.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { execExitToProto, ptyOutputResponse, ptyToProto, readPtyOutputResponse, sizePolicyFromProto } from "./workspace-proto.js";
@@ -113,9 +113,7 @@ export function createPtyService(ptys: Ptys): ServiceImpl<typeof PtyService> {
       return { pty: toProto(ptys.signal(req.pty, parseSignal(req.signal))) };
     },
     async closePty(req) {
-      const graceMs = req.grace === undefined ? DEFAULT_CLOSE_GRACE_MS : durationMs(req.grace);
-      if (graceMs < 0) throw invalidArgument("grace", "grace must not be negative");
-      return { pty: toProto(await ptys.close(req.pty, graceMs)) };
+      return { pty: toProto(await ptys.close(req.pty, durationFieldMs(req.grace, "grace", DEFAULT_CLOSE_GRACE_MS))) };
     },
     async deletePty(req) {
       const { pty, outputBytes } = await ptys.remove(req.pty);

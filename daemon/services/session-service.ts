@@ -1,4 +1,4 @@
-import { durationMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
@@ -6,6 +6,7 @@ import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import type * as domain from "../sessions/types.js";
 import { attachSession } from "./attach-session.js";
+import { durationFieldMs } from "./durations.js";
 import { MAX_PAGE_SIZE, nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { sessionField } from "./session-field.js";
 import { STATUSES, chunkToProto, eventToProto, runToProto, sessionToProto } from "./session-proto.js";
@@ -22,8 +23,8 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
         externalId: req.externalId,
         parallelism: req.parallelism,
         failFast: req.failFast,
-        ttlMs: req.ttl === undefined ? 0 : durationMs(req.ttl),
-        idleTimeoutMs: req.idleTimeout === undefined ? 0 : durationMs(req.idleTimeout),
+        ttlMs: durationFieldMs(req.ttl, "ttl", 0),
+        idleTimeoutMs: durationFieldMs(req.idleTimeout, "idle_timeout", 0),
         workspace: req.workspace,
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };

@@ -1,10 +1,10 @@
-import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { invalidArgument } from "../errors.js";
 import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import { DEFAULT_CONTENT_TYPE } from "../sessions/stream-records.js";
+import { durationFieldMs } from "./durations.js";
 import { dataOrText } from "./data-or-text.js";
 import { sessionField } from "./session-field.js";
 import { streamRecordToProto } from "./session-proto.js";
@@ -45,8 +45,7 @@ export function createStreamService(sessions: Sessions, reads: SessionReads, dae
     async waitForInput(req, ctx) {
       if (req.peek) return { record: streamRecordToProto(sessions.peek(sessionField(req.session), req.stream, req.correlationId)) };
       if (req.run === 0) throw invalidArgument("run", "name the waiting run: run is TETHER_RUN inside a task");
-      const timeoutMs = req.timeout === undefined ? 0 : durationMs(req.timeout);
-      if (timeoutMs < 0) throw invalidArgument("timeout", "timeout must not be negative");
+      const timeoutMs = durationFieldMs(req.timeout, "timeout", 0);
       const record = await sessions.waitForInput(sessionField(req.session), {
         run: req.run,
         stream: req.stream,

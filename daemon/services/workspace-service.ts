@@ -1,9 +1,9 @@
-import { durationMs, type Duration } from "@bufbuild/protobuf/wkt";
+import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
-import { invalidArgument } from "../errors.js";
 import { parseLabelSelectors } from "../workspaces/labels.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
+import { durationFieldMs } from "./durations.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { sandboxFromProto, workspaceToProto } from "./workspace-proto.js";
 
@@ -41,7 +41,5 @@ export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<type
 
 /** A stop's grace (SIGTERM to SIGKILL): DEFAULT_STOP_GRACE_MS when unset. */
 function graceMsOf(grace: Duration | undefined): number {
-  const graceMs = grace === undefined ? DEFAULT_STOP_GRACE_MS : durationMs(grace);
-  if (graceMs < 0) throw invalidArgument("grace", "grace must not be negative");
-  return graceMs;
+  return durationFieldMs(grace, "grace", DEFAULT_STOP_GRACE_MS);
 }

@@ -430,6 +430,11 @@ tasks:
     expect(d.log()).not.toContain("TimeoutOverflowWarning");
     for (const s of [slow!, flaky!, ask!]) await client.cancelSession({ name: s.name });
     await client.closeSession({ name: chat!.name });
+    // A negative one is none a caller could mean: refused, naming it (it was taken as no ttl at all).
+    for (const [field, request] of [["ttl", { ttl: { seconds: -5n } }], ["idle_timeout", { idleTimeout: { seconds: -1n } }]] as const) {
+      const refused = await failure(client.startSession({ task: "chat", taskFile: file, ...request }));
+      expect([refused.code, refused.message]).toEqual([Code.InvalidArgument, `${field} must not be negative`]);
+    }
   });
 
   it("a daemon killed with -9 leaves live runs recorded lost after restart, and their processes are stopped", async () => {

@@ -1,0 +1,14 @@
+import { durationMs, type Duration } from "@bufbuild/protobuf/wkt";
+import { invalidArgument } from "../errors.js";
+
+/**
+ * A request's Duration field in milliseconds, `unset` when it is not set;
+ * a negative one is refused naming the field (a ttl of -5s is no ttl the
+ * caller could have meant, and was taken as none).
+ */
+export function durationFieldMs(duration: Duration | undefined, field: string, unset: number): number {
+  if (duration === undefined) return unset;
+  const ms = durationMs(duration);
+  if (ms < 0) throw invalidArgument(field, `${field} must not be negative`);
+  return ms;
+}
