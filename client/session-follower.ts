@@ -122,8 +122,23 @@ export async function followStarted(client: GrpcClient, session: Session, starte
     return 130;
   }
   const final = (await client.unary(SessionService.method.getSession, { name: `sessions/${id}` })).session!;
-  const outcome = final.error !== "" ? `: ${final.error}` : final.result !== "" ? `: ${final.result}` : "";
+  const outcome = final.error !== "" ? `: ${final.error}` : final.result !== "" ? `: ${resultShown(final.result, id)}` : "";
   const state = final.status === SessionStatus.OPEN ? "open (keep_open: it waits for more input)" : enumName(SessionStatus, final.status);
   process.stderr.write(`${style.dim("tether")} session ${id} ${state}, exit code ${final.exitCode}${outcome}\n`);
   return final.exitCode;
+}
+
+/** The most of a result the closing line shows: one line of a terminal or two. */
+const RESULT_SHOWN_CHARS = 200;
+
+/**
+ * A session's result as its closing line shows it: whole when it is one
+ * short line, else its first line cut to RESULT_SHOWN_CHARS and where the
+ * whole is (a `result: stdout` task's result may be a megabyte of output,
+ * which the line printed whole).
+ */
+function resultShown(result: string, id: string): string {
+  const firstLine = result.split("\n", 1)[0]!;
+  if (firstLine.length === result.length && result.length <= RESULT_SHOWN_CHARS) return result;
+  return `${firstLine.slice(0, RESULT_SHOWN_CHARS)}… (${result.length} characters in all: tether show ${id})`;
 }

@@ -49,6 +49,19 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(bad.stderr).toContain('input level: "slow" is not one of quick, full');
   });
 
+  it("ends with the session's result when it is one short line, else with its first line and where the whole is", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(`tasks:\n  short:\n    cmd: echo 42\n    result: stdout\n  long:\n    cmd: printf 'first line\\n'; head -c 300000 /dev/zero | tr '\\0' x\n    result: stdout\n`));
+    const short = cli(env, dir, "run", "short");
+    expect(short.stderr.trimEnd().split("\n").at(-1)).toMatch(/^tether session (s-\w+) closed, exit code 0: 42$/);
+    const long = cli(env, dir, "run", "long");
+    const last = long.stderr.trimEnd().split("\n").at(-1)!;
+    const id = /^tether session (s-\w+) /.exec(last)?.[1];
+    expect(last).toBe(`tether session ${id} closed, exit code 0: first line… (300011 characters in all: tether show ${id})`);
+    // The result itself is whole.
+    expect((JSON.parse(cli(env, dir, "show", id!, "--json").stdout) as { result: string }).result).toHaveLength(300_011);
+  });
+
   it("keeps a character written in two pieces whole, and the task prefix before each redraw of a progress line", () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`
