@@ -10,6 +10,7 @@ import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { parseEnvFlags, wholeNumberFlag } from "../flags.js";
+import { defaultShell } from "../../common/default-shell.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
@@ -98,7 +99,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty WS");
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
-  const argv = command.length === 0 ? [process.env["SHELL"] || "/bin/sh"] : command;
+  const argv = command.length === 0 ? [defaultShell(process.env)] : command;
   const spec = { workspace: positionals[0]!, argv, cwd: values.cwd, env: parseEnvFlags(values.env), sizePolicy };
   if (values.detach) {
     // As tmux new -d: opened at this terminal's size (else 80x24), nobody attached; the id to attach or type to.

@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { defaultShell } from "../../common/default-shell.js";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
@@ -140,7 +141,7 @@ export class Ptys {
     const ws = this.workspaces.usable(spec.workspace);
     const size = defaultSize(spec.size);
     checkSize(size.cols, size.rows);
-    const argv = spec.argv.length > 0 ? spec.argv : [this.environment.baseEnv["SHELL"] || "/bin/sh"];
+    const argv = spec.argv.length > 0 ? spec.argv : [defaultShell(this.environment.baseEnv)];
     const id = newId("p-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
     const launch = prepareLaunch(ws, this.environment, argv, spec.cwd, { TERM: "xterm-256color", ...spec.env }, { TETHER_PTY: id });
     if (launch.problem !== undefined) throw invalidArgument("argv", `cannot start ${argv[0]}: ${launch.problem}`);

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
+import { userInfo } from "node:os";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY } from "../helpers/daemon.js";
 import { eventually } from "../helpers/sessions.js";
@@ -11,6 +12,17 @@ function cli(env: NodeJS.ProcessEnv, ...args: string[]): string {
 }
 
 describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
+  it("opens the user's login shell when none is named and $SHELL is unset, as tmux does", () => {
+    const { env } = setup();
+    cli(env, "ws", "create", "w");
+    const withoutShell = { ...env };
+    delete withoutShell["SHELL"];
+    const id = cli(withoutShell, "pty", "w", "-d").trim();
+    const [pty] = (JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string; argv: string[] }[]).filter((p) => p.id === id);
+    expect(pty?.argv).toEqual([userInfo().shell]);
+    cli(env, "pty", "kill", id);
+  });
+
   it("opens a shell, detaches with Ctrl-\\, reattaches with the screen replayed; a read-only client watches; the exit code reaches every client", async () => {
     const { env, tether, tmux, waitFor, screen } = setup();
     cli(env, "ws", "create", "w");
