@@ -15,6 +15,7 @@ import { TetherError } from "./errors.js";
 import { Journals } from "./journal/journals.js";
 import { describeJournal } from "./journal-names.js";
 import { log } from "./log.js";
+import { withLoginEnv } from "./process/login-env.js";
 import { startServer } from "./server.js";
 import { createDaemonService } from "./services/daemon-service.js";
 import { createExecService } from "./services/exec-service.js";
@@ -69,7 +70,7 @@ export async function runDaemon(): Promise<void> {
   const spawner = await startSpawner(config.stateDir);
   const networks = new WorkspaceNetworks();
   const environment = {
-    baseEnv: { ...process.env, PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
+    baseEnv: { ...withLoginEnv(process.env), PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
     sandboxHost: { readOnly: [binDir, packageDir], socket: { host: config.sandboxSocketPath, inside: config.socketPath }, network: (id: string) => networks.enter(id) },
     spawner,
   };

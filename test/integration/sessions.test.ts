@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
@@ -435,6 +436,19 @@ tasks:
       const refused = await failure(client.startSession({ task: "chat", taskFile: file, ...request }));
       expect([refused.code, refused.message]).toEqual([Code.InvalidArgument, `${field} must not be negative`]);
     }
+  });
+
+  it("a daemon started with no HOME, USER, LOGNAME or SHELL (env -i, a bare supervisor) gives its runs and execs the login's, from the password database", async () => {
+    const d = await daemon({ HOME: undefined, USER: undefined, LOGNAME: undefined, SHELL: undefined });
+    const client = d.client(SessionService);
+    const line = 'echo "[$HOME][$USER][$LOGNAME][$SHELL]"';
+    const { session } = await client.startSession({ task: "who", taskFile: writeTaskFile(`tasks:\n  who:\n    cmd: '${line}'\n`) });
+    await waitQuiet(client, session!.id);
+    const me = userInfo();
+    const expected = `[${me.homedir}][${me.username}][${me.username}][${me.shell ?? ""}]\n`;
+    expect((await logText(client, session!.id)).stdout).toBe(expected);
+    await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+    expect((await execToEnd(d.client(ExecService), "w", ["sh", "-c", line])).stdout).toBe(expected);
   });
 
   it("a daemon killed with -9 leaves live runs recorded lost after restart, and their processes are stopped", async () => {
