@@ -31,9 +31,17 @@ function lookup(scope: TemplateScope, space: string, key: string): string {
   return values !== undefined && Object.hasOwn(values, key) ? (values[key] ?? "") : "";
 }
 
-/** The filters `template`'s placeholders name that do not exist (the task file refuses them). */
-export function unknownFilters(template: string): string[] {
-  return [...template.matchAll(PLACEHOLDER)].map((m) => m[3]).filter((f): f is string => f !== undefined && !FILTERS.has(f));
+/** What a placeholder may read: `{{ inputs.NAME }}`, `{{ xcom.TASK }}`, `{{ env.NAME }}`. */
+export const TEMPLATE_SPACES = ["inputs", "xcom", "env"];
+
+/** The placeholders of `template`: what each reads (`space.key`) and the filter it names, if any. */
+export function placeholders(template: string): { space: string; key: string; filter: string | undefined }[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => ({ space: m[1]!, key: m[2]!, filter: m[3] }));
+}
+
+/** Whether a filter of that name exists. */
+export function isFilter(name: string): boolean {
+  return FILTERS.has(name);
 }
 
 /** The filters there are, for a message naming them. */

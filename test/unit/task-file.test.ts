@@ -108,6 +108,37 @@ describe("the task file", () => {
     );
   });
 
+  it("refuses a placeholder that would render empty whatever the session: what is none of inputs, xcom or env, an input no task declares", () => {
+    const file = [
+      "tasks:",
+      "  build:",
+      "    cmd: echo {{ input.mode }} {{ inputs.mdoe }} {{ inputs.mode }}",
+      "    env: { TARGET: '{{ inputs.target }}', HOME_TOO: '{{ env.HOME }}', WHATEVER: '{{ xcom.anything }}' }",
+      "    condition: '{{ inputs.release }}'",
+      "    inputs:",
+      "      mode: { default: dev }",
+      "  ship:",
+      "    cmd: ['echo', '{{ inputs.release }}', '{{ secrets.token }}']",
+      "    upstream: [build]",
+      "    inputs:",
+      "      release: { type: bool, default: false }",
+    ].join("\n");
+    let message = "";
+    try {
+      parseTaskFile("/p/t.yaml", file);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split("\n").slice(1)).toEqual([
+      '  /p/t.yaml:3: task "build": unknown placeholder {{ input.… }}: did you mean inputs? A placeholder reads {{ inputs.NAME }}, {{ xcom.TASK }} or {{ env.NAME }}',
+      '  /p/t.yaml:3: task "build": {{ inputs.mdoe }} names no input; did you mean mode? The inputs are mode, release',
+      '  /p/t.yaml:4: task "build": {{ inputs.target }} names no input; the inputs are mode, release',
+      '  /p/t.yaml:9: task "ship": unknown placeholder {{ secrets.… }}: a placeholder reads {{ inputs.NAME }}, {{ xcom.TASK }} or {{ env.NAME }}',
+    ]);
+    // Another task's input counts (build runs in ship's graph, which declares release); with no inputs at all, it says where to declare one.
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: 'echo {{ inputs.x }}' }\n")).toThrow("{{ inputs.x }} names no input; no task declares inputs: declare it under the task's inputs:");
+  });
+
   it("reads a task's own workspace, and reports one that cannot be a workspace name with its line", () => {
     const file = parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x, workspace: box }\n  b: { cmd: y }\n");
     expect([file.tasks.get("a")!.workspace, file.tasks.get("b")!.workspace]).toEqual(["box", undefined]);
