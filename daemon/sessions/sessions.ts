@@ -31,6 +31,8 @@ import { choicesHint } from "../../common/closest-word.js";
 const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const XCOM_VALUE_MAX_BYTES = 1024 * 1024;
 const EXTERNAL_ID_MAX_LENGTH = 256;
+/** A cancel's reason becomes the session's error, in every listing's outcome: a line, not a document. */
+const CANCEL_REASON_MAX_LENGTH = 1024;
 
 export interface StartOptions {
   readonly task: string;
@@ -288,6 +290,9 @@ export class Sessions {
   }
 
   cancel(idOrPrefix: string, reason: string): SessionView {
+    if (reason.length > CANCEL_REASON_MAX_LENGTH) {
+      throw invalidArgument("reason", `a cancel's reason is longer than ${CANCEL_REASON_MAX_LENGTH} characters: it becomes the session's error, shown in every listing; say it in fewer words`);
+    }
     return this.end(idOrPrefix, "cancelled", reason === "" ? "cancelled by a client" : `cancelled: ${reason}`);
   }
 

@@ -349,6 +349,10 @@ tasks:
         return undefined;
       }
     });
+    // A reason is a line of every listing's outcome: a document is refused, and the session goes on.
+    const essay = await failure(client.cancelSession({ name: session!.name, reason: "x".repeat(1025) }));
+    expect([essay.code, essay.message]).toEqual([Code.InvalidArgument, expect.stringContaining("a cancel's reason is longer than 1024 characters")]);
+    expect((await client.getSession({ name: session!.name })).session!.status).toBe(SessionStatus.OPEN);
     const { session: cancelled } = await client.cancelSession({ name: session!.name, reason: "test" });
     expect(cancelled!.status).toBe(SessionStatus.CANCELLED);
     const done = await waitQuiet(client, session!.id);

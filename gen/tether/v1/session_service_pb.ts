@@ -323,6 +323,7 @@ export type CancelSessionRequest = Message<"tether.v1.CancelSessionRequest"> & {
 
   /**
    * Why, recorded in the session's error; default "cancelled by a client".
+   * At most 1,024 characters (INVALID_ARGUMENT past it).
    *
    * @generated from field: string reason = 2;
    */
