@@ -35,16 +35,28 @@ export function loadNativeSpawner(): NativeSpawner | undefined {
 export function nativeEnvironment(request: SpawnRequest): string {
   const nul = (text: string) => text.includes("\0");
   if (nul(request.file) || request.args.some(nul)) throw new Error(`spawn ${request.file}: an argument holds a NUL byte`);
+  const longest = Math.max(0, ...request.args.map((arg) => Buffer.byteLength(arg)));
+  if (longest > ARG_STRING_MAX_BYTES) throw new Error(`spawn ${request.file}: an argument is ${longest} bytes, ${TOO_LONG}`);
   const entries: string[] = [];
   for (const key in request.env) {
     const value = request.env[key];
     if (value === undefined) continue;
     const entry = `${key}=${value}`;
     if (nul(entry)) throw new Error(`spawn ${request.file}: the environment variable ${JSON.stringify(key)} holds a NUL byte`);
+    const bytes = Buffer.byteLength(entry);
+    if (bytes > ARG_STRING_MAX_BYTES) throw new Error(`spawn ${request.file}: the environment variable ${JSON.stringify(key)} is ${bytes} bytes with its name, ${TOO_LONG}`);
     entries.push(entry);
   }
   return entries.join("\0");
 }
+
+/**
+ * The longest string Linux passes to a new program as one argument or one
+ * environment variable (MAX_ARG_STRLEN, 32 pages, its NUL included): a
+ * longer one fails the start with E2BIG, which said nothing of which.
+ */
+const ARG_STRING_MAX_BYTES = 32 * 4096 - 1;
+const TOO_LONG = "over the 128 KiB Linux passes to a program in one (MAX_ARG_STRLEN): pass large data in a file, on stdin or on a stream";
 
 /**
  * Starts `request.file` natively as Node's spawn would (see spawn.c): found
@@ -57,7 +69,9 @@ export async function spawnNatively(native: NativeSpawner, request: SpawnRequest
     return { pid, startTicks: startTicks >= 0 ? startTicks : undefined };
   } catch (error) {
     const errno = (error as { errno?: number }).errno;
-    throw new Error(`spawn ${request.file} ${errno === undefined ? (error as Error).message : (ERRNO_NAMES.get(errno) ?? `errno ${errno}`)}`);
+    const name = errno === undefined ? undefined : ERRNO_NAMES.get(errno);
+    const why = name === "E2BIG" ? "E2BIG: the arguments and environment together are over what Linux passes to a program (ARG_MAX, a quarter of the stack limit): pass large data in a file, on stdin or on a stream" : name;
+    throw new Error(`spawn ${request.file} ${errno === undefined ? (error as Error).message : (why ?? `errno ${errno}`)}`);
   }
 }
 

@@ -220,6 +220,14 @@ describe("exec", () => {
     const missing = await execToEnd(execs, "w", ["no-such-command-xyz"]);
     expect([missing.exit!.status, missing.exit!.exitCode]).toEqual([ExecStatus.FAILED_TO_START, 127]);
     expect(missing.exit!.error).toMatch(/no-such-command-xyz ENOENT/);
+    // One argument or variable past the 128 KiB Linux passes in one: which, and what to do (E2BIG said neither).
+    const longArg = await execToEnd(execs, "w", ["echo", "a".repeat(200_000)]);
+    expect([longArg.exit!.status, longArg.exit!.error]).toEqual([ExecStatus.FAILED_TO_START, expect.stringContaining("spawn echo: an argument is 200000 bytes, over the 128 KiB Linux passes to a program in one (MAX_ARG_STRLEN)")]);
+    const longVar = await execToEnd(execs, "w", ["true"], { env: { BIG: "b".repeat(200_000) } });
+    expect(longVar.exit!.error).toContain('spawn true: the environment variable "BIG" is 200004 bytes with its name, over the 128 KiB');
+    // Together past ARG_MAX: E2BIG, explained.
+    const many = await execToEnd(execs, "w", ["true"], { env: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`V${i}`, "v".repeat(100_000)])) });
+    expect(many.exit!.error).toContain("spawn true E2BIG: the arguments and environment together are over what Linux passes to a program (ARG_MAX");
 
     symlinkSync("/etc", join(root, "etc-link"));
     for (const cwd of ["..", "etc-link", "/etc", "nope"]) {
