@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { TERMINAL_MAX_CELLS } from "../common/terminal-limits.js";
 import { TerminalModes } from "../common/terminal-modes.js";
 
 /** The terminal this CLI runs in: raw mode for a remote program, size changes reported. */
@@ -9,6 +10,19 @@ export interface LocalTerminal {
   seen(bytes: Buffer): void;
   /** Restores the mode the terminal had, and takes it out of the modes the program's output set; safe to call twice. */
   restore(): void;
+}
+
+/**
+ * This terminal's size for a remote one: undefined when stdout is no
+ * terminal, or one without a size (script(1) without a window says 0x0,
+ * a window shrunk to nothing): it has no say in the remote's size. Past
+ * TERMINAL_MAX_CELLS a side is given as that much, as tmux caps a window:
+ * a wider window than the daemon takes cut its client off on the resize.
+ */
+export function terminalSize(): { cols: number; rows: number } | undefined {
+  const { columns, rows } = process.stdout;
+  if (process.stdout.isTTY !== true || !(columns > 0) || !(rows > 0)) return undefined;
+  return { cols: Math.min(columns, TERMINAL_MAX_CELLS), rows: Math.min(rows, TERMINAL_MAX_CELLS) };
 }
 
 /**
@@ -23,8 +37,7 @@ export interface LocalTerminal {
  */
 export function rawTerminal(onResize: (size: { cols: number; rows: number }) => void): LocalTerminal {
   const stdinTty = process.stdin.isTTY === true;
-  // A terminal without a size (script(1) without a window says 0x0) has no say in the PTY's size.
-  const stdoutTty = process.stdout.isTTY === true && process.stdout.columns > 0 && process.stdout.rows > 0;
+  const stdoutTty = terminalSize() !== undefined;
   if (stdinTty) {
     process.stdin.setRawMode(true);
     rawOutput();
@@ -32,12 +45,13 @@ export function rawTerminal(onResize: (size: { cols: number; rows: number }) => 
   const modes = programModes();
   const report = (): void => {
     modes.resized();
-    onResize({ cols: process.stdout.columns, rows: process.stdout.rows });
+    const size = terminalSize();
+    if (size !== undefined) onResize(size);
   };
   if (stdoutTty) process.stdout.on("resize", report);
   let restored = false;
   return {
-    size: stdoutTty ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
+    size: terminalSize(),
     seen: modes.seen,
     restore: () => {
       if (restored) return;

@@ -16,7 +16,7 @@ import { isoTime } from "../iso-time.js";
 import type { ClientPaths } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
-import { programModes, rawTerminal } from "../terminal.js";
+import { programModes, rawTerminal, terminalSize } from "../terminal.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
 import { captureScreen } from "../screen-capture.js";
@@ -103,7 +103,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   const spec = { workspace: positionals[0]!, argv, cwd: values.cwd, env: parseEnvFlags(values.env), sizePolicy };
   if (values.detach) {
     // As tmux new -d: opened at this terminal's size (else 80x24), nobody attached; the id to attach or type to.
-    const size = process.stdout.isTTY === true ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined;
+    const size = terminalSize();
     const { client } = await connectToDaemon(paths);
     const { pty } = await client.unary(PtyService.method.createPty, { spec: { ...spec, size } });
     process.stdout.write(`${pty!.id}\n`);

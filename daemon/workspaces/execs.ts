@@ -18,9 +18,8 @@ import type { ExecRecord } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
+import { TERMINAL_MAX_CELLS } from "../../common/terminal-limits.js";
 
-/** Terminal sizes an exec or PTY may have, in cells. */
-export const TERMINAL_MAX_CELLS = 1000;
 const DEFAULT_SIZE = { cols: 80, rows: 24 };
 
 export interface ExecStartOptions {

@@ -239,6 +239,11 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     tmux("resize-window", "-t", "one", "-x", "90", "-y", "25");
     tmux("send-keys", "-t", "one", "stty size", "Enter");
     await waitFor("one", "25 90");
+    // Wider than the daemon takes (1000 columns): the PTY is as wide as it may be, and the client stays (it was cut off).
+    tmux("resize-window", "-t", "one", "-x", "1200", "-y", "25");
+    await eventually(() => ((JSON.parse(cli(env, "pty", "ls", "--json")) as { size: { cols: number } }[])[0]?.size.cols === 1000 ? true : undefined));
+    tmux("send-keys", "-t", "one", "clear; stty size", "Enter");
+    await waitFor("one", "25 1000");
     tmux("kill-session", "-t", "one");
     await eventually(() => {
       const [pty] = JSON.parse(cli(env, "pty", "ls", "--json")) as { state: string; attached_clients: number; size: { cols: number } }[];
