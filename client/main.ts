@@ -163,10 +163,12 @@ async function run(command: string | undefined, args: string[]): Promise<number>
 
 // Its reader went away (`tether logs S | head`): end at once and quietly, with the status of a
 // command killed by SIGPIPE (128+13), as Unix tools do. An exec or a session goes on: the client detached.
+// Output that cannot be written (a full disk, /dev/full) ends the command too, saying why, as coreutils do.
 for (const out of [process.stdout, process.stderr]) {
   out.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    process.exit(141);
+    if (error.code === "EPIPE") process.exit(141);
+    if (out === process.stdout) process.stderr.write(`tether: cannot write the output: ${error.message}\n`);
+    process.exit(1);
   });
 }
 

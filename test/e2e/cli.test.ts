@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect as h2connect } from "node:http2";
 import { connect } from "node:net";
@@ -294,6 +294,19 @@ describe("tether daemon (the built CLI)", () => {
     // Where a workspace could stand first, a name no workspace has that is close to a subcommand.
     const exec = cli(env, "exec", "attch", "e-1");
     expect([exec.status, exec.stderr]).toEqual([1, 'tether: no workspace "attch": tether ws ls lists them, tether ws create makes one; or did you mean tether exec attach?\n']);
+  });
+
+  it("output that cannot be written (a full disk) ends the command with exit 1 saying so, not a stack trace", () => {
+    const env = freshEnv();
+    const full = openSync("/dev/full", "w");
+    try {
+      for (const args of [["--version"], ["ls"]]) {
+        const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, stdio: ["ignore", full, "pipe"], encoding: "utf8", timeout: 30_000 });
+        expect([r.status, r.stderr], args.join(" ")).toEqual([1, "tether: cannot write the output: ENOSPC: no space left on device, write\n"]);
+      }
+    } finally {
+      closeSync(full);
+    }
   });
 
   it("a number a flag takes is digits within its field's range, else a usage error saying what the flag takes", () => {
