@@ -2,7 +2,7 @@
 import "../common/uint8array-base64.js";
 import { TetherError } from "./errors.js";
 import { tuneHeap } from "./heap.js";
-import { log } from "./log.js";
+import { log, survivingUnwritableOutput } from "./log.js";
 import { runDaemon } from "./main.js";
 
 /**
@@ -10,6 +10,7 @@ import { runDaemon } from "./main.js";
  * this file (client/daemon-process.ts). Exit 0 after a graceful stop, 1 when it cannot start
  * (the reason is the last line of the log, which `daemon start` prints).
  */
+survivingUnwritableOutput();
 tuneHeap();
 runDaemon().then(
   () => process.exit(0),

@@ -1,9 +1,39 @@
+import { writeSync } from "node:fs";
+
+/** Lines that could not be written since the last that was, and why. */
+let unwritten = { lines: 0, why: "" };
+
 /**
  * The daemon's log: one line per event on stderr. `tether daemon start`
  * points stderr at daemon.log in the state dir; under systemd it goes to the journal.
+ *
+ * Written with writeSync on fd 2, as Node writes stderr on Linux anyway
+ * (synchronously, to a file, a pipe or a terminal), so a line that cannot
+ * be written (the disk holding daemon.log is full) is counted, and said
+ * with the next line that can be, instead of an 'error' on process.stderr
+ * that nothing handles: the daemon died of its first log line on a full
+ * disk, and its live work with it.
  */
 export function log(message: string): void {
-  process.stderr.write(`${new Date().toISOString()} ${message}\n`);
+  const now = new Date().toISOString();
+  try {
+    if (unwritten.lines > 0) {
+      writeSync(2, `${now} ${unwritten.lines} log line(s) before this one could not be written (${unwritten.why})\n`);
+      unwritten = { lines: 0, why: "" };
+    }
+    writeSync(2, `${now} ${message}\n`);
+  } catch (error) {
+    unwritten = { lines: unwritten.lines + 1, why: (error as Error).message };
+  }
+}
+
+/**
+ * What Node itself writes to stdout or stderr (a process warning) must not
+ * end the daemon either when it cannot be written: an 'error' on those
+ * streams with no listener is thrown.
+ */
+export function survivingUnwritableOutput(): void {
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import { withoutFsync, type Db } from "../store/database.js";
+import { storeFix } from "../store/store-errors.js";
 import type { DataFiles } from "./data-files.js";
 import type { DataWrite } from "./data-segments.js";
 import { RecordRows, type JournalState, type JournalTables } from "./journal-tables.js";
@@ -126,7 +127,7 @@ export class BatchCommit {
         Object.assign(state, { firstSeq, nextSeq, firstOffset, nextOffset });
       }
       for (const name of work.created) this.states.delete(name);
-      throw new TetherError(Code.Unavailable, "STORE_FAILED", `the append was not committed (${error instanceof Error ? error.message : String(error)}): nothing was written; ${commitFix(error)}`);
+      throw new TetherError(Code.Unavailable, "STORE_FAILED", `the append was not committed (${error instanceof Error ? error.message : String(error)}): nothing was written; ${storeFix(error)}`);
     }
   }
 
@@ -187,10 +188,4 @@ export class BatchCommit {
     }
     return { name, state, records };
   }
-}
-
-/** What to do about a commit that failed: free disk space when the disk was full; else retry (what failed is named before it). */
-function commitFix(error: unknown): string {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return code === "SQLITE_FULL" || code === "ENOSPC" || code === "EDQUOT" ? "free disk space where the daemon keeps its state, and retry" : "retry";
 }

@@ -2,6 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { TetherError } from "../errors.js";
 import { logLimited } from "../log.js";
+import { isSqliteError, storeFix } from "../store/store-errors.js";
 
 /**
  * Turns every error a handler throws into a ConnectError carrying a
@@ -38,6 +39,11 @@ export function toConnectError(error: unknown): ConnectError {
   }
   if (error instanceof ConnectError) return error;
   if (clientWentAway(error)) return new ConnectError("the client went away: its connection closed", Code.Canceled);
+  if (isSqliteError(error)) {
+    // The state could not be written (a full disk, an I/O error): the caller's to retry once it can be, not a fault of the daemon's code.
+    logLimited("store failed", `a call failed on the state database: ${error.code}: ${error.message}`);
+    return toConnectError(new TetherError(Code.Unavailable, "STORE_FAILED", `the state database refused a write (${error.code}: ${error.message}): ${storeFix(error)}`));
+  }
   logLimited("internal error", `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return new ConnectError(
     `internal error in the daemon: ${error instanceof Error ? error.message : String(error)} (the daemon log has the details)`,

@@ -1,11 +1,12 @@
-import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect as h2connect } from "node:http2";
 import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest, ROOT, waitForSocket } from "../helpers/daemon.js";
+import { CAN_FILL_A_DISK } from "../helpers/full-disk.js";
 import { eventually } from "../helpers/sessions.js";
 
 interface Run {
@@ -294,6 +295,40 @@ describe("tether daemon (the built CLI)", () => {
     // Where a workspace could stand first, a name no workspace has that is close to a subcommand.
     const exec = cli(env, "exec", "attch", "e-1");
     expect([exec.status, exec.stderr]).toEqual([1, 'tether: no workspace "attch": tether ws ls lists them, tether ws create makes one; or did you mean tether exec attach?\n']);
+  });
+
+  // Needs a small file system of its own: a tmpfs, which only root may mount (CI runs as root).
+  it.skipIf(!CAN_FILL_A_DISK)("a daemon whose state's disk is full refuses writes saying to free space, lives through log lines it cannot write, and counts them once it can", () => {
+    const fs = mkdtempSync(join(tmpdir(), "tether-fullfs-"));
+    execFileSync("mount", ["-t", "tmpfs", "-o", "size=16m,mode=0700", "tmpfs", fs]);
+    const env = { ...freshEnv(), TETHER_HOME: join(fs, "home") };
+    try {
+      expect(cli(env, "ws", "create", "w").status).toBe(0);
+      // The disk full, daemon.log to its last byte too (a file's last page has room the disk's being full leaves it).
+      const fill = (path: string): void => {
+        const fd = openSync(path, "a");
+        try {
+          for (;;) writeSync(fd, Buffer.alloc(64 * 1024, 0x2e));
+        } catch {
+          // ENOSPC: full.
+        } finally {
+          closeSync(fd);
+        }
+      };
+      fill(join(fs, "fill"));
+      fill(join(fs, "home", "daemon.log"));
+      for (let i = 0; i < 3; i++) {
+        const refused = cli(env, "exec", "w", "--", "true");
+        expect([refused.status, refused.stderr]).toEqual([1, "tether: the state database refused a write (SQLITE_FULL: database or disk is full): free disk space where the daemon keeps its state, and retry\n"]);
+      }
+      expect(cli(env, "daemon", "status").status).toBe(0);
+      rmSync(join(fs, "fill"));
+      expect(cli(env, "daemon", "stop").status).toBe(0);
+      expect(readFileSync(join(fs, "home", "daemon.log"), "utf8")).toMatch(/ \d+ log line\(s\) before this one could not be written \(ENOSPC: no space left on device, write\)\n.* stopping \(ShutdownDaemon\)\n/);
+    } finally {
+      spawnSync(process.execPath, [CLI_ENTRY, "daemon", "stop"], { env });
+      execFileSync("umount", [fs]);
+    }
   });
 
   it("output that cannot be written (a full disk) ends the command with exit 1 saying so, not a stack trace", () => {
