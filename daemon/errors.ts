@@ -49,7 +49,8 @@ export type ErrorReasonName =
   | "STILL_RUNNING"
   | "INPUT_FULL"
   | "STDIN_CLOSED"
-  | "SANDBOXED";
+  | "SANDBOXED"
+  | "OUT_OF_DESCRIPTORS";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -59,7 +59,11 @@ class RssSample {
   now(): number {
     const time = performance.now();
     if (time - this.at >= RSS_SAMPLE_MS) {
-      this.value = process.memoryUsage.rss();
+      try {
+        this.value = process.memoryUsage.rss();
+      } catch {
+        // Read from /proc/self/stat, which a daemon with every descriptor it may have in use cannot open (EMFILE): the last sample.
+      }
       this.at = time;
     }
     return this.value;

@@ -39,6 +39,12 @@ export function toConnectError(error: unknown): ConnectError {
   }
   if (error instanceof ConnectError) return error;
   if (clientWentAway(error)) return new ConnectError("the client went away: its connection closed", Code.Canceled);
+  if (outOfDescriptors(error)) {
+    logLimited("out of descriptors", `a call failed for want of a file descriptor: ${(error as Error).message}`);
+    return toConnectError(
+      new TetherError(Code.ResourceExhausted, "OUT_OF_DESCRIPTORS", `the daemon has every file descriptor it may open in use (${(error as Error).message}): end execs, terminals or sessions it runs, or raise its limit (ulimit -n, LimitNOFILE=) and restart it`),
+    );
+  }
   if (isSqliteError(error)) {
     // The state could not be written (a full disk, an I/O error): the caller's to retry once it can be, not a fault of the daemon's code.
     logLimited("store failed", `a call failed on the state database: ${error.code}: ${error.message}`);
@@ -59,4 +65,10 @@ export function toConnectError(error: unknown): ConnectError {
  */
 function clientWentAway(error: unknown): boolean {
   return error instanceof DOMException && error.name === "AbortError";
+}
+
+/** The daemon's, or the system's, limit on open files reached. */
+function outOfDescriptors(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === "EMFILE" || code === "ENFILE";
 }

@@ -2,11 +2,12 @@ import { Code, type Client } from "@connectrpc/connect";
 import { create as createMessage, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as http2Connect } from "node:http2";
 import { connect } from "node:net";
 import { describe, expect, it } from "vitest";
+import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy } from "../../gen/tether/v1/pty_pb.js";
@@ -573,6 +574,32 @@ describe("PTYs", () => {
     }),
     60_000,
   );
+
+  it("a daemon with every descriptor it may open in use refuses a new terminal saying why, answers on, and opens one again once it can", async () => {
+    const { d, ptys } = await setup();
+    const info = d.client(DaemonService);
+    await info.getDaemonInfo({});
+    const pid = String(d.process.pid!);
+    const open = readdirSync(`/proc/${pid}/fd`).length;
+    // Its soft limit a dozen past what it holds (its connections already open): a few terminals take them.
+    execFileSync("prlimit", ["--pid", pid, `--nofile=${open + 12}:`]);
+    let refused: Awaited<ReturnType<typeof failure>> | undefined;
+    const opened: string[] = [];
+    for (let i = 0; i < 20 && refused === undefined; i++) {
+      const made = await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } }).then((r) => r.pty!.id, (error: unknown) => error);
+      if (typeof made === "string") opened.push(made);
+      else refused = await failure(Promise.reject(made));
+    }
+    expect([refused?.code, refused?.reason]).toEqual([Code.ResourceExhausted, ErrorReason.OUT_OF_DESCRIPTORS]);
+    expect(refused?.message).toContain("could not open a terminal (forkpty(3) failed.): the daemon has every file descriptor it may open in use");
+    expect(opened.length).toBeGreaterThan(0);
+    // Its memory is read from /proc, which it cannot open either: the last reading, not an internal error.
+    expect((await info.getDaemonInfo({})).daemon!.memoryBytes).toBeGreaterThan(0n);
+    execFileSync("prlimit", ["--pid", pid, `--nofile=${open + 1000}:`]);
+    const again = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
+    expect(again.state).toBe(PtyState.OPEN);
+    for (const id of [...opened, again.id]) await ptys.closePty({ pty: id, grace: { seconds: 1n } });
+  });
 
   it("after kill -9 of the daemon an open PTY is recorded lost and its program stopped", async () => {
     const { d, ptys } = await setup();
