@@ -2,7 +2,7 @@
 import "../common/uint8array-base64.js";
 import { TetherError } from "./errors.js";
 import { tuneHeap } from "./heap.js";
-import { log, survivingUnwritableOutput } from "./log.js";
+import { log, logLimited, survivingUnwritableOutput } from "./log.js";
 import { runDaemon } from "./main.js";
 
 /**
@@ -11,6 +11,11 @@ import { runDaemon } from "./main.js";
  * (the reason is the last line of the log, which `daemon start` prints).
  */
 survivingUnwritableOutput();
+// Node ends a process on a rejection nothing handles, and the daemon's live work would end with it
+// (its runs recorded lost by the next daemon): a bug, logged with its stack, not a reason to stop serving.
+process.on("unhandledRejection", (reason: unknown) => {
+  logLimited("unhandled rejection", `a promise was rejected and nothing handled it (a bug in tether: report it with this line): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+});
 tuneHeap();
 runDaemon().then(
   () => process.exit(0),

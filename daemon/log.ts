@@ -1,5 +1,12 @@
 import { writeSync } from "node:fs";
 
+/** Where log lines go: fd 2, written at once (an object, so a unit test can see the lines). */
+export const logOutput = {
+  write(text: string): void {
+    writeSync(2, text);
+  },
+};
+
 /** Lines that could not be written since the last that was, and why. */
 let unwritten = { lines: 0, why: "" };
 
@@ -18,10 +25,10 @@ export function log(message: string): void {
   const now = new Date().toISOString();
   try {
     if (unwritten.lines > 0) {
-      writeSync(2, `${now} ${unwritten.lines} log line(s) before this one could not be written (${unwritten.why})\n`);
+      logOutput.write(`${now} ${unwritten.lines} log line(s) before this one could not be written (${unwritten.why})\n`);
       unwritten = { lines: 0, why: "" };
     }
-    writeSync(2, `${now} ${message}\n`);
+    logOutput.write(`${now} ${message}\n`);
   } catch (error) {
     unwritten = { lines: unwritten.lines + 1, why: (error as Error).message };
   }

@@ -23,8 +23,8 @@ const running: TestDaemon[] = [];
 afterEach(async () => {
   for (const d of running.splice(0)) await d.kill();
 });
-async function daemon(dirs = tempDirs()): Promise<TestDaemon> {
-  const d = await startDaemon(dirs);
+async function daemon(dirs = tempDirs(), extraEnv: NodeJS.ProcessEnv = {}): Promise<TestDaemon> {
+  const d = await startDaemon(dirs, extraEnv);
   running.push(d);
   return d;
 }
@@ -130,6 +130,17 @@ describe("the daemon on its socket", () => {
     expect(records.map((r) => [r.sequence, Buffer.from(r.data, "base64").toString()])).toEqual([["1", "one"], ["2", "two"]]);
     expect(frames.at(-1)?.flags).toBe(2);
     expect(frames.at(-1)?.body).toEqual({});
+  });
+
+  it("lives through a rejection nothing handles (a bug), logging it with its stack, and keeps serving", async () => {
+    // A module the daemon's node loads first, which rejects a promise nobody handles once the daemon serves.
+    const dir = mkdtempSync(join(tmpdir(), "tether-reject-"));
+    const module = join(dir, "reject-later.mjs");
+    writeFileSync(module, 'setTimeout(() => { Promise.reject(new Error("nobody handles this")); }, 300);\n');
+    const d = await daemon(tempDirs(), { NODE_OPTIONS: `--import ${module}` });
+    await eventually(() => (d.log().includes("nobody handles this") ? true : undefined));
+    expect(d.log()).toContain("a promise was rejected and nothing handled it (a bug in tether: report it with this line): Error: nobody handles this\n    at ");
+    expect((await d.client(DaemonService).getDaemonInfo({})).daemon!.pid).toBe(d.process.pid);
   });
 
   it("keeps a Connect-Timeout-Ms longer than a timer holds as none, as a gRPC deadline that far off: the follow goes on", async () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { LOG_KIND_LINES, LOG_KIND_WINDOW_MS, logLimited } from "../../daemon/log.js";
+import { LOG_KIND_LINES, LOG_KIND_WINDOW_MS, log, logLimited, logOutput } from "../../daemon/log.js";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -10,7 +10,7 @@ describe("lines clients can cause", () => {
   it("are logged LOG_KIND_LINES per window, the rest counted and the count logged with the next window's first", () => {
     vi.useFakeTimers({ now: 0 });
     const lines: string[] = [];
-    vi.spyOn(process.stderr, "write").mockImplementation((chunk) => lines.push(String(chunk)) > 0);
+    vi.spyOn(logOutput, "write").mockImplementation((text) => void lines.push(text));
     for (let i = 0; i < LOG_KIND_LINES + 30; i++) logLimited("test reset", `reset ${i}`);
     logLimited("test other", "other 0");
     expect(lines).toHaveLength(LOG_KIND_LINES + 1);
@@ -21,5 +21,25 @@ describe("lines clients can cause", () => {
       '30 more line(s) of "test reset" not logged in the 60s before\n',
       "reset again\n",
     ]);
+  });
+});
+
+describe("the log", () => {
+  it("counts the lines it could not write (a full disk) and says so with the next it can, instead of throwing", () => {
+    const lines: string[] = [];
+    let full = true;
+    vi.spyOn(logOutput, "write").mockImplementation((text) => {
+      if (full) throw Object.assign(new Error("ENOSPC: no space left on device, write"), { code: "ENOSPC" });
+      lines.push(text);
+    });
+    expect(() => {
+      log("one");
+      log("two");
+    }).not.toThrow();
+    full = false;
+    log("three");
+    expect(lines.map((line) => line.replace(/^\S+ /, ""))).toEqual(["2 log line(s) before this one could not be written (ENOSPC: no space left on device, write)\n", "three\n"]);
+    log("four");
+    expect(lines).toHaveLength(3);
   });
 });
