@@ -1,4 +1,4 @@
-import { realpathSync, statSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { isAbsolute, join, sep } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
@@ -34,6 +34,9 @@ export function adoptableRoot(path: string, stateDir: string, sandboxed: boolean
  * inside the root: `..` and symlinks that lead out are refused.
  */
 export function resolveCwd(root: string, cwd: string): string {
+  if (!existsSync(root)) {
+    throw new TetherError(Code.FailedPrecondition, "PATH_NOT_ALLOWED", `the workspace's root ${root} no longer exists (removed outside tether): create it again (mkdir -p ${root}), or remove the workspace (tether ws rm)`, { path: root });
+  }
   if (cwd === "") return root;
   const path = isAbsolute(cwd) ? cwd : join(root, cwd);
   const real = realDirectory(path, "working directory");

@@ -204,6 +204,23 @@ describe("workspaces", () => {
     await ws.deleteWorkspace({ workspace: "busy" });
   });
 
+  it("a workspace whose root was removed outside tether refuses execs, terminals and runs saying so, and is removed as any", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const { workspace } = await ws.createWorkspace({ displayName: "gone" });
+    rmSync(workspace!.root, { recursive: true });
+    const said = `the workspace's root ${workspace!.root} no longer exists (removed outside tether): create it again (mkdir -p ${workspace!.root}), or remove the workspace (tether ws rm)`;
+    const exec = await failure(execToEnd(d.client(ExecService), "gone", ["pwd"]));
+    expect([exec.code, exec.reason, exec.message]).toEqual([Code.FailedPrecondition, ErrorReason.PATH_NOT_ALLOWED, said]);
+    const pty = await failure(d.client(PtyService).createPty({ spec: { workspace: "gone", argv: ["true"] } }));
+    expect([pty.code, pty.message]).toEqual([Code.FailedPrecondition, said]);
+    const sessions = d.client(SessionService);
+    const { session } = await sessions.startSession({ task: "t", taskFile: writeTaskFile("tasks:\n  t:\n    cmd: pwd\n"), workspace: "gone" });
+    await waitQuiet(sessions, session!.id);
+    expect((await logText(sessions, session!.id)).stderr).toContain(said);
+    expect((await ws.deleteWorkspace({ workspace: "gone" })).workspace!.state).toBe(WorkspaceState.ARCHIVED);
+  });
+
   it("a stop's or a terminal's close's grace of 10,000 years is one: a process that ignores SIGTERM and SIGHUP is not killed at once", async () => {
     const d = await daemon();
     const ws = d.client(WorkspaceService);
