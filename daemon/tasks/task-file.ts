@@ -6,9 +6,9 @@ import { parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
 import { readTaskFileText } from "./task-file-text.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
-import { FILTER_NAMES, TEMPLATE_SPACES, isFilter, placeholders } from "./template.js";
+import { checkInputPlaceholders, checkTemplates, type Report } from "./template-checks.js";
 import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
-import { choicesHint, meantThen } from "../../common/closest-word.js";
+import { choicesHint } from "../../common/closest-word.js";
 
 /** Task names: what `tether run NAME` and `tasks/{task}` accept. */
 export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -98,8 +98,6 @@ export function parseTaskFile(path: string, text: string): TaskFile {
   const taskLines = new Map([...taskNodes].map(([name, node]) => [name, node.range == null ? 1 : lines.linePos(node.range[0]).line]));
   return { path, dir: dirname(path), tasks, lines: taskLines };
 }
-
-type Report = (node: Node | null | undefined, message: string) => void;
 
 /** What the YAML parser's error says (its first line, without the excerpt it introduces), with the fix for the common ones. */
 function yamlProblem(error: YAMLError): string {
@@ -214,49 +212,6 @@ function checkStreamDirections(tasks: ReadonlyMap<string, TaskDef>, nodes: Reado
       if (first === undefined) seen.set(name, { task: task.name, direction });
       else if (first.direction !== direction) {
         at(nodes.get(task.name), `task "${task.name}": stream "${name}" is an ${direction} here but an ${first.direction} in task "${first.task}"; a stream has one direction`);
-      }
-    }
-  }
-}
-
-/**
- * Refuses a placeholder that would render empty whatever the session: one
- * reading what is none of inputs, xcom or env (`{{ input.mode }}`), or
- * passing its value through a filter that does not exist (it would render
- * unfiltered). An input no task declares is checked once all are known
- * (checkInputPlaceholders).
- */
-function checkTemplates(templates: readonly string[], node: Node | undefined, report: Report): void {
-  const found = templates.flatMap(placeholders);
-  for (const space of new Set(found.map((p) => p.space).filter((s) => !TEMPLATE_SPACES.includes(s)))) {
-    report(node, `unknown placeholder {{ ${space}.… }}: ${meantThen(space, TEMPLATE_SPACES, "a placeholder reads {{ inputs.NAME }}, {{ xcom.TASK }} or {{ env.NAME }}")}`);
-  }
-  for (const filter of new Set(found.map((p) => p.filter).filter((f): f is string => f !== undefined && !isFilter(f)))) {
-    report(node, `unknown template filter "${filter}": the filters are ${FILTER_NAMES.join(", ")} ({{ inputs.NAME | quote }} makes the value one shell word)`);
-  }
-}
-
-/**
- * Refuses `{{ inputs.NAME }}` where no task of the file declares NAME: a
- * misspelt input rendered empty in silence (and a condition on it was
- * false). Any task's input counts, as a task may run in the graph of one
- * that declares it; xcom keys are not checked, as a run may set any
- * (`tether xcom set`).
- */
-function checkInputPlaceholders(tasksNode: YAMLMap, tasks: ReadonlyMap<string, TaskDef>, report: Report): void {
-  const inputs = [...new Set([...tasks.values()].flatMap((task) => task.inputs.map((input) => input.name)))];
-  for (const task of tasks.values()) {
-    const definition = tasksNode.get(task.name, true);
-    const templated: [string, readonly string[]][] = [
-      ["cmd", task.cmd.kind === "shell" ? [task.cmd.script] : task.cmd.argv],
-      ["env", Object.values(task.env)],
-      ["condition", task.condition === undefined ? [] : [task.condition]],
-    ];
-    for (const [key, templates] of templated) {
-      const unknown = new Set(templates.flatMap(placeholders).filter((p) => p.space === "inputs" && !inputs.includes(p.key)).map((p) => p.key));
-      for (const name of unknown) {
-        const node = isMap(definition) ? (definition.get(key, true) as Node | undefined) : undefined;
-        report(node, `task "${task.name}": {{ inputs.${name} }} names no input; ${inputs.length === 0 ? "no task declares inputs: declare it under the task's inputs:" : choicesHint(name, inputs, "inputs")}`);
       }
     }
   }

@@ -1,0 +1,50 @@
+import { isMap, type Node, type YAMLMap } from "yaml";
+import { choicesHint, meantThen } from "../../common/closest-word.js";
+import { FILTER_NAMES, TEMPLATE_SPACES, isFilter, placeholders } from "./template.js";
+import type { TaskDef } from "./types.js";
+
+/** Reports a problem at a node of the task file (its line), as the task file's parser collects them. */
+export type Report = (node: Node | null | undefined, message: string) => void;
+
+/**
+ * Refuses a placeholder that would render empty whatever the session: one
+ * reading what is none of inputs, xcom or env (`{{ input.mode }}`), or
+ * passing its value through a filter that does not exist (it would render
+ * unfiltered). An input no task declares is checked once all are known
+ * (checkInputPlaceholders).
+ */
+export function checkTemplates(templates: readonly string[], node: Node | undefined, report: Report): void {
+  const found = templates.flatMap(placeholders);
+  for (const space of new Set(found.map((p) => p.space).filter((s) => !TEMPLATE_SPACES.includes(s)))) {
+    report(node, `unknown placeholder {{ ${space}.… }}: ${meantThen(space, TEMPLATE_SPACES, "a placeholder reads {{ inputs.NAME }}, {{ xcom.TASK }} or {{ env.NAME }}")}`);
+  }
+  for (const filter of new Set(found.map((p) => p.filter).filter((f): f is string => f !== undefined && !isFilter(f)))) {
+    report(node, `unknown template filter "${filter}": the filters are ${FILTER_NAMES.join(", ")} ({{ inputs.NAME | quote }} makes the value one shell word)`);
+  }
+}
+
+/**
+ * Refuses `{{ inputs.NAME }}` where no task of the file declares NAME: a
+ * misspelt input rendered empty in silence (and a condition on it was
+ * false). Any task's input counts, as a task may run in the graph of one
+ * that declares it; xcom keys are not checked, as a run may set any
+ * (`tether xcom set`).
+ */
+export function checkInputPlaceholders(tasksNode: YAMLMap, tasks: ReadonlyMap<string, TaskDef>, report: Report): void {
+  const inputs = [...new Set([...tasks.values()].flatMap((task) => task.inputs.map((input) => input.name)))];
+  for (const task of tasks.values()) {
+    const definition = tasksNode.get(task.name, true);
+    const templated: [string, readonly string[]][] = [
+      ["cmd", task.cmd.kind === "shell" ? [task.cmd.script] : task.cmd.argv],
+      ["env", Object.values(task.env)],
+      ["condition", task.condition === undefined ? [] : [task.condition]],
+    ];
+    for (const [key, templates] of templated) {
+      const unknown = new Set(templates.flatMap(placeholders).filter((p) => p.space === "inputs" && !inputs.includes(p.key)).map((p) => p.key));
+      for (const name of unknown) {
+        const node = isMap(definition) ? (definition.get(key, true) as Node | undefined) : undefined;
+        report(node, `task "${task.name}": {{ inputs.${name} }} names no input; ${inputs.length === 0 ? "no task declares inputs: declare it under the task's inputs:" : choicesHint(name, inputs, "inputs")}`);
+      }
+    }
+  }
+}
