@@ -53,7 +53,7 @@ export class Workspaces {
   /** A new workspace; a --no-network one has its network up before anything can start in it. */
   async create(options: CreateOptions): Promise<WorkspaceView> {
     this.check(options);
-    const id = newId("w-", (candidate) => this.tables.byId(candidate) !== undefined);
+    const id = newId("w-", this.idTaken);
     if (!options.noNetwork) return this.insert(id, options);
     await this.networks.start(id);
     try {
@@ -63,6 +63,9 @@ export class Workspaces {
       throw error;
     }
   }
+
+  /** Whether a new id would name a workspace already: another's id, or an active one's name (which the id would then shadow). */
+  private readonly idTaken = (candidate: string): boolean => this.tables.byId(candidate) !== undefined || this.tables.activeByName(candidate) !== undefined;
 
   /** What a new workspace must satisfy; checked again on insert (another create may take the name meanwhile). */
   private check(options: CreateOptions): void {
@@ -76,6 +79,11 @@ export class Workspaces {
     requireSandbox(options);
     if (this.tables.activeByName(options.name) !== undefined) {
       throw new TetherError(Code.AlreadyExists, "WORKSPACE_ALREADY_EXISTS", `a workspace named ${options.name} already exists: pick another name, or remove it with tether ws rm ${options.name}`, { workspace: options.name });
+    }
+    // An id is looked up before a name: a workspace named as another's id could never be named.
+    const holder = this.tables.byId(options.name);
+    if (holder !== undefined) {
+      throw new TetherError(Code.AlreadyExists, "WORKSPACE_ALREADY_EXISTS", `${options.name} is the id of workspace ${holder.name}, which it would always mean: pick another name`, { workspace: options.name });
     }
   }
 
@@ -171,7 +179,7 @@ export class Workspaces {
     const base = basename(root).replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 56) || "workspace";
     let name = base;
     for (let n = 2; this.tables.activeByName(name) !== undefined; n++) name = `${base}-${n}`;
-    const view = this.insert(newId("w-", (candidate) => this.tables.byId(candidate) !== undefined), { name, root, sandbox: "host", noNetwork: false, labels: {} });
+    const view = this.insert(newId("w-", this.idTaken), { name, root, sandbox: "host", noNetwork: false, labels: {} });
     return this.resolve(view.id);
   }
 

@@ -137,9 +137,11 @@ describe("workspaces", () => {
   it("refuses bad names, duplicate names, disallowed paths and a host workspace without network, with the reason", async () => {
     const d = await daemon();
     const ws = d.client(WorkspaceService);
-    await ws.createWorkspace({ displayName: "one" });
+    const { workspace: one } = await ws.createWorkspace({ displayName: "one" });
     const cases: [Promise<unknown>, Code, ErrorReason, RegExp][] = [
       [ws.createWorkspace({ displayName: "one" }), Code.AlreadyExists, ErrorReason.WORKSPACE_ALREADY_EXISTS, /already exists/],
+      // An id is looked up before a name: a workspace named as another's id could never be named.
+      [ws.createWorkspace({ displayName: one!.id }), Code.AlreadyExists, ErrorReason.WORKSPACE_ALREADY_EXISTS, new RegExp(`^${one!.id} is the id of workspace one, which it would always mean: pick another name$`)],
       [ws.createWorkspace({ displayName: "bad name!" }), Code.InvalidArgument, ErrorReason.INVALID_NAME, /letters, digits/],
       [ws.createWorkspace({ displayName: "root", root: "/" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /whole filesystem/],
       [ws.createWorkspace({ displayName: "proc", root: "/proc/self" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /\/proc/],
