@@ -35,8 +35,10 @@ export function loadNativeSpawner(): NativeSpawner | undefined {
 export function nativeEnvironment(request: SpawnRequest): string {
   const nul = (text: string) => text.includes("\0");
   if (nul(request.file) || request.args.some(nul)) throw new Error(`spawn ${request.file}: an argument holds a NUL byte`);
-  const longest = Math.max(0, ...request.args.map((arg) => Buffer.byteLength(arg)));
-  if (longest > ARG_STRING_MAX_BYTES) throw new Error(`spawn ${request.file}: an argument is ${longest} bytes, ${TOO_LONG}`);
+  for (const arg of request.args) {
+    const bytes = Buffer.byteLength(arg);
+    if (bytes > ARG_STRING_MAX_BYTES) throw new Error(`spawn ${request.file}: an argument is ${bytes} bytes, ${TOO_LONG}`);
+  }
   const entries: string[] = [];
   for (const key in request.env) {
     const value = request.env[key];
