@@ -48,7 +48,17 @@ export function checkSocketPath(socketPath: string, field: string, fix: string):
 
 /** Creates `dir` 0700 if missing; refuses an existing one that is not private to this user. */
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    // Most often XDG_RUNTIME_DIR kept from another user by su, which leaves the environment as it was.
+    throw new TetherError(
+      Code.FailedPrecondition,
+      "INVALID_ARGUMENT",
+      `cannot create the socket directory ${dir}: ${(error as Error).message}; if XDG_RUNTIME_DIR (${process.env["XDG_RUNTIME_DIR"] ?? "unset"}) is another user's (su keeps it: use su - or log in as yourself), unset it, or set TETHER_SOCKET to a path inside a directory of yours`,
+      { path: dir },
+    );
+  }
   const stat = statSync(dir);
   const uid = process.getuid?.() ?? stat.uid;
   if (!stat.isDirectory()) {

@@ -600,6 +600,18 @@ describe("bad environments get a clear refusal", () => {
     expect(cli.stderr).toContain("set TETHER_HOME to a directory you can write");
   });
 
+  it("refuses a socket directory it cannot create, saying XDG_RUNTIME_DIR may be another user's (as su leaves it)", () => {
+    const dirs = tempDirs();
+    // A runtime dir it cannot make its directory in: a file here (another user's /run/user/UID, kept by su, for a user who is not root).
+    const runtime = join(dirs.home, "not-a-dir");
+    writeFileSync(runtime, "");
+    const r = refusedStart({ TETHER_HOME: dirs.home, TETHER_SOCKET: "", XDG_RUNTIME_DIR: runtime });
+    expect(r.status).toBe(1);
+    expect(r.output).toContain(`cannot start: cannot create the socket directory ${join(runtime, "tether")}: ENOTDIR`);
+    expect(r.output).toContain(`if XDG_RUNTIME_DIR (${runtime}) is another user's (su keeps it: use su - or log in as yourself), unset it, or set TETHER_SOCKET to a path inside a directory of yours`);
+    expect(r.output).not.toContain("    at ");
+  });
+
   it("refuses a socket path too long for a Unix socket, naming TETHER_SOCKET", () => {
     const dirs = tempDirs();
     const r = refusedStart({ TETHER_HOME: dirs.home, TETHER_SOCKET: join(dirs.socketPath, "..", "x".repeat(120)) });
