@@ -68,6 +68,18 @@ export class TetherError extends Error {
   }
 }
 
+/**
+ * The daemon out of file descriptors (EMFILE): `failed` says what could not
+ * be done and how it failed; `alsoMaybe`, another cause it may have had.
+ */
+export function outOfDescriptors(failed: string, alsoMaybe = ""): TetherError {
+  return new TetherError(
+    Code.ResourceExhausted,
+    "OUT_OF_DESCRIPTORS",
+    `${failed}: the daemon has every file descriptor it may open in use (end execs, terminals or sessions it runs, or raise its limit: ulimit -n, LimitNOFILE=, and restart it)${alsoMaybe === "" ? "" : `, or ${alsoMaybe}`}`,
+  );
+}
+
 export function invalidArgument(field: string, message: string): TetherError {
   return new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", message, { field });
 }

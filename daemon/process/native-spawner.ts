@@ -36,8 +36,8 @@ export function nativeEnvironment(request: SpawnRequest): string {
   const nul = (text: string) => text.includes("\0");
   if (nul(request.file) || request.args.some(nul)) throw new Error(`spawn ${request.file}: an argument holds a NUL byte`);
   for (const arg of request.args) {
-    const bytes = Buffer.byteLength(arg);
-    if (bytes > ARG_STRING_MAX_BYTES) throw new Error(`spawn ${request.file}: an argument is ${bytes} bytes, ${TOO_LONG}`);
+    const bytes = bytesOverLimit(arg);
+    if (bytes !== undefined) throw new Error(`spawn ${request.file}: an argument is ${bytes} bytes, ${TOO_LONG}`);
   }
   const entries: string[] = [];
   for (const key in request.env) {
@@ -45,8 +45,8 @@ export function nativeEnvironment(request: SpawnRequest): string {
     if (value === undefined) continue;
     const entry = `${key}=${value}`;
     if (nul(entry)) throw new Error(`spawn ${request.file}: the environment variable ${JSON.stringify(key)} holds a NUL byte`);
-    const bytes = Buffer.byteLength(entry);
-    if (bytes > ARG_STRING_MAX_BYTES) throw new Error(`spawn ${request.file}: the environment variable ${JSON.stringify(key)} is ${bytes} bytes with its name, ${TOO_LONG}`);
+    const bytes = bytesOverLimit(entry);
+    if (bytes !== undefined) throw new Error(`spawn ${request.file}: the environment variable ${JSON.stringify(key)} is ${bytes} bytes with its name, ${TOO_LONG}`);
     entries.push(entry);
   }
   return entries.join("\0");
@@ -58,6 +58,16 @@ export function nativeEnvironment(request: SpawnRequest): string {
  * longer one fails the start with E2BIG, which said nothing of which.
  */
 const ARG_STRING_MAX_BYTES = 32 * 4096 - 1;
+/**
+ * A string's UTF-8 size when it is past ARG_STRING_MAX_BYTES, else
+ * undefined. Counted only where it could be (a UTF-16 unit is 3 bytes at
+ * most): a spawn asks it of each of its ~50 variables.
+ */
+function bytesOverLimit(text: string): number | undefined {
+  if (text.length * 3 <= ARG_STRING_MAX_BYTES) return undefined;
+  const bytes = Buffer.byteLength(text);
+  return bytes > ARG_STRING_MAX_BYTES ? bytes : undefined;
+}
 const TOO_LONG = "over the 128 KiB Linux passes to a program in one (MAX_ARG_STRLEN): pass large data in a file, on stdin or on a stream";
 
 /**

@@ -1,9 +1,8 @@
 import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import type { Socket } from "node:net";
-import { Code } from "@connectrpc/connect";
 import * as pty from "node-pty";
-import { TetherError } from "../errors.js";
+import { outOfDescriptors } from "../errors.js";
 import { signalGroup, type ProcessEnd } from "./child-process.js";
 import { typeEndOfInput } from "./end-of-input.js";
 import { duplicate } from "./native-descriptors.js";
@@ -77,11 +76,7 @@ export class TtyProcess {
     } catch (error) {
       // node-pty says only "forkpty(3) failed.": what fails there is opening a terminal, for want of a descriptor or of a pseudo-terminal.
       if (!(error instanceof Error && error.message.startsWith("forkpty"))) throw error;
-      throw new TetherError(
-        Code.ResourceExhausted,
-        "OUT_OF_DESCRIPTORS",
-        `could not open a terminal (${(error as Error).message}): the daemon has every file descriptor it may open in use (end execs, terminals or sessions, or raise its limit: ulimit -n, LimitNOFILE=), or the system has no pseudo-terminal left (/proc/sys/kernel/pty/nr against pty/max)`,
-      );
+      throw outOfDescriptors(`could not open a terminal (${error.message})`, "the system has no pseudo-terminal left (/proc/sys/kernel/pty/nr against pty/max)");
     }
     this.pid = this.term.pid;
     // node-pty's master descriptor (UnixTerminal's `fd`, pinned 1.1.x; the PTY tests type through it).

@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
-import { TetherError } from "../errors.js";
+import { TetherError, outOfDescriptors } from "../errors.js";
 import { logLimited } from "../log.js";
 import { isSqliteError, storeFix } from "../store/store-errors.js";
 
@@ -39,11 +39,9 @@ export function toConnectError(error: unknown): ConnectError {
   }
   if (error instanceof ConnectError) return error;
   if (clientWentAway(error)) return new ConnectError("the client went away: its connection closed", Code.Canceled);
-  if (outOfDescriptors(error)) {
+  if (wantsDescriptor(error)) {
     logLimited("out of descriptors", `a call failed for want of a file descriptor: ${(error as Error).message}`);
-    return toConnectError(
-      new TetherError(Code.ResourceExhausted, "OUT_OF_DESCRIPTORS", `the daemon has every file descriptor it may open in use (${(error as Error).message}): end execs, terminals or sessions it runs, or raise its limit (ulimit -n, LimitNOFILE=) and restart it`),
-    );
+    return toConnectError(outOfDescriptors(`the call failed (${(error as Error).message})`));
   }
   if (isSqliteError(error)) {
     // The state could not be written (a full disk, an I/O error): the caller's to retry once it can be, not a fault of the daemon's code.
@@ -68,7 +66,7 @@ function clientWentAway(error: unknown): boolean {
 }
 
 /** The daemon's, or the system's, limit on open files reached. */
-function outOfDescriptors(error: unknown): boolean {
+function wantsDescriptor(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   return code === "EMFILE" || code === "ENFILE";
 }
