@@ -10,7 +10,7 @@ import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { StreamService } from "../gen/tether/v1/stream_service_pb.js";
 import { TaskService } from "../gen/tether/v1/task_service_pb.js";
 import { WorkspaceService } from "../gen/tether/v1/workspace_service_pb.js";
-import { resolveDaemonConfig } from "./config.js";
+import { type DaemonConfig, resolveDaemonConfig } from "./config.js";
 import { TetherError } from "./errors.js";
 import { Journals } from "./journal/journals.js";
 import { describeJournal } from "./journal-names.js";
@@ -35,6 +35,7 @@ import { Sessions } from "./sessions/sessions.js";
 import { registration } from "./services/registration.js";
 import { checkSocketPath, claimSocket } from "./socket.js";
 import { openDatabase } from "./store/database.js";
+import { damagedDatabase, isDamaged } from "./store/store-errors.js";
 import { Traffic } from "./traffic.js";
 import { DAEMON_VERSION } from "./version.js";
 import { Execs } from "./workspaces/execs.js";
@@ -52,6 +53,15 @@ const SHUTDOWN_GRACE_MS = 5_000;
  */
 export async function runDaemon(): Promise<void> {
   const config = resolveDaemonConfig();
+  // A damaged page can be met anywhere the start reads the state (a table's maximum, the open sessions it recovers).
+  const serving = await startDaemon(config).catch((error: unknown) => {
+    throw isDamaged(error) ? damagedDatabase(config.databasePath, error) : error;
+  });
+  await serving.stopped;
+}
+
+/** Starts serving; `stopped` resolves when the daemon has stopped. */
+async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<void> }> {
   const startedAt = Date.now();
   try {
     makeStateDir(config.stateDir);
@@ -157,5 +167,5 @@ export async function runDaemon(): Promise<void> {
   process.once("SIGTERM", () => void shutdown("SIGTERM"));
   process.once("SIGINT", () => void shutdown("SIGINT"));
   process.once("SIGHUP", () => void shutdown("SIGHUP"));
-  await done;
+  return { stopped: done };
 }

@@ -1,7 +1,6 @@
-import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import { withoutFsync, type Db } from "../store/database.js";
-import { storeFix } from "../store/store-errors.js";
+import { storeCode, storeFix } from "../store/store-errors.js";
 import type { DataFiles } from "./data-files.js";
 import type { DataWrite } from "./data-segments.js";
 import { RecordRows, type JournalState, type JournalTables } from "./journal-tables.js";
@@ -127,7 +126,7 @@ export class BatchCommit {
         Object.assign(state, { firstSeq, nextSeq, firstOffset, nextOffset });
       }
       for (const name of work.created) this.states.delete(name);
-      throw new TetherError(Code.Unavailable, "STORE_FAILED", `the append was not committed (${error instanceof Error ? error.message : String(error)}): nothing was written; ${storeFix(error)}`);
+      throw new TetherError(storeCode(error), "STORE_FAILED", `the append was not committed (${error instanceof Error ? error.message : String(error)}): nothing was written; ${storeFix(error)}`);
     }
   }
 

@@ -2,7 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { TetherError, outOfDescriptors } from "../errors.js";
 import { logLimited } from "../log.js";
-import { isSqliteError, storeFix } from "../store/store-errors.js";
+import { isSqliteError, storeCode, storeFix } from "../store/store-errors.js";
 
 /**
  * Turns every error a handler throws into a ConnectError carrying a
@@ -44,9 +44,9 @@ export function toConnectError(error: unknown): ConnectError {
     return toConnectError(outOfDescriptors(`the call failed (${(error as Error).message})`));
   }
   if (isSqliteError(error)) {
-    // The state could not be written (a full disk, an I/O error): the caller's to retry once it can be, not a fault of the daemon's code.
+    // The state could not be written or read (a full disk, an I/O error, a damaged file): not a fault of the daemon's code.
     logLimited("store failed", `a call failed on the state database: ${error.code}: ${error.message}`);
-    return toConnectError(new TetherError(Code.Unavailable, "STORE_FAILED", `the state database refused a write (${error.code}: ${error.message}): ${storeFix(error)}`));
+    return toConnectError(new TetherError(storeCode(error), "STORE_FAILED", `the state database failed the call (${error.code}: ${error.message}): ${storeFix(error)}`));
   }
   logLimited("internal error", `internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
   return new ConnectError(

@@ -3,6 +3,7 @@ import { chmodSync, closeSync, openSync } from "node:fs";
 import Database from "better-sqlite3";
 import { TetherError } from "../errors.js";
 import { MIGRATIONS } from "./migrations.js";
+import { damagedDatabase, isDamaged } from "./store-errors.js";
 
 export type Db = Database.Database;
 
@@ -120,14 +121,7 @@ function storeOpenError(path: string, error: unknown): TetherError {
       { path },
     );
   }
-  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
-    return new TetherError(
-      Code.DataLoss,
-      "STORE_FAILED",
-      `the state database ${path} is not a valid SQLite database (${detail}): move it aside (mv ${path} ${path}.corrupt) and start the daemon again`,
-      { path },
-    );
-  }
+  if (isDamaged(error)) return damagedDatabase(path, error);
   return new TetherError(
     Code.Unavailable,
     "STORE_FAILED",

@@ -2,22 +2,24 @@ import { create, toBinary, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { spawnSync } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { request } from "node:http";
 import { constants, connect as h2connect, type IncomingHttpHeaders } from "node:http2";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { JournalService, ReadJournalRequestSchema } from "../../gen/tether/v1/journal_service_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { grpcFrame } from "../../client/grpc-client.js";
 import { LOG_KIND_LINES } from "../../daemon/log.js";
 import { createTransport } from "../helpers/connect-transport.js";
 import { CLI_ENTRY, DAEMON_ENTRY, startDaemon, tempDirs, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
-import { eventually } from "../helpers/sessions.js";
+import { eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
 const running: TestDaemon[] = [];
 afterEach(async () => {
@@ -619,12 +621,54 @@ describe("bad environments get a clear refusal", () => {
     expect(r.output).toContain("set TETHER_SOCKET to a shorter path");
   });
 
-  it("refuses a corrupt database and says how to move it aside", () => {
+  it("refuses a file that is not a database and says how to move it aside", () => {
     const dirs = tempDirs();
-    writeFileSync(join(dirs.home, "tether.db"), "this is not a database, it is a file of text".repeat(200));
+    const path = join(dirs.home, "tether.db");
+    writeFileSync(path, "this is not a database, it is a file of text".repeat(200));
     const r = refusedStart({ TETHER_HOME: dirs.home, TETHER_SOCKET: dirs.socketPath });
     expect(r.status).toBe(1);
-    expect(r.output).toContain("is not a valid SQLite database");
-    expect(r.output).toContain(".corrupt");
+    expect(r.output).toContain(`the state database ${path} is damaged (file is not a database): set it aside and start the daemon again with a new one (mv ${path} ${path}.damaged`);
+  });
+});
+
+describe("a state database damaged on disk", () => {
+  /** Overwrites every page of `table`'s b-tree that holds rows (found with SQLite's dbstat) with 0xff bytes, as a bad disk or a stray write would. */
+  function damage(databasePath: string, table: string): void {
+    const db = new Database(databasePath, { readonly: true });
+    const pages = db.prepare("SELECT pageno, pgsize FROM dbstat WHERE name = ? AND pagetype = 'leaf'").all(table) as { pageno: number; pgsize: number }[];
+    db.close();
+    expect(pages.length).toBeGreaterThan(0);
+    const fd = openSync(databasePath, "r+");
+    for (const { pageno, pgsize } of pages) writeSync(fd, Buffer.alloc(pgsize, 0xff), 0, pgsize, (pageno - 1) * pgsize);
+    closeSync(fd);
+  }
+
+  it("answers a call that meets a damaged page with DATA_LOSS and what to do, and keeps serving; a start that meets one names the commands that set it aside", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const file = writeTaskFile("tasks:\n  main:\n    cmd: echo hi\n");
+    const { session } = await sessions.startSession({ task: "main", taskFile: file });
+    await waitQuiet(sessions, session!.id);
+    await d.stop();
+    const path = join(d.home, "tether.db");
+    damage(path, "runs");
+    await d.restart();
+    const error = await failure(d.client(SessionService).listRuns({ parent: session!.name }));
+    expect([error.code, error.reason]).toEqual([Code.DataLoss, ErrorReason.STORE_FAILED]);
+    expect(error.message).toContain("(SQLITE_CORRUPT: database disk image is malformed): the file is damaged: stop the daemon (tether daemon stop), move tether.db aside");
+    expect((await d.client(DaemonService).getDaemonInfo({})).daemon?.pid).toBe(d.process.pid);
+
+    await d.stop();
+    damage(path, "sessions");
+    const r = refusedStart({ TETHER_HOME: d.home, TETHER_SOCKET: d.socketPath });
+    expect(r.status).toBe(1);
+    expect(r.output).toContain(`the state database ${path} is damaged (database disk image is malformed)`);
+    expect(r.output).not.toContain("    at ");
+    const commands = /\((mv .*)\);/.exec(r.output)?.[1];
+    expect(commands).toContain(`mv ${path} ${path}.damaged`);
+    expect(spawnSync("sh", ["-c", commands!]).status).toBe(0);
+    await d.restart();
+    expect((await d.client(SessionService).listSessions({})).sessions).toEqual([]);
+    expect(existsSync(`${path}.damaged`)).toBe(true);
   });
 });
