@@ -28,7 +28,7 @@ export interface ProcessOptions {
 export type ProcessEnd =
   | { readonly t: "exited"; readonly code: number }
   | { readonly t: "signalled"; readonly signal: NodeJS.Signals }
-  | { readonly t: "failed-to-start"; readonly message: string };
+  | { readonly t: "failed-to-start"; readonly message: string; readonly exitCode: 126 | 127 };
 
 /**
  * A process in its own process group (a session run, an exec), so cancel,
@@ -80,7 +80,8 @@ export class GroupProcess {
       exited();
       this.input?.destroy();
       started(undefined);
-      return { t: "failed-to-start", message: (error as Error).message };
+      // As a shell: 126 for a command found but not executable, 127 for one not found.
+      return { t: "failed-to-start", message: (error as Error).message, exitCode: (error as NodeJS.ErrnoException).code === "EACCES" ? 126 : 127 };
     };
     let spawned: Spawned;
     try {
@@ -133,7 +134,7 @@ export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   }
 }
 
-/** The exit code a shell would report: 128+N for a signal, 127 for a command that could not start. */
+/** The exit code a shell would report: 128+N for a signal, 126 or 127 for a command that could not start. */
 export function exitCodeOf(end: ProcessEnd): number {
   switch (end.t) {
     case "exited":
@@ -141,7 +142,7 @@ export function exitCodeOf(end: ProcessEnd): number {
     case "signalled":
       return 128 + (constants.signals[end.signal] ?? 0);
     case "failed-to-start":
-      return 127;
+      return end.exitCode;
   }
 }
 

@@ -8,7 +8,7 @@ import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
 import { assertRunLive, assertSessionOpen } from "./lifecycle.js";
 import { LiveRun, runPlace, type RunEnvironment } from "./live-run.js";
-import { forgottenSecrets, renderRunCommand } from "./run-command.js";
+import { forgottenSecrets, renderRunCommand, runCommandProblem } from "./run-command.js";
 import { runEnding } from "./run-ending.js";
 import { runOutputWriter, wireRun } from "./run-wiring.js";
 import { SecretMask } from "./secret-mask.js";
@@ -322,10 +322,11 @@ export class LiveSession {
     run.command = display;
     const writer = runOutputWriter(this.order, this.id, run, task);
     if (task.name === this.session.task) this.continuations.markSeen();
-    if (problem !== undefined) {
+    const cannot = problem !== undefined ? { message: problem, exitCode: 127 as const } : runCommandProblem(task, argv, cwd, env);
+    if (cannot !== undefined) {
       this.transition(run, "running", "");
-      void writer.write(2, Buffer.from(`tether: ${problem}\n`));
-      void writer.settled().then(() => this.finish(run, { t: "failed-to-start", message: problem }, undefined));
+      void writer.write(2, Buffer.from(`tether: ${cannot.message}\n`));
+      void writer.settled().then(() => this.finish(run, { t: "failed-to-start", ...cannot }, undefined));
       return;
     }
     const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId: this.id, mask: SecretMask.of(Object.values(this.secrets)) };

@@ -1,4 +1,5 @@
 import { commandLine } from "../../common/format.js";
+import { commandProblem, type CommandProblem } from "../process/command-problem.js";
 import { renderTemplate, type TemplateScope } from "../tasks/template.js";
 import type { TaskDef } from "../tasks/types.js";
 
@@ -57,4 +58,15 @@ export function forgottenSecrets(sessionId: string, secretInputs: readonly strin
   if (forgotten.length === 0) return undefined;
   const inputs = forgotten.map((name) => `--input ${name}=...`).join(" ");
   return `the secret input(s) ${forgotten.join(", ")} of session ${sessionId} were kept only in the memory of the daemon that started it, which has stopped since (a secret is never stored): start the task again with tether rerun ${sessionId} ${inputs}`;
+}
+
+/**
+ * Why a run's command cannot start, checked before it does, as an exec's is
+ * (see commandProblem): its argv[0] looked up as execvp would. A shell
+ * command's is /bin/sh, always there: the shell names what it cannot run.
+ */
+export function runCommandProblem(task: TaskDef, argv: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>): CommandProblem | undefined {
+  if (task.cmd.kind !== "argv") return undefined;
+  const problem = commandProblem(argv[0]!, cwd, env["PATH"] ?? "");
+  return problem && { message: `cannot start ${argv[0]}: ${problem.message}`, exitCode: problem.exitCode };
 }

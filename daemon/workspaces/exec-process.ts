@@ -1,5 +1,3 @@
-import { accessSync, constants as fsConstants } from "node:fs";
-import { delimiter, isAbsolute, join } from "node:path";
 import { GroupProcess, type ProcessEnd } from "../process/child-process.js";
 import { processStartTicks, type StartedProcess } from "../process/process-identity.js";
 import type { Spawner } from "../process/spawner.js";
@@ -67,25 +65,4 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
     signal: (signal) => child.signal(signal),
     resize: () => undefined,
   };
-}
-
-/**
- * Why argv[0] cannot be run, looked up as execvp would (PATH, or the path
- * itself when it has a slash); undefined when it can. Checked before the
- * start so a missing command is the same clear error in every sandbox and
- * under a terminal, not a sandbox's or terminal's exit status.
- */
-export function commandProblem(command: string, cwd: string, path: string): string | undefined {
-  const candidates = command.includes("/") ? [isAbsolute(command) ? command : join(cwd, command)] : path.split(delimiter).filter((d) => d !== "").map((d) => join(d, command));
-  let denied = false;
-  for (const candidate of candidates) {
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return undefined;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === "EACCES") denied = true;
-    }
-  }
-  if (denied) return `spawn ${command} EACCES: permission denied`;
-  return command.includes("/") ? `spawn ${command} ENOENT: no such file` : `spawn ${command} ENOENT: command not found in PATH`;
 }

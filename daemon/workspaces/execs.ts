@@ -5,6 +5,7 @@ import type { Journals } from "../journal/journals.js";
 import { readStartOffset } from "../journal/tails.js";
 import { log } from "../log.js";
 import type { ProcessEnd } from "../process/child-process.js";
+import type { CommandProblem } from "../process/command-problem.js";
 import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
 import { OutputPacer } from "../process/output-pacer.js";
 import type { OutputPiece } from "../process/output-tap.js";
@@ -281,9 +282,9 @@ export function defaultSize(size: { cols: number; rows: number } | undefined): {
 }
 
 /** A process that never started: it ends at once with the reason. */
-function notStarted(message: string): ExecProcess {
+function notStarted(problem: CommandProblem): ExecProcess {
   return {
-    ended: Promise.resolve({ t: "failed-to-start", message }),
+    ended: Promise.resolve({ t: "failed-to-start", ...problem }),
     exited: Promise.resolve(),
     started: Promise.resolve(undefined),
     write: async () => undefined,

@@ -6,7 +6,7 @@ import { exitCodeOf, signalGroup, type ProcessEnd } from "../process/child-proce
 import { processStartTicks } from "../process/process-identity.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { Spawner } from "../process/spawner.js";
-import { commandProblem } from "./exec-process.js";
+import { commandProblem, type CommandProblem } from "../process/command-problem.js";
 import { sandboxArgv, type SandboxHost } from "./sandbox.js";
 import type { ExecStatus, WorkspaceRecord } from "./types.js";
 import { resolveCwd } from "./workspace-paths.js";
@@ -27,7 +27,7 @@ export interface Launch {
   readonly cwd: string;
   readonly env: Record<string, string | undefined>;
   /** Why the command cannot start (not found, not executable), checked before the start. */
-  readonly problem: string | undefined;
+  readonly problem: CommandProblem | undefined;
 }
 
 /**

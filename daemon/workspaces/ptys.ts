@@ -144,7 +144,7 @@ export class Ptys {
     const argv = spec.argv.length > 0 ? spec.argv : [defaultShell(this.environment.baseEnv)];
     const id = newId("p-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
     const launch = prepareLaunch(ws, this.environment, argv, spec.cwd, { TERM: "xterm-256color", ...spec.env }, { TETHER_PTY: id });
-    if (launch.problem !== undefined) throw invalidArgument("argv", `cannot start ${argv[0]}: ${launch.problem}`);
+    if (launch.problem !== undefined) throw invalidArgument("argv", `cannot start ${argv[0]}: ${launch.problem.message}`);
     this.journals.create(outputJournal(id), { maxBytes: PTY_RETENTION_BYTES, maxAgeMs: 0 });
     const pacer = new OutputPacer(PTY_PACED_LAG_BYTES, Infinity);
     const tap = new OutputTap();

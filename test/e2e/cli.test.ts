@@ -319,7 +319,7 @@ describe("tether daemon (the built CLI)", () => {
       fill(join(fs, "home", "daemon.log"));
       for (let i = 0; i < 3; i++) {
         const refused = cli(env, "exec", "w", "--", "true");
-        expect([refused.status, refused.stderr]).toEqual([1, "tether: the state database refused a write (SQLITE_FULL: database or disk is full): free disk space where the daemon keeps its state, and retry\n"]);
+        expect([refused.status, refused.stderr]).toEqual([1, "tether: the state database failed the call (SQLITE_FULL: database or disk is full): free disk space where the daemon keeps its state, and retry\n"]);
       }
       expect(cli(env, "daemon", "status").status).toBe(0);
       rmSync(join(fs, "fill"));

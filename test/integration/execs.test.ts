@@ -7,6 +7,7 @@ import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CLI_ENTRY, daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
@@ -213,6 +214,36 @@ describe("exec", () => {
     }
     const badStart = await failure(execs.getExec({ exec: "e-nope" }));
     expect([badStart.code, badStart.reason]).toEqual([Code.NotFound, ErrorReason.EXEC_NOT_FOUND]);
+  });
+
+  it("a command found but unable to run says why, where the kernel says only EACCES or ENOENT, with a shell's exit code (126, or 127)", async () => {
+    const { d, execs, root } = await withWorkspace();
+    mkdirSync(join(root, "a-dir"));
+    writeFileSync(join(root, "not-executable.sh"), "echo hi\n", { mode: 0o644 });
+    writeFileSync(join(root, "no-interpreter.sh"), "#!/no/such/interpreter -x\necho hi\n", { mode: 0o755 });
+    writeFileSync(join(root, "windows.sh"), "#!/bin/sh\r\necho hi\r\n", { mode: 0o755 });
+    writeFileSync(join(root, "fine.sh"), "#! /bin/sh\necho fine\n", { mode: 0o755 });
+    const ends = async (argv: string[], env: Record<string, string> = {}) => {
+      const { exit, stdout } = await execToEnd(execs, "w", argv, { env });
+      return [exit!.status, exit!.exitCode, exit!.error, stdout];
+    };
+    expect(await ends([join(root, "a-dir")])).toEqual([ExecStatus.FAILED_TO_START, 126, `spawn ${join(root, "a-dir")} EACCES: is a directory`, ""]);
+    expect(await ends(["./not-executable.sh"])).toEqual([ExecStatus.FAILED_TO_START, 126, "spawn ./not-executable.sh EACCES: permission denied", ""]);
+    expect(await ends(["./no-interpreter.sh"])).toEqual([ExecStatus.FAILED_TO_START, 127, "spawn ./no-interpreter.sh ENOENT: its interpreter /no/such/interpreter (on its #! line) does not exist", ""]);
+    expect(await ends(["./windows.sh"])).toEqual([
+      ExecStatus.FAILED_TO_START,
+      127,
+      `spawn ./windows.sh ENOENT: its #! line ends in a carriage return (Windows line endings), so its interpreter is "/bin/sh\\r", which does not exist: convert the file with sed -i 's/\\r$//' ${join(root, "windows.sh")}`,
+      "",
+    ]);
+    expect(await ends(["./fine.sh"])).toEqual([ExecStatus.EXITED, 0, "", "fine\n"]);
+    // On PATH, as execvp: a directory of the command's name is passed over for the program after it.
+    mkdirSync(join(root, "bin", "true"), { recursive: true });
+    expect(await ends(["true"], { PATH: `${join(root, "bin")}:/usr/bin:/bin` })).toEqual([ExecStatus.EXITED, 0, "", ""]);
+    expect(await ends(["true"], { PATH: join(root, "bin") })).toEqual([ExecStatus.FAILED_TO_START, 126, "spawn true EACCES: is a directory", ""]);
+    // A terminal is refused before it opens, with the same words.
+    const pty = await failure(d.client(PtyService).createPty({ spec: { workspace: "w", argv: ["./windows.sh"] } }));
+    expect([pty.code, pty.message]).toEqual([Code.InvalidArgument, expect.stringContaining("cannot start ./windows.sh: spawn ./windows.sh ENOENT: its #! line ends in a carriage return")]);
   });
 
   it("a missing command ends at once with the OS error; cwd escapes by .. or symlink are refused; a first message that is not start is refused", async () => {

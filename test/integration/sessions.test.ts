@@ -791,6 +791,22 @@ tasks:
     expect((await client.listSessions({})).sessions.length).toBe(1);
   });
 
+  it("a command found but unable to run (a script with Windows line endings, one not executable) fails its run saying why, with a shell's exit code", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  crlf: { cmd: ["./build.sh"] }\n  plain: { cmd: ["./plain.sh"] }\n`);
+    writeFileSync(join(file, "..", "build.sh"), "#!/bin/sh\r\necho built\r\n", { mode: 0o755 });
+    writeFileSync(join(file, "..", "plain.sh"), "echo plain\n", { mode: 0o644 });
+    const ends = async (task: string) => {
+      const { session } = await client.startSession({ task, taskFile: file });
+      const done = await waitQuiet(client, session!.id);
+      const { runs } = await client.listRuns({ parent: done.name });
+      return [done.exitCode, runs[0]!.status, (await logText(client, done.id)).stderr];
+    };
+    expect(await ends("crlf")).toEqual([127, RunStatus.FAILED, expect.stringContaining("tether: cannot start ./build.sh: spawn ./build.sh ENOENT: its #! line ends in a carriage return (Windows line endings)")]);
+    expect(await ends("plain")).toEqual([126, RunStatus.FAILED, "tether: cannot start ./plain.sh: spawn ./plain.sh EACCES: permission denied\n"]);
+  });
+
   // Needs a small file system of its own: a tmpfs, which only root may mount (CI runs as root).
   it.skipIf(!CAN_FILL_A_DISK)("on a full disk a run whose output cannot all be stored says so in its state log, keeps what was stored, and the daemon goes on", () =>
     onSmallDisk(async (d) => {

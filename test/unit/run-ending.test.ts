@@ -12,7 +12,7 @@ describe("a run's ending", () => {
     expect(runEnding({ t: "signalled", signal: "SIGKILL" }, none, task, 2, true)).toMatchObject({ t: "retry", attempt: 3 });
     expect(runEnding({ t: "exited", code: 3 }, none, task, 3, true)).toEqual({ t: "failed", reason: "exited with code 3" });
     expect(runEnding({ t: "exited", code: 3 }, none, task, 1, false)).toEqual({ t: "failed", reason: "exited with code 3" });
-    expect(runEnding({ t: "failed-to-start", message: "spawn x ENOENT" }, undefined, task, 3, true)).toMatchObject({ t: "failed" });
+    expect(runEnding({ t: "failed-to-start", message: "spawn x ENOENT", exitCode: 127 }, undefined, task, 3, true)).toMatchObject({ t: "failed" });
   });
 
   it("ends as stopped when the daemon stopped it on purpose, and fails (retried) when it killed it for a reason of its own, whatever the exit", () => {
