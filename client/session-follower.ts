@@ -8,7 +8,7 @@ import { RpcError, UNAVAILABLE, type GrpcClient } from "./grpc-client.js";
 import { OutputLines, prefixed, type OutputLine } from "./output-lines.js";
 import { isFinal, ProgressView } from "./progress-view.js";
 import { RESULT_STREAM } from "./stream-data.js";
-import { createStyle, type Style } from "./style.js";
+import { ansiTerminal, createStyle, type Style } from "./style.js";
 
 /** How often the in-place progress view refreshes its elapsed times. */
 const PROGRESS_TICK_MS = 1_000;
@@ -31,7 +31,7 @@ export interface FollowOptions {
  * goes out then, before the next task's output.
  */
 export async function followSession(options: FollowOptions): Promise<void> {
-  const view = new ProgressView(options.tasks, options.style, process.stderr.isTTY === true);
+  const view = new ProgressView(options.tasks, options.style, ansiTerminal(process.stderr));
   const ticker = view.live ? setInterval(() => view.redraw(), PROGRESS_TICK_MS) : undefined;
   try {
     await follow(options, view);

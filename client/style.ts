@@ -1,4 +1,4 @@
-/** ANSI styling, off when NO_COLOR is set (https://no-color.org) or the stream is not a terminal. */
+/** ANSI styling, off when NO_COLOR is set (https://no-color.org) or the stream is not a terminal that takes escapes (see ansiTerminal). */
 export interface Style {
   readonly enabled: boolean;
   paint(text: string, code: number): string;
@@ -10,8 +10,17 @@ export interface Style {
 
 const TASK_COLOURS = [36, 35, 33, 32, 34, 96, 95, 93, 92, 94];
 
+/**
+ * Whether `stream` is a terminal that takes ANSI escapes: not one whose TERM
+ * is `dumb` (Emacs's shell buffer, a CI's pseudo-terminal), where a colour
+ * or a cursor movement shows as bytes, as git, npm and cargo hold.
+ */
+export function ansiTerminal(stream: NodeJS.WriteStream): boolean {
+  return stream.isTTY === true && process.env["TERM"] !== "dumb";
+}
+
 export function createStyle(stream: NodeJS.WriteStream): Style {
-  const enabled = stream.isTTY === true && (process.env["NO_COLOR"] ?? "") === "";
+  const enabled = ansiTerminal(stream) && (process.env["NO_COLOR"] ?? "") === "";
   const paint = (text: string, code: number): string => (enabled ? `\x1b[${code}m${text}\x1b[0m` : text);
   return {
     enabled,

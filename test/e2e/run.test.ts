@@ -323,6 +323,20 @@ tasks:
     expect(cli(env, dir, "cancel", id!).status).toBe(0);
   });
 
+  it("on a terminal whose TERM is dumb, prints plain progress lines with no colour or cursor movement", async () => {
+    const { tether, tmux, waitFor } = terminals();
+    const dir = dirname(writeTaskFile(`tasks:\n  first: { cmd: "echo one" }\n  second: { cmd: "echo two", upstream: [first] }\n`));
+    tmux("new-session", "-d", "-s", "dumb", "-x", "100", "-y", "30", "-c", dir, `TERM=dumb ${tether} run second; echo "rc=$?"; sleep 60`);
+    const shown = await waitFor("dumb", /^rc=\d+$/m);
+    expect(shown).toMatch(/^rc=0$/m);
+    // With its escapes (-e): none, where a colour or a redraw would show.
+    const history = tmux("capture-pane", "-p", "-e", "-S", "-", "-t", "dumb");
+    expect(history).not.toContain("\x1b[");
+    const lines = history.split("\n");
+    expect(lines).toContain("first  | one");
+    expect(lines.filter((line) => /^tether (first|second) +(queued|running|succeeded)/.test(line))).toHaveLength(6);
+  });
+
   it("on a narrow terminal, cuts the progress lines to its width so they are redrawn in place", async () => {
     const { tether, tmux, waitFor } = terminals();
     const [a, b, c] = ["a", "b", "c"].map((letter) => letter.repeat(40));
