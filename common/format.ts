@@ -27,8 +27,21 @@ export function formatMs(ms: number): string {
   return m % 60 === 0 ? `${Math.floor(m / 60)}h` : `${Math.floor(m / 60)}h${m % 60}m`;
 }
 
-/** Writes rows under a header, columns padded to their widest cell; the last column is not padded. */
-export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+/**
+ * Text for a line of a listing, its control characters (a newline, an
+ * escape) written as escapes: a path or a command may hold any character,
+ * and a terminal acts on them (a newline breaks a table's row; an escape
+ * sequence can rewrite the screen). JSON output keeps the text as it is.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => CONTROL_ESCAPES[c] ?? (c < "\x80" ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
+}
+
+const CONTROL_ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/** Writes rows under a header, columns padded to their widest cell (see printable); the last column is not padded. */
+export function printTable(header: readonly string[], shownRows: readonly (readonly string[])[]): void {
+  const rows = shownRows.map((row) => row.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()}\n`);
 }
@@ -45,7 +58,16 @@ export function formatBytes(bytes: number): string {
   return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
-/** An argv as a shell would take it back: words that need it single-quoted, as `set -x` and docker inspect print them ("sh -c 'echo hi; exit 3'"). */
+/**
+ * An argv as a shell would take it back: words that need it single-quoted, as `set -x` and docker inspect print them
+ * ("sh -c 'echo hi; exit 3'"); a word with a control character in bash's $'...', its escapes printable's ($'a\nb').
+ */
 export function commandLine(argv: readonly string[]): string {
-  return argv.map((word) => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`)).join(" ");
+  return argv
+    .map((word) => {
+      if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+      if (/[\x00-\x1f\x7f-\x9f]/.test(word)) return `$'${printable(word.replace(/[\\']/g, "\\$&"))}'`;
+      return `'${word.replaceAll("'", `'\\''`)}'`;
+    })
+    .join(" ");
 }

@@ -54,6 +54,27 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(existsSync(join(dir, "file.txt"))).toBe(true);
   });
 
+  it("listings write a control character in a path or a command as an escape, never raw to the terminal; --json keeps it", () => {
+    const env = freshEnv();
+    const base = join(ROOT, ".tmp");
+    mkdirSync(base, { recursive: true });
+    const dir = join(mkdtempSync(join(base, "cli-ws-")), "two\nlines \x1b[2Jcleared");
+    mkdirSync(dir);
+    const shown = dir.replace("\n", "\\n").replace("\x1b", "\\x1b");
+    expect(cli(env, ["ws", "create", "odd", "--path", dir]).stdout).toMatch(/^w-\w+ odd (.*)\n$/);
+    expect(cli(env, ["ws", "create", "odder", "--path", dir]).stdout.split(" ").slice(2).join(" ")).toBe(`${shown}\n`);
+    const listed = cli(env, ["ws", "ls"]).stdout.split("\n");
+    expect(listed.filter((line) => line.includes(" odd "))).toEqual([expect.stringMatching(new RegExp(`odd +host +stopped .* ${shown.replaceAll("\\", "\\\\").replace("[", "\\[")}$`))]);
+    expect(listed).toHaveLength(4);
+    expect(cli(env, ["ws", "show", "odd"]).stdout).toContain(`root        ${shown} (adopted`);
+    expect(JSON.parse(cli(env, ["ws", "show", "odd", "--json"]).stdout).root).toBe(dir);
+    cli(env, ["exec", "odd", "-d", "--", "sh", "-c", "sleep 60", "x\ny"]);
+    const execs = cli(env, ["exec", "ls", "odd"]).stdout;
+    expect(execs).toContain("sh -c 'sleep 60' $'x\\ny'");
+    expect(execs).not.toContain("\x1b");
+    cli(env, ["ws", "stop", "odd"]);
+  });
+
   it("exec pipes stdin, keeps stdout and stderr apart, and exits with the command's code (128+signal when killed, 127 when missing)", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
