@@ -7,6 +7,7 @@ import { findCycle } from "./graph.js";
 import { readTaskFileText } from "./task-file-text.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
 import { checkInputPlaceholders, checkTemplates, type Report } from "./template-checks.js";
+import { expandAliases } from "./yaml-aliases.js";
 import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
 import { choicesHint } from "../../common/closest-word.js";
 
@@ -55,8 +56,8 @@ export function parseTaskFile(path: string, text: string): TaskFile {
   const tasks = new Map<string, TaskDef>();
   const taskNodes = new Map<string, Node>();
   const declared = new Set<string>();
+  const root = problems.length === 0 ? expandAliases(doc.contents, at) : null;
   if (problems.length === 0) {
-    const root = doc.contents;
     const tasksNode = isMap(root) ? root.get("tasks", true) : undefined;
     if (!isMap(tasksNode)) {
       at(root as Node | null, "a task file is a mapping with a `tasks:` mapping of task names to definitions");

@@ -9,6 +9,43 @@ import { loadTaskFile, parseTaskFile } from "../../daemon/tasks/task-file.js";
 import { renderTemplate } from "../../daemon/tasks/template.js";
 
 describe("the task file", () => {
+  it("takes anchors, aliases and merge keys (<<), as docker compose and GitLab CI files use them: a task's own keys win, then the first merge", () => {
+    const file = parseTaskFile(
+      "/p/tether.yaml",
+      `x-defaults: &defaults
+  retries: 2
+  timeout: 1m
+  env: &env { MODE: dev, LEVEL: "1" }
+x-slow: &slow { timeout: 1h, retry_delay: 5s }
+tasks:
+  build:
+    <<: *defaults
+    cmd: &build-cmd [make, all]
+    retries: 0
+  test:
+    <<: [*defaults, *slow]
+    cmd: *build-cmd
+    env: { <<: *env, MODE: test }
+    upstream: [build]
+`,
+    );
+    expect(file.tasks.get("build")).toMatchObject({ cmd: { kind: "argv", argv: ["make", "all"] }, retries: 0, timeoutMs: 60_000, env: { MODE: "dev", LEVEL: "1" } });
+    expect(file.tasks.get("test")).toMatchObject({ cmd: { kind: "argv", argv: ["make", "all"] }, retries: 2, timeoutMs: 60_000, retryDelayMs: 5_000, env: { MODE: "test", LEVEL: "1" }, upstream: ["build"] });
+  });
+
+  it("refuses an alias inside its own anchor, a merge of what is not a mapping, and aliases that expand past the limit (a billion laughs), with the line; a problem in a merged value names the anchor's line", () => {
+    expect(() => parseTaskFile("/p/t.yaml", "x: &a [1, *a]\ntasks:\n  t: { cmd: echo }\n")).toThrow("/p/t.yaml:1: the alias *a is inside the node &a marks: a node cannot hold itself");
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  t:\n    cmd: echo\n    <<: 3\n")).toThrow("/p/t.yaml:4: << merges a mapping into this one: an alias of a mapping (<<: *defaults) or a list of them");
+    expect(() => parseTaskFile("/p/t.yaml", "d: &d { retries: many }\ntasks:\n  t:\n    <<: *d\n    cmd: echo\n")).toThrow('/p/t.yaml:1: task "t": retries must be a whole number');
+    // Ten levels, each aliasing the one before ten times: 10^10 values if expanded.
+    const levels = ["x0: &l0 [a, b, c, d, e, f, g, h, i, j]", ...Array.from({ length: 9 }, (_, i) => `x${i + 1}: &l${i + 1} [${Array(10).fill(`*l${i}`).join(", ")}]`)];
+    expect(() => parseTaskFile("/p/t.yaml", `${levels.join("\n")}\ntasks:\n  t: { cmd: echo, env: { X: *l9 } }\n`)).toThrow(
+      /\/p\/t\.yaml:\d+: the anchors and aliases expand to more than 200000 values \(each alias stands for all its anchor marks, so aliases of aliases multiply\): alias less/,
+    );
+    // A quoted "<<" is an ordinary key, refused as a task's unknown key.
+    expect(() => parseTaskFile("/p/t.yaml", 'd: &d { retries: 1 }\ntasks:\n  t:\n    "<<": *d\n    cmd: echo\n')).toThrow('/p/t.yaml:4: task "t": unknown key "<<"');
+  });
+
   it("reads the design sketch: string and argv commands, inputs, env, retries, timeout, readiness, keep_open", () => {
     const file = parseTaskFile(
       "/p/tether.yaml",
