@@ -108,6 +108,8 @@ function yamlProblem(error: YAMLError): string {
       return `${said}: a value with ": " in it must be quoted, or written as a block (cmd: | with the command indented on the lines below)`;
     case "TAB_AS_INDENT":
       return `${said}: indent with spaces`;
+    case "MULTIPLE_DOCS":
+      return "a second YAML document starts here (---): a task file is one document, so put every task under the first one's tasks:";
     default:
       return said;
   }

@@ -81,6 +81,9 @@ tasks:
   it("reports a duplicate task and a YAML error with their lines", () => {
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x }\n  a: { cmd: y }\n")).toThrow('/p/t.yaml:3: task "a" is defined twice');
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: [\n")).toThrow(/\/p\/t\.yaml:\d+:/);
+    expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x }\n---\ntasks:\n  b: { cmd: y }\n")).toThrow(
+      "/p/t.yaml:3: a second YAML document starts here (---): a task file is one document, so put every task under the first one's tasks:",
+    );
     // The usual slip in a command, a ": " unquoted, says how to write it.
     expect(() => parseTaskFile("/p/t.yaml", 'tasks:\n  a:\n    cmd: echo "got: $x"\n')).toThrow(
       '/p/t.yaml:3: Nested mappings are not allowed in compact mappings at line 3, column 10: a value with ": " in it must be quoted, or written as a block (cmd: | with the command indented on the lines below)',
