@@ -50,7 +50,8 @@ export type ErrorReasonName =
   | "INPUT_FULL"
   | "STDIN_CLOSED"
   | "SANDBOXED"
-  | "OUT_OF_DESCRIPTORS";
+  | "OUT_OF_DESCRIPTORS"
+  | "OUT_OF_PROCESSES";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -1,6 +1,7 @@
 import { constants as osConstants } from "node:os";
 import { loadAddon } from "./native-addon.js";
 import type { StartedProcess } from "./process-identity.js";
+import { noProcessLeft } from "./process-limit.js";
 import type { ProcessExit, SpawnRequest } from "./spawner.js";
 
 /**
@@ -82,7 +83,12 @@ export async function spawnNatively(native: NativeSpawner, request: SpawnRequest
   } catch (error) {
     const errno = (error as { errno?: number }).errno;
     const name = errno === undefined ? undefined : ERRNO_NAMES.get(errno);
-    const why = name === "E2BIG" ? "E2BIG: the arguments and environment together are over what Linux passes to a program (ARG_MAX, a quarter of the stack limit): pass large data in a file, on stdin or on a stream" : name;
+    const why =
+      name === "E2BIG"
+        ? "E2BIG: the arguments and environment together are over what Linux passes to a program (ARG_MAX, a quarter of the stack limit): pass large data in a file, on stdin or on a stream"
+        : errno === osConstants.errno.EAGAIN
+          ? `EAGAIN: ${noProcessLeft()}`
+          : name;
     throw new Error(`spawn ${request.file} ${errno === undefined ? (error as Error).message : (why ?? `errno ${errno}`)}`);
   }
 }

@@ -2,11 +2,13 @@ import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import type { Socket } from "node:net";
 import * as pty from "node-pty";
-import { outOfDescriptors } from "../errors.js";
+import { Code } from "@connectrpc/connect";
+import { TetherError, outOfDescriptors } from "../errors.js";
 import { signalGroup, type ProcessEnd } from "./child-process.js";
 import { typeEndOfInput } from "./end-of-input.js";
 import { duplicate } from "./native-descriptors.js";
 import { terminalForegroundGroup } from "./process-identity.js";
+import { noProcessLeft } from "./process-limit.js";
 import { ThreadReader, type OnChunk } from "./thread-reader.js";
 import { TerminalInput } from "./terminal-input.js";
 
@@ -74,9 +76,8 @@ export class TtyProcess {
     try {
       this.term = pty.spawn(file!, args, { name: "xterm-256color", cols: options.cols, rows: options.rows, cwd: options.cwd, env, encoding: null });
     } catch (error) {
-      // node-pty says only "forkpty(3) failed.": what fails there is opening a terminal, for want of a descriptor or of a pseudo-terminal.
       if (!(error instanceof Error && error.message.startsWith("forkpty"))) throw error;
-      throw outOfDescriptors(`could not open a terminal (${error.message})`, "the system has no pseudo-terminal left (/proc/sys/kernel/pty/nr against pty/max)");
+      throw terminalFailure(`could not open a terminal (${error.message})`);
     }
     this.pid = this.term.pid;
     // node-pty's master descriptor (UnixTerminal's `fd`, pinned 1.1.x; the PTY tests type through it).
@@ -269,4 +270,22 @@ function holdSlave(term: pty.IPty): number | undefined {
 function signalName(signal: number): NodeJS.Signals {
   const entry = Object.entries(osConstants.signals).find(([, n]) => n === signal);
   return (entry?.[0] ?? "SIGKILL") as NodeJS.Signals;
+}
+
+/**
+ * What node-pty's "forkpty(3) failed." lacked, told apart by opening a
+ * pseudo-terminal here as forkpty does first: a descriptor, or a terminal
+ * of the system's; when that works, the fork after it failed (EAGAIN: the
+ * process limit).
+ */
+function terminalFailure(failed: string): TetherError {
+  let fd: number;
+  try {
+    fd = openSync("/dev/ptmx", constants.O_RDWR | constants.O_NOCTTY);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === "EMFILE" || code === "ENFILE" ? outOfDescriptors(failed) : outOfDescriptors(failed, "the system has no pseudo-terminal left (/proc/sys/kernel/pty/nr against pty/max)");
+  }
+  closeSync(fd);
+  return new TetherError(Code.ResourceExhausted, "OUT_OF_PROCESSES", `${failed}: ${noProcessLeft()}`);
 }

@@ -10,16 +10,20 @@ import { describe, expect, it } from "vitest";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
+import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyState, SizePolicy } from "../../gen/tether/v1/pty_pb.js";
 import { AttachPtyRequestSchema, PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { COALESCED_RECORD_BYTES } from "../../daemon/process/output-writer.js";
 import { PTY_PACED_LAG_BYTES, PTY_REPLAY_BYTES, PTY_RETENTION_BYTES } from "../../daemon/workspaces/ptys.js";
 import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
+import { CAN_LIMIT_PROCESSES, withoutNewProcesses } from "../helpers/pids-limit.js";
 import { PtyClient } from "../helpers/ptys.js";
-import { alive, eventually } from "../helpers/sessions.js";
+import { execToEnd } from "../helpers/execs.js";
+import { alive, eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
 const daemon = daemonPerTest();
 
@@ -599,6 +603,30 @@ describe("PTYs", () => {
     const again = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
     expect(again.state).toBe(PtyState.OPEN);
     for (const id of [...opened, again.id]) await ptys.closePty({ pty: id, grace: { seconds: 1n } });
+  });
+
+  // Needs a pids cgroup of its own, which only root may make (CI runs as root); RLIMIT_NPROC holds no root.
+  it.skipIf(!CAN_LIMIT_PROCESSES)("a daemon that can create no process (a full process limit) says so for a terminal, an exec and a run, answers on, and starts them again once it can", async () => {
+    const { d, ptys } = await setup();
+    const execs = d.client(ExecService);
+    const sessions = d.client(SessionService);
+    const file = writeTaskFile("tasks:\n  a: { cmd: echo ran }\n");
+    const said = "no process could be created: a cgroup's (systemd's TasksMax=, a container's pids limit), or the system's (kernel.threads-max, kernel.pid_max) is reached: end some processes, or raise the limit and restart the daemon";
+    await withoutNewProcesses(d.process.pid!, async () => {
+      const terminal = await failure(ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } }));
+      expect([terminal.code, terminal.reason, terminal.message]).toEqual([Code.ResourceExhausted, ErrorReason.OUT_OF_PROCESSES, `could not open a terminal (forkpty(3) failed.): ${said}`]);
+      const exec = (await execToEnd(execs, "w", ["echo", "hi"])).exit!;
+      expect([exec.status, exec.exitCode, exec.error]).toEqual([ExecStatus.FAILED_TO_START, 127, `spawn echo EAGAIN: ${said}`]);
+      const { session } = await sessions.startSession({ task: "a", taskFile: file });
+      const done = await waitQuiet(sessions, session!.id);
+      expect([done.exitCode, done.error]).toEqual([127, `task a failed: could not start: spawn /bin/sh EAGAIN: ${said}`]);
+      expect((await d.client(DaemonService).getDaemonInfo({})).daemon!.pid).toBe(d.process.pid);
+    });
+    const again = (await ptys.createPty({ spec: { workspace: "w", argv: ["true"] } })).pty!;
+    expect(again.state).toBe(PtyState.OPEN);
+    expect((await execToEnd(execs, "w", ["echo", "hi"])).stdout).toBe("hi\n");
+    const { session } = await sessions.startSession({ task: "a", taskFile: file });
+    expect((await waitQuiet(sessions, session!.id)).exitCode).toBe(0);
   });
 
   it("after kill -9 of the daemon an open PTY is recorded lost and its program stopped", async () => {
