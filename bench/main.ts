@@ -21,6 +21,7 @@ import { CLI_ENTRY, ROOT, startDaemon, type TestDaemon } from "../test/helpers/d
 import { benchListing } from "./listing.js";
 import { benchSpawn } from "./spawn.js";
 import { benchGraphs, benchOutput } from "./sessions.js";
+import { benchTaskFile } from "./task-file.js";
 import { benchStreams } from "./streams.js";
 import { benchExecs } from "./execs.js";
 import { benchPtys } from "./ptys.js";
@@ -272,6 +273,7 @@ const DAEMON_GROUPS: Record<string, (d: TestDaemon) => Promise<void>> = {
   sessions: async (d) => {
     benchGraphs(d, report);
     await benchOutput(d, report);
+    await benchTaskFile(d, report);
   },
   streams: (d) => benchStreams(d, report),
   execs: (d) => benchExecs(d, report),

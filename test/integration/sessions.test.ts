@@ -884,18 +884,18 @@ describe("sessions: bad input", () => {
     expect(message).toMatch(/cycle: a -> b -> a/);
   });
 
-  it("refuses a task file that is not a regular file of at most 1 MiB, holding no one: a FIFO nobody writes, /dev/zero, a directory, a huge file", async () => {
+  it("refuses a task file that is not a regular file of at most 256 KiB, holding no one: a FIFO nobody writes, /dev/zero, a directory, a huge file", async () => {
     const d = await daemon();
     const dir = dirname(writeTaskFile("tasks:\n  a: { cmd: echo a }\n"));
     const fifo = join(dir, "fifo.yaml");
     expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
     const huge = join(dir, "huge.yaml");
-    writeFileSync(huge, `tasks:\n${"  # padding\n".repeat(100_000)}`);
+    writeFileSync(huge, `tasks:\n${"  # padding\n".repeat(30_000)}`);
     for (const [file, why] of [
       [fifo, "is not a regular file"],
       ["/dev/zero", "is not a regular file"],
       [dir, "is not a regular file"],
-      [huge, "is 1200007 bytes, more than a task file may be (1048576)"],
+      [huge, "is 360007 bytes, more than a task file may be (256 KiB)"],
     ] as const) {
       const refused = await failure(d.client(TaskService).listTasks({ taskFile: file }));
       expect([refused.code, refused.reason, refused.message]).toEqual([Code.InvalidArgument, ErrorReason.TASK_FILE_INVALID, `task file ${file} ${why}: name a tether.yaml with --file`]);
