@@ -200,6 +200,11 @@ export class LiveRun {
     timer.unref();
     this.timers.push(timer);
   }
+
+  /** `text` with the session's secret values starred: tether's own words about the run, which may hold what its command line did. */
+  hide(text: string): string {
+    return this.start.mask?.hideIn(text) ?? text;
+  }
 }
 
 /**

@@ -322,14 +322,15 @@ export class LiveSession {
     run.command = display;
     const writer = runOutputWriter(this.order, this.id, run, task);
     if (task.name === this.session.task) this.continuations.markSeen();
-    const cannot = problem !== undefined ? { message: problem, exitCode: 127 as const } : runCommandProblem(task, argv, cwd, env);
+    const mask = SecretMask.of(Object.values(this.secrets));
+    const cannot = problem !== undefined ? { message: problem, exitCode: 127 as const } : runCommandProblem(task, argv, cwd, env, mask);
     if (cannot !== undefined) {
       this.transition(run, "running", "");
       void writer.write(2, Buffer.from(`tether: ${cannot.message}\n`));
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", ...cannot }, undefined));
       return;
     }
-    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId: this.id, mask: SecretMask.of(Object.values(this.secrets)) };
+    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId: this.id, mask };
     const live = new LiveRun(run, writer, start, this.environment, task.readiness !== undefined);
     this.live.set(run.number, live);
     this.transition(run, "running", "");

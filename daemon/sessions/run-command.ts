@@ -2,6 +2,7 @@ import { commandLine } from "../../common/format.js";
 import { commandProblem, type CommandProblem } from "../process/command-problem.js";
 import { renderTemplate, type TemplateScope } from "../tasks/template.js";
 import type { TaskDef } from "../tasks/types.js";
+import type { SecretMask } from "./secret-mask.js";
 
 /** What one run executes, rendered once at launch. */
 export interface RunCommand {
@@ -64,9 +65,13 @@ export function forgottenSecrets(sessionId: string, secretInputs: readonly strin
  * Why a run's command cannot start, checked before it does, as an exec's is
  * (see commandProblem): its argv[0] looked up as execvp would. A shell
  * command's is /bin/sh, always there: the shell names what it cannot run.
+ * What it says is `mask`ed.
  */
-export function runCommandProblem(task: TaskDef, argv: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>): CommandProblem | undefined {
+export function runCommandProblem(task: TaskDef, argv: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>, mask: SecretMask | undefined): CommandProblem | undefined {
   if (task.cmd.kind !== "argv") return undefined;
   const problem = commandProblem(argv[0]!, cwd, env["PATH"] ?? "");
-  return problem && { message: `cannot start ${argv[0]}: ${problem.message}`, exitCode: problem.exitCode };
+  if (problem === undefined) return undefined;
+  // The program's name is said, and a secret input may have rendered it.
+  const said = `cannot start ${argv[0]}: ${problem.message}`;
+  return { message: mask?.hideIn(said) ?? said, exitCode: problem.exitCode };
 }

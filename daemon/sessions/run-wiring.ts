@@ -43,8 +43,10 @@ export function wireRun(live: LiveRun, task: TaskDef, argv0: string, wiring: Run
   if (process.stdin !== undefined) void feedStdin(wiring.streams, run.number, process.stdin, wiring.stdinArrivals, process.ended);
   if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
   if (task.readiness !== undefined) live.watchReadiness(task.readiness, wiring.onReady);
-  void process.ended.then(async (end) => {
-    if (end.t === "failed-to-start") void writer.write(2, Buffer.from(`tether: cannot start ${argv0}: ${end.message}\n`));
+  void process.ended.then(async (ended) => {
+    // Node's words name the program, which a secret input may have rendered.
+    const end = ended.t === "failed-to-start" ? { ...ended, message: live.hide(ended.message) } : ended;
+    if (end.t === "failed-to-start") void writer.write(2, Buffer.from(live.hide(`tether: cannot start ${argv0}: ${end.message}\n`)));
     await writer.settled();
     const lost = writer.describeLost();
     if (lost !== undefined) log(`session ${wiring.sessionId}: run ${run.number}: ${lost}`);

@@ -39,15 +39,25 @@ export class SecretMask {
   take(fd: 1 | 2, chunk: Buffer): Buffer {
     const before = this.held.get(fd);
     this.held.delete(fd);
-    const data = before === undefined ? chunk : Buffer.concat([before, chunk]);
-    for (const secret of this.secrets) {
-      for (let at = data.indexOf(secret); at !== -1; at = data.indexOf(secret, at + secret.byteLength)) data.fill(STAR, at, at + secret.byteLength);
-    }
+    const data = this.starOut(before === undefined ? chunk : Buffer.concat([before, chunk]));
     const open = this.openTail(data);
     if (open === 0) return data;
     // A copy: the chunk may be a view of a reading thread's region, which is used again.
     this.held.set(fd, Buffer.from(data.subarray(data.byteLength - open)));
     return data.subarray(0, data.byteLength - open);
+  }
+
+  /** `text` with each value in it starred, whole: a message of tether's own about the run (its command could not start), not output. */
+  hideIn(text: string): string {
+    return this.starOut(Buffer.from(text)).toString();
+  }
+
+  /** `data`, each value's bytes in it made `*`, in place. */
+  private starOut(data: Buffer): Buffer {
+    for (const secret of this.secrets) {
+      for (let at = data.indexOf(secret); at !== -1; at = data.indexOf(secret, at + secret.byteLength)) data.fill(STAR, at, at + secret.byteLength);
+    }
+    return data;
   }
 
   /** Whether bytes of output `fd` are held back. */

@@ -974,6 +974,23 @@ describe("sessions: bad input", () => {
     await d.restart();
   });
 
+  it("a command that cannot start, its program named by a secret input, is said with the value starred: in the log, the state log and the store", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  use:\n    cmd: ["/opt/{{ inputs.token }}/run"]\n    inputs:\n      token: { type: secret }\n`);
+    const { session } = await client.startSession({ task: "use", taskFile: file, inputs: { token: "hunter2" } });
+    const done = await waitQuiet(client, session!.id);
+    expect(done.exitCode).toBe(127);
+    expect((await logText(client, done.id)).stderr).toBe("tether: cannot start /opt/*******/run: spawn /opt/*******/run ENOENT: no such file\n");
+    const { runs } = await client.listRuns({ parent: done.name });
+    expect(runs[0]!.transitions.at(-1)!.reason).toBe("could not start: cannot start /opt/*******/run: spawn /opt/*******/run ENOENT: no such file");
+    await d.stop();
+    expect(readFileSync(join(d.home, "tether.db")).includes("hunter2")).toBe(false);
+    const output = join(d.home, "output");
+    for (const f of readdirSync(output, { recursive: true, withFileTypes: true }).filter((f) => f.isFile())) expect(readFileSync(join(f.parentPath, f.name)).includes("hunter2")).toBe(false);
+    await d.restart();
+  });
+
   it("masks a secret input's value in its runs' output, byte for byte, also when a run writes it in two pieces; a value's beginning that no rest follows shows", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
