@@ -1,5 +1,6 @@
 import { DaemonService, type GetDaemonInfoResponse } from "../gen/tether/v1/daemon_service_pb.js";
 import { CliError } from "./cli-error.js";
+import { patiently } from "./daemon-patience.js";
 import { GrpcClient } from "./grpc-client.js";
 import type { ClientPaths } from "./paths.js";
 import { socketAnswers } from "./socket-probe.js";
@@ -27,7 +28,7 @@ export async function connectToDaemon(paths: ClientPaths): Promise<Connection> {
     await (await import("./daemon-process.js")).startDaemonInBackground(paths);
   }
   const client = new GrpcClient(paths.socketPath);
-  const info = await client.unary(DaemonService.method.getDaemonInfo, {});
+  const info = await patiently(client.unary(DaemonService.method.getDaemonInfo, {}), paths);
   const version = info.daemon?.version ?? "unknown";
   if (version !== CLIENT_VERSION) {
     throw new CliError(

@@ -6,6 +6,7 @@ import { connect } from "node:net";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest, ROOT, waitForSocket } from "../helpers/daemon.js";
+import { DAEMON_PATIENCE_MS } from "../../client/daemon-patience.js";
 import { CAN_FILL_A_DISK } from "../helpers/full-disk.js";
 import { eventually } from "../helpers/sessions.js";
 
@@ -177,6 +178,23 @@ describe("tether daemon (the built CLI)", () => {
     child.kill("SIGKILL");
     await new Promise((r) => setTimeout(r, 300));
     expect(cli(env, "daemon", "status").status).toBe(0);
+  });
+
+  it("a command whose daemon does not answer (stopped by SIGSTOP) says so after a while, naming its pid and the command that lets it go on, then goes on once it answers", async () => {
+    const env = freshEnv();
+    expect(cli(env, "daemon", "start").status).toBe(0);
+    const { pid } = JSON.parse(cli(env, "daemon", "status", "--json").stdout) as { pid: number };
+    process.kill(pid, "SIGSTOP");
+    const listing = cliAsync(env, "ws", "ls");
+    try {
+      await new Promise((r) => setTimeout(r, DAEMON_PATIENCE_MS + 1_000));
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    const done = await listing;
+    expect(done.status).toBe(0);
+    expect(done.stderr).toBe(`tether: the daemon on ${env.TETHER_SOCKET} has not answered in 5s: its process (pid ${pid}) is stopped; kill -CONT ${pid} lets it go on; still waiting (Ctrl-C gives up)\n`);
+    expect(done.stdout).toMatch(/^WORKSPACE/);
   });
 
   it("a command following a call when the daemon is killed says it lost the daemon, and how to check", async () => {
