@@ -1,8 +1,8 @@
-/** A line of a run's output, for a view that puts its task before each line. */
+/** A line of a run's output, for a view that puts its task before each line: its bytes as the run wrote them (not decoded: a byte that is not UTF-8 stays itself). */
 export interface OutputLine {
   readonly task: string;
   readonly stderr: boolean;
-  readonly text: string;
+  readonly bytes: Buffer;
 }
 
 /**
@@ -16,10 +16,11 @@ export const LINE_MAX_BYTES = 64 * 1024;
 /**
  * Cuts runs' output chunks into lines, per run and stream, for the views
  * that put a task prefix before each line (`tether run`, `tether attach`):
- * a line cut across chunks is held until its newline, as bytes, so a
- * character cut across chunks comes out whole (each chunk decoded alone
- * made it two U+FFFD), and one longer than LINE_MAX_BYTES is cut; `rest`
- * gives what is left without a newline at the end.
+ * a line cut across chunks is held until its newline, so a character cut
+ * across chunks comes out whole, and one longer than LINE_MAX_BYTES is cut
+ * between characters; `rest` gives what is left without a newline at the
+ * end. Lines stay bytes: output that is not UTF-8 (Latin-1, binary) comes
+ * out as `tether logs` gives it, not as U+FFFD.
  */
 export class OutputLines {
   private readonly held = new Map<string, { task: string; stderr: boolean; bytes: Buffer }>();
@@ -32,13 +33,13 @@ export class OutputLines {
     const lines: OutputLine[] = [];
     let from = 0;
     for (let newline = bytes.indexOf(0x0a); newline >= 0; newline = bytes.indexOf(0x0a, from)) {
-      lines.push({ task, stderr, text: bytes.toString("utf8", from, newline) });
+      lines.push({ task, stderr, bytes: Buffer.from(bytes.subarray(from, newline)) });
       from = newline + 1;
     }
     // A line longer than LINE_MAX_BYTES goes out in pieces of about that size, each cut between characters.
     while (bytes.length - from > LINE_MAX_BYTES) {
       const cut = characterStart(bytes, from + LINE_MAX_BYTES, from);
-      lines.push({ task, stderr, text: bytes.toString("utf8", from, cut) });
+      lines.push({ task, stderr, bytes: Buffer.from(bytes.subarray(from, cut)) });
       from = cut;
     }
     // Copied: the chunk's buffer is not ours to keep.
@@ -51,7 +52,7 @@ export class OutputLines {
     const keys = [...this.held.keys()].filter((key) => run === undefined || key.startsWith(`${run}:`));
     const rest = keys.map((key) => this.held.get(key)!).filter((h) => h.bytes.length > 0);
     for (const key of keys) this.held.delete(key);
-    return rest.map((h) => ({ task: h.task, stderr: h.stderr, text: h.bytes.toString("utf8") }));
+    return rest.map((h) => ({ task: h.task, stderr: h.stderr, bytes: h.bytes }));
   }
 }
 
@@ -63,10 +64,23 @@ function characterStart(bytes: Buffer, at: number, floor: number): number {
 }
 
 /**
- * `text` after `prefix`, ending in a newline. A carriage return inside it
+ * `line` after `prefix`, ending in a newline. A carriage return inside it
  * (a progress bar redrawing its line) takes the cursor back over the
  * prefix, so the prefix is written again after each one.
  */
-export function prefixed(prefix: string, text: string): string {
-  return `${prefix}${text.replace(/\r(?=[^\r])/g, `\r${prefix}`)}\n`;
+export function prefixed(prefix: string, line: Uint8Array): Buffer {
+  const head = Buffer.from(prefix);
+  const bytes = Buffer.from(line.buffer, line.byteOffset, line.byteLength);
+  const parts: Buffer[] = [head];
+  let from = 0;
+  for (let cr = bytes.indexOf(0x0d); cr >= 0; cr = bytes.indexOf(0x0d, cr + 1)) {
+    // A return with something after it that is not another return; a CRLF line's return is its end.
+    if (cr + 1 >= bytes.length || bytes[cr + 1] === 0x0d) continue;
+    parts.push(bytes.subarray(from, cr + 1), head);
+    from = cr + 1;
+  }
+  parts.push(bytes.subarray(from), NEWLINE);
+  return Buffer.concat(parts);
 }
+
+const NEWLINE = Buffer.from("\n");

@@ -78,7 +78,7 @@ export class ProgressView {
   }
 
   /** Writes output above the progress block. */
-  print(stream: NodeJS.WriteStream, text: string): void {
+  print(stream: NodeJS.WriteStream, text: string | Uint8Array): void {
     this.clear();
     stream.write(text);
     this.draw();

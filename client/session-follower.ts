@@ -47,8 +47,8 @@ async function follow(options: FollowOptions, view: ProgressView): Promise<void>
   // A chunk's lines go out in one write: the live view is redrawn below them once, not once per line.
   const emit = (chunkLines: readonly OutputLine[]): void => {
     for (const stderr of [false, true]) {
-      const text = chunkLines.filter((line) => line.stderr === stderr).map((line) => prefixed(`${options.style.task(line.task.padEnd(width))} ${options.style.dim("|")} `, line.text)).join("");
-      if (text !== "") view.print(stderr ? process.stderr : process.stdout, text);
+      const bytes = Buffer.concat(chunkLines.filter((line) => line.stderr === stderr).map((line) => prefixed(`${options.style.task(line.task.padEnd(width))} ${options.style.dim("|")} `, line.bytes)));
+      if (bytes.length > 0) view.print(stderr ? process.stderr : process.stdout, bytes);
     }
   };
   // Changes are applied together, up to the next output: a graph's hundreds of transitions are one redraw.

@@ -160,7 +160,7 @@ class EventPrinter {
   }
 
   private line(line: OutputLine): void {
-    (line.stderr ? process.stderr : process.stdout).write(prefixed(`${this.style.task(line.task)} ${this.style.dim("|")} `, line.text));
+    (line.stderr ? process.stderr : process.stdout).write(prefixed(`${this.style.task(line.task)} ${this.style.dim("|")} `, line.bytes));
   }
 
   private jsonLine(event: AttachEvent): string {

@@ -74,6 +74,14 @@ tasks:
     expect(run.stdout).toBe("bar  | price 5€\nbar  | \rbar  | step 1\rbar  | step 2\n");
   });
 
+  it("passes output that is not UTF-8 (Latin-1, binary) through the prefixed view byte for byte, as tether logs does", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(`tasks:\n  bytes:\n    cmd: printf 'caf\\351\\n\\377\\376 end\\n'\n`));
+    const run = spawnSync(process.execPath, [CLI_ENTRY, "run", "bytes"], { env, cwd: dir, timeout: 60_000 });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toEqual(Buffer.concat([Buffer.from("bytes | caf"), Buffer.from([0xe9]), Buffer.from("\nbytes | "), Buffer.from([0xff, 0xfe]), Buffer.from(" end\n")]));
+  });
+
   it("prints a run's last line without a newline when the run ends, before the output of the tasks after it", () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`
