@@ -6,6 +6,7 @@ import { StreamDirection, type SessionStream } from "../../gen/tether/v1/stream_
 import { meantThen } from "../../common/closest-word.js";
 import { CliError, whenDaemonStopped } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
+import { bytesJson } from "../bytes-json.js";
 import { OutputLines, prefixed, type OutputLine } from "../output-lines.js";
 import type { ClientPaths } from "../paths.js";
 import { isFinal } from "../progress-view.js";
@@ -174,7 +175,7 @@ class EventPrinter {
         return JSON.stringify({ position, record: JSON.parse(recordJson(event.kind.value)) });
       case "output": {
         const c = event.kind.value;
-        return JSON.stringify({ position, output: { run: c.run, task: c.task, stream: c.stream === LogStream.STDERR ? "stderr" : "stdout", offset: Number(c.offset), text: Buffer.from(c.data).toString("utf8") } });
+        return JSON.stringify({ position, output: { run: c.run, task: c.task, stream: c.stream === LogStream.STDERR ? "stderr" : "stdout", offset: Number(c.offset), ...bytesJson("text", c.data) } });
       }
       default:
         return JSON.stringify({ position });

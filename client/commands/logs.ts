@@ -6,6 +6,7 @@ import { CliError } from "../cli-error.js";
 import { parseTailFlag, UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import { OutputStampers } from "../line-stamper.js";
 import type { ClientPaths } from "../paths.js";
+import { bytesJson } from "../bytes-json.js";
 import { connectToDaemon } from "../transport.js";
 
 export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET | -n/--tail N] [-t] [--json]
@@ -43,7 +44,7 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
         const stream = c.stream === LogStream.STDERR ? "stderr" : "stdout";
         if (values.json) {
           const time = c.createTime === undefined ? "" : timestampDate(c.createTime).toISOString();
-          process.stdout.write(`${JSON.stringify({ run: c.run, task: c.task, stream, offset: Number(c.offset), log_offset: Number(c.logOffset), time, data: Buffer.from(c.data).toString("utf8") })}\n`);
+          process.stdout.write(`${JSON.stringify({ run: c.run, task: c.task, stream, offset: Number(c.offset), log_offset: Number(c.logOffset), time, ...bytesJson("data", c.data) })}\n`);
         } else {
           process[stream].write(values.timestamps ? stampers.stamp(stream, c.data, c.createTime) : c.data);
         }

@@ -74,12 +74,17 @@ tasks:
     expect(run.stdout).toBe("bar  | price 5€\nbar  | \rbar  | step 1\rbar  | step 2\n");
   });
 
-  it("passes output that is not UTF-8 (Latin-1, binary) through the prefixed view byte for byte, as tether logs does", () => {
+  it("passes output that is not UTF-8 (Latin-1, binary) through the prefixed view byte for byte, as tether logs does; logs --json adds the bytes in base64 where its text cannot hold them", () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`tasks:\n  bytes:\n    cmd: printf 'caf\\351\\n\\377\\376 end\\n'\n`));
     const run = spawnSync(process.execPath, [CLI_ENTRY, "run", "bytes"], { env, cwd: dir, timeout: 60_000 });
     expect(run.status).toBe(0);
     expect(run.stdout).toEqual(Buffer.concat([Buffer.from("bytes | caf"), Buffer.from([0xe9]), Buffer.from("\nbytes | "), Buffer.from([0xff, 0xfe]), Buffer.from(" end\n")]));
+    // --json: the text, and the bytes themselves beside it where the text cannot hold them.
+    const id = cli(env, dir, "ls", "--json").stdout.match(/"id":"(s-\w+)"/)![1]!;
+    const chunks = cli(env, dir, "logs", id, "--json").stdout.trim().split("\n").map((line) => JSON.parse(line) as { data: string; data_base64?: string });
+    expect(Buffer.concat(chunks.map((c) => (c.data_base64 !== undefined ? Buffer.from(c.data_base64, "base64") : Buffer.from(c.data))))).toEqual(Buffer.from("caf\xe9\n\xff\xfe end\n", "latin1"));
+    expect(chunks.every((c) => c.data_base64 === undefined || c.data.includes("\ufffd"))).toBe(true);
   });
 
   it("prints a run's last line without a newline when the run ends, before the output of the tasks after it", () => {
