@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { JournalService, type ReadJournalRequest } from "../../gen/tether/v1/journal_service_pb.js";
 import { allPages } from "../all-pages.js";
+import { bytesJson } from "../bytes-json.js";
 import { CliError, unknownSubcommand } from "../cli-error.js";
 import { readAllStdin } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
@@ -80,7 +81,7 @@ async function read(paths: ClientPaths, journal: string, cursor: ReadJournalRequ
       for (const r of msg.records) {
         if (json) {
           const createdAt = isoTime(r.createTime);
-          process.stdout.write(`${JSON.stringify({ sequence: Number(r.sequence), offset: Number(r.offset), data: Buffer.from(r.data).toString("utf8"), metadata: r.metadata, created_at: createdAt })}\n`);
+          process.stdout.write(`${JSON.stringify({ sequence: Number(r.sequence), offset: Number(r.offset), ...bytesJson("data", r.data), metadata: r.metadata, created_at: createdAt })}\n`);
         } else {
           process.stdout.write(r.data);
           if (r.data.at(-1) !== 0x0a) process.stdout.write("\n");
