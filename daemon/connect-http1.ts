@@ -61,6 +61,11 @@ export function connectHttp1Handler(options: ConnectHttp1Options): RequestListen
       unknownProcedure(services, req.method, req.url, res);
       return;
     }
+    const encoding = compressedWith(req.headers);
+    if (encoding !== undefined) {
+      refuseCompressed(handler.method, encoding, res);
+      return;
+    }
     dropFarDeadline(req.headers);
     const request = universalRequestFromNodeRequest(req, res, undefined, undefined);
     handler({ ...request, body: heldBody(request.body as AsyncIterable<Uint8Array>, options.requests) })
@@ -250,5 +255,24 @@ function unknownProcedure(services: readonly string[], method: string | undefine
   const message = `no procedure ${method ?? ""} ${url ?? ""}: the daemon serves ${services.join(", ")}; call one as POST /SERVICE/METHOD with Content-Type application/json (gRPC server reflection lists the methods)`;
   const body = JSON.stringify({ code: "unimplemented", message });
   res.writeHead(404, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** The compression a request's body says it has (Content-Encoding, or Connect-Content-Encoding for a stream's messages), when not none. */
+function compressedWith(headers: IncomingHttpHeaders): string | undefined {
+  const encoding = headers["content-encoding"] ?? headers["connect-content-encoding"];
+  return encoding === undefined || encoding === "identity" ? undefined : String(encoding);
+}
+
+/**
+ * A compressed request, refused saying what to send instead: the daemon
+ * takes none (a local socket gains nothing from it), where connect-es said
+ * "supported encodings are" and named none.
+ */
+function refuseCompressed(method: DescMethod, encoding: string, res: Parameters<RequestListener>[1]): void {
+  const message = `${method.parent.typeName}/${method.name}: the daemon takes no compressed requests (${encoding}): send the body as it is, without Content-Encoding (a local socket gains nothing from compression)`;
+  const body = JSON.stringify({ code: "unimplemented", message });
+  // A request the daemon did not read: the connection closes after the answer, as Node closes one whose body is left unread.
+  res.writeHead(501, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body), Connection: "close" });
   res.end(body);
 }

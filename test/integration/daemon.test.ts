@@ -7,6 +7,7 @@ import { request } from "node:http";
 import { constants, connect as h2connect, type IncomingHttpHeaders } from "node:http2";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -37,9 +38,9 @@ function refusedStart(env: Record<string, string>): { status: number | null; out
   return { status: r.status, output: r.stdout + r.stderr };
 }
 
-function http1(socketPath: string, path: string, body: Buffer | string, contentType: string): Promise<{ status: number; body: string; bytes: Buffer }> {
+function http1(socketPath: string, path: string, body: Buffer | string, contentType: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; bytes: Buffer }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: "POST", headers: { "content-type": contentType } }, (res) => {
+    const req = request({ socketPath, path, method: "POST", headers: { "content-type": contentType, ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), bytes: Buffer.concat(chunks) }));
@@ -121,6 +122,14 @@ describe("the daemon on its socket", () => {
     expect(err.message).toContain("journal nope does not exist");
     expect(err.details[0].type).toBe("tether.v1.ErrorDetail");
     expect(err.details[0].debug.reason).toBe("ERROR_REASON_JOURNAL_NOT_FOUND");
+
+    // A compressed body is refused saying what to send, and the daemon serves on.
+    const compressed = await http1(d.socketPath, "/tether.v1.DaemonService/GetDaemonInfo", gzipSync("{}"), "application/json", { "content-encoding": "gzip" });
+    expect([compressed.status, JSON.parse(compressed.body)]).toEqual([
+      501,
+      { code: "unimplemented", message: "tether.v1.DaemonService/GetDaemonInfo: the daemon takes no compressed requests (gzip): send the body as it is, without Content-Encoding (a local socket gains nothing from compression)" },
+    ]);
+    expect((await http1(d.socketPath, "/tether.v1.DaemonService/GetDaemonInfo", "{}", "application/json", { "content-encoding": "identity" })).status).toBe(200);
   });
 
   it("streams over HTTP/1.1 with the Connect protocol: enveloped JSON records, then the end-of-stream message", async () => {
