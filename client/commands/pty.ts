@@ -26,7 +26,7 @@ import { writeChunk } from "../write-chunk.js";
 
 export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
-                                              the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY) leaves it running;
+                                              the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY; none: no key) leaves it running;
                                               -d opens it without attaching and prints its id
   tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
                                               reattach: the recent output is replayed to redraw, then live
@@ -218,16 +218,21 @@ function watchDetachKey(detachByte: number, onDetach: () => void): () => void {
   return () => process.stdin.off("data", listener);
 }
 
-/** "ctrl-\\", "ctrl-]", "^]" or "^A": the byte a control key sends. */
+/** "ctrl-\\", "ctrl-]", "^]" or "^A": the byte a control key sends; "none", as ssh's `-e none`: no byte (NO_DETACH_KEY), every key is the program's. */
 function detachKey(flag: string | undefined): number {
+  const fromEnv = flag === undefined && process.env["TETHER_DETACH_KEY"] !== undefined;
   const spec = (flag ?? process.env["TETHER_DETACH_KEY"] ?? DEFAULT_DETACH_KEY).toLowerCase();
+  if (spec === "none") return NO_DETACH_KEY;
   const match = /^(?:ctrl-|\^)(.)$/.exec(spec);
   const code = match?.[1]?.toUpperCase().charCodeAt(0);
   if (code === undefined || code < 0x40 || code > 0x5f) {
-    throw new CliError(`--detach-key takes a control key such as ctrl-\\\\, ctrl-] or ^A (got ${JSON.stringify(spec)})`, 2);
+    throw new CliError(`${fromEnv ? "TETHER_DETACH_KEY" : "--detach-key"} takes a control key such as ctrl-\\\\, ctrl-] or ^A, or none (got ${JSON.stringify(spec)})`, 2);
   }
   return code & 0x1f;
 }
+
+/** No byte is it: with --detach-key none, closing the terminal detaches. */
+const NO_DETACH_KEY = -1;
 
 async function list(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { all: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });

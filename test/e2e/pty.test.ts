@@ -21,6 +21,10 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     const [pty] = (JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string; argv: string[] }[]).filter((p) => p.id === id);
     expect(pty?.argv).toEqual([userInfo().shell]);
     cli(env, "pty", "kill", id);
+    // A SHELL that cannot run (left from another machine) is passed over for it too.
+    const gone = cli({ ...env, SHELL: "/nonexistent/bin/fish" }, "pty", "w", "-d").trim();
+    expect((JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string; argv: string[] }[]).find((p) => p.id === gone)?.argv).toEqual([userInfo().shell]);
+    cli(env, "pty", "kill", gone);
   });
 
   it("opens a shell, detaches with Ctrl-\\, reattaches with the screen replayed; a read-only client watches; the exit code reaches every client", async () => {
@@ -88,6 +92,18 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     await waitFor("three", /detached from pty[\s\S]*rc=0/);
     for (const pty of ptys) expect(cli(env, "pty", "kill", pty.id)).toMatch(/^closed p-\w+/);
     expect(JSON.parse(cli(env, "pty", "ls", "--json"))).toEqual([]);
+  });
+
+  it("--detach-key none leaves every key to the program, as ssh's -e none; a key that is none of these is refused naming where it came from", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    cli(env, "ws", "create", "w");
+    const program = `stty raw -echo; echo ready; head -c 1 | od -An -c; stty sane; echo read-it`;
+    tmux("new-session", "-d", "-s", "none", "-x", "100", "-y", "30", `${tether} pty w --detach-key none -- sh -c '${program}'; echo "rc=$?"; sleep 60`);
+    await waitFor("none", "ready");
+    tmux("send-keys", "-t", "none", "C-\\");
+    await waitFor("none", /034[\s\S]*read-it[\s\S]*rc=0/);
+    const fromEnv = spawnSync(process.execPath, [CLI_ENTRY, "pty", "w", "--", "true"], { env: { ...env, TETHER_DETACH_KEY: "alt-x" }, encoding: "utf8" });
+    expect([fromEnv.status, fromEnv.stderr]).toEqual([2, 'tether: TETHER_DETACH_KEY takes a control key such as ctrl-\\\\, ctrl-] or ^A, or none (got "alt-x")\n']);
   });
 
   it("with stdin not a terminal: a new terminal is typed stdin, then Ctrl-D at its end once the program waits for input (bash too); a client attached to an existing one only stops typing", async () => {
