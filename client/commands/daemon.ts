@@ -8,6 +8,7 @@ import { procStatFields } from "../../common/proc-stat.js";
 import type { ClientPaths } from "../paths.js";
 import { GrpcClient } from "../grpc-client.js";
 import { socketAnswers } from "../socket-probe.js";
+import { patiently } from "../daemon-patience.js";
 import { CLIENT_VERSION } from "../version.js";
 
 /** How long `daemon stop` waits for the daemon to exit. */
@@ -41,7 +42,7 @@ export async function daemonCommand(args: string[], paths: ClientPaths): Promise
 
 async function start(paths: ClientPaths): Promise<number> {
   if (await socketAnswers(paths.socketPath)) {
-    const info = await new GrpcClient(paths.socketPath).unary(DaemonService.method.getDaemonInfo, {});
+    const info = await patiently(new GrpcClient(paths.socketPath).unary(DaemonService.method.getDaemonInfo, {}), paths);
     process.stdout.write(`tether daemon already running (pid ${info.daemon?.pid}) on ${paths.socketPath}\n`);
     return 0;
   }
@@ -82,7 +83,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
     process.stderr.write(`tether: no daemon is running on ${paths.socketPath}: start one with tether daemon start\n`);
     return 1;
   }
-  const daemon = (await new GrpcClient(paths.socketPath).unary(DaemonService.method.getDaemonInfo, {})).daemon;
+  const daemon = (await patiently(new GrpcClient(paths.socketPath).unary(DaemonService.method.getDaemonInfo, {}), paths)).daemon;
   if (daemon === undefined) throw new CliError("the daemon answered without describing itself: restart it with tether daemon stop && tether daemon start");
   const uptimeMs = daemon.startTime === undefined ? 0 : Date.now() - timestampMs(daemon.startTime);
   if (json) {

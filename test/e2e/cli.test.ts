@@ -185,16 +185,20 @@ describe("tether daemon (the built CLI)", () => {
     expect(cli(env, "daemon", "start").status).toBe(0);
     const { pid } = JSON.parse(cli(env, "daemon", "status", "--json").stdout) as { pid: number };
     process.kill(pid, "SIGSTOP");
-    const listing = cliAsync(env, "ws", "ls");
+    // A command, and daemon status, which a user tries next.
+    const waiting = [cliAsync(env, "ws", "ls"), cliAsync(env, "daemon", "status")];
     try {
       await new Promise((r) => setTimeout(r, DAEMON_PATIENCE_MS + 1_000));
     } finally {
       process.kill(pid, "SIGCONT");
     }
-    const done = await listing;
-    expect(done.status).toBe(0);
-    expect(done.stderr).toBe(`tether: the daemon on ${env.TETHER_SOCKET} has not answered in 5s: its process (pid ${pid}) is stopped; kill -CONT ${pid} lets it go on; still waiting (Ctrl-C gives up)\n`);
-    expect(done.stdout).toMatch(/^WORKSPACE/);
+    const [listing, status] = await Promise.all(waiting);
+    for (const done of [listing!, status!]) {
+      expect(done.status).toBe(0);
+      expect(done.stderr).toBe(`tether: the daemon on ${env.TETHER_SOCKET} has not answered in 5s: its process (pid ${pid}) is stopped; kill -CONT ${pid} lets it go on; still waiting (Ctrl-C gives up)\n`);
+    }
+    expect(listing!.stdout).toMatch(/^WORKSPACE/);
+    expect(status!.stdout).toMatch(/^tether daemon running/);
   });
 
   it("a command following a call when the daemon is killed says it lost the daemon, and how to check", async () => {
