@@ -60,14 +60,20 @@ export function formatBytes(bytes: number): string {
 
 /**
  * An argv as a shell would take it back: words that need it single-quoted, as `set -x` and docker inspect print them
- * ("sh -c 'echo hi; exit 3'"); a word with a control character in bash's $'...', its escapes printable's ($'a\nb').
+ * ("sh -c 'echo hi; exit 3'"); a word with a control character in bash's $'...' ($'a\nb'), a character past ASCII as
+ * its UTF-8 bytes (\xc2\x85), which bash gives back in every locale (its \u needs a UTF-8 one).
  */
 export function commandLine(argv: readonly string[]): string {
   return argv
     .map((word) => {
       if (/^[\w@%+=:,./-]+$/.test(word)) return word;
-      if (/[\x00-\x1f\x7f-\x9f]/.test(word)) return `$'${printable(word.replace(/[\\']/g, "\\$&"))}'`;
+      if (/[\x00-\x1f\x7f-\x9f]/.test(word)) return `$'${word.replace(/[\\']/g, "\\$&").replace(/[\x00-\x1f\x7f-\x9f]/g, shellEscape)}'`;
       return `'${word.replaceAll("'", `'\\''`)}'`;
     })
     .join(" ");
+}
+
+/** A control character in bash's $'...': \n, \r, \t, else its UTF-8 bytes as \xHH. */
+function shellEscape(c: string): string {
+  return CONTROL_ESCAPES[c] ?? [...Buffer.from(c)].map((b) => `\\x${b.toString(16).padStart(2, "0")}`).join("");
 }
