@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Session } from "node:http2";
+import { createServer, type Http2Session, type IncomingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import { HTTP2_SESSION_MEMORY_MB } from "../common/grpc-limits.js";
 import { CallContexts } from "./call-context.js";
@@ -111,6 +111,10 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
       sendTrailersOnly(stream, options.calls.refusal);
       return;
     }
+    if (!isGrpc(headers)) {
+      answerNotGrpc(stream, headers);
+      return;
+    }
     const route = routes.get(String(headers[":path"]));
     const refusedCall = refusal(headers, route);
     if (refusedCall !== undefined) {
@@ -137,12 +141,27 @@ export function createGrpcServer(options: GrpcServerOptions): GrpcServer {
   };
 }
 
-/** Why a request is not served (a status for a trailers-only response), or nothing when it is. */
-function refusal(headers: IncomingHttpHeaders, route: Route | undefined): ConnectError | undefined {
+function isGrpc(headers: IncomingHttpHeaders): boolean {
   const contentType = headers["content-type"] ?? "";
-  if (!contentType.startsWith("application/grpc") || contentType.startsWith("application/grpc-web")) {
-    return new ConnectError(`HTTP/2 requests here are gRPC (content-type application/grpc), not ${contentType || "no content-type"}: for the Connect protocol or JSON, use HTTP/1.1`, Code.Unimplemented);
-  }
+  return contentType.startsWith("application/grpc") && !contentType.startsWith("application/grpc-web");
+}
+
+/**
+ * A request over HTTP/2 that is not gRPC (the Connect protocol, JSON,
+ * gRPC-Web): 415 with a Connect error in JSON saying what to use, which a
+ * Connect client reads as such (a gRPC status in trailers it took for a
+ * response of the wrong type, and said only that).
+ */
+function answerNotGrpc(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): void {
+  const contentType = headers["content-type"] ?? "no content-type";
+  const message = `HTTP/2 requests here are gRPC (content-type application/grpc), not ${contentType}: for the Connect protocol or JSON use HTTP/1.1 (connect-es: httpVersion "1.1"; curl does by default), or call with a gRPC client`;
+  const body = Buffer.from(JSON.stringify({ code: "unimplemented", message }));
+  stream.respond({ ":status": 415, "content-type": "application/json", "content-length": body.length });
+  stream.end(body);
+}
+
+/** Why a gRPC request is not served (a status for a trailers-only response), or nothing when it is. */
+function refusal(headers: IncomingHttpHeaders, route: Route | undefined): ConnectError | undefined {
   if (headers[":method"] !== "POST") return new ConnectError("gRPC calls are POST requests", Code.Unimplemented);
   if (route === undefined) {
     return new ConnectError(`unknown method ${String(headers[":path"])}: the daemon serves tether.v1 services (list them with gRPC server reflection)`, Code.Unimplemented);

@@ -1,10 +1,10 @@
 import { create, toBinary, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { request } from "node:http";
-import { constants, connect as h2connect, type IncomingHttpHeaders } from "node:http2";
+import { constants, connect as h2connect, type ClientSessionOptions, type IncomingHttpHeaders } from "node:http2";
 import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { gzipSync } from "node:zlib";
@@ -172,6 +172,18 @@ describe("the daemon on its socket", () => {
     });
     expect(frames.filter((f) => f.flags === 2)).toEqual([]);
     call.destroy();
+  });
+
+  it("answers a Connect client over HTTP/2 with a Connect error saying to use HTTP/1.1, which it reads as such, and serves it over HTTP/1.1", async () => {
+    const d = await daemon();
+    const overHttp2 = createConnectTransport({ httpVersion: "2", baseUrl: "http://localhost", nodeOptions: { createConnection: () => connect(d.socketPath) } as ClientSessionOptions });
+    const refused = await failure(createClient(DaemonService, overHttp2).getDaemonInfo({}));
+    expect([refused.code, refused.message]).toEqual([
+      Code.Unimplemented,
+      'HTTP/2 requests here are gRPC (content-type application/grpc), not application/proto: for the Connect protocol or JSON use HTTP/1.1 (connect-es: httpVersion "1.1"; curl does by default), or call with a gRPC client',
+    ]);
+    const overHttp1 = createConnectTransport({ httpVersion: "1.1", baseUrl: "http://localhost", nodeOptions: { socketPath: d.socketPath } });
+    expect((await createClient(DaemonService, overHttp1).getDaemonInfo({})).daemon?.pid).toBe(d.process.pid);
   });
 
   it("serves curl, as the README shows", async () => {
