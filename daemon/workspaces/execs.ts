@@ -140,10 +140,11 @@ export class Execs {
     writer.holdUntil(started);
     // What the process left in its pipes is read at once, whether or not its client reads.
     void process.exited.then(() => pacer.close());
+    let stoppedBecause: string | undefined;
     const ended = process.ended.then(async (end) => {
       await outputStored(writer, this.journals, id);
       try {
-        this.finish(record, writer, end);
+        this.finish(record, writer, end, stoppedBecause);
       } catch (error) {
         log(`exec ${id}: could not record its end: ${(error as Error).message}`);
       }
@@ -152,7 +153,7 @@ export class Execs {
     });
     const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin) };
     this.live.set(id, live);
-    this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended });
+    this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended, stopping: (reason) => (stoppedBecause = reason) });
     return live;
   }
 
@@ -239,8 +240,8 @@ export class Execs {
     await stopAllLost([...this.live.values()], reason);
   }
 
-  private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd): void {
-    recordEnd(record, end, writer.describeLost());
+  private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd, stopped: string | undefined): void {
+    recordEnd(record, end, writer.describeLost(), stopped);
     record.pid = undefined;
     record.stdoutBytes = writer.bytes(1);
     record.stderrBytes = writer.bytes(2);

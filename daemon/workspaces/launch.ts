@@ -58,14 +58,19 @@ export interface EndFields {
   error: string | undefined;
 }
 
-/** Records how a process ended, unless something (the daemon stopping) already said it was lost. */
-export function recordEnd(record: EndFields, end: ProcessEnd, lost?: string): void {
+/**
+ * Records how a process ended, unless something (the daemon stopping)
+ * already said it was lost. `stopped`: why its workspace stopped it (ws
+ * stop, ws rm --force), when it did.
+ */
+export function recordEnd(record: EndFields, end: ProcessEnd, lost?: string, stopped?: string): void {
   if (record.status !== "running") return;
   record.status = end.t === "exited" ? "exited" : end.t === "signalled" ? "signalled" : "failed-to-start";
   record.exitCode = exitCodeOf(end);
   record.signal = end.t === "signalled" ? end.signal : undefined;
-  // A process that ran keeps what of its output could not be stored (a full disk), for whoever reads it later.
-  record.error = end.t === "failed-to-start" ? end.message : lost;
+  // A process that ran keeps why tether stopped it and what of its output could not be stored (a full disk), for whoever reads it later.
+  const said = [stopped === undefined ? undefined : `stopped: ${stopped}`, lost].filter((part) => part !== undefined);
+  record.error = end.t === "failed-to-start" ? end.message : said.length > 0 ? said.join("; ") : undefined;
 }
 
 /**

@@ -185,15 +185,16 @@ export class Ptys {
       endedAt: undefined,
     };
     this.tables.insert(record, processStartTicks(process.pid));
+    let stoppedBecause: string | undefined;
     const ended = process.ended.then(async (end) => {
       await outputStored(writer, this.journals, id);
-      this.finish(record, end, writer.describeLost());
+      this.finish(record, end, writer.describeLost(), stoppedBecause);
       this.live.delete(id);
       tap.end();
       return record;
     });
     this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), scriptWrites: scriptWritesTo(id, process), screen, attached, ended });
-    this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended });
+    this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended, stopping: (reason) => (stoppedBecause = reason) });
     return record;
   }
 
@@ -379,8 +380,8 @@ export class Ptys {
     return true;
   }
 
-  private finish(record: PtyRecord, end: ProcessEnd, lost: string | undefined): void {
-    recordEnd(record, end, lost);
+  private finish(record: PtyRecord, end: ProcessEnd, lost: string | undefined, stopped: string | undefined): void {
+    recordEnd(record, end, lost, stopped);
     record.pid = undefined;
     record.endedAt = Date.now();
     try {

@@ -629,6 +629,14 @@ describe("PTYs", () => {
     expect((await waitQuiet(sessions, session!.id)).exitCode).toBe(0);
   });
 
+  it("a PTY its workspace stops (ws stop) says so in its exit, for its clients and later readers", async () => {
+    const { d, ptys } = await setup();
+    const created = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
+    expect((await d.client(WorkspaceService).stopWorkspace({ workspace: "w", grace: { seconds: 1n } })).stopped).toBe(1);
+    const closed = (await ptys.getPty({ pty: created.id })).pty!;
+    expect([closed.state, closed.exit!.status, closed.exit!.error]).toEqual([PtyState.CLOSED, ExecStatus.SIGNALLED, "stopped: its workspace w was stopped"]);
+  });
+
   it("after kill -9 of the daemon an open PTY is recorded lost and its program stopped", async () => {
     const { d, ptys } = await setup();
     const created = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;

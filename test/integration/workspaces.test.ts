@@ -194,10 +194,11 @@ describe("workspaces", () => {
     expect(stopped.workspace!.materialization).toBe(Materialization.STOPPED);
     expect(stopped.workspace!.state).toBe(WorkspaceState.ACTIVE);
     for (const pid of pids) expect(alive(pid)).toBe(false);
-    const statuses = (await execs.listExecs({ workspace: "busy" })).execs.map((e) => [e.status, e.signal]);
+    // Each says why it ended, for its attached client and later readers.
+    const statuses = (await execs.listExecs({ workspace: "busy" })).execs.map((e) => [e.status, e.signal, e.error]);
     expect(statuses).toEqual([
-      [ExecStatus.SIGNALLED, "SIGKILL"],
-      [ExecStatus.SIGNALLED, "SIGTERM"],
+      [ExecStatus.SIGNALLED, "SIGKILL", "stopped: its workspace busy was stopped"],
+      [ExecStatus.SIGNALLED, "SIGTERM", "stopped: its workspace busy was stopped"],
     ]);
     expect((await waitQuiet(d.client(SessionService), session!.id)).status).toBe(SessionStatus.CLOSED);
     const { runs } = await d.client(SessionService).listRuns({ parent: session!.name });

@@ -102,8 +102,10 @@ export type Exec = Message<"tether.v1.Exec"> & {
 
   /**
    * With FAILED_TO_START or LOST: why, e.g. "spawn nosuch ENOENT". Once
-   * EXITED or SIGNALLED: set when part of its output could not be stored (a
-   * full disk), saying how many bytes and why.
+   * EXITED or SIGNALLED: set when its workspace stopped it ("stopped: its
+   * workspace w was stopped", by ws stop or ws rm --force) and when part of
+   * its output could not be stored (a full disk), saying how many bytes and
+   * why; both joined by "; ".
    *
    * @generated from field: string error = 12;
    */
