@@ -41,6 +41,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
   const style = createStyle(process.stdout);
   const missing = await missingWorkspaces(client, tasks.map((t) => t.workspace));
   const out: string[] = [style.dim(taskFile)];
+  if (tasks.length === 0) out.push("no tasks: define them under its tasks: (name: { cmd: ... })");
   for (const task of tasks) {
     const name = task.name.slice("tasks/".length);
     const command = task.shellCommand !== "" ? task.shellCommand : commandLine(task.argv);

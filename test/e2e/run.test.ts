@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest } from "../helpers/daemon.js";
 import { eventually, writeTaskFile } from "../helpers/sessions.js";
 import { terminalsPerTest } from "../helpers/terminals.js";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 
 const freshEnv = cliEnvPerTest({ NO_COLOR: "1" });
 const terminals = terminalsPerTest();
@@ -226,6 +226,8 @@ tasks:
       ["tasks/gen", 2],
       ["tasks/chat", 4],
     ]);
+    const empty = dirname(writeTaskFile("tasks: {}\n"));
+    expect(cli(env, empty, "tasks").stdout).toBe(`${join(empty, "tether.yaml")}\nno tasks: define them under its tasks: (name: { cmd: ... })\n`);
   });
 
   it("a session survives its following CLI being killed with SIGKILL", async () => {
