@@ -289,7 +289,7 @@ export function checkInputValue(input: InputDef, value: string): string | undefi
     case "secret":
       return undefined;
     case "int":
-      return /^-?\d+$/.test(value.trim()) ? undefined : `${JSON.stringify(value)} is not an int`;
+      return /^-?\d+$/.test(value.trim()) ? undefined : `${JSON.stringify(value)} is not an int: write a whole number in decimal, as 3 or -12`;
     case "float":
       return DECIMAL.test(value.trim()) && Number.isFinite(Number(value)) ? undefined : `${JSON.stringify(value)} is not a float: write it in decimal, as 1.5, -2 or 6.02e23`;
     case "bool":

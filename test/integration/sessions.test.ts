@@ -914,7 +914,7 @@ describe("sessions: bad input", () => {
     expect(reasonOf(missing)).toBe(ErrorReason.INPUT_INVALID);
     expect(ConnectError.from(missing).rawMessage).toContain("--input env=VALUE");
     const typed = await client.startSession({ task: "deploy", taskFile: file, inputs: { env: "dev", count: "many" } }).catch((e: unknown) => e);
-    expect(ConnectError.from(typed).rawMessage).toContain('"many" is not an int');
+    expect(ConnectError.from(typed).rawMessage).toContain('"many" is not an int: write a whole number in decimal, as 3 or -12');
     for (const [count, why] of [["0x10", "not an int"], ["1.5", "not an int"]] as const) {
       const refused = await client.startSession({ task: "deploy", taskFile: file, inputs: { env: "dev", count } }).catch((e: unknown) => e);
       expect(ConnectError.from(refused).rawMessage).toContain(`"${count}" is ${why}`);
