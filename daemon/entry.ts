@@ -2,6 +2,7 @@
 import "../common/uint8array-base64.js";
 import { TetherError } from "./errors.js";
 import { tuneHeap } from "./heap.js";
+import { closeInheritedDescriptors } from "./inherited-descriptors.js";
 import { log, logLimited, survivingUnwritableOutput } from "./log.js";
 import { runDaemon } from "./main.js";
 
@@ -10,7 +11,9 @@ import { runDaemon } from "./main.js";
  * this file (client/daemon-process.ts). Exit 0 after a graceful stop, 1 when it cannot start
  * (the reason is the last line of the log, which `daemon start` prints).
  */
+const inherited = closeInheritedDescriptors();
 survivingUnwritableOutput();
+if (inherited > 0) log(`closed ${inherited} descriptor(s) inherited from the command that started the daemon (past its stdin, stdout and stderr)`);
 // Node ends a process on a rejection nothing handles, and the daemon's live work would end with it
 // (its runs recorded lost by the next daemon): a bug, logged with its stack, not a reason to stop serving.
 process.on("unhandledRejection", (reason: unknown) => {

@@ -25,6 +25,11 @@
 //   net.core.wmem_max): a writer then runs further ahead of its reader.
 //   Returns the size it has (as SO_SNDBUF reads), or -1 when it could not
 //   be read; never throws.
+// closeOnExec(fd) -> bool
+//   Marks a descriptor close-on-exec (FD_CLOEXEC): one a library opened
+//   without it (node-pty's terminal master, from forkpty), which every
+//   program started after would otherwise inherit. False when it could not
+//   be set (not a descriptor); never throws.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
@@ -116,6 +121,21 @@ static napi_value grow_send_buffer(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value close_on_exec(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value arg;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, arg, &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "closeOnExec(fd): fd must be a number");
+    return NULL;
+  }
+  int flags = fcntl(fd, F_GETFD);
+  bool set = flags >= 0 && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0;
+  napi_value out;
+  napi_get_boolean(env, set, &out);
+  return out;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"dup", NULL, dup_descriptor, NULL, NULL, NULL, napi_default, NULL},
@@ -123,6 +143,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"pipe", NULL, make_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"growPipe", NULL, grow_pipe, NULL, NULL, NULL, napi_default, NULL},
       {"growSendBuffer", NULL, grow_send_buffer, NULL, NULL, NULL, napi_default, NULL},
+      {"closeOnExec", NULL, close_on_exec, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof(properties) / sizeof(properties[0]), properties);
   return exports;

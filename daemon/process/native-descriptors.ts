@@ -12,6 +12,8 @@ export interface NativeDescriptors {
   growPipe(fd: number, bytes: number): number;
   /** Asks for a socket's send buffer to hold `bytes`: the size it has (as SO_SNDBUF reads), or -1. */
   growSendBuffer(fd: number, bytes: number): number;
+  /** Marks a descriptor close-on-exec: whether it could be. */
+  closeOnExec(fd: number): boolean;
 }
 
 let loaded: NativeDescriptors | null | undefined;
@@ -34,6 +36,14 @@ export function duplicate(fd: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Marks descriptor `fd` close-on-exec, so no program started after it
+ * inherits it: false without the addon (or when it is no descriptor).
+ */
+export function closeOnExec(fd: number): boolean {
+  return loadDescriptors()?.closeOnExec(fd) ?? false;
 }
 
 /**

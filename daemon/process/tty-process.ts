@@ -6,7 +6,7 @@ import { Code } from "@connectrpc/connect";
 import { TetherError, outOfDescriptors } from "../errors.js";
 import { signalGroup, type ProcessEnd } from "./child-process.js";
 import { typeEndOfInput } from "./end-of-input.js";
-import { duplicate } from "./native-descriptors.js";
+import { closeOnExec, duplicate } from "./native-descriptors.js";
 import { terminalForegroundGroup } from "./process-identity.js";
 import { noProcessLeft } from "./process-limit.js";
 import { ThreadReader, type OnChunk } from "./thread-reader.js";
@@ -80,8 +80,12 @@ export class TtyProcess {
       throw terminalFailure(`could not open a terminal (${error.message})`);
     }
     this.pid = this.term.pid;
-    // node-pty's master descriptor (UnixTerminal's `fd`, pinned 1.1.x; the PTY tests type through it).
-    this.input = new TerminalInput((this.term as unknown as { fd: number }).fd);
+    // node-pty's master descriptor (UnixTerminal's `fd`, pinned 1.1.x; the PTY tests type through it). forkpty
+    // opens it without close-on-exec, and node-pty's child closes nothing: every terminal's program started after
+    // this one would hold it, and could read and type into this terminal (from another workspace, or a sandbox).
+    const master = (this.term as unknown as { fd: number }).fd;
+    closeOnExec(master);
+    this.input = new TerminalInput(master);
     const slave = holdSlave(this.term);
     this.device = slave === undefined ? undefined : fstatSync(slave).rdev;
     let pending: Promise<unknown> = Promise.resolve();
@@ -273,19 +277,21 @@ function signalName(signal: number): NodeJS.Signals {
 }
 
 /**
- * What node-pty's "forkpty(3) failed." lacked, told apart by opening a
- * pseudo-terminal here as forkpty does first: a descriptor, or a terminal
- * of the system's; when that works, the fork after it failed (EAGAIN: the
- * process limit).
+ * What node-pty's "forkpty(3) failed." lacked, told apart by opening here
+ * what forkpty opens first, two descriptors, one of them a pseudo-terminal:
+ * descriptors, or a terminal of the system's; when both open, the fork
+ * after them failed (EAGAIN: the process limit).
  */
 function terminalFailure(failed: string): TetherError {
-  let fd: number;
+  const opened: number[] = [];
   try {
-    fd = openSync("/dev/ptmx", constants.O_RDWR | constants.O_NOCTTY);
+    opened.push(openSync("/dev/ptmx", constants.O_RDWR | constants.O_NOCTTY));
+    opened.push(openSync("/dev/null", constants.O_RDONLY));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code === "EMFILE" || code === "ENFILE" ? outOfDescriptors(failed) : outOfDescriptors(failed, "the system has no pseudo-terminal left (/proc/sys/kernel/pty/nr against pty/max)");
+  } finally {
+    for (const fd of opened) closeSync(fd);
   }
-  closeSync(fd);
   return new TetherError(Code.ResourceExhausted, "OUT_OF_PROCESSES", `${failed}: ${noProcessLeft()}`);
 }

@@ -180,6 +180,26 @@ describe("tether daemon (the built CLI)", () => {
     expect(cli(env, "daemon", "status").status).toBe(0);
   });
 
+  it("a daemon started by a command holds none of the descriptors that command inherited: a pipe the caller waits on ends with the command, and the log says what was closed", async () => {
+    const env = freshEnv();
+    // The command gets a pipe's write end as descriptor 200, as a CI runner or a shell can leave one (Node marks the
+    // first 16 it inherits close-on-exec, uv_disable_stdio_inheritance, and no higher one).
+    const stdio: ("ignore" | "pipe")[] = Array.from({ length: 201 }, (_, fd) => (fd === 1 || fd === 2 || fd === 200 ? "pipe" : "ignore"));
+    const child = spawn(process.execPath, [CLI_ENTRY, "ws", "ls"], { env, stdio });
+    const extra = (child.stdio as unknown as NodeJS.ReadableStream[])[200]!;
+    extra.resume();
+    const ended = new Promise<boolean>((resolve) => {
+      extra.once("end", () => resolve(true));
+      extra.once("close", () => resolve(true));
+      setTimeout(() => resolve(false), 10_000);
+    });
+    expect(await new Promise<number | null>((resolve) => child.once("exit", resolve))).toBe(0);
+    // The daemon (still running) does not hold the write end: the reader sees its end.
+    expect(await ended).toBe(true);
+    // This one, and any the test runner left to the command.
+    expect(readFileSync(join(env.TETHER_HOME!, "daemon.log"), "utf8")).toMatch(/closed [1-9]\d* descriptor\(s\) inherited from the command that started the daemon/);
+  });
+
   it("a command whose daemon does not answer (stopped by SIGSTOP) says so after a while, naming its pid and the command that lets it go on, then goes on once it answers", async () => {
     const env = freshEnv();
     expect(cli(env, "daemon", "start").status).toBe(0);

@@ -107,8 +107,8 @@ tasks:
     const dir = dirname(writeTaskFile(`
 tasks:
   svc:
-    cmd: trap 'echo stopping; exit 0' TERM; echo up; while :; do sleep 0.05; done
-    readiness: { cmd: "true", interval: 100ms }
+    cmd: trap 'echo stopping; exit 0' TERM; echo up; touch up; while :; do sleep 0.05; done
+    readiness: { cmd: "test -e up", interval: 100ms }
   use:
     upstream: [svc]
     cmd: echo using

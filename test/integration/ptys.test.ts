@@ -490,6 +490,22 @@ describe("PTYs", () => {
     expect(data).toBe(followed.text);
   });
 
+  it("a terminal's program holds none of another terminal's descriptors, nor any of the daemon's: only 0-2, its terminal", async () => {
+    const { ptys } = await setup();
+    const first = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
+    const { pty } = await ptys.createPty({ spec: { workspace: "w", argv: ["sh", "-c", "ls -l /proc/$$/fd | tail -n +2 | awk '{print $9, $11}'; echo listed"] } });
+    const listing = await eventually(async () => {
+      let text = "";
+      for await (const r of ptys.readPty({ pty: pty!.id, noFollow: true })) if (r.kind.case === "output") text += Buffer.from(r.kind.value.data).toString();
+      return text.includes("listed") ? text : undefined;
+    });
+    const held = listing.replaceAll("\r", "").split("\n").filter((line) => /^\d+ /.test(line));
+    expect(held).toHaveLength(3);
+    for (const [i, line] of held.entries()) expect(line).toMatch(new RegExp(`^${i} /dev/pts/\\d+$`));
+    expect(listing).not.toContain("ptmx");
+    await ptys.closePty({ pty: first.id, grace: { seconds: 1n } });
+  });
+
   it("ReadPty with redraw asks the program to draw its screen again (SIGWINCH to its foreground group), and follows the drawing", async () => {
     const { ptys } = await setup();
     const { pty } = await ptys.createPty({ spec: { workspace: "w", argv: ["sh", "-c", "trap 'echo drawn-again' WINCH; echo ready; while :; do sleep 0.1; done"] } });
