@@ -40,14 +40,20 @@
 
 #include "errno-error.h"
 
-static napi_value dup_descriptor(napi_env env, napi_callback_info info) {
+// Reads the one fd argument of a call; false, with a TypeError saying `usage` thrown, when it is not one number.
+static bool fd_argument(napi_env env, napi_callback_info info, const char* usage, int32_t* fd) {
   size_t argc = 1;
   napi_value arg;
-  int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, arg, &fd) != napi_ok) {
-    napi_throw_type_error(env, NULL, "dup(fd): fd must be a number");
-    return NULL;
+  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, arg, fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
   }
+  return true;
+}
+
+static napi_value dup_descriptor(napi_env env, napi_callback_info info) {
+  int32_t fd;
+  if (!fd_argument(env, info, "dup(fd): fd must be a number", &fd)) return NULL;
   int copy = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (copy < 0) {
     throw_errno(env, errno);
@@ -122,13 +128,8 @@ static napi_value grow_send_buffer(napi_env env, napi_callback_info info) {
 }
 
 static napi_value close_on_exec(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value arg;
   int32_t fd;
-  if (napi_get_cb_info(env, info, &argc, &arg, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_int32(env, arg, &fd) != napi_ok) {
-    napi_throw_type_error(env, NULL, "closeOnExec(fd): fd must be a number");
-    return NULL;
-  }
+  if (!fd_argument(env, info, "closeOnExec(fd): fd must be a number", &fd)) return NULL;
   int flags = fcntl(fd, F_GETFD);
   bool set = flags >= 0 && fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == 0;
   napi_value out;
