@@ -33,15 +33,15 @@ export function formatMs(ms: number): string {
  * and a terminal acts on them (a newline breaks a table's row; an escape
  * sequence can rewrite the screen). JSON output keeps the text as it is.
  */
-export function printable(text: string): string {
+export function escapeControls(text: string): string {
   return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => CONTROL_ESCAPES[c] ?? (c < "\x80" ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}` : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
 }
 
 const CONTROL_ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
-/** Writes rows under a header, columns padded to their widest cell (see printable); the last column is not padded. */
+/** Writes rows under a header, columns padded to their widest cell (see escapeControls); the last column is not padded. */
 export function printTable(header: readonly string[], shownRows: readonly (readonly string[])[]): void {
-  const rows = shownRows.map((row) => row.map(printable));
+  const rows = shownRows.map((row) => row.map(escapeControls));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()}\n`);
 }

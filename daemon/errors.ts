@@ -81,6 +81,12 @@ export function outOfDescriptors(failed: string, alsoMaybe = ""): TetherError {
   );
 }
 
+/** Whether `error` is the daemon's, or the system's, limit on open files reached (EMFILE, ENFILE). */
+export function isOutOfDescriptors(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return code === "EMFILE" || code === "ENFILE";
+}
+
 export function invalidArgument(field: string, message: string): TetherError {
   return new TetherError(Code.InvalidArgument, "INVALID_ARGUMENT", message, { field });
 }

@@ -1,7 +1,7 @@
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { parseArgs } from "node:util";
 import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
-import { printable } from "../../common/format.js";
+import { escapeControls } from "../../common/format.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import { CliError } from "../cli-error.js";
@@ -27,8 +27,8 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   }
   const out = [
     `session   ${s.id}${s.externalId !== "" ? `  (external id ${s.externalId})` : ""}${s.rerunOf !== "" ? `  (a rerun of ${s.rerunOf})` : ""}`,
-    `task      ${s.task}  (${printable(s.taskFile)})`,
-    `workspace ${s.workspace.replace(/^workspaces\//, "") || "(none)"}  (${printable(s.workingDirectory)})${taskWorkspaces(s.taskWorkspaces)}`,
+    `task      ${s.task}  (${escapeControls(s.taskFile)})`,
+    `workspace ${s.workspace.replace(/^workspaces\//, "") || "(none)"}  (${escapeControls(s.workingDirectory)})${taskWorkspaces(s.taskWorkspaces)}`,
     `status    ${enumName(SessionStatus, s.status)}${s.status === SessionStatus.OPEN ? `, ${enumName(SessionActivity, s.activity)}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
     `created   ${time(s.createTime)}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
   ];

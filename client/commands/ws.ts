@@ -9,7 +9,7 @@ import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CliError, unknownSubcommand, usageError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
-import { commandLine, formatDuration, printable, printTable } from "../../common/format.js";
+import { commandLine, escapeControls, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import { absolutePath, type ClientPaths } from "../paths.js";
 import type { GrpcClient } from "../grpc-client.js";
@@ -73,7 +73,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
     labels: parsePairs("--label", values.label),
   });
   if (values.json) process.stdout.write(`${JSON.stringify(workspaceJson(workspace!))}\n`);
-  else process.stdout.write(`${workspace!.id} ${workspace!.displayName} ${printable(workspace!.root)}\n`);
+  else process.stdout.write(`${workspace!.id} ${workspace!.displayName} ${escapeControls(workspace!.root)}\n`);
   return 0;
 }
 
@@ -122,7 +122,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   }
   const lines = [
     `workspace   ${ws.id} (${ws.displayName})`,
-    `root        ${printable(ws.root)}${ws.adopted ? " (adopted: tether never deletes its files)" : ""}`,
+    `root        ${escapeControls(ws.root)}${ws.adopted ? " (adopted: tether never deletes its files)" : ""}`,
     `sandbox     ${enumName(SandboxProfile, ws.sandbox)}${ws.noNetwork ? ", no network" : ""}`,
     `state       ${enumName(WorkspaceState, ws.state)}, ${enumName(Materialization, ws.materialization)}`,
     `live        ${liveSummary(ws) || "nothing"}`,
@@ -188,7 +188,7 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
   const { client } = await connectToDaemon(paths);
   const { workspace } = await client.unary(WorkspaceService.method.deleteWorkspace, { workspace: positionals[0]!, force: values.force, grace });
   const ws = workspace!;
-  process.stdout.write(`removed ${ws.displayName} (${ws.id})${ws.adopted ? `; its files in ${printable(ws.root)} are untouched` : ""}\n`);
+  process.stdout.write(`removed ${ws.displayName} (${ws.id})${ws.adopted ? `; its files in ${escapeControls(ws.root)} are untouched` : ""}\n`);
   return 0;
 }
 

@@ -3,7 +3,7 @@ import { constants as osConstants } from "node:os";
 import type { Socket } from "node:net";
 import * as pty from "node-pty";
 import { Code } from "@connectrpc/connect";
-import { TetherError, outOfDescriptors } from "../errors.js";
+import { TetherError, isOutOfDescriptors, outOfDescriptors } from "../errors.js";
 import { signalGroup, type ProcessEnd } from "./child-process.js";
 import { typeEndOfInput } from "./end-of-input.js";
 import { closeOnExec, duplicate } from "./native-descriptors.js";
@@ -288,8 +288,7 @@ function terminalFailure(failed: string): TetherError {
     opened.push(openSync("/dev/ptmx", constants.O_RDWR | constants.O_NOCTTY));
     opened.push(openSync("/dev/null", constants.O_RDONLY));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    return code === "EMFILE" || code === "ENFILE" ? outOfDescriptors(failed) : outOfDescriptors(failed, "the system has no pseudo-terminal left (/proc/sys/kernel/pty/nr against pty/max)");
+    return isOutOfDescriptors(error) ? outOfDescriptors(failed) : outOfDescriptors(failed, "the system has no pseudo-terminal left (/proc/sys/kernel/pty/nr against pty/max)");
   } finally {
     for (const fd of opened) closeSync(fd);
   }

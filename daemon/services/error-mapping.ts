@@ -1,6 +1,6 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
-import { TetherError, outOfDescriptors } from "../errors.js";
+import { TetherError, isOutOfDescriptors, outOfDescriptors } from "../errors.js";
 import { logLimited } from "../log.js";
 import { isSqliteError, storeCode, storeFix } from "../store/store-errors.js";
 
@@ -39,7 +39,7 @@ export function toConnectError(error: unknown): ConnectError {
   }
   if (error instanceof ConnectError) return error;
   if (clientWentAway(error)) return new ConnectError("the client went away: its connection closed", Code.Canceled);
-  if (wantsDescriptor(error)) {
+  if (isOutOfDescriptors(error)) {
     logLimited("out of descriptors", `a call failed for want of a file descriptor: ${(error as Error).message}`);
     return toConnectError(outOfDescriptors(`the call failed (${(error as Error).message})`));
   }
@@ -63,10 +63,4 @@ export function toConnectError(error: unknown): ConnectError {
  */
 function clientWentAway(error: unknown): boolean {
   return error instanceof DOMException && error.name === "AbortError";
-}
-
-/** The daemon's, or the system's, limit on open files reached. */
-function wantsDescriptor(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return code === "EMFILE" || code === "ENFILE";
 }

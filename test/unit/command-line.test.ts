@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
-import { commandLine, printable } from "../../common/format.js";
+import { commandLine, escapeControls } from "../../common/format.js";
 
 describe("commandLine", () => {
   it("prints plain words as they are and quotes the rest, so the line pasted into a shell gives back the same argv", () => {
@@ -21,8 +21,8 @@ describe("commandLine", () => {
   });
 });
 
-describe("printable", () => {
+describe("escapeControls", () => {
   it("writes control characters as escapes and leaves the rest, other scripts included, as it is", () => {
-    expect(printable("/tmp/a\nb\tc\x1b[31m\x7f\u009bü 名")).toBe("/tmp/a\\nb\\tc\\x1b[31m\\x7f\\u009bü 名");
+    expect(escapeControls("/tmp/a\nb\tc\x1b[31m\x7f\u009bü 名")).toBe("/tmp/a\\nb\\tc\\x1b[31m\\x7f\\u009bü 名");
   });
 });
