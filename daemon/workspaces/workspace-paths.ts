@@ -58,7 +58,9 @@ function realDirectory(path: string, what: string): string {
     real = realpathSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw notAllowed(path, code === "ENOENT" ? `${what} ${path} does not exist: create it first` : `${what} ${path} cannot be used: ${(error as Error).message}`);
+    // Paths travel as UTF-8 text: one whose bytes were not UTF-8 reached here with U+FFFD in their place.
+    const notUtf8 = path.includes("\uFFFD") ? " (U+FFFD in it may stand for bytes that are not UTF-8: tether takes paths as UTF-8 text)" : "";
+    throw notAllowed(path, code === "ENOENT" ? `${what} ${path} does not exist${notUtf8}: create it first` : `${what} ${path} cannot be used: ${(error as Error).message}`);
   }
   if (!statSync(real).isDirectory()) throw notAllowed(path, `${what} ${path} is not a directory`);
   return real;

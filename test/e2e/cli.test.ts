@@ -291,6 +291,30 @@ describe("tether daemon (the built CLI)", () => {
     expect([absolute.status, absolute.stdout.replace(/ +\| /, " | ")]).toEqual([0, `hi | hi from ${project}\n`]);
   });
 
+  it("in a directory whose path is not UTF-8, a command needing it says so rather than that nothing is there", () => {
+    const env = freshEnv();
+    const project = mkdtempSync(join(tmpdir(), "tether-project-"));
+    // A Latin-1 name: Node reads the bytes 0xE9 as U+FFFD, a path that names nothing.
+    const latin1 = Buffer.concat([Buffer.from(join(project, "caf")), Buffer.from([0xe9])]);
+    mkdirSync(latin1);
+    writeFileSync(Buffer.concat([latin1, Buffer.from("/tether.yaml")]), "tasks:\n  hi:\n    cmd: echo hi\n");
+    const inLatin1 = (...args: string[]): Run => {
+      const r = spawnSync("sh", ["-c", `cd "$(printf '%s\\351' "$0")" && exec "$@"`, join(project, "caf"), process.execPath, CLI_ENTRY, ...args], { env, encoding: "utf8", timeout: 30_000 });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const shown = `${project}/caf\uFFFD`;
+    for (const args of [["run", "hi"], ["tasks"], ["ws", "create", "here", "--path", "."]]) {
+      const refused = inLatin1(...args);
+      expect([refused.status, refused.stderr], args.join(" ")).toEqual([
+        1,
+        `tether: the current directory's path is not UTF-8 (${shown}, with U+FFFD for the bytes that are not): tether passes paths as UTF-8 text; cd to a directory whose path is, or give absolute paths (--file, --path)\n`,
+      ]);
+    }
+    // Named on the command line, from a directory that is UTF-8: the path's bytes came through argv.
+    const named = spawnSync("sh", ["-c", `exec "$0" "$1" ws create here --path "$(printf '%s\\351' "$2")"`, process.execPath, CLI_ENTRY, join(project, "caf")], { env, encoding: "utf8", timeout: 30_000 });
+    expect([named.status, named.stderr]).toEqual([1, `tether: the path ${shown} is not UTF-8 (U+FFFD stands for the bytes that are not): tether passes paths as UTF-8 text; rename it, or use a path that is\n`]);
+  });
+
   it("daemon run stays in the foreground and stops on SIGTERM", async () => {
     const env = freshEnv();
     const child = spawn(process.execPath, [CLI_ENTRY, "daemon", "run"], { env, stdio: ["ignore", "pipe", "pipe"] });

@@ -146,6 +146,8 @@ describe("workspaces", () => {
       [ws.createWorkspace({ displayName: "root", root: "/" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /whole filesystem/],
       [ws.createWorkspace({ displayName: "proc", root: "/proc/self" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /\/proc/],
       [ws.createWorkspace({ displayName: "missing", root: "/nonexistent/dir" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /does not exist/],
+      // A client that read a Latin-1 name as UTF-8 sends U+FFFD for its bytes: the path names nothing.
+      [ws.createWorkspace({ displayName: "latin1", root: "/tmp/caf\uFFFD" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /^workspace path \/tmp\/caf\uFFFD does not exist \(U\+FFFD in it may stand for bytes that are not UTF-8: tether takes paths as UTF-8 text\): create it first$/],
       [ws.createWorkspace({ displayName: "relative", root: "some/dir" }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /relative/],
       [ws.createWorkspace({ displayName: "state", root: join(d.home, "workspaces") }), Code.InvalidArgument, ErrorReason.PATH_NOT_ALLOWED, /state directory/],
       [ws.createWorkspace({ displayName: "nonet", noNetwork: true }), Code.InvalidArgument, ErrorReason.INVALID_ARGUMENT, /bwrap/],
