@@ -79,8 +79,9 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
   const { binDir, packageDir } = installCliShim(config.stateDir);
   const spawner = await startSpawner(config.stateDir);
   const networks = new WorkspaceNetworks();
+  const loginEnv = withLoginEnv(process.env);
   const environment = {
-    baseEnv: { ...withLoginEnv(process.env), PATH: `${binDir}:${process.env["PATH"] ?? "/usr/bin:/bin"}`, TETHER_SOCKET: config.socketPath },
+    baseEnv: { ...loginEnv, PATH: `${binDir}:${loginEnv["PATH"]}`, TETHER_SOCKET: config.socketPath },
     sandboxHost: { readOnly: [binDir, packageDir], socket: { host: config.sandboxSocketPath, inside: config.socketPath }, network: (id: string) => networks.enter(id) },
     spawner,
   };

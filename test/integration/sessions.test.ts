@@ -442,14 +442,14 @@ tasks:
     }
   });
 
-  it("a daemon started with no HOME, USER, LOGNAME or SHELL (env -i, a bare supervisor) gives its runs and execs the login's, from the password database", async () => {
-    const d = await daemon({ HOME: undefined, USER: undefined, LOGNAME: undefined, SHELL: undefined });
+  it("a daemon started with no HOME, USER, LOGNAME, SHELL or PATH (env -i, a bare supervisor) gives its runs and execs the login's, from the password database, and systemd's PATH", async () => {
+    const d = await daemon({ HOME: undefined, USER: undefined, LOGNAME: undefined, SHELL: undefined, PATH: undefined });
     const client = d.client(SessionService);
-    const line = 'echo "[$HOME][$USER][$LOGNAME][$SHELL]"';
+    const line = 'echo "[$HOME][$USER][$LOGNAME][$SHELL]"; echo "$PATH"';
     const { session } = await client.startSession({ task: "who", taskFile: writeTaskFile(`tasks:\n  who:\n    cmd: '${line}'\n`) });
     await waitQuiet(client, session!.id);
     const me = userInfo();
-    const expected = `[${me.homedir}][${me.username}][${me.username}][${me.shell ?? ""}]\n`;
+    const expected = `[${me.homedir}][${me.username}][${me.username}][${me.shell ?? ""}]\n${join(d.home, "bin")}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n`;
     expect((await logText(client, session!.id)).stdout).toBe(expected);
     await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
     expect((await execToEnd(d.client(ExecService), "w", ["sh", "-c", line])).stdout).toBe(expected);
