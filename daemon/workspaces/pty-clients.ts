@@ -26,6 +26,12 @@ export class PtyClients {
     return this.clients.size;
   }
 
+  /** Some client has a terminal that answers the program's queries: one that may type and gave its size (a script and a watcher give none). */
+  get answering(): boolean {
+    for (const c of this.clients) if (!c.readOnly && c.size !== undefined) return true;
+    return false;
+  }
+
   add(readOnly: boolean, size: TerminalSize | undefined): PtyClient {
     const client = { id: this.nextId++, readOnly, size, activeAt: ++this.tick };
     this.clients.add(client);

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { defaultShell } from "../../common/default-shell.js";
+import { renderScreen } from "../../common/screen-render.js";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
@@ -22,6 +23,7 @@ import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import { SCRIPT_WRITES_WAITING_MAX, ScriptWrites } from "./script-writes.js";
+import { TerminalAnswers } from "./terminal-answers.js";
 import type { Workspaces } from "./workspaces.js";
 import { setLongTimeout } from "../long-timeout.js";
 
@@ -29,6 +31,8 @@ import { setLongTimeout } from "../long-timeout.js";
 export const PTY_RETENTION_BYTES = 64 * 1024 * 1024;
 /** How much recent output an attaching client gets replayed by default: enough to redraw a screen. */
 export const PTY_REPLAY_BYTES = 64 * 1024;
+/** The longest the daemon reads a PTY's output to find its cursor for a query (TerminalAnswers). */
+const CURSOR_READ_MAX_MS = 5_000;
 /** The most one WritePty types at once. */
 export const PTY_WRITE_MAX_BYTES = 1024 * 1024;
 /**
@@ -156,13 +160,21 @@ export class Ptys {
       pacer,
       onLost: (bytes) => outputLost(id, bytes, writer, tap, attached),
     });
+    const clients = new PtyClients(spec.sizePolicy);
+    const answers = new TerminalAnswers(
+      (answer) => process.write(answer),
+      (end) => this.cursorAfter(id, end),
+    );
     const process = new TtyProcess({
       ...launch,
       ...size,
       onOutput: (chunk) => {
-        screen.scan(chunk, tap.offset);
+        const offset = tap.offset;
+        screen.scan(chunk, offset);
         tap.write(chunk);
-        return writer.write(1, chunk);
+        const written = writer.write(1, chunk);
+        answers.scan(chunk, offset, clients.answering);
+        return written;
       },
     });
     // What the program left in the terminal is read at once, whether or not its clients read.
@@ -193,7 +205,7 @@ export class Ptys {
       tap.end();
       return record;
     });
-    this.live.set(id, { record, process, writer, tap, pacer, clients: new PtyClients(spec.sizePolicy), scriptWrites: scriptWritesTo(id, process), screen, attached, ended });
+    this.live.set(id, { record, process, writer, tap, pacer, clients, scriptWrites: scriptWritesTo(id, process), screen, attached, ended });
     this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended, stopping: (reason) => (stoppedBecause = reason) });
     return record;
   }
@@ -275,6 +287,28 @@ export class Ptys {
       },
       final: () => this.current(this.tables.byId(pty.id) ?? pty),
     };
+  }
+
+  /**
+   * Where PTY `id`'s cursor is once its output up to `end` has been drawn,
+   * for a query nobody attached will answer (TerminalAnswers): its modes and
+   * the output a replay up to there would give, rendered at its size.
+   */
+  private async cursorAfter(id: string, end: number): Promise<{ x: number; y: number; cols: number } | undefined> {
+    const live = this.live.get(id);
+    if (live === undefined) return undefined;
+    await live.writer.storedThrough(end);
+    const from = live.screen.replayStart(Math.max(this.journals.get(outputJournal(id)).firstOffset, end - PTY_REPLAY_BYTES), end);
+    const chunks = [live.screen.terminalModes()];
+    read: for await (const pieces of followOutput(this.journals, outputJournal(id), from, undefined, AbortSignal.timeout(CURSOR_READ_MAX_MS))) {
+      for (const piece of pieces) {
+        if (piece.offset >= end) break read;
+        chunks.push(piece.data.subarray(0, end - piece.offset));
+      }
+    }
+    const { cols, rows } = live.record.size;
+    const { cursor } = await renderScreen(cols, rows, chunks);
+    return { ...cursor, cols };
   }
 
   get(ref: string): PtyRecord {

@@ -426,6 +426,37 @@ describe("PTYs", () => {
     expect([closed.code, closed.reason]).toEqual([Code.FailedPrecondition, ErrorReason.PTY_CLOSED]);
   });
 
+  it("a program asking its terminal with no terminal attached is answered by the daemon, in order (device attributes, status, the cursor's place); with one attached, only by it", async () => {
+    const { ptys } = await setup();
+    const script = [
+      `show() { printf '%s:%s\\n' "$1" "\${2//$'\\e'/<ESC>}"; }`,
+      // The cursor's place, then the device attributes fish asks last: answered in that order.
+      `printf 'hello\\nab\\e[6n\\e[c'; IFS= read -rs -d c -t 5 x; show first "$x"`,
+      `IFS= read -r go; printf '\\e[5n'; IFS= read -rs -d n -t 1 y; show second "$y"`,
+      // A query cut across two writes of the program (echo off: the first answer, typed at once, is not echoed between them).
+      `IFS= read -r go; stty -echo; printf '\\e[>c\\e'; sleep 0.2; printf '[?6n'; IFS= read -rs -d R -t 5 z; show third "$z"`,
+      "sleep 60",
+    ].join("\n");
+    const { pty } = await ptys.createPty({ spec: { workspace: "w", argv: ["bash", "-c", script] } });
+    // A read-only watcher's terminal answers nothing (it cannot type): the daemon still answers.
+    const watcher = new PtyClient(ptys, attachTo(pty!.id, { readOnly: true, size: { cols: 80, rows: 24 } }));
+    await eventually(() => (watcher.text.includes("first:") ? true : undefined));
+    expect(watcher.text).toContain("hello\r\nab\x1b[6n\x1b[cfirst:<ESC>[2;3R<ESC>[?1;2\r\n");
+    // A client with a terminal is attached: its terminal answers (this one does not), and the daemon stays silent.
+    const typing = new PtyClient(ptys, attachTo(pty!.id, { size: { cols: 80, rows: 24 } }));
+    await eventually(() => typing.pty);
+    typing.type("go\r");
+    await eventually(() => (watcher.text.includes("second:") ? true : undefined));
+    expect(watcher.text).toContain("go\r\n\x1b[5nsecond:\r\n");
+    typing.send({ kind: { case: "detach", value: true } });
+    await typing.done;
+    await eventually(async () => ((await ptys.getPty({ pty: pty!.id })).pty!.attachedClients === 1 ? true : undefined));
+    await ptys.writePty({ pty: pty!.id, text: "three\r" });
+    await eventually(() => (watcher.text.includes("third:") ? true : undefined));
+    expect(watcher.text).toContain("three\r\n\x1b[>c\x1b[?6nthird:<ESC>[>0;276;0c<ESC>[?6;1\r\n");
+    await ptys.closePty({ pty: pty!.id });
+  });
+
   it("WritePty types keys by name as tmux send-keys does, cursor keys in the form the program asked for (application cursor keys or not)", async () => {
     const { ptys } = await setup();
     // Prints every byte it gets in hex, in raw mode: what the keys typed, exactly.
