@@ -97,8 +97,16 @@ export async function followStarted(client: GrpcClient, session: Session, starte
   const style = createStyle(process.stderr);
   process.stderr.write(`${style.dim("tether")} session ${style.bold(id)} runs ${session.task}${startedHow}\n`);
   const detach = new AbortController();
+  // Ctrl-C detaches, and so does a SIGTERM (`timeout 60 tether run ...`, a supervisor stopping the command):
+  // killing the CLI never touches the session, and the command says how to find it again.
+  let exitCode = 130;
   const onInterrupt = (): void => detach.abort();
+  const onTerminate = (): void => {
+    exitCode = 143;
+    detach.abort();
+  };
   process.once("SIGINT", onInterrupt);
+  process.once("SIGTERM", onTerminate);
   try {
     await followSession({ client, sessionId: id, tasks: session.tasks, style, signal: detach.signal });
   } catch (error) {
@@ -115,11 +123,13 @@ export async function followStarted(client: GrpcClient, session: Session, starte
     }
   } finally {
     process.removeListener("SIGINT", onInterrupt);
+    process.removeListener("SIGTERM", onTerminate);
   }
   if (detach.signal.aborted) {
-    process.stderr.write(`\ndetached; session ${id} goes on.\n  follow it again: tether logs -f ${id}\n  see it:          tether show ${id}\n  cancel it:       tether cancel ${id}\n`);
-    // 130 as for any command Ctrl-C stops: a script's `tether run A && deploy` stops there too.
-    return 130;
+    const how = exitCode === 143 ? "detached (SIGTERM)" : "detached";
+    process.stderr.write(`\n${how}; session ${id} goes on.\n  follow it again: tether logs -f ${id}\n  see it:          tether show ${id}\n  cancel it:       tether cancel ${id}\n`);
+    // 130 (143) as for any command Ctrl-C (SIGTERM) stops: a script's `tether run A && deploy` stops there too.
+    return exitCode;
   }
   const final = (await client.unary(SessionService.method.getSession, { name: `sessions/${id}` })).session!;
   const outcome = final.error !== "" ? `: ${final.error}` : final.result !== "" ? `: ${resultShown(final.result, id)}` : "";

@@ -246,6 +246,24 @@ tasks:
     expect(cli(env, dir, "logs", id).stdout).toBe("begin\nend\n");
     expect(cli(env, dir, "show", id).stdout).toContain("exit code 0");
   });
+  it("SIGTERM to a following CLI (timeout, a supervisor) detaches as Ctrl-C does: it says how to find the session again, exits 143, and the session goes on", async () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(`tasks:\n  slow:\n    cmd: echo begin; sleep 1.5; echo end\n`));
+    const follower = spawn(process.execPath, [CLI_ENTRY, "run", "slow"], { env, cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    let [out, err] = ["", ""];
+    follower.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    follower.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => follower.once("exit", resolve));
+    await eventually(() => (out.includes("begin") ? true : undefined));
+    follower.kill("SIGTERM");
+    expect(await exited).toBe(143);
+    const id = /session (s-\w+) runs slow/.exec(err)![1]!;
+    expect(err).toContain(`detached (SIGTERM); session ${id} goes on.\n  follow it again: tether logs -f ${id}\n`);
+    expect(err).toContain(`cancel it:       tether cancel ${id}\n`);
+    const followed = cli(env, dir, "logs", "-f", id);
+    expect([followed.status, followed.stdout]).toEqual([0, "begin\nend\n"]);
+  });
+
   it("a followed run whose daemon stops says the session is kept and how to follow it again; the next daemon runs the retry it owed", async () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`tasks:\n  flaky:\n    cmd: test -f ok || { touch ok; echo failing; exit 2; }; echo fine\n    retries: 1\n    retry_delay: 4s\n`));
