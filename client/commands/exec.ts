@@ -11,6 +11,7 @@ import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { OutputStampers } from "../line-stamper.js";
+import { terminalEnv } from "../terminal-env.js";
 import { parseEnvFlags, parseTailFlag, wholeNumberFlag } from "../flags.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
@@ -101,7 +102,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         workspace: positionals[0]!,
         argv: command,
         cwd: values.cwd,
-        env: { ...(values.tty ? { TERM: process.env["TERM"] ?? "xterm-256color" } : {}), ...parseEnvFlags(values.env) },
+        env: { ...(values.tty ? { TERM: process.env["TERM"] ?? "xterm-256color", ...terminalEnv(process.env, terminal) } : {}), ...parseEnvFlags(values.env) },
         tty: values.tty,
         size: terminal ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.

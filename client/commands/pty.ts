@@ -9,6 +9,7 @@ import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli
 import { splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
+import { terminalEnv } from "../terminal-env.js";
 import { parseEnvFlags, wholeNumberFlag } from "../flags.js";
 import { defaultShell } from "../../common/default-shell.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
@@ -100,7 +101,8 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = command.length === 0 ? [defaultShell(process.env)] : command;
-  const spec = { workspace: positionals[0]!, argv, cwd: values.cwd, env: parseEnvFlags(values.env), sizePolicy };
+  const env = { ...terminalEnv(process.env, !values.detach && process.stdout.isTTY === true), ...parseEnvFlags(values.env) };
+  const spec = { workspace: positionals[0]!, argv, cwd: values.cwd, env, sizePolicy };
   if (values.detach) {
     // As tmux new -d: opened at this terminal's size (else 80x24), nobody attached; the id to attach or type to.
     const size = terminalSize();

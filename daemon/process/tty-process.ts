@@ -74,7 +74,8 @@ export class TtyProcess {
     const [file, ...args] = options.argv;
     const env = Object.fromEntries(Object.entries(options.env).filter((e): e is [string, string] => e[1] !== undefined));
     try {
-      this.term = pty.spawn(file!, args, { name: "xterm-256color", cols: options.cols, rows: options.rows, cwd: options.cwd, env, encoding: null });
+      // node-pty sets TERM to `name`: the one the env gives (the client's, --env TERM=...), not always its default.
+      this.term = pty.spawn(file!, args, { name: env["TERM"] ?? "xterm-256color", cols: options.cols, rows: options.rows, cwd: options.cwd, env, encoding: null });
     } catch (error) {
       if (!(error instanceof Error && error.message.startsWith("forkpty"))) throw error;
       throw terminalFailure(`could not open a terminal (${error.message})`);

@@ -27,6 +27,24 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     cli(env, "pty", "kill", gone);
   });
 
+  it("a terminal opened from a shell gets its locale, and its TERM and COLORTERM when it shows there, as ssh sends them, whatever the daemon was started with", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    // A daemon started without a locale, as by a script or a supervisor.
+    const bare = Object.fromEntries(Object.entries(env).filter(([name]) => !(name === "LANG" || name === "LANGUAGE" || name.startsWith("LC_") || name === "COLORTERM")));
+    cli(bare, "daemon", "start");
+    cli(bare, "ws", "create", "w");
+    const show = `sh -c 'echo "[$LANG][$LC_CTYPE][$TERM][$COLORTERM]"; sleep 30'`;
+    tmux("new-session", "-d", "-s", "shell", "-x", "100", "-y", "20", `echo "pane TERM=$TERM"; LANG=C.UTF-8 LC_CTYPE=C.UTF-8 COLORTERM=truecolor ${tether} pty w -- ${show}`);
+    const shown = await waitFor("shell", /^\[.*\]$/m);
+    const paneTerm = /pane TERM=(\S+)/.exec(shown)![1];
+    expect(shown).toContain(`[C.UTF-8][C.UTF-8][${paneTerm}][truecolor]`);
+    // Opened from a script (-d): no terminal shows it, so the daemon's TERM; the locale still; --env wins.
+    const detached = (...args: string[]) => cli({ ...bare, LANG: "C.UTF-8", COLORTERM: "truecolor" }, "pty", "w", "-d", ...args, "--", "sh", "-c", 'echo "[$LANG][$TERM][$COLORTERM]"; sleep 30').trim();
+    const read = async (id: string) => eventually(() => /\[.*\]/.exec(cli(env, "pty", "read", id, "--no-follow"))?.[0]);
+    expect(await read(detached())).toBe("[C.UTF-8][xterm-256color][]");
+    expect(await read(detached("--env", "LANG=C", "--env", "TERM=vt100"))).toBe("[C][vt100][]");
+  });
+
   it("opens a shell, detaches with Ctrl-\\, reattaches with the screen replayed; a read-only client watches; the exit code reaches every client", async () => {
     const { env, tether, tmux, waitFor, screen } = setup();
     cli(env, "ws", "create", "w");
