@@ -104,6 +104,9 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(escape.stderr).toMatch(/outside the workspace root/);
     const tty = cli(env, ["exec", "w", "-t", "--", "sh", "-c", "test -t 0 && test -t 1 && echo on-a-tty"]);
     expect(tty.stdout).toMatch(/on-a-tty/);
+    // Under -t the command gets the CLI's TERM and locale, as ssh sends them.
+    const termed = cli({ ...env, TERM: "vt220", LANG: "C.UTF-8" }, ["exec", "w", "-t", "--", "sh", "-c", 'echo "[$TERM][$LANG]"']);
+    expect(termed.stdout).toContain("[vt220][C.UTF-8]");
   });
 
   it("large output reaches stdout and stderr byte for byte, through a pipe and into a file, live and on reattach", () => {
