@@ -140,11 +140,11 @@ export class LiveRun {
    */
   watchReadiness(readiness: Readiness, onReady: () => void): void {
     const probe = { cwd: this.start.cwd, env: this.env, wrap: this.wrap, spawner: this.environment.spawner, ownNetwork: this.start.workspace?.noNetwork === true };
-    void waitUntilReady(readiness, probe, this.readinessAbort.signal).then((ready) => {
+    void waitUntilReady(readiness, probe, this.readinessAbort.signal).then((notReady) => {
       if (this.readinessAbort.signal.aborted || (this.run.status !== "running" && this.run.status !== "waiting")) return;
       this.awaitingReadiness = false;
-      if (!ready) {
-        this.kill(`not ready after ${formatMs(readiness.timeoutMs)}`);
+      if (notReady !== undefined) {
+        this.kill(`not ready after ${formatMs(readiness.timeoutMs)}${notReady.why === "" ? "" : `: ${notReady.why}`}`);
         return;
       }
       // A ready service runs until its session ends: the task's timeout bounded the time until now.

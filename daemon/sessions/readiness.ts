@@ -1,3 +1,5 @@
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GroupProcess } from "../process/child-process.js";
@@ -18,84 +20,153 @@ export interface ProbeContext {
   readonly ownNetwork: boolean;
 }
 
+/** How much of a failed command probe's output its failure quotes: the end of it, where a tool says what went wrong. */
+const PROBE_OUTPUT_QUOTED_BYTES = 200;
+
 /**
  * An http or tcp check made from inside a workspace's own network: Node (the
- * daemon's, which the sandbox sees read-only) as the checking process.
+ * daemon's, which the sandbox sees read-only) as the checking process. The
+ * same checks as httpCheck and tcpCheck (kept alike: the sandbox runs this
+ * text, not the daemon's bundle), why one failed on its stdout.
  * argv: the kind, then the URL or host:port.
  */
 const PROBE_FROM_INSIDE = `
 const [kind, target] = process.argv.slice(1);
-const pass = () => process.exit(0), fail = () => process.exit(1);
+const done = (why) => { if (why) process.stdout.write(why); process.exit(why ? 1 : 0); };
+const error = (prefix) => (e) => done(prefix + ": " + (e.code && e.message.includes(e.code) ? e.code : e.message));
+setTimeout(() => done(target + ": no answer in ${PROBE_TIMEOUT_MS / 1000}s"), ${PROBE_TIMEOUT_MS}).unref();
 if (kind === "http") {
-  fetch(target, { redirect: "manual" }).then((r) => (r.status >= 200 && r.status < 400 ? pass() : fail()), fail);
+  const { request } = require(target.startsWith("https:") ? "node:https" : "node:http");
+  request(target, { rejectUnauthorized: false, headers: { "user-agent": "tether-readiness" } }, (r) => {
+    r.resume();
+    done(r.statusCode >= 200 && r.statusCode < 400 ? "" : target + " answered " + r.statusCode + (r.statusMessage ? " " + r.statusMessage : ""));
+  }).once("error", error(target)).end();
 } else {
   const colon = target.lastIndexOf(":");
-  require("node:net").connect({ host: target.slice(0, colon), port: Number(target.slice(colon + 1)) }).once("connect", pass).once("error", fail);
+  require("node:net").connect({ host: target.slice(0, colon), port: Number(target.slice(colon + 1)) }).once("connect", () => done("")).once("error", error("tcp " + target));
 }`;
 
+/** Readiness checks that did not pass: why the last round failed, or "" when they were stopped. */
+export interface NotReady {
+  readonly why: string;
+}
+
 /**
- * Polls the readiness checks every interval until all pass (resolves true),
- * the readiness timeout passes (false), or `signal` aborts (false).
+ * Polls the readiness checks every interval until all pass (resolves
+ * undefined), the readiness timeout passes, or `signal` aborts (NotReady:
+ * why the last round failed, for the run's end to say).
  */
-export async function waitUntilReady(readiness: Readiness, context: ProbeContext, signal: AbortSignal): Promise<boolean> {
+export async function waitUntilReady(readiness: Readiness, context: ProbeContext, signal: AbortSignal): Promise<NotReady | undefined> {
   const deadline = Date.now() + readiness.timeoutMs;
+  let why = "";
   while (!signal.aborted) {
-    if (await allPass(readiness, context, signal)) return true;
+    const failed = await firstFailure(readiness, context, signal);
+    if (failed === undefined) return undefined;
+    why = failed;
     const left = deadline - Date.now();
-    if (left <= 0) return false;
+    if (left <= 0) return { why };
     try {
       await sleep(Math.min(readiness.intervalMs, left, TIMER_MAX_MS), undefined, { signal });
     } catch {
-      return false;
+      return { why };
     }
   }
-  return false;
+  return { why };
 }
 
-async function allPass(readiness: Readiness, context: ProbeContext, signal: AbortSignal): Promise<boolean> {
+/** Undefined when every check passes, else why the first that failed did. */
+async function firstFailure(readiness: Readiness, context: ProbeContext, signal: AbortSignal): Promise<string | undefined> {
   const probeSignal = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
-  const probes: Promise<boolean>[] = [];
-  const inside = (kind: string, target: string): Promise<boolean> => argvProbe([process.execPath, "-e", PROBE_FROM_INSIDE, kind, target], context, probeSignal);
-  if (readiness.http !== undefined) probes.push(context.ownNetwork ? inside("http", readiness.http) : httpProbe(readiness.http, probeSignal));
-  if (readiness.tcp !== undefined) probes.push(context.ownNetwork ? inside("tcp", readiness.tcp) : tcpProbe(readiness.tcp, probeSignal));
-  if (readiness.cmd !== undefined) probes.push(argvProbe(["/bin/sh", "-c", readiness.cmd], context, probeSignal));
-  return (await Promise.all(probes)).every(Boolean);
-}
-
-async function httpProbe(url: string, signal: AbortSignal): Promise<boolean> {
-  try {
-    const response = await fetch(url, { signal, redirect: "manual" });
-    await response.body?.cancel();
-    return response.status >= 200 && response.status < 400;
-  } catch {
-    return false;
+  const probes: Promise<string | undefined>[] = [];
+  const inside = (kind: string, target: string): Promise<string | undefined> =>
+    argvProbe([process.execPath, "-e", PROBE_FROM_INSIDE, kind, target], context, probeSignal, (how, output) => output || `${kind} ${target}: its check ${how}`);
+  if (readiness.http !== undefined) probes.push(context.ownNetwork ? inside("http", readiness.http) : httpCheck(readiness.http, probeSignal));
+  if (readiness.tcp !== undefined) probes.push(context.ownNetwork ? inside("tcp", readiness.tcp) : tcpCheck(readiness.tcp, probeSignal));
+  if (readiness.cmd !== undefined) {
+    probes.push(argvProbe(["/bin/sh", "-c", readiness.cmd], context, probeSignal, (how, output) => `cmd ${readiness.cmd} ${how}${output === "" ? "" : `: ${output}`}`));
   }
+  return (await Promise.all(probes)).find((why) => why !== undefined);
 }
 
-function tcpProbe(address: string, signal: AbortSignal): Promise<boolean> {
+/**
+ * Undefined when `url` answers 2xx or 3xx, else what it answered or why it
+ * could not. An https server's certificate is not checked, as Kubernetes'
+ * HTTPS probes do not: a dev server's is self-signed, and whether the
+ * service is up is the question.
+ */
+function httpCheck(url: string, signal: AbortSignal): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    try {
+      const request = url.startsWith("https:") ? httpsRequest : httpRequest;
+      const options = { signal, rejectUnauthorized: false, headers: { "user-agent": "tether-readiness" } };
+      request(url, options, (response) => {
+        response.resume();
+        const status = response.statusCode ?? 0;
+        resolve(status >= 200 && status < 400 ? undefined : `${url} answered ${status}${response.statusMessage ? ` ${response.statusMessage}` : ""}`);
+      })
+        .once("error", (error) => resolve(`${url}: ${errorText(error, signal)}`))
+        .end();
+    } catch (error) {
+      resolve(`${url}: ${(error as Error).message}`);
+    }
+  });
+}
+
+/** Undefined when `address` (host:port) takes a TCP connection, else why not. */
+function tcpCheck(address: string, signal: AbortSignal): Promise<string | undefined> {
   const colon = address.lastIndexOf(":");
   return new Promise((resolve) => {
     const socket = connect({ host: address.slice(0, colon), port: Number(address.slice(colon + 1)), signal });
     socket.once("connect", () => {
       socket.destroy();
-      resolve(true);
+      resolve(undefined);
     });
-    socket.once("error", () => resolve(false));
+    socket.once("error", (error) => resolve(`tcp ${address}: ${errorText(error, signal)}`));
   });
 }
 
-/** A probe that is a process, run where the run runs: it passes when it exits 0; an abort (the run ended, the probe timed out) kills its process group. */
-async function argvProbe(command: readonly string[], context: ProbeContext, signal: AbortSignal): Promise<boolean> {
+/** A failed connection's error as a check's failure says it: its code (ECONNREFUSED, ENOTFOUND) where its message names it, else its message. */
+function errorText(error: Error & { code?: string }, signal: AbortSignal): string {
+  if (signal.aborted) return `no answer in ${PROBE_TIMEOUT_MS / 1000}s`;
+  return error.code === undefined || !error.message.includes(error.code) ? error.message : error.code;
+}
+
+/**
+ * A probe that is a process, run where the run runs: it passes when it exits
+ * 0, else `failure` says why, given how it ended and the end of its output
+ * (trimmed); an abort (the run ended, the probe timed out) kills its process
+ * group.
+ */
+async function argvProbe(
+  command: readonly string[],
+  context: ProbeContext,
+  signal: AbortSignal,
+  failure: (how: string, output: string) => string,
+): Promise<string | undefined> {
   let argv: readonly string[];
   try {
     argv = context.wrap(command);
-  } catch {
-    return false; // The workspace's network is not up: not ready yet.
+  } catch (error) {
+    return `the workspace's network is not up: ${(error as Error).message}`;
   }
-  const probe = new GroupProcess({ argv, cwd: context.cwd, env: context.env, stdin: false, onOutput: () => undefined, spawner: context.spawner });
+  let output = Buffer.alloc(0);
+  const onOutput = (_fd: 1 | 2, chunk: Buffer): undefined => {
+    output = Buffer.concat([output, chunk]).subarray(-PROBE_OUTPUT_QUOTED_BYTES);
+    return undefined;
+  };
+  const probe = new GroupProcess({ argv, cwd: context.cwd, env: context.env, stdin: false, onOutput, spawner: context.spawner });
   const kill = (): void => void probe.signal("SIGKILL");
   signal.addEventListener("abort", kill, { once: true });
   const end = await probe.ended;
   signal.removeEventListener("abort", kill);
-  return end.t === "exited" && end.code === 0;
+  if (end.t === "exited" && end.code === 0) return undefined;
+  const quoted = output.toString("utf8").trim().replace(/\s+/g, " ");
+  const how = signal.aborted
+    ? `did not finish in ${PROBE_TIMEOUT_MS / 1000}s`
+    : end.t === "exited"
+      ? `exited with code ${end.code}`
+      : end.t === "signalled"
+        ? `was killed by ${end.signal}`
+        : `could not start: ${end.message}`;
+  return failure(how, quoted);
 }

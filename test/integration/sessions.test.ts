@@ -18,6 +18,8 @@ import { failure } from "../helpers/errors.js";
 import { execToEnd } from "../helpers/execs.js";
 import { CAN_FILL_A_DISK, onSmallDisk } from "../helpers/full-disk.js";
 import { alive, eventually, logText, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
+import { freePorts } from "../helpers/ports.js";
+import { SELF_SIGNED_CERT, SELF_SIGNED_KEY } from "../helpers/self-signed.js";
 
 const daemon = daemonPerTest();
 
@@ -188,6 +190,40 @@ tasks:
     });
     expect((await client.listRuns({ parent: done.name })).runs.find((x) => x.task === "serve")!.reason).toBe("stopped at the end of the session");
     expect(alive(pid)).toBe(false);
+  });
+
+  it("a service not ready in time fails saying why its check last failed (refused, an answer's status, a command's exit and output); an https one's self-signed certificate is no failure", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const [tls, refused, unhealthy] = await freePorts(3);
+    const file = writeTaskFile(`
+tasks:
+  tls:
+    cmd: node tls-server.cjs ${tls}
+    readiness: { http: "https://localhost:${tls}/", interval: 100ms, timeout: 20s }
+  usetls: { cmd: echo tls-ok, upstream: [tls] }
+  refused:
+    cmd: sleep 30
+    readiness: { tcp: "127.0.0.1:${refused}", interval: 100ms, timeout: 1s }
+  unhealthy:
+    cmd: node -e 'require("node:http").createServer((q, r) => r.writeHead(503).end()).listen(${unhealthy}, "127.0.0.1")'
+    readiness: { http: "http://127.0.0.1:${unhealthy}/health", interval: 100ms, timeout: 1s }
+  probe:
+    cmd: sleep 30
+    readiness: { cmd: "echo 'not up yet' >&2; exit 7", interval: 100ms, timeout: 1s }
+  all: { cmd: "true", upstream: [usetls, refused, unhealthy, probe] }
+`);
+    const server = `const [key, cert] = ${JSON.stringify([SELF_SIGNED_KEY, SELF_SIGNED_CERT])};
+require("node:https").createServer({ key, cert }, (q, r) => r.end("ok")).listen(Number(process.argv[2]), "127.0.0.1");`;
+    writeFileSync(join(dirname(file), "tls-server.cjs"), server);
+    const { session } = await client.startSession({ task: "all", taskFile: file });
+    const done = await waitQuiet(client, session!.id);
+    const { runs } = await client.listRuns({ parent: done.name });
+    const reason = (task: string): string => runs.find((r) => r.task === task)!.reason;
+    expect(runs.find((r) => r.task === "usetls")!.status).toBe(RunStatus.SUCCEEDED);
+    expect(reason("refused")).toBe(`not ready after 1s: tcp 127.0.0.1:${refused}: ECONNREFUSED`);
+    expect(reason("unhealthy")).toBe(`not ready after 1s: http://127.0.0.1:${unhealthy}/health answered 503 Service Unavailable`);
+    expect(reason("probe")).toBe("not ready after 1s: cmd echo 'not up yet' >&2; exit 7 exited with code 7: not up yet");
   });
 
   it("a false condition skips the task and its downstream still runs; a result flows through xcom into a template", async () => {
