@@ -328,9 +328,26 @@ function parseEnv(node: Node | undefined, report: Report): Record<string, string
     if (!ENV_NAME_PATTERN.test(key)) report(pair.key as Node, `env: ${JSON.stringify(key)} is not a valid variable name`);
     const v = pair.value as Node | null;
     if (!isScalar(v) || v.value === null || typeof v.value === "object") report(v ?? (pair.key as Node), `env ${key}: the value must be a string, number or bool`);
-    else env[key] = String(v.value);
+    else {
+      env[key] = String(v.value);
+      const itself = ENV_NAME_PATTERN.test(key) ? selfReference(key, env[key]) : undefined;
+      if (itself !== undefined) {
+        const fixed = env[key].replaceAll(itself, `{{ env.${key} }}`);
+        report(v, `env ${key}: ${JSON.stringify(env[key])} would hold the characters ${itself}, not ${key}'s value (an env value is put in as written, not expanded by a shell): write ${JSON.stringify(fixed)}`);
+      }
+    }
   }
   return env;
+}
+
+/**
+ * `$NAME` or `${NAME}` in the value of NAME (`PATH: "$PATH:./bin"`), as a
+ * shell or compose file would expand it: an env value is put in as it is,
+ * as GitHub Actions puts its, so the variable would hold those characters
+ * (a PATH of `$PATH:./bin` finds no command). `{{ env.NAME }}` is the way.
+ */
+function selfReference(name: string, value: string): string | undefined {
+  return new RegExp(`\\$(?:\\{${name}\\}|${name}(?![A-Za-z0-9_]))`).exec(value)?.[0];
 }
 
 function parseReadiness(node: Node | undefined, report: Report): Readiness | undefined {

@@ -33,6 +33,15 @@ tasks:
     expect(file.tasks.get("test")).toMatchObject({ cmd: { kind: "argv", argv: ["make", "all"] }, retries: 2, timeoutMs: 60_000, retryDelayMs: 5_000, env: { MODE: "test", LEVEL: "1" }, upstream: ["build"] });
   });
 
+  it("refuses an env value that names its own variable as a shell would ($PATH, ${PATH}), saying how to write it; other $ stays as written", () => {
+    const file = (env: string) => parseTaskFile("/p/t.yaml", `tasks:\n  t:\n    cmd: echo\n    env: ${env}\n`);
+    expect(() => file('{ PATH: "$PATH:./bin" }')).toThrow(
+      '/p/t.yaml:4: task "t": env PATH: "$PATH:./bin" would hold the characters $PATH, not PATH\'s value (an env value is put in as written, not expanded by a shell): write "{{ env.PATH }}:./bin"',
+    );
+    expect(() => file('{ NODE_OPTIONS: "${NODE_OPTIONS} --inspect" }')).toThrow('write "{{ env.NODE_OPTIONS }} --inspect"');
+    expect(file('{ PW: "pa$word", PATHS: "$PATH", PATH: "$PATHS:{{ env.PATH }}" }').tasks.get("t")!.env).toEqual({ PW: "pa$word", PATHS: "$PATH", PATH: "$PATHS:{{ env.PATH }}" });
+  });
+
   it("refuses an alias inside its own anchor, a merge of what is not a mapping, and aliases that expand past the limit (a billion laughs), with the line; a problem in a merged value names the anchor's line", () => {
     expect(() => parseTaskFile("/p/t.yaml", "x: &a [1, *a]\ntasks:\n  t: { cmd: echo }\n")).toThrow("/p/t.yaml:1: the alias *a is inside the node &a marks: a node cannot hold itself");
     expect(() => parseTaskFile("/p/t.yaml", "tasks:\n  t:\n    cmd: echo\n    <<: 3\n")).toThrow("/p/t.yaml:4: << merges a mapping into this one: an alias of a mapping (<<: *defaults) or a list of them");
