@@ -9,7 +9,7 @@ import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
 import { checkInputPlaceholders, checkTemplates, type Report } from "./template-checks.js";
 import { expandAliases } from "./yaml-aliases.js";
 import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
-import { choicesHint } from "../../common/closest-word.js";
+import { choicesHint, meantThen } from "../../common/closest-word.js";
 
 /** Task names: what `tether run NAME` and `tasks/{task}` accept. */
 export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
@@ -381,14 +381,41 @@ function refuseUnknownKeys(map: YAMLMap, allowed: ReadonlySet<string>, what: str
   for (const pair of map.items) {
     const key = String((pair.key as Node & { value?: unknown }).value);
     if (allowed.has(key)) continue;
-    report(pair.key as Node, `unknown key "${key}"; ${what} may have ${[...allowed].join(", ")}${KEY_HINTS[key] ?? ""}`);
+    const known = [...allowed];
+    const then = `${what} may have ${known.join(", ")}`;
+    const meant = Object.hasOwn(KEY_HINTS, key) ? KEY_HINTS[key] : undefined;
+    report(pair.key as Node, `unknown key "${key}"; ${meant !== undefined && allowed.has(meant.key) ? `${then} (${meant.hint})` : meantThen(key, known, then)}`);
   }
 }
 
-/** What a key tether does not take means to say, where it has another spelling. */
-const KEY_HINTS: Readonly<Record<string, string>> = {
-  secret: " (a secret input is type: secret)",
-  required: " (an input without a default is required)",
+/**
+ * What a key tether does not take means to say, where tether spells it
+ * another way (`key`): an input's required or secret flags, and the keys of
+ * the files people come from (docker compose, GitHub Actions, GitLab CI,
+ * Taskfile, just).
+ */
+const KEY_HINTS: Readonly<Record<string, { key: string; hint: string }>> = {
+  secret: { key: "type", hint: "a secret input is type: secret" },
+  required: { key: "default", hint: "an input without a default is required" },
+  command: { key: "cmd", hint: "the command is cmd: a string for /bin/sh -c, or a list" },
+  run: { key: "cmd", hint: "the command is cmd: a string for /bin/sh -c, or a list" },
+  script: { key: "cmd", hint: "the command is cmd: a string for /bin/sh -c (a | block for several lines), or a list" },
+  cmds: { key: "cmd", hint: "the command is cmd: one string (a | block for several lines), or a list of program and arguments" },
+  depends_on: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
+  needs: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
+  deps: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
+  dependencies: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
+  environment: { key: "env", hint: "variables are env: { NAME: value }" },
+  variables: { key: "env", hint: "variables are env: { NAME: value }" },
+  vars: { key: "env", hint: "variables are env: { NAME: value }" },
+  healthcheck: { key: "readiness", hint: "a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout }" },
+  working_dir: { key: "cwd", hint: "the working directory is cwd:, in the workspace" },
+  "working-directory": { key: "cwd", hint: "the working directory is cwd:, in the workspace" },
+  dir: { key: "cwd", hint: "the working directory is cwd:, in the workspace" },
+  if: { key: "condition", hint: 'a task runs only if condition: "{{ ... }}" renders true' },
+  timeout_minutes: { key: "timeout", hint: "the time limit is timeout: 10m" },
+  desc: { key: "description", hint: "description: what it does" },
+  retry: { key: "retries", hint: "the number of retries is retries: N" },
 };
 
 function optionalString(node: Node | undefined, report: Report, what: string): string | undefined {
