@@ -25,10 +25,11 @@ import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--cwd DIR] [--env K=V|K ...] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--cwd DIR] [--env K=V|K ...] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
-                                              (-i: with its stdin open for exec send), -t runs it under a terminal
+                                              (-i: with its stdin open for exec send), -t runs it under a terminal;
+                                              --rm removes it and its output once it has ended (docker run --rm)
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it
@@ -85,11 +86,13 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       detach: { type: "boolean", short: "d", default: false },
       interactive: { type: "boolean", short: "i", default: false },
       tty: { type: "boolean", short: "t", default: false },
+      rm: { type: "boolean", default: false },
       cwd: { type: "string", default: "" },
       env: { type: "string", short: "e", multiple: true, default: [] },
     },
   });
   if (positionals.length !== 1 || command.length === 0) throw usageError(EXEC_USAGE, "tether exec WS");
+  if (values.rm && values.detach) throw new CliError("--rm removes the exec once this command sees it end, and -d does not wait for the end: drop -d or --rm (tether exec rm E removes an ended exec)", 2);
   const terminal = values.tty && process.stdin.isTTY === true && process.stdout.isTTY === true;
   // Stdin that is /dev/null (a script's `< /dev/null`, a service's, a benchmark's) has nothing to send: the
   // command gets an empty stdin of its own, and this CLI never sets up Node's stdin stream (~3.5 ms, and ~1.5
@@ -143,14 +146,17 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       } else if (kind.case === "output") {
         await writeOutput(kind.value, local?.seen);
       } else if (kind.case === "exit") {
-        return reportExit(kind.value, command[0]!);
+        const code = reportExit(kind.value, command[0]!);
+        if (values.rm) await removeEnded(client, id);
+        return code;
       }
     }
     throw new CliError("the daemon ended the exec call without its exit: tether exec ls shows the exec; tether exec attach reattaches", 1);
   } catch (error) {
     if (values.detach && stop.signal.aborted) return 0;
     if (stop.signal.aborted && id !== "") {
-      process.stderr.write(`\ntether: exec ${id} goes on (Ctrl-C ${DETACH_INTERRUPTS} times detaches). Reattach: tether exec attach ${id} --tail 0   stop it: tether exec kill ${id} --signal KILL\n`);
+      const kept = values.rm ? ", and stays once it ends (--rm removes only what this command saw end)" : "";
+      process.stderr.write(`\ntether: exec ${id} goes on (Ctrl-C ${DETACH_INTERRUPTS} times detaches)${kept}. Reattach: tether exec attach ${id} --tail 0   stop it: tether exec kill ${id} --signal KILL\n`);
       return 130;
     }
     // Under a terminal the error goes after the line the command's output left the cursor on.
@@ -294,6 +300,19 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
   if (!values.ended) return removeEach(positionals, removeOne);
   const ended = (await allExecs(client, positionals[0] ?? "", false)).filter((e) => e.status !== ExecStatus.RUNNING);
   return removeAll(ended.map((e) => e.id), removeOne, "ended exec(s)");
+}
+
+/**
+ * `--rm`: the exec this command followed to its end goes, with its output,
+ * as `docker run --rm` takes its container. One that cannot be removed is
+ * said on stderr and left; the command's exit code stays the command's.
+ */
+async function removeEnded(client: GrpcClient, id: string): Promise<void> {
+  try {
+    await client.unary(ExecService.method.deleteExec, { exec: id });
+  } catch (error) {
+    process.stderr.write(`tether: exec ${id} ended but was not removed (--rm): ${(error as Error).message}\n`);
+  }
 }
 
 /** Every exec of a workspace (of all when empty), newest first, page by page. */

@@ -217,6 +217,19 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(late.stderr).toMatch(/has ended/);
   });
 
+  it("exec --rm removes the exec and its output once it has ended, as docker run --rm; with -d it is refused", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const kept = cli(env, ["exec", "w", "--", "true"]);
+    expect(kept.status).toBe(0);
+    const removed = cli(env, ["exec", "w", "--rm", "--", "sh", "-c", "echo gone; echo err >&2; exit 3"]);
+    expect([removed.status, removed.stdout, removed.stderr]).toEqual([3, "gone\n", "err\n"]);
+    const listed = JSON.parse(cli(env, ["exec", "ls", "--json"]).stdout) as { argv: string[] }[];
+    expect(listed.map((e) => e.argv)).toEqual([["true"]]);
+    const refused = cli(env, ["exec", "w", "--rm", "-d", "--", "true"]);
+    expect([refused.status, refused.stderr]).toEqual([2, "tether: --rm removes the exec once this command sees it end, and -d does not wait for the end: drop -d or --rm (tether exec rm E removes an ended exec)\n"]);
+  });
+
   it("exec -d -i keeps stdin open for exec send (words, --line, - from stdin, --close), as pueue send; exec -d alone has none", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
