@@ -96,6 +96,13 @@ async function main(argv: string[]): Promise<number> {
   };
   // `tether ws --help`: a command of subcommands takes it where its subcommand goes.
   if (commandUsage !== undefined && (args[0] === "--help" || args[0] === "-h")) return usage();
+  // `tether help exec`, as git and docker take it.
+  if (command === "help" && args.length > 0) {
+    const asked = COMMAND_USAGE[args[0]!];
+    if (asked === undefined) throw unknownCommand(args[0]!);
+    process.stdout.write(`${await asked()}\n\nRun tether --help for every command.\n`);
+    return 0;
+  }
   try {
     return await run(command, args);
   } catch (error) {

@@ -437,6 +437,11 @@ describe("tether daemon (the built CLI)", () => {
     expect(help.stdout).toContain("the detach key (Ctrl-\\, ");
     expect(help.stdout).not.toContain("tether ws create");
     expect(cli(env, "send", "-h").stdout).toContain("tether send S STREAM DATA");
+    // `tether help CMD`, as git and docker take it.
+    const helpExec = cli(env, "help", "exec");
+    expect([helpExec.status, helpExec.stdout.startsWith("  tether exec WS ")]).toEqual([0, true]);
+    expect(helpExec.stdout).not.toContain("tether ws create");
+    expect([cli(env, "help", "exex").status, cli(env, "help", "exex").stderr]).toEqual([2, 'tether: unknown command "exex": did you mean tether exec? tether --help lists the commands\n']);
     // A command of subcommands takes it where the subcommand goes.
     for (const [command, usage] of [["ws", "tether ws create NAME"], ["xcom", "tether xcom get KEY"], ["daemon", "tether daemon run"], ["journal", "tether journal ls"]]) {
       const asked = cli(env, command!, "--help");
