@@ -1,6 +1,6 @@
 const ESC = 0x1b;
 const LEFT_BRACKET = 0x5b;
-/** Answers owed at once, at most: a program that asks faster than its cursor can be found is answered no further. */
+/** Answers owed at once, at most (and questions sharing one finding of the cursor): a program that asks faster than its cursor can be found is answered no further. */
 const PENDING_MAX = 64;
 /** The least time between two findings of the cursor: a program asking without pause shares one among its questions. */
 const CURSOR_FIND_SPACING_MS = 10;
@@ -75,8 +75,9 @@ export class TerminalAnswers {
       return;
     }
     const last = this.owed.at(-1);
-    if (last !== undefined && !Buffer.isBuffer(last)) this.owed[this.owed.length - 1] = { end, queries: [...last.queries, kind] };
-    else if (this.owed.length < PENDING_MAX) this.owed.push({ end, queries: [kind] });
+    if (last !== undefined && !Buffer.isBuffer(last)) {
+      if (last.queries.length < PENDING_MAX) this.owed[this.owed.length - 1] = { end, queries: [...last.queries, kind] };
+    } else if (this.owed.length < PENDING_MAX) this.owed.push({ end, queries: [kind] });
     if (!this.answering) void this.answerOwed();
   }
 
