@@ -37,7 +37,7 @@ const error = (prefix) => (e) => done(prefix + ": " + (e.code && e.message.inclu
 setTimeout(() => done(target + ": no answer in ${PROBE_TIMEOUT_MS / 1000}s"), ${PROBE_TIMEOUT_MS}).unref();
 if (kind === "http") {
   const { request } = require(target.startsWith("https:") ? "node:https" : "node:http");
-  request(target, { rejectUnauthorized: false, headers: { "user-agent": "tether-readiness" } }, (r) => {
+  request(target, { agent: false, rejectUnauthorized: false, headers: { "user-agent": "tether-readiness" } }, (r) => {
     r.resume();
     done(r.statusCode >= 200 && r.statusCode < 400 ? "" : target + " answered " + r.statusCode + (r.statusMessage ? " " + r.statusMessage : ""));
   }).once("error", error(target)).end();
@@ -98,7 +98,8 @@ function httpCheck(url: string, signal: AbortSignal): Promise<string | undefined
   return new Promise((resolve) => {
     try {
       const request = url.startsWith("https:") ? httpsRequest : httpRequest;
-      const options = { signal, rejectUnauthorized: false, headers: { "user-agent": "tether-readiness" } };
+      // No agent: each try's connection closes after its answer, rather than a pooled one held open to the service.
+      const options = { signal, agent: false, rejectUnauthorized: false, headers: { "user-agent": "tether-readiness" } };
       request(url, options, (response) => {
         response.resume();
         const status = response.statusCode ?? 0;
