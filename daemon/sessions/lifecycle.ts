@@ -35,6 +35,12 @@ export function assertSessionOpen(id: string, status: SessionStatus, action: str
   }
 }
 
+/** RUN_NOT_FOUND for run `runNumber` of a session that has `count` runs, saying which it has. */
+export function noSuchRun(session: string, runNumber: number, count: number): TetherError {
+  const has = count === 0 ? "it has none yet" : count === 1 ? "it has run 1" : `it has runs 1-${count}`;
+  return new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${session} has no run ${runNumber}: ${has}`, { run: String(runNumber) });
+}
+
 /**
  * What a task's run does from inside (wait, write output) needs the run
  * live: among `runs`, and with its process (`live`, whatever the caller keeps
@@ -42,9 +48,7 @@ export function assertSessionOpen(id: string, status: SessionStatus, action: str
  */
 export function assertRunLive<Live>(session: string, runs: readonly RunRecord[], runNumber: number, live: Live | undefined, action: string): asserts live is Live {
   const run = runs[runNumber - 1];
-  if (run === undefined) {
-    throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${session} has no run ${runNumber}: it has runs 1-${runs.length}`, { run: String(runNumber) });
-  }
+  if (run === undefined) throw noSuchRun(session, runNumber, runs.length);
   if (live === undefined || !LIVE_RUN_STATUSES.has(run.status)) {
     throw new TetherError(
       Code.FailedPrecondition,

@@ -5,6 +5,7 @@ import { readStartOffset, readStartSeq } from "../journal/tails.js";
 import type { Journals } from "../journal/journals.js";
 import type { Cursor, JournalRecord } from "../journal/types.js";
 import type { StreamDirection } from "../tasks/types.js";
+import { noSuchRun } from "./lifecycle.js";
 import type { LiveSession } from "./live-session.js";
 import { decodeChunk, decodeEvent, eventsJournal, logJournal, sessionJournals, type OutputChunk, type SessionEvent } from "./session-journal.js";
 import { nextPositionAfter } from "./session-order.js";
@@ -102,8 +103,7 @@ export class SessionReads {
     const { record, live } = this.sessions.resolve(idOrPrefix);
     const taskOf = this.taskNamer(record.id);
     if (options.run !== 0 && taskOf(options.run) === "") {
-      const count = this.sessions.runs(record.id).length;
-      throw new TetherError(Code.NotFound, "RUN_NOT_FOUND", `session ${record.id} has no run ${options.run}: it has runs 1-${count}`, { run: String(options.run) });
+      throw noSuchRun(record.id, options.run, this.sessions.runs(record.id).length);
     }
     if (options.task !== "" && !record.spec.tasks.some((t) => t.name === options.task)) {
       const tasks = record.spec.tasks.map((t) => t.name);

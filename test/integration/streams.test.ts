@@ -92,6 +92,7 @@ tasks:
     expect(noSession.code).toBe(Code.NotFound);
     const notARun = await failure(streams.writeOutput({ session: name, run: 7, stream: "events", records: [{ data: Buffer.from("x") }] }));
     expect(notARun.reason).toBe(ErrorReason.RUN_NOT_FOUND);
+    expect(notARun.message).toMatch(/ has no run 7: it has run 1$/);
 
     await sessions.cancelSession({ name });
     const closed = await failure(streams.sendInput({ session: name, stream: "approval", text: "late" }));
