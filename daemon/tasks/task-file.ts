@@ -6,18 +6,16 @@ import { parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
 import { readTaskFileText } from "./task-file-text.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
+import { INPUT_KEYS, READINESS_KEYS, TASK_KEYS, refuseUnknownKeys } from "./task-file-keys.js";
 import { checkInputPlaceholders, checkTemplates, type Report } from "./template-checks.js";
 import { expandAliases } from "./yaml-aliases.js";
 import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
-import { choicesHint, meantThen } from "../../common/closest-word.js";
+import { choicesHint } from "../../common/closest-word.js";
 
 /** Task names: what `tether run NAME` and `tasks/{task}` accept. */
 export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 const INPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const TASK_KEYS = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "workspace"]);
-const INPUT_KEYS = new Set(["type", "default", "choices", "description"]);
-const READINESS_KEYS = new Set(["http", "tcp", "cmd", "interval", "timeout"]);
 const READINESS_DEFAULT_INTERVAL_MS = 1_000;
 const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
 
@@ -371,52 +369,6 @@ function parseReadiness(node: Node | undefined, report: Report): Readiness | und
   if (readiness.intervalMs <= 0) report(node, "readiness.interval must be more than 0");
   return readiness;
 }
-
-/**
- * Reports each key of `map` not in `allowed`, naming what `what` may have: a
- * misspelt key (`retry:`, an input's `secret: true`) would otherwise be a
- * setting silently not applied.
- */
-function refuseUnknownKeys(map: YAMLMap, allowed: ReadonlySet<string>, what: string, report: Report): void {
-  for (const pair of map.items) {
-    const key = String((pair.key as Node & { value?: unknown }).value);
-    if (allowed.has(key)) continue;
-    const known = [...allowed];
-    const then = `${what} may have ${known.join(", ")}`;
-    const meant = Object.hasOwn(KEY_HINTS, key) ? KEY_HINTS[key] : undefined;
-    report(pair.key as Node, `unknown key "${key}"; ${meant !== undefined && allowed.has(meant.key) ? `${then} (${meant.hint})` : meantThen(key, known, then)}`);
-  }
-}
-
-/**
- * What a key tether does not take means to say, where tether spells it
- * another way (`key`): an input's required or secret flags, and the keys of
- * the files people come from (docker compose, GitHub Actions, GitLab CI,
- * Taskfile, just).
- */
-const KEY_HINTS: Readonly<Record<string, { key: string; hint: string }>> = {
-  secret: { key: "type", hint: "a secret input is type: secret" },
-  required: { key: "default", hint: "an input without a default is required" },
-  command: { key: "cmd", hint: "the command is cmd: a string for /bin/sh -c, or a list" },
-  run: { key: "cmd", hint: "the command is cmd: a string for /bin/sh -c, or a list" },
-  script: { key: "cmd", hint: "the command is cmd: a string for /bin/sh -c (a | block for several lines), or a list" },
-  cmds: { key: "cmd", hint: "the command is cmd: one string (a | block for several lines), or a list of program and arguments" },
-  depends_on: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
-  needs: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
-  deps: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
-  dependencies: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
-  environment: { key: "env", hint: "variables are env: { NAME: value }" },
-  variables: { key: "env", hint: "variables are env: { NAME: value }" },
-  vars: { key: "env", hint: "variables are env: { NAME: value }" },
-  healthcheck: { key: "readiness", hint: "a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout }" },
-  working_dir: { key: "cwd", hint: "the working directory is cwd:, in the workspace" },
-  "working-directory": { key: "cwd", hint: "the working directory is cwd:, in the workspace" },
-  dir: { key: "cwd", hint: "the working directory is cwd:, in the workspace" },
-  if: { key: "condition", hint: 'a task runs only if condition: "{{ ... }}" renders true' },
-  timeout_minutes: { key: "timeout", hint: "the time limit is timeout: 10m" },
-  desc: { key: "description", hint: "description: what it does" },
-  retry: { key: "retries", hint: "the number of retries is retries: N" },
-};
 
 function optionalString(node: Node | undefined, report: Report, what: string): string | undefined {
   if (node === undefined || (isScalar(node) && node.value === null)) return undefined;
