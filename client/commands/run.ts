@@ -34,6 +34,10 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
       "idle-timeout": { type: "string" },
     },
   });
+  if (positionals.length > 1) {
+    // `tether run test --grep x`-style words after the task, as npm run and just pass them on: tether takes inputs.
+    throw new CliError(`one task per run: ${JSON.stringify(positionals.slice(1).join(" "))} came after ${positionals[0]}; give a task its values as inputs (--input NAME=VALUE; tether tasks lists each task's inputs)`, 2);
+  }
   if (positionals.length !== 1) throw new CliError(`usage:\n${RUN_USAGE}\n(tether tasks lists the task file's tasks)`, 2);
   const task = positionals[0]!;
   const inputs = parsePairs("--input", values.input);

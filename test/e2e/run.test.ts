@@ -159,6 +159,11 @@ tasks:
     // A task or run the session does not have is named, with the ones it has.
     expect(cli(env, dir, "logs", id, "--task", "chekc")).toMatchObject({ status: 1, stderr: `tether: session ${id} runs no task "chekc": did you mean check? Its graph's tasks are gen, check\n` });
     expect(cli(env, dir, "logs", id, "--run", "9")).toMatchObject({ status: 1, stderr: `tether: session ${id} has no run 9: it has runs 1-2\n` });
+    // Words after the task, as npm run and just pass them on: tether's tasks take inputs.
+    expect(cli(env, dir, "run", "check", "--", "--grep", "x")).toMatchObject({
+      status: 2,
+      stderr: `tether: one task per run: "--grep x" came after check; give a task its values as inputs (--input NAME=VALUE; tether tasks lists each task's inputs)\n`,
+    });
     expect(cli(env, dir, "logs", id, "--tail", "1").stdout).toBe("checking quick\n");
     expect(cli(env, dir, "logs", id, "-n", "1", "--task", "gen").stdout).toBe("generated\n");
     // Each line after the time it was stored: this session's, to the millisecond.
