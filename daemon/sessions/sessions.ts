@@ -28,7 +28,8 @@ import { StreamTables } from "./stream-tables.js";
 import { LIVE_RUN_STATUSES, type RunRecord, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
 import { choicesHint } from "../../common/closest-word.js";
 
-const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+/** A task's name (its result is stored under it) or a key of a run's own. */
+const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const XCOM_VALUE_MAX_BYTES = 1024 * 1024;
 const EXTERNAL_ID_MAX_LENGTH = 256;
 /** A cancel's reason becomes the session's error, in every listing's outcome: a line, not a document. */
@@ -366,7 +367,7 @@ export class Sessions {
   }
 
   setXcom(idOrPrefix: string, key: string, value: string): XcomValue {
-    if (!XCOM_KEY_PATTERN.test(key)) throw invalidArgument("key", `invalid xcom key ${JSON.stringify(key)}: use 1-128 letters, digits, '.', '_' or '-'`);
+    if (!XCOM_KEY_PATTERN.test(key)) throw invalidArgument("key", `invalid xcom key ${JSON.stringify(key)}: use 1-128 letters, digits, '.', '_', ':' or '-'`);
     if (Buffer.byteLength(value) > XCOM_VALUE_MAX_BYTES) throw invalidArgument("value", `an xcom value holds at most ${XCOM_VALUE_MAX_BYTES} bytes`);
     // An ended session's xcom is its history: refused, as input is.
     const at = this.requireLive(idOrPrefix, "set xcom in").setXcom(key, value);

@@ -13,7 +13,7 @@ import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Com
 import { choicesHint } from "../../common/closest-word.js";
 
 /** Task names: what `tether run NAME` and `tasks/{task}` accept. */
-export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const INPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const READINESS_DEFAULT_INTERVAL_MS = 1_000;
@@ -64,7 +64,7 @@ export function parseTaskFile(path: string, text: string): TaskFile {
         const key = pair.key as Node;
         const name = isScalar(key) ? String(key.value) : "";
         if (!TASK_NAME_PATTERN.test(name)) {
-          at(key, `task name ${JSON.stringify(name)} is invalid: use letters, digits, '.', '_' or '-' (up to 128), starting with a letter or digit`);
+          at(key, `task name ${JSON.stringify(name)} is invalid: use letters, digits, '.', '_', ':' or '-' (up to 128), starting with a letter or digit`);
           continue;
         }
         if (declared.has(name)) {

@@ -62,6 +62,16 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect((JSON.parse(cli(env, dir, "show", id!, "--json").stdout) as { result: string }).result).toHaveLength(300_011);
   });
 
+  it("takes task names with colons, as npm scripts and Taskfile namespaces are named: run, upstream, a result through xcom, logs --task", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(`tasks:\n  build:prod:\n    cmd: echo v1.2\n    result: stdout\n  deploy:prod:\n    cmd: echo "deploying {{ xcom.build:prod }} and $(tether xcom get build:prod)"\n    upstream: [build:prod]\n`));
+    const run = cli(env, dir, "run", "deploy:prod");
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain("deploying v1.2 and v1.2\n");
+    const [session] = JSON.parse(cli(env, dir, "ls", "--json").stdout) as { id: string }[];
+    expect(cli(env, dir, "logs", session!.id, "--task", "build:prod").stdout).toBe("v1.2\n");
+  });
+
   it("keeps a character written in two pieces whole, and the task prefix before each redraw of a progress line", () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`
