@@ -89,20 +89,17 @@ function unknownCommand(command: string): CliError {
 /** argv -> command -> exit code; `tether COMMAND --help` -> its usage. */
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
-  const commandUsage = command !== undefined ? COMMAND_USAGE[command] : undefined;
+  // `tether help exec`, as git and docker take it, is `tether exec --help`.
+  const helpFor = command === "help" && args.length > 0 ? args[0]! : undefined;
+  if (helpFor !== undefined && !Object.hasOwn(COMMAND_USAGE, helpFor)) throw unknownCommand(helpFor);
+  const named = helpFor ?? command;
+  const commandUsage = named !== undefined && Object.hasOwn(COMMAND_USAGE, named) ? COMMAND_USAGE[named] : undefined;
   const usage = async (): Promise<number> => {
     process.stdout.write(`${await commandUsage!()}\n\nRun tether --help for every command.\n`);
     return 0;
   };
   // `tether ws --help`: a command of subcommands takes it where its subcommand goes.
-  if (commandUsage !== undefined && (args[0] === "--help" || args[0] === "-h")) return usage();
-  // `tether help exec`, as git and docker take it.
-  if (command === "help" && args.length > 0) {
-    const asked = COMMAND_USAGE[args[0]!];
-    if (asked === undefined) throw unknownCommand(args[0]!);
-    process.stdout.write(`${await asked()}\n\nRun tether --help for every command.\n`);
-    return 0;
-  }
+  if (commandUsage !== undefined && (helpFor !== undefined || args[0] === "--help" || args[0] === "-h")) return usage();
   try {
     return await run(command, args);
   } catch (error) {

@@ -18,7 +18,7 @@ export function refuseUnknownKeys(map: YAMLMap, allowed: ReadonlySet<string>, wh
     if (allowed.has(key)) continue;
     const known = [...allowed];
     const then = `${what} may have ${known.join(", ")}`;
-    const meant = Object.hasOwn(KEY_HINTS, key) ? KEY_HINTS[key] : undefined;
+    const meant = KEY_HINTS.get(key);
     report(pair.key as Node, `unknown key "${key}"; ${meant !== undefined && allowed.has(meant.key) ? `${then} (${meant.hint})` : meantThen(key, known, then)}`);
   }
 }
@@ -29,26 +29,20 @@ export function refuseUnknownKeys(map: YAMLMap, allowed: ReadonlySet<string>, wh
  * the files people come from (docker compose, GitHub Actions, GitLab CI,
  * Taskfile, just).
  */
-const KEY_HINTS: Readonly<Record<string, { key: string; hint: string }>> = {
-  secret: { key: "type", hint: "a secret input is type: secret" },
-  required: { key: "default", hint: "an input without a default is required" },
-  command: { key: "cmd", hint: "the command is cmd: a string for /bin/sh -c, or a list" },
-  run: { key: "cmd", hint: "the command is cmd: a string for /bin/sh -c, or a list" },
-  script: { key: "cmd", hint: "the command is cmd: a string for /bin/sh -c (a | block for several lines), or a list" },
-  cmds: { key: "cmd", hint: "the command is cmd: one string (a | block for several lines), or a list of program and arguments" },
-  depends_on: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
-  needs: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
-  deps: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
-  dependencies: { key: "upstream", hint: "what a task waits for is upstream: [a, b]" },
-  environment: { key: "env", hint: "variables are env: { NAME: value }" },
-  variables: { key: "env", hint: "variables are env: { NAME: value }" },
-  vars: { key: "env", hint: "variables are env: { NAME: value }" },
-  healthcheck: { key: "readiness", hint: "a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout }" },
-  working_dir: { key: "cwd", hint: "the working directory is cwd:, in the workspace" },
-  "working-directory": { key: "cwd", hint: "the working directory is cwd:, in the workspace" },
-  dir: { key: "cwd", hint: "the working directory is cwd:, in the workspace" },
-  if: { key: "condition", hint: 'a task runs only if condition: "{{ ... }}" renders true' },
-  timeout_minutes: { key: "timeout", hint: "the time limit is timeout: 10m" },
-  desc: { key: "description", hint: "description: what it does" },
-  retry: { key: "retries", hint: "the number of retries is retries: N" },
-};
+const KEY_HINTS: ReadonlyMap<string, { key: string; hint: string }> = new Map(
+  (
+    [
+      ["type", "a secret input is type: secret", ["secret"]],
+      ["default", "an input without a default is required", ["required"]],
+      ["cmd", "the command is cmd: a string for /bin/sh -c, or a list", ["command", "run", "script", "cmds"]],
+      ["upstream", "what a task waits for is upstream: [a, b]", ["depends_on", "needs", "deps", "dependencies"]],
+      ["env", "variables are env: { NAME: value }", ["environment", "variables", "vars"]],
+      ["readiness", "a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout }", ["healthcheck"]],
+      ["cwd", "the working directory is cwd:, in the workspace", ["working_dir", "working-directory", "dir"]],
+      ["condition", 'a task runs only if condition: "{{ ... }}" renders true', ["if"]],
+      ["timeout", "the time limit is timeout: 10m", ["timeout_minutes"]],
+      ["description", "description: what it does", ["desc"]],
+      ["retries", "the number of retries is retries: N", ["retry"]],
+    ] as const
+  ).flatMap(([key, hint, spellings]) => spellings.map((spelling) => [spelling, { key, hint }] as const)),
+);
