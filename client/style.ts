@@ -1,4 +1,8 @@
-/** ANSI styling, off when NO_COLOR is set (https://no-color.org) or the stream is not a terminal that takes escapes (see ansiTerminal). */
+/**
+ * ANSI styling: on for a terminal that takes escapes (see ansiTerminal) unless
+ * NO_COLOR is set (https://no-color.org); FORCE_COLOR decides over both
+ * (see forcedColour).
+ */
 export interface Style {
   readonly enabled: boolean;
   paint(text: string, code: number): string;
@@ -19,8 +23,21 @@ export function ansiTerminal(stream: NodeJS.WriteStream): boolean {
   return stream.isTTY === true && process.env["TERM"] !== "dumb";
 }
 
+/**
+ * FORCE_COLOR as Node and chalk read it (https://force-color.org): set to
+ * anything but "0" or "false", colour even where the stream is no terminal (a
+ * CI's log that shows colours, `| less -R`); "0" or "false", none. It decides
+ * over NO_COLOR, as in Node. Only colour: a progress view is redrawn in place
+ * on a terminal alone.
+ */
+function forcedColour(): boolean | undefined {
+  const value = process.env["FORCE_COLOR"];
+  if (value === undefined || value === "") return undefined;
+  return value !== "0" && value.toLowerCase() !== "false";
+}
+
 export function createStyle(stream: NodeJS.WriteStream): Style {
-  const enabled = ansiTerminal(stream) && (process.env["NO_COLOR"] ?? "") === "";
+  const enabled = forcedColour() ?? (ansiTerminal(stream) && (process.env["NO_COLOR"] ?? "") === "");
   const paint = (text: string, code: number): string => (enabled ? `\x1b[${code}m${text}\x1b[0m` : text);
   return {
     enabled,

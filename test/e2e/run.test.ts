@@ -49,6 +49,17 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(bad.stderr).toContain('input level: "slow" is not one of quick, full');
   });
 
+  it("colours task prefixes and statuses in a pipe when FORCE_COLOR asks (a CI's log shows colours), still as plain lines", () => {
+    const dir = dirname(writeTaskFile(GRAPH));
+    const forced = cli({ ...freshEnv(), FORCE_COLOR: "1" }, dir, "run", "check");
+    expect(forced.status).toBe(0);
+    // The prefix in its task's colour, then the output as the run wrote it.
+    expect(forced.stdout).toMatch(/\x1b\[\d+mcheck *\x1b\[0m \x1b\[2m\|\x1b\[0m checking quick/);
+    expect(forced.stderr).toMatch(/\x1b\[\d+msucceeded/);
+    // One line per transition, never a cursor movement or a line erased: a log is no terminal.
+    expect(forced.stderr).not.toMatch(/\x1b\[\d*[AK]/);
+  });
+
   it("ends with the session's result when it is one short line, else with its first line and where the whole is", () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`tasks:\n  short:\n    cmd: echo 42\n    result: stdout\n  long:\n    cmd: printf 'first line\\n'; head -c 300000 /dev/zero | tr '\\0' x\n    result: stdout\n`));
@@ -383,6 +394,20 @@ tasks:
     const lines = history.split("\n");
     expect(lines).toContain("first  | one");
     expect(lines.filter((line) => /^tether (first|second) +(queued|running|succeeded)/.test(line))).toHaveLength(6);
+  });
+
+  it("on a terminal, FORCE_COLOR=0 leaves colour out as NO_COLOR does", async () => {
+    const { tether, tmux, waitFor } = terminals();
+    const dir = dirname(writeTaskFile(`tasks:\n  first: { cmd: "echo one" }\n`));
+    for (const [name, force] of [["painted", ""], ["plain", "FORCE_COLOR=0"]] as const) {
+      tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", dir, `env -u NO_COLOR ${force} ${tether} run first; echo "rc=$?"; sleep 60`);
+      expect(await waitFor(name, /^rc=\d+$/m)).toMatch(/^rc=0$/m);
+    }
+    // With its escapes (-e): the prefix's colour, but for FORCE_COLOR=0.
+    expect(tmux("capture-pane", "-p", "-e", "-S", "-", "-t", "painted")).toMatch(/\x1b\[\d+mfirst/);
+    const plain = tmux("capture-pane", "-p", "-e", "-S", "-", "-t", "plain");
+    expect(plain).not.toContain("\x1b[");
+    expect(plain.split("\n")).toContain("first | one");
   });
 
   it("on a narrow terminal, cuts the progress lines to its width so they are redrawn in place", async () => {
