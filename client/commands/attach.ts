@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
 import { SessionService, type AttachEvent, type AttachSessionRequestSchema } from "../../gen/tether/v1/session_service_pb.js";
@@ -34,7 +34,7 @@ const NEWLINE = Buffer.from("\n");
  * code when it ends, 130 when detached with Ctrl-C.
  */
 export async function attachCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {

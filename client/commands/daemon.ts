@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Daemon } from "../../gen/tether/v1/daemon_pb.js";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
@@ -24,7 +24,7 @@ export const DAEMON_USAGE = `usage: tether daemon run | start | stop | status [-
 /** `tether daemon run|start|stop|status`. */
 export async function daemonCommand(args: string[], paths: ClientPaths): Promise<number> {
   const [sub, ...rest] = args;
-  const { values } = parseArgs({ args: rest, options: { json: { type: "boolean", default: false } }, strict: true });
+  const { values } = parseCommandLine({ args: rest, options: { json: { type: "boolean", default: false } }, strict: true });
   switch (sub) {
     case "run":
       // The daemon's process code (and node:child_process, ~2 ms of a command's start) loads only where it is needed.

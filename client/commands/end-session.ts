@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
@@ -12,7 +12,7 @@ export const END_USAGE = `  tether cancel S [--reason TEXT]             stop a s
 
 /** `tether cancel S` and `tether close S`. */
 export async function endSessionCommand(how: "cancel" | "close", args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { reason: { type: "string", default: "" } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { reason: { type: "string", default: "" } } });
   if (positionals.length !== 1) throw new CliError(`usage:\n${END_USAGE}`, 2);
   const { client } = await connectToDaemon(paths);
   const name = `sessions/${positionals[0]}`;

@@ -1,11 +1,10 @@
-import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { allPages } from "../all-pages.js";
 import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
-import { splitCommand } from "../command-line.js";
+import { parseCommandLine, splitCommand } from "../command-line.js";
 import { stdinIsNull } from "../stdin-kind.js";
 import { dataBytes } from "../data-parts.js";
 import { enumName } from "../enum-names.js";
@@ -79,7 +78,7 @@ const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e"]);
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: options,
     allowPositionals: true,
     options: {
@@ -171,7 +170,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function send(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: { line: { type: "boolean", default: false }, close: { type: "boolean", default: false } },
@@ -185,7 +184,7 @@ async function send(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function attach(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {
@@ -233,7 +232,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function list(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { running: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { running: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
   if (positionals.length > 1) throw usageError(EXEC_USAGE, "tether exec ls");
   const { client } = await connectToDaemon(paths);
   const execs = await allExecs(client, positionals[0] ?? "", values.running);
@@ -258,7 +257,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function show(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
   if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec show");
   const { client } = await connectToDaemon(paths);
   const { exec } = await client.unary(ExecService.method.getExec, { exec: positionals[0]! });
@@ -281,7 +280,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function kill(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { signal: { type: "string", short: "s", default: "SIGTERM" } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { signal: { type: "string", short: "s", default: "SIGTERM" } } });
   if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec kill");
   const { client } = await connectToDaemon(paths);
   const { exec } = await client.unary(ExecService.method.signalExec, { exec: positionals[0]!, signal: values.signal });
@@ -290,7 +289,7 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ended: { type: "boolean", default: false } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { ended: { type: "boolean", default: false } } });
   if (values.ended ? positionals.length > 1 : positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec rm");
   const { client } = await connectToDaemon(paths);
   const removeOne = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { JournalService, type ReadJournalRequest } from "../../gen/tether/v1/journal_service_pb.js";
 import { allPages } from "../all-pages.js";
 import { bytesJson } from "../bytes-json.js";
@@ -15,7 +15,7 @@ export const JOURNAL_USAGE = `usage: tether journal ls [--json]
 /** `tether journal ...`: the durable log under everything, usable directly from scripts. */
 export async function journalCommand(args: string[], paths: ClientPaths): Promise<number> {
   const [sub, ...rest] = args;
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: rest,
     allowPositionals: true,
     options: {

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { LogStream } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
@@ -16,7 +16,7 @@ export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFF
 
 /** `tether logs`: the runs' output exactly as written, stdout to stdout and stderr to stderr. */
 export async function logsCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {

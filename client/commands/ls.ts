@@ -1,5 +1,5 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { SessionActivity, SessionStatus, type Session } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
@@ -16,7 +16,7 @@ const DEFAULT_LIMIT = 50;
 
 /** `tether ls`: one page of sessions, newest first; the daemon pages by key, so 10,000 sessions list as fast as 10. */
 export async function lsCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args,
     options: {
       status: { type: "string" },

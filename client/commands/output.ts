@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CliError } from "../cli-error.js";
 import type { GrpcClient } from "../grpc-client.js";
@@ -16,7 +16,7 @@ const BATCH_BYTES = 1024 * 1024;
 
 /** `tether output`: from inside a run, append records to an output stream of its session. */
 export async function outputCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {

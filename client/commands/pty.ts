@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
@@ -6,7 +5,7 @@ import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService, type AttachPtyRequestSchema, type PtyOpenSchema } from "../../gen/tether/v1/pty_service_pb.js";
 import { allPages } from "../all-pages.js";
 import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
-import { splitCommand } from "../command-line.js";
+import { parseCommandLine, splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
@@ -86,7 +85,7 @@ const VALUE_OPTIONS = new Set(["--size-policy", "--cwd", "--env", "-e", "--detac
 
 async function open(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args: options,
     allowPositionals: true,
     options: {
@@ -116,7 +115,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function attach(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: { "read-only": { type: "boolean", default: false }, from: { type: "string" }, "detach-key": { type: "string" } },
@@ -237,7 +236,7 @@ function detachKey(flag: string | undefined): number {
 const NO_DETACH_KEY = -1;
 
 async function list(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { all: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { all: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
   if (positionals.length > 1) throw usageError(PTY_USAGE, "tether pty ls");
   const { client } = await connectToDaemon(paths);
   const ptys = await allPtys(client, positionals[0] ?? "", !values.all);
@@ -270,7 +269,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
  * program's code once it has ended, 0 while it runs on.
  */
 async function read(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: { from: { type: "string" }, "no-follow": { type: "boolean", default: false } },
@@ -304,7 +303,7 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
 
 /** `tether pty capture P`: the screen as it is now, as text (tmux capture-pane -p); see screen-capture.ts. */
 async function capture(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: { json: { type: "boolean", default: false }, "no-redraw": { type: "boolean", default: false }, scrollback: { type: "string", short: "S", default: "0" } },
@@ -325,7 +324,7 @@ function exitCodeOf(exit: ExecExit): number {
 }
 
 async function send(args: string[], paths: ClientPaths): Promise<number> {
-  const { values: given, positionals } = parseArgs({
+  const { values: given, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: { enter: { type: "boolean", default: false }, line: { type: "boolean", default: false }, keys: { type: "boolean", short: "k", default: false } },
@@ -350,7 +349,7 @@ async function send(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function resize(args: string[], paths: ClientPaths): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
+  const { positionals } = parseCommandLine({ args, allowPositionals: true, options: {} });
   const size = /^(\d+)x(\d+)$/.exec(positionals[1] ?? "");
   if (positionals.length !== 2 || size === null) throw usageError(PTY_USAGE, "tether pty resize");
   const { client } = await connectToDaemon(paths);
@@ -360,7 +359,7 @@ async function resize(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function kill(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { signal: { type: "string", short: "s" } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { signal: { type: "string", short: "s" } } });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty kill");
   const { client } = await connectToDaemon(paths);
   if (values.signal !== undefined) {
@@ -374,7 +373,7 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
-  const { values: given, positionals } = parseArgs({ args, allowPositionals: true, options: { closed: { type: "boolean", default: false }, ended: { type: "boolean", default: false } } });
+  const { values: given, positionals } = parseCommandLine({ args, allowPositionals: true, options: { closed: { type: "boolean", default: false }, ended: { type: "boolean", default: false } } });
   // --ended as `rm` and `exec rm` take it: a PTY that ended is closed.
   const values = { closed: given.closed || given.ended };
   if (values.closed ? positionals.length > 1 : positionals.length === 0) throw usageError(PTY_USAGE, "tether pty rm");

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { parseTailFlag, wholeNumberFlag } from "../flags.js";
@@ -12,7 +12,7 @@ export const READ_USAGE = `  tether read S STREAM [-f] [--from SEQ | -n/--tail N
 
 /** `tether read`: a stream's records, one per line (or as JSON lines); never takes a record. */
 export async function readCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { parsePairs, START_FLAGS } from "../flags.js";
@@ -18,7 +18,7 @@ export const RERUN_USAGE = `  tether rerun S [--input K=V ...] [-d] [--external-
  * terminal each not given with --input is asked for.
  */
 export async function rerunCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: START_FLAGS,

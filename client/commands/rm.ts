@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { GrpcClient } from "../grpc-client.js";
 import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
@@ -16,7 +16,7 @@ export const RM_USAGE = `  tether rm S...                              remove en
 
 /** `tether rm S...` and `tether rm --ended`: removes ended sessions, saying what their output took. */
 export async function rmCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: { ended: { type: "boolean", default: false }, "older-than": { type: "string" }, task: { type: "string", default: "" } },

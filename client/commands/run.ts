@@ -1,5 +1,5 @@
 import { createInterface } from "node:readline/promises";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
@@ -21,7 +21,7 @@ export const RUN_USAGE = `  tether run TASK [--input K=V ...] [-d] [--file F] [-
 
 /** `tether run`: starts a session in the daemon and follows it (or, with -d, prints its id). */
 export async function runCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {

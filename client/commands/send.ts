@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CliError } from "../cli-error.js";
 import type { ClientPaths } from "../paths.js";
@@ -11,7 +11,7 @@ export const SEND_USAGE = `  tether send S STREAM DATA [--line] [--correlation I
 
 /** `tether send`: one record to an input stream; acknowledged once durable. */
 export async function sendCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {

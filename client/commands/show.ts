@@ -1,5 +1,5 @@
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { escapeControls } from "../../common/format.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
@@ -15,7 +15,7 @@ export const SHOW_USAGE = `  tether show S [--json]                      a sessi
 
 /** `tether show S`: everything the daemon knows about a session, the state log included. */
 export async function showCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
   if (positionals.length !== 1) throw new CliError(`usage:\n${SHOW_USAGE}`, 2);
   const { client } = await connectToDaemon(paths);
   const { session } = await client.unary(SessionService.method.getSession, { name: `sessions/${positionals[0]}` });

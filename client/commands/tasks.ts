@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { toJson, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
@@ -30,7 +30,7 @@ function taskJson(task: Task): JsonObject {
 
 /** `tether tasks`: what the task file defines, as the daemon reads it. */
 export async function tasksCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values } = parseArgs({ args, options: { file: { type: "string" }, json: { type: "boolean", default: false } } });
+  const { values } = parseCommandLine({ args, options: { file: { type: "string" }, json: { type: "boolean", default: false } } });
   const taskFile = findTaskFile(values.file);
   const { client } = await connectToDaemon(paths);
   const { tasks } = await client.unary(TaskService.method.listTasks, { taskFile });

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { parseDurationFlag } from "../flags.js";
@@ -16,7 +16,7 @@ const DEADLINE_EXCEEDED = 4;
 
 /** `tether wait`: from inside a run, take the next matching record of an input stream. */
 export async function waitCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {

@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
@@ -50,7 +50,7 @@ export async function wsCommand(args: string[], paths: ClientPaths): Promise<num
 }
 
 async function create(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
     options: {
@@ -78,7 +78,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function list(args: string[], paths: ClientPaths): Promise<number> {
-  const { values } = parseArgs({
+  const { values } = parseCommandLine({
     args,
     options: { all: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, json: { type: "boolean", default: false } },
   });
@@ -105,7 +105,7 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function show(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
   if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws show");
   const { client } = await connectToDaemon(paths);
   const { workspace } = await client.unary(WorkspaceService.method.getWorkspace, { workspace: positionals[0]! });
@@ -161,7 +161,7 @@ async function liveRuns(client: GrpcClient, names: readonly string[]): Promise<{
 }
 
 async function label(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { remove: { type: "string", multiple: true, default: [] } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { remove: { type: "string", multiple: true, default: [] } } });
   if (positionals.length < 1) throw usageError(WS_USAGE, "tether ws label");
   const [ref, ...pairs] = positionals as [string, ...string[]];
   const { client } = await connectToDaemon(paths);
@@ -171,7 +171,7 @@ async function label(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function stop(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { grace: { type: "string" } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { grace: { type: "string" } } });
   if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws stop");
   const { client } = await connectToDaemon(paths);
   const grace = values.grace === undefined ? undefined : parseDurationFlag("--grace", values.grace);
@@ -181,7 +181,7 @@ async function stop(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { force: { type: "boolean", short: "f", default: false }, grace: { type: "string" } } });
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { force: { type: "boolean", short: "f", default: false }, grace: { type: "string" } } });
   if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws rm");
   if (values.grace !== undefined && !values.force) throw new CliError("--grace is how long --force gives live processes after SIGTERM: add --force", 2);
   const grace = values.grace === undefined ? undefined : parseDurationFlag("--grace", values.grace);

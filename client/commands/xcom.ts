@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "../command-line.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError, unknownSubcommand } from "../cli-error.js";
 import type { ClientPaths } from "../paths.js";
@@ -11,7 +11,7 @@ export const XCOM_USAGE = `  tether xcom get KEY [--session S]           a value
 export async function xcomCommand(args: string[], paths: ClientPaths): Promise<number> {
   const [sub, ...rest] = args;
   if (sub !== "get" && sub !== "set") throw unknownSubcommand("tether xcom", sub, ["get", "set"], `usage:\n${XCOM_USAGE}\n(tether show S lists a session's values)`);
-  const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { session: { type: "string", short: "s" } } });
+  const { values, positionals } = parseCommandLine({ args: rest, allowPositionals: true, options: { session: { type: "string", short: "s" } } });
   const session = values.session ?? process.env["TETHER_SESSION"];
   if (session === undefined || session === "") throw new CliError("name the session with --session S (inside a run, TETHER_SESSION does)", 2);
   const { client } = await connectToDaemon(paths);

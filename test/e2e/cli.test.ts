@@ -345,6 +345,20 @@ describe("tether daemon (the built CLI)", () => {
       const refused = cli(env, ...args);
       expect([refused.status, refused.stderr]).toEqual([2, expect.stringMatching(/^tether: .*\n\(tether ls --help shows its usage\)\n$/)]);
     }
+    // An option misspelt, or spelt as another tool spells it: tether's named.
+    const meant: Array<[string[], string]> = [
+      [["logs", "s-1", "--folow"], "--folow: did you mean --follow?"],
+      [["ls", "--hlep"], "--hlep: did you mean --help?"],
+      [["exec", "box", "-w", "/srv", "--", "pwd"], "-w: did you mean --cwd?"],
+      [["exec", "box", "--workdir=/srv", "pwd"], "--workdir: did you mean --cwd?"],
+      [["run", "build", "--concurrency", "4"], "--concurrency: did you mean --parallel?"],
+      [["logs", "s-1", "--lines", "20"], "--lines: did you mean --tail?"],
+      [["ls", "--frobnicate"], "--frobnicate"],
+    ];
+    for (const [args, said] of meant) {
+      const refused = cli(env, ...args);
+      expect([refused.status, refused.stderr]).toEqual([2, `tether: unknown option ${said}\n(tether ${args[0]} --help shows its usage)\n`]);
+    }
     // A slip in one subcommand shows that subcommand's usage, not its group's.
     const resize = cli(env, "pty", "resize", "p-x", "wide");
     expect(resize.status).toBe(2);
