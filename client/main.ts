@@ -1,31 +1,8 @@
 import { CliError, describeError } from "./cli-error.js";
 import { closestWord } from "../common/closest-word.js";
+import { COMMAND_USAGE } from "./command-usage.js";
 import { resolvePaths } from "./paths.js";
 import { CLIENT_VERSION } from "./version.js";
-
-/** Each command's usage, imported when asked for (see usage()). */
-const COMMAND_USAGE: Readonly<Record<string, () => Promise<string>>> = {
-  run: async () => (await import("./commands/run.js")).RUN_USAGE,
-  rerun: async () => (await import("./commands/rerun.js")).RERUN_USAGE,
-  tasks: async () => (await import("./commands/tasks.js")).TASKS_USAGE,
-  ls: async () => (await import("./commands/ls.js")).LS_USAGE,
-  show: async () => (await import("./commands/show.js")).SHOW_USAGE,
-  logs: async () => (await import("./commands/logs.js")).LOGS_USAGE,
-  cancel: async () => (await import("./commands/end-session.js")).END_USAGE,
-  close: async () => (await import("./commands/end-session.js")).END_USAGE,
-  rm: async () => (await import("./commands/rm.js")).RM_USAGE,
-  attach: async () => (await import("./commands/attach.js")).ATTACH_USAGE,
-  send: async () => (await import("./commands/send.js")).SEND_USAGE,
-  read: async () => (await import("./commands/read.js")).READ_USAGE,
-  ws: async () => (await import("./commands/ws.js")).WS_USAGE,
-  exec: async () => (await import("./commands/exec.js")).EXEC_USAGE,
-  pty: async () => (await import("./commands/pty.js")).PTY_USAGE,
-  output: async () => (await import("./commands/output.js")).OUTPUT_USAGE,
-  wait: async () => (await import("./commands/wait.js")).WAIT_USAGE,
-  xcom: async () => (await import("./commands/xcom.js")).XCOM_USAGE,
-  daemon: async () => (await import("./commands/daemon.js")).DAEMON_USAGE,
-  journal: async () => (await import("./commands/journal.js")).JOURNAL_USAGE,
-};
 
 /**
  * The whole usage text. Commands are imported when they run (esbuild then
@@ -65,9 +42,10 @@ ${u.daemon}
 
 ${u.journal}
 
+${u.completion}
   tether version     print this client's version
 
-Any command but daemon starts the daemon when none answers. The daemon listens on $TETHER_SOCKET (default $XDG_RUNTIME_DIR/tether/tether.sock)
+Any command but daemon and completion starts the daemon when none answers. The daemon listens on $TETHER_SOCKET (default $XDG_RUNTIME_DIR/tether/tether.sock)
 and keeps its state in $TETHER_HOME (default $XDG_STATE_HOME/tether).`;
 }
 
@@ -150,6 +128,11 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       return (await import("./commands/pty.js")).ptyCommand(args, paths);
     case "journal":
       return (await import("./commands/journal.js")).journalCommand(args, paths);
+    case "completion":
+      return (await import("./commands/completion.js")).completionCommand(args);
+    case "__complete":
+      // What the completion scripts ask (a Tab): the candidates for the last word.
+      return (await import("./commands/completion.js")).completeCommand(args, [...Object.keys(COMMAND_USAGE), "version", "help"], paths);
     case "version":
     case "--version":
       process.stdout.write(`${CLIENT_VERSION}\n`);
