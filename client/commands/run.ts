@@ -13,11 +13,15 @@ import { findTaskFile } from "../task-file.js";
 import { connectToDaemon } from "../transport.js";
 import { choicesHint } from "../../common/closest-word.js";
 
-export const RUN_USAGE = `  tether run TASK [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
+export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS]
-                                              start a session and follow it; Ctrl-C detaches (exit 130), the session goes on;
+                                              start a session of TASK (default: the task named default) and follow it;
+                                              Ctrl-C detaches (exit 130), the session goes on;
                                               runs execute in workspace WS (default: the task file's directory),
                                               a task's own \`workspace:\` in its own`;
+
+/** The task run when none is named. */
+const DEFAULT_TASK = "default";
 
 /** `tether run`: starts a session in the daemon and follows it (or, with -d, prints its id). */
 export async function runCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -38,13 +42,12 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     // `tether run test --grep x`-style words after the task, as npm run and just pass them on: tether takes inputs.
     throw new CliError(`one task per run: ${JSON.stringify(positionals.slice(1).join(" "))} came after ${positionals[0]}; give a task its values as inputs (--input NAME=VALUE; tether tasks lists each task's inputs)`, 2);
   }
-  if (positionals.length !== 1) throw new CliError(`usage:\n${RUN_USAGE}\n(tether tasks lists the task file's tasks)`, 2);
-  const task = positionals[0]!;
   const inputs = parsePairs("--input", values.input);
   const parallelism = values.parallel === undefined ? 0 : wholeNumberFlag("--parallel", values.parallel, "a number of tasks at once (0: one per CPU)", UINT32_MAX);
   const taskFile = findTaskFile(values.file);
   const { client } = await connectToDaemon(paths);
   const { tasks } = await client.unary(TaskService.method.listTasks, { taskFile });
+  const task = positionals[0] ?? defaultTask(tasks, taskFile);
   const graph = graphOf(tasks, task);
   if (stdinIsTerminal()) await promptMissing(graph.flatMap((t) => t.inputs), inputs);
   const { session, alreadyExisted } = await client.unary(SessionService.method.startSession, {
@@ -59,6 +62,16 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });
   return followStarted(client, session!, alreadyExisted ? " (already started with this external id)" : "", values.detach);
+}
+
+/**
+ * The task `tether run` runs when none is named: the one named `default`, as
+ * Taskfile's `task` runs it; else a usage error naming the file's tasks.
+ */
+function defaultTask(tasks: readonly Task[], taskFile: string): string {
+  const names = tasks.map((t) => t.name.slice("tasks/".length));
+  if (names.includes(DEFAULT_TASK)) return DEFAULT_TASK;
+  throw new CliError(`which task? ${taskFile} has ${names.length === 0 ? "none" : names.join(", ")}: tether run TASK (a task named ${DEFAULT_TASK} runs when none is named)`, 2);
 }
 
 /** The main task and its upstreams, upstreams first, from the listed tasks. */

@@ -49,6 +49,17 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(bad.stderr).toContain('input level: "slow" is not one of quick, full');
   });
 
+  it("with no task named, runs the one named default, as Taskfile's task does; a file without one is named with its tasks", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(GRAPH));
+    const none = cli(env, dir, "run");
+    expect([none.status, none.stderr]).toEqual([2, `tether: which task? ${join(dir, "tether.yaml")} has gen, check: tether run TASK (a task named default runs when none is named)\n`]);
+    const withDefault = dirname(writeTaskFile(`${GRAPH}  default:\n    cmd: echo "the default"\n    upstream: [gen]\n`));
+    const ran = cli(env, withDefault, "run");
+    expect(ran.status).toBe(0);
+    expect(ran.stdout).toMatch(/gen +\| generated\ndefault +\| the default\n/);
+  });
+
   it("colours task prefixes and statuses in a pipe when FORCE_COLOR asks (a CI's log shows colours), still as plain lines", () => {
     const dir = dirname(writeTaskFile(GRAPH));
     const forced = cli({ ...freshEnv(), FORCE_COLOR: "1" }, dir, "run", "check");
