@@ -1,3 +1,4 @@
+import { escapeControls } from "../../common/format.js";
 import { parseCommandLine } from "../command-line.js";
 import { toJson, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
@@ -66,6 +67,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
       task.failFast ? "fail_fast" : "",
       task.result !== "" ? `result: ${task.result}` : "",
       task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
+      task.envFiles.length > 0 ? `env_file ${task.envFiles.map(escapeControls).join(", ")}` : "",
       task.workspace !== "" ? `in workspace ${task.workspace}${missing.has(task.workspace) ? ` (none by that name yet: tether ws create ${task.workspace})` : ""}` : "",
     ].filter((t) => t !== "");
     if (traits.length > 0) out.push(`  ${traits.join(", ")}`);

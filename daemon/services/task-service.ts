@@ -82,6 +82,7 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
     streams: Object.fromEntries(Object.entries(task.streams).map(([name, d]) => [name, d === "input" ? StreamDirection.INPUT : StreamDirection.OUTPUT])),
     stdinStream: task.stdin === "stream",
     failFast: task.failFast === true,
+    envFiles: [...(task.envFiles ?? [])],
     line: line ?? 0,
   });
 }

@@ -3,7 +3,7 @@ import { meantThen } from "../../common/closest-word.js";
 import type { Report } from "./template-checks.js";
 
 /** The keys a task, an input and a readiness check take. */
-export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "workspace"]);
+export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "workspace", "env_file"]);
 export const INPUT_KEYS: ReadonlySet<string> = new Set(["type", "default", "choices", "description"]);
 export const READINESS_KEYS: ReadonlySet<string> = new Set(["http", "tcp", "cmd", "interval", "timeout"]);
 
@@ -37,6 +37,7 @@ const KEY_HINTS: ReadonlyMap<string, { key: string; hint: string }> = new Map(
       ["cmd", "the command is cmd: a string for /bin/sh -c, or a list", ["command", "run", "script", "cmds"]],
       ["upstream", "what a task waits for is upstream: [a, b]", ["depends_on", "needs", "deps", "dependencies"]],
       ["env", "variables are env: { NAME: value }", ["environment", "variables", "vars"]],
+      ["env_file", "files of variables are env_file: .env, or a list of them", ["dotenv", "env_files", "envfile"]],
       ["readiness", "a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout }", ["healthcheck"]],
       ["cwd", "the working directory is cwd:, in the workspace", ["working_dir", "working-directory", "dir"]],
       ["condition", 'a task runs only if condition: "{{ ... }}" renders true', ["if"]],

@@ -1,4 +1,4 @@
-import { dirname } from "node:path";
+import { dirname, resolve } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLError, type YAMLMap } from "yaml";
 import { TetherError } from "../errors.js";
@@ -72,7 +72,7 @@ export function parseTaskFile(path: string, text: string): TaskFile {
           continue;
         }
         declared.add(name);
-        const task = parseTask(name, pair.value as Node, (node, message) => at(node ?? key, `task "${name}": ${message}`));
+        const task = parseTask(name, pair.value as Node, dirname(path), (node, message) => at(node ?? key, `task "${name}": ${message}`));
         if (task !== undefined) {
           tasks.set(name, task);
           taskNodes.set(name, key);
@@ -121,7 +121,8 @@ function upstreamNode(tasksNode: YAMLMap, task: string, up: string): Node | unde
   return upstream;
 }
 
-function parseTask(name: string, node: Node | null, report: Report): TaskDef | undefined {
+/** A task's definition; `dir` (the task file's directory) is where its relative paths start. */
+function parseTask(name: string, node: Node | null, dir: string, report: Report): TaskDef | undefined {
   if (!isMap(node)) {
     report(node, "a task is a mapping with at least `cmd:`");
     return undefined;
@@ -156,6 +157,7 @@ function parseTask(name: string, node: Node | null, report: Report): TaskDef | u
   }
   const condition = optionalString(get("condition"), report, "condition");
   checkTemplates(condition === undefined ? [] : [condition], get("condition"), report);
+  const envFiles = stringList(get("env_file"), report, "env_file").map((file) => resolve(dir, file));
   return {
     name,
     description: optionalString(get("description"), report, "description") ?? "",
@@ -175,6 +177,7 @@ function parseTask(name: string, node: Node | null, report: Report): TaskDef | u
     stdin,
     failFast,
     ...(workspace !== undefined ? { workspace } : {}),
+    ...(envFiles.length > 0 ? { envFiles } : {}),
   };
 }
 

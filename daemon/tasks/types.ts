@@ -65,6 +65,8 @@ export interface TaskDef {
   readonly failFast?: boolean;
   /** The workspace (name or id) its runs execute in, whatever the session's is; absent: the session's. */
   readonly workspace?: string;
+  /** Absolute paths of files of variables read as each run starts (env-files.ts); absent: none. */
+  readonly envFiles?: readonly string[];
 }
 
 /** A loaded task file: where it is and what it defines. */

@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest } from "../helpers/daemon.js";
 import { eventually, writeTaskFile } from "../helpers/sessions.js";
@@ -58,6 +59,32 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     const ran = cli(env, withDefault, "run");
     expect(ran.status).toBe(0);
     expect(ran.stdout).toMatch(/gen +\| generated\ndefault +\| the default\n/);
+  });
+
+  it("env_file: a task's runs get the variables of its files (a later file's win, the task's env over both), read as each run starts; one that cannot be read keeps the run from starting, saying why", () => {
+    const env = freshEnv();
+    const file = writeTaskFile(
+      `tasks:\n  show:\n    env_file: [.env, config/local.env]\n    env: { C: from-env }\n    cmd: echo "A=$A B=$B C=$C"\n  missing:\n    env_file: nope.env\n    cmd: echo never\n  fifo:\n    env_file: pipe.env\n    cmd: echo never\n`,
+    );
+    const dir = dirname(file);
+    writeFileSync(join(dir, ".env"), "# the project's\nA=1\nexport B=two\nC='from file'\n");
+    mkdirSync(join(dir, "config"));
+    writeFileSync(join(dir, "config", "local.env"), 'B="local value"\nTOKEN=never-in-the-store\n');
+    const first = cli(env, dir, "run", "show");
+    expect([first.status, first.stdout]).toEqual([0, "show | A=1 B=local value C=from-env\n"]);
+    // Edited: the next run reads it again; the recorded session holds the paths, never the values.
+    writeFileSync(join(dir, ".env"), "A=2\n");
+    const session = cli(env, dir, "run", "show", "-d").stdout.trim();
+    expect(cli(env, dir, "attach", session, "--from", "0").stdout).toContain("show | A=2 B=local value C=from-env");
+    for (const db of ["tether.db", "tether.db-wal"]) expect(readFileSync(join(env["TETHER_HOME"]!, db)).includes("never-in-the-store")).toBe(false);
+    const missing = cli(env, dir, "run", "missing");
+    expect(missing.status).toBe(127);
+    expect(missing.stderr).toContain(`missing | tether: cannot read env_file ${join(dir, "nope.env")}: it does not exist (create it, or leave it out of env_file)`);
+    // A FIFO would block a read forever: refused without reading.
+    execFileSync("mkfifo", [join(dir, "pipe.env")]);
+    const fifo = cli(env, dir, "run", "fifo");
+    expect(fifo.status).toBe(127);
+    expect(fifo.stderr).toContain(`fifo | tether: env_file ${join(dir, "pipe.env")} is not a regular file\n`);
   });
 
   it("colours task prefixes and statuses in a pipe when FORCE_COLOR asks (a CI's log shows colours), still as plain lines", () => {

@@ -119,7 +119,7 @@ tasks:
       }
     })();
     expect(message).toContain('/p/t.yaml:4: task "a": unknown key "retry"; a task may have cmd,');
-    expect(message).toContain("workspace (the number of retries is retries: N)");
+    expect(message).toContain("env_file (the number of retries is retries: N)");
     expect(message).toContain('/p/t.yaml:6: task "a": input "token": unknown key "secret"; an input may have type, default, choices, description (a secret input is type: secret)');
     expect(message).toContain('/p/t.yaml:7: task "a": input "env": unknown key "required"; an input may have type, default, choices, description (an input without a default is required)');
     expect(message).toContain('/p/t.yaml:8: task "a": unknown key "intervall"; did you mean interval? Readiness may have http, tcp, cmd, interval, timeout');
@@ -136,11 +136,14 @@ tasks:
     };
     const text = problems("    command: make\n    depends_on: [b]\n    environment: { X: 1 }\n    healthcheck: { test: true }\n    working_dir: src\n    upstrem: [b]\n");
     expect(text).toContain('/p/t.yaml:3: task "a": unknown key "command"; a task may have cmd,');
-    expect(text).toContain("workspace (the command is cmd: a string for /bin/sh -c, or a list)");
-    expect(text).toContain('/p/t.yaml:4: task "a": unknown key "depends_on"; a task may have cmd, description, upstream, inputs, env, retries, retry_delay, timeout, readiness, condition, keep_open, result, cwd, streams, stdin, fail_fast, workspace (what a task waits for is upstream: [a, b])');
-    expect(text).toContain("workspace (variables are env: { NAME: value })");
-    expect(text).toContain("workspace (a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout })");
-    expect(text).toContain("workspace (the working directory is cwd:, in the workspace)");
+    expect(text).toContain("env_file (the command is cmd: a string for /bin/sh -c, or a list)");
+    expect(text).toContain('/p/t.yaml:4: task "a": unknown key "depends_on"; a task may have cmd, description, upstream, inputs, env, retries, retry_delay, timeout, readiness, condition, keep_open, result, cwd, streams, stdin, fail_fast, workspace, env_file (what a task waits for is upstream: [a, b])');
+    expect(text).toContain("env_file (variables are env: { NAME: value })");
+    expect(text).toContain("env_file (a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout })");
+    expect(text).toContain("env_file (the working directory is cwd:, in the workspace)");
+    // Taskfile's dotenv, compose's env_file spelt otherwise.
+    expect(problems("    cmd: x\n    dotenv: [.env]\n")).toContain('unknown key "dotenv"; a task may have cmd,');
+    expect(problems("    cmd: x\n    dotenv: [.env]\n")).toContain("env_file (files of variables are env_file: .env, or a list of them)");
     expect(text).toContain('/p/t.yaml:8: task "a": unknown key "upstrem"; did you mean upstream? A task may have cmd,');
     // A hint that belongs elsewhere is not given: an input's "run" is no command.
     expect(problems("    cmd: x\n    inputs: { n: { run: 1 } }\n")).toMatch(/input "n": unknown key "run"; an input may have type, default, choices, description$/);
