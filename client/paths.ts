@@ -39,6 +39,16 @@ export function workingDirectory(): string {
 }
 
 /** `path` made absolute: against the working directory only when relative (so an absolute one works from a removed directory). */
+/**
+ * A workspace named on the command line: a directory (`.`, `..`, or a path
+ * with a `/`, which no workspace name has) as the absolute path the daemon
+ * takes it as (the workspace of that directory; a command started there
+ * adopts it); else its name, id or id prefix as given.
+ */
+export function workspaceArg(arg: string): string {
+  return arg === "." || arg === ".." || arg.includes("/") ? absolutePath(arg) : arg;
+}
+
 export function absolutePath(path: string): string {
   const absolute = isAbsolute(path) ? resolve(path) : resolve(workingDirectory(), path);
   if (notUtf8(absolute)) {

@@ -14,7 +14,7 @@ import { terminalEnv } from "../terminal-env.js";
 import { parseEnvFlags, parseTailFlag, wholeNumberFlag } from "../flags.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
-import type { ClientPaths } from "../paths.js";
+import { type ClientPaths, workspaceArg } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
@@ -101,7 +101,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     kind: {
       case: "start",
       value: {
-        workspace: positionals[0]!,
+        workspace: workspaceArg(positionals[0]!),
         argv: command,
         cwd: values.cwd,
         env: { ...(values.tty ? { TERM: process.env["TERM"] ?? "xterm-256color", ...terminalEnv(process.env, terminal) } : {}), ...parseEnvFlags(values.env) },
@@ -317,7 +317,7 @@ async function removeEnded(client: GrpcClient, id: string): Promise<void> {
 /** Every exec of a workspace (of all when empty), newest first, page by page. */
 function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean): Promise<Exec[]> {
   return allPages(async (pageToken) => {
-    const page = await client.unary(ExecService.method.listExecs, { workspace, pageSize: 1000, pageToken, runningOnly });
+    const page = await client.unary(ExecService.method.listExecs, { workspace: workspace === "" ? "" : workspaceArg(workspace), pageSize: 1000, pageToken, runningOnly });
     return { items: page.execs, nextPageToken: page.nextPageToken };
   });
 }

@@ -13,7 +13,7 @@ import { parseEnvFlags, wholeNumberFlag } from "../flags.js";
 import { defaultShell } from "../../common/default-shell.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
-import type { ClientPaths } from "../paths.js";
+import { type ClientPaths, workspaceArg } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal, terminalSize } from "../terminal.js";
@@ -101,7 +101,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = command.length === 0 ? [defaultShell(process.env)] : command;
   const env = { ...terminalEnv(process.env, !values.detach && process.stdout.isTTY === true), ...parseEnvFlags(values.env) };
-  const spec = { workspace: positionals[0]!, argv, cwd: values.cwd, env, sizePolicy };
+  const spec = { workspace: workspaceArg(positionals[0]!), argv, cwd: values.cwd, env, sizePolicy };
   if (values.detach) {
     // As tmux new -d: opened at this terminal's size (else 80x24), nobody attached; the id to attach or type to.
     const size = terminalSize();
@@ -390,7 +390,7 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
 /** Every PTY of a workspace (of all when empty), newest first, page by page. */
 function allPtys(client: GrpcClient, workspace: string, openOnly: boolean): Promise<Pty[]> {
   return allPages(async (pageToken) => {
-    const page = await client.unary(PtyService.method.listPtys, { workspace, pageSize: 1000, pageToken, openOnly });
+    const page = await client.unary(PtyService.method.listPtys, { workspace: workspace === "" ? "" : workspaceArg(workspace), pageSize: 1000, pageToken, openOnly });
     return { items: page.ptys, nextPageToken: page.nextPageToken };
   });
 }

@@ -5,7 +5,7 @@ import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/ta
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { parseDurationFlag, parsePairs, START_FLAGS, UINT32_MAX, wholeNumberFlag } from "../flags.js";
-import type { ClientPaths } from "../paths.js";
+import { type ClientPaths, workspaceArg } from "../paths.js";
 import { readSecret } from "../secret-prompt.js";
 import { followStarted } from "../session-follower.js";
 import { stdinIsTerminal } from "../stdin-kind.js";
@@ -57,7 +57,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     externalId: values["external-id"],
     parallelism,
     failFast: values["fail-fast"],
-    workspace: values.ws,
+    workspace: values.ws === "" ? "" : workspaceArg(values.ws),
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });

@@ -11,7 +11,7 @@ import { enumName } from "../enum-names.js";
 import { parseDurationFlag, parsePairs } from "../flags.js";
 import { commandLine, escapeControls, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
-import { absolutePath, type ClientPaths } from "../paths.js";
+import { type ClientPaths, absolutePath, workspaceArg } from "../paths.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { sessionRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
@@ -108,7 +108,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
   if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws show");
   const { client } = await connectToDaemon(paths);
-  const { workspace } = await client.unary(WorkspaceService.method.getWorkspace, { workspace: positionals[0]! });
+  const { workspace } = await client.unary(WorkspaceService.method.getWorkspace, { workspace: workspaceArg(positionals[0]!) });
   const ws = workspace!;
   const { execs } = await client.unary(ExecService.method.listExecs, { workspace: ws.id, runningOnly: true, pageSize: 1000 });
   const { ptys } = await client.unary(PtyService.method.listPtys, { workspace: ws.id, openOnly: true, pageSize: 1000 });
@@ -165,7 +165,7 @@ async function label(args: string[], paths: ClientPaths): Promise<number> {
   if (positionals.length < 1) throw usageError(WS_USAGE, "tether ws label");
   const [ref, ...pairs] = positionals as [string, ...string[]];
   const { client } = await connectToDaemon(paths);
-  const { workspace } = await client.unary(WorkspaceService.method.updateWorkspace, { workspace: ref, setLabels: parsePairs("label", pairs), removeLabels: values.remove });
+  const { workspace } = await client.unary(WorkspaceService.method.updateWorkspace, { workspace: workspaceArg(ref), setLabels: parsePairs("label", pairs), removeLabels: values.remove });
   process.stdout.write(`${Object.entries(workspace!.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "(no labels)"}\n`);
   return 0;
 }
@@ -175,7 +175,7 @@ async function stop(args: string[], paths: ClientPaths): Promise<number> {
   if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws stop");
   const { client } = await connectToDaemon(paths);
   const grace = values.grace === undefined ? undefined : parseDurationFlag("--grace", values.grace);
-  const { workspace, stopped } = await client.unary(WorkspaceService.method.stopWorkspace, { workspace: positionals[0]!, grace });
+  const { workspace, stopped } = await client.unary(WorkspaceService.method.stopWorkspace, { workspace: workspaceArg(positionals[0]!), grace });
   process.stdout.write(`${workspace!.displayName}: stopped ${stopped} process${stopped === 1 ? "" : "es"}\n`);
   return 0;
 }
@@ -186,7 +186,7 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
   if (values.grace !== undefined && !values.force) throw new CliError("--grace is how long --force gives live processes after SIGTERM: add --force", 2);
   const grace = values.grace === undefined ? undefined : parseDurationFlag("--grace", values.grace);
   const { client } = await connectToDaemon(paths);
-  const { workspace } = await client.unary(WorkspaceService.method.deleteWorkspace, { workspace: positionals[0]!, force: values.force, grace });
+  const { workspace } = await client.unary(WorkspaceService.method.deleteWorkspace, { workspace: workspaceArg(positionals[0]!), force: values.force, grace });
   const ws = workspace!;
   process.stdout.write(`removed ${ws.displayName} (${ws.id})${ws.adopted ? `; its files in ${escapeControls(ws.root)} are untouched` : ""}\n`);
   return 0;

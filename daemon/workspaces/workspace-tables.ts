@@ -26,6 +26,7 @@ export class WorkspaceTables {
   private readonly selectByPrefix;
   private readonly selectActiveByName;
   private readonly selectAdoptedRoot;
+  private readonly selectActiveByRoot;
   private readonly selectPage;
   private readonly selectActivePage;
   private readonly selectMaxSeq;
@@ -42,6 +43,7 @@ export class WorkspaceTables {
     this.selectByPrefix = db.prepare(`SELECT * FROM workspaces WHERE id >= ? AND id < ? ORDER BY id LIMIT 6`);
     this.selectActiveByName = db.prepare(`SELECT * FROM workspaces WHERE name = ? AND state = 'active'`);
     this.selectAdoptedRoot = db.prepare(`SELECT * FROM workspaces WHERE root = ? AND adopted = 1 AND sandbox = 'host' AND state = 'active' ORDER BY seq LIMIT 1`);
+    this.selectActiveByRoot = db.prepare(`SELECT * FROM workspaces WHERE root = ? AND state = 'active' ORDER BY seq LIMIT 6`);
     this.selectPage = db.prepare(`SELECT * FROM workspaces WHERE seq > ? ORDER BY seq LIMIT ?`);
     this.selectActivePage = db.prepare(`SELECT * FROM workspaces WHERE seq > ? AND state = 'active' ORDER BY seq LIMIT ?`);
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM workspaces`);
@@ -82,6 +84,11 @@ export class WorkspaceTables {
   /** Up to 6 workspaces whose id starts with `prefix`. */
   byPrefix(prefix: string): WorkspaceRecord[] {
     return (this.selectByPrefix.all(prefix, prefixUpperBound(prefix)) as WorkspaceRow[]).map((row) => toRecord(row)!);
+  }
+
+  /** The active workspaces whose root is `root`, oldest first (a few at most). */
+  activeByRoot(root: string): WorkspaceRecord[] {
+    return (this.selectActiveByRoot.all(root) as WorkspaceRow[]).map((row) => toRecord(row)!);
   }
 
   activeByName(name: string): WorkspaceRecord | undefined {

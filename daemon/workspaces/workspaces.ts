@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { rm } from "node:fs/promises";
-import { basename, join } from "node:path";
+import { basename, isAbsolute, join } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
@@ -145,7 +145,8 @@ export class Workspaces {
    */
   usable(ref: string): WorkspaceRecord {
     if (this.stopping) throw new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down: nothing new starts; run the command again and it will start a new daemon");
-    const ws = this.resolve(ref);
+    // A directory no workspace has yet is adopted, as a session adopts its task file's.
+    const ws = isAbsolute(ref) ? (this.atRoot(ref) ?? this.adoptDirectory(ref)) : this.resolve(ref);
     if (ws.state !== "active") {
       throw new TetherError(Code.FailedPrecondition, "WORKSPACE_BUSY", `workspace ${ws.name} (${ws.id}) was removed: nothing starts in it any more; create a new one with tether ws create`, { workspace: ws.id, state: ws.state });
     }
@@ -181,6 +182,18 @@ export class Workspaces {
     for (let n = 2; this.tables.activeByName(name) !== undefined; n++) name = `${base}-${n}`;
     const view = this.insert(newId("w-", this.idTaken), { name, root, sandbox: "host", noNetwork: false, labels: {} });
     return this.resolve(view.id);
+  }
+
+  /**
+   * The active workspace whose root directory `path` is (symlinks followed),
+   * if any: the one, whatever its sandbox (a bwrap workspace's directory
+   * given by path still runs sandboxed), or refused when several share it.
+   */
+  private atRoot(path: string): WorkspaceRecord | undefined {
+    const found = this.tables.activeByRoot(adoptableRoot(path, this.stateDir, false));
+    if (found.length <= 1) return found[0];
+    const names = found.map((ws) => `${ws.name} (${ws.sandbox})`);
+    throw new TetherError(Code.InvalidArgument, "WORKSPACE_AMBIGUOUS", `several workspaces have the directory ${path}: ${names.join(", ")}; name one of them`, { workspace: path, candidates: found.map((ws) => ws.id).join(",") });
   }
 
   /** The daemon stops: from now on nothing starts in any workspace (usable refuses). */
@@ -244,10 +257,18 @@ export class Workspaces {
     return { ...ws, materialization: this.live.materialization(ws.id), live: this.live.counts(ws.id) };
   }
 
-  /** By exact id, then active name, then unique id prefix. */
+  /**
+   * By exact id, then active name, then unique id prefix; an absolute path
+   * names the active workspace whose root that directory is.
+   */
   resolve(ref: string): WorkspaceRecord {
     const key = ref.startsWith("workspaces/") ? ref.slice("workspaces/".length) : ref;
-    if (key === "") throw invalidArgument("workspace", "name the workspace: its id, an id prefix, or its name (tether ws ls lists them)");
+    if (key === "") throw invalidArgument("workspace", "name the workspace: its id, an id prefix, its name, or its directory (tether ws ls lists them)");
+    if (isAbsolute(key)) {
+      const found = this.atRoot(key);
+      if (found !== undefined) return found;
+      throw new TetherError(Code.NotFound, "WORKSPACE_NOT_FOUND", `no workspace has the directory ${key}: a command started there adopts it (tether exec ${key} -- CMD), or tether ws create NAME --path ${key}`, { workspace: key });
+    }
     const found = this.tables.byId(key) ?? this.tables.activeByName(key);
     if (found !== undefined) return found;
     const matches = this.tables.byPrefix(key);

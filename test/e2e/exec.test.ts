@@ -54,6 +54,27 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(existsSync(join(dir, "file.txt"))).toBe(true);
   });
 
+  it("a directory stands for its workspace (exec ., pty ./sub, ws show ..): the first command there adopts it, as pueue add runs where it is typed", () => {
+    const env = freshEnv();
+    const base = join(ROOT, ".tmp");
+    mkdirSync(base, { recursive: true });
+    const dir = mkdtempSync(join(base, "cli-here-"));
+    mkdirSync(join(dir, "sub"));
+    const here = (cwd: string, args: string[]): { status: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, cwd, encoding: "utf8", timeout: 60_000 });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    expect(here(dir, ["ws", "show", "."])).toMatchObject({ status: 1, stderr: expect.stringContaining(`no workspace has the directory ${dir}: a command started there adopts it`) });
+    expect(here(dir, ["exec", ".", "--", "pwd"])).toMatchObject({ status: 0, stdout: `${dir}\n` });
+    expect(here(join(dir, "sub"), ["ws", "show", ".."]).stdout).toMatch(new RegExp(`^workspace +w-\\w+ \\(${dir.split("/").at(-1)}\\)\n`));
+    const pty = here(dir, ["pty", "./sub", "-d", "--", "sleep", "30"]).stdout.trim();
+    expect(JSON.parse(here(dir, ["pty", "ls", "sub", "--json"]).stdout).map((p: { id: string }) => p.id)).toEqual([pty]);
+    expect(JSON.parse(here(dir, ["ws", "ls", "--json"]).stdout).map((w: { name: string; root: string }) => [w.name, w.root])).toEqual([
+      [dir.split("/").at(-1), dir],
+      ["sub", join(dir, "sub")],
+    ]);
+  });
+
   it("listings write a control character in a path or a command as an escape, never raw to the terminal; --json keeps it", () => {
     const env = freshEnv();
     const base = join(ROOT, ".tmp");

@@ -304,6 +304,37 @@ describe("workspaces", () => {
     expect(again.workspace).toBe(unnamed.workspace);
   });
 
+  it("a directory names its workspace: a command started there adopts it once (as a session's task file's directory is), found again by path, whatever sandbox it has", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const execs = d.client(ExecService);
+    const dir = hostDir();
+    // None yet: a lookup by path says how to make one; an exec there adopts it as a host workspace named after it.
+    const none = await failure(ws.getWorkspace({ workspace: dir }));
+    expect([none.code, none.message]).toEqual([Code.NotFound, `no workspace has the directory ${dir}: a command started there adopts it (tether exec ${dir} -- CMD), or tether ws create NAME --path ${dir}`]);
+    expect((await execToEnd(execs, dir, ["pwd"])).stdout).toBe(`${dir}\n`);
+    const { workspace: adopted } = await ws.getWorkspace({ workspace: `${dir}/.` });
+    expect([adopted!.adopted, adopted!.displayName, adopted!.sandbox]).toEqual([true, dir.split("/").at(-1), SandboxProfile.HOST]);
+    expect((await execToEnd(execs, dir, ["true"])).exit?.exitCode).toBe(0);
+    expect((await ws.listWorkspaces({})).workspaces.filter((w) => w.root === dir)).toHaveLength(1);
+    // A session's --ws by path is the same workspace.
+    const { session } = await d.client(SessionService).startSession({ task: "where", taskFile: writeTaskFile("tasks:\n  where:\n    cmd: pwd\n"), workspace: dir });
+    expect(session!.workspace).toBe(adopted!.name);
+    // A bwrap workspace's directory given by path runs sandboxed: the rest of the filesystem is read-only.
+    const boxed = hostDir();
+    const outside = hostDir();
+    await ws.createWorkspace({ displayName: "boxed", root: boxed, sandbox: SandboxProfile.BWRAP });
+    const escape = await execToEnd(execs, boxed, ["sh", "-c", `touch ${outside}/escaped; echo "rc=$?"`]);
+    expect(escape.stdout).toMatch(/^rc=1\n/);
+    expect(existsSync(join(outside, "escaped"))).toBe(false);
+    // Two workspaces of one directory: the path names neither.
+    await ws.createWorkspace({ displayName: "again", root: boxed });
+    const two = await failure(execToEnd(execs, boxed, ["true"]));
+    expect([two.code, two.message]).toEqual([Code.InvalidArgument, `several workspaces have the directory ${boxed}: boxed (bwrap), again (host); name one of them`]);
+    const missing = await failure(execToEnd(execs, join(dir, "nope"), ["true"]));
+    expect(missing.message).toBe(`workspace path ${join(dir, "nope")} does not exist: create it first`);
+  });
+
   it("a run whose workspace was removed after its session started fails to start and says so (a keep_open session's next run)", async () => {
     const d = await daemon();
     const ws = d.client(WorkspaceService);

@@ -82,7 +82,8 @@ export const ExecRequestSchema: GenMessage<ExecRequest> = /*@__PURE__*/
  */
 export type ExecStart = Message<"tether.v1.ExecStart"> & {
   /**
-   * Workspace id, unique id prefix or name.
+   * Workspace id, unique id prefix or name; or an absolute path: the
+   * workspace of that directory, adopted as a host workspace when none is.
    *
    * @generated from field: string workspace = 1;
    */
@@ -346,7 +347,8 @@ export const GetExecResponseSchema: GenMessage<GetExecResponse> = /*@__PURE__*/
  */
 export type ListExecsRequest = Message<"tether.v1.ListExecsRequest"> & {
   /**
-   * Workspace id, unique id prefix or name; empty lists every workspace's.
+   * Workspace id, unique id prefix, name or directory (an absolute path);
+   * empty lists every workspace's.
    *
    * @generated from field: string workspace = 1;
    */

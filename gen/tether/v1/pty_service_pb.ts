@@ -25,7 +25,8 @@ export const file_tether_v1_pty_service: GenFile = /*@__PURE__*/
  */
 export type PtySpec = Message<"tether.v1.PtySpec"> & {
   /**
-   * Workspace id, unique id prefix or name.
+   * Workspace id, unique id prefix or name; or an absolute path: the
+   * workspace of that directory, adopted as a host workspace when none is.
    *
    * @generated from field: string workspace = 1;
    */
@@ -520,7 +521,8 @@ export const GetPtyResponseSchema: GenMessage<GetPtyResponse> = /*@__PURE__*/
  */
 export type ListPtysRequest = Message<"tether.v1.ListPtysRequest"> & {
   /**
-   * Workspace id, unique id prefix or name; empty lists every workspace's.
+   * Workspace id, unique id prefix, name or directory (an absolute path);
+   * empty lists every workspace's.
    *
    * @generated from field: string workspace = 1;
    */

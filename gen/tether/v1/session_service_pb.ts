@@ -85,8 +85,9 @@ export type StartSessionRequest = Message<"tether.v1.StartSessionRequest"> & {
   idleTimeout?: Duration | undefined;
 
   /**
-   * The workspace the runs execute in (id, unique id prefix or name): its
-   * root is the working directory and its sandbox profile wraps every run.
+   * The workspace the runs execute in (id, unique id prefix or name; or an
+   * absolute path, the workspace of that directory, adopted when none is):
+   * its root is the working directory and its sandbox profile wraps every run.
    * Empty: the task file's directory, adopted as a workspace named after it.
    * A task that names a workspace of its own (Task.workspace) runs there.
    *

@@ -94,7 +94,8 @@ export const CreateWorkspaceResponseSchema: GenMessage<CreateWorkspaceResponse> 
  */
 export type GetWorkspaceRequest = Message<"tether.v1.GetWorkspaceRequest"> & {
   /**
-   * Id, unique id prefix or display name.
+   * Id, unique id prefix, display name, or the workspace's directory (an
+   * absolute path).
    *
    * @generated from field: string workspace = 1;
    */
@@ -209,7 +210,7 @@ export const ListWorkspacesResponseSchema: GenMessage<ListWorkspacesResponse> = 
  */
 export type UpdateWorkspaceRequest = Message<"tether.v1.UpdateWorkspaceRequest"> & {
   /**
-   * Id, unique id prefix or display name.
+   * Id, unique id prefix, display name, or its directory (an absolute path).
    *
    * @generated from field: string workspace = 1;
    */
@@ -265,7 +266,7 @@ export const UpdateWorkspaceResponseSchema: GenMessage<UpdateWorkspaceResponse> 
  */
 export type DeleteWorkspaceRequest = Message<"tether.v1.DeleteWorkspaceRequest"> & {
   /**
-   * Id, unique id prefix or display name.
+   * Id, unique id prefix, display name, or its directory (an absolute path).
    *
    * @generated from field: string workspace = 1;
    */
@@ -322,7 +323,7 @@ export const DeleteWorkspaceResponseSchema: GenMessage<DeleteWorkspaceResponse> 
  */
 export type StopWorkspaceRequest = Message<"tether.v1.StopWorkspaceRequest"> & {
   /**
-   * Id, unique id prefix or display name.
+   * Id, unique id prefix, display name, or its directory (an absolute path).
    *
    * @generated from field: string workspace = 1;
    */
