@@ -51,7 +51,8 @@ export type ErrorReasonName =
   | "STDIN_CLOSED"
   | "SANDBOXED"
   | "OUT_OF_DESCRIPTORS"
-  | "OUT_OF_PROCESSES";
+  | "OUT_OF_PROCESSES"
+  | "PTY_NAME_TAKEN";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -105,7 +105,7 @@ async function valuesOf(client: GrpcClient, kind: ValueKind, signal: AbortSignal
     case "exec":
       return (await client.unary(ExecService.method.listExecs, { pageSize: LISTED }, { signal })).execs.map((e) => e.id);
     case "pty":
-      return (await client.unary(PtyService.method.listPtys, { pageSize: LISTED, openOnly: true }, { signal })).ptys.map((p) => p.id);
+      return (await client.unary(PtyService.method.listPtys, { pageSize: LISTED, openOnly: true }, { signal })).ptys.flatMap((p) => (p.displayName === "" ? [p.id] : [p.displayName, p.id]));
     case "task":
       return (await client.unary(TaskService.method.listTasks, { taskFile: findTaskFile(undefined) }, { signal })).tasks.map((t) => t.name.slice("tasks/".length));
   }

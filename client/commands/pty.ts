@@ -24,8 +24,9 @@ import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const PTY_USAGE = `  tether pty WS [-d] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [[--] CMD ...]
+export const PTY_USAGE = `  tether pty WS [-d] [--name NAME] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
+                                              --name: a name to attach it by too, as tmux new -s (unique among open PTYs);
                                               the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY; none: no key) leaves it running;
                                               -d opens it without attaching and prints its id
   tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
@@ -81,7 +82,7 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
 }
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--size-policy", "--cwd", "--env", "-e", "--detach-key"]);
+const VALUE_OPTIONS = new Set(["--size-policy", "--cwd", "--env", "-e", "--detach-key", "--name"]);
 
 async function open(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -94,6 +95,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
       env: { type: "string", short: "e", multiple: true, default: [] },
       "detach-key": { type: "string" },
       detach: { type: "boolean", short: "d", default: false },
+      name: { type: "string", default: "" },
     },
   });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty WS");
@@ -101,7 +103,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = command.length === 0 ? [defaultShell(process.env)] : command;
   const env = { ...terminalEnv(process.env, !values.detach && process.stdout.isTTY === true), ...parseEnvFlags(values.env) };
-  const spec = { workspace: workspaceArg(positionals[0]!), argv, cwd: values.cwd, env, sizePolicy };
+  const spec = { workspace: workspaceArg(positionals[0]!), argv, cwd: values.cwd, env, sizePolicy, displayName: values.name };
   if (values.detach) {
     // As tmux new -d: opened at this terminal's size (else 80x24), nobody attached; the id to attach or type to.
     const size = terminalSize();
@@ -157,6 +159,8 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
     yield* merged;
   }
   let id = "";
+  // How the hints name it: by its name when it has one (tmux attach -t NAME).
+  let ref = "";
   let exit: ExecExit | undefined;
   // Only a terminal answers queries: a pipe or file gets the bytes as they were.
   let replay: ReplayFilter | undefined;
@@ -165,6 +169,7 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
       const kind = response.kind;
       if (kind.case === "opened") {
         id = kind.value.pty!.id;
+        ref = kind.value.pty!.displayName || id;
         if (process.stdout.isTTY === true) replay = new ReplayFilter(Number(kind.value.liveOffset));
         if (kind.value.terminalModes.byteLength > 0) await writeChunk(process.stdout, { data: kind.value.terminalModes }, local.seen);
       } else if (kind.case === "output") await writeChunk(process.stdout, replay?.chunk(kind.value) ?? kind.value, local.seen);
@@ -186,10 +191,10 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
     return exitCodeOf(exit);
   }
   if (detached) {
-    process.stderr.write(`\r\n[detached from pty ${id}: it keeps running. Come back: tether pty attach ${id}   close it: tether pty kill ${id}]\r\n`);
+    process.stderr.write(`\r\n[detached from pty ${ref}: it keeps running. Come back: tether pty attach ${ref}   close it: tether pty kill ${ref}]\r\n`);
     return 0;
   }
-  process.stderr.write(`\r\n[pty ${id}: the daemon ended the attach; tether pty attach ${id} reattaches]\r\n`);
+  process.stderr.write(`\r\n[pty ${ref}: the daemon ended the attach; tether pty attach ${ref} reattaches]\r\n`);
   return 1;
 }
 
@@ -247,9 +252,10 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
   const workspaceLabel = await workspaceLabels(client);
   const now = Date.now();
   printTable(
-    ["PTY", "WORKSPACE", "STATE", "SIZE", "CLIENTS", "OPENED", "COMMAND"],
+    ["PTY", "NAME", "WORKSPACE", "STATE", "SIZE", "CLIENTS", "OPENED", "COMMAND"],
     ptys.map((p) => [
       p.id,
+      p.displayName,
       workspaceLabel(p.workspace),
       p.state === PtyState.OPEN ? "open" : `closed (${howClosed(p.exit)})`,
       `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`,
@@ -405,6 +411,7 @@ function howClosed(exit: ExecExit | undefined): string {
 function ptyJson(p: Pty): Record<string, unknown> {
   return {
     id: p.id,
+    name: p.displayName || null,
     workspace: p.workspace,
     argv: p.argv,
     state: p.state === PtyState.OPEN ? "open" : "closed",

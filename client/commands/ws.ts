@@ -115,7 +115,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   const runs = await liveRuns(client, ws.liveRunNames);
   if (values.json) {
     const liveExecs = execs.map((e) => ({ id: e.id, pid: e.pid, argv: e.argv }));
-    const livePtys = ptys.map((p) => ({ id: p.id, pid: p.pid, argv: p.argv, attached_clients: p.attachedClients }));
+    const livePtys = ptys.map((p) => ({ id: p.id, name: p.displayName || null, pid: p.pid, argv: p.argv, attached_clients: p.attachedClients }));
     const runsJson = runs.map(({ session, run }) => ({ session, run: run.number, task: run.task, pid: run.pid, command: run.command }));
     process.stdout.write(`${JSON.stringify({ ...workspaceJson(ws), live_execs: liveExecs, live_ptys: livePtys, live_runs: runsJson })}\n`);
     return 0;
@@ -136,7 +136,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   }
   if (ptys.length > 0) {
     process.stdout.write("\nopen PTYs:\n");
-    printTable(["PTY", "PID", "SIZE", "CLIENTS", "COMMAND"], ptys.map((p) => [p.id, String(p.pid), `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`, String(p.attachedClients), commandLine(p.argv)]));
+    printTable(["PTY", "NAME", "PID", "SIZE", "CLIENTS", "COMMAND"], ptys.map((p) => [p.id, p.displayName, String(p.pid), `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`, String(p.attachedClients), commandLine(p.argv)]));
   }
   if (runs.length > 0) {
     process.stdout.write("\nlive session runs:\n");

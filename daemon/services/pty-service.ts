@@ -135,6 +135,7 @@ function specOf(spec: PtySpecProto, clientSize: { cols: number; rows: number } |
     env: spec.env,
     size: sizeOf(spec.size) ?? clientSize,
     sizePolicy: sizePolicyFromProto(spec.sizePolicy),
+    name: spec.displayName,
   };
 }
 

@@ -103,6 +103,7 @@ export function ptyToProto(pty: domain.PtyRecord, attachedClients: number, bound
     workspace: pty.workspaceId,
     argv: [...pty.argv],
     cwd: pty.cwd,
+    displayName: pty.name ?? "",
     size: { cols: pty.size.cols, rows: pty.size.rows },
     sizePolicy: SIZE_POLICIES[pty.sizePolicy],
     state: open ? PtyState.OPEN : PtyState.CLOSED,

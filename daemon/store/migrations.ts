@@ -188,4 +188,9 @@ export const MIGRATIONS: readonly string[] = [
     next_seq  INTEGER NOT NULL
   );
   `,
+  `
+  -- A PTY's name (tmux new -s NAME), unique among open PTYs; NULL: none.
+  ALTER TABLE ptys ADD COLUMN name TEXT;
+  CREATE INDEX ptys_by_name ON ptys (name) WHERE name IS NOT NULL;
+  `,
 ];

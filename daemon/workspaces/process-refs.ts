@@ -19,16 +19,20 @@ export interface ProcessLookup<T> {
   live(id: string): T | undefined;
   stored(id: string): T | undefined;
   storedByPrefix(prefix: string): T[];
+  /** The record a name names, for a kind that has names (PTYs). */
+  byName?(name: string): T | undefined;
 }
 
 /**
- * The record a reference names: `workspaces/{ws}/{collection}/{id}`, an id, or
- * a unique id prefix; the live record when the process still runs.
+ * The record a reference names: `workspaces/{ws}/{collection}/{id}`, an id, a
+ * name (where the kind has names), or a unique id prefix, in that order; the
+ * live record when the process still runs.
  */
 export function findProcess<T extends { readonly id: string }>(ref: string, kind: ProcessKind, lookup: ProcessLookup<T>): T {
   const key = ref.includes(`/${kind.collection}/`) ? ref.slice(ref.lastIndexOf("/") + 1) : ref;
-  if (key === "") throw invalidArgument(kind.field, `name the ${kind.noun}: its id or an id prefix (tether ${kind.field} ls lists them)`);
-  const found = lookup.live(key) ?? lookup.stored(key);
+  if (key === "") throw invalidArgument(kind.field, `name the ${kind.noun}: its id${lookup.byName === undefined ? " or an id prefix" : ", an id prefix or its name"} (tether ${kind.field} ls lists them)`);
+  const named = lookup.byName?.(key);
+  const found = lookup.live(key) ?? lookup.stored(key) ?? (named === undefined ? undefined : (lookup.live(named.id) ?? named));
   if (found !== undefined) return found;
   const match = uniqueMatch(
     lookup.storedByPrefix(key),

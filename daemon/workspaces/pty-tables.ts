@@ -9,6 +9,7 @@ interface PtyRow {
   workspace_id: string;
   argv: string;
   cwd: string;
+  name: string | null;
   cols: number;
   rows: number;
   size_policy: string;
@@ -35,6 +36,7 @@ export class PtyTables {
   private readonly updateRow;
   private readonly selectById;
   private readonly selectByPrefix;
+  private readonly selectByName;
   private readonly selectRunning;
   private readonly selectPage;
   private readonly selectWorkspacePage;
@@ -44,14 +46,15 @@ export class PtyTables {
 
   constructor(db: Db) {
     this.insertRow = db.prepare(
-      `INSERT INTO ptys (seq, id, workspace_seq, argv, cwd, cols, rows, size_policy, status, pid, start_ticks, created_at)
-       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @cols, @rows, @size_policy, @status, @pid, @start_ticks, @created_at)`,
+      `INSERT INTO ptys (seq, id, workspace_seq, argv, cwd, name, cols, rows, size_policy, status, pid, start_ticks, created_at)
+       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @name, @cols, @rows, @size_policy, @status, @pid, @start_ticks, @created_at)`,
     );
     this.updateRow = db.prepare(
       `UPDATE ptys SET cols = @cols, rows = @rows, status = @status, exit_code = @exit_code, signal = @signal, error = @error, ended_at = @ended_at WHERE seq = @seq`,
     );
     this.selectById = db.prepare(`${SELECT} WHERE p.id = ?`);
     this.selectByPrefix = db.prepare(`${SELECT} WHERE p.id >= ? AND p.id < ? ORDER BY p.id LIMIT 6`);
+    this.selectByName = db.prepare(`${SELECT} WHERE p.name = ? ORDER BY p.status = 'running' DESC, p.seq DESC LIMIT 1`);
     this.selectRunning = db.prepare(`${SELECT} WHERE p.status = 'running' ORDER BY p.seq`);
     this.selectPage = db.prepare(`${SELECT} WHERE p.seq < ? AND (? = 0 OR p.status = 'running') ORDER BY p.seq DESC LIMIT ?`);
     this.selectWorkspacePage = db.prepare(`${SELECT} WHERE p.workspace_seq = ? AND p.seq < ? AND (? = 0 OR p.status = 'running') ORDER BY p.seq DESC LIMIT ?`);
@@ -81,6 +84,7 @@ export class PtyTables {
       workspace_seq: pty.workspaceSeq,
       argv: JSON.stringify(pty.argv),
       cwd: pty.cwd,
+      name: pty.name ?? null,
       cols: pty.size.cols,
       rows: pty.size.rows,
       size_policy: pty.sizePolicy,
@@ -109,6 +113,12 @@ export class PtyTables {
     return row === undefined ? undefined : toRecord(row);
   }
 
+  /** The open PTY named `name`, else the newest closed one. */
+  byName(name: string): StoredPty | undefined {
+    const row = this.selectByName.get(name) as PtyRow | undefined;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
   byPrefix(prefix: string): StoredPty[] {
     return (this.selectByPrefix.all(prefix, prefixUpperBound(prefix)) as PtyRow[]).map(toRecord);
   }
@@ -132,6 +142,7 @@ function toRecord(row: PtyRow): StoredPty {
     workspaceId: row.workspace_id,
     argv: JSON.parse(row.argv) as string[],
     cwd: row.cwd,
+    name: row.name ?? undefined,
     size: { cols: row.cols, rows: row.rows },
     sizePolicy: row.size_policy as SizePolicy,
     status: row.status as ExecStatus,

@@ -23,6 +23,7 @@ import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import { SCRIPT_WRITES_WAITING_MAX, ScriptWrites } from "./script-writes.js";
+import { checkPtyName } from "./pty-names.js";
 import { TerminalAnswers } from "./terminal-answers.js";
 import type { Workspaces } from "./workspaces.js";
 import { setLongTimeout } from "../long-timeout.js";
@@ -70,6 +71,8 @@ export interface PtySpec {
   readonly env: Readonly<Record<string, string>>;
   readonly size: TerminalSize | undefined;
   readonly sizePolicy: SizePolicy;
+  /** Empty: none (pty-names.ts). */
+  readonly name: string;
 }
 
 /** What a script types into a PTY: bytes as keys send them, or keys by name (key-names.ts). */
@@ -145,6 +148,7 @@ export class Ptys {
     const ws = this.workspaces.usable(spec.workspace);
     const size = defaultSize(spec.size);
     checkSize(size.cols, size.rows);
+    if (spec.name !== "") checkPtyName(spec.name, (name) => this.openNamed(name));
     const argv = spec.argv.length > 0 ? spec.argv : [defaultShell(this.environment.baseEnv)];
     const id = newId("p-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
     const launch = prepareLaunch(ws, this.environment, argv, spec.cwd, { TERM: "xterm-256color", ...spec.env }, { TETHER_PTY: id });
@@ -186,6 +190,7 @@ export class Ptys {
       workspaceId: ws.id,
       argv: [...argv],
       cwd: launch.cwd,
+      name: spec.name === "" ? undefined : spec.name,
       size,
       sizePolicy: spec.sizePolicy,
       status: "running",
@@ -442,7 +447,14 @@ export class Ptys {
       live: (id) => this.live.get(id)?.record,
       stored: (id) => this.tables.byId(id),
       storedByPrefix: (prefix) => this.tables.byPrefix(prefix),
+      byName: (name) => this.tables.byName(name),
     });
+  }
+
+  /** The open PTY named `name`, if any. */
+  private openNamed(name: string): PtyRecord | undefined {
+    for (const live of this.live.values()) if (live.record.name === name) return live.record;
+    return undefined;
   }
 }
 

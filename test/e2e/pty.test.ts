@@ -11,6 +11,11 @@ function cli(env: NodeJS.ProcessEnv, ...args: string[]): string {
   return spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, encoding: "utf8" }).stdout;
 }
 
+function cliResult(env: NodeJS.ProcessEnv, ...args: string[]): { status: number | null; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, encoding: "utf8" });
+  return { status: r.status, stderr: r.stderr };
+}
+
 describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
   it("opens the user's login shell when none is named and $SHELL is unset, as tmux does", () => {
     const { env } = setup();
@@ -75,6 +80,25 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     await waitFor("two", "rc=5");
     await waitFor("watch", "rc=5");
     expect(JSON.parse(cli(env, "pty", "ls", "--all", "--json"))[0]).toMatchObject({ state: "closed", exit: { exit_code: 5 } });
+  });
+
+  it("--name names a terminal as tmux new -s does: the detach hint and attach use it, pty ls shows it, a second open one of that name is refused", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    cli(env, "ws", "create", "w");
+    tmux("new-session", "-d", "-s", "one", "-x", "100", "-y", "30", `${tether} pty w --name dev -- sh; echo "rc=$?"; sleep 60`);
+    await waitFor("one", "#");
+    tmux("send-keys", "-t", "one", "echo typed-$((40+2))", "Enter");
+    await waitFor("one", "typed-42");
+    tmux("send-keys", "-t", "one", "C-\\");
+    await waitFor("one", "[detached from pty dev: it keeps running. Come back: tether pty attach dev   close it: tether pty kill dev]");
+    const [pty] = JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string; name: string }[];
+    expect(pty!.name).toBe("dev");
+    expect(cli(env, "pty", "ls")).toMatch(new RegExp(`^${pty!.id}\\s+dev\\s+w\\s+open\\s`, "m"));
+    expect(cliResult(env, "pty", "w", "-d", "--name", "dev", "--", "true")).toMatchObject({ status: 1, stderr: `tether: PTY ${pty!.id} is open with the name dev: attach to it (tether pty attach dev), or pick another name\n` });
+    tmux("new-session", "-d", "-s", "two", "-x", "100", "-y", "30", `${tether} pty attach dev; echo "rc=$?"; sleep 60`);
+    await waitFor("two", "typed-42");
+    tmux("send-keys", "-t", "two", "exit 3", "Enter");
+    await waitFor("two", "rc=3");
   });
 
   it("the detach key inside a paste goes to the program; --detach-key and TETHER_DETACH_KEY change the key; pty kill closes it", async () => {

@@ -146,6 +146,35 @@ describe("PTYs", () => {
     expect([missing.code, missing.reason]).toEqual([Code.NotFound, ErrorReason.PTY_NOT_FOUND]);
   });
 
+  it("a name (tmux new -s) names a PTY too, unique among open ones: attach, write, signal and get by it; free again once it closes; kept across a daemon restart", async () => {
+    const { d, ptys } = await setup();
+    const dev = (await ptys.createPty({ spec: { workspace: "w", argv: ["cat"], displayName: "dev" } })).pty!;
+    expect(dev.displayName).toBe("dev");
+    const taken = await failure(ptys.createPty({ spec: { workspace: "w", argv: ["true"], displayName: "dev" } }));
+    expect([taken.code, taken.reason, taken.message]).toEqual([Code.AlreadyExists, ErrorReason.PTY_NAME_TAKEN, `PTY ${dev.id} is open with the name dev: attach to it (tether pty attach dev), or pick another name`]);
+    for (const [name, said] of [["p-1", "starts with p-, as PTY ids do"], ["a b", "is invalid: use 1-63 letters"], ["x".repeat(64), "is invalid"]] as const) {
+      const bad = await failure(ptys.createPty({ spec: { workspace: "w", argv: ["true"], displayName: name } }));
+      expect([bad.code, bad.message]).toEqual([Code.InvalidArgument, expect.stringContaining(said)]);
+    }
+    // Attached by its name, typed into by it: the program answers.
+    const client = new PtyClient(ptys, attachTo("dev", { size: { cols: 80, rows: 24 } }));
+    await ptys.writePty({ pty: "dev", data: Buffer.from("named\r") });
+    await eventually(() => (client.text.includes("named\r\nnamed") ? true : undefined));
+    expect(client.pty!.id).toBe(dev.id);
+    expect((await ptys.listPtys({ workspace: "w" })).ptys.map((p) => [p.id, p.displayName])).toEqual([[dev.id, "dev"]]);
+    await ptys.signalPty({ pty: "dev", signal: "TERM" });
+    await client.done;
+    // Closed, its name is free: a new PTY takes it, and the name names the open one first.
+    const again = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"], displayName: "dev" } })).pty!;
+    expect((await ptys.getPty({ pty: "dev" })).pty!.id).toBe(again.id);
+    await d.kill();
+    await d.restart();
+    // The open one was lost with its daemon; the name now names the newest of them, closed.
+    const kept = (await ptys.getPty({ pty: "dev" })).pty!;
+    expect([kept.id, kept.displayName, kept.state]).toEqual([again.id, "dev", PtyState.CLOSED]);
+    expect((await ptys.createPty({ spec: { workspace: "w", argv: ["true"], displayName: "dev" } })).pty!.displayName).toBe("dev");
+  });
+
   it("a client that vanishes without detaching detaches; the program goes on and a later attach replays the screen", async () => {
     const { ptys } = await setup();
     const a = new PtyClient(ptys, create(["sh"]));
@@ -526,11 +555,13 @@ describe("PTYs", () => {
     const first = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
     // Read from /proc, of a program that opens nothing itself (a shell listing its own would catch its pipeline's pipes).
     const second = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
+    // Once it is sleep: between its fork and its exec the child still holds what closes on exec.
+    await eventually(() => (readlinkSync(`/proc/${second.pid}/exe`).endsWith("/sleep") ? true : undefined));
     const fds = readdirSync(`/proc/${second.pid}/fd`).map(Number).sort((a, b) => a - b);
     const held = fds.map((fd) => `${fd} ${readlinkSync(`/proc/${second.pid}/fd/${fd}`)}`);
     const listing = held.join("\n");
-    expect(held).toHaveLength(3);
-    for (const [i, line] of held.entries()) expect(line).toMatch(new RegExp(`^${i} /dev/pts/\\d+$`));
+    // Whole, so a failure shows what else it held.
+    expect(held).toEqual([0, 1, 2].map((i) => expect.stringMatching(new RegExp(`^${i} /dev/pts/\\d+$`))));
     expect(listing).not.toContain("ptmx");
     for (const id of [first.id, second.id]) await ptys.closePty({ pty: id, grace: { seconds: 1n } });
   });

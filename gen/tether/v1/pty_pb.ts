@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/pty.proto.
  */
 export const file_tether_v1_pty: GenFile = /*@__PURE__*/
-  fileDesc("ChN0ZXRoZXIvdjEvcHR5LnByb3RvEgl0ZXRoZXIudjEimQMKA1B0eRIMCgRuYW1lGAEgASgJEgoKAmlkGAIgASgJEhEKCXdvcmtzcGFjZRgDIAEoCRIMCgRhcmd2GAQgAygJEgsKA2N3ZBgFIAEoCRIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRIqCgtzaXplX3BvbGljeRgHIAEoDjIVLnRldGhlci52MS5TaXplUG9saWN5EiIKBXN0YXRlGAggASgOMhMudGV0aGVyLnYxLlB0eVN0YXRlEiEKBGV4aXQYCSABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXQSCwoDcGlkGAogASgFEhgKEGF0dGFjaGVkX2NsaWVudHMYCyABKA0SFAoMb3V0cHV0X2J5dGVzGAwgASgDEhQKDGZpcnN0X29mZnNldBgNIAEoAxIvCgtjcmVhdGVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKk8KCFB0eVN0YXRlEhkKFVBUWV9TVEFURV9VTlNQRUNJRklFRBAAEhIKDlBUWV9TVEFURV9PUEVOEAESFAoQUFRZX1NUQVRFX0NMT1NFRBACKlsKClNpemVQb2xpY3kSGwoXU0laRV9QT0xJQ1lfVU5TUEVDSUZJRUQQABIWChJTSVpFX1BPTElDWV9MQVRFU1QQARIYChRTSVpFX1BPTElDWV9TTUFMTEVTVBACYgZwcm90bzM", [file_google_protobuf_timestamp, file_tether_v1_exec]);
+  fileDesc("ChN0ZXRoZXIvdjEvcHR5LnByb3RvEgl0ZXRoZXIudjEirwMKA1B0eRIMCgRuYW1lGAEgASgJEgoKAmlkGAIgASgJEhEKCXdvcmtzcGFjZRgDIAEoCRIMCgRhcmd2GAQgAygJEgsKA2N3ZBgFIAEoCRIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRIqCgtzaXplX3BvbGljeRgHIAEoDjIVLnRldGhlci52MS5TaXplUG9saWN5EiIKBXN0YXRlGAggASgOMhMudGV0aGVyLnYxLlB0eVN0YXRlEiEKBGV4aXQYCSABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXQSCwoDcGlkGAogASgFEhgKEGF0dGFjaGVkX2NsaWVudHMYCyABKA0SFAoMb3V0cHV0X2J5dGVzGAwgASgDEhQKDGZpcnN0X29mZnNldBgNIAEoAxIvCgtjcmVhdGVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGRpc3BsYXlfbmFtZRgQIAEoCSpPCghQdHlTdGF0ZRIZChVQVFlfU1RBVEVfVU5TUEVDSUZJRUQQABISCg5QVFlfU1RBVEVfT1BFThABEhQKEFBUWV9TVEFURV9DTE9TRUQQAipbCgpTaXplUG9saWN5EhsKF1NJWkVfUE9MSUNZX1VOU1BFQ0lGSUVEEAASFgoSU0laRV9QT0xJQ1lfTEFURVNUEAESGAoUU0laRV9QT0xJQ1lfU01BTExFU1QQAmIGcHJvdG8z", [file_google_protobuf_timestamp, file_tether_v1_exec]);
 
 /**
  * Pty is a long-lived terminal in a workspace: a program under a
@@ -131,6 +131,14 @@ export type Pty = Message<"tether.v1.Pty"> & {
    * @generated from field: google.protobuf.Timestamp end_time = 15;
    */
   endTime?: Timestamp | undefined;
+
+  /**
+   * The name it was given as it opened (as tmux's session name), by which
+   * it can be named too; unique among open PTYs. Empty: none.
+   *
+   * @generated from field: string display_name = 16;
+   */
+  displayName: string;
 };
 
 /**
