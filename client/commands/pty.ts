@@ -1,5 +1,6 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
 import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService, type AttachPtyRequestSchema, type PtyOpenSchema } from "../../gen/tether/v1/pty_service_pb.js";
@@ -17,16 +18,17 @@ import { type ClientPaths, workspaceArg } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal, terminalSize } from "../terminal.js";
-import type { GrpcClient } from "../grpc-client.js";
+import { RpcError, type GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
 import { captureScreen } from "../screen-capture.js";
 import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const PTY_USAGE = `  tether pty WS [-d] [--name NAME] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [[--] CMD ...]
+export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
-                                              --name: a name to attach it by too, as tmux new -s (unique among open PTYs);
+                                              --name: a name to attach it by too, as tmux new -s (unique among open PTYs),
+                                              -A: attach to the open one of that name if there is one (tmux new -A);
                                               the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY; none: no key) leaves it running;
                                               -d opens it without attaching and prints its id
   tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
@@ -96,14 +98,22 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
       "detach-key": { type: "string" },
       detach: { type: "boolean", short: "d", default: false },
       name: { type: "string", default: "" },
+      "attach-existing": { type: "boolean", short: "A", default: false },
     },
   });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty WS");
+  if (values["attach-existing"] && values.name === "") throw new CliError("-A attaches to the open PTY of the name given, as tmux new -A -s NAME does: give it --name NAME", 2);
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = command.length === 0 ? [defaultShell(process.env)] : command;
   const env = { ...terminalEnv(process.env, !values.detach && process.stdout.isTTY === true), ...parseEnvFlags(values.env) };
   const spec = { workspace: workspaceArg(positionals[0]!), argv, cwd: values.cwd, env, sizePolicy, displayName: values.name };
+  // -A: the open PTY of that name when there is one (tmux new -A); with -d, its id (a script's "make sure it runs").
+  const existing = values["attach-existing"] ? await openNamed(paths, values.name) : undefined;
+  if (existing !== undefined) {
+    if (values.detach) process.stdout.write(`${existing}\n`);
+    return values.detach ? 0 : session(paths, { case: "pty", value: existing }, false, undefined, detachKey(values["detach-key"]));
+  }
   if (values.detach) {
     // As tmux new -d: opened at this terminal's size (else 80x24), nobody attached; the id to attach or type to.
     const size = terminalSize();
@@ -114,6 +124,18 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   }
   const target: Target = { case: "create", value: spec };
   return session(paths, target, false, undefined, detachKey(values["detach-key"]), true);
+}
+
+/** The id of the open PTY named `name`, if one is. */
+async function openNamed(paths: ClientPaths, name: string): Promise<string | undefined> {
+  const { client } = await connectToDaemon(paths);
+  try {
+    const { pty } = await client.unary(PtyService.method.getPty, { pty: name });
+    return pty!.state === PtyState.OPEN && pty!.displayName === name ? pty!.id : undefined;
+  } catch (error) {
+    if (error instanceof RpcError && error.detail?.reason === ErrorReason.PTY_NOT_FOUND) return undefined;
+    throw error;
+  }
 }
 
 async function attach(args: string[], paths: ClientPaths): Promise<number> {

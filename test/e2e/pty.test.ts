@@ -82,7 +82,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(JSON.parse(cli(env, "pty", "ls", "--all", "--json"))[0]).toMatchObject({ state: "closed", exit: { exit_code: 5 } });
   });
 
-  it("--name names a terminal as tmux new -s does: the detach hint and attach use it, pty ls shows it, a second open one of that name is refused", async () => {
+  it("--name names a terminal as tmux new -s does: the detach hint and attach use it, pty ls shows it, a second open one of that name is refused, -A attaches to it", async () => {
     const { env, tether, tmux, waitFor } = setup();
     cli(env, "ws", "create", "w");
     tmux("new-session", "-d", "-s", "one", "-x", "100", "-y", "30", `${tether} pty w --name dev -- sh; echo "rc=$?"; sleep 60`);
@@ -95,10 +95,15 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(pty!.name).toBe("dev");
     expect(cli(env, "pty", "ls")).toMatch(new RegExp(`^${pty!.id}\\s+dev\\s+w\\s+open\\s`, "m"));
     expect(cliResult(env, "pty", "w", "-d", "--name", "dev", "--", "true")).toMatchObject({ status: 1, stderr: `tether: PTY ${pty!.id} is open with the name dev: attach to it (tether pty attach dev), or pick another name\n` });
-    tmux("new-session", "-d", "-s", "two", "-x", "100", "-y", "30", `${tether} pty attach dev; echo "rc=$?"; sleep 60`);
+    // -A, as tmux new -A: the open one of that name (with -d, its id), else a new one.
+    expect(cli(env, "pty", "w", "-d", "--name", "dev", "-A", "--", "true").trim()).toBe(pty!.id);
+    tmux("new-session", "-d", "-s", "two", "-x", "100", "-y", "30", `${tether} pty w --name dev -A -- sh; echo "rc=$?"; sleep 60`);
     await waitFor("two", "typed-42");
     tmux("send-keys", "-t", "two", "exit 3", "Enter");
     await waitFor("two", "rc=3");
+    const made = cli(env, "pty", "w", "-d", "--name", "dev", "-A", "--", "sleep", "30").trim();
+    expect(made).not.toBe(pty!.id);
+    expect(JSON.parse(cli(env, "pty", "ls", "--json")).map((p: { id: string; name: string }) => [p.id, p.name])).toEqual([[made, "dev"]]);
   });
 
   it("the detach key inside a paste goes to the program; --detach-key and TETHER_DETACH_KEY change the key; pty kill closes it", async () => {
