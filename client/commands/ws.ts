@@ -18,7 +18,8 @@ import { connectToDaemon } from "../transport.js";
 import { listAllWorkspaces } from "../workspace-list.js";
 
 export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...]
-                                              a workspace: a new directory, or DIR adopted (never deleted by tether)
+                                              a workspace: a new directory, or DIR adopted (never deleted by tether;
+                                              without NAME, named after DIR)
   tether ws ls [--all] [--label k=v|k ...] [--json]
                                               workspaces, oldest first (--all: removed ones too;
                                               --label: those with label k set to v, or set at all)
@@ -61,12 +62,13 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
       json: { type: "boolean", default: false },
     },
   });
-  if (positionals.length !== 1) throw usageError(WS_USAGE, "tether ws create");
+  // An adopted directory may go unnamed: it is named after itself.
+  if (positionals.length > 1 || (positionals.length === 0 && values.path === undefined)) throw usageError(WS_USAGE, "tether ws create");
   const sandbox = { host: SandboxProfile.HOST, bwrap: SandboxProfile.BWRAP }[values.sandbox];
   if (sandbox === undefined) throw new CliError(`--sandbox takes host or bwrap, got ${JSON.stringify(values.sandbox)}`, 2);
   const { client } = await connectToDaemon(paths);
   const { workspace } = await client.unary(WorkspaceService.method.createWorkspace, {
-    displayName: positionals[0]!,
+    displayName: positionals[0] ?? "",
     root: values.path === undefined ? "" : absolutePath(values.path),
     sandbox,
     noNetwork: values["no-network"],

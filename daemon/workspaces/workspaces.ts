@@ -50,8 +50,12 @@ export class Workspaces {
     this.nextSeq = this.tables.maxSeq() + 1;
   }
 
-  /** A new workspace; a --no-network one has its network up before anything can start in it. */
-  async create(options: CreateOptions): Promise<WorkspaceView> {
+  /**
+   * A new workspace; a --no-network one has its network up before anything
+   * can start in it. An adopted directory given no name is named after it.
+   */
+  async create(given: CreateOptions): Promise<WorkspaceView> {
+    const options = given.name === "" && given.root !== "" ? { ...given, name: this.nameFor(adoptableRoot(given.root, this.stateDir, given.sandbox !== "host")) } : given;
     this.check(options);
     const id = newId("w-", this.idTaken);
     if (!options.noNetwork) return this.insert(id, options);
@@ -177,11 +181,16 @@ export class Workspaces {
     const root = adoptableRoot(dir, this.stateDir, false);
     const existing = this.tables.adoptedRoot(root);
     if (existing !== undefined) return existing;
+    const view = this.insert(newId("w-", this.idTaken), { name: this.nameFor(root), root, sandbox: "host", noNetwork: false, labels: {} });
+    return this.resolve(view.id);
+  }
+
+  /** A free name after directory `root`'s (`-2`, `-3` when it is taken). */
+  private nameFor(root: string): string {
     const base = basename(root).replace(/[^A-Za-z0-9._-]/g, "-").replace(/^[^A-Za-z0-9]+/, "").slice(0, 56) || "workspace";
     let name = base;
-    for (let n = 2; this.tables.activeByName(name) !== undefined; n++) name = `${base}-${n}`;
-    const view = this.insert(newId("w-", this.idTaken), { name, root, sandbox: "host", noNetwork: false, labels: {} });
-    return this.resolve(view.id);
+    for (let n = 2; this.tables.activeByName(name) !== undefined || this.tables.byId(name) !== undefined; n++) name = `${base}-${n}`;
+    return name;
   }
 
   /**

@@ -333,6 +333,11 @@ describe("workspaces", () => {
     expect([two.code, two.message]).toEqual([Code.InvalidArgument, `several workspaces have the directory ${boxed}: boxed (bwrap), again (host); name one of them`]);
     const missing = await failure(execToEnd(execs, join(dir, "nope"), ["true"]));
     expect(missing.message).toBe(`workspace path ${join(dir, "nope")} does not exist: create it first`);
+    // Created unnamed, an adopted directory is named after itself, as adoption names it; a new one needs a name.
+    const unnamed = hostDir();
+    const named = [(await ws.createWorkspace({ root: unnamed })).workspace!, (await ws.createWorkspace({ root: unnamed, sandbox: SandboxProfile.BWRAP })).workspace!];
+    expect(named.map((w) => w.displayName)).toEqual([unnamed.split("/").at(-1), `${unnamed.split("/").at(-1)}-2`]);
+    expect((await failure(ws.createWorkspace({}))).reason).toBe(ErrorReason.INVALID_NAME);
   });
 
   it("a run whose workspace was removed after its session started fails to start and says so (a keep_open session's next run)", async () => {

@@ -23,7 +23,8 @@ export const file_tether_v1_workspace_service: GenFile = /*@__PURE__*/
  */
 export type CreateWorkspaceRequest = Message<"tether.v1.CreateWorkspaceRequest"> & {
   /**
-   * Unique among active workspaces: [A-Za-z0-9][A-Za-z0-9._-]{0,62}.
+   * Unique among active workspaces: [A-Za-z0-9][A-Za-z0-9._-]{0,62}. Empty
+   * with a root: named after the directory ("-2", "-3" when that is taken).
    *
    * @generated from field: string display_name = 1;
    */
