@@ -2,7 +2,8 @@ import type { Node, YAMLMap } from "yaml";
 import { meantThen } from "../../common/closest-word.js";
 import type { Report } from "./template-checks.js";
 
-/** The keys a task, an input and a readiness check take. */
+/** The keys a task file takes at its top (and `x-…` ones, as compose's, to hold YAML anchors), a task, an input and a readiness check. */
+export const FILE_KEYS: ReadonlySet<string> = new Set(["tasks", "env", "env_file"]);
 export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "workspace", "env_file"]);
 export const INPUT_KEYS: ReadonlySet<string> = new Set(["type", "default", "choices", "description"]);
 export const READINESS_KEYS: ReadonlySet<string> = new Set(["http", "tcp", "cmd", "interval", "timeout"]);
@@ -12,10 +13,10 @@ export const READINESS_KEYS: ReadonlySet<string> = new Set(["http", "tcp", "cmd"
  * misspelt key (`retry:`, an input's `secret: true`) would otherwise be a
  * setting silently not applied.
  */
-export function refuseUnknownKeys(map: YAMLMap, allowed: ReadonlySet<string>, what: string, report: Report): void {
+export function refuseUnknownKeys(map: YAMLMap, allowed: ReadonlySet<string>, what: string, report: Report, free: (key: string) => boolean = () => false): void {
   for (const pair of map.items) {
     const key = String((pair.key as Node & { value?: unknown }).value);
-    if (allowed.has(key)) continue;
+    if (allowed.has(key) || free(key)) continue;
     const known = [...allowed];
     const then = `${what} may have ${known.join(", ")}`;
     const meant = KEY_HINTS.get(key);
@@ -44,6 +45,8 @@ const KEY_HINTS: ReadonlyMap<string, { key: string; hint: string }> = new Map(
       ["timeout", "the time limit is timeout: 10m", ["timeout_minutes"]],
       ["description", "description: what it does", ["desc"]],
       ["retries", "the number of retries is retries: N", ["retry"]],
+      ["tasks", "tasks are under tasks: { name: { cmd: ... } }", ["jobs", "services", "recipes", "targets"]],
+      ["tasks", "a task file has no version: leave it out", ["version"]],
     ] as const
   ).flatMap(([key, hint, spellings]) => spellings.map((spelling) => [spelling, { key, hint }] as const)),
 );

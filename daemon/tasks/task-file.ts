@@ -6,7 +6,7 @@ import { parseDuration } from "./duration.js";
 import { findCycle } from "./graph.js";
 import { readTaskFileText } from "./task-file-text.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
-import { INPUT_KEYS, READINESS_KEYS, TASK_KEYS, refuseUnknownKeys } from "./task-file-keys.js";
+import { FILE_KEYS, INPUT_KEYS, READINESS_KEYS, TASK_KEYS, refuseUnknownKeys } from "./task-file-keys.js";
 import { checkInputPlaceholders, checkTemplates, type Report } from "./template-checks.js";
 import { expandAliases } from "./yaml-aliases.js";
 import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
@@ -57,6 +57,8 @@ export function parseTaskFile(path: string, text: string): TaskFile {
   const root = problems.length === 0 ? expandAliases(doc.contents, at) : null;
   if (problems.length === 0) {
     const tasksNode = isMap(root) ? root.get("tasks", true) : undefined;
+    if (isMap(root)) refuseUnknownKeys(root, FILE_KEYS, "a task file", at, (key) => key.startsWith("x-"));
+    const shared = isMap(root) ? parseShared(root, dirname(path), at) : { env: {}, envFiles: [] };
     if (!isMap(tasksNode)) {
       at(root as Node | null, "a task file is a mapping with a `tasks:` mapping of task names to definitions");
     } else {
@@ -74,7 +76,7 @@ export function parseTaskFile(path: string, text: string): TaskFile {
         declared.add(name);
         const task = parseTask(name, pair.value as Node, dirname(path), (node, message) => at(node ?? key, `task "${name}": ${message}`));
         if (task !== undefined) {
-          tasks.set(name, task);
+          tasks.set(name, withShared(task, shared));
           taskNodes.set(name, key);
         }
       }
@@ -119,6 +121,25 @@ function upstreamNode(tasksNode: YAMLMap, task: string, up: string): Node | unde
   const upstream = isMap(definition) ? (definition.get("upstream", true) as Node | undefined) : undefined;
   if (isSeq(upstream)) return (upstream.items as Node[]).find((item) => isScalar(item) && String(item.value) === up) ?? upstream;
   return upstream;
+}
+
+/** What the file's top gives every task: `env` and `env_file`, as GitHub Actions' workflow-level env. */
+interface Shared {
+  readonly env: Readonly<Record<string, string>>;
+  readonly envFiles: readonly string[];
+}
+
+function parseShared(root: YAMLMap, dir: string, report: Report): Shared {
+  const envNode = root.get("env", true) as Node | undefined;
+  const env = parseEnv(envNode, report);
+  checkTemplates(Object.values(env), envNode, report);
+  return { env, envFiles: stringList(root.get("env_file", true) as Node | undefined, report, "env_file").map((file) => resolve(dir, file)) };
+}
+
+/** A task with what the file's top gives every task: its own env over the file's, its env_files after the file's. */
+function withShared(task: TaskDef, shared: Shared): TaskDef {
+  const envFiles = [...shared.envFiles, ...(task.envFiles ?? [])];
+  return { ...task, env: { ...shared.env, ...task.env }, ...(envFiles.length > 0 ? { envFiles } : {}) };
 }
 
 /** A task's definition; `dir` (the task file's directory) is where its relative paths start. */

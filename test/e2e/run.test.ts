@@ -64,18 +64,18 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
   it("env_file: a task's runs get the variables of its files (a later file's win, the task's env over both), read as each run starts; one that cannot be read keeps the run from starting, saying why", () => {
     const env = freshEnv();
     const file = writeTaskFile(
-      `tasks:\n  show:\n    env_file: [.env, config/local.env]\n    env: { C: from-env }\n    cmd: echo "A=$A B=$B C=$C"\n  missing:\n    env_file: nope.env\n    cmd: echo never\n  fifo:\n    env_file: pipe.env\n    cmd: echo never\n`,
+      `env: { D: from-the-top }\ntasks:\n  show:\n    env_file: [.env, config/local.env]\n    env: { C: from-env }\n    cmd: echo "A=$A B=$B C=$C D=$D"\n  missing:\n    env_file: nope.env\n    cmd: echo never\n  fifo:\n    env_file: pipe.env\n    cmd: echo never\n`,
     );
     const dir = dirname(file);
     writeFileSync(join(dir, ".env"), "# the project's\nA=1\nexport B=two\nC='from file'\n");
     mkdirSync(join(dir, "config"));
     writeFileSync(join(dir, "config", "local.env"), 'B="local value"\nTOKEN=never-in-the-store\n');
     const first = cli(env, dir, "run", "show");
-    expect([first.status, first.stdout]).toEqual([0, "show | A=1 B=local value C=from-env\n"]);
+    expect([first.status, first.stdout]).toEqual([0, "show | A=1 B=local value C=from-env D=from-the-top\n"]);
     // Edited: the next run reads it again; the recorded session holds the paths, never the values.
     writeFileSync(join(dir, ".env"), "A=2\n");
     const session = cli(env, dir, "run", "show", "-d").stdout.trim();
-    expect(cli(env, dir, "attach", session, "--from", "0").stdout).toContain("show | A=2 B=local value C=from-env");
+    expect(cli(env, dir, "attach", session, "--from", "0").stdout).toContain("show | A=2 B=local value C=from-env D=from-the-top");
     for (const db of ["tether.db", "tether.db-wal"]) expect(readFileSync(join(env["TETHER_HOME"]!, db)).includes("never-in-the-store")).toBe(false);
     const missing = cli(env, dir, "run", "missing");
     expect(missing.status).toBe(127);

@@ -149,6 +149,26 @@ tasks:
     expect(problems("    cmd: x\n    inputs: { n: { run: 1 } }\n")).toMatch(/input "n": unknown key "run"; an input may have type, default, choices, description$/);
   });
 
+  it("gives every task the env and env_file at its top, as a workflow's env: a task's own env wins, its env_files come after; another key at the top is refused, x- ones kept for anchors", () => {
+    const file = parseTaskFile(
+      "/p/tether.yaml",
+      `env: { MODE: dev, LEVEL: "1" }\nenv_file: .env\nx-note: &note { timeout: 1m }\ntasks:\n  a: { cmd: x, env: { MODE: prod } }\n  b: { cmd: y, env_file: [local.env] }\n`,
+    );
+    expect(file.tasks.get("a")).toMatchObject({ env: { MODE: "prod", LEVEL: "1" }, envFiles: ["/p/.env"] });
+    expect(file.tasks.get("b")).toMatchObject({ env: { MODE: "dev", LEVEL: "1" }, envFiles: ["/p/.env", "/p/local.env"] });
+    const refused = (() => {
+      try {
+        parseTaskFile("/p/t.yaml", `version: "3"\njobs: {}\nenvironment: { A: 1 }\ntasks:\n  a: { cmd: x }\n`);
+        return "";
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(refused).toContain('/p/t.yaml:1: unknown key "version"; a task file may have tasks, env, env_file (a task file has no version: leave it out)');
+    expect(refused).toContain('/p/t.yaml:2: unknown key "jobs"; a task file may have tasks, env, env_file (tasks are under tasks: { name: { cmd: ... } })');
+    expect(refused).toContain('/p/t.yaml:3: unknown key "environment"; a task file may have tasks, env, env_file (variables are env: { NAME: value })');
+  });
+
   it("reports an unknown upstream on the line that names it, and lists every task declared, valid or not", () => {
     const text = "tasks:\n  a:\n    cmd: x\n    upstream:\n      - b\n      - zz\n  b:\n    cmdd: y\n  c:\n    cmd: z\n    upstream: yy\n";
     const error = (() => {
