@@ -14,6 +14,7 @@ import { terminalEnv } from "../terminal-env.js";
 import { parseEnvFlags, parseTailFlag, wholeNumberFlag } from "../flags.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
+import { untilFlag } from "../output-until.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import type { GrpcClient } from "../grpc-client.js";
@@ -32,10 +33,12 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--cwd DIR] [-
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it
-  tether exec attach E [--from OFFSET | -n/--tail N] [--no-follow] [-t]
+  tether exec attach E [--from OFFSET | -n/--tail N] [--no-follow] [-t] [--until PATTERN]
                                               an exec's output from a byte offset (0: all of it) or its
                                               last N lines (0: only new output), then live;
-                                              -t/--timestamps: each line after the time it was stored
+                                              -t/--timestamps: each line after the time it was stored;
+                                              --until: up to a line the regular expression matches (exit 0;
+                                              1 when the output ends without one)
   tether exec ls [WS] [--running] [--json]    execs, newest first
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
@@ -192,9 +195,11 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
       tail: { type: "string", short: "n" },
       "no-follow": { type: "boolean", default: false },
       timestamps: { type: "boolean", short: "t", default: false },
+      until: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec attach");
+  const until = untilFlag(values.until);
   const from = wholeNumberFlag("--from", values.from ?? "0", "a byte offset (0 is the beginning)");
   const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
   const { client } = await connectToDaemon(paths);
@@ -216,12 +221,22 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
       if (kind.case === "exec") id = kind.value.id;
       else if (kind.case === "output") {
         offset = Number(kind.value.offset) + dataBytes(kind.value);
+        // Read before the write takes the chunk's pieces.
+        const matched = until?.seen(kind.value.stream, kind.value.data) === true;
         if (stampers !== undefined) await writeStamped(kind.value, stampers);
         else if (queries !== undefined && kind.value.stream === OutputStream.STDOUT) await writeChunk(process.stdout, queries.chunk(kind.value), modes.seen);
         else await writeOutput(kind.value, modes.seen);
+        if (matched) {
+          modes.leave();
+          return 0;
+        }
       } else if (kind.case === "exit") exit = kind.value;
     }
     modes.leave();
+    if (until !== undefined) {
+      if (exit !== undefined) reportExit(exit, id);
+      throw until.notSeen(exit === undefined ? `exec ${id}'s output so far ends` : `exec ${id} ended`);
+    }
     return exit === undefined ? 0 : reportExit(exit, id);
   } catch (error) {
     modes.leave();

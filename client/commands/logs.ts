@@ -5,14 +5,17 @@ import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { parseTailFlag, UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import { OutputStampers } from "../line-stamper.js";
+import { untilFlag } from "../output-until.js";
 import type { ClientPaths } from "../paths.js";
 import { bytesJson } from "../bytes-json.js";
 import { connectToDaemon } from "../transport.js";
 
-export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET | -n/--tail N] [-t] [--json]
+export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET | -n/--tail N] [-t] [--json] [--until PATTERN]
                                               the runs' output (raw bytes; --json: one chunk per line with offsets);
                                               --tail: from the last N lines (0: only new output);
-                                              -t/--timestamps: each line after the time it was stored`;
+                                              -t/--timestamps: each line after the time it was stored;
+                                              --until: up to a line the regular expression matches (exit 0;
+                                              1 when the output ends without one), as exec attach`;
 
 /** `tether logs`: the runs' output exactly as written, stdout to stdout and stderr to stderr. */
 export async function logsCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -27,9 +30,11 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
       tail: { type: "string", short: "n" },
       timestamps: { type: "boolean", short: "t", default: false },
       json: { type: "boolean", default: false },
+      until: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${LOGS_USAGE}`, 2);
+  const until = untilFlag(values.until);
   const run = wholeNumberFlag("--run", values.run, "a run number", UINT32_MAX);
   const from = wholeNumberFlag("--from", values.from ?? "0", "a byte offset");
   const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
@@ -48,11 +53,14 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
         } else {
           process[stream].write(values.timestamps ? stampers.stamp(stream, c.data, c.createTime) : c.data);
         }
+        // Each run's stdout and stderr are lines of their own.
+        if (until?.seen(c.run * 2 + (c.stream === LogStream.STDERR ? 1 : 0), c.data) === true) return 0;
       }
     }
   } catch (error) {
     if (abort.signal.aborted) return 130;
     throw error;
   }
+  if (until !== undefined) throw until.notSeen(values.follow ? `session ${positionals[0]!}'s output ended` : `session ${positionals[0]!}'s output so far ends`);
   return 0;
 }

@@ -14,6 +14,7 @@ import { parseEnvFlags, wholeNumberFlag } from "../flags.js";
 import { defaultShell } from "../../common/default-shell.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
+import { untilFlag } from "../output-until.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
@@ -34,9 +35,10 @@ export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--size-policy
   tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
                                               reattach: the recent output is replayed to redraw, then live
   tether pty ls [WS] [--all] [--json]         open PTYs (--all: closed ones too): command, size, clients
-  tether pty read P [--from OFFSET] [--no-follow]
+  tether pty read P [--from OFFSET] [--no-follow] [--until PATTERN]
                                               a PTY's output to stdout without attaching: the replay (or from
-                                              OFFSET), then live until it closes; --no-follow: what is stored
+                                              OFFSET), then live until it closes; --no-follow: what is stored;
+                                              --until: up to a line the regular expression matches, as exec attach
   tether pty send P TEXT... [--enter]         type into a PTY as keys would: the words joined by spaces,
                                               --enter (or --line, as exec send) adds Enter; - types what stdin holds
   tether pty send P -k KEY...                 type keys by name as tmux send-keys does: each word a key (Enter,
@@ -300,9 +302,10 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { from: { type: "string" }, "no-follow": { type: "boolean", default: false } },
+    options: { from: { type: "string" }, "no-follow": { type: "boolean", default: false }, until: { type: "string" } },
   });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty read");
+  const until = untilFlag(values.until);
   const from = values.from === undefined ? undefined : wholeNumberFlag("--from", values.from, "a byte offset");
   const { client } = await connectToDaemon(paths);
   const stop = new AbortController();
@@ -310,6 +313,7 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
   const modes = programModes();
   const queries = process.stdout.isTTY === true ? new ReplayFilter(Infinity) : undefined;
   let exit: ExecExit | undefined;
+  let matched = false;
   try {
     const request = { pty: positionals[0]!, fromOffset: from === undefined ? undefined : BigInt(from), noFollow: values["no-follow"] };
     for await (const response of client.serverStream(PtyService.method.readPty, request, { signal: stop.signal, dataParts: true })) {
@@ -317,8 +321,12 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
       if (kind.case === "opened" && queries !== undefined) {
         process.stdout.write(kind.value.terminalModes);
         modes.seen(Buffer.from(kind.value.terminalModes));
-      } else if (kind.case === "output") await writeChunk(process.stdout, queries?.chunk(kind.value) ?? kind.value, modes.seen);
-      else if (kind.case === "exit") exit = kind.value;
+      } else if (kind.case === "output") {
+        // Read before the write takes the chunk's pieces.
+        matched = until?.seen(0, kind.value.data) === true;
+        await writeChunk(process.stdout, queries?.chunk(kind.value) ?? kind.value, modes.seen);
+        if (matched) break;
+      } else if (kind.case === "exit") exit = kind.value;
     }
   } catch (error) {
     if (!stop.signal.aborted) throw error;
@@ -326,7 +334,8 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
     modes.leave();
   }
   if (stop.signal.aborted) return 130;
-  return exit === undefined ? 0 : exitCodeOf(exit);
+  if (until !== undefined && !matched) throw until.notSeen(exit === undefined ? `pty ${positionals[0]!}'s output so far ends` : `pty ${positionals[0]!} closed`);
+  return matched || exit === undefined ? 0 : exitCodeOf(exit);
 }
 
 /** `tether pty capture P`: the screen as it is now, as text (tmux capture-pane -p); see screen-capture.ts. */

@@ -75,6 +75,31 @@ describe("tether ws and tether exec (the built CLI)", () => {
     ]);
   });
 
+  it("--until follows output up to a line a regular expression matches and ends there, the program going on (exec attach, pty read, logs -f); output that ends without one exits 1", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "box"]);
+    // A server that says it is ready in colour, then runs on: the match ends the command at once.
+    const server = cli(env, ["exec", "box", "-d", "--", "sh", "-c", 'echo starting; sleep 0.5; printf "\\033[32mready\\033[0m on 8080\\n"; echo after; sleep 60']).stdout.trim();
+    const ready = cli(env, ["exec", "attach", server, "--until", "^ready on [0-9]+$"]);
+    expect([ready.status, ready.stdout.split("\n").slice(0, 2)]).toEqual([0, ["starting", "\x1b[32mready\x1b[0m on 8080"]]);
+    expect(JSON.parse(cli(env, ["exec", "show", server, "--json"]).stdout).status).toBe("running");
+    // A prompt waits before its newline: the line being written counts.
+    const prompt = cli(env, ["exec", "box", "-d", "--", "sh", "-c", 'printf "password: "; sleep 60']).stdout.trim();
+    expect(cli(env, ["exec", "attach", prompt, "--until", "password: $"])).toMatchObject({ status: 0, stdout: "password: " });
+    const none = cli(env, ["exec", "attach", prompt, "--no-follow", "--until", "never"]);
+    expect([none.status, none.stderr]).toEqual([1, `tether: exec ${prompt}'s output so far ends without a line matching /never/\n`]);
+    const ended = cli(env, ["exec", "attach", cli(env, ["exec", "box", "-d", "--", "echo", "done"]).stdout.trim(), "--until", "never"]);
+    expect([ended.status, ended.stdout, ended.stderr]).toEqual([1, "done\n", expect.stringMatching(/^tether: exec e-\w+ ended without a line matching \/never\/\n$/)]);
+    expect(cli(env, ["exec", "attach", prompt, "--until", "("])).toMatchObject({ status: 2, stderr: expect.stringContaining("--until takes a regular expression: Invalid regular expression") });
+    // A terminal's output, and a session's.
+    const pty = cli(env, ["pty", "box", "-d", "--", "sh", "-c", "echo hello there; sleep 60"]).stdout.trim();
+    expect(cli(env, ["pty", "read", pty, "--until", "hello"])).toMatchObject({ status: 0, stdout: expect.stringContaining("hello there") });
+    const session = cli(env, ["run", "talk", "-d", "--file", writeTaskFile("tasks:\n  talk: { cmd: 'echo one; sleep 0.5; echo two >&2; sleep 60' }\n")]).stdout.trim();
+    const logs = cli(env, ["logs", session, "-f", "--until", "^two$"]);
+    expect([logs.status, logs.stdout, logs.stderr]).toEqual([0, "one\n", "two\n"]);
+    cli(env, ["cancel", session]);
+  });
+
   it("listings write a control character in a path or a command as an escape, never raw to the terminal; --json keeps it", () => {
     const env = freshEnv();
     const base = join(ROOT, ".tmp");
