@@ -66,6 +66,24 @@ export function parseTailFlag(tail: string | undefined, fromGiven: boolean, unit
   return count;
 }
 
+/**
+ * `--since` (instead of `--from` and `--tail`): a time as `docker logs
+ * --since` takes one, a duration back from now (`10m`, `1h30m`) or a date
+ * and time (`2026-12-07T09:30:00Z`; without a zone, local time), in
+ * milliseconds since the epoch; undefined when not given.
+ */
+export function parseSinceFlag(since: string | undefined, otherStartGiven: boolean, now = Date.now()): number | undefined {
+  if (since === undefined) return undefined;
+  if (otherStartGiven) throw new CliError("--since cannot be used with --from or --tail: start at a time, an offset or the last lines, one of them", 2);
+  if (/^\d{4}-\d{2}-\d{2}/.test(since)) {
+    const at = Date.parse(since);
+    if (Number.isNaN(at)) throw new CliError(`--since takes a duration back from now (10m, 1h30m) or a date and time (2026-12-07T09:30:00Z), got ${JSON.stringify(since)}`, 2);
+    return at;
+  }
+  const { seconds, nanos } = parseDurationFlag("--since", since);
+  return now - (Number(seconds) * 1000 + Math.round(nanos / 1e6));
+}
+
 /** The flags `tether run` and `tether rerun` share: inputs, -d, and an external id. */
 export const START_FLAGS = {
   input: { type: "string", short: "i", multiple: true, default: [] as string[] },

@@ -1,4 +1,4 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
@@ -11,7 +11,7 @@ import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { OutputStampers } from "../line-stamper.js";
 import { terminalEnv } from "../terminal-env.js";
-import { parseEnvFlags, parseTailFlag, wholeNumberFlag } from "../flags.js";
+import { parseEnvFlags, parseSinceFlag, parseTailFlag, wholeNumberFlag } from "../flags.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import { untilFlag } from "../output-until.js";
@@ -33,9 +33,9 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--cwd DIR] [-
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it
-  tether exec attach E [--from OFFSET | -n/--tail N] [--no-follow] [-t] [--until PATTERN]
-                                              an exec's output from a byte offset (0: all of it) or its
-                                              last N lines (0: only new output), then live;
+  tether exec attach E [--from OFFSET | -n/--tail N | --since 10m] [--no-follow] [-t] [--until PATTERN]
+                                              an exec's output from a byte offset (0: all of it), its
+                                              last N lines (0: only new output) or a time (as logs), then live;
                                               -t/--timestamps: each line after the time it was stored;
                                               --until: up to a line the regular expression matches (exit 0;
                                               1 when the output ends without one)
@@ -196,18 +196,20 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
       "no-follow": { type: "boolean", default: false },
       timestamps: { type: "boolean", short: "t", default: false },
       until: { type: "string" },
+      since: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec attach");
   const until = untilFlag(values.until);
   const from = wholeNumberFlag("--from", values.from ?? "0", "a byte offset (0 is the beginning)");
   const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
+  const sinceMs = parseSinceFlag(values.since, values.from !== undefined || values.tail !== undefined);
   const { client } = await connectToDaemon(paths);
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());
   let id = positionals[0]!;
   // Where a reattach would go on from: known once output arrived, when the read started at a tail.
-  let offset: number | undefined = tailLines === undefined ? from : undefined;
+  let offset: number | undefined = tailLines === undefined && sinceMs === undefined ? from : undefined;
   // A terminal exec's full-screen program sets modes on this terminal too: undone when the viewer leaves.
   const modes = programModes();
   // A viewer types nothing: what its terminal answers to the program's queries would be typed into the shell after it, so none is asked.
@@ -216,7 +218,7 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   const stampers = values.timestamps ? new OutputStampers() : undefined;
   let exit: ExecExit | undefined;
   try {
-    for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), tailLines, noFollow: values["no-follow"] }, { signal: stop.signal, dataParts: true })) {
+    for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), tailLines, noFollow: values["no-follow"], since: sinceMs === undefined ? undefined : timestampFromMs(sinceMs) }, { signal: stop.signal, dataParts: true })) {
       const kind = response.kind;
       if (kind.case === "exec") id = kind.value.id;
       else if (kind.case === "output") {

@@ -1,18 +1,19 @@
 import { parseCommandLine } from "../command-line.js";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { timestampDate, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { LogStream } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { parseTailFlag, UINT32_MAX, wholeNumberFlag } from "../flags.js";
+import { parseSinceFlag, parseTailFlag, UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import { OutputStampers } from "../line-stamper.js";
 import { untilFlag } from "../output-until.js";
 import type { ClientPaths } from "../paths.js";
 import { bytesJson } from "../bytes-json.js";
 import { connectToDaemon } from "../transport.js";
 
-export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET | -n/--tail N] [-t] [--json] [--until PATTERN]
+export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET | -n/--tail N | --since 10m] [-t] [--json] [--until PATTERN]
                                               the runs' output (raw bytes; --json: one chunk per line with offsets);
-                                              --tail: from the last N lines (0: only new output);
+                                              --tail: from the last N lines (0: only new output); --since: from what
+                                              was stored that long ago or later (or since a date and time);
                                               -t/--timestamps: each line after the time it was stored;
                                               --until: up to a line the regular expression matches (exit 0;
                                               1 when the output ends without one), as exec attach`;
@@ -31,6 +32,7 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
       timestamps: { type: "boolean", short: "t", default: false },
       json: { type: "boolean", default: false },
       until: { type: "string" },
+      since: { type: "string" },
     },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${LOGS_USAGE}`, 2);
@@ -38,10 +40,11 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
   const run = wholeNumberFlag("--run", values.run, "a run number", UINT32_MAX);
   const from = wholeNumberFlag("--from", values.from ?? "0", "a byte offset");
   const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
+  const sinceMs = parseSinceFlag(values.since, values.from !== undefined || values.tail !== undefined);
   const { client } = await connectToDaemon(paths);
   const abort = new AbortController();
   process.once("SIGINT", () => abort.abort());
-  const request = { name: `sessions/${positionals[0]}`, run, task: values.task, fromOffset: BigInt(from), tailLines, follow: values.follow };
+  const request = { name: `sessions/${positionals[0]}`, run, task: values.task, fromOffset: BigInt(from), tailLines, follow: values.follow, since: sinceMs === undefined ? undefined : timestampFromMs(sinceMs) };
   const stampers = new OutputStampers();
   try {
     for await (const message of client.serverStream(SessionService.method.readSessionLogs, request, { signal: abort.signal })) {

@@ -11,15 +11,47 @@ export type Keep = (record: JournalRecord) => boolean;
 
 const KEEP_ALL: Keep = () => true;
 
+/** Where a read of a byte log is asked to start: at a byte offset, at its last lines, or at a time. */
+export interface ReadStart {
+  readonly fromOffset: number;
+  readonly tailLines: number | undefined;
+  /** Milliseconds since the epoch. */
+  readonly sinceMs: number | undefined;
+}
+
 /**
- * Where a read of a byte log asked for by offset or by tail starts:
- * `fromOffset`, or where its last `tailLines` lines start (lineTailOffset,
- * `keep` as there). Both at once is refused.
+ * Where a read of a byte log asked for by offset, by tail or by time starts:
+ * `fromOffset`; where its last `tailLines` lines start (lineTailOffset,
+ * `keep` as there); or its first output stored at `sinceMs` or later
+ * (timeStartOffset). More than one at once is refused.
  */
-export function readStartOffset(journals: Journals, name: string, fromOffset: number, tailLines: number | undefined, keep?: Keep): Promise<number> {
+export function readStartOffset(journals: Journals, name: string, start: ReadStart, keep?: Keep): Promise<number> {
+  const { fromOffset, tailLines, sinceMs } = start;
+  if (sinceMs !== undefined) {
+    if (fromOffset !== 0 || tailLines !== undefined) throw invalidArgument("since", "since cannot be used with from_offset or tail_lines: start at a time, a byte offset or the last lines, one of them");
+    return timeStartOffset(journals, name, sinceMs);
+  }
   if (tailLines === undefined) return Promise.resolve(fromOffset);
   if (fromOffset !== 0) throw invalidArgument("tail_lines", "from_offset and tail_lines cannot be used together: start at a byte offset or at the last lines, not both");
   return lineTailOffset(journals, name, tailLines, keep);
+}
+
+/**
+ * Where the output of a byte log stored at `sinceMs` or later starts, as
+ * `docker logs --since` reads it: the offset of the first such record
+ * (records are stored in time order), its end when there is none, its first
+ * retained byte when all are. Scans back from the end (scanBack) as far as
+ * it takes, a page at a time off the daemon's thread.
+ */
+export async function timeStartOffset(journals: Journals, name: string, sinceMs: number): Promise<number> {
+  if (journals.endOf(name) === 0) return 0;
+  let start = journals.get(name).nextOffset;
+  const end = await scanBack(journals, name, Infinity, (record) => {
+    if (record.createdAt < sinceMs) return start;
+    start = record.offset;
+    return undefined;
+  });
+  return "found" in end ? end.found : journals.get(name).firstOffset;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { ExecRequest, ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { invalidArgument } from "../errors.js";
@@ -40,7 +41,7 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
       yield { kind: { case: "exit", value: execExitToProto(read.final()) } };
     },
     async *attachExec(req, ctx) {
-      const from = await execs.startOffset(req.exec, Number(req.fromOffset), req.tailLines);
+      const from = await execs.startOffset(req.exec, { fromOffset: Number(req.fromOffset), tailLines: req.tailLines, sinceMs: req.since === undefined ? undefined : timestampMs(req.since) });
       const read = execs.read(req.exec, from, !req.noFollow, ctx.signal);
       yield { kind: { case: "exec", value: execToProto(read.exec) } };
       for await (const chunks of read.chunks) {

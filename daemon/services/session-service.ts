@@ -1,4 +1,4 @@
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
@@ -66,7 +66,8 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       return { runs: runs.slice(0, size).map((r) => runToProto(session.id, r)), nextPageToken: nextPageToken(runs, size, (r) => String(r.number)) };
     },
     async *readSessionLogs(req, ctx) {
-      const chunks = reads.readLogs(req.name, { run: req.run, task: req.task, fromOffset: Number(req.fromOffset), tailLines: req.tailLines, follow: req.follow, signal: ctx.signal });
+      const sinceMs = req.since === undefined ? undefined : timestampMs(req.since);
+      const chunks = reads.readLogs(req.name, { run: req.run, task: req.task, fromOffset: Number(req.fromOffset), tailLines: req.tailLines, sinceMs, follow: req.follow, signal: ctx.signal });
       try {
         for await (const batch of chunks) {
           yield { chunks: batch.map(chunkToProto) };

@@ -56,6 +56,8 @@ export interface LogReadOptions {
   readonly fromOffset: number;
   /** Start at the last this many lines of the output selected instead (journal/tails.ts). */
   readonly tailLines: number | undefined;
+  /** Start at the first output stored at this time or later instead (milliseconds since the epoch). */
+  readonly sinceMs: number | undefined;
   readonly follow: boolean;
   readonly signal: AbortSignal;
 }
@@ -111,7 +113,7 @@ export class SessionReads {
     }
     const selected = (run: number): boolean => (options.run === 0 || run === options.run) && (options.task === "" || taskOf(run) === options.task);
     const journal = logJournal(record.id);
-    const offset = await readStartOffset(this.journals, journal, options.fromOffset, options.tailLines, (r) => selected(decodeChunk(r).run));
+    const offset = await readStartOffset(this.journals, journal, options, (r) => selected(decodeChunk(r).run));
     for await (const records of this.follow(journal, { kind: "offset", offset }, options.follow ? live : undefined, untilQuiet, options.signal)) {
       const chunks = records
         .map((r): TaskOutputChunk => {

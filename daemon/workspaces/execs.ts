@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
-import { readStartOffset } from "../journal/tails.js";
+import { readStartOffset, type ReadStart } from "../journal/tails.js";
 import { log } from "../log.js";
 import type { ProcessEnd } from "../process/child-process.js";
 import type { CommandProblem } from "../process/command-problem.js";
@@ -201,9 +201,9 @@ export class Execs {
    * received); with follow and a running exec, until it has ended and every
    * byte is read. `final()` then gives its end.
    */
-  /** Where a reattach asked for by offset or by tail (its last `tailLines` lines) starts in the exec's output. */
-  startOffset(ref: string, fromOffset: number, tailLines: number | undefined): Promise<number> {
-    return readStartOffset(this.journals, outputJournal(this.find(ref).id), fromOffset, tailLines);
+  /** Where a reattach asked for by offset, by tail (its last lines) or by time starts in the exec's output. */
+  startOffset(ref: string, start: ReadStart): Promise<number> {
+    return readStartOffset(this.journals, outputJournal(this.find(ref).id), start);
   }
 
   read(ref: string, fromOffset: number, follow: boolean, signal: AbortSignal, pace = false): ExecRead {

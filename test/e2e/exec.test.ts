@@ -100,6 +100,23 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["cancel", session]);
   });
 
+  it("--since starts at the output stored at a time or later, as docker logs --since: a date and time, or a duration back from now (exec attach, logs)", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "box"]);
+    const exec = cli(env, ["exec", "box", "-d", "--", "sh", "-c", "echo old; sleep 1.5; echo new; sleep 60"]).stdout.trim();
+    expect(cli(env, ["exec", "attach", exec, "--until", "old"]).status).toBe(0);
+    const between = new Date().toISOString();
+    expect(cli(env, ["exec", "attach", exec, "--until", "new"]).status).toBe(0);
+    expect(cli(env, ["exec", "attach", exec, "--no-follow", "--since", between])).toMatchObject({ status: 0, stdout: "new\n" });
+    expect(cli(env, ["exec", "attach", exec, "--no-follow", "--since", "10m"]).stdout).toBe("old\nnew\n");
+    const session = cli(env, ["run", "talk", "-d", "--file", writeTaskFile("tasks:\n  talk: { cmd: 'echo before; sleep 1.5; echo after' }\n")]).stdout.trim();
+    expect(cli(env, ["logs", session, "-f", "--until", "before"]).status).toBe(0);
+    const middle = new Date().toISOString();
+    expect(cli(env, ["logs", session, "-f", "--since", middle])).toMatchObject({ status: 0, stdout: "after\n" });
+    expect(cli(env, ["logs", session, "--since", "1m", "--tail", "1"])).toMatchObject({ status: 2, stderr: expect.stringContaining("--since cannot be used with --from or --tail") });
+    cli(env, ["exec", "kill", exec]);
+  });
+
   it("listings write a control character in a path or a command as an escape, never raw to the terminal; --json keeps it", () => {
     const env = freshEnv();
     const base = join(ROOT, ".tmp");

@@ -91,11 +91,28 @@ describe("line tails", () => {
     expect(() => readStartSeq(j, "r", 7, 1)).toThrow(/from_sequence and tail_records cannot be used together/);
   });
 
-  it("refuse a tail with a byte offset", async () => {
+  it("refuse a tail with a byte offset, and a time with either", async () => {
     const j = openJournals().journals;
     await output(j, "o", ["a\nb\n"]);
-    expect(await readStartOffset(j, "o", 2, undefined)).toBe(2);
-    expect(await readStartOffset(j, "o", 0, 1)).toBe(2);
-    expect(() => readStartOffset(j, "o", 2, 1)).toThrow(/from_offset and tail_lines cannot be used together/);
+    expect(await readStartOffset(j, "o", { fromOffset: 2, tailLines: undefined, sinceMs: undefined })).toBe(2);
+    expect(await readStartOffset(j, "o", { fromOffset: 0, tailLines: 1, sinceMs: undefined })).toBe(2);
+    expect(() => readStartOffset(j, "o", { fromOffset: 2, tailLines: 1, sinceMs: undefined })).toThrow(/from_offset and tail_lines cannot be used together/);
+    expect(() => readStartOffset(j, "o", { fromOffset: 0, tailLines: 1, sinceMs: 1 })).toThrow(/since cannot be used with from_offset or tail_lines/);
+  });
+
+  it("start at the first output stored at a time or later, as docker logs --since: the end when none is, the first retained byte when all are", async () => {
+    const j = openJournals().journals;
+    await output(j, "o", ["old\n", "older\n"]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const since = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // Enough records that the scan back reads more than one page.
+    const recent = Array.from({ length: 3000 }, (_, i) => `new ${i}\n`);
+    await output(j, "o", recent);
+    const start = await readStartOffset(j, "o", { fromOffset: 0, tailLines: undefined, sinceMs: since });
+    expect(await readFrom(j, "o", start)).toBe(recent.join(""));
+    expect(await readStartOffset(j, "o", { fromOffset: 0, tailLines: undefined, sinceMs: Date.now() + 60_000 })).toBe(j.endOf("o"));
+    expect(await readStartOffset(j, "o", { fromOffset: 0, tailLines: undefined, sinceMs: 0 })).toBe(0);
+    expect(await readStartOffset(j, "never-written", { fromOffset: 0, tailLines: undefined, sinceMs: since })).toBe(0);
   });
 });
