@@ -31,8 +31,11 @@ export interface ProcessLookup<T> {
 export function findProcess<T extends { readonly id: string }>(ref: string, kind: ProcessKind, lookup: ProcessLookup<T>): T {
   const key = ref.includes(`/${kind.collection}/`) ? ref.slice(ref.lastIndexOf("/") + 1) : ref;
   if (key === "") throw invalidArgument(kind.field, `name the ${kind.noun}: its id${lookup.byName === undefined ? " or an id prefix" : ", an id prefix or its name"} (tether ${kind.field} ls lists them)`);
-  const named = lookup.byName?.(key);
-  const found = lookup.live(key) ?? lookup.stored(key) ?? (named === undefined ? undefined : (lookup.live(named.id) ?? named));
+  const named = (): T | undefined => {
+    const record = lookup.byName?.(key);
+    return record === undefined ? undefined : (lookup.live(record.id) ?? record);
+  };
+  const found = lookup.live(key) ?? lookup.stored(key) ?? named();
   if (found !== undefined) return found;
   const match = uniqueMatch(
     lookup.storedByPrefix(key),

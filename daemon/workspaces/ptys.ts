@@ -145,10 +145,10 @@ export class Ptys {
   }
 
   create(spec: PtySpec): PtyRecord {
+    if (spec.name !== "") checkPtyName(spec.name, (name) => this.openNamed(name));
     const ws = this.workspaces.usable(spec.workspace);
     const size = defaultSize(spec.size);
     checkSize(size.cols, size.rows);
-    if (spec.name !== "") checkPtyName(spec.name, (name) => this.openNamed(name));
     const argv = spec.argv.length > 0 ? spec.argv : [defaultShell(this.environment.baseEnv)];
     const id = newId("p-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
     const launch = prepareLaunch(ws, this.environment, argv, spec.cwd, { TERM: "xterm-256color", ...spec.env }, { TETHER_PTY: id });

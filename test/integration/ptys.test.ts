@@ -555,10 +555,19 @@ describe("PTYs", () => {
     const first = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
     // Read from /proc, of a program that opens nothing itself (a shell listing its own would catch its pipeline's pipes).
     const second = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
-    // Once it is sleep: between its fork and its exec the child still holds what closes on exec.
+    // Once it is sleep and has started: between its fork and its exec the child still holds what closes on
+    // exec, and sleep opens its locale's files as it starts (LC_COLLATE), then closes them. Whatever stays is held.
     await eventually(() => (readlinkSync(`/proc/${second.pid}/exe`).endsWith("/sleep") ? true : undefined));
-    const fds = readdirSync(`/proc/${second.pid}/fd`).map(Number).sort((a, b) => a - b);
-    const held = fds.map((fd) => `${fd} ${readlinkSync(`/proc/${second.pid}/fd/${fd}`)}`);
+    const heldNow = (): string[] =>
+      readdirSync(`/proc/${second.pid}/fd`)
+        .map(Number)
+        .sort((a, b) => a - b)
+        .map((fd) => `${fd} ${readlinkSync(`/proc/${second.pid}/fd/${fd}`)}`);
+    let held = heldNow();
+    for (let tries = 0; tries < 100 && held.length > 3; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      held = heldNow();
+    }
     const listing = held.join("\n");
     // Whole, so a failure shows what else it held.
     expect(held).toEqual([0, 1, 2].map((i) => expect.stringMatching(new RegExp(`^${i} /dev/pts/\\d+$`))));
