@@ -21,6 +21,7 @@ export function sessionJson(s: Session): Record<string, unknown> {
     ended_at: isoTime(s.endTime),
     error: s.error,
     external_id: s.externalId === "" ? null : s.externalId,
+    labels: s.labels,
     workspace: s.workspace === "" ? null : s.workspace.replace(/^workspaces\//, ""),
     rerun_of: s.rerunOf === "" ? null : s.rerunOf,
   };

@@ -9,8 +9,9 @@ import type { ClientPaths } from "../paths.js";
 import { sessionJson } from "../session-json.js";
 import { connectToDaemon } from "../transport.js";
 
-export const LS_USAGE = `  tether ls [--status S] [--task T] [-n N | --all] [--json]
-                                              sessions, newest first (50 unless -n or --all)`;
+export const LS_USAGE = `  tether ls [--status S] [--task T] [--label k=v|k ...] [-n N | --all] [--json]
+                                              sessions, newest first (50 unless -n or --all); --label: those
+                                              with label k set to v, or set at all (as ws ls)`;
 
 const DEFAULT_LIMIT = 50;
 
@@ -21,6 +22,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
     options: {
       status: { type: "string" },
       task: { type: "string", default: "" },
+      label: { type: "string", short: "l", multiple: true, default: [] },
       limit: { type: "string", short: "n" },
       all: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
@@ -36,7 +38,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
   let more = false;
   do {
     const pageSize = Math.min(1000, limit - sessions.length);
-    const page = await client.unary(SessionService.method.listSessions, { pageSize, pageToken, status, task: values.task });
+    const page = await client.unary(SessionService.method.listSessions, { pageSize, pageToken, status, task: values.task, labelSelector: values.label });
     sessions.push(...page.sessions);
     pageToken = page.nextPageToken;
     more = pageToken !== "";

@@ -14,7 +14,7 @@ import { connectToDaemon } from "../transport.js";
 import { choicesHint } from "../../common/closest-word.js";
 
 export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
-             [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS]
+             [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS] [--label k=v ...]
                                               start a session of TASK (default: the task named default) and follow it;
                                               Ctrl-C detaches (exit 130), the session goes on;
                                               runs execute in workspace WS (default: the task file's directory),
@@ -36,6 +36,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
       ws: { type: "string", default: "" },
       ttl: { type: "string" },
       "idle-timeout": { type: "string" },
+      label: { type: "string", multiple: true, default: [] },
     },
   });
   if (positionals.length > 1) {
@@ -58,6 +59,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     parallelism,
     failFast: values["fail-fast"],
     workspace: values.ws === "" ? "" : workspaceArg(values.ws),
+    labels: parsePairs("--label", values.label),
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });

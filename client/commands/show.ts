@@ -34,6 +34,8 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   ];
   const inputs = Object.entries(s.inputs).sort(([a], [b]) => a.localeCompare(b));
   if (inputs.length > 0) out.push(`inputs    ${inputs.map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  const labels = Object.entries(s.labels).sort(([a], [b]) => a.localeCompare(b));
+  if (labels.length > 0) out.push(`labels    ${labels.map(([k, v]) => escapeControls(`${k}=${v}`)).join(" ")}`);
   if (s.status !== SessionStatus.OPEN || s.error !== "" || s.result !== "") out.push(`exit code ${s.exitCode}`);
   if (s.result !== "") out.push(`result    ${s.result}`);
   if (s.error !== "") out.push(`error     ${s.error}`);

@@ -56,6 +56,7 @@ export function sessionToProto(session: domain.SessionView, xcom: readonly domai
     activity: ACTIVITIES[session.activity],
     inputs: { ...session.spec.inputs },
     externalId: session.externalId ?? "",
+    labels: { ...session.labels },
     taskFile: session.spec.taskFile,
     workingDirectory: session.spec.workingDirectory,
     workspace: session.spec.workspace === undefined ? "" : `workspaces/${session.spec.workspace.id}`,

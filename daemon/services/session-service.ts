@@ -2,6 +2,7 @@ import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
+import { parseLabelSelectors } from "../workspaces/labels.js";
 import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import type * as domain from "../sessions/types.js";
@@ -26,6 +27,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
         ttlMs: durationFieldMs(req.ttl, "ttl", 0),
         idleTimeoutMs: durationFieldMs(req.idleTimeout, "idle_timeout", 0),
         workspace: req.workspace,
+        labels: req.labels,
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },
@@ -41,7 +43,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       const size = pageSize(req.pageSize);
       const before = numericPageToken(req.pageToken, 0);
       const statusFilter = (Object.keys(STATUSES) as domain.SessionStatus[]).find((s) => STATUSES[s] === req.status);
-      const page = sessions.list({ status: statusFilter, task: req.task === "" ? undefined : req.task }, before, size + 1);
+      const page = sessions.list({ status: statusFilter, task: req.task === "" ? undefined : req.task, labels: parseLabelSelectors(req.labelSelector) }, before, size + 1);
       return {
         sessions: page.sessions.slice(0, size).map((s) => sessionToProto(s, [])),
         nextPageToken: nextPageToken(page.sessions, size, (s) => String(s.seq)),

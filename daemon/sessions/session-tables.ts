@@ -1,5 +1,6 @@
 import { prefixUpperBound } from "../ids.js";
 import type { Db } from "../store/database.js";
+import type { LabelSelector } from "../workspaces/labels.js";
 import type { RunRecord, SessionRecord, SessionSpec, SessionStatus, Transition, XcomValue } from "./types.js";
 
 /** A session's row with its spec (kept apart: see the migration that made session_specs). */
@@ -11,6 +12,7 @@ interface SessionRow {
   task: string;
   status: string;
   external_id: string | null;
+  labels: string | null;
   spec: string;
   result: string | null;
   error: string | null;
@@ -36,6 +38,8 @@ interface RunRow {
 export interface SessionFilter {
   readonly status: SessionStatus | undefined;
   readonly task: string | undefined;
+  /** Sessions with every one of these labels. */
+  readonly labels: readonly LabelSelector[];
 }
 
 /** The sessions' SQL, as prepared statements. Only the sessions module touches these tables. */
@@ -59,8 +63,8 @@ export class SessionTables {
 
   constructor(readonly db: Db) {
     this.insertSession = db.prepare(
-      `INSERT INTO sessions (seq, id, task, status, external_id, created_at, updated_at)
-       VALUES (@seq, @id, @task, @status, @external_id, @created_at, @updated_at)`,
+      `INSERT INTO sessions (seq, id, task, status, external_id, labels, created_at, updated_at)
+       VALUES (@seq, @id, @task, @status, @external_id, @labels, @created_at, @updated_at)`,
     );
     this.insertSpec = db.prepare(`INSERT INTO session_specs (seq, spec) VALUES (?, ?)`);
     this.updateSession = db.prepare(
@@ -108,6 +112,7 @@ export class SessionTables {
       task: session.task,
       status: session.status,
       external_id: session.externalId ?? null,
+      labels: Object.keys(session.labels).length === 0 ? null : JSON.stringify(session.labels),
       created_at: session.createdAt,
       updated_at: session.updatedAt,
     });
@@ -150,6 +155,8 @@ export class SessionTables {
     const where = ["seq < @before"];
     if (filter.status !== undefined) where.push("status = @status");
     if (filter.task !== undefined) where.push("task = @task");
+    // A label key has none of JSON's quotes (labels.ts): it goes into the path as it is.
+    filter.labels.forEach(({ value }, i) => where.push(value === undefined ? `json_extract(labels, @label${i}) IS NOT NULL` : `json_extract(labels, @label${i}) = @value${i}`));
     const sql = `${SELECT_SESSIONS} WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`;
     let statement = this.pages.get(sql);
     if (statement === undefined) {
@@ -159,6 +166,10 @@ export class SessionTables {
     const params: Record<string, unknown> = { before: beforeSeq === 0 ? Number.MAX_SAFE_INTEGER : beforeSeq, limit };
     if (filter.status !== undefined) params["status"] = filter.status;
     if (filter.task !== undefined) params["task"] = filter.task;
+    filter.labels.forEach(({ key, value }, i) => {
+      params[`label${i}`] = `$."${key}"`;
+      if (value !== undefined) params[`value${i}`] = value;
+    });
     return (statement.all(params) as SessionRow[]).map(toSession);
   }
 
@@ -224,6 +235,7 @@ function toSession(row: SessionRow): SessionRecord {
     task: row.task,
     status: row.status as SessionStatus,
     externalId: row.external_id ?? undefined,
+    labels: row.labels === null ? {} : (JSON.parse(row.labels) as Record<string, string>),
     spec: JSON.parse(row.spec) as SessionSpec,
     result: row.result ?? undefined,
     error: row.error ?? undefined,

@@ -11,6 +11,7 @@ import { resolveGraph } from "../tasks/graph.js";
 import { loadTaskFile } from "../tasks/task-file.js";
 import { ExternalIdStarts } from "./external-id-starts.js";
 import type { TaskDef } from "../tasks/types.js";
+import { checkLabels } from "../workspaces/labels.js";
 import type { WorkspaceRecord } from "../workspaces/types.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
 import type { WaitRequest } from "./input-waits.js";
@@ -46,6 +47,7 @@ export interface StartOptions {
   readonly idleTimeoutMs: number;
   /** Workspace id, prefix or name; empty: the task file's directory, adopted. */
   readonly workspace: string;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** What a new session runs: StartOptions with the task file read and the graph resolved (or a rerun's, as recorded). */
@@ -174,6 +176,7 @@ export class Sessions {
       idleTimeoutMs: spec.idleTimeoutMs,
       workspace: readopt ? "" : (ws?.id ?? ""),
       rerunOf: original.id,
+      labels: original.labels,
       taskWorkspaces: Object.fromEntries(Object.entries(spec.taskWorkspaces ?? {}).map(([task, pinned]) => [task, pinned.id])),
     });
   }
@@ -196,6 +199,7 @@ export class Sessions {
 
   /** Records a new session of `plan.graph` and starts it. */
   private async create(plan: SessionPlan): Promise<SessionView> {
+    checkLabels(plan.labels, "a session");
     const { inputs, secrets, secretNames } = resolveInputs(plan.graph.flatMap((t) => t.inputs), plan.inputs);
     const ws = this.workspaces.usable(plan.workspace === "" ? this.workspaces.adoptDirectory(dirname(plan.taskFile)).id : plan.workspace);
     const taskWorkspaces = Object.fromEntries(Object.entries(plan.taskWorkspaces).map(([task, ref]) => [task, pinned(this.taskWorkspace(task, ref))]));
@@ -206,6 +210,7 @@ export class Sessions {
       task: plan.task,
       status: "open",
       externalId: plan.externalId === "" ? undefined : plan.externalId,
+      labels: { ...plan.labels },
       spec: {
         taskFile: plan.taskFile,
         workingDirectory: ws.root,

@@ -74,6 +74,8 @@ export interface SessionRecord {
   readonly task: string;
   status: SessionStatus;
   readonly externalId: string | undefined;
+  /** What a client tagged it with to find it again (workspaces/labels.ts). */
+  readonly labels: Readonly<Record<string, string>>;
   readonly spec: SessionSpec;
   result: string | undefined;
   error: string | undefined;

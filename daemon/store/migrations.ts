@@ -193,4 +193,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE ptys ADD COLUMN name TEXT;
   CREATE INDEX ptys_by_name ON ptys (name) WHERE name IS NOT NULL;
   `,
+  `
+  -- A session's labels (tether run --label k=v), a JSON object; NULL: none.
+  ALTER TABLE sessions ADD COLUMN labels TEXT;
+  `,
 ];

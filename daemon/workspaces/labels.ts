@@ -11,10 +11,10 @@ export interface LabelSelector {
   readonly value: string | undefined;
 }
 
-/** Refuses labels a workspace may not carry: too many, a key outside the pattern, a value too long. */
-export function checkLabels(labels: Readonly<Record<string, string>>): void {
+/** Refuses labels a workspace (or a session: `owner`) may not carry: too many, a key outside the pattern, a value too long. */
+export function checkLabels(labels: Readonly<Record<string, string>>, owner = "a workspace"): void {
   const entries = Object.entries(labels);
-  if (entries.length > LABELS_MAX) throw invalidArgument("labels", `a workspace takes at most ${LABELS_MAX} labels`);
+  if (entries.length > LABELS_MAX) throw invalidArgument("labels", `${owner} takes at most ${LABELS_MAX} labels`);
   for (const [key, value] of entries) {
     if (!LABEL_KEY_PATTERN.test(key)) throw invalidArgument("labels", `label key ${JSON.stringify(key)} is not allowed: ${LABEL_KEY_RULE}`);
     if (value.length > LABEL_VALUE_MAX_LENGTH) throw invalidArgument("labels", `label ${key}'s value is longer than ${LABEL_VALUE_MAX_LENGTH} characters`);

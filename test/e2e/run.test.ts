@@ -87,6 +87,20 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(fifo.stderr).toContain(`fifo | tether: env_file ${join(dir, "pipe.env")} is not a regular file\n`);
   });
 
+  it("run --label tags a session; ls --label finds it (k=v, or k set), show and --json say its labels", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(GRAPH));
+    const tagged = cli(env, dir, "run", "gen", "-d", "--label", "conv=42", "--label", "agent=a1").stdout.trim();
+    const other = cli(env, dir, "run", "gen", "-d", "--label", "conv=7").stdout.trim();
+    cli(env, dir, "run", "gen", "-d");
+    const listed = (...selectors: string[]): string[] => JSON.parse(cli(env, dir, "ls", "--json", ...selectors.flatMap((s) => ["--label", s])).stdout).map((s: { id: string }) => s.id);
+    expect(listed("conv=42")).toEqual([tagged]);
+    expect(listed("conv")).toEqual([other, tagged]);
+    expect(JSON.parse(cli(env, dir, "ls", "-l", "agent", "--json").stdout)[0].labels).toEqual({ conv: "42", agent: "a1" });
+    expect(cli(env, dir, "show", tagged).stdout).toMatch(/^labels +agent=a1 conv=42$/m);
+    expect(cli(env, dir, "run", "gen", "--label", "conv")).toMatchObject({ status: 2, stderr: 'tether: --label takes NAME=VALUE, got "conv"\n' });
+  });
+
   it("colours task prefixes and statuses in a pipe when FORCE_COLOR asks (a CI's log shows colours), still as plain lines", () => {
     const dir = dirname(writeTaskFile(GRAPH));
     const forced = cli({ ...freshEnv(), FORCE_COLOR: "1" }, dir, "run", "check");

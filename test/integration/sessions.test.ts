@@ -29,6 +29,41 @@ function reasonOf(error: unknown): ErrorReason | undefined {
 
 
 describe("sessions: the task graph", () => {
+  it("labels tag a session to find it again: listed by k=v and k selectors, page by page, kept by a rerun and across a restart; bad ones refused", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const taskFile = writeTaskFile("tasks:\n  t: { cmd: 'true' }\n");
+    const started = [];
+    for (const labels of [{ conv: "42", team: "ml" }, { conv: "43" }, {}, { conv: "42" }]) started.push((await sessions.startSession({ task: "t", taskFile, labels })).session!);
+    expect(started[0]!.labels).toEqual({ conv: "42", team: "ml" });
+    const ids = async (labelSelector: string[], pageSize = 100): Promise<string[]> => {
+      const found: string[] = [];
+      let pageToken = "";
+      do {
+        const page = await sessions.listSessions({ labelSelector, pageSize, pageToken });
+        found.push(...page.sessions.map((s) => s.id));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+      return found;
+    };
+    const [a, b, , c] = started.map((s) => s.id);
+    expect(await ids(["conv=42"])).toEqual([c, a]);
+    expect(await ids(["conv=42"], 1)).toEqual([c, a]);
+    expect(await ids(["conv"])).toEqual([c, b, a]);
+    expect(await ids(["conv=42", "team"])).toEqual([a]);
+    expect(await ids(["conv=44"])).toEqual([]);
+    const rerun = (await sessions.rerunSession({ name: `sessions/${a}` })).session!;
+    expect(rerun.labels).toEqual({ conv: "42", team: "ml" });
+    await d.kill();
+    await d.restart();
+    expect((await sessions.getSession({ name: `sessions/${a}` })).session!.labels).toEqual({ conv: "42", team: "ml" });
+    expect(await ids(["team=ml"])).toEqual([rerun.id, a]);
+    const bad = await failure(sessions.startSession({ task: "t", taskFile, labels: { "no spaces": "x" } }));
+    expect([bad.code, bad.message]).toEqual([Code.InvalidArgument, expect.stringContaining('label key "no spaces" is not allowed')]);
+    const badSelector = await failure(sessions.listSessions({ labelSelector: ["a b=c"] }));
+    expect(badSelector.code).toBe(Code.InvalidArgument);
+  });
+
   it("retries make new ordered runs, and a failure skips downstreams while siblings finish", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
