@@ -11,8 +11,8 @@ import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { OutputStampers } from "../line-stamper.js";
 import { terminalEnv } from "../terminal-env.js";
-import { parseEnvFlags, parseSinceFlag, parseTailFlag, wholeNumberFlag } from "../flags.js";
-import { commandLine, formatDuration, printTable } from "../../common/format.js";
+import { parseEnvFlags, parseSinceFlag, parseSizeFlag, parseTailFlag, wholeNumberFlag } from "../flags.js";
+import { commandLine, formatBytes, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import { untilFlag } from "../output-until.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
@@ -25,11 +25,12 @@ import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--cwd DIR] [--env K=V|K ...] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--cwd DIR] [--env K=V|K ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
-                                              --rm removes it and its output once it has ended (docker run --rm)
+                                              --rm removes it and its output once it has ended (docker run --rm);
+                                              --max-output 100M keeps only its last 100 MiB (docker's max-size)
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it
@@ -77,7 +78,7 @@ const DETACH_INTERRUPTS = 3;
 const DETACH_INTERRUPTS_WITHIN_MS = 2_000;
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e"]);
+const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--max-output"]);
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -91,9 +92,11 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       rm: { type: "boolean", default: false },
       cwd: { type: "string", default: "" },
       env: { type: "string", short: "e", multiple: true, default: [] },
+      "max-output": { type: "string" },
     },
   });
   if (positionals.length !== 1 || command.length === 0) throw usageError(EXEC_USAGE, "tether exec WS");
+  const outputMaxBytes = values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"]);
   if (values.rm && values.detach) throw new CliError("--rm removes the exec once this command sees it end, and -d does not wait for the end: drop -d or --rm (tether exec rm E removes an ended exec)", 2);
   const terminal = values.tty && process.stdin.isTTY === true && process.stdout.isTTY === true;
   // Stdin that is /dev/null (a script's `< /dev/null`, a service's, a benchmark's) has nothing to send: the
@@ -110,6 +113,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         env: { ...(values.tty ? { TERM: process.env["TERM"] ?? "xterm-256color", ...terminalEnv(process.env, terminal) } : {}), ...parseEnvFlags(values.env) },
         tty: values.tty,
         size: terminal ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
+        outputMaxBytes: BigInt(outputMaxBytes),
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
         stdin: readsStdin || values.interactive,
       },
@@ -288,7 +292,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
     `command     ${commandLine(e.argv)}${e.tty ? " (tty)" : ""}`,
     `cwd         ${e.cwd}`,
     `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
-    `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr`,
+    `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr${e.outputMaxBytes > 0n ? `; keeps the last ${formatBytes(Number(e.outputMaxBytes))}, from offset ${e.firstOffset}` : ""}`,
     `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
   ];
   if (e.endTime !== undefined) lines.push(`ended       ${new Date(timestampMs(e.endTime)).toISOString()}`);
@@ -385,6 +389,8 @@ function execJson(e: Exec): Record<string, unknown> {
     error: e.error || null,
     stdout_bytes: Number(e.stdoutBytes),
     stderr_bytes: Number(e.stderrBytes),
+    output_max_bytes: Number(e.outputMaxBytes) || null,
+    first_offset: Number(e.firstOffset),
     created_at: isoTime(e.createTime),
     ended_at: isoTime(e.endTime),
   };

@@ -25,9 +25,10 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
         env: start.env,
         stdin: start.stdin,
         tty: start.tty ? defaultSize(start.size) : undefined,
+        outputMaxBytes: Number(start.outputMaxBytes),
       });
       await live.started;
-      yield { kind: { case: "started", value: { exec: execToProto(live.record) } } };
+      yield { kind: { case: "started", value: { exec: execToProto(live.record, execs) } } };
       // Client messages act on the process while output streams; a bad one ends this call (the exec goes on).
       const broken = new AbortController();
       void applyRequests(live, start.stdin, incoming).catch((error: unknown) => broken.abort(error));
@@ -43,7 +44,7 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
     async *attachExec(req, ctx) {
       const from = await execs.startOffset(req.exec, { fromOffset: Number(req.fromOffset), tailLines: req.tailLines, sinceMs: req.since === undefined ? undefined : timestampMs(req.since) });
       const read = execs.read(req.exec, from, !req.noFollow, ctx.signal);
-      yield { kind: { case: "exec", value: execToProto(read.exec) } };
+      yield { kind: { case: "exec", value: execToProto(read.exec, execs) } };
       for await (const chunks of read.chunks) {
         for (const chunk of chunks) yield attachExecOutputResponse(chunk);
       }
@@ -53,23 +54,23 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
       if (final.status !== "running") yield { kind: { case: "exit", value: execExitToProto(final) } };
     },
     getExec(req) {
-      return { exec: execToProto(execs.get(req.exec)) };
+      return { exec: execToProto(execs.get(req.exec), execs) };
     },
     listExecs(req) {
       const size = pageSize(req.pageSize);
       const before = numericPageToken(req.pageToken, Number.MAX_SAFE_INTEGER);
       const page = execs.list(req.workspace, before, size + 1, req.runningOnly);
-      return { execs: page.slice(0, size).map(execToProto), nextPageToken: nextPageToken(page, size, (e) => String(e.seq)) };
+      return { execs: page.slice(0, size).map((exec) => execToProto(exec, execs)), nextPageToken: nextPageToken(page, size, (e) => String(e.seq)) };
     },
     async writeExecStdin(req, ctx) {
-      return { exec: execToProto(await execs.writeStdin(req.exec, dataOrText(req).bytes, req.close, ctx.signal)) };
+      return { exec: execToProto(await execs.writeStdin(req.exec, dataOrText(req).bytes, req.close, ctx.signal), execs) };
     },
     signalExec(req) {
-      return { exec: execToProto(execs.signal(req.exec, parseSignal(req.signal))) };
+      return { exec: execToProto(execs.signal(req.exec, parseSignal(req.signal)), execs) };
     },
     async deleteExec(req) {
       const { exec, outputBytes } = await execs.remove(req.exec);
-      return { exec: execToProto(exec), outputBytes: BigInt(outputBytes) };
+      return { exec: execToProto(exec, execs), outputBytes: BigInt(outputBytes) };
     },
   };
 }

@@ -61,7 +61,9 @@ export function workspaceToProto(ws: domain.WorkspaceView): Workspace {
   });
 }
 
-export function execToProto(exec: domain.ExecRecord): Exec {
+/** An exec with how much of its output is kept (Execs.outputBounds). */
+export function execToProto(exec: domain.ExecRecord, bounds: { outputBounds(id: string): { firstOffset: number; maxBytes: number } }): Exec {
+  const { firstOffset, maxBytes } = bounds.outputBounds(exec.id);
   return create(ExecSchema, {
     name: `workspaces/${exec.workspaceId}/execs/${exec.id}`,
     id: exec.id,
@@ -79,6 +81,8 @@ export function execToProto(exec: domain.ExecRecord): Exec {
     stderrBytes: BigInt(exec.stderrBytes),
     createTime: timestampFromMs(exec.createdAt),
     endTime: exec.endedAt === undefined ? undefined : timestampFromMs(exec.endedAt),
+    outputMaxBytes: BigInt(maxBytes),
+    firstOffset: BigInt(firstOffset),
   });
 }
 

@@ -31,7 +31,16 @@ export interface ExecStartOptions {
   readonly stdin: boolean;
   /** Run under a terminal of this size (undefined: pipes). */
   readonly tty: { readonly cols: number; readonly rows: number } | undefined;
+  /** Keep at most about this many bytes of output, the oldest dropped (0: all of it). */
+  readonly outputMaxBytes: number;
 }
+
+/**
+ * The least output an exec may be asked to keep: twice what its own client
+ * may lag behind (PACED_LAG_BYTES), so that client never falls past what is
+ * kept.
+ */
+export const OUTPUT_MAX_BYTES_MIN = 2 * PACED_LAG_BYTES;
 
 /** A running exec: its record (updated in place) and its process. */
 export interface LiveExec {
@@ -90,6 +99,10 @@ export class Execs {
   }
 
   start(options: ExecStartOptions): LiveExec {
+    const { outputMaxBytes } = options;
+    if (outputMaxBytes !== 0 && outputMaxBytes < OUTPUT_MAX_BYTES_MIN) {
+      throw invalidArgument("output_max_bytes", `output_max_bytes is ${outputMaxBytes}: keep at least ${OUTPUT_MAX_BYTES_MIN / 1024 / 1024} MiB of output (0 keeps all of it)`);
+    }
     const ws = this.workspaces.usable(options.workspace);
     if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
     const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
@@ -124,7 +137,7 @@ export class Execs {
     // next fsynced commit, its end's at the latest, makes it durable): an fsync here held the daemon's thread ~1 ms.
     withoutFsync(this.db, () =>
       this.db.transaction(() => {
-        this.journals.create(outputJournal(id));
+        this.journals.create(outputJournal(id), { maxBytes: outputMaxBytes, maxAgeMs: 0 });
         this.tables.insert(record, undefined);
       })(),
     );
@@ -209,13 +222,21 @@ export class Execs {
   read(ref: string, fromOffset: number, follow: boolean, signal: AbortSignal, pace = false): ExecRead {
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 (the beginning) or a positive byte offset");
     const exec = this.find(ref);
+    // 0 is the beginning: the oldest output kept, when output_max_bytes dropped some.
+    const from = fromOffset === 0 ? this.outputBounds(exec.id).firstOffset : fromOffset;
     const live = follow ? this.live.get(exec.id) : undefined;
     return {
       exec: this.current(exec),
-      chunks: followOutput(this.journals, outputJournal(exec.id), fromOffset, live, signal, pace ? live?.pacer.attach(fromOffset) : undefined),
+      chunks: followOutput(this.journals, outputJournal(exec.id), from, live, signal, pace ? live?.pacer.attach(from) : undefined),
       final: () => this.current(this.tables.byId(exec.id) ?? exec),
       lost: () => (live === undefined ? undefined : outputLostError(`exec ${exec.id}`, live.writer, "the command ran on: free disk space where the daemon keeps its state")),
     };
+  }
+
+  /** How much of exec `id`'s output is kept: where it starts now, and the most it keeps (0: all). */
+  outputBounds(id: string): { firstOffset: number; maxBytes: number } {
+    const journal = this.journals.find(outputJournal(id));
+    return { firstOffset: journal?.firstOffset ?? 0, maxBytes: journal?.retention.maxBytes ?? 0 };
   }
 
   /** Removes an ended exec with all of its output (see removeEnded); resolves with it as it was and the bytes of output removed. */

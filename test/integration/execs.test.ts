@@ -91,6 +91,34 @@ describe("exec", () => {
     expect((await execs.listExecs({ workspace: "w" })).execs.map((e) => e.id)).toEqual([id]);
   });
 
+  it("output_max_bytes keeps only the last of the output (docker's max-size): its own client still gets every byte, a reattach from 0 starts at the oldest kept, the disk holds about that much", async () => {
+    const { d, execs } = await withWorkspace();
+    const MiB = 1024 * 1024;
+    const small = await failure(execToEnd(execs, "w", ["true"], { outputMaxBytes: 1024 * 1024 }));
+    expect([small.code, small.message]).toEqual([Code.InvalidArgument, "output_max_bytes is 1048576: keep at least 16 MiB of output (0 keeps all of it)"]);
+    // 48 MiB of numbered lines, each 64 bytes.
+    const lines = 48 * MiB / 64;
+    const script = `awk 'BEGIN { for (i = 1; i <= ${lines}; i++) printf "%063d\\n", i }'`;
+    const own = await execToEnd(execs, "w", ["sh", "-c", script], { outputMaxBytes: 16 * MiB });
+    expect(own.stdout.length).toBe(48 * MiB);
+    const id = own.exec!.id;
+    const shown = (await execs.getExec({ exec: id })).exec!;
+    expect(Number(shown.outputMaxBytes)).toBe(16 * MiB);
+    expect(Number(shown.firstOffset)).toBeGreaterThanOrEqual(32 * MiB - 1024 * 1024);
+    expect([Number(shown.stdoutBytes), shown.exitCode]).toEqual([48 * MiB, 0]);
+    // From the beginning: what is kept, up to the last line, whole chunks from where it starts.
+    const kept = await attachToEnd(execs, id);
+    expect(kept.chunks[0]![0]).toBe(Number(shown.firstOffset));
+    expect(kept.stdout.length).toBe(48 * MiB - Number(shown.firstOffset));
+    expect(kept.stdout.endsWith(`${String(lines).padStart(63, "0")}\n`)).toBe(true);
+    expect(kept.stdout.length).toBeLessThanOrEqual(16 * MiB);
+    const gone = await failure(attachToEnd(execs, id, 100));
+    expect([gone.code, gone.reason]).toEqual([Code.OutOfRange, ErrorReason.CURSOR_EXPIRED]);
+    // The data files hold the kept output and at most one file more, once those dropped are deleted (off the daemon's thread).
+    const onDisk = (): number => Number(spawnSync("du", ["-sb", join(d.home, "output")], { encoding: "utf8" }).stdout.split("\t")[0]);
+    await eventually(() => (onDisk() <= 16 * MiB + 16 * MiB + MiB ? true : undefined));
+  });
+
   it("reattaches at the last lines of its output, as tail -n counts them, live and after its end; a tail with a byte offset is refused", async () => {
     const { execs } = await withWorkspace();
     const lines = Array.from({ length: 5000 }, (_, i) => `${i + 1}\n`).join("");
