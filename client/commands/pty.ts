@@ -14,7 +14,7 @@ import { parseEnvFlags, wholeNumberFlag } from "../flags.js";
 import { defaultShell } from "../../common/default-shell.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
-import { untilFlag } from "../output-until.js";
+import { untilFlag, type OutputUntil } from "../output-until.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
@@ -39,9 +39,13 @@ export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--size-policy
                                               a PTY's output to stdout without attaching: the replay (or from
                                               OFFSET), then live until it closes; --no-follow: what is stored;
                                               --until: up to a line the regular expression matches, as exec attach
-  tether pty send P TEXT... [--enter]         type into a PTY as keys would: the words joined by spaces,
-                                              --enter (or --line, as exec send) adds Enter; - types what stdin holds
-  tether pty send P -k KEY...                 type keys by name as tmux send-keys does: each word a key (Enter,
+  tether pty send P TEXT... [--enter] [--until PATTERN]
+                                              type into a PTY as keys would: the words joined by spaces,
+                                              --enter (or --line, as exec send) adds Enter; - types what stdin holds;
+                                              --until: then print what the program writes after it, up to a line
+                                              the regular expression matches (as expect waits for it)
+  tether pty send P -k KEY... [--until PATTERN]
+                                              type keys by name as tmux send-keys does: each word a key (Enter,
                                               C-c, Up, Escape, F1, M-x, ...) or, when it names none, its text
   tether pty capture P [-S N] [--json] [--no-redraw]
                                               the screen as it is now, as text (tmux capture-pane -p): each row,
@@ -308,6 +312,16 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
   const until = untilFlag(values.until);
   const from = values.from === undefined ? undefined : wholeNumberFlag("--from", values.from, "a byte offset");
   const { client } = await connectToDaemon(paths);
+  return followPty(client, { pty: positionals[0]!, fromOffset: from === undefined ? undefined : BigInt(from), noFollow: values["no-follow"] }, until);
+}
+
+/**
+ * A PTY's output to stdout (ReadPty) from `request`'s offset (else the
+ * replay), with its modes on a terminal and none of its queries, to its end,
+ * or with `until` to a line that matches: its exit code, 0 on a match or
+ * while it runs on.
+ */
+async function followPty(client: GrpcClient, request: { pty: string; fromOffset: bigint | undefined; noFollow: boolean }, until: OutputUntil | undefined): Promise<number> {
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());
   const modes = programModes();
@@ -315,7 +329,6 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
   let exit: ExecExit | undefined;
   let matched = false;
   try {
-    const request = { pty: positionals[0]!, fromOffset: from === undefined ? undefined : BigInt(from), noFollow: values["no-follow"] };
     for await (const response of client.serverStream(PtyService.method.readPty, request, { signal: stop.signal, dataParts: true })) {
       const kind = response.kind;
       if (kind.case === "opened" && queries !== undefined) {
@@ -334,7 +347,7 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
     modes.leave();
   }
   if (stop.signal.aborted) return 130;
-  if (until !== undefined && !matched) throw until.notSeen(exit === undefined ? `pty ${positionals[0]!}'s output so far ends` : `pty ${positionals[0]!} closed`);
+  if (until !== undefined && !matched) throw until.notSeen(exit === undefined ? `pty ${request.pty}'s output so far ends` : `pty ${request.pty} closed`);
   return matched || exit === undefined ? 0 : exitCodeOf(exit);
 }
 
@@ -364,25 +377,24 @@ async function send(args: string[], paths: ClientPaths): Promise<number> {
   const { values: given, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { enter: { type: "boolean", default: false }, line: { type: "boolean", default: false }, keys: { type: "boolean", short: "k", default: false } },
+    options: { enter: { type: "boolean", default: false }, line: { type: "boolean", default: false }, keys: { type: "boolean", short: "k", default: false }, until: { type: "string" } },
   });
+  const until = untilFlag(given.until);
   // --line as `tether send` and `exec send` take it: a line typed is ended by Enter.
   const values = { ...given, enter: given.enter || given.line };
   if (positionals.length < 2 && !(positionals.length === 1 && values.enter)) throw usageError(PTY_USAGE, "tether pty send");
   const [ref, ...words] = positionals as [string, ...string[]];
-  if (values.keys) {
-    // Each word a key name or text, as tmux send-keys takes them; the daemon knows the form the program wants.
-    if (words.includes("-")) throw new CliError("-k types the words as keys; - (stdin) goes without -k", 2);
-    const { client } = await connectToDaemon(paths);
-    await client.unary(PtyService.method.writePty, { pty: ref, keys: values.enter ? [...words, "Enter"] : words });
-    return 0;
-  }
+  if (values.keys && words.includes("-")) throw new CliError("-k types the words as keys; - (stdin) goes without -k", 2);
   // Enter is what the key sends: a carriage return.
-  const data = await inputOf(words, values.enter ? "\r" : "");
-  if (data.byteLength === 0) throw new CliError("nothing to type: give TEXT, or - with bytes on stdin", 2);
+  const data = values.keys ? undefined : await inputOf(words, values.enter ? "\r" : "");
+  if (data?.byteLength === 0) throw new CliError("nothing to type: give TEXT, or - with bytes on stdin", 2);
   const { client } = await connectToDaemon(paths);
-  await sendInPieces(data, (piece) => client.unary(PtyService.method.writePty, { pty: ref, data: piece }));
-  return 0;
+  // --until: what the program writes from here on, up to a line that matches (expect's send, then expect).
+  const before = until === undefined ? undefined : (await client.unary(PtyService.method.getPty, { pty: ref })).pty!;
+  // Each word a key name or text, as tmux send-keys takes them; the daemon knows the form the program wants.
+  if (data === undefined) await client.unary(PtyService.method.writePty, { pty: ref, keys: values.enter ? [...words, "Enter"] : words });
+  else await sendInPieces(data, (piece) => client.unary(PtyService.method.writePty, { pty: ref, data: piece }));
+  return before === undefined ? 0 : followPty(client, { pty: before.id, fromOffset: before.outputBytes, noFollow: false }, until);
 }
 
 async function resize(args: string[], paths: ClientPaths): Promise<number> {

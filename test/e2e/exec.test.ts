@@ -75,7 +75,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     ]);
   });
 
-  it("--until follows output up to a line a regular expression matches and ends there, the program going on (exec attach, pty read, logs -f); output that ends without one exits 1", () => {
+  it("--until follows output up to a line a regular expression matches and ends there, the program going on (exec attach, pty read, pty send, logs -f); output that ends without one exits 1", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "box"]);
     // A server that says it is ready in colour, then runs on: the match ends the command at once.
@@ -94,6 +94,15 @@ describe("tether ws and tether exec (the built CLI)", () => {
     // A terminal's output, and a session's.
     const pty = cli(env, ["pty", "box", "-d", "--", "sh", "-c", "echo hello there; sleep 60"]).stdout.trim();
     expect(cli(env, ["pty", "read", pty, "--until", "hello"])).toMatchObject({ status: 0, stdout: expect.stringContaining("hello there") });
+    // Typed, then what the program writes after it up to a line that matches, as expect's send and expect: only that.
+    const shell = cli(env, ["pty", "box", "-d", "--", "sh"]).stdout.trim();
+    expect(cli(env, ["pty", "send", shell, "--enter", "--until", "^one-1$", "echo one-$((0+1))"]).status).toBe(0);
+    const two = cli(env, ["pty", "send", shell, "--enter", "--until", "^two-2$", "echo two-$((1+1))"]);
+    expect(two.status).toBe(0);
+    // Up to the end of what the terminal read with that line (here the next prompt too).
+    expect(two.stdout).toMatch(/^echo two-\$\(\(1\+1\)\)\r\ntwo-2\r\n/);
+    expect(two.stdout).not.toContain("one-1");
+    expect(cli(env, ["pty", "send", shell, "-k", "exit", "Enter", "--until", "never"])).toMatchObject({ status: 1, stderr: expect.stringContaining("closed without a line matching /never/") });
     const session = cli(env, ["run", "talk", "-d", "--file", writeTaskFile("tasks:\n  talk: { cmd: 'echo one; sleep 0.5; echo two >&2; sleep 60' }\n")]).stdout.trim();
     const logs = cli(env, ["logs", session, "-f", "--until", "^two$"]);
     expect([logs.status, logs.stdout, logs.stderr]).toEqual([0, "one\n", "two\n"]);
