@@ -14,6 +14,17 @@ import type { JournalState } from "./journal-tables.js";
  * again holds what the store holds, every commit included.
  */
 export class JournalStates extends Map<string, JournalState> {
+  /** `added` is told of each state set: the sweeps run while there are some. */
+  constructor(private readonly added: () => void = () => {}) {
+    super();
+  }
+
+  override set(name: string, state: JournalState): this {
+    super.set(name, state);
+    this.added();
+    return this;
+  }
+
   /** Readers holding a state across their awaits, by state. */
   private readonly holders = new Map<JournalState, number>();
   /** Each state's next sequence number at the sweep before. */

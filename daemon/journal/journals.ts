@@ -25,6 +25,7 @@ import { RecordCache } from "./record-cache.js";
 import { RecordPurge } from "./record-purge.js";
 import { validateRecord } from "./record-checks.js";
 import type { AppendInput, AppendOptions, AppendResult, Cursor, Durability, JournalInfo, JournalRecord, ReadBatch, Retention } from "./types.js";
+import { PeriodicChore } from "../periodic-chore.js";
 
 export interface ReadOptions {
   readonly cursor: Cursor;
@@ -52,13 +53,17 @@ export interface ReadOptions {
 export class Journals {
   private readonly tables: JournalTables;
   private readonly files: DataFiles;
-  private readonly states = new JournalStates();
+  /** Only while some journal's state is in memory: an idle daemon does not wake for it. */
+  private readonly stateSweep = new PeriodicChore(JOURNAL_STATE_SWEEP_MS, () => {
+    this.sweepStates();
+    return this.states.size > 0;
+  });
+  private readonly states = new JournalStates(() => this.stateSweep.poke());
   private readonly subscribers = new Map<string, Set<Subscription>>();
   private readonly cache = new RecordCache();
   private readonly commit: GroupCommit<PendingAppend, AppendResult>;
-  private readonly sweepTimer: NodeJS.Timeout;
-  private readonly cacheTimer: NodeJS.Timeout;
-  private readonly stateTimer: NodeJS.Timeout;
+  private readonly ageSweep: PeriodicChore;
+  private readonly cacheExpiry: PeriodicChore;
   private closed = false;
   /** Deletes removed journals' records, a commit at a time, after their removal. */
   private readonly purge: RecordPurge;
@@ -78,6 +83,7 @@ export class Journals {
     const batches = new BatchCommit(db, this.tables, this.files, this.states, (name) => this.lookup(name), (state, records) => {
       const subs = this.subscribers.get(state.name);
       this.cache.add(state.id, records, subs !== undefined);
+      this.cacheExpiry.poke();
       for (const sub of subs ?? []) sub.offer(records);
     });
     this.commit = new GroupCommit(
@@ -86,12 +92,14 @@ export class Journals {
       (batch, ahead) => batches.prepare(batch, ahead),
       COMMITS_PREPARED_AHEAD,
     );
-    this.sweepTimer = setInterval(() => this.applyAgeRetention(Date.now()), RETENTION_SWEEP_INTERVAL_MS);
-    this.sweepTimer.unref();
-    this.cacheTimer = setInterval(() => this.cache.expire(Date.now()), RECORD_CACHE_IDLE_MS / 2);
-    this.cacheTimer.unref();
-    this.stateTimer = setInterval(() => this.sweepStates(), JOURNAL_STATE_SWEEP_MS);
-    this.stateTimer.unref();
+    // Only while some journal keeps records for a time (none of tether's own: a client's CreateJournal).
+    this.ageSweep = new PeriodicChore(RETENTION_SWEEP_INTERVAL_MS, () => this.applyAgeRetention(Date.now()) > 0);
+    if (this.tables.withAgeRetention().length > 0) this.ageSweep.poke();
+    // Only while the cache holds something: an idle daemon does not wake for it.
+    this.cacheExpiry = new PeriodicChore(RECORD_CACHE_IDLE_MS / 2, () => {
+      this.cache.expire(Date.now());
+      return !this.cache.empty;
+    });
     this.purge = new RecordPurge(this.tables, (write) => this.store(write, "daemon-crash"));
     // A removal the last daemon did not finish goes on.
     this.purge.start();
@@ -110,6 +118,7 @@ export class Journals {
     }
     const state = this.tables.create(name, retention, Date.now());
     this.states.set(name, state);
+    if (retention.maxAgeMs > 0) this.ageSweep.poke();
     for (const sub of this.subscribers.get(name) ?? []) sub.notify();
     return info(state);
   }
@@ -348,6 +357,7 @@ export class Journals {
 
   /** Committed records from `fromSeq` (at least firstSeq, below nextSeq), through the record cache. */
   private stored(state: JournalState, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
+    this.cacheExpiry.poke();
     return this.cache.page(state.id, fromSeq, maxRecords, maxBytes, state.firstSeq, (seq, records, bytes) => this.tables.page(state.id, seq, records, bytes));
   }
 
@@ -389,20 +399,25 @@ export class Journals {
     this.purge.stop();
     this.commit.flush();
     this.files.close();
-    clearInterval(this.sweepTimer);
-    clearInterval(this.cacheTimer);
-    clearInterval(this.stateTimer);
+    this.ageSweep.stop();
+    this.cacheExpiry.stop();
+    this.stateSweep.stop();
     for (const subs of this.subscribers.values()) for (const sub of subs) sub.notify();
   }
 
-  /** Drops records older than their journal's max age at `now`; runs every RETENTION_SWEEP_INTERVAL_MS. */
-  applyAgeRetention(now: number): void {
-    for (const row of this.tables.withAgeRetention()) {
+  /**
+   * Drops records older than their journal's max age at `now`; runs every
+   * RETENTION_SWEEP_INTERVAL_MS while there are such journals (how many).
+   */
+  applyAgeRetention(now: number): number {
+    const aging = this.tables.withAgeRetention();
+    for (const row of aging) {
       const state = this.states.get(row.name) ?? row;
       const firstOffset = state.firstOffset;
       this.tables.db.transaction(() => this.tables.trimOlderThan(state, now - state.retention.maxAgeMs))();
       this.files.drop(state.id, firstOffset, state.firstOffset);
     }
+    return aging.length;
   }
 
   /** Drops the states of idle journals from memory (see JournalStates), while no append is in flight. */

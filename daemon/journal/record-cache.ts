@@ -144,6 +144,11 @@ export class RecordCache {
     }
   }
 
+  /** Whether it holds nothing (no block, no journal read lately): expire has nothing to do. */
+  get empty(): boolean {
+    return this.blocks.size === 0 && this.pagedAt.size === 0;
+  }
+
   /** Bytes held (data plus the per-record estimate): at most RECORD_CACHE_MAX_BYTES between calls. */
   get heldBytes(): number {
     return this.bytes;

@@ -1,5 +1,6 @@
 import { BLOCK_ALIGNED, BLOCK_BYTES } from "../journal/direct-blocks.js";
 import { loadAddon } from "./native-addon.js";
+import { PeriodicChore } from "../periodic-chore.js";
 
 /** Hands each chunk on in order; a promise holds the reading until it settles (backpressure). */
 export type OnChunk = (chunk: Buffer) => Promise<unknown> | undefined;
@@ -31,19 +32,33 @@ const NOTIFY_BYTES = 256 * 1024;
 /**
  * How often the daemon offers the system back the memory of freed regions
  * (`trimWhenQuiet` in native/reader.c: only when no region was made since
- * the last offer). Without it a daemon that had streamed a GiB stayed ~30-60
- * MB larger for good, on top of whatever it did next.
+ * the last offer) while readers are open and for TRIM_AFTER_MS after the
+ * last one ended; else every TRIM_IDLE_INTERVAL_MS, for regions the
+ * collector frees later (an idle daemon wakes for little else). Without it
+ * a daemon that had streamed a GiB stayed ~30-60 MB larger for good, on top
+ * of whatever it did next.
  */
 const TRIM_INTERVAL_MS = 2000;
+const TRIM_AFTER_MS = 30_000;
+const TRIM_IDLE_INTERVAL_MS = 60_000;
 
 let loaded: NativeReaders | null | undefined;
+/** Readers open now, when the last one ended, and the frequent trims while they matter. */
+let readersOpen = 0;
+let lastEndedAt = 0;
+let trims: PeriodicChore | undefined;
 
 function load(): NativeReaders | null {
   if (loaded !== undefined) return loaded;
   loaded = loadAddon<NativeReaders>("tether_reader") ?? null;
   if (loaded !== null) {
     const addon = loaded;
-    setInterval(() => addon.trimWhenQuiet(), TRIM_INTERVAL_MS).unref();
+    const chore = new PeriodicChore(TRIM_INTERVAL_MS, () => {
+      addon.trimWhenQuiet();
+      return readersOpen > 0 || Date.now() - lastEndedAt < TRIM_AFTER_MS;
+    });
+    trims = chore;
+    setInterval(() => chore.running || addon.trimWhenQuiet(), TRIM_IDLE_INTERVAL_MS).unref();
   }
   return loaded;
 }
@@ -108,11 +123,19 @@ export class ThreadReader {
   static open(fd: number, journalOffset: number, onChunk: OnChunk): ThreadReader | undefined {
     const addon = load();
     if (addon === null) return undefined;
+    let reader: ThreadReader;
     try {
-      return new ThreadReader(addon, fd, journalOffset, onChunk);
+      reader = new ThreadReader(addon, fd, journalOffset, onChunk);
     } catch {
       return undefined;
     }
+    readersOpen++;
+    trims?.poke();
+    void reader.done.then(() => {
+      readersOpen--;
+      lastEndedAt = Date.now();
+    });
+    return reader;
   }
 
   /** Reads again if a settled promise has not resumed it yet (a terminal read dry after its program exited). */
