@@ -4,14 +4,24 @@
  * same usage text --help shows, so completion says what the usage says.
  */
 
-/** What the values of a kind of word are (sessions, workspaces ...): looked up where they live. */
-export type Lookup = (kind: ValueKind) => Promise<readonly string[]>;
+/**
+ * What the values of a kind of word are (sessions, workspaces ...): looked
+ * up where they live. `context`: the command's words typed so far, its
+ * options as typed and its positional words (a run's task, for its inputs).
+ */
+export type Lookup = (kind: ValueKind, context: LookupContext) => Promise<readonly string[]>;
+
+export interface LookupContext {
+  readonly args: readonly string[];
+  readonly positionals: readonly string[];
+}
 
 /** Words whose values are looked up, named as the usage names them (S, WS, E, P, TASK) or by their flag. */
-export type ValueKind = "session" | "workspace" | "exec" | "pty" | "task";
+export type ValueKind = "session" | "workspace" | "exec" | "pty" | "task" | "input";
 
 const PLACEHOLDER_KINDS: Readonly<Record<string, ValueKind>> = { S: "session", WS: "workspace", E: "exec", P: "pty", TASK: "task" };
-const FLAG_KINDS: Readonly<Record<string, ValueKind>> = { "--ws": "workspace", "--task": "task", "--session": "session" };
+/** By flag, or by command and flag where the flag means another thing elsewhere (attach's --input is a stream). */
+const FLAG_KINDS: Readonly<Record<string, ValueKind>> = { "--ws": "workspace", "--task": "task", "--session": "session", "run --input": "input" };
 /** Values of flags that take one of a few words the usage does not spell out. */
 const FLAG_WORDS: Readonly<Record<string, readonly string[]>> = {
   "--status": ["open", "closed", "cancelled", "expired"],
@@ -98,7 +108,11 @@ function readSynopsis(tokens: string[]): Synopsis[] {
 export async function complete(words: readonly string[], commands: readonly string[], usageOf: (command: string) => Promise<string | undefined>, lookup: Lookup): Promise<string[]> {
   const current = words.at(-1) ?? "";
   const before = words.slice(0, -1);
-  const starting = (candidates: readonly string[]): string[] => [...new Set(candidates)].filter((c) => c.startsWith(current));
+  // The word as typed is no candidate when others go on from it (mode= then mode=dev, mode=prod).
+  const starting = (candidates: readonly string[]): string[] => {
+    const found = [...new Set(candidates)].filter((c) => c.startsWith(current));
+    return found.length > 1 ? found.filter((c) => c !== current) : found;
+  };
   if (before.length === 0) return starting(commands);
   const [command, ...rest] = before as [string, ...string[]];
   if (command === "help") return rest.length === 0 ? starting(commands.filter((c) => c !== "help")) : [];
@@ -116,22 +130,29 @@ export async function complete(words: readonly string[], commands: readonly stri
   const previous = args.at(-1);
   const value = previous?.startsWith("-") === true && !previous.includes("=") ? takesValue(previous) : undefined;
   if (value !== undefined) {
-    const kind = FLAG_KINDS[previous!];
-    if (kind !== undefined) return starting(await lookup(kind));
+    const kind = FLAG_KINDS[`${command} ${previous!}`] ?? FLAG_KINDS[previous!];
+    if (kind !== undefined) return starting(await lookup(kind, { args, positionals: positionalsOf(args, takesValue) }));
     if (FLAG_WORDS[previous!] !== undefined) return starting(FLAG_WORDS[previous!]!);
     return /^[a-z-]+(\|[a-z-]+)+$/.test(value) ? starting(value.split("|")) : [];
   }
   if (current.startsWith("-")) return starting([...options, "--help"]);
-  let index = 0;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith("-") || arg === "-") index++;
-    else if (!arg.includes("=") && takesValue(arg) !== undefined) i++;
-  }
+  const typed = positionalsOf(args, takesValue);
+  const index = typed.length;
   // Past the positionals the usage names (exec WS CMD ...: the command it runs) nothing is offered.
   const positional = own.find((s) => s.positionals.length > 0);
   const placeholder = positional === undefined ? undefined : (positional.positionals[index] ?? (positional.repeats ? positional.positionals.at(-1) : undefined));
   const kind = placeholder === undefined ? undefined : PLACEHOLDER_KINDS[placeholder];
-  const found = kind === undefined ? [] : await lookup(kind);
+  const found = kind === undefined ? [] : await lookup(kind, { args, positionals: typed });
   return starting(sub === undefined && index === 0 && args.length === 0 ? [...subs, ...found] : found);
+}
+
+/** The positional words among a command's `args` (the words after an option that takes a value are its value). */
+function positionalsOf(args: readonly string[], takesValue: (option: string) => string | undefined): string[] {
+  const positionals: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith("-") || arg === "-") positionals.push(arg);
+    else if (!arg.includes("=") && takesValue(arg) !== undefined) i++;
+  }
+  return positionals;
 }

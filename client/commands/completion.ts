@@ -1,15 +1,17 @@
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { TaskInputType, type Task } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { COMMAND_USAGE } from "../command-usage.js";
-import { complete, type ValueKind } from "../completions.js";
+import { complete, type LookupContext, type ValueKind } from "../completions.js";
 import { GrpcClient } from "../grpc-client.js";
 import type { ClientPaths } from "../paths.js";
 import { socketAnswers } from "../socket-probe.js";
 import { findTaskFile } from "../task-file.js";
+import { graphOf } from "./run.js";
 
 export const COMPLETION_USAGE = `  tether completion bash|zsh|fish             a script that completes tether's commands, options, sessions,
                                               workspaces, execs, PTYs and tasks on Tab:
@@ -31,11 +33,16 @@ _tether() {
   [[ -z $line || $line == *[[:space:]] ]] && words+=("")
   local IFS=$'\n' word=\${words[-1]}
   COMPREPLY=($(command tether __complete "\${words[@]:1}" 2>/dev/null))
-  # A word with a colon (build:prod) is several words to bash: it replaces what follows the last colon.
-  if [[ $word == *:* && $COMP_WORDBREAKS == *:* ]]; then
-    local colon=\${word%"\${word##*:}"}
-    COMPREPLY=("\${COMPREPLY[@]#"$colon"}")
+  # A word with a colon or = (build:prod, mode=dev) is several words to bash: it replaces what follows the last of them.
+  local breaks=""
+  [[ $COMP_WORDBREAKS == *:* ]] && breaks+=":"
+  [[ $COMP_WORDBREAKS == *=* ]] && breaks+="="
+  if [[ -n $breaks && $word == *["$breaks"]* ]]; then
+    local cut=\${word%"\${word##*["$breaks"]}"}
+    COMPREPLY=("\${COMPREPLY[@]#"$cut"}")
   fi
+  # NAME= waits for its value: no space after it.
+  [[ \${#COMPREPLY[@]} -eq 1 && $word\${COMPREPLY[0]} == *= ]] && compopt -o nospace
 }
 complete -o default -o nosort -F _tether tether
 `,
@@ -46,7 +53,9 @@ _tether() {
   candidates=("\${(@f)$(command tether __complete "\${(@)words[2,CURRENT]}" 2>/dev/null)}")
   candidates=(\${candidates:#})
   if (( \${#candidates} )); then
-    compadd -Q -- "\${candidates[@]}"
+    # NAME= waits for its value: no space after it.
+    compadd -Q -S '' -- "\${(@M)candidates:#*=}"
+    compadd -Q -- "\${(@)candidates:#*=}"
   else
     _files
   fi
@@ -82,12 +91,12 @@ export function completionCommand(args: string[]): number {
  */
 export async function completeCommand(words: string[], commands: readonly string[], paths: ClientPaths): Promise<number> {
   let client: GrpcClient | undefined;
-  const lookup = async (kind: ValueKind): Promise<readonly string[]> => {
+  const lookup = async (kind: ValueKind, context: LookupContext): Promise<readonly string[]> => {
     if (client === undefined) {
       if (!(await socketAnswers(paths.socketPath))) return [];
       client = new GrpcClient(paths.socketPath);
     }
-    return valuesOf(client, kind, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)).catch(() => []);
+    return valuesOf(client, kind, context, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)).catch(() => []);
   };
   const usageOf = async (command: string): Promise<string | undefined> => (Object.hasOwn(COMMAND_USAGE, command) ? COMMAND_USAGE[command]!() : undefined);
   const candidates = await complete(words, commands, usageOf, lookup);
@@ -96,7 +105,11 @@ export async function completeCommand(words: string[], commands: readonly string
   return 0;
 }
 
-async function valuesOf(client: GrpcClient, kind: ValueKind, signal: AbortSignal): Promise<string[]> {
+async function valuesOf(client: GrpcClient, kind: ValueKind, context: LookupContext, signal: AbortSignal): Promise<string[]> {
+  // The task file a run's words name (--file), else the one above the current directory.
+  const at = context.args.findIndex((arg) => arg === "--file" || arg === "-f");
+  const file = at === -1 ? undefined : context.args[at + 1];
+  const tasks = async (): Promise<Task[]> => (await client.unary(TaskService.method.listTasks, { taskFile: findTaskFile(file) }, { signal })).tasks;
   switch (kind) {
     case "session":
       return (await client.unary(SessionService.method.listSessions, { pageSize: LISTED }, { signal })).sessions.map((s) => s.id);
@@ -107,6 +120,19 @@ async function valuesOf(client: GrpcClient, kind: ValueKind, signal: AbortSignal
     case "pty":
       return (await client.unary(PtyService.method.listPtys, { pageSize: LISTED, openOnly: true }, { signal })).ptys.flatMap((p) => (p.displayName === "" ? [p.id] : [p.displayName, p.id]));
     case "task":
-      return (await client.unary(TaskService.method.listTasks, { taskFile: findTaskFile(undefined) }, { signal })).tasks.map((t) => t.name.slice("tasks/".length));
+      return (await tasks()).map((t) => t.name.slice("tasks/".length));
+    case "input":
+      return inputWords(await tasks(), context.positionals[0] ?? "default");
   }
+}
+
+/**
+ * What `--input` of a run of `main` takes: NAME= for each input of its
+ * graph, and NAME=VALUE for each value a choice or a bool input may have.
+ */
+function inputWords(tasks: readonly Task[], main: string): string[] {
+  return graphOf(tasks, main).flatMap((task) => task.inputs).flatMap((input) => {
+    const values = input.type === TaskInputType.BOOL ? ["true", "false"] : input.choices;
+    return [`${input.name}=`, ...values.map((value) => `${input.name}=${value}`)];
+  });
 }

@@ -77,7 +77,7 @@ function defaultTask(tasks: readonly Task[], taskFile: string): string {
 }
 
 /** The main task and its upstreams, upstreams first, from the listed tasks. */
-function graphOf(tasks: readonly Task[], main: string): Task[] {
+export function graphOf(tasks: readonly Task[], main: string): Task[] {
   const byName = new Map(tasks.map((t) => [t.name.slice("tasks/".length), t]));
   if (!byName.has(main)) throw new CliError(`no task ${JSON.stringify(main)} in the task file: ${choicesHint(main, [...byName.keys()], "tasks")}`);
   const order: Task[] = [];

@@ -30,10 +30,18 @@ function tetherOnPath(): string {
   return bin;
 }
 
-const TASKS = `tasks:\n  build:prod: { cmd: "echo prod" }\n  build:dev: { cmd: "echo dev" }\n  test: { cmd: "true" }\n`;
+const TASKS = `tasks:
+  build:prod: { cmd: "echo prod", inputs: { dry: { type: bool, default: "true" } } }
+  build:dev: { cmd: "echo dev" }
+  test: { cmd: "true" }
+  deploy:
+    cmd: "true"
+    upstream: [build:prod]
+    inputs: { target: { type: choice, choices: [staging, live], default: staging }, note: { default: "" } }
+`;
 
 describe("completion (tether completion SHELL)", () => {
-  it("offers commands, subcommands, options and their words, and the daemon's sessions, workspaces, execs, PTYs and the task file's tasks", () => {
+  it("offers commands, subcommands, options and their words, and the daemon's sessions, workspaces, execs, PTYs, the task file's tasks and a run's inputs", () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(TASKS));
     // With no daemon: commands and options, and no daemon started by a Tab.
@@ -64,13 +72,17 @@ describe("completion (tether completion SHELL)", () => {
     expect(offered(env, dir, "run", "build:")).toEqual(["build:prod", "build:dev"]);
     expect(offered(env, dir, "run", "--ws", "")).toContain("box");
     expect(offered(env, dir, "xcom", "get", "--session", "")).toEqual([session]);
+    // A run's inputs, its upstreams' too, with the values a choice or a bool takes; attach's --input is a stream.
+    expect(offered(env, dir, "run", "deploy", "--input", "")).toEqual(["dry=", "dry=true", "dry=false", "target=", "target=staging", "target=live", "note="]);
+    expect(offered(env, dir, "run", "deploy", "--input", "target=")).toEqual(["target=staging", "target=live"]);
+    expect(offered(env, dir, "attach", session, "--input", "")).toEqual([]);
     // After WS and after --: the command it runs, for the shell to complete.
     expect(offered(env, dir, "exec", "box", "")).toEqual([]);
     expect(offered(env, dir, "pty", "box", "--", "")).toEqual([]);
     expect(cli(env, dir, "completion", "tcsh")).toMatchObject({ status: 2, stderr: expect.stringContaining("the shells are bash, zsh, fish") });
   });
 
-  it("completes on Tab in bash, zsh and fish: a subcommand, an exec's id, a task whose name has a colon", async () => {
+  it("completes on Tab in bash, zsh and fish: a subcommand, an exec's id, a task whose name has a colon, an input's NAME= and its value", async () => {
     const { env, tmux, waitFor } = terminals();
     const dir = dirname(writeTaskFile(TASKS));
     expect(cli(env, dir, "ws", "create", "box").status).toBe(0);
@@ -93,6 +105,13 @@ describe("completion (tether completion SHELL)", () => {
       await waitFor(pane, `tether exec attach ${exec}`);
       tmux("send-keys", "-t", pane, "C-u", "tether run build:p", "Tab");
       await waitFor(pane, /tether run build:prod *$/m);
+      // NAME= then its value, no space between (bash would break the word at the =).
+      tmux("send-keys", "-t", pane, "C-u", "tether run deploy ");
+      tmux("send-keys", "-t", pane, "-H", "2d", "2d");
+      tmux("send-keys", "-t", pane, "input targ", "Tab");
+      await waitFor(pane, /--input target=$/m);
+      tmux("send-keys", "-t", pane, "l", "Tab");
+      await waitFor(pane, /--input target=live *$/m);
       tmux("send-keys", "-t", pane, "C-u");
     }
   });
