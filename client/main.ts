@@ -32,6 +32,7 @@ workspaces and execs:
 ${u.ws}
 ${u.exec}
 ${u.pty}
+${u.stats}
 
 inside a task's run:
 ${u.output}
@@ -128,6 +129,8 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       return (await import("./commands/pty.js")).ptyCommand(args, paths);
     case "journal":
       return (await import("./commands/journal.js")).journalCommand(args, paths);
+    case "stats":
+      return (await import("./commands/stats.js")).statsCommand(args, paths);
     case "completion":
       return (await import("./commands/completion.js")).completionCommand(args);
     case "__complete":

@@ -10,3 +10,18 @@ export function sessionRuns(client: GrpcClient, name: string): Promise<Run[]> {
     return { items: runs, nextPageToken };
   });
 }
+
+/** The runs `names` names (`sessions/S/runs/N`, a workspace's live runs), with the session each is of. */
+export async function liveRuns(client: GrpcClient, names: readonly string[]): Promise<{ session: string; run: Run }[]> {
+  const bySession = new Map<string, Set<number>>();
+  for (const name of names) {
+    const [, session, , run] = name.split("/") as [string, string, string, string];
+    bySession.set(session, (bySession.get(session) ?? new Set()).add(Number(run)));
+  }
+  const found: { session: string; run: Run }[] = [];
+  for (const [session, numbers] of bySession) {
+    const runs = await sessionRuns(client, `sessions/${session}`);
+    for (const run of runs) if (numbers.has(run.number)) found.push({ session, run });
+  }
+  return found;
+}

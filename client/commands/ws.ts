@@ -3,7 +3,6 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
-import type { Run } from "../../gen/tether/v1/session_pb.js";
 import { Materialization, SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CliError, unknownSubcommand, usageError } from "../cli-error.js";
@@ -12,8 +11,7 @@ import { parseDurationFlag, parsePairs } from "../flags.js";
 import { commandLine, escapeControls, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import { type ClientPaths, absolutePath, workspaceArg } from "../paths.js";
-import type { GrpcClient } from "../grpc-client.js";
-import { sessionRuns } from "../session-runs.js";
+import { liveRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
 import { listAllWorkspaces } from "../workspace-list.js";
 
@@ -148,20 +146,6 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 /** The live runs named (sessions/{s}/runs/{n}) with their task and command, read with one ListRuns per session; a run that ended meanwhile is left out. */
-async function liveRuns(client: GrpcClient, names: readonly string[]): Promise<{ session: string; run: Run }[]> {
-  const bySession = new Map<string, Set<number>>();
-  for (const name of names) {
-    const [, session, , run] = name.split("/") as [string, string, string, string];
-    bySession.set(session, (bySession.get(session) ?? new Set()).add(Number(run)));
-  }
-  const found: { session: string; run: Run }[] = [];
-  for (const [session, numbers] of bySession) {
-    const runs = await sessionRuns(client, `sessions/${session}`);
-    for (const run of runs) if (numbers.has(run.number)) found.push({ session, run });
-  }
-  return found;
-}
-
 async function label(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { remove: { type: "string", multiple: true, default: [] } } });
   if (positionals.length < 1) throw usageError(WS_USAGE, "tether ws label");

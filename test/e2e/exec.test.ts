@@ -126,6 +126,33 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["exec", "kill", exec]);
   });
 
+  it("stats shows what each live exec, terminal and session run uses with what it started, as docker stats: processes, CPU, memory", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "box"]);
+    const hog = cli(env, ["exec", "box", "-d", "--", "python3", "-c", "x = bytearray(80_000_000); import time; time.sleep(60)"]).stdout.trim();
+    const busy = cli(env, ["exec", "box", "-d", "--", "sh", "-c", "while :; do :; done"]).stdout.trim();
+    cli(env, ["pty", "box", "-d", "--name", "three", "--", "sh", "-c", "sleep 60 & sleep 60 & wait"]);
+    const session = cli(env, ["run", "nap", "-d", "--ws", "box", "--file", writeTaskFile("tasks:\n  nap: { cmd: 'sleep 60' }\n")]).stdout.trim();
+    const ended = cli(env, ["exec", "box", "-d", "--", "true"]).stdout.trim();
+    type Row = { kind: string; id: string; processes: number; cpu_percent: number; rss_bytes: number; command: string };
+    // Once python has its 80 MB and the terminal's shell both its sleeps.
+    const rows = await eventually(() => {
+      const now = JSON.parse(cli(env, ["stats", "--json", "--sample", "500ms"]).stdout) as Row[];
+      const byId = new Map(now.map((row) => [row.id, row]));
+      return (byId.get(hog)?.rss_bytes ?? 0) >= 80_000_000 && byId.get("three")?.processes === 3 ? byId : undefined;
+    });
+    expect([...rows.keys()].sort()).toEqual([busy, hog, "three", `${session}/1`].sort());
+    expect(rows.get(busy)!.cpu_percent).toBeGreaterThan(20);
+    expect(rows.get(hog)!.cpu_percent).toBeLessThan(20);
+    expect(rows.get(`${session}/1`)).toMatchObject({ kind: "run", command: "nap: sleep 60" });
+    expect(rows.has(ended)).toBe(false);
+    const table = cli(env, ["stats", "--sample", "200ms"]).stdout;
+    expect(table).toMatch(/^KIND +ID +WORKSPACE +PID +PROCS +CPU +MEM +COMMAND$/m);
+    expect(table).toMatch(new RegExp(`^exec +${hog} +box +\\d+ +1 +[\\d.]+% +(7[6-9]|[89]\\d|1\\d\\d)\\.\\d MiB +python3`, "m"));
+    cli(env, ["ws", "stop", "box"]);
+    expect(cli(env, ["stats"]).stdout).toBe("nothing live: no exec, terminal or session run is running\n");
+  });
+
   it("listings write a control character in a path or a command as an escape, never raw to the terminal; --json keeps it", () => {
     const env = freshEnv();
     const base = join(ROOT, ".tmp");
