@@ -146,6 +146,13 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(rows.get(hog)!.cpu_percent).toBeLessThan(20);
     expect(rows.get(`${session}/1`)).toMatchObject({ kind: "run", command: "nap: sleep 60" });
     expect(rows.has(ended)).toBe(false);
+    // Of one workspace: only its own.
+    cli(env, ["ws", "create", "other"]);
+    const elsewhere = cli(env, ["exec", "other", "-d", "--", "sleep", "60"]).stdout.trim();
+    const ids = (...refs: string[]): string[] => (JSON.parse(cli(env, ["stats", "--json", "--sample", "100ms", ...refs]).stdout) as Row[]).map((row) => row.id).sort();
+    expect(ids("other")).toEqual([elsewhere]);
+    expect(ids("box")).toEqual([busy, hog, "three", `${session}/1`].sort());
+    cli(env, ["ws", "stop", "other"]);
     const table = cli(env, ["stats", "--sample", "200ms"]).stdout;
     expect(table).toMatch(/^KIND +ID +WORKSPACE +PID +PROCS +CPU +MEM +COMMAND$/m);
     expect(table).toMatch(new RegExp(`^exec +${hog} +box +\\d+ +1 +[\\d.]+% +(7[6-9]|[89]\\d|1\\d\\d)\\.\\d MiB +python3`, "m"));
