@@ -1,6 +1,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { ExecRequest, ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { ExecRequest, ExecResponseSchema, ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
 import { checkSize, defaultSize, type Execs, type LiveExec } from "../workspaces/execs.js";
@@ -28,19 +29,15 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
         outputMaxBytes: Number(start.outputMaxBytes),
       });
       await live.started;
-      yield { kind: { case: "started", value: { exec: execToProto(live.record, execs) } } };
-      // Client messages act on the process while output streams; a bad one ends this call (the exec goes on).
-      const broken = new AbortController();
-      void applyRequests(live, start.stdin, incoming).catch((error: unknown) => broken.abort(error));
-      // The exec's own client paces it, as a pipe's reader would (see OutputPacer).
-      const read = execs.read(live.record.id, 0, true, AbortSignal.any([ctx.signal, broken.signal]), true);
-      for await (const chunks of read.chunks) {
-        for (const chunk of chunks) yield execOutputResponse(chunk);
+      // A client showing it on a terminal (it gave that terminal's size) answers the program's queries to it while attached.
+      const unlisten = start.size === undefined ? undefined : live.terminal?.listen();
+      try {
+        yield* execCall(live, start.stdin, incoming, ctx.signal, execs);
+      } finally {
+        unlisten?.();
       }
-      const lost = read.lost();
-      if (lost !== undefined) throw lost;
-      yield { kind: { case: "exit", value: execExitToProto(read.final()) } };
     },
+
     async *attachExec(req, ctx) {
       const from = await execs.startOffset(req.exec, { fromOffset: Number(req.fromOffset), tailLines: req.tailLines, sinceMs: req.since === undefined ? undefined : timestampMs(req.since) });
       const read = execs.read(req.exec, from, !req.noFollow, ctx.signal);
@@ -106,9 +103,26 @@ async function applyRequests(live: LiveExec, stdinOpen: boolean, incoming: Async
         if (!live.record.tty) throw invalidArgument("resize", "this exec has no terminal to resize: start it with tty");
         checkSize(kind.value.cols, kind.value.rows);
         live.process.resize(kind.value.cols, kind.value.rows);
+        live.terminal?.resized(kind.value);
         break;
       default:
         throw invalidArgument("kind", "Exec takes `start` once, as the first message: later messages carry stdin, close_stdin, signal or resize");
     }
   }
+}
+
+/** The rest of an Exec call once its exec started: the exec, its output and its exit; the client's messages act on it. */
+async function* execCall(live: LiveExec, stdinOpen: boolean, incoming: AsyncIterator<ExecRequest>, signal: AbortSignal, execs: Execs): AsyncGenerator<MessageInitShape<typeof ExecResponseSchema>> {
+  yield { kind: { case: "started", value: { exec: execToProto(live.record, execs) } } };
+  // Client messages act on the process while output streams; a bad one ends this call (the exec goes on).
+  const broken = new AbortController();
+  void applyRequests(live, stdinOpen, incoming).catch((error: unknown) => broken.abort(error));
+  // The exec's own client paces it, as a pipe's reader would (see OutputPacer).
+  const read = execs.read(live.record.id, 0, true, AbortSignal.any([signal, broken.signal]), true);
+  for await (const chunks of read.chunks) {
+    for (const chunk of chunks) yield execOutputResponse(chunk);
+  }
+  const lost = read.lost();
+  if (lost !== undefined) throw lost;
+  yield { kind: { case: "exit", value: execExitToProto(read.final()) } };
 }

@@ -15,6 +15,8 @@ export interface ExecProcess {
   closeStdin(): void;
   signal(signal: NodeJS.Signals): boolean;
   resize(cols: number, rows: number): void;
+  /** Types a terminal's answer into its terminal: undefined while there is room, a promise while input waits, undefined without a terminal. */
+  answer(bytes: Uint8Array): Promise<void> | undefined;
 }
 
 export interface ExecProcessOptions {
@@ -41,6 +43,7 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
       closeStdin: () => term.endInput(),
       signal: (signal) => term.signal(signal),
       resize: (cols, rows) => term.resize(cols, rows),
+      answer: (bytes) => term.write(bytes),
     };
   }
   const child = new GroupProcess(options);
@@ -64,5 +67,6 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
     closeStdin: () => child.stdin?.end(),
     signal: (signal) => child.signal(signal),
     resize: () => undefined,
+    answer: () => undefined,
   };
 }

@@ -20,6 +20,7 @@ import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
 import { TERMINAL_MAX_CELLS } from "../../common/terminal-limits.js";
+import { ExecTerminal } from "./exec-terminal.js";
 
 const DEFAULT_SIZE = { cols: 80, rows: 24 };
 
@@ -53,6 +54,8 @@ export interface LiveExec {
   /** Paces the process to its own client while that client reads (see OutputPacer). */
   readonly pacer: OutputPacer;
   readonly stdin: ExecStdin;
+  /** Its terminal, with exec -t: who answers the program's queries to it (exec-terminal.ts). */
+  readonly terminal: ExecTerminal | undefined;
 }
 
 export interface ExecRead {
@@ -128,10 +131,18 @@ export class Execs {
       createdAt: Date.now(),
       endedAt: undefined,
     };
+    const terminal = options.tty === undefined ? undefined : new ExecTerminal(options.tty, { journals: this.journals, journal: outputJournal(id), writer }, (answer) => process.answer(answer));
+    const onOutput = (fd: 1 | 2, chunk: Buffer): Promise<unknown> | undefined => {
+      const offset = writer.nextOffset();
+      // Written first: a query's answer waits for the output before it to be stored.
+      const written = writer.write(fd, chunk);
+      terminal?.scan(chunk, offset);
+      return written;
+    };
     const process: ExecProcess =
       launch.problem !== undefined
         ? notStarted(launch.problem)
-        : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput: (fd, chunk) => writer.write(fd, chunk), outputOffset: () => writer.nextOffset(), spawner: this.environment.spawner });
+        : startExecProcess({ ...launch, stdin: options.stdin, tty: options.tty, onOutput, outputOffset: () => writer.nextOffset(), spawner: this.environment.spawner });
     // Stored while the process starts (the request is out), in one commit: its output journal and its row. Not
     // fsynced, as its pid is not (a kill -9 of the daemon keeps it; a power cut stops the process anyway, and the
     // next fsynced commit, its end's at the latest, makes it durable): an fsync here held the daemon's thread ~1 ms.
@@ -164,7 +175,7 @@ export class Execs {
       this.live.delete(id);
       return record;
     });
-    const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin) };
+    const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin), terminal };
     this.live.set(id, live);
     this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended, stopping: (reason) => (stoppedBecause = reason) });
     return live;
@@ -313,5 +324,6 @@ function notStarted(problem: CommandProblem): ExecProcess {
     closeStdin: () => undefined,
     signal: () => false,
     resize: () => undefined,
+    answer: () => undefined,
   };
 }

@@ -1,6 +1,5 @@
 import { Code } from "@connectrpc/connect";
 import { defaultShell } from "../../common/default-shell.js";
-import { renderScreen } from "../../common/screen-render.js";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
@@ -25,6 +24,7 @@ import { removeEnded } from "./process-removal.js";
 import { SCRIPT_WRITES_WAITING_MAX, ScriptWrites } from "./script-writes.js";
 import { checkPtyName } from "./pty-names.js";
 import { TerminalAnswers } from "./terminal-answers.js";
+import { cursorAfter } from "./terminal-cursor.js";
 import type { Workspaces } from "./workspaces.js";
 import { setLongTimeout } from "../long-timeout.js";
 
@@ -32,8 +32,6 @@ import { setLongTimeout } from "../long-timeout.js";
 export const PTY_RETENTION_BYTES = 64 * 1024 * 1024;
 /** How much recent output an attaching client gets replayed by default: enough to redraw a screen. */
 export const PTY_REPLAY_BYTES = 64 * 1024;
-/** The longest the daemon reads a PTY's output to find its cursor for a query (TerminalAnswers). */
-const CURSOR_READ_MAX_MS = 5_000;
 /** The most one WritePty types at once. */
 export const PTY_WRITE_MAX_BYTES = 1024 * 1024;
 /**
@@ -294,26 +292,11 @@ export class Ptys {
     };
   }
 
-  /**
-   * Where PTY `id`'s cursor is once its output up to `end` has been drawn,
-   * for a query nobody attached will answer (TerminalAnswers): its modes and
-   * the output a replay up to there would give, rendered at its size.
-   */
+  /** Where PTY `id`'s cursor is once its output up to `end` has been drawn (terminal-cursor.ts), while it is open. */
   private async cursorAfter(id: string, end: number): Promise<{ x: number; y: number; cols: number } | undefined> {
     const live = this.live.get(id);
     if (live === undefined) return undefined;
-    await live.writer.storedThrough(end);
-    const from = live.screen.replayStart(Math.max(this.journals.get(outputJournal(id)).firstOffset, end - PTY_REPLAY_BYTES), end);
-    const chunks = [live.screen.terminalModes()];
-    read: for await (const pieces of followOutput(this.journals, outputJournal(id), from, undefined, AbortSignal.timeout(CURSOR_READ_MAX_MS))) {
-      for (const piece of pieces) {
-        if (piece.offset >= end) break read;
-        chunks.push(piece.data.subarray(0, end - piece.offset));
-      }
-    }
-    const { cols, rows } = live.record.size;
-    const { cursor } = await renderScreen(cols, rows, chunks);
-    return { ...cursor, cols };
+    return cursorAfter({ journals: this.journals, journal: outputJournal(id), writer: live.writer, screen: live.screen, backBytes: PTY_REPLAY_BYTES }, live.record.size, end);
   }
 
   get(ref: string): PtyRecord {

@@ -119,6 +119,47 @@ describe("exec", () => {
     await eventually(() => (onDisk() <= 16 * MiB + 16 * MiB + MiB ? true : undefined));
   });
 
+  it("a terminal exec's queries to its terminal are answered by the daemon while no client's terminal is there to (exec -d -t, a script's -t, its client gone), as a PTY's", async () => {
+    const { execs } = await withWorkspace();
+    const ask = [
+      `show() { printf '%s:%s\\n' "$1" "\${2//$'\\e'/<ESC>}"; }`,
+      `printf 'ab\\e[6n\\e[c'; IFS= read -rs -d c -t "$WAIT" x; show first "$x"`,
+      `IFS= read -r go; printf '\\e[5n'; IFS= read -rs -d n -t 5 y; show second "$y"`,
+      "sleep 60",
+    ].join("\n");
+    // No client with a terminal: a script's exec -t (no size given).
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "w", argv: ["bash", "-c", ask], env: { WAIT: "5" }, tty: true, stdin: true } } });
+    const script = emptyResult();
+    for await (const response of execs.exec(requests)) {
+      collect(script, response);
+      if (script.stdout.includes("first:")) break;
+    }
+    expect(script.stdout).toContain("ab\x1b[6n\x1b[cfirst:<ESC>[1;3R<ESC>[?1;2\r\n");
+    // Its own client on a terminal (it gave the size): that terminal answers, the daemon does not; once it has gone, the daemon does.
+    const onTerminal = new ExecRequests();
+    // (Nobody answers its first query here: it waits a second for it.)
+    onTerminal.push({ kind: { case: "start", value: { workspace: "w", argv: ["bash", "-c", ask], env: { WAIT: "1" }, tty: true, stdin: true, size: { cols: 80, rows: 24 } } } });
+    const seen = emptyResult();
+    const abort = new AbortController();
+    const reading = (async () => {
+      for await (const response of execs.exec(onTerminal, { signal: abort.signal })) collect(seen, response);
+    })().catch(() => undefined);
+    await eventually(() => (seen.stdout.includes("first:") ? true : undefined), 10_000);
+    expect(seen.stdout).toContain("ab\x1b[6n\x1b[cfirst:\r\n");
+    abort.abort();
+    await reading;
+    const id = seen.exec!.id;
+    await execs.writeExecStdin({ exec: id, text: "go\r" });
+    const later = await eventually(async () => {
+      const all = await attachToEnd(execs, id, 0, true);
+      return all.stdout.includes("second:") ? all.stdout : undefined;
+    }, 10_000);
+    expect(later).toContain("\x1b[5nsecond:<ESC>[0\r\n");
+    await execs.signalExec({ exec: id, signal: "KILL" });
+    await execs.signalExec({ exec: script.exec!.id, signal: "KILL" });
+  });
+
   it("reattaches at the last lines of its output, as tail -n counts them, live and after its end; a tail with a byte offset is refused", async () => {
     const { execs } = await withWorkspace();
     const lines = Array.from({ length: 5000 }, (_, i) => `${i + 1}\n`).join("");
