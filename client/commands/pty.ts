@@ -54,6 +54,7 @@ export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--size-policy
                                               program is asked to redraw first (--no-redraw: not)
   tether pty resize P COLSxROWS               set a PTY's size (until an attached client's activity applies the
                                               size policy again)
+  tether pty rename P NAME                    name an open PTY anew, as tmux rename-session (attach, send ... by it)
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
   tether pty rm P... | pty rm --closed [WS]   remove closed PTYs (all, or a workspace's) with the output they kept
                                               (--ended too, as rm and exec rm take it)`;
@@ -78,13 +79,15 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
       return send(args.slice(1), paths);
     case "resize":
       return resize(args.slice(1), paths);
+    case "rename":
+      return rename(args.slice(1), paths);
     case "kill":
       return kill(args.slice(1), paths);
     case "rm":
       return remove(args.slice(1), paths);
     default:
       return open(args, paths).catch((error: unknown) => {
-        throw subcommandMeant(error, "tether pty", ["attach", "ls", "read", "capture", "send", "resize", "kill", "rm"]);
+        throw subcommandMeant(error, "tether pty", ["attach", "ls", "read", "capture", "send", "resize", "rename", "kill", "rm"]);
       });
   }
 }
@@ -404,6 +407,15 @@ async function resize(args: string[], paths: ClientPaths): Promise<number> {
   const { client } = await connectToDaemon(paths);
   const { pty } = await client.unary(PtyService.method.resizePty, { pty: positionals[0]!, size: { cols: Number(size[1]), rows: Number(size[2]) } });
   process.stdout.write(`${pty!.id} ${pty!.size?.cols ?? 0}x${pty!.size?.rows ?? 0}\n`);
+  return 0;
+}
+
+async function rename(args: string[], paths: ClientPaths): Promise<number> {
+  const { positionals } = parseCommandLine({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 2) throw usageError(PTY_USAGE, "tether pty rename");
+  const { client } = await connectToDaemon(paths);
+  const { pty } = await client.unary(PtyService.method.renamePty, { pty: positionals[0]!, displayName: positionals[1]! });
+  process.stdout.write(`${pty!.id} ${pty!.displayName}\n`);
   return 0;
 }
 

@@ -119,6 +119,9 @@ export function createPtyService(ptys: Ptys): ServiceImpl<typeof PtyService> {
       const { pty, outputBytes } = await ptys.remove(req.pty);
       return { pty: toProto(pty), outputBytes: BigInt(outputBytes) };
     },
+    renamePty(req) {
+      return { pty: toProto(ptys.rename(req.pty, req.displayName)) };
+    },
   };
 }
 

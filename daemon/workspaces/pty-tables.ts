@@ -50,7 +50,7 @@ export class PtyTables {
        VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @name, @cols, @rows, @size_policy, @status, @pid, @start_ticks, @created_at)`,
     );
     this.updateRow = db.prepare(
-      `UPDATE ptys SET cols = @cols, rows = @rows, status = @status, exit_code = @exit_code, signal = @signal, error = @error, ended_at = @ended_at WHERE seq = @seq`,
+      `UPDATE ptys SET name = @name, cols = @cols, rows = @rows, status = @status, exit_code = @exit_code, signal = @signal, error = @error, ended_at = @ended_at WHERE seq = @seq`,
     );
     this.selectById = db.prepare(`${SELECT} WHERE p.id = ?`);
     this.selectByPrefix = db.prepare(`${SELECT} WHERE p.id >= ? AND p.id < ? ORDER BY p.id LIMIT 6`);
@@ -98,6 +98,7 @@ export class PtyTables {
   update(pty: PtyRecord): void {
     this.updateRow.run({
       seq: pty.seq,
+      name: pty.name ?? null,
       cols: pty.size.cols,
       rows: pty.size.rows,
       status: pty.status,

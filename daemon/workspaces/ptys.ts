@@ -308,6 +308,15 @@ export class Ptys {
     return this.tables.page(workspaceSeq, beforeSeq, limit, openOnly).map((p) => this.current(p));
   }
 
+  /** Names an open PTY anew (tmux rename-session); "" takes its name away. */
+  rename(ref: string, name: string): PtyRecord {
+    const live = this.requireOpen(this.find(ref).id);
+    if (name !== "") checkPtyName(name, (taken) => (taken === live.record.name ? undefined : this.openNamed(taken)));
+    live.record.name = name === "" ? undefined : name;
+    this.tables.update(live.record);
+    return this.current(live.record);
+  }
+
   /** Sets the size directly (a script's resize); the next client activity applies the policy again. */
   resize(ref: string, size: TerminalSize): PtyRecord {
     checkSize(size.cols, size.rows);

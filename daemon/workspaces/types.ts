@@ -77,8 +77,8 @@ export interface PtyRecord {
   readonly workspaceId: string;
   readonly argv: readonly string[];
   readonly cwd: string;
-  /** The name it was given (pty-names.ts); undefined: none. */
-  readonly name: string | undefined;
+  /** The name it was given (pty-names.ts), or renamed to; undefined: none. */
+  name: string | undefined;
   size: TerminalSize;
   readonly sizePolicy: SizePolicy;
   status: ExecStatus;

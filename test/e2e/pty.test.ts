@@ -82,7 +82,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(JSON.parse(cli(env, "pty", "ls", "--all", "--json"))[0]).toMatchObject({ state: "closed", exit: { exit_code: 5 } });
   });
 
-  it("--name names a terminal as tmux new -s does: the detach hint and attach use it, pty ls shows it, a second open one of that name is refused, -A attaches to it", async () => {
+  it("--name names a terminal as tmux new -s does: the detach hint and attach use it, pty ls shows it, a second open one of that name is refused, -A attaches to it, rename names it anew", async () => {
     const { env, tether, tmux, waitFor } = setup();
     cli(env, "ws", "create", "w");
     tmux("new-session", "-d", "-s", "one", "-x", "100", "-y", "30", `${tether} pty w --name dev -- sh; echo "rc=$?"; sleep 60`);
@@ -104,6 +104,9 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     const made = cli(env, "pty", "w", "-d", "--name", "dev", "-A", "--", "sleep", "30").trim();
     expect(made).not.toBe(pty!.id);
     expect(JSON.parse(cli(env, "pty", "ls", "--json")).map((p: { id: string; name: string }) => [p.id, p.name])).toEqual([[made, "dev"]]);
+    // Renamed, as tmux rename-session.
+    expect(cli(env, "pty", "rename", "dev", "work")).toBe(`${made} work\n`);
+    expect(JSON.parse(cli(env, "pty", "ls", "--json")).map((p: { id: string; name: string }) => [p.id, p.name])).toEqual([[made, "work"]]);
   });
 
   it("the detach key inside a paste goes to the program; --detach-key and TETHER_DETACH_KEY change the key; pty kill closes it", async () => {

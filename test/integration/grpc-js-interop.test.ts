@@ -162,7 +162,8 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     }
     expect([again, readExit]).toEqual([out, 6]);
     const other = await unary<{ pty: { id: string } }>(pt, "CreatePty", { spec: { workspace: "interop-pty", argv: ["sleep", "60"] } });
-    const closed = await unary<{ pty: { exit: { signal: string } } }>(pt, "ClosePty", { pty: other.pty.id });
+    expect((await unary<{ pty: { displayName: string } }>(pt, "RenamePty", { pty: other.pty.id, displayName: "napper" })).pty.displayName).toBe("napper");
+    const closed = await unary<{ pty: { exit: { signal: string } } }>(pt, "ClosePty", { pty: "napper" });
     expect(closed.pty.exit.signal).toBe("SIGHUP");
     await unary(pt, "DeletePty", { pty: other.pty.id });
     expect((await unary<{ ptys: { id: string }[] }>(pt, "ListPtys", {})).ptys.map((p) => p.id)).toEqual([id]);

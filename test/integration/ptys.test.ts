@@ -146,7 +146,7 @@ describe("PTYs", () => {
     expect([missing.code, missing.reason]).toEqual([Code.NotFound, ErrorReason.PTY_NOT_FOUND]);
   });
 
-  it("a name (tmux new -s) names a PTY too, unique among open ones: attach, write, signal and get by it; free again once it closes; kept across a daemon restart", async () => {
+  it("a name (tmux new -s) names a PTY too, unique among open ones: attach, write, signal and get by it; renamed; free again once it closes; kept across a daemon restart", async () => {
     const { d, ptys } = await setup();
     const dev = (await ptys.createPty({ spec: { workspace: "w", argv: ["cat"], displayName: "dev" } })).pty!;
     expect(dev.displayName).toBe("dev");
@@ -164,6 +164,18 @@ describe("PTYs", () => {
     expect((await ptys.listPtys({ workspace: "w" })).ptys.map((p) => [p.id, p.displayName])).toEqual([[dev.id, "dev"]]);
     await ptys.signalPty({ pty: "dev", signal: "TERM" });
     await client.done;
+    // Renamed, as tmux rename-session: the new name names it, the old one nothing open; a taken name is refused.
+    const other = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"], displayName: "other" } })).pty!;
+    expect((await ptys.renamePty({ pty: "other", displayName: "renamed" })).pty!.displayName).toBe("renamed");
+    expect((await ptys.getPty({ pty: "renamed" })).pty!.id).toBe(other.id);
+    expect((await failure(ptys.getPty({ pty: "other" }))).reason).toBe(ErrorReason.PTY_NOT_FOUND);
+    const busy = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"], displayName: "busy" } })).pty!;
+    expect((await failure(ptys.renamePty({ pty: "renamed", displayName: "busy" }))).reason).toBe(ErrorReason.PTY_NAME_TAKEN);
+    await ptys.closePty({ pty: busy.id });
+    expect((await ptys.renamePty({ pty: "renamed", displayName: "renamed" })).pty!.displayName).toBe("renamed");
+    expect((await ptys.renamePty({ pty: "renamed", displayName: "" })).pty!.displayName).toBe("");
+    await ptys.closePty({ pty: other.id });
+    expect((await failure(ptys.renamePty({ pty: other.id, displayName: "late" }))).reason).toBe(ErrorReason.PTY_CLOSED);
     // Closed, its name is free: a new PTY takes it, and the name names the open one first.
     const again = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"], displayName: "dev" } })).pty!;
     expect((await ptys.getPty({ pty: "dev" })).pty!.id).toBe(again.id);

@@ -139,8 +139,8 @@ export type ExecStart = Message<"tether.v1.ExecStart"> & {
    * Keep at most about this many bytes of its output, dropping the oldest
    * (whole chunks) as more comes, as docker's max-size does for a
    * container's log: for a server that runs for weeks. 0: keep all of it
-   * (the default); else at least 1 MiB. Disk use is this plus at most one
-   * data file (16 MiB).
+   * (the default); else at least 16 MiB (twice what the exec's own client
+   * may lag behind). Disk use is this plus at most one data file (16 MiB).
    *
    * @generated from field: uint64 output_max_bytes = 8;
    */
