@@ -11,17 +11,23 @@ import { removeAll, removeEach } from "../remove-each.js";
 import { connectToDaemon } from "../transport.js";
 
 export const RM_USAGE = `  tether rm S...                              remove ended sessions with their whole history and output
-  tether rm --ended [--older-than 7d] [--task T]
-                                              remove every ended session (ended that long ago; of that task)`;
+  tether rm --ended [--older-than 7d] [--task T] [--label k=v|k ...]
+                                              remove every ended session (ended that long ago; of that task;
+                                              with those labels)`;
 
 /** `tether rm S...` and `tether rm --ended`: removes ended sessions, saying what their output took. */
 export async function rmCommand(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { ended: { type: "boolean", default: false }, "older-than": { type: "string" }, task: { type: "string", default: "" } },
+    options: {
+      ended: { type: "boolean", default: false },
+      "older-than": { type: "string" },
+      task: { type: "string", default: "" },
+      label: { type: "string", short: "l", multiple: true, default: [] },
+    },
   });
-  const filtered = values["older-than"] !== undefined || values.task !== "";
+  const filtered = values["older-than"] !== undefined || values.task !== "" || values.label.length > 0;
   if (values.ended === (positionals.length > 0) || (filtered && !values.ended)) throw new CliError(`usage:\n${RM_USAGE}`, 2);
   const { client } = await connectToDaemon(paths);
   const remove = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {
@@ -30,13 +36,13 @@ export async function rmCommand(args: string[], paths: ClientPaths): Promise<num
   };
   if (!values.ended) return removeEach(positionals, remove);
   const olderThanMs = values["older-than"] === undefined ? 0 : Number(parseDurationFlag("--older-than", values["older-than"]).seconds) * 1000;
-  return removeAll(await endedSessions(client, values.task, Date.now() - olderThanMs), remove, "ended session(s)");
+  return removeAll(await endedSessions(client, values.task, values.label, Date.now() - olderThanMs), remove, "ended session(s)");
 }
 
-/** The ids of sessions that are not open, of `task` when given, that ended at or before `cutoff`. */
-async function endedSessions(client: GrpcClient, task: string, cutoff: number): Promise<string[]> {
+/** The ids of sessions that are not open, of `task` when given, with every label selected, that ended at or before `cutoff`. */
+async function endedSessions(client: GrpcClient, task: string, labelSelector: readonly string[], cutoff: number): Promise<string[]> {
   const sessions = await allPages(async (pageToken) => {
-    const page = await client.unary(SessionService.method.listSessions, { pageSize: 1000, pageToken, task });
+    const page = await client.unary(SessionService.method.listSessions, { pageSize: 1000, pageToken, task, labelSelector: [...labelSelector] });
     return { items: page.sessions, nextPageToken: page.nextPageToken };
   });
   return sessions.filter((s) => s.status !== SessionStatus.OPEN && s.endTime !== undefined && timestampMs(s.endTime) <= cutoff).map((s) => s.id);

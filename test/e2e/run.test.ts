@@ -87,7 +87,7 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(fifo.stderr).toContain(`fifo | tether: env_file ${join(dir, "pipe.env")} is not a regular file\n`);
   });
 
-  it("run --label tags a session; ls --label finds it (k=v, or k set), show and --json say its labels", () => {
+  it("run --label tags a session; ls --label finds it (k=v, or k set), show and --json say its labels; cancel and rm --ended take labels too", () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(GRAPH));
     const tagged = cli(env, dir, "run", "gen", "-d", "--label", "conv=42", "--label", "agent=a1").stdout.trim();
@@ -99,6 +99,18 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(JSON.parse(cli(env, dir, "ls", "-l", "agent", "--json").stdout)[0].labels).toEqual({ conv: "42", agent: "a1" });
     expect(cli(env, dir, "show", tagged).stdout).toMatch(/^labels +agent=a1 conv=42$/m);
     expect(cli(env, dir, "run", "gen", "--label", "conv")).toMatchObject({ status: 2, stderr: 'tether: --label takes NAME=VALUE, got "conv"\n' });
+    // An agent ends and removes its own: cancel and rm --ended by label.
+    const sleepy = dirname(writeTaskFile("tasks:\n  nap: { cmd: 'sleep 60' }\n"));
+    const mine = [1, 2].map(() => cli(env, sleepy, "run", "nap", "-d", "--label", "agent=a9").stdout.trim());
+    const theirs = cli(env, sleepy, "run", "nap", "-d", "--label", "agent=b").stdout.trim();
+    const cancelled = cli(env, sleepy, "cancel", "--label", "agent=a9");
+    expect(cancelled.stdout.trim().split("\n").sort()).toEqual(mine.map((id) => `${id} cancelled`).sort());
+    expect(JSON.parse(cli(env, sleepy, "show", theirs, "--json").stdout).status).toBe("open");
+    expect(cli(env, sleepy, "cancel", "--label", "agent=nobody")).toMatchObject({ status: 0, stderr: "no open session has the labels agent=nobody\n" });
+    expect(cli(env, sleepy, "rm", "--ended", "--label", "agent=a9").status).toBe(0);
+    expect(listed("agent=a9")).toEqual([]);
+    expect(listed("agent")).toEqual([theirs, tagged]);
+    cli(env, sleepy, "cancel", theirs);
   });
 
   it("colours task prefixes and statuses in a pipe when FORCE_COLOR asks (a CI's log shows colours), still as plain lines", () => {
