@@ -4,7 +4,7 @@ import { SessionActivity, SessionStatus, type Session } from "../../gen/tether/v
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { enumFromName, enumName } from "../enum-names.js";
-import { formatDuration, formatElapsed, printTable } from "../../common/format.js";
+import { escapeControls, formatDuration, formatElapsed, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { sessionJson } from "../session-json.js";
 import { connectToDaemon } from "../transport.js";
@@ -48,15 +48,28 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
     return 0;
   }
   const now = Date.now();
+  const labelled = sessions.some((s) => Object.keys(s.labels).length > 0);
   const rows = sessions.map((s) => {
     const created = s.createTime === undefined ? 0 : timestampMs(s.createTime);
     const ended = s.endTime === undefined ? now : timestampMs(s.endTime);
     const state = s.status === SessionStatus.OPEN ? `open/${enumName(SessionActivity, s.activity)}${s.waitingFor !== "" ? `: ${s.waitingFor}` : ""}` : enumName(SessionStatus, s.status);
     const outcome = s.status === SessionStatus.OPEN ? "" : s.error !== "" ? `exit ${s.exitCode}: ${s.error}` : `exit ${s.exitCode}`;
-    return [s.id, s.task, state, `${formatDuration(now - created)} ago`, formatElapsed(ended - created), outcome];
+    const row = [s.id, s.task, state, `${formatDuration(now - created)} ago`, formatElapsed(ended - created)];
+    // Labels, where some session listed has any (an agent's tags), before the outcome that may run long.
+    return labelled ? [...row, labelsText(s.labels), outcome] : [...row, outcome];
   });
-  const header = ["SESSION", "TASK", "STATUS", "CREATED", "DURATION", "OUTCOME"];
+  const header = ["SESSION", "TASK", "STATUS", "CREATED", "DURATION", ...(labelled ? ["LABELS"] : []), "OUTCOME"];
   printTable(header, rows);
   if (more) process.stdout.write(`(newest ${sessions.length} shown: -n N or --all for more)\n`);
   return 0;
+}
+
+/** A session's labels as `k=v,k=v`, sorted by key, control characters escaped. */
+function labelsText(labels: Readonly<Record<string, string>>): string {
+  return escapeControls(
+    Object.entries(labels)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(","),
+  );
 }

@@ -98,6 +98,10 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(listed("conv")).toEqual([other, tagged]);
     expect(JSON.parse(cli(env, dir, "ls", "-l", "agent", "--json").stdout)[0].labels).toEqual({ conv: "42", agent: "a1" });
     expect(cli(env, dir, "show", tagged).stdout).toMatch(/^labels +agent=a1 conv=42$/m);
+    // The table has a LABELS column once some session listed has labels.
+    const table = cli(env, dir, "ls").stdout;
+    expect(table).toMatch(/^SESSION +TASK +STATUS +CREATED +DURATION +LABELS +OUTCOME$/m);
+    expect(table).toMatch(new RegExp(`^${tagged} +gen +closed +.* agent=a1,conv=42 +exit 0$`, "m"));
     expect(cli(env, dir, "run", "gen", "--label", "conv")).toMatchObject({ status: 2, stderr: 'tether: --label takes NAME=VALUE, got "conv"\n' });
     // An agent ends and removes its own: cancel and rm --ended by label.
     const sleepy = dirname(writeTaskFile("tasks:\n  nap: { cmd: 'sleep 60' }\n"));
