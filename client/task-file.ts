@@ -3,6 +3,9 @@ import { dirname, join, resolve } from "node:path";
 import { CliError } from "./cli-error.js";
 import { absolutePath, workingDirectory } from "./paths.js";
 
+/** The task `tether run` runs when none is named, as Taskfile's `task` runs its default. */
+export const DEFAULT_TASK = "default";
+
 const TASK_FILE_NAME = "tether.yaml";
 
 /** The task file: `--file`, else tether.yaml found by walking up from the working directory, as git finds .git. */

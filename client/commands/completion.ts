@@ -10,7 +10,7 @@ import { complete, type LookupContext, type ValueKind } from "../completions.js"
 import { GrpcClient } from "../grpc-client.js";
 import type { ClientPaths } from "../paths.js";
 import { socketAnswers } from "../socket-probe.js";
-import { findTaskFile } from "../task-file.js";
+import { DEFAULT_TASK, findTaskFile } from "../task-file.js";
 import { graphOf } from "./run.js";
 
 export const COMPLETION_USAGE = `  tether completion bash|zsh|fish             a script that completes tether's commands, options, sessions,
@@ -122,7 +122,7 @@ async function valuesOf(client: GrpcClient, kind: ValueKind, context: LookupCont
     case "task":
       return (await tasks()).map((t) => t.name.slice("tasks/".length));
     case "input":
-      return inputWords(await tasks(), context.positionals[0] ?? "default");
+      return inputWords(await tasks(), context.positionals[0] ?? DEFAULT_TASK);
   }
 }
 

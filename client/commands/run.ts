@@ -9,7 +9,7 @@ import { type ClientPaths, workspaceArg } from "../paths.js";
 import { readSecret } from "../secret-prompt.js";
 import { followStarted } from "../session-follower.js";
 import { stdinIsTerminal } from "../stdin-kind.js";
-import { findTaskFile } from "../task-file.js";
+import { DEFAULT_TASK, findTaskFile } from "../task-file.js";
 import { connectToDaemon } from "../transport.js";
 import { choicesHint } from "../../common/closest-word.js";
 
@@ -20,8 +20,6 @@ export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d] [--file F] 
                                               runs execute in workspace WS (default: the task file's directory),
                                               a task's own \`workspace:\` in its own`;
 
-/** The task run when none is named. */
-const DEFAULT_TASK = "default";
 
 /** `tether run`: starts a session in the daemon and follows it (or, with -d, prints its id). */
 export async function runCommand(args: string[], paths: ClientPaths): Promise<number> {

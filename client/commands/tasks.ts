@@ -10,7 +10,7 @@ import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
 import { commandLine, formatMs } from "../../common/format.js";
 import { createStyle } from "../style.js";
-import { findTaskFile } from "../task-file.js";
+import { DEFAULT_TASK, findTaskFile } from "../task-file.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { RpcError, type GrpcClient } from "../grpc-client.js";
 import { connectToDaemon } from "../transport.js";
@@ -59,6 +59,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
     if (streams.length > 0) out.push(`  streams: ${streams.join(", ")}`);
     const retryDelay = task.retryDelay === undefined ? 0 : durationMs(task.retryDelay);
     const traits = [
+      name === DEFAULT_TASK ? "what tether run runs when no task is named" : "",
       task.retries > 0 ? `retries ${task.retries}${retryDelay > 0 ? ` after ${formatMs(retryDelay)}` : ""}` : "",
       task.timeout !== undefined ? `timeout ${formatMs(durationMs(task.timeout))}` : "",
       task.readiness !== undefined ? "service (readiness checks)" : "",

@@ -59,6 +59,7 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     const ran = cli(env, withDefault, "run");
     expect(ran.status).toBe(0);
     expect(ran.stdout).toMatch(/gen +\| generated\ndefault +\| the default\n/);
+    expect(cli(env, withDefault, "tasks").stdout).toMatch(/^default\n  cmd: echo "the default"\n  after: gen\n  what tether run runs when no task is named$/m);
   });
 
   it("env_file: a task's runs get the variables of its files (a later file's win, the task's env over both), read as each run starts; one that cannot be read keeps the run from starting, saying why", () => {
