@@ -41,7 +41,7 @@ _tether() {
     local cut=\${word%"\${word##*["$breaks"]}"}
     COMPREPLY=("\${COMPREPLY[@]#"$cut"}")
   fi
-  # NAME= waits for its value: no space after it.
+  # NAME= waits for its value: no space after it (the word itself when the cut left the reply empty).
   [[ \${#COMPREPLY[@]} -eq 1 && $word\${COMPREPLY[0]} == *= ]] && compopt -o nospace
 }
 complete -o default -o nosort -F _tether tether

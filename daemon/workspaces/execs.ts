@@ -132,13 +132,16 @@ export class Execs {
       endedAt: undefined,
     };
     const terminal = options.tty === undefined ? undefined : new ExecTerminal(options.tty, { journals: this.journals, journal: outputJournal(id), writer }, (answer) => process.answer(answer));
-    const onOutput = (fd: 1 | 2, chunk: Buffer): Promise<unknown> | undefined => {
-      const offset = writer.nextOffset();
-      // Written first: a query's answer waits for the output before it to be stored.
-      const written = writer.write(fd, chunk);
-      terminal?.scan(chunk, offset);
-      return written;
-    };
+    // A terminal's output is scanned for its program's queries too, after it is written: an answer waits for the output before it to be stored.
+    const onOutput =
+      terminal === undefined
+        ? (fd: 1 | 2, chunk: Buffer): Promise<unknown> | undefined => writer.write(fd, chunk)
+        : (fd: 1 | 2, chunk: Buffer): Promise<unknown> | undefined => {
+            const offset = writer.nextOffset();
+            const written = writer.write(fd, chunk);
+            terminal.scan(chunk, offset);
+            return written;
+          };
     const process: ExecProcess =
       launch.problem !== undefined
         ? notStarted(launch.problem)

@@ -8,6 +8,16 @@ import { resolveGraph } from "../../daemon/tasks/graph.js";
 import { loadTaskFile, parseTaskFile } from "../../daemon/tasks/task-file.js";
 import { renderTemplate } from "../../daemon/tasks/template.js";
 
+/** The message the task file `text` (at /p/t.yaml) is refused with; "" when it parses. */
+function refusal(text: string): string {
+  try {
+    parseTaskFile("/p/t.yaml", text);
+    return "";
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 describe("the task file", () => {
   it("takes anchors, aliases and merge keys (<<), as docker compose and GitLab CI files use them: a task's own keys win, then the first merge", () => {
     const file = parseTaskFile(
@@ -110,14 +120,7 @@ tasks:
 
   it("refuses a key it does not take, of a task, an input or readiness, with its line and what that place may have", () => {
     const text = "tasks:\n  a:\n    cmd: x\n    retry: 3\n    inputs:\n      token: { type: string, secret: true }\n      env: { required: true }\n    readiness: { tcp: 'h:1', intervall: 1s }\n";
-    const message = (() => {
-      try {
-        parseTaskFile("/p/t.yaml", text);
-        return "";
-      } catch (error) {
-        return (error as Error).message;
-      }
-    })();
+    const message = refusal(text);
     expect(message).toContain('/p/t.yaml:4: task "a": unknown key "retry"; a task may have cmd,');
     expect(message).toContain("env_file (the number of retries is retries: N)");
     expect(message).toContain('/p/t.yaml:6: task "a": input "token": unknown key "secret"; an input may have type, default, choices, description (a secret input is type: secret)');
@@ -126,14 +129,7 @@ tasks:
   });
 
   it("says how tether spells the keys of the files people come from (compose, GitHub Actions, Taskfile), and the key meant when one is close", () => {
-    const problems = (task: string): string => {
-      try {
-        parseTaskFile("/p/t.yaml", `tasks:\n  a:\n${task}`);
-        return "";
-      } catch (error) {
-        return (error as Error).message;
-      }
-    };
+    const problems = (task: string): string => refusal(`tasks:\n  a:\n${task}`);
     const text = problems("    command: make\n    depends_on: [b]\n    environment: { X: 1 }\n    healthcheck: { test: true }\n    working_dir: src\n    upstrem: [b]\n");
     expect(text).toContain('/p/t.yaml:3: task "a": unknown key "command"; a task may have cmd,');
     expect(text).toContain("env_file (the command is cmd: a string for /bin/sh -c, or a list)");
@@ -156,14 +152,7 @@ tasks:
     );
     expect(file.tasks.get("a")).toMatchObject({ env: { MODE: "prod", LEVEL: "1" }, envFiles: ["/p/.env"] });
     expect(file.tasks.get("b")).toMatchObject({ env: { MODE: "dev", LEVEL: "1" }, envFiles: ["/p/.env", "/p/local.env"] });
-    const refused = (() => {
-      try {
-        parseTaskFile("/p/t.yaml", `version: "3"\njobs: {}\nenvironment: { A: 1 }\ntasks:\n  a: { cmd: x }\n`);
-        return "";
-      } catch (error) {
-        return (error as Error).message;
-      }
-    })();
+    const refused = refusal(`version: "3"\njobs: {}\nenvironment: { A: 1 }\ntasks:\n  a: { cmd: x }\n`);
     expect(refused).toContain('/p/t.yaml:1: unknown key "version"; a task file may have tasks, env, env_file (a task file has no version: leave it out)');
     expect(refused).toContain('/p/t.yaml:2: unknown key "jobs"; a task file may have tasks, env, env_file (tasks are under tasks: { name: { cmd: ... } })');
     expect(refused).toContain('/p/t.yaml:3: unknown key "environment"; a task file may have tasks, env, env_file (variables are env: { NAME: value })');
