@@ -52,7 +52,8 @@ export type ErrorReasonName =
   | "SANDBOXED"
   | "OUT_OF_DESCRIPTORS"
   | "OUT_OF_PROCESSES"
-  | "PTY_NAME_TAKEN";
+  | "PTY_NAME_TAKEN"
+  | "EXEC_NAME_TAKEN";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -116,7 +116,8 @@ async function valuesOf(client: GrpcClient, kind: ValueKind, context: LookupCont
     case "workspace":
       return (await client.unary(WorkspaceService.method.listWorkspaces, { pageSize: LISTED }, { signal })).workspaces.map((w) => w.displayName);
     case "exec":
-      return (await client.unary(ExecService.method.listExecs, { pageSize: LISTED }, { signal })).execs.map((e) => e.id);
+      // A name names the running exec that has it, else the newest that had it: each offered once.
+      return [...new Set((await client.unary(ExecService.method.listExecs, { pageSize: LISTED }, { signal })).execs.flatMap((e) => (e.displayName === "" ? [e.id] : [e.displayName, e.id])))];
     case "pty":
       return (await client.unary(PtyService.method.listPtys, { pageSize: LISTED, openOnly: true }, { signal })).ptys.flatMap((p) => (p.displayName === "" ? [p.id] : [p.displayName, p.id]));
     case "task":

@@ -25,10 +25,12 @@ import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--cwd DIR] [--env K=V|K ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--cwd DIR] [--env K=V|K ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
+                                              --name: a name to attach, send, kill ... it by too, as docker run --name
+                                              (unique among running execs; then it names the newest that had it)
                                               --rm removes it and its output once it has ended (docker run --rm);
                                               --max-output 100M keeps only its last 100 MiB (docker's max-size)
   tether exec send E [TEXT... | -] [--line] [--close]
@@ -78,7 +80,7 @@ const DETACH_INTERRUPTS = 3;
 const DETACH_INTERRUPTS_WITHIN_MS = 2_000;
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--max-output"]);
+const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--max-output", "--name"]);
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -93,6 +95,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       cwd: { type: "string", default: "" },
       env: { type: "string", short: "e", multiple: true, default: [] },
       "max-output": { type: "string" },
+      name: { type: "string", default: "" },
     },
   });
   if (positionals.length !== 1 || command.length === 0) throw usageError(EXEC_USAGE, "tether exec WS");
@@ -114,6 +117,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         tty: values.tty,
         size: terminal ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
         outputMaxBytes: BigInt(outputMaxBytes),
+        displayName: values.name,
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
         stdin: readsStdin || values.interactive,
       },
@@ -264,9 +268,10 @@ async function list(args: string[], paths: ClientPaths): Promise<number> {
   const workspaceLabel = await workspaceLabels(client);
   const now = Date.now();
   printTable(
-    ["EXEC", "WORKSPACE", "STATUS", "EXIT", "STARTED", "COMMAND"],
+    ["EXEC", "NAME", "WORKSPACE", "STATUS", "EXIT", "STARTED", "COMMAND"],
     execs.map((e) => [
       e.id,
+      e.displayName,
       workspaceLabel(e.workspace),
       enumName(ExecStatus, e.status),
       exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
@@ -288,7 +293,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
     return 0;
   }
   const lines = [
-    `exec        ${e.id} in workspace ${e.workspace}`,
+    `exec        ${e.id}${e.displayName === "" ? "" : ` (${e.displayName})`} in workspace ${e.workspace}`,
     `command     ${commandLine(e.argv)}${e.tty ? " (tty)" : ""}`,
     `cwd         ${e.cwd}`,
     `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
@@ -378,6 +383,7 @@ function exitKnown(e: Exec): boolean {
 function execJson(e: Exec): Record<string, unknown> {
   return {
     id: e.id,
+    name: e.displayName || null,
     workspace: e.workspace,
     argv: e.argv,
     cwd: e.cwd,

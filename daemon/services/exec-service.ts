@@ -27,6 +27,7 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
         stdin: start.stdin,
         tty: start.tty ? defaultSize(start.size) : undefined,
         outputMaxBytes: Number(start.outputMaxBytes),
+        name: start.displayName,
       });
       await live.started;
       // A client showing it on a terminal (it gave that terminal's size) answers the program's queries to it while attached.

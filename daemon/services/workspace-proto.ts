@@ -83,6 +83,7 @@ export function execToProto(exec: domain.ExecRecord, bounds: { outputBounds(id: 
     endTime: exec.endedAt === undefined ? undefined : timestampFromMs(exec.endedAt),
     outputMaxBytes: BigInt(maxBytes),
     firstOffset: BigInt(firstOffset),
+    displayName: exec.name ?? "",
   });
 }
 

@@ -197,4 +197,9 @@ export const MIGRATIONS: readonly string[] = [
   -- A session's labels (tether run --label k=v), a JSON object; NULL: none.
   ALTER TABLE sessions ADD COLUMN labels TEXT;
   `,
+  `
+  -- An exec's name (docker run --name), unique among running execs; NULL: none.
+  ALTER TABLE execs ADD COLUMN name TEXT;
+  CREATE INDEX execs_by_name ON execs (name) WHERE name IS NOT NULL;
+  `,
 ];

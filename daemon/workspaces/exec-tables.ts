@@ -11,6 +11,7 @@ interface ExecRow {
   cwd: string;
   env_keys: string;
   tty: number;
+  name: string | null;
   status: string;
   pid: number | null;
   start_ticks: number | null;
@@ -37,6 +38,7 @@ export class ExecTables {
   private readonly updateProcess;
   private readonly selectById;
   private readonly selectByPrefix;
+  private readonly selectByName;
   private readonly selectRunning;
   private readonly selectPage;
   private readonly selectWorkspacePage;
@@ -47,8 +49,8 @@ export class ExecTables {
   constructor(db: Db) {
     this.updateProcess = db.prepare(`UPDATE execs SET pid = ?, start_ticks = ? WHERE seq = ?`);
     this.insertRow = db.prepare(
-      `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
-       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @env_keys, @tty, @status, @pid, @start_ticks, 0, 0, @created_at)`,
+      `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, name, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
+       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @env_keys, @tty, @name, @status, @pid, @start_ticks, 0, 0, @created_at)`,
     );
     this.updateRow = db.prepare(
       `UPDATE execs SET status = @status, exit_code = @exit_code, signal = @signal, error = @error,
@@ -56,6 +58,7 @@ export class ExecTables {
     );
     this.selectById = db.prepare(`${SELECT} WHERE e.id = ?`);
     this.selectByPrefix = db.prepare(`${SELECT} WHERE e.id >= ? AND e.id < ? ORDER BY e.id LIMIT 6`);
+    this.selectByName = db.prepare(`${SELECT} WHERE e.name = ? ORDER BY e.status = 'running' DESC, e.seq DESC LIMIT 1`);
     this.selectRunning = db.prepare(`${SELECT} WHERE e.status = 'running' ORDER BY e.seq`);
     this.selectPage = db.prepare(`${SELECT} WHERE e.seq < ? AND (? = 0 OR e.status = 'running') ORDER BY e.seq DESC LIMIT ?`);
     this.selectWorkspacePage = db.prepare(`${SELECT} WHERE e.workspace_seq = ? AND e.seq < ? AND (? = 0 OR e.status = 'running') ORDER BY e.seq DESC LIMIT ?`);
@@ -87,6 +90,7 @@ export class ExecTables {
       cwd: exec.cwd,
       env_keys: JSON.stringify(exec.envKeys),
       tty: exec.tty ? 1 : 0,
+      name: exec.name ?? null,
       status: exec.status,
       pid: exec.pid ?? null,
       start_ticks: startTicks ?? null,
@@ -118,6 +122,12 @@ export class ExecTables {
     return row === undefined ? undefined : toRecord(row);
   }
 
+  /** The running exec named `name`, else the newest ended one. */
+  byName(name: string): StoredExec | undefined {
+    const row = this.selectByName.get(name) as ExecRow | undefined;
+    return row === undefined ? undefined : toRecord(row);
+  }
+
   /** Up to 6 execs whose id starts with `prefix`. */
   byPrefix(prefix: string): StoredExec[] {
     return (this.selectByPrefix.all(prefix, prefixUpperBound(prefix)) as ExecRow[]).map(toRecord);
@@ -146,6 +156,7 @@ function toRecord(row: ExecRow): StoredExec {
     cwd: row.cwd,
     envKeys: JSON.parse(row.env_keys) as string[],
     tty: row.tty === 1,
+    name: row.name ?? undefined,
     status: row.status as ExecStatus,
     pid: row.pid ?? undefined,
     startTicks: row.start_ticks ?? undefined,

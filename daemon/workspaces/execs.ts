@@ -16,6 +16,7 @@ import { startExecProcess, type ExecProcess } from "./exec-process.js";
 import { EXEC_STDIN_WRITE_MAX_BYTES, ExecStdin } from "./exec-stdin.js";
 import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord } from "./types.js";
+import { EXEC_NAMES, checkProcessName } from "./process-names.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
@@ -34,6 +35,8 @@ export interface ExecStartOptions {
   readonly tty: { readonly cols: number; readonly rows: number } | undefined;
   /** Keep at most about this many bytes of output, the oldest dropped (0: all of it). */
   readonly outputMaxBytes: number;
+  /** A name to know it by (process-names.ts); empty: none. */
+  readonly name: string;
 }
 
 /**
@@ -106,6 +109,7 @@ export class Execs {
     if (outputMaxBytes !== 0 && outputMaxBytes < OUTPUT_MAX_BYTES_MIN) {
       throw invalidArgument("output_max_bytes", `output_max_bytes is ${outputMaxBytes}: keep at least ${OUTPUT_MAX_BYTES_MIN / 1024 / 1024} MiB of output (0 keeps all of it)`);
     }
+    if (options.name !== "") checkProcessName(EXEC_NAMES, options.name, (name) => this.runningNamed(name));
     const ws = this.workspaces.usable(options.workspace);
     if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
     const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
@@ -121,6 +125,7 @@ export class Execs {
       cwd: launch.cwd,
       envKeys: Object.keys(options.env).sort(),
       tty: options.tty !== undefined,
+      name: options.name === "" ? undefined : options.name,
       status: "running",
       pid: undefined,
       exitCode: undefined,
@@ -296,7 +301,14 @@ export class Execs {
       live: (id) => this.live.get(id)?.record,
       stored: (id) => this.tables.byId(id),
       storedByPrefix: (prefix) => this.tables.byPrefix(prefix),
+      byName: (name) => this.tables.byName(name),
     });
+  }
+
+  /** The running exec named `name`, if any. */
+  private runningNamed(name: string): ExecRecord | undefined {
+    for (const live of this.live.values()) if (live.record.name === name) return live.record;
+    return undefined;
   }
 }
 

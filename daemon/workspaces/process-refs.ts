@@ -19,20 +19,20 @@ export interface ProcessLookup<T> {
   live(id: string): T | undefined;
   stored(id: string): T | undefined;
   storedByPrefix(prefix: string): T[];
-  /** The record a name names, for a kind that has names (PTYs). */
-  byName?(name: string): T | undefined;
+  /** The record a name names: the live one's, else the newest that had it. */
+  byName(name: string): T | undefined;
 }
 
 /**
  * The record a reference names: `workspaces/{ws}/{collection}/{id}`, an id, a
- * name (where the kind has names), or a unique id prefix, in that order; the
+ * name, or a unique id prefix, in that order; the
  * live record when the process still runs.
  */
 export function findProcess<T extends { readonly id: string }>(ref: string, kind: ProcessKind, lookup: ProcessLookup<T>): T {
   const key = ref.includes(`/${kind.collection}/`) ? ref.slice(ref.lastIndexOf("/") + 1) : ref;
-  if (key === "") throw invalidArgument(kind.field, `name the ${kind.noun}: its id${lookup.byName === undefined ? " or an id prefix" : ", an id prefix or its name"} (tether ${kind.field} ls lists them)`);
+  if (key === "") throw invalidArgument(kind.field, `name the ${kind.noun}: its id, its name or an id prefix (tether ${kind.field} ls lists them)`);
   const named = (): T | undefined => {
-    const record = lookup.byName?.(key);
+    const record = lookup.byName(key);
     return record === undefined ? undefined : (lookup.live(record.id) ?? record);
   };
   const found = lookup.live(key) ?? lookup.stored(key) ?? named();

@@ -22,7 +22,7 @@ import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import { SCRIPT_WRITES_WAITING_MAX, ScriptWrites } from "./script-writes.js";
-import { checkPtyName } from "./pty-names.js";
+import { PTY_NAMES, checkProcessName } from "./process-names.js";
 import { TerminalAnswers } from "./terminal-answers.js";
 import { cursorAfter } from "./terminal-cursor.js";
 import type { Workspaces } from "./workspaces.js";
@@ -69,7 +69,7 @@ export interface PtySpec {
   readonly env: Readonly<Record<string, string>>;
   readonly size: TerminalSize | undefined;
   readonly sizePolicy: SizePolicy;
-  /** Empty: none (pty-names.ts). */
+  /** Empty: none (process-names.ts). */
   readonly name: string;
 }
 
@@ -143,7 +143,7 @@ export class Ptys {
   }
 
   create(spec: PtySpec): PtyRecord {
-    if (spec.name !== "") checkPtyName(spec.name, (name) => this.openNamed(name));
+    if (spec.name !== "") checkProcessName(PTY_NAMES, spec.name, (name) => this.openNamed(name));
     const ws = this.workspaces.usable(spec.workspace);
     const size = defaultSize(spec.size);
     checkSize(size.cols, size.rows);
@@ -311,7 +311,7 @@ export class Ptys {
   /** Names an open PTY anew (tmux rename-session); "" takes its name away. */
   rename(ref: string, name: string): PtyRecord {
     const live = this.requireOpen(this.find(ref).id);
-    if (name !== "") checkPtyName(name, (taken) => (taken === live.record.name ? undefined : this.openNamed(taken)));
+    if (name !== "") checkProcessName(PTY_NAMES, name, (taken) => (taken === live.record.name ? undefined : this.openNamed(taken)));
     live.record.name = name === "" ? undefined : name;
     this.tables.update(live.record);
     return this.current(live.record);

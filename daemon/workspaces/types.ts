@@ -50,6 +50,8 @@ export interface ExecRecord {
   readonly cwd: string;
   readonly envKeys: readonly string[];
   readonly tty: boolean;
+  /** The name it was started with (process-names.ts); undefined: none. */
+  readonly name: string | undefined;
   status: ExecStatus;
   pid: number | undefined;
   exitCode: number | undefined;
@@ -77,7 +79,7 @@ export interface PtyRecord {
   readonly workspaceId: string;
   readonly argv: readonly string[];
   readonly cwd: string;
-  /** The name it was given (pty-names.ts), or renamed to; undefined: none. */
+  /** The name it was given (process-names.ts), or renamed to; undefined: none. */
   name: string | undefined;
   size: TerminalSize;
   readonly sizePolicy: SizePolicy;

@@ -59,13 +59,13 @@ describe("completion (tether completion SHELL)", () => {
 
     // With one: what it holds.
     expect(cli(env, dir, "ws", "create", "box").status).toBe(0);
-    const exec = cli(env, dir, "exec", "box", "-d", "--", "sleep", "30").stdout.trim();
+    const exec = cli(env, dir, "exec", "box", "-d", "--name", "web", "--", "sleep", "30").stdout.trim();
     const pty = cli(env, dir, "pty", "box", "-d", "--", "sleep", "30").stdout.trim();
     const session = cli(env, dir, "run", "test", "-d").stdout.trim();
     expect([exec, pty, session]).toEqual([expect.stringMatching(/^e-/), expect.stringMatching(/^p-/), expect.stringMatching(/^s-/)]);
     expect(offered(env, dir, "exec", "")).toEqual(expect.arrayContaining(["attach", "kill", "box"]));
-    expect(offered(env, dir, "exec", "attach", "")).toEqual([exec]);
-    expect(offered(env, dir, "exec", "rm", exec, "")).toEqual([exec]);
+    expect(offered(env, dir, "exec", "attach", "")).toEqual(["web", exec]);
+    expect(offered(env, dir, "exec", "rm", exec, "")).toEqual(["web", exec]);
     expect(offered(env, dir, "pty", "attach", "--read-only", "")).toEqual([pty]);
     expect(offered(env, dir, "ws", "show", "b")).toContain("box");
     expect(offered(env, dir, "show", "")).toEqual([session]);

@@ -323,6 +323,23 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(late.stderr).toMatch(/has ended/);
   });
 
+  it("exec --name names it as docker run --name does: exec ls and show say it, attach, send and kill take it; a taken name is refused with the holder", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const id = cli(env, ["exec", "w", "-d", "-i", "--name", "web", "--", "sh", "-c", "echo up; read l; echo \"got $l\"; sleep 60"]).stdout.trim();
+    expect(cli(env, ["exec", "ls"]).stdout).toMatch(new RegExp(`^EXEC +NAME +WORKSPACE .*\n${id} +web +w +running `));
+    expect(cli(env, ["exec", "show", "web"]).stdout).toContain(`exec        ${id} (web) in workspace `);
+    expect(JSON.parse(cli(env, ["exec", "show", "web", "--json"]).stdout)).toMatchObject({ id, name: "web" });
+    const taken = cli(env, ["exec", "w", "--name", "web", "--", "true"]);
+    expect([taken.status, taken.stderr]).toEqual([1, `tether: exec ${id} is running with the name web: attach to it (tether exec attach web), stop it (tether exec kill web), or pick another name\n`]);
+    expect(cli(env, ["exec", "send", "web", "hi", "--line"]).status).toBe(0);
+    expect(cli(env, ["exec", "attach", "web", "--until", "got hi"])).toMatchObject({ status: 0, stdout: "up\ngot hi\n" });
+    expect(cli(env, ["exec", "kill", "web"]).stdout).toBe(`sent SIGTERM to ${id}\n`);
+    await eventually(() => (JSON.parse(cli(env, ["exec", "show", "web", "--json"]).stdout).status === "signalled" ? true : undefined));
+    // Ended, its name is free again.
+    expect(cli(env, ["exec", "w", "--name", "web", "--", "true"]).status).toBe(0);
+  });
+
   it("exec --rm removes the exec and its output once it has ended, as docker run --rm; with -d it is refused", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

@@ -24,9 +24,9 @@ async function withWorkspace(): Promise<{ d: TestDaemon; execs: Client<typeof Ex
 }
 
 /** Starts an exec and detaches once it has printed `marker` (or at once when marker is empty). */
-async function startDetached(execs: Client<typeof ExecService>, argv: string[], marker = "", stdin = false): Promise<ExecResult> {
+async function startDetached(execs: Client<typeof ExecService>, argv: string[], marker = "", stdin = false, displayName = ""): Promise<ExecResult> {
   const requests = new ExecRequests();
-  requests.push({ kind: { case: "start", value: { workspace: "w", argv, stdin } } });
+  requests.push({ kind: { case: "start", value: { workspace: "w", argv, stdin, displayName } } });
   requests.end();
   const result = emptyResult();
   for await (const response of execs.exec(requests)) {
@@ -117,6 +117,37 @@ describe("exec", () => {
     // The data files hold the kept output and at most one file more, once those dropped are deleted (off the daemon's thread).
     const onDisk = (): number => Number(spawnSync("du", ["-sb", join(d.home, "output")], { encoding: "utf8" }).stdout.split("\t")[0]);
     await eventually(() => (onDisk() <= 16 * MiB + 16 * MiB + MiB ? true : undefined));
+  });
+
+  it("a name (docker run --name) names an exec too, unique among running ones: attach, write, signal, get and remove by it; free again once it ends, naming the newest then; kept across a daemon restart", async () => {
+    const { d, execs } = await withWorkspace();
+    const web = (await startDetached(execs, ["sh", "-c", "echo up; cat"], "up", true, "web")).exec!;
+    expect(web.displayName).toBe("web");
+    const taken = await failure(startDetached(execs, ["true"], "", false, "web"));
+    expect([taken.code, taken.reason, taken.message]).toEqual([
+      Code.AlreadyExists,
+      ErrorReason.EXEC_NAME_TAKEN,
+      `exec ${web.id} is running with the name web: attach to it (tether exec attach web), stop it (tether exec kill web), or pick another name`,
+    ]);
+    for (const [name, said] of [["e-1", "starts with e-, as exec ids do"], ["a b", "is invalid: use 1-63 letters"], ["x".repeat(64), "is invalid"]] as const) {
+      const bad = await failure(startDetached(execs, ["true"], "", false, name));
+      expect([bad.code, bad.message]).toEqual([Code.InvalidArgument, expect.stringContaining(said)]);
+    }
+    // Written to and read by its name.
+    await execs.writeExecStdin({ exec: "web", text: "hello\n", close: true });
+    const read = await attachToEnd(execs, "web");
+    expect([read.exec!.id, read.stdout, read.exit!.exitCode]).toEqual([web.id, "up\nhello\n", 0]);
+    // Ended, its name is free: a new exec takes it, and the name names the running one, then the newest that had it.
+    const again = (await startDetached(execs, ["sleep", "60"], "", false, "web")).exec!;
+    expect((await execs.getExec({ exec: "web" })).exec!.id).toBe(again.id);
+    expect((await execs.listExecs({ workspace: "w" })).execs.map((e) => [e.id, e.displayName])).toEqual([[again.id, "web"], [web.id, "web"]]);
+    await execs.signalExec({ exec: "web", signal: "KILL" });
+    await eventually(async () => ((await execs.getExec({ exec: again.id })).exec!.status === ExecStatus.SIGNALLED ? true : undefined));
+    await d.stop();
+    await d.restart();
+    expect((await execs.getExec({ exec: "web" })).exec!.id).toBe(again.id);
+    expect((await execs.deleteExec({ exec: "web" })).exec!.id).toBe(again.id);
+    expect((await execs.getExec({ exec: "web" })).exec!.id).toBe(web.id);
   });
 
   it("a terminal exec's queries to its terminal are answered by the daemon while no client's terminal is there to (exec -d -t, a script's -t, its client gone), as a PTY's", async () => {

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/exec_service.proto.
  */
 export const file_tether_v1_exec_service: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZXRoZXIvdjEvZXhlY19zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEioQEKC0V4ZWNSZXF1ZXN0EiUKBXN0YXJ0GAEgASgLMhQudGV0aGVyLnYxLkV4ZWNTdGFydEgAEg8KBXN0ZGluGAIgASgMSAASFQoLY2xvc2Vfc3RkaW4YAyABKAhIABIQCgZzaWduYWwYBCABKAlIABIpCgZyZXNpemUYBSABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplSABCBgoEa2luZCLuAQoJRXhlY1N0YXJ0EhEKCXdvcmtzcGFjZRgBIAEoCRIMCgRhcmd2GAIgAygJEgsKA2N3ZBgDIAEoCRIqCgNlbnYYBCADKAsyHS50ZXRoZXIudjEuRXhlY1N0YXJ0LkVudkVudHJ5EgsKA3R0eRgFIAEoCBIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRINCgVzdGRpbhgHIAEoCBIYChBvdXRwdXRfbWF4X2J5dGVzGAggASgEGioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEijwEKDEV4ZWNSZXNwb25zZRIpCgdzdGFydGVkGAEgASgLMhYudGV0aGVyLnYxLkV4ZWNTdGFydGVkSAASJwoGb3V0cHV0GAIgASgLMhUudGV0aGVyLnYxLkV4ZWNPdXRwdXRIABIjCgRleGl0GAMgASgLMhMudGV0aGVyLnYxLkV4ZWNFeGl0SABCBgoEa2luZCIsCgtFeGVjU3RhcnRlZBIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMinAEKEUF0dGFjaEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSEwoLZnJvbV9vZmZzZXQYAiABKAMSEQoJbm9fZm9sbG93GAMgASgIEhcKCnRhaWxfbGluZXMYBCABKA1IAIgBARIpCgVzaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDQoLX3RhaWxfbGluZXMiiwEKEkF0dGFjaEV4ZWNSZXNwb25zZRIfCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWNIABInCgZvdXRwdXQYAiABKAsyFS50ZXRoZXIudjEuRXhlY091dHB1dEgAEiMKBGV4aXQYAyABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXRIAEIGCgRraW5kIh4KDkdldEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkiMAoPR2V0RXhlY1Jlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYyJiChBMaXN0RXhlY3NSZXF1ZXN0EhEKCXdvcmtzcGFjZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIUCgxydW5uaW5nX29ubHkYBCABKAgiTAoRTGlzdEV4ZWNzUmVzcG9uc2USHgoFZXhlY3MYASADKAsyDy50ZXRoZXIudjEuRXhlYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUAoVV3JpdGVFeGVjU3RkaW5SZXF1ZXN0EgwKBGV4ZWMYASABKAkSDAoEZGF0YRgCIAEoDBIMCgR0ZXh0GAMgASgJEg0KBWNsb3NlGAQgASgIIjcKFldyaXRlRXhlY1N0ZGluUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIjEKEVNpZ25hbEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSDgoGc2lnbmFsGAIgASgJIjMKElNpZ25hbEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiIQoRRGVsZXRlRXhlY1JlcXVlc3QSDAoEZXhlYxgBIAEoCSJJChJEZWxldGVFeGVjUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjEhQKDG91dHB1dF9ieXRlcxgCIAEoAzKOBAoLRXhlY1NlcnZpY2USOwoERXhlYxIWLnRldGhlci52MS5FeGVjUmVxdWVzdBoXLnRldGhlci52MS5FeGVjUmVzcG9uc2UoATABEksKCkF0dGFjaEV4ZWMSHC50ZXRoZXIudjEuQXR0YWNoRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuQXR0YWNoRXhlY1Jlc3BvbnNlMAESQAoHR2V0RXhlYxIZLnRldGhlci52MS5HZXRFeGVjUmVxdWVzdBoaLnRldGhlci52MS5HZXRFeGVjUmVzcG9uc2USRgoJTGlzdEV4ZWNzEhsudGV0aGVyLnYxLkxpc3RFeGVjc1JlcXVlc3QaHC50ZXRoZXIudjEuTGlzdEV4ZWNzUmVzcG9uc2USSQoKU2lnbmFsRXhlYxIcLnRldGhlci52MS5TaWduYWxFeGVjUmVxdWVzdBodLnRldGhlci52MS5TaWduYWxFeGVjUmVzcG9uc2USVQoOV3JpdGVFeGVjU3RkaW4SIC50ZXRoZXIudjEuV3JpdGVFeGVjU3RkaW5SZXF1ZXN0GiEudGV0aGVyLnYxLldyaXRlRXhlY1N0ZGluUmVzcG9uc2USSQoKRGVsZXRlRXhlYxIcLnRldGhlci52MS5EZWxldGVFeGVjUmVxdWVzdBodLnRldGhlci52MS5EZWxldGVFeGVjUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp, file_tether_v1_exec]);
+  fileDesc("Chx0ZXRoZXIvdjEvZXhlY19zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEioQEKC0V4ZWNSZXF1ZXN0EiUKBXN0YXJ0GAEgASgLMhQudGV0aGVyLnYxLkV4ZWNTdGFydEgAEg8KBXN0ZGluGAIgASgMSAASFQoLY2xvc2Vfc3RkaW4YAyABKAhIABIQCgZzaWduYWwYBCABKAlIABIpCgZyZXNpemUYBSABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplSABCBgoEa2luZCKEAgoJRXhlY1N0YXJ0EhEKCXdvcmtzcGFjZRgBIAEoCRIMCgRhcmd2GAIgAygJEgsKA2N3ZBgDIAEoCRIqCgNlbnYYBCADKAsyHS50ZXRoZXIudjEuRXhlY1N0YXJ0LkVudkVudHJ5EgsKA3R0eRgFIAEoCBIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRINCgVzdGRpbhgHIAEoCBIYChBvdXRwdXRfbWF4X2J5dGVzGAggASgEEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIo8BCgxFeGVjUmVzcG9uc2USKQoHc3RhcnRlZBgBIAEoCzIWLnRldGhlci52MS5FeGVjU3RhcnRlZEgAEicKBm91dHB1dBgCIAEoCzIVLnRldGhlci52MS5FeGVjT3V0cHV0SAASIwoEZXhpdBgDIAEoCzITLnRldGhlci52MS5FeGVjRXhpdEgAQgYKBGtpbmQiLAoLRXhlY1N0YXJ0ZWQSHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIpwBChFBdHRhY2hFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJEhMKC2Zyb21fb2Zmc2V0GAIgASgDEhEKCW5vX2ZvbGxvdxgDIAEoCBIXCgp0YWlsX2xpbmVzGAQgASgNSACIAQESKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg0KC190YWlsX2xpbmVzIosBChJBdHRhY2hFeGVjUmVzcG9uc2USHwoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjSAASJwoGb3V0cHV0GAIgASgLMhUudGV0aGVyLnYxLkV4ZWNPdXRwdXRIABIjCgRleGl0GAMgASgLMhMudGV0aGVyLnYxLkV4ZWNFeGl0SABCBgoEa2luZCIeCg5HZXRFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJIjAKD0dldEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiYgoQTGlzdEV4ZWNzUmVxdWVzdBIRCgl3b3Jrc3BhY2UYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSFAoMcnVubmluZ19vbmx5GAQgASgIIkwKEUxpc3RFeGVjc1Jlc3BvbnNlEh4KBWV4ZWNzGAEgAygLMg8udGV0aGVyLnYxLkV4ZWMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlAKFVdyaXRlRXhlY1N0ZGluUmVxdWVzdBIMCgRleGVjGAEgASgJEgwKBGRhdGEYAiABKAwSDAoEdGV4dBgDIAEoCRINCgVjbG9zZRgEIAEoCCI3ChZXcml0ZUV4ZWNTdGRpblJlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYyIxChFTaWduYWxFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJEg4KBnNpZ25hbBgCIAEoCSIzChJTaWduYWxFeGVjUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIiEKEURlbGV0ZUV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkiSQoSRGVsZXRlRXhlY1Jlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYxIUCgxvdXRwdXRfYnl0ZXMYAiABKAMyjgQKC0V4ZWNTZXJ2aWNlEjsKBEV4ZWMSFi50ZXRoZXIudjEuRXhlY1JlcXVlc3QaFy50ZXRoZXIudjEuRXhlY1Jlc3BvbnNlKAEwARJLCgpBdHRhY2hFeGVjEhwudGV0aGVyLnYxLkF0dGFjaEV4ZWNSZXF1ZXN0Gh0udGV0aGVyLnYxLkF0dGFjaEV4ZWNSZXNwb25zZTABEkAKB0dldEV4ZWMSGS50ZXRoZXIudjEuR2V0RXhlY1JlcXVlc3QaGi50ZXRoZXIudjEuR2V0RXhlY1Jlc3BvbnNlEkYKCUxpc3RFeGVjcxIbLnRldGhlci52MS5MaXN0RXhlY3NSZXF1ZXN0GhwudGV0aGVyLnYxLkxpc3RFeGVjc1Jlc3BvbnNlEkkKClNpZ25hbEV4ZWMSHC50ZXRoZXIudjEuU2lnbmFsRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuU2lnbmFsRXhlY1Jlc3BvbnNlElUKDldyaXRlRXhlY1N0ZGluEiAudGV0aGVyLnYxLldyaXRlRXhlY1N0ZGluUmVxdWVzdBohLnRldGhlci52MS5Xcml0ZUV4ZWNTdGRpblJlc3BvbnNlEkkKCkRlbGV0ZUV4ZWMSHC50ZXRoZXIudjEuRGVsZXRlRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuRGVsZXRlRXhlY1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_tether_v1_exec]);
 
 /**
  * ExecRequest is one message from the client on an Exec call.
@@ -145,6 +145,16 @@ export type ExecStart = Message<"tether.v1.ExecStart"> & {
    * @generated from field: uint64 output_max_bytes = 8;
    */
   outputMaxBytes: bigint;
+
+  /**
+   * A name to know it by besides its id (docker run --name): 1-63 letters,
+   * digits, '.', '_' or '-', starting with a letter or digit, not with "e-"
+   * (exec ids'); unique among running execs, so a name names the running
+   * exec, else the newest that had it. Empty: none.
+   *
+   * @generated from field: string display_name = 9;
+   */
+  displayName: string;
 };
 
 /**
@@ -227,7 +237,7 @@ export const ExecStartedSchema: GenMessage<ExecStarted> = /*@__PURE__*/
  */
 export type AttachExecRequest = Message<"tether.v1.AttachExecRequest"> & {
   /**
-   * Exec id or unique prefix.
+   * Exec id, name or unique id prefix.
    *
    * @generated from field: string exec = 1;
    */
@@ -328,7 +338,7 @@ export const AttachExecResponseSchema: GenMessage<AttachExecResponse> = /*@__PUR
  */
 export type GetExecRequest = Message<"tether.v1.GetExecRequest"> & {
   /**
-   * Exec id or unique prefix.
+   * Exec id, name or unique id prefix.
    *
    * @generated from field: string exec = 1;
    */
@@ -441,7 +451,7 @@ export const ListExecsResponseSchema: GenMessage<ListExecsResponse> = /*@__PURE_
  */
 export type WriteExecStdinRequest = Message<"tether.v1.WriteExecStdinRequest"> & {
   /**
-   * Exec id or unique prefix.
+   * Exec id, name or unique id prefix.
    *
    * @generated from field: string exec = 1;
    */
@@ -505,7 +515,7 @@ export const WriteExecStdinResponseSchema: GenMessage<WriteExecStdinResponse> = 
  */
 export type SignalExecRequest = Message<"tether.v1.SignalExecRequest"> & {
   /**
-   * Exec id or unique prefix.
+   * Exec id, name or unique id prefix.
    *
    * @generated from field: string exec = 1;
    */
@@ -554,7 +564,7 @@ export const SignalExecResponseSchema: GenMessage<SignalExecResponse> = /*@__PUR
  */
 export type DeleteExecRequest = Message<"tether.v1.DeleteExecRequest"> & {
   /**
-   * Exec id or unique prefix.
+   * Exec id, name or unique id prefix.
    *
    * @generated from field: string exec = 1;
    */
