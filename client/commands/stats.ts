@@ -41,7 +41,7 @@ export async function statsCommand(args: string[], paths: ClientPaths): Promise<
   const only = new Set(await Promise.all(positionals.map(async (ref) => (await client.unary(WorkspaceService.method.getWorkspace, { workspace: workspaceArg(ref) })).workspace!.id)));
   const runs = await liveRuns(client, workspaces.filter((w) => only.size === 0 || only.has(w.id)).flatMap((w) => w.liveRunNames));
   const live: Live[] = [
-    ...execs.map((e): Live => ({ kind: "exec", id: e.id, workspace: e.workspace, pid: e.pid, command: commandLine(e.argv) })),
+    ...execs.map((e): Live => ({ kind: "exec", id: e.displayName || e.id, workspace: e.workspace, pid: e.pid, command: commandLine(e.argv) })),
     ...ptys.map((p): Live => ({ kind: "pty", id: p.displayName || p.id, workspace: p.workspace, pid: p.pid, command: commandLine(p.argv) })),
     ...runs.map(({ session, run }): Live => ({ kind: "run", id: `${session}/${run.number}`, workspace: runWorkspace(workspaces, session, run.number), pid: run.pid, command: `${run.task}: ${run.command}` })),
   ].filter((l) => l.pid > 0 && (only.size === 0 || only.has(l.workspace)));

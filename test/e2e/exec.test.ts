@@ -126,11 +126,13 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["exec", "kill", exec]);
   });
 
-  it("stats shows what each live exec, terminal and session run uses with what it started, as docker stats: processes, CPU, memory", async () => {
+  it("stats shows what each live exec, terminal and session run uses with what it started (by name when it has one), as docker stats: processes, CPU, memory", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "box"]);
     const hog = cli(env, ["exec", "box", "-d", "--", "python3", "-c", "x = bytearray(80_000_000); import time; time.sleep(60)"]).stdout.trim();
-    const busy = cli(env, ["exec", "box", "-d", "--", "sh", "-c", "while :; do :; done"]).stdout.trim();
+    // Named, it is shown by its name.
+    const busy = "spin";
+    cli(env, ["exec", "box", "-d", "--name", busy, "--", "sh", "-c", "while :; do :; done"]);
     cli(env, ["pty", "box", "-d", "--name", "three", "--", "sh", "-c", "sleep 60 & sleep 60 & wait"]);
     const session = cli(env, ["run", "nap", "-d", "--ws", "box", "--file", writeTaskFile("tasks:\n  nap: { cmd: 'sleep 60' }\n")]).stdout.trim();
     const ended = cli(env, ["exec", "box", "-d", "--", "true"]).stdout.trim();
