@@ -1,19 +1,15 @@
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
+import { ExecStatus, OutputStream, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
-import { allPages } from "../all-pages.js";
 import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
 import { parseCommandLine, splitCommand } from "../command-line.js";
 import { stdinIsNull } from "../stdin-kind.js";
 import { dataBytes } from "../data-parts.js";
-import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { OutputStampers } from "../line-stamper.js";
 import { terminalEnv } from "../terminal-env.js";
-import { parseEnvFlags, parseSinceFlag, parseSizeFlag, parseTailFlag, wholeNumberFlag } from "../flags.js";
-import { commandLine, formatBytes, formatDuration, printTable } from "../../common/format.js";
-import { isoTime } from "../iso-time.js";
+import { parseDurationFlag, parseEnvFlags, parseSinceFlag, parseSizeFlag, parseTailFlag, wholeNumberFlag } from "../flags.js";
 import { untilFlag } from "../output-until.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
@@ -22,7 +18,7 @@ import { removeAll, removeEach } from "../remove-each.js";
 import { RequestMerge } from "../request-merge.js";
 import { programModes, rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
-import { workspaceLabels } from "../workspace-list.js";
+import { allExecs, listExecs, showExec } from "./exec-list.js";
 import { writeChunk } from "../write-chunk.js";
 
 export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--cwd DIR] [--env K=V|K ...] [--max-output SIZE] -- CMD ARGS...
@@ -45,6 +41,9 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] 
   tether exec ls [WS] [--running] [--json]    execs, newest first
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
+  tether exec restart E [--grace 5s]          start its command again as it was started (workspace, cwd, env, name, ...),
+                                              as a new exec, once a running one has stopped (SIGTERM, SIGKILL
+                                              after the grace), as docker restart; prints the new one's id
   tether exec rm E... | exec rm --ended [WS]  remove ended execs (all, or a workspace's) with all of their output`;
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
@@ -55,18 +54,20 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
     case "attach":
       return attach(args.slice(1), paths);
     case "ls":
-      return list(args.slice(1), paths);
+      return listExecs(args.slice(1), paths);
     case "show":
-      return show(args.slice(1), paths);
+      return showExec(args.slice(1), paths);
     case "send":
       return send(args.slice(1), paths);
     case "kill":
       return kill(args.slice(1), paths);
     case "rm":
       return remove(args.slice(1), paths);
+    case "restart":
+      return restart(args.slice(1), paths);
     default:
       return run(args, paths).catch((error: unknown) => {
-        throw subcommandMeant(error, "tether exec", ["attach", "ls", "show", "send", "kill", "rm"]);
+        throw subcommandMeant(error, "tether exec", ["attach", "ls", "show", "send", "kill", "rm", "restart"]);
       });
   }
 }
@@ -256,61 +257,26 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   }
 }
 
-async function list(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { running: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
-  if (positionals.length > 1) throw usageError(EXEC_USAGE, "tether exec ls");
-  const { client } = await connectToDaemon(paths);
-  const execs = await allExecs(client, positionals[0] ?? "", values.running);
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(execs.map(execJson))}\n`);
-    return 0;
-  }
-  const workspaceLabel = await workspaceLabels(client);
-  const now = Date.now();
-  printTable(
-    ["EXEC", "NAME", "WORKSPACE", "STATUS", "EXIT", "STARTED", "COMMAND"],
-    execs.map((e) => [
-      e.id,
-      e.displayName,
-      workspaceLabel(e.workspace),
-      enumName(ExecStatus, e.status),
-      exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
-      e.createTime === undefined ? "" : `${formatDuration(now - timestampMs(e.createTime))} ago`,
-      commandLine(e.argv),
-    ]),
-  );
-  return 0;
-}
-
-async function show(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
-  if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec show");
-  const { client } = await connectToDaemon(paths);
-  const { exec } = await client.unary(ExecService.method.getExec, { exec: positionals[0]! });
-  const e = exec!;
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(execJson(e))}\n`);
-    return 0;
-  }
-  const lines = [
-    `exec        ${e.id}${e.displayName === "" ? "" : ` (${e.displayName})`} in workspace ${e.workspace}`,
-    `command     ${commandLine(e.argv)}${e.tty ? " (tty)" : ""}`,
-    `cwd         ${e.cwd}`,
-    `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
-    `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr${e.outputMaxBytes > 0n ? `; keeps the last ${formatBytes(Number(e.outputMaxBytes))}, from offset ${e.firstOffset}` : ""}`,
-    `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
-  ];
-  if (e.endTime !== undefined) lines.push(`ended       ${new Date(timestampMs(e.endTime)).toISOString()}`);
-  process.stdout.write(`${lines.join("\n")}\n`);
-  return 0;
-}
-
 async function kill(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { signal: { type: "string", short: "s", default: "SIGTERM" } } });
   if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec kill");
   const { client } = await connectToDaemon(paths);
   const { exec } = await client.unary(ExecService.method.signalExec, { exec: positionals[0]!, signal: values.signal });
   process.stdout.write(`sent ${values.signal} to ${exec!.id}\n`);
+  return 0;
+}
+
+async function restart(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { grace: { type: "string" } } });
+  if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec restart");
+  const grace = values.grace === undefined ? undefined : parseDurationFlag("--grace", values.grace);
+  const { client } = await connectToDaemon(paths);
+  const { exec } = await client.unary(ExecService.method.restartExec, { exec: positionals[0]!, grace });
+  if (exec!.status === ExecStatus.FAILED_TO_START) {
+    process.stderr.write(`tether: exec ${exec!.id} could not start: ${exec!.error}\n`);
+    return exec!.exitCode;
+  }
+  process.stdout.write(`${exec!.id}\n`);
   return 0;
 }
 
@@ -340,14 +306,6 @@ async function removeEnded(client: GrpcClient, id: string): Promise<void> {
   }
 }
 
-/** Every exec of a workspace (of all when empty), newest first, page by page. */
-function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean): Promise<Exec[]> {
-  return allPages(async (pageToken) => {
-    const page = await client.unary(ExecService.method.listExecs, { workspace: workspace === "" ? "" : workspaceArg(workspace), pageSize: 1000, pageToken, runningOnly });
-    return { items: page.execs, nextPageToken: page.nextPageToken };
-  });
-}
-
 /** A chunk with each line that starts in it after the time it was stored. */
 function writeStamped(output: ExecOutput, stampers: OutputStampers): Promise<number> {
   const stream = output.stream === OutputStream.STDERR ? "stderr" : "stdout";
@@ -373,31 +331,4 @@ function reportExit(exit: ExecExit, what: string): number {
       if (exit.error !== "") process.stderr.write(`tether: ${exit.error}\n`);
       return exit.exitCode;
   }
-}
-
-/** Whether an exec has an exit code: not while it runs, nor when the daemon lost it (its end is unknown). */
-function exitKnown(e: Exec): boolean {
-  return e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.LOST;
-}
-
-function execJson(e: Exec): Record<string, unknown> {
-  return {
-    id: e.id,
-    name: e.displayName || null,
-    workspace: e.workspace,
-    argv: e.argv,
-    cwd: e.cwd,
-    tty: e.tty,
-    status: enumName(ExecStatus, e.status),
-    pid: e.status === ExecStatus.RUNNING ? e.pid : null,
-    exit_code: exitKnown(e) ? e.exitCode : null,
-    signal: e.signal || null,
-    error: e.error || null,
-    stdout_bytes: Number(e.stdoutBytes),
-    stderr_bytes: Number(e.stderrBytes),
-    output_max_bytes: Number(e.outputMaxBytes) || null,
-    first_offset: Number(e.firstOffset),
-    created_at: isoTime(e.createTime),
-    ended_at: isoTime(e.endTime),
-  };
 }

@@ -12,3 +12,11 @@ export function durationFieldMs(duration: Duration | undefined, field: string, u
   if (ms < 0) throw invalidArgument(field, `${field} must not be negative`);
   return ms;
 }
+
+/** How long processes get after SIGTERM before SIGKILL when a stop (ws stop, exec restart) names no grace. */
+const DEFAULT_STOP_GRACE_MS = 5_000;
+
+/** A stop's grace (SIGTERM to SIGKILL): DEFAULT_STOP_GRACE_MS when unset. */
+export function stopGraceMs(grace: Duration | undefined): number {
+  return durationFieldMs(grace, "grace", DEFAULT_STOP_GRACE_MS);
+}

@@ -6,6 +6,7 @@ import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
 import { checkSize, defaultSize, type Execs, type LiveExec } from "../workspaces/execs.js";
 import { dataOrText } from "./data-or-text.js";
+import { stopGraceMs } from "./durations.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto } from "./workspace-proto.js";
 
@@ -65,6 +66,12 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
     },
     signalExec(req) {
       return { exec: execToProto(execs.signal(req.exec, parseSignal(req.signal)), execs) };
+    },
+    async restartExec(req) {
+      const { previous, next } = await execs.restart(req.exec, stopGraceMs(req.grace));
+      // Answered once it runs, or has ended when it could not start (its reason then in its record).
+      if ((await next.started) === undefined) await next.ended;
+      return { exec: execToProto(execs.get(next.record.id), execs), previous: execToProto(previous, execs) };
     },
     async deleteExec(req) {
       const { exec, outputBytes } = await execs.remove(req.exec);

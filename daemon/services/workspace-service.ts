@@ -1,14 +1,10 @@
-import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { parseLabelSelectors } from "../workspaces/labels.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
-import { durationFieldMs } from "./durations.js";
+import { stopGraceMs } from "./durations.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { sandboxFromProto, workspaceToProto } from "./workspace-proto.js";
-
-/** How long processes get after SIGTERM before SIGKILL when a stop names no grace. */
-const DEFAULT_STOP_GRACE_MS = 5_000;
 
 /** Handlers for tether.v1.WorkspaceService: proto in, domain call, proto out. */
 export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<typeof WorkspaceService> {
@@ -30,16 +26,11 @@ export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<type
       return { workspace: workspaceToProto(workspaces.updateLabels(req.workspace, req.setLabels, req.removeLabels)) };
     },
     async deleteWorkspace(req) {
-      return { workspace: workspaceToProto(await workspaces.delete(req.workspace, req.force, graceMsOf(req.grace))) };
+      return { workspace: workspaceToProto(await workspaces.delete(req.workspace, req.force, stopGraceMs(req.grace))) };
     },
     async stopWorkspace(req) {
-      const { workspace, stopped } = await workspaces.stop(req.workspace, graceMsOf(req.grace));
+      const { workspace, stopped } = await workspaces.stop(req.workspace, stopGraceMs(req.grace));
       return { workspace: workspaceToProto(workspace), stopped };
     },
   };
-}
-
-/** A stop's grace (SIGTERM to SIGKILL): DEFAULT_STOP_GRACE_MS when unset. */
-function graceMsOf(grace: Duration | undefined): number {
-  return durationFieldMs(grace, "grace", DEFAULT_STOP_GRACE_MS);
 }

@@ -202,4 +202,10 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE execs ADD COLUMN name TEXT;
   CREATE INDEX execs_by_name ON execs (name) WHERE name IS NOT NULL;
   `,
+  `
+  -- What an exec was started with beyond its row's columns (its cwd as asked,
+  -- its env's values, stdin, terminal size, output limit), a JSON object, to
+  -- start it again (exec restart); NULL for an exec started before.
+  ALTER TABLE execs ADD COLUMN restart TEXT;
+  `,
 ];

@@ -24,6 +24,16 @@ interface ExecRow {
   ended_at: number | null;
 }
 
+/** What an exec was started with beyond its record: with its argv, workspace and name, enough to start it again. */
+export interface RestartSpec {
+  /** As asked, relative to the workspace's root. */
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly stdin: boolean;
+  readonly tty: { readonly cols: number; readonly rows: number } | undefined;
+  readonly outputMaxBytes: number;
+}
+
 /** An exec row with what is needed to recognise its process after a restart. */
 export interface StoredExec extends ExecRecord {
   readonly startTicks: number | undefined;
@@ -39,6 +49,7 @@ export class ExecTables {
   private readonly selectById;
   private readonly selectByPrefix;
   private readonly selectByName;
+  private readonly selectRestart;
   private readonly selectRunning;
   private readonly selectPage;
   private readonly selectWorkspacePage;
@@ -49,8 +60,8 @@ export class ExecTables {
   constructor(db: Db) {
     this.updateProcess = db.prepare(`UPDATE execs SET pid = ?, start_ticks = ? WHERE seq = ?`);
     this.insertRow = db.prepare(
-      `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, name, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
-       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @env_keys, @tty, @name, @status, @pid, @start_ticks, 0, 0, @created_at)`,
+      `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, name, restart, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
+       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @env_keys, @tty, @name, @restart, @status, @pid, @start_ticks, 0, 0, @created_at)`,
     );
     this.updateRow = db.prepare(
       `UPDATE execs SET status = @status, exit_code = @exit_code, signal = @signal, error = @error,
@@ -59,6 +70,7 @@ export class ExecTables {
     this.selectById = db.prepare(`${SELECT} WHERE e.id = ?`);
     this.selectByPrefix = db.prepare(`${SELECT} WHERE e.id >= ? AND e.id < ? ORDER BY e.id LIMIT 6`);
     this.selectByName = db.prepare(`${SELECT} WHERE e.name = ? ORDER BY e.status = 'running' DESC, e.seq DESC LIMIT 1`);
+    this.selectRestart = db.prepare(`SELECT restart FROM execs WHERE seq = ?`).pluck();
     this.selectRunning = db.prepare(`${SELECT} WHERE e.status = 'running' ORDER BY e.seq`);
     this.selectPage = db.prepare(`${SELECT} WHERE e.seq < ? AND (? = 0 OR e.status = 'running') ORDER BY e.seq DESC LIMIT ?`);
     this.selectWorkspacePage = db.prepare(`${SELECT} WHERE e.workspace_seq = ? AND e.seq < ? AND (? = 0 OR e.status = 'running') ORDER BY e.seq DESC LIMIT ?`);
@@ -81,7 +93,7 @@ export class ExecTables {
     return (this.selectMaxSeq.get() as { seq: number }).seq;
   }
 
-  insert(exec: ExecRecord, startTicks: number | undefined): void {
+  insert(exec: ExecRecord, restart: RestartSpec): void {
     this.insertRow.run({
       seq: exec.seq,
       id: exec.id,
@@ -91,9 +103,10 @@ export class ExecTables {
       env_keys: JSON.stringify(exec.envKeys),
       tty: exec.tty ? 1 : 0,
       name: exec.name ?? null,
+      restart: JSON.stringify(restart),
       status: exec.status,
       pid: exec.pid ?? null,
-      start_ticks: startTicks ?? null,
+      start_ticks: null,
       created_at: exec.createdAt,
     });
   }
@@ -120,6 +133,12 @@ export class ExecTables {
   byId(id: string): StoredExec | undefined {
     const row = this.selectById.get(id) as ExecRow | undefined;
     return row === undefined ? undefined : toRecord(row);
+  }
+
+  /** What the exec was started with, to start it again; undefined for one started before tether kept it. */
+  restartSpec(seq: number): RestartSpec | undefined {
+    const json = this.selectRestart.get(seq) as string | null | undefined;
+    return json === null || json === undefined ? undefined : (JSON.parse(json) as RestartSpec);
   }
 
   /** The running exec named `name`, else the newest ended one. */

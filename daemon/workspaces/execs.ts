@@ -14,7 +14,7 @@ import { withoutFsync, type Db } from "../store/database.js";
 import { ExecTables } from "./exec-tables.js";
 import { startExecProcess, type ExecProcess } from "./exec-process.js";
 import { EXEC_STDIN_WRITE_MAX_BYTES, ExecStdin } from "./exec-stdin.js";
-import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
+import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, terminate, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord } from "./types.js";
 import { EXEC_NAMES, checkProcessName } from "./process-names.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
@@ -59,6 +59,8 @@ export interface LiveExec {
   readonly stdin: ExecStdin;
   /** Its terminal, with exec -t: who answers the program's queries to it (exec-terminal.ts). */
   readonly terminal: ExecTerminal | undefined;
+  /** Says why tether is stopping it, for its record's error ("stopped: …"). */
+  readonly stopping: (reason: string) => void;
 }
 
 export interface ExecRead {
@@ -80,6 +82,8 @@ export interface ExecRead {
 export class Execs {
   private readonly tables: ExecTables;
   private readonly live = new Map<string, LiveExec & LiveOutput>();
+  /** The execs being restarted: a second restart of one is refused, not a second copy started. */
+  private readonly restarting = new Set<string>();
   private nextSeq: number;
 
   constructor(
@@ -157,7 +161,7 @@ export class Execs {
     withoutFsync(this.db, () =>
       this.db.transaction(() => {
         this.journals.create(outputJournal(id), { maxBytes: outputMaxBytes, maxAgeMs: 0 });
-        this.tables.insert(record, undefined);
+        this.tables.insert(record, { cwd: options.cwd, env: options.env, stdin: options.stdin, tty: options.tty, outputMaxBytes });
       })(),
     );
     // The pid is stored before the client hears of it and before any output (not fsynced: a power cut stops the process anyway).
@@ -183,10 +187,42 @@ export class Execs {
       this.live.delete(id);
       return record;
     });
-    const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin), terminal };
+    const stopping = (reason: string): void => {
+      stoppedBecause = reason;
+    };
+    const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin), terminal, stopping };
     this.live.set(id, live);
-    this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended, stopping: (reason) => (stoppedBecause = reason) });
+    this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended, stopping });
     return live;
+  }
+
+  /**
+   * Starts an exec's command again as it was started (docker restart): a new
+   * exec with its workspace, argv, cwd, env, stdin, terminal size, output
+   * limit and name, once a running one has ended (SIGTERM, SIGKILL after the
+   * grace). Resolves with the old one as it ended and the new one.
+   */
+  async restart(ref: string, graceMs: number): Promise<{ previous: ExecRecord; next: LiveExec }> {
+    const exec = this.find(ref);
+    const spec = this.tables.restartSpec(exec.seq);
+    if (spec === undefined) {
+      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} was started by an older tether, which did not keep its environment: start it anew with tether exec`, { exec: exec.id });
+    }
+    if (this.restarting.has(exec.id)) {
+      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} is being restarted already: tether exec ls shows the new one once it runs`, { exec: exec.id });
+    }
+    this.restarting.add(exec.id);
+    try {
+      const live = this.live.get(exec.id);
+      if (live !== undefined) {
+        live.stopping("restarted (tether exec restart)");
+        await terminate(live.process, live.ended, "SIGTERM", graceMs);
+      }
+      const previous = this.current(this.tables.byId(exec.id) ?? exec);
+      return { previous, next: this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "" }) };
+    } finally {
+      this.restarting.delete(exec.id);
+    }
   }
 
   get(ref: string): ExecRecord {

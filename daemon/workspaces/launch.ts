@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
+import { setLongTimeout } from "../long-timeout.js";
 import { exitCodeOf, signalGroup, type ProcessEnd } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
 import type { OutputWriter } from "../process/output-writer.js";
@@ -71,6 +72,21 @@ export function recordEnd(record: EndFields, end: ProcessEnd, lost?: string, sto
   // A process that ran keeps why tether stopped it and what of its output could not be stored (a full disk), for whoever reads it later.
   const said = [stopped === undefined ? undefined : `stopped: ${stopped}`, lost].filter((part) => part !== undefined);
   record.error = end.t === "failed-to-start" ? end.message : said.length > 0 ? said.join("; ") : undefined;
+}
+
+/**
+ * Ends a process as a user asking it to stop would: `signal` (SIGTERM, a
+ * terminal's SIGHUP), SIGKILL once `graceMs` has passed; resolves with its
+ * end.
+ */
+export async function terminate<T>(process: { signal(signal: NodeJS.Signals): unknown }, ended: Promise<T>, signal: NodeJS.Signals, graceMs: number): Promise<T> {
+  process.signal(signal);
+  const timer = setLongTimeout(() => process.signal("SIGKILL"), graceMs);
+  try {
+    return await ended;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**

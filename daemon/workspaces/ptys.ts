@@ -13,7 +13,7 @@ import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { TtyProcess } from "../process/tty-process.js";
 import type { Db } from "../store/database.js";
 import { checkSize, defaultSize } from "./execs.js";
-import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, type ProcessEnvironment } from "./launch.js";
+import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, terminate, type ProcessEnvironment } from "./launch.js";
 import { PtyClients } from "./pty-clients.js";
 import { keyBytes } from "./key-names.js";
 import { PtyScreen } from "./pty-screen.js";
@@ -26,7 +26,6 @@ import { PTY_NAMES, checkProcessName } from "./process-names.js";
 import { TerminalAnswers } from "./terminal-answers.js";
 import { cursorAfter } from "./terminal-cursor.js";
 import type { Workspaces } from "./workspaces.js";
-import { setLongTimeout } from "../long-timeout.js";
 
 /** How much of a PTY's output is kept: older bytes are dropped (attach from them is CURSOR_EXPIRED). */
 export const PTY_RETENTION_BYTES = 64 * 1024 * 1024;
@@ -353,11 +352,7 @@ export class Ptys {
     const pty = this.find(ref);
     const live = this.live.get(pty.id);
     if (live === undefined) return this.current(pty);
-    live.process.signal("SIGHUP");
-    const timer = setLongTimeout(() => live.process.signal("SIGKILL"), graceMs);
-    const ended = await live.ended;
-    clearTimeout(timer);
-    return this.current(ended);
+    return this.current(await terminate(live.process, live.ended, "SIGHUP", graceMs));
   }
 
   /** Removes a closed PTY with the output it kept (see removeEnded); resolves with it as it was and the bytes of output removed. */

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest, ROOT } from "../helpers/daemon.js";
@@ -340,6 +341,29 @@ describe("tether ws and tether exec (the built CLI)", () => {
     await eventually(() => (JSON.parse(cli(env, ["exec", "show", "web", "--json"]).stdout).status === "signalled" ? true : undefined));
     // Ended, its name is free again.
     expect(cli(env, ["exec", "w", "--name", "web", "--", "true"]).status).toBe(0);
+  });
+
+  it("exec restart starts it again as it was started, as docker restart, and prints the new id; one whose command is gone says why, with a shell's exit code", async () => {
+    const env = freshEnv();
+    const dir = mkdtempSync(join(tmpdir(), "tether-restart-"));
+    writeFileSync(join(dir, "serve.sh"), 'echo "serving $PORT"\nsleep 60\n', { mode: 0o755 });
+    cli(env, ["ws", "create", "w", "--path", dir]);
+    const first = cli(env, ["exec", "w", "-d", "--name", "web", "--env", "PORT=8080", "--", "./serve.sh"]).stdout.trim();
+    expect(cli(env, ["exec", "attach", "web", "--until", "serving 8080"]).status).toBe(0);
+    const restarted = cli(env, ["exec", "restart", "web", "--grace", "2s"]);
+    expect(restarted.status).toBe(0);
+    const second = restarted.stdout.trim();
+    expect(second).toMatch(/^e-\w+$/);
+    expect(second).not.toBe(first);
+    expect(cli(env, ["exec", "attach", "web", "--until", "serving 8080"])).toMatchObject({ status: 0, stdout: "serving 8080\n" });
+    expect(JSON.parse(cli(env, ["exec", "show", first, "--json"]).stdout)).toMatchObject({ status: "signalled", error: "stopped: restarted (tether exec restart)" });
+    cli(env, ["exec", "kill", "web", "--signal", "KILL"]);
+    await eventually(() => (JSON.parse(cli(env, ["exec", "show", "web", "--json"]).stdout).status === "signalled" ? true : undefined));
+    rmSync(join(dir, "serve.sh"));
+    const gone = cli(env, ["exec", "restart", "web"]);
+    expect([gone.status, gone.stdout, gone.stderr]).toEqual([127, "", expect.stringMatching(/^tether: exec e-\w+ could not start: .*serve\.sh.*\n$/)]);
+    expect(cli(env, ["exec", "restart"]).stderr).toContain("tether exec restart E [--grace 5s]");
+    rmSync(dir, { recursive: true });
   });
 
   it("exec --rm removes the exec and its output once it has ended, as docker run --rm; with -d it is refused", () => {

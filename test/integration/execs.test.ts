@@ -1,4 +1,6 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, type Client } from "@connectrpc/connect";
+import Database from "better-sqlite3";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -6,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
-import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { ExecService, type ExecStartSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CLI_ENTRY, daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
@@ -24,9 +26,9 @@ async function withWorkspace(): Promise<{ d: TestDaemon; execs: Client<typeof Ex
 }
 
 /** Starts an exec and detaches once it has printed `marker` (or at once when marker is empty). */
-async function startDetached(execs: Client<typeof ExecService>, argv: string[], marker = "", stdin = false, displayName = ""): Promise<ExecResult> {
+async function startDetached(execs: Client<typeof ExecService>, argv: string[], marker = "", start: Omit<MessageInitShape<typeof ExecStartSchema>, "workspace" | "argv" | "$typeName"> = {}): Promise<ExecResult> {
   const requests = new ExecRequests();
-  requests.push({ kind: { case: "start", value: { workspace: "w", argv, stdin, displayName } } });
+  requests.push({ kind: { case: "start", value: { workspace: "w", argv, ...start } } });
   requests.end();
   const result = emptyResult();
   for await (const response of execs.exec(requests)) {
@@ -121,16 +123,16 @@ describe("exec", () => {
 
   it("a name (docker run --name) names an exec too, unique among running ones: attach, write, signal, get and remove by it; free again once it ends, naming the newest then; kept across a daemon restart", async () => {
     const { d, execs } = await withWorkspace();
-    const web = (await startDetached(execs, ["sh", "-c", "echo up; cat"], "up", true, "web")).exec!;
+    const web = (await startDetached(execs, ["sh", "-c", "echo up; cat"], "up", { stdin: true, displayName: "web" })).exec!;
     expect(web.displayName).toBe("web");
-    const taken = await failure(startDetached(execs, ["true"], "", false, "web"));
+    const taken = await failure(startDetached(execs, ["true"], "", { displayName: "web" }));
     expect([taken.code, taken.reason, taken.message]).toEqual([
       Code.AlreadyExists,
       ErrorReason.EXEC_NAME_TAKEN,
       `exec ${web.id} is running with the name web: attach to it (tether exec attach web), stop it (tether exec kill web), or pick another name`,
     ]);
     for (const [name, said] of [["e-1", "starts with e-, as exec ids do"], ["a b", "is invalid: use 1-63 letters"], ["x".repeat(64), "is invalid"]] as const) {
-      const bad = await failure(startDetached(execs, ["true"], "", false, name));
+      const bad = await failure(startDetached(execs, ["true"], "", { displayName: name }));
       expect([bad.code, bad.message]).toEqual([Code.InvalidArgument, expect.stringContaining(said)]);
     }
     // Written to and read by its name.
@@ -138,7 +140,7 @@ describe("exec", () => {
     const read = await attachToEnd(execs, "web");
     expect([read.exec!.id, read.stdout, read.exit!.exitCode]).toEqual([web.id, "up\nhello\n", 0]);
     // Ended, its name is free: a new exec takes it, and the name names the running one, then the newest that had it.
-    const again = (await startDetached(execs, ["sleep", "60"], "", false, "web")).exec!;
+    const again = (await startDetached(execs, ["sleep", "60"], "", { displayName: "web" })).exec!;
     expect((await execs.getExec({ exec: "web" })).exec!.id).toBe(again.id);
     expect((await execs.listExecs({ workspace: "w" })).execs.map((e) => [e.id, e.displayName])).toEqual([[again.id, "web"], [web.id, "web"]]);
     await execs.signalExec({ exec: "web", signal: "KILL" });
@@ -148,6 +150,52 @@ describe("exec", () => {
     expect((await execs.getExec({ exec: "web" })).exec!.id).toBe(again.id);
     expect((await execs.deleteExec({ exec: "web" })).exec!.id).toBe(again.id);
     expect((await execs.getExec({ exec: "web" })).exec!.id).toBe(web.id);
+  });
+
+  it("restart starts an exec's command again as it was started (docker restart): a new exec with its cwd, env, stdin, terminal, output limit and name, once a running one has stopped; the old one stays", async () => {
+    const { execs, root } = await withWorkspace();
+    mkdirSync(join(root, "sub"));
+    const script = 'echo "run $X in $(pwd) at $(stty size)"; read line; echo "got $line"';
+    const spec = { tty: true, size: { cols: 100, rows: 30 }, cwd: "sub", env: { X: "1" }, stdin: true, displayName: "web", outputMaxBytes: BigInt(16 * 1024 * 1024) };
+    const first = (await startDetached(execs, ["sh", "-c", script], "at 30 100", spec)).exec!;
+    const { exec, previous } = await execs.restartExec({ exec: "web" });
+    expect(previous).toMatchObject({ id: first.id, status: ExecStatus.SIGNALLED, error: "stopped: restarted (tether exec restart)" });
+    expect(exec).toMatchObject({ displayName: "web", argv: ["sh", "-c", script], cwd: join(root, "sub"), envKeys: ["X"], tty: true, status: ExecStatus.RUNNING, outputMaxBytes: spec.outputMaxBytes });
+    expect(exec!.id).not.toBe(first.id);
+    // Its stdin is open as the first one's was.
+    await execs.writeExecStdin({ exec: "web", text: "hello\n" });
+    const read = await attachToEnd(execs, "web");
+    expect(read.stdout).toContain(`run 1 in ${join(root, "sub")} at 30 100\r\n`);
+    expect(read.stdout).toContain("got hello\r\n");
+    expect(read.exit!.exitCode).toBe(0);
+    // An ended one starts again as it is; the old ones stay, with their output.
+    const third = await execs.restartExec({ exec: "web" });
+    expect([third.previous!.id, third.previous!.status, third.exec!.status]).toEqual([exec!.id, ExecStatus.EXITED, ExecStatus.RUNNING]);
+    expect((await execs.listExecs({ workspace: "w" })).execs.map((e) => e.id)).toEqual([third.exec!.id, exec!.id, first.id]);
+    expect((await attachToEnd(execs, first.id)).stdout).toContain("run 1 in");
+    await execs.signalExec({ exec: "web", signal: "KILL" });
+  });
+
+  it("restart gives a command that ignores SIGTERM the grace, then SIGKILL; a second restart while one is under way is refused; one the last tether kept no environment of is refused", async () => {
+    const { d, execs } = await withWorkspace();
+    const stubborn = (await startDetached(execs, ["sh", "-c", 'trap "" TERM; echo up; while :; do sleep 0.1; done'], "up", { displayName: "stubborn" })).exec!;
+    const restarting = execs.restartExec({ exec: "stubborn", grace: { seconds: 1n } });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const twice = await failure(execs.restartExec({ exec: "stubborn" }));
+    expect([twice.code, twice.reason, twice.message]).toEqual([Code.FailedPrecondition, ErrorReason.EXEC_NOT_RESTARTABLE, `exec ${stubborn.id} is being restarted already: tether exec ls shows the new one once it runs`]);
+    const { previous, exec } = await restarting;
+    expect([previous!.status, previous!.signal]).toEqual([ExecStatus.SIGNALLED, "SIGKILL"]);
+    expect(exec!.status).toBe(ExecStatus.RUNNING);
+    await execs.signalExec({ exec: exec!.id, signal: "KILL" });
+    await eventually(async () => ((await execs.getExec({ exec: exec!.id })).exec!.status === ExecStatus.SIGNALLED ? true : undefined));
+    // Started by a tether that kept no environment (a store from before): refused, saying what to do.
+    await d.stop();
+    const db = new Database(join(d.home, "tether.db"));
+    db.prepare("UPDATE execs SET restart = NULL").run();
+    db.close();
+    await d.restart();
+    const old = await failure(execs.restartExec({ exec: "stubborn" }));
+    expect([old.code, old.reason, old.message]).toEqual([Code.FailedPrecondition, ErrorReason.EXEC_NOT_RESTARTABLE, `exec ${exec!.id} was started by an older tether, which did not keep its environment: start it anew with tether exec`]);
   });
 
   it("a terminal exec's queries to its terminal are answered by the daemon while no client's terminal is there to (exec -d -t, a script's -t, its client gone), as a PTY's", async () => {
@@ -519,7 +567,7 @@ describe("exec", () => {
 
   it("a client that goes away leaves stdin open: a script writes to it (over curl too) and closes it; bad writes are refused", async () => {
     const { d, execs } = await withWorkspace();
-    const started = await startDetached(execs, ["sh", "-c", "echo ready; while read l; do echo \"got $l\"; done; echo eof"], "ready", true);
+    const started = await startDetached(execs, ["sh", "-c", "echo ready; while read l; do echo \"got $l\"; done; echo eof"], "ready", { stdin: true });
     const id = started.exec!.id;
     expect((await execs.writeExecStdin({ exec: id.slice(0, 4), text: "one\n" })).exec!.id).toBe(id);
     const body = JSON.stringify({ exec: id, text: "two\n" });
@@ -544,7 +592,7 @@ describe("exec", () => {
 
   it("scripts writing to a command that never reads its stdin wait their turn, the ninth is refused, and the command's end answers the waiting ones", async () => {
     const { execs } = await withWorkspace();
-    const id = (await startDetached(execs, ["sleep", "600"], "", true)).exec!.id;
+    const id = (await startDetached(execs, ["sleep", "600"], "", { stdin: true })).exec!.id;
     const settled: string[] = [];
     const write = (data: Uint8Array, i: number): Promise<unknown> =>
       execs.writeExecStdin({ exec: id, data }).then(

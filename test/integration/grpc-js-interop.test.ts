@@ -115,7 +115,11 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     expect((ended as grpc.ServiceError).code).toBe(grpc.status.FAILED_PRECONDITION);
     const lateStdin = await unary(ex, "WriteExecStdin", { exec: id, text: "late" }).catch((e: grpc.ServiceError) => e);
     expect((lateStdin as grpc.ServiceError).details).toBe(`exec ${id} has ended (exited): it takes no input or signals; tether exec attach ${id} shows its output`);
-    expect((await unary<{ stopped: number }>(ws, "StopWorkspace", { workspace: "interop" })).stopped).toBe(0);
+    // Started again as it was (its stdin open, none writing): it runs until the workspace stops it.
+    const restarted = await unary<{ exec: { id: string; pid: number }; previous: { id: string } }>(ex, "RestartExec", { exec: id, grace: { seconds: 1 } });
+    expect([restarted.previous.id, restarted.exec.id === id, restarted.exec.pid > 0]).toEqual([id, false, true]);
+    expect((await unary<{ stopped: number }>(ws, "StopWorkspace", { workspace: "interop" })).stopped).toBe(1);
+    await unary(ex, "DeleteExec", { exec: restarted.exec.id });
     expect((await unary<{ outputBytes: string }>(ex, "DeleteExec", { exec: id })).outputBytes).toBe("16");
     expect((await unary<{ execs: unknown[] }>(ex, "ListExecs", { workspace: "interop" })).execs).toEqual([]);
     await unary(ws, "DeleteWorkspace", { workspace: "interop" });

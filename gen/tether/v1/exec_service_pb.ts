@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Exec, ExecExit, ExecOutput, TerminalSize } from "./exec_pb.js";
 import { file_tether_v1_exec } from "./exec_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/exec_service.proto.
  */
 export const file_tether_v1_exec_service: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZXRoZXIvdjEvZXhlY19zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEioQEKC0V4ZWNSZXF1ZXN0EiUKBXN0YXJ0GAEgASgLMhQudGV0aGVyLnYxLkV4ZWNTdGFydEgAEg8KBXN0ZGluGAIgASgMSAASFQoLY2xvc2Vfc3RkaW4YAyABKAhIABIQCgZzaWduYWwYBCABKAlIABIpCgZyZXNpemUYBSABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplSABCBgoEa2luZCKEAgoJRXhlY1N0YXJ0EhEKCXdvcmtzcGFjZRgBIAEoCRIMCgRhcmd2GAIgAygJEgsKA2N3ZBgDIAEoCRIqCgNlbnYYBCADKAsyHS50ZXRoZXIudjEuRXhlY1N0YXJ0LkVudkVudHJ5EgsKA3R0eRgFIAEoCBIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRINCgVzdGRpbhgHIAEoCBIYChBvdXRwdXRfbWF4X2J5dGVzGAggASgEEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIo8BCgxFeGVjUmVzcG9uc2USKQoHc3RhcnRlZBgBIAEoCzIWLnRldGhlci52MS5FeGVjU3RhcnRlZEgAEicKBm91dHB1dBgCIAEoCzIVLnRldGhlci52MS5FeGVjT3V0cHV0SAASIwoEZXhpdBgDIAEoCzITLnRldGhlci52MS5FeGVjRXhpdEgAQgYKBGtpbmQiLAoLRXhlY1N0YXJ0ZWQSHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIpwBChFBdHRhY2hFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJEhMKC2Zyb21fb2Zmc2V0GAIgASgDEhEKCW5vX2ZvbGxvdxgDIAEoCBIXCgp0YWlsX2xpbmVzGAQgASgNSACIAQESKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg0KC190YWlsX2xpbmVzIosBChJBdHRhY2hFeGVjUmVzcG9uc2USHwoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjSAASJwoGb3V0cHV0GAIgASgLMhUudGV0aGVyLnYxLkV4ZWNPdXRwdXRIABIjCgRleGl0GAMgASgLMhMudGV0aGVyLnYxLkV4ZWNFeGl0SABCBgoEa2luZCIeCg5HZXRFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJIjAKD0dldEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiYgoQTGlzdEV4ZWNzUmVxdWVzdBIRCgl3b3Jrc3BhY2UYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSFAoMcnVubmluZ19vbmx5GAQgASgIIkwKEUxpc3RFeGVjc1Jlc3BvbnNlEh4KBWV4ZWNzGAEgAygLMg8udGV0aGVyLnYxLkV4ZWMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlAKFVdyaXRlRXhlY1N0ZGluUmVxdWVzdBIMCgRleGVjGAEgASgJEgwKBGRhdGEYAiABKAwSDAoEdGV4dBgDIAEoCRINCgVjbG9zZRgEIAEoCCI3ChZXcml0ZUV4ZWNTdGRpblJlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYyIxChFTaWduYWxFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJEg4KBnNpZ25hbBgCIAEoCSIzChJTaWduYWxFeGVjUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIiEKEURlbGV0ZUV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkiSQoSRGVsZXRlRXhlY1Jlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYxIUCgxvdXRwdXRfYnl0ZXMYAiABKAMyjgQKC0V4ZWNTZXJ2aWNlEjsKBEV4ZWMSFi50ZXRoZXIudjEuRXhlY1JlcXVlc3QaFy50ZXRoZXIudjEuRXhlY1Jlc3BvbnNlKAEwARJLCgpBdHRhY2hFeGVjEhwudGV0aGVyLnYxLkF0dGFjaEV4ZWNSZXF1ZXN0Gh0udGV0aGVyLnYxLkF0dGFjaEV4ZWNSZXNwb25zZTABEkAKB0dldEV4ZWMSGS50ZXRoZXIudjEuR2V0RXhlY1JlcXVlc3QaGi50ZXRoZXIudjEuR2V0RXhlY1Jlc3BvbnNlEkYKCUxpc3RFeGVjcxIbLnRldGhlci52MS5MaXN0RXhlY3NSZXF1ZXN0GhwudGV0aGVyLnYxLkxpc3RFeGVjc1Jlc3BvbnNlEkkKClNpZ25hbEV4ZWMSHC50ZXRoZXIudjEuU2lnbmFsRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuU2lnbmFsRXhlY1Jlc3BvbnNlElUKDldyaXRlRXhlY1N0ZGluEiAudGV0aGVyLnYxLldyaXRlRXhlY1N0ZGluUmVxdWVzdBohLnRldGhlci52MS5Xcml0ZUV4ZWNTdGRpblJlc3BvbnNlEkkKCkRlbGV0ZUV4ZWMSHC50ZXRoZXIudjEuRGVsZXRlRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuRGVsZXRlRXhlY1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp, file_tether_v1_exec]);
+  fileDesc("Chx0ZXRoZXIvdjEvZXhlY19zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEioQEKC0V4ZWNSZXF1ZXN0EiUKBXN0YXJ0GAEgASgLMhQudGV0aGVyLnYxLkV4ZWNTdGFydEgAEg8KBXN0ZGluGAIgASgMSAASFQoLY2xvc2Vfc3RkaW4YAyABKAhIABIQCgZzaWduYWwYBCABKAlIABIpCgZyZXNpemUYBSABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplSABCBgoEa2luZCKEAgoJRXhlY1N0YXJ0EhEKCXdvcmtzcGFjZRgBIAEoCRIMCgRhcmd2GAIgAygJEgsKA2N3ZBgDIAEoCRIqCgNlbnYYBCADKAsyHS50ZXRoZXIudjEuRXhlY1N0YXJ0LkVudkVudHJ5EgsKA3R0eRgFIAEoCBIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRINCgVzdGRpbhgHIAEoCBIYChBvdXRwdXRfbWF4X2J5dGVzGAggASgEEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIo8BCgxFeGVjUmVzcG9uc2USKQoHc3RhcnRlZBgBIAEoCzIWLnRldGhlci52MS5FeGVjU3RhcnRlZEgAEicKBm91dHB1dBgCIAEoCzIVLnRldGhlci52MS5FeGVjT3V0cHV0SAASIwoEZXhpdBgDIAEoCzITLnRldGhlci52MS5FeGVjRXhpdEgAQgYKBGtpbmQiLAoLRXhlY1N0YXJ0ZWQSHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIpwBChFBdHRhY2hFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJEhMKC2Zyb21fb2Zmc2V0GAIgASgDEhEKCW5vX2ZvbGxvdxgDIAEoCBIXCgp0YWlsX2xpbmVzGAQgASgNSACIAQESKQoFc2luY2UYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg0KC190YWlsX2xpbmVzIosBChJBdHRhY2hFeGVjUmVzcG9uc2USHwoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjSAASJwoGb3V0cHV0GAIgASgLMhUudGV0aGVyLnYxLkV4ZWNPdXRwdXRIABIjCgRleGl0GAMgASgLMhMudGV0aGVyLnYxLkV4ZWNFeGl0SABCBgoEa2luZCIeCg5HZXRFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJIjAKD0dldEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiYgoQTGlzdEV4ZWNzUmVxdWVzdBIRCgl3b3Jrc3BhY2UYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSFAoMcnVubmluZ19vbmx5GAQgASgIIkwKEUxpc3RFeGVjc1Jlc3BvbnNlEh4KBWV4ZWNzGAEgAygLMg8udGV0aGVyLnYxLkV4ZWMSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlAKFVdyaXRlRXhlY1N0ZGluUmVxdWVzdBIMCgRleGVjGAEgASgJEgwKBGRhdGEYAiABKAwSDAoEdGV4dBgDIAEoCRINCgVjbG9zZRgEIAEoCCI3ChZXcml0ZUV4ZWNTdGRpblJlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYyIxChFTaWduYWxFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJEg4KBnNpZ25hbBgCIAEoCSIzChJTaWduYWxFeGVjUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIiEKEURlbGV0ZUV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkiSQoSRGVsZXRlRXhlY1Jlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYxIUCgxvdXRwdXRfYnl0ZXMYAiABKAMiTAoSUmVzdGFydEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSKAoFZ3JhY2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iVwoTUmVzdGFydEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMSIQoIcHJldmlvdXMYAiABKAsyDy50ZXRoZXIudjEuRXhlYzLcBAoLRXhlY1NlcnZpY2USOwoERXhlYxIWLnRldGhlci52MS5FeGVjUmVxdWVzdBoXLnRldGhlci52MS5FeGVjUmVzcG9uc2UoATABEksKCkF0dGFjaEV4ZWMSHC50ZXRoZXIudjEuQXR0YWNoRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuQXR0YWNoRXhlY1Jlc3BvbnNlMAESQAoHR2V0RXhlYxIZLnRldGhlci52MS5HZXRFeGVjUmVxdWVzdBoaLnRldGhlci52MS5HZXRFeGVjUmVzcG9uc2USRgoJTGlzdEV4ZWNzEhsudGV0aGVyLnYxLkxpc3RFeGVjc1JlcXVlc3QaHC50ZXRoZXIudjEuTGlzdEV4ZWNzUmVzcG9uc2USSQoKU2lnbmFsRXhlYxIcLnRldGhlci52MS5TaWduYWxFeGVjUmVxdWVzdBodLnRldGhlci52MS5TaWduYWxFeGVjUmVzcG9uc2USVQoOV3JpdGVFeGVjU3RkaW4SIC50ZXRoZXIudjEuV3JpdGVFeGVjU3RkaW5SZXF1ZXN0GiEudGV0aGVyLnYxLldyaXRlRXhlY1N0ZGluUmVzcG9uc2USSQoKRGVsZXRlRXhlYxIcLnRldGhlci52MS5EZWxldGVFeGVjUmVxdWVzdBodLnRldGhlci52MS5EZWxldGVFeGVjUmVzcG9uc2USTAoLUmVzdGFydEV4ZWMSHS50ZXRoZXIudjEuUmVzdGFydEV4ZWNSZXF1ZXN0Gh4udGV0aGVyLnYxLlJlc3RhcnRFeGVjUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tether_v1_exec]);
 
 /**
  * ExecRequest is one message from the client on an Exec call.
@@ -607,8 +607,64 @@ export const DeleteExecResponseSchema: GenMessage<DeleteExecResponse> = /*@__PUR
   messageDesc(file_tether_v1_exec_service, 15);
 
 /**
+ * RestartExecRequest names an exec to start again.
+ *
+ * @generated from message tether.v1.RestartExecRequest
+ */
+export type RestartExecRequest = Message<"tether.v1.RestartExecRequest"> & {
+  /**
+   * Exec id, name or unique id prefix.
+   *
+   * @generated from field: string exec = 1;
+   */
+  exec: string;
+
+  /**
+   * How long a running exec gets after SIGTERM before SIGKILL; unset: 5s.
+   *
+   * @generated from field: google.protobuf.Duration grace = 2;
+   */
+  grace?: Duration | undefined;
+};
+
+/**
+ * Describes the message tether.v1.RestartExecRequest.
+ * Use `create(RestartExecRequestSchema)` to create a new message.
+ */
+export const RestartExecRequestSchema: GenMessage<RestartExecRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 16);
+
+/**
+ * RestartExecResponse has the new exec and how the old one ended.
+ *
+ * @generated from message tether.v1.RestartExecResponse
+ */
+export type RestartExecResponse = Message<"tether.v1.RestartExecResponse"> & {
+  /**
+   * The new exec, running (or failed to start, as Exec's started would say).
+   *
+   * @generated from field: tether.v1.Exec exec = 1;
+   */
+  exec?: Exec | undefined;
+
+  /**
+   * The exec restarted, as it ended.
+   *
+   * @generated from field: tether.v1.Exec previous = 2;
+   */
+  previous?: Exec | undefined;
+};
+
+/**
+ * Describes the message tether.v1.RestartExecResponse.
+ * Use `create(RestartExecResponseSchema)` to create a new message.
+ */
+export const RestartExecResponseSchema: GenMessage<RestartExecResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 17);
+
+/**
  * ExecService runs commands in workspaces. Every call naming an exec accepts
- * its id or a unique id prefix; workspaces are named by id, prefix or name.
+ * its id, its name or a unique id prefix; workspaces are named by id, prefix or name.
  *
  * @generated from service tether.v1.ExecService
  */
@@ -692,6 +748,20 @@ export const ExecService: GenService<{
     methodKind: "unary";
     input: typeof DeleteExecRequestSchema;
     output: typeof DeleteExecResponseSchema;
+  },
+  /**
+   * Starts an exec's command again as it was started (docker restart, pueue
+   * restart): its workspace, argv, cwd, env, stdin, terminal, output limit
+   * and name, as a new exec; a running one is stopped first (SIGTERM to its
+   * process group, SIGKILL after the grace) and answered once the new one
+   * runs. The old one stays, with its output, as any ended exec.
+   *
+   * @generated from rpc tether.v1.ExecService.RestartExec
+   */
+  restartExec: {
+    methodKind: "unary";
+    input: typeof RestartExecRequestSchema;
+    output: typeof RestartExecResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tether_v1_exec_service, 0);

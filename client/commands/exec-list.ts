@@ -1,0 +1,100 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { ExecStatus, type Exec } from "../../gen/tether/v1/exec_pb.js";
+import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { allPages } from "../all-pages.js";
+import { usageError } from "../cli-error.js";
+import { parseCommandLine } from "../command-line.js";
+import { enumName } from "../enum-names.js";
+import { commandLine, formatBytes, formatDuration, printTable } from "../../common/format.js";
+import { isoTime } from "../iso-time.js";
+import { type ClientPaths, workspaceArg } from "../paths.js";
+import type { GrpcClient } from "../grpc-client.js";
+import { connectToDaemon } from "../transport.js";
+import { workspaceLabels } from "../workspace-list.js";
+import { EXEC_USAGE } from "./exec.js";
+
+/** `tether exec ls`: execs, newest first. */
+export async function listExecs(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { running: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
+  if (positionals.length > 1) throw usageError(EXEC_USAGE, "tether exec ls");
+  const { client } = await connectToDaemon(paths);
+  const execs = await allExecs(client, positionals[0] ?? "", values.running);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(execs.map(execJson))}\n`);
+    return 0;
+  }
+  const workspaceLabel = await workspaceLabels(client);
+  const now = Date.now();
+  printTable(
+    ["EXEC", "NAME", "WORKSPACE", "STATUS", "EXIT", "STARTED", "COMMAND"],
+    execs.map((e) => [
+      e.id,
+      e.displayName,
+      workspaceLabel(e.workspace),
+      enumName(ExecStatus, e.status),
+      exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
+      e.createTime === undefined ? "" : `${formatDuration(now - timestampMs(e.createTime))} ago`,
+      commandLine(e.argv),
+    ]),
+  );
+  return 0;
+}
+
+/** `tether exec show`: one exec. */
+export async function showExec(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec show");
+  const { client } = await connectToDaemon(paths);
+  const { exec } = await client.unary(ExecService.method.getExec, { exec: positionals[0]! });
+  const e = exec!;
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(execJson(e))}\n`);
+    return 0;
+  }
+  const lines = [
+    `exec        ${e.id}${e.displayName === "" ? "" : ` (${e.displayName})`} in workspace ${e.workspace}`,
+    `command     ${commandLine(e.argv)}${e.tty ? " (tty)" : ""}`,
+    `cwd         ${e.cwd}`,
+    `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
+    `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr${e.outputMaxBytes > 0n ? `; keeps the last ${formatBytes(Number(e.outputMaxBytes))}, from offset ${e.firstOffset}` : ""}`,
+    `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
+  ];
+  if (e.endTime !== undefined) lines.push(`ended       ${new Date(timestampMs(e.endTime)).toISOString()}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}
+
+/** Every exec of a workspace (of all when empty), newest first, page by page. */
+export function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean): Promise<Exec[]> {
+  return allPages(async (pageToken) => {
+    const page = await client.unary(ExecService.method.listExecs, { workspace: workspace === "" ? "" : workspaceArg(workspace), pageSize: 1000, pageToken, runningOnly });
+    return { items: page.execs, nextPageToken: page.nextPageToken };
+  });
+}
+
+/** Whether an exec has an exit code: not while it runs, nor when the daemon lost it (its end is unknown). */
+function exitKnown(e: Exec): boolean {
+  return e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.LOST;
+}
+
+function execJson(e: Exec): Record<string, unknown> {
+  return {
+    id: e.id,
+    name: e.displayName || null,
+    workspace: e.workspace,
+    argv: e.argv,
+    cwd: e.cwd,
+    tty: e.tty,
+    status: enumName(ExecStatus, e.status),
+    pid: e.status === ExecStatus.RUNNING ? e.pid : null,
+    exit_code: exitKnown(e) ? e.exitCode : null,
+    signal: e.signal || null,
+    error: e.error || null,
+    stdout_bytes: Number(e.stdoutBytes),
+    stderr_bytes: Number(e.stderrBytes),
+    output_max_bytes: Number(e.outputMaxBytes) || null,
+    first_offset: Number(e.firstOffset),
+    created_at: isoTime(e.createTime),
+    ended_at: isoTime(e.endTime),
+  };
+}
