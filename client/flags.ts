@@ -1,4 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
+import { parseSize } from "../common/sizes.js";
 import { CliError } from "./cli-error.js";
 
 const UNIT_SECONDS: Readonly<Record<string, number>> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400 };
@@ -84,13 +85,10 @@ export function parseSinceFlag(since: string | undefined, otherStartGiven: boole
   return now - (Number(seconds) * 1000 + Math.round(nanos / 1e6));
 }
 
-const SIZE_UNITS: Readonly<Record<string, number>> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
-
 /** A size flag's bytes: `100M`, `1G`, `512k` (binary units, a `B` or `iB` after them as you like), or bare bytes. */
 export function parseSizeFlag(flag: string, value: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(value);
-  const bytes = match === null ? NaN : Math.round(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!);
-  if (!Number.isSafeInteger(bytes)) throw new CliError(`${flag} takes a size such as 100M, 1G or 512k, got ${JSON.stringify(value)}`, 2);
+  const bytes = parseSize(value);
+  if (bytes === undefined) throw new CliError(`${flag} takes a size such as 100M, 1G or 512k, got ${JSON.stringify(value)}`, 2);
   return bytes;
 }
 

@@ -24,6 +24,8 @@ export function sessionJson(s: Session): Record<string, unknown> {
     labels: s.labels,
     workspace: s.workspace === "" ? null : s.workspace.replace(/^workspaces\//, ""),
     rerun_of: s.rerunOf === "" ? null : s.rerunOf,
+    output_max_bytes: Number(s.outputMaxBytes) || null,
+    output_first_offset: Number(s.outputFirstOffset),
   };
 }
 

@@ -4,7 +4,7 @@ import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { parseDurationFlag, parsePairs, START_FLAGS, UINT32_MAX, wholeNumberFlag } from "../flags.js";
+import { parseDurationFlag, parsePairs, parseSizeFlag, START_FLAGS, UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { readSecret } from "../secret-prompt.js";
 import { followStarted } from "../session-follower.js";
@@ -15,10 +15,13 @@ import { choicesHint } from "../../common/closest-word.js";
 
 export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS] [--label k=v ...]
+             [--max-output SIZE]
                                               start a session of TASK (default: the task named default) and follow it;
                                               Ctrl-C detaches (exit 130), the session goes on;
                                               runs execute in workspace WS (default: the task file's directory),
-                                              a task's own \`workspace:\` in its own`;
+                                              a task's own \`workspace:\` in its own;
+                                              --max-output 100M keeps only the last 100 MiB of its output
+                                              (default: the task's max_output, else all of it)`;
 
 
 /** `tether run`: starts a session in the daemon and follows it (or, with -d, prints its id). */
@@ -35,6 +38,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
       ttl: { type: "string" },
       "idle-timeout": { type: "string" },
       label: { type: "string", multiple: true, default: [] },
+      "max-output": { type: "string" },
     },
   });
   if (positionals.length > 1) {
@@ -58,6 +62,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     failFast: values["fail-fast"],
     workspace: values.ws === "" ? "" : workspaceArg(values.ws),
     labels: parsePairs("--label", values.label),
+    outputMaxBytes: BigInt(values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"])),
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });

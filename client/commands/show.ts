@@ -1,7 +1,7 @@
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { parseCommandLine } from "../command-line.js";
 import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
-import { escapeControls } from "../../common/format.js";
+import { escapeControls, formatBytes } from "../../common/format.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import { CliError } from "../cli-error.js";
@@ -36,6 +36,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   if (inputs.length > 0) out.push(`inputs    ${inputs.map(([k, v]) => `${k}=${v}`).join(" ")}`);
   const labels = Object.entries(s.labels).sort(([a], [b]) => a.localeCompare(b));
   if (labels.length > 0) out.push(`labels    ${labels.map(([k, v]) => escapeControls(`${k}=${v}`)).join(" ")}`);
+  if (s.outputMaxBytes > 0n) out.push(`output    keeps the last ${formatBytes(Number(s.outputMaxBytes))}, from offset ${s.outputFirstOffset}`);
   if (s.status !== SessionStatus.OPEN || s.error !== "" || s.result !== "") out.push(`exit code ${s.exitCode}`);
   if (s.result !== "") out.push(`result    ${s.result}`);
   if (s.error !== "") out.push(`error     ${s.error}`);

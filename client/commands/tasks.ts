@@ -8,7 +8,7 @@ import { TaskInputType, TaskSchema, type Task } from "../../gen/tether/v1/task_p
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
-import { commandLine, formatMs } from "../../common/format.js";
+import { commandLine, formatBytes, formatMs } from "../../common/format.js";
 import { createStyle } from "../style.js";
 import { DEFAULT_TASK, findTaskFile } from "../task-file.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
@@ -69,6 +69,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
       task.result !== "" ? `result: ${task.result}` : "",
       task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
       task.envFiles.length > 0 ? `env_file ${task.envFiles.map(escapeControls).join(", ")}` : "",
+      task.maxOutputBytes > 0n ? `keeps the last ${formatBytes(Number(task.maxOutputBytes))} of output` : "",
       task.workspace !== "" ? `in workspace ${task.workspace}${missing.has(task.workspace) ? ` (none by that name yet: tether ws create ${task.workspace})` : ""}` : "",
     ].filter((t) => t !== "");
     if (traits.length > 0) out.push(`  ${traits.join(", ")}`);

@@ -62,6 +62,8 @@ export function sessionToProto(session: domain.SessionView, xcom: readonly domai
     workspace: session.spec.workspace === undefined ? "" : `workspaces/${session.spec.workspace.id}`,
     tasks: session.spec.tasks.map((t) => t.name),
     rerunOf: session.spec.rerunOf ?? "",
+    outputMaxBytes: BigInt(session.spec.outputMaxBytes ?? 0),
+    outputFirstOffset: BigInt(session.outputFirstOffset),
     taskWorkspaces: Object.fromEntries(Object.entries(session.spec.taskWorkspaces ?? {}).map(([task, ws]) => [task, `workspaces/${ws.id}`])),
     result: session.result ?? "",
     error: session.error ?? "",

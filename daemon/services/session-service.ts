@@ -28,6 +28,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
         idleTimeoutMs: durationFieldMs(req.idleTimeout, "idle_timeout", 0),
         workspace: req.workspace,
         labels: req.labels,
+        outputMaxBytes: Number(req.outputMaxBytes),
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },

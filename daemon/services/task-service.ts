@@ -83,6 +83,7 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
     stdinStream: task.stdin === "stream",
     failFast: task.failFast === true,
     envFiles: [...(task.envFiles ?? [])],
+    maxOutputBytes: BigInt(task.maxOutputBytes ?? 0),
     line: line ?? 0,
   });
 }

@@ -170,11 +170,16 @@ export class LiveSession {
     return this.waits.begin(this.requireLiveRun(request.run, "wait").run, request);
   }
 
-  /** Creates the graph's runs and starts what can start. Resolves once the session's creation is durable. */
-  start(): Promise<unknown> {
+  /**
+   * Creates the graph's runs and starts what can start. Resolves once the
+   * session's creation is durable; `alongside` stores what else it needs in
+   * the same commit (its output log's retention).
+   */
+  start(alongside: () => void): Promise<unknown> {
     for (const task of this.session.spec.tasks) this.graph.addRun(task.name, 1);
     this.refreshActivity();
     const created = this.record(undefined, "session started", () => {
+      alongside();
       this.tables.insert(this.session);
       for (const run of this.runs) this.tables.saveRun(this.session.seq, snapshot(run));
     });

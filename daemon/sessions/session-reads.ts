@@ -113,7 +113,9 @@ export class SessionReads {
     }
     const selected = (run: number): boolean => (options.run === 0 || run === options.run) && (options.task === "" || taskOf(run) === options.task);
     const journal = logJournal(record.id);
-    const offset = await readStartOffset(this.journals, journal, options, (r) => selected(decodeChunk(r).run));
+    const start = await readStartOffset(this.journals, journal, options, (r) => selected(decodeChunk(r).run));
+    // 0 is the beginning: the oldest output kept, when the session's max_output dropped some.
+    const offset = start === 0 ? (this.journals.find(journal)?.firstOffset ?? 0) : start;
     for await (const records of this.follow(journal, { kind: "offset", offset }, options.follow ? live : undefined, untilQuiet, options.signal)) {
       const chunks = records
         .map((r): TaskOutputChunk => {

@@ -71,6 +71,8 @@ export async function* readTimeline<T>(
       for (let i = 0; i < sources.length; i++) {
         const page = pages[i]!;
         while (page.head === page.records.length && !exhausted[i]) {
+          // Output a capped log dropped (max_output) before this reader got to it: it reads on from what is kept, as docker logs -f past a rotation.
+          cursors[i] = Math.max(cursors[i]!, journals.find(sources[i]!.journal)?.firstSeq ?? 1);
           const records = journals.page(sources[i]!.journal, cursors[i]!, PAGE_RECORDS, PAGE_BYTES);
           if (records.length === 0) exhausted[i] = true;
           else {

@@ -20,7 +20,8 @@ import { LiveSession } from "./live-session.js";
 import { resolveInputs } from "./session-inputs.js";
 import { signalGroup } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
-import { sessionJournals } from "./session-journal.js";
+import { logJournal, sessionJournals } from "./session-journal.js";
+import { checkOutputMaxBytes } from "../process/output-limit.js";
 import { SessionOrder, nextPositionAfter } from "./session-order.js";
 import { SessionStreams, declaredStreams, readStreamRecord, type SendResult, type StreamSend } from "./session-streams.js";
 import { SessionTables, type SessionFilter } from "./session-tables.js";
@@ -48,6 +49,8 @@ export interface StartOptions {
   /** Workspace id, prefix or name; empty: the task file's directory, adopted. */
   readonly workspace: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** Keep about this many bytes of output (0: the main task's max_output, else all of it). */
+  readonly outputMaxBytes: number;
 }
 
 /** What a new session runs: StartOptions with the task file read and the graph resolved (or a rerun's, as recorded). */
@@ -177,6 +180,7 @@ export class Sessions {
       workspace: readopt ? "" : (ws?.id ?? ""),
       rerunOf: original.id,
       labels: original.labels,
+      outputMaxBytes: spec.outputMaxBytes ?? 0,
       taskWorkspaces: Object.fromEntries(Object.entries(spec.taskWorkspaces ?? {}).map(([task, pinned]) => [task, pinned.id])),
     });
   }
@@ -200,6 +204,8 @@ export class Sessions {
   /** Records a new session of `plan.graph` and starts it. */
   private async create(plan: SessionPlan): Promise<SessionView> {
     checkLabels(plan.labels, "a session");
+    checkOutputMaxBytes(plan.outputMaxBytes);
+    const outputMaxBytes = plan.outputMaxBytes || (plan.graph.find((t) => t.name === plan.task)?.maxOutputBytes ?? 0);
     const { inputs, secrets, secretNames } = resolveInputs(plan.graph.flatMap((t) => t.inputs), plan.inputs);
     const ws = this.workspaces.usable(plan.workspace === "" ? this.workspaces.adoptDirectory(dirname(plan.taskFile)).id : plan.workspace);
     const taskWorkspaces = Object.fromEntries(Object.entries(plan.taskWorkspaces).map(([task, ref]) => [task, pinned(this.taskWorkspace(task, ref))]));
@@ -224,6 +230,7 @@ export class Sessions {
         workspace: pinned(ws),
         ...(Object.keys(taskWorkspaces).length > 0 ? { taskWorkspaces } : {}),
         ...(plan.rerunOf !== undefined ? { rerunOf: plan.rerunOf } : {}),
+        ...(outputMaxBytes > 0 ? { outputMaxBytes } : {}),
       },
       result: undefined,
       error: undefined,
@@ -234,7 +241,10 @@ export class Sessions {
     };
     const session = this.liveSession(record, [], secrets);
     this.live.set(record.id, session);
-    await session.start();
+    // A log that keeps only its last bytes is made so before its first record (one made by its first append keeps all).
+    await session.start(() => {
+      if (outputMaxBytes > 0) this.journals.create(logJournal(record.id), { maxBytes: outputMaxBytes, maxAgeMs: 0 });
+    });
     return this.view(record);
   }
 
@@ -456,7 +466,7 @@ export class Sessions {
   private view(record: SessionRecord): SessionView {
     const live = this.live.get(record.id);
     const current = live?.session ?? record;
-    return { ...current, activity: live?.activity ?? "idle", waitingFor: live?.waitingFor ?? "" };
+    return { ...current, activity: live?.activity ?? "idle", waitingFor: live?.waitingFor ?? "", outputFirstOffset: this.journals.find(logJournal(record.id))?.firstOffset ?? 0 };
   }
 
   private newId(): string {

@@ -58,6 +58,8 @@ export interface SessionSpec {
   readonly taskWorkspaces?: Readonly<Record<string, SessionWorkspace>>;
   /** The session this one started again (Sessions.rerun), when it is a rerun. */
   readonly rerunOf?: string;
+  /** How much of its output its log keeps, in bytes (the oldest dropped); absent: all of it. */
+  readonly outputMaxBytes?: number;
 }
 
 /** The workspace a session runs in, as pinned at its start. */
@@ -89,6 +91,8 @@ export interface SessionRecord {
 export interface SessionView extends Readonly<SessionRecord> {
   readonly activity: Activity;
   readonly waitingFor: string;
+  /** Where its output log starts now: 0 unless spec.outputMaxBytes dropped some. */
+  readonly outputFirstOffset: number;
 }
 
 export interface XcomValue {

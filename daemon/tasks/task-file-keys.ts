@@ -4,7 +4,7 @@ import type { Report } from "./template-checks.js";
 
 /** The keys a task file takes at its top (and `x-…` ones, as compose's, to hold YAML anchors), a task, an input and a readiness check. */
 export const FILE_KEYS: ReadonlySet<string> = new Set(["tasks", "env", "env_file"]);
-export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "workspace", "env_file"]);
+export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "workspace", "env_file", "max_output"]);
 export const INPUT_KEYS: ReadonlySet<string> = new Set(["type", "default", "choices", "description"]);
 export const READINESS_KEYS: ReadonlySet<string> = new Set(["http", "tcp", "cmd", "interval", "timeout"]);
 
@@ -43,6 +43,7 @@ const KEY_HINTS: ReadonlyMap<string, { key: string; hint: string }> = new Map(
       ["cwd", "the working directory is cwd:, in the workspace", ["working_dir", "working-directory", "dir"]],
       ["condition", 'a task runs only if condition: "{{ ... }}" renders true', ["if"]],
       ["timeout", "the time limit is timeout: 10m", ["timeout_minutes"]],
+      ["max_output", "the output a session keeps is max_output: 100M", ["max_size", "log_size", "max_log_size"]],
       ["description", "description: what it does", ["desc"]],
       ["retries", "the number of retries is retries: N", ["retry"]],
       ["tasks", "tasks are under tasks: { name: { cmd: ... } }", ["jobs", "services", "recipes", "targets"]],

@@ -3,6 +3,8 @@ import { Code } from "@connectrpc/connect";
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLError, type YAMLMap } from "yaml";
 import { TetherError } from "../errors.js";
 import { parseDuration } from "./duration.js";
+import { parseSize } from "../../common/sizes.js";
+import { outputLimitProblem } from "../process/output-limit.js";
 import { findCycle } from "./graph.js";
 import { readTaskFileText } from "./task-file-text.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
@@ -179,6 +181,7 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
   const condition = optionalString(get("condition"), report, "condition");
   checkTemplates(condition === undefined ? [] : [condition], get("condition"), report);
   const envFiles = stringList(get("env_file"), report, "env_file").map((file) => resolve(dir, file));
+  const maxOutputBytes = size(get("max_output"), report, "max_output");
   return {
     name,
     description: optionalString(get("description"), report, "description") ?? "",
@@ -199,6 +202,7 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     failFast,
     ...(workspace !== undefined ? { workspace } : {}),
     ...(envFiles.length > 0 ? { envFiles } : {}),
+    ...(maxOutputBytes !== 0 ? { maxOutputBytes } : {}),
   };
 }
 
@@ -423,6 +427,19 @@ function duration(node: Node | undefined, fallback: number, report: Report, what
   const ms = isScalar(node) ? parseDuration(node.value) : undefined;
   if (ms === undefined) report(node, `${what} must be a duration such as 30s, 10m or 1h30m`);
   return ms ?? fallback;
+}
+
+/** A size in bytes: 100M, 1G (or a number of bytes); 0 when absent. At least the least output kept (output-limit.ts). */
+function size(node: Node | undefined, report: Report, what: string): number {
+  if (node === undefined) return 0;
+  const bytes = isScalar(node) && (typeof node.value === "string" || typeof node.value === "number") ? parseSize(String(node.value)) : undefined;
+  if (bytes === undefined) {
+    report(node, `${what} must be a size such as 100M, 1G or 512k`);
+    return 0;
+  }
+  const problem = outputLimitProblem(bytes, what);
+  if (problem !== undefined) report(node, problem);
+  return problem === undefined ? bytes : 0;
 }
 
 function boolean(node: Node | undefined, report: Report, what: string): boolean {

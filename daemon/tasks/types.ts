@@ -67,6 +67,8 @@ export interface TaskDef {
   readonly workspace?: string;
   /** Absolute paths of files of variables read as each run starts (env-files.ts); absent: none. */
   readonly envFiles?: readonly string[];
+  /** How much output a session of this task (as its main task) keeps, in bytes; absent: all of it. */
+  readonly maxOutputBytes?: number;
 }
 
 /** A loaded task file: where it is and what it defines. */

@@ -7,6 +7,7 @@ import { log } from "../log.js";
 import type { ProcessEnd } from "../process/child-process.js";
 import type { CommandProblem } from "../process/command-problem.js";
 import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
+import { checkOutputMaxBytes } from "../process/output-limit.js";
 import { OutputPacer } from "../process/output-pacer.js";
 import type { OutputPiece } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
@@ -38,13 +39,6 @@ export interface ExecStartOptions {
   /** A name to know it by (process-names.ts); empty: none. */
   readonly name: string;
 }
-
-/**
- * The least output an exec may be asked to keep: twice what its own client
- * may lag behind (PACED_LAG_BYTES), so that client never falls past what is
- * kept.
- */
-export const OUTPUT_MAX_BYTES_MIN = 2 * PACED_LAG_BYTES;
 
 /** A running exec: its record (updated in place) and its process. */
 export interface LiveExec {
@@ -110,9 +104,7 @@ export class Execs {
 
   start(options: ExecStartOptions): LiveExec {
     const { outputMaxBytes } = options;
-    if (outputMaxBytes !== 0 && outputMaxBytes < OUTPUT_MAX_BYTES_MIN) {
-      throw invalidArgument("output_max_bytes", `output_max_bytes is ${outputMaxBytes}: keep at least ${OUTPUT_MAX_BYTES_MIN / 1024 / 1024} MiB of output (0 keeps all of it)`);
-    }
+    checkOutputMaxBytes(outputMaxBytes);
     if (options.name !== "") checkProcessName(EXEC_NAMES, options.name, (name) => this.runningNamed(name));
     const ws = this.workspaces.usable(options.workspace);
     if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);

@@ -88,6 +88,25 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(fifo.stderr).toContain(`fifo | tether: env_file ${join(dir, "pipe.env")} is not a regular file\n`);
   });
 
+  it("run --max-output keeps only the last of a session's output: its follower reads on past what is dropped to the end, show says what is kept, logs starts there", () => {
+    const env = freshEnv();
+    // 48 MiB of numbered lines, each 64 bytes: three times what is kept.
+    const lines = (48 * 1024 * 1024) / 64;
+    const dir = dirname(writeTaskFile(`tasks:\n  flood:\n    cmd: |\n      awk 'BEGIN { for (i = 1; i <= ${lines}; i++) printf "%063d\\n", i }'\n`));
+    const followed = spawnSync(process.execPath, [CLI_ENTRY, "run", "flood", "--max-output", "16M"], { env, cwd: dir, encoding: "utf8", maxBuffer: 128 * 1024 * 1024, timeout: 60_000 });
+    expect([followed.status, followed.stderr]).toEqual([0, expect.stringMatching(/flood +succeeded/)]);
+    expect(followed.stdout.endsWith(`flood | ${String(lines).padStart(63, "0")}\n`)).toBe(true);
+    const id = /session (s-\w+) closed/.exec(followed.stderr)![1]!;
+    const offset = Number(/^output +keeps the last 16\.0 MiB, from offset (\d+)$/m.exec(cli(env, dir, "show", id).stdout)![1]);
+    expect(offset).toBeGreaterThanOrEqual(31 * 1024 * 1024);
+    const logs = spawnSync(process.execPath, [CLI_ENTRY, "logs", id], { env, cwd: dir, encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    expect(logs.stdout.length).toBe(48 * 1024 * 1024 - offset);
+    // Its first whole line is the one after the offset (a chunk may start in the middle of a line).
+    const skip = (64 - (offset % 64)) % 64;
+    expect(logs.stdout.slice(skip, skip + 64)).toBe(`${String(Math.ceil(offset / 64) + 1).padStart(63, "0")}\n`);
+    expect(JSON.parse(cli(env, dir, "show", id, "--json").stdout)).toMatchObject({ output_max_bytes: 16 * 1024 * 1024, output_first_offset: offset });
+  });
+
   it("run --label tags a session; ls --label finds it (k=v, or k set), show and --json say its labels; cancel and rm --ended take labels too", () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(GRAPH));
@@ -306,17 +325,18 @@ tasks:
     fail_fast: true
     result: stdout
     workspace: chatroom
+    max_output: 100M
 `),
     );
     const tasks = cli(env, dir, "tasks");
     expect(tasks.status).toBe(0);
     expect(tasks.stdout).toContain("chat\n  cmd: cat\n  after: gen\n");
     expect(tasks.stdout).toContain("  streams: stdin (input, fed to the run's stdin), approval (input), events (output)\n");
-    expect(tasks.stdout).toContain("  retries 2 after 250ms, timeout 1.5s, keep_open, fail_fast, result: stdout, in workspace chatroom (none by that name yet: tether ws create chatroom)\n");
+    expect(tasks.stdout).toContain("  retries 2 after 250ms, timeout 1.5s, keep_open, fail_fast, result: stdout, keeps the last 100.0 MiB of output, in workspace chatroom (none by that name yet: tether ws create chatroom)\n");
     cli(env, dir, "ws", "create", "chatroom");
-    expect(cli(env, dir, "tasks").stdout).toContain(", result: stdout, in workspace chatroom\n");
+    expect(cli(env, dir, "tasks").stdout).toContain(", keeps the last 100.0 MiB of output, in workspace chatroom\n");
     const json = JSON.parse(cli(env, dir, "tasks", "--json").stdout) as { name: string; line: number; keep_open?: boolean }[];
-    expect(json[1]).toMatchObject({ keep_open: true, fail_fast: true, retry_delay: "0.250s", workspace: "chatroom", streams: { approval: "input", events: "output" } });
+    expect(json[1]).toMatchObject({ keep_open: true, fail_fast: true, retry_delay: "0.250s", workspace: "chatroom", max_output_bytes: "104857600", streams: { approval: "input", events: "output" } });
     expect(json.map((t) => [t.name, t.line])).toEqual([
       ["tasks/gen", 2],
       ["tasks/chat", 4],

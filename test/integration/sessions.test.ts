@@ -29,6 +29,50 @@ function reasonOf(error: unknown): ErrorReason | undefined {
 
 
 describe("sessions: the task graph", () => {
+  it("max_output keeps only the last of a session's output (docker's max-size): logs from 0 start at the oldest kept, a rerun keeps it, a start's own wins; too small is refused", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const MiB = 1024 * 1024;
+    // 48 MiB of numbered lines, each 64 bytes.
+    const lines = (48 * MiB) / 64;
+    const taskFile = writeTaskFile(`tasks:\n  flood:\n    max_output: 16M\n    cmd: |\n      awk 'BEGIN { for (i = 1; i <= ${lines}; i++) printf "%063d\\n", i }'\n  quiet: { cmd: 'true' }\n`);
+    const { session } = await sessions.startSession({ task: "flood", taskFile });
+    expect((await waitQuiet(sessions, session!.id)).exitCode).toBe(0);
+    const shown = (await sessions.getSession({ name: session!.name })).session!;
+    expect(Number(shown.outputMaxBytes)).toBe(16 * MiB);
+    expect(Number(shown.outputFirstOffset)).toBeGreaterThanOrEqual(32 * MiB - MiB);
+    // From the beginning: what is kept, whole chunks from where it starts, up to the last line.
+    let first = -1;
+    const parts: Buffer[] = [];
+    for await (const msg of sessions.readSessionLogs({ name: session!.name })) {
+      for (const c of msg.chunks) {
+        if (first < 0) first = Number(c.logOffset);
+        parts.push(Buffer.from(c.data));
+      }
+    }
+    const kept = Buffer.concat(parts).toString();
+    expect(first).toBe(Number(shown.outputFirstOffset));
+    expect(kept.length).toBe(48 * MiB - first);
+    expect(kept.length).toBeLessThanOrEqual(16 * MiB);
+    expect(kept.endsWith(`${String(lines).padStart(63, "0")}\n`)).toBe(true);
+    const gone = await failure((async () => {
+      for await (const _ of sessions.readSessionLogs({ name: session!.name, fromOffset: 100n })) void _;
+    })());
+    expect([gone.code, gone.reason]).toEqual([Code.OutOfRange, ErrorReason.CURSOR_EXPIRED]);
+    // The data files hold the kept output and at most one file more, once those dropped are deleted (off the daemon's thread).
+    const onDisk = (): number => Number(spawnSync("du", ["-sb", join(d.home, "output")], { encoding: "utf8" }).stdout.split("\t")[0]);
+    await eventually(() => (onDisk() <= 16 * MiB + 16 * MiB + MiB ? true : undefined));
+    // A rerun keeps it; a start's own limit wins over the task's; too small is refused.
+    const rerun = (await sessions.rerunSession({ name: session!.name })).session!;
+    expect(Number(rerun.outputMaxBytes)).toBe(16 * MiB);
+    await sessions.cancelSession({ name: rerun.name });
+    const own = (await sessions.startSession({ task: "quiet", taskFile, outputMaxBytes: BigInt(20 * MiB) })).session!;
+    expect(Number(own.outputMaxBytes)).toBe(20 * MiB);
+    expect(Number((await sessions.startSession({ task: "quiet", taskFile })).session!.outputMaxBytes)).toBe(0);
+    const small = await failure(sessions.startSession({ task: "quiet", taskFile, outputMaxBytes: BigInt(MiB) }));
+    expect([small.code, small.message]).toEqual([Code.InvalidArgument, "output_max_bytes is 1048576: keep at least 16 MiB of output (0 keeps all of it)"]);
+  });
+
   it("labels tag a session to find it again: listed by k=v and k selectors, page by page, kept by a rerun and across a restart; bad ones refused", async () => {
     const d = await daemon();
     const sessions = d.client(SessionService);
