@@ -77,11 +77,12 @@ export class ProgressView {
     return "";
   }
 
-  /** Writes output above the progress block. */
-  print(stream: NodeJS.WriteStream, text: string | Uint8Array): void {
+  /** Writes output above the progress block; false when `stream` asks its writer to wait for its drain, as write does. */
+  print(stream: NodeJS.WriteStream, text: string | Uint8Array): boolean {
     this.clear();
-    stream.write(text);
+    const more = stream.write(text);
     this.draw();
+    return more;
   }
 
   redraw(): void {

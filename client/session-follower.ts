@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { ErrorReason } from "../gen/tether/v1/errors_pb.js";
 import { LogStream, SessionActivity, SessionStatus, type Session, type SessionEvent } from "../gen/tether/v1/session_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -44,11 +45,13 @@ export async function followSession(options: FollowOptions): Promise<void> {
 async function follow(options: FollowOptions, view: ProgressView): Promise<void> {
   const width = Math.max(4, ...options.tasks.map((t) => t.length));
   const lines = new OutputLines();
-  // A chunk's lines go out in one write: the live view is redrawn below them once, not once per line.
-  const emit = (chunkLines: readonly OutputLine[]): void => {
+  // A chunk's lines go out in one write: the live view is redrawn below them once, not once per line. A reader that
+  // takes its time (a pager, a slow pipe) holds this command, which holds the daemon's read: nothing piles up here.
+  const emit = async (chunkLines: readonly OutputLine[]): Promise<void> => {
     for (const stderr of [false, true]) {
       const bytes = Buffer.concat(chunkLines.filter((line) => line.stderr === stderr).map((line) => prefixed(`${options.style.task(line.task.padEnd(width))} ${options.style.dim("|")} `, line.bytes)));
-      if (bytes.length > 0) view.print(stderr ? process.stderr : process.stdout, bytes);
+      const stream = stderr ? process.stderr : process.stdout;
+      if (bytes.length > 0 && !view.print(stream, bytes)) await once(stream, "drain");
     }
   };
   // Changes are applied together, up to the next output: a graph's hundreds of transitions are one redraw.
@@ -67,13 +70,13 @@ async function follow(options: FollowOptions, view: ProgressView): Promise<void>
     for (const { kind } of message.kind.value.events) {
       if (kind.case === "output") {
         applyChanges();
-        emit(lines.add(kind.value.run, kind.value.task, kind.value.stream === LogStream.STDERR, kind.value.data));
+        await emit(lines.add(kind.value.run, kind.value.task, kind.value.stream === LogStream.STDERR, kind.value.data));
       } else if (kind.case === "change") {
         const run = kind.value.run;
         const rest = run !== undefined && isFinal(run.status) ? lines.rest(run.number) : [];
         if (rest.length > 0) {
           applyChanges();
-          emit(rest);
+          await emit(rest);
         }
         changes.push(kind.value);
         // An ended session is followed to the end of the call (`ended`): its services' stops come after its end.
@@ -84,7 +87,7 @@ async function follow(options: FollowOptions, view: ProgressView): Promise<void>
     // Everything stored so far has come, and the session was open and idle at its last change: all the output there will be until more input.
     if (message.kind.value.ended || (quiet && message.kind.value.caughtUp)) break;
   }
-  emit(lines.rest());
+  await emit(lines.rest());
 }
 
 /** Prints a started session's id (-d), or follows it to its end: the CLI's exit code is the session's. `startedHow` ends the first line. */

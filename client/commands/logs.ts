@@ -9,6 +9,7 @@ import { untilFlag } from "../output-until.js";
 import type { ClientPaths } from "../paths.js";
 import { bytesJson } from "../bytes-json.js";
 import { connectToDaemon } from "../transport.js";
+import { writeChunk } from "../write-chunk.js";
 
 export const LOGS_USAGE = `  tether logs S [-f] [--task T] [--run R] [--from OFFSET | -n/--tail N | --since 10m] [-t] [--json] [--until PATTERN]
                                               the runs' output (raw bytes; --json: one chunk per line with offsets);
@@ -50,11 +51,12 @@ export async function logsCommand(args: string[], paths: ClientPaths): Promise<n
     for await (const message of client.serverStream(SessionService.method.readSessionLogs, request, { signal: abort.signal })) {
       for (const c of message.chunks) {
         const stream = c.stream === LogStream.STDERR ? "stderr" : "stdout";
+        // A reader that takes its time (a pager, a slow pipe) holds this command, which holds the daemon's read, as exec attach does.
         if (values.json) {
           const time = c.createTime === undefined ? "" : timestampDate(c.createTime).toISOString();
-          process.stdout.write(`${JSON.stringify({ run: c.run, task: c.task, stream, offset: Number(c.offset), log_offset: Number(c.logOffset), time, ...bytesJson("data", c.data) })}\n`);
+          await writeChunk(process.stdout, { data: Buffer.from(`${JSON.stringify({ run: c.run, task: c.task, stream, offset: Number(c.offset), log_offset: Number(c.logOffset), time, ...bytesJson("data", c.data) })}\n`) });
         } else {
-          process[stream].write(values.timestamps ? stampers.stamp(stream, c.data, c.createTime) : c.data);
+          await writeChunk(process[stream], { data: values.timestamps ? stampers.stamp(stream, c.data, c.createTime) : c.data });
         }
         // Each run's stdout and stderr are lines of their own.
         if (until?.seen(c.run * 2 + (c.stream === LogStream.STDERR ? 1 : 0), c.data) === true) return 0;

@@ -28,6 +28,11 @@ export function resolveCursor(tables: JournalTables, state: JournalState, cursor
   }
 }
 
+/** Whether `cursor` names records retention has dropped. */
+export function isDropped(state: JournalState, cursor: Cursor): boolean {
+  return (cursor.kind === "sequence" && cursor.seq >= 1 && cursor.seq < state.firstSeq) || (cursor.kind === "offset" && cursor.offset < state.firstOffset);
+}
+
 /** A place retention has dropped: the error names the earliest one kept, in the place's unit. */
 export function cursorExpired(state: JournalState, place: Place, describe: DescribeJournal): TetherError {
   const earliest = place.kind === "sequence" ? `sequence ${state.firstSeq}` : `offset ${state.firstOffset}`;

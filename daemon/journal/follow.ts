@@ -9,7 +9,7 @@ const UNTIL_REACHED = new Error("the followed journal's end condition was reache
  * promise `until` returns settles (the writer is done), then reads what was
  * committed up to that moment and ends: nothing written before the end is
  * missed, and the reader never waits past it. A journal not written yet
- * reads as empty.
+ * reads as empty. `options` as journals.read's.
  */
 export async function* followUntil(
   journals: Journals,
@@ -17,7 +17,7 @@ export async function* followUntil(
   cursor: Cursor,
   until: ((signal: AbortSignal) => Promise<void>) | undefined,
   signal: AbortSignal,
-  queueBytes?: number,
+  options: { readonly queueBytes?: number | undefined; readonly skipDropped?: boolean | undefined } = {},
 ): AsyncGenerator<readonly JournalRecord[]> {
   let position = cursor;
   if (until !== undefined) {
@@ -25,7 +25,7 @@ export async function* followUntil(
     const stop = AbortSignal.any([signal, done.signal]);
     void until(stop).then(() => done.abort(UNTIL_REACHED));
     try {
-      for await (const batch of journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop, queueBytes })) {
+      for await (const batch of journals.read(journal, { cursor: position, follow: true, waitForJournal: true, signal: stop, ...options })) {
         const last = batch.records.at(-1);
         if (last !== undefined) {
           position = { kind: "sequence", seq: last.seq + 1 };
@@ -37,7 +37,7 @@ export async function* followUntil(
     }
   }
   if (!journalExists(journals, journal)) return;
-  for await (const batch of journals.read(journal, { cursor: position, follow: false, signal })) yield batch.records;
+  for await (const batch of journals.read(journal, { cursor: position, follow: false, signal, skipDropped: options.skipDropped })) yield batch.records;
 }
 
 function journalExists(journals: Journals, journal: string): boolean {

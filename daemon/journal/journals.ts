@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import type { Db } from "../store/database.js";
 import { BatchCommit, KEEP_EVERYTHING, outputAppend, type PendingAppend } from "./batch-commit.js";
-import { cursorExpired, resolveCursor, type DescribeJournal, type Place } from "./cursors.js";
+import { cursorExpired, isDropped, resolveCursor, type DescribeJournal, type Place } from "./cursors.js";
 import { DataFiles } from "./data-files.js";
 import { sweepDataFiles } from "./data-sweep.js";
 import { GroupCommit } from "./group-commit.js";
@@ -37,6 +37,14 @@ export interface ReadOptions {
   readonly signal: AbortSignal;
   /** With follow: committed records this reader may hold in memory (READER_QUEUE_MAX_BYTES unless a pacer keeps it closer). */
   readonly queueBytes?: number | undefined;
+  /**
+   * Records the journal's retention drops before this reader gets to them
+   * are skipped, the read going on from the oldest kept (as docker logs -f
+   * reads on past a rotation), instead of ending with CURSOR_EXPIRED: for a
+   * live view of a capped log. A cursor already dropped starts it at the
+   * oldest kept: one a user gave is checked first (requireKept).
+   */
+  readonly skipDropped?: boolean | undefined;
 }
 
 /**
@@ -251,10 +259,12 @@ export class Journals {
       if (state === undefined) throw journalNotFound(name);
       held = state;
       this.states.hold(state);
-      const start = resolveCursor(this.tables, state, options.cursor, this.describe);
+      // One that skips what is dropped goes on from the oldest kept (a follow's next read; its first is checked: requireKept).
+      const cursor: Cursor = options.skipDropped === true && isDropped(state, options.cursor) ? { kind: "start" } : options.cursor;
+      const start = resolveCursor(this.tables, state, cursor, this.describe);
       let nextSeq = start.seq;
       // Where an offset cursor's reader has got to: an expiry mid-read names it in the reader's unit.
-      let reached = options.cursor.kind === "offset" ? options.cursor.offset : undefined;
+      let reached = cursor.kind === "offset" ? cursor.offset : undefined;
       const place = (): Place => (reached === undefined ? { kind: "sequence", seq: nextSeq } : { kind: "offset", offset: reached });
       let sliceFrom = start.offset;
       const endSeq = options.follow ? Infinity : state.nextSeq;
@@ -275,10 +285,21 @@ export class Journals {
         }
         let records = sub.take(nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
         if (records.length === 0) {
-          if (nextSeq < state.firstSeq) throw cursorExpired(state, place(), this.describe);
-          records = this.cache.unkept(state.id, nextSeq)
-            ? await this.storedLarge(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES, place())
-            : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+          if (nextSeq < state.firstSeq) {
+            if (options.skipDropped !== true) throw cursorExpired(state, place(), this.describe);
+            nextSeq = state.firstSeq;
+            sliceFrom = undefined;
+            continue;
+          }
+          try {
+            records = this.cache.unkept(state.id, nextSeq)
+              ? await this.storedLarge(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES, place())
+              : this.stored(state, nextSeq, READ_BATCH_MAX_RECORDS, READ_BATCH_MAX_BYTES);
+          } catch (error) {
+            // Dropped while it was read off the thread: read on from what is kept.
+            if (options.skipDropped === true && state.removed !== true && nextSeq < state.firstSeq) continue;
+            throw error;
+          }
         }
         if (records.length === 0) {
           if (state.removed === true) throw journalRemoved(name, this.describe(name));
@@ -301,6 +322,17 @@ export class Journals {
       subs?.delete(sub);
       if (subs?.size === 0) this.subscribers.delete(name);
     }
+  }
+
+  /**
+   * Refuses a cursor a user's read would start at (an offset, a sequence)
+   * that retention has dropped or that lies past the end (CURSOR_EXPIRED,
+   * CURSOR_PAST_END): for a read that skips what is dropped after its start
+   * (ReadOptions.skipDropped). A journal not created yet has nothing to refuse.
+   */
+  requireKept(name: string, cursor: Cursor): void {
+    const state = this.lookup(name);
+    if (state !== undefined) resolveCursor(this.tables, state, cursor, this.describe);
   }
 
   /**

@@ -17,6 +17,16 @@ export interface LiveOutput {
   readonly ended: Promise<unknown>;
 }
 
+/** How a client follows a process's output. */
+export interface FollowOptions {
+  /** The exec's own client, which paces the process (OutputPacer). */
+  readonly pacing?: PacingClient | undefined;
+  /** A terminal's client: hands a small piece on at once while it is caught up and idle (see TapReader.direct). */
+  readonly direct?: ((piece: OutputPiece) => boolean) | undefined;
+  /** Output a capped journal drops before this client reads it is skipped, not CURSOR_EXPIRED (see journals.read). */
+  readonly skipDropped?: boolean | undefined;
+}
+
 /**
  * A client's view of a process's output (an OutputWriter's journal) from
  * `fromOffset`, to the process's end. With a tap: from the journal while the
@@ -32,16 +42,15 @@ export async function* followOutput(
   fromOffset: number,
   live: LiveOutput | undefined,
   signal: AbortSignal,
-  pacing?: PacingClient,
-  /** A terminal's client: hands a small piece on at once while it is caught up and idle (see TapReader.direct). */
-  direct?: (piece: OutputPiece) => boolean,
+  options: FollowOptions = {},
 ): AsyncGenerator<OutputPiece[]> {
+  const { pacing, direct, skipDropped } = options;
   const tap = live?.tap;
   // An exec's pacing client stays within the pacer's lag: its committed records all fit in memory. (A terminal's clients
   // lag as they may while another client reads on: served from the store, as every follower that falls behind is.)
   const queueBytes = pacing === undefined || tap !== undefined ? undefined : PACED_QUEUE_BYTES;
   const records: Records = (cursor, until) =>
-    followUntil(journals, journal, { kind: "offset", offset: cursor }, until, signal, queueBytes);
+    followUntil(journals, journal, { kind: "offset", offset: cursor }, until, signal, { queueBytes, skipDropped });
   if (live === undefined || tap === undefined) {
     const until = live === undefined ? undefined : (stop: AbortSignal) => untilEnded(live.ended, stop);
     try {

@@ -116,7 +116,9 @@ export class SessionReads {
     const start = await readStartOffset(this.journals, journal, options, (r) => selected(decodeChunk(r).run));
     // 0 is the beginning: the oldest output kept, when the session's max_output dropped some.
     const offset = start === 0 ? (this.journals.find(journal)?.firstOffset ?? 0) : start;
-    for await (const records of this.follow(journal, { kind: "offset", offset }, options.follow ? live : undefined, untilQuiet, options.signal)) {
+    this.journals.requireKept(journal, { kind: "offset", offset });
+    // A follower of a session that keeps only its last output (max_output) reads on past what is dropped, as docker logs -f.
+    for await (const records of this.follow(journal, { kind: "offset", offset }, options.follow ? live : undefined, untilQuiet, options.signal, true)) {
       const chunks = records
         .map((r): TaskOutputChunk => {
           const chunk = decodeChunk(r);
@@ -194,7 +196,7 @@ export class SessionReads {
   }
 
   /** Reads a session journal; with a live session, follows it until `until` says so. */
-  private follow(journal: string, cursor: Cursor, live: LiveSession | undefined, until: FollowUntil, signal: AbortSignal): AsyncGenerator<readonly JournalRecord[]> {
-    return followUntil(this.journals, journal, cursor, live === undefined ? undefined : (stop) => until(live, stop), signal);
+  private follow(journal: string, cursor: Cursor, live: LiveSession | undefined, until: FollowUntil, signal: AbortSignal, skipDropped = false): AsyncGenerator<readonly JournalRecord[]> {
+    return followUntil(this.journals, journal, cursor, live === undefined ? undefined : (stop) => until(live, stop), signal, { skipDropped });
   }
 }

@@ -271,10 +271,15 @@ export class Execs {
     const exec = this.find(ref);
     // 0 is the beginning: the oldest output kept, when output_max_bytes dropped some.
     const from = fromOffset === 0 ? this.outputBounds(exec.id).firstOffset : fromOffset;
+    this.journals.requireKept(outputJournal(exec.id), { kind: "offset", offset: from });
     const live = follow ? this.live.get(exec.id) : undefined;
     return {
       exec: this.current(exec),
-      chunks: followOutput(this.journals, outputJournal(exec.id), from, live, signal, pace ? live?.pacer.attach(from) : undefined),
+      chunks: followOutput(this.journals, outputJournal(exec.id), from, live, signal, {
+        pacing: pace ? live?.pacer.attach(from) : undefined,
+        // Another client of an exec that keeps only its last output reads on past what is dropped, as docker logs -f.
+        skipDropped: true,
+      }),
       final: () => this.current(this.tables.byId(exec.id) ?? exec),
       lost: () => (live === undefined ? undefined : outputLostError(`exec ${exec.id}`, live.writer, "the command ran on: free disk space where the daemon keeps its state")),
     };

@@ -261,7 +261,7 @@ export class Ptys {
       fromOffset,
       liveOffset: written,
       terminalModes: running?.screen.terminalModes() ?? new Uint8Array(0),
-      chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, signal, live?.pacer.attach(fromOffset), options.direct),
+      chunks: followOutput(this.journals, outputJournal(pty.id), fromOffset, live, signal, { pacing: live?.pacer.attach(fromOffset), direct: options.direct }),
       input: (data) => {
         const target = writable("type");
         if (target === undefined) return undefined;

@@ -366,6 +366,20 @@ describe("tether ws and tether exec (the built CLI)", () => {
     rmSync(dir, { recursive: true });
   });
 
+  it("exec attach of an exec that keeps only its last output reads on past what is dropped while it was held up, to the end", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const lines = (48 * 1024 * 1024) / 64;
+    const id = cli(env, ["exec", "w", "-d", "--max-output", "16M", "--", "sh", "-c", `echo start; sleep 1; awk 'BEGIN { for (i = 1; i <= ${lines}; i++) printf "%063d\\n", i }'`]).stdout.trim();
+    // A reader that takes nothing until the exec has ended: the flood and the drop of its oldest 32 MiB happen meanwhile.
+    const tether = `"${process.execPath}" "${CLI_ENTRY}"`;
+    const slow = spawnSync("sh", ["-c", `${tether} exec attach ${id} | (until ${tether} exec show ${id} | grep -q '^status      exited'; do sleep 0.1; done; cat)`], { env, encoding: "utf8", maxBuffer: 128 * 1024 * 1024, timeout: 60_000 });
+    expect([slow.status, slow.stderr]).toEqual([0, ""]);
+    expect(slow.stdout.startsWith("start\n")).toBe(true);
+    expect(slow.stdout.endsWith(`${String(lines).padStart(63, "0")}\n`)).toBe(true);
+    expect(slow.stdout.length).toBeLessThan(48 * 1024 * 1024);
+  });
+
   it("exec --rm removes the exec and its output once it has ended, as docker run --rm; with -d it is refused", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

@@ -88,14 +88,19 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     expect(fifo.stderr).toContain(`fifo | tether: env_file ${join(dir, "pipe.env")} is not a regular file\n`);
   });
 
-  it("run --max-output keeps only the last of a session's output: its follower reads on past what is dropped to the end, show says what is kept, logs starts there", () => {
+  it("run --max-output keeps only the last of a session's output: its follower, held by a slow reader, reads on past what is dropped to the end; show says what is kept, logs starts there", () => {
     const env = freshEnv();
     // 48 MiB of numbered lines, each 64 bytes: three times what is kept.
     const lines = (48 * 1024 * 1024) / 64;
     const dir = dirname(writeTaskFile(`tasks:\n  flood:\n    cmd: |\n      awk 'BEGIN { for (i = 1; i <= ${lines}; i++) printf "%063d\\n", i }'\n`));
-    const followed = spawnSync(process.execPath, [CLI_ENTRY, "run", "flood", "--max-output", "16M"], { env, cwd: dir, encoding: "utf8", maxBuffer: 128 * 1024 * 1024, timeout: 60_000 });
+    // Followed into a pipe whose reader takes nothing until the session has ended: the follower is held (nothing piles up
+    // in it), the flood and the drop of its oldest 32 MiB happen meanwhile, and it reads on from what is kept.
+    const tether = `"${process.execPath}" "${CLI_ENTRY}"`;
+    const script = `set -o pipefail; ${tether} run flood --max-output 16M | (until ${tether} ls --status closed | grep -q flood; do sleep 0.1; done; cat)`;
+    const followed = spawnSync("bash", ["-c", script], { env, cwd: dir, encoding: "utf8", maxBuffer: 128 * 1024 * 1024, timeout: 60_000 });
     expect([followed.status, followed.stderr]).toEqual([0, expect.stringMatching(/flood +succeeded/)]);
     expect(followed.stdout.endsWith(`flood | ${String(lines).padStart(63, "0")}\n`)).toBe(true);
+    expect(followed.stdout.length).toBeLessThan(lines * 72);
     const id = /session (s-\w+) closed/.exec(followed.stderr)![1]!;
     const offset = Number(/^output +keeps the last 16\.0 MiB, from offset (\d+)$/m.exec(cli(env, dir, "show", id).stdout)![1]);
     expect(offset).toBeGreaterThanOrEqual(31 * 1024 * 1024);
@@ -105,6 +110,43 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     const skip = (64 - (offset % 64)) % 64;
     expect(logs.stdout.slice(skip, skip + 64)).toBe(`${String(Math.ceil(offset / 64) + 1).padStart(63, "0")}\n`);
     expect(JSON.parse(cli(env, dir, "show", id, "--json").stdout)).toMatchObject({ output_max_bytes: 16 * 1024 * 1024, output_first_offset: offset });
+  });
+
+  it("a followed run whose reader takes nothing holds the follower, not its memory: what it has yet to write waits in the store", async () => {
+    const env = freshEnv();
+    // 192 MiB of numbered lines, each 64 bytes.
+    const lines = (192 * 1024 * 1024) / 64;
+    const dir = dirname(writeTaskFile(`tasks:\n  flood:\n    cmd: |\n      awk 'BEGIN { for (i = 1; i <= ${lines}; i++) printf "%063d\\n", i }'\n`));
+    const child = spawn(process.execPath, [CLI_ENTRY, "run", "flood"], { env, cwd: dir, stdio: ["ignore", "pipe", "ignore"] });
+    const exited = new Promise<number | null>((resolve) => child.once("close", resolve));
+    // Its stdout is read by no one until the session has ended: the pipe fills and the follower waits.
+    await eventually(() => (cli(env, dir, "ls", "--status", "closed").stdout.includes("flood") ? true : undefined), 60_000);
+    const peak = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))![1]) * 1024;
+    // A follower that kept what it could not write held 160 MB and more here; one that waits, ~85 MB.
+    expect(peak).toBeLessThan(120 * 1000 * 1000);
+    let tail = "";
+    let bytes = 0;
+    child.stdout.on("data", (chunk: Buffer) => {
+      bytes += chunk.length;
+      tail = (tail + chunk.toString()).slice(-200);
+    });
+    expect(await exited).toBe(0);
+    expect(bytes).toBe(lines * 72);
+    expect(tail.endsWith(`flood | ${String(lines).padStart(63, "0")}\n`)).toBe(true);
+  });
+
+  it("logs -f of a session that keeps only its last output reads on past what is dropped while it was held up, to the end", () => {
+    const env = freshEnv();
+    const lines = (48 * 1024 * 1024) / 64;
+    const dir = dirname(writeTaskFile(`tasks:\n  flood:\n    max_output: 16M\n    cmd: |\n      echo start; sleep 1\n      awk 'BEGIN { for (i = 1; i <= ${lines}; i++) printf "%063d\\n", i }'\n`));
+    const id = cli(env, dir, "run", "flood", "-d").stdout.trim();
+    // A reader that takes nothing until the session has ended: the flood and the drop of its oldest 32 MiB happen meanwhile.
+    const tether = `"${process.execPath}" "${CLI_ENTRY}"`;
+    const slow = spawnSync("sh", ["-c", `${tether} logs -f ${id} | (until ${tether} show ${id} | grep -q '^status    closed'; do sleep 0.1; done; cat)`], { env, cwd: dir, encoding: "utf8", maxBuffer: 128 * 1024 * 1024, timeout: 60_000 });
+    expect([slow.status, slow.stderr]).toEqual([0, ""]);
+    expect(slow.stdout.startsWith("start\n")).toBe(true);
+    expect(slow.stdout.endsWith(`${String(lines).padStart(63, "0")}\n`)).toBe(true);
+    expect(slow.stdout.length).toBeLessThan(48 * 1024 * 1024);
   });
 
   it("run --label tags a session; ls --label finds it (k=v, or k set), show and --json say its labels; cancel and rm --ended take labels too", () => {
