@@ -1,5 +1,5 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { ExecStatus, type Exec } from "../../gen/tether/v1/exec_pb.js";
+import { ExecStatus, RestartMode, type Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { allPages } from "../all-pages.js";
 import { usageError } from "../cli-error.js";
@@ -56,6 +56,7 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
     `command     ${commandLine(e.argv)}${e.tty ? " (tty)" : ""}`,
     `cwd         ${e.cwd}`,
     `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
+    ...(e.restartPolicy === undefined ? [] : [`restart     ${restartWords(e)}${e.restartCount > 0 ? ` (restart ${e.restartCount} of its command)` : ""}`]),
     `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr${e.outputMaxBytes > 0n ? `; keeps the last ${formatBytes(Number(e.outputMaxBytes))}, from offset ${e.firstOffset}` : ""}`,
     `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
   ];
@@ -93,8 +94,17 @@ function execJson(e: Exec): Record<string, unknown> {
     stdout_bytes: Number(e.stdoutBytes),
     stderr_bytes: Number(e.stderrBytes),
     output_max_bytes: Number(e.outputMaxBytes) || null,
+    restart: e.restartPolicy === undefined ? null : restartWords(e),
+    restart_count: e.restartCount,
     first_offset: Number(e.firstOffset),
     created_at: isoTime(e.createTime),
     ended_at: isoTime(e.endTime),
   };
+}
+
+/** An exec's restart policy as --restart takes it: on-failure, on-failure:N, always. */
+function restartWords(e: Exec): string {
+  const policy = e.restartPolicy!;
+  if (policy.mode === RestartMode.ALWAYS) return "always";
+  return policy.maxRestarts > 0 ? `on-failure:${policy.maxRestarts}` : "on-failure";
 }

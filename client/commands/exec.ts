@@ -1,6 +1,6 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ExecStatus, OutputStream, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
+import { ExecStatus, OutputStream, RestartMode, type ExecExit, type ExecOutput, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
 import { parseCommandLine, splitCommand } from "../command-line.js";
@@ -21,12 +21,14 @@ import { connectToDaemon } from "../transport.js";
 import { allExecs, listExecs, showExec } from "./exec-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--cwd DIR] [--env K=V|K ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--restart POLICY] [--cwd DIR] [--env K=V|K ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
                                               --name: a name to attach, send, kill ... it by too, as docker run --name
                                               (unique among running execs; then it names the newest that had it)
+                                              --restart on-failure[:N] | always: start it again when it ends by itself
+                                              (not after exec kill or Ctrl-C), as docker run --restart, with the same name
                                               --rm removes it and its output once it has ended (docker run --rm);
                                               --max-output 100M keeps only its last 100 MiB (docker's max-size)
   tether exec send E [TEXT... | -] [--line] [--close]
@@ -81,7 +83,7 @@ const DETACH_INTERRUPTS = 3;
 const DETACH_INTERRUPTS_WITHIN_MS = 2_000;
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--max-output", "--name"]);
+const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--max-output", "--name", "--restart"]);
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -97,9 +99,12 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       env: { type: "string", short: "e", multiple: true, default: [] },
       "max-output": { type: "string" },
       name: { type: "string", default: "" },
+      restart: { type: "string", default: "no" },
     },
   });
   if (positionals.length !== 1 || command.length === 0) throw usageError(EXEC_USAGE, "tether exec WS");
+  const restartPolicy = parseRestartFlag(values.restart);
+  if (restartPolicy !== undefined && values.rm) throw new CliError("--rm removes the exec once it ends, and --restart starts it again then: drop one of them", 2);
   const outputMaxBytes = values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"]);
   if (values.rm && values.detach) throw new CliError("--rm removes the exec once this command sees it end, and -d does not wait for the end: drop -d or --rm (tether exec rm E removes an ended exec)", 2);
   const terminal = values.tty && process.stdin.isTTY === true && process.stdout.isTTY === true;
@@ -119,6 +124,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         size: terminal ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
         outputMaxBytes: BigInt(outputMaxBytes),
         displayName: values.name,
+        restartPolicy,
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
         stdin: readsStdin || values.interactive,
       },
@@ -179,6 +185,16 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     merged.end();
     if (readsStdin) process.stdin.destroy();
   }
+}
+
+/** `--restart no | on-failure[:N] | always`, as docker run --restart takes it. */
+function parseRestartFlag(value: string): MessageInitShape<typeof RestartPolicySchema> | undefined {
+  const match = /^(no|always|on-failure)(?::(\d+))?$/.exec(value);
+  if (match === null || (match[2] !== undefined && match[1] !== "on-failure")) {
+    throw new CliError(`--restart takes no, on-failure, on-failure:N (at most N restarts) or always, as docker run --restart, got ${JSON.stringify(value)}`, 2);
+  }
+  if (match[1] === "no") return undefined;
+  return { mode: match[1] === "always" ? RestartMode.ALWAYS : RestartMode.ON_FAILURE, maxRestarts: Number(match[2] ?? 0) };
 }
 
 async function send(args: string[], paths: ClientPaths): Promise<number> {

@@ -4,11 +4,12 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ExecRequest, ExecResponseSchema, ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
-import { checkSize, defaultSize, type Execs, type LiveExec } from "../workspaces/execs.js";
+import type { Execs, LiveExec } from "../workspaces/execs.js";
+import { checkSize, defaultSize } from "../workspaces/terminal-size.js";
 import { dataOrText } from "./data-or-text.js";
 import { stopGraceMs } from "./durations.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
-import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto } from "./workspace-proto.js";
+import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto, restartPolicyFromProto } from "./workspace-proto.js";
 
 /** Handlers for tether.v1.ExecService: proto in, domain call, proto out (a call's signal aborts when the daemon stops too: see CallContexts). */
 export function createExecService(execs: Execs): ServiceImpl<typeof ExecService> {
@@ -29,6 +30,7 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
         tty: start.tty ? defaultSize(start.size) : undefined,
         outputMaxBytes: Number(start.outputMaxBytes),
         name: start.displayName,
+        restartPolicy: restartPolicyFromProto(start.restartPolicy),
       });
       await live.started;
       // A client showing it on a terminal (it gave that terminal's size) answers the program's queries to it while attached.
@@ -105,7 +107,7 @@ async function applyRequests(live: LiveExec, stdinOpen: boolean, incoming: Async
         if (kind.value) live.stdin.close();
         break;
       case "signal":
-        live.process.signal(parseSignal(kind.value));
+        live.signalFromClient(parseSignal(kind.value));
         break;
       case "resize":
         if (!live.record.tty) throw invalidArgument("resize", "this exec has no terminal to resize: start it with tty");

@@ -4,7 +4,7 @@ import type { TerminalSize } from "../../gen/tether/v1/exec_pb.js";
 import { sendNowOf, takeNowOf } from "../call-context.js";
 import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
-import { checkSize } from "../workspaces/execs.js";
+import { checkSize } from "../workspaces/terminal-size.js";
 import type { PtyAttachment, PtySpec, Ptys } from "../workspaces/ptys.js";
 import type { PtyRecord } from "../workspaces/types.js";
 import { durationFieldMs } from "./durations.js";

@@ -1,6 +1,6 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { ExecExitSchema, ExecOutputSchema, ExecSchema, ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
+import { ExecExitSchema, ExecOutputSchema, ExecSchema, ExecStatus, OutputStream, RestartMode, type Exec, type ExecExit, type ExecOutput, type RestartPolicy as RestartPolicyProto } from "../../gen/tether/v1/exec_pb.js";
 import { AttachExecResponseSchema, ExecResponseSchema, type AttachExecResponse, type ExecResponse } from "../../gen/tether/v1/exec_service_pb.js";
 import { AttachPtyResponseSchema, PtyOutputSchema, ReadPtyResponseSchema, type AttachPtyResponse, type PtyOutput, type ReadPtyResponse } from "../../gen/tether/v1/pty_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceSchema, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
@@ -9,8 +9,11 @@ import { invalidArgument } from "../errors.js";
 import type { OutputPiece } from "../process/output-tap.js";
 import { withDataLast, type VarintField } from "./encoded-messages.js";
 import type * as domain from "../workspaces/types.js";
+import type { RestartPolicy } from "../workspaces/exec-restarts.js";
 
 // Workspace and exec resources in proto form: the one place their enums are mapped.
+
+const RESTART_MODES: Readonly<Record<RestartPolicy["mode"], RestartMode>> = { "on-failure": RestartMode.ON_FAILURE, always: RestartMode.ALWAYS };
 
 export const SANDBOXES: Readonly<Record<domain.SandboxProfile, SandboxProfile>> = {
   host: SandboxProfile.HOST,
@@ -84,6 +87,8 @@ export function execToProto(exec: domain.ExecRecord, bounds: { outputBounds(id: 
     outputMaxBytes: BigInt(maxBytes),
     firstOffset: BigInt(firstOffset),
     displayName: exec.name ?? "",
+    restartPolicy: exec.restartPolicy === undefined ? undefined : { mode: RESTART_MODES[exec.restartPolicy.mode], maxRestarts: exec.restartPolicy.maxRestarts },
+    restartCount: exec.restarts,
   });
 }
 
@@ -184,4 +189,20 @@ function ptyOutput(chunk: OutputPiece): PtyOutput {
 /** The response's PtyOutput (field `field`) encoded by hand, its data last (see dataLastParts). */
 function withPtyOutputLast<M extends AttachPtyResponse | ReadPtyResponse>(response: M, field: number, chunk: OutputPiece): M {
   return withDataLast(response, field, [[PtyOutputSchema.field.offset.number, chunk.offset]], PtyOutputSchema.field.data.number, chunk.data);
+}
+
+/** An ExecStart's restart policy; unset or unspecified: none. */
+export function restartPolicyFromProto(policy: RestartPolicyProto | undefined): RestartPolicy | undefined {
+  if (policy === undefined) return undefined;
+  switch (policy.mode) {
+    case RestartMode.ON_FAILURE:
+      return { mode: "on-failure", maxRestarts: policy.maxRestarts };
+    case RestartMode.ALWAYS:
+      if (policy.maxRestarts !== 0) throw invalidArgument("restart_policy", "max_restarts goes with on-failure, as docker's --restart on-failure:N: always restarts without a limit");
+      return { mode: "always", maxRestarts: 0 };
+    case RestartMode.UNSPECIFIED:
+      return undefined;
+    default:
+      throw invalidArgument("restart_policy", `restart mode ${policy.mode} is unknown: use RESTART_MODE_ON_FAILURE or RESTART_MODE_ALWAYS`);
+  }
 }

@@ -1,5 +1,6 @@
 import { prefixUpperBound } from "../ids.js";
 import type { Db } from "../store/database.js";
+import type { RestartPolicy } from "./exec-restarts.js";
 import type { ExecRecord, ExecStatus } from "./types.js";
 
 interface ExecRow {
@@ -12,6 +13,7 @@ interface ExecRow {
   env_keys: string;
   tty: number;
   name: string | null;
+  restart: string | null;
   status: string;
   pid: number | null;
   start_ticks: number | null;
@@ -32,6 +34,11 @@ export interface RestartSpec {
   readonly stdin: boolean;
   readonly tty: { readonly cols: number; readonly rows: number } | undefined;
   readonly outputMaxBytes: number;
+  readonly restartPolicy?: RestartPolicy | undefined;
+  /** Restarts of its line (its policy's) before it; absent: 0. */
+  readonly restarts?: number | undefined;
+  /** The delay before its policy started it; absent: 0. */
+  readonly delayMs?: number | undefined;
 }
 
 /** An exec row with what is needed to recognise its process after a restart. */
@@ -176,6 +183,7 @@ function toRecord(row: ExecRow): StoredExec {
     envKeys: JSON.parse(row.env_keys) as string[],
     tty: row.tty === 1,
     name: row.name ?? undefined,
+    ...restartLine(row.restart),
     status: row.status as ExecStatus,
     pid: row.pid ?? undefined,
     startTicks: row.start_ticks ?? undefined,
@@ -187,4 +195,10 @@ function toRecord(row: ExecRow): StoredExec {
     createdAt: row.created_at,
     endedAt: row.ended_at ?? undefined,
   };
+}
+
+/** An exec's restart policy and its place in its line, from its row's restart column. */
+function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number } {
+  const spec = json === null ? undefined : (JSON.parse(json) as RestartSpec);
+  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0 };
 }

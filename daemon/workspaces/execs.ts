@@ -12,7 +12,8 @@ import { OutputPacer } from "../process/output-pacer.js";
 import type { OutputPiece } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { withoutFsync, type Db } from "../store/database.js";
-import { ExecTables } from "./exec-tables.js";
+import { PendingRestarts, restartDelay } from "./exec-restarts.js";
+import { ExecTables, type RestartSpec } from "./exec-tables.js";
 import { startExecProcess, type ExecProcess } from "./exec-process.js";
 import { EXEC_STDIN_WRITE_MAX_BYTES, ExecStdin } from "./exec-stdin.js";
 import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, terminate, type ProcessEnvironment } from "./launch.js";
@@ -21,21 +22,17 @@ import { EXEC_NAMES, checkProcessName } from "./process-names.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
-import { TERMINAL_MAX_CELLS } from "../../common/terminal-limits.js";
 import { ExecTerminal } from "./exec-terminal.js";
+import { checkSize } from "./terminal-size.js";
 
-const DEFAULT_SIZE = { cols: 80, rows: 24 };
-
-export interface ExecStartOptions {
+/**
+ * How an exec starts: its workspace, command and name, and the rest as it
+ * is stored to start it again (RestartSpec: cwd as asked, env, stdin, tty
+ * size, the output it keeps (0: all), its restart policy).
+ */
+export interface ExecStartOptions extends RestartSpec {
   readonly workspace: string;
   readonly argv: readonly string[];
-  readonly cwd: string;
-  readonly env: Readonly<Record<string, string>>;
-  readonly stdin: boolean;
-  /** Run under a terminal of this size (undefined: pipes). */
-  readonly tty: { readonly cols: number; readonly rows: number } | undefined;
-  /** Keep at most about this many bytes of output, the oldest dropped (0: all of it). */
-  readonly outputMaxBytes: number;
   /** A name to know it by (process-names.ts); empty: none. */
   readonly name: string;
 }
@@ -55,6 +52,8 @@ export interface LiveExec {
   readonly terminal: ExecTerminal | undefined;
   /** Says why tether is stopping it, for its record's error ("stopped: …"). */
   readonly stopping: (reason: string) => void;
+  /** Signals it for a client (exec kill, Ctrl-C): an end that follows was asked for, and its restart policy lets it be. */
+  readonly signalFromClient: (signal: NodeJS.Signals) => void;
 }
 
 export interface ExecRead {
@@ -78,6 +77,7 @@ export class Execs {
   private readonly live = new Map<string, LiveExec & LiveOutput>();
   /** The execs being restarted: a second restart of one is refused, not a second copy started. */
   private readonly restarting = new Set<string>();
+  private readonly pendingRestarts: PendingRestarts;
   private nextSeq: number;
 
   constructor(
@@ -87,6 +87,7 @@ export class Execs {
     private readonly environment: ProcessEnvironment,
   ) {
     this.tables = new ExecTables(db);
+    this.pendingRestarts = new PendingRestarts(workspaces.live);
     this.nextSeq = this.tables.maxSeq() + 1;
     workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
   }
@@ -122,6 +123,8 @@ export class Execs {
       envKeys: Object.keys(options.env).sort(),
       tty: options.tty !== undefined,
       name: options.name === "" ? undefined : options.name,
+      restartPolicy: options.restartPolicy,
+      restarts: options.restarts ?? 0,
       status: "running",
       pid: undefined,
       exitCode: undefined,
@@ -153,7 +156,8 @@ export class Execs {
     withoutFsync(this.db, () =>
       this.db.transaction(() => {
         this.journals.create(outputJournal(id), { maxBytes: outputMaxBytes, maxAgeMs: 0 });
-        this.tables.insert(record, { cwd: options.cwd, env: options.env, stdin: options.stdin, tty: options.tty, outputMaxBytes });
+        const { cwd, env, stdin, tty, restartPolicy, restarts, delayMs } = options;
+        this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs });
       })(),
     );
     // The pid is stored before the client hears of it and before any output (not fsynced: a power cut stops the process anyway).
@@ -169,6 +173,7 @@ export class Execs {
     // What the process left in its pipes is read at once, whether or not its client reads.
     void process.exited.then(() => pacer.close());
     let stoppedBecause: string | undefined;
+    let signalledByClient = false;
     const ended = process.ended.then(async (end) => {
       await outputStored(writer, this.journals, id);
       try {
@@ -177,12 +182,19 @@ export class Execs {
         log(`exec ${id}: could not record its end: ${(error as Error).message}`);
       }
       this.live.delete(id);
+      // Waiting before this exec leaves its workspace's live processes: the workspace never looks stopped in between.
+      const delayMs = restartDelay({ exec: record, policy: options.restartPolicy, restarts: record.restarts, delayMs: options.delayMs ?? 0, stoppedOnPurpose: stoppedBecause !== undefined || signalledByClient });
+      if (delayMs !== undefined) this.pendingRestarts.schedule(id, ws.id, delayMs, () => this.startAgain(record, { ...options, workspace: ws.id, restarts: record.restarts + 1, delayMs }));
       return record;
     });
     const stopping = (reason: string): void => {
       stoppedBecause = reason;
     };
-    const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin), terminal, stopping };
+    const signalFromClient = (signal: NodeJS.Signals): void => {
+      signalledByClient = true;
+      process.signal(signal);
+    };
+    const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin), terminal, stopping, signalFromClient };
     this.live.set(id, live);
     this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended, stopping });
     return live;
@@ -210,8 +222,10 @@ export class Execs {
         live.stopping("restarted (tether exec restart)");
         await terminate(live.process, live.ended, "SIGTERM", graceMs);
       }
+      // One waiting out its policy's delay starts now instead.
+      this.pendingRestarts.cancel(exec.id);
       const previous = this.current(this.tables.byId(exec.id) ?? exec);
-      return { previous, next: this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "" }) };
+      return { previous, next: this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", restarts: 0, delayMs: 0 }) };
     } finally {
       this.restarting.delete(exec.id);
     }
@@ -227,10 +241,16 @@ export class Execs {
     return this.tables.page(workspaceSeq, beforeSeq, limit, runningOnly).map((e) => this.current(e));
   }
 
-  /** Sends a signal to a running exec's process group. */
+  /**
+   * Sends a signal to a running exec's process group for a client: an end
+   * it brings is not restarted. One that ended and waits out its restart
+   * policy's delay is not started again (docker stop of a restarting one).
+   */
   signal(ref: string, signal: NodeJS.Signals): ExecRecord {
+    const exec = this.find(ref);
+    if (!this.live.has(exec.id) && this.pendingRestarts.cancel(exec.id)) return this.current(exec);
     const live = this.requireLive(ref);
-    live.process.signal(signal);
+    live.signalFromClient(signal);
     return this.current(live.record);
   }
 
@@ -294,6 +314,7 @@ export class Execs {
   /** Removes an ended exec with all of its output (see removeEnded); resolves with it as it was and the bytes of output removed. */
   async remove(ref: string): Promise<{ exec: ExecRecord; outputBytes: number }> {
     const exec = this.current(this.find(ref));
+    this.pendingRestarts.cancel(exec.id);
     const outputBytes = await removeEnded(EXEC_KIND, this.journals, {
       id: exec.id,
       stopFirst: this.live.has(exec.id) ? `stop it with tether exec kill ${exec.id}` : undefined,
@@ -310,7 +331,17 @@ export class Execs {
 
   /** At daemon stop: running execs are recorded lost and their process groups killed. */
   async shutdown(reason: string): Promise<void> {
+    this.pendingRestarts.cancelAll();
     await stopAllLost([...this.live.values()], reason);
+  }
+
+  /** Starts an ended exec's command again for its restart policy; one that cannot start now (its workspace gone, its name taken) ends its line. */
+  private startAgain(ended: ExecRecord, options: ExecStartOptions): void {
+    try {
+      this.start(options);
+    } catch (error) {
+      log(`exec ${ended.id}: not restarted by its policy: ${(error as Error).message}`);
+    }
   }
 
   private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd, stopped: string | undefined): void {
@@ -349,17 +380,6 @@ const EXEC_KIND: ProcessKind = { field: "exec", noun: "exec", plural: "execs", c
 
 export function outputJournal(execId: string): string {
   return `${execId}.out`;
-}
-
-/** Refuses terminal sizes outside 1..TERMINAL_MAX_CELLS. */
-export function checkSize(cols: number, rows: number): void {
-  if (cols < 1 || rows < 1 || cols > TERMINAL_MAX_CELLS || rows > TERMINAL_MAX_CELLS) {
-    throw invalidArgument("size", `terminal size ${cols}x${rows} is out of range: columns and rows must each be 1-${TERMINAL_MAX_CELLS}`);
-  }
-}
-
-export function defaultSize(size: { cols: number; rows: number } | undefined): { cols: number; rows: number } {
-  return size === undefined || (size.cols === 0 && size.rows === 0) ? DEFAULT_SIZE : size;
 }
 
 /** A process that never started: it ends at once with the reason. */

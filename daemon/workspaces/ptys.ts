@@ -12,7 +12,7 @@ import { OutputTap, type OutputPiece } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { TtyProcess } from "../process/tty-process.js";
 import type { Db } from "../store/database.js";
-import { checkSize, defaultSize } from "./execs.js";
+import { checkSize, defaultSize } from "./terminal-size.js";
 import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, terminate, type ProcessEnvironment } from "./launch.js";
 import { PtyClients } from "./pty-clients.js";
 import { keyBytes } from "./key-names.js";

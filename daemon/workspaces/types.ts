@@ -1,3 +1,5 @@
+import type { RestartPolicy } from "./exec-restarts.js";
+
 /** How processes in a workspace are run: as the user sees the host, or inside bubblewrap. */
 export type SandboxProfile = "host" | "bwrap";
 
@@ -52,6 +54,10 @@ export interface ExecRecord {
   readonly tty: boolean;
   /** The name it was started with (process-names.ts); undefined: none. */
   readonly name: string | undefined;
+  /** When tether starts its command again after it ends (exec-restarts.ts). */
+  readonly restartPolicy: RestartPolicy | undefined;
+  /** How many times its policy started the command before it. */
+  readonly restarts: number;
   status: ExecStatus;
   pid: number | undefined;
   exitCode: number | undefined;

@@ -380,6 +380,24 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(slow.stdout.length).toBeLessThan(48 * 1024 * 1024);
   });
 
+  it("exec --restart on-failure:N starts a failing command again up to N times, as docker run --restart; show says so; a bad policy is refused", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const first = cli(env, ["exec", "w", "-d", "--name", "job", "--restart", "on-failure:2", "--", "sh", "-c", "echo failing; exit 5"]).stdout.trim();
+    const lineOf = (): { id: string; status: string; restart_count: number; restart: string }[] => (JSON.parse(cli(env, ["exec", "ls", "w", "--json"]).stdout) as { id: string; status: string; restart_count: number; restart: string }[]);
+    const line = await eventually(() => {
+      const execs = lineOf();
+      return execs.length === 3 && execs.every((e) => e.status === "exited") ? execs : undefined;
+    });
+    expect(line.map((e) => [e.restart, e.restart_count])).toEqual([["on-failure:2", 2], ["on-failure:2", 1], ["on-failure:2", 0]]);
+    expect(line[2]!.id).toBe(first);
+    expect(cli(env, ["exec", "show", "job"]).stdout).toContain("restart     on-failure:2 (restart 2 of its command)\n");
+    expect(cli(env, ["exec", "attach", "job"])).toMatchObject({ status: 5, stdout: "failing\n" });
+    const bad = cli(env, ["exec", "w", "--restart", "sometimes", "--", "true"]);
+    expect([bad.status, bad.stderr]).toEqual([2, 'tether: --restart takes no, on-failure, on-failure:N (at most N restarts) or always, as docker run --restart, got "sometimes"\n']);
+    expect(cli(env, ["exec", "w", "--restart", "always", "--rm", "--", "true"]).status).toBe(2);
+  });
+
   it("exec --rm removes the exec and its output once it has ended, as docker run --rm; with -d it is refused", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

@@ -6,11 +6,13 @@ import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
-import { ExecStatus } from "../../gen/tether/v1/exec_pb.js";
+import { ExecStatus, RestartMode, type Exec } from "../../gen/tether/v1/exec_pb.js";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
 import { ExecService, type ExecStartSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { Materialization } from "../../gen/tether/v1/workspace_pb.js";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { CLI_ENTRY, daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { ExecRequests, attachToEnd, collect, emptyResult, execToEnd, type ExecResult } from "../helpers/execs.js";
@@ -196,6 +198,89 @@ describe("exec", () => {
     await d.restart();
     const old = await failure(execs.restartExec({ exec: "stubborn" }));
     expect([old.code, old.reason, old.message]).toEqual([Code.FailedPrecondition, ErrorReason.EXEC_NOT_RESTARTABLE, `exec ${exec!.id} was started by an older tether, which did not keep its environment: start it anew with tether exec`]);
+  });
+
+  it("a restart policy starts the command again when it ends by itself, as docker run --restart: on-failure until it succeeds or up to its limit, after a delay that doubles; always after any end", async () => {
+    const { d, execs, root } = await withWorkspace();
+    const line = async (name: string, length: number): Promise<Exec[]> =>
+      eventually(async () => {
+        const named = (await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === name);
+        return named.length === length && named.every((e) => e.status !== ExecStatus.RUNNING) ? named : undefined;
+      });
+    const quiet = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1000));
+    // Fails twice, then succeeds: on-failure starts it again until it does, each start a new exec with its name.
+    writeFileSync(join(root, "flaky.sh"), 'n=$(cat n 2>/dev/null || echo 0); n=$((n + 1)); echo $n > n; echo "try $n"; [ $n -ge 3 ]\n');
+    const first = (await startDetached(execs, ["sh", "flaky.sh"], "", { displayName: "flaky", restartPolicy: { mode: RestartMode.ON_FAILURE } })).exec!;
+    const tries = await line("flaky", 3);
+    expect(tries.map((e) => [e.restartCount, e.exitCode, e.restartPolicy?.mode])).toEqual([[2, 0, RestartMode.ON_FAILURE], [1, 1, RestartMode.ON_FAILURE], [0, 1, RestartMode.ON_FAILURE]]);
+    expect(tries[2]!.id).toBe(first.id);
+    expect((await attachToEnd(execs, tries[0]!.id)).stdout).toBe("try 3\n");
+    // The delays: 100 ms, then 200.
+    const gap = (later: Exec, earlier: Exec): number => timestampMs(later.createTime!) - timestampMs(earlier.endTime!);
+    expect(gap(tries[1]!, tries[2]!)).toBeGreaterThanOrEqual(95);
+    expect(gap(tries[0]!, tries[1]!)).toBeGreaterThanOrEqual(195);
+    await quiet();
+    expect((await line("flaky", 3)).length).toBe(3);
+    // Up to its limit: the first and two restarts.
+    await startDetached(execs, ["sh", "-c", "exit 7"], "", { displayName: "doomed", restartPolicy: { mode: RestartMode.ON_FAILURE, maxRestarts: 2 } });
+    expect((await line("doomed", 3)).map((e) => [e.restartCount, e.exitCode])).toEqual([[2, 7], [1, 7], [0, 7]]);
+    await quiet();
+    expect((await line("doomed", 3)).length).toBe(3);
+    // always: after a success too. A command that cannot start is not started again (it would fail at once, forever).
+    await startDetached(execs, ["true"], "", { displayName: "steady", restartPolicy: { mode: RestartMode.ALWAYS } });
+    await line("steady", 3);
+    await startDetached(execs, ["./missing"], "", { displayName: "missing", restartPolicy: { mode: RestartMode.ALWAYS } });
+    await quiet();
+    expect((await line("missing", 1))[0]!.status).toBe(ExecStatus.FAILED_TO_START);
+    const bad = await failure(startDetached(execs, ["true"], "", { restartPolicy: { mode: RestartMode.ALWAYS, maxRestarts: 3 } }));
+    expect([bad.code, bad.message]).toEqual([Code.InvalidArgument, "max_restarts goes with on-failure, as docker's --restart on-failure:N: always restarts without a limit"]);
+    await d.client(WorkspaceService).stopWorkspace({ workspace: "w" });
+  });
+
+  it("a restart policy lets an end a client asked for be (exec kill, a signal on the Exec call), and exec kill or ws stop of one waiting out its delay cancels it; exec restart starts its line anew", async () => {
+    const { d, execs } = await withWorkspace();
+    const count = async (name: string): Promise<number> => (await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === name).length;
+    const quiet = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1000));
+    const always = { restartPolicy: { mode: RestartMode.ALWAYS } };
+    // Killed by a client while it runs: not started again.
+    const server = (await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up", { displayName: "server", ...always })).exec!;
+    await execs.signalExec({ exec: "server", signal: "TERM" });
+    await eventually(async () => ((await execs.getExec({ exec: server.id })).exec!.status === ExecStatus.SIGNALLED ? true : undefined));
+    await quiet();
+    expect(await count("server")).toBe(1);
+    // Interrupted by its own client (Ctrl-C on the Exec call): not started again either.
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "w", argv: ["sh", "-c", "echo up; sleep 60"], displayName: "fg", ...always } } });
+    const own = emptyResult();
+    for await (const response of execs.exec(requests)) {
+      collect(own, response);
+      if (own.stdout === "up\n") {
+        requests.push({ kind: { case: "signal", value: "INT" } });
+        own.stdout += "(interrupted)";
+      }
+    }
+    expect(own.exit!.status).toBe(ExecStatus.SIGNALLED);
+    await quiet();
+    expect(await count("fg")).toBe(1);
+    // Waiting out its delay (a minute's worth by now: it keeps ending at once): exec kill cancels it.
+    const spinner = (await startDetached(execs, ["true"], "", { displayName: "spinner", ...always })).exec!;
+    await eventually(async () => ((await count("spinner")) >= 4 ? true : undefined));
+    const waiting = (await execs.getExec({ exec: "spinner" })).exec!;
+    expect((await execs.signalExec({ exec: "spinner" })).exec!.id).toBe(waiting.id);
+    const after = await count("spinner");
+    await quiet();
+    expect(await count("spinner")).toBe(after);
+    expect(spinner.restartCount).toBe(0);
+    // exec restart starts its line anew: count 0, and its policy goes on.
+    const anew = (await execs.restartExec({ exec: "spinner" })).exec!;
+    expect([anew.restartCount, anew.restartPolicy?.mode]).toEqual([0, RestartMode.ALWAYS]);
+    await eventually(async () => ((await count("spinner")) >= after + 2 ? true : undefined));
+    // ws stop stops it, running or waiting: nothing starts after.
+    expect((await d.client(WorkspaceService).stopWorkspace({ workspace: "w" })).stopped).toBeGreaterThanOrEqual(1);
+    const stopped = await count("spinner");
+    await quiet();
+    expect(await count("spinner")).toBe(stopped);
+    expect((await d.client(WorkspaceService).getWorkspace({ workspace: "w" })).workspace!.materialization).toBe(Materialization.STOPPED);
   });
 
   it("a terminal exec's queries to its terminal are answered by the daemon while no client's terminal is there to (exec -d -t, a script's -t, its client gone), as a PTY's", async () => {

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/exec.proto.
  */
 export const file_tether_v1_exec: GenFile = /*@__PURE__*/
-  fileDesc("ChR0ZXRoZXIvdjEvZXhlYy5wcm90bxIJdGV0aGVyLnYxIqQDCgRFeGVjEgwKBG5hbWUYASABKAkSCgoCaWQYAiABKAkSEQoJd29ya3NwYWNlGAMgASgJEgwKBGFyZ3YYBCADKAkSCwoDY3dkGAUgASgJEhAKCGVudl9rZXlzGAYgAygJEgsKA3R0eRgHIAEoCBIlCgZzdGF0dXMYCCABKA4yFS50ZXRoZXIudjEuRXhlY1N0YXR1cxILCgNwaWQYCSABKAUSEQoJZXhpdF9jb2RlGAogASgFEg4KBnNpZ25hbBgLIAEoCRINCgVlcnJvchgMIAEoCRIUCgxzdGRvdXRfYnl0ZXMYDSABKAMSFAoMc3RkZXJyX2J5dGVzGA4gASgDEi8KC2NyZWF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQb3V0cHV0X21heF9ieXRlcxgRIAEoBBIUCgxmaXJzdF9vZmZzZXQYEiABKAMSFAoMZGlzcGxheV9uYW1lGBMgASgJIpsBCgpFeGVjT3V0cHV0EicKBnN0cmVhbRgBIAEoDjIXLnRldGhlci52MS5PdXRwdXRTdHJlYW0SDAoEZGF0YRgCIAEoDBIOCgZvZmZzZXQYAyABKAMSFQoNc3RyZWFtX29mZnNldBgEIAEoAxIvCgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYwoIRXhlY0V4aXQSJQoGc3RhdHVzGAEgASgOMhUudGV0aGVyLnYxLkV4ZWNTdGF0dXMSEQoJZXhpdF9jb2RlGAIgASgFEg4KBnNpZ25hbBgDIAEoCRINCgVlcnJvchgEIAEoCSIqCgxUZXJtaW5hbFNpemUSDAoEY29scxgBIAEoDRIMCgRyb3dzGAIgASgNKqwBCgpFeGVjU3RhdHVzEhsKF0VYRUNfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTRVhFQ19TVEFUVVNfUlVOTklORxABEhYKEkVYRUNfU1RBVFVTX0VYSVRFRBACEhkKFUVYRUNfU1RBVFVTX1NJR05BTExFRBADEh8KG0VYRUNfU1RBVFVTX0ZBSUxFRF9UT19TVEFSVBAEEhQKEEVYRUNfU1RBVFVTX0xPU1QQBSphCgxPdXRwdXRTdHJlYW0SHQoZT1VUUFVUX1NUUkVBTV9VTlNQRUNJRklFRBAAEhgKFE9VVFBVVF9TVFJFQU1fU1RET1VUEAESGAoUT1VUUFVUX1NUUkVBTV9TVERFUlIQAmIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("ChR0ZXRoZXIvdjEvZXhlYy5wcm90bxIJdGV0aGVyLnYxIu0DCgRFeGVjEgwKBG5hbWUYASABKAkSCgoCaWQYAiABKAkSEQoJd29ya3NwYWNlGAMgASgJEgwKBGFyZ3YYBCADKAkSCwoDY3dkGAUgASgJEhAKCGVudl9rZXlzGAYgAygJEgsKA3R0eRgHIAEoCBIlCgZzdGF0dXMYCCABKA4yFS50ZXRoZXIudjEuRXhlY1N0YXR1cxILCgNwaWQYCSABKAUSEQoJZXhpdF9jb2RlGAogASgFEg4KBnNpZ25hbBgLIAEoCRINCgVlcnJvchgMIAEoCRIUCgxzdGRvdXRfYnl0ZXMYDSABKAMSFAoMc3RkZXJyX2J5dGVzGA4gASgDEi8KC2NyZWF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQb3V0cHV0X21heF9ieXRlcxgRIAEoBBIUCgxmaXJzdF9vZmZzZXQYEiABKAMSFAoMZGlzcGxheV9uYW1lGBMgASgJEjAKDnJlc3RhcnRfcG9saWN5GBQgASgLMhgudGV0aGVyLnYxLlJlc3RhcnRQb2xpY3kSFQoNcmVzdGFydF9jb3VudBgVIAEoDSJLCg1SZXN0YXJ0UG9saWN5EiQKBG1vZGUYASABKA4yFi50ZXRoZXIudjEuUmVzdGFydE1vZGUSFAoMbWF4X3Jlc3RhcnRzGAIgASgNIpsBCgpFeGVjT3V0cHV0EicKBnN0cmVhbRgBIAEoDjIXLnRldGhlci52MS5PdXRwdXRTdHJlYW0SDAoEZGF0YRgCIAEoDBIOCgZvZmZzZXQYAyABKAMSFQoNc3RyZWFtX29mZnNldBgEIAEoAxIvCgtjcmVhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYwoIRXhlY0V4aXQSJQoGc3RhdHVzGAEgASgOMhUudGV0aGVyLnYxLkV4ZWNTdGF0dXMSEQoJZXhpdF9jb2RlGAIgASgFEg4KBnNpZ25hbBgDIAEoCRINCgVlcnJvchgEIAEoCSIqCgxUZXJtaW5hbFNpemUSDAoEY29scxgBIAEoDRIMCgRyb3dzGAIgASgNKmEKC1Jlc3RhcnRNb2RlEhwKGFJFU1RBUlRfTU9ERV9VTlNQRUNJRklFRBAAEhsKF1JFU1RBUlRfTU9ERV9PTl9GQUlMVVJFEAESFwoTUkVTVEFSVF9NT0RFX0FMV0FZUxACKqwBCgpFeGVjU3RhdHVzEhsKF0VYRUNfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTRVhFQ19TVEFUVVNfUlVOTklORxABEhYKEkVYRUNfU1RBVFVTX0VYSVRFRBACEhkKFUVYRUNfU1RBVFVTX1NJR05BTExFRBADEh8KG0VYRUNfU1RBVFVTX0ZBSUxFRF9UT19TVEFSVBAEEhQKEEVYRUNfU1RBVFVTX0xPU1QQBSphCgxPdXRwdXRTdHJlYW0SHQoZT1VUUFVUX1NUUkVBTV9VTlNQRUNJRklFRBAAEhgKFE9VVFBVVF9TVFJFQU1fU1RET1VUEAESGAoUT1VUUFVUX1NUUkVBTV9TVERFUlIQAmIGcHJvdG8z", [file_google_protobuf_timestamp]);
 
 /**
  * Exec is a command run directly in a workspace. Its process is never tied
@@ -159,6 +159,21 @@ export type Exec = Message<"tether.v1.Exec"> & {
    * @generated from field: string display_name = 19;
    */
   displayName: string;
+
+  /**
+   * When tether starts its command again after it ends (ExecStart.restart_policy).
+   *
+   * @generated from field: tether.v1.RestartPolicy restart_policy = 20;
+   */
+  restartPolicy?: RestartPolicy | undefined;
+
+  /**
+   * How many times its policy has started the command before this one (0:
+   * it is the first of its line).
+   *
+   * @generated from field: uint32 restart_count = 21;
+   */
+  restartCount: number;
 };
 
 /**
@@ -167,6 +182,40 @@ export type Exec = Message<"tether.v1.Exec"> & {
  */
 export const ExecSchema: GenMessage<Exec> = /*@__PURE__*/
   messageDesc(file_tether_v1_exec, 0);
+
+/**
+ * RestartPolicy says when tether starts an exec's command again after it
+ * ends by itself, as docker run --restart: as a new exec with the same start
+ * (workspace, argv, cwd, env, stdin, terminal, output limit, name), after a
+ * delay that doubles from 100 ms up to a minute while it keeps ending within
+ * 10 s. Not after a signal a client sent it (exec kill, Ctrl-C), nor after
+ * tether stopped it (ws stop, exec restart, the daemon's stop), nor after it
+ * could not start.
+ *
+ * @generated from message tether.v1.RestartPolicy
+ */
+export type RestartPolicy = Message<"tether.v1.RestartPolicy"> & {
+  /**
+   * Unspecified: never (docker's no).
+   *
+   * @generated from field: tether.v1.RestartMode mode = 1;
+   */
+  mode: RestartMode;
+
+  /**
+   * With on-failure: at most this many restarts; 0: no limit.
+   *
+   * @generated from field: uint32 max_restarts = 2;
+   */
+  maxRestarts: number;
+};
+
+/**
+ * Describes the message tether.v1.RestartPolicy.
+ * Use `create(RestartPolicySchema)` to create a new message.
+ */
+export const RestartPolicySchema: GenMessage<RestartPolicy> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec, 1);
 
 /**
  * ExecOutput is a chunk of an exec's output.
@@ -218,7 +267,7 @@ export type ExecOutput = Message<"tether.v1.ExecOutput"> & {
  * Use `create(ExecOutputSchema)` to create a new message.
  */
 export const ExecOutputSchema: GenMessage<ExecOutput> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec, 1);
+  messageDesc(file_tether_v1_exec, 2);
 
 /**
  * ExecExit is how an exec's process ended.
@@ -260,7 +309,7 @@ export type ExecExit = Message<"tether.v1.ExecExit"> & {
  * Use `create(ExecExitSchema)` to create a new message.
  */
 export const ExecExitSchema: GenMessage<ExecExit> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec, 2);
+  messageDesc(file_tether_v1_exec, 3);
 
 /**
  * TerminalSize is a terminal's size in character cells.
@@ -288,7 +337,42 @@ export type TerminalSize = Message<"tether.v1.TerminalSize"> & {
  * Use `create(TerminalSizeSchema)` to create a new message.
  */
 export const TerminalSizeSchema: GenMessage<TerminalSize> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec, 3);
+  messageDesc(file_tether_v1_exec, 4);
+
+/**
+ * RestartMode is when a RestartPolicy starts a command again.
+ *
+ * @generated from enum tether.v1.RestartMode
+ */
+export enum RestartMode {
+  /**
+   * Never.
+   *
+   * @generated from enum value: RESTART_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * When it exited with a code other than 0, or was killed by a signal no
+   * client sent.
+   *
+   * @generated from enum value: RESTART_MODE_ON_FAILURE = 1;
+   */
+  ON_FAILURE = 1,
+
+  /**
+   * Whenever it ended by itself, whatever its exit.
+   *
+   * @generated from enum value: RESTART_MODE_ALWAYS = 2;
+   */
+  ALWAYS = 2,
+}
+
+/**
+ * Describes the enum tether.v1.RestartMode.
+ */
+export const RestartModeSchema: GenEnum<RestartMode> = /*@__PURE__*/
+  enumDesc(file_tether_v1_exec, 0);
 
 /**
  * ExecStatus is where an exec is in its life.
@@ -342,7 +426,7 @@ export enum ExecStatus {
  * Describes the enum tether.v1.ExecStatus.
  */
 export const ExecStatusSchema: GenEnum<ExecStatus> = /*@__PURE__*/
-  enumDesc(file_tether_v1_exec, 0);
+  enumDesc(file_tether_v1_exec, 1);
 
 /**
  * OutputStream names one of an exec's two output streams.
@@ -374,5 +458,5 @@ export enum OutputStream {
  * Describes the enum tether.v1.OutputStream.
  */
 export const OutputStreamSchema: GenEnum<OutputStream> = /*@__PURE__*/
-  enumDesc(file_tether_v1_exec, 1);
+  enumDesc(file_tether_v1_exec, 2);
 

@@ -1,0 +1,95 @@
+import type { LiveProcesses } from "./live-processes.js";
+import type { ExecRecord } from "./types.js";
+
+/** When tether starts an exec's command again after it ended by itself (docker run --restart). */
+export interface RestartPolicy {
+  readonly mode: "on-failure" | "always";
+  /** With on-failure: at most this many restarts; 0: no limit. */
+  readonly maxRestarts: number;
+}
+
+/** The first delay before a restart, doubled while the command keeps ending soon after its start, up to the last. */
+const FIRST_DELAY_MS = 100;
+const LAST_DELAY_MS = 60_000;
+/** A command that ran this long before it ended is restarted after the first delay again, as docker resets its back-off. */
+const RAN_WELL_MS = 10_000;
+
+/** How an exec ended, as its restart policy weighs it. */
+export interface ExecEnding {
+  readonly exec: ExecRecord;
+  readonly policy: RestartPolicy | undefined;
+  /** Restarts of its line before it. */
+  readonly restarts: number;
+  /** The delay before it started (0 for the first of its line). */
+  readonly delayMs: number;
+  /** A client signalled it (exec kill, Ctrl-C), or tether stopped it (ws stop, exec restart): its end was asked for. */
+  readonly stoppedOnPurpose: boolean;
+}
+
+/**
+ * The delay after which `ending`'s command is started again, or undefined
+ * when it is not: never after an end asked for, nor after a command that
+ * could not start (it would fail again at once, forever); on-failure only
+ * after a code other than 0 or a signal, up to its limit.
+ */
+export function restartDelay(ending: ExecEnding): number | undefined {
+  const { exec, policy } = ending;
+  if (policy === undefined || ending.stoppedOnPurpose || exec.status === "failed-to-start" || exec.status === "lost") return undefined;
+  if (policy.mode === "on-failure") {
+    if (exec.status === "exited" && exec.exitCode === 0) return undefined;
+    if (policy.maxRestarts > 0 && ending.restarts >= policy.maxRestarts) return undefined;
+  }
+  const ran = (exec.endedAt ?? Date.now()) - exec.createdAt;
+  return ran >= RAN_WELL_MS || ending.delayMs === 0 ? FIRST_DELAY_MS : Math.min(ending.delayMs * 2, LAST_DELAY_MS);
+}
+
+/**
+ * The restarts waiting out their delay, by the id of the exec that ended.
+ * Each counts as a live exec of its workspace while it waits (docker's
+ * "restarting"): ws stop and ws rm cancel it as they stop a process, and
+ * exec kill of the ended exec cancels it too.
+ */
+export class PendingRestarts {
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; cancel: () => void }>();
+
+  constructor(private readonly live: LiveProcesses) {}
+
+  /** Starts `start` after `delayMs`, unless cancelled first. */
+  schedule(execId: string, workspaceId: string, delayMs: number, start: () => void): void {
+    let settle!: () => void;
+    const waited = new Promise<void>((resolve) => (settle = resolve));
+    const cancel = (): void => {
+      clearTimeout(timer);
+      this.pending.delete(execId);
+      settle();
+    };
+    const timer = setTimeout(() => {
+      this.pending.delete(execId);
+      // Started before this entry leaves: the workspace never looks stopped in between.
+      try {
+        start();
+      } finally {
+        settle();
+      }
+    }, delayMs);
+    this.pending.set(execId, { timer, cancel });
+    this.live.add(workspaceId, { kind: "exec", signal: () => (cancel(), true), stopping: cancel, ended: waited });
+  }
+
+  /** Whether exec `execId`'s restart is waiting. */
+  has(execId: string): boolean {
+    return this.pending.has(execId);
+  }
+
+  /** Cancels exec `execId`'s restart; false when none waits. */
+  cancel(execId: string): boolean {
+    const entry = this.pending.get(execId);
+    entry?.cancel();
+    return entry !== undefined;
+  }
+
+  /** At daemon stop: no restart starts. */
+  cancelAll(): void {
+    for (const { cancel } of [...this.pending.values()]) cancel();
+  }
+}
