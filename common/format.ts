@@ -41,9 +41,14 @@ const CONTROL_ESCAPES: Readonly<Record<string, string>> = { "\n": "\\n", "\r": "
 
 /** Writes rows under a header, columns padded to their widest cell (see escapeControls); the last column is not padded. */
 export function printTable(header: readonly string[], shownRows: readonly (readonly string[])[]): void {
+  process.stdout.write(formatTable(header, shownRows));
+}
+
+/** printTable's text: the header and the rows in aligned columns, each line ending in a newline. */
+export function formatTable(header: readonly string[], shownRows: readonly (readonly string[])[]): string {
   const rows = shownRows.map((row) => row.map(escapeControls));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  for (const row of [header, ...rows]) process.stdout.write(`${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()}\n`);
+  return [header, ...rows].map((row) => `${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd()}\n`).join("");
 }
 
 /** A size as ls -h and docker print it: "512 B", "4.0 KiB", "1.0 GiB". */

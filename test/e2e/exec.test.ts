@@ -398,6 +398,31 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "w", "--restart", "always", "--rm", "--", "true"]).status).toBe(2);
   });
 
+  it("stats -w samples again and again until Ctrl-C, as docker stats: a JSON array a line, or a table after another", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    cli(env, ["exec", "w", "-d", "--name", "napper", "--", "sleep", "60"]);
+    const watch = async (...args: string[]): Promise<{ code: number | null; out: string }> => {
+      const child = spawn(process.execPath, [CLI_ENTRY, "stats", "-w", "--sample", "100ms", ...args], { env, stdio: ["ignore", "pipe", "inherit"] });
+      let out = "";
+      child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+      await eventually(() => (out.split("napper").length > 3 ? true : undefined));
+      child.kill("SIGINT");
+      const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+      return { code, out };
+    };
+    const json = await watch("--json");
+    expect(json.code).toBe(0);
+    const samples = json.out.trim().split("\n").map((line) => JSON.parse(line) as { id: string; kind: string }[]);
+    expect(samples.length).toBeGreaterThanOrEqual(3);
+    for (const sample of samples) expect(sample.map((row) => [row.kind, row.id])).toEqual([["exec", "napper"]]);
+    // Not on a terminal: one table after another, a blank line between.
+    const tables = await watch();
+    expect(tables.code).toBe(0);
+    expect(tables.out).toMatch(/^KIND +ID .*\nexec +napper .*\n\nKIND +ID .*\nexec +napper /);
+    cli(env, ["ws", "stop", "w"]);
+  });
+
   it("exec --rm removes the exec and its output once it has ended, as docker run --rm; with -d it is refused", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
