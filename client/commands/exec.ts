@@ -1,11 +1,13 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, OutputStream, RestartMode, type ExecExit, type ExecOutput, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
-import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
+import { ExecService, type AttachExecRequestSchema, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
 import { parseCommandLine, splitCommand } from "../command-line.js";
 import { stdinIsNull } from "../stdin-kind.js";
 import { dataBytes } from "../data-parts.js";
+import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { OutputStampers } from "../line-stamper.js";
 import { terminalEnv } from "../terminal-env.js";
@@ -34,12 +36,13 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] 
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it
-  tether exec attach E [--from OFFSET | -n/--tail N | --since 10m] [--no-follow] [-t] [--until PATTERN]
+  tether exec attach E [--from OFFSET | -n/--tail N | --since 10m] [--no-follow | -F] [-t] [--until PATTERN]
                                               an exec's output from a byte offset (0: all of it), its
                                               last N lines (0: only new output) or a time (as logs), then live;
                                               -t/--timestamps: each line after the time it was stored;
                                               --until: up to a line the regular expression matches (exit 0;
-                                              1 when the output ends without one)
+                                              1 when the output ends without one);
+                                              -F: on to the next exec of its name as each ends (a restart), as tail -F
   tether exec ls [WS] [--running] [--json]    execs, newest first
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
@@ -222,9 +225,11 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
       timestamps: { type: "boolean", short: "t", default: false },
       until: { type: "string" },
       since: { type: "string" },
+      "follow-name": { type: "boolean", short: "F", default: false },
     },
   });
   if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec attach");
+  if (values["follow-name"] && values["no-follow"]) throw new CliError("-F follows an exec's name to the next exec started with it, and --no-follow stops at what is stored: drop one of them", 2);
   const until = untilFlag(values.until);
   const from = wholeNumberFlag("--from", values.from ?? "0", "a byte offset (0 is the beginning)");
   const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
@@ -242,22 +247,36 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   // -t: lines, as docker logs -t shows them (a terminal exec's screen drawing is not lines: its bytes go out stamped all the same).
   const stampers = values.timestamps ? new OutputStampers() : undefined;
   let exit: ExecExit | undefined;
+  let name = "";
+  let workspace = "";
+  let request: MessageInitShape<typeof AttachExecRequestSchema> = { exec: id, fromOffset: BigInt(from), tailLines, noFollow: values["no-follow"], since: sinceMs === undefined ? undefined : timestampFromMs(sinceMs) };
   try {
-    for await (const response of client.serverStream(ExecService.method.attachExec, { exec: id, fromOffset: BigInt(from), tailLines, noFollow: values["no-follow"], since: sinceMs === undefined ? undefined : timestampFromMs(sinceMs) }, { signal: stop.signal, dataParts: true })) {
-      const kind = response.kind;
-      if (kind.case === "exec") id = kind.value.id;
-      else if (kind.case === "output") {
-        offset = Number(kind.value.offset) + dataBytes(kind.value);
-        // Read before the write takes the chunk's pieces.
-        const matched = until?.seen(kind.value.stream, kind.value.data) === true;
-        if (stampers !== undefined) await writeStamped(kind.value, stampers);
-        else if (queries !== undefined && kind.value.stream === OutputStream.STDOUT) await writeChunk(process.stdout, queries.chunk(kind.value), modes.seen);
-        else await writeOutput(kind.value, modes.seen);
-        if (matched) {
-          modes.leave();
-          return 0;
-        }
-      } else if (kind.case === "exit") exit = kind.value;
+    // -F: on to the next exec of its name (a restart, by its policy or by hand) as each ends, as tail -F reopens a file.
+    for (;;) {
+      exit = undefined;
+      for await (const response of client.serverStream(ExecService.method.attachExec, request, { signal: stop.signal, dataParts: true })) {
+        const kind = response.kind;
+        if (kind.case === "exec") {
+          ({ id, displayName: name, workspace } = kind.value);
+          if (values["follow-name"] && name === "") throw new CliError(`-F follows an exec's name to the next exec started with it, and exec ${id} has none (exec --name gives one): attach without -F`, 2);
+        } else if (kind.case === "output") {
+          offset = Number(kind.value.offset) + dataBytes(kind.value);
+          // Read before the write takes the chunk's pieces.
+          const matched = until?.seen(kind.value.stream, kind.value.data) === true;
+          if (stampers !== undefined) await writeStamped(kind.value, stampers);
+          else if (queries !== undefined && kind.value.stream === OutputStream.STDOUT) await writeChunk(process.stdout, queries.chunk(kind.value), modes.seen);
+          else await writeOutput(kind.value, modes.seen);
+          if (matched) {
+            modes.leave();
+            return 0;
+          }
+        } else if (kind.case === "exit") exit = kind.value;
+      }
+      if (!values["follow-name"] || exit === undefined) break;
+      process.stderr.write(`tether: exec ${id} ${exitWords(exit)}; following the next exec named ${name} (Ctrl-C ends)\n`);
+      id = await nextExecNamed(client, workspace, name, id, stop.signal);
+      request = { exec: id };
+      offset = 0;
     }
     modes.leave();
     if (until !== undefined) {
@@ -268,7 +287,8 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   } catch (error) {
     modes.leave();
     if (!stop.signal.aborted) throw whenDaemonStopped(error, id && `this command followed exec ${id}, which ended with it if it still ran (recorded lost); what it printed stays readable: tether exec attach ${id}`);
-    process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} ${offset === undefined ? "--tail 0" : `--from ${offset}`}   stop it: tether exec kill ${id}\n`);
+    if (values["follow-name"]) process.stderr.write(`\ndetached from the execs named ${name}. Follow them again: tether exec attach ${name} -F --tail 0   stop the running one: tether exec kill ${name}\n`);
+    else process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} ${offset === undefined ? "--tail 0" : `--from ${offset}`}   stop it: tether exec kill ${id}\n`);
     return 130;
   }
 }
@@ -332,6 +352,31 @@ function writeStamped(output: ExecOutput, stampers: OutputStampers): Promise<num
 function writeOutput(output: ExecOutput, seen?: (bytes: Buffer) => void): Promise<number> {
   if (output.stream === OutputStream.STDERR) return writeChunk(process.stderr, output);
   return writeChunk(process.stdout, output, seen);
+}
+
+/** The exec started with `name` after exec `last` in `workspace`, once there is one: the next, however soon it ended. */
+async function nextExecNamed(client: GrpcClient, workspace: string, name: string, last: string, signal: AbortSignal): Promise<string> {
+  for (;;) {
+    // Newest first: the one before `last` came after it (`last` gone from the page: the oldest of the name there).
+    const named = (await client.unary(ExecService.method.listExecs, { workspace, pageSize: NEXT_NAMED_PAGE }, { signal })).execs.filter((e) => e.displayName === name);
+    const at = named.findIndex((e) => e.id === last);
+    if (at > 0) return named[at - 1]!.id;
+    if (at === -1 && named.length > 0) return named.at(-1)!.id;
+    await sleep(NEXT_NAMED_POLL_MS, undefined, { signal });
+  }
+}
+
+/** How many of a workspace's newest execs -F looks through for the next of a name. */
+const NEXT_NAMED_PAGE = 100;
+
+/** How often -F asks whether the next exec of a name has started. */
+const NEXT_NAMED_POLL_MS = 250;
+
+/** How an exec ended, in a few words: "exited 3", "was killed by SIGTERM". */
+function exitWords(exit: ExecExit): string {
+  if (exit.status === ExecStatus.SIGNALLED) return `was killed by ${exit.signal}`;
+  if (exit.status === ExecStatus.EXITED) return `exited ${exit.exitCode}`;
+  return `${enumName(ExecStatus, exit.status)}${exit.error !== "" ? `: ${exit.error}` : ""}`;
 }
 
 function reportExit(exit: ExecExit, what: string): number {

@@ -423,6 +423,30 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["ws", "stop", "w"]);
   });
 
+  it("exec attach -F follows a name on to the next exec started with it as each ends (its restart policy's, exec restart's), as tail -F; Ctrl-C ends it", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    // Says which start it is and ends, three times (a restart policy's), then waits.
+    const script = 'n=$(cat n 2>/dev/null || echo 0); n=$((n + 1)); echo $n > n; echo "start $n"; [ $n -ge 3 ] && sleep 60; exit 1';
+    cli(env, ["exec", "w", "-d", "--name", "svc", "--restart", "on-failure", "--", "sh", "-c", script]);
+    const child = spawn(process.execPath, [CLI_ENTRY, "exec", "attach", "svc", "-F"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    await eventually(() => (out.includes("start 3") ? true : undefined));
+    // Each exec's output, whole, in order: it may have attached to the first or the second.
+    expect(out).toMatch(/^(start 1\n)?start 2\nstart 3\n$/);
+    expect(err).toMatch(/^tether: exec e-\w+ exited 1; following the next exec named svc \(Ctrl-C ends\)\n/);
+    child.kill("SIGINT");
+    expect(await new Promise<number | null>((resolve) => child.once("close", resolve))).toBe(130);
+    expect(err).toContain("detached from the execs named svc. Follow them again: tether exec attach svc -F --tail 0");
+    // A name is what it follows: an exec without one is refused at once.
+    const unnamed = cli(env, ["exec", "w", "-d", "--", "true"]).stdout.trim();
+    expect(cli(env, ["exec", "attach", unnamed, "-F"])).toMatchObject({ status: 2, stderr: `tether: -F follows an exec's name to the next exec started with it, and exec ${unnamed} has none (exec --name gives one): attach without -F\n` });
+    cli(env, ["ws", "stop", "w"]);
+  });
+
   it("exec --rm removes the exec and its output once it has ended, as docker run --rm; with -d it is refused", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
