@@ -7,6 +7,7 @@ import { parseCommandLine } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { commandLine, formatBytes, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
+import { labelsText } from "../labels-text.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { connectToDaemon } from "../transport.js";
@@ -15,18 +16,24 @@ import { EXEC_USAGE } from "./exec.js";
 
 /** `tether exec ls`: execs, newest first. */
 export async function listExecs(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { running: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: { running: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, json: { type: "boolean", default: false } },
+  });
   if (positionals.length > 1) throw usageError(EXEC_USAGE, "tether exec ls");
   const { client } = await connectToDaemon(paths);
-  const execs = await allExecs(client, positionals[0] ?? "", values.running);
+  const execs = await allExecs(client, positionals[0] ?? "", values.running, values.label);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(execs.map(execJson))}\n`);
     return 0;
   }
   const workspaceLabel = await workspaceLabels(client);
   const now = Date.now();
+  // A LABELS column once some exec listed has labels, as tether ls.
+  const labelled = execs.some((e) => Object.keys(e.labels).length > 0);
   printTable(
-    ["EXEC", "NAME", "WORKSPACE", "STATUS", "EXIT", "STARTED", "COMMAND"],
+    ["EXEC", "NAME", "WORKSPACE", "STATUS", "EXIT", "STARTED", ...(labelled ? ["LABELS"] : []), "COMMAND"],
     execs.map((e) => [
       e.id,
       e.displayName,
@@ -34,6 +41,7 @@ export async function listExecs(args: string[], paths: ClientPaths): Promise<num
       enumName(ExecStatus, e.status),
       exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
       e.createTime === undefined ? "" : `${formatDuration(now - timestampMs(e.createTime))} ago`,
+      ...(labelled ? [labelsText(e.labels)] : []),
       commandLine(e.argv),
     ]),
   );
@@ -56,6 +64,7 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
     `command     ${commandLine(e.argv)}${e.tty ? " (tty)" : ""}`,
     `cwd         ${e.cwd}`,
     `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
+    ...(Object.keys(e.labels).length === 0 ? [] : [`labels      ${labelsText(e.labels)}`]),
     ...(e.restartPolicy === undefined ? [] : [`restart     ${restartWords(e)}${e.restartCount > 0 ? ` (restart ${e.restartCount} of its command)` : ""}`]),
     `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr${e.outputMaxBytes > 0n ? `; keeps the last ${formatBytes(Number(e.outputMaxBytes))}, from offset ${e.firstOffset}` : ""}`,
     `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
@@ -65,10 +74,10 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
   return 0;
 }
 
-/** Every exec of a workspace (of all when empty), newest first, page by page. */
-export function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean): Promise<Exec[]> {
+/** Every exec of a workspace (of all when empty), newest first, page by page; running ones only, with every label selected. */
+export function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean, labelSelector: readonly string[] = []): Promise<Exec[]> {
   return allPages(async (pageToken) => {
-    const page = await client.unary(ExecService.method.listExecs, { workspace: workspace === "" ? "" : workspaceArg(workspace), pageSize: 1000, pageToken, runningOnly });
+    const page = await client.unary(ExecService.method.listExecs, { workspace: workspace === "" ? "" : workspaceArg(workspace), pageSize: 1000, pageToken, runningOnly, labelSelector: [...labelSelector] });
     return { items: page.execs, nextPageToken: page.nextPageToken };
   });
 }
@@ -94,6 +103,7 @@ function execJson(e: Exec): Record<string, unknown> {
     stdout_bytes: Number(e.stdoutBytes),
     stderr_bytes: Number(e.stderrBytes),
     output_max_bytes: Number(e.outputMaxBytes) || null,
+    labels: e.labels,
     restart: e.restartPolicy === undefined ? null : restartWords(e),
     restart_count: e.restartCount,
     first_offset: Number(e.firstOffset),

@@ -1,29 +1,23 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ExecStatus, OutputStream, RestartMode, type ExecExit, type ExecOutput, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
-import { ExecService, type AttachExecRequestSchema, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
+import { ExecStatus, RestartMode, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
+import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
 import { parseCommandLine, splitCommand } from "../command-line.js";
 import { stdinIsNull } from "../stdin-kind.js";
-import { dataBytes } from "../data-parts.js";
-import { enumName } from "../enum-names.js";
+import { reportExit, writeOutput } from "../exec-output.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
-import { OutputStampers } from "../line-stamper.js";
 import { terminalEnv } from "../terminal-env.js";
-import { parseDurationFlag, parseEnvFlags, parseSinceFlag, parseSizeFlag, parseTailFlag, wholeNumberFlag } from "../flags.js";
-import { untilFlag } from "../output-until.js";
+import { parseDurationFlag, parseEnvFlags, parsePairs, parseSizeFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
-import { ReplayFilter } from "../replay-filter.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
 import { RequestMerge } from "../request-merge.js";
-import { programModes, rawTerminal } from "../terminal.js";
+import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
+import { attachExec } from "./exec-attach.js";
 import { allExecs, listExecs, showExec } from "./exec-list.js";
-import { writeChunk } from "../write-chunk.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--restart POLICY] [--cwd DIR] [--env K=V|K ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--restart POLICY] [--label k=v ...] [--cwd DIR] [--env K=V|K ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
@@ -43,9 +37,12 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] 
                                               --until: up to a line the regular expression matches (exit 0;
                                               1 when the output ends without one);
                                               -F: on to the next exec of its name as each ends (a restart), as tail -F
-  tether exec ls [WS] [--running] [--json]    execs, newest first
+  tether exec ls [WS] [--running] [--label k=v|k ...] [--json]
+                                              execs, newest first (--label: those with label k set to v, or set)
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
+  tether exec kill --label k=v|k ... [--signal S]
+                                              signal every running exec with those labels
   tether exec restart E [--grace 5s]          start its command again as it was started (workspace, cwd, env, name, ...),
                                               as a new exec, once a running one has stopped (SIGTERM, SIGKILL
                                               after the grace), as docker restart; prints the new one's id
@@ -57,7 +54,7 @@ type Request = MessageInitShape<typeof ExecRequestSchema>;
 export async function execCommand(args: string[], paths: ClientPaths): Promise<number> {
   switch (args[0]) {
     case "attach":
-      return attach(args.slice(1), paths);
+      return attachExec(args.slice(1), paths);
     case "ls":
       return listExecs(args.slice(1), paths);
     case "show":
@@ -86,7 +83,7 @@ const DETACH_INTERRUPTS = 3;
 const DETACH_INTERRUPTS_WITHIN_MS = 2_000;
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--max-output", "--name", "--restart"]);
+const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--max-output", "--name", "--restart", "--label", "-l"]);
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -103,6 +100,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       "max-output": { type: "string" },
       name: { type: "string", default: "" },
       restart: { type: "string", default: "no" },
+      label: { type: "string", short: "l", multiple: true, default: [] },
     },
   });
   if (positionals.length !== 1 || command.length === 0) throw usageError(EXEC_USAGE, "tether exec WS");
@@ -128,6 +126,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         outputMaxBytes: BigInt(outputMaxBytes),
         displayName: values.name,
         restartPolicy,
+        labels: parsePairs("--label", values.label),
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
         stdin: readsStdin || values.interactive,
       },
@@ -214,91 +213,21 @@ async function send(args: string[], paths: ClientPaths): Promise<number> {
   return 0;
 }
 
-async function attach(args: string[], paths: ClientPaths): Promise<number> {
+async function kill(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: {
-      from: { type: "string" },
-      tail: { type: "string", short: "n" },
-      "no-follow": { type: "boolean", default: false },
-      timestamps: { type: "boolean", short: "t", default: false },
-      until: { type: "string" },
-      since: { type: "string" },
-      "follow-name": { type: "boolean", short: "F", default: false },
-    },
+    options: { signal: { type: "string", short: "s", default: "SIGTERM" }, label: { type: "string", short: "l", multiple: true, default: [] } },
   });
-  if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec attach");
-  if (values["follow-name"] && values["no-follow"]) throw new CliError("-F follows an exec's name to the next exec started with it, and --no-follow stops at what is stored: drop one of them", 2);
-  const until = untilFlag(values.until);
-  const from = wholeNumberFlag("--from", values.from ?? "0", "a byte offset (0 is the beginning)");
-  const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
-  const sinceMs = parseSinceFlag(values.since, values.from !== undefined || values.tail !== undefined);
+  if (positionals.length !== (values.label.length > 0 ? 0 : 1)) throw usageError(EXEC_USAGE, "tether exec kill");
   const { client } = await connectToDaemon(paths);
-  const stop = new AbortController();
-  process.once("SIGINT", () => stop.abort());
-  let id = positionals[0]!;
-  // Where a reattach would go on from: known once output arrived, when the read started at a tail.
-  let offset: number | undefined = tailLines === undefined && sinceMs === undefined ? from : undefined;
-  // A terminal exec's full-screen program sets modes on this terminal too: undone when the viewer leaves.
-  const modes = programModes();
-  // A viewer types nothing: what its terminal answers to the program's queries would be typed into the shell after it, so none is asked.
-  const queries = process.stdout.isTTY === true ? new ReplayFilter(Infinity) : undefined;
-  // -t: lines, as docker logs -t shows them (a terminal exec's screen drawing is not lines: its bytes go out stamped all the same).
-  const stampers = values.timestamps ? new OutputStampers() : undefined;
-  let exit: ExecExit | undefined;
-  let name = "";
-  let workspace = "";
-  let request: MessageInitShape<typeof AttachExecRequestSchema> = { exec: id, fromOffset: BigInt(from), tailLines, noFollow: values["no-follow"], since: sinceMs === undefined ? undefined : timestampFromMs(sinceMs) };
-  try {
-    // -F: on to the next exec of its name (a restart, by its policy or by hand) as each ends, as tail -F reopens a file.
-    for (;;) {
-      exit = undefined;
-      for await (const response of client.serverStream(ExecService.method.attachExec, request, { signal: stop.signal, dataParts: true })) {
-        const kind = response.kind;
-        if (kind.case === "exec") {
-          ({ id, displayName: name, workspace } = kind.value);
-          if (values["follow-name"] && name === "") throw new CliError(`-F follows an exec's name to the next exec started with it, and exec ${id} has none (exec --name gives one): attach without -F`, 2);
-        } else if (kind.case === "output") {
-          offset = Number(kind.value.offset) + dataBytes(kind.value);
-          // Read before the write takes the chunk's pieces.
-          const matched = until?.seen(kind.value.stream, kind.value.data) === true;
-          if (stampers !== undefined) await writeStamped(kind.value, stampers);
-          else if (queries !== undefined && kind.value.stream === OutputStream.STDOUT) await writeChunk(process.stdout, queries.chunk(kind.value), modes.seen);
-          else await writeOutput(kind.value, modes.seen);
-          if (matched) {
-            modes.leave();
-            return 0;
-          }
-        } else if (kind.case === "exit") exit = kind.value;
-      }
-      if (!values["follow-name"] || exit === undefined) break;
-      process.stderr.write(`tether: exec ${id} ${exitWords(exit)}; following the next exec named ${name} (Ctrl-C ends)\n`);
-      id = await nextExecNamed(client, workspace, name, id, stop.signal);
-      request = { exec: id };
-      offset = 0;
-    }
-    modes.leave();
-    if (until !== undefined) {
-      if (exit !== undefined) reportExit(exit, id);
-      throw until.notSeen(exit === undefined ? `exec ${id}'s output so far ends` : `exec ${id} ended`);
-    }
-    return exit === undefined ? 0 : reportExit(exit, id);
-  } catch (error) {
-    modes.leave();
-    if (!stop.signal.aborted) throw whenDaemonStopped(error, id && `this command followed exec ${id}, which ended with it if it still ran (recorded lost); what it printed stays readable: tether exec attach ${id}`);
-    if (values["follow-name"]) process.stderr.write(`\ndetached from the execs named ${name}. Follow them again: tether exec attach ${name} -F --tail 0   stop the running one: tether exec kill ${name}\n`);
-    else process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} ${offset === undefined ? "--tail 0" : `--from ${offset}`}   stop it: tether exec kill ${id}\n`);
-    return 130;
+  // Every running one with those labels (an agent's, a CI job's), as docker kill $(docker ps -q -f label=...).
+  const refs = values.label.length > 0 ? (await allExecs(client, "", true, values.label)).map((e) => e.id) : positionals;
+  if (refs.length === 0) process.stderr.write(`no running exec has the labels ${values.label.join(", ")}\n`);
+  for (const ref of refs) {
+    const { exec } = await client.unary(ExecService.method.signalExec, { exec: ref, signal: values.signal });
+    process.stdout.write(`sent ${values.signal} to ${exec!.id}\n`);
   }
-}
-
-async function kill(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { signal: { type: "string", short: "s", default: "SIGTERM" } } });
-  if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec kill");
-  const { client } = await connectToDaemon(paths);
-  const { exec } = await client.unary(ExecService.method.signalExec, { exec: positionals[0]!, signal: values.signal });
-  process.stdout.write(`sent ${values.signal} to ${exec!.id}\n`);
   return 0;
 }
 
@@ -339,57 +268,5 @@ async function removeEnded(client: GrpcClient, id: string): Promise<void> {
     await client.unary(ExecService.method.deleteExec, { exec: id });
   } catch (error) {
     process.stderr.write(`tether: exec ${id} ended but was not removed (--rm): ${(error as Error).message}\n`);
-  }
-}
-
-/** A chunk with each line that starts in it after the time it was stored. */
-function writeStamped(output: ExecOutput, stampers: OutputStampers): Promise<number> {
-  const stream = output.stream === OutputStream.STDERR ? "stderr" : "stdout";
-  return writeChunk(process[stream], { data: stampers.stamp(stream, output.data, output.createTime) });
-}
-
-/** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */
-function writeOutput(output: ExecOutput, seen?: (bytes: Buffer) => void): Promise<number> {
-  if (output.stream === OutputStream.STDERR) return writeChunk(process.stderr, output);
-  return writeChunk(process.stdout, output, seen);
-}
-
-/** The exec started with `name` after exec `last` in `workspace`, once there is one: the next, however soon it ended. */
-async function nextExecNamed(client: GrpcClient, workspace: string, name: string, last: string, signal: AbortSignal): Promise<string> {
-  for (;;) {
-    // Newest first: the one before `last` came after it (`last` gone from the page: the oldest of the name there).
-    const named = (await client.unary(ExecService.method.listExecs, { workspace, pageSize: NEXT_NAMED_PAGE }, { signal })).execs.filter((e) => e.displayName === name);
-    const at = named.findIndex((e) => e.id === last);
-    if (at > 0) return named[at - 1]!.id;
-    if (at === -1 && named.length > 0) return named.at(-1)!.id;
-    await sleep(NEXT_NAMED_POLL_MS, undefined, { signal });
-  }
-}
-
-/** How many of a workspace's newest execs -F looks through for the next of a name. */
-const NEXT_NAMED_PAGE = 100;
-
-/** How often -F asks whether the next exec of a name has started. */
-const NEXT_NAMED_POLL_MS = 250;
-
-/** How an exec ended, in a few words: "exited 3", "was killed by SIGTERM". */
-function exitWords(exit: ExecExit): string {
-  if (exit.status === ExecStatus.SIGNALLED) return `was killed by ${exit.signal}`;
-  if (exit.status === ExecStatus.EXITED) return `exited ${exit.exitCode}`;
-  return `${enumName(ExecStatus, exit.status)}${exit.error !== "" ? `: ${exit.error}` : ""}`;
-}
-
-function reportExit(exit: ExecExit, what: string): number {
-  switch (exit.status) {
-    case ExecStatus.FAILED_TO_START:
-      process.stderr.write(`tether: cannot start ${what}: ${exit.error}\n`);
-      return exit.exitCode;
-    case ExecStatus.LOST:
-      process.stderr.write(`tether: exec lost: ${exit.error}\n`);
-      return 1;
-    default:
-      // It ran, but part of its output could not be stored.
-      if (exit.error !== "") process.stderr.write(`tether: ${exit.error}\n`);
-      return exit.exitCode;
   }
 }

@@ -4,7 +4,8 @@ import { SessionActivity, SessionStatus, type Session } from "../../gen/tether/v
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { enumFromName, enumName } from "../enum-names.js";
-import { escapeControls, formatDuration, formatElapsed, printTable } from "../../common/format.js";
+import { labelsText } from "../labels-text.js";
+import { formatDuration, formatElapsed, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { sessionJson } from "../session-json.js";
 import { connectToDaemon } from "../transport.js";
@@ -62,14 +63,4 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
   printTable(header, rows);
   if (more) process.stdout.write(`(newest ${sessions.length} shown: -n N or --all for more)\n`);
   return 0;
-}
-
-/** A session's labels as `k=v,k=v`, sorted by key, control characters escaped. */
-function labelsText(labels: Readonly<Record<string, string>>): string {
-  return escapeControls(
-    Object.entries(labels)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([k, v]) => `${k}=${v}`)
-      .join(","),
-  );
 }

@@ -8,6 +8,7 @@ import type { Execs, LiveExec } from "../workspaces/execs.js";
 import { checkSize, defaultSize } from "../workspaces/terminal-size.js";
 import { dataOrText } from "./data-or-text.js";
 import { stopGraceMs } from "./durations.js";
+import { parseLabelSelectors } from "../workspaces/labels.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto, restartPolicyFromProto } from "./workspace-proto.js";
 
@@ -31,6 +32,7 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
         outputMaxBytes: Number(start.outputMaxBytes),
         name: start.displayName,
         restartPolicy: restartPolicyFromProto(start.restartPolicy),
+        labels: start.labels,
       });
       await live.started;
       // A client showing it on a terminal (it gave that terminal's size) answers the program's queries to it while attached.
@@ -60,7 +62,7 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
     listExecs(req) {
       const size = pageSize(req.pageSize);
       const before = numericPageToken(req.pageToken, Number.MAX_SAFE_INTEGER);
-      const page = execs.list(req.workspace, before, size + 1, req.runningOnly);
+      const page = execs.list(req.workspace, before, size + 1, { runningOnly: req.runningOnly, labels: parseLabelSelectors(req.labelSelector) });
       return { execs: page.slice(0, size).map((exec) => execToProto(exec, execs)), nextPageToken: nextPageToken(page, size, (e) => String(e.seq)) };
     },
     async writeExecStdin(req, ctx) {

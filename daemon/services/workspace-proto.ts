@@ -89,6 +89,7 @@ export function execToProto(exec: domain.ExecRecord, bounds: { outputBounds(id: 
     displayName: exec.name ?? "",
     restartPolicy: exec.restartPolicy === undefined ? undefined : { mode: RESTART_MODES[exec.restartPolicy.mode], maxRestarts: exec.restartPolicy.maxRestarts },
     restartCount: exec.restarts,
+    labels: { ...exec.labels },
   });
 }
 

@@ -1,6 +1,6 @@
 import { prefixUpperBound } from "../ids.js";
 import type { Db } from "../store/database.js";
-import type { LabelSelector } from "../workspaces/labels.js";
+import { labelConditions, type LabelSelector } from "../workspaces/labels.js";
 import type { RunRecord, SessionRecord, SessionSpec, SessionStatus, Transition, XcomValue } from "./types.js";
 
 /** A session's row with its spec (kept apart: see the migration that made session_specs). */
@@ -152,24 +152,19 @@ export class SessionTables {
 
   /** Sessions older than `beforeSeq` (0: from the newest), newest first. */
   page(filter: SessionFilter, beforeSeq: number, limit: number): SessionRecord[] {
-    const where = ["seq < @before"];
+    const labels = labelConditions("labels", filter.labels);
+    const where = ["seq < @before", ...labels.where];
     if (filter.status !== undefined) where.push("status = @status");
     if (filter.task !== undefined) where.push("task = @task");
-    // A label key has none of JSON's quotes (labels.ts): it goes into the path as it is.
-    filter.labels.forEach(({ value }, i) => where.push(value === undefined ? `json_extract(labels, @label${i}) IS NOT NULL` : `json_extract(labels, @label${i}) = @value${i}`));
     const sql = `${SELECT_SESSIONS} WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`;
     let statement = this.pages.get(sql);
     if (statement === undefined) {
       statement = this.db.prepare(sql);
       this.pages.set(sql, statement);
     }
-    const params: Record<string, unknown> = { before: beforeSeq === 0 ? Number.MAX_SAFE_INTEGER : beforeSeq, limit };
+    const params: Record<string, unknown> = { ...labels.params, before: beforeSeq === 0 ? Number.MAX_SAFE_INTEGER : beforeSeq, limit };
     if (filter.status !== undefined) params["status"] = filter.status;
     if (filter.task !== undefined) params["task"] = filter.task;
-    filter.labels.forEach(({ key, value }, i) => {
-      params[`label${i}`] = `$."${key}"`;
-      if (value !== undefined) params[`value${i}`] = value;
-    });
     return (statement.all(params) as SessionRow[]).map(toSession);
   }
 

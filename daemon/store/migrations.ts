@@ -208,4 +208,8 @@ export const MIGRATIONS: readonly string[] = [
   -- start it again (exec restart); NULL for an exec started before.
   ALTER TABLE execs ADD COLUMN restart TEXT;
   `,
+  `
+  -- An exec's labels (tether exec --label k=v), a JSON object; NULL: none.
+  ALTER TABLE execs ADD COLUMN labels TEXT;
+  `,
 ];

@@ -1,5 +1,6 @@
 import { GroupProcess, type ProcessEnd } from "../process/child-process.js";
 import { processStartTicks, type StartedProcess } from "../process/process-identity.js";
+import type { CommandProblem } from "../process/command-problem.js";
 import type { Spawner } from "../process/spawner.js";
 import { TtyProcess } from "../process/tty-process.js";
 
@@ -66,6 +67,20 @@ export function startExecProcess(options: ExecProcessOptions): ExecProcess {
       }),
     closeStdin: () => child.stdin?.end(),
     signal: (signal) => child.signal(signal),
+    resize: () => undefined,
+    answer: () => undefined,
+  };
+}
+
+/** A process that never started: it ends at once with the reason. */
+export function notStarted(problem: CommandProblem): ExecProcess {
+  return {
+    ended: Promise.resolve({ t: "failed-to-start", ...problem }),
+    exited: Promise.resolve(),
+    started: Promise.resolve(undefined),
+    write: async () => undefined,
+    closeStdin: () => undefined,
+    signal: () => false,
     resize: () => undefined,
     answer: () => undefined,
   };

@@ -1,6 +1,7 @@
 import { prefixUpperBound } from "../ids.js";
 import type { Db } from "../store/database.js";
 import type { RestartPolicy } from "./exec-restarts.js";
+import { labelConditions, type LabelSelector } from "./labels.js";
 import type { ExecRecord, ExecStatus } from "./types.js";
 
 interface ExecRow {
@@ -14,6 +15,7 @@ interface ExecRow {
   tty: number;
   name: string | null;
   restart: string | null;
+  labels: string | null;
   status: string;
   pid: number | null;
   start_ticks: number | null;
@@ -58,17 +60,17 @@ export class ExecTables {
   private readonly selectByName;
   private readonly selectRestart;
   private readonly selectRunning;
-  private readonly selectPage;
-  private readonly selectWorkspacePage;
+  /** Listing queries by their SQL: one per shape of filter. */
+  private readonly pages = new Map<string, ReturnType<Db["prepare"]>>();
   private readonly selectMaxSeq;
   private readonly deleteRow;
   private readonly selectIdsInWorkspace;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.updateProcess = db.prepare(`UPDATE execs SET pid = ?, start_ticks = ? WHERE seq = ?`);
     this.insertRow = db.prepare(
-      `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, name, restart, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
-       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @env_keys, @tty, @name, @restart, @status, @pid, @start_ticks, 0, 0, @created_at)`,
+      `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, name, restart, labels, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
+       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @env_keys, @tty, @name, @restart, @labels, @status, @pid, @start_ticks, 0, 0, @created_at)`,
     );
     this.updateRow = db.prepare(
       `UPDATE execs SET status = @status, exit_code = @exit_code, signal = @signal, error = @error,
@@ -79,8 +81,6 @@ export class ExecTables {
     this.selectByName = db.prepare(`${SELECT} WHERE e.name = ? ORDER BY e.status = 'running' DESC, e.seq DESC LIMIT 1`);
     this.selectRestart = db.prepare(`SELECT restart FROM execs WHERE seq = ?`).pluck();
     this.selectRunning = db.prepare(`${SELECT} WHERE e.status = 'running' ORDER BY e.seq`);
-    this.selectPage = db.prepare(`${SELECT} WHERE e.seq < ? AND (? = 0 OR e.status = 'running') ORDER BY e.seq DESC LIMIT ?`);
-    this.selectWorkspacePage = db.prepare(`${SELECT} WHERE e.workspace_seq = ? AND e.seq < ? AND (? = 0 OR e.status = 'running') ORDER BY e.seq DESC LIMIT ?`);
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM execs`);
     this.deleteRow = db.prepare(`DELETE FROM execs WHERE seq = ?`);
     this.selectIdsInWorkspace = db.prepare(`SELECT id FROM execs WHERE workspace_seq = ? ORDER BY seq`).pluck();
@@ -111,6 +111,7 @@ export class ExecTables {
       tty: exec.tty ? 1 : 0,
       name: exec.name ?? null,
       restart: JSON.stringify(restart),
+      labels: Object.keys(exec.labels).length === 0 ? null : JSON.stringify(exec.labels),
       status: exec.status,
       pid: exec.pid ?? null,
       start_ticks: null,
@@ -164,11 +165,16 @@ export class ExecTables {
     return (this.selectRunning.all() as ExecRow[]).map(toRecord);
   }
 
-  /** Execs newest first, before `beforeSeq`; of one workspace when workspaceSeq is given. */
-  page(workspaceSeq: number | undefined, beforeSeq: number, limit: number, runningOnly: boolean): StoredExec[] {
-    const running = runningOnly ? 1 : 0;
-    const rows = workspaceSeq === undefined ? this.selectPage.all(beforeSeq, running, limit) : this.selectWorkspacePage.all(workspaceSeq, beforeSeq, running, limit);
-    return (rows as ExecRow[]).map(toRecord);
+  /** Execs newest first, before `beforeSeq`: of one workspace when workspaceSeq is given, running ones only, with every label selected. */
+  page(filter: { workspaceSeq: number | undefined; runningOnly: boolean; labels: readonly LabelSelector[] }, beforeSeq: number, limit: number): StoredExec[] {
+    const labels = labelConditions("e.labels", filter.labels);
+    const where = ["e.seq < @before", ...labels.where];
+    if (filter.workspaceSeq !== undefined) where.push("e.workspace_seq = @workspace");
+    if (filter.runningOnly) where.push("e.status = 'running'");
+    const sql = `${SELECT} WHERE ${where.join(" AND ")} ORDER BY e.seq DESC LIMIT @limit`;
+    let statement = this.pages.get(sql);
+    if (statement === undefined) this.pages.set(sql, (statement = this.db.prepare(sql)));
+    return (statement.all({ ...labels.params, before: beforeSeq, limit, ...(filter.workspaceSeq !== undefined ? { workspace: filter.workspaceSeq } : {}) }) as ExecRow[]).map(toRecord);
   }
 }
 
@@ -184,6 +190,7 @@ function toRecord(row: ExecRow): StoredExec {
     tty: row.tty === 1,
     name: row.name ?? undefined,
     ...restartLine(row.restart),
+    labels: row.labels === null ? {} : (JSON.parse(row.labels) as Record<string, string>),
     status: row.status as ExecStatus,
     pid: row.pid ?? undefined,
     startTicks: row.start_ticks ?? undefined,

@@ -5,7 +5,6 @@ import type { Journals } from "../journal/journals.js";
 import { readStartOffset, type ReadStart } from "../journal/tails.js";
 import { log } from "../log.js";
 import type { ProcessEnd } from "../process/child-process.js";
-import type { CommandProblem } from "../process/command-problem.js";
 import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
 import { checkOutputMaxBytes } from "../process/output-limit.js";
 import { OutputPacer } from "../process/output-pacer.js";
@@ -14,10 +13,11 @@ import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { withoutFsync, type Db } from "../store/database.js";
 import { PendingRestarts, restartDelay } from "./exec-restarts.js";
 import { ExecTables, type RestartSpec } from "./exec-tables.js";
-import { startExecProcess, type ExecProcess } from "./exec-process.js";
+import { notStarted, startExecProcess, type ExecProcess } from "./exec-process.js";
 import { EXEC_STDIN_WRITE_MAX_BYTES, ExecStdin } from "./exec-stdin.js";
 import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, terminate, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord } from "./types.js";
+import { checkLabels, type LabelSelector } from "./labels.js";
 import { EXEC_NAMES, checkProcessName } from "./process-names.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
@@ -35,6 +35,8 @@ export interface ExecStartOptions extends RestartSpec {
   readonly argv: readonly string[];
   /** A name to know it by (process-names.ts); empty: none. */
   readonly name: string;
+  /** What a client tags it with to find it again (labels.ts). */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** A running exec: its record (updated in place) and its process. */
@@ -107,6 +109,7 @@ export class Execs {
     const { outputMaxBytes } = options;
     checkOutputMaxBytes(outputMaxBytes);
     if (options.name !== "") checkProcessName(EXEC_NAMES, options.name, (name) => this.runningNamed(name));
+    checkLabels(options.labels, "an exec");
     const ws = this.workspaces.usable(options.workspace);
     if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
     const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
@@ -125,6 +128,7 @@ export class Execs {
       name: options.name === "" ? undefined : options.name,
       restartPolicy: options.restartPolicy,
       restarts: options.restarts ?? 0,
+      labels: { ...options.labels },
       status: "running",
       pid: undefined,
       exitCode: undefined,
@@ -225,7 +229,7 @@ export class Execs {
       // One waiting out its policy's delay starts now instead.
       this.pendingRestarts.cancel(exec.id);
       const previous = this.current(this.tables.byId(exec.id) ?? exec);
-      return { previous, next: this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", restarts: 0, delayMs: 0 }) };
+      return { previous, next: this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels, restarts: 0, delayMs: 0 }) };
     } finally {
       this.restarting.delete(exec.id);
     }
@@ -235,10 +239,10 @@ export class Execs {
     return this.current(this.find(ref));
   }
 
-  /** A workspace's execs (every workspace's when ref is empty), newest first, before `beforeSeq`. */
-  list(workspaceRef: string, beforeSeq: number, limit: number, runningOnly: boolean): ExecRecord[] {
+  /** A workspace's execs (every workspace's when ref is empty), newest first, before `beforeSeq`; running ones only, with every label selected. */
+  list(workspaceRef: string, beforeSeq: number, limit: number, filter: { runningOnly: boolean; labels: readonly LabelSelector[] }): ExecRecord[] {
     const workspaceSeq = workspaceRef === "" ? undefined : this.workspaces.resolve(workspaceRef).seq;
-    return this.tables.page(workspaceSeq, beforeSeq, limit, runningOnly).map((e) => this.current(e));
+    return this.tables.page({ ...filter, workspaceSeq }, beforeSeq, limit).map((e) => this.current(e));
   }
 
   /**
@@ -380,18 +384,4 @@ const EXEC_KIND: ProcessKind = { field: "exec", noun: "exec", plural: "execs", c
 
 export function outputJournal(execId: string): string {
   return `${execId}.out`;
-}
-
-/** A process that never started: it ends at once with the reason. */
-function notStarted(problem: CommandProblem): ExecProcess {
-  return {
-    ended: Promise.resolve({ t: "failed-to-start", ...problem }),
-    exited: Promise.resolve(),
-    started: Promise.resolve(undefined),
-    write: async () => undefined,
-    closeStdin: () => undefined,
-    signal: () => false,
-    resize: () => undefined,
-    answer: () => undefined,
-  };
 }

@@ -37,3 +37,23 @@ export function parseLabelSelectors(selectors: readonly string[]): LabelSelector
     return { key, value: at === -1 ? undefined : selector.slice(at + 1) };
   });
 }
+
+/**
+ * SQL conditions that select the rows whose JSON labels column (`column`)
+ * has every selector's label, each with its parameters (named `label0`,
+ * `value0`, ...), for a listing's query.
+ */
+export function labelConditions(column: string, selectors: readonly LabelSelector[]): { where: string[]; params: Record<string, string> } {
+  const where: string[] = [];
+  const params: Record<string, string> = {};
+  selectors.forEach(({ key, value }, i) => {
+    // A label key has none of JSON's quotes (LABEL_KEY_PATTERN): it goes into the path as it is.
+    params[`label${i}`] = `$."${key}"`;
+    if (value === undefined) where.push(`json_extract(${column}, @label${i}) IS NOT NULL`);
+    else {
+      where.push(`json_extract(${column}, @label${i}) = @value${i}`);
+      params[`value${i}`] = value;
+    }
+  });
+  return { where, params };
+}

@@ -58,6 +58,8 @@ export interface ExecRecord {
   readonly restartPolicy: RestartPolicy | undefined;
   /** How many times its policy started the command before it. */
   readonly restarts: number;
+  /** What a client tagged it with to find it again (labels.ts). */
+  readonly labels: Readonly<Record<string, string>>;
   status: ExecStatus;
   pid: number | undefined;
   exitCode: number | undefined;

@@ -447,6 +447,24 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["ws", "stop", "w"]);
   });
 
+  it("exec --label tags an exec; exec ls --label finds it (a LABELS column once one has labels), show and --json say them; exec kill --label signals every running one with them", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const plain = cli(env, ["exec", "w", "-d", "--", "sleep", "60"]).stdout.trim();
+    expect(cli(env, ["exec", "ls"]).stdout).not.toContain("LABELS");
+    const a = cli(env, ["exec", "w", "-d", "--label", "job=42", "-l", "step=build", "--", "sleep", "60"]).stdout.trim();
+    const b = cli(env, ["exec", "w", "-d", "--label", "job=42", "--", "sleep", "60"]).stdout.trim();
+    expect(cli(env, ["exec", "ls", "--label", "job=42"]).stdout).toMatch(new RegExp(`^EXEC +NAME +WORKSPACE +STATUS +EXIT +STARTED +LABELS +COMMAND\\n${b} .* job=42 +sleep 60\\n${a} .* job=42,step=build +sleep 60\\n$`));
+    expect(cli(env, ["exec", "show", a]).stdout).toContain("labels      job=42,step=build\n");
+    expect(JSON.parse(cli(env, ["exec", "show", a, "--json"]).stdout)).toMatchObject({ labels: { job: "42", step: "build" } });
+    const killed = cli(env, ["exec", "kill", "--label", "job=42", "--signal", "KILL"]);
+    expect([killed.status, killed.stdout]).toEqual([0, `sent KILL to ${b}\nsent KILL to ${a}\n`]);
+    await eventually(() => (JSON.parse(cli(env, ["exec", "ls", "--running", "--json"]).stdout).length === 1 ? true : undefined));
+    expect(JSON.parse(cli(env, ["exec", "ls", "--running", "--json"]).stdout).map((e: { id: string }) => e.id)).toEqual([plain]);
+    expect(cli(env, ["exec", "kill", "--label", "job=42"])).toMatchObject({ status: 0, stderr: "no running exec has the labels job=42\n" });
+    cli(env, ["ws", "stop", "w"]);
+  });
+
   it("exec --rm removes the exec and its output once it has ended, as docker run --rm; with -d it is refused", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

@@ -283,6 +283,32 @@ describe("exec", () => {
     expect((await d.client(WorkspaceService).getWorkspace({ workspace: "w" })).workspace!.materialization).toBe(Materialization.STOPPED);
   });
 
+  it("labels tag an exec to find it again: listed by k=v and k selectors (with a workspace, running ones), kept by a restart; bad ones refused", async () => {
+    const { execs } = await withWorkspace();
+    const job = (await startDetached(execs, ["sleep", "60"], "", { displayName: "job", labels: { job: "42", team: "ml" } })).exec!;
+    const other = (await startDetached(execs, ["true"], "", { labels: { job: "43" } })).exec!;
+    const plain = (await startDetached(execs, ["sleep", "60"])).exec!;
+    expect(job.labels).toEqual({ job: "42", team: "ml" });
+    const ids = async (labelSelector: string[], runningOnly = false, workspace = ""): Promise<string[]> => (await execs.listExecs({ labelSelector, runningOnly, workspace })).execs.map((e) => e.id);
+    expect(await ids(["job=42"])).toEqual([job.id]);
+    expect(await ids(["job"])).toEqual([other.id, job.id]);
+    expect(await ids(["job", "team=ml"], false, "w")).toEqual([job.id]);
+    await eventually(async () => ((await execs.getExec({ exec: other.id })).exec!.status === ExecStatus.EXITED ? true : undefined));
+    expect(await ids(["job"], true)).toEqual([job.id]);
+    expect(await ids(["nope"])).toEqual([]);
+    expect((await ids([])).length).toBe(3);
+    // A restart keeps them.
+    const restarted = (await execs.restartExec({ exec: "job", grace: { seconds: 1n } })).exec!;
+    expect(restarted.labels).toEqual({ job: "42", team: "ml" });
+    expect(await ids(["job=42"], true)).toEqual([restarted.id]);
+    const badKey = await failure(startDetached(execs, ["true"], "", { labels: { "bad key": "x" } }));
+    expect([badKey.code, badKey.message]).toEqual([Code.InvalidArgument, 'label key "bad key" is not allowed: use 1-63 letters, digits, \'.\', \'_\', \'/\' or \'-\'']);
+    const badSelector = await failure(execs.listExecs({ labelSelector: ["="] }));
+    expect(badSelector.code).toBe(Code.InvalidArgument);
+    await execs.signalExec({ exec: restarted.id, signal: "KILL" });
+    await execs.signalExec({ exec: plain.id, signal: "KILL" });
+  });
+
   it("a terminal exec's queries to its terminal are answered by the daemon while no client's terminal is there to (exec -d -t, a script's -t, its client gone), as a PTY's", async () => {
     const { execs } = await withWorkspace();
     const ask = [

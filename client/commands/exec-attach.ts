@@ -1,0 +1,132 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ExecStatus, OutputStream, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
+import { ExecService, type AttachExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
+import { CliError, usageError, whenDaemonStopped } from "../cli-error.js";
+import { parseCommandLine } from "../command-line.js";
+import { dataBytes } from "../data-parts.js";
+import { enumName } from "../enum-names.js";
+import { reportExit, writeOutput } from "../exec-output.js";
+import { parseSinceFlag, parseTailFlag, wholeNumberFlag } from "../flags.js";
+import type { GrpcClient } from "../grpc-client.js";
+import { OutputStampers } from "../line-stamper.js";
+import { untilFlag } from "../output-until.js";
+import type { ClientPaths } from "../paths.js";
+import { ReplayFilter } from "../replay-filter.js";
+import { programModes } from "../terminal.js";
+import { connectToDaemon } from "../transport.js";
+import { writeChunk } from "../write-chunk.js";
+import { EXEC_USAGE } from "./exec.js";
+
+/** `tether exec attach E`: an exec's output from an offset, a tail or a time, then live; -F on to the next exec of its name. */
+export async function attachExec(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: {
+      from: { type: "string" },
+      tail: { type: "string", short: "n" },
+      "no-follow": { type: "boolean", default: false },
+      timestamps: { type: "boolean", short: "t", default: false },
+      until: { type: "string" },
+      since: { type: "string" },
+      "follow-name": { type: "boolean", short: "F", default: false },
+    },
+  });
+  if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec attach");
+  if (values["follow-name"] && values["no-follow"]) throw new CliError("-F follows an exec's name to the next exec started with it, and --no-follow stops at what is stored: drop one of them", 2);
+  const until = untilFlag(values.until);
+  const from = wholeNumberFlag("--from", values.from ?? "0", "a byte offset (0 is the beginning)");
+  const tailLines = parseTailFlag(values.tail, values.from !== undefined, "lines");
+  const sinceMs = parseSinceFlag(values.since, values.from !== undefined || values.tail !== undefined);
+  const { client } = await connectToDaemon(paths);
+  const stop = new AbortController();
+  process.once("SIGINT", () => stop.abort());
+  let id = positionals[0]!;
+  // Where a reattach would go on from: known once output arrived, when the read started at a tail.
+  let offset: number | undefined = tailLines === undefined && sinceMs === undefined ? from : undefined;
+  // A terminal exec's full-screen program sets modes on this terminal too: undone when the viewer leaves.
+  const modes = programModes();
+  // A viewer types nothing: what its terminal answers to the program's queries would be typed into the shell after it, so none is asked.
+  const queries = process.stdout.isTTY === true ? new ReplayFilter(Infinity) : undefined;
+  // -t: lines, as docker logs -t shows them (a terminal exec's screen drawing is not lines: its bytes go out stamped all the same).
+  const stampers = values.timestamps ? new OutputStampers() : undefined;
+  let exit: ExecExit | undefined;
+  let name = "";
+  let workspace = "";
+  let request: MessageInitShape<typeof AttachExecRequestSchema> = { exec: id, fromOffset: BigInt(from), tailLines, noFollow: values["no-follow"], since: sinceMs === undefined ? undefined : timestampFromMs(sinceMs) };
+  try {
+    // -F: on to the next exec of its name (a restart, by its policy or by hand) as each ends, as tail -F reopens a file.
+    for (;;) {
+      exit = undefined;
+      for await (const response of client.serverStream(ExecService.method.attachExec, request, { signal: stop.signal, dataParts: true })) {
+        const kind = response.kind;
+        if (kind.case === "exec") {
+          ({ id, displayName: name, workspace } = kind.value);
+          if (values["follow-name"] && name === "") throw new CliError(`-F follows an exec's name to the next exec started with it, and exec ${id} has none (exec --name gives one): attach without -F`, 2);
+        } else if (kind.case === "output") {
+          offset = Number(kind.value.offset) + dataBytes(kind.value);
+          // Read before the write takes the chunk's pieces.
+          const matched = until?.seen(kind.value.stream, kind.value.data) === true;
+          if (stampers !== undefined) await writeStamped(kind.value, stampers);
+          else if (queries !== undefined && kind.value.stream === OutputStream.STDOUT) await writeChunk(process.stdout, queries.chunk(kind.value), modes.seen);
+          else await writeOutput(kind.value, modes.seen);
+          if (matched) {
+            modes.leave();
+            return 0;
+          }
+        } else if (kind.case === "exit") exit = kind.value;
+      }
+      if (!values["follow-name"] || exit === undefined) break;
+      process.stderr.write(`tether: exec ${id} ${exitWords(exit)}; following the next exec named ${name} (Ctrl-C ends)\n`);
+      id = await nextExecNamed(client, workspace, name, id, stop.signal);
+      request = { exec: id };
+      offset = 0;
+    }
+    modes.leave();
+    if (until !== undefined) {
+      if (exit !== undefined) reportExit(exit, id);
+      throw until.notSeen(exit === undefined ? `exec ${id}'s output so far ends` : `exec ${id} ended`);
+    }
+    return exit === undefined ? 0 : reportExit(exit, id);
+  } catch (error) {
+    modes.leave();
+    if (!stop.signal.aborted) throw whenDaemonStopped(error, id && `this command followed exec ${id}, which ended with it if it still ran (recorded lost); what it printed stays readable: tether exec attach ${id}`);
+    if (values["follow-name"]) process.stderr.write(`\ndetached from the execs named ${name}. Follow them again: tether exec attach ${name} -F --tail 0   stop the running one: tether exec kill ${name}\n`);
+    else process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} ${offset === undefined ? "--tail 0" : `--from ${offset}`}   stop it: tether exec kill ${id}\n`);
+    return 130;
+  }
+}
+
+/** A chunk with each line that starts in it after the time it was stored. */
+function writeStamped(output: ExecOutput, stampers: OutputStampers): Promise<number> {
+  const stream = output.stream === OutputStream.STDERR ? "stderr" : "stdout";
+  return writeChunk(process[stream], { data: stampers.stamp(stream, output.data, output.createTime) });
+}
+
+/** The exec started with `name` after exec `last` in `workspace`, once there is one: the next, however soon it ended. */
+async function nextExecNamed(client: GrpcClient, workspace: string, name: string, last: string, signal: AbortSignal): Promise<string> {
+  for (;;) {
+    // Newest first: the one before `last` came after it (`last` gone from the page: the oldest of the name there).
+    const named = (await client.unary(ExecService.method.listExecs, { workspace, pageSize: NEXT_NAMED_PAGE }, { signal })).execs.filter((e) => e.displayName === name);
+    const at = named.findIndex((e) => e.id === last);
+    if (at > 0) return named[at - 1]!.id;
+    if (at === -1 && named.length > 0) return named.at(-1)!.id;
+    await sleep(NEXT_NAMED_POLL_MS, undefined, { signal });
+  }
+}
+
+/** How many of a workspace's newest execs -F looks through for the next of a name. */
+const NEXT_NAMED_PAGE = 100;
+
+/** How often -F asks whether the next exec of a name has started. */
+const NEXT_NAMED_POLL_MS = 250;
+
+/** How an exec ended, in a few words: "exited 3", "was killed by SIGTERM". */
+function exitWords(exit: ExecExit): string {
+  if (exit.status === ExecStatus.SIGNALLED) return `was killed by ${exit.signal}`;
+  if (exit.status === ExecStatus.EXITED) return `exited ${exit.exitCode}`;
+  return `${enumName(ExecStatus, exit.status)}${exit.error !== "" ? `: ${exit.error}` : ""}`;
+}
+

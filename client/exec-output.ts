@@ -1,0 +1,24 @@
+import { ExecStatus, OutputStream, type ExecExit, type ExecOutput } from "../gen/tether/v1/exec_pb.js";
+import { writeChunk } from "./write-chunk.js";
+
+/** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */
+export function writeOutput(output: ExecOutput, seen?: (bytes: Buffer) => void): Promise<number> {
+  if (output.stream === OutputStream.STDERR) return writeChunk(process.stderr, output);
+  return writeChunk(process.stdout, output, seen);
+}
+
+/** Says how an exec that did not exit as usual ended (on stderr); returns the exit code this CLI exits with. */
+export function reportExit(exit: ExecExit, what: string): number {
+  switch (exit.status) {
+    case ExecStatus.FAILED_TO_START:
+      process.stderr.write(`tether: cannot start ${what}: ${exit.error}\n`);
+      return exit.exitCode;
+    case ExecStatus.LOST:
+      process.stderr.write(`tether: exec lost: ${exit.error}\n`);
+      return 1;
+    default:
+      // It ran, but part of its output could not be stored.
+      if (exit.error !== "") process.stderr.write(`tether: ${exit.error}\n`);
+      return exit.exitCode;
+  }
+}
