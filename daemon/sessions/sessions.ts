@@ -466,7 +466,9 @@ export class Sessions {
   private view(record: SessionRecord): SessionView {
     const live = this.live.get(record.id);
     const current = live?.session ?? record;
-    return { ...current, activity: live?.activity ?? "idle", waitingFor: live?.waitingFor ?? "", outputFirstOffset: this.journals.find(logJournal(record.id))?.firstOffset ?? 0 };
+    // Only a log with a limit drops any: a listing of thousands looks up no journal for the others.
+    const outputFirstOffset = record.spec.outputMaxBytes === undefined ? 0 : (this.journals.find(logJournal(record.id))?.firstOffset ?? 0);
+    return { ...current, activity: live?.activity ?? "idle", waitingFor: live?.waitingFor ?? "", outputFirstOffset };
   }
 
   private newId(): string {

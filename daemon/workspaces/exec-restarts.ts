@@ -47,7 +47,7 @@ export function restartDelay(ending: ExecEnding): number | undefined {
  * The restarts waiting out their delay, by the id of the exec that ended.
  * Each counts as a live exec of its workspace while it waits (docker's
  * "restarting"): ws stop and ws rm cancel it as they stop a process, and
- * exec kill of the ended exec cancels it too.
+ * exec kill or exec rm of the ended exec cancels it too.
  */
 export class PendingRestarts {
   private readonly pending = new Map<string, { timer: NodeJS.Timeout; cancel: () => void }>();
@@ -73,12 +73,11 @@ export class PendingRestarts {
       }
     }, delayMs);
     this.pending.set(execId, { timer, cancel });
-    this.live.add(workspaceId, { kind: "exec", signal: () => (cancel(), true), stopping: cancel, ended: waited });
-  }
-
-  /** Whether exec `execId`'s restart is waiting. */
-  has(execId: string): boolean {
-    return this.pending.has(execId);
+    const signal = (): boolean => {
+      cancel();
+      return true;
+    };
+    this.live.add(workspaceId, { kind: "exec", signal, stopping: cancel, ended: waited });
   }
 
   /** Cancels exec `execId`'s restart; false when none waits. */

@@ -207,8 +207,9 @@ export class Execs {
   /**
    * Starts an exec's command again as it was started (docker restart): a new
    * exec with its workspace, argv, cwd, env, stdin, terminal size, output
-   * limit and name, once a running one has ended (SIGTERM, SIGKILL after the
-   * grace). Resolves with the old one as it ended and the new one.
+   * limit, name, labels and restart policy (its line counted anew), once a
+   * running one has ended (SIGTERM, SIGKILL after the grace). Resolves with
+   * the old one as it ended and the new one.
    */
   async restart(ref: string, graceMs: number): Promise<{ previous: ExecRecord; next: LiveExec }> {
     const exec = this.find(ref);
