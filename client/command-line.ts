@@ -16,6 +16,8 @@ const OTHER_SPELLINGS: Readonly<Record<string, string>> = {
   "--var": "--input",
   "--set": "--input",
   "--arg": "--input",
+  // docker run's; Node 20 reads a file given so itself, wherever it stands (flags.ts ENV_FLAGS).
+  "--env-file": "--dotenv",
 };
 
 /**

@@ -1,4 +1,5 @@
-import type { ParseArgsConfig } from "node:util";
+import { readFileSync } from "node:fs";
+import { parseEnv, type ParseArgsConfig } from "node:util";
 import { parseSize } from "../common/sizes.js";
 import { CliError } from "./cli-error.js";
 
@@ -39,6 +40,37 @@ export function parseEnvFlags(pairs: readonly string[], env: NodeJS.ProcessEnv =
     else if (env[pair] !== undefined) result[pair] = env[pair];
   }
   return result;
+}
+
+/**
+ * The flags that give a process its environment (exec, pty): --env/-e, and
+ * --dotenv for docker run's --env-file, which Node 20 takes for its own
+ * wherever it is on the command line (it reads the file into this CLI's own
+ * environment, or exits 9 when there is none: nodejs/node#54232).
+ */
+export const ENV_FLAGS = {
+  env: { type: "string", short: "e", multiple: true, default: [] as string[] },
+  dotenv: { type: "string", multiple: true, default: [] as string[] },
+} satisfies NonNullable<ParseArgsConfig["options"]>;
+
+/**
+ * The environment ENV_FLAGS give: each --dotenv file's variables (dotenv's
+ * KEY=VALUE lines, as Node's util.parseEnv reads them; read here, as docker
+ * run --env-file reads them on the client), a later file's over an earlier
+ * one's, then --env's over them all.
+ */
+export function envFromFlags(values: { readonly env: readonly string[]; readonly dotenv: readonly string[] }): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const file of values.dotenv) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      throw new CliError(`cannot read --dotenv ${file}: ${(error as Error).message}`, 2);
+    }
+    Object.assign(env, parseEnv(text));
+  }
+  return Object.assign(env, parseEnvFlags(values.env));
 }
 
 /** The largest value of a uint32 field (a run number, a count of tasks at once). */

@@ -7,7 +7,7 @@ import { stdinIsNull } from "../stdin-kind.js";
 import { reportExit, writeOutput } from "../exec-output.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
-import { parseDurationFlag, parseEnvFlags, parsePairs, parseSizeFlag } from "../flags.js";
+import { ENV_FLAGS, envFromFlags, parseDurationFlag, parsePairs, parseSizeFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
@@ -17,7 +17,7 @@ import { connectToDaemon } from "../transport.js";
 import { attachExec } from "./exec-attach.js";
 import { allExecs, listExecs, showExec } from "./exec-list.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--restart POLICY] [--label k=v ...] [--cwd DIR] [--env K=V|K ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--restart POLICY] [--label k=v ...] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
@@ -27,6 +27,7 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] 
                                               (not after exec kill or Ctrl-C), as docker run --restart, with the same name
                                               --rm removes it and its output once it has ended (docker run --rm);
                                               --max-output 100M keeps only its last 100 MiB (docker's max-size)
+                                              --dotenv F: the variables of a dotenv file, as docker run --env-file
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it
@@ -83,7 +84,7 @@ const DETACH_INTERRUPTS = 3;
 const DETACH_INTERRUPTS_WITHIN_MS = 2_000;
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--max-output", "--name", "--restart", "--label", "-l"]);
+const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--dotenv", "--max-output", "--name", "--restart", "--label", "-l"]);
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -96,7 +97,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       tty: { type: "boolean", short: "t", default: false },
       rm: { type: "boolean", default: false },
       cwd: { type: "string", default: "" },
-      env: { type: "string", short: "e", multiple: true, default: [] },
+      ...ENV_FLAGS,
       "max-output": { type: "string" },
       name: { type: "string", default: "" },
       restart: { type: "string", default: "no" },
@@ -120,7 +121,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         workspace: workspaceArg(positionals[0]!),
         argv: command,
         cwd: values.cwd,
-        env: { ...(values.tty ? { TERM: process.env["TERM"] ?? "xterm-256color", ...terminalEnv(process.env, terminal) } : {}), ...parseEnvFlags(values.env) },
+        env: { ...(values.tty ? { TERM: process.env["TERM"] ?? "xterm-256color", ...terminalEnv(process.env, terminal) } : {}), ...envFromFlags(values) },
         tty: values.tty,
         size: terminal ? { cols: process.stdout.columns, rows: process.stdout.rows } : undefined,
         outputMaxBytes: BigInt(outputMaxBytes),

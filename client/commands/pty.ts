@@ -10,7 +10,7 @@ import { parseCommandLine, splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
-import { parseEnvFlags, wholeNumberFlag } from "../flags.js";
+import { ENV_FLAGS, envFromFlags, wholeNumberFlag } from "../flags.js";
 import { defaultShell } from "../../common/default-shell.js";
 import { commandLine, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
@@ -26,7 +26,7 @@ import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
 
-export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [[--] CMD ...]
+export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
                                               --name: a name to attach it by too, as tmux new -s (unique among open PTYs),
                                               -A: attach to the open one of that name if there is one (tmux new -A);
@@ -93,7 +93,7 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
 }
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--size-policy", "--cwd", "--env", "-e", "--detach-key", "--name"]);
+const VALUE_OPTIONS = new Set(["--size-policy", "--cwd", "--env", "-e", "--dotenv", "--detach-key", "--name"]);
 
 async function open(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -103,7 +103,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
     options: {
       "size-policy": { type: "string", default: "latest" },
       cwd: { type: "string", default: "" },
-      env: { type: "string", short: "e", multiple: true, default: [] },
+      ...ENV_FLAGS,
       "detach-key": { type: "string" },
       detach: { type: "boolean", short: "d", default: false },
       name: { type: "string", default: "" },
@@ -115,7 +115,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = command.length === 0 ? [defaultShell(process.env)] : command;
-  const env = { ...terminalEnv(process.env, !values.detach && process.stdout.isTTY === true), ...parseEnvFlags(values.env) };
+  const env = { ...terminalEnv(process.env, !values.detach && process.stdout.isTTY === true), ...envFromFlags(values) };
   const spec = { workspace: workspaceArg(positionals[0]!), argv, cwd: values.cwd, env, sizePolicy, displayName: values.name };
   // -A: the open PTY of that name when there is one (tmux new -A); with -d, its id (a script's "make sure it runs").
   const existing = values["attach-existing"] ? await openNamed(paths, values.name) : undefined;

@@ -465,6 +465,25 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["ws", "stop", "w"]);
   });
 
+  it("exec and pty --dotenv give the variables of dotenv files, as docker run --env-file: a later file's over an earlier one's, --env over both; a missing one is refused; --env-file is pointed to it", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const dir = mkdtempSync(join(tmpdir(), "tether-dotenv-"));
+    writeFileSync(join(dir, "base.env"), '# the defaults\nA=1\nB="two words"\nexport C=3\n');
+    writeFileSync(join(dir, "local.env"), "C=local\n");
+    const got = cli(env, ["exec", "w", "--dotenv", join(dir, "base.env"), "--dotenv", join(dir, "local.env"), "--env", "A=over", "--", "sh", "-c", 'echo "$A|$B|$C"']);
+    expect([got.status, got.stdout]).toEqual([0, "over|two words|local\n"]);
+    const pty = cli(env, ["pty", "w", "-d", "--dotenv", join(dir, "base.env"), "--", "sh", "-c", 'echo "B is $B"; sleep 30']).stdout.trim();
+    expect(cli(env, ["pty", "read", pty, "--until", "B is two words"]).status).toBe(0);
+    const missing = cli(env, ["exec", "w", "--dotenv", join(dir, "nope.env"), "--", "true"]);
+    expect([missing.status, missing.stderr]).toEqual([2, expect.stringMatching(/^tether: cannot read --dotenv .*nope\.env: ENOENT/)]);
+    // docker's spelling (which Node 20 reads itself, wherever it stands: here the file is there).
+    const docker = cli(env, ["exec", "w", "--env-file", join(dir, "base.env"), "--", "true"]);
+    expect([docker.status, docker.stderr]).toEqual([2, expect.stringContaining("unknown option --env-file: did you mean --dotenv?")]);
+    cli(env, ["ws", "stop", "w"]);
+    rmSync(dir, { recursive: true });
+  });
+
   it("exec --rm removes the exec and its output once it has ended, as docker run --rm; with -d it is refused", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
