@@ -5,7 +5,7 @@ import { allPages } from "../all-pages.js";
 import { usageError } from "../cli-error.js";
 import { parseCommandLine } from "../command-line.js";
 import { enumName } from "../enum-names.js";
-import { commandLine, formatBytes, formatDuration, printTable } from "../../common/format.js";
+import { commandLine, formatBytes, formatDuration, formatElapsed, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import { labelsText } from "../labels-text.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
@@ -38,7 +38,7 @@ export async function listExecs(args: string[], paths: ClientPaths): Promise<num
       e.id,
       e.displayName,
       workspaceLabel(e.workspace),
-      enumName(ExecStatus, e.status),
+      `${enumName(ExecStatus, e.status)}${e.restartTime === undefined ? "" : `, restarts in ${formatElapsed(timestampMs(e.restartTime) - now)}`}`,
       exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
       e.createTime === undefined ? "" : `${formatDuration(now - timestampMs(e.createTime))} ago`,
       ...(labelled ? [labelsText(e.labels)] : []),
@@ -65,7 +65,7 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
     `cwd         ${e.cwd}`,
     `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
     ...(Object.keys(e.labels).length === 0 ? [] : [`labels      ${labelsText(e.labels)}`]),
-    ...(e.restartPolicy === undefined ? [] : [`restart     ${restartWords(e)}${e.restartCount > 0 ? ` (restart ${e.restartCount} of its command)` : ""}`]),
+    ...(e.restartPolicy === undefined ? [] : [`restart     ${restartWords(e)}${e.restartCount > 0 ? ` (restart ${e.restartCount} of its command)` : ""}${e.restartTime === undefined ? "" : `; starts again at ${new Date(timestampMs(e.restartTime)).toISOString()}`}`]),
     `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr${e.outputMaxBytes > 0n ? `; keeps the last ${formatBytes(Number(e.outputMaxBytes))}, from offset ${e.firstOffset}` : ""}`,
     `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
   ];
@@ -106,6 +106,7 @@ function execJson(e: Exec): Record<string, unknown> {
     labels: e.labels,
     restart: e.restartPolicy === undefined ? null : restartWords(e),
     restart_count: e.restartCount,
+    restart_at: isoTime(e.restartTime),
     first_offset: Number(e.firstOffset),
     created_at: isoTime(e.createTime),
     ended_at: isoTime(e.endTime),

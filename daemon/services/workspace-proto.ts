@@ -90,6 +90,7 @@ export function execToProto(exec: domain.ExecRecord, bounds: { outputBounds(id: 
     restartPolicy: exec.restartPolicy === undefined ? undefined : { mode: RESTART_MODES[exec.restartPolicy.mode], maxRestarts: exec.restartPolicy.maxRestarts },
     restartCount: exec.restarts,
     labels: { ...exec.labels },
+    restartTime: exec.restartAt === undefined ? undefined : timestampFromMs(exec.restartAt),
   });
 }
 

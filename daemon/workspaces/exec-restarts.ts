@@ -50,7 +50,7 @@ export function restartDelay(ending: ExecEnding): number | undefined {
  * exec kill or exec rm of the ended exec cancels it too.
  */
 export class PendingRestarts {
-  private readonly pending = new Map<string, { timer: NodeJS.Timeout; cancel: () => void }>();
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; cancel: () => void; at: number }>();
 
   constructor(private readonly live: LiveProcesses) {}
 
@@ -72,12 +72,17 @@ export class PendingRestarts {
         settle();
       }
     }, delayMs);
-    this.pending.set(execId, { timer, cancel });
+    this.pending.set(execId, { timer, cancel, at: Date.now() + delayMs });
     const signal = (): boolean => {
       cancel();
       return true;
     };
     this.live.add(workspaceId, { kind: "exec", signal, stopping: cancel, ended: waited });
+  }
+
+  /** When exec `execId`'s restart starts, while it waits. */
+  at(execId: string): number | undefined {
+    return this.pending.get(execId)?.at;
   }
 
   /** Cancels exec `execId`'s restart; false when none waits. */

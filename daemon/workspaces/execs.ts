@@ -358,10 +358,13 @@ export class Execs {
     this.tables.update(record);
   }
 
-  /** The record with live byte counts while running. */
+  /** The record with live byte counts while running, and when it restarts while its policy waits to. */
   private current(exec: ExecRecord): ExecRecord {
     const live = this.live.get(exec.id);
-    if (live === undefined) return exec;
+    if (live === undefined) {
+      const restartAt = this.pendingRestarts.at(exec.id);
+      return restartAt === undefined ? exec : { ...exec, restartAt };
+    }
     return { ...live.record, stdoutBytes: live.writer.bytes(1), stderrBytes: live.writer.bytes(2) };
   }
 

@@ -60,6 +60,8 @@ export interface ExecRecord {
   readonly restarts: number;
   /** What a client tagged it with to find it again (labels.ts). */
   readonly labels: Readonly<Record<string, string>>;
+  /** When its restart policy starts its command again, while it waits out the delay (never stored). */
+  readonly restartAt?: number | undefined;
   status: ExecStatus;
   pid: number | undefined;
   exitCode: number | undefined;

@@ -265,8 +265,14 @@ describe("exec", () => {
     // Waiting out its delay (a minute's worth by now: it keeps ending at once): exec kill cancels it.
     const spinner = (await startDetached(execs, ["true"], "", { displayName: "spinner", ...always })).exec!;
     await eventually(async () => ((await count("spinner")) >= 4 ? true : undefined));
-    const waiting = (await execs.getExec({ exec: "spinner" })).exec!;
-    expect((await execs.signalExec({ exec: "spinner" })).exec!.id).toBe(waiting.id);
+    // While it waits, it says when it starts again (docker's "restarting").
+    const waiting = await eventually(async () => {
+      const exec = (await execs.getExec({ exec: "spinner" })).exec!;
+      return exec.restartTime === undefined ? undefined : exec;
+    });
+    expect(timestampMs(waiting.restartTime!)).toBeGreaterThanOrEqual(timestampMs(waiting.endTime!) + 100);
+    const cancelled = (await execs.signalExec({ exec: "spinner" })).exec!;
+    expect([cancelled.id, cancelled.restartTime]).toEqual([waiting.id, undefined]);
     const after = await count("spinner");
     await quiet();
     expect(await count("spinner")).toBe(after);
