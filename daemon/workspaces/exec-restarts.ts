@@ -92,8 +92,10 @@ export class PendingRestarts {
     return entry !== undefined;
   }
 
-  /** At daemon stop: no restart starts. */
-  cancelAll(): void {
+  /** At daemon stop: no restart starts here; returns the ids of the execs whose restart waited. */
+  cancelAll(): string[] {
+    const ids = [...this.pending.keys()];
     for (const { cancel } of [...this.pending.values()]) cancel();
+    return ids;
   }
 }

@@ -59,6 +59,9 @@ export class ExecTables {
   private readonly selectByPrefix;
   private readonly selectByName;
   private readonly selectRestart;
+  private readonly markResumeRow;
+  private readonly clearResumeRow;
+  private readonly selectToResume;
   private readonly selectRunning;
   /** Listing queries by their SQL: one per shape of filter. */
   private readonly pages = new Map<string, ReturnType<Db["prepare"]>>();
@@ -80,6 +83,9 @@ export class ExecTables {
     this.selectByPrefix = db.prepare(`${SELECT} WHERE e.id >= ? AND e.id < ? ORDER BY e.id LIMIT 6`);
     this.selectByName = db.prepare(`${SELECT} WHERE e.name = ? ORDER BY e.status = 'running' DESC, e.seq DESC LIMIT 1`);
     this.selectRestart = db.prepare(`SELECT restart FROM execs WHERE seq = ?`).pluck();
+    this.markResumeRow = db.prepare(`UPDATE execs SET restart = json_set(restart, '$.resumeAtStart', json('true')) WHERE seq = ? AND restart IS NOT NULL`);
+    this.clearResumeRow = db.prepare(`UPDATE execs SET restart = json_remove(restart, '$.resumeAtStart') WHERE seq = ?`);
+    this.selectToResume = db.prepare(`${SELECT} WHERE json_extract(e.restart, '$.resumeAtStart') = 1 ORDER BY e.seq`);
     this.selectRunning = db.prepare(`${SELECT} WHERE e.status = 'running' ORDER BY e.seq`);
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM execs`);
     this.deleteRow = db.prepare(`DELETE FROM execs WHERE seq = ?`);
@@ -147,6 +153,21 @@ export class ExecTables {
   restartSpec(seq: number): RestartSpec | undefined {
     const json = this.selectRestart.get(seq) as string | null | undefined;
     return json === null || json === undefined ? undefined : (JSON.parse(json) as RestartSpec);
+  }
+
+  /** Marks an exec the daemon stops (its policy is always) to start again when the next daemon starts. */
+  markResume(seq: number): void {
+    this.markResumeRow.run(seq);
+  }
+
+  /** The execs marked to start again as this daemon starts, oldest first. */
+  toResume(): StoredExec[] {
+    return (this.selectToResume.all() as ExecRow[]).map(toRecord);
+  }
+
+  /** Takes the mark away once the exec has been started again. */
+  clearResume(seq: number): void {
+    this.clearResumeRow.run(seq);
   }
 
   /** The running exec named `name`, else the newest ended one. */

@@ -98,11 +98,21 @@ export class Execs {
    * At daemon start: execs the last daemon left running are recorded lost,
    * and their leftover process groups stopped, with what they wrote as their
    * byte counts (a running exec's are counted in memory: the store has them
-   * only in its output records, each tagged with its fd's offset after it).
+   * only in its output records, each tagged with its fd's offset after it);
+   * those whose restart policy is always start again.
    */
   recover(): void {
     const fdEnd = (id: string, fd: number): number => Number(this.journals.lastMetaWith(outputJournal(id), "s", String(fd))?.["e"] ?? 0);
-    recordLeftRunningLost(this.tables.running(), (row) => this.tables.update({ ...row, stdoutBytes: fdEnd(row.id, 1), stderrBytes: fdEnd(row.id, 2) }), "exec");
+    const left = this.tables.running();
+    recordLeftRunningLost(left, (row) => this.tables.update({ ...row, stdoutBytes: fdEnd(row.id, 1), stderrBytes: fdEnd(row.id, 2) }), "exec");
+    // As docker starts its `always` containers as it starts: such an exec's command runs again, as a new exec,
+    // whether the last daemon crashed with it running or stopped it (and marked it so).
+    const again = [...left.filter((row) => row.restartPolicy?.mode === "always"), ...this.tables.toResume()];
+    for (const row of again) {
+      this.tables.clearResume(row.seq);
+      const spec = this.tables.restartSpec(row.seq);
+      if (spec !== undefined) this.startAgain(row, { ...spec, workspace: row.workspaceId, argv: row.argv, name: row.name ?? "", labels: row.labels, restarts: row.restarts + 1, delayMs: 0 });
+    }
   }
 
   start(options: ExecStartOptions): LiveExec {
@@ -336,7 +346,12 @@ export class Execs {
 
   /** At daemon stop: running execs are recorded lost and their process groups killed. */
   async shutdown(reason: string): Promise<void> {
-    this.pendingRestarts.cancelAll();
+    // Started again by the next daemon: a restart that waited (as a session's retry goes on), and an exec whose policy is always.
+    for (const id of this.pendingRestarts.cancelAll()) {
+      const ended = this.tables.byId(id);
+      if (ended !== undefined) this.tables.markResume(ended.seq);
+    }
+    for (const { record } of this.live.values()) if (record.restartPolicy?.mode === "always") this.tables.markResume(record.seq);
     await stopAllLost([...this.live.values()], reason);
   }
 

@@ -315,6 +315,34 @@ describe("exec", () => {
     await execs.signalExec({ exec: plain.id, signal: "KILL" });
   });
 
+  it("an exec whose restart policy is always runs again when the next daemon starts, after a stop or a kill -9 of the last, as docker starts its always containers; on-failure's does not, but a restart it waited for when the daemon stopped is owed", async () => {
+    const { d, execs } = await withWorkspace();
+    const server = (await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up", { displayName: "server", restartPolicy: { mode: RestartMode.ALWAYS }, labels: { role: "web" } })).exec!;
+    const job = (await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up", { displayName: "job", restartPolicy: { mode: RestartMode.ON_FAILURE } })).exec!;
+    const named = async (name: string): Promise<Exec[]> => (await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === name);
+    for (const end of [() => d.stop(), () => d.kill()]) {
+      await end();
+      await d.restart();
+      const line = await named("server");
+      expect(line.map((e) => [e.status, e.restartCount])).toEqual([[ExecStatus.RUNNING, line.length - 1], ...line.slice(1).map((e) => [ExecStatus.LOST, e.restartCount])]);
+      expect(line[0]!.labels).toEqual({ role: "web" });
+      await eventually(async () => ((await attachToEnd(execs, line[0]!.id, 0, true)).stdout === "up\n" ? true : undefined));
+    }
+    expect((await named("server")).map((e) => e.restartCount)).toEqual([2, 1, 0]);
+    expect((await named("server")).at(-1)!.id).toBe(server.id);
+    expect((await named("job")).map((e) => [e.id, e.status])).toEqual([[job.id, ExecStatus.LOST]]);
+    // A restart that waited when the daemon stopped is owed: the next daemon starts it, as a session's retry.
+    await startDetached(execs, ["sh", "-c", "exit 1"], "", { displayName: "flaky", restartPolicy: { mode: RestartMode.ON_FAILURE } });
+    const owed = await eventually(async () => {
+      const exec = (await execs.getExec({ exec: "flaky" })).exec!;
+      return exec.restartCount >= 2 && exec.restartTime !== undefined ? exec : undefined;
+    });
+    await d.stop();
+    await d.restart();
+    await eventually(async () => ((await named("flaky")).some((e) => e.restartCount === owed.restartCount + 1) ? true : undefined));
+    await d.client(WorkspaceService).stopWorkspace({ workspace: "w" });
+  });
+
   it("a terminal exec's queries to its terminal are answered by the daemon while no client's terminal is there to (exec -d -t, a script's -t, its client gone), as a PTY's", async () => {
     const { execs } = await withWorkspace();
     const ask = [
