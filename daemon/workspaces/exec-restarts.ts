@@ -50,17 +50,22 @@ export function restartDelay(ending: ExecEnding): number | undefined {
  * exec kill or exec rm of the ended exec cancels it too.
  */
 export class PendingRestarts {
-  private readonly pending = new Map<string, { timer: NodeJS.Timeout; cancel: () => void; at: number }>();
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; end: (cancelled: boolean) => void; at: number }>();
 
   constructor(private readonly live: LiveProcesses) {}
 
-  /** Starts `start` after `delayMs`, unless cancelled first. */
-  schedule(execId: string, workspaceId: string, delayMs: number, start: () => void): void {
+  /**
+   * Starts `start` after `delayMs`, unless cancelled first (`cancelled` is
+   * told then); the daemon's stop (`dropAll`) leaves the restart owed, and
+   * neither runs.
+   */
+  schedule(execId: string, workspaceId: string, delayMs: number, start: () => void, cancelled: () => void): void {
     let settle!: () => void;
     const waited = new Promise<void>((resolve) => (settle = resolve));
-    const cancel = (): void => {
+    const end = (cancel: boolean): void => {
       clearTimeout(timer);
       this.pending.delete(execId);
+      if (cancel) cancelled();
       settle();
     };
     const timer = setTimeout(() => {
@@ -72,12 +77,12 @@ export class PendingRestarts {
         settle();
       }
     }, delayMs);
-    this.pending.set(execId, { timer, cancel, at: Date.now() + delayMs });
+    this.pending.set(execId, { timer, end, at: Date.now() + delayMs });
     const signal = (): boolean => {
-      cancel();
+      end(true);
       return true;
     };
-    this.live.add(workspaceId, { kind: "exec", signal, stopping: cancel, ended: waited });
+    this.live.add(workspaceId, { kind: "exec", signal, stopping: () => end(true), ended: waited });
   }
 
   /** When exec `execId`'s restart starts, while it waits. */
@@ -88,14 +93,12 @@ export class PendingRestarts {
   /** Cancels exec `execId`'s restart; false when none waits. */
   cancel(execId: string): boolean {
     const entry = this.pending.get(execId);
-    entry?.cancel();
+    entry?.end(true);
     return entry !== undefined;
   }
 
-  /** At daemon stop: no restart starts here; returns the ids of the execs whose restart waited. */
-  cancelAll(): string[] {
-    const ids = [...this.pending.keys()];
-    for (const { cancel } of [...this.pending.values()]) cancel();
-    return ids;
+  /** At daemon stop: no restart starts here, and each stays owed (the next daemon starts it). */
+  dropAll(): void {
+    for (const { end } of [...this.pending.values()]) end(false);
   }
 }

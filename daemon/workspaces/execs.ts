@@ -198,7 +198,7 @@ export class Execs {
       this.live.delete(id);
       // Waiting before this exec leaves its workspace's live processes: the workspace never looks stopped in between.
       const delayMs = restartDelay({ exec: record, policy: options.restartPolicy, restarts: record.restarts, delayMs: options.delayMs ?? 0, stoppedOnPurpose: stoppedBecause !== undefined || signalledByClient });
-      if (delayMs !== undefined) this.pendingRestarts.schedule(id, ws.id, delayMs, () => this.startAgain(record, { ...options, workspace: ws.id, restarts: record.restarts + 1, delayMs }));
+      if (delayMs !== undefined) this.scheduleRestart(record, { ...options, workspace: ws.id, restarts: record.restarts + 1, delayMs });
       return record;
     });
     const stopping = (reason: string): void => {
@@ -346,13 +346,25 @@ export class Execs {
 
   /** At daemon stop: running execs are recorded lost and their process groups killed. */
   async shutdown(reason: string): Promise<void> {
-    // Started again by the next daemon: a restart that waited (as a session's retry goes on), and an exec whose policy is always.
-    for (const id of this.pendingRestarts.cancelAll()) {
-      const ended = this.tables.byId(id);
-      if (ended !== undefined) this.tables.markResume(ended.seq);
-    }
+    // Started again by the next daemon: a restart that waited (owed already), and an exec whose policy is always.
+    this.pendingRestarts.dropAll();
     for (const { record } of this.live.values()) if (record.restartPolicy?.mode === "always") this.tables.markResume(record.seq);
     await stopAllLost([...this.live.values()], reason);
+  }
+
+  /**
+   * Starts an ended exec's command again after its policy's delay. The
+   * restart is owed in the store meanwhile (a daemon that stops or crashes
+   * first leaves it to the next, as a session's waiting retry), until it
+   * starts or a client cancels it.
+   */
+  private scheduleRestart(ended: ExecRecord, options: ExecStartOptions): void {
+    this.tables.markResume(ended.seq);
+    const settled = (): void => this.tables.clearResume(ended.seq);
+    this.pendingRestarts.schedule(ended.id, options.workspace, options.delayMs ?? 0, () => {
+      settled();
+      this.startAgain(ended, options);
+    }, settled);
   }
 
   /** Starts an ended exec's command again for its restart policy; one that cannot start now (its workspace gone, its name taken) ends its line. */

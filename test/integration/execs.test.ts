@@ -315,7 +315,7 @@ describe("exec", () => {
     await execs.signalExec({ exec: plain.id, signal: "KILL" });
   });
 
-  it("an exec whose restart policy is always runs again when the next daemon starts, after a stop or a kill -9 of the last, as docker starts its always containers; on-failure's does not, but a restart it waited for when the daemon stopped is owed", async () => {
+  it("an exec whose restart policy is always runs again when the next daemon starts, after a stop or a kill -9 of the last, as docker starts its always containers; on-failure's does not, but a restart it waited for when the daemon crashed is owed", async () => {
     const { d, execs } = await withWorkspace();
     const server = (await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up", { displayName: "server", restartPolicy: { mode: RestartMode.ALWAYS }, labels: { role: "web" } })).exec!;
     const job = (await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up", { displayName: "job", restartPolicy: { mode: RestartMode.ON_FAILURE } })).exec!;
@@ -331,13 +331,13 @@ describe("exec", () => {
     expect((await named("server")).map((e) => e.restartCount)).toEqual([2, 1, 0]);
     expect((await named("server")).at(-1)!.id).toBe(server.id);
     expect((await named("job")).map((e) => [e.id, e.status])).toEqual([[job.id, ExecStatus.LOST]]);
-    // A restart that waited when the daemon stopped is owed: the next daemon starts it, as a session's retry.
+    // A restart that waited when the daemon crashed is owed (in the store): the next daemon starts it, as a session's retry.
     await startDetached(execs, ["sh", "-c", "exit 1"], "", { displayName: "flaky", restartPolicy: { mode: RestartMode.ON_FAILURE } });
     const owed = await eventually(async () => {
       const exec = (await execs.getExec({ exec: "flaky" })).exec!;
       return exec.restartCount >= 2 && exec.restartTime !== undefined ? exec : undefined;
     });
-    await d.stop();
+    await d.kill();
     await d.restart();
     await eventually(async () => ((await named("flaky")).some((e) => e.restartCount === owed.restartCount + 1) ? true : undefined));
     await d.client(WorkspaceService).stopWorkspace({ workspace: "w" });
