@@ -1,3 +1,6 @@
+import { log } from "../log.js";
+import type { ExecStartOptions } from "./execs.js";
+import type { ExecTables, StoredExec } from "./exec-tables.js";
 import type { LiveProcesses } from "./live-processes.js";
 import type { ExecRecord } from "./types.js";
 
@@ -43,46 +46,77 @@ export function restartDelay(ending: ExecEnding): number | undefined {
   return ran >= RAN_WELL_MS || ending.delayMs === 0 ? FIRST_DELAY_MS : Math.min(ending.delayMs * 2, LAST_DELAY_MS);
 }
 
+/** What restarts need of the execs: where the workspace counts them, the store, and how one starts. */
+export interface RestartDeps {
+  readonly live: LiveProcesses;
+  readonly tables: ExecTables;
+  readonly start: (options: ExecStartOptions) => unknown;
+}
+
 /**
- * The restarts waiting out their delay, by the id of the exec that ended.
- * Each counts as a live exec of its workspace while it waits (docker's
- * "restarting"): ws stop and ws rm cancel it as they stop a process, and
- * exec kill or exec rm of the ended exec cancels it too.
+ * The restarts execs' policies owe, by the id of the exec that ended. Each
+ * is marked in the store while it waits (a daemon that stops or crashes
+ * first leaves it to the next, as a session's waiting retry), and counts as
+ * a live exec of its workspace (docker's "restarting"): ws stop and ws rm
+ * cancel it as they stop a process, as exec kill or exec rm of the ended
+ * exec does.
  */
-export class PendingRestarts {
+export class ExecRestarts {
   private readonly pending = new Map<string, { timer: NodeJS.Timeout; end: (cancelled: boolean) => void; at: number }>();
 
-  constructor(private readonly live: LiveProcesses) {}
+  constructor(private readonly deps: RestartDeps) {}
 
-  /**
-   * Starts `start` after `delayMs`, unless cancelled first (`cancelled` is
-   * told then); the daemon's stop (`dropAll`) leaves the restart owed, and
-   * neither runs.
-   */
-  schedule(execId: string, workspaceId: string, delayMs: number, start: () => void, cancelled: () => void): void {
-    let settle!: () => void;
-    const waited = new Promise<void>((resolve) => (settle = resolve));
-    const end = (cancel: boolean): void => {
+  /** After `ended` ended by itself: its policy's restart, `options` after their delay. */
+  owe(ended: ExecRecord, options: ExecStartOptions): void {
+    const { tables } = this.deps;
+    tables.markResume(ended.seq);
+    const settled = (): void => tables.clearResume(ended.seq);
+    let finish!: () => void;
+    const waited = new Promise<void>((resolve) => (finish = resolve));
+    const end = (cancelled: boolean): void => {
       clearTimeout(timer);
-      this.pending.delete(execId);
-      if (cancel) cancelled();
-      settle();
+      this.pending.delete(ended.id);
+      if (cancelled) settled();
+      finish();
     };
     const timer = setTimeout(() => {
-      this.pending.delete(execId);
+      this.pending.delete(ended.id);
+      settled();
       // Started before this entry leaves: the workspace never looks stopped in between.
       try {
-        start();
+        this.startAgain(ended, options);
       } finally {
-        settle();
+        finish();
       }
-    }, delayMs);
-    this.pending.set(execId, { timer, end, at: Date.now() + delayMs });
+    }, options.delayMs ?? 0);
+    this.pending.set(ended.id, { timer, end, at: Date.now() + (options.delayMs ?? 0) });
     const signal = (): boolean => {
       end(true);
       return true;
     };
-    this.live.add(workspaceId, { kind: "exec", signal, stopping: () => end(true), ended: waited });
+    this.deps.live.add(options.workspace, { kind: "exec", signal, stopping: () => end(true), ended: waited });
+  }
+
+  /**
+   * At daemon start, as docker starts its `always` containers: the execs
+   * `left` running by a daemon that crashed whose policy is always, and those
+   * the last daemon marked (owed restarts, and `always` ones it stopped),
+   * start again as new execs.
+   */
+  resume(left: readonly StoredExec[]): void {
+    const { tables } = this.deps;
+    const again = new Map([...left.filter((row) => row.restartPolicy?.mode === "always"), ...tables.toResume()].map((row) => [row.seq, row]));
+    for (const row of again.values()) {
+      tables.clearResume(row.seq);
+      const spec = tables.restartSpec(row.seq);
+      if (spec !== undefined) this.startAgain(row, { ...spec, workspace: row.workspaceId, argv: row.argv, name: row.name ?? "", labels: row.labels, restarts: row.restarts + 1, delayMs: 0 });
+    }
+  }
+
+  /** At daemon stop: none starts here; the owed stay owed, and the `running` execs whose policy is always are owed too. */
+  stop(running: readonly ExecRecord[]): void {
+    for (const { end } of [...this.pending.values()]) end(false);
+    for (const exec of running) if (exec.restartPolicy?.mode === "always") this.deps.tables.markResume(exec.seq);
   }
 
   /** When exec `execId`'s restart starts, while it waits. */
@@ -97,8 +131,12 @@ export class PendingRestarts {
     return entry !== undefined;
   }
 
-  /** At daemon stop: no restart starts here, and each stays owed (the next daemon starts it). */
-  dropAll(): void {
-    for (const { end } of [...this.pending.values()]) end(false);
+  /** Starts an ended exec's command again; one that cannot start now (its workspace gone, its name taken) ends its line. */
+  private startAgain(ended: ExecRecord, options: ExecStartOptions): void {
+    try {
+      this.deps.start(options);
+    } catch (error) {
+      log(`exec ${ended.id}: not restarted by its policy: ${(error as Error).message}`);
+    }
   }
 }

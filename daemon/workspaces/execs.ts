@@ -11,7 +11,7 @@ import { OutputPacer } from "../process/output-pacer.js";
 import type { OutputPiece } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { withoutFsync, type Db } from "../store/database.js";
-import { PendingRestarts, restartDelay } from "./exec-restarts.js";
+import { ExecRestarts, restartDelay } from "./exec-restarts.js";
 import { ExecTables, type RestartSpec } from "./exec-tables.js";
 import { notStarted, startExecProcess, type ExecProcess } from "./exec-process.js";
 import { EXEC_STDIN_WRITE_MAX_BYTES, ExecStdin } from "./exec-stdin.js";
@@ -79,7 +79,7 @@ export class Execs {
   private readonly live = new Map<string, LiveExec & LiveOutput>();
   /** The execs being restarted: a second restart of one is refused, not a second copy started. */
   private readonly restarting = new Set<string>();
-  private readonly pendingRestarts: PendingRestarts;
+  private readonly restarts: ExecRestarts;
   private nextSeq: number;
 
   constructor(
@@ -89,7 +89,7 @@ export class Execs {
     private readonly environment: ProcessEnvironment,
   ) {
     this.tables = new ExecTables(db);
-    this.pendingRestarts = new PendingRestarts(workspaces.live);
+    this.restarts = new ExecRestarts({ live: workspaces.live, tables: this.tables, start: (options) => this.start(options) });
     this.nextSeq = this.tables.maxSeq() + 1;
     workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
   }
@@ -99,20 +99,14 @@ export class Execs {
    * and their leftover process groups stopped, with what they wrote as their
    * byte counts (a running exec's are counted in memory: the store has them
    * only in its output records, each tagged with its fd's offset after it);
-   * those whose restart policy is always start again.
+   * those whose restart policy is always, and the restarts owed, start
+   * again (ExecRestarts.resume).
    */
   recover(): void {
     const fdEnd = (id: string, fd: number): number => Number(this.journals.lastMetaWith(outputJournal(id), "s", String(fd))?.["e"] ?? 0);
     const left = this.tables.running();
     recordLeftRunningLost(left, (row) => this.tables.update({ ...row, stdoutBytes: fdEnd(row.id, 1), stderrBytes: fdEnd(row.id, 2) }), "exec");
-    // As docker starts its `always` containers as it starts: such an exec's command runs again, as a new exec,
-    // whether the last daemon crashed with it running or stopped it (and marked it so).
-    const again = [...left.filter((row) => row.restartPolicy?.mode === "always"), ...this.tables.toResume()];
-    for (const row of again) {
-      this.tables.clearResume(row.seq);
-      const spec = this.tables.restartSpec(row.seq);
-      if (spec !== undefined) this.startAgain(row, { ...spec, workspace: row.workspaceId, argv: row.argv, name: row.name ?? "", labels: row.labels, restarts: row.restarts + 1, delayMs: 0 });
-    }
+    this.restarts.resume(left);
   }
 
   start(options: ExecStartOptions): LiveExec {
@@ -198,7 +192,7 @@ export class Execs {
       this.live.delete(id);
       // Waiting before this exec leaves its workspace's live processes: the workspace never looks stopped in between.
       const delayMs = restartDelay({ exec: record, policy: options.restartPolicy, restarts: record.restarts, delayMs: options.delayMs ?? 0, stoppedOnPurpose: stoppedBecause !== undefined || signalledByClient });
-      if (delayMs !== undefined) this.scheduleRestart(record, { ...options, workspace: ws.id, restarts: record.restarts + 1, delayMs });
+      if (delayMs !== undefined) this.restarts.owe(record, { ...options, workspace: ws.id, restarts: record.restarts + 1, delayMs });
       return record;
     });
     const stopping = (reason: string): void => {
@@ -238,7 +232,7 @@ export class Execs {
         await terminate(live.process, live.ended, "SIGTERM", graceMs);
       }
       // One waiting out its policy's delay starts now instead.
-      this.pendingRestarts.cancel(exec.id);
+      this.restarts.cancel(exec.id);
       const previous = this.current(this.tables.byId(exec.id) ?? exec);
       return { previous, next: this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels, restarts: 0, delayMs: 0 }) };
     } finally {
@@ -263,7 +257,7 @@ export class Execs {
    */
   signal(ref: string, signal: NodeJS.Signals): ExecRecord {
     const exec = this.find(ref);
-    if (!this.live.has(exec.id) && this.pendingRestarts.cancel(exec.id)) return this.current(exec);
+    if (!this.live.has(exec.id) && this.restarts.cancel(exec.id)) return this.current(exec);
     const live = this.requireLive(ref);
     live.signalFromClient(signal);
     return this.current(live.record);
@@ -329,7 +323,7 @@ export class Execs {
   /** Removes an ended exec with all of its output (see removeEnded); resolves with it as it was and the bytes of output removed. */
   async remove(ref: string): Promise<{ exec: ExecRecord; outputBytes: number }> {
     const exec = this.current(this.find(ref));
-    this.pendingRestarts.cancel(exec.id);
+    this.restarts.cancel(exec.id);
     const outputBytes = await removeEnded(EXEC_KIND, this.journals, {
       id: exec.id,
       stopFirst: this.live.has(exec.id) ? `stop it with tether exec kill ${exec.id}` : undefined,
@@ -346,34 +340,9 @@ export class Execs {
 
   /** At daemon stop: running execs are recorded lost and their process groups killed. */
   async shutdown(reason: string): Promise<void> {
-    // Started again by the next daemon: a restart that waited (owed already), and an exec whose policy is always.
-    this.pendingRestarts.dropAll();
-    for (const { record } of this.live.values()) if (record.restartPolicy?.mode === "always") this.tables.markResume(record.seq);
+    // Started again by the next daemon: a restart owed, and an exec whose policy is always.
+    this.restarts.stop([...this.live.values()].map((live) => live.record));
     await stopAllLost([...this.live.values()], reason);
-  }
-
-  /**
-   * Starts an ended exec's command again after its policy's delay. The
-   * restart is owed in the store meanwhile (a daemon that stops or crashes
-   * first leaves it to the next, as a session's waiting retry), until it
-   * starts or a client cancels it.
-   */
-  private scheduleRestart(ended: ExecRecord, options: ExecStartOptions): void {
-    this.tables.markResume(ended.seq);
-    const settled = (): void => this.tables.clearResume(ended.seq);
-    this.pendingRestarts.schedule(ended.id, options.workspace, options.delayMs ?? 0, () => {
-      settled();
-      this.startAgain(ended, options);
-    }, settled);
-  }
-
-  /** Starts an ended exec's command again for its restart policy; one that cannot start now (its workspace gone, its name taken) ends its line. */
-  private startAgain(ended: ExecRecord, options: ExecStartOptions): void {
-    try {
-      this.start(options);
-    } catch (error) {
-      log(`exec ${ended.id}: not restarted by its policy: ${(error as Error).message}`);
-    }
   }
 
   private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd, stopped: string | undefined): void {
@@ -389,7 +358,7 @@ export class Execs {
   private current(exec: ExecRecord): ExecRecord {
     const live = this.live.get(exec.id);
     if (live === undefined) {
-      const restartAt = this.pendingRestarts.at(exec.id);
+      const restartAt = this.restarts.at(exec.id);
       return restartAt === undefined ? exec : { ...exec, restartAt };
     }
     return { ...live.record, stdoutBytes: live.writer.bytes(1), stderrBytes: live.writer.bytes(2) };
