@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ExecStatus, OutputStream, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
+import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type AttachExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { CliError, usageError, whenDaemonStopped } from "../cli-error.js";
 import { parseCommandLine } from "../command-line.js";
@@ -53,8 +53,8 @@ export async function attachExec(args: string[], paths: ClientPaths): Promise<nu
   // -t: lines, as docker logs -t shows them (a terminal exec's screen drawing is not lines: its bytes go out stamped all the same).
   const stampers = values.timestamps ? new OutputStampers() : undefined;
   let exit: ExecExit | undefined;
-  let name = "";
-  let workspace = "";
+  // The exec followed, once the daemon has named it.
+  let current: Exec | undefined;
   let request: MessageInitShape<typeof AttachExecRequestSchema> = { exec: id, fromOffset: BigInt(from), tailLines, noFollow: values["no-follow"], since: sinceMs === undefined ? undefined : timestampFromMs(sinceMs) };
   try {
     // -F: on to the next exec of its name (a restart, by its policy or by hand) as each ends, as tail -F reopens a file.
@@ -63,8 +63,9 @@ export async function attachExec(args: string[], paths: ClientPaths): Promise<nu
       for await (const response of client.serverStream(ExecService.method.attachExec, request, { signal: stop.signal, dataParts: true })) {
         const kind = response.kind;
         if (kind.case === "exec") {
-          ({ id, displayName: name, workspace } = kind.value);
-          if (values["follow-name"] && name === "") throw new CliError(`-F follows an exec's name to the next exec started with it, and exec ${id} has none (exec --name gives one): attach without -F`, 2);
+          current = kind.value;
+          id = current.id;
+          if (values["follow-name"] && current.displayName === "") throw new CliError(`-F follows an exec's name to the next exec started with it, and exec ${id} has none (exec --name gives one): attach without -F`, 2);
         } else if (kind.case === "output") {
           offset = Number(kind.value.offset) + dataBytes(kind.value);
           // Read before the write takes the chunk's pieces.
@@ -78,9 +79,9 @@ export async function attachExec(args: string[], paths: ClientPaths): Promise<nu
           }
         } else if (kind.case === "exit") exit = kind.value;
       }
-      if (!values["follow-name"] || exit === undefined) break;
-      process.stderr.write(`tether: exec ${id} ${exitWords(exit)}; following the next exec named ${name} (Ctrl-C ends)\n`);
-      id = await nextExecNamed(client, workspace, name, id, stop.signal);
+      if (!values["follow-name"] || exit === undefined || current === undefined) break;
+      process.stderr.write(`tether: exec ${id} ${exitWords(exit)}; following the next exec named ${current.displayName} (Ctrl-C ends)\n`);
+      id = (await nextExecNamed(client, current.workspace, current.displayName, current, stop.signal)).id;
       request = { exec: id };
       offset = 0;
     }
@@ -93,6 +94,7 @@ export async function attachExec(args: string[], paths: ClientPaths): Promise<nu
   } catch (error) {
     modes.leave();
     if (!stop.signal.aborted) throw whenDaemonStopped(error, id && `this command followed exec ${id}, which ended with it if it still ran (recorded lost); what it printed stays readable: tether exec attach ${id}`);
+    const name = current?.displayName ?? id;
     if (values["follow-name"]) process.stderr.write(`\ndetached from the execs named ${name}. Follow them again: tether exec attach ${name} -F --tail 0   stop the running one: tether exec kill ${name}\n`);
     else process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} ${offset === undefined ? "--tail 0" : `--from ${offset}`}   stop it: tether exec kill ${id}\n`);
     return 130;
@@ -105,14 +107,15 @@ function writeStamped(output: ExecOutput, stampers: OutputStampers): Promise<num
   return writeChunk(process[stream], { data: stampers.stamp(stream, output.data, output.createTime) });
 }
 
-/** The exec started with `name` after exec `last` in `workspace`, once there is one: the next, however soon it ended. */
-async function nextExecNamed(client: GrpcClient, workspace: string, name: string, last: string, signal: AbortSignal): Promise<string> {
+/** The exec started with `name` in `workspace` after `last` (its start), once there is one: the next, however soon it ended. */
+async function nextExecNamed(client: GrpcClient, workspace: string, name: string, last: Exec, signal: AbortSignal): Promise<Exec> {
+  const after = last.createTime === undefined ? 0 : timestampMs(last.createTime);
   for (;;) {
-    // Newest first: the one before `last` came after it (`last` gone from the page: the oldest of the name there).
-    const named = (await client.unary(ExecService.method.listExecs, { workspace, pageSize: NEXT_NAMED_PAGE }, { signal })).execs.filter((e) => e.displayName === name);
-    const at = named.findIndex((e) => e.id === last);
-    if (at > 0) return named[at - 1]!.id;
-    if (at === -1 && named.length > 0) return named.at(-1)!.id;
+    // Newest first: the last of those started after it is the next (ids are not in order; start times are).
+    const later = (await client.unary(ExecService.method.listExecs, { workspace, pageSize: NEXT_NAMED_PAGE }, { signal })).execs.filter(
+      (e) => e.displayName === name && e.id !== last.id && e.createTime !== undefined && timestampMs(e.createTime) >= after,
+    );
+    if (later.length > 0) return later.at(-1)!;
     await sleep(NEXT_NAMED_POLL_MS, undefined, { signal });
   }
 }
