@@ -114,7 +114,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   const { ptys } = await client.unary(PtyService.method.listPtys, { workspace: ws.id, openOnly: true, pageSize: 1000 });
   const runs = await liveRuns(client, ws.liveRunNames);
   if (values.json) {
-    const liveExecs = execs.map((e) => ({ id: e.id, pid: e.pid, argv: e.argv }));
+    const liveExecs = execs.map((e) => ({ id: e.id, name: e.displayName || null, pid: e.pid, argv: e.argv }));
     const livePtys = ptys.map((p) => ({ id: p.id, name: p.displayName || null, pid: p.pid, argv: p.argv, attached_clients: p.attachedClients }));
     const runsJson = runs.map(({ session, run }) => ({ session, run: run.number, task: run.task, pid: run.pid, command: run.command }));
     process.stdout.write(`${JSON.stringify({ ...workspaceJson(ws), live_execs: liveExecs, live_ptys: livePtys, live_runs: runsJson })}\n`);
@@ -132,7 +132,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   process.stdout.write(`${lines.join("\n")}\n`);
   if (execs.length > 0) {
     process.stdout.write("\nlive execs:\n");
-    printTable(["EXEC", "PID", "STARTED", "COMMAND"], execs.map((e) => [e.id, String(e.pid), startedAgo(e), commandLine(e.argv)]));
+    printTable(["EXEC", "NAME", "PID", "STARTED", "COMMAND"], execs.map((e) => [e.id, e.displayName, String(e.pid), startedAgo(e), commandLine(e.argv)]));
   }
   if (ptys.length > 0) {
     process.stdout.write("\nopen PTYs:\n");

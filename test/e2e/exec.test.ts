@@ -36,7 +36,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(shown.stdout).toMatch(/labels\s+env=dev/);
     cli(env, ["exec", "proj", "--", "touch", "file.txt"]);
     // ws stop ends every live process in it; the workspace stays.
-    cli(env, ["exec", "proj", "-d", "--", "sleep", "60"]);
+    const exec = cli(env, ["exec", "proj", "-d", "--name", "napper", "--", "sleep", "60"]).stdout.trim();
     cli(env, ["pty", "proj", "-d", "--", "sleep", "60"]);
     const session = cli(env, ["run", "hold", "-d", "--ws", "proj", "--file", writeTaskFile("tasks:\n  hold: { cmd: sleep 60 }\n")]).stdout.trim();
     const busy = await eventually(() => {
@@ -44,6 +44,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
       return out.includes("live session runs:") ? out : undefined;
     });
     expect(busy).toMatch(/live\s+1 exec, 1 pty, 1 run/);
+    expect(busy).toMatch(new RegExp(`live execs:\\nEXEC\\s+NAME\\s+PID\\s+STARTED\\s+COMMAND\\n${exec}\\s+napper\\s+\\d+\\s+\\d+s ago\\s+sleep 60\\n`));
     expect(busy).toMatch(new RegExp(`live session runs:\\nSESSION\\s+RUN\\s+TASK\\s+PID\\s+COMMAND\\n${session}\\s+1\\s+hold\\s+\\d+\\s+sleep 60\\n`));
     expect(JSON.parse(cli(env, ["ws", "show", "proj", "--json"]).stdout).live_runs).toEqual([expect.objectContaining({ session, run: 1, task: "hold", command: "sleep 60" })]);
     expect(cli(env, ["ws", "stop", "proj"])).toMatchObject({ status: 0, stdout: "proj: stopped 3 processes\n" });
