@@ -46,12 +46,20 @@ export function restartDelay(ending: ExecEnding): number | undefined {
   return ran >= RAN_WELL_MS || ending.delayMs === 0 ? FIRST_DELAY_MS : Math.min(ending.delayMs * 2, LAST_DELAY_MS);
 }
 
-/** What restarts need of the execs: where the workspace counts them, the store, and how one starts. */
+/** What restarts need of the execs: where the workspace counts them, the store, and how one starts and goes. */
 export interface RestartDeps {
   readonly live: LiveProcesses;
   readonly tables: ExecTables;
   readonly start: (options: ExecStartOptions) => unknown;
+  readonly remove: (id: string) => Promise<unknown>;
 }
+
+/**
+ * The ended execs a restart line keeps (its newest), each with its output:
+ * a command that crashes in a loop for days leaves these, not one exec a
+ * minute, as docker keeps one container however often it restarts.
+ */
+export const LINE_KEEPS_ENDED = 10;
 
 /**
  * The restarts execs' policies owe, by the id of the exec that ended. Each
@@ -109,7 +117,7 @@ export class ExecRestarts {
     for (const row of again.values()) {
       tables.clearResume(row.seq);
       const spec = tables.restartSpec(row.seq);
-      if (spec !== undefined) this.startAgain(row, { ...spec, workspace: row.workspaceId, argv: row.argv, name: row.name ?? "", labels: row.labels, restarts: row.restarts + 1, delayMs: 0 });
+      if (spec !== undefined) this.startAgain(row, { ...spec, workspace: row.workspaceId, argv: row.argv, name: row.name ?? "", labels: row.labels, restarts: row.restarts + 1, delayMs: 0, line: spec.line ?? row.id });
     }
   }
 
@@ -131,12 +139,24 @@ export class ExecRestarts {
     return entry !== undefined;
   }
 
-  /** Starts an ended exec's command again; one that cannot start now (its workspace gone, its name taken) ends its line. */
+  /**
+   * Starts an ended exec's command again; one that cannot start now (its
+   * workspace gone, its name taken) ends its line. Its line's ended execs
+   * past the newest LINE_KEEPS_ENDED go, with their output (prune).
+   */
   private startAgain(ended: ExecRecord, options: ExecStartOptions): void {
     try {
       this.deps.start(options);
     } catch (error) {
       log(`exec ${ended.id}: not restarted by its policy: ${(error as Error).message}`);
+    }
+    this.prune(options.line ?? ended.id);
+  }
+
+  /** Removes the ended execs of restart line `line` (its first exec's id) past its newest LINE_KEEPS_ENDED, with their output. */
+  prune(line: string): void {
+    for (const id of this.deps.tables.endedOfLine(line, LINE_KEEPS_ENDED)) {
+      this.deps.remove(id).catch((error: unknown) => log(`exec ${id}: an old exec of restart line ${line}, not removed: ${(error as Error).message}`));
     }
   }
 }

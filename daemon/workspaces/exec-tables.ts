@@ -41,6 +41,8 @@ export interface RestartSpec {
   readonly restarts?: number | undefined;
   /** The delay before its policy started it; absent: 0. */
   readonly delayMs?: number | undefined;
+  /** The id of the first exec of its policy's line (its own for the first); absent: its own. */
+  readonly line?: string | undefined;
 }
 
 /** An exec row with what is needed to recognise its process after a restart. */
@@ -62,6 +64,7 @@ export class ExecTables {
   private readonly markResumeRow;
   private readonly clearResumeRow;
   private readonly selectToResume;
+  private readonly selectEndedOfLine;
   private readonly selectRunning;
   /** Listing queries by their SQL: one per shape of filter. */
   private readonly pages = new Map<string, ReturnType<Db["prepare"]>>();
@@ -86,6 +89,7 @@ export class ExecTables {
     this.markResumeRow = db.prepare(`UPDATE execs SET restart = json_set(restart, '$.resumeAtStart', json('true')) WHERE seq = ? AND restart IS NOT NULL`);
     this.clearResumeRow = db.prepare(`UPDATE execs SET restart = json_remove(restart, '$.resumeAtStart') WHERE seq = ?`);
     this.selectToResume = db.prepare(`${SELECT} WHERE json_extract(e.restart, '$.resumeAtStart') = 1 ORDER BY e.seq`);
+    this.selectEndedOfLine = db.prepare(`SELECT id FROM execs WHERE json_extract(restart, '$.line') = ? AND status <> 'running' ORDER BY seq DESC LIMIT -1 OFFSET ?`).pluck();
     this.selectRunning = db.prepare(`${SELECT} WHERE e.status = 'running' ORDER BY e.seq`);
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM execs`);
     this.deleteRow = db.prepare(`DELETE FROM execs WHERE seq = ?`);
@@ -168,6 +172,11 @@ export class ExecTables {
   /** Takes the mark away once the exec has been started again. */
   clearResume(seq: number): void {
     this.clearResumeRow.run(seq);
+  }
+
+  /** The ended execs of a restart line (`line`: its first exec's id) but its newest `keep`, newest first. */
+  endedOfLine(line: string, keep: number): string[] {
+    return this.selectEndedOfLine.all(line, keep) as string[];
   }
 
   /** The running exec named `name`, else the newest ended one. */

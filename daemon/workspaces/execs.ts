@@ -89,7 +89,7 @@ export class Execs {
     private readonly environment: ProcessEnvironment,
   ) {
     this.tables = new ExecTables(db);
-    this.restarts = new ExecRestarts({ live: workspaces.live, tables: this.tables, start: (options) => this.start(options) });
+    this.restarts = new ExecRestarts({ live: workspaces.live, tables: this.tables, start: (options) => this.start(options), remove: (id) => this.remove(id) });
     this.nextSeq = this.tables.maxSeq() + 1;
     workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
   }
@@ -165,7 +165,7 @@ export class Execs {
       this.db.transaction(() => {
         this.journals.create(outputJournal(id), { maxBytes: outputMaxBytes, maxAgeMs: 0 });
         const { cwd, env, stdin, tty, restartPolicy, restarts, delayMs } = options;
-        this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs });
+        this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, line: options.line ?? id });
       })(),
     );
     // The pid is stored before the client hears of it and before any output (not fsynced: a power cut stops the process anyway).
@@ -192,7 +192,7 @@ export class Execs {
       this.live.delete(id);
       // Waiting before this exec leaves its workspace's live processes: the workspace never looks stopped in between.
       const delayMs = restartDelay({ exec: record, policy: options.restartPolicy, restarts: record.restarts, delayMs: options.delayMs ?? 0, stoppedOnPurpose: stoppedBecause !== undefined || signalledByClient });
-      if (delayMs !== undefined) this.restarts.owe(record, { ...options, workspace: ws.id, restarts: record.restarts + 1, delayMs });
+      if (delayMs !== undefined) this.restarts.owe(record, { ...options, workspace: ws.id, restarts: record.restarts + 1, delayMs, line: options.line ?? id });
       return record;
     });
     const stopping = (reason: string): void => {
@@ -211,7 +211,8 @@ export class Execs {
   /**
    * Starts an exec's command again as it was started (docker restart): a new
    * exec with its workspace, argv, cwd, env, stdin, terminal size, output
-   * limit, name, labels and restart policy (its line counted anew), once a
+   * limit, name, labels and restart policy (its count of restarts anew, its
+   * line the same, its oldest ended ones pruned), once a
    * running one has ended (SIGTERM, SIGKILL after the grace). Resolves with
    * the old one as it ended and the new one.
    */
@@ -234,7 +235,11 @@ export class Execs {
       // One waiting out its policy's delay starts now instead.
       this.restarts.cancel(exec.id);
       const previous = this.current(this.tables.byId(exec.id) ?? exec);
-      return { previous, next: this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels, restarts: 0, delayMs: 0 }) };
+      // The same line (docker restarts the same container), its policy's count anew.
+      const line = spec.line ?? exec.id;
+      const next = this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels, restarts: 0, delayMs: 0, line });
+      this.restarts.prune(line);
+      return { previous, next };
     } finally {
       this.restarting.delete(exec.id);
     }

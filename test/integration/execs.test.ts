@@ -237,7 +237,7 @@ describe("exec", () => {
     await d.client(WorkspaceService).stopWorkspace({ workspace: "w" });
   });
 
-  it("a restart policy lets an end a client asked for be (exec kill, a signal on the Exec call), and exec kill or ws stop of one waiting out its delay cancels it; exec restart starts its line anew", async () => {
+  it("a restart policy lets an end a client asked for be (exec kill, a signal on the Exec call), and exec kill or ws stop of one waiting out its delay cancels it; exec restart counts its restarts anew", async () => {
     const { d, execs } = await withWorkspace();
     const count = async (name: string): Promise<number> => (await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === name).length;
     const quiet = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1000));
@@ -277,7 +277,7 @@ describe("exec", () => {
     await quiet();
     expect(await count("spinner")).toBe(after);
     expect(spinner.restartCount).toBe(0);
-    // exec restart starts its line anew: count 0, and its policy goes on.
+    // exec restart counts its restarts anew (0), and its policy goes on.
     const anew = (await execs.restartExec({ exec: "spinner" })).exec!;
     expect([anew.restartCount, anew.restartPolicy?.mode]).toEqual([0, RestartMode.ALWAYS]);
     await eventually(async () => ((await count("spinner")) >= after + 2 ? true : undefined));
@@ -313,6 +313,25 @@ describe("exec", () => {
     expect(badSelector.code).toBe(Code.InvalidArgument);
     await execs.signalExec({ exec: restarted.id, signal: "KILL" });
     await execs.signalExec({ exec: plain.id, signal: "KILL" });
+  });
+
+  it("a restart line keeps its newest 10 ended execs: the older go, with their output, as each new one starts", async () => {
+    const { execs } = await withWorkspace();
+    const first = (await startDetached(execs, ["true"], "", { displayName: "short" })).exec!;
+    const started = [first.id];
+    for (let i = 0; i < 12; i++) {
+      await eventually(async () => ((await execs.getExec({ exec: "short" })).exec!.status === ExecStatus.RUNNING ? undefined : true));
+      started.push((await execs.restartExec({ exec: "short" })).exec!.id);
+    }
+    const kept = await eventually(async () => {
+      const line = (await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === "short").map((e) => e.id);
+      return line.length <= 11 ? line : undefined;
+    });
+    // The newest, and the ten ended before it at the last start (or nine and the newest when it had ended already).
+    expect(kept).toEqual(started.slice(-kept.length).reverse());
+    expect(kept.length).toBeGreaterThanOrEqual(10);
+    expect(kept).not.toContain(first.id);
+    expect((await failure(attachToEnd(execs, first.id))).reason).toBe(ErrorReason.EXEC_NOT_FOUND);
   });
 
   it("an exec whose restart policy is always runs again when the next daemon starts, after a stop or a kill -9 of the last, as docker starts its always containers; on-failure's does not, but a restart it waited for when the daemon crashed is owed", async () => {
