@@ -338,13 +338,14 @@ export class Journals {
   /**
    * Reads committed records from `fromSeq` straight from the store, without
    * waiting: an empty array at the end or for a journal not created yet.
-   * For readers that merge several journals themselves.
+   * For readers that merge several journals themselves. `skipDropped`: from
+   * the oldest kept when retention dropped `fromSeq` (as ReadOptions').
    */
-  page(name: string, fromSeq: number, maxRecords: number, maxBytes: number): JournalRecord[] {
+  page(name: string, fromSeq: number, maxRecords: number, maxBytes: number, skipDropped = false): JournalRecord[] {
     const state = this.lookup(name);
     if (state === undefined || fromSeq >= state.nextSeq) return [];
-    if (fromSeq < state.firstSeq) throw cursorExpired(state, { kind: "sequence", seq: fromSeq }, this.describe);
-    return this.stored(state, fromSeq, maxRecords, maxBytes);
+    if (fromSeq < state.firstSeq && !skipDropped) throw cursorExpired(state, { kind: "sequence", seq: fromSeq }, this.describe);
+    return this.stored(state, Math.max(fromSeq, state.firstSeq), maxRecords, maxBytes);
   }
 
   /**

@@ -72,8 +72,7 @@ export async function* readTimeline<T>(
         const page = pages[i]!;
         while (page.head === page.records.length && !exhausted[i]) {
           // Output a capped log dropped (max_output) before this reader got to it: it reads on from what is kept, as docker logs -f past a rotation.
-          cursors[i] = Math.max(cursors[i]!, journals.find(sources[i]!.journal)?.firstSeq ?? 1);
-          const records = journals.page(sources[i]!.journal, cursors[i]!, PAGE_RECORDS, PAGE_BYTES);
+          const records = journals.page(sources[i]!.journal, cursors[i]!, PAGE_RECORDS, PAGE_BYTES, true);
           if (records.length === 0) exhausted[i] = true;
           else {
             cursors[i] = records[records.length - 1]!.seq + 1;
