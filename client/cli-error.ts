@@ -62,3 +62,12 @@ export function whenDaemonStopped(error: unknown, what: string): unknown {
   if (what === "" || !(error instanceof RpcError) || error.detail?.reason !== ErrorReason.DAEMON_SHUTTING_DOWN) return error;
   return new CliError(`the daemon was stopped while ${what}`);
 }
+
+/** The exit code of a wait that timed out, as timeout(1) uses. */
+const TIMED_OUT_EXIT_CODE = 124;
+
+/** `error` as it is, unless a wait gave up after its --timeout (WAIT_TIMED_OUT): then its message, exiting 124. */
+export function whenTimedOut(error: unknown): unknown {
+  if (!(error instanceof RpcError) || error.detail?.reason !== ErrorReason.WAIT_TIMED_OUT) return error;
+  return new CliError(error.message, TIMED_OUT_EXIT_CODE);
+}

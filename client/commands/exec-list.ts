@@ -87,7 +87,7 @@ function exitKnown(e: Exec): boolean {
   return e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.LOST;
 }
 
-function execJson(e: Exec): Record<string, unknown> {
+export function execJson(e: Exec): Record<string, unknown> {
   return {
     id: e.id,
     name: e.displayName || null,

@@ -16,6 +16,7 @@ import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
 import { attachExec } from "./exec-attach.js";
 import { allExecs, listExecs, showExec } from "./exec-list.js";
+import { waitExecs } from "./exec-wait.js";
 
 export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--restart POLICY] [--label k=v ...] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
@@ -47,6 +48,11 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] 
   tether exec restart E [--grace 5s]          start its command again as it was started (workspace, cwd, env, name, ...),
                                               as a new exec, once a running one has stopped (SIGTERM, SIGKILL
                                               after the grace), as docker restart; prints the new one's id
+  tether exec wait E... | --label k=v|k ... [--timeout 30m] [--json]
+                                              block until each has ended (its restarts too), as docker wait and
+                                              pueue wait: a line for each, and its exit code (with several: the
+                                              first that failed); --label: every running one with those labels;
+                                              --timeout: exit 124 if one still runs by then
   tether exec rm E... | exec rm --ended [WS]  remove ended execs (all, or a workspace's) with all of their output`;
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
@@ -68,9 +74,11 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
       return remove(args.slice(1), paths);
     case "restart":
       return restart(args.slice(1), paths);
+    case "wait":
+      return waitExecs(args.slice(1), paths);
     default:
       return run(args, paths).catch((error: unknown) => {
-        throw subcommandMeant(error, "tether exec", ["attach", "ls", "show", "send", "kill", "rm", "restart"]);
+        throw subcommandMeant(error, "tether exec", ["attach", "ls", "show", "send", "kill", "rm", "restart", "wait"]);
       });
   }
 }

@@ -1,18 +1,13 @@
 import { parseCommandLine } from "../command-line.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
-import { CliError } from "../cli-error.js";
+import { CliError, whenTimedOut } from "../cli-error.js";
 import { parseDurationFlag } from "../flags.js";
-import { RpcError } from "../grpc-client.js";
 import type { ClientPaths } from "../paths.js";
 import { printable, recordJson, runContext } from "../stream-data.js";
 import { connectToDaemon } from "../transport.js";
 
 export const WAIT_USAGE = `  tether wait STREAM [--correlation ID] [--timeout 30m] [--peek] [--json]
                                               (in a run) block until a record arrives on an input stream, take it and print it`;
-
-/** The exit code of a wait that timed out, as timeout(1) uses. */
-const TIMED_OUT_EXIT_CODE = 124;
-const DEADLINE_EXCEEDED = 4;
 
 /** `tether wait`: from inside a run, take the next matching record of an input stream. */
 export async function waitCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -40,8 +35,7 @@ export async function waitCommand(args: string[], paths: ClientPaths): Promise<n
       ...(values.timeout !== undefined ? { timeout: parseDurationFlag("--timeout", values.timeout) } : {}),
     }));
   } catch (error) {
-    if (error instanceof RpcError && error.code === DEADLINE_EXCEEDED) throw new CliError(error.message, TIMED_OUT_EXIT_CODE);
-    throw error;
+    throw whenTimedOut(error);
   }
   process.stdout.write(values.json ? `${recordJson(record!)}\n` : printable(record!.data));
   return 0;

@@ -7,7 +7,7 @@ import { parseSignal } from "../process/signals.js";
 import type { Execs, LiveExec } from "../workspaces/execs.js";
 import { checkSize, defaultSize } from "../workspaces/terminal-size.js";
 import { dataOrText } from "./data-or-text.js";
-import { stopGraceMs } from "./durations.js";
+import { durationFieldMs, stopGraceMs } from "./durations.js";
 import { parseLabelSelectors } from "../workspaces/labels.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto, restartPolicyFromProto } from "./workspace-proto.js";
@@ -76,6 +76,9 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
       // Answered once it runs, or has ended when it could not start (its reason then in its record).
       if ((await next.started) === undefined) await next.ended;
       return { exec: execToProto(execs.get(next.record.id), execs), previous: execToProto(previous, execs) };
+    },
+    async waitExec(req, ctx) {
+      return { exec: execToProto(await execs.waitEnd(req.exec, { signal: ctx.signal, timeoutMs: durationFieldMs(req.timeout, "timeout", 0) }), execs) };
     },
     async deleteExec(req) {
       const { exec, outputBytes } = await execs.remove(req.exec);

@@ -50,7 +50,7 @@ export function restartDelay(ending: ExecEnding): number | undefined {
 export interface RestartDeps {
   readonly live: LiveProcesses;
   readonly tables: ExecTables;
-  readonly start: (options: ExecStartOptions) => unknown;
+  readonly start: (options: ExecStartOptions) => { readonly record: ExecRecord };
   readonly remove: (id: string) => Promise<unknown>;
 }
 
@@ -70,7 +70,7 @@ export const LINE_KEEPS_ENDED = 10;
  * exec does.
  */
 export class ExecRestarts {
-  private readonly pending = new Map<string, { timer: NodeJS.Timeout; end: (cancelled: boolean) => void; at: number }>();
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; end: (cancelled: boolean) => void; at: number; started: Promise<ExecRecord | undefined> }>();
 
   constructor(private readonly deps: RestartDeps) {}
 
@@ -79,30 +79,31 @@ export class ExecRestarts {
     const { tables } = this.deps;
     tables.markResume(ended.seq);
     const settled = (): void => tables.clearResume(ended.seq);
-    let finish!: () => void;
-    const waited = new Promise<void>((resolve) => (finish = resolve));
+    let finish!: (next: ExecRecord | undefined) => void;
+    const started = new Promise<ExecRecord | undefined>((resolve) => (finish = resolve));
     const end = (cancelled: boolean): void => {
       clearTimeout(timer);
       this.pending.delete(ended.id);
       if (cancelled) settled();
-      finish();
+      finish(undefined);
     };
     const timer = setTimeout(() => {
       this.pending.delete(ended.id);
       settled();
       // Started before this entry leaves: the workspace never looks stopped in between.
+      let next: ExecRecord | undefined;
       try {
-        this.startAgain(ended, options);
+        next = this.startAgain(ended, options);
       } finally {
-        finish();
+        finish(next);
       }
     }, options.delayMs ?? 0);
-    this.pending.set(ended.id, { timer, end, at: Date.now() + (options.delayMs ?? 0) });
+    this.pending.set(ended.id, { timer, end, at: Date.now() + (options.delayMs ?? 0), started });
     const signal = (): boolean => {
       end(true);
       return true;
     };
-    this.deps.live.add(options.workspace, { kind: "exec", signal, stopping: () => end(true), ended: waited });
+    this.deps.live.add(options.workspace, { kind: "exec", signal, stopping: () => end(true), ended: started });
   }
 
   /**
@@ -132,6 +133,11 @@ export class ExecRestarts {
     return this.pending.get(execId)?.at;
   }
 
+  /** The exec that exec `execId`'s restart starts (undefined: none, it was cancelled or could not start), while one waits. */
+  next(execId: string): Promise<ExecRecord | undefined> | undefined {
+    return this.pending.get(execId)?.started;
+  }
+
   /** Cancels exec `execId`'s restart; false when none waits. */
   cancel(execId: string): boolean {
     const entry = this.pending.get(execId);
@@ -142,15 +148,18 @@ export class ExecRestarts {
   /**
    * Starts an ended exec's command again; one that cannot start now (its
    * workspace gone, its name taken) ends its line. Its line's ended execs
-   * past the newest LINE_KEEPS_ENDED go, with their output (prune).
+   * past the newest LINE_KEEPS_ENDED go, with their output (prune). Returns
+   * the new exec.
    */
-  private startAgain(ended: ExecRecord, options: ExecStartOptions): void {
+  private startAgain(ended: ExecRecord, options: ExecStartOptions): ExecRecord | undefined {
     try {
-      this.deps.start(options);
+      return this.deps.start(options).record;
     } catch (error) {
       log(`exec ${ended.id}: not restarted by its policy: ${(error as Error).message}`);
+      return undefined;
+    } finally {
+      this.prune(options.line ?? ended.id);
     }
-    this.prune(options.line ?? ended.id);
   }
 
   /** Removes the ended execs of restart line `line` (its first exec's id) past its newest LINE_KEEPS_ENDED, with their output. */

@@ -65,6 +65,7 @@ export class ExecTables {
   private readonly clearResumeRow;
   private readonly selectToResume;
   private readonly selectEndedOfLine;
+  private readonly selectNextOfLine;
   private readonly selectRunning;
   /** Listing queries by their SQL: one per shape of filter. */
   private readonly pages = new Map<string, ReturnType<Db["prepare"]>>();
@@ -90,6 +91,7 @@ export class ExecTables {
     this.clearResumeRow = db.prepare(`UPDATE execs SET restart = json_remove(restart, '$.resumeAtStart') WHERE seq = ?`);
     this.selectToResume = db.prepare(`${SELECT} WHERE json_extract(e.restart, '$.resumeAtStart') = 1 ORDER BY e.seq`);
     this.selectEndedOfLine = db.prepare(`SELECT id FROM execs WHERE json_extract(restart, '$.line') = ? AND status <> 'running' ORDER BY seq DESC LIMIT -1 OFFSET ?`).pluck();
+    this.selectNextOfLine = db.prepare(`${SELECT} WHERE json_extract(e.restart, '$.line') = ? AND e.seq > ? ORDER BY e.seq LIMIT 1`);
     this.selectRunning = db.prepare(`${SELECT} WHERE e.status = 'running' ORDER BY e.seq`);
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM execs`);
     this.deleteRow = db.prepare(`DELETE FROM execs WHERE seq = ?`);
@@ -177,6 +179,12 @@ export class ExecTables {
   /** The ended execs of a restart line (`line`: its first exec's id) but its newest `keep`, newest first. */
   endedOfLine(line: string, keep: number): string[] {
     return this.selectEndedOfLine.all(line, keep) as string[];
+  }
+
+  /** The exec of restart line `line` started next after exec `seq`, if one was. */
+  nextOfLine(line: string, seq: number): StoredExec | undefined {
+    const row = this.selectNextOfLine.get(line, seq) as ExecRow | undefined;
+    return row === undefined ? undefined : toRecord(row);
   }
 
   /** The running exec named `name`, else the newest ended one. */

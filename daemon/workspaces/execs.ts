@@ -4,6 +4,9 @@ import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
 import { readStartOffset, type ReadStart } from "../journal/tails.js";
 import { log } from "../log.js";
+import { untilAborted } from "../until-aborted.js";
+import { setLongTimeout } from "../long-timeout.js";
+import { formatMs } from "../../common/format.js";
 import type { ProcessEnd } from "../process/child-process.js";
 import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
 import { checkOutputMaxBytes } from "../process/output-limit.js";
@@ -77,8 +80,8 @@ export interface ExecRead {
 export class Execs {
   private readonly tables: ExecTables;
   private readonly live = new Map<string, LiveExec & LiveOutput>();
-  /** The execs being restarted: a second restart of one is refused, not a second copy started. */
-  private readonly restarting = new Set<string>();
+  /** The execs being restarted, each with the exec its restart starts: a second restart of one is refused, not a second copy started. */
+  private readonly restarting = new Map<string, Promise<ExecRecord | undefined>>();
   private readonly restarts: ExecRestarts;
   private nextSeq: number;
 
@@ -225,8 +228,7 @@ export class Execs {
     if (this.restarting.has(exec.id)) {
       throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} is being restarted already: tether exec ls shows the new one once it runs`, { exec: exec.id });
     }
-    this.restarting.add(exec.id);
-    try {
+    const restarted = (async () => {
       const live = this.live.get(exec.id);
       if (live !== undefined) {
         live.stopping("restarted (tether exec restart)");
@@ -240,9 +242,57 @@ export class Execs {
       const next = this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels, restarts: 0, delayMs: 0, line });
       this.restarts.prune(line);
       return { previous, next };
+    })();
+    this.restarting.set(
+      exec.id,
+      restarted.then(({ next }) => next.record, () => undefined),
+    );
+    try {
+      return await restarted;
     } finally {
       this.restarting.delete(exec.id);
     }
+  }
+
+  /**
+   * Resolves once exec `ref` has ended for good (docker wait): when its
+   * restart policy or an exec restart starts its command again, once the
+   * new exec has too, and so on; with the exec that ended last. Rejects
+   * with the signal's reason when it aborts first, and with WAIT_TIMED_OUT
+   * after `timeoutMs` (0: no limit).
+   */
+  async waitEnd(ref: string, options: { signal: AbortSignal; timeoutMs: number }): Promise<ExecRecord> {
+    let exec = this.find(ref);
+    const timedOut = new AbortController();
+    const timer =
+      options.timeoutMs === 0
+        ? undefined
+        : setLongTimeout(() => {
+            const how = `tether exec kill ${exec.name ?? exec.id} stops it; --timeout waits longer`;
+            timedOut.abort(new TetherError(Code.DeadlineExceeded, "WAIT_TIMED_OUT", `exec ${exec.id} had not ended within ${formatMs(options.timeoutMs)}: ${how}`, { exec: exec.id }));
+          }, options.timeoutMs);
+    const signal = AbortSignal.any([options.signal, timedOut.signal]);
+    try {
+      for (;;) {
+        const live = this.live.get(exec.id);
+        if (live !== undefined) await untilAborted(live.ended, signal);
+        const successor = await untilAborted(this.successor(exec), signal);
+        if (successor === undefined) return this.current(this.tables.byId(exec.id) ?? exec);
+        exec = successor;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The exec that goes on with ended exec `exec`'s command (its restart
+   * line): one started after it already, or the one an exec restart being
+   * made, or a restart its policy owes, starts; undefined when none does.
+   */
+  private async successor(exec: ExecRecord): Promise<ExecRecord | undefined> {
+    const line = this.tables.restartSpec(exec.seq)?.line ?? exec.id;
+    return this.tables.nextOfLine(line, exec.seq) ?? (await (this.restarting.get(exec.id) ?? this.restarts.next(exec.id)));
   }
 
   get(ref: string): ExecRecord {

@@ -399,6 +399,31 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "w", "--restart", "always", "--rm", "--", "true"]).status).toBe(2);
   });
 
+  it("exec wait blocks until each exec has ended for good, as docker wait: a line for each, its exit code (the first failing of several), through restarts; --label waits for every running one; --timeout exits 124", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const quick = cli(env, ["exec", "w", "-d", "--", "sh", "-c", "sleep 0.3; exit 3"]).stdout.trim();
+    expect(cli(env, ["exec", "wait", quick])).toEqual({ status: 3, stdout: `${quick}: exited 3\n`, stderr: "" });
+    // Through its restart policy's restarts, to the last: its name, its end.
+    cli(env, ["exec", "w", "-d", "--name", "flaky", "--restart", "on-failure:2", "--", "sh", "-c", "sleep 0.2; exit 5"]);
+    const waited = cli(env, ["exec", "wait", "flaky"]);
+    expect([waited.status, waited.stdout]).toEqual([5, expect.stringMatching(/^e-\w+ \(flaky\): exited 5\n$/)]);
+    expect(JSON.parse(cli(env, ["exec", "show", "flaky", "--json"]).stdout)).toMatchObject({ id: waited.stdout.split(" ")[0], restart_count: 2 });
+    // Every running one with the labels, each line as it ends; the exit code of the one that failed.
+    const ok = cli(env, ["exec", "w", "-d", "-l", "job=7", "--", "sleep", "1.5"]).stdout.trim();
+    const killed = cli(env, ["exec", "w", "-d", "-l", "job=7", "--", "sh", "-c", "sleep 0.2; kill -9 $$"]).stdout.trim();
+    const labelled = cli(env, ["exec", "wait", "--label", "job=7"]);
+    expect([labelled.status, labelled.stdout]).toEqual([137, `${killed}: signalled SIGKILL (137)\n${ok}: exited 0\n`]);
+    expect(JSON.parse(cli(env, ["exec", "wait", ok, "--json"]).stdout)).toMatchObject({ id: ok, status: "exited", exit_code: 0 });
+    // Still running by --timeout: 124, as timeout(1); the exec goes on.
+    cli(env, ["exec", "w", "-d", "--name", "server", "--", "sleep", "60"]);
+    expect(cli(env, ["exec", "wait", "server", "--timeout", "300ms"])).toMatchObject({ status: 124, stderr: expect.stringMatching(/^tether: exec e-\w+ had not ended within 300ms: tether exec kill server stops it; --timeout waits longer\n$/) });
+    expect(JSON.parse(cli(env, ["exec", "show", "server", "--json"]).stdout).status).toBe("running");
+    expect(cli(env, ["exec", "wait", "nosuch"])).toMatchObject({ status: 1, stderr: 'tether: no exec "nosuch": tether exec ls lists them\n' });
+    expect(cli(env, ["exec", "wait"]).status).toBe(2);
+    cli(env, ["ws", "stop", "w"]);
+  });
+
   it("stats -w samples again and again until Ctrl-C, as docker stats: a JSON array a line, or a table after another", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

@@ -289,6 +289,38 @@ describe("exec", () => {
     expect((await d.client(WorkspaceService).getWorkspace({ workspace: "w" })).workspace!.materialization).toBe(Materialization.STOPPED);
   });
 
+  it("WaitExec answers once an exec has ended for good, as docker wait: at once for an ended one; through its policy's restarts and an exec restart to the exec that ended last; a wait a client drops leaves the daemon serving; a stopping daemon ends it", async () => {
+    const { d, execs, root } = await withWorkspace();
+    const ended = (await execToEnd(execs, "w", ["sh", "-c", "exit 3"])).exec!;
+    expect((await execs.waitExec({ exec: ended.id })).exec).toMatchObject({ id: ended.id, status: ExecStatus.EXITED, exitCode: 3 });
+    // Fails twice, then succeeds: the wait for the first goes on through both restarts.
+    writeFileSync(join(root, "flaky.sh"), 'n=$(cat n 2>/dev/null || echo 0); n=$((n + 1)); echo $n > n; sleep 0.2; [ $n -ge 3 ]\n');
+    const first = (await startDetached(execs, ["sh", "flaky.sh"], "", { restartPolicy: { mode: RestartMode.ON_FAILURE } })).exec!;
+    const last = (await execs.waitExec({ exec: first.id })).exec!;
+    expect([last.id === first.id, last.restartCount, last.status, last.exitCode]).toEqual([false, 2, ExecStatus.EXITED, 0]);
+    expect(readFileSync(join(root, "n"), "utf8")).toBe("3\n");
+    // An exec restart while one waits: the wait goes on to the new exec, and ends with it.
+    const web = (await startDetached(execs, ["sleep", "60"], "", { displayName: "web" })).exec!;
+    const waiting = execs.waitExec({ exec: "web" });
+    const { exec: again } = await execs.restartExec({ exec: "web", grace: { seconds: 1n } });
+    await execs.signalExec({ exec: again!.id, signal: "KILL" });
+    expect((await waiting).exec).toMatchObject({ id: again!.id, status: ExecStatus.SIGNALLED, signal: "SIGKILL" });
+    expect(web.id).not.toBe(again!.id);
+    // A client that gives up its wait: the exec and the daemon go on.
+    const sleeper = (await startDetached(execs, ["sleep", "60"], "", { displayName: "sleeper" })).exec!;
+    const dropped = new AbortController();
+    const given = execs.waitExec({ exec: "sleeper" }, { signal: dropped.signal }).catch((error: unknown) => error);
+    setTimeout(() => dropped.abort(), 100);
+    expect(String(await given)).toMatch(/abort/i);
+    expect((await execs.getExec({ exec: sleeper.id })).exec!.status).toBe(ExecStatus.RUNNING);
+    // A daemon that stops under a wait ends it, saying so.
+    const underStop = failure(execs.waitExec({ exec: "sleeper" }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await d.stop();
+    const stopped = await underStop;
+    expect([stopped.code, stopped.reason]).toEqual([Code.Unavailable, ErrorReason.DAEMON_SHUTTING_DOWN]);
+  });
+
   it("labels tag an exec to find it again: listed by k=v and k selectors (with a workspace, running ones), kept by a restart; bad ones refused", async () => {
     const { execs } = await withWorkspace();
     const job = (await startDetached(execs, ["sleep", "60"], "", { displayName: "job", labels: { job: "42", team: "ml" } })).exec!;

@@ -118,7 +118,15 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     // Started again as it was (its stdin open, none writing): it runs until the workspace stops it.
     const restarted = await unary<{ exec: { id: string; pid: number }; previous: { id: string } }>(ex, "RestartExec", { exec: id, grace: { seconds: 1 } });
     expect([restarted.previous.id, restarted.exec.id === id, restarted.exec.pid > 0]).toEqual([id, false, true]);
+    const stillRunning = await unary(ex, "WaitExec", { exec: restarted.exec.id, timeout: { nanos: 200_000_000 } }).catch((e: grpc.ServiceError) => e);
+    expect([(stillRunning as grpc.ServiceError).code, (stillRunning as grpc.ServiceError).details]).toEqual([
+      grpc.status.DEADLINE_EXCEEDED,
+      `exec ${restarted.exec.id} had not ended within 200ms: tether exec kill ${restarted.exec.id} stops it; --timeout waits longer`,
+    ]);
+    // A wait for the exec restarted goes on to the one its restart started.
+    const waited = unary<{ exec: { id: string; status: number; signal: string } }>(ex, "WaitExec", { exec: id });
     expect((await unary<{ stopped: number }>(ws, "StopWorkspace", { workspace: "interop" })).stopped).toBe(1);
+    expect((await waited).exec).toMatchObject({ id: restarted.exec.id, status: 3, signal: "SIGTERM" });
     await unary(ex, "DeleteExec", { exec: restarted.exec.id });
     expect((await unary<{ outputBytes: string }>(ex, "DeleteExec", { exec: id })).outputBytes).toBe("16");
     expect((await unary<{ execs: unknown[] }>(ex, "ListExecs", { workspace: "interop" })).execs).toEqual([]);

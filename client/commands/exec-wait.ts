@@ -1,0 +1,60 @@
+import { ExecStatus, type Exec } from "../../gen/tether/v1/exec_pb.js";
+import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { usageError, whenDaemonStopped, whenTimedOut } from "../cli-error.js";
+import { parseCommandLine } from "../command-line.js";
+import { parseDurationFlag } from "../flags.js";
+import type { ClientPaths } from "../paths.js";
+import { connectToDaemon } from "../transport.js";
+import { EXEC_USAGE } from "./exec.js";
+import { allExecs, execJson } from "./exec-list.js";
+
+/**
+ * `tether exec wait E... | --label k=v`: block until each exec has ended for
+ * good (its restarts too), as docker wait and pueue wait; a line for each as
+ * it ends. Exits with the exec's code; with several, 0 when every one
+ * exited 0, else the code of the first named that did not.
+ */
+export async function waitExecs(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: { label: { type: "string", short: "l", multiple: true, default: [] }, timeout: { type: "string" }, json: { type: "boolean", default: false } },
+  });
+  if (values.label.length > 0 ? positionals.length > 0 : positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec wait");
+  const timeout = values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout);
+  const { client } = await connectToDaemon(paths);
+  // Every running one with those labels (a CI job's), as the listing has them now.
+  const refs = values.label.length > 0 ? (await allExecs(client, "", true, values.label)).map((e) => e.id) : positionals;
+  if (refs.length === 0) process.stderr.write(`no running exec has the labels ${values.label.join(", ")}\n`);
+  const ended = await Promise.all(
+    refs.map(async (ref) => {
+      try {
+        const { exec } = await client.unary(ExecService.method.waitExec, { exec: ref, timeout });
+        process.stdout.write(values.json ? `${JSON.stringify(execJson(exec!))}\n` : `${exec!.id}${exec!.displayName === "" ? "" : ` (${exec!.displayName})`}: ${endWords(exec!)}\n`);
+        return exec!;
+      } catch (error) {
+        throw whenDaemonStopped(whenTimedOut(error), `waiting for exec ${ref}`);
+      }
+    }),
+  );
+  return ended.map(exitCode).find((code) => code !== 0) ?? 0;
+}
+
+/** How an exec ended, in a few words: "exited 3", "signalled SIGTERM (143)", "failed to start: …", "lost: …". */
+function endWords(e: Exec): string {
+  switch (e.status) {
+    case ExecStatus.EXITED:
+      return `exited ${e.exitCode}`;
+    case ExecStatus.SIGNALLED:
+      return `signalled ${e.signal} (${e.exitCode})`;
+    case ExecStatus.FAILED_TO_START:
+      return `failed to start: ${e.error}`;
+    default:
+      return `lost: ${e.error}`;
+  }
+}
+
+/** What a shell sees of an exec's end: its code (128 + signal when killed; 127 when it could not start), 1 when lost. */
+function exitCode(e: Exec): number {
+  return e.status === ExecStatus.LOST ? 1 : e.exitCode;
+}
