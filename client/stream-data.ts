@@ -24,11 +24,11 @@ export function guessContentType(data: Uint8Array): string {
 }
 
 /** The session a command inside a run talks about: TETHER_SESSION and TETHER_RUN, set for every run. */
-export function runContext(command: string): { session: string; run: number } {
+export function runContext(command: string, outside = "use tether send and tether read"): { session: string; run: number } {
   const session = process.env["TETHER_SESSION"] ?? "";
   const run = Number(process.env["TETHER_RUN"] ?? "");
   if (session === "" || !Number.isInteger(run) || run <= 0) {
-    throw new CliError(`tether ${command} runs inside a task (it needs TETHER_SESSION and TETHER_RUN, which tether sets for every run); from outside, use tether send and tether read`, 2);
+    throw new CliError(`tether ${command} runs inside a task (it needs TETHER_SESSION and TETHER_RUN, which tether sets for every run); from outside, ${outside}`, 2);
   }
   return { session, run };
 }

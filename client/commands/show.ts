@@ -4,26 +4,43 @@ import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/s
 import { escapeControls, formatBytes } from "../../common/format.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
-import { CliError } from "../cli-error.js";
+import { CliError, whenDaemonStopped, whenTimedOut } from "../cli-error.js";
+import { parseDurationFlag } from "../flags.js";
 import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
 import { sessionDetailJson } from "../session-json.js";
 import { sessionRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
 
-export const SHOW_USAGE = `  tether show S [--json]                      a session: inputs, status, result or error, runs and their state log, xcom`;
+export const SHOW_USAGE = `  tether show S [--json] [--wait [--timeout 30m]]
+                                              a session: inputs, status, result or error, runs and their state log, xcom;
+                                              --wait: once it has an outcome (its graph finished, or it ended), as docker
+                                              wait, exiting with its exit code (124: none by --timeout)`;
 
 /** `tether show S`: everything the daemon knows about a session, the state log included. */
 export async function showCommand(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: { json: { type: "boolean", default: false }, wait: { type: "boolean", default: false }, timeout: { type: "string" } },
+  });
   if (positionals.length !== 1) throw new CliError(`usage:\n${SHOW_USAGE}`, 2);
+  if (values.timeout !== undefined && !values.wait) throw new CliError("--timeout is how long --wait waits: add --wait", 2);
+  const timeout = values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout);
+  const name = `sessions/${positionals[0]}`;
   const { client } = await connectToDaemon(paths);
-  const { session } = await client.unary(SessionService.method.getSession, { name: `sessions/${positionals[0]}` });
+  const { session } = await (values.wait
+    ? client.unary(SessionService.method.waitSession, { name, timeout }).catch((error: unknown) => {
+        throw whenDaemonStopped(whenTimedOut(error), `waiting for session ${positionals[0]}`);
+      })
+    : client.unary(SessionService.method.getSession, { name }));
   const runs = await sessionRuns(client, session!.name);
   const s = session!;
+  // With --wait, the outcome is the command's, as a followed run's.
+  const exitCode = values.wait ? s.exitCode : 0;
   if (values.json) {
     process.stdout.write(`${JSON.stringify(sessionDetailJson(s, runs))}\n`);
-    return 0;
+    return exitCode;
   }
   const out = [
     `session   ${s.id}${s.externalId !== "" ? `  (external id ${s.externalId})` : ""}${s.rerunOf !== "" ? `  (a rerun of ${s.rerunOf})` : ""}`,
@@ -56,7 +73,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
     for (const x of s.xcom) out.push(`  ${x.key} = ${JSON.stringify(x.value)}`);
   }
   process.stdout.write(`${out.join("\n")}\n`);
-  return 0;
+  return exitCode;
 }
 
 /** The tasks that run in a workspace of their own, after the session's: "; build in w-x". */

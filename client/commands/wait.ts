@@ -22,7 +22,7 @@ export async function waitCommand(args: string[], paths: ClientPaths): Promise<n
     },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${WAIT_USAGE}`, 2);
-  const { session, run } = runContext("wait");
+  const { session, run } = runContext("wait", "tether read takes a stream's records; tether show S --wait waits for a session's outcome, tether exec wait E for an exec's end");
   const { client } = await connectToDaemon(paths);
   let record;
   try {

@@ -6,6 +6,7 @@ import { parseLabelSelectors } from "../workspaces/labels.js";
 import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
 import type * as domain from "../sessions/types.js";
+import { waitOutcome } from "../sessions/session-outcome.js";
 import { attachSession } from "./attach-session.js";
 import { durationFieldMs } from "./durations.js";
 import { MAX_PAGE_SIZE, nextPageToken, numericPageToken, pageSize } from "./paging.js";
@@ -52,6 +53,10 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
     },
     cancelSession(req) {
       return { session: sessionToProto(sessions.cancel(req.name, req.reason), []) };
+    },
+    async waitSession(req, ctx) {
+      const session = await waitOutcome(sessions, req.name, { signal: ctx.signal, timeoutMs: durationFieldMs(req.timeout, "timeout", 0) });
+      return { session: sessionToProto(session, sessions.xcom(session.id), reads.streams(session.id)) };
     },
     closeSession(req) {
       return { session: sessionToProto(sessions.close(req.name), []) };

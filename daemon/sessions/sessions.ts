@@ -325,7 +325,7 @@ export class Sessions {
       throw new TetherError(
         Code.FailedPrecondition,
         "STILL_RUNNING",
-        `session ${record.id} has not finished (${doing}): close ends a session whose graph has finished; wait for it (tether attach ${record.id}), or stop its work with tether cancel ${record.id}`,
+        `session ${record.id} has not finished (${doing}): close ends a session whose graph has finished; wait for it (tether show ${record.id} --wait), or stop its work with tether cancel ${record.id}`,
         { session: record.id },
       );
     }

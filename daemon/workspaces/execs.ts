@@ -5,7 +5,7 @@ import type { Journals } from "../journal/journals.js";
 import { readStartOffset, type ReadStart } from "../journal/tails.js";
 import { log } from "../log.js";
 import { untilAborted } from "../until-aborted.js";
-import { setLongTimeout } from "../long-timeout.js";
+import { withTimeout } from "../wait-timeout.js";
 import { formatMs } from "../../common/format.js";
 import type { ProcessEnd } from "../process/child-process.js";
 import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
@@ -263,15 +263,10 @@ export class Execs {
    */
   async waitEnd(ref: string, options: { signal: AbortSignal; timeoutMs: number }): Promise<ExecRecord> {
     let exec = this.find(ref);
-    const timedOut = new AbortController();
-    const timer =
-      options.timeoutMs === 0
-        ? undefined
-        : setLongTimeout(() => {
-            const how = `tether exec kill ${exec.name ?? exec.id} stops it; --timeout waits longer`;
-            timedOut.abort(new TetherError(Code.DeadlineExceeded, "WAIT_TIMED_OUT", `exec ${exec.id} had not ended within ${formatMs(options.timeoutMs)}: ${how}`, { exec: exec.id }));
-          }, options.timeoutMs);
-    const signal = AbortSignal.any([options.signal, timedOut.signal]);
+    const { signal, clear } = withTimeout(options.signal, options.timeoutMs, () => {
+      const how = `tether exec kill ${exec.name ?? exec.id} stops it; --timeout waits longer`;
+      return new TetherError(Code.DeadlineExceeded, "WAIT_TIMED_OUT", `exec ${exec.id} had not ended within ${formatMs(options.timeoutMs)}: ${how}`, { exec: exec.id });
+    });
     try {
       for (;;) {
         const live = this.live.get(exec.id);
@@ -281,7 +276,7 @@ export class Execs {
         exec = successor;
       }
     } finally {
-      clearTimeout(timer);
+      clear();
     }
   }
 

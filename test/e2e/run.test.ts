@@ -349,6 +349,24 @@ tasks:
     expect(JSON.parse(cli(env, dir, "tasks", "--json").stdout)[1].inputs[0]).toEqual({ name: "level", type: "choice", default_value: "quick", choices: ["quick", "full"] });
   });
 
+  it("show --wait waits for a detached session's outcome and exits with its code, as docker wait; --timeout exits 124, the session going on; tether wait outside a run points to it", () => {
+    const env = freshEnv();
+    const dir = dirname(writeTaskFile(GRAPH.replace("echo generated", "sleep 0.5; echo generated")));
+    const id = cli(env, dir, "run", "check", "-d", "--input", "code=4").stdout.trim();
+    const waited = cli(env, dir, "show", id, "--wait");
+    expect(waited.status).toBe(4);
+    expect(waited.stdout).toMatch(/^status +closed\n/m);
+    expect(waited.stdout).toMatch(/^exit code 4\n/m);
+    const ok = cli(env, dir, "run", "check", "-d").stdout.trim();
+    expect(JSON.parse(cli(env, dir, "show", ok, "--wait", "--json").stdout)).toMatchObject({ id: ok, status: "closed", exit_code: 0 });
+    const long = cli(env, dir, "run", "check", "-d", "--input", "level=full").stdout.trim();
+    const late = cli(env, dir, "show", long, "--wait", "--timeout", "100ms");
+    expect([late.status, late.stderr]).toEqual([124, `tether: session ${long} had no outcome within 100ms: tether cancel ${long} stops it; --timeout waits longer\n`]);
+    expect(cli(env, dir, "show", long, "--wait").status).toBe(0);
+    expect(cli(env, dir, "show", long, "--timeout", "1s")).toMatchObject({ status: 2, stderr: "tether: --timeout is how long --wait waits: add --wait\n" });
+    expect(cli(env, dir, "wait", long)).toMatchObject({ status: 2, stderr: expect.stringContaining("tether show S --wait waits for a session's outcome") });
+  });
+
   it("tasks lists each task's command, graph, inputs, streams and traits, and --json says where each is defined", () => {
     const env = freshEnv();
     const dir = dirname(

@@ -429,7 +429,7 @@ tasks:
     expect(ConnectError.from(refused).code).toBe(Code.FailedPrecondition);
     expect(reasonOf(refused)).toBe(ErrorReason.STILL_RUNNING);
     expect(ConnectError.from(refused).rawMessage).toBe(
-      `session ${long!.id} has not finished (running): close ends a session whose graph has finished; wait for it (tether attach ${long!.id}), or stop its work with tether cancel ${long!.id}`,
+      `session ${long!.id} has not finished (running): close ends a session whose graph has finished; wait for it (tether show ${long!.id} --wait), or stop its work with tether cancel ${long!.id}`,
     );
     expect((await client.getSession({ name: long!.name })).session!.status).toBe(SessionStatus.OPEN);
     await client.cancelSession({ name: long!.name });
@@ -444,6 +444,40 @@ tasks:
       return r.status === RunStatus.SUCCEEDED ? r : undefined;
     });
     expect(serve.reason).toBe("stopped at the end of the session");
+  });
+
+  it("WaitSession answers once a session has an outcome, as docker wait: its end with the failing run's exit code; a keep_open one's finished graph, services still ready; at once when it has one; a cancel while it waits; a timeout says how to go on", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  failing: { cmd: "sleep 0.5; exit 3" }
+  long: { cmd: "sleep 300" }
+  serve:
+    cmd: exec sleep 300
+    readiness: { cmd: "true", interval: 100ms }
+  use: { cmd: "sleep 0.3", upstream: [serve], keep_open: true }
+`);
+    const { session: failing } = await client.startSession({ task: "failing", taskFile: file });
+    const ended = (await client.waitSession({ name: failing!.name })).session!;
+    expect([ended.status, ended.exitCode, ended.error]).toEqual([SessionStatus.CLOSED, 3, "task failing failed: exited with code 3"]);
+    expect((await client.listRuns({ parent: failing!.name })).runs.map((r) => r.status)).toEqual([RunStatus.FAILED]);
+    expect((await client.waitSession({ name: failing!.id.slice(0, 5) })).session!.exitCode).toBe(3);
+    // A keep_open session's graph finished, its service still ready: that is its outcome.
+    const { session: used } = await client.startSession({ task: "use", taskFile: file });
+    const outcome = (await client.waitSession({ name: used!.name })).session!;
+    expect([outcome.status, outcome.exitCode]).toEqual([SessionStatus.OPEN, 0]);
+    const runs = (await client.listRuns({ parent: used!.name })).runs;
+    expect(runs.map((r) => [r.task, r.status])).toEqual([["serve", RunStatus.READY], ["use", RunStatus.SUCCEEDED]]);
+    await client.closeSession({ name: used!.name });
+    // Still running by the timeout: DEADLINE_EXCEEDED; a cancel while one waits answers it.
+    const { session: long } = await client.startSession({ task: "long", taskFile: file });
+    const late = await failure(client.waitSession({ name: long!.name, timeout: { nanos: 300_000_000 } }));
+    expect([late.code, late.reason, late.message]).toEqual([Code.DeadlineExceeded, ErrorReason.WAIT_TIMED_OUT, `session ${long!.id} had no outcome within 300ms: tether cancel ${long!.id} stops it; --timeout waits longer`]);
+    const waiting = client.waitSession({ name: long!.name });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await client.cancelSession({ name: long!.name, reason: "enough" });
+    expect((await waiting).session).toMatchObject({ status: SessionStatus.CANCELLED, error: "cancelled: enough" });
   });
 
   it("cancel stops the whole process tree; cancelling again names the status", async () => {
