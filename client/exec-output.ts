@@ -1,4 +1,4 @@
-import { ExecStatus, OutputStream, type ExecExit, type ExecOutput } from "../gen/tether/v1/exec_pb.js";
+import { ExecStatus, OutputStream, type Exec, type ExecExit, type ExecOutput } from "../gen/tether/v1/exec_pb.js";
 import { writeChunk } from "./write-chunk.js";
 
 /** Writes an output chunk to stdout or stderr, as the command wrote it, stdout's shown to `seen` first; resolves to its size. */
@@ -20,5 +20,25 @@ export function reportExit(exit: ExecExit, what: string): number {
       // It ran, but part of its output could not be stored.
       if (exit.error !== "") process.stderr.write(`tether: ${exit.error}\n`);
       return exit.exitCode;
+  }
+}
+
+/** An ended exec in a line: "e-8f2k1 (web): exited 3", "signalled SIGTERM (143)", "failed to start: …", "lost: …". */
+export function execEndLine(e: Exec): string {
+  return `${e.id}${e.displayName === "" ? "" : ` (${e.displayName})`}: ${endWords(e)}`;
+}
+
+function endWords(e: Exec): string {
+  switch (e.status) {
+    case ExecStatus.EXITED:
+      return `exited ${e.exitCode}`;
+    case ExecStatus.SIGNALLED:
+      return `signalled ${e.signal} (${e.exitCode})`;
+    case ExecStatus.FAILED_TO_START:
+      return `failed to start: ${e.error}`;
+    case ExecStatus.RUNNING:
+      return "running";
+    default:
+      return `lost: ${e.error}`;
   }
 }

@@ -82,6 +82,18 @@ export function allExecs(client: GrpcClient, workspace: string, runningOnly: boo
   });
 }
 
+/**
+ * The execs a command that takes `E... | --label k=v` acts on: those named,
+ * or every running one with the labels (an agent's, a CI job's), as
+ * docker's `$(docker ps -q -f label=...)`; none such is said on stderr.
+ */
+export async function namedOrLabelled(client: GrpcClient, named: readonly string[], labels: readonly string[]): Promise<readonly string[]> {
+  if (labels.length === 0) return named;
+  const ids = (await allExecs(client, "", true, labels)).map((e) => e.id);
+  if (ids.length === 0) process.stderr.write(`no running exec has the labels ${labels.join(", ")}\n`);
+  return ids;
+}
+
 /** Whether an exec has an exit code: not while it runs, nor when the daemon lost it (its end is unknown). */
 function exitKnown(e: Exec): boolean {
   return e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.LOST;

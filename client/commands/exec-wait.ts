@@ -5,8 +5,9 @@ import { parseCommandLine } from "../command-line.js";
 import { parseDurationFlag } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
+import { execEndLine } from "../exec-output.js";
 import { EXEC_USAGE } from "./exec.js";
-import { allExecs, execJson } from "./exec-list.js";
+import { execJson, namedOrLabelled } from "./exec-list.js";
 
 /**
  * `tether exec wait E... | --label k=v`: block until each exec has ended for
@@ -23,14 +24,13 @@ export async function waitExecs(args: string[], paths: ClientPaths): Promise<num
   if (values.label.length > 0 ? positionals.length > 0 : positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec wait");
   const timeout = values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout);
   const { client } = await connectToDaemon(paths);
-  // Every running one with those labels (a CI job's), as the listing has them now.
-  const refs = values.label.length > 0 ? (await allExecs(client, "", true, values.label)).map((e) => e.id) : positionals;
-  if (refs.length === 0) process.stderr.write(`no running exec has the labels ${values.label.join(", ")}\n`);
+  // With labels, the running ones as the listing has them now.
+  const refs = await namedOrLabelled(client, positionals, values.label);
   const ended = await Promise.all(
     refs.map(async (ref) => {
       try {
         const { exec } = await client.unary(ExecService.method.waitExec, { exec: ref, timeout });
-        process.stdout.write(values.json ? `${JSON.stringify(execJson(exec!))}\n` : `${exec!.id}${exec!.displayName === "" ? "" : ` (${exec!.displayName})`}: ${endWords(exec!)}\n`);
+        process.stdout.write(values.json ? `${JSON.stringify(execJson(exec!))}\n` : `${execEndLine(exec!)}\n`);
         return exec!;
       } catch (error) {
         throw whenDaemonStopped(whenTimedOut(error), `waiting for exec ${ref}`);
@@ -38,20 +38,6 @@ export async function waitExecs(args: string[], paths: ClientPaths): Promise<num
     }),
   );
   return ended.map(exitCode).find((code) => code !== 0) ?? 0;
-}
-
-/** How an exec ended, in a few words: "exited 3", "signalled SIGTERM (143)", "failed to start: …", "lost: …". */
-function endWords(e: Exec): string {
-  switch (e.status) {
-    case ExecStatus.EXITED:
-      return `exited ${e.exitCode}`;
-    case ExecStatus.SIGNALLED:
-      return `signalled ${e.signal} (${e.exitCode})`;
-    case ExecStatus.FAILED_TO_START:
-      return `failed to start: ${e.error}`;
-    default:
-      return `lost: ${e.error}`;
-  }
 }
 
 /** What a shell sees of an exec's end: its code (128 + signal when killed; 127 when it could not start), 1 when lost. */

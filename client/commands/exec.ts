@@ -4,7 +4,7 @@ import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_se
 import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
 import { parseCommandLine, splitCommand } from "../command-line.js";
 import { stdinIsNull } from "../stdin-kind.js";
-import { reportExit, writeOutput } from "../exec-output.js";
+import { execEndLine, reportExit, writeOutput } from "../exec-output.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
 import { ENV_FLAGS, envFromFlags, parseDurationFlag, parsePairs, parseSizeFlag } from "../flags.js";
@@ -15,7 +15,7 @@ import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
 import { attachExec } from "./exec-attach.js";
-import { allExecs, listExecs, showExec } from "./exec-list.js";
+import { allExecs, listExecs, namedOrLabelled, showExec } from "./exec-list.js";
 import { waitExecs } from "./exec-wait.js";
 
 export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--restart POLICY] [--label k=v ...] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
@@ -45,6 +45,9 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] 
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
   tether exec kill --label k=v|k ... [--signal S]
                                               signal every running exec with those labels
+  tether exec stop E... | --label k=v|k ... [--grace 5s]
+                                              stop each as docker stop: SIGTERM, SIGKILL after the grace, then a line
+                                              saying how it ended (its restart policy does not start it again)
   tether exec restart E [--grace 5s]          start its command again as it was started (workspace, cwd, env, name, ...),
                                               as a new exec, once a running one has stopped (SIGTERM, SIGKILL
                                               after the grace), as docker restart; prints the new one's id
@@ -76,9 +79,11 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
       return restart(args.slice(1), paths);
     case "wait":
       return waitExecs(args.slice(1), paths);
+    case "stop":
+      return stop(args.slice(1), paths);
     default:
       return run(args, paths).catch((error: unknown) => {
-        throw subcommandMeant(error, "tether exec", ["attach", "ls", "show", "send", "kill", "rm", "restart", "wait"]);
+        throw subcommandMeant(error, "tether exec", ["attach", "ls", "show", "send", "kill", "stop", "rm", "restart", "wait"]);
       });
   }
 }
@@ -230,13 +235,29 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
   });
   if (positionals.length !== (values.label.length > 0 ? 0 : 1)) throw usageError(EXEC_USAGE, "tether exec kill");
   const { client } = await connectToDaemon(paths);
-  // Every running one with those labels (an agent's, a CI job's), as docker kill $(docker ps -q -f label=...).
-  const refs = values.label.length > 0 ? (await allExecs(client, "", true, values.label)).map((e) => e.id) : positionals;
-  if (refs.length === 0) process.stderr.write(`no running exec has the labels ${values.label.join(", ")}\n`);
-  for (const ref of refs) {
+  for (const ref of await namedOrLabelled(client, positionals, values.label)) {
     const { exec } = await client.unary(ExecService.method.signalExec, { exec: ref, signal: values.signal });
     process.stdout.write(`sent ${values.signal} to ${exec!.id}\n`);
   }
+  return 0;
+}
+
+async function stop(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: { grace: { type: "string" }, label: { type: "string", short: "l", multiple: true, default: [] } },
+  });
+  if (values.label.length > 0 ? positionals.length > 0 : positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec stop");
+  const grace = values.grace === undefined ? undefined : parseDurationFlag("--grace", values.grace);
+  const { client } = await connectToDaemon(paths);
+  // All at once, as docker stop stops several: each gets its grace from now.
+  await Promise.all(
+    (await namedOrLabelled(client, positionals, values.label)).map(async (ref) => {
+      const { exec } = await client.unary(ExecService.method.stopExec, { exec: ref, grace });
+      process.stdout.write(`${execEndLine(exec!)}\n`);
+    }),
+  );
   return 0;
 }
 

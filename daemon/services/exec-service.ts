@@ -80,6 +80,9 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
     async waitExec(req, ctx) {
       return { exec: execToProto(await execs.waitEnd(req.exec, { signal: ctx.signal, timeoutMs: durationFieldMs(req.timeout, "timeout", 0) }), execs) };
     },
+    async stopExec(req) {
+      return { exec: execToProto(await execs.stop(req.exec, stopGraceMs(req.grace)), execs) };
+    },
     async deleteExec(req) {
       const { exec, outputBytes } = await execs.remove(req.exec);
       return { exec: execToProto(exec, execs), outputBytes: BigInt(outputBytes) };

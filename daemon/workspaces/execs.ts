@@ -313,6 +313,20 @@ export class Execs {
     return this.current(live.record);
   }
 
+  /**
+   * Stops exec `ref` for a client, as docker stop: SIGTERM to its process
+   * group, SIGKILL after `graceMs`; resolves with it once it has ended. As
+   * after `signal`, its end is not restarted, and one waiting out its
+   * restart delay is not started again; one that has ended is as it is.
+   */
+  async stop(ref: string, graceMs: number): Promise<ExecRecord> {
+    const exec = this.find(ref);
+    const live = this.live.get(exec.id);
+    if (live === undefined) this.restarts.cancel(exec.id);
+    else await terminate({ signal: (s) => live.signalFromClient(s) }, live.ended, "SIGTERM", graceMs);
+    return this.current(this.tables.byId(exec.id) ?? exec);
+  }
+
   /** Writes to a running exec's stdin for a script (WriteExecStdin), then perhaps closes it; see ExecStdin. */
   async writeStdin(ref: string, data: Uint8Array, close: boolean, signal: AbortSignal): Promise<ExecRecord> {
     if (data.byteLength === 0 && !close) throw invalidArgument("data", "give bytes to write (data or text), or close the exec's stdin");

@@ -424,6 +424,22 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["ws", "stop", "w"]);
   });
 
+  it("exec stop stops each as docker stop (SIGTERM, SIGKILL after --grace), saying how it ended; --label stops every running one with the labels; not restarted", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    cli(env, ["exec", "w", "-d", "--name", "web", "--restart", "always", "--", "sleep", "60"]);
+    const stubborn = cli(env, ["exec", "w", "-d", "--", "sh", "-c", "trap '' TERM; echo up; while :; do sleep 0.1; done"]).stdout.trim();
+    expect(cli(env, ["exec", "attach", stubborn, "--until", "^up$"]).status).toBe(0);
+    const stopped = cli(env, ["exec", "stop", "web", stubborn, "--grace", "500ms"]);
+    expect(stopped.status).toBe(0);
+    expect(stopped.stdout.split("\n").sort()).toEqual(["", expect.stringMatching(/^e-\w+ \(web\): signalled SIGTERM \(143\)$/), `${stubborn}: signalled SIGKILL (137)`]);
+    const jobs = [1, 2].map(() => cli(env, ["exec", "w", "-d", "-l", "job=9", "--", "sleep", "60"]).stdout.trim());
+    const labelled = cli(env, ["exec", "stop", "-l", "job=9"]);
+    expect(labelled.stdout.split("\n").sort()).toEqual(["", ...jobs.map((id) => `${id}: signalled SIGTERM (143)`).sort()]);
+    expect(JSON.parse(cli(env, ["exec", "ls", "w", "--running", "--json"]).stdout)).toEqual([]);
+    expect(cli(env, ["exec", "stop", "-l", "job=9"]).stderr).toBe("no running exec has the labels job=9\n");
+  });
+
   it("stats -w samples again and again until Ctrl-C, as docker stats: a JSON array a line, or a table after another", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

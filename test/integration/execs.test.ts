@@ -321,6 +321,35 @@ describe("exec", () => {
     expect([stopped.code, stopped.reason]).toEqual([Code.Unavailable, ErrorReason.DAEMON_SHUTTING_DOWN]);
   });
 
+  it("StopExec stops an exec as docker stop: SIGTERM, SIGKILL after the grace to one that ignores it; answered once it has ended; its restart policy does not start it again; an ended one is answered as it is", async () => {
+    const { execs } = await withWorkspace();
+    const server = (await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up", { displayName: "server", restartPolicy: { mode: RestartMode.ALWAYS } })).exec!;
+    const stopped = (await execs.stopExec({ exec: "server" })).exec!;
+    expect([stopped.id, stopped.status, stopped.signal, stopped.exitCode, stopped.error]).toEqual([server.id, ExecStatus.SIGNALLED, "SIGTERM", 143, ""]);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === "server").length).toBe(1);
+    // One that ignores SIGTERM gets the grace, then SIGKILL.
+    await startDetached(execs, ["sh", "-c", "trap '' TERM; echo up; while :; do sleep 0.1; done"], "up", { displayName: "stubborn" });
+    const began = Date.now();
+    const killed = (await execs.stopExec({ exec: "stubborn", grace: { nanos: 500_000_000 } })).exec!;
+    expect([killed.status, killed.signal]).toEqual([ExecStatus.SIGNALLED, "SIGKILL"]);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(450);
+    // Ended: as it is, again and again.
+    expect((await execs.stopExec({ exec: "stubborn" })).exec).toMatchObject({ id: killed.id, signal: "SIGKILL" });
+    // Waiting out its restart delay: not started again.
+    const spinner = (await startDetached(execs, ["sh", "-c", "exit 1"], "", { displayName: "spinner", restartPolicy: { mode: RestartMode.ON_FAILURE } })).exec!;
+    const waiting = await eventually(async () => {
+      const exec = (await execs.getExec({ exec: "spinner" })).exec!;
+      return exec.restartTime === undefined || exec.restartCount < 3 ? undefined : exec;
+    });
+    const held = (await execs.stopExec({ exec: waiting.id })).exec!;
+    expect([held.id, held.restartTime, held.exitCode]).toEqual([waiting.id, undefined, 1]);
+    const count = (await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === "spinner").length;
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === "spinner").length).toBe(count);
+    expect(spinner.restartCount).toBe(0);
+  });
+
   it("labels tag an exec to find it again: listed by k=v and k selectors (with a workspace, running ones), kept by a restart; bad ones refused", async () => {
     const { execs } = await withWorkspace();
     const job = (await startDetached(execs, ["sleep", "60"], "", { displayName: "job", labels: { job: "42", team: "ml" } })).exec!;
