@@ -1,4 +1,4 @@
-import { closestWord } from "../common/closest-word.js";
+import { meantSubcommand } from "./command-words.js";
 import { ErrorReason } from "../gen/tether/v1/errors_pb.js";
 import { RpcError } from "./grpc-client.js";
 
@@ -33,12 +33,24 @@ export function describeError(error: unknown): string {
 /**
  * `command SUB` where SUB is none of `subcommands`: says so, with the one
  * meant when it is close to one (`tether ws lss`: did you mean tether ws
- * ls?), then the usage; without SUB, the usage alone.
+ * ls?) or is another tool's word for one (`tether ws list`), then the
+ * usage; without SUB, the usage alone.
  */
 export function unknownSubcommand(command: string, sub: string | undefined, subcommands: readonly string[], usage: string): CliError {
   if (sub === undefined) return new CliError(usage, 2);
-  const meant = closestWord(sub, subcommands);
+  const meant = meantSubcommand(command, sub, subcommands);
   return new CliError(`no ${command} command ${JSON.stringify(sub)}${meant === undefined ? "" : `: did you mean ${command} ${meant}?`}\n${usage}`, 2);
+}
+
+/**
+ * The usage error of `command WORD ...` missing what it needs (`tether exec
+ * ps`: no command to run), unless WORD is close to one of `subcommands` or
+ * another tool's word for one: then which was meant. The usage shown is
+ * `usageOf`'s (usageError).
+ */
+export function usageErrorMeant(usage: string, command: string, word: string | undefined, subcommands: readonly string[], usageOf = command): CliError {
+  const meant = word === undefined ? undefined : meantSubcommand(command, word, subcommands);
+  return meant === undefined ? usageError(usage, usageOf) : new CliError(`no ${command} command ${JSON.stringify(word)}: did you mean ${command} ${meant}?`, 2);
 }
 
 /**
@@ -48,7 +60,7 @@ export function unknownSubcommand(command: string, sub: string | undefined, subc
  */
 export function subcommandMeant(error: unknown, command: string, subcommands: readonly string[]): unknown {
   if (!(error instanceof RpcError) || error.detail?.reason !== ErrorReason.WORKSPACE_NOT_FOUND) return error;
-  const meant = closestWord(error.detail.metadata["workspace"] ?? "", subcommands);
+  const meant = meantSubcommand(command, error.detail.metadata["workspace"] ?? "", subcommands);
   return meant === undefined ? error : new CliError(`${error.message}; or did you mean ${command} ${meant}?`);
 }
 

@@ -1,5 +1,5 @@
 import { CliError, describeError } from "./cli-error.js";
-import { closestWord } from "../common/closest-word.js";
+import { meantSubcommand } from "./command-words.js";
 import { COMMAND_USAGE } from "./command-usage.js";
 import { resolvePaths } from "./paths.js";
 import { CLIENT_VERSION } from "./version.js";
@@ -59,9 +59,9 @@ function askedForHelp(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && /^Unknown option '(--help|-h)'/.test((error as Error).message);
 }
 
-/** A word that is no command: the one meant when it is close to one (`tether lss`: tether ls), and where the commands are listed. */
+/** A word that is no command: the one meant when it is close to one (`tether lss`: tether ls) or another tool's word for one (`tether ps`), and where the commands are listed. */
 function unknownCommand(command: string): CliError {
-  const meant = closestWord(command, [...Object.keys(COMMAND_USAGE), "version", "help"]);
+  const meant = meantSubcommand("tether", command, [...Object.keys(COMMAND_USAGE), "version", "help"]);
   return new CliError(`unknown command ${JSON.stringify(command)}: ${meant === undefined ? "" : `did you mean tether ${meant}? `}tether --help lists the commands`, 2);
 }
 

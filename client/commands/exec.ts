@@ -1,7 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, RestartMode, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
-import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
+import { CliError, subcommandMeant, usageError, usageErrorMeant, whenDaemonStopped } from "../cli-error.js";
 import { parseCommandLine, splitCommand } from "../command-line.js";
 import { stdinIsNull } from "../stdin-kind.js";
 import { execEndLine, reportExit, writeOutput } from "../exec-output.js";
@@ -60,6 +60,8 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] 
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
 
+const SUBCOMMANDS = ["attach", "ls", "show", "send", "kill", "stop", "rm", "restart", "wait"];
+
 /** `tether exec ...`: run, reattach, list, show and signal execs. */
 export async function execCommand(args: string[], paths: ClientPaths): Promise<number> {
   switch (args[0]) {
@@ -83,7 +85,7 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
       return stop(args.slice(1), paths);
     default:
       return run(args, paths).catch((error: unknown) => {
-        throw subcommandMeant(error, "tether exec", ["attach", "ls", "show", "send", "kill", "stop", "rm", "restart", "wait"]);
+        throw subcommandMeant(error, "tether exec", SUBCOMMANDS);
       });
   }
 }
@@ -117,7 +119,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       label: { type: "string", short: "l", multiple: true, default: [] },
     },
   });
-  if (positionals.length !== 1 || command.length === 0) throw usageError(EXEC_USAGE, "tether exec WS");
+  if (positionals.length !== 1 || command.length === 0) throw usageErrorMeant(EXEC_USAGE, "tether exec", positionals[0], SUBCOMMANDS, "tether exec WS");
   const restartPolicy = parseRestartFlag(values.restart);
   if (restartPolicy !== undefined && values.rm) throw new CliError("--rm removes the exec once it ends, and --restart starts it again then: drop one of them", 2);
   const outputMaxBytes = values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"]);

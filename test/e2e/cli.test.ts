@@ -375,6 +375,16 @@ describe("tether daemon (the built CLI)", () => {
     // Where a workspace could stand first, a name no workspace has that is close to a subcommand.
     const exec = cli(env, "exec", "attch", "e-1");
     expect([exec.status, exec.stderr]).toEqual([1, 'tether: no workspace "attch": tether ws ls lists them, tether ws create makes one; or did you mean tether exec attach?\n']);
+    // Another tool's word for a command (docker's, pueue's, tmux's): the one it is here.
+    const otherWords: [string[], string][] = [
+      [["ps"], 'tether: unknown command "ps": did you mean tether ls? tether --help lists the commands'],
+      [["follow", "s-1"], 'tether: unknown command "follow": did you mean tether logs -f? tether --help lists the commands'],
+      [["exec", "ps"], 'tether: no tether exec command "ps": did you mean tether exec ls?'],
+      [["exec", "logs", "e-1"], 'tether: no workspace "logs": tether ws ls lists them, tether ws create makes one; or did you mean tether exec attach?'],
+      [["ws", "list"], 'tether: no tether ws command "list": did you mean tether ws ls?'],
+      [["pty", "send-keys", "p-1", "Enter"], 'tether: no workspace "send-keys": tether ws ls lists them, tether ws create makes one; or did you mean tether pty send -k?'],
+    ];
+    for (const [args, said] of otherWords) expect(cli(env, ...args).stderr.trim().split("\n")[0]).toBe(said);
   });
 
   // Needs a small file system of its own: a tmpfs, which only root may mount (CI runs as root).
