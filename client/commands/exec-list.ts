@@ -1,11 +1,11 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { ExecStatus, RestartMode, type Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { allPages } from "../all-pages.js";
 import { usageError } from "../cli-error.js";
 import { parseCommandLine } from "../command-line.js";
 import { enumName } from "../enum-names.js";
-import { commandLine, formatBytes, formatDuration, formatElapsed, printTable } from "../../common/format.js";
+import { commandLine, formatBytes, formatDuration, formatElapsed, formatMs, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import { labelsText } from "../labels-text.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
@@ -65,6 +65,7 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
     `cwd         ${e.cwd}`,
     `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
     ...(Object.keys(e.labels).length === 0 ? [] : [`labels      ${labelsText(e.labels)}`]),
+    ...(e.timeout === undefined ? [] : [`timeout     ${formatMs(durationMs(e.timeout))}`]),
     ...(e.restartPolicy === undefined ? [] : [`restart     ${restartWords(e)}${e.restartCount > 0 ? ` (restart ${e.restartCount} of its command)` : ""}${e.restartTime === undefined ? "" : `; starts again at ${new Date(timestampMs(e.restartTime)).toISOString()}`}`]),
     `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr${e.outputMaxBytes > 0n ? `; keeps the last ${formatBytes(Number(e.outputMaxBytes))}, from offset ${e.firstOffset}` : ""}`,
     `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
@@ -118,6 +119,7 @@ export function execJson(e: Exec): Record<string, unknown> {
     labels: e.labels,
     restart: e.restartPolicy === undefined ? null : restartWords(e),
     restart_count: e.restartCount,
+    timeout_ms: e.timeout === undefined ? null : durationMs(e.timeout),
     restart_at: isoTime(e.restartTime),
     first_offset: Number(e.firstOffset),
     created_at: isoTime(e.createTime),

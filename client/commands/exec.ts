@@ -18,7 +18,7 @@ import { attachExec } from "./exec-attach.js";
 import { allExecs, listExecs, namedOrLabelled, showExec } from "./exec-list.js";
 import { waitExecs } from "./exec-wait.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--restart POLICY] [--label k=v ...] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--restart POLICY] [--label k=v ...] [--timeout 10m] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
@@ -29,6 +29,8 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] 
                                               --rm removes it and its output once it has ended (docker run --rm);
                                               --max-output 100M keeps only its last 100 MiB (docker's max-size)
                                               --dotenv F: the variables of a dotenv file, as docker run --env-file
+                                              --timeout 10m: stop it once it has run that long (SIGTERM, SIGKILL 5s
+                                              later), as a CI step's timeout
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it
@@ -99,7 +101,7 @@ const DETACH_INTERRUPTS = 3;
 const DETACH_INTERRUPTS_WITHIN_MS = 2_000;
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--dotenv", "--max-output", "--name", "--restart", "--label", "-l"]);
+const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--dotenv", "--max-output", "--name", "--restart", "--label", "-l", "--timeout"]);
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -117,6 +119,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       name: { type: "string", default: "" },
       restart: { type: "string", default: "no" },
       label: { type: "string", short: "l", multiple: true, default: [] },
+      timeout: { type: "string" },
     },
   });
   if (positionals.length !== 1 || command.length === 0) throw usageErrorMeant(EXEC_USAGE, "tether exec", positionals[0], SUBCOMMANDS, "tether exec WS");
@@ -143,6 +146,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         displayName: values.name,
         restartPolicy,
         labels: parsePairs("--label", values.label),
+        timeout: values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout),
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
         stdin: readsStdin || values.interactive,
       },

@@ -1,6 +1,9 @@
 import { constants } from "node:os";
 import { invalidArgument } from "../errors.js";
 
+/** Between SIGTERM and SIGKILL when tether stops a process (a cancel, a close, a timeout, the daemon's stop; ws stop's and exec stop's default). */
+export const KILL_GRACE_MS = 5_000;
+
 /** A signal by name ("SIGINT", "INT", "int") or number ("2"); empty means SIGTERM. */
 export function parseSignal(name: string, field = "signal"): NodeJS.Signals {
   if (name === "") return "SIGTERM";

@@ -1,5 +1,6 @@
 import { durationMs, type Duration } from "@bufbuild/protobuf/wkt";
 import { invalidArgument } from "../errors.js";
+import { KILL_GRACE_MS } from "../process/signals.js";
 
 /**
  * A request's Duration field in milliseconds, `unset` when it is not set;
@@ -14,9 +15,8 @@ export function durationFieldMs(duration: Duration | undefined, field: string, u
 }
 
 /** How long processes get after SIGTERM before SIGKILL when a stop (ws stop, exec restart) names no grace. */
-const DEFAULT_STOP_GRACE_MS = 5_000;
 
-/** A stop's grace (SIGTERM to SIGKILL): DEFAULT_STOP_GRACE_MS when unset. */
+/** A stop's grace (SIGTERM to SIGKILL): KILL_GRACE_MS when unset. */
 export function stopGraceMs(grace: Duration | undefined): number {
-  return durationFieldMs(grace, "grace", DEFAULT_STOP_GRACE_MS);
+  return durationFieldMs(grace, "grace", KILL_GRACE_MS);
 }

@@ -33,6 +33,7 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
         name: start.displayName,
         restartPolicy: restartPolicyFromProto(start.restartPolicy),
         labels: start.labels,
+        timeoutMs: durationFieldMs(start.timeout, "timeout", 0),
       });
       await live.started;
       // A client showing it on a terminal (it gave that terminal's size) answers the program's queries to it while attached.

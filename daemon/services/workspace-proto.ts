@@ -1,5 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ExecExitSchema, ExecOutputSchema, ExecSchema, ExecStatus, OutputStream, RestartMode, type Exec, type ExecExit, type ExecOutput, type RestartPolicy as RestartPolicyProto } from "../../gen/tether/v1/exec_pb.js";
 import { AttachExecResponseSchema, ExecResponseSchema, type AttachExecResponse, type ExecResponse } from "../../gen/tether/v1/exec_service_pb.js";
 import { AttachPtyResponseSchema, PtyOutputSchema, ReadPtyResponseSchema, type AttachPtyResponse, type PtyOutput, type ReadPtyResponse } from "../../gen/tether/v1/pty_service_pb.js";
@@ -91,6 +91,7 @@ export function execToProto(exec: domain.ExecRecord, bounds: { outputBounds(id: 
     restartCount: exec.restarts,
     labels: { ...exec.labels },
     restartTime: exec.restartAt === undefined ? undefined : timestampFromMs(exec.restartAt),
+    timeout: exec.timeoutMs === 0 ? undefined : durationFromMs(exec.timeoutMs),
   });
 }
 

@@ -15,9 +15,8 @@ import { waitUntilReady } from "./readiness.js";
 import type { RunTokens } from "./run-tokens.js";
 import type { RunRecord, RunStatus, SessionSpec, SessionWorkspace } from "./types.js";
 import { setLongTimeout } from "../long-timeout.js";
+import { KILL_GRACE_MS } from "../process/signals.js";
 
-/** Between SIGTERM and SIGKILL when a run is stopped (cancel, close, timeout, daemon stop). */
-export const KILL_GRACE_MS = 5_000;
 
 /** Why a run's readiness checks stop. Made once: abort() without a reason builds a DOMException, stack and all, for every run. */
 const RUN_OVER = new Error("the run is over: its readiness checks stop");

@@ -43,6 +43,8 @@ export interface RestartSpec {
   readonly delayMs?: number | undefined;
   /** The id of the first exec of its policy's line (its own for the first); absent: its own. */
   readonly line?: string | undefined;
+  /** How long it may run (exec --timeout); absent: no limit. */
+  readonly timeoutMs?: number | undefined;
 }
 
 /** An exec row with what is needed to recognise its process after a restart. */
@@ -243,7 +245,7 @@ function toRecord(row: ExecRow): StoredExec {
 }
 
 /** An exec's restart policy and its place in its line, from its row's restart column. */
-function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number } {
+function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number; timeoutMs: number } {
   const spec = json === null ? undefined : (JSON.parse(json) as RestartSpec);
-  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0 };
+  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0, timeoutMs: spec?.timeoutMs ?? 0 };
 }

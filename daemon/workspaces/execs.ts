@@ -6,6 +6,8 @@ import { readStartOffset, type ReadStart } from "../journal/tails.js";
 import { log } from "../log.js";
 import { untilAborted } from "../until-aborted.js";
 import { withTimeout } from "../wait-timeout.js";
+import { setLongTimeout } from "../long-timeout.js";
+import { KILL_GRACE_MS } from "../process/signals.js";
 import { formatMs } from "../../common/format.js";
 import type { ProcessEnd } from "../process/child-process.js";
 import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
@@ -135,6 +137,7 @@ export class Execs {
       name: options.name === "" ? undefined : options.name,
       restartPolicy: options.restartPolicy,
       restarts: options.restarts ?? 0,
+      timeoutMs: options.timeoutMs ?? 0,
       labels: { ...options.labels },
       status: "running",
       pid: undefined,
@@ -167,8 +170,8 @@ export class Execs {
     withoutFsync(this.db, () =>
       this.db.transaction(() => {
         this.journals.create(outputJournal(id), { maxBytes: outputMaxBytes, maxAgeMs: 0 });
-        const { cwd, env, stdin, tty, restartPolicy, restarts, delayMs } = options;
-        this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, line: options.line ?? id });
+        const { cwd, env, stdin, tty, restartPolicy, restarts, delayMs, timeoutMs } = options;
+        this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, line: options.line ?? id, timeoutMs });
       })(),
     );
     // The pid is stored before the client hears of it and before any output (not fsynced: a power cut stops the process anyway).
@@ -185,10 +188,11 @@ export class Execs {
     void process.exited.then(() => pacer.close());
     let stoppedBecause: string | undefined;
     let signalledByClient = false;
+    const timedOut = this.armTimeout(process, record.timeoutMs);
     const ended = process.ended.then(async (end) => {
       await outputStored(writer, this.journals, id);
       try {
-        this.finish(record, writer, end, stoppedBecause);
+        this.finish(record, writer, end, stoppedBecause, timedOut());
       } catch (error) {
         log(`exec ${id}: could not record its end: ${(error as Error).message}`);
       }
@@ -409,8 +413,25 @@ export class Execs {
     await stopAllLost([...this.live.values()], reason);
   }
 
-  private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd, stopped: string | undefined): void {
+  /**
+   * Stops `process` once it has run `timeoutMs` (0: never), as a CI
+   * runner's step timeout: SIGTERM to its group, SIGKILL after KILL_GRACE_MS.
+   * Returns what its record's error says of it then, undefined until it has.
+   */
+  private armTimeout(process: ExecProcess, timeoutMs: number): () => string | undefined {
+    if (timeoutMs === 0) return () => undefined;
+    let said: string | undefined;
+    const deadline = setLongTimeout(() => {
+      said = `timed out after ${formatMs(timeoutMs)} (its --timeout)`;
+      void terminate(process, process.ended, "SIGTERM", KILL_GRACE_MS);
+    }, timeoutMs);
+    void process.ended.then(() => clearTimeout(deadline));
+    return () => said;
+  }
+
+  private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd, stopped: string | undefined, timedOut: string | undefined): void {
     recordEnd(record, end, writer.describeLost(), stopped);
+    if (timedOut !== undefined && end.t !== "failed-to-start") record.error = [timedOut, record.error].filter((part) => part !== undefined).join("; ");
     record.pid = undefined;
     record.stdoutBytes = writer.bytes(1);
     record.stderrBytes = writer.bytes(2);

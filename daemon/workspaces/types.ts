@@ -58,6 +58,8 @@ export interface ExecRecord {
   readonly restartPolicy: RestartPolicy | undefined;
   /** How many times its policy started the command before it. */
   readonly restarts: number;
+  /** How long it may run before tether stops it (exec --timeout); 0: no limit. */
+  readonly timeoutMs: number;
   /** What a client tagged it with to find it again (labels.ts). */
   readonly labels: Readonly<Record<string, string>>;
   /** When its restart policy starts its command again, while it waits out the delay (never stored). */

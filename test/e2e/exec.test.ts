@@ -440,6 +440,18 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "stop", "-l", "job=9"]).stderr).toBe("no running exec has the labels job=9\n");
   });
 
+  it("exec --timeout stops a command that runs too long, as a CI step's timeout: the CLI says so and exits as the signal's; show says its timeout; a bad duration is refused", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const late = cli(env, ["exec", "w", "--timeout", "300ms", "--", "sh", "-c", "echo start; sleep 30 & wait"]);
+    expect(late).toEqual({ status: 143, stdout: "start\n", stderr: "tether: timed out after 300ms (its --timeout)\n" });
+    const id = cli(env, ["exec", "w", "-d", "--timeout", "1h30m", "--", "true"]).stdout.trim();
+    expect(cli(env, ["exec", "wait", id]).status).toBe(0);
+    expect(cli(env, ["exec", "show", id]).stdout).toContain("\ntimeout     1h30m\n");
+    expect(JSON.parse(cli(env, ["exec", "show", id, "--json"]).stdout).timeout_ms).toBe(5_400_000);
+    expect(cli(env, ["exec", "w", "--timeout", "soon", "--", "true"])).toMatchObject({ status: 2, stderr: 'tether: --timeout takes a duration such as 30s, 10m or 1h30m, got "soon"\n' });
+  });
+
   it("stats -w samples again and again until Ctrl-C, as docker stats: a JSON array a line, or a table after another", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

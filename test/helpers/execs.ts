@@ -42,9 +42,9 @@ export function collect(result: ExecResult, response: ExecResponse | AttachExecR
 }
 
 /** Runs a command to its end through the Exec call, sending `stdin` first (then closing it) when given. */
-export async function execToEnd(client: Client<typeof ExecService>, workspace: string, argv: string[], options: { stdin?: string; cwd?: string; env?: Record<string, string>; outputMaxBytes?: number } = {}): Promise<ExecResult> {
+export async function execToEnd(client: Client<typeof ExecService>, workspace: string, argv: string[], options: { stdin?: string; cwd?: string; env?: Record<string, string>; outputMaxBytes?: number; timeout?: { seconds?: bigint; nanos?: number } } = {}): Promise<ExecResult> {
   const requests = new ExecRequests();
-  requests.push({ kind: { case: "start", value: { workspace, argv, cwd: options.cwd ?? "", env: options.env ?? {}, stdin: options.stdin !== undefined, outputMaxBytes: BigInt(options.outputMaxBytes ?? 0) } } });
+  requests.push({ kind: { case: "start", value: { workspace, argv, cwd: options.cwd ?? "", env: options.env ?? {}, stdin: options.stdin !== undefined, outputMaxBytes: BigInt(options.outputMaxBytes ?? 0), timeout: options.timeout } } });
   if (options.stdin !== undefined) {
     requests.push({ kind: { case: "stdin", value: Buffer.from(options.stdin) } });
     requests.push({ kind: { case: "closeStdin", value: true } });

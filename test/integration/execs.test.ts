@@ -350,6 +350,23 @@ describe("exec", () => {
     expect(spinner.restartCount).toBe(0);
   });
 
+  it("a timeout stops an exec that runs too long, as a CI step's: SIGTERM to its group, its error saying so; its restart policy counts it a failure, and a restart keeps it; one that ends in time is untouched; a negative one is refused", async () => {
+    const { execs } = await withWorkspace();
+    const timeout = { nanos: 400_000_000 };
+    const slow = await execToEnd(execs, "w", ["sh", "-c", "echo start; sleep 30 & wait"], { timeout });
+    expect([slow.stdout, slow.exit!.status, slow.exit!.signal, slow.exit!.error]).toEqual(["start\n", ExecStatus.SIGNALLED, "SIGTERM", "timed out after 400ms (its --timeout)"]);
+    const shown = (await execs.getExec({ exec: slow.exec!.id })).exec!;
+    expect([shown.error, shown.timeout?.nanos]).toEqual(["timed out after 400ms (its --timeout)", 400_000_000]);
+    const quick = await execToEnd(execs, "w", ["true"], { timeout });
+    expect([quick.exit!.status, quick.exit!.error]).toEqual([ExecStatus.EXITED, ""]);
+    // on-failure starts it again, with its timeout, up to its limit.
+    await startDetached(execs, ["sleep", "30"], "", { displayName: "hang", timeout, restartPolicy: { mode: RestartMode.ON_FAILURE, maxRestarts: 1 } });
+    const last = (await execs.waitExec({ exec: "hang" })).exec!;
+    expect([last.restartCount, last.signal, last.error, last.timeout?.nanos]).toEqual([1, "SIGTERM", "timed out after 400ms (its --timeout)", 400_000_000]);
+    const bad = await failure(startDetached(execs, ["true"], "", { timeout: { seconds: -1n } }));
+    expect([bad.code, bad.message]).toEqual([Code.InvalidArgument, "timeout must not be negative"]);
+  });
+
   it("labels tag an exec to find it again: listed by k=v and k selectors (with a workspace, running ones), kept by a restart; bad ones refused", async () => {
     const { execs } = await withWorkspace();
     const job = (await startDetached(execs, ["sleep", "60"], "", { displayName: "job", labels: { job: "42", team: "ml" } })).exec!;
