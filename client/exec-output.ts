@@ -25,10 +25,11 @@ export function reportExit(exit: ExecExit, what: string): number {
 
 /** An ended exec in a line: "e-8f2k1 (web): exited 3", "signalled SIGTERM (143)", "failed to start: …", "lost: …". */
 export function execEndLine(e: Exec): string {
-  return `${e.id}${e.displayName === "" ? "" : ` (${e.displayName})`}: ${endWords(e)}`;
+  return `${e.id}${e.displayName === "" ? "" : ` (${e.displayName})`}: ${execEndWords(e)}`;
 }
 
-function endWords(e: Exec): string {
+/** How an exec ended (an Exec, or the ExecExit its output ends with), in a few words: "exited 3", "signalled SIGTERM (143)". */
+export function execEndWords(e: Pick<Exec, "status" | "exitCode" | "signal" | "error">): string {
   switch (e.status) {
     case ExecStatus.EXITED:
       return `exited ${e.exitCode}`;

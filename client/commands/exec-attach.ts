@@ -18,6 +18,8 @@ import { programModes } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
 import { writeChunk } from "../write-chunk.js";
 import { EXEC_USAGE } from "./exec.js";
+import { attachMany } from "./exec-attach-many.js";
+import { namedOrLabelled } from "./exec-list.js";
 
 /** `tether exec attach E`: an exec's output from an offset, a tail or a time, then live; -F on to the next exec of its name. */
 export async function attachExec(args: string[], paths: ClientPaths): Promise<number> {
@@ -32,8 +34,18 @@ export async function attachExec(args: string[], paths: ClientPaths): Promise<nu
       until: { type: "string" },
       since: { type: "string" },
       "follow-name": { type: "boolean", short: "F", default: false },
+      label: { type: "string", short: "l", multiple: true, default: [] },
     },
   });
+  // Several (E1 E2 ..., or every running one with labels): each line after its exec, from one start for all.
+  if (positionals.length > 1 || values.label.length > 0) {
+    if (positionals.length > 0 && values.label.length > 0) throw usageError(EXEC_USAGE, "tether exec attach");
+    const alone = ([["--from", values.from], ["-F", values["follow-name"]], ["--until", values.until], ["-t", values.timestamps]] as const).find(([, value]) => value !== undefined && value !== false);
+    if (alone !== undefined) throw new CliError(`${alone[0]} goes with one exec: several execs' output comes a line at a time after each one's name, from their start, --tail or --since`, 2);
+    const start = { tailLines: parseTailFlag(values.tail, false, "lines"), sinceMs: parseSinceFlag(values.since, values.tail !== undefined), follow: !values["no-follow"] };
+    const { client } = await connectToDaemon(paths);
+    return attachMany(client, await namedOrLabelled(client, positionals, values.label), start);
+  }
   if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec attach");
   if (values["follow-name"] && values["no-follow"]) throw new CliError("-F follows an exec's name to the next exec started with it, and --no-follow stops at what is stored: drop one of them", 2);
   const until = untilFlag(values.until);

@@ -41,6 +41,9 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] 
                                               --until: up to a line the regular expression matches (exit 0;
                                               1 when the output ends without one);
                                               -F: on to the next exec of its name as each ends (a restart), as tail -F
+  tether exec attach E1 E2... | --label k=v|k ... [-n/--tail N | --since 10m] [--no-follow]
+                                              several execs' output at once (every running one with the labels),
+                                              each line after its exec's name, as docker compose logs
   tether exec ls [WS] [--running] [--label k=v|k ...] [--json]
                                               execs, newest first (--label: those with label k set to v, or set)
   tether exec show E [--json]                 one exec: command, status, exit, byte counts

@@ -452,6 +452,23 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "w", "--timeout", "soon", "--", "true"])).toMatchObject({ status: 2, stderr: 'tether: --timeout takes a duration such as 30s, 10m or 1h30m, got "soon"\n' });
   });
 
+  it("exec attach of several execs (named, or --label) shows each line after its exec's name, as docker compose logs: whole lines however the chunks cut them, stderr's on stderr, how each ended; --tail and --no-follow apply to each", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    cli(env, ["exec", "w", "-d", "--name", "web", "-l", "app=demo", "--", "sh", "-c", "sleep 1.5; echo 'web up'; echo oops >&2; exit 2"]);
+    // A line written in two pieces comes out whole.
+    const db = cli(env, ["exec", "w", "-d", "-l", "app=demo", "--", "sh", "-c", "printf 'db '; sleep 0.3; echo ready; sleep 1.5"]).stdout.trim();
+    const both = cli(env, ["exec", "attach", "-l", "app=demo"]);
+    expect(both.status).toBe(0);
+    const pad = (name: string): string => name.padEnd(Math.max(db.length, 3));
+    expect(both.stdout.split("\n").sort()).toEqual(["", `${pad(db)} | db ready`, `${pad("web")} | web up`]);
+    expect(both.stderr.split("\n").sort()).toEqual(["", `${pad(db)} | exited 0`, `${pad("web")} | exited 2`, `${pad("web")} | oops`]);
+    const tail = cli(env, ["exec", "attach", "web", db, "--tail", "1", "--no-follow"]);
+    expect([tail.status, tail.stdout, tail.stderr.split("\n").sort()]).toEqual([0, `${pad(db)} | db ready\n`, ["", `${pad(db)} | exited 0`, `${pad("web")} | exited 2`, `${pad("web")} | oops`]]);
+    expect(cli(env, ["exec", "attach", "web", db, "--from", "5"])).toMatchObject({ status: 2, stderr: "tether: --from goes with one exec: several execs' output comes a line at a time after each one's name, from their start, --tail or --since\n" });
+    expect(cli(env, ["exec", "attach", "-l", "app=none"])).toMatchObject({ status: 0, stdout: "", stderr: "no running exec has the labels app=none\n" });
+  });
+
   it("stats -w samples again and again until Ctrl-C, as docker stats: a JSON array a line, or a table after another", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
