@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, renameSync, statSync } from "node:fs";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { makeStateDir } from "../common/paths.js";
@@ -42,6 +42,24 @@ const POLL_INTERVAL_MS = 20;
 /** Log lines shown when the daemon fails to start. */
 const LOG_TAIL_LINES = 15;
 
+/** Past this size, daemon.log is rotated as a daemon starts (rotateLog). */
+const LOG_ROTATE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Moves daemon.log to daemon.log.1 (the one before it goes) once it is over
+ * LOG_ROTATE_BYTES, as logrotate would, before a daemon starts logging to
+ * it: each daemon appends, and a state dir in use for years would otherwise
+ * keep every line. The daemon's lines are few (those a client can cause are
+ * rate-limited: log.ts), so a start is often enough.
+ */
+function rotateLog(path: string): void {
+  try {
+    if (statSync(path).size > LOG_ROTATE_BYTES) renameSync(path, `${path}.1`);
+  } catch {
+    // No log yet, or another start rotated it first.
+  }
+}
+
 /**
  * Starts the daemon in its own process session (so closing the terminal or
  * killing the CLI never reaches it), logging to daemon.log in the state dir,
@@ -54,6 +72,7 @@ export async function startDaemonInBackground(paths: ClientPaths): Promise<numbe
   } catch (error) {
     throw new CliError((error as Error).message);
   }
+  rotateLog(paths.logPath);
   const logFd = openSync(paths.logPath, "a", 0o600);
   const logStart = statSync(paths.logPath).size;
   const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, DAEMON_ENTRY], {

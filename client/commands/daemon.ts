@@ -10,20 +10,26 @@ import { GrpcClient } from "../grpc-client.js";
 import { socketAnswers } from "../socket-probe.js";
 import { patiently } from "../daemon-patience.js";
 import { CLIENT_VERSION } from "../version.js";
+import { daemonLogs } from "./daemon-logs.js";
 
 /** How long `daemon stop` waits for the daemon to exit. */
 const STOP_TIMEOUT_MS = 15_000;
 
 export const DAEMON_USAGE = `usage: tether daemon run | start | stop | status [--json]
+       tether daemon logs [-n N] [-f]
 
   run      run the daemon in the foreground (for systemd); Ctrl-C stops it
   start    start the daemon in the background and wait until it answers
   stop     stop the daemon gracefully and wait until it has exited
-  status   show pid, version, uptime, socket, state dir, what it serves and its memory (exit 1 if none runs)`;
+  status   show pid, version, uptime, socket, state dir, what it serves and its memory (exit 1 if none runs)
+  logs     what a daemon started in the background logged (daemon.log in the state dir), as journalctl
+           shows a unit's: with -n, its last N lines; with -f, then what it logs next`;
 
 /** `tether daemon run|start|stop|status`. */
 export async function daemonCommand(args: string[], paths: ClientPaths): Promise<number> {
   const [sub, ...rest] = args;
+  // Its own options; it reads a file, and needs no daemon.
+  if (sub === "logs") return daemonLogs(rest, paths);
   const { values } = parseCommandLine({ args: rest, options: { json: { type: "boolean", default: false } }, strict: true });
   switch (sub) {
     case "run":
@@ -36,7 +42,7 @@ export async function daemonCommand(args: string[], paths: ClientPaths): Promise
     case "status":
       return status(paths, values.json);
     default:
-      throw unknownSubcommand("tether daemon", sub, ["run", "start", "stop", "status"], DAEMON_USAGE);
+      throw unknownSubcommand("tether daemon", sub, ["run", "start", "stop", "status", "logs"], DAEMON_USAGE);
   }
 }
 

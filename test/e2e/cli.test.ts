@@ -256,6 +256,35 @@ describe("tether daemon (the built CLI)", () => {
     expect(r.stderr).toContain(`chmod 700 ${dirname(env.TETHER_SOCKET as string)}`);
   });
 
+  it("daemon logs shows what a background daemon logged (-n: its last lines; -f: then what it logs next) without starting one; daemon start rotates a log grown past 8 MiB", async () => {
+    const env = freshEnv();
+    const home = env.TETHER_HOME as string;
+    const none = cli(env, "daemon", "logs");
+    expect([none.status, none.stderr]).toEqual([1, `tether: no daemon log at ${join(home, "daemon.log")}: a daemon started in the background (tether daemon start, or by any command) logs there; tether daemon run logs to its own stderr (under systemd: journalctl --user -u UNIT)\n`]);
+    expect(existsSync(env.TETHER_SOCKET as string)).toBe(false);
+    // A log grown past 8 MiB by earlier daemons: the next start moves it aside, and starts one anew.
+    mkdirSync(home, { recursive: true, mode: 0o700 });
+    writeFileSync(join(home, "daemon.log"), `${"old line\n".repeat(1024 * 1024)}`, { mode: 0o600 });
+    expect(cli(env, "daemon", "start").status).toBe(0);
+    expect(readFileSync(join(home, "daemon.log.1"), "utf8").length).toBe(9 * 1024 * 1024);
+    const all = cli(env, "daemon", "logs");
+    expect(all.status).toBe(0);
+    expect(all.stdout).toMatch(/^\S+Z tether \S+ \(pid \d+\) serving /m);
+    expect(all.stdout).not.toContain("old line");
+    const last = cli(env, "daemon", "logs", "-n", "1");
+    expect(last.stdout).toBe(`${all.stdout.trimEnd().split("\n").at(-1)}\n`);
+    // -f: what the daemon logs next (its stop), until Ctrl-C.
+    const follower = spawn(process.execPath, [CLI_ENTRY, "daemon", "logs", "-f", "-n", "0"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let followed = "";
+    follower.stdout.on("data", (chunk: Buffer) => (followed += chunk.toString()));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(cli(env, "daemon", "stop").status).toBe(0);
+    await eventually(() => (followed.includes(" stopped\n") ? true : undefined));
+    expect(followed).toMatch(/^\S+Z stopping \(ShutdownDaemon\)\n/);
+    follower.kill("SIGINT");
+    expect(cli(env, "daemon", "logs", "-n", "x")).toMatchObject({ status: 2 });
+  });
+
   it("a relative TETHER_SOCKET or TETHER_HOME is refused at once, CLI and daemon alike, saying how to fix it", () => {
     const env = freshEnv();
     for (const [name, value] of [["TETHER_SOCKET", "rel.sock"], ["TETHER_HOME", "relhome"]] as const) {
