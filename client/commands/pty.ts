@@ -1,19 +1,15 @@
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
-import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
+import { PtyState, SizePolicy } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService, type AttachPtyRequestSchema, type PtyOpenSchema } from "../../gen/tether/v1/pty_service_pb.js";
-import { allPages } from "../all-pages.js";
 import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli-error.js";
 import { parseCommandLine, splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
-import { ENV_FLAGS, envFromFlags, wholeNumberFlag } from "../flags.js";
+import { ENV_FLAGS, envFromFlags, parsePairs, wholeNumberFlag } from "../flags.js";
 import { defaultShell } from "../../common/default-shell.js";
-import { commandLine, formatDuration, printTable } from "../../common/format.js";
-import { isoTime } from "../iso-time.js";
 import { untilFlag, type OutputUntil } from "../output-until.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
@@ -23,18 +19,19 @@ import { RpcError, type GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
 import { captureScreen } from "../screen-capture.js";
 import { connectToDaemon } from "../transport.js";
-import { workspaceLabels } from "../workspace-list.js";
 import { writeChunk } from "../write-chunk.js";
+import { allPtys, howClosed, listPtys } from "./pty-list.js";
 
-export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [[--] CMD ...]
+export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--label k=v ...] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
                                               --name: a name to attach it by too, as tmux new -s (unique among open PTYs),
                                               -A: attach to the open one of that name if there is one (tmux new -A);
                                               the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY; none: no key) leaves it running;
-                                              -d opens it without attaching and prints its id
+                                              -d opens it without attaching and prints its id; --label: labels to find it by
   tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
                                               reattach: the recent output is replayed to redraw, then live
-  tether pty ls [WS] [--all] [--json]         open PTYs (--all: closed ones too): command, size, clients
+  tether pty ls [WS] [--all] [--label k=v|k ...] [--json]
+                                              open PTYs (--all: closed ones too): command, size, clients
   tether pty read P [--from OFFSET] [--no-follow] [--until PATTERN]
                                               a PTY's output to stdout without attaching: the replay (or from
                                               OFFSET), then live until it closes; --no-follow: what is stored;
@@ -56,6 +53,8 @@ export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--size-policy
                                               size policy again)
   tether pty rename P NAME                    name an open PTY anew, as tmux rename-session (attach, send ... by it)
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
+  tether pty kill --label k=v|k ... [--signal S]
+                                              close (or signal) every open PTY with those labels
   tether pty rm P... | pty rm --closed [WS]   remove closed PTYs (all, or a workspace's) with the output they kept
                                               (--ended too, as rm and exec rm take it)`;
 
@@ -70,7 +69,7 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
     case "attach":
       return attach(args.slice(1), paths);
     case "ls":
-      return list(args.slice(1), paths);
+      return listPtys(args.slice(1), paths);
     case "read":
       return read(args.slice(1), paths);
     case "capture":
@@ -93,7 +92,7 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
 }
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--size-policy", "--cwd", "--env", "-e", "--dotenv", "--detach-key", "--name"]);
+const VALUE_OPTIONS = new Set(["--size-policy", "--cwd", "--env", "-e", "--dotenv", "--detach-key", "--name", "--label", "-l"]);
 
 async function open(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -108,6 +107,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
       detach: { type: "boolean", short: "d", default: false },
       name: { type: "string", default: "" },
       "attach-existing": { type: "boolean", short: "A", default: false },
+      label: { type: "string", short: "l", multiple: true, default: [] },
     },
   });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty WS");
@@ -116,7 +116,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = command.length === 0 ? [defaultShell(process.env)] : command;
   const env = { ...terminalEnv(process.env, !values.detach && process.stdout.isTTY === true), ...envFromFlags(values) };
-  const spec = { workspace: workspaceArg(positionals[0]!), argv, cwd: values.cwd, env, sizePolicy, displayName: values.name };
+  const spec = { workspace: workspaceArg(positionals[0]!), argv, cwd: values.cwd, env, sizePolicy, displayName: values.name, labels: parsePairs("--label", values.label) };
   // -A: the open PTY of that name when there is one (tmux new -A); with -d, its id (a script's "make sure it runs").
   const existing = values["attach-existing"] ? await openNamed(paths, values.name) : undefined;
   if (existing !== undefined) {
@@ -271,33 +271,6 @@ function detachKey(flag: string | undefined): number {
 /** No byte is it: with --detach-key none, closing the terminal detaches. */
 const NO_DETACH_KEY = -1;
 
-async function list(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { all: { type: "boolean", default: false }, json: { type: "boolean", default: false } } });
-  if (positionals.length > 1) throw usageError(PTY_USAGE, "tether pty ls");
-  const { client } = await connectToDaemon(paths);
-  const ptys = await allPtys(client, positionals[0] ?? "", !values.all);
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(ptys.map(ptyJson))}\n`);
-    return 0;
-  }
-  const workspaceLabel = await workspaceLabels(client);
-  const now = Date.now();
-  printTable(
-    ["PTY", "NAME", "WORKSPACE", "STATE", "SIZE", "CLIENTS", "OPENED", "COMMAND"],
-    ptys.map((p) => [
-      p.id,
-      p.displayName,
-      workspaceLabel(p.workspace),
-      p.state === PtyState.OPEN ? "open" : `closed (${howClosed(p.exit)})`,
-      `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`,
-      String(p.attachedClients),
-      p.createTime === undefined ? "" : `${formatDuration(now - timestampMs(p.createTime))} ago`,
-      commandLine(p.argv),
-    ]),
-  );
-  return 0;
-}
-
 /**
  * A PTY's output to stdout, as a watcher that is not attached (ReadPty):
  * bytes as the program wrote them into a pipe or file; on a terminal, its
@@ -420,16 +393,25 @@ async function rename(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function kill(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { signal: { type: "string", short: "s" } } });
-  if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty kill");
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: { signal: { type: "string", short: "s" }, label: { type: "string", short: "l", multiple: true, default: [] } },
+  });
+  if (positionals.length !== (values.label.length > 0 ? 0 : 1)) throw usageError(PTY_USAGE, "tether pty kill");
   const { client } = await connectToDaemon(paths);
-  if (values.signal !== undefined) {
-    const { pty } = await client.unary(PtyService.method.signalPty, { pty: positionals[0]!, signal: values.signal });
-    process.stdout.write(`sent ${values.signal} to ${pty!.id}\n`);
-    return 0;
+  // Every open one with those labels (an agent's terminals), as exec kill --label.
+  const refs = values.label.length > 0 ? (await allPtys(client, "", true, values.label)).map((p) => p.id) : positionals;
+  if (refs.length === 0) process.stderr.write(`no open PTY has the labels ${values.label.join(", ")}\n`);
+  for (const ref of refs) {
+    if (values.signal !== undefined) {
+      const { pty } = await client.unary(PtyService.method.signalPty, { pty: ref, signal: values.signal });
+      process.stdout.write(`sent ${values.signal} to ${pty!.id}\n`);
+    } else {
+      const { pty } = await client.unary(PtyService.method.closePty, { pty: ref });
+      process.stdout.write(`closed ${pty!.id} (${howClosed(pty!.exit)})\n`);
+    }
   }
-  const { pty } = await client.unary(PtyService.method.closePty, { pty: positionals[0]! });
-  process.stdout.write(`closed ${pty!.id} (${howClosed(pty!.exit)})\n`);
   return 0;
 }
 
@@ -448,32 +430,3 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
   return removeAll(closed.map((p) => p.id), removeOne, "closed PTY(s)");
 }
 
-/** Every PTY of a workspace (of all when empty), newest first, page by page. */
-function allPtys(client: GrpcClient, workspace: string, openOnly: boolean): Promise<Pty[]> {
-  return allPages(async (pageToken) => {
-    const page = await client.unary(PtyService.method.listPtys, { workspace: workspace === "" ? "" : workspaceArg(workspace), pageSize: 1000, pageToken, openOnly });
-    return { items: page.ptys, nextPageToken: page.nextPageToken };
-  });
-}
-
-/** "exit 5", "SIGHUP", or "lost" (the daemon stopped while it ran: its end is unknown). */
-function howClosed(exit: ExecExit | undefined): string {
-  if (exit?.status === ExecStatus.LOST) return "lost";
-  if (exit?.status === ExecStatus.SIGNALLED) return exit.signal;
-  return `exit ${exit?.exitCode ?? 0}`;
-}
-
-function ptyJson(p: Pty): Record<string, unknown> {
-  return {
-    id: p.id,
-    name: p.displayName || null,
-    workspace: p.workspace,
-    argv: p.argv,
-    state: p.state === PtyState.OPEN ? "open" : "closed",
-    size: { cols: p.size?.cols ?? 0, rows: p.size?.rows ?? 0 },
-    attached_clients: p.attachedClients,
-    output_bytes: Number(p.outputBytes),
-    exit: p.exit === undefined ? null : { status: enumName(ExecStatus, p.exit.status), exit_code: p.exit.status === ExecStatus.LOST ? null : p.exit.exitCode, signal: p.exit.signal || null },
-    created_at: isoTime(p.createTime),
-  };
-}

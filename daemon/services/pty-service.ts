@@ -8,6 +8,7 @@ import { checkSize } from "../workspaces/terminal-size.js";
 import type { PtyAttachment, PtySpec, Ptys } from "../workspaces/ptys.js";
 import type { PtyRecord } from "../workspaces/types.js";
 import { durationFieldMs } from "./durations.js";
+import { parseLabelSelectors } from "../workspaces/labels.js";
 import { dataOrText } from "./data-or-text.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { execExitToProto, ptyOutputResponse, ptyToProto, readPtyOutputResponse, sizePolicyFromProto } from "./workspace-proto.js";
@@ -97,7 +98,7 @@ export function createPtyService(ptys: Ptys): ServiceImpl<typeof PtyService> {
     listPtys(req) {
       const size = pageSize(req.pageSize);
       const before = numericPageToken(req.pageToken, Number.MAX_SAFE_INTEGER);
-      const page = ptys.list(req.workspace, before, size + 1, req.openOnly);
+      const page = ptys.list(req.workspace, before, size + 1, { openOnly: req.openOnly, labels: parseLabelSelectors(req.labelSelector) });
       return { ptys: page.slice(0, size).map(toProto), nextPageToken: nextPageToken(page, size, (p) => String(p.seq)) };
     },
     resizePty(req) {
@@ -139,6 +140,7 @@ function specOf(spec: PtySpecProto, clientSize: { cols: number; rows: number } |
     size: sizeOf(spec.size) ?? clientSize,
     sizePolicy: sizePolicyFromProto(spec.sizePolicy),
     name: spec.displayName,
+    labels: spec.labels,
   };
 }
 

@@ -117,6 +117,7 @@ export function ptyToProto(pty: domain.PtyRecord, attachedClients: number, bound
     argv: [...pty.argv],
     cwd: pty.cwd,
     displayName: pty.name ?? "",
+    labels: { ...pty.labels },
     size: { cols: pty.size.cols, rows: pty.size.rows },
     sizePolicy: SIZE_POLICIES[pty.sizePolicy],
     state: open ? PtyState.OPEN : PtyState.CLOSED,

@@ -212,4 +212,8 @@ export const MIGRATIONS: readonly string[] = [
   -- An exec's labels (tether exec --label k=v), a JSON object; NULL: none.
   ALTER TABLE execs ADD COLUMN labels TEXT;
   `,
+  `
+  -- A PTY's labels (tether pty --label k=v), a JSON object; NULL: none.
+  ALTER TABLE ptys ADD COLUMN labels TEXT;
+  `,
 ];

@@ -1,7 +1,7 @@
 import { prefixUpperBound } from "../ids.js";
 import type { Db } from "../store/database.js";
 import type { RestartPolicy } from "./exec-restarts.js";
-import { labelConditions, type LabelSelector } from "./labels.js";
+import { ProcessPages, type ProcessFilter } from "./process-pages.js";
 import type { ExecRecord, ExecStatus } from "./types.js";
 
 interface ExecRow {
@@ -69,13 +69,13 @@ export class ExecTables {
   private readonly selectEndedOfLine;
   private readonly selectNextOfLine;
   private readonly selectRunning;
-  /** Listing queries by their SQL: one per shape of filter. */
-  private readonly pages = new Map<string, ReturnType<Db["prepare"]>>();
+  private readonly pages: ProcessPages<ExecRow>;
   private readonly selectMaxSeq;
   private readonly deleteRow;
   private readonly selectIdsInWorkspace;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
+    this.pages = new ProcessPages(db, SELECT, "e");
     this.updateProcess = db.prepare(`UPDATE execs SET pid = ?, start_ticks = ? WHERE seq = ?`);
     this.insertRow = db.prepare(
       `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, name, restart, labels, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
@@ -206,15 +206,8 @@ export class ExecTables {
   }
 
   /** Execs newest first, before `beforeSeq`: of one workspace when workspaceSeq is given, running ones only, with every label selected. */
-  page(filter: { workspaceSeq: number | undefined; runningOnly: boolean; labels: readonly LabelSelector[] }, beforeSeq: number, limit: number): StoredExec[] {
-    const labels = labelConditions("e.labels", filter.labels);
-    const where = ["e.seq < @before", ...labels.where];
-    if (filter.workspaceSeq !== undefined) where.push("e.workspace_seq = @workspace");
-    if (filter.runningOnly) where.push("e.status = 'running'");
-    const sql = `${SELECT} WHERE ${where.join(" AND ")} ORDER BY e.seq DESC LIMIT @limit`;
-    let statement = this.pages.get(sql);
-    if (statement === undefined) this.pages.set(sql, (statement = this.db.prepare(sql)));
-    return (statement.all({ ...labels.params, before: beforeSeq, limit, ...(filter.workspaceSeq !== undefined ? { workspace: filter.workspaceSeq } : {}) }) as ExecRow[]).map(toRecord);
+  page(filter: ProcessFilter, beforeSeq: number, limit: number): StoredExec[] {
+    return this.pages.page(filter, beforeSeq, limit).map(toRecord);
   }
 }
 

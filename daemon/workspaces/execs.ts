@@ -301,7 +301,7 @@ export class Execs {
   /** A workspace's execs (every workspace's when ref is empty), newest first, before `beforeSeq`; running ones only, with every label selected. */
   list(workspaceRef: string, beforeSeq: number, limit: number, filter: { runningOnly: boolean; labels: readonly LabelSelector[] }): ExecRecord[] {
     const workspaceSeq = workspaceRef === "" ? undefined : this.workspaces.resolve(workspaceRef).seq;
-    return this.tables.page({ ...filter, workspaceSeq }, beforeSeq, limit).map((e) => this.current(e));
+    return this.tables.page({ liveOnly: filter.runningOnly, labels: filter.labels, workspaceSeq }, beforeSeq, limit).map((e) => this.current(e));
   }
 
   /**

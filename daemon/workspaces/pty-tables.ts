@@ -1,5 +1,6 @@
 import { prefixUpperBound } from "../ids.js";
 import type { Db } from "../store/database.js";
+import { ProcessPages, type ProcessFilter } from "./process-pages.js";
 import type { ExecStatus, PtyRecord, SizePolicy } from "./types.js";
 
 interface PtyRow {
@@ -10,6 +11,7 @@ interface PtyRow {
   argv: string;
   cwd: string;
   name: string | null;
+  labels: string | null;
   cols: number;
   rows: number;
   size_policy: string;
@@ -38,16 +40,15 @@ export class PtyTables {
   private readonly selectByPrefix;
   private readonly selectByName;
   private readonly selectRunning;
-  private readonly selectPage;
-  private readonly selectWorkspacePage;
+  private readonly pages: ProcessPages<PtyRow>;
   private readonly selectMaxSeq;
   private readonly deleteRow;
   private readonly selectIdsInWorkspace;
 
   constructor(db: Db) {
     this.insertRow = db.prepare(
-      `INSERT INTO ptys (seq, id, workspace_seq, argv, cwd, name, cols, rows, size_policy, status, pid, start_ticks, created_at)
-       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @name, @cols, @rows, @size_policy, @status, @pid, @start_ticks, @created_at)`,
+      `INSERT INTO ptys (seq, id, workspace_seq, argv, cwd, name, labels, cols, rows, size_policy, status, pid, start_ticks, created_at)
+       VALUES (@seq, @id, @workspace_seq, @argv, @cwd, @name, @labels, @cols, @rows, @size_policy, @status, @pid, @start_ticks, @created_at)`,
     );
     this.updateRow = db.prepare(
       `UPDATE ptys SET name = @name, cols = @cols, rows = @rows, status = @status, exit_code = @exit_code, signal = @signal, error = @error, ended_at = @ended_at WHERE seq = @seq`,
@@ -56,8 +57,7 @@ export class PtyTables {
     this.selectByPrefix = db.prepare(`${SELECT} WHERE p.id >= ? AND p.id < ? ORDER BY p.id LIMIT 6`);
     this.selectByName = db.prepare(`${SELECT} WHERE p.name = ? ORDER BY p.status = 'running' DESC, p.seq DESC LIMIT 1`);
     this.selectRunning = db.prepare(`${SELECT} WHERE p.status = 'running' ORDER BY p.seq`);
-    this.selectPage = db.prepare(`${SELECT} WHERE p.seq < ? AND (? = 0 OR p.status = 'running') ORDER BY p.seq DESC LIMIT ?`);
-    this.selectWorkspacePage = db.prepare(`${SELECT} WHERE p.workspace_seq = ? AND p.seq < ? AND (? = 0 OR p.status = 'running') ORDER BY p.seq DESC LIMIT ?`);
+    this.pages = new ProcessPages(db, SELECT, "p");
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ptys`);
     this.deleteRow = db.prepare(`DELETE FROM ptys WHERE seq = ?`);
     this.selectIdsInWorkspace = db.prepare(`SELECT id FROM ptys WHERE workspace_seq = ? ORDER BY seq`).pluck();
@@ -85,6 +85,7 @@ export class PtyTables {
       argv: JSON.stringify(pty.argv),
       cwd: pty.cwd,
       name: pty.name ?? null,
+      labels: Object.keys(pty.labels).length === 0 ? null : JSON.stringify(pty.labels),
       cols: pty.size.cols,
       rows: pty.size.rows,
       size_policy: pty.sizePolicy,
@@ -128,10 +129,9 @@ export class PtyTables {
     return (this.selectRunning.all() as PtyRow[]).map(toRecord);
   }
 
-  page(workspaceSeq: number | undefined, beforeSeq: number, limit: number, openOnly: boolean): StoredPty[] {
-    const open = openOnly ? 1 : 0;
-    const rows = workspaceSeq === undefined ? this.selectPage.all(beforeSeq, open, limit) : this.selectWorkspacePage.all(workspaceSeq, beforeSeq, open, limit);
-    return (rows as PtyRow[]).map(toRecord);
+  /** PTYs newest first, before `beforeSeq`: of one workspace when workspaceSeq is given, open ones only, with every label selected. */
+  page(filter: ProcessFilter, beforeSeq: number, limit: number): StoredPty[] {
+    return this.pages.page(filter, beforeSeq, limit).map(toRecord);
   }
 }
 
@@ -144,6 +144,7 @@ function toRecord(row: PtyRow): StoredPty {
     argv: JSON.parse(row.argv) as string[],
     cwd: row.cwd,
     name: row.name ?? undefined,
+    labels: row.labels === null ? {} : (JSON.parse(row.labels) as Record<string, string>),
     size: { cols: row.cols, rows: row.rows },
     sizePolicy: row.size_policy as SizePolicy,
     status: row.status as ExecStatus,

@@ -23,6 +23,7 @@ import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import { SCRIPT_WRITES_WAITING_MAX, ScriptWrites } from "./script-writes.js";
 import { PTY_NAMES, checkProcessName } from "./process-names.js";
+import { checkLabels, type LabelSelector } from "./labels.js";
 import { TerminalAnswers } from "./terminal-answers.js";
 import { cursorAfter } from "./terminal-cursor.js";
 import type { Workspaces } from "./workspaces.js";
@@ -70,6 +71,8 @@ export interface PtySpec {
   readonly sizePolicy: SizePolicy;
   /** Empty: none (process-names.ts). */
   readonly name: string;
+  /** What a client tags it with to find it again (labels.ts). */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /** What a script types into a PTY: bytes as keys send them, or keys by name (key-names.ts). */
@@ -143,6 +146,7 @@ export class Ptys {
 
   create(spec: PtySpec): PtyRecord {
     if (spec.name !== "") checkProcessName(PTY_NAMES, spec.name, (name) => this.openNamed(name));
+    checkLabels(spec.labels, "a PTY");
     const ws = this.workspaces.usable(spec.workspace);
     const size = defaultSize(spec.size);
     checkSize(size.cols, size.rows);
@@ -188,6 +192,7 @@ export class Ptys {
       argv: [...argv],
       cwd: launch.cwd,
       name: spec.name === "" ? undefined : spec.name,
+      labels: { ...spec.labels },
       size,
       sizePolicy: spec.sizePolicy,
       status: "running",
@@ -302,9 +307,10 @@ export class Ptys {
     return this.current(this.find(ref));
   }
 
-  list(workspaceRef: string, beforeSeq: number, limit: number, openOnly: boolean): PtyRecord[] {
+  /** A workspace's PTYs (every workspace's when ref is empty), newest first, before `beforeSeq`; open ones only, with every label selected. */
+  list(workspaceRef: string, beforeSeq: number, limit: number, filter: { openOnly: boolean; labels: readonly LabelSelector[] }): PtyRecord[] {
     const workspaceSeq = workspaceRef === "" ? undefined : this.workspaces.resolve(workspaceRef).seq;
-    return this.tables.page(workspaceSeq, beforeSeq, limit, openOnly).map((p) => this.current(p));
+    return this.tables.page({ workspaceSeq, liveOnly: filter.openOnly, labels: filter.labels }, beforeSeq, limit).map((p) => this.current(p));
   }
 
   /** Names an open PTY anew (tmux rename-session); "" takes its name away. */

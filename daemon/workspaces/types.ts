@@ -93,6 +93,8 @@ export interface PtyRecord {
   readonly cwd: string;
   /** The name it was given (process-names.ts), or renamed to; undefined: none. */
   name: string | undefined;
+  /** What a client tagged it with to find it again (labels.ts). */
+  readonly labels: Readonly<Record<string, string>>;
   size: TerminalSize;
   readonly sizePolicy: SizePolicy;
   status: ExecStatus;

@@ -317,6 +317,20 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     });
   });
 
+  it("pty --label tags a terminal; pty ls --label finds it (a LABELS column once one has labels, --json says them); pty kill --label closes every open one with them", () => {
+    const { env } = setup();
+    cli(env, "ws", "create", "w");
+    const mine = cli(env, "pty", "w", "-d", "--label", "agent=a1", "-l", "role=shell", "--", "sleep", "60").trim();
+    const theirs = cli(env, "pty", "w", "-d", "-l", "agent=a2", "--", "sleep", "60").trim();
+    const plain = cli(env, "pty", "w", "-d", "--", "sleep", "60").trim();
+    expect(cli(env, "pty", "ls")).toMatch(new RegExp(`^PTY\\s+NAME\\s+WORKSPACE\\s+STATE\\s+SIZE\\s+CLIENTS\\s+OPENED\\s+LABELS\\s+COMMAND\\n(.*\\n)*${mine}\\s+w\\s+open\\s+80x24\\s+0\\s+\\d+s ago\\s+agent=a1,role=shell\\s+sleep 60\\n`));
+    expect(JSON.parse(cli(env, "pty", "ls", "--label", "agent=a1", "--json"))).toEqual([expect.objectContaining({ id: mine, labels: { agent: "a1", role: "shell" } })]);
+    expect(cli(env, "pty", "kill", "--label", "agent").split("\n").sort()).toEqual(["", `closed ${mine} (SIGHUP)`, `closed ${theirs} (SIGHUP)`]);
+    expect(JSON.parse(cli(env, "pty", "ls", "--json")).map((p: { id: string }) => p.id)).toEqual([plain]);
+    expect(cliResult(env, "pty", "kill", "--label", "agent")).toEqual({ status: 0, stderr: "no open PTY has the labels agent\n" });
+    cli(env, "pty", "kill", plain);
+  });
+
   it("pty -d opens a terminal nobody attaches and prints its id; pty send types into it, keys by name too (tmux send-keys), pty resize sizes it, pty read reads it; a client attached meanwhile sees it", async () => {
     const { env, tether, tmux, waitFor, screen } = setup();
     cli(env, "ws", "create", "w");

@@ -146,6 +146,28 @@ describe("PTYs", () => {
     expect([missing.code, missing.reason]).toEqual([Code.NotFound, ErrorReason.PTY_NOT_FOUND]);
   });
 
+  it("labels tag a PTY to find it again: listed by k=v and k selectors (with a workspace, open ones), kept across a daemon restart; bad ones refused", async () => {
+    const { d, ptys } = await setup();
+    const mine = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"], labels: { agent: "a1", role: "shell" } } })).pty!;
+    const other = (await ptys.createPty({ spec: { workspace: "w", argv: ["true"], labels: { agent: "a2" } } })).pty!;
+    const plain = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
+    expect(mine.labels).toEqual({ agent: "a1", role: "shell" });
+    await eventually(async () => ((await ptys.getPty({ pty: other.id })).pty!.state === PtyState.CLOSED ? true : undefined));
+    const ids = async (labelSelector: string[], openOnly = false, workspace = ""): Promise<string[]> => (await ptys.listPtys({ labelSelector, openOnly, workspace })).ptys.map((p) => p.id);
+    expect(await ids(["agent=a1"])).toEqual([mine.id]);
+    expect(await ids(["agent"])).toEqual([other.id, mine.id]);
+    expect(await ids(["agent"], true, "w")).toEqual([mine.id]);
+    expect(await ids(["agent=a1", "role=shell"])).toEqual([mine.id]);
+    expect(await ids([])).toEqual([plain.id, other.id, mine.id]);
+    const badKey = await failure(ptys.createPty({ spec: { workspace: "w", argv: ["true"], labels: { "bad key": "x" } } }));
+    expect([badKey.code, badKey.message]).toEqual([Code.InvalidArgument, 'label key "bad key" is not allowed: use 1-63 letters, digits, \'.\', \'_\', \'/\' or \'-\'']);
+    expect((await failure(ptys.listPtys({ labelSelector: ["="] }))).code).toBe(Code.InvalidArgument);
+    await d.stop();
+    await d.restart();
+    expect((await ptys.getPty({ pty: mine.id })).pty!.labels).toEqual({ agent: "a1", role: "shell" });
+    expect(await ids(["role"])).toEqual([mine.id]);
+  });
+
   it("a name (tmux new -s) names a PTY too, unique among open ones: attach, write, signal and get by it; renamed; free again once it closes; kept across a daemon restart", async () => {
     const { d, ptys } = await setup();
     const dev = (await ptys.createPty({ spec: { workspace: "w", argv: ["cat"], displayName: "dev" } })).pty!;

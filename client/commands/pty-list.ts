@@ -1,0 +1,82 @@
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
+import { PtyState, type Pty } from "../../gen/tether/v1/pty_pb.js";
+import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import { allPages } from "../all-pages.js";
+import { usageError } from "../cli-error.js";
+import { parseCommandLine } from "../command-line.js";
+import { commandLine, formatDuration, printTable } from "../../common/format.js";
+import { enumName } from "../enum-names.js";
+import type { GrpcClient } from "../grpc-client.js";
+import { isoTime } from "../iso-time.js";
+import { labelsText } from "../labels-text.js";
+import { type ClientPaths, workspaceArg } from "../paths.js";
+import { connectToDaemon } from "../transport.js";
+import { workspaceLabels } from "../workspace-list.js";
+import { PTY_USAGE } from "./pty.js";
+
+/** `tether pty ls`: PTYs, newest first. */
+export async function listPtys(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: { all: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, json: { type: "boolean", default: false } },
+  });
+  if (positionals.length > 1) throw usageError(PTY_USAGE, "tether pty ls");
+  const { client } = await connectToDaemon(paths);
+  const ptys = await allPtys(client, positionals[0] ?? "", !values.all, values.label);
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(ptys.map(ptyJson))}\n`);
+    return 0;
+  }
+  const workspaceLabel = await workspaceLabels(client);
+  const now = Date.now();
+  // A LABELS column once some PTY listed has labels, as exec ls.
+  const labelled = ptys.some((p) => Object.keys(p.labels).length > 0);
+  printTable(
+    ["PTY", "NAME", "WORKSPACE", "STATE", "SIZE", "CLIENTS", "OPENED", ...(labelled ? ["LABELS"] : []), "COMMAND"],
+    ptys.map((p) => [
+      p.id,
+      p.displayName,
+      workspaceLabel(p.workspace),
+      p.state === PtyState.OPEN ? "open" : `closed (${howClosed(p.exit)})`,
+      `${p.size?.cols ?? 0}x${p.size?.rows ?? 0}`,
+      String(p.attachedClients),
+      p.createTime === undefined ? "" : `${formatDuration(now - timestampMs(p.createTime))} ago`,
+      ...(labelled ? [labelsText(p.labels)] : []),
+      commandLine(p.argv),
+    ]),
+  );
+  return 0;
+}
+
+/** Every PTY of a workspace (of all when empty), newest first, page by page; open ones only, with every label selected. */
+export function allPtys(client: GrpcClient, workspace: string, openOnly: boolean, labelSelector: readonly string[] = []): Promise<Pty[]> {
+  return allPages(async (pageToken) => {
+    const page = await client.unary(PtyService.method.listPtys, { workspace: workspace === "" ? "" : workspaceArg(workspace), pageSize: 1000, pageToken, openOnly, labelSelector: [...labelSelector] });
+    return { items: page.ptys, nextPageToken: page.nextPageToken };
+  });
+}
+
+/** "exit 5", "SIGHUP", or "lost" (the daemon stopped while it ran: its end is unknown). */
+export function howClosed(exit: ExecExit | undefined): string {
+  if (exit?.status === ExecStatus.LOST) return "lost";
+  if (exit?.status === ExecStatus.SIGNALLED) return exit.signal;
+  return `exit ${exit?.exitCode ?? 0}`;
+}
+
+function ptyJson(p: Pty): Record<string, unknown> {
+  return {
+    id: p.id,
+    name: p.displayName || null,
+    workspace: p.workspace,
+    argv: p.argv,
+    state: p.state === PtyState.OPEN ? "open" : "closed",
+    size: { cols: p.size?.cols ?? 0, rows: p.size?.rows ?? 0 },
+    attached_clients: p.attachedClients,
+    output_bytes: Number(p.outputBytes),
+    exit: p.exit === undefined ? null : { status: enumName(ExecStatus, p.exit.status), exit_code: p.exit.status === ExecStatus.LOST ? null : p.exit.exitCode, signal: p.exit.signal || null },
+    labels: p.labels,
+    created_at: isoTime(p.createTime),
+  };
+}

@@ -1,0 +1,38 @@
+import type { Db } from "../store/database.js";
+import { labelConditions, type LabelSelector } from "./labels.js";
+
+/** Which of a kind's rows a listing takes: of one workspace (all when undefined), live ones only, with every label selected. */
+export interface ProcessFilter {
+  readonly workspaceSeq: number | undefined;
+  readonly liveOnly: boolean;
+  readonly labels: readonly LabelSelector[];
+}
+
+/**
+ * Pages of an exec's or a PTY's rows, newest first, as a listing filters
+ * them (ProcessFilter): one prepared statement per shape of filter, made
+ * once. `select` reads the rows (with `alias` for the table), whose
+ * `status` is 'running' while they are live and `labels` a JSON object.
+ */
+export class ProcessPages<Row> {
+  private readonly statements = new Map<string, ReturnType<Db["prepare"]>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly select: string,
+    private readonly alias: string,
+  ) {}
+
+  /** Rows before `beforeSeq`, newest first, at most `limit`. */
+  page(filter: ProcessFilter, beforeSeq: number, limit: number): Row[] {
+    const a = this.alias;
+    const labels = labelConditions(`${a}.labels`, filter.labels);
+    const where = [`${a}.seq < @before`, ...labels.where];
+    if (filter.workspaceSeq !== undefined) where.push(`${a}.workspace_seq = @workspace`);
+    if (filter.liveOnly) where.push(`${a}.status = 'running'`);
+    const sql = `${this.select} WHERE ${where.join(" AND ")} ORDER BY ${a}.seq DESC LIMIT @limit`;
+    let statement = this.statements.get(sql);
+    if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)));
+    return statement.all({ ...labels.params, before: beforeSeq, limit, ...(filter.workspaceSeq !== undefined ? { workspace: filter.workspaceSeq } : {}) }) as Row[];
+  }
+}
