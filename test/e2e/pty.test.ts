@@ -325,7 +325,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     const plain = cli(env, "pty", "w", "-d", "--", "sleep", "60").trim();
     expect(cli(env, "pty", "ls")).toMatch(new RegExp(`^PTY\\s+NAME\\s+WORKSPACE\\s+STATE\\s+SIZE\\s+CLIENTS\\s+OPENED\\s+LABELS\\s+COMMAND\\n(.*\\n)*${mine}\\s+w\\s+open\\s+80x24\\s+0\\s+\\d+s ago\\s+agent=a1,role=shell\\s+sleep 60\\n`));
     expect(JSON.parse(cli(env, "pty", "ls", "--label", "agent=a1", "--json"))).toEqual([expect.objectContaining({ id: mine, labels: { agent: "a1", role: "shell" } })]);
-    expect(cli(env, "pty", "kill", "--label", "agent").split("\n").sort()).toEqual(["", `closed ${mine} (SIGHUP)`, `closed ${theirs} (SIGHUP)`]);
+    expect(cli(env, "pty", "kill", "--label", "agent").split("\n").sort()).toEqual(["", `closed ${mine} (SIGHUP)`, `closed ${theirs} (SIGHUP)`].sort());
     expect(JSON.parse(cli(env, "pty", "ls", "--json")).map((p: { id: string }) => p.id)).toEqual([plain]);
     expect(cliResult(env, "pty", "kill", "--label", "agent")).toEqual({ status: 0, stderr: "no open PTY has the labels agent\n" });
     cli(env, "pty", "kill", plain);
