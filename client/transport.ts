@@ -32,7 +32,7 @@ export async function connectToDaemon(paths: ClientPaths): Promise<Connection> {
   const version = info.daemon?.version ?? "unknown";
   if (version !== CLIENT_VERSION) {
     throw new CliError(
-      `the daemon runs tether ${version} but this client is ${CLIENT_VERSION}: restart the daemon with tether daemon stop && tether daemon start`,
+      `the daemon runs tether ${version} but this client is ${CLIENT_VERSION}: restart the daemon with tether daemon restart`,
     );
   }
   return { client, info };

@@ -15,12 +15,13 @@ import { daemonLogs } from "./daemon-logs.js";
 /** How long `daemon stop` waits for the daemon to exit. */
 const STOP_TIMEOUT_MS = 15_000;
 
-export const DAEMON_USAGE = `usage: tether daemon run | start | stop | status [--json]
+export const DAEMON_USAGE = `usage: tether daemon run | start | stop | restart | status [--json]
        tether daemon logs [-n N] [-f]
 
   run      run the daemon in the foreground (for systemd); Ctrl-C stops it
   start    start the daemon in the background and wait until it answers
   stop     stop the daemon gracefully and wait until it has exited
+  restart  stop it (as stop), then start a new one (as start): after an upgrade, as systemctl restart
   status   show pid, version, uptime, socket, state dir, what it serves and its memory (exit 1 if none runs)
   logs     what a daemon started in the background logged (daemon.log in the state dir), as journalctl
            shows a unit's: with -n, its last N lines; with -f, then what it logs next`;
@@ -39,10 +40,13 @@ export async function daemonCommand(args: string[], paths: ClientPaths): Promise
       return start(paths);
     case "stop":
       return stop(paths);
+    case "restart":
+      await stop(paths);
+      return start(paths);
     case "status":
       return status(paths, values.json);
     default:
-      throw unknownSubcommand("tether daemon", sub, ["run", "start", "stop", "status", "logs"], DAEMON_USAGE);
+      throw unknownSubcommand("tether daemon", sub, ["run", "start", "stop", "restart", "status", "logs"], DAEMON_USAGE);
   }
 }
 
@@ -90,7 +94,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
     return 1;
   }
   const daemon = (await patiently(new GrpcClient(paths.socketPath).unary(DaemonService.method.getDaemonInfo, {}), paths)).daemon;
-  if (daemon === undefined) throw new CliError("the daemon answered without describing itself: restart it with tether daemon stop && tether daemon start");
+  if (daemon === undefined) throw new CliError("the daemon answered without describing itself: restart it with tether daemon restart");
   const uptimeMs = daemon.startTime === undefined ? 0 : Date.now() - timestampMs(daemon.startTime);
   if (json) {
     process.stdout.write(
@@ -101,7 +105,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
     const lines = [
       `tether daemon running`,
       `  pid:        ${daemon.pid}`,
-      `  version:    ${daemon.version}${daemon.version === CLIENT_VERSION ? "" : ` (this client is ${CLIENT_VERSION}: restart the daemon with tether daemon stop && tether daemon start)`}`,
+      `  version:    ${daemon.version}${daemon.version === CLIENT_VERSION ? "" : ` (this client is ${CLIENT_VERSION}: restart the daemon with tether daemon restart)`}`,
       `  uptime:     ${formatDuration(uptimeMs)}`,
       `  socket:     ${daemon.socketPath}`,
       `  state dir:  ${daemon.stateDir}`,

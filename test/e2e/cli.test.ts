@@ -544,7 +544,7 @@ describe("tether journal (any command starts the daemon)", () => {
     expect(code).toBe(130);
   });
 
-  it("a client of another version than the daemon is told to restart the daemon", async () => {
+  it("a client of another version than the daemon is told to restart the daemon, and daemon restart puts one of its own in its place", async () => {
     const env = freshEnv();
     // A real daemon that reports another version: the same bundle beside a package.json saying 9.9.9.
     const pkg = mkdtempSync(join(tmpdir(), "tether-other-"));
@@ -559,8 +559,13 @@ describe("tether journal (any command starts the daemon)", () => {
       const r = cli(env, "journal", "ls");
       expect(r.status).toBe(1);
       expect(r.stderr).toContain("the daemon runs tether 9.9.9 but this client is");
-      expect(r.stderr).toContain("tether daemon stop && tether daemon start");
+      expect(r.stderr).toContain("restart the daemon with tether daemon restart");
       expect(cli(env, "daemon", "status").stdout).toContain("version:    9.9.9 (this client is");
+      const restarted = cli(env, "daemon", "restart");
+      expect(restarted.status).toBe(0);
+      expect(restarted.stdout).toMatch(new RegExp(`^tether daemon stopped \\(pid ${other.pid}\\)\\ntether daemon started \\(pid \\d+\\) on `));
+      expect(JSON.parse(cli(env, "daemon", "status", "--json").stdout).version).toBe(JSON.parse(cli(env, "daemon", "status", "--json").stdout).client_version);
+      expect(cli(env, "journal", "ls").status).toBe(0);
     } finally {
       other.kill("SIGKILL");
     }
