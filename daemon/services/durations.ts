@@ -14,9 +14,7 @@ export function durationFieldMs(duration: Duration | undefined, field: string, u
   return ms;
 }
 
-/** How long processes get after SIGTERM before SIGKILL when a stop (ws stop, exec restart) names no grace. */
-
-/** A stop's grace (SIGTERM to SIGKILL): KILL_GRACE_MS when unset. */
+/** A stop's grace (ws stop, exec stop, exec restart: SIGTERM to SIGKILL): KILL_GRACE_MS when unset. */
 export function stopGraceMs(grace: Duration | undefined): number {
   return durationFieldMs(grace, "grace", KILL_GRACE_MS);
 }

@@ -17,7 +17,6 @@ import type { RunRecord, RunStatus, SessionSpec, SessionWorkspace } from "./type
 import { setLongTimeout } from "../long-timeout.js";
 import { KILL_GRACE_MS } from "../process/signals.js";
 
-
 /** Why a run's readiness checks stop. Made once: abort() without a reason builds a DOMException, stack and all, for every run. */
 const RUN_OVER = new Error("the run is over: its readiness checks stop");
 
