@@ -40,7 +40,7 @@ export function sessionDetailJson(s: Session, runs: readonly Run[]): Record<stri
     inputs: s.inputs,
     result: s.result,
     updated_at: isoTime(s.updateTime),
-    streams: s.streams.map((st) => ({ name: st.name, direction: enumName(StreamDirection, st.direction), records: Number(st.nextSequence) - 1 })),
+    streams: s.streams.map((st) => ({ name: st.name, direction: enumName(StreamDirection, st.direction), records: Number(st.nextSequence) - 1, first_sequence: Number(st.firstSequence) || 1 })),
     xcom: s.xcom.map((x) => ({ key: x.key, value: x.value, updated_at: isoTime(x.updateTime) })),
     runs: runs.map((r) => ({
       number: r.number,

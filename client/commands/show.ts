@@ -66,7 +66,10 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   }
   if (s.streams.length > 0) {
     out.push("", "streams");
-    for (const st of s.streams) out.push(`  ${st.name.padEnd(16)} ${st.direction === StreamDirection.INPUT ? "input " : "output"}  ${st.nextSequence - 1n} record(s)`);
+    for (const st of s.streams) {
+      const dropped = st.firstSequence > 1n ? `, the last kept from ${st.firstSequence}` : "";
+      out.push(`  ${st.name.padEnd(16)} ${st.direction === StreamDirection.INPUT ? "input " : "output"}  ${st.nextSequence - 1n} record(s)${dropped}`);
+    }
   }
   if (s.xcom.length > 0) {
     out.push("", "xcom");

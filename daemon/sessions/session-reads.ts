@@ -26,6 +26,8 @@ export interface StreamInfo {
   readonly name: string;
   readonly direction: StreamDirection;
   readonly nextSeq: number;
+  /** The oldest kept: 1 unless max_output dropped some. */
+  readonly firstSeq: number;
 }
 
 /** One thing that happened in a session, as an attached client sees it. */
@@ -97,7 +99,12 @@ export class SessionReads {
   /** The session's streams: name, direction and the sequence the next record gets. */
   streams(idOrPrefix: string): StreamInfo[] {
     const { record } = this.sessions.resolve(idOrPrefix);
-    return [...declaredStreams(record.spec.tasks)].map(([name, direction]) => ({ name, direction, nextSeq: streamNextSeq(this.journals, record.id, name) }));
+    return [...declaredStreams(record.spec.tasks)].map(([name, direction]) => ({
+      name,
+      direction,
+      nextSeq: streamNextSeq(this.journals, record.id, name),
+      firstSeq: this.journals.find(streamJournal(record.id, name))?.firstSeq ?? 1,
+    }));
   }
 
   /** The session's output in order, filtered by run or task; with follow, until the session is quiet. */
@@ -144,8 +151,12 @@ export class SessionReads {
     requireStream(record.id, declaredStreams(record.spec.tasks), stream);
     const journal = streamJournal(record.id, stream);
     const correlated = options.correlationId === "" ? undefined : (r: JournalRecord) => decodeStreamRecord(stream, r).correlationId === options.correlationId;
-    const seq = await readStartSeq(this.journals, journal, options.fromSeq, options.tailRecords, correlated);
-    for await (const batch of this.follow(journal, { kind: "sequence", seq: Math.max(1, seq) }, options.follow ? live : undefined, untilRetired, options.signal)) {
+    const start = await readStartSeq(this.journals, journal, options.fromSeq, options.tailRecords, correlated);
+    // 0 and 1 are the beginning: the oldest record kept, when the session's max_output dropped some of an output stream's.
+    const seq = start <= 1 ? (this.journals.find(journal)?.firstSeq ?? 1) : start;
+    this.journals.requireKept(journal, { kind: "sequence", seq });
+    // A follower of a stream that keeps only its last records reads on past what is dropped, as one of the log.
+    for await (const batch of this.follow(journal, { kind: "sequence", seq }, options.follow ? live : undefined, untilRetired, options.signal, true)) {
       const records = batch.map((r) => decodeStreamRecord(stream, r)).filter((r) => options.correlationId === "" || r.correlationId === options.correlationId);
       if (records.length > 0) yield records;
     }

@@ -25,7 +25,7 @@ import { checkOutputMaxBytes } from "../process/output-limit.js";
 import { SessionOrder, nextPositionAfter } from "./session-order.js";
 import { SessionStreams, declaredStreams, readStreamRecord, type SendResult, type StreamSend } from "./session-streams.js";
 import { SessionTables, type SessionFilter } from "./session-tables.js";
-import type { StreamInput, StreamRecord } from "./stream-records.js";
+import { streamJournal, type StreamInput, type StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
 import { LIVE_RUN_STATUSES, type RunRecord, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
 import { choicesHint } from "../../common/closest-word.js";
@@ -241,9 +241,13 @@ export class Sessions {
     };
     const session = this.liveSession(record, [], secrets);
     this.live.set(record.id, session);
-    // A log that keeps only its last bytes is made so before its first record (one made by its first append keeps all).
+    // A log that keeps only its last bytes is made so before its first record (one made by its first append keeps all),
+    // as are its output streams: an agent's events, written for weeks, are output as its runs' bytes are.
     await session.start(() => {
-      if (outputMaxBytes > 0) this.journals.create(logJournal(record.id), { maxBytes: outputMaxBytes, maxAgeMs: 0 });
+      if (outputMaxBytes === 0) return;
+      const retention = { maxBytes: outputMaxBytes, maxAgeMs: 0 };
+      this.journals.create(logJournal(record.id), retention);
+      for (const [name, direction] of declaredStreams(plan.graph)) if (direction === "output") this.journals.create(streamJournal(record.id, name), retention);
     });
     return this.view(record);
   }

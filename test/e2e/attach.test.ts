@@ -33,7 +33,7 @@ tasks:
     expect(attached.status).toBe(0);
     expect(attached.stdout).toContain(createHash("md5").update(lines).digest("hex"));
     expect(attached.stdout.match(/^stdin#\d+ /gm)?.length).toBe(100_000);
-    expect(JSON.parse(cli(env, dir, ["show", id, "--json"]).stdout).streams).toContainEqual({ name: "stdin", direction: "input", records: 100000 });
+    expect(JSON.parse(cli(env, dir, ["show", id, "--json"]).stdout).streams).toContainEqual({ name: "stdin", direction: "input", records: 100000, first_sequence: 1 });
   });
 
   it("on a terminal, a typed line goes to the --input stream and starts a keep_open continuation, whose last line shows when it ends; Ctrl-D stops sending, not showing; Ctrl-C detaches, saying where to come back", async () => {

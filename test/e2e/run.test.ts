@@ -337,7 +337,7 @@ tasks:
     expect(shown).toMatchObject({ ...json[0], inputs: { code: "0", level: "quick" }, tasks: ["gen", "check"] });
     expect(shown.runs.map((r: { task: string; status: string; exit_code: number }) => [r.task, r.status, r.exit_code])).toEqual([["gen", "succeeded", 0], ["check", "succeeded", 0]]);
     expect(shown.runs[1].transitions.map((t: { status: string }) => t.status)).toEqual(["pending", "queued", "running", "succeeded"]);
-    expect(shown.streams).toContainEqual({ name: "result", direction: "output", records: 0 });
+    expect(shown.streams).toContainEqual({ name: "result", direction: "output", records: 0, first_sequence: 1 });
     const listed = (...filter: string[]) => (JSON.parse(cli(env, dir, "ls", "--json", ...filter).stdout) as { id: string }[]).map((s) => s.id);
     expect(listed("--status", "closed")).toEqual([id]);
     expect(listed("--status", "Open")).toEqual([]);

@@ -15,6 +15,40 @@ const daemon = daemonPerTest();
 const text = (data: Uint8Array): string => Buffer.from(data).toString();
 
 describe("session streams", () => {
+  it("max_output keeps only the last records of a session's output streams too: read from the beginning starts at the oldest kept, an earlier sequence is CURSOR_EXPIRED, an attach reads on past them; show says where they start", async () => {
+    const d = await daemon();
+    const sessions = d.client(SessionService);
+    const streams = d.client(StreamService);
+    // 24 MiB of numbered records, 128 bytes each, into an output stream of a session that keeps 16 MiB.
+    const count = (24 * 1024 * 1024) / 128;
+    const file = writeTaskFile(`tasks:
+  chatty:
+    max_output: 16M
+    streams: { events: output }
+    cmd: awk 'BEGIN { for (i = 1; i <= ${count}; i++) printf "%0127d\\n", i }' | tether output events --lines
+`);
+    const { session } = await sessions.startSession({ task: "chatty", taskFile: file });
+    expect((await waitQuiet(sessions, session!.id)).exitCode).toBe(0);
+    const events = (await sessions.getSession({ name: session!.name })).session!.streams.find((st) => st.name === "events")!;
+    expect(Number(events.nextSequence)).toBe(count + 1);
+    const first = Number(events.firstSequence);
+    expect(first).toBeGreaterThan(count / 4);
+    const sequences: number[] = [];
+    let last = "";
+    for await (const msg of streams.readStream({ session: session!.name, stream: "events" })) {
+      for (const r of msg.records) sequences.push(Number(r.sequence));
+      last = text(msg.records.at(-1)!.data);
+    }
+    expect([sequences[0], sequences.length, last]).toEqual([first, count - first + 1, String(count).padStart(127, "0")]);
+    const gone = await failure((async () => {
+      for await (const _ of streams.readStream({ session: session!.name, stream: "events", fromSequence: 5n })) void _;
+    })());
+    expect([gone.code, gone.reason]).toEqual([Code.OutOfRange, ErrorReason.CURSOR_EXPIRED]);
+    // An attach from the start of the session reads on past the records dropped, to the end.
+    const records = (await attachUntilEnded(sessions, session!.id)).filter((seen) => seen.what.startsWith("record events#"));
+    expect([records.length, records[0]!.what.split(" ")[1]]).toEqual([count - first + 1, `events#${first}`]);
+  });
+
   it("sends are durable records with dense sequences; a repeated idempotency key returns the first record; bad input is refused clearly", async () => {
     const d = await daemon();
     const sessions = d.client(SessionService);

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/stream.proto.
  */
 export const file_tether_v1_stream: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0ZXRoZXIvdjEvc3RyZWFtLnByb3RvEgl0ZXRoZXIudjEiYwoNU2Vzc2lvblN0cmVhbRIMCgRuYW1lGAEgASgJEi0KCWRpcmVjdGlvbhgCIAEoDjIaLnRldGhlci52MS5TdHJlYW1EaXJlY3Rpb24SFQoNbmV4dF9zZXF1ZW5jZRgDIAEoBCK2AQoMU3RyZWFtUmVjb3JkEg4KBnN0cmVhbRgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBBIMCgRkYXRhGAMgASgMEhQKDGNvbnRlbnRfdHlwZRgEIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgFIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKmwKD1N0cmVhbURpcmVjdGlvbhIgChxTVFJFQU1fRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASGgoWU1RSRUFNX0RJUkVDVElPTl9JTlBVVBABEhsKF1NUUkVBTV9ESVJFQ1RJT05fT1VUUFVUEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChZ0ZXRoZXIvdjEvc3RyZWFtLnByb3RvEgl0ZXRoZXIudjEiewoNU2Vzc2lvblN0cmVhbRIMCgRuYW1lGAEgASgJEi0KCWRpcmVjdGlvbhgCIAEoDjIaLnRldGhlci52MS5TdHJlYW1EaXJlY3Rpb24SFQoNbmV4dF9zZXF1ZW5jZRgDIAEoBBIWCg5maXJzdF9zZXF1ZW5jZRgEIAEoBCK2AQoMU3RyZWFtUmVjb3JkEg4KBnN0cmVhbRgBIAEoCRIQCghzZXF1ZW5jZRgCIAEoBBIMCgRkYXRhGAMgASgMEhQKDGNvbnRlbnRfdHlwZRgEIAEoCRIWCg5jb3JyZWxhdGlvbl9pZBgFIAEoCRIXCg9pZGVtcG90ZW5jeV9rZXkYBiABKAkSLwoLY3JlYXRlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wKmwKD1N0cmVhbURpcmVjdGlvbhIgChxTVFJFQU1fRElSRUNUSU9OX1VOU1BFQ0lGSUVEEAASGgoWU1RSRUFNX0RJUkVDVElPTl9JTlBVVBABEhsKF1NUUkVBTV9ESVJFQ1RJT05fT1VUUFVUEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * SessionStream is one named stream of a session, as its task file declares it.
@@ -40,6 +40,14 @@ export type SessionStream = Message<"tether.v1.SessionStream"> & {
    * @generated from field: uint64 next_sequence = 3;
    */
   nextSequence: bigint;
+
+  /**
+   * The oldest record kept: 1 unless the session's max_output dropped some
+   * of an output stream's records (the oldest first).
+   *
+   * @generated from field: uint64 first_sequence = 4;
+   */
+  firstSequence: bigint;
 };
 
 /**
