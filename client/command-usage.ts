@@ -1,5 +1,6 @@
 /** Each command's usage, imported when asked for: by its --help, the whole usage (main.ts) and completion. */
 export const COMMAND_USAGE: Readonly<Record<string, () => Promise<string>>> = {
+  init: async () => (await import("./commands/init.js")).INIT_USAGE,
   run: async () => (await import("./commands/run.js")).RUN_USAGE,
   rerun: async () => (await import("./commands/rerun.js")).RERUN_USAGE,
   tasks: async () => (await import("./commands/tasks.js")).TASKS_USAGE,

@@ -14,6 +14,7 @@ async function usage(): Promise<string> {
   return `tether ${CLIENT_VERSION}: sessions and workspaces that outlive your terminal
 
 sessions:
+${u.init}
 ${u.run}
 ${u.rerun}
 ${u.tasks}
@@ -46,7 +47,7 @@ ${u.journal}
 ${u.completion}
   tether version     print this client's version
 
-Any command but daemon and completion starts the daemon when none answers. The daemon listens on $TETHER_SOCKET (default $XDG_RUNTIME_DIR/tether/tether.sock)
+Any command but init, daemon and completion starts the daemon when none answers. The daemon listens on $TETHER_SOCKET (default $XDG_RUNTIME_DIR/tether/tether.sock)
 and keeps its state in $TETHER_HOME (default $XDG_STATE_HOME/tether).`;
 }
 
@@ -92,6 +93,8 @@ async function run(command: string | undefined, args: string[]): Promise<number>
   switch (command) {
     case "daemon":
       return (await import("./commands/daemon.js")).daemonCommand(args, paths);
+    case "init":
+      return (await import("./commands/init.js")).initCommand(args);
     case "run":
       return (await import("./commands/run.js")).runCommand(args, paths);
     case "rerun":

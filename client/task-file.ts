@@ -6,7 +6,7 @@ import { absolutePath, workingDirectory } from "./paths.js";
 /** The task `tether run` runs when none is named, as Taskfile's `task` runs its default. */
 export const DEFAULT_TASK = "default";
 
-const TASK_FILE_NAME = "tether.yaml";
+export const TASK_FILE_NAME = "tether.yaml";
 
 /** The task file: `--file`, else tether.yaml found by walking up from the working directory, as git finds .git. */
 export function findTaskFile(explicit: string | undefined, cwd?: string): string {
@@ -21,5 +21,5 @@ export function findTaskFile(explicit: string | undefined, cwd?: string): string
     if (existsSync(candidate)) return candidate;
     if (dirname(dir) === dir) break;
   }
-  throw new CliError(`no ${TASK_FILE_NAME} in ${start} or any directory above it: create one, or name it with --file`);
+  throw new CliError(`no ${TASK_FILE_NAME} in ${start} or any directory above it: create one (tether init writes a starter), or name it with --file`);
 }

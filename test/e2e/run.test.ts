@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest } from "../helpers/daemon.js";
 import { eventually, writeTaskFile } from "../helpers/sessions.js";
@@ -48,6 +49,22 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     const bad = cli(env, dir, "run", "check", "--input", "level=slow");
     expect(bad.status).toBe(1);
     expect(bad.stderr).toContain('input level: "slow" is not one of quick, full');
+  });
+
+  it("init writes a starter tether.yaml that runs (its default task), never over one; its commented tasks are valid once uncommented; a command finding none points to it", () => {
+    const env = freshEnv();
+    const dir = mkdtempSync(join(tmpdir(), "tether-init-"));
+    expect(cli(env, dir, "run").stderr).toBe(`tether: no tether.yaml in ${dir} or any directory above it: create one (tether init writes a starter), or name it with --file\n`);
+    expect(cli(env, dir, "init")).toEqual({ status: 0, stdout: `wrote ${join(dir, "tether.yaml")}: tether run runs its default task, tether tasks lists them\n`, stderr: "" });
+    const ran = cli(env, dir, "run");
+    expect([ran.status, ran.stdout]).toEqual([0, expect.stringMatching(/default +\| hello from tether\n/)]);
+    const again = cli(env, dir, "init");
+    expect([again.status, again.stderr]).toEqual([1, `tether: ${join(dir, "tether.yaml")} exists already: tether tasks lists its tasks (init writes only a new file)\n`]);
+    // What it shows commented is a task file too.
+    const uncommented = readFileSync(join(dir, "tether.yaml"), "utf8").replace(/^ {2}# {3}/gm, "    ").replace(/^ {2}# /gm, "  ");
+    writeFileSync(join(dir, "full.yaml"), uncommented);
+    const tasks = JSON.parse(cli(env, dir, "tasks", "--file", "full.yaml", "--json").stdout) as { name: string }[];
+    expect(tasks.map((t) => t.name)).toEqual(["default", "build", "serve", "test", "review"].map((name) => `tasks/${name}`));
   });
 
   it("with no task named, runs the one named default, as Taskfile's task does; a file without one is named with its tasks", () => {
