@@ -26,7 +26,7 @@ const FLAG_KINDS: Readonly<Record<string, ValueKind>> = { "--ws": "workspace", "
 const FLAG_WORDS: Readonly<Record<string, readonly string[]>> = {
   "--status": ["open", "closed", "cancelled", "expired"],
   "--signal": ["SIGTERM", "SIGINT", "SIGHUP", "SIGKILL", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT", "SIGWINCH"],
-  "--restart": ["no", "on-failure", "always"],
+  "--restart": ["no", "on-failure", "always", "unless-stopped"],
 };
 
 /** One usage line's synopsis, read: the (sub)command, its options, which take a value, and its positional words in order. */

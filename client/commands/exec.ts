@@ -214,12 +214,13 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
 
 /** `--restart no | on-failure[:N] | always`, as docker run --restart takes it. */
 function parseRestartFlag(value: string): MessageInitShape<typeof RestartPolicySchema> | undefined {
-  const match = /^(no|always|on-failure)(?::(\d+))?$/.exec(value);
+  const match = /^(no|always|unless-stopped|on-failure)(?::(\d+))?$/.exec(value);
   if (match === null || (match[2] !== undefined && match[1] !== "on-failure")) {
-    throw new CliError(`--restart takes no, on-failure, on-failure:N (at most N restarts) or always, as docker run --restart, got ${JSON.stringify(value)}`, 2);
+    throw new CliError(`--restart takes no, on-failure, on-failure:N (at most N restarts), always or unless-stopped, as docker run --restart, got ${JSON.stringify(value)}`, 2);
   }
   if (match[1] === "no") return undefined;
-  return { mode: match[1] === "always" ? RestartMode.ALWAYS : RestartMode.ON_FAILURE, maxRestarts: Number(match[2] ?? 0) };
+  // docker's unless-stopped is always here: an exec a client stopped is not started again by either, nor at the daemon's start.
+  return { mode: match[1] === "on-failure" ? RestartMode.ON_FAILURE : RestartMode.ALWAYS, maxRestarts: Number(match[2] ?? 0) };
 }
 
 async function send(args: string[], paths: ClientPaths): Promise<number> {

@@ -53,7 +53,7 @@ describe("completion (tether completion SHELL)", () => {
     expect(offered(env, dir, "ws", "create", "box", "--sandbox", "")).toEqual(["host", "bwrap"]);
     expect(offered(env, dir, "ls", "--status", "c")).toEqual(["closed", "cancelled"]);
     expect(offered(env, dir, "exec", "kill", "e-1", "--signal", "SIGK")).toEqual(["SIGKILL"]);
-    expect(offered(env, dir, "exec", "box", "--restart", "")).toEqual(["no", "on-failure", "always"]);
+    expect(offered(env, dir, "exec", "box", "--restart", "")).toEqual(["no", "on-failure", "always", "unless-stopped"]);
     expect(offered(env, dir, "daemon", "st")).toEqual(["start", "stop", "status"]);
     expect(offered(env, dir, "completion", "")).toEqual(["bash", "zsh", "fish"]);
     expect(offered(env, dir, "help", "pt")).toEqual(["pty"]);

@@ -395,7 +395,11 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "show", "job"]).stdout).toContain("restart     on-failure:2 (restart 2 of its command)\n");
     expect(cli(env, ["exec", "attach", "job"])).toMatchObject({ status: 5, stdout: "failing\n" });
     const bad = cli(env, ["exec", "w", "--restart", "sometimes", "--", "true"]);
-    expect([bad.status, bad.stderr]).toEqual([2, 'tether: --restart takes no, on-failure, on-failure:N (at most N restarts) or always, as docker run --restart, got "sometimes"\n']);
+    expect([bad.status, bad.stderr]).toEqual([2, 'tether: --restart takes no, on-failure, on-failure:N (at most N restarts), always or unless-stopped, as docker run --restart, got "sometimes"\n']);
+    // docker's unless-stopped is always here.
+    const steady = cli(env, ["exec", "w", "-d", "--name", "steady", "--restart", "unless-stopped", "--", "sleep", "60"]).stdout.trim();
+    expect(JSON.parse(cli(env, ["exec", "show", steady, "--json"]).stdout).restart).toBe("always");
+    cli(env, ["exec", "kill", steady]);
     expect(cli(env, ["exec", "w", "--restart", "always", "--rm", "--", "true"]).status).toBe(2);
   });
 
