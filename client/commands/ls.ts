@@ -54,7 +54,8 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
     const created = s.createTime === undefined ? 0 : timestampMs(s.createTime);
     const ended = s.endTime === undefined ? now : timestampMs(s.endTime);
     const state = s.status === SessionStatus.OPEN ? `open/${enumName(SessionActivity, s.activity)}${s.waitingFor !== "" ? `: ${s.waitingFor}` : ""}` : enumName(SessionStatus, s.status);
-    const outcome = s.status === SessionStatus.OPEN ? "" : s.error !== "" ? `exit ${s.exitCode}: ${s.error}` : `exit ${s.exitCode}`;
+    // A keep_open session whose graph has finished has its outcome while it stays open.
+    const outcome = s.status === SessionStatus.OPEN && !s.graphFinished ? "" : s.error !== "" ? `exit ${s.exitCode}: ${s.error}` : `exit ${s.exitCode}`;
     const row = [s.id, s.task, state, `${formatDuration(now - created)} ago`, formatElapsed(ended - created)];
     // Labels, where some session listed has any (an agent's tags), before the outcome that may run long.
     return labelled ? [...row, labelsText(s.labels), outcome] : [...row, outcome];

@@ -54,7 +54,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   const labels = Object.entries(s.labels).sort(([a], [b]) => a.localeCompare(b));
   if (labels.length > 0) out.push(`labels    ${labels.map(([k, v]) => escapeControls(`${k}=${v}`)).join(" ")}`);
   if (s.outputMaxBytes > 0n) out.push(`output    keeps the last ${formatBytes(Number(s.outputMaxBytes))}, from offset ${s.outputFirstOffset}`);
-  if (s.status !== SessionStatus.OPEN || s.error !== "" || s.result !== "") out.push(`exit code ${s.exitCode}`);
+  if (s.status !== SessionStatus.OPEN || s.graphFinished || s.error !== "" || s.result !== "") out.push(`exit code ${s.exitCode}`);
   if (s.result !== "") out.push(`result    ${s.result}`);
   if (s.error !== "") out.push(`error     ${s.error}`);
   out.push("", "runs");

@@ -68,6 +68,7 @@ export function sessionToProto(session: domain.SessionView, xcom: readonly domai
     result: session.result ?? "",
     error: session.error ?? "",
     exitCode: session.exitCode ?? 0,
+    graphFinished: session.exitCode !== undefined || session.status !== "open",
     createTime: timestampFromMs(session.createdAt),
     updateTime: timestampFromMs(session.updatedAt),
     ...(session.endedAt !== undefined ? { endTime: timestampFromMs(session.endedAt) } : {}),

@@ -304,6 +304,11 @@ tasks:
     expect(again.status).toBe(0);
     expect(again.stderr).toContain("(already started with this external id)");
     expect(again.stdout).toBe(first.stdout);
+    // Open and idle, its graph finished: its outcome is known (show, ls, --json, show --wait).
+    const id = JSON.parse(cli(env, dir, "ls", "--json").stdout)[0].id as string;
+    expect(JSON.parse(cli(env, dir, "show", id, "--wait", "--json").stdout)).toMatchObject({ status: "open", exit_code: 0 });
+    expect(cli(env, dir, "show", id).stdout).toMatch(/^exit code 0$/m);
+    expect(cli(env, dir, "ls").stdout).toMatch(new RegExp(`^${id}\\s+chat\\s+open\\/idle\\s+.*exit 0\\n`, "m"));
   });
 
   it("-d prints the id at once; ls, show and logs then describe the session", async () => {

@@ -460,13 +460,14 @@ tasks:
 `);
     const { session: failing } = await client.startSession({ task: "failing", taskFile: file });
     const ended = (await client.waitSession({ name: failing!.name })).session!;
-    expect([ended.status, ended.exitCode, ended.error]).toEqual([SessionStatus.CLOSED, 3, "task failing failed: exited with code 3"]);
+    expect([ended.status, ended.exitCode, ended.error, ended.graphFinished]).toEqual([SessionStatus.CLOSED, 3, "task failing failed: exited with code 3", true]);
     expect((await client.listRuns({ parent: failing!.name })).runs.map((r) => r.status)).toEqual([RunStatus.FAILED]);
     expect((await client.waitSession({ name: failing!.id.slice(0, 5) })).session!.exitCode).toBe(3);
     // A keep_open session's graph finished, its service still ready: that is its outcome.
     const { session: used } = await client.startSession({ task: "use", taskFile: file });
+    expect((await client.getSession({ name: used!.name })).session!.graphFinished).toBe(false);
     const outcome = (await client.waitSession({ name: used!.name })).session!;
-    expect([outcome.status, outcome.exitCode]).toEqual([SessionStatus.OPEN, 0]);
+    expect([outcome.status, outcome.exitCode, outcome.graphFinished]).toEqual([SessionStatus.OPEN, 0, true]);
     const runs = (await client.listRuns({ parent: used!.name })).runs;
     expect(runs.map((r) => [r.task, r.status])).toEqual([["serve", RunStatus.READY], ["use", RunStatus.SUCCEEDED]]);
     await client.closeSession({ name: used!.name });
