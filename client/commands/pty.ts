@@ -8,8 +8,9 @@ import { parseCommandLine, splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
-import { ENV_FLAGS, envFromFlags, parsePairs, wholeNumberFlag } from "../flags.js";
+import { ENV_FLAGS, envFromFlags, parseDurationFlag, parsePairs, wholeNumberFlag } from "../flags.js";
 import { defaultShell } from "../../common/default-shell.js";
+import { formatMs } from "../../common/format.js";
 import { untilFlag, type OutputUntil } from "../output-until.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
@@ -32,16 +33,18 @@ export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--label k=v .
                                               reattach: the recent output is replayed to redraw, then live
   tether pty ls [WS] [--all] [--label k=v|k ...] [--json]
                                               open PTYs (--all: closed ones too): command, size, clients
-  tether pty read P [--from OFFSET] [--no-follow] [--until PATTERN]
+  tether pty read P [--from OFFSET] [--no-follow] [--until PATTERN] [--idle 500ms]
                                               a PTY's output to stdout without attaching: the replay (or from
                                               OFFSET), then live until it closes; --no-follow: what is stored;
-                                              --until: up to a line the regular expression matches, as exec attach
-  tether pty send P TEXT... [--enter] [--until PATTERN]
+                                              --until: up to a line the regular expression matches, as exec attach;
+                                              --idle: until the program has written nothing for that long
+  tether pty send P TEXT... [--enter] [--until PATTERN] [--idle 500ms]
                                               type into a PTY as keys would: the words joined by spaces,
                                               --enter (or --line, as exec send) adds Enter; - types what stdin holds;
                                               --until: then print what the program writes after it, up to a line
-                                              the regular expression matches (as expect waits for it)
-  tether pty send P -k KEY... [--until PATTERN]
+                                              the regular expression matches (as expect waits for it); --idle: up to
+                                              a pause that long in its output (a command done, its prompt back)
+  tether pty send P -k KEY... [--until PATTERN] [--idle 500ms]
                                               type keys by name as tmux send-keys does: each word a key (Enter,
                                               C-c, Up, Escape, F1, M-x, ...) or, when it names none, its text
   tether pty capture P [-S N] [--json] [--no-redraw]
@@ -282,24 +285,44 @@ async function read(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { from: { type: "string" }, "no-follow": { type: "boolean", default: false }, until: { type: "string" } },
+    options: { from: { type: "string" }, "no-follow": { type: "boolean", default: false }, until: { type: "string" }, idle: { type: "string" } },
   });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty read");
-  const until = untilFlag(values.until);
+  const ends = { until: untilFlag(values.until), idleMs: idleFlag(values.idle) };
   const from = values.from === undefined ? undefined : wholeNumberFlag("--from", values.from, "a byte offset");
   const { client } = await connectToDaemon(paths);
-  return followPty(client, { pty: positionals[0]!, fromOffset: from === undefined ? undefined : BigInt(from), noFollow: values["no-follow"] }, until);
+  return followPty(client, { pty: positionals[0]!, fromOffset: from === undefined ? undefined : BigInt(from), noFollow: values["no-follow"] }, ends);
+}
+
+/** What ends a follow of a PTY's output before the PTY closes: a line that matches, a pause in its output. */
+interface FollowEnds {
+  readonly until: OutputUntil | undefined;
+  readonly idleMs: number | undefined;
+}
+
+/** The `--idle` flag's duration in milliseconds, or undefined without it. */
+function idleFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const { seconds, nanos } = parseDurationFlag("--idle", value);
+  return Number(seconds) * 1000 + nanos / 1e6;
 }
 
 /**
  * A PTY's output to stdout (ReadPty) from `request`'s offset (else the
  * replay), with its modes on a terminal and none of its queries, to its end,
- * or with `until` to a line that matches: its exit code, 0 on a match or
- * while it runs on.
+ * or with `until` to a line that matches, or with `idleMs` to a pause that
+ * long in its output (from the start when none comes): its exit code, 0 on
+ * a match, a pause, or while it runs on; with both, a pause before the line
+ * is `until`'s failure.
  */
-async function followPty(client: GrpcClient, request: { pty: string; fromOffset: bigint | undefined; noFollow: boolean }, until: OutputUntil | undefined): Promise<number> {
+async function followPty(client: GrpcClient, request: { pty: string; fromOffset: bigint | undefined; noFollow: boolean }, ends: FollowEnds): Promise<number> {
+  const { until, idleMs } = ends;
   const stop = new AbortController();
-  process.once("SIGINT", () => stop.abort());
+  const interrupted = (): void => stop.abort();
+  process.once("SIGINT", interrupted);
+  // A pause: the timer runs again from each output, and ends the read as a match does.
+  let idle = false;
+  const pause = idleMs === undefined ? undefined : setTimeout(() => ((idle = true), stop.abort()), idleMs);
   const modes = programModes();
   const queries = process.stdout.isTTY === true ? new ReplayFilter(Infinity) : undefined;
   let exit: ExecExit | undefined;
@@ -311,6 +334,7 @@ async function followPty(client: GrpcClient, request: { pty: string; fromOffset:
         process.stdout.write(kind.value.terminalModes);
         modes.seen(Buffer.from(kind.value.terminalModes));
       } else if (kind.case === "output") {
+        pause?.refresh();
         // Read before the write takes the chunk's pieces.
         matched = until?.seen(0, kind.value.data) === true;
         await writeChunk(process.stdout, queries?.chunk(kind.value) ?? kind.value, modes.seen);
@@ -320,8 +344,13 @@ async function followPty(client: GrpcClient, request: { pty: string; fromOffset:
   } catch (error) {
     if (!stop.signal.aborted) throw error;
   } finally {
+    clearTimeout(pause);
+    process.off("SIGINT", interrupted);
     modes.leave();
   }
+  // With --until too, a pause is its time to give up: the line never came.
+  if (idle && until !== undefined) throw until.notSeen(`pty ${request.pty}'s output paused for ${formatMs(idleMs!)}`);
+  if (idle) return 0;
   if (stop.signal.aborted) return 130;
   if (until !== undefined && !matched) throw until.notSeen(exit === undefined ? `pty ${request.pty}'s output so far ends` : `pty ${request.pty} closed`);
   return matched || exit === undefined ? 0 : exitCodeOf(exit);
@@ -353,9 +382,10 @@ async function send(args: string[], paths: ClientPaths): Promise<number> {
   const { values: given, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { enter: { type: "boolean", default: false }, line: { type: "boolean", default: false }, keys: { type: "boolean", short: "k", default: false }, until: { type: "string" } },
+    options: { enter: { type: "boolean", default: false }, line: { type: "boolean", default: false }, keys: { type: "boolean", short: "k", default: false }, until: { type: "string" }, idle: { type: "string" } },
   });
-  const until = untilFlag(given.until);
+  const ends = { until: untilFlag(given.until), idleMs: idleFlag(given.idle) };
+  const follows = ends.until !== undefined || ends.idleMs !== undefined;
   // --line as `tether send` and `exec send` take it: a line typed is ended by Enter.
   const values = { ...given, enter: given.enter || given.line };
   if (positionals.length < 2 && !(positionals.length === 1 && values.enter)) throw usageError(PTY_USAGE, "tether pty send");
@@ -365,12 +395,12 @@ async function send(args: string[], paths: ClientPaths): Promise<number> {
   const data = values.keys ? undefined : await inputOf(words, values.enter ? "\r" : "");
   if (data?.byteLength === 0) throw new CliError("nothing to type: give TEXT, or - with bytes on stdin", 2);
   const { client } = await connectToDaemon(paths);
-  // --until: what the program writes from here on, up to a line that matches (expect's send, then expect).
-  const before = until === undefined ? undefined : (await client.unary(PtyService.method.getPty, { pty: ref })).pty!;
+  // --until, --idle: what the program writes from here on, up to a line that matches (expect's send, then expect) or a pause.
+  const before = !follows ? undefined : (await client.unary(PtyService.method.getPty, { pty: ref })).pty!;
   // Each word a key name or text, as tmux send-keys takes them; the daemon knows the form the program wants.
   if (data === undefined) await client.unary(PtyService.method.writePty, { pty: ref, keys: values.enter ? [...words, "Enter"] : words });
   else await sendInPieces(data, (piece) => client.unary(PtyService.method.writePty, { pty: ref, data: piece }));
-  return before === undefined ? 0 : followPty(client, { pty: before.id, fromOffset: before.outputBytes, noFollow: false }, until);
+  return before === undefined ? 0 : followPty(client, { pty: before.id, fromOffset: before.outputBytes, noFollow: false }, ends);
 }
 
 async function resize(args: string[], paths: ClientPaths): Promise<number> {

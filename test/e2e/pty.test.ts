@@ -317,6 +317,28 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     });
   });
 
+  it("pty send --idle prints what the program writes after the keys until it pauses that long (a command done, its prompt back); with --until, a pause before the line is a failure; pty read --idle too", () => {
+    const { env } = setup();
+    cli(env, "ws", "create", "w");
+    const id = cli(env, "pty", "w", "-d", "--", "sh").trim();
+    const send = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, "pty", "send", id, ...args], { env, encoding: "utf8" });
+    const lines = (out: string): string[] => out.replace(/\r/g, "").split("\n");
+    // A pause shorter than --idle inside the command's output: both its lines.
+    const both = send("--enter", "echo first; sleep 0.5; echo second", "--idle", "2s");
+    expect(both.status).toBe(0);
+    expect(lines(both.stdout)).toEqual(expect.arrayContaining(["first", "second"]));
+    // One longer: up to the pause, the rest still to come.
+    const began = Date.now();
+    const early = send("--enter", "sleep 3; echo late", "--idle", "700ms");
+    expect([early.status, lines(early.stdout).includes("late"), Date.now() - began < 2500]).toEqual([0, false, true]);
+    const failed = send("--enter", "sleep 3; echo done", "--until", "^done", "--idle", "700ms");
+    expect([failed.status, failed.stderr]).toEqual([1, `tether: pty ${id}'s output paused for 700ms without a line matching /^done/\n`]);
+    const read = spawnSync(process.execPath, [CLI_ENTRY, "pty", "read", id, "--idle", "4s"], { env, encoding: "utf8" });
+    // The line typed ahead ran once the one before was done: its output after the prompt the shell printed then.
+    expect([read.status, lines(read.stdout).includes("late"), lines(read.stdout).some((line) => /^(?:[#$] )?done$/.test(line))]).toEqual([0, true, true]);
+    cli(env, "pty", "kill", id);
+  });
+
   it("pty --label tags a terminal; pty ls --label finds it (a LABELS column once one has labels, --json says them); pty kill --label closes every open one with them", () => {
     const { env } = setup();
     cli(env, "ws", "create", "w");
