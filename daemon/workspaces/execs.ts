@@ -6,8 +6,7 @@ import { readStartOffset, type ReadStart } from "../journal/tails.js";
 import { log } from "../log.js";
 import { untilAborted } from "../until-aborted.js";
 import { withTimeout } from "../wait-timeout.js";
-import { setLongTimeout } from "../long-timeout.js";
-import { KILL_GRACE_MS } from "../process/signals.js";
+import { armTimeout } from "./exec-timeout.js";
 import { formatMs } from "../../common/format.js";
 import type { ProcessEnd } from "../process/child-process.js";
 import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
@@ -188,7 +187,7 @@ export class Execs {
     void process.exited.then(() => pacer.close());
     let stoppedBecause: string | undefined;
     let signalledByClient = false;
-    const timedOut = this.armTimeout(process, record.timeoutMs);
+    const timedOut = armTimeout(process, record.timeoutMs);
     const ended = process.ended.then(async (end) => {
       await outputStored(writer, this.journals, id);
       try {
@@ -411,22 +410,6 @@ export class Execs {
     // Started again by the next daemon: a restart owed, and an exec whose policy is always.
     this.restarts.stop([...this.live.values()].map((live) => live.record));
     await stopAllLost([...this.live.values()], reason);
-  }
-
-  /**
-   * Stops `process` once it has run `timeoutMs` (0: never), as a CI
-   * runner's step timeout: SIGTERM to its group, SIGKILL after KILL_GRACE_MS.
-   * Returns what its record's error says of it then, undefined until it has.
-   */
-  private armTimeout(process: ExecProcess, timeoutMs: number): () => string | undefined {
-    if (timeoutMs === 0) return () => undefined;
-    let said: string | undefined;
-    const deadline = setLongTimeout(() => {
-      said = `timed out after ${formatMs(timeoutMs)} (its --timeout)`;
-      void terminate(process, process.ended, "SIGTERM", KILL_GRACE_MS);
-    }, timeoutMs);
-    void process.ended.then(() => clearTimeout(deadline));
-    return () => said;
   }
 
   private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd, stopped: string | undefined, timedOut: string | undefined): void {
