@@ -1,6 +1,7 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ExecStatus, RestartMode, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
+import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { CliError, subcommandMeant, usageError, usageErrorMeant, whenDaemonStopped } from "../cli-error.js";
 import { parseCommandLine, splitCommand } from "../command-line.js";
 import { stdinIsNull } from "../stdin-kind.js";
@@ -9,7 +10,7 @@ import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
 import { ENV_FLAGS, envFromFlags, parseDurationFlag, parsePairs, parseSizeFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
-import type { GrpcClient } from "../grpc-client.js";
+import { RpcError, type GrpcClient } from "../grpc-client.js";
 import { removeAll, removeEach } from "../remove-each.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
@@ -18,12 +19,14 @@ import { attachExec } from "./exec-attach.js";
 import { allExecs, listExecs, namedOrLabelled, showExec } from "./exec-list.js";
 import { waitExecs } from "./exec-wait.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME] [--restart POLICY] [--label k=v ...] [--timeout 10m] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--label k=v ...] [--timeout 10m] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
                                               --name: a name to attach, send, kill ... it by too, as docker run --name
-                                              (unique among running execs; then it names the newest that had it)
+                                              (unique among running execs; then it names the newest that had it),
+                                              -A: on with the running one of that name if there is one (as pty -A):
+                                              attach to it, or with -d print its id
                                               --restart on-failure[:N] | always: start it again when it ends by itself
                                               (not after exec kill or Ctrl-C), as docker run --restart, with the same name
                                               --rm removes it and its output once it has ended (docker run --rm);
@@ -123,9 +126,18 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       restart: { type: "string", default: "no" },
       label: { type: "string", short: "l", multiple: true, default: [] },
       timeout: { type: "string" },
+      "attach-existing": { type: "boolean", short: "A", default: false },
     },
   });
   if (positionals.length !== 1 || command.length === 0) throw usageErrorMeant(EXEC_USAGE, "tether exec", positionals[0], SUBCOMMANDS, "tether exec WS");
+  if (values["attach-existing"] && values.name === "") throw new CliError("-A goes on with the running exec of the name given, as pty -A does: give it --name NAME", 2);
+  // -A: the running exec of that name when there is one, not a second start (a script's "make sure it runs").
+  const existing = values["attach-existing"] ? await runningNamed((await connectToDaemon(paths)).client, values.name) : undefined;
+  if (existing !== undefined) {
+    if (!values.detach) return attachExec([existing], paths);
+    process.stdout.write(`${existing}\n`);
+    return 0;
+  }
   const restartPolicy = parseRestartFlag(values.restart);
   if (restartPolicy !== undefined && values.rm) throw new CliError("--rm removes the exec once it ends, and --restart starts it again then: drop one of them", 2);
   const outputMaxBytes = values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"]);
@@ -209,6 +221,17 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     process.off("SIGINT", onSigint);
     merged.end();
     if (readsStdin) process.stdin.destroy();
+  }
+}
+
+/** The id of the running exec named `name`, if one is. */
+async function runningNamed(client: GrpcClient, name: string): Promise<string | undefined> {
+  try {
+    const { exec } = await client.unary(ExecService.method.getExec, { exec: name });
+    return exec!.status === ExecStatus.RUNNING && exec!.displayName === name ? exec!.id : undefined;
+  } catch (error) {
+    if (error instanceof RpcError && error.detail?.reason === ErrorReason.EXEC_NOT_FOUND) return undefined;
+    throw error;
   }
 }
 

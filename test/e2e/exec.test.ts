@@ -475,6 +475,26 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "attach", "-l", "app=none"])).toMatchObject({ status: 0, stdout: "", stderr: "no running exec has the labels app=none\n" });
   });
 
+  it("exec --name N -A goes on with the running exec named N instead of a second start (a script's \"make sure it runs\"): -d prints its id, else attaches; once it has ended, -A starts one anew", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const first = cli(env, ["exec", "w", "-d", "--name", "dev", "-A", "--", "sh", "-c", "echo up; sleep 60"]).stdout.trim();
+    expect(cli(env, ["exec", "w", "-d", "--name", "dev", "-A", "--", "sh", "-c", "echo up; sleep 60"])).toEqual({ status: 0, stdout: `${first}\n`, stderr: "" });
+    // Without -d it attaches: the output so far, then live, and the exit once it ends.
+    const attached = spawn(process.execPath, [CLI_ENTRY, "exec", "w", "--name", "dev", "-A", "--", "true"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    attached.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    await eventually(() => (out === "up\n" ? true : undefined));
+    cli(env, ["exec", "kill", "dev"]);
+    expect(await new Promise((resolve) => attached.once("exit", resolve))).toBe(143);
+    // Once it has ended, -A starts one anew.
+    const next = cli(env, ["exec", "w", "-d", "--name", "dev", "-A", "--", "sleep", "60"]).stdout.trim();
+    expect(next).not.toBe(first);
+    expect(JSON.parse(cli(env, ["exec", "ls", "w", "--running", "--json"]).stdout).map((e: { id: string }) => e.id)).toEqual([next]);
+    expect(cli(env, ["exec", "w", "-A", "--", "true"])).toMatchObject({ status: 2, stderr: "tether: -A goes on with the running exec of the name given, as pty -A does: give it --name NAME\n" });
+    cli(env, ["ws", "stop", "w"]);
+  });
+
   it("stats -w samples again and again until Ctrl-C, as docker stats: a JSON array a line, or a table after another", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
