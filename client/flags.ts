@@ -16,6 +16,15 @@ export function parseDurationFlag(flag: string, value: string): { seconds: bigin
   return { seconds: BigInt(whole), nanos: Math.round((seconds - whole) * 1e9) };
 }
 
+/**
+ * `--older-than 7d` of the removals (rm --ended, exec rm --ended, pty rm
+ * --closed): the time, in milliseconds since the epoch, that what is
+ * removed ended at or before; now when not given.
+ */
+export function endedBeforeFlag(value: string | undefined, now = Date.now()): number {
+  return value === undefined ? now : now - Number(parseDurationFlag("--older-than", value).seconds) * 1000;
+}
+
 /** Repeated NAME=VALUE flags (--input, --env, --label) as a record. */
 export function parsePairs(flag: string, pairs: readonly string[]): Record<string, string> {
   const result: Record<string, string> = {};

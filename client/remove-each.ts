@@ -1,3 +1,4 @@
+import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { formatBytes } from "../common/format.js";
 import { describeError } from "./cli-error.js";
 
@@ -50,4 +51,9 @@ export async function removeAll(ids: readonly string[], remove: (ref: string) =>
   await Promise.all(Array.from({ length: REMOVALS_AT_ONCE }, worker));
   process.stdout.write(`removed ${removed} ${what} (${formatBytes(Number(bytes))} of output)\n`);
   return failed === 0 ? 0 : 1;
+}
+
+/** Whether what ended at `endTime` ended at or before `cutoff` (endedBeforeFlag); without an end time, not. */
+export function endedBy(endTime: Timestamp | undefined, cutoff: number): boolean {
+  return endTime !== undefined && timestampMs(endTime) <= cutoff;
 }

@@ -8,10 +8,10 @@ import { stdinIsNull } from "../stdin-kind.js";
 import { execEndLine, reportExit, writeOutput } from "../exec-output.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
-import { ENV_FLAGS, envFromFlags, parseDurationFlag, parsePairs, parseSizeFlag } from "../flags.js";
+import { ENV_FLAGS, endedBeforeFlag, envFromFlags, parseDurationFlag, parsePairs, parseSizeFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { RpcError, type GrpcClient } from "../grpc-client.js";
-import { removeAll, removeEach } from "../remove-each.js";
+import { endedBy, removeAll, removeEach } from "../remove-each.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
@@ -64,7 +64,9 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               pueue wait: a line for each, and its exit code (with several: the
                                               first that failed); --label: every running one with those labels;
                                               --timeout: exit 124 if one still runs by then
-  tether exec rm E... | exec rm --ended [WS]  remove ended execs (all, or a workspace's) with all of their output`;
+  tether exec rm E... | exec rm --ended [WS] [--older-than 7d]
+                                              remove ended execs (all, or a workspace's; that ended that long ago)
+                                              with all of their output`;
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
 
@@ -309,15 +311,16 @@ async function restart(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { ended: { type: "boolean", default: false } } });
-  if (values.ended ? positionals.length > 1 : positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec rm");
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { ended: { type: "boolean", default: false }, "older-than": { type: "string" } } });
+  if (values.ended ? positionals.length > 1 : positionals.length === 0 || values["older-than"] !== undefined) throw usageError(EXEC_USAGE, "tether exec rm");
+  const cutoff = endedBeforeFlag(values["older-than"]);
   const { client } = await connectToDaemon(paths);
   const removeOne = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {
     const { exec, outputBytes } = await client.unary(ExecService.method.deleteExec, { exec: ref });
     return { id: exec!.id, outputBytes };
   };
   if (!values.ended) return removeEach(positionals, removeOne);
-  const ended = (await allExecs(client, positionals[0] ?? "", false)).filter((e) => e.status !== ExecStatus.RUNNING);
+  const ended = (await allExecs(client, positionals[0] ?? "", false)).filter((e) => e.status !== ExecStatus.RUNNING && endedBy(e.endTime, cutoff));
   return removeAll(ended.map((e) => e.id), removeOne, "ended exec(s)");
 }
 

@@ -7,14 +7,14 @@ import { CliError, subcommandMeant, usageError, whenDaemonStopped } from "../cli
 import { parseCommandLine, splitCommand } from "../command-line.js";
 import { enumName } from "../enum-names.js";
 import { terminalEnv } from "../terminal-env.js";
-import { ENV_FLAGS, envFromFlags, parsePairs, wholeNumberFlag } from "../flags.js";
+import { ENV_FLAGS, endedBeforeFlag, envFromFlags, parsePairs, wholeNumberFlag } from "../flags.js";
 import { defaultShell } from "../../common/default-shell.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { ReplayFilter } from "../replay-filter.js";
 import { RequestMerge } from "../request-merge.js";
 import { rawTerminal, terminalSize } from "../terminal.js";
 import { RpcError } from "../grpc-client.js";
-import { removeAll, removeEach } from "../remove-each.js";
+import { endedBy, removeAll, removeEach } from "../remove-each.js";
 import { captureScreen } from "../screen-capture.js";
 import { connectToDaemon } from "../transport.js";
 import { writeChunk } from "../write-chunk.js";
@@ -56,8 +56,9 @@ export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--label k=v .
   tether pty kill P [--signal S]              close a PTY (SIGHUP, then SIGKILL), or send it a signal
   tether pty kill --label k=v|k ... [--signal S]
                                               close (or signal) every open PTY with those labels
-  tether pty rm P... | pty rm --closed [WS]   remove closed PTYs (all, or a workspace's) with the output they kept
-                                              (--ended too, as rm and exec rm take it)`;
+  tether pty rm P... | pty rm --closed [WS] [--older-than 7d]
+                                              remove closed PTYs (all, or a workspace's; that closed that long ago)
+                                              with the output they kept (--ended too, as rm and exec rm take it)`;
 
 type Request = MessageInitShape<typeof AttachPtyRequestSchema>;
 type Target = NonNullable<MessageInitShape<typeof PtyOpenSchema>["target"]>;
@@ -332,17 +333,22 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
-  const { values: given, positionals } = parseCommandLine({ args, allowPositionals: true, options: { closed: { type: "boolean", default: false }, ended: { type: "boolean", default: false } } });
+  const { values: given, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: { closed: { type: "boolean", default: false }, ended: { type: "boolean", default: false }, "older-than": { type: "string" } },
+  });
   // --ended as `rm` and `exec rm` take it: a PTY that ended is closed.
   const values = { closed: given.closed || given.ended };
-  if (values.closed ? positionals.length > 1 : positionals.length === 0) throw usageError(PTY_USAGE, "tether pty rm");
+  if (values.closed ? positionals.length > 1 : positionals.length === 0 || given["older-than"] !== undefined) throw usageError(PTY_USAGE, "tether pty rm");
+  const cutoff = endedBeforeFlag(given["older-than"]);
   const { client } = await connectToDaemon(paths);
   const removeOne = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {
     const { pty, outputBytes } = await client.unary(PtyService.method.deletePty, { pty: ref });
     return { id: pty!.id, outputBytes };
   };
   if (!values.closed) return removeEach(positionals, removeOne);
-  const closed = (await allPtys(client, positionals[0] ?? "", false)).filter((p) => p.state !== PtyState.OPEN);
+  const closed = (await allPtys(client, positionals[0] ?? "", false)).filter((p) => p.state !== PtyState.OPEN && endedBy(p.endTime, cutoff));
   return removeAll(closed.map((p) => p.id), removeOne, "closed PTY(s)");
 }
 

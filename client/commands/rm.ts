@@ -1,13 +1,12 @@
 import { parseCommandLine } from "../command-line.js";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { GrpcClient } from "../grpc-client.js";
 import { SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { allPages } from "../all-pages.js";
 import { CliError } from "../cli-error.js";
-import { parseDurationFlag } from "../flags.js";
+import { endedBeforeFlag } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
-import { removeAll, removeEach } from "../remove-each.js";
+import { endedBy, removeAll, removeEach } from "../remove-each.js";
 import { connectToDaemon } from "../transport.js";
 
 export const RM_USAGE = `  tether rm S...                              remove ended sessions with their whole history and output
@@ -35,8 +34,7 @@ export async function rmCommand(args: string[], paths: ClientPaths): Promise<num
     return { id: session!.id, outputBytes };
   };
   if (!values.ended) return removeEach(positionals, remove);
-  const olderThanMs = values["older-than"] === undefined ? 0 : Number(parseDurationFlag("--older-than", values["older-than"]).seconds) * 1000;
-  return removeAll(await endedSessions(client, values.task, values.label, Date.now() - olderThanMs), remove, "ended session(s)");
+  return removeAll(await endedSessions(client, values.task, values.label, endedBeforeFlag(values["older-than"])), remove, "ended session(s)");
 }
 
 /** The ids of sessions that are not open, of `task` when given, with every label selected, that ended at or before `cutoff`. */
@@ -45,5 +43,5 @@ async function endedSessions(client: GrpcClient, task: string, labelSelector: re
     const page = await client.unary(SessionService.method.listSessions, { pageSize: 1000, pageToken, task, labelSelector: [...labelSelector] });
     return { items: page.sessions, nextPageToken: page.nextPageToken };
   });
-  return sessions.filter((s) => s.status !== SessionStatus.OPEN && s.endTime !== undefined && timestampMs(s.endTime) <= cutoff).map((s) => s.id);
+  return sessions.filter((s) => s.status !== SessionStatus.OPEN && endedBy(s.endTime, cutoff)).map((s) => s.id);
 }

@@ -256,7 +256,7 @@ describe("removing sessions, execs and PTYs", () => {
     for (const bad of [[], [open!.id, "--ended"], ["--task", "a"]]) expect(cli(...bad).status).toBe(2);
   });
 
-  it("tether exec rm --ended [WS] and pty rm --closed [WS] remove every ended one (of a workspace), never a running one, in one line", async () => {
+  it("tether exec rm --ended [WS] and pty rm --closed [WS] remove every ended one (of a workspace; --older-than: that ended that long ago), never a running one, in one line", async () => {
     const { d, execs } = await withWorkspace();
     await d.client(WorkspaceService).createWorkspace({ displayName: "v" });
     const ptys = d.client(PtyService);
@@ -269,6 +269,9 @@ describe("removing sessions, execs and PTYs", () => {
     const cli = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, encoding: "utf8" });
     const execIds = async () => (await execs.listExecs({})).execs.map((e) => e.id).sort();
 
+    // Ended just now: none ended an hour ago.
+    expect(cli("exec", "rm", "--ended", "w", "--older-than", "1h")).toMatchObject({ status: 0, stdout: "removed 0 ended exec(s) (0 B of output)\n" });
+    expect(cli("pty", "rm", "--closed", "--older-than", "1h")).toMatchObject({ status: 0, stdout: "removed 0 closed PTY(s) (0 B of output)\n" });
     expect(cli("exec", "rm", "--ended", "w")).toMatchObject({ status: 0, stdout: "removed 2 ended exec(s) (4 B of output)\n" });
     expect(await execIds()).toEqual([running.id, v1.exec!.id].sort());
     expect(cli("exec", "rm", "--ended")).toMatchObject({ status: 0, stdout: "removed 1 ended exec(s) (2 B of output)\n" });
@@ -280,6 +283,6 @@ describe("removing sessions, execs and PTYs", () => {
     await eventually(async () => ((await ptys.getPty({ pty: another!.id })).pty!.exit !== undefined ? true : undefined));
     expect(cli("pty", "rm", "--ended")).toMatchObject({ status: 0, stdout: expect.stringMatching(/^removed 1 closed PTY\(s\)/) });
     expect((await ptys.listPtys({})).ptys.map((p) => p.id)).toEqual([open!.id]);
-    for (const bad of [["exec", "rm"], ["exec", "rm", "--ended", "w", "v"], ["pty", "rm"]]) expect(cli(...bad).status).toBe(2);
+    for (const bad of [["exec", "rm"], ["exec", "rm", "--ended", "w", "v"], ["pty", "rm"], ["exec", "rm", "e-1", "--older-than", "1h"], ["pty", "rm", "p-1", "--older-than", "1h"]]) expect(cli(...bad).status).toBe(2);
   });
 });
