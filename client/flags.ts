@@ -60,16 +60,28 @@ export function parseEnvFlags(pairs: readonly string[], env: NodeJS.ProcessEnv =
 export const ENV_FLAGS = {
   env: { type: "string", short: "e", multiple: true, default: [] as string[] },
   dotenv: { type: "string", multiple: true, default: [] as string[] },
+  "inherit-env": { type: "boolean", short: "E", default: false },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
 
 /**
- * The environment ENV_FLAGS give: each --dotenv file's variables (dotenv's
- * KEY=VALUE lines, as Node's util.parseEnv reads them; read here, as docker
- * run --env-file reads them on the client), a later file's over an earlier
+ * Variables -E does not carry from the shell: tether's own, which name the
+ * run, exec or terminal a command is in (an exec started from a run is not
+ * that run), and the shell's bookkeeping of itself, which the command's own
+ * shell sets anew (its directory is the exec's cwd).
+ */
+const NOT_INHERITED = /^(TETHER_.*|PWD|OLDPWD|SHLVL|_)$/;
+
+/**
+ * The environment ENV_FLAGS give: with -E, this shell's (as nohup and
+ * pueue add give a command the environment it was started from: a venv's or
+ * nvm's PATH), then each --dotenv file's variables (dotenv's KEY=VALUE
+ * lines, as Node's util.parseEnv reads them; read here, as docker run
+ * --env-file reads them on the client), a later file's over an earlier
  * one's, then --env's over them all.
  */
-export function envFromFlags(values: { readonly env: readonly string[]; readonly dotenv: readonly string[] }): Record<string, string> {
+export function envFromFlags(values: { readonly env: readonly string[]; readonly dotenv: readonly string[]; readonly "inherit-env": boolean }, shell: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const env: Record<string, string> = {};
+  if (values["inherit-env"]) for (const [name, value] of Object.entries(shell)) if (value !== undefined && !NOT_INHERITED.test(name)) env[name] = value;
   for (const file of values.dotenv) {
     let text: string;
     try {

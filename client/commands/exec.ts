@@ -19,7 +19,7 @@ import { attachExec } from "./exec-attach.js";
 import { allExecs, listExecs, namedOrLabelled, showExec } from "./exec-list.js";
 import { waitExecs } from "./exec-wait.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--label k=v ...] [--timeout 10m] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
@@ -32,6 +32,8 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               --rm removes it and its output once it has ended (docker run --rm);
                                               --max-output 100M keeps only its last 100 MiB (docker's max-size)
                                               --dotenv F: the variables of a dotenv file, as docker run --env-file
+                                              -E/--inherit-env: this shell's environment (a venv's, nvm's PATH), as
+                                              nohup and pueue add give it; --dotenv and --env over it
                                               --timeout 10m: stop it once it has run that long (SIGTERM, SIGKILL 5s
                                               later), as a CI step's timeout
   tether exec send E [TEXT... | -] [--line] [--close]

@@ -21,12 +21,13 @@ import { writeChunk } from "../write-chunk.js";
 import { allPtys, howClosed, listPtys } from "./pty-list.js";
 import { exitCodeOf, readPty, sendToPty } from "./pty-io.js";
 
-export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--label k=v ...] [--size-policy latest|smallest] [--cwd DIR] [--env K=V|K ...] [--dotenv F ...] [[--] CMD ...]
+export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--label k=v ...] [--size-policy latest|smallest] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
                                               --name: a name to attach it by too, as tmux new -s (unique among open PTYs),
                                               -A: attach to the open one of that name if there is one (tmux new -A);
                                               the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY; none: no key) leaves it running;
-                                              -d opens it without attaching and prints its id; --label: labels to find it by
+                                              -d opens it without attaching and prints its id; --label: labels to find it by;
+                                              -E/--inherit-env: this shell's environment, as exec -E
   tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
                                               reattach: the recent output is replayed to redraw, then live
   tether pty ls [WS] [--all] [--label k=v|k ...] [--json]

@@ -581,6 +581,23 @@ describe("tether ws and tether exec (the built CLI)", () => {
     rmSync(dir, { recursive: true });
   });
 
+  it("exec and pty -E give the command this shell's environment (a venv's PATH), as nohup and pueue add do; not tether's own variables nor the shell's PWD; --env over it; without -E, the daemon's", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const shell = { ...env, PATH: `/opt/venv/bin:${env.PATH}`, VIRTUAL_ENV: "/opt/venv", PWD: "/somewhere", TETHER_SESSION: "s-outer", TETHER_RUN: "3" };
+    const show = 'echo "${PATH%%:*}|$VIRTUAL_ENV|${TETHER_SESSION:-none}|$PWD|$TETHER_EXEC"';
+    const inherited = spawnSync(process.execPath, [CLI_ENTRY, "exec", "w", "-E", "--", "sh", "-c", show], { env: shell, encoding: "utf8" });
+    const [path, venv, session, pwd, exec] = inherited.stdout.trim().split("|");
+    expect([inherited.status, path, venv, session, pwd === "/somewhere", exec]).toEqual([0, "/opt/venv/bin", "/opt/venv", "none", false, expect.stringMatching(/^e-\w+$/)]);
+    const over = spawnSync(process.execPath, [CLI_ENTRY, "exec", "w", "--inherit-env", "--env", "VIRTUAL_ENV=/other", "--", "sh", "-c", "echo $VIRTUAL_ENV"], { env: shell, encoding: "utf8" });
+    expect(over.stdout).toBe("/other\n");
+    const daemons = spawnSync(process.execPath, [CLI_ENTRY, "exec", "w", "--", "sh", "-c", 'echo "${VIRTUAL_ENV:-unset}"'], { env: shell, encoding: "utf8" });
+    expect(daemons.stdout).toBe("unset\n");
+    const pty = spawnSync(process.execPath, [CLI_ENTRY, "pty", "w", "-d", "-E", "--", "sh", "-c", 'echo "venv is $VIRTUAL_ENV"; sleep 30'], { env: shell, encoding: "utf8" }).stdout.trim();
+    expect(cli(env, ["pty", "read", pty, "--until", "venv is /opt/venv"]).status).toBe(0);
+    cli(env, ["ws", "stop", "w"]);
+  });
+
   it("exec --rm removes the exec and its output once it has ended, as docker run --rm; with -d it is refused", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
