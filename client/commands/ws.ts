@@ -15,14 +15,16 @@ import { liveRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
 import { listAllWorkspaces } from "../workspace-list.js";
 
-export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...]
+export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...] [--env K=V ...]
                                               a workspace: a new directory, or DIR adopted (never deleted by tether;
-                                              without NAME, named after DIR)
+                                              without NAME, named after DIR); --env: variables every exec, PTY
+                                              and session run in it gets (their own env over them)
   tether ws ls [--all] [--label k=v|k ...] [--json]
                                               workspaces, oldest first (--all: removed ones too;
                                               --label: those with label k set to v, or set at all)
   tether ws show WS [--json]                  root, sandbox, live state, live execs, PTYs and session runs, labels
   tether ws label WS k=v ... [--remove k ...]  set or remove labels
+  tether ws env WS [K=V ...] [--remove K ...]  set or remove its env variables (for processes started after), and print them
   tether ws stop WS [--grace 5s]              terminate every live process in it; the workspace stays
   tether ws rm WS [--force [--grace 5s]]      remove it with its execs and PTYs (refused while work is live unless --force,
                                               which stops it first: SIGTERM, SIGKILL after the grace)`;
@@ -39,12 +41,14 @@ export async function wsCommand(args: string[], paths: ClientPaths): Promise<num
       return show(rest, paths);
     case "label":
       return label(rest, paths);
+    case "env":
+      return setEnv(rest, paths);
     case "stop":
       return stop(rest, paths);
     case "rm":
       return remove(rest, paths);
     default:
-      throw unknownSubcommand("tether ws", sub, ["create", "ls", "show", "label", "stop", "rm"], `usage:\n${WS_USAGE}`);
+      throw unknownSubcommand("tether ws", sub, ["create", "ls", "show", "label", "env", "stop", "rm"], `usage:\n${WS_USAGE}`);
   }
 }
 
@@ -57,6 +61,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
       sandbox: { type: "string", default: "host" },
       "no-network": { type: "boolean", default: false },
       label: { type: "string", multiple: true, default: [] },
+      env: { type: "string", short: "e", multiple: true, default: [] },
       json: { type: "boolean", default: false },
     },
   });
@@ -71,6 +76,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
     sandbox,
     noNetwork: values["no-network"],
     labels: parsePairs("--label", values.label),
+    env: parsePairs("--env", values.env),
   });
   if (values.json) process.stdout.write(`${JSON.stringify(workspaceJson(workspace!))}\n`);
   else process.stdout.write(`${workspace!.id} ${workspace!.displayName} ${escapeControls(workspace!.root)}\n`);
@@ -127,6 +133,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
     `state       ${enumName(WorkspaceState, ws.state)}, ${enumName(Materialization, ws.materialization)}`,
     `live        ${liveSummary(ws) || "nothing"}`,
     `labels      ${Object.entries(ws.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "(none)"}`,
+    ...(Object.keys(ws.env).length === 0 ? [] : [`env         ${envText(ws.env)}`]),
     `created     ${ws.createTime === undefined ? "" : new Date(timestampMs(ws.createTime)).toISOString()}`,
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
@@ -154,6 +161,27 @@ async function label(args: string[], paths: ClientPaths): Promise<number> {
   const { workspace } = await client.unary(WorkspaceService.method.updateWorkspace, { workspace: workspaceArg(ref), setLabels: parsePairs("label", pairs), removeLabels: values.remove });
   process.stdout.write(`${Object.entries(workspace!.labels).map(([k, v]) => `${k}=${v}`).join(" ") || "(no labels)"}\n`);
   return 0;
+}
+
+/** `tether ws env WS K=V... --remove K`: its env, changed for processes started after; prints it as it is then. */
+async function setEnv(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { remove: { type: "string", multiple: true, default: [] } } });
+  if (positionals.length < 1) throw usageError(WS_USAGE, "tether ws env");
+  const [ref, ...pairs] = positionals as [string, ...string[]];
+  const { client } = await connectToDaemon(paths);
+  const change = { workspace: workspaceArg(ref), setEnv: parsePairs("--env", pairs), removeEnv: values.remove };
+  const { workspace } = pairs.length === 0 && values.remove.length === 0 ? await client.unary(WorkspaceService.method.getWorkspace, { workspace: change.workspace }) : await client.unary(WorkspaceService.method.updateWorkspace, change);
+  const env = Object.entries(workspace!.env).sort(([a], [b]) => a.localeCompare(b));
+  process.stdout.write(env.length === 0 ? "(no env)\n" : env.map(([k, v]) => `${k}=${escapeControls(v)}\n`).join(""));
+  return 0;
+}
+
+/** A workspace's env on one line, as ws show gives it: each K=V, values quoted where they hold blanks. */
+function envText(env: Readonly<Record<string, string>>): string {
+  return Object.entries(env)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${/[\s"']/.test(v) ? JSON.stringify(v) : escapeControls(v)}`)
+    .join(" ");
 }
 
 async function stop(args: string[], paths: ClientPaths): Promise<number> {
@@ -202,6 +230,7 @@ function workspaceJson(ws: Workspace): Record<string, unknown> {
     materialization: enumName(Materialization, ws.materialization),
     live: { execs: ws.liveExecs, ptys: ws.livePtys, runs: ws.liveRuns },
     labels: ws.labels,
+    env: ws.env,
     created_at: isoTime(ws.createTime),
   };
 }

@@ -53,6 +53,7 @@ export function workspaceToProto(ws: domain.WorkspaceView): Workspace {
     sandbox: SANDBOXES[ws.sandbox],
     noNetwork: ws.noNetwork,
     labels: ws.labels,
+    env: ws.env,
     state: STATES[ws.state],
     materialization: MATERIALIZATIONS[ws.materialization],
     liveExecs: ws.live.execs,

@@ -10,7 +10,7 @@ import { sandboxFromProto, workspaceToProto } from "./workspace-proto.js";
 export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<typeof WorkspaceService> {
   return {
     async createWorkspace(req) {
-      const ws = await workspaces.create({ name: req.displayName, root: req.root, sandbox: sandboxFromProto(req.sandbox), noNetwork: req.noNetwork, labels: req.labels });
+      const ws = await workspaces.create({ name: req.displayName, root: req.root, sandbox: sandboxFromProto(req.sandbox), noNetwork: req.noNetwork, labels: req.labels, env: req.env });
       return { workspace: workspaceToProto(ws) };
     },
     getWorkspace(req) {
@@ -23,7 +23,7 @@ export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<type
       return { workspaces: page.slice(0, size).map(workspaceToProto), nextPageToken: nextPageToken(page, size, (ws) => String(ws.seq)) };
     },
     updateWorkspace(req) {
-      return { workspace: workspaceToProto(workspaces.updateLabels(req.workspace, req.setLabels, req.removeLabels)) };
+      return { workspace: workspaceToProto(workspaces.update(req.workspace, { setLabels: req.setLabels, removeLabels: req.removeLabels, setEnv: req.setEnv, removeEnv: req.removeEnv })) };
     },
     async deleteWorkspace(req) {
       return { workspace: workspaceToProto(await workspaces.delete(req.workspace, req.force, stopGraceMs(req.grace))) };

@@ -30,6 +30,8 @@ export interface RunEnvironment {
   readonly live: LiveProcesses;
   /** Why nothing may start in a workspace now (removed since the session pinned it, its sandbox gone), or undefined. */
   readonly unusable: (workspaceId: string) => string | undefined;
+  /** The variables every process started in a workspace gets, as its runs start (ws create --env). */
+  readonly workspaceEnv: (workspaceId: string) => Readonly<Record<string, string>>;
   /** The tokens that let runs in bwrap workspaces write to their own session through the sandbox's socket. */
   readonly tokens: RunTokens;
   readonly spawner: Spawner;

@@ -325,7 +325,15 @@ export class LiveSession {
     const { workspace, cwd } = place;
     const files = readEnvFiles(task.envFiles ?? []);
     const problem = place.problem ?? forgottenSecrets(this.id, this.session.spec.secretInputs, this.secrets) ?? files.problem;
-    const { argv, display, env } = renderRunCommand(task, { sessionId: this.id, run: run.number, scope: this.scope(this.secrets), shownInputs: this.session.spec.inputs, workspace: workspace?.id, fileEnv: files.env });
+    const { argv, display, env } = renderRunCommand(task, {
+      sessionId: this.id,
+      run: run.number,
+      scope: this.scope(this.secrets),
+      shownInputs: this.session.spec.inputs,
+      workspace: workspace?.id,
+      workspaceEnv: workspace === undefined ? {} : this.environment.workspaceEnv(workspace.id),
+      fileEnv: files.env,
+    });
     run.command = display;
     const writer = runOutputWriter(this.order, this.id, run, task);
     if (task.name === this.session.task) this.continuations.markSeen();

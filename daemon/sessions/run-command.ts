@@ -21,20 +21,22 @@ export interface RunCommandContext {
   readonly shownInputs: Readonly<Record<string, string>>;
   /** The id of the workspace the run executes in (absent in sessions recorded before workspaces). */
   readonly workspace: string | undefined;
+  /** The variables of its workspace's env (ws create --env), as the run starts. */
+  readonly workspaceEnv: Readonly<Record<string, string>>;
   /** The variables of the task's env_files (env-files.ts), read for this run. */
   readonly fileEnv: Readonly<Record<string, string>>;
 }
 
 /**
  * Renders a task for one run: its argv (a shell string runs with /bin/sh -c),
- * the command to display, and its env (the daemon's env, the task's
- * env_files', the task's env, TETHER_SESSION, TETHER_RUN, TETHER_TASK,
+ * the command to display, and its env (the daemon's env, its workspace's,
+ * the task's env_files', the task's env, TETHER_SESSION, TETHER_RUN, TETHER_TASK,
  * TETHER_WORKSPACE as an exec's, and TETHER_INPUT_<NAME>). Templates see the
  * daemon's env alone, as the session's condition did.
  */
 export function renderRunCommand(task: TaskDef, context: RunCommandContext): RunCommand {
   const shown: TemplateScope = { ...context.scope, inputs: context.shownInputs };
-  const env: Record<string, string | undefined> = { ...context.scope.env, ...context.fileEnv };
+  const env: Record<string, string | undefined> = { ...context.scope.env, ...context.workspaceEnv, ...context.fileEnv };
   for (const [k, v] of Object.entries(task.env)) env[k] = renderTemplate(v, context.scope);
   for (const [k, v] of Object.entries(context.scope.inputs)) env[`TETHER_INPUT_${k.toUpperCase()}`] = v;
   env["TETHER_SESSION"] = context.sessionId;

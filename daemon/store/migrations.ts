@@ -216,4 +216,9 @@ export const MIGRATIONS: readonly string[] = [
   -- A PTY's labels (tether pty --label k=v), a JSON object; NULL: none.
   ALTER TABLE ptys ADD COLUMN labels TEXT;
   `,
+  `
+  -- A workspace's environment (tether ws create --env K=V), a JSON object of
+  -- the variables every process started in it gets; NULL: none.
+  ALTER TABLE workspaces ADD COLUMN env TEXT;
+  `,
 ];

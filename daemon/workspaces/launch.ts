@@ -31,18 +31,28 @@ export interface Launch {
   readonly problem: CommandProblem | undefined;
 }
 
+/** The most variables a workspace's env holds, and the longest value (Linux's longest argument or variable, MAX_ARG_STRLEN). */
+export const WORKSPACE_ENV_MAX_VARIABLES = 1000;
+export const ENV_VALUE_MAX_BYTES = 128 * 1024;
+
+/** Refuses a variable name a process cannot be given (empty, with '=' or NUL), naming `field`. */
+export function checkEnvNames(env: Readonly<Record<string, string>>, field: string): void {
+  for (const key of Object.keys(env)) {
+    if (key === "" || key.includes("=") || key.includes("\0")) throw invalidArgument(field, `environment variable name ${JSON.stringify(key)} is not allowed: no '=' or NUL, not empty`);
+  }
+}
+
 /**
  * Checks a command for a workspace (argv, env names, cwd inside the root)
  * and prepares its start: the sandbox's argv, the environment (the
- * daemon's, then `ids` such as TETHER_EXEC, then the caller's).
+ * daemon's, then the workspace's, then `ids` such as TETHER_EXEC, then the
+ * caller's).
  */
 export function prepareLaunch(ws: WorkspaceRecord, environment: ProcessEnvironment, argv: readonly string[], cwd: string, env: Readonly<Record<string, string>>, ids: Readonly<Record<string, string>>): Launch {
   checkArgv(argv);
-  for (const key of Object.keys(env)) {
-    if (key === "" || key.includes("=") || key.includes("\0")) throw invalidArgument("env", `environment variable name ${JSON.stringify(key)} is not allowed: no '=' or NUL, not empty`);
-  }
+  checkEnvNames(env, "env");
   const dir = resolveCwd(ws.root, cwd);
-  const fullEnv: Record<string, string | undefined> = { ...environment.baseEnv, TETHER_WORKSPACE: ws.id, ...ids, ...env };
+  const fullEnv: Record<string, string | undefined> = { ...environment.baseEnv, ...ws.env, TETHER_WORKSPACE: ws.id, ...ids, ...env };
   return {
     argv: sandboxArgv(ws, environment.sandboxHost, argv, dir),
     cwd: dir,

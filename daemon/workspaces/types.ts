@@ -20,6 +20,8 @@ export interface WorkspaceRecord {
   readonly sandbox: SandboxProfile;
   readonly noNetwork: boolean;
   labels: Record<string, string>;
+  /** Variables every process started in it gets, over the daemon's and under the process's own (ws create --env). */
+  env: Record<string, string>;
   state: WorkspaceState;
   readonly createdAt: number;
   deletedAt: number | undefined;

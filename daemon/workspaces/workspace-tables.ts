@@ -12,6 +12,7 @@ interface WorkspaceRow {
   sandbox: string;
   no_network: number;
   labels: string;
+  env: string | null;
   state: string;
   created_at: number;
   deleted_at: number | null;
@@ -34,10 +35,10 @@ export class WorkspaceTables {
 
   constructor(private readonly db: Db) {
     this.insertRow = db.prepare(
-      `INSERT INTO workspaces (seq, id, name, root, adopted, sandbox, no_network, labels, state, created_at)
-       VALUES (@seq, @id, @name, @root, @adopted, @sandbox, @no_network, @labels, @state, @created_at)`,
+      `INSERT INTO workspaces (seq, id, name, root, adopted, sandbox, no_network, labels, env, state, created_at)
+       VALUES (@seq, @id, @name, @root, @adopted, @sandbox, @no_network, @labels, @env, @state, @created_at)`,
     );
-    this.updateRow = db.prepare(`UPDATE workspaces SET labels = @labels, state = @state, deleted_at = @deleted_at WHERE seq = @seq`);
+    this.updateRow = db.prepare(`UPDATE workspaces SET labels = @labels, env = @env, state = @state, deleted_at = @deleted_at WHERE seq = @seq`);
     this.selectById = db.prepare(`SELECT * FROM workspaces WHERE id = ?`);
     this.selectBySeq = db.prepare(`SELECT * FROM workspaces WHERE seq = ?`);
     this.selectByPrefix = db.prepare(`SELECT * FROM workspaces WHERE id >= ? AND id < ? ORDER BY id LIMIT 6`);
@@ -64,13 +65,14 @@ export class WorkspaceTables {
       sandbox: ws.sandbox,
       no_network: ws.noNetwork ? 1 : 0,
       labels: JSON.stringify(ws.labels),
+      env: envColumn(ws.env),
       state: ws.state,
       created_at: ws.createdAt,
     });
   }
 
   update(ws: WorkspaceRecord): void {
-    this.updateRow.run({ seq: ws.seq, labels: JSON.stringify(ws.labels), state: ws.state, deleted_at: ws.deletedAt ?? null });
+    this.updateRow.run({ seq: ws.seq, labels: JSON.stringify(ws.labels), env: envColumn(ws.env), state: ws.state, deleted_at: ws.deletedAt ?? null });
   }
 
   byId(id: string): WorkspaceRecord | undefined {
@@ -130,8 +132,14 @@ function toRecord(row: WorkspaceRow | undefined): WorkspaceRecord | undefined {
     sandbox: row.sandbox as SandboxProfile,
     noNetwork: row.no_network === 1,
     labels: JSON.parse(row.labels) as Record<string, string>,
+    env: row.env === null ? {} : (JSON.parse(row.env) as Record<string, string>),
     state: row.state as WorkspaceState,
     createdAt: row.created_at,
     deletedAt: row.deleted_at ?? undefined,
   };
+}
+
+/** A workspace's env as its column holds it: NULL for none. */
+function envColumn(env: Readonly<Record<string, string>>): string | null {
+  return Object.keys(env).length === 0 ? null : JSON.stringify(env);
 }

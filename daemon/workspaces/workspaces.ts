@@ -8,6 +8,7 @@ import type { Db } from "../store/database.js";
 import type { LiveProcesses } from "./live-processes.js";
 import { log } from "../log.js";
 import { checkLabels, type LabelSelector } from "./labels.js";
+import { ENV_VALUE_MAX_BYTES, WORKSPACE_ENV_MAX_VARIABLES, checkEnvNames } from "./launch.js";
 import { requireSandbox } from "./sandbox.js";
 import type { SandboxProfile, WorkspaceRecord, WorkspaceView } from "./types.js";
 import { adoptableRoot } from "./workspace-paths.js";
@@ -24,6 +25,8 @@ export interface CreateOptions {
   readonly sandbox: SandboxProfile;
   readonly noNetwork: boolean;
   readonly labels: Readonly<Record<string, string>>;
+  /** Variables every process started in it gets (ws create --env). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /**
@@ -80,6 +83,7 @@ export class Workspaces {
       throw invalidArgument("no_network", "the host profile cannot take the network away: use --sandbox bwrap with --no-network");
     }
     checkLabels(options.labels);
+    checkWorkspaceEnv(options.env);
     requireSandbox(options);
     if (this.tables.activeByName(options.name) !== undefined) {
       throw new TetherError(Code.AlreadyExists, "WORKSPACE_ALREADY_EXISTS", `a workspace named ${options.name} already exists: pick another name, or remove it with tether ws rm ${options.name}`, { workspace: options.name });
@@ -105,6 +109,7 @@ export class Workspaces {
       sandbox: options.sandbox,
       noNetwork: options.noNetwork,
       labels: { ...options.labels },
+      env: { ...options.env },
       state: "active",
       createdAt: Date.now(),
       deletedAt: undefined,
@@ -133,14 +138,24 @@ export class Workspaces {
     return this.tables.page(afterSeq, limit, includeArchived, selectors).map((ws) => this.view(ws));
   }
 
-  updateLabels(ref: string, set: Readonly<Record<string, string>>, remove: readonly string[]): WorkspaceView {
+  /** Sets and removes labels and env variables; the env applies to processes started after. */
+  update(ref: string, change: { setLabels: Readonly<Record<string, string>>; removeLabels: readonly string[]; setEnv: Readonly<Record<string, string>>; removeEnv: readonly string[] }): WorkspaceView {
     const ws = this.resolve(ref);
-    const labels = { ...ws.labels, ...set };
-    for (const key of remove) delete labels[key];
+    const labels = { ...ws.labels, ...change.setLabels };
+    for (const key of change.removeLabels) delete labels[key];
     checkLabels(labels);
+    const env = { ...ws.env, ...change.setEnv };
+    for (const key of change.removeEnv) delete env[key];
+    checkWorkspaceEnv(env);
     ws.labels = labels;
+    ws.env = env;
     this.tables.update(ws);
     return this.view(ws);
+  }
+
+  /** The variables every process started in workspace `id` gets; none for one removed since. */
+  envOf(id: string): Readonly<Record<string, string>> {
+    return this.tables.byId(id)?.env ?? {};
   }
 
   /**
@@ -181,7 +196,7 @@ export class Workspaces {
     const root = adoptableRoot(dir, this.stateDir, false);
     const existing = this.tables.adoptedRoot(root);
     if (existing !== undefined) return existing;
-    const view = this.insert(newId("w-", this.idTaken), { name: this.nameFor(root), root, sandbox: "host", noNetwork: false, labels: {} });
+    const view = this.insert(newId("w-", this.idTaken), { name: this.nameFor(root), root, sandbox: "host", noNetwork: false, labels: {}, env: {} });
     return this.resolve(view.id);
   }
 
@@ -300,4 +315,13 @@ function runsOf(runNames: readonly string[]): string {
   const sessions = [...new Set(runNames.map((name) => name.split("/")[1]!))];
   if (sessions.length === 0) return "";
   return ` of ${sessions.slice(0, 3).join(", ")}${sessions.length > 3 ? ` and ${sessions.length - 3} more` : ""}`;
+}
+
+/** Refuses a workspace env a process could not be given, or too large to keep: names as any env's, at most WORKSPACE_ENV_MAX_VARIABLES, values of at most ENV_VALUE_MAX_BYTES. */
+function checkWorkspaceEnv(env: Readonly<Record<string, string>>): void {
+  checkEnvNames(env, "env");
+  if (Object.keys(env).length > WORKSPACE_ENV_MAX_VARIABLES) throw invalidArgument("env", `a workspace's env holds at most ${WORKSPACE_ENV_MAX_VARIABLES} variables: keep the rest in a --dotenv file`);
+  for (const [name, value] of Object.entries(env)) {
+    if (Buffer.byteLength(value) > ENV_VALUE_MAX_BYTES) throw invalidArgument("env", `the value of ${name} is over ${ENV_VALUE_MAX_BYTES} bytes, more than a process can be given`);
+  }
 }

@@ -56,6 +56,19 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(existsSync(join(dir, "file.txt"))).toBe(true);
   });
 
+  it("ws create --env and ws env set the variables every process in the workspace gets; ws show and --json say them; an exec's --env wins", () => {
+    const env = freshEnv();
+    expect(cli(env, ["ws", "create", "proj", "--env", "MODE=dev", "-e", "GREETING=hello there"]).status).toBe(0);
+    expect(cli(env, ["exec", "proj", "--", "sh", "-c", 'echo "$MODE|$GREETING"']).stdout).toBe("dev|hello there\n");
+    expect(cli(env, ["exec", "proj", "--env", "MODE=own", "--", "sh", "-c", "echo $MODE"]).stdout).toBe("own\n");
+    expect(cli(env, ["ws", "env", "proj", "API=http://localhost:8080", "--remove", "GREETING"])).toEqual({ status: 0, stdout: "API=http://localhost:8080\nMODE=dev\n", stderr: "" });
+    expect(cli(env, ["ws", "env", "proj"]).stdout).toBe("API=http://localhost:8080\nMODE=dev\n");
+    expect(cli(env, ["ws", "show", "proj"]).stdout).toMatch(/^env {9}API=http:\/\/localhost:8080 MODE=dev$/m);
+    expect(JSON.parse(cli(env, ["ws", "show", "proj", "--json"]).stdout).env).toEqual({ API: "http://localhost:8080", MODE: "dev" });
+    expect(cli(env, ["exec", "proj", "--", "sh", "-c", 'echo "${GREETING:-gone}|$API"']).stdout).toBe("gone|http://localhost:8080\n");
+    expect(cli(env, ["ws", "env", "proj", "NOVALUE"])).toMatchObject({ status: 2 });
+  });
+
   it("a directory stands for its workspace (exec ., pty ./sub, ws show ..): the first command there adopts it, as pueue add runs where it is typed", () => {
     const env = freshEnv();
     const base = join(ROOT, ".tmp");

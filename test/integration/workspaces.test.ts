@@ -83,6 +83,47 @@ describe("workspaces", () => {
     expect([inArchived.code, inArchived.reason]).toEqual([Code.FailedPrecondition, ErrorReason.WORKSPACE_BUSY]);
   });
 
+  it("an env of their own reaches every process started in them (exec, PTY, session run), under the process's own; a change applies to those started after; kept across a restart; bad ones refused", async () => {
+    const d = await daemon();
+    const ws = d.client(WorkspaceService);
+    const execs = d.client(ExecService);
+    await ws.createWorkspace({ displayName: "proj", env: { DATABASE_URL: "postgres://db/x", MODE: "dev" } });
+    const shown = 'echo "$DATABASE_URL|$MODE|$TETHER_WORKSPACE"';
+    const got = await execToEnd(execs, "proj", ["sh", "-c", shown]);
+    const id = (await ws.getWorkspace({ workspace: "proj" })).workspace!.id;
+    expect(got.stdout).toBe(`postgres://db/x|dev|${id}\n`);
+    // The exec's own env over it; TETHER_WORKSPACE is tether's, whatever the workspace says.
+    await ws.updateWorkspace({ workspace: "proj", setEnv: { TETHER_WORKSPACE: "mine" } });
+    expect((await execToEnd(execs, "proj", ["sh", "-c", shown], { env: { MODE: "own" } })).stdout).toBe(`postgres://db/x|own|${id}\n`);
+    // A session's run, and a terminal.
+    const file = writeTaskFile(`tasks:\n  show: { cmd: 'echo "$DATABASE_URL|$MODE|$TASKS_OWN"', env: { MODE: task, TASKS_OWN: "1" } }\n`);
+    const sessions = d.client(SessionService);
+    const { session } = await sessions.startSession({ task: "show", taskFile: file, workspace: "proj" });
+    await waitQuiet(sessions, session!.id);
+    expect((await logText(sessions, session!.id)).stdout).toBe("postgres://db/x|task|1\n");
+    const ptys = d.client(PtyService);
+    const { pty } = await ptys.createPty({ spec: { workspace: "proj", argv: ["sh", "-c", 'echo "pty sees $DATABASE_URL"; sleep 30'] } });
+    const client = new PtyClient(ptys, { kind: { case: "open", value: { target: { case: "pty", value: pty!.id }, size: { cols: 80, rows: 24 } } } });
+    await eventually(() => (client.text.includes("pty sees postgres://db/x") ? true : undefined));
+    // Changed: the next process sees the change.
+    const changed = (await ws.updateWorkspace({ workspace: "proj", setEnv: { MODE: "prod" }, removeEnv: ["DATABASE_URL", "TETHER_WORKSPACE"] })).workspace!;
+    expect(changed.env).toEqual({ MODE: "prod" });
+    expect((await execToEnd(execs, "proj", ["sh", "-c", shown])).stdout).toBe(`|prod|${id}\n`);
+    await ws.stopWorkspace({ workspace: "proj" });
+    await d.stop();
+    await d.restart();
+    expect((await ws.getWorkspace({ workspace: "proj" })).workspace!.env).toEqual({ MODE: "prod" });
+    for (const [env, said] of [
+      [{ "A=B": "1" }, 'environment variable name "A=B" is not allowed'],
+      [Object.fromEntries(Array.from({ length: 1001 }, (_, i) => [`V${i}`, "1"])), "at most 1000 variables"],
+      [{ BIG: "x".repeat(128 * 1024 + 1) }, "the value of BIG is over 131072 bytes"],
+    ] as const) {
+      const bad = await failure(ws.updateWorkspace({ workspace: "proj", setEnv: env }));
+      expect([bad.code, bad.message]).toEqual([Code.InvalidArgument, expect.stringContaining(said)]);
+    }
+    expect((await ws.getWorkspace({ workspace: "proj" })).workspace!.env).toEqual({ MODE: "prod" });
+  });
+
   it("are listed by label, as kubectl -l selects: k=v for that value, k for any, every selector at once, page by page", async () => {
     const d = await daemon();
     const ws = d.client(WorkspaceService);
