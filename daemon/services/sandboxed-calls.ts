@@ -37,10 +37,17 @@ const SANDBOX_ALLOWED: Readonly<Record<string, readonly string[]>> = {
 const SESSION_WRITES = new Set(["tether.v1.StreamService/SendInput", "tether.v1.StreamService/WriteOutput", "tether.v1.StreamService/WaitForInput", "tether.v1.SessionService/SetXcom"]);
 
 /**
+ * Of the allowed methods, those that answer with workspaces: a sandbox gets
+ * them without their env, which may hold another workspace's secrets (a
+ * database password); its own processes have their workspace's already.
+ */
+const WORKSPACE_READS = new Set(["tether.v1.WorkspaceService/GetWorkspace", "tether.v1.WorkspaceService/ListWorkspaces"]);
+
+/**
  * The registrations a sandbox's socket serves: the same handlers for the
  * methods SANDBOX_ALLOWED lists (a session write only with its run's
- * token), and for every other one a handler that refuses with
- * PERMISSION_DENIED, reason SANDBOXED, naming the method.
+ * token, a workspace without its env), and for every other one a handler
+ * that refuses with PERMISSION_DENIED, reason SANDBOXED, naming the method.
  */
 export function sandboxedRegistrations(registrations: readonly ServiceRegistration[], tokens: RunTokens): ServiceRegistration[] {
   return registrations.map((reg) => {
@@ -50,7 +57,7 @@ export function sandboxedRegistrations(registrations: readonly ServiceRegistrati
       const path = `${reg.service.typeName}/${method.name}`;
       const handler = reg.handler(method.localName);
       if (!allowed.has(method.name) || handler === undefined) handlers[method.localName] = refusal(path, method.methodKind);
-      else handlers[method.localName] = SESSION_WRITES.has(path) ? ownSessionOnly(path, handler, tokens) : handler;
+      else handlers[method.localName] = SESSION_WRITES.has(path) ? ownSessionOnly(path, handler, tokens) : WORKSPACE_READS.has(path) ? withoutEnv(handler) : handler;
     }
     return { service: reg.service, impl: handlers as unknown as ServiceImpl<DescService>, handler: (localName) => handlers[localName] };
   });
@@ -73,6 +80,15 @@ function ownSessionOnly(method: string, handler: AnyHandler, tokens: RunTokens):
       );
     }
     return handler(request, context);
+  };
+}
+
+/** `handler` (a unary read of workspaces) with each workspace's env left out of its answer. */
+function withoutEnv(handler: AnyHandler): AnyHandler {
+  return async (request, context) => {
+    const answer = (await handler(request, context)) as { workspace?: { env: Record<string, string> }; workspaces?: { env: Record<string, string> }[] };
+    for (const ws of [answer.workspace, ...(answer.workspaces ?? [])]) if (ws !== undefined) ws.env = {};
+    return answer;
   };
 }
 

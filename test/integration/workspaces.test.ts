@@ -504,7 +504,11 @@ describe("the bwrap sandbox", () => {
     const sessions = d.client(SessionService);
     const outside = hostDir();
     await ws.createWorkspace({ displayName: "box", sandbox: SandboxProfile.BWRAP });
-    await ws.createWorkspace({ displayName: "host" });
+    await ws.createWorkspace({ displayName: "host", env: { DB_PASSWORD: "hunter2" } });
+    // Reads are served, a workspace without its env (another's secrets): the sandbox's own processes have theirs.
+    const shown = await execToEnd(execs, "box", ["tether", "ws", "show", "host", "--json"]);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ name: "host", env: {} });
+    expect((await execToEnd(execs, "box", ["tether", "ws", "ls", "--json"])).stdout).not.toContain("hunter2");
     // Over gRPC (the CLI) and over the Connect protocol (curl) alike: an exec on the host, a workspace at /, a daemon shutdown.
     const curl = (method: string, body: string): string[] => ["curl", "-s", "--unix-socket", d.socketPath, "-H", "Content-Type: application/json", "-d", body, `http://localhost/tether.v1.${method}`];
     const tries = [
