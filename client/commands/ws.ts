@@ -7,7 +7,7 @@ import { Materialization, SandboxProfile, WorkspaceState, type Workspace } from 
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CliError, unknownSubcommand, usageError } from "../cli-error.js";
 import { enumName } from "../enum-names.js";
-import { parseDurationFlag, parsePairs } from "../flags.js";
+import { envFromFlags, parseDurationFlag, parsePairs } from "../flags.js";
 import { commandLine, escapeControls, formatDuration, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import { type ClientPaths, absolutePath, workspaceArg } from "../paths.js";
@@ -15,16 +15,17 @@ import { liveRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
 import { listAllWorkspaces } from "../workspace-list.js";
 
-export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...] [--env K=V ...]
+export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...] [--env K=V|K ...] [--dotenv F ...]
                                               a workspace: a new directory, or DIR adopted (never deleted by tether;
-                                              without NAME, named after DIR); --env: variables every exec, PTY
-                                              and session run in it gets (their own env over them)
+                                              without NAME, named after DIR); --env, --dotenv (as exec's): variables
+                                              every exec, PTY and session run in it gets (their own env over them)
   tether ws ls [--all] [--label k=v|k ...] [--json]
                                               workspaces, oldest first (--all: removed ones too;
                                               --label: those with label k set to v, or set at all)
   tether ws show WS [--json]                  root, sandbox, live state, live execs, PTYs and session runs, labels
   tether ws label WS k=v ... [--remove k ...]  set or remove labels
-  tether ws env WS [K=V ...] [--remove K ...]  set or remove its env variables (for processes started after), and print them
+  tether ws env WS [K=V|K ...] [--dotenv F ...] [--remove K ...]
+                                              set or remove its env variables (for processes started after), and print them
   tether ws stop WS [--grace 5s]              terminate every live process in it; the workspace stays
   tether ws rm WS [--force [--grace 5s]]      remove it with its execs and PTYs (refused while work is live unless --force,
                                               which stops it first: SIGTERM, SIGKILL after the grace)`;
@@ -62,6 +63,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
       "no-network": { type: "boolean", default: false },
       label: { type: "string", multiple: true, default: [] },
       env: { type: "string", short: "e", multiple: true, default: [] },
+      dotenv: { type: "string", multiple: true, default: [] },
       json: { type: "boolean", default: false },
     },
   });
@@ -76,7 +78,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
     sandbox,
     noNetwork: values["no-network"],
     labels: parsePairs("--label", values.label),
-    env: parsePairs("--env", values.env),
+    env: envFromFlags({ env: values.env, dotenv: values.dotenv, "inherit-env": false }),
   });
   if (values.json) process.stdout.write(`${JSON.stringify(workspaceJson(workspace!))}\n`);
   else process.stdout.write(`${workspace!.id} ${workspace!.displayName} ${escapeControls(workspace!.root)}\n`);
@@ -165,12 +167,17 @@ async function label(args: string[], paths: ClientPaths): Promise<number> {
 
 /** `tether ws env WS K=V... --remove K`: its env, changed for processes started after; prints it as it is then. */
 async function setEnv(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { remove: { type: "string", multiple: true, default: [] } } });
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: { remove: { type: "string", multiple: true, default: [] }, dotenv: { type: "string", multiple: true, default: [] } },
+  });
   if (positionals.length < 1) throw usageError(WS_USAGE, "tether ws env");
   const [ref, ...pairs] = positionals as [string, ...string[]];
+  const setEnv = envFromFlags({ env: pairs, dotenv: values.dotenv, "inherit-env": false });
   const { client } = await connectToDaemon(paths);
-  const change = { workspace: workspaceArg(ref), setEnv: parsePairs("--env", pairs), removeEnv: values.remove };
-  const { workspace } = pairs.length === 0 && values.remove.length === 0 ? await client.unary(WorkspaceService.method.getWorkspace, { workspace: change.workspace }) : await client.unary(WorkspaceService.method.updateWorkspace, change);
+  const change = { workspace: workspaceArg(ref), setEnv, removeEnv: values.remove };
+  const { workspace } = pairs.length === 0 && values.dotenv.length === 0 && values.remove.length === 0 ? await client.unary(WorkspaceService.method.getWorkspace, { workspace: change.workspace }) : await client.unary(WorkspaceService.method.updateWorkspace, change);
   const env = Object.entries(workspace!.env).sort(([a], [b]) => a.localeCompare(b));
   process.stdout.write(env.length === 0 ? "(no env)\n" : env.map(([k, v]) => `${k}=${escapeControls(v)}\n`).join(""));
   return 0;

@@ -56,7 +56,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(existsSync(join(dir, "file.txt"))).toBe(true);
   });
 
-  it("ws create --env and ws env set the variables every process in the workspace gets; ws show and --json say them; an exec's --env wins", () => {
+  it("ws create --env and ws env set the variables every process in the workspace gets (K=V, K with its value here, --dotenv files); ws show and --json say them; an exec's --env wins", () => {
     const env = freshEnv();
     expect(cli(env, ["ws", "create", "proj", "--env", "MODE=dev", "-e", "GREETING=hello there"]).status).toBe(0);
     expect(cli(env, ["exec", "proj", "--", "sh", "-c", 'echo "$MODE|$GREETING"']).stdout).toBe("dev|hello there\n");
@@ -66,7 +66,11 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["ws", "show", "proj"]).stdout).toMatch(/^env {9}API=http:\/\/localhost:8080 MODE=dev$/m);
     expect(JSON.parse(cli(env, ["ws", "show", "proj", "--json"]).stdout).env).toEqual({ API: "http://localhost:8080", MODE: "dev" });
     expect(cli(env, ["exec", "proj", "--", "sh", "-c", 'echo "${GREETING:-gone}|$API"']).stdout).toBe("gone|http://localhost:8080\n");
-    expect(cli(env, ["ws", "env", "proj", "NOVALUE"])).toMatchObject({ status: 2 });
+    // A dotenv file's variables, and a NAME alone with the value it has here, as exec's --dotenv and --env.
+    const file = join(mkdtempSync(join(tmpdir(), "tether-ws-env-")), "proj.env");
+    writeFileSync(file, 'TOKEN="from file"\n');
+    expect(spawnSync(process.execPath, [CLI_ENTRY, "ws", "env", "proj", "SHELLS", "--dotenv", file, "--remove", "API"], { env: { ...env, SHELLS: "mine" }, encoding: "utf8" }).stdout).toBe("MODE=dev\nSHELLS=mine\nTOKEN=from file\n");
+    expect(cli(env, ["ws", "env", "proj", "=x"])).toMatchObject({ status: 2 });
   });
 
   it("a directory stands for its workspace (exec ., pty ./sub, ws show ..): the first command there adopts it, as pueue add runs where it is typed", () => {
