@@ -320,7 +320,7 @@ function runsOf(runNames: readonly string[]): string {
 /** Refuses a workspace env a process could not be given, or too large to keep: names as any env's, at most WORKSPACE_ENV_MAX_VARIABLES, values of at most ENV_VALUE_MAX_BYTES. */
 function checkWorkspaceEnv(env: Readonly<Record<string, string>>): void {
   checkEnvNames(env, "env");
-  if (Object.keys(env).length > WORKSPACE_ENV_MAX_VARIABLES) throw invalidArgument("env", `a workspace's env holds at most ${WORKSPACE_ENV_MAX_VARIABLES} variables: keep the rest in a --dotenv file`);
+  if (Object.keys(env).length > WORKSPACE_ENV_MAX_VARIABLES) throw invalidArgument("env", `a workspace's env holds at most ${WORKSPACE_ENV_MAX_VARIABLES} variables: keep the rest in a file its commands read (exec --dotenv, a task's env_file)`);
   for (const [name, value] of Object.entries(env)) {
     if (Buffer.byteLength(value) > ENV_VALUE_MAX_BYTES) throw invalidArgument("env", `the value of ${name} is over ${ENV_VALUE_MAX_BYTES} bytes, more than a process can be given`);
   }
