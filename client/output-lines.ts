@@ -1,3 +1,4 @@
+import { once } from "node:events";
 /** A line of a run's output, for a view that puts its task before each line: its bytes as the run wrote them (not decoded: a byte that is not UTF-8 stays itself). */
 export interface OutputLine {
   readonly task: string;
@@ -84,3 +85,18 @@ export function prefixed(prefix: string, line: Uint8Array): Buffer {
 }
 
 const NEWLINE = Buffer.from("\n");
+
+/**
+ * Writes a chunk's lines, each after `prefix(task)`: stdout's in one write
+ * to stdout, stderr's in one to stderr (a live view redrawn once, not once a
+ * line), through `print` (a stream's write, or a view's that redraws below
+ * it); waits for a stream's drain, so a slow reader of this command holds
+ * its reads, not its memory.
+ */
+export async function writeLines(lines: readonly OutputLine[], prefix: (task: string) => string, print: (stream: NodeJS.WriteStream, bytes: Buffer) => boolean = (stream, bytes) => stream.write(bytes)): Promise<void> {
+  for (const stderr of [false, true]) {
+    const bytes = Buffer.concat(lines.filter((line) => line.stderr === stderr).map((line) => prefixed(prefix(line.task), line.bytes)));
+    const stream = stderr ? process.stderr : process.stdout;
+    if (bytes.length > 0 && !print(stream, bytes)) await once(stream, "drain");
+  }
+}

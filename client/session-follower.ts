@@ -1,4 +1,3 @@
-import { once } from "node:events";
 import { ErrorReason } from "../gen/tether/v1/errors_pb.js";
 import { LogStream, SessionActivity, SessionStatus, type Session, type SessionEvent } from "../gen/tether/v1/session_pb.js";
 import type { MessageInitShape } from "@bufbuild/protobuf";
@@ -6,7 +5,7 @@ import { SessionService, type AttachSessionRequestSchema } from "../gen/tether/v
 import { enumName } from "./enum-names.js";
 import { CliError } from "./cli-error.js";
 import { RpcError, UNAVAILABLE, type GrpcClient } from "./grpc-client.js";
-import { OutputLines, prefixed, type OutputLine } from "./output-lines.js";
+import { OutputLines, writeLines, type OutputLine } from "./output-lines.js";
 import { isFinal, ProgressView } from "./progress-view.js";
 import { RESULT_STREAM } from "./stream-data.js";
 import { ansiTerminal, createStyle, type Style } from "./style.js";
@@ -47,13 +46,8 @@ async function follow(options: FollowOptions, view: ProgressView): Promise<void>
   const lines = new OutputLines();
   // A chunk's lines go out in one write: the live view is redrawn below them once, not once per line. A reader that
   // takes its time (a pager, a slow pipe) holds this command, which holds the daemon's read: nothing piles up here.
-  const emit = async (chunkLines: readonly OutputLine[]): Promise<void> => {
-    for (const stderr of [false, true]) {
-      const bytes = Buffer.concat(chunkLines.filter((line) => line.stderr === stderr).map((line) => prefixed(`${options.style.task(line.task.padEnd(width))} ${options.style.dim("|")} `, line.bytes)));
-      const stream = stderr ? process.stderr : process.stdout;
-      if (bytes.length > 0 && !view.print(stream, bytes)) await once(stream, "drain");
-    }
-  };
+  const emit = (chunkLines: readonly OutputLine[]): Promise<void> =>
+    writeLines(chunkLines, (task) => `${options.style.task(task.padEnd(width))} ${options.style.dim("|")} `, (stream, bytes) => view.print(stream, bytes));
   // Changes are applied together, up to the next output: a graph's hundreds of transitions are one redraw.
   let changes: SessionEvent[] = [];
   const applyChanges = (): void => {

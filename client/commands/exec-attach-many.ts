@@ -1,11 +1,10 @@
-import { once } from "node:events";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { OutputStream, type Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { whenDaemonStopped } from "../cli-error.js";
 import { execEndWords } from "../exec-output.js";
 import type { GrpcClient } from "../grpc-client.js";
-import { OutputLines, prefixed, type OutputLine } from "../output-lines.js";
+import { OutputLines, writeLines, type OutputLine } from "../output-lines.js";
 import { createStyle } from "../style.js";
 
 /** Where each exec's output starts, as exec attach takes it: its last lines, or what was stored since a time; neither: all of it. */
@@ -32,14 +31,7 @@ export async function attachMany(client: GrpcClient, refs: readonly string[], st
   const style = createStyle(process.stdout);
   const prefix = (name: string): string => `${style.task(name.padEnd(width))} ${style.dim("|")} `;
   const lines = new OutputLines();
-  // One write a stream per chunk; a slow reader of this command's output holds the reads, not its memory.
-  const emit = async (chunkLines: readonly OutputLine[]): Promise<void> => {
-    for (const stderr of [false, true]) {
-      const bytes = Buffer.concat(chunkLines.filter((line) => line.stderr === stderr).map((line) => prefixed(prefix(line.task), line.bytes)));
-      const stream = stderr ? process.stderr : process.stdout;
-      if (bytes.length > 0 && !stream.write(bytes)) await once(stream, "drain");
-    }
-  };
+  const emit = (chunkLines: readonly OutputLine[]): Promise<void> => writeLines(chunkLines, prefix);
   const follow = async (exec: Exec, index: number): Promise<void> => {
     const request = { exec: exec.id, tailLines: start.tailLines, noFollow: !start.follow, since: start.sinceMs === undefined ? undefined : timestampFromMs(start.sinceMs) };
     for await (const response of client.serverStream(ExecService.method.attachExec, request, { signal: stop.signal })) {

@@ -8,6 +8,7 @@ import { enumName } from "../enum-names.js";
 import { commandLine, formatBytes, formatDuration, formatElapsed, formatMs, printTable } from "../../common/format.js";
 import { isoTime } from "../iso-time.js";
 import { labelsText } from "../labels-text.js";
+import { labelledOr } from "../labelled-refs.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { connectToDaemon } from "../transport.js";
@@ -88,11 +89,8 @@ export function allExecs(client: GrpcClient, workspace: string, runningOnly: boo
  * or every running one with the labels (an agent's, a CI job's), as
  * docker's `$(docker ps -q -f label=...)`; none such is said on stderr.
  */
-export async function namedOrLabelled(client: GrpcClient, named: readonly string[], labels: readonly string[]): Promise<readonly string[]> {
-  if (labels.length === 0) return named;
-  const ids = (await allExecs(client, "", true, labels)).map((e) => e.id);
-  if (ids.length === 0) process.stderr.write(`no running exec has the labels ${labels.join(", ")}\n`);
-  return ids;
+export function namedOrLabelled(client: GrpcClient, named: readonly string[], labels: readonly string[]): Promise<readonly string[]> {
+  return labelledOr(named, labels, "running exec", async () => (await allExecs(client, "", true, labels)).map((e) => e.id));
 }
 
 /** Whether an exec has an exit code: not while it runs, nor when the daemon lost it (its end is unknown). */

@@ -19,6 +19,7 @@ import { captureScreen } from "../screen-capture.js";
 import { connectToDaemon } from "../transport.js";
 import { writeChunk } from "../write-chunk.js";
 import { allPtys, howClosed, listPtys } from "./pty-list.js";
+import { labelledOr } from "../labelled-refs.js";
 import { exitCodeOf, readPty, sendToPty } from "./pty-io.js";
 
 export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--label k=v ...] [--size-policy latest|smallest] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [[--] CMD ...]
@@ -319,8 +320,7 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
   if (positionals.length !== (values.label.length > 0 ? 0 : 1)) throw usageError(PTY_USAGE, "tether pty kill");
   const { client } = await connectToDaemon(paths);
   // Every open one with those labels (an agent's terminals), as exec kill --label.
-  const refs = values.label.length > 0 ? (await allPtys(client, "", true, values.label)).map((p) => p.id) : positionals;
-  if (refs.length === 0) process.stderr.write(`no open PTY has the labels ${values.label.join(", ")}\n`);
+  const refs = await labelledOr(positionals, values.label, "open PTY", async () => (await allPtys(client, "", true, values.label)).map((p) => p.id));
   for (const ref of refs) {
     if (values.signal !== undefined) {
       const { pty } = await client.unary(PtyService.method.signalPty, { pty: ref, signal: values.signal });
