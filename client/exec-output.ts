@@ -16,6 +16,9 @@ export function reportExit(exit: ExecExit, what: string): number {
     case ExecStatus.LOST:
       process.stderr.write(`tether: exec lost: ${exit.error}\n`);
       return 1;
+    case ExecStatus.CANCELLED:
+      process.stderr.write(`tether: ${exit.error}\n`);
+      return 1;
     default:
       // It ran, but part of its output could not be stored.
       if (exit.error !== "") process.stderr.write(`tether: ${exit.error}\n`);
@@ -23,7 +26,7 @@ export function reportExit(exit: ExecExit, what: string): number {
   }
 }
 
-/** An ended exec in a line: "e-8f2k1 (web): exited 3", "signalled SIGTERM (143)", "failed to start: …", "lost: …". */
+/** An ended exec in a line: "e-8f2k1 (web): exited 3", "signalled SIGTERM (143)", "failed to start: …", "lost: …", "cancelled: …". */
 export function execEndLine(e: Exec): string {
   return `${e.id}${e.displayName === "" ? "" : ` (${e.displayName})`}: ${execEndWords(e)}`;
 }
@@ -39,7 +42,16 @@ export function execEndWords(e: Pick<Exec, "status" | "exitCode" | "signal" | "e
       return `failed to start: ${e.error}`;
     case ExecStatus.RUNNING:
       return "running";
+    case ExecStatus.QUEUED:
+      return "queued";
+    case ExecStatus.CANCELLED:
+      return `cancelled: ${e.error}`;
     default:
       return `lost: ${e.error}`;
   }
+}
+
+/** What a shell sees of an exec's end: its code (128 + signal when killed; 127 when it could not start), 1 when lost or taken out of its queue. */
+export function execExitCode(e: Pick<Exec, "status" | "exitCode">): number {
+  return e.status === ExecStatus.LOST || e.status === ExecStatus.CANCELLED ? 1 : e.exitCode;
 }

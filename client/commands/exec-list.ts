@@ -39,9 +39,9 @@ export async function listExecs(args: string[], paths: ClientPaths): Promise<num
       e.id,
       e.displayName,
       workspaceLabel(e.workspace),
-      `${enumName(ExecStatus, e.status)}${e.restartTime === undefined ? "" : `, restarts in ${formatElapsed(timestampMs(e.restartTime) - now)}`}`,
+      `${enumName(ExecStatus, e.status)}${e.status === ExecStatus.QUEUED ? ` in ${e.queue}` : ""}${e.restartTime === undefined ? "" : `, restarts in ${formatElapsed(timestampMs(e.restartTime) - now)}`}`,
       exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
-      e.createTime === undefined ? "" : `${formatDuration(now - timestampMs(e.createTime))} ago`,
+      e.startTime === undefined ? "" : `${formatDuration(now - timestampMs(e.startTime))} ago`,
       ...(labelled ? [labelsText(e.labels)] : []),
       commandLine(e.argv),
     ]),
@@ -65,11 +65,12 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
     `command     ${commandLine(e.argv)}${e.tty ? " (tty)" : ""}`,
     `cwd         ${e.cwd}`,
     `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
+    ...(e.queue === "" ? [] : [`queue       ${e.queue}`]),
     ...(Object.keys(e.labels).length === 0 ? [] : [`labels      ${labelsText(e.labels)}`]),
     ...(e.timeout === undefined ? [] : [`timeout     ${formatMs(durationMs(e.timeout))}`]),
     ...(e.restartPolicy === undefined ? [] : [`restart     ${restartWords(e)}${e.restartCount > 0 ? ` (restart ${e.restartCount} of its command)` : ""}${e.restartTime === undefined ? "" : `; starts again at ${new Date(timestampMs(e.restartTime)).toISOString()}`}`]),
     `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr${e.outputMaxBytes > 0n ? `; keeps the last ${formatBytes(Number(e.outputMaxBytes))}, from offset ${e.firstOffset}` : ""}`,
-    `started     ${e.createTime === undefined ? "" : new Date(timestampMs(e.createTime)).toISOString()}`,
+    ...startLines(e),
   ];
   if (e.endTime !== undefined) lines.push(`ended       ${new Date(timestampMs(e.endTime)).toISOString()}`);
   process.stdout.write(`${lines.join("\n")}\n`);
@@ -93,9 +94,16 @@ export function namedOrLabelled(client: GrpcClient, named: readonly string[], la
   return labelledOr(named, labels, "running exec", async () => (await allExecs(client, "", true, labels)).map((e) => e.id));
 }
 
-/** Whether an exec has an exit code: not while it runs, nor when the daemon lost it (its end is unknown). */
+/** Whether an exec has an exit code: not while it runs or waits in its queue, nor when the daemon lost it (its end is unknown) or it never ran. */
 function exitKnown(e: Exec): boolean {
-  return e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.LOST;
+  return e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.LOST && e.status !== ExecStatus.QUEUED && e.status !== ExecStatus.CANCELLED;
+}
+
+/** When it was started, and when its process started after waiting in its queue. */
+function startLines(e: Exec): string[] {
+  const at = (t: Exec["createTime"]): string => (t === undefined ? "" : new Date(timestampMs(t)).toISOString());
+  if (e.queue === "") return [`started     ${at(e.createTime)}`];
+  return [`queued      ${at(e.createTime)}`, ...(e.startTime === undefined ? [] : [`started     ${at(e.startTime)}`])];
 }
 
 export function execJson(e: Exec): Record<string, unknown> {
@@ -120,7 +128,9 @@ export function execJson(e: Exec): Record<string, unknown> {
     timeout_ms: e.timeout === undefined ? null : durationMs(e.timeout),
     restart_at: isoTime(e.restartTime),
     first_offset: Number(e.firstOffset),
+    queue: e.queue || null,
     created_at: isoTime(e.createTime),
+    started_at: isoTime(e.startTime),
     ended_at: isoTime(e.endTime),
   };
 }

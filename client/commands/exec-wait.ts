@@ -1,11 +1,10 @@
-import { ExecStatus, type Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { usageError, whenDaemonStopped, whenTimedOut } from "../cli-error.js";
 import { parseCommandLine } from "../command-line.js";
 import { parseDurationFlag } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
-import { execEndLine } from "../exec-output.js";
+import { execEndLine, execExitCode } from "../exec-output.js";
 import { EXEC_USAGE } from "./exec.js";
 import { execJson, namedOrLabelled } from "./exec-list.js";
 
@@ -37,10 +36,5 @@ export async function waitExecs(args: string[], paths: ClientPaths): Promise<num
       }
     }),
   );
-  return ended.map(exitCode).find((code) => code !== 0) ?? 0;
-}
-
-/** What a shell sees of an exec's end: its code (128 + signal when killed; 127 when it could not start), 1 when lost. */
-function exitCode(e: Exec): number {
-  return e.status === ExecStatus.LOST ? 1 : e.exitCode;
+  return ended.map(execExitCode).find((code) => code !== 0) ?? 0;
 }

@@ -18,8 +18,9 @@ import { connectToDaemon } from "../transport.js";
 import { attachExec } from "./exec-attach.js";
 import { allExecs, listExecs, namedOrLabelled, showExec } from "./exec-list.js";
 import { waitExecs } from "./exec-wait.js";
+import { execQueues } from "./exec-queue.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
@@ -36,6 +37,11 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               nohup and pueue add give it; --dotenv and --env over it
                                               --timeout 10m: stop it once it has run that long (SIGTERM, SIGKILL 5s
                                               later), as a CI step's timeout
+                                              --queue Q: run it in queue Q, as pueue add does in a group: it waits
+                                              (queued, across daemon restarts too) until fewer of Q's execs run
+                                              than Q's limit (1 until exec queue sets it), in the order they came
+  tether exec queue [Q --parallel N] [--json]  the queues: their limits, execs running and queued; --parallel sets
+                                              how many of Q's execs run at once (pueue parallel)
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it
@@ -72,7 +78,7 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
 
-const SUBCOMMANDS = ["attach", "ls", "show", "send", "kill", "stop", "rm", "restart", "wait"];
+const SUBCOMMANDS = ["attach", "ls", "show", "send", "kill", "stop", "rm", "restart", "wait", "queue"];
 
 /** `tether exec ...`: run, reattach, list, show and signal execs. */
 export async function execCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -95,6 +101,8 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
       return waitExecs(args.slice(1), paths);
     case "stop":
       return stop(args.slice(1), paths);
+    case "queue":
+      return execQueues(args.slice(1), paths);
     default:
       return run(args, paths).catch((error: unknown) => {
         throw subcommandMeant(error, "tether exec", SUBCOMMANDS);
@@ -111,7 +119,7 @@ const DETACH_INTERRUPTS = 3;
 const DETACH_INTERRUPTS_WITHIN_MS = 2_000;
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--dotenv", "--max-output", "--name", "--restart", "--label", "-l", "--timeout"]);
+const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--dotenv", "--max-output", "--name", "--restart", "--label", "-l", "--timeout", "--queue"]);
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -130,6 +138,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       restart: { type: "string", default: "no" },
       label: { type: "string", short: "l", multiple: true, default: [] },
       timeout: { type: "string" },
+      queue: { type: "string", default: "" },
       "attach-existing": { type: "boolean", short: "A", default: false },
     },
   });
@@ -166,6 +175,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         restartPolicy,
         labels: parsePairs("--label", values.label),
         timeout: values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout),
+        queue: values.queue,
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
         stdin: readsStdin || values.interactive,
       },
@@ -184,7 +194,10 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
   const local = terminal ? rawTerminal((size) => merged.push({ kind: { case: "resize", value: size } })) : undefined;
   // Ctrl-C (outside raw mode) goes to the command, not to this CLI; pressed again and again, it detaches.
   const interrupts: number[] = [];
+  // While it waits in its queue there is no process for Ctrl-C: it detaches, the exec stays queued.
+  let queued = false;
   const onSigint = (): void => {
+    if (queued) return stop.abort();
     merged.push({ kind: { case: "signal", value: "SIGINT" } });
     interrupts.push(Date.now());
     if (interrupts.length >= DETACH_INTERRUPTS && Date.now() - interrupts.at(-DETACH_INTERRUPTS)! <= DETACH_INTERRUPTS_WITHIN_MS) stop.abort();
@@ -196,6 +209,8 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       const kind = response.kind;
       if (kind.case === "started") {
         id = kind.value.exec!.id;
+        queued = kind.value.exec!.status === ExecStatus.QUEUED;
+        if (queued && !values.detach) process.stderr.write(`tether: exec ${id} is queued in ${values.queue}: it starts once the queue has room (tether exec queue); Ctrl-C leaves it queued\n`);
         if (values.detach) {
           process.stdout.write(`${kind.value.exec!.id}\n`);
           stop.abort();
@@ -212,6 +227,10 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     throw new CliError("the daemon ended the exec call without its exit: tether exec ls shows the exec; tether exec attach reattaches", 1);
   } catch (error) {
     if (values.detach && stop.signal.aborted) return 0;
+    if (stop.signal.aborted && queued) {
+      process.stderr.write(`\ntether: exec ${id} stays queued in ${values.queue}. Follow it: tether exec attach ${id}   take it out: tether exec stop ${id}\n`);
+      return 130;
+    }
     if (stop.signal.aborted && id !== "") {
       const kept = values.rm ? ", and stays once it ends (--rm removes only what this command saw end)" : "";
       process.stderr.write(`\ntether: exec ${id} goes on (Ctrl-C ${DETACH_INTERRUPTS} times detaches)${kept}. Reattach: tether exec attach ${id} --tail 0   stop it: tether exec kill ${id} --signal KILL\n`);
@@ -219,7 +238,8 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     }
     // Under a terminal the error goes after the line the command's output left the cursor on.
     if (local !== undefined) process.stderr.write("\r\n");
-    throw whenDaemonStopped(error, id && `exec ${id} ran, which ended with it (recorded lost); what it printed stays readable: tether exec attach ${id}`);
+    const what = queued ? `exec ${id} stays queued: the next daemon (any tether command starts it) runs it in its turn` : `exec ${id} ran, which ended with it (recorded lost); what it printed stays readable: tether exec attach ${id}`;
+    throw whenDaemonStopped(error, id && what);
   } finally {
     local?.restore();
     process.off("SIGINT", onSigint);
@@ -322,7 +342,7 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
     return { id: exec!.id, outputBytes };
   };
   if (!values.ended) return removeEach(positionals, removeOne);
-  const ended = (await allExecs(client, positionals[0] ?? "", false)).filter((e) => e.status !== ExecStatus.RUNNING && endedBy(e.endTime, cutoff));
+  const ended = (await allExecs(client, positionals[0] ?? "", false)).filter((e) => e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.QUEUED && endedBy(e.endTime, cutoff));
   return removeAll(ended.map((e) => e.id), removeOne, "ended exec(s)");
 }
 

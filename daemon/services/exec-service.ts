@@ -3,6 +3,7 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ExecRequest, ExecResponseSchema, ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { invalidArgument } from "../errors.js";
+import { untilAborted } from "../until-aborted.js";
 import { parseSignal } from "../process/signals.js";
 import type { Execs, LiveExec } from "../workspaces/execs.js";
 import { checkSize, defaultSize } from "../workspaces/terminal-size.js";
@@ -22,7 +23,7 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
         throw invalidArgument("kind", "the first Exec message must be `start` (workspace and argv): later messages carry stdin, close_stdin, signal or resize");
       }
       const start = first.value.kind.value;
-      const live = execs.start({
+      const submitted = execs.submit({
         workspace: start.workspace,
         argv: start.argv,
         cwd: start.cwd,
@@ -34,7 +35,21 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
         restartPolicy: restartPolicyFromProto(start.restartPolicy),
         labels: start.labels,
         timeoutMs: durationFieldMs(start.timeout, "timeout", 0),
+        queue: start.queue,
       });
+      let live: LiveExec;
+      if ("process" in submitted) {
+        live = submitted;
+      } else {
+        // Queued: said at once, then the call waits for its turn (the client's messages wait in flow control meanwhile).
+        yield { kind: { case: "started", value: { exec: execToProto(submitted.record, execs) } } };
+        const started = await untilAborted(submitted.started, ctx.signal);
+        if (started === undefined) {
+          yield { kind: { case: "exit", value: execExitToProto(execs.get(submitted.record.id)) } };
+          return;
+        }
+        live = started;
+      }
       await live.started;
       // A client showing it on a terminal (it gave that terminal's size) answers the program's queries to it while attached.
       const unlisten = start.size === undefined ? undefined : live.terminal?.listen();
@@ -83,6 +98,12 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
     },
     async stopExec(req) {
       return { exec: execToProto(await execs.stop(req.exec, stopGraceMs(req.grace)), execs) };
+    },
+    listExecQueues() {
+      return { queues: execs.queueList() };
+    },
+    updateExecQueue(req) {
+      return { queue: execs.setQueueParallel(req.name, req.parallel) };
     },
     async deleteExec(req) {
       const { exec, outputBytes } = await execs.remove(req.exec);

@@ -22,7 +22,7 @@ const SANDBOX_ALLOWED: Readonly<Record<string, readonly string[]>> = {
   "tether.v1.SessionService": ["GetSession", "ListSessions", "ListRuns", "ReadSessionLogs", "WatchSession", "WaitSession", "GetXcom", "SetXcom"],
   "tether.v1.StreamService": ["SendInput", "WriteOutput", "ReadStream", "WaitForInput"],
   "tether.v1.WorkspaceService": ["GetWorkspace", "ListWorkspaces"],
-  "tether.v1.ExecService": ["AttachExec", "GetExec", "ListExecs", "WaitExec"],
+  "tether.v1.ExecService": ["AttachExec", "GetExec", "ListExecs", "WaitExec", "ListExecQueues"],
   "tether.v1.PtyService": ["GetPty", "ListPtys"],
   "grpc.reflection.v1.ServerReflection": ["ServerReflectionInfo"],
   "grpc.reflection.v1alpha.ServerReflection": ["ServerReflectionInfo"],

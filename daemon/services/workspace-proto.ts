@@ -34,6 +34,8 @@ const EXEC_STATUSES: Readonly<Record<domain.ExecStatus, ExecStatus>> = {
   signalled: ExecStatus.SIGNALLED,
   "failed-to-start": ExecStatus.FAILED_TO_START,
   lost: ExecStatus.LOST,
+  queued: ExecStatus.QUEUED,
+  cancelled: ExecStatus.CANCELLED,
 };
 
 export function sandboxFromProto(sandbox: SandboxProfile): domain.SandboxProfile {
@@ -93,6 +95,8 @@ export function execToProto(exec: domain.ExecRecord, bounds: { outputBounds(id: 
     labels: { ...exec.labels },
     restartTime: exec.restartAt === undefined ? undefined : timestampFromMs(exec.restartAt),
     timeout: exec.timeoutMs === 0 ? undefined : durationFromMs(exec.timeoutMs),
+    queue: exec.queue ?? "",
+    startTime: exec.status === "queued" || exec.status === "cancelled" ? undefined : timestampFromMs(exec.startedAt ?? exec.createdAt),
   });
 }
 

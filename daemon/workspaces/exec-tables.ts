@@ -25,6 +25,7 @@ interface ExecRow {
   stdout_bytes: number;
   stderr_bytes: number;
   created_at: number;
+  started_at: number | null;
   ended_at: number | null;
 }
 
@@ -45,6 +46,8 @@ export interface RestartSpec {
   readonly line?: string | undefined;
   /** How long it may run (exec --timeout); absent: no limit. */
   readonly timeoutMs?: number | undefined;
+  /** The queue it runs in (exec --queue); absent: none. */
+  readonly queue?: string | undefined;
 }
 
 /** An exec row with what is needed to recognise its process after a restart. */
@@ -59,6 +62,8 @@ export class ExecTables {
   private readonly insertRow;
   private readonly updateRow;
   private readonly updateProcess;
+  private readonly updateStarted;
+  private readonly selectQueued;
   private readonly selectById;
   private readonly selectByPrefix;
   private readonly selectByName;
@@ -75,7 +80,9 @@ export class ExecTables {
   private readonly selectIdsInWorkspace;
 
   constructor(db: Db) {
-    this.pages = new ProcessPages(db, SELECT, "e");
+    this.pages = new ProcessPages(db, SELECT, "e", "e.status IN ('running', 'queued')");
+    this.updateStarted = db.prepare(`UPDATE execs SET status = 'running', cwd = ?, started_at = ? WHERE seq = ?`);
+    this.selectQueued = db.prepare(`${SELECT} WHERE e.status = 'queued' ORDER BY e.seq`);
     this.updateProcess = db.prepare(`UPDATE execs SET pid = ?, start_ticks = ? WHERE seq = ?`);
     this.insertRow = db.prepare(
       `INSERT INTO execs (seq, id, workspace_seq, argv, cwd, env_keys, tty, name, restart, labels, status, pid, start_ticks, stdout_bytes, stderr_bytes, created_at)
@@ -87,12 +94,12 @@ export class ExecTables {
     );
     this.selectById = db.prepare(`${SELECT} WHERE e.id = ?`);
     this.selectByPrefix = db.prepare(`${SELECT} WHERE e.id >= ? AND e.id < ? ORDER BY e.id LIMIT 6`);
-    this.selectByName = db.prepare(`${SELECT} WHERE e.name = ? ORDER BY e.status = 'running' DESC, e.seq DESC LIMIT 1`);
+    this.selectByName = db.prepare(`${SELECT} WHERE e.name = ? ORDER BY e.status IN ('running', 'queued') DESC, e.seq DESC LIMIT 1`);
     this.selectRestart = db.prepare(`SELECT restart FROM execs WHERE seq = ?`).pluck();
     this.markResumeRow = db.prepare(`UPDATE execs SET restart = json_set(restart, '$.resumeAtStart', json('true')) WHERE seq = ? AND restart IS NOT NULL`);
     this.clearResumeRow = db.prepare(`UPDATE execs SET restart = json_remove(restart, '$.resumeAtStart') WHERE seq = ?`);
     this.selectToResume = db.prepare(`${SELECT} WHERE json_extract(e.restart, '$.resumeAtStart') = 1 ORDER BY e.seq`);
-    this.selectEndedOfLine = db.prepare(`SELECT id FROM execs WHERE json_extract(restart, '$.line') = ? AND status <> 'running' ORDER BY seq DESC LIMIT -1 OFFSET ?`).pluck();
+    this.selectEndedOfLine = db.prepare(`SELECT id FROM execs WHERE json_extract(restart, '$.line') = ? AND status NOT IN ('running', 'queued') ORDER BY seq DESC LIMIT -1 OFFSET ?`).pluck();
     this.selectNextOfLine = db.prepare(`${SELECT} WHERE json_extract(e.restart, '$.line') = ? AND e.seq > ? ORDER BY e.seq LIMIT 1`);
     this.selectRunning = db.prepare(`${SELECT} WHERE e.status = 'running' ORDER BY e.seq`);
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM execs`);
@@ -131,6 +138,16 @@ export class ExecTables {
       start_ticks: null,
       created_at: exec.createdAt,
     });
+  }
+
+  /** Records that a queued exec's process starts, in `cwd`. */
+  markStarted(exec: ExecRecord): void {
+    this.updateStarted.run(exec.cwd, exec.startedAt ?? null, exec.seq);
+  }
+
+  /** The execs waiting in a queue, oldest first. */
+  queued(): StoredExec[] {
+    return (this.selectQueued.all() as ExecRow[]).map(toRecord);
   }
 
   /** Records the exec's process once it runs, so a daemon that crashes can stop it on restart. */
@@ -233,12 +250,13 @@ function toRecord(row: ExecRow): StoredExec {
     stdoutBytes: row.stdout_bytes,
     stderrBytes: row.stderr_bytes,
     createdAt: row.created_at,
+    startedAt: row.started_at ?? undefined,
     endedAt: row.ended_at ?? undefined,
   };
 }
 
-/** An exec's restart policy and its place in its line, from its row's restart column. */
-function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number; timeoutMs: number } {
+/** An exec's restart policy, its place in its line and its queue, from its row's restart column. */
+function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number; timeoutMs: number; queue: string | undefined } {
   const spec = json === null ? undefined : (JSON.parse(json) as RestartSpec);
-  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0, timeoutMs: spec?.timeoutMs ?? 0 };
+  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0, timeoutMs: spec?.timeoutMs ?? 0, queue: spec?.queue };
 }

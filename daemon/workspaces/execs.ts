@@ -20,13 +20,14 @@ import { ExecTables, type RestartSpec } from "./exec-tables.js";
 import { notStarted, startExecProcess, type ExecProcess } from "./exec-process.js";
 import { EXEC_STDIN_WRITE_MAX_BYTES, ExecStdin } from "./exec-stdin.js";
 import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, terminate, type ProcessEnvironment } from "./launch.js";
-import type { ExecRecord } from "./types.js";
+import type { ExecRecord, WorkspaceRecord } from "./types.js";
 import { checkLabels, type LabelSelector } from "./labels.js";
 import { EXEC_NAMES, checkProcessName } from "./process-names.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
 import { ExecTerminal } from "./exec-terminal.js";
+import { ExecQueues, checkQueueName, type QueueView } from "./exec-queues.js";
 import { checkSize } from "./terminal-size.js";
 
 /**
@@ -41,6 +42,12 @@ export interface ExecStartOptions extends RestartSpec {
   readonly name: string;
   /** What a client tags it with to find it again (labels.ts). */
   readonly labels: Readonly<Record<string, string>>;
+}
+
+/** An exec waiting in its queue: its record, and its start (undefined when it was stopped first or could not start). */
+export interface QueuedExec {
+  readonly record: ExecRecord;
+  readonly started: Promise<LiveExec | undefined>;
 }
 
 /** A running exec: its record (updated in place) and its process. */
@@ -84,6 +91,7 @@ export class Execs {
   /** The execs being restarted, each with the exec its restart starts: a second restart of one is refused, not a second copy started. */
   private readonly restarting = new Map<string, Promise<ExecRecord | undefined>>();
   private readonly restarts: ExecRestarts;
+  private readonly queues: ExecQueues<LiveExec>;
   private nextSeq: number;
 
   constructor(
@@ -94,6 +102,7 @@ export class Execs {
   ) {
     this.tables = new ExecTables(db);
     this.restarts = new ExecRestarts({ live: workspaces.live, tables: this.tables, start: (options) => this.start(options), remove: (id) => this.remove(id) });
+    this.queues = new ExecQueues(db, (id) => this.startQueued(id));
     this.nextSeq = this.tables.maxSeq() + 1;
     workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
   }
@@ -104,50 +113,48 @@ export class Execs {
    * byte counts (a running exec's are counted in memory: the store has them
    * only in its output records, each tagged with its fd's offset after it);
    * those whose restart policy is always, and the restarts owed, start
-   * again (ExecRestarts.resume).
+   * again (ExecRestarts.resume); those that waited in a queue wait again,
+   * in their order, and those that fit start.
    */
   recover(): void {
     const fdEnd = (id: string, fd: number): number => Number(this.journals.lastMetaWith(outputJournal(id), "s", String(fd))?.["e"] ?? 0);
     const left = this.tables.running();
     recordLeftRunningLost(left, (row) => this.tables.update({ ...row, stdoutBytes: fdEnd(row.id, 1), stderrBytes: fdEnd(row.id, 2) }), "exec");
     this.restarts.resume(left);
+    this.queues.restore(this.tables.queued().map((exec) => ({ id: exec.id, queue: exec.queue ?? "" })));
   }
 
-  start(options: ExecStartOptions): LiveExec {
+  /**
+   * Starts an exec, or with a queue (ExecStartOptions.queue) that has no
+   * free slot, stores it queued: it starts once the queue has room (see
+   * ExecQueues), checked now as a start would check it.
+   */
+  submit(options: ExecStartOptions): LiveExec | QueuedExec {
+    const queue = options.queue ?? "";
+    if (queue === "") return this.start(options);
+    checkQueueName(queue);
+    if (options.restartPolicy !== undefined) {
+      throw invalidArgument("restart_policy", "a queued exec runs once, as a pueue job: give it a queue or a restart policy, not both (a service that restarts needs no queue)");
+    }
+    if (this.queues.hasRoom(queue)) return this.start(options);
+    const { ws, id } = this.checkStart(options);
+    const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
+    // One that cannot run (not found, not executable) says so now, not when its turn comes.
+    if (launch.problem !== undefined) return this.start(options);
+    const record = this.newRecord(options, ws, id, launch.cwd, "queued");
+    const { cwd, env, stdin, tty, outputMaxBytes, timeoutMs } = options;
+    this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, line: id, timeoutMs, queue });
+    return { record, started: this.queues.enqueue(queue, id) };
+  }
+
+  /** Starts an exec at once; `queued`: the queued one whose turn came (submit). */
+  start(options: ExecStartOptions, queued?: ExecRecord): LiveExec {
     const { outputMaxBytes } = options;
-    checkOutputMaxBytes(outputMaxBytes);
-    if (options.name !== "") checkProcessName(EXEC_NAMES, options.name, (name) => this.runningNamed(name));
-    checkLabels(options.labels, "an exec");
-    const ws = this.workspaces.usable(options.workspace);
-    if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
-    const id = newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined);
+    const { ws, id } = queued === undefined ? this.checkStart(options) : { ws: this.workspaces.usable(queued.workspaceId), id: queued.id };
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     const pacer = new OutputPacer(PACED_LAG_BYTES, 1);
     const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), { pacer });
-    const record: ExecRecord = {
-      seq: this.nextSeq++,
-      id,
-      workspaceSeq: ws.seq,
-      workspaceId: ws.id,
-      argv: [...options.argv],
-      cwd: launch.cwd,
-      envKeys: Object.keys(options.env).sort(),
-      tty: options.tty !== undefined,
-      name: options.name === "" ? undefined : options.name,
-      restartPolicy: options.restartPolicy,
-      restarts: options.restarts ?? 0,
-      timeoutMs: options.timeoutMs ?? 0,
-      labels: { ...options.labels },
-      status: "running",
-      pid: undefined,
-      exitCode: undefined,
-      signal: undefined,
-      error: undefined,
-      stdoutBytes: 0,
-      stderrBytes: 0,
-      createdAt: Date.now(),
-      endedAt: undefined,
-    };
+    const record = queued === undefined ? this.newRecord(options, ws, id, launch.cwd, "running") : { ...queued, cwd: launch.cwd, status: "running" as const, startedAt: Date.now() };
     const terminal = options.tty === undefined ? undefined : new ExecTerminal(options.tty, { journals: this.journals, journal: outputJournal(id), writer }, (answer) => process.answer(answer));
     // A terminal's output is scanned for its program's queries too, after it is written: an answer waits for the output before it to be stored.
     const onOutput =
@@ -169,8 +176,9 @@ export class Execs {
     withoutFsync(this.db, () =>
       this.db.transaction(() => {
         this.journals.create(outputJournal(id), { maxBytes: outputMaxBytes, maxAgeMs: 0 });
-        const { cwd, env, stdin, tty, restartPolicy, restarts, delayMs, timeoutMs } = options;
-        this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, line: options.line ?? id, timeoutMs });
+        const { cwd, env, stdin, tty, restartPolicy, restarts, delayMs, timeoutMs, queue } = options;
+        if (queued === undefined) this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, line: options.line ?? id, timeoutMs, queue });
+        else this.tables.markStarted(record);
       })(),
     );
     // The pid is stored before the client hears of it and before any output (not fsynced: a power cut stops the process anyway).
@@ -211,7 +219,83 @@ export class Execs {
     const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin), terminal, stopping, signalFromClient };
     this.live.set(id, live);
     this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended, stopping });
+    if (record.queue !== undefined) this.queues.running(record.queue, id, ended);
     return live;
+  }
+
+  /** What start and submit check first: its output limit, name, labels, workspace and terminal size; and the id it gets. */
+  private checkStart(options: ExecStartOptions): { ws: WorkspaceRecord; id: string } {
+    checkOutputMaxBytes(options.outputMaxBytes);
+    if (options.name !== "") checkProcessName(EXEC_NAMES, options.name, (name) => this.runningNamed(name));
+    checkLabels(options.labels, "an exec");
+    const ws = this.workspaces.usable(options.workspace);
+    if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
+    return { ws, id: newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined) };
+  }
+
+  private newRecord(options: ExecStartOptions, ws: WorkspaceRecord, id: string, cwd: string, status: "running" | "queued"): ExecRecord {
+    return {
+      seq: this.nextSeq++,
+      id,
+      workspaceSeq: ws.seq,
+      workspaceId: ws.id,
+      argv: [...options.argv],
+      cwd,
+      envKeys: Object.keys(options.env).sort(),
+      tty: options.tty !== undefined,
+      name: options.name === "" ? undefined : options.name,
+      restartPolicy: options.restartPolicy,
+      restarts: options.restarts ?? 0,
+      timeoutMs: options.timeoutMs ?? 0,
+      labels: { ...options.labels },
+      queue: options.queue === "" ? undefined : options.queue,
+      status,
+      pid: undefined,
+      exitCode: undefined,
+      signal: undefined,
+      error: undefined,
+      stdoutBytes: 0,
+      stderrBytes: 0,
+      createdAt: Date.now(),
+      startedAt: undefined,
+      endedAt: undefined,
+    };
+  }
+
+  /** Starts queued exec `id` as it was submitted, its turn come; undefined (its row saying why) when it cannot. */
+  private startQueued(id: string): LiveExec | undefined {
+    const exec = this.tables.byId(id);
+    const spec = exec === undefined ? undefined : this.tables.restartSpec(exec.seq);
+    if (exec === undefined || spec === undefined) return undefined;
+    try {
+      return this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels }, exec);
+    } catch (error) {
+      this.tables.update({ ...exec, status: "failed-to-start", exitCode: 127, error: `its turn in queue ${exec.queue} came, and it could not start: ${(error as Error).message}`, endedAt: Date.now() });
+      return undefined;
+    }
+  }
+
+  /** Takes a queued exec out of its queue for a client (exec stop, kill, rm): it never runs. Undefined when it is not queued. */
+  private cancelQueued(exec: ExecRecord, how: string): ExecRecord | undefined {
+    if (!this.queues.cancel(exec.id)) return undefined;
+    const cancelled: ExecRecord = { ...exec, status: "cancelled", error: `stopped while queued in ${exec.queue} (${how}): it never ran`, endedAt: Date.now() };
+    this.tables.update(cancelled);
+    return cancelled;
+  }
+
+  /** The queues: their limits and what runs and waits in each. */
+  queueList(): QueueView[] {
+    return this.queues.list();
+  }
+
+  /** Sets how many of a queue's execs run at once (see ExecQueues.setParallel). */
+  setQueueParallel(queue: string, parallel: number): QueueView {
+    return this.queues.setParallel(queue, parallel);
+  }
+
+  /** How many wait before queued exec `id` in its queue; undefined when it is not queued. */
+  queuedAhead(id: string): number | undefined {
+    return this.queues.ahead(id);
   }
 
   /**
@@ -225,6 +309,9 @@ export class Execs {
   async restart(ref: string, graceMs: number): Promise<{ previous: ExecRecord; next: LiveExec }> {
     const exec = this.find(ref);
     const spec = this.tables.restartSpec(exec.seq);
+    if (exec.status === "queued") {
+      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} has not run yet: it waits in queue ${exec.queue} and starts once it has room (tether exec queue shows it)`, { exec: exec.id });
+    }
     if (spec === undefined) {
       throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} was started by an older tether, which did not keep its environment: start it anew with tether exec`, { exec: exec.id });
     }
@@ -272,6 +359,8 @@ export class Execs {
     });
     try {
       for (;;) {
+        const queued = this.queues.startOf(exec.id);
+        if (queued !== undefined) await untilAborted(queued, signal);
         const live = this.live.get(exec.id);
         if (live !== undefined) await untilAborted(live.ended, signal);
         const successor = await untilAborted(this.successor(exec), signal);
@@ -310,6 +399,8 @@ export class Execs {
    */
   signal(ref: string, signal: NodeJS.Signals): ExecRecord {
     const exec = this.find(ref);
+    const cancelled = this.cancelQueued(exec, "tether exec kill");
+    if (cancelled !== undefined) return cancelled;
     if (!this.live.has(exec.id) && this.restarts.cancel(exec.id)) return this.current(exec);
     const live = this.requireLive(ref);
     live.signalFromClient(signal);
@@ -324,6 +415,8 @@ export class Execs {
    */
   async stop(ref: string, graceMs: number): Promise<ExecRecord> {
     const exec = this.find(ref);
+    const cancelled = this.cancelQueued(exec, "tether exec stop");
+    if (cancelled !== undefined) return cancelled;
     const live = this.live.get(exec.id);
     if (live === undefined) this.restarts.cancel(exec.id);
     else await terminate({ signal: (s) => live.signalFromClient(s) }, live.ended, "SIGTERM", graceMs);
@@ -343,6 +436,13 @@ export class Execs {
   requireLive(ref: string): LiveExec {
     const exec = this.find(ref);
     const live = this.live.get(exec.id);
+    if (live === undefined && exec.status === "queued") {
+      const ahead = this.queues.ahead(exec.id) ?? 0;
+      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_LIVE", `exec ${exec.id} has not started: it waits in queue ${exec.queue} (${ahead} before it); tether exec wait ${exec.id} returns once it has run`, {
+        exec: exec.id,
+        status: exec.status,
+      });
+    }
     if (live === undefined) {
       throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_LIVE", `exec ${exec.id} has ended (${exec.status}): it takes no input or signals; tether exec attach ${exec.id} shows its output`, {
         exec: exec.id,
@@ -359,12 +459,16 @@ export class Execs {
    */
   /** Where a reattach asked for by offset, by tail (its last lines) or by time starts in the exec's output. */
   startOffset(ref: string, start: ReadStart): Promise<number> {
-    return readStartOffset(this.journals, outputJournal(this.find(ref).id), start);
+    const exec = this.find(ref);
+    // One that waits in its queue has no output yet: its reader starts at its beginning.
+    return exec.status === "queued" ? Promise.resolve(0) : readStartOffset(this.journals, outputJournal(exec.id), start);
   }
 
   read(ref: string, fromOffset: number, follow: boolean, signal: AbortSignal, pace = false): ExecRead {
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 (the beginning) or a positive byte offset");
     const exec = this.find(ref);
+    const queued = this.queues.startOf(exec.id);
+    if (queued !== undefined) return this.readOnceStarted(exec, queued, fromOffset, follow, signal, pace);
     // 0 is the beginning: the oldest output kept, when output_max_bytes dropped some.
     const from = fromOffset === 0 ? this.outputBounds(exec.id).firstOffset : fromOffset;
     this.journals.requireKept(outputJournal(exec.id), { kind: "offset", offset: from });
@@ -381,6 +485,22 @@ export class Execs {
     };
   }
 
+  /** A queued exec's output: nothing while it waits; with follow, once it starts, as read gives it. */
+  private readOnceStarted(exec: ExecRecord, queued: Promise<LiveExec | undefined>, fromOffset: number, follow: boolean, signal: AbortSignal, pace: boolean): ExecRead {
+    let started: ExecRead | undefined;
+    const self = this;
+    return {
+      exec: this.current(exec),
+      chunks: (async function* () {
+        if (!follow || (await untilAborted(queued, signal)) === undefined) return;
+        started = self.read(exec.id, fromOffset, follow, signal, pace);
+        yield* started.chunks;
+      })(),
+      final: () => started?.final() ?? this.current(this.tables.byId(exec.id) ?? exec),
+      lost: () => started?.lost(),
+    };
+  }
+
   /** How much of exec `id`'s output is kept: where it starts now, and the most it keeps (0: all). */
   outputBounds(id: string): { firstOffset: number; maxBytes: number } {
     const journal = this.journals.find(outputJournal(id));
@@ -389,7 +509,8 @@ export class Execs {
 
   /** Removes an ended exec with all of its output (see removeEnded); resolves with it as it was and the bytes of output removed. */
   async remove(ref: string): Promise<{ exec: ExecRecord; outputBytes: number }> {
-    const exec = this.current(this.find(ref));
+    const found = this.find(ref);
+    const exec = this.cancelQueued(found, "tether exec rm") ?? this.current(found);
     this.restarts.cancel(exec.id);
     const outputBytes = await removeEnded(EXEC_KIND, this.journals, {
       id: exec.id,
@@ -407,6 +528,7 @@ export class Execs {
 
   /** At daemon stop: running execs are recorded lost and their process groups killed. */
   async shutdown(reason: string): Promise<void> {
+    this.queues.close();
     // Started again by the next daemon: a restart owed, and an exec whose policy is always.
     this.restarts.stop([...this.live.values()].map((live) => live.record));
     await stopAllLost([...this.live.values()], reason);
@@ -441,10 +563,11 @@ export class Execs {
     });
   }
 
-  /** The running exec named `name`, if any. */
+  /** The running or queued exec named `name`, if any. */
   private runningNamed(name: string): ExecRecord | undefined {
     for (const live of this.live.values()) if (live.record.name === name) return live.record;
-    return undefined;
+    const stored = this.tables.byName(name);
+    return stored?.status === "queued" ? stored : undefined;
   }
 }
 

@@ -12,7 +12,8 @@ export interface ProcessFilter {
  * Pages of an exec's or a PTY's rows, newest first, as a listing filters
  * them (ProcessFilter): one prepared statement per shape of filter, made
  * once. `select` reads the rows (with `alias` for the table), whose
- * `status` is 'running' while they are live and `labels` a JSON object.
+ * `labels` is a JSON object; `live` is the condition of a live one's row
+ * (its status).
  */
 export class ProcessPages<Row> {
   private readonly statements = new Map<string, ReturnType<Db["prepare"]>>();
@@ -21,6 +22,7 @@ export class ProcessPages<Row> {
     private readonly db: Db,
     private readonly select: string,
     private readonly alias: string,
+    private readonly live: string,
   ) {}
 
   /** Rows before `beforeSeq`, newest first, at most `limit`. */
@@ -29,7 +31,7 @@ export class ProcessPages<Row> {
     const labels = labelConditions(`${a}.labels`, filter.labels);
     const where = [`${a}.seq < @before`, ...labels.where];
     if (filter.workspaceSeq !== undefined) where.push(`${a}.workspace_seq = @workspace`);
-    if (filter.liveOnly) where.push(`${a}.status = 'running'`);
+    if (filter.liveOnly) where.push(this.live);
     const sql = `${this.select} WHERE ${where.join(" AND ")} ORDER BY ${a}.seq DESC LIMIT @limit`;
     let statement = this.statements.get(sql);
     if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)));

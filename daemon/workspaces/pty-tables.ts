@@ -57,7 +57,7 @@ export class PtyTables {
     this.selectByPrefix = db.prepare(`${SELECT} WHERE p.id >= ? AND p.id < ? ORDER BY p.id LIMIT 6`);
     this.selectByName = db.prepare(`${SELECT} WHERE p.name = ? ORDER BY p.status = 'running' DESC, p.seq DESC LIMIT 1`);
     this.selectRunning = db.prepare(`${SELECT} WHERE p.status = 'running' ORDER BY p.seq`);
-    this.pages = new ProcessPages(db, SELECT, "p");
+    this.pages = new ProcessPages(db, SELECT, "p", "p.status = 'running'");
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM ptys`);
     this.deleteRow = db.prepare(`DELETE FROM ptys WHERE seq = ?`);
     this.selectIdsInWorkspace = db.prepare(`SELECT id FROM ptys WHERE workspace_seq = ? ORDER BY seq`).pluck();

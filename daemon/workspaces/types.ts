@@ -42,7 +42,7 @@ export interface WorkspaceView extends WorkspaceRecord {
   readonly live: LiveCounts;
 }
 
-export type ExecStatus = "running" | "exited" | "signalled" | "failed-to-start" | "lost";
+export type ExecStatus = "queued" | "running" | "exited" | "signalled" | "failed-to-start" | "lost" | "cancelled";
 
 /** An exec as stored. */
 export interface ExecRecord {
@@ -64,6 +64,10 @@ export interface ExecRecord {
   readonly timeoutMs: number;
   /** What a client tagged it with to find it again (labels.ts). */
   readonly labels: Readonly<Record<string, string>>;
+  /** The queue it runs in (exec-queues.ts); undefined: none. */
+  readonly queue: string | undefined;
+  /** When its process started, when it waited in its queue first (else createdAt); undefined until then. */
+  startedAt: number | undefined;
   /** When its restart policy starts its command again, while it waits out the delay (never stored). */
   readonly restartAt?: number | undefined;
   status: ExecStatus;

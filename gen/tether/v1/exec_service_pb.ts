@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/exec_service.proto.
  */
 export const file_tether_v1_exec_service: GenFile = /*@__PURE__*/
-  fileDesc("Chx0ZXRoZXIvdjEvZXhlY19zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEioQEKC0V4ZWNSZXF1ZXN0EiUKBXN0YXJ0GAEgASgLMhQudGV0aGVyLnYxLkV4ZWNTdGFydEgAEg8KBXN0ZGluGAIgASgMSAASFQoLY2xvc2Vfc3RkaW4YAyABKAhIABIQCgZzaWduYWwYBCABKAlIABIpCgZyZXNpemUYBSABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplSABCBgoEa2luZCLDAwoJRXhlY1N0YXJ0EhEKCXdvcmtzcGFjZRgBIAEoCRIMCgRhcmd2GAIgAygJEgsKA2N3ZBgDIAEoCRIqCgNlbnYYBCADKAsyHS50ZXRoZXIudjEuRXhlY1N0YXJ0LkVudkVudHJ5EgsKA3R0eRgFIAEoCBIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRINCgVzdGRpbhgHIAEoCBIYChBvdXRwdXRfbWF4X2J5dGVzGAggASgEEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRIwCg5yZXN0YXJ0X3BvbGljeRgKIAEoCzIYLnRldGhlci52MS5SZXN0YXJ0UG9saWN5EjAKBmxhYmVscxgLIAMoCzIgLnRldGhlci52MS5FeGVjU3RhcnQuTGFiZWxzRW50cnkSKgoHdGltZW91dBgMIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEijwEKDEV4ZWNSZXNwb25zZRIpCgdzdGFydGVkGAEgASgLMhYudGV0aGVyLnYxLkV4ZWNTdGFydGVkSAASJwoGb3V0cHV0GAIgASgLMhUudGV0aGVyLnYxLkV4ZWNPdXRwdXRIABIjCgRleGl0GAMgASgLMhMudGV0aGVyLnYxLkV4ZWNFeGl0SABCBgoEa2luZCIsCgtFeGVjU3RhcnRlZBIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMinAEKEUF0dGFjaEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSEwoLZnJvbV9vZmZzZXQYAiABKAMSEQoJbm9fZm9sbG93GAMgASgIEhcKCnRhaWxfbGluZXMYBCABKA1IAIgBARIpCgVzaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDQoLX3RhaWxfbGluZXMiiwEKEkF0dGFjaEV4ZWNSZXNwb25zZRIfCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWNIABInCgZvdXRwdXQYAiABKAsyFS50ZXRoZXIudjEuRXhlY091dHB1dEgAEiMKBGV4aXQYAyABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXRIAEIGCgRraW5kIh4KDkdldEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkiMAoPR2V0RXhlY1Jlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYyJ6ChBMaXN0RXhlY3NSZXF1ZXN0EhEKCXdvcmtzcGFjZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIUCgxydW5uaW5nX29ubHkYBCABKAgSFgoObGFiZWxfc2VsZWN0b3IYBSADKAkiTAoRTGlzdEV4ZWNzUmVzcG9uc2USHgoFZXhlY3MYASADKAsyDy50ZXRoZXIudjEuRXhlYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUAoVV3JpdGVFeGVjU3RkaW5SZXF1ZXN0EgwKBGV4ZWMYASABKAkSDAoEZGF0YRgCIAEoDBIMCgR0ZXh0GAMgASgJEg0KBWNsb3NlGAQgASgIIjcKFldyaXRlRXhlY1N0ZGluUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIjEKEVNpZ25hbEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSDgoGc2lnbmFsGAIgASgJIjMKElNpZ25hbEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiIQoRRGVsZXRlRXhlY1JlcXVlc3QSDAoEZXhlYxgBIAEoCSJJChJEZWxldGVFeGVjUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjEhQKDG91dHB1dF9ieXRlcxgCIAEoAyJMChJSZXN0YXJ0RXhlY1JlcXVlc3QSDAoEZXhlYxgBIAEoCRIoCgVncmFjZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJXChNSZXN0YXJ0RXhlY1Jlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYxIhCghwcmV2aW91cxgCIAEoCzIPLnRldGhlci52MS5FeGVjIksKD1dhaXRFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJEioKB3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iMQoQV2FpdEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiSQoPU3RvcEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSKAoFZ3JhY2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iMQoQU3RvcEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMy5gUKC0V4ZWNTZXJ2aWNlEjsKBEV4ZWMSFi50ZXRoZXIudjEuRXhlY1JlcXVlc3QaFy50ZXRoZXIudjEuRXhlY1Jlc3BvbnNlKAEwARJLCgpBdHRhY2hFeGVjEhwudGV0aGVyLnYxLkF0dGFjaEV4ZWNSZXF1ZXN0Gh0udGV0aGVyLnYxLkF0dGFjaEV4ZWNSZXNwb25zZTABEkAKB0dldEV4ZWMSGS50ZXRoZXIudjEuR2V0RXhlY1JlcXVlc3QaGi50ZXRoZXIudjEuR2V0RXhlY1Jlc3BvbnNlEkYKCUxpc3RFeGVjcxIbLnRldGhlci52MS5MaXN0RXhlY3NSZXF1ZXN0GhwudGV0aGVyLnYxLkxpc3RFeGVjc1Jlc3BvbnNlEkkKClNpZ25hbEV4ZWMSHC50ZXRoZXIudjEuU2lnbmFsRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuU2lnbmFsRXhlY1Jlc3BvbnNlElUKDldyaXRlRXhlY1N0ZGluEiAudGV0aGVyLnYxLldyaXRlRXhlY1N0ZGluUmVxdWVzdBohLnRldGhlci52MS5Xcml0ZUV4ZWNTdGRpblJlc3BvbnNlEkkKCkRlbGV0ZUV4ZWMSHC50ZXRoZXIudjEuRGVsZXRlRXhlY1JlcXVlc3QaHS50ZXRoZXIudjEuRGVsZXRlRXhlY1Jlc3BvbnNlEkwKC1Jlc3RhcnRFeGVjEh0udGV0aGVyLnYxLlJlc3RhcnRFeGVjUmVxdWVzdBoeLnRldGhlci52MS5SZXN0YXJ0RXhlY1Jlc3BvbnNlEkMKCFdhaXRFeGVjEhoudGV0aGVyLnYxLldhaXRFeGVjUmVxdWVzdBobLnRldGhlci52MS5XYWl0RXhlY1Jlc3BvbnNlEkMKCFN0b3BFeGVjEhoudGV0aGVyLnYxLlN0b3BFeGVjUmVxdWVzdBobLnRldGhlci52MS5TdG9wRXhlY1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tether_v1_exec]);
+  fileDesc("Chx0ZXRoZXIvdjEvZXhlY19zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEioQEKC0V4ZWNSZXF1ZXN0EiUKBXN0YXJ0GAEgASgLMhQudGV0aGVyLnYxLkV4ZWNTdGFydEgAEg8KBXN0ZGluGAIgASgMSAASFQoLY2xvc2Vfc3RkaW4YAyABKAhIABIQCgZzaWduYWwYBCABKAlIABIpCgZyZXNpemUYBSABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplSABCBgoEa2luZCLSAwoJRXhlY1N0YXJ0EhEKCXdvcmtzcGFjZRgBIAEoCRIMCgRhcmd2GAIgAygJEgsKA2N3ZBgDIAEoCRIqCgNlbnYYBCADKAsyHS50ZXRoZXIudjEuRXhlY1N0YXJ0LkVudkVudHJ5EgsKA3R0eRgFIAEoCBIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRINCgVzdGRpbhgHIAEoCBIYChBvdXRwdXRfbWF4X2J5dGVzGAggASgEEhQKDGRpc3BsYXlfbmFtZRgJIAEoCRIwCg5yZXN0YXJ0X3BvbGljeRgKIAEoCzIYLnRldGhlci52MS5SZXN0YXJ0UG9saWN5EjAKBmxhYmVscxgLIAMoCzIgLnRldGhlci52MS5FeGVjU3RhcnQuTGFiZWxzRW50cnkSKgoHdGltZW91dBgMIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVxdWV1ZRgNIAEoCRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEijwEKDEV4ZWNSZXNwb25zZRIpCgdzdGFydGVkGAEgASgLMhYudGV0aGVyLnYxLkV4ZWNTdGFydGVkSAASJwoGb3V0cHV0GAIgASgLMhUudGV0aGVyLnYxLkV4ZWNPdXRwdXRIABIjCgRleGl0GAMgASgLMhMudGV0aGVyLnYxLkV4ZWNFeGl0SABCBgoEa2luZCIsCgtFeGVjU3RhcnRlZBIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMinAEKEUF0dGFjaEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSEwoLZnJvbV9vZmZzZXQYAiABKAMSEQoJbm9fZm9sbG93GAMgASgIEhcKCnRhaWxfbGluZXMYBCABKA1IAIgBARIpCgVzaW5jZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCDQoLX3RhaWxfbGluZXMiiwEKEkF0dGFjaEV4ZWNSZXNwb25zZRIfCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWNIABInCgZvdXRwdXQYAiABKAsyFS50ZXRoZXIudjEuRXhlY091dHB1dEgAEiMKBGV4aXQYAyABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXRIAEIGCgRraW5kIh4KDkdldEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkiMAoPR2V0RXhlY1Jlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYyJ6ChBMaXN0RXhlY3NSZXF1ZXN0EhEKCXdvcmtzcGFjZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIUCgxydW5uaW5nX29ubHkYBCABKAgSFgoObGFiZWxfc2VsZWN0b3IYBSADKAkiTAoRTGlzdEV4ZWNzUmVzcG9uc2USHgoFZXhlY3MYASADKAsyDy50ZXRoZXIudjEuRXhlYxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiUAoVV3JpdGVFeGVjU3RkaW5SZXF1ZXN0EgwKBGV4ZWMYASABKAkSDAoEZGF0YRgCIAEoDBIMCgR0ZXh0GAMgASgJEg0KBWNsb3NlGAQgASgIIjcKFldyaXRlRXhlY1N0ZGluUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjIjEKEVNpZ25hbEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSDgoGc2lnbmFsGAIgASgJIjMKElNpZ25hbEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiIQoRRGVsZXRlRXhlY1JlcXVlc3QSDAoEZXhlYxgBIAEoCSJJChJEZWxldGVFeGVjUmVzcG9uc2USHQoEZXhlYxgBIAEoCzIPLnRldGhlci52MS5FeGVjEhQKDG91dHB1dF9ieXRlcxgCIAEoAyJMChJSZXN0YXJ0RXhlY1JlcXVlc3QSDAoEZXhlYxgBIAEoCRIoCgVncmFjZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiJXChNSZXN0YXJ0RXhlY1Jlc3BvbnNlEh0KBGV4ZWMYASABKAsyDy50ZXRoZXIudjEuRXhlYxIhCghwcmV2aW91cxgCIAEoCzIPLnRldGhlci52MS5FeGVjIksKD1dhaXRFeGVjUmVxdWVzdBIMCgRleGVjGAEgASgJEioKB3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iMQoQV2FpdEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiSQoPU3RvcEV4ZWNSZXF1ZXN0EgwKBGV4ZWMYASABKAkSKAoFZ3JhY2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iMQoQU3RvcEV4ZWNSZXNwb25zZRIdCgRleGVjGAEgASgLMg8udGV0aGVyLnYxLkV4ZWMiTAoJRXhlY1F1ZXVlEgwKBG5hbWUYASABKAkSEAoIcGFyYWxsZWwYAiABKA0SDwoHcnVubmluZxgDIAEoDRIOCgZxdWV1ZWQYBCABKA0iFwoVTGlzdEV4ZWNRdWV1ZXNSZXF1ZXN0Ij4KFkxpc3RFeGVjUXVldWVzUmVzcG9uc2USJAoGcXVldWVzGAEgAygLMhQudGV0aGVyLnYxLkV4ZWNRdWV1ZSI4ChZVcGRhdGVFeGVjUXVldWVSZXF1ZXN0EgwKBG5hbWUYASABKAkSEAoIcGFyYWxsZWwYAiABKA0iPgoXVXBkYXRlRXhlY1F1ZXVlUmVzcG9uc2USIwoFcXVldWUYASABKAsyFC50ZXRoZXIudjEuRXhlY1F1ZXVlMpcHCgtFeGVjU2VydmljZRI7CgRFeGVjEhYudGV0aGVyLnYxLkV4ZWNSZXF1ZXN0GhcudGV0aGVyLnYxLkV4ZWNSZXNwb25zZSgBMAESSwoKQXR0YWNoRXhlYxIcLnRldGhlci52MS5BdHRhY2hFeGVjUmVxdWVzdBodLnRldGhlci52MS5BdHRhY2hFeGVjUmVzcG9uc2UwARJACgdHZXRFeGVjEhkudGV0aGVyLnYxLkdldEV4ZWNSZXF1ZXN0GhoudGV0aGVyLnYxLkdldEV4ZWNSZXNwb25zZRJGCglMaXN0RXhlY3MSGy50ZXRoZXIudjEuTGlzdEV4ZWNzUmVxdWVzdBocLnRldGhlci52MS5MaXN0RXhlY3NSZXNwb25zZRJJCgpTaWduYWxFeGVjEhwudGV0aGVyLnYxLlNpZ25hbEV4ZWNSZXF1ZXN0Gh0udGV0aGVyLnYxLlNpZ25hbEV4ZWNSZXNwb25zZRJVCg5Xcml0ZUV4ZWNTdGRpbhIgLnRldGhlci52MS5Xcml0ZUV4ZWNTdGRpblJlcXVlc3QaIS50ZXRoZXIudjEuV3JpdGVFeGVjU3RkaW5SZXNwb25zZRJJCgpEZWxldGVFeGVjEhwudGV0aGVyLnYxLkRlbGV0ZUV4ZWNSZXF1ZXN0Gh0udGV0aGVyLnYxLkRlbGV0ZUV4ZWNSZXNwb25zZRJMCgtSZXN0YXJ0RXhlYxIdLnRldGhlci52MS5SZXN0YXJ0RXhlY1JlcXVlc3QaHi50ZXRoZXIudjEuUmVzdGFydEV4ZWNSZXNwb25zZRJDCghXYWl0RXhlYxIaLnRldGhlci52MS5XYWl0RXhlY1JlcXVlc3QaGy50ZXRoZXIudjEuV2FpdEV4ZWNSZXNwb25zZRJDCghTdG9wRXhlYxIaLnRldGhlci52MS5TdG9wRXhlY1JlcXVlc3QaGy50ZXRoZXIudjEuU3RvcEV4ZWNSZXNwb25zZRJVCg5MaXN0RXhlY1F1ZXVlcxIgLnRldGhlci52MS5MaXN0RXhlY1F1ZXVlc1JlcXVlc3QaIS50ZXRoZXIudjEuTGlzdEV4ZWNRdWV1ZXNSZXNwb25zZRJYCg9VcGRhdGVFeGVjUXVldWUSIS50ZXRoZXIudjEuVXBkYXRlRXhlY1F1ZXVlUmVxdWVzdBoiLnRldGhlci52MS5VcGRhdGVFeGVjUXVldWVSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tether_v1_exec]);
 
 /**
  * ExecRequest is one message from the client on an Exec call.
@@ -183,6 +183,18 @@ export type ExecStart = Message<"tether.v1.ExecStart"> & {
    * @generated from field: google.protobuf.Duration timeout = 12;
    */
   timeout?: Duration | undefined;
+
+  /**
+   * Run it in this queue, as pueue add does in a group: it starts once
+   * fewer of the queue's execs run than the queue's parallel limit
+   * (UpdateExecQueue; 1 until set), in the order they came; until then it is
+   * QUEUED, and a daemon restart keeps it so. A name as display_name's.
+   * Not with restart_policy (a queue is for jobs that end). Empty: it
+   * starts at once.
+   *
+   * @generated from field: string queue = 13;
+   */
+  queue: string;
 };
 
 /**
@@ -244,7 +256,9 @@ export const ExecResponseSchema: GenMessage<ExecResponse> = /*@__PURE__*/
  */
 export type ExecStarted = Message<"tether.v1.ExecStarted"> & {
   /**
-   * The exec, status RUNNING (or FAILED_TO_START, followed by exit).
+   * The exec, status RUNNING (or FAILED_TO_START, followed by exit). With
+   * ExecStart.queue it may be QUEUED: another started follows once it runs
+   * (and its output after it), or exit when it is stopped before it ran.
    *
    * @generated from field: tether.v1.Exec exec = 1;
    */
@@ -430,7 +444,7 @@ export type ListExecsRequest = Message<"tether.v1.ListExecsRequest"> & {
   pageToken: string;
 
   /**
-   * Only execs whose process is alive.
+   * Only execs that have not ended: whose process is alive, or QUEUED.
    *
    * @generated from field: bool running_only = 4;
    */
@@ -800,6 +814,133 @@ export const StopExecResponseSchema: GenMessage<StopExecResponse> = /*@__PURE__*
   messageDesc(file_tether_v1_exec_service, 21);
 
 /**
+ * ExecQueue is a queue of execs (ExecStart.queue), as a pueue group.
+ *
+ * @generated from message tether.v1.ExecQueue
+ */
+export type ExecQueue = Message<"tether.v1.ExecQueue"> & {
+  /**
+   * Its name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * How many of its execs may run at once.
+   *
+   * @generated from field: uint32 parallel = 2;
+   */
+  parallel: number;
+
+  /**
+   * Its execs running now.
+   *
+   * @generated from field: uint32 running = 3;
+   */
+  running: number;
+
+  /**
+   * Its execs waiting for a free slot.
+   *
+   * @generated from field: uint32 queued = 4;
+   */
+  queued: number;
+};
+
+/**
+ * Describes the message tether.v1.ExecQueue.
+ * Use `create(ExecQueueSchema)` to create a new message.
+ */
+export const ExecQueueSchema: GenMessage<ExecQueue> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 22);
+
+/**
+ * ListExecQueuesRequest asks for every exec queue.
+ *
+ * @generated from message tether.v1.ListExecQueuesRequest
+ */
+export type ListExecQueuesRequest = Message<"tether.v1.ListExecQueuesRequest"> & {
+};
+
+/**
+ * Describes the message tether.v1.ListExecQueuesRequest.
+ * Use `create(ListExecQueuesRequestSchema)` to create a new message.
+ */
+export const ListExecQueuesRequestSchema: GenMessage<ListExecQueuesRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 23);
+
+/**
+ * ListExecQueuesResponse holds the exec queues, by name.
+ *
+ * @generated from message tether.v1.ListExecQueuesResponse
+ */
+export type ListExecQueuesResponse = Message<"tether.v1.ListExecQueuesResponse"> & {
+  /**
+   * By name.
+   *
+   * @generated from field: repeated tether.v1.ExecQueue queues = 1;
+   */
+  queues: ExecQueue[];
+};
+
+/**
+ * Describes the message tether.v1.ListExecQueuesResponse.
+ * Use `create(ListExecQueuesResponseSchema)` to create a new message.
+ */
+export const ListExecQueuesResponseSchema: GenMessage<ListExecQueuesResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 24);
+
+/**
+ * UpdateExecQueueRequest sets a queue's parallel limit.
+ *
+ * @generated from message tether.v1.UpdateExecQueueRequest
+ */
+export type UpdateExecQueueRequest = Message<"tether.v1.UpdateExecQueueRequest"> & {
+  /**
+   * The queue's name, as ExecStart.queue takes it.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * How many of its execs may run at once: 1 to 1000.
+   *
+   * @generated from field: uint32 parallel = 2;
+   */
+  parallel: number;
+};
+
+/**
+ * Describes the message tether.v1.UpdateExecQueueRequest.
+ * Use `create(UpdateExecQueueRequestSchema)` to create a new message.
+ */
+export const UpdateExecQueueRequestSchema: GenMessage<UpdateExecQueueRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 25);
+
+/**
+ * UpdateExecQueueResponse is the queue as it is now.
+ *
+ * @generated from message tether.v1.UpdateExecQueueResponse
+ */
+export type UpdateExecQueueResponse = Message<"tether.v1.UpdateExecQueueResponse"> & {
+  /**
+   * The queue, its running execs those the new limit started too.
+   *
+   * @generated from field: tether.v1.ExecQueue queue = 1;
+   */
+  queue?: ExecQueue | undefined;
+};
+
+/**
+ * Describes the message tether.v1.UpdateExecQueueResponse.
+ * Use `create(UpdateExecQueueResponseSchema)` to create a new message.
+ */
+export const UpdateExecQueueResponseSchema: GenMessage<UpdateExecQueueResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec_service, 26);
+
+/**
  * ExecService runs commands in workspaces. Every call naming an exec accepts
  * its id, its name or a unique id prefix; workspaces are named by id, prefix or name.
  *
@@ -926,6 +1067,29 @@ export const ExecService: GenService<{
     methodKind: "unary";
     input: typeof StopExecRequestSchema;
     output: typeof StopExecResponseSchema;
+  },
+  /**
+   * Lists the exec queues: every one that has a parallel limit set or
+   * execs running or queued in it, by name.
+   *
+   * @generated from rpc tether.v1.ExecService.ListExecQueues
+   */
+  listExecQueues: {
+    methodKind: "unary";
+    input: typeof ListExecQueuesRequestSchema;
+    output: typeof ListExecQueuesResponseSchema;
+  },
+  /**
+   * Sets how many of a queue's execs may run at once (pueue parallel); a
+   * larger limit starts queued ones at once, a smaller one lets the running
+   * ones finish.
+   *
+   * @generated from rpc tether.v1.ExecService.UpdateExecQueue
+   */
+  updateExecQueue: {
+    methodKind: "unary";
+    input: typeof UpdateExecQueueRequestSchema;
+    output: typeof UpdateExecQueueResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tether_v1_exec_service, 0);

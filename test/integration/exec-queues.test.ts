@@ -1,0 +1,155 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, type Client } from "@connectrpc/connect";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
+import { ExecStatus, RestartMode, type Exec } from "../../gen/tether/v1/exec_pb.js";
+import { ExecService, type ExecStartSchema } from "../../gen/tether/v1/exec_service_pb.js";
+import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
+import { failure } from "../helpers/errors.js";
+import { ExecRequests, attachToEnd, collect, emptyResult, type ExecResult } from "../helpers/execs.js";
+import { eventually } from "../helpers/sessions.js";
+
+const daemon = daemonPerTest();
+
+type Start = Omit<MessageInitShape<typeof ExecStartSchema>, "workspace" | "argv" | "$typeName">;
+
+async function withWorkspace(): Promise<{ d: TestDaemon; execs: Client<typeof ExecService>; root: string }> {
+  const d = await daemon();
+  const { workspace } = await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+  return { d, execs: d.client(ExecService), root: workspace!.root };
+}
+
+/** Starts an exec and detaches on the first answer (started: running or queued). */
+async function submit(execs: Client<typeof ExecService>, argv: string[], start: Start): Promise<Exec> {
+  const requests = new ExecRequests();
+  requests.push({ kind: { case: "start", value: { workspace: "w", argv, ...start } } });
+  requests.end();
+  for await (const response of execs.exec(requests)) {
+    if (response.kind.case === "started") return response.kind.value.exec!;
+  }
+  throw new Error("no started answer");
+}
+
+/** A job that writes its start and end (after `seconds`) to log.txt in the workspace. */
+function job(name: string, seconds = 0.3): string[] {
+  return ["sh", "-c", `echo "start ${name}" >> log.txt; sleep ${seconds}; echo "end ${name}" >> log.txt; echo "${name} done"`];
+}
+
+describe("exec queues", () => {
+  it("runs a queue's execs one at a time in the order they came (QUEUED until their turn, then running), and lists the queue", async () => {
+    const { execs, root } = await withWorkspace();
+    const a = await submit(execs, job("a"), { queue: "build" });
+    const b = await submit(execs, job("b"), { queue: "build" });
+    const c = await submit(execs, job("c"), { queue: "build" });
+    expect(a.status).toBe(ExecStatus.RUNNING);
+    expect([b.status, c.status]).toEqual([ExecStatus.QUEUED, ExecStatus.QUEUED]);
+    expect(b.queue).toBe("build");
+    expect(b.startTime).toBeUndefined();
+    expect(b.pid).toBe(0);
+    const { queues } = await execs.listExecQueues({});
+    expect(queues.map((q) => ({ name: q.name, parallel: q.parallel, running: q.running, queued: q.queued }))).toEqual([{ name: "build", parallel: 1, running: 1, queued: 2 }]);
+    expect((await execs.listExecs({ runningOnly: true })).execs.map((e) => e.id).sort()).toEqual([a.id, b.id, c.id].sort());
+
+    const { exec: last } = await execs.waitExec({ exec: c.id });
+    expect(last!.status).toBe(ExecStatus.EXITED);
+    expect(readFileSync(join(root, "log.txt"), "utf8")).toBe("start a\nend a\nstart b\nend b\nstart c\nend c\n");
+    const ended = await Promise.all([b, c].map(async (e) => (await execs.getExec({ exec: e.id })).exec!));
+    for (const e of ended) expect(timestampMs(e.startTime!)).toBeGreaterThan(timestampMs(e.createTime!));
+    expect((await attachToEnd(execs, b.id)).stdout).toBe("b done\n");
+    // Empty, with no limit set: no longer listed.
+    expect((await execs.listExecQueues({})).queues).toEqual([]);
+  });
+
+  it("an Exec call of a queued one answers QUEUED, then started once its turn comes, its output and its exit", async () => {
+    const { execs } = await withWorkspace();
+    const first = await submit(execs, ["sleep", "0.5"], { queue: "q" });
+    const requests = new ExecRequests();
+    requests.push({ kind: { case: "start", value: { workspace: "w", argv: ["sh", "-c", "echo out; exit 4"], queue: "q" } } });
+    requests.end();
+    const started: ExecStatus[] = [];
+    const result = emptyResult();
+    for await (const response of execs.exec(requests)) {
+      if (response.kind.case === "started") started.push(response.kind.value.exec!.status);
+      collect(result, response);
+    }
+    expect(started).toEqual([ExecStatus.QUEUED, ExecStatus.RUNNING]);
+    expect(result.stdout).toBe("out\n");
+    expect(result.exit?.exitCode).toBe(4);
+    expect((await execs.getExec({ exec: first.id })).exec!.status).toBe(ExecStatus.EXITED);
+  });
+
+  it("a larger parallel limit starts waiting ones at once; the limit is kept across daemon restarts; bad names and limits are refused", async () => {
+    const { d, execs } = await withWorkspace();
+    const running = await submit(execs, ["sleep", "30"], { queue: "wide" });
+    const waiting = await submit(execs, ["sleep", "30"], { queue: "wide" });
+    expect(waiting.status).toBe(ExecStatus.QUEUED);
+    const { queue } = await execs.updateExecQueue({ name: "wide", parallel: 2 });
+    expect(queue).toMatchObject({ name: "wide", parallel: 2, running: 2, queued: 0 });
+    expect((await execs.getExec({ exec: waiting.id })).exec!.status).toBe(ExecStatus.RUNNING);
+    // A third waits: two run.
+    expect((await submit(execs, ["true"], { queue: "wide" })).status).toBe(ExecStatus.QUEUED);
+    await execs.stopExec({ exec: running.id });
+    await d.restart();
+    expect((await d.client(ExecService).listExecQueues({})).queues.find((q) => q.name === "wide")?.parallel).toBe(2);
+
+    for (const [name, parallel, field] of [["wide", 0, "parallel"], ["wide", 1001, "parallel"], ["no spaces", 1, "queue"]] as const) {
+      const refused = await failure(execs.updateExecQueue({ name, parallel }));
+      expect(refused.code).toBe(Code.InvalidArgument);
+      expect(refused.message).toMatch(field === "parallel" ? /1 to 1000/ : /letters, digits/);
+    }
+    const withRestart = await failure(submit(execs, ["true"], { queue: "q", restartPolicy: { mode: RestartMode.ALWAYS } }));
+    expect(withRestart.code).toBe(Code.InvalidArgument);
+    expect(withRestart.message).toMatch(/queue or a restart policy, not both/);
+  });
+
+  it("a queued exec survives kill -9 of the daemon and runs in its turn under the next one", async () => {
+    const { d, execs, root } = await withWorkspace();
+    const holder = await submit(execs, ["sleep", "60"], { queue: "q" });
+    const queued = await submit(execs, job("later", 0), { queue: "q", displayName: "later" });
+    expect(queued.status).toBe(ExecStatus.QUEUED);
+    await d.kill();
+    await d.restart();
+    const again = d.client(ExecService);
+    // The one that ran is lost with the daemon; the queued one's turn comes.
+    const { exec } = await again.waitExec({ exec: "later" });
+    expect(exec).toMatchObject({ id: queued.id, status: ExecStatus.EXITED, exitCode: 0 });
+    expect((await again.getExec({ exec: holder.id })).exec!.status).toBe(ExecStatus.LOST);
+    expect(readFileSync(join(root, "log.txt"), "utf8")).toBe("start later\nend later\n");
+  });
+
+  it("stop, kill and rm take a queued exec out of its queue: it never runs (CANCELLED), its waiters and followers hear so; stdin and restart are refused while it waits", async () => {
+    const { execs, root } = await withWorkspace();
+    const holder = await submit(execs, ["sleep", "60"], { queue: "q" });
+    const [x, y, z] = [await submit(execs, job("x", 0), { queue: "q", stdin: true }), await submit(execs, job("y", 0), { queue: "q" }), await submit(execs, job("z", 0), { queue: "q" })];
+
+    const stdin = await failure(execs.writeExecStdin({ exec: x.id, text: "hi" }));
+    expect(stdin.code).toBe(Code.FailedPrecondition);
+    expect(stdin.reason).toBe(ErrorReason.EXEC_NOT_LIVE);
+    expect(stdin.message).toMatch(/has not started: it waits in queue q \(0 before it\)/);
+    expect((await failure(execs.restartExec({ exec: y.id }))).message).toMatch(/has not run yet/);
+
+    const waited = execs.waitExec({ exec: x.id });
+    const followed = attachToEnd(execs, x.id);
+    const { exec: stopped } = await execs.stopExec({ exec: x.id });
+    expect(stopped).toMatchObject({ status: ExecStatus.CANCELLED, error: "stopped while queued in q (tether exec stop): it never ran" });
+    expect((await waited).exec!.status).toBe(ExecStatus.CANCELLED);
+    const attached: ExecResult = await followed;
+    expect(attached.stdout).toBe("");
+    expect((await execs.signalExec({ exec: y.id, signal: "SIGKILL" })).exec!.status).toBe(ExecStatus.CANCELLED);
+    const { exec: removed } = await execs.deleteExec({ exec: z.id });
+    expect(removed!.status).toBe(ExecStatus.CANCELLED);
+    expect((await execs.listExecQueues({})).queues[0]).toMatchObject({ running: 1, queued: 0 });
+
+    // Its slot freed, nothing of theirs ran.
+    await execs.stopExec({ exec: holder.id });
+    await eventually(async () => ((await execs.listExecQueues({})).queues.length === 0 ? true : undefined));
+    expect(() => readFileSync(join(root, "log.txt"), "utf8")).toThrow(/ENOENT/);
+    const gone = await failure(execs.getExec({ exec: z.id }));
+    expect(gone.code).toBe(Code.NotFound);
+    expect(gone.reason).toBe(ErrorReason.EXEC_NOT_FOUND);
+  });
+});
