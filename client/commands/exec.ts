@@ -56,7 +56,8 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               several execs' output at once (every running one with the labels),
                                               each line after its exec's name, as docker compose logs
   tether exec ls [WS] [--running] [--label k=v|k ...] [--json]
-                                              execs, newest first (--label: those with label k set to v, or set)
+                                              execs, newest first (--running: running or queued;
+                                              --label: those with label k set to v, or set)
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
   tether exec kill --label k=v|k ... [--signal S]

@@ -70,7 +70,7 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
       const lost = read.lost();
       if (lost !== undefined) throw lost;
       const final = read.final();
-      if (final.status !== "running") yield { kind: { case: "exit", value: execExitToProto(final) } };
+      if (final.status !== "running" && final.status !== "queued") yield { kind: { case: "exit", value: execExitToProto(final) } };
     },
     getExec(req) {
       return { exec: execToProto(execs.get(req.exec), execs) };

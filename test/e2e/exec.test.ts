@@ -680,6 +680,41 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(answers[3]!.stderr).toContain(`tether: the daemon was stopped while this command was attached to session ${session}: tether show ${session} says what became of it`);
   });
 
+  it("exec --queue runs a queue's jobs one at a time, as pueue add: -d prints the id at once, the foreground one waits its turn and then is any exec (Ctrl-C while it waits leaves it queued); exec queue lists and sets the limit; exec stop takes one out", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const holder = cli(env, ["exec", "w", "-d", "--queue", "ci", "--", "sh", "-c", "sleep 60"]).stdout.trim();
+    const next = cli(env, ["exec", "w", "-d", "--queue", "ci", "--name", "next", "--", "sh", "-c", "echo second"]);
+    expect(next).toMatchObject({ status: 0, stdout: expect.stringMatching(/^e-\w+\n$/), stderr: "" });
+    expect(cli(env, ["exec", "ls", "w"]).stdout).toMatch(/next\s+w\s+queued in ci\s+sh -c 'echo second'/);
+    expect(cli(env, ["exec", "queue"]).stdout).toMatch(/^QUEUE\s+PARALLEL\s+RUNNING\s+QUEUED\nci\s+1\s+1\s+1\n$/);
+    expect(cli(env, ["exec", "send", "next", "hi"])).toMatchObject({ status: 1, stderr: expect.stringMatching(/has not started: it waits in queue ci \(0 before it\)/) });
+
+    // The foreground one says it is queued; Ctrl-C detaches, and it stays queued.
+    const child = spawn(process.execPath, [CLI_ENTRY, "exec", "w", "--queue", "ci", "--", "sh", "-c", "echo third; exit 5"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+    await eventually(() => (err.includes("Ctrl-C leaves it queued") ? true : undefined));
+    child.kill("SIGINT");
+    expect(await new Promise<number | null>((resolve) => child.once("close", resolve))).toBe(130);
+    const third = /exec (e-\w+) is queued in ci/.exec(err)![1]!;
+    expect(err).toContain(`tether: exec ${third} stays queued in ci. Follow it: tether exec attach ${third}   take it out: tether exec stop ${third}`);
+    expect(JSON.parse(cli(env, ["exec", "show", third, "--json"]).stdout)).toMatchObject({ status: "queued", queue: "ci", started_at: null, exit_code: null });
+
+    // Taken out, it never runs; wait says so and exits 1.
+    expect(cli(env, ["exec", "stop", third])).toEqual({ status: 0, stdout: `${third}: cancelled: stopped while queued in ci (tether exec stop): it never ran\n`, stderr: "" });
+    expect(cli(env, ["exec", "wait", third]).status).toBe(1);
+    // A larger limit starts the waiting one at once; a foreground one then runs as any exec.
+    expect(cli(env, ["exec", "queue", "ci", "--parallel", "3"]).stdout).toMatch(/^QUEUE\s+PARALLEL\s+RUNNING\s+QUEUED\nci\s+3\s+[12]\s+0\n$/);
+    expect(cli(env, ["exec", "wait", "next"]).stdout).toMatch(/^e-\w+ \(next\): exited 0\n$/);
+    expect(cli(env, ["exec", "attach", "next"]).stdout).toBe("second\n");
+    expect(cli(env, ["exec", "w", "--queue", "ci", "--", "sh", "-c", "echo fourth; exit 5"])).toEqual({ status: 5, stdout: "fourth\n", stderr: "" });
+    expect(cli(env, ["exec", "show", "next"]).stdout).toMatch(/\nqueue +ci\n.*\nqueued +\d{4}-.*\nstarted +\d{4}-/s);
+    expect(cli(env, ["exec", "queue", "ci", "--parallel", "0"])).toMatchObject({ status: 1, stderr: "tether: parallel is 0: a queue runs 1 to 1000 of its execs at once\n" });
+    expect(cli(env, ["exec", "w", "--queue", "ci", "--restart", "always", "--", "true"]).stderr).toMatch(/queue or a restart policy, not both/);
+    cli(env, ["exec", "stop", holder]);
+  });
+
   it("an exec the daemon lost (kill -9) shows no exit code, and what it wrote", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
