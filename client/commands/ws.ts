@@ -1,6 +1,6 @@
 import { parseCommandLine } from "../command-line.js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import type { Exec } from "../../gen/tether/v1/exec_pb.js";
+import { ExecStatus, type Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
@@ -118,14 +118,18 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   const { client } = await connectToDaemon(paths);
   const { workspace } = await client.unary(WorkspaceService.method.getWorkspace, { workspace: workspaceArg(positionals[0]!) });
   const ws = workspace!;
-  const { execs } = await client.unary(ExecService.method.listExecs, { workspace: ws.id, runningOnly: true, pageSize: 1000 });
+  // Not ended: running, or waiting in a queue (exec --queue), which has no process yet.
+  const notEnded = (await client.unary(ExecService.method.listExecs, { workspace: ws.id, runningOnly: true, pageSize: 1000 })).execs;
+  const execs = notEnded.filter((e) => e.status === ExecStatus.RUNNING);
+  const queued = notEnded.filter((e) => e.status === ExecStatus.QUEUED).reverse(); // oldest first: in their turns
   const { ptys } = await client.unary(PtyService.method.listPtys, { workspace: ws.id, openOnly: true, pageSize: 1000 });
   const runs = await liveRuns(client, ws.liveRunNames);
   if (values.json) {
     const liveExecs = execs.map((e) => ({ id: e.id, name: e.displayName || null, pid: e.pid, argv: e.argv }));
     const livePtys = ptys.map((p) => ({ id: p.id, name: p.displayName || null, pid: p.pid, argv: p.argv, attached_clients: p.attachedClients }));
     const runsJson = runs.map(({ session, run }) => ({ session, run: run.number, task: run.task, pid: run.pid, command: run.command }));
-    process.stdout.write(`${JSON.stringify({ ...workspaceJson(ws), live_execs: liveExecs, live_ptys: livePtys, live_runs: runsJson })}\n`);
+    const queuedExecs = queued.map((e) => ({ id: e.id, name: e.displayName || null, queue: e.queue, argv: e.argv }));
+    process.stdout.write(`${JSON.stringify({ ...workspaceJson(ws), live_execs: liveExecs, queued_execs: queuedExecs, live_ptys: livePtys, live_runs: runsJson })}\n`);
     return 0;
   }
   const lines = [
@@ -142,6 +146,10 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   if (execs.length > 0) {
     process.stdout.write("\nlive execs:\n");
     printTable(["EXEC", "NAME", "PID", "STARTED", "COMMAND"], execs.map((e) => [e.id, e.displayName, String(e.pid), startedAgo(e), commandLine(e.argv)]));
+  }
+  if (queued.length > 0) {
+    process.stdout.write("\nqueued execs:\n");
+    printTable(["EXEC", "NAME", "QUEUE", "COMMAND"], queued.map((e) => [e.id, e.displayName, e.queue, commandLine(e.argv)]));
   }
   if (ptys.length > 0) {
     process.stdout.write("\nopen PTYs:\n");

@@ -504,7 +504,12 @@ export class Execs {
   /** How much of exec `id`'s output is kept: where it starts now, and the most it keeps (0: all). */
   outputBounds(id: string): { firstOffset: number; maxBytes: number } {
     const journal = this.journals.find(outputJournal(id));
-    return { firstOffset: journal?.firstOffset ?? 0, maxBytes: journal?.retention.maxBytes ?? 0 };
+    if (journal === undefined) {
+      // Queued: its journal is made as it starts, with the limit it was started with.
+      const exec = this.tables.byId(id);
+      return { firstOffset: 0, maxBytes: exec === undefined ? 0 : (this.tables.restartSpec(exec.seq)?.outputMaxBytes ?? 0) };
+    }
+    return { firstOffset: journal.firstOffset, maxBytes: journal.retention.maxBytes };
   }
 
   /** Removes an ended exec with all of its output (see removeEnded); resolves with it as it was and the bytes of output removed. */
