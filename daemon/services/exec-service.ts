@@ -100,10 +100,10 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
       return { exec: execToProto(await execs.stop(req.exec, stopGraceMs(req.grace)), execs) };
     },
     listExecQueues() {
-      return { queues: execs.queueList() };
+      return { queues: execs.queues.list() };
     },
     updateExecQueue(req) {
-      return { queue: execs.setQueueParallel(req.name, req.parallel) };
+      return { queue: execs.queues.setParallel(req.name, req.parallel) };
     },
     async deleteExec(req) {
       const { exec, outputBytes } = await execs.remove(req.exec);

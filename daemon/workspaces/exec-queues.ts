@@ -1,5 +1,8 @@
 import { invalidArgument } from "../errors.js";
 import type { Db } from "../store/database.js";
+import type { ExecTables } from "./exec-tables.js";
+import type { ExecStartOptions, LiveExec, QueuedExec } from "./execs.js";
+import type { ExecRecord } from "./types.js";
 
 /** How many of a queue's execs run at once until a client sets it: one, as pueue's default group. */
 export const DEFAULT_QUEUE_PARALLEL = 1;
@@ -17,10 +20,10 @@ export interface QueueView {
 }
 
 /** A queued exec's wait: resolves with it started, or undefined when it was stopped first (or could not be started). */
-interface Waiter<T> {
+interface Waiter {
   readonly queue: string;
-  readonly started: Promise<T | undefined>;
-  readonly resolve: (started: T | undefined) => void;
+  readonly started: Promise<LiveExec | undefined>;
+  readonly resolve: (started: LiveExec | undefined) => void;
 }
 
 export function checkQueueName(name: string): void {
@@ -32,16 +35,16 @@ export function checkQueueName(name: string): void {
 /**
  * Exec queues, as pueue's groups: an exec started in a queue runs once
  * fewer of the queue's execs run than its parallel limit, in the order they
- * came; until then it waits (its row says queued, so a daemon restart
- * keeps it waiting). The limits are stored; what runs and waits is known in
- * memory, the waiting ones put back in order at daemon start (`restore`).
- * `startQueued` starts a waiting exec (and reports it running through
- * `running`), or records why it could not and answers undefined.
+ * came; until then it waits, its row saying queued (with what it was
+ * started with, to start it then), so a daemon restart keeps it waiting.
+ * The limits are stored; what runs and waits is known in memory, the
+ * waiting ones put back in order at daemon start (`restore`). `start`
+ * starts a waiting one as Execs.start does, which reports it `running`.
  */
-export class ExecQueues<T extends { readonly ended: Promise<unknown> }> {
+export class ExecQueues {
   private readonly runningIds = new Map<string, Set<string>>();
   private readonly waiting = new Map<string, string[]>();
-  private readonly waiters = new Map<string, Waiter<T>>();
+  private readonly waiters = new Map<string, Waiter>();
   private readonly limits = new Map<string, number>();
   private readonly upsertLimit;
   /** Set as the daemon stops: the ends of its running execs start no waiting one (the next daemon does). */
@@ -49,7 +52,8 @@ export class ExecQueues<T extends { readonly ended: Promise<unknown> }> {
 
   constructor(
     db: Db,
-    private readonly startQueued: (id: string) => T | undefined,
+    private readonly tables: ExecTables,
+    private readonly start: (options: ExecStartOptions, queued: ExecRecord) => LiveExec,
   ) {
     this.upsertLimit = db.prepare(`INSERT INTO exec_queues (name, parallel) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET parallel = excluded.parallel`);
     for (const row of db.prepare(`SELECT name, parallel FROM exec_queues`).all() as { name: string; parallel: number }[]) this.limits.set(row.name, row.parallel);
@@ -73,25 +77,22 @@ export class ExecQueues<T extends { readonly ended: Promise<unknown> }> {
     ended.then(release, release);
   }
 
-  /** Puts exec `id` at the end of `queue`; resolves once it has started (undefined: stopped before it did). */
-  enqueue(queue: string, id: string): Promise<T | undefined> {
-    let ids = this.waiting.get(queue);
-    if (ids === undefined) this.waiting.set(queue, (ids = []));
-    ids.push(id);
-    let resolve!: (started: T | undefined) => void;
-    const started = new Promise<T | undefined>((r) => (resolve = r));
-    this.waiters.set(id, { queue, started, resolve });
-    return started;
+  /** Stores `record` (status queued) with what it was started with, at the end of its queue; its start follows its turn. */
+  add(record: ExecRecord, options: ExecStartOptions): QueuedExec {
+    const queue = record.queue!;
+    const { cwd, env, stdin, tty, outputMaxBytes, timeoutMs } = options;
+    this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, line: record.id, timeoutMs, queue });
+    return { record, started: this.enqueue(queue, record.id) };
   }
 
   /** At daemon start: the execs that waited when the last daemon stopped, oldest first, wait again; those that fit start. */
-  restore(queued: readonly { readonly id: string; readonly queue: string }[]): void {
-    for (const { id, queue } of queued) void this.enqueue(queue, id);
+  restore(): void {
+    for (const exec of this.tables.queued()) void this.enqueue(exec.queue ?? "", exec.id);
     for (const queue of this.waiting.keys()) this.pump(queue);
   }
 
   /** The wait of queued exec `id`, or undefined when it is not queued. */
-  startOf(id: string): Promise<T | undefined> | undefined {
+  startOf(id: string): Promise<LiveExec | undefined> | undefined {
     return this.waiters.get(id)?.started;
   }
 
@@ -101,13 +102,15 @@ export class ExecQueues<T extends { readonly ended: Promise<unknown> }> {
     return waiter === undefined ? undefined : this.waiting.get(waiter.queue)!.indexOf(id);
   }
 
-  /** Takes queued exec `id` out of its queue (it will never start); false when it was not queued. */
-  cancel(id: string): boolean {
-    const waiter = this.waiters.get(id);
-    if (waiter === undefined) return false;
-    this.leave(waiter.queue, id);
+  /** Takes a queued exec out of its queue for a client (exec stop, kill, rm, saying `how`): it never runs. Undefined when it is not queued. */
+  cancel(exec: ExecRecord, how: string): ExecRecord | undefined {
+    const waiter = this.waiters.get(exec.id);
+    if (waiter === undefined) return undefined;
+    this.leave(waiter.queue, exec.id);
+    const cancelled: ExecRecord = { ...exec, status: "cancelled", error: `stopped while queued in ${exec.queue} (${how}): it never ran`, endedAt: Date.now() };
+    this.tables.update(cancelled);
     waiter.resolve(undefined);
-    return true;
+    return cancelled;
   }
 
   /** Sets how many of `queue`'s execs run at once, and starts what the new limit lets start. */
@@ -150,6 +153,29 @@ export class ExecQueues<T extends { readonly ended: Promise<unknown> }> {
       const waiter = this.waiters.get(id)!;
       this.leave(queue, id);
       waiter.resolve(this.startQueued(id));
+    }
+  }
+
+  private enqueue(queue: string, id: string): Promise<LiveExec | undefined> {
+    let ids = this.waiting.get(queue);
+    if (ids === undefined) this.waiting.set(queue, (ids = []));
+    ids.push(id);
+    let resolve!: (started: LiveExec | undefined) => void;
+    const started = new Promise<LiveExec | undefined>((r) => (resolve = r));
+    this.waiters.set(id, { queue, started, resolve });
+    return started;
+  }
+
+  /** Starts queued exec `id` as it was submitted, its turn come; undefined (its row saying why) when it cannot. */
+  private startQueued(id: string): LiveExec | undefined {
+    const exec = this.tables.byId(id);
+    const spec = exec === undefined ? undefined : this.tables.restartSpec(exec.seq);
+    if (exec === undefined || spec === undefined) return undefined;
+    try {
+      return this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels }, exec);
+    } catch (error) {
+      this.tables.update({ ...exec, status: "failed-to-start", exitCode: 127, error: `its turn in queue ${exec.queue} came, and it could not start: ${(error as Error).message}`, endedAt: Date.now() });
+      return undefined;
     }
   }
 

@@ -27,7 +27,7 @@ import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
 import { ExecTerminal } from "./exec-terminal.js";
-import { ExecQueues, checkQueueName, type QueueView } from "./exec-queues.js";
+import { ExecQueues, checkQueueName } from "./exec-queues.js";
 import { checkSize } from "./terminal-size.js";
 
 /**
@@ -91,7 +91,8 @@ export class Execs {
   /** The execs being restarted, each with the exec its restart starts: a second restart of one is refused, not a second copy started. */
   private readonly restarting = new Map<string, Promise<ExecRecord | undefined>>();
   private readonly restarts: ExecRestarts;
-  private readonly queues: ExecQueues<LiveExec>;
+  /** The queues execs wait in (exec --queue): their limits, what runs and waits in each. */
+  readonly queues: ExecQueues;
   private nextSeq: number;
 
   constructor(
@@ -102,7 +103,7 @@ export class Execs {
   ) {
     this.tables = new ExecTables(db);
     this.restarts = new ExecRestarts({ live: workspaces.live, tables: this.tables, start: (options) => this.start(options), remove: (id) => this.remove(id) });
-    this.queues = new ExecQueues(db, (id) => this.startQueued(id));
+    this.queues = new ExecQueues(db, this.tables, (options, queued) => this.start(options, queued));
     this.nextSeq = this.tables.maxSeq() + 1;
     workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
   }
@@ -121,7 +122,7 @@ export class Execs {
     const left = this.tables.running();
     recordLeftRunningLost(left, (row) => this.tables.update({ ...row, stdoutBytes: fdEnd(row.id, 1), stderrBytes: fdEnd(row.id, 2) }), "exec");
     this.restarts.resume(left);
-    this.queues.restore(this.tables.queued().map((exec) => ({ id: exec.id, queue: exec.queue ?? "" })));
+    this.queues.restore();
   }
 
   /**
@@ -141,10 +142,7 @@ export class Execs {
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     // One that cannot run (not found, not executable) says so now, not when its turn comes.
     if (launch.problem !== undefined) return this.start(options);
-    const record = this.newRecord(options, ws, id, launch.cwd, "queued");
-    const { cwd, env, stdin, tty, outputMaxBytes, timeoutMs } = options;
-    this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, line: id, timeoutMs, queue });
-    return { record, started: this.queues.enqueue(queue, id) };
+    return this.queues.add(this.newRecord(options, ws, id, launch.cwd, "queued"), options);
   }
 
   /** Starts an exec at once; `queued`: the queued one whose turn came (submit). */
@@ -262,42 +260,6 @@ export class Execs {
     };
   }
 
-  /** Starts queued exec `id` as it was submitted, its turn come; undefined (its row saying why) when it cannot. */
-  private startQueued(id: string): LiveExec | undefined {
-    const exec = this.tables.byId(id);
-    const spec = exec === undefined ? undefined : this.tables.restartSpec(exec.seq);
-    if (exec === undefined || spec === undefined) return undefined;
-    try {
-      return this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels }, exec);
-    } catch (error) {
-      this.tables.update({ ...exec, status: "failed-to-start", exitCode: 127, error: `its turn in queue ${exec.queue} came, and it could not start: ${(error as Error).message}`, endedAt: Date.now() });
-      return undefined;
-    }
-  }
-
-  /** Takes a queued exec out of its queue for a client (exec stop, kill, rm): it never runs. Undefined when it is not queued. */
-  private cancelQueued(exec: ExecRecord, how: string): ExecRecord | undefined {
-    if (!this.queues.cancel(exec.id)) return undefined;
-    const cancelled: ExecRecord = { ...exec, status: "cancelled", error: `stopped while queued in ${exec.queue} (${how}): it never ran`, endedAt: Date.now() };
-    this.tables.update(cancelled);
-    return cancelled;
-  }
-
-  /** The queues: their limits and what runs and waits in each. */
-  queueList(): QueueView[] {
-    return this.queues.list();
-  }
-
-  /** Sets how many of a queue's execs run at once (see ExecQueues.setParallel). */
-  setQueueParallel(queue: string, parallel: number): QueueView {
-    return this.queues.setParallel(queue, parallel);
-  }
-
-  /** How many wait before queued exec `id` in its queue; undefined when it is not queued. */
-  queuedAhead(id: string): number | undefined {
-    return this.queues.ahead(id);
-  }
-
   /**
    * Starts an exec's command again as it was started (docker restart): a new
    * exec with its workspace, argv, cwd, env, stdin, terminal size, output
@@ -399,7 +361,7 @@ export class Execs {
    */
   signal(ref: string, signal: NodeJS.Signals): ExecRecord {
     const exec = this.find(ref);
-    const cancelled = this.cancelQueued(exec, "tether exec kill");
+    const cancelled = this.queues.cancel(exec, "tether exec kill");
     if (cancelled !== undefined) return cancelled;
     if (!this.live.has(exec.id) && this.restarts.cancel(exec.id)) return this.current(exec);
     const live = this.requireLive(ref);
@@ -415,7 +377,7 @@ export class Execs {
    */
   async stop(ref: string, graceMs: number): Promise<ExecRecord> {
     const exec = this.find(ref);
-    const cancelled = this.cancelQueued(exec, "tether exec stop");
+    const cancelled = this.queues.cancel(exec, "tether exec stop");
     if (cancelled !== undefined) return cancelled;
     const live = this.live.get(exec.id);
     if (live === undefined) this.restarts.cancel(exec.id);
@@ -515,7 +477,7 @@ export class Execs {
   /** Removes an ended exec with all of its output (see removeEnded); resolves with it as it was and the bytes of output removed. */
   async remove(ref: string): Promise<{ exec: ExecRecord; outputBytes: number }> {
     const found = this.find(ref);
-    const exec = this.cancelQueued(found, "tether exec rm") ?? this.current(found);
+    const exec = this.queues.cancel(found, "tether exec rm") ?? this.current(found);
     this.restarts.cancel(exec.id);
     const outputBytes = await removeEnded(EXEC_KIND, this.journals, {
       id: exec.id,
