@@ -54,7 +54,8 @@ export type ErrorReasonName =
   | "OUT_OF_PROCESSES"
   | "PTY_NAME_TAKEN"
   | "EXEC_NAME_TAKEN"
-  | "EXEC_NOT_RESTARTABLE";
+  | "EXEC_NOT_RESTARTABLE"
+  | "TOO_MANY_QUEUES";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

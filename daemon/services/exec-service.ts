@@ -103,7 +103,10 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
       return { queues: execs.queues.list() };
     },
     updateExecQueue(req) {
-      return { queue: execs.queues.setParallel(req.name, req.parallel) };
+      return { queue: execs.queues.update(req.name, { parallel: req.parallel === 0 ? undefined : req.parallel, paused: req.paused }) };
+    },
+    deleteExecQueue(req) {
+      return { queue: execs.queues.forget(req.name) };
     },
     async deleteExec(req) {
       const { exec, outputBytes } = await execs.remove(req.exec);

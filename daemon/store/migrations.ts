@@ -223,13 +223,15 @@ export const MIGRATIONS: readonly string[] = [
   `,
   `
   -- Exec queues (tether exec --queue Q, as pueue's groups): how many of a
-  -- queue's execs may run at once, once set (1 until then). An exec waiting
+  -- queue's execs may run at once, once set (1 until then), and whether it
+  -- is paused (none of its queued execs starts). An exec waiting
   -- in one has status 'queued' (its queue in its restart column) and
   -- started_at NULL; started_at is when its process started, set only for
   -- one that waited (else its created_at).
   CREATE TABLE exec_queues (
     name      TEXT    PRIMARY KEY,
-    parallel  INTEGER NOT NULL
+    parallel  INTEGER NOT NULL,
+    paused    INTEGER NOT NULL
   ) WITHOUT ROWID;
   ALTER TABLE execs ADD COLUMN started_at INTEGER;
   CREATE INDEX execs_live ON execs (seq) WHERE status IN ('running', 'queued');

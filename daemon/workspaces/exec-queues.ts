@@ -1,4 +1,5 @@
-import { invalidArgument } from "../errors.js";
+import { Code } from "@connectrpc/connect";
+import { TetherError, invalidArgument } from "../errors.js";
 import type { Db } from "../store/database.js";
 import type { ExecTables } from "./exec-tables.js";
 import type { ExecStartOptions, LiveExec, QueuedExec } from "./execs.js";
@@ -7,6 +8,8 @@ import type { ExecRecord } from "./types.js";
 /** How many of a queue's execs run at once until a client sets it: one, as pueue's default group. */
 export const DEFAULT_QUEUE_PARALLEL = 1;
 export const QUEUE_PARALLEL_MAX = 1000;
+/** How many queues' settings the daemon keeps: a client naming a new queue at every call fills no table. */
+export const QUEUE_SETTINGS_MAX = 1000;
 
 /** A queue's name: as an exec's (process-names.ts). */
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -17,7 +20,16 @@ export interface QueueView {
   readonly parallel: number;
   readonly running: number;
   readonly queued: number;
+  readonly paused: boolean;
 }
+
+/** What a client set of a queue: stored. */
+interface QueueSettings {
+  readonly parallel: number;
+  readonly paused: boolean;
+}
+
+const DEFAULT_SETTINGS: QueueSettings = { parallel: DEFAULT_QUEUE_PARALLEL, paused: false };
 
 /** A queued exec's wait: resolves with it started, or undefined when it was stopped first (or could not be started). */
 interface Waiter {
@@ -37,7 +49,7 @@ export function checkQueueName(name: string): void {
  * fewer of the queue's execs run than its parallel limit, in the order they
  * came; until then it waits, its row saying queued (with what it was
  * started with, to start it then), so a daemon restart keeps it waiting.
- * The limits are stored; what runs and waits is known in memory, the
+ * The limits (and pauses) are stored; what runs and waits is known in memory, the
  * waiting ones put back in order at daemon start (`restore`). `start`
  * starts a waiting one as Execs.start does, which reports it `running`.
  */
@@ -45,8 +57,9 @@ export class ExecQueues {
   private readonly runningIds = new Map<string, Set<string>>();
   private readonly waiting = new Map<string, string[]>();
   private readonly waiters = new Map<string, Waiter>();
-  private readonly limits = new Map<string, number>();
-  private readonly upsertLimit;
+  private readonly settings = new Map<string, QueueSettings>();
+  private readonly upsertSettings;
+  private readonly deleteSettings;
   /** Set as the daemon stops: the ends of its running execs start no waiting one (the next daemon does). */
   private closed = false;
 
@@ -55,13 +68,16 @@ export class ExecQueues {
     private readonly tables: ExecTables,
     private readonly start: (options: ExecStartOptions, queued: ExecRecord) => LiveExec,
   ) {
-    this.upsertLimit = db.prepare(`INSERT INTO exec_queues (name, parallel) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET parallel = excluded.parallel`);
-    for (const row of db.prepare(`SELECT name, parallel FROM exec_queues`).all() as { name: string; parallel: number }[]) this.limits.set(row.name, row.parallel);
+    this.upsertSettings = db.prepare(`INSERT INTO exec_queues (name, parallel, paused) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET parallel = excluded.parallel, paused = excluded.paused`);
+    this.deleteSettings = db.prepare(`DELETE FROM exec_queues WHERE name = ?`);
+    for (const row of db.prepare(`SELECT name, parallel, paused FROM exec_queues`).all() as { name: string; parallel: number; paused: number }[]) {
+      this.settings.set(row.name, { parallel: row.parallel, paused: row.paused === 1 });
+    }
   }
 
   /** Whether an exec submitted to `queue` now starts at once: a slot is free and none waits before it. */
   hasRoom(queue: string): boolean {
-    return (this.runningIds.get(queue)?.size ?? 0) < this.parallelOf(queue) && (this.waiting.get(queue)?.length ?? 0) === 0;
+    return this.canStart(queue) && (this.waiting.get(queue)?.length ?? 0) === 0;
   }
 
   /** Counts exec `id` as running in `queue` until it has ended; its end lets the next one start. */
@@ -113,30 +129,56 @@ export class ExecQueues {
     return cancelled;
   }
 
-  /** Sets how many of `queue`'s execs run at once, and starts what the new limit lets start. */
-  setParallel(queue: string, parallel: number): QueueView {
+  /**
+   * Sets how many of `queue`'s execs run at once (unchanged when undefined)
+   * and pauses or resumes it (as it is when undefined), then starts what
+   * that lets start.
+   */
+  update(queue: string, change: { parallel?: number | undefined; paused?: boolean | undefined }): QueueView {
     checkQueueName(queue);
+    const { parallel = this.settingsOf(queue).parallel, paused = this.settingsOf(queue).paused } = change;
     if (!Number.isInteger(parallel) || parallel < 1 || parallel > QUEUE_PARALLEL_MAX) {
       throw invalidArgument("parallel", `parallel is ${parallel}: a queue runs 1 to ${QUEUE_PARALLEL_MAX} of its execs at once`);
     }
-    this.upsertLimit.run(queue, parallel);
-    this.limits.set(queue, parallel);
+    if (!this.settings.has(queue) && this.settings.size >= QUEUE_SETTINGS_MAX) {
+      throw new TetherError(Code.ResourceExhausted, "TOO_MANY_QUEUES", `the daemon keeps the settings of ${QUEUE_SETTINGS_MAX} queues already: forget those of one no longer used (tether exec queue Q --reset), then set ${queue}'s`, {
+        limit: String(QUEUE_SETTINGS_MAX),
+      });
+    }
+    this.upsertSettings.run(queue, parallel, paused ? 1 : 0);
+    this.settings.set(queue, { parallel, paused });
     this.pump(queue);
     return this.view(queue);
   }
 
-  /** Every queue with a limit set or execs in it, by name. */
+  /** Forgets `queue`'s settings: one at a time again, resumed; what waits in it starts as that lets it. */
+  forget(queue: string): QueueView {
+    checkQueueName(queue);
+    this.deleteSettings.run(queue);
+    this.settings.delete(queue);
+    this.pump(queue);
+    return this.view(queue);
+  }
+
+  /** Every queue with settings or execs in it, by name. */
   list(): QueueView[] {
-    const names = new Set([...this.limits.keys(), ...this.runningIds.keys(), ...this.waiting.keys()]);
+    const names = new Set([...this.settings.keys(), ...this.runningIds.keys(), ...this.waiting.keys()]);
     return [...names].sort().map((name) => this.view(name));
   }
 
   view(queue: string): QueueView {
-    return { name: queue, parallel: this.parallelOf(queue), running: this.runningIds.get(queue)?.size ?? 0, queued: this.waiting.get(queue)?.length ?? 0 };
+    const { parallel, paused } = this.settingsOf(queue);
+    return { name: queue, parallel, paused, running: this.runningIds.get(queue)?.size ?? 0, queued: this.waiting.get(queue)?.length ?? 0 };
   }
 
-  private parallelOf(queue: string): number {
-    return this.limits.get(queue) ?? DEFAULT_QUEUE_PARALLEL;
+  private settingsOf(queue: string): QueueSettings {
+    return this.settings.get(queue) ?? DEFAULT_SETTINGS;
+  }
+
+  /** Whether one more of the queue's execs may start now: it is not paused and has a free slot. */
+  private canStart(queue: string): boolean {
+    const { parallel, paused } = this.settingsOf(queue);
+    return !paused && (this.runningIds.get(queue)?.size ?? 0) < parallel;
   }
 
   /** As the daemon stops: what waits stays queued, for the next daemon. */
@@ -148,7 +190,7 @@ export class ExecQueues {
   private pump(queue: string): void {
     while (!this.closed) {
       const ids = this.waiting.get(queue);
-      if (ids === undefined || (this.runningIds.get(queue)?.size ?? 0) >= this.parallelOf(queue)) return;
+      if (ids === undefined || !this.canStart(queue)) return;
       const id = ids[0]!;
       const waiter = this.waiters.get(id)!;
       this.leave(queue, id);

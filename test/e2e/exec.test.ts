@@ -687,7 +687,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     const next = cli(env, ["exec", "w", "-d", "--queue", "ci", "--name", "next", "--", "sh", "-c", "echo second"]);
     expect(next).toMatchObject({ status: 0, stdout: expect.stringMatching(/^e-\w+\n$/), stderr: "" });
     expect(cli(env, ["exec", "ls", "w"]).stdout).toMatch(/next\s+w\s+queued in ci\s+sh -c 'echo second'/);
-    expect(cli(env, ["exec", "queue"]).stdout).toMatch(/^QUEUE\s+PARALLEL\s+RUNNING\s+QUEUED\nci\s+1\s+1\s+1\n$/);
+    expect(cli(env, ["exec", "queue"]).stdout).toMatch(/^QUEUE\s+PARALLEL\s+STATE\s+RUNNING\s+QUEUED\nci\s+1\s+active\s+1\s+1\n$/);
     expect(cli(env, ["ws", "show", "w"]).stdout).toMatch(/\nqueued execs:\nEXEC\s+NAME\s+QUEUE\s+COMMAND\ne-\w+\s+next\s+ci\s+sh -c 'echo second'\n/);
     expect(cli(env, ["exec", "send", "next", "hi"])).toMatchObject({ status: 1, stderr: expect.stringMatching(/has not started: it waits in queue ci \(0 before it\)/) });
 
@@ -706,12 +706,15 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "stop", third])).toEqual({ status: 0, stdout: `${third}: cancelled: stopped while queued in ci (tether exec stop): it never ran\n`, stderr: "" });
     expect(cli(env, ["exec", "wait", third]).status).toBe(1);
     // A larger limit starts the waiting one at once; a foreground one then runs as any exec.
-    expect(cli(env, ["exec", "queue", "ci", "--parallel", "3"]).stdout).toMatch(/^QUEUE\s+PARALLEL\s+RUNNING\s+QUEUED\nci\s+3\s+[12]\s+0\n$/);
+    expect(cli(env, ["exec", "queue", "ci", "--parallel", "3"]).stdout).toMatch(/^QUEUE\s+PARALLEL\s+STATE\s+RUNNING\s+QUEUED\nci\s+3\s+active\s+[12]\s+0\n$/);
     expect(cli(env, ["exec", "wait", "next"]).stdout).toMatch(/^e-\w+ \(next\): exited 0\n$/);
     expect(cli(env, ["exec", "attach", "next"]).stdout).toBe("second\n");
     expect(cli(env, ["exec", "w", "--queue", "ci", "--", "sh", "-c", "echo fourth; exit 5"])).toEqual({ status: 5, stdout: "fourth\n", stderr: "" });
     expect(cli(env, ["exec", "show", "next"]).stdout).toMatch(/\nqueue +ci\n.*\nqueued +\d{4}-.*\nstarted +\d{4}-/s);
-    expect(cli(env, ["exec", "queue", "ci", "--parallel", "0"])).toMatchObject({ status: 1, stderr: "tether: parallel is 0: a queue runs 1 to 1000 of its execs at once\n" });
+    expect(cli(env, ["exec", "queue", "ci", "--parallel", "0"])).toMatchObject({ status: 2, stderr: 'tether: --parallel takes how many of the queue\'s execs run at once, a whole number from 1, got "0"\n' });
+    expect(cli(env, ["exec", "queue", "ci", "--parallel", "1001"])).toMatchObject({ status: 1, stderr: "tether: parallel is 1001: a queue runs 1 to 1000 of its execs at once\n" });
+    expect(JSON.parse(cli(env, ["exec", "queue", "ci", "--pause", "--json"]).stdout)).toEqual([{ name: "ci", parallel: 3, paused: true, running: 1, queued: 0 }]);
+    expect(cli(env, ["exec", "queue", "ci", "--reset"]).stdout).toMatch(/\nci\s+1\s+active\s+1\s+0\n$/);
     expect(cli(env, ["exec", "w", "--queue", "ci", "--restart", "always", "--", "true"]).stderr).toMatch(/queue or a restart policy, not both/);
     cli(env, ["exec", "stop", holder]);
   });

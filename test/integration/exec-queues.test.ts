@@ -51,7 +51,7 @@ describe("exec queues", () => {
     expect(b.startTime).toBeUndefined();
     expect(b.pid).toBe(0);
     const { queues } = await execs.listExecQueues({});
-    expect(queues.map((q) => ({ name: q.name, parallel: q.parallel, running: q.running, queued: q.queued }))).toEqual([{ name: "build", parallel: 1, running: 1, queued: 2 }]);
+    expect(queues.map((q) => ({ name: q.name, parallel: q.parallel, paused: q.paused, running: q.running, queued: q.queued }))).toEqual([{ name: "build", parallel: 1, paused: false, running: 1, queued: 2 }]);
     expect((await execs.listExecs({ runningOnly: true })).execs.map((e) => e.id).sort()).toEqual([a.id, b.id, c.id].sort());
 
     const { exec: last } = await execs.waitExec({ exec: c.id });
@@ -93,10 +93,11 @@ describe("exec queues", () => {
     // A third waits: two run.
     expect((await submit(execs, ["true"], { queue: "wide" })).status).toBe(ExecStatus.QUEUED);
     await execs.stopExec({ exec: running.id });
+    await d.stop();
     await d.restart();
     expect((await d.client(ExecService).listExecQueues({})).queues.find((q) => q.name === "wide")?.parallel).toBe(2);
 
-    for (const [name, parallel, field] of [["wide", 0, "parallel"], ["wide", 1001, "parallel"], ["no spaces", 1, "queue"]] as const) {
+    for (const [name, parallel, field] of [["wide", 1001, "parallel"], ["no spaces", 1, "queue"]] as const) {
       const refused = await failure(execs.updateExecQueue({ name, parallel }));
       expect(refused.code).toBe(Code.InvalidArgument);
       expect(refused.message).toMatch(field === "parallel" ? /1 to 1000/ : /letters, digits/);
@@ -104,6 +105,38 @@ describe("exec queues", () => {
     const withRestart = await failure(submit(execs, ["true"], { queue: "q", restartPolicy: { mode: RestartMode.ALWAYS } }));
     expect(withRestart.code).toBe(Code.InvalidArgument);
     expect(withRestart.message).toMatch(/queue or a restart policy, not both/);
+  });
+
+  it("a paused queue starts none of its queued execs (the running go on) until resumed, across a daemon restart; a reset forgets its settings; the daemon keeps at most 1000 queues' settings", async () => {
+    const { d, execs, root } = await withWorkspace();
+    const running = await submit(execs, ["sleep", "0.3"], { queue: "p" });
+    expect((await execs.updateExecQueue({ name: "p", paused: true })).queue).toMatchObject({ paused: true, parallel: 1, running: 1 });
+    const held = await submit(execs, job("held", 0), { queue: "p" });
+    expect(held.status).toBe(ExecStatus.QUEUED);
+    // The running one ends; the paused queue starts nothing, under this daemon nor the next.
+    expect((await execs.waitExec({ exec: running.id })).exec!.status).toBe(ExecStatus.EXITED);
+    await d.kill();
+    await d.restart();
+    const again = d.client(ExecService);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await again.getExec({ exec: held.id })).exec!.status).toBe(ExecStatus.QUEUED);
+    expect((await again.listExecQueues({})).queues).toEqual([expect.objectContaining({ name: "p", paused: true, running: 0, queued: 1 })]);
+    // A larger limit leaves it paused; resumed, the held one starts.
+    expect((await again.updateExecQueue({ name: "p", parallel: 4 })).queue).toMatchObject({ parallel: 4, paused: true, running: 0 });
+    expect((await again.updateExecQueue({ name: "p", paused: false })).queue).toMatchObject({ parallel: 4, paused: false });
+    expect((await again.waitExec({ exec: held.id })).exec!.status).toBe(ExecStatus.EXITED);
+    expect(readFileSync(join(root, "log.txt"), "utf8")).toBe("start held\nend held\n");
+    expect((await again.deleteExecQueue({ name: "p" })).queue).toMatchObject({ name: "p", parallel: 1, paused: false, running: 0, queued: 0 });
+    expect((await again.listExecQueues({})).queues).toEqual([]);
+
+    for (let i = 0; i < 1000; i++) await again.updateExecQueue({ name: `q${i}`, parallel: 2 });
+    const full = await failure(again.updateExecQueue({ name: "one-more", parallel: 2 }));
+    expect(full).toMatchObject({ code: Code.ResourceExhausted, reason: ErrorReason.TOO_MANY_QUEUES });
+    expect(full.message).toMatch(/forget those of one no longer used \(tether exec queue Q --reset\)/);
+    // One already kept can change; one forgotten makes room.
+    await again.updateExecQueue({ name: "q7", paused: true });
+    await again.deleteExecQueue({ name: "q7" });
+    expect((await again.updateExecQueue({ name: "one-more", parallel: 2 })).queue!.parallel).toBe(2);
   });
 
   it("a queued exec survives kill -9 of the daemon and runs in its turn under the next one", async () => {
