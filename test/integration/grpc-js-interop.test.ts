@@ -130,6 +130,23 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     await unary(ex, "DeleteExec", { exec: restarted.exec.id });
     expect((await unary<{ outputBytes: string }>(ex, "DeleteExec", { exec: id })).outputBytes).toBe("16");
     expect((await unary<{ execs: unknown[] }>(ex, "ListExecs", { workspace: "interop" })).execs).toEqual([]);
+
+    // Queues: one paused holds an exec QUEUED (its Exec call says so first); stopped, it never ran.
+    expect((await unary<{ queue: object }>(ex, "UpdateExecQueue", { name: "interop", parallel: 2, paused: true })).queue).toMatchObject({ name: "interop", parallel: 2, paused: true });
+    const queuedCall = (ex as unknown as Record<string, () => grpc.ClientDuplexStream<object, { kind: string; started?: { exec: { id: string; status: number } }; exit?: { status: number } }>>)["Exec"]!();
+    queuedCall.write({ start: { workspace: "interop", argv: ["true"], queue: "interop" } });
+    queuedCall.end();
+    const seen: string[] = [];
+    for await (const msg of queuedCall) {
+      if (msg.kind === "started") {
+        seen.push(`started ${msg.started!.exec.status}`);
+        expect((await unary<{ queues: object[] }>(ex, "ListExecQueues", {})).queues).toEqual([expect.objectContaining({ name: "interop", queued: 1, running: 0 })]);
+        expect((await unary<{ exec: { status: number } }>(ex, "StopExec", { exec: msg.started!.exec.id })).exec.status).toBe(7);
+      }
+      if (msg.kind === "exit") seen.push(`exit ${msg.exit!.status}`);
+    }
+    expect(seen).toEqual(["started 6", "exit 7"]); // QUEUED, then CANCELLED
+    expect((await unary<{ queue: object }>(ex, "DeleteExecQueue", { name: "interop" })).queue).toMatchObject({ name: "interop", parallel: 1, paused: false });
     await unary(ws, "DeleteWorkspace", { workspace: "interop" });
     ws.close();
     ex.close();
