@@ -195,7 +195,8 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     yield start;
     yield* merged;
   }
-  const local = terminal ? rawTerminal((size) => merged.push({ kind: { case: "resize", value: size } })) : undefined;
+  // Raw once the command runs: while it waits in a queue, Ctrl-C is this CLI's (it detaches), not a key for it.
+  let local: ReturnType<typeof rawTerminal> | undefined;
   // Ctrl-C (outside raw mode) goes to the command, not to this CLI; pressed again and again, it detaches.
   const interrupts: number[] = [];
   // While it waits in its queue there is no process for Ctrl-C: it detaches, the exec stays queued.
@@ -214,6 +215,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       if (kind.case === "started") {
         id = kind.value.exec!.id;
         queued = kind.value.exec!.status === ExecStatus.QUEUED;
+        if (!queued && terminal && !values.detach && local === undefined) local = rawTerminal((size) => merged.push({ kind: { case: "resize", value: size } }));
         if (queued && !values.detach) process.stderr.write(`tether: exec ${id} is queued in ${values.queue}: it starts once the queue has room (tether exec queue); Ctrl-C leaves it queued\n`);
         if (values.detach) {
           process.stdout.write(`${kind.value.exec!.id}\n`);

@@ -6,8 +6,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest, ROOT } from "../helpers/daemon.js";
 import { eventually, writeTaskFile } from "../helpers/sessions.js";
+import { terminalsPerTest } from "../helpers/terminals.js";
 
 const freshEnv = cliEnvPerTest({ NO_COLOR: "1" });
+const terminals = terminalsPerTest();
 
 function cli(env: NodeJS.ProcessEnv, args: string[], input?: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI_ENTRY, ...args], { env, input, encoding: "utf8", timeout: 60_000 });
@@ -717,6 +719,26 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "queue", "ci", "--reset"]).stdout).toMatch(/\nci\s+1\s+active\s+1\s+0\n$/);
     expect(cli(env, ["exec", "w", "--queue", "ci", "--restart", "always", "--", "true"]).stderr).toMatch(/queue or a restart policy, not both/);
     cli(env, ["exec", "stop", holder]);
+  });
+
+  it("on a terminal, exec -t --queue waits its turn in cooked mode (Ctrl-C detaches, leaving it queued), then runs under a terminal as exec -t does", async () => {
+    const { env, tether, tmux, waitFor } = terminals();
+    cli(env, ["ws", "create", "w"]);
+    const holder = cli(env, ["exec", "w", "-d", "--queue", "tq", "--", "sleep", "60"]).stdout.trim();
+    const command = `${tether} exec w -t --queue tq -- sh -c 'test -t 0 && echo tty; read x; echo "got $x"'; echo "rc=$?"; sleep 60`;
+    tmux("new-session", "-d", "-s", "first", "-x", "120", "-y", "20", command);
+    await waitFor("first", "Ctrl-C leaves it queued");
+    tmux("send-keys", "-t", "first", "C-c");
+    const detached = await waitFor("first", "rc=130");
+    const left = /exec (e-\w+) stays queued in tq/.exec(detached)![1]!;
+    cli(env, ["exec", "stop", left]);
+
+    tmux("new-session", "-d", "-s", "second", "-x", "120", "-y", "20", command);
+    await waitFor("second", "Ctrl-C leaves it queued");
+    cli(env, ["exec", "stop", holder]);
+    await waitFor("second", "tty");
+    tmux("send-keys", "-t", "second", "hello", "Enter");
+    await waitFor("second", /got hello\s+rc=0/);
   });
 
   it("an exec the daemon lost (kill -9) shows no exit code, and what it wrote", async () => {
