@@ -39,6 +39,7 @@ import { damagedDatabase, isDamaged } from "./store/store-errors.js";
 import { Traffic } from "./traffic.js";
 import { DAEMON_VERSION } from "./version.js";
 import { Execs } from "./workspaces/execs.js";
+import { Queues } from "./queues.js";
 import { LiveProcesses } from "./workspaces/live-processes.js";
 import { Ptys } from "./workspaces/ptys.js";
 import { WorkspaceNetworks } from "./workspaces/workspace-networks.js";
@@ -88,7 +89,8 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
   const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses(), networks);
   // Before anything starts in them (a keep_open session resumed, a retry).
   await workspaces.startNetworks();
-  const execs = new Execs(db, journals, workspaces, environment);
+  const queues = new Queues(db);
+  const execs = new Execs(db, journals, workspaces, environment, queues);
   const ptys = new Ptys(db, journals, workspaces, environment);
   const tokens = new RunTokens();
   const sessions = new Sessions(db, journals, { ...environment, live: workspaces.live, unusable: (id) => workspaces.unusable(id), workspaceEnv: (id) => workspaces.envOf(id), tokens }, workspaces);
@@ -96,6 +98,8 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
   sessions.recover();
   execs.recover();
   ptys.recover();
+  // What waited in a queue when the last daemon stopped, put back by its owner above, starts as it may.
+  queues.pumpAll();
   const stopping = new AbortController();
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));
@@ -120,7 +124,7 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
     registration(SessionService, createSessionService(sessions, reads, stopping.signal)),
     registration(StreamService, createStreamService(sessions, reads, stopping.signal)),
     registration(WorkspaceService, createWorkspaceService(workspaces)),
-    registration(ExecService, createExecService(execs)),
+    registration(ExecService, createExecService(execs, queues)),
     registration(PtyService, createPtyService(ptys)),
   ];
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
@@ -139,6 +143,8 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
     shuttingDown = true;
     lock.stopServing();
     workspaces.refuseStarts();
+    // What ends now starts nothing waiting in its queue: the next daemon does.
+    queues.close();
     log(`stopping (${why})`);
     stopping.abort(
       new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", "the daemon is shutting down: run the command again and it will start a new one"),

@@ -6,6 +6,7 @@ import { invalidArgument } from "../errors.js";
 import { untilAborted } from "../until-aborted.js";
 import { parseSignal } from "../process/signals.js";
 import type { Execs, LiveExec } from "../workspaces/execs.js";
+import type { Queues } from "../queues.js";
 import { checkSize, defaultSize } from "../workspaces/terminal-size.js";
 import { dataOrText } from "./data-or-text.js";
 import { durationFieldMs, stopGraceMs } from "./durations.js";
@@ -14,7 +15,7 @@ import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto, restartPolicyFromProto } from "./workspace-proto.js";
 
 /** Handlers for tether.v1.ExecService: proto in, domain call, proto out (a call's signal aborts when the daemon stops too: see CallContexts). */
-export function createExecService(execs: Execs): ServiceImpl<typeof ExecService> {
+export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typeof ExecService> {
   return {
     async *exec(requests, ctx) {
       const incoming = requests[Symbol.asyncIterator]();
@@ -100,13 +101,13 @@ export function createExecService(execs: Execs): ServiceImpl<typeof ExecService>
       return { exec: execToProto(await execs.stop(req.exec, stopGraceMs(req.grace)), execs) };
     },
     listExecQueues() {
-      return { queues: execs.queues.list() };
+      return { queues: queues.list() };
     },
     updateExecQueue(req) {
-      return { queue: execs.queues.update(req.name, { parallel: req.parallel === 0 ? undefined : req.parallel, paused: req.paused }) };
+      return { queue: queues.update(req.name, { parallel: req.parallel === 0 ? undefined : req.parallel, paused: req.paused }) };
     },
     deleteExecQueue(req) {
-      return { queue: execs.queues.forget(req.name) };
+      return { queue: queues.forget(req.name) };
     },
     async deleteExec(req) {
       const { exec, outputBytes } = await execs.remove(req.exec);

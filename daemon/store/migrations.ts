@@ -222,13 +222,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE workspaces ADD COLUMN env TEXT;
   `,
   `
-  -- Exec queues (tether exec --queue Q, as pueue's groups): how many of a
-  -- queue's execs may run at once, once set (1 until then), and whether it
-  -- is paused (none of its queued execs starts). An exec waiting
+  -- Queues (tether exec --queue Q, a task's queue: Q; as pueue's groups):
+  -- how many of a queue's members may run at once, once set (1 until then),
+  -- and whether it is paused (none of its waiting ones starts). An exec waiting
   -- in one has status 'queued' (its queue in its restart column) and
   -- started_at NULL; started_at is when its process started, set only for
   -- one that waited (else its created_at).
-  CREATE TABLE exec_queues (
+  CREATE TABLE queues (
     name      TEXT    PRIMARY KEY,
     parallel  INTEGER NOT NULL,
     paused    INTEGER NOT NULL

@@ -27,7 +27,8 @@ import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
 import { ExecTerminal } from "./exec-terminal.js";
-import { ExecQueues, checkQueueName } from "./exec-queues.js";
+import { ExecQueues } from "./exec-queues.js";
+import { checkQueueName, type Queues } from "../queues.js";
 import { checkSize } from "./terminal-size.js";
 
 /**
@@ -91,8 +92,8 @@ export class Execs {
   /** The execs being restarted, each with the exec its restart starts: a second restart of one is refused, not a second copy started. */
   private readonly restarting = new Map<string, Promise<ExecRecord | undefined>>();
   private readonly restarts: ExecRestarts;
-  /** The queues execs wait in (exec --queue): their limits, what runs and waits in each. */
-  readonly queues: ExecQueues;
+  /** The execs waiting in a queue (exec --queue). */
+  private readonly queued: ExecQueues;
   private nextSeq: number;
 
   constructor(
@@ -100,10 +101,12 @@ export class Execs {
     private readonly journals: Journals,
     private readonly workspaces: Workspaces,
     private readonly environment: ProcessEnvironment,
+    /** The queues (exec --queue), shared with session runs. */
+    private readonly queues: Queues,
   ) {
     this.tables = new ExecTables(db);
     this.restarts = new ExecRestarts({ live: workspaces.live, tables: this.tables, start: (options) => this.start(options), remove: (id) => this.remove(id) });
-    this.queues = new ExecQueues(db, this.tables, (options, queued) => this.start(options, queued));
+    this.queued = new ExecQueues(queues, this.tables, (options, queued) => this.start(options, queued));
     this.nextSeq = this.tables.maxSeq() + 1;
     workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
   }
@@ -122,7 +125,7 @@ export class Execs {
     const left = this.tables.running();
     recordLeftRunningLost(left, (row) => this.tables.update({ ...row, stdoutBytes: fdEnd(row.id, 1), stderrBytes: fdEnd(row.id, 2) }), "exec");
     this.restarts.resume(left);
-    this.queues.restore();
+    this.queued.restore();
   }
 
   /**
@@ -142,7 +145,7 @@ export class Execs {
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     // One that cannot run (not found, not executable) says so now, not when its turn comes.
     if (launch.problem !== undefined) return this.start(options);
-    return this.queues.add(this.newRecord(options, ws, id, launch.cwd, "queued"), options);
+    return this.queued.add(this.newRecord(options, ws, id, launch.cwd, "queued"), options);
   }
 
   /** Starts an exec at once; `queued`: the queued one whose turn came (submit). */
@@ -321,7 +324,7 @@ export class Execs {
     });
     try {
       for (;;) {
-        const queued = this.queues.startOf(exec.id);
+        const queued = this.queued.startOf(exec.id);
         if (queued !== undefined) await untilAborted(queued, signal);
         const live = this.live.get(exec.id);
         if (live !== undefined) await untilAborted(live.ended, signal);
@@ -361,7 +364,7 @@ export class Execs {
    */
   signal(ref: string, signal: NodeJS.Signals): ExecRecord {
     const exec = this.find(ref);
-    const cancelled = this.queues.cancel(exec, "tether exec kill");
+    const cancelled = this.queued.cancel(exec, "tether exec kill");
     if (cancelled !== undefined) return cancelled;
     if (!this.live.has(exec.id) && this.restarts.cancel(exec.id)) return this.current(exec);
     const live = this.requireLive(ref);
@@ -377,7 +380,7 @@ export class Execs {
    */
   async stop(ref: string, graceMs: number): Promise<ExecRecord> {
     const exec = this.find(ref);
-    const cancelled = this.queues.cancel(exec, "tether exec stop");
+    const cancelled = this.queued.cancel(exec, "tether exec stop");
     if (cancelled !== undefined) return cancelled;
     const live = this.live.get(exec.id);
     if (live === undefined) this.restarts.cancel(exec.id);
@@ -399,7 +402,7 @@ export class Execs {
     const exec = this.find(ref);
     const live = this.live.get(exec.id);
     if (live === undefined && exec.status === "queued") {
-      const ahead = this.queues.ahead(exec.id) ?? 0;
+      const ahead = this.queued.ahead(exec.id) ?? 0;
       throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_LIVE", `exec ${exec.id} has not started: it waits in queue ${exec.queue} (${ahead} before it); tether exec wait ${exec.id} returns once it has run`, {
         exec: exec.id,
         status: exec.status,
@@ -429,7 +432,7 @@ export class Execs {
   read(ref: string, fromOffset: number, follow: boolean, signal: AbortSignal, pace = false): ExecRead {
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 (the beginning) or a positive byte offset");
     const exec = this.find(ref);
-    const queued = this.queues.startOf(exec.id);
+    const queued = this.queued.startOf(exec.id);
     if (queued !== undefined) return this.readOnceStarted(exec, queued, fromOffset, follow, signal, pace);
     // 0 is the beginning: the oldest output kept, when output_max_bytes dropped some.
     const from = fromOffset === 0 ? this.outputBounds(exec.id).firstOffset : fromOffset;
@@ -477,7 +480,7 @@ export class Execs {
   /** Removes an ended exec with all of its output (see removeEnded); resolves with it as it was and the bytes of output removed. */
   async remove(ref: string): Promise<{ exec: ExecRecord; outputBytes: number }> {
     const found = this.find(ref);
-    const exec = this.queues.cancel(found, "tether exec rm") ?? this.current(found);
+    const exec = this.queued.cancel(found, "tether exec rm") ?? this.current(found);
     this.restarts.cancel(exec.id);
     const outputBytes = await removeEnded(EXEC_KIND, this.journals, {
       id: exec.id,
@@ -495,7 +498,6 @@ export class Execs {
 
   /** At daemon stop: running execs are recorded lost and their process groups killed. */
   async shutdown(reason: string): Promise<void> {
-    this.queues.close();
     // Started again by the next daemon: a restart owed, and an exec whose policy is always.
     this.restarts.stop([...this.live.values()].map((live) => live.record));
     await stopAllLost([...this.live.values()], reason);
