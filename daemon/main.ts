@@ -93,7 +93,7 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
   const execs = new Execs(db, journals, workspaces, environment, queues);
   const ptys = new Ptys(db, journals, workspaces, environment);
   const tokens = new RunTokens();
-  const sessions = new Sessions(db, journals, { ...environment, live: workspaces.live, unusable: (id) => workspaces.unusable(id), workspaceEnv: (id) => workspaces.envOf(id), tokens }, workspaces);
+  const sessions = new Sessions(db, journals, { ...environment, live: workspaces.live, unusable: (id) => workspaces.unusable(id), workspaceEnv: (id) => workspaces.envOf(id), tokens, queues }, workspaces);
   const reads = new SessionReads(journals, sessions);
   sessions.recover();
   execs.recover();

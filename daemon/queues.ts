@@ -9,7 +9,7 @@ export const QUEUE_PARALLEL_MAX = 1000;
 export const QUEUE_SETTINGS_MAX = 1000;
 
 /** A queue's name: as an exec's (process-names.ts). */
-const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /** One queue as a listing shows it. */
 export interface QueueView {
@@ -35,9 +35,14 @@ interface Member {
 }
 
 export function checkQueueName(name: string): void {
-  if (!QUEUE_NAME.test(name)) {
-    throw invalidArgument("queue", `queue name ${JSON.stringify(name)} is not one: 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (build, gpu.0)`);
+  if (!QUEUE_NAME_PATTERN.test(name)) {
+    throw invalidArgument("queue", queueNameProblem(name));
   }
+}
+
+/** Why `name` is no queue's name, in words. */
+export function queueNameProblem(name: string): string {
+  return `queue name ${JSON.stringify(name)} is not one: 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (build, gpu.0)`;
 }
 
 /**

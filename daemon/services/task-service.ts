@@ -84,6 +84,7 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
     failFast: task.failFast === true,
     envFiles: [...(task.envFiles ?? [])],
     maxOutputBytes: BigInt(task.maxOutputBytes ?? 0),
+    queue: task.queue ?? "",
     line: line ?? 0,
   });
 }

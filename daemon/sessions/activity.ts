@@ -16,6 +16,8 @@ export interface ActivityFacts {
   readonly retries: ReadonlyMap<string, { readonly at: number }>;
   /** What each waiting run waits for, by run number ("input on approval"). */
   readonly waits: ReadonlyMap<number, string>;
+  /** What each run waiting its turn in a queue waits for, by run number ("a slot in queue gpu"). */
+  readonly queues: ReadonlyMap<number, string>;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface ActivityFacts {
  * finished: a keep_open session's services left ready once it has are idle
  * with it, and its idle timeout counts), else `waiting` on
  * readiness checks or retry timers, else `queued` while runs wait for
- * upstreams or a slot, else `idle`. A waiting session says for what.
+ * upstreams or a slot (a queue's, said), else `idle`. A waiting session says for what.
  */
 export function deriveActivity(facts: ActivityFacts, now: number): { activity: Activity; waitingFor: string } {
   if (!facts.open) return { activity: "idle", waitingFor: "" };
@@ -43,6 +45,8 @@ export function deriveActivity(facts: ActivityFacts, now: number): { activity: A
   }
   const timers = [...readiness, ...[...facts.retries].map(([task, { at }]) => `retry of ${task} in ${formatMs(Math.ceil(Math.max(0, at - now) / 1000) * 1000)}`)];
   if (timers.length > 0) return { activity: "waiting", waitingFor: timers.join(", ") };
+  const slots = [...facts.queues].map(([run, what]) => `${what} (run ${run})`);
+  if (slots.length > 0) return { activity: "queued", waitingFor: slots.join(", ") };
   if (facts.runsToStart) return { activity: "queued", waitingFor: "" };
   return { activity: "idle", waitingFor: "" };
 }

@@ -6,6 +6,7 @@ import { processState } from "../process/process-identity.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { SecretMask } from "./secret-mask.js";
 import type { Spawner } from "../process/spawner.js";
+import type { Queues } from "../queues.js";
 import type { LiveProcesses } from "../workspaces/live-processes.js";
 import { resolveCwd } from "../workspaces/workspace-paths.js";
 import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
@@ -35,6 +36,8 @@ export interface RunEnvironment {
   /** The tokens that let runs in bwrap workspaces write to their own session through the sandbox's socket. */
   readonly tokens: RunTokens;
   readonly spawner: Spawner;
+  /** The queues a task's `queue:` names (shared with execs). */
+  readonly queues: Queues;
 }
 
 export interface RunStart {

@@ -15,6 +15,7 @@ import { runOutputWriter, wireRun } from "./run-wiring.js";
 import { SecretMask } from "./secret-mask.js";
 import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
+import { RunQueueSlots } from "./run-queue-slots.js";
 import { SessionLifetime } from "./session-lifetime.js";
 import { SessionRecorder, type WholeState } from "./session-recorder.js";
 import { snapshot, storeLater } from "./session-snapshots.js";
@@ -54,6 +55,8 @@ export class LiveSession {
   private readonly recorder: SessionRecorder;
   /** Abandoned as the daemon stops: nothing starts (a run queued, input to continue on) until a daemon resumes it. */
   private held = false;
+  /** Its runs in a queue (a task's `queue:`): waiting their turn, or holding a slot. */
+  private readonly slots: RunQueueSlots;
 
   constructor(
     readonly session: SessionRecord,
@@ -68,6 +71,7 @@ export class LiveSession {
     onRetired: (session: LiveSession) => void,
   ) {
     this.graph = new RunGraph(session.spec.tasks, runs);
+    this.slots = new RunQueueSlots(environment.queues, session.id);
     this.lifetime = new SessionLifetime(
       (why) => {
         if (this.session.status === "open") this.end("expired", `expired: ${why}`);
@@ -309,18 +313,30 @@ export class LiveSession {
       }
     }
     const parallelism = this.session.spec.parallelism;
-    let busy = 0;
+    // A run waiting its turn in a queue keeps its place in the session's parallelism: its launch never goes past it.
+    let busy = this.slots.waitingCount;
     for (const live of this.live.values()) if (live.run.status === "running") busy++;
     for (const run of this.graph.queuedRuns()) {
       if (busy >= parallelism || this.held) break;
-      this.launch(run);
+      if (this.slots.isWaiting(run.number)) continue;
+      const queue = this.graph.task(run.task).queue;
+      if (queue === undefined || this.slots.admit(run.number, queue, () => this.launchInTurn(run))) this.launch(run);
+      else this.refreshActivity();
       busy++;
     }
     this.checkGraphDone();
   }
 
+  /** A run's turn in its queue came: it launches unless the session or the run went on without it. */
+  private launchInTurn(run: RunRecord): void {
+    if (this.session.status !== "open" || run.status !== "queued" || this.held) return;
+    this.launch(run);
+    this.checkGraphDone();
+  }
+
   private launch(run: RunRecord): void {
     const task = this.graph.task(run.task);
+    if (task.queue !== undefined) this.slots.hold(run.number, task.queue);
     const place = runPlace(this.session.spec, task, this.environment.unusable);
     const { workspace, cwd } = place;
     const files = readEnvFiles(task.envFiles ?? []);
@@ -366,6 +382,7 @@ export class LiveSession {
 
   /** `lost`: what of the run's output could not be stored, in words; the run's last transition says it too. */
   private finish(run: RunRecord, end: ProcessEnd, live: LiveRun | undefined, lost?: string): void {
+    this.slots.release(run.number);
     if (live !== undefined) {
       live.ended();
       this.live.delete(run.number);
@@ -449,6 +466,7 @@ export class LiveSession {
   }
 
   private transition(run: RunRecord, status: RunStatus, reason: string, alongside?: () => void): Promise<unknown> {
+    if (status !== "queued") this.slots.leave(run.number);
     const now = Date.now();
     this.graph.setStatus(run, status, reason, now);
     this.session.updatedAt = now;
@@ -478,7 +496,7 @@ export class LiveSession {
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
     const facts = { open: this.session.status === "open", graphFinished: this.graphFinished, live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness };
-    const { activity, waitingFor } = deriveActivity({ ...facts, retries: this.retries.waiting, waits: this.waits.describe() }, Date.now());
+    const { activity, waitingFor } = deriveActivity({ ...facts, retries: this.retries.waiting, waits: this.waits.describe(), queues: this.slots.describe() }, Date.now());
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }

@@ -8,6 +8,7 @@ import { outputLimitProblem } from "../process/output-limit.js";
 import { findCycle } from "./graph.js";
 import { readTaskFileText } from "./task-file-text.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
+import { QUEUE_NAME_PATTERN, queueNameProblem } from "../queues.js";
 import { FILE_KEYS, INPUT_KEYS, READINESS_KEYS, TASK_KEYS, refuseUnknownKeys } from "./task-file-keys.js";
 import { checkInputPlaceholders, checkTemplates, type Report } from "./template-checks.js";
 import { expandAliases } from "./yaml-aliases.js";
@@ -182,6 +183,8 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
   checkTemplates(condition === undefined ? [] : [condition], get("condition"), report);
   const envFiles = stringList(get("env_file"), report, "env_file").map((file) => resolve(dir, file));
   const maxOutputBytes = size(get("max_output"), report, "max_output");
+  const queue = optionalString(get("queue"), report, "queue");
+  if (queue !== undefined && !QUEUE_NAME_PATTERN.test(queue)) report(get("queue"), queueNameProblem(queue));
   return {
     name,
     description: optionalString(get("description"), report, "description") ?? "",
@@ -203,6 +206,7 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     ...(workspace !== undefined ? { workspace } : {}),
     ...(envFiles.length > 0 ? { envFiles } : {}),
     ...(maxOutputBytes !== 0 ? { maxOutputBytes } : {}),
+    ...(queue !== undefined ? { queue } : {}),
   };
 }
 

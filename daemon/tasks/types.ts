@@ -69,6 +69,8 @@ export interface TaskDef {
   readonly envFiles?: readonly string[];
   /** How much output a session of this task (as its main task) keeps, in bytes; absent: all of it. */
   readonly maxOutputBytes?: number;
+  /** The queue its runs take a slot in (as exec --queue's), across sessions; absent: none. */
+  readonly queue?: string;
 }
 
 /** A loaded task file: where it is and what it defines. */

@@ -7,11 +7,13 @@ import { describe, expect, it } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus, RestartMode, type Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecStartSchema } from "../../gen/tether/v1/exec_service_pb.js";
+import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
 import { ExecRequests, attachToEnd, collect, emptyResult, type ExecResult } from "../helpers/execs.js";
-import { eventually } from "../helpers/sessions.js";
+import { eventually, runStatus, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
 const daemon = daemonPerTest();
 
@@ -39,7 +41,7 @@ function job(name: string, seconds = 0.3): string[] {
   return ["sh", "-c", `echo "start ${name}" >> log.txt; sleep ${seconds}; echo "end ${name}" >> log.txt; echo "${name} done"`];
 }
 
-describe("exec queues", () => {
+describe("queues (exec --queue, a task's queue:)", () => {
   it("runs a queue's execs one at a time in the order they came (QUEUED until their turn, then running), and lists the queue", async () => {
     const { execs, root } = await withWorkspace();
     const a = await submit(execs, job("a"), { queue: "build" });
@@ -184,5 +186,46 @@ describe("exec queues", () => {
     const gone = await failure(execs.getExec({ exec: z.id }));
     expect(gone.code).toBe(Code.NotFound);
     expect(gone.reason).toBe(ErrorReason.EXEC_NOT_FOUND);
+  });
+
+  it("a task's queue: its runs take the queue's slots with other sessions' runs and with execs, in the order they came; a waiting run stays queued, its session saying for what", async () => {
+    const { d, execs, root } = await withWorkspace();
+    const sessions = d.client(SessionService);
+    const log = join(root, "log.txt");
+    const taskFile = writeTaskFile(`tasks:\n  train:\n    queue: gpu\n    cmd: echo "start $TETHER_SESSION" >> ${log}; sleep 0.4; echo "end $TETHER_SESSION" >> ${log}\n`);
+    const first = (await sessions.startSession({ task: "train", taskFile })).session!;
+    const exec = await submit(execs, job("exec"), { queue: "gpu" });
+    const second = (await sessions.startSession({ task: "train", taskFile })).session!;
+    expect(exec.status).toBe(ExecStatus.QUEUED);
+    const waiting = (await sessions.getSession({ name: second.name })).session!;
+    expect([waiting.activity, waiting.waitingFor]).toEqual([SessionActivity.QUEUED, "a slot in queue gpu (run 1)"]);
+    expect(await runStatus(sessions, second.id)).toBe(RunStatus.QUEUED);
+    expect((await execs.listExecQueues({})).queues).toEqual([expect.objectContaining({ name: "gpu", running: 1, queued: 2 })]);
+
+    expect((await waitQuiet(sessions, second.id)).status).toBe(SessionStatus.CLOSED);
+    const lines = readFileSync(log, "utf8");
+    expect(lines).toBe(`start ${first.id}\nend ${first.id}\nstart exec\nend exec\nstart ${second.id}\nend ${second.id}\n`);
+  });
+
+  it("a session cancelled while its run waits takes it out of the queue; after kill -9 of the daemon a waiting run waits again and runs in its turn", async () => {
+    const { d, execs, root } = await withWorkspace();
+    const sessions = d.client(SessionService);
+    const log = join(root, "log.txt");
+    const taskFile = writeTaskFile(`tasks:\n  job:\n    queue: q\n    cmd: echo "ran $TETHER_SESSION" >> ${log}\n`);
+    const holder = await submit(execs, ["sleep", "60"], { queue: "q" });
+    const cancelled = (await sessions.startSession({ task: "job", taskFile })).session!;
+    const kept = (await sessions.startSession({ task: "job", taskFile })).session!;
+    expect((await execs.listExecQueues({})).queues[0]).toMatchObject({ running: 1, queued: 2 });
+    await sessions.cancelSession({ name: cancelled.name });
+    expect((await execs.listExecQueues({})).queues[0]).toMatchObject({ running: 1, queued: 1 });
+    expect(await runStatus(sessions, cancelled.id)).toBe(RunStatus.CANCELLED);
+
+    await d.kill();
+    await d.restart();
+    const again = d.client(SessionService);
+    // The exec that held the slot is lost with the daemon; the run that waited has its turn.
+    expect((await waitQuiet(again, kept.id)).status).toBe(SessionStatus.CLOSED);
+    expect(readFileSync(log, "utf8")).toBe(`ran ${kept.id}\n`);
+    expect((await d.client(ExecService).getExec({ exec: holder.id })).exec!.status).toBe(ExecStatus.LOST);
   });
 });
