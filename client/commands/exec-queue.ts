@@ -41,7 +41,7 @@ export async function execQueues(args: string[], paths: ClientPaths): Promise<nu
     return 0;
   }
   if (queues.length === 0) {
-    process.stdout.write("no exec queue has execs running or waiting, or settings: tether exec WS --queue Q -- CMD runs CMD in queue Q\n");
+    process.stdout.write("no queue has execs or runs running or waiting, or settings: tether exec WS --queue Q -- CMD runs CMD in queue Q, as a task's queue: Q runs its runs\n");
     return 0;
   }
   printTable(

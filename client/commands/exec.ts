@@ -41,10 +41,11 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               (queued, across daemon restarts too) until fewer of Q's execs run
                                               than Q's limit (1 until exec queue sets it), in the order they came
   tether exec queue [Q [--parallel N] [--pause | --resume] [--reset]] [--json]
-                                              the queues: their limits, execs running and queued; --parallel sets
-                                              how many of Q's execs run at once (pueue parallel); --pause: none of
-                                              its queued ones starts (the running go on) until --resume;
-                                              --reset forgets its settings (one at a time, resumed)
+                                              the queues (of execs, and of runs of tasks with queue:): their limits,
+                                              what runs and waits; --parallel sets how many of Q's run at once
+                                              (pueue parallel); --pause: none of its waiting ones starts (the
+                                              running go on) until --resume; --reset forgets its settings
+                                              (one at a time, resumed)
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it

@@ -814,7 +814,8 @@ export const StopExecResponseSchema: GenMessage<StopExecResponse> = /*@__PURE__*
   messageDesc(file_tether_v1_exec_service, 21);
 
 /**
- * ExecQueue is a queue of execs (ExecStart.queue), as a pueue group.
+ * ExecQueue is a queue of execs (ExecStart.queue) and of session runs (a
+ * task's `queue:`), as a pueue group.
  *
  * @generated from message tether.v1.ExecQueue
  */
@@ -834,14 +835,14 @@ export type ExecQueue = Message<"tether.v1.ExecQueue"> & {
   parallel: number;
 
   /**
-   * Its execs running now.
+   * Its execs and runs running now.
    *
    * @generated from field: uint32 running = 3;
    */
   running: number;
 
   /**
-   * Its execs waiting for a free slot.
+   * Its execs and runs waiting for a free slot.
    *
    * @generated from field: uint32 queued = 4;
    */
@@ -1126,8 +1127,8 @@ export const ExecService: GenService<{
     output: typeof StopExecResponseSchema;
   },
   /**
-   * Lists the exec queues: every one that has a parallel limit set or
-   * execs running or queued in it, by name.
+   * Lists the queues: every one that has settings, or execs or session runs
+   * (a task's `queue:`) running or waiting in it, by name.
    *
    * @generated from rpc tether.v1.ExecService.ListExecQueues
    */
