@@ -309,7 +309,7 @@ export class LiveSession {
       for (const run of runs) {
         const fate = this.graph.pendingFate(run, this.retries.has, this.conditionHolds);
         if (fate.t === "skip") this.transition(run, "skipped", fate.reason);
-        else if (fate.t === "queue") this.transition(run, "queued", "");
+        else if (fate.t === "queue") this.transition(run, "queued", queuedReason(this.graph.task(run.task)));
       }
     }
     const parallelism = this.session.spec.parallelism;
@@ -531,4 +531,9 @@ export class LiveSession {
     this.lifetime.stopIdle();
     this.schedule();
   }
+}
+
+/** Why a run is queued, in its state log: "" (a slot of its session's), or the queue its task takes a slot in. */
+function queuedReason(task: TaskDef): string {
+  return task.queue === undefined ? "" : `in queue ${task.queue}`;
 }

@@ -199,7 +199,12 @@ describe("queues (exec --queue, a task's queue:)", () => {
     expect(exec.status).toBe(ExecStatus.QUEUED);
     const waiting = (await sessions.getSession({ name: second.name })).session!;
     expect([waiting.activity, waiting.waitingFor]).toEqual([SessionActivity.QUEUED, "a slot in queue gpu (run 1)"]);
-    expect(await runStatus(sessions, second.id)).toBe(RunStatus.QUEUED);
+    const [run] = (await sessions.listRuns({ parent: second.name })).runs;
+    expect(run!.status).toBe(RunStatus.QUEUED);
+    expect(run!.transitions.map((t) => [t.status, t.reason])).toEqual([
+      [RunStatus.PENDING, ""],
+      [RunStatus.QUEUED, "in queue gpu"],
+    ]);
     expect((await execs.listExecQueues({})).queues).toEqual([expect.objectContaining({ name: "gpu", running: 1, queued: 2 })]);
 
     expect((await waitQuiet(sessions, second.id)).status).toBe(SessionStatus.CLOSED);
