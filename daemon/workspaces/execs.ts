@@ -28,6 +28,7 @@ import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
 import { ExecTerminal } from "./exec-terminal.js";
 import { ExecQueues } from "./exec-queues.js";
+import { newExecRecord } from "./exec-records.js";
 import { checkQueueName, type Queues } from "../queues.js";
 import { checkSize } from "./terminal-size.js";
 
@@ -145,7 +146,7 @@ export class Execs {
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     // One that cannot run (not found, not executable) says so now, not when its turn comes.
     if (launch.problem !== undefined) return this.start(options);
-    return this.queued.add(this.newRecord(options, ws, id, launch.cwd, "queued"), options);
+    return this.queued.add(newExecRecord(this.nextSeq++, options, ws, id, launch.cwd, "queued"), options);
   }
 
   /** Starts an exec at once; `queued`: the queued one whose turn came (submit). */
@@ -155,7 +156,7 @@ export class Execs {
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     const pacer = new OutputPacer(PACED_LAG_BYTES, 1);
     const writer = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), { pacer });
-    const record = queued === undefined ? this.newRecord(options, ws, id, launch.cwd, "running") : { ...queued, cwd: launch.cwd, status: "running" as const, startedAt: Date.now() };
+    const record = queued === undefined ? newExecRecord(this.nextSeq++, options, ws, id, launch.cwd, "running") : { ...queued, cwd: launch.cwd, status: "running" as const, startedAt: Date.now() };
     const terminal = options.tty === undefined ? undefined : new ExecTerminal(options.tty, { journals: this.journals, journal: outputJournal(id), writer }, (answer) => process.answer(answer));
     // A terminal's output is scanned for its program's queries too, after it is written: an answer waits for the output before it to be stored.
     const onOutput =
@@ -232,35 +233,6 @@ export class Execs {
     const ws = this.workspaces.usable(options.workspace);
     if (options.tty !== undefined) checkSize(options.tty.cols, options.tty.rows);
     return { ws, id: newId("e-", (candidate) => this.live.has(candidate) || this.tables.byId(candidate) !== undefined) };
-  }
-
-  private newRecord(options: ExecStartOptions, ws: WorkspaceRecord, id: string, cwd: string, status: "running" | "queued"): ExecRecord {
-    return {
-      seq: this.nextSeq++,
-      id,
-      workspaceSeq: ws.seq,
-      workspaceId: ws.id,
-      argv: [...options.argv],
-      cwd,
-      envKeys: Object.keys(options.env).sort(),
-      tty: options.tty !== undefined,
-      name: options.name === "" ? undefined : options.name,
-      restartPolicy: options.restartPolicy,
-      restarts: options.restarts ?? 0,
-      timeoutMs: options.timeoutMs ?? 0,
-      labels: { ...options.labels },
-      queue: options.queue === "" ? undefined : options.queue,
-      status,
-      pid: undefined,
-      exitCode: undefined,
-      signal: undefined,
-      error: undefined,
-      stdoutBytes: 0,
-      stderrBytes: 0,
-      createdAt: Date.now(),
-      startedAt: undefined,
-      endedAt: undefined,
-    };
   }
 
   /**
