@@ -98,8 +98,6 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
   sessions.recover();
   execs.recover();
   ptys.recover();
-  // What waited in a queue when the last daemon stopped, put back by its owner above, starts as it may.
-  queues.pumpAll();
   const stopping = new AbortController();
   let stopped!: () => void;
   const done = new Promise<void>((resolve) => (stopped = resolve));

@@ -90,12 +90,13 @@ export class Queues {
     ended.then(release, release);
   }
 
-  /** Puts `key` at the end of `queue`; `start` is called in its turn. */
+  /** Puts `key` at the end of `queue`; `start` is called in its turn: at once when the queue has room now. */
   wait(queue: string, key: string, start: () => void): void {
     let members = this.waiting.get(queue);
     if (members === undefined) this.waiting.set(queue, (members = []));
     members.push({ key, start });
     this.waitingIn.set(key, queue);
+    this.pump(queue);
   }
 
   /** Takes waiting `key` out of its queue; false when it was not waiting. */
@@ -116,11 +117,6 @@ export class Queues {
   ahead(key: string): number | undefined {
     const queue = this.waitingIn.get(key);
     return queue === undefined ? undefined : this.waiting.get(queue)!.findIndex((m) => m.key === key);
-  }
-
-  /** Starts what waits in every queue while it has room (after its owners put back what waited, at daemon start). */
-  pumpAll(): void {
-    for (const queue of [...this.waiting.keys()]) this.pump(queue);
   }
 
   /**

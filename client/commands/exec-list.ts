@@ -39,7 +39,7 @@ export async function listExecs(args: string[], paths: ClientPaths): Promise<num
       e.id,
       e.displayName,
       workspaceLabel(e.workspace),
-      `${enumName(ExecStatus, e.status)}${e.status === ExecStatus.QUEUED ? ` in ${e.queue}` : ""}${e.restartTime === undefined ? "" : `, restarts in ${formatElapsed(timestampMs(e.restartTime) - now)}`}`,
+      `${enumName(ExecStatus, e.status)}${e.status === ExecStatus.QUEUED ? queuedWords(e) : ""}${e.restartTime === undefined ? "" : `, restarts in ${formatElapsed(timestampMs(e.restartTime) - now)}`}`,
       exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
       e.startTime === undefined ? "" : `${formatDuration(now - timestampMs(e.startTime))} ago`,
       ...(labelled ? [labelsText(e.labels)] : []),
@@ -66,6 +66,7 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
     `cwd         ${e.cwd}`,
     `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
     ...(e.queue === "" ? [] : [`queue       ${e.queue}`]),
+    ...(e.after.length === 0 ? [] : [`after       ${e.after.join(", ")}`]),
     ...(Object.keys(e.labels).length === 0 ? [] : [`labels      ${labelsText(e.labels)}`]),
     ...(e.timeout === undefined ? [] : [`timeout     ${formatMs(durationMs(e.timeout))}`]),
     ...(e.restartPolicy === undefined ? [] : [`restart     ${restartWords(e)}${e.restartCount > 0 ? ` (restart ${e.restartCount} of its command)` : ""}${e.restartTime === undefined ? "" : `; starts again at ${new Date(timestampMs(e.restartTime)).toISOString()}`}`]),
@@ -99,10 +100,15 @@ function exitKnown(e: Exec): boolean {
   return e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.LOST && e.status !== ExecStatus.QUEUED && e.status !== ExecStatus.CANCELLED;
 }
 
+/** What a queued exec waits for, after its status: " in ci", " after e-8f2k1". */
+function queuedWords(e: Exec): string {
+  return `${e.queue === "" ? "" : ` in ${e.queue}`}${e.after.length === 0 ? "" : ` after ${e.after.join(",")}`}`;
+}
+
 /** When it was started, and when its process started after waiting in its queue. */
 function startLines(e: Exec): string[] {
   const at = (t: Exec["createTime"]): string => (t === undefined ? "" : new Date(timestampMs(t)).toISOString());
-  if (e.queue === "") return [`started     ${at(e.createTime)}`];
+  if (e.queue === "" && e.after.length === 0) return [`started     ${at(e.createTime)}`];
   return [`queued      ${at(e.createTime)}`, ...(e.startTime === undefined ? [] : [`started     ${at(e.startTime)}`])];
 }
 
@@ -129,6 +135,7 @@ export function execJson(e: Exec): Record<string, unknown> {
     restart_at: isoTime(e.restartTime),
     first_offset: Number(e.firstOffset),
     queue: e.queue || null,
+    after: e.after,
     created_at: isoTime(e.createTime),
     started_at: isoTime(e.startTime),
     ended_at: isoTime(e.endTime),

@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ExecStatus, RestartMode, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
+import { ExecStatus, RestartMode, type Exec, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { CliError, subcommandMeant, usageError, usageErrorMeant, whenDaemonStopped } from "../cli-error.js";
@@ -20,7 +20,7 @@ import { allExecs, listExecs, namedOrLabelled, showExec } from "./exec-list.js";
 import { waitExecs } from "./exec-wait.js";
 import { execQueues } from "./exec-queue.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q] [--after E ...] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
@@ -40,6 +40,8 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               --queue Q: run it in queue Q, as pueue add does in a group: it waits
                                               (queued, across daemon restarts too) until fewer of Q's execs run
                                               than Q's limit (1 until exec queue sets it), in the order they came
+                                              --after E: start it once exec E has ended (each of several), as pueue
+                                              add --after; if one did not exit 0 it never runs (cancelled)
   tether exec queue [Q [--parallel N] [--pause | --resume] [--reset]] [--json]
                                               the queues (of execs, and of runs of tasks with queue:): their limits,
                                               what runs and waits; --parallel sets how many of Q's run at once
@@ -124,7 +126,7 @@ const DETACH_INTERRUPTS = 3;
 const DETACH_INTERRUPTS_WITHIN_MS = 2_000;
 
 /** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--dotenv", "--max-output", "--name", "--restart", "--label", "-l", "--timeout", "--queue"]);
+const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--dotenv", "--max-output", "--name", "--restart", "--label", "-l", "--timeout", "--queue", "--after"]);
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
   const { options, command } = splitCommand(args, VALUE_OPTIONS);
@@ -144,6 +146,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
       label: { type: "string", short: "l", multiple: true, default: [] },
       timeout: { type: "string" },
       queue: { type: "string", default: "" },
+      after: { type: "string", multiple: true, default: [] },
       "attach-existing": { type: "boolean", short: "A", default: false },
     },
   });
@@ -181,6 +184,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         labels: parsePairs("--label", values.label),
         timeout: values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout),
         queue: values.queue,
+        after: values.after.flatMap((refs) => refs.split(",")).filter((ref) => ref !== ""),
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
         stdin: readsStdin || values.interactive,
       },
@@ -217,7 +221,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         id = kind.value.exec!.id;
         queued = kind.value.exec!.status === ExecStatus.QUEUED;
         if (!queued && terminal && !values.detach && local === undefined) local = rawTerminal((size) => merged.push({ kind: { case: "resize", value: size } }));
-        if (queued && !values.detach) process.stderr.write(`tether: exec ${id} is queued in ${values.queue}: it starts once the queue has room (tether exec queue); Ctrl-C leaves it queued\n`);
+        if (queued && !values.detach) process.stderr.write(`tether: exec ${id} is queued ${waitsFor(kind.value.exec!)}; Ctrl-C leaves it queued\n`);
         if (values.detach) {
           process.stdout.write(`${kind.value.exec!.id}\n`);
           stop.abort();
@@ -235,7 +239,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
   } catch (error) {
     if (values.detach && stop.signal.aborted) return 0;
     if (stop.signal.aborted && queued) {
-      process.stderr.write(`\ntether: exec ${id} stays queued in ${values.queue}. Follow it: tether exec attach ${id}   take it out: tether exec stop ${id}\n`);
+      process.stderr.write(`\ntether: exec ${id} stays queued. Follow it: tether exec attach ${id}   take it out: tether exec stop ${id}\n`);
       return 130;
     }
     if (stop.signal.aborted && id !== "") {
@@ -253,6 +257,14 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     merged.end();
     if (readsStdin) process.stdin.destroy();
   }
+}
+
+/** What a queued exec waits for, in words: "after e-8f2k1, then in queue ci: it starts once the queue has room". */
+function waitsFor(exec: Exec): string {
+  const after = exec.after.length === 0 ? "" : `after ${exec.after.join(", ")}`;
+  const queue = exec.queue === "" ? "" : `in ${exec.queue}`;
+  const starts = exec.queue === "" ? "it starts once they have ended, each with exit 0" : "it starts once the queue has room (tether exec queue)";
+  return `${[after, queue].filter((part) => part !== "").join(", then ")}: ${starts}`;
 }
 
 /** The id of the running exec named `name`, if one is. */

@@ -37,6 +37,7 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
         labels: start.labels,
         timeoutMs: durationFieldMs(start.timeout, "timeout", 0),
         queue: start.queue,
+        after: start.after,
       });
       let live: LiveExec;
       if ("process" in submitted) {

@@ -96,6 +96,7 @@ export function execToProto(exec: domain.ExecRecord, bounds: { outputBounds(id: 
     restartTime: exec.restartAt === undefined ? undefined : timestampFromMs(exec.restartAt),
     timeout: exec.timeoutMs === 0 ? undefined : durationFromMs(exec.timeoutMs),
     queue: exec.queue ?? "",
+    after: [...exec.after],
     startTime: exec.status === "queued" || exec.status === "cancelled" ? undefined : timestampFromMs(exec.startedAt ?? exec.createdAt),
   });
 }

@@ -3,17 +3,21 @@ import type { ExecTables } from "./exec-tables.js";
 import type { ExecStartOptions, LiveExec, QueuedExec } from "./execs.js";
 import type { ExecRecord } from "./types.js";
 
-/** A queued exec's wait: resolves with it started, or undefined when it was stopped first (or could not be started). */
+/** A queued exec's wait: resolves with it started, or undefined when it never starts. */
 interface Waiter {
   readonly started: Promise<LiveExec | undefined>;
   readonly resolve: (started: LiveExec | undefined) => void;
+  /** Ends its wait for the execs it starts after, when it is taken out first. */
+  readonly abort: AbortController;
 }
 
 /**
- * Execs waiting in their queue (exec --queue, see Queues): each stored
- * with status queued and what it was started with, so a daemon restart
- * keeps it waiting, and started in its turn as Execs.start starts it (which
- * reports it running in its queue).
+ * Execs that wait before they start (status queued): for the execs they
+ * start after (exec --after) to have ended, then for their turn in their
+ * queue (exec --queue, see Queues). Each is stored with what it was started
+ * with, so a daemon restart keeps it waiting, and started in its turn as
+ * Execs.start starts it (which reports it running in its queue). One whose
+ * predecessor did not exit 0 never runs (cancelled), as pueue's dependants.
  */
 export class ExecQueues {
   private readonly waiters = new Map<string, Waiter>();
@@ -22,18 +26,21 @@ export class ExecQueues {
     private readonly queues: Queues,
     private readonly tables: ExecTables,
     private readonly start: (options: ExecStartOptions, queued: ExecRecord) => LiveExec,
+    /** Resolves with exec `id` once it has ended for good (Execs.waitEnd). */
+    private readonly ended: (id: string, signal: AbortSignal) => Promise<ExecRecord>,
   ) {}
 
-  /** Stores `record` (status queued) with what it was started with, at the end of its queue; its start follows its turn. */
+  /** Stores `record` (status queued) with what it was started with; it starts once what it waits for allows. */
   add(record: ExecRecord, options: ExecStartOptions): QueuedExec {
     const { cwd, env, stdin, tty, outputMaxBytes, timeoutMs } = options;
-    this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, line: record.id, timeoutMs, queue: record.queue });
-    return { record, started: this.enqueue(record.queue!, record.id) };
+    const after = record.after.length > 0 ? { after: record.after } : {};
+    this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, line: record.id, timeoutMs, queue: record.queue, ...after });
+    return { record, started: this.wait(record) };
   }
 
-  /** At daemon start: the execs that waited when the last daemon stopped wait again, oldest first (Queues.pumpAll starts those that fit). */
+  /** At daemon start: the execs that waited when the last daemon stopped wait again, oldest first (those whose turn it is start). */
   restore(): void {
-    for (const exec of this.tables.queued()) void this.enqueue(exec.queue ?? "", exec.id);
+    for (const exec of this.tables.queued()) void this.wait(exec);
   }
 
   /** The wait of queued exec `id`, or undefined when it is not queued. */
@@ -41,31 +48,67 @@ export class ExecQueues {
     return this.waiters.get(id)?.started;
   }
 
-  /** How many wait before queued exec `id` in its queue; undefined when it is not queued. */
+  /** How many wait before queued exec `id` in its queue; undefined when it is not in one yet. */
   ahead(id: string): number | undefined {
     return this.queues.ahead(id);
   }
 
-  /** Takes a queued exec out of its queue for a client (exec stop, kill, rm, saying `how`): it never runs. Undefined when it is not queued. */
+  /** Takes a queued exec out for a client (exec stop, kill, rm, saying `how`): it never runs. Undefined when it is not queued. */
   cancel(exec: ExecRecord, how: string): ExecRecord | undefined {
-    const waiter = this.waiters.get(exec.id);
-    if (waiter === undefined || !this.queues.leave(exec.id)) return undefined;
+    if (!this.waiters.has(exec.id)) return undefined;
+    this.queues.leave(exec.id);
+    return this.neverRuns(exec, `stopped while queued${exec.queue === undefined ? "" : ` in ${exec.queue}`} (${how}): it never ran`);
+  }
+
+  /** As the daemon stops: what waits for other execs to end stays queued, for the next daemon to wait again. */
+  close(): void {
+    for (const waiter of this.waiters.values()) waiter.abort.abort();
+  }
+
+  private wait(exec: ExecRecord): Promise<LiveExec | undefined> {
+    let resolve!: (started: LiveExec | undefined) => void;
+    const started = new Promise<LiveExec | undefined>((r) => (resolve = r));
+    const abort = new AbortController();
+    this.waiters.set(exec.id, { started, resolve, abort });
+    const inTurn = (): void => {
+      this.waiters.delete(exec.id);
+      resolve(this.startQueued(exec.id));
+    };
+    const join = (): void => (exec.queue === undefined ? inTurn() : this.queues.wait(exec.queue, exec.id, inTurn));
+    if (exec.after.length === 0) {
+      join();
+    } else {
+      void this.whyNot(exec, abort.signal).then(
+        (why) => {
+          if (abort.signal.aborted) return;
+          if (why === undefined) join();
+          else this.neverRuns(exec, `${why}: it never ran`);
+        },
+        () => undefined, // Aborted: taken out, or the daemon stops.
+      );
+    }
+    return started;
+  }
+
+  /** Once the execs `exec` starts after have ended: undefined when each exited 0, else why it must not run. */
+  private async whyNot(exec: ExecRecord, signal: AbortSignal): Promise<string | undefined> {
+    const ends = await Promise.all(exec.after.map((id) => this.ended(id, signal).catch((gone: unknown) => ({ id, gone }))));
+    if (signal.aborted) throw signal.reason;
+    for (const end of ends) {
+      if ("gone" in end) return `exec ${end.id}, which it was to start after, is gone (${(end.gone as Error).message})`;
+      if (end.status !== "exited" || end.exitCode !== 0) return `exec ${end.id}, which it was to start after, ${endWords(end)}`;
+    }
+    return undefined;
+  }
+
+  private neverRuns(exec: ExecRecord, error: string): ExecRecord {
+    const waiter = this.waiters.get(exec.id)!;
     this.waiters.delete(exec.id);
-    const cancelled: ExecRecord = { ...exec, status: "cancelled", error: `stopped while queued in ${exec.queue} (${how}): it never ran`, endedAt: Date.now() };
+    waiter.abort.abort();
+    const cancelled: ExecRecord = { ...(this.tables.byId(exec.id) ?? exec), status: "cancelled", error, endedAt: Date.now() };
     this.tables.update(cancelled);
     waiter.resolve(undefined);
     return cancelled;
-  }
-
-  private enqueue(queue: string, id: string): Promise<LiveExec | undefined> {
-    let resolve!: (started: LiveExec | undefined) => void;
-    const started = new Promise<LiveExec | undefined>((r) => (resolve = r));
-    this.waiters.set(id, { started, resolve });
-    this.queues.wait(queue, id, () => {
-      this.waiters.delete(id);
-      resolve(this.startQueued(id));
-    });
-    return started;
   }
 
   /** Starts queued exec `id` as it was submitted, its turn come; undefined (its row saying why) when it cannot. */
@@ -76,8 +119,26 @@ export class ExecQueues {
     try {
       return this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels }, exec);
     } catch (error) {
-      this.tables.update({ ...exec, status: "failed-to-start", exitCode: 127, error: `its turn in queue ${exec.queue} came, and it could not start: ${(error as Error).message}`, endedAt: Date.now() });
+      this.tables.update({ ...exec, status: "failed-to-start", exitCode: 127, error: `its turn came, and it could not start: ${(error as Error).message}`, endedAt: Date.now() });
       return undefined;
     }
+  }
+}
+
+/** How an exec that was not a success ended, in a few words: "exited 3", "was killed by SIGTERM". */
+function endWords(exec: ExecRecord): string {
+  switch (exec.status) {
+    case "exited":
+      return `exited ${exec.exitCode}`;
+    case "signalled":
+      return `was killed by ${exec.signal}`;
+    case "failed-to-start":
+      return "could not start";
+    case "lost":
+      return "was lost with the daemon";
+    case "cancelled":
+      return "never ran";
+    default:
+      return `is ${exec.status}`;
   }
 }

@@ -18,6 +18,7 @@ export function newExecRecord(seq: number, options: ExecStartOptions, ws: Worksp
     timeoutMs: options.timeoutMs ?? 0,
     labels: { ...options.labels },
     queue: options.queue === "" ? undefined : options.queue,
+    after: [...(options.after ?? [])],
     status,
     pid: undefined,
     exitCode: undefined,

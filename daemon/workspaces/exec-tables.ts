@@ -48,6 +48,8 @@ export interface RestartSpec {
   readonly timeoutMs?: number | undefined;
   /** The queue it runs in (exec --queue); absent: none. */
   readonly queue?: string | undefined;
+  /** The ids of the execs it starts after (exec --after); absent: none. */
+  readonly after?: readonly string[] | undefined;
 }
 
 /** An exec row with what is needed to recognise its process after a restart. */
@@ -255,8 +257,8 @@ function toRecord(row: ExecRow): StoredExec {
   };
 }
 
-/** An exec's restart policy, its place in its line and its queue, from its row's restart column. */
-function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number; timeoutMs: number; queue: string | undefined } {
+/** An exec's restart policy, its place in its line, its queue and what it starts after, from its row's restart column. */
+function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number; timeoutMs: number; queue: string | undefined; after: readonly string[] } {
   const spec = json === null ? undefined : (JSON.parse(json) as RestartSpec);
-  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0, timeoutMs: spec?.timeoutMs ?? 0, queue: spec?.queue };
+  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0, timeoutMs: spec?.timeoutMs ?? 0, queue: spec?.queue, after: spec?.after ?? [] };
 }

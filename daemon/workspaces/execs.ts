@@ -107,7 +107,7 @@ export class Execs {
   ) {
     this.tables = new ExecTables(db);
     this.restarts = new ExecRestarts({ live: workspaces.live, tables: this.tables, start: (options) => this.start(options), remove: (id) => this.remove(id) });
-    this.queued = new ExecQueues(queues, this.tables, (options, queued) => this.start(options, queued));
+    this.queued = new ExecQueues(queues, this.tables, (options, queued) => this.start(options, queued), (id, signal) => this.waitEnd(id, { signal, timeoutMs: 0 }));
     this.nextSeq = this.tables.maxSeq() + 1;
     workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
   }
@@ -136,17 +136,25 @@ export class Execs {
    */
   submit(options: ExecStartOptions): LiveExec | QueuedExec {
     const queue = options.queue ?? "";
-    if (queue === "") return this.start(options);
-    checkQueueName(queue);
+    const after = this.resolveAfter(options.after ?? []);
+    if (queue === "" && after.length === 0) return this.start(options);
+    if (queue !== "") checkQueueName(queue);
     if (options.restartPolicy !== undefined) {
-      throw invalidArgument("restart_policy", "a queued exec runs once, as a pueue job: give it a queue or a restart policy, not both (a service that restarts needs no queue)");
+      throw invalidArgument("restart_policy", "an exec that waits (--queue, --after) runs once, as a pueue job: give it those or a restart policy, not both (a service that restarts needs no queue)");
     }
-    if (this.queues.hasRoom(queue)) return this.start(options);
+    if (after.length === 0 && this.queues.hasRoom(queue)) return this.start(options);
     const { ws, id } = this.checkStart(options);
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     // One that cannot run (not found, not executable) says so now, not when its turn comes.
     if (launch.problem !== undefined) return this.start(options);
-    return this.queued.add(newExecRecord(this.nextSeq++, options, ws, id, launch.cwd, "queued"), options);
+    const waits = { ...options, after };
+    return this.queued.add(newExecRecord(this.nextSeq++, waits, ws, id, launch.cwd, "queued"), waits);
+  }
+
+  /** The ids of the execs an exec is to start after (exec --after), each named once. */
+  private resolveAfter(refs: readonly string[]): string[] {
+    if (refs.length > AFTER_MAX) throw invalidArgument("after", `an exec starts after at most ${AFTER_MAX} others, not ${refs.length}: a session's task graph holds larger ones (tether run)`);
+    return [...new Set(refs.map((ref) => this.find(ref).id))];
   }
 
   /** Starts an exec at once; `queued`: the queued one whose turn came (submit). */
@@ -470,6 +478,7 @@ export class Execs {
 
   /** At daemon stop: running execs are recorded lost and their process groups killed. */
   async shutdown(reason: string): Promise<void> {
+    this.queued.close();
     // Started again by the next daemon: a restart owed, and an exec whose policy is always.
     this.restarts.stop([...this.live.values()].map((live) => live.record));
     await stopAllLost([...this.live.values()], reason);
@@ -511,6 +520,9 @@ export class Execs {
     return stored?.status === "queued" ? stored : undefined;
   }
 }
+
+/** How many execs one may start after (exec --after). */
+const AFTER_MAX = 100;
 
 const EXEC_KIND: ProcessKind = { field: "exec", noun: "exec", plural: "execs", collection: "execs", notFoundReason: "EXEC_NOT_FOUND" };
 

@@ -66,6 +66,8 @@ export interface ExecRecord {
   readonly labels: Readonly<Record<string, string>>;
   /** The queue it runs in (exec-queues.ts); undefined: none. */
   readonly queue: string | undefined;
+  /** The ids of the execs it starts after (exec --after); empty: none. */
+  readonly after: readonly string[];
   /** When its process started, when it waited in its queue first (else createdAt); undefined until then. */
   startedAt: number | undefined;
   /** When its restart policy starts its command again, while it waits out the delay (never stored). */

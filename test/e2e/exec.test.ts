@@ -701,7 +701,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     child.kill("SIGINT");
     expect(await new Promise<number | null>((resolve) => child.once("close", resolve))).toBe(130);
     const third = /exec (e-\w+) is queued in ci/.exec(err)![1]!;
-    expect(err).toContain(`tether: exec ${third} stays queued in ci. Follow it: tether exec attach ${third}   take it out: tether exec stop ${third}`);
+    expect(err).toContain(`tether: exec ${third} stays queued. Follow it: tether exec attach ${third}   take it out: tether exec stop ${third}`);
     expect(JSON.parse(cli(env, ["exec", "show", third, "--json"]).stdout)).toMatchObject({ status: "queued", queue: "ci", started_at: null, exit_code: null });
 
     // Taken out, it never runs; wait says so and exits 1.
@@ -717,8 +717,22 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "queue", "ci", "--parallel", "1001"])).toMatchObject({ status: 1, stderr: "tether: parallel is 1001: a queue runs 1 to 1000 of its execs at once\n" });
     expect(JSON.parse(cli(env, ["exec", "queue", "ci", "--pause", "--json"]).stdout)).toEqual([{ name: "ci", parallel: 3, paused: true, running: 1, queued: 0 }]);
     expect(cli(env, ["exec", "queue", "ci", "--reset"]).stdout).toMatch(/\nci\s+1\s+active\s+1\s+0\n$/);
-    expect(cli(env, ["exec", "w", "--queue", "ci", "--restart", "always", "--", "true"]).stderr).toMatch(/queue or a restart policy, not both/);
+    expect(cli(env, ["exec", "w", "--queue", "ci", "--restart", "always", "--", "true"]).stderr).toMatch(/give it those or a restart policy, not both/);
     cli(env, ["exec", "stop", holder]);
+  });
+
+  it("exec --after E runs a command once E has ended with exit 0, as pueue add --after (several: --after a --after b, or a,b); one whose predecessor failed never runs, and exec wait says why", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    cli(env, ["exec", "w", "-d", "--name", "build", "--", "sh", "-c", "sleep 0.5; echo built > out"]);
+    const failed = cli(env, ["exec", "w", "-d", "--", "sh", "-c", "exit 2"]).stdout.trim();
+    const deploy = cli(env, ["exec", "w", "-d", "--after", "build", "--", "sh", "-c", "cat out"]).stdout.trim();
+    expect(cli(env, ["exec", "ls", "w"]).stdout).toMatch(new RegExp(`${deploy}\\s+w\\s+queued after e-\\w+\\s+sh -c 'cat out'`));
+    expect(cli(env, ["exec", "w", "--after", `${deploy},build`, "--", "echo", "then this"])).toMatchObject({ status: 0, stdout: "then this\n" });
+    expect(cli(env, ["exec", "attach", deploy]).stdout).toBe("built\n");
+    const never = cli(env, ["exec", "w", "-d", "--after", deploy, "--after", failed, "--", "touch", "never"]).stdout.trim();
+    expect(cli(env, ["exec", "wait", never])).toEqual({ status: 1, stdout: `${never}: cancelled: exec ${failed}, which it was to start after, exited 2: it never ran\n`, stderr: "" });
+    expect(JSON.parse(cli(env, ["exec", "show", never, "--json"]).stdout)).toMatchObject({ status: "cancelled", after: [expect.stringMatching(/^e-/), failed], exit_code: null });
   });
 
   it("on a terminal, exec -t --queue waits its turn in cooked mode (Ctrl-C detaches, leaving it queued), then runs under a terminal as exec -t does", async () => {
@@ -730,7 +744,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     await waitFor("first", "Ctrl-C leaves it queued");
     tmux("send-keys", "-t", "first", "C-c");
     const detached = await waitFor("first", "rc=130");
-    const left = /exec (e-\w+) stays queued in tq/.exec(detached)![1]!;
+    const left = /exec (e-\w+) stays queued\./.exec(detached)![1]!;
     cli(env, ["exec", "stop", left]);
 
     tmux("new-session", "-d", "-s", "second", "-x", "120", "-y", "20", command);

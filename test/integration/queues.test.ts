@@ -106,7 +106,7 @@ describe("queues (exec --queue, a task's queue:)", () => {
     }
     const withRestart = await failure(submit(execs, ["true"], { queue: "q", restartPolicy: { mode: RestartMode.ALWAYS } }));
     expect(withRestart.code).toBe(Code.InvalidArgument);
-    expect(withRestart.message).toMatch(/queue or a restart policy, not both/);
+    expect(withRestart.message).toMatch(/give it those or a restart policy, not both/);
   });
 
   it("a paused queue starts none of its queued execs (the running go on) until resumed, across a daemon restart; a reset forgets its settings; the daemon keeps at most 1000 queues' settings", async () => {
@@ -186,6 +186,44 @@ describe("queues (exec --queue, a task's queue:)", () => {
     const gone = await failure(execs.getExec({ exec: z.id }));
     expect(gone.code).toBe(Code.NotFound);
     expect(gone.reason).toBe(ErrorReason.EXEC_NOT_FOUND);
+  });
+
+  it("after: an exec starts once each exec it names has ended with exit 0 (then in its queue's turn); when one did not, or one is gone, it never runs; stop takes one out while it waits", async () => {
+    const { execs, root } = await withWorkspace();
+    const first = await submit(execs, job("first", 0.3), { displayName: "first" });
+    const second = await submit(execs, job("second", 0), { after: ["first"] });
+    const third = await submit(execs, job("third", 0), { after: [second.id, "first"], queue: "q" });
+    expect([second.status, third.status]).toEqual([ExecStatus.QUEUED, ExecStatus.QUEUED]);
+    expect(third.after).toEqual([second.id, first.id]);
+    expect((await execs.waitExec({ exec: third.id })).exec).toMatchObject({ status: ExecStatus.EXITED, exitCode: 0 });
+    expect(readFileSync(join(root, "log.txt"), "utf8")).toBe("start first\nend first\nstart second\nend second\nstart third\nend third\n");
+
+    const failing = await submit(execs, ["sh", "-c", "sleep 0.2; exit 3"], {});
+    const never = await submit(execs, job("never", 0), { after: [failing.id] });
+    const { exec: cancelled } = await execs.waitExec({ exec: never.id });
+    expect(cancelled).toMatchObject({ status: ExecStatus.CANCELLED, error: `exec ${failing.id}, which it was to start after, exited 3: it never ran` });
+    const onCancelled = await submit(execs, ["true"], { after: [never.id] });
+    expect((await execs.waitExec({ exec: onCancelled.id })).exec!.error).toBe(`exec ${never.id}, which it was to start after, never ran: it never ran`);
+
+    const sleeper = await submit(execs, ["sleep", "60"], {});
+    const held = await submit(execs, ["true"], { after: [sleeper.id] });
+    expect((await execs.stopExec({ exec: held.id })).exec).toMatchObject({ status: ExecStatus.CANCELLED, error: "stopped while queued (tether exec stop): it never ran" });
+    await execs.stopExec({ exec: sleeper.id });
+    expect(readFileSync(join(root, "log.txt"), "utf8")).not.toContain("never");
+
+    const unknown = await failure(submit(execs, ["true"], { after: ["nosuch"] }));
+    expect([unknown.code, unknown.reason]).toEqual([Code.NotFound, ErrorReason.EXEC_NOT_FOUND]);
+    expect((await failure(submit(execs, ["true"], { after: Array.from({ length: 101 }, () => first.id) }))).message).toMatch(/at most 100 others, not 101/);
+  });
+
+  it("an exec waiting for another waits again under the next daemon after kill -9: the one it waited for was lost, so it never runs", async () => {
+    const { d, execs } = await withWorkspace();
+    const running = await submit(execs, ["sleep", "60"], {});
+    const waiting = await submit(execs, ["true"], { after: [running.id] });
+    await d.kill();
+    await d.restart();
+    const { exec } = await d.client(ExecService).waitExec({ exec: waiting.id });
+    expect(exec).toMatchObject({ status: ExecStatus.CANCELLED, error: `exec ${running.id}, which it was to start after, was lost with the daemon: it never ran` });
   });
 
   it("a task's queue: its runs take the queue's slots with other sessions' runs and with execs, in the order they came; a waiting run stays queued, its session saying for what", async () => {
