@@ -19,7 +19,7 @@ import { connectToDaemon } from "../transport.js";
 import { writeChunk } from "../write-chunk.js";
 import { EXEC_USAGE } from "./exec.js";
 import { attachMany } from "./exec-attach-many.js";
-import { namedOrLabelled } from "./exec-list.js";
+import { namedOrLabelled, queuedWords } from "./exec-list.js";
 
 /** `tether exec attach E`: an exec's output from an offset, a tail or a time, then live; -F on to the next exec of its name. */
 export async function attachExec(args: string[], paths: ClientPaths): Promise<number> {
@@ -78,7 +78,7 @@ export async function attachExec(args: string[], paths: ClientPaths): Promise<nu
           current = kind.value;
           id = current.id;
           if (values["follow-name"] && current.displayName === "") throw new CliError(`-F follows an exec's name to the next exec started with it, and exec ${id} has none (exec --name gives one): attach without -F`, 2);
-          if (current.status === ExecStatus.QUEUED && !values["no-follow"]) process.stderr.write(`tether: exec ${id} waits in queue ${current.queue}: its output follows once it starts\n`);
+          if (current.status === ExecStatus.QUEUED && !values["no-follow"]) process.stderr.write(`tether: exec ${id} is queued${queuedWords(current)}: its output follows once it starts\n`);
         } else if (kind.case === "output") {
           offset = Number(kind.value.offset) + dataBytes(kind.value);
           // Read before the write takes the chunk's pieces.
@@ -109,7 +109,7 @@ export async function attachExec(args: string[], paths: ClientPaths): Promise<nu
     if (!stop.signal.aborted) throw whenDaemonStopped(error, id && `this command followed exec ${id}, which ended with it if it still ran (recorded lost); what it printed stays readable: tether exec attach ${id}`);
     const name = current?.displayName ?? id;
     if (values["follow-name"]) process.stderr.write(`\ndetached from the execs named ${name}. Follow them again: tether exec attach ${name} -F --tail 0   stop the running one: tether exec kill ${name}\n`);
-    else if (current?.status === ExecStatus.QUEUED) process.stderr.write(`\ndetached; exec ${id} stays queued in ${current.queue}. Follow it: tether exec attach ${id}   take it out: tether exec stop ${id}\n`);
+    else if (current?.status === ExecStatus.QUEUED) process.stderr.write(`\ndetached; exec ${id} stays queued${queuedWords(current)}. Follow it: tether exec attach ${id}   take it out: tether exec stop ${id}\n`);
     else process.stderr.write(`\ndetached; exec ${id} keeps running. Reattach: tether exec attach ${id} ${offset === undefined ? "--tail 0" : `--from ${offset}`}   stop it: tether exec kill ${id}\n`);
     return 130;
   }

@@ -101,7 +101,7 @@ function exitKnown(e: Exec): boolean {
 }
 
 /** What a queued exec waits for, after its status: " in ci", " after e-8f2k1". */
-function queuedWords(e: Exec): string {
+export function queuedWords(e: Exec): string {
   return `${e.queue === "" ? "" : ` in ${e.queue}`}${e.after.length === 0 ? "" : ` after ${e.after.join(",")}`}`;
 }
 

@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { ExecStatus, RestartMode, type Exec, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
+import { ExecStatus, RestartMode, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { CliError, subcommandMeant, usageError, usageErrorMeant, whenDaemonStopped } from "../cli-error.js";
@@ -16,7 +16,7 @@ import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
 import { attachExec } from "./exec-attach.js";
-import { allExecs, listExecs, namedOrLabelled, showExec } from "./exec-list.js";
+import { allExecs, listExecs, namedOrLabelled, queuedWords, showExec } from "./exec-list.js";
 import { waitExecs } from "./exec-wait.js";
 import { execQueues } from "./exec-queue.js";
 
@@ -221,7 +221,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         id = kind.value.exec!.id;
         queued = kind.value.exec!.status === ExecStatus.QUEUED;
         if (!queued && terminal && !values.detach && local === undefined) local = rawTerminal((size) => merged.push({ kind: { case: "resize", value: size } }));
-        if (queued && !values.detach) process.stderr.write(`tether: exec ${id} is queued ${waitsFor(kind.value.exec!)}; Ctrl-C leaves it queued\n`);
+        if (queued && !values.detach) process.stderr.write(`tether: exec ${id} is queued${queuedWords(kind.value.exec!)}: it starts in its turn (tether exec queue); Ctrl-C leaves it queued\n`);
         if (values.detach) {
           process.stdout.write(`${kind.value.exec!.id}\n`);
           stop.abort();
@@ -257,14 +257,6 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     merged.end();
     if (readsStdin) process.stdin.destroy();
   }
-}
-
-/** What a queued exec waits for, in words: "after e-8f2k1, then in queue ci: it starts once the queue has room". */
-function waitsFor(exec: Exec): string {
-  const after = exec.after.length === 0 ? "" : `after ${exec.after.join(", ")}`;
-  const queue = exec.queue === "" ? "" : `in ${exec.queue}`;
-  const starts = exec.queue === "" ? "it starts once they have ended, each with exit 0" : "it starts once the queue has room (tether exec queue)";
-  return `${[after, queue].filter((part) => part !== "").join(", then ")}: ${starts}`;
 }
 
 /** The id of the running exec named `name`, if one is. */
