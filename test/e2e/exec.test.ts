@@ -717,6 +717,8 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "queue", "ci", "--parallel", "1001"])).toMatchObject({ status: 1, stderr: "tether: parallel is 1001: a queue runs 1 to 1000 of its execs at once\n" });
     expect(JSON.parse(cli(env, ["exec", "queue", "ci", "--pause", "--json"]).stdout)).toEqual([{ name: "ci", parallel: 3, paused: true, running: 1, queued: 0 }]);
     expect(cli(env, ["exec", "queue", "ci", "--reset"]).stdout).toMatch(/\nci\s+1\s+active\s+1\s+0\n$/);
+    // pueue's words for its groups: said as tether's.
+    expect(cli(env, ["exec", "parallel", "ci", "2"]).stderr).toMatch(/or did you mean tether exec queue\?\n$/);
     expect(cli(env, ["exec", "w", "--queue", "ci", "--restart", "always", "--", "true"]).stderr).toMatch(/give it those or a restart policy, not both/);
     cli(env, ["exec", "stop", holder]);
   });
