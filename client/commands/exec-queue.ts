@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { ExecQueueSchema, ExecService, type ExecQueue } from "../../gen/tether/v1/exec_service_pb.js";
 import { CliError, usageError } from "../cli-error.js";
 import { parseCommandLine } from "../command-line.js";
+import { UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import { printTable } from "../../common/format.js";
 import type { GrpcClient } from "../grpc-client.js";
 import type { ClientPaths } from "../paths.js";
@@ -58,7 +59,10 @@ async function listed(client: GrpcClient, name: string | undefined): Promise<Exe
   return [all.find((q) => q.name === name) ?? create(ExecQueueSchema, { name, parallel: 1 })];
 }
 
+/** `--parallel N`: a whole number from 1 (past 1000 the daemon says its limit; past a uint32, which protobuf would refuse in its words, this does). */
 function parseParallel(value: string): number {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CliError(`--parallel takes how many of the queue's execs run at once, a whole number from 1, got ${JSON.stringify(value)}`, 2);
-  return Number(value);
+  const takes = "how many of the queue's execs run at once, a whole number from 1";
+  const parallel = wholeNumberFlag("--parallel", value, takes, UINT32_MAX);
+  if (parallel === 0) throw new CliError(`--parallel takes ${takes}, got ${JSON.stringify(value)}`, 2);
+  return parallel;
 }

@@ -26,8 +26,9 @@ export class RunQueueSlots {
     return this.waiting.has(run);
   }
 
-  /** What each waiting run waits for, by run number ("a slot in queue gpu"). */
+  /** What each waiting run waits for, by run number ("a slot in queue gpu"): asked at every transition, so nothing is made when none waits. */
   describe(): ReadonlyMap<number, string> {
+    if (this.waiting.size === 0) return NONE;
     return new Map([...this.waiting].map(([run, queue]) => [run, `a slot in queue ${queue}`]));
   }
 
@@ -64,3 +65,5 @@ export class RunQueueSlots {
     return `sessions/${this.sessionId}/runs/${run}`;
   }
 }
+
+const NONE: ReadonlyMap<number, string> = new Map();

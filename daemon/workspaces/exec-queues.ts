@@ -48,9 +48,12 @@ export class ExecQueues {
     return this.waiters.get(id)?.started;
   }
 
-  /** How many wait before queued exec `id` in its queue; undefined when it is not in one yet. */
-  ahead(id: string): number | undefined {
-    return this.queues.ahead(id);
+  /** What queued exec `exec` waits for, in words: "in queue ci (2 before it)", "for e-8f2k1 to end, then in queue ci". */
+  waitsFor(exec: ExecRecord): string {
+    const ahead = this.queues.ahead(exec.id);
+    if (ahead !== undefined) return `in queue ${exec.queue} (${ahead} before it)`;
+    const parts = [exec.after.length > 0 ? `for ${exec.after.join(", ")} to end` : "", exec.queue === undefined ? "" : `in queue ${exec.queue}`];
+    return parts.filter((part) => part !== "").join(", then ");
   }
 
   /** Takes a queued exec out for a client (exec stop, kill, rm, saying `how`): it never runs. Undefined when it is not queued. */

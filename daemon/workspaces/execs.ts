@@ -130,9 +130,10 @@ export class Execs {
   }
 
   /**
-   * Starts an exec, or with a queue (ExecStartOptions.queue) that has no
-   * free slot, stores it queued: it starts once the queue has room (see
-   * ExecQueues), checked now as a start would check it.
+   * Starts an exec, or stores it queued when it is to start after others
+   * (ExecStartOptions.after) or its queue (ExecStartOptions.queue) has no
+   * free slot: it starts once those allow (see ExecQueues), checked now as
+   * a start would check it.
    */
   submit(options: ExecStartOptions): LiveExec | QueuedExec {
     const queue = options.queue ?? "";
@@ -255,7 +256,7 @@ export class Execs {
     const exec = this.find(ref);
     const spec = this.tables.restartSpec(exec.seq);
     if (exec.status === "queued") {
-      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} has not run yet: it waits in queue ${exec.queue} and starts once it has room (tether exec queue shows it)`, { exec: exec.id });
+      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} has not run yet: it waits ${this.queued.waitsFor(exec)} and starts in its turn (tether exec ls shows it)`, { exec: exec.id });
     }
     if (spec === undefined) {
       throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} was started by an older tether, which did not keep its environment: start it anew with tether exec`, { exec: exec.id });
@@ -382,8 +383,7 @@ export class Execs {
     const exec = this.find(ref);
     const live = this.live.get(exec.id);
     if (live === undefined && exec.status === "queued") {
-      const ahead = this.queued.ahead(exec.id) ?? 0;
-      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_LIVE", `exec ${exec.id} has not started: it waits in queue ${exec.queue} (${ahead} before it); tether exec wait ${exec.id} returns once it has run`, {
+      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_LIVE", `exec ${exec.id} has not started: it waits ${this.queued.waitsFor(exec)}; tether exec wait ${exec.id} returns once it has run`, {
         exec: exec.id,
         status: exec.status,
       });

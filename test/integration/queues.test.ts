@@ -207,6 +207,7 @@ describe("queues (exec --queue, a task's queue:)", () => {
 
     const sleeper = await submit(execs, ["sleep", "60"], {});
     const held = await submit(execs, ["true"], { after: [sleeper.id] });
+    expect((await failure(execs.writeExecStdin({ exec: held.id, text: "x" }))).message).toBe(`exec ${held.id} has not started: it waits for ${sleeper.id} to end; tether exec wait ${held.id} returns once it has run`);
     expect((await execs.stopExec({ exec: held.id })).exec).toMatchObject({ status: ExecStatus.CANCELLED, error: "stopped while queued (tether exec stop): it never ran" });
     await execs.stopExec({ exec: sleeper.id });
     expect(readFileSync(join(root, "log.txt"), "utf8")).not.toContain("never");
