@@ -63,8 +63,8 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
     },
 
     async *attachExec(req, ctx) {
-      const from = await execs.startOffset(req.exec, { fromOffset: Number(req.fromOffset), tailLines: req.tailLines, sinceMs: req.since === undefined ? undefined : timestampMs(req.since) });
-      const read = execs.read(req.exec, from, !req.noFollow, ctx.signal);
+      const from = await execs.output.startOffset(req.exec, { fromOffset: Number(req.fromOffset), tailLines: req.tailLines, sinceMs: req.since === undefined ? undefined : timestampMs(req.since) });
+      const read = execs.output.read(req.exec, from, !req.noFollow, ctx.signal);
       yield { kind: { case: "exec", value: execToProto(read.exec, execs) } };
       for await (const chunks of read.chunks) {
         for (const chunk of chunks) yield attachExecOutputResponse(chunk);
@@ -163,7 +163,7 @@ async function* execCall(live: LiveExec, stdinOpen: boolean, incoming: AsyncIter
   const broken = new AbortController();
   void applyRequests(live, stdinOpen, incoming).catch((error: unknown) => broken.abort(error));
   // The exec's own client paces it, as a pipe's reader would (see OutputPacer).
-  const read = execs.read(live.record.id, 0, true, AbortSignal.any([signal, broken.signal]), true);
+  const read = execs.output.read(live.record.id, 0, true, AbortSignal.any([signal, broken.signal]), true);
   for await (const chunks of read.chunks) {
     for (const chunk of chunks) yield execOutputResponse(chunk);
   }

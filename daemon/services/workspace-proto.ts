@@ -67,9 +67,9 @@ export function workspaceToProto(ws: domain.WorkspaceView): Workspace {
   });
 }
 
-/** An exec with how much of its output is kept (Execs.outputBounds). */
-export function execToProto(exec: domain.ExecRecord, bounds: { outputBounds(id: string): { firstOffset: number; maxBytes: number } }): Exec {
-  const { firstOffset, maxBytes } = bounds.outputBounds(exec.id);
+/** An exec with how much of its output is kept (ExecReads.bounds). */
+export function execToProto(exec: domain.ExecRecord, execs: { readonly output: { bounds(id: string): { firstOffset: number; maxBytes: number } } }): Exec {
+  const { firstOffset, maxBytes } = execs.output.bounds(exec.id);
   return create(ExecSchema, {
     name: `workspaces/${exec.workspaceId}/execs/${exec.id}`,
     id: exec.id,

@@ -16,6 +16,9 @@ const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   lost: [],
 };
 
+/** The exit code a followed session reports when it was cancelled, as a shell reports Ctrl-C. */
+export const CANCELLED_EXIT_CODE = 130;
+
 /** Throws when a run may not go from `from` to `to`: a daemon bug, never a silent no-op. */
 export function assertRunTransition(run: number, from: RunStatus, to: RunStatus): void {
   if (!RUN_TRANSITIONS[from].includes(to)) {

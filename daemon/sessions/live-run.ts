@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { formatMs } from "../../common/format.js";
 import { GroupProcess, signalGroup } from "../process/child-process.js";
 import { MaskedOutput } from "./masked-output.js";
@@ -8,13 +7,12 @@ import type { SecretMask } from "./secret-mask.js";
 import type { Spawner } from "../process/spawner.js";
 import type { Queues } from "../queues.js";
 import type { LiveProcesses } from "../workspaces/live-processes.js";
-import { resolveCwd } from "../workspaces/workspace-paths.js";
 import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
 import { RUN_TOKEN_ENV } from "../../common/run-token.js";
-import type { Readiness, TaskDef } from "../tasks/types.js";
+import type { Readiness } from "../tasks/types.js";
 import { waitUntilReady } from "./readiness.js";
 import type { RunTokens } from "./run-tokens.js";
-import type { RunRecord, RunStatus, SessionSpec, SessionWorkspace } from "./types.js";
+import type { RunRecord, RunStatus, SessionWorkspace } from "./types.js";
 import { setLongTimeout } from "../long-timeout.js";
 import { KILL_GRACE_MS } from "../process/signals.js";
 
@@ -207,24 +205,5 @@ export class LiveRun {
   /** `text` with the session's secret values starred: tether's own words about the run, which may hold what its command line did. */
   hide(text: string): string {
     return this.start.mask?.hideIn(text) ?? text;
-  }
-}
-
-/**
- * Where a run of `task` runs: the workspace the task names, else the
- * session's; its working directory there (the task's `cwd`, relative to the
- * root, which it must resolve inside, symlinks followed, as an exec's; or
- * the root); and why it cannot start there, when it cannot (the workspace
- * removed since the session pinned it, as before a keep_open session's next
- * run or a retry; a cwd that escapes).
- */
-export function runPlace(spec: SessionSpec, task: TaskDef, unusable: RunEnvironment["unusable"]): { workspace: SessionWorkspace | undefined; cwd: string; problem: string | undefined } {
-  const workspace = spec.taskWorkspaces?.[task.name] ?? spec.workspace;
-  const root = workspace?.root ?? spec.workingDirectory;
-  const gone = workspace === undefined ? undefined : unusable(workspace.id);
-  try {
-    return { workspace, cwd: resolveCwd(root, task.cwd ?? ""), problem: gone };
-  } catch (error) {
-    return { workspace, cwd: resolve(root, task.cwd ?? "."), problem: gone ?? (error as Error).message };
   }
 }

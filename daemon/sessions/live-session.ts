@@ -2,35 +2,29 @@ import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import type { AppendResult, Durability } from "../journal/types.js";
 import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
-import { RESULT_STREAM, STDIN_STREAM, type TaskDef } from "../tasks/types.js";
+import { STDIN_STREAM, type TaskDef } from "../tasks/types.js";
 import { Continuations } from "./continuations.js";
 import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
-import { assertRunLive, assertSessionOpen } from "./lifecycle.js";
-import { LiveRun, runPlace, type RunEnvironment } from "./live-run.js";
-import { readEnvFiles } from "./env-files.js";
-import { forgottenSecrets, renderRunCommand, runCommandProblem } from "./run-command.js";
+import { CANCELLED_EXIT_CODE, assertRunLive, assertSessionOpen } from "./lifecycle.js";
+import { LiveRun, type RunEnvironment } from "./live-run.js";
+import { prepareRun, sessionScope } from "./run-start.js";
 import { runEnding } from "./run-ending.js";
 import { runOutputWriter, wireRun } from "./run-wiring.js";
-import { SecretMask } from "./secret-mask.js";
 import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
-import { RunQueueSlots } from "./run-queue-slots.js";
+import { RunQueueSlots, queuedReason } from "./run-queue-slots.js";
 import { SessionLifetime } from "./session-lifetime.js";
-import { SessionRecorder, type WholeState } from "./session-recorder.js";
+import { SessionRecorder } from "./session-recorder.js";
 import { snapshot, storeLater } from "./session-snapshots.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
 import { runChange, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
-import type { SendResult, SessionStreams, StreamSend } from "./session-streams.js";
+import { fedStreams, type SendResult, type SessionStreams, type StreamSend } from "./session-streams.js";
 import type { SessionTables } from "./session-tables.js";
-import { resultText } from "./task-result.js";
 import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
 import { Waiters } from "./waiters.js";
-
-/** The exit code a followed session reports when it was cancelled, as a shell reports Ctrl-C. */
-const CANCELLED_EXIT_CODE = 130;
 
 /**
  * One open session while the daemon runs: executes its task graph (upstreams
@@ -81,7 +75,10 @@ export class LiveSession {
         onRetired(this);
       },
     );
-    this.recorder = new SessionRecorder(session.id, order, this.lifetime, () => this.wholeState());
+    this.recorder = new SessionRecorder(session.id, order, this.lifetime, () => ({
+      event: { status: this.session.status, activity: this.activityNow, reason: "state stored again after a change that could not be stored", run: undefined },
+      alongside: storeLater(this.tables, this.session, this.graph.runs),
+    }));
     this.waits = new InputWaits(session.id, streams, { transition: (...args) => this.transition(...args), schedule: () => this.schedule() });
     this.continuations = new Continuations(this.graph.task(session.task), streams);
   }
@@ -140,25 +137,14 @@ export class LiveSession {
   /** Several sends at once (see SessionStreams.sendMany); waits, stdin and continuations see each stream once, after the lot. */
   async sendMany(sends: readonly StreamSend[]): Promise<PromiseSettledResult<SendResult>[]> {
     const settled = await this.streams.sendMany(sends);
-    const fed = new Set<string>();
-    settled.forEach((outcome, i) => {
-      if (outcome.status === "fulfilled" && !outcome.value.duplicate) fed.add(sends[i]!.stream);
-    });
-    for (const stream of fed) this.onInput(stream);
+    for (const stream of fedStreams(sends, settled)) this.onInput(stream);
     return settled;
   }
 
-  /**
-   * Appends a live run's records to an output stream. On the built-in
-   * `result` stream the last record's text becomes the task's xcom value in
-   * the same commit (a `result: stdout` task's stdout replaces it when the
-   * run succeeds).
-   */
+  /** Appends a live run's records to an output stream (see SessionStreams.write: `result`'s last one is the task's xcom value). */
   write(runNumber: number, stream: string, inputs: readonly StreamInput[]): Promise<AppendResult> {
     const { run } = this.requireLiveRun(runNumber, "write output");
-    if (stream !== RESULT_STREAM || inputs.length === 0) return this.streams.write(stream, inputs);
-    const value = resultText(inputs.at(-1)!.data);
-    return this.streams.write(stream, inputs, () => this.tables.setXcom(this.session.seq, run.task, value, Date.now()));
+    return this.streams.write(stream, inputs, (value) => this.tables.setXcom(this.session.seq, run.task, value, Date.now()));
   }
 
   /**
@@ -291,7 +277,7 @@ export class LiveSession {
 
   /** Template values: with the secret inputs' values, or (undefined) SECRET_PLACEHOLDER for them, for what is stored and shown. */
   private scope(secrets: Readonly<Record<string, string>> | undefined): TemplateScope {
-    return { inputs: { ...this.session.spec.inputs, ...secrets }, xcom: Object.fromEntries(this.tables.xcom(this.session.seq).map((x) => [x.key, x.value])), env: this.environment.baseEnv };
+    return sessionScope(this.session.spec.inputs, this.tables.xcom(this.session.seq), this.environment.baseEnv, secrets);
   }
 
   /** Whether a task's condition renders true now (inputs and xcom as they are). */
@@ -309,7 +295,7 @@ export class LiveSession {
       for (const run of runs) {
         const fate = this.graph.pendingFate(run, this.retries.has, this.conditionHolds);
         if (fate.t === "skip") this.transition(run, "skipped", fate.reason);
-        else if (fate.t === "queue") this.transition(run, "queued", queuedReason(this.graph.task(run.task)));
+        else if (fate.t === "queue") this.transition(run, "queued", queuedReason(this.graph.task(run.task).queue));
       }
     }
     const parallelism = this.session.spec.parallelism;
@@ -337,35 +323,20 @@ export class LiveSession {
   private launch(run: RunRecord): void {
     const task = this.graph.task(run.task);
     if (task.queue !== undefined) this.slots.hold(run.number, task.queue);
-    const place = runPlace(this.session.spec, task, this.environment.unusable);
-    const { workspace, cwd } = place;
-    const files = readEnvFiles(task.envFiles ?? []);
-    const problem = place.problem ?? forgottenSecrets(this.id, this.session.spec.secretInputs, this.secrets) ?? files.problem;
-    const { argv, display, env } = renderRunCommand(task, {
-      sessionId: this.id,
-      run: run.number,
-      scope: this.scope(this.secrets),
-      shownInputs: this.session.spec.inputs,
-      workspace: workspace?.id,
-      workspaceEnv: workspace === undefined ? {} : this.environment.workspaceEnv(workspace.id),
-      fileEnv: files.env,
-    });
+    const { display, start, cannot } = prepareRun(this.session, task, run.number, this.secrets, this.scope(this.secrets), this.environment);
     run.command = display;
     const writer = runOutputWriter(this.order, this.id, run, task);
     if (task.name === this.session.task) this.continuations.markSeen();
-    const mask = SecretMask.of(Object.values(this.secrets));
-    const cannot = problem !== undefined ? { message: problem, exitCode: 127 as const } : runCommandProblem(task, argv, cwd, env, mask);
     if (cannot !== undefined) {
       this.transition(run, "running", "");
       void writer.write(2, Buffer.from(`tether: ${cannot.message}\n`));
       void writer.settled().then(() => this.finish(run, { t: "failed-to-start", ...cannot }, undefined));
       return;
     }
-    const start = { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId: this.id, mask };
     const live = new LiveRun(run, writer, start, this.environment, task.readiness !== undefined);
     this.live.set(run.number, live);
     this.transition(run, "running", "");
-    wireRun(live, task, argv[0]!, {
+    wireRun(live, task, start.argv[0]!, {
       sessionId: this.id,
       streams: this.streams,
       stdinArrivals: this.stdinArrivals,
@@ -487,12 +458,6 @@ export class LiveSession {
     return this.recorder.record({ status: this.session.status, activity: this.activityNow, reason, run }, alongside, durability);
   }
 
-  /** The session's row and every run's as they are now, with an event saying why (see StoreAgain). */
-  private wholeState(): ReturnType<WholeState> {
-    const alongside = storeLater(this.tables, this.session, this.graph.runs);
-    return { event: { status: this.session.status, activity: this.activityNow, reason: "state stored again after a change that could not be stored", run: undefined }, alongside };
-  }
-
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
     const facts = { open: this.session.status === "open", graphFinished: this.graphFinished, live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness };
@@ -531,9 +496,4 @@ export class LiveSession {
     this.lifetime.stopIdle();
     this.schedule();
   }
-}
-
-/** Why a run is queued, in its state log: "" (a slot of its session's), or the queue its task takes a slot in. */
-function queuedReason(task: TaskDef): string {
-  return task.queue === undefined ? "" : `in queue ${task.queue}`;
 }

@@ -67,3 +67,8 @@ export class RunQueueSlots {
 }
 
 const NONE: ReadonlyMap<number, string> = new Map();
+
+/** Why a run is queued, in its state log: "" (a slot of its session's), or the queue its task takes a slot in. */
+export function queuedReason(queue: string | undefined): string {
+  return queue === undefined ? "" : `in queue ${queue}`;
+}

@@ -4,6 +4,7 @@ import type { Journals } from "../journal/journals.js";
 import type { AppendResult } from "../journal/types.js";
 import { PROCESS_OUTPUT } from "../process/output-writer.js";
 import { RESULT_STREAM, STDIN_STREAM, type StreamDirection, type TaskDef } from "../tasks/types.js";
+import { resultText } from "./task-result.js";
 import type { SessionOrder } from "./session-order.js";
 import { decodeStreamRecord, encodeStreamInput, storedStreamRecord, streamJournal, validateStreamInput, type StreamInput, type StreamRecord } from "./stream-records.js";
 import type { StreamTables } from "./stream-tables.js";
@@ -128,10 +129,19 @@ export class SessionStreams {
     return (await Promise.all(parts)).flat();
   }
 
-  /** Appends records to an output stream, in order and atomically; resolves once stored as a process's output is (PROCESS_OUTPUT). */
-  write(stream: string, inputs: readonly StreamInput[], alongside?: () => void): Promise<AppendResult> {
+  /**
+   * Appends records to an output stream, in order and atomically; resolves
+   * once stored as a process's output is (PROCESS_OUTPUT). On the built-in
+   * `result` stream the last record's text is given to `setResult` (the
+   * task's xcom value) in the same commit.
+   */
+  write(stream: string, inputs: readonly StreamInput[], setResult: (value: string) => void): Promise<AppendResult> {
     this.require(stream, "output");
+    // A result that is not text says so, before the checks every record gets.
+    const last = stream === RESULT_STREAM ? inputs.at(-1) : undefined;
+    const result = last === undefined ? undefined : resultText(last.data);
     for (const input of inputs) validateStreamInput(input);
+    const alongside = result === undefined ? undefined : () => setResult(result);
     return this.order.append(streamJournal(this.sessionId, stream), inputs.map(encodeStreamInput), { ...PROCESS_OUTPUT, alongside });
   }
 
@@ -263,4 +273,13 @@ export function requireStream(sessionId: string, declared: ReadonlyMap<string, S
       { stream, direction: actual },
     );
   }
+}
+
+/** The streams some of `sends` added a record to (a duplicate adds none): each once, as `settled` (their outcomes, in order) says. */
+export function fedStreams(sends: readonly StreamSend[], settled: readonly PromiseSettledResult<SendResult>[]): Set<string> {
+  const fed = new Set<string>();
+  settled.forEach((outcome, i) => {
+    if (outcome.status === "fulfilled" && !outcome.value.duplicate) fed.add(sends[i]!.stream);
+  });
+  return fed;
 }

@@ -2,24 +2,22 @@ import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
-import { readStartOffset, type ReadStart } from "../journal/tails.js";
 import { log } from "../log.js";
 import { untilAborted } from "../until-aborted.js";
 import { withTimeout } from "../wait-timeout.js";
 import { armTimeout } from "./exec-timeout.js";
 import { formatMs } from "../../common/format.js";
 import type { ProcessEnd } from "../process/child-process.js";
-import { followOutput, PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
+import { PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
 import { checkOutputMaxBytes } from "../process/output-limit.js";
 import { OutputPacer } from "../process/output-pacer.js";
-import type { OutputPiece } from "../process/output-tap.js";
 import { OutputWriter, PROCESS_BYTES } from "../process/output-writer.js";
 import { withoutFsync, type Db } from "../store/database.js";
 import { ExecRestarts, restartDelay } from "./exec-restarts.js";
 import { ExecTables, type RestartSpec } from "./exec-tables.js";
 import { notStarted, startExecProcess, type ExecProcess } from "./exec-process.js";
 import { EXEC_STDIN_WRITE_MAX_BYTES, ExecStdin } from "./exec-stdin.js";
-import { outputLostError, outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, terminate, type ProcessEnvironment } from "./launch.js";
+import { outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, terminate, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord, WorkspaceRecord } from "./types.js";
 import { checkLabels, type LabelSelector } from "./labels.js";
 import { EXEC_NAMES, checkProcessName } from "./process-names.js";
@@ -28,6 +26,7 @@ import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
 import { ExecTerminal } from "./exec-terminal.js";
 import { ExecQueues } from "./exec-queues.js";
+import { ExecReads, outputJournal } from "./exec-reads.js";
 import { newExecRecord } from "./exec-records.js";
 import { checkQueueName, type Queues } from "../queues.js";
 import { checkSize } from "./terminal-size.js";
@@ -71,16 +70,6 @@ export interface LiveExec {
   readonly signalFromClient: (signal: NodeJS.Signals) => void;
 }
 
-export interface ExecRead {
-  readonly exec: ExecRecord;
-  /** Its output: stdout and stderr pieces, each with its place in the whole output and in its stream. */
-  readonly chunks: AsyncGenerator<OutputPiece[]>;
-  /** The record as it is once the chunks have ended. */
-  final(): ExecRecord;
-  /** Once the chunks have ended: an error when some of the output was never stored (a full disk), so this reader did not get it. */
-  lost(): TetherError | undefined;
-}
-
 /**
  * Execs: commands run directly in a workspace, never tied to the client
  * that started them. Each exec's output goes to its own journal
@@ -95,6 +84,8 @@ export class Execs {
   private readonly restarts: ExecRestarts;
   /** The execs waiting in a queue (exec --queue). */
   private readonly queued: ExecQueues;
+  /** Their output, read from the store and live (exec attach). */
+  readonly output: ExecReads;
   private nextSeq: number;
 
   constructor(
@@ -108,6 +99,14 @@ export class Execs {
     this.tables = new ExecTables(db);
     this.restarts = new ExecRestarts({ live: workspaces.live, tables: this.tables, start: (options) => this.start(options), remove: (id) => this.remove(id) });
     this.queued = new ExecQueues(queues, this.tables, (options, queued) => this.start(options, queued), (id, signal) => this.waitEnd(id, { signal, timeoutMs: 0 }));
+    this.output = new ExecReads({
+      journals,
+      tables: this.tables,
+      find: (ref) => this.find(ref),
+      current: (exec) => this.current(exec),
+      live: (id) => this.live.get(id),
+      queuedStart: (id) => this.queued.startOf(id),
+    });
     this.nextSeq = this.tables.maxSeq() + 1;
     workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
   }
@@ -397,66 +396,6 @@ export class Execs {
     return live;
   }
 
-  /**
-   * The exec's output from a byte offset (stdout and stderr together, as
-   * received); with follow and a running exec, until it has ended and every
-   * byte is read. `final()` then gives its end.
-   */
-  /** Where a reattach asked for by offset, by tail (its last lines) or by time starts in the exec's output. */
-  startOffset(ref: string, start: ReadStart): Promise<number> {
-    const exec = this.find(ref);
-    // One that waits in its queue has no output yet: its reader starts at its beginning.
-    return exec.status === "queued" ? Promise.resolve(0) : readStartOffset(this.journals, outputJournal(exec.id), start);
-  }
-
-  read(ref: string, fromOffset: number, follow: boolean, signal: AbortSignal, pace = false): ExecRead {
-    if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 (the beginning) or a positive byte offset");
-    const exec = this.find(ref);
-    const queued = this.queued.startOf(exec.id);
-    if (queued !== undefined) return this.readOnceStarted(exec, queued, fromOffset, follow, signal, pace);
-    // 0 is the beginning: the oldest output kept, when output_max_bytes dropped some.
-    const from = fromOffset === 0 ? this.outputBounds(exec.id).firstOffset : fromOffset;
-    this.journals.requireKept(outputJournal(exec.id), { kind: "offset", offset: from });
-    const live = follow ? this.live.get(exec.id) : undefined;
-    return {
-      exec: this.current(exec),
-      chunks: followOutput(this.journals, outputJournal(exec.id), from, live, signal, {
-        pacing: pace ? live?.pacer.attach(from) : undefined,
-        // Another client of an exec that keeps only its last output reads on past what is dropped, as docker logs -f.
-        skipDropped: true,
-      }),
-      final: () => this.current(this.tables.byId(exec.id) ?? exec),
-      lost: () => (live === undefined ? undefined : outputLostError(`exec ${exec.id}`, live.writer, "the command ran on: free disk space where the daemon keeps its state")),
-    };
-  }
-
-  /** A queued exec's output: nothing while it waits; with follow, once it starts, as read gives it. */
-  private readOnceStarted(exec: ExecRecord, queued: Promise<LiveExec | undefined>, fromOffset: number, follow: boolean, signal: AbortSignal, pace: boolean): ExecRead {
-    let started: ExecRead | undefined;
-    const self = this;
-    return {
-      exec: this.current(exec),
-      chunks: (async function* () {
-        if (!follow || (await untilAborted(queued, signal)) === undefined) return;
-        started = self.read(exec.id, fromOffset, follow, signal, pace);
-        yield* started.chunks;
-      })(),
-      final: () => started?.final() ?? this.current(this.tables.byId(exec.id) ?? exec),
-      lost: () => started?.lost(),
-    };
-  }
-
-  /** How much of exec `id`'s output is kept: where it starts now, and the most it keeps (0: all). */
-  outputBounds(id: string): { firstOffset: number; maxBytes: number } {
-    const journal = this.journals.find(outputJournal(id));
-    if (journal === undefined) {
-      // Queued: its journal is made as it starts, with the limit it was started with.
-      const exec = this.tables.byId(id);
-      return { firstOffset: 0, maxBytes: exec === undefined ? 0 : (this.tables.restartSpec(exec.seq)?.outputMaxBytes ?? 0) };
-    }
-    return { firstOffset: journal.firstOffset, maxBytes: journal.retention.maxBytes };
-  }
-
   /** Removes an ended exec with all of its output (see removeEnded); resolves with it as it was and the bytes of output removed. */
   async remove(ref: string): Promise<{ exec: ExecRecord; outputBytes: number }> {
     const found = this.find(ref);
@@ -525,7 +464,3 @@ export class Execs {
 const AFTER_MAX = 100;
 
 const EXEC_KIND: ProcessKind = { field: "exec", noun: "exec", plural: "execs", collection: "execs", notFoundReason: "EXEC_NOT_FOUND" };
-
-export function outputJournal(execId: string): string {
-  return `${execId}.out`;
-}

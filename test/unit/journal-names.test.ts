@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { describeJournal } from "../../daemon/journal-names.js";
-import { outputJournal as execOutput } from "../../daemon/workspaces/execs.js";
+import { outputJournal as execOutput } from "../../daemon/workspaces/exec-reads.js";
 import { outputJournal as ptyOutput } from "../../daemon/workspaces/ptys.js";
 import { eventsJournal, logJournal } from "../../daemon/sessions/session-journal.js";
 import { streamJournal } from "../../daemon/sessions/stream-records.js";
