@@ -19,7 +19,7 @@ import { connectToDaemon } from "../transport.js";
 import { writeChunk } from "../write-chunk.js";
 import { EXEC_USAGE } from "./exec.js";
 import { attachMany } from "./exec-attach-many.js";
-import { namedOrLabelled, queuedWords } from "./exec-list.js";
+import { namedOrSelected, queuedWords } from "./exec-list.js";
 
 /** `tether exec attach E`: an exec's output from an offset, a tail or a time, then live; -F on to the next exec of its name. */
 export async function attachExec(args: string[], paths: ClientPaths): Promise<number> {
@@ -44,7 +44,7 @@ export async function attachExec(args: string[], paths: ClientPaths): Promise<nu
     if (alone !== undefined) throw new CliError(`${alone[0]} goes with one exec: several execs' output comes a line at a time after each one's name, from their start, --tail or --since`, 2);
     const start = { tailLines: parseTailFlag(values.tail, false, "lines"), sinceMs: parseSinceFlag(values.since, values.tail !== undefined), follow: !values["no-follow"] };
     const { client } = await connectToDaemon(paths);
-    return attachMany(client, await namedOrLabelled(client, positionals, values.label), start);
+    return attachMany(client, await namedOrSelected(client, positionals, { labels: values.label, queue: "" }), start);
   }
   if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec attach");
   if (values["follow-name"] && values["no-follow"]) throw new CliError("-F follows an exec's name to the next exec started with it, and --no-follow stops at what is stored: drop one of them", 2);

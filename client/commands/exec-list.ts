@@ -20,11 +20,11 @@ export async function listExecs(args: string[], paths: ClientPaths): Promise<num
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { running: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, json: { type: "boolean", default: false } },
+    options: { running: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, queue: { type: "string" }, json: { type: "boolean", default: false } },
   });
   if (positionals.length > 1) throw usageError(EXEC_USAGE, "tether exec ls");
   const { client } = await connectToDaemon(paths);
-  const execs = await allExecs(client, positionals[0] ?? "", values.running, values.label);
+  const execs = await allExecs(client, positionals[0] ?? "", values.running, execSelector(values));
   if (values.json) {
     process.stdout.write(`${JSON.stringify(execs.map(execJson))}\n`);
     return 0;
@@ -78,21 +78,43 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
   return 0;
 }
 
-/** Every exec of a workspace (of all when empty), newest first, page by page; running ones only, with every label selected. */
-export function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean, labelSelector: readonly string[] = []): Promise<Exec[]> {
+/** Which execs `--label k=v ...` and `--queue Q` select: those with every label, of queue Q ("": any). */
+export interface ExecSelector {
+  readonly labels: readonly string[];
+  readonly queue: string;
+}
+
+/** The selector of a command's `--label` and `--queue` flags. */
+export function execSelector(values: { readonly label: readonly string[]; readonly queue?: string | undefined }): ExecSelector {
+  return { labels: values.label, queue: values.queue ?? "" };
+}
+
+/** Whether a selector selects at all (a command then takes no E...). */
+export function selects(selector: ExecSelector): boolean {
+  return selector.labels.length > 0 || selector.queue !== "";
+}
+
+/** Every exec of a workspace (of all when empty), newest first, page by page; running (or queued) ones only, as `selector` selects. */
+export function allExecs(client: GrpcClient, workspace: string, runningOnly: boolean, selector: ExecSelector = { labels: [], queue: "" }): Promise<Exec[]> {
   return allPages(async (pageToken) => {
-    const page = await client.unary(ExecService.method.listExecs, { workspace: workspace === "" ? "" : workspaceArg(workspace), pageSize: 1000, pageToken, runningOnly, labelSelector: [...labelSelector] });
+    const { labels, queue } = selector;
+    const page = await client.unary(ExecService.method.listExecs, { workspace: workspace === "" ? "" : workspaceArg(workspace), pageSize: 1000, pageToken, runningOnly, labelSelector: [...labels], queue });
     return { items: page.execs, nextPageToken: page.nextPageToken };
   });
 }
 
 /**
- * The execs a command that takes `E... | --label k=v` acts on: those named,
- * or every running one with the labels (an agent's, a CI job's), as
- * docker's `$(docker ps -q -f label=...)`; none such is said on stderr.
+ * The execs a command that takes `E... | --label k=v | --queue Q` acts on:
+ * those named, or every running or queued one with the labels (an agent's,
+ * a CI job's), as docker's `$(docker ps -q -f label=...)`, in the queue (as
+ * pueue's --group); none such is said on stderr.
  */
-export function namedOrLabelled(client: GrpcClient, named: readonly string[], labels: readonly string[]): Promise<readonly string[]> {
-  return labelledOr(named, labels, "running exec", async () => (await allExecs(client, "", true, labels)).map((e) => e.id));
+export async function namedOrSelected(client: GrpcClient, named: readonly string[], selector: ExecSelector): Promise<readonly string[]> {
+  const selected = async (): Promise<string[]> => (await allExecs(client, "", true, selector)).map((e) => e.id);
+  if (selector.queue === "") return labelledOr(named, selector.labels, "running exec", selected);
+  const ids = await selected();
+  if (ids.length === 0) process.stderr.write(`no exec runs or waits in queue ${selector.queue}${selector.labels.length === 0 ? "" : ` with the labels ${selector.labels.join(", ")}`}\n`);
+  return ids;
 }
 
 /** Whether an exec has an exit code: not while it runs or waits in its queue, nor when the daemon lost it (its end is unknown) or it never ran. */

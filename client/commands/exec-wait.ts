@@ -6,10 +6,10 @@ import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 import { execEndLine, execExitCode } from "../exec-output.js";
 import { EXEC_USAGE } from "./exec.js";
-import { execJson, namedOrLabelled } from "./exec-list.js";
+import { execJson, execSelector, namedOrSelected, selects } from "./exec-list.js";
 
 /**
- * `tether exec wait E... | --label k=v`: block until each exec has ended for
+ * `tether exec wait E... | --label k=v | --queue Q`: block until each exec has ended for
  * good (its restarts too), as docker wait and pueue wait; a line for each as
  * it ends. Exits with the exec's code; with several, 0 when every one
  * exited 0, else the code of the first named that did not.
@@ -18,13 +18,14 @@ export async function waitExecs(args: string[], paths: ClientPaths): Promise<num
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { label: { type: "string", short: "l", multiple: true, default: [] }, timeout: { type: "string" }, json: { type: "boolean", default: false } },
+    options: { label: { type: "string", short: "l", multiple: true, default: [] }, queue: { type: "string" }, timeout: { type: "string" }, json: { type: "boolean", default: false } },
   });
-  if (values.label.length > 0 ? positionals.length > 0 : positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec wait");
+  const selector = execSelector(values);
+  if (selects(selector) ? positionals.length > 0 : positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec wait");
   const timeout = values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout);
   const { client } = await connectToDaemon(paths);
-  // With labels, the running ones as the listing has them now.
-  const refs = await namedOrLabelled(client, positionals, values.label);
+  // With labels or a queue, the running (and queued) ones as the listing has them now.
+  const refs = await namedOrSelected(client, positionals, selector);
   const ended = await Promise.all(
     refs.map(async (ref) => {
       try {

@@ -16,7 +16,7 @@ import { RequestMerge } from "../request-merge.js";
 import { rawTerminal } from "../terminal.js";
 import { connectToDaemon } from "../transport.js";
 import { attachExec } from "./exec-attach.js";
-import { allExecs, listExecs, namedOrLabelled, queuedWords, showExec } from "./exec-list.js";
+import { allExecs, execSelector, listExecs, namedOrSelected, queuedWords, selects, showExec } from "./exec-list.js";
 import { waitExecs } from "./exec-wait.js";
 import { execQueues } from "./exec-queue.js";
 
@@ -61,23 +61,25 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
   tether exec attach E1 E2... | --label k=v|k ... [-n/--tail N | --since 10m] [--no-follow]
                                               several execs' output at once (every running one with the labels),
                                               each line after its exec's name, as docker compose logs
-  tether exec ls [WS] [--running] [--label k=v|k ...] [--json]
+  tether exec ls [WS] [--running] [--label k=v|k ...] [--queue Q] [--json]
                                               execs, newest first (--running: running or queued;
-                                              --label: those with label k set to v, or set)
+                                              --label: those with label k set to v, or set; --queue: Q's)
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
-  tether exec kill --label k=v|k ... [--signal S]
-                                              signal every running exec with those labels
-  tether exec stop E... | --label k=v|k ... [--grace 5s]
+  tether exec kill --label k=v|k ... | --queue Q [--signal S]
+                                              signal every running exec with those labels, or in queue Q
+                                              (its waiting ones never run: cancelled), as pueue kill --group
+  tether exec stop E... | --label k=v|k ... | --queue Q [--grace 5s]
                                               stop each as docker stop: SIGTERM, SIGKILL after the grace, then a line
                                               saying how it ended (its restart policy does not start it again)
   tether exec restart E [--grace 5s]          start its command again as it was started (workspace, cwd, env, name, ...),
                                               as a new exec, once a running one has stopped (SIGTERM, SIGKILL
                                               after the grace), as docker restart; prints the new one's id
-  tether exec wait E... | --label k=v|k ... [--timeout 30m] [--json]
+  tether exec wait E... | --label k=v|k ... | --queue Q [--timeout 30m] [--json]
                                               block until each has ended (its restarts too), as docker wait and
                                               pueue wait: a line for each, and its exit code (with several: the
                                               first that failed); --label: every running one with those labels;
+                                              --queue: every one running or waiting in Q (pueue wait --group);
                                               --timeout: exit 124 if one still runs by then
   tether exec rm E... | exec rm --ended [WS] [--older-than 7d]
                                               remove ended execs (all, or a workspace's; that ended that long ago)
@@ -299,11 +301,12 @@ async function kill(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { signal: { type: "string", short: "s", default: "SIGTERM" }, label: { type: "string", short: "l", multiple: true, default: [] } },
+    options: { signal: { type: "string", short: "s", default: "SIGTERM" }, label: { type: "string", short: "l", multiple: true, default: [] }, queue: { type: "string" } },
   });
-  if (positionals.length !== (values.label.length > 0 ? 0 : 1)) throw usageError(EXEC_USAGE, "tether exec kill");
+  const selector = execSelector(values);
+  if (positionals.length !== (selects(selector) ? 0 : 1)) throw usageError(EXEC_USAGE, "tether exec kill");
   const { client } = await connectToDaemon(paths);
-  for (const ref of await namedOrLabelled(client, positionals, values.label)) {
+  for (const ref of await namedOrSelected(client, positionals, selector)) {
     const { exec } = await client.unary(ExecService.method.signalExec, { exec: ref, signal: values.signal });
     process.stdout.write(`sent ${values.signal} to ${exec!.id}\n`);
   }
@@ -314,14 +317,15 @@ async function stop(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { grace: { type: "string" }, label: { type: "string", short: "l", multiple: true, default: [] } },
+    options: { grace: { type: "string" }, label: { type: "string", short: "l", multiple: true, default: [] }, queue: { type: "string" } },
   });
-  if (values.label.length > 0 ? positionals.length > 0 : positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec stop");
+  const selector = execSelector(values);
+  if (selects(selector) ? positionals.length > 0 : positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec stop");
   const grace = values.grace === undefined ? undefined : parseDurationFlag("--grace", values.grace);
   const { client } = await connectToDaemon(paths);
   // All at once, as docker stop stops several: each gets its grace from now.
   await Promise.all(
-    (await namedOrLabelled(client, positionals, values.label)).map(async (ref) => {
+    (await namedOrSelected(client, positionals, selector)).map(async (ref) => {
       const { exec } = await client.unary(ExecService.method.stopExec, { exec: ref, grace });
       process.stdout.write(`${execEndLine(exec!)}\n`);
     }),

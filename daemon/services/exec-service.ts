@@ -80,7 +80,7 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
     listExecs(req) {
       const size = pageSize(req.pageSize);
       const before = numericPageToken(req.pageToken, Number.MAX_SAFE_INTEGER);
-      const page = execs.list(req.workspace, before, size + 1, { runningOnly: req.runningOnly, labels: parseLabelSelectors(req.labelSelector) });
+      const page = execs.list(req.workspace, before, size + 1, { runningOnly: req.runningOnly, labels: parseLabelSelectors(req.labelSelector), queue: req.queue });
       return { execs: page.slice(0, size).map((exec) => execToProto(exec, execs)), nextPageToken: nextPageToken(page, size, (e) => String(e.seq)) };
     },
     async writeExecStdin(req, ctx) {

@@ -82,7 +82,7 @@ export class ExecTables {
   private readonly selectIdsInWorkspace;
 
   constructor(db: Db) {
-    this.pages = new ProcessPages(db, SELECT, "e", "e.status IN ('running', 'queued')");
+    this.pages = new ProcessPages(db, SELECT, "e", "e.status IN ('running', 'queued')", "json_extract(e.restart, '$.queue')");
     this.updateStarted = db.prepare(`UPDATE execs SET status = 'running', cwd = ?, started_at = ? WHERE seq = ?`);
     this.selectQueued = db.prepare(`${SELECT} WHERE e.status = 'queued' ORDER BY e.seq`);
     this.updateProcess = db.prepare(`UPDATE execs SET pid = ?, start_ticks = ? WHERE seq = ?`);

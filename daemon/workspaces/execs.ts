@@ -331,10 +331,12 @@ export class Execs {
     return this.current(this.find(ref));
   }
 
-  /** A workspace's execs (every workspace's when ref is empty), newest first, before `beforeSeq`; running ones only, with every label selected. */
-  list(workspaceRef: string, beforeSeq: number, limit: number, filter: { runningOnly: boolean; labels: readonly LabelSelector[] }): ExecRecord[] {
+  /** A workspace's execs (every workspace's when ref is empty), newest first, before `beforeSeq`; running (or queued) ones only, with every label selected, of one queue ("": any). */
+  list(workspaceRef: string, beforeSeq: number, limit: number, filter: { runningOnly: boolean; labels: readonly LabelSelector[]; queue: string }): ExecRecord[] {
     const workspaceSeq = workspaceRef === "" ? undefined : this.workspaces.resolve(workspaceRef).seq;
-    return this.tables.page({ liveOnly: filter.runningOnly, labels: filter.labels, workspaceSeq }, beforeSeq, limit).map((e) => this.current(e));
+    if (filter.queue !== "") checkQueueName(filter.queue);
+    const queue = filter.queue === "" ? undefined : filter.queue;
+    return this.tables.page({ liveOnly: filter.runningOnly, labels: filter.labels, workspaceSeq, queue }, beforeSeq, limit).map((e) => this.current(e));
   }
 
   /**

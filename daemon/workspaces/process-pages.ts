@@ -1,11 +1,12 @@
 import type { Db } from "../store/database.js";
 import { labelConditions, type LabelSelector } from "./labels.js";
 
-/** Which of a kind's rows a listing takes: of one workspace (all when undefined), live ones only, with every label selected. */
+/** Which of a kind's rows a listing takes: of one workspace (all when undefined), live ones only, with every label selected, of one queue (execs'; every one when undefined). */
 export interface ProcessFilter {
   readonly workspaceSeq: number | undefined;
   readonly liveOnly: boolean;
   readonly labels: readonly LabelSelector[];
+  readonly queue?: string | undefined;
 }
 
 /**
@@ -13,7 +14,7 @@ export interface ProcessFilter {
  * them (ProcessFilter): one prepared statement per shape of filter, made
  * once. `select` reads the rows (with `alias` for the table), whose
  * `labels` is a JSON object; `live` is the condition of a live one's row
- * (its status).
+ * (its status); `queue`, the expression of a row's queue, if the kind has one.
  */
 export class ProcessPages<Row> {
   private readonly statements = new Map<string, ReturnType<Db["prepare"]>>();
@@ -23,6 +24,7 @@ export class ProcessPages<Row> {
     private readonly select: string,
     private readonly alias: string,
     private readonly live: string,
+    private readonly queue?: string,
   ) {}
 
   /** Rows before `beforeSeq`, newest first, at most `limit`. */
@@ -32,9 +34,12 @@ export class ProcessPages<Row> {
     const where = [`${a}.seq < @before`, ...labels.where];
     if (filter.workspaceSeq !== undefined) where.push(`${a}.workspace_seq = @workspace`);
     if (filter.liveOnly) where.push(this.live);
+    const byQueue = filter.queue !== undefined && this.queue !== undefined;
+    if (byQueue) where.push(`${this.queue} = @queue`);
     const sql = `${this.select} WHERE ${where.join(" AND ")} ORDER BY ${a}.seq DESC LIMIT @limit`;
     let statement = this.statements.get(sql);
     if (statement === undefined) this.statements.set(sql, (statement = this.db.prepare(sql)));
-    return statement.all({ ...labels.params, before: beforeSeq, limit, ...(filter.workspaceSeq !== undefined ? { workspace: filter.workspaceSeq } : {}) }) as Row[];
+    const params = { ...labels.params, before: beforeSeq, limit, ...(filter.workspaceSeq !== undefined ? { workspace: filter.workspaceSeq } : {}), ...(byQueue ? { queue: filter.queue } : {}) };
+    return statement.all(params) as Row[];
   }
 }

@@ -723,6 +723,35 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["exec", "stop", holder]);
   });
 
+  it("--queue Q selects a queue's execs as pueue's --group does: exec ls lists them, exec wait waits for each, exec kill signals the running ones and cancels the waiting ones", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const other = cli(env, ["exec", "w", "-d", "--queue", "other", "--", "sleep", "60"]).stdout.trim();
+    const a = cli(env, ["exec", "w", "-d", "--queue", "gpu", "--", "sh", "-c", "sleep 2; exit 3"]).stdout.trim();
+    const b = cli(env, ["exec", "w", "-d", "--queue", "gpu", "--", "echo", "b"]).stdout.trim();
+    const listed = cli(env, ["exec", "ls", "--queue", "gpu", "--json"]);
+    expect((JSON.parse(listed.stdout) as { id: string; status: string }[]).map((e) => [e.id, e.status])).toEqual([
+      [b, "queued"],
+      [a, "running"],
+    ]);
+    // Each as it ends, and the first that failed gives the exit code.
+    const waited = cli(env, ["exec", "wait", "--queue", "gpu"]);
+    expect(waited.status).toBe(3);
+    expect(waited.stdout.split("\n").sort()).toEqual(["", `${a}: exited 3`, `${b}: exited 0`].sort());
+    expect(cli(env, ["exec", "wait", "--queue", "gpu"])).toEqual({ status: 0, stdout: "", stderr: "no exec runs or waits in queue gpu\n" });
+    // Ended ones stay listed in their queue.
+    expect(cli(env, ["exec", "ls", "--queue", "gpu"]).stdout.trim().split("\n")).toHaveLength(3);
+
+    const running = cli(env, ["exec", "w", "-d", "--queue", "gpu", "--", "sleep", "60"]).stdout.trim();
+    const waiting = cli(env, ["exec", "w", "-d", "--queue", "gpu", "--", "touch", "never"]).stdout.trim();
+    expect(cli(env, ["exec", "kill", "--queue", "gpu"])).toEqual({ status: 0, stdout: `sent SIGTERM to ${waiting}\nsent SIGTERM to ${running}\n`, stderr: "" });
+    expect(cli(env, ["exec", "wait", running, waiting])).toMatchObject({ status: 143, stdout: `${running}: signalled SIGTERM (143)\n${waiting}: cancelled: stopped while queued in gpu (tether exec kill): it never ran\n` });
+    expect(JSON.parse(cli(env, ["exec", "show", other, "--json"]).stdout)).toMatchObject({ status: "running" });
+    expect(cli(env, ["exec", "ls", "--queue", "no such"])).toMatchObject({ status: 1, stderr: expect.stringContaining('queue name "no such" is not one') });
+    expect(cli(env, ["exec", "kill", other, "--queue", "gpu"])).toMatchObject({ status: 2 });
+    cli(env, ["exec", "stop", "--queue", "other"]);
+  });
+
   it("exec --after E runs a command once E has ended with exit 0, as pueue add --after (several: --after a --after b, or a,b); one whose predecessor failed never runs, and exec wait says why", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

@@ -55,6 +55,11 @@ describe("queues (exec --queue, a task's queue:)", () => {
     const { queues } = await execs.listExecQueues({});
     expect(queues.map((q) => ({ name: q.name, parallel: q.parallel, paused: q.paused, running: q.running, queued: q.queued }))).toEqual([{ name: "build", parallel: 1, paused: false, running: 1, queued: 2 }]);
     expect((await execs.listExecs({ runningOnly: true })).execs.map((e) => e.id).sort()).toEqual([a.id, b.id, c.id].sort());
+    const other = await submit(execs, ["true"], {});
+    expect((await execs.listExecs({ queue: "build" })).execs.map((e) => e.id)).toEqual([c.id, b.id, a.id]);
+    expect((await execs.listExecs({ queue: "none" })).execs).toEqual([]);
+    expect((await execs.listExecs({})).execs.map((e) => e.id)).toContain(other.id);
+    expect(await failure(execs.listExecs({ queue: "../x" }))).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining('queue name "../x" is not one') });
 
     const { exec: last } = await execs.waitExec({ exec: c.id });
     expect(last!.status).toBe(ExecStatus.EXITED);
