@@ -51,11 +51,16 @@ function meantOption(option: string, options: NonNullable<ParseArgsConfig["optio
  * `tether exec WS [options] [--] CMD ARGS...` and `tether pty WS [options]
  * [--] [CMD ARGS...]`: the options and WS before the command line it runs;
  * that command line after `--`, or from the first word after WS that is
- * neither an option nor an option's value (`valueOptions` take the word
- * after them), as `docker exec` reads it. Everything from there on is the
- * command's own, options and `--help` included.
+ * neither an option nor an option's value (the `options` of type string
+ * take the word after them), as `docker exec` reads it. Everything from
+ * there on is the command's own, options and `--help` included.
  */
-export function splitCommand(args: readonly string[], valueOptions: ReadonlySet<string>): { options: string[]; command: string[] } {
+export function splitCommand(args: readonly string[], optionsConfig: NonNullable<ParseArgsConfig["options"]>): { options: string[]; command: string[] } {
+  const valueOptions = new Set(
+    Object.entries(optionsConfig)
+      .filter(([, option]) => option.type === "string")
+      .flatMap(([name, option]) => [`--${name}`, ...(option.short === undefined ? [] : [`-${option.short}`])]),
+  );
   const options: string[] = [];
   let positionals = 0;
   for (let i = 0; i < args.length; i++) {

@@ -138,6 +138,31 @@ export function parseSinceFlag(since: string | undefined, otherStartGiven: boole
   return now - (Number(seconds) * 1000 + Math.round(nanos / 1e6));
 }
 
+/**
+ * When exec --delay or --at says it starts: a duration from now (--delay
+ * 10m, 1h30m), or (--at) a time of day (03:00, 14:30:15: the next one to
+ * come, in local time) or a date and time (2026-12-08T03:00, local unless it
+ * ends with Z or an offset). Undefined when neither is given.
+ */
+export function parseStartAtFlag(delay: string | undefined, at: string | undefined, now = Date.now()): number | undefined {
+  if (delay !== undefined && at !== undefined) throw new CliError("--delay and --at both say when it starts: give one of them", 2);
+  if (delay !== undefined) {
+    const { seconds, nanos } = parseDurationFlag("--delay", delay);
+    return now + Number(seconds) * 1000 + Math.round(nanos / 1e6);
+  }
+  if (at === undefined) return undefined;
+  const clock = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(at);
+  if (clock !== null && Number(clock[1]) < 24 && Number(clock[2]) < 60 && Number(clock[3] ?? 0) < 60) {
+    const next = new Date(now);
+    next.setHours(Number(clock[1]), Number(clock[2]), Number(clock[3] ?? 0), 0);
+    if (next.getTime() <= now) next.setDate(next.getDate() + 1);
+    return next.getTime();
+  }
+  const dated = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/.test(at) ? Date.parse(at) : NaN;
+  if (!Number.isNaN(dated)) return dated;
+  throw new CliError(`--at takes a time of day (03:00, 14:30:15: the next one to come) or a date and time (2026-12-08T03:00), got ${JSON.stringify(at)}`, 2);
+}
+
 /** A size flag's bytes: `100M`, `1G`, `512k` (binary units, a `B` or `iB` after them as you like), or bare bytes. */
 export function parseSizeFlag(flag: string, value: string): number {
   const bytes = parseSize(value);

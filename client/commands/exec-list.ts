@@ -64,9 +64,10 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
     `exec        ${e.id}${e.displayName === "" ? "" : ` (${e.displayName})`} in workspace ${e.workspace}`,
     `command     ${commandLine(e.argv)}${e.tty ? " (tty)" : ""}`,
     `cwd         ${e.cwd}`,
-    `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
+    `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.QUEUED ? queuedWords(e) : ""}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
     ...(e.queue === "" ? [] : [`queue       ${e.queue}`]),
     ...(e.after.length === 0 ? [] : [`after       ${e.after.join(", ")}`]),
+    ...(e.startAt === undefined ? [] : [`start at    ${new Date(timestampMs(e.startAt)).toISOString()}`]),
     ...(Object.keys(e.labels).length === 0 ? [] : [`labels      ${labelsText(e.labels)}`]),
     ...(e.timeout === undefined ? [] : [`timeout     ${formatMs(durationMs(e.timeout))}`]),
     ...(e.restartPolicy === undefined ? [] : [`restart     ${restartWords(e)}${e.restartCount > 0 ? ` (restart ${e.restartCount} of its command)` : ""}${e.restartTime === undefined ? "" : `; starts again at ${new Date(timestampMs(e.restartTime)).toISOString()}`}`]),
@@ -122,15 +123,26 @@ function exitKnown(e: Exec): boolean {
   return e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.LOST && e.status !== ExecStatus.QUEUED && e.status !== ExecStatus.CANCELLED;
 }
 
-/** What a queued exec waits for, after its status: " in ci", " after e-8f2k1". */
-export function queuedWords(e: Exec): string {
-  return `${e.queue === "" ? "" : ` in ${e.queue}`}${e.after.length === 0 ? "" : ` after ${e.after.join(",")}`}`;
+/** What a queued exec waits for, after its status: " in ci", " after e-8f2k1", " until 03:00:00 in ci". */
+export function queuedWords(e: Exec, now = Date.now()): string {
+  const startAt = e.startAt === undefined ? undefined : timestampMs(e.startAt);
+  const until = startAt === undefined || startAt <= now ? "" : ` until ${clockTime(startAt, now)}`;
+  return `${until}${e.queue === "" ? "" : ` in ${e.queue}`}${e.after.length === 0 ? "" : ` after ${e.after.join(",")}`}`;
+}
+
+/** A time to come in local time: 03:00:00 within a day from now, else 2026-12-24 03:00. */
+function clockTime(ms: number, now: number): string {
+  const at = new Date(ms);
+  const two = (n: number): string => String(n).padStart(2, "0");
+  const clock = `${two(at.getHours())}:${two(at.getMinutes())}`;
+  if (ms - now < 24 * 3600 * 1000) return `${clock}:${two(at.getSeconds())}`;
+  return `${at.getFullYear()}-${two(at.getMonth() + 1)}-${two(at.getDate())} ${clock}`;
 }
 
 /** When it was started, and when its process started after waiting in its queue. */
 function startLines(e: Exec): string[] {
   const at = (t: Exec["createTime"]): string => (t === undefined ? "" : new Date(timestampMs(t)).toISOString());
-  if (e.queue === "" && e.after.length === 0) return [`started     ${at(e.createTime)}`];
+  if (e.queue === "" && e.after.length === 0 && e.startAt === undefined) return [`started     ${at(e.createTime)}`];
   return [`queued      ${at(e.createTime)}`, ...(e.startTime === undefined ? [] : [`started     ${at(e.startTime)}`])];
 }
 
@@ -158,6 +170,7 @@ export function execJson(e: Exec): Record<string, unknown> {
     first_offset: Number(e.firstOffset),
     queue: e.queue || null,
     after: e.after,
+    start_at: isoTime(e.startAt),
     created_at: isoTime(e.createTime),
     started_at: isoTime(e.startTime),
     ended_at: isoTime(e.endTime),

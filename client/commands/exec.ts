@@ -1,4 +1,6 @@
+import type { ParseArgsConfig } from "node:util";
 import type { MessageInitShape } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ExecStatus, RestartMode, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
@@ -8,7 +10,7 @@ import { stdinIsNull } from "../stdin-kind.js";
 import { execEndLine, reportExit, writeOutput } from "../exec-output.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
-import { ENV_FLAGS, endedBeforeFlag, envFromFlags, parseDurationFlag, parsePairs, parseSizeFlag } from "../flags.js";
+import { ENV_FLAGS, endedBeforeFlag, envFromFlags, parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { RpcError, type GrpcClient } from "../grpc-client.js";
 import { endedBy, removeAll, removeEach } from "../remove-each.js";
@@ -20,7 +22,7 @@ import { allExecs, execSelector, listExecs, namedOrSelected, queuedWords, select
 import { waitExecs } from "./exec-wait.js";
 import { execQueues } from "./exec-queue.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q] [--after E ...] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q] [--after E ...] [--delay 10m | --at TIME] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
@@ -42,6 +44,8 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               than Q's limit (1 until exec queue sets it), in the order they came
                                               --after E: start it once exec E has ended (each of several), as pueue
                                               add --after; if one did not exit 0 it never runs (cancelled)
+                                              --delay 10m, --at 03:00 (or 2026-12-08T03:00): start it no sooner,
+                                              as pueue add --delay (queued until then, across daemon restarts)
   tether exec queue [Q [--parallel N] [--pause | --resume] [--reset]] [--json]
                                               the queues (of execs, and of runs of tasks with queue:): their limits,
                                               what runs and waits; --parallel sets how many of Q's run at once
@@ -127,31 +131,29 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
 const DETACH_INTERRUPTS = 3;
 const DETACH_INTERRUPTS_WITHIN_MS = 2_000;
 
-/** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--cwd", "--env", "-e", "--dotenv", "--max-output", "--name", "--restart", "--label", "-l", "--timeout", "--queue", "--after"]);
+/** The options of `tether exec WS ... -- CMD`: the command starts at the first word after WS that is neither one nor the value of one. */
+const RUN_OPTIONS = {
+  detach: { type: "boolean", short: "d", default: false },
+  interactive: { type: "boolean", short: "i", default: false },
+  tty: { type: "boolean", short: "t", default: false },
+  rm: { type: "boolean", default: false },
+  cwd: { type: "string", default: "" },
+  ...ENV_FLAGS,
+  "max-output": { type: "string" },
+  name: { type: "string", default: "" },
+  restart: { type: "string", default: "no" },
+  label: { type: "string", short: "l", multiple: true, default: [] as string[] },
+  timeout: { type: "string" },
+  queue: { type: "string", default: "" },
+  after: { type: "string", multiple: true, default: [] as string[] },
+  delay: { type: "string" },
+  at: { type: "string" },
+  "attach-existing": { type: "boolean", short: "A", default: false },
+} satisfies NonNullable<ParseArgsConfig["options"]>;
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
-  const { options, command } = splitCommand(args, VALUE_OPTIONS);
-  const { values, positionals } = parseCommandLine({
-    args: options,
-    allowPositionals: true,
-    options: {
-      detach: { type: "boolean", short: "d", default: false },
-      interactive: { type: "boolean", short: "i", default: false },
-      tty: { type: "boolean", short: "t", default: false },
-      rm: { type: "boolean", default: false },
-      cwd: { type: "string", default: "" },
-      ...ENV_FLAGS,
-      "max-output": { type: "string" },
-      name: { type: "string", default: "" },
-      restart: { type: "string", default: "no" },
-      label: { type: "string", short: "l", multiple: true, default: [] },
-      timeout: { type: "string" },
-      queue: { type: "string", default: "" },
-      after: { type: "string", multiple: true, default: [] },
-      "attach-existing": { type: "boolean", short: "A", default: false },
-    },
-  });
+  const { options, command } = splitCommand(args, RUN_OPTIONS);
+  const { values, positionals } = parseCommandLine({ args: options, allowPositionals: true, options: RUN_OPTIONS });
   if (positionals.length !== 1 || command.length === 0) throw usageErrorMeant(EXEC_USAGE, "tether exec", positionals[0], SUBCOMMANDS, "tether exec WS");
   if (values["attach-existing"] && values.name === "") throw new CliError("-A goes on with the running exec of the name given, as pty -A does: give it --name NAME", 2);
   // -A: the running exec of that name when there is one, not a second start (a script's "make sure it runs").
@@ -162,6 +164,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
     return 0;
   }
   const restartPolicy = parseRestartFlag(values.restart);
+  const startAt = parseStartAtFlag(values.delay, values.at);
   if (restartPolicy !== undefined && values.rm) throw new CliError("--rm removes the exec once it ends, and --restart starts it again then: drop one of them", 2);
   const outputMaxBytes = values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"]);
   if (values.rm && values.detach) throw new CliError("--rm removes the exec once this command sees it end, and -d does not wait for the end: drop -d or --rm (tether exec rm E removes an ended exec)", 2);
@@ -187,6 +190,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         timeout: values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout),
         queue: values.queue,
         after: values.after.flatMap((refs) => refs.split(",")).filter((ref) => ref !== ""),
+        startAt: startAt === undefined ? undefined : timestampFromMs(startAt),
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
         stdin: readsStdin || values.interactive,
       },
@@ -223,7 +227,10 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         id = kind.value.exec!.id;
         queued = kind.value.exec!.status === ExecStatus.QUEUED;
         if (!queued && terminal && !values.detach && local === undefined) local = rawTerminal((size) => merged.push({ kind: { case: "resize", value: size } }));
-        if (queued && !values.detach) process.stderr.write(`tether: exec ${id} is queued${queuedWords(kind.value.exec!)}: it starts in its turn (tether exec queue); Ctrl-C leaves it queued\n`);
+        if (queued && !values.detach) {
+          const inTurn = kind.value.exec!.queue === "" ? "it starts then" : "it starts in its turn (tether exec queue)";
+          process.stderr.write(`tether: exec ${id} is queued${queuedWords(kind.value.exec!)}: ${inTurn}; Ctrl-C leaves it queued\n`);
+        }
         if (values.detach) {
           process.stdout.write(`${kind.value.exec!.id}\n`);
           stop.abort();

@@ -1,3 +1,4 @@
+import type { ParseArgsConfig } from "node:util";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
@@ -95,25 +96,21 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
   }
 }
 
-/** Options that take a value: the command starts at the first other word after WS. */
-const VALUE_OPTIONS = new Set(["--size-policy", "--cwd", "--env", "-e", "--dotenv", "--detach-key", "--name", "--label", "-l"]);
+/** The options of `tether pty WS ... [--] [CMD]`: the command starts at the first word after WS that is neither one nor the value of one. */
+const OPEN_OPTIONS = {
+  "size-policy": { type: "string", default: "latest" },
+  cwd: { type: "string", default: "" },
+  ...ENV_FLAGS,
+  "detach-key": { type: "string" },
+  detach: { type: "boolean", short: "d", default: false },
+  name: { type: "string", default: "" },
+  "attach-existing": { type: "boolean", short: "A", default: false },
+  label: { type: "string", short: "l", multiple: true, default: [] as string[] },
+} satisfies NonNullable<ParseArgsConfig["options"]>;
 
 async function open(args: string[], paths: ClientPaths): Promise<number> {
-  const { options, command } = splitCommand(args, VALUE_OPTIONS);
-  const { values, positionals } = parseCommandLine({
-    args: options,
-    allowPositionals: true,
-    options: {
-      "size-policy": { type: "string", default: "latest" },
-      cwd: { type: "string", default: "" },
-      ...ENV_FLAGS,
-      "detach-key": { type: "string" },
-      detach: { type: "boolean", short: "d", default: false },
-      name: { type: "string", default: "" },
-      "attach-existing": { type: "boolean", short: "A", default: false },
-      label: { type: "string", short: "l", multiple: true, default: [] },
-    },
-  });
+  const { options, command } = splitCommand(args, OPEN_OPTIONS);
+  const { values, positionals } = parseCommandLine({ args: options, allowPositionals: true, options: OPEN_OPTIONS });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty WS");
   if (values["attach-existing"] && values.name === "") throw new CliError("-A attaches to the open PTY of the name given, as tmux new -A -s NAME does: give it --name NAME", 2);
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];

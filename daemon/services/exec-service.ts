@@ -38,6 +38,7 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
         timeoutMs: durationFieldMs(start.timeout, "timeout", 0),
         queue: start.queue,
         after: start.after,
+        startAt: start.startAt === undefined ? undefined : timestampMs(start.startAt),
       });
       let live: LiveExec;
       if ("process" in submitted) {

@@ -97,6 +97,7 @@ export function execToProto(exec: domain.ExecRecord, execs: { readonly output: {
     timeout: exec.timeoutMs === 0 ? undefined : durationFromMs(exec.timeoutMs),
     queue: exec.queue ?? "",
     after: [...exec.after],
+    startAt: exec.startAt === undefined ? undefined : timestampFromMs(exec.startAt),
     startTime: exec.status === "queued" || exec.status === "cancelled" ? undefined : timestampFromMs(exec.startedAt ?? exec.createdAt),
   });
 }

@@ -12,9 +12,10 @@ interface Waiter {
 }
 
 /**
- * Execs that wait before they start (status queued): for the execs they
- * start after (exec --after) to have ended, then for their turn in their
- * queue (exec --queue, see Queues). Each is stored with what it was started
+ * Execs that wait before they start (status queued): for their time
+ * (exec --delay, --at), then for the execs they start after (exec --after)
+ * to have ended, then for their turn in their queue (exec --queue, see
+ * Queues). Each is stored with what it was started
  * with, so a daemon restart keeps it waiting, and started in its turn as
  * Execs.start starts it (which reports it running in its queue). One whose
  * predecessor did not exit 0 never runs (cancelled), as pueue's dependants.
@@ -34,7 +35,8 @@ export class ExecQueues {
   add(record: ExecRecord, options: ExecStartOptions): QueuedExec {
     const { cwd, env, stdin, tty, outputMaxBytes, timeoutMs } = options;
     const after = record.after.length > 0 ? { after: record.after } : {};
-    this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, line: record.id, timeoutMs, queue: record.queue, ...after });
+    const startAt = record.startAt !== undefined ? { startAt: record.startAt } : {};
+    this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, line: record.id, timeoutMs, queue: record.queue, ...after, ...startAt });
     return { record, started: this.wait(record) };
   }
 
@@ -48,11 +50,12 @@ export class ExecQueues {
     return this.waiters.get(id)?.started;
   }
 
-  /** What queued exec `exec` waits for, in words: "in queue ci (2 before it)", "for e-8f2k1 to end, then in queue ci". */
+  /** What queued exec `exec` waits for, in words: "in queue ci (2 before it)", "until 2026-12-08T03:00:00.000Z, then for e-8f2k1 to end, then in queue ci". */
   waitsFor(exec: ExecRecord): string {
     const ahead = this.queues.ahead(exec.id);
     if (ahead !== undefined) return `in queue ${exec.queue} (${ahead} before it)`;
-    const parts = [exec.after.length > 0 ? `for ${exec.after.join(", ")} to end` : "", exec.queue === undefined ? "" : `in queue ${exec.queue}`];
+    const until = exec.startAt !== undefined && exec.startAt > Date.now() ? `until ${new Date(exec.startAt).toISOString()}` : "";
+    const parts = [until, exec.after.length > 0 ? `for ${exec.after.join(", ")} to end` : "", exec.queue === undefined ? "" : `in queue ${exec.queue}`];
     return parts.filter((part) => part !== "").join(", then ");
   }
 
@@ -78,9 +81,8 @@ export class ExecQueues {
       resolve(this.startQueued(exec.id));
     };
     const join = (): void => (exec.queue === undefined ? inTurn() : this.queues.wait(exec.queue, exec.id, inTurn));
-    if (exec.after.length === 0) {
-      join();
-    } else {
+    const afterOthers = (): void => {
+      if (exec.after.length === 0) return join();
       void this.whyNot(exec, abort.signal).then(
         (why) => {
           if (abort.signal.aborted) return;
@@ -89,7 +91,10 @@ export class ExecQueues {
         },
         () => undefined, // Aborted: taken out, or the daemon stops.
       );
-    }
+    };
+    // Its time first (exec --delay: pueue's stashed until then), then the others, then its queue.
+    if (exec.startAt === undefined) afterOthers();
+    else untilClock(exec.startAt, abort.signal, afterOthers);
     return started;
   }
 
@@ -144,4 +149,30 @@ function endWords(exec: ExecRecord): string {
     default:
       return `is ${exec.status}`;
   }
+}
+
+/** How often a wait for a time of the clock looks at the clock again: it is met within this of a suspend's end or a clock set forward. */
+const CLOCK_CHECK_MS = 60_000;
+
+/**
+ * Calls `then` once the wall clock reads `at` or later (at once when it
+ * does), unless `signal` aborts first. Timers count the monotonic clock,
+ * which stands still while the machine sleeps: the clock is read again at
+ * least every CLOCK_CHECK_MS, so a time passed during a suspend is met soon
+ * after it ends, not as late as the suspend was long.
+ */
+function untilClock(at: number, signal: AbortSignal, then: () => void): void {
+  let timer: NodeJS.Timeout | undefined;
+  const check = (): void => {
+    const left = at - Date.now();
+    if (left <= 0) {
+      signal.removeEventListener("abort", stop);
+      then();
+    } else {
+      timer = setTimeout(check, Math.min(left, CLOCK_CHECK_MS));
+    }
+  };
+  const stop = (): void => clearTimeout(timer);
+  signal.addEventListener("abort", stop, { once: true });
+  check();
 }

@@ -19,6 +19,7 @@ export function newExecRecord(seq: number, options: ExecStartOptions, ws: Worksp
     labels: { ...options.labels },
     queue: options.queue === "" ? undefined : options.queue,
     after: [...(options.after ?? [])],
+    startAt: options.startAt,
     status,
     pid: undefined,
     exitCode: undefined,

@@ -50,6 +50,8 @@ export interface RestartSpec {
   readonly queue?: string | undefined;
   /** The ids of the execs it starts after (exec --after); absent: none. */
   readonly after?: readonly string[] | undefined;
+  /** The time it starts no sooner than (exec --delay, --at); absent: none. */
+  readonly startAt?: number | undefined;
 }
 
 /** An exec row with what is needed to recognise its process after a restart. */
@@ -257,8 +259,8 @@ function toRecord(row: ExecRow): StoredExec {
   };
 }
 
-/** An exec's restart policy, its place in its line, its queue and what it starts after, from its row's restart column. */
-function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number; timeoutMs: number; queue: string | undefined; after: readonly string[] } {
+/** An exec's restart policy, its place in its line, its queue, what it starts after and when, from its row's restart column. */
+function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number; timeoutMs: number; queue: string | undefined; after: readonly string[]; startAt: number | undefined } {
   const spec = json === null ? undefined : (JSON.parse(json) as RestartSpec);
-  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0, timeoutMs: spec?.timeoutMs ?? 0, queue: spec?.queue, after: spec?.after ?? [] };
+  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0, timeoutMs: spec?.timeoutMs ?? 0, queue: spec?.queue, after: spec?.after ?? [], startAt: spec?.startAt };
 }

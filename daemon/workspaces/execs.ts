@@ -134,15 +134,17 @@ export class Execs {
    * free slot: it starts once those allow (see ExecQueues), checked now as
    * a start would check it.
    */
-  submit(options: ExecStartOptions): LiveExec | QueuedExec {
-    const queue = options.queue ?? "";
-    const after = this.resolveAfter(options.after ?? []);
-    if (queue === "" && after.length === 0) return this.start(options);
+  submit(asked: ExecStartOptions): LiveExec | QueuedExec {
+    const queue = asked.queue ?? "";
+    const after = this.resolveAfter(asked.after ?? []);
+    // A time already past is no wait.
+    const options = { ...asked, startAt: checkStartAt(asked.startAt) };
+    if (queue === "" && after.length === 0 && options.startAt === undefined) return this.start(options);
     if (queue !== "") checkQueueName(queue);
     if (options.restartPolicy !== undefined) {
-      throw invalidArgument("restart_policy", "an exec that waits (--queue, --after) runs once, as a pueue job: give it those or a restart policy, not both (a service that restarts needs no queue)");
+      throw invalidArgument("restart_policy", "an exec that waits (--queue, --after, --delay) runs once, as a pueue job: give it those or a restart policy, not both (a service that restarts needs no queue)");
     }
-    if (after.length === 0 && this.queues.hasRoom(queue)) return this.start(options);
+    if (after.length === 0 && options.startAt === undefined && this.queues.hasRoom(queue)) return this.start(options);
     const { ws, id } = this.checkStart(options);
     const launch = prepareLaunch(ws, this.environment, options.argv, options.cwd, options.env, { TETHER_EXEC: id });
     // One that cannot run (not found, not executable) says so now, not when its turn comes.
@@ -274,7 +276,8 @@ export class Execs {
       const previous = this.current(this.tables.byId(exec.id) ?? exec);
       // The same line (docker restarts the same container), its policy's count anew.
       const line = spec.line ?? exec.id;
-      const next = this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels, restarts: 0, delayMs: 0, line });
+      // At once, as docker restart: not after its time (exec --delay) again.
+      const next = this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels, restarts: 0, delayMs: 0, line, startAt: undefined });
       this.restarts.prune(line);
       return { previous, next };
     })();
@@ -464,5 +467,15 @@ export class Execs {
 
 /** How many execs one may start after (exec --after). */
 const AFTER_MAX = 100;
+
+/** How far ahead an exec may be set to start (exec --delay, --at): a year. */
+const START_AT_MAX_MS = 366 * 24 * 3600 * 1000;
+
+/** The time an exec is to start no sooner than, if it is still to come; refused past START_AT_MAX_MS from now. */
+function checkStartAt(startAt: number | undefined, now = Date.now()): number | undefined {
+  if (startAt === undefined || startAt <= now) return undefined;
+  if (startAt - now > START_AT_MAX_MS) throw invalidArgument("start_at", `an exec starts at most a year from now, not at ${new Date(startAt).toISOString()}: tether is no calendar (a timer of the system's, such as a systemd timer or cron, starts work that far ahead)`);
+  return startAt;
+}
 
 const EXEC_KIND: ProcessKind = { field: "exec", noun: "exec", plural: "execs", collection: "execs", notFoundReason: "EXEC_NOT_FOUND" };

@@ -68,6 +68,8 @@ export interface ExecRecord {
   readonly queue: string | undefined;
   /** The ids of the execs it starts after (exec --after); empty: none. */
   readonly after: readonly string[];
+  /** The time it starts no sooner than (exec --delay, --at); undefined: none. */
+  readonly startAt: number | undefined;
   /** When its process started, when it waited in its queue first (else createdAt); undefined until then. */
   startedAt: number | undefined;
   /** When its restart policy starts its command again, while it waits out the delay (never stored). */

@@ -752,6 +752,31 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["exec", "stop", "--queue", "other"]);
   });
 
+  it("exec --delay and --at start a command no sooner than that, as pueue add --delay: queued until then (exec ls and show say until when), then any exec; kill takes it out", () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const id = cli(env, ["exec", "w", "-d", "--delay", "2s", "--", "sh", "-c", "date +%s%3N"]).stdout.trim();
+    const asked = Date.now();
+    expect(cli(env, ["exec", "ls", "w"]).stdout).toMatch(new RegExp(`${id}\\s+w\\s+queued until (\\d{2}:){2}\\d{2}\\s+sh -c 'date \\+%s%3N'`));
+    const shown = JSON.parse(cli(env, ["exec", "show", id, "--json"]).stdout) as { status: string; start_at: string };
+    expect(shown.status).toBe("queued");
+    expect(Date.parse(shown.start_at)).toBeGreaterThan(asked);
+    expect(cli(env, ["exec", "show", id]).stdout).toMatch(/\nstatus +queued until [\d:]+\nstart at +\d{4}-\d{2}-\d{2}T.*\nqueued +\d{4}-/s);
+    expect(cli(env, ["exec", "wait", id])).toMatchObject({ status: 0, stdout: `${id}: exited 0\n` });
+    expect(Number(cli(env, ["exec", "attach", id]).stdout)).toBeGreaterThanOrEqual(Date.parse(shown.start_at));
+
+    // The foreground one says until when, and is any exec once it runs.
+    const waited = cli(env, ["exec", "w", "--delay", "1s", "--", "sh", "-c", "echo ran; exit 4"]);
+    expect(waited).toMatchObject({ status: 4, stdout: "ran\n", stderr: expect.stringMatching(/^tether: exec e-\w+ is queued until [\d:]+: it starts then; Ctrl-C leaves it queued\n$/) });
+    const never = cli(env, ["exec", "w", "-d", "--at", "2099-01-01T00:00", "--", "touch", "never"]);
+    expect(never).toMatchObject({ status: 1, stderr: expect.stringContaining("an exec starts at most a year from now") });
+    const tomorrow = cli(env, ["exec", "w", "-d", "--delay", "20h", "--", "touch", "never"]).stdout.trim();
+    expect(cli(env, ["exec", "kill", tomorrow])).toMatchObject({ status: 0 });
+    expect(cli(env, ["exec", "wait", tomorrow])).toMatchObject({ status: 1, stdout: `${tomorrow}: cancelled: stopped while queued (tether exec kill): it never ran\n` });
+    expect(cli(env, ["exec", "w", "--delay", "1s", "--at", "03:00", "--", "true"])).toMatchObject({ status: 2, stderr: "tether: --delay and --at both say when it starts: give one of them\n" });
+    expect(cli(env, ["exec", "w", "--at", "tomorrow", "--", "true"])).toMatchObject({ status: 2, stderr: expect.stringContaining("--at takes a time of day (03:00, 14:30:15: the next one to come)") });
+  });
+
   it("exec --after E runs a command once E has ended with exit 0, as pueue add --after (several: --after a --after b, or a,b); one whose predecessor failed never runs, and exec wait says why", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

@@ -1,5 +1,5 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, type Client } from "@connectrpc/connect";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -230,6 +230,37 @@ describe("queues (exec --queue, a task's queue:)", () => {
     await d.restart();
     const { exec } = await d.client(ExecService).waitExec({ exec: waiting.id });
     expect(exec).toMatchObject({ status: ExecStatus.CANCELLED, error: `exec ${running.id}, which it was to start after, was lost with the daemon: it never ran` });
+  });
+
+  it("start_at: an exec waits until its time (QUEUED, saying until when), across kill -9 of the daemon, then for its queue; a time past starts it at once; a year ahead or with a restart policy is refused", async () => {
+    const { d, execs } = await withWorkspace();
+    const at = Date.now() + 2500;
+    const later = await submit(execs, ["sh", "-c", "date +%s%3N"], { startAt: timestampFromMs(at), queue: "timed", displayName: "later" });
+    expect(later).toMatchObject({ status: ExecStatus.QUEUED, queue: "timed" });
+    expect(timestampMs(later.startAt!)).toBe(at);
+    expect(await failure(execs.writeExecStdin({ exec: "later", text: "x" }))).toMatchObject({ code: Code.FailedPrecondition, message: expect.stringContaining(`it waits until ${new Date(at).toISOString()}, then in queue timed`) });
+    // It joins its queue once its time has come (as one waiting for others to end): until then the queue's listing has
+    // nothing, the exec listing of the queue has it.
+    expect((await execs.listExecQueues({})).queues).toEqual([]);
+    expect((await execs.listExecs({ queue: "timed" })).execs.map((e) => e.id)).toEqual([later.id]);
+    await d.kill();
+    await d.restart();
+    const again = d.client(ExecService);
+    expect((await again.getExec({ exec: "later" })).exec!.status).toBe(ExecStatus.QUEUED);
+    const { exec } = await again.waitExec({ exec: "later" });
+    expect(exec).toMatchObject({ status: ExecStatus.EXITED, exitCode: 0 });
+    expect(timestampMs(exec!.startTime!)).toBeGreaterThanOrEqual(at);
+    expect(Number((await attachToEnd(again, later.id)).stdout)).toBeGreaterThanOrEqual(at);
+
+    const past = await submit(again, ["true"], { startAt: timestampFromMs(Date.now() - 1000) });
+    expect(past.status).toBe(ExecStatus.RUNNING);
+    expect(past.startAt).toBeUndefined();
+    const cancelled = await submit(again, ["touch", "never"], { startAt: timestampFromMs(Date.now() + 60_000) });
+    expect((await again.signalExec({ exec: cancelled.id, signal: "SIGTERM" })).exec).toMatchObject({ status: ExecStatus.CANCELLED, error: "stopped while queued (tether exec kill): it never ran" });
+    const yearAhead = timestampFromMs(Date.now() + 400 * 24 * 3600 * 1000);
+    expect(await failure(submit(again, ["true"], { startAt: yearAhead }))).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining("an exec starts at most a year from now") });
+    const restartPolicy = { mode: RestartMode.ALWAYS };
+    expect(await failure(submit(again, ["true"], { startAt: timestampFromMs(Date.now() + 60_000), restartPolicy }))).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining("(--queue, --after, --delay)") });
   });
 
   it("a task's queue: its runs take the queue's slots with other sessions' runs and with execs, in the order they came; a waiting run stays queued, its session saying for what", async () => {
