@@ -2,6 +2,7 @@ import { parseCommandLine } from "../command-line.js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ExecStatus, type Exec } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { queuedWords } from "./exec-list.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { Materialization, SandboxProfile, WorkspaceState, type Workspace } from "../../gen/tether/v1/workspace_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
@@ -149,7 +150,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   }
   if (queued.length > 0) {
     process.stdout.write("\nqueued execs:\n");
-    printTable(["EXEC", "NAME", "QUEUE", "COMMAND"], queued.map((e) => [e.id, e.displayName, e.queue, commandLine(e.argv)]));
+    printTable(["EXEC", "NAME", "WAITS", "COMMAND"], queued.map((e) => [e.id, e.displayName, queuedWords(e).trim(), commandLine(e.argv)]));
   }
   if (ptys.length > 0) {
     process.stdout.write("\nopen PTYs:\n");

@@ -690,7 +690,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(next).toMatchObject({ status: 0, stdout: expect.stringMatching(/^e-\w+\n$/), stderr: "" });
     expect(cli(env, ["exec", "ls", "w"]).stdout).toMatch(/next\s+w\s+queued in ci\s+sh -c 'echo second'/);
     expect(cli(env, ["exec", "queue"]).stdout).toMatch(/^QUEUE\s+PARALLEL\s+STATE\s+RUNNING\s+QUEUED\nci\s+1\s+active\s+1\s+1\n$/);
-    expect(cli(env, ["ws", "show", "w"]).stdout).toMatch(/\nqueued execs:\nEXEC\s+NAME\s+QUEUE\s+COMMAND\ne-\w+\s+next\s+ci\s+sh -c 'echo second'\n/);
+    expect(cli(env, ["ws", "show", "w"]).stdout).toMatch(/\nqueued execs:\nEXEC\s+NAME\s+WAITS\s+COMMAND\ne-\w+\s+next\s+in ci\s+sh -c 'echo second'\n/);
     expect(cli(env, ["exec", "send", "next", "hi"])).toMatchObject({ status: 1, stderr: expect.stringMatching(/has not started: it waits in queue ci \(0 before it\)/) });
 
     // The foreground one says it is queued; Ctrl-C detaches, and it stays queued.
