@@ -17,6 +17,7 @@ export const COMMAND_USAGE: Readonly<Record<string, () => Promise<string>>> = {
   exec: async () => (await import("./commands/exec.js")).EXEC_USAGE,
   pty: async () => (await import("./commands/pty.js")).PTY_USAGE,
   stats: async () => (await import("./commands/stats.js")).STATS_USAGE,
+  events: async () => (await import("./commands/events.js")).EVENTS_USAGE,
   output: async () => (await import("./commands/output.js")).OUTPUT_USAGE,
   wait: async () => (await import("./commands/wait.js")).WAIT_USAGE,
   xcom: async () => (await import("./commands/xcom.js")).XCOM_USAGE,

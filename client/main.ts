@@ -42,6 +42,8 @@ ${u.xcom}
 
 ${u.daemon}
 
+${u.events}
+
 ${u.journal}
 
 ${u.completion}
@@ -134,6 +136,8 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       return (await import("./commands/journal.js")).journalCommand(args, paths);
     case "stats":
       return (await import("./commands/stats.js")).statsCommand(args, paths);
+    case "events":
+      return (await import("./commands/events.js")).eventsCommand(args, paths);
     case "completion":
       return (await import("./commands/completion.js")).completionCommand(args);
     case "__complete":

@@ -6,6 +6,7 @@ import { DaemonService } from "../gen/tether/v1/daemon_service_pb.js";
 import { ExecService } from "../gen/tether/v1/exec_service_pb.js";
 import { JournalService } from "../gen/tether/v1/journal_service_pb.js";
 import { PtyService } from "../gen/tether/v1/pty_service_pb.js";
+import { EventService } from "../gen/tether/v1/event_service_pb.js";
 import { SessionService } from "../gen/tether/v1/session_service_pb.js";
 import { StreamService } from "../gen/tether/v1/stream_service_pb.js";
 import { TaskService } from "../gen/tether/v1/task_service_pb.js";
@@ -21,6 +22,8 @@ import { createDaemonService } from "./services/daemon-service.js";
 import { createExecService } from "./services/exec-service.js";
 import { createJournalService } from "./services/journal-service.js";
 import { createPtyService } from "./services/pty-service.js";
+import { createEventService } from "./services/event-service.js";
+import { Events } from "./events.js";
 import { reflectionServices } from "./services/reflection-service.js";
 import { sandboxedRegistrations } from "./services/sandboxed-calls.js";
 import { RunTokens } from "./sessions/run-tokens.js";
@@ -81,12 +84,14 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
   const spawner = await startSpawner(config.stateDir);
   const networks = new WorkspaceNetworks();
   const loginEnv = withLoginEnv(process.env);
+  const events = new Events();
   const environment = {
     baseEnv: { ...loginEnv, PATH: `${binDir}:${loginEnv["PATH"]}`, TETHER_SOCKET: config.socketPath },
     sandboxHost: { readOnly: [binDir, packageDir], socket: { host: config.sandboxSocketPath, inside: config.socketPath }, network: (id: string) => networks.enter(id) },
     spawner,
+    events,
   };
-  const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses(), networks);
+  const workspaces = new Workspaces(db, config.stateDir, new LiveProcesses(), networks, events);
   // Before anything starts in them (a keep_open session resumed, a retry).
   await workspaces.startNetworks();
   const queues = new Queues(db);
@@ -124,6 +129,7 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
     registration(WorkspaceService, createWorkspaceService(workspaces)),
     registration(ExecService, createExecService(execs, queues)),
     registration(PtyService, createPtyService(ptys)),
+    registration(EventService, createEventService(events, stopping.signal)),
   ];
   registrations.push(...reflectionServices(registrations.map((r) => r.service)));
   // A daemon that crashed left its sandbox socket: this one holds the lock, so the file is stale.

@@ -1,4 +1,5 @@
 import { formatMs } from "../../common/format.js";
+import type { Events } from "../events.js";
 import { GroupProcess, signalGroup } from "../process/child-process.js";
 import { MaskedOutput } from "./masked-output.js";
 import { processState } from "../process/process-identity.js";
@@ -36,6 +37,8 @@ export interface RunEnvironment {
   readonly spawner: Spawner;
   /** The queues a task's `queue:` names (shared with execs). */
   readonly queues: Queues;
+  /** Where sessions' and runs' changes are reported (EventService). */
+  readonly events: Events;
 }
 
 export interface RunStart {

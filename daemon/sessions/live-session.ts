@@ -75,7 +75,7 @@ export class LiveSession {
         onRetired(this);
       },
     );
-    this.recorder = new SessionRecorder(session.id, order, this.lifetime, () => ({
+    this.recorder = new SessionRecorder(session, order, this.lifetime, { events: environment.events, fresh: runs.length === 0 }, () => ({
       event: { status: this.session.status, activity: this.activityNow, reason: "state stored again after a change that could not be stored", run: undefined },
       alongside: storeLater(this.tables, this.session, this.graph.runs),
     }));

@@ -29,6 +29,8 @@ export class ExecQueues {
     private readonly start: (options: ExecStartOptions, queued: ExecRecord) => LiveExec,
     /** Resolves with exec `id` once it has ended for good (Execs.waitEnd). */
     private readonly ended: (id: string, signal: AbortSignal) => Promise<ExecRecord>,
+    /** Reports a queued exec's end without running (cancelled, or it could not start in its turn). */
+    private readonly reportEnd: (exec: ExecRecord) => void,
   ) {}
 
   /** Stores `record` (status queued) with what it was started with; it starts once what it waits for allows. */
@@ -115,6 +117,7 @@ export class ExecQueues {
     waiter.abort.abort();
     const cancelled: ExecRecord = { ...(this.tables.byId(exec.id) ?? exec), status: "cancelled", error, endedAt: Date.now() };
     this.tables.update(cancelled);
+    this.reportEnd(cancelled);
     waiter.resolve(undefined);
     return cancelled;
   }
@@ -127,7 +130,9 @@ export class ExecQueues {
     try {
       return this.start({ ...spec, workspace: exec.workspaceId, argv: exec.argv, name: exec.name ?? "", labels: exec.labels }, exec);
     } catch (error) {
-      this.tables.update({ ...exec, status: "failed-to-start", exitCode: 127, error: `its turn came, and it could not start: ${(error as Error).message}`, endedAt: Date.now() });
+      const failed: ExecRecord = { ...exec, status: "failed-to-start", exitCode: 127, error: `its turn came, and it could not start: ${(error as Error).message}`, endedAt: Date.now() };
+      this.tables.update(failed);
+      this.reportEnd(failed);
       return undefined;
     }
   }

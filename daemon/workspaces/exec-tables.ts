@@ -262,5 +262,5 @@ function toRecord(row: ExecRow): StoredExec {
 /** An exec's restart policy, its place in its line, its queue, what it starts after and when, from its row's restart column. */
 function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number; timeoutMs: number; queue: string | undefined; after: readonly string[]; startAt: number | undefined } {
   const spec = json === null ? undefined : (JSON.parse(json) as RestartSpec);
-  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0, timeoutMs: spec?.timeoutMs ?? 0, queue: spec?.queue, after: spec?.after ?? [], startAt: spec?.startAt };
+  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0, timeoutMs: spec?.timeoutMs ?? 0, queue: spec?.queue === "" ? undefined : spec?.queue, after: spec?.after ?? [], startAt: spec?.startAt };
 }

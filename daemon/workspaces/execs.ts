@@ -28,6 +28,7 @@ import { ExecTerminal } from "./exec-terminal.js";
 import { ExecQueues } from "./exec-queues.js";
 import { ExecReads, outputJournal } from "./exec-reads.js";
 import { newExecRecord } from "./exec-records.js";
+import { reportProcess } from "./process-events.js";
 import { checkQueueName, type Queues } from "../queues.js";
 import { checkSize } from "./terminal-size.js";
 
@@ -98,7 +99,13 @@ export class Execs {
   ) {
     this.tables = new ExecTables(db);
     this.restarts = new ExecRestarts({ live: workspaces.live, tables: this.tables, start: (options) => this.start(options), remove: (id) => this.remove(id) });
-    this.queued = new ExecQueues(queues, this.tables, (options, queued) => this.start(options, queued), (id, signal) => this.waitEnd(id, { signal, timeoutMs: 0 }));
+    this.queued = new ExecQueues(
+      queues,
+      this.tables,
+      (options, queued) => this.start(options, queued),
+      (id, signal) => this.waitEnd(id, { signal, timeoutMs: 0 }),
+      (exec) => this.report("end", exec),
+    );
     this.output = new ExecReads({
       journals,
       tables: this.tables,
@@ -150,7 +157,9 @@ export class Execs {
     // One that cannot run (not found, not executable) says so now, not when its turn comes.
     if (launch.problem !== undefined) return this.start(options);
     const waits = { ...options, after };
-    return this.queued.add(newExecRecord(this.nextSeq++, waits, ws, id, launch.cwd, "queued"), waits);
+    const queued = this.queued.add(newExecRecord(this.nextSeq++, waits, ws, id, launch.cwd, "queued"), waits);
+    this.report("queue", queued.record);
+    return queued;
   }
 
   /** The ids of the execs an exec is to start after (exec --after), each named once. */
@@ -199,6 +208,7 @@ export class Execs {
         const { pid, startTicks } = startedAs;
         record.pid = pid;
         await this.journals.store(() => this.tables.saveProcess(record.seq, pid, startTicks), "daemon-crash").catch((error: unknown) => log(`exec ${id}: its pid was not stored: ${(error as Error).message}`));
+        this.report("start", record, { pid: String(pid) });
       }
       return startedAs?.pid;
     });
@@ -216,6 +226,7 @@ export class Execs {
         log(`exec ${id}: could not record its end: ${(error as Error).message}`);
       }
       this.live.delete(id);
+      this.report("end", record);
       // Waiting before this exec leaves its workspace's live processes: the workspace never looks stopped in between.
       const delayMs = restartDelay({ exec: record, policy: options.restartPolicy, restarts: record.restarts, delayMs: options.delayMs ?? 0, stoppedOnPurpose: stoppedBecause !== undefined || signalledByClient });
       if (delayMs !== undefined) this.restarts.owe(record, { ...options, workspace: ws.id, restarts: record.restarts + 1, delayMs, line: options.line ?? id });
@@ -412,6 +423,7 @@ export class Execs {
       journal: outputJournal(exec.id),
       deleteRow: () => this.tables.delete(exec.seq),
     });
+    this.report("remove", exec);
     return { exec, outputBytes };
   }
 
@@ -436,6 +448,11 @@ export class Execs {
     record.stderrBytes = writer.bytes(2);
     record.endedAt = Date.now();
     this.tables.update(record);
+  }
+
+  /** Reports a change of exec `exec` (see reportProcess). */
+  private report(action: string, exec: ExecRecord, more: Record<string, string> = {}): void {
+    reportProcess(this.environment.events, "exec", action, exec, more);
   }
 
   /** The record with live byte counts while running, and when it restarts while its policy waits to. */

@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import type { Events } from "../events.js";
 import { TetherError, invalidArgument } from "../errors.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
@@ -19,6 +20,8 @@ export interface ProcessEnvironment {
   readonly baseEnv: Readonly<Record<string, string | undefined>>;
   readonly sandboxHost: SandboxHost;
   readonly spawner: Spawner;
+  /** Where processes' starts and ends are reported (EventService). */
+  readonly events: Events;
 }
 
 /** A process ready to start in a workspace, or the reason it cannot. */

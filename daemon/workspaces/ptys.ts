@@ -21,6 +21,7 @@ import { PtyTables } from "./pty-tables.js";
 import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
+import { reportProcess } from "./process-events.js";
 import { SCRIPT_WRITES_WAITING_MAX, ScriptWrites } from "./script-writes.js";
 import { PTY_NAMES, checkProcessName } from "./process-names.js";
 import { checkLabels, type LabelSelector } from "./labels.js";
@@ -204,11 +205,13 @@ export class Ptys {
       endedAt: undefined,
     };
     this.tables.insert(record, processStartTicks(process.pid));
+    reportProcess(this.environment.events, "pty", "open", record, { pid: String(process.pid) });
     let stoppedBecause: string | undefined;
     const ended = process.ended.then(async (end) => {
       await outputStored(writer, this.journals, id);
       this.finish(record, end, writer.describeLost(), stoppedBecause);
       this.live.delete(id);
+      reportProcess(this.environment.events, "pty", "close", record);
       tap.end();
       return record;
     });
@@ -370,6 +373,7 @@ export class Ptys {
       journal: outputJournal(pty.id),
       deleteRow: () => this.tables.delete(pty.seq),
     });
+    reportProcess(this.environment.events, "pty", "remove", pty);
     return { pty, outputBytes };
   }
 

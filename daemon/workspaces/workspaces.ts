@@ -1,4 +1,5 @@
 import { mkdirSync } from "node:fs";
+import type { Events } from "../events.js";
 import { rm } from "node:fs/promises";
 import { basename, isAbsolute, join } from "node:path";
 import { Code } from "@connectrpc/connect";
@@ -48,6 +49,8 @@ export class Workspaces {
     private readonly stateDir: string,
     readonly live: LiveProcesses,
     private readonly networks: WorkspaceNetworks,
+    /** Where its changes are reported (create, stop, remove). */
+    private readonly events: Events,
   ) {
     this.tables = new WorkspaceTables(db);
     this.nextSeq = this.tables.maxSeq() + 1;
@@ -115,6 +118,7 @@ export class Workspaces {
       deletedAt: undefined,
     };
     this.tables.insert(record);
+    this.events.publish({ type: "workspace", action: "create", id, attributes: { name: record.name, root, sandbox: record.sandbox } });
     return this.view(record);
   }
 
@@ -229,6 +233,7 @@ export class Workspaces {
   async stop(ref: string, graceMs: number): Promise<{ workspace: WorkspaceView; stopped: number }> {
     const ws = this.resolve(ref);
     const stopped = await this.live.stop(ws.id, graceMs, `its workspace ${ws.name} was stopped`);
+    this.events.publish({ type: "workspace", action: "stop", id: ws.id, attributes: { name: ws.name, stopped: String(stopped) } });
     return { workspace: this.view(ws), stopped };
   }
 
@@ -271,6 +276,7 @@ export class Workspaces {
       ws.state = "archived";
       ws.deletedAt = Date.now();
       this.tables.update(ws);
+      this.events.publish({ type: "workspace", action: "remove", id: ws.id, attributes: { name: ws.name } });
     } finally {
       this.removing.delete(ws.id);
     }

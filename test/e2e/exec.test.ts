@@ -777,6 +777,32 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "w", "--at", "tomorrow", "--", "true"])).toMatchObject({ status: 2, stderr: expect.stringContaining("--at takes a time of day (03:00, 14:30:15: the next one to come)") });
   });
 
+  it("tether events prints the daemon's changes as docker events does: followed until Ctrl-C, or the kept ones with --no-follow; --json and --type", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    // From a minute ago: the kept events first, so the exec is in it whenever the watch begins.
+    const follower = spawn(process.execPath, [CLI_ENTRY, "events", "--type", "exec", "--since", "1m"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    follower.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const ended = new Promise<number | null>((resolve) => follower.once("exit", (code) => resolve(code)));
+    const id = cli(env, ["exec", "w", "-d", "--name", "job", "--", "sh", "-c", "exit 5"]).stdout.trim();
+    await eventually(() => (out.includes(`exec end ${id}`) ? true : undefined));
+    follower.kill("SIGINT");
+    expect(await ended).toBe(130);
+    const lines = out.trim().split("\n");
+    expect(lines[0]).toMatch(new RegExp(`^\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z exec start ${id} \\(name=job, pid=\\d+, status=running, workspace=w-\\w+\\)$`));
+    expect(lines[1]).toMatch(new RegExp(`^\\S+ exec end ${id} \\(exit_code=5, name=job, status=exited, workspace=w-\\w+\\)$`));
+
+    const kept = cli(env, ["events", "--since", "1m", "--no-follow", "--json"]);
+    expect(kept.status).toBe(0);
+    const events = kept.stdout.trim().split("\n").map((line) => JSON.parse(line) as { sequence: number; type: string; action: string; id: string });
+    expect(events.map((e) => [e.type, e.action])).toEqual([["workspace", "create"], ["exec", "start"], ["exec", "end"]]);
+    expect(events.map((e) => e.sequence)).toEqual([1, 2, 3]);
+    expect(cli(env, ["events", "--after", "2", "--no-follow"]).stdout).toMatch(new RegExp(`^\\S+ exec end ${id} `));
+    expect(cli(env, ["events", "--no-follow"])).toMatchObject({ status: 2, stderr: expect.stringContaining("--no-follow prints the events kept from a time (--since) or after a sequence (--after)") });
+    expect(cli(env, ["events", "--type", "box", "--no-follow", "--since", "1m"])).toMatchObject({ status: 1, stderr: 'tether: "box" is no event type: the types are session, exec, pty, workspace\n' });
+  });
+
   it("exec --after E runs a command once E has ended with exit 0, as pueue add --after (several: --after a --after b, or a,b); one whose predecessor failed never runs, and exec wait says why", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);

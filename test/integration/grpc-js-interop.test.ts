@@ -200,6 +200,33 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     pt.close();
   });
 
+  it("calls EventService.WatchEvents: the kept events, then each as it happens", async () => {
+    const Events = service(load("tether/v1/event_service.proto"), "tether.v1.EventService");
+    const Workspaces = service(load("tether/v1/workspace_service.proto"), "tether.v1.WorkspaceService");
+    const ev = new Events(address, grpc.credentials.createInsecure());
+    const ws = new Workspaces(address, grpc.credentials.createInsecure());
+    const made = await unary<{ workspace: { id: string } }>(ws, "CreateWorkspace", { displayName: "events-interop" });
+    type Answer = { events: { sequence: string; type: string; action: string; id: string; attributes: Record<string, string> }[]; missed: string };
+    const call = (ev as unknown as Record<string, (r: object) => grpc.ClientReadableStream<Answer>>)["WatchEvents"]!({ since: { seconds: Math.floor(Date.now() / 1000) - 60, nanos: 0 }, types: ["workspace"] });
+    const answers: Answer[] = [];
+    const second = new Promise<void>((resolve, reject) => {
+      call.on("data", (answer: Answer) => {
+        answers.push(answer);
+        if (answers.length === 1) void unary(ws, "DeleteWorkspace", { workspace: made.workspace.id }).catch(reject);
+        if (answers.length === 2) resolve();
+      });
+      call.on("error", (e: grpc.ServiceError) => (e.code === grpc.status.CANCELLED ? undefined : reject(e)));
+    });
+    await second;
+    call.cancel();
+    const kept = answers[0]!.events.filter((e) => e.id === made.workspace.id);
+    expect(kept.map((e) => [e.type, e.action, e.attributes["name"]])).toEqual([["workspace", "create", "events-interop"]]);
+    expect(answers[1]!.events.map((e) => [e.action, e.id])).toEqual([["remove", made.workspace.id]]);
+    expect(Number(answers[1]!.events[0]!.sequence)).toBeGreaterThan(Number(kept[0]!.sequence));
+    ev.close();
+    ws.close();
+  });
+
   it("gets Unimplemented for a method the daemon does not have", async () => {
     const client = new grpc.Client(address, grpc.credentials.createInsecure());
     const err = await new Promise<grpc.ServiceError>((resolve) =>

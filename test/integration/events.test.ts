@@ -1,0 +1,164 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, type Client } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import type { Event } from "../../gen/tether/v1/event_pb.js";
+import { EventService } from "../../gen/tether/v1/event_service_pb.js";
+import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
+import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
+import { daemonPerTest } from "../helpers/daemon.js";
+import { failure } from "../helpers/errors.js";
+import { ExecRequests } from "../helpers/execs.js";
+import { eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
+
+const daemon = daemonPerTest();
+
+/** A watch whose events are gathered as they come; `first` resolves with the first answer (the kept ones). */
+function watch(client: Client<typeof EventService>, request: Parameters<Client<typeof EventService>["watchEvents"]>[0] = {}) {
+  const stop = new AbortController();
+  const events: Event[] = [];
+  let missed = 0n;
+  let resolveFirst!: (events: Event[]) => void;
+  const first = new Promise<Event[]>((resolve) => (resolveFirst = resolve));
+  const done = (async () => {
+    let answers = 0;
+    try {
+      for await (const answer of client.watchEvents(request, { signal: stop.signal })) {
+        events.push(...answer.events);
+        missed += answer.missed;
+        if (answers++ === 0) resolveFirst([...answer.events]);
+      }
+    } catch (error) {
+      if (!stop.signal.aborted) throw error;
+    }
+  })();
+  return { events, first, missed: () => missed, stop: () => stop.abort(), done };
+}
+
+/** What an event says, without its time and sequence. */
+function said(e: Event): [string, string, string, Record<string, string>] {
+  return [e.type, e.action, e.id, e.attributes];
+}
+
+async function runExec(execs: Client<typeof ExecService>, argv: string[]): Promise<string> {
+  const requests = new ExecRequests();
+  requests.push({ kind: { case: "start", value: { workspace: "w", argv, displayName: "job" } } });
+  requests.end();
+  let id = "";
+  for await (const response of execs.exec(requests)) if (response.kind.case === "started") id = response.kind.value.exec!.id;
+  return id;
+}
+
+describe("events (EventService.WatchEvents, tether events)", () => {
+  it("reports workspaces, execs, PTYs and sessions as they change, in order, each once its change is stored", async () => {
+    const d = await daemon();
+    const watcher = watch(d.client(EventService));
+    expect(await watcher.first).toEqual([]);
+    const { workspace } = await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+    const ws = workspace!.id;
+    const exec = await runExec(d.client(ExecService), ["sh", "-c", "exit 3"]);
+    const ptys = d.client(PtyService);
+    const pty = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
+    await ptys.closePty({ pty: pty.id });
+    await d.client(ExecService).deleteExec({ exec });
+    const sessions = d.client(SessionService);
+    const taskFile = writeTaskFile("tasks:\n  first:\n    cmd: 'true'\n  main:\n    cmd: 'exit 4'\n    upstream: [first]\n");
+    const session = (await sessions.startSession({ task: "main", taskFile, workspace: "w" })).session!;
+    await waitQuiet(sessions, session.id);
+    await d.client(WorkspaceService).deleteWorkspace({ workspace: "w" });
+    await eventually(() => (watcher.events.some((e) => e.type === "workspace" && e.action === "remove") ? true : undefined));
+    watcher.stop();
+    await watcher.done;
+
+    const { events } = watcher;
+    expect(events.map((e) => Number(e.sequence))).toEqual(events.map((_, i) => i + 1));
+    const times = events.map((e) => Number(e.time!.seconds) * 1000 + e.time!.nanos / 1e6);
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const s = session.id;
+    const pid = (e: Event | undefined): string => e?.attributes["pid"] ?? "";
+    expect(events.map(said)).toEqual([
+      ["workspace", "create", ws, { name: "w", root: workspace!.root, sandbox: "host" }],
+      ["exec", "start", exec, { workspace: ws, status: "running", name: "job", pid: pid(events[1]) }],
+      ["exec", "end", exec, { workspace: ws, status: "exited", name: "job", exit_code: "3" }],
+      ["pty", "open", pty.id, { workspace: ws, status: "running", pid: pid(events[3]) }],
+      ["pty", "close", pty.id, expect.objectContaining({ workspace: ws, status: "signalled", signal: "SIGHUP" })],
+      ["exec", "remove", exec, { workspace: ws, status: "exited", name: "job", exit_code: "3" }],
+      ["session", "start", s, { task: "main", status: "open", activity: "queued" }],
+      ["session", "run", s, { task: "first", run: "1", attempt: "1", status: "queued" }],
+      ["session", "run", s, { task: "first", run: "1", attempt: "1", status: "running" }],
+      ["session", "activity", s, { task: "main", activity: "running" }],
+      ["session", "run", s, { task: "first", run: "1", attempt: "1", status: "succeeded", exit_code: "0", reason: "exited with code 0" }],
+      // Between its runs the session's activity is what it is: queued while main waits for its slot.
+      ["session", "activity", s, { task: "main", activity: "queued" }],
+      ["session", "run", s, { task: "main", run: "2", attempt: "1", status: "queued" }],
+      ["session", "run", s, { task: "main", run: "2", attempt: "1", status: "running" }],
+      ["session", "activity", s, { task: "main", activity: "running" }],
+      ["session", "run", s, { task: "main", run: "2", attempt: "1", status: "failed", exit_code: "4", reason: "exited with code 4" }],
+      ["session", "activity", s, { task: "main", activity: "idle" }],
+      ["session", "end", s, { task: "main", status: "closed", reason: "graph finished", exit_code: "4" }],
+      // Removing the workspace removes what it kept.
+      ["pty", "remove", pty.id, expect.objectContaining({ workspace: ws, status: "signalled" })],
+      ["workspace", "remove", ws, { name: "w" }],
+    ]);
+    expect(Number(pid(events[1]))).toBeGreaterThan(0);
+  });
+
+  it("a watch starts with the kept events from a time or after a sequence, filtered by type and id; a reconnecting watcher misses none", async () => {
+    const d = await daemon();
+    const workspaces = d.client(WorkspaceService);
+    const before = Date.now();
+    for (const name of ["a", "b", "c"]) await workspaces.createWorkspace({ displayName: name });
+    const events = d.client(EventService);
+    const all = await firstAnswer(events, { since: timestampFromMs(before) });
+    expect(all.map((e) => [Number(e.sequence), e.attributes["name"]])).toEqual([
+      [1, "a"],
+      [2, "b"],
+      [3, "c"],
+    ]);
+    const after = watch(events, { afterSequence: 2n });
+    expect((await after.first).map((e) => e.attributes["name"])).toEqual(["c"]);
+    await workspaces.createWorkspace({ displayName: "d" });
+    await eventually(() => (after.events.length === 2 ? true : undefined));
+    expect(after.events.map((e) => Number(e.sequence))).toEqual([3, 4]);
+    after.stop();
+    expect(await firstAnswer(events, { afterSequence: 4n })).toEqual([]);
+    expect(await firstAnswer(events, { since: timestampFromMs(before), types: ["exec"] })).toEqual([]);
+    expect((await firstAnswer(events, { since: timestampFromMs(before), ids: [all[1]!.id] })).map((e) => e.id)).toEqual([all[1]!.id]);
+
+    expect(await failure(collectFirst(events, { since: timestampFromMs(before), afterSequence: 1n }))).toMatchObject({ code: Code.InvalidArgument, message: "start from a time (since) or after a sequence (after_sequence), not both" });
+    expect(await failure(collectFirst(events, { afterSequence: 99n }))).toMatchObject({ code: Code.OutOfRange, message: expect.stringContaining("event 99 is past the last one (4): the daemon was restarted since") });
+    expect(await failure(collectFirst(events, { types: ["container"] }))).toMatchObject({ code: Code.InvalidArgument, message: '"container" is no event type: the types are session, exec, pty, workspace' });
+  });
+
+  it("a watcher that never reads holds back neither the daemon nor another watcher", async () => {
+    const d = await daemon();
+    const events = d.client(EventService);
+    // Opened and never read past its first answer: the daemon's queue for it fills, and the rest go on.
+    const stuck = events.watchEvents({})[Symbol.asyncIterator]();
+    await stuck.next();
+    const reader = watch(events);
+    await reader.first;
+    const workspaces = d.client(WorkspaceService);
+    for (let i = 0; i < 50; i++) {
+      await workspaces.createWorkspace({ displayName: `w${i}` });
+      await workspaces.deleteWorkspace({ workspace: `w${i}` });
+    }
+    await eventually(() => (reader.events.length === 100 ? true : undefined));
+    expect(reader.missed()).toBe(0n);
+    reader.stop();
+    await stuck.return?.();
+  });
+});
+
+/** The events of a watch's first answer (the kept ones it asked for); the call ends then. */
+async function firstAnswer(client: Client<typeof EventService>, request: Parameters<Client<typeof EventService>["watchEvents"]>[0]): Promise<Event[]> {
+  for await (const answer of client.watchEvents(request)) return answer.events;
+  throw new Error("the watch ended without an answer");
+}
+
+/** The first answer of a watch, or its error. */
+async function collectFirst(client: Client<typeof EventService>, request: Parameters<Client<typeof EventService>["watchEvents"]>[0]): Promise<unknown> {
+  for await (const answer of client.watchEvents(request)) return answer;
+  return undefined;
+}
