@@ -36,7 +36,9 @@ export async function eventsCommand(args: string[], paths: ClientPaths): Promise
   const { client } = await connectToDaemon(paths);
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());
-  const request = { since: sinceMs === undefined ? undefined : timestampFromMs(sinceMs), afterSequence: BigInt(after), types: values.type, ids: values.id };
+  // --after 0: every kept one (after_sequence 0 is none asked for, as unset).
+  const from = after === 0 && values.after !== undefined ? 0 : sinceMs;
+  const request = { since: from === undefined ? undefined : timestampFromMs(from), afterSequence: BigInt(after), types: values.type, ids: values.id };
   try {
     // The first answer holds the kept events asked for (perhaps none): --no-follow ends after it.
     for await (const { events, missed } of client.serverStream(EventService.method.watchEvents, request, { signal: stop.signal })) {

@@ -14,9 +14,10 @@ export type WholeState = () => { readonly event: SessionEventData; readonly alon
 /**
  * How a live session's changes reach the store: each is an event in the
  * session's events journal, committed in one transaction with the rows it
- * changed (`alongside`), then said to the daemon's events (SessionReports). A change that could not be stored has the whole
- * state stored again (StoreAgain), and the session retires only once the
- * store holds it (SessionLifetime).
+ * changed (`alongside`), then said to the daemon's events (SessionReports).
+ * A change that could not be stored has the whole state stored again
+ * (StoreAgain), and the session retires only once the store holds it
+ * (SessionLifetime).
  */
 export class SessionRecorder {
   private readonly storeAgain: StoreAgain;

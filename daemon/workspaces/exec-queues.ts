@@ -15,10 +15,10 @@ interface Waiter {
  * Execs that wait before they start (status queued): for their time
  * (exec --delay, --at), then for the execs they start after (exec --after)
  * to have ended, then for their turn in their queue (exec --queue, see
- * Queues). Each is stored with what it was started
- * with, so a daemon restart keeps it waiting, and started in its turn as
- * Execs.start starts it (which reports it running in its queue). One whose
- * predecessor did not exit 0 never runs (cancelled), as pueue's dependants.
+ * Queues). Each is stored with what it was started with, so a daemon
+ * restart keeps it waiting, and started in its turn as Execs.start starts
+ * it (which reports it running in its queue). One whose predecessor did not
+ * exit 0 never runs (cancelled), as pueue's dependants.
  */
 export class ExecQueues {
   private readonly waiters = new Map<string, Waiter>();

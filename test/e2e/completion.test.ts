@@ -46,7 +46,7 @@ describe("completion (tether completion SHELL)", () => {
     const dir = dirname(writeTaskFile(TASKS));
     // With no daemon: commands and options, and no daemon started by a Tab.
     expect(offered(env, dir, "")).toEqual(expect.arrayContaining(["run", "exec", "pty", "ws", "completion", "help"]));
-    expect(offered(env, dir, "e")).toEqual(["exec"]);
+    expect(offered(env, dir, "e")).toEqual(["exec", "events"]);
     expect(offered(env, dir, "exec", "attach", "")).toEqual([]);
     expect(cli(env, dir, "daemon", "status").status).toBe(1);
     expect(offered(env, dir, "logs", "s-1", "--t")).toEqual(["--task", "--tail"]);
