@@ -52,7 +52,8 @@ export function within(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
-function realDirectory(path: string, what: string): string {
+/** `path` with its symlinks resolved, refused (PATH_NOT_ALLOWED, saying so of `what`) when it is no directory. */
+export function realDirectory(path: string, what: string): string {
   let real: string;
   try {
     real = realpathSync(path);

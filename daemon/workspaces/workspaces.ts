@@ -12,7 +12,7 @@ import { checkLabels, type LabelSelector } from "./labels.js";
 import { ENV_VALUE_MAX_BYTES, WORKSPACE_ENV_MAX_VARIABLES, checkEnvNames } from "./launch.js";
 import { requireSandbox } from "./sandbox.js";
 import type { SandboxProfile, WorkspaceRecord, WorkspaceView } from "./types.js";
-import { adoptableRoot } from "./workspace-paths.js";
+import { adoptableRoot, realDirectory } from "./workspace-paths.js";
 import type { WorkspaceNetworks } from "./workspace-networks.js";
 import { WorkspaceTables } from "./workspace-tables.js";
 import { closestWord } from "../../common/closest-word.js";
@@ -197,9 +197,11 @@ export class Workspaces {
    * directory, adopted once as a host workspace named after it.
    */
   adoptDirectory(dir: string): WorkspaceRecord {
-    const root = adoptableRoot(dir, this.stateDir, false);
-    const existing = this.tables.adoptedRoot(root);
+    const real = realDirectory(dir, "workspace path");
+    // Its own adopted one; else, in a directory tether made for a workspace (tether run in it), that one.
+    const existing = this.tables.adoptedRoot(real) ?? this.tables.activeByRoot(real).find((ws) => !ws.adopted);
     if (existing !== undefined) return existing;
+    const root = adoptableRoot(dir, this.stateDir, false);
     const view = this.insert(newId("w-", this.idTaken), { name: this.nameFor(root), root, sandbox: "host", noNetwork: false, labels: {}, env: {} });
     return this.resolve(view.id);
   }
@@ -218,7 +220,8 @@ export class Workspaces {
    * given by path still runs sandboxed), or refused when several share it.
    */
   private atRoot(path: string): WorkspaceRecord | undefined {
-    const found = this.tables.activeByRoot(adoptableRoot(path, this.stateDir, false));
+    // Resolved, not checked as a directory to adopt: one tether made lives in its state directory.
+    const found = this.tables.activeByRoot(realDirectory(path, "workspace path"));
     if (found.length <= 1) return found[0];
     const names = found.map((ws) => `${ws.name} (${ws.sandbox})`);
     throw new TetherError(Code.InvalidArgument, "WORKSPACE_AMBIGUOUS", `several workspaces have the directory ${path}: ${names.join(", ")}; name one of them`, { workspace: path, candidates: found.map((ws) => ws.id).join(",") });

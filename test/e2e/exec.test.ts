@@ -94,6 +94,13 @@ describe("tether ws and tether exec (the built CLI)", () => {
       [dir.split("/").at(-1), dir],
       ["sub", join(dir, "sub")],
     ]);
+    // The directory tether made for a workspace names it too (it lives in the state dir, which nothing adopts).
+    cli(env, ["ws", "create", "made"]);
+    const made = (JSON.parse(cli(env, ["ws", "show", "made", "--json"]).stdout) as { id: string; root: string }).root;
+    expect(here(made, ["exec", ".", "--", "pwd"])).toMatchObject({ status: 0, stdout: `${made}\n` });
+    expect(here(made, ["ws", "show", "."]).stdout).toMatch(/^workspace +w-\w+ \(made\)\n/);
+    mkdirSync(join(made, "inner"));
+    expect(here(join(made, "inner"), ["exec", ".", "--", "pwd"])).toMatchObject({ status: 1, stderr: expect.stringContaining("is inside tether's state directory") });
   });
 
   it("--until follows output up to a line a regular expression matches and ends there, the program going on (exec attach, pty read, pty send, logs -f); output that ends without one exits 1", () => {
@@ -774,6 +781,13 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "kill", tomorrow])).toMatchObject({ status: 0 });
     expect(cli(env, ["exec", "wait", tomorrow])).toMatchObject({ status: 1, stdout: `${tomorrow}: cancelled: stopped while queued (tether exec kill): it never ran\n` });
     expect(cli(env, ["exec", "w", "--delay", "1s", "--at", "03:00", "--", "true"])).toMatchObject({ status: 2, stderr: "tether: --delay and --at both say when it starts: give one of them\n" });
+    // A task graph at a time: the exec runs the daemon's own CLI, found on its PATH.
+    const root = (JSON.parse(cli(env, ["ws", "show", "w", "--json"]).stdout) as { root: string }).root;
+    writeFileSync(join(root, "tether.yaml"), "tasks:\n  nightly:\n    cmd: echo nightly ran\n");
+    const starter = cli(env, ["exec", "w", "-d", "--delay", "1s", "--", "tether", "run", "nightly"]).stdout.trim();
+    expect(cli(env, ["exec", "wait", starter])).toMatchObject({ status: 0 });
+    expect(cli(env, ["exec", "attach", starter]).stdout).toContain("nightly ran");
+    expect(cli(env, ["ls", "--json"]).stdout).toContain('"task":"nightly"');
     expect(cli(env, ["exec", "w", "--at", "tomorrow", "--", "true"])).toMatchObject({ status: 2, stderr: expect.stringContaining("--at takes a time of day (03:00, 14:30:15: the next one to come)") });
   });
 
