@@ -1,5 +1,6 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, type Client } from "@connectrpc/connect";
+import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import type { Event } from "../../gen/tether/v1/event_pb.js";
 import { EventService } from "../../gen/tether/v1/event_service_pb.js";
@@ -129,6 +130,18 @@ describe("events (EventService.WatchEvents, tether events)", () => {
     expect(await failure(collectFirst(events, { since: timestampFromMs(before), afterSequence: 1n }))).toMatchObject({ code: Code.InvalidArgument, message: "start from a time (since) or after a sequence (after_sequence), not both" });
     expect(await failure(collectFirst(events, { afterSequence: 99n }))).toMatchObject({ code: Code.OutOfRange, message: expect.stringContaining("event 99 is past the last one (4): the daemon was restarted since") });
     expect(await failure(collectFirst(events, { types: ["container"] }))).toMatchObject({ code: Code.InvalidArgument, message: '"container" is no event type: the types are session, exec, pty, workspace' });
+  });
+
+  it("curl follows the events over the Connect protocol's JSON", async () => {
+    const d = await daemon();
+    await d.client(WorkspaceService).createWorkspace({ displayName: "seen" });
+    const body = JSON.stringify({ since: "2020-01-01T00:00:00Z", types: ["workspace"] });
+    const envelope = Buffer.concat([Buffer.from([0, 0, 0, 0, body.length]), Buffer.from(body)]);
+    // It follows until the client ends it: curl gives up after its --max-time with what it had.
+    const r = spawnSync("curl", ["-s", "--max-time", "2", "--unix-socket", d.socketPath, "-H", "Content-Type: application/connect+json", "--data-binary", "@-", "http://localhost/tether.v1.EventService/WatchEvents"], { input: envelope });
+    if (r.error !== undefined) throw new Error(`curl is needed for this test (.ci/run installs it): ${r.error.message}`);
+    const first = JSON.parse(r.stdout.subarray(5, 5 + r.stdout.readUInt32BE(1)).toString()) as { events: { sequence: string; type: string; action: string; attributes: Record<string, string> }[] };
+    expect(first.events).toMatchObject([{ sequence: "1", type: "workspace", action: "create", attributes: { name: "seen" } }]);
   });
 
   it("a watcher that never reads holds back neither the daemon nor another watcher", async () => {
