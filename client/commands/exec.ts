@@ -268,11 +268,12 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
   }
 }
 
-/** The id of the running exec named `name`, if one is. */
+/** The id of the running (or queued) exec named `name`, if one is. */
 async function runningNamed(client: GrpcClient, name: string): Promise<string | undefined> {
   try {
     const { exec } = await client.unary(ExecService.method.getExec, { exec: name });
-    return exec!.status === ExecStatus.RUNNING && exec!.displayName === name ? exec!.id : undefined;
+    const live = exec!.status === ExecStatus.RUNNING || exec!.status === ExecStatus.QUEUED;
+    return live && exec!.displayName === name ? exec!.id : undefined;
   } catch (error) {
     if (error instanceof RpcError && error.detail?.reason === ErrorReason.EXEC_NOT_FOUND) return undefined;
     throw error;

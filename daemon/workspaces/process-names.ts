@@ -38,7 +38,7 @@ export const EXEC_NAMES: NamedKind = {
  * --name): well formed, not an id's shape, and no live one's (`holder` finds
  * it), so a name names one live process; an ended one's name is free again.
  */
-export function checkProcessName(kind: NamedKind, name: string, holder: (name: string) => { readonly id: string } | undefined): void {
+export function checkProcessName(kind: NamedKind, name: string, holder: (name: string) => { readonly id: string; readonly status?: string } | undefined): void {
   if (!NAME_PATTERN.test(name)) {
     throw invalidArgument("display_name", `${kind.noun} name ${JSON.stringify(name)} is invalid: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit`);
   }
@@ -47,7 +47,9 @@ export function checkProcessName(kind: NamedKind, name: string, holder: (name: s
   }
   const taken = holder(name);
   if (taken !== undefined) {
-    throw new TetherError(Code.AlreadyExists, kind.takenReason, `${kind.noun} ${taken.id} is ${kind.holding} with the name ${name}: ${kind.takenHint(name)}`, {
+    // A queued exec holds its name too, before it runs.
+    const holding = taken.status === "queued" ? "queued" : kind.holding;
+    throw new TetherError(Code.AlreadyExists, kind.takenReason, `${kind.noun} ${taken.id} is ${holding} with the name ${name}: ${kind.takenHint(name)}`, {
       [kind.noun.toLowerCase()]: taken.id,
       name,
     });

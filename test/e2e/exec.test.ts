@@ -777,9 +777,12 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(waited).toMatchObject({ status: 4, stdout: "ran\n", stderr: expect.stringMatching(/^tether: exec e-\w+ is queued until [\d:]+: it starts then; Ctrl-C leaves it queued\n$/) });
     const never = cli(env, ["exec", "w", "-d", "--at", "2099-01-01T00:00", "--", "touch", "never"]);
     expect(never).toMatchObject({ status: 1, stderr: expect.stringContaining("an exec starts at most a year from now") });
-    const tomorrow = cli(env, ["exec", "w", "-d", "--delay", "20h", "--", "touch", "never"]).stdout.trim();
+    const tomorrow = cli(env, ["exec", "w", "-d", "--delay", "20h", "--name", "nightly", "--", "touch", "never"]).stdout.trim();
+    // A queued exec holds its name: -A goes on with it, another start of the name is refused saying so.
+    expect(cli(env, ["exec", "w", "-d", "-A", "--name", "nightly", "--", "touch", "never"])).toEqual({ status: 0, stdout: `${tomorrow}\n`, stderr: "" });
+    expect(cli(env, ["exec", "w", "-d", "--name", "nightly", "--", "true"]).stderr).toContain(`exec ${tomorrow} is queued with the name nightly`);
     expect(cli(env, ["exec", "kill", tomorrow])).toMatchObject({ status: 0 });
-    expect(cli(env, ["exec", "wait", tomorrow])).toMatchObject({ status: 1, stdout: `${tomorrow}: cancelled: stopped while queued (tether exec kill): it never ran\n` });
+    expect(cli(env, ["exec", "wait", tomorrow])).toMatchObject({ status: 1, stdout: `${tomorrow} (nightly): cancelled: stopped while queued (tether exec kill): it never ran\n` });
     expect(cli(env, ["exec", "w", "--delay", "1s", "--at", "03:00", "--", "true"])).toMatchObject({ status: 2, stderr: "tether: --delay and --at both say when it starts: give one of them\n" });
     // A task graph at a time: the exec runs the daemon's own CLI, found on its PATH.
     const root = (JSON.parse(cli(env, ["ws", "show", "w", "--json"]).stdout) as { root: string }).root;
