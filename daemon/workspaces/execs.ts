@@ -136,10 +136,10 @@ export class Execs {
   }
 
   /**
-   * Starts an exec, or stores it queued when it is to start after others
-   * (ExecStartOptions.after) or its queue (ExecStartOptions.queue) has no
-   * free slot: it starts once those allow (see ExecQueues), checked now as
-   * a start would check it.
+   * Starts an exec, or stores it queued when it is to start later
+   * (ExecStartOptions.startAt), after others (after) or its queue (queue)
+   * has no free slot: it starts once those allow (see ExecQueues), checked
+   * now as a start would check it.
    */
   submit(asked: ExecStartOptions): LiveExec | QueuedExec {
     const queue = asked.queue ?? "";
