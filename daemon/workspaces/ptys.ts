@@ -252,6 +252,7 @@ export class Ptys {
     const fromOffset = options.fromOffset ?? running?.screen.replayStart(recent, written) ?? recent;
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 or a positive byte offset");
     const client = live?.clients.add(options.readOnly, options.readOnly ? undefined : options.size);
+    if (live !== undefined) reportProcess(this.environment.events, "pty", "attach", live.record, { clients: String(live.clients.count), read_only: String(options.readOnly) });
     const resized = live !== undefined && this.applySize(live);
     // A client with a screen joins a program that has drawn on its own: the program is asked to draw it
     // whole again (a size change asks by itself), as the replay alone shows only its last 64 KiB of drawing.
@@ -293,6 +294,7 @@ export class Ptys {
         if (live === undefined || client === undefined) return;
         live.attached.delete(storeFailed);
         live.clients.remove(client);
+        reportProcess(this.environment.events, "pty", "detach", live.record, { clients: String(live.clients.count) });
         this.applySize(live);
       },
       final: () => this.current(this.tables.byId(pty.id) ?? pty),

@@ -61,6 +61,13 @@ describe("events (EventService.WatchEvents, tether events)", () => {
     const exec = await runExec(d.client(ExecService), ["sh", "-c", "exit 3"]);
     const ptys = d.client(PtyService);
     const pty = (await ptys.createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
+    // A client that attaches (read-only here) and goes.
+    const reader = new AbortController();
+    for await (const _ of ptys.readPty({ pty: pty.id }, { signal: reader.signal })) {
+      reader.abort();
+      break;
+    }
+    await eventually(() => (watcher.events.some((e) => e.action === "detach") ? true : undefined));
     await ptys.closePty({ pty: pty.id });
     await d.client(ExecService).deleteExec({ exec });
     const sessions = d.client(SessionService);
@@ -83,6 +90,8 @@ describe("events (EventService.WatchEvents, tether events)", () => {
       ["exec", "start", exec, { workspace: ws, status: "running", name: "job", pid: pid(events[1]) }],
       ["exec", "end", exec, { workspace: ws, status: "exited", name: "job", exit_code: "3" }],
       ["pty", "open", pty.id, { workspace: ws, status: "running", pid: pid(events[3]) }],
+      ["pty", "attach", pty.id, { workspace: ws, status: "running", clients: "1", read_only: "true" }],
+      ["pty", "detach", pty.id, { workspace: ws, status: "running", clients: "0" }],
       ["pty", "close", pty.id, expect.objectContaining({ workspace: ws, status: "signalled", signal: "SIGHUP" })],
       ["exec", "remove", exec, { workspace: ws, status: "exited", name: "job", exit_code: "3" }],
       ["session", "start", s, { task: "main", status: "open", activity: "queued" }],

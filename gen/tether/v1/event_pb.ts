@@ -50,7 +50,8 @@ export type Event = Message<"tether.v1.Event"> & {
    * What happened. A session: "start", "activity" (idle, queued, running,
    * waiting), "run" (a run's transition), "end" (closed, cancelled,
    * expired). An exec: "queue" (it waits: exec --queue, --after, --delay),
-   * "start", "end", "remove". A PTY: "open", "close", "remove". A
+   * "start", "end", "remove". A PTY: "open", "attach" and "detach" (a
+   * client's, with how many are attached), "close", "remove". A
    * workspace: "create", "stop", "remove".
    *
    * @generated from field: string action = 4;
