@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError, invalidArgument } from "./errors.js";
 import { Waiters } from "./sessions/waiters.js";
+import { labelsMatch, type LabelSelector } from "./workspaces/labels.js";
 
 /** What an event reports on. */
 export const EVENT_TYPES = ["session", "exec", "pty", "workspace"] as const;
@@ -12,6 +13,8 @@ export interface EventData {
   readonly action: string;
   readonly id: string;
   readonly attributes: Readonly<Record<string, string>>;
+  /** The resource's labels as they are at the change (run --label, exec --label, ws create --label). */
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface DaemonEvent extends EventData {
@@ -32,10 +35,11 @@ export interface WatchStart {
   readonly afterSequence?: number | undefined;
 }
 
-/** Which events a watcher takes: of these types and resources (an empty set: every one). */
+/** Which events a watcher takes: of these types and resources (an empty set: every one), whose resource has every label selected. */
 export interface EventFilter {
   readonly types: ReadonlySet<string>;
   readonly ids: ReadonlySet<string>;
+  readonly labels: readonly LabelSelector[];
 }
 
 /** What a watcher is given at a time: events in order, and how many it missed just before them. */
@@ -53,8 +57,8 @@ class Watcher {
   constructor(private readonly filter: EventFilter) {}
 
   takes(event: DaemonEvent): boolean {
-    const { types, ids } = this.filter;
-    return (types.size === 0 || types.has(event.type)) && (ids.size === 0 || ids.has(event.id));
+    const { types, ids, labels } = this.filter;
+    return (types.size === 0 || types.has(event.type)) && (ids.size === 0 || ids.has(event.id)) && labelsMatch(event.labels, labels);
   }
 
   offer(event: DaemonEvent): void {

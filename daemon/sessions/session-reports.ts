@@ -26,7 +26,7 @@ export class SessionReports {
     const { status, activity, run, reason } = change;
     const { id, task, exitCode } = this.session;
     const reports: EventData[] = [];
-    const say = (action: string, attributes: Record<string, string>): number => reports.push({ type: "session", action, id, attributes });
+    const say = (action: string, attributes: Record<string, string>): number => reports.push({ type: "session", action, id, attributes, labels: this.session.labels });
     if (this.reported === undefined) {
       say("start", { task, status, activity });
     } else {

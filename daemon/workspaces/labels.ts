@@ -38,6 +38,11 @@ export function parseLabelSelectors(selectors: readonly string[]): LabelSelector
   });
 }
 
+/** Whether `labels` has every selector's label (as labelConditions selects rows). */
+export function labelsMatch(labels: Readonly<Record<string, string>>, selectors: readonly LabelSelector[]): boolean {
+  return selectors.every(({ key, value }) => (value === undefined ? Object.hasOwn(labels, key) : labels[key] === value));
+}
+
 /**
  * SQL conditions that select the rows whose JSON labels column (`column`)
  * has every selector's label, each with its parameters (named `label0`,

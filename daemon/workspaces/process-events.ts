@@ -10,6 +10,7 @@ interface ReportedProcess {
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
   readonly error: string | undefined;
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 /**
@@ -23,5 +24,5 @@ export function reportProcess(events: Events, type: "exec" | "pty", action: stri
   if (process.exitCode !== undefined) attributes["exit_code"] = String(process.exitCode);
   if (process.signal !== undefined) attributes["signal"] = process.signal;
   if (process.error !== undefined) attributes["reason"] = process.error;
-  events.publish({ type, action, id: process.id, attributes: { ...attributes, ...more } });
+  events.publish({ type, action, id: process.id, attributes: { ...attributes, ...more }, labels: process.labels });
 }

@@ -118,7 +118,7 @@ export class Workspaces {
       deletedAt: undefined,
     };
     this.tables.insert(record);
-    this.events.publish({ type: "workspace", action: "create", id, attributes: { name: record.name, root, sandbox: record.sandbox } });
+    this.events.publish({ type: "workspace", action: "create", id, attributes: { name: record.name, root, sandbox: record.sandbox }, labels: record.labels });
     return this.view(record);
   }
 
@@ -236,7 +236,7 @@ export class Workspaces {
   async stop(ref: string, graceMs: number): Promise<{ workspace: WorkspaceView; stopped: number }> {
     const ws = this.resolve(ref);
     const stopped = await this.live.stop(ws.id, graceMs, `its workspace ${ws.name} was stopped`);
-    this.events.publish({ type: "workspace", action: "stop", id: ws.id, attributes: { name: ws.name, stopped: String(stopped) } });
+    this.events.publish({ type: "workspace", action: "stop", id: ws.id, attributes: { name: ws.name, stopped: String(stopped) }, labels: ws.labels });
     return { workspace: this.view(ws), stopped };
   }
 
@@ -279,7 +279,7 @@ export class Workspaces {
       ws.state = "archived";
       ws.deletedAt = Date.now();
       this.tables.update(ws);
-      this.events.publish({ type: "workspace", action: "remove", id: ws.id, attributes: { name: ws.name } });
+      this.events.publish({ type: "workspace", action: "remove", id: ws.id, attributes: { name: ws.name }, labels: ws.labels });
     } finally {
       this.removing.delete(ws.id);
     }

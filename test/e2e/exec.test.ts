@@ -802,13 +802,15 @@ describe("tether ws and tether exec (the built CLI)", () => {
     let out = "";
     follower.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
     const ended = new Promise<number | null>((resolve) => follower.once("exit", (code) => resolve(code)));
-    const id = cli(env, ["exec", "w", "-d", "--name", "job", "--", "sh", "-c", "exit 5"]).stdout.trim();
+    const id = cli(env, ["exec", "w", "-d", "--name", "job", "--label", "team=ci", "--", "sh", "-c", "exit 5"]).stdout.trim();
     await eventually(() => (out.includes(`exec end ${id}`) ? true : undefined));
     follower.kill("SIGINT");
     expect(await ended).toBe(130);
     const lines = out.trim().split("\n");
-    expect(lines[0]).toMatch(new RegExp(`^\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z exec start ${id} \\(name=job, pid=\\d+, status=running, workspace=w-\\w+\\)$`));
-    expect(lines[1]).toMatch(new RegExp(`^\\S+ exec end ${id} \\(exit_code=5, name=job, status=exited, workspace=w-\\w+\\)$`));
+    expect(lines[0]).toMatch(new RegExp(`^\\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z exec start ${id} \\(name=job, pid=\\d+, status=running, workspace=w-\\w+\\) \\{team=ci\\}$`));
+    expect(lines[1]).toMatch(new RegExp(`^\\S+ exec end ${id} \\(exit_code=5, name=job, status=exited, workspace=w-\\w+\\) \\{team=ci\\}$`));
+    expect(cli(env, ["events", "--since", "1m", "--no-follow", "--label", "team=ci"]).stdout.trim().split("\n")).toHaveLength(2);
+    expect(cli(env, ["events", "--since", "1m", "--no-follow", "-l", "team=cd"]).stdout).toBe("");
 
     const kept = cli(env, ["events", "--since", "1m", "--no-follow", "--json"]);
     expect(kept.status).toBe(0);

@@ -72,7 +72,7 @@ describe("events (EventService.WatchEvents, tether events)", () => {
     await d.client(ExecService).deleteExec({ exec });
     const sessions = d.client(SessionService);
     const taskFile = writeTaskFile("tasks:\n  first:\n    cmd: 'true'\n  main:\n    cmd: 'exit 4'\n    upstream: [first]\n");
-    const session = (await sessions.startSession({ task: "main", taskFile, workspace: "w" })).session!;
+    const session = (await sessions.startSession({ task: "main", taskFile, workspace: "w", labels: { job: "42" } })).session!;
     await waitQuiet(sessions, session.id);
     await d.client(WorkspaceService).deleteWorkspace({ workspace: "w" });
     await eventually(() => (watcher.events.some((e) => e.type === "workspace" && e.action === "remove") ? true : undefined));
@@ -112,13 +112,16 @@ describe("events (EventService.WatchEvents, tether events)", () => {
       ["workspace", "remove", ws, { name: "w" }],
     ]);
     expect(Number(pid(events[1]))).toBeGreaterThan(0);
+    // Each with its resource's labels.
+    const sessionEvents = events.filter((e) => e.type === "session");
+    expect(sessionEvents.map((e) => e.labels)).toEqual(sessionEvents.map(() => ({ job: "42" })));
   });
 
   it("a watch starts with the kept events from a time or after a sequence, filtered by type and id; a reconnecting watcher misses none", async () => {
     const d = await daemon();
     const workspaces = d.client(WorkspaceService);
     const before = Date.now();
-    for (const name of ["a", "b", "c"]) await workspaces.createWorkspace({ displayName: name });
+    for (const name of ["a", "b", "c"]) await workspaces.createWorkspace({ displayName: name, labels: name === "b" ? { team: "x" } : {} });
     const events = d.client(EventService);
     const all = await firstAnswer(events, { since: timestampFromMs(before) });
     expect(all.map((e) => [Number(e.sequence), e.attributes["name"]])).toEqual([
@@ -135,6 +138,11 @@ describe("events (EventService.WatchEvents, tether events)", () => {
     expect(await firstAnswer(events, { afterSequence: 4n })).toEqual([]);
     expect(await firstAnswer(events, { since: timestampFromMs(before), types: ["exec"] })).toEqual([]);
     expect((await firstAnswer(events, { since: timestampFromMs(before), ids: [all[1]!.id] })).map((e) => e.id)).toEqual([all[1]!.id]);
+    for (const selector of ["team=x", "team"]) {
+      expect((await firstAnswer(events, { since: timestampFromMs(before), labelSelector: [selector] })).map((e) => [e.attributes["name"], e.labels])).toEqual([["b", { team: "x" }]]);
+    }
+    expect(await firstAnswer(events, { since: timestampFromMs(before), labelSelector: ["team=y"] })).toEqual([]);
+    expect(await failure(collectFirst(events, { labelSelector: ["no key"] }))).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining('label selector "no key"') });
 
     expect(await failure(collectFirst(events, { since: timestampFromMs(before), afterSequence: 1n }))).toMatchObject({ code: Code.InvalidArgument, message: "start from a time (since) or after a sequence (after_sequence), not both" });
     expect(await failure(collectFirst(events, { afterSequence: 99n }))).toMatchObject({ code: Code.OutOfRange, message: expect.stringContaining("event 99 is past the last one (4): the daemon was restarted since") });

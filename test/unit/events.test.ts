@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { EVENTS_KEPT, Events, WATCHER_QUEUE_MAX, type DaemonEvent } from "../../daemon/events.js";
 
-const everything = { types: new Set<string>(), ids: new Set<string>() };
+const everything = { types: new Set<string>(), ids: new Set<string>(), labels: [] };
 
 function publish(events: Events, count: number): void {
-  for (let i = 0; i < count; i++) events.publish({ type: "exec", action: "start", id: `e-${i}`, attributes: {} });
+  for (let i = 0; i < count; i++) events.publish({ type: "exec", action: "start", id: `e-${i}`, attributes: {}, labels: {} });
 }
 
 describe("the daemon's events (Events)", () => {
@@ -32,7 +32,7 @@ describe("the daemon's events (Events)", () => {
     expect((await after.next()).value).toMatchObject({ missed: 2 * EVENTS_KEPT + 8 - 11 });
     // A watch's end (its client gone) lets it go.
     const stop = new AbortController();
-    const ending = events.watch({}, { types: new Set(["pty"]), ids: new Set<string>() }, stop.signal);
+    const ending = events.watch({}, { types: new Set(["pty"]), ids: new Set<string>(), labels: [] }, stop.signal);
     await ending.next();
     const waiting = ending.next();
     stop.abort();

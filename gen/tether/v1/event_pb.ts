@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/event.proto.
  */
 export const file_tether_v1_event: GenFile = /*@__PURE__*/
-  fileDesc("ChV0ZXRoZXIvdjEvZXZlbnQucHJvdG8SCXRldGhlci52MSLWAQoFRXZlbnQSEAoIc2VxdWVuY2UYASABKAQSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEdHlwZRgDIAEoCRIOCgZhY3Rpb24YBCABKAkSCgoCaWQYBSABKAkSNAoKYXR0cmlidXRlcxgGIAMoCzIgLnRldGhlci52MS5FdmVudC5BdHRyaWJ1dGVzRW50cnkaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChV0ZXRoZXIvdjEvZXZlbnQucHJvdG8SCXRldGhlci52MSKzAgoFRXZlbnQSEAoIc2VxdWVuY2UYASABKAQSKAoEdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEdHlwZRgDIAEoCRIOCgZhY3Rpb24YBCABKAkSCgoCaWQYBSABKAkSNAoKYXR0cmlidXRlcxgGIAMoCzIgLnRldGhlci52MS5FdmVudC5BdHRyaWJ1dGVzRW50cnkSLAoGbGFiZWxzGAcgAygLMhwudGV0aGVyLnYxLkV2ZW50LkxhYmVsc0VudHJ5GjEKD0F0dHJpYnV0ZXNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * Event is one change of a session, a run, an exec, a PTY or a workspace,
@@ -72,6 +72,14 @@ export type Event = Message<"tether.v1.Event"> & {
    * @generated from field: map<string, string> attributes = 6;
    */
   attributes: { [key: string]: string };
+
+  /**
+   * The resource's labels as they were at the change (run --label, exec
+   * --label, pty --label, ws create --label).
+   *
+   * @generated from field: map<string, string> labels = 7;
+   */
+  labels: { [key: string]: string };
 };
 
 /**

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/event_service.proto.
  */
 export const file_tether_v1_event_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch10ZXRoZXIvdjEvZXZlbnRfc2VydmljZS5wcm90bxIJdGV0aGVyLnYxInMKEldhdGNoRXZlbnRzUmVxdWVzdBIpCgVzaW5jZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOYWZ0ZXJfc2VxdWVuY2UYAiABKAQSDQoFdHlwZXMYAyADKAkSCwoDaWRzGAQgAygJIkcKE1dhdGNoRXZlbnRzUmVzcG9uc2USIAoGZXZlbnRzGAEgAygLMhAudGV0aGVyLnYxLkV2ZW50Eg4KBm1pc3NlZBgCIAEoBDJeCgxFdmVudFNlcnZpY2USTgoLV2F0Y2hFdmVudHMSHS50ZXRoZXIudjEuV2F0Y2hFdmVudHNSZXF1ZXN0Gh4udGV0aGVyLnYxLldhdGNoRXZlbnRzUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_timestamp, file_tether_v1_event]);
+  fileDesc("Ch10ZXRoZXIvdjEvZXZlbnRfc2VydmljZS5wcm90bxIJdGV0aGVyLnYxIosBChJXYXRjaEV2ZW50c1JlcXVlc3QSKQoFc2luY2UYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhYKDmFmdGVyX3NlcXVlbmNlGAIgASgEEg0KBXR5cGVzGAMgAygJEgsKA2lkcxgEIAMoCRIWCg5sYWJlbF9zZWxlY3RvchgFIAMoCSJHChNXYXRjaEV2ZW50c1Jlc3BvbnNlEiAKBmV2ZW50cxgBIAMoCzIQLnRldGhlci52MS5FdmVudBIOCgZtaXNzZWQYAiABKAQyXgoMRXZlbnRTZXJ2aWNlEk4KC1dhdGNoRXZlbnRzEh0udGV0aGVyLnYxLldhdGNoRXZlbnRzUmVxdWVzdBoeLnRldGhlci52MS5XYXRjaEV2ZW50c1Jlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_timestamp, file_tether_v1_event]);
 
 /**
  * Request for EventService.WatchEvents.
@@ -52,6 +52,14 @@ export type WatchEventsRequest = Message<"tether.v1.WatchEventsRequest"> & {
    * @generated from field: repeated string ids = 4;
    */
   ids: string[];
+
+  /**
+   * Only events of resources with every one of these labels, as
+   * ListExecsRequest takes them: "k=v" (label k has the value v) or "k".
+   *
+   * @generated from field: repeated string label_selector = 5;
+   */
+  labelSelector: string[];
 };
 
 /**
