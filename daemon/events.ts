@@ -26,8 +26,13 @@ export interface DaemonEvent extends EventData {
 /** How many of the latest events the daemon keeps for a watcher that starts from a time or a sequence. */
 export const EVENTS_KEPT = 1000;
 
-/** How many events may wait for one watcher that reads slowly: past it, its oldest are dropped (a tenth at a time) and counted as missed. */
-export const WATCHER_QUEUE_MAX = 10_000;
+/**
+ * How many events may wait for one watcher that reads slowly: past it, its
+ * oldest are dropped (a tenth at a time) and counted as missed. Beyond them
+ * its call's HTTP/2 window holds more. Each is a reference to an event all
+ * watchers share: 4096 stuck watchers (the daemon's most calls) hold ~64 MB.
+ */
+export const WATCHER_QUEUE_MAX = 2000;
 
 /** Where a watch starts: with the kept events from a time on, or after a sequence; neither: with the events to come. */
 export interface WatchStart {

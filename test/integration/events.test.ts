@@ -1,5 +1,7 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, type Client } from "@connectrpc/connect";
+import { Code, createClient, type Client } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { connect } from "node:net";
 import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import type { Event } from "../../gen/tether/v1/event_pb.js";
@@ -20,6 +22,7 @@ function watch(client: Client<typeof EventService>, request: Parameters<Client<t
   const stop = new AbortController();
   const events: Event[] = [];
   let missed = 0n;
+  let failed: unknown;
   let resolveFirst!: (events: Event[]) => void;
   const first = new Promise<Event[]>((resolve) => (resolveFirst = resolve));
   const done = (async () => {
@@ -31,10 +34,11 @@ function watch(client: Client<typeof EventService>, request: Parameters<Client<t
         if (answers++ === 0) resolveFirst([...answer.events]);
       }
     } catch (error) {
-      if (!stop.signal.aborted) throw error;
+      // Said by the test that looks (a daemon stopped under a test that failed first is no news).
+      if (!stop.signal.aborted) failed = error;
     }
   })();
-  return { events, first, missed: () => missed, stop: () => stop.abort(), done };
+  return { events, first, missed: () => missed, failed: () => failed, stop: () => stop.abort(), done };
 }
 
 /** What an event says, without its time and sequence. */
@@ -161,23 +165,51 @@ describe("events (EventService.WatchEvents, tether events)", () => {
     expect(first.events).toMatchObject([{ sequence: "1", type: "workspace", action: "create", attributes: { name: "seen" } }]);
   });
 
-  it("a watcher that never reads holds back neither the daemon nor another watcher", async () => {
+  it("a watcher that does not read holds back neither the daemon nor another watcher: it misses the oldest of what came, and is told how many", async () => {
     const d = await daemon();
     const events = d.client(EventService);
-    // Opened and never read past its first answer: the daemon's queue for it fills, and the rest go on.
-    const stuck = events.watchEvents({})[Symbol.asyncIterator]();
+    // Opened and not read past its first answer while a 1000-task graph runs twice (~6000 events), on a connection whose
+    // HTTP/2 window holds little: the rest wait in the daemon, at most WATCHER_QUEUE_MAX (2000) of them.
+    const narrow = createGrpcTransport({ baseUrl: "http://localhost", nodeOptions: { createConnection: () => connect(d.socketPath), settings: { initialWindowSize: 1024 } }, acceptCompression: [] });
+    const stuckCall = new AbortController();
+    const stuck = createClient(EventService, narrow).watchEvents({ types: ["session"] }, { signal: stuckCall.signal })[Symbol.asyncIterator]();
     await stuck.next();
-    const reader = watch(events);
+    const reader = watch(events, { types: ["session"] });
     await reader.first;
-    const workspaces = d.client(WorkspaceService);
-    for (let i = 0; i < 50; i++) {
-      await workspaces.createWorkspace({ displayName: `w${i}` });
-      await workspaces.deleteWorkspace({ workspace: `w${i}` });
+    const tasks = Array.from({ length: 1000 }, (_, i) => `  t${i}:\n    cmd: "true"\n`).join("");
+    const taskFile = writeTaskFile(`tasks:\n${tasks}  all:\n    cmd: "true"\n    upstream: [${Array.from({ length: 1000 }, (_, i) => `t${i}`).join(", ")}]\n`);
+    const sessions = d.client(SessionService);
+    for (let round = 0; round < 2; round++) {
+      const session = (await sessions.startSession({ task: "all", taskFile, parallelism: 8 })).session!;
+      expect((await waitQuiet(sessions, session.id)).exitCode).toBe(0);
     }
-    await eventually(() => (reader.events.length === 100 ? true : undefined));
+    await eventually(() => (reader.events.filter((e) => e.action === "end").length === 2 ? true : undefined));
+    const published = reader.events.length;
     expect(reader.missed()).toBe(0n);
+    const sequences = reader.events.map((e) => Number(e.sequence));
+    expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+    expect(new Set(sequences).size).toBe(published);
+    expect(published).toBeGreaterThan(6000);
+    // Read at last: what it still had, then on; what it missed is counted, none given twice or out of order.
+    let got: Event[] = [];
+    let missed = 0n;
+    while (got.length + Number(missed) < published) {
+      const { value } = await stuck.next();
+      got = [...got, ...value!.events];
+      missed += value!.missed;
+    }
+    // Past what its window and the daemon's 2000 held, dropped a tenth (200) at a time.
+    expect(missed).toBeGreaterThan(0n);
+    expect(missed % 200n).toBe(0n);
+    expect(got.length).toBeGreaterThanOrEqual(2000);
+    expect(got.length + Number(missed)).toBe(published);
+    // What was on its way when the queue filled came first; the oldest of those that waited in the daemon went.
+    const gotten = got.map((e) => Number(e.sequence));
+    const gap = gotten.findIndex((seq, i) => seq !== sequences[i]);
+    expect(gap).toBeGreaterThan(0);
+    expect(gotten).toEqual([...sequences.slice(0, gap), ...sequences.slice(gap + Number(missed))]);
+    stuckCall.abort();
     reader.stop();
-    await stuck.return?.();
   });
 });
 

@@ -109,8 +109,9 @@ export const EventService: GenService<{
    * asks for (since a time, or after a sequence; empty when none: it says
    * the watch has begun, and nothing to come is missed from then), then
    * each as it happens, until the client ends the call or the daemon stops. A client that reads too slowly to
-   * keep up (more than 10000 events waiting for it) misses the oldest of
-   * them: the next response says how many.
+   * keep up (more than 2000 events waiting for it in the daemon, beyond its
+   * HTTP/2 window) misses the oldest of those waiting: the next response
+   * says how many.
    *
    * @generated from rpc tether.v1.EventService.WatchEvents
    */
