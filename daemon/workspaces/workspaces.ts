@@ -1,5 +1,4 @@
 import { mkdirSync } from "node:fs";
-import type { Events } from "../events.js";
 import { rm } from "node:fs/promises";
 import { basename, isAbsolute, join } from "node:path";
 import { Code } from "@connectrpc/connect";
@@ -16,6 +15,7 @@ import { adoptableRoot, realDirectory } from "./workspace-paths.js";
 import type { WorkspaceNetworks } from "./workspace-networks.js";
 import { WorkspaceTables } from "./workspace-tables.js";
 import { closestWord } from "../../common/closest-word.js";
+import type { Events } from "../events.js";
 
 export const WORKSPACE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
