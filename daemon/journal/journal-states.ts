@@ -1,4 +1,5 @@
 import type { JournalState } from "./journal-tables.js";
+import type { JournalInfo } from "./types.js";
 
 /**
  * The journals' bounds in memory (Journals'), by name: loaded from the store
@@ -56,4 +57,17 @@ export class JournalStates extends Map<string, JournalState> {
     this.seenAt = seenAt;
     return dropped;
   }
+}
+
+/** What a client is told of a journal: its name, bounds, retention and creation. */
+export function journalInfo(state: JournalState): JournalInfo {
+  return {
+    name: state.name,
+    firstSeq: state.firstSeq,
+    nextSeq: state.nextSeq,
+    firstOffset: state.firstOffset,
+    nextOffset: state.nextOffset,
+    retention: state.retention,
+    createdAt: state.createdAt,
+  };
 }

@@ -6,7 +6,7 @@ import { cursorExpired, isDropped, resolveCursor, type DescribeJournal, type Pla
 import { DataFiles } from "./data-files.js";
 import { sweepDataFiles } from "./data-sweep.js";
 import { GroupCommit } from "./group-commit.js";
-import { JournalStates } from "./journal-states.js";
+import { JournalStates, journalInfo } from "./journal-states.js";
 import { JournalTables, type JournalState } from "./journal-tables.js";
 import {
   COMMIT_MAX_BYTES,
@@ -128,18 +128,18 @@ export class Journals {
     this.states.set(name, state);
     if (retention.maxAgeMs > 0) this.ageSweep.poke();
     for (const sub of this.subscribers.get(name) ?? []) sub.notify();
-    return info(state);
+    return journalInfo(state);
   }
 
   get(name: string): JournalInfo {
     validateJournalId(name);
-    return info(this.require(name));
+    return journalInfo(this.require(name));
   }
 
   /** As `get`, or undefined for a journal not created yet. */
   find(name: string): JournalInfo | undefined {
     const state = this.lookup(name);
-    return state === undefined ? undefined : info(state);
+    return state === undefined ? undefined : journalInfo(state);
   }
 
   /** Where the next byte appended to `name` goes, as far as is committed: 0 for a journal not created yet. */
@@ -149,7 +149,7 @@ export class Journals {
 
   /** Journals ordered by name, starting after `afterName`. */
   list(afterName: string, limit: number): JournalInfo[] {
-    return this.tables.listAfter(afterName, limit).map((row) => info(this.states.get(row.name) ?? row));
+    return this.tables.listAfter(afterName, limit).map((row) => journalInfo(this.states.get(row.name) ?? row));
   }
 
   /**
@@ -481,18 +481,6 @@ export class Journals {
 function sliceRecord(record: JournalRecord, from: number): JournalRecord {
   if (from <= record.offset) return record;
   return { ...record, offset: from, data: record.data.subarray(from - record.offset) };
-}
-
-function info(state: JournalState): JournalInfo {
-  return {
-    name: state.name,
-    firstSeq: state.firstSeq,
-    nextSeq: state.nextSeq,
-    firstOffset: state.firstOffset,
-    nextOffset: state.nextOffset,
-    retention: state.retention,
-    createdAt: state.createdAt,
-  };
 }
 
 function storeClosed(): TetherError {
