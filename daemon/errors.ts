@@ -55,7 +55,8 @@ export type ErrorReasonName =
   | "PTY_NAME_TAKEN"
   | "EXEC_NAME_TAKEN"
   | "EXEC_NOT_RESTARTABLE"
-  | "TOO_MANY_QUEUES";
+  | "TOO_MANY_QUEUES"
+  | "EXEC_NOT_QUEUED";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -76,6 +76,9 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
   tether exec stop E... | --label k=v|k ... | --queue Q [--grace 5s]
                                               stop each as docker stop: SIGTERM, SIGKILL after the grace, then a line
                                               saying how it ended (its restart policy does not start it again)
+  tether exec start E...                      start each queued one now (pueue start): whatever it waits for (its
+                                              time, the execs it is to start after, its queue's turn); it counts in
+                                              its queue while it runs, past the queue's limit if need be
   tether exec restart E [--grace 5s]          start its command again as it was started (workspace, cwd, env, name, ...),
                                               as a new exec, once a running one has stopped (SIGTERM, SIGKILL
                                               after the grace), as docker restart; prints the new one's id
@@ -91,7 +94,7 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
 
-const SUBCOMMANDS = ["attach", "ls", "show", "send", "kill", "stop", "rm", "restart", "wait", "queue"];
+const SUBCOMMANDS = ["attach", "ls", "show", "send", "kill", "stop", "rm", "restart", "start", "wait", "queue"];
 
 /** `tether exec ...`: run, reattach, list, show and signal execs. */
 export async function execCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -110,6 +113,8 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
       return remove(args.slice(1), paths);
     case "restart":
       return restart(args.slice(1), paths);
+    case "start":
+      return startNow(args.slice(1), paths);
     case "wait":
       return waitExecs(args.slice(1), paths);
     case "stop":
@@ -339,6 +344,24 @@ async function stop(args: string[], paths: ClientPaths): Promise<number> {
     }),
   );
   return 0;
+}
+
+/** `tether exec start E...`: each queued one now, as pueue start starts a queued task. */
+async function startNow(args: string[], paths: ClientPaths): Promise<number> {
+  const { positionals } = parseCommandLine({ args, allowPositionals: true, options: {} });
+  if (positionals.length === 0) throw usageError(EXEC_USAGE, "tether exec start");
+  const { client } = await connectToDaemon(paths);
+  let code = 0;
+  for (const ref of positionals) {
+    const { exec } = await client.unary(ExecService.method.startExec, { exec: ref });
+    if (exec!.status === ExecStatus.FAILED_TO_START) {
+      process.stderr.write(`tether: exec ${exec!.id} could not start: ${exec!.error}\n`);
+      code = exec!.exitCode;
+    } else {
+      process.stdout.write(`started ${exec!.id} (pid ${exec!.pid})\n`);
+    }
+  }
+  return code;
 }
 
 async function restart(args: string[], paths: ClientPaths): Promise<number> {

@@ -99,6 +99,9 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
     async waitExec(req, ctx) {
       return { exec: execToProto(await execs.waitEnd(req.exec, { signal: ctx.signal, timeoutMs: durationFieldMs(req.timeout, "timeout", 0) }), execs) };
     },
+    async startExec(req) {
+      return { exec: execToProto(await execs.startNow(req.exec), execs) };
+    },
     async stopExec(req) {
       return { exec: execToProto(await execs.stop(req.exec, stopGraceMs(req.grace)), execs) };
     },

@@ -1,3 +1,5 @@
+import { Code } from "@connectrpc/connect";
+import { TetherError, invalidArgument } from "../errors.js";
 import type { Queues } from "../queues.js";
 import type { ExecTables } from "./exec-tables.js";
 import type { ExecStartOptions, LiveExec, QueuedExec } from "./execs.js";
@@ -68,6 +70,27 @@ export class ExecQueues {
     return this.neverRuns(exec, `stopped while queued${exec.queue === undefined ? "" : ` in ${exec.queue}`} (${how}): it never ran`);
   }
 
+  /**
+   * Starts queued exec `exec` now, as pueue start does a queued task:
+   * whatever it waited for (its time, the execs it was to start after, its
+   * queue's turn); undefined when it could not start (its row says why).
+   * One not queued is refused (EXEC_NOT_QUEUED).
+   */
+  startNow(exec: ExecRecord): LiveExec | undefined {
+    const waiter = this.waiters.get(exec.id);
+    if (waiter === undefined) {
+      const how = exec.status === "running" ? "it runs already" : `it has ended (${exec.status}): tether exec restart ${exec.id} starts its command again`;
+      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_QUEUED", `exec ${exec.id} is not queued: ${how}`, { exec: exec.id, status: exec.status });
+    }
+    this.waiters.delete(exec.id);
+    // Its clock and its wait for others stop; its place in its queue's line goes.
+    waiter.abort.abort();
+    this.queues.leave(exec.id);
+    const started = this.startQueued(exec.id);
+    waiter.resolve(started);
+    return started;
+  }
+
   /** As the daemon stops: what waits for other execs to end stays queued, for the next daemon to wait again. */
   close(): void {
     for (const waiter of this.waiters.values()) waiter.abort.abort();
@@ -136,6 +159,25 @@ export class ExecQueues {
       return undefined;
     }
   }
+}
+
+/** How many execs one may start after (exec --after). */
+const AFTER_MAX = 100;
+
+/** Refuses more execs to start after than AFTER_MAX; `refs` as they are. */
+export function checkAfter(refs: readonly string[]): readonly string[] {
+  if (refs.length > AFTER_MAX) throw invalidArgument("after", `an exec starts after at most ${AFTER_MAX} others, not ${refs.length}: a session's task graph holds larger ones (tether run)`);
+  return refs;
+}
+
+/** How far ahead an exec may be set to start (exec --delay, --at): a year. */
+const START_AT_MAX_MS = 366 * 24 * 3600 * 1000;
+
+/** The time an exec is to start no sooner than, if it is still to come; refused past START_AT_MAX_MS from now. */
+export function checkStartAt(startAt: number | undefined, now = Date.now()): number | undefined {
+  if (startAt === undefined || startAt <= now) return undefined;
+  if (startAt - now > START_AT_MAX_MS) throw invalidArgument("start_at", `an exec starts at most a year from now, not at ${new Date(startAt).toISOString()}: tether is no calendar (a timer of the system's, such as a systemd timer or cron, starts work that far ahead)`);
+  return startAt;
 }
 
 /** How an exec that was not a success ended, in a few words: "exited 3", "was killed by SIGTERM". */

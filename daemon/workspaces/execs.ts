@@ -25,7 +25,7 @@ import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
 import { ExecTerminal } from "./exec-terminal.js";
-import { ExecQueues } from "./exec-queues.js";
+import { ExecQueues, checkAfter, checkStartAt } from "./exec-queues.js";
 import { ExecReads, outputJournal } from "./exec-reads.js";
 import { newExecRecord } from "./exec-records.js";
 import { reportProcess } from "./process-events.js";
@@ -143,7 +143,7 @@ export class Execs {
    */
   submit(asked: ExecStartOptions): LiveExec | QueuedExec {
     const queue = asked.queue ?? "";
-    const after = this.resolveAfter(asked.after ?? []);
+    const after = [...new Set(checkAfter(asked.after ?? []).map((ref) => this.find(ref).id))];
     // A time already past is no wait.
     const options = { ...asked, startAt: checkStartAt(asked.startAt) };
     if (queue === "" && after.length === 0 && options.startAt === undefined) return this.start(options);
@@ -160,12 +160,6 @@ export class Execs {
     const queued = this.queued.add(newExecRecord(this.nextSeq++, waits, ws, id, launch.cwd, "queued"), waits);
     this.report("queue", queued.record);
     return queued;
-  }
-
-  /** The ids of the execs an exec is to start after (exec --after), each named once. */
-  private resolveAfter(refs: readonly string[]): string[] {
-    if (refs.length > AFTER_MAX) throw invalidArgument("after", `an exec starts after at most ${AFTER_MAX} others, not ${refs.length}: a session's task graph holds larger ones (tether run)`);
-    return [...new Set(refs.map((ref) => this.find(ref).id))];
   }
 
   /** Starts an exec at once; `queued`: the queued one whose turn came (submit). */
@@ -268,7 +262,7 @@ export class Execs {
     const exec = this.find(ref);
     const spec = this.tables.restartSpec(exec.seq);
     if (exec.status === "queued") {
-      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} has not run yet: it waits ${this.queued.waitsFor(exec)} and starts in its turn (tether exec ls shows it)`, { exec: exec.id });
+      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} has not run yet: it waits ${this.queued.waitsFor(exec)} and starts in its turn (tether exec start ${exec.id} starts it now)`, { exec: exec.id });
     }
     if (spec === undefined) {
       throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_RESTARTABLE", `exec ${exec.id} was started by an older tether, which did not keep its environment: start it anew with tether exec`, { exec: exec.id });
@@ -384,6 +378,15 @@ export class Execs {
     return this.current(this.tables.byId(exec.id) ?? exec);
   }
 
+  /** Starts queued exec `ref` now, whatever it waits for (see ExecQueues.startNow); resolves once its process runs (its pid known) or could not start. */
+  async startNow(ref: string): Promise<ExecRecord> {
+    const exec = this.find(ref);
+    const live = this.queued.startNow(exec);
+    // One that could not start (its command gone since) is answered as it ended.
+    if (live !== undefined && (await live.started) === undefined) await live.ended;
+    return this.current(live?.record ?? this.tables.byId(exec.id) ?? exec);
+  }
+
   /** Writes to a running exec's stdin for a script (WriteExecStdin), then perhaps closes it; see ExecStdin. */
   async writeStdin(ref: string, data: Uint8Array, close: boolean, signal: AbortSignal): Promise<ExecRecord> {
     if (data.byteLength === 0 && !close) throw invalidArgument("data", "give bytes to write (data or text), or close the exec's stdin");
@@ -480,19 +483,6 @@ export class Execs {
     const stored = this.tables.byName(name);
     return stored?.status === "queued" ? stored : undefined;
   }
-}
-
-/** How many execs one may start after (exec --after). */
-const AFTER_MAX = 100;
-
-/** How far ahead an exec may be set to start (exec --delay, --at): a year. */
-const START_AT_MAX_MS = 366 * 24 * 3600 * 1000;
-
-/** The time an exec is to start no sooner than, if it is still to come; refused past START_AT_MAX_MS from now. */
-function checkStartAt(startAt: number | undefined, now = Date.now()): number | undefined {
-  if (startAt === undefined || startAt <= now) return undefined;
-  if (startAt - now > START_AT_MAX_MS) throw invalidArgument("start_at", `an exec starts at most a year from now, not at ${new Date(startAt).toISOString()}: tether is no calendar (a timer of the system's, such as a systemd timer or cron, starts work that far ahead)`);
-  return startAt;
 }
 
 const EXEC_KIND: ProcessKind = { field: "exec", noun: "exec", plural: "execs", collection: "execs", notFoundReason: "EXEC_NOT_FOUND" };

@@ -750,6 +750,11 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "ls", "--queue", "gpu"]).stdout.trim().split("\n")).toHaveLength(3);
 
     const running = cli(env, ["exec", "w", "-d", "--queue", "gpu", "--", "sleep", "60"]).stdout.trim();
+    // exec start: a queued one now, as pueue start.
+    const now = cli(env, ["exec", "w", "-d", "--queue", "gpu", "--", "echo", "now"]).stdout.trim();
+    expect(cli(env, ["exec", "start", now])).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`^started ${now} \\(pid \\d+\\)\n$`)) });
+    expect(cli(env, ["exec", "wait", now])).toMatchObject({ status: 0 });
+    expect(cli(env, ["exec", "start", now])).toMatchObject({ status: 1, stderr: `tether: exec ${now} is not queued: it has ended (exited): tether exec restart ${now} starts its command again\n` });
     const waiting = cli(env, ["exec", "w", "-d", "--queue", "gpu", "--", "touch", "never"]).stdout.trim();
     expect(cli(env, ["exec", "kill", "--queue", "gpu"])).toEqual({ status: 0, stdout: `sent SIGTERM to ${waiting}\nsent SIGTERM to ${running}\n`, stderr: "" });
     expect(cli(env, ["exec", "wait", running, waiting])).toMatchObject({ status: 143, stdout: `${running}: signalled SIGTERM (143)\n${waiting}: cancelled: stopped while queued in gpu (tether exec kill): it never ran\n` });

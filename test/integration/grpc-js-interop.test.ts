@@ -146,6 +146,22 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
       if (msg.kind === "exit") seen.push(`exit ${msg.exit!.status}`);
     }
     expect(seen).toEqual(["started 6", "exit 7"]); // QUEUED, then CANCELLED
+    // StartExec: a queued one (its queue paused) now.
+    const detachedCall = (ex as unknown as Record<string, () => grpc.ClientDuplexStream<object, { kind: string; started?: { exec: { id: string; status: number } } }>>)["Exec"]!();
+    detachedCall.write({ start: { workspace: "interop", argv: ["true"], queue: "interop" } });
+    detachedCall.end();
+    let queuedId = "";
+    for await (const msg of detachedCall) {
+      if (msg.kind === "started") {
+        queuedId = msg.started!.exec.id;
+        detachedCall.cancel();
+        break;
+      }
+    }
+    const startedNow = await unary<{ exec: { id: string; status: number; pid: number } }>(ex, "StartExec", { exec: queuedId });
+    expect(startedNow.exec).toMatchObject({ id: queuedId });
+    expect(startedNow.exec.pid).toBeGreaterThan(0);
+    expect((await unary<{ exec: { status: number } }>(ex, "WaitExec", { exec: queuedId })).exec.status).toBe(2); // EXITED
     expect((await unary<{ queue: object }>(ex, "DeleteExecQueue", { name: "interop" })).queue).toMatchObject({ name: "interop", parallel: 1, paused: false });
     await unary(ws, "DeleteWorkspace", { workspace: "interop" });
     ws.close();

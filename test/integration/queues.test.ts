@@ -263,6 +263,28 @@ describe("queues (exec --queue, a task's queue:)", () => {
     expect(await failure(submit(again, ["true"], { startAt: timestampFromMs(Date.now() + 60_000), restartPolicy }))).toMatchObject({ code: Code.InvalidArgument, message: expect.stringContaining("(--queue, --after, --delay)") });
   });
 
+  it("StartExec starts a queued exec now, as pueue start: past its queue's limit (counted in it meanwhile), its time and the execs it was to start after; one not queued is refused", async () => {
+    const { execs } = await withWorkspace();
+    const holder = await submit(execs, ["sleep", "60"], { queue: "one" });
+    const waiting = await submit(execs, ["sleep", "60"], { queue: "one" });
+    const behind = await submit(execs, ["true"], { queue: "one" });
+    const { exec: started } = await execs.startExec({ exec: waiting.id });
+    expect(started).toMatchObject({ id: waiting.id, status: ExecStatus.RUNNING, queue: "one" });
+    expect(started!.pid).toBeGreaterThan(0);
+    // Two run in a queue of one: the one behind waits for both.
+    expect((await execs.listExecQueues({})).queues).toMatchObject([{ name: "one", parallel: 1, running: 2, queued: 1 }]);
+    expect((await execs.getExec({ exec: behind.id })).exec!.status).toBe(ExecStatus.QUEUED);
+
+    const later = await submit(execs, ["sh", "-c", "echo now"], { startAt: timestampFromMs(Date.now() + 3_600_000), after: [holder.id] });
+    expect((await execs.startExec({ exec: later.id })).exec!.status).toBe(ExecStatus.RUNNING);
+    expect((await execs.waitExec({ exec: later.id })).exec).toMatchObject({ status: ExecStatus.EXITED, exitCode: 0 });
+    expect((await attachToEnd(execs, later.id)).stdout).toBe("now\n");
+
+    expect(await failure(execs.startExec({ exec: holder.id }))).toMatchObject({ code: Code.FailedPrecondition, reason: ErrorReason.EXEC_NOT_QUEUED, message: `exec ${holder.id} is not queued: it runs already` });
+    expect(await failure(execs.startExec({ exec: later.id }))).toMatchObject({ code: Code.FailedPrecondition, message: `exec ${later.id} is not queued: it has ended (exited): tether exec restart ${later.id} starts its command again` });
+    for (const e of [holder, waiting, behind]) await execs.stopExec({ exec: e.id });
+  });
+
   it("a task's queue: its runs take the queue's slots with other sessions' runs and with execs, in the order they came; a waiting run stays queued, its session saying for what", async () => {
     const { d, execs, root } = await withWorkspace();
     const sessions = d.client(SessionService);
