@@ -130,7 +130,12 @@ export class Execs {
   recover(): void {
     const fdEnd = (id: string, fd: number): number => Number(this.journals.lastMetaWith(outputJournal(id), "s", String(fd))?.["e"] ?? 0);
     const left = this.tables.running();
-    recordLeftRunningLost(left, (row) => this.tables.update({ ...row, stdoutBytes: fdEnd(row.id, 1), stderrBytes: fdEnd(row.id, 2) }), "exec");
+    const recordLost = (row: ExecRecord): void => {
+      const lost = { ...row, stdoutBytes: fdEnd(row.id, 1), stderrBytes: fdEnd(row.id, 2) };
+      this.tables.update(lost);
+      this.report("end", lost);
+    };
+    recordLeftRunningLost(left, recordLost, "exec");
     this.restarts.resume(left);
     this.queued.restore();
   }

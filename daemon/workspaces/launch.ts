@@ -125,13 +125,16 @@ interface LeftRunning extends EndFields {
 /**
  * At daemon start: processes the last daemon left running are recorded lost
  * with the reason, and a leftover process group is killed when its pid still
- * names the same process (same start time).
+ * names the same process (same start time); `report` says each to the
+ * daemon's events.
  */
-export function recordLeftRunningLost<T extends LeftRunning>(rows: readonly T[], save: (row: T) => void, what: string): void {
+export function recordLeftRunningLost<T extends LeftRunning>(rows: readonly T[], save: (row: T) => void, what: string, report?: (row: T) => void): void {
   const reason = `the daemon was not running (it stopped or crashed) while this ${what} was live`;
   for (const row of rows) {
     if (row.pid !== undefined && row.startTicks !== undefined && processStartTicks(row.pid) === row.startTicks) signalGroup(row.pid, "SIGKILL");
-    save({ ...row, status: "lost", error: reason, endedAt: Date.now() });
+    const lost = { ...row, status: "lost", error: reason, endedAt: Date.now() };
+    save(lost);
+    report?.(lost);
     log(`${what} ${row.id}: was live when the daemon stopped; recorded it lost`);
   }
 }

@@ -142,7 +142,7 @@ export class Ptys {
 
   /** At daemon start: PTYs the last daemon left open are recorded lost, and their leftover process groups stopped. */
   recover(): void {
-    recordLeftRunningLost(this.tables.running(), (row) => this.tables.update(row), "pty");
+    recordLeftRunningLost(this.tables.running(), (row) => this.tables.update(row), "pty", (row) => reportProcess(this.environment.events, "pty", "close", row));
   }
 
   create(spec: PtySpec): PtyRecord {

@@ -8,6 +8,7 @@ import type { Event } from "../../gen/tether/v1/event_pb.js";
 import { EventService } from "../../gen/tether/v1/event_service_pb.js";
 import { ExecService } from "../../gen/tether/v1/exec_service_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
+import { SessionActivity } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { daemonPerTest } from "../helpers/daemon.js";
@@ -44,6 +45,15 @@ function watch(client: Client<typeof EventService>, request: Parameters<Client<t
 /** What an event says, without its time and sequence. */
 function said(e: Event): [string, string, string, Record<string, string>] {
   return [e.type, e.action, e.id, e.attributes];
+}
+
+/** Starts an exec and leaves it running; its id. */
+async function runExecDetached(execs: Client<typeof ExecService>, argv: string[]): Promise<string> {
+  const requests = new ExecRequests();
+  requests.push({ kind: { case: "start", value: { workspace: "w", argv } } });
+  requests.end();
+  for await (const response of execs.exec(requests)) if (response.kind.case === "started") return response.kind.value.exec!.id;
+  throw new Error("no started answer");
 }
 
 async function runExec(execs: Client<typeof ExecService>, argv: string[]): Promise<string> {
@@ -151,6 +161,29 @@ describe("events (EventService.WatchEvents, tether events)", () => {
     expect(await failure(collectFirst(events, { since: timestampFromMs(before), afterSequence: 1n }))).toMatchObject({ code: Code.InvalidArgument, message: "start from a time (since) or after a sequence (after_sequence), not both" });
     expect(await failure(collectFirst(events, { afterSequence: 99n }))).toMatchObject({ code: Code.OutOfRange, message: expect.stringContaining("event 99 is past the last one (4): the daemon was restarted since") });
     expect(await failure(collectFirst(events, { types: ["container"] }))).toMatchObject({ code: Code.InvalidArgument, message: '"container" is no event type: the types are session, exec, pty, workspace' });
+  });
+
+  it("a daemon started after kill -9 reports the work it found lost: a watch from a time sees each end", async () => {
+    const d = await daemon();
+    await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+    const exec = await runExecDetached(d.client(ExecService), ["sleep", "60"]);
+    const pty = (await d.client(PtyService).createPty({ spec: { workspace: "w", argv: ["sleep", "60"] } })).pty!;
+    const taskFile = writeTaskFile("tasks:\n  long:\n    cmd: sleep 60\n");
+    const session = (await d.client(SessionService).startSession({ task: "long", taskFile, workspace: "w" })).session!;
+    await eventually(async () => ((await d.client(SessionService).getSession({ name: session.name })).session!.activity === SessionActivity.RUNNING ? true : undefined));
+    const before = Date.now();
+    await d.kill();
+    await d.restart();
+    const lost = await firstAnswer(d.client(EventService), { since: timestampFromMs(before) });
+    expect(lost.map(said)).toEqual(
+      expect.arrayContaining([
+        ["exec", "end", exec, expect.objectContaining({ status: "lost", reason: "the daemon was not running (it stopped or crashed) while this exec was live" })],
+        ["pty", "close", pty.id, expect.objectContaining({ status: "lost" })],
+        ["session", "run", session.id, expect.objectContaining({ task: "long", status: "lost" })],
+        ["session", "end", session.id, expect.objectContaining({ status: "closed" })],
+      ]),
+    );
+    expect(lost[0]!.sequence).toBe(1n);
   });
 
   it("curl follows the events over the Connect protocol's JSON", async () => {
