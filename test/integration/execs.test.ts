@@ -442,7 +442,10 @@ describe("exec", () => {
 
   it("a terminal exec's queries to its terminal are answered by the daemon while no client's terminal is there to (exec -d -t, a script's -t, its client gone), as a PTY's", async () => {
     const { execs } = await withWorkspace();
+    // Echo off from the start, as a program that reads answers sets it: an answer that comes before a `read -s` takes
+    // effect is not echoed (under load it once was, "^[[0n" before "second:").
     const ask = [
+      "stty -echo",
       `show() { printf '%s:%s\\n' "$1" "\${2//$'\\e'/<ESC>}"; }`,
       `printf 'ab\\e[6n\\e[c'; IFS= read -rs -d c -t "$WAIT" x; show first "$x"`,
       `IFS= read -r go; printf '\\e[5n'; IFS= read -rs -d n -t 5 y; show second "$y"`,
