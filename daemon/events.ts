@@ -40,7 +40,7 @@ export interface WatchStart {
   readonly afterSequence?: number | undefined;
 }
 
-/** Which events a watcher takes: of these types and resources (an empty set: every one), whose resource has every label selected. */
+/** Which events a watcher takes: of these types and resources (by id, or by the name an event says; an empty set: every one), whose resource has every label selected. */
 export interface EventFilter {
   readonly types: ReadonlySet<string>;
   readonly ids: ReadonlySet<string>;
@@ -63,7 +63,8 @@ class Watcher {
 
   takes(event: DaemonEvent): boolean {
     const { types, ids, labels } = this.filter;
-    return (types.size === 0 || types.has(event.type)) && (ids.size === 0 || ids.has(event.id)) && labelsMatch(event.labels, labels);
+    const named = ids.size === 0 || ids.has(event.id) || (event.attributes["name"] !== undefined && ids.has(event.attributes["name"]));
+    return (types.size === 0 || types.has(event.type)) && named && labelsMatch(event.labels, labels);
   }
 
   offer(event: DaemonEvent): void {

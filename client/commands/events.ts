@@ -7,7 +7,7 @@ import { parseSinceFlag, wholeNumberFlag } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 
-export const EVENTS_USAGE = `  tether events [--since 10m | --after SEQ] [--type session|exec|pty|workspace ...] [--id ID ...] [--label k=v|k ...] [--no-follow] [--json]
+export const EVENTS_USAGE = `  tether events [--since 10m | --after SEQ] [--type session|exec|pty|workspace ...] [--id ID|NAME ...] [--label k=v|k ...] [--no-follow] [--json]
                                               the daemon's changes as they happen, as docker events: sessions started
                                               and ended, runs' transitions, execs and PTYs started and ended,
                                               workspaces made and removed; --since: the kept ones (the last 1000)

@@ -816,6 +816,8 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(lines[1]).toMatch(new RegExp(`^\\S+ exec end ${id} \\(exit_code=5, name=job, status=exited, workspace=w-\\w+\\) \\{team=ci\\}$`));
     expect(cli(env, ["events", "--since", "1m", "--no-follow", "--label", "team=ci"]).stdout.trim().split("\n")).toHaveLength(2);
     expect(cli(env, ["events", "--since", "1m", "--no-follow", "-l", "team=cd"]).stdout).toBe("");
+    // --id takes a name too (an exec's, a PTY's, a workspace's).
+    expect(cli(env, ["events", "--since", "1m", "--no-follow", "--id", "job"]).stdout.trim().split("\n").map((line) => line.split(" ").slice(1, 4).join(" "))).toEqual([`exec start ${id}`, `exec end ${id}`]);
 
     const kept = cli(env, ["events", "--since", "1m", "--no-follow", "--json"]);
     expect(kept.status).toBe(0);

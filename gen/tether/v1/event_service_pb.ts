@@ -47,7 +47,9 @@ export type WatchEventsRequest = Message<"tether.v1.WatchEventsRequest"> & {
   types: string[];
 
   /**
-   * Only events of these resources, by id (s-7f3k2, e-8f2k1); empty: all.
+   * Only events of these resources, by id (s-7f3k2, e-8f2k1) or by the name
+   * an event says (an exec's, a PTY's, a workspace's: its "name"
+   * attribute); empty: all.
    *
    * @generated from field: repeated string ids = 4;
    */
