@@ -100,8 +100,11 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
   const tokens = new RunTokens();
   const sessions = new Sessions(db, journals, { ...environment, live: workspaces.live, unusable: (id) => workspaces.unusable(id), workspaceEnv: (id) => workspaces.envOf(id), tokens, queues }, workspaces);
   const reads = new SessionReads(journals, sessions);
-  sessions.recover();
-  execs.recover();
+  // What waited in a queue waits again in the order it came, runs and execs alike.
+  queues.restoring(() => {
+    sessions.recover();
+    execs.recover();
+  });
   ptys.recover();
   const stopping = new AbortController();
   let stopped!: () => void;

@@ -28,10 +28,11 @@ interface QueueSettings {
 
 const DEFAULT_SETTINGS: QueueSettings = { parallel: DEFAULT_QUEUE_PARALLEL, paused: false };
 
-/** One waiting in a queue: `start`, called in its turn, starts it (reporting it `running`), or does nothing when it no longer wants the slot. */
+/** One waiting in a queue: `start`, called in its turn, starts it (reporting it `running`), or does nothing when it no longer wants the slot; `since`: when it came. */
 interface Member {
   readonly key: string;
   readonly start: () => void;
+  readonly since: number;
 }
 
 export function checkQueueName(name: string): void {
@@ -51,7 +52,8 @@ export function queueNameProblem(name: string): string {
  * members run than its parallel limit, in the order they came, and none
  * while it is paused. Each member is known by a key (an exec's id, a run's
  * name). The settings are stored; what runs and waits is known in memory:
- * its owners put what waited back at daemon start.
+ * its owners put what waited back at daemon start (`restoring`), each in
+ * its place by when it came, whatever its kind.
  */
 export class Queues {
   private readonly runningKeys = new Map<string, Set<string>>();
@@ -63,6 +65,8 @@ export class Queues {
   private readonly deleteSettings;
   /** Set as the daemon stops: the ends of what runs start nothing (the next daemon does). */
   private closed = false;
+  /** While the daemon puts back what waited (restoring): nothing starts, so none goes before one that came earlier. */
+  private holding = false;
 
   constructor(db: Db) {
     this.upsertSettings = db.prepare(`INSERT INTO queues (name, parallel, paused) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET parallel = excluded.parallel, paused = excluded.paused`);
@@ -74,7 +78,22 @@ export class Queues {
 
   /** Whether a member that comes to `queue` now starts at once: it is not paused, a slot is free and none waits before it. */
   hasRoom(queue: string): boolean {
-    return this.canStart(queue) && !this.waiting.has(queue);
+    return !this.holding && this.canStart(queue) && !this.waiting.has(queue);
+  }
+
+  /**
+   * Runs `restore` (the daemon's owners putting back what waited when the
+   * last daemon stopped) with nothing starting meanwhile; then each queue
+   * starts what it has room for, in the order its members came.
+   */
+  restoring(restore: () => void): void {
+    this.holding = true;
+    try {
+      restore();
+    } finally {
+      this.holding = false;
+      for (const queue of [...this.waiting.keys()]) this.pump(queue);
+    }
   }
 
   /** Counts `key` as running in `queue` until `ended` settles; its end lets the next one start. */
@@ -90,11 +109,16 @@ export class Queues {
     ended.then(release, release);
   }
 
-  /** Puts `key` at the end of `queue`; `start` is called in its turn: at once when the queue has room now. */
-  wait(queue: string, key: string, start: () => void): void {
+  /**
+   * Puts `key` in `queue`'s line after every member that came no later than
+   * `since` (now: at the end); `start` is called in its turn: at once when
+   * the queue has room now.
+   */
+  wait(queue: string, key: string, start: () => void, since = Date.now()): void {
     let members = this.waiting.get(queue);
     if (members === undefined) this.waiting.set(queue, (members = []));
-    members.push({ key, start });
+    const later = members.findIndex((m) => m.since > since);
+    members.splice(later === -1 ? members.length : later, 0, { key, start, since });
     this.waitingIn.set(key, queue);
     this.pump(queue);
   }
@@ -178,7 +202,7 @@ export class Queues {
 
   /** Starts the queue's oldest waiting members while it has room; one that no longer wants its slot is passed over. */
   private pump(queue: string): void {
-    while (!this.closed && this.canStart(queue)) {
+    while (!this.closed && !this.holding && this.canStart(queue)) {
       const next = this.waiting.get(queue)?.[0];
       if (next === undefined) return;
       this.leave(next.key);

@@ -306,7 +306,7 @@ export class LiveSession {
       if (busy >= parallelism || this.held) break;
       if (this.slots.isWaiting(run.number)) continue;
       const queue = this.graph.task(run.task).queue;
-      if (queue === undefined || this.slots.admit(run.number, queue, () => this.launchInTurn(run))) this.launch(run);
+      if (queue === undefined || this.slots.admit(run.number, queue, run.transitions.at(-1)!.at, () => this.launchInTurn(run))) this.launch(run);
       else this.refreshActivity();
       busy++;
     }

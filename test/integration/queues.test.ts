@@ -330,4 +330,24 @@ describe("queues (exec --queue, a task's queue:)", () => {
     expect(readFileSync(log, "utf8")).toBe(`ran ${kept.id}\n`);
     expect((await d.client(ExecService).getExec({ exec: holder.id })).exec!.status).toBe(ExecStatus.LOST);
   });
+
+  it("after kill -9 of the daemon, what waited in a queue waits again in the order it came, execs and session runs alike", async () => {
+    const { d, execs, root } = await withWorkspace();
+    const sessions = d.client(SessionService);
+    const log = join(root, "log.txt");
+    const taskFile = writeTaskFile(`tasks:\n  job:\n    queue: q\n    cmd: echo "run" >> ${log}\n`);
+    await submit(execs, ["sleep", "60"], { queue: "q" });
+    const first = await submit(execs, ["sh", "-c", `echo exec1 >> ${log}; sleep 0.3`], { queue: "q" });
+    const run = (await sessions.startSession({ task: "job", taskFile })).session!;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const last = await submit(execs, ["sh", "-c", `echo exec2 >> ${log}`], { queue: "q" });
+    expect((await execs.listExecQueues({})).queues[0]).toMatchObject({ running: 1, queued: 3 });
+    await d.kill();
+    await d.restart();
+    const again = d.client(ExecService);
+    await again.waitExec({ exec: last.id });
+    expect((await waitQuiet(d.client(SessionService), run.id)).status).toBe(SessionStatus.CLOSED);
+    expect((await again.getExec({ exec: first.id })).exec!.status).toBe(ExecStatus.EXITED);
+    expect(readFileSync(log, "utf8")).toBe("exec1\nrun\nexec2\n");
+  });
 });
