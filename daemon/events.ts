@@ -101,7 +101,9 @@ export class Events {
   private readonly watchers = new Set<Watcher>();
 
   publish(data: EventData): void {
-    const event: DaemonEvent = { ...data, sequence: this.nextSequence++, time: Date.now() };
+    // Its labels as they are now: a later change to the resource's does not rewrite what was said.
+    const labels = Object.keys(data.labels).length === 0 ? NO_LABELS : { ...data.labels };
+    const event: DaemonEvent = { ...data, labels, sequence: this.nextSequence++, time: Date.now() };
     this.kept.push(event);
     if (this.kept.length > 2 * EVENTS_KEPT) this.kept = this.kept.slice(-EVENTS_KEPT);
     for (const watcher of this.watchers) watcher.offer(event);
@@ -150,6 +152,8 @@ export class Events {
     return { events: kept.filter((e) => e.time >= sinceMs && watcher.takes(e)), missed: 0 };
   }
 }
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 function checkFilter(filter: EventFilter): void {
   for (const type of filter.types) {
