@@ -208,7 +208,8 @@ describe("workspaces", () => {
     const execs = d.client(ExecService);
     await ws.createWorkspace({ displayName: "busy" });
     const pids: number[] = [];
-    for (const argv of [["sleep", "60"], ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"]]) {
+    // The stubborn one says when its trap is set: a SIGTERM before that (under load) would end it.
+    for (const argv of [["sleep", "60"], ["sh", "-c", "trap '' TERM; echo up; while :; do sleep 0.1; done"]]) {
       const requests = new ExecRequests();
       requests.push({ kind: { case: "start", value: { workspace: "busy", argv } } });
       requests.end();
@@ -219,6 +220,7 @@ describe("workspaces", () => {
         }
       }
     }
+    await eventually(async () => ((await execs.listExecs({ workspace: "busy" })).execs.some((e) => e.stdoutBytes > 0n) ? true : undefined));
     // Retries: a run stopped with its workspace is stopped on purpose, and not started again there.
     const taskFile = writeTaskFile("tasks:\n  serve:\n    cmd: sleep 60\n    retries: 2\n");
     const { session } = await d.client(SessionService).startSession({ task: "serve", taskFile, workspace: "busy" });
@@ -273,10 +275,12 @@ describe("workspaces", () => {
     const execs = d.client(ExecService);
     const ptys = d.client(PtyService);
     await ws.createWorkspace({ displayName: "w" });
-    const stubborn = ["sh", "-c", "trap '' TERM HUP; while :; do sleep 0.1; done"];
+    // It says when its traps are set: a signal before that (under load) would end it.
+    const stubborn = ["sh", "-c", "trap '' TERM HUP; echo trapped; while :; do sleep 0.1; done"];
     // The longest a protobuf Duration holds.
     const forever = { seconds: 315_576_000_000n };
     const { pty } = await ptys.createPty({ spec: { workspace: "w", argv: stubborn } });
+    await eventually(async () => ((await ptys.getPty({ pty: pty!.id })).pty!.outputBytes > 0n ? true : undefined));
     const closing = ptys.closePty({ pty: pty!.id, grace: forever });
     const requests = new ExecRequests();
     requests.push({ kind: { case: "start", value: { workspace: "w", argv: stubborn } } });
@@ -288,6 +292,7 @@ describe("workspaces", () => {
         break;
       }
     }
+    await eventually(async () => ((await execs.getExec({ exec })).exec!.stdoutBytes > 0n ? true : undefined));
     const stopping = ws.stopWorkspace({ workspace: "w", grace: forever });
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect((await execs.getExec({ exec })).exec!.status).toBe(ExecStatus.RUNNING);
@@ -307,9 +312,11 @@ describe("workspaces", () => {
     const execs = d.client(ExecService);
     await ws.createWorkspace({ displayName: "going" });
     const requests = new ExecRequests();
-    requests.push({ kind: { case: "start", value: { workspace: "going", argv: ["sh", "-c", "trap '' TERM; while :; do sleep 0.1; done"] } } });
+    requests.push({ kind: { case: "start", value: { workspace: "going", argv: ["sh", "-c", "trap '' TERM; echo up; while :; do sleep 0.1; done"] } } });
     requests.end();
     for await (const r of execs.exec(requests)) if (r.kind.case === "started") break;
+    // Its trap is set once it says so.
+    await eventually(async () => ((await execs.listExecs({ workspace: "going" })).execs[0]!.stdoutBytes > 0n ? true : undefined));
     // It ignores SIGTERM: the removal waits out its grace (2 s) before SIGKILL, and meanwhile others try to start work there.
     const removing = ws.deleteWorkspace({ workspace: "going", force: true, grace: { seconds: 2n } });
     await eventually(async () => ((await ws.getWorkspace({ workspace: "going" })).workspace!.materialization === Materialization.STOPPING ? true : undefined));
