@@ -65,9 +65,8 @@ export class ExecQueues {
 
   /** Takes a queued exec out for a client (exec stop, kill, rm, saying `how`): it never runs. Undefined when it is not queued. */
   cancel(exec: ExecRecord, how: string): ExecRecord | undefined {
-    if (!this.waiters.has(exec.id)) return undefined;
-    this.queues.leave(exec.id);
-    return this.neverRuns(exec, `stopped while queued${exec.queue === undefined ? "" : ` in ${exec.queue}`} (${how}): it never ran`);
+    const waiter = this.takeOut(exec.id);
+    return waiter && this.neverRuns(exec, waiter, `stopped while queued${exec.queue === undefined ? "" : ` in ${exec.queue}`} (${how}): it never ran`);
   }
 
   /**
@@ -77,15 +76,11 @@ export class ExecQueues {
    * One not queued is refused (EXEC_NOT_QUEUED).
    */
   startNow(exec: ExecRecord): LiveExec | undefined {
-    const waiter = this.waiters.get(exec.id);
+    const waiter = this.takeOut(exec.id);
     if (waiter === undefined) {
       const how = exec.status === "running" ? "it runs already" : `it has ended (${exec.status}): tether exec restart ${exec.id} starts its command again`;
       throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_QUEUED", `exec ${exec.id} is not queued: ${how}`, { exec: exec.id, status: exec.status });
     }
-    this.waiters.delete(exec.id);
-    // Its clock and its wait for others stop; its place in its queue's line goes.
-    waiter.abort.abort();
-    this.queues.leave(exec.id);
     const started = this.startQueued(exec.id);
     waiter.resolve(started);
     return started;
@@ -113,7 +108,7 @@ export class ExecQueues {
         (why) => {
           if (abort.signal.aborted) return;
           if (why === undefined) join();
-          else this.neverRuns(exec, `${why}: it never ran`);
+          else this.neverRuns(exec, this.takeOut(exec.id)!, `${why}: it never ran`);
         },
         () => undefined, // Aborted: taken out, or the daemon stops.
       );
@@ -135,10 +130,18 @@ export class ExecQueues {
     return undefined;
   }
 
-  private neverRuns(exec: ExecRecord, error: string): ExecRecord {
-    const waiter = this.waiters.get(exec.id)!;
-    this.waiters.delete(exec.id);
+  /** Ends queued exec `id`'s wait (its clock, its wait for others, its place in its queue's line): its waiter, or undefined when it is not queued. */
+  private takeOut(id: string): Waiter | undefined {
+    const waiter = this.waiters.get(id);
+    if (waiter === undefined) return undefined;
+    this.waiters.delete(id);
     waiter.abort.abort();
+    this.queues.leave(id);
+    return waiter;
+  }
+
+  /** Records taken-out `exec` cancelled (`error` saying why) and tells its waiters it never starts. */
+  private neverRuns(exec: ExecRecord, waiter: Waiter, error: string): ExecRecord {
     const cancelled: ExecRecord = { ...(this.tables.byId(exec.id) ?? exec), status: "cancelled", error, endedAt: Date.now() };
     this.tables.update(cancelled);
     this.reportEnd(cancelled);
