@@ -23,15 +23,20 @@ import { allPtys, howClosed, listPtys } from "./pty-list.js";
 import { labelledOr } from "../labelled-refs.js";
 import { exitCodeOf, readPty, sendToPty } from "./pty-io.js";
 
-export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A]] [--label k=v ...] [--size-policy latest|smallest] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [[--] CMD ...]
+export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A [-D]]] [--label k=v ...] [--size-policy latest|smallest] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
                                               --name: a name to attach it by too, as tmux new -s (unique among open PTYs),
-                                              -A: attach to the open one of that name if there is one (tmux new -A);
+                                              -A: attach to the open one of that name if there is one (tmux new -A;
+                                              -D too: detaching its other clients, tmux new -A -D);
                                               the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY; none: no key) leaves it running;
                                               -d opens it without attaching and prints its id; --label: labels to find it by;
                                               -E/--inherit-env: this shell's environment, as exec -E
-  tether pty attach P [--read-only] [--from OFFSET] [--detach-key K]
-                                              reattach: the recent output is replayed to redraw, then live
+  tether pty attach P [--read-only] [-d] [--from OFFSET] [--detach-key K]
+                                              reattach: the recent output is replayed to redraw, then live;
+                                              -d/--detach-others: every other client attached is detached
+                                              (tmux attach -d), so this terminal's size is the PTY's alone
+  tether pty detach P                         detach every client attached to it (tmux detach-client -s): each
+                                              is told so and exits 0; the program goes on
   tether pty ls [WS] [--all] [--label k=v|k ...] [--json]
                                               open PTYs (--all: closed ones too): command, size, clients
   tether pty read P [--from OFFSET] [--no-follow] [--until PATTERN] [--idle 500ms]
@@ -85,13 +90,15 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
       return resize(args.slice(1), paths);
     case "rename":
       return rename(args.slice(1), paths);
+    case "detach":
+      return detach(args.slice(1), paths);
     case "kill":
       return kill(args.slice(1), paths);
     case "rm":
       return remove(args.slice(1), paths);
     default:
       return open(args, paths).catch((error: unknown) => {
-        throw subcommandMeant(error, "tether pty", ["attach", "ls", "read", "capture", "send", "resize", "rename", "kill", "rm"]);
+        throw subcommandMeant(error, "tether pty", ["attach", "detach", "ls", "read", "capture", "send", "resize", "rename", "kill", "rm"]);
       });
   }
 }
@@ -105,6 +112,7 @@ const OPEN_OPTIONS = {
   detach: { type: "boolean", short: "d", default: false },
   name: { type: "string", default: "" },
   "attach-existing": { type: "boolean", short: "A", default: false },
+  "detach-others": { type: "boolean", short: "D", default: false },
   label: { type: "string", short: "l", multiple: true, default: [] as string[] },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
 
@@ -113,6 +121,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({ args: options, allowPositionals: true, options: OPEN_OPTIONS });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty WS");
   if (values["attach-existing"] && values.name === "") throw new CliError("-A attaches to the open PTY of the name given, as tmux new -A -s NAME does: give it --name NAME", 2);
+  if (values["detach-others"] && !values["attach-existing"]) throw new CliError("-D detaches the other clients of the PTY -A attaches to (tmux new -A -D): give it with -A --name NAME", 2);
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
   const argv = command.length === 0 ? [defaultShell(process.env)] : command;
@@ -122,7 +131,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   const existing = values["attach-existing"] ? await openNamed(paths, values.name) : undefined;
   if (existing !== undefined) {
     if (values.detach) process.stdout.write(`${existing}\n`);
-    return values.detach ? 0 : session(paths, { case: "pty", value: existing }, false, undefined, detachKey(values["detach-key"]));
+    return values.detach ? 0 : session(paths, { case: "pty", value: existing }, { detachByte: detachKey(values["detach-key"]), detachOthers: values["detach-others"] });
   }
   if (values.detach) {
     // As tmux new -d: opened at this terminal's size (else 80x24), nobody attached; the id to attach or type to.
@@ -133,7 +142,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
     return 0;
   }
   const target: Target = { case: "create", value: spec };
-  return session(paths, target, false, undefined, detachKey(values["detach-key"]), true);
+  return session(paths, target, { detachByte: detachKey(values["detach-key"]), opened: true });
 }
 
 /** The id of the open PTY named `name`, if one is. */
@@ -152,11 +161,39 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { "read-only": { type: "boolean", default: false }, from: { type: "string" }, "detach-key": { type: "string" } },
+    options: {
+      "read-only": { type: "boolean", default: false },
+      "detach-others": { type: "boolean", short: "d", default: false },
+      from: { type: "string" },
+      "detach-key": { type: "string" },
+    },
   });
   if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty attach");
   const from = values.from === undefined ? undefined : wholeNumberFlag("--from", values.from, "a byte offset");
-  return session(paths, { case: "pty", value: positionals[0]! }, values["read-only"], from, detachKey(values["detach-key"]));
+  return session(paths, { case: "pty", value: positionals[0]! }, { readOnly: values["read-only"], fromOffset: from, detachByte: detachKey(values["detach-key"]), detachOthers: values["detach-others"] });
+}
+
+/** `tether pty detach P`: every client attached to it is detached (tmux detach-client -s). */
+async function detach(args: string[], paths: ClientPaths): Promise<number> {
+  const { positionals } = parseCommandLine({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty detach");
+  const { client } = await connectToDaemon(paths);
+  const { pty, detached } = await client.unary(PtyService.method.detachPty, { pty: positionals[0]! });
+  process.stdout.write(`detached ${detached} client(s) from ${pty!.id}\n`);
+  return 0;
+}
+
+/** How a client attaches (session). */
+interface AttachOptions {
+  readonly readOnly?: boolean;
+  /** Where its output starts; undefined: the replay. */
+  readonly fromOffset?: number | undefined;
+  /** The byte of the detach key, or NO_DETACH_KEY. */
+  readonly detachByte: number;
+  /** This command opened the PTY (its stdin's end ends it). */
+  readonly opened?: boolean;
+  /** Detach the PTY's other clients (tmux attach -d). */
+  readonly detachOthers?: boolean;
 }
 
 /**
@@ -172,7 +209,8 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
  * to a terminal that was there before only stops typing (its program is
  * others' too) and stays until the program ends or it is interrupted.
  */
-async function session(paths: ClientPaths, target: Target, readOnly: boolean, fromOffset: number | undefined, detachByte: number, opened = false): Promise<number> {
+async function session(paths: ClientPaths, target: Target, options: AttachOptions): Promise<number> {
+  const { readOnly = false, fromOffset, detachByte, opened = false, detachOthers = false } = options;
   const { client } = await connectToDaemon(paths);
   const keys = readOnly ? undefined : keystrokes(detachByte, opened && process.stdin.isTTY !== true);
   let detached = false;
@@ -187,13 +225,15 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
     merged.push({ kind: { case: "detach", value: true } });
   }) : undefined;
   async function* requests(): AsyncGenerator<Request> {
-    yield { kind: { case: "open", value: { target, size: local.size, readOnly, fromOffset: fromOffset === undefined ? undefined : BigInt(fromOffset) } } };
+    yield { kind: { case: "open", value: { target, size: local.size, readOnly, fromOffset: fromOffset === undefined ? undefined : BigInt(fromOffset), detachOthers } } };
     yield* merged;
   }
   let id = "";
   // How the hints name it: by its name when it has one (tmux attach -t NAME).
   let ref = "";
   let exit: ExecExit | undefined;
+  // Why another client detached this one (tmux's "[detached (from session x)]").
+  let detachedBy: string | undefined;
   // Only a terminal answers queries: a pipe or file gets the bytes as they were.
   let replay: ReplayFilter | undefined;
   try {
@@ -206,6 +246,7 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
         if (kind.value.terminalModes.byteLength > 0) await writeChunk(process.stdout, { data: kind.value.terminalModes }, local.seen);
       } else if (kind.case === "output") await writeChunk(process.stdout, replay?.chunk(kind.value) ?? kind.value, local.seen);
       else if (kind.case === "exit") exit = kind.value;
+      else if (kind.case === "detached") detachedBy = kind.value.reason;
     }
   } catch (error) {
     // The error is printed after this line of the program's output, not in the middle of it.
@@ -221,6 +262,10 @@ async function session(paths: ClientPaths, target: Target, readOnly: boolean, fr
     if (exit.status === ExecStatus.LOST || exit.status === ExecStatus.FAILED_TO_START) process.stderr.write(`\r\ntether: pty ${id}: ${enumName(ExecStatus, exit.status)}: ${exit.error}\r\n`);
     else if (exit.error !== "") process.stderr.write(`\r\ntether: pty ${id}: ${exit.error}\r\n`);
     return exitCodeOf(exit);
+  }
+  if (detachedBy !== undefined) {
+    process.stderr.write(`\r\n[detached: ${detachedBy}. pty ${ref} keeps running. Come back: tether pty attach ${ref}]\r\n`);
+    return 0;
   }
   if (detached) {
     process.stderr.write(`\r\n[detached from pty ${ref}: it keeps running. Come back: tether pty attach ${ref}   close it: tether pty kill ${ref}]\r\n`);

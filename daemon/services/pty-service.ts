@@ -6,6 +6,7 @@ import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
 import { checkSize } from "../workspaces/terminal-size.js";
 import type { PtyAttachment, PtySpec, Ptys } from "../workspaces/ptys.js";
+import { PtyDetachedBy } from "../workspaces/pty-clients.js";
 import type { PtyRecord } from "../workspaces/types.js";
 import { durationFieldMs } from "./durations.js";
 import { parseLabelSelectors } from "../workspaces/labels.js";
@@ -45,6 +46,7 @@ export function createPtyService(ptys: Ptys): ServiceImpl<typeof PtyService> {
         readOnly: open.readOnly,
         size,
         fromOffset: open.fromOffset === undefined ? undefined : Number(open.fromOffset),
+        detachOthers: open.detachOthers,
         signal,
         // An echo goes out from the terminal's read while the call waits for output (see SendNow).
         direct: sendNow === undefined ? undefined : (piece) => sendNow(ptyOutputResponse(piece)),
@@ -63,7 +65,9 @@ export function createPtyService(ptys: Ptys): ServiceImpl<typeof PtyService> {
         if (final.status !== "running") yield { kind: { case: "exit", value: execExitToProto(final) } };
       } catch (error) {
         if (ended.signal.reason === DETACHED) return;
-        throw error;
+        // Another client detached this one: it is told why, and its call ends as a detach does.
+        if (error instanceof PtyDetachedBy) yield { kind: { case: "detached", value: { reason: error.message } } };
+        else throw error;
       } finally {
         attachment.detach();
       }
@@ -73,6 +77,7 @@ export function createPtyService(ptys: Ptys): ServiceImpl<typeof PtyService> {
         readOnly: true,
         size: undefined,
         fromOffset: req.fromOffset === undefined ? undefined : Number(req.fromOffset),
+        reader: true,
         follow: !req.noFollow,
         redraw: req.redraw,
         signal: ctx.signal,
@@ -122,6 +127,10 @@ export function createPtyService(ptys: Ptys): ServiceImpl<typeof PtyService> {
     },
     renamePty(req) {
       return { pty: toProto(ptys.rename(req.pty, req.displayName)) };
+    },
+    detachPty(req) {
+      const { pty, detached } = ptys.detachClients(req.pty);
+      return { pty: toProto(pty), detached };
     },
   };
 }

@@ -4,11 +4,18 @@ import type { SizePolicy, TerminalSize } from "./types.js";
 export interface PtyClient {
   readonly id: number;
   readonly readOnly: boolean;
+  /** An attached terminal (AttachPty), which another client may detach; false for a reader (ReadPty). */
+  readonly attached: boolean;
+  /** Aborted to end this client's follow: its output was lost (STORE_FAILED), or another client detached it (PtyDetachedBy). */
+  readonly stop: AbortController;
   /** Its terminal's size; undefined when it has none (a script, a read-only watcher). */
   size: TerminalSize | undefined;
   /** When it last attached, typed or resized: the "latest" policy picks the most recent. */
   activeAt: number;
 }
+
+/** Why a client's follow ended: another client detached it (tmux attach -d, detach-client). */
+export class PtyDetachedBy extends Error {}
 
 /**
  * The clients attached to one PTY and the size they give it: the latest
@@ -32,10 +39,27 @@ export class PtyClients {
     return false;
   }
 
-  add(readOnly: boolean, size: TerminalSize | undefined): PtyClient {
-    const client = { id: this.nextId++, readOnly, size, activeAt: ++this.tick };
+  add(readOnly: boolean, attached: boolean, size: TerminalSize | undefined): PtyClient {
+    const client = { id: this.nextId++, readOnly, attached, stop: new AbortController(), size, activeAt: ++this.tick };
     this.clients.add(client);
     return client;
+  }
+
+  /** Detaches every attached client but `except` (readers read on): each is no longer counted, and its follow ends with `reason`. How many. */
+  detachAttached(except: PtyClient | undefined, reason: string): number {
+    let detached = 0;
+    for (const c of this.clients) {
+      if (c === except || !c.attached) continue;
+      this.clients.delete(c);
+      c.stop.abort(new PtyDetachedBy(reason));
+      detached++;
+    }
+    return detached;
+  }
+
+  /** Ends every client's follow with `error` (their output was lost). */
+  stopAll(error: Error | undefined): void {
+    for (const c of this.clients) c.stop.abort(error);
   }
 
   remove(client: PtyClient): void {

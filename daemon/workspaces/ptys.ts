@@ -22,7 +22,8 @@ import type { PtyRecord, SizePolicy, TerminalSize } from "./types.js";
 import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import { reportProcess } from "./process-events.js";
-import { SCRIPT_WRITES_WAITING_MAX, ScriptWrites } from "./script-writes.js";
+import { ptyScriptWrites } from "./pty-script-writes.js";
+import type { ScriptWrites } from "./script-writes.js";
 import { PTY_NAMES, checkProcessName } from "./process-names.js";
 import { checkLabels, type LabelSelector } from "./labels.js";
 import { TerminalAnswers } from "./terminal-answers.js";
@@ -91,8 +92,6 @@ interface LivePty {
   readonly scriptWrites: ScriptWrites;
   /** The terminal's modes and where lines start, for attaching clients. */
   readonly screen: PtyScreen;
-  /** One per attached client: aborted with STORE_FAILED when output is lost (see outputLost). */
-  readonly attached: Set<AbortController>;
   readonly ended: Promise<PtyRecord>;
 }
 
@@ -159,14 +158,13 @@ export class Ptys {
     const pacer = new OutputPacer(PTY_PACED_LAG_BYTES, Infinity);
     const tap = new OutputTap();
     const screen = new PtyScreen();
-    const attached = new Set<AbortController>();
+    const clients = new PtyClients(spec.sizePolicy);
     const writer: OutputWriter = new OutputWriter((inputs) => this.journals.append(outputJournal(id), inputs, PROCESS_BYTES), {
       idleCommitDelayMs: TERMINAL_COMMIT_DELAY_MS,
       idleCommitMaxDelayMs: TERMINAL_COMMIT_MAX_DELAY_MS,
       pacer,
-      onLost: (bytes) => outputLost(id, bytes, writer, tap, attached),
+      onLost: (bytes) => outputLost(id, bytes, writer, tap, clients),
     });
-    const clients = new PtyClients(spec.sizePolicy);
     const answers = new TerminalAnswers(
       (answer) => process.write(answer),
       (end) => this.cursorAfter(id, end),
@@ -215,7 +213,7 @@ export class Ptys {
       tap.end();
       return record;
     });
-    this.live.set(id, { record, process, writer, tap, pacer, clients, scriptWrites: scriptWritesTo(id, process), screen, attached, ended });
+    this.live.set(id, { record, process, writer, tap, pacer, clients, scriptWrites: ptyScriptWrites(id, process), screen, ended });
     this.workspaces.live.add(ws.id, { kind: "pty", signal: (s) => process.signal(s), ended, stopping: (reason) => (stoppedBecause = reason) });
     return record;
   }
@@ -236,6 +234,10 @@ export class Ptys {
       follow?: boolean | undefined;
       /** Ask the program to draw its screen whole, as a client with a screen does (ReadPty's redraw). */
       redraw?: boolean | undefined;
+      /** A reader (ReadPty), not an attached terminal: detaching a PTY's clients leaves it be. */
+      reader?: boolean | undefined;
+      /** Detach every other attached client first, as tmux attach -d (PtyOpen.detach_others). */
+      detachOthers?: boolean | undefined;
       signal: AbortSignal;
       /** Sends a small piece of live output to the client at once when it can (see TapReader.direct); the rest comes in `chunks`. */
       direct?: ((piece: OutputPiece) => boolean) | undefined;
@@ -251,15 +253,14 @@ export class Ptys {
     const recent = Math.max(bounds.firstOffset, written - PTY_REPLAY_BYTES);
     const fromOffset = options.fromOffset ?? running?.screen.replayStart(recent, written) ?? recent;
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 or a positive byte offset");
-    const client = live?.clients.add(options.readOnly, options.readOnly ? undefined : options.size);
+    const client = live?.clients.add(options.readOnly, options.reader !== true, options.readOnly ? undefined : options.size);
     if (live !== undefined) reportProcess(this.environment.events, "pty", "attach", live.record, { clients: String(live.clients.count), read_only: String(options.readOnly) });
+    if (options.detachOthers === true) live?.clients.detachAttached(client, `another client attached to pty ${pty.name ?? pty.id} and detached the others (tether pty attach --detach-others)`);
     const resized = live !== undefined && this.applySize(live);
     // A client with a screen joins a program that has drawn on its own: the program is asked to draw it
     // whole again (a size change asks by itself), as the replay alone shows only its last 64 KiB of drawing.
     if (running !== undefined && (options.size !== undefined || options.redraw === true) && !resized && written > 0) running.process.redraw();
-    const storeFailed = new AbortController();
-    live?.attached.add(storeFailed);
-    const signal = live === undefined ? options.signal : AbortSignal.any([options.signal, storeFailed.signal]);
+    const signal = client === undefined ? options.signal : AbortSignal.any([options.signal, client.stop.signal]);
     // Input racing the program's exit is dropped, not an error: the exit is on its way to this client.
     const writable = (what: string): LivePty | undefined => {
       if (client?.readOnly === true) throw new TetherError(Code.PermissionDenied, "READ_ONLY", `this client attached read-only and cannot ${what}: attach without --read-only to type`);
@@ -292,7 +293,6 @@ export class Ptys {
       },
       detach: () => {
         if (live === undefined || client === undefined) return;
-        live.attached.delete(storeFailed);
         live.clients.remove(client);
         reportProcess(this.environment.events, "pty", "detach", live.record, { clients: String(live.clients.count) });
         this.applySize(live);
@@ -384,6 +384,13 @@ export class Ptys {
     await Promise.all(this.tables.idsInWorkspace(workspaceSeq).map((id) => this.remove(id)));
   }
 
+  /** Detaches every client attached to an open PTY (tmux detach-client -s); readers read on. How many were. */
+  detachClients(ref: string): { pty: PtyRecord; detached: number } {
+    const live = this.requireOpen(this.find(ref).id);
+    const detached = live.clients.detachAttached(undefined, `pty ${live.record.name ?? live.record.id}'s clients were detached (tether pty detach)`);
+    return { pty: this.current(live.record), detached };
+  }
+
   /** Attached clients of a PTY (0 when closed). */
   attachedClients(id: string): number {
     return this.live.get(id)?.clients.count ?? 0;
@@ -457,23 +464,6 @@ export class Ptys {
   }
 }
 
-/** A PTY's writes from scripts: each waits until the terminal has room (TerminalInput's bound), then is written. */
-function scriptWritesTo(id: string, terminal: TtyProcess): ScriptWrites {
-  return new ScriptWrites(
-    async (data) => {
-      for (let room = terminal.whenRoom(); room !== undefined; room = terminal.whenRoom()) await room;
-      void terminal.write(data);
-    },
-    () =>
-      new TetherError(
-        Code.ResourceExhausted,
-        "INPUT_FULL",
-        `pty ${id} already has ${SCRIPT_WRITES_WAITING_MAX} writes waiting: its program is not reading its input; try again once it does (tether pty attach ${id} shows what it is doing)`,
-        { pty: id },
-      ),
-  );
-}
-
 const PTY_KIND: ProcessKind = { field: "pty", noun: "PTY", plural: "PTYs", collection: "ptys", notFoundReason: "PTY_NOT_FOUND" };
 
 export function outputJournal(ptyId: string): string {
@@ -488,9 +478,7 @@ export function outputJournal(ptyId: string): string {
  * too); the program runs on, and a client that attaches again reads on from
  * what the journal holds.
  */
-function outputLost(id: string, bytes: number, writer: OutputWriter, tap: OutputTap, attached: Set<AbortController>): void {
+function outputLost(id: string, bytes: number, writer: OutputWriter, tap: OutputTap, clients: PtyClients): void {
   tap.lose(bytes);
-  const error = outputLostError(`pty ${id}`, writer, `the program runs on: free disk space where the daemon keeps its state, then attach again (tether pty attach ${id})`);
-  for (const client of attached) client.abort(error);
-  attached.clear();
+  clients.stopAll(outputLostError(`pty ${id}`, writer, `the program runs on: free disk space where the daemon keeps its state, then attach again (tether pty attach ${id})`));
 }

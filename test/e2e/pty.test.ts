@@ -109,6 +109,30 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(JSON.parse(cli(env, "pty", "ls", "--json")).map((p: { id: string; name: string }) => [p.id, p.name])).toEqual([[made, "work"]]);
   });
 
+  it("pty attach -d detaches the other clients as tmux attach -d does, pty -A -D as tmux new -A -D, pty detach every one as tmux detach-client: each says so and exits 0, the shell goes on", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    cli(env, "ws", "create", "w");
+    tmux("new-session", "-d", "-s", "one", "-x", "100", "-y", "30", `${tether} pty w --name dev -- sh; echo "rc1=$?"; sleep 60`);
+    await waitFor("one", "#");
+    tmux("send-keys", "-t", "one", "echo typed-$((40+2))", "Enter");
+    await waitFor("one", "typed-42");
+    tmux("new-session", "-d", "-s", "two", "-x", "100", "-y", "30", `${tether} pty attach dev -d; echo "rc2=$?"; sleep 60`);
+    await waitFor("one", "[detached: another client attached to pty dev and detached the others (tether pty attach --detach-others). pty dev keeps running. Come back: tether pty attach dev]");
+    await waitFor("one", "rc1=0");
+    await waitFor("two", "typed-42");
+    expect(cli(env, "pty", "ls")).toMatch(/^p-\S+\s+dev\s+w\s+open\s+100x30\s+1\s/m);
+    tmux("new-session", "-d", "-s", "three", "-x", "100", "-y", "30", `${tether} pty w --name dev -A -D -- sh; echo "rc3=$?"; sleep 60`);
+    await waitFor("two", "rc2=0");
+    await waitFor("three", "typed-42");
+    tmux("send-keys", "-t", "three", "echo from-$((3*3))", "Enter");
+    await waitFor("three", "from-9");
+    expect(cli(env, "pty", "detach", "dev")).toMatch(/^detached 1 client\(s\) from p-\S+\n$/);
+    await waitFor("three", "[detached: pty dev's clients were detached (tether pty detach). pty dev keeps running. Come back: tether pty attach dev]");
+    await waitFor("three", "rc3=0");
+    expect(cli(env, "pty", "read", "dev", "--no-follow")).toContain("from-9");
+    expect(cliResult(env, "pty", "w", "--name", "x", "-D", "--", "true")).toMatchObject({ status: 2, stderr: expect.stringContaining("-D detaches the other clients of the PTY -A attaches to") });
+  });
+
   it("the detach key inside a paste goes to the program; --detach-key and TETHER_DETACH_KEY change the key; pty kill closes it", async () => {
     const { env, tether, tmux, waitFor } = setup();
     cli(env, "ws", "create", "w");

@@ -19,6 +19,8 @@ export class PtyClient {
   /** Where a chunk did not continue exactly where the one before it ended: "expected then got". */
   readonly seams: string[] = [];
   exit: ExecExit | undefined;
+  /** Why another client detached this one (its last message), if one did. */
+  detachedBy: string | undefined;
   /** When the last output message and the exit came (performance.now()). */
   lastOutputAt = 0;
   exitAt = 0;
@@ -48,7 +50,7 @@ export class PtyClient {
           } else if (r.kind.case === "exit") {
             this.exit = r.kind.value;
             this.exitAt = performance.now();
-          }
+          } else if (r.kind.case === "detached") this.detachedBy = r.kind.value.reason;
           if (options.read === false) await new Promise(() => undefined);
           if (this.received >= pauseAt && pauses-- > 0) {
             pauseAt += options.pause!.everyBytes;

@@ -208,6 +208,7 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     expect([again, readExit]).toEqual([out, 6]);
     const other = await unary<{ pty: { id: string } }>(pt, "CreatePty", { spec: { workspace: "interop-pty", argv: ["sleep", "60"] } });
     expect((await unary<{ pty: { displayName: string } }>(pt, "RenamePty", { pty: other.pty.id, displayName: "napper" })).pty.displayName).toBe("napper");
+    expect((await unary<{ detached: number }>(pt, "DetachPty", { pty: "napper" })).detached).toBe(0);
     const closed = await unary<{ pty: { exit: { signal: string } } }>(pt, "ClosePty", { pty: "napper" });
     expect(closed.pty.exit.signal).toBe("SIGHUP");
     await unary(pt, "DeletePty", { pty: other.pty.id });

@@ -227,6 +227,49 @@ describe("PTYs", () => {
     expect([closed.pty!.state, closed.pty!.exit!.status]).toEqual([PtyState.CLOSED, ExecStatus.SIGNALLED]);
   });
 
+  it("a client attaching with detach_others detaches every other attached client (tmux attach -d), DetachPty every one (detach-client): each is told why and its call ends cleanly; readers read on, the program goes on", async () => {
+    const { ptys } = await setup();
+    const a = new PtyClient(ptys, create(["sh"], { cols: 100, rows: 30 }));
+    await eventually(() => a.pty);
+    const id = a.pty!.id;
+    const watcher = new PtyClient(ptys, attachTo(id, { readOnly: true }));
+    await eventually(() => watcher.pty);
+    const reading = new AbortController();
+    let read = "";
+    const reader = (async () => {
+      for await (const r of ptys.readPty({ pty: id }, { signal: reading.signal })) if (r.kind.case === "output") read += Buffer.from(r.kind.value.data).toString("latin1");
+    })().catch(() => undefined);
+    await eventually(async () => ((await ptys.getPty({ pty: id })).pty!.attachedClients === 3 ? true : undefined));
+
+    const b = new PtyClient(ptys, { kind: { case: "open", value: { target: { case: "pty", value: id }, size: { cols: 70, rows: 20 }, detachOthers: true } } });
+    await Promise.all([a.done, watcher.done]);
+    for (const c of [a, watcher]) {
+      expect([c.error, c.exit, c.detachedBy]).toEqual([undefined, undefined, expect.stringContaining("detached the others")]);
+    }
+    await eventually(() => b.pty);
+    // b and the reader; the PTY's size is b's alone.
+    expect((await ptys.getPty({ pty: id })).pty).toMatchObject({ attachedClients: 2, size: { cols: 70, rows: 20 } });
+    b.type("echo after-$((6*7))\r");
+    await eventually(() => (read.includes("after-42") && b.text.includes("after-42") ? true : undefined));
+    expect(a.text).not.toContain("after-42");
+
+    const detachedAll = await ptys.detachPty({ pty: id });
+    expect(detachedAll.detached).toBe(1);
+    await b.done;
+    expect([b.error, b.exit, b.detachedBy]).toEqual([undefined, undefined, expect.stringContaining("tether pty detach")]);
+    expect(detachedAll.pty!.attachedClients).toBe(1);
+    expect(alive(a.pty!.pid)).toBe(true);
+    await ptys.writePty({ pty: id, text: "echo still-$((5*5))\r" });
+    await eventually(() => (read.includes("still-25") ? true : undefined));
+    expect((await ptys.detachPty({ pty: id })).detached).toBe(0);
+
+    reading.abort();
+    await reader;
+    await ptys.closePty({ pty: id, grace: { seconds: 1n } });
+    const closed = await failure(ptys.detachPty({ pty: id }));
+    expect([closed.code, closed.reason]).toEqual([Code.FailedPrecondition, ErrorReason.PTY_CLOSED]);
+  });
+
   it("an attaching client is told the terminal modes the program set long before its replay, and the replay starts at a line's start", async () => {
     const { ptys } = await setup();
     // Modes set at the start, one of them undone; then far more output than a replay holds, in lines of 6 bytes.

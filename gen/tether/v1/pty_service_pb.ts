@@ -16,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/pty_service.proto.
  */
 export const file_tether_v1_pty_service: GenFile = /*@__PURE__*/
-  fileDesc("Cht0ZXRoZXIvdjEvcHR5X3NlcnZpY2UucHJvdG8SCXRldGhlci52MSLVAgoHUHR5U3BlYxIRCgl3b3Jrc3BhY2UYASABKAkSDAoEYXJndhgCIAMoCRILCgNjd2QYAyABKAkSKAoDZW52GAQgAygLMhsudGV0aGVyLnYxLlB0eVNwZWMuRW52RW50cnkSJQoEc2l6ZRgFIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUSKgoLc2l6ZV9wb2xpY3kYBiABKA4yFS50ZXRoZXIudjEuU2l6ZVBvbGljeRIUCgxkaXNwbGF5X25hbWUYByABKAkSLgoGbGFiZWxzGAggAygLMh4udGV0aGVyLnYxLlB0eVNwZWMuTGFiZWxzRW50cnkaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrYBChBBdHRhY2hQdHlSZXF1ZXN0EiIKBG9wZW4YASABKAsyEi50ZXRoZXIudjEuUHR5T3BlbkgAEg8KBWlucHV0GAIgASgMSAASKQoGcmVzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZUgAEhAKBnNpZ25hbBgEIAEoCUgAEhAKBmRldGFjaBgFIAEoCEgAEhYKDGVuZF9vZl9pbnB1dBgGIAEoCEgAQgYKBGtpbmQirAEKB1B0eU9wZW4SDQoDcHR5GAEgASgJSAASJAoGY3JlYXRlGAIgASgLMhIudGV0aGVyLnYxLlB0eVNwZWNIABIlCgRzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRIRCglyZWFkX29ubHkYBCABKAgSGAoLZnJvbV9vZmZzZXQYBSABKANIAYgBAUIICgZ0YXJnZXRCDgoMX2Zyb21fb2Zmc2V0IpABChFBdHRhY2hQdHlSZXNwb25zZRImCgZvcGVuZWQYASABKAsyFC50ZXRoZXIudjEuUHR5T3BlbmVkSAASJgoGb3V0cHV0GAIgASgLMhQudGV0aGVyLnYxLlB0eU91dHB1dEgAEiMKBGV4aXQYAyABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXRIAEIGCgRraW5kImoKDlJlYWRQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIYCgtmcm9tX29mZnNldBgCIAEoA0gAiAEBEhEKCW5vX2ZvbGxvdxgDIAEoCBIOCgZyZWRyYXcYBCABKAhCDgoMX2Zyb21fb2Zmc2V0Io4BCg9SZWFkUHR5UmVzcG9uc2USJgoGb3BlbmVkGAEgASgLMhQudGV0aGVyLnYxLlB0eU9wZW5lZEgAEiYKBm91dHB1dBgCIAEoCzIULnRldGhlci52MS5QdHlPdXRwdXRIABIjCgRleGl0GAMgASgLMhMudGV0aGVyLnYxLkV4ZWNFeGl0SABCBgoEa2luZCJqCglQdHlPcGVuZWQSGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eRITCgtmcm9tX29mZnNldBgCIAEoAxITCgtsaXZlX29mZnNldBgDIAEoAxIWCg50ZXJtaW5hbF9tb2RlcxgEIAEoDCIpCglQdHlPdXRwdXQSDAoEZGF0YRgBIAEoDBIOCgZvZmZzZXQYAiABKAMiNAoQQ3JlYXRlUHR5UmVxdWVzdBIgCgRzcGVjGAEgASgLMhIudGV0aGVyLnYxLlB0eVNwZWMiMAoRQ3JlYXRlUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSIcCg1HZXRQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCSItCg5HZXRQdHlSZXNwb25zZRIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5InYKD0xpc3RQdHlzUmVxdWVzdBIRCgl3b3Jrc3BhY2UYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkSEQoJb3Blbl9vbmx5GAQgASgIEhYKDmxhYmVsX3NlbGVjdG9yGAUgAygJIkkKEExpc3RQdHlzUmVzcG9uc2USHAoEcHR5cxgBIAMoCzIOLnRldGhlci52MS5QdHkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIkYKEFJlc2l6ZVB0eVJlcXVlc3QSCwoDcHR5GAEgASgJEiUKBHNpemUYAiABKAsyFy50ZXRoZXIudjEuVGVybWluYWxTaXplIjAKEVJlc2l6ZVB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiLwoQU2lnbmFsUHR5UmVxdWVzdBILCgNwdHkYASABKAkSDgoGc2lnbmFsGAIgASgJIjAKEVNpZ25hbFB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiSAoPV3JpdGVQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIMCgRkYXRhGAIgASgMEgwKBHRleHQYAyABKAkSDAoEa2V5cxgEIAMoCSIvChBXcml0ZVB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiSAoPQ2xvc2VQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIoCgVncmFjZRgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIvChBDbG9zZVB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkiHwoQRGVsZXRlUHR5UmVxdWVzdBILCgNwdHkYASABKAkiRgoRRGVsZXRlUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eRIUCgxvdXRwdXRfYnl0ZXMYAiABKAMiNQoQUmVuYW1lUHR5UmVxdWVzdBILCgNwdHkYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJIjAKEVJlbmFtZVB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkykgYKClB0eVNlcnZpY2USSgoJQXR0YWNoUHR5EhsudGV0aGVyLnYxLkF0dGFjaFB0eVJlcXVlc3QaHC50ZXRoZXIudjEuQXR0YWNoUHR5UmVzcG9uc2UoATABEkIKB1JlYWRQdHkSGS50ZXRoZXIudjEuUmVhZFB0eVJlcXVlc3QaGi50ZXRoZXIudjEuUmVhZFB0eVJlc3BvbnNlMAESRgoJQ3JlYXRlUHR5EhsudGV0aGVyLnYxLkNyZWF0ZVB0eVJlcXVlc3QaHC50ZXRoZXIudjEuQ3JlYXRlUHR5UmVzcG9uc2USPQoGR2V0UHR5EhgudGV0aGVyLnYxLkdldFB0eVJlcXVlc3QaGS50ZXRoZXIudjEuR2V0UHR5UmVzcG9uc2USQwoITGlzdFB0eXMSGi50ZXRoZXIudjEuTGlzdFB0eXNSZXF1ZXN0GhsudGV0aGVyLnYxLkxpc3RQdHlzUmVzcG9uc2USRgoJUmVzaXplUHR5EhsudGV0aGVyLnYxLlJlc2l6ZVB0eVJlcXVlc3QaHC50ZXRoZXIudjEuUmVzaXplUHR5UmVzcG9uc2USRgoJU2lnbmFsUHR5EhsudGV0aGVyLnYxLlNpZ25hbFB0eVJlcXVlc3QaHC50ZXRoZXIudjEuU2lnbmFsUHR5UmVzcG9uc2USQwoIV3JpdGVQdHkSGi50ZXRoZXIudjEuV3JpdGVQdHlSZXF1ZXN0GhsudGV0aGVyLnYxLldyaXRlUHR5UmVzcG9uc2USQwoIQ2xvc2VQdHkSGi50ZXRoZXIudjEuQ2xvc2VQdHlSZXF1ZXN0GhsudGV0aGVyLnYxLkNsb3NlUHR5UmVzcG9uc2USRgoJRGVsZXRlUHR5EhsudGV0aGVyLnYxLkRlbGV0ZVB0eVJlcXVlc3QaHC50ZXRoZXIudjEuRGVsZXRlUHR5UmVzcG9uc2USRgoJUmVuYW1lUHR5EhsudGV0aGVyLnYxLlJlbmFtZVB0eVJlcXVlc3QaHC50ZXRoZXIudjEuUmVuYW1lUHR5UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_duration, file_tether_v1_exec, file_tether_v1_pty]);
+  fileDesc("Cht0ZXRoZXIvdjEvcHR5X3NlcnZpY2UucHJvdG8SCXRldGhlci52MSLVAgoHUHR5U3BlYxIRCgl3b3Jrc3BhY2UYASABKAkSDAoEYXJndhgCIAMoCRILCgNjd2QYAyABKAkSKAoDZW52GAQgAygLMhsudGV0aGVyLnYxLlB0eVNwZWMuRW52RW50cnkSJQoEc2l6ZRgFIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUSKgoLc2l6ZV9wb2xpY3kYBiABKA4yFS50ZXRoZXIudjEuU2l6ZVBvbGljeRIUCgxkaXNwbGF5X25hbWUYByABKAkSLgoGbGFiZWxzGAggAygLMh4udGV0aGVyLnYxLlB0eVNwZWMuTGFiZWxzRW50cnkaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrYBChBBdHRhY2hQdHlSZXF1ZXN0EiIKBG9wZW4YASABKAsyEi50ZXRoZXIudjEuUHR5T3BlbkgAEg8KBWlucHV0GAIgASgMSAASKQoGcmVzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZUgAEhAKBnNpZ25hbBgEIAEoCUgAEhAKBmRldGFjaBgFIAEoCEgAEhYKDGVuZF9vZl9pbnB1dBgGIAEoCEgAQgYKBGtpbmQiwwEKB1B0eU9wZW4SDQoDcHR5GAEgASgJSAASJAoGY3JlYXRlGAIgASgLMhIudGV0aGVyLnYxLlB0eVNwZWNIABIlCgRzaXplGAMgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRIRCglyZWFkX29ubHkYBCABKAgSGAoLZnJvbV9vZmZzZXQYBSABKANIAYgBARIVCg1kZXRhY2hfb3RoZXJzGAYgASgIQggKBnRhcmdldEIOCgxfZnJvbV9vZmZzZXQivAEKEUF0dGFjaFB0eVJlc3BvbnNlEiYKBm9wZW5lZBgBIAEoCzIULnRldGhlci52MS5QdHlPcGVuZWRIABImCgZvdXRwdXQYAiABKAsyFC50ZXRoZXIudjEuUHR5T3V0cHV0SAASIwoEZXhpdBgDIAEoCzITLnRldGhlci52MS5FeGVjRXhpdEgAEioKCGRldGFjaGVkGAQgASgLMhYudGV0aGVyLnYxLlB0eURldGFjaGVkSABCBgoEa2luZCIdCgtQdHlEZXRhY2hlZBIOCgZyZWFzb24YASABKAkiagoOUmVhZFB0eVJlcXVlc3QSCwoDcHR5GAEgASgJEhgKC2Zyb21fb2Zmc2V0GAIgASgDSACIAQESEQoJbm9fZm9sbG93GAMgASgIEg4KBnJlZHJhdxgEIAEoCEIOCgxfZnJvbV9vZmZzZXQijgEKD1JlYWRQdHlSZXNwb25zZRImCgZvcGVuZWQYASABKAsyFC50ZXRoZXIudjEuUHR5T3BlbmVkSAASJgoGb3V0cHV0GAIgASgLMhQudGV0aGVyLnYxLlB0eU91dHB1dEgAEiMKBGV4aXQYAyABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXRIAEIGCgRraW5kImoKCVB0eU9wZW5lZBIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5EhMKC2Zyb21fb2Zmc2V0GAIgASgDEhMKC2xpdmVfb2Zmc2V0GAMgASgDEhYKDnRlcm1pbmFsX21vZGVzGAQgASgMIikKCVB0eU91dHB1dBIMCgRkYXRhGAEgASgMEg4KBm9mZnNldBgCIAEoAyI0ChBDcmVhdGVQdHlSZXF1ZXN0EiAKBHNwZWMYASABKAsyEi50ZXRoZXIudjEuUHR5U3BlYyIwChFDcmVhdGVQdHlSZXNwb25zZRIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5IhwKDUdldFB0eVJlcXVlc3QSCwoDcHR5GAEgASgJIi0KDkdldFB0eVJlc3BvbnNlEhsKA3B0eRgBIAEoCzIOLnRldGhlci52MS5QdHkidgoPTGlzdFB0eXNSZXF1ZXN0EhEKCXdvcmtzcGFjZRgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCRIRCglvcGVuX29ubHkYBCABKAgSFgoObGFiZWxfc2VsZWN0b3IYBSADKAkiSQoQTGlzdFB0eXNSZXNwb25zZRIcCgRwdHlzGAEgAygLMg4udGV0aGVyLnYxLlB0eRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiRgoQUmVzaXplUHR5UmVxdWVzdBILCgNwdHkYASABKAkSJQoEc2l6ZRgCIAEoCzIXLnRldGhlci52MS5UZXJtaW5hbFNpemUiMAoRUmVzaXplUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSIvChBTaWduYWxQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIOCgZzaWduYWwYAiABKAkiMAoRU2lnbmFsUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSJICg9Xcml0ZVB0eVJlcXVlc3QSCwoDcHR5GAEgASgJEgwKBGRhdGEYAiABKAwSDAoEdGV4dBgDIAEoCRIMCgRrZXlzGAQgAygJIi8KEFdyaXRlUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSJICg9DbG9zZVB0eVJlcXVlc3QSCwoDcHR5GAEgASgJEigKBWdyYWNlGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIi8KEENsb3NlUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSIfChBEZWxldGVQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCSJGChFEZWxldGVQdHlSZXNwb25zZRIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5EhQKDG91dHB1dF9ieXRlcxgCIAEoAyI1ChBSZW5hbWVQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCRIUCgxkaXNwbGF5X25hbWUYAiABKAkiMAoRUmVuYW1lUHR5UmVzcG9uc2USGwoDcHR5GAEgASgLMg4udGV0aGVyLnYxLlB0eSIfChBEZXRhY2hQdHlSZXF1ZXN0EgsKA3B0eRgBIAEoCSJCChFEZXRhY2hQdHlSZXNwb25zZRIbCgNwdHkYASABKAsyDi50ZXRoZXIudjEuUHR5EhAKCGRldGFjaGVkGAIgASgNMtoGCgpQdHlTZXJ2aWNlEkoKCUF0dGFjaFB0eRIbLnRldGhlci52MS5BdHRhY2hQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLkF0dGFjaFB0eVJlc3BvbnNlKAEwARJCCgdSZWFkUHR5EhkudGV0aGVyLnYxLlJlYWRQdHlSZXF1ZXN0GhoudGV0aGVyLnYxLlJlYWRQdHlSZXNwb25zZTABEkYKCUNyZWF0ZVB0eRIbLnRldGhlci52MS5DcmVhdGVQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLkNyZWF0ZVB0eVJlc3BvbnNlEj0KBkdldFB0eRIYLnRldGhlci52MS5HZXRQdHlSZXF1ZXN0GhkudGV0aGVyLnYxLkdldFB0eVJlc3BvbnNlEkMKCExpc3RQdHlzEhoudGV0aGVyLnYxLkxpc3RQdHlzUmVxdWVzdBobLnRldGhlci52MS5MaXN0UHR5c1Jlc3BvbnNlEkYKCVJlc2l6ZVB0eRIbLnRldGhlci52MS5SZXNpemVQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLlJlc2l6ZVB0eVJlc3BvbnNlEkYKCVNpZ25hbFB0eRIbLnRldGhlci52MS5TaWduYWxQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLlNpZ25hbFB0eVJlc3BvbnNlEkMKCFdyaXRlUHR5EhoudGV0aGVyLnYxLldyaXRlUHR5UmVxdWVzdBobLnRldGhlci52MS5Xcml0ZVB0eVJlc3BvbnNlEkMKCENsb3NlUHR5EhoudGV0aGVyLnYxLkNsb3NlUHR5UmVxdWVzdBobLnRldGhlci52MS5DbG9zZVB0eVJlc3BvbnNlEkYKCURlbGV0ZVB0eRIbLnRldGhlci52MS5EZWxldGVQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLkRlbGV0ZVB0eVJlc3BvbnNlEkYKCVJlbmFtZVB0eRIbLnRldGhlci52MS5SZW5hbWVQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLlJlbmFtZVB0eVJlc3BvbnNlEkYKCURldGFjaFB0eRIbLnRldGhlci52MS5EZXRhY2hQdHlSZXF1ZXN0GhwudGV0aGVyLnYxLkRldGFjaFB0eVJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_duration, file_tether_v1_exec, file_tether_v1_pty]);
 
 /**
  * PtySpec says what a new PTY runs and where.
@@ -219,6 +219,15 @@ export type PtyOpen = Message<"tether.v1.PtyOpen"> & {
    * @generated from field: optional int64 from_offset = 5;
    */
   fromOffset?: bigint | undefined;
+
+  /**
+   * Detach every other client attached to this PTY (AttachPty), as tmux
+   * attach -d does: each one's call gets a detached message and ends.
+   * Readers (ReadPty) read on.
+   *
+   * @generated from field: bool detach_others = 6;
+   */
+  detachOthers: boolean;
 };
 
 /**
@@ -263,6 +272,15 @@ export type AttachPtyResponse = Message<"tether.v1.AttachPtyResponse"> & {
      */
     value: ExecExit;
     case: "exit";
+  } | {
+    /**
+     * Last message when another client detached this one (detach_others,
+     * DetachPty): the program goes on.
+     *
+     * @generated from field: tether.v1.PtyDetached detached = 4;
+     */
+    value: PtyDetached;
+    case: "detached";
   } | { case: undefined; value?: undefined };
 };
 
@@ -272,6 +290,27 @@ export type AttachPtyResponse = Message<"tether.v1.AttachPtyResponse"> & {
  */
 export const AttachPtyResponseSchema: GenMessage<AttachPtyResponse> = /*@__PURE__*/
   messageDesc(file_tether_v1_pty_service, 3);
+
+/**
+ * PtyDetached says why a client was detached.
+ *
+ * @generated from message tether.v1.PtyDetached
+ */
+export type PtyDetached = Message<"tether.v1.PtyDetached"> & {
+  /**
+   * Who detached it, for the client to show.
+   *
+   * @generated from field: string reason = 1;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message tether.v1.PtyDetached.
+ * Use `create(PtyDetachedSchema)` to create a new message.
+ */
+export const PtyDetachedSchema: GenMessage<PtyDetached> = /*@__PURE__*/
+  messageDesc(file_tether_v1_pty_service, 4);
 
 /**
  * ReadPtyRequest names a PTY and where to start reading its output.
@@ -319,7 +358,7 @@ export type ReadPtyRequest = Message<"tether.v1.ReadPtyRequest"> & {
  * Use `create(ReadPtyRequestSchema)` to create a new message.
  */
 export const ReadPtyRequestSchema: GenMessage<ReadPtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 4);
+  messageDesc(file_tether_v1_pty_service, 5);
 
 /**
  * ReadPtyResponse is one message of a ReadPty stream, as AttachPty's.
@@ -364,7 +403,7 @@ export type ReadPtyResponse = Message<"tether.v1.ReadPtyResponse"> & {
  * Use `create(ReadPtyResponseSchema)` to create a new message.
  */
 export const ReadPtyResponseSchema: GenMessage<ReadPtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 5);
+  messageDesc(file_tether_v1_pty_service, 6);
 
 /**
  * PtyOpened confirms the attach.
@@ -417,7 +456,7 @@ export type PtyOpened = Message<"tether.v1.PtyOpened"> & {
  * Use `create(PtyOpenedSchema)` to create a new message.
  */
 export const PtyOpenedSchema: GenMessage<PtyOpened> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 6);
+  messageDesc(file_tether_v1_pty_service, 7);
 
 /**
  * PtyOutput is a chunk of a PTY's output.
@@ -446,7 +485,7 @@ export type PtyOutput = Message<"tether.v1.PtyOutput"> & {
  * Use `create(PtyOutputSchema)` to create a new message.
  */
 export const PtyOutputSchema: GenMessage<PtyOutput> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 7);
+  messageDesc(file_tether_v1_pty_service, 8);
 
 /**
  * CreatePtyRequest describes the new PTY.
@@ -467,7 +506,7 @@ export type CreatePtyRequest = Message<"tether.v1.CreatePtyRequest"> & {
  * Use `create(CreatePtyRequestSchema)` to create a new message.
  */
 export const CreatePtyRequestSchema: GenMessage<CreatePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 8);
+  messageDesc(file_tether_v1_pty_service, 9);
 
 /**
  * CreatePtyResponse holds the PTY opened.
@@ -488,7 +527,7 @@ export type CreatePtyResponse = Message<"tether.v1.CreatePtyResponse"> & {
  * Use `create(CreatePtyResponseSchema)` to create a new message.
  */
 export const CreatePtyResponseSchema: GenMessage<CreatePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 9);
+  messageDesc(file_tether_v1_pty_service, 10);
 
 /**
  * GetPtyRequest names a PTY.
@@ -509,7 +548,7 @@ export type GetPtyRequest = Message<"tether.v1.GetPtyRequest"> & {
  * Use `create(GetPtyRequestSchema)` to create a new message.
  */
 export const GetPtyRequestSchema: GenMessage<GetPtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 10);
+  messageDesc(file_tether_v1_pty_service, 11);
 
 /**
  * GetPtyResponse holds the PTY.
@@ -530,7 +569,7 @@ export type GetPtyResponse = Message<"tether.v1.GetPtyResponse"> & {
  * Use `create(GetPtyResponseSchema)` to create a new message.
  */
 export const GetPtyResponseSchema: GenMessage<GetPtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 11);
+  messageDesc(file_tether_v1_pty_service, 12);
 
 /**
  * ListPtysRequest pages through PTYs.
@@ -581,7 +620,7 @@ export type ListPtysRequest = Message<"tether.v1.ListPtysRequest"> & {
  * Use `create(ListPtysRequestSchema)` to create a new message.
  */
 export const ListPtysRequestSchema: GenMessage<ListPtysRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 12);
+  messageDesc(file_tether_v1_pty_service, 13);
 
 /**
  * ListPtysResponse is one page of PTYs.
@@ -609,7 +648,7 @@ export type ListPtysResponse = Message<"tether.v1.ListPtysResponse"> & {
  * Use `create(ListPtysResponseSchema)` to create a new message.
  */
 export const ListPtysResponseSchema: GenMessage<ListPtysResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 13);
+  messageDesc(file_tether_v1_pty_service, 14);
 
 /**
  * ResizePtyRequest sets a PTY's size.
@@ -637,7 +676,7 @@ export type ResizePtyRequest = Message<"tether.v1.ResizePtyRequest"> & {
  * Use `create(ResizePtyRequestSchema)` to create a new message.
  */
 export const ResizePtyRequestSchema: GenMessage<ResizePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 14);
+  messageDesc(file_tether_v1_pty_service, 15);
 
 /**
  * ResizePtyResponse holds the resized PTY.
@@ -658,7 +697,7 @@ export type ResizePtyResponse = Message<"tether.v1.ResizePtyResponse"> & {
  * Use `create(ResizePtyResponseSchema)` to create a new message.
  */
 export const ResizePtyResponseSchema: GenMessage<ResizePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 15);
+  messageDesc(file_tether_v1_pty_service, 16);
 
 /**
  * SignalPtyRequest names a PTY and a signal.
@@ -686,7 +725,7 @@ export type SignalPtyRequest = Message<"tether.v1.SignalPtyRequest"> & {
  * Use `create(SignalPtyRequestSchema)` to create a new message.
  */
 export const SignalPtyRequestSchema: GenMessage<SignalPtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 16);
+  messageDesc(file_tether_v1_pty_service, 17);
 
 /**
  * SignalPtyResponse confirms the signal was sent.
@@ -707,7 +746,7 @@ export type SignalPtyResponse = Message<"tether.v1.SignalPtyResponse"> & {
  * Use `create(SignalPtyResponseSchema)` to create a new message.
  */
 export const SignalPtyResponseSchema: GenMessage<SignalPtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 17);
+  messageDesc(file_tether_v1_pty_service, 18);
 
 /**
  * WritePtyRequest names a PTY and the input to type into it.
@@ -757,7 +796,7 @@ export type WritePtyRequest = Message<"tether.v1.WritePtyRequest"> & {
  * Use `create(WritePtyRequestSchema)` to create a new message.
  */
 export const WritePtyRequestSchema: GenMessage<WritePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 18);
+  messageDesc(file_tether_v1_pty_service, 19);
 
 /**
  * WritePtyResponse holds the PTY the input went to.
@@ -778,7 +817,7 @@ export type WritePtyResponse = Message<"tether.v1.WritePtyResponse"> & {
  * Use `create(WritePtyResponseSchema)` to create a new message.
  */
 export const WritePtyResponseSchema: GenMessage<WritePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 19);
+  messageDesc(file_tether_v1_pty_service, 20);
 
 /**
  * ClosePtyRequest names the PTY to close.
@@ -806,7 +845,7 @@ export type ClosePtyRequest = Message<"tether.v1.ClosePtyRequest"> & {
  * Use `create(ClosePtyRequestSchema)` to create a new message.
  */
 export const ClosePtyRequestSchema: GenMessage<ClosePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 20);
+  messageDesc(file_tether_v1_pty_service, 21);
 
 /**
  * ClosePtyResponse holds the closed PTY.
@@ -827,7 +866,7 @@ export type ClosePtyResponse = Message<"tether.v1.ClosePtyResponse"> & {
  * Use `create(ClosePtyResponseSchema)` to create a new message.
  */
 export const ClosePtyResponseSchema: GenMessage<ClosePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 21);
+  messageDesc(file_tether_v1_pty_service, 22);
 
 /**
  * DeletePtyRequest names a PTY to remove.
@@ -848,7 +887,7 @@ export type DeletePtyRequest = Message<"tether.v1.DeletePtyRequest"> & {
  * Use `create(DeletePtyRequestSchema)` to create a new message.
  */
 export const DeletePtyRequestSchema: GenMessage<DeletePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 22);
+  messageDesc(file_tether_v1_pty_service, 23);
 
 /**
  * DeletePtyResponse says what was removed.
@@ -876,7 +915,7 @@ export type DeletePtyResponse = Message<"tether.v1.DeletePtyResponse"> & {
  * Use `create(DeletePtyResponseSchema)` to create a new message.
  */
 export const DeletePtyResponseSchema: GenMessage<DeletePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 23);
+  messageDesc(file_tether_v1_pty_service, 24);
 
 /**
  * RenamePtyRequest names an open PTY and its new name.
@@ -904,7 +943,7 @@ export type RenamePtyRequest = Message<"tether.v1.RenamePtyRequest"> & {
  * Use `create(RenamePtyRequestSchema)` to create a new message.
  */
 export const RenamePtyRequestSchema: GenMessage<RenamePtyRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 24);
+  messageDesc(file_tether_v1_pty_service, 25);
 
 /**
  * RenamePtyResponse holds the renamed PTY.
@@ -923,7 +962,56 @@ export type RenamePtyResponse = Message<"tether.v1.RenamePtyResponse"> & {
  * Use `create(RenamePtyResponseSchema)` to create a new message.
  */
 export const RenamePtyResponseSchema: GenMessage<RenamePtyResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_pty_service, 25);
+  messageDesc(file_tether_v1_pty_service, 26);
+
+/**
+ * DetachPtyRequest names the PTY whose clients to detach.
+ *
+ * @generated from message tether.v1.DetachPtyRequest
+ */
+export type DetachPtyRequest = Message<"tether.v1.DetachPtyRequest"> & {
+  /**
+   * PTY id, name or unique id prefix.
+   *
+   * @generated from field: string pty = 1;
+   */
+  pty: string;
+};
+
+/**
+ * Describes the message tether.v1.DetachPtyRequest.
+ * Use `create(DetachPtyRequestSchema)` to create a new message.
+ */
+export const DetachPtyRequestSchema: GenMessage<DetachPtyRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_pty_service, 27);
+
+/**
+ * DetachPtyResponse holds the PTY and how many clients were detached.
+ *
+ * @generated from message tether.v1.DetachPtyResponse
+ */
+export type DetachPtyResponse = Message<"tether.v1.DetachPtyResponse"> & {
+  /**
+   * The PTY, its clients gone.
+   *
+   * @generated from field: tether.v1.Pty pty = 1;
+   */
+  pty?: Pty | undefined;
+
+  /**
+   * How many clients were attached, each now detached.
+   *
+   * @generated from field: uint32 detached = 2;
+   */
+  detached: number;
+};
+
+/**
+ * Describes the message tether.v1.DetachPtyResponse.
+ * Use `create(DetachPtyResponseSchema)` to create a new message.
+ */
+export const DetachPtyResponseSchema: GenMessage<DetachPtyResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_pty_service, 28);
 
 /**
  * PtyService runs terminals in workspaces. Every call naming a PTY accepts
@@ -1056,6 +1144,18 @@ export const PtyService: GenService<{
     methodKind: "unary";
     input: typeof RenamePtyRequestSchema;
     output: typeof RenamePtyResponseSchema;
+  },
+  /**
+   * Detaches every client attached to a PTY (AttachPty), as tmux
+   * detach-client -s does: each one's call gets a detached message and
+   * ends; the program goes on. Readers (ReadPty) read on.
+   *
+   * @generated from rpc tether.v1.PtyService.DetachPty
+   */
+  detachPty: {
+    methodKind: "unary";
+    input: typeof DetachPtyRequestSchema;
+    output: typeof DetachPtyResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_tether_v1_pty_service, 0);
