@@ -56,7 +56,8 @@ export type ErrorReasonName =
   | "EXEC_NAME_TAKEN"
   | "EXEC_NOT_RESTARTABLE"
   | "TOO_MANY_QUEUES"
-  | "EXEC_NOT_QUEUED";
+  | "EXEC_NOT_QUEUED"
+  | "EXEC_NOT_READY";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

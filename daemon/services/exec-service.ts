@@ -10,6 +10,7 @@ import type { Queues } from "../queues.js";
 import { checkSize, defaultSize } from "../workspaces/terminal-size.js";
 import { dataOrText } from "./data-or-text.js";
 import { durationFieldMs, stopGraceMs } from "./durations.js";
+import { readinessFromProto } from "./readiness-proto.js";
 import { parseLabelSelectors } from "../workspaces/labels.js";
 import { nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { attachExecOutputResponse, execExitToProto, execOutputResponse, execToProto, restartPolicyFromProto } from "./workspace-proto.js";
@@ -39,6 +40,7 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
         queue: start.queue,
         after: start.after,
         startAt: start.startAt === undefined ? undefined : timestampMs(start.startAt),
+        readiness: readinessFromProto(start.readiness),
       });
       let live: LiveExec;
       if ("process" in submitted) {
@@ -97,7 +99,8 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
       return { exec: execToProto(execs.get(next.record.id), execs), previous: execToProto(previous, execs) };
     },
     async waitExec(req, ctx) {
-      return { exec: execToProto(await execs.waitEnd(req.exec, { signal: ctx.signal, timeoutMs: durationFieldMs(req.timeout, "timeout", 0) }), execs) };
+      const wait = { signal: ctx.signal, timeoutMs: durationFieldMs(req.timeout, "timeout", 0) };
+      return { exec: execToProto(await (req.untilReady ? execs.waitReady(req.exec, wait) : execs.waitEnd(req.exec, wait)), execs) };
     },
     async startExec(req) {
       return { exec: execToProto(await execs.startNow(req.exec), execs) };

@@ -7,6 +7,7 @@ import type { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { TetherError, invalidArgument } from "../errors.js";
 import { loadTaskFile } from "../tasks/task-file.js";
 import type { InputType, TaskDef } from "../tasks/types.js";
+import { readinessToProto } from "./readiness-proto.js";
 import { choicesHint } from "../../common/closest-word.js";
 
 const NAME_PREFIX = "tasks/";
@@ -65,13 +66,7 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
     ...(task.timeoutMs > 0 ? { timeout: durationFromMs(task.timeoutMs) } : {}),
     ...(task.readiness !== undefined
       ? {
-          readiness: {
-            http: task.readiness.http ?? "",
-            tcp: task.readiness.tcp ?? "",
-            cmd: task.readiness.cmd ?? "",
-            interval: durationFromMs(task.readiness.intervalMs),
-            timeout: durationFromMs(task.readiness.timeoutMs),
-          },
+          readiness: readinessToProto(task.readiness),
         }
       : {}),
     condition: task.condition ?? "",

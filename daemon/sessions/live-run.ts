@@ -11,7 +11,7 @@ import type { LiveProcesses } from "../workspaces/live-processes.js";
 import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
 import { RUN_TOKEN_ENV } from "../../common/run-token.js";
 import type { Readiness } from "../tasks/types.js";
-import { waitUntilReady } from "./readiness.js";
+import { waitUntilReady } from "../process/readiness.js";
 import type { RunTokens } from "./run-tokens.js";
 import type { RunRecord, RunStatus, SessionWorkspace } from "./types.js";
 import { setLongTimeout } from "../long-timeout.js";

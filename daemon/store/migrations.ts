@@ -236,4 +236,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE execs ADD COLUMN started_at INTEGER;
   CREATE INDEX execs_live ON execs (seq) WHERE status IN ('running', 'queued');
   `,
+  `
+  -- An exec's readiness (tether exec --ready-http ..., its checks in its
+  -- restart column): when they first passed, and why they gave up (its
+  -- readiness timeout passed); NULL: not (yet).
+  ALTER TABLE execs ADD COLUMN ready_at INTEGER;
+  ALTER TABLE execs ADD COLUMN readiness_error TEXT;
+  `,
 ];

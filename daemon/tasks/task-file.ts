@@ -5,6 +5,7 @@ import { TetherError } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { parseSize } from "../../common/sizes.js";
 import { outputLimitProblem } from "../process/output-limit.js";
+import { READINESS_DEFAULT_INTERVAL_MS, READINESS_DEFAULT_TIMEOUT_MS, readinessProblems } from "../process/readiness.js";
 import { findCycle } from "./graph.js";
 import { readTaskFileText } from "./task-file-text.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
@@ -19,8 +20,6 @@ import { choicesHint } from "../../common/closest-word.js";
 export const TASK_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const INPUT_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const READINESS_DEFAULT_INTERVAL_MS = 1_000;
-const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
 
 /** Reads and validates a task file; every problem is reported with its line. */
 export function loadTaskFile(path: string): TaskFile {
@@ -395,10 +394,7 @@ function parseReadiness(node: Node | undefined, report: Report): Readiness | und
     intervalMs: duration(node.get("interval", true) as Node | undefined, READINESS_DEFAULT_INTERVAL_MS, report, "readiness.interval"),
     timeoutMs: duration(node.get("timeout", true) as Node | undefined, READINESS_DEFAULT_TIMEOUT_MS, report, "readiness.timeout"),
   };
-  if (readiness.http === undefined && readiness.tcp === undefined && readiness.cmd === undefined) report(node, "readiness needs at least one of http, tcp or cmd");
-  if (readiness.http !== undefined && !/^https?:\/\//.test(readiness.http)) report(node, `readiness.http must be an http:// or https:// URL, got ${JSON.stringify(readiness.http)}`);
-  if (readiness.tcp !== undefined && !/^[^:\s]+:\d{1,5}$/.test(readiness.tcp)) report(node, `readiness.tcp must be host:port, got ${JSON.stringify(readiness.tcp)}`);
-  if (readiness.intervalMs <= 0) report(node, "readiness.interval must be more than 0");
+  for (const problem of readinessProblems(readiness)) report(node, problem);
   return readiness;
 }
 

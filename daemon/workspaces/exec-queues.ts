@@ -3,6 +3,7 @@ import { TetherError, invalidArgument } from "../errors.js";
 import type { Queues } from "../queues.js";
 import type { ExecTables } from "./exec-tables.js";
 import type { ExecStartOptions, LiveExec, QueuedExec } from "./execs.js";
+import { restartSpecOf } from "./exec-records.js";
 import type { ExecRecord } from "./types.js";
 
 /** A queued exec's wait: resolves with it started, or undefined when it never starts. */
@@ -37,10 +38,7 @@ export class ExecQueues {
 
   /** Stores `record` (status queued) with what it was started with; it starts once what it waits for allows. */
   add(record: ExecRecord, options: ExecStartOptions): QueuedExec {
-    const { cwd, env, stdin, tty, outputMaxBytes, timeoutMs } = options;
-    const after = record.after.length > 0 ? { after: record.after } : {};
-    const startAt = record.startAt !== undefined ? { startAt: record.startAt } : {};
-    this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, line: record.id, timeoutMs, queue: record.queue, ...after, ...startAt });
+    this.tables.insert(record, restartSpecOf(options, record.id));
     return { record, started: this.wait(record) };
   }
 

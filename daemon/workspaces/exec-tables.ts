@@ -2,6 +2,7 @@ import { prefixUpperBound } from "../ids.js";
 import type { Db } from "../store/database.js";
 import type { RestartPolicy } from "./exec-restarts.js";
 import { ProcessPages, type ProcessFilter } from "./process-pages.js";
+import type { Readiness } from "../tasks/types.js";
 import type { ExecRecord, ExecStatus } from "./types.js";
 
 interface ExecRow {
@@ -27,6 +28,8 @@ interface ExecRow {
   created_at: number;
   started_at: number | null;
   ended_at: number | null;
+  ready_at: number | null;
+  readiness_error: string | null;
 }
 
 /** What an exec was started with beyond its record: with its argv, workspace and name, enough to start it again. */
@@ -52,6 +55,8 @@ export interface RestartSpec {
   readonly after?: readonly string[] | undefined;
   /** The time it starts no sooner than (exec --delay, --at); absent: none. */
   readonly startAt?: number | undefined;
+  /** When it counts as ready (exec --ready-http ...); absent: no checks. */
+  readonly readiness?: Readiness | undefined;
 }
 
 /** An exec row with what is needed to recognise its process after a restart. */
@@ -82,6 +87,7 @@ export class ExecTables {
   private readonly selectMaxSeq;
   private readonly deleteRow;
   private readonly selectIdsInWorkspace;
+  private readonly updateReadiness;
 
   constructor(db: Db) {
     this.pages = new ProcessPages(db, SELECT, "e", "e.status IN ('running', 'queued')", "json_extract(e.restart, '$.queue')");
@@ -109,6 +115,12 @@ export class ExecTables {
     this.selectMaxSeq = db.prepare(`SELECT COALESCE(MAX(seq), 0) AS seq FROM execs`);
     this.deleteRow = db.prepare(`DELETE FROM execs WHERE seq = ?`);
     this.selectIdsInWorkspace = db.prepare(`SELECT id FROM execs WHERE workspace_seq = ? ORDER BY seq`).pluck();
+    this.updateReadiness = db.prepare(`UPDATE execs SET ready_at = ?, readiness_error = ? WHERE seq = ?`);
+  }
+
+  /** Records what its readiness checks found: when it became ready, or why not. */
+  saveReadiness(exec: ExecRecord): void {
+    this.updateReadiness.run(exec.readyAt ?? null, exec.readinessError ?? null, exec.seq);
   }
 
   /** Deletes the row (its output journal goes in the same transaction); false when there was none. */
@@ -254,13 +266,23 @@ function toRecord(row: ExecRow): StoredExec {
     stdoutBytes: row.stdout_bytes,
     stderrBytes: row.stderr_bytes,
     createdAt: row.created_at,
+    readyAt: row.ready_at ?? undefined,
+    readinessError: row.readiness_error ?? undefined,
     startedAt: row.started_at ?? undefined,
     endedAt: row.ended_at ?? undefined,
   };
 }
 
-/** An exec's restart policy, its place in its line, its queue, what it starts after and when, from its row's restart column. */
-function restartLine(json: string | null): { restartPolicy: RestartPolicy | undefined; restarts: number; timeoutMs: number; queue: string | undefined; after: readonly string[]; startAt: number | undefined } {
+/** An exec's restart policy, its place in its line, its queue, what it starts after and when, and its readiness checks, from its row's restart column. */
+function restartLine(json: string | null): Pick<ExecRecord, "restartPolicy" | "restarts" | "timeoutMs" | "queue" | "after" | "startAt" | "readiness"> {
   const spec = json === null ? undefined : (JSON.parse(json) as RestartSpec);
-  return { restartPolicy: spec?.restartPolicy, restarts: spec?.restarts ?? 0, timeoutMs: spec?.timeoutMs ?? 0, queue: spec?.queue === "" ? undefined : spec?.queue, after: spec?.after ?? [], startAt: spec?.startAt };
+  return {
+    restartPolicy: spec?.restartPolicy,
+    restarts: spec?.restarts ?? 0,
+    timeoutMs: spec?.timeoutMs ?? 0,
+    queue: spec?.queue === "" ? undefined : spec?.queue,
+    after: spec?.after ?? [],
+    startAt: spec?.startAt,
+    readiness: spec?.readiness,
+  };
 }

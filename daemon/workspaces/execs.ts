@@ -6,8 +6,8 @@ import { log } from "../log.js";
 import { untilAborted } from "../until-aborted.js";
 import { withTimeout } from "../wait-timeout.js";
 import { armTimeout } from "./exec-timeout.js";
+import { checkExecReadiness, execProbe, untilExecReady, watchExecReadiness, type ReadinessOutcome } from "./exec-readiness.js";
 import { formatMs } from "../../common/format.js";
-import type { ProcessEnd } from "../process/child-process.js";
 import { PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
 import { checkOutputMaxBytes } from "../process/output-limit.js";
 import { OutputPacer } from "../process/output-pacer.js";
@@ -17,7 +17,7 @@ import { ExecRestarts, restartDelay } from "./exec-restarts.js";
 import { ExecTables, type RestartSpec } from "./exec-tables.js";
 import { notStarted, startExecProcess, type ExecProcess } from "./exec-process.js";
 import { EXEC_STDIN_WRITE_MAX_BYTES, ExecStdin } from "./exec-stdin.js";
-import { outputStored, prepareLaunch, recordEnd, recordLeftRunningLost, stopAllLost, terminate, type ProcessEnvironment } from "./launch.js";
+import { outputStored, prepareLaunch, recordLeftRunningLost, stopAllLost, terminate, type ProcessEnvironment } from "./launch.js";
 import type { ExecRecord, WorkspaceRecord } from "./types.js";
 import { checkLabels, type LabelSelector } from "./labels.js";
 import { EXEC_NAMES, checkProcessName } from "./process-names.js";
@@ -27,7 +27,7 @@ import type { Workspaces } from "./workspaces.js";
 import { ExecTerminal } from "./exec-terminal.js";
 import { ExecQueues, checkAfter, checkStartAt } from "./exec-queues.js";
 import { ExecReads, outputJournal } from "./exec-reads.js";
-import { newExecRecord } from "./exec-records.js";
+import { endExecRecord, newExecRecord, notLiveError, restartSpecOf } from "./exec-records.js";
 import { reportProcess } from "./process-events.js";
 import { checkQueueName, type Queues } from "../queues.js";
 import { checkSize } from "./terminal-size.js";
@@ -67,6 +67,8 @@ export interface LiveExec {
   readonly terminal: ExecTerminal | undefined;
   /** Says why tether is stopping it, for its record's error ("stopped: …"). */
   readonly stopping: (reason: string) => void;
+  /** Its readiness checks, while they run (exec-readiness.ts); undefined: it has none. */
+  readonly readiness: Promise<void> | undefined;
   /** Signals it for a client (exec kill, Ctrl-C): an end that follows was asked for, and its restart policy lets it be. */
   readonly signalFromClient: (signal: NodeJS.Signals) => void;
 }
@@ -196,8 +198,7 @@ export class Execs {
     withoutFsync(this.db, () =>
       this.db.transaction(() => {
         this.journals.create(outputJournal(id), { maxBytes: outputMaxBytes, maxAgeMs: 0 });
-        const { cwd, env, stdin, tty, restartPolicy, restarts, delayMs, timeoutMs, queue } = options;
-        if (queued === undefined) this.tables.insert(record, { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, line: options.line ?? id, timeoutMs, queue });
+        if (queued === undefined) this.tables.insert(record, restartSpecOf(options, options.line ?? id));
         else this.tables.markStarted(record);
       })(),
     );
@@ -217,10 +218,11 @@ export class Execs {
     let stoppedBecause: string | undefined;
     let signalledByClient = false;
     const timedOut = armTimeout(process, record.timeoutMs);
+    const readiness = record.readiness === undefined ? undefined : watchExecReadiness(record, execProbe(ws, launch, this.environment), process.ended, (outcome) => this.readinessSettled(record, outcome));
     const ended = process.ended.then(async (end) => {
       await outputStored(writer, this.journals, id);
       try {
-        this.finish(record, writer, end, stoppedBecause, timedOut());
+        this.tables.update(endExecRecord(record, writer, end, stoppedBecause, timedOut()));
       } catch (error) {
         log(`exec ${id}: could not record its end: ${(error as Error).message}`);
       }
@@ -238,16 +240,23 @@ export class Execs {
       signalledByClient = true;
       process.signal(signal);
     };
-    const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin), terminal, stopping, signalFromClient };
+    const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin), terminal, stopping, signalFromClient, readiness };
     this.live.set(id, live);
     this.workspaces.live.add(ws.id, { kind: "exec", signal: (s) => process.signal(s), ended, stopping });
     if (record.queue !== undefined) this.queues.running(record.queue, id, ended);
     return live;
   }
 
-  /** What start and submit check first: its output limit, name, labels, workspace and terminal size; and the id it gets. */
+  /** Stores and reports what exec `record`'s readiness checks found (exec-readiness.ts). */
+  private readinessSettled(record: ExecRecord, outcome: ReadinessOutcome): void {
+    this.journals.store(() => this.tables.saveReadiness(record), "daemon-crash").catch((error: unknown) => log(`exec ${record.id}: its readiness was not stored: ${(error as Error).message}`));
+    this.report(outcome, record, outcome === "ready" ? {} : { error: record.readinessError! });
+  }
+
+  /** What start and submit check first: its output limit, name, labels, readiness, workspace and terminal size; and the id it gets. */
   private checkStart(options: ExecStartOptions): { ws: WorkspaceRecord; id: string } {
     checkOutputMaxBytes(options.outputMaxBytes);
+    checkExecReadiness(options.readiness);
     if (options.name !== "") checkProcessName(EXEC_NAMES, options.name, (name) => this.runningNamed(name));
     checkLabels(options.labels, "an exec");
     const ws = this.workspaces.usable(options.workspace);
@@ -330,6 +339,20 @@ export class Execs {
     }
   }
 
+  /** Resolves once exec `ref` is ready (untilExecReady); rejects with WAIT_TIMED_OUT after `timeoutMs` (0: no limit). */
+  async waitReady(ref: string, options: { signal: AbortSignal; timeoutMs: number }): Promise<ExecRecord> {
+    const exec = this.find(ref);
+    const { signal, clear } = withTimeout(options.signal, options.timeoutMs, () => {
+      return new TetherError(Code.DeadlineExceeded, "WAIT_TIMED_OUT", `exec ${exec.id} was not ready within ${formatMs(options.timeoutMs)}: --timeout waits longer`, { exec: exec.id });
+    });
+    try {
+      const waits = { queued: this.queued.startOf(exec.id), checks: () => this.live.get(exec.id)?.readiness };
+      return await untilExecReady(exec, waits, () => this.current(this.tables.byId(exec.id) ?? exec), signal);
+    } finally {
+      clear();
+    }
+  }
+
   /**
    * The exec that goes on with ended exec `exec`'s command (its restart
    * line): one started after it already, or the one an exec restart being
@@ -405,18 +428,7 @@ export class Execs {
   requireLive(ref: string): LiveExec {
     const exec = this.find(ref);
     const live = this.live.get(exec.id);
-    if (live === undefined && exec.status === "queued") {
-      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_LIVE", `exec ${exec.id} has not started: it waits ${this.queued.waitsFor(exec)}; tether exec wait ${exec.id} returns once it has run`, {
-        exec: exec.id,
-        status: exec.status,
-      });
-    }
-    if (live === undefined) {
-      throw new TetherError(Code.FailedPrecondition, "EXEC_NOT_LIVE", `exec ${exec.id} has ended (${exec.status}): it takes no input or signals; tether exec attach ${exec.id} shows its output`, {
-        exec: exec.id,
-        status: exec.status,
-      });
-    }
+    if (live === undefined) throw notLiveError(exec, exec.status === "queued" ? this.queued.waitsFor(exec) : undefined);
     return live;
   }
 
@@ -446,16 +458,6 @@ export class Execs {
     // Started again by the next daemon: a restart owed, and an exec whose policy is always.
     this.restarts.stop([...this.live.values()].map((live) => live.record));
     await stopAllLost([...this.live.values()], reason);
-  }
-
-  private finish(record: ExecRecord, writer: OutputWriter, end: ProcessEnd, stopped: string | undefined, timedOut: string | undefined): void {
-    recordEnd(record, end, writer.describeLost(), stopped);
-    if (timedOut !== undefined && end.t !== "failed-to-start") record.error = [timedOut, record.error].filter((part) => part !== undefined).join("; ");
-    record.pid = undefined;
-    record.stdoutBytes = writer.bytes(1);
-    record.stderrBytes = writer.bytes(2);
-    record.endedAt = Date.now();
-    this.tables.update(record);
   }
 
   /** Reports a change of exec `exec` (see reportProcess). */

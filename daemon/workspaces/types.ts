@@ -1,4 +1,5 @@
 import type { RestartPolicy } from "./exec-restarts.js";
+import type { Readiness } from "../tasks/types.js";
 
 /** How processes in a workspace are run: as the user sees the host, or inside bubblewrap. */
 export type SandboxProfile = "host" | "bwrap";
@@ -70,6 +71,12 @@ export interface ExecRecord {
   readonly after: readonly string[];
   /** The time it starts no sooner than (exec --delay, --at); undefined: none. */
   readonly startAt: number | undefined;
+  /** When it counts as ready (exec --ready-http ...; exec-readiness.ts); undefined: no checks. */
+  readonly readiness: Readiness | undefined;
+  /** When its readiness checks first passed; undefined until they have. */
+  readyAt: number | undefined;
+  /** Why it is not ready, once its readiness timeout passed without every check passing. */
+  readinessError: string | undefined;
   /** When its process started, when it waited in its queue first (else createdAt); undefined until then. */
   startedAt: number | undefined;
   /** When its restart policy starts its command again, while it waits out the delay (never stored). */

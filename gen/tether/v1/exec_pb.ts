@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/exec.proto.
  */
 export const file_tether_v1_exec: GenFile = /*@__PURE__*/
-  fileDesc("ChR0ZXRoZXIvdjEvZXhlYy5wcm90bxIJdGV0aGVyLnYxIqMGCgRFeGVjEgwKBG5hbWUYASABKAkSCgoCaWQYAiABKAkSEQoJd29ya3NwYWNlGAMgASgJEgwKBGFyZ3YYBCADKAkSCwoDY3dkGAUgASgJEhAKCGVudl9rZXlzGAYgAygJEgsKA3R0eRgHIAEoCBIlCgZzdGF0dXMYCCABKA4yFS50ZXRoZXIudjEuRXhlY1N0YXR1cxILCgNwaWQYCSABKAUSEQoJZXhpdF9jb2RlGAogASgFEg4KBnNpZ25hbBgLIAEoCRINCgVlcnJvchgMIAEoCRIUCgxzdGRvdXRfYnl0ZXMYDSABKAMSFAoMc3RkZXJyX2J5dGVzGA4gASgDEi8KC2NyZWF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQb3V0cHV0X21heF9ieXRlcxgRIAEoBBIUCgxmaXJzdF9vZmZzZXQYEiABKAMSFAoMZGlzcGxheV9uYW1lGBMgASgJEjAKDnJlc3RhcnRfcG9saWN5GBQgASgLMhgudGV0aGVyLnYxLlJlc3RhcnRQb2xpY3kSFQoNcmVzdGFydF9jb3VudBgVIAEoDRIrCgZsYWJlbHMYFiADKAsyGy50ZXRoZXIudjEuRXhlYy5MYWJlbHNFbnRyeRIwCgxyZXN0YXJ0X3RpbWUYFyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB3RpbWVvdXQYGCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDQoFcXVldWUYGSABKAkSLgoKc3RhcnRfdGltZRgaIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWZ0ZXIYGyADKAkSLAoIc3RhcnRfYXQYHCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiSwoNUmVzdGFydFBvbGljeRIkCgRtb2RlGAEgASgOMhYudGV0aGVyLnYxLlJlc3RhcnRNb2RlEhQKDG1heF9yZXN0YXJ0cxgCIAEoDSKbAQoKRXhlY091dHB1dBInCgZzdHJlYW0YASABKA4yFy50ZXRoZXIudjEuT3V0cHV0U3RyZWFtEgwKBGRhdGEYAiABKAwSDgoGb2Zmc2V0GAMgASgDEhUKDXN0cmVhbV9vZmZzZXQYBCABKAMSLwoLY3JlYXRlX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wImMKCEV4ZWNFeGl0EiUKBnN0YXR1cxgBIAEoDjIVLnRldGhlci52MS5FeGVjU3RhdHVzEhEKCWV4aXRfY29kZRgCIAEoBRIOCgZzaWduYWwYAyABKAkSDQoFZXJyb3IYBCABKAkiKgoMVGVybWluYWxTaXplEgwKBGNvbHMYASABKA0SDAoEcm93cxgCIAEoDSphCgtSZXN0YXJ0TW9kZRIcChhSRVNUQVJUX01PREVfVU5TUEVDSUZJRUQQABIbChdSRVNUQVJUX01PREVfT05fRkFJTFVSRRABEhcKE1JFU1RBUlRfTU9ERV9BTFdBWVMQAirfAQoKRXhlY1N0YXR1cxIbChdFWEVDX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE0VYRUNfU1RBVFVTX1JVTk5JTkcQARIWChJFWEVDX1NUQVRVU19FWElURUQQAhIZChVFWEVDX1NUQVRVU19TSUdOQUxMRUQQAxIfChtFWEVDX1NUQVRVU19GQUlMRURfVE9fU1RBUlQQBBIUChBFWEVDX1NUQVRVU19MT1NUEAUSFgoSRVhFQ19TVEFUVVNfUVVFVUVEEAYSGQoVRVhFQ19TVEFUVVNfQ0FOQ0VMTEVEEAcqYQoMT3V0cHV0U3RyZWFtEh0KGU9VVFBVVF9TVFJFQU1fVU5TUEVDSUZJRUQQABIYChRPVVRQVVRfU1RSRUFNX1NURE9VVBABEhgKFE9VVFBVVF9TVFJFQU1fU1RERVJSEAJiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChR0ZXRoZXIvdjEvZXhlYy5wcm90bxIJdGV0aGVyLnYxIpkHCgRFeGVjEgwKBG5hbWUYASABKAkSCgoCaWQYAiABKAkSEQoJd29ya3NwYWNlGAMgASgJEgwKBGFyZ3YYBCADKAkSCwoDY3dkGAUgASgJEhAKCGVudl9rZXlzGAYgAygJEgsKA3R0eRgHIAEoCBIlCgZzdGF0dXMYCCABKA4yFS50ZXRoZXIudjEuRXhlY1N0YXR1cxILCgNwaWQYCSABKAUSEQoJZXhpdF9jb2RlGAogASgFEg4KBnNpZ25hbBgLIAEoCRINCgVlcnJvchgMIAEoCRIUCgxzdGRvdXRfYnl0ZXMYDSABKAMSFAoMc3RkZXJyX2J5dGVzGA4gASgDEi8KC2NyZWF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASGAoQb3V0cHV0X21heF9ieXRlcxgRIAEoBBIUCgxmaXJzdF9vZmZzZXQYEiABKAMSFAoMZGlzcGxheV9uYW1lGBMgASgJEjAKDnJlc3RhcnRfcG9saWN5GBQgASgLMhgudGV0aGVyLnYxLlJlc3RhcnRQb2xpY3kSFQoNcmVzdGFydF9jb3VudBgVIAEoDRIrCgZsYWJlbHMYFiADKAsyGy50ZXRoZXIudjEuRXhlYy5MYWJlbHNFbnRyeRIwCgxyZXN0YXJ0X3RpbWUYFyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEioKB3RpbWVvdXQYGCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDQoFcXVldWUYGSABKAkSLgoKc3RhcnRfdGltZRgaIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDQoFYWZ0ZXIYGyADKAkSLAoIc3RhcnRfYXQYHCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEisKCXJlYWRpbmVzcxgdIAEoCzIYLnRldGhlci52MS5FeGVjUmVhZGluZXNzEi4KCnJlYWR5X3RpbWUYHiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhcKD3JlYWRpbmVzc19lcnJvchgfIAEoCRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIpABCg1FeGVjUmVhZGluZXNzEgwKBGh0dHAYASABKAkSCwoDdGNwGAIgASgJEgsKA2NtZBgDIAEoCRIrCghpbnRlcnZhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgd0aW1lb3V0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIksKDVJlc3RhcnRQb2xpY3kSJAoEbW9kZRgBIAEoDjIWLnRldGhlci52MS5SZXN0YXJ0TW9kZRIUCgxtYXhfcmVzdGFydHMYAiABKA0imwEKCkV4ZWNPdXRwdXQSJwoGc3RyZWFtGAEgASgOMhcudGV0aGVyLnYxLk91dHB1dFN0cmVhbRIMCgRkYXRhGAIgASgMEg4KBm9mZnNldBgDIAEoAxIVCg1zdHJlYW1fb2Zmc2V0GAQgASgDEi8KC2NyZWF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJjCghFeGVjRXhpdBIlCgZzdGF0dXMYASABKA4yFS50ZXRoZXIudjEuRXhlY1N0YXR1cxIRCglleGl0X2NvZGUYAiABKAUSDgoGc2lnbmFsGAMgASgJEg0KBWVycm9yGAQgASgJIioKDFRlcm1pbmFsU2l6ZRIMCgRjb2xzGAEgASgNEgwKBHJvd3MYAiABKA0qYQoLUmVzdGFydE1vZGUSHAoYUkVTVEFSVF9NT0RFX1VOU1BFQ0lGSUVEEAASGwoXUkVTVEFSVF9NT0RFX09OX0ZBSUxVUkUQARIXChNSRVNUQVJUX01PREVfQUxXQVlTEAIq3wEKCkV4ZWNTdGF0dXMSGwoXRVhFQ19TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNFWEVDX1NUQVRVU19SVU5OSU5HEAESFgoSRVhFQ19TVEFUVVNfRVhJVEVEEAISGQoVRVhFQ19TVEFUVVNfU0lHTkFMTEVEEAMSHwobRVhFQ19TVEFUVVNfRkFJTEVEX1RPX1NUQVJUEAQSFAoQRVhFQ19TVEFUVVNfTE9TVBAFEhYKEkVYRUNfU1RBVFVTX1FVRVVFRBAGEhkKFUVYRUNfU1RBVFVTX0NBTkNFTExFRBAHKmEKDE91dHB1dFN0cmVhbRIdChlPVVRQVVRfU1RSRUFNX1VOU1BFQ0lGSUVEEAASGAoUT1VUUFVUX1NUUkVBTV9TVERPVVQQARIYChRPVVRQVVRfU1RSRUFNX1NUREVSUhACYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
 
 /**
  * Exec is a command run directly in a workspace. Its process is never tied
@@ -225,6 +225,28 @@ export type Exec = Message<"tether.v1.Exec"> & {
    * @generated from field: google.protobuf.Timestamp start_at = 28;
    */
   startAt?: Timestamp | undefined;
+
+  /**
+   * Its readiness checks (ExecStart.readiness); unset: none.
+   *
+   * @generated from field: tether.v1.ExecReadiness readiness = 29;
+   */
+  readiness?: ExecReadiness | undefined;
+
+  /**
+   * When its readiness checks first passed; unset until they have.
+   *
+   * @generated from field: google.protobuf.Timestamp ready_time = 30;
+   */
+  readyTime?: Timestamp | undefined;
+
+  /**
+   * Why it is not ready: set once its readiness timeout has passed without
+   * every check passing (the last try's failure); it runs on.
+   *
+   * @generated from field: string readiness_error = 31;
+   */
+  readinessError: string;
 };
 
 /**
@@ -233,6 +255,59 @@ export type Exec = Message<"tether.v1.Exec"> & {
  */
 export const ExecSchema: GenMessage<Exec> = /*@__PURE__*/
   messageDesc(file_tether_v1_exec, 0);
+
+/**
+ * ExecReadiness says when a running exec counts as ready (a dev server
+ * that answers, a database that takes connections), as a task's readiness
+ * does: every check given must pass in one round. Checked from its start
+ * every interval until they pass or the timeout has passed; then no more.
+ *
+ * @generated from message tether.v1.ExecReadiness
+ */
+export type ExecReadiness = Message<"tether.v1.ExecReadiness"> & {
+  /**
+   * An http(s) URL that must answer with a 2xx or 3xx status.
+   *
+   * @generated from field: string http = 1;
+   */
+  http: string;
+
+  /**
+   * A host:port that must accept a TCP connection.
+   *
+   * @generated from field: string tcp = 2;
+   */
+  tcp: string;
+
+  /**
+   * A shell command (/bin/sh -c) that must exit 0, run where the exec runs.
+   *
+   * @generated from field: string cmd = 3;
+   */
+  cmd: string;
+
+  /**
+   * Pause between two rounds of checks; unset: 1s.
+   *
+   * @generated from field: google.protobuf.Duration interval = 4;
+   */
+  interval?: Duration | undefined;
+
+  /**
+   * Not ready by then, the exec is marked so (Exec.readiness_error) and
+   * runs on, as docker's unhealthy; unset: 60s.
+   *
+   * @generated from field: google.protobuf.Duration timeout = 5;
+   */
+  timeout?: Duration | undefined;
+};
+
+/**
+ * Describes the message tether.v1.ExecReadiness.
+ * Use `create(ExecReadinessSchema)` to create a new message.
+ */
+export const ExecReadinessSchema: GenMessage<ExecReadiness> = /*@__PURE__*/
+  messageDesc(file_tether_v1_exec, 1);
 
 /**
  * RestartPolicy says when tether starts an exec's command again after it
@@ -266,7 +341,7 @@ export type RestartPolicy = Message<"tether.v1.RestartPolicy"> & {
  * Use `create(RestartPolicySchema)` to create a new message.
  */
 export const RestartPolicySchema: GenMessage<RestartPolicy> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec, 1);
+  messageDesc(file_tether_v1_exec, 2);
 
 /**
  * ExecOutput is a chunk of an exec's output.
@@ -318,7 +393,7 @@ export type ExecOutput = Message<"tether.v1.ExecOutput"> & {
  * Use `create(ExecOutputSchema)` to create a new message.
  */
 export const ExecOutputSchema: GenMessage<ExecOutput> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec, 2);
+  messageDesc(file_tether_v1_exec, 3);
 
 /**
  * ExecExit is how an exec's process ended.
@@ -360,7 +435,7 @@ export type ExecExit = Message<"tether.v1.ExecExit"> & {
  * Use `create(ExecExitSchema)` to create a new message.
  */
 export const ExecExitSchema: GenMessage<ExecExit> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec, 3);
+  messageDesc(file_tether_v1_exec, 4);
 
 /**
  * TerminalSize is a terminal's size in character cells.
@@ -388,7 +463,7 @@ export type TerminalSize = Message<"tether.v1.TerminalSize"> & {
  * Use `create(TerminalSizeSchema)` to create a new message.
  */
 export const TerminalSizeSchema: GenMessage<TerminalSize> = /*@__PURE__*/
-  messageDesc(file_tether_v1_exec, 4);
+  messageDesc(file_tether_v1_exec, 5);
 
 /**
  * RestartMode is when a RestartPolicy starts a command again.

@@ -2,10 +2,24 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { connect } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GroupProcess } from "../process/child-process.js";
-import type { Spawner } from "../process/spawner.js";
+import { GroupProcess } from "./child-process.js";
+import type { Spawner } from "./spawner.js";
 import type { Readiness } from "../tasks/types.js";
 import { TIMER_MAX_MS } from "../long-timeout.js";
+
+/** Readiness checks' pause between rounds and how long they may take, when not given. */
+export const READINESS_DEFAULT_INTERVAL_MS = 1_000;
+export const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
+
+/** What is wrong with readiness checks as given (a task file's, an exec's), each named by its key; empty when nothing is. */
+export function readinessProblems(readiness: Readiness): string[] {
+  const problems: string[] = [];
+  if (readiness.http === undefined && readiness.tcp === undefined && readiness.cmd === undefined) problems.push("readiness needs at least one of http, tcp or cmd");
+  if (readiness.http !== undefined && !/^https?:\/\//.test(readiness.http)) problems.push(`readiness.http must be an http:// or https:// URL, got ${JSON.stringify(readiness.http)}`);
+  if (readiness.tcp !== undefined && !/^[^:\s]+:\d{1,5}$/.test(readiness.tcp)) problems.push(`readiness.tcp must be host:port, got ${JSON.stringify(readiness.tcp)}`);
+  if (readiness.intervalMs <= 0) problems.push("readiness.interval must be more than 0");
+  return problems;
+}
 
 /** One probe may take at most this long before it counts as failed. */
 const PROBE_TIMEOUT_MS = 5_000;
