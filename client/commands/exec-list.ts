@@ -13,6 +13,7 @@ import { type ClientPaths, workspaceArg } from "../paths.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
+import { readinessJson, readinessLines, readyMark } from "../readiness-flags.js";
 import { EXEC_USAGE } from "./exec.js";
 
 /** `tether exec ls`: execs, newest first. */
@@ -39,7 +40,7 @@ export async function listExecs(args: string[], paths: ClientPaths): Promise<num
       e.id,
       e.displayName,
       workspaceLabel(e.workspace),
-      `${enumName(ExecStatus, e.status)}${e.status === ExecStatus.QUEUED ? queuedWords(e) : ""}${e.restartTime === undefined ? "" : `, restarts in ${formatElapsed(timestampMs(e.restartTime) - now)}`}`,
+      `${enumName(ExecStatus, e.status)}${readyMark(e)}${e.status === ExecStatus.QUEUED ? queuedWords(e) : ""}${e.restartTime === undefined ? "" : `, restarts in ${formatElapsed(timestampMs(e.restartTime) - now)}`}`,
       exitKnown(e) ? String(e.exitCode) : e.status === ExecStatus.LOST ? "-" : "",
       e.startTime === undefined ? "" : `${formatDuration(now - timestampMs(e.startTime))} ago`,
       ...(labelled ? [labelsText(e.labels)] : []),
@@ -70,6 +71,7 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
     ...(e.startAt === undefined ? [] : [`start at    ${new Date(timestampMs(e.startAt)).toISOString()}`]),
     ...(Object.keys(e.labels).length === 0 ? [] : [`labels      ${labelsText(e.labels)}`]),
     ...(e.timeout === undefined ? [] : [`timeout     ${formatMs(durationMs(e.timeout))}`]),
+    ...readinessLines(e),
     ...(e.restartPolicy === undefined ? [] : [`restart     ${restartWords(e)}${e.restartCount > 0 ? ` (restart ${e.restartCount} of its command)` : ""}${e.restartTime === undefined ? "" : `; starts again at ${new Date(timestampMs(e.restartTime)).toISOString()}`}`]),
     `output      ${e.stdoutBytes} bytes stdout, ${e.stderrBytes} bytes stderr${e.outputMaxBytes > 0n ? `; keeps the last ${formatBytes(Number(e.outputMaxBytes))}, from offset ${e.firstOffset}` : ""}`,
     ...startLines(e),
@@ -174,6 +176,7 @@ export function execJson(e: Exec): Record<string, unknown> {
     created_at: isoTime(e.createTime),
     started_at: isoTime(e.startTime),
     ended_at: isoTime(e.endTime),
+    ...readinessJson(e),
   };
 }
 

@@ -10,6 +10,7 @@ import { stdinIsNull } from "../stdin-kind.js";
 import { execEndLine, reportExit, writeOutput } from "../exec-output.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
+import { READINESS_FLAGS, readinessFromFlags } from "../readiness-flags.js";
 import { ENV_FLAGS, endedBeforeFlag, envFromFlags, parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { RpcError, type GrpcClient } from "../grpc-client.js";
@@ -22,7 +23,7 @@ import { allExecs, execSelector, listExecs, namedOrSelected, queuedWords, select
 import { waitExecs } from "./exec-wait.js";
 import { execQueues } from "./exec-queue.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q] [--after E ...] [--delay 10m | --at TIME] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q] [--after E ...] [--delay 10m | --at TIME] [--ready-http URL | --ready-tcp H:P | --ready-cmd CMD] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
@@ -46,6 +47,10 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               add --after; if one did not exit 0 it never runs (cancelled)
                                               --delay 10m, --at 03:00 (or 2026-12-08T03:00): start it no sooner,
                                               as pueue add --delay (queued until then, across daemon restarts)
+                                              --ready-http URL, --ready-tcp HOST:PORT, --ready-cmd CMD: when it is
+                                              ready (a dev server that answers), checked every --ready-interval (1s)
+                                              for up to --ready-timeout (60s), as docker's healthcheck: exec ls says
+                                              (ready), (starting) or (not ready; it runs on); exec wait --ready waits
   tether exec queue [Q [--parallel N] [--pause | --resume] [--reset]] [--json]
                                               the queues (of execs, and of runs of tasks with queue:): their limits,
                                               what runs and waits; --parallel sets how many of Q's run at once
@@ -82,12 +87,14 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
   tether exec restart E [--grace 5s]          start its command again as it was started (workspace, cwd, env, name, ...),
                                               as a new exec, once a running one has stopped (SIGTERM, SIGKILL
                                               after the grace), as docker restart; prints the new one's id
-  tether exec wait E... | --label k=v|k ... | --queue Q [--timeout 30m] [--json]
+  tether exec wait E... | --label k=v|k ... | --queue Q [--ready] [--timeout 30m] [--json]
                                               block until each has ended (its restarts too), as docker wait and
                                               pueue wait: a line for each, and its exit code (with several: the
                                               first that failed); --label: every running one with those labels;
                                               --queue: every one running or waiting in Q (pueue wait --group);
-                                              --timeout: exit 124 if one still runs by then
+                                              --timeout: exit 124 if one still runs by then;
+                                              --ready: until each is ready instead (its --ready-* checks passed), as
+                                              docker compose up --wait: exit 1 if one is not, or ends first
   tether exec rm E... | exec rm --ended [WS] [--older-than 7d]
                                               remove ended execs (all, or a workspace's; that ended that long ago)
                                               with all of their output`;
@@ -154,6 +161,7 @@ const RUN_OPTIONS = {
   delay: { type: "string" },
   at: { type: "string" },
   "attach-existing": { type: "boolean", short: "A", default: false },
+  ...READINESS_FLAGS,
 } satisfies NonNullable<ParseArgsConfig["options"]>;
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
@@ -196,6 +204,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         queue: values.queue,
         after: values.after.flatMap((refs) => refs.split(",")).filter((ref) => ref !== ""),
         startAt: startAt === undefined ? undefined : timestampFromMs(startAt),
+        readiness: readinessFromFlags(values),
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
         stdin: readsStdin || values.interactive,
       },

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest, ROOT } from "../helpers/daemon.js";
 import { eventually, writeTaskFile } from "../helpers/sessions.js";
+import { freePorts } from "../helpers/ports.js";
 import { terminalsPerTest } from "../helpers/terminals.js";
 
 const freshEnv = cliEnvPerTest({ NO_COLOR: "1" });
@@ -861,6 +862,30 @@ describe("tether ws and tether exec (the built CLI)", () => {
     await waitFor("second", "tty");
     tmux("send-keys", "-t", "second", "hello", "Enter");
     await waitFor("second", /got hello\s+rc=0/);
+  });
+
+  it("exec --ready-http/--ready-tcp/--ready-cmd say when a dev server is ready: exec ls (starting), (ready), (not ready), exec show, exec wait --ready as compose up --wait", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const [port, closed] = await freePorts(2);
+    const serve = `setTimeout(() => require("node:http").createServer((q, r) => r.end("ok")).listen(${port}, "127.0.0.1"), 1500)`;
+    const web = cli(env, ["exec", "w", "-d", "--name", "web", "--ready-http", `http://127.0.0.1:${port}/`, "--ready-interval", "200ms", "--", process.execPath, "-e", serve]).stdout.trim();
+    expect(cli(env, ["exec", "ls"]).stdout).toMatch(new RegExp(`^${web}\\s+web\\s+w\\s+running \\(starting\\)\\s`, "m"));
+    expect(cli(env, ["exec", "wait", "web", "--ready"])).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`^${web} \\(web\\) ready \\d+(\\.\\d+)?m?s after its start\\n$`)) });
+    expect(cli(env, ["exec", "ls"]).stdout).toMatch(new RegExp(`^${web}\\s+web\\s+w\\s+running \\(ready\\)\\s`, "m"));
+    expect(cli(env, ["exec", "show", "web"]).stdout).toMatch(new RegExp(`^readiness   http://127.0.0.1:${port}/ \\(every 200ms, for up to 1m\\): ready \\S+ after its start$`, "m"));
+
+    cli(env, ["exec", "w", "-d", "--name", "db", "--ready-tcp", `127.0.0.1:${closed}`, "--ready-cmd", "true", "--ready-timeout", "600ms", "--ready-interval", "100ms", "--", "sleep", "60"]);
+    const notReady = cli(env, ["exec", "wait", "db", "--ready"]);
+    expect(notReady).toMatchObject({ status: 1, stderr: expect.stringMatching(new RegExp(`^tether: exec e-\\w+ is not ready after 600ms: tcp 127.0.0.1:${closed}: ECONNREFUSED; it runs on`)) });
+    expect(cli(env, ["exec", "ls"]).stdout).toMatch(/\sdb\s+w\s+running \(not ready\)\s/);
+    expect(JSON.parse(cli(env, ["exec", "show", "db", "--json"]).stdout)).toMatchObject({ readiness: { tcp: `127.0.0.1:${closed}`, cmd: "true", http: null, interval_ms: 100, timeout_ms: 600 }, ready_at: null, readiness_error: expect.stringContaining("ECONNREFUSED") });
+    expect(cli(env, ["exec", "wait", "web", "--ready", "--json"]).stdout).toContain('"ready_at":"');
+
+    expect(cli(env, ["exec", "w", "--ready-timeout", "5s", "--", "true"])).toMatchObject({ status: 2, stderr: "tether: --ready-timeout goes with a check to make: --ready-http URL, --ready-tcp HOST:PORT or --ready-cmd CMD\n" });
+    expect(cli(env, ["exec", "w", "--ready-tcp", "5432", "--", "true"])).toMatchObject({ status: 1, stderr: expect.stringContaining('readiness.tcp must be host:port, got "5432"') });
+    expect(cli(env, ["exec", "wait", "web", "db", "--ready"]).status).toBe(1);
+    cli(env, ["exec", "stop", "web", "db"]);
   });
 
   it("an exec the daemon lost (kill -9) shows no exit code, and what it wrote", async () => {
