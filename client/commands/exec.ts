@@ -23,7 +23,7 @@ import { allExecs, execSelector, listExecs, namedOrSelected, queuedWords, select
 import { waitExecs } from "./exec-wait.js";
 import { execQueues } from "./exec-queue.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q] [--after E ...] [--delay 10m | --at TIME] [--ready-http URL | --ready-tcp H:P | --ready-cmd CMD] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q] [--after E ...] [--delay 10m | --at TIME] [--ready-http URL | --ready-tcp H:P | --ready-cmd CMD [--ready-interval 1s] [--ready-timeout 60s]] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
