@@ -58,6 +58,16 @@ export function allPtys(client: GrpcClient, workspace: string, openOnly: boolean
   });
 }
 
+/**
+ * The open PTY used last, as tmux attach with no target takes the most
+ * recently used session: the one a client attached to or detached from
+ * last, else the newest; undefined when none is open.
+ */
+export async function lastUsedPty(client: GrpcClient): Promise<Pty | undefined> {
+  const usedAt = (p: Pty): number => timestampMs(p.lastAttachTime ?? p.createTime!);
+  return (await allPtys(client, "", true)).reduce<Pty | undefined>((last, p) => (last === undefined || usedAt(p) > usedAt(last) ? p : last), undefined);
+}
+
 /** "exit 5", "SIGHUP", or "lost" (the daemon stopped while it ran: its end is unknown). */
 export function howClosed(exit: ExecExit | undefined): string {
   if (exit?.status === ExecStatus.LOST) return "lost";
@@ -78,5 +88,6 @@ function ptyJson(p: Pty): Record<string, unknown> {
     exit: p.exit === undefined ? null : { status: enumName(ExecStatus, p.exit.status), exit_code: p.exit.status === ExecStatus.LOST ? null : p.exit.exitCode, signal: p.exit.signal || null },
     labels: p.labels,
     created_at: isoTime(p.createTime),
+    last_attach_time: isoTime(p.lastAttachTime),
   };
 }

@@ -19,7 +19,7 @@ import { endedBy, removeAll, removeEach } from "../remove-each.js";
 import { captureScreen } from "../screen-capture.js";
 import { connectToDaemon } from "../transport.js";
 import { writeChunk } from "../write-chunk.js";
-import { allPtys, howClosed, listPtys } from "./pty-list.js";
+import { allPtys, howClosed, lastUsedPty, listPtys } from "./pty-list.js";
 import { labelledOr } from "../labelled-refs.js";
 import { exitCodeOf, readPty, sendToPty } from "./pty-io.js";
 
@@ -31,8 +31,10 @@ export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A [-D]]] [--label 
                                               the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY; none: no key) leaves it running;
                                               -d opens it without attaching and prints its id; --label: labels to find it by;
                                               -E/--inherit-env: this shell's environment, as exec -E
-  tether pty attach P [--read-only] [-d] [--from OFFSET] [--detach-key K]
+  tether pty attach [P] [--read-only] [-d] [--from OFFSET] [--detach-key K]
                                               reattach: the recent output is replayed to redraw, then live;
+                                              without P, the open one attached to (or detached from) last, else
+                                              the newest, as tmux attach with no target;
                                               -d/--detach-others: every other client attached is detached
                                               (tmux attach -d), so this terminal's size is the PTY's alone
   tether pty detach P                         detach every client attached to it (tmux detach-client -s): each
@@ -168,9 +170,12 @@ async function attach(args: string[], paths: ClientPaths): Promise<number> {
       "detach-key": { type: "string" },
     },
   });
-  if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty attach");
+  if (positionals.length > 1) throw usageError(PTY_USAGE, "tether pty attach");
   const from = values.from === undefined ? undefined : wholeNumberFlag("--from", values.from, "a byte offset");
-  return session(paths, { case: "pty", value: positionals[0]! }, { readOnly: values["read-only"], fromOffset: from, detachByte: detachKey(values["detach-key"]), detachOthers: values["detach-others"] });
+  // No P: the one used last, as tmux attach with no target.
+  const ref = positionals[0] ?? (await lastUsedPty((await connectToDaemon(paths)).client))?.id;
+  if (ref === undefined) throw new CliError("no PTY is open to attach to: open one with tether pty WS (tether pty ls --all lists the closed ones)", 1);
+  return session(paths, { case: "pty", value: ref }, { readOnly: values["read-only"], fromOffset: from, detachByte: detachKey(values["detach-key"]), detachOthers: values["detach-others"] });
 }
 
 /** `tether pty detach P`: every client attached to it is detached (tmux detach-client -s). */

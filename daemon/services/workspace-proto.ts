@@ -139,6 +139,7 @@ export function ptyToProto(pty: domain.PtyRecord, attachedClients: number, bound
     firstOffset: BigInt(bounds.firstOffset),
     createTime: timestampFromMs(pty.createdAt),
     endTime: pty.endedAt === undefined ? undefined : timestampFromMs(pty.endedAt),
+    lastAttachTime: !open || pty.attachedAt === undefined ? undefined : timestampFromMs(pty.attachedAt),
   });
 }
 

@@ -121,4 +121,6 @@ export interface PtyRecord {
   error: string | undefined;
   readonly createdAt: number;
   endedAt: number | undefined;
+  /** When a client last attached or detached, while open (never stored: a PTY does not outlive its daemon). */
+  attachedAt?: number | undefined;
 }

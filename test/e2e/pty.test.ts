@@ -133,6 +133,37 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     expect(cliResult(env, "pty", "w", "--name", "x", "-D", "--", "true")).toMatchObject({ status: 2, stderr: expect.stringContaining("-D detaches the other clients of the PTY -A attaches to") });
   });
 
+  it("pty attach with no P attaches to the open PTY used last (attached to or detached from), else the newest, as tmux attach with no target", async () => {
+    const { env, tether, tmux, waitFor } = setup();
+    cli(env, "ws", "create", "w");
+    const one = cli(env, "pty", "w", "-d", "--name", "one", "--", "sh").trim();
+    const two = cli(env, "pty", "w", "-d", "--name", "two", "--", "sh").trim();
+    const usedAt = (id: string) => (JSON.parse(cli(env, "pty", "ls", "--json")) as { id: string; last_attach_time: string | null }[]).find((p) => p.id === id)!.last_attach_time;
+    expect([usedAt(one), usedAt(two)]).toEqual([null, null]);
+    // Nobody attached yet: the newest.
+    tmux("new-session", "-d", "-s", "a", "-x", "100", "-y", "30", `${tether} pty attach; sleep 60`);
+    await waitFor("a", "#");
+    tmux("send-keys", "-t", "a", "echo in-$TETHER_PTY", "Enter");
+    await waitFor("a", `in-${two}`);
+    tmux("send-keys", "-t", "a", "C-\\");
+    await waitFor("a", "[detached from pty two:");
+    // one attached (and detached) since: it is the one used last.
+    tmux("new-session", "-d", "-s", "b", "-x", "100", "-y", "30", `${tether} pty attach one; sleep 60`);
+    await waitFor("b", "#");
+    tmux("send-keys", "-t", "b", "C-\\");
+    await waitFor("b", "[detached from pty one:");
+    tmux("new-session", "-d", "-s", "c", "-x", "100", "-y", "30", `${tether} pty attach; sleep 60`);
+    await waitFor("c", "#");
+    tmux("send-keys", "-t", "c", "echo in-$TETHER_PTY", "Enter");
+    await waitFor("c", `in-${one}`);
+    tmux("send-keys", "-t", "c", "C-\\");
+    await waitFor("c", "[detached from pty one:");
+    expect(Date.parse(usedAt(one)!)).toBeGreaterThan(Date.parse(usedAt(two)!));
+    cli(env, "pty", "kill", one);
+    cli(env, "pty", "kill", two);
+    expect(cliResult(env, "pty", "attach")).toMatchObject({ status: 1, stderr: "tether: no PTY is open to attach to: open one with tether pty WS (tether pty ls --all lists the closed ones)\n" });
+  });
+
   it("the detach key inside a paste goes to the program; --detach-key and TETHER_DETACH_KEY change the key; pty kill closes it", async () => {
     const { env, tether, tmux, waitFor } = setup();
     cli(env, "ws", "create", "w");

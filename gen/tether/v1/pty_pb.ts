@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/pty.proto.
  */
 export const file_tether_v1_pty: GenFile = /*@__PURE__*/
-  fileDesc("ChN0ZXRoZXIvdjEvcHR5LnByb3RvEgl0ZXRoZXIudjEiigQKA1B0eRIMCgRuYW1lGAEgASgJEgoKAmlkGAIgASgJEhEKCXdvcmtzcGFjZRgDIAEoCRIMCgRhcmd2GAQgAygJEgsKA2N3ZBgFIAEoCRIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRIqCgtzaXplX3BvbGljeRgHIAEoDjIVLnRldGhlci52MS5TaXplUG9saWN5EiIKBXN0YXRlGAggASgOMhMudGV0aGVyLnYxLlB0eVN0YXRlEiEKBGV4aXQYCSABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXQSCwoDcGlkGAogASgFEhgKEGF0dGFjaGVkX2NsaWVudHMYCyABKA0SFAoMb3V0cHV0X2J5dGVzGAwgASgDEhQKDGZpcnN0X29mZnNldBgNIAEoAxIvCgtjcmVhdGVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGRpc3BsYXlfbmFtZRgQIAEoCRIqCgZsYWJlbHMYESADKAsyGi50ZXRoZXIudjEuUHR5LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEqTwoIUHR5U3RhdGUSGQoVUFRZX1NUQVRFX1VOU1BFQ0lGSUVEEAASEgoOUFRZX1NUQVRFX09QRU4QARIUChBQVFlfU1RBVEVfQ0xPU0VEEAIqWwoKU2l6ZVBvbGljeRIbChdTSVpFX1BPTElDWV9VTlNQRUNJRklFRBAAEhYKElNJWkVfUE9MSUNZX0xBVEVTVBABEhgKFFNJWkVfUE9MSUNZX1NNQUxMRVNUEAJiBnByb3RvMw", [file_google_protobuf_timestamp, file_tether_v1_exec]);
+  fileDesc("ChN0ZXRoZXIvdjEvcHR5LnByb3RvEgl0ZXRoZXIudjEiwAQKA1B0eRIMCgRuYW1lGAEgASgJEgoKAmlkGAIgASgJEhEKCXdvcmtzcGFjZRgDIAEoCRIMCgRhcmd2GAQgAygJEgsKA2N3ZBgFIAEoCRIlCgRzaXplGAYgASgLMhcudGV0aGVyLnYxLlRlcm1pbmFsU2l6ZRIqCgtzaXplX3BvbGljeRgHIAEoDjIVLnRldGhlci52MS5TaXplUG9saWN5EiIKBXN0YXRlGAggASgOMhMudGV0aGVyLnYxLlB0eVN0YXRlEiEKBGV4aXQYCSABKAsyEy50ZXRoZXIudjEuRXhlY0V4aXQSCwoDcGlkGAogASgFEhgKEGF0dGFjaGVkX2NsaWVudHMYCyABKA0SFAoMb3V0cHV0X2J5dGVzGAwgASgDEhQKDGZpcnN0X29mZnNldBgNIAEoAxIvCgtjcmVhdGVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYDyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDGRpc3BsYXlfbmFtZRgQIAEoCRIqCgZsYWJlbHMYESADKAsyGi50ZXRoZXIudjEuUHR5LkxhYmVsc0VudHJ5EjQKEGxhc3RfYXR0YWNoX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEqTwoIUHR5U3RhdGUSGQoVUFRZX1NUQVRFX1VOU1BFQ0lGSUVEEAASEgoOUFRZX1NUQVRFX09QRU4QARIUChBQVFlfU1RBVEVfQ0xPU0VEEAIqWwoKU2l6ZVBvbGljeRIbChdTSVpFX1BPTElDWV9VTlNQRUNJRklFRBAAEhYKElNJWkVfUE9MSUNZX0xBVEVTVBABEhgKFFNJWkVfUE9MSUNZX1NNQUxMRVNUEAJiBnByb3RvMw", [file_google_protobuf_timestamp, file_tether_v1_exec]);
 
 /**
  * Pty is a long-lived terminal in a workspace: a program under a
@@ -146,6 +146,15 @@ export type Pty = Message<"tether.v1.Pty"> & {
    * @generated from field: map<string, string> labels = 17;
    */
   labels: { [key: string]: string };
+
+  /**
+   * When a client last attached to it or detached from it, while it is open
+   * (tmux attach with no target takes the one most recently used: tether pty
+   * attach with no P does too); unset: none has since it opened.
+   *
+   * @generated from field: google.protobuf.Timestamp last_attach_time = 18;
+   */
+  lastAttachTime?: Timestamp | undefined;
 };
 
 /**
