@@ -14,6 +14,7 @@ import { isoTime } from "../iso-time.js";
 import { type ClientPaths, absolutePath, workspaceArg } from "../paths.js";
 import { liveRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
+import { readyMark } from "../readiness-flags.js";
 import { listAllWorkspaces } from "../workspace-list.js";
 
 export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...] [--env K=V|K ...] [--dotenv F ...]
@@ -146,7 +147,10 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
   process.stdout.write(`${lines.join("\n")}\n`);
   if (execs.length > 0) {
     process.stdout.write("\nlive execs:\n");
-    printTable(["EXEC", "NAME", "PID", "STARTED", "COMMAND"], execs.map((e) => [e.id, e.displayName, String(e.pid), startedAgo(e), commandLine(e.argv)]));
+    // A READY column once one has readiness checks (exec --ready-http ...), as exec ls marks them.
+    const checked = execs.some((e) => e.readiness !== undefined);
+    const ready = (e: (typeof execs)[number]): string[] => (checked ? [readyMark(e).replace(/^ \((.*)\)$/, "$1")] : []);
+    printTable(["EXEC", "NAME", "PID", ...(checked ? ["READY"] : []), "STARTED", "COMMAND"], execs.map((e) => [e.id, e.displayName, String(e.pid), ...ready(e), startedAgo(e), commandLine(e.argv)]));
   }
   if (queued.length > 0) {
     process.stdout.write("\nqueued execs:\n");
