@@ -127,6 +127,21 @@ describe("exec readiness (docker's healthcheck, compose up --wait)", () => {
     await execs.stopExec({ exec: id });
   });
 
+  it("WaitExec until_ready on a queued exec waits for its start, then for its checks", async () => {
+    const d = await daemon();
+    await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+    const execs = d.client(ExecService);
+    const blocker = await startDetached(execs, { argv: ["sleep", "60"], queue: "one" });
+    const queued = await startDetached(execs, { argv: ["sh", "-c", "touch up; exec sleep 60"], queue: "one", readiness: { cmd: "test -f up", interval: ms(100) } });
+    expect((await execs.getExec({ exec: queued })).exec!.status).toBe(ExecStatus.QUEUED);
+    const waiting = execs.waitExec({ exec: queued, untilReady: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await execs.stopExec({ exec: blocker });
+    const { exec } = await waiting;
+    expect([exec!.id, exec!.status, exec!.readyTime !== undefined]).toEqual([queued, ExecStatus.RUNNING, true]);
+    await execs.stopExec({ exec: queued });
+  });
+
   it("exec restart checks afresh; what the checks found is kept across a daemon restart", async () => {
     const d = await daemon();
     await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
