@@ -14,6 +14,7 @@ import type { GrpcClient } from "../grpc-client.js";
 import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
 import { readinessJson, readinessLines, readyMark } from "../readiness-flags.js";
+import { LISTING_FLAGS, printedAs } from "../listing-flags.js";
 import { EXEC_USAGE } from "./exec.js";
 
 /** `tether exec ls`: execs, newest first. */
@@ -21,15 +22,12 @@ export async function listExecs(args: string[], paths: ClientPaths): Promise<num
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { running: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, queue: { type: "string" }, json: { type: "boolean", default: false } },
+    options: { running: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, queue: { type: "string" }, ...LISTING_FLAGS },
   });
   if (positionals.length > 1) throw usageError(EXEC_USAGE, "tether exec ls");
   const { client } = await connectToDaemon(paths);
   const execs = await allExecs(client, positionals[0] ?? "", values.running, execSelector(values));
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(execs.map(execJson))}\n`);
-    return 0;
-  }
+  if (printedAs(values, execs, (e) => e.id, execJson)) return 0;
   const workspaceLabel = await workspaceLabels(client);
   const now = Date.now();
   // A LABELS column once some exec listed has labels, as tether ls.

@@ -70,9 +70,10 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
   tether exec attach E1 E2... | --label k=v|k ... [-n/--tail N | --since 10m] [--no-follow]
                                               several execs' output at once (every running one with the labels),
                                               each line after its exec's name, as docker compose logs
-  tether exec ls [WS] [--running] [--label k=v|k ...] [--queue Q] [--json]
+  tether exec ls [WS] [--running] [--label k=v|k ...] [--queue Q] [--json | -q]
                                               execs, newest first (--running: running or queued;
-                                              --label: those with label k set to v, or set; --queue: Q's)
+                                              --label: those with label k set to v, or set; --queue: Q's;
+                                              -q/--quiet: their ids alone, as docker ps -q)
   tether exec show E [--json]                 one exec: command, status, exit, byte counts
   tether exec kill E [--signal S]             signal an exec's process group (default SIGTERM)
   tether exec kill --label k=v|k ... | --queue Q [--signal S]

@@ -8,11 +8,13 @@ import { labelsText } from "../labels-text.js";
 import { formatDuration, formatElapsed, printTable } from "../../common/format.js";
 import type { ClientPaths } from "../paths.js";
 import { sessionJson } from "../session-json.js";
+import { LISTING_FLAGS, printedAs } from "../listing-flags.js";
 import { connectToDaemon } from "../transport.js";
 
-export const LS_USAGE = `  tether ls [--status S] [--task T] [--label k=v|k ...] [-n N | --all] [--json]
+export const LS_USAGE = `  tether ls [--status S] [--task T] [--label k=v|k ...] [-n N | --all] [--json | -q]
                                               sessions, newest first (50 unless -n or --all); --label: those
-                                              with label k set to v, or set at all (as ws ls)`;
+                                              with label k set to v, or set at all (as ws ls); -q/--quiet:
+                                              their ids alone, as docker ps -q`;
 
 const DEFAULT_LIMIT = 50;
 
@@ -26,7 +28,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
       label: { type: "string", short: "l", multiple: true, default: [] },
       limit: { type: "string", short: "n" },
       all: { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
+      ...LISTING_FLAGS,
     },
   });
   const status = values.status === undefined ? SessionStatus.UNSPECIFIED : enumFromName<SessionStatus>(SessionStatus, values.status);
@@ -44,10 +46,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
     pageToken = page.nextPageToken;
     more = pageToken !== "";
   } while (more && sessions.length < limit);
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(sessions.map(sessionJson))}\n`);
-    return 0;
-  }
+  if (printedAs(values, sessions, (s) => s.id, sessionJson)) return 0;
   const now = Date.now();
   const labelled = sessions.some((s) => Object.keys(s.labels).length > 0);
   const rows = sessions.map((s) => {

@@ -13,6 +13,7 @@ import { labelsText } from "../labels-text.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { connectToDaemon } from "../transport.js";
 import { workspaceLabels } from "../workspace-list.js";
+import { LISTING_FLAGS, printedAs } from "../listing-flags.js";
 import { PTY_USAGE } from "./pty.js";
 
 /** `tether pty ls`: PTYs, newest first. */
@@ -20,15 +21,12 @@ export async function listPtys(args: string[], paths: ClientPaths): Promise<numb
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { all: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, json: { type: "boolean", default: false } },
+    options: { all: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, ...LISTING_FLAGS },
   });
   if (positionals.length > 1) throw usageError(PTY_USAGE, "tether pty ls");
   const { client } = await connectToDaemon(paths);
   const ptys = await allPtys(client, positionals[0] ?? "", !values.all, values.label);
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(ptys.map(ptyJson))}\n`);
-    return 0;
-  }
+  if (printedAs(values, ptys, (p) => p.id, ptyJson)) return 0;
   const workspaceLabel = await workspaceLabels(client);
   const now = Date.now();
   // A LABELS column once some PTY listed has labels, as exec ls.

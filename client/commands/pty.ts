@@ -39,8 +39,9 @@ export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A [-D]]] [--label 
                                               (tmux attach -d), so this terminal's size is the PTY's alone
   tether pty detach P                         detach every client attached to it (tmux detach-client -s): each
                                               is told so and exits 0; the program goes on
-  tether pty ls [WS] [--all] [--label k=v|k ...] [--json]
-                                              open PTYs (--all: closed ones too): command, size, clients
+  tether pty ls [WS] [--all] [--label k=v|k ...] [--json | -q]
+                                              open PTYs (--all: closed ones too): command, size, clients;
+                                              -q/--quiet: their ids alone
   tether pty read P [--from OFFSET] [--no-follow] [--until PATTERN] [--idle 500ms]
                                               a PTY's output to stdout without attaching: the replay (or from
                                               OFFSET), then live until it closes; --no-follow: what is stored;

@@ -15,15 +15,17 @@ import { type ClientPaths, absolutePath, workspaceArg } from "../paths.js";
 import { liveRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
 import { readyMark } from "../readiness-flags.js";
+import { LISTING_FLAGS, printedAs } from "../listing-flags.js";
 import { listAllWorkspaces } from "../workspace-list.js";
 
 export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...] [--env K=V|K ...] [--dotenv F ...]
                                               a workspace: a new directory, or DIR adopted (never deleted by tether;
                                               without NAME, named after DIR); --env, --dotenv (as exec's): variables
                                               every exec, PTY and session run in it gets (their own env over them)
-  tether ws ls [--all] [--label k=v|k ...] [--json]
+  tether ws ls [--all] [--label k=v|k ...] [--json | -q]
                                               workspaces, oldest first (--all: removed ones too;
-                                              --label: those with label k set to v, or set at all)
+                                              --label: those with label k set to v, or set at all;
+                                              -q/--quiet: their ids alone)
   tether ws show WS [--json]                  root, sandbox, live state, live execs, PTYs and session runs, labels
   tether ws label WS k=v ... [--remove k ...]  set or remove labels
   tether ws env WS [K=V|K ...] [--dotenv F ...] [--remove K ...]
@@ -90,14 +92,11 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
 async function list(args: string[], paths: ClientPaths): Promise<number> {
   const { values } = parseCommandLine({
     args,
-    options: { all: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, json: { type: "boolean", default: false } },
+    options: { all: { type: "boolean", default: false }, label: { type: "string", short: "l", multiple: true, default: [] }, ...LISTING_FLAGS },
   });
   const { client } = await connectToDaemon(paths);
   const workspaces = await listAllWorkspaces(client, values.all, values.label);
-  if (values.json) {
-    process.stdout.write(`${JSON.stringify(workspaces.map(workspaceJson))}\n`);
-    return 0;
-  }
+  if (printedAs(values, workspaces, (w) => w.id, workspaceJson)) return 0;
   const now = Date.now();
   printTable(
     ["WORKSPACE", "NAME", "SANDBOX", "STATE", "LIVE", "CREATED", "ROOT"],

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest, ROOT, waitForSocket } from "../helpers/daemon.js";
 import { DAEMON_PATIENCE_MS } from "../../client/daemon-patience.js";
 import { CAN_FILL_A_DISK } from "../helpers/full-disk.js";
-import { eventually } from "../helpers/sessions.js";
+import { eventually, writeTaskFile } from "../helpers/sessions.js";
 
 interface Run {
   status: number | null;
@@ -506,6 +506,24 @@ describe("tether daemon (the built CLI)", () => {
       expect(passed.stdout).toBe("");
       expect(passed.stderr).toContain("nowhere");
     }
+  });
+});
+
+describe("listings", () => {
+  it("ls, exec ls, pty ls and ws ls print their ids alone with -q, one a line, as docker ps -q, for xargs and $(...)", () => {
+    const env = freshEnv();
+    const ws = cli(env, "ws", "create", "w").stdout.split(" ")[0]!;
+    const exec = cli(env, "exec", "w", "-d", "--", "sleep", "30").stdout.trim();
+    const pty = cli(env, "pty", "w", "-d", "--", "sleep", "30").stdout.trim();
+    const session = cli(env, "run", "hold", "-d", "--file", writeTaskFile("tasks:\n  hold: { cmd: 'true' }\n")).stdout.trim();
+    expect(cli(env, "ls", "-q")).toMatchObject({ status: 0, stdout: `${session}\n` });
+    expect(cli(env, "exec", "ls", "-q")).toMatchObject({ status: 0, stdout: `${exec}\n` });
+    expect(cli(env, "pty", "ls", "--quiet")).toMatchObject({ status: 0, stdout: `${pty}\n` });
+    expect(cli(env, "ws", "ls", "-q").stdout.split("\n")).toContain(ws);
+    expect(cli(env, "exec", "ls", "-q", "--label", "none=here")).toMatchObject({ status: 0, stdout: "" });
+    expect(cli(env, "ls", "-q", "--json")).toMatchObject({ status: 2, stderr: "tether: -q prints the ids alone and --json everything: give one of them\n" });
+    cli(env, "exec", "kill", exec);
+    cli(env, "pty", "kill", pty);
   });
 });
 
