@@ -100,7 +100,7 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
     },
     async waitExec(req, ctx) {
       const wait = { signal: ctx.signal, timeoutMs: durationFieldMs(req.timeout, "timeout", 0) };
-      return { exec: execToProto(await (req.untilReady ? execs.waitReady(req.exec, wait) : execs.waitEnd(req.exec, wait)), execs) };
+      return { exec: execToProto(await (req.untilReady ? execs.waits.ready(req.exec, wait) : execs.waits.end(req.exec, wait)), execs) };
     },
     async startExec(req) {
       return { exec: execToProto(await execs.startNow(req.exec), execs) };

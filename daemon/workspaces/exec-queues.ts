@@ -30,7 +30,7 @@ export class ExecQueues {
     private readonly queues: Queues,
     private readonly tables: ExecTables,
     private readonly start: (options: ExecStartOptions, queued: ExecRecord) => LiveExec,
-    /** Resolves with exec `id` once it has ended for good (Execs.waitEnd). */
+    /** Resolves with exec `id` once it has ended for good (ExecWaits.end). */
     private readonly ended: (id: string, signal: AbortSignal) => Promise<ExecRecord>,
     /** Reports a queued exec's end without running (cancelled, or it could not start in its turn). */
     private readonly reportEnd: (exec: ExecRecord) => void,

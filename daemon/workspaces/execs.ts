@@ -3,11 +3,9 @@ import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
-import { untilAborted } from "../until-aborted.js";
-import { withTimeout } from "../wait-timeout.js";
 import { armTimeout } from "./exec-timeout.js";
-import { checkExecReadiness, execProbe, untilExecReady, watchExecReadiness, type ReadinessOutcome } from "./exec-readiness.js";
-import { formatMs } from "../../common/format.js";
+import { checkExecReadiness, execProbe, watchExecReadiness, type ReadinessOutcome } from "./exec-readiness.js";
+import { ExecWaits } from "./exec-waits.js";
 import { PACED_LAG_BYTES, type LiveOutput } from "../process/follow-output.js";
 import { checkOutputMaxBytes } from "../process/output-limit.js";
 import { OutputPacer } from "../process/output-pacer.js";
@@ -89,6 +87,8 @@ export class Execs {
   private readonly queued: ExecQueues;
   /** Their output, read from the store and live (exec attach). */
   readonly output: ExecReads;
+  /** Waits for their ends and readiness (exec wait). */
+  readonly waits: ExecWaits;
   private nextSeq: number;
 
   constructor(
@@ -105,7 +105,7 @@ export class Execs {
       queues,
       this.tables,
       (options, queued) => this.start(options, queued),
-      (id, signal) => this.waitEnd(id, { signal, timeoutMs: 0 }),
+      (id, signal) => this.waits.end(id, { signal, timeoutMs: 0 }),
       (exec) => this.report("end", exec),
     );
     this.output = new ExecReads({
@@ -115,6 +115,13 @@ export class Execs {
       current: (exec) => this.current(exec),
       live: (id) => this.live.get(id),
       queuedStart: (id) => this.queued.startOf(id),
+    });
+    this.waits = new ExecWaits({
+      find: (ref) => this.find(ref),
+      current: (exec) => this.current(this.tables.byId(exec.id) ?? exec),
+      queuedStart: (id) => this.queued.startOf(id),
+      live: (id) => this.live.get(id),
+      successor: (exec) => this.successor(exec),
     });
     this.nextSeq = this.tables.maxSeq() + 1;
     workspaces.whenRemoved((ws) => this.removeInWorkspace(ws.seq));
@@ -308,48 +315,6 @@ export class Execs {
       return await restarted;
     } finally {
       this.restarting.delete(exec.id);
-    }
-  }
-
-  /**
-   * Resolves once exec `ref` has ended for good (docker wait): when its
-   * restart policy or an exec restart starts its command again, once the
-   * new exec has too, and so on; with the exec that ended last. Rejects
-   * with the signal's reason when it aborts first, and with WAIT_TIMED_OUT
-   * after `timeoutMs` (0: no limit).
-   */
-  async waitEnd(ref: string, options: { signal: AbortSignal; timeoutMs: number }): Promise<ExecRecord> {
-    let exec = this.find(ref);
-    const { signal, clear } = withTimeout(options.signal, options.timeoutMs, () => {
-      const how = `tether exec kill ${exec.name ?? exec.id} stops it; --timeout waits longer`;
-      return new TetherError(Code.DeadlineExceeded, "WAIT_TIMED_OUT", `exec ${exec.id} had not ended within ${formatMs(options.timeoutMs)}: ${how}`, { exec: exec.id });
-    });
-    try {
-      for (;;) {
-        const queued = this.queued.startOf(exec.id);
-        if (queued !== undefined) await untilAborted(queued, signal);
-        const live = this.live.get(exec.id);
-        if (live !== undefined) await untilAborted(live.ended, signal);
-        const successor = await untilAborted(this.successor(exec), signal);
-        if (successor === undefined) return this.current(this.tables.byId(exec.id) ?? exec);
-        exec = successor;
-      }
-    } finally {
-      clear();
-    }
-  }
-
-  /** Resolves once exec `ref` is ready (untilExecReady); rejects with WAIT_TIMED_OUT after `timeoutMs` (0: no limit). */
-  async waitReady(ref: string, options: { signal: AbortSignal; timeoutMs: number }): Promise<ExecRecord> {
-    const exec = this.find(ref);
-    const { signal, clear } = withTimeout(options.signal, options.timeoutMs, () => {
-      return new TetherError(Code.DeadlineExceeded, "WAIT_TIMED_OUT", `exec ${exec.id} was not ready within ${formatMs(options.timeoutMs)}: --timeout waits longer`, { exec: exec.id });
-    });
-    try {
-      const waits = { queued: this.queued.startOf(exec.id), checks: () => this.live.get(exec.id)?.readiness };
-      return await untilExecReady(exec, waits, () => this.current(this.tables.byId(exec.id) ?? exec), signal);
-    } finally {
-      clear();
     }
   }
 
