@@ -96,13 +96,15 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               --timeout: exit 124 if one still runs by then;
                                               --ready: until each is ready instead (its --ready-* checks passed), as
                                               docker compose up --wait: exit 1 if one is not, or ends first
+  tether exec rename E NAME                   name an exec anew, as docker rename (attach, wait, ... by it; its restarts
+                                              take it too); "" takes its name away
   tether exec rm E... | exec rm --ended [WS] [--older-than 7d]
                                               remove ended execs (all, or a workspace's; that ended that long ago)
                                               with all of their output`;
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
 
-const SUBCOMMANDS = ["attach", "ls", "show", "send", "kill", "stop", "rm", "restart", "start", "wait", "queue"];
+const SUBCOMMANDS = ["attach", "ls", "show", "send", "kill", "stop", "rm", "restart", "start", "wait", "queue", "rename"];
 
 /** `tether exec ...`: run, reattach, list, show and signal execs. */
 export async function execCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -129,6 +131,8 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
       return stop(args.slice(1), paths);
     case "queue":
       return execQueues(args.slice(1), paths);
+    case "rename":
+      return rename(args.slice(1), paths);
     default:
       return run(args, paths).catch((error: unknown) => {
         throw subcommandMeant(error, "tether exec", SUBCOMMANDS);
@@ -385,6 +389,16 @@ async function restart(args: string[], paths: ClientPaths): Promise<number> {
     return exec!.exitCode;
   }
   process.stdout.write(`${exec!.id}\n`);
+  return 0;
+}
+
+/** `tether exec rename E NAME` (docker rename). */
+async function rename(args: string[], paths: ClientPaths): Promise<number> {
+  const { positionals } = parseCommandLine({ args, allowPositionals: true, options: {} });
+  if (positionals.length !== 2) throw usageError(EXEC_USAGE, "tether exec rename");
+  const { client } = await connectToDaemon(paths);
+  const { exec } = await client.unary(ExecService.method.renameExec, { exec: positionals[0]!, displayName: positionals[1]! });
+  process.stdout.write(`${exec!.id} ${exec!.displayName}\n`);
   return 0;
 }
 

@@ -102,6 +102,9 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
       const wait = { signal: ctx.signal, timeoutMs: durationFieldMs(req.timeout, "timeout", 0) };
       return { exec: execToProto(await (req.untilReady ? execs.waits.ready(req.exec, wait) : execs.waits.end(req.exec, wait)), execs) };
     },
+    renameExec(req) {
+      return { exec: execToProto(execs.rename(req.exec, req.displayName), execs) };
+    },
     async startExec(req) {
       return { exec: execToProto(await execs.startNow(req.exec), execs) };
     },

@@ -93,7 +93,9 @@ export class ExecRestarts {
       // Started before this entry leaves: the workspace never looks stopped in between.
       let next: ExecRecord | undefined;
       try {
-        next = this.startAgain(ended, options);
+        // With the name it has now (exec rename while it waited).
+        const now = tables.byId(ended.id);
+        next = this.startAgain(ended, { ...options, name: now === undefined ? options.name : (now.name ?? "") });
       } finally {
         finish(next);
       }

@@ -88,6 +88,7 @@ export class ExecTables {
   private readonly deleteRow;
   private readonly selectIdsInWorkspace;
   private readonly updateReadiness;
+  private readonly updateName;
 
   constructor(db: Db) {
     this.pages = new ProcessPages(db, SELECT, "e", "e.status IN ('running', 'queued')", "json_extract(e.restart, '$.queue')");
@@ -116,6 +117,12 @@ export class ExecTables {
     this.deleteRow = db.prepare(`DELETE FROM execs WHERE seq = ?`);
     this.selectIdsInWorkspace = db.prepare(`SELECT id FROM execs WHERE workspace_seq = ? ORDER BY seq`).pluck();
     this.updateReadiness = db.prepare(`UPDATE execs SET ready_at = ?, readiness_error = ? WHERE seq = ?`);
+    this.updateName = db.prepare(`UPDATE execs SET name = ? WHERE seq = ?`);
+  }
+
+  /** Records an exec's new name (exec rename). */
+  saveName(exec: ExecRecord): void {
+    this.updateName.run(exec.name ?? null, exec.seq);
   }
 
   /** Records what its readiness checks found: when it became ready, or why not. */

@@ -371,6 +371,21 @@ export class Execs {
     return this.current(this.tables.byId(exec.id) ?? exec);
   }
 
+  /**
+   * Names an exec anew, as docker rename: running, queued or ended (a name
+   * is unique among running and queued ones, as exec --name's); "" takes
+   * its name away. Its restarts (its policy's, exec restart) take the new
+   * name.
+   */
+  rename(ref: string, name: string): ExecRecord {
+    const exec = this.find(ref);
+    if (name !== "") checkProcessName(EXEC_NAMES, name, (taken) => (this.runningNamed(taken)?.id === exec.id ? undefined : this.runningNamed(taken)));
+    const record = this.live.get(exec.id)?.record ?? exec;
+    record.name = name === "" ? undefined : name;
+    this.tables.saveName(record);
+    return this.current(record);
+  }
+
   /** Starts queued exec `ref` now, whatever it waits for (see ExecQueues.startNow); resolves once its process runs (its pid known) or could not start. */
   async startNow(ref: string): Promise<ExecRecord> {
     const exec = this.find(ref);

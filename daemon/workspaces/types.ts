@@ -55,8 +55,8 @@ export interface ExecRecord {
   readonly cwd: string;
   readonly envKeys: readonly string[];
   readonly tty: boolean;
-  /** The name it was started with (process-names.ts); undefined: none. */
-  readonly name: string | undefined;
+  /** The name it was started with (process-names.ts), or renamed to; undefined: none. */
+  name: string | undefined;
   /** When tether starts its command again after it ends (exec-restarts.ts). */
   readonly restartPolicy: RestartPolicy | undefined;
   /** How many times its policy started the command before it. */

@@ -354,7 +354,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(late.stderr).toMatch(/has ended/);
   });
 
-  it("exec --name names it as docker run --name does: exec ls and show say it, attach, send and kill take it; a taken name is refused with the holder", async () => {
+  it("exec --name names it as docker run --name does: exec ls and show say it, attach, send, rename and kill take it; a taken name is refused with the holder", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
     const id = cli(env, ["exec", "w", "-d", "-i", "--name", "web", "--", "sh", "-c", "echo up; read l; echo \"got $l\"; sleep 60"]).stdout.trim();
@@ -365,6 +365,11 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect([taken.status, taken.stderr]).toEqual([1, `tether: exec ${id} is running with the name web: attach to it (tether exec attach web), stop it (tether exec kill web), or pick another name\n`]);
     expect(cli(env, ["exec", "send", "web", "hi", "--line"]).status).toBe(0);
     expect(cli(env, ["exec", "attach", "web", "--until", "got hi"])).toMatchObject({ status: 0, stdout: "up\ngot hi\n" });
+    // Renamed, as docker rename: known by the new name only.
+    expect(cli(env, ["exec", "rename", "web", "api"])).toMatchObject({ status: 0, stdout: `${id} api\n` });
+    expect(cli(env, ["exec", "show", "web"]).status).toBe(1);
+    expect(cli(env, ["exec", "rename", "api", "web"]).stdout).toBe(`${id} web\n`);
+    expect(cli(env, ["exec", "rename", "web"]).status).toBe(2);
     expect(cli(env, ["exec", "kill", "web"]).stdout).toBe(`sent SIGTERM to ${id}\n`);
     await eventually(() => (JSON.parse(cli(env, ["exec", "show", "web", "--json"]).stdout).status === "signalled" ? true : undefined));
     // Ended, its name is free again.

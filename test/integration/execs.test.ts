@@ -123,6 +123,37 @@ describe("exec", () => {
     await eventually(() => (onDisk() <= 16 * MiB + 16 * MiB + MiB ? true : undefined));
   });
 
+  it("RenameExec names an exec anew (docker rename), running or ended, unique among running ones; its policy's restarts take the new name; empty takes it away", async () => {
+    const { execs } = await withWorkspace();
+    const web = (await startDetached(execs, ["sleep", "60"], "", { displayName: "web" })).exec!;
+    expect((await execs.renameExec({ exec: "web", displayName: "old-web" })).exec!.displayName).toBe("old-web");
+    expect((await execs.getExec({ exec: "old-web" })).exec!.id).toBe(web.id);
+    const gone = await failure(execs.getExec({ exec: "web" }));
+    expect(gone.reason).toBe(ErrorReason.EXEC_NOT_FOUND);
+    // The old name is free for a new one; a running one's name is not free for another.
+    const next = (await startDetached(execs, ["sleep", "60"], "", { displayName: "web" })).exec!;
+    const taken = await failure(execs.renameExec({ exec: "old-web", displayName: "web" }));
+    expect([taken.code, taken.reason, taken.message]).toEqual([Code.AlreadyExists, ErrorReason.EXEC_NAME_TAKEN, expect.stringContaining(`exec ${next.id} is running with the name web`)]);
+    const bad = await failure(execs.renameExec({ exec: "old-web", displayName: "e-x" }));
+    expect(bad.code).toBe(Code.InvalidArgument);
+    // Its own name again is no clash.
+    expect((await execs.renameExec({ exec: "web", displayName: "web" })).exec!.id).toBe(next.id);
+
+    // Renamed while it runs, its restart (on-failure) carries the new name.
+    const flaky = (await startDetached(execs, ["sh", "-c", "sleep 0.5; exit 1"], "", { displayName: "svc", restartPolicy: { mode: RestartMode.ON_FAILURE, maxRestarts: 1 } })).exec!;
+    await execs.renameExec({ exec: flaky.id, displayName: "svc2" });
+    const restarted = await eventually(async () => {
+      const named = (await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === "svc2");
+      return named.length === 2 ? named : undefined;
+    });
+    expect(restarted.map((e) => e.restartCount)).toEqual([1, 0]);
+    // An ended one: renamed, or its name taken away.
+    await execs.stopExec({ exec: "old-web" });
+    expect((await execs.renameExec({ exec: web.id, displayName: "" })).exec!.displayName).toBe("");
+    expect((await execs.getExec({ exec: web.id })).exec!.displayName).toBe("");
+    await execs.stopExec({ exec: next.id });
+  });
+
   it("a name (docker run --name) names an exec too, unique among running ones: attach, write, signal, get and remove by it; free again once it ends, naming the newest then; kept across a daemon restart", async () => {
     const { d, execs } = await withWorkspace();
     const web = (await startDetached(execs, ["sh", "-c", "echo up; cat"], "up", { stdin: true, displayName: "web" })).exec!;

@@ -162,6 +162,7 @@ describe("a gRPC client that is not ours (grpc-js + proto-loader)", () => {
     expect(startedNow.exec).toMatchObject({ id: queuedId });
     expect(startedNow.exec.pid).toBeGreaterThan(0);
     expect((await unary<{ exec: { status: number } }>(ex, "WaitExec", { exec: queuedId })).exec.status).toBe(2); // EXITED
+    expect((await unary<{ exec: { displayName: string } }>(ex, "RenameExec", { exec: queuedId, displayName: "renamed" })).exec.displayName).toBe("renamed");
     expect((await unary<{ queue: object }>(ex, "DeleteExecQueue", { name: "interop" })).queue).toMatchObject({ name: "interop", parallel: 1, paused: false });
     await unary(ws, "DeleteWorkspace", { workspace: "interop" });
     ws.close();
