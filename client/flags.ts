@@ -108,6 +108,13 @@ export function wholeNumberFlag(flag: string, value: string, takes: string, max 
   return Number(value);
 }
 
+/** A flag's whole number, negative ones too, within int32 (--priority -5). */
+export function integerFlag(flag: string, value: string): number {
+  const n = Number(value);
+  if (!/^-?\d+$/.test(value) || n < -(2 ** 31) || n >= 2 ** 31) throw new CliError(`${flag} takes a whole number, negative too (-5, 0, 10), got ${JSON.stringify(value)}`, 2);
+  return n;
+}
+
 /**
  * `--tail N` (instead of `--from`): how many of the last lines or records
  * to start at, or undefined when not given. Both given is a usage error, as

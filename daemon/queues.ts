@@ -28,11 +28,12 @@ interface QueueSettings {
 
 const DEFAULT_SETTINGS: QueueSettings = { parallel: DEFAULT_QUEUE_PARALLEL, paused: false };
 
-/** One waiting in a queue: `start`, called in its turn, starts it (reporting it `running`), or does nothing when it no longer wants the slot; `since`: when it came. */
+/** One waiting in a queue: `start`, called in its turn, starts it (reporting it `running`), or does nothing when it no longer wants the slot; `since`: when it came; `priority`: higher goes first (pueue add --priority). */
 interface Member {
   readonly key: string;
   readonly start: () => void;
   readonly since: number;
+  readonly priority: number;
 }
 
 export function checkQueueName(name: string): void {
@@ -110,15 +111,16 @@ export class Queues {
   }
 
   /**
-   * Puts `key` in `queue`'s line after every member that came no later than
-   * `since` (now: at the end); `start` is called in its turn: at once when
-   * the queue has room now.
+   * Puts `key` in `queue`'s line after every member of a higher `priority`,
+   * and of the same one that came no later than `since` (now: at the end of
+   * its priority's), as pueue orders a group's tasks; `start` is called in
+   * its turn: at once when the queue has room now.
    */
-  wait(queue: string, key: string, start: () => void, since = Date.now()): void {
+  wait(queue: string, key: string, start: () => void, since = Date.now(), priority = 0): void {
     let members = this.waiting.get(queue);
     if (members === undefined) this.waiting.set(queue, (members = []));
-    const later = members.findIndex((m) => m.since > since);
-    members.splice(later === -1 ? members.length : later, 0, { key, start, since });
+    const later = members.findIndex((m) => m.priority < priority || (m.priority === priority && m.since > since));
+    members.splice(later === -1 ? members.length : later, 0, { key, start, since, priority });
     this.waitingIn.set(key, queue);
     this.pump(queue);
   }

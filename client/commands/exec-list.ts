@@ -64,7 +64,7 @@ export async function showExec(args: string[], paths: ClientPaths): Promise<numb
     `command     ${commandLine(e.argv)}${e.tty ? " (tty)" : ""}`,
     `cwd         ${e.cwd}`,
     `status      ${enumName(ExecStatus, e.status)}${e.status === ExecStatus.QUEUED ? queuedWords(e) : ""}${e.status === ExecStatus.RUNNING ? ` (pid ${e.pid})` : exitKnown(e) ? `, exit ${e.exitCode}` : ""}${e.signal !== "" ? ` (${e.signal})` : ""}${e.error !== "" ? `: ${e.error}` : ""}`,
-    ...(e.queue === "" ? [] : [`queue       ${e.queue}`]),
+    ...(e.queue === "" ? [] : [`queue       ${e.queue}${e.priority === 0 ? "" : ` (priority ${e.priority})`}`]),
     ...(e.after.length === 0 ? [] : [`after       ${e.after.join(", ")}`]),
     ...(e.startAt === undefined ? [] : [`start at    ${new Date(timestampMs(e.startAt)).toISOString()}`]),
     ...(Object.keys(e.labels).length === 0 ? [] : [`labels      ${labelsText(e.labels)}`]),
@@ -127,7 +127,7 @@ function exitKnown(e: Exec): boolean {
 export function queuedWords(e: Exec, now = Date.now()): string {
   const startAt = e.startAt === undefined ? undefined : timestampMs(e.startAt);
   const until = startAt === undefined || startAt <= now ? "" : ` until ${clockTime(startAt, now)}`;
-  return `${until}${e.queue === "" ? "" : ` in ${e.queue}`}${e.after.length === 0 ? "" : ` after ${e.after.join(",")}`}`;
+  return `${until}${e.queue === "" ? "" : ` in ${e.queue}${e.priority === 0 ? "" : ` (priority ${e.priority})`}`}${e.after.length === 0 ? "" : ` after ${e.after.join(",")}`}`;
 }
 
 /** A time to come in local time: 03:00:00 within a day from now, else 2026-12-24 03:00. */
@@ -169,6 +169,7 @@ export function execJson(e: Exec): Record<string, unknown> {
     restart_at: isoTime(e.restartTime),
     first_offset: Number(e.firstOffset),
     queue: e.queue || null,
+    priority: e.priority,
     after: e.after,
     start_at: isoTime(e.startAt),
     created_at: isoTime(e.createTime),

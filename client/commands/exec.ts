@@ -11,7 +11,7 @@ import { execEndLine, reportExit, writeOutput } from "../exec-output.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
 import { READINESS_FLAGS, readinessFromFlags } from "../readiness-flags.js";
-import { ENV_FLAGS, endedBeforeFlag, envFromFlags, parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag } from "../flags.js";
+import { ENV_FLAGS, endedBeforeFlag, envFromFlags, integerFlag, parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { RpcError, type GrpcClient } from "../grpc-client.js";
 import { endedBy, removeAll, removeEach } from "../remove-each.js";
@@ -23,7 +23,7 @@ import { allExecs, execSelector, listExecs, namedOrSelected, queuedWords, select
 import { waitExecs } from "./exec-wait.js";
 import { execQueues } from "./exec-queue.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q] [--after E ...] [--delay 10m | --at TIME] [--ready-http URL | --ready-tcp H:P | --ready-cmd CMD [--ready-interval 1s] [--ready-timeout 60s]] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q [--priority N]] [--after E ...] [--delay 10m | --at TIME] [--ready-http URL | --ready-tcp H:P | --ready-cmd CMD [--ready-interval 1s] [--ready-timeout 60s]] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
@@ -42,7 +42,8 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               later), as a CI step's timeout
                                               --queue Q: run it in queue Q, as pueue add does in a group: it waits
                                               (queued, across daemon restarts too) until fewer of Q's execs run
-                                              than Q's limit (1 until exec queue sets it), in the order they came
+                                              than Q's limit (1 until exec queue sets it), in the order they came;
+                                              --priority N: before those of a lower one (pueue add --priority)
                                               --after E: start it once exec E has ended (each of several), as pueue
                                               add --after; if one did not exit 0 it never runs (cancelled)
                                               --delay 10m, --at 03:00 (or 2026-12-08T03:00): start it no sooner,
@@ -167,6 +168,7 @@ const RUN_OPTIONS = {
   at: { type: "string" },
   "attach-existing": { type: "boolean", short: "A", default: false },
   ...READINESS_FLAGS,
+  priority: { type: "string" },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
 
 async function run(args: string[], paths: ClientPaths): Promise<number> {
@@ -210,6 +212,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         after: values.after.flatMap((refs) => refs.split(",")).filter((ref) => ref !== ""),
         startAt: startAt === undefined ? undefined : timestampFromMs(startAt),
         readiness: readinessFromFlags(values),
+        priority: values.priority === undefined ? 0 : integerFlag("--priority", values.priority),
         // Detached, stdin is open only with -i (docker's -d -i), for tether exec send.
         stdin: readsStdin || values.interactive,
       },

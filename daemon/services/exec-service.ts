@@ -41,6 +41,7 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
         after: start.after,
         startAt: start.startAt === undefined ? undefined : timestampMs(start.startAt),
         readiness: readinessFromProto(start.readiness),
+        priority: start.priority,
       });
       let live: LiveExec;
       if ("process" in submitted) {

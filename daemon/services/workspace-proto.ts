@@ -103,6 +103,7 @@ export function execToProto(exec: domain.ExecRecord, execs: { readonly output: {
     readiness: exec.readiness === undefined ? undefined : readinessToProto(exec.readiness),
     readyTime: exec.readyAt === undefined ? undefined : timestampFromMs(exec.readyAt),
     readinessError: exec.readinessError ?? "",
+    priority: exec.priority,
   });
 }
 

@@ -99,7 +99,7 @@ export class ExecQueues {
       resolve(this.startQueued(exec.id));
     };
     // In its queue's line as of when it was started, as pueue orders its tasks (one restored after a daemon restart too).
-    const join = (): void => (exec.queue === undefined ? inTurn() : this.queues.wait(exec.queue, exec.id, inTurn, exec.createdAt));
+    const join = (): void => (exec.queue === undefined ? inTurn() : this.queues.wait(exec.queue, exec.id, inTurn, exec.createdAt, exec.priority));
     const afterOthers = (): void => {
       if (exec.after.length === 0) return join();
       void this.whyNot(exec, abort.signal).then(

@@ -27,6 +27,7 @@ export function newExecRecord(seq: number, options: ExecStartOptions, ws: Worksp
     after: [...(options.after ?? [])],
     startAt: options.startAt,
     readiness: options.readiness,
+    priority: options.priority ?? 0,
     readyAt: undefined,
     readinessError: undefined,
     status,
@@ -44,8 +45,9 @@ export function newExecRecord(seq: number, options: ExecStartOptions, ws: Worksp
 
 /** What is stored of a start to start it again (its row's restart column); `line`: the first exec of its restart line. */
 export function restartSpecOf(options: ExecStartOptions, line: string): RestartSpec {
-  const { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, timeoutMs, queue, after, startAt, readiness } = options;
-  return { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, line, timeoutMs, queue, ...(after !== undefined && after.length > 0 ? { after } : {}), startAt, readiness };
+  const { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, timeoutMs, queue, after, startAt, readiness, priority } = options;
+  const since = { ...(after !== undefined && after.length > 0 ? { after } : {}), ...(priority !== undefined && priority !== 0 ? { priority } : {}) };
+  return { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, line, timeoutMs, queue, startAt, readiness, ...since };
 }
 
 /** Records on `record` how its process ended (recordEnd), with its --timeout's words (`timedOut`) and its byte counts; returns it. */

@@ -57,6 +57,8 @@ export interface RestartSpec {
   readonly startAt?: number | undefined;
   /** When it counts as ready (exec --ready-http ...); absent: no checks. */
   readonly readiness?: Readiness | undefined;
+  /** Its priority in its queue (exec --priority); absent: 0. */
+  readonly priority?: number | undefined;
 }
 
 /** An exec row with what is needed to recognise its process after a restart. */
@@ -281,7 +283,7 @@ function toRecord(row: ExecRow): StoredExec {
 }
 
 /** An exec's restart policy, its place in its line, its queue, what it starts after and when, and its readiness checks, from its row's restart column. */
-function restartLine(json: string | null): Pick<ExecRecord, "restartPolicy" | "restarts" | "timeoutMs" | "queue" | "after" | "startAt" | "readiness"> {
+function restartLine(json: string | null): Pick<ExecRecord, "restartPolicy" | "restarts" | "timeoutMs" | "queue" | "after" | "startAt" | "readiness" | "priority"> {
   const spec = json === null ? undefined : (JSON.parse(json) as RestartSpec);
   return {
     restartPolicy: spec?.restartPolicy,
@@ -291,5 +293,6 @@ function restartLine(json: string | null): Pick<ExecRecord, "restartPolicy" | "r
     after: spec?.after ?? [],
     startAt: spec?.startAt,
     readiness: spec?.readiness,
+    priority: spec?.priority ?? 0,
   };
 }

@@ -157,6 +157,7 @@ export class Execs {
    */
   submit(asked: ExecStartOptions): LiveExec | QueuedExec {
     const queue = asked.queue ?? "";
+    if ((asked.priority ?? 0) !== 0 && queue === "") throw invalidArgument("priority", "a priority orders an exec among those waiting in its queue: give it a queue too (tether exec --queue Q --priority N)");
     const after = [...new Set(checkAfter(asked.after ?? []).map((ref) => this.find(ref).id))];
     // A time already past is no wait.
     const options = { ...asked, startAt: checkStartAt(asked.startAt) };

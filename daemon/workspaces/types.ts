@@ -71,6 +71,8 @@ export interface ExecRecord {
   readonly after: readonly string[];
   /** The time it starts no sooner than (exec --delay, --at); undefined: none. */
   readonly startAt: number | undefined;
+  /** Its place among those waiting in its queue: higher first (exec --priority); 0: none given. */
+  readonly priority: number;
   /** When it counts as ready (exec --ready-http ...; exec-readiness.ts); undefined: no checks. */
   readonly readiness: Readiness | undefined;
   /** When its readiness checks first passed; undefined until they have. */

@@ -736,7 +736,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["exec", "stop", holder]);
   });
 
-  it("--queue Q selects a queue's execs as pueue's --group does: exec ls lists them, exec wait waits for each, exec kill signals the running ones and cancels the waiting ones", () => {
+  it("--queue Q selects a queue's execs as pueue's --group does: exec ls lists them (with a --priority), exec wait waits for each, exec kill signals the running ones and cancels the waiting ones", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
     const other = cli(env, ["exec", "w", "-d", "--queue", "other", "--", "sleep", "60"]).stdout.trim();
@@ -761,7 +761,11 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "start", now])).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`^started ${now} \\(pid \\d+\\)\n$`)) });
     expect(cli(env, ["exec", "wait", now])).toMatchObject({ status: 0 });
     expect(cli(env, ["exec", "start", now])).toMatchObject({ status: 1, stderr: `tether: exec ${now} is not queued: it has ended (exited): tether exec restart ${now} starts its command again\n` });
-    const waiting = cli(env, ["exec", "w", "-d", "--queue", "gpu", "--", "touch", "never"]).stdout.trim();
+    const waiting = cli(env, ["exec", "w", "-d", "--queue", "gpu", "--priority", "7", "--", "touch", "never"]).stdout.trim();
+    // --priority, as pueue add --priority: exec ls and show say it.
+    expect(cli(env, ["exec", "ls", "--queue", "gpu"]).stdout).toMatch(new RegExp(`^${waiting}\\s+w\\s+queued in gpu \\(priority 7\\)\\s`, "m"));
+    expect(JSON.parse(cli(env, ["exec", "show", waiting, "--json"]).stdout)).toMatchObject({ queue: "gpu", priority: 7 });
+    expect(cli(env, ["exec", "w", "--priority", "x", "--queue", "gpu", "--", "true"])).toMatchObject({ status: 2, stderr: 'tether: --priority takes a whole number, negative too (-5, 0, 10), got "x"\n' });
     expect(cli(env, ["exec", "kill", "--queue", "gpu"])).toEqual({ status: 0, stdout: `sent SIGTERM to ${waiting}\nsent SIGTERM to ${running}\n`, stderr: "" });
     expect(cli(env, ["exec", "wait", running, waiting])).toMatchObject({ status: 143, stdout: `${running}: signalled SIGTERM (143)\n${waiting}: cancelled: stopped while queued in gpu (tether exec kill): it never ran\n` });
     expect(JSON.parse(cli(env, ["exec", "show", other, "--json"]).stdout)).toMatchObject({ status: "running" });

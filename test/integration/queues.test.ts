@@ -71,6 +71,28 @@ describe("queues (exec --queue, a task's queue:)", () => {
     expect((await execs.listExecQueues({})).queues).toEqual([]);
   });
 
+  it("priority orders those waiting in a queue as pueue add --priority does: higher first, the same in the order they came; kept across kill -9 of the daemon; only with a queue", async () => {
+    const { d, execs, root } = await withWorkspace();
+    const blocker = await submit(execs, ["sleep", "60"], { queue: "p" });
+    const low = await submit(execs, job("low", 0), { queue: "p", priority: -1 });
+    const plain = await submit(execs, job("plain", 0), { queue: "p" });
+    const high = await submit(execs, job("high", 0), { queue: "p", priority: 5 });
+    const plain2 = await submit(execs, job("plain2", 0), { queue: "p" });
+    const higher = await submit(execs, job("higher", 0), { queue: "p", priority: 9 });
+    expect([high.priority, low.priority, plain.priority]).toEqual([5, -1, 0]);
+    expect((await execs.getExec({ exec: high.id })).exec!.priority).toBe(5);
+    await d.kill();
+    await d.restart();
+    const again = d.client(ExecService);
+    // The blocker was lost with the daemon: the queue's line starts, in its order.
+    expect((await again.getExec({ exec: blocker.id })).exec!.status).toBe(ExecStatus.LOST);
+    await again.waitExec({ exec: low.id });
+    expect(readFileSync(join(root, "log.txt"), "utf8").split("\n").filter((l) => l.startsWith("start"))).toEqual(["start higher", "start high", "start plain", "start plain2", "start low"]);
+    for (const e of [low, plain, high, plain2, higher]) expect((await again.getExec({ exec: e.id })).exec!.status).toBe(ExecStatus.EXITED);
+    const alone = await failure(submit(again, ["true"], { priority: 3 }));
+    expect([alone.code, alone.message]).toEqual([Code.InvalidArgument, expect.stringContaining("give it a queue too")]);
+  });
+
   it("an Exec call of a queued one answers QUEUED, then started once its turn comes, its output and its exit", async () => {
     const { execs } = await withWorkspace();
     const first = await submit(execs, ["sleep", "0.5"], { queue: "q" });
