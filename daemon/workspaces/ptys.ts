@@ -265,7 +265,8 @@ export class Ptys {
     // Input racing the program's exit is dropped, not an error: the exit is on its way to this client.
     const writable = (what: string): LivePty | undefined => {
       if (client?.readOnly === true) throw new TetherError(Code.PermissionDenied, "READ_ONLY", `this client attached read-only and cannot ${what}: attach without --read-only to type`);
-      return this.live.get(pty.id);
+      // A client another detached (its call ending) types no more.
+      return client?.stop.signal.aborted === true ? undefined : this.live.get(pty.id);
     };
     return {
       pty: this.current(pty),

@@ -486,7 +486,7 @@ describe("tether daemon (the built CLI)", () => {
     const env = freshEnv();
     const help = cli(env, "pty", "ls", "--help");
     expect(help.status).toBe(0);
-    expect(help.stdout).toContain("tether pty attach P [--read-only]");
+    expect(help.stdout).toContain("tether pty attach [P] [--read-only]");
     expect(help.stdout).toContain("the detach key (Ctrl-\\, ");
     expect(help.stdout).not.toContain("tether ws create");
     expect(cli(env, "send", "-h").stdout).toContain("tether send S STREAM DATA");
