@@ -70,7 +70,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
       task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
       task.envFiles.length > 0 ? `env_file ${task.envFiles.map(escapeControls).join(", ")}` : "",
       task.maxOutputBytes > 0n ? `keeps the last ${formatBytes(Number(task.maxOutputBytes))} of output` : "",
-      task.queue !== "" ? `in queue ${task.queue}` : "",
+      task.queue !== "" ? `in queue ${task.queue}${task.priority === 0 ? "" : ` (priority ${task.priority})`}` : "",
       task.workspace !== "" ? `in workspace ${task.workspace}${missing.has(task.workspace) ? ` (none by that name yet: tether ws create ${task.workspace})` : ""}` : "",
     ].filter((t) => t !== "");
     if (traits.length > 0) out.push(`  ${traits.join(", ")}`);

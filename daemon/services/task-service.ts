@@ -80,6 +80,7 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
     envFiles: [...(task.envFiles ?? [])],
     maxOutputBytes: BigInt(task.maxOutputBytes ?? 0),
     queue: task.queue ?? "",
+    priority: task.priority ?? 0,
     line: line ?? 0,
   });
 }

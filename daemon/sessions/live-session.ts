@@ -305,8 +305,8 @@ export class LiveSession {
     for (const run of this.graph.queuedRuns()) {
       if (busy >= parallelism || this.held) break;
       if (this.slots.isWaiting(run.number)) continue;
-      const queue = this.graph.task(run.task).queue;
-      if (queue === undefined || this.slots.admit(run.number, queue, run.transitions.at(-1)!.at, () => this.launchInTurn(run))) this.launch(run);
+      const { queue, priority = 0 } = this.graph.task(run.task);
+      if (queue === undefined || this.slots.admit(run.number, queue, run.transitions.at(-1)!.at, priority, () => this.launchInTurn(run))) this.launch(run);
       else this.refreshActivity();
       busy++;
     }

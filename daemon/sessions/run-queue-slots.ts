@@ -32,15 +32,15 @@ export class RunQueueSlots {
     return new Map([...this.waiting].map(([run, queue]) => [run, `a slot in queue ${queue}`]));
   }
 
-  /** Whether `run` (queued `since`) may launch now in `queue`; if not, it waits, and `launch` is called in its turn. */
-  admit(run: number, queue: string, since: number, launch: () => void): boolean {
+  /** Whether `run` (queued `since`, of `priority` there) may launch now in `queue`; if not, it waits, and `launch` is called in its turn. */
+  admit(run: number, queue: string, since: number, priority: number, launch: () => void): boolean {
     if (this.queues.hasRoom(queue)) return true;
     this.waiting.set(run, queue);
     const inTurn = (): void => {
       this.waiting.delete(run);
       launch();
     };
-    this.queues.wait(queue, this.key(run), inTurn, since);
+    this.queues.wait(queue, this.key(run), inTurn, since, priority);
     return false;
   }
 

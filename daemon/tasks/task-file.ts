@@ -184,6 +184,7 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
   const maxOutputBytes = size(get("max_output"), report, "max_output");
   const queue = optionalString(get("queue"), report, "queue");
   if (queue !== undefined && !QUEUE_NAME_PATTERN.test(queue)) report(get("queue"), queueNameProblem(queue));
+  const priority = queuePriority(get("priority"), queue !== undefined, report);
   return {
     name,
     description: optionalString(get("description"), report, "description") ?? "",
@@ -206,7 +207,19 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     ...(envFiles.length > 0 ? { envFiles } : {}),
     ...(maxOutputBytes !== 0 ? { maxOutputBytes } : {}),
     ...(queue !== undefined ? { queue } : {}),
+    ...(priority !== 0 ? { priority } : {}),
   };
+}
+
+/** A task's `priority:` in its queue (exec --priority's): a whole number, negative too; only beside `queue:`. */
+function queuePriority(node: Node | undefined, queued: boolean, report: Report): number {
+  if (node === undefined) return 0;
+  if (!isScalar(node) || typeof node.value !== "number" || !Number.isInteger(node.value) || Math.abs(node.value) >= 2 ** 31) {
+    report(node, "priority must be a whole number (higher first in the task's queue; negative ones after those of 0)");
+    return 0;
+  }
+  if (!queued) report(node, "priority orders a task's runs among those waiting in its queue: give it queue: NAME too");
+  return node.value;
 }
 
 function parseStreams(node: Node | undefined, report: Report): Record<string, StreamDirection> {

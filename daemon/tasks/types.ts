@@ -71,6 +71,8 @@ export interface TaskDef {
   readonly maxOutputBytes?: number;
   /** The queue its runs take a slot in (as exec --queue's), across sessions; absent: none. */
   readonly queue?: string;
+  /** Its runs' place among those waiting in its queue (exec --priority's); absent: 0. */
+  readonly priority?: number;
 }
 
 /** A loaded task file: where it is and what it defines. */

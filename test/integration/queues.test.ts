@@ -9,6 +9,7 @@ import { ExecStatus, RestartMode, type Exec } from "../../gen/tether/v1/exec_pb.
 import { ExecService, type ExecStartSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { daemonPerTest, type TestDaemon } from "../helpers/daemon.js";
 import { failure } from "../helpers/errors.js";
@@ -329,6 +330,26 @@ describe("queues (exec --queue, a task's queue:)", () => {
     expect((await waitQuiet(sessions, second.id)).status).toBe(SessionStatus.CLOSED);
     const lines = readFileSync(log, "utf8");
     expect(lines).toBe(`start ${first.id}\nend ${first.id}\nstart exec\nend exec\nstart ${second.id}\nend ${second.id}\n`);
+  });
+
+  it("a task's priority: puts its runs before what waits in its queue with a lower one (an exec's too); tasks shows it; priority: without queue: is refused with its line", async () => {
+    const { d, execs, root } = await withWorkspace();
+    const sessions = d.client(SessionService);
+    const log = join(root, "log.txt");
+    const taskFile = writeTaskFile(`tasks:\n  urgent:\n    queue: gpu\n    priority: 5\n    cmd: echo "start urgent" >> ${log}\n`);
+    const holder = await submit(execs, ["sleep", "60"], { queue: "gpu" });
+    const exec = await submit(execs, job("exec", 0), { queue: "gpu" });
+    const session = (await sessions.startSession({ task: "urgent", taskFile })).session!;
+    await eventually(async () => ((await execs.listExecQueues({})).queues[0]?.queued === 2 ? true : undefined));
+    await execs.stopExec({ exec: holder.id });
+    await waitQuiet(sessions, session.id);
+    await execs.waitExec({ exec: exec.id });
+    expect(readFileSync(log, "utf8").split("\n").filter((l) => l.startsWith("start"))).toEqual(["start urgent", "start exec"]);
+    const { tasks } = await d.client(TaskService).listTasks({ taskFile });
+    expect(tasks.find((t) => t.name === "tasks/urgent")).toMatchObject({ queue: "gpu", priority: 5 });
+    const bad = writeTaskFile("tasks:\n  loose:\n    priority: 2\n    cmd: 'true'\n");
+    const refused = await failure(sessions.startSession({ task: "loose", taskFile: bad }));
+    expect(refused.message).toContain(`:3: task "loose": priority orders a task's runs among those waiting in its queue: give it queue: NAME too`);
   });
 
   it("a session cancelled while its run waits takes it out of the queue; after kill -9 of the daemon a waiting run waits again and runs in its turn", async () => {
