@@ -1,6 +1,6 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ExecStatus, type ExecExit } from "../../gen/tether/v1/exec_pb.js";
-import { PtyState, type Pty } from "../../gen/tether/v1/pty_pb.js";
+import { PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/pty_pb.js";
 import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { allPages } from "../all-pages.js";
 import { usageError } from "../cli-error.js";
@@ -48,6 +48,34 @@ export async function listPtys(args: string[], paths: ClientPaths): Promise<numb
   return 0;
 }
 
+/** `tether pty show P`: one PTY, as exec show shows an exec (tmux list-clients' and display's facts). */
+export async function showPty(args: string[], paths: ClientPaths): Promise<number> {
+  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { json: { type: "boolean", default: false } } });
+  if (positionals.length !== 1) throw usageError(PTY_USAGE, "tether pty show");
+  const { client } = await connectToDaemon(paths);
+  const p = (await client.unary(PtyService.method.getPty, { pty: positionals[0]! })).pty!;
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify(ptyJson(p))}\n`);
+    return 0;
+  }
+  const open = p.state === PtyState.OPEN;
+  const at = (t: Pty["createTime"]): string => (t === undefined ? "" : new Date(timestampMs(t)).toISOString());
+  const lines = [
+    `pty         ${p.id}${p.displayName === "" ? "" : ` (${p.displayName})`} in workspace ${p.workspace}`,
+    `command     ${commandLine(p.argv)}`,
+    `cwd         ${p.cwd}`,
+    `state       ${open ? `open (pid ${p.pid})` : `closed (${howClosed(p.exit)})${p.exit?.error ? `: ${p.exit.error}` : ""}`}`,
+    `size        ${p.size?.cols ?? 0}x${p.size?.rows ?? 0}, ${p.sizePolicy === SizePolicy.SMALLEST ? "the smallest client's" : "the latest active client's"}`,
+    ...(open ? [`clients     ${p.attachedClients} attached${p.lastAttachTime === undefined ? "" : `; one last attached or detached ${at(p.lastAttachTime)}`}`] : []),
+    `output      ${p.outputBytes} bytes${p.firstOffset > 0n ? `; kept from offset ${p.firstOffset}` : ""}`,
+    ...(Object.keys(p.labels).length === 0 ? [] : [`labels      ${labelsText(p.labels)}`]),
+    `opened      ${at(p.createTime)}`,
+    ...(p.endTime === undefined ? [] : [`closed      ${at(p.endTime)}`]),
+  ];
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}
+
 /** Every PTY of a workspace (of all when empty), newest first, page by page; open ones only, with every label selected. */
 export function allPtys(client: GrpcClient, workspace: string, openOnly: boolean, labelSelector: readonly string[] = []): Promise<Pty[]> {
   return allPages(async (pageToken) => {
@@ -79,13 +107,17 @@ function ptyJson(p: Pty): Record<string, unknown> {
     name: p.displayName || null,
     workspace: p.workspace,
     argv: p.argv,
+    cwd: p.cwd,
     state: p.state === PtyState.OPEN ? "open" : "closed",
+    pid: p.state === PtyState.OPEN ? p.pid : null,
+    size_policy: p.sizePolicy === SizePolicy.SMALLEST ? "smallest" : "latest",
     size: { cols: p.size?.cols ?? 0, rows: p.size?.rows ?? 0 },
     attached_clients: p.attachedClients,
     output_bytes: Number(p.outputBytes),
     exit: p.exit === undefined ? null : { status: enumName(ExecStatus, p.exit.status), exit_code: p.exit.status === ExecStatus.LOST ? null : p.exit.exitCode, signal: p.exit.signal || null },
     labels: p.labels,
     created_at: isoTime(p.createTime),
+    closed_at: isoTime(p.endTime),
     last_attach_time: isoTime(p.lastAttachTime),
   };
 }

@@ -19,7 +19,7 @@ import { endedBy, removeAll, removeEach } from "../remove-each.js";
 import { captureScreen } from "../screen-capture.js";
 import { connectToDaemon } from "../transport.js";
 import { writeChunk } from "../write-chunk.js";
-import { allPtys, howClosed, lastUsedPty, listPtys } from "./pty-list.js";
+import { allPtys, howClosed, lastUsedPty, listPtys, showPty } from "./pty-list.js";
 import { labelledOr } from "../labelled-refs.js";
 import { exitCodeOf, readPty, sendToPty } from "./pty-io.js";
 
@@ -42,6 +42,7 @@ export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A [-D]]] [--label 
   tether pty ls [WS] [--all] [--label k=v|k ...] [--json | -q]
                                               open PTYs (--all: closed ones too): command, size, clients;
                                               -q/--quiet: their ids alone
+  tether pty show P [--json]                  one PTY: command, cwd, state, size and its policy, clients, output
   tether pty read P [--from OFFSET] [--no-follow] [--until PATTERN] [--idle 500ms]
                                               a PTY's output to stdout without attaching: the replay (or from
                                               OFFSET), then live until it closes; --no-follow: what is stored;
@@ -83,6 +84,8 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
       return attach(args.slice(1), paths);
     case "ls":
       return listPtys(args.slice(1), paths);
+    case "show":
+      return showPty(args.slice(1), paths);
     case "read":
       return readPty(args.slice(1), paths);
     case "capture":
@@ -101,7 +104,7 @@ export async function ptyCommand(args: string[], paths: ClientPaths): Promise<nu
       return remove(args.slice(1), paths);
     default:
       return open(args, paths).catch((error: unknown) => {
-        throw subcommandMeant(error, "tether pty", ["attach", "detach", "ls", "read", "capture", "send", "resize", "rename", "kill", "rm"]);
+        throw subcommandMeant(error, "tether pty", ["attach", "detach", "ls", "show", "read", "capture", "send", "resize", "rename", "kill", "rm"]);
       });
   }
 }

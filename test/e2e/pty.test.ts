@@ -130,6 +130,10 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     await waitFor("three", "[detached: pty dev's clients were detached (tether pty detach). pty dev keeps running. Come back: tether pty attach dev]");
     await waitFor("three", "rc3=0");
     expect(cli(env, "pty", "read", "dev", "--no-follow")).toContain("from-9");
+    // pty show: one PTY's facts, as exec show.
+    const shown = cli(env, "pty", "show", "dev");
+    expect(shown).toMatch(/^pty {9}p-\w+ \(dev\) in workspace w-\w+\ncommand {5}sh\ncwd {9}\/\S+\nstate {7}open \(pid \d+\)\nsize {8}100x30, the latest active client's\nclients {5}0 attached; one last attached or detached \d{4}-/);
+    expect(JSON.parse(cli(env, "pty", "show", "dev", "--json"))).toMatchObject({ name: "dev", state: "open", size_policy: "latest", attached_clients: 0, last_attach_time: expect.any(String) });
     expect(cliResult(env, "pty", "w", "--name", "x", "-D", "--", "true")).toMatchObject({ status: 2, stderr: expect.stringContaining("-D detaches the other clients of the PTY -A attaches to") });
   });
 
