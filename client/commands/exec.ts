@@ -1,7 +1,7 @@
 import type { ParseArgsConfig } from "node:util";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { ExecStatus, RestartMode, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
+import { ExecStatus, RestartMode, type Exec, type RestartPolicySchema } from "../../gen/tether/v1/exec_pb.js";
 import { ExecService, type ExecRequestSchema } from "../../gen/tether/v1/exec_service_pb.js";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { CliError, subcommandMeant, usageError, usageErrorMeant, whenDaemonStopped } from "../cli-error.js";
@@ -99,9 +99,10 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               docker compose up --wait: exit 1 if one is not, or ends first
   tether exec rename E NAME                   name an exec anew, as docker rename (attach, wait, ... by it; its restarts
                                               take it too); "" takes its name away
-  tether exec rm E... | exec rm --ended [WS] [--older-than 7d]
+  tether exec rm E... | exec rm --ended [WS] [--older-than 7d] [-s]
                                               remove ended execs (all, or a workspace's; that ended that long ago)
-                                              with all of their output`;
+                                              with all of their output; -s/--successful: those that exited 0 alone,
+                                              as pueue clean -s (the failures stay to look into)`;
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
 
@@ -406,8 +407,12 @@ async function rename(args: string[], paths: ClientPaths): Promise<number> {
 }
 
 async function remove(args: string[], paths: ClientPaths): Promise<number> {
-  const { values, positionals } = parseCommandLine({ args, allowPositionals: true, options: { ended: { type: "boolean", default: false }, "older-than": { type: "string" } } });
-  if (values.ended ? positionals.length > 1 : positionals.length === 0 || values["older-than"] !== undefined) throw usageError(EXEC_USAGE, "tether exec rm");
+  const { values, positionals } = parseCommandLine({
+    args,
+    allowPositionals: true,
+    options: { ended: { type: "boolean", default: false }, "older-than": { type: "string" }, successful: { type: "boolean", short: "s", default: false } },
+  });
+  if (values.ended ? positionals.length > 1 : positionals.length === 0 || values["older-than"] !== undefined || values.successful) throw usageError(EXEC_USAGE, "tether exec rm");
   const cutoff = endedBeforeFlag(values["older-than"]);
   const { client } = await connectToDaemon(paths);
   const removeOne = async (ref: string): Promise<{ id: string; outputBytes: bigint }> => {
@@ -415,7 +420,9 @@ async function remove(args: string[], paths: ClientPaths): Promise<number> {
     return { id: exec!.id, outputBytes };
   };
   if (!values.ended) return removeEach(positionals, removeOne);
-  const ended = (await allExecs(client, positionals[0] ?? "", false)).filter((e) => e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.QUEUED && endedBy(e.endTime, cutoff));
+  // --successful: those that exited 0 alone, as pueue clean --successful-only keeps the failures to look into.
+  const gone = (e: Exec): boolean => (values.successful ? e.status === ExecStatus.EXITED && e.exitCode === 0 : e.status !== ExecStatus.RUNNING && e.status !== ExecStatus.QUEUED);
+  const ended = (await allExecs(client, positionals[0] ?? "", false)).filter((e) => gone(e) && endedBy(e.endTime, cutoff));
   return removeAll(ended.map((e) => e.id), removeOne, "ended exec(s)");
 }
 

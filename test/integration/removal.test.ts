@@ -253,7 +253,14 @@ describe("removing sessions, execs and PTYs", () => {
     expect(await remaining()).toEqual([b, open!.id].sort());
     expect(cli("--ended").stdout).toMatch(/^removed 1 ended session/);
     expect(await remaining()).toEqual([open!.id]);
-    for (const bad of [[], [open!.id, "--ended"], ["--task", "a"]]) expect(cli(...bad).status).toBe(2);
+    for (const bad of [[], [open!.id, "--ended"], ["--task", "a"], ["--successful"]]) expect(cli(...bad).status).toBe(2);
+    // --successful (pueue clean -s): those closed with exit 0 alone; a failure stays to look into.
+    const fails = writeTaskFile("tasks:\n  ok:\n    cmd: 'true'\n  bad:\n    cmd: exit 3\n");
+    const ok = (await sessions.startSession({ task: "ok", taskFile: fails })).session!;
+    const bad = (await sessions.startSession({ task: "bad", taskFile: fails })).session!;
+    for (const s of [ok, bad]) await waitQuiet(sessions, s.id);
+    expect(cli("--ended", "-s")).toMatchObject({ status: 0, stdout: expect.stringMatching(/^removed 1 successful session\(s\)/) });
+    expect(await remaining()).toEqual([bad.id, open!.id].sort());
   });
 
   it("tether exec rm --ended [WS] and pty rm --closed [WS] remove every ended one (of a workspace; --older-than: that ended that long ago), never a running one, in one line", async () => {
@@ -283,6 +290,11 @@ describe("removing sessions, execs and PTYs", () => {
     await eventually(async () => ((await ptys.getPty({ pty: another!.id })).pty!.exit !== undefined ? true : undefined));
     expect(cli("pty", "rm", "--ended")).toMatchObject({ status: 0, stdout: expect.stringMatching(/^removed 1 closed PTY\(s\)/) });
     expect((await ptys.listPtys({})).ptys.map((p) => p.id)).toEqual([open!.id]);
-    for (const bad of [["exec", "rm"], ["exec", "rm", "--ended", "w", "v"], ["pty", "rm"], ["exec", "rm", "e-1", "--older-than", "1h"], ["pty", "rm", "p-1", "--older-than", "1h"]]) expect(cli(...bad).status).toBe(2);
+    for (const bad of [["exec", "rm"], ["exec", "rm", "--ended", "w", "v"], ["pty", "rm"], ["exec", "rm", "e-1", "--older-than", "1h"], ["pty", "rm", "p-1", "--older-than", "1h"], ["exec", "rm", "e-1", "-s"]]) expect(cli(...bad).status).toBe(2);
+    // --successful: those that exited 0 alone.
+    const [good, failed] = [await execToEnd(execs, "w", ["true"]), await execToEnd(execs, "w", ["sh", "-c", "exit 4"])];
+    expect(cli("exec", "rm", "--ended", "--successful")).toMatchObject({ status: 0, stdout: expect.stringMatching(/^removed 1 ended exec\(s\)/) });
+    expect(await execIds()).toEqual([running.id, failed.exec!.id].sort());
+    expect(good.exec!.id).not.toBe(failed.exec!.id);
   });
 });
