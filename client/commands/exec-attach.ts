@@ -19,9 +19,18 @@ import { connectToDaemon } from "../transport.js";
 import { writeChunk } from "../write-chunk.js";
 import { EXEC_USAGE } from "./exec.js";
 import { attachMany } from "./exec-attach-many.js";
-import { namedOrSelected, queuedWords } from "./exec-list.js";
+import { allExecs, namedOrSelected, queuedWords } from "./exec-list.js";
 
-/** `tether exec attach E`: an exec's output from an offset, a tail or a time, then live; -F on to the next exec of its name. */
+/** No E: the one exec that runs, as pueue follow takes the one running task; none or several is refused, naming them. */
+async function theRunningExec(client: GrpcClient): Promise<string> {
+  const running = (await allExecs(client, "", true)).filter((e) => e.status === ExecStatus.RUNNING);
+  if (running.length === 1) return running[0]!.id;
+  if (running.length === 0) throw new CliError("no exec runs: name the one to attach to (tether exec ls lists them all)", 1);
+  const names = running.map((e) => e.displayName || e.id).join(", ");
+  throw new CliError(`${running.length} execs run (${names}): name the one to attach to, or give several (tether exec attach E1 E2)`, 1);
+}
+
+/** `tether exec attach [E]`: an exec's output from an offset, a tail or a time, then live; -F on to the next exec of its name. */
 export async function attachExec(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,
@@ -46,7 +55,7 @@ export async function attachExec(args: string[], paths: ClientPaths): Promise<nu
     const { client } = await connectToDaemon(paths);
     return attachMany(client, await namedOrSelected(client, positionals, { labels: values.label, queue: "" }), start);
   }
-  if (positionals.length !== 1) throw usageError(EXEC_USAGE, "tether exec attach");
+  if (positionals.length > 1) throw usageError(EXEC_USAGE, "tether exec attach");
   if (values["follow-name"] && values["no-follow"]) throw new CliError("-F follows an exec's name to the next exec started with it, and --no-follow stops at what is stored: drop one of them", 2);
   const until = untilFlag(values.until);
   const from = wholeNumberFlag("--from", values.from ?? "0", "a byte offset (0 is the beginning)");
@@ -55,7 +64,7 @@ export async function attachExec(args: string[], paths: ClientPaths): Promise<nu
   const { client } = await connectToDaemon(paths);
   const stop = new AbortController();
   process.once("SIGINT", () => stop.abort());
-  let id = positionals[0]!;
+  let id = positionals[0] ?? (await theRunningExec(client));
   // Where a reattach would go on from: known once output arrived, when the read started at a tail.
   let offset: number | undefined = tailLines === undefined && sinceMs === undefined ? from : undefined;
   // A terminal exec's full-screen program sets modes on this terminal too: undone when the viewer leaves.

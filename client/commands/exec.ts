@@ -61,9 +61,10 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
   tether exec send E [TEXT... | -] [--line] [--close]
                                               write to an exec's stdin (pueue send): the words joined by spaces
                                               (--line adds a newline), or - for what stdin holds; --close ends it
-  tether exec attach E [--from OFFSET | -n/--tail N | --since 10m] [--no-follow | -F] [-t] [--until PATTERN]
+  tether exec attach [E] [--from OFFSET | -n/--tail N | --since 10m] [--no-follow | -F] [-t] [--until PATTERN]
                                               an exec's output from a byte offset (0: all of it), its
                                               last N lines (0: only new output) or a time (as logs), then live;
+                                              without E, of the one exec that runs (as pueue follow);
                                               -t/--timestamps: each line after the time it was stored;
                                               --until: up to a line the regular expression matches (exit 0;
                                               1 when the output ends without one);

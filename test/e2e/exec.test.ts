@@ -365,6 +365,11 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect([taken.status, taken.stderr]).toEqual([1, `tether: exec ${id} is running with the name web: attach to it (tether exec attach web), stop it (tether exec kill web), or pick another name\n`]);
     expect(cli(env, ["exec", "send", "web", "hi", "--line"]).status).toBe(0);
     expect(cli(env, ["exec", "attach", "web", "--until", "got hi"])).toMatchObject({ status: 0, stdout: "up\ngot hi\n" });
+    // No E: the one exec that runs, as pueue follow; with two running, they are named.
+    expect(cli(env, ["exec", "attach", "--no-follow"])).toMatchObject({ status: 0, stdout: "up\ngot hi\n" });
+    const other = cli(env, ["exec", "w", "-d", "--", "sleep", "60"]).stdout.trim();
+    expect(cli(env, ["exec", "attach", "--no-follow"])).toMatchObject({ status: 1, stderr: `tether: 2 execs run (${other}, web): name the one to attach to, or give several (tether exec attach E1 E2)\n` });
+    cli(env, ["exec", "kill", other]);
     // Renamed, as docker rename: known by the new name only.
     expect(cli(env, ["exec", "rename", "web", "api"])).toMatchObject({ status: 0, stdout: `${id} api\n` });
     expect(cli(env, ["exec", "show", "web"]).status).toBe(1);
