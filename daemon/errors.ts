@@ -57,7 +57,8 @@ export type ErrorReasonName =
   | "EXEC_NOT_RESTARTABLE"
   | "TOO_MANY_QUEUES"
   | "EXEC_NOT_QUEUED"
-  | "EXEC_NOT_READY";
+  | "EXEC_NOT_READY"
+  | "COPY_FAILED";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -18,10 +18,12 @@ import { readyMark } from "../readiness-flags.js";
 import { LISTING_FLAGS, printedAs } from "../listing-flags.js";
 import { listAllWorkspaces } from "../workspace-list.js";
 
-export const WS_USAGE = `  tether ws create NAME [--path DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...] [--env K=V|K ...] [--dotenv F ...]
+export const WS_USAGE = `  tether ws create NAME [--path DIR | --copy DIR] [--sandbox host|bwrap] [--no-network] [--label k=v ...] [--env K=V|K ...] [--dotenv F ...]
                                               a workspace: a new directory, or DIR adopted (never deleted by tether;
                                               without NAME, named after DIR); --env, --dotenv (as exec's): variables
-                                              every exec, PTY and session run in it gets (their own env over them)
+                                              every exec, PTY and session run in it gets (their own env over them);
+                                              --copy DIR: a new directory that starts as a copy of DIR (cp -a: a
+                                              throwaway copy of a repository to work on, in a bwrap sandbox say)
   tether ws ls [--all] [--label k=v|k ...] [--json | -q]
                                               workspaces, oldest first (--all: removed ones too;
                                               --label: those with label k set to v, or set at all;
@@ -63,6 +65,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
     allowPositionals: true,
     options: {
       path: { type: "string" },
+      copy: { type: "string" },
       sandbox: { type: "string", default: "host" },
       "no-network": { type: "boolean", default: false },
       label: { type: "string", multiple: true, default: [] },
@@ -75,6 +78,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
   if (positionals.length > 1 || (positionals.length === 0 && values.path === undefined)) throw usageError(WS_USAGE, "tether ws create");
   const sandbox = { host: SandboxProfile.HOST, bwrap: SandboxProfile.BWRAP }[values.sandbox];
   if (sandbox === undefined) throw new CliError(`--sandbox takes host or bwrap, got ${JSON.stringify(values.sandbox)}`, 2);
+  if (values.copy !== undefined && values.path !== undefined) throw new CliError("--path adopts a directory as it is, and --copy makes a new one from a copy: give one of them", 2);
   const { client } = await connectToDaemon(paths);
   const { workspace } = await client.unary(WorkspaceService.method.createWorkspace, {
     displayName: positionals[0] ?? "",
@@ -83,6 +87,7 @@ async function create(args: string[], paths: ClientPaths): Promise<number> {
     noNetwork: values["no-network"],
     labels: parsePairs("--label", values.label),
     env: envFromFlags({ env: values.env, dotenv: values.dotenv, "inherit-env": false }),
+    copyFrom: values.copy === undefined ? "" : absolutePath(values.copy),
   });
   if (values.json) process.stdout.write(`${JSON.stringify(workspaceJson(workspace!))}\n`);
   else process.stdout.write(`${workspace!.id} ${workspace!.displayName} ${escapeControls(workspace!.root)}\n`);

@@ -10,7 +10,7 @@ import { sandboxFromProto, workspaceToProto } from "./workspace-proto.js";
 export function createWorkspaceService(workspaces: Workspaces): ServiceImpl<typeof WorkspaceService> {
   return {
     async createWorkspace(req) {
-      const ws = await workspaces.create({ name: req.displayName, root: req.root, sandbox: sandboxFromProto(req.sandbox), noNetwork: req.noNetwork, labels: req.labels, env: req.env });
+      const ws = await workspaces.create({ name: req.displayName, root: req.root, sandbox: sandboxFromProto(req.sandbox), noNetwork: req.noNetwork, labels: req.labels, env: req.env, copyFrom: req.copyFrom });
       return { workspace: workspaceToProto(ws) };
     },
     getWorkspace(req) {

@@ -14,6 +14,7 @@ import type { SandboxProfile, WorkspaceRecord, WorkspaceView } from "./types.js"
 import { adoptableRoot, realDirectory } from "./workspace-paths.js";
 import type { WorkspaceNetworks } from "./workspace-networks.js";
 import { WorkspaceTables } from "./workspace-tables.js";
+import { copyInto } from "./workspace-copy.js";
 import { closestWord } from "../../common/closest-word.js";
 import type { Events } from "../events.js";
 
@@ -28,6 +29,8 @@ export interface CreateOptions {
   readonly labels: Readonly<Record<string, string>>;
   /** Variables every process started in it gets (ws create --env). */
   readonly env: Readonly<Record<string, string>>;
+  /** A directory whose files a new root starts with (ws create --copy; workspace-copy.ts); empty: none. */
+  readonly copyFrom?: string | undefined;
 }
 
 /**
@@ -64,14 +67,34 @@ export class Workspaces {
     const options = given.name === "" && given.root !== "" ? { ...given, name: this.nameFor(adoptableRoot(given.root, this.stateDir, given.sandbox !== "host")) } : given;
     this.check(options);
     const id = newId("w-", this.idTaken);
-    if (!options.noNetwork) return this.insert(id, options);
-    await this.networks.start(id);
+    const copied = await this.copied(id, options);
     try {
-      return this.insert(id, options);
+      if (!options.noNetwork) return this.insert(id, options);
+      await this.networks.start(id);
+      try {
+        return this.insert(id, options);
+      } catch (error) {
+        this.networks.stop(id);
+        throw error;
+      }
     } catch (error) {
-      this.networks.stop(id);
+      if (copied !== undefined) await rm(copied, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  /** With --copy: the new root, its files copied in before the workspace is (copyInto); undefined without. */
+  private async copied(id: string, options: CreateOptions): Promise<string | undefined> {
+    if ((options.copyFrom ?? "") === "") return undefined;
+    if (options.root !== "") throw invalidArgument("copy_from", "a copy makes a new root, and root adopts a directory as it is: give one of them");
+    const root = this.newRoot(id);
+    await copyInto(options.copyFrom!, root, this.stateDir);
+    return root;
+  }
+
+  /** Where a workspace tether makes keeps its files. */
+  private newRoot(id: string): string {
+    return join(this.stateDir, "workspaces", id);
   }
 
   /** Whether a new id would name a workspace already: another's id, or an active one's name (which the id would then shadow). */
@@ -101,7 +124,7 @@ export class Workspaces {
   private insert(id: string, options: CreateOptions): WorkspaceView {
     this.check(options);
     const adopted = options.root !== "";
-    const root = adopted ? adoptableRoot(options.root, this.stateDir, options.sandbox !== "host") : join(this.stateDir, "workspaces", id);
+    const root = adopted ? adoptableRoot(options.root, this.stateDir, options.sandbox !== "host") : this.newRoot(id);
     if (!adopted) mkdirSync(root, { recursive: true, mode: 0o700 });
     const record: WorkspaceRecord = {
       seq: this.nextSeq++,

@@ -57,6 +57,11 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["ws", "rm", "proj", "--grace", "1s"])).toMatchObject({ status: 2, stderr: "tether: --grace is how long --force gives live processes after SIGTERM: add --force\n" });
     expect(cli(env, ["ws", "rm", "proj", "--force", "--grace", "1s"]).stdout).toMatch(/files in .* are untouched/);
     expect(existsSync(join(dir, "file.txt"))).toBe(true);
+    // --copy: a new workspace that starts as a copy of a directory (a relative path is the shell's).
+    const copied = spawnSync(process.execPath, [CLI_ENTRY, "ws", "create", "scratch", "--copy", "."], { env, cwd: dir, encoding: "utf8" });
+    expect(copied).toMatchObject({ status: 0, stdout: expect.stringMatching(/^w-\w+ scratch \S+\n$/) });
+    expect(existsSync(join(copied.stdout.trim().split(" ")[2]!, "file.txt"))).toBe(true);
+    expect(cli(env, ["ws", "create", "both", "--path", dir, "--copy", dir])).toMatchObject({ status: 2, stderr: "tether: --path adopts a directory as it is, and --copy makes a new one from a copy: give one of them\n" });
   });
 
   it("ws create --env and ws env set the variables every process in the workspace gets (K=V, K with its value here, --dotenv files); ws show and --json say them; an exec's --env wins", () => {
