@@ -142,7 +142,7 @@ describe("exec readiness (docker's healthcheck, compose up --wait)", () => {
     await execs.stopExec({ exec: queued });
   });
 
-  it("exec restart checks afresh; what the checks found is kept across a daemon restart", async () => {
+  it("exec restart checks afresh; what the checks found is kept across kill -9 of the daemon", async () => {
     const d = await daemon();
     await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
     const execs = d.client(ExecService);
@@ -155,8 +155,12 @@ describe("exec readiness (docker's healthcheck, compose up --wait)", () => {
     expect(ready!.id).toBe(next!.id);
     const before = (await execs.getExec({ exec: first })).exec!.readyTime;
     expect(before).toBeDefined();
+    // kill -9: what the checks found was stored as they found it.
+    await d.kill();
     await d.restart();
     const after = d.client(ExecService);
     expect((await after.getExec({ exec: first })).exec).toMatchObject({ readyTime: before, readiness: { tcp: `127.0.0.1:${port}` } });
+    const lost = (await after.getExec({ exec: next!.id })).exec!;
+    expect([lost.status, lost.readyTime !== undefined]).toEqual([ExecStatus.LOST, true]);
   });
 });
