@@ -852,10 +852,12 @@ describe("tether ws and tether exec (the built CLI)", () => {
   it("exec --after E runs a command once E has ended with exit 0, as pueue add --after (several: --after a --after b, or a,b); one whose predecessor failed never runs, and exec wait says why", () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
-    cli(env, ["exec", "w", "-d", "--name", "build", "--", "sh", "-c", "sleep 0.5; echo built > out"]);
+    // The build ends once the test lets it (a file), however slow the machine is meanwhile.
+    cli(env, ["exec", "w", "-d", "--name", "build", "--", "sh", "-c", "while [ ! -f go ]; do sleep 0.05; done; echo built > out"]);
     const failed = cli(env, ["exec", "w", "-d", "--", "sh", "-c", "exit 2"]).stdout.trim();
     const deploy = cli(env, ["exec", "w", "-d", "--after", "build", "--", "sh", "-c", "cat out"]).stdout.trim();
     expect(cli(env, ["exec", "ls", "w"]).stdout).toMatch(new RegExp(`${deploy}\\s+w\\s+queued after e-\\w+\\s+sh -c 'cat out'`));
+    cli(env, ["exec", "w", "--", "touch", "go"]);
     expect(cli(env, ["exec", "w", "--after", `${deploy},build`, "--", "echo", "then this"])).toMatchObject({ status: 0, stdout: "then this\n" });
     expect(cli(env, ["exec", "attach", deploy]).stdout).toBe("built\n");
     const never = cli(env, ["exec", "w", "-d", "--after", deploy, "--after", failed, "--", "touch", "never"]).stdout.trim();
@@ -885,11 +887,13 @@ describe("tether ws and tether exec (the built CLI)", () => {
 
   it("exec --ready-http/--ready-tcp/--ready-cmd say when a dev server is ready: exec ls (starting), (ready), (not ready), exec show, exec wait --ready as compose up --wait", async () => {
     const env = freshEnv();
-    cli(env, ["ws", "create", "w"]);
+    const root = cli(env, ["ws", "create", "w"]).stdout.trim().split(" ")[2]!;
     const [port, closed] = await freePorts(2);
-    const serve = `setTimeout(() => require("node:http").createServer((q, r) => r.end("ok")).listen(${port}, "127.0.0.1"), 1500)`;
+    // The server listens once the test lets it (a file in the workspace), however slow the machine is meanwhile.
+    const serve = `const go = () => require("node:fs").existsSync("go") ? require("node:http").createServer((q, r) => r.end("ok")).listen(${port}, "127.0.0.1") : setTimeout(go, 50); go()`;
     const web = cli(env, ["exec", "w", "-d", "--name", "web", "--ready-http", `http://127.0.0.1:${port}/`, "--ready-interval", "200ms", "--", process.execPath, "-e", serve]).stdout.trim();
     expect(cli(env, ["exec", "ls"]).stdout).toMatch(new RegExp(`^${web}\\s+web\\s+w\\s+running \\(starting\\)\\s`, "m"));
+    writeFileSync(join(root, "go"), "");
     expect(cli(env, ["exec", "wait", "web", "--ready"])).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`^${web} \\(web\\) ready \\d+(\\.\\d+)?m?s after its start\\n$`)) });
     expect(cli(env, ["exec", "ls"]).stdout).toMatch(new RegExp(`^${web}\\s+web\\s+w\\s+running \\(ready\\)\\s`, "m"));
     expect(cli(env, ["ws", "show", "w"]).stdout).toMatch(new RegExp(`EXEC\\s+NAME\\s+PID\\s+READY\\s+STARTED\\s+COMMAND\\n${web}\\s+web\\s+\\d+\\s+ready\\s`));

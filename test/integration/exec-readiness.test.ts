@@ -52,7 +52,7 @@ describe("exec readiness (docker's healthcheck, compose up --wait)", () => {
       for await (const r of d.client(EventService).watchEvents({ types: ["exec"] }, { signal: watching.signal })) for (const e of r.events) actions.push(`${e.action} ${e.id}`);
     })().catch(() => undefined);
 
-    const web = await startDetached(execs, { argv: server(http!, 400), displayName: "web", readiness: { http: `http://127.0.0.1:${http}/`, interval: ms(100) } });
+    const web = await startDetached(execs, { argv: server(http!, 1500), displayName: "web", readiness: { http: `http://127.0.0.1:${http}/`, interval: ms(100) } });
     const db = await startDetached(execs, { argv: server(tcp!, 200), readiness: { tcp: `127.0.0.1:${tcp}`, interval: ms(100) } });
     const file = await startDetached(execs, { argv: ["sh", "-c", "sleep 0.3; touch ready; exec sleep 60"], readiness: { cmd: "test -f ready", interval: ms(100) } });
     const starting = (await execs.getExec({ exec: web })).exec!;
