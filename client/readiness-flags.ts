@@ -35,10 +35,16 @@ export function readinessFromFlags(values: ReadinessValues): MessageInitShape<ty
   };
 }
 
-/** After a running exec's status in a listing, as docker ps shows health: " (ready)", " (starting)", " (not ready)"; "" without checks. */
-export function readyMark(e: Exec): string {
+/** A running exec's readiness, as docker ps shows health: "ready", "starting", "not ready"; "" without checks or once it has ended. */
+export function readyWord(e: Exec): string {
   if (e.readiness === undefined || e.status !== ExecStatus.RUNNING) return "";
-  return e.readyTime !== undefined ? " (ready)" : e.readinessError !== "" ? " (not ready)" : " (starting)";
+  return e.readyTime !== undefined ? "ready" : e.readinessError !== "" ? "not ready" : "starting";
+}
+
+/** After a running exec's status in a listing: " (ready)", " (starting)", " (not ready)"; "" without checks. */
+export function readyMark(e: Exec): string {
+  const word = readyWord(e);
+  return word === "" ? "" : ` (${word})`;
 }
 
 /** `exec show`'s line: the checks, and when they passed or why they gave up; none without checks. */

@@ -14,7 +14,7 @@ import { isoTime } from "../iso-time.js";
 import { type ClientPaths, absolutePath, workspaceArg } from "../paths.js";
 import { liveRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
-import { readyMark } from "../readiness-flags.js";
+import { readyWord } from "../readiness-flags.js";
 import { LISTING_FLAGS, printedAs } from "../listing-flags.js";
 import { listAllWorkspaces } from "../workspace-list.js";
 
@@ -153,7 +153,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
     process.stdout.write("\nlive execs:\n");
     // A READY column once one has readiness checks (exec --ready-http ...), as exec ls marks them.
     const checked = execs.some((e) => e.readiness !== undefined);
-    const ready = (e: (typeof execs)[number]): string[] => (checked ? [readyMark(e).replace(/^ \((.*)\)$/, "$1")] : []);
+    const ready = (e: (typeof execs)[number]): string[] => (checked ? [readyWord(e)] : []);
     printTable(["EXEC", "NAME", "PID", ...(checked ? ["READY"] : []), "STARTED", "COMMAND"], execs.map((e) => [e.id, e.displayName, String(e.pid), ...ready(e), startedAgo(e), commandLine(e.argv)]));
   }
   if (queued.length > 0) {

@@ -46,8 +46,9 @@ export function newExecRecord(seq: number, options: ExecStartOptions, ws: Worksp
 /** What is stored of a start to start it again (its row's restart column); `line`: the first exec of its restart line. */
 export function restartSpecOf(options: ExecStartOptions, line: string): RestartSpec {
   const { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, timeoutMs, queue, after, startAt, readiness, priority } = options;
-  const since = { ...(after !== undefined && after.length > 0 ? { after } : {}), ...(priority !== undefined && priority !== 0 ? { priority } : {}) };
-  return { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, line, timeoutMs, queue, startAt, readiness, ...since };
+  // Stored only when set, as rows written before they existed hold neither.
+  const waits = { ...(after !== undefined && after.length > 0 ? { after } : {}), ...(priority !== undefined && priority !== 0 ? { priority } : {}) };
+  return { cwd, env, stdin, tty, outputMaxBytes, restartPolicy, restarts, delayMs, line, timeoutMs, queue, startAt, readiness, ...waits };
 }
 
 /** Records on `record` how its process ended (recordEnd), with its --timeout's words (`timedOut`) and its byte counts; returns it. */

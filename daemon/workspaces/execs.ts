@@ -380,7 +380,12 @@ export class Execs {
    */
   rename(ref: string, name: string): ExecRecord {
     const exec = this.find(ref);
-    if (name !== "") checkProcessName(EXEC_NAMES, name, (taken) => (this.runningNamed(taken)?.id === exec.id ? undefined : this.runningNamed(taken)));
+    if (name !== "") {
+      checkProcessName(EXEC_NAMES, name, (taken) => {
+        const holder = this.runningNamed(taken);
+        return holder?.id === exec.id ? undefined : holder;
+      });
+    }
     const record = this.live.get(exec.id)?.record ?? exec;
     record.name = name === "" ? undefined : name;
     this.tables.saveName(record);

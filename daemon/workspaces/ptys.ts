@@ -254,7 +254,7 @@ export class Ptys {
     const fromOffset = options.fromOffset ?? running?.screen.replayStart(recent, written) ?? recent;
     if (fromOffset < 0) throw invalidArgument("from_offset", "from_offset must be 0 or a positive byte offset");
     const client = live?.clients.add(options.readOnly, options.reader !== true, options.readOnly ? undefined : options.size);
-    if (live !== undefined && options.reader !== true) live.record.attachedAt = Date.now();
+    if (live !== undefined && client?.attached === true) live.record.attachedAt = Date.now();
     if (live !== undefined) reportProcess(this.environment.events, "pty", "attach", live.record, { clients: String(live.clients.count), read_only: String(options.readOnly) });
     if (options.detachOthers === true) live?.clients.detachAttached(client, `another client attached to pty ${pty.name ?? pty.id} and detached the others (tether pty attach --detach-others)`);
     const resized = live !== undefined && this.applySize(live);
