@@ -96,7 +96,9 @@ export function grpcMessage(text: string): string {
   for (const byte of Buffer.from(text)) {
     out += byte < 0x20 || byte > 0x7e || byte === 0x25 ? `%${byte.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(byte);
   }
-  return out;
+  // An HTTP/2 field value must not start or end with a space (RFC 9113 8.2.1): Node's client drops such a
+  // header, and the message with it ("is not one of a, b, " where a choice is empty). Encoded, it reads back.
+  return out.replace(/^ +| +$/g, (spaces) => "%20".repeat(spaces.length));
 }
 
 export function sendTrailersOnly(stream: ServerHttp2Stream, error: unknown): void {

@@ -8,6 +8,7 @@ import { parseDurationFlag, parsePairs, parseSizeFlag, START_FLAGS, UINT32_MAX, 
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { readSecret } from "../secret-prompt.js";
 import { followStarted } from "../session-follower.js";
+import { printPlan } from "./run-plan.js";
 import { stdinIsTerminal } from "../stdin-kind.js";
 import { DEFAULT_TASK, findTaskFile } from "../task-file.js";
 import { connectToDaemon } from "../transport.js";
@@ -15,13 +16,15 @@ import { choicesHint } from "../../common/closest-word.js";
 
 export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS] [--label k=v ...]
-             [--max-output SIZE]
+             [--max-output SIZE] [--dry-run [--json]]
                                               start a session of TASK (default: the task named default) and follow it;
                                               Ctrl-C detaches (exit 130), the session goes on;
                                               runs execute in workspace WS (default: the task file's directory),
                                               a task's own \`workspace:\` in its own;
                                               --max-output 100M keeps only the last 100 MiB of its output
-                                              (default: the task's max_output, else all of it)`;
+                                              (default: the task's max_output, else all of it);
+                                              --dry-run: what it would run, starting nothing, as make -n: each
+                                              task's command with the inputs put in, its condition now, where it runs`;
 
 
 /** `tether run`: starts a session in the daemon and follows it (or, with -d, prints its id). */
@@ -39,8 +42,11 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
       "idle-timeout": { type: "string" },
       label: { type: "string", multiple: true, default: [] },
       "max-output": { type: "string" },
+      "dry-run": { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
     },
   });
+  if (values.json && !values["dry-run"]) throw new CliError("--json goes with --dry-run (a followed run prints its output; tether show S --json prints a session)", 2);
   if (positionals.length > 1) {
     // `tether run test --grep x`-style words after the task, as npm run and just pass them on: tether takes inputs.
     throw new CliError(`one task per run: ${JSON.stringify(positionals.slice(1).join(" "))} came after ${positionals[0]}; give a task its values as inputs (--input NAME=VALUE; tether tasks lists each task's inputs)`, 2);
@@ -53,6 +59,11 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
   const task = positionals[0] ?? defaultTask(tasks, taskFile);
   const graph = graphOf(tasks, task);
   if (stdinIsTerminal()) await promptMissing(graph.flatMap((t) => t.inputs), inputs);
+  const workspace = values.ws === "" ? "" : workspaceArg(values.ws);
+  if (values["dry-run"]) {
+    printPlan(await client.unary(SessionService.method.planSession, { task, taskFile, inputs, workspace }), task, values.json);
+    return 0;
+  }
   const { session, alreadyExisted } = await client.unary(SessionService.method.startSession, {
     task,
     taskFile,
@@ -60,7 +71,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     externalId: values["external-id"],
     parallelism,
     failFast: values["fail-fast"],
-    workspace: values.ws === "" ? "" : workspaceArg(values.ws),
+    workspace,
     labels: parsePairs("--label", values.label),
     outputMaxBytes: BigInt(values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"])),
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),

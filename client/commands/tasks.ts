@@ -22,7 +22,7 @@ export const TASKS_USAGE = `  tether tasks [--file F] [--json]            the ta
  * names (snake_case, as every other listing's keys), its input types and
  * stream directions in the words the table uses ("choice", "input").
  */
-function taskJson(task: Task): JsonObject {
+export function taskJson(task: Task): JsonObject {
   const json = toJson(TaskSchema, task, { useProtoFieldName: true }) as JsonObject;
   if (task.inputs.length > 0) json["inputs"] = (json["inputs"] as JsonObject[]).map((input, i) => ({ ...input, type: enumName(TaskInputType, task.inputs[i]!.type) }));
   if (Object.keys(task.streams).length > 0) json["streams"] = Object.fromEntries(Object.entries(task.streams).map(([name, direction]) => [name, enumName(StreamDirection, direction)]));
@@ -57,26 +57,33 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
     const streams = Object.entries(task.streams).map(([stream, direction]) => `${stream} (${enumName(StreamDirection, direction)})`);
     if (task.stdinStream) streams.unshift("stdin (input, fed to the run's stdin)");
     if (streams.length > 0) out.push(`  streams: ${streams.join(", ")}`);
-    const retryDelay = task.retryDelay === undefined ? 0 : durationMs(task.retryDelay);
     const traits = [
       name === DEFAULT_TASK ? "what tether run runs when no task is named" : "",
-      task.retries > 0 ? `retries ${task.retries}${retryDelay > 0 ? ` after ${formatMs(retryDelay)}` : ""}` : "",
-      task.timeout !== undefined ? `timeout ${formatMs(durationMs(task.timeout))}` : "",
-      task.readiness !== undefined ? "service (readiness checks)" : "",
       task.condition !== "" ? `when ${task.condition}` : "",
-      task.keepOpen ? "keep_open" : "",
-      task.failFast ? "fail_fast" : "",
-      task.result !== "" ? `result: ${task.result}` : "",
-      task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
-      task.envFiles.length > 0 ? `env_file ${task.envFiles.map(escapeControls).join(", ")}` : "",
-      task.maxOutputBytes > 0n ? `keeps the last ${formatBytes(Number(task.maxOutputBytes))} of output` : "",
-      task.queue !== "" ? `in queue ${task.queue}${task.priority === 0 ? "" : ` (priority ${task.priority})`}` : "",
+      ...taskTraits(task),
       task.workspace !== "" ? `in workspace ${task.workspace}${missing.has(task.workspace) ? ` (none by that name yet: tether ws create ${task.workspace})` : ""}` : "",
     ].filter((t) => t !== "");
     if (traits.length > 0) out.push(`  ${traits.join(", ")}`);
   }
   process.stdout.write(`${out.join("\n")}\n`);
   return 0;
+}
+
+/** How a task runs, in a few words each (its retries, timeout, readiness checks ...), as tasks and run --dry-run list them. */
+export function taskTraits(task: Task): string[] {
+  const retryDelay = task.retryDelay === undefined ? 0 : durationMs(task.retryDelay);
+  return [
+    task.retries > 0 ? `retries ${task.retries}${retryDelay > 0 ? ` after ${formatMs(retryDelay)}` : ""}` : "",
+    task.timeout !== undefined ? `timeout ${formatMs(durationMs(task.timeout))}` : "",
+    task.readiness !== undefined ? "service (readiness checks)" : "",
+    task.keepOpen ? "keep_open" : "",
+    task.failFast ? "fail_fast" : "",
+    task.result !== "" ? `result: ${task.result}` : "",
+    task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
+    task.envFiles.length > 0 ? `env_file ${task.envFiles.map(escapeControls).join(", ")}` : "",
+    task.maxOutputBytes > 0n ? `keeps the last ${formatBytes(Number(task.maxOutputBytes))} of output` : "",
+    task.queue !== "" ? `in queue ${task.queue}${task.priority === 0 ? "" : ` (priority ${task.priority})`}` : "",
+  ].filter((t) => t !== "");
 }
 
 /** Of the workspaces tasks name, those that do not exist (a session of such a task would be refused at start). */

@@ -14,10 +14,13 @@ import {
   type SessionEvent as SessionEventProto,
 } from "../../gen/tether/v1/session_pb.js";
 import { StreamDirection, StreamRecordSchema, type StreamRecord as StreamRecordProto } from "../../gen/tether/v1/stream_pb.js";
+import { PlanSessionResponseSchema, PlannedCondition, PlannedWorkspaceSchema, type PlanSessionResponse, type PlannedWorkspace } from "../../gen/tether/v1/session_service_pb.js";
 import type { SessionEvent } from "../sessions/session-journal.js";
+import type { PlannedPlace, StartPlan } from "../sessions/start-plan.js";
 import type { StreamInfo, TaskOutputChunk } from "../sessions/session-reads.js";
 import type { StreamRecord } from "../sessions/stream-records.js";
 import type * as domain from "../sessions/types.js";
+import { taskToProto } from "./task-service.js";
 import type { StreamDirection as Direction } from "../tasks/types.js";
 
 // Session resources in proto form: the one place the session enums are mapped.
@@ -142,4 +145,30 @@ export function streamRecordToProto(r: StreamRecord): StreamRecordProto {
 
 export function directionToProto(direction: Direction): StreamDirection {
   return direction === "input" ? StreamDirection.INPUT : StreamDirection.OUTPUT;
+}
+
+const PLANNED_CONDITIONS: Readonly<Record<StartPlan["tasks"][number]["condition"], PlannedCondition>> = {
+  none: PlannedCondition.NONE,
+  holds: PlannedCondition.HOLDS,
+  fails: PlannedCondition.FAILS,
+  deferred: PlannedCondition.DEFERRED,
+};
+
+export function planToProto(plan: StartPlan): PlanSessionResponse {
+  return create(PlanSessionResponseSchema, {
+    taskFile: plan.taskFile,
+    inputs: { ...plan.inputs },
+    tasks: plan.tasks.map(({ task, line, command, condition, place, cwd }) => ({
+      task: taskToProto(task, line),
+      command,
+      condition: PLANNED_CONDITIONS[condition],
+      workspace: placeToProto(place),
+      workingDirectory: cwd,
+    })),
+    workspace: placeToProto(plan.place),
+  });
+}
+
+function placeToProto(place: PlannedPlace): PlannedWorkspace {
+  return create(PlannedWorkspaceSchema, "workspace" in place ? { name: `workspaces/${place.workspace.id}`, displayName: place.workspace.name, root: place.workspace.root } : { root: place.adopts });
 }

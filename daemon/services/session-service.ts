@@ -11,7 +11,7 @@ import { attachSession } from "./attach-session.js";
 import { durationFieldMs } from "./durations.js";
 import { MAX_PAGE_SIZE, nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { sessionField } from "./session-field.js";
-import { STATUSES, chunkToProto, eventToProto, runToProto, sessionToProto } from "./session-proto.js";
+import { STATUSES, chunkToProto, eventToProto, planToProto, runToProto, sessionToProto } from "./session-proto.js";
 
 /** Handlers for tether.v1.SessionService: proto in, domain call, proto out. A call's signal aborts when the daemon stops too (see CallContexts); `daemonStopping` says why a follow ended. */
 export function createSessionService(sessions: Sessions, reads: SessionReads, daemonStopping: AbortSignal): ServiceImpl<typeof SessionService> {
@@ -32,6 +32,10 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
         outputMaxBytes: Number(req.outputMaxBytes),
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
+    },
+    planSession(req) {
+      if (req.task === "") throw invalidArgument("task", "name the task to plan: task is empty");
+      return planToProto(sessions.plan({ task: req.task, taskFile: req.taskFile, inputs: req.inputs, workspace: req.workspace }));
     },
     async rerunSession(req) {
       const { session, existed } = await sessions.rerun(req.name, req.inputs, req.externalId);

@@ -43,14 +43,13 @@ export function renderRunCommand(task: TaskDef, context: RunCommandContext): Run
   env["TETHER_RUN"] = String(context.run);
   env["TETHER_TASK"] = task.name;
   if (context.workspace !== undefined) env["TETHER_WORKSPACE"] = context.workspace;
-  switch (task.cmd.kind) {
-    case "shell":
-      return { argv: ["/bin/sh", "-c", renderTemplate(task.cmd.script, context.scope)], display: renderTemplate(task.cmd.script, shown), env };
-    case "argv": {
-      const display = commandLine(task.cmd.argv.map((a) => renderTemplate(a, shown)));
-      return { argv: task.cmd.argv.map((a) => renderTemplate(a, context.scope)), display, env };
-    }
-  }
+  const argv = task.cmd.kind === "shell" ? ["/bin/sh", "-c", renderTemplate(task.cmd.script, context.scope)] : task.cmd.argv.map((a) => renderTemplate(a, context.scope));
+  return { argv, display: shownCommand(task, shown), env };
+}
+
+/** A task's command as it is shown: rendered with `shown` (secrets as placeholders), the placeholders of a space in `kept` as written. */
+export function shownCommand(task: TaskDef, shown: TemplateScope, kept?: ReadonlySet<string>): string {
+  return task.cmd.kind === "shell" ? renderTemplate(task.cmd.script, shown, kept) : commandLine(task.cmd.argv.map((a) => renderTemplate(a, shown, kept)));
 }
 
 /**

@@ -7,10 +7,10 @@ import type { Journals } from "../journal/journals.js";
 import { REMOVAL_RECORDS_PER_COMMIT } from "../journal/limits.js";
 import { log } from "../log.js";
 import type { Db } from "../store/database.js";
-import { resolveGraph } from "../tasks/graph.js";
+import { mainTaskGraph } from "../tasks/graph.js";
 import { loadTaskFile } from "../tasks/task-file.js";
 import { ExternalIdStarts } from "./external-id-starts.js";
-import type { TaskDef } from "../tasks/types.js";
+import type { TaskDef, TaskFile } from "../tasks/types.js";
 import { checkLabels } from "../workspaces/labels.js";
 import type { WorkspaceRecord } from "../workspaces/types.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
@@ -18,6 +18,7 @@ import type { WaitRequest } from "./input-waits.js";
 import type { RunEnvironment } from "./live-run.js";
 import { LiveSession } from "./live-session.js";
 import { resolveInputs } from "./session-inputs.js";
+import { inTaskWorkspace, planStart, type StartPlan } from "./start-plan.js";
 import { signalGroup } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
 import { logJournal, sessionJournals } from "./session-journal.js";
@@ -28,7 +29,6 @@ import { SessionTables, type SessionFilter } from "./session-tables.js";
 import { streamJournal, type StreamInput, type StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
 import { LIVE_RUN_STATUSES, type RunRecord, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
-import { choicesHint } from "../../common/closest-word.js";
 
 /** A task's name (its result is stored under it) or a key of a run's own. */
 const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -121,20 +121,17 @@ export class Sessions {
   }
 
   private async startNew(options: StartOptions): Promise<SessionView> {
-    if (!options.taskFile.startsWith("/")) throw invalidArgument("task_file", "task_file must be an absolute path");
-    const file = loadTaskFile(options.taskFile);
-    if (!file.tasks.has(options.task)) {
-      throw new TetherError(
-        Code.NotFound,
-        "TASK_NOT_FOUND",
-        `no task ${JSON.stringify(options.task)} in ${file.path}: ${choicesHint(options.task, [...file.tasks.keys()], "tasks")}`,
-        { task: options.task, file: file.path },
-      );
-    }
-    const graph = resolveGraph(file.tasks, options.task);
+    const file = taskFileAt(options.taskFile);
+    const graph = mainTaskGraph(file, options.task);
     const parallelism = options.parallelism > 0 ? options.parallelism : availableParallelism();
     const taskWorkspaces = Object.fromEntries(graph.flatMap((task) => (task.workspace === undefined ? [] : [[task.name, task.workspace]])));
     return this.create({ ...options, taskFile: file.path, graph, parallelism, rerunOf: undefined, taskWorkspaces });
+  }
+
+  /** What start(options) would run, starting nothing (tether run --dry-run). */
+  plan(options: Pick<StartOptions, "task" | "taskFile" | "inputs" | "workspace">): StartPlan {
+    const file = taskFileAt(options.taskFile);
+    return planStart(file, mainTaskGraph(file, options.task), options.inputs, options.workspace, this.workspaces, this.environment.baseEnv);
   }
 
   /**
@@ -185,16 +182,6 @@ export class Sessions {
     });
   }
 
-  /** The workspace task `task` names (`workspace:`), usable now; an error says which task named it. */
-  private taskWorkspace(task: string, ref: string): WorkspaceRecord {
-    try {
-      return this.workspaces.usable(ref);
-    } catch (error) {
-      if (!(error instanceof TetherError)) throw error;
-      throw new TetherError(error.code, error.reason, `task "${task}" runs in workspace ${JSON.stringify(ref)}: ${error.message}`, { ...error.metadata, task });
-    }
-  }
-
   /** The session started with `externalId`, when it is given and one was; refuses one too long. */
   private byExternalId(externalId: string): SessionRecord | undefined {
     if (externalId.length > EXTERNAL_ID_MAX_LENGTH) throw invalidArgument("external_id", `external_id is longer than ${EXTERNAL_ID_MAX_LENGTH} characters`);
@@ -208,7 +195,7 @@ export class Sessions {
     const outputMaxBytes = plan.outputMaxBytes || (plan.graph.find((t) => t.name === plan.task)?.maxOutputBytes ?? 0);
     const { inputs, secrets, secretNames } = resolveInputs(plan.graph.flatMap((t) => t.inputs), plan.inputs);
     const ws = this.workspaces.usable(plan.workspace === "" ? this.workspaces.adoptDirectory(dirname(plan.taskFile)).id : plan.workspace);
-    const taskWorkspaces = Object.fromEntries(Object.entries(plan.taskWorkspaces).map(([task, ref]) => [task, pinned(this.taskWorkspace(task, ref))]));
+    const taskWorkspaces = Object.fromEntries(Object.entries(plan.taskWorkspaces).map(([task, ref]) => [task, pinned(inTaskWorkspace(task, ref, (r) => this.workspaces.usable(r)))]));
     const now = Date.now();
     const record: SessionRecord = {
       seq: this.nextSeq++,
@@ -483,4 +470,10 @@ export class Sessions {
 /** What a session keeps of a workspace it runs in: pinned at its start. */
 function pinned(ws: WorkspaceRecord): SessionWorkspace {
   return { id: ws.id, root: ws.root, sandbox: ws.sandbox, noNetwork: ws.noNetwork };
+}
+
+/** The task file at `path`, read (an absolute path: the daemon's cwd is not the client's). */
+function taskFileAt(path: string): TaskFile {
+  if (!path.startsWith("/")) throw invalidArgument("task_file", "task_file must be an absolute path");
+  return loadTaskFile(path);
 }

@@ -1,4 +1,7 @@
-import type { TaskDef } from "./types.js";
+import { Code } from "@connectrpc/connect";
+import { choicesHint } from "../../common/closest-word.js";
+import { TetherError } from "../errors.js";
+import type { TaskDef, TaskFile } from "./types.js";
 
 /** The first cycle found among the upstream links, as a closed path ["a", "b", "a"]. */
 export function findCycle(tasks: ReadonlyMap<string, TaskDef>): string[] | undefined {
@@ -39,4 +42,12 @@ export function resolveGraph(tasks: ReadonlyMap<string, TaskDef>, main: string):
   };
   visit(main);
   return order;
+}
+
+/** Task `main` of `file` and its upstreams (resolveGraph); NOT_FOUND, naming the file's tasks, when it has no task of that name. */
+export function mainTaskGraph(file: TaskFile, main: string): TaskDef[] {
+  if (!file.tasks.has(main)) {
+    throw new TetherError(Code.NotFound, "TASK_NOT_FOUND", `no task ${JSON.stringify(main)} in ${file.path}: ${choicesHint(main, [...file.tasks.keys()], "tasks")}`, { task: main, file: file.path });
+  }
+  return resolveGraph(file.tasks, main);
 }

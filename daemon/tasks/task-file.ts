@@ -337,7 +337,7 @@ export function checkInputValue(input: InputDef, value: string): string | undefi
     case "bool":
       return /^(true|false|yes|no|on|off|1|0)$/i.test(value.trim()) ? undefined : `${JSON.stringify(value)} is not a bool: use true or false`;
     case "choice":
-      return input.choices.includes(value) ? undefined : `${JSON.stringify(value)} is not one of ${input.choices.join(", ")}`;
+      return input.choices.includes(value) ? undefined : `${JSON.stringify(value)} is not one of ${input.choices.map((c) => (c === "" || /[\s,"]/.test(c) ? JSON.stringify(c) : c)).join(", ")}`;
   }
 }
 

@@ -17,9 +17,14 @@ export interface TemplateScope {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
-/** Renders placeholders; an unknown one renders empty, as in Jinja, so a condition on it is false. */
-export function renderTemplate(template: string, scope: TemplateScope): string {
-  return template.replace(PLACEHOLDER, (_, space: string, key: string, filter: string | undefined) => {
+/**
+ * Renders placeholders; an unknown one renders empty, as in Jinja, so a
+ * condition on it is false. Those of a space in `kept` stay as written (a
+ * plan's `{{ xcom.TASK }}`, known once TASK has run).
+ */
+export function renderTemplate(template: string, scope: TemplateScope, kept?: ReadonlySet<string>): string {
+  return template.replace(PLACEHOLDER, (placeholder: string, space: string, key: string, filter: string | undefined) => {
+    if (kept?.has(space) === true) return placeholder;
     const value = lookup(scope, space, key);
     return filter === undefined ? value : (FILTERS.get(filter)?.(value) ?? value);
   });

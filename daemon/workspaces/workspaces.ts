@@ -220,13 +220,32 @@ export class Workspaces {
    * directory, adopted once as a host workspace named after it.
    */
   adoptDirectory(dir: string): WorkspaceRecord {
-    const real = realDirectory(dir, "workspace path");
-    // Its own adopted one; else, in a directory tether made for a workspace (tether run in it), that one.
-    const existing = this.tables.adoptedRoot(real) ?? this.tables.activeByRoot(real).find((ws) => !ws.adopted);
+    const existing = this.adoptedAt(dir);
     if (existing !== undefined) return existing;
     const root = adoptableRoot(dir, this.stateDir, false);
     const view = this.insert(newId("w-", this.idTaken), { name: this.nameFor(root), root, sandbox: "host", noNetwork: false, labels: {}, env: {} });
     return this.resolve(view.id);
+  }
+
+  /** The workspace adoptDirectory(dir) gives without adopting one: its own adopted one; else, in a directory tether made for a workspace (tether run in it), that one. */
+  private adoptedAt(dir: string): WorkspaceRecord | undefined {
+    const real = realDirectory(dir, "workspace path");
+    return this.tables.adoptedRoot(real) ?? this.tables.activeByRoot(real).find((ws) => !ws.adopted);
+  }
+
+  /**
+   * The workspace a session's runs would use, as usable(ref) finds it (""
+   * for a session's default, its task file's directory `defaultDir`), with
+   * nothing adopted: undefined when that directory has no workspace yet and
+   * would be adopted as one (checked as the adoption would check it).
+   */
+  wouldUse(ref: string, defaultDir: string): WorkspaceRecord | undefined {
+    if (ref !== "" && !isAbsolute(ref)) return this.usable(ref);
+    const dir = ref === "" ? defaultDir : ref;
+    const found = ref === "" ? this.adoptedAt(dir) : this.atRoot(dir);
+    if (found !== undefined) return this.usable(found.id);
+    adoptableRoot(dir, this.stateDir, false);
+    return undefined;
   }
 
   /** A free name after directory `root`'s (`-2`, `-3` when it is taken). */

@@ -427,6 +427,60 @@ tasks:
     expect(cli(env, empty, "tasks").stdout).toBe(`${join(empty, "tether.yaml")}\nno tasks: define them under its tasks: (name: { cmd: ... })\n`);
   });
 
+  it("run --dry-run prints what a session would run, as make -n: each task's command with the inputs put in, its condition now, where it runs; nothing starts", () => {
+    const env = freshEnv();
+    const dir = dirname(
+      writeTaskFile(`tasks:
+  gen:
+    cmd: echo generated
+  check:
+    upstream: [gen]
+    cmd: |
+      echo "checking {{ inputs.level }}"
+      test -n "{{ xcom.gen }}"
+    condition: "{{ inputs.level }}"
+    retries: 2
+    cwd: sub
+    inputs:
+      level: { type: choice, choices: [quick, full, ""], default: quick }
+`),
+    );
+    mkdirSync(join(dir, "sub"));
+    const plan = cli(env, dir, "run", "check", "--input", "level=full", "--dry-run");
+    expect(plan.stderr).toBe("");
+    expect(plan.status).toBe(0);
+    expect(plan.stdout).toBe(
+      [
+        join(dir, "tether.yaml"),
+        "a session of check would run 2 tasks, each after its upstreams (--dry-run: nothing started)",
+        "inputs: level=full",
+        `workspace: ${dir} (adopted as a workspace when a session starts)`,
+        "gen",
+        "  $ echo generated",
+        "check  after gen",
+        '  $ echo "checking full"',
+        '    test -n "{{ xcom.gen }}"',
+        "  when {{ inputs.level }}: true now, it runs",
+        `  retries 2, runs in ${join(dir, "sub")}`,
+        "",
+      ].join("\n"),
+    );
+    expect(cli(env, dir, "run", "check", "--input", "level=", "--dry-run").stdout).toContain("  when {{ inputs.level }}: false now, it would be skipped (its downstreams run)\n");
+    const json = JSON.parse(cli(env, dir, "run", "check", "--dry-run", "--json").stdout) as { inputs: Record<string, string>; tasks: { task: { name: string }; command: string; condition: string }[] };
+    expect(json.inputs).toEqual({ level: "quick" });
+    expect(json.tasks.map((t) => [t.task.name, t.condition])).toEqual([
+      ["tasks/gen", "none"],
+      ["tasks/check", "holds"],
+    ]);
+    const bad = cli(env, dir, "run", "check", "--input", "level=slow", "--dry-run");
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe(`tether: input level: "slow" is not one of quick, full, ""\n`);
+    expect(cli(env, dir, "run", "check", "--json").stderr).toMatch(/--json goes with --dry-run/);
+    // Nothing started, nothing adopted.
+    expect(cli(env, dir, "ls", "-q").stdout).toBe("");
+    expect(cli(env, dir, "ws", "ls", "-q").stdout).toBe("");
+  });
+
   it("a session survives its following CLI being killed with SIGKILL", async () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`tasks:\n  slow:\n    cmd: echo begin; sleep 1.5; echo end\n`));

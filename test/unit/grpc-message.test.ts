@@ -9,4 +9,11 @@ describe("grpc-message encoding", () => {
     expect(decodeURI(encoded)).toBe(text);
     expect(decodeURIComponent(encoded)).toBe(text);
   });
+
+  it("percent-encodes spaces at either end, which an HTTP/2 field value must not have (a client would drop the message)", () => {
+    const text = "  is not one of a, b, ";
+    const encoded = grpcMessage(text);
+    expect(encoded).toBe("%20%20is not one of a, b,%20");
+    expect(decodeURIComponent(encoded)).toBe(text);
+  });
 });

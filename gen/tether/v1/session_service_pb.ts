@@ -2,21 +2,23 @@
 // @generated from file tether/v1/session_service.proto (package tether.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { LogChunk, Run, Session, SessionEvent, SessionStatus, XcomEntry } from "./session_pb.js";
 import { file_tether_v1_session } from "./session_pb.js";
 import type { StreamRecord } from "./stream_pb.js";
 import { file_tether_v1_stream } from "./stream_pb.js";
+import type { Task } from "./task_pb.js";
+import { file_tether_v1_task } from "./task_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file tether/v1/session_service.proto.
  */
 export const file_tether_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEizwMKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJd29ya3NwYWNlGAkgASgJEjoKBmxhYmVscxgKIAMoCzIqLnRldGhlci52MS5TdGFydFNlc3Npb25SZXF1ZXN0LkxhYmVsc0VudHJ5EhgKEG91dHB1dF9tYXhfYnl0ZXMYCyABKAQaLQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlQKFFN0YXJ0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9hbHJlYWR5X2V4aXN0ZWQYAiABKAgiowEKE1JlcnVuU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRI6CgZpbnB1dHMYAiADKAsyKi50ZXRoZXIudjEuUmVydW5TZXNzaW9uUmVxdWVzdC5JbnB1dHNFbnRyeRITCgtleHRlcm5hbF9pZBgDIAEoCRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlQKFFJlcnVuU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9hbHJlYWR5X2V4aXN0ZWQYAiABKAgiIQoRR2V0U2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSI5ChJHZXRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uIowBChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEigKBnN0YXR1cxgDIAEoDjIYLnRldGhlci52MS5TZXNzaW9uU3RhdHVzEgwKBHRhc2sYBCABKAkSFgoObGFiZWxfc2VsZWN0b3IYBSADKAkiVQoUTGlzdFNlc3Npb25zUmVzcG9uc2USJAoIc2Vzc2lvbnMYASADKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoUQ2FuY2VsU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZyZWFzb24YAiABKAkiPAoVQ2FuY2VsU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIjChNDbG9zZVNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiOwoUQ2xvc2VTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uIiQKFERlbGV0ZVNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiUgoVRGVsZXRlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIUCgxvdXRwdXRfYnl0ZXMYAiABKAMiSAoPTGlzdFJ1bnNSZXF1ZXN0Eg4KBnBhcmVudBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJJChBMaXN0UnVuc1Jlc3BvbnNlEhwKBHJ1bnMYASADKAsyDi50ZXRoZXIudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSK5AQoWUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgsKA3J1bhgCIAEoDRIMCgR0YXNrGAMgASgJEhMKC2Zyb21fb2Zmc2V0GAQgASgEEg4KBmZvbGxvdxgFIAEoCBIXCgp0YWlsX2xpbmVzGAYgASgNSACIAQESKQoFc2luY2UYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg0KC190YWlsX2xpbmVzIj4KF1JlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlEiMKBmNodW5rcxgBIAMoCzITLnRldGhlci52MS5Mb2dDaHVuayJKChNXYXRjaFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNZnJvbV9zZXF1ZW5jZRgCIAEoBBIOCgZmb2xsb3cYAyABKAgiPwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcudGV0aGVyLnYxLlNlc3Npb25FdmVudCIuCg5HZXRYY29tUmVxdWVzdBIPCgdzZXNzaW9uGAEgASgJEgsKA2tleRgCIAEoCSI2Cg9HZXRYY29tUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC50ZXRoZXIudjEuWGNvbUVudHJ5Ij0KDlNldFhjb21SZXF1ZXN0Eg8KB3Nlc3Npb24YASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgJIjYKD1NldFhjb21SZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnRldGhlci52MS5YY29tRW50cnkivgEKFEF0dGFjaFNlc3Npb25SZXF1ZXN0EiUKBG9wZW4YASABKAsyFS50ZXRoZXIudjEuQXR0YWNoT3BlbkgAEicKBWlucHV0GAIgASgLMhYudGV0aGVyLnYxLkF0dGFjaElucHV0SAASIwoDYWNrGAMgASgLMhQudGV0aGVyLnYxLkF0dGFjaEFja0gAEikKBmlucHV0cxgEIAEoCzIXLnRldGhlci52MS5BdHRhY2hJbnB1dHNIAEIGCgRraW5kIm0KCkF0dGFjaE9wZW4SDwoHc2Vzc2lvbhgBIAEoCRIVCg1mcm9tX3Bvc2l0aW9uGAIgASgEEg8KB3N0cmVhbXMYAyADKAkSFgoOd2l0aG91dF9vdXRwdXQYBCABKAgSDgoGd2luZG93GAUgASgNIoYBCgtBdHRhY2hJbnB1dBIOCgZzdHJlYW0YASABKAkSDAoEZGF0YRgCIAEoDBIUCgxjb250ZW50X3R5cGUYAyABKAkSFgoOY29ycmVsYXRpb25faWQYBCABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEhIKCmNsaWVudF9yZWYYBiABKAQiNgoMQXR0YWNoSW5wdXRzEiYKBmlucHV0cxgBIAMoCzIWLnRldGhlci52MS5BdHRhY2hJbnB1dCIdCglBdHRhY2hBY2sSEAoIcG9zaXRpb24YASABKAQi/QEKFUF0dGFjaFNlc3Npb25SZXNwb25zZRIpCgZvcGVuZWQYASABKAsyFy50ZXRoZXIudjEuQXR0YWNoT3BlbmVkSAASKQoGZXZlbnRzGAIgASgLMhcudGV0aGVyLnYxLkF0dGFjaEV2ZW50c0gAEiwKCGFjY2VwdGVkGAMgASgLMhgudGV0aGVyLnYxLklucHV0QWNjZXB0ZWRIABIsCghyZWplY3RlZBgEIAEoCzIYLnRldGhlci52MS5JbnB1dFJlamVjdGVkSAASKgoHYW5zd2VycxgFIAEoCzIXLnRldGhlci52MS5JbnB1dEFuc3dlcnNIAEIGCgRraW5kInIKDEF0dGFjaE9wZW5lZBIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24SFQoNZnJvbV9wb3NpdGlvbhgCIAEoBBIVCg1saXZlX3Bvc2l0aW9uGAMgASgEEg8KB3N0cmVhbXMYBCADKAkiWAoMQXR0YWNoRXZlbnRzEiYKBmV2ZW50cxgBIAMoCzIWLnRldGhlci52MS5BdHRhY2hFdmVudBINCgVlbmRlZBgCIAEoCBIRCgljYXVnaHRfdXAYAyABKAgipAEKC0F0dGFjaEV2ZW50EhAKCHBvc2l0aW9uGAEgASgEEikKBmNoYW5nZRgCIAEoCzIXLnRldGhlci52MS5TZXNzaW9uRXZlbnRIABIlCgZvdXRwdXQYAyABKAsyEy50ZXRoZXIudjEuTG9nQ2h1bmtIABIpCgZyZWNvcmQYBCABKAsyFy50ZXRoZXIudjEuU3RyZWFtUmVjb3JkSABCBgoEa2luZCJfCg1JbnB1dEFjY2VwdGVkEhIKCmNsaWVudF9yZWYYASABKAQSJwoGcmVjb3JkGAIgASgLMhcudGV0aGVyLnYxLlN0cmVhbVJlY29yZBIRCglkdXBsaWNhdGUYAyABKAgiNwoMSW5wdXRBbnN3ZXJzEicKB2Fuc3dlcnMYASADKAsyFi50ZXRoZXIudjEuSW5wdXRBbnN3ZXIicQoLSW5wdXRBbnN3ZXISLAoIYWNjZXB0ZWQYASABKAsyGC50ZXRoZXIudjEuSW5wdXRBY2NlcHRlZEgAEiwKCHJlamVjdGVkGAIgASgLMhgudGV0aGVyLnYxLklucHV0UmVqZWN0ZWRIAEIGCgRraW5kIkIKDUlucHV0UmVqZWN0ZWQSEgoKY2xpZW50X3JlZhgBIAEoBBIMCgRjb2RlGAIgASgFEg8KB21lc3NhZ2UYAyABKAkiTgoSV2FpdFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSKgoHdGltZW91dBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI6ChNXYWl0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbjLlCAoOU2Vzc2lvblNlcnZpY2USTwoMU3RhcnRTZXNzaW9uEh4udGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuU3RhcnRTZXNzaW9uUmVzcG9uc2USTwoMUmVydW5TZXNzaW9uEh4udGV0aGVyLnYxLlJlcnVuU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuUmVydW5TZXNzaW9uUmVzcG9uc2USSQoKR2V0U2Vzc2lvbhIcLnRldGhlci52MS5HZXRTZXNzaW9uUmVxdWVzdBodLnRldGhlci52MS5HZXRTZXNzaW9uUmVzcG9uc2USTwoMTGlzdFNlc3Npb25zEh4udGV0aGVyLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHy50ZXRoZXIudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USUgoNQ2FuY2VsU2Vzc2lvbhIfLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVzcG9uc2USTwoMQ2xvc2VTZXNzaW9uEh4udGV0aGVyLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2USUgoNRGVsZXRlU2Vzc2lvbhIfLnRldGhlci52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USQwoITGlzdFJ1bnMSGi50ZXRoZXIudjEuTGlzdFJ1bnNSZXF1ZXN0GhsudGV0aGVyLnYxLkxpc3RSdW5zUmVzcG9uc2USWgoPUmVhZFNlc3Npb25Mb2dzEiEudGV0aGVyLnYxLlJlYWRTZXNzaW9uTG9nc1JlcXVlc3QaIi50ZXRoZXIudjEuUmVhZFNlc3Npb25Mb2dzUmVzcG9uc2UwARJRCgxXYXRjaFNlc3Npb24SHi50ZXRoZXIudjEuV2F0Y2hTZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5XYXRjaFNlc3Npb25SZXNwb25zZTABEkAKB0dldFhjb20SGS50ZXRoZXIudjEuR2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuR2V0WGNvbVJlc3BvbnNlEkAKB1NldFhjb20SGS50ZXRoZXIudjEuU2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuU2V0WGNvbVJlc3BvbnNlElYKDUF0dGFjaFNlc3Npb24SHy50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlcXVlc3QaIC50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlc3BvbnNlKAEwARJMCgtXYWl0U2Vzc2lvbhIdLnRldGhlci52MS5XYWl0U2Vzc2lvblJlcXVlc3QaHi50ZXRoZXIudjEuV2FpdFNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tether_v1_session, file_tether_v1_stream]);
+  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEizwMKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJd29ya3NwYWNlGAkgASgJEjoKBmxhYmVscxgKIAMoCzIqLnRldGhlci52MS5TdGFydFNlc3Npb25SZXF1ZXN0LkxhYmVsc0VudHJ5EhgKEG91dHB1dF9tYXhfYnl0ZXMYCyABKAQaLQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlQKFFN0YXJ0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9hbHJlYWR5X2V4aXN0ZWQYAiABKAgisgEKElBsYW5TZXNzaW9uUmVxdWVzdBIMCgR0YXNrGAEgASgJEhEKCXRhc2tfZmlsZRgCIAEoCRI5CgZpbnB1dHMYAyADKAsyKS50ZXRoZXIudjEuUGxhblNlc3Npb25SZXF1ZXN0LklucHV0c0VudHJ5EhEKCXdvcmtzcGFjZRgEIAEoCRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIuoBChNQbGFuU2Vzc2lvblJlc3BvbnNlEhEKCXRhc2tfZmlsZRgBIAEoCRI6CgZpbnB1dHMYAiADKAsyKi50ZXRoZXIudjEuUGxhblNlc3Npb25SZXNwb25zZS5JbnB1dHNFbnRyeRIlCgV0YXNrcxgDIAMoCzIWLnRldGhlci52MS5QbGFubmVkVGFzaxIuCgl3b3Jrc3BhY2UYBCABKAsyGy50ZXRoZXIudjEuUGxhbm5lZFdvcmtzcGFjZRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrgBCgtQbGFubmVkVGFzaxIdCgR0YXNrGAEgASgLMg8udGV0aGVyLnYxLlRhc2sSDwoHY29tbWFuZBgCIAEoCRIuCgljb25kaXRpb24YAyABKA4yGy50ZXRoZXIudjEuUGxhbm5lZENvbmRpdGlvbhIuCgl3b3Jrc3BhY2UYBCABKAsyGy50ZXRoZXIudjEuUGxhbm5lZFdvcmtzcGFjZRIZChF3b3JraW5nX2RpcmVjdG9yeRgFIAEoCSJEChBQbGFubmVkV29ya3NwYWNlEgwKBG5hbWUYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEgwKBHJvb3QYAyABKAkiowEKE1JlcnVuU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRI6CgZpbnB1dHMYAiADKAsyKi50ZXRoZXIudjEuUmVydW5TZXNzaW9uUmVxdWVzdC5JbnB1dHNFbnRyeRITCgtleHRlcm5hbF9pZBgDIAEoCRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlQKFFJlcnVuU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9hbHJlYWR5X2V4aXN0ZWQYAiABKAgiIQoRR2V0U2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSI5ChJHZXRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uIowBChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEigKBnN0YXR1cxgDIAEoDjIYLnRldGhlci52MS5TZXNzaW9uU3RhdHVzEgwKBHRhc2sYBCABKAkSFgoObGFiZWxfc2VsZWN0b3IYBSADKAkiVQoUTGlzdFNlc3Npb25zUmVzcG9uc2USJAoIc2Vzc2lvbnMYASADKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoUQ2FuY2VsU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZyZWFzb24YAiABKAkiPAoVQ2FuY2VsU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIjChNDbG9zZVNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiOwoUQ2xvc2VTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uIiQKFERlbGV0ZVNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiUgoVRGVsZXRlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIUCgxvdXRwdXRfYnl0ZXMYAiABKAMiSAoPTGlzdFJ1bnNSZXF1ZXN0Eg4KBnBhcmVudBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJJChBMaXN0UnVuc1Jlc3BvbnNlEhwKBHJ1bnMYASADKAsyDi50ZXRoZXIudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSK5AQoWUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgsKA3J1bhgCIAEoDRIMCgR0YXNrGAMgASgJEhMKC2Zyb21fb2Zmc2V0GAQgASgEEg4KBmZvbGxvdxgFIAEoCBIXCgp0YWlsX2xpbmVzGAYgASgNSACIAQESKQoFc2luY2UYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg0KC190YWlsX2xpbmVzIj4KF1JlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlEiMKBmNodW5rcxgBIAMoCzITLnRldGhlci52MS5Mb2dDaHVuayJKChNXYXRjaFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNZnJvbV9zZXF1ZW5jZRgCIAEoBBIOCgZmb2xsb3cYAyABKAgiPwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcudGV0aGVyLnYxLlNlc3Npb25FdmVudCIuCg5HZXRYY29tUmVxdWVzdBIPCgdzZXNzaW9uGAEgASgJEgsKA2tleRgCIAEoCSI2Cg9HZXRYY29tUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC50ZXRoZXIudjEuWGNvbUVudHJ5Ij0KDlNldFhjb21SZXF1ZXN0Eg8KB3Nlc3Npb24YASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgJIjYKD1NldFhjb21SZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnRldGhlci52MS5YY29tRW50cnkivgEKFEF0dGFjaFNlc3Npb25SZXF1ZXN0EiUKBG9wZW4YASABKAsyFS50ZXRoZXIudjEuQXR0YWNoT3BlbkgAEicKBWlucHV0GAIgASgLMhYudGV0aGVyLnYxLkF0dGFjaElucHV0SAASIwoDYWNrGAMgASgLMhQudGV0aGVyLnYxLkF0dGFjaEFja0gAEikKBmlucHV0cxgEIAEoCzIXLnRldGhlci52MS5BdHRhY2hJbnB1dHNIAEIGCgRraW5kIm0KCkF0dGFjaE9wZW4SDwoHc2Vzc2lvbhgBIAEoCRIVCg1mcm9tX3Bvc2l0aW9uGAIgASgEEg8KB3N0cmVhbXMYAyADKAkSFgoOd2l0aG91dF9vdXRwdXQYBCABKAgSDgoGd2luZG93GAUgASgNIoYBCgtBdHRhY2hJbnB1dBIOCgZzdHJlYW0YASABKAkSDAoEZGF0YRgCIAEoDBIUCgxjb250ZW50X3R5cGUYAyABKAkSFgoOY29ycmVsYXRpb25faWQYBCABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEhIKCmNsaWVudF9yZWYYBiABKAQiNgoMQXR0YWNoSW5wdXRzEiYKBmlucHV0cxgBIAMoCzIWLnRldGhlci52MS5BdHRhY2hJbnB1dCIdCglBdHRhY2hBY2sSEAoIcG9zaXRpb24YASABKAQi/QEKFUF0dGFjaFNlc3Npb25SZXNwb25zZRIpCgZvcGVuZWQYASABKAsyFy50ZXRoZXIudjEuQXR0YWNoT3BlbmVkSAASKQoGZXZlbnRzGAIgASgLMhcudGV0aGVyLnYxLkF0dGFjaEV2ZW50c0gAEiwKCGFjY2VwdGVkGAMgASgLMhgudGV0aGVyLnYxLklucHV0QWNjZXB0ZWRIABIsCghyZWplY3RlZBgEIAEoCzIYLnRldGhlci52MS5JbnB1dFJlamVjdGVkSAASKgoHYW5zd2VycxgFIAEoCzIXLnRldGhlci52MS5JbnB1dEFuc3dlcnNIAEIGCgRraW5kInIKDEF0dGFjaE9wZW5lZBIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24SFQoNZnJvbV9wb3NpdGlvbhgCIAEoBBIVCg1saXZlX3Bvc2l0aW9uGAMgASgEEg8KB3N0cmVhbXMYBCADKAkiWAoMQXR0YWNoRXZlbnRzEiYKBmV2ZW50cxgBIAMoCzIWLnRldGhlci52MS5BdHRhY2hFdmVudBINCgVlbmRlZBgCIAEoCBIRCgljYXVnaHRfdXAYAyABKAgipAEKC0F0dGFjaEV2ZW50EhAKCHBvc2l0aW9uGAEgASgEEikKBmNoYW5nZRgCIAEoCzIXLnRldGhlci52MS5TZXNzaW9uRXZlbnRIABIlCgZvdXRwdXQYAyABKAsyEy50ZXRoZXIudjEuTG9nQ2h1bmtIABIpCgZyZWNvcmQYBCABKAsyFy50ZXRoZXIudjEuU3RyZWFtUmVjb3JkSABCBgoEa2luZCJfCg1JbnB1dEFjY2VwdGVkEhIKCmNsaWVudF9yZWYYASABKAQSJwoGcmVjb3JkGAIgASgLMhcudGV0aGVyLnYxLlN0cmVhbVJlY29yZBIRCglkdXBsaWNhdGUYAyABKAgiNwoMSW5wdXRBbnN3ZXJzEicKB2Fuc3dlcnMYASADKAsyFi50ZXRoZXIudjEuSW5wdXRBbnN3ZXIicQoLSW5wdXRBbnN3ZXISLAoIYWNjZXB0ZWQYASABKAsyGC50ZXRoZXIudjEuSW5wdXRBY2NlcHRlZEgAEiwKCHJlamVjdGVkGAIgASgLMhgudGV0aGVyLnYxLklucHV0UmVqZWN0ZWRIAEIGCgRraW5kIkIKDUlucHV0UmVqZWN0ZWQSEgoKY2xpZW50X3JlZhgBIAEoBBIMCgRjb2RlGAIgASgFEg8KB21lc3NhZ2UYAyABKAkiTgoSV2FpdFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSKgoHdGltZW91dBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI6ChNXYWl0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiqrAQoQUGxhbm5lZENvbmRpdGlvbhIhCh1QTEFOTkVEX0NPTkRJVElPTl9VTlNQRUNJRklFRBAAEhoKFlBMQU5ORURfQ09ORElUSU9OX05PTkUQARIbChdQTEFOTkVEX0NPTkRJVElPTl9IT0xEUxACEhsKF1BMQU5ORURfQ09ORElUSU9OX0ZBSUxTEAMSHgoaUExBTk5FRF9DT05ESVRJT05fREVGRVJSRUQQBDKzCQoOU2Vzc2lvblNlcnZpY2USTwoMU3RhcnRTZXNzaW9uEh4udGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuU3RhcnRTZXNzaW9uUmVzcG9uc2USTAoLUGxhblNlc3Npb24SHS50ZXRoZXIudjEuUGxhblNlc3Npb25SZXF1ZXN0Gh4udGV0aGVyLnYxLlBsYW5TZXNzaW9uUmVzcG9uc2USTwoMUmVydW5TZXNzaW9uEh4udGV0aGVyLnYxLlJlcnVuU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuUmVydW5TZXNzaW9uUmVzcG9uc2USSQoKR2V0U2Vzc2lvbhIcLnRldGhlci52MS5HZXRTZXNzaW9uUmVxdWVzdBodLnRldGhlci52MS5HZXRTZXNzaW9uUmVzcG9uc2USTwoMTGlzdFNlc3Npb25zEh4udGV0aGVyLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHy50ZXRoZXIudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USUgoNQ2FuY2VsU2Vzc2lvbhIfLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVzcG9uc2USTwoMQ2xvc2VTZXNzaW9uEh4udGV0aGVyLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2USUgoNRGVsZXRlU2Vzc2lvbhIfLnRldGhlci52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USQwoITGlzdFJ1bnMSGi50ZXRoZXIudjEuTGlzdFJ1bnNSZXF1ZXN0GhsudGV0aGVyLnYxLkxpc3RSdW5zUmVzcG9uc2USWgoPUmVhZFNlc3Npb25Mb2dzEiEudGV0aGVyLnYxLlJlYWRTZXNzaW9uTG9nc1JlcXVlc3QaIi50ZXRoZXIudjEuUmVhZFNlc3Npb25Mb2dzUmVzcG9uc2UwARJRCgxXYXRjaFNlc3Npb24SHi50ZXRoZXIudjEuV2F0Y2hTZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5XYXRjaFNlc3Npb25SZXNwb25zZTABEkAKB0dldFhjb20SGS50ZXRoZXIudjEuR2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuR2V0WGNvbVJlc3BvbnNlEkAKB1NldFhjb20SGS50ZXRoZXIudjEuU2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuU2V0WGNvbVJlc3BvbnNlElYKDUF0dGFjaFNlc3Npb24SHy50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlcXVlc3QaIC50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlc3BvbnNlKAEwARJMCgtXYWl0U2Vzc2lvbhIdLnRldGhlci52MS5XYWl0U2Vzc2lvblJlcXVlc3QaHi50ZXRoZXIudjEuV2FpdFNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tether_v1_session, file_tether_v1_stream, file_tether_v1_task]);
 
 /**
  * StartSessionRequest says which task to run, from which file, with what.
@@ -151,6 +153,180 @@ export const StartSessionResponseSchema: GenMessage<StartSessionResponse> = /*@_
   messageDesc(file_tether_v1_session_service, 1);
 
 /**
+ * PlanSessionRequest says what StartSession would be asked.
+ *
+ * @generated from message tether.v1.PlanSessionRequest
+ */
+export type PlanSessionRequest = Message<"tether.v1.PlanSessionRequest"> & {
+  /**
+   * As StartSessionRequest's: the main task's name.
+   *
+   * @generated from field: string task = 1;
+   */
+  task: string;
+
+  /**
+   * As StartSessionRequest's: absolute path of the task file.
+   *
+   * @generated from field: string task_file = 2;
+   */
+  taskFile: string;
+
+  /**
+   * As StartSessionRequest's: input values by name.
+   *
+   * @generated from field: map<string, string> inputs = 3;
+   */
+  inputs: { [key: string]: string };
+
+  /**
+   * As StartSessionRequest's: the workspace the runs would execute in.
+   *
+   * @generated from field: string workspace = 4;
+   */
+  workspace: string;
+};
+
+/**
+ * Describes the message tether.v1.PlanSessionRequest.
+ * Use `create(PlanSessionRequestSchema)` to create a new message.
+ */
+export const PlanSessionRequestSchema: GenMessage<PlanSessionRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 2);
+
+/**
+ * PlanSessionResponse is what a session started now would run.
+ *
+ * @generated from message tether.v1.PlanSessionResponse
+ */
+export type PlanSessionResponse = Message<"tether.v1.PlanSessionResponse"> & {
+  /**
+   * Absolute path of the task file read.
+   *
+   * @generated from field: string task_file = 1;
+   */
+  taskFile: string;
+
+  /**
+   * The inputs as the session would record them: defaults filled in, values
+   * in their canonical form, secrets as a placeholder.
+   *
+   * @generated from field: map<string, string> inputs = 2;
+   */
+  inputs: { [key: string]: string };
+
+  /**
+   * The main task (last) and its upstreams, each after its own upstreams.
+   *
+   * @generated from field: repeated tether.v1.PlannedTask tasks = 3;
+   */
+  tasks: PlannedTask[];
+
+  /**
+   * The session's workspace: where its tasks run but those that name their
+   * own.
+   *
+   * @generated from field: tether.v1.PlannedWorkspace workspace = 4;
+   */
+  workspace?: PlannedWorkspace | undefined;
+};
+
+/**
+ * Describes the message tether.v1.PlanSessionResponse.
+ * Use `create(PlanSessionResponseSchema)` to create a new message.
+ */
+export const PlanSessionResponseSchema: GenMessage<PlanSessionResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 3);
+
+/**
+ * PlannedTask is one task of a plan: what its run would execute, and where.
+ *
+ * @generated from message tether.v1.PlannedTask
+ */
+export type PlannedTask = Message<"tether.v1.PlannedTask"> & {
+  /**
+   * The task as the file defines it (as ListTasks gives it).
+   *
+   * @generated from field: tether.v1.Task task = 1;
+   */
+  task?: Task | undefined;
+
+  /**
+   * Its command as its run would show it: the inputs (secrets as a
+   * placeholder) and the daemon's env put in; {{ xcom.TASK }} kept as
+   * written, as an upstream's result is known once it has run.
+   *
+   * @generated from field: string command = 2;
+   */
+  command: string;
+
+  /**
+   * What its condition says now.
+   *
+   * @generated from field: tether.v1.PlannedCondition condition = 3;
+   */
+  condition: PlannedCondition;
+
+  /**
+   * The workspace it would run in: the session's, or the task's own.
+   *
+   * @generated from field: tether.v1.PlannedWorkspace workspace = 4;
+   */
+  workspace?: PlannedWorkspace | undefined;
+
+  /**
+   * The directory it would run in (its workspace's root, or the task's cwd
+   * there).
+   *
+   * @generated from field: string working_directory = 5;
+   */
+  workingDirectory: string;
+};
+
+/**
+ * Describes the message tether.v1.PlannedTask.
+ * Use `create(PlannedTaskSchema)` to create a new message.
+ */
+export const PlannedTaskSchema: GenMessage<PlannedTask> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 4);
+
+/**
+ * PlannedWorkspace is where a planned task would run.
+ *
+ * @generated from message tether.v1.PlannedWorkspace
+ */
+export type PlannedWorkspace = Message<"tether.v1.PlannedWorkspace"> & {
+  /**
+   * "workspaces/{id}"; empty when no workspace has the directory yet and the
+   * session would adopt it as one when it starts.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * The workspace's unique name (empty with no workspace yet).
+   *
+   * @generated from field: string display_name = 2;
+   */
+  displayName: string;
+
+  /**
+   * Its root directory.
+   *
+   * @generated from field: string root = 3;
+   */
+  root: string;
+};
+
+/**
+ * Describes the message tether.v1.PlannedWorkspace.
+ * Use `create(PlannedWorkspaceSchema)` to create a new message.
+ */
+export const PlannedWorkspaceSchema: GenMessage<PlannedWorkspace> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 5);
+
+/**
  * RerunSessionRequest names the session to run again.
  *
  * @generated from message tether.v1.RerunSessionRequest
@@ -186,7 +362,7 @@ export type RerunSessionRequest = Message<"tether.v1.RerunSessionRequest"> & {
  * Use `create(RerunSessionRequestSchema)` to create a new message.
  */
 export const RerunSessionRequestSchema: GenMessage<RerunSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 2);
+  messageDesc(file_tether_v1_session_service, 6);
 
 /**
  * RerunSessionResponse holds the new session.
@@ -214,7 +390,7 @@ export type RerunSessionResponse = Message<"tether.v1.RerunSessionResponse"> & {
  * Use `create(RerunSessionResponseSchema)` to create a new message.
  */
 export const RerunSessionResponseSchema: GenMessage<RerunSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 3);
+  messageDesc(file_tether_v1_session_service, 7);
 
 /**
  * GetSessionRequest names a session.
@@ -235,7 +411,7 @@ export type GetSessionRequest = Message<"tether.v1.GetSessionRequest"> & {
  * Use `create(GetSessionRequestSchema)` to create a new message.
  */
 export const GetSessionRequestSchema: GenMessage<GetSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 4);
+  messageDesc(file_tether_v1_session_service, 8);
 
 /**
  * GetSessionResponse holds the session.
@@ -256,7 +432,7 @@ export type GetSessionResponse = Message<"tether.v1.GetSessionResponse"> & {
  * Use `create(GetSessionResponseSchema)` to create a new message.
  */
 export const GetSessionResponseSchema: GenMessage<GetSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 5);
+  messageDesc(file_tether_v1_session_service, 9);
 
 /**
  * ListSessionsRequest pages through sessions, newest first.
@@ -306,7 +482,7 @@ export type ListSessionsRequest = Message<"tether.v1.ListSessionsRequest"> & {
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 6);
+  messageDesc(file_tether_v1_session_service, 10);
 
 /**
  * ListSessionsResponse is one page.
@@ -334,7 +510,7 @@ export type ListSessionsResponse = Message<"tether.v1.ListSessionsResponse"> & {
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 7);
+  messageDesc(file_tether_v1_session_service, 11);
 
 /**
  * CancelSessionRequest names the session to cancel.
@@ -363,7 +539,7 @@ export type CancelSessionRequest = Message<"tether.v1.CancelSessionRequest"> & {
  * Use `create(CancelSessionRequestSchema)` to create a new message.
  */
 export const CancelSessionRequestSchema: GenMessage<CancelSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 8);
+  messageDesc(file_tether_v1_session_service, 12);
 
 /**
  * CancelSessionResponse holds the session after the cancel was recorded.
@@ -384,7 +560,7 @@ export type CancelSessionResponse = Message<"tether.v1.CancelSessionResponse"> &
  * Use `create(CancelSessionResponseSchema)` to create a new message.
  */
 export const CancelSessionResponseSchema: GenMessage<CancelSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 9);
+  messageDesc(file_tether_v1_session_service, 13);
 
 /**
  * CloseSessionRequest names the session to close.
@@ -405,7 +581,7 @@ export type CloseSessionRequest = Message<"tether.v1.CloseSessionRequest"> & {
  * Use `create(CloseSessionRequestSchema)` to create a new message.
  */
 export const CloseSessionRequestSchema: GenMessage<CloseSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 10);
+  messageDesc(file_tether_v1_session_service, 14);
 
 /**
  * CloseSessionResponse holds the session after the close was recorded.
@@ -426,7 +602,7 @@ export type CloseSessionResponse = Message<"tether.v1.CloseSessionResponse"> & {
  * Use `create(CloseSessionResponseSchema)` to create a new message.
  */
 export const CloseSessionResponseSchema: GenMessage<CloseSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 11);
+  messageDesc(file_tether_v1_session_service, 15);
 
 /**
  * DeleteSessionRequest names a session to remove.
@@ -447,7 +623,7 @@ export type DeleteSessionRequest = Message<"tether.v1.DeleteSessionRequest"> & {
  * Use `create(DeleteSessionRequestSchema)` to create a new message.
  */
 export const DeleteSessionRequestSchema: GenMessage<DeleteSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 12);
+  messageDesc(file_tether_v1_session_service, 16);
 
 /**
  * DeleteSessionResponse says what was removed.
@@ -475,7 +651,7 @@ export type DeleteSessionResponse = Message<"tether.v1.DeleteSessionResponse"> &
  * Use `create(DeleteSessionResponseSchema)` to create a new message.
  */
 export const DeleteSessionResponseSchema: GenMessage<DeleteSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 13);
+  messageDesc(file_tether_v1_session_service, 17);
 
 /**
  * ListRunsRequest names a session and a page of its runs.
@@ -511,7 +687,7 @@ export type ListRunsRequest = Message<"tether.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 14);
+  messageDesc(file_tether_v1_session_service, 18);
 
 /**
  * ListRunsResponse is one page of the session's runs.
@@ -539,7 +715,7 @@ export type ListRunsResponse = Message<"tether.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 15);
+  messageDesc(file_tether_v1_session_service, 19);
 
 /**
  * ReadSessionLogsRequest says which output to read from where.
@@ -608,7 +784,7 @@ export type ReadSessionLogsRequest = Message<"tether.v1.ReadSessionLogsRequest">
  * Use `create(ReadSessionLogsRequestSchema)` to create a new message.
  */
 export const ReadSessionLogsRequestSchema: GenMessage<ReadSessionLogsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 16);
+  messageDesc(file_tether_v1_session_service, 20);
 
 /**
  * ReadSessionLogsResponse carries output in the order it was received.
@@ -629,7 +805,7 @@ export type ReadSessionLogsResponse = Message<"tether.v1.ReadSessionLogsResponse
  * Use `create(ReadSessionLogsResponseSchema)` to create a new message.
  */
 export const ReadSessionLogsResponseSchema: GenMessage<ReadSessionLogsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 17);
+  messageDesc(file_tether_v1_session_service, 21);
 
 /**
  * WatchSessionRequest says where to start reading a session's changes.
@@ -664,7 +840,7 @@ export type WatchSessionRequest = Message<"tether.v1.WatchSessionRequest"> & {
  * Use `create(WatchSessionRequestSchema)` to create a new message.
  */
 export const WatchSessionRequestSchema: GenMessage<WatchSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 18);
+  messageDesc(file_tether_v1_session_service, 22);
 
 /**
  * WatchSessionResponse carries events in order.
@@ -685,7 +861,7 @@ export type WatchSessionResponse = Message<"tether.v1.WatchSessionResponse"> & {
  * Use `create(WatchSessionResponseSchema)` to create a new message.
  */
 export const WatchSessionResponseSchema: GenMessage<WatchSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 19);
+  messageDesc(file_tether_v1_session_service, 23);
 
 /**
  * GetXcomRequest names a value.
@@ -713,7 +889,7 @@ export type GetXcomRequest = Message<"tether.v1.GetXcomRequest"> & {
  * Use `create(GetXcomRequestSchema)` to create a new message.
  */
 export const GetXcomRequestSchema: GenMessage<GetXcomRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 20);
+  messageDesc(file_tether_v1_session_service, 24);
 
 /**
  * GetXcomResponse holds the value.
@@ -734,7 +910,7 @@ export type GetXcomResponse = Message<"tether.v1.GetXcomResponse"> & {
  * Use `create(GetXcomResponseSchema)` to create a new message.
  */
 export const GetXcomResponseSchema: GenMessage<GetXcomResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 21);
+  messageDesc(file_tether_v1_session_service, 25);
 
 /**
  * SetXcomRequest sets a value.
@@ -769,7 +945,7 @@ export type SetXcomRequest = Message<"tether.v1.SetXcomRequest"> & {
  * Use `create(SetXcomRequestSchema)` to create a new message.
  */
 export const SetXcomRequestSchema: GenMessage<SetXcomRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 22);
+  messageDesc(file_tether_v1_session_service, 26);
 
 /**
  * SetXcomResponse holds the stored value.
@@ -790,7 +966,7 @@ export type SetXcomResponse = Message<"tether.v1.SetXcomResponse"> & {
  * Use `create(SetXcomResponseSchema)` to create a new message.
  */
 export const SetXcomResponseSchema: GenMessage<SetXcomResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 23);
+  messageDesc(file_tether_v1_session_service, 27);
 
 /**
  * AttachSessionRequest is one message from an attached client.
@@ -845,7 +1021,7 @@ export type AttachSessionRequest = Message<"tether.v1.AttachSessionRequest"> & {
  * Use `create(AttachSessionRequestSchema)` to create a new message.
  */
 export const AttachSessionRequestSchema: GenMessage<AttachSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 24);
+  messageDesc(file_tether_v1_session_service, 28);
 
 /**
  * AttachOpen says what to attach to and from where.
@@ -897,7 +1073,7 @@ export type AttachOpen = Message<"tether.v1.AttachOpen"> & {
  * Use `create(AttachOpenSchema)` to create a new message.
  */
 export const AttachOpenSchema: GenMessage<AttachOpen> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 25);
+  messageDesc(file_tether_v1_session_service, 29);
 
 /**
  * AttachInput is one record for an input stream.
@@ -954,7 +1130,7 @@ export type AttachInput = Message<"tether.v1.AttachInput"> & {
  * Use `create(AttachInputSchema)` to create a new message.
  */
 export const AttachInputSchema: GenMessage<AttachInput> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 26);
+  messageDesc(file_tether_v1_session_service, 30);
 
 /**
  * AttachInputs is several records for input streams, in order.
@@ -975,7 +1151,7 @@ export type AttachInputs = Message<"tether.v1.AttachInputs"> & {
  * Use `create(AttachInputsSchema)` to create a new message.
  */
 export const AttachInputsSchema: GenMessage<AttachInputs> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 27);
+  messageDesc(file_tether_v1_session_service, 31);
 
 /**
  * AttachAck acknowledges events.
@@ -996,7 +1172,7 @@ export type AttachAck = Message<"tether.v1.AttachAck"> & {
  * Use `create(AttachAckSchema)` to create a new message.
  */
 export const AttachAckSchema: GenMessage<AttachAck> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 28);
+  messageDesc(file_tether_v1_session_service, 32);
 
 /**
  * AttachSessionResponse is one message to an attached client.
@@ -1057,7 +1233,7 @@ export type AttachSessionResponse = Message<"tether.v1.AttachSessionResponse"> &
  * Use `create(AttachSessionResponseSchema)` to create a new message.
  */
 export const AttachSessionResponseSchema: GenMessage<AttachSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 29);
+  messageDesc(file_tether_v1_session_service, 33);
 
 /**
  * AttachOpened confirms the attach.
@@ -1099,7 +1275,7 @@ export type AttachOpened = Message<"tether.v1.AttachOpened"> & {
  * Use `create(AttachOpenedSchema)` to create a new message.
  */
 export const AttachOpenedSchema: GenMessage<AttachOpened> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 30);
+  messageDesc(file_tether_v1_session_service, 34);
 
 /**
  * AttachEvents carries consecutive events.
@@ -1138,7 +1314,7 @@ export type AttachEvents = Message<"tether.v1.AttachEvents"> & {
  * Use `create(AttachEventsSchema)` to create a new message.
  */
 export const AttachEventsSchema: GenMessage<AttachEvents> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 31);
+  messageDesc(file_tether_v1_session_service, 35);
 
 /**
  * AttachEvent is one thing that happened in the session.
@@ -1190,7 +1366,7 @@ export type AttachEvent = Message<"tether.v1.AttachEvent"> & {
  * Use `create(AttachEventSchema)` to create a new message.
  */
 export const AttachEventSchema: GenMessage<AttachEvent> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 32);
+  messageDesc(file_tether_v1_session_service, 36);
 
 /**
  * InputAccepted answers one AttachInput once the record is durable.
@@ -1225,7 +1401,7 @@ export type InputAccepted = Message<"tether.v1.InputAccepted"> & {
  * Use `create(InputAcceptedSchema)` to create a new message.
  */
 export const InputAcceptedSchema: GenMessage<InputAccepted> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 33);
+  messageDesc(file_tether_v1_session_service, 37);
 
 /**
  * InputAnswers answers one AttachInputs: one answer per input, in its order.
@@ -1246,7 +1422,7 @@ export type InputAnswers = Message<"tether.v1.InputAnswers"> & {
  * Use `create(InputAnswersSchema)` to create a new message.
  */
 export const InputAnswersSchema: GenMessage<InputAnswers> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 34);
+  messageDesc(file_tether_v1_session_service, 38);
 
 /**
  * InputAnswer is the outcome of one input of an AttachInputs.
@@ -1283,7 +1459,7 @@ export type InputAnswer = Message<"tether.v1.InputAnswer"> & {
  * Use `create(InputAnswerSchema)` to create a new message.
  */
 export const InputAnswerSchema: GenMessage<InputAnswer> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 35);
+  messageDesc(file_tether_v1_session_service, 39);
 
 /**
  * InputRejected answers an AttachInput that was not stored.
@@ -1318,7 +1494,7 @@ export type InputRejected = Message<"tether.v1.InputRejected"> & {
  * Use `create(InputRejectedSchema)` to create a new message.
  */
 export const InputRejectedSchema: GenMessage<InputRejected> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 36);
+  messageDesc(file_tether_v1_session_service, 40);
 
 /**
  * WaitSessionRequest names a session to wait for.
@@ -1348,7 +1524,7 @@ export type WaitSessionRequest = Message<"tether.v1.WaitSessionRequest"> & {
  * Use `create(WaitSessionRequestSchema)` to create a new message.
  */
 export const WaitSessionRequestSchema: GenMessage<WaitSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 37);
+  messageDesc(file_tether_v1_session_service, 41);
 
 /**
  * WaitSessionResponse has the session once it has an outcome.
@@ -1369,7 +1545,56 @@ export type WaitSessionResponse = Message<"tether.v1.WaitSessionResponse"> & {
  * Use `create(WaitSessionResponseSchema)` to create a new message.
  */
 export const WaitSessionResponseSchema: GenMessage<WaitSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 38);
+  messageDesc(file_tether_v1_session_service, 42);
+
+/**
+ * PlannedCondition is what a task's condition says before the session starts.
+ *
+ * @generated from enum tether.v1.PlannedCondition
+ */
+export enum PlannedCondition {
+  /**
+   * Never sent.
+   *
+   * @generated from enum value: PLANNED_CONDITION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The task has no condition: it runs.
+   *
+   * @generated from enum value: PLANNED_CONDITION_NONE = 1;
+   */
+  NONE = 1,
+
+  /**
+   * Its condition renders true: it runs.
+   *
+   * @generated from enum value: PLANNED_CONDITION_HOLDS = 2;
+   */
+  HOLDS = 2,
+
+  /**
+   * Its condition renders false: it would be skipped (its downstreams run,
+   * a task skipped by its condition counting as done).
+   *
+   * @generated from enum value: PLANNED_CONDITION_FAILS = 3;
+   */
+  FAILS = 3,
+
+  /**
+   * Its condition reads an upstream's xcom: decided when the task is reached.
+   *
+   * @generated from enum value: PLANNED_CONDITION_DEFERRED = 4;
+   */
+  DEFERRED = 4,
+}
+
+/**
+ * Describes the enum tether.v1.PlannedCondition.
+ */
+export const PlannedConditionSchema: GenEnum<PlannedCondition> = /*@__PURE__*/
+  enumDesc(file_tether_v1_session_service, 0);
 
 /**
  * SessionService starts task graphs as sessions and reads their history.
@@ -1388,6 +1613,21 @@ export const SessionService: GenService<{
     methodKind: "unary";
     input: typeof StartSessionRequestSchema;
     output: typeof StartSessionResponseSchema;
+  },
+  /**
+   * Says what StartSession would start, starting nothing (tether run
+   * --dry-run, as make -n and just --dry-run): the main task's graph in an
+   * order its tasks could start in, each command with the inputs and the
+   * daemon's env put in, each condition decided where it can be now, and
+   * where each task would run. Refused as StartSession would be (an unknown
+   * task or workspace, a missing or invalid input); no workspace is adopted.
+   *
+   * @generated from rpc tether.v1.SessionService.PlanSession
+   */
+  planSession: {
+    methodKind: "unary";
+    input: typeof PlanSessionRequestSchema;
+    output: typeof PlanSessionResponseSchema;
   },
   /**
    * Starts a session's task again as that session ran it (pueue's restart, a
