@@ -78,6 +78,7 @@ export function taskTraits(task: Task): string[] {
     task.readiness !== undefined ? "service (readiness checks)" : "",
     task.keepOpen ? "keep_open" : "",
     task.failFast ? "fail_fast" : "",
+    task.allowFailure ? "allow_failure" : "",
     task.result !== "" ? `result: ${task.result}` : "",
     task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
     task.envFiles.length > 0 ? `env_file ${task.envFiles.map(escapeControls).join(", ")}` : "",

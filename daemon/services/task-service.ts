@@ -77,6 +77,7 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
     streams: Object.fromEntries(Object.entries(task.streams).map(([name, d]) => [name, d === "input" ? StreamDirection.INPUT : StreamDirection.OUTPUT])),
     stdinStream: task.stdin === "stream",
     failFast: task.failFast === true,
+    allowFailure: task.allowFailure === true,
     envFiles: [...(task.envFiles ?? [])],
     maxOutputBytes: BigInt(task.maxOutputBytes ?? 0),
     queue: task.queue ?? "",

@@ -384,6 +384,9 @@ export class LiveSession {
         this.transition(run, "failed", ending.reason);
         if (this.session.spec.failFast || task.failFast === true) this.failFast(task.name);
         break;
+      case "allowed":
+        this.transition(run, "failed", ending.reason);
+        break;
     }
     this.afterChange();
     this.schedule();

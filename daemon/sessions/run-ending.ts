@@ -16,12 +16,15 @@ export type RunEnding =
   | { readonly t: "stopped"; readonly status: RunStatus; readonly reason: string }
   | { readonly t: "succeeded"; readonly reason: string }
   | { readonly t: "retry"; readonly reason: string; readonly attempt: number }
-  | { readonly t: "failed"; readonly reason: string };
+  | { readonly t: "failed"; readonly reason: string }
+  /** Failed for good, and its task allows it (allow_failure): the graph goes on as if it succeeded. */
+  | { readonly t: "allowed"; readonly reason: string };
 
 /**
  * Decides a run's final status from how its process ended: as it was stopped,
  * if it was; succeeded on exit 0 (unless the daemon killed it); else failed,
- * with a retry while attempts are left and the session is open. `lost` says
+ * with a retry while attempts are left and the session is open (its last
+ * failure allowed when its task says allow_failure). `lost` says
  * what of its output could not be stored, appended to the reason.
  */
 export function runEnding(end: ProcessEnd, by: EndedBy | undefined, task: TaskDef, attempt: number, sessionOpen: boolean, lost?: string): RunEnding {
@@ -29,7 +32,7 @@ export function runEnding(end: ProcessEnd, by: EndedBy | undefined, task: TaskDe
   if (by?.stopAs !== undefined) return { t: "stopped", status: by.stopAs.status, reason: `${by.stopAs.reason}${andLost}` };
   if (by?.killedFor === undefined && end.t === "exited" && end.code === 0) return { t: "succeeded", reason: `exited with code 0${andLost}` };
   const why = `${by?.killedFor ?? describeEnd(end)}${andLost}`;
-  if (attempt > task.retries || !sessionOpen) return { t: "failed", reason: why };
+  if (attempt > task.retries || !sessionOpen) return task.allowFailure === true ? { t: "allowed", reason: `${why}; allowed to fail (allow_failure): the graph goes on` } : { t: "failed", reason: why };
   const delay = task.retryDelayMs > 0 ? ` in ${formatMs(task.retryDelayMs)}` : "";
   return { t: "retry", reason: `${why}; retrying${delay} (attempt ${attempt + 1} of ${task.retries + 1})`, attempt: attempt + 1 };
 }

@@ -235,14 +235,26 @@ export class RunGraph {
     const run = this.latest(main);
     if (run === undefined || !FINAL_RUN_STATUSES.has(run.status) || retriesPending > 0) return undefined;
     for (const r of this.unfinished) if (r.status !== "ready") return undefined;
-    if (run.status === "succeeded" || (run.status === "skipped" && this.conditionSkipped.has(main))) return { succeeded: true, exitCode: 0, error: "" };
+    if (this.doneForGood(main)) return { succeeded: true, exitCode: 0, error: "" };
     return { succeeded: false, exitCode: this.failureCodes.get(main) ?? run.exitCode ?? 1, error: `task ${main} ${run.status}: ${run.reason}` };
   }
 
-  /** Succeeded or skipped by its condition: a state the task's current attempt never leaves. No run (not in the graph) counts as done. */
+  /**
+   * Succeeded, skipped by its condition, or failed for good where its task
+   * allows it (allow_failure): a state the task's current attempt never
+   * leaves. No run (not in the graph) counts as done.
+   */
   private doneForGood(task: string): boolean {
     const run = this.latestRun.get(task);
-    return run === undefined || run.status === "succeeded" || (run.status === "skipped" && this.conditionSkipped.has(task));
+    if (run === undefined || run.status === "succeeded") return true;
+    if (run.status === "skipped") return this.conditionSkipped.has(task);
+    return run.status === "failed" && this.allowedFailure(run);
+  }
+
+  /** A failed run with no attempt left whose task allows its failure. */
+  private allowedFailure(run: RunRecord): boolean {
+    const task = this.task(run.task);
+    return task.allowFailure === true && run.attempt > task.retries;
   }
 
   /** Done for good, or ready (a service whose downstreams may start). */

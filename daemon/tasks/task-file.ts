@@ -158,6 +158,8 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
   const timeoutMs = duration(get("timeout"), 0, report, "timeout");
   const keepOpen = boolean(get("keep_open"), report, "keep_open");
   const failFast = boolean(get("fail_fast"), report, "fail_fast");
+  const allowFailure = boolean(get("allow_failure"), report, "allow_failure");
+  if (allowFailure && failFast) report(get("allow_failure"), "allow_failure and fail_fast: a failure the graph goes on past cannot also cancel it; keep one");
   const resultNode = get("result");
   let result: "stdout" | undefined;
   if (resultNode !== undefined) {
@@ -203,6 +205,7 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     streams: parseStreams(get("streams"), report),
     stdin,
     failFast,
+    ...(allowFailure ? { allowFailure } : {}),
     ...(workspace !== undefined ? { workspace } : {}),
     ...(envFiles.length > 0 ? { envFiles } : {}),
     ...(maxOutputBytes !== 0 ? { maxOutputBytes } : {}),

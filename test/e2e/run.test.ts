@@ -481,6 +481,34 @@ tasks:
     expect(cli(env, dir, "ws", "ls", "-q").stdout).toBe("");
   });
 
+  it("allow_failure: a task that fails for good (after its retry) leaves the graph going, even under --fail-fast; its run says it failed, the session exits 0", () => {
+    const env = freshEnv();
+    const dir = dirname(
+      writeTaskFile(`tasks:
+  lint:
+    cmd: echo linting; exit 3
+    retries: 1
+    allow_failure: true
+  build:
+    cmd: sleep 0.5; echo built
+  all:
+    upstream: [lint, build]
+    cmd: echo all done
+`),
+    );
+    expect(cli(env, dir, "tasks").stdout).toContain("lint\n  cmd: echo linting; exit 3\n  retries 1, allow_failure\n");
+    const run = cli(env, dir, "run", "all", "--fail-fast");
+    expect(run.status).toBe(0);
+    // The sibling was not cancelled by the allowed failure, and the downstream ran.
+    expect(run.stdout).toMatch(/build +\| built/);
+    expect(run.stdout).toMatch(/all +\| all done/);
+    expect(run.stderr).toMatch(/lint +failed .*attempt 2 +exited with code 3; allowed to fail \(allow_failure\): the graph goes on\n/);
+    const id = cli(env, dir, "ls", "-q").stdout.trim();
+    const show = cli(env, dir, "show", id).stdout;
+    expect(show).toMatch(/^exit code 0$/m);
+    expect(show).toMatch(/lint +attempt 2 +failed, exit 3: exited with code 3; allowed to fail/);
+  });
+
   it("a session survives its following CLI being killed with SIGKILL", async () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`tasks:\n  slow:\n    cmd: echo begin; sleep 1.5; echo end\n`));

@@ -15,6 +15,14 @@ describe("a run's ending", () => {
     expect(runEnding({ t: "failed-to-start", message: "spawn x ENOENT", exitCode: 127 }, undefined, task, 3, true)).toMatchObject({ t: "failed" });
   });
 
+  it("allows a task's last failure when it says allow_failure, after its retries, a timeout's too; a stop is no failure", () => {
+    const lenient = parseTaskFile("/p/t.yaml", "tasks:\n  t: { cmd: x, retries: 1, allow_failure: true }\n").tasks.get("t")!;
+    expect(runEnding({ t: "exited", code: 3 }, none, lenient, 1, true)).toMatchObject({ t: "retry", attempt: 2 });
+    expect(runEnding({ t: "exited", code: 3 }, none, lenient, 2, true)).toEqual({ t: "allowed", reason: "exited with code 3; allowed to fail (allow_failure): the graph goes on" });
+    expect(runEnding({ t: "exited", code: 0 }, { stopAs: undefined, killedFor: "timed out after 1s" }, lenient, 2, true)).toMatchObject({ t: "allowed" });
+    expect(runEnding({ t: "signalled", signal: "SIGTERM" }, { stopAs: { status: "cancelled", reason: "cancelled" }, killedFor: undefined }, lenient, 2, true)).toMatchObject({ t: "stopped", status: "cancelled" });
+  });
+
   it("ends as stopped when the daemon stopped it on purpose, and fails (retried) when it killed it for a reason of its own, whatever the exit", () => {
     expect(runEnding({ t: "exited", code: 0 }, { stopAs: { status: "cancelled", reason: "its workspace w was stopped" }, killedFor: undefined }, task, 1, true)).toEqual({
       t: "stopped",

@@ -156,4 +156,25 @@ describe("the run graph", () => {
     expect(g.upstreamsToRunAgain("deploy")).toEqual(["test"]);
     expect(g.upstreamsToRunAgain("build")).toEqual([]);
   });
+
+  it("goes on past a task allowed to fail once it has failed for good: its downstreams start, and as the main task its outcome is a success", () => {
+    const tasks = parseTaskFile("/p/tether.yaml", "tasks:\n  lint: { cmd: x, retries: 1, allow_failure: true }\n  test: { cmd: y, upstream: [lint] }\n").tasks;
+    const g = new RunGraph([...tasks.values()], []);
+    g.addRun("lint", 1);
+    g.addRun("test", 1);
+    end(g, "lint", "failed", 3);
+    // Its retry is owed: the downstream waits for it, and the graph is not done.
+    expect(g.blockingUpstream(tasks.get("test")!, (task) => task === "lint")).toBe("wait");
+    expect(g.retriesOwed().map((r) => [r.task.name, r.attempt])).toEqual([["lint", 2]]);
+    expect(g.outcome("lint", 1)).toBeUndefined();
+    g.addRun("lint", 2);
+    end(g, "lint", "failed", 3);
+    expect(g.blockingUpstream(tasks.get("test")!, never)).toBeUndefined();
+    expect(g.pendingFate(g.latest("test")!, never, () => true)).toEqual({ t: "queue" });
+    expect(g.retriesOwed()).toEqual([]);
+    end(g, "test", "succeeded", 0);
+    expect(g.outcome("test", 0)).toEqual({ succeeded: true, exitCode: 0, error: "" });
+    expect(g.outcome("lint", 0)).toEqual({ succeeded: true, exitCode: 0, error: "" });
+    expect(g.upstreamsToRunAgain("test")).toEqual([]);
+  });
 });

@@ -144,12 +144,24 @@ tasks:
     expect(message).toContain('/p/t.yaml:8: task "a": unknown key "intervall"; did you mean interval? Readiness may have http, tcp, cmd, interval, timeout');
   });
 
+  it("takes allow_failure: true, refused beside fail_fast; GitHub's continue-on-error and Taskfile's ignore_error are named as it", () => {
+    const file = parseTaskFile("/p/t.yaml", "tasks:\n  lint: { cmd: x, allow_failure: true }\n  build: { cmd: y }\n");
+    expect(file.tasks.get("lint")!.allowFailure).toBe(true);
+    expect(file.tasks.get("build")!.allowFailure).toBeUndefined();
+    expect(refusal("tasks:\n  a: { cmd: x, allow_failure: true, fail_fast: true }\n")).toContain('/p/t.yaml:2: task "a": allow_failure and fail_fast: a failure the graph goes on past cannot also cancel it; keep one');
+    expect(refusal("tasks:\n  a: { cmd: x, allow_failure: maybe }\n")).toContain("allow_failure");
+    for (const spelling of ["continue-on-error", "ignore_error"]) {
+      expect(refusal(`tasks:\n  a: { cmd: x, ${spelling}: true }\n`)).toContain(`unknown key "${spelling}"; a task may have cmd,`);
+      expect(refusal(`tasks:\n  a: { cmd: x, ${spelling}: true }\n`)).toContain("(a task whose failure the graph goes on past is allow_failure: true)");
+    }
+  });
+
   it("says how tether spells the keys of the files people come from (compose, GitHub Actions, Taskfile), and the key meant when one is close", () => {
     const problems = (task: string): string => refusal(`tasks:\n  a:\n${task}`);
     const text = problems("    command: make\n    depends_on: [b]\n    environment: { X: 1 }\n    healthcheck: { test: true }\n    working_dir: src\n    upstrem: [b]\n");
     expect(text).toContain('/p/t.yaml:3: task "a": unknown key "command"; a task may have cmd,');
     expect(text).toContain("env_file, max_output, queue, priority (the command is cmd: a string for /bin/sh -c, or a list)");
-    expect(text).toContain('/p/t.yaml:4: task "a": unknown key "depends_on"; a task may have cmd, description, upstream, inputs, env, retries, retry_delay, timeout, readiness, condition, keep_open, result, cwd, streams, stdin, fail_fast, workspace, env_file, max_output, queue, priority (what a task waits for is upstream: [a, b])');
+    expect(text).toContain('/p/t.yaml:4: task "a": unknown key "depends_on"; a task may have cmd, description, upstream, inputs, env, retries, retry_delay, timeout, readiness, condition, keep_open, result, cwd, streams, stdin, fail_fast, allow_failure, workspace, env_file, max_output, queue, priority (what a task waits for is upstream: [a, b])');
     expect(text).toContain("env_file, max_output, queue, priority (variables are env: { NAME: value })");
     expect(text).toContain("env_file, max_output, queue, priority (a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout })");
     expect(text).toContain("env_file, max_output, queue, priority (the working directory is cwd:, in the workspace)");
