@@ -4,7 +4,7 @@ import { toJson, type JsonObject } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
-import { TaskInputType, TaskSchema, type Task } from "../../gen/tether/v1/task_pb.js";
+import { TaskInputType, TaskSchema, TaskWhen, type Task } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
@@ -20,11 +20,14 @@ export const TASKS_USAGE = `  tether tasks [--file F] [--json]            the ta
 /**
  * A task as `--json` prints it: the API's Task message with its proto field
  * names (snake_case, as every other listing's keys), its input types and
- * stream directions in the words the table uses ("choice", "input").
+ * stream directions in the words the table uses ("choice", "input"), its
+ * when: as the task file spells it ("on_failure").
  */
 export function taskJson(task: Task): JsonObject {
   const json = toJson(TaskSchema, task, { useProtoFieldName: true }) as JsonObject;
   if (task.inputs.length > 0) json["inputs"] = (json["inputs"] as JsonObject[]).map((input, i) => ({ ...input, type: enumName(TaskInputType, task.inputs[i]!.type) }));
+  // As the task file spells it (on_failure).
+  if (task.when !== TaskWhen.UNSPECIFIED) json["when"] = (TaskWhen[task.when] ?? "").toLowerCase();
   if (Object.keys(task.streams).length > 0) json["streams"] = Object.fromEntries(Object.entries(task.streams).map(([name, direction]) => [name, enumName(StreamDirection, direction)]));
   return json;
 }
@@ -79,6 +82,8 @@ export function taskTraits(task: Task): string[] {
     task.keepOpen ? "keep_open" : "",
     task.failFast ? "fail_fast" : "",
     task.allowFailure ? "allow_failure" : "",
+    task.when === TaskWhen.ALWAYS ? "runs once its upstreams have ended, whatever their outcome (when: always)" : "",
+    task.when === TaskWhen.ON_FAILURE ? "runs only when an upstream failed (when: on_failure)" : "",
     task.result !== "" ? `result: ${task.result}` : "",
     task.workingDirectory !== "" ? `cwd ${task.workingDirectory}` : "",
     task.envFiles.length > 0 ? `env_file ${task.envFiles.map(escapeControls).join(", ")}` : "",

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ServiceImpl } from "@connectrpc/connect";
-import { TaskInputType, TaskSchema, type Task } from "../../gen/tether/v1/task_pb.js";
+import { TaskInputType, TaskSchema, TaskWhen, type Task } from "../../gen/tether/v1/task_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
 import type { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { TetherError, invalidArgument } from "../errors.js";
@@ -78,6 +78,7 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
     stdinStream: task.stdin === "stream",
     failFast: task.failFast === true,
     allowFailure: task.allowFailure === true,
+    when: task.when === "always" ? TaskWhen.ALWAYS : task.when === "on_failure" ? TaskWhen.ON_FAILURE : TaskWhen.ON_SUCCESS,
     envFiles: [...(task.envFiles ?? [])],
     maxOutputBytes: BigInt(task.maxOutputBytes ?? 0),
     queue: task.queue ?? "",

@@ -405,7 +405,8 @@ export class LiveSession {
   private failFast(failed: string): void {
     const reason = `fail-fast: ${failed} failed`;
     for (const run of this.runs) {
-      if (run.status !== "pending" && run.status !== "queued") continue;
+      // A task with when: (a cleanup, a rollback) is not skipped: it runs once its upstreams have ended.
+      if ((run.status !== "pending" && run.status !== "queued") || this.graph.task(run.task).when !== undefined) continue;
       this.graph.skippedFor(run.task, failed);
       this.transition(run, "skipped", reason);
     }

@@ -9,6 +9,8 @@ export type Blocked = "wait" | { readonly task: string; readonly status: string 
 export type PendingFate = { readonly t: "wait" } | { readonly t: "skip"; readonly reason: string } | { readonly t: "queue" };
 
 const WAIT: PendingFate = { t: "wait" };
+/** How a `when: on_failure` task's skip begins when none of its upstreams failed: as a condition's, its downstreams go on. */
+const NOTHING_FAILED = "when: on_failure";
 const QUEUE: PendingFate = { t: "queue" };
 
 /** How the graph ended, once the main task is done and nothing but ready services is left. */
@@ -57,7 +59,7 @@ export class RunGraph {
     this.tasks = new Map(tasks.map((t) => [t.name, t]));
     for (const task of tasks) for (const up of task.upstream) this.downstreams.set(up, [...(this.downstreams.get(up) ?? []), task.name]);
     this.runs = runs;
-    for (const run of runs) if (run.status === "skipped" && run.reason.startsWith("condition")) this.conditionSkipped.add(run.task);
+    for (const run of runs) if (run.status === "skipped" && (run.reason.startsWith("condition") || run.reason.startsWith(NOTHING_FAILED))) this.conditionSkipped.add(run.task);
     for (const run of runs) this.latestRun.set(run.task, run);
     for (const run of runs) this.index(run);
   }
@@ -140,20 +142,28 @@ export class RunGraph {
       for (let i = done; i < task.upstream.length; i++) if (!this.doneWell(task.upstream[i]!)) return "wait";
       return undefined;
     }
+    // A task with `when:` waits for every upstream to end, a failure among them or not; another is skipped at the first.
     let waiting = false;
+    let bad: Blocked | undefined;
     for (const name of task.upstream) {
       if (this.doneWell(name)) continue;
       const up = this.latest(name)!;
-      if (FINAL_RUN_STATUSES.has(up.status) && !retrying(name)) return { task: name, status: up.status };
+      if (FINAL_RUN_STATUSES.has(up.status) && !retrying(name)) {
+        if (task.when === undefined) return { task: name, status: up.status };
+        bad ??= { task: name, status: up.status };
+        continue;
+      }
       waiting = true;
     }
-    return waiting ? "wait" : undefined;
+    return waiting ? "wait" : bad;
   }
 
   /**
    * What pending `run` becomes now: it waits while an upstream is still
    * going or its own task has a retry pending (`retrying`); it is skipped
-   * for an upstream that ended badly, or when its condition does not hold
+   * for an upstream that ended badly (unless its task says `when: always`
+   * or `on_failure`, which waits for every upstream to end, and is skipped
+   * by on_failure when none ended badly), or when its condition does not hold
    * (`conditionHolds`, asked only then); else it is queued. A skip is noted
    * here (skippedFor, skippedByCondition); the caller records the transition.
    */
@@ -162,9 +172,13 @@ export class RunGraph {
     if (run.status !== "pending" || retrying(task.name)) return WAIT;
     const blocked = this.blockingUpstream(task, retrying);
     if (blocked === "wait") return WAIT;
-    if (blocked !== undefined) {
+    if (blocked !== undefined && task.when === undefined) {
       this.skippedFor(task.name, blocked.task);
       return { t: "skip", reason: `upstream ${blocked.task} ${blocked.status}` };
+    }
+    if (blocked === undefined && task.when === "on_failure") {
+      this.skippedByCondition(task.name);
+      return { t: "skip", reason: `${NOTHING_FAILED}, and no upstream failed` };
     }
     if (task.condition !== undefined && !conditionHolds(task.condition)) {
       this.skippedByCondition(task.name);
@@ -235,8 +249,20 @@ export class RunGraph {
     const run = this.latest(main);
     if (run === undefined || !FINAL_RUN_STATUSES.has(run.status) || retriesPending > 0) return undefined;
     for (const r of this.unfinished) if (r.status !== "ready") return undefined;
-    if (this.doneForGood(main)) return { succeeded: true, exitCode: 0, error: "" };
-    return { succeeded: false, exitCode: this.failureCodes.get(main) ?? run.exitCode ?? 1, error: `task ${main} ${run.status}: ${run.reason}` };
+    if (!this.doneForGood(main)) return { succeeded: false, exitCode: this.failureCodes.get(main) ?? run.exitCode ?? 1, error: `task ${main} ${run.status}: ${run.reason}` };
+    // A failure the main task went on past (it says when:, or a ready service failed since) fails the graph, as a failed job fails a CI pipeline.
+    const failed = this.firstFailed();
+    if (failed === undefined) return { succeeded: true, exitCode: 0, error: "" };
+    return { succeeded: false, exitCode: failed.exitCode ?? 1, error: `task ${failed.task} failed: ${failed.reason}` };
+  }
+
+  /** The first task whose current attempt failed for good, its failure not allowed. */
+  private firstFailed(): RunRecord | undefined {
+    for (const task of this.endedBadly) {
+      const run = this.latestRun.get(task)!;
+      if (run.status === "failed") return run;
+    }
+    return undefined;
   }
 
   /**

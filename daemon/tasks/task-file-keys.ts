@@ -4,7 +4,7 @@ import type { Report } from "./template-checks.js";
 
 /** The keys a task file takes at its top (and `x-…` ones, as compose's, to hold YAML anchors), a task, an input and a readiness check. */
 export const FILE_KEYS: ReadonlySet<string> = new Set(["tasks", "env", "env_file"]);
-export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "allow_failure", "workspace", "env_file", "max_output", "queue", "priority"]);
+export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "allow_failure", "when", "workspace", "env_file", "max_output", "queue", "priority"]);
 export const INPUT_KEYS: ReadonlySet<string> = new Set(["type", "default", "choices", "description"]);
 export const READINESS_KEYS: ReadonlySet<string> = new Set(["http", "tcp", "cmd", "interval", "timeout"]);
 

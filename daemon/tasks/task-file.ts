@@ -159,6 +159,8 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
   const keepOpen = boolean(get("keep_open"), report, "keep_open");
   const failFast = boolean(get("fail_fast"), report, "fail_fast");
   const allowFailure = boolean(get("allow_failure"), report, "allow_failure");
+  const upstream = stringList(get("upstream"), report, "upstream");
+  const when = runsWhen(get("when"), upstream.length > 0, report);
   if (allowFailure && failFast) report(get("allow_failure"), "allow_failure and fail_fast: a failure the graph goes on past cannot also cancel it; keep one");
   const resultNode = get("result");
   let result: "stdout" | undefined;
@@ -191,7 +193,7 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     name,
     description: optionalString(get("description"), report, "description") ?? "",
     cmd,
-    upstream: stringList(get("upstream"), report, "upstream"),
+    upstream,
     inputs: parseInputs(get("inputs"), report),
     env,
     retries,
@@ -206,12 +208,25 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     stdin,
     failFast,
     ...(allowFailure ? { allowFailure } : {}),
+    ...(when !== undefined ? { when } : {}),
     ...(workspace !== undefined ? { workspace } : {}),
     ...(envFiles.length > 0 ? { envFiles } : {}),
     ...(maxOutputBytes !== 0 ? { maxOutputBytes } : {}),
     ...(queue !== undefined ? { queue } : {}),
     ...(priority !== 0 ? { priority } : {}),
   };
+}
+
+/** A task's `when:` (GitLab CI's): on_success (the default: undefined), always or on_failure; only beside upstreams, which it is about. */
+function runsWhen(node: Node | undefined, hasUpstream: boolean, report: Report): TaskDef["when"] {
+  const value = optionalString(node, report, "when");
+  if (value === undefined || value === "on_success") return undefined;
+  if (value !== "always" && value !== "on_failure") {
+    report(node, `when: ${JSON.stringify(value)} is none of on_success (the default: once every upstream is done well), always (once each has ended, whatever its outcome: a cleanup) or on_failure (only when one failed: a rollback)`);
+    return undefined;
+  }
+  if (!hasUpstream) report(node, `when: ${value} says when a task runs after its upstreams, and it has none: give it upstream: [...], or leave when out`);
+  return value;
 }
 
 /** A task's `priority:` in its queue (exec --priority's): a whole number, negative too; only beside `queue:`. */

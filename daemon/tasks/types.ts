@@ -63,6 +63,8 @@ export interface TaskDef {
   readonly stdin: "none" | "stream";
   /** Its final failure cancels its running siblings (the session's fail-fast, for this task); absent in graphs recorded before it existed. */
   readonly failFast?: boolean;
+  /** When it runs after its upstreams (GitLab CI's when:): once each has ended, whatever their outcome (`always`: a cleanup), or only when one ended badly (`on_failure`: a rollback); absent: once each is done well (on_success). */
+  readonly when?: "always" | "on_failure";
   /** Its final failure is allowed (GitLab's allow_failure, GitHub's continue-on-error): its run is failed, the graph goes on as if it succeeded; absent: not. */
   readonly allowFailure?: boolean;
   /** The workspace (name or id) its runs execute in, whatever the session's is; absent: the session's. */

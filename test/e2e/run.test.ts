@@ -509,6 +509,50 @@ tasks:
     expect(show).toMatch(/lint +attempt 2 +failed, exit 3: exited with code 3; allowed to fail/);
   });
 
+  it("when: always runs a cleanup after its upstreams whatever their outcome, when: on_failure a rollback only after a failure (fail-fast too); a failure gone on past still fails the session", () => {
+    const env = freshEnv();
+    const dir = dirname(
+      writeTaskFile(`tasks:
+  test:
+    cmd: echo testing; exit {{ inputs.code }}
+    inputs:
+      code: { type: int, default: "0" }
+  slow:
+    cmd: sleep 0.5; echo slow done
+  rollback:
+    upstream: [test, slow]
+    when: on_failure
+    cmd: echo rolling back
+  cleanup:
+    upstream: [test, slow]
+    when: always
+    cmd: echo cleaning up
+  ci:
+    upstream: [cleanup, rollback]
+    cmd: echo ci end
+`),
+    );
+    expect(cli(env, dir, "tasks").stdout).toContain("cleanup\n  cmd: echo cleaning up\n  after: test, slow\n  runs once its upstreams have ended, whatever their outcome (when: always)\n");
+    const passing = cli(env, dir, "run", "ci");
+    expect(passing.status).toBe(0);
+    expect(passing.stdout).toMatch(/cleanup +\| cleaning up/);
+    expect(passing.stdout).not.toContain("rolling back");
+    expect(passing.stderr).toMatch(/rollback +skipped +when: on_failure, and no upstream failed\n/);
+    expect(passing.stdout).toMatch(/ci +\| ci end/);
+    const failing = cli(env, dir, "run", "ci", "--input", "code=4");
+    expect(failing.status).toBe(4);
+    expect(failing.stdout).toMatch(/slow +\| slow done[^]*cleanup +\| cleaning up/);
+    expect(failing.stdout).toMatch(/rollback +\| rolling back/);
+    expect(failing.stderr).toMatch(/closed, exit code 4: task test failed: exited with code 4\n$/);
+    // fail-fast cancels the sibling and skips the main task; the cleanup and the rollback run all the same.
+    const fast = cli(env, dir, "run", "ci", "--input", "code=4", "--fail-fast");
+    expect(fast.status).toBe(4);
+    expect(fast.stderr).toMatch(/slow +cancelled .*fail-fast: test failed/);
+    expect(fast.stdout).toMatch(/cleanup +\| cleaning up/);
+    expect(fast.stdout).toMatch(/rollback +\| rolling back/);
+    expect(fast.stdout).not.toContain("ci end");
+  });
+
   it("a session survives its following CLI being killed with SIGKILL", async () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`tasks:\n  slow:\n    cmd: echo begin; sleep 1.5; echo end\n`));

@@ -177,4 +177,55 @@ describe("the run graph", () => {
     expect(g.outcome("lint", 0)).toEqual({ succeeded: true, exitCode: 0, error: "" });
     expect(g.upstreamsToRunAgain("test")).toEqual([]);
   });
+
+  it("runs a when: always task once every upstream has ended, whatever the outcome, and a when: on_failure one only after a failure; a failure the main task went on past fails the graph", () => {
+    const tasks = parseTaskFile(
+      "/p/tether.yaml",
+      `tasks:
+  test: { cmd: x }
+  slow: { cmd: x }
+  rollback: { cmd: x, upstream: [test, slow], when: on_failure }
+  cleanup: { cmd: x, upstream: [test, slow], when: always }
+  ci: { cmd: x, upstream: [cleanup, rollback] }
+`,
+    ).tasks;
+    const fresh = (): RunGraph => {
+      const g = new RunGraph([...tasks.values()], []);
+      for (const name of tasks.keys()) g.addRun(name, 1);
+      return g;
+    };
+    const fate = (g: RunGraph, task: string) => g.pendingFate(g.latest(task)!, never, () => true);
+
+    // test fails while slow still runs: both wait for slow, where an on_success task would be skipped at once.
+    const failing = fresh();
+    end(failing, "test", "failed", 4);
+    failing.failedFinally("test", 4);
+    expect(fate(failing, "cleanup")).toEqual({ t: "wait" });
+    expect(fate(failing, "rollback")).toEqual({ t: "wait" });
+    end(failing, "slow", "succeeded", 0);
+    expect(fate(failing, "cleanup")).toEqual({ t: "queue" });
+    expect(fate(failing, "rollback")).toEqual({ t: "queue" });
+    end(failing, "cleanup", "succeeded", 0);
+    end(failing, "rollback", "succeeded", 0);
+    expect(fate(failing, "ci")).toEqual({ t: "queue" });
+    end(failing, "ci", "succeeded", 0);
+    expect(failing.outcome("ci", 0)).toEqual({ succeeded: false, exitCode: 4, error: "task test failed: failed here" });
+
+    // Nothing fails: the rollback is skipped as by a false condition, and what comes after it goes on.
+    const passing = fresh();
+    end(passing, "test", "succeeded", 0);
+    end(passing, "slow", "succeeded", 0);
+    const skip = fate(passing, "rollback");
+    expect(skip).toEqual({ t: "skip", reason: "when: on_failure, and no upstream failed" });
+    passing.setStatus(passing.latest("rollback")!, "skipped", (skip as { reason: string }).reason, Date.now());
+    expect(fate(passing, "cleanup")).toEqual({ t: "queue" });
+    end(passing, "cleanup", "succeeded", 0);
+    expect(fate(passing, "ci")).toEqual({ t: "queue" });
+    end(passing, "ci", "succeeded", 0);
+    expect(passing.outcome("ci", 0)).toEqual({ succeeded: true, exitCode: 0, error: "" });
+    // A daemon that starts again reads the rollback's skip as one its downstreams go on past.
+    const again = new RunGraph([...tasks.values()], passing.runs);
+    expect(again.outcome("ci", 0)).toEqual({ succeeded: true, exitCode: 0, error: "" });
+    expect(again.upstreamsToRunAgain("ci")).toEqual([]);
+  });
 });

@@ -156,12 +156,19 @@ tasks:
     }
   });
 
+  it("takes when: always or on_failure (on_success, the default, as none), beside upstreams only", () => {
+    const file = parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x }\n  b: { cmd: x, upstream: [a], when: always }\n  c: { cmd: x, upstream: [a], when: on_failure }\n  d: { cmd: x, upstream: [a], when: on_success }\n").tasks;
+    expect(["b", "c", "d"].map((t) => file.get(t)!.when)).toEqual(["always", "on_failure", undefined]);
+    expect(refusal("tasks:\n  a: { cmd: x }\n  b: { cmd: x, upstream: [a], when: manual }\n")).toContain('/p/t.yaml:3: task "b": when: "manual" is none of on_success (the default: once every upstream is done well), always');
+    expect(refusal("tasks:\n  a: { cmd: x, when: always }\n")).toContain('/p/t.yaml:2: task "a": when: always says when a task runs after its upstreams, and it has none');
+  });
+
   it("says how tether spells the keys of the files people come from (compose, GitHub Actions, Taskfile), and the key meant when one is close", () => {
     const problems = (task: string): string => refusal(`tasks:\n  a:\n${task}`);
     const text = problems("    command: make\n    depends_on: [b]\n    environment: { X: 1 }\n    healthcheck: { test: true }\n    working_dir: src\n    upstrem: [b]\n");
     expect(text).toContain('/p/t.yaml:3: task "a": unknown key "command"; a task may have cmd,');
     expect(text).toContain("env_file, max_output, queue, priority (the command is cmd: a string for /bin/sh -c, or a list)");
-    expect(text).toContain('/p/t.yaml:4: task "a": unknown key "depends_on"; a task may have cmd, description, upstream, inputs, env, retries, retry_delay, timeout, readiness, condition, keep_open, result, cwd, streams, stdin, fail_fast, allow_failure, workspace, env_file, max_output, queue, priority (what a task waits for is upstream: [a, b])');
+    expect(text).toContain('/p/t.yaml:4: task "a": unknown key "depends_on"; a task may have cmd, description, upstream, inputs, env, retries, retry_delay, timeout, readiness, condition, keep_open, result, cwd, streams, stdin, fail_fast, allow_failure, when, workspace, env_file, max_output, queue, priority (what a task waits for is upstream: [a, b])');
     expect(text).toContain("env_file, max_output, queue, priority (variables are env: { NAME: value })");
     expect(text).toContain("env_file, max_output, queue, priority (a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout })");
     expect(text).toContain("env_file, max_output, queue, priority (the working directory is cwd:, in the workspace)");

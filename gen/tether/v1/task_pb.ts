@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/task.proto.
  */
 export const file_tether_v1_task: GenFile = /*@__PURE__*/
-  fileDesc("ChR0ZXRoZXIvdjEvdGFzay5wcm90bxIJdGV0aGVyLnYxIu4FCgRUYXNrEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSFQoNc2hlbGxfY29tbWFuZBgDIAEoCRIMCgRhcmd2GAQgAygJEhAKCHVwc3RyZWFtGAUgAygJEiQKBmlucHV0cxgGIAMoCzIULnRldGhlci52MS5UYXNrSW5wdXQSJQoDZW52GAcgAygLMhgudGV0aGVyLnYxLlRhc2suRW52RW50cnkSDwoHcmV0cmllcxgIIAEoDRIuCgtyZXRyeV9kZWxheRgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgd0aW1lb3V0GAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKCXJlYWRpbmVzcxgLIAEoCzIYLnRldGhlci52MS5UYXNrUmVhZGluZXNzEhEKCWNvbmRpdGlvbhgMIAEoCRIRCglrZWVwX29wZW4YDSABKAgSDgoGcmVzdWx0GA4gASgJEhkKEXdvcmtpbmdfZGlyZWN0b3J5GA8gASgJEgwKBGxpbmUYECABKA0SLQoHc3RyZWFtcxgRIAMoCzIcLnRldGhlci52MS5UYXNrLlN0cmVhbXNFbnRyeRIUCgxzdGRpbl9zdHJlYW0YEiABKAgSEQoJZmFpbF9mYXN0GBMgASgIEhEKCXdvcmtzcGFjZRgUIAEoCRIRCgllbnZfZmlsZXMYFSADKAkSGAoQbWF4X291dHB1dF9ieXRlcxgWIAEoBBINCgVxdWV1ZRgXIAEoCRIQCghwcmlvcml0eRgYIAEoBRIVCg1hbGxvd19mYWlsdXJlGBkgASgIGioKCEVudkVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEaSgoMU3RyZWFtc0VudHJ5EgsKA2tleRgBIAEoCRIpCgV2YWx1ZRgCIAEoDjIaLnRldGhlci52MS5TdHJlYW1EaXJlY3Rpb246AjgBIpABCglUYXNrSW5wdXQSDAoEbmFtZRgBIAEoCRImCgR0eXBlGAIgASgOMhgudGV0aGVyLnYxLlRhc2tJbnB1dFR5cGUSEwoLZGVzY3JpcHRpb24YAyABKAkSFQoNZGVmYXVsdF92YWx1ZRgEIAEoCRIQCghyZXF1aXJlZBgFIAEoCBIPCgdjaG9pY2VzGAYgAygJIpABCg1UYXNrUmVhZGluZXNzEgwKBGh0dHAYASABKAkSCwoDdGNwGAIgASgJEgsKA2NtZBgDIAEoCRIrCghpbnRlcnZhbBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgd0aW1lb3V0GAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uKtIBCg1UYXNrSW5wdXRUeXBlEh8KG1RBU0tfSU5QVVRfVFlQRV9VTlNQRUNJRklFRBAAEhoKFlRBU0tfSU5QVVRfVFlQRV9TVFJJTkcQARIXChNUQVNLX0lOUFVUX1RZUEVfSU5UEAISGQoVVEFTS19JTlBVVF9UWVBFX0ZMT0FUEAMSGAoUVEFTS19JTlBVVF9UWVBFX0JPT0wQBBIaChZUQVNLX0lOUFVUX1RZUEVfQ0hPSUNFEAUSGgoWVEFTS19JTlBVVF9UWVBFX1NFQ1JFVBAGYgZwcm90bzM", [file_google_protobuf_duration, file_tether_v1_stream]);
+  fileDesc("ChR0ZXRoZXIvdjEvdGFzay5wcm90bxIJdGV0aGVyLnYxIpEGCgRUYXNrEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSFQoNc2hlbGxfY29tbWFuZBgDIAEoCRIMCgRhcmd2GAQgAygJEhAKCHVwc3RyZWFtGAUgAygJEiQKBmlucHV0cxgGIAMoCzIULnRldGhlci52MS5UYXNrSW5wdXQSJQoDZW52GAcgAygLMhgudGV0aGVyLnYxLlRhc2suRW52RW50cnkSDwoHcmV0cmllcxgIIAEoDRIuCgtyZXRyeV9kZWxheRgJIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIqCgd0aW1lb3V0GAogASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEisKCXJlYWRpbmVzcxgLIAEoCzIYLnRldGhlci52MS5UYXNrUmVhZGluZXNzEhEKCWNvbmRpdGlvbhgMIAEoCRIRCglrZWVwX29wZW4YDSABKAgSDgoGcmVzdWx0GA4gASgJEhkKEXdvcmtpbmdfZGlyZWN0b3J5GA8gASgJEgwKBGxpbmUYECABKA0SLQoHc3RyZWFtcxgRIAMoCzIcLnRldGhlci52MS5UYXNrLlN0cmVhbXNFbnRyeRIUCgxzdGRpbl9zdHJlYW0YEiABKAgSEQoJZmFpbF9mYXN0GBMgASgIEhEKCXdvcmtzcGFjZRgUIAEoCRIRCgllbnZfZmlsZXMYFSADKAkSGAoQbWF4X291dHB1dF9ieXRlcxgWIAEoBBINCgVxdWV1ZRgXIAEoCRIQCghwcmlvcml0eRgYIAEoBRIVCg1hbGxvd19mYWlsdXJlGBkgASgIEiEKBHdoZW4YGiABKA4yEy50ZXRoZXIudjEuVGFza1doZW4aKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARpKCgxTdHJlYW1zRW50cnkSCwoDa2V5GAEgASgJEikKBXZhbHVlGAIgASgOMhoudGV0aGVyLnYxLlN0cmVhbURpcmVjdGlvbjoCOAEikAEKCVRhc2tJbnB1dBIMCgRuYW1lGAEgASgJEiYKBHR5cGUYAiABKA4yGC50ZXRoZXIudjEuVGFza0lucHV0VHlwZRITCgtkZXNjcmlwdGlvbhgDIAEoCRIVCg1kZWZhdWx0X3ZhbHVlGAQgASgJEhAKCHJlcXVpcmVkGAUgASgIEg8KB2Nob2ljZXMYBiADKAkikAEKDVRhc2tSZWFkaW5lc3MSDAoEaHR0cBgBIAEoCRILCgN0Y3AYAiABKAkSCwoDY21kGAMgASgJEisKCGludGVydmFsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEioKB3RpbWVvdXQYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24qbwoIVGFza1doZW4SGQoVVEFTS19XSEVOX1VOU1BFQ0lGSUVEEAASGAoUVEFTS19XSEVOX09OX1NVQ0NFU1MQARIUChBUQVNLX1dIRU5fQUxXQVlTEAISGAoUVEFTS19XSEVOX09OX0ZBSUxVUkUQAyrSAQoNVGFza0lucHV0VHlwZRIfChtUQVNLX0lOUFVUX1RZUEVfVU5TUEVDSUZJRUQQABIaChZUQVNLX0lOUFVUX1RZUEVfU1RSSU5HEAESFwoTVEFTS19JTlBVVF9UWVBFX0lOVBACEhkKFVRBU0tfSU5QVVRfVFlQRV9GTE9BVBADEhgKFFRBU0tfSU5QVVRfVFlQRV9CT09MEAQSGgoWVEFTS19JTlBVVF9UWVBFX0NIT0lDRRAFEhoKFlRBU0tfSU5QVVRfVFlQRV9TRUNSRVQQBmIGcHJvdG8z", [file_google_protobuf_duration, file_tether_v1_stream]);
 
 /**
  * Task is one definition read from a task file (tether.yaml): what to run,
@@ -220,6 +220,13 @@ export type Task = Message<"tether.v1.Task"> & {
    * @generated from field: bool allow_failure = 25;
    */
   allowFailure: boolean;
+
+  /**
+   * When it runs after its upstreams (`when:`, as GitLab CI's).
+   *
+   * @generated from field: tether.v1.TaskWhen when = 26;
+   */
+  when: TaskWhen;
 };
 
 /**
@@ -335,6 +342,51 @@ export const TaskReadinessSchema: GenMessage<TaskReadiness> = /*@__PURE__*/
   messageDesc(file_tether_v1_task, 2);
 
 /**
+ * TaskWhen is when a task runs after its upstreams.
+ *
+ * @generated from enum tether.v1.TaskWhen
+ */
+export enum TaskWhen {
+  /**
+   * Never sent.
+   *
+   * @generated from enum value: TASK_WHEN_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Once every upstream is done well (succeeded, ready, or skipped by its
+   * condition); an upstream's failure skips it. The default.
+   *
+   * @generated from enum value: TASK_WHEN_ON_SUCCESS = 1;
+   */
+  ON_SUCCESS = 1,
+
+  /**
+   * Once every upstream has ended, whatever its outcome (a cleanup). A
+   * failure it goes on past still fails the session.
+   *
+   * @generated from enum value: TASK_WHEN_ALWAYS = 2;
+   */
+  ALWAYS = 2,
+
+  /**
+   * Once every upstream has ended, and only when one ended badly (failed, or
+   * skipped or cancelled for a failure: a rollback); else it is skipped, as
+   * by a false condition.
+   *
+   * @generated from enum value: TASK_WHEN_ON_FAILURE = 3;
+   */
+  ON_FAILURE = 3,
+}
+
+/**
+ * Describes the enum tether.v1.TaskWhen.
+ */
+export const TaskWhenSchema: GenEnum<TaskWhen> = /*@__PURE__*/
+  enumDesc(file_tether_v1_task, 0);
+
+/**
  * TaskInputType is what values an input accepts.
  *
  * @generated from enum tether.v1.TaskInputType
@@ -392,5 +444,5 @@ export enum TaskInputType {
  * Describes the enum tether.v1.TaskInputType.
  */
 export const TaskInputTypeSchema: GenEnum<TaskInputType> = /*@__PURE__*/
-  enumDesc(file_tether_v1_task, 0);
+  enumDesc(file_tether_v1_task, 1);
 
