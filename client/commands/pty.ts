@@ -23,13 +23,14 @@ import { allPtys, howClosed, lastUsedPty, listPtys, showPty } from "./pty-list.j
 import { labelledOr } from "../labelled-refs.js";
 import { exitCodeOf, readPty, sendToPty } from "./pty-io.js";
 
-export const PTY_USAGE = `  tether pty WS [-d] [--name NAME [-A [-D]]] [--label k=v ...] [--size-policy latest|smallest] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [[--] CMD ...]
+export const PTY_USAGE = `  tether pty WS [-d [--size 200x50]] [--name NAME [-A [-D]]] [--label k=v ...] [--size-policy latest|smallest] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [[--] CMD ...]
                                               open a terminal in a workspace (your $SHELL by default) and attach;
                                               --name: a name to attach it by too, as tmux new -s (unique among open PTYs),
                                               -A: attach to the open one of that name if there is one (tmux new -A;
                                               -D too: detaching its other clients, tmux new -A -D);
                                               the detach key (Ctrl-\\, --detach-key or $TETHER_DETACH_KEY; none: no key) leaves it running;
-                                              -d opens it without attaching and prints its id; --label: labels to find it by;
+                                              -d opens it without attaching and prints its id (--size: at that size, as
+                                              tmux new -d -x 200 -y 50; else this terminal's); --label: labels to find it by;
                                               -E/--inherit-env: this shell's environment, as exec -E
   tether pty attach [P] [--read-only] [-d] [--from OFFSET] [--detach-key K]
                                               reattach: the recent output is replayed to redraw, then live;
@@ -120,6 +121,7 @@ const OPEN_OPTIONS = {
   "attach-existing": { type: "boolean", short: "A", default: false },
   "detach-others": { type: "boolean", short: "D", default: false },
   label: { type: "string", short: "l", multiple: true, default: [] as string[] },
+  size: { type: "string" },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
 
 async function open(args: string[], paths: ClientPaths): Promise<number> {
@@ -130,6 +132,7 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   if (values["detach-others"] && !values["attach-existing"]) throw new CliError("-D detaches the other clients of the PTY -A attaches to (tmux new -A -D): give it with -A --name NAME", 2);
   const sizePolicy = { latest: SizePolicy.LATEST, smallest: SizePolicy.SMALLEST }[values["size-policy"]];
   if (sizePolicy === undefined) throw new CliError(`--size-policy takes latest or smallest, got ${JSON.stringify(values["size-policy"])}`, 2);
+  if (values.size !== undefined && !values.detach) throw new CliError("--size sets the size of a PTY opened with -d (tmux new -d -x 200 -y 50); an attached one takes this terminal's", 2);
   const argv = command.length === 0 ? [defaultShell(process.env)] : command;
   const env = { ...terminalEnv(process.env, !values.detach && process.stdout.isTTY === true), ...envFromFlags(values) };
   const spec = { workspace: workspaceArg(positionals[0]!), argv, cwd: values.cwd, env, sizePolicy, displayName: values.name, labels: parsePairs("--label", values.label) };
@@ -140,8 +143,8 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
     return values.detach ? 0 : session(paths, { case: "pty", value: existing }, { detachByte: detachKey(values["detach-key"]), detachOthers: values["detach-others"] });
   }
   if (values.detach) {
-    // As tmux new -d: opened at this terminal's size (else 80x24), nobody attached; the id to attach or type to.
-    const size = terminalSize();
+    // As tmux new -d: opened at --size, else this terminal's size (else 80x24), nobody attached; the id to attach or type to.
+    const size = values.size === undefined ? terminalSize() : terminalSizeArg(values.size, "--size");
     const { client } = await connectToDaemon(paths);
     const { pty } = await client.unary(PtyService.method.createPty, { spec: { ...spec, size } });
     process.stdout.write(`${pty!.id}\n`);
@@ -345,12 +348,19 @@ async function capture(args: string[], paths: ClientPaths): Promise<number> {
 
 async function resize(args: string[], paths: ClientPaths): Promise<number> {
   const { positionals } = parseCommandLine({ args, allowPositionals: true, options: {} });
-  const size = /^(\d+)x(\d+)$/.exec(positionals[1] ?? "");
-  if (positionals.length !== 2 || size === null) throw usageError(PTY_USAGE, "tether pty resize");
+  if (positionals.length !== 2) throw usageError(PTY_USAGE, "tether pty resize");
+  const size = terminalSizeArg(positionals[1]!, "the size");
   const { client } = await connectToDaemon(paths);
-  const { pty } = await client.unary(PtyService.method.resizePty, { pty: positionals[0]!, size: { cols: Number(size[1]), rows: Number(size[2]) } });
+  const { pty } = await client.unary(PtyService.method.resizePty, { pty: positionals[0]!, size });
   process.stdout.write(`${pty!.id} ${pty!.size?.cols ?? 0}x${pty!.size?.rows ?? 0}\n`);
   return 0;
+}
+
+/** COLSxROWS (200x50) as a size; the daemon says which are too small or too large. */
+function terminalSizeArg(text: string, what: string): { cols: number; rows: number } {
+  const size = /^(\d{1,6})x(\d{1,6})$/.exec(text);
+  if (size === null) throw new CliError(`${what} is COLSxROWS, as 200x50: got ${JSON.stringify(text)}`, 2);
+  return { cols: Number(size[1]), rows: Number(size[2]) };
 }
 
 async function rename(args: string[], paths: ClientPaths): Promise<number> {

@@ -418,6 +418,13 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     const id = cli(env, "pty", "w", "-d", "--", "sh").trim();
     expect(id).toMatch(/^p-\w+$/);
     expect(JSON.parse(cli(env, "pty", "ls", "--json"))[0]).toMatchObject({ id, state: "open", attached_clients: 0, size: { cols: 80, rows: 24 } });
+    // --size, as tmux new -d -x -y: the program sees it from its start.
+    const wide = cli(env, "pty", "w", "-d", "--size", "132x40", "--", "sh", "-c", "stty size; sleep 30").trim();
+    await eventually(() => (spawnSync(process.execPath, [CLI_ENTRY, "pty", "read", wide, "--no-follow"], { env, encoding: "utf8" }).stdout.includes("40 132\r\n") ? true : undefined));
+    expect(cliResult(env, "pty", "w", "-d", "--size", "0x40")).toMatchObject({ status: 1, stderr: "tether: terminal size 0x40 is out of range: columns and rows must each be 1-1000\n" });
+    expect(cliResult(env, "pty", "w", "--size", "80x20").stderr).toMatch(/^tether: --size sets the size of a PTY opened with -d/);
+    expect(cliResult(env, "pty", "resize", wide, "100x")).toMatchObject({ status: 2, stderr: 'tether: the size is COLSxROWS, as 200x50: got "100x"\n' });
+    cli(env, "pty", "kill", wide);
     tmux("new-session", "-d", "-s", "watch", "-x", "80", "-y", "24", `${tether} pty attach ${id} --read-only; echo "rc=$?"; sleep 60`);
     const send = (input: string | undefined, ...args: string[]) =>
       spawnSync(process.execPath, [CLI_ENTRY, "pty", "send", id, ...args], { env, encoding: "utf8", input });
