@@ -16,6 +16,12 @@ export function parseDurationFlag(flag: string, value: string): { seconds: bigin
   return { seconds: BigInt(whole), nanos: Math.round((seconds - whole) * 1e9) };
 }
 
+/** A duration flag's value in milliseconds (parseDurationFlag's). */
+export function durationFlagMs(flag: string, value: string): number {
+  const { seconds, nanos } = parseDurationFlag(flag, value);
+  return Number(seconds) * 1000 + Math.round(nanos / 1e6);
+}
+
 /**
  * `--older-than 7d` of the removals (rm --ended, exec rm --ended, pty rm
  * --closed): the time, in milliseconds since the epoch, that what is
@@ -141,8 +147,7 @@ export function parseSinceFlag(since: string | undefined, otherStartGiven: boole
     if (Number.isNaN(at)) throw new CliError(`--since takes a duration back from now (10m, 1h30m) or a date and time (2026-12-07T09:30:00Z), got ${JSON.stringify(since)}`, 2);
     return at;
   }
-  const { seconds, nanos } = parseDurationFlag("--since", since);
-  return now - (Number(seconds) * 1000 + Math.round(nanos / 1e6));
+  return now - durationFlagMs("--since", since);
 }
 
 /**
@@ -154,8 +159,7 @@ export function parseSinceFlag(since: string | undefined, otherStartGiven: boole
 export function parseStartAtFlag(delay: string | undefined, at: string | undefined, now = Date.now()): number | undefined {
   if (delay !== undefined && at !== undefined) throw new CliError("--delay and --at both say when it starts: give one of them", 2);
   if (delay !== undefined) {
-    const { seconds, nanos } = parseDurationFlag("--delay", delay);
-    return now + Number(seconds) * 1000 + Math.round(nanos / 1e6);
+    return now + durationFlagMs("--delay", delay);
   }
   if (at === undefined) return undefined;
   const clock = /^(\d{1,2}):(\d{2})(?::(\d{2}))?$/.exec(at);

@@ -3,7 +3,7 @@ import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { formatMs } from "../../common/format.js";
 import { CliError, usageError } from "../cli-error.js";
 import { parseCommandLine } from "../command-line.js";
-import { parseDurationFlag, wholeNumberFlag } from "../flags.js";
+import { durationFlagMs, wholeNumberFlag } from "../flags.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { untilFlag, type OutputUntil } from "../output-until.js";
@@ -44,9 +44,7 @@ interface FollowEnds {
 
 /** The `--idle` flag's duration in milliseconds, or undefined without it. */
 function idleFlag(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const { seconds, nanos } = parseDurationFlag("--idle", value);
-  return Number(seconds) * 1000 + nanos / 1e6;
+  return value === undefined ? undefined : durationFlagMs("--idle", value);
 }
 
 /**

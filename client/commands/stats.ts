@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { commandLine, formatBytes, formatTable } from "../../common/format.js";
 import { CliError } from "../cli-error.js";
 import { parseCommandLine } from "../command-line.js";
-import { parseDurationFlag } from "../flags.js";
+import { durationFlagMs } from "../flags.js";
 import type { GrpcClient } from "../grpc-client.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { sampleUsage, type Usage } from "../process-usage.js";
@@ -35,8 +35,7 @@ export async function statsCommand(args: string[], paths: ClientPaths): Promise<
     allowPositionals: true,
     options: { sample: { type: "string", default: "1s" }, json: { type: "boolean", default: false }, watch: { type: "boolean", short: "w", default: false } },
   });
-  const { seconds, nanos } = parseDurationFlag("--sample", values.sample);
-  const sampleMs = Number(seconds) * 1000 + nanos / 1e6;
+  const sampleMs = durationFlagMs("--sample", values.sample);
   if (!(sampleMs >= 100 && sampleMs <= 60_000)) throw new CliError(`--sample takes 100ms to 60s, got ${JSON.stringify(values.sample)}`, 2);
   const { client } = await connectToDaemon(paths);
   if (!values.watch) {

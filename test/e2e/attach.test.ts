@@ -109,4 +109,32 @@ tasks:
     expect(cli(env, dir, ["read", id, "inbox", "--tail", "1", "--json"]).stdout).toContain('"sequence":3');
     cli(env, dir, ["cancel", id]);
   });
+
+  it("read -f -c 1 awaits the one reply to a request, as a script asks a session; --timeout exits 124 when none comes", () => {
+    const env = freshEnv();
+    const dir = dirname(
+      writeTaskFile(`
+tasks:
+  bot:
+    streams: { inbox: input, outbox: output }
+    keep_open: true
+    cmd: |
+      while true; do
+        c=$(tether wait inbox) || exit 1
+        sleep 0.3
+        tether output outbox "answer to $c" --correlation "$c"
+      done
+`),
+    );
+    const id = cli(env, dir, ["run", "-d", "bot"]).stdout.trim();
+    expect(cli(env, dir, ["send", id, "inbox", "q1", "--correlation", "q1"]).status).toBe(0);
+    // The reply comes 0.3 s after the request is taken: read -f waits for it and exits on it, not on the session's end.
+    expect(cli(env, dir, ["read", id, "outbox", "-f", "--correlation", "q1", "-c", "1"])).toEqual({ status: 0, stdout: "answer to q1\n", stderr: "" });
+    expect(cli(env, dir, ["send", id, "inbox", "q2", "--correlation", "q2"]).status).toBe(0);
+    expect(cli(env, dir, ["read", id, "outbox", "-f", "-c", "2", "--json"]).stdout.split("\n").filter((l) => l !== "").map((l) => (JSON.parse(l) as { correlation_id: string }).correlation_id)).toEqual(["q1", "q2"]);
+    expect(cli(env, dir, ["read", id, "outbox", "-f", "--correlation", "q3", "-c", "1", "--timeout", "500ms"])).toEqual({ status: 124, stdout: "", stderr: "tether: 0 of 1 record(s) by --timeout 500ms; the session goes on\n" });
+    expect(cli(env, dir, ["read", id, "outbox", "--timeout", "1s"]).stderr).toBe("tether: --timeout is how long -f waits for records: add -f\n");
+    expect(cli(env, dir, ["read", id, "outbox", "-c", "0"]).status).toBe(2);
+    cli(env, dir, ["cancel", id]);
+  });
 });
