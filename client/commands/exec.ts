@@ -22,6 +22,7 @@ import { attachExec } from "./exec-attach.js";
 import { allExecs, execSelector, listExecs, namedOrSelected, queuedWords, selects, showExec } from "./exec-list.js";
 import { waitExecs } from "./exec-wait.js";
 import { execQueues } from "./exec-queue.js";
+import { EXEC_PAUSE_USAGE, pauseExecs } from "./exec-pause.js";
 
 export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q [--priority N]] [--after E ...] [--delay 10m | --at TIME] [--ready-http URL | --ready-tcp H:P | --ready-cmd CMD [--ready-interval 1s] [--ready-timeout 60s]] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
@@ -84,6 +85,7 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
   tether exec stop E... | --label k=v|k ... | --queue Q [--grace 5s]
                                               stop each as docker stop: SIGTERM, SIGKILL after the grace, then a line
                                               saying how it ended (its restart policy does not start it again)
+${EXEC_PAUSE_USAGE}
   tether exec start E...                      start each queued one now (pueue start): whatever it waits for (its
                                               time, the execs it is to start after, its queue's turn); it counts in
                                               its queue while it runs, past the queue's limit if need be
@@ -107,7 +109,7 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
 
 type Request = MessageInitShape<typeof ExecRequestSchema>;
 
-const SUBCOMMANDS = ["attach", "ls", "show", "send", "kill", "stop", "rm", "restart", "start", "wait", "queue", "rename"];
+const SUBCOMMANDS = ["attach", "ls", "show", "send", "kill", "stop", "pause", "resume", "rm", "restart", "start", "wait", "queue", "rename"];
 
 /** `tether exec ...`: run, reattach, list, show and signal execs. */
 export async function execCommand(args: string[], paths: ClientPaths): Promise<number> {
@@ -132,6 +134,9 @@ export async function execCommand(args: string[], paths: ClientPaths): Promise<n
       return waitExecs(args.slice(1), paths);
     case "stop":
       return stop(args.slice(1), paths);
+    case "pause":
+    case "resume":
+      return pauseExecs(args.slice(1), paths, args[0] === "resume");
     case "queue":
       return execQueues(args.slice(1), paths);
     case "rename":

@@ -4,6 +4,13 @@ import { invalidArgument } from "../errors.js";
 /** Between SIGTERM and SIGKILL when tether stops a process (a cancel, a close, a timeout, the daemon's stop; ws stop's and exec stop's default). */
 export const KILL_GRACE_MS = 5_000;
 
+/**
+ * Signals whose default action ends no process: job control (exec pause's
+ * SIGSTOP, resume's SIGCONT) and notices. Sending one stops nothing: a
+ * queued exec is not cancelled by it, nor a restart policy set aside.
+ */
+export const NON_ENDING_SIGNALS: ReadonlySet<NodeJS.Signals> = new Set(["SIGSTOP", "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGWINCH", "SIGURG", "SIGCHLD"]);
+
 /** A signal by name ("SIGINT", "INT", "int") or number ("2"); empty means SIGTERM. */
 export function parseSignal(name: string, field = "signal"): NodeJS.Signals {
   if (name === "") return "SIGTERM";

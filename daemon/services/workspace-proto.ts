@@ -11,6 +11,7 @@ import { withDataLast, type VarintField } from "./encoded-messages.js";
 import { readinessToProto } from "./readiness-proto.js";
 import type * as domain from "../workspaces/types.js";
 import type { RestartPolicy } from "../workspaces/exec-restarts.js";
+import { execPaused } from "../workspaces/exec-records.js";
 
 // Workspace and exec resources in proto form: the one place their enums are mapped.
 
@@ -104,6 +105,7 @@ export function execToProto(exec: domain.ExecRecord, execs: { readonly output: {
     readyTime: exec.readyAt === undefined ? undefined : timestampFromMs(exec.readyAt),
     readinessError: exec.readinessError ?? "",
     priority: exec.priority,
+    paused: execPaused(exec),
   });
 }
 

@@ -3,6 +3,7 @@ import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
 import { log } from "../log.js";
+import { NON_ENDING_SIGNALS } from "../process/signals.js";
 import { armTimeout } from "./exec-timeout.js";
 import { checkExecReadiness, execProbe, watchExecReadiness, type ReadinessOutcome } from "./exec-readiness.js";
 import { ExecWaits } from "./exec-waits.js";
@@ -245,7 +246,7 @@ export class Execs {
       stoppedBecause = reason;
     };
     const signalFromClient = (signal: NodeJS.Signals): void => {
-      signalledByClient = true;
+      if (!NON_ENDING_SIGNALS.has(signal)) signalledByClient = true;
       process.signal(signal);
     };
     const live = { record, process, writer, pacer, started, ended, stdin: new ExecStdin(id, process, options.stdin), terminal, stopping, signalFromClient, readiness };
@@ -348,9 +349,11 @@ export class Execs {
    */
   signal(ref: string, signal: NodeJS.Signals): ExecRecord {
     const exec = this.find(ref);
-    const cancelled = this.queued.cancel(exec, "tether exec kill");
-    if (cancelled !== undefined) return cancelled;
-    if (!this.live.has(exec.id) && this.restarts.cancel(exec.id)) return this.current(exec);
+    if (!NON_ENDING_SIGNALS.has(signal)) {
+      const cancelled = this.queued.cancel(exec, "tether exec kill");
+      if (cancelled !== undefined) return cancelled;
+      if (!this.live.has(exec.id) && this.restarts.cancel(exec.id)) return this.current(exec);
+    }
     const live = this.requireLive(ref);
     live.signalFromClient(signal);
     return this.current(live.record);

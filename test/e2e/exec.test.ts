@@ -912,6 +912,38 @@ describe("tether ws and tether exec (the built CLI)", () => {
     cli(env, ["exec", "stop", "web", "db"]);
   });
 
+  it("exec pause stops a running exec where it is and exec resume lets it go on, as pueue pause and start: exec ls says (paused); a paused one stops at once; a queued one is not cancelled by a pause", async () => {
+    const env = freshEnv();
+    cli(env, ["ws", "create", "w"]);
+    const id = cli(env, ["exec", "w", "-d", "--label", "job=count", "--", "sh", "-c", "i=0; while true; i=$((i+1)); do echo $i; sleep 0.05; done"]).stdout.trim();
+    const bytes = (): number => (JSON.parse(cli(env, ["exec", "show", id, "--json"]).stdout) as { stdout_bytes: number }).stdout_bytes;
+    await eventually(() => (bytes() > 0 ? true : undefined));
+    expect(cli(env, ["exec", "pause", id])).toEqual({ status: 0, stdout: `paused ${id}\n`, stderr: "" });
+    expect(cli(env, ["exec", "ls", "w"]).stdout).toMatch(new RegExp(`${id}\\s+w\\s+running \\(paused\\)`));
+    expect(cli(env, ["exec", "show", id]).stdout).toMatch(new RegExp(`status {6}running \\(pid \\d+, paused: tether exec resume ${id}\\)`));
+    expect(JSON.parse(cli(env, ["exec", "show", id, "--json"]).stdout)).toMatchObject({ status: "running", paused: true });
+    const held = bytes();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(bytes()).toBe(held);
+    // By its labels, as a group: it goes on from where it was.
+    expect(cli(env, ["exec", "resume", "--label", "job=count"]).stdout).toBe(`resumed ${id}\n`);
+    await eventually(() => (bytes() > held ? true : undefined));
+    expect(JSON.parse(cli(env, ["exec", "show", id, "--json"]).stdout)).toMatchObject({ paused: false });
+    // Stopped while paused, it takes SIGTERM at once (SIGCONT first), not SIGKILL after the grace.
+    cli(env, ["exec", "pause", id]);
+    const t0 = Date.now();
+    expect(cli(env, ["exec", "stop", id, "--grace", "20s"]).stdout).toBe(`${id}: signalled SIGTERM (143)\n`);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    // A queued exec is not started or cancelled by a pause: refused, it waits on.
+    const queued = cli(env, ["exec", "w", "-d", "--delay", "1h", "--", "true"]).stdout.trim();
+    const refused = cli(env, ["exec", "pause", queued]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`^tether: exec ${queued} has not started: it waits until `));
+    expect(JSON.parse(cli(env, ["exec", "show", queued, "--json"]).stdout)).toMatchObject({ status: "queued" });
+    expect(cli(env, ["exec", "pause"]).status).toBe(2);
+    cli(env, ["exec", "kill", queued]);
+  });
+
   it("an exec the daemon lost (kill -9) shows no exit code, and what it wrote", async () => {
     const env = freshEnv();
     cli(env, ["ws", "create", "w"]);
