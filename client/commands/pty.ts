@@ -144,7 +144,8 @@ async function open(args: string[], paths: ClientPaths): Promise<number> {
   }
   if (values.detach) {
     // As tmux new -d: opened at --size, else this terminal's size (else 80x24), nobody attached; the id to attach or type to.
-    const size = values.size === undefined ? terminalSize() : terminalSizeArg(values.size, "--size");
+    const size = values.size === undefined ? terminalSize() : terminalSizeArg(values.size);
+    if (values.size !== undefined && size === undefined) throw new CliError(`--size is COLSxROWS, as 200x50: got ${JSON.stringify(values.size)}`, 2);
     const { client } = await connectToDaemon(paths);
     const { pty } = await client.unary(PtyService.method.createPty, { spec: { ...spec, size } });
     process.stdout.write(`${pty!.id}\n`);
@@ -348,19 +349,18 @@ async function capture(args: string[], paths: ClientPaths): Promise<number> {
 
 async function resize(args: string[], paths: ClientPaths): Promise<number> {
   const { positionals } = parseCommandLine({ args, allowPositionals: true, options: {} });
-  if (positionals.length !== 2) throw usageError(PTY_USAGE, "tether pty resize");
-  const size = terminalSizeArg(positionals[1]!, "the size");
+  const size = terminalSizeArg(positionals[1] ?? "");
+  if (positionals.length !== 2 || size === undefined) throw usageError(PTY_USAGE, "tether pty resize");
   const { client } = await connectToDaemon(paths);
   const { pty } = await client.unary(PtyService.method.resizePty, { pty: positionals[0]!, size });
   process.stdout.write(`${pty!.id} ${pty!.size?.cols ?? 0}x${pty!.size?.rows ?? 0}\n`);
   return 0;
 }
 
-/** COLSxROWS (200x50) as a size; the daemon says which are too small or too large. */
-function terminalSizeArg(text: string, what: string): { cols: number; rows: number } {
+/** COLSxROWS (200x50) as a size, undefined when it is not one; the daemon says which are too small or too large. */
+function terminalSizeArg(text: string): { cols: number; rows: number } | undefined {
   const size = /^(\d{1,6})x(\d{1,6})$/.exec(text);
-  if (size === null) throw new CliError(`${what} is COLSxROWS, as 200x50: got ${JSON.stringify(text)}`, 2);
-  return { cols: Number(size[1]), rows: Number(size[2]) };
+  return size === null ? undefined : { cols: Number(size[1]), rows: Number(size[2]) };
 }
 
 async function rename(args: string[], paths: ClientPaths): Promise<number> {

@@ -423,7 +423,7 @@ describe("tether pty (the built CLI in real terminals, driven by tmux)", () => {
     await eventually(() => (spawnSync(process.execPath, [CLI_ENTRY, "pty", "read", wide, "--no-follow"], { env, encoding: "utf8" }).stdout.includes("40 132\r\n") ? true : undefined));
     expect(cliResult(env, "pty", "w", "-d", "--size", "0x40")).toMatchObject({ status: 1, stderr: "tether: terminal size 0x40 is out of range: columns and rows must each be 1-1000\n" });
     expect(cliResult(env, "pty", "w", "--size", "80x20").stderr).toMatch(/^tether: --size sets the size of a PTY opened with -d/);
-    expect(cliResult(env, "pty", "resize", wide, "100x")).toMatchObject({ status: 2, stderr: 'tether: the size is COLSxROWS, as 200x50: got "100x"\n' });
+    expect(cliResult(env, "pty", "w", "-d", "--size", "100x")).toMatchObject({ status: 2, stderr: 'tether: --size is COLSxROWS, as 200x50: got "100x"\n' });
     cli(env, "pty", "kill", wide);
     tmux("new-session", "-d", "-s", "watch", "-x", "80", "-y", "24", `${tether} pty attach ${id} --read-only; echo "rc=$?"; sleep 60`);
     const send = (input: string | undefined, ...args: string[]) =>
