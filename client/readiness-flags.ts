@@ -15,15 +15,17 @@ export const READINESS_FLAGS = {
   "ready-cmd": { type: "string" },
   "ready-interval": { type: "string" },
   "ready-timeout": { type: "string" },
+  "health-interval": { type: "string" },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
 
 type ReadinessValues = { readonly [K in keyof typeof READINESS_FLAGS]?: string | undefined };
 
 /** ExecStart.readiness from the flags; undefined when none is given. The daemon checks the URL and host:port. */
 export function readinessFromFlags(values: ReadinessValues): MessageInitShape<typeof ExecReadinessSchema> | undefined {
-  const { "ready-http": http, "ready-tcp": tcp, "ready-cmd": cmd, "ready-interval": interval, "ready-timeout": timeout } = values;
+  const { "ready-http": http, "ready-tcp": tcp, "ready-cmd": cmd, "ready-interval": interval, "ready-timeout": timeout, "health-interval": health } = values;
   if (http === undefined && tcp === undefined && cmd === undefined) {
-    if (interval !== undefined || timeout !== undefined) throw new CliError(`${interval !== undefined ? "--ready-interval" : "--ready-timeout"} goes with a check to make: --ready-http URL, --ready-tcp HOST:PORT or --ready-cmd CMD`, 2);
+    const alone = interval !== undefined ? "--ready-interval" : timeout !== undefined ? "--ready-timeout" : health !== undefined ? "--health-interval" : undefined;
+    if (alone !== undefined) throw new CliError(`${alone} goes with a check to make: --ready-http URL, --ready-tcp HOST:PORT or --ready-cmd CMD`, 2);
     return undefined;
   }
   return {
@@ -32,13 +34,15 @@ export function readinessFromFlags(values: ReadinessValues): MessageInitShape<ty
     cmd: cmd ?? "",
     interval: interval === undefined ? undefined : parseDurationFlag("--ready-interval", interval),
     timeout: timeout === undefined ? undefined : parseDurationFlag("--ready-timeout", timeout),
+    healthInterval: health === undefined ? undefined : parseDurationFlag("--health-interval", health),
   };
 }
 
-/** A running exec's readiness, as docker ps shows health: "ready", "starting", "not ready"; "" without checks or once it has ended. */
+/** A running exec's readiness, as docker ps shows health: "ready", "starting", "not ready", "unhealthy" (ready once, failing since); "" without checks or once it has ended. */
 export function readyWord(e: Exec): string {
   if (e.readiness === undefined || e.status !== ExecStatus.RUNNING) return "";
-  return e.readyTime !== undefined ? "ready" : e.readinessError !== "" ? "not ready" : "starting";
+  if (e.readyTime !== undefined) return e.readinessError !== "" ? "unhealthy" : "ready";
+  return e.readinessError !== "" ? "not ready" : "starting";
 }
 
 /** After a running exec's status in a listing: " (ready)", " (starting)", " (not ready)"; "" without checks. */
@@ -52,11 +56,12 @@ export function readinessLines(e: Exec): string[] {
   const r = e.readiness;
   if (r === undefined) return [];
   const checks = [r.http, r.tcp === "" ? "" : `tcp ${r.tcp}`, r.cmd === "" ? "" : `cmd ${r.cmd}`].filter((c) => c !== "").join(", ");
-  const every = `every ${formatMs(r.interval === undefined ? 0 : durationMs(r.interval))}, for up to ${formatMs(r.timeout === undefined ? 0 : durationMs(r.timeout))}`;
+  const healthMs = r.healthInterval === undefined ? 0 : durationMs(r.healthInterval);
+  const every = `every ${formatMs(r.interval === undefined ? 0 : durationMs(r.interval))}, for up to ${formatMs(r.timeout === undefined ? 0 : durationMs(r.timeout))}${healthMs > 0 ? `; once ready, every ${formatMs(healthMs)}` : ""}`;
   const start = e.startTime ?? e.createTime;
   const state =
     e.readyTime !== undefined
-      ? `ready ${start === undefined ? "" : `${formatMs(timestampMs(e.readyTime) - timestampMs(start))} after its start`}`
+      ? `ready ${start === undefined ? "" : `${formatMs(timestampMs(e.readyTime) - timestampMs(start))} after its start`}${e.readinessError !== "" ? `; ${e.readinessError}` : ""}`
       : e.readinessError !== ""
         ? e.readinessError
         : e.status === ExecStatus.RUNNING || e.status === ExecStatus.QUEUED
@@ -69,7 +74,7 @@ export function readinessLines(e: Exec): string[] {
 export function readinessJson(e: Exec): Record<string, unknown> {
   const r = e.readiness;
   return {
-    readiness: r === undefined ? null : { http: r.http || null, tcp: r.tcp || null, cmd: r.cmd || null, interval_ms: r.interval === undefined ? null : durationMs(r.interval), timeout_ms: r.timeout === undefined ? null : durationMs(r.timeout) },
+    readiness: r === undefined ? null : { http: r.http || null, tcp: r.tcp || null, cmd: r.cmd || null, interval_ms: r.interval === undefined ? null : durationMs(r.interval), timeout_ms: r.timeout === undefined ? null : durationMs(r.timeout), health_interval_ms: r.healthInterval === undefined ? null : durationMs(r.healthInterval) },
     ready_at: e.readyTime === undefined ? null : new Date(timestampMs(e.readyTime)).toISOString(),
     readiness_error: e.readinessError || null,
   };

@@ -24,7 +24,7 @@ import { waitExecs } from "./exec-wait.js";
 import { execQueues } from "./exec-queue.js";
 import { EXEC_PAUSE_USAGE, pauseExecs } from "./exec-pause.js";
 
-export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q [--priority N]] [--after E ...] [--delay 10m | --at TIME] [--ready-http URL | --ready-tcp H:P | --ready-cmd CMD [--ready-interval 1s] [--ready-timeout 60s]] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
+export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [-A]] [--restart POLICY] [--queue Q [--priority N]] [--after E ...] [--delay 10m | --at TIME] [--ready-http URL | --ready-tcp H:P | --ready-cmd CMD [--ready-interval 1s] [--ready-timeout 60s] [--health-interval 30s]] [--label k=v ...] [--timeout 10m] [--cwd DIR] [-E] [--env K=V|K ...] [--dotenv F ...] [--max-output SIZE] -- CMD ARGS...
                                               run a command in a workspace: its stdout and stderr, stdin from
                                               yours, Ctrl-C to it, its exit code; -d returns its id at once
                                               (-i: with its stdin open for exec send), -t runs it under a terminal;
@@ -52,7 +52,9 @@ export const EXEC_USAGE = `  tether exec WS [-d [-i]] [-t] [--rm] [--name NAME [
                                               --ready-http URL, --ready-tcp HOST:PORT, --ready-cmd CMD: when it is
                                               ready (a dev server that answers), checked every --ready-interval (1s)
                                               for up to --ready-timeout (60s), as docker's healthcheck: exec ls says
-                                              (ready), (starting) or (not ready; it runs on); exec wait --ready waits
+                                              (ready), (starting) or (not ready; it runs on); once ready, checked
+                                              every --health-interval (30s; 0: not): 3 failing in a row, (unhealthy)
+                                              until one passes; exec wait --ready waits
   tether exec queue [Q [--parallel N] [--pause | --resume] [--reset]] [--json]
                                               the queues (of execs, and of runs of tasks with queue:): their limits,
                                               what runs and waits; --parallel sets how many of Q's run at once

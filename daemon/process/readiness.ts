@@ -11,6 +11,10 @@ import { TIMER_MAX_MS } from "../long-timeout.js";
 export const READINESS_DEFAULT_INTERVAL_MS = 1_000;
 export const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
 
+/** Once an exec is ready, how often its checks go on when not given (docker's healthcheck interval), and how many rounds failing in a row make it unhealthy (docker's retries). */
+export const HEALTH_DEFAULT_INTERVAL_MS = 30_000;
+export const HEALTH_FAILURES = 3;
+
 /** What is wrong with readiness checks as given (a task file's, an exec's), each named by its key; empty when nothing is. */
 export function readinessProblems(readiness: Readiness): string[] {
   const problems: string[] = [];
@@ -74,7 +78,7 @@ export async function waitUntilReady(readiness: Readiness, context: ProbeContext
   const deadline = Date.now() + readiness.timeoutMs;
   let why = "";
   while (!signal.aborted) {
-    const failed = await firstFailure(readiness, context, signal);
+    const failed = await checkOnce(readiness, context, signal);
     if (failed === undefined) return undefined;
     why = failed;
     const left = deadline - Date.now();
@@ -88,8 +92,8 @@ export async function waitUntilReady(readiness: Readiness, context: ProbeContext
   return { why };
 }
 
-/** Undefined when every check passes, else why the first that failed did. */
-async function firstFailure(readiness: Readiness, context: ProbeContext, signal: AbortSignal): Promise<string | undefined> {
+/** One round of the checks: undefined when every one passes, else why the first that failed did. */
+export async function checkOnce(readiness: Readiness, context: ProbeContext, signal: AbortSignal): Promise<string | undefined> {
   const probeSignal = AbortSignal.any([signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]);
   const probes: Promise<string | undefined>[] = [];
   const inside = (kind: string, target: string): Promise<string | undefined> =>

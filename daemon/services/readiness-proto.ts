@@ -1,6 +1,6 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { ExecReadiness } from "../../gen/tether/v1/exec_pb.js";
-import { READINESS_DEFAULT_INTERVAL_MS, READINESS_DEFAULT_TIMEOUT_MS } from "../process/readiness.js";
+import { HEALTH_DEFAULT_INTERVAL_MS, READINESS_DEFAULT_INTERVAL_MS, READINESS_DEFAULT_TIMEOUT_MS } from "../process/readiness.js";
 import type { Readiness } from "../tasks/types.js";
 import { durationFieldMs } from "./durations.js";
 
@@ -26,5 +26,11 @@ export function readinessFromProto(readiness: ExecReadiness | undefined): Readin
     cmd: readiness.cmd === "" ? undefined : readiness.cmd,
     intervalMs: durationFieldMs(readiness.interval, "readiness.interval", READINESS_DEFAULT_INTERVAL_MS),
     timeoutMs: durationFieldMs(readiness.timeout, "readiness.timeout", READINESS_DEFAULT_TIMEOUT_MS),
+    healthIntervalMs: durationFieldMs(readiness.healthInterval, "readiness.health_interval", HEALTH_DEFAULT_INTERVAL_MS),
   };
+}
+
+/** An exec's checks as its ExecReadiness holds them: a task's fields, and how often they go on once it is ready. */
+export function execReadinessToProto(readiness: Readiness): ReturnType<typeof readinessToProto> & { healthInterval: ReturnType<typeof durationFromMs> } {
+  return { ...readinessToProto(readiness), healthInterval: durationFromMs(readiness.healthIntervalMs ?? 0) };
 }

@@ -22,6 +22,8 @@ export interface Readiness {
   readonly cmd: string | undefined;
   readonly intervalMs: number;
   readonly timeoutMs: number;
+  /** Once ready, the checks go on this often, as docker's healthcheck (an exec's --health-interval); absent or 0: not. */
+  readonly healthIntervalMs?: number;
 }
 
 /** Who writes a session stream: clients send `input`, tasks write `output`. */

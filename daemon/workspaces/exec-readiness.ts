@@ -1,15 +1,21 @@
 import { Code } from "@connectrpc/connect";
 import { formatMs } from "../../common/format.js";
 import { TetherError, invalidArgument } from "../errors.js";
-import { readinessProblems, waitUntilReady, type ProbeContext } from "../process/readiness.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { TIMER_MAX_MS } from "../long-timeout.js";
+import { HEALTH_FAILURES, checkOnce, readinessProblems, waitUntilReady, type ProbeContext } from "../process/readiness.js";
 import type { Readiness } from "../tasks/types.js";
 import { untilAborted } from "../until-aborted.js";
 import { sandboxArgv } from "./sandbox.js";
 import type { Launch, ProcessEnvironment } from "./launch.js";
 import type { ExecRecord, WorkspaceRecord } from "./types.js";
 
-/** What an exec's readiness checks found: every one passed, or they gave up (readinessError says why). */
-export type ReadinessOutcome = "ready" | "not_ready";
+/**
+ * What an exec's readiness checks found: every one passed, or they gave up
+ * (readinessError says why); once ready, that they failed HEALTH_FAILURES
+ * rounds in a row (unhealthy: readinessError says why) or passed again after.
+ */
+export type ReadinessOutcome = "ready" | "not_ready" | "unhealthy" | "healthy";
 
 /** Refuses readiness checks that could never pass as given (the task file's rules), naming ExecStart's field. */
 export function checkExecReadiness(readiness: Readiness | undefined): void {
@@ -25,8 +31,9 @@ export function checkExecReadiness(readiness: Readiness | undefined): void {
  * round: `record.readyAt` is set and `settled("ready")`. Not by the
  * timeout: `record.readinessError` says why the last round failed and
  * `settled("not_ready")`, and the exec runs on, as docker marks a container
- * unhealthy and leaves it. After either, or once the process has ended, no
- * more checks: readiness, not a health monitor. Resolves once done.
+ * unhealthy and leaves it. Resolves then. Once ready, the checks go on
+ * every health interval until the process ends (monitorHealth), as
+ * docker's healthcheck does; not ready, no more checks.
  */
 export async function watchExecReadiness(
   record: ExecRecord,
@@ -39,10 +46,44 @@ export async function watchExecReadiness(
   void ended.then(() => over.abort());
   const notReady = await waitUntilReady(readiness, probe, over.signal);
   if (over.signal.aborted || record.status !== "running") return;
-  over.abort();
-  if (notReady === undefined) record.readyAt = Date.now();
-  else record.readinessError = `not ready after ${formatMs(readiness.timeoutMs)}${notReady.why === "" ? "" : `: ${notReady.why}`}`;
-  settled(notReady === undefined ? "ready" : "not_ready");
+  if (notReady !== undefined) {
+    over.abort();
+    record.readinessError = `not ready after ${formatMs(readiness.timeoutMs)}${notReady.why === "" ? "" : `: ${notReady.why}`}`;
+    settled("not_ready");
+    return;
+  }
+  record.readyAt = Date.now();
+  settled("ready");
+  if ((readiness.healthIntervalMs ?? 0) > 0) void monitorHealth(record, readiness, probe, over.signal, settled);
+  else over.abort();
+}
+
+/**
+ * A ready exec's checks every `readiness.healthIntervalMs` until `over`
+ * aborts (its process ended): HEALTH_FAILURES rounds failing in a row make it
+ * unhealthy (`record.readinessError` says why the last one failed; readyAt
+ * stays), a round passing after makes it healthy again, as docker's
+ * healthcheck marks a container; `changed` hears each change.
+ */
+async function monitorHealth(record: ExecRecord, readiness: Readiness, probe: ProbeContext, over: AbortSignal, changed: (outcome: ReadinessOutcome) => void): Promise<void> {
+  let failures = 0;
+  for (;;) {
+    try {
+      await sleep(Math.min(readiness.healthIntervalMs!, TIMER_MAX_MS), undefined, { signal: over });
+    } catch {
+      return;
+    }
+    const why = await checkOnce(readiness, probe, over);
+    if (over.aborted || record.status !== "running") return;
+    failures = why === undefined ? 0 : failures + 1;
+    if (why === undefined && record.readinessError !== undefined) {
+      record.readinessError = undefined;
+      changed("healthy");
+    } else if (why !== undefined && failures === HEALTH_FAILURES) {
+      record.readinessError = `unhealthy: ${why} (${HEALTH_FAILURES} checks in a row, every ${formatMs(readiness.healthIntervalMs!)})`;
+      changed("unhealthy");
+    }
+  }
 }
 
 /** Where an exec's probes run: as its command does (launch), in workspace `ws`. */

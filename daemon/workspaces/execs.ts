@@ -259,7 +259,7 @@ export class Execs {
   /** Stores and reports what exec `record`'s readiness checks found (exec-readiness.ts). */
   private readinessSettled(record: ExecRecord, outcome: ReadinessOutcome): void {
     this.journals.store(() => this.tables.saveReadiness(record), "daemon-crash").catch((error: unknown) => log(`exec ${record.id}: its readiness was not stored: ${(error as Error).message}`));
-    this.report(outcome, record, outcome === "ready" ? {} : { error: record.readinessError! });
+    this.report(outcome, record, outcome === "ready" || outcome === "healthy" ? {} : { error: record.readinessError! });
   }
 
   /** What start and submit check first: its output limit, name, labels, readiness, workspace and terminal size; and the id it gets. */

@@ -897,7 +897,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "wait", "web", "--ready"])).toMatchObject({ status: 0, stdout: expect.stringMatching(new RegExp(`^${web} \\(web\\) ready \\d+(\\.\\d+)?m?s after its start\\n$`)) });
     expect(cli(env, ["exec", "ls"]).stdout).toMatch(new RegExp(`^${web}\\s+web\\s+w\\s+running \\(ready\\)\\s`, "m"));
     expect(cli(env, ["ws", "show", "w"]).stdout).toMatch(new RegExp(`EXEC\\s+NAME\\s+PID\\s+READY\\s+STARTED\\s+COMMAND\\n${web}\\s+web\\s+\\d+\\s+ready\\s`));
-    expect(cli(env, ["exec", "show", "web"]).stdout).toMatch(new RegExp(`^readiness   http://127.0.0.1:${port}/ \\(every 200ms, for up to 1m\\): ready \\S+ after its start$`, "m"));
+    expect(cli(env, ["exec", "show", "web"]).stdout).toMatch(new RegExp(`^readiness   http://127.0.0.1:${port}/ \\(every 200ms, for up to 1m; once ready, every 30s\\): ready \\S+ after its start$`, "m"));
 
     cli(env, ["exec", "w", "-d", "--name", "db", "--ready-tcp", `127.0.0.1:${closed}`, "--ready-cmd", "true", "--ready-timeout", "600ms", "--ready-interval", "100ms", "--", "sleep", "60"]);
     const notReady = cli(env, ["exec", "wait", "db", "--ready"]);

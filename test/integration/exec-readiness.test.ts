@@ -163,4 +163,59 @@ describe("exec readiness (docker's healthcheck, compose up --wait)", () => {
     const lost = (await after.getExec({ exec: next!.id })).exec!;
     expect([lost.status, lost.readyTime !== undefined]).toEqual([ExecStatus.LOST, true]);
   });
+
+  it("once ready, its checks go on every health interval, as docker's healthcheck: 3 failing in a row make it unhealthy (it runs on, WaitExec until_ready refuses), one passing after makes it healthy; the events say each", async () => {
+    const d = await daemon();
+    await d.client(WorkspaceService).createWorkspace({ displayName: "w" });
+    const execs = d.client(ExecService);
+    const watching = new AbortController();
+    const actions: string[] = [];
+    const watched = (async () => {
+      for await (const r of d.client(EventService).watchEvents({ types: ["exec"] }, { signal: watching.signal })) for (const e of r.events) actions.push(e.action);
+    })().catch(() => undefined);
+    // The command makes the file its check looks for, takes it away, and makes it again when told.
+    const id = await startDetached(execs, {
+      argv: ["sh", "-c", "touch up; while [ ! -f gone ]; do sleep 0.05; done; rm up; while [ ! -f back ]; do sleep 0.05; done; touch up; exec sleep 60"],
+      readiness: { cmd: "test -f up", interval: ms(100), healthInterval: ms(150) },
+    });
+    const ready = (await execs.waitExec({ exec: id, untilReady: true })).exec!;
+    expect(ready.readinessError).toBe("");
+    expect(ready.readiness?.healthInterval).toMatchObject(ms(150));
+    const run = (await execs.getExec({ exec: id })).exec!;
+    const sh = (script: string) => startDetached(execs, { argv: ["sh", "-c", script], cwd: run.cwd });
+    await sh("touch gone");
+    const unhealthy = await until(async () => {
+      const e = (await execs.getExec({ exec: id })).exec!;
+      return e.readinessError !== "" ? e : undefined;
+    });
+    expect(unhealthy.status).toBe(ExecStatus.RUNNING);
+    expect(unhealthy.readyTime).toEqual(ready.readyTime);
+    expect(unhealthy.readinessError).toBe("unhealthy: cmd test -f up exited with code 1 (3 checks in a row, every 150ms)");
+    const refused = await failure(execs.waitExec({ exec: id, untilReady: true }));
+    expect([refused.code, refused.reason]).toEqual([Code.FailedPrecondition, ErrorReason.EXEC_NOT_READY]);
+    expect(refused.message).toMatch(/is unhealthy: cmd test -f up exited with code 1 .*; it runs on/);
+    await sh("touch back");
+    await until(async () => ((await execs.getExec({ exec: id })).exec!.readinessError === "" ? true : undefined));
+    await until(() => (actions.includes("healthy") ? true : undefined));
+    expect(actions.filter((a) => ["ready", "unhealthy", "healthy"].includes(a))).toEqual(["ready", "unhealthy", "healthy"]);
+    // health_interval 0: no checks once ready.
+    const quiet = await startDetached(execs, { argv: ["sh", "-c", "touch q; sleep 0.3; rm q; exec sleep 60"], readiness: { cmd: "test -f q", interval: ms(50), healthInterval: ms(0) } });
+    await execs.waitExec({ exec: quiet, untilReady: true });
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await execs.getExec({ exec: quiet })).exec!.readinessError).toBe("");
+    watching.abort();
+    await watched;
+    await execs.stopExec({ exec: id });
+    await execs.stopExec({ exec: quiet });
+  });
 });
+
+/** Polls `check` until it gives a value (at most 10 s). */
+async function until<T>(check: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("not by 10 s");
+}
