@@ -260,9 +260,7 @@ export class LiveSession {
   /** Runs not yet started are cancelled and retries waiting are not run. */
   private cancelPending(reason: string): void {
     this.retries.clear();
-    for (const run of this.runs) {
-      if (run.status === "pending" || run.status === "queued") this.transition(run, "cancelled", reason);
-    }
+    for (const run of this.graph.runsYetToStart()) this.transition(run, "cancelled", reason);
   }
 
   /** Resolves once the session is quiet: not open, or open with nothing live or pending. */
@@ -404,9 +402,8 @@ export class LiveSession {
 
   private failFast(failed: string): void {
     const reason = `fail-fast: ${failed} failed`;
-    for (const run of this.runs) {
-      // A task with when: (a cleanup, a rollback) is not skipped: it runs once its upstreams have ended.
-      if ((run.status !== "pending" && run.status !== "queued") || this.graph.task(run.task).when !== undefined) continue;
+    // A task with when: (a cleanup, a rollback) is not skipped: it runs once its upstreams have ended.
+    for (const run of this.graph.runsYetToStart().filter((r) => this.graph.task(r.task).when === undefined)) {
       this.graph.skippedFor(run.task, failed);
       this.transition(run, "skipped", reason);
     }
@@ -451,11 +448,7 @@ export class LiveSession {
     // stored: they are committed like the process's output (see PROCESS_OUTPUT). One that carries
     // a take (a wait handing a record to its task) is fsynced, as are the session's own changes.
     const durability: Durability = alongside === undefined ? "daemon-crash" : "power-loss";
-    const stores = (): void => {
-      save();
-      alongside?.();
-    };
-    return this.record(runChange(run), "", stores, durability);
+    return this.record(runChange(run), "", () => (save(), alongside?.()), durability);
   }
 
   private record(run: RunChangeData | undefined, reason: string, alongside: () => void, durability: Durability = "power-loss"): Promise<unknown> {

@@ -120,6 +120,11 @@ export class RunGraph {
     return this.unfinished.size > this.live.size;
   }
 
+  /** Runs yet to start (pending on their upstreams, or queued), in run order. */
+  runsYetToStart(): RunRecord[] {
+    return this.runs.filter((r) => r.status === "pending" || r.status === "queued");
+  }
+
   /** Queued runs in the order they were queued: the order they start in. */
   queuedRuns(): Iterable<RunRecord> {
     return this.queued;
