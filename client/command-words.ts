@@ -8,8 +8,8 @@ import { closestWord } from "../common/closest-word.js";
  * listed (`tether stop` could be the daemon's or a session's: left out).
  */
 const OTHER_WORDS: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  tether: { ps: "ls", list: "ls", inspect: "show", follow: "logs -f", kill: "cancel", restart: "rerun", add: "run", remove: "rm", delete: "rm" },
-  "tether exec": { logs: "attach", ps: "ls", list: "ls", inspect: "show", status: "show", follow: "attach", signal: "kill", remove: "rm", delete: "rm", group: "queue", groups: "queue", parallel: "queue", pause: "queue", queues: "queue" },
+  tether: { ps: "ls", list: "ls", inspect: "show", follow: "logs -f", restart: "rerun", signal: "kill", add: "run", remove: "rm", delete: "rm" },
+  "tether exec": { logs: "attach", ps: "ls", list: "ls", inspect: "show", status: "show", follow: "attach", signal: "kill", remove: "rm", delete: "rm", group: "queue", groups: "queue", parallel: "queue", queues: "queue" },
   "tether ws": { list: "ls", inspect: "show", new: "create", add: "create", remove: "rm", delete: "rm" },
   "tether pty": { list: "ls", inspect: "show", "capture-pane": "capture", "send-keys": "send -k", "rename-session": "rename", "kill-session": "kill", "attach-session": "attach", "detach-client": "detach", "list-clients": "show", remove: "rm", delete: "rm" },
 };

@@ -22,6 +22,7 @@ ${u.ls}
 ${u.show}
 ${u.logs}
 ${u.cancel}
+${u.kill}
 ${u.rm}
 
 streams:
@@ -112,6 +113,10 @@ async function run(command: string | undefined, args: string[]): Promise<number>
     case "cancel":
     case "close":
       return (await import("./commands/end-session.js")).endSessionCommand(command, args, paths);
+    case "kill":
+    case "pause":
+    case "resume":
+      return (await import("./commands/signal-session.js")).signalSessionCommand(command, args, paths);
     case "rm":
       return (await import("./commands/rm.js")).rmCommand(args, paths);
     case "attach":

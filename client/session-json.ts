@@ -50,6 +50,7 @@ export function sessionDetailJson(s: Session, runs: readonly Run[]): Record<stri
       exit_code: r.exitCode ?? null,
       reason: r.reason,
       pid: r.pid === 0 ? null : r.pid,
+      paused: r.paused,
       command: r.command,
       transitions: r.transitions.map((t) => ({ status: enumName(RunStatus, t.status), time: isoTime(t.time), reason: t.reason })),
     })),

@@ -60,7 +60,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   out.push("", "runs");
   for (const run of runs) {
     const exit = run.exitCode !== undefined ? `, exit ${run.exitCode}` : "";
-    out.push(`  ${run.number}  ${run.task}  attempt ${run.attempt}  ${enumName(RunStatus, run.status)}${exit}${run.reason !== "" ? `: ${run.reason}` : ""}`);
+    out.push(`  ${run.number}  ${run.task}  attempt ${run.attempt}  ${enumName(RunStatus, run.status)}${run.paused ? ` (paused: tether resume ${s.id})` : ""}${exit}${run.reason !== "" ? `: ${run.reason}` : ""}`);
     if (run.command !== "") out.push(`       $ ${run.command.trimEnd().split("\n").join("\n         ")}`);
     for (const t of run.transitions) out.push(`       ${time(t.time)}  ${enumName(RunStatus, t.status)}${t.reason !== "" ? `  ${t.reason}` : ""}`);
   }

@@ -16,6 +16,7 @@ import {
 import { StreamDirection, StreamRecordSchema, type StreamRecord as StreamRecordProto } from "../../gen/tether/v1/stream_pb.js";
 import { PlanSessionResponseSchema, PlannedCondition, PlannedWorkspaceSchema, type PlanSessionResponse, type PlannedWorkspace } from "../../gen/tether/v1/session_service_pb.js";
 import type { SessionEvent } from "../sessions/session-journal.js";
+import { runPaused } from "../sessions/session-signals.js";
 import type { PlannedPlace, StartPlan } from "../sessions/start-plan.js";
 import type { StreamInfo, TaskOutputChunk } from "../sessions/session-reads.js";
 import type { StreamRecord } from "../sessions/stream-records.js";
@@ -92,6 +93,7 @@ export function runToProto(sessionId: string, run: domain.RunRecord): Run {
     ...(run.exitCode !== undefined ? { exitCode: run.exitCode } : {}),
     reason: run.reason,
     command: run.command,
+    paused: runPaused(run),
     transitions: run.transitions.map((t) => ({ status: RUN_STATUSES[t.status], time: timestampFromMs(t.at), reason: t.reason })),
   });
 }

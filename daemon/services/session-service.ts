@@ -2,6 +2,7 @@ import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
+import { parseSignal } from "../process/signals.js";
 import { parseLabelSelectors } from "../workspaces/labels.js";
 import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
@@ -32,6 +33,10 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
         outputMaxBytes: Number(req.outputMaxBytes),
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
+    },
+    signalSession(req) {
+      const session = sessions.get(req.name);
+      return { runs: sessions.signal(session.id, req.task, parseSignal(req.signal)).map((r) => runToProto(session.id, r)) };
     },
     planSession(req) {
       if (req.task === "") throw invalidArgument("task", "name the task to plan: task is empty");

@@ -83,6 +83,9 @@ export class LiveSession {
     this.continuations = new Continuations(this.graph.task(session.task), streams);
   }
 
+  /** Its live runs, of `task` or ("") all, in run order: for a signal (session-signals.ts). */
+  liveRuns = (task: string): LiveRun[] => [...this.live.values()].filter((l) => task === "" || l.run.task === task).sort((a, b) => a.run.number - b.run.number);
+
   /** Every run, in order; the last run of a task is its current attempt. */
   get runs(): RunRecord[] {
     return this.graph.runs;

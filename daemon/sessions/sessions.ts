@@ -19,6 +19,7 @@ import type { RunEnvironment } from "./live-run.js";
 import { LiveSession } from "./live-session.js";
 import { resolveInputs } from "./session-inputs.js";
 import { inTaskWorkspace, planStart, type StartPlan } from "./start-plan.js";
+import { signalRuns } from "./session-signals.js";
 import { signalGroup } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
 import { logJournal, sessionJournals } from "./session-journal.js";
@@ -126,6 +127,12 @@ export class Sessions {
     const parallelism = options.parallelism > 0 ? options.parallelism : availableParallelism();
     const taskWorkspaces = Object.fromEntries(graph.flatMap((task) => (task.workspace === undefined ? [] : [[task.name, task.workspace]])));
     return this.create({ ...options, taskFile: file.path, graph, parallelism, rerunOf: undefined, taskWorkspaces });
+  }
+
+  /** Sends `signal` to the live runs of session `idOrPrefix` (of `task`, or all): session-signals.ts. */
+  signal(idOrPrefix: string, task: string, signal: NodeJS.Signals): RunRecord[] {
+    const record = this.find(idOrPrefix);
+    return signalRuns(record, task, this.live.get(record.id)?.liveRuns(task) ?? [], signal);
   }
 
   /** What start(options) would run, starting nothing (tether run --dry-run). */

@@ -553,6 +553,44 @@ tasks:
     expect(fast.stdout).not.toContain("ci end");
   });
 
+  it("tether pause and resume stop a session's live runs where they are and let them go on; tether kill signals them (HUP to a server that reloads); a paused session cancels at once", async () => {
+    const env = freshEnv();
+    const dir = dirname(
+      writeTaskFile(`tasks:
+  count:
+    cmd: i=0; while true; do i=$((i+1)); echo $i; sleep 0.05; done
+  serve:
+    cmd: trap 'echo reloaded' HUP; echo serving; while true; do sleep 0.05; done
+  both:
+    upstream: [count, serve]
+    cmd: "true"
+`),
+    );
+    const id = cli(env, dir, "run", "both", "-d").stdout.trim();
+    const logBytes = (): number => Buffer.byteLength(cli(env, dir, "logs", id, "--task", "count").stdout);
+    await eventually(() => (logBytes() > 0 && cli(env, dir, "logs", id, "--task", "serve").stdout.includes("serving") ? true : undefined));
+    expect(cli(env, dir, "pause", id, "--task", "count")).toEqual({ status: 0, stdout: `paused run 1 (count) of ${id}\n`, stderr: "" });
+    expect(cli(env, dir, "show", id).stdout).toContain(`  1  count  attempt 1  running (paused: tether resume ${id})\n`);
+    expect((JSON.parse(cli(env, dir, "show", id, "--json").stdout) as { runs: { paused: boolean }[] }).runs.map((r) => r.paused)).toEqual([true, false, false]);
+    const held = logBytes();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(logBytes()).toBe(held);
+    expect(cli(env, dir, "kill", id, "-s", "hup", "--task", "serve").stdout).toBe(`sent SIGHUP to run 2 (serve) of ${id}\n`);
+    await eventually(() => (cli(env, dir, "logs", id, "--task", "serve").stdout.includes("reloaded") ? true : undefined));
+    expect(cli(env, dir, "resume", id).stdout).toBe(`resumed run 1 (count) of ${id}\nresumed run 2 (serve) of ${id}\n`);
+    await eventually(() => (logBytes() > held ? true : undefined));
+    // Refusals say why: a task it has not, one with no live run.
+    expect(cli(env, dir, "pause", id, "--task", "nope").stderr).toBe(`tether: session ${id} has no task "nope": the tasks are count, serve, both\n`);
+    expect(cli(env, dir, "kill", id, "--task", "both")).toMatchObject({ status: 1, stderr: `tether: session ${id} has no live run of task both: a signal goes to a running process (tether show ${id} lists its runs)\n` });
+    // Paused, a cancel's SIGTERM is taken at once (SIGCONT first), not SIGKILL 5 s later.
+    cli(env, dir, "pause", id);
+    const t0 = Date.now();
+    expect(cli(env, dir, "cancel", id).stdout).toBe(`${id} cancelled\n`);
+    expect(cli(env, dir, "show", id, "--wait").status).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(4_000);
+    expect(cli(env, dir, "show", id).stdout).toMatch(/ 1 {2}count {2}attempt 1 {2}cancelled, exit 143: /);
+  });
+
   it("a session survives its following CLI being killed with SIGKILL", async () => {
     const env = freshEnv();
     const dir = dirname(writeTaskFile(`tasks:\n  slow:\n    cmd: echo begin; sleep 1.5; echo end\n`));

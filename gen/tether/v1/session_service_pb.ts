@@ -18,7 +18,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/session_service.proto.
  */
 export const file_tether_v1_session_service: GenFile = /*@__PURE__*/
-  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEizwMKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJd29ya3NwYWNlGAkgASgJEjoKBmxhYmVscxgKIAMoCzIqLnRldGhlci52MS5TdGFydFNlc3Npb25SZXF1ZXN0LkxhYmVsc0VudHJ5EhgKEG91dHB1dF9tYXhfYnl0ZXMYCyABKAQaLQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlQKFFN0YXJ0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9hbHJlYWR5X2V4aXN0ZWQYAiABKAgisgEKElBsYW5TZXNzaW9uUmVxdWVzdBIMCgR0YXNrGAEgASgJEhEKCXRhc2tfZmlsZRgCIAEoCRI5CgZpbnB1dHMYAyADKAsyKS50ZXRoZXIudjEuUGxhblNlc3Npb25SZXF1ZXN0LklucHV0c0VudHJ5EhEKCXdvcmtzcGFjZRgEIAEoCRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIuoBChNQbGFuU2Vzc2lvblJlc3BvbnNlEhEKCXRhc2tfZmlsZRgBIAEoCRI6CgZpbnB1dHMYAiADKAsyKi50ZXRoZXIudjEuUGxhblNlc3Npb25SZXNwb25zZS5JbnB1dHNFbnRyeRIlCgV0YXNrcxgDIAMoCzIWLnRldGhlci52MS5QbGFubmVkVGFzaxIuCgl3b3Jrc3BhY2UYBCABKAsyGy50ZXRoZXIudjEuUGxhbm5lZFdvcmtzcGFjZRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrgBCgtQbGFubmVkVGFzaxIdCgR0YXNrGAEgASgLMg8udGV0aGVyLnYxLlRhc2sSDwoHY29tbWFuZBgCIAEoCRIuCgljb25kaXRpb24YAyABKA4yGy50ZXRoZXIudjEuUGxhbm5lZENvbmRpdGlvbhIuCgl3b3Jrc3BhY2UYBCABKAsyGy50ZXRoZXIudjEuUGxhbm5lZFdvcmtzcGFjZRIZChF3b3JraW5nX2RpcmVjdG9yeRgFIAEoCSJEChBQbGFubmVkV29ya3NwYWNlEgwKBG5hbWUYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEgwKBHJvb3QYAyABKAkiowEKE1JlcnVuU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRI6CgZpbnB1dHMYAiADKAsyKi50ZXRoZXIudjEuUmVydW5TZXNzaW9uUmVxdWVzdC5JbnB1dHNFbnRyeRITCgtleHRlcm5hbF9pZBgDIAEoCRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlQKFFJlcnVuU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9hbHJlYWR5X2V4aXN0ZWQYAiABKAgiIQoRR2V0U2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSI5ChJHZXRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uIowBChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEigKBnN0YXR1cxgDIAEoDjIYLnRldGhlci52MS5TZXNzaW9uU3RhdHVzEgwKBHRhc2sYBCABKAkSFgoObGFiZWxfc2VsZWN0b3IYBSADKAkiVQoUTGlzdFNlc3Npb25zUmVzcG9uc2USJAoIc2Vzc2lvbnMYASADKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoUQ2FuY2VsU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZyZWFzb24YAiABKAkiPAoVQ2FuY2VsU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIjChNDbG9zZVNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiOwoUQ2xvc2VTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uIiQKFERlbGV0ZVNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiUgoVRGVsZXRlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIUCgxvdXRwdXRfYnl0ZXMYAiABKAMiSAoPTGlzdFJ1bnNSZXF1ZXN0Eg4KBnBhcmVudBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJJChBMaXN0UnVuc1Jlc3BvbnNlEhwKBHJ1bnMYASADKAsyDi50ZXRoZXIudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSK5AQoWUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgsKA3J1bhgCIAEoDRIMCgR0YXNrGAMgASgJEhMKC2Zyb21fb2Zmc2V0GAQgASgEEg4KBmZvbGxvdxgFIAEoCBIXCgp0YWlsX2xpbmVzGAYgASgNSACIAQESKQoFc2luY2UYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg0KC190YWlsX2xpbmVzIj4KF1JlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlEiMKBmNodW5rcxgBIAMoCzITLnRldGhlci52MS5Mb2dDaHVuayJKChNXYXRjaFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNZnJvbV9zZXF1ZW5jZRgCIAEoBBIOCgZmb2xsb3cYAyABKAgiPwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcudGV0aGVyLnYxLlNlc3Npb25FdmVudCIuCg5HZXRYY29tUmVxdWVzdBIPCgdzZXNzaW9uGAEgASgJEgsKA2tleRgCIAEoCSI2Cg9HZXRYY29tUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC50ZXRoZXIudjEuWGNvbUVudHJ5Ij0KDlNldFhjb21SZXF1ZXN0Eg8KB3Nlc3Npb24YASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgJIjYKD1NldFhjb21SZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnRldGhlci52MS5YY29tRW50cnkivgEKFEF0dGFjaFNlc3Npb25SZXF1ZXN0EiUKBG9wZW4YASABKAsyFS50ZXRoZXIudjEuQXR0YWNoT3BlbkgAEicKBWlucHV0GAIgASgLMhYudGV0aGVyLnYxLkF0dGFjaElucHV0SAASIwoDYWNrGAMgASgLMhQudGV0aGVyLnYxLkF0dGFjaEFja0gAEikKBmlucHV0cxgEIAEoCzIXLnRldGhlci52MS5BdHRhY2hJbnB1dHNIAEIGCgRraW5kIm0KCkF0dGFjaE9wZW4SDwoHc2Vzc2lvbhgBIAEoCRIVCg1mcm9tX3Bvc2l0aW9uGAIgASgEEg8KB3N0cmVhbXMYAyADKAkSFgoOd2l0aG91dF9vdXRwdXQYBCABKAgSDgoGd2luZG93GAUgASgNIoYBCgtBdHRhY2hJbnB1dBIOCgZzdHJlYW0YASABKAkSDAoEZGF0YRgCIAEoDBIUCgxjb250ZW50X3R5cGUYAyABKAkSFgoOY29ycmVsYXRpb25faWQYBCABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEhIKCmNsaWVudF9yZWYYBiABKAQiNgoMQXR0YWNoSW5wdXRzEiYKBmlucHV0cxgBIAMoCzIWLnRldGhlci52MS5BdHRhY2hJbnB1dCIdCglBdHRhY2hBY2sSEAoIcG9zaXRpb24YASABKAQi/QEKFUF0dGFjaFNlc3Npb25SZXNwb25zZRIpCgZvcGVuZWQYASABKAsyFy50ZXRoZXIudjEuQXR0YWNoT3BlbmVkSAASKQoGZXZlbnRzGAIgASgLMhcudGV0aGVyLnYxLkF0dGFjaEV2ZW50c0gAEiwKCGFjY2VwdGVkGAMgASgLMhgudGV0aGVyLnYxLklucHV0QWNjZXB0ZWRIABIsCghyZWplY3RlZBgEIAEoCzIYLnRldGhlci52MS5JbnB1dFJlamVjdGVkSAASKgoHYW5zd2VycxgFIAEoCzIXLnRldGhlci52MS5JbnB1dEFuc3dlcnNIAEIGCgRraW5kInIKDEF0dGFjaE9wZW5lZBIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24SFQoNZnJvbV9wb3NpdGlvbhgCIAEoBBIVCg1saXZlX3Bvc2l0aW9uGAMgASgEEg8KB3N0cmVhbXMYBCADKAkiWAoMQXR0YWNoRXZlbnRzEiYKBmV2ZW50cxgBIAMoCzIWLnRldGhlci52MS5BdHRhY2hFdmVudBINCgVlbmRlZBgCIAEoCBIRCgljYXVnaHRfdXAYAyABKAgipAEKC0F0dGFjaEV2ZW50EhAKCHBvc2l0aW9uGAEgASgEEikKBmNoYW5nZRgCIAEoCzIXLnRldGhlci52MS5TZXNzaW9uRXZlbnRIABIlCgZvdXRwdXQYAyABKAsyEy50ZXRoZXIudjEuTG9nQ2h1bmtIABIpCgZyZWNvcmQYBCABKAsyFy50ZXRoZXIudjEuU3RyZWFtUmVjb3JkSABCBgoEa2luZCJfCg1JbnB1dEFjY2VwdGVkEhIKCmNsaWVudF9yZWYYASABKAQSJwoGcmVjb3JkGAIgASgLMhcudGV0aGVyLnYxLlN0cmVhbVJlY29yZBIRCglkdXBsaWNhdGUYAyABKAgiNwoMSW5wdXRBbnN3ZXJzEicKB2Fuc3dlcnMYASADKAsyFi50ZXRoZXIudjEuSW5wdXRBbnN3ZXIicQoLSW5wdXRBbnN3ZXISLAoIYWNjZXB0ZWQYASABKAsyGC50ZXRoZXIudjEuSW5wdXRBY2NlcHRlZEgAEiwKCHJlamVjdGVkGAIgASgLMhgudGV0aGVyLnYxLklucHV0UmVqZWN0ZWRIAEIGCgRraW5kIkIKDUlucHV0UmVqZWN0ZWQSEgoKY2xpZW50X3JlZhgBIAEoBBIMCgRjb2RlGAIgASgFEg8KB21lc3NhZ2UYAyABKAkiTgoSV2FpdFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSKgoHdGltZW91dBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI6ChNXYWl0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiqrAQoQUGxhbm5lZENvbmRpdGlvbhIhCh1QTEFOTkVEX0NPTkRJVElPTl9VTlNQRUNJRklFRBAAEhoKFlBMQU5ORURfQ09ORElUSU9OX05PTkUQARIbChdQTEFOTkVEX0NPTkRJVElPTl9IT0xEUxACEhsKF1BMQU5ORURfQ09ORElUSU9OX0ZBSUxTEAMSHgoaUExBTk5FRF9DT05ESVRJT05fREVGRVJSRUQQBDKzCQoOU2Vzc2lvblNlcnZpY2USTwoMU3RhcnRTZXNzaW9uEh4udGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuU3RhcnRTZXNzaW9uUmVzcG9uc2USTAoLUGxhblNlc3Npb24SHS50ZXRoZXIudjEuUGxhblNlc3Npb25SZXF1ZXN0Gh4udGV0aGVyLnYxLlBsYW5TZXNzaW9uUmVzcG9uc2USTwoMUmVydW5TZXNzaW9uEh4udGV0aGVyLnYxLlJlcnVuU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuUmVydW5TZXNzaW9uUmVzcG9uc2USSQoKR2V0U2Vzc2lvbhIcLnRldGhlci52MS5HZXRTZXNzaW9uUmVxdWVzdBodLnRldGhlci52MS5HZXRTZXNzaW9uUmVzcG9uc2USTwoMTGlzdFNlc3Npb25zEh4udGV0aGVyLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHy50ZXRoZXIudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USUgoNQ2FuY2VsU2Vzc2lvbhIfLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVzcG9uc2USTwoMQ2xvc2VTZXNzaW9uEh4udGV0aGVyLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2USUgoNRGVsZXRlU2Vzc2lvbhIfLnRldGhlci52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USQwoITGlzdFJ1bnMSGi50ZXRoZXIudjEuTGlzdFJ1bnNSZXF1ZXN0GhsudGV0aGVyLnYxLkxpc3RSdW5zUmVzcG9uc2USWgoPUmVhZFNlc3Npb25Mb2dzEiEudGV0aGVyLnYxLlJlYWRTZXNzaW9uTG9nc1JlcXVlc3QaIi50ZXRoZXIudjEuUmVhZFNlc3Npb25Mb2dzUmVzcG9uc2UwARJRCgxXYXRjaFNlc3Npb24SHi50ZXRoZXIudjEuV2F0Y2hTZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5XYXRjaFNlc3Npb25SZXNwb25zZTABEkAKB0dldFhjb20SGS50ZXRoZXIudjEuR2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuR2V0WGNvbVJlc3BvbnNlEkAKB1NldFhjb20SGS50ZXRoZXIudjEuU2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuU2V0WGNvbVJlc3BvbnNlElYKDUF0dGFjaFNlc3Npb24SHy50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlcXVlc3QaIC50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlc3BvbnNlKAEwARJMCgtXYWl0U2Vzc2lvbhIdLnRldGhlci52MS5XYWl0U2Vzc2lvblJlcXVlc3QaHi50ZXRoZXIudjEuV2FpdFNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tether_v1_session, file_tether_v1_stream, file_tether_v1_task]);
+  fileDesc("Ch90ZXRoZXIvdjEvc2Vzc2lvbl9zZXJ2aWNlLnByb3RvEgl0ZXRoZXIudjEizwMKE1N0YXJ0U2Vzc2lvblJlcXVlc3QSDAoEdGFzaxgBIAEoCRIRCgl0YXNrX2ZpbGUYAiABKAkSOgoGaW5wdXRzGAMgAygLMioudGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QuSW5wdXRzRW50cnkSEwoLZXh0ZXJuYWxfaWQYBCABKAkSEwoLcGFyYWxsZWxpc20YBSABKA0SEQoJZmFpbF9mYXN0GAYgASgIEiYKA3R0bBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIvCgxpZGxlX3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEQoJd29ya3NwYWNlGAkgASgJEjoKBmxhYmVscxgKIAMoCzIqLnRldGhlci52MS5TdGFydFNlc3Npb25SZXF1ZXN0LkxhYmVsc0VudHJ5EhgKEG91dHB1dF9tYXhfYnl0ZXMYCyABKAQaLQoLSW5wdXRzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlQKFFN0YXJ0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9hbHJlYWR5X2V4aXN0ZWQYAiABKAgiQgoUU2lnbmFsU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZzaWduYWwYAiABKAkSDAoEdGFzaxgDIAEoCSI1ChVTaWduYWxTZXNzaW9uUmVzcG9uc2USHAoEcnVucxgBIAMoCzIOLnRldGhlci52MS5SdW4isgEKElBsYW5TZXNzaW9uUmVxdWVzdBIMCgR0YXNrGAEgASgJEhEKCXRhc2tfZmlsZRgCIAEoCRI5CgZpbnB1dHMYAyADKAsyKS50ZXRoZXIudjEuUGxhblNlc3Npb25SZXF1ZXN0LklucHV0c0VudHJ5EhEKCXdvcmtzcGFjZRgEIAEoCRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIuoBChNQbGFuU2Vzc2lvblJlc3BvbnNlEhEKCXRhc2tfZmlsZRgBIAEoCRI6CgZpbnB1dHMYAiADKAsyKi50ZXRoZXIudjEuUGxhblNlc3Npb25SZXNwb25zZS5JbnB1dHNFbnRyeRIlCgV0YXNrcxgDIAMoCzIWLnRldGhlci52MS5QbGFubmVkVGFzaxIuCgl3b3Jrc3BhY2UYBCABKAsyGy50ZXRoZXIudjEuUGxhbm5lZFdvcmtzcGFjZRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrgBCgtQbGFubmVkVGFzaxIdCgR0YXNrGAEgASgLMg8udGV0aGVyLnYxLlRhc2sSDwoHY29tbWFuZBgCIAEoCRIuCgljb25kaXRpb24YAyABKA4yGy50ZXRoZXIudjEuUGxhbm5lZENvbmRpdGlvbhIuCgl3b3Jrc3BhY2UYBCABKAsyGy50ZXRoZXIudjEuUGxhbm5lZFdvcmtzcGFjZRIZChF3b3JraW5nX2RpcmVjdG9yeRgFIAEoCSJEChBQbGFubmVkV29ya3NwYWNlEgwKBG5hbWUYASABKAkSFAoMZGlzcGxheV9uYW1lGAIgASgJEgwKBHJvb3QYAyABKAkiowEKE1JlcnVuU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRI6CgZpbnB1dHMYAiADKAsyKi50ZXRoZXIudjEuUmVydW5TZXNzaW9uUmVxdWVzdC5JbnB1dHNFbnRyeRITCgtleHRlcm5hbF9pZBgDIAEoCRotCgtJbnB1dHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlQKFFJlcnVuU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9hbHJlYWR5X2V4aXN0ZWQYAiABKAgiIQoRR2V0U2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCSI5ChJHZXRTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uIowBChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEigKBnN0YXR1cxgDIAEoDjIYLnRldGhlci52MS5TZXNzaW9uU3RhdHVzEgwKBHRhc2sYBCABKAkSFgoObGFiZWxfc2VsZWN0b3IYBSADKAkiVQoUTGlzdFNlc3Npb25zUmVzcG9uc2USJAoIc2Vzc2lvbnMYASADKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiNAoUQ2FuY2VsU2Vzc2lvblJlcXVlc3QSDAoEbmFtZRgBIAEoCRIOCgZyZWFzb24YAiABKAkiPAoVQ2FuY2VsU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiIjChNDbG9zZVNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiOwoUQ2xvc2VTZXNzaW9uUmVzcG9uc2USIwoHc2Vzc2lvbhgBIAEoCzISLnRldGhlci52MS5TZXNzaW9uIiQKFERlbGV0ZVNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkiUgoVRGVsZXRlU2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbhIUCgxvdXRwdXRfYnl0ZXMYAiABKAMiSAoPTGlzdFJ1bnNSZXF1ZXN0Eg4KBnBhcmVudBgBIAEoCRIRCglwYWdlX3NpemUYAiABKAUSEgoKcGFnZV90b2tlbhgDIAEoCSJJChBMaXN0UnVuc1Jlc3BvbnNlEhwKBHJ1bnMYASADKAsyDi50ZXRoZXIudjEuUnVuEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSK5AQoWUmVhZFNlc3Npb25Mb2dzUmVxdWVzdBIMCgRuYW1lGAEgASgJEgsKA3J1bhgCIAEoDRIMCgR0YXNrGAMgASgJEhMKC2Zyb21fb2Zmc2V0GAQgASgEEg4KBmZvbGxvdxgFIAEoCBIXCgp0YWlsX2xpbmVzGAYgASgNSACIAQESKQoFc2luY2UYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wQg0KC190YWlsX2xpbmVzIj4KF1JlYWRTZXNzaW9uTG9nc1Jlc3BvbnNlEiMKBmNodW5rcxgBIAMoCzITLnRldGhlci52MS5Mb2dDaHVuayJKChNXYXRjaFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSFQoNZnJvbV9zZXF1ZW5jZRgCIAEoBBIOCgZmb2xsb3cYAyABKAgiPwoUV2F0Y2hTZXNzaW9uUmVzcG9uc2USJwoGZXZlbnRzGAEgAygLMhcudGV0aGVyLnYxLlNlc3Npb25FdmVudCIuCg5HZXRYY29tUmVxdWVzdBIPCgdzZXNzaW9uGAEgASgJEgsKA2tleRgCIAEoCSI2Cg9HZXRYY29tUmVzcG9uc2USIwoFZW50cnkYASABKAsyFC50ZXRoZXIudjEuWGNvbUVudHJ5Ij0KDlNldFhjb21SZXF1ZXN0Eg8KB3Nlc3Npb24YASABKAkSCwoDa2V5GAIgASgJEg0KBXZhbHVlGAMgASgJIjYKD1NldFhjb21SZXNwb25zZRIjCgVlbnRyeRgBIAEoCzIULnRldGhlci52MS5YY29tRW50cnkivgEKFEF0dGFjaFNlc3Npb25SZXF1ZXN0EiUKBG9wZW4YASABKAsyFS50ZXRoZXIudjEuQXR0YWNoT3BlbkgAEicKBWlucHV0GAIgASgLMhYudGV0aGVyLnYxLkF0dGFjaElucHV0SAASIwoDYWNrGAMgASgLMhQudGV0aGVyLnYxLkF0dGFjaEFja0gAEikKBmlucHV0cxgEIAEoCzIXLnRldGhlci52MS5BdHRhY2hJbnB1dHNIAEIGCgRraW5kIm0KCkF0dGFjaE9wZW4SDwoHc2Vzc2lvbhgBIAEoCRIVCg1mcm9tX3Bvc2l0aW9uGAIgASgEEg8KB3N0cmVhbXMYAyADKAkSFgoOd2l0aG91dF9vdXRwdXQYBCABKAgSDgoGd2luZG93GAUgASgNIoYBCgtBdHRhY2hJbnB1dBIOCgZzdHJlYW0YASABKAkSDAoEZGF0YRgCIAEoDBIUCgxjb250ZW50X3R5cGUYAyABKAkSFgoOY29ycmVsYXRpb25faWQYBCABKAkSFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJEhIKCmNsaWVudF9yZWYYBiABKAQiNgoMQXR0YWNoSW5wdXRzEiYKBmlucHV0cxgBIAMoCzIWLnRldGhlci52MS5BdHRhY2hJbnB1dCIdCglBdHRhY2hBY2sSEAoIcG9zaXRpb24YASABKAQi/QEKFUF0dGFjaFNlc3Npb25SZXNwb25zZRIpCgZvcGVuZWQYASABKAsyFy50ZXRoZXIudjEuQXR0YWNoT3BlbmVkSAASKQoGZXZlbnRzGAIgASgLMhcudGV0aGVyLnYxLkF0dGFjaEV2ZW50c0gAEiwKCGFjY2VwdGVkGAMgASgLMhgudGV0aGVyLnYxLklucHV0QWNjZXB0ZWRIABIsCghyZWplY3RlZBgEIAEoCzIYLnRldGhlci52MS5JbnB1dFJlamVjdGVkSAASKgoHYW5zd2VycxgFIAEoCzIXLnRldGhlci52MS5JbnB1dEFuc3dlcnNIAEIGCgRraW5kInIKDEF0dGFjaE9wZW5lZBIjCgdzZXNzaW9uGAEgASgLMhIudGV0aGVyLnYxLlNlc3Npb24SFQoNZnJvbV9wb3NpdGlvbhgCIAEoBBIVCg1saXZlX3Bvc2l0aW9uGAMgASgEEg8KB3N0cmVhbXMYBCADKAkiWAoMQXR0YWNoRXZlbnRzEiYKBmV2ZW50cxgBIAMoCzIWLnRldGhlci52MS5BdHRhY2hFdmVudBINCgVlbmRlZBgCIAEoCBIRCgljYXVnaHRfdXAYAyABKAgipAEKC0F0dGFjaEV2ZW50EhAKCHBvc2l0aW9uGAEgASgEEikKBmNoYW5nZRgCIAEoCzIXLnRldGhlci52MS5TZXNzaW9uRXZlbnRIABIlCgZvdXRwdXQYAyABKAsyEy50ZXRoZXIudjEuTG9nQ2h1bmtIABIpCgZyZWNvcmQYBCABKAsyFy50ZXRoZXIudjEuU3RyZWFtUmVjb3JkSABCBgoEa2luZCJfCg1JbnB1dEFjY2VwdGVkEhIKCmNsaWVudF9yZWYYASABKAQSJwoGcmVjb3JkGAIgASgLMhcudGV0aGVyLnYxLlN0cmVhbVJlY29yZBIRCglkdXBsaWNhdGUYAyABKAgiNwoMSW5wdXRBbnN3ZXJzEicKB2Fuc3dlcnMYASADKAsyFi50ZXRoZXIudjEuSW5wdXRBbnN3ZXIicQoLSW5wdXRBbnN3ZXISLAoIYWNjZXB0ZWQYASABKAsyGC50ZXRoZXIudjEuSW5wdXRBY2NlcHRlZEgAEiwKCHJlamVjdGVkGAIgASgLMhgudGV0aGVyLnYxLklucHV0UmVqZWN0ZWRIAEIGCgRraW5kIkIKDUlucHV0UmVqZWN0ZWQSEgoKY2xpZW50X3JlZhgBIAEoBBIMCgRjb2RlGAIgASgFEg8KB21lc3NhZ2UYAyABKAkiTgoSV2FpdFNlc3Npb25SZXF1ZXN0EgwKBG5hbWUYASABKAkSKgoHdGltZW91dBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI6ChNXYWl0U2Vzc2lvblJlc3BvbnNlEiMKB3Nlc3Npb24YASABKAsyEi50ZXRoZXIudjEuU2Vzc2lvbiqrAQoQUGxhbm5lZENvbmRpdGlvbhIhCh1QTEFOTkVEX0NPTkRJVElPTl9VTlNQRUNJRklFRBAAEhoKFlBMQU5ORURfQ09ORElUSU9OX05PTkUQARIbChdQTEFOTkVEX0NPTkRJVElPTl9IT0xEUxACEhsKF1BMQU5ORURfQ09ORElUSU9OX0ZBSUxTEAMSHgoaUExBTk5FRF9DT05ESVRJT05fREVGRVJSRUQQBDKHCgoOU2Vzc2lvblNlcnZpY2USTwoMU3RhcnRTZXNzaW9uEh4udGV0aGVyLnYxLlN0YXJ0U2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuU3RhcnRTZXNzaW9uUmVzcG9uc2USTAoLUGxhblNlc3Npb24SHS50ZXRoZXIudjEuUGxhblNlc3Npb25SZXF1ZXN0Gh4udGV0aGVyLnYxLlBsYW5TZXNzaW9uUmVzcG9uc2USTwoMUmVydW5TZXNzaW9uEh4udGV0aGVyLnYxLlJlcnVuU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuUmVydW5TZXNzaW9uUmVzcG9uc2USSQoKR2V0U2Vzc2lvbhIcLnRldGhlci52MS5HZXRTZXNzaW9uUmVxdWVzdBodLnRldGhlci52MS5HZXRTZXNzaW9uUmVzcG9uc2USTwoMTGlzdFNlc3Npb25zEh4udGV0aGVyLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaHy50ZXRoZXIudjEuTGlzdFNlc3Npb25zUmVzcG9uc2USUgoNQ2FuY2VsU2Vzc2lvbhIfLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5DYW5jZWxTZXNzaW9uUmVzcG9uc2USTwoMQ2xvc2VTZXNzaW9uEh4udGV0aGVyLnYxLkNsb3NlU2Vzc2lvblJlcXVlc3QaHy50ZXRoZXIudjEuQ2xvc2VTZXNzaW9uUmVzcG9uc2USUgoNRGVsZXRlU2Vzc2lvbhIfLnRldGhlci52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBogLnRldGhlci52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USQwoITGlzdFJ1bnMSGi50ZXRoZXIudjEuTGlzdFJ1bnNSZXF1ZXN0GhsudGV0aGVyLnYxLkxpc3RSdW5zUmVzcG9uc2USWgoPUmVhZFNlc3Npb25Mb2dzEiEudGV0aGVyLnYxLlJlYWRTZXNzaW9uTG9nc1JlcXVlc3QaIi50ZXRoZXIudjEuUmVhZFNlc3Npb25Mb2dzUmVzcG9uc2UwARJRCgxXYXRjaFNlc3Npb24SHi50ZXRoZXIudjEuV2F0Y2hTZXNzaW9uUmVxdWVzdBofLnRldGhlci52MS5XYXRjaFNlc3Npb25SZXNwb25zZTABEkAKB0dldFhjb20SGS50ZXRoZXIudjEuR2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuR2V0WGNvbVJlc3BvbnNlEkAKB1NldFhjb20SGS50ZXRoZXIudjEuU2V0WGNvbVJlcXVlc3QaGi50ZXRoZXIudjEuU2V0WGNvbVJlc3BvbnNlElYKDUF0dGFjaFNlc3Npb24SHy50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlcXVlc3QaIC50ZXRoZXIudjEuQXR0YWNoU2Vzc2lvblJlc3BvbnNlKAEwARJSCg1TaWduYWxTZXNzaW9uEh8udGV0aGVyLnYxLlNpZ25hbFNlc3Npb25SZXF1ZXN0GiAudGV0aGVyLnYxLlNpZ25hbFNlc3Npb25SZXNwb25zZRJMCgtXYWl0U2Vzc2lvbhIdLnRldGhlci52MS5XYWl0U2Vzc2lvblJlcXVlc3QaHi50ZXRoZXIudjEuV2FpdFNlc3Npb25SZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_timestamp, file_tether_v1_session, file_tether_v1_stream, file_tether_v1_task]);
 
 /**
  * StartSessionRequest says which task to run, from which file, with what.
@@ -153,6 +153,62 @@ export const StartSessionResponseSchema: GenMessage<StartSessionResponse> = /*@_
   messageDesc(file_tether_v1_session_service, 1);
 
 /**
+ * SignalSessionRequest names a session, a signal and the runs to send it to.
+ *
+ * @generated from message tether.v1.SignalSessionRequest
+ */
+export type SignalSessionRequest = Message<"tether.v1.SignalSessionRequest"> & {
+  /**
+   * "sessions/{session}"; a unique id prefix is accepted.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * A signal name ("SIGHUP", "HUP") or number; empty: SIGTERM.
+   *
+   * @generated from field: string signal = 2;
+   */
+  signal: string;
+
+  /**
+   * Only the live run of this task; empty: every live run.
+   *
+   * @generated from field: string task = 3;
+   */
+  task: string;
+};
+
+/**
+ * Describes the message tether.v1.SignalSessionRequest.
+ * Use `create(SignalSessionRequestSchema)` to create a new message.
+ */
+export const SignalSessionRequestSchema: GenMessage<SignalSessionRequest> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 2);
+
+/**
+ * SignalSessionResponse says which runs were sent the signal.
+ *
+ * @generated from message tether.v1.SignalSessionResponse
+ */
+export type SignalSessionResponse = Message<"tether.v1.SignalSessionResponse"> & {
+  /**
+   * The live runs signalled, in run order.
+   *
+   * @generated from field: repeated tether.v1.Run runs = 1;
+   */
+  runs: Run[];
+};
+
+/**
+ * Describes the message tether.v1.SignalSessionResponse.
+ * Use `create(SignalSessionResponseSchema)` to create a new message.
+ */
+export const SignalSessionResponseSchema: GenMessage<SignalSessionResponse> = /*@__PURE__*/
+  messageDesc(file_tether_v1_session_service, 3);
+
+/**
  * PlanSessionRequest says what StartSession would be asked.
  *
  * @generated from message tether.v1.PlanSessionRequest
@@ -192,7 +248,7 @@ export type PlanSessionRequest = Message<"tether.v1.PlanSessionRequest"> & {
  * Use `create(PlanSessionRequestSchema)` to create a new message.
  */
 export const PlanSessionRequestSchema: GenMessage<PlanSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 2);
+  messageDesc(file_tether_v1_session_service, 4);
 
 /**
  * PlanSessionResponse is what a session started now would run.
@@ -236,7 +292,7 @@ export type PlanSessionResponse = Message<"tether.v1.PlanSessionResponse"> & {
  * Use `create(PlanSessionResponseSchema)` to create a new message.
  */
 export const PlanSessionResponseSchema: GenMessage<PlanSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 3);
+  messageDesc(file_tether_v1_session_service, 5);
 
 /**
  * PlannedTask is one task of a plan: what its run would execute, and where.
@@ -288,7 +344,7 @@ export type PlannedTask = Message<"tether.v1.PlannedTask"> & {
  * Use `create(PlannedTaskSchema)` to create a new message.
  */
 export const PlannedTaskSchema: GenMessage<PlannedTask> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 4);
+  messageDesc(file_tether_v1_session_service, 6);
 
 /**
  * PlannedWorkspace is where a planned task would run.
@@ -324,7 +380,7 @@ export type PlannedWorkspace = Message<"tether.v1.PlannedWorkspace"> & {
  * Use `create(PlannedWorkspaceSchema)` to create a new message.
  */
 export const PlannedWorkspaceSchema: GenMessage<PlannedWorkspace> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 5);
+  messageDesc(file_tether_v1_session_service, 7);
 
 /**
  * RerunSessionRequest names the session to run again.
@@ -362,7 +418,7 @@ export type RerunSessionRequest = Message<"tether.v1.RerunSessionRequest"> & {
  * Use `create(RerunSessionRequestSchema)` to create a new message.
  */
 export const RerunSessionRequestSchema: GenMessage<RerunSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 6);
+  messageDesc(file_tether_v1_session_service, 8);
 
 /**
  * RerunSessionResponse holds the new session.
@@ -390,7 +446,7 @@ export type RerunSessionResponse = Message<"tether.v1.RerunSessionResponse"> & {
  * Use `create(RerunSessionResponseSchema)` to create a new message.
  */
 export const RerunSessionResponseSchema: GenMessage<RerunSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 7);
+  messageDesc(file_tether_v1_session_service, 9);
 
 /**
  * GetSessionRequest names a session.
@@ -411,7 +467,7 @@ export type GetSessionRequest = Message<"tether.v1.GetSessionRequest"> & {
  * Use `create(GetSessionRequestSchema)` to create a new message.
  */
 export const GetSessionRequestSchema: GenMessage<GetSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 8);
+  messageDesc(file_tether_v1_session_service, 10);
 
 /**
  * GetSessionResponse holds the session.
@@ -432,7 +488,7 @@ export type GetSessionResponse = Message<"tether.v1.GetSessionResponse"> & {
  * Use `create(GetSessionResponseSchema)` to create a new message.
  */
 export const GetSessionResponseSchema: GenMessage<GetSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 9);
+  messageDesc(file_tether_v1_session_service, 11);
 
 /**
  * ListSessionsRequest pages through sessions, newest first.
@@ -482,7 +538,7 @@ export type ListSessionsRequest = Message<"tether.v1.ListSessionsRequest"> & {
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 10);
+  messageDesc(file_tether_v1_session_service, 12);
 
 /**
  * ListSessionsResponse is one page.
@@ -510,7 +566,7 @@ export type ListSessionsResponse = Message<"tether.v1.ListSessionsResponse"> & {
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 11);
+  messageDesc(file_tether_v1_session_service, 13);
 
 /**
  * CancelSessionRequest names the session to cancel.
@@ -539,7 +595,7 @@ export type CancelSessionRequest = Message<"tether.v1.CancelSessionRequest"> & {
  * Use `create(CancelSessionRequestSchema)` to create a new message.
  */
 export const CancelSessionRequestSchema: GenMessage<CancelSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 12);
+  messageDesc(file_tether_v1_session_service, 14);
 
 /**
  * CancelSessionResponse holds the session after the cancel was recorded.
@@ -560,7 +616,7 @@ export type CancelSessionResponse = Message<"tether.v1.CancelSessionResponse"> &
  * Use `create(CancelSessionResponseSchema)` to create a new message.
  */
 export const CancelSessionResponseSchema: GenMessage<CancelSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 13);
+  messageDesc(file_tether_v1_session_service, 15);
 
 /**
  * CloseSessionRequest names the session to close.
@@ -581,7 +637,7 @@ export type CloseSessionRequest = Message<"tether.v1.CloseSessionRequest"> & {
  * Use `create(CloseSessionRequestSchema)` to create a new message.
  */
 export const CloseSessionRequestSchema: GenMessage<CloseSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 14);
+  messageDesc(file_tether_v1_session_service, 16);
 
 /**
  * CloseSessionResponse holds the session after the close was recorded.
@@ -602,7 +658,7 @@ export type CloseSessionResponse = Message<"tether.v1.CloseSessionResponse"> & {
  * Use `create(CloseSessionResponseSchema)` to create a new message.
  */
 export const CloseSessionResponseSchema: GenMessage<CloseSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 15);
+  messageDesc(file_tether_v1_session_service, 17);
 
 /**
  * DeleteSessionRequest names a session to remove.
@@ -623,7 +679,7 @@ export type DeleteSessionRequest = Message<"tether.v1.DeleteSessionRequest"> & {
  * Use `create(DeleteSessionRequestSchema)` to create a new message.
  */
 export const DeleteSessionRequestSchema: GenMessage<DeleteSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 16);
+  messageDesc(file_tether_v1_session_service, 18);
 
 /**
  * DeleteSessionResponse says what was removed.
@@ -651,7 +707,7 @@ export type DeleteSessionResponse = Message<"tether.v1.DeleteSessionResponse"> &
  * Use `create(DeleteSessionResponseSchema)` to create a new message.
  */
 export const DeleteSessionResponseSchema: GenMessage<DeleteSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 17);
+  messageDesc(file_tether_v1_session_service, 19);
 
 /**
  * ListRunsRequest names a session and a page of its runs.
@@ -687,7 +743,7 @@ export type ListRunsRequest = Message<"tether.v1.ListRunsRequest"> & {
  * Use `create(ListRunsRequestSchema)` to create a new message.
  */
 export const ListRunsRequestSchema: GenMessage<ListRunsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 18);
+  messageDesc(file_tether_v1_session_service, 20);
 
 /**
  * ListRunsResponse is one page of the session's runs.
@@ -715,7 +771,7 @@ export type ListRunsResponse = Message<"tether.v1.ListRunsResponse"> & {
  * Use `create(ListRunsResponseSchema)` to create a new message.
  */
 export const ListRunsResponseSchema: GenMessage<ListRunsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 19);
+  messageDesc(file_tether_v1_session_service, 21);
 
 /**
  * ReadSessionLogsRequest says which output to read from where.
@@ -784,7 +840,7 @@ export type ReadSessionLogsRequest = Message<"tether.v1.ReadSessionLogsRequest">
  * Use `create(ReadSessionLogsRequestSchema)` to create a new message.
  */
 export const ReadSessionLogsRequestSchema: GenMessage<ReadSessionLogsRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 20);
+  messageDesc(file_tether_v1_session_service, 22);
 
 /**
  * ReadSessionLogsResponse carries output in the order it was received.
@@ -805,7 +861,7 @@ export type ReadSessionLogsResponse = Message<"tether.v1.ReadSessionLogsResponse
  * Use `create(ReadSessionLogsResponseSchema)` to create a new message.
  */
 export const ReadSessionLogsResponseSchema: GenMessage<ReadSessionLogsResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 21);
+  messageDesc(file_tether_v1_session_service, 23);
 
 /**
  * WatchSessionRequest says where to start reading a session's changes.
@@ -840,7 +896,7 @@ export type WatchSessionRequest = Message<"tether.v1.WatchSessionRequest"> & {
  * Use `create(WatchSessionRequestSchema)` to create a new message.
  */
 export const WatchSessionRequestSchema: GenMessage<WatchSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 22);
+  messageDesc(file_tether_v1_session_service, 24);
 
 /**
  * WatchSessionResponse carries events in order.
@@ -861,7 +917,7 @@ export type WatchSessionResponse = Message<"tether.v1.WatchSessionResponse"> & {
  * Use `create(WatchSessionResponseSchema)` to create a new message.
  */
 export const WatchSessionResponseSchema: GenMessage<WatchSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 23);
+  messageDesc(file_tether_v1_session_service, 25);
 
 /**
  * GetXcomRequest names a value.
@@ -889,7 +945,7 @@ export type GetXcomRequest = Message<"tether.v1.GetXcomRequest"> & {
  * Use `create(GetXcomRequestSchema)` to create a new message.
  */
 export const GetXcomRequestSchema: GenMessage<GetXcomRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 24);
+  messageDesc(file_tether_v1_session_service, 26);
 
 /**
  * GetXcomResponse holds the value.
@@ -910,7 +966,7 @@ export type GetXcomResponse = Message<"tether.v1.GetXcomResponse"> & {
  * Use `create(GetXcomResponseSchema)` to create a new message.
  */
 export const GetXcomResponseSchema: GenMessage<GetXcomResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 25);
+  messageDesc(file_tether_v1_session_service, 27);
 
 /**
  * SetXcomRequest sets a value.
@@ -945,7 +1001,7 @@ export type SetXcomRequest = Message<"tether.v1.SetXcomRequest"> & {
  * Use `create(SetXcomRequestSchema)` to create a new message.
  */
 export const SetXcomRequestSchema: GenMessage<SetXcomRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 26);
+  messageDesc(file_tether_v1_session_service, 28);
 
 /**
  * SetXcomResponse holds the stored value.
@@ -966,7 +1022,7 @@ export type SetXcomResponse = Message<"tether.v1.SetXcomResponse"> & {
  * Use `create(SetXcomResponseSchema)` to create a new message.
  */
 export const SetXcomResponseSchema: GenMessage<SetXcomResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 27);
+  messageDesc(file_tether_v1_session_service, 29);
 
 /**
  * AttachSessionRequest is one message from an attached client.
@@ -1021,7 +1077,7 @@ export type AttachSessionRequest = Message<"tether.v1.AttachSessionRequest"> & {
  * Use `create(AttachSessionRequestSchema)` to create a new message.
  */
 export const AttachSessionRequestSchema: GenMessage<AttachSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 28);
+  messageDesc(file_tether_v1_session_service, 30);
 
 /**
  * AttachOpen says what to attach to and from where.
@@ -1073,7 +1129,7 @@ export type AttachOpen = Message<"tether.v1.AttachOpen"> & {
  * Use `create(AttachOpenSchema)` to create a new message.
  */
 export const AttachOpenSchema: GenMessage<AttachOpen> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 29);
+  messageDesc(file_tether_v1_session_service, 31);
 
 /**
  * AttachInput is one record for an input stream.
@@ -1130,7 +1186,7 @@ export type AttachInput = Message<"tether.v1.AttachInput"> & {
  * Use `create(AttachInputSchema)` to create a new message.
  */
 export const AttachInputSchema: GenMessage<AttachInput> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 30);
+  messageDesc(file_tether_v1_session_service, 32);
 
 /**
  * AttachInputs is several records for input streams, in order.
@@ -1151,7 +1207,7 @@ export type AttachInputs = Message<"tether.v1.AttachInputs"> & {
  * Use `create(AttachInputsSchema)` to create a new message.
  */
 export const AttachInputsSchema: GenMessage<AttachInputs> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 31);
+  messageDesc(file_tether_v1_session_service, 33);
 
 /**
  * AttachAck acknowledges events.
@@ -1172,7 +1228,7 @@ export type AttachAck = Message<"tether.v1.AttachAck"> & {
  * Use `create(AttachAckSchema)` to create a new message.
  */
 export const AttachAckSchema: GenMessage<AttachAck> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 32);
+  messageDesc(file_tether_v1_session_service, 34);
 
 /**
  * AttachSessionResponse is one message to an attached client.
@@ -1233,7 +1289,7 @@ export type AttachSessionResponse = Message<"tether.v1.AttachSessionResponse"> &
  * Use `create(AttachSessionResponseSchema)` to create a new message.
  */
 export const AttachSessionResponseSchema: GenMessage<AttachSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 33);
+  messageDesc(file_tether_v1_session_service, 35);
 
 /**
  * AttachOpened confirms the attach.
@@ -1275,7 +1331,7 @@ export type AttachOpened = Message<"tether.v1.AttachOpened"> & {
  * Use `create(AttachOpenedSchema)` to create a new message.
  */
 export const AttachOpenedSchema: GenMessage<AttachOpened> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 34);
+  messageDesc(file_tether_v1_session_service, 36);
 
 /**
  * AttachEvents carries consecutive events.
@@ -1314,7 +1370,7 @@ export type AttachEvents = Message<"tether.v1.AttachEvents"> & {
  * Use `create(AttachEventsSchema)` to create a new message.
  */
 export const AttachEventsSchema: GenMessage<AttachEvents> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 35);
+  messageDesc(file_tether_v1_session_service, 37);
 
 /**
  * AttachEvent is one thing that happened in the session.
@@ -1366,7 +1422,7 @@ export type AttachEvent = Message<"tether.v1.AttachEvent"> & {
  * Use `create(AttachEventSchema)` to create a new message.
  */
 export const AttachEventSchema: GenMessage<AttachEvent> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 36);
+  messageDesc(file_tether_v1_session_service, 38);
 
 /**
  * InputAccepted answers one AttachInput once the record is durable.
@@ -1401,7 +1457,7 @@ export type InputAccepted = Message<"tether.v1.InputAccepted"> & {
  * Use `create(InputAcceptedSchema)` to create a new message.
  */
 export const InputAcceptedSchema: GenMessage<InputAccepted> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 37);
+  messageDesc(file_tether_v1_session_service, 39);
 
 /**
  * InputAnswers answers one AttachInputs: one answer per input, in its order.
@@ -1422,7 +1478,7 @@ export type InputAnswers = Message<"tether.v1.InputAnswers"> & {
  * Use `create(InputAnswersSchema)` to create a new message.
  */
 export const InputAnswersSchema: GenMessage<InputAnswers> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 38);
+  messageDesc(file_tether_v1_session_service, 40);
 
 /**
  * InputAnswer is the outcome of one input of an AttachInputs.
@@ -1459,7 +1515,7 @@ export type InputAnswer = Message<"tether.v1.InputAnswer"> & {
  * Use `create(InputAnswerSchema)` to create a new message.
  */
 export const InputAnswerSchema: GenMessage<InputAnswer> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 39);
+  messageDesc(file_tether_v1_session_service, 41);
 
 /**
  * InputRejected answers an AttachInput that was not stored.
@@ -1494,7 +1550,7 @@ export type InputRejected = Message<"tether.v1.InputRejected"> & {
  * Use `create(InputRejectedSchema)` to create a new message.
  */
 export const InputRejectedSchema: GenMessage<InputRejected> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 40);
+  messageDesc(file_tether_v1_session_service, 42);
 
 /**
  * WaitSessionRequest names a session to wait for.
@@ -1524,7 +1580,7 @@ export type WaitSessionRequest = Message<"tether.v1.WaitSessionRequest"> & {
  * Use `create(WaitSessionRequestSchema)` to create a new message.
  */
 export const WaitSessionRequestSchema: GenMessage<WaitSessionRequest> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 41);
+  messageDesc(file_tether_v1_session_service, 43);
 
 /**
  * WaitSessionResponse has the session once it has an outcome.
@@ -1545,7 +1601,7 @@ export type WaitSessionResponse = Message<"tether.v1.WaitSessionResponse"> & {
  * Use `create(WaitSessionResponseSchema)` to create a new message.
  */
 export const WaitSessionResponseSchema: GenMessage<WaitSessionResponse> = /*@__PURE__*/
-  messageDesc(file_tether_v1_session_service, 42);
+  messageDesc(file_tether_v1_session_service, 44);
 
 /**
  * PlannedCondition is what a task's condition says before the session starts.
@@ -1764,6 +1820,21 @@ export const SessionService: GenService<{
     methodKind: "bidi_streaming";
     input: typeof AttachSessionRequestSchema;
     output: typeof AttachSessionResponseSchema;
+  },
+  /**
+   * Sends a signal to the process group of each live run of a session (of
+   * one task when named), as docker kill and pueue kill --signal do: HUP to
+   * a service that reloads on it, STOP and CONT to pause and resume a long
+   * job (tether pause, tether resume). A run a signal ends fails as a crash
+   * does (and is retried if it has retries left): CancelSession is how a
+   * session's work is stopped.
+   *
+   * @generated from rpc tether.v1.SessionService.SignalSession
+   */
+  signalSession: {
+    methodKind: "unary";
+    input: typeof SignalSessionRequestSchema;
+    output: typeof SignalSessionResponseSchema;
   },
   /**
    * Waits until a session has an outcome, as docker wait and pueue wait: its
