@@ -7,9 +7,9 @@ import { connectToDaemon } from "../transport.js";
 export const SIGNAL_USAGE = `  tether kill S [--signal SIG] [--task T]     signal a session's live runs' process groups (default SIGTERM), as
                                               docker kill: HUP to a server that reloads on it; a run it ends fails
                                               as a crash does (retried if it may be): tether cancel stops the session
-  tether pause S [--task T] | resume S [--task T]
-                                              stop its live runs where they are (SIGSTOP), and let them go on
-                                              (SIGCONT), as pueue pause and start: tether show says (paused)`;
+  tether pause S [--task T]                   stop its live runs where they are (SIGSTOP), as pueue pause: they hold
+                                              their memory and take no CPU; tether show says (paused)
+  tether resume S [--task T]                  let its paused runs go on (SIGCONT), as pueue start`;
 
 /** `tether kill`, `tether pause` and `tether resume`: SignalSession with the signal each names. */
 export async function signalSessionCommand(how: "kill" | "pause" | "resume", args: string[], paths: ClientPaths): Promise<number> {
