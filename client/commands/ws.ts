@@ -154,7 +154,7 @@ async function show(args: string[], paths: ClientPaths): Promise<number> {
     // A READY column once one has readiness checks (exec --ready-http ...), as exec ls marks them.
     const checked = execs.some((e) => e.readiness !== undefined);
     const ready = (e: (typeof execs)[number]): string[] => (checked ? [readyWord(e)] : []);
-    printTable(["EXEC", "NAME", "PID", ...(checked ? ["READY"] : []), "STARTED", "COMMAND"], execs.map((e) => [e.id, e.displayName, String(e.pid), ...ready(e), startedAgo(e), commandLine(e.argv)]));
+    printTable(["EXEC", "NAME", "PID", ...(checked ? ["READY"] : []), "STARTED", "COMMAND"], execs.map((e) => [e.id, e.displayName, `${e.pid}${e.paused ? " (paused)" : ""}`, ...ready(e), startedAgo(e), commandLine(e.argv)]));
   }
   if (queued.length > 0) {
     process.stdout.write("\nqueued execs:\n");

@@ -922,6 +922,7 @@ describe("tether ws and tether exec (the built CLI)", () => {
     expect(cli(env, ["exec", "ls", "w"]).stdout).toMatch(new RegExp(`${id}\\s+w\\s+running \\(paused\\)`));
     expect(cli(env, ["exec", "show", id]).stdout).toMatch(new RegExp(`status {6}running \\(pid \\d+, paused: tether exec resume ${id}\\)`));
     expect(JSON.parse(cli(env, ["exec", "show", id, "--json"]).stdout)).toMatchObject({ status: "running", paused: true });
+    expect(cli(env, ["ws", "show", "w"]).stdout).toMatch(new RegExp(`${id}\\s+\\d+ \\(paused\\)`));
     const held = bytes();
     await new Promise((r) => setTimeout(r, 500));
     expect(bytes()).toBe(held);
