@@ -31,6 +31,13 @@ tasks:
   #   upstream: [serve]
   #   retries: 1
   #   timeout: 10m
+  # lint:
+  #   cmd: npm run lint
+  #   allow_failure: true        # it may fail: its run says so, the graph goes on
+  # cleanup:
+  #   cmd: rm -rf tmp
+  #   upstream: [test, lint]
+  #   when: always               # once they have ended, passed or not (on_failure: only if one failed)
   # review:
   #   cmd: ./review.sh           # may \`tether wait approval\` for a human's answer
   #   streams: { approval: input }
