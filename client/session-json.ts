@@ -16,6 +16,7 @@ export function sessionJson(s: Session): Record<string, unknown> {
     status: enumName(SessionStatus, s.status),
     activity: enumName(SessionActivity, s.activity),
     waiting_for: s.waitingFor,
+    paused: s.paused,
     exit_code: s.graphFinished || s.status !== SessionStatus.OPEN ? s.exitCode : null,
     created_at: isoTime(s.createTime),
     ended_at: isoTime(s.endTime),

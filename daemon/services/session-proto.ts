@@ -78,6 +78,7 @@ export function sessionToProto(session: domain.SessionView, xcom: readonly domai
     ...(session.endedAt !== undefined ? { endTime: timestampFromMs(session.endedAt) } : {}),
     xcom: xcom.map((x) => ({ key: x.key, value: x.value, updateTime: timestampFromMs(x.updatedAt) })),
     waitingFor: session.waitingFor,
+    paused: session.paused,
     streams: streams.map((st) => ({ name: st.name, direction: directionToProto(st.direction), nextSequence: BigInt(st.nextSeq), firstSequence: BigInt(st.firstSeq) })),
   });
 }

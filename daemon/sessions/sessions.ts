@@ -19,7 +19,7 @@ import type { RunEnvironment } from "./live-run.js";
 import { LiveSession } from "./live-session.js";
 import { resolveInputs } from "./session-inputs.js";
 import { inTaskWorkspace, planStart, type StartPlan } from "./start-plan.js";
-import { signalRuns } from "./session-signals.js";
+import { runPaused, signalRuns } from "./session-signals.js";
 import { signalGroup } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
 import { logJournal, sessionJournals } from "./session-journal.js";
@@ -466,7 +466,8 @@ export class Sessions {
     const current = live?.session ?? record;
     // Only a log with a limit drops any: a listing of thousands looks up no journal for the others.
     const outputFirstOffset = record.spec.outputMaxBytes === undefined ? 0 : (this.journals.find(logJournal(record.id))?.firstOffset ?? 0);
-    return { ...current, activity: live?.activity ?? "idle", waitingFor: live?.waitingFor ?? "", outputFirstOffset };
+    const paused = live?.liveRuns("").some((l) => runPaused(l.run)) ?? false;
+    return { ...current, activity: live?.activity ?? "idle", waitingFor: live?.waitingFor ?? "", outputFirstOffset, paused };
   }
 
   private newId(): string {

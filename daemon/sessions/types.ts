@@ -93,6 +93,8 @@ export interface SessionView extends Readonly<SessionRecord> {
   readonly waitingFor: string;
   /** Where its output log starts now: 0 unless spec.outputMaxBytes dropped some. */
   readonly outputFirstOffset: number;
+  /** Some live run is paused (session-signals.ts runPaused). */
+  readonly paused: boolean;
 }
 
 export interface XcomValue {

@@ -571,6 +571,8 @@ tasks:
     await eventually(() => (logBytes() > 0 && cli(env, dir, "logs", id, "--task", "serve").stdout.includes("serving") ? true : undefined));
     expect(cli(env, dir, "pause", id, "--task", "count")).toEqual({ status: 0, stdout: `paused run 1 (count) of ${id}\n`, stderr: "" });
     expect(cli(env, dir, "show", id).stdout).toContain(`  1  count  attempt 1  running (paused: tether resume ${id})\n`);
+    expect(cli(env, dir, "show", id).stdout).toContain(`status    open, running (paused: tether resume ${id})\n`);
+    expect(cli(env, dir, "ls").stdout).toMatch(new RegExp(`^${id}\\s+both\\s+open/running \\(paused\\)\\s`, "m"));
     expect((JSON.parse(cli(env, dir, "show", id, "--json").stdout) as { runs: { paused: boolean }[] }).runs.map((r) => r.paused)).toEqual([true, false, false]);
     const held = logBytes();
     await new Promise((r) => setTimeout(r, 400));
@@ -579,6 +581,7 @@ tasks:
     await eventually(() => (cli(env, dir, "logs", id, "--task", "serve").stdout.includes("reloaded") ? true : undefined));
     expect(cli(env, dir, "resume", id).stdout).toBe(`resumed run 1 (count) of ${id}\nresumed run 2 (serve) of ${id}\n`);
     await eventually(() => (logBytes() > held ? true : undefined));
+    expect((JSON.parse(cli(env, dir, "show", id, "--json").stdout) as { paused: boolean }).paused).toBe(false);
     // Refusals say why: a task it has not, one with no live run.
     expect(cli(env, dir, "pause", id, "--task", "nope").stderr).toBe(`tether: session ${id} has no task "nope": the tasks are count, serve, both\n`);
     expect(cli(env, dir, "kill", id, "--task", "both")).toMatchObject({ status: 1, stderr: `tether: session ${id} has no live run of task both: a signal goes to a running process (tether show ${id} lists its runs)\n` });
