@@ -58,7 +58,8 @@ export type ErrorReasonName =
   | "TOO_MANY_QUEUES"
   | "EXEC_NOT_QUEUED"
   | "EXEC_NOT_READY"
-  | "COPY_FAILED";
+  | "COPY_FAILED"
+  | "SESSION_NOT_READY";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -12,32 +12,35 @@ import { sessionDetailJson } from "../session-json.js";
 import { sessionRuns } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
 
-export const SHOW_USAGE = `  tether show S [--json] [--wait [--timeout 30m]]
+export const SHOW_USAGE = `  tether show S [--json] [--wait [--ready] [--timeout 30m]]
                                               a session: inputs, status, result or error, runs and their state log, xcom;
                                               --wait: once it has an outcome (its graph finished, or it ended), as docker
-                                              wait, exiting with its exit code (124: none by --timeout)`;
+                                              wait, exiting with its exit code (124: none by --timeout); --ready: once
+                                              its main task is a ready service (a dev server that answers) or its graph
+                                              finished well, as compose up --wait (exit 1 if it will not be)`;
 
 /** `tether show S`: everything the daemon knows about a session, the state log included. */
 export async function showCommand(args: string[], paths: ClientPaths): Promise<number> {
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: { json: { type: "boolean", default: false }, wait: { type: "boolean", default: false }, timeout: { type: "string" } },
+    options: { json: { type: "boolean", default: false }, wait: { type: "boolean", default: false }, ready: { type: "boolean", default: false }, timeout: { type: "string" } },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${SHOW_USAGE}`, 2);
   if (values.timeout !== undefined && !values.wait) throw new CliError("--timeout is how long --wait waits: add --wait", 2);
+  if (values.ready && !values.wait) throw new CliError("--ready says what --wait waits for: add --wait", 2);
   const timeout = values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout);
   const name = `sessions/${positionals[0]}`;
   const { client } = await connectToDaemon(paths);
   const { session } = await (values.wait
-    ? client.unary(SessionService.method.waitSession, { name, timeout }).catch((error: unknown) => {
+    ? client.unary(SessionService.method.waitSession, { name, timeout, untilReady: values.ready }).catch((error: unknown) => {
         throw whenDaemonStopped(whenTimedOut(error), `waiting for session ${positionals[0]}`);
       })
     : client.unary(SessionService.method.getSession, { name }));
   const runs = await sessionRuns(client, session!.name);
   const s = session!;
-  // With --wait, the outcome is the command's, as a followed run's.
-  const exitCode = values.wait ? s.exitCode : 0;
+  // With --wait, the outcome is the command's, as a followed run's; --ready's is that it is ready.
+  const exitCode = values.wait && !values.ready ? s.exitCode : 0;
   if (values.json) {
     process.stdout.write(`${JSON.stringify(sessionDetailJson(s, runs))}\n`);
     return exitCode;

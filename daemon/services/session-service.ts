@@ -64,7 +64,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       return { session: sessionToProto(sessions.cancel(req.name, req.reason), []) };
     },
     async waitSession(req, ctx) {
-      const session = await waitOutcome(sessions, req.name, { signal: ctx.signal, timeoutMs: durationFieldMs(req.timeout, "timeout", 0) });
+      const session = await waitOutcome(sessions, req.name, { signal: ctx.signal, timeoutMs: durationFieldMs(req.timeout, "timeout", 0), untilReady: req.untilReady });
       return { session: sessionToProto(session, sessions.xcom(session.id), reads.streams(session.id)) };
     },
     closeSession(req) {

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { CLI_ENTRY, cliEnvPerTest } from "../helpers/daemon.js";
 import { eventually, writeTaskFile } from "../helpers/sessions.js";
 import { terminalsPerTest } from "../helpers/terminals.js";
+import { freePorts } from "../helpers/ports.js";
 import { dirname, join } from "node:path";
 
 const freshEnv = cliEnvPerTest({ NO_COLOR: "1" });
@@ -387,6 +388,38 @@ tasks:
     expect(cli(env, dir, "show", long, "--wait").status).toBe(0);
     expect(cli(env, dir, "show", long, "--timeout", "1s")).toMatchObject({ status: 2, stderr: "tether: --timeout is how long --wait waits: add --wait\n" });
     expect(cli(env, dir, "wait", long)).toMatchObject({ status: 2, stderr: expect.stringContaining("tether show S --wait waits for a session's outcome") });
+  });
+
+  it("show --wait --ready returns once the main task is a ready service (compose up --wait), or its graph finished well; one that will not be ready exits 1 saying why", async () => {
+    const env = freshEnv();
+    const [port] = await freePorts(1);
+    const dir = dirname(
+      writeTaskFile(`tasks:
+  serve:
+    cmd: [${JSON.stringify(process.execPath)}, -e, 'setTimeout(() => require("node:http").createServer((q, r) => r.end("ok")).listen(${port}, "127.0.0.1"), 700)']
+    readiness: { http: "http://127.0.0.1:${port}/", interval: 100ms }
+  once:
+    cmd: echo once
+  bad:
+    cmd: exit 4
+`),
+    );
+    const serve = cli(env, dir, "run", "serve", "-d").stdout.trim();
+    const ready = cli(env, dir, "show", serve, "--wait", "--ready");
+    expect(ready.status).toBe(0);
+    // Ready means its server answers now, while the session runs on.
+    expect(ready.stdout).toMatch(/^status +open, running/m);
+    expect(ready.stdout).toMatch(/ 1 {2}serve {2}attempt 1 {2}ready/);
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe("ok");
+    expect(cli(env, dir, "show", cli(env, dir, "run", "once", "-d").stdout.trim(), "--wait", "--ready").status).toBe(0);
+    const bad = cli(env, dir, "run", "bad", "-d").stdout.trim();
+    expect(cli(env, dir, "show", bad, "--wait", "--ready")).toMatchObject({
+      status: 1,
+      stderr: `tether: session ${bad} will not be ready: it ended (closed, exit code 4): task bad failed: exited with code 4 (tether logs ${bad} shows what it said)\n`,
+    });
+    expect(cli(env, dir, "show", serve, "--ready").stderr).toBe("tether: --ready says what --wait waits for: add --wait\n");
+    cli(env, dir, "cancel", serve);
+    expect(cli(env, dir, "show", serve, "--wait", "--ready").status).toBe(1);
   });
 
   it("tasks lists each task's command, graph, inputs, streams and traits, and --json says where each is defined", () => {
