@@ -3,6 +3,7 @@ import { constants } from "node:os";
 import { PassThrough, type Writable } from "node:stream";
 import { OutputReader } from "./output-reader.js";
 import type { StartedProcess } from "./process-identity.js";
+import { NON_ENDING_SIGNALS } from "./signals.js";
 import type { Spawned, Spawner } from "./spawner.js";
 
 /** After the process exits, how long its pipes may stay open (held by a background grandchild) before we stop reading them. */
@@ -124,14 +125,26 @@ function feed(input: PassThrough, socket: Socket): void {
   input.pipe(socket);
 }
 
-/** Signals a process group, ignoring one that is already gone. */
+/**
+ * Signals a process group, ignoring one that is already gone. A signal that
+ * ends processes is followed by SIGCONT, as a shell's kill of a stopped job
+ * is: a paused group (exec pause, tether pause) takes it now, not once
+ * someone resumes it (SIGKILL needs none).
+ */
 export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   try {
     process.kill(-pid, signal);
-    return true;
   } catch {
     return false;
   }
+  if (signal !== "SIGKILL" && !NON_ENDING_SIGNALS.has(signal)) {
+    try {
+      process.kill(-pid, "SIGCONT");
+    } catch {
+      // Gone since: nothing to resume.
+    }
+  }
+  return true;
 }
 
 /** The exit code a shell would report: 128+N for a signal, 126 or 127 for a command that could not start. */

@@ -29,6 +29,11 @@ export function processGroup(pid: number): number | undefined {
   return fields === undefined ? undefined : Number(fields[2]);
 }
 
+/** Whether process `pid` is stopped (SIGSTOP, SIGTSTP: exec pause, tether pause), as /proc says now; false when it is gone or unknown. */
+export function processStopped(pid: number | undefined): boolean {
+  return pid !== undefined && processState(pid) === "T";
+}
+
 /** A live process's state letter from /proc (R running, S sleeping, ...); undefined when it is gone. */
 export function processState(pid: number): string | undefined {
   return statFields(pid)?.[0];

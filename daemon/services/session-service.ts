@@ -35,8 +35,8 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },
     signalSession(req) {
-      const session = sessions.get(req.name);
-      return { runs: sessions.signal(session.id, req.task, parseSignal(req.signal)).map((r) => runToProto(session.id, r)) };
+      const { session, runs } = sessions.signal(req.name, req.task, parseSignal(req.signal));
+      return { runs: runs.map((r) => runToProto(session, r)) };
     },
     planSession(req) {
       if (req.task === "") throw invalidArgument("task", "name the task to plan: task is empty");

@@ -199,8 +199,6 @@ export class LiveRun {
   }
 
   private signalWithGrace(): void {
-    // A paused run (tether pause) goes on first, to take SIGTERM now.
-    this.process.signal("SIGCONT");
     this.process.signal("SIGTERM");
     const timer = setTimeout(() => this.process.signal("SIGKILL"), KILL_GRACE_MS);
     timer.unref();

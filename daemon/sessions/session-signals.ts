@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { choicesHint } from "../../common/closest-word.js";
 import { TetherError } from "../errors.js";
-import { processState } from "../process/process-identity.js";
+import { processStopped } from "../process/process-identity.js";
 import type { LiveRun } from "./live-run.js";
 import { LIVE_RUN_STATUSES, type RunRecord, type SessionRecord } from "./types.js";
 
@@ -13,7 +13,7 @@ import { LIVE_RUN_STATUSES, type RunRecord, type SessionRecord } from "./types.j
  * does (retried if it has retries left): a cancel is how work is stopped.
  * Refused, saying why, for a task the session has not, or no live run.
  */
-export function signalRuns(session: SessionRecord, task: string, live: readonly LiveRun[], signal: NodeJS.Signals): RunRecord[] {
+export function signalRuns(session: SessionRecord, task: string, live: readonly LiveRun[], signal: NodeJS.Signals): { session: string; runs: RunRecord[] } {
   const tasks = session.spec.tasks.map((t) => t.name);
   if (task !== "" && !tasks.includes(task)) {
     throw new TetherError(Code.NotFound, "TASK_NOT_FOUND", `session ${session.id} has no task ${JSON.stringify(task)}: ${choicesHint(task, tasks, "tasks")}`, { task });
@@ -25,10 +25,10 @@ export function signalRuns(session: SessionRecord, task: string, live: readonly 
     });
   }
   for (const run of live) run.process.signal(signal);
-  return live.map((l) => l.run);
+  return { session: session.id, runs: live.map((l) => l.run) };
 }
 
 /** Whether live run `run`'s process is stopped (SIGSTOP, SIGTSTP: tether pause), as /proc says now. */
 export function runPaused(run: RunRecord): boolean {
-  return LIVE_RUN_STATUSES.has(run.status) && run.pid !== undefined && processState(run.pid) === "T";
+  return LIVE_RUN_STATUSES.has(run.status) && processStopped(run.pid);
 }

@@ -130,7 +130,7 @@ export class Sessions {
   }
 
   /** Sends `signal` to the live runs of session `idOrPrefix` (of `task`, or all): session-signals.ts. */
-  signal(idOrPrefix: string, task: string, signal: NodeJS.Signals): RunRecord[] {
+  signal(idOrPrefix: string, task: string, signal: NodeJS.Signals): { session: string; runs: RunRecord[] } {
     const record = this.find(idOrPrefix);
     return signalRuns(record, task, this.live.get(record.id)?.liveRuns(task) ?? [], signal);
   }

@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import type { ProcessEnd } from "../process/child-process.js";
-import { processState } from "../process/process-identity.js";
+import { processStopped } from "../process/process-identity.js";
 import type { OutputWriter } from "../process/output-writer.js";
 import type { RestartSpec } from "./exec-tables.js";
 import { recordEnd } from "./launch.js";
@@ -65,7 +65,7 @@ export function endExecRecord(record: ExecRecord, writer: OutputWriter, end: Pro
 
 /** Whether running exec `exec`'s process is stopped (SIGSTOP, SIGTSTP: exec pause), as /proc says now. */
 export function execPaused(exec: ExecRecord): boolean {
-  return exec.status === "running" && exec.pid !== undefined && processState(exec.pid) === "T";
+  return exec.status === "running" && processStopped(exec.pid);
 }
 
 /** Why exec `exec`, which is not running, takes no input or signals: it waits (`waitsFor`, in words), or has ended. */

@@ -89,12 +89,10 @@ export function recordEnd(record: EndFields, end: ProcessEnd, lost?: string, sto
 
 /**
  * Ends a process as a user asking it to stop would: `signal` (SIGTERM, a
- * terminal's SIGHUP) after SIGCONT, SIGKILL once `graceMs` has passed;
- * resolves with its end.
+ * terminal's SIGHUP), SIGKILL once `graceMs` has passed; resolves with its
+ * end.
  */
 export async function terminate<T>(process: { signal(signal: NodeJS.Signals): unknown }, ended: Promise<T>, signal: NodeJS.Signals, graceMs: number): Promise<T> {
-  // A paused one (exec pause) goes on first, to take the signal now, as a shell's kill of a stopped job does.
-  process.signal("SIGCONT");
   process.signal(signal);
   const timer = setLongTimeout(() => process.signal("SIGKILL"), graceMs);
   try {

@@ -67,8 +67,6 @@ export class LiveProcesses {
     this.stopping.set(workspaceId, (this.stopping.get(workspaceId) ?? 0) + 1);
     try {
       for (const p of processes) p.stopping?.(reason);
-      // A paused one (exec pause) goes on first, to take SIGTERM now.
-      for (const p of processes) p.signal("SIGCONT");
       for (const p of processes) p.signal("SIGTERM");
       const all = Promise.allSettled(processes.map((p) => p.ended));
       let timer: NodeJS.Timeout | undefined;
