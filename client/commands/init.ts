@@ -25,7 +25,7 @@ tasks:
   #   cmd: node server.js
   #   upstream: [build]
   #   env: { PORT: "8080" }
-  #   readiness: { http: "http://127.0.0.1:8080/health", interval: 1s, timeout: 60s }
+  #   readiness: { http: "http://127.0.0.1:8080/health", interval: 1s, timeout: 60s, health_interval: 30s }
   # test:
   #   cmd: ["npm", "test"]
   #   upstream: [serve]

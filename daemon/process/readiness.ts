@@ -11,7 +11,7 @@ import { TIMER_MAX_MS } from "../long-timeout.js";
 export const READINESS_DEFAULT_INTERVAL_MS = 1_000;
 export const READINESS_DEFAULT_TIMEOUT_MS = 60_000;
 
-/** Once an exec is ready, how often its checks go on when not given (docker's healthcheck interval), and how many rounds failing in a row make it unhealthy (docker's retries). */
+/** Once a service (an exec, a session's run) is ready, how often its checks go on when not given (docker's healthcheck interval), and how many rounds failing in a row make it unhealthy (docker's retries). */
 export const HEALTH_DEFAULT_INTERVAL_MS = 30_000;
 export const HEALTH_FAILURES = 3;
 

@@ -6,14 +6,22 @@ import { durationFieldMs } from "./durations.js";
 
 // Readiness checks in proto form: a task's (TaskReadiness) and an exec's (ExecReadiness) have the same fields.
 
-/** Checks as a TaskReadiness or an ExecReadiness holds them ("" for a check not given). */
-export function readinessToProto(readiness: Readiness): { http: string; tcp: string; cmd: string; interval: ReturnType<typeof durationFromMs>; timeout: ReturnType<typeof durationFromMs> } {
+/** Checks as a TaskReadiness or an ExecReadiness holds them ("" for a check not given; a health interval of 0 when there is none). */
+export function readinessToProto(readiness: Readiness): {
+  http: string;
+  tcp: string;
+  cmd: string;
+  interval: ReturnType<typeof durationFromMs>;
+  timeout: ReturnType<typeof durationFromMs>;
+  healthInterval: ReturnType<typeof durationFromMs>;
+} {
   return {
     http: readiness.http ?? "",
     tcp: readiness.tcp ?? "",
     cmd: readiness.cmd ?? "",
     interval: durationFromMs(readiness.intervalMs),
     timeout: durationFromMs(readiness.timeoutMs),
+    healthInterval: durationFromMs(readiness.healthIntervalMs ?? 0),
   };
 }
 
@@ -28,9 +36,4 @@ export function readinessFromProto(readiness: ExecReadiness | undefined): Readin
     timeoutMs: durationFieldMs(readiness.timeout, "readiness.timeout", READINESS_DEFAULT_TIMEOUT_MS),
     healthIntervalMs: durationFieldMs(readiness.healthInterval, "readiness.health_interval", HEALTH_DEFAULT_INTERVAL_MS),
   };
-}
-
-/** An exec's checks as its ExecReadiness holds them: a task's fields, and how often they go on once it is ready. */
-export function execReadinessToProto(readiness: Readiness): ReturnType<typeof readinessToProto> & { healthInterval: ReturnType<typeof durationFromMs> } {
-  return { ...readinessToProto(readiness), healthInterval: durationFromMs(readiness.healthIntervalMs ?? 0) };
 }

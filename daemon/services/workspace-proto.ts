@@ -8,7 +8,7 @@ import { PtySchema, PtyState, SizePolicy, type Pty } from "../../gen/tether/v1/p
 import { invalidArgument } from "../errors.js";
 import type { OutputPiece } from "../process/output-tap.js";
 import { withDataLast, type VarintField } from "./encoded-messages.js";
-import { execReadinessToProto } from "./readiness-proto.js";
+import { readinessToProto } from "./readiness-proto.js";
 import type * as domain from "../workspaces/types.js";
 import type { RestartPolicy } from "../workspaces/exec-restarts.js";
 import { execPaused } from "../workspaces/exec-records.js";
@@ -101,7 +101,7 @@ export function execToProto(exec: domain.ExecRecord, execs: { readonly output: {
     after: [...exec.after],
     startAt: exec.startAt === undefined ? undefined : timestampFromMs(exec.startAt),
     startTime: exec.status === "queued" || exec.status === "cancelled" ? undefined : timestampFromMs(exec.startedAt ?? exec.createdAt),
-    readiness: exec.readiness === undefined ? undefined : execReadinessToProto(exec.readiness),
+    readiness: exec.readiness === undefined ? undefined : readinessToProto(exec.readiness),
     readyTime: exec.readyAt === undefined ? undefined : timestampFromMs(exec.readyAt),
     readinessError: exec.readinessError ?? "",
     priority: exec.priority,

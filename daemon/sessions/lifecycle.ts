@@ -7,7 +7,8 @@ const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
   pending: ["queued", "skipped", "cancelled", "lost"],
   queued: ["running", "skipped", "cancelled", "lost"],
   running: ["ready", "waiting", "succeeded", "failed", "cancelled", "lost"],
-  ready: ["waiting", "succeeded", "failed", "cancelled", "lost"],
+  // ready to ready: its health checks found it unhealthy, or healthy again (run-wiring.ts).
+  ready: ["ready", "waiting", "succeeded", "failed", "cancelled", "lost"],
   waiting: ["running", "ready", "succeeded", "failed", "cancelled", "lost"],
   succeeded: [],
   failed: [],

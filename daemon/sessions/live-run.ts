@@ -12,6 +12,7 @@ import { sandboxArgv, type SandboxHost } from "../workspaces/sandbox.js";
 import { RUN_TOKEN_ENV } from "../../common/run-token.js";
 import type { Readiness } from "../tasks/types.js";
 import { waitUntilReady } from "../process/readiness.js";
+import { watchHealth } from "../process/health-watch.js";
 import type { RunTokens } from "./run-tokens.js";
 import type { RunRecord, RunStatus, SessionWorkspace } from "./types.js";
 import { setLongTimeout } from "../long-timeout.js";
@@ -140,9 +141,11 @@ export class LiveRun {
 
   /**
    * Runs the task's readiness checks where the run runs: once they pass while
-   * the run is live, `onReady`; not ready in time, the run is killed.
+   * the run is live, `onReady`; not ready in time, the run is killed. Once
+   * ready, they go on every health interval while it lives (watchHealth):
+   * `onHealth` hears it turn unhealthy (why) and healthy again (undefined).
    */
-  watchReadiness(readiness: Readiness, onReady: () => void): void {
+  watchReadiness(readiness: Readiness, onReady: () => void, onHealth: (unhealthy: string | undefined) => void): void {
     const probe = { cwd: this.start.cwd, env: this.env, wrap: this.wrap, spawner: this.environment.spawner, ownNetwork: this.start.workspace?.noNetwork === true };
     void waitUntilReady(readiness, probe, this.readinessAbort.signal).then((notReady) => {
       if (this.readinessAbort.signal.aborted || (this.run.status !== "running" && this.run.status !== "waiting")) return;
@@ -154,6 +157,7 @@ export class LiveRun {
       // A ready service runs until its session ends: the task's timeout bounded the time until now.
       clearTimeout(this.deadline);
       onReady();
+      void watchHealth(readiness, probe, this.readinessAbort.signal, (unhealthy) => onHealth(unhealthy === undefined ? undefined : this.hide(unhealthy)));
     });
   }
 

@@ -256,8 +256,7 @@ export class LiveSession {
 
   /** Whether abandon leaves it open for the next daemon: a keep_open conversation, or a graph with no run live now (retries owed, runs yet to start). */
   get outlivesDaemon(): boolean {
-    if (this.session.status !== "open") return false;
-    return this.graph.task(this.session.task).keepOpen || !this.runs.some((r) => LIVE_RUN_STATUSES.has(r.status));
+    return this.session.status === "open" && (this.graph.task(this.session.task).keepOpen || !this.runs.some((r) => LIVE_RUN_STATUSES.has(r.status)));
   }
 
   /** Runs not yet started are cancelled and retries waiting are not run. */
@@ -348,6 +347,7 @@ export class LiveSession {
         this.transition(run, "ready", "readiness checks passed");
         this.schedule();
       },
+      onHealth: (reason) => this.transition(run, "ready", reason),
       onEnded: (end, lost) => this.finish(run, end, live, lost),
     });
   }

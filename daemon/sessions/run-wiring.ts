@@ -7,10 +7,14 @@ import type { LiveRun } from "./live-run.js";
 import { logJournal } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
 import type { SessionStreams } from "./session-streams.js";
+import { UNHEALTHY_PREFIX } from "../process/health-watch.js";
 import { feedStdin } from "./stdin-feed.js";
 import { RESULT_MAX_BYTES } from "./task-result.js";
 import type { RunRecord } from "./types.js";
 import type { Waiters } from "./waiters.js";
+
+/** How a ready run's state log says its checks pass again after it was unhealthy. */
+const HEALTHY_AGAIN = "healthy again: its readiness checks pass";
 
 /** What a started run is wired to in its session. */
 export interface RunWiring {
@@ -22,6 +26,8 @@ export interface RunWiring {
   readonly storeProcess: (saved: RunRecord) => Promise<unknown>;
   /** The readiness checks passed while the run lives. */
   readonly onReady: () => void;
+  /** Once ready, its checks failed HEALTH_FAILURES rounds in a row, or passed again after: an entry for its state log, `ready` again with `reason`. */
+  readonly onHealth: (reason: string) => void;
   /** The process ended and all its output is stored (`lost`: what could not be, in words). */
   readonly onEnded: (end: ProcessEnd, lost: string | undefined) => void;
 }
@@ -42,7 +48,10 @@ export function wireRun(live: LiveRun, task: TaskDef, argv0: string, wiring: Run
   writer.holdUntil(pidStored);
   if (process.stdin !== undefined) void feedStdin(wiring.streams, run.number, process.stdin, wiring.stdinArrivals, process.ended);
   if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
-  if (task.readiness !== undefined) live.watchReadiness(task.readiness, wiring.onReady);
+  if (task.readiness !== undefined) live.watchReadiness(task.readiness, wiring.onReady, (unhealthy) => {
+    // Told while it is ready (not while it waits for input), healthy again only after unhealthy was.
+    if (run.status === "ready" && (unhealthy !== undefined || run.reason.startsWith(UNHEALTHY_PREFIX))) wiring.onHealth(unhealthy ?? HEALTHY_AGAIN);
+  });
   void process.ended.then(async (ended) => {
     // Node's words name the program, which a secret input may have rendered.
     const end = ended.t === "failed-to-start" ? { ...ended, message: live.hide(ended.message) } : ended;

@@ -6,7 +6,7 @@ import type { Report } from "./template-checks.js";
 export const FILE_KEYS: ReadonlySet<string> = new Set(["tasks", "env", "env_file"]);
 export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "allow_failure", "when", "workspace", "env_file", "max_output", "queue", "priority"]);
 export const INPUT_KEYS: ReadonlySet<string> = new Set(["type", "default", "choices", "description"]);
-export const READINESS_KEYS: ReadonlySet<string> = new Set(["http", "tcp", "cmd", "interval", "timeout"]);
+export const READINESS_KEYS: ReadonlySet<string> = new Set(["http", "tcp", "cmd", "interval", "timeout", "health_interval"]);
 
 /**
  * Reports each key of `map` not in `allowed`, naming what `what` may have: a
@@ -39,7 +39,7 @@ const KEY_HINTS: ReadonlyMap<string, { key: string; hint: string }> = new Map(
       ["upstream", "what a task waits for is upstream: [a, b]", ["depends_on", "needs", "deps", "dependencies"]],
       ["env", "variables are env: { NAME: value }", ["environment", "variables", "vars"]],
       ["env_file", "files of variables are env_file: .env, or a list of them", ["dotenv", "env_files", "envfile"]],
-      ["readiness", "a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout }", ["healthcheck"]],
+      ["readiness", "a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout, health_interval }", ["healthcheck"]],
       ["cwd", "the working directory is cwd:, in the workspace", ["working_dir", "working-directory", "dir"]],
       ["condition", 'a task runs only if condition: "{{ ... }}" renders true', ["if"]],
       ["timeout", "the time limit is timeout: 10m", ["timeout_minutes"]],

@@ -5,7 +5,7 @@ import { TetherError } from "../errors.js";
 import { parseDuration } from "./duration.js";
 import { parseSize } from "../../common/sizes.js";
 import { outputLimitProblem } from "../process/output-limit.js";
-import { READINESS_DEFAULT_INTERVAL_MS, READINESS_DEFAULT_TIMEOUT_MS, readinessProblems } from "../process/readiness.js";
+import { HEALTH_DEFAULT_INTERVAL_MS, READINESS_DEFAULT_INTERVAL_MS, READINESS_DEFAULT_TIMEOUT_MS, readinessProblems } from "../process/readiness.js";
 import { findCycle } from "./graph.js";
 import { readTaskFileText } from "./task-file-text.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
@@ -413,7 +413,7 @@ function selfReference(name: string, value: string): string | undefined {
 function parseReadiness(node: Node | undefined, report: Report): Readiness | undefined {
   if (node === undefined) return undefined;
   if (!isMap(node)) {
-    report(node, "readiness is a mapping with http, tcp or cmd, and optional interval and timeout");
+    report(node, "readiness is a mapping with http, tcp or cmd, and optional interval, timeout and health_interval");
     return undefined;
   }
   refuseUnknownKeys(node, READINESS_KEYS, "readiness", report);
@@ -424,6 +424,7 @@ function parseReadiness(node: Node | undefined, report: Report): Readiness | und
     cmd: str("cmd"),
     intervalMs: duration(node.get("interval", true) as Node | undefined, READINESS_DEFAULT_INTERVAL_MS, report, "readiness.interval"),
     timeoutMs: duration(node.get("timeout", true) as Node | undefined, READINESS_DEFAULT_TIMEOUT_MS, report, "readiness.timeout"),
+    healthIntervalMs: duration(node.get("health_interval", true) as Node | undefined, HEALTH_DEFAULT_INTERVAL_MS, report, "readiness.health_interval"),
   };
   for (const problem of readinessProblems(readiness)) report(node, problem);
   return readiness;

@@ -1,9 +1,8 @@
 import { Code } from "@connectrpc/connect";
 import { formatMs } from "../../common/format.js";
 import { TetherError, invalidArgument } from "../errors.js";
-import { setTimeout as sleep } from "node:timers/promises";
-import { TIMER_MAX_MS } from "../long-timeout.js";
-import { HEALTH_FAILURES, checkOnce, readinessProblems, waitUntilReady, type ProbeContext } from "../process/readiness.js";
+import { readinessProblems, waitUntilReady, type ProbeContext } from "../process/readiness.js";
+import { watchHealth } from "../process/health-watch.js";
 import type { Readiness } from "../tasks/types.js";
 import { untilAborted } from "../until-aborted.js";
 import { sandboxArgv } from "./sandbox.js";
@@ -32,7 +31,7 @@ export function checkExecReadiness(readiness: Readiness | undefined): void {
  * timeout: `record.readinessError` says why the last round failed and
  * `settled("not_ready")`, and the exec runs on, as docker marks a container
  * unhealthy and leaves it. Resolves then. Once ready, the checks go on
- * every health interval until the process ends (monitorHealth), as
+ * every health interval until the process ends (watchHealth), as
  * docker's healthcheck does; not ready, no more checks.
  */
 export async function watchExecReadiness(
@@ -54,36 +53,11 @@ export async function watchExecReadiness(
   }
   record.readyAt = Date.now();
   settled("ready");
-  if ((readiness.healthIntervalMs ?? 0) > 0) void monitorHealth(record, readiness, probe, over.signal, settled);
-  else over.abort();
-}
-
-/**
- * A ready exec's checks every `readiness.healthIntervalMs` until `over`
- * aborts (its process ended): HEALTH_FAILURES rounds failing in a row make it
- * unhealthy (`record.readinessError` says why the last one failed; readyAt
- * stays), a round passing after makes it healthy again, as docker's
- * healthcheck marks a container; `changed` hears each change.
- */
-async function monitorHealth(record: ExecRecord, readiness: Readiness, probe: ProbeContext, over: AbortSignal, changed: (outcome: ReadinessOutcome) => void): Promise<void> {
-  let failures = 0;
-  for (;;) {
-    try {
-      await sleep(Math.min(readiness.healthIntervalMs!, TIMER_MAX_MS), undefined, { signal: over });
-    } catch {
-      return;
-    }
-    const why = await checkOnce(readiness, probe, over);
-    if (over.aborted || record.status !== "running") return;
-    failures = why === undefined ? 0 : failures + 1;
-    if (why === undefined && record.readinessError !== undefined) {
-      record.readinessError = undefined;
-      changed("healthy");
-    } else if (why !== undefined && failures === HEALTH_FAILURES) {
-      record.readinessError = `unhealthy: ${why} (${HEALTH_FAILURES} checks in a row, every ${formatMs(readiness.healthIntervalMs!)})`;
-      changed("unhealthy");
-    }
-  }
+  void watchHealth(readiness, probe, over.signal, (unhealthy) => {
+    if (record.status !== "running") return;
+    record.readinessError = unhealthy;
+    settled(unhealthy === undefined ? "healthy" : "unhealthy");
+  });
 }
 
 /** Where an exec's probes run: as its command does (launch), in workspace `ws`. */

@@ -271,6 +271,50 @@ tasks:
     expect(alive(pid)).toBe(false);
   });
 
+  it("a ready service's checks go on every health_interval: 3 failing in a row are an entry 'unhealthy: ...' in its state log (ready again), passing after 'healthy again'; it runs on; tasks shows the interval", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    // The service makes the file its check looks for, takes it away, and makes it again when told.
+    const file = writeTaskFile(`
+tasks:
+  serve:
+    cmd: touch up; while [ ! -f gone ]; do sleep 0.05; done; rm up; while [ ! -f back ]; do sleep 0.05; done; touch up; exec sleep 300
+    readiness: { cmd: "test -f up", interval: 100ms, health_interval: 150ms }
+`);
+    const dir = dirname(file);
+    const task = (await d.client(TaskService).listTasks({ taskFile: file })).tasks.find((t) => t.name === "tasks/serve")!;
+    expect(Number(task.readiness!.healthInterval!.nanos) / 1e6).toBe(150);
+    const { session } = await client.startSession({ task: "serve", taskFile: file });
+    const serveRun = async () => (await client.listRuns({ parent: session!.name })).runs[0]!;
+    await eventually(async () => ((await serveRun()).status === RunStatus.READY ? true : undefined));
+    writeFileSync(join(dir, "gone"), "");
+    const unhealthy = await eventually(async () => {
+      const run = await serveRun();
+      return run.reason.startsWith("unhealthy:") ? run : undefined;
+    });
+    expect(unhealthy.status).toBe(RunStatus.READY);
+    expect(unhealthy.reason).toBe("unhealthy: cmd test -f up exited with code 1 (3 checks in a row, every 150ms)");
+    const show = spawnSync(process.execPath, [CLI_ENTRY, "show", session!.id], { env: d.env, encoding: "utf8" });
+    expect(show.stdout).toMatch(/ready\s+unhealthy: cmd test -f up exited with code 1 \(3 checks in a row, every 150ms\)/);
+    writeFileSync(join(dir, "back"), "");
+    const healthy = await eventually(async () => {
+      const run = await serveRun();
+      return run.reason.startsWith("healthy again") ? run : undefined;
+    });
+    // Its state log: running, ready, unhealthy, healthy again, each once; its process never stopped.
+    expect(healthy.transitions.map((t) => `${RunStatus[t.status]} ${t.reason}`)).toEqual([
+      "PENDING ",
+      "QUEUED ",
+      "RUNNING ",
+      "READY readiness checks passed",
+      "READY unhealthy: cmd test -f up exited with code 1 (3 checks in a row, every 150ms)",
+      "READY healthy again: its readiness checks pass",
+    ]);
+    expect(alive(healthy.pid)).toBe(true);
+    expect((await client.getSession({ name: session!.name })).session!.status).toBe(SessionStatus.OPEN);
+    await client.cancelSession({ name: session!.name });
+  });
+
   it("a service not ready in time fails saying why its check last failed (refused, an answer's status, a command's exit and output); an https one's self-signed certificate is no failure", async () => {
     const d = await daemon();
     const client = d.client(SessionService);

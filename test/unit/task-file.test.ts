@@ -91,7 +91,7 @@ tasks:
     const test = file.tasks.get("test")!;
     expect(test.cmd).toEqual({ kind: "argv", argv: ["npm", "test"] });
     expect(test.timeoutMs).toBe(600_000);
-    expect(file.tasks.get("serve")!.readiness).toMatchObject({ http: "http://127.0.0.1:8080/health", intervalMs: 1000, timeoutMs: 60_000 });
+    expect(file.tasks.get("serve")!.readiness).toMatchObject({ http: "http://127.0.0.1:8080/health", intervalMs: 1000, timeoutMs: 60_000, healthIntervalMs: 30_000 });
     expect(file.tasks.get("build")!.inputs[0]).toMatchObject({ name: "mode", type: "choice", default: "dev", choices: ["dev", "prod"] });
     expect(file.tasks.get("review")!.keepOpen).toBe(true);
     expect(resolveGraph(file.tasks, "test").map((t) => t.name)).toEqual(["build", "serve", "test"]);
@@ -141,7 +141,14 @@ tasks:
     expect(message).toContain("env_file, max_output, queue, priority (the number of retries is retries: N)");
     expect(message).toContain('/p/t.yaml:6: task "a": input "token": unknown key "secret"; an input may have type, default, choices, description (a secret input is type: secret)');
     expect(message).toContain('/p/t.yaml:7: task "a": input "env": unknown key "required"; an input may have type, default, choices, description (an input without a default is required)');
-    expect(message).toContain('/p/t.yaml:8: task "a": unknown key "intervall"; did you mean interval? Readiness may have http, tcp, cmd, interval, timeout');
+    expect(message).toContain('/p/t.yaml:8: task "a": unknown key "intervall"; did you mean interval? Readiness may have http, tcp, cmd, interval, timeout, health_interval');
+  });
+
+  it("reads readiness.health_interval (0: no checks once ready); refuses one that is no duration", () => {
+    const file = parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x, readiness: { cmd: 'true', health_interval: 5s } }\n  b: { cmd: x, readiness: { cmd: 'true', health_interval: 0s } }\n");
+    expect(file.tasks.get("a")!.readiness!.healthIntervalMs).toBe(5_000);
+    expect(file.tasks.get("b")!.readiness!.healthIntervalMs).toBe(0);
+    expect(refusal("tasks:\n  a: { cmd: x, readiness: { cmd: 'true', health_interval: often } }\n")).toContain('/p/t.yaml:2: task "a": readiness.health_interval must be a duration such as 30s, 10m or 1h30m');
   });
 
   it("takes allow_failure: true, refused beside fail_fast; GitHub's continue-on-error and Taskfile's ignore_error are named as it", () => {
@@ -170,7 +177,7 @@ tasks:
     expect(text).toContain("env_file, max_output, queue, priority (the command is cmd: a string for /bin/sh -c, or a list)");
     expect(text).toContain('/p/t.yaml:4: task "a": unknown key "depends_on"; a task may have cmd, description, upstream, inputs, env, retries, retry_delay, timeout, readiness, condition, keep_open, result, cwd, streams, stdin, fail_fast, allow_failure, when, workspace, env_file, max_output, queue, priority (what a task waits for is upstream: [a, b])');
     expect(text).toContain("env_file, max_output, queue, priority (variables are env: { NAME: value })");
-    expect(text).toContain("env_file, max_output, queue, priority (a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout })");
+    expect(text).toContain("env_file, max_output, queue, priority (a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout, health_interval })");
     expect(text).toContain("env_file, max_output, queue, priority (the working directory is cwd:, in the workspace)");
     // Taskfile's dotenv, compose's env_file spelt otherwise.
     expect(problems("    cmd: x\n    dotenv: [.env]\n")).toContain('unknown key "dotenv"; a task may have cmd,');

@@ -48,9 +48,12 @@ export type Event = Message<"tether.v1.Event"> & {
 
   /**
    * What happened. A session: "start", "activity" (idle, queued, running,
-   * waiting), "run" (a run's transition), "end" (closed, cancelled,
-   * expired). An exec: "queue" (it waits: exec --queue, --after, --delay),
-   * "start", "end", "remove". A PTY: "open", "attach" and "detach" (a
+   * waiting), "run" (a run's transition; a ready service's health too:
+   * status ready, its reason "unhealthy: ..." or "healthy again: ..."), "end"
+   * (closed, cancelled, expired). An exec: "queue" (it waits: exec --queue,
+   * --after, --delay), "start", "ready" and "not_ready" (its readiness
+   * checks), "unhealthy" and "healthy" (their going on once it is ready),
+   * "end", "remove". A PTY: "open", "attach" and "detach" (a
    * client's, with how many are attached), "close", "remove". A
    * workspace: "create", "stop", "remove".
    *
