@@ -52,7 +52,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
   const rows = sessions.map((s) => {
     const created = s.createTime === undefined ? 0 : timestampMs(s.createTime);
     const ended = s.endTime === undefined ? now : timestampMs(s.endTime);
-    const state = s.status === SessionStatus.OPEN ? `open/${enumName(SessionActivity, s.activity)}${s.paused ? " (paused)" : ""}${s.waitingFor !== "" ? `: ${s.waitingFor}` : ""}` : enumName(SessionStatus, s.status);
+    const state = s.status === SessionStatus.OPEN ? `open/${enumName(SessionActivity, s.activity)}${s.paused ? " (paused)" : ""}${s.unhealthy ? " (unhealthy)" : ""}${s.waitingFor !== "" ? `: ${s.waitingFor}` : ""}` : enumName(SessionStatus, s.status);
     // A keep_open session whose graph has finished has its outcome while it stays open.
     const outcome = s.status === SessionStatus.OPEN && !s.graphFinished ? "" : s.error !== "" ? `exit ${s.exitCode}: ${s.error}` : `exit ${s.exitCode}`;
     const row = [s.id, s.task, state, `${formatDuration(now - created)} ago`, formatElapsed(ended - created)];

@@ -49,7 +49,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
     `session   ${s.id}${s.externalId !== "" ? `  (external id ${s.externalId})` : ""}${s.rerunOf !== "" ? `  (a rerun of ${s.rerunOf})` : ""}`,
     `task      ${s.task}  (${escapeControls(s.taskFile)})`,
     `workspace ${s.workspace.replace(/^workspaces\//, "") || "(none)"}  (${escapeControls(s.workingDirectory)})${taskWorkspaces(s.taskWorkspaces)}`,
-    `status    ${enumName(SessionStatus, s.status)}${s.status === SessionStatus.OPEN ? `, ${enumName(SessionActivity, s.activity)}${s.paused ? ` (paused: tether resume ${s.id})` : ""}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
+    `status    ${enumName(SessionStatus, s.status)}${s.status === SessionStatus.OPEN ? `, ${enumName(SessionActivity, s.activity)}${s.paused ? ` (paused: tether resume ${s.id})` : ""}${s.unhealthy ? " (unhealthy: a service's checks fail, see its run)" : ""}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
     `created   ${time(s.createTime)}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
   ];
   const inputs = Object.entries(s.inputs).sort(([a], [b]) => a.localeCompare(b));

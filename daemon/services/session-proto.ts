@@ -17,6 +17,7 @@ import { StreamDirection, StreamRecordSchema, type StreamRecord as StreamRecordP
 import { PlanSessionResponseSchema, PlannedCondition, PlannedWorkspaceSchema, type PlanSessionResponse, type PlannedWorkspace } from "../../gen/tether/v1/session_service_pb.js";
 import type { SessionEvent } from "../sessions/session-journal.js";
 import { runPaused } from "../sessions/session-signals.js";
+import { runUnhealthy } from "../sessions/run-wiring.js";
 import type { PlannedPlace, StartPlan } from "../sessions/start-plan.js";
 import type { StreamInfo, TaskOutputChunk } from "../sessions/session-reads.js";
 import type { StreamRecord } from "../sessions/stream-records.js";
@@ -79,6 +80,7 @@ export function sessionToProto(session: domain.SessionView, xcom: readonly domai
     xcom: xcom.map((x) => ({ key: x.key, value: x.value, updateTime: timestampFromMs(x.updatedAt) })),
     waitingFor: session.waitingFor,
     paused: session.paused,
+    unhealthy: session.unhealthy,
     streams: streams.map((st) => ({ name: st.name, direction: directionToProto(st.direction), nextSequence: BigInt(st.nextSeq), firstSequence: BigInt(st.firstSeq) })),
   });
 }
@@ -95,6 +97,7 @@ export function runToProto(sessionId: string, run: domain.RunRecord): Run {
     reason: run.reason,
     command: run.command,
     paused: runPaused(run),
+    unhealthy: runUnhealthy(run),
     transitions: run.transitions.map((t) => ({ status: RUN_STATUSES[t.status], time: timestampFromMs(t.at), reason: t.reason })),
   });
 }

@@ -16,6 +16,11 @@ import type { Waiters } from "./waiters.js";
 /** How a ready run's state log says its checks pass again after it was unhealthy. */
 const HEALTHY_AGAIN = "healthy again: its readiness checks pass";
 
+/** Whether `run` is a ready service its health checks last found unhealthy (its last entry says so; see wireRun). */
+export function runUnhealthy(run: RunRecord): boolean {
+  return run.status === "ready" && run.reason.startsWith(UNHEALTHY_PREFIX);
+}
+
 /** What a started run is wired to in its session. */
 export interface RunWiring {
   readonly sessionId: string;
@@ -50,7 +55,7 @@ export function wireRun(live: LiveRun, task: TaskDef, argv0: string, wiring: Run
   if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
   if (task.readiness !== undefined) live.watchReadiness(task.readiness, wiring.onReady, (unhealthy) => {
     // Told while it is ready (not while it waits for input), healthy again only after unhealthy was.
-    if (run.status === "ready" && (unhealthy !== undefined || run.reason.startsWith(UNHEALTHY_PREFIX))) wiring.onHealth(unhealthy ?? HEALTHY_AGAIN);
+    if (run.status === "ready" && (unhealthy !== undefined || runUnhealthy(run))) wiring.onHealth(unhealthy ?? HEALTHY_AGAIN);
   });
   void process.ended.then(async (ended) => {
     // Node's words name the program, which a secret input may have rendered.

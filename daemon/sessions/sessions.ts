@@ -20,6 +20,7 @@ import { LiveSession } from "./live-session.js";
 import { resolveInputs } from "./session-inputs.js";
 import { inTaskWorkspace, planStart, type StartPlan } from "./start-plan.js";
 import { runPaused, signalRuns } from "./session-signals.js";
+import { runUnhealthy } from "./run-wiring.js";
 import { signalGroup } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
 import { logJournal, sessionJournals } from "./session-journal.js";
@@ -466,8 +467,9 @@ export class Sessions {
     const current = live?.session ?? record;
     // Only a log with a limit drops any: a listing of thousands looks up no journal for the others.
     const outputFirstOffset = record.spec.outputMaxBytes === undefined ? 0 : (this.journals.find(logJournal(record.id))?.firstOffset ?? 0);
-    const paused = live?.liveRuns("").some((l) => runPaused(l.run)) ?? false;
-    return { ...current, activity: live?.activity ?? "idle", waitingFor: live?.waitingFor ?? "", outputFirstOffset, paused };
+    const liveRuns = live?.liveRuns("") ?? [];
+    const [paused, unhealthy] = [liveRuns.some((l) => runPaused(l.run)), liveRuns.some((l) => runUnhealthy(l.run))];
+    return { ...current, activity: live?.activity ?? "idle", waitingFor: live?.waitingFor ?? "", outputFirstOffset, paused, unhealthy };
   }
 
   private newId(): string {

@@ -95,6 +95,8 @@ export interface SessionView extends Readonly<SessionRecord> {
   readonly outputFirstOffset: number;
   /** Some live run is paused (session-signals.ts runPaused). */
   readonly paused: boolean;
+  /** Some ready service is unhealthy (run-wiring.ts runUnhealthy). */
+  readonly unhealthy: boolean;
 }
 
 export interface XcomValue {

@@ -294,8 +294,13 @@ tasks:
     });
     expect(unhealthy.status).toBe(RunStatus.READY);
     expect(unhealthy.reason).toBe("unhealthy: cmd test -f up exited with code 1 (3 checks in a row, every 150ms)");
+    expect(unhealthy.unhealthy).toBe(true);
+    expect((await client.getSession({ name: session!.name })).session!.unhealthy).toBe(true);
     const show = spawnSync(process.execPath, [CLI_ENTRY, "show", session!.id], { env: d.env, encoding: "utf8" });
-    expect(show.stdout).toMatch(/ready\s+unhealthy: cmd test -f up exited with code 1 \(3 checks in a row, every 150ms\)/);
+    expect(show.stdout).toMatch(/status\s+open, running \(unhealthy: /);
+    expect(show.stdout).toMatch(/ready: unhealthy: cmd test -f up exited with code 1 \(3 checks in a row, every 150ms\)/);
+    const ls = spawnSync(process.execPath, [CLI_ENTRY, "ls"], { env: d.env, encoding: "utf8" });
+    expect(ls.stdout).toMatch(new RegExp(`${session!.id}\\s+serve\\s+open/running \\(unhealthy\\)`));
     writeFileSync(join(dir, "back"), "");
     const healthy = await eventually(async () => {
       const run = await serveRun();
@@ -311,6 +316,8 @@ tasks:
       "READY healthy again: its readiness checks pass",
     ]);
     expect(alive(healthy.pid)).toBe(true);
+    expect(healthy.unhealthy).toBe(false);
+    expect((await client.getSession({ name: session!.name })).session!.unhealthy).toBe(false);
     expect((await client.getSession({ name: session!.name })).session!.status).toBe(SessionStatus.OPEN);
     await client.cancelSession({ name: session!.name });
   });
