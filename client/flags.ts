@@ -181,9 +181,24 @@ export function parseSizeFlag(flag: string, value: string): number {
   return bytes;
 }
 
-/** The flags `tether run` and `tether rerun` share: inputs, -d, and an external id. */
+/** The flags `tether run` and `tether rerun` share: inputs, -d or --wait [--timeout], and an external id. */
 export const START_FLAGS = {
   input: { type: "string", short: "i", multiple: true, default: [] as string[] },
   detach: { type: "boolean", short: "d", default: false },
+  wait: { type: "boolean", default: false },
+  timeout: { type: "string" },
   "external-id": { type: "string", default: "" },
 } satisfies NonNullable<ParseArgsConfig["options"]>;
+
+/** How `tether run` and `rerun` follow what they start: its output (none), or its id alone (-d), then until it is ready (--wait, -d implied). */
+export interface StartFollowing {
+  readonly detach: boolean;
+  readonly untilReady: boolean;
+  readonly timeout: ReturnType<typeof parseDurationFlag> | undefined;
+}
+
+/** What START_FLAGS say of following: --timeout is --wait's. */
+export function startFollowing(values: { detach: boolean; wait: boolean; timeout?: string }): StartFollowing {
+  if (values.timeout !== undefined && !values.wait) throw new CliError("--timeout is how long --wait waits for the session to be ready: add --wait", 2);
+  return { detach: values.detach || values.wait, untilReady: values.wait, timeout: values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout) };
+}

@@ -3,7 +3,8 @@ import { LogStream, SessionActivity, SessionStatus, type Session, type SessionEv
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { SessionService, type AttachSessionRequestSchema } from "../gen/tether/v1/session_service_pb.js";
 import { enumName } from "./enum-names.js";
-import { CliError } from "./cli-error.js";
+import { CliError, whenDaemonStopped, whenTimedOut } from "./cli-error.js";
+import type { StartFollowing } from "./flags.js";
 import { RpcError, UNAVAILABLE, type GrpcClient } from "./grpc-client.js";
 import { OutputLines, writeLines, type OutputLine } from "./output-lines.js";
 import { isFinal, ProgressView } from "./progress-view.js";
@@ -84,11 +85,22 @@ async function follow(options: FollowOptions, view: ProgressView): Promise<void>
   await emit(lines.rest());
 }
 
-/** Prints a started session's id (-d), or follows it to its end: the CLI's exit code is the session's. `startedHow` ends the first line. */
-export async function followStarted(client: GrpcClient, session: Session, startedHow: string, detached: boolean): Promise<number> {
+/**
+ * Prints a started session's id (-d; with --wait, then returns once it is
+ * ready, as compose up -d --wait: its main task a ready service or its graph
+ * finished well, else exit 1 saying why, 124 past --timeout), or follows it
+ * to its end: the CLI's exit code is the session's. `startedHow` ends the
+ * first line.
+ */
+export async function followStarted(client: GrpcClient, session: Session, startedHow: string, following: StartFollowing): Promise<number> {
   const id = session.id;
-  if (detached) {
+  if (following.detach) {
     process.stdout.write(`${id}\n`);
+    if (following.untilReady) {
+      await client.unary(SessionService.method.waitSession, { name: session.name, timeout: following.timeout, untilReady: true }).catch((error: unknown) => {
+        throw whenDaemonStopped(whenTimedOut(error), `waiting for session ${id} to be ready`);
+      });
+    }
     return 0;
   }
   const style = createStyle(process.stderr);

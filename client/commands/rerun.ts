@@ -1,14 +1,14 @@
 import { parseCommandLine } from "../command-line.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { parsePairs, START_FLAGS } from "../flags.js";
+import { parsePairs, START_FLAGS, startFollowing } from "../flags.js";
 import type { ClientPaths } from "../paths.js";
 import { readSecret } from "../secret-prompt.js";
 import { followStarted } from "../session-follower.js";
 import { stdinIsTerminal } from "../stdin-kind.js";
 import { connectToDaemon } from "../transport.js";
 
-export const RERUN_USAGE = `  tether rerun S [--input K=V ...] [-d] [--external-id ID]
+export const RERUN_USAGE = `  tether rerun S [--input K=V ...] [-d | --wait [--timeout 60s]] [--external-id ID]
                                               start a session's task again as it ran (its graph, inputs,
                                               workspace and options; --input replaces one) and follow it`;
 
@@ -24,6 +24,7 @@ export async function rerunCommand(args: string[], paths: ClientPaths): Promise<
     options: START_FLAGS,
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${RERUN_USAGE}`, 2);
+  const following = startFollowing(values);
   const inputs = parsePairs("--input", values.input);
   const { client } = await connectToDaemon(paths);
   const original = (await client.unary(SessionService.method.getSession, { name: `sessions/${positionals[0]}` })).session!;
@@ -33,7 +34,7 @@ export async function rerunCommand(args: string[], paths: ClientPaths): Promise<
     }
   }
   const { session, alreadyExisted } = await client.unary(SessionService.method.rerunSession, { name: original.name, inputs, externalId: values["external-id"] });
-  return followStarted(client, session!, alreadyExisted ? " (already started with this external id)" : ` again (a rerun of ${original.id})`, values.detach);
+  return followStarted(client, session!, alreadyExisted ? " (already started with this external id)" : ` again (a rerun of ${original.id})`, following);
 }
 
 /** How the daemon shows a secret input's value (never stored). */

@@ -4,7 +4,7 @@ import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { parseDurationFlag, parsePairs, parseSizeFlag, START_FLAGS, UINT32_MAX, wholeNumberFlag } from "../flags.js";
+import { parseDurationFlag, parsePairs, parseSizeFlag, START_FLAGS, startFollowing, UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { readSecret } from "../secret-prompt.js";
 import { followStarted } from "../session-follower.js";
@@ -14,11 +14,13 @@ import { DEFAULT_TASK, findTaskFile } from "../task-file.js";
 import { connectToDaemon } from "../transport.js";
 import { choicesHint } from "../../common/closest-word.js";
 
-export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d] [--file F] [--parallel N] [--fail-fast]
+export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d | --wait [--timeout 60s]] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS] [--label k=v ...]
              [--max-output SIZE] [--dry-run [--json]]
                                               start a session of TASK (default: the task named default) and follow it;
-                                              Ctrl-C detaches (exit 130), the session goes on;
+                                              Ctrl-C detaches (exit 130), the session goes on; -d: print its id;
+                                              --wait: print its id once it is ready, as compose up -d --wait (its
+                                              main task a ready service, or its graph finished well; exit 1 if not);
                                               runs execute in workspace WS (default: the task file's directory),
                                               a task's own \`workspace:\` in its own;
                                               --max-output 100M keeps only the last 100 MiB of its output
@@ -51,6 +53,8 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     // `tether run test --grep x`-style words after the task, as npm run and just pass them on: tether takes inputs.
     throw new CliError(`one task per run: ${JSON.stringify(positionals.slice(1).join(" "))} came after ${positionals[0]}; give a task its values as inputs (--input NAME=VALUE; tether tasks lists each task's inputs)`, 2);
   }
+  const following = startFollowing(values);
+  if (values["dry-run"] && following.detach) throw new CliError("--dry-run starts nothing: drop -d or --wait", 2);
   const inputs = parsePairs("--input", values.input);
   const parallelism = values.parallel === undefined ? 0 : wholeNumberFlag("--parallel", values.parallel, "a number of tasks at once (0: one per CPU)", UINT32_MAX);
   const taskFile = findTaskFile(values.file);
@@ -77,7 +81,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });
-  return followStarted(client, session!, alreadyExisted ? " (already started with this external id)" : "", values.detach);
+  return followStarted(client, session!, alreadyExisted ? " (already started with this external id)" : "", following);
 }
 
 /**

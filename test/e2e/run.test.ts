@@ -422,6 +422,45 @@ tasks:
     expect(cli(env, dir, "show", serve, "--wait", "--ready").status).toBe(1);
   });
 
+  it("run --wait starts a session and prints its id once it is ready, as compose up -d --wait (rerun --wait too); one that will not be exits 1 saying why, 124 past --timeout", async () => {
+    const env = freshEnv();
+    const [port] = await freePorts(1);
+    const dir = dirname(
+      writeTaskFile(`tasks:
+  serve:
+    cmd: [${JSON.stringify(process.execPath)}, -e, 'setTimeout(() => require("node:http").createServer((q, r) => r.end("ok")).listen(${port}, "127.0.0.1"), 700)']
+    readiness: { http: "http://127.0.0.1:${port}/", interval: 100ms }
+  bad:
+    cmd: exit 4
+  never:
+    cmd: exec sleep 300
+    readiness: { cmd: "false", interval: 100ms }
+`),
+    );
+    const ready = cli(env, dir, "run", "serve", "--wait");
+    expect(ready.status).toBe(0);
+    const serve = ready.stdout.trim();
+    expect(serve).toMatch(/^s-[a-z0-9]+$/);
+    // Its server answers as the command returns, and the session runs on.
+    expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe("ok");
+    expect(cli(env, dir, "show", serve).stdout).toMatch(/ 1 {2}serve {2}attempt 1 {2}ready/);
+    const bad = cli(env, dir, "run", "bad", "--wait");
+    const badId = bad.stdout.trim();
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toBe(`tether: session ${badId} will not be ready: it ended (closed, exit code 4): task bad failed: exited with code 4 (tether logs ${badId} shows what it said)\n`);
+    expect(cli(env, dir, "rerun", badId, "--wait").status).toBe(1);
+    const never = cli(env, dir, "run", "never", "--wait", "--timeout", "500ms");
+    expect(never.status).toBe(124);
+    expect(never.stderr).toContain(`tether: session ${never.stdout.trim()} was not ready within 500ms`);
+    // Refused before anything starts.
+    const before = cli(env, dir, "ls", "-q").stdout;
+    expect(cli(env, dir, "run", "serve", "--timeout", "1s").stderr).toBe("tether: --timeout is how long --wait waits for the session to be ready: add --wait\n");
+    expect(cli(env, dir, "run", "serve", "--wait", "--dry-run")).toMatchObject({ status: 2, stderr: "tether: --dry-run starts nothing: drop -d or --wait\n" });
+    expect(cli(env, dir, "ls", "-q").stdout).toBe(before);
+    cli(env, dir, "cancel", serve);
+    cli(env, dir, "cancel", never.stdout.trim());
+  });
+
   it("tasks lists each task's command, graph, inputs, streams and traits, and --json says where each is defined", () => {
     const env = freshEnv();
     const dir = dirname(
