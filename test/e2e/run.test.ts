@@ -30,6 +30,14 @@ tasks:
       code: { type: int, default: "0" }
 `;
 
+/** Task file text: a task serve whose http server answers on `port` 700 ms after it starts, ready then. */
+function serveAfter700ms(port: number): string {
+  return `  serve:
+    cmd: [${JSON.stringify(process.execPath)}, -e, 'setTimeout(() => require("node:http").createServer((q, r) => r.end("ok")).listen(${port}, "127.0.0.1"), 700)']
+    readiness: { http: "http://127.0.0.1:${port}/", interval: 100ms }
+`;
+}
+
 describe("tether run, ls, show, logs (the built CLI)", () => {
   it("follows a run with task-prefixed output and plain progress lines, and exits with the main task's code", () => {
     const env = freshEnv();
@@ -395,10 +403,7 @@ tasks:
     const [port] = await freePorts(1);
     const dir = dirname(
       writeTaskFile(`tasks:
-  serve:
-    cmd: [${JSON.stringify(process.execPath)}, -e, 'setTimeout(() => require("node:http").createServer((q, r) => r.end("ok")).listen(${port}, "127.0.0.1"), 700)']
-    readiness: { http: "http://127.0.0.1:${port}/", interval: 100ms }
-  once:
+${serveAfter700ms(port!)}  once:
     cmd: echo once
   bad:
     cmd: exit 4
@@ -427,10 +432,7 @@ tasks:
     const [port] = await freePorts(1);
     const dir = dirname(
       writeTaskFile(`tasks:
-  serve:
-    cmd: [${JSON.stringify(process.execPath)}, -e, 'setTimeout(() => require("node:http").createServer((q, r) => r.end("ok")).listen(${port}, "127.0.0.1"), 700)']
-    readiness: { http: "http://127.0.0.1:${port}/", interval: 100ms }
-  bad:
+${serveAfter700ms(port!)}  bad:
     cmd: exit 4
   never:
     cmd: exec sleep 300
