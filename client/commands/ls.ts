@@ -1,7 +1,7 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { parseCommandLine } from "../command-line.js";
 import { SessionActivity, SessionStatus, type Session } from "../../gen/tether/v1/session_pb.js";
-import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { SessionOutcome, SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { CliError } from "../cli-error.js";
 import { enumFromName, enumName } from "../enum-names.js";
 import { labelsText } from "../labels-text.js";
@@ -12,9 +12,11 @@ import { LISTING_FLAGS, printedAs } from "../listing-flags.js";
 import { connectToDaemon } from "../transport.js";
 
 export const LS_USAGE = `  tether ls [--status S] [--task T] [--label k=v|k ...] [-n N | --all] [--json | -q]
-                                              sessions, newest first (50 unless -n or --all); --label: those
-                                              with label k set to v, or set at all (as ws ls); -q/--quiet:
-                                              their ids alone, as docker ps -q`;
+                                              sessions, newest first (50 unless -n or --all); --status: open,
+                                              closed, cancelled, expired; idle, queued, running, waiting (open ones
+                                              doing that now); succeeded, failed (by exit code, 0 or not);
+                                              --label: those with label k set to v, or set at all (as ws ls);
+                                              -q/--quiet: their ids alone, as docker ps -q`;
 
 const DEFAULT_LIMIT = 50;
 
@@ -31,8 +33,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
       ...LISTING_FLAGS,
     },
   });
-  const status = values.status === undefined ? SessionStatus.UNSPECIFIED : enumFromName<SessionStatus>(SessionStatus, values.status);
-  if (status === undefined) throw new CliError(`--status takes open, closed, cancelled or expired, got ${JSON.stringify(values.status)}`, 2);
+  const filter = statusFilter(values.status);
   const limit = values.all ? Infinity : values.limit === undefined ? DEFAULT_LIMIT : Number(values.limit);
   if (!(limit > 0)) throw new CliError(`-n takes a positive number, got ${JSON.stringify(values.limit)}`, 2);
   const { client } = await connectToDaemon(paths);
@@ -41,7 +42,7 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
   let more = false;
   do {
     const pageSize = Math.min(1000, limit - sessions.length);
-    const page = await client.unary(SessionService.method.listSessions, { pageSize, pageToken, status, task: values.task, labelSelector: values.label });
+    const page = await client.unary(SessionService.method.listSessions, { pageSize, pageToken, ...filter, task: values.task, labelSelector: values.label });
     sessions.push(...page.sessions);
     pageToken = page.nextPageToken;
     more = pageToken !== "";
@@ -63,4 +64,22 @@ export async function lsCommand(args: string[], paths: ClientPaths): Promise<num
   printTable(header, rows);
   if (more) process.stdout.write(`(newest ${sessions.length} shown: -n N or --all for more)\n`);
   return 0;
+}
+
+/**
+ * What `ls --status` asks for: a status (open, closed, cancelled,
+ * expired), an open session's activity now (idle, queued, running,
+ * waiting: the words ls shows after open/), or an outcome (succeeded,
+ * failed), as docker ps --filter status= and pueue status take a word of
+ * what they show.
+ */
+function statusFilter(word: string | undefined): { status?: SessionStatus; activity?: SessionActivity; outcome?: SessionOutcome } {
+  if (word === undefined) return {};
+  const status = enumFromName<SessionStatus>(SessionStatus, word);
+  if (status !== undefined) return { status };
+  const activity = enumFromName<SessionActivity>(SessionActivity, word);
+  if (activity !== undefined) return { activity };
+  const outcome = enumFromName<SessionOutcome>(SessionOutcome, word);
+  if (outcome !== undefined) return { outcome };
+  throw new CliError(`--status takes open, closed, cancelled, expired, idle, queued, running, waiting, succeeded or failed, got ${JSON.stringify(word)}`, 2);
 }

@@ -1,6 +1,6 @@
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { SessionOutcome, type SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { invalidArgument } from "../errors.js";
 import { parseSignal } from "../process/signals.js";
 import { parseLabelSelectors } from "../workspaces/labels.js";
@@ -12,7 +12,7 @@ import { attachSession } from "./attach-session.js";
 import { durationFieldMs } from "./durations.js";
 import { MAX_PAGE_SIZE, nextPageToken, numericPageToken, pageSize } from "./paging.js";
 import { sessionField } from "./session-field.js";
-import { STATUSES, chunkToProto, eventToProto, planToProto, runToProto, sessionToProto } from "./session-proto.js";
+import { ACTIVITIES, STATUSES, chunkToProto, eventToProto, planToProto, runToProto, sessionToProto } from "./session-proto.js";
 
 /** Handlers for tether.v1.SessionService: proto in, domain call, proto out. A call's signal aborts when the daemon stops too (see CallContexts); `daemonStopping` says why a follow ended. */
 export function createSessionService(sessions: Sessions, reads: SessionReads, daemonStopping: AbortSignal): ServiceImpl<typeof SessionService> {
@@ -54,10 +54,13 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       const size = pageSize(req.pageSize);
       const before = numericPageToken(req.pageToken, 0);
       const statusFilter = (Object.keys(STATUSES) as domain.SessionStatus[]).find((s) => STATUSES[s] === req.status);
-      const page = sessions.list({ status: statusFilter, task: req.task === "" ? undefined : req.task, labels: parseLabelSelectors(req.labelSelector) }, before, size + 1);
+      const activity = (Object.keys(ACTIVITIES) as domain.Activity[]).find((a) => ACTIVITIES[a] === req.activity);
+      const outcome = req.outcome === SessionOutcome.SUCCEEDED ? ("succeeded" as const) : req.outcome === SessionOutcome.FAILED ? ("failed" as const) : undefined;
+      const filter = { status: statusFilter, task: req.task === "" ? undefined : req.task, labels: parseLabelSelectors(req.labelSelector), outcome };
+      const page = sessions.list(filter, before, size + 1, activity);
       return {
-        sessions: page.sessions.slice(0, size).map((s) => sessionToProto(s, [])),
-        nextPageToken: nextPageToken(page.sessions, size, (s) => String(s.seq)),
+        sessions: page.slice(0, size).map((s) => sessionToProto(s, [])),
+        nextPageToken: nextPageToken(page, size, (s) => String(s.seq)),
       };
     },
     cancelSession(req) {

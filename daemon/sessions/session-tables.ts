@@ -40,6 +40,8 @@ export interface SessionFilter {
   readonly task: string | undefined;
   /** Sessions with every one of these labels. */
   readonly labels: readonly LabelSelector[];
+  /** Sessions whose exit code is 0 (succeeded), or another (failed). */
+  readonly outcome: "succeeded" | "failed" | undefined;
 }
 
 /** The sessions' SQL, as prepared statements. Only the sessions module touches these tables. */
@@ -156,6 +158,7 @@ export class SessionTables {
     const where = ["seq < @before", ...labels.where];
     if (filter.status !== undefined) where.push("status = @status");
     if (filter.task !== undefined) where.push("task = @task");
+    if (filter.outcome !== undefined) where.push(filter.outcome === "succeeded" ? "exit_code = 0" : "exit_code <> 0");
     const sql = `${SELECT_SESSIONS} WHERE ${where.join(" AND ")} ORDER BY seq DESC LIMIT @limit`;
     let statement = this.pages.get(sql);
     if (statement === undefined) {

@@ -20,6 +20,7 @@ import { LiveSession } from "./live-session.js";
 import { resolveInputs } from "./session-inputs.js";
 import { inTaskWorkspace, planStart, type StartPlan } from "./start-plan.js";
 import { runPaused, signalRuns } from "./session-signals.js";
+import { pagesWhere } from "./session-pages.js";
 import { runUnhealthy } from "./run-wiring.js";
 import { signalGroup } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
@@ -30,7 +31,7 @@ import { SessionStreams, declaredStreams, readStreamRecord, type SendResult, typ
 import { SessionTables, type SessionFilter } from "./session-tables.js";
 import { streamJournal, type StreamInput, type StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
-import { LIVE_RUN_STATUSES, type RunRecord, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
+import { LIVE_RUN_STATUSES, type RunRecord, type Activity, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
 
 /** A task's name (its result is stored under it) or a key of a run's own. */
 const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -298,10 +299,16 @@ export class Sessions {
     return { record, live: this.live.get(record.id) };
   }
 
-  /** A page of sessions, newest first, older than `beforeSeq` (0: the newest). */
-  list(filter: SessionFilter, beforeSeq: number, limit: number): { sessions: SessionView[]; lastSeq: number } {
-    const page = this.tables.page(filter, beforeSeq, limit);
-    return { sessions: page.map((r) => this.view(r)), lastSeq: page.at(-1)?.seq ?? 0 };
+  /**
+   * A page of sessions, newest first, older than `beforeSeq` (0: the
+   * newest). With `activity`: open ones doing that now, read page by page
+   * of the open ones until `limit` are found (activity is derived, not stored).
+   */
+  list(filter: SessionFilter, beforeSeq: number, limit: number, activity?: Activity): SessionView[] {
+    if (activity === undefined) return this.tables.page(filter, beforeSeq, limit).map((r) => this.view(r));
+    if (filter.status !== undefined && filter.status !== "open") return [];
+    const open = { ...filter, status: "open" as const };
+    return pagesWhere((before) => this.tables.page(open, before, limit).map((r) => this.view(r)), beforeSeq, limit, (v) => v.activity === activity);
   }
 
   cancel(idOrPrefix: string, reason: string): SessionView {

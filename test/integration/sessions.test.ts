@@ -10,7 +10,7 @@ import { PtyService } from "../../gen/tether/v1/pty_service_pb.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { ErrorDetailSchema, ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { LogStream, RunStatus, SessionActivity, SessionStatus, type SessionEvent } from "../../gen/tether/v1/session_pb.js";
-import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { SessionOutcome, SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { WorkspaceService } from "../../gen/tether/v1/workspace_service_pb.js";
 import { CLI_ENTRY, daemonPerTest } from "../helpers/daemon.js";
@@ -885,6 +885,44 @@ tasks:
     expect(running.sessions[0]!.activity).toBe(SessionActivity.RUNNING);
     expect((await client.listSessions({ task: "a" })).sessions).toHaveLength(5);
     await client.cancelSession({ name: `sessions/${open}` });
+  });
+
+  it("ls filters by an open session's activity now (pages filled past the others) and by outcome (exit code 0, or another)", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`tasks:\n  ok: { cmd: "true" }\n  bad: { cmd: "exit 3" }\n  busy: { cmd: "sleep 300" }\n  chat: { cmd: "true", keep_open: true, streams: { inbox: input } }\n`);
+    const start = async (task: string) => (await client.startSession({ task, taskFile: file })).session!.id;
+    const busy = [await start("busy")];
+    const ended = [await start("ok"), await start("bad")];
+    // Idle ones between the running ones: a page of running ones reads past them.
+    const idle = [await start("chat"), await start("chat"), await start("chat")];
+    busy.push(await start("busy"), await start("busy"));
+    for (const id of [...ended, ...idle]) await waitQuiet(client, id);
+    const ids = async (filter: { activity?: SessionActivity; outcome?: SessionOutcome; status?: SessionStatus }, pageSize = 0): Promise<string[]> => {
+      const seen: string[] = [];
+      let pageToken = "";
+      do {
+        const page = await client.listSessions({ ...filter, pageSize, pageToken });
+        if (pageSize > 0 && page.nextPageToken !== "") expect(page.sessions).toHaveLength(pageSize);
+        seen.push(...page.sessions.map((s) => s.id));
+        pageToken = page.nextPageToken;
+      } while (pageToken !== "");
+      return seen;
+    };
+    expect(await ids({ activity: SessionActivity.RUNNING }, 2)).toEqual([...busy].reverse());
+    expect(await ids({ activity: SessionActivity.IDLE }, 1)).toEqual([...idle].reverse());
+    expect(await ids({ activity: SessionActivity.RUNNING, status: SessionStatus.CLOSED })).toEqual([]);
+    // A keep_open session idling has its outcome while it stays open.
+    expect(await ids({ outcome: SessionOutcome.SUCCEEDED })).toEqual([...[...idle].reverse(), ended[0]]);
+    expect(await ids({ outcome: SessionOutcome.FAILED })).toEqual([ended[1]]);
+    await client.cancelSession({ name: `sessions/${busy[0]}` });
+    expect(await ids({ outcome: SessionOutcome.FAILED }, 1)).toEqual([ended[1], busy[0]]);
+    const ls = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, "ls", "-q", ...args], { env: d.env, encoding: "utf8" });
+    expect(ls("--status", "running").stdout).toBe(`${busy[2]}\n${busy[1]}\n`);
+    expect(ls("--status", "failed").stdout).toBe(`${ended[1]}\n${busy[0]}\n`);
+    expect(ls("--status", "idle", "-n", "1").stdout).toBe(`${idle[2]}\n`);
+    expect(ls("--status", "finished").stderr).toBe('tether: --status takes open, closed, cancelled, expired, idle, queued, running, waiting, succeeded or failed, got "finished"\n');
+    for (const id of [...busy.slice(1), ...idle]) await client.cancelSession({ name: `sessions/${id}` });
   });
 });
 
