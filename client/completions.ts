@@ -24,7 +24,7 @@ const PLACEHOLDER_KINDS: Readonly<Record<string, ValueKind>> = { S: "session", W
 const FLAG_KINDS: Readonly<Record<string, ValueKind>> = { "--ws": "workspace", "--task": "task", "--session": "session", "run --input": "input" };
 /** Values of flags that take one of a few words the usage does not spell out. */
 const FLAG_WORDS: Readonly<Record<string, readonly string[]>> = {
-  "--status": ["open", "closed", "cancelled", "expired"],
+  "--status": ["open", "closed", "cancelled", "expired", "idle", "queued", "running", "waiting", "succeeded", "failed"],
   "--signal": ["SIGTERM", "SIGINT", "SIGHUP", "SIGKILL", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGSTOP", "SIGCONT", "SIGWINCH"],
   "--restart": ["no", "on-failure", "always", "unless-stopped"],
 };
