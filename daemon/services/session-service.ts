@@ -6,7 +6,6 @@ import { parseSignal } from "../process/signals.js";
 import { parseLabelSelectors } from "../workspaces/labels.js";
 import type { SessionReads } from "../sessions/session-reads.js";
 import type { Sessions } from "../sessions/sessions.js";
-import type * as domain from "../sessions/types.js";
 import { waitOutcome } from "../sessions/session-outcome.js";
 import { attachSession } from "./attach-session.js";
 import { durationFieldMs } from "./durations.js";
@@ -53,11 +52,10 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
     listSessions(req) {
       const size = pageSize(req.pageSize);
       const before = numericPageToken(req.pageToken, 0);
-      const statusFilter = (Object.keys(STATUSES) as domain.SessionStatus[]).find((s) => STATUSES[s] === req.status);
-      const activity = (Object.keys(ACTIVITIES) as domain.Activity[]).find((a) => ACTIVITIES[a] === req.activity);
-      const outcome = req.outcome === SessionOutcome.SUCCEEDED ? ("succeeded" as const) : req.outcome === SessionOutcome.FAILED ? ("failed" as const) : undefined;
-      const filter = { status: statusFilter, task: req.task === "" ? undefined : req.task, labels: parseLabelSelectors(req.labelSelector), outcome };
-      const page = sessions.list(filter, before, size + 1, activity);
+      const status = enumFilter(STATUSES, req.status, "status");
+      const outcome = enumFilter(OUTCOMES, req.outcome, "outcome");
+      const filter = { status, task: req.task === "" ? undefined : req.task, labels: parseLabelSelectors(req.labelSelector), outcome };
+      const page = sessions.list(filter, before, size + 1, enumFilter(ACTIVITIES, req.activity, "activity"));
       return {
         sessions: page.slice(0, size).map((s) => sessionToProto(s, [])),
         nextPageToken: nextPageToken(page, size, (s) => String(s.seq)),
@@ -119,4 +117,15 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       return attachSession(sessions, reads, requests, ctx.signal);
     },
   };
+}
+
+const OUTCOMES: Readonly<Record<"succeeded" | "failed", SessionOutcome>> = { succeeded: SessionOutcome.SUCCEEDED, failed: SessionOutcome.FAILED };
+
+/** A listing's filter by an enum field: the domain's word for `value`, undefined for 0 (any); a value the field does not have is refused, naming those it has. */
+function enumFilter<K extends string>(words: Readonly<Record<K, number>>, value: number, field: string): K | undefined {
+  if (value === 0) return undefined;
+  const names = Object.keys(words) as K[];
+  const word = names.find((k) => words[k] === value);
+  if (word === undefined) throw invalidArgument(field, `${field} ${value} is none of the ones a listing filters by: ${names.map((k) => `${words[k]} (${k})`).join(", ")}`);
+  return word;
 }

@@ -922,6 +922,8 @@ tasks:
     expect(ls("--status", "failed").stdout).toBe(`${ended[1]}\n${busy[0]}\n`);
     expect(ls("--status", "idle", "-n", "1").stdout).toBe(`${idle[2]}\n`);
     expect(ls("--status", "finished").stderr).toBe('tether: --status takes open, closed, cancelled, expired, idle, queued, running, waiting, succeeded or failed, got "finished"\n');
+    const unknown = await failure(client.listSessions({ activity: 9 as SessionActivity }));
+    expect([unknown.code, unknown.message]).toEqual([Code.InvalidArgument, "activity 9 is none of the ones a listing filters by: 1 (idle), 2 (queued), 3 (running), 4 (waiting)"]);
     for (const id of [...busy.slice(1), ...idle]) await client.cancelSession({ name: `sessions/${id}` });
   });
 });
