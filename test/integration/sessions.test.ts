@@ -898,6 +898,7 @@ tasks:
     const idle = [await start("chat"), await start("chat"), await start("chat")];
     busy.push(await start("busy"), await start("busy"));
     for (const id of [...ended, ...idle]) await waitQuiet(client, id);
+    for (const id of busy) await eventually(async () => ((await client.getSession({ name: `sessions/${id}` })).session!.activity === SessionActivity.RUNNING ? true : undefined));
     const ids = async (filter: { activity?: SessionActivity; outcome?: SessionOutcome; status?: SessionStatus }, pageSize = 0): Promise<string[]> => {
       const seen: string[] = [];
       let pageToken = "";
