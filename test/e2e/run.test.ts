@@ -374,7 +374,7 @@ tasks:
     expect(listed("--status", "Open")).toEqual([]);
     expect(listed("--task", "gen")).toEqual([]);
     const badStatus = cli(env, dir, "ls", "--status", "done");
-    expect([badStatus.status, badStatus.stderr]).toEqual([2, 'tether: --status takes open, closed, cancelled or expired, got "done"\n']);
+    expect([badStatus.status, badStatus.stderr]).toEqual([2, 'tether: --status takes open, closed, cancelled, expired, idle, queued, running, waiting, succeeded or failed, got "done"\n']);
     const tasks = cli(env, dir, "tasks");
     expect(tasks.stdout).toContain("input level (choice quick|full, default \"quick\")");
     expect(JSON.parse(cli(env, dir, "tasks", "--json").stdout)[1].inputs[0]).toEqual({ name: "level", type: "choice", default_value: "quick", choices: ["quick", "full"] });
