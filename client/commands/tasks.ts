@@ -78,7 +78,7 @@ export function taskTraits(task: Task): string[] {
   return [
     task.retries > 0 ? `retries ${task.retries}${retryDelay > 0 ? ` after ${formatMs(retryDelay)}` : ""}` : "",
     task.timeout !== undefined ? `timeout ${formatMs(durationMs(task.timeout))}` : "",
-    task.readiness !== undefined ? "service (readiness checks)" : "",
+    task.readiness !== undefined ? `service (readiness checks${serviceHealth(task)})` : "",
     task.keepOpen ? "keep_open" : "",
     task.failFast ? "fail_fast" : "",
     task.allowFailure ? "allow_failure" : "",
@@ -104,4 +104,10 @@ async function missingWorkspaces(client: GrpcClient, named: readonly string[]): 
     }
   }
   return missing;
+}
+
+/** ", then every 30s once ready" for a service whose checks go on once it is ready (health_interval); "" for one whose stop. */
+function serviceHealth(task: Task): string {
+  const every = task.readiness?.healthInterval === undefined ? 0 : durationMs(task.readiness.healthInterval);
+  return every > 0 ? `, then every ${formatMs(every)} once ready` : "";
 }

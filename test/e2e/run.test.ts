@@ -482,9 +482,17 @@ ${serveAfter700ms(port!)}  bad:
     result: stdout
     workspace: chatroom
     max_output: 100M
+  web:
+    cmd: sleep 300
+    readiness: { tcp: "127.0.0.1:1", health_interval: 10s }
+  db:
+    cmd: sleep 300
+    readiness: { tcp: "127.0.0.1:1", health_interval: 0s }
 `),
     );
     const tasks = cli(env, dir, "tasks");
+    expect(tasks.stdout).toContain("web\n  cmd: sleep 300\n  service (readiness checks, then every 10s once ready)\n");
+    expect(tasks.stdout).toContain("db\n  cmd: sleep 300\n  service (readiness checks)\n");
     expect(tasks.status).toBe(0);
     expect(tasks.stdout).toContain("chat\n  cmd: cat\n  after: gen\n");
     expect(tasks.stdout).toContain("  streams: stdin (input, fed to the run's stdin), approval (input), events (output)\n");
@@ -496,6 +504,8 @@ ${serveAfter700ms(port!)}  bad:
     expect(json.map((t) => [t.name, t.line])).toEqual([
       ["tasks/gen", 2],
       ["tasks/chat", 4],
+      ["tasks/web", 17],
+      ["tasks/db", 20],
     ]);
     const empty = dirname(writeTaskFile("tasks: {}\n"));
     expect(cli(env, empty, "tasks").stdout).toBe(`${join(empty, "tether.yaml")}\nno tasks: define them under its tasks: (name: { cmd: ... })\n`);
