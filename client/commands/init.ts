@@ -38,6 +38,8 @@ tasks:
   #   cmd: rm -rf tmp
   #   upstream: [test, lint]
   #   when: always               # once they have ended, passed or not (on_failure: only if one failed)
+  # ci:
+  #   upstream: [test, lint]     # no cmd: a group, done once they are
   # review:
   #   cmd: ./review.sh           # may \`tether wait approval\` for a human's answer
   #   streams: { approval: input }

@@ -2,7 +2,7 @@ import { toJson, type JsonObject } from "@bufbuild/protobuf";
 import { PlanSessionResponseSchema, PlannedCondition, type PlanSessionResponse, type PlannedWorkspace } from "../../gen/tether/v1/session_service_pb.js";
 import { enumName } from "../enum-names.js";
 import { createStyle } from "../style.js";
-import { taskJson, taskTraits } from "./tasks.js";
+import { GROUP_WORDS, taskJson, taskTraits } from "./tasks.js";
 
 /**
  * Prints what `tether run TASK --dry-run` was told a session would run, as
@@ -31,7 +31,7 @@ export function printPlan(plan: PlanSessionResponse, task: string, json: boolean
     const def = planned.task!;
     const name = def.name.slice("tasks/".length);
     out.push(`${style.bold(style.task(name))}${def.upstream.length > 0 ? `  after ${def.upstream.join(", ")}` : ""}`);
-    out.push(`  $ ${planned.command.trim().split("\n").join("\n    ")}`);
+    out.push(planned.command === "" ? `  ${GROUP_WORDS}` : `  $ ${planned.command.trim().split("\n").join("\n    ")}`);
     const condition = conditionText(planned.condition, def.condition);
     if (condition !== undefined) out.push(`  ${condition}`);
     const root = planned.workspace?.root;

@@ -50,7 +50,7 @@ export async function tasksCommand(args: string[], paths: ClientPaths): Promise<
     const name = task.name.slice("tasks/".length);
     const command = task.shellCommand !== "" ? task.shellCommand : commandLine(task.argv);
     out.push(`${style.bold(style.task(name))}${task.description !== "" ? `  ${task.description}` : ""}`);
-    out.push(`  cmd: ${command.trim().split("\n").join("\n       ")}`);
+    out.push(command === "" ? `  ${GROUP_WORDS}` : `  cmd: ${command.trim().split("\n").join("\n       ")}`);
     if (task.upstream.length > 0) out.push(`  after: ${task.upstream.join(", ")}`);
     for (const input of task.inputs) {
       const type = input.choices.length > 0 ? `${enumName(TaskInputType, input.type)} ${input.choices.join("|")}` : enumName(TaskInputType, input.type);
@@ -111,3 +111,6 @@ function serviceHealth(task: Task): string {
   const every = task.readiness?.healthInterval === undefined ? 0 : durationMs(task.readiness.healthInterval);
   return every > 0 ? `, then every ${formatMs(every)} once ready` : "";
 }
+
+/** What tasks and run --dry-run say of a task with no cmd where its command would be. */
+export const GROUP_WORDS = "a group: done once its upstreams are (no cmd)";

@@ -49,8 +49,8 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
   return create(TaskSchema, {
     name: NAME_PREFIX + task.name,
     description: task.description,
-    shellCommand: task.cmd.kind === "shell" ? task.cmd.script : "",
-    argv: task.cmd.kind === "argv" ? [...task.cmd.argv] : [],
+    shellCommand: task.cmd?.kind === "shell" ? task.cmd.script : "",
+    argv: task.cmd?.kind === "argv" ? [...task.cmd.argv] : [],
     upstream: [...task.upstream],
     inputs: task.inputs.map((i) => ({
       name: i.name,

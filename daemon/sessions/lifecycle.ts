@@ -4,7 +4,8 @@ import { LIVE_RUN_STATUSES, type RunRecord, type RunStatus, type SessionStatus }
 
 /** Which run statuses may follow which: the run lifecycle, as a table. */
 const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
-  pending: ["queued", "skipped", "cancelled", "lost"],
+  // pending to succeeded: a group's (no cmd), once its upstreams are done (RunGraph.pendingFate).
+  pending: ["queued", "succeeded", "skipped", "cancelled", "lost"],
   queued: ["running", "skipped", "cancelled", "lost"],
   running: ["ready", "waiting", "succeeded", "failed", "cancelled", "lost"],
   // ready to ready: its health checks found it unhealthy, or healthy again (run-wiring.ts).

@@ -294,7 +294,7 @@ export class LiveSession {
     for (let runs = this.graph.takeToCheck(); runs.length > 0; runs = this.graph.takeToCheck()) {
       for (const run of runs) {
         const fate = this.graph.pendingFate(run, this.retries.has, this.conditionHolds);
-        if (fate.t === "skip") this.transition(run, "skipped", fate.reason);
+        if (fate.t === "skip" || fate.t === "done") this.transition(run, fate.t === "skip" ? "skipped" : "succeeded", fate.reason);
         else if (fate.t === "queue") this.transition(run, "queued", queuedReason(this.graph.task(run.task).queue));
       }
     }

@@ -43,12 +43,16 @@ export function renderRunCommand(task: TaskDef, context: RunCommandContext): Run
   env["TETHER_RUN"] = String(context.run);
   env["TETHER_TASK"] = task.name;
   if (context.workspace !== undefined) env["TETHER_WORKSPACE"] = context.workspace;
-  const argv = task.cmd.kind === "shell" ? ["/bin/sh", "-c", renderTemplate(task.cmd.script, context.scope)] : task.cmd.argv.map((a) => renderTemplate(a, context.scope));
+  const cmd = task.cmd;
+  // A group's run is never started (RunGraph.pendingFate): its upstreams done, it is done.
+  if (cmd === undefined) throw new Error(`task ${task.name} is a group of its upstreams: it has no command to run`);
+  const argv = cmd.kind === "shell" ? ["/bin/sh", "-c", renderTemplate(cmd.script, context.scope)] : cmd.argv.map((a) => renderTemplate(a, context.scope));
   return { argv, display: shownCommand(task, shown), env };
 }
 
-/** A task's command as it is shown: rendered with `shown` (secrets as placeholders), the placeholders of a space in `kept` as written. */
+/** A task's command as it is shown: rendered with `shown` (secrets as placeholders), the placeholders of a space in `kept` as written; "" for a group. */
 export function shownCommand(task: TaskDef, shown: TemplateScope, kept?: ReadonlySet<string>): string {
+  if (task.cmd === undefined) return "";
   return task.cmd.kind === "shell" ? renderTemplate(task.cmd.script, shown, kept) : commandLine(task.cmd.argv.map((a) => renderTemplate(a, shown, kept)));
 }
 
@@ -72,7 +76,7 @@ export function forgottenSecrets(sessionId: string, secretInputs: readonly strin
  * What it says is `mask`ed.
  */
 export function runCommandProblem(task: TaskDef, argv: readonly string[], cwd: string, env: Readonly<Record<string, string | undefined>>, mask: SecretMask | undefined): CommandProblem | undefined {
-  if (task.cmd.kind !== "argv") return undefined;
+  if (task.cmd?.kind !== "argv") return undefined;
   const problem = commandProblem(argv[0]!, cwd, env["PATH"] ?? "");
   if (problem === undefined) return undefined;
   // The program's name is said, and a secret input may have rendered it.

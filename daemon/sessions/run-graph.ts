@@ -5,13 +5,14 @@ import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type RunRecord, type RunStatus }
 /** Why a pending task cannot start yet: an upstream still going ("wait"), or the upstream that ended badly (the task is skipped). */
 export type Blocked = "wait" | { readonly task: string; readonly status: string };
 
-/** What a pending run becomes now: nothing yet ("wait"), skipped (and why), or queued. */
-export type PendingFate = { readonly t: "wait" } | { readonly t: "skip"; readonly reason: string } | { readonly t: "queue" };
+/** What a pending run becomes now: nothing yet ("wait"), skipped (and why), queued, or (a group's, which runs nothing) done. */
+export type PendingFate = { readonly t: "wait" } | { readonly t: "skip" | "done"; readonly reason: string } | { readonly t: "queue" };
 
 const WAIT: PendingFate = { t: "wait" };
 /** How a `when: on_failure` task's skip begins when none of its upstreams failed: as a condition's, its downstreams go on. */
 const NOTHING_FAILED = "when: on_failure";
 const QUEUE: PendingFate = { t: "queue" };
+const GROUP_DONE: PendingFate = { t: "done", reason: "a group: its upstreams are done, and it runs nothing" };
 
 /** How the graph ended, once the main task is done and nothing but ready services is left. */
 export interface GraphOutcome {
@@ -169,8 +170,9 @@ export class RunGraph {
    * for an upstream that ended badly (unless its task says `when: always`
    * or `on_failure`, which waits for every upstream to end, and is skipped
    * by on_failure when none ended badly), or when its condition does not hold
-   * (`conditionHolds`, asked only then); else it is queued. A skip is noted
-   * here (skippedFor, skippedByCondition); the caller records the transition.
+   * (`conditionHolds`, asked only then); else it is queued, or a group's
+   * (no cmd) is done: succeeded. A skip is noted here (skippedFor,
+   * skippedByCondition); the caller records the transition.
    */
   pendingFate(run: RunRecord, retrying: (task: string) => boolean, conditionHolds: (condition: string) => boolean): PendingFate {
     const task = this.task(run.task);
@@ -189,7 +191,7 @@ export class RunGraph {
       this.skippedByCondition(task.name);
       return { t: "skip", reason: `condition ${JSON.stringify(task.condition)} is false` };
     }
-    return QUEUE;
+    return task.cmd === undefined ? GROUP_DONE : QUEUE;
   }
 
   /**

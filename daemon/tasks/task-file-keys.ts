@@ -6,6 +6,8 @@ import type { Report } from "./template-checks.js";
 export const FILE_KEYS: ReadonlySet<string> = new Set(["tasks", "env", "env_file"]);
 export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "allow_failure", "when", "workspace", "env_file", "max_output", "queue", "priority"]);
 export const INPUT_KEYS: ReadonlySet<string> = new Set(["type", "default", "choices", "description"]);
+/** The keys a task with no cmd takes (a group of its upstreams: the rest say how its process runs, and it has none). */
+export const GROUP_KEYS: ReadonlySet<string> = new Set(["description", "upstream", "inputs", "condition", "when"]);
 export const READINESS_KEYS: ReadonlySet<string> = new Set(["http", "tcp", "cmd", "interval", "timeout", "health_interval"]);
 
 /**
@@ -21,6 +23,19 @@ export function refuseUnknownKeys(map: YAMLMap, allowed: ReadonlySet<string>, wh
     const then = `${what} may have ${known.join(", ")}`;
     const meant = KEY_HINTS.get(key);
     report(pair.key as Node, `unknown key "${key}"; ${meant !== undefined && allowed.has(meant.key) ? `${then} (${meant.hint})` : meantThen(key, known, then)}`);
+  }
+}
+
+/**
+ * Reports each key of a task with no cmd (a group of its upstreams) that
+ * says how its process runs (retries, env, readiness ...): it has none.
+ * Keys no task takes are reported already (refuseUnknownKeys).
+ */
+export function refuseInGroup(map: YAMLMap, report: Report): void {
+  for (const pair of map.items) {
+    const key = String((pair.key as Node & { value?: unknown }).value);
+    if (GROUP_KEYS.has(key) || !TASK_KEYS.has(key)) continue;
+    report(pair.key as Node, `${key} says how a task's process runs, and a task with no cmd runs none (a group: done once its upstreams are; it may have ${[...GROUP_KEYS].join(", ")}): add its cmd, or leave ${key} out`);
   }
 }
 

@@ -10,8 +10,8 @@ import { findCycle } from "./graph.js";
 import { readTaskFileText } from "./task-file-text.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
 import { QUEUE_NAME_PATTERN, queueNameProblem } from "../queues.js";
-import { FILE_KEYS, INPUT_KEYS, READINESS_KEYS, TASK_KEYS, refuseUnknownKeys } from "./task-file-keys.js";
-import { checkInputPlaceholders, checkTemplates, type Report } from "./template-checks.js";
+import { FILE_KEYS, INPUT_KEYS, READINESS_KEYS, TASK_KEYS, refuseInGroup, refuseUnknownKeys } from "./task-file-keys.js";
+import { checkInputPlaceholders, checkTemplates, commandTemplates, type Report } from "./template-checks.js";
 import { expandAliases } from "./yaml-aliases.js";
 import { INPUT_TYPES, RESULT_STREAM, STDIN_STREAM, STREAM_NAME_PATTERN, type Command, type StreamDirection, type InputDef, type InputType, type Readiness, type TaskDef, type TaskFile } from "./types.js";
 import { choicesHint } from "../../common/closest-word.js";
@@ -152,14 +152,16 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
   }
   refuseUnknownKeys(node, TASK_KEYS, "a task", report);
   const get = (key: string): Node | undefined => node.get(key, true) as Node | undefined;
-  const cmd = parseCommand(get("cmd"), report);
+  const upstream = stringList(get("upstream"), report, "upstream");
+  const group = get("cmd") === undefined && upstream.length > 0;
+  if (group) refuseInGroup(node, report);
+  const cmd = group ? undefined : parseCommand(get("cmd"), report);
   const retries = integer(get("retries"), 0, report, "retries");
   const retryDelayMs = duration(get("retry_delay"), 0, report, "retry_delay");
   const timeoutMs = duration(get("timeout"), 0, report, "timeout");
   const keepOpen = boolean(get("keep_open"), report, "keep_open");
   const failFast = boolean(get("fail_fast"), report, "fail_fast");
   const allowFailure = boolean(get("allow_failure"), report, "allow_failure");
-  const upstream = stringList(get("upstream"), report, "upstream");
   const when = runsWhen(get("when"), upstream.length > 0, report);
   if (allowFailure && failFast) report(get("allow_failure"), "allow_failure and fail_fast: a failure the graph goes on past cannot also cancel it; keep one");
   const resultNode = get("result");
@@ -174,8 +176,8 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     if (isScalar(stdinNode) && (stdinNode.value === "stream" || stdinNode.value === "none")) stdin = stdinNode.value;
     else report(stdinNode, 'stdin: use "stream" (feed the run the records of the session\'s stdin stream) or "none" (the default: stdin closed)');
   }
-  if (cmd === undefined) return undefined;
-  checkTemplates(cmd.kind === "shell" ? [cmd.script] : cmd.argv, get("cmd"), report);
+  if (cmd === undefined && !group) return undefined;
+  checkTemplates(commandTemplates(cmd), get("cmd"), report);
   const env = parseEnv(get("env"), report);
   checkTemplates(Object.values(env), get("env"), report);
   const workspace = optionalString(get("workspace"), report, "workspace");
@@ -285,7 +287,7 @@ function parseCommand(node: Node | undefined, report: Report): Command | undefin
   if (isSeq(node) && node.items.length > 0 && node.items.every((i) => isScalar(i) && (typeof i.value === "string" || typeof i.value === "number"))) {
     return { kind: "argv", argv: node.items.map((i) => String((i as { value: unknown }).value)) };
   }
-  report(node, `${node === undefined ? "cmd is required" : "cmd must be a non-empty string or list"}: a shell command string, or a list of program and arguments`);
+  report(node, `${node === undefined ? "cmd is required (or upstream: a task of upstreams alone is a group)" : "cmd must be a non-empty string or list"}: a shell command string, or a list of program and arguments`);
   return undefined;
 }
 

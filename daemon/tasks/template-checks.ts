@@ -1,7 +1,7 @@
 import { isMap, type Node, type YAMLMap } from "yaml";
 import { choicesHint, meantThen } from "../../common/closest-word.js";
 import { FILTER_NAMES, TEMPLATE_SPACES, isFilter, placeholders } from "./template.js";
-import type { TaskDef } from "./types.js";
+import type { Command, TaskDef } from "./types.js";
 
 /** Reports a problem at a node of the task file (its line), as the task file's parser collects them. */
 export type Report = (node: Node | null | undefined, message: string) => void;
@@ -34,7 +34,7 @@ export function checkInputPlaceholders(tasksNode: YAMLMap, tasks: ReadonlyMap<st
   const inputs = [...new Set([...tasks.values()].flatMap((task) => task.inputs.map((input) => input.name)))];
   for (const task of tasks.values()) {
     const templated: [string, readonly string[]][] = [
-      ["cmd", task.cmd.kind === "shell" ? [task.cmd.script] : task.cmd.argv],
+      ["cmd", commandTemplates(task.cmd)],
       ["env", Object.values(task.env)],
       ["condition", task.condition === undefined ? [] : [task.condition]],
     ];
@@ -48,4 +48,10 @@ export function checkInputPlaceholders(tasksNode: YAMLMap, tasks: ReadonlyMap<st
       }
     }
   }
+}
+
+/** The templates of a task's command: its script, or each of its argv (none for a group). */
+export function commandTemplates(cmd: Command | undefined): readonly string[] {
+  if (cmd === undefined) return [];
+  return cmd.kind === "shell" ? [cmd.script] : cmd.argv;
 }

@@ -42,7 +42,8 @@ export const RESULT_STREAM = "result";
 export interface TaskDef {
   readonly name: string;
   readonly description: string;
-  readonly cmd: Command;
+  /** Undefined: a group of its upstreams (upstream only, as Taskfile's task of deps and make's phony target), run by none: succeeded once they are done. */
+  readonly cmd: Command | undefined;
   readonly upstream: readonly string[];
   readonly inputs: readonly InputDef[];
   readonly env: Readonly<Record<string, string>>;

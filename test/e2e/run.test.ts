@@ -73,7 +73,7 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     const uncommented = readFileSync(join(dir, "tether.yaml"), "utf8").replace(/^ {2}# {3}/gm, "    ").replace(/^ {2}# /gm, "  ");
     writeFileSync(join(dir, "full.yaml"), uncommented);
     const tasks = JSON.parse(cli(env, dir, "tasks", "--file", "full.yaml", "--json").stdout) as { name: string }[];
-    expect(tasks.map((t) => t.name)).toEqual(["default", "build", "serve", "test", "lint", "cleanup", "review"].map((name) => `tasks/${name}`));
+    expect(tasks.map((t) => t.name)).toEqual(["default", "build", "serve", "test", "lint", "cleanup", "ci", "review"].map((name) => `tasks/${name}`));
   });
 
   it("with no task named, runs the one named default, as Taskfile's task does; a file without one is named with its tasks", () => {
@@ -488,11 +488,15 @@ ${serveAfter700ms(port!)}  bad:
   db:
     cmd: sleep 300
     readiness: { tcp: "127.0.0.1:1", health_interval: 0s }
+  ci:
+    upstream: [gen]
 `),
     );
     const tasks = cli(env, dir, "tasks");
     expect(tasks.stdout).toContain("web\n  cmd: sleep 300\n  service (readiness checks, then every 10s once ready)\n");
     expect(tasks.stdout).toContain("db\n  cmd: sleep 300\n  service (readiness checks)\n");
+    expect(tasks.stdout).toContain("ci\n  a group: done once its upstreams are (no cmd)\n  after: gen\n");
+    expect(cli(env, dir, "run", "ci", "--dry-run").stdout).toContain("ci  after gen\n  a group: done once its upstreams are (no cmd)\n");
     expect(tasks.status).toBe(0);
     expect(tasks.stdout).toContain("chat\n  cmd: cat\n  after: gen\n");
     expect(tasks.stdout).toContain("  streams: stdin (input, fed to the run's stdin), approval (input), events (output)\n");
@@ -506,6 +510,7 @@ ${serveAfter700ms(port!)}  bad:
       ["tasks/chat", 4],
       ["tasks/web", 17],
       ["tasks/db", 20],
+      ["tasks/ci", 23],
     ]);
     const empty = dirname(writeTaskFile("tasks: {}\n"));
     expect(cli(env, empty, "tasks").stdout).toBe(`${join(empty, "tether.yaml")}\nno tasks: define them under its tasks: (name: { cmd: ... })\n`);

@@ -239,6 +239,45 @@ tasks:
     expect(calmDone.exitCode).toBe(6);
   });
 
+  it("a task of upstreams alone (a group) succeeds once they have, running nothing, and gates its downstreams; skipped after a failed upstream or by its condition, and rerun as it ran", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  lint: { cmd: echo linted }
+  test: { cmd: "sleep 0.3; echo tested" }
+  checks: { upstream: [lint, test] }
+  deploy: { cmd: echo deployed, upstream: [checks] }
+  bad: { cmd: exit 3 }
+  broken: { upstream: [bad, lint] }
+  quiet: { upstream: [lint], condition: "{{ inputs.go }}", inputs: { go: { type: bool, default: "false" } } }
+`);
+    const runsOf = async (id: string) => (await client.listRuns({ parent: `sessions/${id}` })).runs;
+    const { session } = await client.startSession({ task: "deploy", taskFile: file });
+    expect((await waitQuiet(client, session!.id)).exitCode).toBe(0);
+    const runs = await runsOf(session!.id);
+    const checks = runs.find((r) => r.task === "checks")!;
+    expect([checks.status, checks.reason, checks.pid, checks.command]).toEqual([RunStatus.SUCCEEDED, "a group: its upstreams are done, and it runs nothing", 0, ""]);
+    expect(checks.transitions.map((t) => RunStatus[t.status])).toEqual(["PENDING", "SUCCEEDED"]);
+    // It succeeded once its slowest upstream had, and its downstream started after it.
+    const at = (t: { seconds: bigint; nanos: number }) => Number(t.seconds) * 1e9 + t.nanos;
+    const test = runs.find((r) => r.task === "test")!;
+    const deploy = runs.find((r) => r.task === "deploy")!;
+    expect(at(checks.transitions[1]!.time!)).toBeGreaterThanOrEqual(at(test.transitions.at(-1)!.time!));
+    expect(at(deploy.transitions.find((t) => t.status === RunStatus.RUNNING)!.time!)).toBeGreaterThanOrEqual(at(checks.transitions[1]!.time!));
+    expect((await logText(client, session!.id)).stdout.split("\n").sort()).toEqual(["", "deployed", "linted", "tested"]);
+    // As the main task: the session's outcome is its upstreams'.
+    const { session: broken } = await client.startSession({ task: "broken", taskFile: file });
+    const ended = await waitQuiet(client, broken!.id);
+    expect([ended.exitCode, ended.error]).toEqual([3, "task broken skipped: upstream bad failed"]);
+    const { session: quiet } = await client.startSession({ task: "quiet", taskFile: file });
+    expect((await waitQuiet(client, quiet!.id)).exitCode).toBe(0);
+    expect((await runsOf(quiet!.id)).find((r) => r.task === "quiet")!.status).toBe(RunStatus.SKIPPED);
+    const { session: again } = await client.rerunSession({ name: session!.name });
+    expect((await waitQuiet(client, again!.id)).exitCode).toBe(0);
+    expect((await runsOf(again!.id)).find((r) => r.task === "checks")!.status).toBe(RunStatus.SUCCEEDED);
+  });
+
   it("readiness makes a service ready, gates its downstreams, and the service is stopped when the session ends (its timeout bounded the time until ready only)", async () => {
     const d = await daemon();
     const client = d.client(SessionService);

@@ -144,6 +144,15 @@ tasks:
     expect(message).toContain('/p/t.yaml:8: task "a": unknown key "intervall"; did you mean interval? Readiness may have http, tcp, cmd, interval, timeout, health_interval');
   });
 
+  it("takes a task of upstreams alone as a group (no cmd); refuses in it what says how a process runs, and a task with neither", () => {
+    const file = parseTaskFile("/p/t.yaml", "tasks:\n  lint: { cmd: x }\n  all: { description: both, upstream: [lint], condition: 'yes', when: always }\n");
+    expect(file.tasks.get("all")).toMatchObject({ cmd: undefined, upstream: ["lint"], description: "both", when: "always" });
+    const message = refusal("tasks:\n  lint: { cmd: x }\n  all:\n    upstream: [lint]\n    retries: 2\n    env: { A: b }\n  none: { description: nothing }\n");
+    expect(message).toContain('/p/t.yaml:5: task "all": retries says how a task\'s process runs, and a task with no cmd runs none (a group: done once its upstreams are; it may have description, upstream, inputs, condition, when): add its cmd, or leave retries out');
+    expect(message).toContain('/p/t.yaml:6: task "all": env says how');
+    expect(message).toContain('/p/t.yaml:7: task "none": cmd is required (or upstream: a task of upstreams alone is a group)');
+  });
+
   it("reads readiness.health_interval (0: no checks once ready); refuses one that is no duration", () => {
     const file = parseTaskFile("/p/t.yaml", "tasks:\n  a: { cmd: x, readiness: { cmd: 'true', health_interval: 5s } }\n  b: { cmd: x, readiness: { cmd: 'true', health_interval: 0s } }\n");
     expect(file.tasks.get("a")!.readiness!.healthIntervalMs).toBe(5_000);

@@ -45,8 +45,9 @@ export type Task = Message<"tether.v1.Task"> & {
   shellCommand: string;
 
   /**
-   * ... or a program and its arguments, run without a shell. Exactly one of
-   * shell_command and argv is set.
+   * ... or a program and its arguments, run without a shell. At most one of
+   * shell_command and argv is set; neither for a group (a task of upstream
+   * alone: its run, started by none, succeeds once its upstreams are done).
    *
    * @generated from field: repeated string argv = 4;
    */
