@@ -3,7 +3,8 @@ import { LogStream, SessionActivity, SessionStatus, type Session, type SessionEv
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { SessionService, type AttachSessionRequestSchema } from "../gen/tether/v1/session_service_pb.js";
 import { enumName } from "./enum-names.js";
-import { CliError, whenDaemonStopped, whenTimedOut } from "./cli-error.js";
+import { CliError } from "./cli-error.js";
+import { waitForSession } from "./session-runs.js";
 import type { StartFollowing } from "./flags.js";
 import { RpcError, UNAVAILABLE, type GrpcClient } from "./grpc-client.js";
 import { OutputLines, writeLines, type OutputLine } from "./output-lines.js";
@@ -96,11 +97,7 @@ export async function followStarted(client: GrpcClient, session: Session, starte
   const id = session.id;
   if (following.detach) {
     process.stdout.write(`${id}\n`);
-    if (following.untilReady) {
-      await client.unary(SessionService.method.waitSession, { name: session.name, timeout: following.timeout, untilReady: true }).catch((error: unknown) => {
-        throw whenDaemonStopped(whenTimedOut(error), `waiting for session ${id} to be ready`);
-      });
-    }
+    if (following.untilReady) await waitForSession(client, { name: session.name, timeout: following.timeout, untilReady: true }, id);
     return 0;
   }
   const style = createStyle(process.stderr);

@@ -1,7 +1,18 @@
-import type { Run } from "../gen/tether/v1/session_pb.js";
-import { SessionService } from "../gen/tether/v1/session_service_pb.js";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { Run, Session } from "../gen/tether/v1/session_pb.js";
+import { SessionService, type WaitSessionRequestSchema } from "../gen/tether/v1/session_service_pb.js";
 import { allPages } from "./all-pages.js";
+import { whenDaemonStopped, whenTimedOut } from "./cli-error.js";
 import type { GrpcClient } from "./grpc-client.js";
+
+/** WaitSession (show --wait, run --wait): the session once it has its outcome, or is ready; past the timeout exit 124, a daemon stopping meanwhile said so. */
+export async function waitForSession(client: GrpcClient, request: MessageInitShape<typeof WaitSessionRequestSchema>, shownAs: string): Promise<Session> {
+  try {
+    return (await client.unary(SessionService.method.waitSession, request)).session!;
+  } catch (error) {
+    throw whenDaemonStopped(whenTimedOut(error), `waiting for session ${shownAs}${request.untilReady === true ? " to be ready" : ""}`);
+  }
+}
 
 /** Every run of session `name` ("sessions/ID"), in order: a page at a time, as a long conversation's runs outgrow one message. */
 export function sessionRuns(client: GrpcClient, name: string): Promise<Run[]> {

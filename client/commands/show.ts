@@ -4,12 +4,12 @@ import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/s
 import { escapeControls, formatBytes } from "../../common/format.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
-import { CliError, whenDaemonStopped, whenTimedOut } from "../cli-error.js";
+import { CliError } from "../cli-error.js";
 import { parseDurationFlag } from "../flags.js";
 import { enumName } from "../enum-names.js";
 import type { ClientPaths } from "../paths.js";
 import { sessionDetailJson } from "../session-json.js";
-import { sessionRuns } from "../session-runs.js";
+import { sessionRuns, waitForSession } from "../session-runs.js";
 import { connectToDaemon } from "../transport.js";
 
 export const SHOW_USAGE = `  tether show S [--json] [--wait [--ready] [--timeout 30m]]
@@ -32,13 +32,8 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
   const timeout = values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout);
   const name = `sessions/${positionals[0]}`;
   const { client } = await connectToDaemon(paths);
-  const { session } = await (values.wait
-    ? client.unary(SessionService.method.waitSession, { name, timeout, untilReady: values.ready }).catch((error: unknown) => {
-        throw whenDaemonStopped(whenTimedOut(error), `waiting for session ${positionals[0]}`);
-      })
-    : client.unary(SessionService.method.getSession, { name }));
-  const runs = await sessionRuns(client, session!.name);
-  const s = session!;
+  const s = values.wait ? await waitForSession(client, { name, timeout, untilReady: values.ready }, positionals[0]!) : (await client.unary(SessionService.method.getSession, { name })).session!;
+  const runs = await sessionRuns(client, s.name);
   // With --wait, the outcome is the command's, as a followed run's; --ready's is that it is ready.
   const exitCode = values.wait && !values.ready ? s.exitCode : 0;
   if (values.json) {
