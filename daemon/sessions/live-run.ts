@@ -143,7 +143,7 @@ export class LiveRun {
    * Runs the task's readiness checks where the run runs: once they pass while
    * the run is live, `onReady`; not ready in time, the run is killed. Once
    * ready, they go on every health interval while it lives (watchHealth):
-   * `onHealth` hears it turn unhealthy (why) and healthy again (undefined).
+   * `onHealth` hears its health after every round: unhealthy (why) or healthy (undefined).
    */
   watchReadiness(readiness: Readiness, onReady: () => void, onHealth: (unhealthy: string | undefined) => void): void {
     const probe = { cwd: this.start.cwd, env: this.env, wrap: this.wrap, spawner: this.environment.spawner, ownNetwork: this.start.workspace?.noNetwork === true };

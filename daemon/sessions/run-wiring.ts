@@ -54,8 +54,8 @@ export function wireRun(live: LiveRun, task: TaskDef, argv0: string, wiring: Run
   if (process.stdin !== undefined) void feedStdin(wiring.streams, run.number, process.stdin, wiring.stdinArrivals, process.ended);
   if (task.timeoutMs > 0) live.killAfter(task.timeoutMs, `timed out after ${formatMs(task.timeoutMs)}`);
   if (task.readiness !== undefined) live.watchReadiness(task.readiness, wiring.onReady, (unhealthy) => {
-    // Told while it is ready (not while it waits for input), healthy again only after unhealthy was.
-    if (run.status === "ready" && (unhealthy !== undefined || runUnhealthy(run))) wiring.onHealth(unhealthy ?? HEALTHY_AGAIN);
+    // Shown while it is ready, where it differs: turned while waiting for input, it is shown once ready again.
+    if (run.status === "ready" && runUnhealthy(run) !== (unhealthy !== undefined)) wiring.onHealth(unhealthy ?? HEALTHY_AGAIN);
   });
   void process.ended.then(async (ended) => {
     // Node's words name the program, which a secret input may have rendered.

@@ -54,7 +54,7 @@ export async function watchExecReadiness(
   record.readyAt = Date.now();
   settled("ready");
   void watchHealth(readiness, probe, over.signal, (unhealthy) => {
-    if (record.status !== "running") return;
+    if (record.status !== "running" || (record.readinessError === undefined) === (unhealthy === undefined)) return;
     record.readinessError = unhealthy;
     settled(unhealthy === undefined ? "healthy" : "unhealthy");
   });

@@ -361,6 +361,39 @@ tasks:
     await client.cancelSession({ name: session!.name });
   });
 
+  it("a service whose checks fail while it waits in tether wait is waiting, not marked; ready again, the next round marks it unhealthy", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    // Ready, it takes away what its check looks for and waits for go; each failing round leaves a line in fails.
+    const file = writeTaskFile(`
+tasks:
+  serve:
+    cmd: touch up; while [ ! -f seen ]; do sleep 0.05; done; rm up; tether wait go --timeout 60s; exec sleep 300
+    readiness: { cmd: "touch seen; test -f up || { echo x >> fails; false; }", interval: 100ms, health_interval: 100ms }
+    streams: { go: input }
+`);
+    const dir = dirname(file);
+    const { session } = await client.startSession({ task: "serve", taskFile: file });
+    const serveRun = async () => (await client.listRuns({ parent: session!.name })).runs[0]!;
+    await eventually(async () => ((await serveRun()).status === RunStatus.WAITING ? true : undefined));
+    // Three rounds failed while it waited (each after the wait began): unhealthy, not shown on a waiting run.
+    await eventually(async () => (readFileSync(join(dir, "fails"), "utf8").length >= 8 ? true : undefined));
+    const waiting = await serveRun();
+    expect(waiting.status).toBe(RunStatus.WAITING);
+    expect(waiting.unhealthy).toBe(false);
+    await d.client(StreamService).sendInput({ session: session!.name, stream: "go", text: "{}" });
+    const unhealthy = await eventually(async () => {
+      const run = await serveRun();
+      return run.reason.startsWith("unhealthy:") ? run : undefined;
+    });
+    expect(unhealthy.status).toBe(RunStatus.READY);
+    expect(unhealthy.unhealthy).toBe(true);
+    expect(unhealthy.transitions.map((t) => RunStatus[t.status]).slice(3)).toEqual(["READY", "WAITING", "READY", "READY"]);
+    expect(unhealthy.transitions.at(-1)!.reason).toMatch(/^unhealthy: cmd .* exited with code 1 \(3 checks in a row, every 100ms\)$/);
+    expect((await client.getSession({ name: session!.name })).session!.unhealthy).toBe(true);
+    await client.cancelSession({ name: session!.name });
+  });
+
   it("a service not ready in time fails saying why its check last failed (refused, an answer's status, a command's exit and output); an https one's self-signed certificate is no failure", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
