@@ -151,7 +151,7 @@ export function parseSinceFlag(since: string | undefined, otherStartGiven: boole
 }
 
 /**
- * When exec --delay or --at says it starts: a duration from now (--delay
+ * When --delay or --at (of exec, of run) says it starts: a duration from now (--delay
  * 10m, 1h30m), or (--at) a time of day (03:00, 14:30:15: the next one to
  * come, in local time) or a date and time (2026-12-08T03:00, local unless it
  * ends with Z or an offset). Undefined when neither is given.

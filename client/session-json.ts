@@ -20,6 +20,7 @@ export function sessionJson(s: Session): Record<string, unknown> {
     unhealthy: s.unhealthy,
     exit_code: s.graphFinished || s.status !== SessionStatus.OPEN ? s.exitCode : null,
     created_at: isoTime(s.createTime),
+    start_at: isoTime(s.startAt),
     ended_at: isoTime(s.endTime),
     error: s.error,
     external_id: s.externalId === "" ? null : s.externalId,

@@ -1,10 +1,11 @@
 import { createInterface } from "node:readline/promises";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { parseCommandLine } from "../command-line.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { parseDurationFlag, parsePairs, parseSizeFlag, START_FLAGS, startFollowing, UINT32_MAX, wholeNumberFlag } from "../flags.js";
+import { parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag, START_FLAGS, startFollowing, UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { readSecret } from "../secret-prompt.js";
 import { followStarted } from "../session-follower.js";
@@ -16,7 +17,7 @@ import { choicesHint } from "../../common/closest-word.js";
 
 export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d | --wait [--timeout 60s]] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS] [--label k=v ...]
-             [--max-output SIZE] [--dry-run [--json]]
+             [--max-output SIZE] [--delay 10m | --at TIME] [--dry-run [--json]]
                                               start a session of TASK (default: the task named default) and follow it;
                                               Ctrl-C detaches (exit 130), the session goes on; -d: print its id;
                                               --wait: print its id once it is ready, as compose up -d --wait (its
@@ -25,6 +26,8 @@ export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d | --wait [--
                                               a task's own \`workspace:\` in its own;
                                               --max-output 100M keeps only the last 100 MiB of its output
                                               (default: the task's max_output, else all of it);
+                                              --delay 10m, --at 03:00 (or 2026-12-08T03:00): start its graph no sooner,
+                                              as pueue add --delay (open and waiting until then, across daemon restarts);
                                               --dry-run: what it would run, starting nothing, as make -n: each
                                               task's command with the inputs put in, its condition now, where it runs`;
 
@@ -44,6 +47,8 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
       "idle-timeout": { type: "string" },
       label: { type: "string", multiple: true, default: [] },
       "max-output": { type: "string" },
+      delay: { type: "string" },
+      at: { type: "string" },
       "dry-run": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
@@ -55,6 +60,8 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
   }
   const following = startFollowing(values);
   if (values["dry-run"] && following.detach) throw new CliError("--dry-run starts nothing: drop -d or --wait", 2);
+  const startAt = parseStartAtFlag(values.delay, values.at);
+  if (values["dry-run"] && (values.delay ?? values.at) !== undefined) throw new CliError("--dry-run starts nothing, now or later: drop --delay or --at", 2);
   const inputs = parsePairs("--input", values.input);
   const parallelism = values.parallel === undefined ? 0 : wholeNumberFlag("--parallel", values.parallel, "a number of tasks at once (0: one per CPU)", UINT32_MAX);
   const taskFile = findTaskFile(values.file);
@@ -78,6 +85,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     workspace,
     labels: parsePairs("--label", values.label),
     outputMaxBytes: BigInt(values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"])),
+    startAt: startAt === undefined ? undefined : timestampFromMs(startAt),
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });

@@ -30,6 +30,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
         workspace: req.workspace,
         labels: req.labels,
         outputMaxBytes: Number(req.outputMaxBytes),
+        startAt: req.startAt === undefined ? undefined : timestampMs(req.startAt),
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },

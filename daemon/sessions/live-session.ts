@@ -11,11 +11,11 @@ import { LiveRun, type RunEnvironment } from "./live-run.js";
 import { prepareRun, sessionScope } from "./run-start.js";
 import { runEnding } from "./run-ending.js";
 import { runOutputWriter, wireRun } from "./run-wiring.js";
-import { RetryTimers } from "./retry-timers.js";
 import { RunGraph } from "./run-graph.js";
 import { RunQueueSlots, queuedReason } from "./run-queue-slots.js";
 import { SessionLifetime } from "./session-lifetime.js";
 import { SessionRecorder } from "./session-recorder.js";
+import { SessionTimers, startedReason } from "./session-timers.js";
 import { snapshot, storeLater } from "./session-snapshots.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
 import { runChange, type RunChangeData } from "./session-journal.js";
@@ -38,7 +38,7 @@ import { Waiters } from "./waiters.js";
 export class LiveSession {
   private readonly graph: RunGraph;
   private readonly live = new Map<number, LiveRun>();
-  private readonly retries = new RetryTimers();
+  private readonly timers: SessionTimers;
   private readonly lifetime: SessionLifetime;
   private activityNow: Activity = "idle";
   private waitingForNow = "";
@@ -65,6 +65,7 @@ export class LiveSession {
     onRetired: (session: LiveSession) => void,
   ) {
     this.graph = new RunGraph(session.spec.tasks, runs);
+    this.timers = new SessionTimers(session.spec.startAt);
     this.slots = new RunQueueSlots(environment.queues, session.id);
     this.lifetime = new SessionLifetime(
       (why) => {
@@ -106,7 +107,7 @@ export class LiveSession {
 
   get waitingFor(): string {
     // A retry's "in 4s" counts down: said again as of now.
-    if (this.retries.size > 0) this.refreshActivity();
+    if (this.timers.size > 0) this.refreshActivity();
     return this.waitingForNow;
   }
 
@@ -171,7 +172,7 @@ export class LiveSession {
   start(alongside: () => void): Promise<unknown> {
     for (const task of this.session.spec.tasks) this.graph.addRun(task.name, 1);
     this.refreshActivity();
-    const created = this.record(undefined, "session started", () => {
+    const created = this.record(undefined, startedReason(this.timers.startsAt), () => {
       alongside();
       this.tables.insert(this.session);
       for (const run of this.runs) this.tables.saveRun(this.session.seq, snapshot(run));
@@ -238,7 +239,7 @@ export class LiveSession {
     const staysOpen = this.outlivesDaemon;
     this.waits.failAll(new TetherError(Code.Unavailable, "DAEMON_SHUTTING_DOWN", `the wait ended: ${reason}`));
     // Nothing was cut: a retry owed, runs yet to start; the next daemon takes them up (resume).
-    if (lost.length === 0) return this.retries.clear();
+    if (lost.length === 0) return this.timers.clear();
     this.session.exitCode = 1;
     this.session.error = `${reason} while ${lost.length} run(s) were live: recorded lost`;
     for (const run of lost) this.transition(run, "lost", `${reason} while this run was live`);
@@ -261,7 +262,7 @@ export class LiveSession {
 
   /** Runs not yet started are cancelled and retries waiting are not run. */
   private cancelPending(reason: string): void {
-    this.retries.clear();
+    this.timers.clear();
     for (const run of this.graph.runsYetToStart()) this.transition(run, "cancelled", reason);
   }
 
@@ -289,11 +290,11 @@ export class LiveSession {
 
   /** Moves pending runs whose upstreams are done, and starts queued runs while slots are free. */
   private schedule(): void {
-    if (this.session.status !== "open") return;
+    if (this.session.status !== "open" || this.timers.beforeStart(() => this.schedule())) return;
     // Pending runs whose upstreams changed, until none is left: a skip here can settle a downstream's fate too.
     for (let runs = this.graph.takeToCheck(); runs.length > 0; runs = this.graph.takeToCheck()) {
       for (const run of runs) {
-        const fate = this.graph.pendingFate(run, this.retries.has, this.conditionHolds);
+        const fate = this.graph.pendingFate(run, this.timers.has, this.conditionHolds);
         if (fate.t === "skip" || fate.t === "done") this.transition(run, fate.t === "skip" ? "skipped" : "succeeded", fate.reason);
         else if (fate.t === "queue") this.transition(run, "queued", queuedReason(this.graph.task(run.task).queue));
       }
@@ -394,7 +395,7 @@ export class LiveSession {
   }
 
   private scheduleRetry(task: TaskDef, attempt: number, delayMs = task.retryDelayMs): void {
-    this.retries.arm(task.name, delayMs, () => {
+    this.timers.arm(task.name, delayMs, () => {
       if (this.session.status !== "open") return;
       const run = this.graph.addRun(task.name, attempt);
       this.refreshActivity();
@@ -412,9 +413,8 @@ export class LiveSession {
     }
     for (const live of this.live.values()) live.stop({ status: "cancelled", reason });
     // Retries waiting are not run: their tasks' failures stand.
-    const notRetried = [...this.retries.waiting.keys()];
+    const notRetried = this.timers.dropRetries();
     if (notRetried.length === 0) return;
-    this.retries.clear();
     for (const task of notRetried) this.graph.failedFinally(task, this.graph.latest(task)?.exitCode ?? 1);
     this.refreshActivity();
     void this.record(undefined, `${reason}; not retried: ${notRetried.join(", ")}`, () => {});
@@ -423,7 +423,7 @@ export class LiveSession {
   /** When the main task is done and nothing but ready services is left, the graph has finished. */
   private checkGraphDone(): void {
     if (this.session.status !== "open" || this.session.exitCode !== undefined) return;
-    const outcome = this.graph.outcome(this.session.task, this.retries.size);
+    const outcome = this.graph.outcome(this.session.task, this.timers.size);
     if (outcome === undefined) return;
     this.session.exitCode = outcome.exitCode;
     if (outcome.succeeded) this.session.result = this.tables.xcomValue(this.session.seq, this.session.task)?.value ?? "";
@@ -461,7 +461,7 @@ export class LiveSession {
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
     const facts = { open: this.session.status === "open", graphFinished: this.graphFinished, live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness };
-    const { activity, waitingFor } = deriveActivity({ ...facts, retries: this.retries.waiting, waits: this.waits.describe(), queues: this.slots.describe() }, Date.now());
+    const { activity, waitingFor } = deriveActivity({ ...facts, retries: this.timers.waiting, startsAt: this.timers.startsAt, waits: this.waits.describe(), queues: this.slots.describe() }, Date.now());
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }

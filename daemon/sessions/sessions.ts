@@ -6,6 +6,8 @@ import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
 import { REMOVAL_RECORDS_PER_COMMIT } from "../journal/limits.js";
 import { log } from "../log.js";
+import { checkStartAt } from "../start-time.js";
+import { formatMs } from "../../common/format.js";
 import type { Db } from "../store/database.js";
 import { mainTaskGraph } from "../tasks/graph.js";
 import { loadTaskFile } from "../tasks/task-file.js";
@@ -21,6 +23,7 @@ import { resolveInputs } from "./session-inputs.js";
 import { inTaskWorkspace, planStart, type StartPlan } from "./start-plan.js";
 import { runPaused, signalRuns } from "./session-signals.js";
 import { pagesWhere } from "./session-pages.js";
+import { rerunPlan } from "./rerun-plan.js";
 import { runUnhealthy } from "./run-wiring.js";
 import { signalGroup } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
@@ -54,10 +57,12 @@ export interface StartOptions {
   readonly labels: Readonly<Record<string, string>>;
   /** Keep about this many bytes of output (0: the main task's max_output, else all of it). */
   readonly outputMaxBytes: number;
+  /** Start its graph no sooner than this time (ms since the epoch); undefined: at once. */
+  readonly startAt?: number | undefined;
 }
 
 /** What a new session runs: StartOptions with the task file read and the graph resolved (or a rerun's, as recorded). */
-interface SessionPlan extends StartOptions {
+export interface SessionPlan extends StartOptions {
   readonly graph: readonly TaskDef[];
   readonly rerunOf: string | undefined;
   /** The workspace each task naming one runs in, by task name (a name from the task file, or a rerun's pinned id). */
@@ -158,37 +163,7 @@ export class Sessions {
 
   private async rerunNew(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string): Promise<SessionView> {
     const original = this.find(idOrPrefix);
-    const { spec } = original;
-    const secrets = new Set(spec.secretInputs);
-    const notGiven = spec.secretInputs.filter((name) => inputs[name] === undefined);
-    if (notGiven.length > 0) {
-      throw new TetherError(
-        Code.InvalidArgument,
-        "INPUT_INVALID",
-        `session ${original.id}'s secret input${notGiven.length > 1 ? "s" : ""} ${notGiven.join(", ")} ${notGiven.length > 1 ? "were" : "was"} never stored: give ${notGiven.length > 1 ? "them" : "it"} again (--input ${notGiven[0]}=VALUE)`,
-        { input: notGiven[0]! },
-      );
-    }
-    const kept = Object.fromEntries(Object.entries(spec.inputs).filter(([name]) => !secrets.has(name)));
-    // The task file's directory, adopted as a host workspace by default and removed since: adopted again, as tether run would.
-    const ws = spec.workspace;
-    const readopt = ws !== undefined && ws.root === dirname(spec.taskFile) && ws.sandbox === "host" && this.workspaces.resolve(ws.id).state !== "active";
-    return this.create({
-      task: original.task,
-      taskFile: spec.taskFile,
-      graph: spec.tasks,
-      inputs: { ...kept, ...inputs },
-      externalId,
-      parallelism: spec.parallelism,
-      failFast: spec.failFast,
-      ttlMs: spec.ttlMs,
-      idleTimeoutMs: spec.idleTimeoutMs,
-      workspace: readopt ? "" : (ws?.id ?? ""),
-      rerunOf: original.id,
-      labels: original.labels,
-      outputMaxBytes: spec.outputMaxBytes ?? 0,
-      taskWorkspaces: Object.fromEntries(Object.entries(spec.taskWorkspaces ?? {}).map(([task, pinned]) => [task, pinned.id])),
-    });
+    return this.create(rerunPlan(original, inputs, externalId, (id) => this.workspaces.resolve(id).state === "active"));
   }
 
   /** The session started with `externalId`, when it is given and one was; refuses one too long. */
@@ -206,6 +181,7 @@ export class Sessions {
     const ws = this.workspaces.usable(plan.workspace === "" ? this.workspaces.adoptDirectory(dirname(plan.taskFile)).id : plan.workspace);
     const taskWorkspaces = Object.fromEntries(Object.entries(plan.taskWorkspaces).map(([task, ref]) => [task, pinned(inTaskWorkspace(task, ref, (r) => this.workspaces.usable(r)))]));
     const now = Date.now();
+    const startAt = checkSessionStart(plan, now);
     const record: SessionRecord = {
       seq: this.nextSeq++,
       id: this.newId(),
@@ -227,6 +203,7 @@ export class Sessions {
         ...(Object.keys(taskWorkspaces).length > 0 ? { taskWorkspaces } : {}),
         ...(plan.rerunOf !== undefined ? { rerunOf: plan.rerunOf } : {}),
         ...(outputMaxBytes > 0 ? { outputMaxBytes } : {}),
+        ...(startAt !== undefined ? { startAt } : {}),
       },
       result: undefined,
       error: undefined,
@@ -493,4 +470,11 @@ function pinned(ws: WorkspaceRecord): SessionWorkspace {
 function taskFileAt(path: string): TaskFile {
   if (!path.startsWith("/")) throw invalidArgument("task_file", "task_file must be an absolute path");
   return loadTaskFile(path);
+}
+
+/** A new session's start time, if still to come (checkStartAt); refused when its ttl, counted from now, would end it first. */
+function checkSessionStart(plan: StartOptions, now: number): number | undefined {
+  const startAt = checkStartAt(plan.startAt, "a session", now);
+  if (startAt === undefined || plan.ttlMs === 0 || startAt < now + plan.ttlMs) return startAt;
+  throw invalidArgument("ttl", `a ttl of ${formatMs(plan.ttlMs)} ends the session before its start at ${new Date(startAt).toISOString()} (a ttl counts from now): give a longer one, or none`);
 }

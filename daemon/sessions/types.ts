@@ -60,6 +60,8 @@ export interface SessionSpec {
   readonly rerunOf?: string;
   /** How much of its output its log keeps, in bytes (the oldest dropped); absent: all of it. */
   readonly outputMaxBytes?: number;
+  /** The time its graph starts no sooner than (tether run --at, --delay); absent: at once. */
+  readonly startAt?: number;
 }
 
 /** The workspace a session runs in, as pinned at its start. */

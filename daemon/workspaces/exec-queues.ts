@@ -4,6 +4,7 @@ import type { Queues } from "../queues.js";
 import type { ExecTables } from "./exec-tables.js";
 import type { ExecStartOptions, LiveExec, QueuedExec } from "./execs.js";
 import { restartSpecOf } from "./exec-records.js";
+import { untilClock } from "../start-time.js";
 import type { ExecRecord } from "./types.js";
 
 /** A queued exec's wait: resolves with it started, or undefined when it never starts. */
@@ -172,16 +173,6 @@ export function checkAfter(refs: readonly string[]): readonly string[] {
   return refs;
 }
 
-/** How far ahead an exec may be set to start (exec --delay, --at): a year. */
-const START_AT_MAX_MS = 366 * 24 * 3600 * 1000;
-
-/** The time an exec is to start no sooner than, if it is still to come; refused past START_AT_MAX_MS from now. */
-export function checkStartAt(startAt: number | undefined, now = Date.now()): number | undefined {
-  if (startAt === undefined || startAt <= now) return undefined;
-  if (startAt - now > START_AT_MAX_MS) throw invalidArgument("start_at", `an exec starts at most a year from now, not at ${new Date(startAt).toISOString()}: tether is no calendar (a timer of the system's, such as a systemd timer or cron, starts work that far ahead)`);
-  return startAt;
-}
-
 /** How an exec that was not a success ended, in a few words: "exited 3", "was killed by SIGTERM". */
 function endWords(exec: ExecRecord): string {
   switch (exec.status) {
@@ -198,30 +189,4 @@ function endWords(exec: ExecRecord): string {
     default:
       return `is ${exec.status}`;
   }
-}
-
-/** How often a wait for a time of the clock looks at the clock again: it is met within this of a suspend's end or a clock set forward. */
-const CLOCK_CHECK_MS = 60_000;
-
-/**
- * Calls `then` once the wall clock reads `at` or later (at once when it
- * does), unless `signal` aborts first. Timers count the monotonic clock,
- * which stands still while the machine sleeps: the clock is read again at
- * least every CLOCK_CHECK_MS, so a time passed during a suspend is met soon
- * after it ends, not as late as the suspend was long.
- */
-function untilClock(at: number, signal: AbortSignal, then: () => void): void {
-  let timer: NodeJS.Timeout | undefined;
-  const check = (): void => {
-    const left = at - Date.now();
-    if (left <= 0) {
-      signal.removeEventListener("abort", stop);
-      then();
-    } else {
-      timer = setTimeout(check, Math.min(left, CLOCK_CHECK_MS));
-    }
-  };
-  const stop = (): void => clearTimeout(timer);
-  signal.addEventListener("abort", stop, { once: true });
-  check();
 }

@@ -24,7 +24,8 @@ import { findProcess, type ProcessKind } from "./process-refs.js";
 import { removeEnded } from "./process-removal.js";
 import type { Workspaces } from "./workspaces.js";
 import { ExecTerminal } from "./exec-terminal.js";
-import { ExecQueues, checkAfter, checkStartAt } from "./exec-queues.js";
+import { ExecQueues, checkAfter } from "./exec-queues.js";
+import { checkStartAt } from "../start-time.js";
 import { ExecReads, outputJournal } from "./exec-reads.js";
 import { endExecRecord, newExecRecord, notLiveError, restartSpecOf } from "./exec-records.js";
 import { reportProcess } from "./process-events.js";
@@ -161,7 +162,7 @@ export class Execs {
     if ((asked.priority ?? 0) !== 0 && queue === "") throw invalidArgument("priority", "a priority orders an exec among those waiting in its queue: give it a queue too (tether exec --queue Q --priority N)");
     const after = [...new Set(checkAfter(asked.after ?? []).map((ref) => this.find(ref).id))];
     // A time already past is no wait.
-    const options = { ...asked, startAt: checkStartAt(asked.startAt) };
+    const options = { ...asked, startAt: checkStartAt(asked.startAt, "an exec") };
     if (queue === "" && after.length === 0 && options.startAt === undefined) return this.start(options);
     if (queue !== "") checkQueueName(queue);
     if (options.restartPolicy !== undefined) {

@@ -1,0 +1,113 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { CLI_ENTRY, daemonPerTest } from "../helpers/daemon.js";
+import { waitQuiet, writeTaskFile } from "../helpers/sessions.js";
+
+const daemon = daemonPerTest();
+
+const TASKS = `
+tasks:
+  first: { cmd: "touch ran-first" }
+  main: { cmd: "echo main", upstream: [first] }
+`;
+
+describe("sessions: a start time (run --delay, --at)", () => {
+  it("a session given a start time is open and waiting for it, its runs pending; its graph starts then, not sooner", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(TASKS);
+    const startAt = Date.now() + 1500;
+    const { session } = await client.startSession({ task: "main", taskFile: file, startAt: timestampFromMs(startAt) });
+    expect(timestampMs(session!.startAt!)).toBe(startAt);
+    const iso = new Date(startAt).toISOString();
+    expect((await client.getSession({ name: session!.name })).session).toMatchObject({ status: SessionStatus.OPEN, activity: SessionActivity.WAITING, waitingFor: `its start at ${iso}` });
+    expect((await client.listRuns({ parent: session!.name })).runs.map((r) => RunStatus[r.status])).toEqual(["PENDING", "PENDING"]);
+    expect(existsSync(join(dirname(file), "ran-first"))).toBe(false);
+    const done = await waitQuiet(client, session!.id);
+    expect(done).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    const { runs } = await client.listRuns({ parent: session!.name });
+    const queuedAt = runs[0]!.transitions.find((t) => t.status === RunStatus.QUEUED)!.time!;
+    expect(timestampMs(queuedAt)).toBeGreaterThanOrEqual(startAt);
+    expect(runs.map((r) => RunStatus[r.status])).toEqual(["SUCCEEDED", "SUCCEEDED"]);
+    const reasons: string[] = [];
+    for await (const { events } of client.watchSession({ name: session!.name })) reasons.push(...events.map((e) => e.reason));
+    expect(reasons[0]).toBe(`session started; its graph starts at ${iso}`);
+  });
+
+  it("cancelled before its start time, nothing of it runs; a start time past is at once, one too far or after its ttl is refused; a rerun starts at once", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(TASKS);
+    const { session } = await client.startSession({ task: "main", taskFile: file, startAt: timestampFromMs(Date.now() + 60_000) });
+    await client.cancelSession({ name: session!.name });
+    const cancelled = await waitQuiet(client, session!.id);
+    expect(cancelled.status).toBe(SessionStatus.CANCELLED);
+    expect((await client.listRuns({ parent: session!.name })).runs.map((r) => RunStatus[r.status])).toEqual(["CANCELLED", "CANCELLED"]);
+    expect(existsSync(join(dirname(file), "ran-first"))).toBe(false);
+
+    const { session: rerun } = await client.rerunSession({ name: session!.name });
+    expect(rerun!.startAt).toBeUndefined();
+    expect(await waitQuiet(client, rerun!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+
+    const { session: past } = await client.startSession({ task: "main", taskFile: file, startAt: timestampFromMs(Date.now() - 1000) });
+    expect(past!.startAt).toBeUndefined();
+    expect(await waitQuiet(client, past!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+
+    const tooFar = await client.startSession({ task: "main", taskFile: file, startAt: timestampFromMs(Date.now() + 400 * 24 * 3600_000) }).catch((e: unknown) => ConnectError.from(e));
+    expect(tooFar).toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringMatching(/^a session starts at most a year from now/) });
+    const afterTtl = await client.startSession({ task: "main", taskFile: file, startAt: timestampFromMs(Date.now() + 7200_000), ttl: { seconds: 3600n } }).catch((e: unknown) => ConnectError.from(e));
+    expect(afterTtl).toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringMatching(/^a ttl of 1h ends the session before its start at .* \(a ttl counts from now\): give a longer one, or none$/) });
+    expect((await client.listSessions({})).sessions).toHaveLength(3);
+  });
+
+  it("a start time outlives the daemon: stopped, the next one waits for it still; killed and down past it, the next one starts the graph at once", async () => {
+    const d = await daemon();
+    const file = writeTaskFile(TASKS);
+    const startAt = Date.now() + 2500;
+    const { session: stopped } = await d.client(SessionService).startSession({ task: "main", taskFile: file, startAt: timestampFromMs(startAt) });
+    expect(await d.stop()).toBe(0);
+    await d.restart();
+    const afterStop = d.client(SessionService);
+    const waiting = (await afterStop.getSession({ name: stopped!.name })).session!;
+    // Unless the restart took longer than the delay, it still waits.
+    if (Date.now() < startAt - 300) expect(waiting).toMatchObject({ activity: SessionActivity.WAITING, waitingFor: `its start at ${new Date(startAt).toISOString()}` });
+    expect(await waitQuiet(afterStop, stopped!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    const queuedAt = (await afterStop.listRuns({ parent: stopped!.name })).runs[0]!.transitions.find((t) => t.status === RunStatus.QUEUED)!.time!;
+    expect(timestampMs(queuedAt)).toBeGreaterThanOrEqual(startAt);
+
+    const { session: killed } = await afterStop.startSession({ task: "main", taskFile: file, startAt: timestampFromMs(Date.now() + 1000) });
+    await d.kill();
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await d.restart();
+    const afterKill = d.client(SessionService);
+    expect(await waitQuiet(afterKill, killed!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    expect((await afterKill.listRuns({ parent: killed!.name })).runs.map((r) => RunStatus[r.status])).toEqual(["SUCCEEDED", "SUCCEEDED"]);
+  });
+
+  it("tether run --delay and --at: -d prints the id, ls and show say when it starts; with --dry-run, or both, refused", async () => {
+    const d = await daemon();
+    const file = writeTaskFile(TASKS);
+    const cli = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, ...args], { env: d.env, encoding: "utf8", cwd: dirname(file) });
+    const started = cli("run", "main", "--delay", "1h", "-d");
+    expect(started.status).toBe(0);
+    const id = started.stdout.trim();
+    const ls = cli("ls");
+    expect(ls.stdout).toMatch(new RegExp(`${id}\\s+main\\s+open/waiting: its start at \\d{4}-\\d\\d-\\d\\dT`));
+    expect(cli("show", id).stdout).toMatch(/created {3}\S+, to start at \S+Z\n/);
+    expect(JSON.parse(cli("show", id, "--json").stdout)).toMatchObject({ activity: "waiting", start_at: expect.stringMatching(/Z$/) });
+    expect(cli("cancel", id).status).toBe(0);
+    const dry = cli("run", "main", "--at", "03:00", "--dry-run");
+    expect(dry.status).toBe(2);
+    expect(dry.stderr).toContain("--dry-run starts nothing, now or later: drop --delay or --at");
+    const both = cli("run", "main", "--at", "03:00", "--delay", "1m", "-d");
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain("--delay and --at both say when it starts: give one of them");
+    expect(cli("run", "main", "--delay", "1s").stdout).toBe("main  | main\n");
+  });
+});
