@@ -36,7 +36,7 @@ export class SessionTimers {
 
   /** The time the session starts its graph, while that is still to come (for deriveActivity); else undefined. */
   get startsAt(): number | undefined {
-    return this.started ? undefined : this.startAt;
+    return this.started || this.startAt! <= Date.now() ? undefined : this.startAt;
   }
 
   /**
