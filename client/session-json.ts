@@ -21,6 +21,7 @@ export function sessionJson(s: Session): Record<string, unknown> {
     exit_code: s.graphFinished || s.status !== SessionStatus.OPEN ? s.exitCode : null,
     created_at: isoTime(s.createTime),
     start_at: isoTime(s.startAt),
+    after: s.after,
     ended_at: isoTime(s.endTime),
     error: s.error,
     external_id: s.externalId === "" ? null : s.externalId,

@@ -17,7 +17,7 @@ import { choicesHint } from "../../common/closest-word.js";
 
 export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d | --wait [--timeout 60s]] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS] [--label k=v ...]
-             [--max-output SIZE] [--delay 10m | --at TIME] [--dry-run [--json]]
+             [--max-output SIZE] [--delay 10m | --at TIME] [--after S ...] [--dry-run [--json]]
                                               start a session of TASK (default: the task named default) and follow it;
                                               Ctrl-C detaches (exit 130), the session goes on; -d: print its id;
                                               --wait: print its id once it is ready, as compose up -d --wait (its
@@ -28,6 +28,8 @@ export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d | --wait [--
                                               (default: the task's max_output, else all of it);
                                               --delay 10m, --at 03:00 (or 2026-12-08T03:00): start its graph no sooner,
                                               as pueue add --delay (open and waiting until then, across daemon restarts);
+                                              --after S: once session S has ended (each of several), as pueue add
+                                              --after; if one did not succeed (exit 0), cancelled with nothing run;
                                               --dry-run: what it would run, starting nothing, as make -n: each
                                               task's command with the inputs put in, its condition now, where it runs`;
 
@@ -49,6 +51,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
       "max-output": { type: "string" },
       delay: { type: "string" },
       at: { type: "string" },
+      after: { type: "string", multiple: true, default: [] },
       "dry-run": { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
@@ -61,7 +64,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
   const following = startFollowing(values);
   if (values["dry-run"] && following.detach) throw new CliError("--dry-run starts nothing: drop -d or --wait", 2);
   const startAt = parseStartAtFlag(values.delay, values.at);
-  if (values["dry-run"] && (values.delay ?? values.at) !== undefined) throw new CliError("--dry-run starts nothing, now or later: drop --delay or --at", 2);
+  if (values["dry-run"] && ((values.delay ?? values.at) !== undefined || values.after.length > 0)) throw new CliError("--dry-run starts nothing, now or later: drop --delay, --at or --after", 2);
   const inputs = parsePairs("--input", values.input);
   const parallelism = values.parallel === undefined ? 0 : wholeNumberFlag("--parallel", values.parallel, "a number of tasks at once (0: one per CPU)", UINT32_MAX);
   const taskFile = findTaskFile(values.file);
@@ -86,6 +89,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     labels: parsePairs("--label", values.label),
     outputMaxBytes: BigInt(values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"])),
     startAt: startAt === undefined ? undefined : timestampFromMs(startAt),
+    after: values.after.flatMap((refs) => refs.split(",")).filter((ref) => ref !== ""),
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });

@@ -45,7 +45,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
     `task      ${s.task}  (${escapeControls(s.taskFile)})`,
     `workspace ${s.workspace.replace(/^workspaces\//, "") || "(none)"}  (${escapeControls(s.workingDirectory)})${taskWorkspaces(s.taskWorkspaces)}`,
     `status    ${enumName(SessionStatus, s.status)}${s.status === SessionStatus.OPEN ? `, ${enumName(SessionActivity, s.activity)}${s.paused ? ` (paused: tether resume ${s.id})` : ""}${s.unhealthy ? " (unhealthy: a service's checks fail, see its run)" : ""}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
-    `created   ${time(s.createTime)}${s.startAt !== undefined ? `, to start at ${time(s.startAt)}` : ""}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
+    `created   ${time(s.createTime)}${s.startAt !== undefined ? `, to start at ${time(s.startAt)}` : ""}${s.after.length > 0 ? `, to start after ${s.after.join(", ")}` : ""}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
   ];
   const inputs = Object.entries(s.inputs).sort(([a], [b]) => a.localeCompare(b));
   if (inputs.length > 0) out.push(`inputs    ${inputs.map(([k, v]) => `${k}=${v}`).join(" ")}`);

@@ -82,6 +82,7 @@ export function sessionToProto(session: domain.SessionView, xcom: readonly domai
     paused: session.paused,
     unhealthy: session.unhealthy,
     startAt: session.spec.startAt === undefined ? undefined : timestampFromMs(session.spec.startAt),
+    after: [...(session.spec.after ?? [])],
     streams: streams.map((st) => ({ name: st.name, direction: directionToProto(st.direction), nextSequence: BigInt(st.nextSeq), firstSequence: BigInt(st.firstSeq) })),
   });
 }

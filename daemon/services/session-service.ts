@@ -31,6 +31,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
         labels: req.labels,
         outputMaxBytes: Number(req.outputMaxBytes),
         startAt: req.startAt === undefined ? undefined : timestampMs(req.startAt),
+        after: req.after,
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },

@@ -14,8 +14,8 @@ export interface ActivityFacts {
   readonly awaitingReadiness: ReadonlySet<number>;
   /** Tasks waiting out a retry delay, and when the retry starts. */
   readonly retries: ReadonlyMap<string, { readonly at: number }>;
-  /** The session's start time, while it is still to come (tether run --at): nothing of its graph has started. */
-  readonly startsAt?: number | undefined;
+  /** What the session's start waits for, while it does (its time, sessions to end: SessionTimers): nothing of its graph has started. */
+  readonly startWaitingFor?: string | undefined;
   /** What each waiting run waits for, by run number ("input on approval"). */
   readonly waits: ReadonlyMap<number, string>;
   /** What each run waiting its turn in a queue waits for, by run number ("a slot in queue gpu"). */
@@ -24,7 +24,7 @@ export interface ActivityFacts {
 
 /**
  * The session's activity, never stored by hand: `waiting` for its start
- * time while that is to come (nothing else has started), else while a run waits
+ * (a time, sessions to end) while that is to come, else while a run waits
  * for input (someone has to send it, whatever else runs meanwhile: a ready
  * dev server in the background must not hide an approval asked for), else
  * `running` when a run runs (or a service is ready, while the graph has not
@@ -35,7 +35,7 @@ export interface ActivityFacts {
  */
 export function deriveActivity(facts: ActivityFacts, now: number): { activity: Activity; waitingFor: string } {
   if (!facts.open) return { activity: "idle", waitingFor: "" };
-  if (facts.startsAt !== undefined) return { activity: "waiting", waitingFor: `its start at ${new Date(facts.startsAt).toISOString()}` };
+  if (facts.startWaitingFor !== undefined) return { activity: "waiting", waitingFor: facts.startWaitingFor };
   const inputs = [...facts.waits].map(([run, what]) => `${what} (run ${run})`);
   if (inputs.length > 0) return { activity: "waiting", waitingFor: inputs.join(", ") };
   const readiness: string[] = [];

@@ -15,7 +15,7 @@ import { RunGraph } from "./run-graph.js";
 import { RunQueueSlots, queuedReason } from "./run-queue-slots.js";
 import { SessionLifetime } from "./session-lifetime.js";
 import { SessionRecorder } from "./session-recorder.js";
-import { SessionTimers, startedReason } from "./session-timers.js";
+import { SessionTimers, type SessionEnded } from "./session-timers.js";
 import { snapshot, storeLater } from "./session-snapshots.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
 import { runChange, type RunChangeData } from "./session-journal.js";
@@ -61,11 +61,11 @@ export class LiveSession {
     /** Its streams' records: sends go through `send`, which lets waits, stdin and continuations see them. */
     readonly streams: SessionStreams,
     private readonly tables: SessionTables,
-    private readonly environment: RunEnvironment,
+    private readonly environment: RunEnvironment & { readonly sessionEnded: SessionEnded },
     onRetired: (session: LiveSession) => void,
   ) {
     this.graph = new RunGraph(session.spec.tasks, runs);
-    this.timers = new SessionTimers(session.spec.startAt);
+    this.timers = new SessionTimers(session.spec, environment.sessionEnded);
     this.slots = new RunQueueSlots(environment.queues, session.id);
     this.lifetime = new SessionLifetime(
       (why) => {
@@ -106,8 +106,8 @@ export class LiveSession {
   }
 
   get waitingFor(): string {
-    // A retry's "in 4s" counts down: said again as of now.
-    if (this.timers.size > 0) this.refreshActivity();
+    // A retry's "in 4s" counts down, a session awaited ends: said again as of now.
+    if (this.timers.counting) this.refreshActivity();
     return this.waitingForNow;
   }
 
@@ -172,7 +172,7 @@ export class LiveSession {
   start(alongside: () => void): Promise<unknown> {
     for (const task of this.session.spec.tasks) this.graph.addRun(task.name, 1);
     this.refreshActivity();
-    const created = this.record(undefined, startedReason(this.timers.startsAt), () => {
+    const created = this.record(undefined, this.timers.startedReason, () => {
       alongside();
       this.tables.insert(this.session);
       for (const run of this.runs) this.tables.saveRun(this.session.seq, snapshot(run));
@@ -290,7 +290,7 @@ export class LiveSession {
 
   /** Moves pending runs whose upstreams are done, and starts queued runs while slots are free. */
   private schedule(): void {
-    if (this.session.status !== "open" || this.timers.beforeStart(() => this.schedule())) return;
+    if (this.session.status !== "open" || this.timers.beforeStart((refused) => (refused === undefined ? this.schedule() : this.end("cancelled", refused)))) return;
     // Pending runs whose upstreams changed, until none is left: a skip here can settle a downstream's fate too.
     for (let runs = this.graph.takeToCheck(); runs.length > 0; runs = this.graph.takeToCheck()) {
       for (const run of runs) {
@@ -461,7 +461,7 @@ export class LiveSession {
   private refreshActivity(): void {
     const awaitingReadiness = new Set([...this.live.values()].filter((l) => l.awaitingReadiness).map((l) => l.run.number));
     const facts = { open: this.session.status === "open", graphFinished: this.graphFinished, live: this.graph.liveRuns(), runsToStart: this.graph.hasRunsToStart(), awaitingReadiness };
-    const { activity, waitingFor } = deriveActivity({ ...facts, retries: this.timers.waiting, startsAt: this.timers.startsAt, waits: this.waits.describe(), queues: this.slots.describe() }, Date.now());
+    const { activity, waitingFor } = deriveActivity({ ...facts, retries: this.timers.waiting, startWaitingFor: this.timers.startWaitingFor, waits: this.waits.describe(), queues: this.slots.describe() }, Date.now());
     this.activityNow = activity;
     this.waitingForNow = waitingFor;
   }

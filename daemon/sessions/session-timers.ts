@@ -1,24 +1,31 @@
 import { setLongTimeout } from "../long-timeout.js";
 import { untilClock } from "../start-time.js";
 
-/** How a new session's state log begins: its start, and when its graph starts if that is later. */
-export function startedReason(startsAt: number | undefined): string {
-  return startsAt === undefined ? "session started" : `session started; its graph starts at ${new Date(startsAt).toISOString()}`;
-}
+/** Why a session must not start after session `id` once that has ended (undefined: it succeeded); see session-after.ts. */
+export type SessionEnded = (id: string, signal: AbortSignal) => Promise<string | undefined>;
 
 /**
- * The timers a session's runs wait on: its start time, when it was given
- * one (tether run --at, as pueue add --delay: nothing of its graph starts
- * before), and its retries waiting out their delay (at most one per task,
+ * What a session's runs wait on besides each other: its start, when it was
+ * given a time (tether run --at, as pueue add --delay) or sessions to end
+ * first (run --after, as pueue add --after): nothing of its graph starts
+ * before; and its retries waiting out their delay (at most one per task,
  * each firing once unless cleared).
  */
 export class SessionTimers {
   private readonly retries = new Map<string, { readonly timer: NodeJS.Timeout; readonly at: number }>();
+  private readonly startAt: number | undefined;
+  /** The sessions it starts after that have not ended yet (as far as it has looked). */
+  private readonly awaited: Set<string>;
   private startWait: AbortController | undefined;
   private started: boolean;
 
-  constructor(private readonly startAt: number | undefined) {
-    this.started = startAt === undefined;
+  constructor(
+    spec: { readonly startAt?: number; readonly after?: readonly string[] },
+    private readonly sessionEnded: SessionEnded,
+  ) {
+    this.startAt = spec.startAt;
+    this.awaited = new Set(spec.after);
+    this.started = spec.startAt === undefined && this.awaited.size === 0;
   }
 
   /** Whether `task` has a retry waiting (a function, so it can be handed on as one). */
@@ -34,31 +41,61 @@ export class SessionTimers {
     return this.retries;
   }
 
-  /** The time the session starts its graph, while that is still to come (for deriveActivity); else undefined. */
-  get startsAt(): number | undefined {
-    return this.started || this.startAt! <= Date.now() ? undefined : this.startAt;
+  /** What its start waits for, while it does (for deriveActivity): its time, sessions to end; else undefined. */
+  get startWaitingFor(): string | undefined {
+    if (this.started) return undefined;
+    const time = this.startAt !== undefined && this.startAt > Date.now() ? [`its start at ${new Date(this.startAt).toISOString()}`] : [];
+    const parts = [...time, ...[...this.awaited].map((id) => `${id} to end`)];
+    return parts.length === 0 ? undefined : parts.join(", ");
+  }
+
+  /** How a new session's first event reads: started, and what its graph waits for if anything. */
+  get startedReason(): string {
+    const waits = this.startWaitingFor;
+    return waits === undefined ? "session started" : `session started; its graph waits for ${waits}`;
+  }
+
+  /** Whether the start waits for something to come (a retry's countdown, a start time, a session to end): what it waits for is said again as of now. */
+  get counting(): boolean {
+    return this.retries.size > 0 || !this.started;
   }
 
   /**
-   * Whether the session's start time is still to come (one passed while no
-   * daemon ran is not); while it is, `fire` is called at it, read on the
-   * wall clock (untilClock), the wait begun by the first ask after the
+   * Whether the session's start is still to come: its time (read on the
+   * wall clock, untilClock; one passed while no daemon ran is not), then
+   * each session it starts after to end. While it is, `fire` is called
+   * once the wait is over (`refused`: why it must not start, one of those
+   * sessions did not succeed), the wait begun by the first ask after the
    * timers were made or cleared.
    */
-  beforeStart(fire: () => void): boolean {
+  beforeStart(fire: (refused?: string) => void): boolean {
     if (this.started) return false;
-    if (this.startAt! <= Date.now()) {
+    if (this.awaited.size === 0 && (this.startAt === undefined || this.startAt <= Date.now())) {
       this.started = true;
       return false;
     }
     if (this.startWait === undefined) {
-      this.startWait = new AbortController();
-      untilClock(this.startAt!, this.startWait.signal, () => {
-        this.started = true;
-        fire();
+      const wait = (this.startWait = new AbortController());
+      void this.waitForStart(wait.signal).then((refused) => {
+        if (wait.signal.aborted) return;
+        if (refused === undefined) this.started = true;
+        fire(refused);
       });
     }
     return true;
+  }
+
+  /** Its time, then the sessions it starts after: undefined once it may start, else why not. */
+  private async waitForStart(signal: AbortSignal): Promise<string | undefined> {
+    if (this.startAt !== undefined) await new Promise<void>((resolve) => untilClock(this.startAt!, signal, resolve));
+    const refusals = await Promise.all(
+      [...this.awaited].map(async (id) => {
+        const refused = await this.sessionEnded(id, signal);
+        if (refused === undefined && !signal.aborted) this.awaited.delete(id);
+        return refused;
+      }),
+    );
+    return refusals.find((why) => why !== undefined);
   }
 
   /** Calls `fire` once `delayMs` have passed, unless cleared before. */

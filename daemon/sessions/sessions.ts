@@ -24,6 +24,8 @@ import { inTaskWorkspace, planStart, type StartPlan } from "./start-plan.js";
 import { runPaused, signalRuns } from "./session-signals.js";
 import { pagesWhere } from "./session-pages.js";
 import { rerunPlan } from "./rerun-plan.js";
+import { resolveAfter, whyNotAfter } from "./session-after.js";
+import type { SessionEnded } from "./session-timers.js";
 import { runUnhealthy } from "./run-wiring.js";
 import { signalGroup } from "../process/child-process.js";
 import { processStartTicks } from "../process/process-identity.js";
@@ -59,6 +61,8 @@ export interface StartOptions {
   readonly outputMaxBytes: number;
   /** Start its graph no sooner than this time (ms since the epoch); undefined: at once. */
   readonly startAt?: number | undefined;
+  /** Start its graph once these sessions (ids or prefixes) have ended, each a success; else it is cancelled. */
+  readonly after?: readonly string[];
 }
 
 /** What a new session runs: StartOptions with the task file read and the graph resolved (or a rerun's, as recorded). */
@@ -84,6 +88,8 @@ export class Sessions {
     return stored === undefined ? undefined : this.view(stored);
   });
   private nextSeq: number;
+  /** What a session started after others (run --after) waits on: session-after.ts. */
+  private readonly sessionEnded: SessionEnded = (id, signal) => whyNotAfter(id, signal, (x) => this.find(x), (x) => this.live.get(x));
 
   constructor(
     db: Db,
@@ -102,13 +108,15 @@ export class Sessions {
    * sessions closed with the reason (a keep_open one stays open). Open
    * sessions with nothing live resume: a graph owing a retry or with runs
    * yet to start goes on, a keep_open session idles (see LiveSession.resume).
+   * Each is live before any resumes: one started after another (run --after)
+   * waits for that one as it runs.
    */
   recover(): void {
     const reason = "the daemon was not running (it stopped or crashed)";
-    for (const record of this.tables.open()) {
-      const runs = this.tables.runs(record.seq);
-      const live = this.liveSession(record, runs, {});
-      this.live.set(record.id, live);
+    const found = this.tables.open().map((record) => ({ record, runs: this.tables.runs(record.seq) }));
+    for (const { record, runs } of found) this.live.set(record.id, this.liveSession(record, runs, {}));
+    for (const { record, runs } of found) {
+      const live = this.live.get(record.id)!;
       const lost = runs.filter((r) => LIVE_RUN_STATUSES.has(r.status));
       if (lost.length === 0) {
         live.resume();
@@ -182,6 +190,7 @@ export class Sessions {
     const taskWorkspaces = Object.fromEntries(Object.entries(plan.taskWorkspaces).map(([task, ref]) => [task, pinned(inTaskWorkspace(task, ref, (r) => this.workspaces.usable(r)))]));
     const now = Date.now();
     const startAt = checkSessionStart(plan, now);
+    const after = resolveAfter(plan.after ?? [], (ref) => this.find(ref));
     const record: SessionRecord = {
       seq: this.nextSeq++,
       id: this.newId(),
@@ -204,6 +213,7 @@ export class Sessions {
         ...(plan.rerunOf !== undefined ? { rerunOf: plan.rerunOf } : {}),
         ...(outputMaxBytes > 0 ? { outputMaxBytes } : {}),
         ...(startAt !== undefined ? { startAt } : {}),
+        ...(after.length > 0 ? { after } : {}),
       },
       result: undefined,
       error: undefined,
@@ -393,7 +403,8 @@ export class Sessions {
     const declared = declaredStreams(record.spec.tasks);
     const order = new SessionOrder(this.journals, nextPositionAfter(this.journals, sessionJournals(record.id, declared.keys())));
     const streams = new SessionStreams(record.id, record.seq, declared, this.journals, order, this.streamTables);
-    return new LiveSession(record, runs, secrets, order, streams, this.tables, this.environment, (s) => this.live.delete(s.id));
+    const environment = { ...this.environment, sessionEnded: this.sessionEnded };
+    return new LiveSession(record, runs, secrets, order, streams, this.tables, environment, (s) => this.live.delete(s.id));
   }
 
   /** The live session, refusing a session that is not open with its status. */

@@ -62,6 +62,8 @@ export interface SessionSpec {
   readonly outputMaxBytes?: number;
   /** The time its graph starts no sooner than (tether run --at, --delay); absent: at once. */
   readonly startAt?: number;
+  /** The sessions (ids) its graph starts after, each once it has ended a success (tether run --after); absent: none. */
+  readonly after?: readonly string[];
 }
 
 /** The workspace a session runs in, as pinned at its start. */

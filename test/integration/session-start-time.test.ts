@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ tasks:
   main: { cmd: "echo main", upstream: [first] }
 `;
 
-describe("sessions: a start time (run --delay, --at)", () => {
+describe("sessions: a start time (run --delay, --at) and sessions to start after (run --after)", () => {
   it("a session given a start time is open and waiting for it, its runs pending; its graph starts then, not sooner", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
@@ -37,7 +37,7 @@ describe("sessions: a start time (run --delay, --at)", () => {
     expect(runs.map((r) => RunStatus[r.status])).toEqual(["SUCCEEDED", "SUCCEEDED"]);
     const reasons: string[] = [];
     for await (const { events } of client.watchSession({ name: session!.name })) reasons.push(...events.map((e) => e.reason));
-    expect(reasons[0]).toBe(`session started; its graph starts at ${iso}`);
+    expect(reasons[0]).toBe(`session started; its graph waits for its start at ${iso}`);
   });
 
   it("cancelled before its start time, nothing of it runs; a start time past is at once, one too far or after its ttl is refused; a rerun starts at once", async () => {
@@ -104,10 +104,86 @@ describe("sessions: a start time (run --delay, --at)", () => {
     expect(cli("cancel", id).status).toBe(0);
     const dry = cli("run", "main", "--at", "03:00", "--dry-run");
     expect(dry.status).toBe(2);
-    expect(dry.stderr).toContain("--dry-run starts nothing, now or later: drop --delay or --at");
+    expect(dry.stderr).toContain("--dry-run starts nothing, now or later: drop --delay, --at or --after");
     const both = cli("run", "main", "--at", "03:00", "--delay", "1m", "-d");
     expect(both.status).toBe(2);
     expect(both.stderr).toContain("--delay and --at both say when it starts: give one of them");
     expect(cli("run", "main", "--delay", "1s").stdout).toBe("main  | main\n");
+  });
+
+  it("a session to start after another waits for it to end (open, waiting, its runs pending), then runs; after one that failed it is cancelled with nothing run; after one ended well it starts at once", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`
+tasks:
+  gate: { cmd: "while [ ! -f open-gate ]; do sleep 0.05; done; exit $(cat open-gate)" }
+  first: { cmd: "touch ran-first" }
+  main: { cmd: "echo main", upstream: [first] }
+`);
+    const dir = dirname(file);
+    const { session: gate } = await client.startSession({ task: "gate", taskFile: file });
+    const { session: next } = await client.startSession({ task: "main", taskFile: file, after: [gate!.id.slice(0, 4)] });
+    expect(next!.after).toEqual([gate!.id]);
+    expect((await client.getSession({ name: next!.name })).session).toMatchObject({ activity: SessionActivity.WAITING, waitingFor: `${gate!.id} to end` });
+    expect((await client.listRuns({ parent: next!.name })).runs.map((r) => RunStatus[r.status])).toEqual(["PENDING", "PENDING"]);
+    writeFileSync(join(dir, "open-gate"), "0");
+    const gateDone = await waitQuiet(client, gate!.id);
+    expect(await waitQuiet(client, next!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    const queuedAt = (await client.listRuns({ parent: next!.name })).runs[0]!.transitions.find((t) => t.status === RunStatus.QUEUED)!.time!;
+    expect(timestampMs(queuedAt)).toBeGreaterThanOrEqual(timestampMs(gateDone.endTime!));
+
+    // After one ended well: at once.
+    const { session: soon } = await client.startSession({ task: "main", taskFile: file, after: [gate!.name] });
+    expect(await waitQuiet(client, soon!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+
+    // After one that fails: cancelled, its error naming it and how it ended; nothing of its graph ran.
+    writeFileSync(join(dir, "open-gate"), "3");
+    rmSync(join(dir, "ran-first"));
+    const { session: failing } = await client.startSession({ task: "gate", taskFile: file });
+    const { session: never } = await client.startSession({ task: "main", taskFile: file, after: [failing!.id, gate!.id] });
+    const cancelled = await waitQuiet(client, never!.id);
+    expect(cancelled).toMatchObject({ status: SessionStatus.CANCELLED, error: `session ${failing!.id}, which it was to start after, failed (exit code 3: task gate failed: exited with code 3)` });
+    expect((await client.listRuns({ parent: never!.name })).runs.map((r) => RunStatus[r.status])).toEqual(["CANCELLED", "CANCELLED"]);
+    expect(existsSync(join(dir, "ran-first"))).toBe(false);
+
+    const unknown = await client.startSession({ task: "main", taskFile: file, after: ["s-nope"] }).catch((e: unknown) => ConnectError.from(e));
+    expect(unknown).toMatchObject({ code: Code.NotFound });
+    const tooMany = await client.startSession({ task: "main", taskFile: file, after: Array.from({ length: 101 }, () => gate!.id) }).catch((e: unknown) => ConnectError.from(e));
+    expect(tooMany).toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringMatching(/^a session starts after at most 100 others, not 101/) });
+  });
+
+  it("a wait for another session outlives the daemon; one removed before its turn came cancels it, saying it is gone", async () => {
+    const d = await daemon();
+    const file = writeTaskFile(TASKS);
+    const client = d.client(SessionService);
+    // A starts later, B waits for A: both wait across a graceful stop, and each goes on under the next daemon.
+    const { session: a } = await client.startSession({ task: "first", taskFile: file, startAt: timestampFromMs(Date.now() + 2000) });
+    const { session: b } = await client.startSession({ task: "main", taskFile: file, after: [a!.id] });
+    expect(await d.stop()).toBe(0);
+    await d.restart();
+    const after = d.client(SessionService);
+    expect(await waitQuiet(after, b!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    expect((await after.getSession({ name: a!.name })).session).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+
+    // C's time comes after A is removed: A is gone, so C never runs.
+    const { session: c } = await after.startSession({ task: "main", taskFile: file, after: [a!.id], startAt: timestampFromMs(Date.now() + 1500) });
+    await after.deleteSession({ name: a!.name });
+    const gone = await waitQuiet(after, c!.id);
+    expect(gone).toMatchObject({ status: SessionStatus.CANCELLED, error: expect.stringMatching(new RegExp(`^session ${a!.id}, which it was to start after, is gone \\(no session`)) });
+  });
+
+  it("tether run --after: ls and show say what it waits for; --dry-run with it is refused", async () => {
+    const d = await daemon();
+    const file = writeTaskFile(TASKS);
+    const cli = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, ...args], { env: d.env, encoding: "utf8", cwd: dirname(file) });
+    const first = cli("run", "first", "--delay", "1h", "-d").stdout.trim();
+    const next = cli("run", "main", "--after", first, "-d").stdout.trim();
+    expect(cli("ls").stdout).toMatch(new RegExp(`${next}\\s+main\\s+open/waiting: ${first} to end`));
+    expect(cli("show", next).stdout).toMatch(new RegExp(`created {3}\\S+, to start after ${first}\n`));
+    expect(JSON.parse(cli("show", next, "--json").stdout)).toMatchObject({ after: [first] });
+    expect(cli("run", "main", "--after", first, "--dry-run").status).toBe(2);
+    expect(cli("cancel", first).status).toBe(0);
+    expect(cli("show", next, "--wait").status).toBe(130);
+    expect(cli("show", next).stdout).toContain(`error     session ${first}, which it was to start after, was cancelled (exit code 130: cancelled by a client)`);
   });
 });
