@@ -85,17 +85,21 @@ export class SessionTimers {
     return true;
   }
 
-  /** Its time, then the sessions it starts after: undefined once it may start, else why not. */
+  /** Its time, then the sessions it starts after: undefined once each has ended a success, else why not as soon as one did not. */
   private async waitForStart(signal: AbortSignal): Promise<string | undefined> {
     if (this.startAt !== undefined) await new Promise<void>((resolve) => untilClock(this.startAt!, signal, resolve));
-    const refusals = await Promise.all(
-      [...this.awaited].map(async (id) => {
-        const refused = await this.sessionEnded(id, signal);
-        if (refused === undefined && !signal.aborted) this.awaited.delete(id);
-        return refused;
-      }),
-    );
-    return refusals.find((why) => why !== undefined);
+    const awaited = [...this.awaited];
+    if (awaited.length === 0) return undefined;
+    return new Promise((resolve) => {
+      let left = awaited.length;
+      const ended = (id: string, refused: string | undefined): void => {
+        if (signal.aborted) return;
+        if (refused !== undefined) return resolve(refused);
+        this.awaited.delete(id);
+        if (--left === 0) resolve(undefined);
+      };
+      for (const id of awaited) this.sessionEnded(id, signal).then((refused) => ended(id, refused), (error: unknown) => ended(id, `the wait for session ${id} failed: ${(error as Error).message}`));
+    });
   }
 
   /** Calls `fire` once `delayMs` have passed, unless cleared before. */

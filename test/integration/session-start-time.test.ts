@@ -117,6 +117,7 @@ describe("sessions: a start time (run --delay, --at) and sessions to start after
     const file = writeTaskFile(`
 tasks:
   gate: { cmd: "while [ ! -f open-gate ]; do sleep 0.05; done; exit $(cat open-gate)" }
+  hold: { cmd: "sleep 300" }
   first: { cmd: "touch ran-first" }
   main: { cmd: "echo main", upstream: [first] }
 `);
@@ -136,15 +137,18 @@ tasks:
     const { session: soon } = await client.startSession({ task: "main", taskFile: file, after: [gate!.name] });
     expect(await waitQuiet(client, soon!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
 
-    // After one that fails: cancelled, its error naming it and how it ended; nothing of its graph ran.
+    // After one that fails: cancelled as it fails (another it waits for still running), its error naming it and how it ended; nothing of its graph ran.
     writeFileSync(join(dir, "open-gate"), "3");
     rmSync(join(dir, "ran-first"));
+    const { session: hold } = await client.startSession({ task: "hold", taskFile: file });
     const { session: failing } = await client.startSession({ task: "gate", taskFile: file });
-    const { session: never } = await client.startSession({ task: "main", taskFile: file, after: [failing!.id, gate!.id] });
+    const { session: never } = await client.startSession({ task: "main", taskFile: file, after: [hold!.id, failing!.id, gate!.id] });
     const cancelled = await waitQuiet(client, never!.id);
     expect(cancelled).toMatchObject({ status: SessionStatus.CANCELLED, error: `session ${failing!.id}, which it was to start after, failed (exit code 3: task gate failed: exited with code 3)` });
     expect((await client.listRuns({ parent: never!.name })).runs.map((r) => RunStatus[r.status])).toEqual(["CANCELLED", "CANCELLED"]);
     expect(existsSync(join(dir, "ran-first"))).toBe(false);
+    expect((await client.getSession({ name: hold!.name })).session!.status).toBe(SessionStatus.OPEN);
+    await client.cancelSession({ name: hold!.name });
 
     const unknown = await client.startSession({ task: "main", taskFile: file, after: ["s-nope"] }).catch((e: unknown) => ConnectError.from(e));
     expect(unknown).toMatchObject({ code: Code.NotFound });

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { userInfo } from "node:os";
 import { dirname, join } from "node:path";
@@ -364,20 +364,24 @@ tasks:
   it("a service whose checks fail while it waits in tether wait is waiting, not marked; ready again, the next round marks it unhealthy", async () => {
     const d = await daemon();
     const client = d.client(SessionService);
-    // Ready, it takes away what its check looks for and waits for go; each failing round leaves a line in fails.
+    // Told so once ready, it takes away what its check looks for and waits for go; each failing round leaves a line in fails.
     const file = writeTaskFile(`
 tasks:
   serve:
-    cmd: touch up; while [ ! -f seen ]; do sleep 0.05; done; rm up; tether wait go --timeout 60s; exec sleep 300
-    readiness: { cmd: "touch seen; test -f up || { echo x >> fails; false; }", interval: 100ms, health_interval: 100ms }
+    cmd: touch up; while [ ! -f gone ]; do sleep 0.05; done; rm up; tether wait go --timeout 60s; exec sleep 300
+    readiness: { cmd: "test -f up || { echo x >> fails; false; }", interval: 100ms, health_interval: 100ms }
     streams: { go: input }
 `);
     const dir = dirname(file);
     const { session } = await client.startSession({ task: "serve", taskFile: file });
     const serveRun = async () => (await client.listRuns({ parent: session!.name })).runs[0]!;
+    await eventually(async () => ((await serveRun()).status === RunStatus.READY ? true : undefined));
+    writeFileSync(join(dir, "gone"), "");
     await eventually(async () => ((await serveRun()).status === RunStatus.WAITING ? true : undefined));
-    // Three rounds failed while it waited (each after the wait began): unhealthy, not shown on a waiting run.
-    await eventually(async () => (readFileSync(join(dir, "fails"), "utf8").length >= 8 ? true : undefined));
+    // Three rounds more failed while it waited: unhealthy, not shown on a waiting run.
+    const failed = (): number => (existsSync(join(dir, "fails")) ? readFileSync(join(dir, "fails"), "utf8").length / 2 : 0);
+    const before = failed();
+    await eventually(async () => (failed() >= before + 3 ? true : undefined));
     const waiting = await serveRun();
     expect(waiting.status).toBe(RunStatus.WAITING);
     expect(waiting.unhealthy).toBe(false);
@@ -388,7 +392,9 @@ tasks:
     });
     expect(unhealthy.status).toBe(RunStatus.READY);
     expect(unhealthy.unhealthy).toBe(true);
-    expect(unhealthy.transitions.map((t) => RunStatus[t.status]).slice(3)).toEqual(["READY", "WAITING", "READY", "READY"]);
+    // Waiting, ready again as it took the record, then marked (it may have been marked once before it waited too).
+    expect(unhealthy.transitions.map((t) => RunStatus[t.status]).slice(-3)).toEqual(["WAITING", "READY", "READY"]);
+    expect(unhealthy.transitions.at(-2)!.reason).toMatch(/^took /);
     expect(unhealthy.transitions.at(-1)!.reason).toMatch(/^unhealthy: cmd .* exited with code 1 \(3 checks in a row, every 100ms\)$/);
     expect((await client.getSession({ name: session!.name })).session!.unhealthy).toBe(true);
     await client.cancelSession({ name: session!.name });
