@@ -21,7 +21,7 @@ export type ValueKind = "session" | "workspace" | "exec" | "pty" | "task" | "inp
 
 const PLACEHOLDER_KINDS: Readonly<Record<string, ValueKind>> = { S: "session", WS: "workspace", E: "exec", P: "pty", TASK: "task" };
 /** By flag, or by command and flag where the flag means another thing elsewhere (attach's --input is a stream). */
-const FLAG_KINDS: Readonly<Record<string, ValueKind>> = { "--ws": "workspace", "--task": "task", "--session": "session", "run --input": "input" };
+const FLAG_KINDS: Readonly<Record<string, ValueKind>> = { "--ws": "workspace", "--task": "task", "--session": "session", "run --input": "input", "run --after": "session", "exec --after": "exec" };
 /** Values of flags that take one of a few words the usage does not spell out. */
 const FLAG_WORDS: Readonly<Record<string, readonly string[]>> = {
   "--status": ["open", "closed", "cancelled", "expired", "idle", "queued", "running", "waiting", "succeeded", "failed"],

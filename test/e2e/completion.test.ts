@@ -73,6 +73,8 @@ describe("completion (tether completion SHELL)", () => {
     expect(offered(env, dir, "run", "build:")).toEqual(["build:prod", "build:dev"]);
     expect(offered(env, dir, "run", "--ws", "")).toContain("box");
     expect(offered(env, dir, "xcom", "get", "--session", "")).toEqual([session]);
+    expect(offered(env, dir, "run", "deploy", "--after", "")).toEqual([session]);
+    expect(offered(env, dir, "exec", "box", "--after", "")).toEqual(["web", exec]);
     // A run's inputs, its upstreams' too, with the values a choice or a bool takes; attach's --input is a stream.
     expect(offered(env, dir, "run", "deploy", "--input", "")).toEqual(["dry=", "dry=true", "dry=false", "target=", "target=staging", "target=live", "note="]);
     expect(offered(env, dir, "run", "deploy", "--input", "target=")).toEqual(["target=staging", "target=live"]);
