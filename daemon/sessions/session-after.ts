@@ -7,6 +7,7 @@ const AFTER_MAX = 100;
 /** The sessions a new one is to start after (run --after), as ids, each once: each ref found by `find` (an id or a unique prefix). */
 export function resolveAfter(refs: readonly string[], find: (ref: string) => SessionRecord): string[] {
   if (refs.length > AFTER_MAX) throw invalidArgument("after", `a session starts after at most ${AFTER_MAX} others, not ${refs.length}: a task file's graph holds larger ones (upstream:)`);
+  if (refs.some((ref) => ref === "" || ref === "sessions/")) throw invalidArgument("after", "after names the sessions to start after, each by its id or a unique prefix: one was empty");
   return [...new Set(refs.map((ref) => find(ref).id))];
 }
 

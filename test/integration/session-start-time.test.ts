@@ -152,6 +152,8 @@ tasks:
 
     const unknown = await client.startSession({ task: "main", taskFile: file, after: ["s-nope"] }).catch((e: unknown) => ConnectError.from(e));
     expect(unknown).toMatchObject({ code: Code.NotFound });
+    const empty = await client.startSession({ task: "main", taskFile: file, after: [""] }).catch((e: unknown) => ConnectError.from(e));
+    expect(empty).toMatchObject({ code: Code.InvalidArgument, rawMessage: "after names the sessions to start after, each by its id or a unique prefix: one was empty" });
     const tooMany = await client.startSession({ task: "main", taskFile: file, after: Array.from({ length: 101 }, () => gate!.id) }).catch((e: unknown) => ConnectError.from(e));
     expect(tooMany).toMatchObject({ code: Code.InvalidArgument, rawMessage: expect.stringMatching(/^a session starts after at most 100 others, not 101/) });
   });
