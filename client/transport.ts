@@ -4,7 +4,7 @@ import { patiently } from "./daemon-patience.js";
 import { GrpcClient } from "./grpc-client.js";
 import type { ClientPaths } from "./paths.js";
 import { socketAnswers } from "./socket-probe.js";
-import { CLIENT_VERSION } from "./version.js";
+import { CLIENT_VERSION, otherBuild } from "./version.js";
 
 export interface Connection {
   readonly client: GrpcClient;
@@ -13,8 +13,9 @@ export interface Connection {
 
 /**
  * Connects to the daemon, starting it in the background when none answers
- * (but not from inside a session's run: see below), and refuses a daemon of
- * another version with the command that fixes it.
+ * (but not from inside a session's run: see below), refuses a daemon of
+ * another version with the command that fixes it, and warns of one of
+ * another build (tether rebuilt since it started).
  */
 export async function connectToDaemon(paths: ClientPaths): Promise<Connection> {
   if (!(await socketAnswers(paths.socketPath))) {
@@ -35,5 +36,7 @@ export async function connectToDaemon(paths: ClientPaths): Promise<Connection> {
       `the daemon runs tether ${version} but this client is ${CLIENT_VERSION}: restart the daemon with tether daemon restart`,
     );
   }
+  const build = otherBuild(info.daemon?.buildId ?? "");
+  if (build !== undefined) process.stderr.write(`tether: warning: the daemon (pid ${info.daemon?.pid}) runs ${build}\n`);
   return { client, info };
 }

@@ -41,6 +41,7 @@ import { openDatabase } from "./store/database.js";
 import { damagedDatabase, isDamaged } from "./store/store-errors.js";
 import { Traffic } from "./traffic.js";
 import { DAEMON_VERSION } from "./version.js";
+import { readBuildId } from "../common/build-id.js";
 import { Execs } from "./workspaces/execs.js";
 import { Queues } from "./queues.js";
 import { LiveProcesses } from "./workspaces/live-processes.js";
@@ -112,6 +113,7 @@ async function startDaemon(config: DaemonConfig): Promise<{ stopped: Promise<voi
 
   const facts = {
     version: DAEMON_VERSION,
+    buildId: readBuildId() ?? "",
     startedAt,
     socketPath: config.socketPath,
     stateDir: config.stateDir,

@@ -4,6 +4,8 @@
 // initializers in the same file); the daemon loads only its own code. Native modules
 // stay external and load from node_modules, and so does the terminal emulator only
 // `pty capture` uses (client/screen-capture.ts), which the CLI's file need not carry.
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { build } from "esbuild";
 
 const common = {
@@ -38,3 +40,8 @@ await Promise.all([
   // The process starter where the daemon cannot spawn natively (daemon/process/helper-spawner.ts): a separate small process.
   build({ ...common, entryPoints: { spawner: "daemon/process/spawner-helper.ts" }, outdir: "dist", outExtension: { ".js": ".mjs" } }),
 ]);
+
+// The build's id (common/build-id.ts): a hash of the bundles, so a client can tell a daemon started from other code.
+const hash = createHash("sha256");
+for (const bundle of ["cli.cjs", "tether.cjs", "daemon.mjs", "spawner.mjs"]) hash.update(readFileSync(`dist/${bundle}`));
+writeFileSync("dist/build-id", `${hash.digest("hex").slice(0, 16)}\n`);

@@ -9,7 +9,7 @@ import type { ClientPaths } from "../paths.js";
 import { GrpcClient } from "../grpc-client.js";
 import { socketAnswers } from "../socket-probe.js";
 import { patiently } from "../daemon-patience.js";
-import { CLIENT_VERSION } from "../version.js";
+import { CLIENT_BUILD_ID, CLIENT_VERSION, otherBuild } from "../version.js";
 import { daemonLogs } from "./daemon-logs.js";
 
 /** How long `daemon stop` waits for the daemon to exit. */
@@ -98,7 +98,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
   const uptimeMs = daemon.startTime === undefined ? 0 : Date.now() - timestampMs(daemon.startTime);
   if (json) {
     process.stdout.write(
-      `${JSON.stringify({ running: true, pid: daemon.pid, version: daemon.version, client_version: CLIENT_VERSION, uptime_seconds: Math.floor(uptimeMs / 1000), socket: daemon.socketPath, state_dir: daemon.stateDir, connections: daemon.connections, calls_in_progress: daemon.callsInProgress, memory_bytes: Number(daemon.memoryBytes), request_bytes_held: Number(daemon.requestBytesHeld), response_bytes_held: Number(daemon.responseBytesHeld), open_sessions: daemon.openSessions, live_runs: daemon.liveRuns, live_execs: daemon.liveExecs, live_ptys: daemon.livePtys })}\n`,
+      `${JSON.stringify({ running: true, pid: daemon.pid, version: daemon.version, client_version: CLIENT_VERSION, build_id: daemon.buildId || null, client_build_id: CLIENT_BUILD_ID ?? null, uptime_seconds: Math.floor(uptimeMs / 1000), socket: daemon.socketPath, state_dir: daemon.stateDir, connections: daemon.connections, calls_in_progress: daemon.callsInProgress, memory_bytes: Number(daemon.memoryBytes), request_bytes_held: Number(daemon.requestBytesHeld), response_bytes_held: Number(daemon.responseBytesHeld), open_sessions: daemon.openSessions, live_runs: daemon.liveRuns, live_execs: daemon.liveExecs, live_ptys: daemon.livePtys })}\n`,
     );
   } else {
     const live = liveWork(daemon);
@@ -106,6 +106,7 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
       `tether daemon running`,
       `  pid:        ${daemon.pid}`,
       `  version:    ${daemon.version}${daemon.version === CLIENT_VERSION ? "" : ` (this client is ${CLIENT_VERSION}: restart the daemon with tether daemon restart)`}`,
+      `  build:      ${daemon.buildId || "(run from the sources)"}${daemon.version === CLIENT_VERSION && otherBuild(daemon.buildId) !== undefined ? ` (${otherBuild(daemon.buildId)})` : ""}`,
       `  uptime:     ${formatDuration(uptimeMs)}`,
       `  socket:     ${daemon.socketPath}`,
       `  state dir:  ${daemon.stateDir}`,

@@ -7,6 +7,8 @@ import type { Traffic } from "../traffic.js";
 
 export interface DaemonFacts {
   readonly version: string;
+  /** The bundles' hash it runs (common/build-id.ts); "" when run from the sources. */
+  readonly buildId: string;
   readonly startedAt: number;
   readonly socketPath: string;
   readonly stateDir: string;
@@ -23,6 +25,7 @@ export function createDaemonService(facts: DaemonFacts, traffic: Traffic, reques
   const describe = (): Daemon =>
     create(DaemonSchema, {
       version: facts.version,
+      buildId: facts.buildId,
       pid: process.pid,
       startTime: timestampFromMs(facts.startedAt),
       socketPath: facts.socketPath,

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { connect as h2connect } from "node:http2";
 import { connect } from "node:net";
@@ -34,6 +34,38 @@ function cliAsync(env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> {
 }
 
 describe("tether daemon (the built CLI)", () => {
+  it("a daemon of the client's release but another build (tether rebuilt since it started) serves with a warning naming the fix; status says so; the same build, or a restart, none", () => {
+    const env = freshEnv();
+    mkdirSync(join(ROOT, ".tmp"), { recursive: true });
+    // A copy of the built package inside the repository (its node_modules found above it), to rebuild without touching dist/.
+    const copy = mkdtempSync(join(ROOT, ".tmp", "build-"));
+    try {
+      cpSync(join(ROOT, "dist"), join(copy, "dist"), { recursive: true });
+      copyFileSync(join(ROOT, "package.json"), join(copy, "package.json"));
+      const copied = (...args: string[]): Run => {
+        const r = spawnSync(process.execPath, [join(copy, "dist", "tether.cjs"), ...args], { env, encoding: "utf8", timeout: 30_000 });
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+      };
+      const built = readFileSync(join(ROOT, "dist", "build-id"), "utf8").trim();
+      expect(built).toMatch(/^[0-9a-f]{16}$/);
+      expect(copied("daemon", "start").status).toBe(0);
+      expect(copied("ls")).toMatchObject({ status: 0, stderr: "" });
+      expect(JSON.parse(copied("daemon", "status", "--json").stdout)).toMatchObject({ build_id: built, client_build_id: built });
+      // The copy rebuilt with changes: its CLI is another build than the daemon it started.
+      writeFileSync(join(copy, "dist", "build-id"), "0123456789abcdef\n");
+      const other = copied("ls");
+      expect(other.status).toBe(0);
+      expect(other.stderr).toMatch(/^tether: warning: the daemon \(pid \d+\) runs another build of tether \S+ than this client's \(tether was rebuilt since it started\): .*; tether daemon restart runs this build \(it stops live work\)\n$/);
+      expect(copied("daemon", "status").stdout).toContain(`  build:      ${built} (another build of tether`);
+      expect(copied("daemon", "restart").status).toBe(0);
+      expect(copied("ls")).toMatchObject({ status: 0, stderr: "" });
+      expect(JSON.parse(copied("daemon", "status", "--json").stdout)).toMatchObject({ build_id: "0123456789abcdef", client_build_id: "0123456789abcdef" });
+    } finally {
+      spawnSync(process.execPath, [join(copy, "dist", "tether.cjs"), "daemon", "stop"], { env, encoding: "utf8" });
+      rmSync(copy, { recursive: true, force: true });
+    }
+  });
+
   it("status says no daemon runs, with a hint, and exits 1", () => {
     const env = freshEnv();
     const r = cli(env, "daemon", "status");

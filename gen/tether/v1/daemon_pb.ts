@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file tether/v1/daemon.proto.
  */
 export const file_tether_v1_daemon: GenFile = /*@__PURE__*/
-  fileDesc("ChZ0ZXRoZXIvdjEvZGFlbW9uLnByb3RvEgl0ZXRoZXIudjEiigMKBkRhZW1vbhIPCgd2ZXJzaW9uGAEgASgJEgsKA3BpZBgCIAEoBRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzb2NrZXRfcGF0aBgEIAEoCRIRCglzdGF0ZV9kaXIYBSABKAkSGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKA0SEwoLY29ubmVjdGlvbnMYByABKA0SGQoRY2FsbHNfaW5fcHJvZ3Jlc3MYCCABKA0SFAoMbWVtb3J5X2J5dGVzGAkgASgEEhoKEnJlcXVlc3RfYnl0ZXNfaGVsZBgKIAEoBBIbChNyZXNwb25zZV9ieXRlc19oZWxkGAsgASgEEh8KF2NhbGxfbWVtb3J5X2xpbWl0X2J5dGVzGAwgASgEEhUKDW9wZW5fc2Vzc2lvbnMYDSABKA0SEQoJbGl2ZV9ydW5zGA4gASgNEhIKCmxpdmVfZXhlY3MYDyABKA0SEQoJbGl2ZV9wdHlzGBAgASgNYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChZ0ZXRoZXIvdjEvZGFlbW9uLnByb3RvEgl0ZXRoZXIudjEinAMKBkRhZW1vbhIPCgd2ZXJzaW9uGAEgASgJEgsKA3BpZBgCIAEoBRIuCgpzdGFydF90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBITCgtzb2NrZXRfcGF0aBgEIAEoCRIRCglzdGF0ZV9kaXIYBSABKAkSGQoRbWF4X21lc3NhZ2VfYnl0ZXMYBiABKA0SEwoLY29ubmVjdGlvbnMYByABKA0SGQoRY2FsbHNfaW5fcHJvZ3Jlc3MYCCABKA0SFAoMbWVtb3J5X2J5dGVzGAkgASgEEhoKEnJlcXVlc3RfYnl0ZXNfaGVsZBgKIAEoBBIbChNyZXNwb25zZV9ieXRlc19oZWxkGAsgASgEEh8KF2NhbGxfbWVtb3J5X2xpbWl0X2J5dGVzGAwgASgEEhUKDW9wZW5fc2Vzc2lvbnMYDSABKA0SEQoJbGl2ZV9ydW5zGA4gASgNEhIKCmxpdmVfZXhlY3MYDyABKA0SEQoJbGl2ZV9wdHlzGBAgASgNEhAKCGJ1aWxkX2lkGBEgASgJYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * Daemon describes the tether daemon answering on this socket.
@@ -137,6 +137,16 @@ export type Daemon = Message<"tether.v1.Daemon"> & {
    * @generated from field: uint32 live_ptys = 16;
    */
   livePtys: number;
+
+  /**
+   * The build the daemon runs: a hash of tether's bundles (dist/build-id),
+   * the same for the same sources; empty when run from the sources. A
+   * client of the same version but another build (tether rebuilt since the
+   * daemon started) warns that what its build added the daemon ignores.
+   *
+   * @generated from field: string build_id = 17;
+   */
+  buildId: string;
 };
 
 /**
