@@ -150,6 +150,11 @@ export function parseSinceFlag(since: string | undefined, otherStartGiven: boole
   return now - durationFlagMs("--since", since);
 }
 
+/** What --after says to start after (of exec, of run): each value's refs, several given as `--after a --after b` or `a,b`. */
+export function afterRefs(values: readonly string[]): string[] {
+  return values.flatMap((refs) => refs.split(",")).filter((ref) => ref !== "");
+}
+
 /**
  * When --delay or --at (of exec, of run) says it starts: a duration from now (--delay
  * 10m, 1h30m), or (--at) a time of day (03:00, 14:30:15: the next one to

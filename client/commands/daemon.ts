@@ -102,11 +102,13 @@ async function status(paths: ClientPaths, json: boolean): Promise<number> {
     );
   } else {
     const live = liveWork(daemon);
+    // Another build is said where the version is this client's (another version is said above it).
+    const build = daemon.version === CLIENT_VERSION ? otherBuild(daemon.buildId) : undefined;
     const lines = [
       `tether daemon running`,
       `  pid:        ${daemon.pid}`,
       `  version:    ${daemon.version}${daemon.version === CLIENT_VERSION ? "" : ` (this client is ${CLIENT_VERSION}: restart the daemon with tether daemon restart)`}`,
-      `  build:      ${daemon.buildId || "(run from the sources)"}${daemon.version === CLIENT_VERSION && otherBuild(daemon.buildId) !== undefined ? ` (${otherBuild(daemon.buildId)})` : ""}`,
+      `  build:      ${daemon.buildId || "(run from the sources)"}${build === undefined ? "" : ` (${build})`}`,
       `  uptime:     ${formatDuration(uptimeMs)}`,
       `  socket:     ${daemon.socketPath}`,
       `  state dir:  ${daemon.stateDir}`,

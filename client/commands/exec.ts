@@ -11,7 +11,7 @@ import { execEndLine, reportExit, writeOutput } from "../exec-output.js";
 import { inputOf, sendInPieces } from "../input-pieces.js";
 import { terminalEnv } from "../terminal-env.js";
 import { READINESS_FLAGS, readinessFromFlags } from "../readiness-flags.js";
-import { ENV_FLAGS, endedBeforeFlag, envFromFlags, integerFlag, parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag } from "../flags.js";
+import { afterRefs, ENV_FLAGS, endedBeforeFlag, envFromFlags, integerFlag, parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { RpcError, type GrpcClient } from "../grpc-client.js";
 import { endedBy, removeAll, removeEach } from "../remove-each.js";
@@ -218,7 +218,7 @@ async function run(args: string[], paths: ClientPaths): Promise<number> {
         labels: parsePairs("--label", values.label),
         timeout: values.timeout === undefined ? undefined : parseDurationFlag("--timeout", values.timeout),
         queue: values.queue,
-        after: values.after.flatMap((refs) => refs.split(",")).filter((ref) => ref !== ""),
+        after: afterRefs(values.after),
         startAt: startAt === undefined ? undefined : timestampFromMs(startAt),
         readiness: readinessFromFlags(values),
         priority: values.priority === undefined ? 0 : integerFlag("--priority", values.priority),

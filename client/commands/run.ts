@@ -5,7 +5,7 @@ import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag, START_FLAGS, startFollowing, UINT32_MAX, wholeNumberFlag } from "../flags.js";
+import { afterRefs, parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag, START_FLAGS, startFollowing, UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { readSecret } from "../secret-prompt.js";
 import { followStarted } from "../session-follower.js";
@@ -89,7 +89,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     labels: parsePairs("--label", values.label),
     outputMaxBytes: BigInt(values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"])),
     startAt: startAt === undefined ? undefined : timestampFromMs(startAt),
-    after: values.after.flatMap((refs) => refs.split(",")).filter((ref) => ref !== ""),
+    after: afterRefs(values.after),
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });
