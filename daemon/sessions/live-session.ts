@@ -65,7 +65,7 @@ export class LiveSession {
     onRetired: (session: LiveSession) => void,
   ) {
     this.graph = new RunGraph(session.spec.tasks, runs);
-    this.timers = new SessionTimers(session.spec, environment.sessionEnded);
+    this.timers = new SessionTimers(session.spec, runs.some((r) => r.status !== "pending"), environment.sessionEnded);
     this.slots = new RunQueueSlots(environment.queues, session.id);
     this.lifetime = new SessionLifetime(
       (why) => {

@@ -19,13 +19,15 @@ export class SessionTimers {
   private startWait: AbortController | undefined;
   private started: boolean;
 
+  /** `begun`: its graph has started already (a run left pending), so what its start waited for is behind it, whatever became of it since (a session it started after removed). */
   constructor(
     spec: { readonly startAt?: number; readonly after?: readonly string[] },
+    begun: boolean,
     private readonly sessionEnded: SessionEnded,
   ) {
     this.startAt = spec.startAt;
-    this.awaited = new Set(spec.after);
-    this.started = spec.startAt === undefined && this.awaited.size === 0;
+    this.awaited = new Set(begun ? [] : spec.after);
+    this.started = begun || (spec.startAt === undefined && this.awaited.size === 0);
   }
 
   /** Whether `task` has a retry waiting (a function, so it can be handed on as one). */

@@ -6,8 +6,9 @@ import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
+import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CLI_ENTRY, daemonPerTest } from "../helpers/daemon.js";
-import { waitQuiet, writeTaskFile } from "../helpers/sessions.js";
+import { eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
 
 const daemon = daemonPerTest();
 
@@ -176,6 +177,23 @@ tasks:
     await after.deleteSession({ name: a!.name });
     const gone = await waitQuiet(after, c!.id);
     expect(gone).toMatchObject({ status: SessionStatus.CANCELLED, error: expect.stringMatching(new RegExp(`^session ${a!.id}, which it was to start after, is gone \\(no session`)) });
+  });
+
+  it("a session that has started after another stays open when that one is removed and the daemon restarts: its start is behind it", async () => {
+    const d = await daemon();
+    const file = writeTaskFile(`${TASKS}  chat: { cmd: "echo turn", keep_open: true, streams: { inbox: input } }\n`);
+    const client = d.client(SessionService);
+    const { session: a } = await client.startSession({ task: "first", taskFile: file });
+    const { session: chat } = await client.startSession({ task: "chat", taskFile: file, after: [a!.id] });
+    await waitQuiet(client, chat!.id);
+    await client.deleteSession({ name: a!.name });
+    expect(await d.stop()).toBe(0);
+    await d.restart();
+    const after = d.client(SessionService);
+    await d.client(StreamService).sendInput({ session: chat!.name, stream: "inbox", text: "again" });
+    await eventually(async () => ((await after.listRuns({ parent: chat!.name })).runs.length === 2 ? true : undefined));
+    expect(await waitQuiet(after, chat!.id)).toMatchObject({ status: SessionStatus.OPEN, exitCode: 0 });
+    expect((await after.listRuns({ parent: chat!.name })).runs.map((r) => RunStatus[r.status])).toEqual(["SUCCEEDED", "SUCCEEDED"]);
   });
 
   it("tether run --after: ls and show say what it waits for; --dry-run with it is refused", async () => {
