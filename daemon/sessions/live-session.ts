@@ -1,14 +1,13 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
 import type { AppendResult, Durability } from "../journal/types.js";
-import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
 import { STDIN_STREAM, type TaskDef } from "../tasks/types.js";
 import { Continuations } from "./continuations.js";
 import { InputWaits, type WaitRequest } from "./input-waits.js";
 import { deriveActivity } from "./activity.js";
 import { CANCELLED_EXIT_CODE, assertRunLive, assertSessionOpen } from "./lifecycle.js";
 import { LiveRun, type RunEnvironment } from "./live-run.js";
-import { prepareRun, sessionScope } from "./run-start.js";
+import { prepareRun } from "./run-start.js";
 import { runEnding } from "./run-ending.js";
 import { runOutputWriter, wireRun } from "./run-wiring.js";
 import { RunGraph } from "./run-graph.js";
@@ -16,6 +15,7 @@ import { RunQueueSlots, queuedReason } from "./run-queue-slots.js";
 import { SessionLifetime } from "./session-lifetime.js";
 import { SessionRecorder } from "./session-recorder.js";
 import { SessionTimers, type SessionEnded } from "./session-timers.js";
+import { SessionValues } from "./session-values.js";
 import { snapshot, storeLater } from "./session-snapshots.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
 import { runChange, type RunChangeData } from "./session-journal.js";
@@ -51,12 +51,14 @@ export class LiveSession {
   private held = false;
   /** Its runs in a queue (a task's `queue:`): waiting their turn, or holding a slot. */
   private readonly slots: RunQueueSlots;
+  /** Its inputs and xcom, as its templates see them. */
+  readonly values: SessionValues;
 
   constructor(
     readonly session: SessionRecord,
     runs: RunRecord[],
     /** Secret input values: in memory only, never stored. */
-    private readonly secrets: Readonly<Record<string, string>>,
+    secrets: Readonly<Record<string, string>>,
     private readonly order: SessionOrder,
     /** Its streams' records: sends go through `send`, which lets waits, stdin and continuations see them. */
     readonly streams: SessionStreams,
@@ -65,6 +67,7 @@ export class LiveSession {
     onRetired: (session: LiveSession) => void,
   ) {
     this.graph = new RunGraph(session.spec.tasks, runs);
+    this.values = new SessionValues(session, secrets, tables, environment.baseEnv);
     this.timers = new SessionTimers(session.spec, runs.some((r) => r.status !== "pending"), environment.sessionEnded);
     this.slots = new RunQueueSlots(environment.queues, session.id);
     this.lifetime = new SessionLifetime(
@@ -148,7 +151,7 @@ export class LiveSession {
   /** Appends a live run's records to an output stream (see SessionStreams.write: `result`'s last one is the task's xcom value). */
   write(runNumber: number, stream: string, inputs: readonly StreamInput[]): Promise<AppendResult> {
     const { run } = this.requireLiveRun(runNumber, "write output");
-    return this.streams.write(stream, inputs, (value) => this.tables.setXcom(this.session.seq, run.task, value, Date.now()));
+    return this.streams.write(stream, inputs, (value) => this.values.setXcom(run.task, value));
   }
 
   /**
@@ -271,19 +274,6 @@ export class LiveSession {
     return this.lifetime.waitQuiet(this.quiet(), signal);
   }
 
-  setXcom(key: string, value: string, now = Date.now()): number {
-    this.tables.setXcom(this.session.seq, key, value, now);
-    return now;
-  }
-
-  /** Template values: with the secret inputs' values, or (undefined) SECRET_PLACEHOLDER for them, for what is stored and shown. */
-  private scope(secrets: Readonly<Record<string, string>> | undefined): TemplateScope {
-    return sessionScope(this.session.spec.inputs, this.tables.xcom(this.session.seq), this.environment.baseEnv, secrets);
-  }
-
-  /** Whether a task's condition renders true now (inputs and xcom as they are). */
-  private readonly conditionHolds = (condition: string): boolean => isTruthy(renderTemplate(condition, this.scope(undefined)));
-
   private quiet(): boolean {
     return this.live.size === 0 && (this.session.status !== "open" || this.activityNow === "idle");
   }
@@ -294,7 +284,7 @@ export class LiveSession {
     // Pending runs whose upstreams changed, until none is left: a skip here can settle a downstream's fate too.
     for (let runs = this.graph.takeToCheck(); runs.length > 0; runs = this.graph.takeToCheck()) {
       for (const run of runs) {
-        const fate = this.graph.pendingFate(run, this.timers.has, this.conditionHolds);
+        const fate = this.graph.pendingFate(run, this.timers.has, this.values.conditionHolds);
         if (fate.t === "skip" || fate.t === "done") this.transition(run, fate.t === "skip" ? "skipped" : "succeeded", fate.reason);
         else if (fate.t === "queue") this.transition(run, "queued", queuedReason(this.graph.task(run.task).queue));
       }
@@ -324,7 +314,7 @@ export class LiveSession {
   private launch(run: RunRecord): void {
     const task = this.graph.task(run.task);
     if (task.queue !== undefined) this.slots.hold(run.number, task.queue);
-    const { display, start, cannot } = prepareRun(this.session, task, run.number, this.secrets, this.scope(this.secrets), this.environment);
+    const { display, start, cannot } = prepareRun(this.session, task, run.number, this.values, this.environment);
     run.command = display;
     const writer = runOutputWriter(this.order, this.id, run, task);
     if (task.name === this.session.task) this.continuations.markSeen();
@@ -374,7 +364,7 @@ export class LiveSession {
         this.transition(run, ending.status, ending.reason);
         break;
       case "succeeded":
-        if (task.result === "stdout") this.setXcom(task.name, live!.writer.stdoutText());
+        if (task.result === "stdout") this.values.setXcom(task.name, live!.writer.stdoutText());
         this.transition(run, "succeeded", ending.reason);
         break;
       case "retry":

@@ -1,12 +1,12 @@
 import { resolve } from "node:path";
 import type { CommandProblem } from "../process/command-problem.js";
-import type { TemplateScope } from "../tasks/template.js";
 import type { TaskDef } from "../tasks/types.js";
 import { resolveCwd } from "../workspaces/workspace-paths.js";
 import { readEnvFiles } from "./env-files.js";
 import type { RunEnvironment, RunStart } from "./live-run.js";
 import { forgottenSecrets, renderRunCommand, runCommandProblem } from "./run-command.js";
 import { SecretMask } from "./secret-mask.js";
+import type { SessionValues } from "./session-values.js";
 import type { SessionRecord, SessionSpec, SessionWorkspace } from "./types.js";
 
 /** A run about to launch: the command it shows, what its process starts with, and why it cannot start, when it cannot (its exit 126 or 127). */
@@ -18,12 +18,13 @@ export interface PreparedRun {
 
 /**
  * Prepares run `run` of `task` in `session`: its place (runPlace), its
- * task's env_files read afresh, its command rendered with `scope` (the
- * real secrets, which `secrets` holds), and what keeps it from starting:
+ * task's env_files read afresh, its command rendered with `values` (the
+ * real secrets), and what keeps it from starting:
  * its place, a secret the daemon has forgotten, an env file, or its
  * program (runCommandProblem).
  */
-export function prepareRun(session: SessionRecord, task: TaskDef, run: number, secrets: Readonly<Record<string, string>>, scope: TemplateScope, environment: RunEnvironment): PreparedRun {
+export function prepareRun(session: SessionRecord, task: TaskDef, run: number, values: SessionValues, environment: RunEnvironment): PreparedRun {
+  const { secrets } = values;
   const { spec, id: sessionId } = session;
   const { workspace, cwd, problem: placeProblem } = runPlace(spec, task, environment.unusable);
   const files = readEnvFiles(task.envFiles ?? []);
@@ -31,7 +32,7 @@ export function prepareRun(session: SessionRecord, task: TaskDef, run: number, s
   const { argv, display, env } = renderRunCommand(task, {
     sessionId,
     run,
-    scope,
+    scope: values.scope(true),
     shownInputs: spec.inputs,
     workspace: workspace?.id,
     workspaceEnv: workspace === undefined ? {} : environment.workspaceEnv(workspace.id),
@@ -40,11 +41,6 @@ export function prepareRun(session: SessionRecord, task: TaskDef, run: number, s
   const mask = SecretMask.of(Object.values(secrets));
   const cannot = problem !== undefined ? { message: problem, exitCode: 127 as const } : runCommandProblem(task, argv, cwd, env, mask);
   return { display, cannot, start: { argv, cwd, env, stdin: task.stdin === "stream", workspace, sessionId, mask } };
-}
-
-/** The values a task's templates see: the inputs (the secret ones' values from `secrets`, or their placeholders when it is undefined), the xcom, the daemon's env. */
-export function sessionScope(inputs: Readonly<Record<string, string>>, xcom: readonly { key: string; value: string }[], env: TemplateScope["env"], secrets: Readonly<Record<string, string>> | undefined): TemplateScope {
-  return { inputs: { ...inputs, ...secrets }, xcom: Object.fromEntries(xcom.map((x) => [x.key, x.value])), env };
 }
 
 /**

@@ -378,7 +378,7 @@ export class Sessions {
     if (!XCOM_KEY_PATTERN.test(key)) throw invalidArgument("key", `invalid xcom key ${JSON.stringify(key)}: use 1-128 letters, digits, '.', '_', ':' or '-'`);
     if (Buffer.byteLength(value) > XCOM_VALUE_MAX_BYTES) throw invalidArgument("value", `an xcom value holds at most ${XCOM_VALUE_MAX_BYTES} bytes`);
     // An ended session's xcom is its history: refused, as input is.
-    const at = this.requireLive(idOrPrefix, "set xcom in").setXcom(key, value);
+    const at = this.requireLive(idOrPrefix, "set xcom in").values.setXcom(key, value);
     return { key, value, updatedAt: at };
   }
 
