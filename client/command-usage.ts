@@ -7,6 +7,7 @@ export const COMMAND_USAGE: Readonly<Record<string, () => Promise<string>>> = {
   ls: async () => (await import("./commands/ls.js")).LS_USAGE,
   show: async () => (await import("./commands/show.js")).SHOW_USAGE,
   logs: async () => (await import("./commands/logs.js")).LOGS_USAGE,
+  start: async () => (await import("./commands/start-session.js")).START_USAGE,
   cancel: async () => (await import("./commands/end-session.js")).END_USAGE,
   close: async () => (await import("./commands/end-session.js")).END_USAGE,
   kill: async () => (await import("./commands/signal-session.js")).SIGNAL_USAGE,

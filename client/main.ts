@@ -21,6 +21,7 @@ ${u.tasks}
 ${u.ls}
 ${u.show}
 ${u.logs}
+${u.start}
 ${u.cancel}
 ${u.kill}
 ${u.rm}
@@ -110,6 +111,8 @@ async function run(command: string | undefined, args: string[]): Promise<number>
       return (await import("./commands/show.js")).showCommand(args, paths);
     case "logs":
       return (await import("./commands/logs.js")).logsCommand(args, paths);
+    case "start":
+      return (await import("./commands/start-session.js")).startSessionCommand(args, paths);
     case "cancel":
     case "close":
       return (await import("./commands/end-session.js")).endSessionCommand(command, args, paths);

@@ -59,7 +59,8 @@ export type ErrorReasonName =
   | "EXEC_NOT_QUEUED"
   | "EXEC_NOT_READY"
   | "COPY_FAILED"
-  | "SESSION_NOT_READY";
+  | "SESSION_NOT_READY"
+  | "SESSION_STARTED";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

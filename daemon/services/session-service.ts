@@ -43,6 +43,9 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       if (req.task === "") throw invalidArgument("task", "name the task to plan: task is empty");
       return planToProto(sessions.plan({ task: req.task, taskFile: req.taskFile, inputs: req.inputs, workspace: req.workspace }));
     },
+    async startSessionNow(req) {
+      return { session: sessionToProto(await sessions.startNow(req.name), []) };
+    },
     async rerunSession(req) {
       const { session, existed } = await sessions.rerun(req.name, req.inputs, req.externalId);
       return { session: sessionToProto(session, []), alreadyExisted: existed };

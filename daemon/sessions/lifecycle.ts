@@ -29,12 +29,12 @@ export function assertRunTransition(run: number, from: RunStatus, to: RunStatus)
 }
 
 /** A session leaves `open` once; every other status is final. */
-export function assertSessionOpen(id: string, status: SessionStatus, action: string): void {
+export function assertSessionOpen(id: string, status: SessionStatus, action: "cancel" | "close" | "start"): void {
   if (status !== "open") {
     throw new TetherError(
       Code.FailedPrecondition,
       "SESSION_NOT_OPEN",
-      `cannot ${action} session ${id}: it is already ${status}; only open sessions can be ${action === "cancel" ? "cancelled" : `${action}d`}`,
+      `cannot ${action} session ${id}: it is already ${status}; only open sessions can be ${{ cancel: "cancelled", close: "closed", start: "started" }[action]}`,
       { session: id, status },
     );
   }

@@ -20,7 +20,7 @@ import { snapshot, storeLater } from "./session-snapshots.js";
 import { describeEnd, exitCodeOf, type ProcessEnd } from "../process/child-process.js";
 import { runChange, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
-import { fedStreams, type SendResult, type SessionStreams, type StreamSend } from "./session-streams.js";
+import type { SessionStreams } from "./session-streams.js";
 import type { SessionTables } from "./session-tables.js";
 import type { StreamInput, StreamRecord } from "./stream-records.js";
 import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
@@ -60,7 +60,7 @@ export class LiveSession {
     /** Secret input values: in memory only, never stored. */
     secrets: Readonly<Record<string, string>>,
     private readonly order: SessionOrder,
-    /** Its streams' records: sends go through `send`, which lets waits, stdin and continuations see them. */
+    /** Its streams' records: what a send adds, waits, stdin and continuations see (onInput). */
     readonly streams: SessionStreams,
     private readonly tables: SessionTables,
     private readonly environment: RunEnvironment & { readonly sessionEnded: SessionEnded },
@@ -85,6 +85,7 @@ export class LiveSession {
     }));
     this.waits = new InputWaits(session.id, streams, { transition: (...args) => this.transition(...args), schedule: () => this.schedule() });
     this.continuations = new Continuations(this.graph.task(session.task), streams);
+    streams.onArrival((stream) => this.onInput(stream));
   }
 
   /** Its live runs, of `task` or ("") all, in run order: for a signal (session-signals.ts). */
@@ -134,20 +135,6 @@ export class LiveSession {
     return this.lifetime.retired ? Promise.resolve() : this.order.commits.wait(signal);
   }
 
-  /** Appends a record to an input stream (see SessionStreams.send), then lets waits, stdin and continuations see it. */
-  async send(stream: string, input: StreamInput): Promise<SendResult> {
-    const result = await this.streams.send(stream, input);
-    if (!result.duplicate) this.onInput(stream);
-    return result;
-  }
-
-  /** Several sends at once (see SessionStreams.sendMany); waits, stdin and continuations see each stream once, after the lot. */
-  async sendMany(sends: readonly StreamSend[]): Promise<PromiseSettledResult<SendResult>[]> {
-    const settled = await this.streams.sendMany(sends);
-    for (const stream of fedStreams(sends, settled)) this.onInput(stream);
-    return settled;
-  }
-
   /** Appends a live run's records to an output stream (see SessionStreams.write: `result`'s last one is the task's xcom value). */
   write(runNumber: number, stream: string, inputs: readonly StreamInput[]): Promise<AppendResult> {
     const { run } = this.requireLiveRun(runNumber, "write output");
@@ -183,6 +170,21 @@ export class LiveSession {
     this.lifetime.armTtl(this.session.createdAt, this.session.spec.ttlMs);
     this.schedule();
     return created;
+  }
+
+  /**
+   * Starts its graph now if its start waits for its time or sessions to end
+   * (tether start, as docker start; SessionTimers.startNow).
+   * Resolves once the runs it moved on are durable: the next daemon does not wait again.
+   */
+  startNow(): Promise<void> {
+    assertSessionOpen(this.id, this.session.status, "start");
+    const waited = this.timers.startNow(this.id);
+    this.session.updatedAt = Date.now();
+    this.refreshActivity();
+    void this.record(undefined, `started now by a client; it waited for ${waited}`, () => this.tables.update({ ...this.session }));
+    this.schedule();
+    return this.order.store(() => {}, "power-loss");
   }
 
   /**

@@ -50,6 +50,8 @@ export function declaredStreams(tasks: readonly TaskDef[]): Map<string, StreamDi
 export class SessionStreams {
   private readonly pendingKeys = new Map<string, Promise<SendResult>>();
   private readonly takes = new Map<string, Takes>();
+  /** Told each stream a send added to, once it is durable (a batch's streams once each, after the lot): the live session's waits, stdin and continuations. */
+  private arrived: (stream: string) => void = () => {};
 
   constructor(
     private readonly sessionId: string,
@@ -65,11 +67,22 @@ export class SessionStreams {
     requireStream(this.sessionId, this.declared, stream, direction);
   }
 
+  /** Sets who is told of sends that added records (one listener: the live session). */
+  onArrival(listener: (stream: string) => void): void {
+    this.arrived = listener;
+  }
+
   /**
    * Appends one record to an input stream; resolves once it is durable. A key
    * already used on the stream appends nothing and returns the first record.
    */
   async send(stream: string, input: StreamInput): Promise<SendResult> {
+    const result = await this.sendOne(stream, input);
+    if (!result.duplicate) this.arrived(stream);
+    return result;
+  }
+
+  private async sendOne(stream: string, input: StreamInput): Promise<SendResult> {
     this.require(stream, "input");
     validateStreamInput(input);
     const journal = streamJournal(this.sessionId, stream);
@@ -122,11 +135,13 @@ export class SessionStreams {
       } else {
         flush();
         // Keyed, or refused: the one-record path decides (and says why).
-        parts.push(Promise.allSettled([this.send(stream, input)]));
+        parts.push(Promise.allSettled([this.sendOne(stream, input)]));
       }
     }
     flush();
-    return (await Promise.all(parts)).flat();
+    const settled = (await Promise.all(parts)).flat();
+    for (const stream of fedStreams(sends, settled)) this.arrived(stream);
+    return settled;
   }
 
   /**
@@ -276,7 +291,7 @@ export function requireStream(sessionId: string, declared: ReadonlyMap<string, S
 }
 
 /** The streams some of `sends` added a record to (a duplicate adds none): each once, as `settled` (their outcomes, in order) says. */
-export function fedStreams(sends: readonly StreamSend[], settled: readonly PromiseSettledResult<SendResult>[]): Set<string> {
+function fedStreams(sends: readonly StreamSend[], settled: readonly PromiseSettledResult<SendResult>[]): Set<string> {
   const fed = new Set<string>();
   settled.forEach((outcome, i) => {
     if (outcome.status === "fulfilled" && !outcome.value.duplicate) fed.add(sends[i]!.stream);

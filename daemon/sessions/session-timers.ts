@@ -1,3 +1,5 @@
+import { Code } from "@connectrpc/connect";
+import { TetherError } from "../errors.js";
 import { setLongTimeout } from "../long-timeout.js";
 import { untilClock } from "../start-time.js";
 
@@ -85,6 +87,25 @@ export class SessionTimers {
       });
     }
     return true;
+  }
+
+  /**
+   * Starts it now, whatever its start waits for (tether start, as pueue
+   * start): the wait dropped, the sessions it was to start after no longer
+   * asked. Returns what it waited for; refused (SESSION_STARTED) when its
+   * start is behind it already.
+   */
+  startNow(sessionId: string): string {
+    if (this.started) {
+      const hint = `tether show ${sessionId} lists its runs; tether rerun ${sessionId} starts its task again`;
+      throw new TetherError(Code.FailedPrecondition, "SESSION_STARTED", `session ${sessionId} does not wait to start: its graph has started (${hint})`, { session: sessionId });
+    }
+    const waited = this.startWaitingFor ?? `its start at ${new Date(this.startAt ?? Date.now()).toISOString()}`;
+    this.startWait?.abort();
+    this.startWait = undefined;
+    this.awaited.clear();
+    this.started = true;
+    return waited;
   }
 
   /** Its time, then the sessions it starts after: undefined once each has ended a success, else why not as soon as one did not. */

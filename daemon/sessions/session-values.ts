@@ -1,6 +1,17 @@
 import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
 import type { SessionTables } from "./session-tables.js";
 import type { SessionRecord } from "./types.js";
+import { invalidArgument } from "../errors.js";
+
+/** A task's name (its result is stored under it) or a key of a run's own. */
+const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
+const XCOM_VALUE_MAX_BYTES = 1024 * 1024;
+
+/** Refuses an xcom value a client sets (SetXcom, tether xcom set) whose key or size no task could use. */
+export function checkXcomSet(key: string, value: string): void {
+  if (!XCOM_KEY_PATTERN.test(key)) throw invalidArgument("key", `invalid xcom key ${JSON.stringify(key)}: use 1-128 letters, digits, '.', '_', ':' or '-'`);
+  if (Buffer.byteLength(value) > XCOM_VALUE_MAX_BYTES) throw invalidArgument("value", `an xcom value holds at most ${XCOM_VALUE_MAX_BYTES} bytes`);
+}
 
 /**
  * What a live session's templates see and its tasks hand on: its inputs

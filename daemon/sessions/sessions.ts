@@ -36,11 +36,10 @@ import { SessionStreams, declaredStreams, readStreamRecord, type SendResult, typ
 import { SessionTables, type SessionFilter } from "./session-tables.js";
 import { streamJournal, type StreamInput, type StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
+import { checkXcomSet } from "./session-values.js";
+import { assertSessionOpen } from "./lifecycle.js";
 import { LIVE_RUN_STATUSES, type RunRecord, type Activity, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
 
-/** A task's name (its result is stored under it) or a key of a run's own. */
-const XCOM_KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-const XCOM_VALUE_MAX_BYTES = 1024 * 1024;
 const EXTERNAL_ID_MAX_LENGTH = 256;
 /** A cancel's reason becomes the session's error, in every listing's outcome: a line, not a document. */
 const CANCEL_REASON_MAX_LENGTH = 1024;
@@ -150,6 +149,14 @@ export class Sessions {
     return signalRuns(record, task, this.live.get(record.id)?.liveRuns(task) ?? [], signal);
   }
 
+  /** Starts the graph of session `idOrPrefix` now if its start waits (LiveSession.startNow); resolves once that is durable. */
+  async startNow(idOrPrefix: string): Promise<SessionView> {
+    const { record, live } = this.resolve(idOrPrefix);
+    if (live === undefined) assertSessionOpen(record.id, record.status, "start");
+    await live!.startNow();
+    return this.view(record);
+  }
+
   /** What start(options) would run, starting nothing (tether run --dry-run). */
   plan(options: Pick<StartOptions, "task" | "taskFile" | "inputs" | "workspace">): StartPlan {
     const file = taskFileAt(options.taskFile);
@@ -243,7 +250,7 @@ export class Sessions {
     if (seq !== undefined && this.live.get(record.id)?.session.status !== "open") {
       return { record: readStreamRecord(this.journals, record.id, stream, seq), duplicate: true };
     }
-    return this.requireLive(record.id, "send to").send(stream, input);
+    return this.requireLive(record.id, "send to").streams.send(stream, input);
   }
 
   /** Several sends to one session, in order, each settled as `send` would settle it. */
@@ -251,7 +258,7 @@ export class Sessions {
     const record = this.find(idOrPrefix);
     const live = this.live.get(record.id);
     if (live === undefined || live.session.status !== "open") return Promise.allSettled(sends.map(({ stream, input }) => this.send(record.id, stream, input)));
-    return live.sendMany(sends);
+    return live.streams.sendMany(sends);
   }
 
   /** Appends records to an output stream from a live run of the session; resolves once durable. */
@@ -375,8 +382,7 @@ export class Sessions {
   }
 
   setXcom(idOrPrefix: string, key: string, value: string): XcomValue {
-    if (!XCOM_KEY_PATTERN.test(key)) throw invalidArgument("key", `invalid xcom key ${JSON.stringify(key)}: use 1-128 letters, digits, '.', '_', ':' or '-'`);
-    if (Buffer.byteLength(value) > XCOM_VALUE_MAX_BYTES) throw invalidArgument("value", `an xcom value holds at most ${XCOM_VALUE_MAX_BYTES} bytes`);
+    checkXcomSet(key, value);
     // An ended session's xcom is its history: refused, as input is.
     const at = this.requireLive(idOrPrefix, "set xcom in").values.setXcom(key, value);
     return { key, value, updatedAt: at };

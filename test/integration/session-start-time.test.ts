@@ -9,6 +9,8 @@ import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamService } from "../../gen/tether/v1/stream_service_pb.js";
 import { CLI_ENTRY, daemonPerTest } from "../helpers/daemon.js";
 import { eventually, waitQuiet, writeTaskFile } from "../helpers/sessions.js";
+import { failure } from "../helpers/errors.js";
+import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 
 const daemon = daemonPerTest();
 
@@ -209,5 +211,51 @@ tasks:
     expect(cli("cancel", first).status).toBe(0);
     expect(cli("show", next, "--wait").status).toBe(130);
     expect(cli("show", next).stdout).toContain(`error     session ${first}, which it was to start after, was cancelled (exit code 130: cancelled by a client)`);
+  });
+
+  it("tether start: a session waiting for its time starts now, its state log saying what it waited for; started or ended ones are refused", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(TASKS);
+    const cli = (...args: string[]) => spawnSync(process.execPath, [CLI_ENTRY, ...args], { env: d.env, encoding: "utf8", cwd: dirname(file) });
+    const startAt = Date.now() + 3600_000;
+    const { session } = await client.startSession({ task: "main", taskFile: file, startAt: timestampFromMs(startAt) });
+    const started = cli("start", session!.id.slice(0, 5));
+    expect([started.status, started.stdout, started.stderr]).toEqual([0, `started ${session!.id}\n`, ""]);
+    expect(await waitQuiet(client, session!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
+    expect(existsSync(join(dirname(file), "ran-first"))).toBe(true);
+    const reasons: string[] = [];
+    for await (const { events } of client.watchSession({ name: session!.name })) reasons.push(...events.map((e) => e.reason).filter((r) => r !== ""));
+    expect(reasons.slice(0, 2)).toEqual([`session started; its graph waits for its start at ${new Date(startAt).toISOString()}`, `started now by a client; it waited for its start at ${new Date(startAt).toISOString()}`]);
+
+    const ended = await failure(client.startSessionNow({ name: session!.name }));
+    expect(ended).toEqual({ code: Code.FailedPrecondition, reason: ErrorReason.SESSION_NOT_OPEN, message: `cannot start session ${session!.id}: it is already closed; only open sessions can be started` });
+    const { session: hold } = await client.startSession({ task: "hold", taskFile: writeTaskFile(`tasks:\n  hold: { cmd: "sleep 300" }\n`) });
+    const running = await failure(client.startSessionNow({ name: hold!.name }));
+    expect(running).toMatchObject({ code: Code.FailedPrecondition, reason: ErrorReason.SESSION_STARTED, message: `session ${hold!.id} does not wait to start: its graph has started (tether show ${hold!.id} lists its runs; tether rerun ${hold!.id} starts its task again)` });
+    const usage = cli("start");
+    expect([usage.status, usage.stderr]).toEqual([2, expect.stringContaining("tether start S...")]);
+    await client.cancelSession({ name: hold!.name });
+  });
+
+  it("tether start: one waiting for another session starts without it; that holds after kill -9 of the daemon, which does not wait again", async () => {
+    const d = await daemon();
+    const client = d.client(SessionService);
+    const file = writeTaskFile(`${TASKS}  hold: { cmd: "sleep 300" }\n  serve: { cmd: "echo up; exec sleep 300" }\n`);
+    const { session: hold } = await client.startSession({ task: "hold", taskFile: file });
+    const { session: next } = await client.startSession({ task: "serve", taskFile: file, after: [hold!.id] });
+    expect((await client.getSession({ name: next!.name })).session).toMatchObject({ activity: SessionActivity.WAITING, waitingFor: `${hold!.id} to end` });
+    const { session } = await client.startSessionNow({ name: next!.name });
+    expect(session).toMatchObject({ status: SessionStatus.OPEN, after: [hold!.id] });
+    expect(session!.activity).not.toBe(SessionActivity.WAITING);
+    // Killed as soon as it answered: what it acknowledged is stored, its run queued or running then.
+    await d.kill();
+    await d.restart();
+    const after = d.client(SessionService);
+    // Not back to waiting for hold (which the kill has cut too, so it would be cancelled): its run went on, or was cut with the daemon (lost).
+    const { runs } = await after.listRuns({ parent: next!.name });
+    expect(["LOST", "QUEUED", "RUNNING"]).toContain(RunStatus[runs[0]!.status]);
+    expect((await after.getSession({ name: next!.name })).session!.waitingFor).not.toContain(hold!.id);
+    await after.cancelSession({ name: next!.name }).catch(() => {});
   });
 });
