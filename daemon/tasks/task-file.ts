@@ -2,12 +2,11 @@ import { dirname, resolve } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLError, type YAMLMap } from "yaml";
 import { TetherError } from "../errors.js";
-import { parseDuration } from "./duration.js";
-import { parseSize } from "../../common/sizes.js";
-import { outputLimitProblem } from "../process/output-limit.js";
 import { HEALTH_DEFAULT_INTERVAL_MS, READINESS_DEFAULT_INTERVAL_MS, READINESS_DEFAULT_TIMEOUT_MS, readinessProblems } from "../process/readiness.js";
 import { findCycle } from "./graph.js";
 import { readTaskFileText } from "./task-file-text.js";
+import { expandMatrix, parseMatrix, type Matrix } from "./matrix.js";
+import { boolean, duration, integer, optionalString, size, stringList } from "./task-file-values.js";
 import { WORKSPACE_NAME_PATTERN } from "../workspaces/workspaces.js";
 import { QUEUE_NAME_PATTERN, queueNameProblem } from "../queues.js";
 import { FILE_KEYS, INPUT_KEYS, READINESS_KEYS, TASK_KEYS, refuseInGroup, refuseUnknownKeys } from "./task-file-keys.js";
@@ -55,6 +54,8 @@ export function parseTaskFile(path: string, text: string): TaskFile {
   for (const error of doc.errors) problems.push({ line: error.linePos?.[0].line ?? 1, message: yamlProblem(error) });
   const tasks = new Map<string, TaskDef>();
   const taskNodes = new Map<string, Node>();
+  /** Each task as the file writes it: a matrix task once, not its combinations. */
+  const written = new Map<string, TaskDef>();
   const declared = new Set<string>();
   const root = problems.length === 0 ? expandAliases(doc.contents, at) : null;
   if (problems.length === 0) {
@@ -76,19 +77,25 @@ export function parseTaskFile(path: string, text: string): TaskFile {
           continue;
         }
         declared.add(name);
-        const task = parseTask(name, pair.value as Node, dirname(path), (node, message) => at(node ?? key, `task "${name}": ${message}`));
-        if (task !== undefined) {
-          tasks.set(name, withShared(task, shared));
-          taskNodes.set(name, key);
+        const report: Report = (node, message) => at(node ?? key, `task "${name}": ${message}`);
+        const parsed = parseTask(name, pair.value as Node, dirname(path), report);
+        if (parsed === undefined) continue;
+        const { task, matrix } = parsed;
+        written.set(name, task);
+        for (const each of matrix === undefined ? [task] : expandMatrix(task, matrix, (n) => declared.has(n), report)) {
+          declared.add(each.name);
+          tasks.set(each.name, withShared(each, shared));
+          taskNodes.set(each.name, key);
         }
       }
-      for (const task of tasks.values()) {
+      for (const task of written.values()) {
         for (const up of task.upstream) {
           if (!declared.has(up)) at(upstreamNode(tasksNode, task.name, up), `task "${task.name}": unknown upstream "${up}"; ${choicesHint(up, [...declared], "tasks")}`);
         }
       }
-      checkStreamDirections(tasks, taskNodes, at);
-      checkInputPlaceholders(tasksNode, tasks, at);
+      // As written: a matrix task's combinations would say the same again.
+      checkStreamDirections(written, taskNodes, at);
+      checkInputPlaceholders(tasksNode, written, at);
       const cycle = findCycle(tasks);
       if (cycle !== undefined) at(taskNodes.get(cycle[0]!), `the upstreams form a cycle: ${cycle.join(" -> ")}; remove one of these upstream links`);
     }
@@ -144,8 +151,8 @@ function withShared(task: TaskDef, shared: Shared): TaskDef {
   return { ...task, env: { ...shared.env, ...task.env }, ...(envFiles.length > 0 ? { envFiles } : {}) };
 }
 
-/** A task's definition; `dir` (the task file's directory) is where its relative paths start. */
-function parseTask(name: string, node: Node | null, dir: string, report: Report): TaskDef | undefined {
+/** A task's definition, and its matrix if it has one (matrix.ts); `dir` (the task file's directory) is where its relative paths start. */
+function parseTask(name: string, node: Node | null, dir: string, report: Report): { task: TaskDef; matrix: Matrix | undefined } | undefined {
   if (!isMap(node)) {
     report(node, "a task is a mapping with at least `cmd:`");
     return undefined;
@@ -177,21 +184,26 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     else report(stdinNode, 'stdin: use "stream" (feed the run the records of the session\'s stdin stream) or "none" (the default: stdin closed)');
   }
   if (cmd === undefined && !group) return undefined;
-  checkTemplates(commandTemplates(cmd), get("cmd"), report);
+  const matrixNode = get("matrix");
+  const matrix = parseMatrix(matrixNode, report);
+  if (matrix !== undefined && keepOpen) report(matrixNode, "a keep_open task is one conversation, and a matrix makes several tasks: keep one of matrix and keep_open");
+  // Its axes as written, so a matrix with a problem of its own does not make each placeholder one too.
+  const axes = matrixNode === undefined ? undefined : isMap(matrixNode) ? matrixNode.items.map((pair) => String((pair.key as { value?: unknown }).value)).filter((key) => key !== "exclude") : [];
+  checkTemplates(commandTemplates(cmd), get("cmd"), report, axes);
   const env = parseEnv(get("env"), report);
-  checkTemplates(Object.values(env), get("env"), report);
+  checkTemplates(Object.values(env), get("env"), report, axes);
   const workspace = optionalString(get("workspace"), report, "workspace");
   if (workspace !== undefined && !WORKSPACE_NAME_PATTERN.test(workspace)) {
     report(get("workspace"), `workspace ${JSON.stringify(workspace)} is not a workspace name or id: names are 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit (tether ws ls lists them)`);
   }
   const condition = optionalString(get("condition"), report, "condition");
-  checkTemplates(condition === undefined ? [] : [condition], get("condition"), report);
+  checkTemplates(condition === undefined ? [] : [condition], get("condition"), report, axes);
   const envFiles = stringList(get("env_file"), report, "env_file").map((file) => resolve(dir, file));
   const maxOutputBytes = size(get("max_output"), report, "max_output");
   const queue = optionalString(get("queue"), report, "queue");
   if (queue !== undefined && !QUEUE_NAME_PATTERN.test(queue)) report(get("queue"), queueNameProblem(queue));
   const priority = queuePriority(get("priority"), queue !== undefined, report);
-  return {
+  const task: TaskDef = {
     name,
     description: optionalString(get("description"), report, "description") ?? "",
     cmd,
@@ -201,7 +213,7 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     retries,
     retryDelayMs,
     timeoutMs,
-    readiness: parseReadiness(get("readiness"), report),
+    readiness: parseReadiness(get("readiness"), report, matrix !== undefined),
     condition,
     keepOpen,
     result,
@@ -217,6 +229,7 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     ...(queue !== undefined ? { queue } : {}),
     ...(priority !== 0 ? { priority } : {}),
   };
+  return { task, matrix };
 }
 
 /** A task's `when:` (GitLab CI's): on_success (the default: undefined), always or on_failure; only beside upstreams, which it is about. */
@@ -412,7 +425,8 @@ function selfReference(name: string, value: string): string | undefined {
   return new RegExp(`\\$(?:\\{${name}\\}|${name}(?![A-Za-z0-9_]))`).exec(value)?.[0];
 }
 
-function parseReadiness(node: Node | undefined, report: Report): Readiness | undefined {
+/** `inMatrix`: checked once its matrix's values are put in (expandMatrix): a port of each combination's, say. */
+function parseReadiness(node: Node | undefined, report: Report, inMatrix: boolean): Readiness | undefined {
   if (node === undefined) return undefined;
   if (!isMap(node)) {
     report(node, "readiness is a mapping with http, tcp or cmd, and optional interval, timeout and health_interval");
@@ -428,57 +442,6 @@ function parseReadiness(node: Node | undefined, report: Report): Readiness | und
     timeoutMs: duration(node.get("timeout", true) as Node | undefined, READINESS_DEFAULT_TIMEOUT_MS, report, "readiness.timeout"),
     healthIntervalMs: duration(node.get("health_interval", true) as Node | undefined, HEALTH_DEFAULT_INTERVAL_MS, report, "readiness.health_interval"),
   };
-  for (const problem of readinessProblems(readiness)) report(node, problem);
+  if (!inMatrix) for (const problem of readinessProblems(readiness)) report(node, problem);
   return readiness;
-}
-
-function optionalString(node: Node | undefined, report: Report, what: string): string | undefined {
-  if (node === undefined || (isScalar(node) && node.value === null)) return undefined;
-  if (isScalar(node) && (typeof node.value === "string" || typeof node.value === "number" || typeof node.value === "boolean")) return String(node.value);
-  report(node, `${what} must be a string`);
-  return undefined;
-}
-
-function stringList(node: Node | undefined, report: Report, what: string): string[] {
-  if (node === undefined || (isScalar(node) && node.value === null)) return [];
-  if (isScalar(node) && typeof node.value === "string") return [node.value];
-  if (isSeq(node) && node.items.every((i) => isScalar(i) && i.value !== null && typeof i.value !== "object")) {
-    return node.items.map((i) => String((i as { value: unknown }).value));
-  }
-  report(node, `${what} must be a list of strings`);
-  return [];
-}
-
-function integer(node: Node | undefined, fallback: number, report: Report, what: string): number {
-  if (node === undefined) return fallback;
-  if (isScalar(node) && typeof node.value === "number" && Number.isInteger(node.value) && node.value >= 0) return node.value;
-  report(node, `${what} must be a whole number of 0 or more`);
-  return fallback;
-}
-
-function duration(node: Node | undefined, fallback: number, report: Report, what: string): number {
-  if (node === undefined) return fallback;
-  const ms = isScalar(node) ? parseDuration(node.value) : undefined;
-  if (ms === undefined) report(node, `${what} must be a duration such as 30s, 10m or 1h30m`);
-  return ms ?? fallback;
-}
-
-/** A size in bytes: 100M, 1G (or a number of bytes); 0 when absent. At least the least output kept (output-limit.ts). */
-function size(node: Node | undefined, report: Report, what: string): number {
-  if (node === undefined) return 0;
-  const bytes = isScalar(node) && (typeof node.value === "string" || typeof node.value === "number") ? parseSize(String(node.value)) : undefined;
-  if (bytes === undefined) {
-    report(node, `${what} must be a size such as 100M, 1G or 512k`);
-    return 0;
-  }
-  const problem = outputLimitProblem(bytes, what);
-  if (problem !== undefined) report(node, problem);
-  return problem === undefined ? bytes : 0;
-}
-
-function boolean(node: Node | undefined, report: Report, what: string): boolean {
-  if (node === undefined) return false;
-  if (isScalar(node) && typeof node.value === "boolean") return node.value;
-  report(node, `${what} must be true or false`);
-  return false;
 }

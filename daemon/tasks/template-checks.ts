@@ -8,14 +8,19 @@ export type Report = (node: Node | null | undefined, message: string) => void;
 
 /**
  * Refuses a placeholder that would render empty whatever the session: one
- * reading what is none of inputs, xcom or env (`{{ input.mode }}`), or
+ * reading what is none of inputs, xcom or env (`{{ input.mode }}`), a
+ * matrix value where the task's matrix (`axes`) has no such axis, or
  * passing its value through a filter that does not exist (it would render
  * unfiltered). An input no task declares is checked once all are known
  * (checkInputPlaceholders).
  */
-export function checkTemplates(templates: readonly string[], node: Node | undefined, report: Report): void {
+export function checkTemplates(templates: readonly string[], node: Node | undefined, report: Report, axes?: readonly string[]): void {
   const found = templates.flatMap(placeholders);
-  for (const space of new Set(found.map((p) => p.space).filter((s) => !TEMPLATE_SPACES.includes(s)))) {
+  for (const key of new Set(found.filter((p) => p.space === "matrix").map((p) => p.key))) {
+    if (axes === undefined) report(node, `{{ matrix.${key} }} reads a value of the task's matrix, and it has none: add matrix: { ${key}: [a, b] } to the task`);
+    else if (!axes.includes(key)) report(node, `{{ matrix.${key} }} names no axis of the task's matrix; ${choicesHint(key, axes, "axes")}`);
+  }
+  for (const space of new Set(found.map((p) => p.space).filter((s) => !TEMPLATE_SPACES.includes(s) && s !== "matrix"))) {
     report(node, `unknown placeholder {{ ${space}.… }}: ${meantThen(space, TEMPLATE_SPACES, "a placeholder reads {{ inputs.NAME }}, {{ xcom.TASK }} or {{ env.NAME }}")}`);
   }
   for (const filter of new Set(found.map((p) => p.filter).filter((f): f is string => f !== undefined && !isFilter(f)))) {

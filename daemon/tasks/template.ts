@@ -15,6 +15,8 @@ export interface TemplateScope {
   readonly inputs: Readonly<Record<string, string>>;
   readonly xcom: Readonly<Record<string, string>>;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** A matrix task's values (`{{ matrix.NAME }}`), put in as the task file is read (matrix.ts). */
+  readonly matrix?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -32,7 +34,7 @@ export function renderTemplate(template: string, scope: TemplateScope, kept?: Re
 
 /** The value `space.key` names; only a record's own keys count (`inputs.constructor` is no input). */
 function lookup(scope: TemplateScope, space: string, key: string): string {
-  const values = space === "inputs" ? scope.inputs : space === "xcom" ? scope.xcom : space === "env" ? scope.env : undefined;
+  const values = space === "inputs" ? scope.inputs : space === "xcom" ? scope.xcom : space === "env" ? scope.env : space === "matrix" ? scope.matrix : undefined;
   return values !== undefined && Object.hasOwn(values, key) ? (values[key] ?? "") : "";
 }
 
