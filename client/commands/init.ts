@@ -34,6 +34,9 @@ tasks:
   # lint:
   #   cmd: npm run lint
   #   allow_failure: true        # it may fail: its run says so, the graph goes on
+  # compat:
+  #   cmd: tox -e py{{ matrix.python }}
+  #   matrix: { python: ["3.11", "3.12"] }   # a task of each value: compat:3.11, compat:3.12
   # cleanup:
   #   cmd: rm -rf tmp
   #   upstream: [test, lint]

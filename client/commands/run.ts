@@ -5,7 +5,7 @@ import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { TaskInputType, type Task, type TaskInput } from "../../gen/tether/v1/task_pb.js";
 import { TaskService } from "../../gen/tether/v1/task_service_pb.js";
 import { CliError } from "../cli-error.js";
-import { afterRefs, parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag, START_FLAGS, startFollowing, UINT32_MAX, wholeNumberFlag } from "../flags.js";
+import { afterRefs, ENV_FLAGS, envFromFlags, parseDurationFlag, parsePairs, parseSizeFlag, parseStartAtFlag, START_FLAGS, startFollowing, UINT32_MAX, wholeNumberFlag } from "../flags.js";
 import { type ClientPaths, workspaceArg } from "../paths.js";
 import { readSecret } from "../secret-prompt.js";
 import { followStarted } from "../session-follower.js";
@@ -17,7 +17,8 @@ import { choicesHint } from "../../common/closest-word.js";
 
 export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d | --wait [--timeout 60s]] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS] [--label k=v ...]
-             [--max-output SIZE] [--delay 10m | --at TIME] [--after S ...] [--dry-run [--json]]
+             [--max-output SIZE] [--delay 10m | --at TIME] [--after S ...] [-E] [--env K=V|K ...] [--dotenv F ...]
+             [--dry-run [--json]]
                                               start a session of TASK (default: the task named default) and follow it;
                                               Ctrl-C detaches (exit 130), the session goes on; -d: print its id;
                                               --wait: print its id once it is ready, as compose up -d --wait (its
@@ -30,6 +31,9 @@ export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d | --wait [--
                                               as pueue add --delay (open and waiting until then, across daemon restarts);
                                               --after S: once session S has ended (each of several), as pueue add
                                               --after; if one did not succeed (exit 0), cancelled with nothing run;
+                                              -E/--inherit-env: this shell's environment for its runs (a venv's, nvm's
+                                              PATH), under each task's env; --env K=V (K: this shell's value) and
+                                              --dotenv F over everything, the tasks' env included (docker run -e);
                                               --dry-run: what it would run, starting nothing, as make -n: each
                                               task's command with the inputs put in, its condition now, where it runs`;
 
@@ -41,6 +45,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     allowPositionals: true,
     options: {
       ...START_FLAGS,
+      ...ENV_FLAGS,
       file: { type: "string", short: "f" },
       parallel: { type: "string", short: "j" },
       "fail-fast": { type: "boolean", default: false },
@@ -74,8 +79,11 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
   const graph = graphOf(tasks, task);
   if (stdinIsTerminal()) await promptMissing(graph.flatMap((t) => t.inputs), inputs);
   const workspace = values.ws === "" ? "" : workspaceArg(values.ws);
+  // -E under the tasks' own env, --dotenv and --env over it (StartSessionRequest.inherited_env, env).
+  const inheritedEnv = envFromFlags({ env: [], dotenv: [], "inherit-env": values["inherit-env"] });
+  const env = envFromFlags({ ...values, "inherit-env": false });
   if (values["dry-run"]) {
-    printPlan(await client.unary(SessionService.method.planSession, { task, taskFile, inputs, workspace }), task, values.json);
+    printPlan(await client.unary(SessionService.method.planSession, { task, taskFile, inputs, workspace, inheritedEnv, env }), task, values.json);
     return 0;
   }
   const { session, alreadyExisted } = await client.unary(SessionService.method.startSession, {
@@ -90,6 +98,8 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     outputMaxBytes: BigInt(values["max-output"] === undefined ? 0 : parseSizeFlag("--max-output", values["max-output"])),
     startAt: startAt === undefined ? undefined : timestampFromMs(startAt),
     after: afterRefs(values.after),
+    inheritedEnv,
+    env,
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });

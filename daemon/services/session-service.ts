@@ -32,6 +32,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
         outputMaxBytes: Number(req.outputMaxBytes),
         startAt: req.startAt === undefined ? undefined : timestampMs(req.startAt),
         after: req.after,
+        env: { inherited: req.inheritedEnv, given: req.env },
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },
@@ -41,7 +42,8 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
     },
     planSession(req) {
       if (req.task === "") throw invalidArgument("task", "name the task to plan: task is empty");
-      return planToProto(sessions.plan({ task: req.task, taskFile: req.taskFile, inputs: req.inputs, workspace: req.workspace }));
+      const env = { inherited: req.inheritedEnv, given: req.env };
+      return planToProto(sessions.plan({ task: req.task, taskFile: req.taskFile, inputs: req.inputs, workspace: req.workspace, env }));
     },
     async startSessionNow(req) {
       return { session: sessionToProto(await sessions.startNow(req.name), []) };

@@ -1,7 +1,7 @@
 import { dirname } from "node:path";
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
-import type { SessionPlan } from "./sessions.js";
+import type { SessionPlan } from "./start-options.js";
 import type { SessionRecord } from "./types.js";
 
 /**
@@ -42,6 +42,7 @@ export function rerunPlan(original: SessionRecord, inputs: Readonly<Record<strin
     rerunOf: original.id,
     labels: original.labels,
     outputMaxBytes: spec.outputMaxBytes ?? 0,
+    env: spec.env,
     taskWorkspaces: Object.fromEntries(Object.entries(spec.taskWorkspaces ?? {}).map(([task, pinned]) => [task, pinned.id])),
   };
 }

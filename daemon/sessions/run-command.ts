@@ -3,6 +3,7 @@ import { commandProblem, type CommandProblem } from "../process/command-problem.
 import { renderTemplate, type TemplateScope } from "../tasks/template.js";
 import type { TaskDef } from "../tasks/types.js";
 import type { SecretMask } from "./secret-mask.js";
+import type { SessionEnv } from "./types.js";
 
 /** What one run executes, rendered once at launch. */
 export interface RunCommand {
@@ -25,19 +26,26 @@ export interface RunCommandContext {
   readonly workspaceEnv: Readonly<Record<string, string>>;
   /** The variables of the task's env_files (env-files.ts), read for this run. */
   readonly fileEnv: Readonly<Record<string, string>>;
+  /** The daemon's env, the first a run gets. */
+  readonly daemonEnv: Readonly<Record<string, string | undefined>>;
+  /** What the session's start gave (run -E, --env). */
+  readonly sessionEnv: SessionEnv | undefined;
 }
 
 /**
  * Renders a task for one run: its argv (a shell string runs with /bin/sh -c),
  * the command to display, and its env (the daemon's env, its workspace's,
- * the task's env_files', the task's env, TETHER_SESSION, TETHER_RUN, TETHER_TASK,
- * TETHER_WORKSPACE as an exec's, and TETHER_INPUT_<NAME>). Templates see the
- * daemon's env alone, as the session's condition did.
+ * what the session inherited (run -E), the task's env_files', the task's
+ * env, what the session was given (run --env), then TETHER_SESSION,
+ * TETHER_RUN, TETHER_TASK, TETHER_WORKSPACE as an exec's, and
+ * TETHER_INPUT_<NAME>). Templates see the daemon's env and the session's
+ * (templateEnv), as the session's condition did.
  */
 export function renderRunCommand(task: TaskDef, context: RunCommandContext): RunCommand {
   const shown: TemplateScope = { ...context.scope, inputs: context.shownInputs };
-  const env: Record<string, string | undefined> = { ...context.scope.env, ...context.workspaceEnv, ...context.fileEnv };
+  const env: Record<string, string | undefined> = { ...context.daemonEnv, ...context.workspaceEnv, ...context.sessionEnv?.inherited, ...context.fileEnv };
   for (const [k, v] of Object.entries(task.env)) env[k] = renderTemplate(v, context.scope);
+  Object.assign(env, context.sessionEnv?.given);
   for (const [k, v] of Object.entries(context.scope.inputs)) env[`TETHER_INPUT_${k.toUpperCase()}`] = v;
   env["TETHER_SESSION"] = context.sessionId;
   env["TETHER_RUN"] = String(context.run);

@@ -37,6 +37,8 @@ export function prepareRun(session: SessionRecord, task: TaskDef, run: number, v
     workspace: workspace?.id,
     workspaceEnv: workspace === undefined ? {} : environment.workspaceEnv(workspace.id),
     fileEnv: files.env,
+    daemonEnv: environment.baseEnv,
+    sessionEnv: spec.env,
   });
   const mask = SecretMask.of(Object.values(secrets));
   const cannot = problem !== undefined ? { message: problem, exitCode: 127 as const } : runCommandProblem(task, argv, cwd, env, mask);

@@ -1,6 +1,6 @@
 import { isTruthy, renderTemplate, type TemplateScope } from "../tasks/template.js";
 import type { SessionTables } from "./session-tables.js";
-import type { SessionRecord } from "./types.js";
+import type { SessionEnv, SessionRecord } from "./types.js";
 import { invalidArgument } from "../errors.js";
 
 /** A task's name (its result is stored under it) or a key of a run's own. */
@@ -24,8 +24,13 @@ export class SessionValues {
     /** Secret input values: in memory only, never stored. */
     readonly secrets: Readonly<Record<string, string>>,
     private readonly tables: SessionTables,
-    private readonly env: TemplateScope["env"],
-  ) {}
+    daemonEnv: TemplateScope["env"],
+  ) {
+    this.env = templateEnv(daemonEnv, session.spec.env);
+  }
+
+  /** What `{{ env.NAME }}` reads (templateEnv). */
+  private readonly env: TemplateScope["env"];
 
   /** Sets xcom `key` (a task's result, SetXcom); returns when. */
   setXcom(key: string, value: string, now = Date.now()): number {
@@ -41,4 +46,9 @@ export class SessionValues {
 
   /** Whether a task's condition renders true now (inputs and xcom as they are). */
   readonly conditionHolds = (condition: string): boolean => isTruthy(renderTemplate(condition, this.scope(false)));
+}
+
+/** What a session's templates read as `{{ env.NAME }}`: the daemon's env, then what its start gave its runs (run -E, then --env). */
+export function templateEnv(daemonEnv: TemplateScope["env"], env: SessionEnv | undefined): TemplateScope["env"] {
+  return env === undefined ? daemonEnv : { ...daemonEnv, ...env.inherited, ...env.given };
 }

@@ -6,13 +6,11 @@ import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
 import { REMOVAL_RECORDS_PER_COMMIT } from "../journal/limits.js";
 import { log } from "../log.js";
-import { checkStartAt } from "../start-time.js";
-import { formatMs } from "../../common/format.js";
 import type { Db } from "../store/database.js";
 import { mainTaskGraph } from "../tasks/graph.js";
 import { loadTaskFile } from "../tasks/task-file.js";
 import { ExternalIdStarts } from "./external-id-starts.js";
-import type { TaskDef, TaskFile } from "../tasks/types.js";
+import type { TaskFile } from "../tasks/types.js";
 import { checkLabels } from "../workspaces/labels.js";
 import type { WorkspaceRecord } from "../workspaces/types.js";
 import type { Workspaces } from "../workspaces/workspaces.js";
@@ -36,41 +34,14 @@ import { SessionStreams, declaredStreams, readStreamRecord, type SendResult, typ
 import { SessionTables, type SessionFilter } from "./session-tables.js";
 import { streamJournal, type StreamInput, type StreamRecord } from "./stream-records.js";
 import { StreamTables } from "./stream-tables.js";
-import { checkXcomSet } from "./session-values.js";
+import { checkXcomSet, templateEnv } from "./session-values.js";
 import { assertSessionOpen } from "./lifecycle.js";
+import { checkSessionEnv, checkSessionStart, type SessionPlan, type StartOptions } from "./start-options.js";
 import { LIVE_RUN_STATUSES, type RunRecord, type Activity, type SessionRecord, type SessionView, type SessionWorkspace, type XcomValue } from "./types.js";
 
 const EXTERNAL_ID_MAX_LENGTH = 256;
 /** A cancel's reason becomes the session's error, in every listing's outcome: a line, not a document. */
 const CANCEL_REASON_MAX_LENGTH = 1024;
-
-export interface StartOptions {
-  readonly task: string;
-  readonly taskFile: string;
-  readonly inputs: Readonly<Record<string, string>>;
-  readonly externalId: string;
-  readonly parallelism: number;
-  readonly failFast: boolean;
-  readonly ttlMs: number;
-  readonly idleTimeoutMs: number;
-  /** Workspace id, prefix or name; empty: the task file's directory, adopted. */
-  readonly workspace: string;
-  readonly labels: Readonly<Record<string, string>>;
-  /** Keep about this many bytes of output (0: the main task's max_output, else all of it). */
-  readonly outputMaxBytes: number;
-  /** Start its graph no sooner than this time (ms since the epoch); undefined: at once. */
-  readonly startAt?: number | undefined;
-  /** Start its graph once these sessions (ids or prefixes) have ended, each a success; else it is cancelled. */
-  readonly after?: readonly string[];
-}
-
-/** What a new session runs: StartOptions with the task file read and the graph resolved (or a rerun's, as recorded). */
-export interface SessionPlan extends StartOptions {
-  readonly graph: readonly TaskDef[];
-  readonly rerunOf: string | undefined;
-  /** The workspace each task naming one runs in, by task name (a name from the task file, or a rerun's pinned id). */
-  readonly taskWorkspaces: Readonly<Record<string, string>>;
-}
 
 /**
  * The sessions: starts task graphs, finds sessions by id or prefix, ends
@@ -158,9 +129,10 @@ export class Sessions {
   }
 
   /** What start(options) would run, starting nothing (tether run --dry-run). */
-  plan(options: Pick<StartOptions, "task" | "taskFile" | "inputs" | "workspace">): StartPlan {
+  plan(options: Pick<StartOptions, "task" | "taskFile" | "inputs" | "workspace" | "env">): StartPlan {
     const file = taskFileAt(options.taskFile);
-    return planStart(file, mainTaskGraph(file, options.task), options.inputs, options.workspace, this.workspaces, this.environment.baseEnv);
+    const env = checkSessionEnv(options.env);
+    return planStart(file, mainTaskGraph(file, options.task), options.inputs, options.workspace, this.workspaces, templateEnv(this.environment.baseEnv, env));
   }
 
   /**
@@ -198,6 +170,7 @@ export class Sessions {
     const now = Date.now();
     const startAt = checkSessionStart(plan, now);
     const after = resolveAfter(plan.after ?? [], (ref) => this.find(ref));
+    const env = checkSessionEnv(plan.env);
     const record: SessionRecord = {
       seq: this.nextSeq++,
       id: this.newId(),
@@ -221,6 +194,7 @@ export class Sessions {
         ...(outputMaxBytes > 0 ? { outputMaxBytes } : {}),
         ...(startAt !== undefined ? { startAt } : {}),
         ...(after.length > 0 ? { after } : {}),
+        ...(env !== undefined ? { env } : {}),
       },
       result: undefined,
       error: undefined,
@@ -487,11 +461,4 @@ function pinned(ws: WorkspaceRecord): SessionWorkspace {
 function taskFileAt(path: string): TaskFile {
   if (!path.startsWith("/")) throw invalidArgument("task_file", "task_file must be an absolute path");
   return loadTaskFile(path);
-}
-
-/** A new session's start time, if still to come (checkStartAt); refused when its ttl, counted from now, would end it first. */
-function checkSessionStart(plan: StartOptions, now: number): number | undefined {
-  const startAt = checkStartAt(plan.startAt, "a session", now);
-  if (startAt === undefined || plan.ttlMs === 0 || startAt < now + plan.ttlMs) return startAt;
-  throw invalidArgument("ttl", `a ttl of ${formatMs(plan.ttlMs)} ends the session before its start at ${new Date(startAt).toISOString()} (a ttl counts from now): give a longer one, or none`);
 }

@@ -64,6 +64,16 @@ export interface SessionSpec {
   readonly startAt?: number;
   /** The sessions (ids) its graph starts after, each once it has ended a success (tether run --after); absent: none. */
   readonly after?: readonly string[];
+  /** What its start gave its runs' env (tether run -E, --env); absent: nothing. */
+  readonly env?: SessionEnv;
+}
+
+/** What a session's start gives its runs' env besides the daemon's, its workspace's and its tasks' own. */
+export interface SessionEnv {
+  /** Under its tasks' env_file and env (tether run -E: the shell's environment). */
+  readonly inherited: Readonly<Record<string, string>>;
+  /** Over everything, its tasks' env included (tether run --env, --dotenv). */
+  readonly given: Readonly<Record<string, string>>;
 }
 
 /** The workspace a session runs in, as pinned at its start. */

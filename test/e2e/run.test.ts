@@ -73,7 +73,7 @@ describe("tether run, ls, show, logs (the built CLI)", () => {
     const uncommented = readFileSync(join(dir, "tether.yaml"), "utf8").replace(/^ {2}# {3}/gm, "    ").replace(/^ {2}# /gm, "  ");
     writeFileSync(join(dir, "full.yaml"), uncommented);
     const tasks = JSON.parse(cli(env, dir, "tasks", "--file", "full.yaml", "--json").stdout) as { name: string }[];
-    expect(tasks.map((t) => t.name)).toEqual(["default", "build", "serve", "test", "lint", "cleanup", "ci", "review"].map((name) => `tasks/${name}`));
+    expect(tasks.map((t) => t.name)).toEqual(["default", "build", "serve", "test", "lint", "compat:3.11", "compat:3.12", "compat", "cleanup", "ci", "review"].map((name) => `tasks/${name}`));
   });
 
   it("with no task named, runs the one named default, as Taskfile's task does; a file without one is named with its tasks", () => {
