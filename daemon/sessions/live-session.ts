@@ -88,8 +88,8 @@ export class LiveSession {
     streams.onArrival((stream) => this.onInput(stream));
   }
 
-  /** Its live runs, of `task` or ("") all, in run order: for a signal (session-signals.ts). */
-  liveRuns = (task: string): LiveRun[] => [...this.live.values()].filter((l) => task === "" || l.run.task === task).sort((a, b) => a.run.number - b.run.number);
+  /** Its live runs, of `tasks` or (undefined) all, in run order: for a signal (session-signals.ts). */
+  liveRuns = (tasks?: ReadonlySet<string>): LiveRun[] => [...this.live.values()].filter((l) => tasks === undefined || tasks.has(l.run.task)).sort((a, b) => a.run.number - b.run.number);
 
   /** Every run, in order; the last run of a task is its current attempt. */
   get runs(): RunRecord[] {

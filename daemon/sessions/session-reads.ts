@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { groupMembers } from "../tasks/graph.js";
 import { TetherError } from "../errors.js";
 import { followUntil } from "../journal/follow.js";
 import { readStartOffset, readStartSeq } from "../journal/tails.js";
@@ -118,7 +119,9 @@ export class SessionReads {
       const tasks = record.spec.tasks.map((t) => t.name);
       throw new TetherError(Code.NotFound, "TASK_NOT_FOUND", `session ${record.id} runs no task ${JSON.stringify(options.task)}: ${meantThen(options.task, tasks, `its graph's tasks are ${tasks.join(", ")}`)}`, { task: options.task });
     }
-    const selected = (run: number): boolean => (options.run === 0 || run === options.run) && (options.task === "" || taskOf(run) === options.task);
+    // A group's output is its members' (a matrix task's, its combinations').
+    const tasks = options.task === "" ? undefined : groupMembers(record.spec.tasks, options.task);
+    const selected = (run: number): boolean => (options.run === 0 || run === options.run) && (tasks === undefined || tasks.has(taskOf(run)));
     const journal = logJournal(record.id);
     const start = await readStartOffset(this.journals, journal, options, (r) => selected(decodeChunk(r).run));
     // 0 is the beginning: the oldest output kept, when the session's max_output dropped some.

@@ -7,7 +7,7 @@ import type { Journals } from "../journal/journals.js";
 import { REMOVAL_RECORDS_PER_COMMIT } from "../journal/limits.js";
 import { log } from "../log.js";
 import type { Db } from "../store/database.js";
-import { mainTaskGraph } from "../tasks/graph.js";
+import { groupMembers, mainTaskGraph } from "../tasks/graph.js";
 import { loadTaskFile } from "../tasks/task-file.js";
 import { ExternalIdStarts } from "./external-id-starts.js";
 import type { TaskFile } from "../tasks/types.js";
@@ -117,7 +117,8 @@ export class Sessions {
   /** Sends `signal` to the live runs of session `idOrPrefix` (of `task`, or all): session-signals.ts. */
   signal(idOrPrefix: string, task: string, signal: NodeJS.Signals): { session: string; runs: RunRecord[] } {
     const record = this.find(idOrPrefix);
-    return signalRuns(record, task, this.live.get(record.id)?.liveRuns(task) ?? [], signal);
+    // A group's runs are its members' (a matrix task's, its combinations').
+    return signalRuns(record, task, this.live.get(record.id)?.liveRuns(task === "" ? undefined : groupMembers(record.spec.tasks, task)) ?? [], signal);
   }
 
   /** Starts the graph of session `idOrPrefix` now if its start waits (LiveSession.startNow); resolves once that is durable. */
@@ -442,7 +443,7 @@ export class Sessions {
     const current = live?.session ?? record;
     // Only a log with a limit drops any: a listing of thousands looks up no journal for the others.
     const outputFirstOffset = record.spec.outputMaxBytes === undefined ? 0 : (this.journals.find(logJournal(record.id))?.firstOffset ?? 0);
-    const liveRuns = live?.liveRuns("") ?? [];
+    const liveRuns = live?.liveRuns() ?? [];
     const [paused, unhealthy] = [liveRuns.some((l) => runPaused(l.run)), liveRuns.some((l) => runUnhealthy(l.run))];
     return { ...current, activity: live?.activity ?? "idle", waitingFor: live?.waitingFor ?? "", outputFirstOffset, paused, unhealthy };
   }

@@ -51,3 +51,21 @@ export function mainTaskGraph(file: TaskFile, main: string): TaskDef[] {
   }
   return resolveGraph(file.tasks, main);
 }
+
+/**
+ * The tasks `name` stands for among `tasks` (a session's graph): itself,
+ * or, for a group (no cmd: a matrix task, `ci: { upstream: [test, lint] }`),
+ * the tasks it groups, through groups of groups. What `logs --task` and
+ * `kill --task` take: a group's output and runs are its members'.
+ */
+export function groupMembers(tasks: readonly TaskDef[], name: string): Set<string> {
+  const byName = new Map(tasks.map((t) => [t.name, t]));
+  const members = new Set<string>();
+  const visit = (task: string): void => {
+    const def = byName.get(task);
+    if (def === undefined || def.cmd !== undefined) members.add(task);
+    else for (const up of def.upstream) visit(up);
+  };
+  visit(name);
+  return members;
+}
