@@ -1,6 +1,6 @@
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { parseCommandLine } from "../command-line.js";
-import { RunStatus, SessionActivity, SessionStatus } from "../../gen/tether/v1/session_pb.js";
+import { RunStatus, SessionActivity, SessionStatus, type Run } from "../../gen/tether/v1/session_pb.js";
 import { escapeControls, formatBytes } from "../../common/format.js";
 import { SessionService } from "../../gen/tether/v1/session_service_pb.js";
 import { StreamDirection } from "../../gen/tether/v1/stream_pb.js";
@@ -45,7 +45,7 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
     `task      ${s.task}  (${escapeControls(s.taskFile)})`,
     `workspace ${s.workspace.replace(/^workspaces\//, "") || "(none)"}  (${escapeControls(s.workingDirectory)})${taskWorkspaces(s.taskWorkspaces)}`,
     `status    ${enumName(SessionStatus, s.status)}${s.status === SessionStatus.OPEN ? `, ${enumName(SessionActivity, s.activity)}${s.paused ? ` (paused: tether resume ${s.id})` : ""}${s.unhealthy ? " (unhealthy: a service's checks fail, see its run)" : ""}${s.waitingFor !== "" ? ` (waiting for ${s.waitingFor})` : ""}` : ""}`,
-    `created   ${time(s.createTime)}${s.startAt !== undefined ? `, to start at ${time(s.startAt)}` : ""}${s.after.length > 0 ? `, to start after ${s.after.join(", ")}` : ""}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
+    `created   ${time(s.createTime)}${s.startAt !== undefined ? `, to start at ${time(s.startAt)}` : ""}${s.after.length > 0 ? `, to start after ${s.after.join(", ")}` : ""}${startedLate(s.startAt, s.after, runs)}${s.endTime !== undefined ? `, ended ${time(s.endTime)}` : ""}`,
   ];
   const inputs = Object.entries(s.inputs).sort(([a], [b]) => a.localeCompare(b));
   if (inputs.length > 0) out.push(`inputs    ${inputs.map(([k, v]) => `${k}=${v}`).join(" ")}`);
@@ -81,6 +81,13 @@ export async function showCommand(args: string[], paths: ClientPaths): Promise<n
 function taskWorkspaces(byTask: Readonly<Record<string, string>>): string {
   const entries = Object.entries(byTask).map(([task, ws]) => `${task} in ${ws.replace(/^workspaces\//, "")}`);
   return entries.length === 0 ? "" : `; ${entries.join(", ")}`;
+}
+
+/** When the graph of a session given a start time or sessions to start after did start (its runs' first move past pending): ", started ...", or "" (not yet, or neither given). */
+function startedLate(startAt: Timestamp | undefined, after: readonly string[], runs: readonly Run[]): string {
+  if (startAt === undefined && after.length === 0) return "";
+  const moved = runs.flatMap((run) => run.transitions.filter((t) => t.status !== RunStatus.PENDING && t.time !== undefined).map((t) => timestampMs(t.time!)));
+  return moved.length === 0 ? "" : `, started ${new Date(Math.min(...moved)).toISOString()}`;
 }
 
 function time(ts: Timestamp | undefined): string {

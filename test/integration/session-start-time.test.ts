@@ -224,6 +224,7 @@ tasks:
     expect([started.status, started.stdout, started.stderr]).toEqual([0, `started ${session!.id}\n`, ""]);
     expect(await waitQuiet(client, session!.id)).toMatchObject({ status: SessionStatus.CLOSED, exitCode: 0 });
     expect(existsSync(join(dirname(file), "ran-first"))).toBe(true);
+    expect(cli("show", session!.id).stdout).toMatch(/\ncreated {3}\S+Z, to start at \S+Z, started \S+Z, ended \S+Z\n/);
     const reasons: string[] = [];
     for await (const { events } of client.watchSession({ name: session!.name })) reasons.push(...events.map((e) => e.reason).filter((r) => r !== ""));
     expect(reasons.slice(0, 2)).toEqual([`session started; its graph waits for its start at ${new Date(startAt).toISOString()}`, `started now by a client; it waited for its start at ${new Date(startAt).toISOString()}`]);
