@@ -60,7 +60,8 @@ export type ErrorReasonName =
   | "EXEC_NOT_READY"
   | "COPY_FAILED"
   | "SESSION_NOT_READY"
-  | "SESSION_STARTED";
+  | "SESSION_STARTED"
+  | "NOTHING_TO_RERUN";
 
 /**
  * An error a user can act on: a gRPC code, a message that says how to fix the

@@ -8,9 +8,11 @@ import { followStarted } from "../session-follower.js";
 import { stdinIsTerminal } from "../stdin-kind.js";
 import { connectToDaemon } from "../transport.js";
 
-export const RERUN_USAGE = `  tether rerun S [--input K=V ...] [-d | --wait [--timeout 60s]] [--external-id ID]
+export const RERUN_USAGE = `  tether rerun S [--failed] [--input K=V ...] [-d | --wait [--timeout 60s]] [--external-id ID]
                                               start a session's task again as it ran (its graph, inputs,
-                                              workspace and options; --input replaces one) and follow it`;
+                                              workspace and options; --input replaces one) and follow it;
+                                              --failed: only what did not succeed and what waits on it, as
+                                              GitHub's re-run failed jobs (the rest done, their results kept)`;
 
 /**
  * `tether rerun`: starts a session's task again as it ran (RerunSession)
@@ -21,7 +23,7 @@ export async function rerunCommand(args: string[], paths: ClientPaths): Promise<
   const { values, positionals } = parseCommandLine({
     args,
     allowPositionals: true,
-    options: START_FLAGS,
+    options: { ...START_FLAGS, failed: { type: "boolean", default: false } },
   });
   if (positionals.length !== 1) throw new CliError(`usage:\n${RERUN_USAGE}`, 2);
   const following = startFollowing(values);
@@ -33,7 +35,7 @@ export async function rerunCommand(args: string[], paths: ClientPaths): Promise<
       if (value === SECRET_PLACEHOLDER && inputs[name] === undefined) inputs[name] = await readSecret(`${name} (secret, not stored with ${original.id}): `);
     }
   }
-  const { session, alreadyExisted } = await client.unary(SessionService.method.rerunSession, { name: original.name, inputs, externalId: values["external-id"] });
+  const { session, alreadyExisted } = await client.unary(SessionService.method.rerunSession, { name: original.name, inputs, externalId: values["external-id"], failedOnly: values.failed });
   return followStarted(client, session!, alreadyExisted ? " (already started with this external id)" : ` again (a rerun of ${original.id})`, following);
 }
 

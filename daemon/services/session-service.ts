@@ -49,7 +49,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       return { session: sessionToProto(await sessions.startNow(req.name), []) };
     },
     async rerunSession(req) {
-      const { session, existed } = await sessions.rerun(req.name, req.inputs, req.externalId);
+      const { session, existed } = await sessions.rerun(req.name, req.inputs, req.externalId, req.failedOnly);
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },
     getSession(req) {

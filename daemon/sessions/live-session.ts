@@ -157,10 +157,15 @@ export class LiveSession {
   /**
    * Creates the graph's runs and starts what can start. Resolves once the
    * session's creation is durable; `alongside` stores what else it needs in
-   * the same commit (its output log's retention).
+   * the same commit (its output log's retention). The runs of `carried`
+   * tasks are succeeded from the start, for the reason given (rerun --failed).
    */
-  start(alongside: () => void): Promise<unknown> {
-    for (const task of this.session.spec.tasks) this.graph.addRun(task.name, 1);
+  start(alongside: () => void, carried?: ReadonlyMap<string, string>): Promise<unknown> {
+    for (const task of this.session.spec.tasks) {
+      const run = this.graph.addRun(task.name, 1);
+      const why = carried?.get(task.name);
+      if (why !== undefined) this.graph.setStatus(run, "succeeded", why, this.session.createdAt);
+    }
     this.refreshActivity();
     const created = this.record(undefined, this.timers.startedReason, () => {
       alongside();

@@ -22,6 +22,7 @@ import { inTaskWorkspace, planStart, type StartPlan } from "./start-plan.js";
 import { runPaused, signalRuns } from "./session-signals.js";
 import { pagesWhere } from "./session-pages.js";
 import { rerunPlan } from "./rerun-plan.js";
+import { failedRerun } from "./rerun-failed.js";
 import { resolveAfter, whyNotAfter } from "./session-after.js";
 import type { SessionEnded } from "./session-timers.js";
 import { runUnhealthy } from "./run-wiring.js";
@@ -145,13 +146,17 @@ export class Sessions {
    * TTL and idle timeout. Secret inputs were never stored: each must be
    * given again.
    */
-  rerun(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string): Promise<{ session: SessionView; existed: boolean }> {
-    return this.externalIds.start(externalId, () => this.rerunNew(idOrPrefix, inputs, externalId));
+  rerun(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string, failedOnly = false): Promise<{ session: SessionView; existed: boolean }> {
+    return this.externalIds.start(externalId, () => this.rerunNew(idOrPrefix, inputs, externalId, failedOnly));
   }
 
-  private async rerunNew(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string): Promise<SessionView> {
+  private async rerunNew(idOrPrefix: string, inputs: Readonly<Record<string, string>>, externalId: string, failedOnly: boolean): Promise<SessionView> {
     const original = this.find(idOrPrefix);
-    return this.create(rerunPlan(original, inputs, externalId, (id) => this.workspaces.resolve(id).state === "active"));
+    const plan = rerunPlan(original, inputs, externalId, (id) => this.workspaces.resolve(id).state === "active");
+    if (!failedOnly) return this.create(plan);
+    // Only what did not succeed: the rest done already, with the values it passed on.
+    const { carried, again } = failedRerun(this.live.get(original.id)?.session ?? original, this.runs(original.id));
+    return this.create({ ...plan, carried: { tasks: carried, xcom: this.xcom(original.id).filter((x) => !again.has(x.key)) } });
   }
 
   /** The session started with `externalId`, when it is given and one was; refuses one too long. */
@@ -209,11 +214,12 @@ export class Sessions {
     // A log that keeps only its last bytes is made so before its first record (one made by its first append keeps all),
     // as are its output streams: an agent's events, written for weeks, are output as its runs' bytes are.
     await session.start(() => {
+      for (const { key, value } of plan.carried?.xcom ?? []) this.tables.setXcom(record.seq, key, value, now);
       if (outputMaxBytes === 0) return;
       const retention = { maxBytes: outputMaxBytes, maxAgeMs: 0 };
       this.journals.create(logJournal(record.id), retention);
       for (const [name, direction] of declaredStreams(plan.graph)) if (direction === "output") this.journals.create(streamJournal(record.id, name), retention);
-    });
+    }, plan.carried?.tasks);
     return this.view(record);
   }
 

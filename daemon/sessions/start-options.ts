@@ -3,7 +3,7 @@ import { invalidArgument } from "../errors.js";
 import { checkStartAt } from "../start-time.js";
 import type { TaskDef } from "../tasks/types.js";
 import { checkEnvNames } from "../workspaces/launch.js";
-import type { SessionEnv } from "./types.js";
+import type { SessionEnv, XcomValue } from "./types.js";
 
 /** What a client asks of a new session (StartSessionRequest, as the service translates it). */
 export interface StartOptions {
@@ -34,6 +34,8 @@ export interface SessionPlan extends StartOptions {
   readonly rerunOf: string | undefined;
   /** The workspace each task naming one runs in, by task name (a name from the task file, or a rerun's pinned id). */
   readonly taskWorkspaces: Readonly<Record<string, string>>;
+  /** A rerun of what did not succeed (rerun-failed.ts): the tasks done already, and the xcom values it starts with. */
+  readonly carried?: { readonly tasks: ReadonlyMap<string, string>; readonly xcom: readonly XcomValue[] };
 }
 
 /** A new session's start time, if still to come (checkStartAt); refused when its ttl, counted from now, would end it first. */
