@@ -19,6 +19,8 @@ tasks:
 
   # build:
   #   cmd: npm run build -- --mode {{ inputs.mode }}
+  #   sources: [src/**]          # with generates: it runs nothing while dist is no older (make's up to date)
+  #   generates: [dist]
   #   inputs:
   #     mode: { type: choice, choices: [dev, prod], default: dev }
   # serve:

@@ -18,7 +18,7 @@ import { choicesHint } from "../../common/closest-word.js";
 export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d | --wait [--timeout 60s]] [--file F] [--parallel N] [--fail-fast]
              [--external-id ID] [--ttl DURATION] [--idle-timeout DURATION] [--ws WS] [--label k=v ...]
              [--max-output SIZE] [--delay 10m | --at TIME] [--after S ...] [-E] [--env K=V|K ...] [--dotenv F ...]
-             [--dry-run [--json]]
+             [--force] [--dry-run [--json]]
                                               start a session of TASK (default: the task named default) and follow it;
                                               Ctrl-C detaches (exit 130), the session goes on; -d: print its id;
                                               --wait: print its id once it is ready, as compose up -d --wait (its
@@ -34,6 +34,8 @@ export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d | --wait [--
                                               -E/--inherit-env: this shell's environment for its runs (a venv's, nvm's
                                               PATH), under each task's env; --env K=V (K: this shell's value) and
                                               --dotenv F over everything, the tasks' env included (docker run -e);
+                                              --force: run every task, even one up to date with its sources:
+                                              (as make -B);
                                               --dry-run: what it would run, starting nothing, as make -n: each
                                               task's command with the inputs put in, its condition now, where it runs`;
 
@@ -58,6 +60,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
       at: { type: "string" },
       after: { type: "string", multiple: true, default: [] },
       "dry-run": { type: "boolean", default: false },
+      force: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
     },
   });
@@ -100,6 +103,7 @@ export async function runCommand(args: string[], paths: ClientPaths): Promise<nu
     after: afterRefs(values.after),
     inheritedEnv,
     env,
+    force: values.force,
     ...(values.ttl !== undefined ? { ttl: parseDurationFlag("--ttl", values.ttl) } : {}),
     ...(values["idle-timeout"] !== undefined ? { idleTimeout: parseDurationFlag("--idle-timeout", values["idle-timeout"]) } : {}),
   });

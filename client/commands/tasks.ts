@@ -89,6 +89,7 @@ export function taskTraits(task: Task): string[] {
     task.envFiles.length > 0 ? `env_file ${task.envFiles.map(escapeControls).join(", ")}` : "",
     task.maxOutputBytes > 0n ? `keeps the last ${formatBytes(Number(task.maxOutputBytes))} of output` : "",
     task.queue !== "" ? `in queue ${task.queue}${task.priority === 0 ? "" : ` (priority ${task.priority})`}` : "",
+    task.sources.length > 0 ? `up to date when ${task.generates.map(escapeControls).join(", ")} no older than ${task.sources.map(escapeControls).join(", ")}` : "",
   ].filter((t) => t !== "");
 }
 

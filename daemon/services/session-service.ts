@@ -33,6 +33,7 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
         startAt: req.startAt === undefined ? undefined : timestampMs(req.startAt),
         after: req.after,
         env: { inherited: req.inheritedEnv, given: req.env },
+        force: req.force,
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },

@@ -83,6 +83,8 @@ export function taskToProto(task: TaskDef, line: number | undefined): Task {
     maxOutputBytes: BigInt(task.maxOutputBytes ?? 0),
     queue: task.queue ?? "",
     priority: task.priority ?? 0,
+    sources: [...(task.sources ?? [])],
+    generates: [...(task.generates ?? [])],
     line: line ?? 0,
   });
 }

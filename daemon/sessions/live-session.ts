@@ -1,6 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { TetherError } from "../errors.js";
-import type { AppendResult, Durability } from "../journal/types.js";
+import type { Durability } from "../journal/types.js";
 import { STDIN_STREAM, type TaskDef } from "../tasks/types.js";
 import { Continuations } from "./continuations.js";
 import { InputWaits, type WaitRequest } from "./input-waits.js";
@@ -10,7 +10,8 @@ import { LiveRun, type RunEnvironment } from "./live-run.js";
 import { prepareRun } from "./run-start.js";
 import { runEnding } from "./run-ending.js";
 import { runOutputWriter, wireRun } from "./run-wiring.js";
-import { RunGraph } from "./run-graph.js";
+import { RunGraph, type FateChecks } from "./run-graph.js";
+import { SourceChecks } from "./source-checks.js";
 import { RunQueueSlots, queuedReason } from "./run-queue-slots.js";
 import { SessionLifetime } from "./session-lifetime.js";
 import { SessionRecorder } from "./session-recorder.js";
@@ -22,7 +23,7 @@ import { runChange, type RunChangeData } from "./session-journal.js";
 import type { SessionOrder } from "./session-order.js";
 import type { SessionStreams } from "./session-streams.js";
 import type { SessionTables } from "./session-tables.js";
-import type { StreamInput, StreamRecord } from "./stream-records.js";
+import type { StreamRecord } from "./stream-records.js";
 import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type Activity, type RunRecord, type RunStatus, type SessionRecord, type SessionStatus } from "./types.js";
 import { Waiters } from "./waiters.js";
 
@@ -53,6 +54,8 @@ export class LiveSession {
   private readonly slots: RunQueueSlots;
   /** Its inputs and xcom, as its templates see them. */
   readonly values: SessionValues;
+  /** What a pending run's fate asks (RunGraph.pendingFate). */
+  private readonly checks: FateChecks;
 
   constructor(
     readonly session: SessionRecord,
@@ -69,6 +72,8 @@ export class LiveSession {
     this.graph = new RunGraph(session.spec.tasks, runs);
     this.values = new SessionValues(session, secrets, tables, environment.baseEnv);
     this.timers = new SessionTimers(session.spec, runs.some((r) => r.status !== "pending"), environment.sessionEnded);
+    const sources = new SourceChecks(session.spec, environment.unusable, (run) => (this.graph.recheck(run), this.schedule()));
+    this.checks = { retrying: this.timers.has, conditionHolds: this.values.conditionHolds, sources: sources.verdict };
     this.slots = new RunQueueSlots(environment.queues, session.id);
     this.lifetime = new SessionLifetime(
       (why) => {
@@ -135,11 +140,6 @@ export class LiveSession {
     return this.lifetime.retired ? Promise.resolve() : this.order.commits.wait(signal);
   }
 
-  /** Appends a live run's records to an output stream (see SessionStreams.write: `result`'s last one is the task's xcom value). */
-  write(runNumber: number, stream: string, inputs: readonly StreamInput[]): Promise<AppendResult> {
-    const { run } = this.requireLiveRun(runNumber, "write output");
-    return this.streams.write(stream, inputs, (value) => this.values.setXcom(run.task, value));
-  }
 
   /**
    * Blocks a live run until it takes a record of an input stream: the
@@ -291,7 +291,7 @@ export class LiveSession {
     // Pending runs whose upstreams changed, until none is left: a skip here can settle a downstream's fate too.
     for (let runs = this.graph.takeToCheck(); runs.length > 0; runs = this.graph.takeToCheck()) {
       for (const run of runs) {
-        const fate = this.graph.pendingFate(run, this.timers.has, this.values.conditionHolds);
+        const fate = this.graph.pendingFate(run, this.checks);
         if (fate.t === "skip" || fate.t === "done") this.transition(run, fate.t === "skip" ? "skipped" : "succeeded", fate.reason);
         else if (fate.t === "queue") this.transition(run, "queued", queuedReason(this.graph.task(run.task).queue));
       }
@@ -469,7 +469,8 @@ export class LiveSession {
     if (!open && this.live.size === 0) this.lifetime.retire();
   }
 
-  private requireLiveRun(runNumber: number, action: string): LiveRun {
+  /** Its live run `runNumber`, to `action` in; RUN_NOT_LIVE (or RUN_NOT_FOUND) when it is not. */
+  requireLiveRun(runNumber: number, action: string): LiveRun {
     const live = this.live.get(runNumber);
     assertRunLive(this.id, this.runs, runNumber, live, action);
     return live;

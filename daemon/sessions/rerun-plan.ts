@@ -43,6 +43,7 @@ export function rerunPlan(original: SessionRecord, inputs: Readonly<Record<strin
     labels: original.labels,
     outputMaxBytes: spec.outputMaxBytes ?? 0,
     env: spec.env,
+    force: spec.force === true,
     taskWorkspaces: Object.fromEntries(Object.entries(spec.taskWorkspaces ?? {}).map(([task, pinned]) => [task, pinned.id])),
   };
 }

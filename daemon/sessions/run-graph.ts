@@ -1,4 +1,5 @@
 import type { TaskDef } from "../tasks/types.js";
+import type { SourcesVerdict } from "./source-checks.js";
 import { assertRunTransition } from "./lifecycle.js";
 import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type RunRecord, type RunStatus } from "./types.js";
 
@@ -6,6 +7,13 @@ import { FINAL_RUN_STATUSES, LIVE_RUN_STATUSES, type RunRecord, type RunStatus }
 export type Blocked = "wait" | { readonly task: string; readonly status: string };
 
 /** What a pending run becomes now: nothing yet ("wait"), skipped (and why), queued, or (a group's, which runs nothing) done. */
+/** What a pending run's fate asks of its session: whether a task has a retry pending, whether a condition holds now, and whether a run is up to date (source-checks.ts). */
+export interface FateChecks {
+  readonly retrying: (task: string) => boolean;
+  readonly conditionHolds: (condition: string) => boolean;
+  readonly sources: (run: RunRecord, task: TaskDef) => SourcesVerdict;
+}
+
 export type PendingFate = { readonly t: "wait" } | { readonly t: "skip" | "done"; readonly reason: string } | { readonly t: "queue" };
 
 const WAIT: PendingFate = { t: "wait" };
@@ -170,11 +178,13 @@ export class RunGraph {
    * for an upstream that ended badly (unless its task says `when: always`
    * or `on_failure`, which waits for every upstream to end, and is skipped
    * by on_failure when none ended badly), or when its condition does not hold
-   * (`conditionHolds`, asked only then); else it is queued, or a group's
-   * (no cmd) is done: succeeded. A skip is noted here (skippedFor,
+   * (`conditionHolds`, asked only then); else it is queued, or done
+   * (succeeded) when it runs nothing: a group's (no cmd), or one up to date
+   * with its sources (`sources`: it waits while that is checked, and is
+   * looked at again once it is, recheck). A skip is noted here (skippedFor,
    * skippedByCondition); the caller records the transition.
    */
-  pendingFate(run: RunRecord, retrying: (task: string) => boolean, conditionHolds: (condition: string) => boolean): PendingFate {
+  pendingFate(run: RunRecord, { retrying, conditionHolds, sources }: FateChecks): PendingFate {
     const task = this.task(run.task);
     if (run.status !== "pending" || retrying(task.name)) return WAIT;
     const blocked = this.blockingUpstream(task, retrying);
@@ -191,7 +201,14 @@ export class RunGraph {
       this.skippedByCondition(task.name);
       return { t: "skip", reason: `condition ${JSON.stringify(task.condition)} is false` };
     }
-    return task.cmd === undefined ? GROUP_DONE : QUEUE;
+    if (task.cmd === undefined) return GROUP_DONE;
+    const verdict = sources(run, task);
+    return verdict === undefined ? WAIT : verdict === "stale" ? QUEUE : { t: "done", reason: verdict.upToDate };
+  }
+
+  /** Pending `run` is to be looked at again (its sources' check has its verdict). */
+  recheck(run: RunRecord): void {
+    if (run.status === "pending") this.toCheck.add(run);
   }
 
   /**

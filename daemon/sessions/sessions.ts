@@ -201,6 +201,7 @@ export class Sessions {
         ...(startAt !== undefined ? { startAt } : {}),
         ...(after.length > 0 ? { after } : {}),
         ...(env !== undefined ? { env } : {}),
+        ...(plan.force === true ? { force: true } : {}),
       },
       result: undefined,
       error: undefined,
@@ -245,7 +246,10 @@ export class Sessions {
   /** Appends records to an output stream from a live run of the session; resolves once durable. */
   async writeOutput(idOrPrefix: string, run: number, stream: string, inputs: readonly StreamInput[]): Promise<{ firstSeq: number; lastSeq: number }> {
     if (inputs.length === 0) throw invalidArgument("records", "no records to write: send at least one record");
-    const result = await this.requireLive(idOrPrefix, "write output in").write(run, stream, inputs);
+    const live = this.requireLive(idOrPrefix, "write output in");
+    const { task } = live.requireLiveRun(run, "write output").run;
+    // On `result`, the last record's text is the task's xcom value (SessionStreams.write).
+    const result = await live.streams.write(stream, inputs, (value) => live.values.setXcom(task, value));
     return { firstSeq: result.firstSeq, lastSeq: result.lastSeq };
   }
 

@@ -26,6 +26,8 @@ export interface StartOptions {
   readonly after?: readonly string[];
   /** What its runs' env gets (tether run -E, --env); undefined: nothing. */
   readonly env?: SessionEnv | undefined;
+  /** Run every task, up to date with its sources or not (tether run --force). */
+  readonly force?: boolean;
 }
 
 /** What a new session runs: StartOptions with the task file read and the graph resolved (or a rerun's, as recorded). */

@@ -66,6 +66,8 @@ export interface SessionSpec {
   readonly after?: readonly string[];
   /** What its start gave its runs' env (tether run -E, --env); absent: nothing. */
   readonly env?: SessionEnv;
+  /** Its runs run even when up to date with their sources (tether run --force); absent: not. */
+  readonly force?: boolean;
 }
 
 /** What a session's start gives its runs' env besides the daemon's, its workspace's and its tasks' own. */

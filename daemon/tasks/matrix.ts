@@ -153,6 +153,7 @@ function withMatrixValues(task: TaskDef, values: Readonly<Record<string, string>
     condition: opt(task.condition, put),
     cwd: opt(task.cwd, put),
     readiness,
+    ...(task.sources !== undefined ? { sources: task.sources.map(put), generates: (task.generates ?? []).map(put) } : {}),
   };
 }
 

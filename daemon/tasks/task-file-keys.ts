@@ -4,7 +4,7 @@ import type { Report } from "./template-checks.js";
 
 /** The keys a task file takes at its top (and `x-…` ones, as compose's, to hold YAML anchors), a task, an input and a readiness check. */
 export const FILE_KEYS: ReadonlySet<string> = new Set(["tasks", "env", "env_file"]);
-export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "allow_failure", "when", "workspace", "env_file", "max_output", "queue", "priority", "matrix"]);
+export const TASK_KEYS: ReadonlySet<string> = new Set(["cmd", "description", "upstream", "inputs", "env", "retries", "retry_delay", "timeout", "readiness", "condition", "keep_open", "result", "cwd", "streams", "stdin", "fail_fast", "allow_failure", "when", "workspace", "env_file", "max_output", "queue", "priority", "matrix", "sources", "generates"]);
 export const INPUT_KEYS: ReadonlySet<string> = new Set(["type", "default", "choices", "description"]);
 /** The keys a task with no cmd takes (a group of its upstreams: the rest say how its process runs, and it has none). */
 export const GROUP_KEYS: ReadonlySet<string> = new Set(["description", "upstream", "inputs", "condition", "when"]);
@@ -63,6 +63,8 @@ const KEY_HINTS: ReadonlyMap<string, { key: string; hint: string }> = new Map(
       ["retries", "the number of retries is retries: N", ["retry"]],
       ["allow_failure", "a task whose failure the graph goes on past is allow_failure: true", ["continue-on-error", "continue_on_error", "ignore_error", "ignore_errors", "allow-failure"]],
       ["matrix", "a task run once per combination of values is matrix: { python: [\"3.11\", \"3.12\"] }", ["strategy", "parallel", "for"]],
+      ["generates", "what a task makes, which says it is up to date, is generates: [dist/app.js] beside sources:", ["outputs", "generated", "artifacts", "targets_files"]],
+      ["sources", "what a task makes its files from is sources: [src/**/*.ts] beside generates:", ["source", "inputs_files", "srcs"]],
       ["queue", "runs that must not overlap share a queue: NAME (one at a time, as exec queue NAME --parallel N sets)", ["concurrency", "resource_group"]],
       ["tasks", "tasks are under tasks: { name: { cmd: ... } }", ["jobs", "services", "recipes", "targets"]],
       ["tasks", "a task file has no version: leave it out", ["version"]],

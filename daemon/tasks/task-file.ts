@@ -203,6 +203,7 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
   const queue = optionalString(get("queue"), report, "queue");
   if (queue !== undefined && !QUEUE_NAME_PATTERN.test(queue)) report(get("queue"), queueNameProblem(queue));
   const priority = queuePriority(get("priority"), queue !== undefined, report);
+  const { sources, generates } = parseSources(get("sources"), get("generates"), report);
   const task: TaskDef = {
     name,
     description: optionalString(get("description"), report, "description") ?? "",
@@ -228,8 +229,21 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
     ...(maxOutputBytes !== 0 ? { maxOutputBytes } : {}),
     ...(queue !== undefined ? { queue } : {}),
     ...(priority !== 0 ? { priority } : {}),
+    ...(sources.length > 0 ? { sources, generates } : {}),
   };
   return { task, matrix };
+}
+
+/** A task's `sources:` and `generates:` (make's prerequisites and target, Taskfile's keys): both, or neither. */
+function parseSources(sourcesNode: Node | undefined, generatesNode: Node | undefined, report: Report): { sources: string[]; generates: string[] } {
+  const sources = stringList(sourcesNode, report, "sources");
+  const generates = stringList(generatesNode, report, "generates");
+  for (const [node, globs, key] of [[sourcesNode, sources, "sources"], [generatesNode, generates, "generates"]] as const) {
+    if (globs.some((glob) => glob.trim() === "")) report(node, `${key}: a glob is empty: each names files from the run's cwd (src/**/*.ts)`);
+  }
+  if (sources.length > 0 && generates.length === 0) report(sourcesNode, "sources without generates: what a task makes is what tells it is up to date (make's target): add generates: [dist/app.js], or leave sources out");
+  if (generates.length > 0 && sources.length === 0) report(generatesNode, "generates without sources: a task is up to date when what it makes is no older than what it makes it from: add sources: [src/**], or leave generates out");
+  return { sources, generates };
 }
 
 /** A task's `when:` (GitLab CI's): on_success (the default: undefined), always or on_failure; only beside upstreams, which it is about. */

@@ -80,6 +80,10 @@ export interface TaskDef {
   readonly queue?: string;
   /** Its runs' place among those waiting in its queue (exec --priority's); absent: 0. */
   readonly priority?: number;
+  /** Globs (from its run's cwd) of the files it makes `generates` from, as make's prerequisites and Taskfile's sources: a run is up to date, and runs nothing, when what they match is no newer than what `generates` matches (source-checks.ts); absent: it always runs. */
+  readonly sources?: readonly string[];
+  /** Globs (from its run's cwd) of the files it makes, each to match one at least; given with `sources`. */
+  readonly generates?: readonly string[];
 }
 
 /** A loaded task file: where it is and what it defines. */

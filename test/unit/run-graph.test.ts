@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RunGraph } from "../../daemon/sessions/run-graph.js";
+import { RunGraph, type FateChecks } from "../../daemon/sessions/run-graph.js";
 import type { RunStatus } from "../../daemon/sessions/types.js";
 import { parseTaskFile } from "../../daemon/tasks/task-file.js";
 
@@ -30,6 +30,11 @@ function end(g: RunGraph, task: string, status: RunStatus, exitCode?: number): v
 
 const never = (): boolean => false;
 
+/** A fate's checks with no sources to look at (source-checks.ts: every run stale, as a task without them). */
+function checks(retrying: FateChecks["retrying"], conditionHolds: FateChecks["conditionHolds"]): FateChecks {
+  return { retrying, conditionHolds, sources: () => "stale" };
+}
+
 describe("the run graph", () => {
   it("holds a task while an upstream runs or retries, and lets it go once all are done well (a condition skip counts as done)", () => {
     const g = graph();
@@ -50,21 +55,21 @@ describe("the run graph", () => {
     const run = (task: string) => g.latest(task)!;
     const asked: string[] = [];
     const holds = (answer: boolean) => (condition: string) => (asked.push(condition), answer);
-    expect(g.pendingFate(run("build"), (task) => task === "build", holds(true))).toEqual({ t: "wait" });
-    expect(g.pendingFate(run("build"), never, holds(true))).toEqual({ t: "queue" });
+    expect(g.pendingFate(run("build"), checks((task) => task === "build", holds(true)))).toEqual({ t: "wait" });
+    expect(g.pendingFate(run("build"), checks(never, holds(true)))).toEqual({ t: "queue" });
     expect(asked).toEqual([]); // build has no condition to ask about
-    expect(g.pendingFate(run("lint"), never, holds(false))).toEqual({ t: "skip", reason: 'condition "false" is false' });
+    expect(g.pendingFate(run("lint"), checks(never, holds(false)))).toEqual({ t: "skip", reason: 'condition "false" is false' });
     end(g, "lint", "skipped");
-    expect(g.pendingFate(run("test"), never, holds(true))).toEqual({ t: "wait" });
+    expect(g.pendingFate(run("test"), checks(never, holds(true)))).toEqual({ t: "wait" });
     end(g, "build", "failed", 4);
     g.failedFinally("build", 4);
-    expect(g.pendingFate(run("test"), never, holds(true))).toEqual({ t: "skip", reason: "upstream build failed" });
+    expect(g.pendingFate(run("test"), checks(never, holds(true)))).toEqual({ t: "skip", reason: "upstream build failed" });
     end(g, "test", "skipped");
     g.skippedFor("deploy", "test");
     end(g, "deploy", "skipped");
     // The skip passed build's exit code down, and lint's condition skip did not count as a failure.
     expect(g.outcome("deploy", 0)).toMatchObject({ succeeded: false, exitCode: 4 });
-    expect(g.pendingFate(run("test"), never, holds(true))).toEqual({ t: "wait" }); // no longer pending
+    expect(g.pendingFate(run("test"), checks(never, holds(true)))).toEqual({ t: "wait" }); // no longer pending
     expect(asked).toEqual(["false"]); // lint's condition, the only one
   });
 
@@ -170,7 +175,7 @@ describe("the run graph", () => {
     g.addRun("lint", 2);
     end(g, "lint", "failed", 3);
     expect(g.blockingUpstream(tasks.get("test")!, never)).toBeUndefined();
-    expect(g.pendingFate(g.latest("test")!, never, () => true)).toEqual({ t: "queue" });
+    expect(g.pendingFate(g.latest("test")!, checks(never, () => true))).toEqual({ t: "queue" });
     expect(g.retriesOwed()).toEqual([]);
     end(g, "test", "succeeded", 0);
     expect(g.outcome("test", 0)).toEqual({ succeeded: true, exitCode: 0, error: "" });
@@ -194,7 +199,7 @@ describe("the run graph", () => {
       for (const name of tasks.keys()) g.addRun(name, 1);
       return g;
     };
-    const fate = (g: RunGraph, task: string) => g.pendingFate(g.latest(task)!, never, () => true);
+    const fate = (g: RunGraph, task: string) => g.pendingFate(g.latest(task)!, checks(never, () => true));
 
     // test fails while slow still runs: both wait for slow, where an on_success task would be skipped at once.
     const failing = fresh();

@@ -95,3 +95,19 @@ describe("a task's matrix", () => {
     expect(problems("tasks:\n  t:\n    cmd: echo\n    strategy: { v: [x] }\n")[0]).toContain('unknown key "strategy"; a task may have');
   });
 });
+
+describe("a task's sources and generates", () => {
+  it("are lists of globs given together, a matrix's values put in; one without the other, or an empty glob, is refused with the line and the fix", () => {
+    const file = parseTaskFile("/p/t.yaml", "tasks:\n  b:\n    matrix: { os: [linux] }\n    cmd: make\n    sources: [src/**, 'cfg/{{ matrix.os }}.mk']\n    generates: dist/{{ matrix.os }}\n");
+    expect(file.tasks.get("b:linux")).toMatchObject({ sources: ["src/**", "cfg/linux.mk"], generates: ["dist/linux"] });
+    expect(file.tasks.get("b")!.sources).toBeUndefined();
+    expect(problems("tasks:\n  b:\n    cmd: make\n    sources: [src/**]\n")).toEqual([
+      `/p/t.yaml:4: task "b": sources without generates: what a task makes is what tells it is up to date (make's target): add generates: [dist/app.js], or leave sources out`,
+    ]);
+    expect(problems("tasks:\n  b:\n    cmd: make\n    generates: [dist]\n")).toEqual([
+      `/p/t.yaml:4: task "b": generates without sources: a task is up to date when what it makes is no older than what it makes it from: add sources: [src/**], or leave generates out`,
+    ]);
+    expect(problems("tasks:\n  b:\n    cmd: make\n    sources: ['']\n    generates: [dist]\n")).toEqual([`/p/t.yaml:4: task "b": sources: a glob is empty: each names files from the run's cwd (src/**/*.ts)`]);
+    expect(problems("tasks:\n  b:\n    cmd: make\n    outputs: [dist]\n")[0]).toContain("(what a task makes, which says it is up to date, is generates: [dist/app.js] beside sources:)");
+  });
+});
