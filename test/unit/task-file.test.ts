@@ -131,14 +131,14 @@ tasks:
     expect(["a", "b", "c", "d"].map((name) => file.tasks.get(name)!.maxOutputBytes)).toEqual([100 * 1024 ** 2, 1.5 * 1024 ** 3, 16 * 1024 ** 2, undefined]);
     expect(refusal("tasks:\n  a: { cmd: x, max_output: 1M }\n")).toContain('/p/t.yaml:2: task "a": max_output is 1048576: keep at least 16 MiB of output (0 keeps all of it)');
     expect(refusal("tasks:\n  a: { cmd: x, max_output: lots }\n")).toContain('/p/t.yaml:2: task "a": max_output must be a size such as 100M, 1G or 512k');
-    expect(refusal("tasks:\n  a: { cmd: x, max_size: 100M }\n")).toContain("max_output, queue, priority, matrix (the output a session keeps is max_output: 100M)");
+    expect(refusal("tasks:\n  a: { cmd: x, max_size: 100M }\n")).toContain("max_output, queue, priority, matrix, sources, generates (the output a session keeps is max_output: 100M)");
   });
 
   it("refuses a key it does not take, of a task, an input or readiness, with its line and what that place may have", () => {
     const text = "tasks:\n  a:\n    cmd: x\n    retry: 3\n    inputs:\n      token: { type: string, secret: true }\n      env: { required: true }\n    readiness: { tcp: 'h:1', intervall: 1s }\n";
     const message = refusal(text);
     expect(message).toContain('/p/t.yaml:4: task "a": unknown key "retry"; a task may have cmd,');
-    expect(message).toContain("env_file, max_output, queue, priority, matrix (the number of retries is retries: N)");
+    expect(message).toContain("env_file, max_output, queue, priority, matrix, sources, generates (the number of retries is retries: N)");
     expect(message).toContain('/p/t.yaml:6: task "a": input "token": unknown key "secret"; an input may have type, default, choices, description (a secret input is type: secret)');
     expect(message).toContain('/p/t.yaml:7: task "a": input "env": unknown key "required"; an input may have type, default, choices, description (an input without a default is required)');
     expect(message).toContain('/p/t.yaml:8: task "a": unknown key "intervall"; did you mean interval? Readiness may have http, tcp, cmd, interval, timeout, health_interval');
@@ -183,18 +183,18 @@ tasks:
     const problems = (task: string): string => refusal(`tasks:\n  a:\n${task}`);
     const text = problems("    command: make\n    depends_on: [b]\n    environment: { X: 1 }\n    healthcheck: { test: true }\n    working_dir: src\n    upstrem: [b]\n");
     expect(text).toContain('/p/t.yaml:3: task "a": unknown key "command"; a task may have cmd,');
-    expect(text).toContain("env_file, max_output, queue, priority, matrix (the command is cmd: a string for /bin/sh -c, or a list)");
-    expect(text).toContain('/p/t.yaml:4: task "a": unknown key "depends_on"; a task may have cmd, description, upstream, inputs, env, retries, retry_delay, timeout, readiness, condition, keep_open, result, cwd, streams, stdin, fail_fast, allow_failure, when, workspace, env_file, max_output, queue, priority, matrix (what a task waits for is upstream: [a, b])');
-    expect(text).toContain("env_file, max_output, queue, priority, matrix (variables are env: { NAME: value })");
-    expect(text).toContain("env_file, max_output, queue, priority, matrix (a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout, health_interval })");
-    expect(text).toContain("env_file, max_output, queue, priority, matrix (the working directory is cwd:, in the workspace)");
+    expect(text).toContain("env_file, max_output, queue, priority, matrix, sources, generates (the command is cmd: a string for /bin/sh -c, or a list)");
+    expect(text).toContain('/p/t.yaml:4: task "a": unknown key "depends_on"; a task may have cmd, description, upstream, inputs, env, retries, retry_delay, timeout, readiness, condition, keep_open, result, cwd, streams, stdin, fail_fast, allow_failure, when, workspace, env_file, max_output, queue, priority, matrix, sources, generates (what a task waits for is upstream: [a, b])');
+    expect(text).toContain("env_file, max_output, queue, priority, matrix, sources, generates (variables are env: { NAME: value })");
+    expect(text).toContain("env_file, max_output, queue, priority, matrix, sources, generates (a service's checks are readiness: { http: URL, tcp: host:port, cmd: ..., interval, timeout, health_interval })");
+    expect(text).toContain("env_file, max_output, queue, priority, matrix, sources, generates (the working directory is cwd:, in the workspace)");
     // Taskfile's dotenv, compose's env_file spelt otherwise.
     expect(problems("    cmd: x\n    dotenv: [.env]\n")).toContain('unknown key "dotenv"; a task may have cmd,');
-    expect(problems("    cmd: x\n    dotenv: [.env]\n")).toContain("env_file, max_output, queue, priority, matrix (files of variables are env_file: .env, or a list of them)");
+    expect(problems("    cmd: x\n    dotenv: [.env]\n")).toContain("env_file, max_output, queue, priority, matrix, sources, generates (files of variables are env_file: .env, or a list of them)");
     expect(text).toContain('/p/t.yaml:8: task "a": unknown key "upstrem"; did you mean upstream? A task may have cmd,');
     // GitLab's resource_group, GitHub Actions' concurrency: a queue here.
     for (const key of ["concurrency", "resource_group"]) {
-      expect(problems(`    cmd: x\n    ${key}: deploy\n`)).toContain("queue, priority, matrix (runs that must not overlap share a queue: NAME (one at a time, as exec queue NAME --parallel N sets))");
+      expect(problems(`    cmd: x\n    ${key}: deploy\n`)).toContain("queue, priority, matrix, sources, generates (runs that must not overlap share a queue: NAME (one at a time, as exec queue NAME --parallel N sets))");
     }
     // A hint that belongs elsewhere is not given: an input's "run" is no command.
     expect(problems("    cmd: x\n    inputs: { n: { run: 1 } }\n")).toMatch(/input "n": unknown key "run"; an input may have type, default, choices, description$/);
