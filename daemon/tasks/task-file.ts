@@ -204,6 +204,7 @@ function parseTask(name: string, node: Node | null, dir: string, report: Report)
   if (queue !== undefined && !QUEUE_NAME_PATTERN.test(queue)) report(get("queue"), queueNameProblem(queue));
   const priority = queuePriority(get("priority"), queue !== undefined, report);
   const { sources, generates } = parseSources(get("sources"), get("generates"), report);
+  if (sources.length > 0 && get("readiness") !== undefined) report(get("sources"), "a service (readiness:) runs for its downstreams while they need it, up to date or not: leave sources and generates out, or readiness");
   const task: TaskDef = {
     name,
     description: optionalString(get("description"), report, "description") ?? "",

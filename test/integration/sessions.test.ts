@@ -75,7 +75,7 @@ describe("sessions: the task graph", () => {
 
   it("labels tag a session to find it again: listed by k=v and k selectors, page by page, kept by a rerun and across a restart; bad ones refused", async () => {
     const d = await daemon();
-    const sessions = d.client(SessionService);
+    let sessions = d.client(SessionService);
     const taskFile = writeTaskFile("tasks:\n  t: { cmd: 'true' }\n");
     const started = [];
     for (const labels of [{ conv: "42", team: "ml" }, { conv: "43" }, {}, { conv: "42" }]) started.push((await sessions.startSession({ task: "t", taskFile, labels })).session!);
@@ -100,6 +100,8 @@ describe("sessions: the task graph", () => {
     expect(rerun.labels).toEqual({ conv: "42", team: "ml" });
     await d.kill();
     await d.restart();
+    // A client of its own: the last one's connection went with the daemon killed.
+    sessions = d.client(SessionService);
     expect((await sessions.getSession({ name: `sessions/${a}` })).session!.labels).toEqual({ conv: "42", team: "ml" });
     expect(await ids(["team=ml"])).toEqual([rerun.id, a]);
     const bad = await failure(sessions.startSession({ task: "t", taskFile, labels: { "no spaces": "x" } }));

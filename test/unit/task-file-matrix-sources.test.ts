@@ -108,6 +108,9 @@ describe("a task's sources and generates", () => {
       `/p/t.yaml:4: task "b": generates without sources: a task is up to date when what it makes is no older than what it makes it from: add sources: [src/**], or leave generates out`,
     ]);
     expect(problems("tasks:\n  b:\n    cmd: make\n    sources: ['']\n    generates: [dist]\n")).toEqual([`/p/t.yaml:4: task "b": sources: a glob is empty: each names files from the run's cwd (src/**/*.ts)`]);
+    expect(problems("tasks:\n  b:\n    cmd: serve\n    readiness: { tcp: 'h:1' }\n    sources: [a]\n    generates: [b]\n")).toEqual([
+      `/p/t.yaml:5: task "b": a service (readiness:) runs for its downstreams while they need it, up to date or not: leave sources and generates out, or readiness`,
+    ]);
     expect(problems("tasks:\n  b:\n    cmd: make\n    outputs: [dist]\n")[0]).toContain("(what a task makes, which says it is up to date, is generates: [dist/app.js] beside sources:)");
   });
 });
