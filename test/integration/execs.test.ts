@@ -444,13 +444,16 @@ describe("exec", () => {
   });
 
   it("an exec whose restart policy is always runs again when the next daemon starts, after a stop or a kill -9 of the last, as docker starts its always containers; on-failure's does not, but a restart it waited for when the daemon crashed is owed", async () => {
-    const { d, execs } = await withWorkspace();
+    const { d } = await withWorkspace();
+    let execs = d.client(ExecService);
     const server = (await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up", { displayName: "server", restartPolicy: { mode: RestartMode.ALWAYS }, labels: { role: "web" } })).exec!;
     const job = (await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up", { displayName: "job", restartPolicy: { mode: RestartMode.ON_FAILURE } })).exec!;
     const named = async (name: string): Promise<Exec[]> => (await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === name);
     for (const end of [() => d.stop(), () => d.kill()]) {
       await end();
       await d.restart();
+      // A client of its own: the last one's connection went with the daemon.
+      execs = d.client(ExecService);
       const line = await named("server");
       expect(line.map((e) => [e.status, e.restartCount])).toEqual([[ExecStatus.RUNNING, line.length - 1], ...line.slice(1).map((e) => [ExecStatus.LOST, e.restartCount])]);
       expect(line[0]!.labels).toEqual({ role: "web" });
