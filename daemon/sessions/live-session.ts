@@ -140,7 +140,6 @@ export class LiveSession {
     return this.lifetime.retired ? Promise.resolve() : this.order.commits.wait(signal);
   }
 
-
   /**
    * Blocks a live run until it takes a record of an input stream: the
    * oldest untaken record matching the correlation id, including records

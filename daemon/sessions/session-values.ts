@@ -16,9 +16,12 @@ export function checkXcomSet(key: string, value: string): void {
 /**
  * What a live session's templates see and its tasks hand on: its inputs
  * (the secret ones' values in memory only, never stored), its xcom, the
- * daemon's env.
+ * daemon's env with what its start gave (run -E, --env).
  */
 export class SessionValues {
+  /** What `{{ env.NAME }}` reads (templateEnv). */
+  private readonly env: TemplateScope["env"];
+
   constructor(
     private readonly session: SessionRecord,
     /** Secret input values: in memory only, never stored. */
@@ -28,9 +31,6 @@ export class SessionValues {
   ) {
     this.env = templateEnv(daemonEnv, session.spec.env);
   }
-
-  /** What `{{ env.NAME }}` reads (templateEnv). */
-  private readonly env: TemplateScope["env"];
 
   /** Sets xcom `key` (a task's result, SetXcom); returns when. */
   setXcom(key: string, value: string, now = Date.now()): number {
