@@ -90,8 +90,8 @@ export function createExecService(execs: Execs, queues: Queues): ServiceImpl<typ
     async writeExecStdin(req, ctx) {
       return { exec: execToProto(await execs.writeStdin(req.exec, dataOrText(req).bytes, req.close, ctx.signal), execs) };
     },
-    signalExec(req) {
-      return { exec: execToProto(execs.signal(req.exec, parseSignal(req.signal)), execs) };
+    async signalExec(req) {
+      return { exec: execToProto(await execs.signal(req.exec, parseSignal(req.signal)), execs) };
     },
     async restartExec(req) {
       const { previous, next } = await execs.restart(req.exec, stopGraceMs(req.grace));

@@ -37,8 +37,8 @@ export function createSessionService(sessions: Sessions, reads: SessionReads, da
       });
       return { session: sessionToProto(session, []), alreadyExisted: existed };
     },
-    signalSession(req) {
-      const { session, runs } = sessions.signal(req.name, req.task, parseSignal(req.signal));
+    async signalSession(req) {
+      const { session, runs } = await sessions.signal(req.name, req.task, parseSignal(req.signal));
       return { runs: runs.map((r) => runToProto(session, r)) };
     },
     planSession(req) {

@@ -27,6 +27,7 @@ import { resolveAfter, whyNotAfter } from "./session-after.js";
 import type { SessionEnded } from "./session-timers.js";
 import { runUnhealthy } from "./run-wiring.js";
 import { signalGroup } from "../process/child-process.js";
+import { stopSettled } from "../process/stop-settled.js";
 import { processStartTicks } from "../process/process-identity.js";
 import { logJournal, sessionJournals } from "./session-journal.js";
 import { checkOutputMaxBytes } from "../process/output-limit.js";
@@ -116,10 +117,13 @@ export class Sessions {
   }
 
   /** Sends `signal` to the live runs of session `idOrPrefix` (of `task`, or all): session-signals.ts. */
-  signal(idOrPrefix: string, task: string, signal: NodeJS.Signals): { session: string; runs: RunRecord[] } {
+  async signal(idOrPrefix: string, task: string, signal: NodeJS.Signals): Promise<{ session: string; runs: RunRecord[] }> {
     const record = this.find(idOrPrefix);
     // A group's runs are its members' (a matrix task's, its combinations').
-    return signalRuns(record, task, this.live.get(record.id)?.liveRuns(task === "" ? undefined : groupMembers(record.spec.tasks, task)) ?? [], signal);
+    const signalled = signalRuns(record, task, this.live.get(record.id)?.liveRuns(task === "" ? undefined : groupMembers(record.spec.tasks, task)) ?? [], signal);
+    // A pause is answered once it is so: show then says (paused).
+    await stopSettled(signal, signalled.runs.map((run) => run.pid));
+    return signalled;
   }
 
   /** Starts the graph of session `idOrPrefix` now if its start waits (LiveSession.startNow); resolves once that is durable. */

@@ -1,4 +1,5 @@
 import { Code } from "@connectrpc/connect";
+import { stopSettled } from "../process/stop-settled.js";
 import { TetherError, invalidArgument } from "../errors.js";
 import { newId } from "../ids.js";
 import type { Journals } from "../journal/journals.js";
@@ -348,7 +349,7 @@ export class Execs {
    * it brings is not restarted. One that ended and waits out its restart
    * policy's delay is not started again (docker stop of a restarting one).
    */
-  signal(ref: string, signal: NodeJS.Signals): ExecRecord {
+  async signal(ref: string, signal: NodeJS.Signals): Promise<ExecRecord> {
     const exec = this.find(ref);
     if (!NON_ENDING_SIGNALS.has(signal)) {
       const cancelled = this.queued.cancel(exec, "tether exec kill");
@@ -357,6 +358,8 @@ export class Execs {
     }
     const live = this.requireLive(ref);
     live.signalFromClient(signal);
+    // A pause is answered once it is so: exec ls then says (paused).
+    await stopSettled(signal, [live.record.pid]);
     return this.current(live.record);
   }
 
