@@ -4,7 +4,7 @@ import Database from "better-sqlite3";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFailed } from "vitest";
 import { ErrorReason } from "../../gen/tether/v1/errors_pb.js";
 import { ExecStatus, RestartMode, type Exec } from "../../gen/tether/v1/exec_pb.js";
 import { DaemonService } from "../../gen/tether/v1/daemon_service_pb.js";
@@ -273,13 +273,20 @@ describe("exec", () => {
     const count = async (name: string): Promise<number> => (await execs.listExecs({ workspace: "w" })).execs.filter((e) => e.displayName === name).length;
     const quiet = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 1000));
     const always = { restartPolicy: { mode: RestartMode.ALWAYS } };
+    // Where it was when it failed: it timed out once in a full run, and not since (the steps say which wait held).
+    const steps: string[] = [];
+    const t0 = Date.now();
+    const step = (what: string): void => void steps.push(`${Date.now() - t0} ms: ${what}`);
+    onTestFailed(() => console.error(`the steps it took:\n${steps.join("\n")}`));
     // Killed by a client while it runs: not started again.
     const server = (await startDetached(execs, ["sh", "-c", "echo up; sleep 60"], "up", { displayName: "server", ...always })).exec!;
+    step("server started");
     await execs.signalExec({ exec: "server", signal: "TERM" });
     await eventually(async () => ((await execs.getExec({ exec: server.id })).exec!.status === ExecStatus.SIGNALLED ? true : undefined));
     await quiet();
     expect(await count("server")).toBe(1);
     // Interrupted by its own client (Ctrl-C on the Exec call): not started again either.
+    step("server checked");
     const requests = new ExecRequests();
     requests.push({ kind: { case: "start", value: { workspace: "w", argv: ["sh", "-c", "echo up; sleep 60"], displayName: "fg", ...always } } });
     const own = emptyResult();
@@ -290,6 +297,7 @@ describe("exec", () => {
         own.stdout += "(interrupted)";
       }
     }
+    step("fg loop ended");
     expect(own.exit!.status).toBe(ExecStatus.SIGNALLED);
     await quiet();
     expect(await count("fg")).toBe(1);
@@ -302,6 +310,7 @@ describe("exec", () => {
       return exec.restartTime === undefined ? undefined : exec;
     });
     expect(timestampMs(waiting.restartTime!)).toBeGreaterThanOrEqual(timestampMs(waiting.endTime!) + 100);
+    step("spinner waiting");
     const cancelled = (await execs.signalExec({ exec: "spinner" })).exec!;
     expect([cancelled.id, cancelled.restartTime]).toEqual([waiting.id, undefined]);
     const after = await count("spinner");
@@ -309,11 +318,14 @@ describe("exec", () => {
     expect(await count("spinner")).toBe(after);
     expect(spinner.restartCount).toBe(0);
     // exec restart counts its restarts anew (0), and its policy goes on.
+    step("spinner cancelled");
     const anew = (await execs.restartExec({ exec: "spinner" })).exec!;
     expect([anew.restartCount, anew.restartPolicy?.mode]).toEqual([0, RestartMode.ALWAYS]);
     await eventually(async () => ((await count("spinner")) >= after + 2 ? true : undefined));
     // ws stop stops it, running or waiting: nothing starts after.
+    step("restarted anew");
     expect((await d.client(WorkspaceService).stopWorkspace({ workspace: "w" })).stopped).toBeGreaterThanOrEqual(1);
+    step("ws stopped");
     const stopped = await count("spinner");
     await quiet();
     expect(await count("spinner")).toBe(stopped);
