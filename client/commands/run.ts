@@ -34,8 +34,7 @@ export const RUN_USAGE = `  tether run [TASK] [--input K=V ...] [-d | --wait [--
                                               -E/--inherit-env: this shell's environment for its runs (a venv's, nvm's
                                               PATH), under each task's env; --env K=V (K: this shell's value) and
                                               --dotenv F over everything, the tasks' env included (docker run -e);
-                                              --force: run every task, even one up to date with its sources:
-                                              (as make -B);
+                                              --force: run every task, up to date with its sources: or not (make -B);
                                               --dry-run: what it would run, starting nothing, as make -n: each
                                               task's command with the inputs put in, its condition now, where it runs`;
 

@@ -87,7 +87,7 @@ function taskWorkspaces(byTask: Readonly<Record<string, string>>): string {
 function startedLate(startAt: Timestamp | undefined, after: readonly string[], runs: readonly Run[]): string {
   if (startAt === undefined && after.length === 0) return "";
   const moved = runs.flatMap((run) => run.transitions.filter((t) => t.status !== RunStatus.PENDING && t.time !== undefined).map((t) => timestampMs(t.time!)));
-  return moved.length === 0 ? "" : `, started ${new Date(Math.min(...moved)).toISOString()}`;
+  return moved.length === 0 ? "" : `, started ${new Date(moved.reduce((a, b) => Math.min(a, b))).toISOString()}`;
 }
 
 function time(ts: Timestamp | undefined): string {
