@@ -119,7 +119,7 @@ export function expandMatrix(task: TaskDef, matrix: Matrix, taken: (name: string
   const group: TaskDef = {
     name: task.name,
     // Its combinations' values, each axis's listed: "tests on {{ matrix.python }}" reads "tests on 3.11, 3.12".
-    description: withMatrixValues(task, Object.fromEntries(matrix.axes.map((axis) => [axis, [...new Set(matrix.combinations.map((c) => c[axis]))].join(", ")]))).description,
+    description: putMatrix(task.description, Object.fromEntries(matrix.axes.map((axis) => [axis, [...new Set(matrix.combinations.map((c) => c[axis]))].join(", ")]))),
     cmd: undefined,
     upstream: expanded.map((t) => t.name),
     inputs: task.inputs,
@@ -142,7 +142,7 @@ export function expandMatrix(task: TaskDef, matrix: Matrix, taken: (name: string
 
 /** `{{ matrix.NAME }}` put in wherever a task may hold a template or a value that varies: its command, env, condition, cwd, readiness checks, description. */
 function withMatrixValues(task: TaskDef, values: Readonly<Record<string, string>>): TaskDef {
-  const put = (template: string): string => renderTemplate(template, { inputs: {}, xcom: {}, env: {}, matrix: values }, new Set(TEMPLATE_SPACES));
+  const put = (template: string): string => putMatrix(template, values);
   const cmd: Command | undefined = task.cmd === undefined ? undefined : task.cmd.kind === "shell" ? { kind: "shell", script: put(task.cmd.script) } : { kind: "argv", argv: task.cmd.argv.map(put) };
   const readiness = task.readiness === undefined ? undefined : { ...task.readiness, http: opt(task.readiness.http, put), tcp: opt(task.readiness.tcp, put), cmd: opt(task.readiness.cmd, put) };
   return {
@@ -155,6 +155,11 @@ function withMatrixValues(task: TaskDef, values: Readonly<Record<string, string>
     readiness,
     ...(task.sources !== undefined ? { sources: task.sources.map(put), generates: (task.generates ?? []).map(put) } : {}),
   };
+}
+
+/** `template` with its `{{ matrix.NAME }}` put in, every other placeholder as written (rendered as each run starts). */
+function putMatrix(template: string, values: Readonly<Record<string, string>>): string {
+  return renderTemplate(template, { inputs: {}, xcom: {}, env: {}, matrix: values }, new Set(TEMPLATE_SPACES));
 }
 
 function opt(value: string | undefined, put: (template: string) => string): string | undefined {
